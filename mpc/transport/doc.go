@@ -1,0 +1,11 @@
+// Package transport owns party-to-party messaging for the MPC engines.
+//
+// A Network opens a Conn per job; a Conn delivers authenticated, length-bounded
+// messages between the committee's parties, addressed by (round, party). Both
+// the secret-sharing engine (mpc/ss) and the homomorphic engine (mpc/he) speak
+// only this interface, so they run unchanged over the in-memory implementation
+// (tests) and the libp2p implementation (/cohort/mpc/1).
+//
+// Every blocking call takes a context; a party that does not answer before the
+// context's deadline yields a *PartyError naming it.
+package transport
