@@ -1,0 +1,291 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+)
+
+// AppVersion is reported to CometBFT in Info and bumps with state-machine changes.
+const AppVersion = 1
+
+// App is the cohort ABCI application. CometBFT drives it through three
+// connections that may run concurrently (consensus, mempool, query), so the
+// committed view that CheckTx and Query read is published atomically at Commit.
+type App struct {
+	abci.BaseApplication
+
+	store *Store
+	log   *slog.Logger
+	sigs  *sigCache
+
+	// committed is replaced wholesale at Commit; readers never lock.
+	committed atomic.Pointer[committedView]
+
+	// Consensus-connection state: only InitChain/FinalizeBlock/Commit touch it,
+	// and CometBFT calls those one at a time.
+	consensusMu sync.Mutex
+	block       *blockState
+	blockHeight int64
+	blockHash   []byte
+	blockView   *committedView // view after the block, published at Commit
+}
+
+// committedView is what the last commit made visible.
+type committedView struct {
+	chainID string
+	height  int64
+	appHash []byte
+	members *memberIndex
+}
+
+// NewApp opens the application on a store. It resumes from the last commit.
+func NewApp(store *Store, log *slog.Logger) (*App, error) {
+	app := &App{store: store, log: log, sigs: newSigCache(1 << 16)}
+	height, hash, err := store.lastCommit()
+	if err != nil {
+		return nil, err
+	}
+	chain, err := store.get(keyChainID)
+	if err != nil {
+		return nil, err
+	}
+	members, err := loadMembers(store)
+	if err != nil {
+		return nil, err
+	}
+	app.committed.Store(&committedView{chainID: string(chain), height: height, appHash: hash, members: members})
+	return app, nil
+}
+
+// Height returns the last committed height.
+func (a *App) Height() int64 { return a.committed.Load().height }
+
+// ChainID returns the chain ID, or "" before InitChain.
+func (a *App) ChainID() string { return a.committed.Load().chainID }
+
+// IsMemberPeer reports whether a libp2p peer ID belongs to a registered member.
+func (a *App) IsMemberPeer(peerID string) bool {
+	_, ok := a.committed.Load().members.byPeer[peerID]
+	return ok
+}
+
+// Member returns a committed member by name.
+func (a *App) Member(name string) (*ledgerpb.Member, bool) {
+	m, ok := a.committed.Load().members.byName[name]
+	return m, ok
+}
+
+// Info implements abci.Application.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	v := a.committed.Load()
+	return &abci.ResponseInfo{
+		Data:             "cohort",
+		Version:          "cohort-ledger",
+		AppVersion:       AppVersion,
+		LastBlockHeight:  v.height,
+		LastBlockAppHash: v.appHash,
+	}, nil
+}
+
+// InitChain implements abci.Application: it loads the members of genesis.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.consensusMu.Lock()
+	defer a.consensusMu.Unlock()
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	members := g.members()
+	if err := checkGenesisValidators(members, req.Validators); err != nil {
+		return nil, err
+	}
+	b := newBlockState(a.store)
+	b.set(keyChainID, []byte(req.ChainId))
+	idx := newMemberIndex()
+	for _, m := range members {
+		if err := putMember(b, m); err != nil {
+			return nil, err
+		}
+		idx.add(m)
+	}
+	hash := b.hash(nil, req.InitialHeight-1)
+	a.block, a.blockHeight, a.blockHash = b, req.InitialHeight-1, hash
+	a.blockView = &committedView{chainID: req.ChainId, height: req.InitialHeight - 1, appHash: hash, members: idx}
+	// CheckTx needs the chain ID and members before the first commit.
+	a.committed.Store(&committedView{chainID: req.ChainId, members: idx})
+	a.log.Info("genesis loaded", "chain_id", req.ChainId, "members", len(members))
+	return &abci.ResponseInitChain{AppHash: hash}, nil
+}
+
+// checkGenesisValidators requires every genesis validator to be a member.
+func checkGenesisValidators(members []*ledgerpb.Member, vals []abci.ValidatorUpdate) error {
+	for _, v := range vals {
+		key := v.PubKey.GetEd25519()
+		if key == nil {
+			return fmt.Errorf("genesis validator with a non-ed25519 key")
+		}
+		found := false
+		for _, m := range members {
+			if bytes.Equal(m.ValidatorKey, key) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("genesis validator %X is not a registered member", key)
+		}
+	}
+	return nil
+}
+
+// CheckTx implements abci.Application: stateless checks, the signature, and
+// replay against committed state.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	v := a.committed.Load()
+	tx, terr := decodeTx(req.Tx, v.chainID)
+	if terr == nil {
+		terr = a.checkTx(tx, v.members, committedReader{a.store})
+	}
+	if terr != nil {
+		return &abci.ResponseCheckTx{Code: terr.Code, Log: terr.Msg, Codespace: "cohort"}, nil
+	}
+	return &abci.ResponseCheckTx{Code: CodeOK}, nil
+}
+
+// stateReader is the read side shared by committed state and a block in progress.
+type stateReader interface {
+	get(key []byte) ([]byte, error)
+}
+
+type committedReader struct{ s *Store }
+
+func (r committedReader) get(key []byte) ([]byte, error) { return r.s.get(key) }
+
+// checkTx runs every check that does not write: signer, signature, replay and
+// the message's own rules. FinalizeBlock calls it again against the block's view.
+func (a *App) checkTx(tx *decodedTx, members *memberIndex, st stateReader) *TxError {
+	m, ok := members.byName[tx.payload.Signer]
+	if !ok {
+		return txErr(CodeUnknownSigner, "unknown signer %q: not a registered member", tx.payload.Signer)
+	}
+	if !a.sigs.verified(tx.raw, m.AccountKey) {
+		if err := tx.verifySignature(m.AccountKey); err != nil {
+			return err
+		}
+		a.sigs.add(tx.raw, m.AccountKey)
+	}
+	seen, err := st.get(keyTx(tx.payload.TxId))
+	if err != nil {
+		return txErr(CodeInvalid, "read state: %v", err)
+	}
+	if seen != nil {
+		return txErr(CodeReplay, "replay: tx %x is already committed", tx.payload.TxId)
+	}
+	switch msg := tx.payload.Msg.(type) {
+	case *ledgerpb.TxPayload_RecordAnchor:
+		return checkRecordAnchor(msg.RecordAnchor)
+	default:
+		return txErr(CodeMalformed, "unknown message type %T", msg)
+	}
+}
+
+// FinalizeBlock implements abci.Application. Every tx is re-checked against
+// committed state plus the writes of earlier txs in the same block.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.consensusMu.Lock()
+	defer a.consensusMu.Unlock()
+	prev := a.committed.Load()
+	b := a.block
+	members := prev.members
+	chainID := prev.chainID
+	if b == nil {
+		b = newBlockState(a.store)
+	} else if a.blockView != nil {
+		// The genesis writes of InitChain are committed with the first block.
+		members, chainID = a.blockView.members, a.blockView.chainID
+	}
+	prevHash := prev.appHash
+	if a.blockView != nil && a.blockView.height == req.Height-1 {
+		prevHash = a.blockView.appHash
+	}
+
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, raw := range req.Txs {
+		results[i] = a.deliverTx(b, raw, chainID, members, req.Height)
+	}
+	hash := b.hash(prevHash, req.Height)
+	a.block, a.blockHeight, a.blockHash = b, req.Height, hash
+	a.blockView = &committedView{chainID: chainID, height: req.Height, appHash: hash, members: members}
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash}, nil
+}
+
+func (a *App) deliverTx(b *blockState, raw []byte, chainID string, members *memberIndex, height int64) *abci.ExecTxResult {
+	tx, terr := decodeTx(raw, chainID)
+	if terr == nil {
+		terr = a.checkTx(tx, members, b)
+	}
+	if terr != nil {
+		return &abci.ExecTxResult{Code: terr.Code, Log: terr.Msg, Codespace: "cohort"}
+	}
+	txHash := TxHash(raw)
+	b.set(keyTx(tx.payload.TxId), heightBytes(height))
+	var events []abci.Event
+	switch msg := tx.payload.Msg.(type) {
+	case *ledgerpb.TxPayload_RecordAnchor:
+		rec, err := applyRecordAnchor(b, tx, msg.RecordAnchor, height, txHash)
+		if err != nil {
+			// Only an encoding failure gets here; the tx was checked above.
+			return &abci.ExecTxResult{Code: CodeInvalid, Log: err.Error(), Codespace: "cohort"}
+		}
+		events = append(events, abci.Event{Type: "record", Attributes: []abci.EventAttribute{
+			{Key: "id", Value: rec.Id, Index: true},
+			{Key: "hash", Value: hex.EncodeToString(rec.Hash), Index: true},
+			{Key: "kind", Value: rec.Kind, Index: true},
+		}})
+	}
+	events = append(events, abci.Event{Type: "tx", Attributes: []abci.EventAttribute{
+		{Key: "id", Value: hex.EncodeToString(tx.payload.TxId), Index: true},
+		{Key: "signer", Value: tx.payload.Signer, Index: true},
+	}})
+	return &abci.ExecTxResult{Code: CodeOK, Events: events}
+}
+
+// Commit implements abci.Application: the block's writes become durable and
+// visible to CheckTx and queries.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	a.consensusMu.Lock()
+	defer a.consensusMu.Unlock()
+	if a.block == nil || a.blockView == nil {
+		return nil, fmt.Errorf("commit without a finalized block")
+	}
+	if err := a.block.commit(a.blockHeight, a.blockHash); err != nil {
+		return nil, err
+	}
+	a.committed.Store(a.blockView)
+	a.block, a.blockView, a.blockHash = nil, nil, nil
+	return &abci.ResponseCommit{}, nil
+}
+
+func heightBytes(h int64) []byte {
+	return keyAppHashAt(h)[2:]
+}
+
+func keyTx(id []byte) []byte { return append([]byte("tx/"), id...) }
+
+func marshal(m proto.Message) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %T: %w", m, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,12 @@
+// Package ledger owns cohort's replicated state machine: the ABCI application
+// that CometBFT drives, its transaction envelope and rules, and its state in
+// badger.
+//
+// Every tx is a SignedTx (ledgerpb) signed by a member's ed25519 account key,
+// bound to the chain ID and carrying a unique tx ID. CheckTx runs the cheap
+// checks; FinalizeBlock re-runs every check deterministically against the
+// committed state plus the writes of the block so far, and commits to the
+// result in the AppHash: a hash chain over the ordered writes of each block.
+// Nothing in FinalizeBlock depends on wall-clock time, randomness, floating
+// point or map iteration order.
+package ledger

@@ -1,0 +1,110 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+)
+
+// Query paths served by the application. Responses carry protobuf values
+// (ledgerpb) in Value; Code is CodeOK, CodeNotFound or CodeInvalid.
+const (
+	QueryRecord        = "/record"          // data: record ID (hex)
+	QueryRecordsByHash = "/records/by-hash" // data: 32-byte hash
+	QueryMember        = "/member"          // data: member name
+	QueryMembers       = "/members"
+	QueryAppHash       = "/apphash" // data: decimal height; value: the AppHash after that height
+)
+
+// CodeNotFound answers a query for an absent object.
+const CodeNotFound uint32 = 404
+
+const maxQueryData = 1024
+
+// Query implements abci.Application over committed state.
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	v := a.committed.Load()
+	resp := &abci.ResponseQuery{Height: v.height, Codespace: "cohort"}
+	if len(req.Data) > maxQueryData {
+		resp.Code, resp.Log = CodeInvalid, fmt.Sprintf("query data exceeds %d bytes", maxQueryData)
+		return resp, nil
+	}
+	val, err := a.query(v, req.Path, req.Data)
+	switch {
+	case err == ErrNotFound:
+		resp.Code, resp.Log = CodeNotFound, fmt.Sprintf("%s %q: not found", req.Path, req.Data)
+	case err != nil:
+		resp.Code, resp.Log = CodeInvalid, err.Error()
+	default:
+		resp.Value = val
+	}
+	return resp, nil
+}
+
+func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) {
+	switch path {
+	case QueryRecord:
+		return a.getOrNotFound(keyRecord(string(data)))
+	case QueryRecordsByHash:
+		if len(data) != recordHashBytes {
+			return nil, fmt.Errorf("record hash must be %d bytes", recordHashBytes)
+		}
+		prefix := prefixRecordByHash(data)
+		var list ledgerpb.RecordList
+		err := a.store.scan(prefix, func(key, _ []byte) error {
+			raw, err := a.store.get(keyRecord(string(key[len(prefix):])))
+			if err != nil || raw == nil {
+				return fmt.Errorf("record index points to a missing record: %v", err)
+			}
+			var rec ledgerpb.Record
+			if err := proto.Unmarshal(raw, &rec); err != nil {
+				return fmt.Errorf("corrupt record: %w", err)
+			}
+			list.Records = append(list.Records, &rec)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(list.Records) == 0 {
+			return nil, ErrNotFound
+		}
+		return marshal(&list)
+	case QueryMember:
+		m, ok := v.members.byName[string(data)]
+		if !ok {
+			return nil, ErrNotFound
+		}
+		return marshal(m)
+	case QueryMembers:
+		var list ledgerpb.MemberList
+		for _, n := range v.members.names {
+			list.Members = append(list.Members, v.members.byName[n])
+		}
+		return marshal(&list)
+	case QueryAppHash:
+		h, err := strconv.ParseInt(string(data), 10, 64)
+		if err != nil || h <= 0 {
+			return nil, fmt.Errorf("height must be a positive integer")
+		}
+		return a.getOrNotFound(keyAppHashAt(h))
+	default:
+		return nil, fmt.Errorf("unknown query path %q", path)
+	}
+}
+
+func (a *App) getOrNotFound(key []byte) ([]byte, error) {
+	v, err := a.store.get(key)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	return v, nil
+}
