@@ -1,0 +1,141 @@
+package field
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+)
+
+// SeedBytes is the size of a PRG seed.
+const SeedBytes = 32
+
+// prgBlock is how many key-stream bytes a PRG produces at a time.
+const prgBlock = 8 << 10
+
+// PRG is a deterministic stream of bytes and field elements: AES-256 in
+// counter mode, keyed by SHA-256(domain ‖ seed). Two parties holding the same
+// seed and domain draw identical streams, which is how the engine derives
+// shares without sending them. A PRG is not safe for concurrent use.
+type PRG struct {
+	stream cipher.Stream
+	zero   []byte
+	buf    []byte
+	pos    int
+}
+
+// NewPRG keys a PRG from a seed and a domain-separation label.
+func NewPRG(seed [SeedBytes]byte, domain string) *PRG {
+	h := sha256.New()
+	var l [8]byte
+	binary.BigEndian.PutUint64(l[:], uint64(len(domain)))
+	h.Write(l[:])
+	h.Write([]byte(domain))
+	h.Write(seed[:])
+	key := h.Sum(nil)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(fmt.Sprintf("field: aes key: %v", err)) // 32-byte key: cannot happen
+	}
+	iv := make([]byte, aes.BlockSize)
+	return &PRG{
+		stream: cipher.NewCTR(block, iv),
+		zero:   make([]byte, prgBlock),
+		buf:    make([]byte, prgBlock),
+		pos:    prgBlock,
+	}
+}
+
+// NewPRGFrom keys a PRG with a seed read from r (e.g. crypto/rand.Reader, or
+// a test's deterministic reader).
+func NewPRGFrom(r io.Reader, domain string) (*PRG, error) {
+	var seed [SeedBytes]byte
+	if _, err := io.ReadFull(r, seed[:]); err != nil {
+		return nil, fmt.Errorf("field: read PRG seed: %w", err)
+	}
+	return NewPRG(seed, domain), nil
+}
+
+func (p *PRG) refill() {
+	p.stream.XORKeyStream(p.buf, p.zero)
+	p.pos = 0
+}
+
+// Read fills b with key stream; it never fails.
+func (p *PRG) Read(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		if p.pos == len(p.buf) {
+			p.refill()
+		}
+		c := copy(b, p.buf[p.pos:])
+		p.pos += c
+		b = b[c:]
+	}
+	return n, nil
+}
+
+// Uint64 returns 64 uniformly random bits.
+func (p *PRG) Uint64() uint64 {
+	if len(p.buf)-p.pos < 8 {
+		p.refill()
+	}
+	v := binary.LittleEndian.Uint64(p.buf[p.pos:])
+	p.pos += 8
+	return v
+}
+
+// Element returns a uniformly random field element, by rejection sampling of
+// 254-bit strings (acceptance ≈ 0.76). The limbs are taken as the Montgomery
+// form, which is uniform when the integer is.
+func (p *PRG) Element(e *fr.Element) {
+	for {
+		if len(p.buf)-p.pos < Bytes {
+			p.refill()
+		}
+		o := p.buf[p.pos : p.pos+Bytes]
+		p.pos += Bytes
+		e[0] = binary.LittleEndian.Uint64(o[0:])
+		e[1] = binary.LittleEndian.Uint64(o[8:])
+		e[2] = binary.LittleEndian.Uint64(o[16:])
+		e[3] = binary.LittleEndian.Uint64(o[24:]) & (1<<62 - 1)
+		if belowModulus(e) {
+			return
+		}
+	}
+}
+
+// FillVector sets every element of v to a fresh uniform field element.
+func (p *PRG) FillVector(v fr.Vector) {
+	for i := range v {
+		p.Element(&v[i])
+	}
+}
+
+// FillBits sets every element of v to a uniform bit (0 or 1).
+func (p *PRG) FillBits(v fr.Vector) {
+	var w uint64
+	for i := range v {
+		if i%64 == 0 {
+			w = p.Uint64()
+		}
+		v[i].SetUint64(w & 1)
+		w >>= 1
+	}
+}
+
+// FillBounded sets every element of v to a uniform integer in [0, 2^bits),
+// bits ≤ 64.
+func (p *PRG) FillBounded(v fr.Vector, bits uint) {
+	mask := ^uint64(0)
+	if bits < 64 {
+		mask = 1<<bits - 1
+	}
+	for i := range v {
+		v[i].SetUint64(p.Uint64() & mask)
+	}
+}

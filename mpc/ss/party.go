@@ -1,0 +1,451 @@
+package ss
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/field"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// MaxBatch bounds the number of field elements in any one message the engine
+// accepts; it keeps every frame below transport.MaxMessageBytes.
+const MaxBatch = (transport.MaxMessageBytes - 64) / field.Bytes
+
+// Config carries a party's injectable dependencies.
+type Config struct {
+	// Rand is the party's only source of randomness: its pairwise seeds and
+	// its own PRG are drawn from it at setup. nil means crypto/rand. Tests
+	// pass a seeded reader to replay a party's coins.
+	Rand io.Reader
+	// OnOpen, if set, is called with every value this party learns from an
+	// opening, with the opening's label. Labels starting with "mask:" are
+	// openings of values masked by fresh randomness (uniform, or statistically
+	// close to uniform with 40-bit security); all others are outputs the caller
+	// declared. The slice must not be retained or modified.
+	OnOpen func(label string, values fr.Vector)
+}
+
+// Party is one committee member's engine for one job. Its methods are not
+// safe for concurrent use: a job runs its protocol steps in order, and every
+// party must call the same methods with the same public sizes in the same
+// order (the engine's round numbers follow from that order).
+type Party struct {
+	params *Params
+	conn   transport.Conn
+	self   int
+	round  transport.Round
+	onOpen func(string, fr.Vector)
+
+	own     *field.PRG   // private randomness
+	toPRG   []*field.PRG // toPRG[j]: stream self→j, for j in prgSet[self]
+	fromPRG []*field.PRG // fromPRG[i]: stream i→self, when self ∈ prgSet[i]
+
+	bitPool  fr.Vector // prepared random bits (shares)
+	maskPool fr.Vector // prepared bounded masks in [0, (t+1)·2^maskBits)
+
+	// Stats counts work done, for benchmarks and tests.
+	Stats Stats
+}
+
+// Stats counts a party's protocol work.
+type Stats struct {
+	Rounds        int // communication rounds
+	Mults         int // multiplications (degree reductions), counting batch entries
+	Opened        int // values opened to this party
+	BytesSent     int
+	Bits          int // random bits generated
+	MessagesSent  int
+	MessagesRecvd int
+}
+
+// setupRound is the round of the pairwise-seed exchange.
+const setupRound transport.Round = 0
+
+// NewParty joins the job's connection as a committee member and sets up the
+// pairwise PRG seeds: for each pair i < j, party i draws a seed and sends it to
+// j (one round). The transport must be confidential and authenticated (the
+// libp2p transport is); a seed is as secret as the shares it derives.
+func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, error) {
+	params, err := NewParams(conn.Parties())
+	if err != nil {
+		return nil, err
+	}
+	rnd := cfg.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	self := int(conn.Self())
+	p := &Party{
+		params:  params,
+		conn:    conn,
+		self:    self,
+		round:   setupRound,
+		onOpen:  cfg.OnOpen,
+		toPRG:   make([]*field.PRG, params.N),
+		fromPRG: make([]*field.PRG, params.N),
+	}
+	var ownSeed [field.SeedBytes]byte
+	if _, err := io.ReadFull(rnd, ownSeed[:]); err != nil {
+		return nil, fmt.Errorf("ss: draw own seed: %w", err)
+	}
+	p.own = field.NewPRG(ownSeed, "cohort/ss/own")
+
+	seeds := make([][field.SeedBytes]byte, params.N)
+	for j := self + 1; j < params.N; j++ {
+		if _, err := io.ReadFull(rnd, seeds[j][:]); err != nil {
+			return nil, fmt.Errorf("ss: draw pairwise seed: %w", err)
+		}
+		if err := conn.Send(ctx, transport.PartyID(j), setupRound, append([]byte(nil), seeds[j][:]...)); err != nil {
+			return nil, fmt.Errorf("ss: setup: send seed: %w", err)
+		}
+	}
+	for i := 0; i < self; i++ {
+		b, err := conn.Recv(ctx, transport.PartyID(i), setupRound)
+		if err != nil {
+			return nil, fmt.Errorf("ss: setup: receive seed: %w", err)
+		}
+		if len(b) != field.SeedBytes {
+			return nil, &transport.PartyError{Party: transport.PartyID(i), Round: setupRound,
+				Err: fmt.Errorf("seed of %d bytes, want %d", len(b), field.SeedBytes)}
+		}
+		copy(seeds[i][:], b)
+	}
+	for _, j := range params.prgSet[self] {
+		p.toPRG[j] = field.NewPRG(seeds[j], pairDomain(self, j))
+	}
+	for i := 0; i < params.N; i++ {
+		for _, j := range params.prgSet[i] {
+			if j == self {
+				p.fromPRG[i] = field.NewPRG(seeds[i], pairDomain(i, self))
+			}
+		}
+	}
+	return p, nil
+}
+
+func pairDomain(from, to int) string { return fmt.Sprintf("cohort/ss/pair/%d->%d", from, to) }
+
+// Params returns the committee parameters.
+func (p *Party) Params() *Params { return p.params }
+
+// Self is this party's index.
+func (p *Party) Self() int { return p.self }
+
+// N is the committee size.
+func (p *Party) N() int { return p.params.N }
+
+// Close closes the party's connection; peers waiting on it fail at once with
+// an error naming it.
+func (p *Party) Close() error { return p.conn.Close() }
+
+func (p *Party) nextRound() transport.Round {
+	p.round++
+	p.Stats.Rounds++
+	return p.round
+}
+
+func (p *Party) send(ctx context.Context, to int, r transport.Round, payload []byte) error {
+	p.Stats.BytesSent += len(payload)
+	p.Stats.MessagesSent++
+	return p.conn.Send(ctx, transport.PartyID(to), r, payload)
+}
+
+// recvInto receives party from's vector for round r into dst (exact length).
+func (p *Party) recvInto(ctx context.Context, from int, r transport.Round, dst fr.Vector) error {
+	b, err := p.conn.Recv(ctx, transport.PartyID(from), r)
+	if err != nil {
+		return err
+	}
+	p.Stats.MessagesRecvd++
+	rest, err := field.DecodeVectorInto(dst, b)
+	if err == nil && len(rest) != 0 {
+		err = errors.New("trailing bytes")
+	}
+	if err != nil {
+		return &transport.PartyError{Party: transport.PartyID(from), Round: r, Err: fmt.Errorf("bad message: %w", err)}
+	}
+	return nil
+}
+
+func checkBatch(m int) error {
+	if m > MaxBatch {
+		return fmt.Errorf("ss: batch of %d elements exceeds %d; split it", m, MaxBatch)
+	}
+	return nil
+}
+
+// reshare is the engine's one-round sharing primitive. Every party i holds a
+// vector v_i of the same length m and re-shares c_i·v_i with a fresh degree-t
+// polynomial whose values at the t parties of prgSet[i] are drawn from the
+// pairwise PRGs (so they are never sent); it sends the remaining n−1−t
+// sub-shares. The result is this party's share of Σ_i c_i·v_i, where
+// c_i = λ_i (Lagrange at 0 over all n points) when reduce is set — degree
+// reduction of a product sharing, GRR — and c_i = 1 otherwise (the sum of
+// everybody's contribution, e.g. a joint random value).
+func (p *Party) reshare(ctx context.Context, v fr.Vector, reduce bool) (fr.Vector, error) {
+	m := len(v)
+	if err := checkBatch(m); err != nil {
+		return nil, err
+	}
+	r := p.nextRound()
+	prm := p.params
+	me := p.self
+	scale := fr.One()
+	if reduce {
+		scale = prm.lambda[me]
+	}
+	rho := make([]fr.Vector, len(prm.prgSet[me]))
+	for k, j := range prm.prgSet[me] {
+		rho[k] = field.New(m)
+		p.toPRG[j].FillVector(rho[k])
+	}
+	tmp := field.New(m)
+	subShare := func(dst fr.Vector, k int) {
+		c := prm.subSecret[me][k]
+		c.Mul(&c, &scale)
+		dst.ScalarMul(v, &c)
+		for j := range rho {
+			field.AddScaled(dst, rho[j], &prm.subPRG[me][k][j], tmp)
+		}
+	}
+	for _, k := range prm.sendSet[me] {
+		out := field.New(m)
+		subShare(out, k)
+		if err := p.send(ctx, k, r, field.EncodeVector(out)); err != nil {
+			return nil, fmt.Errorf("ss: reshare: %w", err)
+		}
+	}
+	res := field.New(m)
+	subShare(res, me)
+	for i := 0; i < prm.N; i++ {
+		if i == me {
+			continue
+		}
+		if p.fromPRG[i] != nil {
+			p.fromPRG[i].FillVector(tmp)
+		} else if err := p.recvInto(ctx, i, r, tmp); err != nil {
+			return nil, fmt.Errorf("ss: reshare: %w", err)
+		}
+		res.Add(res, tmp)
+	}
+	return res, nil
+}
+
+// inputs runs one sharing round in which each party i contributes counts[i]
+// secrets (mine, for this party) and returns every party's contribution as
+// shares, indexed by party (empty for counts[i] = 0). Sub-shares for prgSet[i]
+// come from the pairwise PRGs, as in reshare.
+func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.Vector, error) {
+	prm := p.params
+	me := p.self
+	if len(counts) != prm.N {
+		return nil, fmt.Errorf("ss: input counts for %d parties, want %d", len(counts), prm.N)
+	}
+	if len(mine) != counts[me] {
+		return nil, fmt.Errorf("ss: party %d contributes %d values, declared %d", me, len(mine), counts[me])
+	}
+	for _, c := range counts {
+		if err := checkBatch(c); err != nil {
+			return nil, err
+		}
+	}
+	r := p.nextRound()
+	out := make([]fr.Vector, prm.N)
+	if m := counts[me]; m > 0 {
+		rho := make([]fr.Vector, len(prm.prgSet[me]))
+		for k, j := range prm.prgSet[me] {
+			rho[k] = field.New(m)
+			p.toPRG[j].FillVector(rho[k])
+		}
+		tmp := field.New(m)
+		subShare := func(k int) fr.Vector {
+			dst := field.New(m)
+			dst.ScalarMul(mine, &prm.subSecret[me][k])
+			for j := range rho {
+				field.AddScaled(dst, rho[j], &prm.subPRG[me][k][j], tmp)
+			}
+			return dst
+		}
+		for _, k := range prm.sendSet[me] {
+			if err := p.send(ctx, k, r, field.EncodeVector(subShare(k))); err != nil {
+				return nil, fmt.Errorf("ss: input: %w", err)
+			}
+		}
+		out[me] = subShare(me)
+	} else {
+		out[me] = fr.Vector{}
+	}
+	for i := 0; i < prm.N; i++ {
+		if i == me {
+			continue
+		}
+		out[i] = field.New(counts[i])
+		if counts[i] == 0 {
+			continue
+		}
+		if p.fromPRG[i] != nil {
+			p.fromPRG[i].FillVector(out[i])
+		} else if err := p.recvInto(ctx, i, r, out[i]); err != nil {
+			return nil, fmt.Errorf("ss: input: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Input secret-shares values held by party owner among the committee (one
+// round). Every party calls it with the same owner and m; only the owner's
+// values are read (others pass nil).
+func (p *Party) Input(ctx context.Context, owner int, values fr.Vector, m int) (fr.Vector, error) {
+	if owner < 0 || owner >= p.params.N {
+		return nil, fmt.Errorf("ss: input owner %d out of range", owner)
+	}
+	counts := make([]int, p.params.N)
+	counts[owner] = m
+	mine := fr.Vector{}
+	if owner == p.self {
+		if len(values) != m {
+			return nil, fmt.Errorf("ss: input of %d values, declared %d", len(values), m)
+		}
+		mine = values
+	}
+	all, err := p.inputs(ctx, mine, counts)
+	if err != nil {
+		return nil, err
+	}
+	return all[owner], nil
+}
+
+// Open reveals x to every party (one round; each party sends its shares to t
+// others and reconstructs from t+1). label names the value for OnOpen.
+func (p *Party) Open(ctx context.Context, label string, x fr.Vector) (fr.Vector, error) {
+	m := len(x)
+	if err := checkBatch(m); err != nil {
+		return nil, err
+	}
+	r := p.nextRound()
+	prm := p.params
+	var payload []byte
+	for j := 0; j < prm.N; j++ {
+		if j == p.self || !contains(prm.openSet[j], p.self) {
+			continue
+		}
+		if payload == nil {
+			payload = field.EncodeVector(x)
+		}
+		if err := p.send(ctx, j, r, payload); err != nil {
+			return nil, fmt.Errorf("ss: open %s: %w", label, err)
+		}
+	}
+	res, err := p.reconstructFrom(ctx, r, x, p.self)
+	if err != nil {
+		return nil, fmt.Errorf("ss: open %s: %w", label, err)
+	}
+	p.observe(label, res)
+	return res, nil
+}
+
+// OpenTo reveals x to party `to` only (one round, t messages). It returns the
+// values at the recipient and nil elsewhere.
+func (p *Party) OpenTo(ctx context.Context, label string, to int, x fr.Vector) (fr.Vector, error) {
+	if to < 0 || to >= p.params.N {
+		return nil, fmt.Errorf("ss: open to party %d out of range", to)
+	}
+	if err := checkBatch(len(x)); err != nil {
+		return nil, err
+	}
+	r := p.nextRound()
+	if p.self != to {
+		if contains(p.params.openSet[to], p.self) {
+			if err := p.send(ctx, to, r, field.EncodeVector(x)); err != nil {
+				return nil, fmt.Errorf("ss: open %s to %d: %w", label, to, err)
+			}
+		}
+		return nil, nil
+	}
+	res, err := p.reconstructFrom(ctx, r, x, to)
+	if err != nil {
+		return nil, fmt.Errorf("ss: open %s: %w", label, err)
+	}
+	p.observe(label, res)
+	return res, nil
+}
+
+func (p *Party) reconstructFrom(ctx context.Context, r transport.Round, mine fr.Vector, me int) (fr.Vector, error) {
+	prm := p.params
+	m := len(mine)
+	res := field.New(m)
+	tmp := field.New(m)
+	for k, j := range prm.openSet[me] {
+		src := mine
+		if j != me {
+			if err := p.recvInto(ctx, j, r, tmp); err != nil {
+				return nil, err
+			}
+			src = tmp
+		}
+		field.AddScaled(res, src, &prm.openCoef[me][k], tmp)
+	}
+	return res, nil
+}
+
+func (p *Party) observe(label string, v fr.Vector) {
+	p.Stats.Opened += len(v)
+	if p.onOpen != nil {
+		p.onOpen(label, v)
+	}
+}
+
+func contains(s []int, x int) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Mul multiplies x and y element-wise (one round for the whole batch).
+func (p *Party) Mul(ctx context.Context, x, y fr.Vector) (fr.Vector, error) {
+	if len(x) != len(y) {
+		return nil, fmt.Errorf("ss: mul of vectors of length %d and %d", len(x), len(y))
+	}
+	h := field.Mul(x, y)
+	p.Stats.Mults += len(h)
+	return p.reshare(ctx, h, true)
+}
+
+// Dot returns, for each i, the inner product of xs[i] and ys[i]; the local
+// products are summed before one degree reduction, so a dot product of any
+// length costs one multiplication's communication.
+func (p *Party) Dot(ctx context.Context, xs, ys []fr.Vector) (fr.Vector, error) {
+	if len(xs) != len(ys) {
+		return nil, fmt.Errorf("ss: dot of %d and %d vectors", len(xs), len(ys))
+	}
+	h := field.New(len(xs))
+	for i := range xs {
+		if len(xs[i]) != len(ys[i]) {
+			return nil, fmt.Errorf("ss: dot %d: lengths %d and %d", i, len(xs[i]), len(ys[i]))
+		}
+		h[i] = xs[i].InnerProduct(ys[i])
+	}
+	p.Stats.Mults += len(h)
+	return p.reshare(ctx, h, true)
+}
+
+// Random returns shares of m uniformly random field elements no party knows
+// (one round: the sum of every party's random contribution).
+func (p *Party) Random(ctx context.Context, m int) (fr.Vector, error) {
+	v := field.New(m)
+	p.own.FillVector(v)
+	return p.reshare(ctx, v, false)
+}
+
+// Constant returns the trivial sharing of public values (every share equals
+// the value).
+func Constant(values fr.Vector) fr.Vector { return append(fr.Vector(nil), values...) }
