@@ -38,6 +38,13 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(),
+		newInitCmd(),
+		newGenesisCmd(),
+		newTestnetCmd(),
+		newNodeCmd(),
+		newDevnetCmd(),
+		newLedgerCmd(),
+		newRecordCmd(),
 		newZKCmd(),
 		newSetupCmd(),
 	)

@@ -1,0 +1,243 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/node/client"
+)
+
+// apiHandler serves the local HTTP API (see node/client for the shapes).
+func (n *Node) apiHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", n.handleStatus)
+	mux.HandleFunc("GET /v1/apphash/{height}", n.handleAppHash)
+	mux.HandleFunc("POST /v1/tx", n.handleBroadcast)
+	mux.HandleFunc("GET /v1/tx/{hash}", n.handleTx)
+	mux.HandleFunc("GET /v1/record/{id}", n.handleRecord)
+	mux.HandleFunc("GET /v1/records", n.handleRecordsByHash)
+	mux.HandleFunc("GET /v1/members", n.handleMembers)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code uint32, err error) {
+	writeJSON(w, status, client.Error{Error: err.Error(), Code: code})
+}
+
+func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := n.rpc.Status(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, 0, fmt.Errorf("consensus status: %w", err))
+		return
+	}
+	out := client.Status{
+		ChainID:    st.NodeInfo.Network,
+		Moniker:    n.cfg.Moniker,
+		PeerID:     n.host.ID().String(),
+		CatchingUp: st.SyncInfo.CatchingUp,
+		Height:     n.app.Height(),
+	}
+	// The app's height and hash, not the header's: the header at H carries the
+	// AppHash of H-1.
+	if h, ok := n.appHashAt(out.Height); ok {
+		out.AppHash = h
+	}
+	vals, err := n.rpc.Validators(r.Context(), nil, nil, intPtr(100))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, 0, fmt.Errorf("validators: %w", err))
+		return
+	}
+	names := n.validatorNames()
+	for _, v := range vals.Validators {
+		out.Validators = append(out.Validators, client.Validator{
+			Address: v.Address.String(), Power: v.VotingPower, Name: names[string(v.PubKey.Bytes())],
+		})
+	}
+	ni, err := n.rpc.NetInfo(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, 0, fmt.Errorf("net info: %w", err))
+		return
+	}
+	for _, p := range ni.Peers {
+		out.Peers = append(out.Peers, client.Peer{ID: string(p.NodeInfo.ID()), Moniker: p.NodeInfo.Moniker, Addr: p.RemoteIP})
+	}
+	for _, p := range n.host.Libp2p().Network().Peers() {
+		out.P2PPeers = append(out.P2PPeers, p.String())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func intPtr(i int) *int { return &i }
+
+func (n *Node) validatorNames() map[string]string {
+	res, err := n.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryMembers})
+	names := make(map[string]string)
+	if err != nil || res.Code != 0 {
+		return names
+	}
+	var list ledgerpb.MemberList
+	if proto.Unmarshal(res.Value, &list) != nil {
+		return names
+	}
+	for _, m := range list.Members {
+		names[string(m.ValidatorKey)] = m.Name
+	}
+	return names
+}
+
+func (n *Node) appHashAt(height int64) (string, bool) {
+	if height <= 0 {
+		return "", false
+	}
+	res, err := n.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryAppHash, Data: []byte(strconv.FormatInt(height, 10))})
+	if err != nil || res.Code != 0 {
+		return "", false
+	}
+	return strings.ToUpper(hex.EncodeToString(res.Value)), true
+}
+
+func (n *Node) handleAppHash(w http.ResponseWriter, r *http.Request) {
+	h, err := strconv.ParseInt(r.PathValue("height"), 10, 64)
+	if err != nil || h <= 0 {
+		writeError(w, http.StatusBadRequest, 0, errors.New("height must be a positive integer"))
+		return
+	}
+	hash, ok := n.appHashAt(h)
+	if !ok {
+		writeError(w, http.StatusNotFound, ledger.CodeNotFound, fmt.Errorf("no AppHash for height %d on this node", h))
+		return
+	}
+	writeJSON(w, http.StatusOK, client.AppHashAt{Height: h, AppHash: hash})
+}
+
+func (n *Node) handleBroadcast(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, ledger.MaxTxBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, ledger.CodeTooLarge,
+				fmt.Errorf("tx exceeds the %d-byte limit", ledger.MaxTxBytes))
+			return
+		}
+		writeError(w, http.StatusBadRequest, 0, fmt.Errorf("read tx: %w", err))
+		return
+	}
+	res, err := n.rpc.BroadcastTxSync(r.Context(), body)
+	if err != nil {
+		// CometBFT refuses txs it already holds in its mempool cache; the
+		// caller will find it committed by its hash.
+		writeError(w, http.StatusServiceUnavailable, 0, fmt.Errorf("mempool: %w", err))
+		return
+	}
+	if res.Code != 0 {
+		writeError(w, http.StatusUnprocessableEntity, res.Code, errors.New(res.Log))
+		return
+	}
+	writeJSON(w, http.StatusOK, client.BroadcastResult{TxHash: strings.ToUpper(hex.EncodeToString(res.Hash))})
+}
+
+func (n *Node) handleTx(w http.ResponseWriter, r *http.Request) {
+	hash, err := hex.DecodeString(r.PathValue("hash"))
+	if err != nil || len(hash) != 32 {
+		writeError(w, http.StatusBadRequest, 0, errors.New("tx hash must be 64 hex characters"))
+		return
+	}
+	res, err := n.rpc.Tx(r.Context(), hash, false)
+	if err != nil {
+		writeError(w, http.StatusNotFound, ledger.CodeNotFound, fmt.Errorf("tx %X not committed: %w", hash, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, client.TxResult{
+		TxHash: strings.ToUpper(hex.EncodeToString(hash)), Height: res.Height, Index: res.Index,
+		Code: res.TxResult.Code, Log: res.TxResult.Log,
+	})
+}
+
+func (n *Node) handleRecord(w http.ResponseWriter, r *http.Request) {
+	var rec ledgerpb.Record
+	if !n.query(w, ledger.QueryRecord, []byte(r.PathValue("id")), &rec) {
+		return
+	}
+	writeJSON(w, http.StatusOK, recordJSON(&rec))
+}
+
+func (n *Node) handleRecordsByHash(w http.ResponseWriter, r *http.Request) {
+	hash, err := hex.DecodeString(r.URL.Query().Get("hash"))
+	if err != nil || len(hash) != 32 {
+		writeError(w, http.StatusBadRequest, 0, errors.New("hash must be 64 hex characters"))
+		return
+	}
+	var list ledgerpb.RecordList
+	if !n.query(w, ledger.QueryRecordsByHash, hash, &list) {
+		return
+	}
+	out := make([]client.Record, 0, len(list.Records))
+	for _, rec := range list.Records {
+		out = append(out, recordJSON(rec))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (n *Node) handleMembers(w http.ResponseWriter, _ *http.Request) {
+	var list ledgerpb.MemberList
+	if !n.query(w, ledger.QueryMembers, nil, &list) {
+		return
+	}
+	out := make([]client.Member, 0, len(list.Members))
+	for _, m := range list.Members {
+		out = append(out, client.Member{
+			Name: m.Name, Roles: m.Roles, AccountKey: hex.EncodeToString(m.AccountKey), PeerID: m.PeerId,
+			ValidatorKey: hex.EncodeToString(m.ValidatorKey), Power: m.Power,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// query runs an app query and decodes its value into v, answering the HTTP
+// request itself when the query fails.
+func (n *Node) query(w http.ResponseWriter, path string, data []byte, v proto.Message) bool {
+	res, err := n.app.Query(context.Background(), &abci.RequestQuery{Path: path, Data: data})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, 0, err)
+		return false
+	}
+	switch res.Code {
+	case 0:
+	case ledger.CodeNotFound:
+		writeError(w, http.StatusNotFound, res.Code, errors.New(res.Log))
+		return false
+	default:
+		writeError(w, http.StatusBadRequest, res.Code, errors.New(res.Log))
+		return false
+	}
+	if err := proto.Unmarshal(res.Value, v); err != nil {
+		writeError(w, http.StatusInternalServerError, 0, fmt.Errorf("decode %s answer: %w", path, err))
+		return false
+	}
+	return true
+}
+
+func recordJSON(r *ledgerpb.Record) client.Record {
+	return client.Record{
+		ID: r.Id, Hash: hex.EncodeToString(r.Hash), Kind: r.Kind, Channel: r.Channel, Locator: r.Locator,
+		Submitter: r.Submitter, Height: r.Height, TxHash: strings.ToUpper(hex.EncodeToString(r.TxHash)),
+	}
+}

@@ -1,0 +1,78 @@
+package client
+
+// Status is GET /v1/status.
+type Status struct {
+	ChainID    string      `json:"chain_id"`
+	Moniker    string      `json:"moniker"`
+	Height     int64       `json:"height"`
+	AppHash    string      `json:"app_hash"` // hex; the AppHash after Height
+	Validators []Validator `json:"validators"`
+	Peers      []Peer      `json:"peers"`     // CometBFT consensus peers
+	P2PPeers   []string    `json:"p2p_peers"` // connected libp2p member peers
+	PeerID     string      `json:"peer_id"`   // this node's libp2p peer ID
+	CatchingUp bool        `json:"catching_up"`
+}
+
+// Validator is one entry of the current validator set.
+type Validator struct {
+	Address string `json:"address"` // hex
+	Power   int64  `json:"power"`
+	Name    string `json:"name,omitempty"` // member name when known
+}
+
+// Peer is a connected consensus peer.
+type Peer struct {
+	ID      string `json:"id"`
+	Moniker string `json:"moniker"`
+	Addr    string `json:"addr"`
+}
+
+// AppHashAt is GET /v1/apphash/{height}.
+type AppHashAt struct {
+	Height  int64  `json:"height"`
+	AppHash string `json:"app_hash"`
+}
+
+// BroadcastResult is POST /v1/tx: the mempool's verdict.
+type BroadcastResult struct {
+	TxHash string `json:"tx_hash"` // hex
+	Code   uint32 `json:"code"`
+	Log    string `json:"log,omitempty"`
+}
+
+// TxResult is GET /v1/tx/{hash}: where and how a tx was committed.
+type TxResult struct {
+	TxHash string `json:"tx_hash"`
+	Height int64  `json:"height"`
+	Index  uint32 `json:"index"`
+	Code   uint32 `json:"code"`
+	Log    string `json:"log,omitempty"`
+}
+
+// Record is an anchored record.
+type Record struct {
+	ID        string `json:"id"`
+	Hash      string `json:"hash"` // hex
+	Kind      string `json:"kind"`
+	Channel   string `json:"channel,omitempty"`
+	Locator   string `json:"locator,omitempty"`
+	Submitter string `json:"submitter"`
+	Height    int64  `json:"height"`
+	TxHash    string `json:"tx_hash"`
+}
+
+// Member is a registered member.
+type Member struct {
+	Name         string   `json:"name"`
+	Roles        []string `json:"roles"`
+	AccountKey   string   `json:"account_key"` // hex
+	PeerID       string   `json:"peer_id"`
+	ValidatorKey string   `json:"validator_key,omitempty"`
+	Power        int64    `json:"power"`
+}
+
+// Error is the body of every non-2xx answer.
+type Error struct {
+	Error string `json:"error"`
+	Code  uint32 `json:"code,omitempty"` // ledger error code, when the ledger rejected something
+}

@@ -1,0 +1,189 @@
+package node
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	cmtcfg "github.com/cometbft/cometbft/config"
+)
+
+// Files and directories inside a node home.
+const (
+	ConfigFile      = "config.toml"
+	AccountKeyFile  = "keys/account.key"
+	P2PKeyFile      = "keys/p2p.key"
+	cometDir        = "cometbft"
+	appStateDir     = "data/app"
+	genesisFileName = "cometbft/config/genesis.json"
+)
+
+// Config is a node's config.toml.
+type Config struct {
+	Moniker string `toml:"moniker"`
+	Role    string `toml:"role"`
+
+	API       APIConfig       `toml:"api"`
+	P2P       P2PConfig       `toml:"p2p"`
+	Consensus ConsensusConfig `toml:"consensus"`
+	Log       LogConfig       `toml:"log"`
+}
+
+// APIConfig is the local HTTP API the CLI uses. It must stay on loopback or a
+// trusted interface: it accepts signed txs from anyone who can reach it.
+type APIConfig struct {
+	Listen string `toml:"listen"` // host:port
+}
+
+// P2PConfig is the libp2p host (MPC and off-chain traffic).
+type P2PConfig struct {
+	Listen []string `toml:"listen"` // multiaddrs
+	Peers  []string `toml:"peers"`  // member multiaddrs with /p2p/<id>
+}
+
+// ConsensusConfig is what cohort exposes of CometBFT's configuration.
+type ConsensusConfig struct {
+	Listen            string   `toml:"listen"`             // CometBFT p2p, tcp://host:port
+	RPCListen         string   `toml:"rpc_listen"`         // CometBFT RPC (light clients, supervisors)
+	ExternalAddress   string   `toml:"external_address"`   // host:port advertised to peers
+	PersistentPeers   []string `toml:"persistent_peers"`   // id@host:port
+	TimeoutPropose    Duration `toml:"timeout_propose"`    // how long to wait for a proposal
+	TimeoutCommit     Duration `toml:"timeout_commit"`     // pause after a commit to gather txs
+	MempoolSize       int      `toml:"mempool_size"`       // txs; sized for bursts (CometBFT can drop txs when full)
+	MempoolCacheSize  int      `toml:"mempool_cache_size"` // recently seen tx hashes
+	AllowLoopbackPeer bool     `toml:"allow_loopback_peers"`
+}
+
+// LogConfig sets the log level: debug, info, warn or error.
+type LogConfig struct {
+	Level string `toml:"level"`
+}
+
+// Duration is a time.Duration written as "300ms" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// DefaultConfig is the configuration of a fresh node on the given ports.
+// basePort+0 CometBFT p2p, +1 CometBFT RPC, +2 libp2p (TCP and QUIC), +3 API.
+func DefaultConfig(moniker, role, host string, basePort int) *Config {
+	return &Config{
+		Moniker: moniker,
+		Role:    role,
+		API:     APIConfig{Listen: fmt.Sprintf("127.0.0.1:%d", basePort+3)},
+		P2P: P2PConfig{Listen: []string{
+			fmt.Sprintf("/ip4/%s/tcp/%d", host, basePort+2),
+			fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", host, basePort+2),
+		}},
+		Consensus: ConsensusConfig{
+			Listen:           fmt.Sprintf("tcp://%s:%d", host, basePort),
+			RPCListen:        fmt.Sprintf("tcp://127.0.0.1:%d", basePort+1),
+			TimeoutPropose:   Duration{time.Second},
+			TimeoutCommit:    Duration{300 * time.Millisecond},
+			MempoolSize:      100_000,
+			MempoolCacheSize: 200_000,
+		},
+		Log: LogConfig{Level: "info"},
+	}
+}
+
+// LoadConfig reads HOME/config.toml, refusing unknown keys.
+func LoadConfig(home string) (*Config, error) {
+	path := filepath.Join(home, ConfigFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read node config: %w", err)
+	}
+	var c Config
+	md, err := toml.Decode(string(raw), &c)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("%s: unknown keys %v", path, und)
+	}
+	return &c, nil
+}
+
+// Save writes HOME/config.toml.
+func (c *Config) Save(home string) error {
+	var buf bytes.Buffer
+	buf.WriteString("# cohort node configuration\n")
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	return writeFile(filepath.Join(home, ConfigFile), buf.Bytes(), 0o644)
+}
+
+// cometConfig builds CometBFT's configuration from ours; CometBFT's own
+// config.toml is not used, so that a node has a single configuration file.
+func (c *Config) cometConfig(home string) *cmtcfg.Config {
+	cc := cmtcfg.DefaultConfig()
+	cc.SetRoot(filepath.Join(home, cometDir))
+	cc.Moniker = c.Moniker
+	cc.ProxyApp = "" // the application runs in-process
+	cc.P2P.ListenAddress = c.Consensus.Listen
+	cc.P2P.ExternalAddress = c.Consensus.ExternalAddress
+	cc.P2P.PersistentPeers = strings.Join(c.Consensus.PersistentPeers, ",")
+	cc.P2P.AddrBookStrict = !c.Consensus.AllowLoopbackPeer
+	cc.P2P.AllowDuplicateIP = c.Consensus.AllowLoopbackPeer
+	cc.P2P.PexReactor = true
+	cc.RPC.ListenAddress = c.Consensus.RPCListen
+	cc.Consensus.TimeoutPropose = c.Consensus.TimeoutPropose.Duration
+	cc.Consensus.TimeoutCommit = c.Consensus.TimeoutCommit.Duration
+	cc.Consensus.CreateEmptyBlocks = true
+	cc.Consensus.CreateEmptyBlocksInterval = 0
+	cc.Mempool.Size = c.Consensus.MempoolSize
+	cc.Mempool.CacheSize = c.Consensus.MempoolCacheSize
+	cc.Mempool.MaxTxsBytes = int64(c.Consensus.MempoolSize) * 4096
+	cc.Mempool.MaxTxBytes = 1<<20 + 1024
+	cc.TxIndex.Indexer = "kv"
+	cc.Instrumentation.Prometheus = false
+	return cc
+}
+
+// writeFile writes data atomically (temp file + rename) with the given mode.
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

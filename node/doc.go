@@ -1,0 +1,5 @@
+// Package node owns the runtime of a cohort node: its home directory (keys,
+// config, genesis), and the wiring of the embedded CometBFT ledger, the libp2p
+// host and the local HTTP API that the CLI talks to. It starts them in order,
+// and stops them in reverse on shutdown, so a restarted node resumes from disk.
+package node

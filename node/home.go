@@ -1,0 +1,276 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmtp2p "github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/node/p2p"
+)
+
+// DefaultBasePort is the first port of a node initialised without one.
+const DefaultBasePort = 26656
+
+// InitOptions describes a node home to create.
+type InitOptions struct {
+	Moniker  string
+	Role     string
+	Host     string // address the node listens on and advertises (default 127.0.0.1)
+	BasePort int    // see DefaultConfig
+}
+
+// MemberInfo is what a node publishes about itself so that a genesis can be
+// assembled: everything public, nothing secret.
+type MemberInfo struct {
+	ledger.GenesisMember
+	ConsensusNodeID string   `json:"consensus_node_id"` // CometBFT p2p node ID
+	ConsensusAddr   string   `json:"consensus_addr"`    // host:port of CometBFT p2p
+	P2PAddrs        []string `json:"p2p_addrs"`         // libp2p multiaddrs with /p2p/<id>
+}
+
+// Init creates a node home: config.toml, the account key, the libp2p
+// identity, CometBFT's node and validator keys (all secret files 0600), and
+// member.json with the node's public member entry. It refuses to overwrite an
+// existing home.
+func Init(home string, o InitOptions) (*MemberInfo, error) {
+	if o.Moniker == "" {
+		return nil, fmt.Errorf("init: a moniker is required")
+	}
+	if !ledger.IsKnownRole(o.Role) {
+		return nil, fmt.Errorf("init: unknown role %q", o.Role)
+	}
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.BasePort == 0 {
+		o.BasePort = DefaultBasePort
+	}
+	if _, err := os.Stat(filepath.Join(home, ConfigFile)); err == nil {
+		return nil, fmt.Errorf("init: %s already holds a node (config.toml exists)", home)
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	cfg := DefaultConfig(o.Moniker, o.Role, o.Host, o.BasePort)
+	if err := cfg.Save(home); err != nil {
+		return nil, err
+	}
+	account, err := createAccountKey(filepath.Join(home, AccountKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p2p.LoadOrCreateIdentity(filepath.Join(home, P2PKeyFile)); err != nil {
+		return nil, fmt.Errorf("init: libp2p identity: %w", err)
+	}
+	pid, err := p2p.PeerIDFromIdentity(filepath.Join(home, P2PKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("init: libp2p identity: %w", err)
+	}
+	peerID := pid.String()
+	cc := cfg.cometConfig(home)
+	for _, d := range []string{filepath.Dir(cc.NodeKeyFile()), filepath.Dir(cc.PrivValidatorStateFile())} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("init: %w", err)
+		}
+	}
+	nodeKey, err := cmtp2p.LoadOrGenNodeKey(cc.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("init: consensus node key: %w", err)
+	}
+	pv := privval.GenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
+	pv.Save()
+	valKey, err := pv.GetPubKey()
+	if err != nil {
+		return nil, fmt.Errorf("init: validator key: %w", err)
+	}
+	info := &MemberInfo{
+		GenesisMember: ledger.GenesisMember{
+			Name:         o.Moniker,
+			Roles:        []string{o.Role},
+			AccountKey:   account.Public().(ed25519.PublicKey),
+			PeerID:       peerID,
+			ValidatorKey: valKey.Bytes(),
+			Power:        10,
+		},
+		ConsensusNodeID: string(nodeKey.ID()),
+		ConsensusAddr:   fmt.Sprintf("%s:%d", o.Host, o.BasePort),
+	}
+	for _, a := range cfg.P2P.Listen {
+		info.P2PAddrs = append(info.P2PAddrs, a+"/p2p/"+peerID)
+	}
+	raw, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	if err := writeFile(filepath.Join(home, "member.json"), raw, 0o644); err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// BuildGenesis writes a CometBFT genesis with the given members (their
+// validator keys and powers make the validator set) to every home, and points
+// each node's consensus and libp2p peers at the others.
+func BuildGenesis(chainID string, homes []string, members []*MemberInfo) error {
+	if len(homes) != len(members) {
+		return fmt.Errorf("genesis: %d homes for %d members", len(homes), len(members))
+	}
+	var app ledger.Genesis
+	doc := &cmttypes.GenesisDoc{
+		GenesisTime:     time.Now().UTC().Truncate(time.Second),
+		ChainID:         chainID,
+		InitialHeight:   1,
+		ConsensusParams: cmttypes.DefaultConsensusParams(),
+	}
+	// Blocks are bounded so that one block's state writes always fit in one
+	// badger transaction (see ledger.Store).
+	doc.ConsensusParams.Block.MaxBytes = 8 << 20
+	for _, m := range members {
+		app.Members = append(app.Members, m.GenesisMember)
+		if m.Power > 0 {
+			pk := cmted25519.PubKey(m.ValidatorKey)
+			doc.Validators = append(doc.Validators, cmttypes.GenesisValidator{
+				Address: pk.Address(), PubKey: pk, Power: m.Power, Name: m.Name,
+			})
+		}
+	}
+	if err := app.Validate(); err != nil {
+		return err
+	}
+	appState, err := json.Marshal(app)
+	if err != nil {
+		return fmt.Errorf("genesis: %w", err)
+	}
+	doc.AppState = appState
+	if err := doc.ValidateAndComplete(); err != nil {
+		return fmt.Errorf("genesis: %w", err)
+	}
+	for i, home := range homes {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(home, genesisFileName)), 0o700); err != nil {
+			return fmt.Errorf("genesis: %w", err)
+		}
+		if err := doc.SaveAs(filepath.Join(home, genesisFileName)); err != nil {
+			return fmt.Errorf("genesis: write for %s: %w", home, err)
+		}
+		cfg, err := LoadConfig(home)
+		if err != nil {
+			return err
+		}
+		cfg.Consensus.PersistentPeers, cfg.P2P.Peers = nil, nil
+		for j, m := range members {
+			if j == i {
+				continue
+			}
+			cfg.Consensus.PersistentPeers = append(cfg.Consensus.PersistentPeers, m.ConsensusNodeID+"@"+m.ConsensusAddr)
+			cfg.P2P.Peers = append(cfg.P2P.Peers, m.P2PAddrs...)
+		}
+		cfg.Consensus.AllowLoopbackPeer = allLoopback(members)
+		if err := cfg.Save(home); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func allLoopback(members []*MemberInfo) bool {
+	for _, m := range members {
+		if !strings.HasPrefix(m.ConsensusAddr, "127.") && !strings.HasPrefix(m.ConsensusAddr, "localhost:") {
+			return false
+		}
+	}
+	return true
+}
+
+// TestnetOptions describes a local testnet.
+type TestnetOptions struct {
+	Nodes    int
+	ChainID  string
+	BasePort int      // node i uses BasePort + 10*i
+	Roles    []string // role of node i is Roles[i % len(Roles)]
+}
+
+// DefaultTestnetRoles gives a 4-node testnet every role of ARCHITECTURE.md §1.
+var DefaultTestnetRoles = []string{ledger.RoleEnterprise, ledger.RoleEnterprise, ledger.RolePlatform, ledger.RoleSupervisor}
+
+// Testnet creates out/node0 … out/node{N-1} sharing one genesis, all on
+// 127.0.0.1 with distinct ports. It returns the homes.
+func Testnet(out string, o TestnetOptions) ([]string, error) {
+	if o.Nodes < 1 || o.Nodes > 64 {
+		return nil, fmt.Errorf("testnet: node count must be 1 to 64, got %d", o.Nodes)
+	}
+	if o.ChainID == "" {
+		o.ChainID = "cohort-testnet"
+	}
+	if o.BasePort == 0 {
+		o.BasePort = DefaultBasePort
+	}
+	if len(o.Roles) == 0 {
+		o.Roles = DefaultTestnetRoles
+	}
+	var homes []string
+	var members []*MemberInfo
+	for i := 0; i < o.Nodes; i++ {
+		home := filepath.Join(out, fmt.Sprintf("node%d", i))
+		info, err := Init(home, InitOptions{
+			Moniker: fmt.Sprintf("node%d", i), Role: o.Roles[i%len(o.Roles)], BasePort: o.BasePort + 10*i,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("testnet: %w", err)
+		}
+		homes = append(homes, home)
+		members = append(members, info)
+	}
+	if err := BuildGenesis(o.ChainID, homes, members); err != nil {
+		return nil, fmt.Errorf("testnet: %w", err)
+	}
+	return homes, nil
+}
+
+// createAccountKey writes a new ed25519 account key (hex seed, mode 0600).
+func createAccountKey(path string) (ed25519.PrivateKey, error) {
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, fmt.Errorf("generate account key: %w", err)
+	}
+	if err := writeFile(path, []byte(hex.EncodeToString(seed)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// LoadAccountKey reads a node's account key. Like ssh, it refuses a key file
+// that group or others can read.
+func LoadAccountKey(home string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(home, AccountKeyFile)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("account key: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("account key %s has permissions %v; it must be 0600", path, st.Mode().Perm())
+	}
+	if st.Size() > 256 {
+		return nil, fmt.Errorf("account key %s: not a key file (%d bytes)", path, st.Size())
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("account key: %w", err)
+	}
+	seed, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("account key %s: not a hex ed25519 seed", path)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}

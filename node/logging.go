@@ -1,0 +1,40 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+)
+
+// NewLogger returns a text logger at the named level.
+func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "", "info":
+		l = slog.LevelInfo
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		return nil, fmt.Errorf("unknown log level %q (debug, info, warn, error)", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// cometLogger adapts slog to CometBFT's logger. CometBFT's Info is chatty
+// (every vote and block part), so it maps to Debug; its Error to Warn, because
+// it reports routine peer churn as errors.
+type cometLogger struct{ l *slog.Logger }
+
+func (c cometLogger) Debug(msg string, kv ...any) { c.l.Debug(msg, kv...) }
+func (c cometLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, kv...) }
+func (c cometLogger) Error(msg string, kv ...any) { c.l.Warn(msg, kv...) }
+func (c cometLogger) With(kv ...any) cmtlog.Logger {
+	return cometLogger{c.l.With(kv...)}
+}

@@ -1,0 +1,237 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	nm "github.com/cometbft/cometbft/node"
+	cmtp2p "github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/rpc/client/local"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/node/p2p"
+)
+
+// Node is a running cohort node.
+type Node struct {
+	home string
+	cfg  *Config
+	log  *slog.Logger
+
+	store *ledger.Store
+	app   *ledger.App
+	cmt   *nm.Node
+	rpc   *local.Local
+	host  *p2p.Host
+	api   *http.Server
+	apiLn net.Listener
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // goroutines owned by the node
+	stopMu sync.Mutex
+	done   bool
+}
+
+// Start opens the node at home and starts the ledger, the libp2p host and the
+// API. ctx bounds start-up; the node runs until Stop.
+func Start(ctx context.Context, home string, log *slog.Logger) (n *Node, err error) {
+	cfg, err := LoadConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		if log, err = NewLogger(os.Stderr, cfg.Log.Level); err != nil {
+			return nil, err
+		}
+	}
+	log = log.With("node", cfg.Moniker)
+	runCtx, cancel := context.WithCancel(context.Background())
+	n = &Node{home: home, cfg: cfg, log: log, cancel: cancel}
+	defer func() {
+		if err != nil {
+			n.Stop()
+		}
+	}()
+
+	if n.store, err = ledger.OpenStore(filepath.Join(home, appStateDir), log); err != nil {
+		return nil, err
+	}
+	if n.app, err = ledger.NewApp(n.store, log.With("module", "app")); err != nil {
+		return nil, err
+	}
+	if err := n.startConsensus(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.startP2P(ctx, runCtx); err != nil {
+		return nil, err
+	}
+	if err := n.startAPI(); err != nil {
+		return nil, err
+	}
+	log.Info("node started", "home", home, "api", n.APIAddr(), "peer_id", n.host.ID().String(),
+		"height", n.app.Height())
+	return n, nil
+}
+
+func (n *Node) startConsensus(ctx context.Context) error {
+	cc := n.cfg.cometConfig(n.home)
+	if err := cc.ValidateBasic(); err != nil {
+		return fmt.Errorf("consensus config: %w", err)
+	}
+	if _, err := os.Stat(cc.PrivValidatorKeyFile()); err != nil {
+		return fmt.Errorf("validator key: %w (run `cohort init` first)", err)
+	}
+	nodeKey, err := cmtp2p.LoadNodeKey(cc.NodeKeyFile())
+	if err != nil {
+		return fmt.Errorf("consensus node key: %w", err)
+	}
+	pv := privval.LoadFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
+	cmt, err := nm.NewNodeWithContext(ctx, cc, pv, nodeKey,
+		// One lock per ABCI connection: the app synchronises itself, so
+		// CheckTx and queries do not wait for FinalizeBlock.
+		proxy.NewConnSyncLocalClientCreator(n.app),
+		nm.DefaultGenesisDocProviderFunc(cc),
+		cmtcfg.DefaultDBProvider,
+		nm.DefaultMetricsProvider(cc.Instrumentation),
+		cometLogger{n.log.With("module", "cometbft")},
+	)
+	if err != nil {
+		return fmt.Errorf("create consensus node: %w", err)
+	}
+	if err := cmt.Start(); err != nil {
+		return fmt.Errorf("start consensus node: %w", err)
+	}
+	n.cmt = cmt
+	n.rpc = local.New(cmt)
+	return nil
+}
+
+func (n *Node) startP2P(ctx, runCtx context.Context) error {
+	host, err := p2p.New(ctx, p2p.Config{
+		KeyFile:     filepath.Join(n.home, P2PKeyFile),
+		ListenAddrs: n.cfg.P2P.Listen,
+		Members:     p2p.MemberSetFunc(func(id peer.ID) bool { return n.app.IsMemberPeer(id.String()) }),
+		Logger:      n.log.With("module", "p2p"),
+	})
+	if err != nil {
+		return fmt.Errorf("start libp2p host: %w", err)
+	}
+	n.host = host
+	for _, s := range n.cfg.P2P.Peers {
+		addr, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return fmt.Errorf("p2p peer %q: %w", s, err)
+		}
+		info, err := peer.AddrInfoFromP2pAddr(addr)
+		if err != nil {
+			return fmt.Errorf("p2p peer %q: %w", s, err)
+		}
+		if err := host.AddPeer(*info); err != nil {
+			n.log.Warn("p2p peer not added", "peer", info.ID, "err", err)
+		}
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.maintainPeers(runCtx)
+	}()
+	return nil
+}
+
+// maintainPeers reconnects to member peers and drops peers that stopped being
+// members, until the node stops.
+func (n *Node) maintainPeers(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		if err := n.host.ConnectAll(ctx); err != nil && ctx.Err() == nil {
+			n.log.Debug("p2p peers not all reachable", "err", err)
+		}
+		n.host.EnforceMembership()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (n *Node) startAPI() error {
+	ln, err := net.Listen("tcp", n.cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("api listen %s: %w", n.cfg.API.Listen, err)
+	}
+	n.apiLn = ln
+	n.api = &http.Server{Handler: n.apiHandler(), ReadHeaderTimeout: 10 * time.Second}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.api.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("api server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// APIAddr is the address the API listens on.
+func (n *Node) APIAddr() string {
+	if n.apiLn == nil {
+		return ""
+	}
+	return n.apiLn.Addr().String()
+}
+
+// App exposes the ledger application (for in-process tools and tests).
+func (n *Node) App() *ledger.App { return n.app }
+
+// Host exposes the libp2p host.
+func (n *Node) Host() *p2p.Host { return n.host }
+
+// Stop shuts the node down in reverse start order. It is safe to call twice.
+func (n *Node) Stop() {
+	n.stopMu.Lock()
+	defer n.stopMu.Unlock()
+	if n.done {
+		return
+	}
+	n.done = true
+	n.cancel()
+	if n.api != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := n.api.Shutdown(ctx); err != nil {
+			n.log.Warn("api shutdown", "err", err)
+		}
+		cancel()
+	}
+	if n.host != nil {
+		if err := n.host.Close(); err != nil {
+			n.log.Warn("p2p shutdown", "err", err)
+		}
+	}
+	n.wg.Wait()
+	if n.cmt != nil && n.cmt.IsRunning() {
+		if err := n.cmt.Stop(); err != nil {
+			n.log.Warn("consensus shutdown", "err", err)
+		}
+		n.cmt.Wait()
+	}
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			n.log.Warn("app state close", "err", err)
+		}
+	}
+	n.log.Info("node stopped")
+}
