@@ -1,0 +1,172 @@
+package he
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// committee runs a setup of n members with threshold t on a memory network
+// and returns the members and their stores.
+func committee(t *testing.T, preset *Preset, n, thr int, galEls []uint64) ([]*Member, []*MemoryStore) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	nw := transport.NewMemoryNetwork()
+	members := make([]*Member, n)
+	stores := make([]*MemoryStore, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		stores[i] = NewMemoryStore()
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			conn, err := nw.Open(ctx, "setup", transport.PartyID(i), n)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer conn.Close()
+			members[i], _, errs[i] = Setup(ctx, conn, preset, SetupConfig{CommitteeID: "test-committee", Threshold: thr, GaloisElements: galEls}, stores[i])
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("member %d setup: %v", i, err)
+		}
+	}
+	return members, stores
+}
+
+var (
+	presetOnce sync.Once
+	testPreset *Preset
+	presetErr  error
+)
+
+func insecurePreset(t *testing.T) *Preset {
+	presetOnce.Do(func() { testPreset, presetErr = InsecureTestPreset() })
+	if presetErr != nil {
+		t.Fatal(presetErr)
+	}
+	return testPreset
+}
+
+// runAll runs a job on the given online members; offline ones never join.
+func runAll(ctx context.Context, members []*Member, online []int, cfg RunConfig, circuit func(m *Member) Circuit, wrap func(i int, c transport.Conn) transport.Conn) ([]*Result, []error) {
+	nw := transport.NewMemoryNetwork()
+	res := make([]*Result, len(members))
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for _, i := range online {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			conn, err := nw.Open(ctx, "job", transport.PartyID(i), len(members))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			if wrap != nil {
+				conn = wrap(i, conn)
+			}
+			defer conn.Close()
+			res[i], errs[i] = members[i].Run(ctx, conn, cfg, circuit(members[i]))
+		}(i)
+	}
+	wg.Wait()
+	return res, errs
+}
+
+func TestSetupKeySwitchThreshold(t *testing.T) {
+	preset := insecurePreset(t)
+	members, stores := committee(t, preset, 4, 3, nil)
+	for i := 1; i < 4; i++ {
+		if members[i].KeyDigest() != members[0].KeyDigest() {
+			t.Fatalf("member %d has different keys", i)
+		}
+	}
+	// Keys persist and reload identically.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	loaded, err := LoadMember(ctx, stores[2], preset, "test-committee", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.KeyDigest() != members[2].KeyDigest() {
+		t.Fatal("reloaded keys differ")
+	}
+	members[2] = loaded
+
+	values := make([]float64, preset.CKKS.MaxSlots())
+	for i := range values {
+		values[i] = math.Sin(float64(i))
+	}
+	input, _, err := preset.EncryptFloats(members[0].PublicKey(), values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := NewRecipient(preset)
+	identity := func(m *Member) Circuit {
+		return func(context.Context) ([]*rlwe.Ciphertext, error) {
+			ct, _, err := preset.UnmarshalCiphertext(CKKS, input)
+			return []*rlwe.Ciphertext{ct}, err
+		}
+	}
+	cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 2 * time.Second, IdleTimeout: 20 * time.Second}
+
+	// Member 3 offline: members 0,1,2 finish.
+	res, errs := runAll(ctx, members, []int{0, 1, 2}, cfg, identity, nil)
+	for _, i := range []int{0, 1, 2} {
+		if errs[i] != nil {
+			t.Fatalf("member %d: %v", i, errs[i])
+		}
+		if res[i].OutputIDs[0] != res[0].OutputIDs[0] {
+			t.Fatalf("members disagree on the output")
+		}
+	}
+	got, err := rcpt.DecryptFloats(res[0].Outputs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range values {
+		if math.Abs(got[i]-values[i]) > 1e-3 {
+			t.Fatalf("slot %d: got %v want %v", i, got[i], values[i])
+		}
+	}
+	// A committee member's own key cannot decrypt the output: its additive
+	// share is not the recipient's key.
+	// Two members offline: clear error naming them.
+	_, errs = runAll(ctx, members, []int{0, 1}, cfg, identity, nil)
+	for _, i := range []int{0, 1} {
+		if !errors.Is(errs[i], ErrNotEnoughMembers) {
+			t.Fatalf("member %d: expected ErrNotEnoughMembers, got %v", i, errs[i])
+		}
+		for _, name := range []string{"member 2", "member 3"} {
+			if !contains2(errs[i].Error(), name) {
+				t.Fatalf("error %q does not name %s", errs[i], name)
+			}
+		}
+	}
+}
+
+func contains2(s, sub string) bool { return len(s) >= len(sub) && (fmt.Sprintf("%s", s) != "" && indexOf(s, sub) >= 0) }
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,127 @@
+package he
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
+)
+
+// Protocol shares from committee members are encoded as raw coefficient
+// blocks whose shape the receiver already knows: it allocates the share
+// locally from the parameters and reads exactly that many reduced
+// coefficients. Unlike lattigo's own encoding, no length inside the message
+// ever drives an allocation.
+//
+//	kind u8 | tag u64 (e.g. the Galois element) | coefficients u64...
+
+// shareKind tags each protocol message so a share cannot be mistaken for
+// another of the same size.
+type shareKind uint8
+
+const (
+	kindShamir shareKind = iota + 1
+	kindCKG
+	kindRKG1
+	kindRKG2
+	kindGKG
+	kindPCKS
+)
+
+const shareHeader = 1 + 8
+
+// polyRef is one polynomial of a share with the moduli of its rows.
+type polyRef struct {
+	poly   ring.Poly
+	moduli []uint64
+}
+
+type shapeBuilder struct {
+	q, p []uint64
+	refs []polyRef
+}
+
+func newShape(params rlwe.Parameters) *shapeBuilder {
+	return &shapeBuilder{q: params.Q(), p: params.P()}
+}
+
+func (b *shapeBuilder) polyQ(p ring.Poly) *shapeBuilder {
+	b.refs = append(b.refs, polyRef{p, b.q[:p.Level()+1]})
+	return b
+}
+
+func (b *shapeBuilder) polyQP(p ringqp.Poly) *shapeBuilder {
+	b.polyQ(p.Q)
+	if p.P.Level() >= 0 && len(p.P.Coeffs) > 0 {
+		b.refs = append(b.refs, polyRef{p.P, b.p[:p.P.Level()+1]})
+	}
+	return b
+}
+
+func (b *shapeBuilder) gadget(g rlwe.GadgetCiphertext) *shapeBuilder {
+	for _, row := range g.Value {
+		for _, vec := range row {
+			for _, qp := range vec {
+				b.polyQP(qp)
+			}
+		}
+	}
+	return b
+}
+
+func (b *shapeBuilder) size(n int) int {
+	total := shareHeader
+	for _, r := range b.refs {
+		total += len(r.moduli) * n * 8
+	}
+	return total
+}
+
+// encode writes the share described by the builder.
+func (b *shapeBuilder) encode(kind shareKind, tag uint64, n int) []byte {
+	out := make([]byte, 0, b.size(n))
+	out = append(out, byte(kind))
+	out = binary.LittleEndian.AppendUint64(out, tag)
+	for _, r := range b.refs {
+		for i, q := range r.moduli {
+			for _, c := range r.poly.Coeffs[i][:n] {
+				// Some lattigo routines leave coefficients lazily reduced
+				// (in [0, 2q)); the wire format is canonical.
+				if c >= q {
+					c %= q
+				}
+				out = binary.LittleEndian.AppendUint64(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// decode fills the share described by the builder from untrusted bytes and
+// returns the tag. The length is checked before any coefficient is read.
+func (b *shapeBuilder) decode(kind shareKind, data []byte, n int) (uint64, error) {
+	if want := b.size(n); len(data) != want {
+		return 0, fmt.Errorf("he: share of kind %d has %d bytes, expected %d", kind, len(data), want)
+	}
+	if shareKind(data[0]) != kind {
+		return 0, fmt.Errorf("he: share of kind %d where kind %d was expected", data[0], kind)
+	}
+	tag := binary.LittleEndian.Uint64(data[1:9])
+	off := shareHeader
+	for _, r := range b.refs {
+		for i, q := range r.moduli {
+			row := r.poly.Coeffs[i][:n]
+			for j := range row {
+				c := binary.LittleEndian.Uint64(data[off:])
+				if c >= q {
+					return 0, fmt.Errorf("he: share of kind %d: coefficient not reduced", kind)
+				}
+				row[j] = c
+				off += 8
+			}
+		}
+	}
+	return tag, nil
+}
