@@ -1,0 +1,410 @@
+package ss
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/field"
+)
+
+// Comparison parameters. Values compared are unsigned integers below
+// 2^ValueBits; masked openings hide them with statistical distance at most
+// 2^−Kappa. Every mask is r' + 2^m·r” with r' uniform on m bits (from random
+// bits) and r” a sum of t+1 parties' uniform MaskBits-bit integers, so
+// opened values stay below 2^(66+MaskBits+4) — far below the 254-bit field.
+const (
+	ValueBits = 64
+	Kappa     = 40
+	MaskBits  = Kappa + 2
+)
+
+var (
+	pow2    [256]fr.Element // pow2[i] = 2^i
+	inv2_64 fr.Element
+	inv2_65 fr.Element
+)
+
+func init() {
+	pow2[0].SetOne()
+	for i := 1; i < len(pow2); i++ {
+		pow2[i].Double(&pow2[i-1])
+	}
+	inv2_64.Inverse(&pow2[64])
+	inv2_65.Inverse(&pow2[65])
+}
+
+// genMasks makes nbits random bits and nmasks bounded masks (each a sum of
+// t+1 uniform integers below 2^boundBits). Parties 0..t each share their own
+// random bits and integers in one round; a bit is the XOR of the t+1 parties'
+// bits (b⊕b' = b+b'−2bb', ⌈log2(t+1)⌉ multiplication rounds), so it is
+// uniform and unknown as long as one contributor is honest.
+func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint) (fr.Vector, fr.Vector, error) {
+	prm := p.params
+	counts := make([]int, prm.N)
+	for i := 0; i <= prm.T; i++ {
+		counts[i] = nbits + nmasks
+	}
+	mine := field.New(counts[p.self])
+	if p.self <= prm.T {
+		p.own.FillBits(mine[:nbits])
+		fillBoundedWide(p, mine[nbits:], boundBits)
+	}
+	contrib, err := p.inputs(ctx, mine, counts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ss: random bits: %w", err)
+	}
+	masks := field.New(nmasks)
+	layer := make([]fr.Vector, 0, prm.T+1)
+	for i := 0; i <= prm.T; i++ {
+		masks.Add(masks, contrib[i][nbits:])
+		layer = append(layer, contrib[i][:nbits])
+	}
+	for len(layer) > 1 && nbits > 0 {
+		pairs := len(layer) / 2
+		xs := make([]fr.Vector, pairs)
+		ys := make([]fr.Vector, pairs)
+		for k := 0; k < pairs; k++ {
+			xs[k], ys[k] = layer[2*k], layer[2*k+1]
+		}
+		prod, err := p.Mul(ctx, field.Concat(xs...), field.Concat(ys...))
+		if err != nil {
+			return nil, nil, fmt.Errorf("ss: random bits: %w", err)
+		}
+		next := make([]fr.Vector, 0, pairs+1)
+		for k := 0; k < pairs; k++ {
+			pr := prod[k*nbits : (k+1)*nbits]
+			x := field.Add(xs[k], ys[k])
+			pr.Add(pr, pr)
+			x.Sub(x, pr)
+			next = append(next, x)
+		}
+		if len(layer)%2 == 1 {
+			next = append(next, layer[len(layer)-1])
+		}
+		layer = next
+	}
+	p.Stats.Bits += nbits
+	return layer[0], masks, nil
+}
+
+// fillBoundedWide fills v with uniform integers below 2^bits (bits ≤ 192).
+func fillBoundedWide(p *Party, v fr.Vector, bits uint) {
+	for i := range v {
+		var acc fr.Element
+		left := bits
+		for left > 0 {
+			w := left
+			if w > 64 {
+				w = 64
+			}
+			x := p.own.Uint64()
+			if w < 64 {
+				x &= 1<<w - 1
+			}
+			var e fr.Element
+			e.SetUint64(x)
+			acc.Mul(&acc, &pow2[w])
+			acc.Add(&acc, &e)
+			left -= w
+		}
+		v[i] = acc
+	}
+}
+
+// Prepare generates nbits random bits and nmasks comparison masks ahead of
+// the online phase (preprocessing: 1 + ⌈log2(t+1)⌉ rounds for any amount).
+// Operations that need more than the pool holds generate the rest on demand.
+func (p *Party) Prepare(ctx context.Context, nbits, nmasks int) error {
+	bits, masks, err := p.genMasks(ctx, nbits, nmasks, MaskBits)
+	if err != nil {
+		return err
+	}
+	p.bitPool = append(p.bitPool, bits...)
+	p.maskPool = append(p.maskPool, masks...)
+	return nil
+}
+
+// PrepareComparisons prepares the randomness of lt less-than and eq equality
+// comparisons.
+func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
+	return p.Prepare(ctx, ValueBits*lt+(ValueBits+1)*eq, lt+eq)
+}
+
+// take returns nbits bits and nmasks masks from the pools, generating any
+// shortfall first.
+func (p *Party) take(ctx context.Context, nbits, nmasks int) (fr.Vector, fr.Vector, error) {
+	needBits := max(0, nbits-len(p.bitPool))
+	needMasks := max(0, nmasks-len(p.maskPool))
+	if needBits > 0 || needMasks > 0 {
+		if err := p.Prepare(ctx, needBits, needMasks); err != nil {
+			return nil, nil, err
+		}
+	}
+	bits := p.bitPool[:nbits:nbits]
+	masks := p.maskPool[:nmasks:nmasks]
+	p.bitPool = p.bitPool[nbits:]
+	p.maskPool = p.maskPool[nmasks:]
+	return bits, masks, nil
+}
+
+// composeBits returns Σ_i 2^i·bits[i·m:(i+1)·m] for i < k (Horner, additions
+// only).
+func composeBits(bits fr.Vector, m, k int) fr.Vector {
+	acc := field.New(m)
+	for i := k - 1; i >= 0; i-- {
+		acc.Add(acc, acc)
+		acc.Add(acc, bits[i*m:(i+1)*m])
+	}
+	return acc
+}
+
+// maskedOpen opens x + r' + 2^m·masks under the label and returns the opened
+// values, with r' composed from k bits per value.
+func (p *Party) maskedOpen(ctx context.Context, label string, x, bits, masks fr.Vector, m, k int) (fr.Vector, fr.Vector, error) {
+	rp := composeBits(bits, len(x), k)
+	c := field.Add(x, rp)
+	hi := field.Scale(masks, &pow2[m])
+	c.Add(c, hi)
+	opened, err := p.Open(ctx, label, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return opened, rp, nil
+}
+
+// LessThan returns shares of [a < b] for unsigned a, b below 2^64
+// (Catrina–de Hoogh: x = a − b + 2^64 has bit 64 equal to [a ≥ b]; the masked
+// opening of x gives x mod 2^64 up to a bitwise comparison with the mask's
+// bits, done by a log-depth tree; 1 opening + 6 multiplication rounds).
+func (p *Party) LessThan(ctx context.Context, a, b fr.Vector) (fr.Vector, error) {
+	m := len(a)
+	if len(b) != m {
+		return nil, fmt.Errorf("ss: less-than of %d and %d values", len(a), len(b))
+	}
+	if m == 0 {
+		return fr.Vector{}, nil
+	}
+	bits, masks, err := p.take(ctx, ValueBits*m, m)
+	if err != nil {
+		return nil, fmt.Errorf("ss: less-than: %w", err)
+	}
+	x := field.Sub(a, b)
+	field.AddConst(x, x, &pow2[ValueBits])
+	c, rp, err := p.maskedOpen(ctx, "mask:lt", x, bits, masks, ValueBits, ValueBits)
+	if err != nil {
+		return nil, fmt.Errorf("ss: less-than: %w", err)
+	}
+	low := make([]uint64, m)
+	for j := range c {
+		low[j] = c[j].Uint64()
+	}
+	u, err := p.bitLessThan(ctx, low, bits, m)
+	if err != nil {
+		return nil, fmt.Errorf("ss: less-than: %w", err)
+	}
+	// x mod 2^64 = c' − r' + 2^64·[c' < r'];  [a ≥ b] = (x − x mod 2^64)/2^64.
+	xmod := field.Scale(u, &pow2[ValueBits])
+	xmod.Sub(xmod, rp)
+	for j := range xmod {
+		var cj fr.Element
+		cj.SetUint64(low[j])
+		xmod[j].Add(&xmod[j], &cj)
+	}
+	x.Sub(x, xmod)
+	x.ScalarMul(x, &inv2_64)
+	// [a < b] = 1 − [a ≥ b]
+	one := fr.One()
+	for j := range x {
+		x[j].Sub(&one, &x[j])
+	}
+	return x, nil
+}
+
+// bitLessThan returns shares of [c_j < r_j] for public 64-bit c_j and r_j
+// given by its shared bits (bits[i·m + j] is bit i of r_j). Leaves are
+// (E, L) = ([c_i = r_i], [c_i < r_i]), both linear in r_i since c is public;
+// a node combines (hi, lo) as L = L_hi + E_hi·L_lo, E = E_hi·E_lo; one batched
+// multiplication per tree level.
+func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits fr.Vector, m int) (fr.Vector, error) {
+	k := ValueBits
+	one := fr.One()
+	E := field.New(k * m)
+	L := field.New(k * m)
+	for i := 0; i < k; i++ {
+		for j := 0; j < m; j++ {
+			r := &bits[i*m+j]
+			if c[j]>>uint(i)&1 == 1 {
+				E[i*m+j] = *r
+			} else {
+				E[i*m+j].Sub(&one, r)
+				L[i*m+j] = *r
+			}
+		}
+	}
+	nodes := k
+	for nodes > 1 {
+		pairs := nodes / 2
+		last := nodes == 2
+		var X, Y fr.Vector
+		if last {
+			X = E[m : 2*m]
+			Y = L[:m]
+		} else {
+			X = field.New(2 * pairs * m)
+			Y = field.New(2 * pairs * m)
+			for q := 0; q < pairs; q++ {
+				hi, lo := (2*q+1)*m, 2*q*m
+				copy(X[q*m:], E[hi:hi+m])
+				copy(X[(pairs+q)*m:], E[hi:hi+m])
+				copy(Y[q*m:], L[lo:lo+m])
+				copy(Y[(pairs+q)*m:], E[lo:lo+m])
+			}
+		}
+		prod, err := p.Mul(ctx, X, Y)
+		if err != nil {
+			return nil, err
+		}
+		if last {
+			prod.Add(prod, L[m:2*m])
+			return prod, nil
+		}
+		next := (nodes + 1) / 2
+		nE := field.New(next * m)
+		nL := field.New(next * m)
+		for q := 0; q < pairs; q++ {
+			hi := (2*q + 1) * m
+			nl := nL[q*m : (q+1)*m]
+			nl.Add(L[hi:hi+m], prod[q*m:(q+1)*m])
+			copy(nE[q*m:], prod[(pairs+q)*m:(pairs+q+1)*m])
+		}
+		if nodes%2 == 1 {
+			top := (nodes - 1) * m
+			copy(nE[pairs*m:], E[top:top+m])
+			copy(nL[pairs*m:], L[top:top+m])
+		}
+		E, L, nodes = nE, nL, next
+	}
+	return L[:m], nil
+}
+
+// Equal returns shares of [a = b] for unsigned a, b below 2^64: with
+// x = a − b + 2^65 > 0, the masked opening c of x + r' + 2^65·r” satisfies
+// c mod 2^65 = r' iff a = b; the 65 bit-equalities are multiplied in a
+// log-depth tree (1 opening + 7 multiplication rounds).
+func (p *Party) Equal(ctx context.Context, a, b fr.Vector) (fr.Vector, error) {
+	m := len(a)
+	if len(b) != m {
+		return nil, fmt.Errorf("ss: equality of %d and %d values", len(a), len(b))
+	}
+	if m == 0 {
+		return fr.Vector{}, nil
+	}
+	const k = ValueBits + 1
+	bits, masks, err := p.take(ctx, k*m, m)
+	if err != nil {
+		return nil, fmt.Errorf("ss: equal: %w", err)
+	}
+	x := field.Sub(a, b)
+	field.AddConst(x, x, &pow2[k])
+	c, _, err := p.maskedOpen(ctx, "mask:eq", x, bits, masks, k, k)
+	if err != nil {
+		return nil, fmt.Errorf("ss: equal: %w", err)
+	}
+	one := fr.One()
+	factors := make([]fr.Vector, k)
+	for i := 0; i < k; i++ {
+		f := field.New(m)
+		for j := 0; j < m; j++ {
+			limbs := c[j].Bits()
+			bit := limbs[i/64] >> uint(i%64) & 1
+			if bit == 1 {
+				f[j] = bits[i*m+j]
+			} else {
+				f[j].Sub(&one, &bits[i*m+j])
+			}
+		}
+		factors[i] = f
+	}
+	return p.product(ctx, factors)
+}
+
+// product multiplies the vectors element-wise in a log-depth tree.
+func (p *Party) product(ctx context.Context, fs []fr.Vector) (fr.Vector, error) {
+	for len(fs) > 1 {
+		pairs := len(fs) / 2
+		xs := make([]fr.Vector, pairs)
+		ys := make([]fr.Vector, pairs)
+		for q := 0; q < pairs; q++ {
+			xs[q], ys[q] = fs[2*q], fs[2*q+1]
+		}
+		prod, err := p.Mul(ctx, field.Concat(xs...), field.Concat(ys...))
+		if err != nil {
+			return nil, err
+		}
+		m := len(fs[0])
+		next := make([]fr.Vector, 0, pairs+1)
+		for q := 0; q < pairs; q++ {
+			next = append(next, prod[q*m:(q+1)*m])
+		}
+		if len(fs)%2 == 1 {
+			next = append(next, fs[len(fs)-1])
+		}
+		fs = next
+	}
+	return fs[0], nil
+}
+
+// Select returns c·a + (1−c)·b for shared bits c (one multiplication round).
+func (p *Party) Select(ctx context.Context, c, a, b fr.Vector) (fr.Vector, error) {
+	d := field.Sub(a, b)
+	prod, err := p.Mul(ctx, c, d)
+	if err != nil {
+		return nil, err
+	}
+	prod.Add(prod, b)
+	return prod, nil
+}
+
+// TruncPr returns shares of ⌊x/2^m⌋ + u, u ∈ {0,1} with Pr[u=1] = (x mod 2^m)/2^m,
+// for signed x in [−2^(k−1), 2^(k−1)) (probabilistic truncation of Catrina and
+// Saxena; one preprocessing round for the wide masks and one opening).
+// Requires 1 ≤ m < k ≤ 128.
+func (p *Party) TruncPr(ctx context.Context, x fr.Vector, k, m int) (fr.Vector, error) {
+	if m < 1 || m >= k || k > 128 {
+		return nil, fmt.Errorf("ss: truncation with k=%d m=%d unsupported", k, m)
+	}
+	n := len(x)
+	bits, _, err := p.take(ctx, m*n, 0)
+	if err != nil {
+		return nil, fmt.Errorf("ss: truncate: %w", err)
+	}
+	_, wide, err := p.genMasks(ctx, 0, n, uint(k-m+Kappa+1))
+	if err != nil {
+		return nil, fmt.Errorf("ss: truncate: %w", err)
+	}
+	y := append(fr.Vector(nil), x...)
+	field.AddConst(y, y, &pow2[k-1])
+	c, rp, err := p.maskedOpen(ctx, "mask:trunc", y, bits, wide, m, m)
+	if err != nil {
+		return nil, fmt.Errorf("ss: truncate: %w", err)
+	}
+	// d = (x − (c mod 2^m − r')) / 2^m
+	var inv fr.Element
+	inv.Inverse(&pow2[m])
+	out := append(fr.Vector(nil), x...)
+	out.Add(out, rp)
+	mod := new(big.Int).Lsh(big.NewInt(1), uint(m))
+	cb := new(big.Int)
+	for j := range c {
+		c[j].BigInt(cb)
+		cb.Mod(cb, mod)
+		var cm fr.Element
+		cm.SetBigInt(cb)
+		out[j].Sub(&out[j], &cm)
+	}
+	out.ScalarMul(out, &inv)
+	return out, nil
+}

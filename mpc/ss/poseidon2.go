@@ -1,0 +1,225 @@
+package ss
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+
+	"github.com/cohortnet/cohort/mpc/field"
+)
+
+// The Poseidon2 instance of gnark-crypto v0.21.0 for bn254 used by its
+// Merkle–Damgård hasher (and by gnark's std/hash/poseidon2): width 2, 6 full
+// rounds (3 before and 3 after the partial ones), 50 partial rounds, S-box
+// x^5. External layer circ(2,1): (a, b) ↦ (2a+b, a+2b); internal layer
+// [[2,1],[1,3]]: (a, b) ↦ (2a+b, a+3b). The permutation starts with one
+// external layer; a full round is add-round-key, S-box on both elements,
+// external layer; a partial round adds the key to element 0 only, applies the
+// S-box to element 0 and the internal layer.
+var p2params = poseidon2.GetDefaultParameters()
+
+// sboxesPerPermutation counts the S-boxes of one permutation.
+var sboxesPerPermutation = 2*p2params.NbFullRounds + p2params.NbPartialRounds
+
+// powers holds shares of r, r², r³, r⁴, r⁵ for random r, one per S-box.
+type powers struct{ r1, r2, r3, r4, r5 fr.Vector }
+
+func (w powers) slice(from, to int) powers {
+	return powers{w.r1[from:to], w.r2[from:to], w.r3[from:to], w.r4[from:to], w.r5[from:to]}
+}
+
+// randomPowers prepares m S-box masks: a joint random r and its powers up to
+// 5 (1 sharing round + 3 multiplication rounds, any m).
+func (p *Party) randomPowers(ctx context.Context, m int) (powers, error) {
+	r, err := p.Random(ctx, m)
+	if err != nil {
+		return powers{}, err
+	}
+	r2, err := p.Mul(ctx, r, r)
+	if err != nil {
+		return powers{}, err
+	}
+	r34, err := p.Mul(ctx, field.Concat(r2, r2), field.Concat(r, r2))
+	if err != nil {
+		return powers{}, err
+	}
+	r3, r4 := r34[:m], r34[m:]
+	r5, err := p.Mul(ctx, r4, r)
+	if err != nil {
+		return powers{}, err
+	}
+	return powers{r, r2, r3, r4, r5}, nil
+}
+
+var (
+	five     = fr.NewElement(5)
+	ten      = fr.NewElement(10)
+	minus5   fr.Element
+	minus10  fr.Element
+	minusOne fr.Element
+)
+
+func init() {
+	minus5.Neg(&five)
+	minus10.Neg(&ten)
+	one := fr.One()
+	minusOne.Neg(&one)
+}
+
+// sbox raises x to the 5th power in place with one opening: c = x + r is
+// opened (uniform), and x^5 = (c − r)^5 = c^5 − 5c^4·r + 10c^3·r² − 10c^2·r³
+// + 5c·r⁴ − r⁵ is linear in the prepared powers of r.
+func (p *Party) sbox(ctx context.Context, x fr.Vector, w powers) error {
+	m := len(x)
+	masked := field.Add(x, w.r1)
+	c, err := p.Open(ctx, "mask:poseidon2", masked)
+	if err != nil {
+		return err
+	}
+	c2 := field.Mul(c, c)
+	c3 := field.Mul(c2, c)
+	c4 := field.Mul(c2, c2)
+	c5 := field.Mul(c4, c)
+	tmp := field.New(m)
+	// x = c5 − r5
+	x.Sub(c5, w.r5)
+	c4.ScalarMul(c4, &minus5)
+	tmp.Mul(c4, w.r1)
+	x.Add(x, tmp)
+	c3.ScalarMul(c3, &ten)
+	tmp.Mul(c3, w.r2)
+	x.Add(x, tmp)
+	c2.ScalarMul(c2, &minus10)
+	tmp.Mul(c2, w.r3)
+	x.Add(x, tmp)
+	c.ScalarMul(c, &five)
+	tmp.Mul(c, w.r4)
+	x.Add(x, tmp)
+	return nil
+}
+
+// externalLayer applies circ(2,1): (a, b) ↦ (2a+b, a+2b).
+func externalLayer(a, b fr.Vector) {
+	for j := range a {
+		var s fr.Element
+		s.Add(&a[j], &b[j])
+		a[j].Add(&a[j], &s)
+		b[j].Add(&b[j], &s)
+	}
+}
+
+// internalLayer applies [[2,1],[1,3]]: (a, b) ↦ (2a+b, a+3b).
+func internalLayer(a, b fr.Vector) {
+	for j := range a {
+		var s fr.Element
+		s.Add(&a[j], &b[j])
+		a[j].Add(&a[j], &s)
+		b[j].Double(&b[j]).Add(&b[j], &s)
+	}
+}
+
+// Poseidon2 applies the permutation to the m shared states (s0[j], s1[j]) in
+// place: 4 preprocessing rounds, then one opening per round (56).
+func (p *Party) Poseidon2(ctx context.Context, s0, s1 fr.Vector) error {
+	m := len(s0)
+	if len(s1) != m {
+		return fmt.Errorf("ss: poseidon2 state halves of %d and %d", len(s0), len(s1))
+	}
+	if m == 0 {
+		return nil
+	}
+	w, err := p.randomPowers(ctx, sboxesPerPermutation*m)
+	if err != nil {
+		return fmt.Errorf("ss: poseidon2 masks: %w", err)
+	}
+	if err := p.poseidon2With(ctx, s0, s1, w); err != nil {
+		return fmt.Errorf("ss: poseidon2: %w", err)
+	}
+	return nil
+}
+
+func (p *Party) poseidon2With(ctx context.Context, s0, s1 fr.Vector, w powers) error {
+	m := len(s0)
+	rf := p2params.NbFullRounds / 2
+	keys := p2params.RoundKeys
+	both := field.New(2 * m)
+	used := 0
+	full := func(round int) error {
+		field.AddConst(s0, s0, &keys[round][0])
+		field.AddConst(s1, s1, &keys[round][1])
+		copy(both, s0)
+		copy(both[m:], s1)
+		if err := p.sbox(ctx, both, w.slice(used, used+2*m)); err != nil {
+			return err
+		}
+		used += 2 * m
+		copy(s0, both[:m])
+		copy(s1, both[m:])
+		externalLayer(s0, s1)
+		return nil
+	}
+	externalLayer(s0, s1)
+	for i := 0; i < rf; i++ {
+		if err := full(i); err != nil {
+			return err
+		}
+	}
+	for i := rf; i < rf+p2params.NbPartialRounds; i++ {
+		field.AddConst(s0, s0, &keys[i][0])
+		if err := p.sbox(ctx, s0, w.slice(used, used+m)); err != nil {
+			return err
+		}
+		used += m
+		internalLayer(s0, s1)
+	}
+	for i := rf + p2params.NbPartialRounds; i < p2params.NbFullRounds+p2params.NbPartialRounds; i++ {
+		if err := full(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Commit computes, for each of m instances j, the project's Poseidon2
+// commitment of (fields[0][j], …, fields[k−1][j], salt[j]) on shares:
+// gnark-crypto's Merkle–Damgård hasher with zero IV, where each block b
+// updates the state h to b + P(h, b)[1] (Compress feeds h as the left and b
+// as the right input and adds the right input forward). k+1 permutations run
+// in sequence; the m instances run side by side.
+func (p *Party) Commit(ctx context.Context, fields []fr.Vector, salt fr.Vector) (fr.Vector, error) {
+	m := len(salt)
+	if err := field.CheckLen(m, fields...); err != nil {
+		return nil, fmt.Errorf("ss: commit: %w", err)
+	}
+	state := field.New(m)
+	s0, s1 := field.New(m), field.New(m)
+	blocks := append(append([]fr.Vector(nil), fields...), salt)
+	for _, b := range blocks {
+		copy(s0, state)
+		copy(s1, b)
+		if err := p.Poseidon2(ctx, s0, s1); err != nil {
+			return nil, fmt.Errorf("ss: commit: %w", err)
+		}
+		state.Add(b, s1)
+	}
+	return state, nil
+}
+
+// NativeCommit is the plaintext commitment Poseidon2(f1, …, fk, salt): the
+// gnark-crypto bn254 Merkle–Damgård Poseidon2 hasher fed with the 32-byte
+// big-endian encoding of each field element, then of the salt; the digest is
+// read as a field element.
+func NativeCommit(fields []fr.Element, salt fr.Element) fr.Element {
+	h := poseidon2.NewMerkleDamgardHasher()
+	for i := range fields {
+		b := fields[i].Bytes()
+		h.Write(b[:])
+	}
+	b := salt.Bytes()
+	h.Write(b[:])
+	var out fr.Element
+	out.SetBytes(h.Sum(nil))
+	return out
+}
