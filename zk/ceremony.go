@@ -1,0 +1,4 @@
+package zk
+
+// CeremonyTranscript summarises a finished ceremony.
+type CeremonyTranscript struct{}
