@@ -33,14 +33,14 @@ const (
 
 // spec describes one circuit.
 type spec struct {
-	name       string
-	nbPublic   int // public inputs, excluding gnark's constant-one wire
+	name     string
+	nbPublic int // public inputs, excluding gnark's constant-one wire
 	// checkPublic validates public inputs beyond what the circuit enforces
 	// (nil when the circuit enforces everything).
 	checkPublic func(fr.Vector) error
-	newCircuit func(RangeMode) frontend.Circuit
-	statement  func(dec *json.Decoder) (Statement, error)
-	witness    func(dec *json.Decoder) (Witness, error)
+	newCircuit  func(RangeMode) frontend.Circuit
+	statement   func(dec *json.Decoder) (Statement, error)
+	witness     func(dec *json.Decoder) (Witness, error)
 }
 
 func decodeInto[T any](dec *json.Decoder) (T, error) {
@@ -54,10 +54,10 @@ func lookupSpec(name string) (spec, error) {
 	switch name {
 	case CircuitCompliance:
 		return spec{
-			name:       name,
+			name:        name,
 			nbPublic:    2 + MaxPolicyConstraints*MaxPolicyFields + MaxPolicyConstraints,
 			checkPublic: CheckCompliancePublic,
-			newCircuit: func(m RangeMode) frontend.Circuit { return &ComplianceCircuit{rangeMode: m} },
+			newCircuit:  func(m RangeMode) frontend.Circuit { return &ComplianceCircuit{rangeMode: m} },
 			statement: func(d *json.Decoder) (Statement, error) {
 				return decodeInto[ComplianceStatement](d)
 			},

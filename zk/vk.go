@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	curve "github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark"
+	curve "github.com/consensys/gnark-crypto/ecc/bn254"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 )
 
