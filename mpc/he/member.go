@@ -58,7 +58,9 @@ func (m *Member) KeyDigest() [32]byte { return m.digest }
 func (m *Member) GaloisElements() []uint64 { return append([]uint64(nil), m.galEls...) }
 
 // shamirPoint is member i's public evaluation point in the Shamir sharing.
-func shamirPoint(i transport.PartyID) mhe.ShamirPublicPoint { return mhe.ShamirPublicPoint(uint64(i) + 1) }
+func shamirPoint(i transport.PartyID) mhe.ShamirPublicPoint {
+	return mhe.ShamirPublicPoint(uint64(i) + 1)
+}
 
 // publicKeyDigest hashes the public key material in a fixed order.
 func publicKeyDigest(pk *rlwe.PublicKey, rlk *rlwe.RelinearizationKey, gks []*rlwe.GaloisKey) ([32]byte, [][]byte, error) {

@@ -160,7 +160,9 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 	}
 }
 
-func contains2(s, sub string) bool { return len(s) >= len(sub) && (fmt.Sprintf("%s", s) != "" && indexOf(s, sub) >= 0) }
+func contains2(s, sub string) bool {
+	return len(s) >= len(sub) && (fmt.Sprintf("%s", s) != "" && indexOf(s, sub) >= 0)
+}
 
 func indexOf(s, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {

@@ -1,0 +1,37 @@
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+
+	"github.com/cohortnet/cohort/mpc/he"
+)
+
+// HEGaloisElements lists the Galois keys the homomorphic job circuits need;
+// pass it as he.SetupConfig.GaloisElements. Credit scoring needs none (one
+// ciphertext per feature column, no slot movement); aggregates need the
+// power-of-two column rotations of BGV's InnerSum over a full row, which also
+// cover every power-of-two histogram block.
+func HEGaloisElements(preset *he.Preset) []uint64 {
+	return preset.BGV.GaloisElementsForInnerSum(1, bgvRowSize(preset))
+}
+
+func bgvRowSize(preset *he.Preset) int { return preset.BGV.MaxSlots() / 2 }
+
+// decodeInputs validates and decodes provider ciphertexts. It is the only
+// way a circuit reads untrusted bytes.
+func decodeInputs(preset *he.Preset, scheme he.Scheme, what string, inputs [][]byte) ([]*rlwe.Ciphertext, error) {
+	cts := make([]*rlwe.Ciphertext, len(inputs))
+	for i, b := range inputs {
+		ct, _, err := preset.UnmarshalCiphertext(scheme, b)
+		if err != nil {
+			return nil, fmt.Errorf("%s %d: %w", what, i, err)
+		}
+		if ct.Level() != preset.RLWE().MaxLevel() {
+			return nil, fmt.Errorf("%s %d: %w: fresh inputs must be at the top level %d, got %d", what, i, he.ErrBadCiphertext, preset.RLWE().MaxLevel(), ct.Level())
+		}
+		cts[i] = ct
+	}
+	return cts, nil
+}
