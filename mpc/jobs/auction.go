@@ -1,0 +1,183 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/field"
+	"github.com/cohortnet/cohort/mpc/ss"
+)
+
+// AuctionKind selects the pricing rule of a sealed-bid auction.
+type AuctionKind int
+
+// Sealed-bid auction kinds.
+const (
+	// FirstPrice: the highest bidder wins and pays its bid.
+	FirstPrice AuctionKind = iota + 1
+	// SecondPrice (Vickrey): the highest bidder wins and pays the second
+	// highest bid.
+	SecondPrice
+)
+
+func (k AuctionKind) String() string {
+	switch k {
+	case FirstPrice:
+		return "first-price"
+	case SecondPrice:
+		return "second-price"
+	}
+	return fmt.Sprintf("AuctionKind(%d)", int(k))
+}
+
+// AuctionResult is what every committee party learns: the winner and the
+// price, and the commitment Poseidon2(winner, price, salt) computed inside
+// the MPC, plus this party's share of the salt (sent to the job's recipient so
+// it can open the commitment later).
+type AuctionResult struct {
+	Winner     int // index into the bids; ties go to the lowest index
+	Price      uint64
+	Commitment fr.Element
+	SaltShare  fr.Element
+}
+
+// Output labels of the auction (everything else the engine opens is masked).
+const (
+	LabelAuctionWinner     = "auction.winner"
+	LabelAuctionPrice      = "auction.price"
+	LabelAuctionCommitment = "auction.commitment"
+)
+
+// RunAuction runs a sealed-bid auction on shared bids (one field each: the bid,
+// an unsigned integer below 2^64 — the range is what each provider's
+// input-validity proof attests). It checks every bid against its commitment
+// (aborting with a *CommitmentMismatchError naming the providers that do not
+// match), finds the winner with a tournament of batched comparisons —
+// ⌈log2 B⌉ levels, carrying the maximum, its index and (Vickrey) the runner-up
+// obliviously — and opens only the winner and the price.
+func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input) (*AuctionResult, error) {
+	if kind != FirstPrice && kind != SecondPrice {
+		return nil, fmt.Errorf("jobs: unknown auction kind %d", int(kind))
+	}
+	if len(bids) < 2 {
+		return nil, errors.New("jobs: an auction needs at least two bids")
+	}
+	for _, b := range bids {
+		if len(b.Share.Fields) != 1 {
+			return nil, fmt.Errorf("jobs: bid of %s has %d fields, want 1", b.Provider, len(b.Share.Fields))
+		}
+	}
+	if err := VerifyInputs(ctx, p, bids); err != nil {
+		return nil, err
+	}
+	shares := field.New(len(bids))
+	for i, b := range bids {
+		shares[i] = b.Share.Fields[0]
+	}
+	return Auction(ctx, p, kind, shares)
+}
+
+// Auction is the computation of RunAuction on bid shares that the caller has
+// already checked against their commitments.
+func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector) (*AuctionResult, error) {
+	B := len(bids)
+	perComparison := 1
+	if kind == SecondPrice {
+		perComparison = 2
+	}
+	if err := p.PrepareComparisons(ctx, perComparison*(B-1), 0); err != nil {
+		return nil, fmt.Errorf("jobs: auction preprocessing: %w", err)
+	}
+	// Nodes of the tournament, in bidder order: max, its index, runner-up.
+	mx := append(fr.Vector(nil), bids...)
+	idx := field.New(B)
+	for i := range idx {
+		idx[i].SetUint64(uint64(i))
+	}
+	second := field.New(B)
+	for len(mx) > 1 {
+		pairs := len(mx) / 2
+		l, r := field.New(pairs), field.New(pairs)
+		li, ri := field.New(pairs), field.New(pairs)
+		ls, rs := field.New(pairs), field.New(pairs)
+		for q := 0; q < pairs; q++ {
+			l[q], r[q] = mx[2*q], mx[2*q+1]
+			li[q], ri[q] = idx[2*q], idx[2*q+1]
+			ls[q], rs[q] = second[2*q], second[2*q+1]
+		}
+		// w = [l < r]: the right node wins only on a strictly higher bid, so
+		// ties go to the lower index.
+		w, err := p.LessThan(ctx, l, r)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: auction: %w", err)
+		}
+		// One multiplication round selects max, index (and runner-up of the
+		// winning side): x_l + w·(x_r − x_l).
+		diffs := []fr.Vector{field.Sub(r, l), field.Sub(ri, li)}
+		if kind == SecondPrice {
+			diffs = append(diffs, field.Sub(rs, ls))
+		}
+		ws := make([]fr.Vector, len(diffs))
+		for i := range ws {
+			ws[i] = w
+		}
+		prod, err := p.Mul(ctx, field.Concat(ws...), field.Concat(diffs...))
+		if err != nil {
+			return nil, fmt.Errorf("jobs: auction: %w", err)
+		}
+		nm := field.Add(l, prod[:pairs])
+		ni := field.Add(li, prod[pairs:2*pairs])
+		var ns fr.Vector
+		if kind == SecondPrice {
+			// runner-up = max(min(l, r), runner-up of the winner's side).
+			lo := field.Add(l, r)
+			lo.Sub(lo, nm)
+			sw := field.Add(ls, prod[2*pairs:3*pairs])
+			v, err := p.LessThan(ctx, lo, sw)
+			if err != nil {
+				return nil, fmt.Errorf("jobs: auction: %w", err)
+			}
+			ns, err = p.Select(ctx, v, sw, lo)
+			if err != nil {
+				return nil, fmt.Errorf("jobs: auction: %w", err)
+			}
+		} else {
+			ns = field.New(pairs)
+		}
+		if len(mx)%2 == 1 {
+			nm = append(nm, mx[len(mx)-1])
+			ni = append(ni, idx[len(idx)-1])
+			ns = append(ns, second[len(second)-1])
+		}
+		mx, idx, second = nm, ni, ns
+	}
+	price := mx
+	if kind == SecondPrice {
+		price = second
+	}
+	winner, err := p.Open(ctx, LabelAuctionWinner, idx)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: auction: %w", err)
+	}
+	priceOpen, err := p.Open(ctx, LabelAuctionPrice, price)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: auction: %w", err)
+	}
+	commitment, salt, err := commitOutputs(ctx, p, LabelAuctionCommitment, []fr.Vector{idx, price})
+	if err != nil {
+		return nil, err
+	}
+	w := winner[0].Uint64()
+	if w >= uint64(B) {
+		return nil, fmt.Errorf("jobs: auction: opened winner %d out of range", w)
+	}
+	return &AuctionResult{
+		Winner:     int(w),
+		Price:      priceOpen[0].Uint64(),
+		Commitment: commitment[0],
+		SaltShare:  salt[0],
+	}, nil
+}

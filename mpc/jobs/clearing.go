@@ -1,0 +1,212 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/field"
+	"github.com/cohortnet/cohort/mpc/ss"
+)
+
+// Side says whether a double-auction bidder buys or sells.
+type Side int
+
+// Bidder sides.
+const (
+	Buyer Side = iota + 1
+	Seller
+)
+
+// MaxClearingLevels bounds the price grid of a clearing job.
+const MaxClearingLevels = 4096
+
+// ClearingSpec is the public part of a double-auction clearing job: the price
+// of each level of the grid, strictly increasing.
+type ClearingSpec struct {
+	Prices []uint64
+}
+
+// ClearingBid is one bidder's shared curve. Field l is the quantity the bidder
+// adds at price level l: a buyer buys q_l more if the price is at most
+// Prices[l], a seller sells q_l more if the price is at least Prices[l]. So a
+// buyer's demand at level l is Σ_{l' ≥ l} q_l' and a seller's supply is
+// Σ_{l' ≤ l} q_l'; the aggregate demand is non-increasing and the supply
+// non-decreasing by construction. Quantities must be non-negative and the
+// aggregates below 2^64 (each provider's input-validity proof bounds its q_l,
+// e.g. below 2^48 with at most 2^16 bidders).
+type ClearingBid struct {
+	Input
+	Side Side
+}
+
+// ClearingResult is a committee party's output of a clearing job.
+type ClearingResult struct {
+	// Level is the clearing level: the highest level at which aggregate demand
+	// covers aggregate supply, or −1 when there is none (no trade).
+	Level int
+	// Price is Prices[Level] (0 when Level is −1).
+	Price uint64
+	// Commitments[0] commits to the level, Commitments[1+i] to bidder i's
+	// allocation; all computed inside the MPC.
+	Commitments []fr.Element
+	// Allocations[i] is this party's share of bidder i's allocation and of its
+	// commitment salt: send it to bidder i only, who runs ReconstructOutput.
+	Allocations []OutputShare
+	// LevelSalt is this party's share of the level commitment's salt.
+	LevelSalt fr.Element
+}
+
+// Output labels of the clearing job.
+const (
+	LabelClearingSearch      = "clearing.search" // binary-search steps, a function of the level
+	LabelClearingCommitments = "clearing.commitments"
+)
+
+// RunClearing checks every bidder's curve against its commitment and clears.
+// The check hashes each curve inside the MPC (levels+1 Poseidon2 permutations
+// in sequence, the bidders side by side), which dominates the cost for long
+// curves.
+func RunClearing(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingBid) (*ClearingResult, error) {
+	inputs := make([]Input, len(bids))
+	for i, b := range bids {
+		inputs[i] = b.Input
+	}
+	if err := VerifyInputs(ctx, p, inputs); err != nil {
+		return nil, err
+	}
+	return Clear(ctx, p, spec, bids)
+}
+
+// Clear is the computation of RunClearing on curves the caller has already
+// checked against their commitments.
+//
+// Aggregate demand D(l) and supply S(l) are local linear combinations of the
+// shares. The predicate D(l) ≥ S(l) holds exactly for the levels up to the
+// clearing level, so a binary search with one comparison per step finds it in
+// ⌈log2(L+1)⌉ steps; the opened step outcomes are a function of the clearing
+// level alone, which is revealed anyway. With the level public, each
+// allocation is again linear in the shares; it is never opened to the
+// committee, only handed to its bidder as output shares.
+func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingBid) (*ClearingResult, error) {
+	L := len(spec.Prices)
+	if L == 0 || L > MaxClearingLevels {
+		return nil, fmt.Errorf("jobs: clearing grid of %d levels, want 1..%d", L, MaxClearingLevels)
+	}
+	for l := 1; l < L; l++ {
+		if spec.Prices[l] <= spec.Prices[l-1] {
+			return nil, errors.New("jobs: clearing prices must increase strictly")
+		}
+	}
+	if len(bids) == 0 {
+		return nil, errors.New("jobs: clearing needs bids")
+	}
+	qb, qs := field.New(L), field.New(L)
+	for _, b := range bids {
+		if len(b.Share.Fields) != L {
+			return nil, fmt.Errorf("jobs: curve of %s has %d levels, want %d", b.Provider, len(b.Share.Fields), L)
+		}
+		switch b.Side {
+		case Buyer:
+			qb.Add(qb, b.Share.Fields)
+		case Seller:
+			qs.Add(qs, b.Share.Fields)
+		default:
+			return nil, fmt.Errorf("jobs: bid of %s has no side", b.Provider)
+		}
+	}
+	demand := suffixSums(qb)
+	supply := prefixSums(qs)
+
+	steps := 0
+	for span := L + 1; span > 1; span = (span + 1) / 2 {
+		steps++
+	}
+	if err := p.PrepareComparisons(ctx, steps, 0); err != nil {
+		return nil, fmt.Errorf("jobs: clearing preprocessing: %w", err)
+	}
+	// Count the levels with D ≥ S: the predicate is true on a prefix.
+	lo, hi := 0, L
+	for lo < hi {
+		mid := (lo + hi) / 2
+		lt, err := p.LessThan(ctx, demand[mid:mid+1], supply[mid:mid+1])
+		if err != nil {
+			return nil, fmt.Errorf("jobs: clearing: %w", err)
+		}
+		bit, err := p.Open(ctx, LabelClearingSearch, lt)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: clearing: %w", err)
+		}
+		if bit[0].IsZero() { // D(mid) ≥ S(mid)
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	level := lo - 1
+
+	alloc := field.New(len(bids))
+	if level >= 0 {
+		for i, b := range bids {
+			q := b.Share.Fields
+			var a fr.Element
+			if b.Side == Buyer {
+				for l := level; l < L; l++ {
+					a.Add(&a, &q[l])
+				}
+			} else {
+				for l := 0; l <= level; l++ {
+					a.Add(&a, &q[l])
+				}
+			}
+			alloc[i] = a
+		}
+	}
+	// Commit to the level (public) and to each allocation, side by side.
+	var lv fr.Element
+	if level >= 0 {
+		lv.SetUint64(uint64(level))
+	} else {
+		lv.SetInt64(-1)
+	}
+	outputs := append(fr.Vector{lv}, alloc...)
+	commitments, salts, err := commitOutputs(ctx, p, LabelClearingCommitments, []fr.Vector{outputs})
+	if err != nil {
+		return nil, err
+	}
+	res := &ClearingResult{
+		Level:       level,
+		Commitments: commitments,
+		LevelSalt:   salts[0],
+		Allocations: make([]OutputShare, len(bids)),
+	}
+	if level >= 0 {
+		res.Price = spec.Prices[level]
+	}
+	for i := range bids {
+		res.Allocations[i] = OutputShare{Values: fr.Vector{alloc[i]}, Salt: salts[1+i]}
+	}
+	return res, nil
+}
+
+func prefixSums(v fr.Vector) fr.Vector {
+	out := field.New(len(v))
+	var acc fr.Element
+	for i := range v {
+		acc.Add(&acc, &v[i])
+		out[i] = acc
+	}
+	return out
+}
+
+func suffixSums(v fr.Vector) fr.Vector {
+	out := field.New(len(v))
+	var acc fr.Element
+	for i := len(v) - 1; i >= 0; i-- {
+		acc.Add(&acc, &v[i])
+		out[i] = acc
+	}
+	return out
+}

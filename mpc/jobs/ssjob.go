@@ -1,0 +1,257 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/field"
+	"github.com/cohortnet/cohort/mpc/ss"
+)
+
+// Secret-sharing jobs: shared plumbing.
+//
+// A data provider (not necessarily a committee member) commits to its input
+// fields f1..fk with a fresh salt, Commit(f1..fk, salt) = Poseidon2-MD (see
+// ss.NativeCommit), posts the commitment on the ledger, and sends each
+// committee party its shares (ShareInput). The committee recomputes the
+// commitment on shares and tests it against the public one without revealing
+// it (VerifyInputs); every job ends by committing to its outputs inside the
+// MPC, so the result can be anchored without anyone seeing it.
+
+// inputShareVersion tags the wire format of an InputShare.
+const inputShareVersion = 1
+
+// MaxInputFields bounds the fields of one provider's input accepted from the
+// wire (a clearing curve has up to 4,000 levels).
+const MaxInputFields = 1 << 16
+
+// InputShare is what a committee party receives from one data provider: its
+// shares of the provider's fields and of the commitment salt.
+type InputShare struct {
+	Fields fr.Vector
+	Salt   fr.Element
+}
+
+// Input is a committee party's view of one provider's input in a job.
+type Input struct {
+	// Provider names the provider in errors (e.g. its node ID).
+	Provider string
+	// Commitment is the provider's public Poseidon2 commitment, from the ledger.
+	Commitment fr.Element
+	Share      InputShare
+}
+
+// ShareInput is the provider side: it computes the commitment to fields under
+// salt and splits (fields, salt) into one message per committee party
+// (msgs[i] goes to party i over an authenticated, confidential channel).
+// rnd is the provider's randomness (nil: crypto/rand).
+func ShareInput(committee int, fields []fr.Element, salt fr.Element, rnd io.Reader) (msgs [][]byte, commitment fr.Element, err error) {
+	params, err := ss.NewParams(committee)
+	if err != nil {
+		return nil, fr.Element{}, err
+	}
+	if len(fields) > MaxInputFields {
+		return nil, fr.Element{}, fmt.Errorf("jobs: input of %d fields exceeds %d", len(fields), MaxInputFields)
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	secrets := append(append(fr.Vector(nil), fields...), salt)
+	shares, err := ss.Share(params, secrets, rnd)
+	if err != nil {
+		return nil, fr.Element{}, fmt.Errorf("jobs: share input: %w", err)
+	}
+	msgs = make([][]byte, committee)
+	for i, s := range shares {
+		msgs[i] = field.AppendVector([]byte{inputShareVersion}, s)
+	}
+	return msgs, ss.NativeCommit(fields, salt), nil
+}
+
+// NewSalt draws a uniformly random commitment salt.
+func NewSalt(rnd io.Reader) (fr.Element, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	prg, err := field.NewPRGFrom(rnd, "cohort/jobs/salt")
+	if err != nil {
+		return fr.Element{}, err
+	}
+	var s fr.Element
+	prg.Element(&s)
+	return s, nil
+}
+
+// DecodeInputShare parses a provider's message, accepting at most maxFields
+// fields (plus the salt). It bounds lengths before allocating.
+func DecodeInputShare(b []byte, maxFields int) (InputShare, error) {
+	if len(b) < 1 || b[0] != inputShareVersion {
+		return InputShare{}, errors.New("jobs: input share: unknown version")
+	}
+	if maxFields > MaxInputFields {
+		maxFields = MaxInputFields
+	}
+	v, rest, err := field.DecodeVector(b[1:], maxFields+1)
+	if err != nil {
+		return InputShare{}, fmt.Errorf("jobs: input share: %w", err)
+	}
+	if len(rest) != 0 {
+		return InputShare{}, errors.New("jobs: input share: trailing bytes")
+	}
+	if len(v) == 0 {
+		return InputShare{}, errors.New("jobs: input share: missing salt")
+	}
+	return InputShare{Fields: v[:len(v)-1], Salt: v[len(v)-1]}, nil
+}
+
+// CommitmentMismatchError reports the providers whose shared input does not
+// open their public commitment. The job aborts; nothing else is revealed.
+type CommitmentMismatchError struct {
+	Providers []string
+}
+
+func (e *CommitmentMismatchError) Error() string {
+	return "jobs: input does not match its commitment: provider(s) " + strings.Join(e.Providers, ", ")
+}
+
+// VerifyInputs recomputes every input's commitment on shares and checks it
+// against the public one. What is opened is ρ·(Commit − C) for a fresh joint
+// random ρ: zero when the input matches, a uniform field element otherwise —
+// so the committee learns one bit per provider and not the commitment of what
+// a mismatching provider actually sent. All inputs must have the same number
+// of fields; they are hashed side by side (k+1 permutations in sequence).
+func VerifyInputs(ctx context.Context, p *ss.Party, inputs []Input) error {
+	m := len(inputs)
+	if m == 0 {
+		return nil
+	}
+	k := len(inputs[0].Share.Fields)
+	fields := make([]fr.Vector, k)
+	for i := range fields {
+		fields[i] = field.New(m)
+	}
+	salt := field.New(m)
+	public := field.New(m)
+	for j, in := range inputs {
+		if len(in.Share.Fields) != k {
+			return fmt.Errorf("jobs: input of %s has %d fields, others %d", in.Provider, len(in.Share.Fields), k)
+		}
+		for i := 0; i < k; i++ {
+			fields[i][j] = in.Share.Fields[i]
+		}
+		salt[j] = in.Share.Salt
+		public[j] = in.Commitment
+	}
+	d, err := p.Commit(ctx, fields, salt)
+	if err != nil {
+		return fmt.Errorf("jobs: verify inputs: %w", err)
+	}
+	d.Sub(d, public) // public value: subtracting it from every share is exact
+	rho, err := p.Random(ctx, m)
+	if err != nil {
+		return fmt.Errorf("jobs: verify inputs: %w", err)
+	}
+	z, err := p.Mul(ctx, rho, d)
+	if err != nil {
+		return fmt.Errorf("jobs: verify inputs: %w", err)
+	}
+	opened, err := p.Open(ctx, "check:input-commitment", z)
+	if err != nil {
+		return fmt.Errorf("jobs: verify inputs: %w", err)
+	}
+	var bad []string
+	for j := range opened {
+		if !opened[j].IsZero() {
+			bad = append(bad, inputs[j].Provider)
+		}
+	}
+	if len(bad) > 0 {
+		return &CommitmentMismatchError{Providers: bad}
+	}
+	return nil
+}
+
+// OutputShare is what a committee party sends the recipient of a private
+// output: its shares of the values and of the salt of their commitment.
+type OutputShare struct {
+	Values fr.Vector
+	Salt   fr.Element
+}
+
+const outputShareVersion = 1
+
+// EncodeOutputShare serialises an output share for the recipient.
+func EncodeOutputShare(o OutputShare) []byte {
+	v := append(append(fr.Vector(nil), o.Values...), o.Salt)
+	return field.AppendVector([]byte{outputShareVersion}, v)
+}
+
+// DecodeOutputShare parses an output share of at most maxValues values.
+func DecodeOutputShare(b []byte, maxValues int) (OutputShare, error) {
+	if len(b) < 1 || b[0] != outputShareVersion {
+		return OutputShare{}, errors.New("jobs: output share: unknown version")
+	}
+	v, rest, err := field.DecodeVector(b[1:], maxValues+1)
+	if err != nil {
+		return OutputShare{}, fmt.Errorf("jobs: output share: %w", err)
+	}
+	if len(rest) != 0 || len(v) == 0 {
+		return OutputShare{}, errors.New("jobs: output share: malformed")
+	}
+	return OutputShare{Values: v[:len(v)-1], Salt: v[len(v)-1]}, nil
+}
+
+// ReconstructOutput is the recipient side: from the committee's output
+// shares (indexed by party, nil when missing; any t+1 suffice) it recovers the
+// values and the salt, and checks them against the public commitment.
+func ReconstructOutput(committee int, parts []*OutputShare, commitment fr.Element) (fr.Vector, fr.Element, error) {
+	params, err := ss.NewParams(committee)
+	if err != nil {
+		return nil, fr.Element{}, err
+	}
+	if len(parts) != committee {
+		return nil, fr.Element{}, fmt.Errorf("jobs: %d output shares for a committee of %d", len(parts), committee)
+	}
+	vecs := make([]fr.Vector, committee)
+	for i, o := range parts {
+		if o != nil {
+			vecs[i] = append(append(fr.Vector(nil), o.Values...), o.Salt)
+		}
+	}
+	all, err := ss.Reconstruct(params, vecs)
+	if err != nil {
+		return nil, fr.Element{}, fmt.Errorf("jobs: reconstruct output: %w", err)
+	}
+	values, salt := all[:len(all)-1], all[len(all)-1]
+	if c := ss.NativeCommit(values, salt); !c.Equal(&commitment) {
+		return nil, fr.Element{}, errors.New("jobs: reconstructed output does not match its commitment")
+	}
+	return values, salt, nil
+}
+
+// commitOutputs commits, inside the MPC, to m outputs of k fields each
+// (fields[i][j] is field i of output j) under fresh joint random salts, and
+// opens only the commitments. It returns the commitments and this party's
+// salt shares (for the outputs' recipients).
+func commitOutputs(ctx context.Context, p *ss.Party, label string, fields []fr.Vector) (fr.Vector, fr.Vector, error) {
+	m := len(fields[0])
+	salt, err := p.Random(ctx, m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobs: output salt: %w", err)
+	}
+	c, err := p.Commit(ctx, fields, salt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobs: output commitment: %w", err)
+	}
+	opened, err := p.Open(ctx, label, c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobs: output commitment: %w", err)
+	}
+	return opened, salt, nil
+}

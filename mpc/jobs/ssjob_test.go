@@ -1,0 +1,403 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/ss"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+type seededReader struct{ r *rand.ChaCha8 }
+
+func newSeeded(seed uint64) *seededReader {
+	var s [32]byte
+	for i := 0; i < 8; i++ {
+		s[i] = byte(seed >> (8 * i))
+	}
+	return &seededReader{rand.NewChaCha8(s)}
+}
+
+func (s *seededReader) Read(b []byte) (int, error) { return s.r.Read(b) }
+
+var jobSeq atomic.Int64
+
+// committee runs fn for each of n parties over nw and returns results and
+// errors. cfg gives each party's engine configuration.
+func committee[T any](t testing.TB, nw transport.Network, n int, cfg func(i int) ss.Config, fn func(ctx context.Context, p *ss.Party) (T, error)) ([]T, []error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	job := fmt.Sprintf("ssjob-%d", jobSeq.Add(1))
+	res := make([]T, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			conn, err := nw.Open(ctx, job, transport.PartyID(i), n)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer conn.Close()
+			p, err := ss.NewParty(ctx, conn, cfg(i))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			res[i], errs[i] = fn(ctx, p)
+		}(i)
+	}
+	wg.Wait()
+	return res, errs
+}
+
+func defaultCfg(n int) func(int) ss.Config {
+	return func(i int) ss.Config { return ss.Config{Rand: newSeeded(uint64(100*n + i))} }
+}
+
+func mustAll(t testing.TB, errs []error) {
+	t.Helper()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("party %d: %v", i, err)
+		}
+	}
+}
+
+// provide shares each provider's fields for a committee of n; inputs[i][j] is
+// party i's view of provider j.
+func provide(t testing.TB, n int, fields [][]uint64, seed uint64) [][]Input {
+	t.Helper()
+	inputs := make([][]Input, n)
+	for i := range inputs {
+		inputs[i] = make([]Input, len(fields))
+	}
+	for j, f := range fields {
+		vals := make([]fr.Element, len(f))
+		for k, x := range f {
+			vals[k].SetUint64(x)
+		}
+		rnd := newSeeded(seed*1_000_003 + uint64(j))
+		salt, err := NewSalt(rnd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, c, err := ShareInput(n, vals, salt, rnd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			sh, err := DecodeInputShare(msgs[i], len(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			inputs[i][j] = Input{Provider: fmt.Sprintf("provider-%d", j), Commitment: c, Share: sh}
+		}
+	}
+	return inputs
+}
+
+func TestProviderSharesRoundTrip(t *testing.T) {
+	vals := []fr.Element{fr.NewElement(1), fr.NewElement(2)}
+	salt := fr.NewElement(99)
+	msgs, c, err := ShareInput(3, vals, salt, newSeeded(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := make([]*OutputShare, 3)
+	for i := range msgs {
+		sh, err := DecodeInputShare(msgs[i], 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[i] = &OutputShare{Values: sh.Fields, Salt: sh.Salt}
+		back, err := DecodeOutputShare(EncodeOutputShare(*parts[i]), 2)
+		if err != nil || !back.Values.Equal(sh.Fields) || !back.Salt.Equal(&sh.Salt) {
+			t.Fatalf("output share round trip: %v", err)
+		}
+	}
+	if _, err := DecodeInputShare(msgs[0], 1); err == nil {
+		t.Fatal("decoder accepted more fields than allowed")
+	}
+	parts[1] = nil // any t+1 = 2 shares suffice
+	got, gotSalt, err := ReconstructOutput(3, parts, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Equal(fr.Vector(vals)) || !gotSalt.Equal(&salt) {
+		t.Fatal("reconstructed values differ")
+	}
+	if _, _, err := ReconstructOutput(3, parts, fr.NewElement(5)); err == nil {
+		t.Fatal("a wrong commitment was accepted")
+	}
+}
+
+func plainAuction(kind AuctionKind, bids []uint64) (int, uint64) {
+	w := 0
+	for i, b := range bids {
+		if b > bids[w] {
+			w = i
+		}
+	}
+	if kind == FirstPrice {
+		return w, bids[w]
+	}
+	var second uint64
+	for i, b := range bids {
+		if i != w && b > second {
+			second = b
+		}
+	}
+	return w, second
+}
+
+func TestAuctionMatchesPlaintext(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		for _, kind := range []AuctionKind{FirstPrice, SecondPrice} {
+			for trial, B := range []int{2, 7, 16} {
+				r := rand.New(rand.NewPCG(uint64(n*100+trial), uint64(kind)))
+				bids := make([]uint64, B)
+				fields := make([][]uint64, B)
+				for i := range bids {
+					switch r.IntN(4) {
+					case 0:
+						bids[i] = r.Uint64() // full 64-bit range
+					case 1:
+						bids[i] = uint64(r.IntN(4)) // ties likely
+					default:
+						bids[i] = r.Uint64() >> 40
+					}
+					fields[i] = []uint64{bids[i]}
+				}
+				if trial == 2 {
+					bids[3], bids[11] = ^uint64(0), ^uint64(0) // tie at the top
+					fields[3][0], fields[11][0] = bids[3], bids[11]
+				}
+				inputs := provide(t, n, fields, uint64(trial))
+				res, errs := committee(t, transport.NewMemoryNetwork(), n, defaultCfg(n), func(ctx context.Context, p *ss.Party) (*AuctionResult, error) {
+					return RunAuction(ctx, p, kind, inputs[p.Self()])
+				})
+				mustAll(t, errs)
+				w, price := plainAuction(kind, bids)
+				for i, got := range res {
+					if got.Winner != w || got.Price != price {
+						t.Fatalf("n=%d %v B=%d party %d: got winner %d price %d, want %d %d", n, kind, B, i, got.Winner, got.Price, w, price)
+					}
+					if !got.Commitment.Equal(&res[0].Commitment) {
+						t.Fatal("parties disagree on the output commitment")
+					}
+				}
+				// The recipient opens the output commitment from the salt shares.
+				parts := make([]*OutputShare, n)
+				for i, got := range res {
+					parts[i] = &OutputShare{Values: fr.Vector{fr.NewElement(uint64(w)), fr.NewElement(price)}, Salt: got.SaltShare}
+				}
+				// Values are public here; reconstruct the salt from its shares.
+				saltParts := make([]*OutputShare, n)
+				for i := range parts {
+					saltParts[i] = &OutputShare{Values: fr.Vector{}, Salt: parts[i].Salt}
+				}
+				vals := fr.Vector{fr.NewElement(uint64(w)), fr.NewElement(price)}
+				salt := reconstructSalt(t, n, saltParts)
+				if c := ss.NativeCommit(vals, salt); !c.Equal(&res[0].Commitment) {
+					t.Fatal("output commitment does not open to (winner, price)")
+				}
+			}
+		}
+	}
+}
+
+func reconstructSalt(t *testing.T, n int, parts []*OutputShare) fr.Element {
+	t.Helper()
+	prm, err := ss.NewParams(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vecs := make([]fr.Vector, n)
+	for i, p := range parts {
+		vecs[i] = fr.Vector{p.Salt}
+	}
+	s, err := ss.Reconstruct(prm, vecs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s[0]
+}
+
+func TestAuctionRejectsInputNotMatchingCommitment(t *testing.T) {
+	n := 3
+	inputs := provide(t, n, [][]uint64{{10}, {20}, {30}, {40}}, 9)
+	// Provider 2 sends shares of 31 while its commitment is to 30.
+	bad := provide(t, n, [][]uint64{{31}}, 10)
+	for i := 0; i < n; i++ {
+		inputs[i][2].Share = bad[i][0].Share
+	}
+	var opened sync.Map
+	cfg := func(i int) ss.Config {
+		return ss.Config{Rand: newSeeded(uint64(i)), OnOpen: func(label string, v fr.Vector) {
+			opened.Store(fmt.Sprintf("%d/%s", i, label), true)
+		}}
+	}
+	_, errs := committee(t, transport.NewMemoryNetwork(), n, cfg, func(ctx context.Context, p *ss.Party) (*AuctionResult, error) {
+		return RunAuction(ctx, p, SecondPrice, inputs[p.Self()])
+	})
+	for i, err := range errs {
+		var mm *CommitmentMismatchError
+		if !errors.As(err, &mm) || len(mm.Providers) != 1 || mm.Providers[0] != "provider-2" {
+			t.Fatalf("party %d: want a mismatch naming provider-2, got %v", i, err)
+		}
+	}
+	opened.Range(func(k, _ any) bool {
+		if l := k.(string)[2:]; l != "check:input-commitment" && l[:5] != "mask:" {
+			t.Errorf("aborted job opened %s", k)
+		}
+		return true
+	})
+}
+
+func plainClearing(prices []uint64, curves [][]uint64, sides []Side) (int, []uint64) {
+	L := len(prices)
+	D, S := make([]uint64, L), make([]uint64, L)
+	for i, c := range curves {
+		for l := range c {
+			if sides[i] == Buyer {
+				for k := 0; k <= l; k++ {
+					D[k] += c[l]
+				}
+			} else {
+				for k := l; k < L; k++ {
+					S[k] += c[l]
+				}
+			}
+		}
+	}
+	level := -1
+	for l := 0; l < L; l++ {
+		if D[l] >= S[l] {
+			level = l
+		}
+	}
+	alloc := make([]uint64, len(curves))
+	if level >= 0 {
+		for i, c := range curves {
+			for l := range c {
+				if (sides[i] == Buyer && l >= level) || (sides[i] == Seller && l <= level) {
+					alloc[i] += c[l]
+				}
+			}
+		}
+	}
+	return level, alloc
+}
+
+func TestClearingMatchesPlaintext(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		for trial := 0; trial < 3; trial++ {
+			r := rand.New(rand.NewPCG(uint64(n), uint64(trial)))
+			L := []int{1, 24, 40}[trial]
+			B := []int{2, 5, 6}[trial]
+			prices := make([]uint64, L)
+			for l := range prices {
+				prices[l] = 1000 + 7*uint64(l)
+			}
+			curves := make([][]uint64, B)
+			sides := make([]Side, B)
+			for i := range curves {
+				sides[i] = Side(1 + i%2)
+				curves[i] = make([]uint64, L)
+				for l := range curves[i] {
+					if r.IntN(3) == 0 {
+						curves[i][l] = uint64(r.IntN(1 << 20))
+					}
+				}
+			}
+			if trial == 2 {
+				for i := range curves { // no seller: demand covers supply everywhere
+					if sides[i] == Seller {
+						clear(curves[i])
+					}
+				}
+			}
+			inputs := provide(t, n, curves, uint64(trial+50))
+			check := trial != 2 // the commitment check is exercised on the other trials
+			res, errs := committee(t, transport.NewMemoryNetwork(), n, defaultCfg(n), func(ctx context.Context, p *ss.Party) (*ClearingResult, error) {
+				bids := make([]ClearingBid, B)
+				for i := range bids {
+					bids[i] = ClearingBid{Input: inputs[p.Self()][i], Side: sides[i]}
+				}
+				if check {
+					return RunClearing(ctx, p, ClearingSpec{Prices: prices}, bids)
+				}
+				return Clear(ctx, p, ClearingSpec{Prices: prices}, bids)
+			})
+			mustAll(t, errs)
+			level, alloc := plainClearing(prices, curves, sides)
+			for i, got := range res {
+				if got.Level != level {
+					t.Fatalf("n=%d trial %d party %d: level %d, want %d", n, trial, i, got.Level, level)
+				}
+			}
+			for b := range curves {
+				parts := make([]*OutputShare, n)
+				for i := range res {
+					parts[i] = &res[i].Allocations[b]
+				}
+				vals, _, err := ReconstructOutput(n, parts, res[0].Commitments[1+b])
+				if err != nil {
+					t.Fatalf("bidder %d: %v", b, err)
+				}
+				if got := vals[0].Uint64(); got != alloc[b] || !vals[0].IsUint64() {
+					t.Fatalf("n=%d trial %d bidder %d: allocation %d, want %d", n, trial, b, got, alloc[b])
+				}
+			}
+		}
+	}
+}
+
+// TestDisconnectNamesParty closes one party's connection mid-job: every other
+// party must fail promptly with an error naming it.
+func TestDisconnectNamesParty(t *testing.T) {
+	n := 3
+	fields := make([][]uint64, 64)
+	for i := range fields {
+		fields[i] = []uint64{uint64(i * 3)}
+	}
+	inputs := provide(t, n, fields, 77)
+	const quitter = 1
+	start := time.Now()
+	_, errs := committee(t, transport.NewMemoryNetwork(), n, defaultCfg(n), func(ctx context.Context, p *ss.Party) (*AuctionResult, error) {
+		if p.Self() == quitter {
+			// Take part in the input check's first rounds, then vanish.
+			ctx2, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+			_, err := RunAuction(ctx2, p, SecondPrice, inputs[p.Self()])
+			p.Close()
+			return nil, err
+		}
+		return RunAuction(ctx, p, SecondPrice, inputs[p.Self()])
+	})
+	for i, err := range errs {
+		if i == quitter {
+			continue
+		}
+		var pe *transport.PartyError
+		if !errors.As(err, &pe) || pe.Party != quitter {
+			t.Fatalf("party %d: want an error naming party %d, got %v", i, quitter, err)
+		}
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Fatalf("parties took %v to notice the disconnect", d)
+	}
+}
