@@ -1,0 +1,55 @@
+package jobs
+
+import (
+	"context"
+	"math/rand"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+func TestAggregateExact(t *testing.T) {
+	c := testCommittee(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	spec := AggregateSpec{Bins: 8, Lo: -1000, Hi: 1000}
+	rng := rand.New(rand.NewSource(7))
+	row := c.preset.BGV.MaxSlots() / 2
+	// Six providers with different amounts of data, including negatives and
+	// out-of-range values that clamp into the edge bins.
+	sizes := []int{row, 1, 500, row / 3, 77, 1200}
+	values := make([][]int64, len(sizes))
+	var inputs []AggregateInput
+	for p, n := range sizes {
+		values[p] = make([]int64, n)
+		for i := range values[p] {
+			values[p][i] = rng.Int63n(2600) - 1300
+		}
+		in, err := EncryptAggregateInput(c.preset, c.members[0].PublicKey(), spec, values[p])
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, in)
+	}
+	rcpt := he.NewRecipient(c.preset)
+	res, errs := runJob(ctx, c, []int{0, 1, 2, 3}, func(ctx context.Context, m *he.Member, conn transport.Conn) (*he.Result, error) {
+		return RunAggregate(ctx, m, conn, spec, inputs, rcpt.PublicKey(), he.RunConfig{StepTimeout: 10 * time.Second})
+	}, nil)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("member %d: %v", i, err)
+		}
+	}
+	got, err := DecryptAggregate(rcpt, c.preset, spec, res[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PlainAggregate(spec, values)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("aggregate mismatch:\n got %+v\nwant %+v", got, want)
+	}
+	t.Logf("count %d sum %d mean %.3f variance %.3f histogram %v", got.Count, got.Sum, got.Mean, got.Variance, got.Histogram)
+}
