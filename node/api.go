@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/mempool"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cohortnet/cohort/ledger"
@@ -141,9 +142,18 @@ func (n *Node) handleBroadcast(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := n.rpc.BroadcastTxSync(r.Context(), body)
+	if errors.Is(err, mempool.ErrTxInCache) {
+		// CometBFT remembers recent txs by their bytes: this one is either
+		// committed already (a replay) or still waiting in the mempool.
+		if committed, qerr := n.rpc.Tx(r.Context(), ledger.TxHash(body), false); qerr == nil {
+			writeError(w, http.StatusUnprocessableEntity, ledger.CodeReplay,
+				fmt.Errorf("replay: tx already committed at height %d", committed.Height))
+			return
+		}
+		writeError(w, http.StatusServiceUnavailable, 0, errors.New("tx already in the mempool"))
+		return
+	}
 	if err != nil {
-		// CometBFT refuses txs it already holds in its mempool cache; the
-		// caller will find it committed by its hash.
 		writeError(w, http.StatusServiceUnavailable, 0, fmt.Errorf("mempool: %w", err))
 		return
 	}
