@@ -141,7 +141,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.ListenAddrs(addrs...),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
-		libp2p.Transport(tcp.NewTCPTransport),
+		// Without SO_REUSEPORT, a TCP dial leaves from an ephemeral port. With
+		// it, two members dialling each other at the same moment (every
+		// committee does at job start) can meet in a TCP simultaneous open
+		// that fails the security handshake. Members are servers with
+		// reachable addresses, so port reuse for NAT traversal buys nothing.
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.ConnectionGater(g),
 		libp2p.DisableRelay(),

@@ -1,0 +1,625 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+)
+
+// newHosts starts n libp2p hosts on loopback that know each other's
+// addresses. Member gating is node/p2p's concern and tested there; these
+// hosts admit anyone so that the tests can also play a rogue peer.
+func newHosts(t testing.TB, n int, listen string) []host.Host {
+	t.Helper()
+	hs := make([]host.Host, n)
+	for i := range hs {
+		// Transports as node/p2p configures them: TCP without port reuse
+		// (see there why) and QUIC.
+		h, err := libp2p.New(libp2p.ListenAddrStrings(listen), libp2p.DisableMetrics(), libp2p.DisableRelay(),
+			libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()), libp2p.Transport(quic.NewTransport))
+		if err != nil {
+			t.Fatalf("start host %d: %v", i, err)
+		}
+		t.Cleanup(func() { h.Close() })
+		hs[i] = h
+	}
+	for _, a := range hs {
+		for _, b := range hs {
+			if a != b {
+				a.Peerstore().AddAddrs(b.ID(), b.Addrs(), peerstore.PermanentAddrTTL)
+			}
+		}
+	}
+	return hs
+}
+
+func ids(hs []host.Host) []peer.ID {
+	out := make([]peer.ID, len(hs))
+	for i, h := range hs {
+		out[i] = h.ID()
+	}
+	return out
+}
+
+// p2pNets attaches a P2PNetwork to every host; the committee of every job is
+// all hosts in order.
+func p2pNets(t testing.TB, hs []host.Host, opts ...P2POption) []*P2PNetwork {
+	t.Helper()
+	committee := ids(hs)
+	resolver := WithCommitteeResolver(func(context.Context, string) ([]peer.ID, error) { return committee, nil })
+	nws := make([]*P2PNetwork, len(hs))
+	for i, h := range hs {
+		nws[i] = NewP2PNetwork(h, append([]P2POption{resolver}, opts...)...)
+		t.Cleanup(func() { nws[i].Close() })
+	}
+	return nws
+}
+
+func openP2P(t testing.TB, nws []*P2PNetwork, job string) []Conn {
+	t.Helper()
+	conns := make([]Conn, len(nws))
+	for i, nw := range nws {
+		c, err := nw.Open(context.Background(), job, PartyID(i), len(nws))
+		if err != nil {
+			t.Fatalf("open party %d: %v", i, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	return conns
+}
+
+func msg(from, to int, r Round, size int) []byte {
+	p := make([]byte, size)
+	for i := range p {
+		p[i] = byte(from*31 + to*7 + int(r) + i)
+	}
+	return p
+}
+
+// exchange runs rounds in which every party sends a distinct message to
+// every other party and checks what each receives.
+func exchange(t *testing.T, conns []Conn, rounds []Round, size int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n := len(conns)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() {
+			for _, r := range rounds {
+				out := make([][]byte, n)
+				for j := range out {
+					out[j] = msg(i, j, r, size)
+				}
+				if err := SendAll(ctx, c, r, out); err != nil {
+					errs[i] = err
+					return
+				}
+				in, err := RecvAll(ctx, c, r)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				for j, m := range in {
+					if j != i && !bytes.Equal(m, msg(j, i, r, size)) {
+						errs[i] = fmt.Errorf("party %d round %d: wrong message from %d", i, r, j)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("party %d: %v", i, err)
+		}
+	}
+}
+
+func TestP2PThreePartiesExchangeOverTCPAndQUIC(t *testing.T) {
+	for _, listen := range []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"} {
+		t.Run(listen, func(t *testing.T) {
+			nws := p2pNets(t, newHosts(t, 3, listen))
+			conns := openP2P(t, nws, "job-1")
+			exchange(t, conns, []Round{1, 2, 3}, 1000)
+			// Empty and large (multi-chunk) messages in a second, concurrent job.
+			conns2 := openP2P(t, nws, "job-2")
+			exchange(t, conns2, []Round{1}, 0)
+			exchange(t, conns2, []Round{2}, 3<<20)
+		})
+	}
+}
+
+func TestP2PBuffersMessagesForJobsNotYetOpened(t *testing.T) {
+	hs := newHosts(t, 3, "/ip4/127.0.0.1/tcp/0")
+	nws := p2pNets(t, hs)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c0, err := nws[0].Open(ctx, "late", 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Party 0 sends and leaves before party 2 has even joined.
+	if err := Broadcast(ctx, c0, 5, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c0.Close(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the frames land in the early buffer
+	c2, err := nws[2].Open(ctx, "late", 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	got, err := c2.Recv(ctx, 0, 5)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("early message: %q, %v", got, err)
+	}
+	// Then the leave that followed it: party 0 is reported gone, not awaited.
+	_, err = c2.Recv(ctx, 0, 6)
+	var pe *PartyError
+	if !errors.As(err, &pe) || pe.Party != 0 || !errors.Is(err, ErrClosed) {
+		t.Fatalf("want PartyError naming party 0 that left, got %v", err)
+	}
+}
+
+func TestP2PEarlyBufferIsBounded(t *testing.T) {
+	hs := newHosts(t, 2, "/ip4/127.0.0.1/tcp/0")
+	nws := p2pNets(t, hs, WithEarlyBuffer(1000, 1, time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := nws[0].Open(ctx, "big", 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	other, err := nws[0].Open(ctx, "other", 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := a.Send(ctx, 1, 1, make([]byte, 600)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send(ctx, 1, 2, make([]byte, 600)); err != nil { // exceeds 1000 bytes
+		t.Fatal(err)
+	}
+	if err := other.Send(ctx, 1, 1, []byte("x")); err != nil { // second unopened job: over quota, dropped
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	b, err := nws[1].Open(ctx, "big", 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if m, err := b.Recv(ctx, 0, 1); err != nil || len(m) != 600 {
+		t.Fatalf("first message within bounds: %d bytes, %v", len(m), err)
+	}
+	_, err = b.Recv(ctx, 0, 2)
+	var pe *PartyError
+	if !errors.As(err, &pe) || pe.Party != 0 || !errors.Is(err, ErrMailboxFull) {
+		t.Fatalf("overflowing sender must be reported, got %v", err)
+	}
+	b2, err := nws[1].Open(ctx, "other", 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	if _, err := b2.Recv(short, 0, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("message beyond the job quota should have been dropped, got %v", err)
+	}
+}
+
+func TestP2PSilentPartyNamedAtDeadline(t *testing.T) {
+	nws := p2pNets(t, newHosts(t, 3, "/ip4/127.0.0.1/tcp/0"))
+	conns := openP2P(t, nws, "silent")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := Broadcast(ctx, conns[1], 7, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := RecvAll(ctx, conns[0], 7) // party 2 never sends
+	var pe *PartyError
+	if !errors.As(err, &pe) || pe.Party != 2 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want PartyError naming party 2 with deadline, got %v", err)
+	}
+}
+
+func TestP2PDeadPeerFailsPendingRecv(t *testing.T) {
+	hs := newHosts(t, 3, "/ip4/127.0.0.1/tcp/0")
+	nws := p2pNets(t, hs)
+	conns := openP2P(t, nws, "crash")
+	exchange(t, conns, []Round{1}, 100) // streams are up in every direction
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := conns[0].Recv(ctx, 2, 2)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	hs[2].Close() // the node dies: no leave frame, its connections drop
+	select {
+	case err := <-done:
+		var pe *PartyError
+		if !errors.As(err, &pe) || pe.Party != 2 || !errors.Is(err, ErrPeerGone) {
+			t.Fatalf("want PartyError naming party 2 with ErrPeerGone, got %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Recv from a dead peer hung until the deadline")
+	}
+	// Sending to it fails too, naming it; the surviving pair keeps working.
+	if err := conns[0].Send(ctx, 2, 3, []byte("x")); err == nil {
+		t.Fatal("send to a dead peer succeeded")
+	}
+	survivors := make([]Conn, 2)
+	for i := range survivors {
+		c, err := nws[i].OpenCommittee(ctx, "after-crash", ids(hs[:2]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		survivors[i] = c
+	}
+	exchange(t, survivors, []Round{1}, 100)
+}
+
+func TestP2PCloseTellsPeersAfterDeliveringItsMessages(t *testing.T) {
+	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"))
+	conns := openP2P(t, nws, "bye")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := conns[1].Send(ctx, 0, 1, []byte("last words")); err != nil {
+		t.Fatal(err)
+	}
+	conns[1].Close()
+	if m, err := conns[0].Recv(ctx, 1, 1); err != nil || string(m) != "last words" {
+		t.Fatalf("message sent before Close: %q, %v", m, err)
+	}
+	_, err := conns[0].Recv(ctx, 1, 2)
+	var pe *PartyError
+	if !errors.As(err, &pe) || pe.Party != 1 || !errors.Is(err, ErrClosed) {
+		t.Fatalf("want PartyError: party 1 left, got %v", err)
+	}
+	if err := conns[0].Send(ctx, 1, 3, nil); !errors.As(err, &pe) || pe.Party != 1 {
+		t.Fatalf("send to a party that left: %v", err)
+	}
+}
+
+func TestP2POpenValidatesCommittee(t *testing.T) {
+	hs := newHosts(t, 3, "/ip4/127.0.0.1/tcp/0")
+	nw := NewP2PNetwork(hs[0])
+	defer nw.Close()
+	ctx := context.Background()
+	all := ids(hs)
+	for name, tc := range map[string]struct {
+		job       string
+		committee []peer.ID
+	}{
+		"self missing": {"j", all[1:]},
+		"duplicate":    {"j", []peer.ID{all[0], all[1], all[1]}},
+		"invalid id":   {"j", []peer.ID{all[0], ""}},
+		"empty job":    {"", all},
+		"long job":     {string(make([]byte, MaxJobIDBytes+1)), all},
+	} {
+		if _, err := nw.OpenCommittee(ctx, tc.job, tc.committee); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := nw.Open(ctx, "j", 0, 3); err == nil {
+		t.Error("Open without a resolver accepted")
+	}
+	c, err := nw.OpenCommittee(ctx, "j", all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Self() != 0 || c.Parties() != 3 {
+		t.Fatalf("self %d of %d", c.Self(), c.Parties())
+	}
+	if _, err := nw.OpenCommittee(ctx, "j", all); err == nil {
+		t.Error("job opened twice")
+	}
+	if err := c.Send(ctx, 1, 1, make([]byte, MaxMessageBytes+1)); err == nil {
+		t.Error("oversized message accepted")
+	}
+	if err := c.Send(ctx, 0, 1, nil); err == nil {
+		t.Error("send to self accepted")
+	}
+	c.Close()
+	if _, err := nw.OpenCommittee(ctx, "j", all); err == nil {
+		t.Error("closed job reopened under the same ID")
+	}
+	if err := c.Send(ctx, 1, 1, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("send on closed conn: %v", err)
+	}
+
+	wrongSelf := NewP2PNetwork(hs[1], WithCommitteeResolver(func(context.Context, string) ([]peer.ID, error) { return all, nil }))
+	defer wrongSelf.Close()
+	if _, err := wrongSelf.Open(ctx, "k", 0, 3); err == nil {
+		t.Error("Open as a party index that is another peer accepted")
+	}
+	if _, err := wrongSelf.Open(ctx, "k", 1, 2); err == nil {
+		t.Error("Open with the wrong committee size accepted")
+	}
+}
+
+// rawStream opens a /cohort/mpc/1 stream from h to p, bypassing P2PNetwork,
+// so a test can write arbitrary bytes as a rogue or buggy peer.
+func rawStream(t *testing.T, h host.Host, p peer.ID) network.Stream {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := h.NewStream(ctx, p, ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestP2PSenderIsTheAuthenticatedPeer(t *testing.T) {
+	hs := newHosts(t, 3, "/ip4/127.0.0.1/tcp/0")
+	committee := ids(hs[:2]) // host 2 is connected but not in the committee
+	a := NewP2PNetwork(hs[0])
+	defer a.Close()
+	b := NewP2PNetwork(hs[1])
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ca, err := a.OpenCommittee(ctx, "auth", committee)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Close()
+
+	// The outsider writes a well-formed frame for the job's round 1. There is
+	// no sender field to forge: it can only speak as itself, and it is not a
+	// party, so the frame is dropped.
+	s := rawStream(t, hs[2], hs[0].ID())
+	w := bufio.NewWriter(s)
+	w.Write(appendFrameHeader(nil, frameData, "auth", 1, 6))
+	w.Write([]byte("forged"))
+	w.Flush()
+	defer s.Reset()
+
+	cb, err := b.OpenCommittee(ctx, "auth", committee)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	time.Sleep(100 * time.Millisecond) // the forged frame has been processed
+	if err := cb.Send(ctx, 0, 1, []byte("genuine")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ca.Recv(ctx, 1, 1)
+	if err != nil || string(m) != "genuine" {
+		t.Fatalf("Recv from party 1 = %q, %v", m, err)
+	}
+}
+
+func TestP2PMalformedFramesFailOnlyTheirSender(t *testing.T) {
+	for name, garbage := range map[string][]byte{
+		"oversized":  appendFrameHeader(nil, frameData, "bad", 1, MaxMessageBytes+1),
+		"unknown":    []byte{9, 0, 3, 'b', 'a', 'd'},
+		"empty job":  {frameData, 0, 0},
+		"long job":   {frameData, 0xff, 0xff},
+		"truncated":  append(appendFrameHeader(nil, frameData, "bad", 1, 100), 1, 2, 3),
+		"bad leave":  appendFrameHeader(nil, frameLeave, "bad", 1, 0),
+		"duplicated": append(append(appendFrameHeader(nil, frameData, "bad", 1, 1), 'x'), append(appendFrameHeader(nil, frameData, "bad", 1, 1), 'y')...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			hs := newHosts(t, 3, "/ip4/127.0.0.1/tcp/0")
+			nws := p2pNets(t, hs)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c0, err := nws[0].Open(ctx, "bad", 0, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c0.Close()
+			conns := []Conn{c0}
+			// Party 1 (host 1, no P2PNetwork-level cooperation) sends garbage.
+			s := rawStream(t, hs[1], hs[0].ID())
+			s.Write(garbage)
+			if name == "truncated" {
+				s.CloseWrite()
+			}
+			defer s.Reset()
+			_, err = conns[0].Recv(ctx, 1, 1)
+			if name == "duplicated" {
+				// The first copy is a valid message; the duplicate fails the sender.
+				if err != nil {
+					t.Fatalf("first copy: %v", err)
+				}
+				_, err = conns[0].Recv(ctx, 1, 2)
+			}
+			var pe *PartyError
+			if !errors.As(err, &pe) || pe.Party != 1 {
+				t.Fatalf("want PartyError naming party 1, got %v", err)
+			}
+			// Party 2 is unaffected.
+			c2, err := nws[2].Open(ctx, "bad", 2, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c2.Close()
+			if err := c2.Send(ctx, 0, 1, []byte("ok")); err != nil {
+				t.Fatal(err)
+			}
+			if m, err := conns[0].Recv(ctx, 2, 1); err != nil || string(m) != "ok" {
+				t.Fatalf("honest party after garbage: %q, %v", m, err)
+			}
+		})
+	}
+}
+
+func TestP2PCloseStopsEverything(t *testing.T) {
+	hs := newHosts(t, 2, "/ip4/127.0.0.1/tcp/0")
+	nws := p2pNets(t, hs)
+	conns := openP2P(t, nws, "shutdown")
+	exchange(t, conns, []Round{1}, 10)
+	done := make(chan error, 1)
+	go func() {
+		_, err := conns[0].Recv(context.Background(), 1, 2)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if err := nws[0].Close(); err != nil { // returns only after its goroutines exit
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("pending Recv after network Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("pending Recv did not return after Close")
+	}
+	// The peer learns that this node went away.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := conns[1].Recv(ctx, 0, 2)
+	var pe *PartyError
+	if !errors.As(err, &pe) || pe.Party != 0 || !errors.Is(err, ErrPeerGone) {
+		t.Fatalf("peer of a closed network: %v", err)
+	}
+}
+
+func TestReadFrameRoundTrip(t *testing.T) {
+	var wire []byte
+	wire = append(appendFrameHeader(wire, frameData, "job", 42, 3), "abc"...)
+	wire = appendFrameHeader(wire, frameLeave, "job", 0, 0)
+	big := msg(1, 2, 3, eagerPayloadBytes*3+5) // exercises incremental growth
+	wire = append(appendFrameHeader(wire, frameData, "j2", 1<<63, len(big)), big...)
+	r := bytes.NewReader(wire)
+	for i, want := range []frame{
+		{frameData, "job", 42, []byte("abc")},
+		{frameLeave, "job", 0, nil},
+		{frameData, "j2", 1 << 63, big},
+	} {
+		got, err := readFrame(r)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if got.kind != want.kind || got.jobID != want.jobID || got.round != want.round || !bytes.Equal(got.payload, want.payload) {
+			t.Fatalf("frame %d mismatch", i)
+		}
+	}
+	if _, err := readFrame(r); err != io.EOF {
+		t.Fatalf("end of stream: %v, want io.EOF", err)
+	}
+}
+
+// FuzzReadFrame feeds arbitrary bytes to the frame decoder: it must never
+// panic or over-allocate, and what it accepts must re-encode to the bytes it
+// consumed. Seeds live in testdata/fuzz/FuzzReadFrame.
+func FuzzReadFrame(f *testing.F) {
+	f.Add(append(appendFrameHeader(nil, frameData, "job", 1, 3), "abc"...))
+	f.Add(appendFrameHeader(nil, frameLeave, "job", 0, 0))
+	f.Add(appendFrameHeader(nil, frameData, "job", 1, MaxMessageBytes))
+	f.Add(appendFrameHeader(nil, frameData, "job", 1, MaxMessageBytes+1))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bytes.NewReader(data)
+		fr, err := readFrame(r)
+		if err != nil {
+			return
+		}
+		consumed := data[:len(data)-r.Len()]
+		again := append(appendFrameHeader(nil, fr.kind, fr.jobID, fr.round, len(fr.payload)), fr.payload...)
+		if !bytes.Equal(again, consumed) {
+			t.Fatalf("re-encoding differs from the accepted bytes")
+		}
+		if len(fr.payload) > MaxMessageBytes || len(fr.jobID) > MaxJobIDBytes {
+			t.Fatalf("bounds not enforced")
+		}
+	})
+}
+
+// BenchmarkP2PExchange measures one MPC round among 3 parties on loopback
+// TCP (Noise, yamux): every party sends a message of the given size to each
+// of the other two and receives theirs. Reported bytes are the payload bytes
+// moved per round by all parties (6 messages).
+func BenchmarkP2PExchange(b *testing.B) {
+	for _, size := range []int{64 << 10, 1 << 20} {
+		b.Run(fmt.Sprintf("3parties/%dKB", size>>10), func(b *testing.B) {
+			benchExchange(b, size, func(tb testing.TB) Network {
+				return nil
+			})
+		})
+	}
+}
+
+// BenchmarkMemoryExchange is the same round over the in-memory network, the
+// ceiling the libp2p numbers compare against.
+func BenchmarkMemoryExchange(b *testing.B) {
+	for _, size := range []int{64 << 10, 1 << 20} {
+		b.Run(fmt.Sprintf("3parties/%dKB", size>>10), func(b *testing.B) {
+			nw := NewMemoryNetwork()
+			benchExchange(b, size, func(testing.TB) Network { return nw })
+		})
+	}
+}
+
+func benchExchange(b *testing.B, size int, memory func(testing.TB) Network) {
+	const n = 3
+	conns := make([]Conn, n)
+	if nw := memory(b); nw != nil {
+		for i := range conns {
+			c, err := nw.Open(context.Background(), "bench", PartyID(i), n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conns[i] = c
+		}
+	} else {
+		conns = openP2P(b, p2pNets(b, newHosts(b, n, "/ip4/127.0.0.1/tcp/0")), "bench")
+	}
+	payload := msg(0, 0, 0, size)
+	ctx := context.Background()
+	b.SetBytes(int64(size * n * (n - 1)))
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, c := range conns {
+		wg.Go(func() {
+			for r := range b.N {
+				if err := Broadcast(ctx, c, Round(r), payload); err != nil {
+					errs[i] = err
+					return
+				}
+				if _, err := RecvAll(ctx, c, Round(r)); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
