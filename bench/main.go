@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -45,12 +46,28 @@ var errNotImplemented = errors.New("not implemented")
 func main() {
 	suite := flag.String("suite", "all", "suite to run: all, or one of "+strings.Join(suiteNames(), ", "))
 	out := flag.String("out", "", "also write the JSON result to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *suite, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		stop()
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -77,7 +94,7 @@ func run(ctx context.Context, which, out string) error {
 		res, err := s.run(ctx, os.Stderr)
 		if err != nil {
 			if which != "all" {
-				return fmt.Errorf("suite %s: %w", s.name, err)
+				return err
 			}
 			// One suite's failure must not hide the others' figures.
 			fmt.Fprintf(os.Stderr, "suite %s failed: %v\n", s.name, err)

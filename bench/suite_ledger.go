@@ -2,10 +2,342 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/node"
+	"github.com/cohortnet/cohort/node/client"
 )
 
-func runLedgerSuite(_ context.Context, _ io.Writer) (Results, error) {
-	return nil, fmt.Errorf("suite ledger: %w", errNotImplemented)
+// Ledger suite parameters: 4 validators on loopback (in this process, each
+// with its own CometBFT, badger store, libp2p host and API), loaded through
+// their HTTP APIs at a fixed offered rate.
+const (
+	ledgerNodes       = 4
+	ledgerOfferedTPS  = 2500
+	ledgerLoadSeconds = 12
+	ledgerSenders     = 32
+	ledgerDrain       = 30 * time.Second
+	ledgerResubmit    = 8 * time.Second
+)
+
+func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
+	dir, err := os.MkdirTemp("", "cohort-bench-ledger-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	base, err := freePorts(ledgerNodes * 10)
+	if err != nil {
+		return nil, err
+	}
+	homes, err := node.Testnet(dir, node.TestnetOptions{Nodes: ledgerNodes, BasePort: base, ChainID: "cohort-bench"})
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelError}))
+	var nodes []*node.Node
+	defer func() {
+		for _, n := range nodes {
+			n.Stop()
+		}
+	}()
+	for _, h := range homes {
+		n, err := node.Start(ctx, h, log)
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, n)
+	}
+	clients := make([]*client.Client, len(nodes))
+	for i, n := range nodes {
+		clients[i] = client.New(n.APIAddr())
+	}
+	if err := waitAllHeight(ctx, clients, 2); err != nil {
+		return nil, err
+	}
+
+	total := ledgerOfferedTPS * ledgerLoadSeconds
+	fmt.Fprintf(progress, "ledger: signing %d record.anchor txs\n", total)
+	txs, err := signAnchors(homes, "cohort-bench", total)
+	if err != nil {
+		return nil, err
+	}
+
+	blocks, err := nodes[0].SubscribeBlocks(ctx, "bench", 10_000)
+	if err != nil {
+		return nil, err
+	}
+	tr := newTracker(txs)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		for b := range blocks {
+			tr.committed(b.Txs.ToSliceOfBytes(), time.Now())
+			if tr.done() {
+				return
+			}
+		}
+	}()
+
+	fmt.Fprintf(progress, "ledger: offering %d tx/s for %ds to %d validators\n", ledgerOfferedTPS, ledgerLoadSeconds, ledgerNodes)
+	start := time.Now()
+	sendPaced(ctx, clients, txs, tr, start)
+	fmt.Fprintf(progress, "ledger: all sent after %.1fs; draining\n", time.Since(start).Seconds())
+
+	// Resubmit what is still missing, as the client library does.
+	resubmitted := 0
+	deadline := time.Now().Add(ledgerDrain)
+	nextResubmit := time.Now().Add(ledgerResubmit)
+	for !tr.done() && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+		if time.Now().After(nextResubmit) {
+			for _, i := range tr.missing() {
+				if _, err := clients[i%len(clients)].Broadcast(ctx, txs[i]); err == nil {
+					resubmitted++
+				}
+			}
+			nextResubmit = time.Now().Add(ledgerResubmit)
+		}
+	}
+	// Stop the watcher by ending the subscription.
+	if !tr.done() {
+		nodes[0].Stop()
+	}
+	<-watchDone
+
+	lat, committed, first, last := tr.stats()
+	if committed == 0 {
+		return nil, fmt.Errorf("no tx committed")
+	}
+	span := last.Sub(first).Seconds()
+	res := Results{
+		"ledger.validators":      ledgerNodes,
+		"ledger.offered_tps":     ledgerOfferedTPS,
+		"ledger.submitted_txs":   float64(total),
+		"ledger.committed_txs":   float64(committed),
+		"ledger.anchor_tps":      float64(committed) / span,
+		"ledger.commit_p50_s":    percentile(lat, 0.50),
+		"ledger.commit_p99_s":    percentile(lat, 0.99),
+		"ledger.lost_txs":        float64(total - committed),
+		"ledger.resubmitted_txs": float64(resubmitted),
+	}
+	fmt.Fprintf(progress, "ledger: %d/%d committed, %.0f tx/s, p50 %.2fs, p99 %.2fs\n",
+		committed, total, res["ledger.anchor_tps"], res["ledger.commit_p50_s"], res["ledger.commit_p99_s"])
+	return res, nil
 }
+
+// signAnchors pre-signs n record.anchor txs spread over the members.
+func signAnchors(homes []string, chainID string, n int) ([][]byte, error) {
+	type signer struct {
+		name string
+		key  ed25519.PrivateKey
+	}
+	var signers []signer
+	for _, h := range homes {
+		cfg, err := node.LoadConfig(h)
+		if err != nil {
+			return nil, err
+		}
+		key, err := node.LoadAccountKey(h)
+		if err != nil {
+			return nil, err
+		}
+		signers = append(signers, signer{cfg.Moniker, key})
+	}
+	txs := make([][]byte, n)
+	for i := range txs {
+		s := signers[i%len(signers)]
+		id := make([]byte, ledger.TxIDBytes)
+		binary.BigEndian.PutUint64(id, uint64(i))
+		binary.BigEndian.PutUint64(id[8:], uint64(time.Now().UnixNano()))
+		hash := sha256.Sum256(id)
+		tx, err := ledger.SignTx(s.key, &ledgerpb.TxPayload{
+			ChainId: chainID, TxId: id, Signer: s.name,
+			Msg: &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: &ledgerpb.RecordAnchor{
+				Hash: hash[:], Kind: "trade", Channel: "bench", Locator: fmt.Sprintf("blob://%x", hash[:8]),
+			}},
+		})
+		if err != nil {
+			return nil, err
+		}
+		txs[i] = tx
+	}
+	return txs, nil
+}
+
+// sendPaced sends txs[i] at start + i/rate, spread over the validators.
+func sendPaced(ctx context.Context, clients []*client.Client, txs [][]byte, tr *tracker, start time.Time) {
+	var wg sync.WaitGroup
+	work := make(chan int, ledgerSenders)
+	for s := 0; s < ledgerSenders; s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				tr.sent(i, time.Now())
+				_, _ = clients[i%len(clients)].Broadcast(ctx, txs[i])
+			}
+		}()
+	}
+	interval := time.Second / ledgerOfferedTPS
+	for i := range txs {
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			time.Sleep(wait)
+		}
+		select {
+		case work <- i:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+}
+
+// tracker matches committed txs to their submission times.
+type tracker struct {
+	mu        sync.Mutex
+	index     map[[32]byte]int
+	sentAt    []time.Time
+	doneAt    []time.Time
+	remaining int
+}
+
+func newTracker(txs [][]byte) *tracker {
+	t := &tracker{index: make(map[[32]byte]int, len(txs)), sentAt: make([]time.Time, len(txs)),
+		doneAt: make([]time.Time, len(txs)), remaining: len(txs)}
+	for i, tx := range txs {
+		t.index[sha256.Sum256(tx)] = i
+	}
+	return t
+}
+
+func (t *tracker) sent(i int, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sentAt[i].IsZero() {
+		t.sentAt[i] = at
+	}
+}
+
+func (t *tracker) committed(txs [][]byte, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tx := range txs {
+		if i, ok := t.index[sha256.Sum256(tx)]; ok && t.doneAt[i].IsZero() {
+			t.doneAt[i] = at
+			t.remaining--
+		}
+	}
+}
+
+func (t *tracker) done() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.remaining == 0
+}
+
+func (t *tracker) missing() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []int
+	for i := range t.doneAt {
+		if t.doneAt[i].IsZero() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// stats returns sorted commit latencies (s), the committed count and the
+// first send and last commit times.
+func (t *tracker) stats() ([]float64, int, time.Time, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var lat []float64
+	var first, last time.Time
+	for i := range t.doneAt {
+		if t.sentAt[i].IsZero() {
+			continue
+		}
+		if first.IsZero() || t.sentAt[i].Before(first) {
+			first = t.sentAt[i]
+		}
+		if t.doneAt[i].IsZero() {
+			continue
+		}
+		lat = append(lat, t.doneAt[i].Sub(t.sentAt[i]).Seconds())
+		if t.doneAt[i].After(last) {
+			last = t.doneAt[i]
+		}
+	}
+	sort.Float64s(lat)
+	return lat, len(lat), first, last
+}
+
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(sorted)-1))
+	return sorted[i]
+}
+
+func waitAllHeight(ctx context.Context, clients []*client.Client, h int64) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for _, c := range clients {
+		for {
+			st, err := c.Status(ctx)
+			if err == nil && st.Height >= h && len(st.Peers) == len(clients)-1 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("network did not start: %w", ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// freePorts finds n consecutive free loopback ports (TCP and UDP).
+func freePorts(n int) (int, error) {
+	for base := 31000; base < 60000; base += n + 7 {
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			u.Close()
+		}
+		if ok {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("no %d free consecutive ports", n)
+}
+

@@ -248,14 +248,14 @@ func (a *App) deliverTx(b *blockState, raw []byte, chainID string, members *memb
 			return &abci.ExecTxResult{Code: CodeInvalid, Log: err.Error(), Codespace: "cohort"}
 		}
 		events = append(events, abci.Event{Type: "record", Attributes: []abci.EventAttribute{
-			{Key: "id", Value: rec.Id, Index: true},
-			{Key: "hash", Value: hex.EncodeToString(rec.Hash), Index: true},
-			{Key: "kind", Value: rec.Kind, Index: true},
+			{Key: "id", Value: rec.Id, Index: false},
+			{Key: "hash", Value: hex.EncodeToString(rec.Hash), Index: false},
+			{Key: "kind", Value: rec.Kind, Index: false},
 		}})
 	}
 	events = append(events, abci.Event{Type: "tx", Attributes: []abci.EventAttribute{
-		{Key: "id", Value: hex.EncodeToString(tx.payload.TxId), Index: true},
-		{Key: "signer", Value: tx.payload.Signer, Index: true},
+		{Key: "id", Value: hex.EncodeToString(tx.payload.TxId), Index: false},
+		{Key: "signer", Value: tx.payload.Signer, Index: false},
 	}})
 	return &abci.ExecTxResult{Code: CodeOK, Events: events}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/rpc/client/local"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -39,6 +40,7 @@ type Node struct {
 	api   *http.Server
 	apiLn net.Listener
 
+	runCtx context.Context // ends when Stop begins
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // goroutines owned by the node
 	stopMu sync.Mutex
@@ -59,7 +61,7 @@ func Start(ctx context.Context, home string, log *slog.Logger) (n *Node, err err
 	}
 	log = log.With("node", cfg.Moniker)
 	runCtx, cancel := context.WithCancel(context.Background())
-	n = &Node{home: home, cfg: cfg, log: log, cancel: cancel}
+	n = &Node{home: home, cfg: cfg, log: log, runCtx: runCtx, cancel: cancel}
 	defer func() {
 		if err != nil {
 			n.Stop()
@@ -234,4 +236,46 @@ func (n *Node) Stop() {
 		}
 	}
 	n.log.Info("node stopped")
+}
+
+// SubscribeBlocks delivers every block this node commits from now on, until
+// ctx ends. A subscriber that falls more than `capacity` blocks behind is
+// dropped by CometBFT and its channel closes.
+func (n *Node) SubscribeBlocks(ctx context.Context, subscriber string, capacity int) (<-chan *cmttypes.Block, error) {
+	sub, err := n.cmt.EventBus().Subscribe(ctx, subscriber, cmttypes.EventQueryNewBlock, capacity)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to blocks: %w", err)
+	}
+	out := make(chan *cmttypes.Block, capacity)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer close(out)
+		defer func() {
+			_ = n.cmt.EventBus().Unsubscribe(context.Background(), subscriber, cmttypes.EventQueryNewBlock)
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-n.runCtx.Done():
+				return
+			case <-sub.Canceled():
+				return
+			case msg := <-sub.Out():
+				ev, ok := msg.Data().(cmttypes.EventDataNewBlock)
+				if !ok {
+					continue
+				}
+				select {
+				case out <- ev.Block:
+				case <-ctx.Done():
+					return
+				case <-n.runCtx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }
