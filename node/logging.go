@@ -28,13 +28,13 @@ func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
 }
 
 // cometLogger adapts slog to CometBFT's logger. CometBFT's Info is chatty
-// (every vote and block part), so it maps to Debug; its Error to Warn, because
+// (every vote and block part), so it maps to Debug; its Error to Info, because
 // it reports routine peer churn as errors.
 type cometLogger struct{ l *slog.Logger }
 
 func (c cometLogger) Debug(msg string, kv ...any) { c.l.Debug(msg, kv...) }
 func (c cometLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, kv...) }
-func (c cometLogger) Error(msg string, kv ...any) { c.l.Warn(msg, kv...) }
+func (c cometLogger) Error(msg string, kv ...any) { c.l.Info(msg, kv...) }
 func (c cometLogger) With(kv ...any) cmtlog.Logger {
 	return cometLogger{c.l.With(kv...)}
 }

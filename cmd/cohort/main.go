@@ -45,6 +45,7 @@ func newRootCmd() *cobra.Command {
 		newDevnetCmd(),
 		newLedgerCmd(),
 		newRecordCmd(),
+		newDemoCmd(),
 		newZKCmd(),
 		newSetupCmd(),
 	)
