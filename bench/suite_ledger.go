@@ -340,4 +340,3 @@ func freePorts(n int) (int, error) {
 	}
 	return 0, fmt.Errorf("no %d free consecutive ports", n)
 }
-
