@@ -17,8 +17,8 @@ const SeedBytes = 32
 // prgBlock is how many key-stream bytes a PRG produces at a time.
 const prgBlock = 8 << 10
 
-// PRG is a deterministic stream of bytes and field elements: AES-256 in
-// counter mode, keyed by SHA-256(domain ‖ seed). Two parties holding the same
+// PRG is a deterministic stream of bytes and field elements: AES-128 in
+// counter mode, keyed by the first 16 bytes of SHA-256(len ‖ domain ‖ seed). Two parties holding the same
 // seed and domain draw identical streams, which is how the engine derives
 // shares without sending them. A PRG is not safe for concurrent use.
 type PRG struct {
@@ -36,10 +36,10 @@ func NewPRG(seed [SeedBytes]byte, domain string) *PRG {
 	h.Write(l[:])
 	h.Write([]byte(domain))
 	h.Write(seed[:])
-	key := h.Sum(nil)
+	key := h.Sum(nil)[:16]
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		panic(fmt.Sprintf("field: aes key: %v", err)) // 32-byte key: cannot happen
+		panic(fmt.Sprintf("field: aes key: %v", err)) // 16-byte key: cannot happen
 	}
 	iv := make([]byte, aes.BlockSize)
 	return &PRG{

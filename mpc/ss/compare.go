@@ -127,10 +127,87 @@ func (p *Party) Prepare(ctx context.Context, nbits, nmasks int) error {
 	return nil
 }
 
+// cmpPool holds prepared comparison randomness, comparison-major: for
+// comparison j, bits[j·k+i] is bit i of its mask r', pairs[j·(k/2)+q] is the
+// product of its bits 2q and 2q+1, and masks[j] its bounded high part r''.
+type cmpPool struct {
+	k                  int
+	bits, pairs, masks fr.Vector
+}
+
+func (c *cmpPool) len() int { return len(c.masks) }
+
 // PrepareComparisons prepares the randomness of lt less-than and eq equality
-// comparisons.
+// comparisons: the mask bits (1 sharing round and ⌈log2(t+1)⌉ XOR rounds)
+// and the products of adjacent bit pairs (1 more round), which take the
+// first level of the online comparison trees off the online phase.
 func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
-	return p.Prepare(ctx, ValueBits*lt+(ValueBits+1)*eq, lt+eq)
+	kl, ke := ValueBits, ValueBits+1
+	nbits := kl*lt + ke*eq
+	bits, masks, err := p.genMasks(ctx, nbits, lt+eq, MaskBits)
+	if err != nil {
+		return err
+	}
+	np := kl/2*lt + ke/2*eq
+	xs, ys := field.New(np), field.New(np)
+	q := 0
+	for j := 0; j < lt; j++ {
+		for i := 0; i < kl/2; i++ {
+			xs[q], ys[q] = bits[j*kl+2*i], bits[j*kl+2*i+1]
+			q++
+		}
+	}
+	off := kl * lt
+	for j := 0; j < eq; j++ {
+		for i := 0; i < ke/2; i++ {
+			xs[q], ys[q] = bits[off+j*ke+2*i], bits[off+j*ke+2*i+1]
+			q++
+		}
+	}
+	pairs, err := p.Mul(ctx, xs, ys)
+	if err != nil {
+		return fmt.Errorf("ss: comparison preprocessing: %w", err)
+	}
+	p.ltPool.k, p.eqPool.k = kl, ke
+	p.ltPool.bits = append(p.ltPool.bits, bits[:kl*lt]...)
+	p.ltPool.pairs = append(p.ltPool.pairs, pairs[:kl/2*lt]...)
+	p.ltPool.masks = append(p.ltPool.masks, masks[:lt]...)
+	p.eqPool.bits = append(p.eqPool.bits, bits[kl*lt:]...)
+	p.eqPool.pairs = append(p.eqPool.pairs, pairs[kl/2*lt:]...)
+	p.eqPool.masks = append(p.eqPool.masks, masks[lt:]...)
+	return nil
+}
+
+// takeCmp returns the randomness of m comparisons from pool, preparing any
+// shortfall first, transposed to bit-major order (bits[i·m+j], pairs[q·m+j]).
+func (p *Party) takeCmp(ctx context.Context, pool *cmpPool, m int, lt bool) (bits, pairs, masks fr.Vector, err error) {
+	if short := m - pool.len(); short > 0 {
+		l, e := 0, 0
+		if lt {
+			l = short
+		} else {
+			e = short
+		}
+		if err := p.PrepareComparisons(ctx, l, e); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	k := pool.k
+	h := k / 2
+	bits, pairs = field.New(k*m), field.New(h*m)
+	for j := 0; j < m; j++ {
+		for i := 0; i < k; i++ {
+			bits[i*m+j] = pool.bits[j*k+i]
+		}
+		for q := 0; q < h; q++ {
+			pairs[q*m+j] = pool.pairs[j*h+q]
+		}
+	}
+	masks = append(fr.Vector(nil), pool.masks[:m]...)
+	pool.bits = pool.bits[k*m:]
+	pool.pairs = pool.pairs[h*m:]
+	pool.masks = pool.masks[m:]
+	return bits, pairs, masks, nil
 }
 
 // take returns nbits bits and nmasks masks from the pools, generating any
@@ -178,7 +255,7 @@ func (p *Party) maskedOpen(ctx context.Context, label string, x, bits, masks fr.
 // LessThan returns shares of [a < b] for unsigned a, b below 2^64
 // (Catrina–de Hoogh: x = a − b + 2^64 has bit 64 equal to [a ≥ b]; the masked
 // opening of x gives x mod 2^64 up to a bitwise comparison with the mask's
-// bits, done by a log-depth tree; 1 opening + 6 multiplication rounds).
+// bits, done by a log-depth tree; 1 opening + 5 multiplication rounds online).
 func (p *Party) LessThan(ctx context.Context, a, b fr.Vector) (fr.Vector, error) {
 	m := len(a)
 	if len(b) != m {
@@ -187,7 +264,7 @@ func (p *Party) LessThan(ctx context.Context, a, b fr.Vector) (fr.Vector, error)
 	if m == 0 {
 		return fr.Vector{}, nil
 	}
-	bits, masks, err := p.take(ctx, ValueBits*m, m)
+	bits, pairs, masks, err := p.takeCmp(ctx, &p.ltPool, m, true)
 	if err != nil {
 		return nil, fmt.Errorf("ss: less-than: %w", err)
 	}
@@ -201,7 +278,7 @@ func (p *Party) LessThan(ctx context.Context, a, b fr.Vector) (fr.Vector, error)
 	for j := range c {
 		low[j] = c[j].Uint64()
 	}
-	u, err := p.bitLessThan(ctx, low, bits, m)
+	u, err := p.bitLessThan(ctx, low, bits, pairs, m)
 	if err != nil {
 		return nil, fmt.Errorf("ss: less-than: %w", err)
 	}
@@ -223,28 +300,53 @@ func (p *Party) LessThan(ctx context.Context, a, b fr.Vector) (fr.Vector, error)
 	return x, nil
 }
 
-// bitLessThan returns shares of [c_j < r_j] for public 64-bit c_j and r_j
-// given by its shared bits (bits[i·m + j] is bit i of r_j). Leaves are
-// (E, L) = ([c_i = r_i], [c_i < r_i]), both linear in r_i since c is public;
-// a node combines (hi, lo) as L = L_hi + E_hi·L_lo, E = E_hi·E_lo; one batched
-// multiplication per tree level.
-func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits fr.Vector, m int) (fr.Vector, error) {
-	k := ValueBits
+// pairNode returns, for public bits ch, cl and shared bits rh, rl with
+// product pr, shares of E = [ch = rh]·[cl = rl] and L = [ch < rh] +
+// [ch = rh]·[cl < rl] — both linear in (1, rh, rl, pr) since c is public.
+func pairNode(ch, cl uint64, rh, rl, pr *fr.Element, E, L *fr.Element) {
 	one := fr.One()
-	E := field.New(k * m)
-	L := field.New(k * m)
-	for i := 0; i < k; i++ {
-		for j := 0; j < m; j++ {
-			r := &bits[i*m+j]
-			if c[j]>>uint(i)&1 == 1 {
-				E[i*m+j] = *r
-			} else {
-				E[i*m+j].Sub(&one, r)
-				L[i*m+j] = *r
-			}
+	// [c = r] = a + s·r with (a, s) = (0, +1) if c = 1 and (1, −1) if c = 0.
+	var e fr.Element
+	switch {
+	case ch == 1 && cl == 1: // rh·rl
+		e = *pr
+	case ch == 1 && cl == 0: // rh·(1−rl)
+		e.Sub(rh, pr)
+	case ch == 0 && cl == 1: // (1−rh)·rl
+		e.Sub(rl, pr)
+	default: // (1−rh)(1−rl)
+		e.Sub(&one, rh).Sub(&e, rl).Add(&e, pr)
+	}
+	*E = e
+	var l fr.Element
+	if ch == 0 {
+		l = *rh // [0 < rh] = rh
+	}
+	if cl == 0 { // + [ch = rh]·rl
+		if ch == 1 {
+			l.Add(&l, pr)
+		} else {
+			l.Add(&l, rl).Sub(&l, pr)
 		}
 	}
-	nodes := k
+	*L = l
+}
+
+// bitLessThan returns shares of [c_j < r_j] for public 64-bit c_j and r_j
+// given by its shared bits (bits[i·m + j] is bit i of r_j, pairs[q·m + j] the
+// product of its bits 2q and 2q+1). The 32 leaves are bit pairs, computed
+// without interaction from the prepared products; a node combines (hi, lo) as
+// L = L_hi + E_hi·L_lo, E = E_hi·E_lo; one batched multiplication per level.
+func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs fr.Vector, m int) (fr.Vector, error) {
+	nodes := ValueBits / 2
+	E := field.New(nodes * m)
+	L := field.New(nodes * m)
+	for q := 0; q < nodes; q++ {
+		for j := 0; j < m; j++ {
+			ch, cl := c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1
+			pairNode(ch, cl, &bits[(2*q+1)*m+j], &bits[2*q*m+j], &pairs[q*m+j], &E[q*m+j], &L[q*m+j])
+		}
+	}
 	for nodes > 1 {
 		pairs := nodes / 2
 		last := nodes == 2
@@ -291,9 +393,10 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits fr.Vector, m i
 }
 
 // Equal returns shares of [a = b] for unsigned a, b below 2^64: with
-// x = a − b + 2^65 > 0, the masked opening c of x + r' + 2^65·r” satisfies
-// c mod 2^65 = r' iff a = b; the 65 bit-equalities are multiplied in a
-// log-depth tree (1 opening + 7 multiplication rounds).
+// x = a − b + 2^65 > 0, the masked opening c of x + r' + 2^65·r'' satisfies
+// c mod 2^65 = r' iff a = b. The 65 bit-equalities are paired without
+// interaction (prepared products) and the 33 factors multiplied in a
+// log-depth tree (1 opening + 6 multiplication rounds online).
 func (p *Party) Equal(ctx context.Context, a, b fr.Vector) (fr.Vector, error) {
 	m := len(a)
 	if len(b) != m {
@@ -303,7 +406,7 @@ func (p *Party) Equal(ctx context.Context, a, b fr.Vector) (fr.Vector, error) {
 		return fr.Vector{}, nil
 	}
 	const k = ValueBits + 1
-	bits, masks, err := p.take(ctx, k*m, m)
+	bits, pairs, masks, err := p.takeCmp(ctx, &p.eqPool, m, false)
 	if err != nil {
 		return nil, fmt.Errorf("ss: equal: %w", err)
 	}
@@ -313,21 +416,30 @@ func (p *Party) Equal(ctx context.Context, a, b fr.Vector) (fr.Vector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ss: equal: %w", err)
 	}
+	bit := func(j, i int) uint64 {
+		limbs := c[j].Bits()
+		return limbs[i/64] >> uint(i%64) & 1
+	}
 	one := fr.One()
-	factors := make([]fr.Vector, k)
-	for i := 0; i < k; i++ {
+	factors := make([]fr.Vector, 0, k/2+1)
+	var unused fr.Element
+	for q := 0; q < k/2; q++ {
 		f := field.New(m)
 		for j := 0; j < m; j++ {
-			limbs := c[j].Bits()
-			bit := limbs[i/64] >> uint(i%64) & 1
-			if bit == 1 {
-				f[j] = bits[i*m+j]
-			} else {
-				f[j].Sub(&one, &bits[i*m+j])
-			}
+			pairNode(bit(j, 2*q+1), bit(j, 2*q), &bits[(2*q+1)*m+j], &bits[2*q*m+j], &pairs[q*m+j], &f[j], &unused)
 		}
-		factors[i] = f
+		factors = append(factors, f)
 	}
+	f := field.New(m)
+	for j := 0; j < m; j++ {
+		r := &bits[(k-1)*m+j]
+		if bit(j, k-1) == 1 {
+			f[j] = *r
+		} else {
+			f[j].Sub(&one, r)
+		}
+	}
+	factors = append(factors, f)
 	return p.product(ctx, factors)
 }
 

@@ -46,8 +46,12 @@ type Party struct {
 	toPRG   []*field.PRG // toPRG[j]: stream self→j, for j in prgSet[self]
 	fromPRG []*field.PRG // fromPRG[i]: stream i→self, when self ∈ prgSet[i]
 
-	bitPool  fr.Vector // prepared random bits (shares)
-	maskPool fr.Vector // prepared bounded masks in [0, (t+1)·2^maskBits)
+	scratch [scratchSlots]fr.Vector // reusable buffers of reshare and Mul
+
+	bitPool  fr.Vector // prepared random bits (shares), for truncation
+	maskPool fr.Vector // prepared bounded masks below (t+1)·2^MaskBits
+	ltPool   cmpPool   // prepared randomness of less-than comparisons
+	eqPool   cmpPool   // prepared randomness of equality tests
 
 	// Stats counts work done, for benchmarks and tests.
 	Stats Stats
@@ -62,6 +66,24 @@ type Stats struct {
 	Bits          int // random bits generated
 	MessagesSent  int
 	MessagesRecvd int
+}
+
+// Scratch buffer slots: PRG sub-shares (up to t ≤ 4), a temporary, an
+// outgoing sub-share, and the local product of Mul.
+const (
+	slotRho      = 0
+	slotTmp      = 4
+	slotOut      = 5
+	slotProduct  = 6
+	scratchSlots = 7
+)
+
+// buf returns scratch slot i with length m; its contents are arbitrary.
+func (p *Party) buf(i, m int) fr.Vector {
+	if cap(p.scratch[i]) < m {
+		p.scratch[i] = make(fr.Vector, m)
+	}
+	return p.scratch[i][:m]
 }
 
 // setupRound is the round of the pairwise-seed exchange.
@@ -200,12 +222,13 @@ func (p *Party) reshare(ctx context.Context, v fr.Vector, reduce bool) (fr.Vecto
 	if reduce {
 		scale = prm.lambda[me]
 	}
-	rho := make([]fr.Vector, len(prm.prgSet[me]))
+	var rhoBuf [MaxParties]fr.Vector
+	rho := rhoBuf[:len(prm.prgSet[me])]
 	for k, j := range prm.prgSet[me] {
-		rho[k] = field.New(m)
+		rho[k] = p.buf(slotRho+k, m)
 		p.toPRG[j].FillVector(rho[k])
 	}
-	tmp := field.New(m)
+	tmp := p.buf(slotTmp, m)
 	subShare := func(dst fr.Vector, k int) {
 		c := prm.subSecret[me][k]
 		c.Mul(&c, &scale)
@@ -215,7 +238,7 @@ func (p *Party) reshare(ctx context.Context, v fr.Vector, reduce bool) (fr.Vecto
 		}
 	}
 	for _, k := range prm.sendSet[me] {
-		out := field.New(m)
+		out := p.buf(slotOut, m)
 		subShare(out, k)
 		if err := p.send(ctx, k, r, field.EncodeVector(out)); err != nil {
 			return nil, fmt.Errorf("ss: reshare: %w", err)
@@ -415,7 +438,8 @@ func (p *Party) Mul(ctx context.Context, x, y fr.Vector) (fr.Vector, error) {
 	if len(x) != len(y) {
 		return nil, fmt.Errorf("ss: mul of vectors of length %d and %d", len(x), len(y))
 	}
-	h := field.Mul(x, y)
+	h := p.buf(slotProduct, len(x))
+	h.Mul(x, y)
 	p.Stats.Mults += len(h)
 	return p.reshare(ctx, h, true)
 }

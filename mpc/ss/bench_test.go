@@ -1,0 +1,113 @@
+package ss
+
+import (
+	"context"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/field"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// benchParties runs fn for 3 parties of one job, b.N times inside fn.
+func benchParties(b *testing.B, fn func(ctx context.Context, p *Party) error) {
+	b.Helper()
+	_, errs := runPartiesCfg(b, transport.NewMemoryNetwork(), 3, func(i int) Config { return Config{} }, func(ctx context.Context, p *Party) (struct{}, error) {
+		return struct{}{}, fn(ctx, p)
+	})
+	for i, err := range errs {
+		if err != nil {
+			b.Fatalf("party %d: %v", i, err)
+		}
+	}
+}
+
+func randomVec(m int) fr.Vector {
+	v := field.New(m)
+	for i := range v {
+		v[i].MustSetRandom()
+	}
+	return v
+}
+
+func BenchmarkMul64k(b *testing.B) {
+	const m = 1 << 16
+	x, y := randomVec(m), randomVec(m)
+	b.SetBytes(m)
+	b.ResetTimer()
+	benchParties(b, func(ctx context.Context, p *Party) error {
+		for i := 0; i < b.N; i++ {
+			if _, err := p.Mul(ctx, x, y); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func BenchmarkLessThan4k(b *testing.B) {
+	const m = 4096
+	x, y := field.New(m), field.New(m)
+	for i := range x {
+		x[i].SetUint64(uint64(i) * 0x9e3779b97f4a7c15)
+		y[i].SetUint64(uint64(i) * 0x7f4a7c159e3779b9)
+	}
+	b.ResetTimer()
+	benchParties(b, func(ctx context.Context, p *Party) error {
+		for i := 0; i < b.N; i++ {
+			if _, err := p.LessThan(ctx, x, y); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func BenchmarkRandomBits64k(b *testing.B) {
+	b.ResetTimer()
+	benchParties(b, func(ctx context.Context, p *Party) error {
+		for i := 0; i < b.N; i++ {
+			if err := p.Prepare(ctx, 1<<16, 0); err != nil {
+				return err
+			}
+			p.bitPool = p.bitPool[:0]
+		}
+		return nil
+	})
+}
+
+func BenchmarkPoseidon2x1024(b *testing.B) {
+	const m = 1024
+	b.ResetTimer()
+	benchParties(b, func(ctx context.Context, p *Party) error {
+		s0, s1 := field.New(m), field.New(m)
+		for i := 0; i < b.N; i++ {
+			if err := p.Poseidon2(ctx, s0, s1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func BenchmarkPRGFill(b *testing.B) {
+	prg := field.NewPRG([32]byte{}, "bench")
+	v := field.New(1 << 16)
+	b.SetBytes(int64(len(v)) * field.Bytes)
+	for i := 0; i < b.N; i++ {
+		prg.FillVector(v)
+	}
+}
+
+func BenchmarkEncodeDecode(b *testing.B) {
+	v := randomVec(1 << 16)
+	dst := field.New(1 << 16)
+	b.SetBytes(int64(len(v)) * field.Bytes)
+	for i := 0; i < b.N; i++ {
+		enc := field.EncodeVector(v)
+		if _, err := field.DecodeVectorInto(dst, enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
