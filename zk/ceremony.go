@@ -16,7 +16,10 @@ import (
 	"unicode"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	curve "github.com/consensys/gnark-crypto/ecc/bn254"
+	cmpcsetup "github.com/consensys/gnark-crypto/ecc/bn254/mpcsetup"
 	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
+	"github.com/consensys/gnark/constraint"
 	cs "github.com/consensys/gnark/constraint/bn254"
 )
 
@@ -29,6 +32,7 @@ import (
 //	ceremony.json
 //	phase1-0001.bin … phase1-000n.bin
 //	phase1-sealed.bin
+//	phase2-0000.bin (starting state of phase 2)
 //	phase2-0001.bin … phase2-000m.bin
 //
 // Steps: init → contribute (phase 1, any number of times) → close-phase1
@@ -42,6 +46,7 @@ import (
 const (
 	ceremonyManifest    = "ceremony.json"
 	ceremonySealedFile  = "phase1-sealed.bin"
+	ceremonyPhase2Init  = "phase2-0000.bin"
 	maxContributorName  = 64
 	maxContributions    = 256
 	ceremonyFormat      = "cohort-groth16-mpc/1"
@@ -76,9 +81,14 @@ type CeremonyTranscript struct {
 	Phase1        []ContributionRecord `json:"phase1"`
 	Phase1Beacon  string               `json:"phase1_beacon,omitempty"`
 	SealedSHA256  string               `json:"phase1_sealed_sha256,omitempty"`
-	Phase2        []ContributionRecord `json:"phase2"`
-	Phase2Beacon  string               `json:"phase2_beacon,omitempty"`
-	VKID          string               `json:"vk_id,omitempty"`
+	// Phase2InitSHA256 is the hash of phase2-0000.bin, the phase-2 starting
+	// state derived from the sealed phase 1 and the circuit. Contributors
+	// start from it (deriving it costs seconds); finalize and verify
+	// recompute it.
+	Phase2InitSHA256 string               `json:"phase2_initial_sha256,omitempty"`
+	Phase2           []ContributionRecord `json:"phase2"`
+	Phase2Beacon     string               `json:"phase2_beacon,omitempty"`
+	VKID             string               `json:"vk_id,omitempty"`
 }
 
 func readManifest(dir string) (*CeremonyTranscript, error) {
@@ -248,27 +258,85 @@ func sealedCommons(ctx context.Context, dir string, m *CeremonyTranscript, progr
 	return &commons, nil
 }
 
-// verifyPhase2Chain verifies all phase-2 contributions and returns the
-// last one with the circuit evaluations needed to seal.
-func verifyPhase2Chain(ctx context.Context, dir string, m *CeremonyTranscript, ccs *cs.R1CS, commons *mpcsetup.SrsCommons, progress io.Writer) (*mpcsetup.Phase2, *mpcsetup.Phase2Evaluations, error) {
-	prev := new(mpcsetup.Phase2)
-	evals := prev.Initialize(ccs, commons)
+// initialPhase2 derives the phase-2 starting state and checks it against
+// the recorded hash of phase2-0000.bin.
+func initialPhase2(m *CeremonyTranscript, ccs *cs.R1CS, commons *mpcsetup.SrsCommons) (*mpcsetup.Phase2, *mpcsetup.Phase2Evaluations, error) {
+	p := new(mpcsetup.Phase2)
+	evals := p.Initialize(ccs, commons)
+	h := sha256.New()
+	if _, err := p.WriteTo(h); err != nil {
+		return nil, nil, fmt.Errorf("ceremony: hash phase 2 start: %w", err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != m.Phase2InitSHA256 {
+		return nil, nil, errors.New("ceremony: phase2-0000.bin is not derived from the sealed phase 1")
+	}
+	return p, &evals, nil
+}
+
+// phase2Template is an all-zero Phase2 with the slice sizes gnark's
+// Initialize gives the circuit: the layout phase2-0000.bin must have.
+func phase2Template(ccs *cs.R1CS, domain uint64) (*mpcsetup.Phase2, error) {
+	commitments, ok := ccs.CommitmentInfo.(constraint.Groth16Commitments)
+	if !ok {
+		return nil, errors.New("ceremony: unexpected commitment info")
+	}
+	nbInternal, nbSecret, _ := ccs.GetNbVariables()
+	nbCommitted := 0
+	for _, c := range commitments {
+		nbCommitted += len(c.PrivateCommitted)
+	}
+	p := new(mpcsetup.Phase2)
+	p.Parameters.G1.PKK = make([]curve.G1Affine, nbInternal+nbSecret-nbCommitted-len(commitments))
+	p.Parameters.G1.Z = make([]curve.G1Affine, domain-1)
+	p.Parameters.G1.SigmaCKK = make([][]curve.G1Affine, len(commitments))
+	for j := range commitments {
+		p.Parameters.G1.SigmaCKK[j] = make([]curve.G1Affine, len(commitments[j].PrivateCommitted))
+	}
+	p.Parameters.G2.Sigma = make([]curve.G2Affine, len(commitments))
+	p.Sigmas = make([]cmpcsetup.UpdateProof, len(commitments))
+	return p, nil
+}
+
+// readInitialPhase2 reads phase2-0000.bin (hash-checked, layout-checked).
+func readInitialPhase2(dir string, m *CeremonyTranscript, ccs *cs.R1CS) (*mpcsetup.Phase2, error) {
+	tmpl, err := phase2Template(ccs, m.DomainSize)
+	if err != nil {
+		return nil, err
+	}
+	l, err := recordLayout(tmpl, false)
+	if err != nil {
+		return nil, err
+	}
+	b, err := readContribution(dir, ContributionRecord{File: ceremonyPhase2Init, SHA256: m.Phase2InitSHA256}, l.size)
+	if err != nil {
+		return nil, err
+	}
+	p := new(mpcsetup.Phase2)
+	if err := l.decode(b, p); err != nil {
+		return nil, fmt.Errorf("ceremony: %s: %w", ceremonyPhase2Init, err)
+	}
+	return p, nil
+}
+
+// verifyPhase2Chain verifies all phase-2 contributions starting from prev
+// and returns the last one.
+func verifyPhase2Chain(ctx context.Context, dir string, m *CeremonyTranscript, prev *mpcsetup.Phase2, progress io.Writer) (*mpcsetup.Phase2, error) {
 	for i, rec := range m.Phase2 {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		start := time.Now()
 		next := new(mpcsetup.Phase2)
 		if err := readAgainstTemplate(dir, rec, prev, &prev.Challenge, next); err != nil {
-			return nil, nil, fmt.Errorf("ceremony: phase 2 contribution %d (%s): %w", i+1, rec.Contributor, err)
+			return nil, fmt.Errorf("ceremony: phase 2 contribution %d (%s): %w", i+1, rec.Contributor, err)
 		}
 		if err := prev.Verify(next); err != nil {
-			return nil, nil, fmt.Errorf("ceremony: phase 2 contribution %d (%s) is invalid: %w", i+1, rec.Contributor, err)
+			return nil, fmt.Errorf("ceremony: phase 2 contribution %d (%s) is invalid: %w", i+1, rec.Contributor, err)
 		}
 		fmt.Fprintf(progress, "  phase 2 contribution %d/%d (%s) verified in %.1fs\n", i+1, len(m.Phase2), rec.Contributor, time.Since(start).Seconds())
 		prev = next
 	}
-	return prev, &evals, nil
+	return prev, nil
 }
 
 // readAgainstTemplate decodes an untrusted contribution whose layout must
@@ -321,11 +389,11 @@ func contribute(ctx context.Context, dir, name string, progress io.Writer) (*Cer
 		if err != nil {
 			return nil, ContributionRecord{}, err
 		}
-		commons, err := sealedCommonsFromFile(dir, m)
+		first, err := readInitialPhase2(dir, m, ccs)
 		if err != nil {
 			return nil, ContributionRecord{}, err
 		}
-		last, _, err := verifyPhase2Chain(ctx, dir, m, ccs, commons, progress)
+		last, err := verifyPhase2Chain(ctx, dir, m, first, progress)
 		if err != nil {
 			return nil, ContributionRecord{}, err
 		}
@@ -363,27 +431,6 @@ func Contribute(ctx context.Context, dir, name string, progress io.Writer) (Cont
 	return rec, err
 }
 
-// sealedCommonsFromFile reads phase1-sealed.bin (checked against its hash).
-// Its derivation from the phase-1 chain is re-checked by VerifyCeremony and
-// FinalizeCeremony.
-func sealedCommonsFromFile(dir string, m *CeremonyTranscript) (*mpcsetup.SrsCommons, error) {
-	// Any sealed Phase1 of the domain size has the layout of the real one.
-	fresh := mpcsetup.NewPhase1(m.DomainSize).Seal([]byte("layout probe"))
-	layout, err := recordLayout(&fresh, false)
-	if err != nil {
-		return nil, err
-	}
-	b, err := readContribution(dir, ContributionRecord{File: ceremonySealedFile, SHA256: m.SealedSHA256}, layout.size)
-	if err != nil {
-		return nil, err
-	}
-	commons := new(mpcsetup.SrsCommons)
-	if err := layout.decode(b, commons); err != nil {
-		return nil, fmt.Errorf("ceremony: %s: %w", ceremonySealedFile, err)
-	}
-	return commons, nil
-}
-
 // NewBeacon returns 32 random bytes for a local ceremony. A real ceremony
 // uses a public beacon fixed after the last contribution (a drand round, a
 // ledger block hash) so no contributor could have predicted it.
@@ -411,7 +458,8 @@ func ClosePhase1(ctx context.Context, dir string, beacon []byte, progress io.Wri
 	if len(m.Phase1) == 0 {
 		return errors.New("ceremony: phase 1 has no contributions")
 	}
-	if _, err := ceremonyCircuit(m); err != nil {
+	ccs, err := ceremonyCircuit(m)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(progress, "ceremony %s: closing phase 1\n", m.Circuit)
@@ -428,6 +476,18 @@ func ClosePhase1(ctx context.Context, dir string, beacon []byte, progress io.Wri
 		return fmt.Errorf("ceremony: write %s: %w", ceremonySealedFile, err)
 	}
 	m.SealedSHA256 = hex.EncodeToString(h.Sum(nil))
+	start := time.Now()
+	p2 := new(mpcsetup.Phase2)
+	p2.Initialize(ccs, commons)
+	h = sha256.New()
+	if err := writeFileAtomic(filepath.Join(dir, ceremonyPhase2Init), func(w io.Writer) error {
+		_, err := p2.WriteTo(io.MultiWriter(w, h))
+		return err
+	}); err != nil {
+		return fmt.Errorf("ceremony: write %s: %w", ceremonyPhase2Init, err)
+	}
+	m.Phase2InitSHA256 = hex.EncodeToString(h.Sum(nil))
+	fmt.Fprintf(progress, "  phase 2 starting state derived in %.1fs\n", time.Since(start).Seconds())
 	m.Phase = PhaseTwo
 	return writeManifest(dir, m)
 }
@@ -474,7 +534,11 @@ func ceremonyKeys(ctx context.Context, dir string, m *CeremonyTranscript, progre
 	if err != nil {
 		return nil, err
 	}
-	last, evals, err := verifyPhase2Chain(ctx, dir, m, ccs, commons, progress)
+	first, evals, err := initialPhase2(m, ccs, commons)
+	if err != nil {
+		return nil, err
+	}
+	last, err := verifyPhase2Chain(ctx, dir, m, first, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -505,7 +569,10 @@ func VerifyCeremony(ctx context.Context, dir string, progress io.Writer) (*Cerem
 	case PhaseTwo:
 		var commons *mpcsetup.SrsCommons
 		if commons, err = sealedCommons(ctx, dir, m, progress); err == nil {
-			_, _, err = verifyPhase2Chain(ctx, dir, m, ccs, commons, progress)
+			var first *mpcsetup.Phase2
+			if first, _, err = initialPhase2(m, ccs, commons); err == nil {
+				_, err = verifyPhase2Chain(ctx, dir, m, first, progress)
+			}
 		}
 	case PhaseDone:
 		var keys *Keys
