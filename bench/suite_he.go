@@ -4,9 +4,435 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"math/rand"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/utils/sampling"
+
+	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/mpc/transport"
 )
 
-// runHESuite is replaced when its layer lands.
-func runHESuite(_ context.Context, _ io.Writer) (Results, error) {
-	return nil, fmt.Errorf("suite he: %w", errNotImplemented)
+// runHESuite measures the homomorphic engine at secure parameters
+// (logN = 14, logQP = 438) with a 3-of-4 committee. All members run in this
+// process over the in-memory transport, so "per party" CPU figures are the
+// process CPU time divided by the number of working parties, and wall-clock
+// figures include four parties sharing this machine's cores.
+//
+// Every step is also measured as raw lattigo: the same mhe protocol calls on
+// the same parameters, exchanging Go values instead of messages, so that
+// he.*_overhead is our transport + serialisation + validation cost.
+func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
+	preset, err := he.SecurePreset()
+	if err != nil {
+		return nil, err
+	}
+	const n, thr = 4, 3
+	galEls := jobs.HEGaloisElements(preset)
+	res := Results{
+		"he.params_logn":     float64(preset.RLWE().LogN()),
+		"he.params_logqp":    math.Round(preset.RLWE().LogQP()*10) / 10,
+		"he.committee_n":     n,
+		"he.committee_t":     thr,
+		"he.galois_keys":     float64(len(galEls)),
+		"he.smudging_log2_σ": math.Log2(preset.Smudging.Sigma),
+	}
+
+	// Setup, ours.
+	fmt.Fprintf(progress, "he: setup, %d members, t=%d, %d Galois keys, logN=%d\n", n, thr, len(galEls), preset.RLWE().LogN())
+	var members []*he.Member
+	cpu, sys, wall, err := heMeasureSys(func() error {
+		var bytes int64
+		members, bytes, err = heSetup(ctx, preset, n, thr, galEls)
+		res["he.setup_party_bytes"] = float64(bytes) / n
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	res["he.setup_party_s"] = cpu.Seconds() / n
+	res["he.setup_party_sys_s"] = sys.Seconds() / n
+	res["he.setup_wall_s"] = wall.Seconds()
+
+	// Setup, raw lattigo.
+	fmt.Fprintln(progress, "he: raw lattigo setup")
+	cpu, sys, wall, err = heMeasureSys(func() error { return heRawSetup(preset, n, thr, galEls) })
+	if err != nil {
+		return nil, fmt.Errorf("raw setup: %w", err)
+	}
+	res["he.raw_setup_party_s"] = cpu.Seconds() / n
+	res["he.raw_setup_party_sys_s"] = sys.Seconds() / n
+	res["he.raw_setup_wall_s"] = wall.Seconds()
+	res["he.setup_overhead"] = res["he.setup_party_s"] / res["he.raw_setup_party_s"]
+
+	// Credit job, end to end: 4 providers × 4 feature columns of 8192
+	// subjects, encryption → committee → recipient decryption.
+	subjects := preset.CKKS.MaxSlots()
+	const features = 16
+	model, cols := heCreditData(subjects, features)
+	fmt.Fprintf(progress, "he: credit job %d subjects × %d features\n", subjects, features)
+	var scores []float64
+	var creditRes *he.Result
+	rcpt := he.NewRecipient(preset)
+	const creditRuns = 3
+	var creditWall time.Duration
+	for r := 0; r < creditRuns; r++ {
+		_, wall, err = heMeasure(func() error {
+			var ct [][]byte
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			enc := make([][][]byte, 4)
+			errs := make([]error, 4)
+			for p := 0; p < 4; p++ {
+				wg.Add(1)
+				go func(p int) {
+					defer wg.Done()
+					e, _, err := jobs.EncryptFeatureColumns(preset, members[0].PublicKey(), cols[4*p:4*p+4])
+					mu.Lock()
+					enc[p], errs[p] = e, err
+					mu.Unlock()
+				}(p)
+			}
+			wg.Wait()
+			for p := range enc {
+				if errs[p] != nil {
+					return errs[p]
+				}
+				ct = append(ct, enc[p]...)
+			}
+			job := jobs.CreditJob{Model: model, Features: ct}
+			results, err := heRunAll(ctx, members, func(ctx context.Context, m *he.Member, conn transport.Conn) (*he.Result, error) {
+				return jobs.RunCredit(ctx, m, conn, job, rcpt.PublicKey(), he.RunConfig{})
+			})
+			if err != nil {
+				return err
+			}
+			creditRes = results[0]
+			scores, err = jobs.DecryptCreditScores(rcpt, creditRes, subjects)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("credit job: %w", err)
+		}
+		creditWall += wall
+	}
+	res["he.credit_8192x16_s"] = creditWall.Seconds() / creditRuns
+	want := jobs.PlainCreditScores(model, cols)
+	maxErr := 0.0
+	for i := range want {
+		maxErr = math.Max(maxErr, math.Abs(scores[i]-want[i]))
+	}
+	res["he.credit_max_abs_err"] = maxErr
+	res["he.credit_output_bytes"] = float64(len(creditRes.Outputs[0]))
+
+	// Public-key switching of one level-0 ciphertext (the credit output's
+	// shape) by t members, ours vs raw.
+	fmt.Fprintln(progress, "he: public-key switching")
+	ct, _, err := preset.UnmarshalCiphertext(he.CKKS, creditRes.Outputs[0])
+	if err != nil {
+		return nil, err
+	}
+	const pcksRuns = 10
+	cpu, _, err = heMeasure(func() error {
+		for r := 0; r < pcksRuns; r++ {
+			if _, err := heRunAll(ctx, members, func(ctx context.Context, m *he.Member, conn transport.Conn) (*he.Result, error) {
+				return m.Run(ctx, conn, he.RunConfig{Scheme: he.CKKS, Recipient: rcpt.PublicKey(), OutputMaxLog2: 1},
+					func(context.Context) ([]*rlwe.Ciphertext, error) { return []*rlwe.Ciphertext{ct.CopyNew()}, nil })
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("key switch: %w", err)
+	}
+	res["he.pcks_party_s"] = cpu.Seconds() / pcksRuns / thr
+	tsks := heRawThresholdShares(preset, n, thr)
+	cpu, _, err = heMeasure(func() error {
+		for r := 0; r < pcksRuns; r++ {
+			if err := heRawPCKS(preset, tsks, thr, ct, rcpt.PublicKey()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("raw key switch: %w", err)
+	}
+	res["he.raw_pcks_party_s"] = cpu.Seconds() / pcksRuns / thr
+	res["he.pcks_overhead"] = res["he.pcks_party_s"] / res["he.raw_pcks_party_s"]
+	return res, nil
+}
+
+// heMeasure returns the process CPU time and wall time of f.
+func heMeasure(f func() error) (cpu, wall time.Duration, err error) {
+	cpu, _, wall, err = heMeasureSys(f)
+	return cpu, wall, err
+}
+
+// heMeasureSys also returns the system part of the CPU time (page faults of
+// large allocations show up there).
+func heMeasureSys(f func() error) (cpu, sys, wall time.Duration, err error) {
+	runtime.GC()
+	c0, s0 := heCPU()
+	t0 := time.Now()
+	err = f()
+	wall = time.Since(t0)
+	c1, s1 := heCPU()
+	return c1 - c0, s1 - s0, wall, err
+}
+
+// heCPU returns the process user+system CPU time and the system part.
+func heCPU() (total, sys time.Duration) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), time.Duration(ru.Stime.Nano())
+}
+
+// heSetup runs our setup for n members and returns them with the total
+// bytes they sent.
+func heSetup(ctx context.Context, preset *he.Preset, n, thr int, galEls []uint64) ([]*he.Member, int64, error) {
+	nw := transport.NewMemoryNetwork()
+	members := make([]*he.Member, n)
+	stats := make([]he.SetupStats, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			conn, err := nw.Open(ctx, "setup", transport.PartyID(i), n)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer conn.Close()
+			members[i], stats[i], errs[i] = he.Setup(ctx, conn, preset, he.SetupConfig{CommitteeID: "bench", Threshold: thr, GaloisElements: galEls}, he.NewMemoryStore())
+		}(i)
+	}
+	wg.Wait()
+	var bytes int64
+	for i := range errs {
+		if errs[i] != nil {
+			return nil, 0, errs[i]
+		}
+		bytes += stats[i].BytesSent
+	}
+	return members, bytes, nil
+}
+
+// heRunAll runs a job with every member online and returns the results.
+func heRunAll(ctx context.Context, members []*he.Member, run func(context.Context, *he.Member, transport.Conn) (*he.Result, error)) ([]*he.Result, error) {
+	nw := transport.NewMemoryNetwork()
+	out := make([]*he.Result, len(members))
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for i := range members {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			conn, err := nw.Open(ctx, "job", transport.PartyID(i), len(members))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer conn.Close()
+			out[i], errs[i] = run(ctx, members[i], conn)
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("member %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+// heRawSetup makes the same lattigo calls as he.Setup for n parties, with
+// shares passed as Go values: every party generates its shares and
+// aggregates everyone's, exactly as our members do.
+func heRawSetup(preset *he.Preset, n, thr int, galEls []uint64) error {
+	params := preset.RLWE()
+	ckg := mhe.NewPublicKeyGenProtocol(params)
+	rkg := mhe.NewRelinearizationKeyGenProtocol(params)
+	gkg := mhe.NewGaloisKeyGenProtocol(params)
+	thrz := mhe.NewThresholdizer(params)
+	// Every party derives the common reference polynomials itself, as our
+	// members do (there is no trusted dealer of CRPs).
+	var ckgCRP mhe.PublicKeyGenCRP
+	var rkgCRP mhe.RelinearizationKeyGenCRP
+	gkgCRP := make([]mhe.GaloisKeyGenCRP, len(galEls))
+	for i := 0; i < n; i++ {
+		prng, err := sampling.NewKeyedPRNG([]byte("raw"))
+		if err != nil {
+			return err
+		}
+		ckgCRP = ckg.SampleCRP(prng)
+		rkgCRP = rkg.SampleCRP(prng)
+		for k := range galEls {
+			gkgCRP[k] = gkg.SampleCRP(prng)
+		}
+	}
+	kg := rlwe.NewKeyGenerator(params)
+	sk := make([]*rlwe.SecretKey, n)
+	shamir := make([][]mhe.ShamirSecretShare, n) // [from][to]
+	ckgSh := make([]mhe.PublicKeyGenShare, n)
+	eph := make([]*rlwe.SecretKey, n)
+	r1 := make([]mhe.RelinearizationKeyGenShare, n)
+	r2 := make([]mhe.RelinearizationKeyGenShare, n)
+	gk := make([][]mhe.GaloisKeyGenShare, n)
+	for i := 0; i < n; i++ {
+		sk[i] = kg.GenSecretKeyNew()
+		poly, err := thrz.GenShamirPolynomial(thr, sk[i])
+		if err != nil {
+			return err
+		}
+		shamir[i] = make([]mhe.ShamirSecretShare, n)
+		for j := 0; j < n; j++ {
+			shamir[i][j] = thrz.AllocateThresholdSecretShare()
+			thrz.GenShamirSecretShare(mhe.ShamirPublicPoint(j+1), poly, &shamir[i][j])
+		}
+		ckgSh[i] = ckg.AllocateShare()
+		ckg.GenShare(sk[i], ckgCRP, &ckgSh[i])
+		eph[i], r1[i], r2[i] = rkg.AllocateShare()
+		rkg.GenShareRoundOne(sk[i], rkgCRP, eph[i], &r1[i])
+		gk[i] = make([]mhe.GaloisKeyGenShare, len(galEls))
+		for k, g := range galEls {
+			gk[i][k] = gkg.AllocateShare()
+			if err := gkg.GenShare(sk[i], g, gkgCRP[k], &gk[i][k]); err != nil {
+				return err
+			}
+		}
+	}
+	// Each party aggregates every share (as our members do).
+	agg1 := make([]mhe.RelinearizationKeyGenShare, n)
+	for i := 0; i < n; i++ {
+		tsk := thrz.AllocateThresholdSecretShare()
+		for j := 0; j < n; j++ {
+			if err := thrz.AggregateShares(tsk, shamir[j][i], &tsk); err != nil {
+				return err
+			}
+		}
+		acc := ckg.AllocateShare()
+		for j := 0; j < n; j++ {
+			ckg.AggregateShares(acc, ckgSh[j], &acc)
+		}
+		ckg.GenPublicKey(acc, ckgCRP, rlwe.NewPublicKey(params))
+		_, agg1[i], _ = rkg.AllocateShare()
+		for j := 0; j < n; j++ {
+			rkg.AggregateShares(agg1[i], r1[j], &agg1[i])
+		}
+		rkg.GenShareRoundTwo(eph[i], sk[i], agg1[i], &r2[i])
+		for k, g := range galEls {
+			a := gkg.AllocateShare()
+			a.GaloisElement = g
+			for j := 0; j < n; j++ {
+				if err := gkg.AggregateShares(a, gk[j][k], &a); err != nil {
+					return err
+				}
+			}
+			if err := gkg.GenGaloisKey(a, gkgCRP[k], rlwe.NewGaloisKey(params)); err != nil {
+				return err
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		_, _, a2 := rkg.AllocateShare()
+		for j := 0; j < n; j++ {
+			rkg.AggregateShares(a2, r2[j], &a2)
+		}
+		rkg.GenRelinearizationKey(agg1[i], a2, rlwe.NewRelinearizationKey(params))
+	}
+	return nil
+}
+
+// heRawThresholdShares deals threshold shares of a fresh collective key.
+func heRawThresholdShares(preset *he.Preset, n, thr int) []mhe.ShamirSecretShare {
+	params := preset.RLWE()
+	thrz := mhe.NewThresholdizer(params)
+	kg := rlwe.NewKeyGenerator(params)
+	tsk := make([]mhe.ShamirSecretShare, n)
+	for j := range tsk {
+		tsk[j] = thrz.AllocateThresholdSecretShare()
+	}
+	for i := 0; i < n; i++ {
+		poly, _ := thrz.GenShamirPolynomial(thr, kg.GenSecretKeyNew())
+		for j := 0; j < n; j++ {
+			s := thrz.AllocateThresholdSecretShare()
+			thrz.GenShamirSecretShare(mhe.ShamirPublicPoint(j+1), poly, &s)
+			_ = thrz.AggregateShares(tsk[j], s, &tsk[j])
+		}
+	}
+	return tsk
+}
+
+// heRawPCKS makes the lattigo calls of one threshold key switch: each of the
+// first t parties combines its share, makes its PCKS share and aggregates
+// everyone's, then switches the ciphertext.
+func heRawPCKS(preset *he.Preset, tsk []mhe.ShamirSecretShare, thr int, ct *rlwe.Ciphertext, pk *rlwe.PublicKey) error {
+	params := preset.RLWE()
+	all := make([]mhe.ShamirPublicPoint, len(tsk))
+	for i := range all {
+		all[i] = mhe.ShamirPublicPoint(i + 1)
+	}
+	active := all[:thr]
+	shares := make([]mhe.PublicKeySwitchShare, thr)
+	var proto mhe.PublicKeySwitchProtocol
+	for i := 0; i < thr; i++ {
+		cmb := mhe.NewCombiner(params, all[i], all, thr)
+		sk := rlwe.NewSecretKey(params)
+		if err := cmb.GenAdditiveShare(active, all[i], tsk[i], sk); err != nil {
+			return err
+		}
+		var err error
+		if proto, err = mhe.NewPublicKeySwitchProtocol(params, preset.Smudging); err != nil {
+			return err
+		}
+		shares[i] = proto.AllocateShare(ct.Level())
+		proto.GenShare(sk, pk, ct, &shares[i])
+	}
+	for i := 0; i < thr; i++ {
+		acc := proto.AllocateShare(ct.Level())
+		for j := 0; j < thr; j++ {
+			if err := proto.AggregateShares(acc, shares[j], &acc); err != nil {
+				return err
+			}
+		}
+		proto.KeySwitch(ct, acc, rlwe.NewCiphertext(params, 1, ct.Level()))
+	}
+	return nil
+}
+
+// heCreditData is a logistic model with 16 features whose logits stay in
+// the approximation domain [-8, 8].
+func heCreditData(subjects, features int) (jobs.CreditModel, [][]float64) {
+	rng := rand.New(rand.NewSource(42))
+	model := jobs.CreditModel{Weights: make([]float64, features), Bias: -0.3}
+	l1 := 0.0
+	for j := range model.Weights {
+		model.Weights[j] = rng.Float64()*2 - 1
+		l1 += math.Abs(model.Weights[j])
+	}
+	for j := range model.Weights {
+		model.Weights[j] *= 2 / l1
+	}
+	cols := make([][]float64, features)
+	for j := range cols {
+		cols[j] = make([]float64, subjects)
+		for i := range cols[j] {
+			cols[j][i] = (rng.Float64()*2 - 1) * 3.5
+		}
+	}
+	return model, cols
 }

@@ -62,35 +62,27 @@ func shamirPoint(i transport.PartyID) mhe.ShamirPublicPoint {
 	return mhe.ShamirPublicPoint(uint64(i) + 1)
 }
 
-// publicKeyDigest hashes the public key material in a fixed order.
-func publicKeyDigest(pk *rlwe.PublicKey, rlk *rlwe.RelinearizationKey, gks []*rlwe.GaloisKey) ([32]byte, [][]byte, error) {
-	var blobs [][]byte
-	b, err := pk.MarshalBinary()
-	if err != nil {
-		return [32]byte{}, nil, fmt.Errorf("marshal public key: %w", err)
+// keyShapes lists the public key material in its fixed order.
+func keyShapes(params rlwe.Parameters, pk *rlwe.PublicKey, rlk *rlwe.RelinearizationKey, gks []*rlwe.GaloisKey) []keyBlock {
+	pkShape := newShape(params)
+	for _, p := range pk.Value {
+		pkShape.polyQP(p)
 	}
-	blobs = append(blobs, b)
-	if b, err = rlk.MarshalBinary(); err != nil {
-		return [32]byte{}, nil, fmt.Errorf("marshal relinearisation key: %w", err)
-	}
-	blobs = append(blobs, b)
+	blocks := []keyBlock{{pkShape, kindPK, 0}, {newShape(params).gadget(rlk.GadgetCiphertext), kindRLK, 0}}
 	for _, gk := range gks {
-		if b, err = gk.MarshalBinary(); err != nil {
-			return [32]byte{}, nil, fmt.Errorf("marshal Galois key %d: %w", gk.GaloisElement, err)
-		}
-		blobs = append(blobs, b)
+		blocks = append(blocks, keyBlock{newShape(params).gadget(gk.GadgetCiphertext), kindGK, gk.GaloisElement})
 	}
-	h := sha256.New()
-	for _, b := range blobs {
-		var l [8]byte
-		binary.LittleEndian.PutUint64(l[:], uint64(len(b)))
-		h.Write(l[:])
-		h.Write(b)
-	}
-	var d [32]byte
-	copy(d[:], h.Sum(nil))
-	return d, blobs, nil
+	return blocks
 }
+
+type keyBlock struct {
+	shape *shapeBuilder
+	kind  shareKind
+	tag   uint64
+}
+
+// keyDigest hashes the key region of a record.
+func keyDigest(region []byte) [32]byte { return sha256.Sum256(region) }
 
 // storeKey names a member's record in its KeyStore.
 func storeKey(preset *Preset, committee string, self transport.PartyID) string {
@@ -98,16 +90,30 @@ func storeKey(preset *Preset, committee string, self transport.PartyID) string {
 	return fmt.Sprintf("he-%s-%x-%d", preset.Name, sum[:8], self)
 }
 
-// The stored record is local, trusted data written by save; it is still
-// decoded with bounds so that a corrupt file fails cleanly.
+// The stored record is local data written by save; it is still decoded with
+// the bounded codec so that a corrupt or tampered file fails cleanly.
 const recordMagic = "CHK1"
 
-func (m *Member) save(ctx context.Context, store KeyStore, blobs [][]byte) error {
-	var buf bytes.Buffer
-	buf.WriteString(recordMagic)
-	putU64 := func(v uint64) { _ = binary.Write(&buf, binary.LittleEndian, v) }
-	putBytes := func(b []byte) { putU64(uint64(len(b))); buf.Write(b) }
-	putBytes([]byte(m.committee))
+// record encodes the member's keys for its store in one allocation (the
+// keys take hundreds of megabytes at secure parameters) and returns it with
+// the digest of its public-key region:
+//
+//	magic | committee | self n t | galois elements | threshold share |
+//	key count | (length | block)... ← public-key region, hashed
+func (m *Member) record() ([]byte, [32]byte) {
+	params := m.preset.RLWE()
+	N := params.N()
+	tskShape := newShape(params).polyQP(m.tsk.Poly)
+	blocks := keyShapes(params, m.pk, m.rlk, m.gks)
+	size := len(recordMagic) + 8 + len(m.committee) + 4*8 + 8*len(m.galEls) + 8 + tskShape.size(N) + 8
+	for _, b := range blocks {
+		size += 8 + b.shape.size(N)
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, recordMagic...)
+	putU64 := func(v uint64) { buf = binary.LittleEndian.AppendUint64(buf, v) }
+	putU64(uint64(len(m.committee)))
+	buf = append(buf, m.committee...)
 	putU64(uint64(m.self))
 	putU64(uint64(m.n))
 	putU64(uint64(m.t))
@@ -115,16 +121,15 @@ func (m *Member) save(ctx context.Context, store KeyStore, blobs [][]byte) error
 	for _, g := range m.galEls {
 		putU64(g)
 	}
-	params := m.preset.RLWE()
-	putBytes(newShape(params).polyQP(m.tsk.Poly).encode(kindShamir, 0, params.N()))
-	putU64(uint64(len(blobs)))
-	for _, b := range blobs {
-		putBytes(b)
+	putU64(uint64(tskShape.size(N)))
+	buf = tskShape.appendTo(buf, kindShamir, 0, N)
+	keyStart := len(buf)
+	putU64(uint64(len(blocks)))
+	for _, b := range blocks {
+		putU64(uint64(b.shape.size(N)))
+		buf = b.shape.appendTo(buf, b.kind, b.tag, N)
 	}
-	if err := store.Put(ctx, storeKey(m.preset, m.committee, m.self), buf.Bytes()); err != nil {
-		return fmt.Errorf("he: persist committee keys: %w", err)
-	}
-	return nil
+	return buf, keyDigest(buf[keyStart:])
 }
 
 // LoadMember restores a member's committee keys saved by Setup.
@@ -183,35 +188,33 @@ func LoadMember(ctx context.Context, store KeyStore, preset *Preset, committee s
 	if _, err := newShape(params).polyQP(m.tsk.Poly).decode(kindShamir, tskBytes, params.N()); err != nil {
 		return bad("threshold share")
 	}
+	keyStart := len(data) - r.Len()
 	nb, ok := getU64()
 	if !ok || nb != uint64(2+len(m.galEls)) {
 		return bad("key count")
 	}
-	blobs := make([][]byte, nb)
-	for i := range blobs {
-		if blobs[i], ok = getBytes(); !ok {
-			return bad("key blob")
-		}
-	}
 	m.pk = rlwe.NewPublicKey(params)
-	if err := m.pk.UnmarshalBinary(blobs[0]); err != nil {
-		return nil, fmt.Errorf("he: stored public key: %w", err)
-	}
 	m.rlk = rlwe.NewRelinearizationKey(params)
-	if err := m.rlk.UnmarshalBinary(blobs[1]); err != nil {
-		return nil, fmt.Errorf("he: stored relinearisation key: %w", err)
-	}
-	for i, g := range m.galEls {
+	for _, g := range m.galEls {
 		gk := rlwe.NewGaloisKey(params)
-		if err := gk.UnmarshalBinary(blobs[2+i]); err != nil || gk.GaloisElement != g {
-			return nil, fmt.Errorf("he: stored Galois key %d is corrupt", g)
-		}
+		gk.GaloisElement = g
 		m.gks = append(m.gks, gk)
 	}
-	m.evk = rlwe.NewMemEvaluationKeySet(m.rlk, m.gks...)
-	if m.digest, _, err = publicKeyDigest(m.pk, m.rlk, m.gks); err != nil {
-		return nil, err
+	for i, b := range keyShapes(params, m.pk, m.rlk, m.gks) {
+		blob, ok := getBytes()
+		if !ok {
+			return bad("key block")
+		}
+		tag, err := b.shape.decode(b.kind, blob, params.N())
+		if err != nil || tag != b.tag {
+			return bad(fmt.Sprintf("key block %d", i))
+		}
 	}
+	if r.Len() != 0 {
+		return bad("trailing bytes")
+	}
+	m.evk = rlwe.NewMemEvaluationKeySet(m.rlk, m.gks...)
+	m.digest = keyDigest(data[keyStart:])
 	return m, nil
 }
 

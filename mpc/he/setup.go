@@ -73,21 +73,21 @@ func crs(preset *Preset, committee string) (*sampling.KeyedPRNG, error) {
 func Setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupConfig, store KeyStore) (*Member, SetupStats, error) {
 	start := time.Now()
 	cc := &countingConn{Conn: conn}
-	m, blobs, err := setup(ctx, cc, preset, cfg)
+	m, record, err := setup(ctx, cc, preset, cfg)
 	stats := SetupStats{BytesSent: cc.sent.Load()}
 	if err != nil {
 		return nil, stats, err
 	}
-	if err := m.save(ctx, store, blobs); err != nil {
-		return nil, stats, err
+	if err := store.Put(ctx, storeKey(preset, cfg.CommitteeID, m.self), record); err != nil {
+		return nil, stats, fmt.Errorf("he: persist committee keys: %w", err)
 	}
 	stats.Duration = time.Since(start)
 	return m, stats, nil
 }
 
-// setup runs the protocol and returns the member with the marshalled public
-// key material (for persisting).
-func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupConfig) (*Member, [][]byte, error) {
+// setup runs the protocol and returns the member with its encoded key
+// record (for persisting).
+func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupConfig) (*Member, []byte, error) {
 	n, self := conn.Parties(), conn.Self()
 	if cfg.Threshold < 1 || cfg.Threshold > n {
 		return nil, nil, fmt.Errorf("he: threshold %d out of range for %d members", cfg.Threshold, n)
@@ -264,7 +264,6 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		gkgShares[i] = mhe.GaloisKeyGenShare{} // release memory early
 	}
 
-	_, tmpRKG2, _ := rkg.AllocateShare()
 	for j := 0; j < n; j++ {
 		if transport.PartyID(j) == self {
 			continue
@@ -273,10 +272,10 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := newShape(params).gadget(tmpRKG2.GadgetCiphertext).decode(kindRKG2, b, N); err != nil {
+		if _, err := newShape(params).gadget(tmpRKG.GadgetCiphertext).decode(kindRKG2, b, N); err != nil {
 			return nil, nil, fmt.Errorf("he: relinearisation share (round 2) from member %d: %w", j, err)
 		}
-		rkg.AggregateShares(rkg2, tmpRKG2, &rkg2)
+		rkg.AggregateShares(rkg2, tmpRKG, &rkg2)
 	}
 	m.rlk = rlwe.NewRelinearizationKey(params)
 	rkg.GenRelinearizationKey(rkg1, rkg2, m.rlk)
@@ -284,10 +283,8 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 
 	// Every member aggregated the same shares; compare digests so that a
 	// member that received a different share from someone finds out now.
-	var blobs [][]byte
-	if m.digest, blobs, err = publicKeyDigest(m.pk, m.rlk, m.gks); err != nil {
-		return nil, nil, err
-	}
+	var record []byte
+	record, m.digest = m.record()
 	if err := transport.Broadcast(ctx, conn, roundDigest, m.digest[:]); err != nil {
 		return nil, nil, fmt.Errorf("he: setup: %w", err)
 	}
@@ -303,5 +300,5 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 			return nil, nil, fmt.Errorf("he: member %d derived different committee keys (digest %x, ours %x)", j, b, m.digest[:])
 		}
 	}
-	return m, blobs, nil
+	return m, record, nil
 }

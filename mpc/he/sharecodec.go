@@ -28,6 +28,9 @@ const (
 	kindRKG2
 	kindGKG
 	kindPCKS
+	kindPK
+	kindRLK
+	kindGK
 )
 
 const shareHeader = 1 + 8
@@ -81,7 +84,11 @@ func (b *shapeBuilder) size(n int) int {
 
 // encode writes the share described by the builder.
 func (b *shapeBuilder) encode(kind shareKind, tag uint64, n int) []byte {
-	out := make([]byte, 0, b.size(n))
+	return b.appendTo(make([]byte, 0, b.size(n)), kind, tag, n)
+}
+
+// appendTo appends the encoding to out.
+func (b *shapeBuilder) appendTo(out []byte, kind shareKind, tag uint64, n int) []byte {
 	out = append(out, byte(kind))
 	out = binary.LittleEndian.AppendUint64(out, tag)
 	for _, r := range b.refs {

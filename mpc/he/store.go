@@ -17,6 +17,9 @@ var ErrNotFound = errors.New("he: key not found")
 // database in; MemoryStore and FileStore serve tests, benchmarks and
 // single-node demos. Values include the member's threshold secret share:
 // implementations must keep them private to the node.
+//
+// Put may keep value without copying it: callers must not modify a value
+// after putting it. Get's result belongs to the caller.
 type KeyStore interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 	Put(ctx context.Context, key string, value []byte) error
@@ -46,7 +49,7 @@ func (s *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
 func (s *MemoryStore) Put(_ context.Context, key string, value []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m[key] = append([]byte(nil), value...)
+	s.m[key] = value
 	return nil
 }
 

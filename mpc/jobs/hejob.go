@@ -14,7 +14,15 @@ import (
 // power-of-two column rotations of BGV's InnerSum over a full row, which also
 // cover every power-of-two histogram block.
 func HEGaloisElements(preset *he.Preset) []uint64 {
-	return preset.BGV.GaloisElementsForInnerSum(1, bgvRowSize(preset))
+	var out []uint64
+	for _, g := range preset.BGV.GaloisElementsForInnerSum(1, bgvRowSize(preset)) {
+		// lattigo lists the identity (rotation by the full row) for
+		// power-of-two sums but never uses it; a key for it would be waste.
+		if g != 1 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 func bgvRowSize(preset *he.Preset) int { return preset.BGV.MaxSlots() / 2 }
