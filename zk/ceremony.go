@@ -202,17 +202,6 @@ func readContribution(dir string, rec ContributionRecord, limit int64) ([]byte, 
 	return b, nil
 }
 
-// serializedSize is the encoded size of v.
-func serializedSize(v io.WriterTo) (int64, error) {
-	var c countingWriter
-	_, err := v.WriteTo(&c)
-	return c.n, err
-}
-
-type countingWriter struct{ n int64 }
-
-func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
-
 // verifyPhase1Chain verifies all phase-1 contributions from the initial
 // state and returns the last one.
 func verifyPhase1Chain(ctx context.Context, dir string, m *CeremonyTranscript, progress io.Writer) (*mpcsetup.Phase1, error) {

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/logger"
 )
 
@@ -56,12 +55,6 @@ func randFelt(t testing.TB) Felt {
 		t.Fatal(err)
 	}
 	return FeltOf(s)
-}
-
-func feltU(v uint64) Felt {
-	var e fr.Element
-	e.SetUint64(v)
-	return FeltOf(e)
 }
 
 // Sample witnesses.

@@ -117,12 +117,24 @@ func newKeys(circuit, setup string, ccs *cs.R1CS, pk groth16.ProvingKey, vk grot
 // DevSetup makes single-party keys for circuit. INSECURE: the caller's
 // process sees the setup randomness; use a ceremony for anything real.
 func DevSetup(ctx context.Context, circuit string) (*Keys, error) {
+	return DevSetupWithRangeMode(ctx, circuit, DefaultRangeMode)
+}
+
+// DevSetupWithRangeMode makes development keys for a circuit compiled with
+// a non-default range-check strategy, to measure the trade-off (bench suite
+// zk). Such keys prove and verify in-process but are not for distribution:
+// LoadKeys refuses them because the constraint system differs.
+func DevSetupWithRangeMode(ctx context.Context, circuit string, mode RangeMode) (*Keys, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ccs, err := compileR1CS(circuit)
+	ccs0, err := CompileWithRangeMode(circuit, mode)
 	if err != nil {
 		return nil, err
+	}
+	ccs, ok := ccs0.(*cs.R1CS)
+	if !ok {
+		return nil, fmt.Errorf("compile %s: unexpected constraint system %T", circuit, ccs0)
 	}
 	pk, vk, err := groth16.Setup(ccs)
 	if err != nil {

@@ -43,7 +43,6 @@ type Witness interface {
 }
 
 var (
-	coefMin  = new(big.Int).Neg(new(big.Int).Lsh(big.NewInt(1), CoefficientBits-1))
 	constMax = new(big.Int).Lsh(big.NewInt(1), ConstantBits-1)
 	constMin = new(big.Int).Neg(constMax)
 )
