@@ -123,3 +123,43 @@ func belowModulus(e *fr.Element) bool {
 	}
 	return false
 }
+
+// PutHeader writes the element count of an n-element vector at the head of
+// dst (which must hold EncodedLen(n) bytes); elements then go at offset
+// HeaderBytes with PutElements. It lets a producer fill a frame block by block.
+func PutHeader(dst []byte, n int) { binary.BigEndian.PutUint32(dst, uint32(n)) }
+
+// HeaderBytes is the size of the length prefix of an encoded vector.
+const HeaderBytes = headerBytes
+
+// PutElements writes v's elements (no header) to dst[:len(v)*Bytes].
+func PutElements(dst []byte, v fr.Vector) {
+	_ = dst[len(v)*Bytes-1]
+	for i := range v {
+		o := dst[i*Bytes : i*Bytes+Bytes : i*Bytes+Bytes]
+		binary.LittleEndian.PutUint64(o[0:], v[i][0])
+		binary.LittleEndian.PutUint64(o[8:], v[i][1])
+		binary.LittleEndian.PutUint64(o[16:], v[i][2])
+		binary.LittleEndian.PutUint64(o[24:], v[i][3])
+	}
+}
+
+// GetElements reads len(dst) elements (no header) from src, rejecting any
+// that is not reduced.
+func GetElements(dst fr.Vector, src []byte) error {
+	if len(src) < len(dst)*Bytes {
+		return ErrTruncated
+	}
+	for i := range dst {
+		o := src[i*Bytes : i*Bytes+Bytes : i*Bytes+Bytes]
+		e := &dst[i]
+		e[0] = binary.LittleEndian.Uint64(o[0:])
+		e[1] = binary.LittleEndian.Uint64(o[8:])
+		e[2] = binary.LittleEndian.Uint64(o[16:])
+		e[3] = binary.LittleEndian.Uint64(o[24:])
+		if !belowModulus(e) {
+			return fmt.Errorf("field: element %d is not reduced", i)
+		}
+	}
+	return nil
+}

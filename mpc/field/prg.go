@@ -139,3 +139,60 @@ func (p *PRG) FillBounded(v fr.Vector, bits uint) {
 		v[i].SetUint64(p.Uint64() & mask)
 	}
 }
+
+// StreamKey derives independent, seekable PRG streams from one seed: the
+// stream of (round, chunk) is AES-128-CTR under the key with the IV
+// round ‖ chunk ‖ 0. Two parties holding the same seed fill the same vectors
+// for the same (round, chunk), in any order and in parallel. A StreamKey is
+// safe for concurrent use.
+type StreamKey struct {
+	block cipher.Block
+}
+
+// StreamBufBytes is the scratch size FillStream wants.
+const StreamBufBytes = 4 << 10
+
+// NewStreamKey keys streams from a seed and a domain-separation label.
+func NewStreamKey(seed [SeedBytes]byte, domain string) *StreamKey {
+	h := sha256.New()
+	var l [8]byte
+	binary.BigEndian.PutUint64(l[:], uint64(len(domain)))
+	h.Write(l[:])
+	h.Write([]byte(domain))
+	h.Write(seed[:])
+	block, err := aes.NewCipher(h.Sum(nil)[:16])
+	if err != nil {
+		panic(fmt.Sprintf("field: aes key: %v", err)) // 16-byte key: cannot happen
+	}
+	return &StreamKey{block: block}
+}
+
+// Fill sets v to uniform field elements from the stream (round, chunk).
+// scratch (StreamBufBytes long, reused across calls) holds key stream.
+func (k *StreamKey) Fill(v fr.Vector, round uint64, chunk uint32, scratch []byte) {
+	var iv [aes.BlockSize]byte
+	binary.BigEndian.PutUint64(iv[:8], round)
+	binary.BigEndian.PutUint32(iv[8:12], chunk)
+	ctr := cipher.NewCTR(k.block, iv[:])
+	buf := scratch[:StreamBufBytes]
+	pos := len(buf)
+	for i := range v {
+		e := &v[i]
+		for {
+			if pos == len(buf) {
+				clear(buf)
+				ctr.XORKeyStream(buf, buf)
+				pos = 0
+			}
+			o := buf[pos : pos+Bytes]
+			pos += Bytes
+			e[0] = binary.LittleEndian.Uint64(o[0:])
+			e[1] = binary.LittleEndian.Uint64(o[8:])
+			e[2] = binary.LittleEndian.Uint64(o[16:])
+			e[3] = binary.LittleEndian.Uint64(o[24:]) & (1<<62 - 1)
+			if belowModulus(e) {
+				break
+			}
+		}
+	}
+}

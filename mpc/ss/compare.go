@@ -69,7 +69,7 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 		for k := 0; k < pairs; k++ {
 			xs[k], ys[k] = layer[2*k], layer[2*k+1]
 		}
-		prod, err := p.Mul(ctx, field.Concat(xs...), field.Concat(ys...))
+		prod, err := p.Mul(ctx, concat(xs), concat(ys))
 		if err != nil {
 			return nil, nil, fmt.Errorf("ss: random bits: %w", err)
 		}
@@ -129,7 +129,7 @@ func (p *Party) Prepare(ctx context.Context, nbits, nmasks int) error {
 
 // cmpPool holds prepared comparison randomness, comparison-major: for
 // comparison j, bits[j·k+i] is bit i of its mask r', pairs[j·(k/2)+q] is the
-// product of its bits 2q and 2q+1, and masks[j] its bounded high part r''.
+// product of its bits 2q and 2q+1, and masks[j] its bounded high part r”.
 type cmpPool struct {
 	k                  int
 	bits, pairs, masks fr.Vector
@@ -393,7 +393,7 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs fr.Vect
 }
 
 // Equal returns shares of [a = b] for unsigned a, b below 2^64: with
-// x = a − b + 2^65 > 0, the masked opening c of x + r' + 2^65·r'' satisfies
+// x = a − b + 2^65 > 0, the masked opening c of x + r' + 2^65·r” satisfies
 // c mod 2^65 = r' iff a = b. The 65 bit-equalities are paired without
 // interaction (prepared products) and the 33 factors multiplied in a
 // log-depth tree (1 opening + 6 multiplication rounds online).
@@ -452,7 +452,7 @@ func (p *Party) product(ctx context.Context, fs []fr.Vector) (fr.Vector, error) 
 		for q := 0; q < pairs; q++ {
 			xs[q], ys[q] = fs[2*q], fs[2*q+1]
 		}
-		prod, err := p.Mul(ctx, field.Concat(xs...), field.Concat(ys...))
+		prod, err := p.Mul(ctx, concat(xs), concat(ys))
 		if err != nil {
 			return nil, err
 		}
@@ -519,4 +519,12 @@ func (p *Party) TruncPr(ctx context.Context, x fr.Vector, k, m int) (fr.Vector, 
 	}
 	out.ScalarMul(out, &inv)
 	return out, nil
+}
+
+// concat concatenates vectors, without copying a single one.
+func concat(vs []fr.Vector) fr.Vector {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return field.Concat(vs...)
 }

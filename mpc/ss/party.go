@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -42,11 +45,10 @@ type Party struct {
 	round  transport.Round
 	onOpen func(string, fr.Vector)
 
-	own     *field.PRG   // private randomness
-	toPRG   []*field.PRG // toPRG[j]: stream self→j, for j in prgSet[self]
-	fromPRG []*field.PRG // fromPRG[i]: stream i→self, when self ∈ prgSet[i]
-
-	scratch [scratchSlots]fr.Vector // reusable buffers of reshare and Mul
+	own     *field.PRG         // private randomness
+	toPRG   []*field.StreamKey // toPRG[j]: streams self→j, for j in prgSet[self]
+	fromPRG []*field.StreamKey // fromPRG[i]: streams i→self, when self ∈ prgSet[i]
+	workers []*worker          // per-goroutine scratch of the parallel kernels
 
 	bitPool  fr.Vector // prepared random bits (shares), for truncation
 	maskPool fr.Vector // prepared bounded masks below (t+1)·2^MaskBits
@@ -68,8 +70,8 @@ type Stats struct {
 	MessagesRecvd int
 }
 
-// Scratch buffer slots: PRG sub-shares (up to t ≤ 4), a temporary, an
-// outgoing sub-share, and the local product of Mul.
+// Scratch buffer slots of a worker: PRG sub-shares (up to t ≤ 4), a
+// temporary, an outgoing sub-share, and a local product.
 const (
 	slotRho      = 0
 	slotTmp      = 4
@@ -78,12 +80,55 @@ const (
 	scratchSlots = 7
 )
 
+// chunkSize is the unit of parallel work and of PRG streams: each chunk of a
+// batch draws its pairwise-PRG values from its own stream (round, chunk), so
+// chunks can be processed by different goroutines in any order. Its working
+// set (a few vectors of this length) stays in the caches.
+const chunkSize = 2048
+
+// worker is one goroutine's scratch space.
+type worker struct {
+	bufs   [scratchSlots]fr.Vector
+	stream []byte
+}
+
 // buf returns scratch slot i with length m; its contents are arbitrary.
-func (p *Party) buf(i, m int) fr.Vector {
-	if cap(p.scratch[i]) < m {
-		p.scratch[i] = make(fr.Vector, m)
+func (w *worker) buf(i, m int) fr.Vector {
+	if cap(w.bufs[i]) < m {
+		w.bufs[i] = make(fr.Vector, chunkSize)
 	}
-	return p.scratch[i][:m]
+	return w.bufs[i][:m]
+}
+
+// parallel runs fn(w, c, off, end) for every chunk c = [off, end) of [0, m),
+// spreading chunks over the party's workers; it returns when all are done.
+func (p *Party) parallel(m int, fn func(w *worker, c uint32, off, end int)) {
+	chunks := (m + chunkSize - 1) / chunkSize
+	nw := min(len(p.workers), chunks)
+	if nw <= 1 {
+		for c := 0; c < chunks; c++ {
+			off := c * chunkSize
+			fn(p.workers[0], uint32(c), off, min(off+chunkSize, m))
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for k := 0; k < nw; k++ {
+		wg.Add(1)
+		go func(w *worker) {
+			defer wg.Done()
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= chunks {
+					return
+				}
+				off := c * chunkSize
+				fn(w, uint32(c), off, min(off+chunkSize, m))
+			}
+		}(p.workers[k])
+	}
+	wg.Wait()
 }
 
 // setupRound is the round of the pairwise-seed exchange.
@@ -109,8 +154,12 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		self:    self,
 		round:   setupRound,
 		onOpen:  cfg.OnOpen,
-		toPRG:   make([]*field.PRG, params.N),
-		fromPRG: make([]*field.PRG, params.N),
+		toPRG:   make([]*field.StreamKey, params.N),
+		fromPRG: make([]*field.StreamKey, params.N),
+	}
+	p.workers = make([]*worker, max(1, runtime.GOMAXPROCS(0)))
+	for i := range p.workers {
+		p.workers[i] = &worker{stream: make([]byte, field.StreamBufBytes)}
 	}
 	var ownSeed [field.SeedBytes]byte
 	if _, err := io.ReadFull(rnd, ownSeed[:]); err != nil {
@@ -139,12 +188,12 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		copy(seeds[i][:], b)
 	}
 	for _, j := range params.prgSet[self] {
-		p.toPRG[j] = field.NewPRG(seeds[j], pairDomain(self, j))
+		p.toPRG[j] = field.NewStreamKey(seeds[j], pairDomain(self, j))
 	}
 	for i := 0; i < params.N; i++ {
 		for _, j := range params.prgSet[i] {
 			if j == self {
-				p.fromPRG[i] = field.NewPRG(seeds[i], pairDomain(i, self))
+				p.fromPRG[i] = field.NewStreamKey(seeds[i], pairDomain(i, self))
 			}
 		}
 	}
@@ -203,15 +252,16 @@ func checkBatch(m int) error {
 }
 
 // reshare is the engine's one-round sharing primitive. Every party i holds a
-// vector v_i of the same length m and re-shares c_i·v_i with a fresh degree-t
-// polynomial whose values at the t parties of prgSet[i] are drawn from the
-// pairwise PRGs (so they are never sent); it sends the remaining n−1−t
-// sub-shares. The result is this party's share of Σ_i c_i·v_i, where
-// c_i = λ_i (Lagrange at 0 over all n points) when reduce is set — degree
-// reduction of a product sharing, GRR — and c_i = 1 otherwise (the sum of
-// everybody's contribution, e.g. a joint random value).
-func (p *Party) reshare(ctx context.Context, v fr.Vector, reduce bool) (fr.Vector, error) {
-	m := len(v)
+// vector v_i of the same length m (v = x∘y when y is not nil, else v = x) and
+// re-shares c_i·v_i with a fresh degree-t polynomial whose values at the t
+// parties of prgSet[i] are drawn from the pairwise PRGs (so they are never
+// sent); it sends the remaining n−1−t sub-shares. The result is this party's
+// share of Σ_i c_i·v_i, where c_i = λ_i (Lagrange at 0 over all n points)
+// when reduce is set — degree reduction of a product sharing, GRR — and
+// c_i = 1 otherwise (the sum of everybody's contribution, e.g. a joint random
+// value).
+func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Vector, error) {
+	m := len(x)
 	if err := checkBatch(m); err != nil {
 		return nil, err
 	}
@@ -222,42 +272,125 @@ func (p *Party) reshare(ctx context.Context, v fr.Vector, reduce bool) (fr.Vecto
 	if reduce {
 		scale = prm.lambda[me]
 	}
-	var rhoBuf [MaxParties]fr.Vector
-	rho := rhoBuf[:len(prm.prgSet[me])]
-	for k, j := range prm.prgSet[me] {
-		rho[k] = p.buf(slotRho+k, m)
-		p.toPRG[j].FillVector(rho[k])
+	var secretCoef [MaxParties]fr.Element
+	for k := 0; k < prm.N; k++ {
+		secretCoef[k].Mul(&prm.subSecret[me][k], &scale)
 	}
-	tmp := p.buf(slotTmp, m)
-	subShare := func(dst fr.Vector, k int) {
-		c := prm.subSecret[me][k]
-		c.Mul(&c, &scale)
-		dst.ScalarMul(v, &c)
-		for j := range rho {
-			field.AddScaled(dst, rho[j], &prm.subPRG[me][k][j], tmp)
+	sends := prm.sendSet[me]
+	payloads := make([][]byte, len(sends))
+	for s := range sends {
+		payloads[s] = make([]byte, field.EncodedLen(m))
+		field.PutHeader(payloads[s], m)
+	}
+	res := make(fr.Vector, m)
+	p.parallel(m, func(w *worker, c uint32, off, end int) {
+		n := end - off
+		v := x[off:end]
+		if y != nil {
+			h := w.buf(slotProduct, n)
+			h.Mul(v, y[off:end])
+			v = h
 		}
-	}
-	for _, k := range prm.sendSet[me] {
-		out := p.buf(slotOut, m)
-		subShare(out, k)
-		if err := p.send(ctx, k, r, field.EncodeVector(out)); err != nil {
+		p.subShares(w, v, secretCoef[:prm.N], uint64(r), c, func(k int, share fr.Vector) {
+			if k == me {
+				copy(res[off:end], share)
+				return
+			}
+			for s, kk := range sends {
+				if kk == k {
+					field.PutElements(payloads[s][field.HeaderBytes+off*field.Bytes:], share)
+				}
+			}
+		})
+	})
+	for s, k := range sends {
+		if err := p.send(ctx, k, r, payloads[s]); err != nil {
 			return nil, fmt.Errorf("ss: reshare: %w", err)
 		}
 	}
-	res := field.New(m)
-	subShare(res, me)
 	for i := 0; i < prm.N; i++ {
 		if i == me {
 			continue
 		}
-		if p.fromPRG[i] != nil {
-			p.fromPRG[i].FillVector(tmp)
-		} else if err := p.recvInto(ctx, i, r, tmp); err != nil {
+		if g := p.fromPRG[i]; g != nil {
+			p.parallel(m, func(w *worker, c uint32, off, end int) {
+				tmp := w.buf(slotTmp, end-off)
+				g.Fill(tmp, uint64(r), c, w.stream)
+				blk := res[off:end]
+				blk.Add(blk, tmp)
+			})
+			continue
+		}
+		if err := p.recvAdd(ctx, i, r, res); err != nil {
 			return nil, fmt.Errorf("ss: reshare: %w", err)
 		}
-		res.Add(res, tmp)
 	}
 	return res, nil
+}
+
+// subShares computes this party's sub-shares of the chunk v (chunk c of
+// round r) for every party outside its PRG set — secretCoef[k]·v +
+// Σ_j subPRG[k][j]·ρ_j — and hands each to emit (the slice is reused).
+func (p *Party) subShares(w *worker, v fr.Vector, secretCoef []fr.Element, r uint64, c uint32, emit func(k int, share fr.Vector)) {
+	prm := p.params
+	me := p.self
+	n := len(v)
+	var rhoBuf [MaxParties]fr.Vector
+	rho := rhoBuf[:len(prm.prgSet[me])]
+	for k, j := range prm.prgSet[me] {
+		rho[k] = w.buf(slotRho+k, n)
+		p.toPRG[j].Fill(rho[k], r, c, w.stream)
+	}
+	tmp := w.buf(slotTmp, n)
+	out := w.buf(slotOut, n)
+	emitFor := func(k int) {
+		out.ScalarMul(v, &secretCoef[k])
+		for j := range rho {
+			tmp.ScalarMul(rho[j], &prm.subPRG[me][k][j])
+			out.Add(out, tmp)
+		}
+		emit(k, out)
+	}
+	for _, k := range prm.sendSet[me] {
+		emitFor(k)
+	}
+	emitFor(me)
+}
+
+// recvAdd receives party from's vector for round r (exactly len(acc)
+// elements) and adds it into acc, block by block.
+func (p *Party) recvAdd(ctx context.Context, from int, r transport.Round, acc fr.Vector) error {
+	b, err := p.conn.Recv(ctx, transport.PartyID(from), r)
+	if err != nil {
+		return err
+	}
+	p.Stats.MessagesRecvd++
+	bad := func(err error) error {
+		return &transport.PartyError{Party: transport.PartyID(from), Round: r, Err: fmt.Errorf("bad message: %w", err)}
+	}
+	m := len(acc)
+	n, err := field.VectorLen(b, m)
+	if err != nil {
+		return bad(err)
+	}
+	if n != m || len(b) != field.EncodedLen(m) {
+		return bad(fmt.Errorf("vector of %d elements in %d bytes, want %d elements", n, len(b), m))
+	}
+	body := b[field.HeaderBytes:]
+	var failed atomic.Value
+	p.parallel(m, func(w *worker, _ uint32, off, end int) {
+		tmp := w.buf(slotTmp, end-off)
+		if err := field.GetElements(tmp, body[off*field.Bytes:]); err != nil {
+			failed.Store(err)
+			return
+		}
+		blk := acc[off:end]
+		blk.Add(blk, tmp)
+	})
+	if err, _ := failed.Load().(error); err != nil {
+		return bad(err)
+	}
+	return nil
 }
 
 // inputs runs one sharing round in which each party i contributes counts[i]
@@ -281,26 +414,32 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 	r := p.nextRound()
 	out := make([]fr.Vector, prm.N)
 	if m := counts[me]; m > 0 {
-		rho := make([]fr.Vector, len(prm.prgSet[me]))
-		for k, j := range prm.prgSet[me] {
-			rho[k] = field.New(m)
-			p.toPRG[j].FillVector(rho[k])
+		sends := prm.sendSet[me]
+		payloads := make([][]byte, len(sends))
+		for s := range sends {
+			payloads[s] = make([]byte, field.EncodedLen(m))
+			field.PutHeader(payloads[s], m)
 		}
-		tmp := field.New(m)
-		subShare := func(k int) fr.Vector {
-			dst := field.New(m)
-			dst.ScalarMul(mine, &prm.subSecret[me][k])
-			for j := range rho {
-				field.AddScaled(dst, rho[j], &prm.subPRG[me][k][j], tmp)
-			}
-			return dst
-		}
-		for _, k := range prm.sendSet[me] {
-			if err := p.send(ctx, k, r, field.EncodeVector(subShare(k))); err != nil {
+		own := make(fr.Vector, m)
+		p.parallel(m, func(w *worker, c uint32, off, end int) {
+			p.subShares(w, mine[off:end], prm.subSecret[me], uint64(r), c, func(k int, share fr.Vector) {
+				if k == me {
+					copy(own[off:end], share)
+					return
+				}
+				for s, kk := range sends {
+					if kk == k {
+						field.PutElements(payloads[s][field.HeaderBytes+off*field.Bytes:], share)
+					}
+				}
+			})
+		})
+		for s, k := range sends {
+			if err := p.send(ctx, k, r, payloads[s]); err != nil {
 				return nil, fmt.Errorf("ss: input: %w", err)
 			}
 		}
-		out[me] = subShare(me)
+		out[me] = own
 	} else {
 		out[me] = fr.Vector{}
 	}
@@ -312,8 +451,11 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 		if counts[i] == 0 {
 			continue
 		}
-		if p.fromPRG[i] != nil {
-			p.fromPRG[i].FillVector(out[i])
+		if g := p.fromPRG[i]; g != nil {
+			dst := out[i]
+			p.parallel(len(dst), func(w *worker, c uint32, off, end int) {
+				g.Fill(dst[off:end], uint64(r), c, w.stream)
+			})
 		} else if err := p.recvInto(ctx, i, r, out[i]); err != nil {
 			return nil, fmt.Errorf("ss: input: %w", err)
 		}
@@ -438,10 +580,8 @@ func (p *Party) Mul(ctx context.Context, x, y fr.Vector) (fr.Vector, error) {
 	if len(x) != len(y) {
 		return nil, fmt.Errorf("ss: mul of vectors of length %d and %d", len(x), len(y))
 	}
-	h := p.buf(slotProduct, len(x))
-	h.Mul(x, y)
-	p.Stats.Mults += len(h)
-	return p.reshare(ctx, h, true)
+	p.Stats.Mults += len(x)
+	return p.reshare(ctx, x, y, true)
 }
 
 // Dot returns, for each i, the inner product of xs[i] and ys[i]; the local
@@ -459,7 +599,7 @@ func (p *Party) Dot(ctx context.Context, xs, ys []fr.Vector) (fr.Vector, error) 
 		h[i] = xs[i].InnerProduct(ys[i])
 	}
 	p.Stats.Mults += len(h)
-	return p.reshare(ctx, h, true)
+	return p.reshare(ctx, h, nil, true)
 }
 
 // Random returns shares of m uniformly random field elements no party knows
@@ -467,7 +607,7 @@ func (p *Party) Dot(ctx context.Context, xs, ys []fr.Vector) (fr.Vector, error) 
 func (p *Party) Random(ctx context.Context, m int) (fr.Vector, error) {
 	v := field.New(m)
 	p.own.FillVector(v)
-	return p.reshare(ctx, v, false)
+	return p.reshare(ctx, v, nil, false)
 }
 
 // Constant returns the trivial sharing of public values (every share equals
