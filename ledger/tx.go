@@ -148,3 +148,14 @@ func RecordID(txID []byte) string { return hex.EncodeToString(txID) }
 
 // ErrNotFound is returned by queries for absent objects.
 var ErrNotFound = errors.New("not found")
+
+// DecodePayload decodes a tx's payload after the stateless checks (size,
+// encoding, chain ID, tx ID). It does not verify the signature: callers use
+// it on txs the chain has already accepted.
+func DecodePayload(raw []byte, chainID string) (*ledgerpb.TxPayload, error) {
+	tx, terr := decodeTx(raw, chainID)
+	if terr != nil {
+		return nil, terr
+	}
+	return tx.payload, nil
+}

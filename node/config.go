@@ -30,6 +30,7 @@ type Config struct {
 	API       APIConfig       `toml:"api"`
 	P2P       P2PConfig       `toml:"p2p"`
 	Consensus ConsensusConfig `toml:"consensus"`
+	Trace     TraceConfig     `toml:"trace"`
 	Log       LogConfig       `toml:"log"`
 }
 
@@ -56,6 +57,13 @@ type ConsensusConfig struct {
 	MempoolSize       int      `toml:"mempool_size"`       // txs; sized for bursts (CometBFT can drop txs when full)
 	MempoolCacheSize  int      `toml:"mempool_cache_size"` // recently seen tx hashes
 	AllowLoopbackPeer bool     `toml:"allow_loopback_peers"`
+}
+
+// TraceConfig is what `cohort trace` needs besides the node's own RPC.
+type TraceConfig struct {
+	// Witnesses are other members' CometBFT RPC addresses; the light client
+	// cross-checks every header with them.
+	Witnesses []string `toml:"witnesses"`
 }
 
 // LogConfig sets the log level: debug, info, warn or error.

@@ -37,6 +37,7 @@ type MemberInfo struct {
 	ledger.GenesisMember
 	ConsensusNodeID string   `json:"consensus_node_id"` // CometBFT p2p node ID
 	ConsensusAddr   string   `json:"consensus_addr"`    // host:port of CometBFT p2p
+	RPCAddr         string   `json:"rpc_addr"`          // CometBFT RPC, for light-client witnesses
 	P2PAddrs        []string `json:"p2p_addrs"`         // libp2p multiaddrs with /p2p/<id>
 }
 
@@ -106,6 +107,7 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 		},
 		ConsensusNodeID: string(nodeKey.ID()),
 		ConsensusAddr:   fmt.Sprintf("%s:%d", o.Host, o.BasePort),
+		RPCAddr:         cfg.Consensus.RPCListen,
 	}
 	for _, a := range cfg.P2P.Listen {
 		info.P2PAddrs = append(info.P2PAddrs, a+"/p2p/"+peerID)
@@ -168,13 +170,16 @@ func BuildGenesis(chainID string, homes []string, members []*MemberInfo) error {
 		if err != nil {
 			return err
 		}
-		cfg.Consensus.PersistentPeers, cfg.P2P.Peers = nil, nil
+		cfg.Consensus.PersistentPeers, cfg.P2P.Peers, cfg.Trace.Witnesses = nil, nil, nil
 		for j, m := range members {
 			if j == i {
 				continue
 			}
 			cfg.Consensus.PersistentPeers = append(cfg.Consensus.PersistentPeers, m.ConsensusNodeID+"@"+m.ConsensusAddr)
 			cfg.P2P.Peers = append(cfg.P2P.Peers, m.P2PAddrs...)
+			if m.RPCAddr != "" {
+				cfg.Trace.Witnesses = append(cfg.Trace.Witnesses, m.RPCAddr)
+			}
 		}
 		cfg.Consensus.AllowLoopbackPeer = allLoopback(members)
 		if err := cfg.Save(home); err != nil {

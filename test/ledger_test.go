@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -109,6 +110,7 @@ func TestFourNodeTestnet(t *testing.T) {
 
 	t.Run("bad input changes nothing", func(t *testing.T) { badInput(ctx, t, nw, st.ChainID) })
 	t.Run("non-member libp2p peer refused", func(t *testing.T) { nonMemberRefused(ctx, t, nw) })
+	t.Run("trace with light client", func(t *testing.T) { traceRecord(ctx, t, nw) })
 
 	// Stop node 3: three of four validators keep committing.
 	nw.stop(3)
@@ -244,4 +246,41 @@ func nonMemberRefused(ctx context.Context, t *testing.T, nw *network) {
 			t.Fatal("the non-member is listed among node 0's libp2p peers")
 		}
 	}
+}
+
+func traceRecord(ctx context.Context, t *testing.T, nw *network) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "trade.json")
+	content := []byte(`{"trade":"T-1","price_cents":12500,"quantity":40}`)
+	if err := os.WriteFile(file, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	out, err := exec.CommandContext(ctx, cohortBin, "record", "anchor", "--home", nw.homes[0],
+		"--hash", fmt.Sprintf("%x", sum), "--kind", "trade").Output()
+	if err != nil {
+		t.Fatalf("anchor: %v", err)
+	}
+	id := strings.TrimSpace(string(out))
+	// The results of the anchoring block are committed by the next header.
+	nw.waitHeight(ctx, 3, nw.height(ctx, 0)+2)
+
+	supervisor := nw.homes[3]
+	out, err = exec.CommandContext(ctx, cohortBin, "trace", "record", id, "--home", supervisor, "--file", file).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "pass") && !strings.Contains(string(out), "\npass") {
+		t.Fatalf("trace of the genuine record: %v\n%s", err, out)
+	}
+	t.Logf("genuine: %s", out)
+
+	tampered := filepath.Join(dir, "tampered.json")
+	if err := os.WriteFile(tampered, bytes.Replace(content, []byte("12500"), []byte("12000"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, cohortBin, "trace", "record", id, "--home", supervisor, "--file", tampered)
+	out, err = cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "fail") {
+		t.Fatalf("trace of a tampered record: want exit 1 and 'fail', got %v\n%s", err, out)
+	}
+	t.Logf("tampered: %s", out)
 }

@@ -46,6 +46,7 @@ func newRootCmd() *cobra.Command {
 		newLedgerCmd(),
 		newRecordCmd(),
 		newDemoCmd(),
+		newTraceCmd(),
 		newZKCmd(),
 		newSetupCmd(),
 	)

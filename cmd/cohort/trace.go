@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	"github.com/spf13/cobra"
+
+	"github.com/cohortnet/cohort/ledger/trace"
+	"github.com/cohortnet/cohort/node"
+)
+
+// trustFile records the header a supervisor's traces start from.
+const trustFile = "trust.json"
+
+// maxTraceFileBytes bounds the off-chain record read for a trace.
+const maxTraceFileBytes = 256 << 20
+
+func newTraceCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "trace", Short: "Check off-chain records against the ledger with a light client"}
+	var home, file string
+	var trustHeight int64
+	var trustHash string
+	var asJSON bool
+	record := &cobra.Command{
+		Use:   "record ID",
+		Short: "Re-hash an off-chain record and check it against its on-chain anchor (exit 0 pass, 1 fail)",
+		Long: `Re-hash the off-chain record (--file) and check it against the hash anchored on
+the ledger: a CometBFT light client verifies the anchoring block's header from a
+trusted header, cross-checked with the witnesses of config.toml [trace]; a Merkle
+proof shows the anchoring tx is in that block; the next header's results hash
+shows the ledger accepted it.
+
+The trusted header comes from --trust-height/--trust-hash, or from HOME/trust.json.
+Without either, the header at height 1 is trusted on first use and recorded in
+trust.json: compare its hash with another member out of band.
+
+Reading the record from the members' off-chain store is not implemented yet:
+--file is required.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if file == "" {
+				return withExitCode(2, errors.New("trace: reading the off-chain record from the store is not implemented yet; pass --file"))
+			}
+			content, err := readBounded(file, maxTraceFileBytes)
+			if err != nil {
+				return withExitCode(2, err)
+			}
+			res, err := traceRecord(cmd.Context(), cmd.ErrOrStderr(), home, args[0], content, trace.TrustedHeader{Height: trustHeight, Hash: trustHash})
+			if err != nil {
+				return withExitCode(2, err)
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(res); err != nil {
+					return err
+				}
+			} else if res.Pass {
+				fmt.Fprintf(out, "pass: record %s matches its anchor at height %d (header %s)\n", res.RecordID, res.Height, res.HeaderHash)
+			} else {
+				fmt.Fprintf(out, "fail: record %s at height %d: %s\n  anchored %s\n  content  %s\n",
+					res.RecordID, res.Height, res.Reason, res.AnchoredHex, res.ContentHex)
+			}
+			if !res.Pass {
+				return withExitCode(1, fmt.Errorf("trace failed: %s", res.Reason))
+			}
+			return nil
+		},
+	}
+	record.Flags().StringVar(&home, "home", "", "node home directory (required)")
+	record.Flags().StringVar(&file, "file", "", "the off-chain record to check")
+	record.Flags().Int64Var(&trustHeight, "trust-height", 0, "height of a header you trust")
+	record.Flags().StringVar(&trustHash, "trust-hash", "", "hash (hex) of the header at --trust-height")
+	record.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	_ = record.MarkFlagRequired("home")
+	cmd.AddCommand(record)
+	return cmd
+}
+
+func traceRecord(ctx context.Context, warn io.Writer, home, id string, content []byte, trusted trace.TrustedHeader) (*trace.Result, error) {
+	cfg, err := node.LoadConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	c, err := apiClient(home)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := c.Record(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: %w", id, err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if trusted.Hash == "" {
+		if trusted, err = loadOrTrustOnFirstUse(ctx, warn, home, cfg.Consensus.RPCListen); err != nil {
+			return nil, err
+		}
+	}
+	v, err := trace.NewVerifier(ctx, trace.Config{
+		ChainID: st.ChainID, Primary: cfg.Consensus.RPCListen, Witnesses: cfg.Trace.Witnesses,
+		Trusted: trusted, StoreDir: filepath.Join(home, "data", "light"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close()
+	txHash, err := hex.DecodeString(rec.TxHash)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: bad tx hash from the node", id)
+	}
+	return v.VerifyRecord(ctx, rec.ID, txHash, content)
+}
+
+// loadOrTrustOnFirstUse returns the trusted header of home/trust.json, or
+// trusts the header at height 1 now and records it.
+func loadOrTrustOnFirstUse(ctx context.Context, warn io.Writer, home, rpcAddr string) (trace.TrustedHeader, error) {
+	path := filepath.Join(home, trustFile)
+	var t trace.TrustedHeader
+	if raw, err := readBounded(path, 4096); err == nil {
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return t, fmt.Errorf("%s: %w", path, err)
+		}
+		return t, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return t, err
+	}
+	rpc, err := rpchttp.New(rpcAddr, "/websocket")
+	if err != nil {
+		return t, err
+	}
+	h := int64(1)
+	commit, err := rpc.Commit(ctx, &h)
+	if err != nil {
+		return t, fmt.Errorf("fetch header 1 to trust: %w", err)
+	}
+	t = trace.TrustedHeader{Height: 1, Hash: commit.SignedHeader.Hash().String()}
+	raw, _ := json.MarshalIndent(t, "", "  ")
+	if err := os.WriteFile(path, append(raw, '\n'), 0o600); err != nil {
+		return t, err
+	}
+	fmt.Fprintf(warn, "trusting header 1 (%s) on first use, recorded in %s; compare it with another member\n", t.Hash, path)
+	return t, nil
+}
+
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(raw)) > limit {
+		return nil, fmt.Errorf("%s exceeds %d bytes", path, limit)
+	}
+	return raw, nil
+}
