@@ -84,7 +84,14 @@ func jobRound(attempt int, step transport.Round) transport.Round {
 const (
 	helloReady byte = 1
 	helloDone  byte = 2
+	helloAbort byte = 3 // followed by a short, non-secret reason
 )
+
+// maxAbortReason bounds the reason text of an abort message.
+const maxAbortReason = 512
+
+// ErrJobAborted is returned when another member aborted the job.
+var ErrJobAborted = errors.New("he: job aborted by a committee member")
 
 // maxOutputs bounds the number of ciphertexts in one job result.
 const maxOutputs = 64
@@ -162,6 +169,9 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 			lastErr = err
 			continue
 		}
+		// A fatal error (bad input, divergent evaluation): tell the others
+		// so that nobody waits for a retry that will not come.
+		r.abort(ctx, a+1, err)
 		return nil, err
 	}
 	return nil, fmt.Errorf("he: job gave up after %d attempts: %w", r.cfg.MaxAttempts, lastErr)
@@ -220,6 +230,8 @@ func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result
 		switch {
 		case len(b) == 1 && b[0] == helloReady:
 			alive = append(alive, p)
+		case len(b) > 0 && len(b) <= 1+maxAbortReason && b[0] == helloAbort:
+			return nil, nil, fmt.Errorf("%w: member %d: %q", ErrJobAborted, p, b[1:])
 		case len(b) > 0 && b[0] == helloDone:
 			res, err := r.decodeDone(b[1:])
 			if err != nil {
@@ -417,6 +429,25 @@ func (r *runner) announce(ctx context.Context, next int, res *Result) {
 		}
 		// A member that left cannot use the announcement; nothing to do.
 		_ = r.conn.Send(ctx, p, round, buf.Bytes())
+	}
+}
+
+// abort tells every other member, in the next attempt's hello round, that
+// this member gave up. The reason is an error message: it names inputs and
+// members, never key or plaintext material.
+func (r *runner) abort(ctx context.Context, next int, cause error) {
+	reason := cause.Error()
+	if len(reason) > maxAbortReason {
+		reason = reason[:maxAbortReason]
+	}
+	msg := append([]byte{helloAbort}, reason...)
+	round := jobRound(next, stepHello)
+	for i := 0; i < r.m.n; i++ {
+		p := transport.PartyID(i)
+		if p == r.m.self || r.suspects[p] != nil {
+			continue
+		}
+		_ = r.conn.Send(ctx, p, round, msg)
 	}
 }
 

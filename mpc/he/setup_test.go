@@ -157,4 +157,3 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 		}
 	}
 }
-

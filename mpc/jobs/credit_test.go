@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +83,40 @@ func TestCreditScoresMatchPlaintext(t *testing.T) {
 	t.Logf("%d subjects, max |score - plaintext| = %.2e, plaintext scores in [%.3f, %.3f]", subjects, maxErr, minS, maxS)
 	if maxErr > 1e-3 {
 		t.Fatalf("max error %.2e exceeds 1e-3", maxErr)
+	}
+}
+
+func TestCreditRejectsBadCiphertexts(t *testing.T) {
+	c := testCommittee(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	model, cols := creditData(16, 4, 3)
+	features, _, err := EncryptFeatureColumns(c.preset, c.members[0].PublicKey(), cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg, err := EncryptAggregateInput(c.preset, c.members[0].PublicKey(), AggregateSpec{Bins: 2, Lo: 0, Hi: 10}, []int64{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := he.NewRecipient(c.preset)
+	for _, tc := range []struct {
+		name, want string
+		column     []byte
+	}{
+		{"truncated", "feature column 2: he: bad ciphertext", features[2][:len(features[2])-1]},
+		{"wrong scheme", "feature column 2: he: bad ciphertext: scheme BGV", agg.Values},
+	} {
+		bad := append([][]byte(nil), features...)
+		bad[2] = tc.column
+		job := CreditJob{Model: model, Features: bad}
+		_, errs := runJob(ctx, c, []int{0, 1, 2, 3}, func(ctx context.Context, m *he.Member, conn transport.Conn) (*he.Result, error) {
+			return RunCredit(ctx, m, conn, job, rcpt.PublicKey(), he.RunConfig{StepTimeout: 5 * time.Second})
+		}, nil)
+		for i, err := range errs {
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%s: member %d: want error containing %q, got %v", tc.name, i, tc.want, err)
+			}
+		}
 	}
 }
