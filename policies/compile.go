@@ -1,0 +1,345 @@
+package policies
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/cohortnet/cohort/zk"
+)
+
+// maxScale bounds a field's scale (10^18): larger scales leave no room in a
+// 64-bit field for any value of the declared unit.
+const maxScale = 1_000_000_000_000_000_000
+
+// CompiledRuleSet is a rule set in the compliance circuit's form: over the
+// fields' integer circuit values x (value in the declared unit × scale, in
+// Fields order), every constraint is Σⱼ Coefficients[j]·xⱼ + Constant ≥ 0.
+// Compilation is exact: a record satisfies every compiled constraint iff its
+// field values satisfy the rule set's ranges and rules evaluated over exact
+// rationals.
+type CompiledRuleSet struct {
+	Name        string
+	Fields      []string
+	Constraints []CompiledConstraint
+}
+
+// CompiledConstraint is Σⱼ Coefficients[j]·xⱼ + Constant ≥ 0, with
+// len(Coefficients) == len(Fields), every coefficient an int64 and the
+// constant within the circuit's ConstantBits.
+type CompiledConstraint struct {
+	// Origin says which range or rule the constraint came from, for people.
+	Origin       string
+	Coefficients []int64
+	Constant     *big.Int
+}
+
+// ZKConstraints returns the constraints as the compliance circuit's public
+// coefficients (zk.ComplianceStatement / zk.ComplianceWitness).
+func (c *CompiledRuleSet) ZKConstraints() []zk.LinearConstraint {
+	out := make([]zk.LinearConstraint, len(c.Constraints))
+	for i, k := range c.Constraints {
+		coefs := make([]zk.Int64, len(k.Coefficients))
+		for j, a := range k.Coefficients {
+			coefs[j] = zk.Int64(a)
+		}
+		out[i] = zk.LinearConstraint{Coefficients: coefs, Constant: zk.NewInt(k.Constant)}
+	}
+	return out
+}
+
+// Check evaluates the compiled constraints on circuit values (one per field,
+// in Fields order) and reports every violated constraint.
+func (c *CompiledRuleSet) Check(values []uint64) error {
+	if len(values) != len(c.Fields) {
+		return fmt.Errorf("rule set %s: %d values for %d fields", c.Name, len(values), len(c.Fields))
+	}
+	var bad []string
+	for _, k := range c.Constraints {
+		if k.eval(values).Sign() < 0 {
+			bad = append(bad, k.Origin)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("rule set %s: violated: %s", c.Name, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func (k CompiledConstraint) eval(values []uint64) *big.Int {
+	v := new(big.Int).Set(k.Constant)
+	var t, x big.Int
+	for j, a := range k.Coefficients {
+		t.Mul(big.NewInt(a), x.SetUint64(values[j]))
+		v.Add(v, &t)
+	}
+	return v
+}
+
+// String writes the constraint readably, e.g. "-100·x[fee] + 5·x[price] ≥ 0".
+func (c *CompiledRuleSet) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rule set %s: fields [%s]\n", c.Name, strings.Join(c.Fields, ", "))
+	for i, k := range c.Constraints {
+		fmt.Fprintf(&b, "  c%d: ", i)
+		first := true
+		for j, a := range k.Coefficients {
+			if a == 0 {
+				continue
+			}
+			if !first {
+				b.WriteString(" + ")
+			}
+			fmt.Fprintf(&b, "%d·%s", a, c.Fields[j])
+			first = false
+		}
+		fmt.Fprintf(&b, " + %s ≥ 0   (%s)\n", k.Constant, k.Origin)
+	}
+	return b.String()
+}
+
+var (
+	maxUint64Big = new(big.Int).SetUint64(math.MaxUint64)
+	constBound   = new(big.Int).Lsh(big.NewInt(1), zk.ConstantBits-1)
+	negConst     = new(big.Int).Neg(constBound)
+)
+
+// compileRuleSet validates a rule set's fields and rules and compiles them.
+// It returns nil (after reporting) if anything is wrong.
+func compileRuleSet(rs *RuleSet, path string, sink *errSink) *CompiledRuleSet {
+	before := len(sink.list)
+	out := &CompiledRuleSet{Name: rs.Name}
+	fieldIdx := map[string]int{}
+	type bounds struct{ lo, hi *big.Int }
+	var ranges []bounds
+	if len(rs.Fields) == 0 {
+		sink.add(rs.at, join(path, "fields"), "a rule set needs at least one field")
+	}
+	for i := range rs.Fields {
+		f := &rs.Fields[i]
+		fp := index(join(path, "fields"), i)
+		if f.Name == "" {
+			continue // missing, already reported
+		}
+		if err := checkFieldName(f.Name); err != nil {
+			sink.add(f.at, join(fp, "name"), "%v", err)
+		}
+		if _, dup := fieldIdx[f.Name]; dup {
+			sink.add(f.at, join(fp, "name"), "field %q declared twice", f.Name)
+			continue
+		}
+		fieldIdx[f.Name] = len(out.Fields)
+		out.Fields = append(out.Fields, f.Name)
+		b := bounds{}
+		scale := new(big.Rat).SetInt(new(big.Int).SetUint64(f.Scale))
+		for _, e := range []struct {
+			key string
+			v   *big.Rat
+			dst **big.Int
+		}{{"min", f.Min, &b.lo}, {"max", f.Max, &b.hi}} {
+			if e.v == nil {
+				continue
+			}
+			x := new(big.Rat).Mul(e.v, scale)
+			if !x.IsInt() {
+				sink.add(f.at, join(fp, e.key), "%s %s is not a whole number of 1/%d %s (the circuit stores %s × %d as an integer)",
+					e.key, formatDecimal(e.v), f.Scale, f.Unit, f.Name, f.Scale)
+				continue
+			}
+			if x.Num().Cmp(maxUint64Big) > 0 {
+				sink.add(f.at, join(fp, e.key), "%s %s × scale %d exceeds the 64-bit field range (max %s)",
+					e.key, formatDecimal(e.v), f.Scale, formatDecimal(new(big.Rat).SetFrac(maxUint64Big, scale.Num())))
+				continue
+			}
+			*e.dst = new(big.Int).Set(x.Num())
+		}
+		if b.lo != nil && b.hi != nil && b.lo.Cmp(b.hi) > 0 {
+			sink.add(f.at, fp, "empty range: min %s is above max %s", formatDecimal(f.Min), formatDecimal(f.Max))
+		}
+		ranges = append(ranges, b)
+	}
+
+	// Ranges: x − lo ≥ 0 and hi − x ≥ 0. Bounds the circuit already
+	// enforces (0 ≤ x < 2^64) take no slot.
+	n := len(out.Fields)
+	rangeCount := 0
+	for j, b := range ranges {
+		if b.lo != nil && b.lo.Sign() > 0 {
+			coefs := make([]int64, n)
+			coefs[j] = 1
+			out.Constraints = append(out.Constraints, CompiledConstraint{
+				Origin:       fmt.Sprintf("range: %s >= %s %s", out.Fields[j], formatDecimal(rs.Fields[fieldIndex(rs.Fields, out.Fields[j])].Min), rs.Fields[fieldIndex(rs.Fields, out.Fields[j])].Unit),
+				Coefficients: coefs, Constant: new(big.Int).Neg(b.lo),
+			})
+			rangeCount++
+		}
+		if b.hi != nil && b.hi.Cmp(maxUint64Big) < 0 {
+			coefs := make([]int64, n)
+			coefs[j] = -1
+			out.Constraints = append(out.Constraints, CompiledConstraint{
+				Origin:       fmt.Sprintf("range: %s <= %s %s", out.Fields[j], formatDecimal(rs.Fields[fieldIndex(rs.Fields, out.Fields[j])].Max), rs.Fields[fieldIndex(rs.Fields, out.Fields[j])].Unit),
+				Coefficients: coefs, Constant: new(big.Int).Set(b.hi),
+			})
+			rangeCount++
+		}
+	}
+
+	known := func(s string) bool { _, ok := fieldIdx[s]; return ok }
+	names := map[string]bool{}
+	for i := range rs.Constraints {
+		c := &rs.Constraints[i]
+		cp := index(join(path, "constraints"), i)
+		if c.Name != "" {
+			if err := checkName(c.Name); err != nil {
+				sink.add(c.at, join(cp, "name"), "constraint name: %v", err)
+			}
+			if names[c.Name] {
+				sink.add(c.at, join(cp, "name"), "constraint name %q used twice", c.Name)
+			}
+			names[c.Name] = true
+		}
+		if c.Rule == "" {
+			continue
+		}
+		r, err := parseRule(c.Rule, known)
+		if err != nil {
+			sink.add(c.at, cp, "rule %q: %v", clip(c.Rule), err)
+			continue
+		}
+		c.r = r
+		label := c.Rule
+		if c.Name != "" {
+			label = c.Name + ": " + c.Rule
+		}
+		// lhs op rhs ⇒ d ≥ 0 (or > 0) with d = lhs − rhs or rhs − lhs.
+		type part struct {
+			d      linear
+			strict bool
+			origin string
+		}
+		var parts []part
+		switch r.op {
+		case opGE, opGT:
+			parts = []part{{r.lhs.plus(r.rhs, -1), r.op == opGT, label}}
+		case opLE, opLT:
+			parts = []part{{r.rhs.plus(r.lhs, -1), r.op == opLT, label}}
+		case opEQ:
+			parts = []part{{r.lhs.plus(r.rhs, -1), false, label + " (as >=)"}, {r.rhs.plus(r.lhs, -1), false, label + " (as <=)"}}
+		}
+		for _, pt := range parts {
+			k, err := integerize(pt.d, rs.Fields, fieldIdx, n, pt.strict)
+			if err != nil {
+				sink.add(c.at, cp, "rule %q: %v", clip(c.Rule), err)
+				break
+			}
+			k.Origin = pt.origin
+			out.Constraints = append(out.Constraints, k)
+		}
+	}
+
+	if len(sink.list) > before {
+		return nil
+	}
+	if n > zk.MaxPolicyFields {
+		sink.add(rs.at, path, "rule set %s has %d fields; the compliance circuit takes at most %d", rs.Name, n, zk.MaxPolicyFields)
+	}
+	if len(out.Constraints) > zk.MaxPolicyConstraints {
+		sink.add(rs.at, path, "rule set %s compiles to %d constraints (%d from field ranges, %d from rules); the compliance circuit takes at most %d",
+			rs.Name, len(out.Constraints), rangeCount, len(out.Constraints)-rangeCount, zk.MaxPolicyConstraints)
+	}
+	if len(sink.list) > before {
+		return nil
+	}
+	return out
+}
+
+// integerize turns d ≥ 0 (strict: d > 0), over field values in declared
+// units, into Σ Aⱼ·xⱼ + C ≥ 0 over integer circuit values xⱼ = valueⱼ·scaleⱼ:
+//
+//  1. substitute valueⱼ = xⱼ/scaleⱼ and multiply by the positive least common
+//     multiple of all denominators: an equivalent integer inequality;
+//  2. strict: over integers, D > 0 ⇔ D − 1 ≥ 0;
+//  3. divide by g = gcd(Aⱼ) and round the constant down: for integer x,
+//     Σ Aⱼxⱼ ≥ −C ⇔ Σ (Aⱼ/g)xⱼ ≥ ⌈−C/g⌉ ⇔ Σ (Aⱼ/g)xⱼ + ⌊C/g⌋ ≥ 0.
+//
+// Each step preserves the set of integer solutions, so the result is exact.
+func integerize(d linear, fields []Field, idx map[string]int, n int, strict bool) (CompiledConstraint, error) {
+	q := make([]*big.Rat, n)
+	for j := range q {
+		q[j] = new(big.Rat)
+	}
+	names := make([]string, 0, len(d.coef))
+	for name := range d.coef {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		j := idx[name]
+		scale := new(big.Rat).SetInt(new(big.Int).SetUint64(fields[fieldIndex(fields, name)].Scale))
+		q[j].Quo(d.coef[name], scale)
+	}
+	lcm := new(big.Int).Set(d.c.Denom())
+	for _, v := range q {
+		lcm = lcmInt(lcm, v.Denom())
+	}
+	L := new(big.Rat).SetInt(lcm)
+	A := make([]*big.Int, n)
+	g := new(big.Int)
+	for j, v := range q {
+		A[j] = new(big.Rat).Mul(v, L).Num()
+		g.GCD(nil, nil, g, new(big.Int).Abs(A[j]))
+	}
+	C := new(big.Rat).Mul(d.c, L).Num()
+	if strict {
+		C.Sub(C, big.NewInt(1))
+	}
+	if g.Sign() == 0 {
+		if C.Sign() >= 0 {
+			return CompiledConstraint{}, fmt.Errorf("the fields cancel out and the rule always holds; remove it")
+		}
+		return CompiledConstraint{}, fmt.Errorf("the fields cancel out and the rule can never hold")
+	}
+	coefs := make([]int64, n)
+	for j := range A {
+		A[j].Quo(A[j], g) // exact
+		if !A[j].IsInt64() {
+			return CompiledConstraint{}, fmt.Errorf("compiled coefficient %s of field %s does not fit the circuit's %d-bit signed coefficients; use smaller scales or simpler numbers",
+				A[j], fieldNameAt(idx, j), zk.CoefficientBits)
+		}
+		coefs[j] = A[j].Int64()
+	}
+	C.Div(C, g) // Euclidean division by g > 0 is floor division
+	if C.Cmp(negConst) < 0 || C.Cmp(constBound) >= 0 {
+		return CompiledConstraint{}, fmt.Errorf("compiled constant %s does not fit the circuit's %d-bit signed constants", clip(C.String()), zk.ConstantBits)
+	}
+	return CompiledConstraint{Coefficients: coefs, Constant: C}, nil
+}
+
+// fieldIndex finds a declared field by name (the first, if duplicated).
+func fieldIndex(fields []Field, name string) int {
+	for i, f := range fields {
+		if f.Name == name {
+			return i
+		}
+	}
+	return 0
+}
+
+func fieldNameAt(idx map[string]int, j int) string {
+	for name, i := range idx {
+		if i == j {
+			return name
+		}
+	}
+	return "?"
+}
+
+func lcmInt(a, b *big.Int) *big.Int {
+	g := new(big.Int).GCD(nil, nil, a, b)
+	out := new(big.Int).Div(a, g)
+	return out.Mul(out, b)
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

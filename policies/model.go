@@ -1,0 +1,170 @@
+package policies
+
+import (
+	"math/big"
+)
+
+// Format is the value of the required top-level `format` key.
+const Format = "cohort-policy/1"
+
+// Roles a member can have. They match the ledger's role names; the ledger
+// cross-checks each policy member's role against its own record
+// (CheckMembership).
+const (
+	RoleEnterprise = "enterprise"
+	RolePlatform   = "platform"
+	RoleSupervisor = "supervisor"
+)
+
+// Roles lists the known roles, sorted.
+func Roles() []string { return []string{RoleEnterprise, RolePlatform, RoleSupervisor} }
+
+// Job types a policy can grant. They match the MPC job kinds.
+const (
+	JobCreditScore    = "credit-score"
+	JobAggregate      = "aggregate"
+	JobAuctionFirst   = "auction-first"
+	JobAuctionVickrey = "auction-vickrey"
+	JobClearing       = "clearing"
+)
+
+// JobTypes lists the known job types, sorted.
+func JobTypes() []string {
+	return []string{JobAggregate, JobAuctionFirst, JobAuctionVickrey, JobClearing, JobCreditScore}
+}
+
+// Credit ratings are integers in [0, MaxRating].
+const MaxRating = 1000
+
+// Bounds on untrusted policy files, checked before the content is processed.
+const (
+	MaxPolicyBytes = 256 << 10
+	MaxMembers     = 256
+	MaxChannels    = 64
+	MaxRuleSets    = 32
+	MaxGrades      = 16
+	// MaxRuleSetFields and MaxRuleSetConstraints bound what a rule set may
+	// declare. They are larger than the circuit's 8 slots so that an
+	// oversized rule set is reported with the count it needs instead of a
+	// bare parse error; Compile enforces the circuit's limits.
+	MaxRuleSetFields      = 64
+	MaxRuleSetConstraints = 64
+	maxNameLen            = 64
+	maxDescriptionLen     = 1024
+	maxUnitLen            = 32
+)
+
+// Policy is a parsed, validated and compiled policy. Build one with Parse (or
+// Default); treat it as immutable: lookups use indexes built by Parse.
+// Slices of named things are sorted by name.
+type Policy struct {
+	Name        string
+	Revision    uint64
+	Description string
+	Members     []Member
+	Governance  Governance
+	Credit      Credit
+	Jobs        []JobRule
+	RuleSets    []RuleSet
+	Channels    []Channel
+
+	members  map[string]int
+	jobs     map[string]int
+	ruleSets map[string]int
+	channels map[string]int
+	grades   map[string]int
+}
+
+// Member is a named alliance member and its role. Names are the members'
+// ledger names (node monikers).
+type Member struct {
+	Name string
+	Role string
+	at   pos
+}
+
+// Governance says who may change the policy.
+type Governance struct {
+	// SupervisorsQuorum is how many distinct supervisors of the current
+	// policy must sign a policy update.
+	SupervisorsQuorum int
+	at                pos
+}
+
+// Credit is the grade table and the thresholds that use it.
+type Credit struct {
+	// Grades are ordered from best to worst; Min thresholds are strictly
+	// decreasing and the last is 0, so every rating in [0, MaxRating] has
+	// exactly one grade: the first whose Min it reaches.
+	Grades []Grade
+	// CommitteeMinGrade is the minimum grade to sit on a job committee.
+	CommitteeMinGrade string
+	// ValidatorMinGrade is the minimum grade to keep validator power.
+	ValidatorMinGrade string
+	at                pos
+	committeeAt       pos
+	validatorAt       pos
+}
+
+// Grade is a public credit grade: ratings ≥ Min (and below the previous
+// grade's Min) have this grade.
+type Grade struct {
+	Name string
+	Min  uint32
+	at   pos
+}
+
+// JobRule says which roles may submit a job type and the minimum grade.
+type JobRule struct {
+	Type     string
+	Roles    []string // sorted
+	MinGrade string
+	at       pos
+	gradeAt  pos
+}
+
+// RuleSet is a compliance rule set: named fields with units and ranges, and
+// linear rules over them, compiled to the compliance circuit's constraints.
+type RuleSet struct {
+	Name        string
+	Description string
+	// Fields in circuit slot order: a record's fields are committed and
+	// proven in this order.
+	Fields      []Field
+	Constraints []Constraint
+	Compiled    *CompiledRuleSet
+	at          pos
+}
+
+// Field is one private field of a record: a 64-bit unsigned integer in the
+// circuit, holding the value in the declared unit times Scale (e.g. a price
+// in CNY with scale 100 is stored in cents). Min and Max are in the declared
+// unit; nil means unbounded (0 and the largest representable value).
+type Field struct {
+	Name        string
+	Unit        string
+	Scale       uint64
+	Min, Max    *big.Rat
+	Description string
+	at          pos
+}
+
+// Constraint is one human-readable rule of a rule set, e.g.
+// "fee <= 5% * price", over fields in their declared units.
+type Constraint struct {
+	Name string
+	Rule string
+	r    rule
+	at   pos
+}
+
+// Channel is a supervision channel: an ordered set of members that can read
+// private supervision info of the channel's records, and the rule set those
+// records must satisfy.
+type Channel struct {
+	Name        string
+	Description string
+	Members     []string // in declared order
+	RuleSet     string
+	at          pos
+}
