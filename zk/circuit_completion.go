@@ -80,6 +80,9 @@ func (c *CompletionCircuit) Define(api frontend.API) error {
 		return fmt.Errorf("completion: edwards curve: %w", err)
 	}
 	curve.AssertIsOnCurve(c.CounterpartyKey.A)
+	// gnark's eddsa.Verify leaves R unchecked; an off-curve R cannot forge
+	// (S would need a discrete log) but costs nothing to exclude.
+	curve.AssertIsOnCurve(c.Signature.R)
 	h, err := stdposeidon2.New(api)
 	if err != nil {
 		return fmt.Errorf("completion: poseidon2: %w", err)

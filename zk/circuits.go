@@ -19,7 +19,7 @@ const CircuitVersion = "1"
 
 // DefaultRangeMode is the range-check strategy of the production circuits.
 // Bit decomposition keeps proofs at 164 bytes with a plain 3-pairing Groth16
-// verification; see docs/zk.md for the measurements behind the choice.
+// verification; see README.md for the measurements behind the choice.
 const DefaultRangeMode = RangeBits
 
 // Bounds on untrusted JSON documents.

@@ -5,5 +5,6 @@
 // of untrusted proofs through a registry of verifying keys by vk ID.
 //
 // File formats (prover inputs, statements, proof files, key directories and
-// ceremony directories) are documented in docs/zk.md.
+// ceremony directories), the public-input layout of each circuit and the
+// soundness arguments are documented in README.md in this directory.
 package zk

@@ -28,7 +28,7 @@ func newZKCmd() *cobra.Command {
 		Long: `Prove and verify cohort's zk-SNARKs: compliance (committed fields satisfy a
 policy's linear constraints), input (a committed value lies in a range) and
 completion (a counterparty-signed delivery reaches the task's threshold).
-Input, statement and proof formats are described in docs/zk.md.`,
+Input, statement and proof formats are described in zk/README.md.`,
 		PersistentPreRun: func(*cobra.Command, []string) { logger.Disable() },
 	}
 	cmd.AddCommand(newZKProveCmd(), newZKVerifyCmd(), newZKKeysCmd(), newZKExampleCmd())
