@@ -62,11 +62,18 @@ func (r *Recipient) DecryptInts(output []byte) ([]int64, error) {
 // them under the committee's public key and returns the canonical encoding
 // and its content address.
 func (p *Preset) EncryptFloats(pk *rlwe.PublicKey, values []float64) ([]byte, CiphertextID, error) {
+	return p.EncryptFloatsAtScale(pk, values, p.CKKS.DefaultScale())
+}
+
+// EncryptFloatsAtScale is EncryptFloats with an explicit encoding scale,
+// for operands that are added to products (scale = DefaultScale²).
+func (p *Preset) EncryptFloatsAtScale(pk *rlwe.PublicKey, values []float64, scale rlwe.Scale) ([]byte, CiphertextID, error) {
 	params := p.CKKS
 	if len(values) > params.MaxSlots() {
 		return nil, CiphertextID{}, fmt.Errorf("he: %d values exceed %d CKKS slots", len(values), params.MaxSlots())
 	}
 	pt := hefloat.NewPlaintext(params, params.MaxLevel())
+	pt.Scale = scale
 	if err := hefloat.NewEncoder(params).Encode(values, pt); err != nil {
 		return nil, CiphertextID{}, fmt.Errorf("he: encode: %w", err)
 	}

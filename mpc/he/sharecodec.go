@@ -89,18 +89,24 @@ func (b *shapeBuilder) encode(kind shareKind, tag uint64, n int) []byte {
 
 // appendTo appends the encoding to out.
 func (b *shapeBuilder) appendTo(out []byte, kind shareKind, tag uint64, n int) []byte {
-	out = append(out, byte(kind))
-	out = binary.LittleEndian.AppendUint64(out, tag)
+	start := len(out)
+	out = append(out, make([]byte, b.size(n))...)
+	dst := out[start:]
+	dst[0] = byte(kind)
+	binary.LittleEndian.PutUint64(dst[1:9], tag)
+	off := shareHeader
 	for _, r := range b.refs {
 		for i, q := range r.moduli {
-			for _, c := range r.poly.Coeffs[i][:n] {
+			row := dst[off : off+8*n]
+			for j, c := range r.poly.Coeffs[i][:n] {
 				// Some lattigo routines leave coefficients lazily reduced
 				// (in [0, 2q)); the wire format is canonical.
 				if c >= q {
 					c %= q
 				}
-				out = binary.LittleEndian.AppendUint64(out, c)
+				binary.LittleEndian.PutUint64(row[8*j:], c)
 			}
+			off += 8 * n
 		}
 	}
 	return out
@@ -119,15 +125,16 @@ func (b *shapeBuilder) decode(kind shareKind, data []byte, n int) (uint64, error
 	off := shareHeader
 	for _, r := range b.refs {
 		for i, q := range r.moduli {
+			src := data[off : off+8*n]
 			row := r.poly.Coeffs[i][:n]
 			for j := range row {
-				c := binary.LittleEndian.Uint64(data[off:])
+				c := binary.LittleEndian.Uint64(src[8*j:])
 				if c >= q {
 					return 0, fmt.Errorf("he: share of kind %d: coefficient not reduced", kind)
 				}
 				row[j] = c
-				off += 8
 			}
+			off += 8 * n
 		}
 	}
 	return tag, nil

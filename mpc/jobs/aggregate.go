@@ -112,11 +112,11 @@ func AggregateCircuit(m *he.Member, spec AggregateSpec, inputs []AggregateInput)
 		for i, in := range inputs {
 			vals[i], hists[i] = in.Values, in.Histogram
 		}
-		vcts, err := decodeInputs(preset, he.BGV, "values of provider", vals)
+		vcts, err := decodeInputs(preset, he.BGV, "values of provider", vals, preset.BGV.DefaultScale())
 		if err != nil {
 			return nil, err
 		}
-		hcts, err := decodeInputs(preset, he.BGV, "histogram of provider", hists)
+		hcts, err := decodeInputs(preset, he.BGV, "histogram of provider", hists, preset.BGV.DefaultScale())
 		if err != nil {
 			return nil, err
 		}

@@ -45,19 +45,30 @@ func (m CreditModel) withDefaults() CreditModel {
 	return m
 }
 
-// Validate checks the model against the preset's depth.
+// Validate checks a public model's coefficients and its activation against
+// the preset's depth.
 func (m CreditModel) Validate(preset *he.Preset) error {
 	m = m.withDefaults()
 	if len(m.Weights) == 0 {
 		return fmt.Errorf("jobs: credit model has no weights")
 	}
-	if !(m.Domain > 0) || math.IsInf(m.Domain, 0) {
-		return fmt.Errorf("jobs: credit model domain %v must be positive", m.Domain)
-	}
 	for _, w := range append([]float64{m.Bias}, m.Weights...) {
 		if math.IsNaN(w) || math.IsInf(w, 0) {
 			return fmt.Errorf("jobs: credit model has a non-finite coefficient")
 		}
+	}
+	return m.validateActivation(preset)
+}
+
+// validateActivation checks the public part of a model: the approximation
+// domain and degree.
+func (m CreditModel) validateActivation(preset *he.Preset) error {
+	m = m.withDefaults()
+	if !(m.Domain > 0) || math.IsInf(m.Domain, 0) {
+		return fmt.Errorf("jobs: credit model domain %v must be positive", m.Domain)
+	}
+	if m.Degree < 1 {
+		return fmt.Errorf("jobs: credit model degree %d must be positive", m.Degree)
 	}
 	depth := 1 + bits(m.Degree)
 	if depth > preset.CKKS.MaxLevel() {
@@ -115,9 +126,54 @@ func EncryptFeatureColumns(preset *he.Preset, pk *rlwe.PublicKey, columns [][]fl
 // feature columns, in model order (Features[j] holds feature j of every
 // subject; vertically partitioned data means different providers supplied
 // different j).
+//
+// With Encrypted set, Model.Weights and Model.Bias are ignored (only Domain
+// and Degree, which define the public activation, are used) and the model
+// owner's ciphertexts from EncryptCreditModel supply them.
 type CreditJob struct {
-	Model    CreditModel
-	Features [][]byte
+	Model     CreditModel
+	Features  [][]byte
+	Encrypted *EncryptedCreditModel
+}
+
+// EncryptedCreditModel is a model whose coefficients only the model owner
+// knows: Weights[j] encrypts w_j/A in every slot, Bias encrypts b/A at scale
+// DefaultScale² so that it adds to the products without a rescale.
+type EncryptedCreditModel struct {
+	Weights [][]byte
+	Bias    []byte
+}
+
+// EncryptCreditModel is the model owner's step: it folds the domain into
+// the coefficients and encrypts them under the committee key.
+func EncryptCreditModel(preset *he.Preset, pk *rlwe.PublicKey, model CreditModel) (*EncryptedCreditModel, error) {
+	model = model.withDefaults()
+	if err := model.Validate(preset); err != nil {
+		return nil, err
+	}
+	slots := preset.CKKS.MaxSlots()
+	fill := func(v float64) []float64 {
+		out := make([]float64, slots)
+		for i := range out {
+			out[i] = v
+		}
+		return out
+	}
+	enc := &EncryptedCreditModel{}
+	for j, w := range model.Weights {
+		b, _, err := preset.EncryptFloats(pk, fill(w/model.Domain))
+		if err != nil {
+			return nil, fmt.Errorf("jobs: encrypt weight %d: %w", j, err)
+		}
+		enc.Weights = append(enc.Weights, b)
+	}
+	ds := preset.CKKS.DefaultScale()
+	b, _, err := preset.EncryptFloatsAtScale(pk, fill(model.Bias/model.Domain), ds.Mul(ds))
+	if err != nil {
+		return nil, fmt.Errorf("jobs: encrypt bias: %w", err)
+	}
+	enc.Bias = b
+	return enc, nil
 }
 
 // CreditCircuit returns the deterministic scoring circuit over the
@@ -128,34 +184,34 @@ func CreditCircuit(m *he.Member, job CreditJob) he.Circuit {
 	return func(ctx context.Context) ([]*rlwe.Ciphertext, error) {
 		preset := m.Preset()
 		model := job.Model.withDefaults()
-		if err := model.Validate(preset); err != nil {
+		validate := model.Validate
+		if job.Encrypted != nil {
+			validate = model.validateActivation
+		}
+		if err := validate(preset); err != nil {
 			return nil, err
 		}
-		if len(job.Features) != len(model.Weights) {
-			return nil, fmt.Errorf("jobs: credit job has %d feature columns for %d weights", len(job.Features), len(model.Weights))
-		}
-		cts, err := decodeInputs(preset, he.CKKS, "feature column", job.Features)
+		params := preset.CKKS
+		ds := params.DefaultScale()
+		cts, err := decodeInputs(preset, he.CKKS, "feature column", job.Features, ds)
 		if err != nil {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		params := preset.CKKS
 		eval := hefloat.NewEvaluator(params, m.EvaluationKeys())
-		level := cts[0].Level()
-
-		// Linear layer: the constants are encoded at scale q_level so that
-		// the single rescale brings the result back to the default scale.
-		acc := hefloat.NewCiphertext(params, 1, level)
-		acc.Scale = cts[0].Scale.Mul(rlwe.NewScale(params.Q()[level]))
-		for j, ct := range cts {
-			if err := eval.MulThenAdd(ct, model.Weights[j]/model.Domain, acc); err != nil {
-				return nil, fmt.Errorf("jobs: weight feature %d: %w", j, err)
+		var acc *rlwe.Ciphertext
+		if job.Encrypted == nil {
+			if len(cts) != len(model.Weights) {
+				return nil, fmt.Errorf("jobs: credit job has %d feature columns for %d weights", len(cts), len(model.Weights))
 			}
+			acc, err = creditLinearPublic(eval, params, model, cts)
+		} else {
+			acc, err = creditLinearEncrypted(eval, params, preset, job.Encrypted, cts)
 		}
-		if err := eval.Add(acc, model.Bias/model.Domain, acc); err != nil {
-			return nil, fmt.Errorf("jobs: add bias: %w", err)
+		if err != nil {
+			return nil, err
 		}
 		if err := eval.Rescale(acc, acc); err != nil {
 			return nil, fmt.Errorf("jobs: rescale: %w", err)
@@ -173,6 +229,58 @@ func CreditCircuit(m *he.Member, job CreditJob) he.Circuit {
 		}
 		return []*rlwe.Ciphertext{out}, nil
 	}
+}
+
+// creditLinearPublic computes (w·x + b)/A with public weights. The
+// constants are encoded at scale q_level so that the single rescale brings
+// the result back to the default scale.
+func creditLinearPublic(eval *hefloat.Evaluator, params hefloat.Parameters, model CreditModel, cts []*rlwe.Ciphertext) (*rlwe.Ciphertext, error) {
+	level := cts[0].Level()
+	acc := hefloat.NewCiphertext(params, 1, level)
+	acc.Scale = cts[0].Scale.Mul(rlwe.NewScale(params.Q()[level]))
+	for j, ct := range cts {
+		if err := eval.MulThenAdd(ct, model.Weights[j]/model.Domain, acc); err != nil {
+			return nil, fmt.Errorf("jobs: weight feature %d: %w", j, err)
+		}
+	}
+	if err := eval.Add(acc, model.Bias/model.Domain, acc); err != nil {
+		return nil, fmt.Errorf("jobs: add bias: %w", err)
+	}
+	return acc, nil
+}
+
+// creditLinearEncrypted computes (w·x + b)/A with the model owner's
+// encrypted coefficients: products accumulate in degree 2 and are
+// relinearised once.
+func creditLinearEncrypted(eval *hefloat.Evaluator, params hefloat.Parameters, preset *he.Preset, model *EncryptedCreditModel, cts []*rlwe.Ciphertext) (*rlwe.Ciphertext, error) {
+	if len(model.Weights) != len(cts) {
+		return nil, fmt.Errorf("jobs: credit job has %d feature columns for %d encrypted weights", len(cts), len(model.Weights))
+	}
+	ds := params.DefaultScale()
+	ws, err := decodeInputs(preset, he.CKKS, "encrypted weight", model.Weights, ds)
+	if err != nil {
+		return nil, err
+	}
+	bias, err := decodeInputs(preset, he.CKKS, "encrypted bias", [][]byte{model.Bias}, ds.Mul(ds))
+	if err != nil {
+		return nil, err
+	}
+	level := cts[0].Level()
+	acc := hefloat.NewCiphertext(params, 2, level)
+	acc.Scale = ds.Mul(ds)
+	for j := range cts {
+		if err := eval.MulThenAdd(cts[j], ws[j], acc); err != nil {
+			return nil, fmt.Errorf("jobs: weight feature %d: %w", j, err)
+		}
+	}
+	out := hefloat.NewCiphertext(params, 1, level)
+	if err := eval.Relinearize(acc, out); err != nil {
+		return nil, fmt.Errorf("jobs: relinearise: %w", err)
+	}
+	if err := eval.Add(out, bias[0], out); err != nil {
+		return nil, fmt.Errorf("jobs: add bias: %w", err)
+	}
+	return out, nil
 }
 
 // RunCredit runs a credit job's committee side as member m over conn and

@@ -86,6 +86,46 @@ func TestCreditScoresMatchPlaintext(t *testing.T) {
 	}
 }
 
+func TestCreditEncryptedModel(t *testing.T) {
+	c := testCommittee(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	subjects := c.preset.CKKS.MaxSlots()
+	model, cols := creditData(subjects, 6, 5)
+	features, _, err := EncryptFeatureColumns(c.preset, c.members[0].PublicKey(), cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := EncryptCreditModel(c.preset, c.members[0].PublicKey(), model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := he.NewRecipient(c.preset)
+	// The committee sees only the public activation (domain, degree).
+	job := CreditJob{Model: CreditModel{Domain: model.Domain, Degree: model.Degree}, Features: features, Encrypted: enc}
+	res, errs := runJob(ctx, c, []int{0, 1, 2, 3}, func(ctx context.Context, m *he.Member, conn transport.Conn) (*he.Result, error) {
+		return RunCredit(ctx, m, conn, job, rcpt.PublicKey(), he.RunConfig{StepTimeout: 10 * time.Second})
+	}, nil)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("member %d: %v", i, err)
+		}
+	}
+	got, err := DecryptCreditScores(rcpt, res[0], subjects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PlainCreditScores(model, cols)
+	maxErr := 0.0
+	for i := range want {
+		maxErr = math.Max(maxErr, math.Abs(got[i]-want[i]))
+	}
+	t.Logf("encrypted model: max |score - plaintext| = %.2e", maxErr)
+	if maxErr > 1e-3 {
+		t.Fatalf("max error %.2e exceeds 1e-3", maxErr)
+	}
+}
+
 func TestCreditRejectsBadCiphertexts(t *testing.T) {
 	c := testCommittee(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 
@@ -28,8 +29,9 @@ func HEGaloisElements(preset *he.Preset) []uint64 {
 func bgvRowSize(preset *he.Preset) int { return preset.BGV.MaxSlots() / 2 }
 
 // decodeInputs validates and decodes provider ciphertexts. It is the only
-// way a circuit reads untrusted bytes.
-func decodeInputs(preset *he.Preset, scheme he.Scheme, what string, inputs [][]byte) ([]*rlwe.Ciphertext, error) {
+// way a circuit reads untrusted bytes. Fresh inputs are at the top level and
+// at the given scale.
+func decodeInputs(preset *he.Preset, scheme he.Scheme, what string, inputs [][]byte, scale rlwe.Scale) ([]*rlwe.Ciphertext, error) {
 	cts := make([]*rlwe.Ciphertext, len(inputs))
 	for i, b := range inputs {
 		ct, _, err := preset.UnmarshalCiphertext(scheme, b)
@@ -38,6 +40,9 @@ func decodeInputs(preset *he.Preset, scheme he.Scheme, what string, inputs [][]b
 		}
 		if ct.Level() != preset.RLWE().MaxLevel() {
 			return nil, fmt.Errorf("%s %d: %w: fresh inputs must be at the top level %d, got %d", what, i, he.ErrBadCiphertext, preset.RLWE().MaxLevel(), ct.Level())
+		}
+		if ct.Scale.Cmp(scale) != 0 {
+			return nil, fmt.Errorf("%s %d: %w: scale 2^%.2f, expected 2^%.2f", what, i, he.ErrBadCiphertext, ct.LogScale(), math.Log2(scale.Float64()))
 		}
 		cts[i] = ct
 	}
