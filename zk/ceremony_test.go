@@ -169,3 +169,56 @@ func TestCeremonyTamperedContributionDetected(t *testing.T) {
 		t.Fatal("phase 2 contribution that skips its predecessor accepted")
 	}
 }
+
+// A forged phase-2 starting state (not derived from the sealed phase 1) is
+// caught when the ceremony is finalized or verified.
+func TestCeremonyForgedPhase2Start(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := InitCeremony(dir, CircuitInput); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Contribute(ctx, dir, "alice", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	beacon, _ := NewBeacon()
+	if err := ClosePhase1(ctx, dir, beacon, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// The coordinator substitutes a start state derived from other
+	// parameters (a fresh, unsealed phase 1), with a matching hash.
+	m, _ := readManifest(dir)
+	ccs, err := ceremonyCircuit(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := mpcsetup.NewPhase1(m.DomainSize).Seal([]byte("attacker"))
+	var p2 mpcsetup.Phase2
+	p2.Initialize(ccs, &other)
+	var buf strings.Builder
+	if _, err := p2.WriteTo(&stringWriter{&buf}); err != nil {
+		t.Fatal(err)
+	}
+	forged := []byte(buf.String())
+	if err := os.WriteFile(filepath.Join(dir, ceremonyPhase2Init), forged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(forged)
+	m.Phase2InitSHA256 = hex.EncodeToString(sum[:])
+	if err := writeManifest(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Contribute(ctx, dir, "bob", io.Discard); err != nil {
+		t.Fatal(err) // bob cannot tell; finalize and verify can
+	}
+	if _, err := VerifyCeremony(ctx, dir, io.Discard); err == nil || !strings.Contains(err.Error(), "phase2-0000") {
+		t.Fatalf("forged phase-2 start passed VerifyCeremony: %v", err)
+	}
+	if _, err := FinalizeCeremony(ctx, dir, beacon, io.Discard); err == nil || !strings.Contains(err.Error(), "phase2-0000") {
+		t.Fatalf("forged phase-2 start passed FinalizeCeremony: %v", err)
+	}
+}
+
+type stringWriter struct{ b *strings.Builder }
+
+func (w *stringWriter) Write(p []byte) (int, error) { return w.b.Write(p) }

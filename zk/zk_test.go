@@ -343,3 +343,44 @@ func TestKeysRoundTripAndStale(t *testing.T) {
 		t.Fatalf("input key registered as compliance: %v", err)
 	}
 }
+
+// TestLookupRangeMode exercises proofs with a BSB22 commitment (the
+// std/rangecheck alternative): 196-byte proofs, decoded and verified through
+// the same length-checked path.
+func TestLookupRangeMode(t *testing.T) {
+	keys, err := DevSetupWithRangeMode(context.Background(), CircuitInput, RangeLookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys.VK.CommitmentKeys) != 1 {
+		t.Fatalf("lookup mode: %d commitments, want 1", len(keys.VK.CommitmentKeys))
+	}
+	reg := NewRegistry()
+	id, err := reg.Register(CircuitInput, keys.VKBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := keys.Prove(context.Background(), sampleInput(t, 3, 1, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, _ := pf.ProofBytes()
+	if len(proof) != ProofSize(1) {
+		t.Fatalf("proof is %d bytes, want %d", len(proof), ProofSize(1))
+	}
+	if err := reg.VerifyFile(pf); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.VerifyJSON(id, pf.Public, proof[:ProofSize(0)]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("proof without its commitment: %v", err)
+	}
+	st, _ := ParseStatement(CircuitInput, pf.Public)
+	public, _ := PublicVector(st)
+	public[1].SetUint64(2)
+	if err := reg.Verify(id, public, proof); !errors.Is(err, ErrInvalidProof) {
+		t.Fatalf("changed lo: %v", err)
+	}
+	if _, err := keys.proveAssignment(sampleInput(t, 6, 1, 5)); err == nil {
+		t.Fatal("out-of-range value proved in lookup mode")
+	}
+}
