@@ -138,18 +138,19 @@ func compileRuleSet(rs *RuleSet, path string, sink *errSink) *CompiledRuleSet {
 			key string
 			v   *big.Rat
 			dst **big.Int
-		}{{"min", f.Min, &b.lo}, {"max", f.Max, &b.hi}} {
+			at  pos
+		}{{"min", f.Min, &b.lo, f.minAt}, {"max", f.Max, &b.hi, f.maxAt}} {
 			if e.v == nil {
 				continue
 			}
 			x := new(big.Rat).Mul(e.v, scale)
 			if !x.IsInt() {
-				sink.add(f.at, join(fp, e.key), "%s %s is not a whole number of 1/%d %s (the circuit stores %s × %d as an integer)",
+				sink.add(e.at, join(fp, e.key), "%s %s is not a whole number of 1/%d %s (the circuit stores %s × %d as an integer)",
 					e.key, formatDecimal(e.v), f.Scale, f.Unit, f.Name, f.Scale)
 				continue
 			}
 			if x.Num().Cmp(maxUint64Big) > 0 {
-				sink.add(f.at, join(fp, e.key), "%s %s × scale %d exceeds the 64-bit field range (max %s)",
+				sink.add(e.at, join(fp, e.key), "%s %s × scale %d exceeds the 64-bit field range (max %s)",
 					e.key, formatDecimal(e.v), f.Scale, formatDecimal(new(big.Rat).SetFrac(maxUint64Big, scale.Num())))
 				continue
 			}

@@ -18,8 +18,11 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Column > 0:
 		fmt.Fprintf(&b, "line %d:%d: ", e.Line, e.Column)
+	case e.Line > 0:
+		fmt.Fprintf(&b, "line %d: ", e.Line)
 	}
 	if e.Path != "" {
 		b.WriteString(e.Path)

@@ -147,6 +147,8 @@ type Field struct {
 	Min, Max    *big.Rat
 	Description string
 	at          pos
+	minAt       pos
+	maxAt       pos
 }
 
 // Constraint is one human-readable rule of a rule set, e.g.
@@ -167,4 +169,6 @@ type Channel struct {
 	Members     []string // in declared order
 	RuleSet     string
 	at          pos
+	memberAt    []pos
+	ruleSetAt   pos
 }

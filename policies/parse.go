@@ -346,7 +346,6 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 			}
 		}},
 		fieldSpec{"governance", true, func(v *yaml.Node, path string) {
-			p.Governance.at = at(v)
 			d.object(v, path,
 				fieldSpec{"supervisors_quorum", true, func(v *yaml.Node, path string) {
 					p.Governance.at = at(v)
@@ -376,9 +375,12 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 }
 
 func (d *decoder) credit(n *yaml.Node, path string, c *Credit) {
-	c.at = at(n)
+	if n.Kind == yaml.MappingNode {
+		c.at = at(n) // marks the section present
+	}
 	d.object(n, path,
 		fieldSpec{"grades", true, func(v *yaml.Node, path string) {
+			c.at = at(v)
 			for i, g := range d.seq(v, path, MaxGrades) {
 				gr := Grade{at: at(g)}
 				ip := index(path, i)
@@ -454,8 +456,8 @@ func (d *decoder) field(n *yaml.Node, path string) Field {
 				f.Scale = s
 			}
 		}},
-		fieldSpec{"min", false, func(v *yaml.Node, path string) { f.Min, _ = d.decimal(v, path) }},
-		fieldSpec{"max", false, func(v *yaml.Node, path string) { f.Max, _ = d.decimal(v, path) }},
+		fieldSpec{"min", false, func(v *yaml.Node, path string) { f.minAt = at(v); f.Min, _ = d.decimal(v, path) }},
+		fieldSpec{"max", false, func(v *yaml.Node, path string) { f.maxAt = at(v); f.Max, _ = d.decimal(v, path) }},
 		fieldSpec{"description", false, func(v *yaml.Node, path string) { f.Description, _ = d.str(v, path, maxDescriptionLen) }},
 	)
 	return f
@@ -487,9 +489,13 @@ func (d *decoder) channel(e pair, path string) Channel {
 		fieldSpec{"members", true, func(v *yaml.Node, path string) {
 			for _, m := range d.strList(v, path, MaxMembers, maxNameLen) {
 				ch.Members = append(ch.Members, m.s)
+				ch.memberAt = append(ch.memberAt, m.at)
 			}
 		}},
-		fieldSpec{"rule_set", true, func(v *yaml.Node, path string) { ch.RuleSet, _ = d.str(v, path, maxNameLen) }},
+		fieldSpec{"rule_set", true, func(v *yaml.Node, path string) {
+			ch.ruleSetAt = at(v)
+			ch.RuleSet, _ = d.str(v, path, maxNameLen)
+		}},
 	)
 	return ch
 }

@@ -34,7 +34,7 @@ func validate(p *Policy, sink *errSink) {
 		sink.add(p.Members[0].at, "members", "no member has the supervisor role; a policy needs at least one supervisor to govern it and to sit on its channels")
 	}
 
-	if q := p.Governance.SupervisorsQuorum; q < 1 || q > supervisors {
+	if q := p.Governance.SupervisorsQuorum; p.Governance.at.line > 0 && (q < 1 || q > supervisors) {
 		if supervisors > 0 || q < 1 {
 			sink.add(p.Governance.at, "governance.supervisors_quorum",
 				"quorum %d is not between 1 and the number of supervisors (%d)", q, supervisors)
@@ -89,26 +89,26 @@ func validate(p *Policy, sink *errSink) {
 		}
 		seen := map[string]bool{}
 		hasSupervisor := false
-		for _, m := range ch.Members {
+		for i, m := range ch.Members {
 			role, ok := memberRole[m]
 			switch {
 			case !ok:
-				sink.add(ch.at, join(path, "members"), "%q is not a member of this policy (declare it under members)", clip(m))
+				sink.add(ch.memberAt[i], index(join(path, "members"), i), "%q is not a member of this policy (declare it under members)", clip(m))
 			case seen[m]:
-				sink.add(ch.at, join(path, "members"), "member %q listed twice", clip(m))
+				sink.add(ch.memberAt[i], index(join(path, "members"), i), "member %q listed twice", clip(m))
 			case role == RoleSupervisor:
 				hasSupervisor = true
 			}
 			seen[m] = true
 		}
 		if len(ch.Members) > 0 && !hasSupervisor {
-			sink.add(ch.at, join(path, "members"), "a channel needs at least one supervisor member (supervisors: %s)", membersWithRole(p.Members, RoleSupervisor))
+			sink.add(ch.memberAt[0], join(path, "members"), "a channel needs at least one supervisor member (supervisors: %s)", membersWithRole(p.Members, RoleSupervisor))
 		}
 		if len(ch.Members) == 1 {
-			sink.add(ch.at, join(path, "members"), "a channel needs at least two members")
+			sink.add(ch.memberAt[0], join(path, "members"), "a channel needs at least two members")
 		}
 		if ch.RuleSet != "" && !ruleSets[ch.RuleSet] {
-			sink.add(ch.at, join(path, "rule_set"), "unknown rule set %q", clip(ch.RuleSet))
+			sink.add(ch.ruleSetAt, join(path, "rule_set"), "unknown rule set %q", clip(ch.RuleSet))
 		}
 	}
 }
@@ -117,6 +117,9 @@ func validate(p *Policy, sink *errSink) {
 // (nil if the table itself is unusable).
 func validateCredit(c *Credit, sink *errSink) map[string]bool {
 	if len(c.Grades) == 0 {
+		if c.at.line == 0 {
+			return nil // the section or the list is missing or malformed: already reported
+		}
 		sink.add(c.at, "credit.grades", "the grade table is empty; list grades from best to worst, the last with min 0")
 		return nil
 	}
