@@ -384,3 +384,50 @@ func TestLookupRangeMode(t *testing.T) {
 		t.Fatal("out-of-range value proved in lookup mode")
 	}
 }
+
+// TestCommitKnownAnswer pins the commitment construction; the MPC engine
+// (mpc/ss.NativeCommit and its on-shares Commit) must produce the same value.
+func TestCommitKnownAnswer(t *testing.T) {
+	got := FeltOf(Commit(fr.NewElement(4), fr.NewElement(1), fr.NewElement(2), fr.NewElement(3))).String()
+	const want = "0x0bf1e7d92cff33e808e2a0d0c74e95173cdc92fa02d009b3a015895f8ac13a61"
+	if got != want {
+		t.Fatalf("Commit(1, 2, 3; salt 4) = %s, want %s", got, want)
+	}
+}
+
+// TestRegistryConcurrentVerify: the ledger verifies from concurrent CheckTx
+// calls while keys are being registered.
+func TestRegistryConcurrentVerify(t *testing.T) {
+	keys := testKeys(t, CircuitInput)
+	reg := NewRegistry()
+	id, err := reg.Register(CircuitInput, keys.VKBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := keys.Prove(context.Background(), sampleInput(t, 1, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, _ := pf.ProofBytes()
+	errs := make(chan error, 8)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 5; i++ {
+				if err := reg.VerifyJSON(id, pf.Public, proof); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+		go func() {
+			_, err := reg.Register(CircuitInput, keys.VKBytes)
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
