@@ -55,6 +55,10 @@ type DKGConfig struct {
 type FaultError struct {
 	Phase  string
 	Faults []*transport.PartyError
+	// Remote is set when the faults were not observed by this member but
+	// reported by another member that aborted the run; the accusations are
+	// unverified and the reporter is named in each.
+	Remote bool
 }
 
 func (e *FaultError) Error() string {
@@ -109,10 +113,79 @@ func (f *faults) err() error {
 	return &FaultError{Phase: f.phase, Faults: f.list}
 }
 
-// recvEach receives round r from every other member concurrently, within
-// timeout. Members that do not answer are all named, not just the first.
-func recvEach(ctx context.Context, conn transport.Conn, r transport.Round, timeout time.Duration, phase string) ([][]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// dkgRun carries one DKG run's transport state. Every DKG message is framed
+// by a one-byte tag: frameData, or frameAbort when the sender has given up
+// and says why (so that the others stop at once instead of at their
+// deadline).
+type dkgRun struct {
+	conn     transport.Conn
+	first    transport.Round
+	timeout  time.Duration
+	lastSent int // offset of the last round this member sent, -1 before any
+}
+
+const (
+	frameData  = 0
+	frameAbort = 1
+
+	maxAbortReasonBytes = 512
+)
+
+func (rn *dkgRun) round(off int) transport.Round { return rn.first + transport.Round(off) }
+
+func frame(tag byte, body []byte) []byte {
+	out := make([]byte, 1+len(body))
+	out[0] = tag
+	copy(out[1:], body)
+	return out
+}
+
+// sendAll sends payloads[j] to each member j ≠ self.
+func (rn *dkgRun) sendAll(ctx context.Context, off int, payloads [][]byte) error {
+	framed := make([][]byte, len(payloads))
+	for j, p := range payloads {
+		framed[j] = frame(frameData, p)
+	}
+	rn.lastSent = off
+	return transport.SendAll(ctx, rn.conn, rn.round(off), framed)
+}
+
+// broadcast sends the same payload to every other member.
+func (rn *dkgRun) broadcast(ctx context.Context, off int, payload []byte) error {
+	rn.lastSent = off
+	return transport.Broadcast(ctx, rn.conn, rn.round(off), frame(frameData, payload))
+}
+
+// abort tells every other member, in round off, which members this one blames.
+// Best effort: a member that cannot be reached will time out on its own.
+func (rn *dkgRun) abort(ctx context.Context, off int, fe *FaultError) {
+	w := writer{}
+	w.u32(uint32(len(fe.Faults)))
+	for _, f := range fe.Faults {
+		w.u16(uint16(f.Party))
+		reason := f.Err.Error()
+		if len(reason) > maxAbortReasonBytes {
+			reason = reason[:maxAbortReasonBytes]
+		}
+		w.bytes([]byte(reason))
+	}
+	msg := frame(frameAbort, w.buf)
+	sctx, cancel := context.WithTimeout(ctx, rn.timeout)
+	defer cancel()
+	for j := 0; j < rn.conn.Parties(); j++ {
+		if transport.PartyID(j) != rn.conn.Self() {
+			_ = rn.conn.Send(sctx, transport.PartyID(j), rn.round(off), msg)
+		}
+	}
+}
+
+// recv receives round off from every other member concurrently, within the
+// round timeout. Members that do not answer are all named, not just the
+// first. If a member sent an abort instead, the result is a remote
+// FaultError carrying its (unverified) accusations.
+func (rn *dkgRun) recv(ctx context.Context, off int, phase string) ([][]byte, error) {
+	conn, r := rn.conn, rn.round(off)
+	ctx, cancel := context.WithTimeout(ctx, rn.timeout)
 	defer cancel()
 	n := conn.Parties()
 	out := make([][]byte, n)
@@ -130,23 +203,67 @@ func recvEach(ctx context.Context, conn transport.Conn, r transport.Round, timeo
 	}
 	wg.Wait()
 	f := faults{phase: phase}
+	remote := faults{phase: phase}
 	for j, err := range errs {
-		if err == nil {
-			continue
+		switch {
+		case transport.PartyID(j) == conn.Self():
+		case err != nil:
+			var pe *transport.PartyError
+			if errors.As(err, &pe) {
+				f.addErr(pe)
+			} else if errors.Is(err, transport.ErrClosed) {
+				return nil, fmt.Errorf("%s: %w", phase, err)
+			} else {
+				f.add(j, r, "%w", err)
+			}
+		case len(out[j]) == 0:
+			f.add(j, r, "empty message")
+		case out[j][0] == frameData:
+			out[j] = out[j][1:]
+		case out[j][0] == frameAbort:
+			if !decodeAbort(out[j][1:], j, n, r, &remote) {
+				f.add(j, r, "malformed abort message")
+			}
+		default:
+			f.add(j, r, "unknown frame tag %d", out[j][0])
 		}
-		var pe *transport.PartyError
-		if errors.As(err, &pe) {
-			f.addErr(pe)
-		} else if errors.Is(err, transport.ErrClosed) {
-			return nil, fmt.Errorf("%s: %w", phase, err)
-		} else {
-			f.add(j, r, "%w", err)
-		}
+	}
+	if len(remote.list) > 0 {
+		err := remote.err().(*FaultError)
+		err.Remote = true
+		return nil, err
 	}
 	if err := f.err(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// decodeAbort appends the accusations in member from's abort message to
+// remote, each attributed to from.
+func decodeAbort(b []byte, from, n int, r transport.Round, remote *faults) bool {
+	rd := reader{buf: b}
+	k := rd.count(4*MaxMembers, 2+4)
+	type accusation struct {
+		member int
+		reason string
+	}
+	acc := make([]accusation, 0, k)
+	for i := 0; i < k && rd.err == nil; i++ {
+		m := int(rd.u16())
+		reason := rd.bytes(maxAbortReasonBytes)
+		if m >= n {
+			return false
+		}
+		acc = append(acc, accusation{m, string(reason)})
+	}
+	if rd.done() != nil || len(acc) == 0 {
+		return false
+	}
+	for _, a := range acc {
+		remote.add(a.member, r, "reported by member %d (unverified): %q", from, a.reason)
+	}
+	return true
 }
 
 // guard runs a kyber call and turns a panic into an error, since kyber
@@ -182,13 +299,25 @@ func guard(fn func() error) (err error) {
 // path leaves the complainer holding its bad share; a committee key is made
 // once, so the committee re-runs without the blamed member instead.
 func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members []LongTermPublicKey, cfg DKGConfig) (*Share, error) {
-	n := conn.Parties()
-	me := int(conn.Self())
-	t := cfg.Threshold
 	timeout := cfg.RoundTimeout
 	if timeout <= 0 {
 		timeout = DefaultRoundTimeout
 	}
+	rn := &dkgRun{conn: conn, first: cfg.FirstRound, timeout: timeout, lastSent: -1}
+	sh, err := rn.run(ctx, self, members, cfg.Threshold)
+	var fe *FaultError
+	if err != nil && errors.As(err, &fe) && !fe.Remote && rn.lastSent+1 < DKGRounds {
+		// The others are waiting for our next message: tell them why it will
+		// not come, so they stop now rather than at their deadline.
+		rn.abort(ctx, rn.lastSent+1, fe)
+	}
+	return sh, err
+}
+
+func (rn *dkgRun) run(ctx context.Context, self *LongTermKey, members []LongTermPublicKey, t int) (*Share, error) {
+	conn := rn.conn
+	n := conn.Parties()
+	me := int(conn.Self())
 	switch {
 	case self == nil || self.secret == nil:
 		return nil, errors.New("dkg: no long-term key")
@@ -218,7 +347,7 @@ func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members
 	if err != nil {
 		return nil, fmt.Errorf("dkg: %w", err)
 	}
-	round := func(off int) transport.Round { return cfg.FirstRound + transport.Round(off) }
+	round := rn.round
 
 	gen, err := dkg.NewDistKeyGenerator(g2Suite(), self.secret, points, t)
 	if err != nil {
@@ -234,10 +363,10 @@ func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members
 	for j, d := range deals {
 		payloads[j] = encodeDeal(d)
 	}
-	if err := transport.SendAll(ctx, conn, round(roundDeals), payloads); err != nil {
+	if err := rn.sendAll(ctx, roundDeals, payloads); err != nil {
 		return nil, fmt.Errorf("dkg: sending deals: %w", err)
 	}
-	msgs, err := recvEach(ctx, conn, round(roundDeals), timeout, "dkg deals")
+	msgs, err := rn.recv(ctx, roundDeals, "dkg deals")
 	if err != nil {
 		return nil, err
 	}
@@ -276,10 +405,10 @@ func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members
 			complaints[int(r.Index)] = append(complaints[int(r.Index)], me)
 		}
 	}
-	if err := transport.Broadcast(ctx, conn, round(roundResponses), encodeResponses(myResponses)); err != nil {
+	if err := rn.broadcast(ctx, roundResponses, encodeResponses(myResponses)); err != nil {
 		return nil, fmt.Errorf("dkg: sending responses: %w", err)
 	}
-	if msgs, err = recvEach(ctx, conn, round(roundResponses), timeout, "dkg responses"); err != nil {
+	if msgs, err = rn.recv(ctx, roundResponses, "dkg responses"); err != nil {
 		return nil, err
 	}
 	f = faults{phase: "dkg responses"}
@@ -323,10 +452,10 @@ func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members
 
 	// Round 3: justifications. Always exchanged, so that every member reaches
 	// the same verdict on every complaint.
-	if err := transport.Broadcast(ctx, conn, round(roundJustifications), encodeJustifications(myJustifications)); err != nil {
+	if err := rn.broadcast(ctx, roundJustifications, encodeJustifications(myJustifications)); err != nil {
 		return nil, fmt.Errorf("dkg: sending justifications: %w", err)
 	}
-	if msgs, err = recvEach(ctx, conn, round(roundJustifications), timeout, "dkg justifications"); err != nil {
+	if msgs, err = rn.recv(ctx, roundJustifications, "dkg justifications"); err != nil {
 		return nil, err
 	}
 	f = faults{phase: "dkg justifications"}
@@ -385,10 +514,10 @@ func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members
 	if err := guard(func() (err error) { sc, err = gen.SecretCommits(); return err }); err != nil {
 		return nil, fmt.Errorf("dkg: secret commitments: %w", err)
 	}
-	if err := transport.Broadcast(ctx, conn, round(roundSecretCommits), encodeSecretCommits(sc)); err != nil {
+	if err := rn.broadcast(ctx, roundSecretCommits, encodeSecretCommits(sc)); err != nil {
 		return nil, fmt.Errorf("dkg: sending commitments: %w", err)
 	}
-	if msgs, err = recvEach(ctx, conn, round(roundSecretCommits), timeout, "dkg commitments"); err != nil {
+	if msgs, err = rn.recv(ctx, roundSecretCommits, "dkg commitments"); err != nil {
 		return nil, err
 	}
 	f = faults{phase: "dkg commitments"}
@@ -422,10 +551,10 @@ func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members
 	// Round 5: complaints against commitments. A complaint reveals the deal the
 	// complainer received, so everyone can tell whether the dealer or the
 	// complainer lied.
-	if err := transport.Broadcast(ctx, conn, round(roundCommitComplaints), encodeComplaints(myComplaints)); err != nil {
+	if err := rn.broadcast(ctx, roundCommitComplaints, encodeComplaints(myComplaints)); err != nil {
 		return nil, fmt.Errorf("dkg: sending commitment complaints: %w", err)
 	}
-	if msgs, err = recvEach(ctx, conn, round(roundCommitComplaints), timeout, "dkg commitment complaints"); err != nil {
+	if msgs, err = rn.recv(ctx, roundCommitComplaints, "dkg commitment complaints"); err != nil {
 		return nil, err
 	}
 	f = faults{phase: "dkg commitment complaints"}
@@ -483,10 +612,10 @@ func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members
 	// point to point, so an equivocating member could otherwise leave honest
 	// members with different keys.
 	id := key.ID()
-	if err := transport.Broadcast(ctx, conn, round(roundConfirm), id[:]); err != nil {
+	if err := rn.broadcast(ctx, roundConfirm, id[:]); err != nil {
 		return nil, fmt.Errorf("dkg: sending confirmation: %w", err)
 	}
-	if msgs, err = recvEach(ctx, conn, round(roundConfirm), timeout, "dkg confirmation"); err != nil {
+	if msgs, err = rn.recv(ctx, roundConfirm, "dkg confirmation"); err != nil {
 		return nil, err
 	}
 	f = faults{phase: "dkg confirmation"}
