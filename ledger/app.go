@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/zk"
 )
 
 // AppVersion is reported to CometBFT in Info and bumps with state-machine changes.
@@ -40,12 +41,16 @@ type App struct {
 	blockView   *committedView // view after the block, published at Commit
 }
 
-// committedView is what the last commit made visible.
+// committedView is what the last commit made visible. Params and keys change
+// only at genesis today; they live here so that a governance tx can later
+// replace them at a commit like the members.
 type committedView struct {
 	chainID string
 	height  int64
 	appHash []byte
 	members *memberIndex
+	params  Params
+	keys    *zk.Registry
 }
 
 // NewApp opens the application on a store. It resumes from the last commit.
@@ -63,7 +68,16 @@ func NewApp(store *Store, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app.committed.Store(&committedView{chainID: string(chain), height: height, appHash: hash, members: members})
+	params, err := loadParams(store)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := loadKeys(store)
+	if err != nil {
+		return nil, err
+	}
+	app.committed.Store(&committedView{chainID: string(chain), height: height, appHash: hash, members: members,
+		params: params, keys: keys})
 	return app, nil
 }
 
@@ -111,18 +125,29 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	}
 	b := newBlockState(a.store)
 	b.set(keyChainID, []byte(req.ChainId))
+	params := g.params()
+	if err := putParams(b, params); err != nil {
+		return nil, err
+	}
+	keys := zk.NewRegistry()
+	if err := registerKeys(b, keys, g.VerifyingKeys); err != nil {
+		return nil, err
+	}
 	idx := newMemberIndex()
 	for _, m := range members {
 		if err := putMember(b, m); err != nil {
 			return nil, err
 		}
+		if err := putCredit(b, &ledgerpb.Credit{Member: m.Name, Score: params.InitialCredit, Power: m.Power}); err != nil {
+			return nil, err
+		}
 		idx.add(m)
 	}
 	hash := b.hash(nil, req.InitialHeight-1)
-	a.block, a.blockHeight, a.blockHash = b, req.InitialHeight-1, hash
-	a.blockView = &committedView{chainID: req.ChainId, height: req.InitialHeight - 1, appHash: hash, members: idx}
-	// CheckTx needs the chain ID and members before the first commit.
-	a.committed.Store(&committedView{chainID: req.ChainId, members: idx})
+	view := &committedView{chainID: req.ChainId, height: req.InitialHeight - 1, appHash: hash, members: idx, params: params, keys: keys}
+	a.block, a.blockHeight, a.blockHash, a.blockView = b, req.InitialHeight-1, hash, view
+	// CheckTx needs the chain's rules before the first commit.
+	a.committed.Store(&committedView{chainID: req.ChainId, members: idx, params: params, keys: keys})
 	a.log.Info("genesis loaded", "chain_id", req.ChainId, "members", len(members))
 	return &abci.ResponseInitChain{AppHash: hash}, nil
 }
@@ -154,7 +179,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	v := a.committed.Load()
 	tx, terr := decodeTx(req.Tx, v.chainID)
 	if terr == nil {
-		terr = a.checkTx(tx, v.members, committedReader{a.store})
+		_, terr = a.checkTx(tx, v, committedReader{a.store}, v.height+1)
 	}
 	if terr != nil {
 		return &abci.ResponseCheckTx{Code: terr.Code, Log: terr.Msg, Codespace: "cohort"}, nil
@@ -171,31 +196,38 @@ type committedReader struct{ s *Store }
 
 func (r committedReader) get(key []byte) ([]byte, error) { return r.s.get(key) }
 
-// checkTx runs every check that does not write: signer, signature, replay and
-// the message's own rules. FinalizeBlock calls it again against the block's view.
-func (a *App) checkTx(tx *decodedTx, members *memberIndex, st stateReader) *TxError {
-	m, ok := members.byName[tx.payload.Signer]
+// checkTx runs every check that does not write and needs no proof
+// verification: signer, signature, replay and the message's own rules.
+// FinalizeBlock calls it again against the block's view. It returns what the
+// message's apply step needs (the task of a task.complete).
+func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height int64) (any, *TxError) {
+	signer := tx.payload.Signer
+	m, ok := v.members.byName[signer]
 	if !ok {
-		return txErr(CodeUnknownSigner, "unknown signer %q: not a registered member", tx.payload.Signer)
+		return nil, txErr(CodeUnknownSigner, "unknown signer %q: not a registered member", signer)
 	}
 	if !a.sigs.verified(tx.raw, m.AccountKey) {
 		if err := tx.verifySignature(m.AccountKey); err != nil {
-			return err
+			return nil, err
 		}
 		a.sigs.add(tx.raw, m.AccountKey)
 	}
 	seen, err := st.get(keyTx(tx.payload.TxId))
 	if err != nil {
-		return txErr(CodeInvalid, "read state: %v", err)
+		return nil, txErr(CodeInvalid, "read state: %v", err)
 	}
 	if seen != nil {
-		return txErr(CodeReplay, "replay: tx %x is already committed", tx.payload.TxId)
+		return nil, txErr(CodeReplay, "replay: tx %x is already committed", tx.payload.TxId)
 	}
 	switch msg := tx.payload.Msg.(type) {
 	case *ledgerpb.TxPayload_RecordAnchor:
-		return checkRecordAnchor(msg.RecordAnchor)
+		return nil, checkRecordAnchor(msg.RecordAnchor)
+	case *ledgerpb.TxPayload_TaskAssign:
+		return nil, checkTaskAssign(signer, msg.TaskAssign, v.members, st, height)
+	case *ledgerpb.TxPayload_TaskComplete:
+		return checkTaskComplete(signer, msg.TaskComplete, v, st, height)
 	default:
-		return txErr(CodeMalformed, "unknown message type %T", msg)
+		return nil, txErr(CodeMalformed, "unknown message type %T", msg)
 	}
 }
 
@@ -205,38 +237,55 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	a.consensusMu.Lock()
 	defer a.consensusMu.Unlock()
 	prev := a.committed.Load()
+	view := prev
 	b := a.block
-	members := prev.members
-	chainID := prev.chainID
 	if b == nil {
 		b = newBlockState(a.store)
 	} else if a.blockView != nil {
 		// The genesis writes of InitChain are committed with the first block.
-		members, chainID = a.blockView.members, a.blockView.chainID
+		view = a.blockView
 	}
-	prevHash := prev.appHash
-	if a.blockView != nil && a.blockView.height == req.Height-1 {
-		prevHash = a.blockView.appHash
-	}
+	prevHash := view.appHash
 
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
-		results[i] = a.deliverTx(b, raw, chainID, members, req.Height)
+		res, err := a.deliverTx(b, raw, view, req.Height)
+		if err != nil {
+			return nil, fmt.Errorf("block %d tx %d: %w", req.Height, i, err)
+		}
+		results[i] = res
+	}
+	var updates []abci.ValidatorUpdate
+	if req.Height%view.params.EpochLength == 0 {
+		if err := expireTasks(b, req.Height); err != nil {
+			return nil, fmt.Errorf("block %d: expire tasks: %w", req.Height, err)
+		}
+		var err error
+		if updates, err = endEpoch(b, req.Height, view.members, view.params); err != nil {
+			return nil, fmt.Errorf("block %d: end epoch: %w", req.Height, err)
+		}
 	}
 	hash := b.hash(prevHash, req.Height)
-	a.block, a.blockHeight, a.blockHash = b, req.Height, hash
-	a.blockView = &committedView{chainID: chainID, height: req.Height, appHash: hash, members: members}
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash}, nil
+	next := *view
+	next.height, next.appHash = req.Height, hash
+	a.block, a.blockHeight, a.blockHash, a.blockView = b, req.Height, hash, &next
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash, ValidatorUpdates: updates}, nil
 }
 
-func (a *App) deliverTx(b *blockState, raw []byte, chainID string, members *memberIndex, height int64) *abci.ExecTxResult {
-	tx, terr := decodeTx(raw, chainID)
+// deliverTx checks and applies one tx. A tx that fails its checks changes
+// nothing, except a validly signed proof that does not verify: its tx ID is
+// spent and its signer's rating drops. An error (not a failed tx) means the
+// state itself is unreadable and halts the node.
+func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int64) (*abci.ExecTxResult, error) {
+	tx, terr := decodeTx(raw, v.chainID)
+	var checked any
 	if terr == nil {
-		terr = a.checkTx(tx, members, b)
+		checked, terr = a.checkTx(tx, v, b, height)
 	}
 	if terr != nil {
-		return &abci.ExecTxResult{Code: terr.Code, Log: terr.Msg, Codespace: "cohort"}
+		return &abci.ExecTxResult{Code: terr.Code, Log: terr.Msg, Codespace: "cohort"}, nil
 	}
+	signer := tx.payload.Signer
 	txHash := TxHash(raw)
 	b.set(keyTx(tx.payload.TxId), heightBytes(height))
 	var events []abci.Event
@@ -244,20 +293,41 @@ func (a *App) deliverTx(b *blockState, raw []byte, chainID string, members *memb
 	case *ledgerpb.TxPayload_RecordAnchor:
 		rec, err := applyRecordAnchor(b, tx, msg.RecordAnchor, height, txHash)
 		if err != nil {
-			// Only an encoding failure gets here; the tx was checked above.
-			return &abci.ExecTxResult{Code: CodeInvalid, Log: err.Error(), Codespace: "cohort"}
+			return nil, err
 		}
 		events = append(events, abci.Event{Type: "record", Attributes: []abci.EventAttribute{
-			{Key: "id", Value: rec.Id, Index: false},
-			{Key: "hash", Value: hex.EncodeToString(rec.Hash), Index: false},
-			{Key: "kind", Value: rec.Kind, Index: false},
+			{Key: "id", Value: rec.Id},
+			{Key: "hash", Value: hex.EncodeToString(rec.Hash)},
+			{Key: "kind", Value: rec.Kind},
+		}})
+	case *ledgerpb.TxPayload_TaskAssign:
+		if err := applyTaskAssign(b, signer, msg.TaskAssign, height); err != nil {
+			return nil, err
+		}
+		events = append(events, abci.Event{Type: "task", Attributes: []abci.EventAttribute{
+			{Key: "id", Value: msg.TaskAssign.TaskId}, {Key: "status", Value: TaskOpen},
+		}})
+	case *ledgerpb.TxPayload_TaskComplete:
+		task := checked.(*ledgerpb.Task)
+		if err := verifyCompletion(v, task, msg.TaskComplete); err != nil {
+			if aerr := adjustCredit(b, signer, creditInvalidProof, "invalid completion proof: "+task.Id, height); aerr != nil {
+				return nil, aerr
+			}
+			return &abci.ExecTxResult{Code: CodeInvalidProof, Codespace: "cohort",
+				Log: fmt.Sprintf("completion proof for task %q does not verify: %v", task.Id, err)}, nil
+		}
+		if err := applyTaskComplete(b, task, msg.TaskComplete, height); err != nil {
+			return nil, err
+		}
+		events = append(events, abci.Event{Type: "task", Attributes: []abci.EventAttribute{
+			{Key: "id", Value: task.Id}, {Key: "status", Value: TaskCompleted},
 		}})
 	}
 	events = append(events, abci.Event{Type: "tx", Attributes: []abci.EventAttribute{
-		{Key: "id", Value: hex.EncodeToString(tx.payload.TxId), Index: false},
-		{Key: "signer", Value: tx.payload.Signer, Index: false},
+		{Key: "id", Value: hex.EncodeToString(tx.payload.TxId)},
+		{Key: "signer", Value: signer},
 	}})
-	return &abci.ExecTxResult{Code: CodeOK, Events: events}
+	return &abci.ExecTxResult{Code: CodeOK, Events: events}, nil
 }
 
 // Commit implements abci.Application: the block's writes become durable and

@@ -43,6 +43,68 @@ type GenesisMember struct {
 // Genesis is the app_state of the CometBFT genesis document.
 type Genesis struct {
 	Members []GenesisMember `json:"members"`
+	// Params are the chain's rules; omitted fields take DefaultParams' values.
+	Params *Params `json:"params,omitempty"`
+	// VerifyingKeys are the zk verifying keys proofs may name (by vk ID).
+	VerifyingKeys []GenesisKey `json:"verifying_keys,omitempty"`
+}
+
+// GenesisKey is a zk verifying key registered at genesis.
+type GenesisKey struct {
+	Circuit string `json:"circuit"`
+	Key     []byte `json:"key"` // gnark verifying key bytes (base64 in JSON)
+}
+
+// Params are the ledger's tunable rules. All arithmetic on them is integer.
+type Params struct {
+	// EpochLength is the number of blocks between credit decay, task
+	// timeouts and validator power updates.
+	EpochLength int64 `json:"epoch_length"`
+	// InitialCredit is every member's rating at genesis (0 to 1000).
+	InitialCredit int64 `json:"initial_credit"`
+	// CreditBaseline is where decay pulls ratings, by 1/CreditDecayDivisor of
+	// the distance per epoch.
+	CreditBaseline     int64 `json:"credit_baseline"`
+	CreditDecayDivisor int64 `json:"credit_decay_divisor"`
+	// ValidatorMinCredit: a validator rated below it has no voting power
+	// from the next epoch until its rating recovers.
+	ValidatorMinCredit int64 `json:"validator_min_credit"`
+}
+
+// DefaultParams are the rules of a chain whose genesis sets none.
+func DefaultParams() Params {
+	return Params{
+		EpochLength:        100,
+		InitialCredit:      600,
+		CreditBaseline:     600,
+		CreditDecayDivisor: 16,
+		ValidatorMinCredit: 400,
+	}
+}
+
+// Validate checks the params' ranges.
+func (p Params) Validate() error {
+	switch {
+	case p.EpochLength < 1:
+		return fmt.Errorf("params: epoch_length must be positive")
+	case p.InitialCredit < 0 || p.InitialCredit > MaxCredit:
+		return fmt.Errorf("params: initial_credit must be 0 to %d", MaxCredit)
+	case p.CreditBaseline < 0 || p.CreditBaseline > MaxCredit:
+		return fmt.Errorf("params: credit_baseline must be 0 to %d", MaxCredit)
+	case p.CreditDecayDivisor < 1:
+		return fmt.Errorf("params: credit_decay_divisor must be positive")
+	case p.ValidatorMinCredit < 0 || p.ValidatorMinCredit > MaxCredit:
+		return fmt.Errorf("params: validator_min_credit must be 0 to %d", MaxCredit)
+	}
+	return nil
+}
+
+// params returns the genesis params with defaults filled in.
+func (g *Genesis) params() Params {
+	if g.Params == nil {
+		return DefaultParams()
+	}
+	return *g.Params
 }
 
 // ParseGenesis decodes and validates app_state bytes.
@@ -63,6 +125,14 @@ func ParseGenesis(raw []byte) (*Genesis, error) {
 func (g *Genesis) Validate() error {
 	if len(g.Members) == 0 {
 		return fmt.Errorf("genesis: no members")
+	}
+	if err := g.params().Validate(); err != nil {
+		return fmt.Errorf("genesis: %w", err)
+	}
+	for i, k := range g.VerifyingKeys {
+		if k.Circuit == "" || len(k.Key) == 0 || len(k.Key) > maxVerifyingKeyBytes {
+			return fmt.Errorf("genesis verifying key %d: needs a circuit and 1 to %d key bytes", i, maxVerifyingKeyBytes)
+		}
 	}
 	names := make(map[string]bool)
 	peers := make(map[string]bool)
@@ -115,4 +185,30 @@ func (g *Genesis) members() []*ledgerpb.Member {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+var keyParams = []byte("m/params")
+
+func putParams(b *blockState, p Params) error {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode params: %w", err)
+	}
+	b.set(keyParams, raw)
+	return nil
+}
+
+func loadParams(s *Store) (Params, error) {
+	raw, err := s.get(keyParams)
+	if err != nil {
+		return Params{}, err
+	}
+	if raw == nil {
+		return DefaultParams(), nil // a store before InitChain
+	}
+	var p Params
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return Params{}, fmt.Errorf("corrupt params: %w", err)
+	}
+	return p, nil
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -19,6 +20,9 @@ const (
 	QueryMember        = "/member"          // data: member name
 	QueryMembers       = "/members"
 	QueryAppHash       = "/apphash" // data: decimal height; value: the AppHash after that height
+	QueryTask          = "/task"    // data: task ID; value: Task
+	QueryCredit        = "/credit"  // data: member name; value: CreditReport
+	QueryParams        = "/params"  // value: Params as JSON
 )
 
 // CodeNotFound answers a query for an absent object.
@@ -93,6 +97,19 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 			return nil, fmt.Errorf("height must be a positive integer")
 		}
 		return a.getOrNotFound(keyAppHashAt(h))
+	case QueryTask:
+		return a.getOrNotFound(keyTask(string(data)))
+	case QueryCredit:
+		if _, ok := v.members.byName[string(data)]; !ok {
+			return nil, ErrNotFound
+		}
+		r, err := a.creditReport(string(data))
+		if err != nil {
+			return nil, err
+		}
+		return marshal(r)
+	case QueryParams:
+		return json.Marshal(v.params)
 	default:
 		return nil, fmt.Errorf("unknown query path %q", path)
 	}

@@ -6,9 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
+
+// errStopScan ends a scan early without an error.
+var errStopScan = errors.New("stop scan")
 
 // Store is the app state in badger: the committed key/value pairs plus the
 // height and AppHash they correspond to.
@@ -59,6 +64,9 @@ func (s *Store) get(key []byte) ([]byte, error) {
 			return err
 		}
 		out, err = item.ValueCopy(nil)
+		if out == nil {
+			out = []byte{} // present but empty, unlike an absent key
+		}
 		return err
 	})
 	if err != nil {
@@ -105,7 +113,7 @@ func (s *Store) lastCommit() (int64, []byte, error) {
 	return int64(binary.BigEndian.Uint64(h)), hash, nil
 }
 
-// write is one state change of a block.
+// write is one state change of a block; a nil val deletes the key.
 type write struct {
 	key, val []byte
 }
@@ -117,6 +125,13 @@ type blockState struct {
 	store  *Store
 	writes []write
 	index  map[string]int // key → position of its latest write
+	seq    uint32         // orders events written at the same height
+}
+
+// nextSeq numbers events within the block, in execution order.
+func (b *blockState) nextSeq() uint32 {
+	b.seq++
+	return b.seq
 }
 
 func newBlockState(s *Store) *blockState {
@@ -125,14 +140,60 @@ func newBlockState(s *Store) *blockState {
 
 func (b *blockState) get(key []byte) ([]byte, error) {
 	if i, ok := b.index[string(key)]; ok {
-		return b.writes[i].val, nil
+		return b.writes[i].val, nil // nil for a key deleted in this block
 	}
 	return b.store.get(key)
 }
 
 func (b *blockState) set(key, val []byte) {
+	if val == nil {
+		val = []byte{} // nil is reserved for deletions
+	}
 	b.index[string(key)] = len(b.writes)
 	b.writes = append(b.writes, write{key: append([]byte(nil), key...), val: val})
+}
+
+func (b *blockState) delete(key []byte) {
+	b.index[string(key)] = len(b.writes)
+	b.writes = append(b.writes, write{key: append([]byte(nil), key...)})
+}
+
+// scan calls fn for every key with the prefix in key order, as the state
+// will be after the block's writes so far.
+func (b *blockState) scan(prefix []byte, fn func(key, val []byte) error) error {
+	var pending []string
+	for k := range b.index {
+		if strings.HasPrefix(k, string(prefix)) {
+			pending = append(pending, k)
+		}
+	}
+	sort.Strings(pending)
+	emitPending := func(upTo string, inclusive bool) error {
+		for len(pending) > 0 && (pending[0] < upTo || inclusive && pending[0] == upTo || upTo == "") {
+			w := b.writes[b.index[pending[0]]]
+			pending = pending[1:]
+			if w.val != nil {
+				if err := fn(w.key, w.val); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	err := b.store.scan(prefix, func(key, val []byte) error {
+		k := string(key)
+		if err := emitPending(k, false); err != nil {
+			return err
+		}
+		if _, overridden := b.index[k]; overridden {
+			return emitPending(k, true)
+		}
+		return fn(key, val)
+	})
+	if err != nil {
+		return err
+	}
+	return emitPending("", true)
 }
 
 // hash chains the previous AppHash with this block's ordered writes.
@@ -147,6 +208,11 @@ func (b *blockState) hash(prev []byte, height int64) []byte {
 		binary.BigEndian.PutUint32(buf[:4], uint32(len(w.key)))
 		h.Write(buf[:4])
 		h.Write(w.key)
+		if w.val == nil {
+			h.Write([]byte{0})
+			continue
+		}
+		h.Write([]byte{1})
 		binary.BigEndian.PutUint32(buf[:4], uint32(len(w.val)))
 		h.Write(buf[:4])
 		h.Write(w.val)
@@ -162,7 +228,13 @@ func (b *blockState) commit(height int64, appHash []byte) error {
 	err := b.store.db.Update(func(txn *badger.Txn) error {
 		// A key written twice in the block is set twice; badger keeps the last.
 		for _, w := range b.writes {
-			if err := txn.Set(w.key, w.val); err != nil {
+			var err error
+			if w.val == nil {
+				err = txn.Delete(w.key)
+			} else {
+				err = txn.Set(w.key, w.val)
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -37,6 +37,8 @@ const (
 	CodeReplay
 	CodeInvalid
 	CodeUnauthorized
+	CodeBelowThreshold
+	CodeInvalidProof
 )
 
 // TxError is a rejected tx: a code for machines and a message for people.

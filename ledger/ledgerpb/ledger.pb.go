@@ -86,6 +86,8 @@ type TxPayload struct {
 	// Types that are valid to be assigned to Msg:
 	//
 	//	*TxPayload_RecordAnchor
+	//	*TxPayload_TaskAssign
+	//	*TxPayload_TaskComplete
 	Msg           isTxPayload_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -158,6 +160,24 @@ func (x *TxPayload) GetRecordAnchor() *RecordAnchor {
 	return nil
 }
 
+func (x *TxPayload) GetTaskAssign() *TaskAssign {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_TaskAssign); ok {
+			return x.TaskAssign
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetTaskComplete() *TaskComplete {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_TaskComplete); ok {
+			return x.TaskComplete
+		}
+	}
+	return nil
+}
+
 type isTxPayload_Msg interface {
 	isTxPayload_Msg()
 }
@@ -166,7 +186,19 @@ type TxPayload_RecordAnchor struct {
 	RecordAnchor *RecordAnchor `protobuf:"bytes,10,opt,name=record_anchor,json=recordAnchor,proto3,oneof"`
 }
 
+type TxPayload_TaskAssign struct {
+	TaskAssign *TaskAssign `protobuf:"bytes,11,opt,name=task_assign,json=taskAssign,proto3,oneof"`
+}
+
+type TxPayload_TaskComplete struct {
+	TaskComplete *TaskComplete `protobuf:"bytes,12,opt,name=task_complete,json=taskComplete,proto3,oneof"`
+}
+
 func (*TxPayload_RecordAnchor) isTxPayload_Msg() {}
+
+func (*TxPayload_TaskAssign) isTxPayload_Msg() {}
+
+func (*TxPayload_TaskComplete) isTxPayload_Msg() {}
 
 // RecordAnchor anchors the hash of an off-chain record.
 type RecordAnchor struct {
@@ -511,6 +543,499 @@ func (x *MemberList) GetMembers() []*Member {
 	return nil
 }
 
+// TaskAssign opens a task: the buyer (the signer) commits the order quantity
+// and the completion threshold the assignee must prove.
+type TaskAssign struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	TaskId          string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`                            // 1 to 64 bytes, unique on the chain
+	Assignee        string                 `protobuf:"bytes,2,opt,name=assignee,proto3" json:"assignee,omitempty"`                                      // member who must deliver
+	OrderCommitment []byte                 `protobuf:"bytes,3,opt,name=order_commitment,json=orderCommitment,proto3" json:"order_commitment,omitempty"` // 32-byte Poseidon2 commitment to (order quantity, salt)
+	ThresholdBps    uint32                 `protobuf:"varint,4,opt,name=threshold_bps,json=thresholdBps,proto3" json:"threshold_bps,omitempty"`         // minimum completion, 1 to 10000 basis points of the order
+	CounterpartyKey []byte                 `protobuf:"bytes,5,opt,name=counterparty_key,json=counterpartyKey,proto3" json:"counterparty_key,omitempty"` // the buyer's 32-byte BN254 EdDSA key that signs deliveries
+	DeadlineHeight  int64                  `protobuf:"varint,6,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`   // an incomplete task times out after this height
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *TaskAssign) Reset() {
+	*x = TaskAssign{}
+	mi := &file_ledger_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskAssign) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskAssign) ProtoMessage() {}
+
+func (x *TaskAssign) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskAssign.ProtoReflect.Descriptor instead.
+func (*TaskAssign) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TaskAssign) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskAssign) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *TaskAssign) GetOrderCommitment() []byte {
+	if x != nil {
+		return x.OrderCommitment
+	}
+	return nil
+}
+
+func (x *TaskAssign) GetThresholdBps() uint32 {
+	if x != nil {
+		return x.ThresholdBps
+	}
+	return 0
+}
+
+func (x *TaskAssign) GetCounterpartyKey() []byte {
+	if x != nil {
+		return x.CounterpartyKey
+	}
+	return nil
+}
+
+func (x *TaskAssign) GetDeadlineHeight() int64 {
+	if x != nil {
+		return x.DeadlineHeight
+	}
+	return 0
+}
+
+// TaskComplete proves, with the `completion` circuit, that the delivered
+// quantity signed by the counterparty reaches claimed_bps of the order.
+type TaskComplete struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	TaskId             string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	DeliveryCommitment []byte                 `protobuf:"bytes,2,opt,name=delivery_commitment,json=deliveryCommitment,proto3" json:"delivery_commitment,omitempty"` // 32-byte Poseidon2 commitment to the delivery
+	ClaimedBps         uint32                 `protobuf:"varint,3,opt,name=claimed_bps,json=claimedBps,proto3" json:"claimed_bps,omitempty"`                        // completion band proven, at least the task's threshold
+	VkId               string                 `protobuf:"bytes,4,opt,name=vk_id,json=vkId,proto3" json:"vk_id,omitempty"`                                           // verifying key of the proof
+	Proof              []byte                 `protobuf:"bytes,5,opt,name=proof,proto3" json:"proof,omitempty"`                                                     // compressed Groth16 proof
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TaskComplete) Reset() {
+	*x = TaskComplete{}
+	mi := &file_ledger_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskComplete) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskComplete) ProtoMessage() {}
+
+func (x *TaskComplete) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskComplete.ProtoReflect.Descriptor instead.
+func (*TaskComplete) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TaskComplete) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskComplete) GetDeliveryCommitment() []byte {
+	if x != nil {
+		return x.DeliveryCommitment
+	}
+	return nil
+}
+
+func (x *TaskComplete) GetClaimedBps() uint32 {
+	if x != nil {
+		return x.ClaimedBps
+	}
+	return 0
+}
+
+func (x *TaskComplete) GetVkId() string {
+	if x != nil {
+		return x.VkId
+	}
+	return ""
+}
+
+func (x *TaskComplete) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+type Task struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Id                 string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Buyer              string                 `protobuf:"bytes,2,opt,name=buyer,proto3" json:"buyer,omitempty"`
+	Assignee           string                 `protobuf:"bytes,3,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	OrderCommitment    []byte                 `protobuf:"bytes,4,opt,name=order_commitment,json=orderCommitment,proto3" json:"order_commitment,omitempty"`
+	ThresholdBps       uint32                 `protobuf:"varint,5,opt,name=threshold_bps,json=thresholdBps,proto3" json:"threshold_bps,omitempty"`
+	CounterpartyKey    []byte                 `protobuf:"bytes,6,opt,name=counterparty_key,json=counterpartyKey,proto3" json:"counterparty_key,omitempty"`
+	DeadlineHeight     int64                  `protobuf:"varint,7,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+	AssignedHeight     int64                  `protobuf:"varint,8,opt,name=assigned_height,json=assignedHeight,proto3" json:"assigned_height,omitempty"`
+	Status             string                 `protobuf:"bytes,9,opt,name=status,proto3" json:"status,omitempty"` // open, completed, timed_out
+	CompletedBps       uint32                 `protobuf:"varint,10,opt,name=completed_bps,json=completedBps,proto3" json:"completed_bps,omitempty"`
+	CompletedHeight    int64                  `protobuf:"varint,11,opt,name=completed_height,json=completedHeight,proto3" json:"completed_height,omitempty"`
+	DeliveryCommitment []byte                 `protobuf:"bytes,12,opt,name=delivery_commitment,json=deliveryCommitment,proto3" json:"delivery_commitment,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Task) Reset() {
+	*x = Task{}
+	mi := &file_ledger_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Task) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Task) ProtoMessage() {}
+
+func (x *Task) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Task.ProtoReflect.Descriptor instead.
+func (*Task) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Task) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Task) GetBuyer() string {
+	if x != nil {
+		return x.Buyer
+	}
+	return ""
+}
+
+func (x *Task) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *Task) GetOrderCommitment() []byte {
+	if x != nil {
+		return x.OrderCommitment
+	}
+	return nil
+}
+
+func (x *Task) GetThresholdBps() uint32 {
+	if x != nil {
+		return x.ThresholdBps
+	}
+	return 0
+}
+
+func (x *Task) GetCounterpartyKey() []byte {
+	if x != nil {
+		return x.CounterpartyKey
+	}
+	return nil
+}
+
+func (x *Task) GetDeadlineHeight() int64 {
+	if x != nil {
+		return x.DeadlineHeight
+	}
+	return 0
+}
+
+func (x *Task) GetAssignedHeight() int64 {
+	if x != nil {
+		return x.AssignedHeight
+	}
+	return 0
+}
+
+func (x *Task) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Task) GetCompletedBps() uint32 {
+	if x != nil {
+		return x.CompletedBps
+	}
+	return 0
+}
+
+func (x *Task) GetCompletedHeight() int64 {
+	if x != nil {
+		return x.CompletedHeight
+	}
+	return 0
+}
+
+func (x *Task) GetDeliveryCommitment() []byte {
+	if x != nil {
+		return x.DeliveryCommitment
+	}
+	return nil
+}
+
+// Credit is a member's rating (0 to 1000) and its verified output count.
+type Credit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	Score         int64                  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	Output        int64                  `protobuf:"varint,3,opt,name=output,proto3" json:"output,omitempty"` // verified task completions and job participations
+	Power         int64                  `protobuf:"varint,4,opt,name=power,proto3" json:"power,omitempty"`   // current validator voting power, 0 if none
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Credit) Reset() {
+	*x = Credit{}
+	mi := &file_ledger_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Credit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Credit) ProtoMessage() {}
+
+func (x *Credit) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Credit.ProtoReflect.Descriptor instead.
+func (*Credit) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Credit) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *Credit) GetScore() int64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Credit) GetOutput() int64 {
+	if x != nil {
+		return x.Output
+	}
+	return 0
+}
+
+func (x *Credit) GetPower() int64 {
+	if x != nil {
+		return x.Power
+	}
+	return 0
+}
+
+type CreditEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Height        int64                  `protobuf:"varint,1,opt,name=height,proto3" json:"height,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Delta         int64                  `protobuf:"varint,3,opt,name=delta,proto3" json:"delta,omitempty"`
+	Score         int64                  `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"` // after the event
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreditEvent) Reset() {
+	*x = CreditEvent{}
+	mi := &file_ledger_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreditEvent) ProtoMessage() {}
+
+func (x *CreditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreditEvent.ProtoReflect.Descriptor instead.
+func (*CreditEvent) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreditEvent) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *CreditEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CreditEvent) GetDelta() int64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *CreditEvent) GetScore() int64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+type CreditReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Credit        *Credit                `protobuf:"bytes,1,opt,name=credit,proto3" json:"credit,omitempty"`
+	Grade         string                 `protobuf:"bytes,2,opt,name=grade,proto3" json:"grade,omitempty"`
+	History       []*CreditEvent         `protobuf:"bytes,3,rep,name=history,proto3" json:"history,omitempty"` // most recent last
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreditReport) Reset() {
+	*x = CreditReport{}
+	mi := &file_ledger_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreditReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreditReport) ProtoMessage() {}
+
+func (x *CreditReport) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreditReport.ProtoReflect.Descriptor instead.
+func (*CreditReport) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CreditReport) GetCredit() *Credit {
+	if x != nil {
+		return x.Credit
+	}
+	return nil
+}
+
+func (x *CreditReport) GetGrade() string {
+	if x != nil {
+		return x.Grade
+	}
+	return ""
+}
+
+func (x *CreditReport) GetHistory() []*CreditEvent {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
 var File_ledger_proto protoreflect.FileDescriptor
 
 const file_ledger_proto_rawDesc = "" +
@@ -518,13 +1043,16 @@ const file_ledger_proto_rawDesc = "" +
 	"\fledger.proto\x12\x10cohort.ledger.v1\"B\n" +
 	"\bSignedTx\x12\x18\n" +
 	"\apayload\x18\x01 \x01(\fR\apayload\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xa1\x01\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xa9\x02\n" +
 	"\tTxPayload\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x13\n" +
 	"\x05tx_id\x18\x02 \x01(\fR\x04txId\x12\x16\n" +
 	"\x06signer\x18\x03 \x01(\tR\x06signer\x12E\n" +
 	"\rrecord_anchor\x18\n" +
-	" \x01(\v2\x1e.cohort.ledger.v1.RecordAnchorH\x00R\frecordAnchorB\x05\n" +
+	" \x01(\v2\x1e.cohort.ledger.v1.RecordAnchorH\x00R\frecordAnchor\x12?\n" +
+	"\vtask_assign\x18\v \x01(\v2\x1c.cohort.ledger.v1.TaskAssignH\x00R\n" +
+	"taskAssign\x12E\n" +
+	"\rtask_complete\x18\f \x01(\v2\x1e.cohort.ledger.v1.TaskCompleteH\x00R\ftaskCompleteB\x05\n" +
 	"\x03msg\"j\n" +
 	"\fRecordAnchor\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x12\n" +
@@ -553,7 +1081,50 @@ const file_ledger_proto_rawDesc = "" +
 	"\arecords\x18\x01 \x03(\v2\x18.cohort.ledger.v1.RecordR\arecords\"@\n" +
 	"\n" +
 	"MemberList\x122\n" +
-	"\amembers\x18\x01 \x03(\v2\x18.cohort.ledger.v1.MemberR\amembersB-Z+github.com/cohortnet/cohort/ledger/ledgerpbb\x06proto3"
+	"\amembers\x18\x01 \x03(\v2\x18.cohort.ledger.v1.MemberR\amembers\"\xe5\x01\n" +
+	"\n" +
+	"TaskAssign\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1a\n" +
+	"\bassignee\x18\x02 \x01(\tR\bassignee\x12)\n" +
+	"\x10order_commitment\x18\x03 \x01(\fR\x0forderCommitment\x12#\n" +
+	"\rthreshold_bps\x18\x04 \x01(\rR\fthresholdBps\x12)\n" +
+	"\x10counterparty_key\x18\x05 \x01(\fR\x0fcounterpartyKey\x12'\n" +
+	"\x0fdeadline_height\x18\x06 \x01(\x03R\x0edeadlineHeight\"\xa4\x01\n" +
+	"\fTaskComplete\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12/\n" +
+	"\x13delivery_commitment\x18\x02 \x01(\fR\x12deliveryCommitment\x12\x1f\n" +
+	"\vclaimed_bps\x18\x03 \x01(\rR\n" +
+	"claimedBps\x12\x13\n" +
+	"\x05vk_id\x18\x04 \x01(\tR\x04vkId\x12\x14\n" +
+	"\x05proof\x18\x05 \x01(\fR\x05proof\"\xae\x03\n" +
+	"\x04Task\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05buyer\x18\x02 \x01(\tR\x05buyer\x12\x1a\n" +
+	"\bassignee\x18\x03 \x01(\tR\bassignee\x12)\n" +
+	"\x10order_commitment\x18\x04 \x01(\fR\x0forderCommitment\x12#\n" +
+	"\rthreshold_bps\x18\x05 \x01(\rR\fthresholdBps\x12)\n" +
+	"\x10counterparty_key\x18\x06 \x01(\fR\x0fcounterpartyKey\x12'\n" +
+	"\x0fdeadline_height\x18\a \x01(\x03R\x0edeadlineHeight\x12'\n" +
+	"\x0fassigned_height\x18\b \x01(\x03R\x0eassignedHeight\x12\x16\n" +
+	"\x06status\x18\t \x01(\tR\x06status\x12#\n" +
+	"\rcompleted_bps\x18\n" +
+	" \x01(\rR\fcompletedBps\x12)\n" +
+	"\x10completed_height\x18\v \x01(\x03R\x0fcompletedHeight\x12/\n" +
+	"\x13delivery_commitment\x18\f \x01(\fR\x12deliveryCommitment\"d\n" +
+	"\x06Credit\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x03R\x05score\x12\x16\n" +
+	"\x06output\x18\x03 \x01(\x03R\x06output\x12\x14\n" +
+	"\x05power\x18\x04 \x01(\x03R\x05power\"i\n" +
+	"\vCreditEvent\x12\x16\n" +
+	"\x06height\x18\x01 \x01(\x03R\x06height\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05delta\x18\x03 \x01(\x03R\x05delta\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x03R\x05score\"\x8f\x01\n" +
+	"\fCreditReport\x120\n" +
+	"\x06credit\x18\x01 \x01(\v2\x18.cohort.ledger.v1.CreditR\x06credit\x12\x14\n" +
+	"\x05grade\x18\x02 \x01(\tR\x05grade\x127\n" +
+	"\ahistory\x18\x03 \x03(\v2\x1d.cohort.ledger.v1.CreditEventR\ahistoryB-Z+github.com/cohortnet/cohort/ledger/ledgerpbb\x06proto3"
 
 var (
 	file_ledger_proto_rawDescOnce sync.Once
@@ -567,7 +1138,7 @@ func file_ledger_proto_rawDescGZIP() []byte {
 	return file_ledger_proto_rawDescData
 }
 
-var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_ledger_proto_goTypes = []any{
 	(*SignedTx)(nil),     // 0: cohort.ledger.v1.SignedTx
 	(*TxPayload)(nil),    // 1: cohort.ledger.v1.TxPayload
@@ -576,16 +1147,26 @@ var file_ledger_proto_goTypes = []any{
 	(*Member)(nil),       // 4: cohort.ledger.v1.Member
 	(*RecordList)(nil),   // 5: cohort.ledger.v1.RecordList
 	(*MemberList)(nil),   // 6: cohort.ledger.v1.MemberList
+	(*TaskAssign)(nil),   // 7: cohort.ledger.v1.TaskAssign
+	(*TaskComplete)(nil), // 8: cohort.ledger.v1.TaskComplete
+	(*Task)(nil),         // 9: cohort.ledger.v1.Task
+	(*Credit)(nil),       // 10: cohort.ledger.v1.Credit
+	(*CreditEvent)(nil),  // 11: cohort.ledger.v1.CreditEvent
+	(*CreditReport)(nil), // 12: cohort.ledger.v1.CreditReport
 }
 var file_ledger_proto_depIdxs = []int32{
-	2, // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
-	3, // 1: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
-	4, // 2: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
+	7,  // 1: cohort.ledger.v1.TxPayload.task_assign:type_name -> cohort.ledger.v1.TaskAssign
+	8,  // 2: cohort.ledger.v1.TxPayload.task_complete:type_name -> cohort.ledger.v1.TaskComplete
+	3,  // 3: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
+	4,  // 4: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
+	10, // 5: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
+	11, // 6: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_ledger_proto_init() }
@@ -595,6 +1176,8 @@ func file_ledger_proto_init() {
 	}
 	file_ledger_proto_msgTypes[1].OneofWrappers = []any{
 		(*TxPayload_RecordAnchor)(nil),
+		(*TxPayload_TaskAssign)(nil),
+		(*TxPayload_TaskComplete)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -602,7 +1185,7 @@ func file_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_proto_rawDesc), len(file_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
