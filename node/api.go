@@ -30,6 +30,8 @@ func (n *Node) apiHandler() http.Handler {
 	mux.HandleFunc("GET /v1/record/{id}", n.handleRecord)
 	mux.HandleFunc("GET /v1/records", n.handleRecordsByHash)
 	mux.HandleFunc("GET /v1/members", n.handleMembers)
+	mux.HandleFunc("GET /v1/task/{id}", n.handleTask)
+	mux.HandleFunc("GET /v1/credit/{name}", n.handleCredit)
 	return mux
 }
 
@@ -250,4 +252,30 @@ func recordJSON(r *ledgerpb.Record) client.Record {
 		ID: r.Id, Hash: hex.EncodeToString(r.Hash), Kind: r.Kind, Channel: r.Channel, Locator: r.Locator,
 		Submitter: r.Submitter, Height: r.Height, TxHash: strings.ToUpper(hex.EncodeToString(r.TxHash)),
 	}
+}
+
+func (n *Node) handleTask(w http.ResponseWriter, r *http.Request) {
+	var t ledgerpb.Task
+	if !n.query(w, ledger.QueryTask, []byte(r.PathValue("id")), &t) {
+		return
+	}
+	writeJSON(w, http.StatusOK, client.Task{
+		ID: t.Id, Buyer: t.Buyer, Assignee: t.Assignee, OrderCommitment: hex.EncodeToString(t.OrderCommitment),
+		ThresholdBps: t.ThresholdBps, DeadlineHeight: t.DeadlineHeight, AssignedHeight: t.AssignedHeight,
+		Status: t.Status, CompletedBps: t.CompletedBps, CompletedHeight: t.CompletedHeight,
+	})
+}
+
+func (n *Node) handleCredit(w http.ResponseWriter, r *http.Request) {
+	var rep ledgerpb.CreditReport
+	if !n.query(w, ledger.QueryCredit, []byte(r.PathValue("name")), &rep) {
+		return
+	}
+	out := client.Credit{
+		Member: rep.Credit.Member, Score: rep.Credit.Score, Grade: rep.Grade, Output: rep.Credit.Output, Power: rep.Credit.Power,
+	}
+	for _, e := range rep.History {
+		out.History = append(out.History, client.CreditEvent{Height: e.Height, Reason: e.Reason, Delta: e.Delta, Score: e.Score})
+	}
+	writeJSON(w, http.StatusOK, out)
 }

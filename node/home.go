@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/node/p2p"
+	"github.com/cohortnet/cohort/zk"
 )
 
 // DefaultBasePort is the first port of a node initialised without one.
@@ -122,14 +124,49 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 	return info, nil
 }
 
+// GenesisOptions are the chain-wide settings of a genesis besides members.
+type GenesisOptions struct {
+	// ZKKeysDir holds verifying keys (from `cohort setup`) to register; every
+	// circuit found there is registered. Empty registers none.
+	ZKKeysDir string
+	// Params overrides the ledger's default params.
+	Params *ledger.Params
+}
+
+// genesisKeys loads the verifying keys of every circuit present in dir.
+func genesisKeys(dir string) ([]ledger.GenesisKey, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	var keys []ledger.GenesisKey
+	for _, c := range zk.CircuitNames() {
+		info, vk, err := zk.LoadKeyInfo(dir, c)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("genesis: zk keys in %s: %w", dir, err)
+		}
+		keys = append(keys, ledger.GenesisKey{Circuit: info.Circuit, Key: vk})
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("genesis: no verifying keys in %s (run `cohort setup` first)", dir)
+	}
+	return keys, nil
+}
+
 // BuildGenesis writes a CometBFT genesis with the given members (their
 // validator keys and powers make the validator set) to every home, and points
 // each node's consensus and libp2p peers at the others.
-func BuildGenesis(chainID string, homes []string, members []*MemberInfo) error {
+func BuildGenesis(chainID string, homes []string, members []*MemberInfo, opts GenesisOptions) error {
 	if len(homes) != len(members) {
 		return fmt.Errorf("genesis: %d homes for %d members", len(homes), len(members))
 	}
-	var app ledger.Genesis
+	keys, err := genesisKeys(opts.ZKKeysDir)
+	if err != nil {
+		return err
+	}
+	app := ledger.Genesis{Params: opts.Params, VerifyingKeys: keys}
 	doc := &cmttypes.GenesisDoc{
 		GenesisTime:     time.Now().UTC().Truncate(time.Second),
 		ChainID:         chainID,
@@ -204,6 +241,7 @@ type TestnetOptions struct {
 	ChainID  string
 	BasePort int      // node i uses BasePort + 10*i
 	Roles    []string // role of node i is Roles[i % len(Roles)]
+	Genesis  GenesisOptions
 }
 
 // DefaultTestnetRoles gives a 4-node testnet every role of ARCHITECTURE.md §1.
@@ -237,7 +275,7 @@ func Testnet(out string, o TestnetOptions) ([]string, error) {
 		homes = append(homes, home)
 		members = append(members, info)
 	}
-	if err := BuildGenesis(o.ChainID, homes, members); err != nil {
+	if err := BuildGenesis(o.ChainID, homes, members, o.Genesis); err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
 	return homes, nil

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,12 +79,26 @@ type network struct {
 	procs []*proc
 }
 
-func startNetwork(t *testing.T, n int) *network {
+// zkKeysDir holds development keys of the completion circuit, made once per
+// test binary by `cohort setup dev`.
+var zkKeysDir = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "cohort-zk-keys-")
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command(cohortBin, "setup", "dev", "--circuit", "completion", "--keys", dir).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("cohort setup dev: %v\n%s", err, out)
+	}
+	return dir, nil
+})
+
+func startNetwork(t *testing.T, n int, extraArgs ...string) *network {
 	t.Helper()
 	dir := t.TempDir()
 	base := freeBasePort(t, n)
-	out, err := exec.Command(cohortBin, "testnet", "--nodes", fmt.Sprint(n), "--out", dir,
-		"--base-port", fmt.Sprint(base)).CombinedOutput()
+	args := append([]string{"testnet", "--nodes", fmt.Sprint(n), "--out", dir, "--base-port", fmt.Sprint(base)}, extraArgs...)
+	out, err := exec.Command(cohortBin, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cohort testnet: %v\n%s", err, out)
 	}

@@ -70,7 +70,11 @@ func TestFourNodeTestnet(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	nw := startNetwork(t, 4)
+	keys, err := zkKeysDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw := startNetwork(t, 4, "--zk-keys", keys, "--epoch-length", "10")
 	for i := range nw.homes {
 		nw.waitHeight(ctx, i, 2)
 	}
@@ -111,6 +115,7 @@ func TestFourNodeTestnet(t *testing.T) {
 	t.Run("bad input changes nothing", func(t *testing.T) { badInput(ctx, t, nw, st.ChainID) })
 	t.Run("non-member libp2p peer refused", func(t *testing.T) { nonMemberRefused(ctx, t, nw) })
 	t.Run("trace with light client", func(t *testing.T) { traceRecord(ctx, t, nw) })
+	t.Run("proof of task completion moves credit", func(t *testing.T) { taskCompletion(ctx, t, nw, keys) })
 
 	// Stop node 3: three of four validators keep committing.
 	nw.stop(3)
@@ -283,4 +288,46 @@ func traceRecord(ctx context.Context, t *testing.T, nw *network) {
 		t.Fatalf("trace of a tampered record: want exit 1 and 'fail', got %v\n%s", err, out)
 	}
 	t.Logf("tampered: %s", out)
+}
+
+func taskCompletion(ctx context.Context, t *testing.T, nw *network, keys string) {
+	dir := t.TempDir()
+	order, delivery := filepath.Join(dir, "order.json"), filepath.Join(dir, "delivery.json")
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.CommandContext(ctx, cohortBin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("cohort %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	before, err := nw.client(1).Credit(ctx, "node1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// node0 buys 1,000 units from node1 and needs 90% delivered.
+	run("task", "assign", "--home", nw.homes[0], "--task", "T-100", "--assignee", "node1",
+		"--quantity", "1000", "--threshold-bps", "9000", "--order-out", order)
+	run("task", "sign-delivery", "--home", nw.homes[0], "--order", order, "--delivered", "1000",
+		"--quality-bps", "10000", "--out", delivery)
+	// Claiming less than the threshold is refused before any block.
+	out, err := exec.CommandContext(ctx, cohortBin, "task", "complete", "--home", nw.homes[1], "--order", order,
+		"--delivery", delivery, "--claim-bps", "8000", "--keys", keys).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "below the task's threshold") {
+		t.Fatalf("completion below threshold accepted: %v\n%s", err, out)
+	}
+	run("task", "complete", "--home", nw.homes[1], "--order", order, "--delivery", delivery,
+		"--claim-bps", "10000", "--keys", keys)
+	task, err := nw.client(2).Task(ctx, "T-100")
+	if err != nil || task.Status != "completed" || task.CompletedBps != 10000 {
+		t.Fatalf("task on another node: %+v %v", task, err)
+	}
+	after, err := nw.client(3).Credit(ctx, "node1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Output != before.Output+1 || len(after.History) == 0 {
+		t.Fatalf("credit of node1 before %+v after %+v", before, after)
+	}
+	t.Logf("%s", run("credit", "show", "--home", nw.homes[3], "node1"))
 }

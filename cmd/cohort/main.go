@@ -47,6 +47,8 @@ func newRootCmd() *cobra.Command {
 		newRecordCmd(),
 		newDemoCmd(),
 		newTraceCmd(),
+		newTaskCmd(),
+		newCreditCmd(),
 		newZKCmd(),
 		newSetupCmd(),
 	)

@@ -48,7 +48,7 @@ member.json and run 'cohort genesis' to build the network's genesis.`,
 }
 
 func newGenesisCmd() *cobra.Command {
-	var chainID string
+	var chainID, zkKeys string
 	var homes []string
 	cmd := &cobra.Command{
 		Use:   "genesis MEMBER_JSON...",
@@ -75,7 +75,7 @@ and set their peers in config.toml (see README).`,
 			if len(homes) != len(members) {
 				return fmt.Errorf("give one --home per member file, in the same order (%d homes, %d members)", len(homes), len(members))
 			}
-			if err := node.BuildGenesis(chainID, homes, members); err != nil {
+			if err := node.BuildGenesis(chainID, homes, members, node.GenesisOptions{ZKKeysDir: zkKeys}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "genesis for chain %s with %d members written\n", chainID, len(members))
@@ -84,17 +84,22 @@ and set their peers in config.toml (see README).`,
 	}
 	cmd.Flags().StringVar(&chainID, "chain-id", "cohort", "chain ID")
 	cmd.Flags().StringSliceVar(&homes, "home", nil, "home of each member, in the order of the member files")
+	cmd.Flags().StringVar(&zkKeys, "zk-keys", "", "register the verifying keys in this directory (from `cohort setup`)")
 	return cmd
 }
 
 func newTestnetCmd() *cobra.Command {
 	var o node.TestnetOptions
 	var out string
+	var epochLength int64
 	cmd := &cobra.Command{
 		Use:   "testnet",
 		Short: "Create N node homes sharing one genesis, all on 127.0.0.1",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			p := ledger.DefaultParams()
+			p.EpochLength = epochLength
+			o.Genesis.Params = &p
 			homes, err := node.Testnet(out, o)
 			if err != nil {
 				return err
@@ -111,6 +116,8 @@ func newTestnetCmd() *cobra.Command {
 	cmd.Flags().IntVar(&o.BasePort, "base-port", node.DefaultBasePort, "node i uses ports base-port+10i … +3")
 	cmd.Flags().StringVar(&o.ChainID, "chain-id", "cohort-testnet", "chain ID")
 	cmd.Flags().StringSliceVar(&o.Roles, "roles", nil, "roles assigned round-robin (default enterprise,enterprise,platform,supervisor)")
+	cmd.Flags().StringVar(&o.Genesis.ZKKeysDir, "zk-keys", "", "register the verifying keys in this directory (from `cohort setup`)")
+	cmd.Flags().Int64Var(&epochLength, "epoch-length", ledger.DefaultParams().EpochLength, "blocks per credit/validator-power epoch")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }

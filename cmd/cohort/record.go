@@ -9,7 +9,6 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
-	"github.com/cohortnet/cohort/node"
 )
 
 func newRecordCmd() *cobra.Command {
@@ -28,36 +27,11 @@ func newRecordCmd() *cobra.Command {
 			if err != nil || len(hash) != 32 {
 				return fmt.Errorf("--hash must be 64 hex characters (a SHA-256 or Poseidon2 digest)")
 			}
-			cfg, err := node.LoadConfig(home)
-			if err != nil {
-				return err
-			}
-			key, err := node.LoadAccountKey(home)
-			if err != nil {
-				return err
-			}
-			c, err := apiClient(home)
-			if err != nil {
-				return err
-			}
-			st, err := c.Status(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("node not reachable: %w", err)
-			}
-			id, err := ledger.NewTxID()
-			if err != nil {
-				return err
-			}
-			tx, err := ledger.SignTx(key, &ledgerpb.TxPayload{
-				ChainId: st.ChainID, TxId: id, Signer: cfg.Moniker,
-				Msg: &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: &ledgerpb.RecordAnchor{
+			id, res, err := submit(cmd.Context(), home, func(p *ledgerpb.TxPayload) {
+				p.Msg = &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: &ledgerpb.RecordAnchor{
 					Hash: hash, Kind: kind, Channel: channel, Locator: locator,
-				}},
+				}}
 			})
-			if err != nil {
-				return err
-			}
-			res, err := c.Submit(cmd.Context(), tx)
 			if err != nil {
 				return err
 			}

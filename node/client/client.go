@@ -37,8 +37,14 @@ func New(addr string) *Client {
 		base = "http://" + base
 	}
 	return &Client{
-		base:          strings.TrimRight(base, "/"),
-		http:          &http.Client{Timeout: 30 * time.Second},
+		base: strings.TrimRight(base, "/"),
+		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			// Submitters run many requests in parallel against one node; the
+			// default of 2 idle connections per host would reconnect constantly.
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+		}},
 		PollInterval:  100 * time.Millisecond,
 		ResubmitAfter: 5 * time.Second,
 	}
@@ -227,4 +233,16 @@ func (c *Client) RecordsByHash(ctx context.Context, hash []byte) ([]Record, erro
 func (c *Client) Members(ctx context.Context) ([]Member, error) {
 	var ms []Member
 	return ms, c.do(ctx, http.MethodGet, "/v1/members", nil, &ms)
+}
+
+// Task returns a task by ID.
+func (c *Client) Task(ctx context.Context, id string) (*Task, error) {
+	var t Task
+	return &t, c.do(ctx, http.MethodGet, "/v1/task/"+url.PathEscape(id), nil, &t)
+}
+
+// Credit returns a member's rating and history.
+func (c *Client) Credit(ctx context.Context, member string) (*Credit, error) {
+	var cr Credit
+	return &cr, c.do(ctx, http.MethodGet, "/v1/credit/"+url.PathEscape(member), nil, &cr)
 }

@@ -76,3 +76,35 @@ type Error struct {
 	Error string `json:"error"`
 	Code  uint32 `json:"code,omitempty"` // ledger error code, when the ledger rejected something
 }
+
+// Task is a task assigned on the ledger.
+type Task struct {
+	ID              string `json:"id"`
+	Buyer           string `json:"buyer"`
+	Assignee        string `json:"assignee"`
+	OrderCommitment string `json:"order_commitment"`
+	ThresholdBps    uint32 `json:"threshold_bps"`
+	DeadlineHeight  int64  `json:"deadline_height"`
+	AssignedHeight  int64  `json:"assigned_height"`
+	Status          string `json:"status"`
+	CompletedBps    uint32 `json:"completed_bps,omitempty"`
+	CompletedHeight int64  `json:"completed_height,omitempty"`
+}
+
+// Credit is a member's rating with its recent history.
+type Credit struct {
+	Member  string        `json:"member"`
+	Score   int64         `json:"score"`
+	Grade   string        `json:"grade"`
+	Output  int64         `json:"output"`
+	Power   int64         `json:"power"`
+	History []CreditEvent `json:"history"`
+}
+
+// CreditEvent is one move of a rating.
+type CreditEvent struct {
+	Height int64  `json:"height"`
+	Reason string `json:"reason"`
+	Delta  int64  `json:"delta"`
+	Score  int64  `json:"score"`
+}
