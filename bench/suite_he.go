@@ -132,6 +132,81 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	res["he.credit_max_abs_err"] = maxErr
 	res["he.credit_output_bytes"] = float64(len(creditRes.Outputs[0]))
 
+	// The same job with the model owner's encrypted weights and bias.
+	encModel, err := jobs.EncryptCreditModel(preset, members[0].PublicKey(), model)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt model: %w", err)
+	}
+	_, wall, err = heMeasure(func() error {
+		var ct [][]byte
+		for p := 0; p < 4; p++ {
+			e, _, err := jobs.EncryptFeatureColumns(preset, members[0].PublicKey(), cols[4*p:4*p+4])
+			if err != nil {
+				return err
+			}
+			ct = append(ct, e...)
+		}
+		job := jobs.CreditJob{Model: jobs.CreditModel{Domain: model.Domain, Degree: model.Degree}, Features: ct, Encrypted: encModel}
+		results, err := heRunAll(ctx, members, func(ctx context.Context, m *he.Member, conn transport.Conn) (*he.Result, error) {
+			return jobs.RunCredit(ctx, m, conn, job, rcpt.PublicKey(), he.RunConfig{})
+		})
+		if err != nil {
+			return err
+		}
+		got, err := jobs.DecryptCreditScores(rcpt, results[0], subjects)
+		if err != nil {
+			return err
+		}
+		encErr := 0.0
+		for i := range want {
+			encErr = math.Max(encErr, math.Abs(got[i]-want[i]))
+		}
+		res["he.credit_encmodel_max_abs_err"] = encErr
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("credit job, encrypted model: %w", err)
+	}
+	res["he.credit_8192x16_encmodel_s"] = wall.Seconds()
+
+	// Aggregates: 4 providers × 8192 values, 16-bin histogram, end to end.
+	fmt.Fprintln(progress, "he: aggregate job 4 × 8192 values")
+	spec := jobs.AggregateSpec{Bins: 16, Lo: 0, Hi: 1 << 12}
+	rng := rand.New(rand.NewSource(9))
+	values := make([][]int64, 4)
+	for p := range values {
+		values[p] = make([]int64, preset.BGV.MaxSlots()/2)
+		for i := range values[p] {
+			values[p][i] = rng.Int63n(1 << 12)
+		}
+	}
+	_, wall, err = heMeasure(func() error {
+		inputs := make([]jobs.AggregateInput, len(values))
+		for p := range values {
+			if inputs[p], err = jobs.EncryptAggregateInput(preset, members[0].PublicKey(), spec, values[p]); err != nil {
+				return err
+			}
+		}
+		results, err := heRunAll(ctx, members, func(ctx context.Context, m *he.Member, conn transport.Conn) (*he.Result, error) {
+			return jobs.RunAggregate(ctx, m, conn, spec, inputs, rcpt.PublicKey(), he.RunConfig{})
+		})
+		if err != nil {
+			return err
+		}
+		got, err := jobs.DecryptAggregate(rcpt, preset, spec, results[0])
+		if err != nil {
+			return err
+		}
+		if wantAgg := jobs.PlainAggregate(spec, values); got.Sum != wantAgg.Sum || got.SumSq != wantAgg.SumSq || got.Count != wantAgg.Count {
+			return fmt.Errorf("aggregate result differs from plaintext")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("aggregate job: %w", err)
+	}
+	res["he.aggregate_4x8192_s"] = wall.Seconds()
+
 	// Public-key switching of one level-0 ciphertext (the credit output's
 	// shape) by t members, ours vs raw.
 	fmt.Fprintln(progress, "he: public-key switching")
@@ -260,101 +335,135 @@ func heRunAll(ctx context.Context, members []*he.Member, run func(context.Contex
 }
 
 // heRawSetup makes the same lattigo calls as he.Setup for n parties, with
-// shares passed as Go values: every party generates its shares and
-// aggregates everyone's, exactly as our members do.
+// shares passed as Go values instead of messages. As in our run, the n
+// parties run concurrently (one goroutine each, with their own protocol
+// instances and CRPs) and every party aggregates everyone's shares; phases
+// are separated by barriers where our members wait for messages.
 func heRawSetup(preset *he.Preset, n, thr int, galEls []uint64) error {
 	params := preset.RLWE()
-	ckg := mhe.NewPublicKeyGenProtocol(params)
-	rkg := mhe.NewRelinearizationKeyGenProtocol(params)
-	gkg := mhe.NewGaloisKeyGenProtocol(params)
-	thrz := mhe.NewThresholdizer(params)
-	// Every party derives the common reference polynomials itself, as our
-	// members do (there is no trusted dealer of CRPs).
-	var ckgCRP mhe.PublicKeyGenCRP
-	var rkgCRP mhe.RelinearizationKeyGenCRP
-	gkgCRP := make([]mhe.GaloisKeyGenCRP, len(galEls))
-	for i := 0; i < n; i++ {
+	type party struct {
+		ckg    mhe.PublicKeyGenProtocol
+		rkg    mhe.RelinearizationKeyGenProtocol
+		gkg    mhe.GaloisKeyGenProtocol
+		thrz   mhe.Thresholdizer
+		ckgCRP mhe.PublicKeyGenCRP
+		rkgCRP mhe.RelinearizationKeyGenCRP
+		gkgCRP []mhe.GaloisKeyGenCRP
+		sk     *rlwe.SecretKey
+		shamir []mhe.ShamirSecretShare // dealt to each party
+		ckgSh  mhe.PublicKeyGenShare
+		eph    *rlwe.SecretKey
+		r1, r2 mhe.RelinearizationKeyGenShare
+		agg1   mhe.RelinearizationKeyGenShare
+		gk     []mhe.GaloisKeyGenShare
+	}
+	ps := make([]*party, n)
+	phase := func(f func(i int, p *party) error) error {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range ps {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				errs[i] = f(i, ps[i])
+			}(i)
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := range ps {
+		ps[i] = &party{}
+	}
+	// Phase 1: CRPs, secret, Shamir shares, first-round shares.
+	if err := phase(func(i int, p *party) error {
+		p.ckg = mhe.NewPublicKeyGenProtocol(params)
+		p.rkg = mhe.NewRelinearizationKeyGenProtocol(params)
+		p.gkg = mhe.NewGaloisKeyGenProtocol(params)
+		p.thrz = mhe.NewThresholdizer(params)
 		prng, err := sampling.NewKeyedPRNG([]byte("raw"))
 		if err != nil {
 			return err
 		}
-		ckgCRP = ckg.SampleCRP(prng)
-		rkgCRP = rkg.SampleCRP(prng)
+		p.ckgCRP = p.ckg.SampleCRP(prng)
+		p.rkgCRP = p.rkg.SampleCRP(prng)
+		p.gkgCRP = make([]mhe.GaloisKeyGenCRP, len(galEls))
 		for k := range galEls {
-			gkgCRP[k] = gkg.SampleCRP(prng)
+			p.gkgCRP[k] = p.gkg.SampleCRP(prng)
 		}
-	}
-	kg := rlwe.NewKeyGenerator(params)
-	sk := make([]*rlwe.SecretKey, n)
-	shamir := make([][]mhe.ShamirSecretShare, n) // [from][to]
-	ckgSh := make([]mhe.PublicKeyGenShare, n)
-	eph := make([]*rlwe.SecretKey, n)
-	r1 := make([]mhe.RelinearizationKeyGenShare, n)
-	r2 := make([]mhe.RelinearizationKeyGenShare, n)
-	gk := make([][]mhe.GaloisKeyGenShare, n)
-	for i := 0; i < n; i++ {
-		sk[i] = kg.GenSecretKeyNew()
-		poly, err := thrz.GenShamirPolynomial(thr, sk[i])
+		p.sk = rlwe.NewKeyGenerator(params).GenSecretKeyNew()
+		poly, err := p.thrz.GenShamirPolynomial(thr, p.sk)
 		if err != nil {
 			return err
 		}
-		shamir[i] = make([]mhe.ShamirSecretShare, n)
+		p.shamir = make([]mhe.ShamirSecretShare, n)
 		for j := 0; j < n; j++ {
-			shamir[i][j] = thrz.AllocateThresholdSecretShare()
-			thrz.GenShamirSecretShare(mhe.ShamirPublicPoint(j+1), poly, &shamir[i][j])
+			p.shamir[j] = p.thrz.AllocateThresholdSecretShare()
+			p.thrz.GenShamirSecretShare(mhe.ShamirPublicPoint(j+1), poly, &p.shamir[j])
 		}
-		ckgSh[i] = ckg.AllocateShare()
-		ckg.GenShare(sk[i], ckgCRP, &ckgSh[i])
-		eph[i], r1[i], r2[i] = rkg.AllocateShare()
-		rkg.GenShareRoundOne(sk[i], rkgCRP, eph[i], &r1[i])
-		gk[i] = make([]mhe.GaloisKeyGenShare, len(galEls))
+		p.ckgSh = p.ckg.AllocateShare()
+		p.ckg.GenShare(p.sk, p.ckgCRP, &p.ckgSh)
+		p.eph, p.r1, p.r2 = p.rkg.AllocateShare()
+		p.rkg.GenShareRoundOne(p.sk, p.rkgCRP, p.eph, &p.r1)
+		p.gk = make([]mhe.GaloisKeyGenShare, len(galEls))
 		for k, g := range galEls {
-			gk[i][k] = gkg.AllocateShare()
-			if err := gkg.GenShare(sk[i], g, gkgCRP[k], &gk[i][k]); err != nil {
+			p.gk[k] = p.gkg.AllocateShare()
+			if err := p.gkg.GenShare(p.sk, g, p.gkgCRP[k], &p.gk[k]); err != nil {
 				return err
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	// Each party aggregates every share (as our members do).
-	agg1 := make([]mhe.RelinearizationKeyGenShare, n)
-	for i := 0; i < n; i++ {
-		tsk := thrz.AllocateThresholdSecretShare()
+	// Phase 2: every party aggregates everyone's shares and makes its
+	// second relinearisation share.
+	if err := phase(func(i int, p *party) error {
+		tsk := p.thrz.AllocateThresholdSecretShare()
 		for j := 0; j < n; j++ {
-			if err := thrz.AggregateShares(tsk, shamir[j][i], &tsk); err != nil {
+			if err := p.thrz.AggregateShares(tsk, ps[j].shamir[i], &tsk); err != nil {
 				return err
 			}
 		}
-		acc := ckg.AllocateShare()
+		acc := p.ckg.AllocateShare()
 		for j := 0; j < n; j++ {
-			ckg.AggregateShares(acc, ckgSh[j], &acc)
+			p.ckg.AggregateShares(acc, ps[j].ckgSh, &acc)
 		}
-		ckg.GenPublicKey(acc, ckgCRP, rlwe.NewPublicKey(params))
-		_, agg1[i], _ = rkg.AllocateShare()
+		p.ckg.GenPublicKey(acc, p.ckgCRP, rlwe.NewPublicKey(params))
+		_, p.agg1, _ = p.rkg.AllocateShare()
 		for j := 0; j < n; j++ {
-			rkg.AggregateShares(agg1[i], r1[j], &agg1[i])
+			p.rkg.AggregateShares(p.agg1, ps[j].r1, &p.agg1)
 		}
-		rkg.GenShareRoundTwo(eph[i], sk[i], agg1[i], &r2[i])
+		p.rkg.GenShareRoundTwo(p.eph, p.sk, p.agg1, &p.r2)
 		for k, g := range galEls {
-			a := gkg.AllocateShare()
+			a := p.gkg.AllocateShare()
 			a.GaloisElement = g
 			for j := 0; j < n; j++ {
-				if err := gkg.AggregateShares(a, gk[j][k], &a); err != nil {
+				if err := p.gkg.AggregateShares(a, ps[j].gk[k], &a); err != nil {
 					return err
 				}
 			}
-			if err := gkg.GenGaloisKey(a, gkgCRP[k], rlwe.NewGaloisKey(params)); err != nil {
+			if err := p.gkg.GenGaloisKey(a, p.gkgCRP[k], rlwe.NewGaloisKey(params)); err != nil {
 				return err
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	for i := 0; i < n; i++ {
-		_, _, a2 := rkg.AllocateShare()
+	// Phase 3: relinearisation key.
+	return phase(func(i int, p *party) error {
+		_, _, a2 := p.rkg.AllocateShare()
 		for j := 0; j < n; j++ {
-			rkg.AggregateShares(a2, r2[j], &a2)
+			p.rkg.AggregateShares(a2, ps[j].r2, &a2)
 		}
-		rkg.GenRelinearizationKey(agg1[i], a2, rlwe.NewRelinearizationKey(params))
-	}
-	return nil
+		p.rkg.GenRelinearizationKey(p.agg1, a2, rlwe.NewRelinearizationKey(params))
+		return nil
+	})
 }
 
 // heRawThresholdShares deals threshold shares of a fresh collective key.

@@ -139,7 +139,14 @@ type runner struct {
 
 func (r *runner) run(ctx context.Context) (*Result, error) {
 	var lastErr error
-	for a := 0; a < r.cfg.MaxAttempts; a++ {
+	for a := 0; ; a++ {
+		// An idle member keeps listening past the last attempt: it learns
+		// there whether the last subset finished or gave up.
+		if a >= r.cfg.MaxAttempts && !r.idle {
+			err := fmt.Errorf("he: job gave up after %d attempts: %w", r.cfg.MaxAttempts, lastErr)
+			r.abort(ctx, a, err)
+			return nil, err
+		}
 		alive, done, err := r.hello(ctx, a)
 		if err != nil {
 			return nil, err
@@ -174,7 +181,6 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		r.abort(ctx, a+1, err)
 		return nil, err
 	}
-	return nil, fmt.Errorf("he: job gave up after %d attempts: %w", r.cfg.MaxAttempts, lastErr)
 }
 
 // notEnough names every member that is not online.
@@ -349,10 +355,6 @@ func (r *runner) attempt(ctx context.Context, a int, subset []transport.PartyID)
 			return nil, fmt.Errorf("he: send key-switch share: %w", err)
 		}
 	}
-	tmp := make([]mhe.PublicKeySwitchShare, len(r.evaluated))
-	for i, ct := range r.evaluated {
-		tmp[i] = pcks.AllocateShare(ct.Level())
-	}
 	for _, p := range subset {
 		if p == r.m.self {
 			continue
@@ -372,20 +374,19 @@ func (r *runner) attempt(ctx context.Context, a int, subset []transport.PartyID)
 			}
 		}
 		off := 32 * len(r.evalIDs)
-		for i := range tmp {
-			shape := newShape(params).polyQ(tmp[i].Value[0]).polyQ(tmp[i].Value[1])
+		for i := range shares {
+			// Decoding adds the peer's share into ours (mhe's
+			// AggregateShares is the same coefficient-wise sum).
+			shape := newShape(params).polyQ(shares[i].Value[0]).polyQ(shares[i].Value[1])
 			size := shape.size(N)
 			if len(b)-off < size {
 				return nil, &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("short key-switch message")}
 			}
-			tag, err := shape.decode(kindPCKS, b[off:off+size], N)
+			tag, err := shape.decodeAdd(kindPCKS, b[off:off+size], N)
 			if err != nil || tag != uint64(i) {
 				return nil, &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("bad key-switch share: %v", err)}
 			}
 			off += size
-			if err := pcks.AggregateShares(shares[i], tmp[i], &shares[i]); err != nil {
-				return nil, fmt.Errorf("he: aggregate key-switch shares: %w", err)
-			}
 		}
 		if off != len(b) {
 			return nil, &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("trailing bytes in key-switch message")}

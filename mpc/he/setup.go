@@ -178,7 +178,8 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	}
 
 	// Threshold share: sum of the Shamir shares every member dealt us.
-	tmpShamir := thr.AllocateThresholdSecretShare()
+	// Received shares are added into the aggregate as they are decoded
+	// (decodeAdd), the same sums as mhe's AggregateShares.
 	for j := 0; j < n; j++ {
 		if transport.PartyID(j) == self {
 			continue
@@ -187,16 +188,12 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := newShape(params).polyQP(tmpShamir.Poly).decode(kindShamir, b, N); err != nil {
+		if _, err := newShape(params).polyQP(m.tsk.Poly).decodeAdd(kindShamir, b, N); err != nil {
 			return nil, nil, fmt.Errorf("he: shamir share from member %d: %w", j, err)
-		}
-		if err := thr.AggregateShares(m.tsk, tmpShamir, &m.tsk); err != nil {
-			return nil, nil, fmt.Errorf("he: aggregate shamir shares: %w", err)
 		}
 	}
 
 	// Collective public key.
-	tmpCKG := ckg.AllocateShare()
 	for j := 0; j < n; j++ {
 		if transport.PartyID(j) == self {
 			continue
@@ -205,16 +202,14 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := newShape(params).polyQP(tmpCKG.Value).decode(kindCKG, b, N); err != nil {
+		if _, err := newShape(params).polyQP(ckgShare.Value).decodeAdd(kindCKG, b, N); err != nil {
 			return nil, nil, fmt.Errorf("he: public key share from member %d: %w", j, err)
 		}
-		ckg.AggregateShares(ckgShare, tmpCKG, &ckgShare)
 	}
 	m.pk = rlwe.NewPublicKey(params)
 	ckg.GenPublicKey(ckgShare, ckgCRP, m.pk)
 
 	// Relinearisation key, round one aggregate, then round two.
-	_, tmpRKG, _ := rkg.AllocateShare()
 	for j := 0; j < n; j++ {
 		if transport.PartyID(j) == self {
 			continue
@@ -223,10 +218,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := newShape(params).gadget(tmpRKG.GadgetCiphertext).decode(kindRKG1, b, N); err != nil {
+		if _, err := newShape(params).gadget(rkg1.GadgetCiphertext).decodeAdd(kindRKG1, b, N); err != nil {
 			return nil, nil, fmt.Errorf("he: relinearisation share (round 1) from member %d: %w", j, err)
 		}
-		rkg.AggregateShares(rkg1, tmpRKG, &rkg1)
 	}
 	rkg.GenShareRoundTwo(ephSk, sk, rkg1, &rkg2)
 	if err := transport.Broadcast(ctx, conn, roundRKG2, newShape(params).gadget(rkg2.GadgetCiphertext).encode(kindRKG2, 0, N)); err != nil {
@@ -234,7 +228,6 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	}
 
 	// Galois keys.
-	tmpGKG := gkg.AllocateShare()
 	for i, g := range galEls {
 		for j := 0; j < n; j++ {
 			if transport.PartyID(j) == self {
@@ -244,16 +237,12 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 			if err != nil {
 				return nil, nil, err
 			}
-			tag, err := newShape(params).gadget(tmpGKG.GadgetCiphertext).decode(kindGKG, b, N)
+			tag, err := newShape(params).gadget(gkgShares[i].GadgetCiphertext).decodeAdd(kindGKG, b, N)
 			if err != nil {
 				return nil, nil, fmt.Errorf("he: Galois key share from member %d: %w", j, err)
 			}
 			if tag != g {
 				return nil, nil, fmt.Errorf("he: member %d sent a share for Galois element %d, expected %d", j, tag, g)
-			}
-			tmpGKG.GaloisElement = g
-			if err := gkg.AggregateShares(gkgShares[i], tmpGKG, &gkgShares[i]); err != nil {
-				return nil, nil, fmt.Errorf("he: aggregate Galois key shares: %w", err)
 			}
 		}
 		gk := rlwe.NewGaloisKey(params)
@@ -272,10 +261,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := newShape(params).gadget(tmpRKG.GadgetCiphertext).decode(kindRKG2, b, N); err != nil {
+		if _, err := newShape(params).gadget(rkg2.GadgetCiphertext).decodeAdd(kindRKG2, b, N); err != nil {
 			return nil, nil, fmt.Errorf("he: relinearisation share (round 2) from member %d: %w", j, err)
 		}
-		rkg.AggregateShares(rkg2, tmpRKG, &rkg2)
 	}
 	m.rlk = rlwe.NewRelinearizationKey(params)
 	rkg.GenRelinearizationKey(rkg1, rkg2, m.rlk)
