@@ -365,39 +365,79 @@ func TestClearingMatchesPlaintext(t *testing.T) {
 	}
 }
 
-// TestDisconnectNamesParty closes one party's connection mid-job: every other
-// party must fail promptly with an error naming it.
+// quittingNetwork hands party `who` a connection that closes itself after
+// `after` sends, as if the node crashed mid-job.
+type quittingNetwork struct {
+	transport.Network
+	who   transport.PartyID
+	after int
+}
+
+func (q quittingNetwork) Open(ctx context.Context, job string, self transport.PartyID, n int) (transport.Conn, error) {
+	c, err := q.Network.Open(ctx, job, self, n)
+	if err != nil || self != q.who {
+		return c, err
+	}
+	return &quittingConn{Conn: c, left: q.after}, nil
+}
+
+type quittingConn struct {
+	transport.Conn
+	mu   sync.Mutex
+	left int
+}
+
+func (c *quittingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
+	c.mu.Lock()
+	c.left--
+	quit := c.left < 0
+	c.mu.Unlock()
+	if quit {
+		c.Conn.Close()
+		return transport.ErrClosed
+	}
+	return c.Conn.Send(ctx, to, r, b)
+}
+
+// TestDisconnectNamesParty makes one party vanish mid-job, at several points
+// of an auction (setup, input check, tournament, output): every other party
+// must fail promptly with an error naming it.
 func TestDisconnectNamesParty(t *testing.T) {
 	n := 3
-	fields := make([][]uint64, 64)
+	fields := make([][]uint64, 16)
 	for i := range fields {
 		fields[i] = []uint64{uint64(i * 3)}
 	}
 	inputs := provide(t, n, fields, 77)
 	const quitter = 1
-	start := time.Now()
-	_, errs := committee(t, transport.NewMemoryNetwork(), n, defaultCfg(n), func(ctx context.Context, p *ss.Party) (*AuctionResult, error) {
-		if p.Self() == quitter {
-			// Take part in the input check's first rounds, then vanish.
-			ctx2, cancel := context.WithCancel(ctx)
-			defer cancel()
-			go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-			_, err := RunAuction(ctx2, p, SecondPrice, inputs[p.Self()])
-			p.Close()
-			return nil, err
-		}
-		return RunAuction(ctx, p, SecondPrice, inputs[p.Self()])
+	// Count the quitter's sends in a complete run, then cut it at points
+	// spread over the job.
+	sent, errs := committee(t, transport.NewMemoryNetwork(), n, defaultCfg(n), func(ctx context.Context, p *ss.Party) (int, error) {
+		_, err := RunAuction(ctx, p, SecondPrice, inputs[p.Self()])
+		return p.Stats.MessagesSent, err
 	})
-	for i, err := range errs {
-		if i == quitter {
-			continue
+	mustAll(t, errs)
+	total := sent[quitter] + 1 // + the pairwise seed of setup
+	for _, after := range []int{0, 1, 2, total / 4, total / 2, 3 * total / 4} {
+		start := time.Now()
+		nw := quittingNetwork{Network: transport.NewMemoryNetwork(), who: quitter, after: after}
+		_, errs := committee(t, nw, n, defaultCfg(n), func(ctx context.Context, p *ss.Party) (*AuctionResult, error) {
+			return RunAuction(ctx, p, SecondPrice, inputs[p.Self()])
+		})
+		if errs[quitter] == nil {
+			t.Fatalf("after %d sends: the quitting party finished the job", after)
 		}
-		var pe *transport.PartyError
-		if !errors.As(err, &pe) || pe.Party != quitter {
-			t.Fatalf("party %d: want an error naming party %d, got %v", i, quitter, err)
+		for i, err := range errs {
+			if i == quitter {
+				continue
+			}
+			var pe *transport.PartyError
+			if !errors.As(err, &pe) || pe.Party != quitter {
+				t.Fatalf("after %d sends: party %d: want an error naming party %d, got %v", after, i, quitter, err)
+			}
 		}
-	}
-	if d := time.Since(start); d > time.Minute {
-		t.Fatalf("parties took %v to notice the disconnect", d)
+		if d := time.Since(start); d > 30*time.Second {
+			t.Fatalf("parties took %v to notice the disconnect", d)
+		}
 	}
 }

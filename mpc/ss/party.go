@@ -3,12 +3,14 @@ package ss
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -49,6 +51,7 @@ type Party struct {
 	toPRG   []*field.StreamKey // toPRG[j]: streams self→j, for j in prgSet[self]
 	fromPRG []*field.StreamKey // fromPRG[i]: streams i→self, when self ∈ prgSet[i]
 	workers []*worker          // per-goroutine scratch of the parallel kernels
+	aborted bool               // the party has failed and told its peers
 
 	bitPool  fr.Vector // prepared random bits (shares), for truncation
 	maskPool fr.Vector // prepared bounded masks below (t+1)·2^MaskBits
@@ -172,18 +175,18 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		if _, err := io.ReadFull(rnd, seeds[j][:]); err != nil {
 			return nil, fmt.Errorf("ss: draw pairwise seed: %w", err)
 		}
-		if err := conn.Send(ctx, transport.PartyID(j), setupRound, append([]byte(nil), seeds[j][:]...)); err != nil {
+		if err := p.send(ctx, j, setupRound, append([]byte(nil), seeds[j][:]...)); err != nil {
 			return nil, fmt.Errorf("ss: setup: send seed: %w", err)
 		}
 	}
 	for i := 0; i < self; i++ {
-		b, err := conn.Recv(ctx, transport.PartyID(i), setupRound)
+		b, err := p.recv(ctx, i, setupRound)
 		if err != nil {
 			return nil, fmt.Errorf("ss: setup: receive seed: %w", err)
 		}
 		if len(b) != field.SeedBytes {
-			return nil, &transport.PartyError{Party: transport.PartyID(i), Round: setupRound,
-				Err: fmt.Errorf("seed of %d bytes, want %d", len(b), field.SeedBytes)}
+			return nil, p.failWith(&transport.PartyError{Party: transport.PartyID(i), Round: setupRound,
+				Err: fmt.Errorf("seed of %d bytes, want %d", len(b), field.SeedBytes)})
 		}
 		copy(seeds[i][:], b)
 	}
@@ -224,12 +227,92 @@ func (p *Party) nextRound() transport.Round {
 func (p *Party) send(ctx context.Context, to int, r transport.Round, payload []byte) error {
 	p.Stats.BytesSent += len(payload)
 	p.Stats.MessagesSent++
-	return p.conn.Send(ctx, transport.PartyID(to), r, payload)
+	if err := p.conn.Send(ctx, transport.PartyID(to), r, payload); err != nil {
+		return p.failWith(err)
+	}
+	return nil
+}
+
+// abortRound carries a failing party's last word: the index of the party it
+// blames (4 bytes). It lets the others name the party that actually left
+// when failures cascade (A vanishes, B aborts because of A and closes, C sees
+// B leave).
+const abortRound = ^transport.Round(0)
+
+// abortGrace bounds how long a party waits for a peer's abort notice. It
+// only matters when the peer is alive but late (deadlines of different
+// parties expire at slightly different times); a peer that left has either
+// delivered its notice already or never will, and Recv says so at once.
+const abortGrace = time.Second
+
+// recv receives party from's message for round r. A failure is attributed to
+// the party that caused it: if `from` left after reporting another party,
+// the error names that one.
+func (p *Party) recv(ctx context.Context, from int, r transport.Round) ([]byte, error) {
+	b, err := p.conn.Recv(ctx, transport.PartyID(from), r)
+	if err != nil {
+		return nil, p.failWith(err)
+	}
+	return b, nil
+}
+
+// failWith handles a transport failure: it names the party at fault as well
+// as it can know at once, tells the peers (fail), and then gives a live but
+// late peer abortGrace to report that it was itself waiting on someone else.
+func (p *Party) failWith(err error) error {
+	err = p.attribute(err, 0)
+	p.fail(err)
+	return p.attribute(err, abortGrace)
+}
+
+// attribute looks, for up to wait, for an abort notice of the party err
+// names, and if that party blamed another one, returns an error naming it.
+func (p *Party) attribute(err error, wait time.Duration) error {
+	var pe *transport.PartyError
+	if !errors.As(err, &pe) || int(pe.Party) == p.self {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	b, e := p.conn.Recv(ctx, pe.Party, abortRound)
+	if e != nil || len(b) != 4 {
+		return err
+	}
+	x := binary.BigEndian.Uint32(b)
+	if x >= uint32(p.params.N) || int(x) == p.self || transport.PartyID(x) == pe.Party {
+		return err
+	}
+	return &transport.PartyError{Party: transport.PartyID(x), Round: pe.Round,
+		Err: fmt.Errorf("reported by party %d, which then failed: %w", pe.Party, pe.Err)}
+}
+
+// fail marks the party as aborted and, the first time, tells every other
+// live party which party it blames, so that a cascade of aborts still names
+// the party at fault. It returns err.
+func (p *Party) fail(err error) error {
+	if p.aborted {
+		return err
+	}
+	p.aborted = true
+	var pe *transport.PartyError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	var msg [4]byte
+	binary.BigEndian.PutUint32(msg[:], uint32(pe.Party))
+	ctx, cancel := context.WithTimeout(context.Background(), abortGrace)
+	defer cancel()
+	for j := 0; j < p.params.N; j++ {
+		if j != p.self && transport.PartyID(j) != pe.Party {
+			_ = p.conn.Send(ctx, transport.PartyID(j), abortRound, msg[:]) // best effort
+		}
+	}
+	return err
 }
 
 // recvInto receives party from's vector for round r into dst (exact length).
 func (p *Party) recvInto(ctx context.Context, from int, r transport.Round, dst fr.Vector) error {
-	b, err := p.conn.Recv(ctx, transport.PartyID(from), r)
+	b, err := p.recv(ctx, from, r)
 	if err != nil {
 		return err
 	}
@@ -239,7 +322,7 @@ func (p *Party) recvInto(ctx context.Context, from int, r transport.Round, dst f
 		err = errors.New("trailing bytes")
 	}
 	if err != nil {
-		return &transport.PartyError{Party: transport.PartyID(from), Round: r, Err: fmt.Errorf("bad message: %w", err)}
+		return p.failWith(&transport.PartyError{Party: transport.PartyID(from), Round: r, Err: fmt.Errorf("bad message: %w", err)})
 	}
 	return nil
 }
@@ -360,13 +443,13 @@ func (p *Party) subShares(w *worker, v fr.Vector, secretCoef []fr.Element, r uin
 // recvAdd receives party from's vector for round r (exactly len(acc)
 // elements) and adds it into acc, block by block.
 func (p *Party) recvAdd(ctx context.Context, from int, r transport.Round, acc fr.Vector) error {
-	b, err := p.conn.Recv(ctx, transport.PartyID(from), r)
+	b, err := p.recv(ctx, from, r)
 	if err != nil {
 		return err
 	}
 	p.Stats.MessagesRecvd++
 	bad := func(err error) error {
-		return &transport.PartyError{Party: transport.PartyID(from), Round: r, Err: fmt.Errorf("bad message: %w", err)}
+		return p.failWith(&transport.PartyError{Party: transport.PartyID(from), Round: r, Err: fmt.Errorf("bad message: %w", err)})
 	}
 	m := len(acc)
 	n, err := field.VectorLen(b, m)
