@@ -344,3 +344,53 @@ func lcmInt(a, b *big.Int) *big.Int {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// Values converts a record written in the fields' declared units (exact
+// decimals, e.g. {"price": "1000.00", "quantity": "10"}) to the circuit's
+// integer values, in Fields order: the private inputs of a compliance proof.
+// Every field must be present, and no other key.
+func (rs *RuleSet) Values(record map[string]string) ([]uint64, error) {
+	var problems []string
+	out := make([]uint64, len(rs.Fields))
+	for j, f := range rs.Fields {
+		s, ok := record[f.Name]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("missing field %s", f.Name))
+			continue
+		}
+		v, err := parseDecimal(s)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", f.Name, err))
+			continue
+		}
+		x := v.Mul(v, new(big.Rat).SetInt(new(big.Int).SetUint64(f.Scale)))
+		if !x.IsInt() || x.Num().Cmp(maxUint64Big) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: %s %s is not a whole number of 1/%d %s below 2^64", f.Name, clip(s), f.Unit, f.Scale, f.Unit))
+			continue
+		}
+		out[j] = x.Num().Uint64()
+	}
+	var extra []string
+	for k := range record {
+		if fieldIndexOK(rs.Fields, k) < 0 {
+			extra = append(extra, clip(k))
+		}
+	}
+	sort.Strings(extra)
+	for _, k := range extra {
+		problems = append(problems, fmt.Sprintf("unknown field %s", k))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("rule set %s: record: %s", rs.Name, strings.Join(problems, "; "))
+	}
+	return out, nil
+}
+
+func fieldIndexOK(fields []Field, name string) int {
+	for i, f := range fields {
+		if f.Name == name {
+			return i
+		}
+	}
+	return -1
+}
