@@ -10,6 +10,9 @@ import (
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 )
 
+// sealingKeyBytes is the size of an edwards25519 point.
+const sealingKeyBytes = 32
+
 // Roles a member can hold.
 const (
 	RoleEnterprise = "enterprise"
@@ -38,6 +41,7 @@ type GenesisMember struct {
 	PeerID       string   `json:"peer_id"`                 // libp2p peer ID
 	ValidatorKey []byte   `json:"validator_key,omitempty"` // ed25519 consensus public key
 	Power        int64    `json:"power,omitempty"`
+	SealingKey   []byte   `json:"sealing_key,omitempty"` // edwards25519 point for supervision records
 }
 
 // Genesis is the app_state of the CometBFT genesis document.
@@ -165,6 +169,9 @@ func (g *Genesis) Validate() error {
 		if len(m.ValidatorKey) != 0 && len(m.ValidatorKey) != ed25519.PublicKeySize {
 			return fmt.Errorf("genesis member %q: validator key must be %d bytes", m.Name, ed25519.PublicKeySize)
 		}
+		if len(m.SealingKey) != 0 && len(m.SealingKey) != sealingKeyBytes {
+			return fmt.Errorf("genesis member %q: sealing key must be %d bytes", m.Name, sealingKeyBytes)
+		}
 		if m.Power < 0 || (m.Power > 0 && len(m.ValidatorKey) == 0) {
 			return fmt.Errorf("genesis member %q: power %d needs a validator key", m.Name, m.Power)
 		}
@@ -180,7 +187,7 @@ func (g *Genesis) members() []*ledgerpb.Member {
 		sort.Strings(roles)
 		out = append(out, &ledgerpb.Member{
 			Name: m.Name, Roles: roles, AccountKey: m.AccountKey,
-			PeerId: m.PeerID, ValidatorKey: m.ValidatorKey, Power: m.Power,
+			PeerId: m.PeerID, ValidatorKey: m.ValidatorKey, Power: m.Power, SealingKey: m.SealingKey,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

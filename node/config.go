@@ -17,6 +17,7 @@ const (
 	ConfigFile      = "config.toml"
 	AccountKeyFile  = "keys/account.key"
 	P2PKeyFile      = "keys/p2p.key"
+	SealingKeyFile  = "keys/sealing.key"
 	cometDir        = "cometbft"
 	appStateDir     = "data/app"
 	genesisFileName = "cometbft/config/genesis.json"

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/node/p2p"
+	"github.com/cohortnet/cohort/node/supervision"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -82,6 +83,14 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 		return nil, fmt.Errorf("init: libp2p identity: %w", err)
 	}
 	peerID := pid.String()
+	sealing := supervision.GenerateKey()
+	if err := supervision.SaveKey(filepath.Join(home, SealingKeyFile), sealing); err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	sealingPub, err := sealing.Public.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
 	cc := cfg.cometConfig(home)
 	for _, d := range []string{filepath.Dir(cc.NodeKeyFile()), filepath.Dir(cc.PrivValidatorStateFile())} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -106,6 +115,7 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 			PeerID:       peerID,
 			ValidatorKey: valKey.Bytes(),
 			Power:        10,
+			SealingKey:   sealingPub,
 		},
 		ConsensusNodeID: string(nodeKey.ID()),
 		ConsensusAddr:   fmt.Sprintf("%s:%d", o.Host, o.BasePort),

@@ -379,6 +379,7 @@ type Member struct {
 	PeerId        string                 `protobuf:"bytes,4,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`                   // libp2p peer ID
 	ValidatorKey  []byte                 `protobuf:"bytes,5,opt,name=validator_key,json=validatorKey,proto3" json:"validator_key,omitempty"` // ed25519 consensus public key; empty for non-validators
 	Power         int64                  `protobuf:"varint,6,opt,name=power,proto3" json:"power,omitempty"`                                  // genesis voting power; 0 for non-validators
+	SealingKey    []byte                 `protobuf:"bytes,7,opt,name=sealing_key,json=sealingKey,proto3" json:"sealing_key,omitempty"`       // edwards25519 point: supervision records' keys are wrapped to it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -453,6 +454,13 @@ func (x *Member) GetPower() int64 {
 		return x.Power
 	}
 	return 0
+}
+
+func (x *Member) GetSealingKey() []byte {
+	if x != nil {
+		return x.SealingKey
+	}
+	return nil
 }
 
 type RecordList struct {
@@ -1067,7 +1075,7 @@ const file_ledger_proto_rawDesc = "" +
 	"\alocator\x18\x05 \x01(\tR\alocator\x12\x1c\n" +
 	"\tsubmitter\x18\x06 \x01(\tR\tsubmitter\x12\x16\n" +
 	"\x06height\x18\a \x01(\x03R\x06height\x12\x17\n" +
-	"\atx_hash\x18\b \x01(\fR\x06txHash\"\xa7\x01\n" +
+	"\atx_hash\x18\b \x01(\fR\x06txHash\"\xc8\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05roles\x18\x02 \x03(\tR\x05roles\x12\x1f\n" +
@@ -1075,7 +1083,9 @@ const file_ledger_proto_rawDesc = "" +
 	"accountKey\x12\x17\n" +
 	"\apeer_id\x18\x04 \x01(\tR\x06peerId\x12#\n" +
 	"\rvalidator_key\x18\x05 \x01(\fR\fvalidatorKey\x12\x14\n" +
-	"\x05power\x18\x06 \x01(\x03R\x05power\"@\n" +
+	"\x05power\x18\x06 \x01(\x03R\x05power\x12\x1f\n" +
+	"\vsealing_key\x18\a \x01(\fR\n" +
+	"sealingKey\"@\n" +
 	"\n" +
 	"RecordList\x122\n" +
 	"\arecords\x18\x01 \x03(\v2\x18.cohort.ledger.v1.RecordR\arecords\"@\n" +
