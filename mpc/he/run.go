@@ -93,6 +93,10 @@ const maxAbortReason = 512
 // ErrJobAborted is returned when another member aborted the job.
 var ErrJobAborted = errors.New("he: job aborted by a committee member")
 
+// peekTimeout is how long a member waits for a suspect's announcement that
+// may already be queued.
+const peekTimeout = 50 * time.Millisecond
+
 // maxOutputs bounds the number of ciphertexts in one job result.
 const maxOutputs = 64
 
@@ -220,22 +224,34 @@ func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result
 	alive := []transport.PartyID{r.m.self}
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
-		if p == r.m.self || r.suspects[p] != nil {
+		if p == r.m.self {
 			continue
 		}
-		rctx, cancel := context.WithTimeout(ctx, wait)
+		// A suspect stays out of the subsets, but it may have finished the
+		// previous attempt on its own (it received our shares, we did not
+		// receive its): pick up an announcement it already sent.
+		suspect := r.suspects[p] != nil
+		w := wait
+		if suspect {
+			w = peekTimeout
+		}
+		rctx, cancel := context.WithTimeout(ctx, w)
 		b, err := r.conn.Recv(rctx, p, round)
 		cancel()
 		if ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("he: job: %w", ctx.Err())
 		}
 		if err != nil {
-			r.suspects[p] = err
+			if !suspect {
+				r.suspects[p] = err
+			}
 			continue
 		}
 		switch {
 		case len(b) == 1 && b[0] == helloReady:
-			alive = append(alive, p)
+			if !suspect {
+				alive = append(alive, p)
+			}
 		case len(b) > 0 && len(b) <= 1+maxAbortReason && b[0] == helloAbort:
 			return nil, nil, fmt.Errorf("%w: member %d: %q", ErrJobAborted, p, b[1:])
 		case len(b) > 0 && b[0] == helloDone:
@@ -425,10 +441,11 @@ func (r *runner) announce(ctx context.Context, next int, res *Result) {
 	round := jobRound(next, stepHello)
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
-		if p == r.m.self || r.suspects[p] != nil {
+		if p == r.m.self {
 			continue
 		}
-		// A member that left cannot use the announcement; nothing to do.
+		// Suspects too: they may only be slow. A member that left cannot
+		// use the announcement; its send error is of no consequence.
 		_ = r.conn.Send(ctx, p, round, buf.Bytes())
 	}
 }
@@ -445,7 +462,7 @@ func (r *runner) abort(ctx context.Context, next int, cause error) {
 	round := jobRound(next, stepHello)
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
-		if p == r.m.self || r.suspects[p] != nil {
+		if p == r.m.self {
 			continue
 		}
 		_ = r.conn.Send(ctx, p, round, msg)

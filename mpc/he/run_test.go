@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/mhe"
 
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -126,5 +128,133 @@ func TestSetupNamesMissingMember(t *testing.T) {
 	var pe *transport.PartyError
 	if !errors.As(err, &pe) || pe.Party != 1 || !strings.Contains(err.Error(), "party 1") {
 		t.Fatalf("want an error naming party 1, got %v", err)
+	}
+}
+
+// muteConn silently drops the messages of one round, as a member whose
+// link stalls without closing: peers only notice through their deadline.
+// It also keeps the connection open for a while after the member is done,
+// so that the close does not give the stall away.
+type muteConn struct {
+	transport.Conn
+	round transport.Round
+}
+
+func (c *muteConn) Close() error {
+	time.Sleep(3 * time.Second)
+	return c.Conn.Close()
+}
+
+func (c *muteConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, p []byte) error {
+	if r == c.round {
+		return nil
+	}
+	return c.Conn.Send(ctx, to, r, p)
+}
+
+func TestRunSurvivesStalledMember(t *testing.T) {
+	preset := insecurePreset(t)
+	members, _ := committee(t, preset, 4, 3, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	input, _, err := preset.EncryptFloats(members[0].PublicKey(), []float64{0.5, -0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := NewRecipient(preset)
+	circuit := func(*Member) Circuit {
+		return func(context.Context) ([]*rlwe.Ciphertext, error) {
+			ct, _, err := preset.UnmarshalCiphertext(CKKS, input)
+			return []*rlwe.Ciphertext{ct}, err
+		}
+	}
+	cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: time.Second, IdleTimeout: 30 * time.Second}
+	// Member 2 receives the others' key-switching shares but its own never
+	// arrive: members 0 and 1 hit their 1 s deadline on it, suspect it, and
+	// then adopt the result member 2 finished and announced.
+	res, errs := runAll(ctx, members, []int{0, 1, 2, 3}, cfg, circuit, func(i int, c transport.Conn) transport.Conn {
+		if i == 2 {
+			return &muteConn{Conn: c, round: jobRound(0, stepPCKS)}
+		}
+		return c
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("member %d: %v", i, err)
+		}
+		if res[i].OutputIDs[0] != res[0].OutputIDs[0] {
+			t.Fatalf("member %d disagrees on the output", i)
+		}
+		if s := res[i].Subset; len(s) != 3 || s[0] != 0 || s[1] != 1 || s[2] != 2 {
+			t.Fatalf("member %d: subset %v, want the first subset [0 1 2]", i, s)
+		}
+	}
+	got, err := rcpt.DecryptFloats(res[0].Outputs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got[0]-0.5) > 1e-4 || math.Abs(got[1]+0.25) > 1e-4 {
+		t.Fatalf("wrong result %v", got[:2])
+	}
+}
+
+// TestOutputUnreadableByCommittee reconstructs, in the test only, the
+// collective secret key from a full subset: it decrypts the evaluated
+// ciphertext but not the key-switched output, which only the recipient can.
+func TestOutputUnreadableByCommittee(t *testing.T) {
+	preset := insecurePreset(t)
+	members, _ := committee(t, preset, 3, 2, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	values := []float64{0.75, 0.125, -0.5}
+	input, _, err := preset.EncryptFloats(members[0].PublicKey(), values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := NewRecipient(preset)
+	circuit := func(*Member) Circuit {
+		return func(context.Context) ([]*rlwe.Ciphertext, error) {
+			ct, _, err := preset.UnmarshalCiphertext(CKKS, input)
+			return []*rlwe.Ciphertext{ct}, err
+		}
+	}
+	res, errs := runAll(ctx, members, []int{0, 1, 2}, RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 5 * time.Second}, circuit, nil)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("member %d: %v", i, err)
+		}
+	}
+	// Collective secret = sum of the additive shares of subset {0, 1}.
+	params := preset.RLWE()
+	points := []mhe.ShamirPublicPoint{shamirPoint(0), shamirPoint(1), shamirPoint(2)}
+	collective := rlwe.NewSecretKey(params)
+	for _, i := range []int{0, 1} {
+		sk := rlwe.NewSecretKey(params)
+		cmb := mhe.NewCombiner(params, points[i], points, 2)
+		if err := cmb.GenAdditiveShare(points[:2], points[i], members[i].tsk, sk); err != nil {
+			t.Fatal(err)
+		}
+		params.RingQP().Add(collective.Value, sk.Value, collective.Value)
+	}
+	decrypt := func(sk *rlwe.SecretKey, b []byte) []float64 {
+		ct, _, err := preset.UnmarshalCiphertext(CKKS, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float64, preset.CKKS.MaxSlots())
+		if err := hefloat.NewEncoder(preset.CKKS).Decode(rlwe.NewDecryptor(params, sk).DecryptNew(ct), out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := decrypt(collective, input); math.Abs(got[0]-values[0]) > 1e-3 {
+		t.Fatalf("sanity: collective key does not decrypt the input (%v)", got[0])
+	}
+	if got := decrypt(collective, res[0].Outputs[0]); math.Abs(got[0]-values[0]) < 0.1 {
+		t.Fatalf("the collective key decrypts the output: %v", got[0])
+	}
+	got, err := rcpt.DecryptFloats(res[0].Outputs[0])
+	if err != nil || math.Abs(got[0]-values[0]) > 1e-4 {
+		t.Fatalf("recipient: %v %v", got[0], err)
 	}
 }
