@@ -122,6 +122,8 @@ type dkgRun struct {
 	first    transport.Round
 	timeout  time.Duration
 	lastSent int // offset of the last round this member sent, -1 before any
+	// sendFaults are members the last send could not reach.
+	sendFaults []*transport.PartyError
 }
 
 const (
@@ -140,20 +142,35 @@ func frame(tag byte, body []byte) []byte {
 	return out
 }
 
-// sendAll sends payloads[j] to each member j ≠ self.
+// sendAll sends payloads[j] to each member j ≠ self. A member that cannot be
+// reached is remembered and blamed by the next recv, after that recv has had
+// the chance to read the reason (an abort) that member may have left behind.
 func (rn *dkgRun) sendAll(ctx context.Context, off int, payloads [][]byte) error {
-	framed := make([][]byte, len(payloads))
-	for j, p := range payloads {
-		framed[j] = frame(frameData, p)
-	}
 	rn.lastSent = off
-	return transport.SendAll(ctx, rn.conn, rn.round(off), framed)
+	for j, p := range payloads {
+		if transport.PartyID(j) == rn.conn.Self() {
+			continue
+		}
+		err := rn.conn.Send(ctx, transport.PartyID(j), rn.round(off), frame(frameData, p))
+		var pe *transport.PartyError
+		switch {
+		case err == nil:
+		case errors.As(err, &pe):
+			rn.sendFaults = append(rn.sendFaults, pe)
+		default:
+			return err
+		}
+	}
+	return nil
 }
 
 // broadcast sends the same payload to every other member.
 func (rn *dkgRun) broadcast(ctx context.Context, off int, payload []byte) error {
-	rn.lastSent = off
-	return transport.Broadcast(ctx, rn.conn, rn.round(off), frame(frameData, payload))
+	payloads := make([][]byte, rn.conn.Parties())
+	for j := range payloads {
+		payloads[j] = payload
+	}
+	return rn.sendAll(ctx, off, payloads)
 }
 
 // abort tells every other member, in round off, which members this one blames.
@@ -203,6 +220,10 @@ func (rn *dkgRun) recv(ctx context.Context, off int, phase string) ([][]byte, er
 	}
 	wg.Wait()
 	f := faults{phase: phase}
+	for _, pe := range rn.sendFaults {
+		f.addErr(pe)
+	}
+	rn.sendFaults = nil
 	remote := faults{phase: phase}
 	for j, err := range errs {
 		switch {

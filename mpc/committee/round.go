@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/cohortnet/cohort/mpc/transport"
+	"go.dedis.ch/kyber/v3/share"
 )
 
 // SignResult is the outcome of one SignRound.
@@ -116,13 +117,20 @@ func SignRound(ctx context.Context, conn transport.Conn, r transport.Round, s *S
 		}
 		return nil, fmt.Errorf("sign round: %d of %d needed partials: %w", len(valid), s.Key.T, fe)
 	}
-	partials := make([][]byte, 0, len(valid))
+	// Every partial in valid has been verified against its signer's public
+	// key share, so their interpolation is the committee's signature; no
+	// second check of the result is needed.
+	shares := make([]*share.PubShare, 0, len(valid))
 	for idx, p := range valid {
-		partials = append(partials, p)
+		_, pt, err := parsePartial(s.Key, p)
+		if err != nil {
+			return nil, fmt.Errorf("sign round: %w", err)
+		}
+		shares = append(shares, &share.PubShare{I: idx, V: pt})
 		res.Signers = append(res.Signers, idx)
 	}
 	sort.Ints(res.Signers)
-	sig, err := Combine(s.Key, msg, partials)
+	sig, err := interpolate(s.Key, shares)
 	if err != nil {
 		return nil, fmt.Errorf("sign round: %w", err)
 	}

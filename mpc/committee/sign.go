@@ -189,11 +189,10 @@ func Combine(key *CommitteeKey, msg []byte, partials [][]byte) ([]byte, error) {
 	for i, p := range used {
 		shares[i] = &share.PubShare{I: p.idx, V: p.pt}
 	}
-	sigPoint, err := share.RecoverCommit(pairingSuite().G1(), shares, key.T, key.N)
+	sig, err := interpolate(key, shares)
 	if err != nil {
 		return nil, fmt.Errorf("combine: %w", err)
 	}
-	sig := mustMarshal(sigPoint)
 	if err := VerifySignature(key, msg, sig); err == nil {
 		return sig, nil
 	}
@@ -212,6 +211,16 @@ func Combine(key *CommitteeKey, msg []byte, partials [][]byte) ([]byte, error) {
 		return nil, errors.New("combine: recovered signature does not verify although every partial does")
 	}
 	return nil, fmt.Errorf("combine: invalid partials from members [%s]: %w", strings.Join(bad, " "), first)
+}
+
+// interpolate recovers x·H(m) from T partials x_i·H(m) by Lagrange
+// interpolation at 0.
+func interpolate(key *CommitteeKey, shares []*share.PubShare) ([]byte, error) {
+	p, err := share.RecoverCommit(pairingSuite().G1(), shares, key.T, key.N)
+	if err != nil {
+		return nil, err
+	}
+	return mustMarshal(p), nil
 }
 
 // VerifySignature checks a committee signature on msg. It is what the ledger
