@@ -3,7 +3,9 @@ package zk
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 
@@ -131,9 +133,12 @@ func (r *Registry) Register(circuit string, vkBytes []byte) (string, error) {
 func (r *Registry) RegisterDir(dir string) ([]KeyInfo, error) {
 	var out []KeyInfo
 	for _, c := range CircuitNames() {
+		if _, err := os.Stat(vkPath(dir, c)); errors.Is(err, os.ErrNotExist) {
+			continue // this directory has no key for c
+		}
 		info, vkBytes, err := LoadKeyInfo(dir, c)
 		if err != nil {
-			continue
+			return nil, err
 		}
 		if info.Version != CircuitVersion || info.GnarkVersion != GnarkVersion() {
 			return nil, fmt.Errorf("%w: %s key in %s is for v%s / gnark %s", ErrStaleKeys, c, dir, info.Version, info.GnarkVersion)
