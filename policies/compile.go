@@ -78,24 +78,44 @@ func (k CompiledConstraint) eval(values []uint64) *big.Int {
 	return v
 }
 
-// String writes the constraint readably, e.g. "-100·x[fee] + 5·x[price] ≥ 0".
+// String writes the compiled rule set readably, one constraint a line,
+// e.g. "c5: price − 20·fee ≥ 0   (fee-cap: fee <= 5% * price)", over the
+// fields' circuit integers.
 func (c *CompiledRuleSet) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rule set %s: fields [%s]\n", c.Name, strings.Join(c.Fields, ", "))
+	fmt.Fprintf(&b, "rule set %s: %d fields [%s], %d constraints\n", c.Name, len(c.Fields), strings.Join(c.Fields, ", "), len(c.Constraints))
 	for i, k := range c.Constraints {
-		fmt.Fprintf(&b, "  c%d: ", i)
-		first := true
-		for j, a := range k.Coefficients {
-			if a == 0 {
-				continue
-			}
-			if !first {
-				b.WriteString(" + ")
-			}
-			fmt.Fprintf(&b, "%d·%s", a, c.Fields[j])
-			first = false
+		fmt.Fprintf(&b, "  c%d: %s ≥ 0   (%s)\n", i, k.format(c.Fields), k.Origin)
+	}
+	return b.String()
+}
+
+func (k CompiledConstraint) format(fields []string) string {
+	var b strings.Builder
+	term := func(neg bool, mag string) {
+		switch {
+		case b.Len() == 0 && neg:
+			b.WriteString("−")
+		case b.Len() > 0 && neg:
+			b.WriteString(" − ")
+		case b.Len() > 0:
+			b.WriteString(" + ")
 		}
-		fmt.Fprintf(&b, " + %s ≥ 0   (%s)\n", k.Constant, k.Origin)
+		b.WriteString(mag)
+	}
+	for j, a := range k.Coefficients {
+		if a == 0 {
+			continue
+		}
+		mag := new(big.Int).Abs(big.NewInt(a))
+		if mag.Cmp(big.NewInt(1)) == 0 {
+			term(a < 0, fields[j])
+		} else {
+			term(a < 0, mag.String()+"·"+fields[j])
+		}
+	}
+	if k.Constant.Sign() != 0 || b.Len() == 0 {
+		term(k.Constant.Sign() < 0, new(big.Int).Abs(k.Constant).String())
 	}
 	return b.String()
 }

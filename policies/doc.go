@@ -7,7 +7,7 @@
 // policy update needs signatures from a quorum of the current policy's
 // supervisors.
 //
-// A policy is a YAML file (see docs/policies.md and default.yaml). Parse
+// A policy is a YAML file (the schema is in README.md; default.yaml is the default). Parse
 // reads, validates and compiles it, reporting every error with its YAML path
 // and line. Everything the ledger calls (Parse, Canonical, Hash, grade and
 // access checks, CheckUpdate) is deterministic: no floating point, no map

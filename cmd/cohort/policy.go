@@ -19,7 +19,7 @@ func newPolicyCmd() *cobra.Command {
 		Long: `Alliance policies say who may submit which private jobs, the credit grades
 that gate jobs, committees and validator power, the compliance rule sets that
 supervised records must prove, and the supervision channels. The schema is
-described in docs/policies.md; the default policy is printed by
+described in policies/README.md; the default policy is printed by
 'cohort policy default'.`,
 	}
 	cmd.AddCommand(newPolicyCheckCmd(), newPolicyCompileCmd(), newPolicyDefaultCmd(), newPolicyCanonicalCmd())
@@ -116,8 +116,9 @@ func newPolicyCompileCmd() *cobra.Command {
 			w := cmd.OutOrStdout()
 			for _, rs := range p.RuleSets {
 				fmt.Fprintf(w, "%s", rs.Compiled)
+				fmt.Fprintf(w, "  circuit fields (64-bit unsigned integers, in commitment order):\n")
 				for i, f := range rs.Fields {
-					fmt.Fprintf(w, "  x[%d] = %s in %s × %d\n", i, f.Name, f.Unit, f.Scale)
+					fmt.Fprintf(w, "    x%d = %s: value in %s × %d\n", i, f.Name, f.Unit, f.Scale)
 				}
 			}
 			return nil
