@@ -17,6 +17,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/node/blob"
 	"github.com/cohortnet/cohort/node/client"
 )
 
@@ -31,6 +32,8 @@ func (n *Node) apiHandler() http.Handler {
 	mux.HandleFunc("GET /v1/records", n.handleRecordsByHash)
 	mux.HandleFunc("GET /v1/members", n.handleMembers)
 	mux.HandleFunc("GET /v1/task/{id}", n.handleTask)
+	mux.HandleFunc("POST /v1/blob", n.handlePutBlob)
+	mux.HandleFunc("GET /v1/blob/{hash}", n.handleGetBlob)
 	mux.HandleFunc("GET /v1/credit/{name}", n.handleCredit)
 	return mux
 }
@@ -278,4 +281,43 @@ func (n *Node) handleCredit(w http.ResponseWriter, r *http.Request) {
 		out.History = append(out.History, client.CreditEvent{Height: e.Height, Reason: e.Reason, Delta: e.Delta, Score: e.Score})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (n *Node) handlePutBlob(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, blob.MaxBlobBytes))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, 0, fmt.Errorf("blob: %w", err))
+		return
+	}
+	h, err := n.blobs.Put(data)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, 0, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, client.BlobRef{Hash: hex.EncodeToString(h[:]), Size: len(data)})
+}
+
+// handleGetBlob serves a blob from the local store or, with ?from=MEMBER,
+// fetches it from that member's node first.
+func (n *Node) handleGetBlob(w http.ResponseWriter, r *http.Request) {
+	raw, err := hex.DecodeString(r.PathValue("hash"))
+	if err != nil || len(raw) != 32 {
+		writeError(w, http.StatusBadRequest, 0, errors.New("blob hash must be 64 hex characters"))
+		return
+	}
+	h, _ := blob.ParseHash(raw)
+	data, err := n.blobs.Get(h)
+	if errors.Is(err, blob.ErrNotFound) && r.URL.Query().Get("from") != "" {
+		data, err = n.fetchBlob(r.Context(), r.URL.Query().Get("from"), h)
+	}
+	if errors.Is(err, blob.ErrNotFound) {
+		writeError(w, http.StatusNotFound, ledger.CodeNotFound, err)
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusBadGateway, 0, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = w.Write(data)
 }

@@ -20,6 +20,7 @@ const (
 	SealingKeyFile  = "keys/sealing.key"
 	cometDir        = "cometbft"
 	appStateDir     = "data/app"
+	blobStoreDir    = "data/blobs"
 	genesisFileName = "cometbft/config/genesis.json"
 )
 

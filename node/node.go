@@ -23,6 +23,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/node/blob"
 	"github.com/cohortnet/cohort/node/p2p"
 )
 
@@ -34,6 +35,7 @@ type Node struct {
 
 	store *ledger.Store
 	app   *ledger.App
+	blobs *blob.Store
 	cmt   *nm.Node
 	rpc   *local.Local
 	host  *p2p.Host
@@ -72,6 +74,9 @@ func Start(ctx context.Context, home string, log *slog.Logger) (n *Node, err err
 		return nil, err
 	}
 	if n.app, err = ledger.NewApp(n.store, log.With("module", "app")); err != nil {
+		return nil, err
+	}
+	if n.blobs, err = blob.OpenStore(filepath.Join(home, blobStoreDir)); err != nil {
 		return nil, err
 	}
 	if err := n.startConsensus(ctx); err != nil {
@@ -132,6 +137,7 @@ func (n *Node) startP2P(ctx, runCtx context.Context) error {
 		return fmt.Errorf("start libp2p host: %w", err)
 	}
 	n.host = host
+	blob.Serve(host.Libp2p(), n.blobs, n.log.With("module", "blob"))
 	for _, s := range n.cfg.P2P.Peers {
 		addr, err := ma.NewMultiaddr(s)
 		if err != nil {
@@ -235,6 +241,11 @@ func (n *Node) Stop() {
 			n.log.Warn("app state close", "err", err)
 		}
 	}
+	if n.blobs != nil {
+		if err := n.blobs.Close(); err != nil {
+			n.log.Warn("blob store close", "err", err)
+		}
+	}
 	n.log.Info("node stopped")
 }
 
@@ -278,4 +289,22 @@ func (n *Node) SubscribeBlocks(ctx context.Context, subscriber string, capacity 
 		}
 	}()
 	return out, nil
+}
+
+// fetchBlob gets a blob from a member's node over /cohort/blob/1.
+func (n *Node) fetchBlob(ctx context.Context, member string, h blob.Hash) ([]byte, error) {
+	m, ok := n.app.Member(member)
+	if !ok {
+		return nil, fmt.Errorf("unknown member %q", member)
+	}
+	id, err := peer.Decode(m.PeerId)
+	if err != nil {
+		return nil, fmt.Errorf("member %s: peer id: %w", member, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := n.host.Connect(ctx, id); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", member, err)
+	}
+	return blob.Fetch(ctx, n.host.Libp2p(), n.blobs, id, h)
 }

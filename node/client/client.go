@@ -70,7 +70,7 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
 }
 
-const maxResponseBytes = 16 << 20
+const maxResponseBytes = 65 << 20 // a blob of up to 64 MiB
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
 	var rd io.Reader
@@ -101,6 +101,10 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		return &APIError{Status: resp.StatusCode, Code: e.Code, Msg: e.Error}
 	}
 	if out == nil {
+		return nil
+	}
+	if rb, ok := out.(*rawBody); ok {
+		*rb = raw
 		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
@@ -246,3 +250,26 @@ func (c *Client) Credit(ctx context.Context, member string) (*Credit, error) {
 	var cr Credit
 	return &cr, c.do(ctx, http.MethodGet, "/v1/credit/"+url.PathEscape(member), nil, &cr)
 }
+
+// PutBlob stores an object in the node's off-chain store.
+func (c *Client) PutBlob(ctx context.Context, data []byte) (*BlobRef, error) {
+	var ref BlobRef
+	return &ref, c.do(ctx, http.MethodPost, "/v1/blob", data, &ref)
+}
+
+// GetBlob reads an object from the node's store; with from set, the node
+// fetches it from that member first if it does not hold it.
+func (c *Client) GetBlob(ctx context.Context, hash []byte, from string) ([]byte, error) {
+	path := "/v1/blob/" + hex.EncodeToString(hash)
+	if from != "" {
+		path += "?from=" + url.QueryEscape(from)
+	}
+	var raw rawBody
+	if err := c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// rawBody receives a non-JSON answer.
+type rawBody []byte

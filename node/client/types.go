@@ -108,3 +108,9 @@ type CreditEvent struct {
 	Delta  int64  `json:"delta"`
 	Score  int64  `json:"score"`
 }
+
+// BlobRef is the answer to POST /v1/blob.
+type BlobRef struct {
+	Hash string `json:"hash"` // hex SHA-256
+	Size int    `json:"size"`
+}
