@@ -27,7 +27,7 @@ func (c *tamperConn) Send(ctx context.Context, to transport.PartyID, r transport
 func dkgWithTamperedMember(t *testing.T, bad int, tamper func(keys []*LongTermKey, to transport.PartyID, r transport.Round, p []byte) []byte) *testCommittee {
 	t.Helper()
 	keys, pubs := newLongTermKeys(4)
-	return runDKGWithKeys(t, keys, pubs, 3, 2*time.Second, nil, func(i int, c transport.Conn) transport.Conn {
+	return runDKGWithKeys(t, keys, pubs, 3, 5*time.Second, nil, func(i int, c transport.Conn) transport.Conn {
 		if i != bad {
 			return c
 		}
@@ -260,7 +260,7 @@ func TestSignRoundNamesBadAndSilentMembers(t *testing.T) {
 	tc := sharedCommittee()
 	msg := mustMessage(t, "job-sr-3")
 	// Member 1 sends an invalid partial, member 3 is silent: only 2 valid.
-	_, errs, _ := signRoundMembers(t, tc.shares, msg, []int{0, 2}, []int{1}, 500*time.Millisecond)
+	_, errs, _ := signRoundMembers(t, tc.shares, msg, []int{0, 2}, []int{1}, 2*time.Second)
 	for _, i := range []int{0, 2} {
 		var fe *FaultError
 		if !errors.As(errs[i], &fe) || !equalInts(fe.Members(), []int{1, 3}) {

@@ -45,7 +45,7 @@ func groupOrderMinusOne(g kyber.Group) kyber.Scalar {
 // checks (r−1)·P + P = O. On the G2 twist the curve has a large cofactor and
 // kyber's decoder only checks that a point is on the twist, so a crafted point
 // outside the subgroup would otherwise be accepted. (On G1 the cofactor is 1;
-// the check is then cheap insurance.)
+// decodeG1 skips the check.)
 func inPrimeOrderSubgroup(g kyber.Group, p kyber.Point) bool {
 	q := g.Point().Mul(groupOrderMinusOne(g), p)
 	q.Add(q, p)
@@ -54,9 +54,10 @@ func inPrimeOrderSubgroup(g kyber.Group, p kyber.Point) bool {
 
 // decodePoint decodes exactly size bytes into a point of g, rejecting
 // non-canonical encodings (coordinates ≥ p, which kyber reduces silently),
-// points off the curve or outside the prime-order subgroup, and the identity
-// unless allowIdentity. A panic in the curve code becomes an error.
-func decodePoint(g kyber.Group, size int, buf []byte, allowIdentity bool) (p kyber.Point, err error) {
+// points off the curve, points outside the prime-order subgroup if
+// checkSubgroup, and the identity unless allowIdentity. A panic in the curve
+// code becomes an error.
+func decodePoint(g kyber.Group, size int, buf []byte, allowIdentity, checkSubgroup bool) (p kyber.Point, err error) {
 	if len(buf) != size {
 		return nil, fmt.Errorf("point: %d bytes, want %d", len(buf), size)
 	}
@@ -82,7 +83,7 @@ func decodePoint(g kyber.Group, size int, buf []byte, allowIdentity bool) (p kyb
 		}
 		return p, nil
 	}
-	if !inPrimeOrderSubgroup(g, p) {
+	if checkSubgroup && !inPrimeOrderSubgroup(g, p) {
 		return nil, errors.New("point: not in the prime-order subgroup")
 	}
 	return p, nil
@@ -102,12 +103,15 @@ func coordinatesCanonical(buf []byte) bool {
 	return true
 }
 
+// decodeG1 decodes a signature point. A BN curve over F_p has prime order r,
+// so every point on it is in G1 and no subgroup check is needed.
 func decodeG1(buf []byte) (kyber.Point, error) {
-	return decodePoint(pairingSuite().G1(), G1Size, buf, false)
+	return decodePoint(pairingSuite().G1(), G1Size, buf, false, false)
 }
 
+// decodeG2 decodes a key or commitment point, with the subgroup check.
 func decodeG2(buf []byte) (kyber.Point, error) {
-	return decodePoint(pairingSuite().G2(), G2Size, buf, false)
+	return decodePoint(pairingSuite().G2(), G2Size, buf, false, true)
 }
 
 // decodeScalar decodes exactly ScalarSize bytes into a scalar < r.

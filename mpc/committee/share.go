@@ -109,7 +109,7 @@ func ParseCommitteeKey(b []byte) (*CommitteeKey, error) {
 	copy(members[:], r.take(32))
 	commits := make([]kyber.Point, t)
 	for i := range commits {
-		c, err := decodePoint(pairingSuite().G2(), G2Size, r.take(G2Size), i != 0)
+		c, err := decodePoint(pairingSuite().G2(), G2Size, r.take(G2Size), i != 0, true)
 		if err != nil {
 			return nil, fmt.Errorf("committee key: commitment %d: %w", i, err)
 		}
