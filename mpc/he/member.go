@@ -63,14 +63,24 @@ func shamirPoint(i transport.PartyID) mhe.ShamirPublicPoint {
 }
 
 // keyShapes lists the public key material in its fixed order.
+//
+// The public key and the Galois keys are (b, a) pairs whose a half is a
+// common reference polynomial, a deterministic function of the committee's
+// CRS; only the b halves are encoded (and hashed), and LoadMember re-derives
+// the a halves. The relinearisation key has no CRP half and is encoded whole.
 func keyShapes(params rlwe.Parameters, pk *rlwe.PublicKey, rlk *rlwe.RelinearizationKey, gks []*rlwe.GaloisKey) []keyBlock {
-	pkShape := newShape(params)
-	for _, p := range pk.Value {
-		pkShape.polyQP(p)
+	blocks := []keyBlock{
+		{newShape(params).polyQP(pk.Value[0]), kindPK, 0},
+		{newShape(params).gadget(rlk.GadgetCiphertext), kindRLK, 0},
 	}
-	blocks := []keyBlock{{pkShape, kindPK, 0}, {newShape(params).gadget(rlk.GadgetCiphertext), kindRLK, 0}}
 	for _, gk := range gks {
-		blocks = append(blocks, keyBlock{newShape(params).gadget(gk.GadgetCiphertext), kindGK, gk.GaloisElement})
+		shape := newShape(params)
+		for _, row := range gk.Value {
+			for _, vec := range row {
+				shape.polyQP(vec[0])
+			}
+		}
+		blocks = append(blocks, keyBlock{shape, kindGK, gk.GaloisElement})
 	}
 	return blocks
 }
@@ -81,8 +91,16 @@ type keyBlock struct {
 	tag   uint64
 }
 
-// keyDigest hashes the key region of a record.
-func keyDigest(region []byte) [32]byte { return sha256.Sum256(region) }
+// keyDigest hashes the key region of a record together with the CRS label,
+// which determines the CRP halves the region leaves out.
+func keyDigest(preset *Preset, committee string, region []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(crsLabel(preset, committee)))
+	h.Write(region)
+	var d [32]byte
+	copy(d[:], h.Sum(nil))
+	return d
+}
 
 // storeKey names a member's record in its KeyStore.
 func storeKey(preset *Preset, committee string, self transport.PartyID) string {
@@ -129,7 +147,7 @@ func (m *Member) record() ([]byte, [32]byte) {
 		putU64(uint64(b.shape.size(N)))
 		buf = b.shape.appendTo(buf, b.kind, b.tag, N)
 	}
-	return buf, keyDigest(buf[keyStart:])
+	return buf, keyDigest(m.preset, m.committee, buf[keyStart:])
 }
 
 // LoadMember restores a member's committee keys saved by Setup.
@@ -213,9 +231,35 @@ func LoadMember(ctx context.Context, store KeyStore, preset *Preset, committee s
 	if r.Len() != 0 {
 		return bad("trailing bytes")
 	}
+	if err := m.deriveCRPHalves(); err != nil {
+		return nil, err
+	}
 	m.evk = rlwe.NewMemEvaluationKeySet(m.rlk, m.gks...)
-	m.digest = keyDigest(data[keyStart:])
+	m.digest = keyDigest(preset, committee, data[keyStart:])
 	return m, nil
+}
+
+// deriveCRPHalves re-samples the committee's common reference polynomials
+// in the order Setup sampled them and puts them in the keys' a halves.
+func (m *Member) deriveCRPHalves() error {
+	params := m.preset.RLWE()
+	prng, err := crs(m.preset, m.committee)
+	if err != nil {
+		return err
+	}
+	ckgCRP := mhe.NewPublicKeyGenProtocol(params).SampleCRP(prng)
+	m.pk.Value[1].Copy(ckgCRP.Value)
+	_ = mhe.NewRelinearizationKeyGenProtocol(params).SampleCRP(prng) // advances the CRS as Setup did
+	gkg := mhe.NewGaloisKeyGenProtocol(params)
+	for _, gk := range m.gks {
+		crp := gkg.SampleCRP(prng)
+		for i, row := range gk.Value {
+			for j, vec := range row {
+				vec[1].Copy(crp.Value[i][j])
+			}
+		}
+	}
+	return nil
 }
 
 // sortedUnique returns the Galois elements sorted without duplicates, the

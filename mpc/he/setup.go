@@ -59,11 +59,16 @@ func (c *countingConn) Send(ctx context.Context, to transport.PartyID, r transpo
 // member derives identically, from which the public random polynomials of
 // the key-generation protocols are sampled in a fixed order.
 func crs(preset *Preset, committee string) (*sampling.KeyedPRNG, error) {
-	prng, err := sampling.NewKeyedPRNG([]byte("cohort/he/crs/v1\x00" + preset.Name + "\x00" + committee))
+	prng, err := sampling.NewKeyedPRNG([]byte(crsLabel(preset, committee)))
 	if err != nil {
 		return nil, fmt.Errorf("he: common reference string: %w", err)
 	}
 	return prng, nil
+}
+
+// crsLabel is the key of the committee's CRS.
+func crsLabel(preset *Preset, committee string) string {
+	return "cohort/he/crs/v1\x00" + preset.Name + "\x00" + committee
 }
 
 // Setup runs the committee key generation as member conn.Self() of

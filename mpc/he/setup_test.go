@@ -90,7 +90,7 @@ func runAll(ctx context.Context, members []*Member, online []int, cfg RunConfig,
 
 func TestSetupKeySwitchThreshold(t *testing.T) {
 	preset := insecurePreset(t)
-	members, stores := committee(t, preset, 4, 3, nil)
+	members, stores := committee(t, preset, 4, 3, preset.RLWE().GaloisElements([]int{1, 2}))
 	for i := 1; i < 4; i++ {
 		if members[i].KeyDigest() != members[0].KeyDigest() {
 			t.Fatalf("member %d has different keys", i)
@@ -105,6 +105,15 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 	}
 	if loaded.KeyDigest() != members[2].KeyDigest() {
 		t.Fatal("reloaded keys differ")
+	}
+	// The CRP halves the record leaves out are re-derived exactly.
+	if !loaded.PublicKey().Equal(members[2].PublicKey()) || !loaded.rlk.Equal(members[2].rlk) || len(loaded.gks) != 2 {
+		t.Fatal("reloaded public or relinearisation key differs")
+	}
+	for i := range loaded.gks {
+		if !loaded.gks[i].Equal(members[2].gks[i]) {
+			t.Fatalf("reloaded Galois key %d differs", i)
+		}
 	}
 	members[2] = loaded
 
