@@ -62,8 +62,10 @@ type canonRuleSet struct {
 }
 
 type canonConstraint struct {
-	Name string `json:"name,omitempty"`
-	Rule string `json:"rule"`
+	Constant json.Number            `json:"constant,omitempty"`
+	Name     string                 `json:"name,omitempty"`
+	Rule     string                 `json:"rule,omitempty"`
+	Terms    map[string]json.Number `json:"terms,omitempty"`
 }
 
 type canonField struct {
@@ -119,7 +121,17 @@ func (p *Policy) Canonical() ([]byte, error) {
 			cr.Fields[i] = cf
 		}
 		for _, k := range rs.Constraints {
-			cr.Constraints = append(cr.Constraints, canonConstraint{Name: k.Name, Rule: k.Rule})
+			cc := canonConstraint{Name: k.Name, Rule: k.Rule}
+			if len(k.Terms) > 0 {
+				cc.Terms = make(map[string]json.Number, len(k.Terms))
+				for _, t := range k.Terms {
+					cc.Terms[t.Field] = json.Number(formatDecimal(t.Coef))
+				}
+			}
+			if k.Constant != nil && k.Constant.Sign() != 0 {
+				cc.Constant = json.Number(formatDecimal(k.Constant))
+			}
+			cr.Constraints = append(cr.Constraints, cc)
 		}
 		c.RuleSets[rs.Name] = cr
 	}

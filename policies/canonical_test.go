@@ -230,3 +230,45 @@ func TestCheckMembership(t *testing.T) {
 		t.Errorf("membership: %v", err)
 	}
 }
+
+// TestDeterministic parses the same file repeatedly (Go randomises map
+// iteration on every range) and requires identical outputs.
+func TestDeterministic(t *testing.T) {
+	var first []byte
+	var firstCompiled string
+	for i := 0; i < 30; i++ {
+		p, err := Parse(DefaultYAML())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := p.Canonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compiled strings.Builder
+		for _, rs := range p.RuleSets {
+			compiled.WriteString(rs.Compiled.String())
+		}
+		if i == 0 {
+			first, firstCompiled = c, compiled.String()
+			continue
+		}
+		if !bytes.Equal(c, first) || compiled.String() != firstCompiled {
+			t.Fatal("Parse is not deterministic")
+		}
+	}
+	// Error lists are deterministic too.
+	bad := strings.Replace(strings.Replace(basePolicy, "market: platform", "market: platfrom", 1), "rule_set: trade", "rule_set: trades", 1)
+	_, e1 := Parse([]byte(bad))
+	for i := 0; i < 10; i++ {
+		if _, e2 := Parse([]byte(bad)); e1.Error() != e2.Error() {
+			t.Fatal("error list is not deterministic")
+		}
+	}
+	// Equivalent spellings of a bound give the same canonical form.
+	a, _ := Parse([]byte(strings.Replace(basePolicy, "{name: fee, unit: CNY, scale: 100}", "{name: fee, unit: CNY, scale: 100, min: 0.00}", 1)))
+	b, _ := Parse([]byte(basePolicy))
+	if a == nil || b == nil || a.Hash() != b.Hash() {
+		t.Error("min 0 changes the hash")
+	}
+}

@@ -221,18 +221,30 @@ func compileRuleSet(rs *RuleSet, path string, sink *errSink) *CompiledRuleSet {
 			}
 			names[c.Name] = true
 		}
-		if c.Rule == "" {
-			continue
-		}
-		r, err := parseRule(c.Rule, known)
-		if err != nil {
-			sink.add(c.at, cp, "rule %q: %v", clip(c.Rule), err)
-			continue
+		var r rule
+		var label string
+		switch {
+		case c.Rule != "":
+			var err error
+			r, err = parseRule(c.Rule, known)
+			if err != nil {
+				sink.add(c.at, cp, "rule %q: %v", clip(c.Rule), err)
+				continue
+			}
+			label = c.Rule
+		case len(c.Terms) > 0:
+			var ok bool
+			r, ok = termsRule(c, known, cp, sink)
+			if !ok {
+				continue
+			}
+			label = termsString(c)
+		default:
+			continue // missing or malformed: already reported
 		}
 		c.r = r
-		label := c.Rule
 		if c.Name != "" {
-			label = c.Name + ": " + c.Rule
+			label = c.Name + ": " + label
 		}
 		// lhs op rhs ⇒ d ≥ 0 (or > 0) with d = lhs − rhs or rhs − lhs.
 		type part struct {
@@ -252,7 +264,7 @@ func compileRuleSet(rs *RuleSet, path string, sink *errSink) *CompiledRuleSet {
 		for _, pt := range parts {
 			k, err := integerize(pt.d, rs.Fields, fieldIdx, n, pt.strict)
 			if err != nil {
-				sink.add(c.at, cp, "rule %q: %v", clip(c.Rule), err)
+				sink.add(c.at, cp, "rule %q: %v", clip(label), err)
 				break
 			}
 			k.Origin = pt.origin
@@ -413,4 +425,52 @@ func fieldIndexOK(fields []Field, name string) int {
 		}
 	}
 	return -1
+}
+
+// termsRule builds Σ coef·field + constant >= 0 from the structured form.
+func termsRule(c *Constraint, known func(string) bool, path string, sink *errSink) (rule, bool) {
+	lhs := linear{coef: map[string]*big.Rat{}, c: new(big.Rat)}
+	if c.Constant != nil {
+		lhs.c.Set(c.Constant)
+	}
+	ok := true
+	for _, t := range c.Terms {
+		if !known(t.Field) {
+			sink.add(c.at, join(join(path, "terms"), t.Field), "unknown field %q (declare it under fields)", clip(t.Field))
+			ok = false
+			continue
+		}
+		lhs.coef[t.Field] = new(big.Rat).Set(t.Coef)
+	}
+	return rule{lhs: lhs, rhs: constLinear(new(big.Rat)), op: opGE}, ok
+}
+
+// termsString renders a structured constraint for people:
+// "5·price − 100·fee ≥ 0".
+func termsString(c *Constraint) string {
+	var b strings.Builder
+	for _, t := range c.Terms {
+		v := new(big.Rat).Abs(t.Coef)
+		switch {
+		case b.Len() == 0 && t.Coef.Sign() < 0:
+			b.WriteString("−")
+		case b.Len() > 0 && t.Coef.Sign() < 0:
+			b.WriteString(" − ")
+		case b.Len() > 0:
+			b.WriteString(" + ")
+		}
+		if v.Cmp(big.NewRat(1, 1)) != 0 {
+			b.WriteString(formatDecimal(v) + "·")
+		}
+		b.WriteString(t.Field)
+	}
+	if c.Constant != nil {
+		if c.Constant.Sign() < 0 {
+			b.WriteString(" − " + formatDecimal(new(big.Rat).Neg(c.Constant)))
+		} else {
+			b.WriteString(" + " + formatDecimal(c.Constant))
+		}
+	}
+	b.WriteString(" ≥ 0")
+	return b.String()
 }

@@ -248,3 +248,59 @@ func TestZKConstraintsMatchCircuitChecks(t *testing.T) {
 		}
 	}
 }
+
+func TestStructuredTerms(t *testing.T) {
+	compileWith := func(constraint string) (*Policy, error) {
+		return Parse([]byte(strings.Replace(basePolicy, `{name: fee-cap, rule: "fee <= 0.05 * price"}`, constraint, 1)))
+	}
+	last := func(p *Policy) string {
+		rs, _ := p.RuleSet("trade")
+		c := rs.Compiled.Constraints[len(rs.Compiled.Constraints)-1]
+		return fmt.Sprint(c.Coefficients, c.Constant, " ", c.Origin)
+	}
+	p, err := compileWith(`{name: fee-cap, terms: {fee: -100, price: 5}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := last(p); got != "[1 -20] 0 fee-cap: −100·fee + 5·price ≥ 0" {
+		t.Errorf("terms compiled to %s", got)
+	}
+	p, err = compileWith(`{terms: {price: 0.5, fee: -1}, constant: -0.25}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0.5·price/100 − fee/100 − 0.25 ≥ 0 ⇔ price − 2·fee − 50 ≥ 0 (fen).
+	if got := last(p); got != "[1 -2] -50 −fee + 0.5·price − 0.25 ≥ 0" {
+		t.Errorf("terms with constant compiled to %s", got)
+	}
+	// The canonical form keeps the structured form and round-trips.
+	c1, _ := p.Canonical()
+	if !strings.Contains(string(c1), `{"constant":-0.25,"terms":{"fee":-1,"price":0.5}}`) {
+		t.Errorf("canonical: %s", c1)
+	}
+	q, err := Parse(c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2, _ := q.Canonical(); string(c2) != string(c1) {
+		t.Error("terms do not round-trip")
+	}
+	for constraint, want := range map[string]string{
+		`{rule: "fee <= price", terms: {fee: 1}}`: "either rule or terms, not both",
+		`{name: x}`:                                 "missing rule",
+		`{rule: "fee <= price", constant: 5}`:       "constant belongs to the terms form",
+		`{terms: {fees: 1}}`:                        `terms.fees: unknown field "fees"`,
+		`{terms: {fee: 1e3}}`:                       "not a decimal number",
+		`{terms: {}}`:                               "no terms",
+		`{terms: {fee: 1, price: -1}, constant: 0}`: "",
+		`{terms: {fee: 0}, constant: -1}`:           "can never hold",
+	} {
+		_, err := compileWith(constraint)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", constraint, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want %q", constraint, err, want)
+		}
+	}
+}

@@ -36,6 +36,18 @@ func parseDecimal(s string) (*big.Rat, error) {
 	return new(big.Rat).SetFrac(num, den), nil
 }
 
+// parseSignedDecimal is parseDecimal with an optional leading '-'.
+func parseSignedDecimal(s string) (*big.Rat, error) {
+	if rest, neg := strings.CutPrefix(s, "-"); neg {
+		v, err := parseDecimal(rest)
+		if err != nil {
+			return nil, err
+		}
+		return v.Neg(v), nil
+	}
+	return parseDecimal(s)
+}
+
 // formatDecimal writes a rational whose denominator divides a power of ten
 // (every value parsed by parseDecimal, times integers) as its shortest exact
 // decimal: "0.05", "12.5", "7". Other rationals are written as "p/q".

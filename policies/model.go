@@ -151,13 +151,23 @@ type Field struct {
 	maxAt       pos
 }
 
-// Constraint is one human-readable rule of a rule set, e.g.
-// "fee <= 5% * price", over fields in their declared units.
+// Constraint is one rule of a rule set over fields in their declared units,
+// either written as a comparison (Rule, e.g. "fee <= 5% * price") or in
+// structured form (Terms and Constant: Σ coef·field + Constant ≥ 0, e.g.
+// terms {price: 5, fee: -100} for the same fee cap). Exactly one form is set.
 type Constraint struct {
-	Name string
-	Rule string
-	r    rule
-	at   pos
+	Name     string
+	Rule     string
+	Terms    []Term   // sorted by field name
+	Constant *big.Rat // structured form only; nil means 0
+	r        rule
+	at       pos
+}
+
+// Term is coef·field in a structured constraint.
+type Term struct {
+	Field string
+	Coef  *big.Rat
 }
 
 // Channel is a supervision channel: an ordered set of members that can read

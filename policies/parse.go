@@ -456,7 +456,13 @@ func (d *decoder) field(n *yaml.Node, path string) Field {
 				f.Scale = s
 			}
 		}},
-		fieldSpec{"min", false, func(v *yaml.Node, path string) { f.minAt = at(v); f.Min, _ = d.decimal(v, path) }},
+		fieldSpec{"min", false, func(v *yaml.Node, path string) {
+			f.minAt = at(v)
+			f.Min, _ = d.decimal(v, path)
+			if f.Min != nil && f.Min.Sign() == 0 {
+				f.Min = nil // min 0 is the circuit's own bound: same policy, same canonical form
+			}
+		}},
 		fieldSpec{"max", false, func(v *yaml.Node, path string) { f.maxAt = at(v); f.Max, _ = d.decimal(v, path) }},
 		fieldSpec{"description", false, func(v *yaml.Node, path string) { f.Description, _ = d.str(v, path, maxDescriptionLen) }},
 	)
@@ -470,13 +476,55 @@ func (d *decoder) constraint(n *yaml.Node, path string) Constraint {
 		c.Rule, _ = d.str(n, path, maxRuleLen)
 		return c
 	}
+	hasRule, hasTerms, hasConstant := false, false, false
 	d.object(n, path,
 		fieldSpec{"name", false, func(v *yaml.Node, path string) { c.Name, _ = d.str(v, path, maxNameLen) }},
-		fieldSpec{"rule", true, func(v *yaml.Node, path string) {
+		fieldSpec{"rule", false, func(v *yaml.Node, path string) {
+			hasRule = true
 			c.at = at(v)
 			c.Rule, _ = d.str(v, path, maxRuleLen)
 		}},
+		fieldSpec{"terms", false, func(v *yaml.Node, path string) {
+			hasTerms = true
+			c.at = at(v)
+			for _, e := range d.mapping(v, path, MaxRuleSetFields) {
+				if s, ok := d.scalar(e.v, join(path, e.key)); ok {
+					coef, err := parseSignedDecimal(s)
+					if err != nil {
+						d.errorf(e.v, join(path, e.key), "%v", err)
+						continue
+					}
+					c.Terms = append(c.Terms, Term{Field: e.key, Coef: coef})
+				}
+			}
+			sort.Slice(c.Terms, func(i, j int) bool { return c.Terms[i].Field < c.Terms[j].Field })
+			if len(c.Terms) == 0 && v.Kind == yaml.MappingNode {
+				d.errorf(v, path, "no terms: list field: coefficient pairs")
+			}
+		}},
+		fieldSpec{"constant", false, func(v *yaml.Node, path string) {
+			hasConstant = true
+			if s, ok := d.scalar(v, path); ok {
+				k, err := parseSignedDecimal(s)
+				if err != nil {
+					d.errorf(v, path, "%v", err)
+					return
+				}
+				if k.Sign() != 0 {
+					c.Constant = k
+				}
+			}
+		}},
 	)
+	switch {
+	case n.Kind != yaml.MappingNode:
+	case hasRule && hasTerms:
+		d.errorf(n, path, "give either rule or terms, not both")
+	case !hasRule && !hasTerms:
+		d.errorf(n, path, "missing rule (e.g. rule: \"fee <= 5%% * price\") or terms (e.g. terms: {price: 5, fee: -100})")
+	case hasConstant && !hasTerms:
+		d.errorf(n, path, "constant belongs to the terms form; write it inside the rule")
+	}
 	return c
 }
 
