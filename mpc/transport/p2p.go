@@ -833,8 +833,8 @@ func (l *outLink) run() {
 			if err != nil {
 				break
 			}
-			batch[i].payload = nil // let the engine's buffer go as soon as it is written
 			sent += f.size()
+			f.payload = nil // let the engine's buffer go as soon as it is written
 		}
 		if err == nil {
 			err = bw.Flush()
@@ -844,6 +844,10 @@ func (l *outLink) run() {
 			return
 		}
 		l.mu.Lock()
+		if l.err != nil { // killed while writing; kill already woke the senders
+			l.mu.Unlock()
+			return
+		}
 		l.queued -= sent
 		close(l.space)
 		l.space = make(chan struct{})

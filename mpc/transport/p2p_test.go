@@ -16,6 +16,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 )
@@ -23,14 +25,15 @@ import (
 // newHosts starts n libp2p hosts on loopback that know each other's
 // addresses. Member gating is node/p2p's concern and tested there; these
 // hosts admit anyone so that the tests can also play a rogue peer.
-func newHosts(t testing.TB, n int, listen string) []host.Host {
+func newHosts(t testing.TB, n int, listen string, extra ...libp2p.Option) []host.Host {
 	t.Helper()
 	hs := make([]host.Host, n)
 	for i := range hs {
 		// Transports as node/p2p configures them: TCP without port reuse
 		// (see there why) and QUIC.
-		h, err := libp2p.New(libp2p.ListenAddrStrings(listen), libp2p.DisableMetrics(), libp2p.DisableRelay(),
-			libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()), libp2p.Transport(quic.NewTransport))
+		opts := append([]libp2p.Option{libp2p.ListenAddrStrings(listen), libp2p.DisableMetrics(), libp2p.DisableRelay(),
+			libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()), libp2p.Transport(quic.NewTransport)}, extra...)
+		h, err := libp2p.New(opts...)
 		if err != nil {
 			t.Fatalf("start host %d: %v", i, err)
 		}
@@ -145,6 +148,19 @@ func TestP2PThreePartiesExchangeOverTCPAndQUIC(t *testing.T) {
 			exchange(t, conns2, []Round{2}, 3<<20)
 		})
 	}
+}
+
+// TestP2PSendQueueAccounting sends far more than the send-queue bound over
+// many rounds: the bound must throttle, never wedge, the sender.
+func TestP2PSendQueueAccounting(t *testing.T) {
+	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"), WithSendQueue(8<<10))
+	conns := openP2P(t, nws, "queue")
+	rounds := make([]Round, 64)
+	for i := range rounds {
+		rounds[i] = Round(i + 1)
+	}
+	exchange(t, conns, rounds, 3<<10)
+	exchange(t, conns, []Round{100}, 64<<10) // one message larger than the whole bound
 }
 
 func TestP2PBuffersMessagesForJobsNotYetOpened(t *testing.T) {
@@ -556,17 +572,28 @@ func FuzzReadFrame(f *testing.F) {
 	})
 }
 
-// BenchmarkP2PExchange measures one MPC round among 3 parties on loopback
-// TCP (Noise, yamux): every party sends a message of the given size to each
-// of the other two and receives theirs. Reported bytes are the payload bytes
-// moved per round by all parties (6 messages).
+// BenchmarkP2PExchange measures one MPC round among 3 parties on loopback:
+// every party sends a message of the given size to each of the other two and
+// receives theirs. Reported bytes are the payload bytes moved per round by
+// all parties (6 messages). Variants: TCP+yamux with TLS 1.3 or Noise, and
+// QUIC (TLS 1.3 built in).
 func BenchmarkP2PExchange(b *testing.B) {
-	for _, size := range []int{64 << 10, 1 << 20} {
-		b.Run(fmt.Sprintf("3parties/%dKB", size>>10), func(b *testing.B) {
-			benchExchange(b, size, func(tb testing.TB) Network {
-				return nil
+	variants := []struct {
+		name   string
+		listen string
+		opts   []libp2p.Option
+	}{
+		{"tcp-tls", "/ip4/127.0.0.1/tcp/0", []libp2p.Option{libp2p.Security(libp2ptls.ID, libp2ptls.New)}},
+		{"tcp-noise", "/ip4/127.0.0.1/tcp/0", []libp2p.Option{libp2p.Security(noise.ID, noise.New)}},
+		{"quic", "/ip4/127.0.0.1/udp/0/quic-v1", nil},
+	}
+	for _, v := range variants {
+		for _, size := range []int{64 << 10, 1 << 20} {
+			b.Run(fmt.Sprintf("%s/3parties/%dKB", v.name, size>>10), func(b *testing.B) {
+				hs := newHosts(b, 3, v.listen, v.opts...)
+				benchExchange(b, size, openP2P(b, p2pNets(b, hs), "bench"))
 			})
-		})
+		}
 	}
 }
 
@@ -576,25 +603,21 @@ func BenchmarkMemoryExchange(b *testing.B) {
 	for _, size := range []int{64 << 10, 1 << 20} {
 		b.Run(fmt.Sprintf("3parties/%dKB", size>>10), func(b *testing.B) {
 			nw := NewMemoryNetwork()
-			benchExchange(b, size, func(testing.TB) Network { return nw })
+			conns := make([]Conn, 3)
+			for i := range conns {
+				c, err := nw.Open(context.Background(), "bench", PartyID(i), 3)
+				if err != nil {
+					b.Fatal(err)
+				}
+				conns[i] = c
+			}
+			benchExchange(b, size, conns)
 		})
 	}
 }
 
-func benchExchange(b *testing.B, size int, memory func(testing.TB) Network) {
-	const n = 3
-	conns := make([]Conn, n)
-	if nw := memory(b); nw != nil {
-		for i := range conns {
-			c, err := nw.Open(context.Background(), "bench", PartyID(i), n)
-			if err != nil {
-				b.Fatal(err)
-			}
-			conns[i] = c
-		}
-	} else {
-		conns = openP2P(b, p2pNets(b, newHosts(b, n, "/ip4/127.0.0.1/tcp/0")), "bench")
-	}
+func benchExchange(b *testing.B, size int, conns []Conn) {
+	n := len(conns)
 	payload := msg(0, 0, 0, size)
 	ctx := context.Background()
 	b.SetBytes(int64(size * n * (n - 1)))
