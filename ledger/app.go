@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -38,7 +39,8 @@ type App struct {
 	block       *blockState
 	blockHeight int64
 	blockHash   []byte
-	blockView   *committedView // view after the block, published at Commit
+	blockView   *committedView   // view after the block, published at Commit
+	blockPolicy *policies.Policy // a policy update accepted in this block
 }
 
 // committedView is what the last commit made visible. Params and keys change
@@ -51,6 +53,7 @@ type committedView struct {
 	members *memberIndex
 	params  Params
 	keys    *zk.Registry
+	policy  *policies.Policy // nil on a chain without a policy
 }
 
 // NewApp opens the application on a store. It resumes from the last commit.
@@ -76,8 +79,12 @@ func NewApp(store *Store, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	policy, err := loadPolicy(store, members)
+	if err != nil {
+		return nil, err
+	}
 	app.committed.Store(&committedView{chainID: string(chain), height: height, appHash: hash, members: members,
-		params: params, keys: keys})
+		params: params, keys: keys, policy: policy})
 	return app, nil
 }
 
@@ -143,11 +150,19 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		}
 		idx.add(m)
 	}
+	var policy *policies.Policy
+	if g.Policy != "" {
+		if policy, err = parsePolicy([]byte(g.Policy), idx); err != nil {
+			return nil, fmt.Errorf("genesis policy: %w", err)
+		}
+		b.set(keyPolicy, []byte(g.Policy))
+	}
 	hash := b.hash(nil, req.InitialHeight-1)
-	view := &committedView{chainID: req.ChainId, height: req.InitialHeight - 1, appHash: hash, members: idx, params: params, keys: keys}
+	view := &committedView{chainID: req.ChainId, height: req.InitialHeight - 1, appHash: hash, members: idx,
+		params: params, keys: keys, policy: policy}
 	a.block, a.blockHeight, a.blockHash, a.blockView = b, req.InitialHeight-1, hash, view
 	// CheckTx needs the chain's rules before the first commit.
-	a.committed.Store(&committedView{chainID: req.ChainId, members: idx, params: params, keys: keys})
+	a.committed.Store(&committedView{chainID: req.ChainId, members: idx, params: params, keys: keys, policy: policy})
 	a.log.Info("genesis loaded", "chain_id", req.ChainId, "members", len(members))
 	return &abci.ResponseInitChain{AppHash: hash}, nil
 }
@@ -221,7 +236,9 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 	}
 	switch msg := tx.payload.Msg.(type) {
 	case *ledgerpb.TxPayload_RecordAnchor:
-		return nil, checkRecordAnchor(msg.RecordAnchor)
+		return nil, checkRecordAnchor(signer, msg.RecordAnchor, v)
+	case *ledgerpb.TxPayload_PolicyUpdate:
+		return checkPolicyUpdate(msg.PolicyUpdate, v)
 	case *ledgerpb.TxPayload_TaskAssign:
 		return nil, checkTaskAssign(signer, msg.TaskAssign, v.members, st, height)
 	case *ledgerpb.TxPayload_TaskComplete:
@@ -246,6 +263,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		view = a.blockView
 	}
 	prevHash := view.appHash
+	a.blockPolicy = nil
 
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
@@ -268,6 +286,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	hash := b.hash(prevHash, req.Height)
 	next := *view
 	next.height, next.appHash = req.Height, hash
+	if a.blockPolicy != nil {
+		next.policy = a.blockPolicy
+	}
 	a.block, a.blockHeight, a.blockHash, a.blockView = b, req.Height, hash, &next
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash, ValidatorUpdates: updates}, nil
 }
@@ -291,6 +312,15 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 	var events []abci.Event
 	switch msg := tx.payload.Msg.(type) {
 	case *ledgerpb.TxPayload_RecordAnchor:
+		if msg.RecordAnchor.Channel != "" {
+			if err := verifyRecordCompliance(v, msg.RecordAnchor); err != nil {
+				if aerr := adjustCredit(b, signer, creditRejectedRecord, "rejected record on "+msg.RecordAnchor.Channel, height); aerr != nil {
+					return nil, aerr
+				}
+				return &abci.ExecTxResult{Code: CodeInvalidProof, Codespace: "cohort",
+					Log: fmt.Sprintf("compliance proof for channel %q does not verify: %v", msg.RecordAnchor.Channel, err)}, nil
+			}
+		}
 		rec, err := applyRecordAnchor(b, tx, msg.RecordAnchor, height, txHash)
 		if err != nil {
 			return nil, err
@@ -299,6 +329,15 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 			{Key: "id", Value: rec.Id},
 			{Key: "hash", Value: hex.EncodeToString(rec.Hash)},
 			{Key: "kind", Value: rec.Kind},
+		}})
+	case *ledgerpb.TxPayload_PolicyUpdate:
+		if a.blockPolicy != nil {
+			return &abci.ExecTxResult{Code: CodeInvalid, Codespace: "cohort", Log: "one policy update per block"}, nil
+		}
+		a.blockPolicy = checked.(*policies.Policy)
+		b.set(keyPolicy, msg.PolicyUpdate.PolicyYaml)
+		events = append(events, abci.Event{Type: "policy", Attributes: []abci.EventAttribute{
+			{Key: "name", Value: a.blockPolicy.Name}, {Key: "revision", Value: fmt.Sprint(a.blockPolicy.Revision)},
 		}})
 	case *ledgerpb.TxPayload_TaskAssign:
 		if err := applyTaskAssign(b, signer, msg.TaskAssign, height); err != nil {

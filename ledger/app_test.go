@@ -73,7 +73,7 @@ func anchorTx(t testing.TB, m testMember, chain string, txID []byte, hash byte) 
 	raw, err := SignTx(m.key, &ledgerpb.TxPayload{
 		ChainId: chain, TxId: txID, Signer: m.name,
 		Msg: &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: &ledgerpb.RecordAnchor{
-			Hash: bytes.Repeat([]byte{hash}, 32), Kind: "trade", Channel: "c1", Locator: "blob://x",
+			Hash: bytes.Repeat([]byte{hash}, 32), Kind: "trade", Locator: "blob://x",
 		}},
 	})
 	if err != nil {

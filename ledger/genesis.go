@@ -51,6 +51,10 @@ type Genesis struct {
 	Params *Params `json:"params,omitempty"`
 	// VerifyingKeys are the zk verifying keys proofs may name (by vk ID).
 	VerifyingKeys []GenesisKey `json:"verifying_keys,omitempty"`
+	// Policy is the alliance policy (YAML, see policies/). Without one the
+	// chain has no supervision channels or job rules, and built-in credit
+	// grades and thresholds apply.
+	Policy string `json:"policy,omitempty"`
 }
 
 // GenesisKey is a zk verifying key registered at genesis.

@@ -1,16 +1,20 @@
 package ledger
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/zk"
 )
 
 const (
-	recordHashBytes = 32
-	maxKindBytes    = 64
-	maxChannelBytes = 64
-	maxLocatorBytes = 512
+	recordHashBytes    = 32
+	maxKindBytes       = 64
+	maxChannelBytes    = 64
+	maxLocatorBytes    = 512
+	maxPublicInfoBytes = 16 << 10
 )
 
 func keyRecord(id string) []byte { return append([]byte("rec/"), id...) }
@@ -24,7 +28,7 @@ func keyRecordByHash(hash []byte, id string) []byte {
 
 func prefixRecordByHash(hash []byte) []byte { return append([]byte("rech/"), hash...) }
 
-func checkRecordAnchor(m *ledgerpb.RecordAnchor) *TxError {
+func checkRecordAnchor(signer string, m *ledgerpb.RecordAnchor, v *committedView) *TxError {
 	switch {
 	case len(m.Hash) != recordHashBytes:
 		return txErr(CodeInvalid, "record hash must be %d bytes, got %d", recordHashBytes, len(m.Hash))
@@ -35,19 +39,69 @@ func checkRecordAnchor(m *ledgerpb.RecordAnchor) *TxError {
 	case len(m.Locator) > maxLocatorBytes:
 		return txErr(CodeInvalid, "record locator exceeds %d bytes", maxLocatorBytes)
 	}
+	if m.Channel == "" {
+		if len(m.PublicInfo)+len(m.Commitment)+len(m.VkId)+len(m.Proof) != 0 {
+			return txErr(CodeInvalid, "public info and compliance proofs belong to channel records")
+		}
+		return nil
+	}
+	if v.policy == nil {
+		return txErr(CodeInvalid, "channel %q: the chain has no policy, so no channels", m.Channel)
+	}
+	ch, ok := v.policy.Channel(m.Channel)
+	if !ok {
+		return txErr(CodeInvalid, "unknown channel %q", m.Channel)
+	}
+	if !slices.Contains(ch.Members, signer) {
+		return txErr(CodeUnauthorized, "%s is not a member of channel %q", signer, m.Channel)
+	}
+	if len(m.PublicInfo) > maxPublicInfoBytes || !json.Valid(m.PublicInfo) || len(m.PublicInfo) == 0 || m.PublicInfo[0] != '{' {
+		return txErr(CodeInvalid, "public info must be a JSON object of at most %d bytes", maxPublicInfoBytes)
+	}
+	if _, terr := fieldElement(m.Commitment, "record commitment"); terr != nil {
+		return terr
+	}
+	if len(m.Proof) == 0 || len(m.Proof) > maxProofBytes || len(m.VkId) > maxVKIDBytes {
+		return txErr(CodeInvalid, "a channel record needs a compliance proof of 1 to %d bytes", maxProofBytes)
+	}
+	info, ok := v.keys.Key(m.VkId)
+	if !ok || info.Circuit != zk.CircuitCompliance {
+		return txErr(CodeInvalid, "vk %q is not a registered compliance key", m.VkId)
+	}
 	return nil
+}
+
+// verifyRecordCompliance checks the record's compliance proof against the
+// channel's rule set, compiled from the current policy.
+func verifyRecordCompliance(v *committedView, m *ledgerpb.RecordAnchor) error {
+	ch, _ := v.policy.Channel(m.Channel)
+	rs, ok := v.policy.RuleSet(ch.RuleSet)
+	if !ok || rs.Compiled == nil {
+		return fmt.Errorf("channel %q has no compiled rule set", m.Channel)
+	}
+	commitment, _ := fieldElement(m.Commitment, "record commitment")
+	st := zk.ComplianceStatement{
+		Commitment:  zk.FeltOf(commitment),
+		NumFields:   len(rs.Compiled.Fields),
+		Constraints: rs.Compiled.ZKConstraints(),
+	}
+	return v.keys.VerifyStatement(m.VkId, st, m.Proof)
 }
 
 func applyRecordAnchor(b *blockState, tx *decodedTx, m *ledgerpb.RecordAnchor, height int64, txHash []byte) (*ledgerpb.Record, error) {
 	rec := &ledgerpb.Record{
-		Id:        RecordID(tx.payload.TxId),
-		Hash:      m.Hash,
-		Kind:      m.Kind,
-		Channel:   m.Channel,
-		Locator:   m.Locator,
-		Submitter: tx.payload.Signer,
-		Height:    height,
-		TxHash:    txHash,
+		Id:         RecordID(tx.payload.TxId),
+		Hash:       m.Hash,
+		Kind:       m.Kind,
+		Channel:    m.Channel,
+		Locator:    m.Locator,
+		Submitter:  tx.payload.Signer,
+		Height:     height,
+		TxHash:     txHash,
+		PublicInfo: m.PublicInfo,
+		Commitment: m.Commitment,
+		VkId:       m.VkId,
+		Proof:      m.Proof,
 	}
 	v, err := marshal(rec)
 	if err != nil {

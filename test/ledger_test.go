@@ -102,7 +102,7 @@ func TestFourNodeTestnet(t *testing.T) {
 		}
 	}
 	out, err := exec.CommandContext(ctx, cohortBin, "record", "anchor", "--home", nw.homes[2],
-		"--hash", fmt.Sprintf("%x", recordHash(100)), "--kind", "supervision", "--channel", "c1").Output()
+		"--hash", fmt.Sprintf("%x", recordHash(100)), "--kind", "supervision").Output()
 	if err != nil {
 		t.Fatalf("cohort record anchor: %v", err)
 	}

@@ -88,6 +88,7 @@ type TxPayload struct {
 	//	*TxPayload_RecordAnchor
 	//	*TxPayload_TaskAssign
 	//	*TxPayload_TaskComplete
+	//	*TxPayload_PolicyUpdate
 	Msg           isTxPayload_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -178,6 +179,15 @@ func (x *TxPayload) GetTaskComplete() *TaskComplete {
 	return nil
 }
 
+func (x *TxPayload) GetPolicyUpdate() *PolicyUpdate {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_PolicyUpdate); ok {
+			return x.PolicyUpdate
+		}
+	}
+	return nil
+}
+
 type isTxPayload_Msg interface {
 	isTxPayload_Msg()
 }
@@ -194,19 +204,32 @@ type TxPayload_TaskComplete struct {
 	TaskComplete *TaskComplete `protobuf:"bytes,12,opt,name=task_complete,json=taskComplete,proto3,oneof"`
 }
 
+type TxPayload_PolicyUpdate struct {
+	PolicyUpdate *PolicyUpdate `protobuf:"bytes,13,opt,name=policy_update,json=policyUpdate,proto3,oneof"`
+}
+
 func (*TxPayload_RecordAnchor) isTxPayload_Msg() {}
 
 func (*TxPayload_TaskAssign) isTxPayload_Msg() {}
 
 func (*TxPayload_TaskComplete) isTxPayload_Msg() {}
 
-// RecordAnchor anchors the hash of an off-chain record.
+func (*TxPayload_PolicyUpdate) isTxPayload_Msg() {}
+
+// RecordAnchor anchors the hash of an off-chain record. A record on a
+// supervision channel also carries its public supervision info and a
+// compliance proof that the committed private fields satisfy the channel's
+// rule set; the ledger verifies the proof before it accepts the record.
 type RecordAnchor struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Hash          []byte                 `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`       // 32 bytes
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`       // e.g. "trade", "supervision"
-	Channel       string                 `protobuf:"bytes,3,opt,name=channel,proto3" json:"channel,omitempty"` // supervision channel, may be empty
-	Locator       string                 `protobuf:"bytes,4,opt,name=locator,proto3" json:"locator,omitempty"` // where the off-chain record lives, may be empty
+	Hash          []byte                 `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`                               // 32 bytes
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`                               // e.g. "trade", "supervision"
+	Channel       string                 `protobuf:"bytes,3,opt,name=channel,proto3" json:"channel,omitempty"`                         // supervision channel, may be empty
+	Locator       string                 `protobuf:"bytes,4,opt,name=locator,proto3" json:"locator,omitempty"`                         // where the off-chain record lives, may be empty
+	PublicInfo    []byte                 `protobuf:"bytes,5,opt,name=public_info,json=publicInfo,proto3" json:"public_info,omitempty"` // JSON object, in clear; channel records only
+	Commitment    []byte                 `protobuf:"bytes,6,opt,name=commitment,proto3" json:"commitment,omitempty"`                   // 32-byte Poseidon2 commitment to the private fields
+	VkId          string                 `protobuf:"bytes,7,opt,name=vk_id,json=vkId,proto3" json:"vk_id,omitempty"`                   // compliance verifying key
+	Proof         []byte                 `protobuf:"bytes,8,opt,name=proof,proto3" json:"proof,omitempty"`                             // compressed Groth16 proof
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -269,6 +292,142 @@ func (x *RecordAnchor) GetLocator() string {
 	return ""
 }
 
+func (x *RecordAnchor) GetPublicInfo() []byte {
+	if x != nil {
+		return x.PublicInfo
+	}
+	return nil
+}
+
+func (x *RecordAnchor) GetCommitment() []byte {
+	if x != nil {
+		return x.Commitment
+	}
+	return nil
+}
+
+func (x *RecordAnchor) GetVkId() string {
+	if x != nil {
+		return x.VkId
+	}
+	return ""
+}
+
+func (x *RecordAnchor) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+// PolicyUpdate replaces the alliance policy. It takes effect at the next
+// block, only with approvals from the current policy's supervisor quorum.
+type PolicyUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PolicyYaml    []byte                 `protobuf:"bytes,1,opt,name=policy_yaml,json=policyYaml,proto3" json:"policy_yaml,omitempty"`
+	Approvals     []*PolicyApproval      `protobuf:"bytes,2,rep,name=approvals,proto3" json:"approvals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PolicyUpdate) Reset() {
+	*x = PolicyUpdate{}
+	mi := &file_ledger_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyUpdate) ProtoMessage() {}
+
+func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyUpdate.ProtoReflect.Descriptor instead.
+func (*PolicyUpdate) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PolicyUpdate) GetPolicyYaml() []byte {
+	if x != nil {
+		return x.PolicyYaml
+	}
+	return nil
+}
+
+func (x *PolicyUpdate) GetApprovals() []*PolicyApproval {
+	if x != nil {
+		return x.Approvals
+	}
+	return nil
+}
+
+// PolicyApproval is a supervisor's ed25519 signature (account key) over
+// PolicyApprovalMessage(chain ID, hash of the new policy).
+type PolicyApproval struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Supervisor    string                 `protobuf:"bytes,1,opt,name=supervisor,proto3" json:"supervisor,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PolicyApproval) Reset() {
+	*x = PolicyApproval{}
+	mi := &file_ledger_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyApproval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyApproval) ProtoMessage() {}
+
+func (x *PolicyApproval) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyApproval.ProtoReflect.Descriptor instead.
+func (*PolicyApproval) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *PolicyApproval) GetSupervisor() string {
+	if x != nil {
+		return x.Supervisor
+	}
+	return ""
+}
+
+func (x *PolicyApproval) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 // Record is an anchored record as stored in app state.
 type Record struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -280,13 +439,17 @@ type Record struct {
 	Submitter     string                 `protobuf:"bytes,6,opt,name=submitter,proto3" json:"submitter,omitempty"`
 	Height        int64                  `protobuf:"varint,7,opt,name=height,proto3" json:"height,omitempty"`
 	TxHash        []byte                 `protobuf:"bytes,8,opt,name=tx_hash,json=txHash,proto3" json:"tx_hash,omitempty"` // CometBFT tx hash (sha256 of the SignedTx bytes), for inclusion proofs
+	PublicInfo    []byte                 `protobuf:"bytes,9,opt,name=public_info,json=publicInfo,proto3" json:"public_info,omitempty"`
+	Commitment    []byte                 `protobuf:"bytes,10,opt,name=commitment,proto3" json:"commitment,omitempty"`
+	VkId          string                 `protobuf:"bytes,11,opt,name=vk_id,json=vkId,proto3" json:"vk_id,omitempty"`
+	Proof         []byte                 `protobuf:"bytes,12,opt,name=proof,proto3" json:"proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Record) Reset() {
 	*x = Record{}
-	mi := &file_ledger_proto_msgTypes[3]
+	mi := &file_ledger_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -298,7 +461,7 @@ func (x *Record) String() string {
 func (*Record) ProtoMessage() {}
 
 func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[3]
+	mi := &file_ledger_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -311,7 +474,7 @@ func (x *Record) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Record.ProtoReflect.Descriptor instead.
 func (*Record) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{3}
+	return file_ledger_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Record) GetId() string {
@@ -370,6 +533,34 @@ func (x *Record) GetTxHash() []byte {
 	return nil
 }
 
+func (x *Record) GetPublicInfo() []byte {
+	if x != nil {
+		return x.PublicInfo
+	}
+	return nil
+}
+
+func (x *Record) GetCommitment() []byte {
+	if x != nil {
+		return x.Commitment
+	}
+	return nil
+}
+
+func (x *Record) GetVkId() string {
+	if x != nil {
+		return x.VkId
+	}
+	return ""
+}
+
+func (x *Record) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
 // Member is an alliance member as registered in genesis.
 type Member struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -386,7 +577,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_ledger_proto_msgTypes[4]
+	mi := &file_ledger_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -398,7 +589,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[4]
+	mi := &file_ledger_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -411,7 +602,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{4}
+	return file_ledger_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Member) GetName() string {
@@ -472,7 +663,7 @@ type RecordList struct {
 
 func (x *RecordList) Reset() {
 	*x = RecordList{}
-	mi := &file_ledger_proto_msgTypes[5]
+	mi := &file_ledger_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +675,7 @@ func (x *RecordList) String() string {
 func (*RecordList) ProtoMessage() {}
 
 func (x *RecordList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[5]
+	mi := &file_ledger_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +688,7 @@ func (x *RecordList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordList.ProtoReflect.Descriptor instead.
 func (*RecordList) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{5}
+	return file_ledger_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RecordList) GetRecords() []*Record {
@@ -516,7 +707,7 @@ type MemberList struct {
 
 func (x *MemberList) Reset() {
 	*x = MemberList{}
-	mi := &file_ledger_proto_msgTypes[6]
+	mi := &file_ledger_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +719,7 @@ func (x *MemberList) String() string {
 func (*MemberList) ProtoMessage() {}
 
 func (x *MemberList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[6]
+	mi := &file_ledger_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +732,7 @@ func (x *MemberList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberList.ProtoReflect.Descriptor instead.
 func (*MemberList) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{6}
+	return file_ledger_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MemberList) GetMembers() []*Member {
@@ -567,7 +758,7 @@ type TaskAssign struct {
 
 func (x *TaskAssign) Reset() {
 	*x = TaskAssign{}
-	mi := &file_ledger_proto_msgTypes[7]
+	mi := &file_ledger_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +770,7 @@ func (x *TaskAssign) String() string {
 func (*TaskAssign) ProtoMessage() {}
 
 func (x *TaskAssign) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[7]
+	mi := &file_ledger_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +783,7 @@ func (x *TaskAssign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAssign.ProtoReflect.Descriptor instead.
 func (*TaskAssign) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{7}
+	return file_ledger_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TaskAssign) GetTaskId() string {
@@ -652,7 +843,7 @@ type TaskComplete struct {
 
 func (x *TaskComplete) Reset() {
 	*x = TaskComplete{}
-	mi := &file_ledger_proto_msgTypes[8]
+	mi := &file_ledger_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +855,7 @@ func (x *TaskComplete) String() string {
 func (*TaskComplete) ProtoMessage() {}
 
 func (x *TaskComplete) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[8]
+	mi := &file_ledger_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +868,7 @@ func (x *TaskComplete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskComplete.ProtoReflect.Descriptor instead.
 func (*TaskComplete) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{8}
+	return file_ledger_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskComplete) GetTaskId() string {
@@ -735,7 +926,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_ledger_proto_msgTypes[9]
+	mi := &file_ledger_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +938,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[9]
+	mi := &file_ledger_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +951,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{9}
+	return file_ledger_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Task) GetId() string {
@@ -860,7 +1051,7 @@ type Credit struct {
 
 func (x *Credit) Reset() {
 	*x = Credit{}
-	mi := &file_ledger_proto_msgTypes[10]
+	mi := &file_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -872,7 +1063,7 @@ func (x *Credit) String() string {
 func (*Credit) ProtoMessage() {}
 
 func (x *Credit) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[10]
+	mi := &file_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +1076,7 @@ func (x *Credit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credit.ProtoReflect.Descriptor instead.
 func (*Credit) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{10}
+	return file_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Credit) GetMember() string {
@@ -928,7 +1119,7 @@ type CreditEvent struct {
 
 func (x *CreditEvent) Reset() {
 	*x = CreditEvent{}
-	mi := &file_ledger_proto_msgTypes[11]
+	mi := &file_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1131,7 @@ func (x *CreditEvent) String() string {
 func (*CreditEvent) ProtoMessage() {}
 
 func (x *CreditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[11]
+	mi := &file_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1144,7 @@ func (x *CreditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditEvent.ProtoReflect.Descriptor instead.
 func (*CreditEvent) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{11}
+	return file_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreditEvent) GetHeight() int64 {
@@ -995,7 +1186,7 @@ type CreditReport struct {
 
 func (x *CreditReport) Reset() {
 	*x = CreditReport{}
-	mi := &file_ledger_proto_msgTypes[12]
+	mi := &file_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1198,7 @@ func (x *CreditReport) String() string {
 func (*CreditReport) ProtoMessage() {}
 
 func (x *CreditReport) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[12]
+	mi := &file_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1211,7 @@ func (x *CreditReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditReport.ProtoReflect.Descriptor instead.
 func (*CreditReport) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{12}
+	return file_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreditReport) GetCredit() *Credit {
@@ -1051,7 +1242,7 @@ const file_ledger_proto_rawDesc = "" +
 	"\fledger.proto\x12\x10cohort.ledger.v1\"B\n" +
 	"\bSignedTx\x12\x18\n" +
 	"\apayload\x18\x01 \x01(\fR\apayload\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xa9\x02\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xf0\x02\n" +
 	"\tTxPayload\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x13\n" +
 	"\x05tx_id\x18\x02 \x01(\fR\x04txId\x12\x16\n" +
@@ -1060,13 +1251,30 @@ const file_ledger_proto_rawDesc = "" +
 	" \x01(\v2\x1e.cohort.ledger.v1.RecordAnchorH\x00R\frecordAnchor\x12?\n" +
 	"\vtask_assign\x18\v \x01(\v2\x1c.cohort.ledger.v1.TaskAssignH\x00R\n" +
 	"taskAssign\x12E\n" +
-	"\rtask_complete\x18\f \x01(\v2\x1e.cohort.ledger.v1.TaskCompleteH\x00R\ftaskCompleteB\x05\n" +
-	"\x03msg\"j\n" +
+	"\rtask_complete\x18\f \x01(\v2\x1e.cohort.ledger.v1.TaskCompleteH\x00R\ftaskComplete\x12E\n" +
+	"\rpolicy_update\x18\r \x01(\v2\x1e.cohort.ledger.v1.PolicyUpdateH\x00R\fpolicyUpdateB\x05\n" +
+	"\x03msg\"\xd6\x01\n" +
 	"\fRecordAnchor\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
 	"\achannel\x18\x03 \x01(\tR\achannel\x12\x18\n" +
-	"\alocator\x18\x04 \x01(\tR\alocator\"\xc3\x01\n" +
+	"\alocator\x18\x04 \x01(\tR\alocator\x12\x1f\n" +
+	"\vpublic_info\x18\x05 \x01(\fR\n" +
+	"publicInfo\x12\x1e\n" +
+	"\n" +
+	"commitment\x18\x06 \x01(\fR\n" +
+	"commitment\x12\x13\n" +
+	"\x05vk_id\x18\a \x01(\tR\x04vkId\x12\x14\n" +
+	"\x05proof\x18\b \x01(\fR\x05proof\"o\n" +
+	"\fPolicyUpdate\x12\x1f\n" +
+	"\vpolicy_yaml\x18\x01 \x01(\fR\n" +
+	"policyYaml\x12>\n" +
+	"\tapprovals\x18\x02 \x03(\v2 .cohort.ledger.v1.PolicyApprovalR\tapprovals\"N\n" +
+	"\x0ePolicyApproval\x12\x1e\n" +
+	"\n" +
+	"supervisor\x18\x01 \x01(\tR\n" +
+	"supervisor\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xaf\x02\n" +
 	"\x06Record\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\fR\x04hash\x12\x12\n" +
@@ -1075,7 +1283,15 @@ const file_ledger_proto_rawDesc = "" +
 	"\alocator\x18\x05 \x01(\tR\alocator\x12\x1c\n" +
 	"\tsubmitter\x18\x06 \x01(\tR\tsubmitter\x12\x16\n" +
 	"\x06height\x18\a \x01(\x03R\x06height\x12\x17\n" +
-	"\atx_hash\x18\b \x01(\fR\x06txHash\"\xc8\x01\n" +
+	"\atx_hash\x18\b \x01(\fR\x06txHash\x12\x1f\n" +
+	"\vpublic_info\x18\t \x01(\fR\n" +
+	"publicInfo\x12\x1e\n" +
+	"\n" +
+	"commitment\x18\n" +
+	" \x01(\fR\n" +
+	"commitment\x12\x13\n" +
+	"\x05vk_id\x18\v \x01(\tR\x04vkId\x12\x14\n" +
+	"\x05proof\x18\f \x01(\fR\x05proof\"\xc8\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05roles\x18\x02 \x03(\tR\x05roles\x12\x1f\n" +
@@ -1148,35 +1364,39 @@ func file_ledger_proto_rawDescGZIP() []byte {
 	return file_ledger_proto_rawDescData
 }
 
-var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_ledger_proto_goTypes = []any{
-	(*SignedTx)(nil),     // 0: cohort.ledger.v1.SignedTx
-	(*TxPayload)(nil),    // 1: cohort.ledger.v1.TxPayload
-	(*RecordAnchor)(nil), // 2: cohort.ledger.v1.RecordAnchor
-	(*Record)(nil),       // 3: cohort.ledger.v1.Record
-	(*Member)(nil),       // 4: cohort.ledger.v1.Member
-	(*RecordList)(nil),   // 5: cohort.ledger.v1.RecordList
-	(*MemberList)(nil),   // 6: cohort.ledger.v1.MemberList
-	(*TaskAssign)(nil),   // 7: cohort.ledger.v1.TaskAssign
-	(*TaskComplete)(nil), // 8: cohort.ledger.v1.TaskComplete
-	(*Task)(nil),         // 9: cohort.ledger.v1.Task
-	(*Credit)(nil),       // 10: cohort.ledger.v1.Credit
-	(*CreditEvent)(nil),  // 11: cohort.ledger.v1.CreditEvent
-	(*CreditReport)(nil), // 12: cohort.ledger.v1.CreditReport
+	(*SignedTx)(nil),       // 0: cohort.ledger.v1.SignedTx
+	(*TxPayload)(nil),      // 1: cohort.ledger.v1.TxPayload
+	(*RecordAnchor)(nil),   // 2: cohort.ledger.v1.RecordAnchor
+	(*PolicyUpdate)(nil),   // 3: cohort.ledger.v1.PolicyUpdate
+	(*PolicyApproval)(nil), // 4: cohort.ledger.v1.PolicyApproval
+	(*Record)(nil),         // 5: cohort.ledger.v1.Record
+	(*Member)(nil),         // 6: cohort.ledger.v1.Member
+	(*RecordList)(nil),     // 7: cohort.ledger.v1.RecordList
+	(*MemberList)(nil),     // 8: cohort.ledger.v1.MemberList
+	(*TaskAssign)(nil),     // 9: cohort.ledger.v1.TaskAssign
+	(*TaskComplete)(nil),   // 10: cohort.ledger.v1.TaskComplete
+	(*Task)(nil),           // 11: cohort.ledger.v1.Task
+	(*Credit)(nil),         // 12: cohort.ledger.v1.Credit
+	(*CreditEvent)(nil),    // 13: cohort.ledger.v1.CreditEvent
+	(*CreditReport)(nil),   // 14: cohort.ledger.v1.CreditReport
 }
 var file_ledger_proto_depIdxs = []int32{
 	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
-	7,  // 1: cohort.ledger.v1.TxPayload.task_assign:type_name -> cohort.ledger.v1.TaskAssign
-	8,  // 2: cohort.ledger.v1.TxPayload.task_complete:type_name -> cohort.ledger.v1.TaskComplete
-	3,  // 3: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
-	4,  // 4: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
-	10, // 5: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
-	11, // 6: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	9,  // 1: cohort.ledger.v1.TxPayload.task_assign:type_name -> cohort.ledger.v1.TaskAssign
+	10, // 2: cohort.ledger.v1.TxPayload.task_complete:type_name -> cohort.ledger.v1.TaskComplete
+	3,  // 3: cohort.ledger.v1.TxPayload.policy_update:type_name -> cohort.ledger.v1.PolicyUpdate
+	4,  // 4: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
+	5,  // 5: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
+	6,  // 6: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
+	12, // 7: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
+	13, // 8: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_ledger_proto_init() }
@@ -1188,6 +1408,7 @@ func file_ledger_proto_init() {
 		(*TxPayload_RecordAnchor)(nil),
 		(*TxPayload_TaskAssign)(nil),
 		(*TxPayload_TaskComplete)(nil),
+		(*TxPayload_PolicyUpdate)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1195,7 +1416,7 @@ func file_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_proto_rawDesc), len(file_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

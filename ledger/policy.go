@@ -1,0 +1,92 @@
+package ledger
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
+)
+
+var keyPolicy = []byte("policy/yaml")
+
+const maxPolicyApprovals = 64
+
+// PolicyApprovalMessage is what a supervisor signs to approve a policy.
+func PolicyApprovalMessage(chainID string, policyHash [32]byte) []byte {
+	return []byte("cohort/policy/v1\x00" + chainID + "\x00" + hex.EncodeToString(policyHash[:]))
+}
+
+// parsePolicy parses a policy and checks it against the ledger's members.
+func parsePolicy(yaml []byte, members *memberIndex) (*policies.Policy, error) {
+	p, err := policies.Parse(yaml)
+	if err != nil {
+		return nil, err
+	}
+	err = p.CheckMembership(func(name string) (string, bool) {
+		m, ok := members.byName[name]
+		if !ok {
+			return "", false
+		}
+		want, _ := p.Member(name)
+		for _, r := range m.Roles {
+			if r == want.Role {
+				return r, true
+			}
+		}
+		return m.Roles[0], true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func loadPolicy(s *Store, members *memberIndex) (*policies.Policy, error) {
+	raw, err := s.get(keyPolicy)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	p, err := parsePolicy(raw, members)
+	if err != nil {
+		return nil, fmt.Errorf("stored policy: %w", err)
+	}
+	return p, nil
+}
+
+// checkPolicyUpdate verifies the approvals and the update rules; it returns
+// the new policy.
+func checkPolicyUpdate(m *ledgerpb.PolicyUpdate, v *committedView) (*policies.Policy, *TxError) {
+	if v.policy == nil {
+		return nil, txErr(CodeInvalid, "no current policy: a chain without a genesis policy cannot take updates")
+	}
+	if len(m.Approvals) > maxPolicyApprovals {
+		return nil, txErr(CodeInvalid, "at most %d approvals", maxPolicyApprovals)
+	}
+	next, err := parsePolicy(m.PolicyYaml, v.members)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "new policy: %v", err)
+	}
+	msg := PolicyApprovalMessage(v.chainID, next.Hash())
+	var signers []string
+	for _, a := range m.Approvals {
+		member, ok := v.members.byName[a.Supervisor]
+		if !ok {
+			return nil, txErr(CodeInvalid, "approval by unknown member %q", a.Supervisor)
+		}
+		if len(a.Signature) != ed25519.SignatureSize || !ed25519.Verify(member.AccountKey, msg, a.Signature) {
+			return nil, txErr(CodeBadSignature, "approval by %q does not verify over the new policy's hash", a.Supervisor)
+		}
+		signers = append(signers, a.Supervisor)
+	}
+	if err := v.policy.CheckUpdate(next, signers); err != nil {
+		code := CodeInvalid
+		if errors.Is(err, policies.ErrNotPermitted) {
+			code = CodeUnauthorized
+		}
+		return nil, txErr(code, "%v", err)
+	}
+	return next, nil
+}
