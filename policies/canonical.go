@@ -150,6 +150,24 @@ func (p *Policy) Canonical() ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// approvalDomain separates policy-update approvals from every other
+// signature a member makes.
+const approvalDomain = "cohort/policy-update/v1\x00"
+
+// ApprovalMessage is what a supervisor signs to approve this policy as an
+// update on the chain chainID: the domain, the chain ID and Hash. Binding
+// the chain ID stops an approval from being replayed on another network
+// that happens to run the same policy revision; the revision inside the
+// hash stops it from being replayed on this one (CheckUpdate).
+func (p *Policy) ApprovalMessage(chainID string) []byte {
+	h := p.Hash()
+	msg := make([]byte, 0, len(approvalDomain)+len(chainID)+1+len(h))
+	msg = append(msg, approvalDomain...)
+	msg = append(msg, chainID...)
+	msg = append(msg, 0)
+	return append(msg, h[:]...)
+}
+
 // hashDomain separates policy hashes from every other hash in cohort.
 const hashDomain = "cohort/policy/v1\x00"
 

@@ -272,3 +272,23 @@ func TestDeterministic(t *testing.T) {
 		t.Error("min 0 changes the hash")
 	}
 }
+
+func TestApprovalMessageAndLoad(t *testing.T) {
+	p := mustDefault(t)
+	h := p.Hash()
+	a, b := p.ApprovalMessage("cohort-1"), p.ApprovalMessage("cohort-2")
+	if bytes.Equal(a, b) || !bytes.HasSuffix(a, h[:]) || !bytes.HasPrefix(a, []byte("cohort/policy-update/v1\x00cohort-1\x00")) {
+		t.Errorf("approval message %q", a)
+	}
+	if _, err := Load("default.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load("testdata/does-not-exist.yaml")
+	if err == nil {
+		t.Fatal("missing file loaded")
+	}
+	var list ErrorList
+	if _, err := Load("errors_test.go"); !errors.As(err, &list) || !strings.HasPrefix(err.Error(), "errors_test.go: policy: ") {
+		t.Errorf("Load of a non-policy: %v", err)
+	}
+}

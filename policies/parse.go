@@ -348,8 +348,8 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 		fieldSpec{"governance", true, func(v *yaml.Node, path string) {
 			d.object(v, path,
 				fieldSpec{"supervisors_quorum", true, func(v *yaml.Node, path string) {
-					p.Governance.at = at(v)
 					if q, ok := d.uint(v, path, MaxMembers); ok {
+						p.Governance.at = at(v) // checked against the supervisors in validate
 						p.Governance.SupervisorsQuorum = int(q)
 					}
 				}})
