@@ -265,3 +265,19 @@ func verifyWithKey(circuit string, vk *groth16bn254.VerifyingKey, public fr.Vect
 	}
 	return nil
 }
+
+// VerifyProofFileWithKeys verifies an encoded proof file against the
+// verifying keys in keysDir (`cohort zk verify`). A nil error means valid;
+// errors wrap ErrInvalidProof (well-formed but false), or ErrMalformed /
+// ErrUnknownKey / a key-loading error (the input cannot be judged).
+func VerifyProofFileWithKeys(keysDir string, proofFile []byte) error {
+	pf, err := ParseProofFile(proofFile)
+	if err != nil {
+		return err
+	}
+	reg := NewRegistry()
+	if _, err := reg.RegisterDir(keysDir); err != nil {
+		return fmt.Errorf("load verifying keys: %w", err)
+	}
+	return reg.VerifyFile(pf)
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
@@ -429,5 +430,43 @@ func TestRegistryConcurrentVerify(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestVerifyProofFileWithKeys covers the `cohort zk verify` path: valid,
+// invalid (exit 1) and malformed (exit 2) inputs.
+func TestVerifyProofFileWithKeys(t *testing.T) {
+	keys := testKeys(t, CircuitInput)
+	dir := t.TempDir()
+	if err := keys.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	pf, err := keys.Prove(context.Background(), sampleInput(t, 5, 1, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid, _ := json.Marshal(pf)
+	if err := VerifyProofFileWithKeys(dir, valid); err != nil {
+		t.Fatalf("valid: %v", err)
+	}
+	changed := *pf
+	changed.Public = json.RawMessage(strings.Replace(string(pf.Public), `"lo":"1"`, `"lo":"2"`, 1))
+	raw, _ := json.Marshal(changed)
+	if err := VerifyProofFileWithKeys(dir, raw); !errors.Is(err, ErrInvalidProof) {
+		t.Fatalf("changed statement: %v", err)
+	}
+	for name, doc := range map[string][]byte{
+		"not json":    []byte("{"),
+		"unknown key": []byte(strings.Replace(string(valid), pf.VKID, strings.Repeat("0", 64), 1)),
+		"short proof": []byte(strings.Replace(string(valid), pf.Proof, pf.Proof[:40], 1)),
+		"huge":        make([]byte, MaxProofFileJSON+1),
+	} {
+		err := VerifyProofFileWithKeys(dir, doc)
+		if err == nil || errors.Is(err, ErrInvalidProof) {
+			t.Errorf("%s: got %v, want a malformed-input error", name, err)
+		}
+	}
+	if err := VerifyProofFileWithKeys(t.TempDir(), valid); err == nil || errors.Is(err, ErrInvalidProof) {
+		t.Errorf("empty keys dir: %v", err)
 	}
 }

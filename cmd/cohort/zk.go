@@ -149,15 +149,7 @@ func verifyProofFile(keysDir, proofPath string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", zk.ErrMalformed, err)
 	}
-	pf, err := zk.ParseProofFile(raw)
-	if err != nil {
-		return err
-	}
-	reg := zk.NewRegistry()
-	if _, err := reg.RegisterDir(keysDir); err != nil {
-		return fmt.Errorf("load verifying keys: %w", err)
-	}
-	return reg.VerifyFile(pf)
+	return zk.VerifyProofFileWithKeys(keysDir, raw)
 }
 
 func newZKKeysCmd() *cobra.Command {
