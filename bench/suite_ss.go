@@ -5,10 +5,16 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
 	"github.com/cohortnet/cohort/mpc/field"
 	"github.com/cohortnet/cohort/mpc/jobs"
@@ -296,8 +302,54 @@ func ssProvide(fields [][]uint64) ([][]jobs.Input, error) {
 	return out, nil
 }
 
+// p2pCommittee runs each party on its own libp2p host on loopback TCP.
+type p2pCommittee struct {
+	nets []*transport.P2PNetwork
+}
+
+func (c p2pCommittee) open(ctx context.Context, job string, i int) (transport.Conn, error) {
+	return c.nets[i].Open(ctx, job, transport.PartyID(i), ssParties)
+}
+func (p2pCommittee) name() string { return "libp2p (loopback TCP, default security)" }
+
 // ssBenchCommittee returns the network the ss suite runs over and whether it
-// is libp2p (1) or in-memory (0).
+// is libp2p (1) or in-memory (0): 3 libp2p hosts on loopback unless
+// COHORT_SS_BENCH_TRANSPORT=memory.
 func ssBenchCommittee(_ context.Context) (ssCommittee, float64, func(), error) {
-	return memCommittee{nw: transport.NewMemoryNetwork()}, 0, func() {}, nil
+	if os.Getenv("COHORT_SS_BENCH_TRANSPORT") == "memory" {
+		return memCommittee{nw: transport.NewMemoryNetwork()}, 0, func() {}, nil
+	}
+	var closers []func() error
+	cleanup := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			_ = closers[i]()
+		}
+	}
+	hosts := make([]host.Host, ssParties)
+	ids := make([]peer.ID, ssParties)
+	for i := range hosts {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics(), libp2p.DisableRelay(),
+			libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()))
+		if err != nil {
+			cleanup()
+			return nil, 0, nil, fmt.Errorf("start libp2p host: %w", err)
+		}
+		closers = append(closers, h.Close)
+		hosts[i], ids[i] = h, h.ID()
+	}
+	for _, h := range hosts {
+		for _, o := range hosts {
+			if o != h {
+				h.Peerstore().AddAddrs(o.ID(), o.Addrs(), peerstore.PermanentAddrTTL)
+			}
+		}
+	}
+	resolver := transport.WithCommitteeResolver(func(context.Context, string) ([]peer.ID, error) { return ids, nil })
+	com := p2pCommittee{}
+	for _, h := range hosts {
+		nw := transport.NewP2PNetwork(h, resolver)
+		closers = append(closers, nw.Close)
+		com.nets = append(com.nets, nw)
+	}
+	return com, 1, cleanup, nil
 }
