@@ -279,7 +279,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			return nil, fmt.Errorf("block %d: expire tasks: %w", req.Height, err)
 		}
 		var err error
-		if updates, err = endEpoch(b, req.Height, view.members, view.params); err != nil {
+		if updates, err = endEpoch(b, req.Height, view); err != nil {
 			return nil, fmt.Errorf("block %d: end epoch: %w", req.Height, err)
 		}
 	}

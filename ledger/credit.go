@@ -115,7 +115,8 @@ func addOutput(b *blockState, name string, n int64) error {
 
 // endEpoch decays every rating toward the baseline and recomputes validator
 // power. It returns the validator updates for CometBFT.
-func endEpoch(b *blockState, height int64, members *memberIndex, p Params) ([]abci.ValidatorUpdate, error) {
+func endEpoch(b *blockState, height int64, v *committedView) ([]abci.ValidatorUpdate, error) {
+	members, p := v.members, v.params
 	credits := make(map[string]*ledgerpb.Credit, len(members.names))
 	for _, name := range members.names {
 		c, err := loadCredit(b, name)
@@ -132,7 +133,7 @@ func endEpoch(b *blockState, height int64, members *memberIndex, p Params) ([]ab
 		}
 		credits[name] = c
 	}
-	powers := votingPowers(members, credits, p)
+	powers := votingPowers(members, credits, v.keepsValidatorPower)
 	var updates []abci.ValidatorUpdate
 	for _, name := range members.names {
 		c := credits[name]
@@ -154,12 +155,12 @@ func endEpoch(b *blockState, height int64, members *memberIndex, p Params) ([]ab
 // none; with four or more validators nobody holds a third of the total.
 // Members without a validator key never have power. If the rule would leave
 // no validator at all, the current powers stay (the chain must not halt).
-func votingPowers(members *memberIndex, credits map[string]*ledgerpb.Credit, p Params) map[string]int64 {
+func votingPowers(members *memberIndex, credits map[string]*ledgerpb.Credit, eligible func(score int64) bool) map[string]int64 {
 	powers := make(map[string]int64, len(members.names))
 	active := 0
 	for _, name := range members.names {
 		m, c := members.byName[name], credits[name]
-		if len(m.ValidatorKey) == 0 || c.Score < p.ValidatorMinCredit {
+		if len(m.ValidatorKey) == 0 || !eligible(c.Score) {
 			powers[name] = 0
 			continue
 		}
@@ -199,8 +200,27 @@ func capBelowThird(names []string, powers map[string]int64) {
 	}
 }
 
+// keepsValidatorPower applies the policy's validator grade, or the params'
+// threshold on a chain without a policy.
+func (v *committedView) keepsValidatorPower(score int64) bool {
+	if v.policy != nil {
+		return v.policy.KeepsValidatorPower(uint32(score))
+	}
+	return score >= v.params.ValidatorMinCredit
+}
+
+// grade names a rating's grade under the policy's table, or the built-in one.
+func (v *committedView) grade(score int64) string {
+	if v.policy != nil {
+		if g, err := v.policy.GradeOf(uint32(score)); err == nil {
+			return g
+		}
+	}
+	return GradeOf(score)
+}
+
 // creditReport assembles the query answer for a member.
-func (a *App) creditReport(name string) (*ledgerpb.CreditReport, error) {
+func (a *App) creditReport(v *committedView, name string) (*ledgerpb.CreditReport, error) {
 	c, err := loadCredit(committedReader{a.store}, name)
 	if err != nil {
 		return nil, ErrNotFound
@@ -220,5 +240,5 @@ func (a *App) creditReport(name string) (*ledgerpb.CreditReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ledgerpb.CreditReport{Credit: c, Grade: GradeOf(c.Score), History: events}, nil
+	return &ledgerpb.CreditReport{Credit: c, Grade: v.grade(c.Score), History: events}, nil
 }

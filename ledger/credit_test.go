@@ -26,7 +26,8 @@ func TestVotingPowersCapBelowAThird(t *testing.T) {
 		credits[name] = &ledgerpb.Credit{Member: name, Score: score, Output: int64(100 * (1 - i%2))}
 	}
 	p := DefaultParams()
-	powers := votingPowers(idx, credits, p)
+	eligible := func(s int64) bool { return s >= p.ValidatorMinCredit }
+	powers := votingPowers(idx, credits, eligible)
 	var total int64
 	for _, n := range idx.names {
 		total += powers[n]
@@ -41,14 +42,14 @@ func TestVotingPowersCapBelowAThird(t *testing.T) {
 	}
 	// Below the threshold: no power; the others keep theirs.
 	credits["v4"].Score = p.ValidatorMinCredit - 1
-	if got := votingPowers(idx, credits, p)["v4"]; got != 0 {
+	if got := votingPowers(idx, credits, eligible)["v4"]; got != 0 {
 		t.Errorf("a validator below the credit threshold keeps power %d", got)
 	}
 	// Everyone below the threshold: the chain keeps its current validators.
 	for _, c := range credits {
 		c.Score, c.Power = 0, 7
 	}
-	for n, got := range votingPowers(idx, credits, p) {
+	for n, got := range votingPowers(idx, credits, eligible) {
 		if got != 7 {
 			t.Errorf("%s: power %d; the set must not empty itself", n, got)
 		}

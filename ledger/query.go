@@ -103,7 +103,7 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 		if _, ok := v.members.byName[string(data)]; !ok {
 			return nil, ErrNotFound
 		}
-		r, err := a.creditReport(string(data))
+		r, err := a.creditReport(v, string(data))
 		if err != nil {
 			return nil, err
 		}
