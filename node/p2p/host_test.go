@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
@@ -136,27 +137,38 @@ func TestMembersConnectOverTCPAndQUIC(t *testing.T) {
 	}
 }
 
-func TestTLSOnlyPeerIsAccepted(t *testing.T) {
-	home := t.TempDir()
-	sk, err := LoadOrCreateIdentity(filepath.Join(home, "tls_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsID, _ := peer.IDFromPrivateKey(sk)
-	a := newTestHost(t, t.TempDir(), NewMemberList(tlsID))
-	other, err := libp2p.New(libp2p.Identity(sk), libp2p.NoListenAddrs,
-		libp2p.Security(libp2ptls.ID, libp2ptls.New), libp2p.Transport(tcp.NewTCPTransport), libp2p.DisableMetrics())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := other.Connect(ctx, a.AddrInfo()); err != nil {
-		t.Fatalf("TLS-only member could not connect: %v", err)
-	}
-	if got := other.Network().ConnsToPeer(a.ID())[0].ConnState().Security; got != libp2ptls.ID {
-		t.Fatalf("security protocol %s, want %s", got, libp2ptls.ID)
+// A member whose libp2p offers only one of the two handshakes still gets in:
+// the host speaks both.
+func TestSingleHandshakePeersAreAccepted(t *testing.T) {
+	for _, sec := range []struct {
+		id  protocol.ID
+		opt libp2p.Option
+	}{
+		{libp2ptls.ID, libp2p.Security(libp2ptls.ID, libp2ptls.New)},
+		{noise.ID, libp2p.Security(noise.ID, noise.New)},
+	} {
+		t.Run(string(sec.id), func(t *testing.T) {
+			sk, err := LoadOrCreateIdentity(filepath.Join(t.TempDir(), "key"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			otherID, _ := peer.IDFromPrivateKey(sk)
+			a := newTestHost(t, t.TempDir(), NewMemberList(otherID))
+			other, err := libp2p.New(libp2p.Identity(sk), libp2p.NoListenAddrs, sec.opt,
+				libp2p.Transport(tcp.NewTCPTransport), libp2p.DisableMetrics())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := other.Connect(ctx, a.AddrInfo()); err != nil {
+				t.Fatalf("member offering only %s could not connect: %v", sec.id, err)
+			}
+			if got := other.Network().ConnsToPeer(a.ID())[0].ConnState().Security; got != sec.id {
+				t.Fatalf("security protocol %s, want %s", got, sec.id)
+			}
+		})
 	}
 }
 
