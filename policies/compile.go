@@ -132,7 +132,10 @@ func compileRuleSet(rs *RuleSet, path string, sink *errSink) *CompiledRuleSet {
 	before := len(sink.list)
 	out := &CompiledRuleSet{Name: rs.Name}
 	fieldIdx := map[string]int{}
-	type bounds struct{ lo, hi *big.Int }
+	type bounds struct {
+		f      *Field
+		lo, hi *big.Int
+	}
 	var ranges []bounds
 	if len(rs.Fields) == 0 {
 		sink.add(rs.at, join(path, "fields"), "a rule set needs at least one field")
@@ -152,7 +155,7 @@ func compileRuleSet(rs *RuleSet, path string, sink *errSink) *CompiledRuleSet {
 		}
 		fieldIdx[f.Name] = len(out.Fields)
 		out.Fields = append(out.Fields, f.Name)
-		b := bounds{}
+		b := bounds{f: f}
 		scale := new(big.Rat).SetInt(new(big.Int).SetUint64(f.Scale))
 		for _, e := range []struct {
 			key string
@@ -191,7 +194,7 @@ func compileRuleSet(rs *RuleSet, path string, sink *errSink) *CompiledRuleSet {
 			coefs := make([]int64, n)
 			coefs[j] = 1
 			out.Constraints = append(out.Constraints, CompiledConstraint{
-				Origin:       fmt.Sprintf("range: %s >= %s %s", out.Fields[j], formatDecimal(rs.Fields[fieldIndex(rs.Fields, out.Fields[j])].Min), rs.Fields[fieldIndex(rs.Fields, out.Fields[j])].Unit),
+				Origin:       fmt.Sprintf("range: %s >= %s %s", b.f.Name, formatDecimal(b.f.Min), b.f.Unit),
 				Coefficients: coefs, Constant: new(big.Int).Neg(b.lo),
 			})
 			rangeCount++
@@ -200,7 +203,7 @@ func compileRuleSet(rs *RuleSet, path string, sink *errSink) *CompiledRuleSet {
 			coefs := make([]int64, n)
 			coefs[j] = -1
 			out.Constraints = append(out.Constraints, CompiledConstraint{
-				Origin:       fmt.Sprintf("range: %s <= %s %s", out.Fields[j], formatDecimal(rs.Fields[fieldIndex(rs.Fields, out.Fields[j])].Max), rs.Fields[fieldIndex(rs.Fields, out.Fields[j])].Unit),
+				Origin:       fmt.Sprintf("range: %s <= %s %s", b.f.Name, formatDecimal(b.f.Max), b.f.Unit),
 				Coefficients: coefs, Constant: new(big.Int).Set(b.hi),
 			})
 			rangeCount++

@@ -134,6 +134,8 @@ func TestErrorKinds(t *testing.T) {
 		{"channel unknown rule set", "rule_set: trade", "rule_set: trades", []string{`unknown rule set "trades"`}},
 		{"alias", "  market: platform", "  market: &p platform\n  shop: *p", []string{"YAML anchors are not allowed", "YAML aliases are not allowed"}},
 		{"wrong type", "members:\n", "members: acme\nx:\n", []string{"members: expected a mapping"}},
+		{"custom tag", "  market: platform", "  market: !role platform", []string{"YAML tag !role is not allowed"}},
+		{"binary tag", "  market: platform", "  market: !!binary cGxhdGZvcm0=", []string{"YAML tag !!binary is not allowed"}},
 		{"null value", "rule_set: trade", "rule_set:", []string{"channels.dps.rule_set: missing value"}},
 	}
 	for _, c := range cases {

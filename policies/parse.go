@@ -100,6 +100,10 @@ func (d *decoder) plain(n *yaml.Node, path string) bool {
 	if n.Anchor != "" {
 		d.errorf(n, path, "YAML anchors are not allowed in policy files")
 	}
+	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") || n.Tag == "!!binary" {
+		d.errorf(n, path, "YAML tag %s is not allowed in policy files", clip(n.Tag))
+		return false
+	}
 	return true
 }
 
