@@ -346,10 +346,15 @@ func readAgainstTemplate(dir string, rec ContributionRecord, prev io.WriterTo, p
 }
 
 // contribute appends one contribution to the current phase.
-func contribute(ctx context.Context, dir, name string, progress io.Writer) (*CeremonyTranscript, ContributionRecord, error) {
+func contribute(ctx context.Context, dir, name string, progress io.Writer) (_ *CeremonyTranscript, _ ContributionRecord, err error) {
 	if err := checkContributorName(name); err != nil {
 		return nil, ContributionRecord{}, err
 	}
+	unlock, err := lockCeremony(dir)
+	if err != nil {
+		return nil, ContributionRecord{}, err
+	}
+	defer unlock(&err)
 	m, err := readManifest(dir)
 	if err != nil {
 		return nil, ContributionRecord{}, err
@@ -420,6 +425,26 @@ func Contribute(ctx context.Context, dir, name string, progress io.Writer) (Cont
 	return rec, err
 }
 
+// lockCeremony takes the directory's lock file, so that two contributors
+// working on a shared directory cannot both append contribution n+1. A lock
+// left by a crashed process must be removed by hand (the error says where).
+func lockCeremony(dir string) (unlock func(*error), err error) {
+	path := filepath.Join(dir, ".lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("ceremony: %s is locked by another step in progress (remove %s if it crashed)", dir, path)
+		}
+		return nil, fmt.Errorf("ceremony: lock: %w", err)
+	}
+	_ = f.Close()
+	return func(errp *error) {
+		if rerr := os.Remove(path); rerr != nil && *errp == nil {
+			*errp = fmt.Errorf("ceremony: unlock: %w", rerr)
+		}
+	}, nil
+}
+
 // NewBeacon returns 32 random bytes for a local ceremony. A real ceremony
 // uses a public beacon fixed after the last contribution (a drand round, a
 // ledger block hash) so no contributor could have predicted it.
@@ -433,10 +458,15 @@ func NewBeacon() ([]byte, error) {
 
 // ClosePhase1 verifies phase 1, seals it with the public beacon and opens
 // phase 2.
-func ClosePhase1(ctx context.Context, dir string, beacon []byte, progress io.Writer) error {
+func ClosePhase1(ctx context.Context, dir string, beacon []byte, progress io.Writer) (err error) {
 	if len(beacon) == 0 || len(beacon) > 1024 {
 		return errors.New("ceremony: beacon must be 1..1024 bytes")
 	}
+	unlock, err := lockCeremony(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock(&err)
 	m, err := readManifest(dir)
 	if err != nil {
 		return err
@@ -483,10 +513,15 @@ func ClosePhase1(ctx context.Context, dir string, beacon []byte, progress io.Wri
 
 // FinalizeCeremony verifies the whole transcript, seals phase 2 with the
 // public beacon and returns the keys (Setup = "ceremony").
-func FinalizeCeremony(ctx context.Context, dir string, beacon []byte, progress io.Writer) (*Keys, error) {
+func FinalizeCeremony(ctx context.Context, dir string, beacon []byte, progress io.Writer) (_ *Keys, err error) {
 	if len(beacon) == 0 || len(beacon) > 1024 {
 		return nil, errors.New("ceremony: beacon must be 1..1024 bytes")
 	}
+	unlock, err := lockCeremony(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock(&err)
 	m, err := readManifest(dir)
 	if err != nil {
 		return nil, err

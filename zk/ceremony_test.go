@@ -222,3 +222,25 @@ func TestCeremonyForgedPhase2Start(t *testing.T) {
 type stringWriter struct{ b *strings.Builder }
 
 func (w *stringWriter) Write(p []byte) (int, error) { return w.b.Write(p) }
+
+func TestCeremonyLock(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := InitCeremony(dir, CircuitInput); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockCeremony(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Contribute(context.Background(), dir, "alice", io.Discard); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("contribution while locked: %v", err)
+	}
+	var uerr error
+	unlock(&uerr)
+	if uerr != nil {
+		t.Fatal(uerr)
+	}
+	if _, err := Contribute(context.Background(), dir, "alice", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+}
