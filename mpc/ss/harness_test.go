@@ -79,18 +79,6 @@ func runPartiesCfg[T any](t testing.TB, nw transport.Network, n int, cfg func(i 
 	return res, errs
 }
 
-func randVec(r *rand.Rand, m int, bits uint) fr.Vector {
-	v := make(fr.Vector, m)
-	for i := range v {
-		x := r.Uint64()
-		if bits < 64 {
-			x &= 1<<bits - 1
-		}
-		v[i].SetUint64(x)
-	}
-	return v
-}
-
 func randField(r *rand.Rand, m int) fr.Vector {
 	v := make(fr.Vector, m)
 	for i := range v {
