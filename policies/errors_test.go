@@ -222,3 +222,13 @@ func itoa(i int) string {
 	}
 	return string(b)
 }
+
+func TestErrorsStayOnOneLine(t *testing.T) {
+	list := mustFail(t, replace(t, "  acme: enterprise", "  \"Acme\\nCorp\": enterprise\n  \""+strings.Repeat("x", 500)+"\": platform"),
+		`members."Acme\nCorp": member name`)
+	for _, e := range list {
+		if strings.Contains(e.Error(), "\n") || len(e.Error()) > 400 {
+			t.Errorf("error spans lines or is huge: %q", e.Error())
+		}
+	}
+}

@@ -307,11 +307,29 @@ func kindName(n *yaml.Node) string {
 	}
 }
 
+// join appends a key to a YAML path; keys that are not plain names are
+// quoted (and clipped), so that every error stays on one line.
 func join(path, key string) string {
+	if !plainKey(key) {
+		key = strconv.Quote(clip(key))
+	}
 	if path == "" {
 		return key
 	}
 	return path + "." + key
+}
+
+func plainKey(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
