@@ -31,6 +31,7 @@ func (c *dropConn) Send(ctx context.Context, to transport.PartyID, r transport.R
 }
 
 func TestRunRetriesWhenMemberDrops(t *testing.T) {
+	t.Parallel()
 	preset := insecurePreset(t)
 	members, _ := committee(t, preset, 4, 3, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -88,6 +89,7 @@ func TestRunRetriesWhenMemberDrops(t *testing.T) {
 }
 
 func TestRunRejectsDivergentEvaluation(t *testing.T) {
+	t.Parallel()
 	preset := insecurePreset(t)
 	members, _ := committee(t, preset, 3, 2, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -115,6 +117,7 @@ func TestRunRejectsDivergentEvaluation(t *testing.T) {
 }
 
 func TestSetupNamesMissingMember(t *testing.T) {
+	t.Parallel()
 	preset := insecurePreset(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -141,7 +144,7 @@ type muteConn struct {
 }
 
 func (c *muteConn) Close() error {
-	time.Sleep(3 * time.Second)
+	time.Sleep(5 * time.Second)
 	return c.Conn.Close()
 }
 
@@ -153,6 +156,7 @@ func (c *muteConn) Send(ctx context.Context, to transport.PartyID, r transport.R
 }
 
 func TestRunSurvivesStalledMember(t *testing.T) {
+	t.Parallel()
 	preset := insecurePreset(t)
 	members, _ := committee(t, preset, 4, 3, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -168,9 +172,9 @@ func TestRunSurvivesStalledMember(t *testing.T) {
 			return []*rlwe.Ciphertext{ct}, err
 		}
 	}
-	cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: time.Second, IdleTimeout: 30 * time.Second}
+	cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 2 * time.Second, IdleTimeout: 30 * time.Second}
 	// Member 2 receives the others' key-switching shares but its own never
-	// arrive: members 0 and 1 hit their 1 s deadline on it, suspect it, and
+	// arrive: members 0 and 1 hit their 2 s deadline on it, suspect it, and
 	// then adopt the result member 2 finished and announced.
 	res, errs := runAll(ctx, members, []int{0, 1, 2, 3}, cfg, circuit, func(i int, c transport.Conn) transport.Conn {
 		if i == 2 {
@@ -202,6 +206,7 @@ func TestRunSurvivesStalledMember(t *testing.T) {
 // collective secret key from a full subset: it decrypts the evaluated
 // ciphertext but not the key-switched output, which only the recipient can.
 func TestOutputUnreadableByCommittee(t *testing.T) {
+	t.Parallel()
 	preset := insecurePreset(t)
 	members, _ := committee(t, preset, 3, 2, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

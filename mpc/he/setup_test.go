@@ -89,6 +89,7 @@ func runAll(ctx context.Context, members []*Member, online []int, cfg RunConfig,
 }
 
 func TestSetupKeySwitchThreshold(t *testing.T) {
+	t.Parallel()
 	preset := insecurePreset(t)
 	members, stores := committee(t, preset, 4, 3, preset.RLWE().GaloisElements([]int{1, 2}))
 	for i := 1; i < 4; i++ {
@@ -132,7 +133,7 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 			return []*rlwe.Ciphertext{ct}, err
 		}
 	}
-	cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 2 * time.Second, IdleTimeout: 20 * time.Second}
+	cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 3 * time.Second, IdleTimeout: 20 * time.Second}
 
 	// Member 3 offline: members 0,1,2 finish.
 	res, errs := runAll(ctx, members, []int{0, 1, 2}, cfg, identity, nil)
