@@ -42,10 +42,10 @@ type Witness interface {
 	fullAssignment() (frontend.Circuit, error)
 }
 
-var (
-	constMax = new(big.Int).Lsh(big.NewInt(1), ConstantBits-1)
-	constMin = new(big.Int).Neg(constMax)
-)
+// isNegPowerOfTwo reports whether k = −2^bits.
+func isNegPowerOfTwo(k *big.Int, bits int) bool {
+	return new(big.Int).Neg(k).Cmp(new(big.Int).Lsh(big.NewInt(1), uint(bits))) == 0
+}
 
 // toField maps a signed integer to the field (negative v ↦ r − |v|).
 func toField(v *big.Int) *big.Int {
@@ -93,8 +93,7 @@ func validatePolicy(numFields int, cs []LinearConstraint) error {
 		if len(c.Coefficients) != numFields {
 			return fmt.Errorf("compliance: constraint %d has %d coefficients, want %d", i, len(c.Coefficients), numFields)
 		}
-		k := c.Constant.Big()
-		if k.Cmp(constMin) < 0 || k.Cmp(constMax) >= 0 {
+		if k := c.Constant.Big(); k.BitLen() > ConstantBits-1 && !(k.Sign() < 0 && isNegPowerOfTwo(k, ConstantBits-1)) {
 			return fmt.Errorf("compliance: constraint %d constant outside [-2^%d, 2^%d)", i, ConstantBits-1, ConstantBits-1)
 		}
 	}

@@ -280,6 +280,14 @@ func TestComplianceBoundsAndPadding(t *testing.T) {
 	if err := bad.Validate(); err == nil {
 		t.Fatal("constant 2^129 accepted")
 	}
+	bad.Constraints[0].Constant = NewInt(new(big.Int).Neg(big129))
+	if err := bad.Validate(); err != nil {
+		t.Fatalf("constant -2^129 rejected: %v", err)
+	}
+	bad.Constraints[0].Constant = NewInt(new(big.Int).Sub(new(big.Int).Neg(big129), big.NewInt(1)))
+	if err := bad.Validate(); err == nil {
+		t.Fatal("constant -2^129-1 accepted")
+	}
 }
 
 func TestParseStatementStrict(t *testing.T) {
