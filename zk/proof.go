@@ -70,6 +70,11 @@ func DecodeProof(b []byte, nbCommitments int) (proof *groth16bn254.Proof, err er
 	if read != int64(len(b)) {
 		return nil, fmt.Errorf("%w: proof decoder read %d of %d bytes", ErrMalformed, read, len(b))
 	}
+	// Without commitments the verifier ignores CommitmentPok: require the
+	// point at infinity so those 32 bytes cannot be varied freely.
+	if nbCommitments == 0 && !p.CommitmentPok.IsInfinity() {
+		return nil, fmt.Errorf("%w: proof carries a commitment proof but the key has no commitments", ErrMalformed)
+	}
 	// One proof, one encoding: reject anything that does not re-encode to
 	// the same bytes (e.g. non-canonical coordinates).
 	again, err := EncodeProof(p)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	curve "github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/test"
@@ -176,6 +177,15 @@ func TestProveVerify(t *testing.T) {
 				if err := reg.Verify(id, public, bad); err == nil {
 					t.Fatalf("proof byte %d flipped, still verifies", pos)
 				}
+			}
+			// The unused commitment-proof slot must hold the point at
+			// infinity; any other valid point is rejected.
+			g := append([]byte(nil), proof...)
+			_, _, g1, _ := curve.Generators()
+			gb := g1.Bytes()
+			copy(g[len(g)-32:], gb[:])
+			if err := reg.Verify(id, public, g); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("proof with a stray commitment proof: %v", err)
 			}
 			if err := reg.Verify("00", public, proof); !errors.Is(err, ErrUnknownKey) {
 				t.Fatalf("unknown key: got %v", err)
