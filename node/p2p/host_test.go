@@ -139,6 +139,27 @@ func TestMembersConnectOverTCPAndQUIC(t *testing.T) {
 
 // A member whose libp2p offers only one of the two handshakes still gets in:
 // the host speaks both.
+// With both transports on offer, members meet over TCP (the faster one for
+// bulk MPC traffic) with TLS 1.3.
+func TestMembersPreferTCPAndTLS(t *testing.T) {
+	a, b, _, _ := pair(t)
+	if err := a.AddPeer(b.AddrInfo()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Connect(ctx, b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	c := a.Libp2p().Network().ConnsToPeer(b.ID())[0]
+	if _, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_TCP); err != nil {
+		t.Fatalf("connected over %s, want TCP", c.RemoteMultiaddr())
+	}
+	if sec := c.ConnState().Security; sec != libp2ptls.ID {
+		t.Fatalf("security %s, want %s", sec, libp2ptls.ID)
+	}
+}
+
 func TestSingleHandshakePeersAreAccepted(t *testing.T) {
 	for _, sec := range []struct {
 		id  protocol.ID
