@@ -111,3 +111,49 @@ func ifSelf(p *Party, owner int, v fr.Vector) fr.Vector {
 	}
 	return nil
 }
+
+func TestMulAllCommitteeSizes(t *testing.T) {
+	for n := MinParties; n <= MaxParties; n++ {
+		prm := mustParams(t, n)
+		r := rand.New(rand.NewPCG(uint64(n), 3))
+		x, y := randField(r, 3*chunkSize+1), randField(r, 3*chunkSize+1)
+		xs, ys := shareAll(t, prm, x, 1), shareAll(t, prm, y, 2)
+		res := runParties(t, n, func(ctx context.Context, p *Party) (fr.Vector, error) {
+			z, err := p.Mul(ctx, xs[p.Self()], ys[p.Self()])
+			if err != nil {
+				return nil, err
+			}
+			rnd, err := p.Random(ctx, 4)
+			if err != nil {
+				return nil, err
+			}
+			in, err := p.Input(ctx, n-1, ifSelf(p, n-1, x[:5]), 5)
+			if err != nil {
+				return nil, err
+			}
+			z = append(z, in...)
+			if _, err := p.Open(ctx, "rnd", rnd); err != nil {
+				return nil, err
+			}
+			return p.Open(ctx, "z", z)
+		})
+		want := append(field.Mul(x, y), x[:5]...)
+		if !res[0].Equal(want) {
+			t.Fatalf("n=%d: products or inputs wrong", n)
+		}
+	}
+}
+
+func TestSmallCoefficientsForThreeParties(t *testing.T) {
+	prm := mustParams(t, 3)
+	for i := 0; i < 3; i++ {
+		for k := 0; k < 3; k++ {
+			if !prm.subSecretMul[i][k].small || !prm.subPRGc[i][k][0].small {
+				t.Fatalf("owner %d target %d: multiplication coefficient not small", i, k)
+			}
+		}
+		if !prm.prgScale[i][0].small {
+			t.Fatalf("owner %d: PRG scale not small", i)
+		}
+	}
+}

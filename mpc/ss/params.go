@@ -2,6 +2,7 @@ package ss
 
 import (
 	"fmt"
+	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
@@ -27,6 +28,15 @@ type Params struct {
 	// re-shared by party i: subSecret[i][k]·s + Σ_j subPRG[i][k][j]·ρ_{i→prgSet[i][j]}.
 	subSecret [][]fr.Element
 	subPRG    [][][]fr.Element
+	// The same maps with the coefficients as small rationals, for the
+	// kernels: the t PRG values of owner i for party j are scaled by
+	// prgScale[i][j] (which clears the denominators of their coefficients, so
+	// that for n = 3 every coefficient is small); subSecretIn and subSecretMul
+	// multiply the owner's secret for inputs and (with λ_i) for products.
+	prgScale     [][]coef
+	subPRGc      [][][]coef
+	subSecretIn  [][]coef
+	subSecretMul [][]coef
 	// lambda are the Lagrange coefficients at 0 over all n points: the
 	// recombination vector of any sharing of degree ≤ n−1 (so ≤ 2t).
 	lambda []fr.Element
@@ -53,6 +63,10 @@ func NewParams(n int) (*Params, error) {
 	p.sendSet = make([][]int, n)
 	p.subSecret = make([][]fr.Element, n)
 	p.subPRG = make([][][]fr.Element, n)
+	p.prgScale = make([][]coef, n)
+	p.subPRGc = make([][][]coef, n)
+	p.subSecretIn = make([][]coef, n)
+	p.subSecretMul = make([][]coef, n)
 	p.openSet = make([][]int, n)
 	p.openCoef = make([][]fr.Element, n)
 	for i := 0; i < n; i++ {
@@ -76,6 +90,7 @@ func NewParams(n int) (*Params, error) {
 			p.subSecret[i][k] = c[0]
 			p.subPRG[i][k] = c[1:]
 		}
+		p.ratTables(i, basis, all)
 		for k := 0; k <= t; k++ {
 			p.openSet[i] = append(p.openSet[i], (i+k)%n)
 		}
@@ -125,4 +140,72 @@ func lagrangeAtPoint(basis []int, x fr.Element) []fr.Element {
 		out[j].Mul(&num, &den)
 	}
 	return out
+}
+
+// ratPoint is party i's evaluation point i+1 (−1 stands for the point 0).
+func ratPoint(i int) *big.Rat { return big.NewRat(int64(i+1), 1) }
+
+// ratLagrange returns the Lagrange coefficients over basis at party k's point
+// (k = −1: the point 0), as exact rationals.
+func ratLagrange(basis []int, k int) []*big.Rat {
+	x := ratPoint(k)
+	out := make([]*big.Rat, len(basis))
+	for j, bj := range basis {
+		v := big.NewRat(1, 1)
+		for m, bm := range basis {
+			if m == j {
+				continue
+			}
+			num := new(big.Rat).Sub(x, ratPoint(bm))
+			den := new(big.Rat).Sub(ratPoint(bj), ratPoint(bm))
+			v.Mul(v, num.Quo(num, den))
+		}
+		out[j] = v
+	}
+	return out
+}
+
+// ratTables fills the kernel coefficient tables of owner i. basis is
+// {0} ∪ prgSet[i] (0 written as −1).
+func (p *Params) ratTables(i int, basis []int, all []int) {
+	n := p.N
+	lambda := ratLagrange(all, -1)[i]
+	coefs := make([][]*big.Rat, n) // coefs[k] over basis, at party k
+	for k := 0; k < n; k++ {
+		coefs[k] = ratLagrange(basis, k)
+	}
+	// Scale PRG value j by the lcm of its coefficients' denominators when
+	// that keeps everything small; otherwise leave it unscaled.
+	p.prgScale[i] = make([]coef, len(basis)-1)
+	scales := make([]*big.Rat, len(basis)-1)
+	for j := range scales {
+		l := big.NewInt(1)
+		for k := 0; k < n; k++ {
+			d := coefs[k][j+1].Denom()
+			g := new(big.Int).GCD(nil, nil, l, d)
+			l.Mul(l, d).Quo(l, g)
+		}
+		scale := new(big.Rat).SetInt(l)
+		ok := l.IsInt64() && l.Int64() <= maxSmallNum
+		for k := 0; k < n && ok; k++ {
+			c := newCoef(new(big.Rat).Mul(coefs[k][j+1], scale))
+			ok = c.small
+		}
+		if !ok {
+			scale = big.NewRat(1, 1)
+		}
+		scales[j] = scale
+		p.prgScale[i][j] = newCoef(scale)
+	}
+	p.subPRGc[i] = make([][]coef, n)
+	p.subSecretIn[i] = make([]coef, n)
+	p.subSecretMul[i] = make([]coef, n)
+	for k := 0; k < n; k++ {
+		p.subSecretIn[i][k] = newCoef(coefs[k][0])
+		p.subSecretMul[i][k] = newCoef(new(big.Rat).Mul(coefs[k][0], lambda))
+		p.subPRGc[i][k] = make([]coef, len(scales))
+		for j := range scales {
+			p.subPRGc[i][k][j] = newCoef(new(big.Rat).Mul(coefs[k][j+1], scales[j]))
+		}
+	}
 }

@@ -52,6 +52,7 @@ type Party struct {
 	fromPRG []*field.StreamKey // fromPRG[i]: streams i→self, when self ∈ prgSet[i]
 	workers []*worker          // per-goroutine scratch of the parallel kernels
 	aborted bool               // the party has failed and told its peers
+	fromIdx []int              // fromIdx[i]: this party's position in prgSet[i]
 
 	bitPool  fr.Vector // prepared random bits (shares), for truncation
 	maskPool fr.Vector // prepared bounded masks below (t+1)·2^MaskBits
@@ -193,10 +194,12 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 	for _, j := range params.prgSet[self] {
 		p.toPRG[j] = field.NewStreamKey(seeds[j], pairDomain(self, j))
 	}
+	p.fromIdx = make([]int, params.N)
 	for i := 0; i < params.N; i++ {
-		for _, j := range params.prgSet[i] {
+		for k, j := range params.prgSet[i] {
 			if j == self {
 				p.fromPRG[i] = field.NewStreamKey(seeds[i], pairDomain(i, self))
+				p.fromIdx[i] = k
 			}
 		}
 	}
@@ -351,13 +354,9 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 	r := p.nextRound()
 	prm := p.params
 	me := p.self
-	scale := fr.One()
+	secret := prm.subSecretIn[me]
 	if reduce {
-		scale = prm.lambda[me]
-	}
-	var secretCoef [MaxParties]fr.Element
-	for k := 0; k < prm.N; k++ {
-		secretCoef[k].Mul(&prm.subSecret[me][k], &scale)
+		secret = prm.subSecretMul[me]
 	}
 	sends := prm.sendSet[me]
 	payloads := make([][]byte, len(sends))
@@ -374,7 +373,7 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 			h.Mul(v, y[off:end])
 			v = h
 		}
-		p.subShares(w, v, secretCoef[:prm.N], uint64(r), c, func(k int, share fr.Vector) {
+		p.subShares(w, v, secret, uint64(r), c, func(k int, share fr.Vector) {
 			if k == me {
 				copy(res[off:end], share)
 				return
@@ -396,11 +395,11 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 			continue
 		}
 		if g := p.fromPRG[i]; g != nil {
+			scale := &prm.prgScale[i][p.fromIdx[i]]
 			p.parallel(m, func(w *worker, c uint32, off, end int) {
-				tmp := w.buf(slotTmp, end-off)
-				g.Fill(tmp, uint64(r), c, w.stream)
-				blk := res[off:end]
-				blk.Add(blk, tmp)
+				u := w.buf(slotTmp, end-off)
+				g.Fill(u, uint64(r), c, w.stream)
+				addScaled(res[off:end], u, scale, w.buf(slotOut, end-off))
 			})
 			continue
 		}
@@ -412,9 +411,10 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 }
 
 // subShares computes this party's sub-shares of the chunk v (chunk c of
-// round r) for every party outside its PRG set — secretCoef[k]·v +
-// Σ_j subPRG[k][j]·ρ_j — and hands each to emit (the slice is reused).
-func (p *Party) subShares(w *worker, v fr.Vector, secretCoef []fr.Element, r uint64, c uint32, emit func(k int, share fr.Vector)) {
+// round r) for every party outside its PRG set — secret[k]·v +
+// Σ_j subPRGc[k][j]·u_j, where u_j is the stream to party j (whose own
+// sub-share is prgScale·u_j) — and hands each to emit (the slice is reused).
+func (p *Party) subShares(w *worker, v fr.Vector, secret []coef, r uint64, c uint32, emit func(k int, share fr.Vector)) {
 	prm := p.params
 	me := p.self
 	n := len(v)
@@ -427,10 +427,9 @@ func (p *Party) subShares(w *worker, v fr.Vector, secretCoef []fr.Element, r uin
 	tmp := w.buf(slotTmp, n)
 	out := w.buf(slotOut, n)
 	emitFor := func(k int) {
-		out.ScalarMul(v, &secretCoef[k])
+		setScaled(out, v, &secret[k], tmp)
 		for j := range rho {
-			tmp.ScalarMul(rho[j], &prm.subPRG[me][k][j])
-			out.Add(out, tmp)
+			addScaled(out, rho[j], &prm.subPRGc[me][k][j], tmp)
 		}
 		emit(k, out)
 	}
@@ -505,7 +504,7 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 		}
 		own := make(fr.Vector, m)
 		p.parallel(m, func(w *worker, c uint32, off, end int) {
-			p.subShares(w, mine[off:end], prm.subSecret[me], uint64(r), c, func(k int, share fr.Vector) {
+			p.subShares(w, mine[off:end], prm.subSecretIn[me], uint64(r), c, func(k int, share fr.Vector) {
 				if k == me {
 					copy(own[off:end], share)
 					return
@@ -536,8 +535,11 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 		}
 		if g := p.fromPRG[i]; g != nil {
 			dst := out[i]
+			scale := &prm.prgScale[i][p.fromIdx[i]]
 			p.parallel(len(dst), func(w *worker, c uint32, off, end int) {
-				g.Fill(dst[off:end], uint64(r), c, w.stream)
+				u := w.buf(slotTmp, end-off)
+				g.Fill(u, uint64(r), c, w.stream)
+				setScaled(dst[off:end], u, scale, w.buf(slotOut, end-off))
 			})
 		} else if err := p.recvInto(ctx, i, r, out[i]); err != nil {
 			return nil, fmt.Errorf("ss: input: %w", err)

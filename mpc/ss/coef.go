@@ -1,0 +1,109 @@
+package ss
+
+import (
+	"math/big"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+)
+
+// coef is a public coefficient of the engine's linear maps. Interpolation
+// coefficients over the points 0, 1, …, n are small rationals; the ones with
+// |num| ≤ maxSmallNum and den ∈ {1, 2} are applied with vector additions (and
+// a halving), several times cheaper than a field multiplication. For n = 3
+// every coefficient of the multiplication kernel is small (see Params).
+type coef struct {
+	e        fr.Element // the value in the field
+	num, den int64      // valid when small
+	small    bool
+}
+
+const maxSmallNum = 4
+
+func newCoef(r *big.Rat) coef {
+	var c coef
+	num, den := new(big.Int).Set(r.Num()), new(big.Int).Set(r.Denom())
+	c.e.SetBigInt(num)
+	var d fr.Element
+	d.SetBigInt(den)
+	d.Inverse(&d)
+	c.e.Mul(&c.e, &d)
+	if num.IsInt64() && den.IsInt64() {
+		n, dd := num.Int64(), den.Int64()
+		if n >= -maxSmallNum && n <= maxSmallNum && (dd == 1 || dd == 2) {
+			c.num, c.den, c.small = n, dd, true
+		}
+	}
+	return c
+}
+
+// halveInto sets dst = src/2.
+func halveInto(dst, src fr.Vector) {
+	copy(dst, src)
+	for i := range dst {
+		dst[i].Halve()
+	}
+}
+
+// setScaled sets dst = c·src; tmp is scratch of the same length (distinct
+// from dst and src).
+func setScaled(dst, src fr.Vector, c *coef, tmp fr.Vector) {
+	if !c.small {
+		dst.ScalarMul(src, &c.e)
+		return
+	}
+	s := src
+	if c.den == 2 {
+		halveInto(tmp, src)
+		s = tmp
+	}
+	n := c.num
+	if n < 0 {
+		n = -n
+	}
+	switch n {
+	case 0:
+		clear(dst)
+	case 1:
+		copy(dst, s)
+	case 2:
+		dst.Add(s, s)
+	case 3:
+		dst.Add(s, s)
+		dst.Add(dst, s)
+	case 4:
+		dst.Add(s, s)
+		dst.Add(dst, dst)
+	}
+	if c.num < 0 {
+		for i := range dst {
+			dst[i].Neg(&dst[i])
+		}
+	}
+}
+
+// addScaled sets dst += c·src; tmp is scratch of the same length (distinct
+// from dst and src).
+func addScaled(dst, src fr.Vector, c *coef, tmp fr.Vector) {
+	if !c.small {
+		tmp.ScalarMul(src, &c.e)
+		dst.Add(dst, tmp)
+		return
+	}
+	s := src
+	if c.den == 2 {
+		halveInto(tmp, src)
+		s = tmp
+	}
+	n := c.num
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for ; n > 0; n-- {
+		if neg {
+			dst.Sub(dst, s)
+		} else {
+			dst.Add(dst, s)
+		}
+	}
+}
