@@ -292,3 +292,22 @@ func TestApprovalMessageAndLoad(t *testing.T) {
 		t.Errorf("Load of a non-policy: %v", err)
 	}
 }
+
+func TestCanonicalTextRoundTrip(t *testing.T) {
+	src := strings.Replace(basePolicy, "revision: 3\n", "revision: 3\ndescription: \"供应链 <trade> & \\\"quotes\\\"\\nsecond line\\t\\u2028 end\"\n", 1)
+	p, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.Description, "供应链 <trade> & \"quotes\"\nsecond line") {
+		t.Fatalf("description %q", p.Description)
+	}
+	c, _ := p.Canonical()
+	q, err := Parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Description != p.Description || q.Hash() != p.Hash() {
+		t.Fatalf("text does not round-trip: %q", q.Description)
+	}
+}
