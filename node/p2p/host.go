@@ -307,6 +307,43 @@ func (h *Host) ConnectAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// KeepConnected keeps the address book connected: every interval it dials,
+// concurrently, each member peer that has no connection, until ctx ends (its
+// return value is then ctx.Err()). It blocks; the node runs it in a goroutine
+// it owns and stops it by cancelling ctx. Single failures are only logged:
+// the next tick tries again.
+func (h *Host) KeepConnected(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("p2p: keep connected: interval %v must be positive", interval)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		var wg sync.WaitGroup
+		for _, info := range h.Peers() {
+			if h.h.Network().Connectedness(info.ID) == network.Connected || !h.gater.admit(info.ID) {
+				continue
+			}
+			wg.Go(func() {
+				actx, cancel := context.WithTimeout(ctx, h.dialTimeout)
+				defer cancel()
+				if err := h.h.Connect(actx, peer.AddrInfo{ID: info.ID}); err != nil {
+					h.log.Debug("p2p: redial failed", "peer", info.ID, "err", err)
+					if sw, ok := h.h.Network().(*swarm.Swarm); ok {
+						sw.Backoff().Clear(info.ID)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // EnforceMembership closes connections to peers that are no longer members.
 // The gater only judges new connections; the node calls this whenever the
 // ledger's member set changes. It returns how many peers were disconnected.

@@ -313,3 +313,41 @@ func TestConnectGivesUpAtDeadline(t *testing.T) {
 		t.Fatalf("want deadline error, got %v", err)
 	}
 }
+
+func TestKeepConnectedRedials(t *testing.T) {
+	a, b, _, _ := pair(t)
+	if err := a.AddPeer(b.AddrInfo()); err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int32 // connections a has established to b
+	a.Libp2p().Network().Notify(&network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		if c.RemotePeer() == b.ID() {
+			conns.Add(1)
+		}
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.KeepConnected(ctx, 50*time.Millisecond) }()
+	defer func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("KeepConnected returned %v", err)
+		}
+	}()
+	waitConns := func(n int32) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for conns.Load() < n || a.Libp2p().Network().Connectedness(b.ID()) != network.Connected {
+			if time.Now().After(deadline) {
+				t.Fatalf("connection %d to b not established", n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitConns(1)
+	// b drops the connection (e.g. a network blip); a brings it back.
+	if err := b.Libp2p().Network().ClosePeer(a.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitConns(2)
+}
