@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -31,6 +32,9 @@ type Member struct {
 	tsk    mhe.ShamirSecretShare
 	digest [32]byte
 }
+
+// CommitteeID is the committee this member belongs to.
+func (m *Member) CommitteeID() string { return m.committee }
 
 // Preset returns the committee's parameters.
 func (m *Member) Preset() *Preset { return m.preset }
@@ -173,9 +177,13 @@ func LoadMember(ctx context.Context, store KeyStore, preset *Preset, committee s
 		if !ok || l > uint64(r.Len()) {
 			return nil, false
 		}
-		b := make([]byte, l)
-		_, err := r.Read(b)
-		return b, err == nil || l == 0
+		// Slices of the record, not copies: the key blocks are tens of
+		// megabytes and are decoded into freshly allocated keys anyway.
+		off := len(data) - r.Len()
+		if _, err := r.Seek(int64(l), io.SeekCurrent); err != nil {
+			return nil, false
+		}
+		return data[off : off+int(l)], true
 	}
 	comm, ok := getBytes()
 	if !ok || string(comm) != committee {
