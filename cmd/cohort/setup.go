@@ -100,7 +100,8 @@ are sound if at least one contributor was honest and the beacons were chosen
 after the last contribution of their phase (e.g. a drand round or a future
 ledger block hash).
 
-  cohort setup ceremony init         --dir D --circuit C
+  cohort setup ceremony init         --dir D --circuit C|all  (all: one sub-directory per circuit;
+                                                            every later step then applies to each)
   cohort setup ceremony contribute   --dir D --name NAME     (phase 1, repeat per member)
   cohort setup ceremony close-phase1 --dir D --beacon HEX
   cohort setup ceremony contribute   --dir D --name NAME     (phase 2, repeat per member)
@@ -113,6 +114,26 @@ ledger block hash).
 	return cmd
 }
 
+// ceremonyDirs resolves --dir: a ceremony directory, or a directory made by
+// "init --circuit all" that holds one ceremony per circuit (every step then
+// applies to each, in CircuitNames order).
+func ceremonyDirs(dir string) ([]string, error) {
+	if _, err := os.Stat(filepath.Join(dir, "ceremony.json")); err == nil {
+		return []string{dir}, nil
+	}
+	var dirs []string
+	for _, c := range zk.CircuitNames() {
+		sub := filepath.Join(dir, c)
+		if _, err := os.Stat(filepath.Join(sub, "ceremony.json")); err == nil {
+			dirs = append(dirs, sub)
+		}
+	}
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("%s holds no ceremony (run cohort setup ceremony init)", dir)
+	}
+	return dirs, nil
+}
+
 func newCeremonyInitCmd() *cobra.Command {
 	var dir, circuit string
 	cmd := &cobra.Command{
@@ -120,16 +141,27 @@ func newCeremonyInitCmd() *cobra.Command {
 		Short: "Start a ceremony for one circuit in a new directory",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := zk.InitCeremony(dir, circuit)
+			names, err := circuitsFlag(circuit)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ceremony for %s (domain %d) initialised in %s; next: contribute (phase 1)\n", m.Circuit, m.DomainSize, dir)
+			for _, c := range names {
+				d := dir
+				if circuit == "all" {
+					d = filepath.Join(dir, c)
+				}
+				m, err := zk.InitCeremony(d, c)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "ceremony for %s (domain %d) initialised in %s\n", m.Circuit, m.DomainSize, d)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "next: contribute (phase 1)")
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "ceremony directory")
-	cmd.Flags().StringVar(&circuit, "circuit", "", "circuit: compliance, input or completion")
+	cmd.Flags().StringVar(&circuit, "circuit", "", "circuit: compliance, input, completion, or all (one sub-directory each)")
 	_ = cmd.MarkFlagRequired("dir")
 	_ = cmd.MarkFlagRequired("circuit")
 	return cmd
@@ -142,11 +174,18 @@ func newCeremonyContributeCmd() *cobra.Command {
 		Short: "Verify the current phase's contributions and add yours",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rec, err := zk.Contribute(cmd.Context(), dir, name, cmd.ErrOrStderr())
+			dirs, err := ceremonyDirs(dir)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "contribution %s by %s, sha256 %s; pass %s on to the next contributor\n", rec.File, rec.Contributor, rec.SHA256, dir)
+			for _, d := range dirs {
+				rec, err := zk.Contribute(cmd.Context(), d, name, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: contribution %s by %s, sha256 %s\n", d, rec.File, rec.Contributor, rec.SHA256)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "pass %s on to the next contributor\n", dir)
 			return nil
 		},
 	}
@@ -176,8 +215,14 @@ func newCeremonyClosePhase1Cmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := zk.ClosePhase1(cmd.Context(), dir, b, cmd.ErrOrStderr()); err != nil {
+			dirs, err := ceremonyDirs(dir)
+			if err != nil {
 				return err
+			}
+			for _, d := range dirs {
+				if err := zk.ClosePhase1(cmd.Context(), d, b, cmd.ErrOrStderr()); err != nil {
+					return err
+				}
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "phase 1 sealed; next: contribute (phase 2)")
 			return nil
@@ -201,14 +246,20 @@ func newCeremonyFinalizeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			keys, err := zk.FinalizeCeremony(cmd.Context(), dir, b, cmd.ErrOrStderr())
+			dirs, err := ceremonyDirs(dir)
 			if err != nil {
 				return err
 			}
-			if err := keys.Save(keysDir); err != nil {
-				return err
+			for _, d := range dirs {
+				keys, err := zk.FinalizeCeremony(cmd.Context(), d, b, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				if err := keys.Save(keysDir); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s keys written to %s, vk_id=%s\n", keys.Info.Circuit, keysDir, keys.Info.VKID)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s keys written to %s, vk_id=%s\n", keys.Info.Circuit, keysDir, keys.Info.VKID)
 			return nil
 		},
 	}
@@ -228,16 +279,22 @@ func newCeremonyVerifyCmd() *cobra.Command {
 		Short: "Re-verify a ceremony transcript from scratch",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := zk.VerifyCeremony(cmd.Context(), dir, cmd.ErrOrStderr())
+			dirs, err := ceremonyDirs(dir)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ceremony for %s verified: phase %s, %d phase-1 and %d phase-2 contributions",
-				m.Circuit, m.Phase, len(m.Phase1), len(m.Phase2))
-			if m.VKID != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), ", vk_id=%s", m.VKID)
+			for _, d := range dirs {
+				m, err := zk.VerifyCeremony(cmd.Context(), d, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "ceremony for %s verified: phase %s, %d phase-1 and %d phase-2 contributions",
+					m.Circuit, m.Phase, len(m.Phase1), len(m.Phase2))
+				if m.VKID != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), ", vk_id=%s", m.VKID)
+				}
+				fmt.Fprintln(cmd.OutOrStdout())
 			}
-			fmt.Fprintln(cmd.OutOrStdout())
 			return nil
 		},
 	}
