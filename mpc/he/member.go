@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"io"
 	"sort"
 
@@ -95,11 +96,16 @@ type keyBlock struct {
 	tag   uint64
 }
 
+func newKeyHash(preset *Preset, committee string) hash.Hash {
+	h := sha256.New()
+	h.Write([]byte(crsLabel(preset, committee)))
+	return h
+}
+
 // keyDigest hashes the key region of a record together with the CRS label,
 // which determines the CRP halves the region leaves out.
 func keyDigest(preset *Preset, committee string, region []byte) [32]byte {
-	h := sha256.New()
-	h.Write([]byte(crsLabel(preset, committee)))
+	h := newKeyHash(preset, committee)
 	h.Write(region)
 	var d [32]byte
 	copy(d[:], h.Sum(nil))
@@ -145,13 +151,20 @@ func (m *Member) record() ([]byte, [32]byte) {
 	}
 	putU64(uint64(tskShape.size(N)))
 	buf = tskShape.appendTo(buf, kindShamir, 0, N)
-	keyStart := len(buf)
+	// Hash each block right after encoding it, while it is still in cache;
+	// the digest equals keyDigest over the whole key region.
+	h := newKeyHash(m.preset, m.committee)
+	hashed := len(buf)
 	putU64(uint64(len(blocks)))
 	for _, b := range blocks {
 		putU64(uint64(b.shape.size(N)))
 		buf = b.shape.appendTo(buf, b.kind, b.tag, N)
+		h.Write(buf[hashed:])
+		hashed = len(buf)
 	}
-	return buf, keyDigest(m.preset, m.committee, buf[keyStart:])
+	var d [32]byte
+	copy(d[:], h.Sum(nil))
+	return buf, d
 }
 
 // LoadMember restores a member's committee keys saved by Setup.
