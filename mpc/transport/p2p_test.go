@@ -302,6 +302,71 @@ func TestP2PDeadPeerFailsPendingRecv(t *testing.T) {
 	exchange(t, survivors, []Round{1}, 100)
 }
 
+// A committee member that never opened an MPC stream (it never sent
+// anything) is still reported as soon as its connection drops.
+func TestP2PDisconnectOfSilentPeerFailsRecv(t *testing.T) {
+	hs := newHosts(t, 2, "/ip4/127.0.0.1/tcp/0")
+	nw := NewP2PNetwork(hs[0]) // hs[1] runs no MPC protocol at all
+	defer nw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs[0].Connect(ctx, peer.AddrInfo{ID: hs[1].ID()}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := nw.OpenCommittee(ctx, "quiet", ids(hs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Recv(ctx, 1, 1)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	hs[1].Close()
+	select {
+	case err := <-done:
+		var pe *PartyError
+		if !errors.As(err, &pe) || pe.Party != 1 || !errors.Is(err, ErrPeerGone) {
+			t.Fatalf("want PartyError naming party 1 with ErrPeerGone, got %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Recv from a disconnected peer hung until the deadline")
+	}
+}
+
+// A peer whose process is alive but stops reading its MPC stream is declared
+// gone once a frame has waited the write timeout, instead of wedging the
+// sender forever.
+func TestP2PStalledReaderIsDeclaredGone(t *testing.T) {
+	hs := newHosts(t, 2, "/ip4/127.0.0.1/tcp/0")
+	stall := make(chan struct{})
+	defer close(stall)
+	hs[1].SetStreamHandler(ProtocolID, func(s network.Stream) { <-stall; s.Reset() })
+	nw := NewP2PNetwork(hs[0], WithTimeouts(5*time.Second, 300*time.Millisecond))
+	defer nw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := nw.OpenCommittee(ctx, "stall", ids(hs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// More than yamux's largest receive window (16 MiB), so the writer blocks.
+	if err := c.Send(ctx, 1, 1, make([]byte, 40<<20)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Recv(ctx, 1, 1)
+	var pe *PartyError
+	if !errors.As(err, &pe) || pe.Party != 1 || !errors.Is(err, ErrPeerGone) {
+		t.Fatalf("want PartyError naming the stalled party 1, got %v", err)
+	}
+	if err := c.Send(ctx, 1, 2, []byte("x")); !errors.As(err, &pe) || pe.Party != 1 {
+		t.Fatalf("send after the peer was declared gone: %v", err)
+	}
+}
+
 func TestP2PCloseTellsPeersAfterDeliveringItsMessages(t *testing.T) {
 	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"))
 	conns := openP2P(t, nws, "bye")
