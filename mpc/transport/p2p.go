@@ -166,7 +166,27 @@ func NewP2PNetwork(h host.Host, opts ...P2POption) *P2PNetwork {
 	nw.nb = &network.NotifyBundle{DisconnectedF: nw.onDisconnected}
 	h.Network().Notify(nw.nb)
 	h.SetStreamHandler(ProtocolID, nw.handleStream)
+	nw.wg.Add(1)
+	go nw.janitor()
 	return nw
+}
+
+// janitor drops expired early messages and tombstones even when no traffic
+// arrives to trigger a sweep, so their memory is bounded in time too.
+func (nw *P2PNetwork) janitor() {
+	defer nw.wg.Done()
+	t := time.NewTicker(max(nw.cfg.earlyTTL/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-nw.ctx.Done():
+			return
+		case now := <-t.C:
+			nw.mu.Lock()
+			nw.sweepLocked(now)
+			nw.mu.Unlock()
+		}
+	}
 }
 
 // Close detaches the protocol, closes every stream and job, and waits for its

@@ -247,6 +247,37 @@ func TestP2PEarlyBufferIsBounded(t *testing.T) {
 	}
 }
 
+func TestP2PEarlyMessagesExpire(t *testing.T) {
+	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"), WithEarlyBuffer(1<<20, 4, 100*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := nws[0].Open(ctx, "stale", 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Send(ctx, 1, 1, []byte("too early")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond) // several TTLs: the janitor discards it
+	nws[1].mu.Lock()
+	left := len(nws[1].early) + len(nws[1].earlyUse)
+	nws[1].mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d early-buffer entries survived their TTL", left)
+	}
+	b, err := nws[1].Open(ctx, "stale", 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	if _, err := b.Recv(short, 0, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("expired message delivered or wrong error: %v", err)
+	}
+}
+
 func TestP2PSilentPartyNamedAtDeadline(t *testing.T) {
 	nws := p2pNets(t, newHosts(t, 3, "/ip4/127.0.0.1/tcp/0"))
 	conns := openP2P(t, nws, "silent")
