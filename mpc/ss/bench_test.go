@@ -68,7 +68,7 @@ func BenchmarkRandomBits64k(b *testing.B) {
 	b.ResetTimer()
 	benchParties(b, func(ctx context.Context, p *Party) error {
 		for i := 0; i < b.N; i++ {
-			if err := p.Prepare(ctx, 1<<16, 0); err != nil {
+			if err := p.Prepare(ctx, 1<<16); err != nil {
 				return err
 			}
 			p.bitPool = p.bitPool[:0]

@@ -114,16 +114,15 @@ func fillBoundedWide(p *Party, v fr.Vector, bits uint) {
 	}
 }
 
-// Prepare generates nbits random bits and nmasks comparison masks ahead of
-// the online phase (preprocessing: 1 + ⌈log2(t+1)⌉ rounds for any amount).
-// Operations that need more than the pool holds generate the rest on demand.
-func (p *Party) Prepare(ctx context.Context, nbits, nmasks int) error {
-	bits, masks, err := p.genMasks(ctx, nbits, nmasks, MaskBits)
+// Prepare generates nbits random bits ahead of the online phase, for
+// truncations (1 + ⌈log2(t+1)⌉ rounds for any amount). Comparisons have their
+// own preprocessing, PrepareComparisons.
+func (p *Party) Prepare(ctx context.Context, nbits int) error {
+	bits, _, err := p.genMasks(ctx, nbits, 0, MaskBits)
 	if err != nil {
 		return err
 	}
 	p.bitPool = append(p.bitPool, bits...)
-	p.maskPool = append(p.maskPool, masks...)
 	return nil
 }
 
@@ -169,17 +168,25 @@ func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
 		return fmt.Errorf("ss: comparison preprocessing: %w", err)
 	}
 	p.ltPool.k, p.eqPool.k = kl, ke
-	p.ltPool.bits = append(p.ltPool.bits, bits[:kl*lt]...)
-	p.ltPool.pairs = append(p.ltPool.pairs, pairs[:kl/2*lt]...)
-	p.ltPool.masks = append(p.ltPool.masks, masks[:lt]...)
-	p.eqPool.bits = append(p.eqPool.bits, bits[kl*lt:]...)
-	p.eqPool.pairs = append(p.eqPool.pairs, pairs[kl/2*lt:]...)
-	p.eqPool.masks = append(p.eqPool.masks, masks[lt:]...)
+	// Full slice expressions: an append to one pool must not run into the other.
+	p.ltPool.add(bits[:kl*lt:kl*lt], pairs[:kl/2*lt:kl/2*lt], masks[:lt:lt])
+	p.eqPool.add(bits[kl*lt:], pairs[kl/2*lt:], masks[lt:])
 	return nil
 }
 
+// add appends prepared randomness, without copying into an empty pool.
+func (c *cmpPool) add(bits, pairs, masks fr.Vector) {
+	if len(c.masks) == 0 {
+		c.bits, c.pairs, c.masks = bits, pairs, masks
+		return
+	}
+	c.bits = append(c.bits, bits...)
+	c.pairs = append(c.pairs, pairs...)
+	c.masks = append(c.masks, masks...)
+}
+
 // takeCmp returns the randomness of m comparisons from pool, preparing any
-// shortfall first, transposed to bit-major order (bits[i·m+j], pairs[q·m+j]).
+// shortfall first, in the pool's comparison-major layout.
 func (p *Party) takeCmp(ctx context.Context, pool *cmpPool, m int, lt bool) (bits, pairs, masks fr.Vector, err error) {
 	if short := m - pool.len(); short > 0 {
 		l, e := 0, 0
@@ -194,46 +201,37 @@ func (p *Party) takeCmp(ctx context.Context, pool *cmpPool, m int, lt bool) (bit
 	}
 	k := pool.k
 	h := k / 2
-	bits, pairs = field.New(k*m), field.New(h*m)
-	for j := 0; j < m; j++ {
-		for i := 0; i < k; i++ {
-			bits[i*m+j] = pool.bits[j*k+i]
-		}
-		for q := 0; q < h; q++ {
-			pairs[q*m+j] = pool.pairs[j*h+q]
-		}
-	}
-	masks = append(fr.Vector(nil), pool.masks[:m]...)
+	bits, pairs, masks = pool.bits[:k*m:k*m], pool.pairs[:h*m:h*m], pool.masks[:m:m]
 	pool.bits = pool.bits[k*m:]
 	pool.pairs = pool.pairs[h*m:]
 	pool.masks = pool.masks[m:]
 	return bits, pairs, masks, nil
 }
 
-// take returns nbits bits and nmasks masks from the pools, generating any
-// shortfall first.
-func (p *Party) take(ctx context.Context, nbits, nmasks int) (fr.Vector, fr.Vector, error) {
-	needBits := max(0, nbits-len(p.bitPool))
-	needMasks := max(0, nmasks-len(p.maskPool))
-	if needBits > 0 || needMasks > 0 {
-		if err := p.Prepare(ctx, needBits, needMasks); err != nil {
-			return nil, nil, err
+// takeBits returns n prepared random bits, generating any shortfall first.
+func (p *Party) takeBits(ctx context.Context, n int) (fr.Vector, error) {
+	if short := n - len(p.bitPool); short > 0 {
+		if err := p.Prepare(ctx, short); err != nil {
+			return nil, err
 		}
 	}
-	bits := p.bitPool[:nbits:nbits]
-	masks := p.maskPool[:nmasks:nmasks]
-	p.bitPool = p.bitPool[nbits:]
-	p.maskPool = p.maskPool[nmasks:]
-	return bits, masks, nil
+	bits := p.bitPool[:n:n]
+	p.bitPool = p.bitPool[n:]
+	return bits, nil
 }
 
-// composeBits returns Σ_i 2^i·bits[i·m:(i+1)·m] for i < k (Horner, additions
-// only).
+// composeBits returns, for each of m values, Σ_i 2^i·bits[j·k + i] over its
+// k bits (comparison-major layout; Horner, additions only).
 func composeBits(bits fr.Vector, m, k int) fr.Vector {
 	acc := field.New(m)
-	for i := k - 1; i >= 0; i-- {
-		acc.Add(acc, acc)
-		acc.Add(acc, bits[i*m:(i+1)*m])
+	for j := range acc {
+		b := bits[j*k : (j+1)*k]
+		var a fr.Element
+		for i := k - 1; i >= 0; i-- {
+			a.Double(&a)
+			a.Add(&a, &b[i])
+		}
+		acc[j] = a
 	}
 	return acc
 }
@@ -333,63 +331,71 @@ func pairNode(ch, cl uint64, rh, rl, pr *fr.Element, E, L *fr.Element) {
 }
 
 // bitLessThan returns shares of [c_j < r_j] for public 64-bit c_j and r_j
-// given by its shared bits (bits[i·m + j] is bit i of r_j, pairs[q·m + j] the
-// product of its bits 2q and 2q+1). The 32 leaves are bit pairs, computed
+// given by its shared bits (bits[j·64 + i] is bit i of r_j, pairs[j·32 + q]
+// the product of its bits 2q and 2q+1). The 32 leaves are bit pairs, computed
 // without interaction from the prepared products; a node combines (hi, lo) as
 // L = L_hi + E_hi·L_lo, E = E_hi·E_lo; one batched multiplication per level.
+// Nodes are stored comparison-major: node q of comparison j at j·nodes + q.
 func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs fr.Vector, m int) (fr.Vector, error) {
-	nodes := ValueBits / 2
+	const k = ValueBits
+	nodes := k / 2
 	E := field.New(nodes * m)
 	L := field.New(nodes * m)
-	for q := 0; q < nodes; q++ {
-		for j := 0; j < m; j++ {
+	for j := 0; j < m; j++ {
+		b := bits[j*k : (j+1)*k]
+		pr := pairs[j*nodes : (j+1)*nodes]
+		for q := 0; q < nodes; q++ {
 			ch, cl := c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1
-			pairNode(ch, cl, &bits[(2*q+1)*m+j], &bits[2*q*m+j], &pairs[q*m+j], &E[q*m+j], &L[q*m+j])
+			pairNode(ch, cl, &b[2*q+1], &b[2*q], &pr[q], &E[j*nodes+q], &L[j*nodes+q])
 		}
 	}
 	for nodes > 1 {
-		pairs := nodes / 2
-		last := nodes == 2
-		var X, Y fr.Vector
-		if last {
-			X = E[m : 2*m]
-			Y = L[:m]
-		} else {
-			X = field.New(2 * pairs * m)
-			Y = field.New(2 * pairs * m)
-			for q := 0; q < pairs; q++ {
-				hi, lo := (2*q+1)*m, 2*q*m
-				copy(X[q*m:], E[hi:hi+m])
-				copy(X[(pairs+q)*m:], E[hi:hi+m])
-				copy(Y[q*m:], L[lo:lo+m])
-				copy(Y[(pairs+q)*m:], E[lo:lo+m])
+		half := nodes / 2
+		if nodes == 2 {
+			X, Y := field.New(m), field.New(m)
+			for j := 0; j < m; j++ {
+				X[j], Y[j] = E[2*j+1], L[2*j]
+			}
+			prod, err := p.Mul(ctx, X, Y)
+			if err != nil {
+				return nil, err
+			}
+			for j := range prod {
+				prod[j].Add(&prod[j], &L[2*j+1])
+			}
+			return prod, nil
+		}
+		// X = [E_hi | E_hi], Y = [L_lo | E_lo], each half comparison-major.
+		X, Y := field.New(2*half*m), field.New(2*half*m)
+		for j := 0; j < m; j++ {
+			for q := 0; q < half; q++ {
+				hi, lo := j*nodes+2*q+1, j*nodes+2*q
+				X[j*half+q] = E[hi]
+				X[(m+j)*half+q] = E[hi]
+				Y[j*half+q] = L[lo]
+				Y[(m+j)*half+q] = E[lo]
 			}
 		}
 		prod, err := p.Mul(ctx, X, Y)
 		if err != nil {
 			return nil, err
 		}
-		if last {
-			prod.Add(prod, L[m:2*m])
-			return prod, nil
-		}
 		next := (nodes + 1) / 2
 		nE := field.New(next * m)
 		nL := field.New(next * m)
-		for q := 0; q < pairs; q++ {
-			hi := (2*q + 1) * m
-			nl := nL[q*m : (q+1)*m]
-			nl.Add(L[hi:hi+m], prod[q*m:(q+1)*m])
-			copy(nE[q*m:], prod[(pairs+q)*m:(pairs+q+1)*m])
-		}
-		if nodes%2 == 1 {
-			top := (nodes - 1) * m
-			copy(nE[pairs*m:], E[top:top+m])
-			copy(nL[pairs*m:], L[top:top+m])
+		for j := 0; j < m; j++ {
+			for q := 0; q < half; q++ {
+				nL[j*next+q].Add(&L[j*nodes+2*q+1], &prod[j*half+q])
+				nE[j*next+q] = prod[(m+j)*half+q]
+			}
+			if nodes%2 == 1 {
+				nE[j*next+half] = E[j*nodes+nodes-1]
+				nL[j*next+half] = L[j*nodes+nodes-1]
+			}
 		}
 		E, L, nodes = nE, nL, next
 	}
-	return L[:m], nil
+	return L, nil
 }
 
 // Equal returns shares of [a = b] for unsigned a, b below 2^64: with
@@ -416,57 +422,54 @@ func (p *Party) Equal(ctx context.Context, a, b fr.Vector) (fr.Vector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ss: equal: %w", err)
 	}
-	bit := func(j, i int) uint64 {
-		limbs := c[j].Bits()
-		return limbs[i/64] >> uint(i%64) & 1
-	}
 	one := fr.One()
-	factors := make([]fr.Vector, 0, k/2+1)
+	const f = k/2 + 1 // factors per comparison: 32 pairs and the top bit
+	factors := field.New(f * m)
 	var unused fr.Element
-	for q := 0; q < k/2; q++ {
-		f := field.New(m)
-		for j := 0; j < m; j++ {
-			pairNode(bit(j, 2*q+1), bit(j, 2*q), &bits[(2*q+1)*m+j], &bits[2*q*m+j], &pairs[q*m+j], &f[j], &unused)
-		}
-		factors = append(factors, f)
-	}
-	f := field.New(m)
 	for j := 0; j < m; j++ {
-		r := &bits[(k-1)*m+j]
-		if bit(j, k-1) == 1 {
-			f[j] = *r
+		b := bits[j*k : (j+1)*k]
+		pr := pairs[j*(k/2) : (j+1)*(k/2)]
+		limbs := c[j].Bits()
+		bit := func(i int) uint64 { return limbs[i/64] >> uint(i%64) & 1 }
+		for q := 0; q < k/2; q++ {
+			pairNode(bit(2*q+1), bit(2*q), &b[2*q+1], &b[2*q], &pr[q], &factors[j*f+q], &unused)
+		}
+		if bit(k-1) == 1 {
+			factors[j*f+f-1] = b[k-1]
 		} else {
-			f[j].Sub(&one, r)
+			factors[j*f+f-1].Sub(&one, &b[k-1])
 		}
 	}
-	factors = append(factors, f)
-	return p.product(ctx, factors)
+	return p.productGroups(ctx, factors, m, f)
 }
 
-// product multiplies the vectors element-wise in a log-depth tree.
-func (p *Party) product(ctx context.Context, fs []fr.Vector) (fr.Vector, error) {
-	for len(fs) > 1 {
-		pairs := len(fs) / 2
-		xs := make([]fr.Vector, pairs)
-		ys := make([]fr.Vector, pairs)
-		for q := 0; q < pairs; q++ {
-			xs[q], ys[q] = fs[2*q], fs[2*q+1]
+// productGroups returns, for each of m groups of f consecutive values, their
+// product (log-depth tree, one batched multiplication per level).
+func (p *Party) productGroups(ctx context.Context, v fr.Vector, m, f int) (fr.Vector, error) {
+	for f > 1 {
+		half := f / 2
+		X, Y := field.New(half*m), field.New(half*m)
+		for j := 0; j < m; j++ {
+			for q := 0; q < half; q++ {
+				X[j*half+q] = v[j*f+2*q]
+				Y[j*half+q] = v[j*f+2*q+1]
+			}
 		}
-		prod, err := p.Mul(ctx, concat(xs), concat(ys))
+		prod, err := p.Mul(ctx, X, Y)
 		if err != nil {
 			return nil, err
 		}
-		m := len(fs[0])
-		next := make([]fr.Vector, 0, pairs+1)
-		for q := 0; q < pairs; q++ {
-			next = append(next, prod[q*m:(q+1)*m])
+		next := (f + 1) / 2
+		nv := field.New(next * m)
+		for j := 0; j < m; j++ {
+			copy(nv[j*next:j*next+half], prod[j*half:(j+1)*half])
+			if f%2 == 1 {
+				nv[j*next+half] = v[j*f+f-1]
+			}
 		}
-		if len(fs)%2 == 1 {
-			next = append(next, fs[len(fs)-1])
-		}
-		fs = next
+		v, f = nv, next
 	}
-	return fs[0], nil
+	return v, nil
 }
 
 // Select returns c·a + (1−c)·b for shared bits c (one multiplication round).
@@ -489,7 +492,7 @@ func (p *Party) TruncPr(ctx context.Context, x fr.Vector, k, m int) (fr.Vector, 
 		return nil, fmt.Errorf("ss: truncation with k=%d m=%d unsupported", k, m)
 	}
 	n := len(x)
-	bits, _, err := p.take(ctx, m*n, 0)
+	bits, err := p.takeBits(ctx, m*n)
 	if err != nil {
 		return nil, fmt.Errorf("ss: truncate: %w", err)
 	}

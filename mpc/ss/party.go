@@ -54,10 +54,9 @@ type Party struct {
 	aborted bool               // the party has failed and told its peers
 	fromIdx []int              // fromIdx[i]: this party's position in prgSet[i]
 
-	bitPool  fr.Vector // prepared random bits (shares), for truncation
-	maskPool fr.Vector // prepared bounded masks below (t+1)·2^MaskBits
-	ltPool   cmpPool   // prepared randomness of less-than comparisons
-	eqPool   cmpPool   // prepared randomness of equality tests
+	bitPool fr.Vector // prepared random bits (shares), for truncation
+	ltPool  cmpPool   // prepared randomness of less-than comparisons
+	eqPool  cmpPool   // prepared randomness of equality tests
 
 	// Stats counts work done, for benchmarks and tests.
 	Stats Stats
