@@ -39,6 +39,7 @@ type P2POption func(*p2pConfig)
 type p2pConfig struct {
 	resolver        CommitteeResolver
 	mailboxBytes    int           // unread bytes buffered per peer per open job
+	mailboxMsgs     int           // unread messages buffered per peer per open job
 	earlyBytes      int           // bytes buffered per peer for jobs not yet opened
 	earlyJobs       int           // not-yet-opened jobs a peer may buffer messages for
 	earlyTTL        time.Duration // how long messages for an unopened job are kept
@@ -52,6 +53,7 @@ type p2pConfig struct {
 // Defaults of a P2PNetwork; see the options.
 const (
 	DefaultP2PMailboxBytes   = 256 << 20
+	DefaultP2PMailboxMsgs    = 1 << 16
 	DefaultEarlyBytesPerPeer = 256 << 20
 	DefaultEarlyJobsPerPeer  = 64
 	DefaultEarlyTTL          = 2 * time.Minute
@@ -66,10 +68,12 @@ func WithCommitteeResolver(r CommitteeResolver) P2POption {
 	return func(c *p2pConfig) { c.resolver = r }
 }
 
-// WithMailboxBytes bounds the unread bytes buffered from one peer in one open
-// job; a peer exceeding it fails with ErrMailboxFull.
-func WithMailboxBytes(n int) P2POption {
-	return func(c *p2pConfig) { c.mailboxBytes = n }
+// WithMailboxLimits bounds what is buffered unread from one peer in one open
+// job: bytes, and messages (so that a flood of empty messages for rounds
+// nobody reads is bounded too). A peer exceeding either fails with
+// ErrMailboxFull.
+func WithMailboxLimits(bytes, messages int) P2POption {
+	return func(c *p2pConfig) { c.mailboxBytes, c.mailboxMsgs = bytes, messages }
 }
 
 // WithEarlyBuffer bounds what is kept for jobs this node has not opened yet:
@@ -136,6 +140,7 @@ var _ Network = (*P2PNetwork)(nil)
 func NewP2PNetwork(h host.Host, opts ...P2POption) *P2PNetwork {
 	cfg := p2pConfig{
 		mailboxBytes:    DefaultP2PMailboxBytes,
+		mailboxMsgs:     DefaultP2PMailboxMsgs,
 		earlyBytes:      DefaultEarlyBytesPerPeer,
 		earlyJobs:       DefaultEarlyJobsPerPeer,
 		earlyTTL:        DefaultEarlyTTL,
@@ -285,6 +290,7 @@ func (nw *P2PNetwork) OpenCommittee(_ context.Context, jobID string, committee [
 		index:   index,
 		box:     newMailbox(nw.cfg.mailboxBytes),
 		sendErr: make(map[PartyID]error),
+		unread:  make([]int, len(committee)),
 	}
 
 	nw.mu.Lock()
@@ -335,6 +341,7 @@ type p2pJob struct {
 	mu      sync.Mutex
 	closed  bool
 	sendErr map[PartyID]error // parties that left or were lost: Send fails at once
+	unread  []int             // messages per party put in box and not yet received
 }
 
 // failParty records that a party is gone: sends to it fail and receives from
@@ -399,7 +406,13 @@ func (c *p2pConn) Recv(ctx context.Context, from PartyID, r Round) ([]byte, erro
 	if from < 0 || int(from) >= len(j.peers) || from == j.self {
 		return nil, fmt.Errorf("transport: cannot receive from party %d", from)
 	}
-	return j.box.get(ctx, from, r)
+	m, err := j.box.get(ctx, from, r)
+	if err == nil {
+		j.mu.Lock()
+		j.unread[from]--
+		j.mu.Unlock()
+	}
+	return m, err
 }
 
 // Close leaves the job. Messages already sent are still delivered; the other
@@ -544,7 +557,22 @@ func (nw *P2PNetwork) deliver(j *p2pJob, party PartyID, f frame) {
 	case frameLeave:
 		j.failParty(party, fmt.Errorf("party left the job: %w", ErrClosed))
 	case frameData:
-		if err := j.box.put(party, f.round, f.payload); err != nil && !errors.Is(err, ErrClosed) {
+		// The mailbox bounds bytes; the message count is bounded here.
+		j.mu.Lock()
+		full := j.unread[party] >= nw.cfg.mailboxMsgs
+		if !full {
+			j.unread[party]++
+		}
+		j.mu.Unlock()
+		err := ErrMailboxFull
+		if !full {
+			if err = j.box.put(party, f.round, f.payload); err != nil {
+				j.mu.Lock()
+				j.unread[party]--
+				j.mu.Unlock()
+			}
+		}
+		if err != nil && !errors.Is(err, ErrClosed) {
 			nw.cfg.log.Warn("mpc transport: protocol violation", "job", j.id, "party", party, "err", err)
 			j.failParty(party, fmt.Errorf("protocol violation: %w", err))
 		}
@@ -619,15 +647,21 @@ func (nw *P2PNetwork) bufferEarlyLocked(p peer.ID, f frame) {
 		e.markGone(p, fmt.Errorf("protocol violation: duplicate message for round %d", f.round))
 		return
 	}
-	if use.bytes+len(f.payload) > nw.cfg.earlyBytes {
+	cost := len(f.payload) + earlyMessageOverhead
+	if use.bytes+cost > nw.cfg.earlyBytes {
 		e.markGone(p, fmt.Errorf("protocol violation: more than %d bytes sent before the job was opened here: %w", nw.cfg.earlyBytes, ErrMailboxFull))
 		return
 	}
 	e.msgs[k] = f.payload
 	e.order = append(e.order, k)
-	e.bytes[p] += len(f.payload)
-	use.bytes += len(f.payload)
+	e.bytes[p] += cost
+	use.bytes += cost
 }
+
+// earlyMessageOverhead is charged per buffered message on top of its payload,
+// roughly its bookkeeping, so that empty messages cannot grow the buffer
+// without bound.
+const earlyMessageOverhead = 128
 
 func hasKey[K comparable, V any](m map[K]V, k K) bool {
 	_, ok := m[k]

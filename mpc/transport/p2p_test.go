@@ -247,6 +247,54 @@ func TestP2PEarlyBufferIsBounded(t *testing.T) {
 	}
 }
 
+// A peer flooding empty messages for rounds nobody reads is bounded by
+// message count, not only by bytes.
+func TestP2PMailboxBoundsMessageCount(t *testing.T) {
+	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"), WithMailboxLimits(1<<20, 10))
+	conns := openP2P(t, nws, "flood")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for r := range Round(10) {
+		if err := conns[0].Send(ctx, 1, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Reading frees room: received messages no longer count.
+	if _, err := conns[1].Recv(ctx, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	for r := Round(10); r < 12; r++ {
+		if err := conns[0].Send(ctx, 1, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait until the receiver has processed all 12 frames (10 unread and the
+	// sender failed) before reading any further.
+	job := conns[1].(*p2pConn).job
+	for {
+		job.mu.Lock()
+		unread, failed := job.unread[0], job.sendErr[0]
+		job.mu.Unlock()
+		if unread == 10 && failed != nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("receiver state: %d unread, failure %v", unread, failed)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for r := Round(1); r < 11; r++ {
+		if _, err := conns[1].Recv(ctx, 0, r); err != nil {
+			t.Fatalf("round %d within bound: %v", r, err)
+		}
+	}
+	_, err := conns[1].Recv(ctx, 0, 11)
+	var pe *PartyError
+	if !errors.As(err, &pe) || pe.Party != 0 || !errors.Is(err, ErrMailboxFull) {
+		t.Fatalf("11th unread message must fail its sender, got %v", err)
+	}
+}
+
 func TestP2PEarlyMessagesExpire(t *testing.T) {
 	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"), WithEarlyBuffer(1<<20, 4, 100*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
