@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"crypto/ed25519"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -13,11 +12,6 @@ import (
 var keyPolicy = []byte("policy/yaml")
 
 const maxPolicyApprovals = 64
-
-// PolicyApprovalMessage is what a supervisor signs to approve a policy.
-func PolicyApprovalMessage(chainID string, policyHash [32]byte) []byte {
-	return []byte("cohort/policy/v1\x00" + chainID + "\x00" + hex.EncodeToString(policyHash[:]))
-}
 
 // parsePolicy parses a policy and checks it against the ledger's members.
 func parsePolicy(yaml []byte, members *memberIndex) (*policies.Policy, error) {
@@ -69,7 +63,7 @@ func checkPolicyUpdate(m *ledgerpb.PolicyUpdate, v *committedView) (*policies.Po
 	if err != nil {
 		return nil, txErr(CodeInvalid, "new policy: %v", err)
 	}
-	msg := PolicyApprovalMessage(v.chainID, next.Hash())
+	msg := next.ApprovalMessage(v.chainID)
 	var signers []string
 	for _, a := range m.Approvals {
 		member, ok := v.members.byName[a.Supervisor]

@@ -23,6 +23,8 @@ const (
 	QueryTask          = "/task"    // data: task ID; value: Task
 	QueryCredit        = "/credit"  // data: member name; value: CreditReport
 	QueryParams        = "/params"  // value: Params as JSON
+	QueryPolicy        = "/policy"  // value: the current policy's YAML
+	QueryVerifyingKey  = "/vk"      // data: vk ID; value: JSON {"circuit", "key"}
 )
 
 // CodeNotFound answers a query for an absent object.
@@ -110,6 +112,10 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 		return marshal(r)
 	case QueryParams:
 		return json.Marshal(v.params)
+	case QueryPolicy:
+		return a.getOrNotFound(keyPolicy)
+	case QueryVerifyingKey:
+		return a.getOrNotFound(keyVerifyingKey(string(data)))
 	default:
 		return nil, fmt.Errorf("unknown query path %q", path)
 	}

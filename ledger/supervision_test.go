@@ -139,7 +139,7 @@ func TestPolicyUpdateNeedsSupervisorQuorum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg := PolicyApprovalMessage(testChain, np.Hash())
+	msg := np.ApprovalMessage(testChain)
 	update := func(id int, signer testMember, approvers ...testMember) []byte {
 		u := &ledgerpb.PolicyUpdate{PolicyYaml: []byte(next)}
 		for _, a := range approvers {

@@ -33,6 +33,8 @@ func (n *Node) apiHandler() http.Handler {
 	mux.HandleFunc("GET /v1/members", n.handleMembers)
 	mux.HandleFunc("GET /v1/task/{id}", n.handleTask)
 	mux.HandleFunc("POST /v1/blob", n.handlePutBlob)
+	mux.HandleFunc("GET /v1/policy", n.handlePolicy)
+	mux.HandleFunc("GET /v1/vk/{id}", n.handleVerifyingKey)
 	mux.HandleFunc("GET /v1/blob/{hash}", n.handleGetBlob)
 	mux.HandleFunc("GET /v1/credit/{name}", n.handleCredit)
 	return mux
@@ -220,7 +222,7 @@ func (n *Node) handleMembers(w http.ResponseWriter, _ *http.Request) {
 	for _, m := range list.Members {
 		out = append(out, client.Member{
 			Name: m.Name, Roles: m.Roles, AccountKey: hex.EncodeToString(m.AccountKey), PeerID: m.PeerId,
-			ValidatorKey: hex.EncodeToString(m.ValidatorKey), Power: m.Power,
+			ValidatorKey: hex.EncodeToString(m.ValidatorKey), Power: m.Power, SealingKey: hex.EncodeToString(m.SealingKey),
 		})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -254,6 +256,7 @@ func recordJSON(r *ledgerpb.Record) client.Record {
 	return client.Record{
 		ID: r.Id, Hash: hex.EncodeToString(r.Hash), Kind: r.Kind, Channel: r.Channel, Locator: r.Locator,
 		Submitter: r.Submitter, Height: r.Height, TxHash: strings.ToUpper(hex.EncodeToString(r.TxHash)),
+		PublicInfo: r.PublicInfo, Commitment: hex.EncodeToString(r.Commitment), VKID: r.VkId, Proof: r.Proof,
 	}
 }
 
@@ -320,4 +323,40 @@ func (n *Node) handleGetBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	_, _ = w.Write(data)
+}
+
+// rawQuery answers with an app query's raw value.
+func (n *Node) rawQuery(w http.ResponseWriter, path string, data []byte) ([]byte, bool) {
+	res, err := n.app.Query(context.Background(), &abci.RequestQuery{Path: path, Data: data})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, 0, err)
+		return nil, false
+	}
+	if res.Code == ledger.CodeNotFound {
+		writeError(w, http.StatusNotFound, res.Code, errors.New(res.Log))
+		return nil, false
+	}
+	if res.Code != 0 {
+		writeError(w, http.StatusBadRequest, res.Code, errors.New(res.Log))
+		return nil, false
+	}
+	return res.Value, true
+}
+
+func (n *Node) handlePolicy(w http.ResponseWriter, _ *http.Request) {
+	yaml, ok := n.rawQuery(w, ledger.QueryPolicy, nil)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(yaml)
+}
+
+func (n *Node) handleVerifyingKey(w http.ResponseWriter, r *http.Request) {
+	raw, ok := n.rawQuery(w, ledger.QueryVerifyingKey, []byte(r.PathValue("id")))
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(raw)
 }

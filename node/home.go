@@ -141,6 +141,8 @@ type GenesisOptions struct {
 	ZKKeysDir string
 	// Params overrides the ledger's default params.
 	Params *ledger.Params
+	// Policy is the alliance policy (YAML); nil leaves the chain without one.
+	Policy []byte
 }
 
 // genesisKeys loads the verifying keys of every circuit present in dir.
@@ -176,7 +178,7 @@ func BuildGenesis(chainID string, homes []string, members []*MemberInfo, opts Ge
 	if err != nil {
 		return err
 	}
-	app := ledger.Genesis{Params: opts.Params, VerifyingKeys: keys}
+	app := ledger.Genesis{Params: opts.Params, VerifyingKeys: keys, Policy: string(opts.Policy)}
 	doc := &cmttypes.GenesisDoc{
 		GenesisTime:     time.Now().UTC().Truncate(time.Second),
 		ChainID:         chainID,

@@ -107,6 +107,7 @@ func TestFourNodeTestnet(t *testing.T) {
 		t.Fatalf("cohort record anchor: %v", err)
 	}
 	id := strings.TrimSpace(string(out))
+	nw.waitHeight(ctx, 3, nw.height(ctx, 2)) // node 3 may be a block behind node 2
 	out, err = exec.CommandContext(ctx, cohortBin, "record", "show", "--home", nw.homes[3], id).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), fmt.Sprintf("%x", recordHash(100))) {
 		t.Fatalf("cohort record show %s on another node: %v\n%s", id, err, out)
@@ -116,6 +117,7 @@ func TestFourNodeTestnet(t *testing.T) {
 	t.Run("non-member libp2p peer refused", func(t *testing.T) { nonMemberRefused(ctx, t, nw) })
 	t.Run("trace with light client", func(t *testing.T) { traceRecord(ctx, t, nw) })
 	t.Run("proof of task completion moves credit", func(t *testing.T) { taskCompletion(ctx, t, nw, keys) })
+	t.Run("supervision records on a channel", func(t *testing.T) { supervisionRecords(ctx, t, nw, keys) })
 
 	// Stop node 3: three of four validators keep committing.
 	nw.stop(3)
@@ -330,4 +332,63 @@ func taskCompletion(ctx context.Context, t *testing.T, nw *network, keys string)
 		t.Fatalf("credit of node1 before %+v after %+v", before, after)
 	}
 	t.Logf("%s", run("credit", "show", "--home", nw.homes[3], "node1"))
+}
+
+func supervisionRecords(ctx context.Context, t *testing.T, nw *network, keys string) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	public := write("public.json", `{"trade_id":"T-7","kind":"purchase order","platform":"node2"}`)
+	private := write("private.json", `{"price":"125000.00","quantity":"4000","fee":"3000.00","delivery_days":"14"}`)
+	const channel = "demander-platform-supervisor"
+	out, err := exec.CommandContext(ctx, cohortBin, "record", "anchor", "--home", nw.homes[0], "--kind", "trade",
+		"--channel", channel, "--public", public, "--private", private, "--keys", keys).CombinedOutput()
+	if err != nil {
+		t.Fatalf("anchor a channel record: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	id := lines[len(lines)-1]
+	nw.waitHeight(ctx, 3, nw.height(ctx, 0))
+	rec, err := nw.client(3).Record(ctx, id)
+	if err != nil || rec.Channel != channel || !strings.Contains(string(rec.PublicInfo), "T-7") {
+		t.Fatalf("record on the supervisor's node: %+v %v", rec, err)
+	}
+	if strings.Contains(string(rec.PublicInfo), "125000") {
+		t.Fatal("private info on the ledger")
+	}
+
+	// The supervisor opens it (fetching the sealed record from node0 over
+	// libp2p), re-verifies the proof and traces it with its light client.
+	out, err = exec.CommandContext(ctx, cohortBin, "record", "open", "--home", nw.homes[3], id).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "125000.00") {
+		t.Fatalf("supervisor cannot open the record: %v\n%s", err, out)
+	}
+	out, err = exec.CommandContext(ctx, cohortBin, "verify", "record", "--home", nw.homes[3], id).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "valid") {
+		t.Fatalf("verify record: %v\n%q", err, out)
+	}
+	nw.waitHeight(ctx, 3, rec.Height+2)
+	out, err = exec.CommandContext(ctx, cohortBin, "trace", "record", id, "--home", nw.homes[3]).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "pass") {
+		t.Fatalf("trace of the off-chain record: %v\n%s", err, out)
+	}
+
+	// node1 is not on the channel: it can fetch the sealed bytes but not read them.
+	out, err = exec.CommandContext(ctx, cohortBin, "record", "open", "--home", nw.homes[1], id).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "not a member") {
+		t.Fatalf("a non-member opened private info: %v\n%s", err, out)
+	}
+
+	// A fee of 10% breaks the trade rule set: the record cannot be anchored.
+	bad := write("bad.json", `{"price":"125000.00","quantity":"4000","fee":"12500.00","delivery_days":"14"}`)
+	out, err = exec.CommandContext(ctx, cohortBin, "record", "anchor", "--home", nw.homes[0], "--kind", "trade",
+		"--channel", channel, "--public", public, "--private", bad, "--keys", keys).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "breaks") {
+		t.Fatalf("an out-of-policy record was anchored: %v\n%s", err, out)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 )
 
@@ -15,6 +16,9 @@ import (
 var version = "dev"
 
 func main() {
+	// gnark logs every proof and verification to stdout at debug level; the
+	// CLI's stdout is for results, and nodes log through slog.
+	logger.Disable()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
@@ -49,6 +53,8 @@ func newRootCmd() *cobra.Command {
 		newTraceCmd(),
 		newTaskCmd(),
 		newCreditCmd(),
+		newVerifyCmd(),
+		newPolicyCmd(),
 		newZKCmd(),
 		newSetupCmd(),
 	)

@@ -14,6 +14,7 @@ import (
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/policies"
 )
 
 func newInitCmd() *cobra.Command {
@@ -48,7 +49,7 @@ member.json and run 'cohort genesis' to build the network's genesis.`,
 }
 
 func newGenesisCmd() *cobra.Command {
-	var chainID, zkKeys string
+	var chainID, zkKeys, policyFile string
 	var homes []string
 	cmd := &cobra.Command{
 		Use:   "genesis MEMBER_JSON...",
@@ -62,7 +63,7 @@ and set their peers in config.toml (see README).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var members []*node.MemberInfo
 			for _, p := range args {
-				raw, err := os.ReadFile(p)
+				raw, err := readBounded(p, 64<<10)
 				if err != nil {
 					return err
 				}
@@ -75,7 +76,15 @@ and set their peers in config.toml (see README).`,
 			if len(homes) != len(members) {
 				return fmt.Errorf("give one --home per member file, in the same order (%d homes, %d members)", len(homes), len(members))
 			}
-			if err := node.BuildGenesis(chainID, homes, members, node.GenesisOptions{ZKKeysDir: zkKeys}); err != nil {
+			opts := node.GenesisOptions{ZKKeysDir: zkKeys}
+			if policyFile != "" {
+				raw, err := readBounded(policyFile, policies.MaxPolicyBytes)
+				if err != nil {
+					return err
+				}
+				opts.Policy = raw
+			}
+			if err := node.BuildGenesis(chainID, homes, members, opts); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "genesis for chain %s with %d members written\n", chainID, len(members))
@@ -85,6 +94,7 @@ and set their peers in config.toml (see README).`,
 	cmd.Flags().StringVar(&chainID, "chain-id", "cohort", "chain ID")
 	cmd.Flags().StringSliceVar(&homes, "home", nil, "home of each member, in the order of the member files")
 	cmd.Flags().StringVar(&zkKeys, "zk-keys", "", "register the verifying keys in this directory (from `cohort setup`)")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "alliance policy file (YAML, see `cohort policy default`)")
 	return cmd
 }
 
@@ -92,6 +102,7 @@ func newTestnetCmd() *cobra.Command {
 	var o node.TestnetOptions
 	var out string
 	var epochLength int64
+	var policyFile string
 	cmd := &cobra.Command{
 		Use:   "testnet",
 		Short: "Create N node homes sharing one genesis, all on 127.0.0.1",
@@ -100,6 +111,17 @@ func newTestnetCmd() *cobra.Command {
 			p := ledger.DefaultParams()
 			p.EpochLength = epochLength
 			o.Genesis.Params = &p
+			switch {
+			case policyFile != "":
+				raw, err := readBounded(policyFile, policies.MaxPolicyBytes)
+				if err != nil {
+					return err
+				}
+				o.Genesis.Policy = raw
+			case o.Nodes == 4 && len(o.Roles) == 0:
+				// The default policy describes exactly the default 4-node testnet.
+				o.Genesis.Policy = policies.DefaultYAML()
+			}
 			homes, err := node.Testnet(out, o)
 			if err != nil {
 				return err
@@ -118,6 +140,7 @@ func newTestnetCmd() *cobra.Command {
 	cmd.Flags().StringSliceVar(&o.Roles, "roles", nil, "roles assigned round-robin (default enterprise,enterprise,platform,supervisor)")
 	cmd.Flags().StringVar(&o.Genesis.ZKKeysDir, "zk-keys", "", "register the verifying keys in this directory (from `cohort setup`)")
 	cmd.Flags().Int64Var(&epochLength, "epoch-length", ledger.DefaultParams().EpochLength, "blocks per credit/validator-power epoch")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "alliance policy file (default: the built-in policy for a default 4-node testnet, none otherwise)")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }

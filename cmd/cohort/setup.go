@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 
 	"github.com/cohortnet/cohort/zk"
@@ -26,7 +25,6 @@ func newSetupCmd() *cobra.Command {
 
 Keys are written to a keys directory as <circuit>.pk, <circuit>.vk and
 <circuit>.json (with the vk ID).`,
-		PersistentPreRun: func(*cobra.Command, []string) { logger.Disable() },
 	}
 	cmd.AddCommand(newSetupDevCmd(), newCeremonyCmd())
 	return cmd

@@ -42,14 +42,17 @@ The trusted header comes from --trust-height/--trust-hash, or from HOME/trust.js
 Without either, the header at height 1 is trusted on first use and recorded in
 trust.json: compare its hash with another member out of band.
 
-Reading the record from the members' off-chain store is not implemented yet:
---file is required.`,
+Without --file, the record is read from the members' off-chain store (channel
+records: fetched from the member that holds it).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if file == "" {
-				return withExitCode(2, errors.New("trace: reading the off-chain record from the store is not implemented yet; pass --file"))
+			var content []byte
+			var err error
+			if file != "" {
+				content, err = readBounded(file, maxTraceFileBytes)
+			} else {
+				content, err = offChainRecord(cmd.Context(), home, args[0])
 			}
-			content, err := readBounded(file, maxTraceFileBytes)
 			if err != nil {
 				return withExitCode(2, err)
 			}
@@ -168,4 +171,20 @@ func readBounded(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s exceeds %d bytes", path, limit)
 	}
 	return raw, nil
+}
+
+// offChainRecord reads a channel record's sealed bytes from the store.
+func offChainRecord(ctx context.Context, home, id string) ([]byte, error) {
+	c, err := apiClient(home)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := c.Record(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Channel == "" {
+		return nil, fmt.Errorf("record %s has no off-chain copy in the store (not a channel record): pass --file", id)
+	}
+	return fetchSealed(ctx, c, rec)
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 
 	"github.com/cohortnet/cohort/zk"
@@ -29,7 +28,6 @@ func newZKCmd() *cobra.Command {
 policy's linear constraints), input (a committed value lies in a range) and
 completion (a counterparty-signed delivery reaches the task's threshold).
 Input, statement and proof formats are described in zk/README.md.`,
-		PersistentPreRun: func(*cobra.Command, []string) { logger.Disable() },
 	}
 	cmd.AddCommand(newZKProveCmd(), newZKVerifyCmd(), newZKKeysCmd(), newZKExampleCmd())
 	return cmd

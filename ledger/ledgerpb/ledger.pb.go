@@ -375,7 +375,7 @@ func (x *PolicyUpdate) GetApprovals() []*PolicyApproval {
 }
 
 // PolicyApproval is a supervisor's ed25519 signature (account key) over
-// PolicyApprovalMessage(chain ID, hash of the new policy).
+// the new policy's ApprovalMessage(chain ID) (see policies).
 type PolicyApproval struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Supervisor    string                 `protobuf:"bytes,1,opt,name=supervisor,proto3" json:"supervisor,omitempty"`

@@ -273,3 +273,18 @@ func (c *Client) GetBlob(ctx context.Context, hash []byte, from string) ([]byte,
 
 // rawBody receives a non-JSON answer.
 type rawBody []byte
+
+// Policy returns the current policy's YAML.
+func (c *Client) Policy(ctx context.Context) ([]byte, error) {
+	var raw rawBody
+	if err := c.do(ctx, http.MethodGet, "/v1/policy", nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// VerifyingKey returns a registered verifying key by ID.
+func (c *Client) VerifyingKey(ctx context.Context, id string) (*VerifyingKey, error) {
+	var vk VerifyingKey
+	return &vk, c.do(ctx, http.MethodGet, "/v1/vk/"+url.PathEscape(id), nil, &vk)
+}

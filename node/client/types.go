@@ -1,5 +1,7 @@
 package client
 
+import "encoding/json"
+
 // Status is GET /v1/status.
 type Status struct {
 	ChainID    string      `json:"chain_id"`
@@ -59,6 +61,11 @@ type Record struct {
 	Submitter string `json:"submitter"`
 	Height    int64  `json:"height"`
 	TxHash    string `json:"tx_hash"`
+	// Channel records only.
+	PublicInfo json.RawMessage `json:"public_info,omitempty"`
+	Commitment string          `json:"commitment,omitempty"` // hex
+	VKID       string          `json:"vk_id,omitempty"`
+	Proof      []byte          `json:"proof,omitempty"`
 }
 
 // Member is a registered member.
@@ -69,6 +76,13 @@ type Member struct {
 	PeerID       string   `json:"peer_id"`
 	ValidatorKey string   `json:"validator_key,omitempty"`
 	Power        int64    `json:"power"`
+	SealingKey   string   `json:"sealing_key,omitempty"` // hex edwards25519 point
+}
+
+// VerifyingKey is a zk verifying key registered on the ledger.
+type VerifyingKey struct {
+	Circuit string `json:"circuit"`
+	Key     []byte `json:"key"`
 }
 
 // Error is the body of every non-2xx answer.
