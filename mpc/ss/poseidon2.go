@@ -53,24 +53,9 @@ func (p *Party) randomPowers(ctx context.Context, m int) (powers, error) {
 	return powers{r, r2, r3, r4, r5}, nil
 }
 
-var (
-	five     = fr.NewElement(5)
-	ten      = fr.NewElement(10)
-	minus5   fr.Element
-	minus10  fr.Element
-	minusOne fr.Element
-)
-
-func init() {
-	minus5.Neg(&five)
-	minus10.Neg(&ten)
-	one := fr.One()
-	minusOne.Neg(&one)
-}
-
 // sbox raises x to the 5th power in place with one opening: c = x + r is
-// opened (uniform), and x^5 = (c − r)^5 = c^5 − 5c^4·r + 10c^3·r² − 10c^2·r³
-// + 5c·r⁴ − r⁵ is linear in the prepared powers of r.
+// opened (uniform), and x^5 = (c − r)^5 = c^5 − r^5 + 5(c·r^4 − c^4·r)
+// + 10(c^3·r^2 − c^2·r^3) is linear in the prepared powers of r.
 func (p *Party) sbox(ctx context.Context, x fr.Vector, w powers) error {
 	m := len(x)
 	masked := field.Add(x, w.r1)
@@ -82,21 +67,43 @@ func (p *Party) sbox(ctx context.Context, x fr.Vector, w powers) error {
 	c3 := field.Mul(c2, c)
 	c4 := field.Mul(c2, c2)
 	c5 := field.Mul(c4, c)
-	tmp := field.New(m)
-	// x = c5 − r5
+	a, b := field.New(m), field.New(m)
+	// a = c·r4 − c4·r1
+	a.Mul(c, w.r4)
+	b.Mul(c4, w.r1)
+	a.Sub(a, b)
+	// b = c3·r2 − c2·r3
+	b.Mul(c3, w.r2)
+	c4.Mul(c2, w.r3) // c4 is free now
+	b.Sub(b, c4)
+	// x = c5 − r5 + 5a + 10b = c5 − r5 + 5(a + 2b)
+	b.Add(b, b)
+	a.Add(a, b)
+	b.Add(a, a)
+	b.Add(b, b)
+	b.Add(b, a) // 5(a + 2b)
 	x.Sub(c5, w.r5)
-	c4.ScalarMul(c4, &minus5)
-	tmp.Mul(c4, w.r1)
-	x.Add(x, tmp)
-	c3.ScalarMul(c3, &ten)
-	tmp.Mul(c3, w.r2)
-	x.Add(x, tmp)
-	c2.ScalarMul(c2, &minus10)
-	tmp.Mul(c2, w.r3)
-	x.Add(x, tmp)
-	c.ScalarMul(c, &five)
-	tmp.Mul(c, w.r4)
-	x.Add(x, tmp)
+	x.Add(x, b)
+	return nil
+}
+
+// sboxDirect raises x to the 5th power in place with three multiplications
+// (x², x⁴, x⁵) and no preprocessing: half the work of sbox, but three rounds
+// instead of one. Poseidon2 uses it for large batches, where work dominates.
+func (p *Party) sboxDirect(ctx context.Context, x fr.Vector) error {
+	x2, err := p.Mul(ctx, x, x)
+	if err != nil {
+		return err
+	}
+	x4, err := p.Mul(ctx, x2, x2)
+	if err != nil {
+		return err
+	}
+	x5, err := p.Mul(ctx, x4, x)
+	if err != nil {
+		return err
+	}
+	copy(x, x5)
 	return nil
 }
 
@@ -120,8 +127,15 @@ func internalLayer(a, b fr.Vector) {
 	}
 }
 
+// DirectSboxBatch is the batch size from which Poseidon2 computes S-boxes
+// with three multiplication rounds instead of one masked opening after
+// preprocessing: below it round latency dominates, above it work does.
+const DirectSboxBatch = 256
+
 // Poseidon2 applies the permutation to the m shared states (s0[j], s1[j]) in
-// place: 4 preprocessing rounds, then one opening per round (56).
+// place. Small batches: 4 preprocessing rounds, then one opening per round
+// (60 rounds). Batches of at least DirectSboxBatch: 3 multiplication rounds
+// per round (168 rounds), about half the work.
 func (p *Party) Poseidon2(ctx context.Context, s0, s1 fr.Vector) error {
 	m := len(s0)
 	if len(s1) != m {
@@ -130,31 +144,43 @@ func (p *Party) Poseidon2(ctx context.Context, s0, s1 fr.Vector) error {
 	if m == 0 {
 		return nil
 	}
+	if m >= DirectSboxBatch {
+		if err := p.poseidon2Rounds(ctx, s0, s1, func(x fr.Vector, _ int) error { return p.sboxDirect(ctx, x) }); err != nil {
+			return fmt.Errorf("ss: poseidon2: %w", err)
+		}
+		return nil
+	}
 	w, err := p.randomPowers(ctx, sboxesPerPermutation*m)
 	if err != nil {
 		return fmt.Errorf("ss: poseidon2 masks: %w", err)
 	}
-	if err := p.poseidon2With(ctx, s0, s1, w); err != nil {
+	used := 0
+	masked := func(x fr.Vector, _ int) error {
+		err := p.sbox(ctx, x, w.slice(used, used+len(x)))
+		used += len(x)
+		return err
+	}
+	if err := p.poseidon2Rounds(ctx, s0, s1, masked); err != nil {
 		return fmt.Errorf("ss: poseidon2: %w", err)
 	}
 	return nil
 }
 
-func (p *Party) poseidon2With(ctx context.Context, s0, s1 fr.Vector, w powers) error {
+// poseidon2Rounds runs the permutation's rounds, raising the S-box inputs to
+// the 5th power with sbox (in place).
+func (p *Party) poseidon2Rounds(_ context.Context, s0, s1 fr.Vector, sbox func(x fr.Vector, round int) error) error {
 	m := len(s0)
 	rf := p2params.NbFullRounds / 2
 	keys := p2params.RoundKeys
 	both := field.New(2 * m)
-	used := 0
 	full := func(round int) error {
 		field.AddConst(s0, s0, &keys[round][0])
 		field.AddConst(s1, s1, &keys[round][1])
 		copy(both, s0)
 		copy(both[m:], s1)
-		if err := p.sbox(ctx, both, w.slice(used, used+2*m)); err != nil {
+		if err := sbox(both, round); err != nil {
 			return err
 		}
-		used += 2 * m
 		copy(s0, both[:m])
 		copy(s1, both[m:])
 		externalLayer(s0, s1)
@@ -168,10 +194,9 @@ func (p *Party) poseidon2With(ctx context.Context, s0, s1 fr.Vector, w powers) e
 	}
 	for i := rf; i < rf+p2params.NbPartialRounds; i++ {
 		field.AddConst(s0, s0, &keys[i][0])
-		if err := p.sbox(ctx, s0, w.slice(used, used+m)); err != nil {
+		if err := sbox(s0, i); err != nil {
 			return err
 		}
-		used += m
 		internalLayer(s0, s1)
 	}
 	for i := rf + p2params.NbPartialRounds; i < p2params.NbFullRounds+p2params.NbPartialRounds; i++ {

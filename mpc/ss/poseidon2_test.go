@@ -10,10 +10,10 @@ import (
 )
 
 func TestPoseidon2MatchesGnark(t *testing.T) {
-	for _, n := range committeeSizes {
-		r := rand.New(rand.NewPCG(uint64(n), 17))
+	for _, tc := range []struct{ n, m int }{{3, 5}, {5, 5}, {3, DirectSboxBatch + 1}, {5, DirectSboxBatch}} {
+		n, m := tc.n, tc.m
+		r := rand.New(rand.NewPCG(uint64(n), uint64(17+m)))
 		prm := mustParams(t, n)
-		const m = 5
 		a, b := randField(r, m), randField(r, m)
 		as, bs := shareAll(t, prm, a, 7), shareAll(t, prm, b, 8)
 		res := runParties(t, n, func(ctx context.Context, p *Party) ([2]fr.Vector, error) {
