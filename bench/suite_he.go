@@ -45,31 +45,27 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 		"he.smudging_log2_σ": math.Log2(preset.Smudging.Sigma),
 	}
 
-	// Setup, ours.
-	fmt.Fprintf(progress, "he: setup, %d members, t=%d, %d Galois keys, logN=%d\n", n, thr, len(galEls), preset.RLWE().LogN())
+	// Setup, ours and raw, alternated; the first round only warms the
+	// process heap up (whichever runs first otherwise pays the page faults of
+	// growing it), and each side reports its cheapest later round.
 	var members []*he.Member
-	cpu, sys, wall, err := heMeasureSys(func() error {
-		var bytes int64
-		members, bytes, err = heSetup(ctx, preset, n, thr, galEls)
+	fmt.Fprintf(progress, "he: setup, %d members, t=%d, %d Galois keys, logN=%d (ours and raw lattigo, %d rounds)\n", n, thr, len(galEls), preset.RLWE().LogN(), heRounds)
+	ours, raw, err := heCompare(heRounds, func() error {
+		members = nil
+		m, bytes, err := heSetup(ctx, preset, n, thr, galEls)
+		members = m
 		res["he.setup_party_bytes"] = float64(bytes) / n
 		return err
-	})
+	}, func() error { return heRawSetup(preset, n, thr, galEls) })
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
-	res["he.setup_party_s"] = cpu.Seconds() / n
-	res["he.setup_party_sys_s"] = sys.Seconds() / n
-	res["he.setup_wall_s"] = wall.Seconds()
-
-	// Setup, raw lattigo.
-	fmt.Fprintln(progress, "he: raw lattigo setup")
-	cpu, sys, wall, err = heMeasureSys(func() error { return heRawSetup(preset, n, thr, galEls) })
-	if err != nil {
-		return nil, fmt.Errorf("raw setup: %w", err)
-	}
-	res["he.raw_setup_party_s"] = cpu.Seconds() / n
-	res["he.raw_setup_party_sys_s"] = sys.Seconds() / n
-	res["he.raw_setup_wall_s"] = wall.Seconds()
+	res["he.setup_party_s"] = ours.cpu.Seconds() / n
+	res["he.setup_party_sys_s"] = ours.sys.Seconds() / n
+	res["he.setup_wall_s"] = ours.wall.Seconds()
+	res["he.raw_setup_party_s"] = raw.cpu.Seconds() / n
+	res["he.raw_setup_party_sys_s"] = raw.sys.Seconds() / n
+	res["he.raw_setup_wall_s"] = raw.wall.Seconds()
 	res["he.setup_overhead"] = res["he.setup_party_s"] / res["he.raw_setup_party_s"]
 
 	// Credit job, end to end: 4 providers × 4 feature columns of 8192
@@ -81,8 +77,9 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	var scores []float64
 	var creditRes *he.Result
 	rcpt := he.NewRecipient(preset)
+	var wall time.Duration
 	const creditRuns = 3
-	var creditWall time.Duration
+	var creditWall, creditBest time.Duration
 	for r := 0; r < creditRuns; r++ {
 		_, wall, err = heMeasure(func() error {
 			var ct [][]byte
@@ -122,8 +119,14 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 			return nil, fmt.Errorf("credit job: %w", err)
 		}
 		creditWall += wall
+		if creditBest == 0 || wall < creditBest {
+			creditBest = wall
+		}
 	}
-	res["he.credit_8192x16_s"] = creditWall.Seconds() / creditRuns
+	// Wall time on a machine shared with other work: the best of the runs
+	// is the figure, the mean shows the spread.
+	res["he.credit_8192x16_s"] = creditBest.Seconds()
+	res["he.credit_8192x16_mean_s"] = creditWall.Seconds() / creditRuns
 	want := jobs.PlainCreditScores(model, cols)
 	maxErr := 0.0
 	for i := range want {
@@ -215,7 +218,8 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 		return nil, err
 	}
 	const pcksRuns = 10
-	cpu, _, err = heMeasure(func() error {
+	tsks := heRawThresholdShares(preset, n, thr)
+	ours, raw, err = heCompare(heRounds, func() error {
 		for r := 0; r < pcksRuns; r++ {
 			if _, err := heRunAll(ctx, members, func(ctx context.Context, m *he.Member, conn transport.Conn) (*he.Result, error) {
 				return m.Run(ctx, conn, he.RunConfig{Scheme: he.CKKS, Recipient: rcpt.PublicKey(), OutputMaxLog2: 1},
@@ -225,13 +229,7 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("key switch: %w", err)
-	}
-	res["he.pcks_party_s"] = cpu.Seconds() / pcksRuns / thr
-	tsks := heRawThresholdShares(preset, n, thr)
-	cpu, _, err = heMeasure(func() error {
+	}, func() error {
 		for r := 0; r < pcksRuns; r++ {
 			if err := heRawPCKS(preset, tsks, thr, ct, rcpt.PublicKey()); err != nil {
 				return err
@@ -240,11 +238,46 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("raw key switch: %w", err)
+		return nil, fmt.Errorf("key switch: %w", err)
 	}
-	res["he.raw_pcks_party_s"] = cpu.Seconds() / pcksRuns / thr
+	// All four members' CPU (the idle one only adopts the result) over the
+	// t = 3 that key-switch: a conservative per-party figure for us.
+	res["he.pcks_party_s"] = ours.cpu.Seconds() / pcksRuns / thr
+	res["he.raw_pcks_party_s"] = raw.cpu.Seconds() / pcksRuns / thr
 	res["he.pcks_overhead"] = res["he.pcks_party_s"] / res["he.raw_pcks_party_s"]
 	return res, nil
+}
+
+// heRounds is the number of alternated ours/raw rounds of a comparison.
+const heRounds = 3
+
+// heCost is one measurement.
+type heCost struct{ cpu, sys, wall time.Duration }
+
+// heCompare runs ours and raw alternately for rounds rounds and returns,
+// for each, the round with the least CPU time, ignoring the first round
+// (heap warm-up) when there is more than one.
+func heCompare(rounds int, ours, raw func() error) (bestOurs, bestRaw heCost, err error) {
+	for r := 0; r < rounds; r++ {
+		for side, f := range []func() error{ours, raw} {
+			var c heCost
+			c.cpu, c.sys, c.wall, err = heMeasureSys(f)
+			if err != nil {
+				return bestOurs, bestRaw, err
+			}
+			if r == 0 && rounds > 1 {
+				continue
+			}
+			best := &bestOurs
+			if side == 1 {
+				best = &bestRaw
+			}
+			if best.cpu == 0 || c.cpu < best.cpu {
+				*best = c
+			}
+		}
+	}
+	return bestOurs, bestRaw, nil
 }
 
 // heMeasure returns the process CPU time and wall time of f.
