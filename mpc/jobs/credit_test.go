@@ -160,3 +160,31 @@ func TestCreditRejectsBadCiphertexts(t *testing.T) {
 		}
 	}
 }
+
+// TestCreditCircuitDeterministic re-runs the circuit on two members: the
+// evaluated ciphertexts are byte-identical, so their content addresses are
+// too.
+func TestCreditCircuitDeterministic(t *testing.T) {
+	c := testCommittee(t)
+	model, cols := creditData(64, 3, 11)
+	features, _, err := EncryptFeatureColumns(c.preset, c.members[0].PublicKey(), cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := CreditJob{Model: model, Features: features}
+	var ids []he.CiphertextID
+	for _, m := range []*he.Member{c.members[1], c.members[3], c.members[1]} {
+		out, err := CreditCircuit(m, job)(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := c.preset.MarshalCiphertext(he.CKKS, out[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, he.HashCiphertext(b))
+	}
+	if ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Fatalf("evaluations differ: %v", ids)
+	}
+}
