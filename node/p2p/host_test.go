@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -350,4 +351,35 @@ func TestKeepConnectedRedials(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitConns(2)
+}
+
+// Two processes starting on the same fresh home at once must end up with one
+// identity, never two.
+func TestIdentityCreationIsRaceFree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key")
+	ids := make([]peer.ID, 8)
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			sk, err := LoadOrCreateIdentity(path)
+			if err == nil {
+				ids[i], err = peer.IDFromPrivateKey(sk)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i := range ids {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("concurrent first starts produced different identities: %s and %s", ids[0], ids[i])
+		}
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*"))
+	if len(leftovers) != 0 {
+		t.Fatalf("temporary key files left behind: %v", leftovers)
+	}
 }

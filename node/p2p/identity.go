@@ -85,6 +85,41 @@ func writeNewFile(path string, data []byte) error {
 	}
 	// link, unlike rename, fails if path exists.
 	if err := os.Link(tmpName, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("p2p: write identity: %w", err)
+		}
+		// Some filesystems have no hard links: fall back to an exclusive
+		// create, which is equally unable to replace an existing identity.
+		if err := writeExclusive(path, data); err != nil {
+			return err
+		}
+	}
+	// Make the new directory entry durable, so a crash right after first
+	// start does not silently give the node a different identity next time.
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = dir.Sync()
+		dir.Close()
+	}
+	return nil
+}
+
+func writeExclusive(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("p2p: write identity: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("p2p: write identity: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("p2p: write identity: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("p2p: write identity: %w", err)
 	}
 	return nil
