@@ -213,12 +213,12 @@ func verifyPhase1Chain(ctx context.Context, dir string, m *CeremonyTranscript, p
 		start := time.Now()
 		next := new(mpcsetup.Phase1)
 		if err := readAgainstTemplate(dir, rec, prev, &prev.Challenge, next); err != nil {
-			return nil, fmt.Errorf("ceremony: phase 1 contribution %d (%s): %w", i+1, rec.Contributor, err)
+			return nil, fmt.Errorf("ceremony: phase 1 contribution %d (%s): %w", i+1, truncate(rec.Contributor), err)
 		}
 		if err := prev.Verify(next); err != nil {
-			return nil, fmt.Errorf("ceremony: phase 1 contribution %d (%s) is invalid: %w", i+1, rec.Contributor, err)
+			return nil, fmt.Errorf("ceremony: phase 1 contribution %d (%s) is invalid: %w", i+1, truncate(rec.Contributor), err)
 		}
-		fmt.Fprintf(progress, "  phase 1 contribution %d/%d (%s) verified in %.1fs\n", i+1, len(m.Phase1), rec.Contributor, time.Since(start).Seconds())
+		fmt.Fprintf(progress, "  phase 1 contribution %d/%d (%s) verified in %.1fs\n", i+1, len(m.Phase1), truncate(rec.Contributor), time.Since(start).Seconds())
 		prev = next
 	}
 	return prev, nil
@@ -317,12 +317,12 @@ func verifyPhase2Chain(ctx context.Context, dir string, m *CeremonyTranscript, p
 		start := time.Now()
 		next := new(mpcsetup.Phase2)
 		if err := readAgainstTemplate(dir, rec, prev, &prev.Challenge, next); err != nil {
-			return nil, fmt.Errorf("ceremony: phase 2 contribution %d (%s): %w", i+1, rec.Contributor, err)
+			return nil, fmt.Errorf("ceremony: phase 2 contribution %d (%s): %w", i+1, truncate(rec.Contributor), err)
 		}
 		if err := prev.Verify(next); err != nil {
-			return nil, fmt.Errorf("ceremony: phase 2 contribution %d (%s) is invalid: %w", i+1, rec.Contributor, err)
+			return nil, fmt.Errorf("ceremony: phase 2 contribution %d (%s) is invalid: %w", i+1, truncate(rec.Contributor), err)
 		}
-		fmt.Fprintf(progress, "  phase 2 contribution %d/%d (%s) verified in %.1fs\n", i+1, len(m.Phase2), rec.Contributor, time.Since(start).Seconds())
+		fmt.Fprintf(progress, "  phase 2 contribution %d/%d (%s) verified in %.1fs\n", i+1, len(m.Phase2), truncate(rec.Contributor), time.Since(start).Seconds())
 		prev = next
 	}
 	return prev, nil
