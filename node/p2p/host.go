@@ -293,25 +293,43 @@ func (h *Host) Connect(ctx context.Context, id peer.ID) error {
 	}
 }
 
-// ConnectAll connects to every peer in the address book concurrently (each
-// with Connect's retries) and returns when all are connected or ctx ends. The
-// error joins the failures, one per peer.
+// ConnectAll makes one attempt, concurrently and bounded by
+// Config.DialTimeout, to connect every address-book member that has no
+// connection, and returns when all attempts are done. The error joins the
+// failures, one per peer. It does not retry, so a node may call it
+// periodically (KeepConnected does); use Connect to wait for one peer.
 func (h *Host) ConnectAll(ctx context.Context) error {
 	infos := h.Peers()
 	errs := make([]error, len(infos))
 	var wg sync.WaitGroup
 	for i, info := range infos {
-		wg.Go(func() { errs[i] = h.Connect(ctx, info.ID) })
+		if h.h.Network().Connectedness(info.ID) == network.Connected {
+			continue
+		}
+		if !h.gater.admit(info.ID) {
+			errs[i] = fmt.Errorf("p2p: connect %s: %w", info.ID, ErrNotMember)
+			continue
+		}
+		wg.Go(func() {
+			actx, cancel := context.WithTimeout(ctx, h.dialTimeout)
+			defer cancel()
+			if err := h.h.Connect(actx, peer.AddrInfo{ID: info.ID}); err != nil {
+				errs[i] = fmt.Errorf("p2p: connect %s: %w", info.ID, err)
+				// The next pass should really dial, not hit the swarm's backoff.
+				if sw, ok := h.h.Network().(*swarm.Swarm); ok {
+					sw.Backoff().Clear(info.ID)
+				}
+			}
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// KeepConnected keeps the address book connected: every interval it dials,
-// concurrently, each member peer that has no connection, until ctx ends (its
-// return value is then ctx.Err()). It blocks; the node runs it in a goroutine
-// it owns and stops it by cancelling ctx. Single failures are only logged:
-// the next tick tries again.
+// KeepConnected calls ConnectAll every interval until ctx ends (its return
+// value is then ctx.Err()). It blocks; the node runs it in a goroutine it
+// owns and stops it by cancelling ctx. Failures are only logged: the next
+// pass tries again.
 func (h *Host) KeepConnected(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		return fmt.Errorf("p2p: keep connected: interval %v must be positive", interval)
@@ -319,23 +337,9 @@ func (h *Host) KeepConnected(ctx context.Context, interval time.Duration) error 
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		var wg sync.WaitGroup
-		for _, info := range h.Peers() {
-			if h.h.Network().Connectedness(info.ID) == network.Connected || !h.gater.admit(info.ID) {
-				continue
-			}
-			wg.Go(func() {
-				actx, cancel := context.WithTimeout(ctx, h.dialTimeout)
-				defer cancel()
-				if err := h.h.Connect(actx, peer.AddrInfo{ID: info.ID}); err != nil {
-					h.log.Debug("p2p: redial failed", "peer", info.ID, "err", err)
-					if sw, ok := h.h.Network().(*swarm.Swarm); ok {
-						sw.Backoff().Clear(info.ID)
-					}
-				}
-			})
+		if err := h.ConnectAll(ctx); err != nil && ctx.Err() == nil {
+			h.log.Debug("p2p: some members unreachable", "err", err)
 		}
-		wg.Wait()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -383,3 +383,20 @@ func TestIdentityCreationIsRaceFree(t *testing.T) {
 		t.Fatalf("temporary key files left behind: %v", leftovers)
 	}
 }
+
+// ConnectAll is one pass: a member that is down yields an error naming it,
+// not a call that blocks until the caller's context ends.
+func TestConnectAllIsOnePass(t *testing.T) {
+	a, b, _, _ := pair(t)
+	info := b.AddrInfo()
+	b.Close()
+	if err := a.AddPeer(info); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := a.ConnectAll(ctx)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("ConnectAll with a member down: %v (context: %v)", err, ctx.Err())
+	}
+}
