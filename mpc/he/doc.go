@@ -25,6 +25,9 @@
 // evaluation keys are shared.
 //
 // Security model: semi-honest members (lattigo's mhe protocols carry no
-// proofs of correct share generation), authenticated channels from
-// mpc/transport.
+// proofs of correct share generation); mpc/transport must provide
+// authenticated and confidential channels, since Setup sends each member its
+// Shamir shares of the others' secrets. Fewer than t colluding members learn
+// nothing about the collective secret key; the recipient learns the job
+// output and nothing else the committee holds.
 package he

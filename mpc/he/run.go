@@ -280,6 +280,17 @@ func (r *runner) evaluate(ctx context.Context) error {
 	if len(cts) == 0 || len(cts) > maxOutputs {
 		return fmt.Errorf("he: job circuit returned %d ciphertexts, want 1..%d", len(cts), maxOutputs)
 	}
+	// Every output and its key-switching share travel in one message each
+	// way; keep them within the transport's frame limit.
+	params := r.m.preset.RLWE()
+	var pcksBytes, doneBytes int
+	for _, ct := range cts {
+		pcksBytes += 32 + shareHeader + 2*(ct.Level()+1)*params.N()*8
+		doneBytes += 32 + 4 + ctFixedHeader + maxScaleTextLen + (ct.Degree()+1)*(ct.Level()+1)*params.N()*8
+	}
+	if pcksBytes > transport.MaxMessageBytes || doneBytes+4*(r.m.t+3) > transport.MaxMessageBytes {
+		return fmt.Errorf("he: job outputs of %d bytes exceed a %d-byte transport message; return fewer or lower-level ciphertexts", doneBytes, transport.MaxMessageBytes)
+	}
 	ids := make([]CiphertextID, len(cts))
 	for i, ct := range cts {
 		if ct.Degree() != 1 {
