@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
 	"github.com/cohortnet/cohort/mpc/field"
@@ -24,6 +28,15 @@ import (
 
 // ssParties is the committee size of every figure of the suite.
 const ssParties = 3
+
+// ssTrials is how many times each figure is measured (the median is kept).
+const ssTrials = 3
+
+func medianDuration(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
 
 // ssCommittee opens party i's connection of a job.
 type ssCommittee interface {
@@ -40,18 +53,77 @@ func (memCommittee) name() string { return "in-memory" }
 
 // runSSSuite measures the Shamir engine and its jobs with 3 parties in this
 // process (each party its own goroutines; the machine's 2 cores are shared).
+// The headline figures ("ss.*") run over libp2p on loopback (TCP, TLS 1.3,
+// yamux: the node's configuration); the same figures over the in-memory
+// network follow as "ss.inmem.*", to separate engine cost from transport
+// cost. COHORT_SS_BENCH_TRANSPORT=memory runs the in-memory figures only.
 func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
-	com, isP2P, cleanup, err := ssBenchCommittee(ctx)
-	if err != nil {
+	res := Results{"ss.parties": ssParties}
+	if la, err := loadAverage(); err == nil {
+		res["ss.load_avg_1m_at_start"] = la
+	}
+	memOnly := os.Getenv("COHORT_SS_BENCH_TRANSPORT") == "memory"
+	if !memOnly {
+		com, cleanup, err := ssP2PCommittee()
+		if err != nil {
+			return nil, err
+		}
+		err = ssFigures(ctx, progress, com, "ss.", res)
+		cleanup()
+		if err != nil {
+			return nil, err
+		}
+		res["ss.transport_libp2p"] = 1
+	} else {
+		res["ss.transport_libp2p"] = 0
+	}
+	prefix := "ss.inmem."
+	if memOnly {
+		prefix = "ss."
+	}
+	if err := ssFigures(ctx, progress, memCommittee{nw: transport.NewMemoryNetwork()}, prefix, res); err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	res := Results{"ss.parties": ssParties, "ss.transport_libp2p": isP2P}
+	return res, nil
+}
+
+// loadAverage reads the 1-minute load average (the machine is shared; the
+// figures depend on it).
+func loadAverage() (float64, error) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, err
+	}
+	var la float64
+	_, err = fmt.Sscan(string(b), &la)
+	return la, err
+}
+
+// ssFigures measures every figure of the suite over com, under prefix.
+func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix string, out Results) error {
+	res := Results{}
+	defer func() {
+		for k, v := range res {
+			out[prefix+strings.TrimPrefix(k, "ss.")] = v
+		}
+	}()
 	fmt.Fprintf(progress, "ss: 3 parties over the %s transport\n", com.name())
 	jobN := 0
-	run := func(fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
+	runOnce := func(fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
 		jobN++
 		return runSSJob(ctx, com, fmt.Sprintf("bench-ss-%d-%d", time.Now().UnixNano(), jobN), fn)
+	}
+	// The machine is shared: every figure is the median of ssTrials jobs.
+	run := func(fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
+		var ds []time.Duration
+		for i := 0; i < ssTrials; i++ {
+			d, err := runOnce(fn)
+			if err != nil {
+				return 0, err
+			}
+			ds = append(ds, d)
+		}
+		return medianDuration(ds), nil
 	}
 
 	// Multiplications: batches of 2^20, preceded by nothing (GRR needs no
@@ -61,7 +133,7 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	x, y := field.New(mulBatch), field.New(mulBatch)
 	prg, err := field.NewPRGFrom(rand.Reader, "bench")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	prg.FillVector(x)
 	prg.FillVector(y)
@@ -74,7 +146,7 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mul: %w", err)
+		return fmt.Errorf("mul: %w", err)
 	}
 	res["ss.mul_per_s"] = float64(mulBatch*mulReps) / d.Seconds()
 	fmt.Fprintf(progress, "ss: %d multiplications in %v\n", mulBatch*mulReps, d)
@@ -87,7 +159,7 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 		a[i].SetUint64(prg.Uint64())
 		b[i].SetUint64(prg.Uint64())
 	}
-	var online time.Duration
+	var onlines []time.Duration
 	var onlineMu sync.Mutex
 	d, err = run(func(ctx context.Context, p *ss.Party) error {
 		if err := p.PrepareComparisons(ctx, cmpBatch, 0); err != nil {
@@ -97,14 +169,15 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 		_, err := p.LessThan(ctx, a, b)
 		if p.Self() == 0 {
 			onlineMu.Lock()
-			online = time.Since(t0)
+			onlines = append(onlines, time.Since(t0))
 			onlineMu.Unlock()
 		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cmp: %w", err)
+		return fmt.Errorf("cmp: %w", err)
 	}
+	online := medianDuration(onlines)
 	res["ss.cmp64_per_s"] = cmpBatch / d.Seconds()
 	res["ss.cmp64_online_per_s"] = cmpBatch / online.Seconds()
 	fmt.Fprintf(progress, "ss: %d comparisons in %v (online %v)\n", cmpBatch, d, online)
@@ -115,7 +188,7 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("eq: %w", err)
+		return fmt.Errorf("eq: %w", err)
 	}
 	res["ss.eq64_per_s"] = cmpBatch / d.Seconds()
 
@@ -126,7 +199,7 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 			return p.Poseidon2(ctx, append(fr.Vector(nil), s0...), append(fr.Vector(nil), s1...))
 		})
 		if err != nil {
-			return nil, fmt.Errorf("poseidon2: %w", err)
+			return fmt.Errorf("poseidon2: %w", err)
 		}
 		if m == 1 {
 			res["ss.poseidon2_s"] = d.Seconds()
@@ -145,7 +218,7 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	}
 	bidInputs, err := ssProvide(bidFields)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, full := range []bool{true, false} {
 		d, err = run(func(ctx context.Context, p *ss.Party) error {
@@ -162,7 +235,7 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("vickrey: %w", err)
+			return fmt.Errorf("vickrey: %w", err)
 		}
 		if full {
 			res["ss.vickrey_1024_s"] = d.Seconds()
@@ -190,7 +263,7 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	}
 	curveInputs, err := ssProvide(curves)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	clearingBids := func(self int) []jobs.ClearingBid {
 		out := make([]jobs.ClearingBid, nbidders)
@@ -204,7 +277,7 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("clearing: %w", err)
+		return fmt.Errorf("clearing: %w", err)
 	}
 	res["ss.clearing_4000x100_s"] = d.Seconds()
 	fmt.Fprintf(progress, "ss: clearing %d levels x %d bidders (no input check) in %v\n", levels, nbidders, d)
@@ -219,18 +292,18 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	}
 	shortInputs, err := ssProvide(short)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	d, err = run(func(ctx context.Context, p *ss.Party) error {
+	d, err = runOnce(func(ctx context.Context, p *ss.Party) error {
 		return jobs.VerifyInputs(ctx, p, shortInputs[p.Self()])
 	})
 	if err != nil {
-		return nil, fmt.Errorf("clearing input check: %w", err)
+		return fmt.Errorf("clearing input check: %w", err)
 	}
 	res["ss.clearing_input_check_100x100_s"] = d.Seconds()
 	res["ss.clearing_input_check_4000x100_est_s"] = d.Seconds() * float64(levels+1) / float64(checkLevels+1)
 	fmt.Fprintf(progress, "ss: input commitment check of %d curves x %d levels in %v\n", nbidders, checkLevels, d)
-	return res, nil
+	return nil
 }
 
 // runSSJob runs fn for the 3 parties of one job and returns the wall time
@@ -310,15 +383,11 @@ type p2pCommittee struct {
 func (c p2pCommittee) open(ctx context.Context, job string, i int) (transport.Conn, error) {
 	return c.nets[i].Open(ctx, job, transport.PartyID(i), ssParties)
 }
-func (p2pCommittee) name() string { return "libp2p (loopback TCP, default security)" }
+func (p2pCommittee) name() string { return "libp2p (loopback TCP, TLS 1.3, yamux)" }
 
-// ssBenchCommittee returns the network the ss suite runs over and whether it
-// is libp2p (1) or in-memory (0): 3 libp2p hosts on loopback unless
-// COHORT_SS_BENCH_TRANSPORT=memory.
-func ssBenchCommittee(_ context.Context) (ssCommittee, float64, func(), error) {
-	if os.Getenv("COHORT_SS_BENCH_TRANSPORT") == "memory" {
-		return memCommittee{nw: transport.NewMemoryNetwork()}, 0, func() {}, nil
-	}
+// ssP2PCommittee starts 3 libp2p hosts on loopback TCP configured as the
+// node's (TLS 1.3 then Noise, yamux), each with its own MPC network.
+func ssP2PCommittee() (ssCommittee, func(), error) {
 	var closers []func() error
 	cleanup := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -329,10 +398,11 @@ func ssBenchCommittee(_ context.Context) (ssCommittee, float64, func(), error) {
 	ids := make([]peer.ID, ssParties)
 	for i := range hosts {
 		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics(), libp2p.DisableRelay(),
+			libp2p.Security(libp2ptls.ID, libp2ptls.New), libp2p.Security(noise.ID, noise.New),
 			libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()))
 		if err != nil {
 			cleanup()
-			return nil, 0, nil, fmt.Errorf("start libp2p host: %w", err)
+			return nil, nil, fmt.Errorf("start libp2p host: %w", err)
 		}
 		closers = append(closers, h.Close)
 		hosts[i], ids[i] = h, h.ID()
@@ -351,5 +421,5 @@ func ssBenchCommittee(_ context.Context) (ssCommittee, float64, func(), error) {
 		closers = append(closers, nw.Close)
 		com.nets = append(com.nets, nw)
 	}
-	return com, 1, cleanup, nil
+	return com, cleanup, nil
 }
