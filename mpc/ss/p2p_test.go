@@ -73,7 +73,9 @@ func TestEngineOverLibp2p(t *testing.T) {
 		// A batch above one chunk exercises the parallel kernels and big frames.
 		big := randField(r, 3*chunkSize+5)
 		bigS := shareAll(t, prm, big, 3)
-		type out struct{ lt, eq, sq, p0, p1 fr.Vector }
+		fix := fr.Vector{EncodeFixed(1.5, 16), EncodeFixed(-2.25, 16)}
+		fixS := shareAll(t, prm, fix, 4)
+		type out struct{ lt, eq, sq, p0, p1, dot, in, fx, toOne fr.Vector }
 		res, errs := runPartiesCfg(t, com, n, func(i int) Config { return Config{Rand: newSeeded(uint64(i))} },
 			func(ctx context.Context, p *Party) (out, error) {
 				var o out
@@ -87,6 +89,32 @@ func TestEngineOverLibp2p(t *testing.T) {
 				}
 				sq, err := p.Mul(ctx, bigS[p.Self()], bigS[p.Self()])
 				if err != nil {
+					return o, err
+				}
+				// Input by the last party, dot product, fixed-point product,
+				// opening to one party.
+				in, err := p.Input(ctx, n-1, ifSelf(p, n-1, av[:3]), 3)
+				if err != nil {
+					return o, err
+				}
+				dot, err := p.Dot(ctx, []fr.Vector{as[p.Self()]}, []fr.Vector{bs[p.Self()]})
+				if err != nil {
+					return o, err
+				}
+				fx, err := p.FixMul(ctx, fixS[p.Self()], fixS[p.Self()], 16)
+				if err != nil {
+					return o, err
+				}
+				if o.toOne, err = p.OpenTo(ctx, "to-0", 0, in); err != nil {
+					return o, err
+				}
+				if o.in, err = p.Open(ctx, "in", in); err != nil {
+					return o, err
+				}
+				if o.dot, err = p.Open(ctx, "dot", dot); err != nil {
+					return o, err
+				}
+				if o.fx, err = p.Open(ctx, "fx", fx); err != nil {
 					return o, err
 				}
 				s0 := append(fr.Vector(nil), as[p.Self()][:2]...)
@@ -115,6 +143,15 @@ func TestEngineOverLibp2p(t *testing.T) {
 			if !o.lt[j].Equal(&wl) || !o.eq[j].Equal(&we) {
 				t.Fatalf("n=%d: comparison %d wrong over libp2p", n, j)
 			}
+		}
+		if !o.in.Equal(av[:3]) || !res[0].toOne.Equal(av[:3]) || res[1].toOne != nil {
+			t.Fatalf("n=%d: input or open-to-one wrong over libp2p", n)
+		}
+		if d := av.InnerProduct(bv); !o.dot[0].Equal(&d) {
+			t.Fatalf("n=%d: dot product wrong over libp2p", n)
+		}
+		if a, b := DecodeFixed(o.fx[0], 16), DecodeFixed(o.fx[1], 16); abs(a-2.25) > 1e-4 || abs(b-5.0625) > 1e-4 {
+			t.Fatalf("n=%d: fixed-point products %g %g over libp2p", n, a, b)
 		}
 		if !o.sq.Equal(field.Mul(big, big)) {
 			t.Fatalf("n=%d: products wrong over libp2p", n)
