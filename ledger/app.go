@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
@@ -243,6 +244,19 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 		return nil, checkTaskAssign(signer, msg.TaskAssign, v.members, st, height)
 	case *ledgerpb.TxPayload_TaskComplete:
 		return checkTaskComplete(signer, msg.TaskComplete, v, st, height)
+	case *ledgerpb.TxPayload_CommitteeCreate:
+		return nil, checkCommitteeCreate(msg.CommitteeCreate, v, st)
+	case *ledgerpb.TxPayload_CommitteeConfirm:
+		return checkCommitteeConfirm(signer, msg.CommitteeConfirm, v, st)
+	case *ledgerpb.TxPayload_JobSubmit:
+		return nil, checkJobSubmit(signer, msg.JobSubmit, v, st, height)
+	case *ledgerpb.TxPayload_JobInput:
+		return checkJobInput(signer, msg.JobInput, v, st, height)
+	case *ledgerpb.TxPayload_JobResult:
+		j, key, terr := checkJobResult(signer, msg.JobResult, st)
+		return checkedResult{job: j, key: key}, terr
+	case *ledgerpb.TxPayload_JobAbort:
+		return checkJobAbort(signer, msg.JobAbort, st)
 	default:
 		return nil, txErr(CodeMalformed, "unknown message type %T", msg)
 	}
@@ -272,6 +286,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			return nil, fmt.Errorf("block %d tx %d: %w", req.Height, i, err)
 		}
 		results[i] = res
+	}
+	if err := expireJobs(b, req.Height); err != nil {
+		return nil, fmt.Errorf("block %d: expire jobs: %w", req.Height, err)
 	}
 	var updates []abci.ValidatorUpdate
 	if req.Height%view.params.EpochLength == 0 {
@@ -339,6 +356,51 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 		events = append(events, abci.Event{Type: "policy", Attributes: []abci.EventAttribute{
 			{Key: "name", Value: a.blockPolicy.Name}, {Key: "revision", Value: fmt.Sprint(a.blockPolicy.Revision)},
 		}})
+	case *ledgerpb.TxPayload_CommitteeCreate:
+		if err := applyCommitteeCreate(b, signer, msg.CommitteeCreate, height); err != nil {
+			return nil, err
+		}
+		events = append(events, jobEvent("committee", msg.CommitteeCreate.CommitteeId, CommitteePending))
+	case *ledgerpb.TxPayload_CommitteeConfirm:
+		c := checked.(*ledgerpb.Committee)
+		if err := applyCommitteeConfirm(b, signer, c, msg.CommitteeConfirm); err != nil {
+			return nil, err
+		}
+		events = append(events, jobEvent("committee", c.Id, c.Status))
+	case *ledgerpb.TxPayload_JobSubmit:
+		if err := applyJobSubmit(b, signer, msg.JobSubmit, height); err != nil {
+			return nil, err
+		}
+		events = append(events, jobEvent("job", msg.JobSubmit.JobId, JobCollecting))
+	case *ledgerpb.TxPayload_JobInput:
+		j := checked.(*ledgerpb.Job)
+		if err := verifyJobInput(v, j, msg.JobInput); err != nil {
+			if aerr := abortJobForInvalidInput(b, j, signer, err, height); aerr != nil {
+				return nil, aerr
+			}
+			return &abci.ExecTxResult{Code: CodeInvalidProof, Codespace: "cohort",
+				Log: fmt.Sprintf("input-validity proof for job %q does not verify (job aborted): %v", j.Id, err)}, nil
+		}
+		if err := applyJobInput(b, signer, j, msg.JobInput); err != nil {
+			return nil, err
+		}
+		events = append(events, jobEvent("job", j.Id, j.Status))
+	case *ledgerpb.TxPayload_JobResult:
+		cr := checked.(checkedResult)
+		if err := verifyJobResult(cr.job, cr.key, msg.JobResult); err != nil {
+			return &abci.ExecTxResult{Code: CodeBadSignature, Codespace: "cohort",
+				Log: fmt.Sprintf("result of job %q: committee signature does not verify: %v", cr.job.Id, err)}, nil
+		}
+		if err := applyJobResult(b, cr.job, msg.JobResult, height); err != nil {
+			return nil, err
+		}
+		events = append(events, jobEvent("job", cr.job.Id, JobCompleted))
+	case *ledgerpb.TxPayload_JobAbort:
+		j := checked.(*ledgerpb.Job)
+		if err := applyJobAbort(b, signer, j, msg.JobAbort, height); err != nil {
+			return nil, err
+		}
+		events = append(events, jobEvent("job", j.Id, JobAborted))
 	case *ledgerpb.TxPayload_TaskAssign:
 		if err := applyTaskAssign(b, signer, msg.TaskAssign, height); err != nil {
 			return nil, err
@@ -397,4 +459,15 @@ func marshal(m proto.Message) ([]byte, error) {
 		return nil, fmt.Errorf("marshal %T: %w", m, err)
 	}
 	return b, nil
+}
+
+// checkedResult carries a job.result's job and committee key from its checks
+// to its apply step.
+type checkedResult struct {
+	job *ledgerpb.Job
+	key *committee.CommitteeKey
+}
+
+func jobEvent(kind, id, status string) abci.Event {
+	return abci.Event{Type: kind, Attributes: []abci.EventAttribute{{Key: "id", Value: id}, {Key: "status", Value: status}}}
 }

@@ -42,6 +42,7 @@ type GenesisMember struct {
 	ValidatorKey []byte   `json:"validator_key,omitempty"` // ed25519 consensus public key
 	Power        int64    `json:"power,omitempty"`
 	SealingKey   []byte   `json:"sealing_key,omitempty"` // edwards25519 point for supervision records
+	DKGKey       []byte   `json:"dkg_key,omitempty"`     // BN256 G2 point for committee DKGs
 }
 
 // Genesis is the app_state of the CometBFT genesis document.
@@ -176,6 +177,9 @@ func (g *Genesis) Validate() error {
 		if len(m.SealingKey) != 0 && len(m.SealingKey) != sealingKeyBytes {
 			return fmt.Errorf("genesis member %q: sealing key must be %d bytes", m.Name, sealingKeyBytes)
 		}
+		if len(m.DKGKey) != 0 && len(m.DKGKey) != dkgKeyBytes {
+			return fmt.Errorf("genesis member %q: DKG key must be %d bytes", m.Name, dkgKeyBytes)
+		}
 		if m.Power < 0 || (m.Power > 0 && len(m.ValidatorKey) == 0) {
 			return fmt.Errorf("genesis member %q: power %d needs a validator key", m.Name, m.Power)
 		}
@@ -191,7 +195,7 @@ func (g *Genesis) members() []*ledgerpb.Member {
 		sort.Strings(roles)
 		out = append(out, &ledgerpb.Member{
 			Name: m.Name, Roles: roles, AccountKey: m.AccountKey,
-			PeerId: m.PeerID, ValidatorKey: m.ValidatorKey, Power: m.Power, SealingKey: m.SealingKey,
+			PeerId: m.PeerID, ValidatorKey: m.ValidatorKey, Power: m.Power, SealingKey: m.SealingKey, DkgKey: m.DKGKey,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -19,12 +19,14 @@ const (
 	QueryRecordsByHash = "/records/by-hash" // data: 32-byte hash
 	QueryMember        = "/member"          // data: member name
 	QueryMembers       = "/members"
-	QueryAppHash       = "/apphash" // data: decimal height; value: the AppHash after that height
-	QueryTask          = "/task"    // data: task ID; value: Task
-	QueryCredit        = "/credit"  // data: member name; value: CreditReport
-	QueryParams        = "/params"  // value: Params as JSON
-	QueryPolicy        = "/policy"  // value: the current policy's YAML
-	QueryVerifyingKey  = "/vk"      // data: vk ID; value: JSON {"circuit", "key"}
+	QueryAppHash       = "/apphash"   // data: decimal height; value: the AppHash after that height
+	QueryTask          = "/task"      // data: task ID; value: Task
+	QueryCredit        = "/credit"    // data: member name; value: CreditReport
+	QueryParams        = "/params"    // value: Params as JSON
+	QueryPolicy        = "/policy"    // value: the current policy's YAML
+	QueryVerifyingKey  = "/vk"        // data: vk ID; value: JSON {"circuit", "key"}
+	QueryJob           = "/job"       // data: job ID; value: Job
+	QueryCommittee     = "/committee" // data: committee ID; value: Committee
 )
 
 // CodeNotFound answers a query for an absent object.
@@ -112,6 +114,10 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 		return marshal(r)
 	case QueryParams:
 		return json.Marshal(v.params)
+	case QueryJob:
+		return a.getOrNotFound(keyJob(string(data)))
+	case QueryCommittee:
+		return a.getOrNotFound(keyCommittee(string(data)))
 	case QueryPolicy:
 		return a.getOrNotFound(keyPolicy)
 	case QueryVerifyingKey:

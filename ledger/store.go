@@ -268,3 +268,5 @@ func (l badgerLogger) Infof(f string, a ...any) {
 func (l badgerLogger) Debugf(f string, a ...any) {
 	l.log.Debug(fmt.Sprintf(f, a...), "module", "badger")
 }
+
+func bytesToHeight(b []byte) uint64 { return binary.BigEndian.Uint64(b[:8]) }

@@ -18,6 +18,7 @@ const (
 	AccountKeyFile  = "keys/account.key"
 	P2PKeyFile      = "keys/p2p.key"
 	SealingKeyFile  = "keys/sealing.key"
+	DKGKeyFile      = "keys/dkg.key"
 	cometDir        = "cometbft"
 	appStateDir     = "data/app"
 	blobStoreDir    = "data/blobs"

@@ -18,6 +18,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/node/p2p"
 	"github.com/cohortnet/cohort/node/supervision"
 	"github.com/cohortnet/cohort/zk"
@@ -91,6 +92,14 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
+	dkgKey := committee.GenerateLongTermKey()
+	dkgRaw, err := dkgKey.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	if err := writeFile(filepath.Join(home, DKGKeyFile), dkgRaw, 0o600); err != nil {
+		return nil, err
+	}
 	cc := cfg.cometConfig(home)
 	for _, d := range []string{filepath.Dir(cc.NodeKeyFile()), filepath.Dir(cc.PrivValidatorStateFile())} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -116,6 +125,7 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 			ValidatorKey: valKey.Bytes(),
 			Power:        10,
 			SealingKey:   sealingPub,
+			DKGKey:       dkgKey.Public().Bytes(),
 		},
 		ConsensusNodeID: string(nodeKey.ID()),
 		ConsensusAddr:   fmt.Sprintf("%s:%d", o.Host, o.BasePort),
@@ -328,4 +338,24 @@ func LoadAccountKey(home string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("account key %s: not a hex ed25519 seed", path)
 	}
 	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// LoadDKGKey reads a node's committee DKG key, refusing a file others can read.
+func LoadDKGKey(home string) (*committee.LongTermKey, error) {
+	path := filepath.Join(home, DKGKeyFile)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("DKG key: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("DKG key %s has permissions %v; it must be 0600", path, st.Mode().Perm())
+	}
+	if st.Size() > 256 {
+		return nil, fmt.Errorf("DKG key %s: not a key file", path)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("DKG key: %w", err)
+	}
+	return committee.ParseLongTermKey(raw)
 }

@@ -89,6 +89,12 @@ type TxPayload struct {
 	//	*TxPayload_TaskAssign
 	//	*TxPayload_TaskComplete
 	//	*TxPayload_PolicyUpdate
+	//	*TxPayload_CommitteeCreate
+	//	*TxPayload_CommitteeConfirm
+	//	*TxPayload_JobSubmit
+	//	*TxPayload_JobInput
+	//	*TxPayload_JobResult
+	//	*TxPayload_JobAbort
 	Msg           isTxPayload_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -188,6 +194,60 @@ func (x *TxPayload) GetPolicyUpdate() *PolicyUpdate {
 	return nil
 }
 
+func (x *TxPayload) GetCommitteeCreate() *CommitteeCreate {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_CommitteeCreate); ok {
+			return x.CommitteeCreate
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetCommitteeConfirm() *CommitteeConfirm {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_CommitteeConfirm); ok {
+			return x.CommitteeConfirm
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetJobSubmit() *JobSubmit {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_JobSubmit); ok {
+			return x.JobSubmit
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetJobInput() *JobInput {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_JobInput); ok {
+			return x.JobInput
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetJobResult() *JobResult {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_JobResult); ok {
+			return x.JobResult
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetJobAbort() *JobAbort {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_JobAbort); ok {
+			return x.JobAbort
+		}
+	}
+	return nil
+}
+
 type isTxPayload_Msg interface {
 	isTxPayload_Msg()
 }
@@ -208,6 +268,30 @@ type TxPayload_PolicyUpdate struct {
 	PolicyUpdate *PolicyUpdate `protobuf:"bytes,13,opt,name=policy_update,json=policyUpdate,proto3,oneof"`
 }
 
+type TxPayload_CommitteeCreate struct {
+	CommitteeCreate *CommitteeCreate `protobuf:"bytes,14,opt,name=committee_create,json=committeeCreate,proto3,oneof"`
+}
+
+type TxPayload_CommitteeConfirm struct {
+	CommitteeConfirm *CommitteeConfirm `protobuf:"bytes,15,opt,name=committee_confirm,json=committeeConfirm,proto3,oneof"`
+}
+
+type TxPayload_JobSubmit struct {
+	JobSubmit *JobSubmit `protobuf:"bytes,16,opt,name=job_submit,json=jobSubmit,proto3,oneof"`
+}
+
+type TxPayload_JobInput struct {
+	JobInput *JobInput `protobuf:"bytes,17,opt,name=job_input,json=jobInput,proto3,oneof"`
+}
+
+type TxPayload_JobResult struct {
+	JobResult *JobResult `protobuf:"bytes,18,opt,name=job_result,json=jobResult,proto3,oneof"`
+}
+
+type TxPayload_JobAbort struct {
+	JobAbort *JobAbort `protobuf:"bytes,19,opt,name=job_abort,json=jobAbort,proto3,oneof"`
+}
+
 func (*TxPayload_RecordAnchor) isTxPayload_Msg() {}
 
 func (*TxPayload_TaskAssign) isTxPayload_Msg() {}
@@ -215,6 +299,18 @@ func (*TxPayload_TaskAssign) isTxPayload_Msg() {}
 func (*TxPayload_TaskComplete) isTxPayload_Msg() {}
 
 func (*TxPayload_PolicyUpdate) isTxPayload_Msg() {}
+
+func (*TxPayload_CommitteeCreate) isTxPayload_Msg() {}
+
+func (*TxPayload_CommitteeConfirm) isTxPayload_Msg() {}
+
+func (*TxPayload_JobSubmit) isTxPayload_Msg() {}
+
+func (*TxPayload_JobInput) isTxPayload_Msg() {}
+
+func (*TxPayload_JobResult) isTxPayload_Msg() {}
+
+func (*TxPayload_JobAbort) isTxPayload_Msg() {}
 
 // RecordAnchor anchors the hash of an off-chain record. A record on a
 // supervision channel also carries its public supervision info and a
@@ -571,6 +667,7 @@ type Member struct {
 	ValidatorKey  []byte                 `protobuf:"bytes,5,opt,name=validator_key,json=validatorKey,proto3" json:"validator_key,omitempty"` // ed25519 consensus public key; empty for non-validators
 	Power         int64                  `protobuf:"varint,6,opt,name=power,proto3" json:"power,omitempty"`                                  // genesis voting power; 0 for non-validators
 	SealingKey    []byte                 `protobuf:"bytes,7,opt,name=sealing_key,json=sealingKey,proto3" json:"sealing_key,omitempty"`       // edwards25519 point: supervision records' keys are wrapped to it
+	DkgKey        []byte                 `protobuf:"bytes,8,opt,name=dkg_key,json=dkgKey,proto3" json:"dkg_key,omitempty"`                   // BN256 G2 point: committee DKG deals are encrypted to it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -650,6 +747,13 @@ func (x *Member) GetPower() int64 {
 func (x *Member) GetSealingKey() []byte {
 	if x != nil {
 		return x.SealingKey
+	}
+	return nil
+}
+
+func (x *Member) GetDkgKey() []byte {
+	if x != nil {
+		return x.DkgKey
 	}
 	return nil
 }
@@ -1235,6 +1339,696 @@ func (x *CreditReport) GetHistory() []*CreditEvent {
 	return nil
 }
 
+// CommitteeCreate names an MPC committee. Its members run a DKG (and the HE
+// key setup) off-chain and each confirms the resulting committee key.
+type CommitteeCreate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CommitteeId   string                 `protobuf:"bytes,1,opt,name=committee_id,json=committeeId,proto3" json:"committee_id,omitempty"`
+	Members       []string               `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`      // in DKG index order
+	Threshold     uint32                 `protobuf:"varint,3,opt,name=threshold,proto3" json:"threshold,omitempty"` // signatures (and HE shares) needed, t
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitteeCreate) Reset() {
+	*x = CommitteeCreate{}
+	mi := &file_ledger_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitteeCreate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitteeCreate) ProtoMessage() {}
+
+func (x *CommitteeCreate) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitteeCreate.ProtoReflect.Descriptor instead.
+func (*CommitteeCreate) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CommitteeCreate) GetCommitteeId() string {
+	if x != nil {
+		return x.CommitteeId
+	}
+	return ""
+}
+
+func (x *CommitteeCreate) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *CommitteeCreate) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+// CommitteeConfirm is one member's statement that its DKG produced this
+// committee key. The committee is active once every member confirmed the
+// same key.
+type CommitteeConfirm struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CommitteeId   string                 `protobuf:"bytes,1,opt,name=committee_id,json=committeeId,proto3" json:"committee_id,omitempty"`
+	CommitteeKey  []byte                 `protobuf:"bytes,2,opt,name=committee_key,json=committeeKey,proto3" json:"committee_key,omitempty"` // mpc/committee CommitteeKey encoding
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitteeConfirm) Reset() {
+	*x = CommitteeConfirm{}
+	mi := &file_ledger_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitteeConfirm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitteeConfirm) ProtoMessage() {}
+
+func (x *CommitteeConfirm) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitteeConfirm.ProtoReflect.Descriptor instead.
+func (*CommitteeConfirm) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CommitteeConfirm) GetCommitteeId() string {
+	if x != nil {
+		return x.CommitteeId
+	}
+	return ""
+}
+
+func (x *CommitteeConfirm) GetCommitteeKey() []byte {
+	if x != nil {
+		return x.CommitteeKey
+	}
+	return nil
+}
+
+type Committee struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Members       []string               `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	Threshold     uint32                 `protobuf:"varint,3,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Creator       string                 `protobuf:"bytes,4,opt,name=creator,proto3" json:"creator,omitempty"`
+	CreatedHeight int64                  `protobuf:"varint,5,opt,name=created_height,json=createdHeight,proto3" json:"created_height,omitempty"`
+	Status        string                 `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`                                   // pending, active
+	CommitteeKey  []byte                 `protobuf:"bytes,7,opt,name=committee_key,json=committeeKey,proto3" json:"committee_key,omitempty"`   // set when active
+	Confirmed     []string               `protobuf:"bytes,8,rep,name=confirmed,proto3" json:"confirmed,omitempty"`                             // members that confirmed committee_key, sorted
+	PendingKeyId  []byte                 `protobuf:"bytes,9,opt,name=pending_key_id,json=pendingKeyId,proto3" json:"pending_key_id,omitempty"` // the key the confirmations so far agree on
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Committee) Reset() {
+	*x = Committee{}
+	mi := &file_ledger_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Committee) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Committee) ProtoMessage() {}
+
+func (x *Committee) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Committee.ProtoReflect.Descriptor instead.
+func (*Committee) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Committee) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Committee) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *Committee) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *Committee) GetCreator() string {
+	if x != nil {
+		return x.Creator
+	}
+	return ""
+}
+
+func (x *Committee) GetCreatedHeight() int64 {
+	if x != nil {
+		return x.CreatedHeight
+	}
+	return 0
+}
+
+func (x *Committee) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Committee) GetCommitteeKey() []byte {
+	if x != nil {
+		return x.CommitteeKey
+	}
+	return nil
+}
+
+func (x *Committee) GetConfirmed() []string {
+	if x != nil {
+		return x.Confirmed
+	}
+	return nil
+}
+
+func (x *Committee) GetPendingKeyId() []byte {
+	if x != nil {
+		return x.PendingKeyId
+	}
+	return nil
+}
+
+// JobSubmit asks a committee to run a private job.
+type JobSubmit struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	JobId            string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Type             string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`           // credit-score, aggregate, auction-first, auction-vickrey, clearing
+	Params           []byte                 `protobuf:"bytes,3,opt,name=params,proto3" json:"params,omitempty"`       // JSON, type-specific
+	Providers        []string               `protobuf:"bytes,4,rep,name=providers,proto3" json:"providers,omitempty"` // members who supply inputs, in input order
+	CommitteeId      string                 `protobuf:"bytes,5,opt,name=committee_id,json=committeeId,proto3" json:"committee_id,omitempty"`
+	Recipient        string                 `protobuf:"bytes,6,opt,name=recipient,proto3" json:"recipient,omitempty"` // the only member that learns the result
+	DeadlineHeight   int64                  `protobuf:"varint,7,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+	RecipientKeyHash []byte                 `protobuf:"bytes,8,opt,name=recipient_key_hash,json=recipientKeyHash,proto3" json:"recipient_key_hash,omitempty"` // HE jobs: hash of the recipient's public key blob
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *JobSubmit) Reset() {
+	*x = JobSubmit{}
+	mi := &file_ledger_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobSubmit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobSubmit) ProtoMessage() {}
+
+func (x *JobSubmit) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobSubmit.ProtoReflect.Descriptor instead.
+func (*JobSubmit) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *JobSubmit) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *JobSubmit) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *JobSubmit) GetParams() []byte {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *JobSubmit) GetProviders() []string {
+	if x != nil {
+		return x.Providers
+	}
+	return nil
+}
+
+func (x *JobSubmit) GetCommitteeId() string {
+	if x != nil {
+		return x.CommitteeId
+	}
+	return ""
+}
+
+func (x *JobSubmit) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *JobSubmit) GetDeadlineHeight() int64 {
+	if x != nil {
+		return x.DeadlineHeight
+	}
+	return 0
+}
+
+func (x *JobSubmit) GetRecipientKeyHash() []byte {
+	if x != nil {
+		return x.RecipientKeyHash
+	}
+	return nil
+}
+
+// JobInput is a provider's commitment to its input, with an optional
+// input-validity proof (zk `input` circuit) when the job bounds inputs.
+type JobInput struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Commitment    []byte                 `protobuf:"bytes,2,opt,name=commitment,proto3" json:"commitment,omitempty"`
+	VkId          string                 `protobuf:"bytes,3,opt,name=vk_id,json=vkId,proto3" json:"vk_id,omitempty"`
+	Proof         []byte                 `protobuf:"bytes,4,opt,name=proof,proto3" json:"proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobInput) Reset() {
+	*x = JobInput{}
+	mi := &file_ledger_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobInput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobInput) ProtoMessage() {}
+
+func (x *JobInput) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobInput.ProtoReflect.Descriptor instead.
+func (*JobInput) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *JobInput) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *JobInput) GetCommitment() []byte {
+	if x != nil {
+		return x.Commitment
+	}
+	return nil
+}
+
+func (x *JobInput) GetVkId() string {
+	if x != nil {
+		return x.VkId
+	}
+	return ""
+}
+
+func (x *JobInput) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+// JobResult is the committee's result record.
+type JobResult struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	JobId            string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	OutputCommitment []byte                 `protobuf:"bytes,2,opt,name=output_commitment,json=outputCommitment,proto3" json:"output_commitment,omitempty"`
+	Signature        []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"` // threshold BLS over ResultMessage(job, inputs, output)
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *JobResult) Reset() {
+	*x = JobResult{}
+	mi := &file_ledger_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobResult) ProtoMessage() {}
+
+func (x *JobResult) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobResult.ProtoReflect.Descriptor instead.
+func (*JobResult) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *JobResult) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *JobResult) GetOutputCommitment() []byte {
+	if x != nil {
+		return x.OutputCommitment
+	}
+	return nil
+}
+
+func (x *JobResult) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// JobAbort ends a job without a result, with the reason on the ledger.
+type JobAbort struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Culprit       string                 `protobuf:"bytes,3,opt,name=culprit,proto3" json:"culprit,omitempty"` // the member at fault, if one is known
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobAbort) Reset() {
+	*x = JobAbort{}
+	mi := &file_ledger_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobAbort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobAbort) ProtoMessage() {}
+
+func (x *JobAbort) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobAbort.ProtoReflect.Descriptor instead.
+func (*JobAbort) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *JobAbort) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *JobAbort) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *JobAbort) GetCulprit() string {
+	if x != nil {
+		return x.Culprit
+	}
+	return ""
+}
+
+type Job struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Type             string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Params           []byte                 `protobuf:"bytes,3,opt,name=params,proto3" json:"params,omitempty"`
+	Providers        []string               `protobuf:"bytes,4,rep,name=providers,proto3" json:"providers,omitempty"`
+	CommitteeId      string                 `protobuf:"bytes,5,opt,name=committee_id,json=committeeId,proto3" json:"committee_id,omitempty"`
+	Recipient        string                 `protobuf:"bytes,6,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	DeadlineHeight   int64                  `protobuf:"varint,7,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+	RecipientKeyHash []byte                 `protobuf:"bytes,8,opt,name=recipient_key_hash,json=recipientKeyHash,proto3" json:"recipient_key_hash,omitempty"`
+	Requester        string                 `protobuf:"bytes,9,opt,name=requester,proto3" json:"requester,omitempty"`
+	SubmittedHeight  int64                  `protobuf:"varint,10,opt,name=submitted_height,json=submittedHeight,proto3" json:"submitted_height,omitempty"`
+	Status           string                 `protobuf:"bytes,11,opt,name=status,proto3" json:"status,omitempty"`                                             // collecting, running, completed, aborted
+	InputCommitments [][]byte               `protobuf:"bytes,12,rep,name=input_commitments,json=inputCommitments,proto3" json:"input_commitments,omitempty"` // per provider, in provider order; empty until posted
+	OutputCommitment []byte                 `protobuf:"bytes,13,opt,name=output_commitment,json=outputCommitment,proto3" json:"output_commitment,omitempty"`
+	Signature        []byte                 `protobuf:"bytes,14,opt,name=signature,proto3" json:"signature,omitempty"`
+	FinishedHeight   int64                  `protobuf:"varint,15,opt,name=finished_height,json=finishedHeight,proto3" json:"finished_height,omitempty"`
+	AbortReason      string                 `protobuf:"bytes,16,opt,name=abort_reason,json=abortReason,proto3" json:"abort_reason,omitempty"`
+	Culprit          string                 `protobuf:"bytes,17,opt,name=culprit,proto3" json:"culprit,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Job) Reset() {
+	*x = Job{}
+	mi := &file_ledger_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Job) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Job) ProtoMessage() {}
+
+func (x *Job) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Job.ProtoReflect.Descriptor instead.
+func (*Job) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Job) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Job) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Job) GetParams() []byte {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *Job) GetProviders() []string {
+	if x != nil {
+		return x.Providers
+	}
+	return nil
+}
+
+func (x *Job) GetCommitteeId() string {
+	if x != nil {
+		return x.CommitteeId
+	}
+	return ""
+}
+
+func (x *Job) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *Job) GetDeadlineHeight() int64 {
+	if x != nil {
+		return x.DeadlineHeight
+	}
+	return 0
+}
+
+func (x *Job) GetRecipientKeyHash() []byte {
+	if x != nil {
+		return x.RecipientKeyHash
+	}
+	return nil
+}
+
+func (x *Job) GetRequester() string {
+	if x != nil {
+		return x.Requester
+	}
+	return ""
+}
+
+func (x *Job) GetSubmittedHeight() int64 {
+	if x != nil {
+		return x.SubmittedHeight
+	}
+	return 0
+}
+
+func (x *Job) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Job) GetInputCommitments() [][]byte {
+	if x != nil {
+		return x.InputCommitments
+	}
+	return nil
+}
+
+func (x *Job) GetOutputCommitment() []byte {
+	if x != nil {
+		return x.OutputCommitment
+	}
+	return nil
+}
+
+func (x *Job) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *Job) GetFinishedHeight() int64 {
+	if x != nil {
+		return x.FinishedHeight
+	}
+	return 0
+}
+
+func (x *Job) GetAbortReason() string {
+	if x != nil {
+		return x.AbortReason
+	}
+	return ""
+}
+
+func (x *Job) GetCulprit() string {
+	if x != nil {
+		return x.Culprit
+	}
+	return ""
+}
+
 var File_ledger_proto protoreflect.FileDescriptor
 
 const file_ledger_proto_rawDesc = "" +
@@ -1242,7 +2036,7 @@ const file_ledger_proto_rawDesc = "" +
 	"\fledger.proto\x12\x10cohort.ledger.v1\"B\n" +
 	"\bSignedTx\x12\x18\n" +
 	"\apayload\x18\x01 \x01(\fR\apayload\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xf0\x02\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\x85\x06\n" +
 	"\tTxPayload\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x13\n" +
 	"\x05tx_id\x18\x02 \x01(\fR\x04txId\x12\x16\n" +
@@ -1252,7 +2046,15 @@ const file_ledger_proto_rawDesc = "" +
 	"\vtask_assign\x18\v \x01(\v2\x1c.cohort.ledger.v1.TaskAssignH\x00R\n" +
 	"taskAssign\x12E\n" +
 	"\rtask_complete\x18\f \x01(\v2\x1e.cohort.ledger.v1.TaskCompleteH\x00R\ftaskComplete\x12E\n" +
-	"\rpolicy_update\x18\r \x01(\v2\x1e.cohort.ledger.v1.PolicyUpdateH\x00R\fpolicyUpdateB\x05\n" +
+	"\rpolicy_update\x18\r \x01(\v2\x1e.cohort.ledger.v1.PolicyUpdateH\x00R\fpolicyUpdate\x12N\n" +
+	"\x10committee_create\x18\x0e \x01(\v2!.cohort.ledger.v1.CommitteeCreateH\x00R\x0fcommitteeCreate\x12Q\n" +
+	"\x11committee_confirm\x18\x0f \x01(\v2\".cohort.ledger.v1.CommitteeConfirmH\x00R\x10committeeConfirm\x12<\n" +
+	"\n" +
+	"job_submit\x18\x10 \x01(\v2\x1b.cohort.ledger.v1.JobSubmitH\x00R\tjobSubmit\x129\n" +
+	"\tjob_input\x18\x11 \x01(\v2\x1a.cohort.ledger.v1.JobInputH\x00R\bjobInput\x12<\n" +
+	"\n" +
+	"job_result\x18\x12 \x01(\v2\x1b.cohort.ledger.v1.JobResultH\x00R\tjobResult\x129\n" +
+	"\tjob_abort\x18\x13 \x01(\v2\x1a.cohort.ledger.v1.JobAbortH\x00R\bjobAbortB\x05\n" +
 	"\x03msg\"\xd6\x01\n" +
 	"\fRecordAnchor\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x12\n" +
@@ -1291,7 +2093,7 @@ const file_ledger_proto_rawDesc = "" +
 	" \x01(\fR\n" +
 	"commitment\x12\x13\n" +
 	"\x05vk_id\x18\v \x01(\tR\x04vkId\x12\x14\n" +
-	"\x05proof\x18\f \x01(\fR\x05proof\"\xc8\x01\n" +
+	"\x05proof\x18\f \x01(\fR\x05proof\"\xe1\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05roles\x18\x02 \x03(\tR\x05roles\x12\x1f\n" +
@@ -1301,7 +2103,8 @@ const file_ledger_proto_rawDesc = "" +
 	"\rvalidator_key\x18\x05 \x01(\fR\fvalidatorKey\x12\x14\n" +
 	"\x05power\x18\x06 \x01(\x03R\x05power\x12\x1f\n" +
 	"\vsealing_key\x18\a \x01(\fR\n" +
-	"sealingKey\"@\n" +
+	"sealingKey\x12\x17\n" +
+	"\adkg_key\x18\b \x01(\fR\x06dkgKey\"@\n" +
 	"\n" +
 	"RecordList\x122\n" +
 	"\arecords\x18\x01 \x03(\v2\x18.cohort.ledger.v1.RecordR\arecords\"@\n" +
@@ -1350,7 +2153,67 @@ const file_ledger_proto_rawDesc = "" +
 	"\fCreditReport\x120\n" +
 	"\x06credit\x18\x01 \x01(\v2\x18.cohort.ledger.v1.CreditR\x06credit\x12\x14\n" +
 	"\x05grade\x18\x02 \x01(\tR\x05grade\x127\n" +
-	"\ahistory\x18\x03 \x03(\v2\x1d.cohort.ledger.v1.CreditEventR\ahistoryB-Z+github.com/cohortnet/cohort/ledger/ledgerpbb\x06proto3"
+	"\ahistory\x18\x03 \x03(\v2\x1d.cohort.ledger.v1.CreditEventR\ahistory\"l\n" +
+	"\x0fCommitteeCreate\x12!\n" +
+	"\fcommittee_id\x18\x01 \x01(\tR\vcommitteeId\x12\x18\n" +
+	"\amembers\x18\x02 \x03(\tR\amembers\x12\x1c\n" +
+	"\tthreshold\x18\x03 \x01(\rR\tthreshold\"Z\n" +
+	"\x10CommitteeConfirm\x12!\n" +
+	"\fcommittee_id\x18\x01 \x01(\tR\vcommitteeId\x12#\n" +
+	"\rcommittee_key\x18\x02 \x01(\fR\fcommitteeKey\"\x95\x02\n" +
+	"\tCommittee\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\amembers\x18\x02 \x03(\tR\amembers\x12\x1c\n" +
+	"\tthreshold\x18\x03 \x01(\rR\tthreshold\x12\x18\n" +
+	"\acreator\x18\x04 \x01(\tR\acreator\x12%\n" +
+	"\x0ecreated_height\x18\x05 \x01(\x03R\rcreatedHeight\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x12#\n" +
+	"\rcommittee_key\x18\a \x01(\fR\fcommitteeKey\x12\x1c\n" +
+	"\tconfirmed\x18\b \x03(\tR\tconfirmed\x12$\n" +
+	"\x0epending_key_id\x18\t \x01(\fR\fpendingKeyId\"\x84\x02\n" +
+	"\tJobSubmit\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
+	"\x06params\x18\x03 \x01(\fR\x06params\x12\x1c\n" +
+	"\tproviders\x18\x04 \x03(\tR\tproviders\x12!\n" +
+	"\fcommittee_id\x18\x05 \x01(\tR\vcommitteeId\x12\x1c\n" +
+	"\trecipient\x18\x06 \x01(\tR\trecipient\x12'\n" +
+	"\x0fdeadline_height\x18\a \x01(\x03R\x0edeadlineHeight\x12,\n" +
+	"\x12recipient_key_hash\x18\b \x01(\fR\x10recipientKeyHash\"l\n" +
+	"\bJobInput\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1e\n" +
+	"\n" +
+	"commitment\x18\x02 \x01(\fR\n" +
+	"commitment\x12\x13\n" +
+	"\x05vk_id\x18\x03 \x01(\tR\x04vkId\x12\x14\n" +
+	"\x05proof\x18\x04 \x01(\fR\x05proof\"m\n" +
+	"\tJobResult\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12+\n" +
+	"\x11output_commitment\x18\x02 \x01(\fR\x10outputCommitment\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"S\n" +
+	"\bJobAbort\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\aculprit\x18\x03 \x01(\tR\aculprit\"\xb6\x04\n" +
+	"\x03Job\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
+	"\x06params\x18\x03 \x01(\fR\x06params\x12\x1c\n" +
+	"\tproviders\x18\x04 \x03(\tR\tproviders\x12!\n" +
+	"\fcommittee_id\x18\x05 \x01(\tR\vcommitteeId\x12\x1c\n" +
+	"\trecipient\x18\x06 \x01(\tR\trecipient\x12'\n" +
+	"\x0fdeadline_height\x18\a \x01(\x03R\x0edeadlineHeight\x12,\n" +
+	"\x12recipient_key_hash\x18\b \x01(\fR\x10recipientKeyHash\x12\x1c\n" +
+	"\trequester\x18\t \x01(\tR\trequester\x12)\n" +
+	"\x10submitted_height\x18\n" +
+	" \x01(\x03R\x0fsubmittedHeight\x12\x16\n" +
+	"\x06status\x18\v \x01(\tR\x06status\x12+\n" +
+	"\x11input_commitments\x18\f \x03(\fR\x10inputCommitments\x12+\n" +
+	"\x11output_commitment\x18\r \x01(\fR\x10outputCommitment\x12\x1c\n" +
+	"\tsignature\x18\x0e \x01(\fR\tsignature\x12'\n" +
+	"\x0ffinished_height\x18\x0f \x01(\x03R\x0efinishedHeight\x12!\n" +
+	"\fabort_reason\x18\x10 \x01(\tR\vabortReason\x12\x18\n" +
+	"\aculprit\x18\x11 \x01(\tR\aculpritB-Z+github.com/cohortnet/cohort/ledger/ledgerpbb\x06proto3"
 
 var (
 	file_ledger_proto_rawDescOnce sync.Once
@@ -1364,39 +2227,53 @@ func file_ledger_proto_rawDescGZIP() []byte {
 	return file_ledger_proto_rawDescData
 }
 
-var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_ledger_proto_goTypes = []any{
-	(*SignedTx)(nil),       // 0: cohort.ledger.v1.SignedTx
-	(*TxPayload)(nil),      // 1: cohort.ledger.v1.TxPayload
-	(*RecordAnchor)(nil),   // 2: cohort.ledger.v1.RecordAnchor
-	(*PolicyUpdate)(nil),   // 3: cohort.ledger.v1.PolicyUpdate
-	(*PolicyApproval)(nil), // 4: cohort.ledger.v1.PolicyApproval
-	(*Record)(nil),         // 5: cohort.ledger.v1.Record
-	(*Member)(nil),         // 6: cohort.ledger.v1.Member
-	(*RecordList)(nil),     // 7: cohort.ledger.v1.RecordList
-	(*MemberList)(nil),     // 8: cohort.ledger.v1.MemberList
-	(*TaskAssign)(nil),     // 9: cohort.ledger.v1.TaskAssign
-	(*TaskComplete)(nil),   // 10: cohort.ledger.v1.TaskComplete
-	(*Task)(nil),           // 11: cohort.ledger.v1.Task
-	(*Credit)(nil),         // 12: cohort.ledger.v1.Credit
-	(*CreditEvent)(nil),    // 13: cohort.ledger.v1.CreditEvent
-	(*CreditReport)(nil),   // 14: cohort.ledger.v1.CreditReport
+	(*SignedTx)(nil),         // 0: cohort.ledger.v1.SignedTx
+	(*TxPayload)(nil),        // 1: cohort.ledger.v1.TxPayload
+	(*RecordAnchor)(nil),     // 2: cohort.ledger.v1.RecordAnchor
+	(*PolicyUpdate)(nil),     // 3: cohort.ledger.v1.PolicyUpdate
+	(*PolicyApproval)(nil),   // 4: cohort.ledger.v1.PolicyApproval
+	(*Record)(nil),           // 5: cohort.ledger.v1.Record
+	(*Member)(nil),           // 6: cohort.ledger.v1.Member
+	(*RecordList)(nil),       // 7: cohort.ledger.v1.RecordList
+	(*MemberList)(nil),       // 8: cohort.ledger.v1.MemberList
+	(*TaskAssign)(nil),       // 9: cohort.ledger.v1.TaskAssign
+	(*TaskComplete)(nil),     // 10: cohort.ledger.v1.TaskComplete
+	(*Task)(nil),             // 11: cohort.ledger.v1.Task
+	(*Credit)(nil),           // 12: cohort.ledger.v1.Credit
+	(*CreditEvent)(nil),      // 13: cohort.ledger.v1.CreditEvent
+	(*CreditReport)(nil),     // 14: cohort.ledger.v1.CreditReport
+	(*CommitteeCreate)(nil),  // 15: cohort.ledger.v1.CommitteeCreate
+	(*CommitteeConfirm)(nil), // 16: cohort.ledger.v1.CommitteeConfirm
+	(*Committee)(nil),        // 17: cohort.ledger.v1.Committee
+	(*JobSubmit)(nil),        // 18: cohort.ledger.v1.JobSubmit
+	(*JobInput)(nil),         // 19: cohort.ledger.v1.JobInput
+	(*JobResult)(nil),        // 20: cohort.ledger.v1.JobResult
+	(*JobAbort)(nil),         // 21: cohort.ledger.v1.JobAbort
+	(*Job)(nil),              // 22: cohort.ledger.v1.Job
 }
 var file_ledger_proto_depIdxs = []int32{
 	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
 	9,  // 1: cohort.ledger.v1.TxPayload.task_assign:type_name -> cohort.ledger.v1.TaskAssign
 	10, // 2: cohort.ledger.v1.TxPayload.task_complete:type_name -> cohort.ledger.v1.TaskComplete
 	3,  // 3: cohort.ledger.v1.TxPayload.policy_update:type_name -> cohort.ledger.v1.PolicyUpdate
-	4,  // 4: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
-	5,  // 5: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
-	6,  // 6: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
-	12, // 7: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
-	13, // 8: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	15, // 4: cohort.ledger.v1.TxPayload.committee_create:type_name -> cohort.ledger.v1.CommitteeCreate
+	16, // 5: cohort.ledger.v1.TxPayload.committee_confirm:type_name -> cohort.ledger.v1.CommitteeConfirm
+	18, // 6: cohort.ledger.v1.TxPayload.job_submit:type_name -> cohort.ledger.v1.JobSubmit
+	19, // 7: cohort.ledger.v1.TxPayload.job_input:type_name -> cohort.ledger.v1.JobInput
+	20, // 8: cohort.ledger.v1.TxPayload.job_result:type_name -> cohort.ledger.v1.JobResult
+	21, // 9: cohort.ledger.v1.TxPayload.job_abort:type_name -> cohort.ledger.v1.JobAbort
+	4,  // 10: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
+	5,  // 11: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
+	6,  // 12: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
+	12, // 13: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
+	13, // 14: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_ledger_proto_init() }
@@ -1409,6 +2286,12 @@ func file_ledger_proto_init() {
 		(*TxPayload_TaskAssign)(nil),
 		(*TxPayload_TaskComplete)(nil),
 		(*TxPayload_PolicyUpdate)(nil),
+		(*TxPayload_CommitteeCreate)(nil),
+		(*TxPayload_CommitteeConfirm)(nil),
+		(*TxPayload_JobSubmit)(nil),
+		(*TxPayload_JobInput)(nil),
+		(*TxPayload_JobResult)(nil),
+		(*TxPayload_JobAbort)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1416,7 +2299,7 @@ func file_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_proto_rawDesc), len(file_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,509 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/zk"
+)
+
+// Committee and job states.
+const (
+	CommitteePending = "pending"
+	CommitteeActive  = "active"
+
+	JobCollecting = "collecting" // waiting for every provider's input commitment
+	JobRunning    = "running"    // inputs committed; the committee computes
+	JobCompleted  = "completed"
+	JobAborted    = "aborted"
+)
+
+// JobTypes are the private jobs the ledger accepts.
+var JobTypes = []string{"credit-score", "aggregate", "auction-first", "auction-vickrey", "clearing"}
+
+const (
+	maxIDBytes        = 64
+	maxCommitteeSize  = 16
+	maxProviders      = 64
+	maxParamsBytes    = 16 << 10
+	maxReasonBytes    = 512
+	maxJobLifetime    = 1_000_000
+	maxCommitKeyBytes = 8 << 10
+	dkgKeyBytes       = 128
+)
+
+func keyCommittee(id string) []byte { return append([]byte("committee/"), id...) }
+func keyJob(id string) []byte       { return append([]byte("job/"), id...) }
+
+var prefixJobOpen = []byte("jobopen/")
+
+// keyJobOpen indexes unfinished jobs by deadline for expiry.
+func keyJobOpen(deadline int64, id string) []byte {
+	return append(heightKey(prefixJobOpen, deadline), id...)
+}
+
+func heightKey(prefix []byte, h int64) []byte {
+	k := append([]byte(nil), prefix...)
+	return append(k, heightBytes(h)...)
+}
+
+func loadProto[T proto.Message](st stateReader, key []byte, msg T) (bool, error) {
+	raw, err := st.get(key)
+	if err != nil || raw == nil {
+		return false, err
+	}
+	if err := proto.Unmarshal(raw, msg); err != nil {
+		return false, fmt.Errorf("corrupt %s: %w", key, err)
+	}
+	return true, nil
+}
+
+func putProto(b *blockState, key []byte, msg proto.Message) error {
+	raw, err := marshal(msg)
+	if err != nil {
+		return err
+	}
+	b.set(key, raw)
+	return nil
+}
+
+func validID(id, what string) *TxError {
+	if id == "" || len(id) > maxIDBytes {
+		return txErr(CodeInvalid, "%s must be 1 to %d bytes", what, maxIDBytes)
+	}
+	return nil
+}
+
+// --- committees ---
+
+func checkCommitteeCreate(m *ledgerpb.CommitteeCreate, v *committedView, st stateReader) *TxError {
+	if terr := validID(m.CommitteeId, "committee id"); terr != nil {
+		return terr
+	}
+	n := len(m.Members)
+	if n < 2 || n > maxCommitteeSize {
+		return txErr(CodeInvalid, "a committee has 2 to %d members", maxCommitteeSize)
+	}
+	if m.Threshold < 1 || int(m.Threshold) > n {
+		return txErr(CodeInvalid, "threshold must be 1 to %d", n)
+	}
+	seen := map[string]bool{}
+	for _, name := range m.Members {
+		member, ok := v.members.byName[name]
+		if !ok {
+			return txErr(CodeInvalid, "committee member %q is not a member", name)
+		}
+		if seen[name] {
+			return txErr(CodeInvalid, "committee member %q listed twice", name)
+		}
+		seen[name] = true
+		if len(member.DkgKey) != dkgKeyBytes {
+			return txErr(CodeInvalid, "member %q has no DKG key registered", name)
+		}
+		if v.policy != nil {
+			c, err := loadCredit(st, name)
+			if err != nil {
+				return txErr(CodeInvalid, "read state: %v", err)
+			}
+			if err := v.policy.CheckCommittee(uint32(c.Score)); err != nil {
+				return txErr(CodeUnauthorized, "member %q may not sit on a committee: %v", name, err)
+			}
+		}
+	}
+	var c ledgerpb.Committee
+	found, err := loadProto(st, keyCommittee(m.CommitteeId), &c)
+	if err != nil {
+		return txErr(CodeInvalid, "read state: %v", err)
+	}
+	if found {
+		return txErr(CodeInvalid, "committee %q already exists", m.CommitteeId)
+	}
+	return nil
+}
+
+func applyCommitteeCreate(b *blockState, signer string, m *ledgerpb.CommitteeCreate, height int64) error {
+	return putProto(b, keyCommittee(m.CommitteeId), &ledgerpb.Committee{
+		Id: m.CommitteeId, Members: m.Members, Threshold: m.Threshold, Creator: signer,
+		CreatedHeight: height, Status: CommitteePending,
+	})
+}
+
+// checkCommitteeConfirm checks a member's confirmation of the committee key:
+// its threshold and size match the committee, and it binds the members' DKG
+// keys in committee order (so share i belongs to member i).
+func checkCommitteeConfirm(signer string, m *ledgerpb.CommitteeConfirm, v *committedView, st stateReader) (*ledgerpb.Committee, *TxError) {
+	var c ledgerpb.Committee
+	found, err := loadProto(st, keyCommittee(m.CommitteeId), &c)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "read state: %v", err)
+	}
+	switch {
+	case !found:
+		return nil, txErr(CodeInvalid, "unknown committee %q", m.CommitteeId)
+	case c.Status != CommitteePending:
+		return nil, txErr(CodeInvalid, "committee %q is already %s", c.Id, c.Status)
+	case !slices.Contains(c.Members, signer):
+		return nil, txErr(CodeUnauthorized, "%s is not on committee %q", signer, c.Id)
+	case slices.Contains(c.Confirmed, signer):
+		return nil, txErr(CodeInvalid, "%s already confirmed committee %q", signer, c.Id)
+	case len(m.CommitteeKey) == 0 || len(m.CommitteeKey) > maxCommitKeyBytes:
+		return nil, txErr(CodeInvalid, "committee key must be 1 to %d bytes", maxCommitKeyBytes)
+	}
+	key, err := committee.ParseCommitteeKey(m.CommitteeKey)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "committee key: %v", err)
+	}
+	if key.T != int(c.Threshold) || key.N != len(c.Members) {
+		return nil, txErr(CodeInvalid, "committee key is %d-of-%d, committee %q is %d-of-%d", key.T, key.N, c.Id, c.Threshold, len(c.Members))
+	}
+	var pubs []committee.LongTermPublicKey
+	for _, name := range c.Members {
+		pk, err := committee.ParseLongTermPublicKey(v.members.byName[name].DkgKey)
+		if err != nil {
+			return nil, txErr(CodeInvalid, "member %q DKG key: %v", name, err)
+		}
+		pubs = append(pubs, pk)
+	}
+	digest, err := committee.MembersDigest(pubs)
+	if err != nil || digest != key.Members {
+		return nil, txErr(CodeInvalid, "committee key does not bind the members of committee %q in order", c.Id)
+	}
+	id := key.ID()
+	if len(c.PendingKeyId) != 0 && !bytes.Equal(c.PendingKeyId, id[:]) {
+		return nil, txErr(CodeInvalid, "committee key %x differs from the one other members confirmed (%x): the DKG diverged", id[:8], c.PendingKeyId[:8])
+	}
+	return &c, nil
+}
+
+func applyCommitteeConfirm(b *blockState, signer string, c *ledgerpb.Committee, m *ledgerpb.CommitteeConfirm) error {
+	key, _ := committee.ParseCommitteeKey(m.CommitteeKey)
+	id := key.ID()
+	c.PendingKeyId = id[:]
+	c.Confirmed = append(c.Confirmed, signer)
+	sort.Strings(c.Confirmed)
+	if len(c.Confirmed) == len(c.Members) {
+		c.Status, c.CommitteeKey = CommitteeActive, m.CommitteeKey
+	}
+	return putProto(b, keyCommittee(c.Id), c)
+}
+
+// --- jobs ---
+
+// jobParams are the params the ledger itself reads; the rest is for the
+// committee.
+type jobParams struct {
+	// InputRange, if set, bounds every provider's (single-value) input; each
+	// job.input then carries an `input`-circuit proof of it.
+	InputRange *[2]uint64 `json:"input_range,omitempty"`
+}
+
+func parseJobParams(raw []byte) (jobParams, error) {
+	var p jobParams
+	if len(raw) == 0 {
+		return p, nil
+	}
+	if len(raw) > maxParamsBytes || !json.Valid(raw) || raw[0] != '{' {
+		return p, fmt.Errorf("params must be a JSON object of at most %d bytes", maxParamsBytes)
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return p, fmt.Errorf("params: %w", err)
+	}
+	if p.InputRange != nil && p.InputRange[0] > p.InputRange[1] {
+		return p, fmt.Errorf("params: input_range is empty")
+	}
+	return p, nil
+}
+
+func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st stateReader, height int64) *TxError {
+	if terr := validID(m.JobId, "job id"); terr != nil {
+		return terr
+	}
+	if !slices.Contains(JobTypes, m.Type) {
+		return txErr(CodeInvalid, "unknown job type %q (known: %v)", m.Type, JobTypes)
+	}
+	if _, err := parseJobParams(m.Params); err != nil {
+		return txErr(CodeInvalid, "%v", err)
+	}
+	if len(m.Providers) == 0 || len(m.Providers) > maxProviders {
+		return txErr(CodeInvalid, "a job has 1 to %d providers", maxProviders)
+	}
+	seen := map[string]bool{}
+	for _, p := range m.Providers {
+		if _, ok := v.members.byName[p]; !ok {
+			return txErr(CodeInvalid, "provider %q is not a member", p)
+		}
+		if seen[p] {
+			return txErr(CodeInvalid, "provider %q listed twice", p)
+		}
+		seen[p] = true
+	}
+	if _, ok := v.members.byName[m.Recipient]; !ok {
+		return txErr(CodeInvalid, "recipient %q is not a member", m.Recipient)
+	}
+	if len(m.RecipientKeyHash) != 0 && len(m.RecipientKeyHash) != 32 {
+		return txErr(CodeInvalid, "recipient key hash must be 32 bytes")
+	}
+	if m.DeadlineHeight <= height || m.DeadlineHeight > height+maxJobLifetime {
+		return txErr(CodeInvalid, "deadline height %d must be after %d and within %d blocks", m.DeadlineHeight, height, maxJobLifetime)
+	}
+	var c ledgerpb.Committee
+	found, err := loadProto(st, keyCommittee(m.CommitteeId), &c)
+	if err != nil {
+		return txErr(CodeInvalid, "read state: %v", err)
+	}
+	if !found || c.Status != CommitteeActive {
+		return txErr(CodeInvalid, "committee %q is not active", m.CommitteeId)
+	}
+	// The access step: the requester's role and rating under the policy.
+	if v.policy != nil {
+		credit, err := loadCredit(st, signer)
+		if err != nil {
+			return txErr(CodeInvalid, "read state: %v", err)
+		}
+		role := ""
+		if pm, ok := v.policy.Member(signer); ok {
+			role = pm.Role
+		}
+		if err := v.policy.CheckSubmit(role, m.Type, uint32(credit.Score)); err != nil {
+			return txErr(CodeUnauthorized, "%s may not submit %s jobs: %v", signer, m.Type, err)
+		}
+	}
+	var j ledgerpb.Job
+	if found, err := loadProto(st, keyJob(m.JobId), &j); err != nil || found {
+		return txErr(CodeInvalid, "job %q already exists", m.JobId)
+	}
+	return nil
+}
+
+func applyJobSubmit(b *blockState, signer string, m *ledgerpb.JobSubmit, height int64) error {
+	j := &ledgerpb.Job{
+		Id: m.JobId, Type: m.Type, Params: m.Params, Providers: m.Providers, CommitteeId: m.CommitteeId,
+		Recipient: m.Recipient, DeadlineHeight: m.DeadlineHeight, RecipientKeyHash: m.RecipientKeyHash,
+		Requester: signer, SubmittedHeight: height, Status: JobCollecting,
+		InputCommitments: make([][]byte, len(m.Providers)),
+	}
+	b.set(keyJobOpen(j.DeadlineHeight, j.Id), []byte{})
+	return putProto(b, keyJob(j.Id), j)
+}
+
+func loadOpenJob(st stateReader, id string) (*ledgerpb.Job, *TxError) {
+	var j ledgerpb.Job
+	found, err := loadProto(st, keyJob(id), &j)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "read state: %v", err)
+	}
+	if !found {
+		return nil, txErr(CodeInvalid, "unknown job %q", id)
+	}
+	if j.Status == JobCompleted || j.Status == JobAborted {
+		return nil, txErr(CodeInvalid, "job %q is %s", id, j.Status)
+	}
+	return &j, nil
+}
+
+// checkJobInput runs the cheap checks of a provider's input commitment.
+func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st stateReader, height int64) (*ledgerpb.Job, *TxError) {
+	j, terr := loadOpenJob(st, m.JobId)
+	if terr != nil {
+		return nil, terr
+	}
+	i := slices.Index(j.Providers, signer)
+	switch {
+	case i < 0:
+		return nil, txErr(CodeUnauthorized, "%s is not a provider of job %q", signer, j.Id)
+	case len(j.InputCommitments[i]) != 0:
+		return nil, txErr(CodeInvalid, "%s already committed its input to job %q", signer, j.Id)
+	case height > j.DeadlineHeight:
+		return nil, txErr(CodeInvalid, "job %q passed its deadline", j.Id)
+	}
+	if _, terr := fieldElement(m.Commitment, "input commitment"); terr != nil {
+		return nil, terr
+	}
+	params, _ := parseJobParams(j.Params)
+	if params.InputRange != nil {
+		if len(m.Proof) == 0 || len(m.Proof) > maxProofBytes {
+			return nil, txErr(CodeInvalid, "job %q bounds its inputs: an input-validity proof is required", j.Id)
+		}
+		info, ok := v.keys.Key(m.VkId)
+		if !ok || info.Circuit != zk.CircuitInput {
+			return nil, txErr(CodeInvalid, "vk %q is not a registered input key", m.VkId)
+		}
+	}
+	return j, nil
+}
+
+func verifyJobInput(v *committedView, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
+	params, _ := parseJobParams(j.Params)
+	if params.InputRange == nil {
+		return nil
+	}
+	c, _ := fieldElement(m.Commitment, "input commitment")
+	st := zk.InputStatement{Commitment: zk.FeltOf(c), Lo: zk.Uint64(params.InputRange[0]), Hi: zk.Uint64(params.InputRange[1])}
+	return v.keys.VerifyStatement(m.VkId, st, m.Proof)
+}
+
+func applyJobInput(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
+	i := slices.Index(j.Providers, signer)
+	j.InputCommitments[i] = m.Commitment
+	complete := true
+	for _, c := range j.InputCommitments {
+		complete = complete && len(c) != 0
+	}
+	if complete {
+		j.Status = JobRunning
+	}
+	return putProto(b, keyJob(j.Id), j)
+}
+
+func checkJobResult(signer string, m *ledgerpb.JobResult, st stateReader) (*ledgerpb.Job, *committee.CommitteeKey, *TxError) {
+	j, terr := loadOpenJob(st, m.JobId)
+	if terr != nil {
+		return nil, nil, terr
+	}
+	var c ledgerpb.Committee
+	if _, err := loadProto(st, keyCommittee(j.CommitteeId), &c); err != nil {
+		return nil, nil, txErr(CodeInvalid, "read state: %v", err)
+	}
+	switch {
+	case !slices.Contains(c.Members, signer):
+		return nil, nil, txErr(CodeUnauthorized, "%s is not on committee %q", signer, c.Id)
+	case j.Status != JobRunning:
+		return nil, nil, txErr(CodeInvalid, "job %q is %s: not every input is committed", j.Id, j.Status)
+	case len(m.OutputCommitment) == 0 || len(m.OutputCommitment) > 128:
+		return nil, nil, txErr(CodeInvalid, "output commitment must be 1 to 128 bytes")
+	case len(m.Signature) == 0 || len(m.Signature) > 256:
+		return nil, nil, txErr(CodeInvalid, "committee signature must be 1 to 256 bytes")
+	}
+	key, err := committee.ParseCommitteeKey(c.CommitteeKey)
+	if err != nil {
+		return nil, nil, txErr(CodeInvalid, "committee key: %v", err)
+	}
+	return j, key, nil
+}
+
+// ResultMessage is what a job's committee signs.
+func ResultMessage(j *ledgerpb.Job, output []byte) ([]byte, error) {
+	return committee.ResultMessage(j.Id, j.InputCommitments, output)
+}
+
+func verifyJobResult(j *ledgerpb.Job, key *committee.CommitteeKey, m *ledgerpb.JobResult) error {
+	msg, err := ResultMessage(j, m.OutputCommitment)
+	if err != nil {
+		return err
+	}
+	return committee.VerifySignature(key, msg, m.Signature)
+}
+
+func finishJob(b *blockState, j *ledgerpb.Job, height int64) error {
+	b.delete(keyJobOpen(j.DeadlineHeight, j.Id))
+	j.FinishedHeight = height
+	return putProto(b, keyJob(j.Id), j)
+}
+
+func applyJobResult(b *blockState, j *ledgerpb.Job, m *ledgerpb.JobResult, height int64) error {
+	j.Status, j.OutputCommitment, j.Signature = JobCompleted, m.OutputCommitment, m.Signature
+	if err := finishJob(b, j, height); err != nil {
+		return err
+	}
+	var c ledgerpb.Committee
+	if _, err := loadProto(b, keyCommittee(j.CommitteeId), &c); err != nil {
+		return err
+	}
+	for _, name := range c.Members {
+		if err := adjustCredit(b, name, creditJobParticipation, "job completed: "+j.Id, height); err != nil {
+			return err
+		}
+		if err := addOutput(b, name, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkJobAbort(signer string, m *ledgerpb.JobAbort, st stateReader) (*ledgerpb.Job, *TxError) {
+	j, terr := loadOpenJob(st, m.JobId)
+	if terr != nil {
+		return nil, terr
+	}
+	if m.Reason == "" || len(m.Reason) > maxReasonBytes || len(m.Culprit) > maxNameBytes {
+		return nil, txErr(CodeInvalid, "an abort needs a reason of 1 to %d bytes", maxReasonBytes)
+	}
+	var c ledgerpb.Committee
+	if _, err := loadProto(st, keyCommittee(j.CommitteeId), &c); err != nil {
+		return nil, txErr(CodeInvalid, "read state: %v", err)
+	}
+	if signer != j.Requester && !slices.Contains(c.Members, signer) {
+		return nil, txErr(CodeUnauthorized, "only the requester or the committee can abort job %q", j.Id)
+	}
+	return j, nil
+}
+
+// applyJobAbort records why a job ended. A culprit named by a committee
+// member is recorded, not penalised: the ledger cannot check the claim.
+func applyJobAbort(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.JobAbort, height int64) error {
+	j.Status, j.AbortReason, j.Culprit = JobAborted, fmt.Sprintf("%s (reported by %s)", m.Reason, signer), m.Culprit
+	return finishJob(b, j, height)
+}
+
+// abortJobForInvalidInput ends a job whose provider posted an input proof
+// that does not verify, and penalises the provider.
+func abortJobForInvalidInput(b *blockState, j *ledgerpb.Job, provider string, cause error, height int64) error {
+	j.Status, j.AbortReason, j.Culprit = JobAborted, fmt.Sprintf("provider %s posted an invalid input-validity proof: %v", provider, cause), provider
+	if err := finishJob(b, j, height); err != nil {
+		return err
+	}
+	return adjustCredit(b, provider, creditInvalidProof, "invalid input proof: "+j.Id, height)
+}
+
+// expireJobs aborts every unfinished job whose deadline is before height.
+// Providers that never committed their input are named and penalised: the
+// chain itself shows they did not deliver.
+func expireJobs(b *blockState, height int64) error {
+	var expired [][]byte
+	err := b.scan(prefixJobOpen, func(key, _ []byte) error {
+		if int64(bytesToHeight(key[len(prefixJobOpen):])) >= height {
+			return errStopScan
+		}
+		expired = append(expired, append([]byte(nil), key...))
+		return nil
+	})
+	if err != nil && err != errStopScan {
+		return err
+	}
+	for _, key := range expired {
+		id := string(key[len(prefixJobOpen)+8:])
+		var j ledgerpb.Job
+		if found, err := loadProto(b, keyJob(id), &j); err != nil || !found {
+			return fmt.Errorf("open-job index points to a missing job %q: %v", id, err)
+		}
+		var missing []string
+		for i, c := range j.InputCommitments {
+			if len(c) == 0 {
+				missing = append(missing, j.Providers[i])
+			}
+		}
+		j.Status = JobAborted
+		if len(missing) > 0 {
+			j.AbortReason = fmt.Sprintf("deadline passed without input from %v", missing)
+			j.Culprit = missing[0]
+		} else {
+			j.AbortReason = "deadline passed without a result from the committee"
+		}
+		if err := finishJob(b, &j, height); err != nil {
+			return err
+		}
+		for _, p := range missing {
+			if err := adjustCredit(b, p, creditJobTimeout, "job input missing: "+id, height); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

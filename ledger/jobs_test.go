@@ -1,0 +1,278 @@
+package ledger
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/transport"
+	"github.com/cohortnet/cohort/policies"
+	"github.com/cohortnet/cohort/zk"
+)
+
+var inputKeys = sync.OnceValues(func() (*zk.Keys, error) {
+	return zk.DevSetup(context.Background(), zk.CircuitInput)
+})
+
+// jobChain is a 4-member chain under the default policy, with DKG keys and
+// the input-circuit key registered, and a 3-of-4 committee whose DKG ran for
+// real over the in-memory transport.
+type jobChain struct {
+	app    *App
+	ms     []testMember
+	shares []*committee.Share
+	keys   *zk.Keys
+	height int64
+	nextID int
+}
+
+func newJobChain(t *testing.T) *jobChain {
+	t.Helper()
+	keys, err := inputKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g Genesis
+	var ms []testMember
+	var dkgKeys []*committee.LongTermKey
+	var pubs []committee.LongTermPublicKey
+	for i, role := range []string{RoleEnterprise, RoleEnterprise, RolePlatform, RoleSupervisor} {
+		name := fmt.Sprintf("node%d", i)
+		k := deterministicKey("account/" + name)
+		ms = append(ms, testMember{name: name, key: k})
+		dk := committee.GenerateLongTermKey()
+		dkgKeys, pubs = append(dkgKeys, dk), append(pubs, dk.Public())
+		g.Members = append(g.Members, GenesisMember{Name: name, Roles: []string{role},
+			AccountKey: k.Public().(ed25519.PublicKey), PeerID: "peer-" + name, DKGKey: dk.Public().Bytes()})
+	}
+	g.Policy = string(policies.DefaultYAML())
+	g.VerifyingKeys = []GenesisKey{{Circuit: zk.CircuitInput, Key: keys.VKBytes}}
+	gen, err := json.Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &jobChain{app: newTestApp(t, gen), ms: ms, keys: keys, nextID: 1000}
+
+	// The committee's DKG, as its members' nodes run it.
+	nw := transport.NewMemoryNetwork()
+	c.shares = make([]*committee.Share, 4)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range dkgKeys {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			conn, err := nw.Open(context.Background(), "dkg", transport.PartyID(i), 4)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer conn.Close()
+			c.shares[i], errs[i] = committee.RunDKG(context.Background(), conn, dkgKeys[i], pubs, committee.DKGConfig{Threshold: 3})
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	members := []string{"node0", "node1", "node2", "node3"}
+	c.mustOK(t, c.tx(t, 2, &ledgerpb.CommitteeCreate{CommitteeId: "c1", Members: members, Threshold: 3}))
+	for i := range members {
+		key, _ := c.shares[i].Key.MarshalBinary()
+		c.mustOK(t, c.tx(t, i, &ledgerpb.CommitteeConfirm{CommitteeId: "c1", CommitteeKey: key}))
+	}
+	var com ledgerpb.Committee
+	if found, _ := loadProto(committedReader{c.app.store}, keyCommittee("c1"), &com); !found || com.Status != CommitteeActive {
+		t.Fatalf("committee after 4 confirmations: %+v", &com)
+	}
+	return c
+}
+
+// tx signs msg as member i.
+func (c *jobChain) tx(t *testing.T, i int, msg proto.Message) []byte {
+	t.Helper()
+	c.nextID++
+	p := &ledgerpb.TxPayload{ChainId: testChain, TxId: txID(c.nextID), Signer: c.ms[i].name}
+	switch m := msg.(type) {
+	case *ledgerpb.CommitteeCreate:
+		p.Msg = &ledgerpb.TxPayload_CommitteeCreate{CommitteeCreate: m}
+	case *ledgerpb.CommitteeConfirm:
+		p.Msg = &ledgerpb.TxPayload_CommitteeConfirm{CommitteeConfirm: m}
+	case *ledgerpb.JobSubmit:
+		p.Msg = &ledgerpb.TxPayload_JobSubmit{JobSubmit: m}
+	case *ledgerpb.JobInput:
+		p.Msg = &ledgerpb.TxPayload_JobInput{JobInput: m}
+	case *ledgerpb.JobResult:
+		p.Msg = &ledgerpb.TxPayload_JobResult{JobResult: m}
+	case *ledgerpb.JobAbort:
+		p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: m}
+	}
+	raw, err := SignTx(c.ms[i].key, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func (c *jobChain) block(t *testing.T, txs ...[]byte) []*abci.ExecTxResult {
+	t.Helper()
+	c.height++
+	return finalize(t, c.app, c.height, txs...).TxResults
+}
+
+func (c *jobChain) mustOK(t *testing.T, tx []byte) {
+	t.Helper()
+	if r := c.block(t, tx)[0]; r.Code != CodeOK {
+		t.Fatalf("tx failed: %d %s", r.Code, r.Log)
+	}
+}
+
+func (c *jobChain) job(t *testing.T, id string) *ledgerpb.Job {
+	t.Helper()
+	var j ledgerpb.Job
+	if found, err := loadProto(committedReader{c.app.store}, keyJob(id), &j); !found || err != nil {
+		t.Fatalf("job %s: %v", id, err)
+	}
+	return &j
+}
+
+// bid commits a provider's bid and proves it lies in the job's range.
+func (c *jobChain) bid(t *testing.T, jobID string, value uint64, lo, hi uint64) *ledgerpb.JobInput {
+	t.Helper()
+	salt, _ := zk.NewSalt(rand.Reader)
+	w := zk.InputWitness{Value: zk.Uint64(value), Salt: zk.FeltOf(salt), Lo: zk.Uint64(lo), Hi: zk.Uint64(hi)}
+	pf, err := c.keys.Prove(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, _ := pf.ProofBytes()
+	cm := zk.InputCommitment(value, salt)
+	cb := cm.Bytes()
+	return &ledgerpb.JobInput{JobId: jobID, Commitment: cb[:], VkId: c.keys.Info.VKID, Proof: proof}
+}
+
+func (c *jobChain) sign(t *testing.T, j *ledgerpb.Job, output []byte, signers ...int) []byte {
+	t.Helper()
+	msg, err := ResultMessage(j, output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var partials [][]byte
+	for _, i := range signers {
+		p, err := committee.SignPartial(c.shares[i], msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		partials = append(partials, p)
+	}
+	sig, err := committee.Combine(c.shares[0].Key, msg, partials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+func TestJobLifecycle(t *testing.T) {
+	c := newJobChain(t)
+	auction := func(id string, deadline int64) *ledgerpb.JobSubmit {
+		return &ledgerpb.JobSubmit{JobId: id, Type: "auction-vickrey", Params: []byte(`{"input_range":[1,1000000]}`),
+			Providers: []string{"node0", "node1"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + deadline}
+	}
+
+	t.Run("access: the policy's roles decide who submits", func(t *testing.T) {
+		// Only the platform may submit clearing jobs under the default policy.
+		s := auction("J-clear", 50)
+		s.Type = "clearing"
+		r := c.block(t, c.tx(t, 0, s))[0]
+		if r.Code != CodeUnauthorized || !strings.Contains(r.Log, "clearing") {
+			t.Fatalf("enterprise submitting clearing: %d %s", r.Code, r.Log)
+		}
+	})
+
+	t.Run("completed with the committee's signature", func(t *testing.T) {
+		c.mustOK(t, c.tx(t, 2, auction("J-1", 50)))
+		c.mustOK(t, c.tx(t, 0, c.bid(t, "J-1", 700, 1, 1000000)))
+		if j := c.job(t, "J-1"); j.Status != JobCollecting {
+			t.Fatalf("after one of two inputs: %s", j.Status)
+		}
+		c.mustOK(t, c.tx(t, 1, c.bid(t, "J-1", 900, 1, 1000000)))
+		j := c.job(t, "J-1")
+		if j.Status != JobRunning {
+			t.Fatalf("after both inputs: %s", j.Status)
+		}
+		output := []byte("output commitment of J-1")
+		// A signature over another output, and one by another committee's key.
+		wrong := c.sign(t, j, []byte("another output"), 0, 1, 2)
+		if r := c.block(t, c.tx(t, 3, &ledgerpb.JobResult{JobId: "J-1", OutputCommitment: output, Signature: wrong}))[0]; r.Code != CodeBadSignature {
+			t.Fatalf("result with a wrong signature: %d %s", r.Code, r.Log)
+		}
+		good := c.sign(t, j, output, 1, 2, 3)
+		before := creditOf(t, c.app, "node3").Credit
+		c.mustOK(t, c.tx(t, 3, &ledgerpb.JobResult{JobId: "J-1", OutputCommitment: output, Signature: good}))
+		if j := c.job(t, "J-1"); j.Status != JobCompleted {
+			t.Fatalf("after the result: %s", j.Status)
+		}
+		after := creditOf(t, c.app, "node3").Credit
+		if after.Score != before.Score+creditJobParticipation || after.Output != before.Output+1 {
+			t.Fatalf("committee credit %+v → %+v", before, after)
+		}
+	})
+
+	t.Run("an invalid input proof aborts the job and names the provider", func(t *testing.T) {
+		c.mustOK(t, c.tx(t, 2, auction("J-2", 50)))
+		in := c.bid(t, "J-2", 500, 1, 1000000)
+		other := c.bid(t, "J-2", 501, 1, 1000000)
+		in.Proof = other.Proof // a proof about another commitment
+		r := c.block(t, c.tx(t, 0, in))[0]
+		if r.Code != CodeInvalidProof {
+			t.Fatalf("invalid input proof: %d %s", r.Code, r.Log)
+		}
+		j := c.job(t, "J-2")
+		if j.Status != JobAborted || j.Culprit != "node0" || !strings.Contains(j.AbortReason, "invalid input-validity proof") {
+			t.Fatalf("job after an invalid input proof: %+v", j)
+		}
+	})
+
+	t.Run("a provider that never sends its input", func(t *testing.T) {
+		c.mustOK(t, c.tx(t, 2, auction("J-3", 3)))
+		c.mustOK(t, c.tx(t, 0, c.bid(t, "J-3", 10, 1, 1000000)))
+		before := creditOf(t, c.app, "node1").Credit.Score
+		for i := 0; i < 3; i++ {
+			c.block(t)
+		}
+		j := c.job(t, "J-3")
+		if j.Status != JobAborted || j.Culprit != "node1" || !strings.Contains(j.AbortReason, "node1") {
+			t.Fatalf("job after its deadline: %+v", j)
+		}
+		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+creditJobTimeout {
+			t.Fatalf("silent provider's credit %d → %d", before, got)
+		}
+	})
+
+	t.Run("other jobs are unaffected, and an abort records its reason", func(t *testing.T) {
+		c.mustOK(t, c.tx(t, 2, auction("J-4", 50)))
+		c.mustOK(t, c.tx(t, 1, &ledgerpb.JobAbort{JobId: "J-4", Reason: "commitment mismatch: provider node0", Culprit: "node0"}))
+		if j := c.job(t, "J-4"); j.Status != JobAborted || !strings.Contains(j.AbortReason, "mismatch") {
+			t.Fatalf("aborted job: %+v", j)
+		}
+		if j := c.job(t, "J-1"); j.Status != JobCompleted {
+			t.Fatalf("an abort touched another job: %+v", j)
+		}
+		if r := c.block(t, c.tx(t, 0, &ledgerpb.JobAbort{JobId: "J-1", Reason: "late"}))[0]; r.Code == CodeOK {
+			t.Fatal("a completed job was aborted")
+		}
+	})
+}
