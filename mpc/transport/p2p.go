@@ -41,6 +41,7 @@ type p2pConfig struct {
 	mailboxBytes    int           // unread bytes buffered per peer per open job
 	mailboxMsgs     int           // unread messages buffered per peer per open job
 	earlyBytes      int           // bytes buffered per peer for jobs not yet opened
+	earlyTotal      int           // bytes buffered from all peers for jobs not yet opened
 	earlyJobs       int           // not-yet-opened jobs a peer may buffer messages for
 	earlyTTL        time.Duration // how long messages for an unopened job are kept
 	sendQueueBytes  int           // bytes queued per peer before Send blocks
@@ -55,6 +56,7 @@ const (
 	DefaultP2PMailboxBytes   = 256 << 20
 	DefaultP2PMailboxMsgs    = 1 << 16
 	DefaultEarlyBytesPerPeer = 256 << 20
+	DefaultEarlyBytesTotal   = 1 << 30
 	DefaultEarlyJobsPerPeer  = 64
 	DefaultEarlyTTL          = 2 * time.Minute
 	DefaultSendQueueBytes    = 64 << 20
@@ -82,6 +84,13 @@ func WithEarlyBuffer(bytesPerPeer, jobsPerPeer int, ttl time.Duration) P2POption
 	return func(c *p2pConfig) {
 		c.earlyBytes, c.earlyJobs, c.earlyTTL = bytesPerPeer, jobsPerPeer, ttl
 	}
+}
+
+// WithEarlyBufferTotal bounds the bytes kept for unopened jobs from all peers
+// together. The per-peer bounds assume the host's gater admits only members;
+// this one holds even if it does not.
+func WithEarlyBufferTotal(bytes int) P2POption {
+	return func(c *p2pConfig) { c.earlyTotal = bytes }
 }
 
 // WithSendQueue bounds the bytes queued for one peer; Send blocks beyond it
@@ -127,6 +136,7 @@ type P2PNetwork struct {
 	early     map[string]*earlyJob
 	earlyUse  map[peer.ID]*earlyUsage
 	closedIDs map[string]time.Time // recently closed jobs: late frames are dropped, not buffered
+	earlySum  int                  // bytes in the early buffer, all peers
 	lastSweep time.Time
 	links     map[peer.ID]*outLink
 	inbound   map[peer.ID]map[network.Stream]struct{}
@@ -142,6 +152,7 @@ func NewP2PNetwork(h host.Host, opts ...P2POption) *P2PNetwork {
 		mailboxBytes:    DefaultP2PMailboxBytes,
 		mailboxMsgs:     DefaultP2PMailboxMsgs,
 		earlyBytes:      DefaultEarlyBytesPerPeer,
+		earlyTotal:      DefaultEarlyBytesTotal,
 		earlyJobs:       DefaultEarlyJobsPerPeer,
 		earlyTTL:        DefaultEarlyTTL,
 		sendQueueBytes:  DefaultSendQueueBytes,
@@ -652,10 +663,15 @@ func (nw *P2PNetwork) bufferEarlyLocked(p peer.ID, f frame) {
 		e.markGone(p, fmt.Errorf("protocol violation: more than %d bytes sent before the job was opened here: %w", nw.cfg.earlyBytes, ErrMailboxFull))
 		return
 	}
+	if nw.earlySum+cost > nw.cfg.earlyTotal {
+		e.markGone(p, fmt.Errorf("early buffer for unopened jobs is full (%d bytes from all peers): %w", nw.cfg.earlyTotal, ErrMailboxFull))
+		return
+	}
 	e.msgs[k] = f.payload
 	e.order = append(e.order, k)
 	e.bytes[p] += cost
 	use.bytes += cost
+	nw.earlySum += cost
 }
 
 // earlyMessageOverhead is charged per buffered message on top of its payload,
@@ -689,6 +705,7 @@ func (nw *P2PNetwork) sweepLocked(now time.Time) {
 // releaseEarlyLocked returns e's bytes and job slots to its peers' quotas.
 func (nw *P2PNetwork) releaseEarlyLocked(_ string, e *earlyJob) {
 	for p, n := range e.bytes {
+		nw.earlySum -= n
 		if use := nw.earlyUse[p]; use != nil {
 			use.bytes -= n
 			use.jobs--

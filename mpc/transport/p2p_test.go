@@ -163,6 +163,65 @@ func TestP2PSendQueueAccounting(t *testing.T) {
 	exchange(t, conns, []Round{100}, 64<<10) // one message larger than the whole bound
 }
 
+// Five parties join two concurrent jobs at staggered times and run many
+// rounds; early buffering, stream set-up races and job multiplexing on one
+// stream per peer all get exercised (best under -race).
+func TestP2PStaggeredJoinsManyRounds(t *testing.T) {
+	const n = 5
+	nws := p2pNets(t, newHosts(t, n, "/ip4/127.0.0.1/tcp/0"))
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	jobs := []string{"stagger-a", "stagger-b"}
+	errs := make([]error, n*len(jobs))
+	var wg sync.WaitGroup
+	for ji, job := range jobs {
+		for i := range n {
+			wg.Go(func() {
+				err := func() error {
+					time.Sleep(time.Duration((i*37+ji*53)%120) * time.Millisecond)
+					c, err := nws[i].Open(ctx, job, PartyID(i), n)
+					if err != nil {
+						return err
+					}
+					defer c.Close()
+					for r := Round(1); r <= 30; r++ {
+						out := make([][]byte, n)
+						for j := range out {
+							out[j] = msg(i, j, r+Round(ji)*1000, 2000+int(r)*10)
+						}
+						if err := SendAll(ctx, c, r, out); err != nil {
+							return err
+						}
+						in, err := RecvAll(ctx, c, r)
+						if err != nil {
+							return err
+						}
+						for j, m := range in {
+							if j != i && !bytes.Equal(m, msg(j, i, r+Round(ji)*1000, 2000+int(r)*10)) {
+								return fmt.Errorf("round %d: wrong message from %d", r, j)
+							}
+						}
+					}
+					// Do not leave before everyone has read our last round: a
+					// final barrier round whose messages are read by all.
+					if err := Broadcast(ctx, c, 999, nil); err != nil {
+						return err
+					}
+					_, err = RecvAll(ctx, c, 999)
+					return err
+				}()
+				errs[ji*n+i] = err
+			})
+		}
+	}
+	wg.Wait()
+	for k, err := range errs {
+		if err != nil {
+			t.Fatalf("job %s party %d: %v", jobs[k/n], k%n, err)
+		}
+	}
+}
+
 func TestP2PBuffersMessagesForJobsNotYetOpened(t *testing.T) {
 	hs := newHosts(t, 3, "/ip4/127.0.0.1/tcp/0")
 	nws := p2pNets(t, hs)
@@ -295,6 +354,43 @@ func TestP2PMailboxBoundsMessageCount(t *testing.T) {
 	}
 }
 
+func TestP2PEarlyBufferTotalIsBounded(t *testing.T) {
+	nws := p2pNets(t, newHosts(t, 3, "/ip4/127.0.0.1/tcp/0"), WithEarlyBufferTotal(1000))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 2 { // parties 0 and 1 each send 600 bytes before party 2 joins
+		c, err := nws[i].Open(ctx, "total", PartyID(i), 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Send(ctx, 2, 1, make([]byte, 600)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	c2, err := nws[2].Open(ctx, "total", 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	var delivered, refused int
+	for from := range PartyID(2) {
+		_, err := c2.Recv(ctx, from, 1)
+		switch {
+		case err == nil:
+			delivered++
+		case errors.Is(err, ErrMailboxFull):
+			refused++
+		default:
+			t.Fatalf("party %d: %v", from, err)
+		}
+	}
+	if delivered != 1 || refused != 1 {
+		t.Fatalf("%d delivered, %d refused; want 1 and 1 under a 1000-byte total", delivered, refused)
+	}
+}
+
 func TestP2PEarlyMessagesExpire(t *testing.T) {
 	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"), WithEarlyBuffer(1<<20, 4, 100*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -309,7 +405,7 @@ func TestP2PEarlyMessagesExpire(t *testing.T) {
 	}
 	time.Sleep(400 * time.Millisecond) // several TTLs: the janitor discards it
 	nws[1].mu.Lock()
-	left := len(nws[1].early) + len(nws[1].earlyUse)
+	left := len(nws[1].early) + len(nws[1].earlyUse) + nws[1].earlySum
 	nws[1].mu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d early-buffer entries survived their TTL", left)
