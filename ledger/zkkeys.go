@@ -29,7 +29,7 @@ func registerKeys(b *blockState, reg *zk.Registry, keys []GenesisKey) error {
 		if err != nil {
 			return fmt.Errorf("genesis verifying key %d (%s): %w", i, k.Circuit, err)
 		}
-		raw, err := json.Marshal(storedKey{Circuit: k.Circuit, Key: k.Key})
+		raw, err := json.Marshal(storedKey(k))
 		if err != nil {
 			return err
 		}
