@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -221,7 +222,15 @@ func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result
 	if r.idle {
 		wait = r.cfg.IdleTimeout
 	}
-	alive := []transport.PartyID{r.m.self}
+	// Read every peer's hello concurrently, so that several silent peers
+	// cost one deadline, not one each; a result or abort ends the wait.
+	type reply struct {
+		b   []byte
+		err error
+	}
+	replies := make([]reply, r.m.n)
+	hctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
 		if p == r.m.self {
@@ -230,19 +239,40 @@ func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result
 		// A suspect stays out of the subsets, but it may have finished the
 		// previous attempt on its own (it received our shares, we did not
 		// receive its): pick up an announcement it already sent.
-		suspect := r.suspects[p] != nil
 		w := wait
-		if suspect {
+		if r.suspects[p] != nil {
 			w = peekTimeout
 		}
-		rctx, cancel := context.WithTimeout(ctx, w)
-		b, err := r.conn.Recv(rctx, p, round)
-		cancel()
-		if ctx.Err() != nil {
-			return nil, nil, fmt.Errorf("he: job: %w", ctx.Err())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rctx, cancel := context.WithTimeout(hctx, w)
+			defer cancel()
+			b, err := r.conn.Recv(rctx, p, round)
+			replies[p] = reply{b, err}
+			if err == nil && len(b) > 0 && (b[0] == helloDone || b[0] == helloAbort) {
+				stop()
+			}
+		}()
+	}
+	wg.Wait()
+	stopped := hctx.Err() != nil
+	stop()
+	if ctx.Err() != nil {
+		return nil, nil, fmt.Errorf("he: job: %w", ctx.Err())
+	}
+	alive := []transport.PartyID{r.m.self}
+	for i := 0; i < r.m.n; i++ {
+		p := transport.PartyID(i)
+		if p == r.m.self {
+			continue
 		}
+		suspect := r.suspects[p] != nil
+		b, err := replies[p].b, replies[p].err
 		if err != nil {
-			if !suspect {
+			// A wait cut short by another peer's announcement says nothing
+			// about this peer.
+			if !suspect && !stopped {
 				r.suspects[p] = err
 			}
 			continue
@@ -261,7 +291,9 @@ func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result
 			}
 			return nil, res, nil
 		default:
-			r.suspects[p] = fmt.Errorf("malformed hello")
+			if !suspect {
+				r.suspects[p] = fmt.Errorf("malformed hello")
+			}
 		}
 	}
 	sort.Slice(alive, func(i, j int) bool { return alive[i] < alive[j] })
