@@ -108,3 +108,35 @@ func FuzzUnmarshalCiphertext(f *testing.F) {
 		}
 	})
 }
+
+func TestPublicKeyAndRecipientCodec(t *testing.T) {
+	preset := insecurePreset(t)
+	r := NewRecipient(preset)
+	b := preset.MarshalPublicKey(r.PublicKey())
+	pk, err := preset.UnmarshalPublicKey(b)
+	if err != nil || !pk.Equal(r.PublicKey()) {
+		t.Fatalf("public key round trip: %v", err)
+	}
+	if _, err := preset.UnmarshalPublicKey(b[:len(b)-1]); err == nil {
+		t.Fatal("accepted a truncated public key")
+	}
+	secure, err := SecurePreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secure.UnmarshalPublicKey(b); err == nil {
+		t.Fatal("accepted a public key of another ring")
+	}
+	r2, err := LoadRecipient(preset, r.MarshalSecret())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, _, err := preset.EncryptFloats(r2.PublicKey(), []float64{0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.DecryptFloats(ct)
+	if err != nil || v[0] < 0.499 || v[0] > 0.501 {
+		t.Fatalf("restored recipient key differs: %v %v", v[0], err)
+	}
+}

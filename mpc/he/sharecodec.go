@@ -31,6 +31,7 @@ const (
 	kindPK
 	kindRLK
 	kindGK
+	kindRecipientSK
 )
 
 const shareHeader = 1 + 8
