@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ProtocolID is the libp2p protocol that carries MPC messages.
@@ -140,9 +141,72 @@ type P2PNetwork struct {
 	lastSweep time.Time
 	links     map[peer.ID]*outLink
 	inbound   map[peer.ID]map[network.Stream]struct{}
+
+	m p2pMetrics
 }
 
-var _ Network = (*P2PNetwork)(nil)
+var (
+	_ Network              = (*P2PNetwork)(nil)
+	_ prometheus.Collector = (*P2PNetwork)(nil)
+)
+
+// p2pMetrics are the network's Prometheus metrics. They carry no job IDs,
+// peer IDs or payload sizes per message, only totals.
+type p2pMetrics struct {
+	sentBytes, recvBytes   prometheus.Counter
+	sentFrames, recvFrames prometheus.Counter
+	dropped                *prometheus.CounterVec // by reason
+	peerFailures           prometheus.Counter
+	openJobs, earlyBytes   prometheus.GaugeFunc
+}
+
+func newP2PMetrics(nw *P2PNetwork) p2pMetrics {
+	const ns, sub = "cohort", "mpc"
+	locked := func(f func() int) func() float64 {
+		return func() float64 {
+			nw.mu.Lock()
+			defer nw.mu.Unlock()
+			return float64(f())
+		}
+	}
+	return p2pMetrics{
+		sentBytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "sent_bytes_total",
+			Help: "Bytes of MPC frames (headers and payloads) written to peers."}),
+		recvBytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "received_bytes_total",
+			Help: "Bytes of well-formed MPC frames read from peers."}),
+		sentFrames: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "sent_frames_total",
+			Help: "MPC frames (messages and job departures) written to peers."}),
+		recvFrames: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "received_frames_total",
+			Help: "Well-formed MPC frames read from peers."}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dropped_messages_total",
+			Help: "MPC messages discarded, by reason."}, []string{"reason"}),
+		peerFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "peer_failures_total",
+			Help: "Times a peer was declared gone (stream ended or broke, disconnect, unreachable, stalled)."}),
+		openJobs: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "open_jobs",
+			Help: "Jobs open on this node."}, locked(func() int { return len(nw.jobs) })),
+		earlyBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "early_buffer_bytes",
+			Help: "Bytes held for jobs not yet opened here."}, locked(func() int { return nw.earlySum })),
+	}
+}
+
+func (m *p2pMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.sentBytes, m.recvBytes, m.sentFrames, m.recvFrames, m.dropped, m.peerFailures, m.openJobs, m.earlyBytes}
+}
+
+// Describe implements prometheus.Collector: the node registers the network
+// with its registry (reg.Register(nw)) to export the cohort_mpc_* metrics.
+func (nw *P2PNetwork) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range nw.m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (nw *P2PNetwork) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range nw.m.collectors() {
+		c.Collect(ch)
+	}
+}
 
 // NewP2PNetwork attaches the MPC protocol to h. The host's connection gater
 // decides who may connect; this network additionally accepts a message only
@@ -179,6 +243,7 @@ func NewP2PNetwork(h host.Host, opts ...P2POption) *P2PNetwork {
 		links:     make(map[peer.ID]*outLink),
 		inbound:   make(map[peer.ID]map[network.Stream]struct{}),
 	}
+	nw.m = newP2PMetrics(nw)
 	nw.nb = &network.NotifyBundle{DisconnectedF: nw.onDisconnected}
 	h.Network().Notify(nw.nb)
 	h.SetStreamHandler(ProtocolID, nw.handleStream)
@@ -483,6 +548,7 @@ func (nw *P2PNetwork) failPeer(p peer.ID, err error) {
 	for _, j := range hit {
 		j.failParty(j.index[p], err)
 	}
+	nw.m.peerFailures.Inc()
 	if len(hit) > 0 {
 		nw.cfg.log.Warn("mpc transport: lost peer", "peer", p, "jobs", len(hit), "err", err)
 	}
@@ -535,6 +601,8 @@ func (nw *P2PNetwork) readLoop(p peer.ID, s network.Stream) error {
 		if err != nil {
 			return err
 		}
+		nw.m.recvFrames.Inc()
+		nw.m.recvBytes.Add(float64(frameHeaderBytes(f.jobID) + len(f.payload)))
 		nw.dispatch(p, f)
 	}
 }
@@ -551,6 +619,7 @@ func (nw *P2PNetwork) dispatch(p peer.ID, f frame) {
 		party, member := j.index[p]
 		if !member {
 			nw.cfg.log.Warn("mpc transport: dropped message from a peer outside the job committee", "peer", p, "job", f.jobID)
+			nw.m.dropped.WithLabelValues("not_in_committee").Inc()
 			return
 		}
 		nw.deliver(j, party, f)
@@ -558,6 +627,7 @@ func (nw *P2PNetwork) dispatch(p peer.ID, f frame) {
 	}
 	defer nw.mu.Unlock()
 	if _, recent := nw.closedIDs[f.jobID]; recent {
+		nw.m.dropped.WithLabelValues("job_closed").Inc()
 		return // late message for a job we finished
 	}
 	nw.bufferEarlyLocked(p, f)
@@ -632,6 +702,7 @@ func (nw *P2PNetwork) bufferEarlyLocked(p peer.ID, f frame) {
 	if e == nil || !hasKey(e.bytes, p) {
 		if use.jobs >= nw.cfg.earlyJobs {
 			nw.cfg.log.Warn("mpc transport: dropped message for unopened job: too many unopened jobs from peer", "peer", p, "job", f.jobID)
+			nw.m.dropped.WithLabelValues("early_jobs_quota").Inc()
 			return
 		}
 		if e == nil {
@@ -693,6 +764,7 @@ func (nw *P2PNetwork) sweepLocked(now time.Time) {
 			delete(nw.early, id)
 			nw.releaseEarlyLocked(id, e)
 			nw.cfg.log.Info("mpc transport: discarded messages for a job never opened here", "job", id)
+			nw.m.dropped.WithLabelValues("early_expired").Add(float64(len(e.msgs)))
 		}
 	}
 	for id, t := range nw.closedIDs {
@@ -722,6 +794,7 @@ func (nw *P2PNetwork) deliverEarly(j *p2pJob, e *earlyJob) {
 		party, member := j.index[k.from]
 		if !member {
 			nw.cfg.log.Warn("mpc transport: dropped early message from a peer outside the job committee", "peer", k.from, "job", j.id)
+			nw.m.dropped.WithLabelValues("not_in_committee").Inc()
 			continue
 		}
 		nw.deliver(j, party, frame{kind: frameData, jobID: j.id, round: k.round, payload: e.msgs[k]})
@@ -920,6 +993,8 @@ func (l *outLink) run() {
 			return
 		}
 		l.queued -= sent
+		l.nw.m.sentBytes.Add(float64(sent))
+		l.nw.m.sentFrames.Add(float64(len(batch)))
 		close(l.space)
 		l.space = make(chan struct{})
 		l.mu.Unlock()

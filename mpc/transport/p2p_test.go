@@ -20,6 +20,7 @@ import (
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // newHosts starts n libp2p hosts on loopback that know each other's
@@ -218,6 +219,48 @@ func TestP2PStaggeredJoinsManyRounds(t *testing.T) {
 	for k, err := range errs {
 		if err != nil {
 			t.Fatalf("job %s party %d: %v", jobs[k/n], k%n, err)
+		}
+	}
+}
+
+func TestP2PMetrics(t *testing.T) {
+	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"))
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(nws[1]); err != nil {
+		t.Fatal(err)
+	}
+	conns := openP2P(t, nws, "metrics")
+	exchange(t, conns, []Round{1, 2}, 1000)
+	gather := func() map[string]float64 {
+		values := map[string]float64{}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				values[mf.GetName()] += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+		return values
+	}
+	// The writer counts a batch just after flushing it, which may be after
+	// the peer has already read it.
+	values := gather()
+	for deadline := time.Now().Add(5 * time.Second); values["cohort_mpc_sent_frames_total"] < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		values = gather()
+	}
+	frame := float64(frameHeaderBytes("metrics") + 1000)
+	for name, want := range map[string]float64{
+		"cohort_mpc_sent_frames_total":     2,
+		"cohort_mpc_received_frames_total": 2,
+		"cohort_mpc_sent_bytes_total":      2 * frame,
+		"cohort_mpc_received_bytes_total":  2 * frame,
+		"cohort_mpc_open_jobs":             1,
+	} {
+		if values[name] != want {
+			t.Errorf("%s = %v, want %v", name, values[name], want)
 		}
 	}
 }
