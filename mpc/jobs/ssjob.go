@@ -12,6 +12,7 @@ import (
 
 	"github.com/cohortnet/cohort/mpc/field"
 	"github.com/cohortnet/cohort/mpc/ss"
+	"github.com/cohortnet/cohort/mpc/transport"
 )
 
 // Secret-sharing jobs: shared plumbing.
@@ -254,4 +255,25 @@ func commitOutputs(ctx context.Context, p *ss.Party, label string, fields []fr.V
 		return nil, nil, fmt.Errorf("jobs: output commitment: %w", err)
 	}
 	return opened, salt, nil
+}
+
+// RunSSParty joins job jobID of a committee of n as party self over nw,
+// sets up the engine (one round of pairwise seeds), runs fn and closes the
+// connection — also on failure, so that peers waiting on this party learn at
+// once that it left. An error caused by a peer wraps a *transport.PartyError
+// naming it.
+func RunSSParty(ctx context.Context, nw transport.Network, jobID string, self, n int, cfg ss.Config, fn func(ctx context.Context, p *ss.Party) error) error {
+	conn, err := nw.Open(ctx, jobID, transport.PartyID(self), n)
+	if err != nil {
+		return fmt.Errorf("jobs: join %s: %w", jobID, err)
+	}
+	defer conn.Close()
+	p, err := ss.NewParty(ctx, conn, cfg)
+	if err != nil {
+		return fmt.Errorf("jobs: %s: %w", jobID, err)
+	}
+	if err := fn(ctx, p); err != nil {
+		return fmt.Errorf("jobs: %s: %w", jobID, err)
+	}
+	return nil
 }

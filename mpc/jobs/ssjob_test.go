@@ -44,18 +44,11 @@ func committee[T any](t testing.TB, nw transport.Network, n int, cfg func(i int)
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			conn, err := nw.Open(ctx, job, transport.PartyID(i), n)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer conn.Close()
-			p, err := ss.NewParty(ctx, conn, cfg(i))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			res[i], errs[i] = fn(ctx, p)
+			errs[i] = RunSSParty(ctx, nw, job, i, n, cfg(i), func(ctx context.Context, p *ss.Party) error {
+				var err error
+				res[i], err = fn(ctx, p)
+				return err
+			})
 		}(i)
 	}
 	wg.Wait()
