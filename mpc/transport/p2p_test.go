@@ -880,6 +880,45 @@ func BenchmarkP2PExchange(b *testing.B) {
 	}
 }
 
+// BenchmarkP2PJobSetup measures a whole short job among 3 parties on
+// loopback TCP+TLS: open, one round of 64 KiB messages, close. Jobs reuse the
+// per-peer streams (and their grown flow-control windows), so this is the
+// per-job overhead a stream-per-job design would add stream set-up to.
+func BenchmarkP2PJobSetup(b *testing.B) {
+	const n, size = 3, 64 << 10
+	nws := p2pNets(b, newHosts(b, n, "/ip4/127.0.0.1/tcp/0", libp2p.Security(libp2ptls.ID, libp2ptls.New)))
+	payload := msg(0, 0, 0, size)
+	ctx := context.Background()
+	b.SetBytes(int64(size * n * (n - 1)))
+	b.ResetTimer()
+	for it := range b.N {
+		job := fmt.Sprintf("job-%d", it)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i, nw := range nws {
+			wg.Go(func() {
+				c, err := nw.Open(ctx, job, PartyID(i), n)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				defer c.Close()
+				if err := Broadcast(ctx, c, 1, payload); err != nil {
+					errs[i] = err
+					return
+				}
+				_, errs[i] = RecvAll(ctx, c, 1)
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 // BenchmarkMemoryExchange is the same round over the in-memory network, the
 // ceiling the libp2p numbers compare against.
 func BenchmarkMemoryExchange(b *testing.B) {
