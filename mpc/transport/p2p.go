@@ -34,8 +34,15 @@ var ErrPeerGone = errors.New("transport: peer connection lost")
 // (entry i is party i). The node implements it from the job's on-ledger spec.
 type CommitteeResolver func(ctx context.Context, jobID string) ([]peer.ID, error)
 
-// P2POption configures a P2PNetwork.
+// P2POption configures a P2PNetwork. Non-positive sizes and durations keep
+// the defaults.
 type P2POption func(*p2pConfig)
+
+func setPos[T int | time.Duration](dst *T, v T) {
+	if v > 0 {
+		*dst = v
+	}
+}
 
 type p2pConfig struct {
 	resolver        CommitteeResolver
@@ -76,14 +83,16 @@ func WithCommitteeResolver(r CommitteeResolver) P2POption {
 // nobody reads is bounded too). A peer exceeding either fails with
 // ErrMailboxFull.
 func WithMailboxLimits(bytes, messages int) P2POption {
-	return func(c *p2pConfig) { c.mailboxBytes, c.mailboxMsgs = bytes, messages }
+	return func(c *p2pConfig) { setPos(&c.mailboxBytes, bytes); setPos(&c.mailboxMsgs, messages) }
 }
 
 // WithEarlyBuffer bounds what is kept for jobs this node has not opened yet:
 // bytes per peer, number of jobs per peer, and for how long.
 func WithEarlyBuffer(bytesPerPeer, jobsPerPeer int, ttl time.Duration) P2POption {
 	return func(c *p2pConfig) {
-		c.earlyBytes, c.earlyJobs, c.earlyTTL = bytesPerPeer, jobsPerPeer, ttl
+		setPos(&c.earlyBytes, bytesPerPeer)
+		setPos(&c.earlyJobs, jobsPerPeer)
+		setPos(&c.earlyTTL, ttl)
 	}
 }
 
@@ -91,20 +100,20 @@ func WithEarlyBuffer(bytesPerPeer, jobsPerPeer int, ttl time.Duration) P2POption
 // together. The per-peer bounds assume the host's gater admits only members;
 // this one holds even if it does not.
 func WithEarlyBufferTotal(bytes int) P2POption {
-	return func(c *p2pConfig) { c.earlyTotal = bytes }
+	return func(c *p2pConfig) { setPos(&c.earlyTotal, bytes) }
 }
 
 // WithSendQueue bounds the bytes queued for one peer; Send blocks beyond it
 // until the writer catches up or its context ends.
 func WithSendQueue(bytes int) P2POption {
-	return func(c *p2pConfig) { c.sendQueueBytes = bytes }
+	return func(c *p2pConfig) { setPos(&c.sendQueueBytes, bytes) }
 }
 
 // WithTimeouts sets how long opening a stream to a peer is retried, and how
 // long one frame may wait for the peer to accept it (a peer that stops
 // reading is declared gone after that).
 func WithTimeouts(streamDial, frameWrite time.Duration) P2POption {
-	return func(c *p2pConfig) { c.dialTimeout, c.writeTimeout = streamDial, frameWrite }
+	return func(c *p2pConfig) { setPos(&c.dialTimeout, streamDial); setPos(&c.writeTimeout, frameWrite) }
 }
 
 // WithLogger receives protocol violations and peer losses (never payloads).
@@ -208,7 +217,8 @@ func (nw *P2PNetwork) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// NewP2PNetwork attaches the MPC protocol to h. The host's connection gater
+// NewP2PNetwork attaches the MPC protocol to h (one P2PNetwork per host: a
+// second would take over the protocol handler). The host's connection gater
 // decides who may connect; this network additionally accepts a message only
 // from a member of the message's job committee. Close detaches it.
 func NewP2PNetwork(h host.Host, opts ...P2POption) *P2PNetwork {
