@@ -111,3 +111,23 @@ func BenchmarkEncodeDecode(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkMul64kLibp2p(b *testing.B) {
+	const m = 1 << 16
+	x, y := randomVec(m), randomVec(m)
+	com := newP2PCommittee(b, 3)
+	b.ResetTimer()
+	_, errs := runPartiesCfg(b, com, 3, func(i int) Config { return Config{} }, func(ctx context.Context, p *Party) (struct{}, error) {
+		for i := 0; i < b.N; i++ {
+			if _, err := p.Mul(ctx, x, y); err != nil {
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	for i, err := range errs {
+		if err != nil {
+			b.Fatalf("party %d: %v", i, err)
+		}
+	}
+}

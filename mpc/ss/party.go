@@ -106,10 +106,17 @@ func (w *worker) buf(i, m int) fr.Vector {
 // parallel runs fn(w, c, off, end) for every chunk c = [off, end) of [0, m),
 // spreading chunks over the party's workers; it returns when all are done.
 func (p *Party) parallel(m int, fn func(w *worker, c uint32, off, end int)) {
-	chunks := (m + chunkSize - 1) / chunkSize
+	p.parallelRange(0, m, fn)
+}
+
+// parallelRange is parallel over the chunks of [from, m); from is a multiple
+// of chunkSize, and chunks keep their global numbers (their PRG streams).
+func (p *Party) parallelRange(from, m int, fn func(w *worker, c uint32, off, end int)) {
+	first := from / chunkSize
+	chunks := (m+chunkSize-1)/chunkSize - first
 	nw := min(len(p.workers), chunks)
 	if nw <= 1 {
-		for c := 0; c < chunks; c++ {
+		for c := first; c < first+chunks; c++ {
 			off := c * chunkSize
 			fn(p.workers[0], uint32(c), off, min(off+chunkSize, m))
 		}
@@ -122,8 +129,8 @@ func (p *Party) parallel(m int, fn func(w *worker, c uint32, off, end int)) {
 		go func(w *worker) {
 			defer wg.Done()
 			for {
-				c := int(next.Add(1) - 1)
-				if c >= chunks {
+				c := first + int(next.Add(1)-1)
+				if c >= first+chunks {
 					return
 				}
 				off := c * chunkSize
@@ -357,37 +364,9 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 	if reduce {
 		secret = prm.subSecretMul[me]
 	}
-	sends := prm.sendSet[me]
-	payloads := make([][]byte, len(sends))
-	for s := range sends {
-		payloads[s] = make([]byte, field.EncodedLen(m))
-		field.PutHeader(payloads[s], m)
-	}
 	res := make(fr.Vector, m)
-	p.parallel(m, func(w *worker, c uint32, off, end int) {
-		n := end - off
-		v := x[off:end]
-		if y != nil {
-			h := w.buf(slotProduct, n)
-			h.Mul(v, y[off:end])
-			v = h
-		}
-		p.subShares(w, v, secret, uint64(r), c, func(k int, share fr.Vector) {
-			if k == me {
-				copy(res[off:end], share)
-				return
-			}
-			for s, kk := range sends {
-				if kk == k {
-					field.PutElements(payloads[s][field.HeaderBytes+off*field.Bytes:], share)
-				}
-			}
-		})
-	})
-	for s, k := range sends {
-		if err := p.send(ctx, k, r, payloads[s]); err != nil {
-			return nil, fmt.Errorf("ss: reshare: %w", err)
-		}
+	if err := p.shareOut(ctx, r, x, y, secret, res); err != nil {
+		return nil, fmt.Errorf("ss: reshare: %w", err)
 	}
 	for i := 0; i < prm.N; i++ {
 		if i == me {
@@ -402,11 +381,92 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 			})
 			continue
 		}
-		if err := p.recvAdd(ctx, i, r, res); err != nil {
+		if err := p.recvPieces(ctx, i, r, res, true); err != nil {
 			return nil, fmt.Errorf("ss: reshare: %w", err)
 		}
 	}
 	return res, nil
+}
+
+// Large rounds are streamed: a round's vector travels in pieces of
+// pieceElems elements, each sent as soon as it is computed, so that
+// computing, sending and receiving overlap. Piece k of logical round r is the
+// transport round r<<pieceShift | k.
+const (
+	pieceShift = 16
+	pieceElems = 8 * chunkSize
+)
+
+// msgRound is the transport round of piece k of logical round r.
+func msgRound(r transport.Round, k int) transport.Round {
+	return r<<pieceShift | transport.Round(k)
+}
+
+// pieces returns the number of pieces of an m-element round (at least one,
+// so that empty vectors still make a message).
+func pieces(m int) int { return max(1, (m+pieceElems-1)/pieceElems) }
+
+// shareOut computes this party's sub-shares of v = x∘y (v = x when y is nil)
+// with the given secret coefficients, writes its own into own, and sends
+// every party of its send set its piece as soon as the piece is computed.
+func (p *Party) shareOut(ctx context.Context, r transport.Round, x, y fr.Vector, secret []coef, own fr.Vector) error {
+	prm := p.params
+	me := p.self
+	m := len(x)
+	sends := prm.sendSet[me]
+	for k, np := 0, pieces(m); k < np; k++ {
+		pOff, pEnd := k*pieceElems, min((k+1)*pieceElems, m)
+		payloads := make([][]byte, len(sends))
+		for s := range sends {
+			payloads[s] = make([]byte, field.EncodedLen(pEnd-pOff))
+			field.PutHeader(payloads[s], pEnd-pOff)
+		}
+		p.parallelRange(pOff, pEnd, func(w *worker, c uint32, off, end int) {
+			n := end - off
+			v := x[off:end]
+			if y != nil {
+				h := w.buf(slotProduct, n)
+				h.Mul(v, y[off:end])
+				v = h
+			}
+			p.subShares(w, v, secret, uint64(r), c, func(to int, share fr.Vector) {
+				if to == me {
+					copy(own[off:end], share)
+					return
+				}
+				for s, kk := range sends {
+					if kk == to {
+						field.PutElements(payloads[s][field.HeaderBytes+(off-pOff)*field.Bytes:], share)
+					}
+				}
+			})
+		})
+		for s, to := range sends {
+			if err := p.send(ctx, to, msgRound(r, k), payloads[s]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// recvPieces receives party from's len(dst)-element vector of round r, piece
+// by piece, adding it into dst (add) or storing it.
+func (p *Party) recvPieces(ctx context.Context, from int, r transport.Round, dst fr.Vector, add bool) error {
+	m := len(dst)
+	for k, np := 0, pieces(m); k < np; k++ {
+		part := dst[k*pieceElems : min((k+1)*pieceElems, m)]
+		var err error
+		if add {
+			err = p.recvAdd(ctx, from, msgRound(r, k), part)
+		} else {
+			err = p.recvInto(ctx, from, msgRound(r, k), part)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // subShares computes this party's sub-shares of the chunk v (chunk c of
@@ -495,30 +555,9 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 	r := p.nextRound()
 	out := make([]fr.Vector, prm.N)
 	if m := counts[me]; m > 0 {
-		sends := prm.sendSet[me]
-		payloads := make([][]byte, len(sends))
-		for s := range sends {
-			payloads[s] = make([]byte, field.EncodedLen(m))
-			field.PutHeader(payloads[s], m)
-		}
 		own := make(fr.Vector, m)
-		p.parallel(m, func(w *worker, c uint32, off, end int) {
-			p.subShares(w, mine[off:end], prm.subSecretIn[me], uint64(r), c, func(k int, share fr.Vector) {
-				if k == me {
-					copy(own[off:end], share)
-					return
-				}
-				for s, kk := range sends {
-					if kk == k {
-						field.PutElements(payloads[s][field.HeaderBytes+off*field.Bytes:], share)
-					}
-				}
-			})
-		})
-		for s, k := range sends {
-			if err := p.send(ctx, k, r, payloads[s]); err != nil {
-				return nil, fmt.Errorf("ss: input: %w", err)
-			}
+		if err := p.shareOut(ctx, r, mine, nil, prm.subSecretIn[me], own); err != nil {
+			return nil, fmt.Errorf("ss: input: %w", err)
 		}
 		out[me] = own
 	} else {
@@ -540,7 +579,7 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 				g.Fill(u, uint64(r), c, w.stream)
 				setScaled(dst[off:end], u, scale, w.buf(slotOut, end-off))
 			})
-		} else if err := p.recvInto(ctx, i, r, out[i]); err != nil {
+		} else if err := p.recvPieces(ctx, i, r, out[i], false); err != nil {
 			return nil, fmt.Errorf("ss: input: %w", err)
 		}
 	}
@@ -587,7 +626,7 @@ func (p *Party) Open(ctx context.Context, label string, x fr.Vector) (fr.Vector,
 		if payload == nil {
 			payload = field.EncodeVector(x)
 		}
-		if err := p.send(ctx, j, r, payload); err != nil {
+		if err := p.send(ctx, j, msgRound(r, 0), payload); err != nil {
 			return nil, fmt.Errorf("ss: open %s: %w", label, err)
 		}
 	}
@@ -611,7 +650,7 @@ func (p *Party) OpenTo(ctx context.Context, label string, to int, x fr.Vector) (
 	r := p.nextRound()
 	if p.self != to {
 		if contains(p.params.openSet[to], p.self) {
-			if err := p.send(ctx, to, r, field.EncodeVector(x)); err != nil {
+			if err := p.send(ctx, to, msgRound(r, 0), field.EncodeVector(x)); err != nil {
 				return nil, fmt.Errorf("ss: open %s to %d: %w", label, to, err)
 			}
 		}
@@ -633,7 +672,7 @@ func (p *Party) reconstructFrom(ctx context.Context, r transport.Round, mine fr.
 	for k, j := range prm.openSet[me] {
 		src := mine
 		if j != me {
-			if err := p.recvInto(ctx, j, r, tmp); err != nil {
+			if err := p.recvInto(ctx, j, msgRound(r, 0), tmp); err != nil {
 				return nil, err
 			}
 			src = tmp
