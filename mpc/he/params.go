@@ -60,6 +60,8 @@ type Preset struct {
 	// before it is key-switched, so that the smudging noise (about
 	// 2^(30+logN/2) in the slots) stays ~2^-18 relative to the message.
 	OutputLogScale int
+
+	fingerprints map[Scheme][8]byte // computed once by newPreset
 }
 
 // RLWE returns the parameters of the ring shared by both schemes.
@@ -81,6 +83,13 @@ func (p *Preset) Parameters(s Scheme) (rlwe.ParameterProvider, error) {
 // SHA-256 of lattigo's canonical parameter encoding. Ciphertexts carry it so
 // that a ciphertext made under other parameters is rejected before decoding.
 func (p *Preset) Fingerprint(s Scheme) ([8]byte, error) {
+	if fp, ok := p.fingerprints[s]; ok {
+		return fp, nil
+	}
+	return p.computeFingerprint(s)
+}
+
+func (p *Preset) computeFingerprint(s Scheme) ([8]byte, error) {
 	var fp [8]byte
 	var b []byte
 	var err error
@@ -172,6 +181,14 @@ func newPreset(name string, logN int, secure bool) (*Preset, error) {
 	}
 	if err := p.checkSharedRing(); err != nil {
 		return nil, err
+	}
+	p.fingerprints = make(map[Scheme][8]byte, 2)
+	for _, s := range []Scheme{CKKS, BGV} {
+		fp, err := p.computeFingerprint(s)
+		if err != nil {
+			return nil, err
+		}
+		p.fingerprints[s] = fp
 	}
 	return p, nil
 }

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/ring"
 
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -360,10 +360,17 @@ func (r *runner) raiseScale(ct *rlwe.Ciphertext) error {
 	if bits > 62 {
 		bits = 62
 	}
-	eval := hefloat.NewEvaluator(params, nil)
-	if err := eval.ScaleUp(ct, rlwe.NewScale(uint64(1)<<bits), ct); err != nil {
-		return fmt.Errorf("he: raise output scale: %w", err)
+	// Multiplying by the integer 2^bits modulo each prime is exactly what
+	// hefloat's ScaleUp does; done on the ring directly it needs no
+	// evaluator (whose buffers would cost more than the multiplication).
+	c := uint64(1) << bits
+	ringQ := params.RingQ().AtLevel(ct.Level())
+	for _, poly := range ct.Value {
+		for i, s := range ringQ.SubRings[:ct.Level()+1] {
+			s.MulScalarMontgomery(poly.Coeffs[i], ring.MForm(c%s.Modulus, s.Modulus, s.BRedConstant), poly.Coeffs[i])
+		}
 	}
+	ct.Scale = ct.Scale.Mul(rlwe.NewScale(c))
 	return nil
 }
 
