@@ -24,15 +24,13 @@ type Params struct {
 	prgSet [][]int
 	// sendSet[i] lists the other parties to whom party i sends sub-shares.
 	sendSet [][]int
-	// subSecret[i][k] and subPRG[i][k][·] give party k's sub-share of a value s
-	// re-shared by party i: subSecret[i][k]·s + Σ_j subPRG[i][k][j]·ρ_{i→prgSet[i][j]}.
-	subSecret [][]fr.Element
-	subPRG    [][][]fr.Element
-	// The same maps with the coefficients as small rationals, for the
-	// kernels: the t PRG values of owner i for party j are scaled by
-	// prgScale[i][j] (which clears the denominators of their coefficients, so
-	// that for n = 3 every coefficient is small); subSecretIn and subSecretMul
-	// multiply the owner's secret for inputs and (with λ_i) for products.
+	// Party k's sub-share of a value s re-shared by party i is
+	// subSecretIn/Mul[i][k]·s + Σ_j subPRGc[i][k][j]·u_j, where u_j is the PRG
+	// stream i→prgSet[i][j] and party prgSet[i][j]'s own sub-share is
+	// prgScale[i][j]·u_j. The scale clears the denominators of the u_j
+	// coefficients, so that for n = 3 every coefficient is small (additions
+	// only). subSecretIn is used for inputs and sums, subSecretMul (which
+	// includes λ_i) for degree reduction.
 	prgScale     [][]coef
 	subPRGc      [][][]coef
 	subSecretIn  [][]coef
@@ -61,8 +59,6 @@ func NewParams(n int) (*Params, error) {
 
 	p.prgSet = make([][]int, n)
 	p.sendSet = make([][]int, n)
-	p.subSecret = make([][]fr.Element, n)
-	p.subPRG = make([][][]fr.Element, n)
 	p.prgScale = make([][]coef, n)
 	p.subPRGc = make([][][]coef, n)
 	p.subSecretIn = make([][]coef, n)
@@ -83,13 +79,6 @@ func NewParams(n int) (*Params, error) {
 		}
 		// Basis over the points {0} ∪ prgSet[i]: −1 stands for the point 0.
 		basis := append([]int{-1}, p.prgSet[i]...)
-		p.subSecret[i] = make([]fr.Element, n)
-		p.subPRG[i] = make([][]fr.Element, n)
-		for k := 0; k < n; k++ {
-			c := lagrangeAt(basis, k)
-			p.subSecret[i][k] = c[0]
-			p.subPRG[i][k] = c[1:]
-		}
 		p.ratTables(i, basis, all)
 		for k := 0; k <= t; k++ {
 			p.openSet[i] = append(p.openSet[i], (i+k)%n)
@@ -112,12 +101,6 @@ func lagrange(parties []int, target uint64) []fr.Element {
 	var tx fr.Element
 	tx.SetUint64(target)
 	return lagrangeAtPoint(parties, tx)
-}
-
-// lagrangeAt returns the coefficients, over the given basis (party indices,
-// −1 for the point 0), of the value at party k's point.
-func lagrangeAt(basis []int, k int) []fr.Element {
-	return lagrangeAtPoint(basis, point(k))
 }
 
 func lagrangeAtPoint(basis []int, x fr.Element) []fr.Element {
