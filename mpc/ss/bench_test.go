@@ -64,6 +64,40 @@ func BenchmarkLessThan4k(b *testing.B) {
 	})
 }
 
+func BenchmarkEqual4k(b *testing.B) {
+	const m = 4096
+	x, y := field.New(m), field.New(m)
+	for i := range x {
+		x[i].SetUint64(uint64(i) * 0x9e3779b97f4a7c15)
+		y[i].SetUint64(uint64(i%2) * 0x9e3779b97f4a7c15 * uint64(i))
+	}
+	b.ResetTimer()
+	benchParties(b, func(ctx context.Context, p *Party) error {
+		for i := 0; i < b.N; i++ {
+			if _, err := p.Equal(ctx, x, y); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkCommit1024 commits to 1,024 single-field inputs side by side (the
+// input check of a 1,024-bidder auction).
+func BenchmarkCommit1024(b *testing.B) {
+	const m = 1024
+	f, salt := randomVec(m), randomVec(m)
+	b.ResetTimer()
+	benchParties(b, func(ctx context.Context, p *Party) error {
+		for i := 0; i < b.N; i++ {
+			if _, err := p.Commit(ctx, []fr.Vector{f}, salt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func BenchmarkRandomBits64k(b *testing.B) {
 	b.ResetTimer()
 	benchParties(b, func(ctx context.Context, p *Party) error {
