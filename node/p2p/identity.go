@@ -11,16 +11,16 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// IdentityFileName is the name of the node's libp2p key file inside the node
-// home, unless Config.KeyFile overrides it.
-const IdentityFileName = "p2p_key"
+// IdentityFile is where the node's libp2p key lives, relative to the node
+// home, unless Config.KeyFile overrides it (the node's keys/p2p.key).
+const IdentityFile = "keys/p2p.key"
 
 // maxKeyFileBytes bounds the key file read: a protobuf-encoded ed25519 key is
 // 68 bytes, anything much larger is not a key file.
 const maxKeyFileBytes = 4 << 10
 
 // IdentityPath returns where the identity of the node at home is stored.
-func IdentityPath(home string) string { return filepath.Join(home, IdentityFileName) }
+func IdentityPath(home string) string { return filepath.Join(home, filepath.FromSlash(IdentityFile)) }
 
 // LoadOrCreateIdentity loads the ed25519 libp2p key at path, or, if no file
 // exists there, generates one and writes it with permissions 0600. The key is
