@@ -1,0 +1,514 @@
+package jobrun
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+
+	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/mpc/ss"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// Rounds of the committee session besides the engines' own: the SS engine
+// counts up from 0 and uses 2^64−1 for aborts, the HE output protocol uses
+// 2^32 + 2^8·attempt + step.
+const (
+	roundInputStatus transport.Round = 1 << 50
+	roundSign        transport.Round = 1 << 51
+)
+
+// CommitteeJob is what a member needs for one job besides its keys.
+type CommitteeJob struct {
+	// InputCommitments[i] is provider i's commitment as posted on the
+	// ledger; every input is checked against it (SS: inside the MPC, HE: by
+	// hashing the ciphertexts received).
+	InputCommitments [][]byte
+	// InputTimeout bounds the wait for the providers' inputs and the
+	// recipient's key (default 2 min).
+	InputTimeout time.Duration
+	// StepTimeout bounds each wait for another member in the HE output
+	// protocol and in the signing round (default 30 s).
+	StepTimeout time.Duration
+	// Rand is the member's randomness for the SS engine (nil: crypto/rand).
+	Rand io.Reader
+}
+
+// Outcome is a member's result of a job: the result record the node posts.
+type Outcome struct {
+	JobID            string
+	InputCommitments [][]byte
+	// OutputCommitment: SS jobs, a Poseidon2 commitment computed inside the
+	// MPC (auctions: Commit(winner, price, salt); clearing: the Poseidon2
+	// hash of the level commitment and every bidder's allocation
+	// commitment, each computed inside the MPC). HE jobs: HEOutputCommitment
+	// of the key-switched result.
+	OutputCommitment []byte
+	// Message is committee.ResultMessage(JobID, InputCommitments,
+	// OutputCommitment); Signature is the committee's threshold BLS
+	// signature on it by Signers.
+	Message   []byte
+	Signature []byte
+	Signers   []int
+	// Public is what the committee learns in the clear besides the
+	// commitments: the auction's winner and price, the clearing level and
+	// price (nil for HE jobs, whose results no member can read).
+	Public *PublicOutcome
+	// Undelivered lists the parties this member could not send their
+	// output to (the recipient may have left with another member's copy).
+	Undelivered []string
+}
+
+// PublicOutcome is what the SS engines open to the committee.
+type PublicOutcome struct {
+	Winner string `json:"winner,omitempty"`
+	Price  uint64 `json:"price"`
+	Level  *int   `json:"level,omitempty"`
+}
+
+// HEOutputCommitment is the output commitment of an HE job: SHA-256 over a
+// domain tag, the job ID and the content addresses of the key-switched
+// output ciphertexts. The plaintext cannot be committed to by anyone but the
+// recipient (no member sees it), so the record binds the exact ciphertexts
+// the recipient decrypts: the recipient recomputes it from what it received,
+// and an auditor given the ciphertexts (blob store) can too, without learning
+// anything (they are encrypted to the recipient's key, with smudging noise).
+func HEOutputCommitment(jobID string, ids []he.CiphertextID) []byte {
+	h := sha256.New()
+	h.Write([]byte("cohort/jobrun/he-output/v1\x00"))
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(jobID))))
+	h.Write([]byte(jobID))
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(ids))))
+	for _, id := range ids {
+		h.Write(id[:])
+	}
+	return h.Sum(nil)
+}
+
+// clearingOutputCommitment hashes the clearing job's MPC commitments (level,
+// then each bidder's allocation) with Poseidon2-MD into one field element.
+// The number of inputs is fixed by the spec, so the hash is binding; each
+// input is a hiding commitment, so it reveals nothing.
+func clearingOutputCommitment(cs []fr.Element) fr.Element {
+	h := poseidon2.NewMerkleDamgardHasher()
+	for i := range cs {
+		b := cs[i].Bytes()
+		_, _ = h.Write(b[:])
+	}
+	var out fr.Element
+	out.SetBytes(h.Sum(nil))
+	return out
+}
+
+// RunCommittee runs one job as a committee member: it collects the
+// providers' inputs over the session, checks them against
+// job.InputCommitments, computes on the MPC engine, has the committee sign
+// the result record with the threshold BLS key (t members suffice), and
+// delivers the result to the recipient (and, for clearing, each bidder's
+// allocation to that bidder). Failures are *FaultError naming the parties at
+// fault when someone is to blame.
+func RunCommittee(ctx context.Context, sess *Session, keys *CommitteeKeys, job CommitteeJob) (*Outcome, error) {
+	spec := sess.spec
+	me := spec.MemberIndex(sess.self)
+	if me < 0 {
+		return nil, fmt.Errorf("jobrun: %s is not on job %s's committee", sess.self, spec.ID)
+	}
+	if err := checkKeys(spec, keys, me); err != nil {
+		return nil, err
+	}
+	if len(job.InputCommitments) != len(spec.Providers) {
+		return nil, fmt.Errorf("jobrun: %d input commitments for %d providers", len(job.InputCommitments), len(spec.Providers))
+	}
+	if job.InputTimeout <= 0 {
+		job.InputTimeout = 2 * time.Minute
+	}
+	if job.StepTimeout <= 0 {
+		job.StepTimeout = 30 * time.Second
+	}
+	if spec.Type.IsHE() {
+		return runHE(ctx, sess, keys, job, me)
+	}
+	return runSS(ctx, sess, keys, job, me)
+}
+
+func checkKeys(spec *Spec, keys *CommitteeKeys, me int) error {
+	if keys == nil || keys.BLS == nil {
+		return errors.New("jobrun: committee keys missing (run SetupCommittee)")
+	}
+	n := len(spec.Committee)
+	if keys.BLS.Index != me || keys.BLS.Key.N != n || keys.BLS.Key.T != spec.Threshold {
+		return fmt.Errorf("jobrun: BLS share is member %d of a %d-of-%d key, job needs member %d of %d-of-%d",
+			keys.BLS.Index, keys.BLS.Key.T, keys.BLS.Key.N, me, spec.Threshold, n)
+	}
+	if spec.Type.IsHE() {
+		if keys.HE == nil {
+			return errors.New("jobrun: HE committee keys missing (run SetupCommittee)")
+		}
+		if int(keys.HE.Self()) != me || keys.HE.Parties() != n || keys.HE.Threshold() != spec.Threshold {
+			return fmt.Errorf("jobrun: HE keys are member %d of %d-of-%d, job needs member %d of %d-of-%d",
+				keys.HE.Self(), keys.HE.Threshold(), keys.HE.Parties(), me, spec.Threshold, n)
+		}
+	}
+	return nil
+}
+
+// collectInputs receives every provider's input message concurrently until
+// the input deadline and decodes each with decode; it names the providers
+// whose input is missing or malformed.
+func collectInputs[T any](ctx context.Context, sess *Session, timeout time.Duration, decode func(i int, chunks [][]byte) (T, error)) ([]T, error) {
+	spec := sess.spec
+	ictx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out := make([]T, len(spec.Providers))
+	kinds := make([]FaultKind, len(spec.Providers))
+	errs := make([]error, len(spec.Providers))
+	var wg sync.WaitGroup
+	for i, p := range spec.Providers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := sess.recv(ictx, p, kindInput)
+			if err != nil {
+				kinds[i], errs[i] = FaultMissingInput, err
+				return
+			}
+			ch, err := decodeChunks(b, kindInput, 1, MaxFeatures)
+			if err == nil {
+				out[i], err = decode(i, ch)
+			}
+			switch {
+			case errors.Is(err, errCommitment):
+				kinds[i], errs[i] = FaultCommitmentMismatch, err
+			case err != nil:
+				kinds[i], errs[i] = FaultBadInput, err
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("jobrun: collect inputs: %w", err)
+	}
+	return out, inputFault(spec, kinds, errs)
+}
+
+// inputFault reports the worst input fault: malformed or mismatching inputs
+// before missing ones.
+func inputFault(spec *Spec, kinds []FaultKind, errs []error) error {
+	for _, k := range []FaultKind{FaultCommitmentMismatch, FaultBadInput, FaultMissingInput} {
+		var names []string
+		var first error
+		for i, kk := range kinds {
+			if kk == k {
+				names = append(names, spec.Providers[i])
+				if first == nil {
+					first = errs[i]
+				}
+			}
+		}
+		if len(names) > 0 {
+			return fault(spec, k, first, names...)
+		}
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- SS jobs
+
+func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job CommitteeJob, me int) (*Outcome, error) {
+	spec := sess.spec
+	commitments := make([]fr.Element, len(spec.Providers))
+	for i, b := range job.InputCommitments {
+		c, err := parseElement(b)
+		if err != nil {
+			return nil, fmt.Errorf("jobrun: input commitment of %s: %w", spec.Providers[i], err)
+		}
+		commitments[i] = c
+	}
+	fields := 1
+	if spec.Type == Clearing {
+		fields = len(spec.clearing().Prices)
+	}
+	shares, inErr := collectInputs(ctx, sess, job.InputTimeout, func(i int, ch [][]byte) (jobs.InputShare, error) {
+		if len(ch) != 1 {
+			return jobs.InputShare{}, fmt.Errorf("%w: %d chunks", errMalformed, len(ch))
+		}
+		s, err := jobs.DecodeInputShare(ch[0], fields)
+		if err == nil && len(s.Fields) != fields {
+			err = fmt.Errorf("%w: %d fields, want %d", errMalformed, len(s.Fields), fields)
+		}
+		return s, err
+	})
+	if inErr != nil && !isFault(inErr) {
+		return nil, inErr
+	}
+
+	conn, err := sess.openMPC(ctx, me)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	// Every member needs every input: agree on the faulty providers first,
+	// so that all members abort naming the same ones.
+	if err := agreeInputs(ctx, sess, conn, job.StepTimeout, inErr); err != nil {
+		return nil, err
+	}
+
+	p, err := ss.NewParty(ctx, conn, ss.Config{Rand: job.Rand})
+	if err != nil {
+		return nil, memberFault(spec, err)
+	}
+	inputs := make([]jobs.Input, len(spec.Providers))
+	for i := range inputs {
+		inputs[i] = jobs.Input{Provider: spec.Providers[i], Commitment: commitments[i], Share: shares[i]}
+	}
+
+	out := &Outcome{JobID: spec.ID, InputCommitments: job.InputCommitments}
+	var toRecipient [][]byte
+	var allocations [][]byte
+	switch spec.Type {
+	case AuctionFirst, AuctionVickrey:
+		kind := jobs.FirstPrice
+		if spec.Type == AuctionVickrey {
+			kind = jobs.SecondPrice
+		}
+		res, err := jobs.RunAuction(ctx, p, kind, inputs)
+		if err != nil {
+			return nil, memberFault(spec, err)
+		}
+		out.OutputCommitment = elementBytes(res.Commitment)
+		out.Public = &PublicOutcome{Winner: spec.Providers[res.Winner], Price: res.Price}
+		toRecipient = [][]byte{u64Bytes(uint64(res.Winner)), u64Bytes(res.Price), elementBytes(res.SaltShare)}
+	case Clearing:
+		cp := spec.clearing()
+		bids := make([]jobs.ClearingBid, len(inputs))
+		for i := range bids {
+			bids[i] = jobs.ClearingBid{Input: inputs[i], Side: cp.side(i)}
+		}
+		res, err := jobs.RunClearing(ctx, p, jobs.ClearingSpec{Prices: cp.Prices}, bids)
+		if err != nil {
+			return nil, memberFault(spec, err)
+		}
+		oc := clearingOutputCommitment(res.Commitments)
+		out.OutputCommitment = elementBytes(oc)
+		level := res.Level
+		out.Public = &PublicOutcome{Price: res.Price, Level: &level}
+		toRecipient = [][]byte{u64Bytes(uint64(int64(res.Level))), u64Bytes(res.Price), elementBytes(res.LevelSalt)}
+		for _, c := range res.Commitments {
+			toRecipient = append(toRecipient, elementBytes(c))
+		}
+		allocations = make([][]byte, len(bids))
+		for i := range bids {
+			allocations[i] = encodeChunks(kindAllocation, elementBytes(res.Commitments[1+i]), jobs.EncodeOutputShare(res.Allocations[i]))
+		}
+	default:
+		return nil, fmt.Errorf("jobrun: %s is not an SS job", spec.Type)
+	}
+	if err := sign(ctx, conn, keys, job, out); err != nil {
+		return nil, memberFault(spec, err)
+	}
+	msg := encodeChunks(kindOutput, append([][]byte{out.OutputCommitment, out.Signature}, toRecipient...)...)
+	deliver(ctx, sess, out, spec.Recipient, kindOutput, msg)
+	for i, a := range allocations {
+		deliver(ctx, sess, out, spec.Providers[i], kindAllocation, a)
+	}
+	return out, nil
+}
+
+// deliver sends an output to party. Delivery is best effort: the result
+// record is valid either way, the recipient needs only t+1 (SS) or one (HE)
+// member's message and may already have left; parties not reached are noted
+// in the outcome.
+func deliver(ctx context.Context, sess *Session, out *Outcome, party string, kind byte, msg []byte) {
+	if err := sess.send(ctx, party, kind, msg); err != nil {
+		out.Undelivered = append(out.Undelivered, party)
+	}
+}
+
+func isFault(err error) bool {
+	var fe *FaultError
+	return errors.As(err, &fe)
+}
+
+// agreeInputs has every member broadcast which providers' inputs it lacks
+// (one byte per provider: 0 ok, else the fault kind's code) and returns the
+// union as a FaultError, so the whole committee names the same providers.
+func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, timeout time.Duration, local error) error {
+	spec := sess.spec
+	codes := []FaultKind{"", FaultMissingInput, FaultBadInput, FaultCommitmentMismatch}
+	status := make([]byte, len(spec.Providers))
+	var fe *FaultError
+	if errors.As(local, &fe) {
+		for _, p := range fe.Parties {
+			if i := spec.ProviderIndex(p); i >= 0 {
+				for c, k := range codes {
+					if k == fe.Kind {
+						status[i] = byte(c)
+					}
+				}
+			}
+		}
+	}
+	if err := transport.Broadcast(ctx, conn, roundInputStatus, status); err != nil {
+		return memberFault(spec, err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	all, err := transport.RecvAll(sctx, conn, roundInputStatus)
+	if err != nil {
+		return memberFault(spec, err)
+	}
+	all[conn.Self()] = status
+	kinds := make([]FaultKind, len(spec.Providers))
+	errs := make([]error, len(spec.Providers))
+	for j, st := range all {
+		if len(st) != len(spec.Providers) {
+			return fault(spec, FaultMemberDropped, errors.New("malformed input status"), spec.Committee[j])
+		}
+		for i, c := range st {
+			if c == 0 || int(c) >= len(codes) {
+				continue
+			}
+			if kinds[i] == "" || codes[c] != FaultMissingInput {
+				kinds[i] = codes[c]
+				errs[i] = fmt.Errorf("reported by member %s", spec.Committee[j])
+			}
+		}
+	}
+	return inputFault(spec, kinds, errs)
+}
+
+// sign runs the committee's signing round on the result record.
+func sign(ctx context.Context, conn transport.Conn, keys *CommitteeKeys, job CommitteeJob, out *Outcome) error {
+	msg, err := committee.ResultMessage(out.JobID, out.InputCommitments, out.OutputCommitment)
+	if err != nil {
+		return fmt.Errorf("jobrun: result message: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, job.StepTimeout)
+	defer cancel()
+	res, err := committee.SignRound(sctx, conn, roundSign, keys.BLS, msg)
+	if err != nil {
+		return fmt.Errorf("jobrun: sign result: %w", err)
+	}
+	out.Message, out.Signature, out.Signers = msg, res.Signature, res.Signers
+	return nil
+}
+
+// ---------------------------------------------------------------- HE jobs
+
+func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job CommitteeJob, me int) (*Outcome, error) {
+	spec := sess.spec
+	preset := keys.HE.Preset()
+	for i, c := range job.InputCommitments {
+		if len(c) != sha256.Size {
+			return nil, fmt.Errorf("jobrun: input commitment of %s has %d bytes, want %d", spec.Providers[i], len(c), sha256.Size)
+		}
+	}
+	scheme, scale := he.CKKS, preset.CKKS.DefaultScale()
+	if spec.Type == Aggregate {
+		scheme, scale = he.BGV, preset.BGV.DefaultScale()
+	}
+	want := func(i int) int {
+		if spec.Type == CreditScore {
+			return len(spec.credit().ProviderFeatures[i])
+		}
+		return 2
+	}
+	var keyBytes []byte
+	var keyErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the recipient's key arrives while inputs do
+		defer wg.Done()
+		kctx, cancel := context.WithTimeout(ctx, job.InputTimeout)
+		defer cancel()
+		keyBytes, keyErr = sess.recv(kctx, spec.Recipient, kindRecipientKey)
+	}()
+	cts, inErr := collectInputs(ctx, sess, job.InputTimeout, func(i int, ch [][]byte) ([][]byte, error) {
+		if len(ch) != want(i) {
+			return nil, fmt.Errorf("%w: %d ciphertexts, want %d", errMalformed, len(ch), want(i))
+		}
+		ids := make([]he.CiphertextID, len(ch))
+		for k, b := range ch {
+			ct, id, err := preset.UnmarshalCiphertext(scheme, b)
+			if err != nil {
+				return nil, err
+			}
+			if ct.Level() != preset.RLWE().MaxLevel() || ct.Scale.Cmp(scale) != 0 {
+				return nil, fmt.Errorf("%w: ciphertext %d is not a fresh encryption", he.ErrBadCiphertext, k)
+			}
+			ids[k] = id
+		}
+		if !bytes.Equal(HEInputCommitment(spec.ID, i, ids), job.InputCommitments[i]) {
+			return nil, errCommitment
+		}
+		return ch, nil
+	})
+	wg.Wait()
+	if inErr != nil {
+		return nil, inErr
+	}
+	if keyErr != nil {
+		return nil, fault(spec, FaultRecipient, fmt.Errorf("recipient key: %w", keyErr), spec.Recipient)
+	}
+	ch, err := decodeChunks(keyBytes, kindRecipientKey, 1, 1)
+	if err != nil {
+		return nil, fault(spec, FaultRecipient, err, spec.Recipient)
+	}
+	rpk, err := ParseHEPublicKey(preset, ch[0])
+	if err != nil {
+		return nil, fault(spec, FaultRecipient, err, spec.Recipient)
+	}
+
+	conn, err := sess.openMPC(ctx, me)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	res, err := evaluateHE(ctx, spec, keys.HE, conn, cts, rpk, job)
+	if err != nil {
+		return nil, memberFault(spec, err)
+	}
+	out := &Outcome{JobID: spec.ID, InputCommitments: job.InputCommitments, OutputCommitment: HEOutputCommitment(spec.ID, res.OutputIDs)}
+	if err := sign(ctx, conn, keys, job, out); err != nil {
+		return nil, memberFault(spec, err)
+	}
+	msg := encodeChunks(kindOutput, append([][]byte{out.OutputCommitment, out.Signature}, res.Outputs...)...)
+	deliver(ctx, sess, out, spec.Recipient, kindOutput, msg)
+	return out, nil
+}
+
+var errCommitment = errors.New("ciphertexts do not match the input commitment")
+
+func evaluateHE(ctx context.Context, spec *Spec, m *he.Member, conn transport.Conn, cts [][][]byte, rpk *rlwe.PublicKey, job CommitteeJob) (*he.Result, error) {
+	cfg := he.RunConfig{StepTimeout: job.StepTimeout}
+	switch spec.Type {
+	case CreditScore:
+		p := spec.credit()
+		features := make([][]byte, len(p.Weights))
+		for i, fs := range p.ProviderFeatures {
+			for k, j := range fs {
+				features[j] = cts[i][k]
+			}
+		}
+		return jobs.RunCredit(ctx, m, conn, jobs.CreditJob{Model: p.model(), Features: features}, rpk, cfg)
+	case Aggregate:
+		inputs := make([]jobs.AggregateInput, len(cts))
+		for i, c := range cts {
+			inputs[i] = jobs.AggregateInput{Values: c[0], Histogram: c[1]}
+		}
+		return jobs.RunAggregate(ctx, m, conn, spec.aggregate().spec(), inputs, rpk, cfg)
+	}
+	return nil, fmt.Errorf("jobrun: %s is not an HE job", spec.Type)
+}

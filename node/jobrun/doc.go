@@ -1,0 +1,101 @@
+// Package jobrun runs one private job end to end over the MPC engines, for
+// every role, without the ledger: the node feeds it the job's spec and the
+// providers' on-ledger input commitments, and posts what it returns (result
+// record, or the party to blame for an abort).
+//
+// # Lifecycle
+//
+// Once per committee, every member runs SetupCommittee over a connection of
+// the committee alone: the HE key generation (mpc/he, t-of-N threshold
+// shares, collective public key, evaluation keys) and the BLS DKG
+// (mpc/committee). Both are persisted through Store; LoadCommittee restores
+// them after a restart; CommitteeKeys.Record is the public part (BLS
+// committee key for the ledger, HE public key for providers).
+//
+// Per job attempt, every party joins the job's session (Join) and runs its
+// roles with it:
+//
+//   - provider: PrepareInput (parse the input file, commit, encrypt or
+//     secret-share; the node posts PreparedInput.Commitment), then Provide
+//     (send; clearing bidders also receive their own allocation);
+//   - committee member: RunCommittee (collect inputs, check them against the
+//     commitments from the ledger, compute, sign the result record with t
+//     BLS shares, deliver) → Outcome, the result record to post;
+//   - recipient: ReceiveResult → Result, verified against the committee's
+//     signature and the output commitment.
+//
+// A failed attempt returns a *FaultError naming the parties at fault
+// (FaultError.Reason for job.abort); a retry uses a fresh attempt number.
+// The transport sessions of an attempt are described in session.go
+// (SessionID, SessionParties, P2PResolver for the libp2p network).
+//
+// # Engines and trust per job type
+//
+//	type             engine     inputs                   committee learns        recipient learns
+//	credit-score     HE/CKKS    feature columns          nothing                 scores
+//	aggregate        HE/BGV     integer values           nothing                 count, sum, mean, variance, histogram
+//	auction-first    SS         one bid each             winner, price           winner, price (+ opening)
+//	auction-vickrey  SS         one bid each             winner, 2nd price       winner, price (+ opening)
+//	clearing         SS         quantity per price level clearing level, price   level, price; each bidder its allocation
+//
+// SS jobs need every committee member online (Shamir degree ⌊(n−1)/2⌋, so
+// t < n/2 as the engine requires, semi-honest honest majority); HE jobs
+// finish with any Spec.Threshold members. Spec.Threshold is the committee's
+// BLS (and HE) threshold, ⌈n/2⌉ ≤ t ≤ n; a committee of 4 with t = 3 runs
+// every job type.
+//
+// # Commitments
+//
+// SS inputs: Commit(fields…, salt) = Poseidon2-MD (ss.NativeCommit, the same
+// function as zk.Commit), one 32-byte big-endian field element; for an
+// auction it is exactly the zk input-validity circuit's commitment of the
+// bid. The committee checks every input against its commitment inside the
+// MPC. SS outputs: auctions Commit(winner, price, salt), clearing the
+// Poseidon2-MD hash of the level's and every allocation's commitment, all
+// computed inside the MPC with a joint random salt.
+//
+// HE inputs: HEInputCommitment, the SHA-256 of the job ID, the provider index
+// and the content addresses of its canonical ciphertexts; HE outputs:
+// HEOutputCommitment, the SHA-256 of the job ID and the content addresses of
+// the key-switched result ciphertexts. No member can commit to an HE result's
+// plaintext (none sees it), so the record binds the exact ciphertexts the
+// recipient decrypts; the recipient recomputes the hash.
+//
+// Every result record carries the committee's threshold BLS signature on
+// committee.ResultMessage(job ID, input commitments, output commitment).
+//
+// # Spec, input files and results (JSON)
+//
+// A spec (DecodeSpec; unknown fields rejected, params bounded):
+//
+//	{"id": "job-42", "type": "auction-vickrey", "params": {"max_bid": 1000000},
+//	 "providers": ["acme", "globex", "initech"],
+//	 "committee": ["n1", "n2", "n3", "n4"], "threshold": 3, "recipient": "acme"}
+//
+// Params per type:
+//
+//	credit-score     {"subjects": 1000, "weights": [0.8, -1.2, 0.5], "bias": -0.3,
+//	                  "provider_features": [[0, 1], [2]]}   (optional "domain", "degree")
+//	aggregate        {"bins": 8, "lo": 0, "hi": 100}
+//	auction-*        {"max_bid": 1000000}                    (optional)
+//	clearing         {"prices": [10, 11, 12], "sides": ["buyer", "seller", "seller"]}
+//
+// Provider input files:
+//
+//	credit-score     {"features": [[0.1, 0.4, …], [1.3, -0.2, …]]}   one column per
+//	                  feature of provider_features[i], one value per subject
+//	aggregate        {"values": [12, 40, 7]}
+//	auction-*        {"bid": 5200}
+//	clearing         {"quantities": [0, 5, 3]}   quantity added at each price level
+//
+// The recipient's Result (MarshalResult):
+//
+//	{"job_id": "job-42", "type": "auction-vickrey", "output_commitment": "…",
+//	 "signature": "…", "opening_salt": "…",
+//	 "auction": {"winner": "globex", "winner_index": 1, "price": 4100}}
+//
+// with "scores" (credit-score), "aggregate" {count, sum, sum_sq, mean,
+// variance, histogram} or "clearing" {level, price} instead of "auction". A
+// clearing bidder's Provide returns its Allocation {quantity, commitment,
+// opening_salt}.
+package jobrun

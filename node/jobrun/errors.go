@@ -1,0 +1,102 @@
+package jobrun
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// FaultKind classifies why a job failed, for the node's job.abort reason.
+type FaultKind string
+
+// Fault kinds.
+const (
+	// FaultMissingInput: a provider's input did not reach the committee
+	// before the input deadline.
+	FaultMissingInput FaultKind = "missing-input"
+	// FaultBadInput: a provider sent bytes that do not decode as an input of
+	// the job (wrong size, bad ciphertext, …).
+	FaultBadInput FaultKind = "bad-input"
+	// FaultCommitmentMismatch: a provider's input does not open the input
+	// commitment on the ledger.
+	FaultCommitmentMismatch FaultKind = "commitment-mismatch"
+	// FaultMemberDropped: a committee member did not answer or left the
+	// computation (SS needs every member; HE needs t).
+	FaultMemberDropped FaultKind = "member-dropped"
+	// FaultRecipient: the recipient did not take part (HE: never sent its
+	// key).
+	FaultRecipient FaultKind = "recipient-unavailable"
+	// FaultBadOutput: the committee's output did not verify at the recipient
+	// or a bidder (bad signature, shares not opening the commitment).
+	FaultBadOutput FaultKind = "bad-output"
+)
+
+// FaultError is a job failure that names the parties at fault. The node posts
+// job.abort with Reason().
+type FaultError struct {
+	Job     string
+	Kind    FaultKind
+	Parties []string // party IDs as in the Spec, sorted
+	Err     error
+}
+
+func (e *FaultError) Error() string {
+	return fmt.Sprintf("jobrun: job %s: %s: %s: %v", e.Job, e.Kind, strings.Join(e.Parties, ", "), e.Err)
+}
+
+func (e *FaultError) Unwrap() error { return e.Err }
+
+// Reason is the short, non-secret abort reason: kind and parties.
+func (e *FaultError) Reason() string {
+	return string(e.Kind) + ": " + strings.Join(e.Parties, ",")
+}
+
+func fault(spec *Spec, kind FaultKind, err error, parties ...string) *FaultError {
+	ps := slices.Clone(parties)
+	slices.Sort(ps)
+	ps = slices.Compact(ps)
+	return &FaultError{Job: spec.ID, Kind: kind, Parties: ps, Err: err}
+}
+
+// memberFault turns an engine error on the committee session into a
+// FaultError naming the members it blames, or returns err unchanged when it
+// blames nobody (e.g. the caller's context ended with no peer at fault).
+func memberFault(spec *Spec, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *FaultError
+	if errors.As(err, &fe) {
+		return err
+	}
+	var mm *jobs.CommitmentMismatchError
+	if errors.As(err, &mm) {
+		return fault(spec, FaultCommitmentMismatch, err, mm.Providers...)
+	}
+	var cf *committee.FaultError
+	if errors.As(err, &cf) {
+		var names []string
+		for _, m := range cf.Members() {
+			if m >= 0 && m < len(spec.Committee) {
+				names = append(names, spec.Committee[m])
+			}
+		}
+		if len(names) > 0 {
+			return fault(spec, FaultMemberDropped, err, names...)
+		}
+	}
+	var pe *transport.PartyError
+	if errors.As(err, &pe) && int(pe.Party) >= 0 && int(pe.Party) < len(spec.Committee) {
+		return fault(spec, FaultMemberDropped, err, spec.Committee[pe.Party])
+	}
+	if errors.Is(err, he.ErrNotEnoughMembers) {
+		return fault(spec, FaultMemberDropped, err)
+	}
+	return err
+}

@@ -1,0 +1,417 @@
+package jobrun
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// Cluster runs whole jobs in one process, every party on the same
+// transport.Network: the bench harness, tests and demos use it. It plays the
+// ledger's part by handing the providers' commitments to the committee and
+// the recipient.
+type Cluster struct {
+	Preset  *he.Preset
+	Members []string
+	Keys    []*CommitteeKeys
+	Record  *CommitteeRecord
+	// Network carries every session. Tests may wrap it per party (NetworkOf).
+	Network   transport.Network
+	NetworkOf func(party string) transport.Network
+}
+
+// NewCluster sets up a committee of n members with threshold t over an
+// in-memory network (the one-time HE key generation and BLS DKG).
+func NewCluster(ctx context.Context, preset *he.Preset, n, t int) (*Cluster, error) {
+	nw := transport.NewMemoryNetwork()
+	c := &Cluster{Preset: preset, Network: nw, Members: make([]string, n), Keys: make([]*CommitteeKeys, n)}
+	lts := make([]*committee.LongTermKey, n)
+	pubs := make([]committee.LongTermPublicKey, n)
+	for i := range lts {
+		c.Members[i] = fmt.Sprintf("n%d", i)
+		lts[i] = committee.GenerateLongTermKey()
+		pubs[i] = lts[i].Public()
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := nw.Open(ctx, "committee-setup", transport.PartyID(i), n)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer conn.Close()
+			c.Keys[i], errs[i] = SetupCommittee(ctx, conn, CommitteeConfig{
+				CommitteeID: "local", Preset: preset, Threshold: t, LongTerm: lts[i], Members: pubs,
+			}, he.NewMemoryStore())
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("jobrun: cluster setup: %w", err)
+	}
+	rec, err := c.Keys[0].Record()
+	if err != nil {
+		return nil, err
+	}
+	c.Record = rec
+	return c, nil
+}
+
+// RunOptions tunes one Cluster.Run.
+type RunOptions struct {
+	Attempt int
+	// Offline members never join; Silent providers prepare and post their
+	// commitment but never send.
+	Offline []string
+	Silent  []string
+	// Commitments overrides what a provider posts (to test mismatches).
+	Commitments  map[string][]byte
+	InputTimeout time.Duration
+	StepTimeout  time.Duration
+	Rand         func(party string) io.Reader
+}
+
+// RunReport is everything the parties of one run returned.
+type RunReport struct {
+	Outcomes       map[string]*Outcome
+	MemberErrs     map[string]error
+	Result         *Result
+	RecipientErr   error
+	ProviderResult map[string]*ProviderResult
+	ProviderErrs   map[string]error
+	// Prepare is the providers' input preparation time (in parallel), Job
+	// the rest until every party returned.
+	Prepare, Job time.Duration
+}
+
+// Run runs one job attempt with every party of spec in this process; inputs
+// maps each provider to its input file.
+func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte, opts RunOptions) (*RunReport, error) {
+	if err := spec.ensureValid(); err != nil {
+		return nil, err
+	}
+	rep := &RunReport{
+		Outcomes: map[string]*Outcome{}, MemberErrs: map[string]error{},
+		ProviderResult: map[string]*ProviderResult{}, ProviderErrs: map[string]error{},
+	}
+	rnd := func(p string) io.Reader {
+		if opts.Rand == nil {
+			return nil
+		}
+		return opts.Rand(p)
+	}
+	start := time.Now()
+	prepared := make([]*PreparedInput, len(spec.Providers))
+	perrs := make([]error, len(spec.Providers))
+	var wg sync.WaitGroup
+	for i, p := range spec.Providers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prepared[i], perrs[i] = PrepareInput(spec, p, inputs[p], ProviderKeys{Preset: c.Preset, CommitteeHEKey: c.Record.HEPublicKey, Rand: rnd(p)})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(perrs...); err != nil {
+		return nil, err
+	}
+	commitments := make([][]byte, len(spec.Providers))
+	for i, p := range spec.Providers {
+		commitments[i] = prepared[i].Commitment
+		if o, ok := opts.Commitments[p]; ok {
+			commitments[i] = o
+		}
+	}
+	rep.Prepare = time.Since(start)
+
+	parties, _ := spec.SessionParties(SessionIO)
+	var mu sync.Mutex
+	for _, party := range parties {
+		if slices.Contains(opts.Offline, party) {
+			continue
+		}
+		nw := c.Network
+		if c.NetworkOf != nil {
+			nw = c.NetworkOf(party)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sess, err := Join(ctx, nw, spec, opts.Attempt, party)
+			if err != nil {
+				mu.Lock()
+				rep.MemberErrs[party] = err
+				mu.Unlock()
+				return
+			}
+			defer sess.Close()
+			var roles sync.WaitGroup
+			if m := spec.MemberIndex(party); m >= 0 {
+				roles.Add(1)
+				go func() {
+					defer roles.Done()
+					out, err := RunCommittee(ctx, sess, c.Keys[m], CommitteeJob{
+						InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
+					})
+					mu.Lock()
+					rep.Outcomes[party], rep.MemberErrs[party] = out, err
+					mu.Unlock()
+				}()
+			}
+			if i := spec.ProviderIndex(party); i >= 0 && !slices.Contains(opts.Silent, party) {
+				roles.Add(1)
+				go func() {
+					defer roles.Done()
+					res, err := Provide(ctx, sess, prepared[i], ProviderOptions{})
+					mu.Lock()
+					rep.ProviderResult[party], rep.ProviderErrs[party] = res, err
+					mu.Unlock()
+				}()
+			}
+			if party == spec.Recipient {
+				roles.Add(1)
+				go func() {
+					defer roles.Done()
+					res, err := ReceiveResult(ctx, sess, RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments})
+					mu.Lock()
+					rep.Result, rep.RecipientErr = res, err
+					mu.Unlock()
+				}()
+			}
+			roles.Wait()
+		}()
+	}
+	wg.Wait()
+	rep.Job = time.Since(start) - rep.Prepare
+	return rep, nil
+}
+
+// LocalTimings are the durations RunLocal measures.
+type LocalTimings struct {
+	// Setup is the committee's one-time setup (HE keys and BLS DKG).
+	Setup time.Duration
+	// Prepare is the providers' input preparation (encryption or sharing
+	// and commitments, providers in parallel).
+	Prepare time.Duration
+	// Job is the rest of the job: input delivery, checks, computation,
+	// signing and delivery to the recipient.
+	Job time.Duration
+	// EndToEnd is Prepare + Job: one job, end to end, after setup.
+	EndToEnd time.Duration
+}
+
+// RunLocal runs one job of type typ end to end in this process at the
+// secure HE preset, with a committee of 4 (t = 3): auctions among size
+// bidders, clearing among size bidders over 16 price levels, credit scoring
+// of size subjects (8 features over 4 providers), aggregates of size values
+// over 4 providers. It checks the result against the plaintext computation
+// and returns the durations. Progress lines go to progress (may be nil).
+func RunLocal(ctx context.Context, typ Type, size int, progress io.Writer) (LocalTimings, error) {
+	var t LocalTimings
+	if progress == nil {
+		progress = io.Discard
+	}
+	preset, err := he.SecurePreset()
+	if err != nil {
+		return t, err
+	}
+	start := time.Now()
+	fmt.Fprintf(progress, "jobrun: committee setup (4 members, t=3, preset %s)\n", preset.Name)
+	c, err := NewCluster(ctx, preset, 4, 3)
+	if err != nil {
+		return t, err
+	}
+	t.Setup = time.Since(start)
+	spec, inputs, check, err := SampleJob(typ, size, c.Members, rand.New(rand.NewPCG(uint64(size), 7)))
+	if err != nil {
+		return t, err
+	}
+	fmt.Fprintf(progress, "jobrun: %s job of size %d\n", typ, size)
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{})
+	if err != nil {
+		return t, err
+	}
+	if err := rep.Err(); err != nil {
+		return t, err
+	}
+	if err := check(rep); err != nil {
+		return t, err
+	}
+	t.Prepare, t.Job, t.EndToEnd = rep.Prepare, rep.Job, rep.Prepare+rep.Job
+	fmt.Fprintf(progress, "jobrun: %s size %d: prepare %v, job %v\n", typ, size, t.Prepare.Round(time.Millisecond), t.Job.Round(time.Millisecond))
+	return t, nil
+}
+
+// Err returns the first failure of any party.
+func (r *RunReport) Err() error {
+	var errs []error
+	for _, m := range sortedKeys(r.MemberErrs) {
+		if r.MemberErrs[m] != nil {
+			errs = append(errs, fmt.Errorf("member %s: %w", m, r.MemberErrs[m]))
+		}
+	}
+	for _, p := range sortedKeys(r.ProviderErrs) {
+		if r.ProviderErrs[p] != nil {
+			errs = append(errs, fmt.Errorf("provider %s: %w", p, r.ProviderErrs[p]))
+		}
+	}
+	if r.RecipientErr != nil {
+		errs = append(errs, fmt.Errorf("recipient: %w", r.RecipientErr))
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	if r.Result == nil {
+		return errors.New("jobrun: no result")
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SampleJob builds a random job of type typ and size (see RunLocal) on the
+// given committee, its providers' input files, and a check of a run's result
+// against the plaintext computation.
+func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map[string][]byte, func(*RunReport) error, error) {
+	spec := &Spec{ID: fmt.Sprintf("%s-%d", typ, size), Type: typ, Committee: members, Threshold: (len(members)*3 + 3) / 4, Recipient: members[0]}
+	if spec.Threshold < (len(members)+1)/2 {
+		spec.Threshold = (len(members) + 1) / 2
+	}
+	inputs := map[string][]byte{}
+	put := func(p string, v any) {
+		b, _ := json.Marshal(v)
+		inputs[p] = b
+	}
+	var check func(*RunReport) error
+	switch typ {
+	case AuctionFirst, AuctionVickrey:
+		bids := make([]uint64, size)
+		for i := range bids {
+			spec.Providers = append(spec.Providers, fmt.Sprintf("bidder%d", i))
+			bids[i] = rng.Uint64N(1 << 40)
+			put(spec.Providers[i], AuctionInput{Bid: &bids[i]})
+		}
+		spec.Recipient = spec.Providers[0]
+		check = func(r *RunReport) error {
+			w, p := PlainAuction(typ, bids)
+			if got := r.Result.Auction; got == nil || got.WinnerIndex != w || got.Price != p {
+				return fmt.Errorf("jobrun: auction result %+v, plaintext winner %d price %d", got, w, p)
+			}
+			return nil
+		}
+	case Clearing:
+		const levels = 16
+		prices := make([]uint64, levels)
+		for l := range prices {
+			prices[l] = uint64(100 + 5*l)
+		}
+		sides := make([]string, size)
+		curves := make([][]uint64, size)
+		for i := range sides {
+			spec.Providers = append(spec.Providers, fmt.Sprintf("bidder%d", i))
+			sides[i] = []string{"buyer", "seller"}[i%2]
+			curves[i] = make([]uint64, levels)
+			for l := range curves[i] {
+				curves[i][l] = rng.Uint64N(50)
+			}
+			put(spec.Providers[i], ClearingInput{Quantities: curves[i]})
+		}
+		spec.Params, _ = json.Marshal(ClearingParams{Prices: prices, Sides: sides})
+		check = func(r *RunReport) error {
+			level, alloc := PlainClearing(sides, curves)
+			if got := r.Result.Clearing; got == nil || got.Level != level {
+				return fmt.Errorf("jobrun: clearing result %+v, plaintext level %d", got, level)
+			}
+			for i, p := range spec.Providers {
+				pr := r.ProviderResult[p]
+				if pr == nil || pr.Allocation == nil || pr.Allocation.Quantity != alloc[i] {
+					return fmt.Errorf("jobrun: bidder %s allocation %+v, plaintext %d", p, pr, alloc[i])
+				}
+			}
+			return nil
+		}
+	case CreditScore:
+		const features = 8
+		p := CreditParams{Subjects: size, Bias: -0.2, Weights: make([]float64, features)}
+		cols := make([][]float64, features)
+		for j := range cols {
+			p.Weights[j] = rng.Float64()*1.2 - 0.6
+			cols[j] = make([]float64, size)
+			for i := range cols[j] {
+				cols[j][i] = rng.Float64()*2 - 1
+			}
+		}
+		for k, m := range members {
+			spec.Providers = append(spec.Providers, m)
+			var fs []int
+			var mine [][]float64
+			for j := k; j < features; j += len(members) {
+				fs = append(fs, j)
+				mine = append(mine, cols[j])
+			}
+			p.ProviderFeatures = append(p.ProviderFeatures, fs)
+			put(m, CreditInput{Features: mine})
+		}
+		spec.Params, _ = json.Marshal(p)
+		check = func(r *RunReport) error {
+			want := PlainCreditScores(p, cols)
+			if len(r.Result.Scores) != len(want) {
+				return fmt.Errorf("jobrun: %d scores, want %d", len(r.Result.Scores), len(want))
+			}
+			for i := range want {
+				if d := r.Result.Scores[i] - want[i]; d > 1e-3 || d < -1e-3 {
+					return fmt.Errorf("jobrun: score %d is %v, plaintext %v", i, r.Result.Scores[i], want[i])
+				}
+			}
+			return nil
+		}
+	case Aggregate:
+		p := AggregateParams{Bins: 8, Lo: 0, Hi: 1000}
+		var all [][]int64
+		for _, m := range members {
+			spec.Providers = append(spec.Providers, m)
+			vs := make([]int64, size)
+			for i := range vs {
+				vs[i] = rng.Int64N(1200) - 100
+			}
+			all = append(all, vs)
+			put(m, AggregateInput{Values: vs})
+		}
+		spec.Params, _ = json.Marshal(p)
+		check = func(r *RunReport) error {
+			want := PlainAggregate(p, all)
+			got := r.Result.Aggregate
+			if got == nil || got.Count != want.Count || got.Sum != want.Sum || got.SumSq != want.SumSq || !slices.Equal(got.Histogram, want.Histogram) {
+				return fmt.Errorf("jobrun: aggregate %+v, plaintext %+v", got, want)
+			}
+			return nil
+		}
+	default:
+		return nil, nil, nil, fmt.Errorf("jobrun: unknown job type %q", typ)
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, nil, nil, err
+	}
+	return spec, inputs, check, nil
+}

@@ -1,0 +1,81 @@
+package jobrun
+
+import "github.com/cohortnet/cohort/mpc/jobs"
+
+// Plaintext references of every job type, for tests, the bench harness and a
+// requester's own checks.
+
+// PlainAuction returns the winner (ties to the lowest index) and the price of
+// a first-price or Vickrey auction.
+func PlainAuction(typ Type, bids []uint64) (winner int, price uint64) {
+	var second uint64
+	for i, b := range bids {
+		if i == 0 || b > bids[winner] {
+			if i > 0 {
+				second = bids[winner]
+			}
+			winner = i
+		} else if b > second {
+			second = b
+		}
+	}
+	if typ == AuctionVickrey {
+		return winner, second
+	}
+	return winner, bids[winner]
+}
+
+// PlainClearing returns the clearing level (−1: no trade) and each bidder's
+// allocation, with the semantics of jobs.Clear.
+func PlainClearing(sides []string, curves [][]uint64) (int, []uint64) {
+	levels := len(curves[0])
+	demand := func(l int) (d, s uint64) {
+		for i, c := range curves {
+			if sides[i] == "buyer" {
+				for k := l; k < levels; k++ {
+					d += c[k]
+				}
+			} else {
+				for k := 0; k <= l; k++ {
+					s += c[k]
+				}
+			}
+		}
+		return d, s
+	}
+	level := -1
+	for l := 0; l < levels; l++ {
+		if d, s := demand(l); d >= s {
+			level = l
+		} else {
+			break
+		}
+	}
+	alloc := make([]uint64, len(curves))
+	if level >= 0 {
+		for i, c := range curves {
+			if sides[i] == "buyer" {
+				for k := level; k < levels; k++ {
+					alloc[i] += c[k]
+				}
+			} else {
+				for k := 0; k <= level; k++ {
+					alloc[i] += c[k]
+				}
+			}
+		}
+	}
+	return level, alloc
+}
+
+// PlainCreditScores scores subjects in the clear; cols[j] is feature j of
+// every subject.
+func PlainCreditScores(p CreditParams, cols [][]float64) []float64 {
+	return jobs.PlainCreditScores(p.model(), cols)
+}
+
+// PlainAggregate computes an aggregate job's statistics in the clear.
+func PlainAggregate(p AggregateParams, values [][]int64) AggregateResult {
+	st := jobs.PlainAggregate(p.spec(), values)
+	return AggregateResult{Count: st.Count, Sum: st.Sum, SumSq: st.SumSq, Mean: st.Mean, Variance: st.Variance, Histogram: st.Histogram}
+}

@@ -1,0 +1,275 @@
+package jobrun
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/mpc/ss"
+)
+
+// ProviderKeys is what a provider needs besides its input file.
+type ProviderKeys struct {
+	// Preset and CommitteeHEKey (CommitteeRecord.HEPublicKey) are needed
+	// for HE jobs: inputs are encrypted under the committee's collective key.
+	Preset         *he.Preset
+	CommitteeHEKey []byte
+	// Rand is the provider's randomness (nil: crypto/rand).
+	Rand io.Reader
+}
+
+// PreparedInput is a provider's input, ready to post and send.
+type PreparedInput struct {
+	Provider string
+	Index    int
+	// Commitment is what the provider posts on the ledger before sending
+	// (job input tx). SS jobs: the Poseidon2 commitment Commit(fields, salt)
+	// as a 32-byte big-endian field element; for auctions it is exactly the
+	// commitment of zk's input-validity circuit (value = the bid), so the
+	// provider can attach a range proof from Value and Salt. HE jobs: the
+	// SHA-256 of the job ID, the provider index and the content addresses of
+	// its ciphertexts (see HEInputCommitment).
+	Commitment []byte
+	// Value and Salt (SS jobs) open the commitment; they stay on the
+	// provider's node (input-validity proof). Value is the bid for auctions.
+	Value uint64
+	Salt  []byte
+	// messages[j] goes to committee member j.
+	messages [][]byte
+}
+
+// HEInputCommitment is the input commitment of an HE provider: SHA-256 over a
+// domain tag, the job ID, the provider index and the SHA-256 content address
+// of each of its canonical ciphertexts in order. It binds the exact bytes the
+// committee evaluates (re-randomised ciphertexts cannot be substituted) and
+// reveals nothing about the plaintext (the ciphertexts are IND-CPA under the
+// committee key). A range proof on encrypted data is not provided (it needs a
+// proof of correct RLWE encryption, out of this layer's reach).
+func HEInputCommitment(jobID string, provider int, ids []he.CiphertextID) []byte {
+	h := sha256.New()
+	h.Write([]byte("cohort/jobrun/he-input/v1\x00"))
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(jobID))))
+	h.Write([]byte(jobID))
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(provider)))
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(ids))))
+	for _, id := range ids {
+		h.Write(id[:])
+	}
+	return h.Sum(nil)
+}
+
+// PrepareInput reads provider's input file (format in doc.go), commits to it
+// and prepares the committee's messages: for SS jobs one Shamir share vector
+// per member, for HE jobs the ciphertexts (the same for every member). It does
+// no networking; post Commitment, then call Provide.
+func PrepareInput(spec *Spec, provider string, inputFile []byte, keys ProviderKeys) (*PreparedInput, error) {
+	if err := spec.ensureValid(); err != nil {
+		return nil, err
+	}
+	idx := spec.ProviderIndex(provider)
+	if idx < 0 {
+		return nil, fmt.Errorf("jobrun: %s is not a provider of job %s", provider, spec.ID)
+	}
+	parsed, err := spec.parseInput(idx, inputFile)
+	if err != nil {
+		return nil, err
+	}
+	out := &PreparedInput{Provider: provider, Index: idx}
+	n := len(spec.Committee)
+	if spec.Type.IsHE() {
+		if keys.Preset == nil {
+			return nil, errors.New("jobrun: HE input needs the preset")
+		}
+		pk, err := ParseHEPublicKey(keys.Preset, keys.CommitteeHEKey)
+		if err != nil {
+			return nil, fmt.Errorf("jobrun: committee HE key: %w", err)
+		}
+		var cts [][]byte
+		var ids []he.CiphertextID
+		switch in := parsed.(type) {
+		case *CreditInput:
+			cts, ids, err = jobs.EncryptFeatureColumns(keys.Preset, pk, in.Features)
+		case *AggregateInput:
+			var a jobs.AggregateInput
+			a, err = jobs.EncryptAggregateInput(keys.Preset, pk, spec.aggregate().spec(), in.Values)
+			cts = [][]byte{a.Values, a.Histogram}
+			ids = []he.CiphertextID{he.HashCiphertext(a.Values), he.HashCiphertext(a.Histogram)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("jobrun: encrypt input: %w", err)
+		}
+		out.Commitment = HEInputCommitment(spec.ID, idx, ids)
+		msg := encodeChunks(kindInput, cts...)
+		out.messages = make([][]byte, n)
+		for j := range out.messages {
+			out.messages[j] = msg
+		}
+		return out, nil
+	}
+
+	var fields []fr.Element
+	switch in := parsed.(type) {
+	case *AuctionInput:
+		out.Value = *in.Bid
+		fields = []fr.Element{fr.NewElement(*in.Bid)}
+	case *ClearingInput:
+		fields = make([]fr.Element, len(in.Quantities))
+		for l, q := range in.Quantities {
+			fields[l].SetUint64(q)
+		}
+	}
+	salt, err := jobs.NewSalt(keys.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("jobrun: input salt: %w", err)
+	}
+	msgs, c, err := jobs.ShareInput(n, fields, salt, keys.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("jobrun: share input: %w", err)
+	}
+	out.Commitment = elementBytes(c)
+	out.Salt = elementBytes(salt)
+	out.messages = make([][]byte, n)
+	for j, m := range msgs {
+		out.messages[j] = encodeChunks(kindInput, m)
+	}
+	return out, nil
+}
+
+// ProviderOptions tunes Provide.
+type ProviderOptions struct {
+	// OutputTimeout bounds the wait for a clearing bidder's allocation
+	// (default 5 min; the context applies too).
+	OutputTimeout time.Duration
+}
+
+// ProviderResult is what a provider learns: for clearing jobs, its own
+// allocation (nil otherwise).
+type ProviderResult struct {
+	Allocation *Allocation
+}
+
+// Provide sends the prepared input to the committee over the session and,
+// for clearing jobs, waits for this bidder's allocation. An SS job needs
+// every member to receive its shares; an HE job needs t members.
+func Provide(ctx context.Context, sess *Session, in *PreparedInput, opts ProviderOptions) (*ProviderResult, error) {
+	spec := sess.spec
+	if in == nil || in.Provider != sess.self || len(in.messages) != len(spec.Committee) {
+		return nil, errors.New("jobrun: prepared input does not belong to this session's party")
+	}
+	var failed []string
+	var firstErr error
+	for j, m := range spec.Committee {
+		if err := sess.send(ctx, m, kindInput, in.messages[j]); err != nil {
+			failed = append(failed, m)
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	need := len(spec.Committee)
+	if spec.Type.IsHE() {
+		need = spec.Threshold
+	}
+	if len(spec.Committee)-len(failed) < need {
+		return nil, fault(spec, FaultMemberDropped, fmt.Errorf("send input: %w", firstErr), failed...)
+	}
+	if spec.Type != Clearing {
+		return &ProviderResult{}, nil
+	}
+	timeout := opts.OutputTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	alloc, err := receiveAllocation(wctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	return &ProviderResult{Allocation: alloc}, nil
+}
+
+// fromEach receives kind from every committee member concurrently and
+// returns the messages (nil where none came) and the first error per member.
+func fromEach(ctx context.Context, sess *Session, kind byte) ([][]byte, []error) {
+	n := len(sess.spec.Committee)
+	msgs := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for j, m := range sess.spec.Committee {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msgs[j], errs[j] = sess.recv(ctx, m, kind)
+		}()
+	}
+	wg.Wait()
+	return msgs, errs
+}
+
+// receiveAllocation collects this bidder's allocation shares (all members
+// send; t+1 open it) and checks them against the commitment the members
+// computed inside the MPC.
+func receiveAllocation(ctx context.Context, sess *Session) (*Allocation, error) {
+	spec := sess.spec
+	n := len(spec.Committee)
+	msgs, errs := fromEach(ctx, sess, kindAllocation)
+	parts := make([]*jobs.OutputShare, n)
+	var commitment *fr.Element
+	var missing, bad []string
+	for j, b := range msgs {
+		if errs[j] != nil {
+			missing = append(missing, spec.Committee[j])
+			continue
+		}
+		ch, err := decodeChunks(b, kindAllocation, 2, 2)
+		if err != nil {
+			bad = append(bad, spec.Committee[j])
+			continue
+		}
+		c, err1 := parseElement(ch[0])
+		share, err2 := jobs.DecodeOutputShare(ch[1], 1)
+		if err1 != nil || err2 != nil || len(share.Values) != 1 {
+			bad = append(bad, spec.Committee[j])
+			continue
+		}
+		if commitment == nil {
+			commitment = &c
+		} else if !commitment.Equal(&c) {
+			return nil, fault(spec, FaultBadOutput, errors.New("members disagree on the allocation commitment"), spec.Committee[j])
+		}
+		parts[j] = &share
+	}
+	params, err := ss.NewParams(n)
+	if err != nil {
+		return nil, err
+	}
+	if n-len(missing)-len(bad) < params.T+1 || commitment == nil {
+		if len(bad) > 0 {
+			return nil, fault(spec, FaultBadOutput, errors.New("malformed allocation shares"), bad...)
+		}
+		return nil, fault(spec, FaultMemberDropped, errors.New("too few allocation shares"), missing...)
+	}
+	values, salt, err := jobs.ReconstructOutput(n, parts, *commitment)
+	if err != nil {
+		return nil, fault(spec, FaultBadOutput, err, append(bad, missing...)...)
+	}
+	if !values[0].IsUint64() {
+		return nil, fault(spec, FaultBadOutput, errors.New("allocation out of range"))
+	}
+	return &Allocation{
+		Quantity:    values[0].Uint64(),
+		Commitment:  hex.EncodeToString(elementBytes(*commitment)),
+		OpeningSalt: hex.EncodeToString(elementBytes(salt)),
+	}, nil
+}
