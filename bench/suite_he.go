@@ -222,7 +222,7 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	ours, raw, err = heCompare(heRounds, func() error {
 		for r := 0; r < pcksRuns; r++ {
 			if _, err := heRunAll(ctx, members, func(ctx context.Context, m *he.Member, conn transport.Conn) (*he.Result, error) {
-				return m.Run(ctx, conn, he.RunConfig{Scheme: he.CKKS, Recipient: rcpt.PublicKey(), OutputMaxLog2: 1},
+				return m.Run(ctx, conn, he.RunConfig{Scheme: he.CKKS, Recipient: rcpt.PublicKey()},
 					func(context.Context) ([]*rlwe.Ciphertext, error) { return []*rlwe.Ciphertext{ct.CopyNew()}, nil })
 			}); err != nil {
 				return err

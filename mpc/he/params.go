@@ -56,13 +56,21 @@ type Preset struct {
 	BGV heint.Parameters
 	// Smudging is the flooding noise of public-key switching.
 	Smudging ring.DiscreteGaussian
-	// OutputLogScale is the log2 of the scale a CKKS result is raised to
-	// before it is key-switched, so that the smudging noise (about
-	// 2^(30+logN/2) in the slots) stays ~2^-18 relative to the message.
+	// OutputLogScale is the log2 of the scale at which CKKS circuits deliver
+	// their results for key switching (see OutputScale).
 	OutputLogScale int
 
 	fingerprints map[Scheme][8]byte // computed once by newPreset
 }
+
+// OutputScale is the scale CKKS job circuits must deliver results at
+// (Run rejects lower ones). The smudging noise of key switching, about
+// 2^(30+logN/2) in the slots, is then ~2^-20 of a unit value. Circuits reach
+// it through their last rescale (e.g. the polynomial evaluator's target
+// scale), not by multiplying a result by a constant afterwards: that would
+// multiply the ciphertext's own noise too, and the smudging has to stay far
+// above that noise to hide it.
+func (p *Preset) OutputScale() rlwe.Scale { return rlwe.NewScale(math.Exp2(float64(p.OutputLogScale))) }
 
 // RLWE returns the parameters of the ring shared by both schemes.
 func (p *Preset) RLWE() rlwe.Parameters { return *p.CKKS.GetRLWEParameters() }

@@ -6,14 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
-	"github.com/tuneinsight/lattigo/v5/ring"
 
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -39,12 +37,6 @@ type RunConfig struct {
 	IdleTimeout time.Duration
 	// MaxAttempts bounds the number of t-subsets tried (default N-t+1).
 	MaxAttempts int
-	// OutputMaxLog2 bounds log2 of the magnitude of CKKS output values
-	// (default 2, i.e. |v| < 4). Before key switching, a CKKS result's scale
-	// is raised by an integer factor towards 2^Preset.OutputLogScale, as far
-	// as the ciphertext's modulus allows with that headroom, so that the
-	// smudging noise does not swamp the result's precision.
-	OutputMaxLog2 int
 }
 
 // Result is the outcome of a job: ciphertexts under the recipient's key.
@@ -121,9 +113,6 @@ func (m *Member) Run(ctx context.Context, conn transport.Conn, cfg RunConfig, ci
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = m.n - m.t + 1
-	}
-	if cfg.OutputMaxLog2 <= 0 {
-		cfg.OutputMaxLog2 = 2
 	}
 	r := &runner{m: m, conn: conn, cfg: cfg, circuit: circuit, suspects: make(map[transport.PartyID]error)}
 	return r.run(ctx)
@@ -328,10 +317,8 @@ func (r *runner) evaluate(ctx context.Context) error {
 		if ct.Degree() != 1 {
 			return fmt.Errorf("he: job circuit returned a ciphertext of degree %d; relinearise it", ct.Degree())
 		}
-		if r.cfg.Scheme == CKKS {
-			if err := r.raiseScale(ct); err != nil {
-				return err
-			}
+		if r.cfg.Scheme == CKKS && ct.LogScale() < float64(r.m.preset.OutputLogScale)-0.5 {
+			return fmt.Errorf("he: CKKS output at scale 2^%.1f; circuits must deliver 2^%d (Preset.OutputScale) so that the smudging noise does not swamp the result", ct.LogScale(), r.m.preset.OutputLogScale)
 		}
 		b, err := r.m.preset.MarshalCiphertext(r.cfg.Scheme, ct)
 		if err != nil {
@@ -340,37 +327,6 @@ func (r *runner) evaluate(ctx context.Context) error {
 		ids[i] = HashCiphertext(b)
 	}
 	r.evaluated, r.evalIDs = cts, ids
-	return nil
-}
-
-// raiseScale multiplies a CKKS ciphertext by the largest power of two that
-// keeps scale·2^OutputMaxLog2 below q_0·…·q_level / 2 and the scale below
-// 2^OutputLogScale. It is deterministic, so every member gets the same bytes.
-func (r *runner) raiseScale(ct *rlwe.Ciphertext) error {
-	params := r.m.preset.CKKS
-	logQ := 0.0
-	for _, q := range params.Q()[:ct.Level()+1] {
-		logQ += math.Log2(float64(q))
-	}
-	target := math.Min(float64(r.m.preset.OutputLogScale), math.Floor(logQ)-2-float64(r.cfg.OutputMaxLog2))
-	bits := int(math.Floor(target - ct.LogScale()))
-	if bits <= 0 {
-		return nil
-	}
-	if bits > 62 {
-		bits = 62
-	}
-	// Multiplying by the integer 2^bits modulo each prime is exactly what
-	// hefloat's ScaleUp does; done on the ring directly it needs no
-	// evaluator (whose buffers would cost more than the multiplication).
-	c := uint64(1) << bits
-	ringQ := params.RingQ().AtLevel(ct.Level())
-	for _, poly := range ct.Value {
-		for i, s := range ringQ.SubRings[:ct.Level()+1] {
-			s.MulScalarMontgomery(poly.Coeffs[i], ring.MForm(c%s.Modulus, s.Modulus, s.BRedConstant), poly.Coeffs[i])
-		}
-	}
-	ct.Scale = ct.Scale.Mul(rlwe.NewScale(c))
 	return nil
 }
 

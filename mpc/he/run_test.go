@@ -40,7 +40,7 @@ func TestRunRetriesWhenMemberDrops(t *testing.T) {
 	for i := range values {
 		values[i] = float64(i) / 16
 	}
-	input, _, err := preset.EncryptFloats(members[0].PublicKey(), values)
+	input, _, err := preset.EncryptFloatsAtScale(members[0].PublicKey(), values, preset.OutputScale())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +95,8 @@ func TestRunRejectsDivergentEvaluation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rcpt := NewRecipient(preset)
-	a, _, _ := preset.EncryptFloats(members[0].PublicKey(), []float64{1})
-	b, _, _ := preset.EncryptFloats(members[0].PublicKey(), []float64{2})
+	a, _, _ := preset.EncryptFloatsAtScale(members[0].PublicKey(), []float64{1}, preset.OutputScale())
+	b, _, _ := preset.EncryptFloatsAtScale(members[0].PublicKey(), []float64{2}, preset.OutputScale())
 	// Member 1 evaluates on a different input than member 0.
 	circuit := func(m *Member) Circuit {
 		return func(context.Context) ([]*rlwe.Ciphertext, error) {
@@ -161,7 +161,7 @@ func TestRunSurvivesStalledMember(t *testing.T) {
 	members, _ := committee(t, preset, 4, 3, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	input, _, err := preset.EncryptFloats(members[0].PublicKey(), []float64{0.5, -0.25})
+	input, _, err := preset.EncryptFloatsAtScale(members[0].PublicKey(), []float64{0.5, -0.25}, preset.OutputScale())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestOutputUnreadableByCommittee(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	values := []float64{0.75, 0.125, -0.5}
-	input, _, err := preset.EncryptFloats(members[0].PublicKey(), values)
+	input, _, err := preset.EncryptFloatsAtScale(members[0].PublicKey(), values, preset.OutputScale())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,5 +261,32 @@ func TestOutputUnreadableByCommittee(t *testing.T) {
 	got, err := rcpt.DecryptFloats(res[0].Outputs[0])
 	if err != nil || math.Abs(got[0]-values[0]) > 1e-4 {
 		t.Fatalf("recipient: %v %v", got[0], err)
+	}
+}
+
+func TestRunRejectsLowScaleCKKSOutput(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	members, _ := committee(t, preset, 3, 2, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// A fresh ciphertext at the default 2^45 scale: the smudging noise
+	// would swamp it, so the committee refuses to key-switch it.
+	input, _, err := preset.EncryptFloats(members[0].PublicKey(), []float64{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := NewRecipient(preset)
+	circuit := func(*Member) Circuit {
+		return func(context.Context) ([]*rlwe.Ciphertext, error) {
+			ct, _, err := preset.UnmarshalCiphertext(CKKS, input)
+			return []*rlwe.Ciphertext{ct}, err
+		}
+	}
+	_, errs := runAll(ctx, members, []int{0, 1, 2}, RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 5 * time.Second}, circuit, nil)
+	for i, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "OutputScale") {
+			t.Fatalf("member %d: want a scale error, got %v", i, err)
+		}
 	}
 }

@@ -122,7 +122,7 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 	for i := range values {
 		values[i] = math.Sin(float64(i))
 	}
-	input, _, err := preset.EncryptFloats(members[0].PublicKey(), values)
+	input, _, err := preset.EncryptFloatsAtScale(members[0].PublicKey(), values, preset.OutputScale())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -223,7 +223,9 @@ func CreditCircuit(m *he.Member, job CreditJob) he.Circuit {
 		a := model.Domain
 		poly := bignum.ChebyshevApproximation(func(u float64) float64 { return Sigmoid(a * u) },
 			bignum.Interval{Nodes: model.Degree, A: *big.NewFloat(-1), B: *big.NewFloat(1)})
-		out, err := hefloat.NewPolynomialEvaluator(params, eval).Evaluate(acc, hefloat.NewPolynomial(poly), params.DefaultScale())
+		// The last rescale of the polynomial lands on the committee's output
+		// scale; scores in [0, 1] fit under q_0 = 2^60 at 2^57.
+		out, err := hefloat.NewPolynomialEvaluator(params, eval).Evaluate(acc, hefloat.NewPolynomial(poly), preset.OutputScale())
 		if err != nil {
 			return nil, fmt.Errorf("jobs: sigmoid polynomial: %w", err)
 		}
@@ -289,7 +291,6 @@ func creditLinearEncrypted(eval *hefloat.Evaluator, params hefloat.Parameters, p
 func RunCredit(ctx context.Context, m *he.Member, conn transport.Conn, job CreditJob, recipient *rlwe.PublicKey, opts he.RunConfig) (*he.Result, error) {
 	opts.Scheme = he.CKKS
 	opts.Recipient = recipient
-	opts.OutputMaxLog2 = 1 // scores lie in [0, 1]
 	return m.Run(ctx, conn, opts, CreditCircuit(m, job))
 }
 
