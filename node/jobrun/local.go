@@ -71,6 +71,10 @@ func NewCluster(ctx context.Context, preset *he.Preset, n, t int) (*Cluster, err
 	return c, nil
 }
 
+// outputGrace is how long providers and the recipient may still take after
+// the last committee member returned.
+const outputGrace = 3 * time.Second
+
 // RunOptions tunes one Cluster.Run.
 type RunOptions struct {
 	Attempt int
@@ -140,9 +144,32 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 
 	parties, _ := spec.SessionParties(SessionIO)
 	var mu sync.Mutex
+	// The ledger would tell providers and the recipient that a job ended;
+	// here their roles end a grace period after every member returned.
+	roleCtx, cancelRoles := context.WithCancel(ctx)
+	defer cancelRoles()
+	var membersDone sync.WaitGroup
+	for _, m := range spec.Committee {
+		if !slices.Contains(opts.Offline, m) {
+			membersDone.Add(1)
+		}
+	}
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		membersDone.Wait()
+		select {
+		case <-time.After(outputGrace):
+			cancelRoles()
+		case <-stopped:
+		}
+	}()
 	for _, party := range parties {
 		if slices.Contains(opts.Offline, party) {
 			continue
+		}
+		if slices.Contains(opts.Silent, party) && spec.MemberIndex(party) < 0 && party != spec.Recipient {
+			continue // a silent provider with no other role never shows up
 		}
 		nw := c.Network
 		if c.NetworkOf != nil {
@@ -151,6 +178,12 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			m := spec.MemberIndex(party)
+			memberDone := func() {}
+			if m >= 0 {
+				memberDone = sync.OnceFunc(membersDone.Done)
+				defer memberDone()
+			}
 			sess, err := Join(ctx, nw, spec, opts.Attempt, party)
 			if err != nil {
 				mu.Lock()
@@ -160,10 +193,11 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 			}
 			defer sess.Close()
 			var roles sync.WaitGroup
-			if m := spec.MemberIndex(party); m >= 0 {
+			if m >= 0 {
 				roles.Add(1)
 				go func() {
 					defer roles.Done()
+					defer memberDone()
 					out, err := RunCommittee(ctx, sess, c.Keys[m], CommitteeJob{
 						InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
 					})
@@ -176,7 +210,7 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 				roles.Add(1)
 				go func() {
 					defer roles.Done()
-					res, err := Provide(ctx, sess, prepared[i], ProviderOptions{})
+					res, err := Provide(roleCtx, sess, prepared[i], ProviderOptions{})
 					mu.Lock()
 					rep.ProviderResult[party], rep.ProviderErrs[party] = res, err
 					mu.Unlock()
@@ -186,7 +220,7 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 				roles.Add(1)
 				go func() {
 					defer roles.Done()
-					res, err := ReceiveResult(ctx, sess, RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments})
+					res, err := ReceiveResult(roleCtx, sess, RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments})
 					mu.Lock()
 					rep.Result, rep.RecipientErr = res, err
 					mu.Unlock()

@@ -1,0 +1,225 @@
+package jobrun
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// wantFault checks that err is a *FaultError of kind naming exactly parties.
+func wantFault(t *testing.T, who string, err error, kind FaultKind, parties ...string) {
+	t.Helper()
+	var fe *FaultError
+	if !errors.As(err, &fe) {
+		t.Fatalf("%s: want a %s fault naming %v, got %v", who, kind, parties, err)
+	}
+	if fe.Kind != kind || !slices.Equal(fe.Parties, parties) {
+		t.Fatalf("%s: want a %s fault naming %v, got %s naming %v (%v)", who, kind, parties, fe.Kind, fe.Parties, err)
+	}
+	if !strings.Contains(fe.Reason(), parties[0]) {
+		t.Fatalf("%s: reason %q does not name %s", who, fe.Reason(), parties[0])
+	}
+}
+
+// otherCommitment is a valid commitment to another input of the provider.
+func otherCommitment(t *testing.T, c *Cluster, spec *Spec, provider string, file []byte) []byte {
+	t.Helper()
+	in, err := PrepareInput(spec, provider, file, ProviderKeys{Preset: c.Preset, CommitteeHEKey: c.Record.HEPublicKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.Commitment
+}
+
+func TestInputNotMatchingCommitmentNamesProvider(t *testing.T) {
+	c := testCluster(t)
+	for _, typ := range []Type{AuctionVickrey, CreditScore} {
+		t.Run(string(typ), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			spec, inputs, _, err := SampleJob(typ, sizeFor(typ), c.Members, rand.New(rand.NewPCG(2, 2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cheat := spec.Providers[2]
+			// The provider posts a commitment to one input and sends another.
+			var other []byte
+			if typ == AuctionVickrey {
+				bid := uint64(1)
+				other, _ = json.Marshal(AuctionInput{Bid: &bid})
+			} else {
+				var in CreditInput
+				if err := json.Unmarshal(inputs[cheat], &in); err != nil {
+					t.Fatal(err)
+				}
+				in.Features[0][0] += 0.5
+				other, _ = json.Marshal(in)
+			}
+			rep, err := c.Run(ctx, spec, inputs, RunOptions{Commitments: map[string][]byte{cheat: otherCommitment(t, c, spec, cheat, other)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range c.Members {
+				wantFault(t, "member "+m, rep.MemberErrs[m], FaultCommitmentMismatch, cheat)
+			}
+			if rep.Result != nil {
+				t.Fatal("the recipient got a result of an aborted job")
+			}
+		})
+	}
+}
+
+func TestSilentProviderNamedAtDeadline(t *testing.T) {
+	c := testCluster(t)
+	for _, typ := range []Type{AuctionFirst, Aggregate} {
+		t.Run(string(typ), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			spec, inputs, _, err := SampleJob(typ, sizeFor(typ), c.Members, rand.New(rand.NewPCG(3, 3)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			silent := spec.Providers[1]
+			const deadline = 2 * time.Second
+			start := time.Now()
+			rep, err := c.Run(ctx, spec, inputs, RunOptions{Silent: []string{silent}, InputTimeout: deadline})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range c.Members {
+				wantFault(t, "member "+m, rep.MemberErrs[m], FaultMissingInput, silent)
+			}
+			// Members give up at the input deadline, not at the context's.
+			if took := time.Since(start); took > 40*time.Second {
+				t.Fatalf("members waited %v", took)
+			}
+		})
+	}
+}
+
+// heSpecWithOutsideProviders is an aggregate job whose providers and
+// recipient are not committee members, so a member can be offline without
+// taking an input with it.
+func heSpecWithOutsideProviders(t *testing.T, c *Cluster, id string) (*Spec, map[string][]byte, AggregateResult) {
+	t.Helper()
+	p := AggregateParams{Bins: 4, Lo: 0, Hi: 100}
+	params, _ := json.Marshal(p)
+	spec := &Spec{ID: id, Type: Aggregate, Params: params, Providers: []string{"p0", "p1", "p2"},
+		Committee: c.Members, Threshold: 3, Recipient: "r"}
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	values := [][]int64{{1, 5, 99, 42}, {7, 7, 7}, {0, 120, -3, 64, 50}}
+	inputs := map[string][]byte{}
+	for i, pr := range spec.Providers {
+		inputs[pr], _ = json.Marshal(AggregateInput{Values: values[i]})
+	}
+	return spec, inputs, PlainAggregate(p, values)
+}
+
+func TestHEJobCompletesWithMemberOffline(t *testing.T) {
+	c := testCluster(t)
+	for _, offline := range []string{"n0", "n3"} { // inside and outside the first t-subset
+		t.Run(offline, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			spec, inputs, want := heSpecWithOutsideProviders(t, c, "offline-"+offline)
+			rep, err := c.Run(ctx, spec, inputs, RunOptions{Offline: []string{offline}, StepTimeout: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rep.Err(); err != nil {
+				t.Fatal(err)
+			}
+			got := rep.Result.Aggregate
+			if got.Count != want.Count || got.Sum != want.Sum || got.SumSq != want.SumSq || !slices.Equal(got.Histogram, want.Histogram) {
+				t.Fatalf("aggregate %+v, plaintext %+v", got, want)
+			}
+			if len(rep.Outcomes) != 3 {
+				t.Fatalf("%d outcomes, want 3", len(rep.Outcomes))
+			}
+		})
+	}
+}
+
+// killingNetwork closes party victim's committee session after it sent
+// `after` messages, as if its node died mid-job.
+type killingNetwork struct {
+	transport.Network
+	after int64
+}
+
+func (k killingNetwork) Open(ctx context.Context, id string, self transport.PartyID, n int) (transport.Conn, error) {
+	conn, err := k.Network.Open(ctx, id, self, n)
+	if err != nil || !strings.HasSuffix(id, "/"+SessionMPC) {
+		return conn, err
+	}
+	return &killingConn{Conn: conn, left: k.after}, nil
+}
+
+type killingConn struct {
+	transport.Conn
+	left int64
+	sent atomic.Int64
+}
+
+func (c *killingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
+	if c.sent.Add(1) > c.left {
+		c.Conn.Close()
+		return transport.ErrClosed
+	}
+	return c.Conn.Send(ctx, to, r, b)
+}
+
+func TestSSMemberKilledMidJobThenRerun(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	spec, inputs, check, err := SampleJob(AuctionVickrey, 6, c.Members, rand.New(rand.NewPCG(4, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const victim = "n2"
+	healthy := c.Network
+	c.NetworkOf = func(party string) transport.Network {
+		if party == victim {
+			return killingNetwork{Network: healthy, after: 40} // well inside the comparisons
+		}
+		return healthy
+	}
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{StepTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		if m == victim {
+			continue
+		}
+		wantFault(t, "member "+m, rep.MemberErrs[m], FaultMemberDropped, victim)
+	}
+	if rep.Result != nil {
+		t.Fatal("the recipient got a result of a failed attempt")
+	}
+
+	// The node posts job.abort naming n2; the rerun (next attempt, fresh
+	// sessions) succeeds once the member is back.
+	c.NetworkOf = nil
+	rep, err = c.Run(ctx, spec, inputs, RunOptions{Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(rep); err != nil {
+		t.Fatal(err)
+	}
+}
