@@ -41,7 +41,11 @@ func (s AggregateSpec) bin(v int64) int {
 	if v >= s.Hi {
 		return s.Bins - 1
 	}
-	return int((float64(v-s.Lo) / float64(s.Hi-s.Lo)) * float64(s.Bins))
+	b := int((float64(v-s.Lo) / float64(s.Hi-s.Lo)) * float64(s.Bins))
+	if b >= s.Bins { // float rounding just below Hi
+		b = s.Bins - 1
+	}
+	return b
 }
 
 // AggregateInput is one provider's encrypted contribution.
