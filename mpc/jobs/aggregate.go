@@ -30,6 +30,9 @@ func (s AggregateSpec) Validate(preset *he.Preset) error {
 	if s.Hi <= s.Lo {
 		return fmt.Errorf("jobs: histogram range [%d, %d) is empty", s.Lo, s.Hi)
 	}
+	if s.Lo < -(1<<62) || s.Hi > 1<<62 {
+		return fmt.Errorf("jobs: histogram range [%d, %d) exceeds ±2^62", s.Lo, s.Hi)
+	}
 	return nil
 }
 
