@@ -70,30 +70,59 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 			return nil, fmt.Errorf("jobs: bid of %s has %d fields, want 1", b.Provider, len(b.Share.Fields))
 		}
 	}
-	if err := VerifyInputs(ctx, p, bids); err != nil {
-		return nil, err
-	}
 	shares := field.New(len(bids))
 	for i, b := range bids {
 		shares[i] = b.Share.Fields[0]
 	}
-	return Auction(ctx, p, kind, shares)
+	// The input check runs on a lane of its own, concurrently with the
+	// tournament (which opens only masked values); winner and price are
+	// opened only once both finished and the check passed.
+	lane, err := p.Lane(1)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	checked := make(chan error, 1)
+	go func() { checked <- VerifyInputs(ctx, lane, bids) }()
+	idx, price, err := tournament(ctx, p, kind, shares)
+	if err != nil {
+		cancel()
+		<-checked
+		return nil, err
+	}
+	if err := <-checked; err != nil {
+		return nil, err
+	}
+	return auctionOutputs(ctx, p, idx, price, len(bids))
 }
 
 // Auction is the computation of RunAuction on bid shares that the caller has
 // already checked against their commitments.
 func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector) (*AuctionResult, error) {
+	idx, price, err := tournament(ctx, p, kind, bids)
+	if err != nil {
+		return nil, err
+	}
+	return auctionOutputs(ctx, p, idx, price, len(bids))
+}
+
+// tournament returns shares of the winner's index and of the price.
+func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector) (idx, price fr.Vector, err error) {
+	if kind != FirstPrice && kind != SecondPrice {
+		return nil, nil, fmt.Errorf("jobs: unknown auction kind %d", int(kind))
+	}
 	B := len(bids)
 	perComparison := 1
 	if kind == SecondPrice {
 		perComparison = 2
 	}
 	if err := p.PrepareComparisons(ctx, perComparison*(B-1), 0); err != nil {
-		return nil, fmt.Errorf("jobs: auction preprocessing: %w", err)
+		return nil, nil, fmt.Errorf("jobs: auction preprocessing: %w", err)
 	}
 	// Nodes of the tournament, in bidder order: max, its index, runner-up.
 	mx := append(fr.Vector(nil), bids...)
-	idx := field.New(B)
+	idx = field.New(B)
 	for i := range idx {
 		idx[i].SetUint64(uint64(i))
 	}
@@ -112,7 +141,7 @@ func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector)
 		// ties go to the lower index.
 		w, err := p.LessThan(ctx, l, r)
 		if err != nil {
-			return nil, fmt.Errorf("jobs: auction: %w", err)
+			return nil, nil, fmt.Errorf("jobs: auction: %w", err)
 		}
 		// One multiplication round selects max, index (and runner-up of the
 		// winning side): x_l + w·(x_r − x_l).
@@ -126,7 +155,7 @@ func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector)
 		}
 		prod, err := p.Mul(ctx, field.Concat(ws...), field.Concat(diffs...))
 		if err != nil {
-			return nil, fmt.Errorf("jobs: auction: %w", err)
+			return nil, nil, fmt.Errorf("jobs: auction: %w", err)
 		}
 		nm := field.Add(l, prod[:pairs])
 		ni := field.Add(li, prod[pairs:2*pairs])
@@ -138,11 +167,11 @@ func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector)
 			sw := field.Add(ls, prod[2*pairs:3*pairs])
 			v, err := p.LessThan(ctx, lo, sw)
 			if err != nil {
-				return nil, fmt.Errorf("jobs: auction: %w", err)
+				return nil, nil, fmt.Errorf("jobs: auction: %w", err)
 			}
 			ns, err = p.Select(ctx, v, sw, lo)
 			if err != nil {
-				return nil, fmt.Errorf("jobs: auction: %w", err)
+				return nil, nil, fmt.Errorf("jobs: auction: %w", err)
 			}
 		} else {
 			ns = field.New(pairs)
@@ -154,10 +183,15 @@ func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector)
 		}
 		mx, idx, second = nm, ni, ns
 	}
-	price := mx
+	price = mx
 	if kind == SecondPrice {
 		price = second
 	}
+	return idx, price, nil
+}
+
+// auctionOutputs opens the winner and the price and commits to them.
+func auctionOutputs(ctx context.Context, p *ss.Party, idx, price fr.Vector, B int) (*AuctionResult, error) {
 	winner, err := p.Open(ctx, LabelAuctionWinner, idx)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: auction: %w", err)

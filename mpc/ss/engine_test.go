@@ -157,3 +157,45 @@ func TestSmallCoefficientsForThreeParties(t *testing.T) {
 		}
 	}
 }
+
+// TestLanesRunConcurrently runs two sub-protocols of one job at the same
+// time on two lanes and checks both results.
+func TestLanesRunConcurrently(t *testing.T) {
+	for _, n := range committeeSizes {
+		prm := mustParams(t, n)
+		r := rand.New(rand.NewPCG(uint64(n), 23))
+		x, y := randField(r, 5000), randField(r, 5000)
+		xs, ys := shareAll(t, prm, x, 1), shareAll(t, prm, y, 2)
+		res := runParties(t, n, func(ctx context.Context, p *Party) ([2]fr.Vector, error) {
+			lane, err := p.Lane(1)
+			if err != nil {
+				return [2]fr.Vector{}, err
+			}
+			var other fr.Vector
+			var otherErr error
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				z, err := lane.Mul(ctx, ys[p.Self()], ys[p.Self()])
+				if err == nil {
+					other, otherErr = lane.Open(ctx, "lane", z)
+				} else {
+					otherErr = err
+				}
+			}()
+			z, err := p.Mul(ctx, xs[p.Self()], ys[p.Self()])
+			var mine fr.Vector
+			if err == nil {
+				mine, err = p.Open(ctx, "main", z)
+			}
+			<-done
+			if err == nil {
+				err = otherErr
+			}
+			return [2]fr.Vector{mine, other}, err
+		})
+		if !res[0][0].Equal(field.Mul(x, y)) || !res[0][1].Equal(field.Mul(y, y)) {
+			t.Fatalf("n=%d: lane results wrong", n)
+		}
+	}
+}

@@ -51,7 +51,7 @@ type Party struct {
 	toPRG   []*field.StreamKey // toPRG[j]: streams self→j, for j in prgSet[self]
 	fromPRG []*field.StreamKey // fromPRG[i]: streams i→self, when self ∈ prgSet[i]
 	workers []*worker          // per-goroutine scratch of the parallel kernels
-	aborted bool               // the party has failed and told its peers
+	failure *failureState      // shared by the party's lanes
 	fromIdx []int              // fromIdx[i]: this party's position in prgSet[i]
 
 	bitPool fr.Vector // prepared random bits (shares), for truncation
@@ -141,6 +141,14 @@ func (p *Party) parallelRange(from, m int, fn func(w *worker, c uint32, off, end
 	wg.Wait()
 }
 
+// failureState is what a party's lanes share about a failure: whether the
+// party has aborted (and told its peers), and the abort notices it read.
+type failureState struct {
+	aborted atomic.Bool
+	mu      sync.Mutex
+	notices map[transport.PartyID]uint32
+}
+
 // setupRound is the round of the pairwise-seed exchange.
 const setupRound transport.Round = 0
 
@@ -162,6 +170,7 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		params:  params,
 		conn:    conn,
 		self:    self,
+		failure: &failureState{notices: make(map[transport.PartyID]uint32)},
 		round:   setupRound,
 		onOpen:  cfg.OnOpen,
 		toPRG:   make([]*field.StreamKey, params.N),
@@ -281,28 +290,42 @@ func (p *Party) attribute(err error, wait time.Duration) error {
 	if !errors.As(err, &pe) || int(pe.Party) == p.self {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	b, e := p.conn.Recv(ctx, pe.Party, abortRound)
-	if e != nil || len(b) != 4 {
-		return err
-	}
-	x := binary.BigEndian.Uint32(b)
-	if x >= uint32(p.params.N) || int(x) == p.self || transport.PartyID(x) == pe.Party {
+	x, ok := p.notice(pe.Party, wait)
+	if !ok || x >= uint32(p.params.N) || int(x) == p.self || transport.PartyID(x) == pe.Party {
 		return err
 	}
 	return &transport.PartyError{Party: transport.PartyID(x), Round: pe.Round,
 		Err: fmt.Errorf("reported by party %d, which then failed: %w", pe.Party, pe.Err)}
 }
 
+// notice returns the party that `from` blamed in its abort notice, waiting
+// up to wait for the notice. A notice is read from the connection once and
+// remembered, since every lane of the party may ask.
+func (p *Party) notice(from transport.PartyID, wait time.Duration) (uint32, bool) {
+	f := p.failure
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if x, ok := f.notices[from]; ok {
+		return x, true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	b, err := p.conn.Recv(ctx, from, abortRound)
+	if err != nil || len(b) != 4 {
+		return 0, false
+	}
+	x := binary.BigEndian.Uint32(b)
+	f.notices[from] = x
+	return x, true
+}
+
 // fail marks the party as aborted and, the first time, tells every other
 // live party which party it blames, so that a cascade of aborts still names
 // the party at fault. It returns err.
 func (p *Party) fail(err error) error {
-	if p.aborted {
+	if p.failure.aborted.Swap(true) {
 		return err
 	}
-	p.aborted = true
 	var pe *transport.PartyError
 	if !errors.As(err, &pe) {
 		return err
