@@ -93,7 +93,7 @@ func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
 
 	fmt.Fprintf(progress, "ledger: offering %d tx/s for %ds to %d validators\n", ledgerOfferedTPS, ledgerLoadSeconds, ledgerNodes)
 	start := time.Now()
-	sendPaced(ctx, clients, txs, tr, start)
+	sendPaced(ctx, clients, txs, tr, start, ledgerOfferedTPS)
 	fmt.Fprintf(progress, "ledger: all sent after %.1fs; draining\n", time.Since(start).Seconds())
 
 	// Resubmit what is still missing, as the client library does.
@@ -178,7 +178,7 @@ func signAnchors(homes []string, chainID string, n int) ([][]byte, error) {
 }
 
 // sendPaced sends txs[i] at start + i/rate, spread over the validators.
-func sendPaced(ctx context.Context, clients []*client.Client, txs [][]byte, tr *tracker, start time.Time) {
+func sendPaced(ctx context.Context, clients []*client.Client, txs [][]byte, tr *tracker, start time.Time, rate int) {
 	var wg sync.WaitGroup
 	work := make(chan int, ledgerSenders)
 	for s := 0; s < ledgerSenders; s++ {
@@ -191,7 +191,7 @@ func sendPaced(ctx context.Context, clients []*client.Client, txs [][]byte, tr *
 			}
 		}()
 	}
-	interval := time.Second / ledgerOfferedTPS
+	interval := time.Second / time.Duration(rate)
 	for i := range txs {
 		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
 			time.Sleep(wait)

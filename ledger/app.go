@@ -42,6 +42,9 @@ type App struct {
 	blockHash   []byte
 	blockView   *committedView   // view after the block, published at Commit
 	blockPolicy *policies.Policy // a policy update accepted in this block
+	// blockProofs holds the outcome of the block's compliance proofs, checked
+	// together before the txs run (see preverifyRecords).
+	blockProofs map[[32]byte]error
 }
 
 // committedView is what the last commit made visible. Params and keys change
@@ -278,6 +281,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	prevHash := view.appHash
 	a.blockPolicy = nil
+	a.blockProofs = preverifyRecords(req.Txs, view)
 
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
@@ -330,7 +334,11 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 	switch msg := tx.payload.Msg.(type) {
 	case *ledgerpb.TxPayload_RecordAnchor:
 		if msg.RecordAnchor.Channel != "" {
-			if err := verifyRecordCompliance(v, msg.RecordAnchor); err != nil {
+			err, done := a.blockProofs[[32]byte(txHash)]
+			if !done {
+				err = verifyRecordCompliance(v, msg.RecordAnchor)
+			}
+			if err != nil {
 				if aerr := adjustCredit(b, signer, creditRejectedRecord, "rejected record on "+msg.RecordAnchor.Channel, height); aerr != nil {
 					return nil, aerr
 				}

@@ -71,21 +71,76 @@ func checkRecordAnchor(signer string, m *ledgerpb.RecordAnchor, v *committedView
 	return nil
 }
 
-// verifyRecordCompliance checks the record's compliance proof against the
-// channel's rule set, compiled from the current policy.
-func verifyRecordCompliance(v *committedView, m *ledgerpb.RecordAnchor) error {
-	ch, _ := v.policy.Channel(m.Channel)
+// complianceStatement is what a channel record's proof must show: its
+// commitment opens to fields satisfying the channel's compiled rule set.
+func complianceStatement(v *committedView, m *ledgerpb.RecordAnchor) (zk.ComplianceStatement, error) {
+	if v.policy == nil {
+		return zk.ComplianceStatement{}, fmt.Errorf("no policy")
+	}
+	ch, ok := v.policy.Channel(m.Channel)
+	if !ok {
+		return zk.ComplianceStatement{}, fmt.Errorf("unknown channel %q", m.Channel)
+	}
 	rs, ok := v.policy.RuleSet(ch.RuleSet)
 	if !ok || rs.Compiled == nil {
-		return fmt.Errorf("channel %q has no compiled rule set", m.Channel)
+		return zk.ComplianceStatement{}, fmt.Errorf("channel %q has no compiled rule set", m.Channel)
 	}
-	commitment, _ := fieldElement(m.Commitment, "record commitment")
-	st := zk.ComplianceStatement{
+	commitment, terr := fieldElement(m.Commitment, "record commitment")
+	if terr != nil {
+		return zk.ComplianceStatement{}, terr
+	}
+	return zk.ComplianceStatement{
 		Commitment:  zk.FeltOf(commitment),
 		NumFields:   len(rs.Compiled.Fields),
 		Constraints: rs.Compiled.ZKConstraints(),
+	}, nil
+}
+
+// verifyRecordCompliance checks the record's compliance proof against the
+// channel's rule set, compiled from the current policy.
+func verifyRecordCompliance(v *committedView, m *ledgerpb.RecordAnchor) error {
+	st, err := complianceStatement(v, m)
+	if err != nil {
+		return err
 	}
 	return v.keys.VerifyStatement(m.VkId, st, m.Proof)
+}
+
+// preverifyRecords verifies the compliance proofs of a block's channel
+// records in one batch (zk.Registry.VerifyBatch) before the txs run. A
+// record's statement depends only on the tx and the policy, which changes
+// only between blocks, so the outcome is the one the tx would get alone; txs
+// that fail their other checks are simply never looked up.
+func preverifyRecords(txs [][]byte, v *committedView) map[[32]byte]error {
+	if v.policy == nil {
+		return nil
+	}
+	var items []zk.BatchItem
+	var hashes [][32]byte
+	for _, raw := range txs {
+		tx, terr := decodeTx(raw, v.chainID)
+		if terr != nil {
+			continue
+		}
+		m := tx.payload.GetRecordAnchor()
+		if m == nil || m.Channel == "" {
+			continue
+		}
+		st, err := complianceStatement(v, m)
+		if err != nil {
+			continue
+		}
+		items = append(items, zk.BatchItem{VKID: m.VkId, Statement: st, Proof: m.Proof})
+		hashes = append(hashes, [32]byte(TxHash(raw)))
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	out := make(map[[32]byte]error, len(items))
+	for i, err := range v.keys.VerifyBatch(items) {
+		out[hashes[i]] = err
+	}
+	return out
 }
 
 func applyRecordAnchor(b *blockState, tx *decodedTx, m *ledgerpb.RecordAnchor, height int64, txHash []byte) (*ledgerpb.Record, error) {

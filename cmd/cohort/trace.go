@@ -34,9 +34,9 @@ func newTraceCmd() *cobra.Command {
 		Short: "Re-hash an off-chain record and check it against its on-chain anchor (exit 0 pass, 1 fail)",
 		Long: `Re-hash the off-chain record (--file) and check it against the hash anchored on
 the ledger: a CometBFT light client verifies the anchoring block's header from a
-trusted header, cross-checked with the witnesses of config.toml [trace]; a Merkle
-proof shows the anchoring tx is in that block; the next header's results hash
-shows the ledger accepted it.
+trusted header, cross-checked with the witnesses of config.toml [trace]; the
+block's txs must match the header and contain the anchoring tx; the next
+header's results hash shows the ledger accepted it.
 
 The trusted header comes from --trust-height/--trust-hash, or from HOME/trust.json.
 Without either, the header at height 1 is trusted on first use and recorded in
@@ -123,7 +123,7 @@ func traceRecord(ctx context.Context, warn io.Writer, home, id string, content [
 	if err != nil {
 		return nil, fmt.Errorf("record %s: bad tx hash from the node", id)
 	}
-	return v.VerifyRecord(ctx, rec.ID, txHash, content)
+	return v.VerifyRecord(ctx, rec.ID, rec.Height, txHash, content)
 }
 
 // loadOrTrustOnFirstUse returns the trusted header of home/trust.json, or

@@ -41,20 +41,34 @@ type Config struct {
 	StoreDir string
 }
 
-// Verifier checks records against the chain.
+// Verifier checks records against the chain. It is safe for concurrent use;
+// each height's header, block and results are fetched and verified once.
 type Verifier struct {
 	chainID string
 	lc      *light.Client
 	rpc     *rpchttp.HTTP
 	db      dbm.DB
 
+	// lcMu serialises light-client verification: two concurrent
+	// verifications of the same height would race to store it.
+	lcMu sync.Mutex
+
 	mu      sync.Mutex
-	results map[int64]verifiedResults // per height: results hash checked against header H+1
+	heights map[int64]*heightData
 }
 
-type verifiedResults struct {
-	codes []uint32
+// heightData is what one height contributes to every trace at that height.
+type heightData struct {
+	once    sync.Once
+	err     error
+	header  *cmttypes.LightBlock
+	txIndex map[[32]byte]int // tx hash → position in the block
+	txs     [][]byte
+	codes   []uint32 // result codes, checked against the next header
 }
+
+// maxCachedHeights bounds the per-height cache of a long-running verifier.
+const maxCachedHeights = 256
 
 // NewVerifier connects to the primary and witnesses and prepares the light
 // client from the trusted header.
@@ -102,7 +116,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		db.Close()
 		return nil, fmt.Errorf("trace: rpc %s: %w", cfg.Primary, err)
 	}
-	return &Verifier{chainID: cfg.ChainID, lc: lc, rpc: rpc, db: db, results: make(map[int64]verifiedResults)}, nil
+	return &Verifier{chainID: cfg.ChainID, lc: lc, rpc: rpc, db: db, heights: make(map[int64]*heightData)}, nil
 }
 
 // Close releases the light store.
@@ -119,40 +133,31 @@ type Result struct {
 	Reason      string `json:"reason,omitempty"` // why it failed
 }
 
-// VerifyRecord checks that the tx with txHash anchors record recordID with
-// the SHA-256 of content, and that the chain committed it. A mismatch is a
-// Result with Pass false; an error means the check could not be carried out.
-func (v *Verifier) VerifyRecord(ctx context.Context, recordID string, txHash []byte, content []byte) (*Result, error) {
+// VerifyRecord checks that the tx with txHash, which the node says is in
+// block height, anchors record recordID with the SHA-256 of content, and that
+// the chain committed it. Height and tx hash are hints from an untrusted node:
+// the tx must be in the block whose header the light client verified. A
+// mismatch is a Result with Pass false; an error means the check could not
+// be carried out.
+func (v *Verifier) VerifyRecord(ctx context.Context, recordID string, height int64, txHash []byte, content []byte) (*Result, error) {
 	sum := sha256.Sum256(content)
-	res := &Result{RecordID: recordID, ContentHex: hex.EncodeToString(sum[:])}
-
-	tx, err := v.rpc.Tx(ctx, txHash, true)
-	if err != nil {
-		return nil, fmt.Errorf("trace: fetch tx %X with proof: %w", txHash, err)
-	}
-	res.Height = tx.Height
-	if !bytes.Equal(tx.Tx.Hash(), txHash) {
-		return fail(res, "the node returned another tx than the one asked for"), nil
-	}
-	header, err := v.lc.VerifyLightBlockAtHeight(ctx, tx.Height, time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("trace: verify header %d: %w", tx.Height, err)
-	}
-	res.HeaderHash = header.Hash().String()
-	if err := tx.Proof.Validate(header.DataHash); err != nil {
-		return fail(res, fmt.Sprintf("inclusion proof does not match the verified header: %v", err)), nil
-	}
-	if !bytes.Equal(tx.Proof.Data, tx.Tx) {
-		return fail(res, "inclusion proof is for other bytes"), nil
-	}
-	codes, err := v.verifiedResults(ctx, tx.Height)
+	res := &Result{RecordID: recordID, Height: height, ContentHex: hex.EncodeToString(sum[:])}
+	d, err := v.height(ctx, height)
 	if err != nil {
 		return nil, err
 	}
-	if int(tx.Index) >= len(codes) || codes[tx.Index] != ledger.CodeOK {
+	res.HeaderHash = d.header.Hash().String()
+	if len(txHash) != sha256.Size {
+		return fail(res, "bad tx hash"), nil
+	}
+	i, ok := d.txIndex[[32]byte(txHash)]
+	if !ok {
+		return fail(res, fmt.Sprintf("the anchoring tx is not in the verified block %d", height)), nil
+	}
+	if d.codes[i] != ledger.CodeOK {
 		return fail(res, "the anchoring tx was included but rejected by the ledger"), nil
 	}
-	payload, err := ledger.DecodePayload(tx.Tx, v.chainID)
+	payload, err := ledger.DecodePayload(d.txs[i], v.chainID)
 	if err != nil {
 		return fail(res, fmt.Sprintf("anchoring tx: %v", err)), nil
 	}
@@ -173,34 +178,81 @@ func fail(r *Result, reason string) *Result {
 	return r
 }
 
-// verifiedResults returns the result codes of block h's txs after checking
-// them against LastResultsHash of the verified header h+1.
-func (v *Verifier) verifiedResults(ctx context.Context, h int64) ([]uint32, error) {
-	v.mu.Lock()
-	r, ok := v.results[h]
-	v.mu.Unlock()
-	if ok {
-		return r.codes, nil
+// height loads and verifies height h once.
+func (v *Verifier) height(ctx context.Context, h int64) (*heightData, error) {
+	if h <= 0 {
+		return nil, fmt.Errorf("trace: bad height %d", h)
 	}
-	next, err := v.lc.VerifyLightBlockAtHeight(ctx, h+1, time.Now())
+	v.mu.Lock()
+	d, ok := v.heights[h]
+	if !ok {
+		if len(v.heights) >= maxCachedHeights {
+			clear(v.heights)
+		}
+		d = &heightData{}
+		v.heights[h] = d
+	}
+	v.mu.Unlock()
+	d.once.Do(func() { d.err = v.load(ctx, h, d) })
+	if d.err != nil {
+		v.mu.Lock()
+		delete(v.heights, h) // let a later call retry
+		v.mu.Unlock()
+	}
+	return d, d.err
+}
+
+// load verifies header h and h+1 with the light client, fetches block h and
+// checks its txs against the header's data hash, and fetches its results and
+// checks them against LastResultsHash of header h+1.
+func (v *Verifier) load(ctx context.Context, h int64, d *heightData) error {
+	header, err := v.verifyHeader(ctx, h)
 	if err != nil {
-		return nil, fmt.Errorf("trace: verify header %d: %w", h+1, err)
+		return err
+	}
+	next, err := v.verifyHeader(ctx, h+1)
+	if err != nil {
+		return err
+	}
+	blk, err := v.rpc.Block(ctx, &h)
+	if err != nil {
+		return fmt.Errorf("trace: fetch block %d: %w", h, err)
+	}
+	if !bytes.Equal(blk.Block.Hash(), header.Hash()) {
+		return fmt.Errorf("trace: block %d from the node does not match the verified header", h)
+	}
+	if !bytes.Equal(blk.Block.Data.Hash(), header.DataHash) {
+		return fmt.Errorf("trace: txs of block %d do not match the verified header's data hash", h)
 	}
 	br, err := v.rpc.BlockResults(ctx, &h)
 	if err != nil {
-		return nil, fmt.Errorf("trace: block results %d: %w", h, err)
+		return fmt.Errorf("trace: block results %d: %w", h, err)
 	}
 	if !bytes.Equal(cmttypes.NewResults(br.TxsResults).Hash(), next.LastResultsHash) {
-		return nil, fmt.Errorf("trace: block results of %d do not match the verified header %d", h, h+1)
+		return fmt.Errorf("trace: block results of %d do not match the verified header %d", h, h+1)
 	}
-	codes := make([]uint32, len(br.TxsResults))
-	for i, t := range br.TxsResults {
-		codes[i] = t.Code
+	if len(br.TxsResults) != len(blk.Block.Txs) {
+		return fmt.Errorf("trace: block %d has %d txs and %d results", h, len(blk.Block.Txs), len(br.TxsResults))
 	}
-	v.mu.Lock()
-	v.results[h] = verifiedResults{codes: codes}
-	v.mu.Unlock()
-	return codes, nil
+	d.header = header
+	d.txs = blk.Block.Txs.ToSliceOfBytes()
+	d.txIndex = make(map[[32]byte]int, len(d.txs))
+	d.codes = make([]uint32, len(br.TxsResults))
+	for i, tx := range d.txs {
+		d.txIndex[sha256.Sum256(tx)] = i
+		d.codes[i] = br.TxsResults[i].Code
+	}
+	return nil
+}
+
+func (v *Verifier) verifyHeader(ctx context.Context, h int64) (*cmttypes.LightBlock, error) {
+	v.lcMu.Lock()
+	defer v.lcMu.Unlock()
+	lb, err := v.lc.VerifyLightBlockAtHeight(ctx, h, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("trace: verify header %d: %w", h, err)
+	}
+	return lb, nil
 }
 
 func withScheme(addr string) string {
