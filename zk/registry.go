@@ -146,8 +146,12 @@ func (r *Registry) RegisterDir(dir string) ([]KeyInfo, error) {
 		if _, err := r.Register(c, vkBytes); err != nil {
 			return nil, err
 		}
+		// Entries are immutable once published (readers use them without
+		// the lock): replace, do not modify, to attach the file's info.
 		r.mu.Lock()
-		r.keys[info.VKID].info = info
+		if old, ok := r.keys[info.VKID]; ok {
+			r.keys[info.VKID] = &registeredKey{info: info, vk: old.vk}
+		}
 		r.mu.Unlock()
 		out = append(out, info)
 	}
