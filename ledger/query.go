@@ -27,12 +27,16 @@ const (
 	QueryVerifyingKey  = "/vk"        // data: vk ID; value: JSON {"circuit", "key"}
 	QueryJob           = "/job"       // data: job ID; value: Job
 	QueryCommittee     = "/committee" // data: committee ID; value: Committee
+	QueryJobs          = "/jobs"      // value: JobList of every job, by ID
 )
 
 // CodeNotFound answers a query for an absent object.
 const CodeNotFound uint32 = 404
 
-const maxQueryData = 1024
+const (
+	maxQueryData   = 1024
+	maxJobsInQuery = 1000
+)
 
 // Query implements abci.Application over committed state.
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
@@ -118,6 +122,22 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 		return a.getOrNotFound(keyJob(string(data)))
 	case QueryCommittee:
 		return a.getOrNotFound(keyCommittee(string(data)))
+	case QueryJobs:
+		var list ledgerpb.JobList
+		err := a.store.scan([]byte("job/"), func(_, val []byte) error {
+			var j ledgerpb.Job
+			if err := proto.Unmarshal(val, &j); err != nil {
+				return fmt.Errorf("corrupt job: %w", err)
+			}
+			if len(list.Jobs) < maxJobsInQuery {
+				list.Jobs = append(list.Jobs, &j)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return marshal(&list)
 	case QueryPolicy:
 		return a.getOrNotFound(keyPolicy)
 	case QueryVerifyingKey:

@@ -34,6 +34,9 @@ func (n *Node) apiHandler() http.Handler {
 	mux.HandleFunc("GET /v1/task/{id}", n.handleTask)
 	mux.HandleFunc("POST /v1/blob", n.handlePutBlob)
 	mux.HandleFunc("GET /v1/policy", n.handlePolicy)
+	mux.HandleFunc("GET /v1/committee/{id}", n.handleCommittee)
+	mux.HandleFunc("GET /v1/job/{id}", n.handleJob)
+	mux.HandleFunc("GET /v1/jobs", n.handleJobs)
 	mux.HandleFunc("GET /v1/vk/{id}", n.handleVerifyingKey)
 	mux.HandleFunc("GET /v1/blob/{hash}", n.handleGetBlob)
 	mux.HandleFunc("GET /v1/credit/{name}", n.handleCredit)
@@ -359,4 +362,48 @@ func (n *Node) handleVerifyingKey(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(raw)
+}
+
+func (n *Node) handleCommittee(w http.ResponseWriter, r *http.Request) {
+	var c ledgerpb.Committee
+	if !n.query(w, ledger.QueryCommittee, []byte(r.PathValue("id")), &c) {
+		return
+	}
+	writeJSON(w, http.StatusOK, client.Committee{ID: c.Id, Members: c.Members, Threshold: c.Threshold,
+		Status: c.Status, Confirmed: c.Confirmed, CommitteeKey: c.CommitteeKey})
+}
+
+func (n *Node) handleJob(w http.ResponseWriter, r *http.Request) {
+	var j ledgerpb.Job
+	if !n.query(w, ledger.QueryJob, []byte(r.PathValue("id")), &j) {
+		return
+	}
+	writeJSON(w, http.StatusOK, JobJSON(&j))
+}
+
+func (n *Node) handleJobs(w http.ResponseWriter, _ *http.Request) {
+	var list ledgerpb.JobList
+	if !n.query(w, ledger.QueryJobs, nil, &list) {
+		return
+	}
+	out := make([]client.Job, 0, len(list.Jobs))
+	for _, j := range list.Jobs {
+		out = append(out, JobJSON(j))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// JobJSON is the API form of a ledger job.
+func JobJSON(j *ledgerpb.Job) client.Job {
+	out := client.Job{
+		ID: j.Id, Type: j.Type, Params: j.Params, Providers: j.Providers, Committee: j.CommitteeId,
+		Recipient: j.Recipient, Requester: j.Requester, DeadlineHeight: j.DeadlineHeight,
+		SubmittedHeight: j.SubmittedHeight, Status: j.Status, OutputCommitment: hex.EncodeToString(j.OutputCommitment),
+		Signature: hex.EncodeToString(j.Signature), FinishedHeight: j.FinishedHeight, AbortReason: j.AbortReason,
+		Culprit: j.Culprit, RecipientKeyHash: hex.EncodeToString(j.RecipientKeyHash),
+	}
+	for _, c := range j.InputCommitments {
+		out.InputCommitments = append(out.InputCommitments, hex.EncodeToString(c))
+	}
+	return out
 }

@@ -55,6 +55,8 @@ func newRootCmd() *cobra.Command {
 		newCreditCmd(),
 		newVerifyCmd(),
 		newPolicyCmd(),
+		newCommitteeCmd(),
+		newJobCmd(),
 		newZKCmd(),
 		newSetupCmd(),
 	)

@@ -2029,6 +2029,50 @@ func (x *Job) GetCulprit() string {
 	return ""
 }
 
+type JobList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Jobs          []*Job                 `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobList) Reset() {
+	*x = JobList{}
+	mi := &file_ledger_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobList) ProtoMessage() {}
+
+func (x *JobList) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobList.ProtoReflect.Descriptor instead.
+func (*JobList) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *JobList) GetJobs() []*Job {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
 var File_ledger_proto protoreflect.FileDescriptor
 
 const file_ledger_proto_rawDesc = "" +
@@ -2213,7 +2257,9 @@ const file_ledger_proto_rawDesc = "" +
 	"\tsignature\x18\x0e \x01(\fR\tsignature\x12'\n" +
 	"\x0ffinished_height\x18\x0f \x01(\x03R\x0efinishedHeight\x12!\n" +
 	"\fabort_reason\x18\x10 \x01(\tR\vabortReason\x12\x18\n" +
-	"\aculprit\x18\x11 \x01(\tR\aculpritB-Z+github.com/cohortnet/cohort/ledger/ledgerpbb\x06proto3"
+	"\aculprit\x18\x11 \x01(\tR\aculprit\"4\n" +
+	"\aJobList\x12)\n" +
+	"\x04jobs\x18\x01 \x03(\v2\x15.cohort.ledger.v1.JobR\x04jobsB-Z+github.com/cohortnet/cohort/ledger/ledgerpbb\x06proto3"
 
 var (
 	file_ledger_proto_rawDescOnce sync.Once
@@ -2227,7 +2273,7 @@ func file_ledger_proto_rawDescGZIP() []byte {
 	return file_ledger_proto_rawDescData
 }
 
-var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_ledger_proto_goTypes = []any{
 	(*SignedTx)(nil),         // 0: cohort.ledger.v1.SignedTx
 	(*TxPayload)(nil),        // 1: cohort.ledger.v1.TxPayload
@@ -2252,6 +2298,7 @@ var file_ledger_proto_goTypes = []any{
 	(*JobResult)(nil),        // 20: cohort.ledger.v1.JobResult
 	(*JobAbort)(nil),         // 21: cohort.ledger.v1.JobAbort
 	(*Job)(nil),              // 22: cohort.ledger.v1.Job
+	(*JobList)(nil),          // 23: cohort.ledger.v1.JobList
 }
 var file_ledger_proto_depIdxs = []int32{
 	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
@@ -2269,11 +2316,12 @@ var file_ledger_proto_depIdxs = []int32{
 	6,  // 12: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
 	12, // 13: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
 	13, // 14: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	22, // 15: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_ledger_proto_init() }
@@ -2299,7 +2347,7 @@ func file_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_proto_rawDesc), len(file_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -288,3 +288,21 @@ func (c *Client) VerifyingKey(ctx context.Context, id string) (*VerifyingKey, er
 	var vk VerifyingKey
 	return &vk, c.do(ctx, http.MethodGet, "/v1/vk/"+url.PathEscape(id), nil, &vk)
 }
+
+// Committee returns a committee by ID.
+func (c *Client) Committee(ctx context.Context, id string) (*Committee, error) {
+	var out Committee
+	return &out, c.do(ctx, http.MethodGet, "/v1/committee/"+url.PathEscape(id), nil, &out)
+}
+
+// Job returns a job by ID.
+func (c *Client) Job(ctx context.Context, id string) (*Job, error) {
+	var out Job
+	return &out, c.do(ctx, http.MethodGet, "/v1/job/"+url.PathEscape(id), nil, &out)
+}
+
+// Jobs lists the jobs on the ledger.
+func (c *Client) Jobs(ctx context.Context) ([]Job, error) {
+	var out []Job
+	return out, c.do(ctx, http.MethodGet, "/v1/jobs", nil, &out)
+}

@@ -128,3 +128,34 @@ type BlobRef struct {
 	Hash string `json:"hash"` // hex SHA-256
 	Size int    `json:"size"`
 }
+
+// Committee is an MPC committee registered on the ledger.
+type Committee struct {
+	ID           string   `json:"id"`
+	Members      []string `json:"members"`
+	Threshold    uint32   `json:"threshold"`
+	Status       string   `json:"status"`
+	Confirmed    []string `json:"confirmed"`
+	CommitteeKey []byte   `json:"committee_key,omitempty"`
+}
+
+// Job is a private job as the ledger records it.
+type Job struct {
+	ID               string          `json:"id"`
+	Type             string          `json:"type"`
+	Params           json.RawMessage `json:"params,omitempty"`
+	Providers        []string        `json:"providers"`
+	Committee        string          `json:"committee"`
+	Recipient        string          `json:"recipient"`
+	Requester        string          `json:"requester"`
+	DeadlineHeight   int64           `json:"deadline_height"`
+	SubmittedHeight  int64           `json:"submitted_height"`
+	Status           string          `json:"status"`
+	InputCommitments []string        `json:"input_commitments"` // hex, "" until posted
+	OutputCommitment string          `json:"output_commitment,omitempty"`
+	Signature        string          `json:"signature,omitempty"`
+	FinishedHeight   int64           `json:"finished_height,omitempty"`
+	AbortReason      string          `json:"abort_reason,omitempty"`
+	Culprit          string          `json:"culprit,omitempty"`
+	RecipientKeyHash string          `json:"recipient_key_hash,omitempty"`
+}

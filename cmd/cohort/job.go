@@ -1,0 +1,189 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+)
+
+// jobSpec is the file `cohort job submit` reads.
+type jobSpec struct {
+	ID               string          `json:"id,omitempty"` // generated when empty
+	Params           json.RawMessage `json:"params,omitempty"`
+	Providers        []string        `json:"providers"`
+	Committee        string          `json:"committee"`
+	Recipient        string          `json:"recipient"`
+	DeadlineBlocks   int64           `json:"deadline_blocks,omitempty"`
+	RecipientKeyHash string          `json:"recipient_key_hash,omitempty"` // hex, HE jobs
+}
+
+const defaultJobDeadlineBlocks = 600
+
+func newCommitteeCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "committee", Short: "MPC committees"}
+	var home string
+	cmd.PersistentFlags().StringVar(&home, "home", "", "node home directory (required)")
+	_ = cmd.MarkPersistentFlagRequired("home")
+	var id string
+	var members []string
+	var threshold uint32
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Register a committee; its members then run the DKG and confirm its key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, res, err := submit(cmd.Context(), home, func(p *ledgerpb.TxPayload) {
+				p.Msg = &ledgerpb.TxPayload_CommitteeCreate{CommitteeCreate: &ledgerpb.CommitteeCreate{
+					CommitteeId: id, Members: members, Threshold: threshold,
+				}}
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "committee %s (%d-of-%d: %s) registered at height %d; waiting for its members' DKG\n",
+				id, threshold, len(members), strings.Join(members, ", "), res.Height)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&id, "id", "", "committee ID (required)")
+	create.Flags().StringSliceVar(&members, "members", nil, "members, in DKG index order (required)")
+	create.Flags().Uint32Var(&threshold, "threshold", 0, "t: members needed to sign a result (required)")
+	for _, f := range []string{"id", "members", "threshold"} {
+		_ = create.MarkFlagRequired(f)
+	}
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a committee and which members confirmed its key",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := apiClient(home)
+			if err != nil {
+				return err
+			}
+			com, err := c.Committee(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), com)
+		},
+	}
+	cmd.AddCommand(create, show)
+	return cmd
+}
+
+func newJobCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "job", Short: "Submit private jobs and follow them"}
+	var home string
+	cmd.PersistentFlags().StringVar(&home, "home", "", "node home directory (required)")
+	_ = cmd.MarkPersistentFlagRequired("home")
+	var specFile string
+	submitCmd := &cobra.Command{
+		Use:   "submit TYPE",
+		Short: "Submit a job (" + strings.Join(ledger.JobTypes, ", ") + "); prints its ID",
+		Long: `Submit a private job described by --spec, a JSON file:
+
+  {"params": {...type-specific...}, "providers": ["node0", "node1"],
+   "committee": "c1", "recipient": "node2", "deadline_blocks": 600}
+
+The ledger checks the requester's role and credit grade against the policy
+(the access step). Providers then commit their inputs and send them, encrypted
+or secret-shared, to the committee; only the recipient learns the result.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var spec jobSpec
+			if err := readJSONFile(specFile, &spec); err != nil {
+				return err
+			}
+			if spec.ID == "" {
+				b := make([]byte, 8)
+				if _, err := rand.Read(b); err != nil {
+					return err
+				}
+				spec.ID = args[0] + "-" + hex.EncodeToString(b)
+			}
+			if spec.DeadlineBlocks == 0 {
+				spec.DeadlineBlocks = defaultJobDeadlineBlocks
+			}
+			var keyHash []byte
+			if spec.RecipientKeyHash != "" {
+				var err error
+				if keyHash, err = hex.DecodeString(spec.RecipientKeyHash); err != nil {
+					return fmt.Errorf("recipient_key_hash: %w", err)
+				}
+			}
+			c, err := apiClient(home)
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			_, res, err := submit(cmd.Context(), home, func(p *ledgerpb.TxPayload) {
+				p.Msg = &ledgerpb.TxPayload_JobSubmit{JobSubmit: &ledgerpb.JobSubmit{
+					JobId: spec.ID, Type: args[0], Params: spec.Params, Providers: spec.Providers,
+					CommitteeId: spec.Committee, Recipient: spec.Recipient,
+					DeadlineHeight: st.Height + spec.DeadlineBlocks, RecipientKeyHash: keyHash,
+				}}
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), spec.ID)
+			fmt.Fprintf(cmd.ErrOrStderr(), "job %s accepted at height %d\n", spec.ID, res.Height)
+			return nil
+		},
+	}
+	submitCmd.Flags().StringVar(&specFile, "spec", "", "job spec file (required)")
+	_ = submitCmd.MarkFlagRequired("spec")
+
+	status := &cobra.Command{
+		Use:   "status ID",
+		Short: "A job's state on the ledger: inputs committed, result or abort reason",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := apiClient(home)
+			if err != nil {
+				return err
+			}
+			j, err := c.Job(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), j)
+		},
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List jobs on the ledger",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := apiClient(home)
+			if err != nil {
+				return err
+			}
+			jobs, err := c.Jobs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, j := range jobs {
+				fmt.Fprintf(out, "%-32s %-16s %-10s requester=%s recipient=%s", j.ID, j.Type, j.Status, j.Requester, j.Recipient)
+				if j.AbortReason != "" {
+					fmt.Fprintf(out, " reason=%q", j.AbortReason)
+				}
+				fmt.Fprintln(out)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(submitCmd, status, list)
+	return cmd
+}

@@ -1,0 +1,80 @@
+package jobrun
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzDecodeSpec: any bytes either fail or give a spec that validates again
+// and whose parties are bounded.
+func FuzzDecodeSpec(f *testing.F) {
+	f.Add([]byte(validSpec))
+	f.Add([]byte(`{"id":"g","type":"aggregate","params":{"bins":8,"lo":0,"hi":100},"providers":["p"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := DecodeSpec(b)
+		if err != nil {
+			return
+		}
+		if len(s.Committee) > MaxCommittee || len(s.Providers) > MaxProviders {
+			t.Fatalf("unbounded spec accepted")
+		}
+		if err := s.Validate(); err != nil {
+			t.Fatalf("accepted spec does not validate again: %v", err)
+		}
+	})
+}
+
+// FuzzProviderInput: input files of every type either fail or parse.
+func FuzzProviderInput(f *testing.F) {
+	specs := []string{
+		validSpec,
+		`{"id":"c","type":"credit-score","params":{"subjects":2,"weights":[1,2],"provider_features":[[0,1]]},"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
+		`{"id":"g","type":"aggregate","params":{"bins":8,"lo":0,"hi":100},"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
+		`{"id":"k","type":"clearing","params":{"prices":[10,11],"sides":["buyer"]},"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"a"}`,
+	}
+	var parsed []*Spec
+	for _, s := range specs {
+		spec, err := DecodeSpec([]byte(s))
+		if err != nil {
+			f.Fatal(err)
+		}
+		parsed = append(parsed, spec)
+	}
+	f.Add(uint8(0), []byte(`{"bid":5}`))
+	f.Add(uint8(1), []byte(`{"features":[[1,2],[3,4]]}`))
+	f.Add(uint8(2), []byte(`{"values":[1,2,3]}`))
+	f.Add(uint8(3), []byte(`{"quantities":[1,2]}`))
+	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
+		_, _ = parsed[int(which)%len(parsed)].parseInput(0, b)
+	})
+}
+
+// FuzzDecodeChunks: a decoded message re-encodes to the same bytes.
+func FuzzDecodeChunks(f *testing.F) {
+	f.Add(encodeChunks(kindOutput, []byte("ab"), nil, []byte("xyz")))
+	f.Add([]byte{wireVersion, kindOutput, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ch, err := decodeChunks(b, kindOutput, 0, 64)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(encodeChunks(kindOutput, ch...), b) {
+			t.Fatal("decoding is not canonical")
+		}
+	})
+}
+
+// FuzzParseSessionID: parsed IDs round-trip.
+func FuzzParseSessionID(f *testing.F) {
+	f.Add("job-1/0/io")
+	f.Add("job-1/12/mpc")
+	f.Fuzz(func(t *testing.T, s string) {
+		job, a, kind, err := ParseSessionID(s)
+		if err != nil {
+			return
+		}
+		if SessionID(job, a, kind) != s {
+			t.Fatalf("%q does not round-trip", s)
+		}
+	})
+}

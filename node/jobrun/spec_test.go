@@ -1,0 +1,199 @@
+package jobrun
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/cohortnet/cohort/mpc/he"
+)
+
+const validSpec = `{"id":"job-1","type":"auction-vickrey","params":{"max_bid":1000},
+ "providers":["a","b","c"],"committee":["n0","n1","n2","n3"],"threshold":3,"recipient":"a"}`
+
+func TestDecodeSpecAcceptsDocExamples(t *testing.T) {
+	for _, s := range []string{
+		validSpec,
+		`{"id":"c","type":"credit-score","params":{"subjects":1000,"weights":[0.8,-1.2,0.5],"bias":-0.3,"provider_features":[[0,1],[2]]},
+		  "providers":["p","q"],"committee":["n0","n1","n2","n3"],"threshold":3,"recipient":"r"}`,
+		`{"id":"g","type":"aggregate","params":{"bins":8,"lo":0,"hi":100},"providers":["p"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
+		`{"id":"k","type":"clearing","params":{"prices":[10,11,12],"sides":["buyer","seller","seller"]},
+		  "providers":["a","b","c"],"committee":["n0","n1","n2","n3"],"threshold":3,"recipient":"a"}`,
+		`{"id":"f","type":"auction-first","providers":["a","b"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"a"}`,
+	} {
+		if _, err := DecodeSpec([]byte(s)); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+}
+
+func TestDecodeSpecRejects(t *testing.T) {
+	edit := func(from, to string) string { return strings.Replace(validSpec, from, to, 1) }
+	for name, s := range map[string]string{
+		"unknown field":        edit(`"id"`, `"extra":1,"id"`),
+		"trailing data":        validSpec + `{}`,
+		"unknown type":         edit(`auction-vickrey`, `lottery`),
+		"bad job ID":           edit(`"job-1"`, `"job/1"`),
+		"empty job ID":         edit(`"job-1"`, `""`),
+		"duplicate provider":   edit(`["a","b","c"]`, `["a","b","a"]`),
+		"duplicate member":     edit(`["n0","n1","n2","n3"]`, `["n0","n1","n2","n0"]`),
+		"committee too small":  edit(`["n0","n1","n2","n3"]`, `["n0","n1"]`),
+		"threshold too low":    edit(`"threshold":3`, `"threshold":1`),
+		"threshold too high":   edit(`"threshold":3`, `"threshold":5`),
+		"no recipient":         edit(`"recipient":"a"`, `"recipient":""`),
+		"params unknown field": edit(`"max_bid":1000`, `"max_bid":1000,"reserve":5`),
+		"params wrong type":    edit(`"max_bid":1000`, `"max_bid":"lots"`),
+		"one bidder":           edit(`["a","b","c"]`, `["a"]`),
+	} {
+		if _, err := DecodeSpec([]byte(s)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := DecodeSpec(bytes.Repeat([]byte(" "), MaxSpecBytes+1)); err == nil {
+		t.Error("oversized spec accepted")
+	}
+	big := `{"id":"x","type":"aggregate","params":{"bins":8,"lo":0,"hi":100` + strings.Repeat(" ", MaxParamsBytes) +
+		`},"providers":["p"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`
+	if _, err := DecodeSpec([]byte(big)); err == nil {
+		t.Error("oversized params accepted")
+	}
+}
+
+func TestParamsValidation(t *testing.T) {
+	base := func(typ Type, params string, providers int) *Spec {
+		s := &Spec{ID: "x", Type: typ, Params: json.RawMessage(params), Committee: []string{"n0", "n1", "n2", "n3"}, Threshold: 3, Recipient: "r"}
+		for i := 0; i < providers; i++ {
+			s.Providers = append(s.Providers, string(rune('a'+i)))
+		}
+		return s
+	}
+	for name, s := range map[string]*Spec{
+		"credit feature twice":    base(CreditScore, `{"subjects":5,"weights":[1,2],"provider_features":[[0],[0]]}`, 2),
+		"credit feature missing":  base(CreditScore, `{"subjects":5,"weights":[1,2,3],"provider_features":[[0],[1]]}`, 2),
+		"credit feature range":    base(CreditScore, `{"subjects":5,"weights":[1],"provider_features":[[1]]}`, 1),
+		"credit too many":         base(CreditScore, `{"subjects":100000,"weights":[1],"provider_features":[[0]]}`, 1),
+		"credit provider count":   base(CreditScore, `{"subjects":5,"weights":[1],"provider_features":[[0]]}`, 2),
+		"aggregate bins":          base(Aggregate, `{"bins":6,"lo":0,"hi":10}`, 1),
+		"aggregate empty range":   base(Aggregate, `{"bins":4,"lo":10,"hi":10}`, 1),
+		"aggregate huge range":    base(Aggregate, `{"bins":4,"lo":0,"hi":10000000}`, 1),
+		"clearing not increasing": base(Clearing, `{"prices":[3,3],"sides":["buyer"]}`, 1),
+		"clearing bad side":       base(Clearing, `{"prices":[3,4],"sides":["lender"]}`, 1),
+		"clearing side count":     base(Clearing, `{"prices":[3,4],"sides":["buyer"]}`, 2),
+	} {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestParseInputRejects(t *testing.T) {
+	specs := map[Type]*Spec{}
+	for _, s := range []string{
+		validSpec,
+		`{"id":"c","type":"credit-score","params":{"subjects":2,"weights":[1,2],"provider_features":[[0,1]]},"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
+		`{"id":"g","type":"aggregate","params":{"bins":8,"lo":0,"hi":100},"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
+		`{"id":"k","type":"clearing","params":{"prices":[10,11],"sides":["buyer"]},"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"a"}`,
+	} {
+		spec, err := DecodeSpec([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs[spec.Type] = spec
+	}
+	for _, c := range []struct {
+		typ  Type
+		file string
+	}{
+		{AuctionVickrey, `{}`},
+		{AuctionVickrey, `{"bid":1001}`},
+		{AuctionVickrey, `{"bid":-1}`},
+		{AuctionVickrey, `{"bid":5,"note":"x"}`},
+		{CreditScore, `{"features":[[1,2]]}`},
+		{CreditScore, `{"features":[[1,2],[3]]}`},
+		{Aggregate, `{"values":[]}`},
+		{Clearing, `{"quantities":[1]}`},
+		{Clearing, `{"quantities":[1,281474976710657]}`},
+	} {
+		if _, err := specs[c.typ].parseInput(0, []byte(c.file)); err == nil {
+			t.Errorf("%s input %s accepted", c.typ, c.file)
+		}
+	}
+	if _, err := specs[AuctionVickrey].parseInput(0, []byte(`{"bid":1000}`)); err != nil {
+		t.Errorf("valid bid rejected: %v", err)
+	}
+}
+
+func TestSessionIDs(t *testing.T) {
+	id := SessionID("job-1", 7, SessionMPC)
+	job, a, kind, err := ParseSessionID(id)
+	if err != nil || job != "job-1" || a != 7 || kind != SessionMPC {
+		t.Fatalf("round trip of %q: %s %d %s %v", id, job, a, kind, err)
+	}
+	for _, bad := range []string{"job-1/7", "job-1/07/mpc", "job-1/-1/io", "job-1/1/zz", "a/b/1/io", "/1/io"} {
+		if _, _, _, err := ParseSessionID(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	spec, _ := DecodeSpec([]byte(validSpec))
+	io, _ := spec.SessionParties(SessionIO)
+	if strings.Join(io, ",") != "n0,n1,n2,n3,a,b,c" {
+		t.Fatalf("io parties %v", io)
+	}
+}
+
+func TestChunkCodec(t *testing.T) {
+	msg := encodeChunks(kindOutput, []byte("ab"), nil, []byte("xyz"))
+	ch, err := decodeChunks(msg, kindOutput, 3, 3)
+	if err != nil || string(ch[0]) != "ab" || len(ch[1]) != 0 || string(ch[2]) != "xyz" {
+		t.Fatalf("round trip: %q %v", ch, err)
+	}
+	for name, b := range map[string][]byte{
+		"wrong kind":  encodeChunks(kindInput, []byte("ab")),
+		"too many":    encodeChunks(kindOutput, nil, nil, nil, nil),
+		"truncated":   msg[:len(msg)-1],
+		"trailing":    append(append([]byte(nil), msg...), 0),
+		"huge length": {wireVersion, kindOutput, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff},
+		"huge count":  {wireVersion, kindOutput, 0xff, 0xff, 0xff, 0xff},
+	} {
+		if _, err := decodeChunks(b, kindOutput, 3, 3); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestHEPublicKeyCodec(t *testing.T) {
+	preset, err := he.InsecureTestPreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := he.NewRecipient(preset)
+	b, err := MarshalHEPublicKey(preset, r.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := ParseHEPublicKey(preset, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pk.Equal(r.PublicKey()) {
+		t.Fatal("public key changed in a round trip")
+	}
+	bad := append([]byte(nil), b...)
+	for i := 12; i < 20; i++ {
+		bad[i] = 0xff // an unreduced coefficient
+	}
+	if _, err := ParseHEPublicKey(preset, bad); err == nil {
+		t.Error("unreduced coefficient accepted")
+	}
+	if _, err := ParseHEPublicKey(preset, b[:len(b)-8]); err == nil {
+		t.Error("short key accepted")
+	}
+	secure, err := he.SecurePreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseHEPublicKey(secure, b); err == nil {
+		t.Error("key of another preset accepted")
+	}
+}
