@@ -2,6 +2,7 @@ package ss
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"testing"
 
@@ -170,6 +171,12 @@ func TestLanesRunConcurrently(t *testing.T) {
 			lane, err := p.Lane(1)
 			if err != nil {
 				return [2]fr.Vector{}, err
+			}
+			if _, err := p.Lane(1); err == nil {
+				return [2]fr.Vector{}, errors.New("a lane was created twice")
+			}
+			if _, err := lane.Lane(2); err == nil {
+				return [2]fr.Vector{}, errors.New("a lane created a lane")
 			}
 			var other fr.Vector
 			var otherErr error

@@ -28,9 +28,13 @@ func (p *Party) Lane(l int) (*Party, error) {
 	if l < 1 || l > MaxLanes {
 		return nil, fmt.Errorf("ss: lane %d out of range 1..%d", l, MaxLanes)
 	}
-	if p.round>>laneShift != 0 {
+	if p.round>>laneShift != 0 || p.lanes == nil {
 		return nil, fmt.Errorf("ss: lanes are created from the job's main engine")
 	}
+	if p.lanes[l] {
+		return nil, fmt.Errorf("ss: lane %d already exists", l)
+	}
+	p.lanes[l] = true
 	var seed [field.SeedBytes]byte
 	if _, err := p.own.Read(seed[:]); err != nil {
 		return nil, fmt.Errorf("ss: lane seed: %w", err)

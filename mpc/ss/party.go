@@ -52,6 +52,7 @@ type Party struct {
 	fromPRG []*field.StreamKey // fromPRG[i]: streams i→self, when self ∈ prgSet[i]
 	workers []*worker          // per-goroutine scratch of the parallel kernels
 	failure *failureState      // shared by the party's lanes
+	lanes   map[int]bool       // lanes created (main engine only)
 	fromIdx []int              // fromIdx[i]: this party's position in prgSet[i]
 
 	bitPool fr.Vector // prepared random bits (shares), for truncation
@@ -171,6 +172,7 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		conn:    conn,
 		self:    self,
 		failure: &failureState{notices: make(map[transport.PartyID]uint32)},
+		lanes:   make(map[int]bool),
 		round:   setupRound,
 		onOpen:  cfg.OnOpen,
 		toPRG:   make([]*field.StreamKey, params.N),
@@ -232,8 +234,8 @@ func (p *Party) Self() int { return p.self }
 // N is the committee size.
 func (p *Party) N() int { return p.params.N }
 
-// Close closes the party's connection; peers waiting on it fail at once with
-// an error naming it.
+// Close closes the job's connection (shared with the party's lanes); peers
+// waiting on it fail at once with an error naming it.
 func (p *Party) Close() error { return p.conn.Close() }
 
 func (p *Party) nextRound() transport.Round {
