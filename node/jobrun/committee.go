@@ -22,12 +22,15 @@ import (
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
-// Rounds of the committee session besides the engines' own: the SS engine
-// counts up from 0 and uses 2^64−1 for aborts, the HE output protocol uses
-// 2^32 + 2^8·attempt + step.
+// Rounds of the committee session besides the engines' own. The SS engine
+// sends piece k of logical round r of lane l on (l<<40 | r)<<16 | k and
+// aborts on 2^64−1; the HE output protocol uses 2^32 + 2^8·attempt + step.
+// Logical round 2^40−1 of lane 0 is out of the SS engine's reach, and far
+// above HE's rounds, so its pieces are free for the runner.
 const (
-	roundInputStatus transport.Round = 1 << 50
-	roundSign        transport.Round = 1 << 51
+	runnerRounds     transport.Round = (1<<40 - 1) << 16
+	roundInputStatus                 = runnerRounds + 1
+	roundSign                        = runnerRounds + 2
 )
 
 // CommitteeJob is what a member needs for one job besides its keys.

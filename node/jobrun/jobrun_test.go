@@ -37,10 +37,8 @@ func testCluster(t *testing.T) *Cluster {
 	}
 	// A fresh network per test: session IDs are per job anyway, and a test's
 	// leftovers must not reach the next.
-	c := *clusterVal
-	c.Network = transport.NewMemoryNetwork()
-	c.NetworkOf = nil
-	return &c
+	return &Cluster{Preset: clusterVal.Preset, Members: clusterVal.Members, Keys: clusterVal.Keys,
+		Record: clusterVal.Record, Network: transport.NewMemoryNetwork()}
 }
 
 func sizeFor(typ Type) int {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cohortnet/cohort/mpc/committee"
@@ -28,6 +29,8 @@ type Cluster struct {
 	// Network carries every session. Tests may wrap it per party (NetworkOf).
 	Network   transport.Network
 	NetworkOf func(party string) transport.Network
+
+	runs atomic.Uint64 // sample jobs run, for fresh job IDs
 }
 
 // NewCluster sets up a committee of n members with threshold t over an
@@ -270,10 +273,28 @@ func RunLocal(ctx context.Context, typ Type, size int, progress io.Writer) (Loca
 		return t, err
 	}
 	t.Setup = time.Since(start)
-	spec, inputs, check, err := SampleJob(typ, size, c.Members, rand.New(rand.NewPCG(uint64(size), 7)))
+	run, err := c.RunSample(ctx, typ, size, progress)
 	if err != nil {
 		return t, err
 	}
+	run.Setup = t.Setup
+	return run, nil
+}
+
+// RunSample runs one sample job of type typ and size (see RunLocal) on the
+// cluster, checks its result against the plaintext computation and returns
+// its durations (Setup is left zero). A harness that measures several jobs
+// sets the cluster up once and calls RunSample for each.
+func (c *Cluster) RunSample(ctx context.Context, typ Type, size int, progress io.Writer) (LocalTimings, error) {
+	var t LocalTimings
+	if progress == nil {
+		progress = io.Discard
+	}
+	spec, inputs, check, err := SampleJob(typ, size, c.Members, rand.New(rand.NewPCG(uint64(size), uint64(time.Now().UnixNano()))))
+	if err != nil {
+		return t, err
+	}
+	spec.ID = fmt.Sprintf("%s-%d", spec.ID, c.runs.Add(1))
 	fmt.Fprintf(progress, "jobrun: %s job of size %d\n", typ, size)
 	rep, err := c.Run(ctx, spec, inputs, RunOptions{})
 	if err != nil {
