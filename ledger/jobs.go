@@ -196,15 +196,16 @@ func applyCommitteeConfirm(b *blockState, signer string, c *ledgerpb.Committee, 
 
 // --- jobs ---
 
-// jobParams are the params the ledger itself reads; the rest is for the
-// committee.
+// jobParams are the params the ledger itself reads (the committee reads the
+// rest, see node/jobrun). InputRange is set for an auction with a max_bid:
+// every bid must then come with an `input`-circuit proof that it lies in
+// [0, max_bid] and matches its commitment.
 type jobParams struct {
-	// InputRange, if set, bounds every provider's (single-value) input; each
-	// job.input then carries an `input`-circuit proof of it.
-	InputRange *[2]uint64 `json:"input_range,omitempty"`
+	MaxBid     uint64 `json:"max_bid"`
+	InputRange *[2]uint64
 }
 
-func parseJobParams(raw []byte) (jobParams, error) {
+func parseJobParams(jobType string, raw []byte) (jobParams, error) {
 	var p jobParams
 	if len(raw) == 0 {
 		return p, nil
@@ -215,8 +216,8 @@ func parseJobParams(raw []byte) (jobParams, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return p, fmt.Errorf("params: %w", err)
 	}
-	if p.InputRange != nil && p.InputRange[0] > p.InputRange[1] {
-		return p, fmt.Errorf("params: input_range is empty")
+	if (jobType == "auction-first" || jobType == "auction-vickrey") && p.MaxBid > 0 {
+		p.InputRange = &[2]uint64{0, p.MaxBid}
 	}
 	return p, nil
 }
@@ -228,7 +229,7 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 	if !slices.Contains(JobTypes, m.Type) {
 		return txErr(CodeInvalid, "unknown job type %q (known: %v)", m.Type, JobTypes)
 	}
-	if _, err := parseJobParams(m.Params); err != nil {
+	if _, err := parseJobParams(m.Type, m.Params); err != nil {
 		return txErr(CodeInvalid, "%v", err)
 	}
 	if len(m.Providers) == 0 || len(m.Providers) > maxProviders {
@@ -326,7 +327,7 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 	if _, terr := fieldElement(m.Commitment, "input commitment"); terr != nil {
 		return nil, terr
 	}
-	params, _ := parseJobParams(j.Params)
+	params, _ := parseJobParams(j.Type, j.Params)
 	if params.InputRange != nil {
 		if len(m.Proof) == 0 || len(m.Proof) > maxProofBytes {
 			return nil, txErr(CodeInvalid, "job %q bounds its inputs: an input-validity proof is required", j.Id)
@@ -340,7 +341,7 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 }
 
 func verifyJobInput(v *committedView, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
-	params, _ := parseJobParams(j.Params)
+	params, _ := parseJobParams(j.Type, j.Params)
 	if params.InputRange == nil {
 		return nil
 	}

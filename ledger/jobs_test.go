@@ -188,7 +188,7 @@ func (c *jobChain) sign(t *testing.T, j *ledgerpb.Job, output []byte, signers ..
 func TestJobLifecycle(t *testing.T) {
 	c := newJobChain(t)
 	auction := func(id string, deadline int64) *ledgerpb.JobSubmit {
-		return &ledgerpb.JobSubmit{JobId: id, Type: "auction-vickrey", Params: []byte(`{"input_range":[1,1000000]}`),
+		return &ledgerpb.JobSubmit{JobId: id, Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`),
 			Providers: []string{"node0", "node1"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + deadline}
 	}
 
@@ -204,11 +204,11 @@ func TestJobLifecycle(t *testing.T) {
 
 	t.Run("completed with the committee's signature", func(t *testing.T) {
 		c.mustOK(t, c.tx(t, 2, auction("J-1", 50)))
-		c.mustOK(t, c.tx(t, 0, c.bid(t, "J-1", 700, 1, 1000000)))
+		c.mustOK(t, c.tx(t, 0, c.bid(t, "J-1", 700, 0, 1000000)))
 		if j := c.job(t, "J-1"); j.Status != JobCollecting {
 			t.Fatalf("after one of two inputs: %s", j.Status)
 		}
-		c.mustOK(t, c.tx(t, 1, c.bid(t, "J-1", 900, 1, 1000000)))
+		c.mustOK(t, c.tx(t, 1, c.bid(t, "J-1", 900, 0, 1000000)))
 		j := c.job(t, "J-1")
 		if j.Status != JobRunning {
 			t.Fatalf("after both inputs: %s", j.Status)
@@ -233,8 +233,8 @@ func TestJobLifecycle(t *testing.T) {
 
 	t.Run("an invalid input proof aborts the job and names the provider", func(t *testing.T) {
 		c.mustOK(t, c.tx(t, 2, auction("J-2", 50)))
-		in := c.bid(t, "J-2", 500, 1, 1000000)
-		other := c.bid(t, "J-2", 501, 1, 1000000)
+		in := c.bid(t, "J-2", 500, 0, 1000000)
+		other := c.bid(t, "J-2", 501, 0, 1000000)
 		in.Proof = other.Proof // a proof about another commitment
 		r := c.block(t, c.tx(t, 0, in))[0]
 		if r.Code != CodeInvalidProof {
@@ -248,7 +248,7 @@ func TestJobLifecycle(t *testing.T) {
 
 	t.Run("a provider that never sends its input", func(t *testing.T) {
 		c.mustOK(t, c.tx(t, 2, auction("J-3", 3)))
-		c.mustOK(t, c.tx(t, 0, c.bid(t, "J-3", 10, 1, 1000000)))
+		c.mustOK(t, c.tx(t, 0, c.bid(t, "J-3", 10, 0, 1000000)))
 		before := creditOf(t, c.app, "node1").Credit.Score
 		for i := 0; i < 3; i++ {
 			c.block(t)
