@@ -2,6 +2,8 @@ package jobrun
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -94,5 +96,80 @@ func TestEveryJobTypeEndToEnd(t *testing.T) {
 				t.Fatal("an HE job revealed something to the committee")
 			}
 		})
+	}
+}
+
+// TestCommitteeKeysSurviveRestart reloads every member's keys from its store
+// (as a restarted node does) and runs a job with them.
+func TestCommitteeKeysSurviveRestart(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	loaded := make([]*CommitteeKeys, len(c.Members))
+	for i := range c.Members {
+		k, err := LoadCommittee(ctx, clusterVal.Stores[i], c.Preset, LocalCommitteeID, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.BLS.Key.ID() != c.Keys[i].BLS.Key.ID() || k.HE.KeyDigest() != c.Keys[i].HE.KeyDigest() {
+			t.Fatalf("member %d: reloaded keys differ", i)
+		}
+		loaded[i] = k
+	}
+	if _, err := LoadCommittee(ctx, clusterVal.Stores[0], c.Preset, LocalCommitteeID, 1); err == nil {
+		t.Fatal("member 1's keys loaded from member 0's store")
+	}
+	c.Keys = loaded
+	spec, inputs, want := heSpecWithOutsideProviders(t, c, "after-restart")
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Result.Aggregate; got.Sum != want.Sum || got.Count != want.Count {
+		t.Fatalf("aggregate %+v, plaintext %+v", got, want)
+	}
+}
+
+// TestSetupNamesAbsentMember: a member that never joins the setup is named.
+func TestSetupNamesAbsentMember(t *testing.T) {
+	preset, err := he.InsecureTestPreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const n = 3
+	nw := transport.NewMemoryNetwork()
+	lts := make([]*committee.LongTermKey, n)
+	pubs := make([]committee.LongTermPublicKey, n)
+	for i := range lts {
+		lts[i] = committee.GenerateLongTermKey()
+		pubs[i] = lts[i].Public()
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n-1; i++ { // member 2 never shows up
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := nw.Open(ctx, "setup", transport.PartyID(i), n)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer conn.Close()
+			_, errs[i] = SetupCommittee(ctx, conn, CommitteeConfig{CommitteeID: "absent", Preset: preset, Threshold: 2,
+				LongTerm: lts[i], Members: pubs, StepTimeout: time.Second, MemberIDs: []string{"a", "b", "c"}}, he.NewMemoryStore())
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < n-1; i++ {
+		var fe *FaultError
+		if !errors.As(errs[i], &fe) || fe.Kind != FaultMemberDropped || !slices.Equal(fe.Parties, []string{"c"}) {
+			t.Fatalf("member %d: want member-dropped naming c, got %v", i, errs[i])
+		}
 	}
 }

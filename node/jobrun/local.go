@@ -29,15 +29,20 @@ type Cluster struct {
 	// Network carries every session. Tests may wrap it per party (NetworkOf).
 	Network   transport.Network
 	NetworkOf func(party string) transport.Network
+	// Stores hold each member's persisted committee secrets.
+	Stores []Store
 
 	runs atomic.Uint64 // sample jobs run, for fresh job IDs
 }
+
+// LocalCommitteeID is the committee ID of a Cluster.
+const LocalCommitteeID = "local"
 
 // NewCluster sets up a committee of n members with threshold t over an
 // in-memory network (the one-time HE key generation and BLS DKG).
 func NewCluster(ctx context.Context, preset *he.Preset, n, t int) (*Cluster, error) {
 	nw := transport.NewMemoryNetwork()
-	c := &Cluster{Preset: preset, Network: nw, Members: make([]string, n), Keys: make([]*CommitteeKeys, n)}
+	c := &Cluster{Preset: preset, Network: nw, Members: make([]string, n), Keys: make([]*CommitteeKeys, n), Stores: make([]Store, n)}
 	lts := make([]*committee.LongTermKey, n)
 	pubs := make([]committee.LongTermPublicKey, n)
 	for i := range lts {
@@ -57,9 +62,10 @@ func NewCluster(ctx context.Context, preset *he.Preset, n, t int) (*Cluster, err
 				return
 			}
 			defer conn.Close()
+			c.Stores[i] = he.NewMemoryStore()
 			c.Keys[i], errs[i] = SetupCommittee(ctx, conn, CommitteeConfig{
-				CommitteeID: "local", Preset: preset, Threshold: t, LongTerm: lts[i], Members: pubs,
-			}, he.NewMemoryStore())
+				CommitteeID: LocalCommitteeID, Preset: preset, Threshold: t, LongTerm: lts[i], Members: pubs, MemberIDs: c.Members,
+			}, c.Stores[i])
 		}()
 	}
 	wg.Wait()

@@ -39,6 +39,8 @@ type CommitteeConfig struct {
 	Members  []committee.LongTermPublicKey
 	// StepTimeout bounds each wait for a peer (default 2 min).
 	StepTimeout time.Duration
+	// MemberIDs name the members in errors (default "member-<index>").
+	MemberIDs []string
 }
 
 // CommitteeKeys is one member's committee state, reused by every job of the
@@ -73,6 +75,9 @@ func SetupCommittee(ctx context.Context, conn transport.Conn, cfg CommitteeConfi
 	blame := &Spec{ID: "setup-" + cfg.CommitteeID, Committee: make([]string, conn.Parties())}
 	for i := range blame.Committee {
 		blame.Committee[i] = fmt.Sprintf("member-%d", i)
+		if len(cfg.MemberIDs) == conn.Parties() {
+			blame.Committee[i] = cfg.MemberIDs[i]
+		}
 	}
 	member, _, err := he.Setup(ctx, conn, cfg.Preset, he.SetupConfig{
 		CommitteeID:    cfg.CommitteeID,
