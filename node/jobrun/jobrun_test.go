@@ -3,8 +3,8 @@ package jobrun
 import (
 	"context"
 	"errors"
-	"slices"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
