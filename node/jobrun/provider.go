@@ -16,6 +16,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
 	"github.com/cohortnet/cohort/mpc/ss"
+	"github.com/cohortnet/cohort/zk"
 )
 
 // ProviderKeys is what a provider needs besides its input file.
@@ -46,6 +47,25 @@ type PreparedInput struct {
 	Salt  []byte
 	// messages[j] goes to committee member j.
 	messages [][]byte
+	// hasRange, lo, hi: the declared range of a scalar input (auctions).
+	hasRange bool
+	lo, hi   uint64
+}
+
+// InputWitness returns the witness of zk's input-validity circuit for an
+// auction bid: the bid lies in [0, max_bid] and opens Commitment. The node
+// proves it with the ceremony's input keys (zk.Keys.Prove) and posts the
+// proof with the commitment. Other job types have no scalar range statement
+// (see HEInputCommitment; clearing curves are checked inside the MPC only).
+func (p *PreparedInput) InputWitness() (*zk.InputWitness, error) {
+	if !p.hasRange {
+		return nil, errors.New("jobrun: this job type's input has no range proof")
+	}
+	salt, err := parseElement(p.Salt)
+	if err != nil {
+		return nil, err
+	}
+	return &zk.InputWitness{Value: zk.Uint64(p.Value), Salt: zk.FeltOf(salt), Lo: zk.Uint64(p.lo), Hi: zk.Uint64(p.hi)}, nil
 }
 
 // HEInputCommitment is the input commitment of an HE provider: SHA-256 over a
@@ -121,6 +141,7 @@ func PrepareInput(spec *Spec, provider string, inputFile []byte, keys ProviderKe
 	switch in := parsed.(type) {
 	case *AuctionInput:
 		out.Value = *in.Bid
+		out.hasRange, out.lo, out.hi = true, 0, spec.auction().MaxBid
 		fields = []fr.Element{fr.NewElement(*in.Bid)}
 	case *ClearingInput:
 		fields = make([]fr.Element, len(in.Quantities))
