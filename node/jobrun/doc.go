@@ -29,6 +29,33 @@
 // The transport sessions of an attempt are described in session.go
 // (SessionID, SessionParties, P2PResolver for the libp2p network).
 //
+// # Node integration
+//
+// Transport: one transport.P2PNetwork per node with
+// transport.WithCommitteeResolver(P2PResolver(specFromLedger, peerOfMember));
+// SetupCommittee needs a connection of the committee alone (e.g.
+// OpenCommittee with the committee's peers under a setup ID).
+//
+// Per job (spec from the ledger's job record), on every node with a role:
+//
+//	sess, _ := Join(ctx, p2pNet, spec, attempt, selfID)   // once per node per attempt
+//	defer sess.Close()                                    // after all local roles returned
+//
+//	provider:  in, _ := PrepareInput(spec, selfID, file, ProviderKeys{Preset, CommitteeHEKey})
+//	           post in.Commitment (auctions: + proof of in.InputWitness() with the input keys)
+//	           res, err := Provide(ctx, sess, in, ProviderOptions{})   // clearing: res.Allocation
+//	member:    keys, _ := LoadCommittee(ctx, store, preset, committeeID, memberIndex)
+//	           out, err := RunCommittee(ctx, sess, keys, CommitteeJob{InputCommitments: fromLedger})
+//	           post the result record (out.OutputCommitment, out.Signature); on a
+//	           *FaultError post job.abort with err.Reason()
+//	recipient: res, err := ReceiveResult(ctx, sess, RecipientJob{Preset, CommitteeKey, InputCommitments})
+//
+// Roles of one node run concurrently on the same Session. Members call
+// RunCommittee once every provider's commitment is on the ledger; the
+// context's deadline is the job's. The recipient's HE key pair is made per job
+// inside ReceiveResult and sent to the members over the session (authenticated
+// by the transport), so its secret key never leaves the call.
+//
 // # Engines and trust per job type
 //
 //	type             engine     inputs                   committee learns        recipient learns

@@ -107,10 +107,13 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	}
 	var bad []string
 	var firstErr error
-	for range spec.Committee {
+	for left := len(spec.Committee); left > 0; left-- {
 		rp := <-replies
 		if rp.err == nil {
-			cancel() // the others' messages are not needed
+			cancel() // the others' messages are not needed: stop and join their readers
+			for ; left > 1; left-- {
+				<-replies
+			}
 			return rp.res, nil
 		}
 		if firstErr == nil {
