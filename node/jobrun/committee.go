@@ -429,6 +429,9 @@ func (c peerTolerant) Send(ctx context.Context, to transport.PartyID, r transpor
 func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job CommitteeJob, me int) (*Outcome, error) {
 	spec := sess.spec
 	preset := keys.HE.Preset()
+	if err := CheckPreset(spec, preset); err != nil {
+		return nil, err
+	}
 	for i, c := range job.InputCommitments {
 		if len(c) != sha256.Size {
 			return nil, fmt.Errorf("jobrun: input commitment of %s has %d bytes, want %d", spec.Providers[i], len(c), sha256.Size)
@@ -506,6 +509,29 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	msg := encodeChunks(kindOutput, append([][]byte{out.OutputCommitment, out.Signature}, res.Outputs...)...)
 	deliver(ctx, sess, out, spec.Recipient, kindOutput, msg)
 	return out, nil
+}
+
+// CheckPreset checks an HE job's parameters against the committee's preset
+// (the spec alone cannot know it): the credit model's depth, the histogram's
+// bins, the number of subjects.
+func CheckPreset(spec *Spec, preset *he.Preset) error {
+	if err := spec.ensureValid(); err != nil {
+		return err
+	}
+	var err error
+	switch spec.Type {
+	case CreditScore:
+		p := spec.credit()
+		if err = p.model().Validate(preset); err == nil && p.Subjects > preset.CKKS.MaxSlots() {
+			err = fmt.Errorf("%d subjects exceed the preset's %d slots", p.Subjects, preset.CKKS.MaxSlots())
+		}
+	case Aggregate:
+		err = spec.aggregate().spec().Validate(preset)
+	}
+	if err != nil {
+		return fmt.Errorf("jobrun: job %s on preset %s: %w", spec.ID, preset.Name, err)
+	}
+	return nil
 }
 
 var errCommitment = errors.New("ciphertexts do not match the input commitment")

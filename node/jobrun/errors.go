@@ -47,6 +47,9 @@ type FaultError struct {
 }
 
 func (e *FaultError) Error() string {
+	if len(e.Parties) == 0 {
+		return fmt.Sprintf("jobrun: job %s: %s: %v", e.Job, e.Kind, e.Err)
+	}
 	return fmt.Sprintf("jobrun: job %s: %s: %s: %v", e.Job, e.Kind, strings.Join(e.Parties, ", "), e.Err)
 }
 

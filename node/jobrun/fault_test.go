@@ -223,3 +223,32 @@ func TestSSMemberKilledMidJobThenRerun(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestMalformedInputNamesProvider(t *testing.T) {
+	c := testCluster(t)
+	for _, typ := range []Type{Clearing, Aggregate} {
+		t.Run(string(typ), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			spec, inputs, _, err := SampleJob(typ, sizeFor(typ), c.Members, rand.New(rand.NewPCG(6, 6)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := spec.Providers[1]
+			rep, err := c.Run(ctx, spec, inputs, RunOptions{tamper: func(in *PreparedInput) {
+				if in.Provider == bad {
+					for j := range in.messages {
+						m := append([]byte(nil), in.messages[j]...)
+						in.messages[j] = m[:len(m)-1] // truncated
+					}
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range c.Members {
+				wantFault(t, "member "+m, rep.MemberErrs[m], FaultBadInput, bad)
+			}
+		})
+	}
+}

@@ -96,6 +96,10 @@ type RunOptions struct {
 	InputTimeout time.Duration
 	StepTimeout  time.Duration
 	Rand         func(party string) io.Reader
+
+	// tamper, in tests, alters prepared inputs after their commitments
+	// were posted.
+	tamper func(*PreparedInput)
 }
 
 // RunReport is everything the parties of one run returned.
@@ -150,6 +154,11 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 		}
 	}
 	rep.Prepare = time.Since(start)
+	if opts.tamper != nil {
+		for _, in := range prepared {
+			opts.tamper(in)
+		}
+	}
 
 	parties, _ := spec.SessionParties(SessionIO)
 	var mu sync.Mutex

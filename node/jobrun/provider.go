@@ -110,6 +110,9 @@ func PrepareInput(spec *Spec, provider string, inputFile []byte, keys ProviderKe
 		if keys.Preset == nil {
 			return nil, errors.New("jobrun: HE input needs the preset")
 		}
+		if err := CheckPreset(spec, keys.Preset); err != nil {
+			return nil, err
+		}
 		pk, err := ParseHEPublicKey(keys.Preset, keys.CommitteeHEKey)
 		if err != nil {
 			return nil, fmt.Errorf("jobrun: committee HE key: %w", err)
