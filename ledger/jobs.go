@@ -179,13 +179,19 @@ func checkCommitteeConfirm(signer string, m *ledgerpb.CommitteeConfirm, v *commi
 	if len(c.PendingKeyId) != 0 && !bytes.Equal(c.PendingKeyId, id[:]) {
 		return nil, txErr(CodeInvalid, "committee key %x differs from the one other members confirmed (%x): the DKG diverged", id[:8], c.PendingKeyId[:8])
 	}
+	if len(m.HeKeyHash) != 0 && len(m.HeKeyHash) != 32 {
+		return nil, txErr(CodeInvalid, "HE key hash must be 32 bytes")
+	}
+	if len(c.Confirmed) > 0 && !bytes.Equal(c.HeKeyHash, m.HeKeyHash) {
+		return nil, txErr(CodeInvalid, "HE key %x differs from the one other members confirmed: the HE setup diverged", m.HeKeyHash)
+	}
 	return &c, nil
 }
 
 func applyCommitteeConfirm(b *blockState, signer string, c *ledgerpb.Committee, m *ledgerpb.CommitteeConfirm) error {
 	key, _ := committee.ParseCommitteeKey(m.CommitteeKey)
 	id := key.ID()
-	c.PendingKeyId = id[:]
+	c.PendingKeyId, c.HeKeyHash = id[:], m.HeKeyHash
 	c.Confirmed = append(c.Confirmed, signer)
 	sort.Strings(c.Confirmed)
 	if len(c.Confirmed) == len(c.Members) {
@@ -324,7 +330,14 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 	case height > j.DeadlineHeight:
 		return nil, txErr(CodeInvalid, "job %q passed its deadline", j.Id)
 	}
-	if _, terr := fieldElement(m.Commitment, "input commitment"); terr != nil {
+	// Secret-shared inputs are committed with Poseidon2 (a field element the
+	// committee re-derives inside the MPC); HE inputs by the SHA-256 of their
+	// ciphertexts.
+	if j.Type == "credit-score" || j.Type == "aggregate" {
+		if len(m.Commitment) != 32 {
+			return nil, txErr(CodeInvalid, "input commitment must be 32 bytes")
+		}
+	} else if _, terr := fieldElement(m.Commitment, "input commitment"); terr != nil {
 		return nil, terr
 	}
 	params, _ := parseJobParams(j.Type, j.Params)

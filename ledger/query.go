@@ -19,15 +19,16 @@ const (
 	QueryRecordsByHash = "/records/by-hash" // data: 32-byte hash
 	QueryMember        = "/member"          // data: member name
 	QueryMembers       = "/members"
-	QueryAppHash       = "/apphash"   // data: decimal height; value: the AppHash after that height
-	QueryTask          = "/task"      // data: task ID; value: Task
-	QueryCredit        = "/credit"    // data: member name; value: CreditReport
-	QueryParams        = "/params"    // value: Params as JSON
-	QueryPolicy        = "/policy"    // value: the current policy's YAML
-	QueryVerifyingKey  = "/vk"        // data: vk ID; value: JSON {"circuit", "key"}
-	QueryJob           = "/job"       // data: job ID; value: Job
-	QueryCommittee     = "/committee" // data: committee ID; value: Committee
-	QueryJobs          = "/jobs"      // value: JobList of every job, by ID
+	QueryAppHash       = "/apphash"    // data: decimal height; value: the AppHash after that height
+	QueryTask          = "/task"       // data: task ID; value: Task
+	QueryCredit        = "/credit"     // data: member name; value: CreditReport
+	QueryParams        = "/params"     // value: Params as JSON
+	QueryPolicy        = "/policy"     // value: the current policy's YAML
+	QueryVerifyingKey  = "/vk"         // data: vk ID; value: JSON {"circuit", "key"}
+	QueryJob           = "/job"        // data: job ID; value: Job
+	QueryCommittee     = "/committee"  // data: committee ID; value: Committee
+	QueryJobs          = "/jobs"       // value: JobList of every job, by ID
+	QueryCommittees    = "/committees" // value: CommitteeList, by ID
 )
 
 // CodeNotFound answers a query for an absent object.
@@ -122,6 +123,20 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 		return a.getOrNotFound(keyJob(string(data)))
 	case QueryCommittee:
 		return a.getOrNotFound(keyCommittee(string(data)))
+	case QueryCommittees:
+		var list ledgerpb.CommitteeList
+		err := a.store.scan([]byte("committee/"), func(_, val []byte) error {
+			var c ledgerpb.Committee
+			if err := proto.Unmarshal(val, &c); err != nil {
+				return fmt.Errorf("corrupt committee: %w", err)
+			}
+			list.Committees = append(list.Committees, &c)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return marshal(&list)
 	case QueryJobs:
 		var list ledgerpb.JobList
 		err := a.store.scan([]byte("job/"), func(_, val []byte) error {

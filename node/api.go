@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -37,6 +38,7 @@ func (n *Node) apiHandler() http.Handler {
 	mux.HandleFunc("GET /v1/committee/{id}", n.handleCommittee)
 	mux.HandleFunc("GET /v1/job/{id}", n.handleJob)
 	mux.HandleFunc("GET /v1/jobs", n.handleJobs)
+	mux.HandleFunc("GET /v1/job/{id}/{kind}", n.handleJobOutput)
 	mux.HandleFunc("GET /v1/vk/{id}", n.handleVerifyingKey)
 	mux.HandleFunc("GET /v1/blob/{hash}", n.handleGetBlob)
 	mux.HandleFunc("GET /v1/credit/{name}", n.handleCredit)
@@ -406,4 +408,23 @@ func JobJSON(j *ledgerpb.Job) client.Job {
 		out.InputCommitments = append(out.InputCommitments, hex.EncodeToString(c))
 	}
 	return out
+}
+
+// handleJobOutput serves what this node learned from a job: "result" (the
+// recipient's result) or "allocation" (a clearing bidder's own allocation).
+// It exists only on the node that learned it; the API listens on loopback.
+func (n *Node) handleJobOutput(w http.ResponseWriter, r *http.Request) {
+	kind := r.PathValue("kind")
+	if kind != "result" && kind != "allocation" {
+		writeError(w, http.StatusNotFound, ledger.CodeNotFound, fmt.Errorf("unknown job output %q", kind))
+		return
+	}
+	raw, err := os.ReadFile(n.resultPath(r.PathValue("id"), kind))
+	if err != nil {
+		writeError(w, http.StatusNotFound, ledger.CodeNotFound,
+			fmt.Errorf("no %s of job %q on this node (only the job's recipient holds its result)", kind, r.PathValue("id")))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(raw)
 }

@@ -34,6 +34,7 @@ type Config struct {
 	P2P       P2PConfig       `toml:"p2p"`
 	Consensus ConsensusConfig `toml:"consensus"`
 	Trace     TraceConfig     `toml:"trace"`
+	Jobs      JobsConfig      `toml:"jobs"`
 	Log       LogConfig       `toml:"log"`
 }
 
@@ -67,6 +68,20 @@ type TraceConfig struct {
 	// Witnesses are other members' CometBFT RPC addresses; the light client
 	// cross-checks every header with them.
 	Witnesses []string `toml:"witnesses"`
+}
+
+// JobsConfig is how the node runs the private jobs it is assigned.
+type JobsConfig struct {
+	// HEPreset names the HE parameters of the committees this node sits on:
+	// "secure" (logN 14, 128-bit) or "insecure-test" (tests only). Every
+	// member of a committee must use the same preset.
+	HEPreset string `toml:"he_preset"`
+	// ZKKeys is a directory of zk proving keys (from `cohort setup`); the
+	// node proves its auction bids lie in range with the input circuit.
+	ZKKeys string `toml:"zk_keys"`
+	// InputsDir holds this node's private job inputs, one file per job:
+	// <inputs_dir>/<job id>.json. Relative paths are under the node home.
+	InputsDir string `toml:"inputs_dir"`
 }
 
 // LogConfig sets the log level: debug, info, warn or error.
@@ -109,7 +124,8 @@ func DefaultConfig(moniker, role, host string, basePort int) *Config {
 			MempoolSize:      100_000,
 			MempoolCacheSize: 200_000,
 		},
-		Log: LogConfig{Level: "info"},
+		Jobs: JobsConfig{HEPreset: "secure", InputsDir: "inputs"},
+		Log:  LogConfig{Level: "info"},
 	}
 }
 

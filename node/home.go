@@ -153,6 +153,8 @@ type GenesisOptions struct {
 	Params *ledger.Params
 	// Policy is the alliance policy (YAML); nil leaves the chain without one.
 	Policy []byte
+	// HEPreset is written to every node's jobs.he_preset (committees need one).
+	HEPreset string
 }
 
 // genesisKeys loads the verifying keys of every circuit present in dir.
@@ -241,6 +243,16 @@ func BuildGenesis(chainID string, homes []string, members []*MemberInfo, opts Ge
 			}
 		}
 		cfg.Consensus.AllowLoopbackPeer = allLoopback(members)
+		if opts.ZKKeysDir != "" {
+			abs, err := filepath.Abs(opts.ZKKeysDir)
+			if err != nil {
+				return err
+			}
+			cfg.Jobs.ZKKeys = abs
+		}
+		if opts.HEPreset != "" {
+			cfg.Jobs.HEPreset = opts.HEPreset
+		}
 		if err := cfg.Save(home); err != nil {
 			return err
 		}

@@ -44,6 +44,7 @@ type Node struct {
 
 	runCtx context.Context // ends when Stop begins
 	cancel context.CancelFunc
+	sched  *scheduler
 	wg     sync.WaitGroup // goroutines owned by the node
 	stopMu sync.Mutex
 	done   bool
@@ -86,6 +87,9 @@ func Start(ctx context.Context, home string, log *slog.Logger) (n *Node, err err
 		return nil, err
 	}
 	if err := n.startAPI(); err != nil {
+		return nil, err
+	}
+	if err := n.startScheduler(runCtx); err != nil {
 		return nil, err
 	}
 	log.Info("node started", "home", home, "api", n.APIAddr(), "peer_id", n.host.ID().String(),
@@ -223,6 +227,9 @@ func (n *Node) Stop() {
 			n.log.Warn("api shutdown", "err", err)
 		}
 		cancel()
+	}
+	if n.sched != nil {
+		n.sched.stop()
 	}
 	if n.host != nil {
 		if err := n.host.Close(); err != nil {

@@ -184,6 +184,29 @@ or secret-shared, to the committee; only the recipient learns the result.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(submitCmd, status, list)
+	var allocation bool
+	result := &cobra.Command{
+		Use:   "result ID",
+		Short: "The job's result, on the recipient's node only (--allocation: a clearing bidder's own)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := apiClient(home)
+			if err != nil {
+				return err
+			}
+			kind := "result"
+			if allocation {
+				kind = "allocation"
+			}
+			raw, err := c.JobOutput(cmd.Context(), args[0], kind)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(raw)
+			return err
+		},
+	}
+	result.Flags().BoolVar(&allocation, "allocation", false, "show this bidder's own allocation of a clearing job")
+	cmd.AddCommand(submitCmd, status, list, result)
 	return cmd
 }

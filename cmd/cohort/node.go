@@ -141,6 +141,7 @@ func newTestnetCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.Genesis.ZKKeysDir, "zk-keys", "", "register the verifying keys in this directory (from `cohort setup`)")
 	cmd.Flags().Int64Var(&epochLength, "epoch-length", ledger.DefaultParams().EpochLength, "blocks per credit/validator-power epoch")
 	cmd.Flags().StringVar(&policyFile, "policy", "", "alliance policy file (default: the built-in policy for a default 4-node testnet, none otherwise)")
+	cmd.Flags().StringVar(&o.Genesis.HEPreset, "he-preset", "secure", "HE parameters of committees: secure or insecure-test")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }

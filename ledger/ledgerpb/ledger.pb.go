@@ -1408,6 +1408,7 @@ type CommitteeConfirm struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CommitteeId   string                 `protobuf:"bytes,1,opt,name=committee_id,json=committeeId,proto3" json:"committee_id,omitempty"`
 	CommitteeKey  []byte                 `protobuf:"bytes,2,opt,name=committee_key,json=committeeKey,proto3" json:"committee_key,omitempty"` // mpc/committee CommitteeKey encoding
+	HeKeyHash     []byte                 `protobuf:"bytes,3,opt,name=he_key_hash,json=heKeyHash,proto3" json:"he_key_hash,omitempty"`        // SHA-256 of the committee's HE public key blob (providers encrypt to it)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1456,6 +1457,13 @@ func (x *CommitteeConfirm) GetCommitteeKey() []byte {
 	return nil
 }
 
+func (x *CommitteeConfirm) GetHeKeyHash() []byte {
+	if x != nil {
+		return x.HeKeyHash
+	}
+	return nil
+}
+
 type Committee struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1467,6 +1475,7 @@ type Committee struct {
 	CommitteeKey  []byte                 `protobuf:"bytes,7,opt,name=committee_key,json=committeeKey,proto3" json:"committee_key,omitempty"`   // set when active
 	Confirmed     []string               `protobuf:"bytes,8,rep,name=confirmed,proto3" json:"confirmed,omitempty"`                             // members that confirmed committee_key, sorted
 	PendingKeyId  []byte                 `protobuf:"bytes,9,opt,name=pending_key_id,json=pendingKeyId,proto3" json:"pending_key_id,omitempty"` // the key the confirmations so far agree on
+	HeKeyHash     []byte                 `protobuf:"bytes,10,opt,name=he_key_hash,json=heKeyHash,proto3" json:"he_key_hash,omitempty"`         // the HE public key blob the confirmations agree on
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1564,6 +1573,57 @@ func (x *Committee) GetPendingKeyId() []byte {
 	return nil
 }
 
+func (x *Committee) GetHeKeyHash() []byte {
+	if x != nil {
+		return x.HeKeyHash
+	}
+	return nil
+}
+
+type CommitteeList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Committees    []*Committee           `protobuf:"bytes,1,rep,name=committees,proto3" json:"committees,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitteeList) Reset() {
+	*x = CommitteeList{}
+	mi := &file_ledger_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitteeList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitteeList) ProtoMessage() {}
+
+func (x *CommitteeList) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitteeList.ProtoReflect.Descriptor instead.
+func (*CommitteeList) Descriptor() ([]byte, []int) {
+	return file_ledger_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CommitteeList) GetCommittees() []*Committee {
+	if x != nil {
+		return x.Committees
+	}
+	return nil
+}
+
 // JobSubmit asks a committee to run a private job.
 type JobSubmit struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -1581,7 +1641,7 @@ type JobSubmit struct {
 
 func (x *JobSubmit) Reset() {
 	*x = JobSubmit{}
-	mi := &file_ledger_proto_msgTypes[18]
+	mi := &file_ledger_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1653,7 @@ func (x *JobSubmit) String() string {
 func (*JobSubmit) ProtoMessage() {}
 
 func (x *JobSubmit) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[18]
+	mi := &file_ledger_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1666,7 @@ func (x *JobSubmit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobSubmit.ProtoReflect.Descriptor instead.
 func (*JobSubmit) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{18}
+	return file_ledger_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *JobSubmit) GetJobId() string {
@@ -1679,7 +1739,7 @@ type JobInput struct {
 
 func (x *JobInput) Reset() {
 	*x = JobInput{}
-	mi := &file_ledger_proto_msgTypes[19]
+	mi := &file_ledger_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +1751,7 @@ func (x *JobInput) String() string {
 func (*JobInput) ProtoMessage() {}
 
 func (x *JobInput) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[19]
+	mi := &file_ledger_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,7 +1764,7 @@ func (x *JobInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobInput.ProtoReflect.Descriptor instead.
 func (*JobInput) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{19}
+	return file_ledger_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *JobInput) GetJobId() string {
@@ -1747,7 +1807,7 @@ type JobResult struct {
 
 func (x *JobResult) Reset() {
 	*x = JobResult{}
-	mi := &file_ledger_proto_msgTypes[20]
+	mi := &file_ledger_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +1819,7 @@ func (x *JobResult) String() string {
 func (*JobResult) ProtoMessage() {}
 
 func (x *JobResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[20]
+	mi := &file_ledger_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +1832,7 @@ func (x *JobResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobResult.ProtoReflect.Descriptor instead.
 func (*JobResult) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{20}
+	return file_ledger_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *JobResult) GetJobId() string {
@@ -1808,7 +1868,7 @@ type JobAbort struct {
 
 func (x *JobAbort) Reset() {
 	*x = JobAbort{}
-	mi := &file_ledger_proto_msgTypes[21]
+	mi := &file_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1820,7 +1880,7 @@ func (x *JobAbort) String() string {
 func (*JobAbort) ProtoMessage() {}
 
 func (x *JobAbort) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[21]
+	mi := &file_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1833,7 +1893,7 @@ func (x *JobAbort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobAbort.ProtoReflect.Descriptor instead.
 func (*JobAbort) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{21}
+	return file_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *JobAbort) GetJobId() string {
@@ -1882,7 +1942,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_ledger_proto_msgTypes[22]
+	mi := &file_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1894,7 +1954,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[22]
+	mi := &file_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1907,7 +1967,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{22}
+	return file_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Job) GetId() string {
@@ -2038,7 +2098,7 @@ type JobList struct {
 
 func (x *JobList) Reset() {
 	*x = JobList{}
-	mi := &file_ledger_proto_msgTypes[23]
+	mi := &file_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2110,7 @@ func (x *JobList) String() string {
 func (*JobList) ProtoMessage() {}
 
 func (x *JobList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[23]
+	mi := &file_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2123,7 @@ func (x *JobList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobList.ProtoReflect.Descriptor instead.
 func (*JobList) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{23}
+	return file_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *JobList) GetJobs() []*Job {
@@ -2201,10 +2261,11 @@ const file_ledger_proto_rawDesc = "" +
 	"\x0fCommitteeCreate\x12!\n" +
 	"\fcommittee_id\x18\x01 \x01(\tR\vcommitteeId\x12\x18\n" +
 	"\amembers\x18\x02 \x03(\tR\amembers\x12\x1c\n" +
-	"\tthreshold\x18\x03 \x01(\rR\tthreshold\"Z\n" +
+	"\tthreshold\x18\x03 \x01(\rR\tthreshold\"z\n" +
 	"\x10CommitteeConfirm\x12!\n" +
 	"\fcommittee_id\x18\x01 \x01(\tR\vcommitteeId\x12#\n" +
-	"\rcommittee_key\x18\x02 \x01(\fR\fcommitteeKey\"\x95\x02\n" +
+	"\rcommittee_key\x18\x02 \x01(\fR\fcommitteeKey\x12\x1e\n" +
+	"\vhe_key_hash\x18\x03 \x01(\fR\theKeyHash\"\xb5\x02\n" +
 	"\tCommittee\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\amembers\x18\x02 \x03(\tR\amembers\x12\x1c\n" +
@@ -2214,7 +2275,13 @@ const file_ledger_proto_rawDesc = "" +
 	"\x06status\x18\x06 \x01(\tR\x06status\x12#\n" +
 	"\rcommittee_key\x18\a \x01(\fR\fcommitteeKey\x12\x1c\n" +
 	"\tconfirmed\x18\b \x03(\tR\tconfirmed\x12$\n" +
-	"\x0epending_key_id\x18\t \x01(\fR\fpendingKeyId\"\x84\x02\n" +
+	"\x0epending_key_id\x18\t \x01(\fR\fpendingKeyId\x12\x1e\n" +
+	"\vhe_key_hash\x18\n" +
+	" \x01(\fR\theKeyHash\"L\n" +
+	"\rCommitteeList\x12;\n" +
+	"\n" +
+	"committees\x18\x01 \x03(\v2\x1b.cohort.ledger.v1.CommitteeR\n" +
+	"committees\"\x84\x02\n" +
 	"\tJobSubmit\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -2273,7 +2340,7 @@ func file_ledger_proto_rawDescGZIP() []byte {
 	return file_ledger_proto_rawDescData
 }
 
-var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_ledger_proto_goTypes = []any{
 	(*SignedTx)(nil),         // 0: cohort.ledger.v1.SignedTx
 	(*TxPayload)(nil),        // 1: cohort.ledger.v1.TxPayload
@@ -2293,12 +2360,13 @@ var file_ledger_proto_goTypes = []any{
 	(*CommitteeCreate)(nil),  // 15: cohort.ledger.v1.CommitteeCreate
 	(*CommitteeConfirm)(nil), // 16: cohort.ledger.v1.CommitteeConfirm
 	(*Committee)(nil),        // 17: cohort.ledger.v1.Committee
-	(*JobSubmit)(nil),        // 18: cohort.ledger.v1.JobSubmit
-	(*JobInput)(nil),         // 19: cohort.ledger.v1.JobInput
-	(*JobResult)(nil),        // 20: cohort.ledger.v1.JobResult
-	(*JobAbort)(nil),         // 21: cohort.ledger.v1.JobAbort
-	(*Job)(nil),              // 22: cohort.ledger.v1.Job
-	(*JobList)(nil),          // 23: cohort.ledger.v1.JobList
+	(*CommitteeList)(nil),    // 18: cohort.ledger.v1.CommitteeList
+	(*JobSubmit)(nil),        // 19: cohort.ledger.v1.JobSubmit
+	(*JobInput)(nil),         // 20: cohort.ledger.v1.JobInput
+	(*JobResult)(nil),        // 21: cohort.ledger.v1.JobResult
+	(*JobAbort)(nil),         // 22: cohort.ledger.v1.JobAbort
+	(*Job)(nil),              // 23: cohort.ledger.v1.Job
+	(*JobList)(nil),          // 24: cohort.ledger.v1.JobList
 }
 var file_ledger_proto_depIdxs = []int32{
 	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
@@ -2307,21 +2375,22 @@ var file_ledger_proto_depIdxs = []int32{
 	3,  // 3: cohort.ledger.v1.TxPayload.policy_update:type_name -> cohort.ledger.v1.PolicyUpdate
 	15, // 4: cohort.ledger.v1.TxPayload.committee_create:type_name -> cohort.ledger.v1.CommitteeCreate
 	16, // 5: cohort.ledger.v1.TxPayload.committee_confirm:type_name -> cohort.ledger.v1.CommitteeConfirm
-	18, // 6: cohort.ledger.v1.TxPayload.job_submit:type_name -> cohort.ledger.v1.JobSubmit
-	19, // 7: cohort.ledger.v1.TxPayload.job_input:type_name -> cohort.ledger.v1.JobInput
-	20, // 8: cohort.ledger.v1.TxPayload.job_result:type_name -> cohort.ledger.v1.JobResult
-	21, // 9: cohort.ledger.v1.TxPayload.job_abort:type_name -> cohort.ledger.v1.JobAbort
+	19, // 6: cohort.ledger.v1.TxPayload.job_submit:type_name -> cohort.ledger.v1.JobSubmit
+	20, // 7: cohort.ledger.v1.TxPayload.job_input:type_name -> cohort.ledger.v1.JobInput
+	21, // 8: cohort.ledger.v1.TxPayload.job_result:type_name -> cohort.ledger.v1.JobResult
+	22, // 9: cohort.ledger.v1.TxPayload.job_abort:type_name -> cohort.ledger.v1.JobAbort
 	4,  // 10: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
 	5,  // 11: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
 	6,  // 12: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
 	12, // 13: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
 	13, // 14: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
-	22, // 15: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	17, // 15: cohort.ledger.v1.CommitteeList.committees:type_name -> cohort.ledger.v1.Committee
+	23, // 16: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_ledger_proto_init() }
@@ -2347,7 +2416,7 @@ func file_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_proto_rawDesc), len(file_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -306,3 +306,13 @@ func (c *Client) Jobs(ctx context.Context) ([]Job, error) {
 	var out []Job
 	return out, c.do(ctx, http.MethodGet, "/v1/jobs", nil, &out)
 }
+
+// JobOutput returns what this node learned from a job: kind "result" (on the
+// recipient's node) or "allocation" (a clearing bidder's own).
+func (c *Client) JobOutput(ctx context.Context, id, kind string) ([]byte, error) {
+	var raw rawBody
+	if err := c.do(ctx, http.MethodGet, "/v1/job/"+url.PathEscape(id)+"/"+url.PathEscape(kind), nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}

@@ -1,0 +1,596 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/transport"
+	"github.com/cohortnet/cohort/node/blob"
+	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/zk"
+)
+
+// setupPrefix names a committee's setup session (a transport job ID).
+const setupPrefix = "setup-"
+
+// scheduler runs the committee setups and jobs this node is assigned on the
+// ledger: it looks at the ledger after every block, starts one goroutine per
+// committee or job it has a part in, and posts what they produce (committee
+// confirmations, input commitments, results, aborts). State it must not lose
+// (committee key shares) is on disk; everything else is re-derived from the
+// ledger after a restart.
+type scheduler struct {
+	n      *Node
+	log    *slog.Logger
+	name   string
+	key    ed25519.PrivateKey
+	dkg    *committee.LongTermKey
+	preset *he.Preset
+	store  jobrun.Store
+	nw     *transport.P2PNetwork
+
+	mu     sync.Mutex
+	active map[string]bool // committee setups and jobs with a running goroutine
+	done   map[string]bool // finished here; not restarted
+	wg     sync.WaitGroup
+}
+
+func (n *Node) startScheduler(ctx context.Context) error {
+	key, err := LoadAccountKey(n.home)
+	if err != nil {
+		return err
+	}
+	dkg, err := LoadDKGKey(n.home)
+	if err != nil {
+		return err
+	}
+	preset, err := hePreset(n.cfg.Jobs.HEPreset)
+	if err != nil {
+		return err
+	}
+	store, err := he.NewFileStore(filepath.Join(n.home, "data", "committee"))
+	if err != nil {
+		return err
+	}
+	s := &scheduler{n: n, log: n.log.With("module", "jobs"), name: n.cfg.Moniker, key: key, dkg: dkg,
+		preset: preset, store: store, active: map[string]bool{}, done: map[string]bool{}}
+	s.nw = transport.NewP2PNetwork(n.host.Libp2p(),
+		transport.WithCommitteeResolver(jobrun.P2PResolver(s.lookupSpec, s.peerOf)),
+		transport.WithLogger(n.log.With("module", "mpc")))
+	n.sched = s
+	blocks, err := n.SubscribeBlocks(ctx, "scheduler", 1000)
+	if err != nil {
+		return err
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		s.poll(ctx) // resume after a restart
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-blocks:
+				if !ok {
+					return
+				}
+				s.poll(ctx)
+			}
+		}
+	}()
+	return nil
+}
+
+func (s *scheduler) stop() {
+	s.wg.Wait()
+	if err := s.nw.Close(); err != nil {
+		s.log.Warn("mpc network close", "err", err)
+	}
+}
+
+func hePreset(name string) (*he.Preset, error) {
+	switch name {
+	case "", "secure":
+		return he.SecurePreset()
+	case "insecure-test":
+		return he.InsecureTestPreset()
+	}
+	return nil, fmt.Errorf("jobs.he_preset %q: want secure or insecure-test", name)
+}
+
+// query reads committed ledger state.
+func (s *scheduler) query(path string, data []byte, v proto.Message) error {
+	res, err := s.n.app.Query(context.Background(), &abci.RequestQuery{Path: path, Data: data})
+	if err != nil {
+		return err
+	}
+	if res.Code != 0 {
+		return fmt.Errorf("%s %s: %s", path, data, res.Log)
+	}
+	return proto.Unmarshal(res.Value, v)
+}
+
+// poll starts a goroutine for every committee setup and job this node has
+// a part in and is not already handling.
+func (s *scheduler) poll(ctx context.Context) {
+	var cl ledgerpb.CommitteeList
+	if err := s.query(ledger.QueryCommittees, nil, &cl); err == nil {
+		for _, c := range cl.Committees {
+			if c.Status == ledger.CommitteePending && slices.Contains(c.Members, s.name) && !slices.Contains(c.Confirmed, s.name) {
+				s.start(ctx, setupPrefix+c.Id, func(ctx context.Context) error { return s.setup(ctx, c) })
+			}
+		}
+	}
+	var jl ledgerpb.JobList
+	if err := s.query(ledger.QueryJobs, nil, &jl); err == nil {
+		for _, j := range jl.Jobs {
+			if j.Status == ledger.JobCompleted || j.Status == ledger.JobAborted || !s.partOf(j) {
+				continue
+			}
+			id := j.Id
+			s.start(ctx, "job-"+id, func(ctx context.Context) error { return s.runJob(ctx, id) })
+		}
+	}
+}
+
+func (s *scheduler) partOf(j *ledgerpb.Job) bool {
+	if slices.Contains(j.Providers, s.name) || j.Recipient == s.name {
+		return true
+	}
+	var c ledgerpb.Committee
+	return s.query(ledger.QueryCommittee, []byte(j.CommitteeId), &c) == nil && slices.Contains(c.Members, s.name)
+}
+
+func (s *scheduler) start(ctx context.Context, key string, run func(context.Context) error) {
+	s.mu.Lock()
+	if s.active[key] || s.done[key] {
+		s.mu.Unlock()
+		return
+	}
+	s.active[key] = true
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := run(ctx)
+		s.mu.Lock()
+		delete(s.active, key)
+		if err == nil || ctx.Err() == nil {
+			s.done[key] = true // a failure is reported on the ledger; never retried blindly
+		}
+		s.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("job work failed", "what", key, "err", err)
+		}
+	}()
+}
+
+// lookupSpec resolves a transport session to its parties.
+func (s *scheduler) lookupSpec(_ context.Context, id string) (*jobrun.Spec, error) {
+	if c, ok := strings.CutPrefix(id, setupPrefix); ok {
+		var com ledgerpb.Committee
+		if err := s.query(ledger.QueryCommittee, []byte(c), &com); err != nil {
+			return nil, err
+		}
+		return &jobrun.Spec{ID: id, Committee: com.Members}, nil
+	}
+	spec, _, err := s.spec(id)
+	return spec, err
+}
+
+func (s *scheduler) peerOf(member string) (peer.ID, error) {
+	m, ok := s.n.app.Member(member)
+	if !ok {
+		return "", fmt.Errorf("unknown member %q", member)
+	}
+	return peer.Decode(m.PeerId)
+}
+
+// spec builds a job's jobrun spec from the ledger.
+func (s *scheduler) spec(jobID string) (*jobrun.Spec, *ledgerpb.Job, error) {
+	var j ledgerpb.Job
+	if err := s.query(ledger.QueryJob, []byte(jobID), &j); err != nil {
+		return nil, nil, err
+	}
+	var c ledgerpb.Committee
+	if err := s.query(ledger.QueryCommittee, []byte(j.CommitteeId), &c); err != nil {
+		return nil, nil, err
+	}
+	params := j.Params
+	if len(params) == 0 {
+		params = []byte("{}")
+	}
+	spec := &jobrun.Spec{ID: j.Id, Type: jobrun.Type(j.Type), Params: params, Requester: j.Requester,
+		Providers: j.Providers, Committee: c.Members, Threshold: int(c.Threshold), Recipient: j.Recipient}
+	if err := spec.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return spec, &j, nil
+}
+
+// post signs and submits a message, waiting until it is committed.
+func (s *scheduler) post(ctx context.Context, set func(*ledgerpb.TxPayload)) error {
+	id, err := ledger.NewTxID()
+	if err != nil {
+		return err
+	}
+	p := &ledgerpb.TxPayload{ChainId: s.n.app.ChainID(), TxId: id, Signer: s.name}
+	set(p)
+	tx, err := ledger.SignTx(s.key, p)
+	if err != nil {
+		return err
+	}
+	// Through the node's own API: the same confirm-and-resubmit path as
+	// every other client.
+	_, err = client.New(s.n.APIAddr()).Submit(ctx, tx)
+	return err
+}
+
+// setup runs the committee's key setup (HE keys and BLS DKG) and confirms it.
+func (s *scheduler) setup(ctx context.Context, c *ledgerpb.Committee) error {
+	self := slices.Index(c.Members, s.name)
+	keys, err := jobrun.LoadCommittee(ctx, s.store, s.preset, c.Id, self)
+	if err != nil {
+		var pubs []committee.LongTermPublicKey
+		for _, name := range c.Members {
+			m, ok := s.n.app.Member(name)
+			if !ok {
+				return fmt.Errorf("committee %s: unknown member %s", c.Id, name)
+			}
+			pk, err := committee.ParseLongTermPublicKey(m.DkgKey)
+			if err != nil {
+				return fmt.Errorf("committee %s: member %s DKG key: %w", c.Id, name, err)
+			}
+			pubs = append(pubs, pk)
+		}
+		s.log.Info("committee setup", "committee", c.Id, "members", len(c.Members), "threshold", c.Threshold)
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel()
+		conn, err := s.nw.Open(sctx, jobrun.SessionID(setupPrefix+c.Id, 0, jobrun.SessionMPC), transport.PartyID(self), len(c.Members))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		keys, err = jobrun.SetupCommittee(sctx, conn, jobrun.CommitteeConfig{
+			CommitteeID: c.Id, Preset: s.preset, Threshold: int(c.Threshold), LongTerm: s.dkg, Members: pubs,
+		}, s.store)
+		if err != nil {
+			return fmt.Errorf("committee %s setup: %w", c.Id, err)
+		}
+	}
+	rec, err := keys.Record()
+	if err != nil {
+		return err
+	}
+	heHash, err := s.n.blobs.Put(rec.HEPublicKey)
+	if err != nil {
+		return err
+	}
+	ck, err := rec.Key.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	s.log.Info("committee keys ready; confirming", "committee", c.Id)
+	return s.post(ctx, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_CommitteeConfirm{CommitteeConfirm: &ledgerpb.CommitteeConfirm{
+			CommitteeId: c.Id, CommitteeKey: ck, HeKeyHash: heHash[:],
+		}}
+	})
+}
+
+// runJob plays every role this node has in a job.
+func (s *scheduler) runJob(ctx context.Context, jobID string) error {
+	spec, j, err := s.spec(jobID)
+	if err != nil {
+		return err
+	}
+	var com ledgerpb.Committee
+	if err := s.query(ledger.QueryCommittee, []byte(j.CommitteeId), &com); err != nil {
+		return err
+	}
+	provider := slices.Index(j.Providers, s.name)
+	member := slices.Index(com.Members, s.name)
+	log := s.log.With("job", jobID)
+
+	var prepared *jobrun.PreparedInput
+	if provider >= 0 && len(j.InputCommitments[provider]) == 0 {
+		if prepared, err = s.commitInput(ctx, spec, j, &com); err != nil {
+			return s.abortOwn(ctx, j, err)
+		}
+	}
+	// Every role talks in the job's session once every input is committed.
+	j, err = s.waitRunning(ctx, jobID)
+	if err != nil || j == nil {
+		return err
+	}
+	if provider >= 0 && prepared == nil {
+		// Restarted after committing: the opening is not kept, so the
+		// input cannot be sent again; the committee will name us.
+		log.Warn("input committed before a restart cannot be resent; the job will abort")
+	}
+	jctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	defer cancel()
+	sess, err := jobrun.Join(jctx, s.nw, spec, 0, s.name)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	if prepared != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := jobrun.Provide(jctx, sess, prepared, jobrun.ProviderOptions{})
+			if err == nil && res.Allocation != nil {
+				err = s.saveResult(jobID, "allocation", res.Allocation)
+			}
+			errs <- err
+		}()
+	}
+	if member >= 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.committeeRole(jctx, ctx, sess, j, &com, member)
+		}()
+	}
+	if j.Recipient == s.name {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key, err := committee.ParseCommitteeKey(com.CommitteeKey)
+			if err != nil {
+				errs <- err
+				return
+			}
+			res, err := jobrun.ReceiveResult(jctx, sess, jobrun.RecipientJob{Preset: s.preset, CommitteeKey: key, InputCommitments: j.InputCommitments})
+			if err == nil {
+				err = s.saveResult(jobID, "result", res)
+				log.Info("result received")
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// committeeRole computes as a committee member and posts the result record,
+// or an abort naming the party at fault.
+func (s *scheduler) committeeRole(jctx, ctx context.Context, sess *jobrun.Session, j *ledgerpb.Job, com *ledgerpb.Committee, member int) error {
+	keys, err := jobrun.LoadCommittee(jctx, s.store, s.preset, com.Id, member)
+	if err != nil {
+		return fmt.Errorf("committee %s keys: %w", com.Id, err)
+	}
+	out, err := jobrun.RunCommittee(jctx, sess, keys, jobrun.CommitteeJob{InputCommitments: j.InputCommitments})
+	if err != nil {
+		reason, culprit := err.Error(), ""
+		var fe *jobrun.FaultError
+		if errors.As(err, &fe) {
+			reason = fe.Reason()
+			if len(fe.Parties) > 0 {
+				culprit = fe.Parties[0]
+			}
+		}
+		s.log.Warn("job failed; aborting on the ledger", "job", j.Id, "reason", reason)
+		return errors.Join(err, s.postAbort(ctx, j.Id, reason, culprit))
+	}
+	// The first member in committee order that signed posts the record; the
+	// others post too only if it has not landed shortly after.
+	if len(out.Signers) > 0 && member != out.Signers[0] {
+		time.Sleep(3 * time.Second)
+		var now ledgerpb.Job
+		if s.query(ledger.QueryJob, []byte(j.Id), &now) == nil && now.Status != ledger.JobRunning {
+			return nil
+		}
+	}
+	err = s.post(ctx, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_JobResult{JobResult: &ledgerpb.JobResult{
+			JobId: j.Id, OutputCommitment: out.OutputCommitment, Signature: out.Signature,
+		}}
+	})
+	if err != nil && strings.Contains(err.Error(), "is completed") {
+		return nil
+	}
+	return err
+}
+
+func (s *scheduler) postAbort(ctx context.Context, jobID, reason, culprit string) error {
+	if len(reason) > 500 {
+		reason = reason[:500]
+	}
+	err := s.post(ctx, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: &ledgerpb.JobAbort{JobId: jobID, Reason: reason, Culprit: culprit}}
+	})
+	if err != nil && strings.Contains(err.Error(), "is aborted") {
+		return nil
+	}
+	return err
+}
+
+// abortOwn reports a provider's own failure to prepare its input.
+func (s *scheduler) abortOwn(ctx context.Context, j *ledgerpb.Job, cause error) error {
+	s.log.Warn("cannot provide input", "job", j.Id, "err", cause)
+	return cause // the requester or the deadline ends the job; our input is simply missing
+}
+
+// commitInput reads this provider's input file, prepares it and posts its
+// commitment (with an input-validity proof when the job bounds bids).
+func (s *scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledgerpb.Job, com *ledgerpb.Committee) (*jobrun.PreparedInput, error) {
+	dir := s.n.cfg.Jobs.InputsDir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(s.n.home, dir)
+	}
+	raw, err := readLimited(filepath.Join(dir, j.Id+".json"), 64<<20)
+	if err != nil {
+		return nil, fmt.Errorf("input of job %s: %w", j.Id, err)
+	}
+	keys := jobrun.ProviderKeys{Preset: s.preset}
+	if jobrun.Type(j.Type) == jobrun.CreditScore || jobrun.Type(j.Type) == jobrun.Aggregate {
+		if keys.CommitteeHEKey, err = s.committeeHEKey(ctx, com); err != nil {
+			return nil, err
+		}
+	}
+	in, err := jobrun.PrepareInput(spec, s.name, raw, keys)
+	if err != nil {
+		return nil, err
+	}
+	msg := &ledgerpb.JobInput{JobId: j.Id, Commitment: in.Commitment}
+	if maxBid := auctionMaxBid(spec); maxBid > 0 {
+		if msg.VkId, msg.Proof, err = s.proveBid(ctx, in, maxBid); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.post(ctx, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_JobInput{JobInput: msg}
+	}); err != nil {
+		return nil, err
+	}
+	s.log.Info("input committed", "job", j.Id)
+	return in, nil
+}
+
+func auctionMaxBid(spec *jobrun.Spec) uint64 {
+	if spec.Type != jobrun.AuctionFirst && spec.Type != jobrun.AuctionVickrey {
+		return 0
+	}
+	var p jobrun.AuctionParams
+	if err := jsonUnmarshal(spec.Params, &p); err != nil {
+		return 0
+	}
+	return p.MaxBid
+}
+
+// proveBid proves the bid lies in [0, maxBid] and opens the commitment.
+func (s *scheduler) proveBid(ctx context.Context, in *jobrun.PreparedInput, maxBid uint64) (string, []byte, error) {
+	if s.n.cfg.Jobs.ZKKeys == "" {
+		return "", nil, errors.New("the job bounds bids but jobs.zk_keys is not set: no input proving key")
+	}
+	keys, err := zk.LoadKeys(s.n.cfg.Jobs.ZKKeys, zk.CircuitInput)
+	if err != nil {
+		return "", nil, err
+	}
+	var salt zk.Felt
+	if salt, err = zk.ParseFelt("0x" + hex.EncodeToString(in.Salt)); err != nil {
+		return "", nil, err
+	}
+	pf, err := keys.Prove(ctx, zk.InputWitness{Value: zk.Uint64(in.Value), Salt: salt, Lo: 0, Hi: zk.Uint64(maxBid)})
+	if err != nil {
+		return "", nil, err
+	}
+	proof, err := pf.ProofBytes()
+	return keys.Info.VKID, proof, err
+}
+
+// committeeHEKey fetches the committee's HE public key from a member.
+func (s *scheduler) committeeHEKey(ctx context.Context, com *ledgerpb.Committee) ([]byte, error) {
+	h, err := blob.ParseHash(com.HeKeyHash)
+	if err != nil {
+		return nil, fmt.Errorf("committee %s has no HE key", com.Id)
+	}
+	if data, err := s.n.blobs.Get(h); err == nil {
+		return data, nil
+	}
+	var last error
+	for _, m := range com.Members {
+		if m == s.name {
+			continue
+		}
+		data, err := s.n.fetchBlob(ctx, m, h)
+		if err == nil {
+			return data, nil
+		}
+		last = err
+	}
+	return nil, fmt.Errorf("committee %s HE key: %w", com.Id, last)
+}
+
+// waitRunning waits until every input is committed; nil, nil if the job
+// ended first.
+func (s *scheduler) waitRunning(ctx context.Context, jobID string) (*ledgerpb.Job, error) {
+	for {
+		var j ledgerpb.Job
+		if err := s.query(ledger.QueryJob, []byte(jobID), &j); err != nil {
+			return nil, err
+		}
+		switch j.Status {
+		case ledger.JobRunning:
+			return &j, nil
+		case ledger.JobCompleted, ledger.JobAborted:
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// saveResult keeps what this node learned from a job, readable only by it.
+func (s *scheduler) saveResult(jobID, kind string, v any) error {
+	raw, err := jsonMarshalIndent(v)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256([]byte(jobID))
+	path := filepath.Join(s.n.home, "data", "results", hex.EncodeToString(sum[:8])+"-"+kind+".json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return writeFile(path, raw, 0o600)
+}
+
+// resultPath is where saveResult put a job's result of a kind.
+func (n *Node) resultPath(jobID, kind string) string {
+	sum := sha256.Sum256([]byte(jobID))
+	return filepath.Join(n.home, "data", "results", hex.EncodeToString(sum[:8])+"-"+kind+".json")
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > limit {
+		return nil, fmt.Errorf("%s exceeds %d bytes", path, limit)
+	}
+	return raw, nil
+}
+
+func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+func jsonMarshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
