@@ -295,6 +295,8 @@ func applyJobSubmit(b *blockState, signer string, m *ledgerpb.JobSubmit, height 
 		Recipient: m.Recipient, DeadlineHeight: m.DeadlineHeight, RecipientKeyHash: m.RecipientKeyHash,
 		Requester: signer, SubmittedHeight: height, Status: JobCollecting,
 		InputCommitments: make([][]byte, len(m.Providers)),
+		InputProofs:      make([][]byte, len(m.Providers)),
+		InputVkIds:       make([]string, len(m.Providers)),
 	}
 	b.set(keyJobOpen(j.DeadlineHeight, j.Id), []byte{})
 	return putProto(b, keyJob(j.Id), j)
@@ -366,6 +368,9 @@ func verifyJobInput(v *committedView, j *ledgerpb.Job, m *ledgerpb.JobInput) err
 func applyJobInput(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
 	i := slices.Index(j.Providers, signer)
 	j.InputCommitments[i] = m.Commitment
+	if len(m.Proof) > 0 {
+		j.InputProofs[i], j.InputVkIds[i] = m.Proof, m.VkId
+	}
 	complete := true
 	for _, c := range j.InputCommitments {
 		complete = complete && len(c) != 0

@@ -403,6 +403,7 @@ func JobJSON(j *ledgerpb.Job) client.Job {
 		SubmittedHeight: j.SubmittedHeight, Status: j.Status, OutputCommitment: hex.EncodeToString(j.OutputCommitment),
 		Signature: hex.EncodeToString(j.Signature), FinishedHeight: j.FinishedHeight, AbortReason: j.AbortReason,
 		Culprit: j.Culprit, RecipientKeyHash: hex.EncodeToString(j.RecipientKeyHash),
+		InputProofs: j.InputProofs, InputVKIDs: j.InputVkIds,
 	}
 	for _, c := range j.InputCommitments {
 		out.InputCommitments = append(out.InputCommitments, hex.EncodeToString(c))

@@ -1936,6 +1936,8 @@ type Job struct {
 	FinishedHeight   int64                  `protobuf:"varint,15,opt,name=finished_height,json=finishedHeight,proto3" json:"finished_height,omitempty"`
 	AbortReason      string                 `protobuf:"bytes,16,opt,name=abort_reason,json=abortReason,proto3" json:"abort_reason,omitempty"`
 	Culprit          string                 `protobuf:"bytes,17,opt,name=culprit,proto3" json:"culprit,omitempty"`
+	InputProofs      [][]byte               `protobuf:"bytes,18,rep,name=input_proofs,json=inputProofs,proto3" json:"input_proofs,omitempty"` // input-validity proofs, per provider (jobs that bound inputs)
+	InputVkIds       []string               `protobuf:"bytes,19,rep,name=input_vk_ids,json=inputVkIds,proto3" json:"input_vk_ids,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -2087,6 +2089,20 @@ func (x *Job) GetCulprit() string {
 		return x.Culprit
 	}
 	return ""
+}
+
+func (x *Job) GetInputProofs() [][]byte {
+	if x != nil {
+		return x.InputProofs
+	}
+	return nil
+}
+
+func (x *Job) GetInputVkIds() []string {
+	if x != nil {
+		return x.InputVkIds
+	}
+	return nil
 }
 
 type JobList struct {
@@ -2305,7 +2321,7 @@ const file_ledger_proto_rawDesc = "" +
 	"\bJobAbort\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
-	"\aculprit\x18\x03 \x01(\tR\aculprit\"\xb6\x04\n" +
+	"\aculprit\x18\x03 \x01(\tR\aculprit\"\xfb\x04\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -2324,7 +2340,10 @@ const file_ledger_proto_rawDesc = "" +
 	"\tsignature\x18\x0e \x01(\fR\tsignature\x12'\n" +
 	"\x0ffinished_height\x18\x0f \x01(\x03R\x0efinishedHeight\x12!\n" +
 	"\fabort_reason\x18\x10 \x01(\tR\vabortReason\x12\x18\n" +
-	"\aculprit\x18\x11 \x01(\tR\aculprit\"4\n" +
+	"\aculprit\x18\x11 \x01(\tR\aculprit\x12!\n" +
+	"\finput_proofs\x18\x12 \x03(\fR\vinputProofs\x12 \n" +
+	"\finput_vk_ids\x18\x13 \x03(\tR\n" +
+	"inputVkIds\"4\n" +
 	"\aJobList\x12)\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x15.cohort.ledger.v1.JobR\x04jobsB-Z+github.com/cohortnet/cohort/ledger/ledgerpbb\x06proto3"
 

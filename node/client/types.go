@@ -158,4 +158,6 @@ type Job struct {
 	AbortReason      string          `json:"abort_reason,omitempty"`
 	Culprit          string          `json:"culprit,omitempty"`
 	RecipientKeyHash string          `json:"recipient_key_hash,omitempty"`
+	InputProofs      [][]byte        `json:"input_proofs,omitempty"`
+	InputVKIDs       []string        `json:"input_vk_ids,omitempty"`
 }

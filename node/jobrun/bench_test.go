@@ -2,9 +2,13 @@ package jobrun
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/transport"
 )
 
 // Secure-preset end-to-end runs (committee of 4, t = 3). Run with
@@ -31,3 +35,59 @@ func BenchmarkRunLocalVickrey10(b *testing.B)  { benchmarkRunLocal(b, AuctionVic
 func BenchmarkRunLocalCredit1000(b *testing.B) { benchmarkRunLocal(b, CreditScore, 1000) }
 func BenchmarkRunLocalAggregate(b *testing.B)  { benchmarkRunLocal(b, Aggregate, 1000) }
 func BenchmarkRunLocalClearing(b *testing.B)   { benchmarkRunLocal(b, Clearing, 10) }
+
+// BenchmarkCredit1000OverLibp2p is RunLocal's credit job with the four
+// members on their own libp2p hosts on loopback (TCP, TLS), secure preset.
+func BenchmarkCredit1000OverLibp2p(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	preset, err := he.SecurePreset()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := NewCluster(ctx, preset, 4, 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	nets, register := p2pNetworks(ctx, b, c.Members)
+	c.NetworkOf = func(party string) transport.Network { return nets[party] }
+	c.OnSpec = register
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t, err := c.RunSample(ctx, CreditScore, 1000, os.Stderr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(t.EndToEnd.Seconds(), "s/job")
+	}
+}
+
+// BenchmarkVickrey10OverLibp2p is RunLocal's Vickrey auction (10 bidders)
+// with the four members and every bidder on its own libp2p host on loopback.
+func BenchmarkVickrey10OverLibp2p(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	preset, err := he.SecurePreset()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := NewCluster(ctx, preset, 4, 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	parties := append([]string(nil), c.Members...)
+	for i := 0; i < 10; i++ {
+		parties = append(parties, fmt.Sprintf("bidder%d", i))
+	}
+	nets, register := p2pNetworks(ctx, b, parties)
+	c.NetworkOf = func(party string) transport.Network { return nets[party] }
+	c.OnSpec = register
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t, err := c.RunSample(ctx, AuctionVickrey, 10, os.Stderr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(t.EndToEnd.Seconds(), "s/job")
+	}
+}

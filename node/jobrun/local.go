@@ -31,6 +31,9 @@ type Cluster struct {
 	NetworkOf func(party string) transport.Network
 	// Stores hold each member's persisted committee secrets.
 	Stores []Store
+	// OnSpec, if set, sees every job's spec before the job runs (a libp2p
+	// network's session resolver needs it).
+	OnSpec func(*Spec)
 
 	runs atomic.Uint64 // sample jobs run, for fresh job IDs
 }
@@ -120,6 +123,9 @@ type RunReport struct {
 func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte, opts RunOptions) (*RunReport, error) {
 	if err := spec.ensureValid(); err != nil {
 		return nil, err
+	}
+	if c.OnSpec != nil {
+		c.OnSpec(spec)
 	}
 	rep := &RunReport{
 		Outcomes: map[string]*Outcome{}, MemberErrs: map[string]error{},

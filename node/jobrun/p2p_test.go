@@ -15,15 +15,13 @@ import (
 	"github.com/cohortnet/cohort/node/p2p"
 )
 
-// TestJobsOverLibp2p runs an SS and an HE job with every party on its own
-// member-gated libp2p host on loopback, as nodes do: the MPC network resolves
-// job sessions through P2PResolver.
-func TestJobsOverLibp2p(t *testing.T) {
-	c := testCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-
-	n := len(c.Members)
+// p2pNetworks starts a member-gated libp2p host on loopback for every party,
+// each with its own MPC network resolving job sessions through P2PResolver
+// over the specs registered with the returned function.
+func p2pNetworks(ctx context.Context, tb testing.TB, parties []string) (map[string]transport.Network, func(*Spec)) {
+	tb.Helper()
+	t := tb
+	n := len(parties)
 	homes := make([]string, n)
 	ids := make([]peer.ID, n)
 	peerOf := map[string]peer.ID{}
@@ -36,7 +34,7 @@ func TestJobsOverLibp2p(t *testing.T) {
 		if ids[i], err = peer.IDFromPrivateKey(sk); err != nil {
 			t.Fatal(err)
 		}
-		peerOf[c.Members[i]] = ids[i]
+		peerOf[parties[i]] = ids[i]
 	}
 	var mu sync.Mutex
 	specs := map[string]*Spec{}
@@ -65,7 +63,7 @@ func TestJobsOverLibp2p(t *testing.T) {
 		hosts[i] = h
 		nw := transport.NewP2PNetwork(h.Libp2p(), transport.WithCommitteeResolver(resolver))
 		t.Cleanup(func() { nw.Close() })
-		nets[c.Members[i]] = nw
+		nets[parties[i]] = nw
 	}
 	for _, h := range hosts {
 		for _, o := range hosts {
@@ -81,6 +79,23 @@ func TestJobsOverLibp2p(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	register := func(s *Spec) {
+		mu.Lock()
+		defer mu.Unlock()
+		specs[s.ID] = s
+	}
+	return nets, register
+}
+
+// TestJobsOverLibp2p runs an SS and an HE job with every party on its own
+// member-gated libp2p host on loopback, as nodes do: the MPC network resolves
+// job sessions through P2PResolver.
+func TestJobsOverLibp2p(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	nets, register := p2pNetworks(ctx, t, c.Members)
 	c.NetworkOf = func(party string) transport.Network { return nets[party] }
 
 	// Vickrey auction among the members themselves (each node bids and sits
@@ -100,9 +115,7 @@ func TestJobsOverLibp2p(t *testing.T) {
 		if err := s.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		mu.Lock()
-		specs[s.ID] = s
-		mu.Unlock()
+		register(s)
 	}
 
 	rep, err := c.Run(ctx, auction, inputs, RunOptions{})
