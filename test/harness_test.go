@@ -79,14 +79,14 @@ type network struct {
 	procs []*proc
 }
 
-// zkKeysDir holds development keys of the completion and compliance circuits, made once per
+// zkKeysDir holds development keys of every circuit, made once per
 // test binary by `cohort setup dev`.
 var zkKeysDir = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "cohort-zk-keys-")
 	if err != nil {
 		return "", err
 	}
-	for _, circuit := range []string{"completion", "compliance"} {
+	for _, circuit := range []string{"completion", "compliance", "input"} {
 		out, err := exec.Command(cohortBin, "setup", "dev", "--circuit", circuit, "--keys", dir).CombinedOutput()
 		if err != nil {
 			return "", fmt.Errorf("cohort setup dev: %v\n%s", err, out)

@@ -1,0 +1,260 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/node/jobrun"
+)
+
+// TestPrivateJobs runs every job type through the ledger on 4 node
+// processes (small, insecure HE parameters), checks each result against the
+// plaintext computation, and shows how jobs fail: a provider that never
+// sends its input, a committee member that is down (an HE job still finishes
+// with 3 of 4; an SS job aborts and its resubmission succeeds).
+func TestPrivateJobs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 4 node processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	keys, err := zkKeysDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw := startNetwork(t, 4, "--zk-keys", keys, "--he-preset", "insecure-test")
+	for i := range nw.homes {
+		nw.waitHeight(ctx, i, 2)
+	}
+	jr := &jobRunner{t: t, ctx: ctx, nw: nw}
+	jr.cli(2, "committee", "create", "--id", "c1", "--members", "node0,node1,node2,node3", "--threshold", "3")
+	jr.waitCommittee("c1")
+
+	t.Run("auction-vickrey", func(t *testing.T) {
+		bids := map[int]uint64{0: 700, 1: 900, 3: 800}
+		res := jr.run(t, 2, "auction-vickrey", "V1", jobrun.AuctionParams{MaxBid: 10000}, bids, "node2")
+		if res.Auction == nil || res.Auction.Winner != "node1" || res.Auction.Price != 800 {
+			t.Fatalf("vickrey result %+v, want node1 at 800", res.Auction)
+		}
+	})
+	t.Run("auction-first", func(t *testing.T) {
+		bids := map[int]uint64{0: 700, 1: 900, 3: 800}
+		res := jr.run(t, 2, "auction-first", "F1", jobrun.AuctionParams{MaxBid: 10000}, bids, "node2")
+		if res.Auction == nil || res.Auction.Winner != "node1" || res.Auction.Price != 900 {
+			t.Fatalf("first-price result %+v, want node1 at 900", res.Auction)
+		}
+	})
+	t.Run("clearing", func(t *testing.T) {
+		params := jobrun.ClearingParams{Prices: []uint64{10, 11, 12, 13}, Sides: []string{"buyer", "buyer", "seller"}}
+		curves := [][]uint64{{0, 0, 7, 0}, {0, 4, 0, 0}, {0, 3, 0, 9}}
+		inputs := map[int]any{}
+		for i, c := range curves {
+			inputs[i] = map[string][]uint64{"quantities": c}
+		}
+		res := jr.run(t, 2, "clearing", "K1", params, inputs, "node2")
+		level, _ := jobrun.PlainClearing(params.Sides, curves)
+		if res.Clearing == nil || res.Clearing.Level != level || res.Clearing.Price != params.Prices[level] {
+			t.Fatalf("clearing %+v, plaintext level %d", res.Clearing, level)
+		}
+	})
+	credit := func(t *testing.T, id string) {
+		params := jobrun.CreditParams{Subjects: 40, Weights: []float64{0.7, -1.1, 0.4}, Bias: 0.1, ProviderFeatures: [][]int{{0, 1}, {2}}}
+		cols := make([][]float64, 3)
+		for f := range cols {
+			for s := 0; s < params.Subjects; s++ {
+				cols[f] = append(cols[f], math.Sin(float64(7*f+s)))
+			}
+		}
+		inputs := map[int]any{0: map[string]any{"features": cols[:2]}, 1: map[string]any{"features": cols[2:]}}
+		res := jr.run(t, 0, "credit-score", id, params, inputs, "node0")
+		want := jobrun.PlainCreditScores(params, cols)
+		for i := range want {
+			if math.Abs(res.Scores[i]-want[i]) > 1e-3 {
+				t.Fatalf("score %d: %f, plaintext %f", i, res.Scores[i], want[i])
+			}
+		}
+		jr.onlyRecipientHolds(id, 0)
+	}
+	t.Run("credit-score", func(t *testing.T) { credit(t, "C1") })
+	t.Run("aggregate", func(t *testing.T) {
+		params := jobrun.AggregateParams{Bins: 4, Lo: 0, Hi: 100}
+		values := [][]int64{{5, 30, 70}, {99, 0, 42, 42}}
+		inputs := map[int]any{0: map[string]any{"values": values[0]}, 1: map[string]any{"values": values[1]}}
+		res := jr.run(t, 2, "aggregate", "G1", params, inputs, "node2")
+		want := jobrun.PlainAggregate(params, values)
+		if res.Aggregate == nil || res.Aggregate.Sum != want.Sum || res.Aggregate.Count != want.Count ||
+			fmt.Sprint(res.Aggregate.Histogram) != fmt.Sprint(want.Histogram) {
+			t.Fatalf("aggregate %+v, plaintext %+v", res.Aggregate, want)
+		}
+	})
+	t.Run("a provider that never sends its input", func(t *testing.T) {
+		// node1 has no input file for this job: the ledger aborts it at its
+		// deadline and names node1; the other jobs were not touched.
+		jr.writeInput(0, "V-silent", map[string]uint64{"bid": 10})
+		jr.writeInput(3, "V-silent", map[string]uint64{"bid": 20})
+		jr.submit(2, "auction-vickrey", "V-silent", jobrun.AuctionParams{MaxBid: 10000}, []string{"node0", "node1", "node3"}, "node2", 12)
+		j := jr.waitEnd("V-silent")
+		if j.Status != "aborted" || j.Culprit != "node1" || !strings.Contains(j.AbortReason, "node1") {
+			t.Fatalf("job with a silent provider: %+v", j)
+		}
+		if v1, _ := nw.client(3).Job(ctx, "V1"); v1.Status != "completed" {
+			t.Fatalf("another job changed: %+v", v1)
+		}
+	})
+	t.Run("a committee member down", func(t *testing.T) {
+		nw.stop(3)
+		credit(t, "C2") // HE: 3 of 4 members finish it
+		bids := map[int]uint64{0: 10, 1: 20}
+		jr.writeInputs("V-down", bids)
+		jr.submit(2, "auction-vickrey", "V-down", jobrun.AuctionParams{MaxBid: 10000}, []string{"node0", "node1"}, "node2", 400)
+		j := jr.waitEnd("V-down")
+		if j.Status != "aborted" || !strings.Contains(j.AbortReason, "node3") {
+			t.Fatalf("SS job with a member down: %+v", j)
+		}
+		t.Logf("SS job aborted: %s", j.AbortReason)
+		nw.start(3)
+		nw.waitHeight(ctx, 3, nw.height(ctx, 0))
+		res := jr.run(t, 2, "auction-vickrey", "V-again", jobrun.AuctionParams{MaxBid: 10000}, bids, "node2")
+		if res.Auction.Winner != "node1" || res.Auction.Price != 10 {
+			t.Fatalf("resubmitted auction: %+v", res.Auction)
+		}
+	})
+}
+
+type jobRunner struct {
+	t   *testing.T
+	ctx context.Context
+	nw  *network
+}
+
+func (jr *jobRunner) cli(node int, args ...string) string {
+	jr.t.Helper()
+	args = append(args[:len(args):len(args)], "--home", jr.nw.homes[node])
+	out, err := exec.CommandContext(jr.ctx, cohortBin, args...).CombinedOutput()
+	if err != nil {
+		jr.t.Fatalf("cohort %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (jr *jobRunner) waitCommittee(id string) {
+	jr.t.Helper()
+	for {
+		c, err := jr.nw.client(0).Committee(jr.ctx, id)
+		if err == nil && c.Status == "active" {
+			return
+		}
+		select {
+		case <-jr.ctx.Done():
+			jr.t.Fatalf("committee %s not active: %v %+v", id, err, c)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (jr *jobRunner) writeInput(node int, jobID string, v any) {
+	jr.t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		jr.t.Fatal(err)
+	}
+	dir := filepath.Join(jr.nw.homes[node], "inputs")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		jr.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, jobID+".json"), raw, 0o600); err != nil {
+		jr.t.Fatal(err)
+	}
+}
+
+func (jr *jobRunner) writeInputs(jobID string, bids map[int]uint64) {
+	for n, b := range bids {
+		jr.writeInput(n, jobID, map[string]uint64{"bid": b})
+	}
+}
+
+func (jr *jobRunner) submit(node int, typ, id string, params any, providers []string, recipient string, deadline int) {
+	jr.t.Helper()
+	spec, err := json.Marshal(map[string]any{"id": id, "params": params, "providers": providers,
+		"committee": "c1", "recipient": recipient, "deadline_blocks": deadline})
+	if err != nil {
+		jr.t.Fatal(err)
+	}
+	file := filepath.Join(jr.t.TempDir(), "spec.json")
+	if err := os.WriteFile(file, spec, 0o600); err != nil {
+		jr.t.Fatal(err)
+	}
+	jr.cli(node, "job", "submit", typ, "--spec", file)
+}
+
+func (jr *jobRunner) waitEnd(id string) *client.Job {
+	jr.t.Helper()
+	for {
+		j, err := jr.nw.client(0).Job(jr.ctx, id)
+		if err == nil && (j.Status == "completed" || j.Status == "aborted") {
+			return j
+		}
+		select {
+		case <-jr.ctx.Done():
+			jr.t.Fatalf("job %s did not end: %v %+v", id, err, j)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// run submits a job whose providers are the keys of inputs (node indexes,
+// in order) and returns the recipient's result.
+func (jr *jobRunner) run(t *testing.T, requester int, typ, id string, params any, inputs any, recipient string) *jobrun.Result {
+	t.Helper()
+	var providers []string
+	switch in := inputs.(type) {
+	case map[int]uint64:
+		for n := 0; n < 4; n++ {
+			if b, ok := in[n]; ok {
+				jr.writeInput(n, id, map[string]uint64{"bid": b})
+				providers = append(providers, fmt.Sprintf("node%d", n))
+			}
+		}
+	case map[int]any:
+		for n := 0; n < 4; n++ {
+			if v, ok := in[n]; ok {
+				jr.writeInput(n, id, v)
+				providers = append(providers, fmt.Sprintf("node%d", n))
+			}
+		}
+	}
+	jr.submit(requester, typ, id, params, providers, recipient, 400)
+	j := jr.waitEnd(id)
+	if j.Status != "completed" {
+		t.Fatalf("job %s: %s (%s)", id, j.Status, j.AbortReason)
+	}
+	var r int
+	fmt.Sscanf(recipient, "node%d", &r)
+	out := jr.cli(r, "job", "result", id)
+	var res jobrun.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("result of %s: %v\n%s", id, err, out)
+	}
+	return &res
+}
+
+func (jr *jobRunner) onlyRecipientHolds(id string, recipient int) {
+	jr.t.Helper()
+	for i := range jr.nw.homes {
+		if i == recipient || jr.nw.procs[i] == nil {
+			continue
+		}
+		if _, err := jr.nw.client(i).JobOutput(jr.ctx, id, "result"); !client.IsNotFound(err) {
+			jr.t.Fatalf("node%d holds the result of %s: %v", i, id, err)
+		}
+	}
+}
