@@ -252,3 +252,66 @@ func TestMalformedInputNamesProvider(t *testing.T) {
 		})
 	}
 }
+
+// forgingNetwork alters the signature in every output message party sends to
+// the recipient, as a faulty member would.
+type forgingNetwork struct{ transport.Network }
+
+func (f forgingNetwork) Open(ctx context.Context, id string, self transport.PartyID, n int) (transport.Conn, error) {
+	conn, err := f.Network.Open(ctx, id, self, n)
+	if err != nil || !strings.HasSuffix(id, "/"+SessionIO) {
+		return conn, err
+	}
+	return forgingConn{conn}, nil
+}
+
+type forgingConn struct{ transport.Conn }
+
+func (c forgingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
+	if r == transport.Round(kindOutput) {
+		b = append([]byte(nil), b...)
+		b[6+4+32+4] ^= 1 // first byte of the signature chunk
+	}
+	return c.Conn.Send(ctx, to, r, b)
+}
+
+func TestRecipientChecksEachMembersOutput(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	forge := func(bad string) func(string) transport.Network {
+		healthy := c.Network
+		return func(party string) transport.Network {
+			if party == bad {
+				return forgingNetwork{healthy}
+			}
+			return healthy
+		}
+	}
+
+	// SS: every member's share is needed, so a forged output is named.
+	spec, inputs, _, err := SampleJob(AuctionFirst, 4, c.Members, rand.New(rand.NewPCG(7, 7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.NetworkOf = forge("n3")
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFault(t, "recipient", rep.RecipientErr, FaultBadOutput, "n3")
+
+	// HE: one verified copy suffices; the forged one is skipped.
+	hspec, hinputs, want := heSpecWithOutsideProviders(t, c, "forged-output")
+	c.NetworkOf = forge("n0")
+	rep, err = c.Run(ctx, hspec, hinputs, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Result.Aggregate; got.Sum != want.Sum || got.Count != want.Count {
+		t.Fatalf("aggregate %+v, plaintext %+v", got, want)
+	}
+}
