@@ -78,3 +78,27 @@ func FuzzParseSessionID(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParsePreparedInput: stored inputs either fail or re-encode identically.
+func FuzzParsePreparedInput(f *testing.F) {
+	spec, err := DecodeSpec([]byte(validSpec))
+	if err != nil {
+		f.Fatal(err)
+	}
+	in, err := PrepareInput(spec, "a", []byte(`{"bid":7}`), ProviderKeys{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, _ := in.MarshalBinary()
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParsePreparedInput(spec, b)
+		if err != nil {
+			return
+		}
+		again, _ := p.MarshalBinary()
+		if !bytes.Equal(again, b) {
+			t.Fatal("stored input is not canonical")
+		}
+	})
+}

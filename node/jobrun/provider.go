@@ -297,3 +297,55 @@ func receiveAllocation(ctx context.Context, sess *Session) (*Allocation, error) 
 		OpeningSalt: hex.EncodeToString(elementBytes(salt)),
 	}, nil
 }
+
+// kindStoredInput tags a PreparedInput saved by its provider.
+const kindStoredInput byte = 0x10
+
+// MarshalBinary encodes a prepared input for the provider's own storage, so
+// that a node restarted after posting its commitment can still send the
+// input that opens it. It holds the input's shares or ciphertexts and the
+// commitment's opening: keep it private to the node.
+func (p *PreparedInput) MarshalBinary() ([]byte, error) {
+	flags := byte(0)
+	if p.hasRange {
+		flags = 1
+	}
+	chunks := [][]byte{
+		[]byte(p.Provider), binary.BigEndian.AppendUint32(nil, uint32(p.Index)), p.Commitment,
+		u64Bytes(p.Value), p.Salt, {flags}, u64Bytes(p.lo), u64Bytes(p.hi),
+	}
+	return encodeChunks(kindStoredInput, append(chunks, p.messages...)...), nil
+}
+
+// preparedFixedChunks is the number of chunks before the messages.
+const preparedFixedChunks = 8
+
+// ParsePreparedInput decodes a prepared input written by MarshalBinary for
+// spec, checking it belongs to one of the spec's providers and committee.
+func ParsePreparedInput(spec *Spec, b []byte) (*PreparedInput, error) {
+	if err := spec.ensureValid(); err != nil {
+		return nil, err
+	}
+	n := len(spec.Committee)
+	ch, err := decodeChunks(b, kindStoredInput, preparedFixedChunks+n, preparedFixedChunks+n)
+	if err != nil {
+		return nil, fmt.Errorf("jobrun: stored input: %w", err)
+	}
+	p := &PreparedInput{Provider: string(ch[0]), Commitment: ch[2], Salt: ch[4], messages: ch[preparedFixedChunks:]}
+	if len(ch[1]) != 4 || len(ch[5]) != 1 || ch[5][0] > 1 {
+		return nil, fmt.Errorf("jobrun: stored input: %w", errMalformed)
+	}
+	p.Index = int(binary.BigEndian.Uint32(ch[1]))
+	if p.Index >= len(spec.Providers) || spec.Providers[p.Index] != p.Provider {
+		return nil, fmt.Errorf("jobrun: stored input is not a provider's input of job %s", spec.ID)
+	}
+	var e1, e2, e3 error
+	p.Value, e1 = parseU64(ch[3])
+	p.lo, e2 = parseU64(ch[6])
+	p.hi, e3 = parseU64(ch[7])
+	if err := errors.Join(e1, e2, e3); err != nil {
+		return nil, fmt.Errorf("jobrun: stored input: %w", err)
+	}
+	p.hasRange = ch[5][0] == 1
+	return p, nil
+}

@@ -197,3 +197,40 @@ func TestHEPublicKeyCodec(t *testing.T) {
 		t.Error("key of another preset accepted")
 	}
 }
+
+func TestPreparedInputSurvivesRestart(t *testing.T) {
+	spec, err := DecodeSpec([]byte(validSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := PrepareInput(spec, "c", []byte(`{"bid":42}`), ProviderKeys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := in.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParsePreparedInput(spec, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1, _ := in.InputWitness()
+	w2, err := back.InputWitness()
+	if err != nil || *w1 != *w2 || back.Index != 2 || !bytes.Equal(back.Commitment, in.Commitment) || len(back.messages) != len(in.messages) {
+		t.Fatalf("round trip changed the input: %+v %v", back, err)
+	}
+	for j := range in.messages {
+		if !bytes.Equal(in.messages[j], back.messages[j]) {
+			t.Fatalf("message %d changed", j)
+		}
+	}
+	other := *spec
+	other.Providers = []string{"x", "y", "z"}
+	if _, err := ParsePreparedInput(&other, b); err == nil {
+		t.Fatal("input of another provider list accepted")
+	}
+	if _, err := ParsePreparedInput(spec, b[:len(b)-1]); err == nil {
+		t.Fatal("truncated input accepted")
+	}
+}
