@@ -7,22 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"math/rand"
-	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cohortnet/cohort/ledger"
-	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/committee"
-	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -51,71 +46,31 @@ signature on every result. Prints what each party learned.`,
 }
 
 type demo struct {
-	out     io.Writer
-	homes   []string
-	nodes   []*node.Node
-	clients []*client.Client
-	rng     *rand.Rand
+	out io.Writer
+	net *localnet.Net
+	rng *rand.Rand
 }
 
 func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error {
 	start := time.Now()
-	dir, err := os.MkdirTemp("", "cohort-demo-")
-	if err != nil {
-		return err
-	}
+	fmt.Fprintf(out, "[1/4] 4 nodes: node0, node1 (enterprises), node2 (platform), node3 (supervisor); development zk keys for bid proofs\n")
+	opts := localnet.Options{ChainID: "cohort-demo", HEPreset: "secure"}
 	if keep {
-		fmt.Fprintf(out, "network directory: %s\n", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	fmt.Fprintf(out, "[0/4] development zk keys for the input circuit (a real alliance runs `cohort setup ceremony`)\n")
-	keysDir := filepath.Join(dir, "zk")
-	keys, err := zk.DevSetup(ctx, zk.CircuitInput)
-	if err != nil {
-		return err
-	}
-	if err := keys.Save(keysDir); err != nil {
-		return err
-	}
-	base, err := freeLoopbackPorts(40)
-	if err != nil {
-		return err
-	}
-	homes, err := node.Testnet(dir, node.TestnetOptions{Nodes: 4, BasePort: base, ChainID: "cohort-demo",
-		Genesis: node.GenesisOptions{ZKKeysDir: keysDir, HEPreset: "secure", Policy: nil}})
-	if err != nil {
-		return err
-	}
-	d := &demo{out: out, homes: homes, rng: rand.New(rand.NewSource(42))}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	defer func() {
-		for _, n := range d.nodes {
-			n.Stop()
-		}
-	}()
-	fmt.Fprintf(out, "[1/4] 4 nodes: node0, node1 (enterprises), node2 (platform), node3 (supervisor)\n")
-	for _, h := range homes {
-		n, err := node.Start(ctx, h, log)
+		dir, err := os.MkdirTemp("", "cohort-demo-")
 		if err != nil {
 			return err
 		}
-		d.nodes = append(d.nodes, n)
-		d.clients = append(d.clients, client.New(n.APIAddr()))
+		opts.Dir = dir
+		fmt.Fprintf(out, "network directory: %s\n", dir)
 	}
-	for _, c := range d.clients {
-		if err := waitClientHeight(ctx, c, 2, time.Minute); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(out, "      committee c1 (3-of-4): HE keys (logN=14, 128-bit) and BLS DKG over libp2p…\n")
-	if _, _, err := submit(ctx, homes[2], func(p *ledgerpb.TxPayload) {
-		p.Msg = &ledgerpb.TxPayload_CommitteeCreate{CommitteeCreate: &ledgerpb.CommitteeCreate{
-			CommitteeId: "c1", Members: []string{"node0", "node1", "node2", "node3"}, Threshold: 3}}
-	}); err != nil {
+	net, err := localnet.Start(ctx, opts)
+	if err != nil {
 		return err
 	}
-	if err := d.waitCommittee(ctx, "c1", 5*time.Minute); err != nil {
+	defer net.Stop()
+	d := &demo{out: out, net: net, rng: rand.New(rand.NewSource(42))}
+	fmt.Fprintf(out, "      committee c1 (3-of-4): HE keys (logN=14, 128-bit) and BLS DKG over libp2p…\n")
+	if err := net.CreateCommittee(ctx, 2, "c1", []string{"node0", "node1", "node2", "node3"}, 3, 5*time.Minute); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "      committee c1 active (%.1fs)\n", time.Since(start).Seconds())
@@ -130,7 +85,7 @@ func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error 
 			fmt.Fprintf(out, "      %s FAILED: %v\n", name, err)
 			return ""
 		}
-		fmt.Fprintf(out, "      %s done in %.1fs\n", name, time.Since(t).Seconds())
+		fmt.Fprintf(out, "      %s: submit → result held → anchored in %.1fs\n", name, time.Since(t).Seconds())
 		return id
 	}
 	fmt.Fprintf(out, "[2/4] private jobs through the ledger\n")
@@ -146,92 +101,17 @@ func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error 
 		fmt.Fprintf(out, "      verification FAILED: %v\n", err)
 	}
 	fmt.Fprintf(out, "[4/4] all nodes agree: ")
-	if err := d.agree(ctx); err != nil {
+	if h, hash, err := net.Agree(ctx); err != nil {
 		failures++
 		fmt.Fprintf(out, "FAILED: %v\n", err)
+	} else {
+		fmt.Fprintf(out, "height %d, app_hash %s on all 4 nodes\n", h, hash)
 	}
 	fmt.Fprintf(out, "demo ok: jobs=%d proofs_verified=%d failures=%d\n", jobs, verified, failures)
 	if failures > 0 {
 		return fmt.Errorf("demo: %d failures", failures)
 	}
 	return nil
-}
-
-func (d *demo) waitCommittee(ctx context.Context, id string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		c, err := d.clients[0].Committee(ctx, id)
-		if err == nil && c.Status == ledger.CommitteeActive {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("committee %s not active: %w", id, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-// writeInput puts a provider's private input where its node reads it.
-func (d *demo) writeInput(member int, jobID string, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Join(d.homes[member], "inputs")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, jobID+".json"), raw, 0o600)
-}
-
-// job submits a job as member requester and waits for its end; it returns
-// the ledger's record.
-func (d *demo) job(ctx context.Context, requester int, typ, id string, params any, providers []string, recipient string) (*client.Job, error) {
-	raw, err := json.Marshal(params)
-	if err != nil {
-		return nil, err
-	}
-	st, err := d.clients[requester].Status(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, _, err := submit(ctx, d.homes[requester], func(p *ledgerpb.TxPayload) {
-		p.Msg = &ledgerpb.TxPayload_JobSubmit{JobSubmit: &ledgerpb.JobSubmit{JobId: id, Type: typ, Params: raw,
-			Providers: providers, CommitteeId: "c1", Recipient: recipient, DeadlineHeight: st.Height + 600}}
-	}); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	for {
-		j, err := d.clients[3].Job(ctx, id)
-		if err == nil && (j.Status == ledger.JobCompleted || j.Status == ledger.JobAborted) {
-			if j.Status == ledger.JobAborted {
-				return j, fmt.Errorf("job %s aborted: %s", id, j.AbortReason)
-			}
-			return j, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("job %s: %w", id, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func (d *demo) result(ctx context.Context, member int, id string, v any) error {
-	for tries := 0; ; tries++ {
-		raw, err := d.clients[member].JobOutput(ctx, id, "result")
-		if err == nil {
-			return json.Unmarshal(raw, v)
-		}
-		if tries > 50 {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
@@ -246,16 +126,14 @@ func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
 		}
 	}
 	for p := 0; p < 3; p++ {
-		if err := d.writeInput(p, id, map[string]any{"features": [][]float64{cols[2*p], cols[2*p+1]}}); err != nil {
+		if err := d.net.WriteInput(p, id, map[string]any{"features": [][]float64{cols[2*p], cols[2*p+1]}}); err != nil {
 			return "", err
 		}
 	}
 	fmt.Fprintf(d.out, "      credit scoring: %d subjects, 6 features held 2 each by node0, node1, node2; scores to node0 (the bank)\n", subjects)
-	if _, err := d.job(ctx, 0, "credit-score", id, params, []string{"node0", "node1", "node2"}, "node0"); err != nil {
-		return "", err
-	}
-	var res jobrun.Result
-	if err := d.result(ctx, 0, id, &res); err != nil {
+	_, res, err := d.net.Run(ctx, localnet.Job{ID: id, Type: "credit-score", Params: params, Committee: "c1",
+		Providers: []string{"node0", "node1", "node2"}, Recipient: "node0", Requester: 0})
+	if err != nil {
 		return "", err
 	}
 	want := jobrun.PlainCreditScores(params, cols)
@@ -276,16 +154,14 @@ func (d *demo) vickrey(ctx context.Context) (string, error) {
 	const id = "vickrey-1"
 	bids := map[int]uint64{0: 5200, 1: 6100, 3: 4800}
 	for m, b := range bids {
-		if err := d.writeInput(m, id, map[string]uint64{"bid": b}); err != nil {
+		if err := d.net.WriteInput(m, id, map[string]uint64{"bid": b}); err != nil {
 			return "", err
 		}
 	}
 	fmt.Fprintf(d.out, "      Vickrey auction for a data asset sold by node2: sealed bids from node0, node1, node3 (range-proven ≤ 1,000,000)\n")
-	if _, err := d.job(ctx, 2, "auction-vickrey", id, jobrun.AuctionParams{MaxBid: 1_000_000}, []string{"node0", "node1", "node3"}, "node2"); err != nil {
-		return "", err
-	}
-	var res jobrun.Result
-	if err := d.result(ctx, 2, id, &res); err != nil {
+	_, res, err := d.net.Run(ctx, localnet.Job{ID: id, Type: "auction-vickrey", Params: jobrun.AuctionParams{MaxBid: 1_000_000},
+		Committee: "c1", Providers: []string{"node0", "node1", "node3"}, Recipient: "node2", Requester: 2})
+	if err != nil {
 		return "", err
 	}
 	if res.Auction.Winner != "node1" || res.Auction.Price != 5200 {
@@ -301,16 +177,14 @@ func (d *demo) clearing(ctx context.Context) (string, error) {
 	params := jobrun.ClearingParams{Prices: []uint64{90, 95, 100, 105, 110}, Sides: []string{"buyer", "buyer", "seller"}}
 	curves := [][]uint64{{0, 0, 10, 0, 0}, {0, 5, 0, 5, 0}, {0, 0, 8, 0, 10}}
 	for p, c := range curves {
-		if err := d.writeInput(p, id, map[string][]uint64{"quantities": c}); err != nil {
+		if err := d.net.WriteInput(p, id, map[string][]uint64{"quantities": c}); err != nil {
 			return "", err
 		}
 	}
 	fmt.Fprintf(d.out, "      double auction run by node2: buyers node0, node1, seller node2; prices 90…110\n")
-	if _, err := d.job(ctx, 2, "clearing", id, params, []string{"node0", "node1", "node2"}, "node2"); err != nil {
-		return "", err
-	}
-	var res jobrun.Result
-	if err := d.result(ctx, 2, id, &res); err != nil {
+	_, res, err := d.net.Run(ctx, localnet.Job{ID: id, Type: "clearing", Params: params, Committee: "c1",
+		Providers: []string{"node0", "node1", "node2"}, Recipient: "node2", Requester: 2})
+	if err != nil {
 		return "", err
 	}
 	level, _ := jobrun.PlainClearing(params.Sides, curves)
@@ -319,7 +193,7 @@ func (d *demo) clearing(ctx context.Context) (string, error) {
 	}
 	fmt.Fprintf(d.out, "      node2 (platform) learned the clearing price %d\n", res.Clearing.Price)
 	for p := 0; p < 3; p++ {
-		raw, err := d.clients[p].JobOutput(ctx, id, "allocation")
+		raw, err := d.net.Clients[p].JobOutput(ctx, id, "allocation")
 		if err != nil {
 			return "", fmt.Errorf("node%d allocation: %w", p, err)
 		}
@@ -334,7 +208,7 @@ func (d *demo) clearing(ctx context.Context) (string, error) {
 
 // noResultElsewhere checks that no node but the recipient holds the result.
 func (d *demo) noResultElsewhere(ctx context.Context, id string, recipient int) error {
-	for i, c := range d.clients {
+	for i, c := range d.net.Clients {
 		if i == recipient {
 			continue
 		}
@@ -348,7 +222,7 @@ func (d *demo) noResultElsewhere(ctx context.Context, id string, recipient int) 
 // supervise re-verifies, on node3, every completed job's input-validity
 // proofs and the committee's signature on its result.
 func (d *demo) supervise(ctx context.Context, ids []string) (int, error) {
-	c := d.clients[3]
+	c := d.net.Clients[3]
 	com, err := c.Committee(ctx, "c1")
 	if err != nil {
 		return 0, err
@@ -404,7 +278,7 @@ func (d *demo) verifyInputProofs(ctx context.Context, j *client.Job) (int, error
 	reg := zk.NewRegistry()
 	n := 0
 	for i, proof := range j.InputProofs {
-		vk, err := d.clients[3].VerifyingKey(ctx, j.InputVKIDs[i])
+		vk, err := d.net.Clients[3].VerifyingKey(ctx, j.InputVKIDs[i])
 		if err != nil {
 			return n, err
 		}
@@ -424,69 +298,4 @@ func (d *demo) verifyInputProofs(ctx context.Context, j *client.Job) (int, error
 		n++
 	}
 	return n, nil
-}
-
-func (d *demo) agree(ctx context.Context) error {
-	st, err := d.clients[0].Status(ctx)
-	if err != nil {
-		return err
-	}
-	var want string
-	for i, c := range d.clients {
-		if err := waitClientHeight(ctx, c, st.Height, time.Minute); err != nil {
-			return err
-		}
-		got, err := c.AppHashAt(ctx, st.Height)
-		if err != nil {
-			return err
-		}
-		if i == 0 {
-			want = got
-		} else if got != want {
-			return fmt.Errorf("node%d AppHash %s differs from node0's %s at height %d", i, got, want, st.Height)
-		}
-	}
-	fmt.Fprintf(d.out, "height %d, app_hash %s on all 4 nodes\n", st.Height, want)
-	return nil
-}
-
-func waitClientHeight(ctx context.Context, c *client.Client, h int64, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		st, err := c.Status(ctx)
-		if err == nil && st.Height >= h {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for height %d: %w", h, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// freeLoopbackPorts finds n consecutive free loopback ports (TCP and UDP).
-func freeLoopbackPorts(n int) (int, error) {
-	for base := 41000; base < 60000; base += n + 3 {
-		ok := true
-		for p := base; p < base+n && ok; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			u.Close()
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, fmt.Errorf("no %d free consecutive loopback ports", n)
 }

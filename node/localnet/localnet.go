@@ -1,0 +1,308 @@
+// Package localnet runs a whole cohort network inside one process: N nodes,
+// each with its own CometBFT validator, badger stores, libp2p host, API and
+// job scheduler, talking over loopback exactly as separate machines would.
+// `cohort demo` and the end-to-end benchmark drive it through the nodes'
+// APIs and signed txs, like any client.
+package localnet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/node"
+	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/zk"
+)
+
+// Options configure a local network.
+type Options struct {
+	Nodes    int    // default 4 (the default testnet: enterprises, platform, supervisor)
+	ChainID  string // default "cohort-local"
+	HEPreset string // "secure" (default) or "insecure-test"
+	Dir      string // where the node homes go; a new temporary directory if empty
+	Log      *slog.Logger
+}
+
+// Net is a running local network.
+type Net struct {
+	Dir     string
+	Homes   []string
+	Nodes   []*node.Node
+	Clients []*client.Client
+	ownDir  bool
+}
+
+// Start makes development zk keys for the input circuit (bids are range
+// proven), a testnet with the default policy, starts every node and waits
+// until they commit blocks.
+func Start(ctx context.Context, o Options) (*Net, error) {
+	if o.Nodes == 0 {
+		o.Nodes = 4
+	}
+	if o.ChainID == "" {
+		o.ChainID = "cohort-local"
+	}
+	if o.HEPreset == "" {
+		o.HEPreset = "secure"
+	}
+	n := &Net{Dir: o.Dir}
+	if n.Dir == "" {
+		d, err := os.MkdirTemp("", "cohort-localnet-")
+		if err != nil {
+			return nil, err
+		}
+		n.Dir, n.ownDir = d, true
+	}
+	keysDir := filepath.Join(n.Dir, "zk")
+	keys, err := zk.DevSetup(ctx, zk.CircuitInput)
+	if err != nil {
+		return nil, err
+	}
+	if err := keys.Save(keysDir); err != nil {
+		return nil, err
+	}
+	base, err := freePorts(o.Nodes * 10)
+	if err != nil {
+		return nil, err
+	}
+	if n.Homes, err = node.Testnet(n.Dir, node.TestnetOptions{Nodes: o.Nodes, BasePort: base, ChainID: o.ChainID,
+		Genesis: node.GenesisOptions{ZKKeysDir: keysDir, HEPreset: o.HEPreset}}); err != nil {
+		return nil, err
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
+	for _, h := range n.Homes {
+		nd, err := node.Start(ctx, h, log)
+		if err != nil {
+			n.Stop()
+			return nil, err
+		}
+		n.Nodes = append(n.Nodes, nd)
+		n.Clients = append(n.Clients, client.New(nd.APIAddr()))
+	}
+	for _, c := range n.Clients {
+		if err := WaitHeight(ctx, c, 2, time.Minute); err != nil {
+			n.Stop()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// Stop stops every node and removes a temporary directory.
+func (n *Net) Stop() {
+	for _, nd := range n.Nodes {
+		nd.Stop()
+	}
+	n.Nodes = nil
+	if n.ownDir {
+		os.RemoveAll(n.Dir)
+	}
+}
+
+// Name is member i's name in the default testnet.
+func Name(i int) string { return fmt.Sprintf("node%d", i) }
+
+// Submit signs a message as member i and waits until it is committed.
+func (n *Net) Submit(ctx context.Context, i int, set func(*ledgerpb.TxPayload)) error {
+	key, err := node.LoadAccountKey(n.Homes[i])
+	if err != nil {
+		return err
+	}
+	id, err := ledger.NewTxID()
+	if err != nil {
+		return err
+	}
+	p := &ledgerpb.TxPayload{ChainId: n.Nodes[i].App().ChainID(), TxId: id, Signer: Name(i)}
+	set(p)
+	tx, err := ledger.SignTx(key, p)
+	if err != nil {
+		return err
+	}
+	_, err = n.Clients[i].Submit(ctx, tx)
+	return err
+}
+
+// CreateCommittee registers a committee (as member creator) and waits until
+// its members ran their setup and it is active.
+func (n *Net) CreateCommittee(ctx context.Context, creator int, id string, members []string, threshold uint32, timeout time.Duration) error {
+	if err := n.Submit(ctx, creator, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_CommitteeCreate{CommitteeCreate: &ledgerpb.CommitteeCreate{
+			CommitteeId: id, Members: members, Threshold: threshold}}
+	}); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		c, err := n.Clients[0].Committee(ctx, id)
+		if err == nil && c.Status == ledger.CommitteeActive {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("committee %s not active: %w", id, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// WriteInput puts member i's private input for a job where its node reads it.
+func (n *Net) WriteInput(i int, jobID string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(n.Homes[i], "inputs")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, jobID+".json"), raw, 0o600)
+}
+
+// Job describes a job to run.
+type Job struct {
+	ID        string
+	Type      string
+	Params    any
+	Providers []string
+	Committee string
+	Recipient string
+	Requester int
+}
+
+// Run submits a job and waits until the ledger records its end and, if it
+// completed, until the recipient holds the result: submit → result held →
+// result anchored, the span the end-to-end benchmark measures.
+func (n *Net) Run(ctx context.Context, j Job) (*client.Job, *jobrun.Result, error) {
+	params, err := json.Marshal(j.Params)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := n.Clients[j.Requester].Status(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := n.Submit(ctx, j.Requester, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_JobSubmit{JobSubmit: &ledgerpb.JobSubmit{JobId: j.ID, Type: j.Type, Params: params,
+			Providers: j.Providers, CommitteeId: j.Committee, Recipient: j.Recipient, DeadlineHeight: st.Height + 600}}
+	}); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	var rec *client.Job
+	for {
+		rec, err = n.Clients[0].Job(ctx, j.ID)
+		if err == nil && (rec.Status == ledger.JobCompleted || rec.Status == ledger.JobAborted) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("job %s: %w", j.ID, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if rec.Status == ledger.JobAborted {
+		return rec, nil, fmt.Errorf("job %s aborted: %s", j.ID, rec.AbortReason)
+	}
+	recipient := -1
+	for i := range n.Homes {
+		if Name(i) == j.Recipient {
+			recipient = i
+		}
+	}
+	for {
+		raw, err := n.Clients[recipient].JobOutput(ctx, j.ID, "result")
+		if err == nil {
+			var res jobrun.Result
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return rec, nil, err
+			}
+			return rec, &res, nil
+		}
+		select {
+		case <-ctx.Done():
+			return rec, nil, fmt.Errorf("result of %s: %w", j.ID, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Agree checks that every node computed the same AppHash at the latest
+// common height and returns it.
+func (n *Net) Agree(ctx context.Context) (int64, string, error) {
+	st, err := n.Clients[0].Status(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	var want string
+	for i, c := range n.Clients {
+		if err := WaitHeight(ctx, c, st.Height, time.Minute); err != nil {
+			return 0, "", err
+		}
+		got, err := c.AppHashAt(ctx, st.Height)
+		if err != nil {
+			return 0, "", err
+		}
+		if i == 0 {
+			want = got
+		} else if got != want {
+			return 0, "", fmt.Errorf("node%d AppHash %s differs from node0's %s at height %d", i, got, want, st.Height)
+		}
+	}
+	return st.Height, want, nil
+}
+
+// WaitHeight waits until the node behind c has committed height h.
+func WaitHeight(ctx context.Context, c *client.Client, h int64, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		st, err := c.Status(ctx)
+		if err == nil && st.Height >= h {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for height %d: %w", h, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// freePorts finds n consecutive free loopback ports (TCP and UDP).
+func freePorts(n int) (int, error) {
+	for base := 41000; base < 60000; base += n + 3 {
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			u.Close()
+		}
+		if ok {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("no %d free consecutive loopback ports", n)
+}
