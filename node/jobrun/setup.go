@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/cohortnet/cohort/mpc/committee"
@@ -41,6 +42,8 @@ type CommitteeConfig struct {
 	StepTimeout time.Duration
 	// MemberIDs name the members in errors (default "member-<index>").
 	MemberIDs []string
+	// Progress, if set, receives one line per setup phase (no secrets).
+	Progress io.Writer
 }
 
 // CommitteeKeys is one member's committee state, reused by every job of the
@@ -79,7 +82,12 @@ func SetupCommittee(ctx context.Context, conn transport.Conn, cfg CommitteeConfi
 			blame.Committee[i] = cfg.MemberIDs[i]
 		}
 	}
-	member, _, err := he.Setup(ctx, conn, cfg.Preset, he.SetupConfig{
+	progress := cfg.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	fmt.Fprintf(progress, "committee %s: HE key generation (preset %s, %d-of-%d)\n", cfg.CommitteeID, cfg.Preset.Name, cfg.Threshold, conn.Parties())
+	member, stats, err := he.Setup(ctx, conn, cfg.Preset, he.SetupConfig{
 		CommitteeID:    cfg.CommitteeID,
 		Threshold:      cfg.Threshold,
 		GaloisElements: jobs.HEGaloisElements(cfg.Preset),
@@ -88,6 +96,7 @@ func SetupCommittee(ctx context.Context, conn transport.Conn, cfg CommitteeConfi
 	if err != nil {
 		return nil, memberFault(blame, fmt.Errorf("HE key setup: %w", err))
 	}
+	fmt.Fprintf(progress, "committee %s: HE keys done in %v (%d bytes sent); BLS DKG\n", cfg.CommitteeID, stats.Duration.Round(time.Millisecond), stats.BytesSent)
 	share, err := committee.RunDKG(ctx, conn, cfg.LongTerm, cfg.Members, committee.DKGConfig{
 		Threshold:    cfg.Threshold,
 		RoundTimeout: cfg.StepTimeout,
@@ -103,6 +112,7 @@ func SetupCommittee(ctx context.Context, conn transport.Conn, cfg CommitteeConfi
 	if err := store.Put(ctx, blsStoreKey(cfg.CommitteeID, int(conn.Self())), b); err != nil {
 		return nil, fmt.Errorf("jobrun: persist BLS share: %w", err)
 	}
+	fmt.Fprintf(progress, "committee %s: BLS DKG done; keys persisted\n", cfg.CommitteeID)
 	return &CommitteeKeys{HE: member, BLS: share}, nil
 }
 
