@@ -59,6 +59,10 @@ const (
 // carries. Parties are named by opaque IDs (the node uses member IDs); their
 // position in Committee is their committee index (HE party, BLS share index),
 // their position in Providers their provider index.
+//
+// Validate (or DecodeSpec) decodes Params into the spec; call it before a
+// spec is shared between goroutines, and do not modify a validated spec.
+// Role functions validate a spec that has not been validated yet.
 type Spec struct {
 	ID        string          `json:"id"`
 	Type      Type            `json:"type"`
