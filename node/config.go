@@ -175,6 +175,7 @@ func (c *Config) cometConfig(home string) *cmtcfg.Config {
 	cc.Consensus.TimeoutCommit = c.Consensus.TimeoutCommit.Duration
 	cc.Consensus.CreateEmptyBlocks = true
 	cc.Consensus.CreateEmptyBlocksInterval = 0
+	cc.Consensus.PeerQueryMaj23SleepDuration = peerGossipSleep
 	cc.Mempool.Size = c.Consensus.MempoolSize
 	cc.Mempool.CacheSize = c.Consensus.MempoolCacheSize
 	cc.Mempool.MaxTxsBytes = int64(c.Consensus.MempoolSize) * 4096

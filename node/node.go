@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	nm "github.com/cometbft/cometbft/node"
 	cmtp2p "github.com/cometbft/cometbft/p2p"
@@ -45,6 +46,7 @@ type Node struct {
 	runCtx context.Context // ends when Stop begins
 	cancel context.CancelFunc
 	sched  *scheduler
+	cmtDBs []dbm.DB       // CometBFT's stores, closed by Stop (see lateCloseDB)
 	wg     sync.WaitGroup // goroutines owned by the node
 	stopMu sync.Mutex
 	done   bool
@@ -115,7 +117,7 @@ func (n *Node) startConsensus(ctx context.Context) error {
 		// CheckTx and queries do not wait for FinalizeBlock.
 		proxy.NewConnSyncLocalClientCreator(n.app),
 		nm.DefaultGenesisDocProviderFunc(cc),
-		cmtcfg.DefaultDBProvider,
+		n.dbProvider,
 		nm.DefaultMetricsProvider(cc.Instrumentation),
 		cometLogger{n.log.With("module", "cometbft")},
 	)
@@ -242,6 +244,14 @@ func (n *Node) Stop() {
 			n.log.Warn("consensus shutdown", "err", err)
 		}
 		n.cmt.Wait()
+		// CometBFT's per-peer gossip routines notice the stop only after
+		// their sleep; let them go before their stores close.
+		time.Sleep(2 * peerGossipSleep)
+	}
+	for _, db := range n.cmtDBs {
+		if err := db.Close(); err != nil {
+			n.log.Warn("consensus store close", "err", err)
+		}
 	}
 	if n.store != nil {
 		if err := n.store.Close(); err != nil {
@@ -314,4 +324,24 @@ func (n *Node) fetchBlob(ctx context.Context, member string, h blob.Hash) ([]byt
 		return nil, fmt.Errorf("connect to %s: %w", member, err)
 	}
 	return blob.Fetch(ctx, n.host.Libp2p(), n.blobs, id, h)
+}
+
+// peerGossipSleep is CometBFT's pause between a peer routine's rounds.
+const peerGossipSleep = 500 * time.Millisecond
+
+// lateCloseDB hands CometBFT a store whose Close does nothing: CometBFT
+// v0.38 closes its stores while per-peer gossip routines can still read them
+// (consensus reactor queryMaj23Routine), which panics the process on
+// shutdown. The node closes the stores itself once those routines are gone.
+type lateCloseDB struct{ dbm.DB }
+
+func (lateCloseDB) Close() error { return nil }
+
+func (n *Node) dbProvider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+	db, err := cmtcfg.DefaultDBProvider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n.cmtDBs = append(n.cmtDBs, db)
+	return lateCloseDB{db}, nil
 }
