@@ -320,6 +320,10 @@ func taskCompletion(ctx context.Context, t *testing.T, nw *network, keys string)
 	}
 	run("task", "complete", "--home", nw.homes[1], "--order", order, "--delivery", delivery,
 		"--claim-bps", "10000", "--keys", keys)
+	// The other nodes may be a block behind node1.
+	h := nw.height(ctx, 1)
+	nw.waitHeight(ctx, 2, h)
+	nw.waitHeight(ctx, 3, h)
 	task, err := nw.client(2).Task(ctx, "T-100")
 	if err != nil || task.Status != "completed" || task.CompletedBps != 10000 {
 		t.Fatalf("task on another node: %+v %v", task, err)
