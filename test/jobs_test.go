@@ -239,12 +239,22 @@ func (jr *jobRunner) run(t *testing.T, requester int, typ, id string, params any
 	}
 	var r int
 	fmt.Sscanf(recipient, "node%d", &r)
-	out := jr.cli(r, "job", "result", id)
-	var res jobrun.Result
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("result of %s: %v\n%s", id, err, out)
+	// The recipient stores the result when it has checked it, which may be
+	// just after the record lands.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		out, err := exec.CommandContext(jr.ctx, cohortBin, "job", "result", id, "--home", jr.nw.homes[r]).Output()
+		if err == nil {
+			var res jobrun.Result
+			if err := json.Unmarshal(out, &res); err != nil {
+				t.Fatalf("result of %s: %v\n%s", id, err, out)
+			}
+			return &res
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("recipient %s holds no result of %s: %v", recipient, id, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	return &res
 }
 
 func (jr *jobRunner) onlyRecipientHolds(id string, recipient int) {
