@@ -315,20 +315,20 @@ func (s *scheduler) runJob(ctx context.Context, jobID string) error {
 	log := s.log.With("job", jobID)
 
 	var prepared *jobrun.PreparedInput
-	if provider >= 0 && len(j.InputCommitments[provider]) == 0 {
-		if prepared, err = s.commitInput(ctx, spec, j, &com); err != nil {
-			return s.abortOwn(ctx, j, err)
+	if provider >= 0 {
+		if len(j.InputCommitments[provider]) == 0 {
+			if prepared, err = s.commitInput(ctx, spec, j, &com); err != nil {
+				s.log.Warn("cannot provide input; the job will end without it", "job", j.Id, "err", err)
+				return err
+			}
+		} else if prepared, err = s.loadPrepared(ctx, spec); err != nil {
+			log.Warn("input committed before a restart cannot be resent", "err", err)
 		}
 	}
 	// Every role talks in the job's session once every input is committed.
 	j, err = s.waitRunning(ctx, jobID)
 	if err != nil || j == nil {
 		return err
-	}
-	if provider >= 0 && prepared == nil {
-		// Restarted after committing: the opening is not kept, so the
-		// input cannot be sent again; the committee will name us.
-		log.Warn("input committed before a restart cannot be resent; the job will abort")
 	}
 	jctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
@@ -436,12 +436,6 @@ func (s *scheduler) postAbort(ctx context.Context, jobID, reason, culprit string
 	return err
 }
 
-// abortOwn reports a provider's own failure to prepare its input.
-func (s *scheduler) abortOwn(ctx context.Context, j *ledgerpb.Job, cause error) error {
-	s.log.Warn("cannot provide input", "job", j.Id, "err", cause)
-	return cause // the requester or the deadline ends the job; our input is simply missing
-}
-
 // commitInput reads this provider's input file, prepares it and posts its
 // commitment (with an input-validity proof when the job bounds bids).
 func (s *scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledgerpb.Job, com *ledgerpb.Committee) (*jobrun.PreparedInput, error) {
@@ -461,6 +455,15 @@ func (s *scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledge
 	}
 	in, err := jobrun.PrepareInput(spec, s.name, raw, keys)
 	if err != nil {
+		return nil, err
+	}
+	// Kept (privately, like key shares) so that a restart between committing
+	// and sending does not lose the input.
+	enc, err := in.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.Put(ctx, preparedKey(j.Id), enc); err != nil {
 		return nil, err
 	}
 	msg := &ledgerpb.JobInput{JobId: j.Id, Commitment: in.Commitment}
@@ -594,3 +597,16 @@ func readLimited(path string, limit int64) ([]byte, error) {
 func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 
 func jsonMarshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
+
+func preparedKey(jobID string) string {
+	sum := sha256.Sum256([]byte(jobID))
+	return "prepared-" + hex.EncodeToString(sum[:16])
+}
+
+func (s *scheduler) loadPrepared(ctx context.Context, spec *jobrun.Spec) (*jobrun.PreparedInput, error) {
+	raw, err := s.store.Get(ctx, preparedKey(spec.ID))
+	if err != nil {
+		return nil, err
+	}
+	return jobrun.ParsePreparedInput(spec, raw)
+}
