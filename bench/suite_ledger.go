@@ -166,7 +166,7 @@ func signAnchors(homes []string, chainID string, n int) ([][]byte, error) {
 		tx, err := ledger.SignTx(s.key, &ledgerpb.TxPayload{
 			ChainId: chainID, TxId: id, Signer: s.name,
 			Msg: &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: &ledgerpb.RecordAnchor{
-				Hash: hash[:], Kind: "trade", Channel: "bench", Locator: fmt.Sprintf("blob://%x", hash[:8]),
+				Hash: hash[:], Kind: "trade", Locator: fmt.Sprintf("blob://%x", hash[:8]),
 			}},
 		})
 		if err != nil {
@@ -180,6 +180,7 @@ func signAnchors(homes []string, chainID string, n int) ([][]byte, error) {
 // sendPaced sends txs[i] at start + i/rate, spread over the validators.
 func sendPaced(ctx context.Context, clients []*client.Client, txs [][]byte, tr *tracker, start time.Time, rate int) {
 	var wg sync.WaitGroup
+	var reported sync.Once
 	work := make(chan int, ledgerSenders)
 	for s := 0; s < ledgerSenders; s++ {
 		wg.Add(1)
@@ -187,7 +188,11 @@ func sendPaced(ctx context.Context, clients []*client.Client, txs [][]byte, tr *
 			defer wg.Done()
 			for i := range work {
 				tr.sent(i, time.Now())
-				_, _ = clients[i%len(clients)].Broadcast(ctx, txs[i])
+				if _, err := clients[i%len(clients)].Broadcast(ctx, txs[i]); err != nil {
+					// Shown once: a systematic rejection would otherwise
+					// look like a slow chain.
+					reported.Do(func() { fmt.Fprintf(os.Stderr, "bench: broadcast: %v\n", err) })
+				}
 			}
 		}()
 	}
