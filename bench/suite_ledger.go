@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"sort"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/node/localnet"
 )
 
 // Ledger suite parameters: 4 validators on loopback (in this process, each
@@ -33,40 +33,13 @@ const (
 )
 
 func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
-	dir, err := os.MkdirTemp("", "cohort-bench-ledger-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	base, err := freePorts(ledgerNodes * 10)
-	if err != nil {
-		return nil, err
-	}
-	homes, err := node.Testnet(dir, node.TestnetOptions{Nodes: ledgerNodes, BasePort: base, ChainID: "cohort-bench"})
-	if err != nil {
-		return nil, err
-	}
 	log := slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelError}))
-	var nodes []*node.Node
-	defer func() {
-		for _, n := range nodes {
-			n.Stop()
-		}
-	}()
-	for _, h := range homes {
-		n, err := node.Start(ctx, h, log)
-		if err != nil {
-			return nil, err
-		}
-		nodes = append(nodes, n)
-	}
-	clients := make([]*client.Client, len(nodes))
-	for i, n := range nodes {
-		clients[i] = client.New(n.APIAddr())
-	}
-	if err := waitAllHeight(ctx, clients, 2); err != nil {
+	net, err := localnet.Start(ctx, localnet.Options{Nodes: ledgerNodes, ChainID: "cohort-bench", Log: log})
+	if err != nil {
 		return nil, err
 	}
+	defer net.Stop()
+	homes, nodes, clients := net.Homes, net.Nodes, net.Clients
 
 	total := ledgerOfferedTPS * ledgerLoadSeconds
 	fmt.Fprintf(progress, "ledger: signing %d record.anchor txs\n", total)
@@ -113,7 +86,7 @@ func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	}
 	// Stop the watcher by ending the subscription.
 	if !tr.done() {
-		nodes[0].Stop()
+		net.Stop()
 	}
 	<-watchDone
 
@@ -300,48 +273,4 @@ func percentile(sorted []float64, p float64) float64 {
 	}
 	i := int(p * float64(len(sorted)-1))
 	return sorted[i]
-}
-
-func waitAllHeight(ctx context.Context, clients []*client.Client, h int64) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for _, c := range clients {
-		for {
-			st, err := c.Status(ctx)
-			if err == nil && st.Height >= h && len(st.Peers) == len(clients)-1 {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("network did not start: %w", ctx.Err())
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}
-	return nil
-}
-
-// freePorts finds n consecutive free loopback ports (TCP and UDP).
-func freePorts(n int) (int, error) {
-	for base := 31000; base < 60000; base += n + 7 {
-		ok := true
-		for p := base; p < base+n && ok; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			u.Close()
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, fmt.Errorf("no %d free consecutive ports", n)
 }

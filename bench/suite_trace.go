@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -24,6 +23,7 @@ import (
 	"github.com/cohortnet/cohort/ledger/trace"
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
@@ -54,41 +54,13 @@ func runTraceSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "cohort-bench-trace-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	base, err := freePorts(40)
-	if err != nil {
-		return nil, err
-	}
-	homes, err := node.Testnet(dir, node.TestnetOptions{Nodes: 4, BasePort: base, ChainID: "cohort-bench",
-		Genesis: node.GenesisOptions{ZKKeysDir: keysDir, Policy: policies.DefaultYAML()}})
-	if err != nil {
-		return nil, err
-	}
 	log := slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelError}))
-	var nodes []*node.Node
-	defer func() {
-		for _, n := range nodes {
-			n.Stop()
-		}
-	}()
-	for _, h := range homes {
-		n, err := node.Start(ctx, h, log)
-		if err != nil {
-			return nil, err
-		}
-		nodes = append(nodes, n)
-	}
-	clients := make([]*client.Client, len(nodes))
-	for i, n := range nodes {
-		clients[i] = client.New(n.APIAddr())
-	}
-	if err := waitAllHeight(ctx, clients, 2); err != nil {
+	net, err := localnet.Start(ctx, localnet.Options{ChainID: "cohort-bench", ZKKeysDir: keysDir, Log: log})
+	if err != nil {
 		return nil, err
 	}
+	defer net.Stop()
+	homes, nodes, clients := net.Homes, net.Nodes, net.Clients
 	res := Results{"trace.validators": 4}
 
 	// Proof-carrying records.
@@ -127,8 +99,10 @@ func runTraceSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	if _, lost, err := measureCommit(ctx, nodes[0], clients, plain, 2000, progress); err != nil || lost > 0 {
 		return nil, fmt.Errorf("anchoring records to trace: lost %d: %v", lost, err)
 	}
-	if err := waitAllHeight(ctx, clients, nodes[0].App().Height()+2); err != nil {
-		return nil, err
+	for _, c := range clients {
+		if err := localnet.WaitHeight(ctx, c, nodes[0].App().Height()+2, time.Minute); err != nil {
+			return nil, err
+		}
 	}
 	perS, err := measureTraces(ctx, homes, clients[3], plain, ids, contents, progress)
 	if err != nil {

@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/node/localnet"
 )
 
 // cohortBin is the binary built once for the package's tests.
@@ -35,34 +35,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// freeBasePort finds n*10 consecutive free loopback ports (TCP and UDP).
-func freeBasePort(t *testing.T, n int) int {
-	t.Helper()
-	for attempt := 0; attempt < 50; attempt++ {
-		base := 20000 + (os.Getpid()*7919+attempt*997)%30000
-		ok := true
-		for p := base; p < base+10*n && ok; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			u.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range")
-	return 0
 }
 
 // proc is one node process.
@@ -98,7 +70,10 @@ var zkKeysDir = sync.OnceValues(func() (string, error) {
 func startNetwork(t *testing.T, n int, extraArgs ...string) *network {
 	t.Helper()
 	dir := t.TempDir()
-	base := freeBasePort(t, n)
+	base, err := localnet.FreePorts(10 * n)
+	if err != nil {
+		t.Fatal(err)
+	}
 	args := append([]string{"testnet", "--nodes", fmt.Sprint(n), "--out", dir, "--base-port", fmt.Sprint(base)}, extraArgs...)
 	out, err := exec.Command(cohortBin, args...).CombinedOutput()
 	if err != nil {

@@ -118,6 +118,7 @@ func TestFourNodeTestnet(t *testing.T) {
 	t.Run("trace with light client", func(t *testing.T) { traceRecord(ctx, t, nw) })
 	t.Run("proof of task completion moves credit", func(t *testing.T) { taskCompletion(ctx, t, nw, keys) })
 	t.Run("supervision records on a channel", func(t *testing.T) { supervisionRecords(ctx, t, nw, keys) })
+	t.Run("policy update needs the supervisors' quorum", func(t *testing.T) { policyUpdate(ctx, t, nw) })
 
 	// Stop node 3: three of four validators keep committing.
 	nw.stop(3)
@@ -394,5 +395,35 @@ func supervisionRecords(ctx context.Context, t *testing.T, nw *network, keys str
 		"--channel", channel, "--public", public, "--private", bad, "--keys", keys).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "breaks") {
 		t.Fatalf("an out-of-policy record was anchored: %v\n%s", err, out)
+	}
+}
+
+func policyUpdate(ctx context.Context, t *testing.T, nw *network) {
+	out, err := exec.CommandContext(ctx, cohortBin, "policy", "default").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(next, bytes.Replace(out, []byte("revision: 1"), []byte("revision: 2"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The platform approves its own proposal: not a supervisor, no quorum.
+	own, err := exec.CommandContext(ctx, cohortBin, "policy", "approve", next, "--home", nw.homes[2]).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.CommandContext(ctx, cohortBin, "policy", "update", next, "--home", nw.homes[2],
+		"--approval", strings.TrimSpace(string(own))).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "supervisor") {
+		t.Fatalf("policy update without the supervisor's approval: %v\n%s", err, out)
+	}
+	sup, err := exec.CommandContext(ctx, cohortBin, "policy", "approve", next, "--home", nw.homes[3]).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.CommandContext(ctx, cohortBin, "policy", "update", next, "--home", nw.homes[2],
+		"--approval", strings.TrimSpace(string(sup))).CombinedOutput()
+	if err != nil {
+		t.Fatalf("policy update with the supervisor's approval: %v\n%s", err, out)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,7 +12,28 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/node/client"
 )
+
+// showCmd is a command that prints one object from the node's API as JSON.
+func showCmd(use, short string, home *string, get func(context.Context, *client.Client, string) (any, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := apiClient(*home)
+			if err != nil {
+				return err
+			}
+			v, err := get(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), v)
+		},
+	}
+}
 
 // jobSpec is the file `cohort job submit` reads.
 type jobSpec struct {
@@ -58,22 +80,8 @@ func newCommitteeCmd() *cobra.Command {
 	for _, f := range []string{"id", "members", "threshold"} {
 		_ = create.MarkFlagRequired(f)
 	}
-	show := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a committee and which members confirmed its key",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := apiClient(home)
-			if err != nil {
-				return err
-			}
-			com, err := c.Committee(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), com)
-		},
-	}
+	show := showCmd("show ID", "Show a committee and which members confirmed its key", &home,
+		func(ctx context.Context, c *client.Client, id string) (any, error) { return c.Committee(ctx, id) })
 	cmd.AddCommand(create, show)
 	return cmd
 }
@@ -144,22 +152,8 @@ or secret-shared, to the committee; only the recipient learns the result.`,
 	submitCmd.Flags().StringVar(&specFile, "spec", "", "job spec file (required)")
 	_ = submitCmd.MarkFlagRequired("spec")
 
-	status := &cobra.Command{
-		Use:   "status ID",
-		Short: "A job's state on the ledger: inputs committed, result or abort reason",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := apiClient(home)
-			if err != nil {
-				return err
-			}
-			j, err := c.Job(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), j)
-		},
-	}
+	status := showCmd("status ID", "A job's state on the ledger: inputs committed, result or abort reason", &home,
+		func(ctx context.Context, c *client.Client, id string) (any, error) { return c.Job(ctx, id) })
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List jobs on the ledger",

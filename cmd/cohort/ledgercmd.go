@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cohortnet/cohort/node/localnet"
 )
 
 func newLedgerCmd() *cobra.Command {
@@ -55,20 +57,5 @@ func waitHeight(ctx context.Context, home string, h int64, timeout time.Duration
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		st, err := c.Status(ctx)
-		if err == nil && st.Height >= h {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if err != nil {
-				return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-			}
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return localnet.WaitHeight(ctx, c, h, timeout)
 }

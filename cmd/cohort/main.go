@@ -54,7 +54,7 @@ func newRootCmd() *cobra.Command {
 		newTaskCmd(),
 		newCreditCmd(),
 		newVerifyCmd(),
-		newPolicyCmd(),
+		newPolicyCmdWithGovernance(),
 		newCommitteeCmd(),
 		newJobCmd(),
 		newZKCmd(),
@@ -86,3 +86,11 @@ func (e *exitCodeError) Error() string { return e.err.Error() }
 func (e *exitCodeError) Unwrap() error { return e.err }
 
 func withExitCode(code int, err error) error { return &exitCodeError{code: code, err: err} }
+
+// newPolicyCmdWithGovernance adds the ledger-facing policy commands (approve,
+// update) to the offline ones (check, compile, canonical, default).
+func newPolicyCmdWithGovernance() *cobra.Command {
+	cmd := newPolicyCmd()
+	cmd.AddCommand(newPolicyApproveCmd(), newPolicyUpdateCmd())
+	return cmd
+}

@@ -63,7 +63,7 @@ and set their peers in config.toml (see README).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var members []*node.MemberInfo
 			for _, p := range args {
-				raw, err := readBounded(p, 64<<10)
+				raw, err := readInputFile(p, 64<<10)
 				if err != nil {
 					return err
 				}
@@ -78,7 +78,7 @@ and set their peers in config.toml (see README).`,
 			}
 			opts := node.GenesisOptions{ZKKeysDir: zkKeys}
 			if policyFile != "" {
-				raw, err := readBounded(policyFile, policies.MaxPolicyBytes)
+				raw, err := readInputFile(policyFile, policies.MaxPolicyBytes)
 				if err != nil {
 					return err
 				}
@@ -113,7 +113,7 @@ func newTestnetCmd() *cobra.Command {
 			o.Genesis.Params = &p
 			switch {
 			case policyFile != "":
-				raw, err := readBounded(policyFile, policies.MaxPolicyBytes)
+				raw, err := readInputFile(policyFile, policies.MaxPolicyBytes)
 				if err != nil {
 					return err
 				}

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/node/client"
 )
 
 func newRecordCmd() *cobra.Command {
@@ -37,11 +38,11 @@ validators verify the proof before accepting the record.`,
 				if publicFile == "" || privateFile == "" || keysDir == "" {
 					return fmt.Errorf("a channel record needs --public, --private and --keys")
 				}
-				public, err := readBounded(publicFile, 16<<10)
+				public, err := readInputFile(publicFile, 16<<10)
 				if err != nil {
 					return err
 				}
-				private, err := readBounded(privateFile, 1<<20)
+				private, err := readInputFile(privateFile, 1<<20)
 				if err != nil {
 					return err
 				}
@@ -78,24 +79,8 @@ validators verify the proof before accepting the record.`,
 	anchor.Flags().StringVar(&locator, "locator", "", "where the off-chain record lives")
 	_ = anchor.MarkFlagRequired("kind")
 
-	show := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show an anchored record",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := apiClient(home)
-			if err != nil {
-				return err
-			}
-			rec, err := c.Record(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(rec)
-		},
-	}
+	show := showCmd("show ID", "Show an anchored record", &home,
+		func(ctx context.Context, c *client.Client, id string) (any, error) { return c.Record(ctx, id) })
 	open := &cobra.Command{
 		Use:   "open ID",
 		Short: "As a member of the record's channel, decrypt its private supervision info",

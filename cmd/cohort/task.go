@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -197,22 +199,8 @@ commitment, which you give the assignee privately: it needs it to prove completi
 	_ = complete.MarkFlagRequired("claim-bps")
 	_ = complete.MarkFlagRequired("keys")
 
-	show := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a task",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := apiClient(home)
-			if err != nil {
-				return err
-			}
-			t, err := c.Task(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), t)
-		},
-	}
+	show := showCmd("show ID", "Show a task", &home,
+		func(ctx context.Context, c *client.Client, id string) (any, error) { return c.Task(ctx, id) })
 	cmd.AddCommand(assign, sign, complete, show)
 	return cmd
 }
@@ -254,7 +242,7 @@ func newCreditCmd() *cobra.Command {
 
 func loadDeliveryKey(home string) (*eddsa.PrivateKey, error) {
 	path := filepath.Join(home, deliveryKeyFile)
-	raw, err := readBounded(path, 1024)
+	raw, err := readInputFile(path, 1024)
 	if err != nil {
 		return nil, fmt.Errorf("delivery key: %w", err)
 	}
@@ -290,7 +278,7 @@ func writeJSONFile(path string, v any, mode os.FileMode) error {
 }
 
 func readJSONFile(path string, v any) error {
-	raw, err := readBounded(path, 1<<20)
+	raw, err := readInputFile(path, 1<<20)
 	if err != nil {
 		return err
 	}

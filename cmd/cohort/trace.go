@@ -49,7 +49,7 @@ records: fetched from the member that holds it).`,
 			var content []byte
 			var err error
 			if file != "" {
-				content, err = readBounded(file, maxTraceFileBytes)
+				content, err = readInputFile(file, maxTraceFileBytes)
 			} else {
 				content, err = offChainRecord(cmd.Context(), home, args[0])
 			}
@@ -131,7 +131,7 @@ func traceRecord(ctx context.Context, warn io.Writer, home, id string, content [
 func loadOrTrustOnFirstUse(ctx context.Context, warn io.Writer, home, rpcAddr string) (trace.TrustedHeader, error) {
 	path := filepath.Join(home, trustFile)
 	var t trace.TrustedHeader
-	if raw, err := readBounded(path, 4096); err == nil {
+	if raw, err := readInputFile(path, 4096); err == nil {
 		if err := json.Unmarshal(raw, &t); err != nil {
 			return t, fmt.Errorf("%s: %w", path, err)
 		}
@@ -155,22 +155,6 @@ func loadOrTrustOnFirstUse(ctx context.Context, warn io.Writer, home, rpcAddr st
 	}
 	fmt.Fprintf(warn, "trusting header 1 (%s) on first use, recorded in %s; compare it with another member\n", t.Hash, path)
 	return t, nil
-}
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(raw)) > limit {
-		return nil, fmt.Errorf("%s exceeds %d bytes", path, limit)
-	}
-	return raw, nil
 }
 
 // offChainRecord reads a channel record's sealed bytes from the store.

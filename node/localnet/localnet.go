@@ -20,6 +20,7 @@ import (
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -29,7 +30,10 @@ type Options struct {
 	ChainID  string // default "cohort-local"
 	HEPreset string // "secure" (default) or "insecure-test"
 	Dir      string // where the node homes go; a new temporary directory if empty
-	Log      *slog.Logger
+	// ZKKeysDir holds the zk keys to register; empty makes development keys
+	// of the input circuit (bids are range proven).
+	ZKKeysDir string
+	Log       *slog.Logger
 }
 
 // Net is a running local network.
@@ -62,20 +66,28 @@ func Start(ctx context.Context, o Options) (*Net, error) {
 		}
 		n.Dir, n.ownDir = d, true
 	}
-	keysDir := filepath.Join(n.Dir, "zk")
-	keys, err := zk.DevSetup(ctx, zk.CircuitInput)
-	if err != nil {
-		return nil, err
+	keysDir := o.ZKKeysDir
+	if keysDir == "" {
+		keysDir = filepath.Join(n.Dir, "zk")
+		keys, err := zk.DevSetup(ctx, zk.CircuitInput)
+		if err != nil {
+			return nil, err
+		}
+		if err := keys.Save(keysDir); err != nil {
+			return nil, err
+		}
 	}
-	if err := keys.Save(keysDir); err != nil {
-		return nil, err
+	var policy []byte
+	if o.Nodes == 4 {
+		// The default policy describes exactly the default 4-node testnet.
+		policy = policies.DefaultYAML()
 	}
-	base, err := freePorts(o.Nodes * 10)
+	base, err := FreePorts(o.Nodes * 10)
 	if err != nil {
 		return nil, err
 	}
 	if n.Homes, err = node.Testnet(n.Dir, node.TestnetOptions{Nodes: o.Nodes, BasePort: base, ChainID: o.ChainID,
-		Genesis: node.GenesisOptions{ZKKeysDir: keysDir, HEPreset: o.HEPreset}}); err != nil {
+		Genesis: node.GenesisOptions{ZKKeysDir: keysDir, HEPreset: o.HEPreset, Policy: policy}}); err != nil {
 		return nil, err
 	}
 	log := o.Log
@@ -282,8 +294,8 @@ func WaitHeight(ctx context.Context, c *client.Client, h int64, timeout time.Dur
 	}
 }
 
-// freePorts finds n consecutive free loopback ports (TCP and UDP).
-func freePorts(n int) (int, error) {
+// FreePorts finds n consecutive free loopback ports (TCP and UDP).
+func FreePorts(n int) (int, error) {
 	for base := 41000; base < 60000; base += n + 3 {
 		ok := true
 		for p := base; p < base+n && ok; p++ {
