@@ -104,6 +104,9 @@ func (a *App) IsMemberPeer(peerID string) bool {
 	return ok
 }
 
+// Policy returns the committed policy, or nil on a chain without one.
+func (a *App) Policy() *policies.Policy { return a.committed.Load().policy }
+
 // Member returns a committed member by name.
 func (a *App) Member(name string) (*ledgerpb.Member, bool) {
 	m, ok := a.committed.Load().members.byName[name]

@@ -92,10 +92,11 @@ func (n *Node) startScheduler(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return
-			case _, ok := <-blocks:
+			case b, ok := <-blocks:
 				if !ok {
 					return
 				}
+				s.replicate(ctx, b.Txs.ToSliceOfBytes())
 				s.poll(ctx)
 			}
 		}
@@ -609,4 +610,37 @@ func (s *scheduler) loadPrepared(ctx context.Context, spec *jobrun.Spec) (*jobru
 		return nil, err
 	}
 	return jobrun.ParsePreparedInput(spec, raw)
+}
+
+// replicate fetches the sealed off-chain copy of every channel record, in a
+// block, whose channel this node belongs to, so that the record survives its
+// anchoring node. The copy is checked against the anchored hash on arrival.
+func (s *scheduler) replicate(ctx context.Context, txs [][]byte) {
+	pol := s.n.app.Policy()
+	if pol == nil {
+		return
+	}
+	for _, raw := range txs {
+		p, err := ledger.DecodePayload(raw, s.n.app.ChainID())
+		if err != nil {
+			continue
+		}
+		rec := p.GetRecordAnchor()
+		if rec == nil || rec.Channel == "" || p.Signer == s.name {
+			continue
+		}
+		ch, ok := pol.Channel(rec.Channel)
+		if !ok || !slices.Contains(ch.Members, s.name) {
+			continue
+		}
+		h, err := blob.ParseHash(rec.Hash)
+		if err != nil || s.n.blobs.Has(h) {
+			continue
+		}
+		holder := p.Signer
+		s.start(ctx, "blob-"+hex.EncodeToString(h[:]), func(ctx context.Context) error {
+			_, err := s.n.fetchBlob(ctx, holder, h)
+			return err
+		})
+	}
 }

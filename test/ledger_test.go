@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -367,8 +368,24 @@ func supervisionRecords(ctx context.Context, t *testing.T, nw *network, keys str
 		t.Fatal("private info on the ledger")
 	}
 
-	// The supervisor opens it (fetching the sealed record from node0 over
-	// libp2p), re-verifies the proof and traces it with its light client.
+	// The other channel members keep a copy (fetched over libp2p when the
+	// record was committed); node1, not on the channel, does not.
+	hash, _ := hex.DecodeString(rec.Hash)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if _, err := nw.client(2).GetBlob(ctx, hash, ""); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the platform (a channel member) did not replicate the sealed record")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := nw.client(1).GetBlob(ctx, hash, ""); !client.IsNotFound(err) {
+		t.Fatalf("a non-member replicated the sealed record: %v", err)
+	}
+
+	// The supervisor opens it, re-verifies the proof and traces it with its
+	// light client.
 	out, err = exec.CommandContext(ctx, cohortBin, "record", "open", "--home", nw.homes[3], id).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "125000.00") {
 		t.Fatalf("supervisor cannot open the record: %v\n%s", err, out)
