@@ -407,7 +407,11 @@ func (s *scheduler) committeeRole(jctx, ctx context.Context, sess *jobrun.Sessio
 	// The first member in committee order that signed posts the record; the
 	// others post too only if it has not landed shortly after.
 	if len(out.Signers) > 0 && member != out.Signers[0] {
-		time.Sleep(3 * time.Second)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(3 * time.Second):
+		}
 		var now ledgerpb.Job
 		if s.query(ledger.QueryJob, []byte(j.Id), &now) == nil && now.Status != ledger.JobRunning {
 			return nil
