@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,9 +38,6 @@ func suites() []struct {
 		{"trace", runTraceSuite},
 	}
 }
-
-// errNotImplemented marks a suite whose layer is not built yet.
-var errNotImplemented = errors.New("not implemented")
 
 func main() {
 	suite := flag.String("suite", "all", "suite to run: all, or one of "+strings.Join(suiteNames(), ", "))
