@@ -96,8 +96,11 @@ func (n *Node) startScheduler(ctx context.Context) error {
 				if !ok {
 					return
 				}
-				s.replicate(ctx, b.Txs.ToSliceOfBytes())
-				s.poll(ctx)
+				txs := b.Txs.ToSliceOfBytes()
+				s.replicate(ctx, txs)
+				if s.touchesJobs(txs) {
+					s.poll(ctx)
+				}
 			}
 		}
 	}()
@@ -647,4 +650,21 @@ func (s *scheduler) replicate(ctx context.Context, txs [][]byte) {
 			return err
 		})
 	}
+}
+
+// touchesJobs reports whether a block carries committee or job txs, the only
+// ones that can give this node new work (a poll scans every job).
+func (s *scheduler) touchesJobs(txs [][]byte) bool {
+	for _, raw := range txs {
+		p, err := ledger.DecodePayload(raw, s.n.app.ChainID())
+		if err != nil {
+			continue
+		}
+		switch p.Msg.(type) {
+		case *ledgerpb.TxPayload_CommitteeCreate, *ledgerpb.TxPayload_CommitteeConfirm,
+			*ledgerpb.TxPayload_JobSubmit, *ledgerpb.TxPayload_JobInput:
+			return true
+		}
+	}
+	return false
 }
