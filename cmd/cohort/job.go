@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -92,6 +94,7 @@ func newJobCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&home, "home", "", "node home directory (required)")
 	_ = cmd.MarkPersistentFlagRequired("home")
 	var specFile string
+	var wait bool
 	submitCmd := &cobra.Command{
 		Use:   "submit TYPE",
 		Short: "Submit a job (" + strings.Join(ledger.JobTypes, ", ") + "); prints its ID",
@@ -146,10 +149,14 @@ or secret-shared, to the committee; only the recipient learns the result.`,
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), spec.ID)
 			fmt.Fprintf(cmd.ErrOrStderr(), "job %s accepted at height %d\n", spec.ID, res.Height)
+			if wait {
+				return followJob(cmd.Context(), cmd.ErrOrStderr(), c, spec.ID)
+			}
 			return nil
 		},
 	}
 	submitCmd.Flags().StringVar(&specFile, "spec", "", "job spec file (required)")
+	submitCmd.Flags().BoolVar(&wait, "wait", false, "follow the job on the ledger until it completes or aborts")
 	_ = submitCmd.MarkFlagRequired("spec")
 
 	status := showCmd("status ID", "A job's state on the ledger: inputs committed, result or abort reason", &home,
@@ -203,4 +210,39 @@ or secret-shared, to the committee; only the recipient learns the result.`,
 	result.Flags().BoolVar(&allocation, "allocation", false, "show this bidder's own allocation of a clearing job")
 	cmd.AddCommand(submitCmd, status, list, result)
 	return cmd
+}
+
+// followJob prints a job's progress on the ledger (inputs committed, running,
+// result or abort) until it ends.
+func followJob(ctx context.Context, w io.Writer, c *client.Client, id string) error {
+	last := ""
+	start := time.Now()
+	for {
+		j, err := c.Job(ctx, id)
+		if err == nil {
+			committed := 0
+			for _, ic := range j.InputCommitments {
+				if ic != "" {
+					committed++
+				}
+			}
+			state := fmt.Sprintf("%s, %d/%d inputs committed", j.Status, committed, len(j.Providers))
+			if state != last {
+				fmt.Fprintf(w, "[%5.1fs] job %s: %s\n", time.Since(start).Seconds(), id, state)
+				last = state
+			}
+			switch j.Status {
+			case ledger.JobCompleted:
+				fmt.Fprintf(w, "job %s completed at height %d; the recipient (%s) holds the result\n", id, j.FinishedHeight, j.Recipient)
+				return nil
+			case ledger.JobAborted:
+				return fmt.Errorf("job %s aborted: %s", id, j.AbortReason)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
