@@ -29,6 +29,7 @@ const (
 	QueryCommittee     = "/committee"  // data: committee ID; value: Committee
 	QueryJobs          = "/jobs"       // value: JobList of every job, by ID
 	QueryCommittees    = "/committees" // value: CommitteeList, by ID
+	QueryOpenJobs      = "/jobs/open"  // value: JobList of every unfinished job, by deadline
 )
 
 // CodeNotFound answers a query for an absent object.
@@ -131,6 +132,21 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 				return fmt.Errorf("corrupt committee: %w", err)
 			}
 			list.Committees = append(list.Committees, &c)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return marshal(&list)
+	case QueryOpenJobs:
+		var list ledgerpb.JobList
+		err := a.store.scan(prefixJobOpen, func(key, _ []byte) error {
+			var j ledgerpb.Job
+			found, err := loadProto(committedReader{a.store}, keyJob(string(key[len(prefixJobOpen)+8:])), &j)
+			if err != nil || !found {
+				return fmt.Errorf("open-job index points to a missing job: %v", err)
+			}
+			list.Jobs = append(list.Jobs, &j)
 			return nil
 		})
 		if err != nil {
