@@ -33,23 +33,48 @@ func (k AuctionKind) String() string {
 	return fmt.Sprintf("AuctionKind(%d)", int(k))
 }
 
-// AuctionResult is what every committee party learns: the winner and the
-// price, and the commitment Poseidon2(winner, price, salt) computed inside
-// the MPC, plus this party's share of the salt (sent to the job's recipient so
-// it can open the commitment later).
+// AuctionResult is a committee party's output of an auction. The committee
+// learns only the commitment Poseidon2(winner, price, salt), computed inside
+// the MPC under a joint random salt; the winner and the price stay
+// secret-shared. Output is this party's share of (winner, price) and of the
+// salt: every party sends it to the job's recipient alone, who recovers and
+// checks the result with OpenAuction.
 type AuctionResult struct {
-	Winner     int // index into the bids; ties go to the lowest index
-	Price      uint64
 	Commitment fr.Element
-	SaltShare  fr.Element
+	Output     OutputShare // Values: winner index, price
 }
 
-// Output labels of the auction (everything else the engine opens is masked).
-const (
-	LabelAuctionWinner     = "auction.winner"
-	LabelAuctionPrice      = "auction.price"
-	LabelAuctionCommitment = "auction.commitment"
-)
+// Output label of the auction: the commitment is the only output the
+// committee opens (everything else the engine opens is masked).
+const LabelAuctionCommitment = "auction.commitment"
+
+// auctionOutputValues is the number of committed output values: winner, price.
+const auctionOutputValues = 2
+
+// OpenAuction is the recipient side of an auction among bids bidders: from
+// the committee's output shares (indexed by party, nil when missing; any t+1
+// suffice) it recovers the winner's index, the price and the salt, and checks
+// them against the commitment the committee opened (and signed).
+func OpenAuction(committee, bids int, parts []*OutputShare, commitment fr.Element) (winner int, price uint64, salt fr.Element, err error) {
+	for i, o := range parts {
+		if o != nil && len(o.Values) != auctionOutputValues {
+			return 0, 0, fr.Element{}, fmt.Errorf("jobs: auction output share of party %d has %d values, want %d", i, len(o.Values), auctionOutputValues)
+		}
+	}
+	values, salt, err := ReconstructOutput(committee, parts, commitment)
+	if err != nil {
+		return 0, 0, fr.Element{}, fmt.Errorf("jobs: open auction: %w", err)
+	}
+	// The commitment binds the values, so these checks only catch a
+	// committee that committed to an out-of-range result.
+	if !values[0].IsUint64() || values[0].Uint64() >= uint64(bids) {
+		return 0, 0, fr.Element{}, fmt.Errorf("jobs: open auction: winner %s out of range for %d bids", values[0].String(), bids)
+	}
+	if !values[1].IsUint64() {
+		return 0, 0, fr.Element{}, errors.New("jobs: open auction: price out of range")
+	}
+	return int(values[0].Uint64()), values[1].Uint64(), salt, nil
+}
 
 // RunAuction runs a sealed-bid auction on shared bids (one field each: the bid,
 // an unsigned integer below 2^64 — the range is what each provider's
@@ -57,7 +82,8 @@ const (
 // (aborting with a *CommitmentMismatchError naming the providers that do not
 // match), finds the winner with a tournament of batched comparisons —
 // ⌈log2 B⌉ levels, carrying the maximum, its index and (Vickrey) the runner-up
-// obliviously — and opens only the winner and the price.
+// obliviously — and opens only the commitment to the winner and the price;
+// both stay secret-shared for the recipient.
 func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input) (*AuctionResult, error) {
 	if kind != FirstPrice && kind != SecondPrice {
 		return nil, fmt.Errorf("jobs: unknown auction kind %d", int(kind))
@@ -75,7 +101,7 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 		shares[i] = b.Share.Fields[0]
 	}
 	// The input check runs on a lane of its own, concurrently with the
-	// tournament (which opens only masked values); winner and price are
+	// tournament (which opens only masked values); the output commitment is
 	// opened only once both finished and the check passed.
 	lane, err := p.Lane(1)
 	if err != nil {
@@ -94,7 +120,7 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 	if err := <-checked; err != nil {
 		return nil, err
 	}
-	return auctionOutputs(ctx, p, idx, price, len(bids))
+	return auctionOutputs(ctx, p, idx, price)
 }
 
 // Auction is the computation of RunAuction on bid shares that the caller has
@@ -104,7 +130,7 @@ func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector)
 	if err != nil {
 		return nil, err
 	}
-	return auctionOutputs(ctx, p, idx, price, len(bids))
+	return auctionOutputs(ctx, p, idx, price)
 }
 
 // tournament returns shares of the winner's index and of the price.
@@ -190,28 +216,15 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vect
 	return idx, price, nil
 }
 
-// auctionOutputs opens the winner and the price and commits to them.
-func auctionOutputs(ctx context.Context, p *ss.Party, idx, price fr.Vector, B int) (*AuctionResult, error) {
-	winner, err := p.Open(ctx, LabelAuctionWinner, idx)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: auction: %w", err)
-	}
-	priceOpen, err := p.Open(ctx, LabelAuctionPrice, price)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: auction: %w", err)
-	}
+// auctionOutputs commits to the winner and the price inside the MPC and
+// opens only the commitment.
+func auctionOutputs(ctx context.Context, p *ss.Party, idx, price fr.Vector) (*AuctionResult, error) {
 	commitment, salt, err := commitOutputs(ctx, p, LabelAuctionCommitment, []fr.Vector{idx, price})
 	if err != nil {
 		return nil, err
 	}
-	w := winner[0].Uint64()
-	if w >= uint64(B) {
-		return nil, fmt.Errorf("jobs: auction: opened winner %d out of range", w)
-	}
 	return &AuctionResult{
-		Winner:     int(w),
-		Price:      priceOpen[0].Uint64(),
 		Commitment: commitment[0],
-		SaltShare:  salt[0],
+		Output:     OutputShare{Values: fr.Vector{idx[0], price[0]}, Salt: salt[0]},
 	}, nil
 }

@@ -72,11 +72,7 @@ func TestJobsOverLibp2p(t *testing.T) {
 			})
 			mustAll(t, errs)
 			w, price := plainAuction(kind, bids)
-			for i, got := range res {
-				if got.Winner != w || got.Price != price {
-					t.Fatalf("n=%d %v party %d: got (%d, %d), want (%d, %d)", n, kind, i, got.Winner, got.Price, w, price)
-				}
-			}
+			checkAuctionOutput(t, n, len(bids), res, w, price)
 		}
 		const L = 16
 		prices := make([]uint64, L)

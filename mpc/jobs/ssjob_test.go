@@ -183,49 +183,54 @@ func TestAuctionMatchesPlaintext(t *testing.T) {
 				})
 				mustAll(t, errs)
 				w, price := plainAuction(kind, bids)
-				for i, got := range res {
-					if got.Winner != w || got.Price != price {
-						t.Fatalf("n=%d %v B=%d party %d: got winner %d price %d, want %d %d", n, kind, B, i, got.Winner, got.Price, w, price)
-					}
-					if !got.Commitment.Equal(&res[0].Commitment) {
-						t.Fatal("parties disagree on the output commitment")
-					}
-				}
-				// The recipient opens the output commitment from the salt shares.
-				parts := make([]*OutputShare, n)
-				for i, got := range res {
-					parts[i] = &OutputShare{Values: fr.Vector{fr.NewElement(uint64(w)), fr.NewElement(price)}, Salt: got.SaltShare}
-				}
-				// Values are public here; reconstruct the salt from its shares.
-				saltParts := make([]*OutputShare, n)
-				for i := range parts {
-					saltParts[i] = &OutputShare{Values: fr.Vector{}, Salt: parts[i].Salt}
-				}
-				vals := fr.Vector{fr.NewElement(uint64(w)), fr.NewElement(price)}
-				salt := reconstructSalt(t, n, saltParts)
-				if c := ss.NativeCommit(vals, salt); !c.Equal(&res[0].Commitment) {
-					t.Fatal("output commitment does not open to (winner, price)")
-				}
+				checkAuctionOutput(t, n, B, res, w, price)
 			}
 		}
 	}
 }
 
-func reconstructSalt(t *testing.T, n int, parts []*OutputShare) fr.Element {
+// checkAuctionOutput plays the recipient: the parties agree on the opened
+// commitment, and their output shares open it to the plaintext winner and
+// price — from all shares, from any t+1, and never from tampered ones.
+func checkAuctionOutput(t *testing.T, n, bids int, res []*AuctionResult, w int, price uint64) {
 	t.Helper()
+	parts := make([]*OutputShare, n)
+	for i, got := range res {
+		if !got.Commitment.Equal(&res[0].Commitment) {
+			t.Fatal("parties disagree on the output commitment")
+		}
+		o := got.Output
+		parts[i] = &o
+	}
+	gw, gp, salt, err := OpenAuction(n, bids, parts, res[0].Commitment)
+	if err != nil {
+		t.Fatalf("recipient: %v", err)
+	}
+	if gw != w || gp != price {
+		t.Fatalf("recipient opened winner %d price %d, want %d %d", gw, gp, w, price)
+	}
+	if c := ss.NativeCommit(fr.Vector{fr.NewElement(uint64(w)), fr.NewElement(price)}, salt); !c.Equal(&res[0].Commitment) {
+		t.Fatal("output commitment is not Poseidon2(winner, price, salt)")
+	}
 	prm, err := ss.NewParams(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vecs := make([]fr.Vector, n)
-	for i, p := range parts {
-		vecs[i] = fr.Vector{p.Salt}
+	last := append([]*OutputShare(nil), parts...)
+	for i := 0; i < n-(prm.T+1); i++ {
+		last[i] = nil // only the last t+1 parties' shares
 	}
-	s, err := ss.Reconstruct(prm, vecs)
-	if err != nil {
-		t.Fatal(err)
+	if gw, gp, _, err := OpenAuction(n, bids, last, res[0].Commitment); err != nil || gw != w || gp != price {
+		t.Fatalf("from t+1 shares: winner %d price %d err %v, want %d %d", gw, gp, err, w, price)
 	}
-	return s[0]
+	bad := *parts[n-1]
+	bad.Values = append(fr.Vector(nil), bad.Values...)
+	one := fr.One()
+	bad.Values[0].Add(&bad.Values[0], &one)
+	last[n-1] = &bad
+	if _, _, _, err := OpenAuction(n, bids, last, res[0].Commitment); err == nil {
+		t.Fatal("a tampered output share opened the commitment")
+	}
 }
 
 func TestAuctionRejectsInputNotMatchingCommitment(t *testing.T) {

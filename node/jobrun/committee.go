@@ -66,19 +66,19 @@ type Outcome struct {
 	Signature []byte
 	Signers   []int
 	// Public is what the committee learns in the clear besides the
-	// commitments: the auction's winner and price, the clearing level and
-	// price (nil for HE jobs, whose results no member can read).
+	// commitments: the clearing level and price (nil for HE jobs, whose
+	// results no member can read, and for auctions, whose winner and price
+	// only the recipient learns).
 	Public *PublicOutcome
 	// Undelivered lists the parties this member could not send their
 	// output to (the recipient may have left with another member's copy).
 	Undelivered []string
 }
 
-// PublicOutcome is what the SS engines open to the committee.
+// PublicOutcome is what the SS engines open to the committee (clearing).
 type PublicOutcome struct {
-	Winner string `json:"winner,omitempty"`
-	Price  uint64 `json:"price"`
-	Level  *int   `json:"level,omitempty"`
+	Price uint64 `json:"price"`
+	Level *int   `json:"level,omitempty"`
 }
 
 // HEOutputCommitment is the output commitment of an HE job: SHA-256 over a
@@ -290,9 +290,10 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		if err != nil {
 			return nil, memberFault(spec, err)
 		}
+		// The committee learns nothing but the commitment: the winner and
+		// the price go to the recipient as shares.
 		out.OutputCommitment = elementBytes(res.Commitment)
-		out.Public = &PublicOutcome{Winner: spec.Providers[res.Winner], Price: res.Price}
-		toRecipient = [][]byte{u64Bytes(uint64(res.Winner)), u64Bytes(res.Price), elementBytes(res.SaltShare)}
+		toRecipient = [][]byte{jobs.EncodeOutputShare(res.Output)}
 	case Clearing:
 		cp := spec.clearing()
 		bids := make([]jobs.ClearingBid, len(inputs))

@@ -61,8 +61,8 @@
 //	type             engine     inputs                   committee learns        recipient learns
 //	credit-score     HE/CKKS    feature columns          nothing                 scores
 //	aggregate        HE/BGV     integer values           nothing                 count, sum, mean, variance, histogram
-//	auction-first    SS         one bid each             winner, price           winner, price (+ opening)
-//	auction-vickrey  SS         one bid each             winner, 2nd price       winner, price (+ opening)
+//	auction-first    SS         one bid each             nothing (commitment)    winner, price (+ opening)
+//	auction-vickrey  SS         one bid each             nothing (commitment)    winner, 2nd price (+ opening)
 //	clearing         SS         quantity per price level clearing level, price   level, price; each bidder its allocation
 //
 // SS jobs need every committee member online (Shamir degree ⌊(n−1)/2⌋, so

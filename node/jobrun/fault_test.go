@@ -275,6 +275,74 @@ func (c forgingConn) Send(ctx context.Context, to transport.PartyID, r transport
 	return c.Conn.Send(ctx, to, r, b)
 }
 
+// shareTamperingNetwork alters the last byte (the salt share) of every output
+// message party sends to the recipient, as a faulty member would.
+type shareTamperingNetwork struct{ transport.Network }
+
+func (f shareTamperingNetwork) Open(ctx context.Context, id string, self transport.PartyID, n int) (transport.Conn, error) {
+	conn, err := f.Network.Open(ctx, id, self, n)
+	if err != nil || !strings.HasSuffix(id, "/"+SessionIO) {
+		return conn, err
+	}
+	return shareTamperingConn{conn}, nil
+}
+
+type shareTamperingConn struct{ transport.Conn }
+
+func (c shareTamperingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
+	if r == transport.Round(kindOutput) {
+		b = append([]byte(nil), b...)
+		b[len(b)-1] ^= 1
+	}
+	return c.Conn.Send(ctx, to, r, b)
+}
+
+// TestRecipientNamesWrongAuctionShare: the auction's winner and price reach
+// the recipient only as shares; a member whose share does not agree with the
+// others' (first of the t+1 tried, or not among them) is named.
+func TestRecipientNamesWrongAuctionShare(t *testing.T) {
+	c := testCluster(t)
+	spec, inputs, _, err := SampleJob(AuctionVickrey, 4, c.Members, rand.New(rand.NewPCG(8, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt, bad := range []string{c.Members[0], c.Members[len(c.Members)-1]} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		healthy := c.Network
+		c.NetworkOf = func(party string) transport.Network {
+			if party == bad {
+				return shareTamperingNetwork{healthy}
+			}
+			return healthy
+		}
+		rep, err := c.Run(ctx, spec, inputs, RunOptions{Attempt: attempt}) // fresh sessions
+		cancel()
+		c.NetworkOf = nil
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFault(t, "recipient", rep.RecipientErr, FaultBadOutput, bad)
+		if rep.Result != nil {
+			t.Fatal("the recipient accepted a result with a wrong share")
+		}
+	}
+}
+
+func TestSubsets(t *testing.T) {
+	var got [][]int
+	subsets(4, 2, func(s []int) bool { got = append(got, slices.Clone(s)); return true })
+	want := [][]int{{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("subsets(4, 2) = %v", got)
+	}
+	calls := 0
+	subsets(5, 3, func([]int) bool { calls++; return calls < 2 })
+	if calls != 2 {
+		t.Fatalf("subsets kept going after yield returned false: %d calls", calls)
+	}
+	subsets(2, 3, func([]int) bool { t.Fatal("no 3-subsets of 2"); return false })
+}
+
 func TestRecipientChecksEachMembersOutput(t *testing.T) {
 	c := testCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

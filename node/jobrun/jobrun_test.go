@@ -2,6 +2,7 @@ package jobrun
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -9,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -92,8 +96,22 @@ func TestEveryJobTypeEndToEnd(t *testing.T) {
 			if err := committee.VerifySignature(c.Record.Key, first.Message, first.Signature); err != nil {
 				t.Fatalf("result signature: %v", err)
 			}
-			if typ.IsHE() && first.Public != nil {
-				t.Fatal("an HE job revealed something to the committee")
+			for _, m := range c.Members {
+				if o := rep.Outcomes[m]; (typ.IsHE() || typ == AuctionFirst || typ == AuctionVickrey) && o.Public != nil {
+					t.Fatalf("member %s learnt %+v: only the recipient may learn an HE or auction result", m, o.Public)
+				}
+			}
+			if a := rep.Result.Auction; a != nil {
+				// The recipient's opening of the record's commitment.
+				salt, err1 := hex.DecodeString(rep.Result.OpeningSalt)
+				oc, err2 := parseElement(first.OutputCommitment)
+				s, err3 := parseElement(salt)
+				if err := errors.Join(err1, err2, err3); err != nil {
+					t.Fatal(err)
+				}
+				if got := ss.NativeCommit(fr.Vector{fr.NewElement(uint64(a.WinnerIndex)), fr.NewElement(a.Price)}, s); !got.Equal(&oc) {
+					t.Fatal("the recipient's winner, price and salt do not open the signed output commitment")
+				}
 			}
 		})
 	}

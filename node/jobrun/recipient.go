@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -32,7 +33,9 @@ type RecipientJob struct {
 // pair for this job (the secret key never leaves this function), sends the
 // public key to the committee and decrypts the key-switched result from the
 // first member whose message verifies. For SS jobs it collects the members'
-// output messages and opens the result's commitment from t+1 salt shares.
+// output messages and reconstructs the result (auctions: winner and price,
+// which only the recipient learns) and its commitment's salt from t+1
+// members' shares.
 // Either way the committee's threshold signature on (job ID, input
 // commitments, output commitment) is verified, and the output commitment is
 // recomputed from what was received.
@@ -187,37 +190,47 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	defer cancel()
 	msgs, errs := fromEach(octx, sess, kindOutput)
 
-	// Every member sends the same public part (commitment, signature,
-	// opened values, MPC commitments) and its own salt share(s).
-	public := 2
+	// Every member sends the same public part and one private chunk, its
+	// shares for the recipient: auctions (commitment, signature, output
+	// share of winner, price and salt); clearing (commitment, signature,
+	// level, price, level salt share, MPC commitments).
+	chunks, private := 3, 2
 	if spec.Type == Clearing {
-		public = 2 + 1 + len(spec.Providers)
+		chunks, private = 5+1+len(spec.Providers), 4
 	}
 	var ref [][]byte
-	saltShares := make([]fr.Vector, n)
+	parts := make([]*jobs.OutputShare, n)
 	var missing, bad []string
 	for j, b := range msgs {
 		if errs[j] != nil {
 			missing = append(missing, spec.Committee[j])
 			continue
 		}
-		ch, err := decodeChunks(b, kindOutput, 3+public, 3+public)
+		ch, err := decodeChunks(b, kindOutput, chunks, chunks)
 		if err != nil {
 			bad = append(bad, spec.Committee[j])
 			continue
 		}
-		salt, err := parseElement(ch[4])
+		var share jobs.OutputShare
+		if spec.Type == Clearing {
+			share.Salt, err = parseElement(ch[private])
+		} else {
+			share, err = jobs.DecodeOutputShare(ch[private], 2)
+			if err == nil && len(share.Values) != 2 {
+				err = errMalformed
+			}
+		}
 		if err != nil {
 			bad = append(bad, spec.Committee[j])
 			continue
 		}
-		pub := append(append([][]byte(nil), ch[:4]...), ch[5:]...)
+		pub := append(append([][]byte(nil), ch[:private]...), ch[private+1:]...)
 		if ref == nil {
 			ref = pub
 		} else if !equalChunks(ref, pub) {
 			return nil, fault(spec, FaultBadOutput, errors.New("members sent different results"), spec.Committee[j])
 		}
-		saltShares[j] = fr.Vector{salt}
+		parts[j] = &share
 	}
 	if ref == nil || n-len(missing)-len(bad) < params.T+1 {
 		if len(bad) > 0 {
@@ -233,29 +246,34 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	if err != nil {
 		return nil, fault(spec, FaultBadOutput, err)
 	}
-	saltV, err := ss.Reconstruct(params, saltShares)
-	if err != nil {
-		return nil, fault(spec, FaultBadOutput, err)
-	}
-	salt := saltV[0]
-	a, err1 := parseU64(ref[2])
-	price, err2 := parseU64(ref[3])
-	if err1 != nil || err2 != nil {
-		return nil, fault(spec, FaultBadOutput, errMalformed)
-	}
-	res := &Result{JobID: spec.ID, Type: spec.Type, OutputCommitment: hex.EncodeToString(oc), Signature: hex.EncodeToString(sig),
-		OpeningSalt: hex.EncodeToString(elementBytes(salt))}
+	res := &Result{JobID: spec.ID, Type: spec.Type, OutputCommitment: hex.EncodeToString(oc), Signature: hex.EncodeToString(sig)}
 	switch spec.Type {
 	case AuctionFirst, AuctionVickrey:
-		if a >= uint64(len(spec.Providers)) {
-			return nil, fault(spec, FaultBadOutput, errors.New("winner out of range"))
+		a, price, salt, err := openAuctionShares(spec, params, parts, ocEl)
+		if err != nil {
+			return nil, err
 		}
-		if c := ss.NativeCommit([]fr.Element{fr.NewElement(a), fr.NewElement(price)}, salt); !c.Equal(&ocEl) {
-			return nil, fault(spec, FaultBadOutput, errors.New("winner and price do not open the output commitment"))
-		}
-		res.Auction = &AuctionResult{Winner: spec.Providers[a], WinnerIndex: int(a), Price: price}
+		res.OpeningSalt = hex.EncodeToString(elementBytes(salt))
+		res.Auction = &AuctionResult{Winner: spec.Providers[a], WinnerIndex: a, Price: price}
 	case Clearing:
-		level := int64(a)
+		saltShares := make([]fr.Vector, n)
+		for j, p := range parts {
+			if p != nil {
+				saltShares[j] = fr.Vector{p.Salt}
+			}
+		}
+		saltV, err := ss.Reconstruct(params, saltShares)
+		if err != nil {
+			return nil, fault(spec, FaultBadOutput, err)
+		}
+		salt := saltV[0]
+		res.OpeningSalt = hex.EncodeToString(elementBytes(salt))
+		lvl, err1 := parseU64(ref[2])
+		price, err2 := parseU64(ref[3])
+		if err1 != nil || err2 != nil {
+			return nil, fault(spec, FaultBadOutput, errMalformed)
+		}
+		level := int64(lvl)
 		cs := make([]fr.Element, len(ref)-4)
 		for i := range cs {
 			if cs[i], err = parseElement(ref[4+i]); err != nil {
@@ -280,6 +298,100 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		res.Clearing = &ClearingResult{Level: int(level), Price: price}
 	}
 	return res, nil
+}
+
+// maxOpenAttempts bounds the (t+1)-subsets of members' shares the recipient
+// tries when the first t+1 do not open the output commitment.
+const maxOpenAttempts = 1024
+
+// openAuctionShares recovers an auction's winner, price and salt from the
+// members' output shares (nil: missing). Any t+1 shares that open the signed
+// output commitment give the result (the commitment binds it); every other
+// member's share is then checked against them — swapped in for one of the
+// t+1, it must open the commitment too — so a member that sent a wrong share
+// is named, as one that sent a wrong signature is. (Attribution assumes the
+// engine's semi-honest model: members colluding to shift their shares so
+// that the shifts cancel at 0 could get an honest member named; they still
+// cannot change the result, which the signed commitment binds.)
+func openAuctionShares(spec *Spec, params *ss.Params, parts []*jobs.OutputShare, oc fr.Element) (int, uint64, fr.Element, error) {
+	n, bids := len(parts), len(spec.Providers)
+	var have []int
+	for j, p := range parts {
+		if p != nil {
+			have = append(have, j)
+		}
+	}
+	pick := func(members []int) []*jobs.OutputShare {
+		sub := make([]*jobs.OutputShare, n)
+		for _, j := range members {
+			sub[j] = parts[j]
+		}
+		return sub
+	}
+	var good []int
+	var winner int
+	var price uint64
+	var salt fr.Element
+	tries := 0
+	subsets(len(have), params.T+1, func(idx []int) bool {
+		if tries++; tries > maxOpenAttempts {
+			return false
+		}
+		members := make([]int, len(idx))
+		for i, k := range idx {
+			members[i] = have[k]
+		}
+		w, p, s, err := jobs.OpenAuction(n, bids, pick(members), oc)
+		if err != nil {
+			return true
+		}
+		good, winner, price, salt = members, w, p, s
+		return false
+	})
+	if good == nil {
+		return 0, 0, fr.Element{}, fault(spec, FaultBadOutput, errors.New("no t+1 members' shares open the output commitment"))
+	}
+	var bad []string
+	for _, k := range have {
+		if slices.Contains(good, k) {
+			continue
+		}
+		if _, _, _, err := jobs.OpenAuction(n, bids, pick(append(slices.Clone(good[:params.T]), k)), oc); err != nil {
+			bad = append(bad, spec.Committee[k])
+		}
+	}
+	if len(bad) > 0 {
+		return 0, 0, fr.Element{}, fault(spec, FaultBadOutput, errors.New("output shares inconsistent with the other members'"), bad...)
+	}
+	return winner, price, salt, nil
+}
+
+// subsets calls yield with every k-subset of {0..n-1} (as increasing
+// indices, in lexicographic order) until yield returns false.
+func subsets(n, k int, yield func([]int) bool) {
+	if k > n {
+		return
+	}
+	idx := make([]int, k)
+	for i := range idx {
+		idx[i] = i
+	}
+	for {
+		if !yield(idx) {
+			return
+		}
+		i := k - 1
+		for i >= 0 && idx[i] == n-k+i {
+			i--
+		}
+		if i < 0 {
+			return
+		}
+		idx[i]++
+		for j := i + 1; j < k; j++ {
+			idx[j] = idx[j-1] + 1
+		}
+	}
 }
 
 func equalChunks(a, b [][]byte) bool {
