@@ -98,9 +98,7 @@ func (n *Node) startScheduler(ctx context.Context) error {
 				}
 				txs := b.Txs.ToSliceOfBytes()
 				s.replicate(ctx, txs)
-				if s.touchesJobs(txs) {
-					s.poll(ctx)
-				}
+				s.newWork(ctx, txs)
 			}
 		}
 	}()
@@ -136,27 +134,57 @@ func (s *scheduler) query(path string, data []byte, v proto.Message) error {
 	return proto.Unmarshal(res.Value, v)
 }
 
-// poll starts a goroutine for every committee setup and job this node has
-// a part in and is not already handling.
+// poll starts a goroutine for every pending committee setup and unfinished
+// job this node has a part in: at start, to resume after a restart.
 func (s *scheduler) poll(ctx context.Context) {
 	var cl ledgerpb.CommitteeList
 	if err := s.query(ledger.QueryCommittees, nil, &cl); err == nil {
 		for _, c := range cl.Committees {
-			if c.Status == ledger.CommitteePending && slices.Contains(c.Members, s.name) && !slices.Contains(c.Confirmed, s.name) {
-				s.start(ctx, setupPrefix+c.Id, func(ctx context.Context) error { return s.setup(ctx, c) })
-			}
+			s.startSetup(ctx, c)
 		}
 	}
 	var jl ledgerpb.JobList
-	if err := s.query(ledger.QueryJobs, nil, &jl); err == nil {
+	if err := s.query(ledger.QueryOpenJobs, nil, &jl); err == nil {
 		for _, j := range jl.Jobs {
-			if j.Status == ledger.JobCompleted || j.Status == ledger.JobAborted || !s.partOf(j) {
-				continue
-			}
-			id := j.Id
-			s.start(ctx, "job-"+id, func(ctx context.Context) error { return s.runJob(ctx, id) })
+			s.startJob(ctx, j)
 		}
 	}
+}
+
+// newWork starts the committee setups and jobs that a block's txs create.
+func (s *scheduler) newWork(ctx context.Context, txs [][]byte) {
+	for _, raw := range txs {
+		p, err := ledger.DecodePayload(raw, s.n.app.ChainID())
+		if err != nil {
+			continue
+		}
+		switch m := p.Msg.(type) {
+		case *ledgerpb.TxPayload_CommitteeCreate:
+			var c ledgerpb.Committee
+			if s.query(ledger.QueryCommittee, []byte(m.CommitteeCreate.CommitteeId), &c) == nil {
+				s.startSetup(ctx, &c)
+			}
+		case *ledgerpb.TxPayload_JobSubmit:
+			var j ledgerpb.Job
+			if s.query(ledger.QueryJob, []byte(m.JobSubmit.JobId), &j) == nil {
+				s.startJob(ctx, &j)
+			}
+		}
+	}
+}
+
+func (s *scheduler) startSetup(ctx context.Context, c *ledgerpb.Committee) {
+	if c.Status == ledger.CommitteePending && slices.Contains(c.Members, s.name) && !slices.Contains(c.Confirmed, s.name) {
+		s.start(ctx, setupPrefix+c.Id, func(ctx context.Context) error { return s.setup(ctx, c) })
+	}
+}
+
+func (s *scheduler) startJob(ctx context.Context, j *ledgerpb.Job) {
+	if j.Status == ledger.JobCompleted || j.Status == ledger.JobAborted || !s.partOf(j) {
+		return
+	}
+	id := j.Id
+	s.start(ctx, "job-"+id, func(ctx context.Context) error { return s.runJob(ctx, id) })
 }
 
 func (s *scheduler) partOf(j *ledgerpb.Job) bool {
@@ -650,21 +678,4 @@ func (s *scheduler) replicate(ctx context.Context, txs [][]byte) {
 			return err
 		})
 	}
-}
-
-// touchesJobs reports whether a block carries committee or job txs, the only
-// ones that can give this node new work (a poll scans every job).
-func (s *scheduler) touchesJobs(txs [][]byte) bool {
-	for _, raw := range txs {
-		p, err := ledger.DecodePayload(raw, s.n.app.ChainID())
-		if err != nil {
-			continue
-		}
-		switch p.Msg.(type) {
-		case *ledgerpb.TxPayload_CommitteeCreate, *ledgerpb.TxPayload_CommitteeConfirm,
-			*ledgerpb.TxPayload_JobSubmit, *ledgerpb.TxPayload_JobInput:
-			return true
-		}
-	}
-	return false
 }

@@ -169,6 +169,7 @@ func (d *demo) vickrey(ctx context.Context) (string, error) {
 	}
 	fmt.Fprintf(d.out, "      node2 (seller) learned: winner %s pays %d (the second-highest bid); no losing bid was revealed\n",
 		res.Auction.Winner, res.Auction.Price)
+	fmt.Fprintf(d.out, "      the committee learned only the commitment to (winner, price); bidders learned nothing\n")
 	return id, nil
 }
 
