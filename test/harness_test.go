@@ -107,6 +107,18 @@ func (nw *network) start(i int) {
 	nw.procs[i] = p
 }
 
+// kill ends node i with SIGKILL, as a crash would.
+func (nw *network) kill(i int) {
+	nw.t.Helper()
+	p := nw.procs[i]
+	if p == nil {
+		return
+	}
+	nw.procs[i] = nil
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (nw *network) stop(i int) {
 	nw.t.Helper()

@@ -111,8 +111,11 @@ func TestPrivateJobs(t *testing.T) {
 		}
 	})
 	t.Run("a committee member down", func(t *testing.T) {
-		nw.stop(3)
-		credit(t, "C2") // HE: 3 of 4 members finish it
+		// HE: node3 is killed (SIGKILL) once every input is committed, as
+		// the committee starts computing; 3 of 4 members finish the job.
+		jr.onRunning = func() { nw.kill(3) }
+		credit(t, "C2")
+		jr.onRunning = nil
 		bids := map[int]uint64{0: 10, 1: 20}
 		jr.writeInputs("V-down", bids)
 		jr.submit(2, "auction-vickrey", "V-down", jobrun.AuctionParams{MaxBid: 10000}, []string{"node0", "node1"}, "node2", 400)
@@ -134,6 +137,8 @@ type jobRunner struct {
 	t   *testing.T
 	ctx context.Context
 	nw  *network
+	// onRunning, if set, is called once when a job's inputs are all committed.
+	onRunning func()
 }
 
 func (jr *jobRunner) cli(node int, args ...string) string {
@@ -200,6 +205,10 @@ func (jr *jobRunner) waitEnd(id string) *client.Job {
 	jr.t.Helper()
 	for {
 		j, err := jr.nw.client(0).Job(jr.ctx, id)
+		if err == nil && j.Status == "running" && jr.onRunning != nil {
+			jr.onRunning()
+			jr.onRunning = nil
+		}
 		if err == nil && (j.Status == "completed" || j.Status == "aborted") {
 			return j
 		}
