@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -459,7 +460,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 }
 
 func heightBytes(h int64) []byte {
-	return keyAppHashAt(h)[2:]
+	return binary.BigEndian.AppendUint64(nil, uint64(h))
 }
 
 func keyTx(id []byte) []byte { return append([]byte("tx/"), id...) }

@@ -331,19 +331,9 @@ func createAccountKey(path string) (ed25519.PrivateKey, error) {
 // that group or others can read.
 func LoadAccountKey(home string) (ed25519.PrivateKey, error) {
 	path := filepath.Join(home, AccountKeyFile)
-	st, err := os.Stat(path)
+	raw, err := readSecretFile(path, "account key")
 	if err != nil {
-		return nil, fmt.Errorf("account key: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("account key %s has permissions %v; it must be 0600", path, st.Mode().Perm())
-	}
-	if st.Size() > 256 {
-		return nil, fmt.Errorf("account key %s: not a key file (%d bytes)", path, st.Size())
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("account key: %w", err)
+		return nil, err
 	}
 	seed, err := hex.DecodeString(strings.TrimSpace(string(raw)))
 	if err != nil || len(seed) != ed25519.SeedSize {
@@ -354,20 +344,30 @@ func LoadAccountKey(home string) (ed25519.PrivateKey, error) {
 
 // LoadDKGKey reads a node's committee DKG key, refusing a file others can read.
 func LoadDKGKey(home string) (*committee.LongTermKey, error) {
-	path := filepath.Join(home, DKGKeyFile)
+	raw, err := readSecretFile(filepath.Join(home, DKGKeyFile), "DKG key")
+	if err != nil {
+		return nil, err
+	}
+	return committee.ParseLongTermKey(raw)
+}
+
+// readSecretFile reads a small key file. Like ssh, it refuses one that group
+// or others can read: whoever can read it can act as the member.
+func readSecretFile(path, what string) ([]byte, error) {
+	const maxKeyFileBytes = 256
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("DKG key: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("DKG key %s has permissions %v; it must be 0600", path, st.Mode().Perm())
+		return nil, fmt.Errorf("%s %s has permissions %v; it must be 0600", what, path, st.Mode().Perm())
 	}
-	if st.Size() > 256 {
-		return nil, fmt.Errorf("DKG key %s: not a key file", path)
+	if st.Size() > maxKeyFileBytes {
+		return nil, fmt.Errorf("%s %s: not a key file (%d bytes)", what, path, st.Size())
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("DKG key: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return committee.ParseLongTermKey(raw)
+	return raw, nil
 }
