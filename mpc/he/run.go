@@ -369,13 +369,21 @@ func (r *runner) attempt(ctx context.Context, a int, subset []transport.PartyID)
 	}
 	round := jobRound(a, stepPCKS)
 	payload := msg.Bytes()
+	// Send to every peer of the subset even when one send fails: a peer
+	// that did not get our share would wait a full step for it while we
+	// move on to the next attempt, and suspect us instead of the member
+	// that dropped.
+	var sendErr error
 	for _, p := range subset {
 		if p == r.m.self {
 			continue
 		}
-		if err := r.conn.Send(ctx, p, round, payload); err != nil {
-			return nil, fmt.Errorf("he: send key-switch share: %w", err)
+		if err := r.conn.Send(ctx, p, round, payload); err != nil && sendErr == nil {
+			sendErr = fmt.Errorf("he: send key-switch share: %w", err)
 		}
+	}
+	if sendErr != nil {
+		return nil, sendErr
 	}
 	for _, p := range subset {
 		if p == r.m.self {

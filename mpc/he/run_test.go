@@ -60,6 +60,9 @@ func TestRunRetriesWhenMemberDrops(t *testing.T) {
 		}
 		return c
 	})
+	for i, e := range errs {
+		t.Logf("member %d returned: %v", i, e)
+	}
 	if errs[1] == nil {
 		t.Fatal("the crashed member reported success")
 	}
