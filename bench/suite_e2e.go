@@ -17,8 +17,9 @@ import (
 // runE2ESuite measures private jobs end to end through the ledger on an
 // in-process network (secure HE parameters, 3-of-4 committee): from the
 // job.submit tx to the recipient holding the result and the result record
-// committed. The 10-bidder Vickrey auction runs on a 10-member network (every
-// bidder is a member with its own node); the other jobs on 4 members.
+// committed, all on 4 members. In the 10-bidder Vickrey auction node0 and
+// node1 bid and each supplies the bids of four clients (input slots
+// "node0/client-1", …), each slot with its own commitment and range proof.
 func runE2ESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	logger.Disable()
 	res := Results{}
@@ -48,7 +49,7 @@ func runE2ESuite(ctx context.Context, progress io.Writer) (Results, error) {
 				cols[f] = append(cols[f], rng.Float64()*2-1)
 			}
 		}
-		if err := net.WriteInput(p, "credit", map[string]any{"features": cols}); err != nil {
+		if err := net.WriteInput(localnet.Name(p), "credit", map[string]any{"features": cols}); err != nil {
 			return nil, err
 		}
 	}
@@ -59,7 +60,7 @@ func runE2ESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	fmt.Fprintf(progress, "e2e: credit 1,000 subjects %.2fs\n", res["e2e.credit1000_s"])
 
 	for i, p := range []int{0, 1, 3} {
-		if err := net.WriteInput(p, "vickrey3", map[string]uint64{"bid": uint64(1000 + 37*i)}); err != nil {
+		if err := net.WriteInput(localnet.Name(p), "vickrey3", map[string]uint64{"bid": uint64(1000 + 37*i)}); err != nil {
 			return nil, err
 		}
 	}
@@ -72,7 +73,7 @@ func runE2ESuite(ctx context.Context, progress io.Writer) (Results, error) {
 
 	clearing := jobrun.ClearingParams{Prices: []uint64{90, 95, 100, 105, 110}, Sides: []string{"buyer", "buyer", "seller"}}
 	for p, c := range [][]uint64{{0, 0, 10, 0, 0}, {0, 5, 0, 5, 0}, {0, 0, 8, 0, 10}} {
-		if err := net.WriteInput(p, "clearing", map[string][]uint64{"quantities": c}); err != nil {
+		if err := net.WriteInput(localnet.Name(p), "clearing", map[string][]uint64{"quantities": c}); err != nil {
 			return nil, err
 		}
 	}
@@ -81,25 +82,20 @@ func runE2ESuite(ctx context.Context, progress io.Writer) (Results, error) {
 		return nil, err
 	}
 	fmt.Fprintf(progress, "e2e: clearing %.2fs\n", res["e2e.clearing_s"])
-	net.Stop()
 
-	fmt.Fprintln(progress, "e2e: 10-member network for 10 bidders")
-	net10, err := localnet.Start(ctx, localnet.Options{Nodes: 10, ChainID: "cohort-bench10", Log: log})
-	if err != nil {
-		return nil, err
-	}
-	defer net10.Stop()
-	if err := net10.CreateCommittee(ctx, 0, "c1", members, 3, 5*time.Minute); err != nil {
-		return nil, err
-	}
 	var bidders []string
-	for i := 0; i < 10; i++ {
-		bidders = append(bidders, localnet.Name(i))
-		if err := net10.WriteInput(i, "vickrey10", map[string]uint64{"bid": uint64(rng.Intn(1_000_000))}); err != nil {
+	for _, node := range []string{"node0", "node1"} {
+		bidders = append(bidders, node)
+		for c := 1; c <= 4; c++ {
+			bidders = append(bidders, fmt.Sprintf("%s/client-%d", node, c))
+		}
+	}
+	for _, b := range bidders {
+		if err := net.WriteInput(b, "vickrey10", map[string]uint64{"bid": uint64(rng.Intn(1_000_000))}); err != nil {
 			return nil, err
 		}
 	}
-	if res["e2e.vickrey10_s"], err = timeJob(ctx, net10, localnet.Job{ID: "vickrey10", Type: "auction-vickrey",
+	if res["e2e.vickrey10_s"], err = timeJob(ctx, net, localnet.Job{ID: "vickrey10", Type: "auction-vickrey",
 		Params: jobrun.AuctionParams{MaxBid: 1_000_000}, Committee: "c1", Providers: bidders, Recipient: "node2", Requester: 2}); err != nil {
 		return nil, err
 	}

@@ -387,7 +387,7 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 	case *ledgerpb.TxPayload_JobInput:
 		j := checked.(*ledgerpb.Job)
 		if err := verifyJobInput(v, j, msg.JobInput); err != nil {
-			if aerr := abortJobForInvalidInput(b, j, signer, err, height); aerr != nil {
+			if aerr := abortJobForInvalidInput(b, j, signer, msg.JobInput, err, height); aerr != nil {
 				return nil, aerr
 			}
 			return &abci.ExecTxResult{Code: CodeInvalidProof, Codespace: "cohort",

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 )
@@ -148,6 +149,10 @@ func (g *Genesis) Validate() error {
 	for i, m := range g.Members {
 		if m.Name == "" || len(m.Name) > maxNameBytes {
 			return fmt.Errorf("genesis member %d: name must be 1 to %d bytes", i, maxNameBytes)
+		}
+		if strings.ContainsAny(m.Name, "/ \t\n") {
+			// "/" separates a member from the label of one of its job input slots.
+			return fmt.Errorf("genesis member %q: a name may not contain / or white space", m.Name)
 		}
 		if names[m.Name] {
 			return fmt.Errorf("genesis: duplicate member %q", m.Name)

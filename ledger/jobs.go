@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -72,6 +73,41 @@ func putProto(b *blockState, key []byte, msg proto.Message) error {
 	}
 	b.set(key, raw)
 	return nil
+}
+
+// maxSlotLabelBytes bounds the label of a provider slot "member/label".
+const maxSlotLabelBytes = 64
+
+// ProviderMember returns the member that supplies a job's input slot: the
+// slot itself, or the part before the slash of "member/label" (a member that
+// supplies several inputs, e.g. the bids of several of its clients).
+func ProviderMember(slot string) string {
+	member, _, _ := strings.Cut(slot, "/")
+	return member
+}
+
+// ValidSlotLabel reports whether label can name a provider slot "member/label":
+// 1 to maxSlotLabelBytes letters, digits, - _ or . (so it is also safe as a
+// part of a file name).
+func ValidSlotLabel(label string) bool {
+	if label == "" || len(label) > maxSlotLabelBytes {
+		return false
+	}
+	for _, c := range []byte(label) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// inputSlot is the slot a job input fills: the one it names, or the signer's
+// own unlabelled slot.
+func inputSlot(signer string, m *ledgerpb.JobInput) string {
+	if m.Provider != "" {
+		return m.Provider
+	}
+	return signer
 }
 
 func validID(id, what string) *TxError {
@@ -243,8 +279,12 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 	}
 	seen := map[string]bool{}
 	for _, p := range m.Providers {
-		if _, ok := v.members.byName[p]; !ok {
-			return txErr(CodeInvalid, "provider %q is not a member", p)
+		member, label, labelled := strings.Cut(p, "/")
+		if _, ok := v.members.byName[member]; !ok {
+			return txErr(CodeInvalid, "provider %q is not a member", member)
+		}
+		if labelled && !ValidSlotLabel(label) {
+			return txErr(CodeInvalid, "provider slot %q: the label after / must be 1 to %d letters, digits, - _ or .", p, maxSlotLabelBytes)
 		}
 		if seen[p] {
 			return txErr(CodeInvalid, "provider %q listed twice", p)
@@ -323,12 +363,13 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 	if terr != nil {
 		return nil, terr
 	}
-	i := slices.Index(j.Providers, signer)
+	slot := inputSlot(signer, m)
+	i := slices.Index(j.Providers, slot)
 	switch {
-	case i < 0:
-		return nil, txErr(CodeUnauthorized, "%s is not a provider of job %q", signer, j.Id)
+	case i < 0 || ProviderMember(slot) != signer:
+		return nil, txErr(CodeUnauthorized, "%s is not provider %q of job %q", signer, slot, j.Id)
 	case len(j.InputCommitments[i]) != 0:
-		return nil, txErr(CodeInvalid, "%s already committed its input to job %q", signer, j.Id)
+		return nil, txErr(CodeInvalid, "%s already committed input %q to job %q", signer, slot, j.Id)
 	case height > j.DeadlineHeight:
 		return nil, txErr(CodeInvalid, "job %q passed its deadline", j.Id)
 	}
@@ -366,7 +407,7 @@ func verifyJobInput(v *committedView, j *ledgerpb.Job, m *ledgerpb.JobInput) err
 }
 
 func applyJobInput(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
-	i := slices.Index(j.Providers, signer)
+	i := slices.Index(j.Providers, inputSlot(signer, m))
 	j.InputCommitments[i] = m.Commitment
 	if len(m.Proof) > 0 {
 		j.InputProofs[i], j.InputVkIds[i] = m.Proof, m.VkId
@@ -451,7 +492,7 @@ func checkJobAbort(signer string, m *ledgerpb.JobAbort, st stateReader) (*ledger
 	if terr != nil {
 		return nil, terr
 	}
-	if m.Reason == "" || len(m.Reason) > maxReasonBytes || len(m.Culprit) > maxNameBytes {
+	if m.Reason == "" || len(m.Reason) > maxReasonBytes || len(m.Culprit) > maxNameBytes+1+maxSlotLabelBytes {
 		return nil, txErr(CodeInvalid, "an abort needs a reason of 1 to %d bytes", maxReasonBytes)
 	}
 	var c ledgerpb.Committee
@@ -472,13 +513,14 @@ func applyJobAbort(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.Jo
 }
 
 // abortJobForInvalidInput ends a job whose provider posted an input proof
-// that does not verify, and penalises the provider.
-func abortJobForInvalidInput(b *blockState, j *ledgerpb.Job, provider string, cause error, height int64) error {
-	j.Status, j.AbortReason, j.Culprit = JobAborted, fmt.Sprintf("provider %s posted an invalid input-validity proof: %v", provider, cause), provider
+// that does not verify, and penalises the member that posted it.
+func abortJobForInvalidInput(b *blockState, j *ledgerpb.Job, signer string, m *ledgerpb.JobInput, cause error, height int64) error {
+	slot := inputSlot(signer, m)
+	j.Status, j.AbortReason, j.Culprit = JobAborted, fmt.Sprintf("provider %s posted an invalid input-validity proof: %v", slot, cause), slot
 	if err := finishJob(b, j, height); err != nil {
 		return err
 	}
-	return adjustCredit(b, provider, creditInvalidProof, "invalid input proof: "+j.Id, height)
+	return adjustCredit(b, signer, creditInvalidProof, "invalid input proof: "+j.Id, height)
 }
 
 // expireJobs aborts every unfinished job whose deadline is before height.
@@ -518,8 +560,15 @@ func expireJobs(b *blockState, height int64) error {
 		if err := finishJob(b, &j, height); err != nil {
 			return err
 		}
+		// One penalty per member, however many of its slots are missing.
+		var penalised []string
 		for _, p := range missing {
-			if err := adjustCredit(b, p, creditJobTimeout, "job input missing: "+id, height); err != nil {
+			member := ProviderMember(p)
+			if slices.Contains(penalised, member) {
+				continue
+			}
+			penalised = append(penalised, member)
+			if err := adjustCredit(b, member, creditJobTimeout, "job input missing: "+id, height); err != nil {
 				return err
 			}
 		}

@@ -262,6 +262,47 @@ func TestJobLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("a member supplies several input slots", func(t *testing.T) {
+		s := auction("J-5", 12)
+		s.Providers = []string{"node0", "node0/client-1", "node1/client-1"}
+		c.mustOK(t, c.tx(t, 2, s))
+		for _, bad := range [][]string{{"node0/"}, {"node0/a/b"}, {"node0/x", "node0/x"}, {"nobody/x"}} {
+			s := auction("J-bad", 50)
+			s.Providers = bad
+			if r := c.block(t, c.tx(t, 2, s))[0]; r.Code != CodeInvalid {
+				t.Fatalf("providers %q accepted: %d %s", bad, r.Code, r.Log)
+			}
+		}
+		own := c.bid(t, "J-5", 10, 0, 1000000)
+		client := c.bid(t, "J-5", 20, 0, 1000000)
+		client.Provider = "node0/client-1"
+		// node1 cannot fill node0's client slot.
+		if r := c.block(t, c.tx(t, 1, client))[0]; r.Code != CodeUnauthorized {
+			t.Fatalf("another member's slot: %d %s", r.Code, r.Log)
+		}
+		c.mustOK(t, c.tx(t, 0, own))
+		c.mustOK(t, c.tx(t, 0, client))
+		if r := c.block(t, c.tx(t, 0, client))[0]; r.Code == CodeOK {
+			t.Fatal("a slot was filled twice")
+		}
+		j := c.job(t, "J-5")
+		if len(j.InputCommitments[0]) == 0 || len(j.InputCommitments[1]) == 0 || j.Status != JobCollecting {
+			t.Fatalf("after node0's two inputs: %+v", j)
+		}
+		// node1 never fills its client's slot: the slot is named, node1 pays.
+		before := creditOf(t, c.app, "node1").Credit.Score
+		for i := 0; i < 12 && c.job(t, "J-5").Status == JobCollecting; i++ {
+			c.block(t)
+		}
+		j = c.job(t, "J-5")
+		if j.Status != JobAborted || j.Culprit != "node1/client-1" {
+			t.Fatalf("job after its deadline: %+v", j)
+		}
+		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+creditJobTimeout {
+			t.Fatalf("node1's credit %d → %d", before, got)
+		}
+	})
+
 	t.Run("other jobs are unaffected, and an abort records its reason", func(t *testing.T) {
 		c.mustOK(t, c.tx(t, 2, auction("J-4", 50)))
 		c.mustOK(t, c.tx(t, 1, &ledgerpb.JobAbort{JobId: "J-4", Reason: "commitment mismatch: provider node0", Culprit: "node0"}))

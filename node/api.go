@@ -412,11 +412,14 @@ func JobJSON(j *ledgerpb.Job) client.Job {
 }
 
 // handleJobOutput serves what this node learned from a job: "result" (the
-// recipient's result) or "allocation" (a clearing bidder's own allocation).
-// It exists only on the node that learned it; the API listens on loopback.
+// recipient's result), "allocation" (a clearing bidder's own allocation) or
+// "allocation-LABEL" (the allocation of the slot "node/LABEL" it supplied for
+// a client). It exists only on the node that learned it; the API listens on
+// loopback.
 func (n *Node) handleJobOutput(w http.ResponseWriter, r *http.Request) {
 	kind := r.PathValue("kind")
-	if kind != "result" && kind != "allocation" {
+	label, labelled := strings.CutPrefix(kind, "allocation-")
+	if kind != "result" && kind != "allocation" && !(labelled && ledger.ValidSlotLabel(label)) {
 		writeError(w, http.StatusNotFound, ledger.CodeNotFound, fmt.Errorf("unknown job output %q", kind))
 		return
 	}

@@ -188,8 +188,13 @@ func (s *scheduler) startJob(ctx context.Context, j *ledgerpb.Job) {
 }
 
 func (s *scheduler) partOf(j *ledgerpb.Job) bool {
-	if slices.Contains(j.Providers, s.name) || j.Recipient == s.name {
+	if j.Recipient == s.name {
 		return true
+	}
+	for _, p := range j.Providers {
+		if ledger.ProviderMember(p) == s.name {
+			return true
+		}
 	}
 	var c ledgerpb.Committee
 	return s.query(ledger.QueryCommittee, []byte(j.CommitteeId), &c) == nil && slices.Contains(c.Members, s.name)
@@ -342,21 +347,36 @@ func (s *scheduler) runJob(ctx context.Context, jobID string) error {
 	if err := s.query(ledger.QueryCommittee, []byte(j.CommitteeId), &com); err != nil {
 		return err
 	}
-	provider := slices.Index(j.Providers, s.name)
 	member := slices.Index(com.Members, s.name)
 	log := s.log.With("job", jobID)
 
-	var prepared *jobrun.PreparedInput
-	if provider >= 0 {
-		if len(j.InputCommitments[provider]) == 0 {
-			if prepared, err = s.commitInput(ctx, spec, j, &com); err != nil {
-				s.log.Warn("cannot provide input; the job will end without it", "job", j.Id, "err", err)
-				return err
+	// This node's input slots, its own and its clients' ("node/label"),
+	// are committed concurrently: each commitment waits for a block.
+	slots := spec.SlotsOf(s.name)
+	prepared := make([]*jobrun.PreparedInput, len(slots))
+	commitErrs := make([]error, len(slots))
+	var cwg sync.WaitGroup
+	for k, i := range slots {
+		slot := spec.Providers[i]
+		cwg.Add(1)
+		go func() {
+			defer cwg.Done()
+			if len(j.InputCommitments[i]) == 0 {
+				if prepared[k], commitErrs[k] = s.commitInput(ctx, spec, j, &com, slot); commitErrs[k] != nil {
+					log.Warn("cannot provide input; the job will end without it", "slot", slot, "err", commitErrs[k])
+				}
+			} else if in, err := s.loadPrepared(ctx, spec, slot); err != nil {
+				log.Warn("input committed before a restart cannot be resent", "slot", slot, "err", err)
+			} else {
+				prepared[k] = in
 			}
-		} else if prepared, err = s.loadPrepared(ctx, spec); err != nil {
-			log.Warn("input committed before a restart cannot be resent", "err", err)
-		}
+		}()
 	}
+	cwg.Wait()
+	if err := errors.Join(commitErrs...); err != nil {
+		return err
+	}
+	prepared = slices.DeleteFunc(prepared, func(in *jobrun.PreparedInput) bool { return in == nil })
 	// Every role talks in the job's session once every input is committed.
 	j, err = s.waitRunning(ctx, jobID)
 	if err != nil || j == nil {
@@ -370,14 +390,14 @@ func (s *scheduler) runJob(ctx context.Context, jobID string) error {
 	}
 	defer sess.Close()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	if prepared != nil {
+	errs := make(chan error, 2+len(prepared))
+	for _, in := range prepared {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := jobrun.Provide(jctx, sess, prepared, jobrun.ProviderOptions{})
+			res, err := jobrun.Provide(jctx, sess, in, jobrun.ProviderOptions{})
 			if err == nil && res.Allocation != nil {
-				err = s.saveResult(jobID, "allocation", res.Allocation)
+				err = s.saveResult(jobID, allocationKind(in.Provider), res.Allocation)
 			}
 			errs <- err
 		}()
@@ -472,16 +492,17 @@ func (s *scheduler) postAbort(ctx context.Context, jobID, reason, culprit string
 	return err
 }
 
-// commitInput reads this provider's input file, prepares it and posts its
-// commitment (with an input-validity proof when the job bounds bids).
-func (s *scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledgerpb.Job, com *ledgerpb.Committee) (*jobrun.PreparedInput, error) {
+// commitInput reads the input file of one of this node's provider slots,
+// prepares it and posts its commitment (with an input-validity proof when
+// the job bounds bids).
+func (s *scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledgerpb.Job, com *ledgerpb.Committee, slot string) (*jobrun.PreparedInput, error) {
 	dir := s.n.cfg.Jobs.InputsDir
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(s.n.home, dir)
 	}
-	raw, err := readLimited(filepath.Join(dir, j.Id+".json"), 64<<20)
+	raw, err := readLimited(filepath.Join(dir, InputFileName(j.Id, slot)), 64<<20)
 	if err != nil {
-		return nil, fmt.Errorf("input of job %s: %w", j.Id, err)
+		return nil, fmt.Errorf("input %s of job %s: %w", slot, j.Id, err)
 	}
 	keys := jobrun.ProviderKeys{Preset: s.preset}
 	if jobrun.Type(j.Type) == jobrun.CreditScore || jobrun.Type(j.Type) == jobrun.Aggregate {
@@ -489,7 +510,7 @@ func (s *scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledge
 			return nil, err
 		}
 	}
-	in, err := jobrun.PrepareInput(spec, s.name, raw, keys)
+	in, err := jobrun.PrepareInput(spec, slot, raw, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -499,10 +520,13 @@ func (s *scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledge
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.Put(ctx, preparedKey(j.Id), enc); err != nil {
+	if err := s.store.Put(ctx, preparedKey(j.Id, slot), enc); err != nil {
 		return nil, err
 	}
 	msg := &ledgerpb.JobInput{JobId: j.Id, Commitment: in.Commitment}
+	if slot != s.name {
+		msg.Provider = slot
+	}
 	if maxBid := auctionMaxBid(spec); maxBid > 0 {
 		if msg.VkId, msg.Proof, err = s.proveBid(ctx, in, maxBid); err != nil {
 			return nil, err
@@ -513,7 +537,7 @@ func (s *scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledge
 	}); err != nil {
 		return nil, err
 	}
-	s.log.Info("input committed", "job", j.Id)
+	s.log.Info("input committed", "job", j.Id, "slot", slot)
 	return in, nil
 }
 
@@ -634,13 +658,32 @@ func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 
 func jsonMarshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
 
-func preparedKey(jobID string) string {
-	sum := sha256.Sum256([]byte(jobID))
+func preparedKey(jobID, slot string) string {
+	sum := sha256.Sum256([]byte(jobID + "\x00" + slot))
 	return "prepared-" + hex.EncodeToString(sum[:16])
 }
 
-func (s *scheduler) loadPrepared(ctx context.Context, spec *jobrun.Spec) (*jobrun.PreparedInput, error) {
-	raw, err := s.store.Get(ctx, preparedKey(spec.ID))
+// InputFileName is the file, in a node's inputs directory, that holds its
+// input for one provider slot of a job: <job>.json for the node's own slot,
+// <job>.<label>.json for a slot "node/label" it supplies for a client.
+func InputFileName(jobID, slot string) string {
+	if label := jobrun.SlotLabel(slot); label != "" {
+		return jobID + "." + label + ".json"
+	}
+	return jobID + ".json"
+}
+
+// allocationKind names the saved allocation of a provider slot: what
+// `cohort job result --allocation [--slot LABEL]` reads.
+func allocationKind(slot string) string {
+	if label := jobrun.SlotLabel(slot); label != "" {
+		return "allocation-" + label
+	}
+	return "allocation"
+}
+
+func (s *scheduler) loadPrepared(ctx context.Context, spec *jobrun.Spec, slot string) (*jobrun.PreparedInput, error) {
+	raw, err := s.store.Get(ctx, preparedKey(spec.ID, slot))
 	if err != nil {
 		return nil, err
 	}

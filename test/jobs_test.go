@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
 )
@@ -56,14 +57,29 @@ func TestPrivateJobs(t *testing.T) {
 	t.Run("clearing", func(t *testing.T) {
 		params := jobrun.ClearingParams{Prices: []uint64{10, 11, 12, 13}, Sides: []string{"buyer", "buyer", "seller"}}
 		curves := [][]uint64{{0, 0, 7, 0}, {0, 4, 0, 0}, {0, 3, 0, 9}}
-		inputs := map[int]any{}
-		for i, c := range curves {
-			inputs[i] = map[string][]uint64{"quantities": c}
+		// node1 supplies its own curve and its client's (slot "node1/client-a").
+		var inputs []slotInput
+		for i, slot := range []string{"node0", "node1", "node1/client-a"} {
+			inputs = append(inputs, slotInput{slot, map[string][]uint64{"quantities": curves[i]}})
 		}
 		res := jr.run(t, 2, "clearing", "K1", params, inputs, "node2")
-		level, _ := jobrun.PlainClearing(params.Sides, curves)
+		level, alloc := jobrun.PlainClearing(params.Sides, curves)
 		if res.Clearing == nil || res.Clearing.Level != level || res.Clearing.Price != params.Prices[level] {
 			t.Fatalf("clearing %+v, plaintext level %d", res.Clearing, level)
+		}
+		// Each slot's allocation is on the node that supplied it.
+		for i, args := range [][]string{{"--home", jr.nw.homes[0]}, {"--home", jr.nw.homes[1]}, {"--home", jr.nw.homes[1], "--slot", "client-a"}} {
+			var a jobrun.Allocation
+			jr.eventually(t, 30*time.Second, func() error {
+				out, err := exec.CommandContext(jr.ctx, cohortBin, append([]string{"job", "result", "K1", "--allocation"}, args...)...).Output()
+				if err != nil {
+					return err
+				}
+				return json.Unmarshal(out, &a)
+			})
+			if a.Quantity != alloc[i] {
+				t.Fatalf("allocation of slot %d: %d, plaintext %d", i, a.Quantity, alloc[i])
+			}
 		}
 	})
 	credit := func(t *testing.T, id string) {
@@ -166,7 +182,32 @@ func (jr *jobRunner) waitCommittee(id string) {
 	}
 }
 
+// slotInput is the input of one provider slot ("nodeK" or "nodeK/label").
+type slotInput struct {
+	slot  string
+	value any
+}
+
+// eventually retries f until it succeeds or the timeout passes.
+func (jr *jobRunner) eventually(t *testing.T, timeout time.Duration, f func() error) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); ; {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func (jr *jobRunner) writeInput(node int, jobID string, v any) {
+	jr.writeInputFile(node, jobID+".json", v)
+}
+
+func (jr *jobRunner) writeInputFile(node int, file string, v any) {
 	jr.t.Helper()
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -176,7 +217,7 @@ func (jr *jobRunner) writeInput(node int, jobID string, v any) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		jr.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, jobID+".json"), raw, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, file), raw, 0o600); err != nil {
 		jr.t.Fatal(err)
 	}
 }
@@ -239,6 +280,15 @@ func (jr *jobRunner) run(t *testing.T, requester int, typ, id string, params any
 				jr.writeInput(n, id, v)
 				providers = append(providers, fmt.Sprintf("node%d", n))
 			}
+		}
+	case []slotInput:
+		for _, si := range in {
+			var n int
+			if _, err := fmt.Sscanf(jobrun.SlotNode(si.slot), "node%d", &n); err != nil {
+				t.Fatalf("slot %q: %v", si.slot, err)
+			}
+			jr.writeInputFile(n, node.InputFileName(id, si.slot), si.value)
+			providers = append(providers, si.slot)
 		}
 	}
 	jr.submit(requester, typ, id, params, providers, recipient, 400)

@@ -32,7 +32,7 @@ CometBFT validator, badger state, libp2p host, API and job scheduler), form a
 3-of-4 committee (HE keys at 128-bit security and a BLS DKG, over libp2p), and
 run through the ledger: (1) credit scoring of 1,000 subjects whose features are
 split across three members, scores to the bank only; (2) a sealed-bid Vickrey
-auction with range-proven bids; (3) a double-auction clearing; (4) the
+auction among ten range-proven bids (two members and four clients of each); (3) a double-auction clearing; (4) the
 supervisor node verifies every job's input proofs and the committee's
 signature on every result. Prints what each party learned.`,
 		Args: cobra.NoArgs,
@@ -126,7 +126,7 @@ func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
 		}
 	}
 	for p := 0; p < 3; p++ {
-		if err := d.net.WriteInput(p, id, map[string]any{"features": [][]float64{cols[2*p], cols[2*p+1]}}); err != nil {
+		if err := d.net.WriteInput(localnet.Name(p), id, map[string]any{"features": [][]float64{cols[2*p], cols[2*p+1]}}); err != nil {
 			return "", err
 		}
 	}
@@ -152,24 +152,36 @@ func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
 
 func (d *demo) vickrey(ctx context.Context) (string, error) {
 	const id = "vickrey-1"
-	bids := map[int]uint64{0: 5200, 1: 6100, 3: 4800}
-	for m, b := range bids {
-		if err := d.net.WriteInput(m, id, map[string]uint64{"bid": b}); err != nil {
+	// Ten bidders: node0 and node1 bid for themselves and each supplies the
+	// sealed bids of four of its clients (input slots "node0/client-1", …).
+	var bidders []string
+	for _, node := range []string{"node0", "node1"} {
+		bidders = append(bidders, node)
+		for c := 1; c <= 4; c++ {
+			bidders = append(bidders, fmt.Sprintf("%s/client-%d", node, c))
+		}
+	}
+	bids := make([]uint64, len(bidders))
+	for i, b := range bidders {
+		bids[i] = 4000 + uint64(d.rng.Intn(3000))
+		if err := d.net.WriteInput(b, id, map[string]uint64{"bid": bids[i]}); err != nil {
 			return "", err
 		}
 	}
-	fmt.Fprintf(d.out, "      Vickrey auction for a data asset sold by node2: sealed bids from node0, node1, node3 (range-proven ≤ 1,000,000)\n")
+	fmt.Fprintf(d.out, "      Vickrey auction for a data asset sold by node2: %d sealed bids (range-proven ≤ 1,000,000) from node0, node1\n", len(bidders))
+	fmt.Fprintf(d.out, "      and four clients of each, whose bids their node commits and secret-shares for them\n")
 	_, res, err := d.net.Run(ctx, localnet.Job{ID: id, Type: "auction-vickrey", Params: jobrun.AuctionParams{MaxBid: 1_000_000},
-		Committee: "c1", Providers: []string{"node0", "node1", "node3"}, Recipient: "node2", Requester: 2})
+		Committee: "c1", Providers: bidders, Recipient: "node2", Requester: 2})
 	if err != nil {
 		return "", err
 	}
-	if res.Auction.Winner != "node1" || res.Auction.Price != 5200 {
-		return "", fmt.Errorf("auction result %+v, want node1 at 5200", res.Auction)
+	winner, price := jobrun.PlainAuction(jobrun.AuctionVickrey, bids)
+	if res.Auction.WinnerIndex != winner || res.Auction.Price != price {
+		return "", fmt.Errorf("auction result %+v, plaintext: %s at %d", res.Auction, bidders[winner], price)
 	}
 	fmt.Fprintf(d.out, "      node2 (seller) learned: winner %s pays %d (the second-highest bid); no losing bid was revealed\n",
 		res.Auction.Winner, res.Auction.Price)
-	fmt.Fprintf(d.out, "      the committee learned only the commitment to (winner, price); bidders learned nothing\n")
+	fmt.Fprintf(d.out, "      the committee learned only the commitment to (winner, price); each bidder's node knows only the bids it supplied\n")
 	return id, nil
 }
 
@@ -178,7 +190,7 @@ func (d *demo) clearing(ctx context.Context) (string, error) {
 	params := jobrun.ClearingParams{Prices: []uint64{90, 95, 100, 105, 110}, Sides: []string{"buyer", "buyer", "seller"}}
 	curves := [][]uint64{{0, 0, 10, 0, 0}, {0, 5, 0, 5, 0}, {0, 0, 8, 0, 10}}
 	for p, c := range curves {
-		if err := d.net.WriteInput(p, id, map[string][]uint64{"quantities": c}); err != nil {
+		if err := d.net.WriteInput(localnet.Name(p), id, map[string][]uint64{"quantities": c}); err != nil {
 			return "", err
 		}
 	}

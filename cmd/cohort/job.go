@@ -100,8 +100,12 @@ func newJobCmd() *cobra.Command {
 		Short: "Submit a job (" + strings.Join(ledger.JobTypes, ", ") + "); prints its ID",
 		Long: `Submit a private job described by --spec, a JSON file:
 
-  {"params": {...type-specific...}, "providers": ["node0", "node1"],
+  {"params": {...type-specific...}, "providers": ["node0", "node1", "node1/client-a"],
    "committee": "c1", "recipient": "node2", "deadline_blocks": 600}
+
+Each provider is an input slot: a member, whose node reads its input from
+inputs/<job-id>.json in its home, or "member/label", one of several inputs a
+member supplies for its clients, read from inputs/<job-id>.<label>.json.
 
 The ledger checks the requester's role and credit grade against the policy
 (the access step). Providers then commit their inputs and send them, encrypted
@@ -186,6 +190,7 @@ or secret-shared, to the committee; only the recipient learns the result.`,
 		},
 	}
 	var allocation bool
+	var slot string
 	result := &cobra.Command{
 		Use:   "result ID",
 		Short: "The job's result, on the recipient's node only (--allocation: a clearing bidder's own)",
@@ -196,8 +201,13 @@ or secret-shared, to the committee; only the recipient learns the result.`,
 				return err
 			}
 			kind := "result"
-			if allocation {
+			switch {
+			case allocation && slot != "":
+				kind = "allocation-" + slot
+			case allocation:
 				kind = "allocation"
+			case slot != "":
+				return fmt.Errorf("--slot goes with --allocation")
 			}
 			raw, err := c.JobOutput(cmd.Context(), args[0], kind)
 			if err != nil {
@@ -208,6 +218,7 @@ or secret-shared, to the committee; only the recipient learns the result.`,
 		},
 	}
 	result.Flags().BoolVar(&allocation, "allocation", false, "show this bidder's own allocation of a clearing job")
+	result.Flags().StringVar(&slot, "slot", "", `with --allocation: the label of a client's slot "node/LABEL" this node supplied`)
 	cmd.AddCommand(submitCmd, status, list, result)
 	return cmd
 }

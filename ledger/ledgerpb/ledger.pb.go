@@ -1626,15 +1626,17 @@ func (x *CommitteeList) GetCommittees() []*Committee {
 
 // JobSubmit asks a committee to run a private job.
 type JobSubmit struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	JobId            string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	Type             string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`           // credit-score, aggregate, auction-first, auction-vickrey, clearing
-	Params           []byte                 `protobuf:"bytes,3,opt,name=params,proto3" json:"params,omitempty"`       // JSON, type-specific
-	Providers        []string               `protobuf:"bytes,4,rep,name=providers,proto3" json:"providers,omitempty"` // members who supply inputs, in input order
-	CommitteeId      string                 `protobuf:"bytes,5,opt,name=committee_id,json=committeeId,proto3" json:"committee_id,omitempty"`
-	Recipient        string                 `protobuf:"bytes,6,opt,name=recipient,proto3" json:"recipient,omitempty"` // the only member that learns the result
-	DeadlineHeight   int64                  `protobuf:"varint,7,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
-	RecipientKeyHash []byte                 `protobuf:"bytes,8,opt,name=recipient_key_hash,json=recipientKeyHash,proto3" json:"recipient_key_hash,omitempty"` // HE jobs: hash of the recipient's public key blob
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	JobId  string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Type   string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`     // credit-score, aggregate, auction-first, auction-vickrey, clearing
+	Params []byte                 `protobuf:"bytes,3,opt,name=params,proto3" json:"params,omitempty"` // JSON, type-specific
+	// Input slots, in input order: a member name, or "member/label" for one
+	// of several inputs a member supplies (e.g. bids of its clients).
+	Providers        []string `protobuf:"bytes,4,rep,name=providers,proto3" json:"providers,omitempty"`
+	CommitteeId      string   `protobuf:"bytes,5,opt,name=committee_id,json=committeeId,proto3" json:"committee_id,omitempty"`
+	Recipient        string   `protobuf:"bytes,6,opt,name=recipient,proto3" json:"recipient,omitempty"` // the only member that learns the result
+	DeadlineHeight   int64    `protobuf:"varint,7,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+	RecipientKeyHash []byte   `protobuf:"bytes,8,opt,name=recipient_key_hash,json=recipientKeyHash,proto3" json:"recipient_key_hash,omitempty"` // HE jobs: hash of the recipient's public key blob
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -1733,6 +1735,7 @@ type JobInput struct {
 	Commitment    []byte                 `protobuf:"bytes,2,opt,name=commitment,proto3" json:"commitment,omitempty"`
 	VkId          string                 `protobuf:"bytes,3,opt,name=vk_id,json=vkId,proto3" json:"vk_id,omitempty"`
 	Proof         []byte                 `protobuf:"bytes,4,opt,name=proof,proto3" json:"proof,omitempty"`
+	Provider      string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"` // the input slot; empty: the signer's own slot
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1793,6 +1796,13 @@ func (x *JobInput) GetProof() []byte {
 		return x.Proof
 	}
 	return nil
+}
+
+func (x *JobInput) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
 }
 
 // JobResult is the committee's result record.
@@ -2306,14 +2316,15 @@ const file_ledger_proto_rawDesc = "" +
 	"\fcommittee_id\x18\x05 \x01(\tR\vcommitteeId\x12\x1c\n" +
 	"\trecipient\x18\x06 \x01(\tR\trecipient\x12'\n" +
 	"\x0fdeadline_height\x18\a \x01(\x03R\x0edeadlineHeight\x12,\n" +
-	"\x12recipient_key_hash\x18\b \x01(\fR\x10recipientKeyHash\"l\n" +
+	"\x12recipient_key_hash\x18\b \x01(\fR\x10recipientKeyHash\"\x88\x01\n" +
 	"\bJobInput\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1e\n" +
 	"\n" +
 	"commitment\x18\x02 \x01(\fR\n" +
 	"commitment\x12\x13\n" +
 	"\x05vk_id\x18\x03 \x01(\tR\x04vkId\x12\x14\n" +
-	"\x05proof\x18\x04 \x01(\fR\x05proof\"m\n" +
+	"\x05proof\x18\x04 \x01(\fR\x05proof\x12\x1a\n" +
+	"\bprovider\x18\x05 \x01(\tR\bprovider\"m\n" +
 	"\tJobResult\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12+\n" +
 	"\x11output_commitment\x18\x02 \x01(\fR\x10outputCommitment\x12\x1c\n" +

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -178,11 +179,11 @@ func collectInputs[T any](ctx context.Context, sess *Session, timeout time.Durat
 	kinds := make([]FaultKind, len(spec.Providers))
 	errs := make([]error, len(spec.Providers))
 	var wg sync.WaitGroup
-	for i, p := range spec.Providers {
+	for i := range spec.Providers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := sess.recv(ictx, p, kindInput)
+			b, err := sess.recv(ictx, spec.ProviderNode(i), slotRound(kindInput, i))
 			if err != nil {
 				kinds[i], errs[i] = FaultMissingInput, err
 				return
@@ -323,9 +324,9 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		return nil, memberFault(spec, err)
 	}
 	msg := encodeChunks(kindOutput, append([][]byte{out.OutputCommitment, out.Signature}, toRecipient...)...)
-	deliver(ctx, sess, out, spec.Recipient, kindOutput, msg)
+	deliver(ctx, sess, out, spec.Recipient, kindRound(kindOutput), msg)
 	for i, a := range allocations {
-		deliver(ctx, sess, out, spec.Providers[i], kindAllocation, a)
+		deliver(ctx, sess, out, spec.ProviderNode(i), slotRound(kindAllocation, i), a)
 	}
 	return out, nil
 }
@@ -334,8 +335,8 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 // record is valid either way, the recipient needs only t+1 (SS) or one (HE)
 // member's message and may already have left; parties not reached are noted
 // in the outcome.
-func deliver(ctx context.Context, sess *Session, out *Outcome, party string, kind byte, msg []byte) {
-	if err := sess.send(ctx, party, kind, msg); err != nil {
+func deliver(ctx context.Context, sess *Session, out *Outcome, party string, r transport.Round, msg []byte) {
+	if err := sess.send(ctx, party, r, msg); err != nil && !slices.Contains(out.Undelivered, party) {
 		out.Undelivered = append(out.Undelivered, party)
 	}
 }
@@ -456,7 +457,7 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		defer wg.Done()
 		kctx, cancel := context.WithTimeout(ctx, job.InputTimeout)
 		defer cancel()
-		keyBytes, keyErr = sess.recv(kctx, spec.Recipient, kindRecipientKey)
+		keyBytes, keyErr = sess.recv(kctx, spec.Recipient, kindRound(kindRecipientKey))
 	}()
 	cts, inErr := collectInputs(ctx, sess, job.InputTimeout, func(i int, ch [][]byte) ([][]byte, error) {
 		if len(ch) != want(i) {
@@ -508,7 +509,7 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		return nil, memberFault(spec, err)
 	}
 	msg := encodeChunks(kindOutput, append([][]byte{out.OutputCommitment, out.Signature}, res.Outputs...)...)
-	deliver(ctx, sess, out, spec.Recipient, kindOutput, msg)
+	deliver(ctx, sess, out, spec.Recipient, kindRound(kindOutput), msg)
 	return out, nil
 }
 

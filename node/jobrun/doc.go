@@ -41,7 +41,7 @@
 //	sess, _ := Join(ctx, p2pNet, spec, attempt, selfID)   // once per node per attempt
 //	defer sess.Close()                                    // after all local roles returned
 //
-//	provider:  in, _ := PrepareInput(spec, selfID, file, ProviderKeys{Preset, CommitteeHEKey})
+//	provider:  in, _ := PrepareInput(spec, slot, file, ProviderKeys{Preset, CommitteeHEKey})
 //	           post in.Commitment (auctions: + proof of in.InputWitness() with the input keys)
 //	           res, err := Provide(ctx, sess, in, ProviderOptions{})   // clearing: res.Allocation
 //	member:    keys, _ := LoadCommittee(ctx, store, preset, committeeID, memberIndex)
@@ -49,6 +49,11 @@
 //	           post the result record (out.OutputCommitment, out.Signature); on a
 //	           *FaultError post job.abort with err.Reason()
 //	recipient: res, err := ReceiveResult(ctx, sess, RecipientJob{Preset, CommitteeKey, InputCommitments})
+//
+// A provider slot is a party ID, or "party/label" for one of several inputs
+// a party supplies (its clients' bids, say): the party runs the provider role
+// once per slot it supplies (spec.SlotsOf), each input with its own
+// commitment; messages about a slot carry its index in their round.
 //
 // Roles of one node run concurrently on the same Session. Members call
 // RunCommittee once every provider's commitment is on the ledger; the
@@ -96,7 +101,7 @@
 // A spec (DecodeSpec; unknown fields rejected, params bounded):
 //
 //	{"id": "job-42", "type": "auction-vickrey", "params": {"max_bid": 1000000},
-//	 "providers": ["acme", "globex", "initech"],
+//	 "providers": ["acme", "globex", "globex/client-7"],
 //	 "committee": ["n1", "n2", "n3", "n4"], "threshold": 3, "recipient": "acme"}
 //
 // Params per type:

@@ -192,7 +192,13 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 		if slices.Contains(opts.Offline, party) {
 			continue
 		}
-		if slices.Contains(opts.Silent, party) && spec.MemberIndex(party) < 0 && party != spec.Recipient {
+		var slots []int // the provider slots this party sends
+		for _, i := range spec.SlotsOf(party) {
+			if !slices.Contains(opts.Silent, spec.Providers[i]) {
+				slots = append(slots, i)
+			}
+		}
+		if len(slots) == 0 && spec.MemberIndex(party) < 0 && party != spec.Recipient {
 			continue // a silent provider with no other role never shows up
 		}
 		nw := c.Network
@@ -230,13 +236,13 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 					mu.Unlock()
 				}()
 			}
-			if i := spec.ProviderIndex(party); i >= 0 && !slices.Contains(opts.Silent, party) {
+			for _, i := range slots {
 				roles.Add(1)
 				go func() {
 					defer roles.Done()
 					res, err := Provide(roleCtx, sess, prepared[i], ProviderOptions{})
 					mu.Lock()
-					rep.ProviderResult[party], rep.ProviderErrs[party] = res, err
+					rep.ProviderResult[spec.Providers[i]], rep.ProviderErrs[spec.Providers[i]] = res, err
 					mu.Unlock()
 				}()
 			}
@@ -379,12 +385,21 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 		b, _ := json.Marshal(v)
 		inputs[p] = b
 	}
+	// Bidders of auctions and clearing: even ones run their own node, odd
+	// ones are clients of one broker node that supplies their inputs as
+	// labelled slots.
+	bidder := func(i int) string {
+		if i%2 == 1 {
+			return fmt.Sprintf("broker/bid%d", i)
+		}
+		return fmt.Sprintf("bidder%d", i)
+	}
 	var check func(*RunReport) error
 	switch typ {
 	case AuctionFirst, AuctionVickrey:
 		bids := make([]uint64, size)
 		for i := range bids {
-			spec.Providers = append(spec.Providers, fmt.Sprintf("bidder%d", i))
+			spec.Providers = append(spec.Providers, bidder(i))
 			bids[i] = rng.Uint64N(1 << 40)
 			put(spec.Providers[i], AuctionInput{Bid: &bids[i]})
 		}
@@ -405,7 +420,7 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 		sides := make([]string, size)
 		curves := make([][]uint64, size)
 		for i := range sides {
-			spec.Providers = append(spec.Providers, fmt.Sprintf("bidder%d", i))
+			spec.Providers = append(spec.Providers, bidder(i))
 			sides[i] = []string{"buyer", "seller"}[i%2]
 			curves[i] = make([]uint64, levels)
 			for l := range curves[i] {

@@ -16,6 +16,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
 	"github.com/cohortnet/cohort/mpc/ss"
+	"github.com/cohortnet/cohort/mpc/transport"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -187,13 +188,14 @@ type ProviderResult struct {
 // every member to receive its shares; an HE job needs t members.
 func Provide(ctx context.Context, sess *Session, in *PreparedInput, opts ProviderOptions) (*ProviderResult, error) {
 	spec := sess.spec
-	if in == nil || in.Provider != sess.self || len(in.messages) != len(spec.Committee) {
+	if in == nil || in.Index >= len(spec.Providers) || spec.Providers[in.Index] != in.Provider ||
+		spec.ProviderNode(in.Index) != sess.self || len(in.messages) != len(spec.Committee) {
 		return nil, errors.New("jobrun: prepared input does not belong to this session's party")
 	}
 	var failed []string
 	var firstErr error
 	for j, m := range spec.Committee {
-		if err := sess.send(ctx, m, kindInput, in.messages[j]); err != nil {
+		if err := sess.send(ctx, m, slotRound(kindInput, in.Index), in.messages[j]); err != nil {
 			failed = append(failed, m)
 			if firstErr == nil {
 				firstErr = err
@@ -216,16 +218,16 @@ func Provide(ctx context.Context, sess *Session, in *PreparedInput, opts Provide
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	alloc, err := receiveAllocation(wctx, sess)
+	alloc, err := receiveAllocation(wctx, sess, in.Index)
 	if err != nil {
 		return nil, err
 	}
 	return &ProviderResult{Allocation: alloc}, nil
 }
 
-// fromEach receives kind from every committee member concurrently and
+// fromEach receives round r from every committee member concurrently and
 // returns the messages (nil where none came) and the first error per member.
-func fromEach(ctx context.Context, sess *Session, kind byte) ([][]byte, []error) {
+func fromEach(ctx context.Context, sess *Session, r transport.Round) ([][]byte, []error) {
 	n := len(sess.spec.Committee)
 	msgs := make([][]byte, n)
 	errs := make([]error, n)
@@ -234,20 +236,20 @@ func fromEach(ctx context.Context, sess *Session, kind byte) ([][]byte, []error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			msgs[j], errs[j] = sess.recv(ctx, m, kind)
+			msgs[j], errs[j] = sess.recv(ctx, m, r)
 		}()
 	}
 	wg.Wait()
 	return msgs, errs
 }
 
-// receiveAllocation collects this bidder's allocation shares (all members
-// send; t+1 open it) and checks them against the commitment the members
-// computed inside the MPC.
-func receiveAllocation(ctx context.Context, sess *Session) (*Allocation, error) {
+// receiveAllocation collects the allocation shares of provider slot i (all
+// members send; t+1 open it) and checks them against the commitment the
+// members computed inside the MPC.
+func receiveAllocation(ctx context.Context, sess *Session, i int) (*Allocation, error) {
 	spec := sess.spec
 	n := len(spec.Committee)
-	msgs, errs := fromEach(ctx, sess, kindAllocation)
+	msgs, errs := fromEach(ctx, sess, slotRound(kindAllocation, i))
 	parts := make([]*jobs.OutputShare, n)
 	var commitment *fr.Element
 	var missing, bad []string

@@ -81,7 +81,7 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	keyMsg := encodeChunks(kindRecipientKey, pk)
 	sent := 0
 	for _, m := range spec.Committee {
-		if sess.send(ctx, m, kindRecipientKey, keyMsg) == nil {
+		if sess.send(ctx, m, kindRound(kindRecipientKey), keyMsg) == nil {
 			sent++
 		}
 	}
@@ -99,7 +99,7 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	replies := make(chan reply, len(spec.Committee))
 	for _, m := range spec.Committee {
 		go func() {
-			b, err := sess.recv(octx, m, kindOutput)
+			b, err := sess.recv(octx, m, kindRound(kindOutput))
 			if err != nil {
 				replies <- reply{member: m, err: err}
 				return
@@ -188,7 +188,7 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	}
 	octx, cancel := context.WithTimeout(ctx, job.OutputTimeout)
 	defer cancel()
-	msgs, errs := fromEach(octx, sess, kindOutput)
+	msgs, errs := fromEach(octx, sess, kindRound(kindOutput))
 
 	// Every member sends the same public part and one private chunk, its
 	// shares for the recipient: auctions (commitment, signature, output

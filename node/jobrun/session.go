@@ -15,9 +15,10 @@ import (
 
 // A job attempt uses two transport sessions, each a transport job ID:
 //
-//	<jobID>/<attempt>/io   every party of the job (committee, then providers
-//	                       and the recipient not already listed): provider
-//	                       inputs, the recipient's key, outputs
+//	<jobID>/<attempt>/io   every party of the job (committee, then the
+//	                       parties that supply provider slots and the
+//	                       recipient, each listed once): provider inputs,
+//	                       the recipient's key, outputs
 //	<jobID>/<attempt>/mpc  the committee alone, in committee order: the MPC
 //	                       engine, the HE output protocol and the BLS signing
 //	                       round
@@ -58,10 +59,13 @@ func (s *Spec) SessionParties(kind string) ([]string, error) {
 		return slices.Clone(s.Committee), nil
 	case SessionIO:
 		out := slices.Clone(s.Committee)
-		for _, p := range append(slices.Clone(s.Providers), s.Recipient) {
-			if !slices.Contains(out, p) {
+		for i := range s.Providers {
+			if p := s.ProviderNode(i); !slices.Contains(out, p) {
 				out = append(out, p)
 			}
+		}
+		if !slices.Contains(out, s.Recipient) {
+			out = append(out, s.Recipient)
 		}
 		return out, nil
 	}
@@ -143,21 +147,31 @@ func (s *Session) index(party string) transport.PartyID {
 	return transport.PartyID(slices.Index(s.parties, party))
 }
 
-// send delivers payload of kind to party.
-func (s *Session) send(ctx context.Context, to string, kind byte, payload []byte) error {
-	if to == s.self {
-		s.loop.put(kind, payload)
-		return nil
-	}
-	return s.conn.Send(ctx, s.index(to), transport.Round(kind), payload)
+// kindRound is the transport round of a message kind.
+func kindRound(kind byte) transport.Round { return transport.Round(kind) }
+
+// slotRound is the transport round of a message about provider slot i (its
+// input, its allocation): a party that supplies several slots sends and
+// receives one such message per slot.
+func slotRound(kind byte, i int) transport.Round {
+	return transport.Round(kind) | transport.Round(i+1)<<8
 }
 
-// recv waits for party from's message of kind.
-func (s *Session) recv(ctx context.Context, from string, kind byte) ([]byte, error) {
-	if from == s.self {
-		return s.loop.get(ctx, kind)
+// send delivers payload to party in round r.
+func (s *Session) send(ctx context.Context, to string, r transport.Round, payload []byte) error {
+	if to == s.self {
+		s.loop.put(r, payload)
+		return nil
 	}
-	return s.conn.Recv(ctx, s.index(from), transport.Round(kind))
+	return s.conn.Send(ctx, s.index(to), r, payload)
+}
+
+// recv waits for party from's message of round r.
+func (s *Session) recv(ctx context.Context, from string, r transport.Round) ([]byte, error) {
+	if from == s.self {
+		return s.loop.get(ctx, r)
+	}
+	return s.conn.Recv(ctx, s.index(from), r)
 }
 
 // openMPC opens the committee session as member idx.
@@ -172,31 +186,31 @@ func (s *Session) openMPC(ctx context.Context, idx int) (transport.Conn, error) 
 // loopback carries messages between roles of the same node.
 type loopback struct {
 	mu    sync.Mutex
-	slots map[byte]chan []byte
+	slots map[transport.Round]chan []byte
 }
 
-func newLoopback() *loopback { return &loopback{slots: make(map[byte]chan []byte)} }
+func newLoopback() *loopback { return &loopback{slots: make(map[transport.Round]chan []byte)} }
 
-func (l *loopback) slot(kind byte) chan []byte {
+func (l *loopback) slot(r transport.Round) chan []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c, ok := l.slots[kind]
+	c, ok := l.slots[r]
 	if !ok {
 		c = make(chan []byte, 1)
-		l.slots[kind] = c
+		l.slots[r] = c
 	}
 	return c
 }
 
-func (l *loopback) put(kind byte, b []byte) {
+func (l *loopback) put(r transport.Round, b []byte) {
 	select {
-	case l.slot(kind) <- b:
-	default: // a role sends each kind to itself at most once
+	case l.slot(r) <- b:
+	default: // a role sends each round to itself at most once
 	}
 }
 
-func (l *loopback) get(ctx context.Context, kind byte) ([]byte, error) {
-	c := l.slot(kind)
+func (l *loopback) get(ctx context.Context, r transport.Round) ([]byte, error) {
+	c := l.slot(r)
 	select { // a message already there wins over an ended context
 	case b := <-c:
 		return b, nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/cohortnet/cohort/mpc/jobs"
 	"github.com/cohortnet/cohort/mpc/ss"
@@ -193,7 +194,7 @@ func (s *Spec) Validate() error {
 	if len(s.Providers) < 1 || len(s.Providers) > MaxProviders {
 		return fmt.Errorf("jobrun: %d providers, want 1..%d", len(s.Providers), MaxProviders)
 	}
-	if err := uniqueNames("provider", s.Providers); err != nil {
+	if err := checkProviderSlots(s.Providers); err != nil {
 		return err
 	}
 	if err := checkName("recipient", s.Recipient, MaxPartyIDBytes); err != nil {
@@ -207,6 +208,34 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("jobrun: %s params: %w", s.Type, err)
 	}
 	s.params = p
+	return nil
+}
+
+// MaxSlotLabelBytes bounds the label of a provider slot "node/label".
+const MaxSlotLabelBytes = 64
+
+// checkProviderSlots checks the providers' input slots: each is a party ID,
+// or "party/label" for one of several inputs a party supplies.
+func checkProviderSlots(slots []string) error {
+	seen := make(map[string]bool, len(slots))
+	for _, slot := range slots {
+		node, label, labelled := strings.Cut(slot, "/")
+		if err := checkName("provider", node, MaxPartyIDBytes); err != nil {
+			return err
+		}
+		if labelled {
+			if err := checkName("provider slot label", label, MaxSlotLabelBytes); err != nil {
+				return err
+			}
+			if strings.Contains(label, ":") {
+				return fmt.Errorf("jobrun: provider slot label %q: only letters, digits and - _ . are allowed", label)
+			}
+		}
+		if seen[slot] {
+			return fmt.Errorf("jobrun: provider %q listed twice", slot)
+		}
+		seen[slot] = true
+	}
 	return nil
 }
 
@@ -384,8 +413,36 @@ func (s *Spec) ensureValid() error {
 	return s.Validate()
 }
 
-// ProviderIndex returns the index of provider id, or −1.
+// ProviderIndex returns the index of provider slot id, or −1.
 func (s *Spec) ProviderIndex(id string) int { return slices.Index(s.Providers, id) }
+
+// ProviderNode returns the party that supplies provider slot i: the slot
+// itself, or the part before the slash of "party/label".
+func (s *Spec) ProviderNode(i int) string { return SlotNode(s.Providers[i]) }
+
+// SlotNode returns the party that supplies a provider slot.
+func SlotNode(slot string) string {
+	node, _, _ := strings.Cut(slot, "/")
+	return node
+}
+
+// SlotLabel returns the label of a provider slot "party/label" ("" for an
+// unlabelled slot).
+func SlotLabel(slot string) string {
+	_, label, _ := strings.Cut(slot, "/")
+	return label
+}
+
+// SlotsOf returns the indices of the provider slots party supplies.
+func (s *Spec) SlotsOf(party string) []int {
+	var out []int
+	for i := range s.Providers {
+		if s.ProviderNode(i) == party {
+			out = append(out, i)
+		}
+	}
+	return out
+}
 
 // MemberIndex returns the committee index of member id, or −1.
 func (s *Spec) MemberIndex(id string) int { return slices.Index(s.Committee, id) }

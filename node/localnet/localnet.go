@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/cohortnet/cohort/ledger"
@@ -170,8 +171,13 @@ func (n *Net) CreateCommittee(ctx context.Context, creator int, id string, membe
 	}
 }
 
-// WriteInput puts member i's private input for a job where its node reads it.
-func (n *Net) WriteInput(i int, jobID string, v any) error {
+// WriteInput puts the private input of a provider slot ("nodeK", or
+// "nodeK/label" for a client of nodeK) where node K reads it for a job.
+func (n *Net) WriteInput(slot, jobID string, v any) error {
+	i := slices.Index(n.names(), jobrun.SlotNode(slot))
+	if i < 0 {
+		return fmt.Errorf("localnet: no node supplies slot %q", slot)
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -180,7 +186,15 @@ func (n *Net) WriteInput(i int, jobID string, v any) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, jobID+".json"), raw, 0o600)
+	return os.WriteFile(filepath.Join(dir, node.InputFileName(jobID, slot)), raw, 0o600)
+}
+
+func (n *Net) names() []string {
+	out := make([]string, len(n.Homes))
+	for i := range out {
+		out[i] = Name(i)
+	}
+	return out
 }
 
 // Job describes a job to run.
