@@ -3,6 +3,7 @@ package jobrun
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,10 +46,27 @@ func TestDecodeSpecRejects(t *testing.T) {
 		"params unknown field": edit(`"max_bid":1000`, `"max_bid":1000,"reserve":5`),
 		"params wrong type":    edit(`"max_bid":1000`, `"max_bid":"lots"`),
 		"one bidder":           edit(`["a","b","c"]`, `["a"]`),
+		"empty slot label":     edit(`["a","b","c"]`, `["a","b/"]`),
+		"nested slot":          edit(`["a","b","c"]`, `["a","b/x/y"]`),
+		"slot without party":   edit(`["a","b","c"]`, `["a","/x"]`),
+		"colon in slot label":  edit(`["a","b","c"]`, `["a","b/x:y"]`),
+		"duplicate slot":       edit(`["a","b","c"]`, `["a","b/x","b/x"]`),
 	} {
 		if _, err := DecodeSpec([]byte(s)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// Slots of one party are distinct providers; the io session lists the
+	// party once.
+	spec, err := DecodeSpec([]byte(edit(`["a","b","c"]`, `["a","b","b/x","b/y"]`)))
+	if err != nil {
+		t.Fatalf("labelled slots rejected: %v", err)
+	}
+	if got := spec.SlotsOf("b"); !slices.Equal(got, []int{1, 2, 3}) {
+		t.Fatalf("slots of b: %v", got)
+	}
+	if parties, _ := spec.SessionParties(SessionIO); slices.Index(parties, "b") < 0 || slices.Contains(parties, "b/x") {
+		t.Fatalf("io session parties %v", parties)
 	}
 	if _, err := DecodeSpec(bytes.Repeat([]byte(" "), MaxSpecBytes+1)); err == nil {
 		t.Error("oversized spec accepted")
