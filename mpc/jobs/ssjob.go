@@ -18,8 +18,8 @@ import (
 // Secret-sharing jobs: shared plumbing.
 //
 // A data provider (not necessarily a committee member) commits to its input
-// fields f1..fk with a fresh salt, Commit(f1..fk, salt) = Poseidon2-MD (see
-// ss.NativeCommit), posts the commitment on the ledger, and sends each
+// fields f1..fk with a fresh salt, Commit(f1..fk, salt) = Poseidon2-MD, in
+// tree mode for more than 8 fields (see ss.NativeCommit), posts the commitment on the ledger, and sends each
 // committee party its shares (ShareInput). The committee recomputes the
 // commitment on shares and tests it against the public one without revealing
 // it (VerifyInputs); every job ends by committing to its outputs inside the
@@ -126,7 +126,9 @@ func (e *CommitmentMismatchError) Error() string {
 // random ρ: zero when the input matches, a uniform field element otherwise —
 // so the committee learns one bit per provider and not the commitment of what
 // a mismatching provider actually sent. All inputs must have the same number
-// of fields; they are hashed side by side (k+1 permutations in sequence).
+// of fields; they are hashed side by side (k+1 permutations in sequence for
+// up to ss.CommitChainFields fields, ⌈log2 k⌉ batched tree levels and 2
+// permutations beyond).
 func VerifyInputs(ctx context.Context, p *ss.Party, inputs []Input) error {
 	m := len(inputs)
 	if m == 0 {

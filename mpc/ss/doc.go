@@ -25,9 +25,11 @@
 //     in batches ahead of the online phase.
 //   - TruncPr, FixMul: probabilistic truncation and fixed-point products.
 //   - Poseidon2, Commit: gnark-crypto's bn254 Poseidon2 permutation (width 2,
-//     6 full + 50 partial rounds, x^5) and the project's commitment
-//     Poseidon2-MD(f1..fk, salt) on shares, bit for bit equal to
-//     NativeCommit and to gnark's std/hash/poseidon2 in-circuit.
+//     6 full + 50 partial rounds, x^5) and the project's commitment on
+//     shares, bit for bit equal to NativeCommit: Poseidon2-MD(f1..fk, salt)
+//     for up to 8 fields (gnark's std/hash/poseidon2 in-circuit, zk.Commit),
+//     Poseidon2-MD(root, salt) over a binary tree of compressions for longer
+//     inputs (clearing curves), whose ⌈log2 k⌉ levels batch in the MPC.
 //
 // Engineering: work is split in chunks processed by all cores, each chunk
 // drawing its pairwise-PRG values from its own (round, chunk) stream; large

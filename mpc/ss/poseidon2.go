@@ -207,21 +207,32 @@ func (p *Party) poseidon2Rounds(_ context.Context, s0, s1 fr.Vector, sbox func(x
 	return nil
 }
 
+// CommitChainFields is the longest input committed as one Merkle–Damgård
+// chain. Longer inputs (clearing curves of up to 4,000 levels) are committed
+// in tree mode: a chain of k blocks costs k permutations in sequence, hence k
+// times the latency of one inside the MPC, while a tree of the same k−1
+// compressions needs only ⌈log2 k⌉ batched levels.
+const CommitChainFields = 8
+
 // Commit computes, for each of m instances j, the project's Poseidon2
-// commitment of (fields[0][j], …, fields[k−1][j], salt[j]) on shares:
-// gnark-crypto's Merkle–Damgård hasher with zero IV, where each block b
-// updates the state h to b + P(h, b)[1] (Compress feeds h as the left and b
-// as the right input and adds the right input forward). k+1 permutations run
-// in sequence; the m instances run side by side.
+// commitment of (fields[0][j], …, fields[k−1][j]) under salt[j] on shares
+// (see NativeCommit); the m instances run side by side.
 func (p *Party) Commit(ctx context.Context, fields []fr.Vector, salt fr.Vector) (fr.Vector, error) {
 	m := len(salt)
 	if err := field.CheckLen(m, fields...); err != nil {
 		return nil, fmt.Errorf("ss: commit: %w", err)
 	}
+	blocks := fields
+	if len(fields) > CommitChainFields {
+		root, err := p.treeRoot(ctx, fields)
+		if err != nil {
+			return nil, fmt.Errorf("ss: commit: %w", err)
+		}
+		blocks = []fr.Vector{root}
+	}
 	state := field.New(m)
 	s0, s1 := field.New(m), field.New(m)
-	blocks := append(append([]fr.Vector(nil), fields...), salt)
-	for _, b := range blocks {
+	for _, b := range append(append([]fr.Vector(nil), blocks...), salt) {
 		copy(s0, state)
 		copy(s1, b)
 		if err := p.Poseidon2(ctx, s0, s1); err != nil {
@@ -232,14 +243,58 @@ func (p *Party) Commit(ctx context.Context, fields []fr.Vector, salt fr.Vector) 
 	return state, nil
 }
 
-// NativeCommit is the plaintext commitment Poseidon2(f1, …, fk, salt): the
-// gnark-crypto bn254 Merkle–Damgård Poseidon2 hasher fed with the 32-byte
-// big-endian encoding of each field element, then of the salt; the digest is
-// read as a field element.
+// treeRoot computes, for each instance, the root of the binary tree of
+// compressions over its fields (see NativeCommit): every level compresses
+// all its pairs of every instance in one batched permutation.
+func (p *Party) treeRoot(ctx context.Context, fields []fr.Vector) (fr.Vector, error) {
+	level := fields
+	m := len(fields[0])
+	for len(level) > 1 {
+		pairs := len(level) / 2
+		left, right := field.New(pairs*m), field.New(pairs*m)
+		for q := 0; q < pairs; q++ {
+			copy(left[q*m:], level[2*q])
+			copy(right[q*m:], level[2*q+1])
+		}
+		out := append(fr.Vector(nil), right...)
+		if err := p.Poseidon2(ctx, left, out); err != nil {
+			return nil, err
+		}
+		out.Add(out, right) // compress(l, r) = P(l, r)[1] + r
+		next := make([]fr.Vector, 0, pairs+1)
+		for q := 0; q < pairs; q++ {
+			next = append(next, out[q*m:(q+1)*m])
+		}
+		if len(level)%2 == 1 {
+			next = append(next, level[len(level)-1])
+		}
+		level = next
+	}
+	return level[0], nil
+}
+
+// NativeCommit is the plaintext commitment to fields under salt, a 32-byte
+// field element:
+//
+//   - up to CommitChainFields fields: gnark-crypto's bn254 Merkle–Damgård
+//     Poseidon2 hasher (zero IV; each block b updates the state h to
+//     b + P(h, b)[1]) fed with the fields, then the salt, each as its 32-byte
+//     big-endian encoding — the same function as zk.Commit and the zk circuits'
+//     commitments;
+//   - longer inputs, tree mode: the same hasher fed with (root, salt), where
+//     root is the binary tree of compressions c(l, r) = P(l, r)[1] + r over the
+//     fields, pairing neighbours level by level and carrying an odd last node
+//     up unchanged. The tree's shape depends only on the number of fields,
+//     which every job fixes publicly; for a given length it binds like the
+//     chain.
 func NativeCommit(fields []fr.Element, salt fr.Element) fr.Element {
+	blocks := fields
+	if len(fields) > CommitChainFields {
+		blocks = []fr.Element{nativeTreeRoot(fields)}
+	}
 	h := poseidon2.NewMerkleDamgardHasher()
-	for i := range fields {
-		b := fields[i].Bytes()
+	for i := range blocks {
+		b := blocks[i].Bytes()
 		h.Write(b[:])
 	}
 	b := salt.Bytes()
@@ -247,4 +302,25 @@ func NativeCommit(fields []fr.Element, salt fr.Element) fr.Element {
 	var out fr.Element
 	out.SetBytes(h.Sum(nil))
 	return out
+}
+
+func nativeTreeRoot(fields []fr.Element) fr.Element {
+	perm := poseidon2.NewDefaultPermutation()
+	level := append([]fr.Element(nil), fields...)
+	for len(level) > 1 {
+		next := level[:0:0]
+		for q := 0; q+1 < len(level); q += 2 {
+			st := []fr.Element{level[q], level[q+1]}
+			if err := perm.Permutation(st); err != nil {
+				panic(err) // the state has the permutation's width
+			}
+			st[1].Add(&st[1], &level[q+1])
+			next = append(next, st[1])
+		}
+		if len(level)%2 == 1 {
+			next = append(next, level[len(level)-1])
+		}
+		level = next
+	}
+	return level[0]
 }

@@ -2,6 +2,7 @@ package ss
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -43,10 +44,18 @@ func TestPoseidon2MatchesGnark(t *testing.T) {
 }
 
 func TestCommitMatchesNativeHasher(t *testing.T) {
+	// Chain mode, and tree mode with and without odd levels.
+	for _, k := range []int{1, 3, CommitChainFields, CommitChainFields + 1, 16, 37} {
+		t.Run(fmt.Sprint(k), func(t *testing.T) { testCommitMatchesNative(t, k) })
+	}
+	testNativeCommitConstruction(t)
+}
+
+func testCommitMatchesNative(t *testing.T, k int) {
 	n := 3
-	r := rand.New(rand.NewPCG(3, 19))
+	r := rand.New(rand.NewPCG(3, uint64(19+k)))
 	prm := mustParams(t, n)
-	const m, k = 3, 3
+	const m = 3
 	fields := make([]fr.Vector, k)
 	shares := make([][]fr.Vector, k)
 	for i := range fields {
@@ -76,19 +85,42 @@ func TestCommitMatchesNativeHasher(t *testing.T) {
 			t.Fatalf("commitment %d differs from the native hasher", j)
 		}
 	}
-	// NativeCommit itself: cross-check against a hand-rolled Merkle–Damgård
-	// chain over the permutation (h ← b + P(h, b)[1], zero IV).
+}
+
+// testNativeCommitConstruction cross-checks NativeCommit against the
+// permutation by hand: the Merkle–Damgård chain h ← b + P(h, b)[1] (zero IV)
+// for short inputs, and over (tree root, salt) for long ones.
+func testNativeCommitConstruction(t *testing.T) {
 	perm := poseidon2.NewDefaultPermutation()
-	var h fr.Element
-	for _, b := range []fr.Element{fields[0][0], fields[1][0], fields[2][0], salt[0]} {
-		st := []fr.Element{h, b}
+	compress := func(l, r fr.Element) fr.Element {
+		st := []fr.Element{l, r}
 		if err := perm.Permutation(st); err != nil {
 			t.Fatal(err)
 		}
-		h.Add(&b, &st[1])
+		st[1].Add(&st[1], &r)
+		return st[1]
 	}
-	want := NativeCommit([]fr.Element{fields[0][0], fields[1][0], fields[2][0]}, salt[0])
-	if !h.Equal(&want) {
-		t.Fatal("NativeCommit is not the Merkle–Damgård chain of the permutation")
+	chain := func(blocks ...fr.Element) fr.Element {
+		var h fr.Element
+		for _, b := range blocks {
+			h = compress(h, b)
+		}
+		return h
+	}
+	f := make([]fr.Element, CommitChainFields+1)
+	for i := range f {
+		f[i].SetUint64(uint64(100 + i))
+	}
+	salt := fr.NewElement(7)
+	if got, want := NativeCommit(f[:3], salt), chain(f[0], f[1], f[2], salt); !got.Equal(&want) {
+		t.Fatal("NativeCommit of 3 fields is not the Merkle–Damgård chain of the permutation")
+	}
+	// 9 fields: levels of 9 → 5 → 3 → 2 → 1 nodes, the odd last node carried up.
+	l1 := []fr.Element{compress(f[0], f[1]), compress(f[2], f[3]), compress(f[4], f[5]), compress(f[6], f[7]), f[8]}
+	l2 := []fr.Element{compress(l1[0], l1[1]), compress(l1[2], l1[3]), l1[4]}
+	l3 := []fr.Element{compress(l2[0], l2[1]), l2[2]}
+	root := compress(l3[0], l3[1])
+	if got, want := NativeCommit(f, salt), chain(root, salt); !got.Equal(&want) {
+		t.Fatal("NativeCommit of 9 fields is not the chain over (tree root, salt)")
 	}
 }

@@ -79,7 +79,8 @@
 // # Commitments
 //
 // SS inputs: Commit(fields…, salt) = Poseidon2-MD (ss.NativeCommit, the same
-// function as zk.Commit), one 32-byte big-endian field element; for an
+// function as zk.Commit; clearing curves of more than 8 levels in its tree
+// mode), one 32-byte big-endian field element; for an
 // auction it is exactly the zk input-validity circuit's commitment of the
 // bid. The committee checks every input against its commitment inside the
 // MPC. SS outputs: auctions Commit(winner, price, salt), clearing the
