@@ -66,9 +66,11 @@ const (
 )
 
 // RunClearing checks every bidder's curve against its commitment and clears.
-// The check hashes each curve inside the MPC (levels+1 Poseidon2 permutations
-// in sequence, the bidders side by side), which dominates the cost for long
-// curves.
+// The check hashes each curve inside the MPC (for more than 8 levels, a tree
+// of levels−1 compressions in ⌈log2 levels⌉ batched rounds of permutations,
+// every bidder side by side), which dominates the cost for long curves: its
+// work grows with levels × bidders. Nothing about the curves is opened
+// before every curve has passed the check.
 func RunClearing(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingBid) (*ClearingResult, error) {
 	inputs := make([]Input, len(bids))
 	for i, b := range bids {
