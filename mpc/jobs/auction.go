@@ -139,11 +139,13 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vect
 		return nil, nil, fmt.Errorf("jobs: unknown auction kind %d", int(kind))
 	}
 	B := len(bids)
-	perComparison := 1
+	comparisons := B - 1
 	if kind == SecondPrice {
-		perComparison = 2
+		// A runner-up comparison per match, except in the first round, where
+		// every runner-up so far is zero and the loser is the runner-up.
+		comparisons += B - 1 - B/2
 	}
-	if err := p.PrepareComparisons(ctx, perComparison*(B-1), 0); err != nil {
+	if err := p.PrepareComparisons(ctx, comparisons, 0); err != nil {
 		return nil, nil, fmt.Errorf("jobs: auction preprocessing: %w", err)
 	}
 	// Nodes of the tournament, in bidder order: max, its index, runner-up.
@@ -153,7 +155,7 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vect
 		idx[i].SetUint64(uint64(i))
 	}
 	second := field.New(B)
-	for len(mx) > 1 {
+	for first := true; len(mx) > 1; first = false {
 		pairs := len(mx) / 2
 		l, r := field.New(pairs), field.New(pairs)
 		li, ri := field.New(pairs), field.New(pairs)
@@ -172,7 +174,7 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vect
 		// One multiplication round selects max, index (and runner-up of the
 		// winning side): x_l + w·(x_r − x_l).
 		diffs := []fr.Vector{field.Sub(r, l), field.Sub(ri, li)}
-		if kind == SecondPrice {
+		if kind == SecondPrice && !first {
 			diffs = append(diffs, field.Sub(rs, ls))
 		}
 		ws := make([]fr.Vector, len(diffs))
@@ -186,7 +188,12 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vect
 		nm := field.Add(l, prod[:pairs])
 		ni := field.Add(li, prod[pairs:2*pairs])
 		var ns fr.Vector
-		if kind == SecondPrice {
+		switch {
+		case kind == SecondPrice && first:
+			// runner-up = min(l, r): both sides' runner-ups are still zero.
+			ns = field.Add(l, r)
+			ns.Sub(ns, nm)
+		case kind == SecondPrice:
 			// runner-up = max(min(l, r), runner-up of the winner's side).
 			lo := field.Add(l, r)
 			lo.Sub(lo, nm)
@@ -199,7 +206,7 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vect
 			if err != nil {
 				return nil, nil, fmt.Errorf("jobs: auction: %w", err)
 			}
-		} else {
+		default:
 			ns = field.New(pairs)
 		}
 		if len(mx)%2 == 1 {
