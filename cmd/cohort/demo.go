@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
@@ -200,11 +201,11 @@ func (d *demo) clearing(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	level, _ := jobrun.PlainClearing(params.Sides, curves)
+	level, alloc := jobrun.PlainClearing(params.Sides, curves)
 	if res.Clearing.Level != level {
 		return "", fmt.Errorf("clearing level %d, plaintext %d", res.Clearing.Level, level)
 	}
-	fmt.Fprintf(d.out, "      node2 (platform) learned the clearing price %d\n", res.Clearing.Price)
+	fmt.Fprintf(d.out, "      node2 (platform) learned the clearing price %d; the long side is filled in provider order\n", res.Clearing.Price)
 	for p := 0; p < 3; p++ {
 		raw, err := d.net.Clients[p].JobOutput(ctx, id, "allocation")
 		if err != nil {
@@ -213,6 +214,9 @@ func (d *demo) clearing(ctx context.Context) (string, error) {
 		var a jobrun.Allocation
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return "", err
+		}
+		if a.Quantity != alloc[p] {
+			return "", fmt.Errorf("node%d allocation %d, plaintext %d", p, a.Quantity, alloc[p])
 		}
 		fmt.Fprintf(d.out, "      node%d learned only its own allocation: %d\n", p, a.Quantity)
 	}
@@ -250,7 +254,7 @@ func (d *demo) supervise(ctx context.Context, ids []string) (int, error) {
 		if id == "" {
 			continue
 		}
-		j, err := c.Job(ctx, id)
+		j, err := completedJob(ctx, c, id)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -278,6 +282,28 @@ func (d *demo) supervise(ctx context.Context, ids []string) (int, error) {
 		fmt.Fprintf(d.out, "      %-10s committee signature ok, %d input proofs ok\n", id, n)
 	}
 	return verified, errors.Join(errs...)
+}
+
+// completedJob reads a job from the supervisor's own node, waiting (up to a
+// minute) until that node has committed the block with its result: it may be
+// a block behind the node that reported the job done.
+func completedJob(ctx context.Context, c *client.Client, id string) (*client.Job, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		j, err := c.Job(ctx, id)
+		if err == nil && j.Status == ledger.JobCompleted {
+			return j, nil
+		}
+		if err == nil && j.Status == ledger.JobAborted {
+			return nil, fmt.Errorf("%s aborted: %s", id, j.AbortReason)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: not completed on the supervisor's node: %w", id, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // verifyInputProofs re-verifies a job's input-validity proofs (an auction's

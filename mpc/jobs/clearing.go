@@ -90,8 +90,10 @@ func RunClearing(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []Cle
 // clearing level, so a binary search with one comparison per step finds it in
 // ⌈log2(L+1)⌉ steps; the opened step outcomes are a function of the clearing
 // level alone, which is revealed anyway. With the level public, each
-// allocation is again linear in the shares; it is never opened to the
-// committee, only handed to its bidder as output shares.
+// bidder's quantity at the clearing price is again linear in the shares; the
+// long side is rationed to the short side's volume (ration, comparisons whose
+// outcomes stay shared). No allocation is opened to the committee: each is
+// handed to its bidder as output shares.
 func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingBid) (*ClearingResult, error) {
 	L := len(spec.Prices)
 	if L == 0 || L > MaxClearingLevels {
@@ -126,7 +128,8 @@ func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingB
 	for span := L + 1; span > 1; span = (span + 1) / 2 {
 		steps++
 	}
-	if err := p.PrepareComparisons(ctx, steps, 0); err != nil {
+	// The search, then the rationing of the long side (see ration).
+	if err := p.PrepareComparisons(ctx, steps+1+2*len(bids), 0); err != nil {
 		return nil, fmt.Errorf("jobs: clearing preprocessing: %w", err)
 	}
 	// Count the levels with D ≥ S: the predicate is true on a prefix.
@@ -165,6 +168,10 @@ func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingB
 			}
 			alloc[i] = a
 		}
+		var err error
+		if alloc, err = ration(ctx, p, bids, alloc, demand[level], supply[level]); err != nil {
+			return nil, fmt.Errorf("jobs: clearing: %w", err)
+		}
 	}
 	// Commit to the level (public) and to each allocation, side by side.
 	var lv fr.Element
@@ -191,6 +198,71 @@ func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingB
 		res.Allocations[i] = OutputShare{Values: fr.Vector{alloc[i]}, Salt: salts[1+i]}
 	}
 	return res, nil
+}
+
+// ration turns each bidder's quantity at the clearing price (x) into what it
+// trades: the volume is V = min(D, S); the short side trades all of it, and
+// the long side is filled in provider order (time priority) until V is
+// reached, so that both sides' allocations add up to V. Bidder i of a side
+// gets min(x_i, max(0, V − P_i)), P_i the quantities of the same side's
+// bidders before it — two comparisons per bidder and nothing opened.
+// (Pro-rata rationing would need a secret division.)
+func ration(ctx context.Context, p *ss.Party, bids []ClearingBid, x fr.Vector, demand, supply fr.Element) (fr.Vector, error) {
+	B := len(bids)
+	shortBuyers, err := p.LessThan(ctx, fr.Vector{demand}, fr.Vector{supply})
+	if err != nil {
+		return nil, err
+	}
+	var diff fr.Element
+	diff.Sub(&demand, &supply)
+	v, err := p.Mul(ctx, shortBuyers, fr.Vector{diff})
+	if err != nil {
+		return nil, err
+	}
+	volume := v[0]
+	volume.Add(&volume, &supply) // V = S + [D < S]·(D − S)
+
+	before := field.New(B) // P_i
+	vol := field.New(B)
+	var sums [3]fr.Element // per side
+	for i, b := range bids {
+		before[i] = sums[b.Side]
+		sums[b.Side].Add(&sums[b.Side], &x[i])
+		vol[i] = volume
+	}
+	room, err := p.LessThan(ctx, before, vol) // [P_i < V]
+	if err != nil {
+		return nil, err
+	}
+	left := field.Sub(vol, before)
+	if left, err = p.Mul(ctx, room, left); err != nil { // max(0, V − P_i)
+		return nil, err
+	}
+	short, err := p.LessThan(ctx, left, x)
+	if err != nil {
+		return nil, err
+	}
+	return p.Select(ctx, short, left, x)
+}
+
+// PlainRation is ration in the clear (the reference of tests and of
+// plaintext checks): x[i] is bidder i's quantity at the clearing price.
+func PlainRation(sides []Side, x []uint64) []uint64 {
+	var total [3]uint64
+	for i, q := range x {
+		total[sides[i]] += q
+	}
+	volume := min(total[Buyer], total[Seller])
+	var before [3]uint64
+	out := make([]uint64, len(x))
+	for i, q := range x {
+		s := sides[i]
+		if before[s] < volume {
+			out[i] = min(q, volume-before[s])
+		}
+		before[s] += q
+	}
+	return out
 }
 
 func prefixSums(v fr.Vector) fr.Vector {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -295,6 +296,7 @@ func plainClearing(prices []uint64, curves [][]uint64, sides []Side) (int, []uin
 				}
 			}
 		}
+		alloc = PlainRation(sides, alloc)
 	}
 	return level, alloc
 }
@@ -341,6 +343,13 @@ func TestClearingMatchesPlaintext(t *testing.T) {
 			})
 			mustAll(t, errs)
 			level, alloc := plainClearing(prices, curves, sides)
+			var traded [3]uint64
+			for b, a := range alloc {
+				traded[sides[b]] += a
+			}
+			if traded[Buyer] != traded[Seller] {
+				t.Fatalf("n=%d trial %d: buyers get %d, sellers %d", n, trial, traded[Buyer], traded[Seller])
+			}
 			for i, got := range res {
 				if got.Level != level {
 					t.Fatalf("n=%d trial %d party %d: level %d, want %d", n, trial, i, got.Level, level)
@@ -360,6 +369,16 @@ func TestClearingMatchesPlaintext(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestPlainRation(t *testing.T) {
+	// Buyers want 10+5+3 = 18 at the clearing price, sellers offer 4+7 = 11:
+	// sellers trade everything, buyers are filled in order.
+	sides := []Side{Buyer, Seller, Buyer, Seller, Buyer}
+	got := PlainRation(sides, []uint64{10, 4, 5, 7, 3})
+	if want := []uint64{10, 4, 1, 7, 0}; !slices.Equal(got, want) {
+		t.Fatalf("rationed %v, want %v", got, want)
 	}
 }
 

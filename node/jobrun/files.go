@@ -150,8 +150,9 @@ type ClearingResult struct {
 	Price uint64 `json:"price"`
 }
 
-// Allocation is what a clearing bidder learns: its own allocation, with the
-// salt that opens its per-bidder commitment.
+// Allocation is what a clearing bidder learns: the quantity it trades at the
+// clearing price (the long side is filled in provider order up to the short
+// side's volume), with the salt that opens its per-bidder commitment.
 type Allocation struct {
 	Quantity    uint64 `json:"quantity"`
 	Commitment  string `json:"commitment"`

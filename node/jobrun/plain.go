@@ -26,7 +26,8 @@ func PlainAuction(typ Type, bids []uint64) (winner int, price uint64) {
 }
 
 // PlainClearing returns the clearing level (−1: no trade) and each bidder's
-// allocation, with the semantics of jobs.Clear.
+// allocation (the long side rationed in provider order), with the semantics
+// of jobs.Clear.
 func PlainClearing(sides []string, curves [][]uint64) (int, []uint64) {
 	levels := len(curves[0])
 	demand := func(l int) (d, s uint64) {
@@ -64,6 +65,14 @@ func PlainClearing(sides []string, curves [][]uint64) (int, []uint64) {
 				}
 			}
 		}
+		js := make([]jobs.Side, len(sides))
+		for i, s := range sides {
+			js[i] = jobs.Seller
+			if s == "buyer" {
+				js[i] = jobs.Buyer
+			}
+		}
+		alloc = jobs.PlainRation(js, alloc)
 	}
 	return level, alloc
 }
