@@ -246,10 +246,14 @@ func ration(ctx context.Context, p *ss.Party, bids []ClearingBid, x fr.Vector, d
 }
 
 // PlainRation is ration in the clear (the reference of tests and of
-// plaintext checks): x[i] is bidder i's quantity at the clearing price.
+// plaintext checks): x[i] is bidder i's quantity at the clearing price, sides
+// has one entry per bidder (sides other than Buyer and Seller: no trade).
 func PlainRation(sides []Side, x []uint64) []uint64 {
 	var total [3]uint64
 	for i, q := range x {
+		if sides[i] != Buyer && sides[i] != Seller {
+			return make([]uint64, len(x))
+		}
 		total[sides[i]] += q
 	}
 	volume := min(total[Buyer], total[Seller])
