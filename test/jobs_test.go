@@ -300,20 +300,18 @@ func (jr *jobRunner) run(t *testing.T, requester int, typ, id string, params any
 	fmt.Sscanf(recipient, "node%d", &r)
 	// The recipient stores the result when it has checked it, which may be
 	// just after the record lands.
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		out, err := exec.CommandContext(jr.ctx, cohortBin, "job", "result", id, "--home", jr.nw.homes[r]).Output()
-		if err == nil {
-			var res jobrun.Result
-			if err := json.Unmarshal(out, &res); err != nil {
-				t.Fatalf("result of %s: %v\n%s", id, err, out)
-			}
-			return &res
+	var out []byte
+	jr.eventually(t, 30*time.Second, func() (err error) {
+		if out, err = exec.CommandContext(jr.ctx, cohortBin, "job", "result", id, "--home", jr.nw.homes[r]).Output(); err != nil {
+			return fmt.Errorf("recipient %s holds no result of %s: %w", recipient, id, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recipient %s holds no result of %s: %v", recipient, id, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return nil
+	})
+	var res jobrun.Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("result of %s: %v\n%s", id, err, out)
 	}
+	return &res
 }
 
 func (jr *jobRunner) onlyRecipientHolds(id string, recipient int) {
