@@ -48,14 +48,18 @@ func SignRound(ctx context.Context, conn transport.Conn, r transport.Round, s *S
 	}
 
 	// Send to everyone; an unreachable member must not stop the others from
-	// getting this partial, so send failures are only remembered.
+	// getting this partial, so send failures are only remembered. A member
+	// that already left (it had its t partials and closed) is one of them:
+	// its partial, if any, was sent before it left. Only the closure of this
+	// member's own connection ends the round.
 	f := faults{phase: "sign round"}
 	for j := 0; j < n; j++ {
 		if j == me {
 			continue
 		}
 		if err := conn.Send(ctx, transport.PartyID(j), r, own); err != nil {
-			if errors.Is(err, transport.ErrClosed) {
+			var pe *transport.PartyError
+			if errors.Is(err, transport.ErrClosed) && !(errors.As(err, &pe) && pe.Party == transport.PartyID(j)) {
 				return nil, fmt.Errorf("sign round: %w", err)
 			}
 			f.add(j, r, "send: %w", err)

@@ -402,28 +402,12 @@ func sign(ctx context.Context, conn transport.Conn, keys *CommitteeKeys, job Com
 	}
 	sctx, cancel := context.WithTimeout(ctx, job.StepTimeout)
 	defer cancel()
-	res, err := committee.SignRound(sctx, peerTolerant{conn}, roundSign, keys.BLS, msg)
+	res, err := committee.SignRound(sctx, conn, roundSign, keys.BLS, msg)
 	if err != nil {
 		return fmt.Errorf("jobrun: sign result: %w", err)
 	}
 	out.Message, out.Signature, out.Signers = msg, res.Signature, res.Signers
 	return nil
-}
-
-// peerTolerant hides send failures caused by a peer that already left: a
-// member that has its t partials combines and closes its session, and
-// SignRound would take the ErrClosed of a send to it for its own closure.
-// The departed peer's partial, if any, was sent before it left; SignRound
-// still names members whose partials never arrive.
-type peerTolerant struct{ transport.Conn }
-
-func (c peerTolerant) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
-	err := c.Conn.Send(ctx, to, r, b)
-	var pe *transport.PartyError
-	if err != nil && errors.As(err, &pe) && pe.Party == to && pe.Party != c.Self() {
-		return nil
-	}
-	return err
 }
 
 // ---------------------------------------------------------------- HE jobs
