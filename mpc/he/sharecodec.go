@@ -113,16 +113,25 @@ func (b *shapeBuilder) appendTo(out []byte, kind shareKind, tag uint64, n int) [
 	return out
 }
 
-// decode fills the share described by the builder from untrusted bytes and
-// returns the tag. The length is checked before any coefficient is read.
-func (b *shapeBuilder) decode(kind shareKind, data []byte, n int) (uint64, error) {
+// header checks an encoded share's length (before anything is read) and kind,
+// and returns its tag.
+func (b *shapeBuilder) header(kind shareKind, data []byte, n int) (uint64, error) {
 	if want := b.size(n); len(data) != want {
 		return 0, fmt.Errorf("he: share of kind %d has %d bytes, expected %d", kind, len(data), want)
 	}
 	if shareKind(data[0]) != kind {
 		return 0, fmt.Errorf("he: share of kind %d where kind %d was expected", data[0], kind)
 	}
-	tag := binary.LittleEndian.Uint64(data[1:9])
+	return binary.LittleEndian.Uint64(data[1:9]), nil
+}
+
+// decode fills the share described by the builder from untrusted bytes and
+// returns the tag. The length is checked before any coefficient is read.
+func (b *shapeBuilder) decode(kind shareKind, data []byte, n int) (uint64, error) {
+	tag, err := b.header(kind, data, n)
+	if err != nil {
+		return 0, err
+	}
 	off := shareHeader
 	for _, r := range b.refs {
 		for i, q := range r.moduli {
@@ -148,13 +157,10 @@ func (b *shapeBuilder) decode(kind shareKind, data []byte, n int) (uint64, error
 // may be lazily reduced on entry ([0, 2q)); it is fully reduced on return,
 // except when an error is returned, in which case it must be discarded.
 func (b *shapeBuilder) decodeAdd(kind shareKind, data []byte, n int) (uint64, error) {
-	if want := b.size(n); len(data) != want {
-		return 0, fmt.Errorf("he: share of kind %d has %d bytes, expected %d", kind, len(data), want)
+	tag, err := b.header(kind, data, n)
+	if err != nil {
+		return 0, err
 	}
-	if shareKind(data[0]) != kind {
-		return 0, fmt.Errorf("he: share of kind %d where kind %d was expected", data[0], kind)
-	}
-	tag := binary.LittleEndian.Uint64(data[1:9])
 	off := shareHeader
 	for _, r := range b.refs {
 		for i, q := range r.moduli {
