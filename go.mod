@@ -5,7 +5,7 @@ go 1.26.8
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/cometbft/cometbft v0.38.25
-	github.com/consensys/gnark v0.16.0
+	github.com/consensys/gnark v0.16.1
 	github.com/dgraph-io/badger/v4 v4.9.6
 	github.com/libp2p/go-libp2p v0.51.0
 	github.com/prometheus/client_golang v1.24.1
