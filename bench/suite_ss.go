@@ -68,7 +68,10 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = ssFigures(ctx, progress, com, "ss.", res)
+		err = ssFigures(ctx, progress, com, "ss.", ss.SemiHonest, res)
+		if err == nil {
+			err = ssFigures(ctx, progress, com, "ss.mal.", ss.Malicious, res)
+		}
 		cleanup()
 		if err != nil {
 			return nil, err
@@ -81,8 +84,22 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	if memOnly {
 		prefix = "ss."
 	}
-	if err := ssFigures(ctx, progress, memCommittee{nw: transport.NewMemoryNetwork()}, prefix, res); err != nil {
+	mem := memCommittee{nw: transport.NewMemoryNetwork()}
+	if err := ssFigures(ctx, progress, mem, prefix, ss.SemiHonest, res); err != nil {
 		return nil, err
+	}
+	if memOnly {
+		if err := ssFigures(ctx, progress, mem, "ss.mal.", ss.Malicious, res); err != nil {
+			return nil, err
+		}
+	}
+	// The price of malicious security on the headline job (same transport,
+	// same run).
+	if semi, mal := res["ss.vickrey_1024_s"], res["ss.mal.vickrey_1024_s"]; semi > 0 && mal > 0 {
+		res["ss.mal_overhead_vickrey"] = mal / semi
+	}
+	if semi, mal := res["ss.clearing_4000x100_s"], res["ss.mal.clearing_4000x100_s"]; semi > 0 && mal > 0 {
+		res["ss.mal_overhead_clearing"] = mal / semi
 	}
 	return res, nil
 }
@@ -99,19 +116,39 @@ func loadAverage() (float64, error) {
 	return la, err
 }
 
-// ssFigures measures every figure of the suite over com, under prefix.
-func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix string, out Results) error {
+// ssFigures measures every figure of the suite over com, under prefix, with
+// the engine in mode sec. The malicious mode measures the headline figures
+// only (multiplications, comparisons, Vickrey, clearing), each including the
+// MAC check of its products; its input-authentication round is done before
+// the clock starts for the primitives and inside it for the jobs.
+func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix string, sec ss.Security, out Results) error {
+	mal := sec == ss.Malicious
 	res := Results{}
 	defer func() {
 		for k, v := range res {
 			out[prefix+strings.TrimPrefix(k, "ss.")] = v
 		}
 	}()
-	fmt.Fprintf(progress, "ss: 3 parties over the %s transport\n", com.name())
+	fmt.Fprintf(progress, "ss: 3 parties over the %s transport, %s mode\n", com.name(), sec)
 	jobN := 0
 	runOnce := func(fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
 		jobN++
-		return runSSJob(ctx, com, fmt.Sprintf("bench-ss-%d-%d", time.Now().UnixNano(), jobN), fn)
+		return runSSJob(ctx, com, fmt.Sprintf("bench-ss-%d-%d", time.Now().UnixNano(), jobN), sec, fn)
+	}
+	// timed collects party 0's duration of the part of a job it times.
+	var timedMu sync.Mutex
+	var timed []time.Duration
+	record := func(p *ss.Party, d time.Duration) {
+		if p.Self() == 0 {
+			timedMu.Lock()
+			timed = append(timed, d)
+			timedMu.Unlock()
+		}
+	}
+	// auth returns public test vectors as shares of the party's mode (every
+	// share equal: a consistent sharing of degree 0).
+	auth := func(ctx context.Context, p *ss.Party, vs ...fr.Vector) ([]ss.Vec, error) {
+		return p.AuthenticateDealt(ctx, vs)
 	}
 	// The machine is shared: every figure is the median of ssTrials jobs.
 	run := func(fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
@@ -137,17 +174,28 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 	}
 	prg.FillVector(x)
 	prg.FillVector(y)
-	d, err := run(func(ctx context.Context, p *ss.Party) error {
+	timed = nil
+	_, err = run(func(ctx context.Context, p *ss.Party) error {
+		v, err := auth(ctx, p, x, y)
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
 		for i := 0; i < mulReps; i++ {
-			if _, err := p.Mul(ctx, x, y); err != nil {
+			if _, err := p.MulVec(ctx, v[0], v[1]); err != nil {
 				return err
 			}
 		}
+		if err := p.Verify(ctx); err != nil {
+			return err
+		}
+		record(p, time.Since(t0))
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("mul: %w", err)
 	}
+	d := medianDuration(timed)
 	res["ss.mul_per_s"] = float64(mulBatch*mulReps) / d.Seconds()
 	fmt.Fprintf(progress, "ss: %d multiplications in %v\n", mulBatch*mulReps, d)
 
@@ -161,42 +209,75 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 	}
 	var onlines []time.Duration
 	var onlineMu sync.Mutex
-	d, err = run(func(ctx context.Context, p *ss.Party) error {
-		if err := p.PrepareComparisons(ctx, cmpBatch, 0); err != nil {
+	timed = nil
+	_, err = run(func(ctx context.Context, p *ss.Party) error {
+		v, err := auth(ctx, p, a, b)
+		if err != nil {
 			return err
 		}
 		t0 := time.Now()
-		_, err := p.LessThan(ctx, a, b)
+		if err := p.PrepareComparisons(ctx, cmpBatch, 0); err != nil {
+			return err
+		}
+		t1 := time.Now()
+		if _, err := p.LessThanVec(ctx, v[0], v[1]); err != nil {
+			return err
+		}
+		if err := p.Verify(ctx); err != nil {
+			return err
+		}
 		if p.Self() == 0 {
 			onlineMu.Lock()
-			onlines = append(onlines, time.Since(t0))
+			onlines = append(onlines, time.Since(t1))
 			onlineMu.Unlock()
 		}
-		return err
+		record(p, time.Since(t0))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("cmp: %w", err)
 	}
+	d = medianDuration(timed)
 	online := medianDuration(onlines)
 	res["ss.cmp64_per_s"] = cmpBatch / d.Seconds()
 	res["ss.cmp64_online_per_s"] = cmpBatch / online.Seconds()
 	fmt.Fprintf(progress, "ss: %d comparisons in %v (online %v)\n", cmpBatch, d, online)
 
 	// Equality, same conditions.
-	d, err = run(func(ctx context.Context, p *ss.Party) error {
-		_, err := p.Equal(ctx, a, b)
-		return err
+	timed = nil
+	_, err = run(func(ctx context.Context, p *ss.Party) error {
+		v, err := auth(ctx, p, a, b)
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, err := p.EqualVec(ctx, v[0], v[1]); err != nil {
+			return err
+		}
+		if err := p.Verify(ctx); err != nil {
+			return err
+		}
+		record(p, time.Since(t0))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("eq: %w", err)
 	}
-	res["ss.eq64_per_s"] = cmpBatch / d.Seconds()
+	res["ss.eq64_per_s"] = cmpBatch / medianDuration(timed).Seconds()
 
-	// Poseidon2: latency of one permutation, and throughput of 1,024 side by side.
+	// Poseidon2: latency of one permutation, and throughput of 1,024 side by
+	// side (semi-honest figures only).
 	for _, m := range []int{1, 1024} {
+		if mal {
+			break
+		}
 		s0, s1 := field.New(m), field.New(m)
 		d, err = run(func(ctx context.Context, p *ss.Party) error {
-			return p.Poseidon2(ctx, append(fr.Vector(nil), s0...), append(fr.Vector(nil), s1...))
+			v, err := auth(ctx, p, s0, s1)
+			if err != nil {
+				return err
+			}
+			return p.Poseidon2Vec(ctx, v[0], v[1])
 		})
 		if err != nil {
 			return fmt.Errorf("poseidon2: %w", err)
@@ -286,6 +367,12 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 	// MPC (tree mode: 4,000 levels × 100 bidders is 400,000 compressions in
 	// 12 batched levels, then 2 permutations per curve); the full job is the
 	// check followed by the clearing.
+	if mal {
+		// The input check of 400,000 compressions is measured in
+		// semi-honest mode only (its malicious cost is ~2× by construction:
+		// every product is computed with its MAC).
+		return nil
+	}
 	d, err = runOnce(func(ctx context.Context, p *ss.Party) error {
 		return jobs.VerifyInputs(ctx, p, curveInputs[p.Self()])
 	})
@@ -300,7 +387,7 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 
 // runSSJob runs fn for the 3 parties of one job and returns the wall time
 // until the last party finished.
-func runSSJob(ctx context.Context, com ssCommittee, job string, fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
+func runSSJob(ctx context.Context, com ssCommittee, job string, sec ss.Security, fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	conns := make([]transport.Conn, ssParties)
@@ -319,7 +406,7 @@ func runSSJob(ctx context.Context, com ssCommittee, job string, fn func(ctx cont
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			p, err := ss.NewParty(ctx, conns[i], ss.Config{})
+			p, err := ss.NewParty(ctx, conns[i], ss.Config{Security: sec})
 			if err != nil {
 				errs[i] = err
 				return

@@ -94,6 +94,7 @@ func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error 
 	ids = append(ids, run("credit scoring", func(ctx context.Context) (string, error) { return d.credit(ctx, subjects) }))
 	ids = append(ids, run("Vickrey auction", d.vickrey))
 	ids = append(ids, run("double-auction clearing", d.clearing))
+	fmt.Fprintf(out, "      SS jobs (auction, clearing) ran in %s mode: MAC-checked, secure with abort against a cheating committee member\n", jobrun.DefaultSSSecurity)
 
 	fmt.Fprintf(out, "[3/4] the supervisor (node3) verifies every job's proofs and signatures\n")
 	verified, err := d.supervise(ctx, ids)

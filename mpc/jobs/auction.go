@@ -96,13 +96,19 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 			return nil, fmt.Errorf("jobs: bid of %s has %d fields, want 1", b.Provider, len(b.Share.Fields))
 		}
 	}
-	shares := field.New(len(bids))
-	for i, b := range bids {
-		shares[i] = b.Share.Fields[0]
+	// The input shares are checked for consistency and authenticated
+	// (malicious mode) once, on the main engine; the commitment check then
+	// runs on a lane of its own, concurrently with the tournament (which
+	// opens only masked values); the output commitment is opened only once
+	// both finished and the check passed.
+	auth, err := authInputs(ctx, p, bids)
+	if err != nil {
+		return nil, err
 	}
-	// The input check runs on a lane of its own, concurrently with the
-	// tournament (which opens only masked values); the output commitment is
-	// opened only once both finished and the check passed.
+	shares := p.NewVec(len(bids))
+	for i := range bids {
+		shares.Set(i, auth[i], 0)
+	}
 	lane, err := p.Lane(1)
 	if err != nil {
 		return nil, err
@@ -110,7 +116,7 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	checked := make(chan error, 1)
-	go func() { checked <- VerifyInputs(ctx, lane, bids) }()
+	go func() { checked <- verifyAuth(ctx, lane, bids, auth) }()
 	idx, price, err := tournament(ctx, p, kind, shares)
 	if err != nil {
 		cancel()
@@ -124,9 +130,14 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 }
 
 // Auction is the computation of RunAuction on bid shares that the caller has
-// already checked against their commitments.
+// already checked against their commitments (in malicious mode they are
+// still checked for consistency and authenticated).
 func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector) (*AuctionResult, error) {
-	idx, price, err := tournament(ctx, p, kind, bids)
+	auth, err := p.AuthenticateDealt(ctx, []fr.Vector{bids})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: auction: %w", err)
+	}
+	idx, price, err := tournament(ctx, p, kind, auth[0])
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +145,11 @@ func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector)
 }
 
 // tournament returns shares of the winner's index and of the price.
-func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector) (idx, price fr.Vector, err error) {
+func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids ss.Vec) (idx, price ss.Vec, err error) {
 	if kind != FirstPrice && kind != SecondPrice {
-		return nil, nil, fmt.Errorf("jobs: unknown auction kind %d", int(kind))
+		return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: unknown auction kind %d", int(kind))
 	}
-	B := len(bids)
+	B := bids.Len()
 	comparisons := B - 1
 	if kind == SecondPrice {
 		// A runner-up comparison per match, except in the first round, where
@@ -146,73 +157,76 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vect
 		comparisons += B - 1 - B/2
 	}
 	if err := p.PrepareComparisons(ctx, comparisons, 0); err != nil {
-		return nil, nil, fmt.Errorf("jobs: auction preprocessing: %w", err)
+		return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction preprocessing: %w", err)
 	}
 	// Nodes of the tournament, in bidder order: max, its index, runner-up.
-	mx := append(fr.Vector(nil), bids...)
-	idx = field.New(B)
-	for i := range idx {
-		idx[i].SetUint64(uint64(i))
+	mx := bids.Clone()
+	ids := field.New(B)
+	for i := range ids {
+		ids[i].SetUint64(uint64(i))
 	}
-	second := field.New(B)
-	for first := true; len(mx) > 1; first = false {
-		pairs := len(mx) / 2
-		l, r := field.New(pairs), field.New(pairs)
-		li, ri := field.New(pairs), field.New(pairs)
-		ls, rs := field.New(pairs), field.New(pairs)
+	idx = p.Public(ids)
+	second := p.NewVec(B)
+	for first := true; mx.Len() > 1; first = false {
+		pairs := mx.Len() / 2
+		l, r := p.NewVec(pairs), p.NewVec(pairs)
+		li, ri := p.NewVec(pairs), p.NewVec(pairs)
+		ls, rs := p.NewVec(pairs), p.NewVec(pairs)
 		for q := 0; q < pairs; q++ {
-			l[q], r[q] = mx[2*q], mx[2*q+1]
-			li[q], ri[q] = idx[2*q], idx[2*q+1]
-			ls[q], rs[q] = second[2*q], second[2*q+1]
+			l.Set(q, mx, 2*q)
+			r.Set(q, mx, 2*q+1)
+			li.Set(q, idx, 2*q)
+			ri.Set(q, idx, 2*q+1)
+			ls.Set(q, second, 2*q)
+			rs.Set(q, second, 2*q+1)
 		}
 		// w = [l < r]: the right node wins only on a strictly higher bid, so
 		// ties go to the lower index.
-		w, err := p.LessThan(ctx, l, r)
+		w, err := p.LessThanVec(ctx, l, r)
 		if err != nil {
-			return nil, nil, fmt.Errorf("jobs: auction: %w", err)
+			return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction: %w", err)
 		}
 		// One multiplication round selects max, index (and runner-up of the
 		// winning side): x_l + w·(x_r − x_l).
-		diffs := []fr.Vector{field.Sub(r, l), field.Sub(ri, li)}
+		diffs := []ss.Vec{r.Sub(l), ri.Sub(li)}
 		if kind == SecondPrice && !first {
-			diffs = append(diffs, field.Sub(rs, ls))
+			diffs = append(diffs, rs.Sub(ls))
 		}
-		ws := make([]fr.Vector, len(diffs))
+		ws := make([]ss.Vec, len(diffs))
 		for i := range ws {
 			ws[i] = w
 		}
-		prod, err := p.Mul(ctx, field.Concat(ws...), field.Concat(diffs...))
+		prod, err := p.MulVec(ctx, ss.ConcatVecs(ws...), ss.ConcatVecs(diffs...))
 		if err != nil {
-			return nil, nil, fmt.Errorf("jobs: auction: %w", err)
+			return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction: %w", err)
 		}
-		nm := field.Add(l, prod[:pairs])
-		ni := field.Add(li, prod[pairs:2*pairs])
-		var ns fr.Vector
+		nm := l.Add(prod.Slice(0, pairs))
+		ni := li.Add(prod.Slice(pairs, 2*pairs))
+		var ns ss.Vec
 		switch {
 		case kind == SecondPrice && first:
 			// runner-up = min(l, r): both sides' runner-ups are still zero.
-			ns = field.Add(l, r)
-			ns.Sub(ns, nm)
+			ns = l.Add(r).Sub(nm)
 		case kind == SecondPrice:
 			// runner-up = max(min(l, r), runner-up of the winner's side).
-			lo := field.Add(l, r)
-			lo.Sub(lo, nm)
-			sw := field.Add(ls, prod[2*pairs:3*pairs])
-			v, err := p.LessThan(ctx, lo, sw)
+			lo := l.Add(r).Sub(nm)
+			sw := ls.Add(prod.Slice(2*pairs, 3*pairs))
+			v, err := p.LessThanVec(ctx, lo, sw)
 			if err != nil {
-				return nil, nil, fmt.Errorf("jobs: auction: %w", err)
+				return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction: %w", err)
 			}
-			ns, err = p.Select(ctx, v, sw, lo)
+			ns, err = p.SelectVec(ctx, v, sw, lo)
 			if err != nil {
-				return nil, nil, fmt.Errorf("jobs: auction: %w", err)
+				return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction: %w", err)
 			}
 		default:
-			ns = field.New(pairs)
+			ns = p.NewVec(pairs)
 		}
-		if len(mx)%2 == 1 {
-			nm = append(nm, mx[len(mx)-1])
-			ni = append(ni, idx[len(idx)-1])
-			ns = append(ns, second[len(second)-1])
+		if mx.Len()%2 == 1 {
+			last := mx.Len() - 1
+			nm = ss.ConcatVecs(nm, mx.Slice(last, last+1))
+			ni = ss.ConcatVecs(ni, idx.Slice(last, last+1))
+			ns = ss.ConcatVecs(ns, second.Slice(last, last+1))
 		}
 		mx, idx, second = nm, ni, ns
 	}
@@ -225,13 +239,13 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vect
 
 // auctionOutputs commits to the winner and the price inside the MPC and
 // opens only the commitment.
-func auctionOutputs(ctx context.Context, p *ss.Party, idx, price fr.Vector) (*AuctionResult, error) {
-	commitment, salt, err := commitOutputs(ctx, p, LabelAuctionCommitment, []fr.Vector{idx, price})
+func auctionOutputs(ctx context.Context, p *ss.Party, idx, price ss.Vec) (*AuctionResult, error) {
+	commitment, salt, err := commitOutputs(ctx, p, LabelAuctionCommitment, []ss.Vec{idx, price})
 	if err != nil {
 		return nil, err
 	}
 	return &AuctionResult{
 		Commitment: commitment[0],
-		Output:     OutputShare{Values: fr.Vector{idx[0], price[0]}, Salt: salt[0]},
+		Output:     OutputShare{Values: fr.Vector{idx.V[0], price.V[0]}, Salt: salt[0]},
 	}, nil
 }

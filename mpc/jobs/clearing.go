@@ -76,53 +76,90 @@ func RunClearing(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []Cle
 	for i, b := range bids {
 		inputs[i] = b.Input
 	}
-	if err := VerifyInputs(ctx, p, inputs); err != nil {
+	if err := checkClearing(spec, bids); err != nil {
 		return nil, err
 	}
-	return Clear(ctx, p, spec, bids)
+	auth, err := authInputs(ctx, p, inputs)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyAuth(ctx, p, inputs, auth); err != nil {
+		return nil, err
+	}
+	return clearAuth(ctx, p, spec, bids, auth)
 }
 
 // Clear is the computation of RunClearing on curves the caller has already
-// checked against their commitments.
+// checked against their commitments (in malicious mode they are still checked
+// for consistency and authenticated).
 //
 // Aggregate demand D(l) and supply S(l) are local linear combinations of the
 // shares. The predicate D(l) ≥ S(l) holds exactly for the levels up to the
 // clearing level, so a binary search with one comparison per step finds it in
 // ⌈log2(L+1)⌉ steps; the opened step outcomes are a function of the clearing
-// level alone, which is revealed anyway. With the level public, each
-// bidder's quantity at the clearing price is again linear in the shares; the
-// long side is rationed to the short side's volume (ration, comparisons whose
-// outcomes stay shared). No allocation is opened to the committee: each is
-// handed to its bidder as output shares.
+// level alone, which is revealed anyway (in malicious mode each is opened
+// after a MAC check, so a cheater cannot steer the search). With the level
+// public, each bidder's quantity at the clearing price is again linear in the
+// shares; the long side is rationed to the short side's volume (ration,
+// comparisons whose outcomes stay shared). No allocation is opened to the
+// committee: each is handed to its bidder as output shares.
 func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingBid) (*ClearingResult, error) {
+	if err := checkClearing(spec, bids); err != nil {
+		return nil, err
+	}
+	groups := make([]fr.Vector, len(bids))
+	for i, b := range bids {
+		groups[i] = b.Share.Fields
+	}
+	auth, err := p.AuthenticateDealt(ctx, groups)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: clearing: %w", err)
+	}
+	return clearAuth(ctx, p, spec, bids, auth)
+}
+
+func checkClearing(spec ClearingSpec, bids []ClearingBid) error {
 	L := len(spec.Prices)
 	if L == 0 || L > MaxClearingLevels {
-		return nil, fmt.Errorf("jobs: clearing grid of %d levels, want 1..%d", L, MaxClearingLevels)
+		return fmt.Errorf("jobs: clearing grid of %d levels, want 1..%d", L, MaxClearingLevels)
 	}
 	for l := 1; l < L; l++ {
 		if spec.Prices[l] <= spec.Prices[l-1] {
-			return nil, errors.New("jobs: clearing prices must increase strictly")
+			return errors.New("jobs: clearing prices must increase strictly")
 		}
 	}
 	if len(bids) == 0 {
-		return nil, errors.New("jobs: clearing needs bids")
+		return errors.New("jobs: clearing needs bids")
 	}
-	qb, qs := field.New(L), field.New(L)
 	for _, b := range bids {
 		if len(b.Share.Fields) != L {
-			return nil, fmt.Errorf("jobs: curve of %s has %d levels, want %d", b.Provider, len(b.Share.Fields), L)
+			return fmt.Errorf("jobs: curve of %s has %d levels, want %d", b.Provider, len(b.Share.Fields), L)
 		}
-		switch b.Side {
-		case Buyer:
-			qb.Add(qb, b.Share.Fields)
-		case Seller:
-			qs.Add(qs, b.Share.Fields)
-		default:
-			return nil, fmt.Errorf("jobs: bid of %s has no side", b.Provider)
+		if b.Side != Buyer && b.Side != Seller {
+			return fmt.Errorf("jobs: bid of %s has no side", b.Provider)
 		}
 	}
-	demand := suffixSums(qb)
-	supply := prefixSums(qs)
+	return nil
+}
+
+// clearAuth is Clear on authenticated curves (auth[i] starts with bidder i's L
+// quantities).
+func clearAuth(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingBid, auth []ss.Vec) (*ClearingResult, error) {
+	L := len(spec.Prices)
+	qb, qs := p.NewVec(L), p.NewVec(L)
+	for i, b := range bids {
+		q := auth[i].Slice(0, L)
+		if b.Side == Buyer {
+			qb.AddInPlace(q)
+		} else {
+			qs.AddInPlace(q)
+		}
+	}
+	demand := ss.Vec{V: suffixSums(qb.V)}
+	supply := ss.Vec{V: prefixSums(qs.V)}
+	if qb.Authenticated() {
+		demand.M, supply.M = suffixSums(qb.M), prefixSums(qs.M)
+	}
 
 	steps := 0
 	for span := L + 1; span > 1; span = (span + 1) / 2 {
@@ -136,11 +173,11 @@ func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingB
 	lo, hi := 0, L
 	for lo < hi {
 		mid := (lo + hi) / 2
-		lt, err := p.LessThan(ctx, demand[mid:mid+1], supply[mid:mid+1])
+		lt, err := p.LessThanVec(ctx, demand.Slice(mid, mid+1), supply.Slice(mid, mid+1))
 		if err != nil {
 			return nil, fmt.Errorf("jobs: clearing: %w", err)
 		}
-		bit, err := p.Open(ctx, LabelClearingSearch, lt)
+		bit, err := p.OpenVec(ctx, LabelClearingSearch, lt)
 		if err != nil {
 			return nil, fmt.Errorf("jobs: clearing: %w", err)
 		}
@@ -152,24 +189,31 @@ func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingB
 	}
 	level := lo - 1
 
-	alloc := field.New(len(bids))
+	alloc := p.NewVec(len(bids))
 	if level >= 0 {
 		for i, b := range bids {
-			q := b.Share.Fields
-			var a fr.Element
-			if b.Side == Buyer {
-				for l := level; l < L; l++ {
-					a.Add(&a, &q[l])
-				}
-			} else {
-				for l := 0; l <= level; l++ {
-					a.Add(&a, &q[l])
-				}
+			q := auth[i]
+			from, to := level, L // a buyer's demand at the level
+			if b.Side == Seller {
+				from, to = 0, level+1
 			}
-			alloc[i] = a
+			for h, dst := range []fr.Vector{alloc.V, alloc.M} {
+				if dst == nil {
+					continue
+				}
+				src := q.V
+				if h == 1 {
+					src = q.M
+				}
+				var a fr.Element
+				for l := from; l < to; l++ {
+					a.Add(&a, &src[l])
+				}
+				dst[i] = a
+			}
 		}
 		var err error
-		if alloc, err = ration(ctx, p, bids, alloc, demand[level], supply[level]); err != nil {
+		if alloc, err = ration(ctx, p, bids, alloc, demand.Slice(level, level+1), supply.Slice(level, level+1)); err != nil {
 			return nil, fmt.Errorf("jobs: clearing: %w", err)
 		}
 	}
@@ -180,8 +224,8 @@ func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingB
 	} else {
 		lv.SetInt64(-1)
 	}
-	outputs := append(fr.Vector{lv}, alloc...)
-	commitments, salts, err := commitOutputs(ctx, p, LabelClearingCommitments, []fr.Vector{outputs})
+	outputs := ss.ConcatVecs(p.Public(fr.Vector{lv}), alloc)
+	commitments, salts, err := commitOutputs(ctx, p, LabelClearingCommitments, []ss.Vec{outputs})
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +239,7 @@ func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingB
 		res.Price = spec.Prices[level]
 	}
 	for i := range bids {
-		res.Allocations[i] = OutputShare{Values: fr.Vector{alloc[i]}, Salt: salts[1+i]}
+		res.Allocations[i] = OutputShare{Values: fr.Vector{alloc.V[i]}, Salt: salts[1+i]}
 	}
 	return res, nil
 }
@@ -207,42 +251,42 @@ func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingB
 // gets min(x_i, max(0, V − P_i)), P_i the quantities of the same side's
 // bidders before it — two comparisons per bidder and nothing opened.
 // (Pro-rata rationing would need a secret division.)
-func ration(ctx context.Context, p *ss.Party, bids []ClearingBid, x fr.Vector, demand, supply fr.Element) (fr.Vector, error) {
+func ration(ctx context.Context, p *ss.Party, bids []ClearingBid, x, demand, supply ss.Vec) (ss.Vec, error) {
 	B := len(bids)
-	shortBuyers, err := p.LessThan(ctx, fr.Vector{demand}, fr.Vector{supply})
+	shortBuyers, err := p.LessThanVec(ctx, demand, supply)
 	if err != nil {
-		return nil, err
+		return ss.Vec{}, err
 	}
-	var diff fr.Element
-	diff.Sub(&demand, &supply)
-	v, err := p.Mul(ctx, shortBuyers, fr.Vector{diff})
+	v, err := p.MulVec(ctx, shortBuyers, demand.Sub(supply))
 	if err != nil {
-		return nil, err
+		return ss.Vec{}, err
 	}
-	volume := v[0]
-	volume.Add(&volume, &supply) // V = S + [D < S]·(D − S)
+	volume := v.Add(supply) // V = S + [D < S]·(D − S)
 
-	before := field.New(B) // P_i
-	vol := field.New(B)
-	var sums [3]fr.Element // per side
+	before := p.NewVec(B) // P_i
+	vol := p.NewVec(B)
+	var sums [3]ss.Vec // per side
+	for s := range sums {
+		sums[s] = p.NewVec(1)
+	}
 	for i, b := range bids {
-		before[i] = sums[b.Side]
-		sums[b.Side].Add(&sums[b.Side], &x[i])
-		vol[i] = volume
+		before.Set(i, sums[b.Side], 0)
+		sums[b.Side] = sums[b.Side].Add(x.Slice(i, i+1))
+		vol.Set(i, volume, 0)
 	}
-	room, err := p.LessThan(ctx, before, vol) // [P_i < V]
+	room, err := p.LessThanVec(ctx, before, vol) // [P_i < V]
 	if err != nil {
-		return nil, err
+		return ss.Vec{}, err
 	}
-	left := field.Sub(vol, before)
-	if left, err = p.Mul(ctx, room, left); err != nil { // max(0, V − P_i)
-		return nil, err
-	}
-	short, err := p.LessThan(ctx, left, x)
+	left, err := p.MulVec(ctx, room, vol.Sub(before)) // max(0, V − P_i)
 	if err != nil {
-		return nil, err
+		return ss.Vec{}, err
 	}
-	return p.Select(ctx, short, left, x)
+	short, err := p.LessThanVec(ctx, left, x)
+	if err != nil {
+		return ss.Vec{}, err
+	}
+	return p.SelectVec(ctx, short, left, x)
 }
 
 // PlainRation is ration in the clear (the reference of tests and of

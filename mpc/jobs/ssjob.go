@@ -121,6 +121,41 @@ func (e *CommitmentMismatchError) Error() string {
 	return "jobs: input does not match its commitment: provider(s) " + strings.Join(e.Providers, ", ")
 }
 
+// InputCheckError reports a provider whose shares are not on one polynomial
+// of degree t (malicious mode's consistency check of dealt inputs). Over
+// point-to-point channels the committee cannot tell whether the provider
+// dealt a bad share or a member relayed a wrong one, so it names the provider
+// as the input concerned, not as the culprit; the job aborts.
+type InputCheckError struct {
+	Provider string
+	Err      error
+}
+
+func (e *InputCheckError) Error() string {
+	return fmt.Sprintf("jobs: inconsistent input shares of %s (the provider or a member deviated): %v", e.Provider, e.Err)
+}
+
+func (e *InputCheckError) Unwrap() error { return e.Err }
+
+// authInputs turns the providers' shares (fields, then the salt) into the
+// engine's vectors: in malicious mode after one batched consistency check of
+// every dealt share and with their MACs (ss.AuthenticateDealt).
+func authInputs(ctx context.Context, p *ss.Party, inputs []Input) ([]ss.Vec, error) {
+	groups := make([]fr.Vector, len(inputs))
+	for j, in := range inputs {
+		groups[j] = append(append(fr.Vector(nil), in.Share.Fields...), in.Share.Salt)
+	}
+	v, err := p.AuthenticateDealt(ctx, groups)
+	if err != nil {
+		var ce *ss.CheckError
+		if errors.As(err, &ce) && ce.Group >= 0 && ce.Group < len(inputs) {
+			return nil, &InputCheckError{Provider: inputs[ce.Group].Provider, Err: err}
+		}
+		return nil, fmt.Errorf("jobs: input shares: %w", err)
+	}
+	return v, nil
+}
+
 // VerifyInputs recomputes every input's commitment on shares and checks it
 // against the public one. What is opened is ρ·(Commit − C) for a fresh joint
 // random ρ: zero when the input matches, a uniform field element otherwise —
@@ -128,43 +163,54 @@ func (e *CommitmentMismatchError) Error() string {
 // a mismatching provider actually sent. All inputs must have the same number
 // of fields; they are hashed side by side (k+1 permutations in sequence for
 // up to ss.CommitChainFields fields, ⌈log2 k⌉ batched tree levels and 2
-// permutations beyond).
+// permutations beyond). In malicious mode the shares are first checked for
+// consistency and authenticated, and the opening follows a MAC check.
 func VerifyInputs(ctx context.Context, p *ss.Party, inputs []Input) error {
+	auth, err := authInputs(ctx, p, inputs)
+	if err != nil {
+		return err
+	}
+	return verifyAuth(ctx, p, inputs, auth)
+}
+
+// verifyAuth is VerifyInputs on authenticated inputs (auth[j]: provider j's
+// fields then salt).
+func verifyAuth(ctx context.Context, p *ss.Party, inputs []Input, auth []ss.Vec) error {
 	m := len(inputs)
 	if m == 0 {
 		return nil
 	}
 	k := len(inputs[0].Share.Fields)
-	fields := make([]fr.Vector, k)
+	fields := make([]ss.Vec, k)
 	for i := range fields {
-		fields[i] = field.New(m)
+		fields[i] = p.NewVec(m)
 	}
-	salt := field.New(m)
+	salt := p.NewVec(m)
 	public := field.New(m)
 	for j, in := range inputs {
 		if len(in.Share.Fields) != k {
 			return fmt.Errorf("jobs: input of %s has %d fields, others %d", in.Provider, len(in.Share.Fields), k)
 		}
 		for i := 0; i < k; i++ {
-			fields[i][j] = in.Share.Fields[i]
+			fields[i].Set(j, auth[j], i)
 		}
-		salt[j] = in.Share.Salt
-		public[j] = in.Commitment
+		salt.Set(j, auth[j], k)
+		public[j].Neg(&in.Commitment)
 	}
-	d, err := p.Commit(ctx, fields, salt)
+	d, err := p.CommitVec(ctx, fields, salt)
 	if err != nil {
 		return fmt.Errorf("jobs: verify inputs: %w", err)
 	}
-	d.Sub(d, public) // public value: subtracting it from every share is exact
-	rho, err := p.Random(ctx, m)
+	d = p.AddConsts(d, public) // public value: subtracting it is exact
+	rho, err := p.RandomVec(ctx, m)
 	if err != nil {
 		return fmt.Errorf("jobs: verify inputs: %w", err)
 	}
-	z, err := p.Mul(ctx, rho, d)
+	z, err := p.MulVec(ctx, rho, d)
 	if err != nil {
 		return fmt.Errorf("jobs: verify inputs: %w", err)
 	}
-	opened, err := p.Open(ctx, "check:input-commitment", z)
+	opened, err := p.OpenVec(ctx, "check:input-commitment", z)
 	if err != nil {
 		return fmt.Errorf("jobs: verify inputs: %w", err)
 	}
@@ -212,7 +258,11 @@ func DecodeOutputShare(b []byte, maxValues int) (OutputShare, error) {
 
 // ReconstructOutput is the recipient side: from the committee's output
 // shares (indexed by party, nil when missing; any t+1 suffice) it recovers the
-// values and the salt, and checks them against the public commitment.
+// values and the salt, and checks them against the public commitment. With
+// every member's share present it also checks that they lie on one polynomial
+// of degree t (malicious mode's consistent opening to the recipient) and,
+// when one member's share is off and n ≥ 5, names it in a
+// *transport.PartyError.
 func ReconstructOutput(committee int, parts []*OutputShare, commitment fr.Element) (fr.Vector, fr.Element, error) {
 	params, err := ss.NewParams(committee)
 	if err != nil {
@@ -222,16 +272,24 @@ func ReconstructOutput(committee int, parts []*OutputShare, commitment fr.Elemen
 		return nil, fr.Element{}, fmt.Errorf("jobs: %d output shares for a committee of %d", len(parts), committee)
 	}
 	vecs := make([]fr.Vector, committee)
+	all := true
 	for i, o := range parts {
 		if o != nil {
 			vecs[i] = append(append(fr.Vector(nil), o.Values...), o.Salt)
+		} else {
+			all = false
 		}
 	}
-	all, err := ss.Reconstruct(params, vecs)
+	var values fr.Vector
+	if all {
+		values, err = ss.ReconstructChecked(params, vecs)
+	} else {
+		values, err = ss.Reconstruct(params, vecs)
+	}
 	if err != nil {
 		return nil, fr.Element{}, fmt.Errorf("jobs: reconstruct output: %w", err)
 	}
-	values, salt := all[:len(all)-1], all[len(all)-1]
+	values, salt := values[:len(values)-1], values[len(values)-1]
 	if c := ss.NativeCommit(values, salt); !c.Equal(&commitment) {
 		return nil, fr.Element{}, errors.New("jobs: reconstructed output does not match its commitment")
 	}
@@ -240,23 +298,24 @@ func ReconstructOutput(committee int, parts []*OutputShare, commitment fr.Elemen
 
 // commitOutputs commits, inside the MPC, to m outputs of k fields each
 // (fields[i][j] is field i of output j) under fresh joint random salts, and
-// opens only the commitments. It returns the commitments and this party's
-// salt shares (for the outputs' recipients).
-func commitOutputs(ctx context.Context, p *ss.Party, label string, fields []fr.Vector) (fr.Vector, fr.Vector, error) {
-	m := len(fields[0])
-	salt, err := p.Random(ctx, m)
+// opens only the commitments (in malicious mode after a MAC check of the
+// whole computation). It returns the commitments and this party's salt
+// shares (for the outputs' recipients).
+func commitOutputs(ctx context.Context, p *ss.Party, label string, fields []ss.Vec) (fr.Vector, fr.Vector, error) {
+	m := fields[0].Len()
+	salt, err := p.RandomVec(ctx, m)
 	if err != nil {
 		return nil, nil, fmt.Errorf("jobs: output salt: %w", err)
 	}
-	c, err := p.Commit(ctx, fields, salt)
+	c, err := p.CommitVec(ctx, fields, salt)
 	if err != nil {
 		return nil, nil, fmt.Errorf("jobs: output commitment: %w", err)
 	}
-	opened, err := p.Open(ctx, label, c)
+	opened, err := p.OpenVec(ctx, label, c)
 	if err != nil {
 		return nil, nil, fmt.Errorf("jobs: output commitment: %w", err)
 	}
-	return opened, salt, nil
+	return opened, salt.V, nil
 }
 
 // RunSSParty joins job jobID of a committee of n as party self over nw,

@@ -255,27 +255,32 @@ func TestPrivacyComparisons(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				lt, err := p.LessThan(ctx, as[p.Self()], bs[p.Self()])
+				v, err := p.AuthenticateDealt(ctx, []fr.Vector{as[p.Self()], bs[p.Self()]})
 				if err != nil {
 					return err
 				}
-				eq, err := p.Equal(ctx, as[p.Self()], bs[p.Self()])
+				A, B := v[0], v[1]
+				lt, err := p.LessThanVec(ctx, A, B)
+				if err != nil {
+					return err
+				}
+				eq, err := p.EqualVec(ctx, A, B)
 				if err != nil {
 					return err
 				}
 				// A truncation and a Poseidon2 permutation of the inputs, not
 				// opened: only their masked openings and messages enter the
 				// view.
-				if _, err := p.TruncPr(ctx, as[p.Self()], ss.ValueBits+1, 16); err != nil {
+				if _, err := p.TruncPrVec(ctx, A, ss.ValueBits+1, 16); err != nil {
 					return err
 				}
-				if err := p.Poseidon2(ctx, append(fr.Vector(nil), as[p.Self()]...), append(fr.Vector(nil), bs[p.Self()]...)); err != nil {
+				if err := p.Poseidon2Vec(ctx, A.Clone(), B.Clone()); err != nil {
 					return err
 				}
-				if _, err := p.Open(ctx, "lt", lt); err != nil {
+				if _, err := p.OpenVec(ctx, "lt", lt); err != nil {
 					return err
 				}
-				_, err = p.Open(ctx, "eq", eq)
+				_, err = p.OpenVec(ctx, "eq", eq)
 				return err
 			}
 		}
@@ -326,11 +331,15 @@ func TestPrivacyCheckerCatchesALeak(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				sq, err := p.Mul(ctx, xs[p.Self()], xs[p.Self()])
+				v, err := p.AuthenticateDealt(ctx, []fr.Vector{xs[p.Self()]})
 				if err != nil {
 					return err
 				}
-				_, err = p.Open(ctx, "oops", sq) // x² is not an output
+				sq, err := p.MulVec(ctx, v[0], v[0])
+				if err != nil {
+					return err
+				}
+				_, err = p.OpenVec(ctx, "oops", sq) // x² is not an output
 				return err
 			}
 		}
@@ -382,7 +391,7 @@ func TestOnlyDeclaredOutputsAreOpened(t *testing.T) {
 		for _, o := range s {
 			switch {
 			case strings.HasPrefix(o.label, "mask:"):
-			case o.label == "check:input-commitment":
+			case o.label == "check:input-commitment", o.label == "check:mac", o.label == "check:bits":
 				for _, e := range o.v {
 					if !e.IsZero() {
 						t.Fatalf("party %d: input check opened a non-zero value for matching inputs", i)
@@ -417,7 +426,7 @@ func TestOnlyDeclaredOutputsAreOpened(t *testing.T) {
 		lo, hi := 0, len(prices)
 		for _, o := range s {
 			switch {
-			case strings.HasPrefix(o.label, "mask:"), o.label == "check:input-commitment":
+			case strings.HasPrefix(o.label, "mask:"), o.label == "check:input-commitment", o.label == "check:mac", o.label == "check:bits":
 			case o.label == LabelClearingSearch:
 				// The step outcome must be what the clearing level alone implies.
 				mid := (lo + hi) / 2

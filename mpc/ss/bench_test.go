@@ -13,7 +13,7 @@ import (
 // benchParties runs fn for 3 parties of one job, b.N times inside fn.
 func benchParties(b *testing.B, fn func(ctx context.Context, p *Party) error) {
 	b.Helper()
-	_, errs := runPartiesCfg(b, transport.NewMemoryNetwork(), 3, func(i int) Config { return Config{} }, func(ctx context.Context, p *Party) (struct{}, error) {
+	_, errs := runPartiesCfg(b, transport.NewMemoryNetwork(), 3, func(i int) Config { return Config{Security: SemiHonest} }, func(ctx context.Context, p *Party) (struct{}, error) {
 		return struct{}{}, fn(ctx, p)
 	})
 	for i, err := range errs {
@@ -105,7 +105,7 @@ func BenchmarkRandomBits64k(b *testing.B) {
 			if err := p.Prepare(ctx, 1<<16); err != nil {
 				return err
 			}
-			p.bitPool = p.bitPool[:0]
+			p.bitPool = Vec{}
 		}
 		return nil
 	})
@@ -151,7 +151,7 @@ func BenchmarkMul64kLibp2p(b *testing.B) {
 	x, y := randomVec(m), randomVec(m)
 	com := newP2PCommittee(b, 3)
 	b.ResetTimer()
-	_, errs := runPartiesCfg(b, com, 3, func(i int) Config { return Config{} }, func(ctx context.Context, p *Party) (struct{}, error) {
+	_, errs := runPartiesCfg(b, com, 3, func(i int) Config { return Config{Security: SemiHonest} }, func(ctx context.Context, p *Party) (struct{}, error) {
 		for i := 0; i < b.N; i++ {
 			if _, err := p.Mul(ctx, x, y); err != nil {
 				return struct{}{}, err

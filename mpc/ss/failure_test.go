@@ -20,7 +20,7 @@ func TestSilentPartyNamedAtDeadline(t *testing.T) {
 		const silent = 1
 		x := field.New(64)
 		start := time.Now()
-		_, errs := runPartiesCfg(t, transport.NewMemoryNetwork(), n, func(i int) Config { return Config{Rand: newSeeded(uint64(i))} },
+		_, errs := runPartiesCfg(t, transport.NewMemoryNetwork(), n, func(i int) Config { return Config{Security: SemiHonest, Rand: newSeeded(uint64(i))} },
 			func(ctx context.Context, p *Party) (fr.Vector, error) {
 				y, err := p.Mul(ctx, x, x)
 				if err != nil {

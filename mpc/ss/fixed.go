@@ -36,13 +36,22 @@ func DecodeFixed(e fr.Element, f int) float64 {
 	return x / math.Ldexp(1, f)
 }
 
-// FixMul multiplies fixed-point values with f fractional bits: one
+// FixMul is FixMulVec in semi-honest mode.
+func (p *Party) FixMul(ctx context.Context, x, y fr.Vector, f int) (fr.Vector, error) {
+	if p.malicious() {
+		return nil, errSemiHonestAPI
+	}
+	z, err := p.FixMulVec(ctx, Vec{V: x}, Vec{V: y}, f)
+	return z.V, err
+}
+
+// FixMulVec multiplies fixed-point values with f fractional bits: one
 // multiplication, then probabilistic truncation by f bits (the result may be
 // one unit of 2^−f above the rounded-down product).
-func (p *Party) FixMul(ctx context.Context, x, y fr.Vector, f int) (fr.Vector, error) {
-	z, err := p.Mul(ctx, x, y)
+func (p *Party) FixMulVec(ctx context.Context, x, y Vec, f int) (Vec, error) {
+	z, err := p.mulVec(ctx, x, y)
 	if err != nil {
-		return nil, err
+		return Vec{}, err
 	}
-	return p.TruncPr(ctx, z, 2*FixedBits, f)
+	return p.TruncPrVec(ctx, z, 2*FixedBits, f)
 }

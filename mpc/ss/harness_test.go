@@ -40,7 +40,7 @@ func nextJob() string {
 // returns their results; it fails the test on any error.
 func runParties[T any](t *testing.T, n int, fn func(ctx context.Context, p *Party) (T, error)) []T {
 	t.Helper()
-	res, errs := runPartiesCfg(t, transport.NewMemoryNetwork(), n, func(i int) Config { return Config{Rand: newSeeded(uint64(1000*n + i))} }, fn)
+	res, errs := runPartiesCfg(t, transport.NewMemoryNetwork(), n, func(i int) Config { return Config{Security: SemiHonest, Rand: newSeeded(uint64(1000*n + i))} }, fn)
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("party %d: %v", i, err)

@@ -19,7 +19,9 @@ const MaxLanes = 255
 // that runs concurrently with p (and with other lanes): it shares p's
 // connection and pairwise keys, but has its own round numbers (lane l, 1 ≤ l ≤
 // MaxLanes), PRG streams, own randomness (drawn from p's), preprocessed pools
-// and scratch space. Every party must create the same lanes in the same order
+// and scratch space (in malicious mode it shares p's MAC key but checks its
+// own products, before any unmasked opening of its own). Every party must
+// create the same lanes in the same order
 // and run the same operations on each; a lane, like a Party, is used by one
 // goroutine at a time. A job uses lanes to overlap sub-protocols that do not
 // depend on each other, e.g. an input check and the computation whose outputs
@@ -45,6 +47,9 @@ func (p *Party) Lane(l int) (*Party, error) {
 		self:    p.self,
 		round:   transport.Round(l) << laneShift,
 		onOpen:  p.onOpen,
+		sec:     p.sec,
+		alpha:   p.alpha,
+		cheat:   p.cheat,
 		own:     field.NewPRG(seed, fmt.Sprintf("cohort/ss/lane/%d", l)),
 		toPRG:   p.toPRG,
 		fromPRG: p.fromPRG,

@@ -76,7 +76,7 @@ func TestEngineOverLibp2p(t *testing.T) {
 		fix := fr.Vector{EncodeFixed(1.5, 16), EncodeFixed(-2.25, 16)}
 		fixS := shareAll(t, prm, fix, 4)
 		type out struct{ lt, eq, sq, p0, p1, dot, in, fx, toOne fr.Vector }
-		res, errs := runPartiesCfg(t, com, n, func(i int) Config { return Config{Rand: newSeeded(uint64(i))} },
+		res, errs := runPartiesCfg(t, com, n, func(i int) Config { return Config{Security: SemiHonest, Rand: newSeeded(uint64(i))} },
 			func(ctx context.Context, p *Party) (out, error) {
 				var o out
 				lt, err := p.LessThan(ctx, as[p.Self()], bs[p.Self()])
@@ -174,7 +174,7 @@ func TestLibp2pHostLossNamesParty(t *testing.T) {
 	com := newP2PCommittee(t, n)
 	const lost = 2
 	x := field.New(100)
-	_, errs := runPartiesCfg(t, com, n, func(i int) Config { return Config{Rand: newSeeded(uint64(i))} },
+	_, errs := runPartiesCfg(t, com, n, func(i int) Config { return Config{Security: SemiHonest, Rand: newSeeded(uint64(i))} },
 		func(ctx context.Context, p *Party) (struct{}, error) {
 			for k := 0; k < 1000; k++ {
 				if p.Self() == lost && k == 5 {

@@ -15,6 +15,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/cohortnet/cohort/mpc/field"
+	"github.com/cohortnet/cohort/mpc/internal/cheat"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -24,6 +25,8 @@ const MaxBatch = (transport.MaxMessageBytes - 64) / field.Bytes
 
 // Config carries a party's injectable dependencies.
 type Config struct {
+	// Security selects the adversary model; the zero value is Malicious.
+	Security Security
 	// Rand is the party's only source of randomness: its pairwise seeds and
 	// its own PRG are drawn from it at setup. nil means crypto/rand. Tests
 	// pass a seeded reader to replay a party's coins.
@@ -46,6 +49,19 @@ type Party struct {
 	self   int
 	round  transport.Round
 	onOpen func(string, fr.Vector)
+	sec    Security
+
+	// Malicious mode: this party's share of the MAC key α, the products not
+	// yet checked, and whether anything was dealt since the last check.
+	alpha fr.Element
+	pend  pending
+	dirty bool
+
+	// cheat is the test-only adversary (mpc/internal/cheat), nil in any
+	// deployment; cheating and op steer it.
+	cheat    *cheat.Plan
+	cheating bool
+	op       string
 
 	own     *field.PRG         // private randomness
 	toPRG   []*field.StreamKey // toPRG[j]: streams self→j, for j in prgSet[self]
@@ -55,9 +71,9 @@ type Party struct {
 	lanes   map[int]bool       // lanes created (main engine only)
 	fromIdx []int              // fromIdx[i]: this party's position in prgSet[i]
 
-	bitPool fr.Vector // prepared random bits (shares), for truncation
-	ltPool  cmpPool   // prepared randomness of less-than comparisons
-	eqPool  cmpPool   // prepared randomness of equality tests
+	bitPool Vec     // prepared random bits (shares), for truncation
+	ltPool  cmpPool // prepared randomness of less-than comparisons
+	eqPool  cmpPool // prepared randomness of equality tests
 
 	// Stats counts work done, for benchmarks and tests.
 	Stats Stats
@@ -175,6 +191,8 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		lanes:   make(map[int]bool),
 		round:   setupRound,
 		onOpen:  cfg.OnOpen,
+		sec:     cfg.Security,
+		cheat:   cheat.From(ctx),
 		toPRG:   make([]*field.StreamKey, params.N),
 		fromPRG: make([]*field.StreamKey, params.N),
 	}
@@ -219,6 +237,22 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 				p.fromIdx[i] = k
 			}
 		}
+	}
+	switch cfg.Security {
+	case Malicious:
+		// The MAC key: a joint random sharing (one round). It is never
+		// opened; its consistency is covered by the checks (a member whose
+		// α share is off makes every MAC check fail).
+		own := field.New(1)
+		p.own.FillVector(own)
+		a, err := p.reshare(ctx, own, nil, false)
+		if err != nil {
+			return nil, fmt.Errorf("ss: setup: MAC key: %w", err)
+		}
+		p.alpha = a[0]
+	case SemiHonest:
+	default:
+		return nil, fmt.Errorf("ss: unknown security mode %d", int(cfg.Security))
 	}
 	return p, nil
 }
@@ -293,6 +327,10 @@ func (p *Party) attribute(err error, wait time.Duration) error {
 		return err
 	}
 	x, ok := p.notice(pe.Party, wait)
+	if ok && x == noticeUnidentified {
+		return &CheckError{Check: fmt.Sprintf("reported by party %d", pe.Party), Culprit: -1, Group: -1,
+			Detail: fmt.Sprintf("it aborted on a failed check (%v)", pe.Err)}
+	}
 	if !ok || x >= uint32(p.params.N) || int(x) == p.self || transport.PartyID(x) == pe.Party {
 		return err
 	}
@@ -328,12 +366,18 @@ func (p *Party) fail(err error) error {
 	if p.failure.aborted.Swap(true) {
 		return err
 	}
+	var msg [4]byte
 	var pe *transport.PartyError
-	if !errors.As(err, &pe) {
+	var ce *CheckError
+	switch {
+	case errors.As(err, &pe):
+		binary.BigEndian.PutUint32(msg[:], uint32(pe.Party))
+	case errors.As(err, &ce):
+		binary.BigEndian.PutUint32(msg[:], noticeUnidentified)
+		pe = &transport.PartyError{Party: transport.PartyID(p.self)}
+	default:
 		return err
 	}
-	var msg [4]byte
-	binary.BigEndian.PutUint32(msg[:], uint32(pe.Party))
 	ctx, cancel := context.WithTimeout(context.Background(), abortGrace)
 	defer cancel()
 	for j := 0; j < p.params.N; j++ {
@@ -383,6 +427,7 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 		return nil, err
 	}
 	r := p.nextRound()
+	p.dirty = true
 	prm := p.params
 	me := p.self
 	secret := prm.subSecretIn[me]
@@ -453,6 +498,9 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, x, y fr.Vector,
 				h := w.buf(slotProduct, n)
 				h.Mul(v, y[off:end])
 				v = h
+			}
+			if off == 0 && p.cheating {
+				v = p.cheatProduct(v)
 			}
 			p.subShares(w, v, secret, uint64(r), c, func(to int, share fr.Vector) {
 				if to == me {
@@ -578,6 +626,7 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 		}
 	}
 	r := p.nextRound()
+	p.dirty = true
 	out := make([]fr.Vector, prm.N)
 	if m := counts[me]; m > 0 {
 		own := make(fr.Vector, m)
@@ -615,6 +664,26 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 // round). Every party calls it with the same owner and m; only the owner's
 // values are read (others pass nil).
 func (p *Party) Input(ctx context.Context, owner int, values fr.Vector, m int) (fr.Vector, error) {
+	if p.malicious() {
+		return nil, errSemiHonestAPI
+	}
+	return p.input(ctx, owner, values, m)
+}
+
+// InputVec secret-shares values held by party owner (as Input) and, in
+// malicious mode, authenticates them (one more round).
+func (p *Party) InputVec(ctx context.Context, owner int, values fr.Vector, m int) (Vec, error) {
+	x, err := p.input(ctx, owner, values, m)
+	if err != nil {
+		return Vec{}, err
+	}
+	if !p.malicious() {
+		return Vec{V: x}, nil
+	}
+	return p.macOf(ctx, x)
+}
+
+func (p *Party) input(ctx context.Context, owner int, values fr.Vector, m int) (fr.Vector, error) {
 	if owner < 0 || owner >= p.params.N {
 		return nil, fmt.Errorf("ss: input owner %d out of range", owner)
 	}
@@ -636,7 +705,19 @@ func (p *Party) Input(ctx context.Context, owner int, values fr.Vector, m int) (
 
 // Open reveals x to every party (one round; each party sends its shares to t
 // others and reconstructs from t+1). label names the value for OnOpen.
+//
+// Malicious mode: unless the label declares a masked value ("mask:…"),
+// every product so far is checked first (Verify); the opening then uses all
+// n shares, each party checking that they lie on one polynomial of degree t.
 func (p *Party) Open(ctx context.Context, label string, x fr.Vector) (fr.Vector, error) {
+	if p.malicious() {
+		if !masked(label) {
+			if err := p.Verify(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return p.openAll(ctx, label, x, -1)
+	}
 	m := len(x)
 	if err := checkBatch(m); err != nil {
 		return nil, err
@@ -668,6 +749,14 @@ func (p *Party) Open(ctx context.Context, label string, x fr.Vector) (fr.Vector,
 func (p *Party) OpenTo(ctx context.Context, label string, to int, x fr.Vector) (fr.Vector, error) {
 	if to < 0 || to >= p.params.N {
 		return nil, fmt.Errorf("ss: open to party %d out of range", to)
+	}
+	if p.malicious() {
+		if !masked(label) {
+			if err := p.Verify(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return p.openAll(ctx, label, x, to)
 	}
 	if err := checkBatch(len(x)); err != nil {
 		return nil, err
@@ -723,19 +812,43 @@ func contains(s []int, x int) bool {
 	return false
 }
 
+// errSemiHonestAPI: the fr.Vector operations that create shares carry no
+// MACs, so a malicious-mode party refuses them.
+var errSemiHonestAPI = errors.New("ss: operation on unauthenticated shares in malicious mode; use the Vec API")
+
 // Mul multiplies x and y element-wise (one round for the whole batch).
+// Semi-honest mode only; MulVec works in both.
 func (p *Party) Mul(ctx context.Context, x, y fr.Vector) (fr.Vector, error) {
-	if len(x) != len(y) {
-		return nil, fmt.Errorf("ss: mul of vectors of length %d and %d", len(x), len(y))
+	if p.malicious() {
+		return nil, errSemiHonestAPI
 	}
-	p.Stats.Mults += len(x)
-	return p.reshare(ctx, x, y, true)
+	z, err := p.mulVec(ctx, Vec{V: x}, Vec{V: y})
+	return z.V, err
+}
+
+// MulVec multiplies x and y element-wise (one round for the whole batch).
+func (p *Party) MulVec(ctx context.Context, x, y Vec) (Vec, error) { return p.mulVec(ctx, x, y) }
+
+// cheatProduct is the test adversary's wrong local product (see
+// cheat.Plan.MulOffset): it shifts the first value so that the shared product
+// changes by exactly Offset.
+func (p *Party) cheatProduct(v fr.Vector) fr.Vector {
+	w := append(fr.Vector(nil), v...)
+	var d, l fr.Element
+	d.SetUint64(p.cheat.Offset)
+	l.Inverse(&p.params.lambda[p.self])
+	d.Mul(&d, &l)
+	w[0].Add(&w[0], &d)
+	return w
 }
 
 // Dot returns, for each i, the inner product of xs[i] and ys[i]; the local
 // products are summed before one degree reduction, so a dot product of any
 // length costs one multiplication's communication.
 func (p *Party) Dot(ctx context.Context, xs, ys []fr.Vector) (fr.Vector, error) {
+	if p.malicious() {
+		return nil, errSemiHonestAPI
+	}
 	if len(xs) != len(ys) {
 		return nil, fmt.Errorf("ss: dot of %d and %d vectors", len(xs), len(ys))
 	}
@@ -753,6 +866,9 @@ func (p *Party) Dot(ctx context.Context, xs, ys []fr.Vector) (fr.Vector, error) 
 // Random returns shares of m uniformly random field elements no party knows
 // (one round: the sum of every party's random contribution).
 func (p *Party) Random(ctx context.Context, m int) (fr.Vector, error) {
+	if p.malicious() {
+		return nil, errSemiHonestAPI
+	}
 	v := field.New(m)
 	p.own.FillVector(v)
 	return p.reshare(ctx, v, nil, false)
@@ -761,3 +877,69 @@ func (p *Party) Random(ctx context.Context, m int) (fr.Vector, error) {
 // Constant returns the trivial sharing of public values (every share equals
 // the value).
 func Constant(values fr.Vector) fr.Vector { return append(fr.Vector(nil), values...) }
+
+// DotVec returns, for each i, the inner product of xs[i] and ys[i], reduced
+// once (malicious mode: the MAC half Σ(α·x)·y travels in the same round).
+func (p *Party) DotVec(ctx context.Context, xs, ys []Vec) (Vec, error) {
+	if len(xs) != len(ys) {
+		return Vec{}, fmt.Errorf("ss: dot of %d and %d vectors", len(xs), len(ys))
+	}
+	k := len(xs)
+	hs := p.halves()
+	h := field.New(hs * k)
+	for i := range xs {
+		if xs[i].Len() != ys[i].Len() {
+			return Vec{}, fmt.Errorf("ss: dot %d: lengths %d and %d", i, xs[i].Len(), ys[i].Len())
+		}
+		if err := p.checkMode("dot", xs[i], ys[i]); err != nil {
+			return Vec{}, err
+		}
+		for q := 0; q < hs; q++ {
+			h[q*k+i] = innerProduct(xs[i].half(q), ys[i].V)
+		}
+	}
+	p.Stats.Mults += k
+	r, err := p.reshare(ctx, h, nil, true)
+	if err != nil {
+		return Vec{}, err
+	}
+	if !p.malicious() {
+		return Vec{V: r}, nil
+	}
+	z := Vec{V: r[:k:k], M: r[k:]}
+	if err := p.addPending(ctx, z.V, z.M); err != nil {
+		return Vec{}, err
+	}
+	return z, nil
+}
+
+// RandomVec returns shares of m uniformly random field elements no party
+// knows (one round; malicious mode: one more to authenticate them).
+func (p *Party) RandomVec(ctx context.Context, m int) (Vec, error) {
+	v := field.New(m)
+	p.own.FillVector(v)
+	r, err := p.reshare(ctx, v, nil, false)
+	if err != nil {
+		return Vec{}, err
+	}
+	if !p.malicious() {
+		return Vec{V: r}, nil
+	}
+	return p.macOf(ctx, r)
+}
+
+// OpenVec reveals x to every party (see Open).
+func (p *Party) OpenVec(ctx context.Context, label string, x Vec) (fr.Vector, error) {
+	if err := p.checkMode("open", x); err != nil {
+		return nil, err
+	}
+	return p.Open(ctx, label, x.V)
+}
+
+// OpenToVec reveals x to party `to` only (see OpenTo).
+func (p *Party) OpenToVec(ctx context.Context, label string, to int, x Vec) (fr.Vector, error) {
+	if err := p.checkMode("open", x); err != nil {
+		return nil, err
+	}
+	return p.OpenTo(ctx, label, to, x.V)
+}

@@ -24,29 +24,29 @@ var p2params = poseidon2.GetDefaultParameters()
 var sboxesPerPermutation = 2*p2params.NbFullRounds + p2params.NbPartialRounds
 
 // powers holds shares of r, r², r³, r⁴, r⁵ for random r, one per S-box.
-type powers struct{ r1, r2, r3, r4, r5 fr.Vector }
+type powers struct{ r1, r2, r3, r4, r5 Vec }
 
 func (w powers) slice(from, to int) powers {
-	return powers{w.r1[from:to], w.r2[from:to], w.r3[from:to], w.r4[from:to], w.r5[from:to]}
+	return powers{w.r1.Slice(from, to), w.r2.Slice(from, to), w.r3.Slice(from, to), w.r4.Slice(from, to), w.r5.Slice(from, to)}
 }
 
 // randomPowers prepares m S-box masks: a joint random r and its powers up to
 // 5 (1 sharing round + 3 multiplication rounds, any m).
 func (p *Party) randomPowers(ctx context.Context, m int) (powers, error) {
-	r, err := p.Random(ctx, m)
+	r, err := p.RandomVec(ctx, m)
 	if err != nil {
 		return powers{}, err
 	}
-	r2, err := p.Mul(ctx, r, r)
+	r2, err := p.mulVec(ctx, r, r)
 	if err != nil {
 		return powers{}, err
 	}
-	r34, err := p.Mul(ctx, field.Concat(r2, r2), field.Concat(r, r2))
+	r34, err := p.mulVec(ctx, ConcatVecs(r2, r2), ConcatVecs(r, r2))
 	if err != nil {
 		return powers{}, err
 	}
-	r3, r4 := r34[:m], r34[m:]
-	r5, err := p.Mul(ctx, r4, r)
+	r3, r4 := r34.Slice(0, m), r34.Slice(m, 2*m)
+	r5, err := p.mulVec(ctx, r4, r)
 	if err != nil {
 		return powers{}, err
 	}
@@ -55,11 +55,12 @@ func (p *Party) randomPowers(ctx context.Context, m int) (powers, error) {
 
 // sbox raises x to the 5th power in place with one opening: c = x + r is
 // opened (uniform), and x^5 = (c − r)^5 = c^5 − r^5 + 5(c·r^4 − c^4·r)
-// + 10(c^3·r^2 − c^2·r^3) is linear in the prepared powers of r.
-func (p *Party) sbox(ctx context.Context, x fr.Vector, w powers) error {
-	m := len(x)
-	masked := field.Add(x, w.r1)
-	c, err := p.Open(ctx, "mask:poseidon2", masked)
+// + 10(c^3·r^2 − c^2·r^3) is linear in the prepared powers of r (and their
+// MACs, the constant c^5 entering the MAC half as c^5·[α]).
+func (p *Party) sbox(ctx context.Context, x Vec, w powers) error {
+	m := x.Len()
+	masked := x.Add(w.r1)
+	c, err := p.Open(ctx, "mask:poseidon2", masked.V)
 	if err != nil {
 		return err
 	}
@@ -67,43 +68,53 @@ func (p *Party) sbox(ctx context.Context, x fr.Vector, w powers) error {
 	c3 := field.Mul(c2, c)
 	c4 := field.Mul(c2, c2)
 	c5 := field.Mul(c4, c)
-	a, b := field.New(m), field.New(m)
-	// a = c·r4 − c4·r1
-	a.Mul(c, w.r4)
-	b.Mul(c4, w.r1)
-	a.Sub(a, b)
-	// b = c3·r2 − c2·r3
-	b.Mul(c3, w.r2)
-	c4.Mul(c2, w.r3) // c4 is free now
-	b.Sub(b, c4)
-	// x = c5 − r5 + 5a + 10b = c5 − r5 + 5(a + 2b)
-	b.Add(b, b)
-	a.Add(a, b)
-	b.Add(a, a)
-	b.Add(b, b)
-	b.Add(b, a) // 5(a + 2b)
-	x.Sub(c5, w.r5)
-	x.Add(x, b)
+	a, b, t := field.New(m), field.New(m), field.New(m)
+	for h := 0; h < p.halves(); h++ {
+		r1, r2, r3, r4, r5 := w.r1.half(h), w.r2.half(h), w.r3.half(h), w.r4.half(h), w.r5.half(h)
+		// a = c·r4 − c4·r1
+		a.Mul(c, r4)
+		b.Mul(c4, r1)
+		a.Sub(a, b)
+		// b = c3·r2 − c2·r3
+		b.Mul(c3, r2)
+		t.Mul(c2, r3)
+		b.Sub(b, t)
+		// x = c5·one − r5 + 5(a + 2b)
+		b.Add(b, b)
+		a.Add(a, b)
+		b.Add(a, a)
+		b.Add(b, b)
+		b.Add(b, a)
+		xh := x.half(h)
+		if h == 0 {
+			xh.Sub(c5, r5)
+		} else {
+			xh.ScalarMul(c5, &p.alpha)
+			xh.Sub(xh, r5)
+		}
+		xh.Add(xh, b)
+	}
 	return nil
 }
 
 // sboxDirect raises x to the 5th power in place with three multiplications
 // (x², x⁴, x⁵) and no preprocessing: half the work of sbox, but three rounds
 // instead of one. Poseidon2 uses it for large batches, where work dominates.
-func (p *Party) sboxDirect(ctx context.Context, x fr.Vector) error {
-	x2, err := p.Mul(ctx, x, x)
+func (p *Party) sboxDirect(ctx context.Context, x Vec) error {
+	x2, err := p.mulVec(ctx, x, x)
 	if err != nil {
 		return err
 	}
-	x4, err := p.Mul(ctx, x2, x2)
+	x4, err := p.mulVec(ctx, x2, x2)
 	if err != nil {
 		return err
 	}
-	x5, err := p.Mul(ctx, x4, x)
+	x5, err := p.mulVec(ctx, x4, x)
 	if err != nil {
 		return err
 	}
-	copy(x, x5)
+	copy(x.V, x5.V)
+	copy(x.M, x5.M)
 	return nil
 }
 
@@ -132,20 +143,31 @@ func internalLayer(a, b fr.Vector) {
 // preprocessing: below it round latency dominates, above it work does.
 const DirectSboxBatch = 256
 
-// Poseidon2 applies the permutation to the m shared states (s0[j], s1[j]) in
-// place. Small batches: 4 preprocessing rounds, then one opening per round
+// Poseidon2 is Poseidon2Vec in semi-honest mode.
+func (p *Party) Poseidon2(ctx context.Context, s0, s1 fr.Vector) error {
+	if p.malicious() {
+		return errSemiHonestAPI
+	}
+	return p.Poseidon2Vec(ctx, Vec{V: s0}, Vec{V: s1})
+}
+
+// Poseidon2Vec applies the permutation to the m shared states (s0[j], s1[j])
+// in place. Small batches: 4 preprocessing rounds, then one opening per round
 // (60 rounds). Batches of at least DirectSboxBatch: 3 multiplication rounds
 // per round (168 rounds), about half the work.
-func (p *Party) Poseidon2(ctx context.Context, s0, s1 fr.Vector) error {
-	m := len(s0)
-	if len(s1) != m {
-		return fmt.Errorf("ss: poseidon2 state halves of %d and %d", len(s0), len(s1))
+func (p *Party) Poseidon2Vec(ctx context.Context, s0, s1 Vec) error {
+	m := s0.Len()
+	if s1.Len() != m {
+		return fmt.Errorf("ss: poseidon2 state halves of %d and %d", s0.Len(), s1.Len())
+	}
+	if err := p.checkMode("poseidon2", s0, s1); err != nil {
+		return err
 	}
 	if m == 0 {
 		return nil
 	}
 	if m >= DirectSboxBatch {
-		if err := p.poseidon2Rounds(ctx, s0, s1, func(x fr.Vector, _ int) error { return p.sboxDirect(ctx, x) }); err != nil {
+		if err := p.poseidon2Rounds(ctx, s0, s1, func(x Vec, _ int) error { return p.sboxDirect(ctx, x) }); err != nil {
 			return fmt.Errorf("ss: poseidon2: %w", err)
 		}
 		return nil
@@ -155,9 +177,9 @@ func (p *Party) Poseidon2(ctx context.Context, s0, s1 fr.Vector) error {
 		return fmt.Errorf("ss: poseidon2 masks: %w", err)
 	}
 	used := 0
-	masked := func(x fr.Vector, _ int) error {
-		err := p.sbox(ctx, x, w.slice(used, used+len(x)))
-		used += len(x)
+	masked := func(x Vec, _ int) error {
+		err := p.sbox(ctx, x, w.slice(used, used+x.Len()))
+		used += x.Len()
 		return err
 	}
 	if err := p.poseidon2Rounds(ctx, s0, s1, masked); err != nil {
@@ -166,38 +188,60 @@ func (p *Party) Poseidon2(ctx context.Context, s0, s1 fr.Vector) error {
 	return nil
 }
 
+// addKey adds the public round key k to x (both halves).
+func (p *Party) addKey(x Vec, k *fr.Element) {
+	field.AddConst(x.V, x.V, k)
+	if x.M != nil {
+		var a fr.Element
+		a.Mul(k, &p.alpha)
+		field.AddConst(x.M, x.M, &a)
+	}
+}
+
 // poseidon2Rounds runs the permutation's rounds, raising the S-box inputs to
-// the 5th power with sbox (in place).
-func (p *Party) poseidon2Rounds(_ context.Context, s0, s1 fr.Vector, sbox func(x fr.Vector, round int) error) error {
-	m := len(s0)
+// the 5th power with sbox (in place). The layers are linear without
+// constants, so they act on both halves alike.
+func (p *Party) poseidon2Rounds(_ context.Context, s0, s1 Vec, sbox func(x Vec, round int) error) error {
+	m := s0.Len()
 	rf := p2params.NbFullRounds / 2
 	keys := p2params.RoundKeys
-	both := field.New(2 * m)
+	both := p.NewVec(2 * m)
+	ext := func() {
+		for h := 0; h < p.halves(); h++ {
+			externalLayer(s0.half(h), s1.half(h))
+		}
+	}
 	full := func(round int) error {
-		field.AddConst(s0, s0, &keys[round][0])
-		field.AddConst(s1, s1, &keys[round][1])
-		copy(both, s0)
-		copy(both[m:], s1)
+		p.addKey(s0, &keys[round][0])
+		p.addKey(s1, &keys[round][1])
+		for h := 0; h < p.halves(); h++ {
+			copy(both.half(h), s0.half(h))
+			copy(both.half(h)[m:], s1.half(h))
+		}
 		if err := sbox(both, round); err != nil {
 			return err
 		}
-		copy(s0, both[:m])
-		copy(s1, both[m:])
-		externalLayer(s0, s1)
+		for h := 0; h < p.halves(); h++ {
+			copy(s0.half(h), both.half(h)[:m])
+			copy(s1.half(h), both.half(h)[m:])
+		}
+		ext()
 		return nil
 	}
-	externalLayer(s0, s1)
+	ext()
 	for i := 0; i < rf; i++ {
 		if err := full(i); err != nil {
 			return err
 		}
 	}
 	for i := rf; i < rf+p2params.NbPartialRounds; i++ {
-		field.AddConst(s0, s0, &keys[i][0])
+		p.addKey(s0, &keys[i][0])
 		if err := sbox(s0, i); err != nil {
 			return err
 		}
-		internalLayer(s0, s1)
+		for h := 0; h < p.halves(); h++ {
+			internalLayer(s0.half(h), s1.half(h))
+		}
 	}
 	for i := rf + p2params.NbPartialRounds; i < p2params.NbFullRounds+p2params.NbPartialRounds; i++ {
 		if err := full(i); err != nil {
@@ -214,31 +258,47 @@ func (p *Party) poseidon2Rounds(_ context.Context, s0, s1 fr.Vector, sbox func(x
 // compressions needs only ⌈log2 k⌉ batched levels.
 const CommitChainFields = 8
 
-// Commit computes, for each of m instances j, the project's Poseidon2
+// Commit is CommitVec in semi-honest mode.
+func (p *Party) Commit(ctx context.Context, fields []fr.Vector, salt fr.Vector) (fr.Vector, error) {
+	if p.malicious() {
+		return nil, errSemiHonestAPI
+	}
+	fs := make([]Vec, len(fields))
+	for i, f := range fields {
+		fs[i] = Vec{V: f}
+	}
+	c, err := p.CommitVec(ctx, fs, Vec{V: salt})
+	return c.V, err
+}
+
+// CommitVec computes, for each of m instances j, the project's Poseidon2
 // commitment of (fields[0][j], …, fields[k−1][j]) under salt[j] on shares
 // (see NativeCommit); the m instances run side by side.
-func (p *Party) Commit(ctx context.Context, fields []fr.Vector, salt fr.Vector) (fr.Vector, error) {
-	m := len(salt)
-	if err := field.CheckLen(m, fields...); err != nil {
-		return nil, fmt.Errorf("ss: commit: %w", err)
+func (p *Party) CommitVec(ctx context.Context, fields []Vec, salt Vec) (Vec, error) {
+	m := salt.Len()
+	for _, f := range fields {
+		if f.Len() != m {
+			return Vec{}, fmt.Errorf("ss: commit: field of %d values, want %d", f.Len(), m)
+		}
+		if err := p.checkMode("commit", f); err != nil {
+			return Vec{}, err
+		}
 	}
 	blocks := fields
 	if len(fields) > CommitChainFields {
 		root, err := p.treeRoot(ctx, fields)
 		if err != nil {
-			return nil, fmt.Errorf("ss: commit: %w", err)
+			return Vec{}, fmt.Errorf("ss: commit: %w", err)
 		}
-		blocks = []fr.Vector{root}
+		blocks = []Vec{root}
 	}
-	state := field.New(m)
-	s0, s1 := field.New(m), field.New(m)
-	for _, b := range append(append([]fr.Vector(nil), blocks...), salt) {
-		copy(s0, state)
-		copy(s1, b)
-		if err := p.Poseidon2(ctx, s0, s1); err != nil {
-			return nil, fmt.Errorf("ss: commit: %w", err)
+	state := p.NewVec(m)
+	for _, b := range append(append([]Vec(nil), blocks...), salt) {
+		s0, s1 := state.Clone(), b.Clone()
+		if err := p.Poseidon2Vec(ctx, s0, s1); err != nil {
+			return Vec{}, fmt.Errorf("ss: commit: %w", err)
 		}
-		state.Add(b, s1)
+		state = b.Add(s1)
 	}
 	return state, nil
 }
@@ -246,24 +306,26 @@ func (p *Party) Commit(ctx context.Context, fields []fr.Vector, salt fr.Vector) 
 // treeRoot computes, for each instance, the root of the binary tree of
 // compressions over its fields (see NativeCommit): every level compresses
 // all its pairs of every instance in one batched permutation.
-func (p *Party) treeRoot(ctx context.Context, fields []fr.Vector) (fr.Vector, error) {
+func (p *Party) treeRoot(ctx context.Context, fields []Vec) (Vec, error) {
 	level := fields
-	m := len(fields[0])
+	m := fields[0].Len()
 	for len(level) > 1 {
 		pairs := len(level) / 2
-		left, right := field.New(pairs*m), field.New(pairs*m)
+		left, right := p.NewVec(pairs*m), p.NewVec(pairs*m)
 		for q := 0; q < pairs; q++ {
-			copy(left[q*m:], level[2*q])
-			copy(right[q*m:], level[2*q+1])
+			for h := 0; h < p.halves(); h++ {
+				copy(left.half(h)[q*m:], level[2*q].half(h))
+				copy(right.half(h)[q*m:], level[2*q+1].half(h))
+			}
 		}
-		out := append(fr.Vector(nil), right...)
-		if err := p.Poseidon2(ctx, left, out); err != nil {
-			return nil, err
+		out := right.Clone()
+		if err := p.Poseidon2Vec(ctx, left, out); err != nil {
+			return Vec{}, err
 		}
-		out.Add(out, right) // compress(l, r) = P(l, r)[1] + r
-		next := make([]fr.Vector, 0, pairs+1)
+		out.AddInPlace(right) // compress(l, r) = P(l, r)[1] + r
+		next := make([]Vec, 0, pairs+1)
 		for q := 0; q < pairs; q++ {
-			next = append(next, out[q*m:(q+1)*m])
+			next = append(next, out.Slice(q*m, (q+1)*m))
 		}
 		if len(level)%2 == 1 {
 			next = append(next, level[len(level)-1])

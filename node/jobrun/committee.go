@@ -48,7 +48,15 @@ type CommitteeJob struct {
 	StepTimeout time.Duration
 	// Rand is the member's randomness for the SS engine (nil: crypto/rand).
 	Rand io.Reader
+	// SSSecurity is the SS engine's adversary model. The zero value is
+	// ss.Malicious (DefaultSSSecurity), the mode of every SS job type unless
+	// a benchmark or test asks for ss.SemiHonest.
+	SSSecurity ss.Security
 }
+
+// DefaultSSSecurity is the mode SS jobs run in: security with abort against
+// a malicious minority of the committee (see mpc/ss).
+const DefaultSSSecurity = ss.Malicious
 
 // Outcome is a member's result of a job: the result record the node posts.
 type Outcome struct {
@@ -269,7 +277,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		return nil, err
 	}
 
-	p, err := ss.NewParty(ctx, conn, ss.Config{Rand: job.Rand})
+	p, err := ss.NewParty(ctx, conn, ss.Config{Rand: job.Rand, Security: job.SSSecurity})
 	if err != nil {
 		return nil, memberFault(spec, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -35,6 +36,11 @@ const (
 	// FaultBadOutput: the committee's output did not verify at the recipient
 	// or a bidder (bad signature, shares not opening the commitment).
 	FaultBadOutput FaultKind = "bad-output"
+	// FaultCheckFailed: a check of the SS engine's malicious mode failed (a
+	// MAC check, an inconsistent opening, a bitness check, inconsistent
+	// input shares). It names the member that deviated when the engine could
+	// prove it, and nobody otherwise.
+	FaultCheckFailed FaultKind = "mpc-check-failed"
 )
 
 // FaultError is a job failure that names the parties at fault. The node posts
@@ -81,6 +87,14 @@ func memberFault(spec *Spec, err error) error {
 	var mm *jobs.CommitmentMismatchError
 	if errors.As(err, &mm) {
 		return fault(spec, FaultCommitmentMismatch, err, mm.Providers...)
+	}
+	var ce *ss.CheckError
+	if errors.As(err, &ce) {
+		var pe *transport.PartyError
+		if errors.As(err, &pe) && int(pe.Party) >= 0 && int(pe.Party) < len(spec.Committee) {
+			return fault(spec, FaultCheckFailed, err, spec.Committee[pe.Party])
+		}
+		return fault(spec, FaultCheckFailed, err)
 	}
 	var cf *committee.FaultError
 	if errors.As(err, &cf) {

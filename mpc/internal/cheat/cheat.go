@@ -1,0 +1,43 @@
+// Package cheat is the test-only adversary of the secret-sharing engine: a
+// Plan attached to a committee member's context makes mpc/ss deviate from
+// the protocol in one chosen way, so that tests can show that the malicious
+// mode catches it. Go's internal rule confines it to packages under mpc/: the
+// node, its configuration and the command line cannot import it, so no
+// deployment can switch it on.
+package cheat
+
+import "context"
+
+// Plan lists the deviations of one member. The zero Plan is honest.
+type Plan struct {
+	// MulOffset adds Offset to the value of the first product of every
+	// multiplication the member takes part in (it re-shares a wrong local
+	// product, shifted so that the shared result changes by exactly Offset:
+	// a consistent sharing of a wrong value). With MulOp set, only the
+	// multiplications of that operation ("lt": the last level of a
+	// less-than circuit, i.e. a flipped comparison bit).
+	MulOffset bool
+	MulOp     string
+	Offset    uint64
+	// ShiftOpen adds 1 to this member's share of the first value of every
+	// opening it takes part in, in what it sends to party ShiftTo (−1: to
+	// everyone).
+	ShiftOpen bool
+	ShiftTo   int
+	// ShiftLabel restricts ShiftOpen to openings of that label ("": all).
+	ShiftLabel string
+	// BadBit makes the member deal 2 instead of its first random bit when
+	// the committee generates random bits.
+	BadBit bool
+}
+
+type key struct{}
+
+// With returns ctx carrying the plan.
+func With(ctx context.Context, p *Plan) context.Context { return context.WithValue(ctx, key{}, p) }
+
+// From returns the plan ctx carries, or nil.
+func From(ctx context.Context) *Plan {
+	p, _ := ctx.Value(key{}).(*Plan)
+	return p
+}

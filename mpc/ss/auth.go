@@ -1,0 +1,496 @@
+package ss
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/field"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// Security selects the adversary a Party withstands.
+type Security int
+
+const (
+	// Malicious: security with abort against a malicious minority (SPDZ-wise
+	// Shamir, see doc.go). The zero value, hence the default.
+	Malicious Security = iota
+	// SemiHonest: the committee follows the protocol; faster, for
+	// benchmarks and trusted deployments.
+	SemiHonest
+)
+
+func (s Security) String() string {
+	switch s {
+	case Malicious:
+		return "malicious"
+	case SemiHonest:
+		return "semi-honest"
+	}
+	return fmt.Sprintf("Security(%d)", int(s))
+}
+
+func (p *Party) malicious() bool { return p.sec == Malicious }
+
+// Security returns the party's mode.
+func (p *Party) Security() Security { return p.sec }
+
+// CheckError reports that a check of the malicious mode failed: a MAC check
+// (some member deviated in a multiplication, a re-sharing or an input), an
+// inconsistent opening (shares off one degree-t polynomial), a bitness check
+// or an inconsistent dealing. The job aborts and nothing more is opened.
+// When the engine can prove who deviated, the error is wrapped in a
+// *transport.PartyError naming that member; a bare CheckError names no one.
+type CheckError struct {
+	Check string // what failed, e.g. "mac", "open mask:lt"
+	// Culprit is the member identified, or −1.
+	Culprit int
+	// Group is the index of the dealt group (e.g. provider) whose shares
+	// were inconsistent, or −1.
+	Group  int
+	Detail string
+}
+
+func (e *CheckError) Error() string {
+	s := "ss: malicious-mode check failed: " + e.Check
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	if e.Culprit < 0 {
+		s += " (culprit unidentified)"
+	} else {
+		s += fmt.Sprintf(" (party %d)", e.Culprit)
+	}
+	return s
+}
+
+// checkFailed returns the error of a failed check: a PartyError naming the
+// culprit when there is one, the bare CheckError otherwise; and tells the
+// peers (fail), so that their errors say the same.
+func (p *Party) checkFailed(r transport.Round, ce *CheckError) error {
+	var err error = ce
+	if ce.Culprit >= 0 && ce.Culprit != p.self {
+		err = &transport.PartyError{Party: transport.PartyID(ce.Culprit), Round: r, Err: ce}
+	} else {
+		ce.Culprit = -1
+	}
+	return p.fail(err)
+}
+
+// noticeUnidentified is the abort notice of a party that aborted on a failed
+// check without a culprit: its peers then report an unidentified failure
+// rather than blaming it for leaving.
+const noticeUnidentified = ^uint32(0) - 1
+
+// pending holds the authenticated products (z, α·z) not yet checked.
+type pending struct {
+	z, m fr.Vector
+}
+
+// maxPending bounds the products kept for one check: beyond it the engine
+// checks at once (α stays secret, so a job may check any number of times).
+const maxPending = 1 << 20
+
+func (p *Party) addPending(ctx context.Context, z, m fr.Vector) error {
+	p.pend.z = append(p.pend.z, z...)
+	p.pend.m = append(p.pend.m, m...)
+	p.dirty = true
+	if len(p.pend.z) >= maxPending {
+		return p.Verify(ctx)
+	}
+	return nil
+}
+
+// mulVec multiplies element-wise. Malicious mode: z = x·y and α·z = (α·x)·y
+// in one re-sharing round of 2m values; the pair is kept for the next check.
+func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
+	m := x.Len()
+	if y.Len() != m {
+		return Vec{}, fmt.Errorf("ss: mul of vectors of length %d and %d", m, y.Len())
+	}
+	if err := p.checkMode("mul", x, y); err != nil {
+		return Vec{}, err
+	}
+	p.Stats.Mults += m
+	if c := p.cheat; c != nil && c.MulOffset && (c.MulOp == "" || c.MulOp == p.op) {
+		p.cheating = true
+		defer func() { p.cheating = false }()
+	}
+	if !p.malicious() {
+		z, err := p.reshare(ctx, x.V, y.V, true)
+		return Vec{V: z}, err
+	}
+	if 2*m > MaxBatch {
+		half := m / 2
+		a, err := p.mulVec(ctx, x.Slice(0, half), y.Slice(0, half))
+		if err != nil {
+			return Vec{}, err
+		}
+		b, err := p.mulVec(ctx, x.Slice(half, m), y.Slice(half, m))
+		if err != nil {
+			return Vec{}, err
+		}
+		return ConcatVecs(a, b), nil
+	}
+	xs := make(fr.Vector, 2*m)
+	copy(xs, x.V)
+	copy(xs[m:], x.M)
+	ys := make(fr.Vector, 2*m)
+	copy(ys, y.V)
+	copy(ys[m:], y.V)
+	r, err := p.reshare(ctx, xs, ys, true)
+	if err != nil {
+		return Vec{}, err
+	}
+	z := Vec{V: r[:m:m], M: r[m:]}
+	if err := p.addPending(ctx, z.V, z.M); err != nil {
+		return Vec{}, err
+	}
+	return z, nil
+}
+
+// macOf authenticates shared values: [α·x] = [α]·[x] (one re-sharing round),
+// kept for the next check.
+func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
+	a := make(fr.Vector, len(x))
+	for i := range a {
+		a[i] = p.alpha
+	}
+	p.Stats.Mults += len(x)
+	m, err := p.reshare(ctx, x, a, true)
+	if err != nil {
+		return Vec{}, err
+	}
+	v := Vec{V: append(fr.Vector(nil), x...), M: m}
+	if err := p.addPending(ctx, v.V, v.M); err != nil {
+		return Vec{}, err
+	}
+	return v, nil
+}
+
+// Verify checks every product, input and random value authenticated since
+// the last check (Chida et al., ePrint 2018/570, the verification step of
+// Protocol 3.x): after the values are fixed, the committee draws a joint
+// seed (a fresh random sharing opened with all n shares), derives
+// coefficients ρ_k from it, and computes [u] = Σρ_k[α·z_k], [w] = Σρ_k[z_k]
+// and [T] = [u] − [α]·[w] (one multiplication, so α is never opened and a
+// job may check any number of times). T is opened with all n shares and must
+// be 0. A member that added an error d to a product (or e to its MAC) makes
+// T = Σρ_k(e_k − α·d_k), zero with probability at most 2/|F| since it knows
+// neither α nor ρ in advance. On failure the job aborts with a CheckError
+// (the check cannot tell who deviated) and nothing more is opened.
+// Semi-honest mode: a no-op.
+func (p *Party) Verify(ctx context.Context) error {
+	if !p.malicious() || (len(p.pend.z) == 0 && !p.dirty) {
+		return nil
+	}
+	k := len(p.pend.z)
+	own := field.New(1)
+	p.own.FillVector(own)
+	coin, err := p.reshare(ctx, own, nil, false)
+	if err != nil {
+		return fmt.Errorf("ss: check: %w", err)
+	}
+	seed, err := p.openAll(ctx, "mask:coin", coin, -1)
+	if err != nil {
+		return fmt.Errorf("ss: check: %w", err)
+	}
+	var s [field.SeedBytes]byte
+	b := seed[0].Bytes()
+	copy(s[:], b[:])
+	rho := field.New(k)
+	field.NewPRG(s, "cohort/ss/check").FillVector(rho)
+	var u, w fr.Element
+	if k > 0 {
+		u = rho.InnerProduct(p.pend.m)
+		w = rho.InnerProduct(p.pend.z)
+	}
+	aw, err := p.reshare(ctx, fr.Vector{w}, fr.Vector{p.alpha}, true)
+	if err != nil {
+		return fmt.Errorf("ss: check: %w", err)
+	}
+	aw[0].Sub(&u, &aw[0])
+	r := p.round + 1
+	t, err := p.openAll(ctx, "check:mac", aw, -1)
+	if err != nil {
+		return fmt.Errorf("ss: check: %w", err)
+	}
+	if !t[0].IsZero() {
+		return p.checkFailed(r, &CheckError{Check: "mac", Culprit: -1, Group: -1,
+			Detail: fmt.Sprintf("%d authenticated products do not match their MACs", k)})
+	}
+	p.pend = pending{}
+	p.dirty = false
+	return nil
+}
+
+// masked reports whether an opening's label declares a value hidden by fresh
+// randomness, which the engine may open before the check.
+func masked(label string) bool { return strings.HasPrefix(label, "mask:") }
+
+// openAll opens v with all n shares (to everyone, or to party `to` only):
+// every party sends its share to every receiver, which checks that the n
+// shares lie on one polynomial of degree t, so that all honest parties learn
+// the same value or abort. On an inconsistency the party looks for the
+// culprit (identify) when the shares opened can only be off by a deviation
+// in this opening: after a successful check (nothing dealt since), all
+// sharings are consistent, so an off share was sent wrong by its holder.
+func (p *Party) openAll(ctx context.Context, label string, v fr.Vector, to int) (fr.Vector, error) {
+	res, shares, bad, r, err := p.openRaw(ctx, label, v, to)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	if bad {
+		culprit := -1
+		if !p.dirty {
+			culprit = p.params.identify(shares)
+		}
+		return nil, p.checkFailed(r, &CheckError{Check: "open " + label, Culprit: culprit, Group: -1,
+			Detail: "shares are not on one polynomial of degree t"})
+	}
+	p.observe(label, res)
+	return res, nil
+}
+
+// openRaw sends v's shares to the receivers and, at a receiver, collects all
+// n shares and interpolates them; bad reports an inconsistency.
+func (p *Party) openRaw(ctx context.Context, label string, v fr.Vector, to int) (res fr.Vector, shares []fr.Vector, bad bool, r transport.Round, err error) {
+	m := len(v)
+	if err := checkBatch(m); err != nil {
+		return nil, nil, false, 0, err
+	}
+	r = p.nextRound()
+	prm := p.params
+	var payload []byte
+	for j := 0; j < prm.N; j++ {
+		if j == p.self || (to >= 0 && j != to) {
+			continue
+		}
+		out := v
+		if c := p.cheat; c != nil && c.ShiftOpen && m > 0 && (c.ShiftTo < 0 || c.ShiftTo == j) && (c.ShiftLabel == "" || c.ShiftLabel == label) {
+			out = append(fr.Vector(nil), v...)
+			one := fr.One()
+			out[0].Add(&out[0], &one)
+			if err := p.send(ctx, j, msgRound(r, 0), field.EncodeVector(out)); err != nil {
+				return nil, nil, false, r, fmt.Errorf("ss: open %s: %w", label, err)
+			}
+			continue
+		}
+		if payload == nil {
+			payload = field.EncodeVector(v)
+		}
+		if err := p.send(ctx, j, msgRound(r, 0), payload); err != nil {
+			return nil, nil, false, r, fmt.Errorf("ss: open %s: %w", label, err)
+		}
+	}
+	if to >= 0 && to != p.self {
+		return nil, nil, false, r, nil
+	}
+	shares = make([]fr.Vector, prm.N)
+	for j := 0; j < prm.N; j++ {
+		if j == p.self {
+			shares[j] = v
+			continue
+		}
+		shares[j] = field.New(m)
+		if err := p.recvInto(ctx, j, msgRound(r, 0), shares[j]); err != nil {
+			return nil, nil, false, r, fmt.Errorf("ss: open %s: %w", label, err)
+		}
+	}
+	res, bad = p.params.interpolateChecked(shares, nil)
+	return res, shares, bad, r, nil
+}
+
+// consistency tables: the Lagrange coefficients over the first t+1 present
+// parties at 0 and at the other parties' points.
+type interp struct {
+	base  []int
+	at0   []fr.Element
+	rest  []int
+	atRst [][]fr.Element
+}
+
+func newInterp(present []int, t int) interp {
+	in := interp{base: present[:t+1], rest: present[t+1:]}
+	in.at0 = lagrange(in.base, 0)
+	for _, j := range in.rest {
+		in.atRst = append(in.atRst, lagrangeAtPoint(in.base, point(j)))
+	}
+	return in
+}
+
+// interpolateChecked returns the secrets of the sharings given by the
+// present shares (shares[i] nil: absent; skip lists parties to leave out)
+// and whether any present share is off the degree-t polynomial through the
+// first t+1 present ones.
+func (prm *Params) interpolateChecked(shares []fr.Vector, skip []bool) (fr.Vector, bool) {
+	var present []int
+	for i, s := range shares {
+		if s != nil && (skip == nil || !skip[i]) {
+			present = append(present, i)
+		}
+	}
+	m := len(shares[present[0]])
+	in := newInterp(present, prm.T)
+	res := field.New(m)
+	tmp := field.New(m)
+	for k, i := range in.base {
+		field.AddScaled(res, shares[i], &in.at0[k], tmp)
+	}
+	bad := false
+	for q, j := range in.rest {
+		pred := field.New(m)
+		for k, i := range in.base {
+			field.AddScaled(pred, shares[i], &in.atRst[q][k], tmp)
+		}
+		if !pred.Equal(shares[j]) {
+			bad = true
+		}
+	}
+	return res, bad
+}
+
+// identify returns the one party whose shares are off the polynomial that
+// all other shares agree on, or −1. It needs n−1 ≥ t+2 (n ≥ 4; for n = 3
+// any two shares are consistent, so it never names anyone). The answer is the
+// deviator whenever a single member sent wrong shares in this opening: with
+// its share removed the rest are consistent, and with any honest member's
+// share removed the deviator's share is still off. A coalition of several
+// deviators can make an honest member's share look like the odd one out
+// (the shares of one opening cannot tell the two cases apart when more than
+// ⌊(n−t−1)/2⌋ members deviate); doc.go states this bound.
+func (prm *Params) identify(shares []fr.Vector) int {
+	if prm.N-1 < prm.T+2 {
+		return -1
+	}
+	found := -1
+	skip := make([]bool, prm.N)
+	for j := 0; j < prm.N; j++ {
+		skip[j] = true
+		_, bad := prm.interpolateChecked(shares, skip)
+		skip[j] = false
+		if !bad {
+			if found >= 0 {
+				return -1
+			}
+			found = j
+		}
+	}
+	return found
+}
+
+// ReconstructChecked is the recipient side of an output in malicious mode:
+// from the shares of all n members (shares[i] nil: missing) it recovers the
+// secrets and checks that the shares lie on one polynomial of degree t. If
+// they do not, and removing exactly one member's shares leaves a consistent
+// set (n ≥ 4, at most one deviator), it names that member in a
+// *transport.PartyError wrapping a *CheckError and still returns nothing; a
+// missing share is an error naming nobody in particular unless exactly one
+// is missing (then it names that member).
+func ReconstructChecked(params *Params, shares []fr.Vector) (fr.Vector, error) {
+	if len(shares) != params.N {
+		return nil, fmt.Errorf("ss: reconstruct needs %d share slots, got %d", params.N, len(shares))
+	}
+	m := -1
+	for i, s := range shares {
+		if s == nil {
+			return nil, &transport.PartyError{Party: transport.PartyID(i), Err: errors.New("ss: output share missing (malicious mode needs all n)")}
+		}
+		if m >= 0 && len(s) != m {
+			return nil, &transport.PartyError{Party: transport.PartyID(i), Err: fmt.Errorf("ss: party %d sent %d shares, others %d", i, len(s), m)}
+		}
+		m = len(s)
+	}
+	res, bad := params.interpolateChecked(shares, nil)
+	if !bad {
+		return res, nil
+	}
+	ce := &CheckError{Check: "output shares", Culprit: params.identify(shares), Group: -1,
+		Detail: "shares are not on one polynomial of degree t"}
+	if ce.Culprit >= 0 {
+		return nil, &transport.PartyError{Party: transport.PartyID(ce.Culprit), Err: ce}
+	}
+	return nil, ce
+}
+
+// AuthenticateDealt turns sharings dealt by parties outside the committee
+// (groups[g]: this party's shares of group g, e.g. one provider's fields)
+// into authenticated vectors. Malicious mode: one batched consistency check
+// first — for each group, Σρ_k[x_k] + [r_g] with ρ drawn after the shares
+// are fixed and r_g a fresh joint random mask, opened with all n shares — then
+// one multiplication round for the MACs. An inconsistency is reported as a
+// *CheckError with Group set and no culprit: over point-to-point channels
+// the committee cannot tell a dealer that sent one member a bad share from a
+// member that relays a wrong one. Semi-honest mode: no communication.
+func (p *Party) AuthenticateDealt(ctx context.Context, groups []fr.Vector) ([]Vec, error) {
+	out := make([]Vec, len(groups))
+	if !p.malicious() {
+		for g, x := range groups {
+			out[g] = Vec{V: x}
+		}
+		return out, nil
+	}
+	G := len(groups)
+	if G == 0 {
+		return out, nil
+	}
+	own := field.New(G + 1)
+	p.own.FillVector(own)
+	rnd, err := p.reshare(ctx, own, nil, false) // G masks and a coin
+	if err != nil {
+		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+	}
+	seed, err := p.openAll(ctx, "mask:coin", rnd[G:], -1)
+	if err != nil {
+		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+	}
+	var s [field.SeedBytes]byte
+	b := seed[0].Bytes()
+	copy(s[:], b[:])
+	prg := field.NewPRG(s, "cohort/ss/dealt")
+	comb := append(fr.Vector(nil), rnd[:G]...)
+	var flat []fr.Vector
+	for g, x := range groups {
+		rho := field.New(len(x))
+		prg.FillVector(rho)
+		if len(x) > 0 {
+			d := rho.InnerProduct(x)
+			comb[g].Add(&comb[g], &d)
+		}
+		flat = append(flat, x)
+	}
+	opened, shares, bad, r, err := p.openRaw(ctx, "mask:dealt", comb, -1)
+	if err != nil {
+		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+	}
+	if bad {
+		ce := &CheckError{Check: "dealt inputs", Culprit: -1, Group: -1,
+			Detail: "the shares of a dealt input are not on one polynomial of degree t (its dealer, or a member relaying them, deviated)"}
+		one := make([]fr.Vector, len(shares))
+		for g := 0; g < G && ce.Group < 0; g++ {
+			for i := range shares {
+				one[i] = shares[i][g : g+1]
+			}
+			if _, b := p.params.interpolateChecked(one, nil); b {
+				ce.Group = g
+			}
+		}
+		return nil, p.checkFailed(r, ce)
+	}
+	p.observe("mask:dealt", opened)
+	all := concat(flat)
+	v, err := p.macOf(ctx, all)
+	if err != nil {
+		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+	}
+	off := 0
+	for g, x := range groups {
+		out[g] = v.Slice(off, off+len(x))
+		off += len(x)
+	}
+	return out, nil
+}
