@@ -32,6 +32,8 @@ type Member struct {
 	evk    *rlwe.MemEvaluationKeySet
 	tsk    mhe.ShamirSecretShare
 	digest [32]byte
+
+	deviation *Deviation // adversarial tests only (Deviant)
 }
 
 // CommitteeID is the committee this member belongs to.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"time"
@@ -35,8 +36,14 @@ type RunConfig struct {
 	// IdleTimeout bounds how long a member outside the active subset waits
 	// for the subset to finish (default 10 min).
 	IdleTimeout time.Duration
-	// MaxAttempts bounds the number of t-subsets tried (default N-t+1).
+	// MaxAttempts bounds the number of attempts (default N-t+1).
 	MaxAttempts int
+	// Subsets is the number of t-subsets that key-switch the result when
+	// more than t members are online (see KeySwitchFamily). The default and
+	// minimum is the fewest subsets that leave every online member out of at
+	// least one; more subsets let the recipient identify a deviating member
+	// in more cases, at one more key-switching share per subset and member.
+	Subsets int
 }
 
 // Result is the outcome of a job: ciphertexts under the recipient's key.
@@ -46,12 +53,40 @@ type Result struct {
 	// OutputIDs are the content addresses of Outputs.
 	OutputIDs []CiphertextID
 	// EvalIDs are the content addresses of the evaluated ciphertexts before
-	// key switching; every member of the subset computed the same.
+	// key switching; every online member computed the same.
 	EvalIDs []CiphertextID
-	// Subset lists the t members that key-switched the result.
+	// Subset lists the t members that key-switched Outputs.
 	Subset []transport.PartyID
-	// Attempts is the number of subsets tried.
+	// Checks are the same results key-switched by the other t-subsets of
+	// the family (empty when exactly t members were online). The recipient
+	// decrypts every one and compares (Recipient.DecryptFloatsChecked).
+	Checks []KeySwitched
+	// Attempts is the number of attempts made.
 	Attempts int
+}
+
+// KeySwitched is a result key-switched by one t-subset.
+type KeySwitched struct {
+	Subset    []transport.PartyID
+	Outputs   [][]byte
+	OutputIDs []CiphertextID
+}
+
+// KeySwitches lists every key switch of the result, Outputs' first.
+func (r *Result) KeySwitches() []KeySwitched {
+	all := []KeySwitched{{Subset: r.Subset, Outputs: r.Outputs, OutputIDs: r.OutputIDs}}
+	return append(all, r.Checks...)
+}
+
+// NewResult assembles a Result from its key switches (the first becomes
+// Outputs), as a recipient does from the messages it received.
+func NewResult(evalIDs []CiphertextID, switches []KeySwitched) *Result {
+	res := &Result{EvalIDs: evalIDs}
+	if len(switches) > 0 {
+		res.Subset, res.Outputs, res.OutputIDs = switches[0].Subset, switches[0].Outputs, switches[0].OutputIDs
+		res.Checks = switches[1:]
+	}
+	return res
 }
 
 // ErrNotEnoughMembers is returned when fewer than t members are online.
@@ -152,13 +187,13 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		if len(alive) < r.m.t {
 			return nil, r.notEnough(alive)
 		}
-		subset := alive[:r.m.t]
-		if !contains(subset, r.m.self) {
+		family := KeySwitchFamily(alive, r.m.t, r.cfg.Subsets)
+		if !inFamily(family, r.m.self) {
 			r.idle = true
 			continue
 		}
 		r.idle = false
-		res, err := r.attempt(ctx, a, subset)
+		res, err := r.attempt(ctx, a, alive, family)
 		if err == nil {
 			res.Attempts = a + 1
 			r.announce(ctx, a+1, res)
@@ -301,17 +336,6 @@ func (r *runner) evaluate(ctx context.Context) error {
 	if len(cts) == 0 || len(cts) > maxOutputs {
 		return fmt.Errorf("he: job circuit returned %d ciphertexts, want 1..%d", len(cts), maxOutputs)
 	}
-	// Every output and its key-switching share travel in one message each
-	// way; keep them within the transport's frame limit.
-	params := r.m.preset.RLWE()
-	var pcksBytes, doneBytes int
-	for _, ct := range cts {
-		pcksBytes += 32 + shareHeader + 2*(ct.Level()+1)*params.N()*8
-		doneBytes += 32 + 4 + ctFixedHeader + maxScaleTextLen + (ct.Degree()+1)*(ct.Level()+1)*params.N()*8
-	}
-	if pcksBytes > transport.MaxMessageBytes || doneBytes+4*(r.m.t+3) > transport.MaxMessageBytes {
-		return fmt.Errorf("he: job outputs of %d bytes exceed a %d-byte transport message; return fewer or lower-level ciphertexts", doneBytes, transport.MaxMessageBytes)
-	}
 	ids := make([]CiphertextID, len(cts))
 	for i, ct := range cts {
 		if ct.Degree() != 1 {
@@ -330,51 +354,106 @@ func (r *runner) evaluate(ctx context.Context) error {
 	return nil
 }
 
-// attempt evaluates and key-switches with the given subset.
-func (r *runner) attempt(ctx context.Context, a int, subset []transport.PartyID) (*Result, error) {
+// checkSizes keeps an attempt's messages within the transport's frame limit:
+// a member's key-switching shares for every subset it belongs to travel in
+// one message, and the announcement carries every subset's outputs.
+func (r *runner) checkSizes(family [][]transport.PartyID) error {
+	N := r.m.preset.RLWE().N()
+	mine := 0
+	for _, s := range family {
+		if contains(s, r.m.self) {
+			mine++
+		}
+	}
+	pcksBytes := 32*len(r.evaluated) + 32
+	doneBytes := 4 + len(family)*4*(r.m.t+1) + 4
+	for _, ct := range r.evaluated {
+		pcksBytes += mine * (shareHeader + 2*(ct.Level()+1)*N*8)
+		doneBytes += 32 + len(family)*(4+ctFixedHeader+maxScaleTextLen+(ct.Degree()+1)*(ct.Level()+1)*N*8)
+	}
+	if pcksBytes > transport.MaxMessageBytes || doneBytes > transport.MaxMessageBytes {
+		return fmt.Errorf("he: job outputs key-switched by %d subsets take %d bytes, more than a %d-byte transport message; return fewer or lower-level ciphertexts", len(family), doneBytes, transport.MaxMessageBytes)
+	}
+	return nil
+}
+
+// attempt evaluates the circuit and key-switches its outputs with every
+// t-subset of the family. Each member sends every online peer one message:
+// its share for each subset it belongs to, each made from its own additive
+// share of that subset's secret (Lagrange coefficients differ per subset)
+// with fresh smudging noise. Every member aggregates every subset, so all
+// end with the same key switches (the recipient compares them).
+func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID, family [][]transport.PartyID) (*Result, error) {
 	if err := r.evaluate(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.checkSizes(family); err != nil {
 		return nil, err
 	}
 	params := r.m.preset.RLWE()
 	N := params.N()
 
-	// Turn the threshold share into an additive share of this subset.
-	points := make([]mhe.ShamirPublicPoint, len(subset))
-	for i, p := range subset {
-		points[i] = shamirPoint(p)
-	}
 	all := make([]mhe.ShamirPublicPoint, r.m.n)
 	for i := range all {
 		all[i] = shamirPoint(transport.PartyID(i))
 	}
 	cmb := mhe.NewCombiner(params, shamirPoint(r.m.self), all, r.m.t)
-	skS := rlwe.NewSecretKey(params)
-	if err := cmb.GenAdditiveShare(points, shamirPoint(r.m.self), r.m.tsk, skS); err != nil {
-		return nil, fmt.Errorf("he: combine threshold share: %w", err)
-	}
-
 	pcks, err := mhe.NewPublicKeySwitchProtocol(params, r.m.preset.Smudging)
 	if err != nil {
 		return nil, fmt.Errorf("he: key-switch protocol: %w", err)
 	}
-	shares := make([]mhe.PublicKeySwitchShare, len(r.evaluated))
+	// agg[s][i] aggregates subset s's shares for output i; ours is its
+	// first term when we belong to s.
+	agg := make([][]mhe.PublicKeySwitchShare, len(family))
+	for s := range family {
+		agg[s] = make([]mhe.PublicKeySwitchShare, len(r.evaluated))
+		for i, ct := range r.evaluated {
+			agg[s][i] = pcks.AllocateShare(ct.Level())
+		}
+	}
+	digest := familyDigest(family)
 	var msg bytes.Buffer
 	for _, id := range r.evalIDs {
 		msg.Write(id[:])
 	}
-	for i, ct := range r.evaluated {
-		shares[i] = pcks.AllocateShare(ct.Level())
-		pcks.GenShare(skS, r.cfg.Recipient, ct, &shares[i])
-		msg.Write(newShape(params).polyQ(shares[i].Value[0]).polyQ(shares[i].Value[1]).encode(kindPCKS, uint64(i), N))
+	msg.Write(digest[:])
+	skS := rlwe.NewSecretKey(params)
+	for s, subset := range family {
+		if !contains(subset, r.m.self) {
+			continue
+		}
+		// Turn the threshold share into an additive share of this subset.
+		points := make([]mhe.ShamirPublicPoint, len(subset))
+		for i, p := range subset {
+			points[i] = shamirPoint(p)
+		}
+		if err := cmb.GenAdditiveShare(points, shamirPoint(r.m.self), r.m.tsk, skS); err != nil {
+			return nil, fmt.Errorf("he: combine threshold share: %w", err)
+		}
+		for i, ct := range r.evaluated {
+			pcks.GenShare(skS, r.cfg.Recipient, ct, &agg[s][i])
+			if d := r.m.deviation; d != nil {
+				d.apply(params, s, &agg[s][i])
+			}
+			msg.Write(newShape(params).polyQ(agg[s][i].Value[0]).polyQ(agg[s][i].Value[1]).encode(kindPCKS, shareTag(s, i), N))
+		}
 	}
 	round := jobRound(a, stepPCKS)
 	payload := msg.Bytes()
-	// Send to every peer of the subset even when one send fails: a peer
-	// that did not get our share would wait a full step for it while we
-	// move on to the next attempt, and suspect us instead of the member
-	// that dropped.
+	// Members of no subset (the cover may leave some online members out
+	// of every subset) neither send nor receive shares; they wait for the
+	// announcement like members outside the subset did before.
+	var alive []transport.PartyID
+	for _, p := range online {
+		if inFamily(family, p) {
+			alive = append(alive, p)
+		}
+	}
+	// Send to every participating peer even when one send fails: a peer that did
+	// not get our share would wait a full step for it while we move on to
+	// the next attempt, and suspect us instead of the member that dropped.
 	var sendErr error
-	for _, p := range subset {
+	for _, p := range alive {
 		if p == r.m.self {
 			continue
 		}
@@ -385,7 +464,7 @@ func (r *runner) attempt(ctx context.Context, a int, subset []transport.PartyID)
 	if sendErr != nil {
 		return nil, sendErr
 	}
-	for _, p := range subset {
+	for _, p := range alive {
 		if p == r.m.self {
 			continue
 		}
@@ -395,62 +474,104 @@ func (r *runner) attempt(ctx context.Context, a int, subset []transport.PartyID)
 		if err != nil {
 			return nil, fmt.Errorf("he: key-switch share: %w", err)
 		}
-		if len(b) < 32*len(r.evalIDs) {
-			return nil, &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("short key-switch message")}
+		if err := r.addShares(p, round, b, family, digest, agg); err != nil {
+			return nil, err
 		}
-		for i, id := range r.evalIDs {
-			if !bytes.Equal(b[32*i:32*(i+1)], id[:]) {
-				return nil, fmt.Errorf("%w: member %d has %x for output %d, ours %s", ErrEvaluationMismatch, p, b[32*i:32*(i+1)], i, id)
+	}
+	var switches []KeySwitched
+	for s, subset := range family {
+		ks := KeySwitched{Subset: append([]transport.PartyID(nil), subset...)}
+		for i, ct := range r.evaluated {
+			out := rlwe.NewCiphertext(params, 1, ct.Level())
+			pcks.KeySwitch(ct, agg[s][i], out)
+			b, err := r.m.preset.MarshalCiphertext(r.cfg.Scheme, out)
+			if err != nil {
+				return nil, err
 			}
+			ks.Outputs = append(ks.Outputs, b)
+			ks.OutputIDs = append(ks.OutputIDs, HashCiphertext(b))
 		}
-		off := 32 * len(r.evalIDs)
-		for i := range shares {
-			// Decoding adds the peer's share into ours (mhe's
+		switches = append(switches, ks)
+	}
+	return NewResult(r.evalIDs, switches), nil
+}
+
+// addShares checks peer p's key-switching message and adds its shares into
+// the aggregates of the subsets p belongs to.
+func (r *runner) addShares(p transport.PartyID, round transport.Round, b []byte, family [][]transport.PartyID, digest [32]byte, agg [][]mhe.PublicKeySwitchShare) error {
+	params := r.m.preset.RLWE()
+	N := params.N()
+	bad := func(format string, args ...any) error {
+		return &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf(format, args...)}
+	}
+	if len(b) < 32*len(r.evalIDs)+32 {
+		return bad("short key-switch message")
+	}
+	for i, id := range r.evalIDs {
+		if !bytes.Equal(b[32*i:32*(i+1)], id[:]) {
+			return fmt.Errorf("%w: member %d has %x for output %d, ours %s", ErrEvaluationMismatch, p, b[32*i:32*(i+1)], i, id)
+		}
+	}
+	off := 32 * len(r.evalIDs)
+	if !bytes.Equal(b[off:off+32], digest[:]) {
+		// Our views of who is online differ (a hello got lost or came
+		// late): the shares were made for other subsets. Retry without p.
+		return bad("key-switch shares for another set of online members")
+	}
+	off += 32
+	for s, subset := range family {
+		if !contains(subset, p) {
+			continue
+		}
+		for i := range r.evaluated {
+			// Decoding adds the peer's share into the aggregate (mhe's
 			// AggregateShares is the same coefficient-wise sum).
-			shape := newShape(params).polyQ(shares[i].Value[0]).polyQ(shares[i].Value[1])
+			shape := newShape(params).polyQ(agg[s][i].Value[0]).polyQ(agg[s][i].Value[1])
 			size := shape.size(N)
 			if len(b)-off < size {
-				return nil, &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("short key-switch message")}
+				return bad("short key-switch message")
 			}
 			tag, err := shape.decodeAdd(kindPCKS, b[off:off+size], N)
-			if err != nil || tag != uint64(i) {
-				return nil, &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("bad key-switch share: %v", err)}
+			if err != nil || tag != shareTag(s, i) {
+				return bad("bad key-switch share: %v", err)
 			}
 			off += size
 		}
-		if off != len(b) {
-			return nil, &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("trailing bytes in key-switch message")}
-		}
 	}
-	res := &Result{EvalIDs: r.evalIDs, Subset: append([]transport.PartyID(nil), subset...)}
-	for i, ct := range r.evaluated {
-		out := rlwe.NewCiphertext(params, 1, ct.Level())
-		pcks.KeySwitch(ct, shares[i], out)
-		b, err := r.m.preset.MarshalCiphertext(r.cfg.Scheme, out)
-		if err != nil {
-			return nil, err
-		}
-		res.Outputs = append(res.Outputs, b)
-		res.OutputIDs = append(res.OutputIDs, HashCiphertext(b))
+	if off != len(b) {
+		return bad("trailing bytes in key-switch message")
 	}
-	return res, nil
+	return nil
 }
 
+// shareTag labels the key-switching share of subset s for output i.
+func shareTag(s, i int) uint64 { return uint64(s)<<32 | uint64(i) }
+
 // announce tells every other member, in the next attempt's hello round,
-// that the job is done, so that members still waiting adopt the result.
+// that the job is done, so that members still waiting adopt the result:
+//
+//	helloDone | u32 subsets | (u32 member)×t per subset | u32 outputs |
+//	eval IDs | (u32 length | ciphertext) per subset and output
 func (r *runner) announce(ctx context.Context, next int, res *Result) {
 	var buf bytes.Buffer
 	buf.WriteByte(helloDone)
 	put := func(v uint32) { _ = binary.Write(&buf, binary.LittleEndian, v) }
-	put(uint32(len(res.Subset)))
-	for _, p := range res.Subset {
-		put(uint32(p))
+	switches := res.KeySwitches()
+	put(uint32(len(switches)))
+	for _, ks := range switches {
+		for _, p := range ks.Subset {
+			put(uint32(p))
+		}
 	}
-	put(uint32(len(res.Outputs)))
-	for i, o := range res.Outputs {
-		buf.Write(res.EvalIDs[i][:])
-		put(uint32(len(o)))
-		buf.Write(o)
+	put(uint32(len(res.EvalIDs)))
+	for _, id := range res.EvalIDs {
+		buf.Write(id[:])
+	}
+	for _, ks := range switches {
+		for _, o := range ks.Outputs {
+			put(uint32(len(o)))
+			buf.Write(o)
+		}
 	}
 	round := jobRound(next, stepHello)
 	for i := 0; i < r.m.n; i++ {
@@ -490,46 +611,56 @@ func (r *runner) decodeDone(b []byte) (*Result, error) {
 		return v, binary.Read(rd, binary.LittleEndian, &v)
 	}
 	ns, err := get()
-	if err != nil || int(ns) != r.m.t {
-		return nil, fmt.Errorf("bad subset")
+	if err != nil || ns == 0 || ns > maxSubsets {
+		return nil, fmt.Errorf("bad subset count")
 	}
-	res := &Result{}
-	for i := 0; i < int(ns); i++ {
-		p, err := get()
-		if err != nil || int(p) >= r.m.n {
-			return nil, fmt.Errorf("bad subset")
+	family := make([][]transport.PartyID, ns)
+	for s := range family {
+		for i := 0; i < r.m.t; i++ {
+			p, err := get()
+			if err != nil || int(p) >= r.m.n {
+				return nil, fmt.Errorf("bad subset")
+			}
+			family[s] = append(family[s], transport.PartyID(p))
 		}
-		res.Subset = append(res.Subset, transport.PartyID(p))
+	}
+	if err := checkFamily(family, r.m.t); err != nil {
+		return nil, err
 	}
 	no, err := get()
 	if err != nil || no == 0 || no > maxOutputs {
 		return nil, fmt.Errorf("bad output count")
 	}
-	for i := 0; i < int(no); i++ {
-		var id CiphertextID
-		if _, err := rd.Read(id[:]); err != nil {
+	evalIDs := make([]CiphertextID, no)
+	for i := range evalIDs {
+		if _, err := io.ReadFull(rd, evalIDs[i][:]); err != nil {
 			return nil, fmt.Errorf("truncated")
 		}
-		l, err := get()
-		if err != nil || int(l) > rd.Len() {
-			return nil, fmt.Errorf("truncated")
+	}
+	switches := make([]KeySwitched, ns)
+	for s := range switches {
+		switches[s].Subset = family[s]
+		for i := 0; i < int(no); i++ {
+			l, err := get()
+			if err != nil || int(l) > rd.Len() {
+				return nil, fmt.Errorf("truncated")
+			}
+			o := make([]byte, l)
+			if _, err := io.ReadFull(rd, o); err != nil {
+				return nil, fmt.Errorf("truncated")
+			}
+			_, oid, err := r.m.preset.UnmarshalCiphertext(r.cfg.Scheme, o)
+			if err != nil {
+				return nil, err
+			}
+			switches[s].Outputs = append(switches[s].Outputs, o)
+			switches[s].OutputIDs = append(switches[s].OutputIDs, oid)
 		}
-		o := make([]byte, l)
-		if _, err := rd.Read(o); err != nil {
-			return nil, fmt.Errorf("truncated")
-		}
-		if _, oid, err := r.m.preset.UnmarshalCiphertext(r.cfg.Scheme, o); err != nil {
-			return nil, err
-		} else {
-			res.OutputIDs = append(res.OutputIDs, oid)
-		}
-		res.EvalIDs = append(res.EvalIDs, id)
-		res.Outputs = append(res.Outputs, o)
 	}
 	if rd.Len() != 0 {
 		return nil, fmt.Errorf("trailing bytes")
 	}
-	return res, nil
+	return NewResult(evalIDs, switches), nil
 }
 
 func contains(s []transport.PartyID, p transport.PartyID) bool {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 
 	"github.com/cohortnet/cohort/mpc/transport"
@@ -26,6 +27,24 @@ type SetupConfig struct {
 	GaloisElements []uint64
 	// StepTimeout bounds each wait for a peer's message (default 2 min).
 	StepTimeout time.Duration
+
+	// deviation makes this member send wrong setup shares; set only by
+	// this package's adversarial tests.
+	deviation *SetupDeviation
+}
+
+// SetupDeviation is a wrong but consistent setup share (the same to every
+// peer, so the key digests agree), for this package's adversarial tests.
+type SetupDeviation struct {
+	PublicKeyShare bool // a random polynomial added to the public-key share
+	RelinShare     bool // a random polynomial added to the second relinearisation share
+}
+
+// corrupt adds a fresh uniformly random polynomial to p.
+func corrupt(params rlwe.Parameters, p ring.Poly) {
+	if prng, err := sampling.NewPRNG(); err == nil {
+		ring.NewUniformSampler(prng, params.RingQ().AtLevel(p.Level())).ReadAndAdd(p)
+	}
 }
 
 // Setup rounds. Galois key shares use roundGKG+i for the i-th element.
@@ -161,6 +180,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 
 	ckgShare := ckg.AllocateShare()
 	ckg.GenShare(sk, ckgCRP, &ckgShare)
+	if d := cfg.deviation; d != nil && d.PublicKeyShare {
+		corrupt(params, ckgShare.Value.Q)
+	}
 	if err := transport.Broadcast(ctx, conn, roundCKG, newShape(params).polyQP(ckgShare.Value).encode(kindCKG, 0, N)); err != nil {
 		return nil, nil, fmt.Errorf("he: setup: %w", err)
 	}
@@ -228,6 +250,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		}
 	}
 	rkg.GenShareRoundTwo(ephSk, sk, rkg1, &rkg2)
+	if d := cfg.deviation; d != nil && d.RelinShare {
+		corrupt(params, rkg2.Value[0][0][0].Q)
+	}
 	if err := transport.Broadcast(ctx, conn, roundRKG2, newShape(params).gadget(rkg2.GadgetCiphertext).encode(kindRKG2, 0, N)); err != nil {
 		return nil, nil, fmt.Errorf("he: setup: %w", err)
 	}
@@ -292,6 +317,11 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		if !bytes.Equal(b, m.digest[:]) {
 			return nil, nil, fmt.Errorf("he: member %d derived different committee keys (digest %x, ours %x)", j, b, m.digest[:])
 		}
+	}
+	// The digests only show that every member aggregated the same shares;
+	// the known-answer test checks that those shares make working keys.
+	if err := m.keyTest(ctx, conn, timeout); err != nil {
+		return nil, nil, err
 	}
 	return m, record, nil
 }

@@ -167,3 +167,49 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 		}
 	}
 }
+
+// TestSetupKeyTestCatchesWrongShares: a member sends a wrong but consistent
+// share (the same to every peer, so the key digests agree). The known-answer
+// test at the end of setup fails for every member: nobody keeps keys that
+// would make results garbage (or, for a public-key share chosen after the
+// others', keys whose secret only the deviant knows).
+func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	galEls := preset.RLWE().GaloisElements([]int{1, 4})
+	for name, d := range map[string]SetupDeviation{
+		"public-key": {PublicKeyShare: true},
+		"relin-key":  {RelinShare: true},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		nw := transport.NewMemoryNetwork()
+		const n, thr, dev = 4, 3, 2
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				conn, err := nw.Open(ctx, "setup", transport.PartyID(i), n)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				defer conn.Close()
+				cfg := SetupConfig{CommitteeID: "deviant-" + name, Threshold: thr, GaloisElements: galEls, StepTimeout: 20 * time.Second}
+				if i == dev {
+					cfg.deviation = &d
+				}
+				_, _, errs[i] = Setup(ctx, conn, preset, cfg, NewMemoryStore())
+			}(i)
+		}
+		wg.Wait()
+		cancel()
+		for i, err := range errs {
+			if !errors.Is(err, ErrKeyTest) {
+				t.Fatalf("%s: member %d: want ErrKeyTest, got %v", name, i, err)
+			}
+		}
+		t.Logf("%s: %v", name, errs[0])
+	}
+}

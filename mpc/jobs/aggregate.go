@@ -192,18 +192,16 @@ type AggregateStats struct {
 	Histogram []int64
 }
 
-// DecryptAggregate is the recipient's step.
+// DecryptAggregate is the recipient's step. It decrypts every key switch of
+// the result and returns he.ErrKeySwitchMismatch, and no statistics, if any
+// two differ (BGV decryption is exact; see he.Recipient.DecryptIntsChecked).
 func DecryptAggregate(r *he.Recipient, preset *he.Preset, spec AggregateSpec, res *he.Result) (AggregateStats, error) {
 	if len(res.Outputs) != 3 {
 		return AggregateStats{}, fmt.Errorf("jobs: aggregate result has %d outputs, want 3", len(res.Outputs))
 	}
-	var dec [3][]int64
-	for i, o := range res.Outputs {
-		v, err := r.DecryptInts(o)
-		if err != nil {
-			return AggregateStats{}, fmt.Errorf("jobs: decrypt output %d: %w", i, err)
-		}
-		dec[i] = v
+	dec, err := r.DecryptIntsChecked(res, len(res.Subset))
+	if err != nil {
+		return AggregateStats{}, fmt.Errorf("jobs: decrypt aggregate: %w", err)
 	}
 	row := bgvRowSize(preset)
 	block := row / spec.Bins

@@ -295,15 +295,20 @@ func RunCredit(ctx context.Context, m *he.Member, conn transport.Conn, job Credi
 }
 
 // DecryptCreditScores is the recipient's step: the scores of the first
-// subjects subjects.
+// subjects subjects. It decrypts every key switch of the result and returns
+// he.ErrKeySwitchMismatch, and no scores, if they disagree beyond the CKKS
+// tolerance (see he.Recipient.DecryptFloatsChecked). The committee's
+// threshold is the size of the key-switching subsets; the caller checks it
+// against the committee's when it does not trust the result's sender.
 func DecryptCreditScores(r *he.Recipient, res *he.Result, subjects int) ([]float64, error) {
 	if len(res.Outputs) != 1 {
 		return nil, fmt.Errorf("jobs: credit result has %d outputs, want 1", len(res.Outputs))
 	}
-	v, err := r.DecryptFloats(res.Outputs[0])
+	vs, err := r.DecryptFloatsChecked(res, len(res.Subset))
 	if err != nil {
 		return nil, err
 	}
+	v := vs[0]
 	if subjects > len(v) {
 		return nil, fmt.Errorf("jobs: %d subjects exceed %d slots", subjects, len(v))
 	}

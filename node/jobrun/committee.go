@@ -91,20 +91,35 @@ type PublicOutcome struct {
 }
 
 // HEOutputCommitment is the output commitment of an HE job: SHA-256 over a
-// domain tag, the job ID and the content addresses of the key-switched
-// output ciphertexts. The plaintext cannot be committed to by anyone but the
-// recipient (no member sees it), so the record binds the exact ciphertexts
-// the recipient decrypts: the recipient recomputes it from what it received,
-// and an auditor given the ciphertexts (blob store) can too, without learning
+// domain tag, the job ID, the content addresses of the evaluated ciphertexts
+// and, for every t-subset that key-switched them, its members and the
+// content addresses of its key-switched output ciphertexts. The plaintext
+// cannot be committed to by anyone but the recipient (no member sees it), so
+// the record binds the exact ciphertexts the recipient decrypted and
+// compared: the recipient recomputes it from what it received, and an
+// auditor given the ciphertexts (blob store) can too, without learning
 // anything (they are encrypted to the recipient's key, with smudging noise).
-func HEOutputCommitment(jobID string, ids []he.CiphertextID) []byte {
+func HEOutputCommitment(jobID string, res *he.Result) []byte {
 	h := sha256.New()
-	h.Write([]byte("cohort/jobrun/he-output/v1\x00"))
-	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(jobID))))
+	put := func(v int) { h.Write(binary.BigEndian.AppendUint32(nil, uint32(v))) }
+	h.Write([]byte("cohort/jobrun/he-output/v2\x00"))
+	put(len(jobID))
 	h.Write([]byte(jobID))
-	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(ids))))
-	for _, id := range ids {
+	put(len(res.EvalIDs))
+	for _, id := range res.EvalIDs {
 		h.Write(id[:])
+	}
+	switches := res.KeySwitches()
+	put(len(switches))
+	for _, ks := range switches {
+		put(len(ks.Subset))
+		for _, p := range ks.Subset {
+			put(int(p))
+		}
+		put(len(ks.OutputIDs))
+		for _, id := range ks.OutputIDs {
+			h.Write(id[:])
+		}
 	}
 	return h.Sum(nil)
 }
@@ -496,11 +511,31 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	if err != nil {
 		return nil, memberFault(spec, err)
 	}
-	out := &Outcome{JobID: spec.ID, InputCommitments: job.InputCommitments, OutputCommitment: HEOutputCommitment(spec.ID, res.OutputIDs)}
+	out := &Outcome{JobID: spec.ID, InputCommitments: job.InputCommitments, OutputCommitment: HEOutputCommitment(spec.ID, res)}
+	// The recipient checks the key switches before anyone signs them.
+	if err := sess.send(ctx, spec.Recipient, kindRound(kindHECandidate), encodeHECandidate(out.OutputCommitment, res)); err != nil {
+		return nil, fault(spec, FaultRecipient, fmt.Errorf("send the key-switched result: %w", err), spec.Recipient)
+	}
+	vctx, cancel := context.WithTimeout(ctx, job.InputTimeout)
+	b, err := sess.recv(vctx, spec.Recipient, kindRound(kindHEVerdict))
+	cancel()
+	if err != nil {
+		return nil, fault(spec, FaultRecipient, fmt.Errorf("no verdict on the key-switched result: %w", err), spec.Recipient)
+	}
+	accept, reason, err := decodeVerdict(b, out.OutputCommitment)
+	if err != nil {
+		return nil, fault(spec, FaultRecipient, fmt.Errorf("verdict: %w", err), spec.Recipient)
+	}
+	if !accept {
+		// The members cannot decrypt, so they cannot check the recipient's
+		// claim: they abort without naming anyone (the recipient's own
+		// error names a member when its decryptions identify one).
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("the recipient rejected the key-switched result: %s", reason))
+	}
 	if err := sign(ctx, conn, keys, job, out); err != nil {
 		return nil, memberFault(spec, err)
 	}
-	msg := encodeChunks(kindOutput, append([][]byte{out.OutputCommitment, out.Signature}, res.Outputs...)...)
+	msg := encodeChunks(kindOutput, out.OutputCommitment, out.Signature)
 	deliver(ctx, sess, out, spec.Recipient, kindRound(kindOutput), msg)
 	return out, nil
 }

@@ -91,21 +91,30 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 
 	octx, cancel := context.WithTimeout(ctx, job.OutputTimeout)
 	defer cancel()
+	oc, res, err := checkHECandidates(octx, sess, job, r)
+	if err != nil {
+		return nil, err
+	}
+
+	// The committee signs only after the accepting verdict; any member's
+	// signature will do.
 	type reply struct {
 		member string
-		res    *Result
+		sig    []byte
 		err    error
 	}
+	sctx, stop := context.WithCancel(octx)
+	defer stop()
 	replies := make(chan reply, len(spec.Committee))
 	for _, m := range spec.Committee {
 		go func() {
-			b, err := sess.recv(octx, m, kindRound(kindOutput))
+			b, err := sess.recv(sctx, m, kindRound(kindOutput))
 			if err != nil {
 				replies <- reply{member: m, err: err}
 				return
 			}
-			res, err := openHEOutput(spec, job, r, b)
-			replies <- reply{member: m, res: res, err: err}
+			sig, err := openHESignature(spec, job, oc, b)
+			replies <- reply{member: m, sig: sig, err: err}
 		}()
 	}
 	var bad []string
@@ -113,11 +122,12 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	for left := len(spec.Committee); left > 0; left-- {
 		rp := <-replies
 		if rp.err == nil {
-			cancel() // the others' messages are not needed: stop and join their readers
+			stop() // the others' messages are not needed: stop and join their readers
 			for ; left > 1; left-- {
 				<-replies
 			}
-			return rp.res, nil
+			res.Signature = hex.EncodeToString(rp.sig)
+			return res, nil
 		}
 		if firstErr == nil {
 			firstErr = rp.err
@@ -129,51 +139,179 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	if len(bad) > 0 {
 		return nil, fault(spec, FaultBadOutput, firstErr, bad...)
 	}
-	return nil, fault(spec, FaultMemberDropped, fmt.Errorf("no member delivered the result: %w", firstErr))
+	return nil, fault(spec, FaultMemberDropped, fmt.Errorf("no member delivered the signed result: %w", firstErr))
 }
 
 var errBadOutput = errors.New("output does not verify")
 
-// openHEOutput verifies one member's output message and decrypts it.
-func openHEOutput(spec *Spec, job RecipientJob, r *he.Recipient, b []byte) (*Result, error) {
-	ch, err := decodeChunks(b, kindOutput, 3, 2+maxHEOutputs)
+// checkHECandidates collects the members' key-switched results, decrypts
+// and compares the key switches of every t-subset, and sends every member
+// the verdict. It waits for a candidate from every member of the subsets
+// (one that was left out of the key switching may send one too), and all
+// must be identical: a result is accepted only when every member that took
+// part endorses it, so a deviant cannot present a family of its own choosing.
+// It returns the output commitment and the decrypted result (unsigned).
+func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *he.Recipient) ([]byte, *Result, error) {
+	spec := sess.spec
+	n := len(spec.Committee)
+	type reply struct {
+		member int
+		b      []byte
+		err    error
+	}
+	cctx, stop := context.WithCancel(ctx)
+	replies := make(chan reply, n)
+	for j, m := range spec.Committee {
+		go func() {
+			b, err := sess.recv(cctx, m, kindRound(kindHECandidate))
+			replies <- reply{member: j, b: b, err: err}
+		}()
+	}
+	var oc, ref []byte
+	var heRes *he.Result
+	var failed error
+	have := make([]bool, n)
+	missing := map[int]error{}
+	need := func() bool { // a member of the subsets has not answered
+		if heRes == nil {
+			return true
+		}
+		for _, ks := range heRes.KeySwitches() {
+			for _, p := range ks.Subset {
+				if !have[p] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var malformed []string
+	var malformedErr error
+	left := n
+	for ; left > 0 && failed == nil && need(); left-- {
+		rp := <-replies
+		m := spec.Committee[rp.member]
+		if rp.err != nil {
+			missing[rp.member] = rp.err
+			continue
+		}
+		if ref != nil {
+			have[rp.member] = true
+			if !bytes.Equal(rp.b, ref) {
+				// Which member is at fault is unknown: a deviant may have
+				// sent different shares to different members.
+				failed = fault(spec, FaultBadOutput, fmt.Errorf("members sent different key-switched results (%s's differs)", m))
+			}
+			continue
+		}
+		c, res, err := decodeHECandidate(spec, job.Preset, rp.b)
+		if err != nil {
+			// The member's own message is malformed: its fault. Keep
+			// collecting, to answer the others with a verdict.
+			malformed, malformedErr = append(malformed, m), err
+			continue
+		}
+		have[rp.member] = true
+		oc, ref, heRes = c, rp.b, res
+	}
+	stop()
+	for ; left > 0; left-- {
+		<-replies
+	}
+	if failed == nil && len(malformed) > 0 {
+		failed = fault(spec, FaultBadOutput, fmt.Errorf("%w: %v", errBadOutput, malformedErr), malformed...)
+	}
+	if failed == nil && heRes == nil {
+		var names []string
+		var first error
+		for j, err := range missing {
+			names = append(names, spec.Committee[j])
+			first = err
+		}
+		return nil, nil, fault(spec, FaultMemberDropped, fmt.Errorf("no member delivered the result: %w", first), names...)
+	}
+	if failed == nil && need() {
+		var names []string
+		var first error
+		for _, ks := range heRes.KeySwitches() {
+			for _, p := range ks.Subset {
+				if !have[p] {
+					names = append(names, spec.Committee[p])
+					first = missing[int(p)]
+				}
+			}
+		}
+		failed = fault(spec, FaultMemberDropped, fmt.Errorf("a member of the key-switching subsets did not deliver the result: %w", first), names...)
+	}
+	var res *Result
+	if failed == nil {
+		res, failed = openHEResult(spec, job, r, oc, heRes)
+	}
+	// Tell every member, so that none signs a rejected result and none waits
+	// in vain (best effort: a member that left does not need it).
+	verdict := encodeVerdict(oc, failed == nil, errString(failed))
+	if oc != nil {
+		for _, m := range spec.Committee {
+			_ = sess.send(ctx, m, kindRound(kindHEVerdict), verdict)
+		}
+	}
+	if failed != nil {
+		return nil, nil, failed
+	}
+	return oc, res, nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// openHEResult decrypts a checked candidate; a disagreement between the
+// key switches is a bad-output fault naming the member(s) the decryptions
+// identify, if any.
+func openHEResult(spec *Spec, job RecipientJob, r *he.Recipient, oc []byte, heRes *he.Result) (*Result, error) {
+	res := &Result{JobID: spec.ID, Type: spec.Type, OutputCommitment: hex.EncodeToString(oc)}
+	var err error
+	switch spec.Type {
+	case CreditScore:
+		res.Scores, err = jobs.DecryptCreditScores(r, heRes, spec.credit().Subjects)
+	case Aggregate:
+		var st jobs.AggregateStats
+		if st, err = jobs.DecryptAggregate(r, job.Preset, spec.aggregate().spec(), heRes); err == nil {
+			res.Aggregate = &AggregateResult{Count: st.Count, Sum: st.Sum, SumSq: st.SumSq, Mean: st.Mean, Variance: st.Variance, Histogram: st.Histogram}
+		}
+	default:
+		err = fmt.Errorf("%s is not an HE job", spec.Type)
+	}
+	if err != nil {
+		var me *he.MismatchError
+		var names []string
+		if errors.As(err, &me) {
+			for _, p := range me.Deviants {
+				names = append(names, spec.Committee[p])
+			}
+		}
+		return nil, fault(spec, FaultBadOutput, err, names...)
+	}
+	return res, nil
+}
+
+// openHESignature verifies one member's signature message on the accepted
+// output commitment oc.
+func openHESignature(spec *Spec, job RecipientJob, oc, b []byte) ([]byte, error) {
+	ch, err := decodeChunks(b, kindOutput, 2, 2)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadOutput, err)
 	}
-	oc, sig, outputs := ch[0], ch[1], ch[2:]
-	scheme := he.CKKS
-	if spec.Type == Aggregate {
-		scheme = he.BGV
+	if !bytes.Equal(ch[0], oc) {
+		return nil, fmt.Errorf("%w: signature on another output commitment", errBadOutput)
 	}
-	ids := make([]he.CiphertextID, len(outputs))
-	for i, o := range outputs {
-		if _, ids[i], err = job.Preset.UnmarshalCiphertext(scheme, o); err != nil {
-			return nil, fmt.Errorf("%w: %v", errBadOutput, err)
-		}
-	}
-	if !bytes.Equal(HEOutputCommitment(spec.ID, ids), oc) {
-		return nil, fmt.Errorf("%w: ciphertexts do not match the output commitment", errBadOutput)
-	}
-	if err := verifyRecord(spec, job, oc, sig); err != nil {
+	if err := verifyRecord(spec, job, oc, ch[1]); err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadOutput, err)
 	}
-	res := &Result{JobID: spec.ID, Type: spec.Type, OutputCommitment: hex.EncodeToString(oc), Signature: hex.EncodeToString(sig)}
-	heRes := &he.Result{Outputs: outputs}
-	switch spec.Type {
-	case CreditScore:
-		scores, err := jobs.DecryptCreditScores(r, heRes, spec.credit().Subjects)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errBadOutput, err)
-		}
-		res.Scores = scores
-	case Aggregate:
-		st, err := jobs.DecryptAggregate(r, job.Preset, spec.aggregate().spec(), heRes)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errBadOutput, err)
-		}
-		res.Aggregate = &AggregateResult{Count: st.Count, Sum: st.Sum, SumSq: st.SumSq, Mean: st.Mean, Variance: st.Variance, Histogram: st.Histogram}
-	}
-	return res, nil
+	return ch[1], nil
 }
 
 // maxHEOutputs bounds the ciphertexts of an HE result (aggregate: 3).

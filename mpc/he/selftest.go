@@ -1,0 +1,211 @@
+package he
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/heint"
+	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/utils/sampling"
+
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// ErrKeyTest is returned by Setup when the committee's keys fail the
+// known-answer test: some member's share of the public, relinearisation or
+// Galois keys, or its dealing of the threshold secret, was wrong.
+var ErrKeyTest = errors.New("he: committee keys fail the known-answer test")
+
+// keyTestMagnitude bounds the test plaintext's slots, so that their squares
+// stay far below the BGV plaintext modulus.
+const keyTestMagnitude = 1 << 15
+
+// keyTest is the end-of-setup known-answer test. Every member derives the
+// same BGV test ciphertext from the key digest: a public plaintext
+// encrypted under the collective public key with public randomness. The
+// committee evaluates it with the evaluation keys (the ciphertext itself, a
+// relinearised square, the sum of its images under every Galois key) and
+// key-switches the three outputs to the zero key (a public decryption: the
+// plaintexts are public) by the key-switching family of all N members, then
+// every member decrypts every subset's key switch and checks it against the
+// plaintext computation.
+//
+// What it catches: a public-key share inconsistent with the secret its
+// owner dealt in Shamir shares (the public key's secret is then not the one
+// the threshold shares reconstruct: every decryption is garbage, and a
+// rushing member could even have made the public key one whose secret only
+// it knows), wrong relinearisation or Galois key shares (wrong square or
+// rotations), and a dealing that is not a degree t−1 polynomial (subsets
+// reconstruct different secrets). A deviant that also corrects its key
+// switch in the test cannot correct the subset that leaves it out, which
+// needs N > t: with t = N (one subset) an adaptive deviant is not caught.
+func (m *Member) keyTest(ctx context.Context, conn transport.Conn, timeout time.Duration) error {
+	params := m.preset.BGV
+	seed := sha256.Sum256(append([]byte("cohort/he/key-test/v1\x00"), m.digest[:]...))
+	prng, err := sampling.NewKeyedPRNG(seed[:])
+	if err != nil {
+		return fmt.Errorf("he: key test: %w", err)
+	}
+	slots := params.MaxSlots()
+	values := make([]int64, slots)
+	var buf [8]byte
+	for i := range values {
+		if _, err := prng.Read(buf[:]); err != nil {
+			return fmt.Errorf("he: key test: %w", err)
+		}
+		values[i] = int64(binary.LittleEndian.Uint64(buf[:])%(2*keyTestMagnitude)) - keyTestMagnitude
+	}
+	pt := heint.NewPlaintext(params, params.MaxLevel())
+	if err := heint.NewEncoder(params).Encode(values, pt); err != nil {
+		return fmt.Errorf("he: key test: encode: %w", err)
+	}
+	ct, err := publicEncrypt(*params.GetRLWEParameters(), m.pk, pt, prng)
+	if err != nil {
+		return err
+	}
+	want, err := m.keyTestExpected(values)
+	if err != nil {
+		return err
+	}
+	circuit := func(context.Context) ([]*rlwe.Ciphertext, error) {
+		eval := heint.NewEvaluator(params, m.evk)
+		sq, err := eval.MulRelinNew(ct, ct)
+		if err != nil {
+			return nil, fmt.Errorf("he: key test: square: %w", err)
+		}
+		outs := []*rlwe.Ciphertext{ct, sq}
+		if len(m.galEls) > 0 {
+			sum := rlwe.NewCiphertext(params, 1, ct.Level())
+			rot := rlwe.NewCiphertext(params, 1, ct.Level())
+			for i, g := range m.galEls {
+				if err := eval.Automorphism(ct, g, rot); err != nil {
+					return nil, fmt.Errorf("he: key test: automorphism %d: %w", g, err)
+				}
+				if i == 0 {
+					sum.Copy(rot)
+				} else if err := eval.Add(sum, rot, sum); err != nil {
+					return nil, fmt.Errorf("he: key test: %w", err)
+				}
+			}
+			outs = append(outs, sum)
+		}
+		return outs, nil
+	}
+	res, err := m.Run(ctx, conn, RunConfig{Scheme: BGV, Recipient: rlwe.NewPublicKey(params), StepTimeout: timeout, MaxAttempts: 1}, circuit)
+	if err != nil {
+		return fmt.Errorf("he: key test: %w", err)
+	}
+	switches := res.KeySwitches()
+	if m.n > m.t && len(switches) < 2 {
+		return fmt.Errorf("he: key test: key-switched by one subset of %d members, not by a family covering all %d", m.t, m.n)
+	}
+	dec := rlwe.NewDecryptor(params, rlwe.NewSecretKey(params)) // the zero key
+	enc := heint.NewEncoder(params)
+	names := []string{"public key", "relinearisation key", "Galois keys"}
+	got := make([]int64, slots)
+	for _, ks := range switches {
+		for i, o := range ks.Outputs {
+			out, _, err := m.preset.UnmarshalCiphertext(BGV, o)
+			if err != nil {
+				return fmt.Errorf("he: key test: %w", err)
+			}
+			if err := enc.Decode(dec.DecryptNew(out), got); err != nil {
+				return fmt.Errorf("he: key test: decode: %w", err)
+			}
+			for j := range got {
+				if got[j] != want[i][j] {
+					return fmt.Errorf("%w: the %s check decrypts wrong with subset %v (slot %d)", ErrKeyTest, names[i], ks.Subset, j)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// keyTestExpected computes the test circuit's outputs in the clear: the
+// values, their squares (mod the plaintext modulus, centred), and the sum
+// of their images under the Galois elements (column rotations and the row
+// swap of BGV's 2 × N/2 slot matrix).
+func (m *Member) keyTestExpected(values []int64) ([][]int64, error) {
+	params := m.preset.BGV
+	tm := int64(params.PlaintextModulus())
+	centre := func(v int64) int64 {
+		v %= tm
+		if v > tm/2 {
+			v -= tm
+		} else if v < -tm/2 {
+			v += tm
+		}
+		return v
+	}
+	n := len(values)
+	half := n / 2
+	sq := make([]int64, n)
+	for i, v := range values {
+		sq[i] = centre(v * v)
+	}
+	out := [][]int64{values, sq}
+	if len(m.galEls) == 0 {
+		return out, nil
+	}
+	// Column rotation k has Galois element 5^k mod 2N.
+	rotOf := map[uint64]int{}
+	for k := 0; k < half; k++ {
+		rotOf[params.GaloisElement(k)] = k
+	}
+	swap := params.GaloisElementOrderTwoOrthogonalSubgroup()
+	sum := make([]int64, n)
+	for _, g := range m.galEls {
+		k, ok := rotOf[g]
+		if !ok && g != swap {
+			return nil, fmt.Errorf("he: key test: Galois element %d is neither a column rotation nor the row swap", g)
+		}
+		for i := range sum {
+			row, col := i/half, i%half
+			src := row*half + (col+k)%half
+			if !ok {
+				src = (1-row)*half + col
+			}
+			sum[i] = centre(sum[i] + values[src])
+		}
+	}
+	return append(out, sum), nil
+}
+
+// publicEncrypt encrypts pt under pk with randomness drawn from prng (the
+// test's randomness is public), as lattigo's public-key encryption over Q.
+func publicEncrypt(params rlwe.Parameters, pk *rlwe.PublicKey, pt *rlwe.Plaintext, prng sampling.PRNG) (*rlwe.Ciphertext, error) {
+	if !pt.IsNTT {
+		return nil, errors.New("he: key test: plaintext not in the NTT domain")
+	}
+	level := pt.Level()
+	ringQ := params.RingQ().AtLevel(level)
+	xs, err := ring.NewSampler(prng, params.RingQ(), params.Xs(), false)
+	if err != nil {
+		return nil, fmt.Errorf("he: key test: %w", err)
+	}
+	xe, err := ring.NewSampler(prng, params.RingQ(), params.Xe(), false)
+	if err != nil {
+		return nil, fmt.Errorf("he: key test: %w", err)
+	}
+	ct := rlwe.NewCiphertext(params, 1, level)
+	*ct.MetaData = *pt.MetaData
+	u := ringQ.NewPoly()
+	xs.AtLevel(level).Read(u)
+	ringQ.NTT(u, u)
+	ringQ.MulCoeffsMontgomery(u, pk.Value[0].Q, ct.Value[0])
+	ringQ.MulCoeffsMontgomery(u, pk.Value[1].Q, ct.Value[1])
+	e := ringQ.NewPoly()
+	for _, c := range ct.Value {
+		xe.AtLevel(level).Read(e)
+		ringQ.NTT(e, e)
+		ringQ.Add(c, e, c)
+	}
+	ringQ.Add(ct.Value[0], pt.Value, ct.Value[0])
+	return ct, nil
+}

@@ -1,0 +1,97 @@
+package jobrun
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cohortnet/cohort/mpc/he"
+)
+
+// withDeviant returns a copy of the cluster whose member index dev sends
+// wrong key-switching shares (the shared keys are not modified).
+func withDeviant(c *Cluster, dev int, d he.Deviation) *Cluster {
+	keys := slices.Clone(c.Keys)
+	keys[dev] = &CommitteeKeys{HE: he.Deviant(c.Keys[dev].HE, d), BLS: c.Keys[dev].BLS}
+	return &Cluster{Preset: c.Preset, Members: c.Members, Keys: keys, Record: c.Record, Network: c.Network}
+}
+
+// wantUnnamedBadOutput checks that err is a bad-output fault naming nobody.
+func wantUnnamedBadOutput(t *testing.T, who string, err error) {
+	t.Helper()
+	var fe *FaultError
+	if !errors.As(err, &fe) || fe.Kind != FaultBadOutput || len(fe.Parties) != 0 {
+		t.Fatalf("%s: want a bad-output fault naming nobody, got %v", who, err)
+	}
+}
+
+// TestHEDeviantKeySwitchAborts: member n1 sends wrong key-switching shares
+// (CKKS: every score shifted by 0.01; BGV: a random polynomial). All four
+// members are online (t = 3), so the four 3-subsets' key switches reach the
+// recipient, which finds them inconsistent and rejects them before anyone
+// signs: every member aborts with bad-output, no outcome carries a
+// signature, the recipient returns no result. With k = t+1 the deviant
+// cannot be identified (each member is left out of one subset only), so
+// nobody is named.
+func TestHEDeviantKeySwitchAborts(t *testing.T) {
+	c := testCluster(t)
+	for _, tc := range []struct {
+		typ Type
+		dev he.Deviation
+	}{
+		{CreditScore, he.Deviation{Shift: uint64(0.01 * c.Preset.OutputScale().Float64())}},
+		{Aggregate, he.Deviation{Random: true}},
+	} {
+		t.Run(string(tc.typ), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			spec, inputs, _, err := SampleJob(tc.typ, sizeFor(tc.typ), c.Members, rand.New(rand.NewPCG(10, 10)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := withDeviant(c, 1, tc.dev).Run(ctx, spec, inputs, RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range c.Members {
+				wantUnnamedBadOutput(t, "member "+m, rep.MemberErrs[m])
+				if out := rep.Outcomes[m]; out != nil && out.Signature != nil {
+					t.Fatalf("member %s signed a rejected result", m)
+				}
+			}
+			wantUnnamedBadOutput(t, "recipient", rep.RecipientErr)
+			if !errors.Is(rep.RecipientErr, he.ErrKeySwitchMismatch) {
+				t.Fatalf("recipient: want he.ErrKeySwitchMismatch, got %v", rep.RecipientErr)
+			}
+			if rep.Result != nil {
+				t.Fatal("the recipient accepted a result")
+			}
+			t.Logf("recipient: %v", rep.RecipientErr)
+		})
+	}
+}
+
+// TestHEDeviantKeySwitchExactlyT documents the limit: with exactly t
+// members online there is one key-switching subset and nothing to compare,
+// so a deviant in it makes the recipient accept a wrong aggregate, signed.
+func TestHEDeviantKeySwitchExactlyT(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	spec, inputs, want := heSpecWithOutsideProviders(t, c, "deviant-exactly-t")
+	rep, err := withDeviant(c, 1, he.Deviation{Random: true}).Run(ctx, spec, inputs, RunOptions{Offline: []string{"n3"}, StepTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Fatalf("exactly t online: %v", err)
+	}
+	got := rep.Result.Aggregate
+	if got.Count == want.Count && got.Sum == want.Sum && got.SumSq == want.SumSq && slices.Equal(got.Histogram, want.Histogram) {
+		t.Fatal("the deviant's random share left the aggregate right")
+	}
+	t.Logf("accepted undetected: %+v (plaintext %+v)", *got, want)
+}
