@@ -26,6 +26,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/node/blob"
+	"github.com/cohortnet/cohort/node/console"
 	"github.com/cohortnet/cohort/node/metrics"
 	"github.com/cohortnet/cohort/node/p2p"
 )
@@ -48,6 +49,8 @@ type Node struct {
 	registry   *prometheus.Registry // everything /metrics serves: cohort, CometBFT, libp2p, MPC transport
 	metrics    *metrics.Metrics
 	metricsSrv *metrics.Server
+	console    *console.Server
+	consoleLn  net.Listener
 
 	runCtx context.Context // ends when Stop begins
 	cancel context.CancelFunc
@@ -103,7 +106,10 @@ func Start(ctx context.Context, home string, log *slog.Logger) (n *Node, err err
 	if err := n.startMetrics(runCtx); err != nil {
 		return nil, err
 	}
-	log.Info("node started", "home", home, "api", n.APIAddr(), "metrics", n.MetricsAddr(), "peer_id", n.host.ID().String(),
+	if err := n.startConsole(runCtx); err != nil {
+		return nil, err
+	}
+	log.Info("node started", "home", home, "api", n.APIAddr(), "metrics", n.MetricsAddr(), "console", n.ConsoleAddr(), "peer_id", n.host.ID().String(),
 		"height", n.app.Height())
 	return n, nil
 }
@@ -254,6 +260,11 @@ func (n *Node) Stop() {
 		}
 	}
 	n.wg.Wait()
+	if n.console != nil {
+		if err := n.console.Close(); err != nil {
+			n.log.Warn("console close", "err", err)
+		}
+	}
 	if n.cmt != nil && n.cmt.IsRunning() {
 		if err := n.cmt.Stop(); err != nil {
 			n.log.Warn("consensus shutdown", "err", err)

@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,6 +24,8 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/node/console"
 	"github.com/cohortnet/cohort/node/metrics"
 )
 
@@ -155,4 +159,43 @@ func (l metricsLedger) BlockTime(h int64) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return meta.Header.Time, true
+}
+
+// startConsole serves the read-only supervisor console on [console] listen
+// (nothing when it is empty), reading through the node's own RPC and API.
+func (n *Node) startConsole(ctx context.Context) error {
+	if n.cfg.Console.Listen == "" {
+		return nil
+	}
+	c, err := console.New(console.Config{
+		Home: n.home, Moniker: n.cfg.Moniker, Listen: n.cfg.Console.Listen,
+		Chain: n.rpc, RPCAddr: n.cfg.Consensus.RPCListen, Witnesses: n.cfg.Trace.Witnesses,
+		API: client.New(n.APIAddr()), SealingKeyFile: filepath.Join(n.home, SealingKeyFile),
+		Metrics: n.metrics, Log: n.log.With("module", "console"),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", n.cfg.Console.Listen)
+	if err != nil {
+		c.Close()
+		return fmt.Errorf("console listen %s: %w", n.cfg.Console.Listen, err)
+	}
+	n.console, n.consoleLn = c, ln
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := c.Serve(ctx, ln); err != nil {
+			n.log.Error("console stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// ConsoleAddr is the address the console listens on ("" when off).
+func (n *Node) ConsoleAddr() string {
+	if n.consoleLn == nil {
+		return ""
+	}
+	return n.consoleLn.Addr().String()
 }
