@@ -75,10 +75,11 @@ func Start(ctx context.Context, home string, log *slog.Logger) (n *Node, err err
 	}
 	log = log.With("node", cfg.Moniker)
 	runCtx, cancel := context.WithCancel(context.Background())
-	n = &Node{home: home, cfg: cfg, log: log, runCtx: runCtx, cancel: cancel, registry: metrics.NewRegistry()}
+	nd := &Node{home: home, cfg: cfg, log: log, runCtx: runCtx, cancel: cancel, registry: metrics.NewRegistry()}
+	n = nd
 	defer func() {
 		if err != nil {
-			n.Stop()
+			nd.Stop() // n is nil here: `return nil, err`
 		}
 	}()
 
