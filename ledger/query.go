@@ -174,7 +174,7 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 	case QueryVerifyingKey:
 		return a.getOrNotFound(keyVerifyingKey(string(data)))
 	default:
-		return nil, fmt.Errorf("unknown query path %q", path)
+		return a.consoleQuery(v, path, data)
 	}
 }
 

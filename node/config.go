@@ -35,7 +35,22 @@ type Config struct {
 	Consensus ConsensusConfig `toml:"consensus"`
 	Trace     TraceConfig     `toml:"trace"`
 	Jobs      JobsConfig      `toml:"jobs"`
+	Metrics   MetricsConfig   `toml:"metrics"`
+	Console   ConsoleConfig   `toml:"console"`
 	Log       LogConfig       `toml:"log"`
+}
+
+// MetricsConfig is the Prometheus endpoint: cohort's, CometBFT's, libp2p's
+// and the MPC transport's metrics at http://LISTEN/metrics.
+type MetricsConfig struct {
+	Listen string `toml:"listen"` // host:port; empty turns the endpoint off
+}
+
+// ConsoleConfig is the read-only supervisor console `node start` serves
+// (see node/console). Off when Listen is empty; beyond loopback every
+// request needs the token in HOME/console.token.
+type ConsoleConfig struct {
+	Listen string `toml:"listen"` // host:port
 }
 
 // APIConfig is the local HTTP API the CLI uses. It must stay on loopback or a
@@ -106,7 +121,8 @@ func (d *Duration) UnmarshalText(b []byte) error {
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // DefaultConfig is the configuration of a fresh node on the given ports.
-// basePort+0 CometBFT p2p, +1 CometBFT RPC, +2 libp2p (TCP and QUIC), +3 API.
+// basePort+0 CometBFT p2p, +1 CometBFT RPC, +2 libp2p (TCP and QUIC), +3 API,
+// +4 metrics, +5 console (off unless set).
 func DefaultConfig(moniker, role, host string, basePort int) *Config {
 	return &Config{
 		Moniker: moniker,
@@ -124,8 +140,9 @@ func DefaultConfig(moniker, role, host string, basePort int) *Config {
 			MempoolSize:      100_000,
 			MempoolCacheSize: 200_000,
 		},
-		Jobs: JobsConfig{HEPreset: "secure", InputsDir: "inputs"},
-		Log:  LogConfig{Level: "info"},
+		Jobs:    JobsConfig{HEPreset: "secure", InputsDir: "inputs"},
+		Metrics: MetricsConfig{Listen: fmt.Sprintf("127.0.0.1:%d", basePort+4)},
+		Log:     LogConfig{Level: "info"},
 	}
 }
 

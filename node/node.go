@@ -22,9 +22,12 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/node/blob"
+	"github.com/cohortnet/cohort/node/console"
+	"github.com/cohortnet/cohort/node/metrics"
 	"github.com/cohortnet/cohort/node/p2p"
 )
 
@@ -42,6 +45,12 @@ type Node struct {
 	host  *p2p.Host
 	api   *http.Server
 	apiLn net.Listener
+
+	registry   *prometheus.Registry // everything /metrics serves: cohort, CometBFT, libp2p, MPC transport
+	metrics    *metrics.Metrics
+	metricsSrv *metrics.Server
+	console    *console.Server
+	consoleLn  net.Listener
 
 	runCtx context.Context // ends when Stop begins
 	cancel context.CancelFunc
@@ -66,10 +75,11 @@ func Start(ctx context.Context, home string, log *slog.Logger) (n *Node, err err
 	}
 	log = log.With("node", cfg.Moniker)
 	runCtx, cancel := context.WithCancel(context.Background())
-	n = &Node{home: home, cfg: cfg, log: log, runCtx: runCtx, cancel: cancel}
+	nd := &Node{home: home, cfg: cfg, log: log, runCtx: runCtx, cancel: cancel, registry: metrics.NewRegistry()}
+	n = nd
 	defer func() {
 		if err != nil {
-			n.Stop()
+			nd.Stop() // n is nil here: `return nil, err`
 		}
 	}()
 
@@ -94,7 +104,13 @@ func Start(ctx context.Context, home string, log *slog.Logger) (n *Node, err err
 	if err := n.startScheduler(runCtx); err != nil {
 		return nil, err
 	}
-	log.Info("node started", "home", home, "api", n.APIAddr(), "peer_id", n.host.ID().String(),
+	if err := n.startMetrics(runCtx); err != nil {
+		return nil, err
+	}
+	if err := n.startConsole(runCtx); err != nil {
+		return nil, err
+	}
+	log.Info("node started", "home", home, "api", n.APIAddr(), "metrics", n.MetricsAddr(), "console", n.ConsoleAddr(), "peer_id", n.host.ID().String(),
 		"height", n.app.Height())
 	return n, nil
 }
@@ -118,7 +134,7 @@ func (n *Node) startConsensus(ctx context.Context) error {
 		proxy.NewConnSyncLocalClientCreator(n.app),
 		nm.DefaultGenesisDocProviderFunc(cc),
 		n.dbProvider,
-		nm.DefaultMetricsProvider(cc.Instrumentation),
+		cometMetrics(cc.Instrumentation, n.registry),
 		cometLogger{n.log.With("module", "cometbft")},
 	)
 	if err != nil {
@@ -138,6 +154,7 @@ func (n *Node) startP2P(ctx, runCtx context.Context) error {
 		ListenAddrs: n.cfg.P2P.Listen,
 		Members:     p2p.MemberSetFunc(func(id peer.ID) bool { return n.app.IsMemberPeer(id.String()) }),
 		Logger:      n.log.With("module", "p2p"),
+		Registerer:  n.registry,
 	})
 	if err != nil {
 		return fmt.Errorf("start libp2p host: %w", err)
@@ -223,6 +240,11 @@ func (n *Node) Stop() {
 	}
 	n.done = true
 	n.cancel()
+	if n.metricsSrv != nil {
+		if err := n.metricsSrv.Close(); err != nil {
+			n.log.Warn("metrics shutdown", "err", err)
+		}
+	}
 	if n.api != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := n.api.Shutdown(ctx); err != nil {
@@ -239,6 +261,11 @@ func (n *Node) Stop() {
 		}
 	}
 	n.wg.Wait()
+	if n.console != nil {
+		if err := n.console.Close(); err != nil {
+			n.log.Warn("console close", "err", err)
+		}
+	}
 	if n.cmt != nil && n.cmt.IsRunning() {
 		if err := n.cmt.Stop(); err != nil {
 			n.log.Warn("consensus shutdown", "err", err)

@@ -64,14 +64,22 @@ func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error 
 		opts.Dir = dir
 		fmt.Fprintf(out, "network directory: %s\n", dir)
 	}
-	net, err := localnet.Start(ctx, opts)
+	prog := newProgress(out)
+	var net *localnet.Net
+	err := prog.Spin(ctx, "      starting 4 nodes", func() (err error) {
+		net, err = localnet.Start(ctx, opts)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	defer net.Stop()
 	d := &demo{out: out, net: net, rng: rand.New(rand.NewSource(42))}
 	fmt.Fprintf(out, "      committee c1 (3-of-4): HE keys (logN=14, 128-bit) and BLS DKG over libp2p…\n")
-	if err := net.CreateCommittee(ctx, 2, "c1", []string{"node0", "node1", "node2", "node3"}, 3, 5*time.Minute); err != nil {
+	err = prog.Spin(ctx, "      committee c1 DKG", func() error {
+		return net.CreateCommittee(ctx, 2, "c1", []string{"node0", "node1", "node2", "node3"}, 3, 5*time.Minute)
+	})
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "      committee c1 active (%.1fs)\n", time.Since(start).Seconds())
@@ -80,7 +88,11 @@ func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error 
 	run := func(name string, f func(context.Context) (string, error)) string {
 		jobs++
 		t := time.Now()
-		id, err := f(ctx)
+		var id string
+		err := prog.Spin(ctx, "      "+name, func() (err error) {
+			id, err = f(ctx)
+			return err
+		})
 		if err != nil {
 			failures++
 			fmt.Fprintf(out, "      %s FAILED: %v\n", name, err)

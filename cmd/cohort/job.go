@@ -228,6 +228,7 @@ or secret-shared, to the committee; only the recipient learns the result.`,
 func followJob(ctx context.Context, w io.Writer, c *client.Client, id string) error {
 	last := ""
 	start := time.Now()
+	p := newProgress(w)
 	for {
 		j, err := c.Job(ctx, id)
 		if err == nil {
@@ -238,15 +239,26 @@ func followJob(ctx context.Context, w io.Writer, c *client.Client, id string) er
 				}
 			}
 			state := fmt.Sprintf("%s, %d/%d inputs committed", j.Status, committed, len(j.Providers))
-			if state != last {
+			// Steps: submitted, each input, computing, result.
+			done := 1 + committed
+			if j.Status != ledger.JobCollecting {
+				done++
+			}
+			if j.Status == ledger.JobCompleted || j.Status == ledger.JobAborted {
+				done++
+			}
+			if p.tty {
+				p.Status(fmt.Sprintf("%s job %s: %s (%.0fs)", bar(done, len(j.Providers)+3), id, state, time.Since(start).Seconds()))
+			} else if state != last {
 				fmt.Fprintf(w, "[%5.1fs] job %s: %s\n", time.Since(start).Seconds(), id, state)
 				last = state
 			}
 			switch j.Status {
 			case ledger.JobCompleted:
-				fmt.Fprintf(w, "job %s completed at height %d; the recipient (%s) holds the result\n", id, j.FinishedHeight, j.Recipient)
+				p.Println(fmt.Sprintf("job %s completed at height %d; the recipient (%s) holds the result", id, j.FinishedHeight, j.Recipient))
 				return nil
 			case ledger.JobAborted:
+				p.Println("")
 				return fmt.Errorf("job %s aborted: %s", id, j.AbortReason)
 			}
 		}

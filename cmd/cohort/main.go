@@ -54,6 +54,7 @@ func newRootCmd() *cobra.Command {
 		newTaskCmd(),
 		newCreditCmd(),
 		newVerifyCmd(),
+		newConsoleCmd(),
 		newPolicyCmdWithGovernance(),
 		newCommitteeCmd(),
 		newJobCmd(),

@@ -206,7 +206,8 @@ stops them all. Logs go to <dir>/nodeI/node.log.`,
 				}
 			}()
 			out := cmd.OutOrStdout()
-			for _, h := range homes {
+			prog := newProgress(cmd.ErrOrStderr())
+			for i, h := range homes {
 				logf, err := os.OpenFile(filepath.Join(h, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 				if err != nil {
 					return err
@@ -223,10 +224,14 @@ stops them all. Logs go to <dir>/nodeI/node.log.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "%s  home=%s  api=http://%s  consensus=%s  rpc=%s  p2p=%s\n",
-					cfg.Moniker, h, cfg.API.Listen, cfg.Consensus.Listen, cfg.Consensus.RPCListen, strings.Join(cfg.P2P.Listen, ","))
+				fmt.Fprintf(out, "%s  home=%s  api=http://%s  consensus=%s  rpc=%s  p2p=%s  metrics=http://%s/metrics\n",
+					cfg.Moniker, h, cfg.API.Listen, cfg.Consensus.Listen, cfg.Consensus.RPCListen, strings.Join(cfg.P2P.Listen, ","), cfg.Metrics.Listen)
+				prog.Step(i+1, len(homes), "node processes started")
 			}
-			if err := waitHeight(ctx, homes[0], 1, 60*time.Second); err != nil {
+			err = prog.Run(ctx, "waiting for the first block", func() error {
+				return waitHeight(ctx, homes[0], 1, 60*time.Second)
+			})
+			if err != nil {
 				return fmt.Errorf("devnet did not start: %w (see %s/node0/node.log)", err, dir)
 			}
 			fmt.Fprintf(out, "devnet of %d nodes is committing blocks; Ctrl-C to stop\n", len(homes))

@@ -176,8 +176,13 @@ func newCeremonyContributeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, d := range dirs {
-				rec, err := zk.Contribute(cmd.Context(), d, name, cmd.ErrOrStderr())
+			prog := newProgress(cmd.ErrOrStderr())
+			for i, d := range dirs {
+				var rec zk.ContributionRecord
+				err := prog.Run(cmd.Context(), fmt.Sprintf("[%d/%d] contributing to %s", i+1, len(dirs), d), func() (err error) {
+					rec, err = zk.Contribute(cmd.Context(), d, name, prog)
+					return err
+				})
 				if err != nil {
 					return err
 				}
@@ -322,9 +327,15 @@ single-operator network or a demo; it is only as trustworthy as this machine.`,
 				}
 				defer os.RemoveAll(workDir)
 			}
-			for _, c := range names {
+			prog := newProgress(cmd.ErrOrStderr())
+			for i, c := range names {
 				start := time.Now()
-				keys, err := zk.RunLocalCeremony(cmd.Context(), filepath.Join(workDir, c), c, n, cmd.ErrOrStderr())
+				var keys *zk.Keys
+				label := fmt.Sprintf("[%d/%d] %s ceremony, %d contributions per phase", i+1, len(names), c, n)
+				err := prog.Run(cmd.Context(), label, func() (err error) {
+					keys, err = zk.RunLocalCeremony(cmd.Context(), filepath.Join(workDir, c), c, n, prog)
+					return err
+				})
 				if err != nil {
 					return err
 				}
