@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,7 +130,13 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 		},
 		ConsensusNodeID: string(nodeKey.ID()),
 		ConsensusAddr:   fmt.Sprintf("%s:%d", o.Host, o.BasePort),
-		RPCAddr:         cfg.Consensus.RPCListen,
+	}
+	// The RPC listens on loopback; advertised to members on other machines,
+	// it would make each of them use its own RPC as a "witness". It is
+	// published only when every member is on this machine, and a member
+	// that serves light clients on its host sets rpc_addr itself.
+	if isLoopbackHost(o.Host) {
+		info.RPCAddr = cfg.Consensus.RPCListen
 	}
 	for _, a := range cfg.P2P.Listen {
 		info.P2PAddrs = append(info.P2PAddrs, a+"/p2p/"+peerID)
@@ -227,6 +234,12 @@ func BuildGenesis(chainID string, homes []string, members []*MemberInfo, opts Ge
 		if err := doc.SaveAs(filepath.Join(home, genesisFileName)); err != nil {
 			return fmt.Errorf("genesis: write for %s: %w", home, err)
 		}
+		if _, err := os.Stat(filepath.Join(home, ConfigFile)); errors.Is(err, os.ErrNotExist) {
+			// A scratch directory standing for a member on another machine
+			// (README, "A network across machines"): it only receives the
+			// genesis to hand over; that member sets its own peers.
+			continue
+		}
 		cfg, err := LoadConfig(home)
 		if err != nil {
 			return err
@@ -262,11 +275,21 @@ func BuildGenesis(chainID string, homes []string, members []*MemberInfo, opts Ge
 
 func allLoopback(members []*MemberInfo) bool {
 	for _, m := range members {
-		if !strings.HasPrefix(m.ConsensusAddr, "127.") && !strings.HasPrefix(m.ConsensusAddr, "localhost:") {
+		host, _, err := net.SplitHostPort(m.ConsensusAddr)
+		if err != nil || !isLoopbackHost(host) {
 			return false
 		}
 	}
 	return true
+}
+
+// isLoopbackHost reports whether host (an IP or "localhost") is on loopback.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // TestnetOptions describes a local testnet.

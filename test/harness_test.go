@@ -49,6 +49,19 @@ type network struct {
 	t     *testing.T
 	homes []string
 	procs []*proc
+	// command, when set, makes the command that runs the cohort binary for
+	// node i on its own host (see TestNetNS); apis[i] is then where the
+	// test reaches node i's API.
+	command func(ctx context.Context, i int, args ...string) *exec.Cmd
+	apis    []string
+}
+
+// cohort makes the command that runs `cohort args…` for node i.
+func (nw *network) cohort(ctx context.Context, i int, args ...string) *exec.Cmd {
+	if nw.command != nil {
+		return nw.command(ctx, i, args...)
+	}
+	return exec.CommandContext(ctx, cohortBin, args...)
 }
 
 // zkKeysDir holds development keys of every circuit, made once per
@@ -97,7 +110,7 @@ func (nw *network) start(i int) {
 	if err != nil {
 		nw.t.Fatal(err)
 	}
-	cmd := exec.Command(cohortBin, "node", "start", "--home", nw.homes[i])
+	cmd := nw.cohort(context.Background(), i, "node", "start", "--home", nw.homes[i])
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		nw.t.Fatal(err)
@@ -158,6 +171,9 @@ func (nw *network) stopAll() {
 
 func (nw *network) client(i int) *client.Client {
 	nw.t.Helper()
+	if nw.apis != nil {
+		return client.New(nw.apis[i])
+	}
 	cfg, err := node.LoadConfig(nw.homes[i])
 	if err != nil {
 		nw.t.Fatal(err)

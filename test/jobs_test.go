@@ -160,7 +160,7 @@ type jobRunner struct {
 func (jr *jobRunner) cli(node int, args ...string) string {
 	jr.t.Helper()
 	args = append(args[:len(args):len(args)], "--home", jr.nw.homes[node])
-	out, err := exec.CommandContext(jr.ctx, cohortBin, args...).CombinedOutput()
+	out, err := jr.nw.cohort(jr.ctx, node, args...).CombinedOutput()
 	if err != nil {
 		jr.t.Fatalf("cohort %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -302,7 +302,7 @@ func (jr *jobRunner) run(t *testing.T, requester int, typ, id string, params any
 	// just after the record lands.
 	var out []byte
 	jr.eventually(t, 30*time.Second, func() (err error) {
-		if out, err = exec.CommandContext(jr.ctx, cohortBin, "job", "result", id, "--home", jr.nw.homes[r]).Output(); err != nil {
+		if out, err = jr.nw.cohort(jr.ctx, r, "job", "result", id, "--home", jr.nw.homes[r]).Output(); err != nil {
 			return fmt.Errorf("recipient %s holds no result of %s: %w", recipient, id, err)
 		}
 		return nil
