@@ -264,6 +264,9 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 		return checkedResult{job: j, key: key}, terr
 	case *ledgerpb.TxPayload_JobAbort:
 		return checkJobAbort(signer, msg.JobAbort, st)
+	case *ledgerpb.TxPayload_OrderCreate, *ledgerpb.TxPayload_OrderSign, *ledgerpb.TxPayload_OrderResume,
+		*ledgerpb.TxPayload_OrderTerminate, *ledgerpb.TxPayload_OrderSettle:
+		return checkOrderTx(signer, tx.payload, v, st, height)
 	default:
 		return nil, txErr(CodeMalformed, "unknown message type %T", msg)
 	}
@@ -426,6 +429,11 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 			if aerr := adjustCredit(b, signer, creditInvalidProof, "invalid completion proof: "+task.Id, height); aerr != nil {
 				return nil, aerr
 			}
+			if task.OrderId != "" {
+				if aerr := orderBreach(b, task.OrderId, signer, "completion proof for task "+task.Id+" does not verify", height); aerr != nil {
+					return nil, aerr
+				}
+			}
 			return &abci.ExecTxResult{Code: CodeInvalidProof, Codespace: "cohort",
 				Log: fmt.Sprintf("completion proof for task %q does not verify: %v", task.Id, err)}, nil
 		}
@@ -433,8 +441,15 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 			return nil, err
 		}
 		events = append(events, abci.Event{Type: "task", Attributes: []abci.EventAttribute{
-			{Key: "id", Value: task.Id}, {Key: "status", Value: TaskCompleted},
+			{Key: "id", Value: task.Id}, {Key: "status", Value: task.Status},
 		}})
+	case *ledgerpb.TxPayload_OrderCreate, *ledgerpb.TxPayload_OrderSign, *ledgerpb.TxPayload_OrderResume,
+		*ledgerpb.TxPayload_OrderTerminate, *ledgerpb.TxPayload_OrderSettle:
+		ev, err := applyOrderTx(b, tx, checked, height, txHash)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev...)
 	}
 	events = append(events, abci.Event{Type: "tx", Attributes: []abci.EventAttribute{
 		{Key: "id", Value: hex.EncodeToString(tx.payload.TxId)},

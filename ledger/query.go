@@ -30,6 +30,11 @@ const (
 	QueryJobs          = "/jobs"       // value: JobList of every job, by ID
 	QueryCommittees    = "/committees" // value: CommitteeList, by ID
 	QueryOpenJobs      = "/jobs/open"  // value: JobList of every unfinished job, by deadline
+	// Orders, settlements and credit history (orders.go, settle.go).
+	QueryOrder         = "/order"          // data: order ID; value: Order
+	QueryOrders        = "/orders"         // value: OrderList, by ID (the first 1000)
+	QuerySettlement    = "/settlement"     // data: order ID; value: Settlement, the exact bytes its record hashes
+	QueryCreditHistory = "/credit/history" // data: member name; value: CreditHistory
 )
 
 // CodeNotFound answers a query for an absent object.
@@ -173,6 +178,14 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 		return a.getOrNotFound(keyPolicy)
 	case QueryVerifyingKey:
 		return a.getOrNotFound(keyVerifyingKey(string(data)))
+	case QueryOrder:
+		return a.queryOrder(string(data))
+	case QueryOrders:
+		return a.queryOrders()
+	case QuerySettlement:
+		return a.querySettlement(string(data))
+	case QueryCreditHistory:
+		return a.queryCreditHistory(v, string(data))
 	default:
 		return a.consoleQuery(v, path, data)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"google.golang.org/protobuf/proto"
@@ -86,6 +87,9 @@ func checkTaskAssign(signer string, m *ledgerpb.TaskAssign, members *memberIndex
 	if m.TaskId == "" || len(m.TaskId) > maxTaskIDBytes {
 		return txErr(CodeInvalid, "task id must be 1 to %d bytes", maxTaskIDBytes)
 	}
+	if strings.HasPrefix(m.TaskId, orderTaskPrefix) {
+		return txErr(CodeInvalid, "task ids starting with %q are reserved for orders' tasks", orderTaskPrefix)
+	}
 	if _, ok := members.byName[m.Assignee]; !ok {
 		return txErr(CodeInvalid, "assignee %q is not a member", m.Assignee)
 	}
@@ -116,11 +120,16 @@ func checkTaskAssign(signer string, m *ledgerpb.TaskAssign, members *memberIndex
 }
 
 func applyTaskAssign(b *blockState, signer string, m *ledgerpb.TaskAssign, height int64) error {
-	t := &ledgerpb.Task{
+	return openTask(b, &ledgerpb.Task{
 		Id: m.TaskId, Buyer: signer, Assignee: m.Assignee, OrderCommitment: m.OrderCommitment,
 		ThresholdBps: m.ThresholdBps, CounterpartyKey: m.CounterpartyKey, DeadlineHeight: m.DeadlineHeight,
 		AssignedHeight: height, Status: TaskOpen,
-	}
+	})
+}
+
+// openTask stores a new open task and indexes it by deadline; task.assign
+// and an order that becomes active both open tasks through it.
+func openTask(b *blockState, t *ledgerpb.Task) error {
 	if err := putTask(b, t); err != nil {
 		return err
 	}
@@ -143,8 +152,12 @@ func checkTaskComplete(signer string, m *ledgerpb.TaskComplete, v *committedView
 		return nil, txErr(CodeUnauthorized, "task %q is assigned to %q, not %q", m.TaskId, t.Assignee, signer)
 	case height > t.DeadlineHeight:
 		return nil, txErr(CodeInvalid, "task %q passed its deadline %d", m.TaskId, t.DeadlineHeight)
-	case m.ClaimedBps < t.ThresholdBps:
+	// An order's task accepts a proven band below its threshold: the
+	// delivery is verified and the ledger suspends the order for the breach.
+	case m.ClaimedBps < t.ThresholdBps && t.OrderId == "":
 		return nil, txErr(CodeBelowThreshold, "claimed completion %d bps is below the task's threshold %d bps", m.ClaimedBps, t.ThresholdBps)
+	case m.ClaimedBps == 0:
+		return nil, txErr(CodeInvalid, "claimed completion must be at least 1 bps")
 	case m.ClaimedBps > basisPoints:
 		return nil, txErr(CodeInvalid, "claimed completion above %d bps", basisPoints)
 	case len(m.Proof) == 0 || len(m.Proof) > maxProofBytes:
@@ -178,6 +191,9 @@ func verifyCompletion(v *committedView, t *ledgerpb.Task, m *ledgerpb.TaskComple
 }
 
 func applyTaskComplete(b *blockState, t *ledgerpb.Task, m *ledgerpb.TaskComplete, height int64) error {
+	if m.ClaimedBps < t.ThresholdBps {
+		return applyTaskShortfall(b, t, m, height)
+	}
 	b.delete(keyTaskOpen(t.DeadlineHeight, t.Id))
 	t.Status, t.CompletedBps, t.CompletedHeight, t.DeliveryCommitment = TaskCompleted, m.ClaimedBps, height, m.DeliveryCommitment
 	if err := putTask(b, t); err != nil {
@@ -222,6 +238,12 @@ func expireTasks(b *blockState, height int64) error {
 		}
 		if err := adjustCredit(b, t.Assignee, creditTaskTimeout, "task timed out: "+id, height); err != nil {
 			return err
+		}
+		if t.OrderId != "" {
+			reason := fmt.Sprintf("task %s of %s timed out at its deadline %d", id, t.Assignee, t.DeadlineHeight)
+			if err := orderBreach(b, t.OrderId, t.Assignee, reason, height); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

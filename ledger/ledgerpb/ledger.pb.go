@@ -5,7 +5,7 @@
 // versions:
 // 	protoc-gen-go v1.36.11
 // 	protoc        v3.21.12
-// source: ledger.proto
+// source: ledger/ledgerpb/ledger.proto
 
 package ledgerpb
 
@@ -36,7 +36,7 @@ type SignedTx struct {
 
 func (x *SignedTx) Reset() {
 	*x = SignedTx{}
-	mi := &file_ledger_proto_msgTypes[0]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +48,7 @@ func (x *SignedTx) String() string {
 func (*SignedTx) ProtoMessage() {}
 
 func (x *SignedTx) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[0]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +61,7 @@ func (x *SignedTx) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedTx.ProtoReflect.Descriptor instead.
 func (*SignedTx) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{0}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *SignedTx) GetPayload() []byte {
@@ -95,6 +95,11 @@ type TxPayload struct {
 	//	*TxPayload_JobInput
 	//	*TxPayload_JobResult
 	//	*TxPayload_JobAbort
+	//	*TxPayload_OrderCreate
+	//	*TxPayload_OrderSign
+	//	*TxPayload_OrderResume
+	//	*TxPayload_OrderTerminate
+	//	*TxPayload_OrderSettle
 	Msg           isTxPayload_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -102,7 +107,7 @@ type TxPayload struct {
 
 func (x *TxPayload) Reset() {
 	*x = TxPayload{}
-	mi := &file_ledger_proto_msgTypes[1]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -114,7 +119,7 @@ func (x *TxPayload) String() string {
 func (*TxPayload) ProtoMessage() {}
 
 func (x *TxPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[1]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -127,7 +132,7 @@ func (x *TxPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxPayload.ProtoReflect.Descriptor instead.
 func (*TxPayload) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{1}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *TxPayload) GetChainId() string {
@@ -248,6 +253,51 @@ func (x *TxPayload) GetJobAbort() *JobAbort {
 	return nil
 }
 
+func (x *TxPayload) GetOrderCreate() *OrderCreate {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_OrderCreate); ok {
+			return x.OrderCreate
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetOrderSign() *OrderSign {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_OrderSign); ok {
+			return x.OrderSign
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetOrderResume() *OrderResume {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_OrderResume); ok {
+			return x.OrderResume
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetOrderTerminate() *OrderTerminate {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_OrderTerminate); ok {
+			return x.OrderTerminate
+		}
+	}
+	return nil
+}
+
+func (x *TxPayload) GetOrderSettle() *OrderSettle {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_OrderSettle); ok {
+			return x.OrderSettle
+		}
+	}
+	return nil
+}
+
 type isTxPayload_Msg interface {
 	isTxPayload_Msg()
 }
@@ -292,6 +342,27 @@ type TxPayload_JobAbort struct {
 	JobAbort *JobAbort `protobuf:"bytes,19,opt,name=job_abort,json=jobAbort,proto3,oneof"`
 }
 
+type TxPayload_OrderCreate struct {
+	// Orders (contracts) and their settlement; see the messages at the end.
+	OrderCreate *OrderCreate `protobuf:"bytes,30,opt,name=order_create,json=orderCreate,proto3,oneof"`
+}
+
+type TxPayload_OrderSign struct {
+	OrderSign *OrderSign `protobuf:"bytes,31,opt,name=order_sign,json=orderSign,proto3,oneof"`
+}
+
+type TxPayload_OrderResume struct {
+	OrderResume *OrderResume `protobuf:"bytes,32,opt,name=order_resume,json=orderResume,proto3,oneof"`
+}
+
+type TxPayload_OrderTerminate struct {
+	OrderTerminate *OrderTerminate `protobuf:"bytes,33,opt,name=order_terminate,json=orderTerminate,proto3,oneof"`
+}
+
+type TxPayload_OrderSettle struct {
+	OrderSettle *OrderSettle `protobuf:"bytes,34,opt,name=order_settle,json=orderSettle,proto3,oneof"`
+}
+
 func (*TxPayload_RecordAnchor) isTxPayload_Msg() {}
 
 func (*TxPayload_TaskAssign) isTxPayload_Msg() {}
@@ -311,6 +382,16 @@ func (*TxPayload_JobInput) isTxPayload_Msg() {}
 func (*TxPayload_JobResult) isTxPayload_Msg() {}
 
 func (*TxPayload_JobAbort) isTxPayload_Msg() {}
+
+func (*TxPayload_OrderCreate) isTxPayload_Msg() {}
+
+func (*TxPayload_OrderSign) isTxPayload_Msg() {}
+
+func (*TxPayload_OrderResume) isTxPayload_Msg() {}
+
+func (*TxPayload_OrderTerminate) isTxPayload_Msg() {}
+
+func (*TxPayload_OrderSettle) isTxPayload_Msg() {}
 
 // RecordAnchor anchors the hash of an off-chain record. A record on a
 // supervision channel also carries its public supervision info and a
@@ -332,7 +413,7 @@ type RecordAnchor struct {
 
 func (x *RecordAnchor) Reset() {
 	*x = RecordAnchor{}
-	mi := &file_ledger_proto_msgTypes[2]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +425,7 @@ func (x *RecordAnchor) String() string {
 func (*RecordAnchor) ProtoMessage() {}
 
 func (x *RecordAnchor) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[2]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +438,7 @@ func (x *RecordAnchor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAnchor.ProtoReflect.Descriptor instead.
 func (*RecordAnchor) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{2}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RecordAnchor) GetHash() []byte {
@@ -428,7 +509,7 @@ type PolicyUpdate struct {
 
 func (x *PolicyUpdate) Reset() {
 	*x = PolicyUpdate{}
-	mi := &file_ledger_proto_msgTypes[3]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -440,7 +521,7 @@ func (x *PolicyUpdate) String() string {
 func (*PolicyUpdate) ProtoMessage() {}
 
 func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[3]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -453,7 +534,7 @@ func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdate.ProtoReflect.Descriptor instead.
 func (*PolicyUpdate) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{3}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PolicyUpdate) GetPolicyYaml() []byte {
@@ -482,7 +563,7 @@ type PolicyApproval struct {
 
 func (x *PolicyApproval) Reset() {
 	*x = PolicyApproval{}
-	mi := &file_ledger_proto_msgTypes[4]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +575,7 @@ func (x *PolicyApproval) String() string {
 func (*PolicyApproval) ProtoMessage() {}
 
 func (x *PolicyApproval) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[4]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +588,7 @@ func (x *PolicyApproval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyApproval.ProtoReflect.Descriptor instead.
 func (*PolicyApproval) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{4}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PolicyApproval) GetSupervisor() string {
@@ -545,7 +626,7 @@ type Record struct {
 
 func (x *Record) Reset() {
 	*x = Record{}
-	mi := &file_ledger_proto_msgTypes[5]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +638,7 @@ func (x *Record) String() string {
 func (*Record) ProtoMessage() {}
 
 func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[5]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +651,7 @@ func (x *Record) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Record.ProtoReflect.Descriptor instead.
 func (*Record) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{5}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Record) GetId() string {
@@ -674,7 +755,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_ledger_proto_msgTypes[6]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +767,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[6]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +780,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{6}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Member) GetName() string {
@@ -767,7 +848,7 @@ type RecordList struct {
 
 func (x *RecordList) Reset() {
 	*x = RecordList{}
-	mi := &file_ledger_proto_msgTypes[7]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +860,7 @@ func (x *RecordList) String() string {
 func (*RecordList) ProtoMessage() {}
 
 func (x *RecordList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[7]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +873,7 @@ func (x *RecordList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordList.ProtoReflect.Descriptor instead.
 func (*RecordList) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{7}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RecordList) GetRecords() []*Record {
@@ -811,7 +892,7 @@ type MemberList struct {
 
 func (x *MemberList) Reset() {
 	*x = MemberList{}
-	mi := &file_ledger_proto_msgTypes[8]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -823,7 +904,7 @@ func (x *MemberList) String() string {
 func (*MemberList) ProtoMessage() {}
 
 func (x *MemberList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[8]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -836,7 +917,7 @@ func (x *MemberList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberList.ProtoReflect.Descriptor instead.
 func (*MemberList) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{8}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MemberList) GetMembers() []*Member {
@@ -862,7 +943,7 @@ type TaskAssign struct {
 
 func (x *TaskAssign) Reset() {
 	*x = TaskAssign{}
-	mi := &file_ledger_proto_msgTypes[9]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +955,7 @@ func (x *TaskAssign) String() string {
 func (*TaskAssign) ProtoMessage() {}
 
 func (x *TaskAssign) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[9]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +968,7 @@ func (x *TaskAssign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAssign.ProtoReflect.Descriptor instead.
 func (*TaskAssign) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{9}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TaskAssign) GetTaskId() string {
@@ -947,7 +1028,7 @@ type TaskComplete struct {
 
 func (x *TaskComplete) Reset() {
 	*x = TaskComplete{}
-	mi := &file_ledger_proto_msgTypes[10]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1040,7 @@ func (x *TaskComplete) String() string {
 func (*TaskComplete) ProtoMessage() {}
 
 func (x *TaskComplete) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[10]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1053,7 @@ func (x *TaskComplete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskComplete.ProtoReflect.Descriptor instead.
 func (*TaskComplete) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{10}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskComplete) GetTaskId() string {
@@ -1024,13 +1105,14 @@ type Task struct {
 	CompletedBps       uint32                 `protobuf:"varint,10,opt,name=completed_bps,json=completedBps,proto3" json:"completed_bps,omitempty"`
 	CompletedHeight    int64                  `protobuf:"varint,11,opt,name=completed_height,json=completedHeight,proto3" json:"completed_height,omitempty"`
 	DeliveryCommitment []byte                 `protobuf:"bytes,12,opt,name=delivery_commitment,json=deliveryCommitment,proto3" json:"delivery_commitment,omitempty"`
+	OrderId            string                 `protobuf:"bytes,30,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"` // the order this task delivers, if any
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_ledger_proto_msgTypes[11]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1124,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[11]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1137,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{11}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Task) GetId() string {
@@ -1142,6 +1224,13 @@ func (x *Task) GetDeliveryCommitment() []byte {
 	return nil
 }
 
+func (x *Task) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
 // Credit is a member's rating (0 to 1000) and its verified output count.
 type Credit struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1155,7 +1244,7 @@ type Credit struct {
 
 func (x *Credit) Reset() {
 	*x = Credit{}
-	mi := &file_ledger_proto_msgTypes[12]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1256,7 @@ func (x *Credit) String() string {
 func (*Credit) ProtoMessage() {}
 
 func (x *Credit) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[12]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1269,7 @@ func (x *Credit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credit.ProtoReflect.Descriptor instead.
 func (*Credit) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{12}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Credit) GetMember() string {
@@ -1223,7 +1312,7 @@ type CreditEvent struct {
 
 func (x *CreditEvent) Reset() {
 	*x = CreditEvent{}
-	mi := &file_ledger_proto_msgTypes[13]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1324,7 @@ func (x *CreditEvent) String() string {
 func (*CreditEvent) ProtoMessage() {}
 
 func (x *CreditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[13]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1337,7 @@ func (x *CreditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditEvent.ProtoReflect.Descriptor instead.
 func (*CreditEvent) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{13}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreditEvent) GetHeight() int64 {
@@ -1290,7 +1379,7 @@ type CreditReport struct {
 
 func (x *CreditReport) Reset() {
 	*x = CreditReport{}
-	mi := &file_ledger_proto_msgTypes[14]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1391,7 @@ func (x *CreditReport) String() string {
 func (*CreditReport) ProtoMessage() {}
 
 func (x *CreditReport) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[14]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1404,7 @@ func (x *CreditReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditReport.ProtoReflect.Descriptor instead.
 func (*CreditReport) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{14}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreditReport) GetCredit() *Credit {
@@ -1352,7 +1441,7 @@ type CommitteeCreate struct {
 
 func (x *CommitteeCreate) Reset() {
 	*x = CommitteeCreate{}
-	mi := &file_ledger_proto_msgTypes[15]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1453,7 @@ func (x *CommitteeCreate) String() string {
 func (*CommitteeCreate) ProtoMessage() {}
 
 func (x *CommitteeCreate) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[15]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1466,7 @@ func (x *CommitteeCreate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitteeCreate.ProtoReflect.Descriptor instead.
 func (*CommitteeCreate) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{15}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CommitteeCreate) GetCommitteeId() string {
@@ -1415,7 +1504,7 @@ type CommitteeConfirm struct {
 
 func (x *CommitteeConfirm) Reset() {
 	*x = CommitteeConfirm{}
-	mi := &file_ledger_proto_msgTypes[16]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1427,7 +1516,7 @@ func (x *CommitteeConfirm) String() string {
 func (*CommitteeConfirm) ProtoMessage() {}
 
 func (x *CommitteeConfirm) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[16]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1440,7 +1529,7 @@ func (x *CommitteeConfirm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitteeConfirm.ProtoReflect.Descriptor instead.
 func (*CommitteeConfirm) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{16}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CommitteeConfirm) GetCommitteeId() string {
@@ -1482,7 +1571,7 @@ type Committee struct {
 
 func (x *Committee) Reset() {
 	*x = Committee{}
-	mi := &file_ledger_proto_msgTypes[17]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1583,7 @@ func (x *Committee) String() string {
 func (*Committee) ProtoMessage() {}
 
 func (x *Committee) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[17]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1596,7 @@ func (x *Committee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Committee.ProtoReflect.Descriptor instead.
 func (*Committee) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{17}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Committee) GetId() string {
@@ -1589,7 +1678,7 @@ type CommitteeList struct {
 
 func (x *CommitteeList) Reset() {
 	*x = CommitteeList{}
-	mi := &file_ledger_proto_msgTypes[18]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1601,7 +1690,7 @@ func (x *CommitteeList) String() string {
 func (*CommitteeList) ProtoMessage() {}
 
 func (x *CommitteeList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[18]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1614,7 +1703,7 @@ func (x *CommitteeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitteeList.ProtoReflect.Descriptor instead.
 func (*CommitteeList) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{18}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CommitteeList) GetCommittees() []*Committee {
@@ -1643,7 +1732,7 @@ type JobSubmit struct {
 
 func (x *JobSubmit) Reset() {
 	*x = JobSubmit{}
-	mi := &file_ledger_proto_msgTypes[19]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1744,7 @@ func (x *JobSubmit) String() string {
 func (*JobSubmit) ProtoMessage() {}
 
 func (x *JobSubmit) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[19]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1757,7 @@ func (x *JobSubmit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobSubmit.ProtoReflect.Descriptor instead.
 func (*JobSubmit) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{19}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *JobSubmit) GetJobId() string {
@@ -1742,7 +1831,7 @@ type JobInput struct {
 
 func (x *JobInput) Reset() {
 	*x = JobInput{}
-	mi := &file_ledger_proto_msgTypes[20]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +1843,7 @@ func (x *JobInput) String() string {
 func (*JobInput) ProtoMessage() {}
 
 func (x *JobInput) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[20]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +1856,7 @@ func (x *JobInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobInput.ProtoReflect.Descriptor instead.
 func (*JobInput) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{20}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *JobInput) GetJobId() string {
@@ -1817,7 +1906,7 @@ type JobResult struct {
 
 func (x *JobResult) Reset() {
 	*x = JobResult{}
-	mi := &file_ledger_proto_msgTypes[21]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1918,7 @@ func (x *JobResult) String() string {
 func (*JobResult) ProtoMessage() {}
 
 func (x *JobResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[21]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1931,7 @@ func (x *JobResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobResult.ProtoReflect.Descriptor instead.
 func (*JobResult) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{21}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *JobResult) GetJobId() string {
@@ -1878,7 +1967,7 @@ type JobAbort struct {
 
 func (x *JobAbort) Reset() {
 	*x = JobAbort{}
-	mi := &file_ledger_proto_msgTypes[22]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +1979,7 @@ func (x *JobAbort) String() string {
 func (*JobAbort) ProtoMessage() {}
 
 func (x *JobAbort) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[22]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +1992,7 @@ func (x *JobAbort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobAbort.ProtoReflect.Descriptor instead.
 func (*JobAbort) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{22}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *JobAbort) GetJobId() string {
@@ -1954,7 +2043,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_ledger_proto_msgTypes[23]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2055,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[23]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2068,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{23}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Job) GetId() string {
@@ -2124,7 +2213,7 @@ type JobList struct {
 
 func (x *JobList) Reset() {
 	*x = JobList{}
-	mi := &file_ledger_proto_msgTypes[24]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2136,7 +2225,7 @@ func (x *JobList) String() string {
 func (*JobList) ProtoMessage() {}
 
 func (x *JobList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_proto_msgTypes[24]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2149,7 +2238,7 @@ func (x *JobList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobList.ProtoReflect.Descriptor instead.
 func (*JobList) Descriptor() ([]byte, []int) {
-	return file_ledger_proto_rawDescGZIP(), []int{24}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *JobList) GetJobs() []*Job {
@@ -2159,14 +2248,1047 @@ func (x *JobList) GetJobs() []*Job {
 	return nil
 }
 
-var File_ledger_proto protoreflect.FileDescriptor
+// OrderPartner is one partner's slot in an order: who delivers, how much,
+// and what it earns. A tender job fills these slots in a later version; today
+// the demander names them at creation and each partner agrees by signing.
+type OrderPartner struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	Quantity      uint64                 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`                          // units this partner delivers (> 0)
+	UnitValue     uint64                 `protobuf:"varint,3,opt,name=unit_value,json=unitValue,proto3" json:"unit_value,omitempty"`       // agreed value per unit, in the order's currency unit (e.g. cents)
+	FixedAmount   uint64                 `protobuf:"varint,4,opt,name=fixed_amount,json=fixedAmount,proto3" json:"fixed_amount,omitempty"` // fixed payment (fixed and hybrid modes), same unit
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
 
-const file_ledger_proto_rawDesc = "" +
+func (x *OrderPartner) Reset() {
+	*x = OrderPartner{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderPartner) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderPartner) ProtoMessage() {}
+
+func (x *OrderPartner) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderPartner.ProtoReflect.Descriptor instead.
+func (*OrderPartner) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *OrderPartner) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *OrderPartner) GetQuantity() uint64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *OrderPartner) GetUnitValue() uint64 {
+	if x != nil {
+		return x.UnitValue
+	}
+	return 0
+}
+
+func (x *OrderPartner) GetFixedAmount() uint64 {
+	if x != nil {
+		return x.FixedAmount
+	}
+	return 0
+}
+
+// OrderCreate is a demander's (the signer's) order. It is a draft until every
+// partner has signed its terms; the last signature runs the validity checks.
+type OrderCreate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	OrderId         string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"` // 1 to 48 bytes, unique on the chain
+	Product         string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	Quantity        uint64                 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`                                   // total; must equal the sum of the partners' quantities
+	DeadlineHeight  int64                  `protobuf:"varint,4,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"` // the partners' tasks time out after this height
+	MinGrade        string                 `protobuf:"bytes,5,opt,name=min_grade,json=minGrade,proto3" json:"min_grade,omitempty"`                    // every partner's credit grade must reach it at signing
+	MaxPartners     uint32                 `protobuf:"varint,6,opt,name=max_partners,json=maxPartners,proto3" json:"max_partners,omitempty"`
+	Mode            string                 `protobuf:"bytes,7,opt,name=mode,proto3" json:"mode,omitempty"`                                // output-sharing, fixed, hybrid
+	ProfitPool      uint64                 `protobuf:"varint,8,opt,name=profit_pool,json=profitPool,proto3" json:"profit_pool,omitempty"` // shared by verified output (output-sharing, hybrid)
+	Funds           uint64                 `protobuf:"varint,9,opt,name=funds,proto3" json:"funds,omitempty"`                             // declared funds; must cover what the mode can pay
+	Partners        []*OrderPartner        `protobuf:"bytes,10,rep,name=partners,proto3" json:"partners,omitempty"`
+	ThresholdBps    uint32                 `protobuf:"varint,11,opt,name=threshold_bps,json=thresholdBps,proto3" json:"threshold_bps,omitempty"`         // completion threshold of every partner's task
+	CounterpartyKey []byte                 `protobuf:"bytes,12,opt,name=counterparty_key,json=counterpartyKey,proto3" json:"counterparty_key,omitempty"` // the demander's BN254 EdDSA key that signs deliveries
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *OrderCreate) Reset() {
+	*x = OrderCreate{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderCreate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderCreate) ProtoMessage() {}
+
+func (x *OrderCreate) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderCreate.ProtoReflect.Descriptor instead.
+func (*OrderCreate) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *OrderCreate) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderCreate) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *OrderCreate) GetQuantity() uint64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *OrderCreate) GetDeadlineHeight() int64 {
+	if x != nil {
+		return x.DeadlineHeight
+	}
+	return 0
+}
+
+func (x *OrderCreate) GetMinGrade() string {
+	if x != nil {
+		return x.MinGrade
+	}
+	return ""
+}
+
+func (x *OrderCreate) GetMaxPartners() uint32 {
+	if x != nil {
+		return x.MaxPartners
+	}
+	return 0
+}
+
+func (x *OrderCreate) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *OrderCreate) GetProfitPool() uint64 {
+	if x != nil {
+		return x.ProfitPool
+	}
+	return 0
+}
+
+func (x *OrderCreate) GetFunds() uint64 {
+	if x != nil {
+		return x.Funds
+	}
+	return 0
+}
+
+func (x *OrderCreate) GetPartners() []*OrderPartner {
+	if x != nil {
+		return x.Partners
+	}
+	return nil
+}
+
+func (x *OrderCreate) GetThresholdBps() uint32 {
+	if x != nil {
+		return x.ThresholdBps
+	}
+	return 0
+}
+
+func (x *OrderCreate) GetCounterpartyKey() []byte {
+	if x != nil {
+		return x.CounterpartyKey
+	}
+	return nil
+}
+
+// OrderSign is a partner's agreement to the exact terms (terms_hash is
+// OrderTermsHash of the order's OrderCreate).
+type OrderSign struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	TermsHash     []byte                 `protobuf:"bytes,2,opt,name=terms_hash,json=termsHash,proto3" json:"terms_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderSign) Reset() {
+	*x = OrderSign{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderSign) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderSign) ProtoMessage() {}
+
+func (x *OrderSign) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderSign.ProtoReflect.Descriptor instead.
+func (*OrderSign) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *OrderSign) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderSign) GetTermsHash() []byte {
+	if x != nil {
+		return x.TermsHash
+	}
+	return nil
+}
+
+// OrderResume is one party's vote to resume a suspended order. version is the
+// number of transitions the voter saw, so a vote never carries over to a
+// later suspension.
+type OrderResume struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	Version       uint32                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderResume) Reset() {
+	*x = OrderResume{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderResume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderResume) ProtoMessage() {}
+
+func (x *OrderResume) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderResume.ProtoReflect.Descriptor instead.
+func (*OrderResume) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *OrderResume) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderResume) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *OrderResume) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// OrderTerminate is one party's vote to end an order without settlement. A
+// draft ends on any party's vote; an active or suspended order needs every
+// party's vote at the same version.
+type OrderTerminate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	Version       uint32                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderTerminate) Reset() {
+	*x = OrderTerminate{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderTerminate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderTerminate) ProtoMessage() {}
+
+func (x *OrderTerminate) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderTerminate.ProtoReflect.Descriptor instead.
+func (*OrderTerminate) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *OrderTerminate) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderTerminate) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *OrderTerminate) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// OrderSettle asks the ledger to settle an active order whose tasks are all
+// closed (completed, completed below threshold, or timed out).
+type OrderSettle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderSettle) Reset() {
+	*x = OrderSettle{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderSettle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderSettle) ProtoMessage() {}
+
+func (x *OrderSettle) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderSettle.ProtoReflect.Descriptor instead.
+func (*OrderSettle) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *OrderSettle) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+// OrderTransition is one step of an order's life cycle, with its reason.
+type OrderTransition struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Height        int64                  `protobuf:"varint,1,opt,name=height,proto3" json:"height,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	By            string                 `protobuf:"bytes,5,opt,name=by,proto3" json:"by,omitempty"`                                       // the signer, or "ledger" for a breach the ledger detected
+	Party         string                 `protobuf:"bytes,6,opt,name=party,proto3" json:"party,omitempty"`                                 // the party at fault, for a breach
+	CreditDelta   int64                  `protobuf:"varint,7,opt,name=credit_delta,json=creditDelta,proto3" json:"credit_delta,omitempty"` // what the transition moved on that party's rating
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderTransition) Reset() {
+	*x = OrderTransition{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderTransition) ProtoMessage() {}
+
+func (x *OrderTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderTransition.ProtoReflect.Descriptor instead.
+func (*OrderTransition) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *OrderTransition) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *OrderTransition) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *OrderTransition) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *OrderTransition) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *OrderTransition) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *OrderTransition) GetParty() string {
+	if x != nil {
+		return x.Party
+	}
+	return ""
+}
+
+func (x *OrderTransition) GetCreditDelta() int64 {
+	if x != nil {
+		return x.CreditDelta
+	}
+	return 0
+}
+
+type Order struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Demander         string                 `protobuf:"bytes,2,opt,name=demander,proto3" json:"demander,omitempty"`
+	Terms            *OrderCreate           `protobuf:"bytes,3,opt,name=terms,proto3" json:"terms,omitempty"`
+	TermsHash        []byte                 `protobuf:"bytes,4,opt,name=terms_hash,json=termsHash,proto3" json:"terms_hash,omitempty"`
+	Status           string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`                  // draft, active, suspended, settled, terminated
+	Signed           []string               `protobuf:"bytes,6,rep,name=signed,proto3" json:"signed,omitempty"`                  // parties that signed, sorted (the demander by creating)
+	TaskIds          []string               `protobuf:"bytes,7,rep,name=task_ids,json=taskIds,proto3" json:"task_ids,omitempty"` // per partner, in partner order; set when active
+	CreatedHeight    int64                  `protobuf:"varint,8,opt,name=created_height,json=createdHeight,proto3" json:"created_height,omitempty"`
+	Transitions      []*OrderTransition     `protobuf:"bytes,9,rep,name=transitions,proto3" json:"transitions,omitempty"`
+	ResumeVotes      []string               `protobuf:"bytes,10,rep,name=resume_votes,json=resumeVotes,proto3" json:"resume_votes,omitempty"` // sorted, for the current version
+	TerminateVotes   []string               `protobuf:"bytes,11,rep,name=terminate_votes,json=terminateVotes,proto3" json:"terminate_votes,omitempty"`
+	SettlementRecord string                 `protobuf:"bytes,12,opt,name=settlement_record,json=settlementRecord,proto3" json:"settlement_record,omitempty"` // record ID of the settlement
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Order) Reset() {
+	*x = Order{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Order) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Order) ProtoMessage() {}
+
+func (x *Order) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Order.ProtoReflect.Descriptor instead.
+func (*Order) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *Order) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Order) GetDemander() string {
+	if x != nil {
+		return x.Demander
+	}
+	return ""
+}
+
+func (x *Order) GetTerms() *OrderCreate {
+	if x != nil {
+		return x.Terms
+	}
+	return nil
+}
+
+func (x *Order) GetTermsHash() []byte {
+	if x != nil {
+		return x.TermsHash
+	}
+	return nil
+}
+
+func (x *Order) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Order) GetSigned() []string {
+	if x != nil {
+		return x.Signed
+	}
+	return nil
+}
+
+func (x *Order) GetTaskIds() []string {
+	if x != nil {
+		return x.TaskIds
+	}
+	return nil
+}
+
+func (x *Order) GetCreatedHeight() int64 {
+	if x != nil {
+		return x.CreatedHeight
+	}
+	return 0
+}
+
+func (x *Order) GetTransitions() []*OrderTransition {
+	if x != nil {
+		return x.Transitions
+	}
+	return nil
+}
+
+func (x *Order) GetResumeVotes() []string {
+	if x != nil {
+		return x.ResumeVotes
+	}
+	return nil
+}
+
+func (x *Order) GetTerminateVotes() []string {
+	if x != nil {
+		return x.TerminateVotes
+	}
+	return nil
+}
+
+func (x *Order) GetSettlementRecord() string {
+	if x != nil {
+		return x.SettlementRecord
+	}
+	return ""
+}
+
+type OrderList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Orders        []*Order               `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderList) Reset() {
+	*x = OrderList{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderList) ProtoMessage() {}
+
+func (x *OrderList) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderList.ProtoReflect.Descriptor instead.
+func (*OrderList) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *OrderList) GetOrders() []*Order {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+// PartnerShare is one partner's line of a settlement, in integers.
+type PartnerShare struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Member            string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	TaskId            string                 `protobuf:"bytes,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	TaskStatus        string                 `protobuf:"bytes,3,opt,name=task_status,json=taskStatus,proto3" json:"task_status,omitempty"`
+	CompletedBps      uint32                 `protobuf:"varint,4,opt,name=completed_bps,json=completedBps,proto3" json:"completed_bps,omitempty"`                // proven completion band, 0 if unverified
+	DeliveredQuantity uint64                 `protobuf:"varint,5,opt,name=delivered_quantity,json=deliveredQuantity,proto3" json:"delivered_quantity,omitempty"` // completed_bps × quantity / 10000
+	VerifiedValue     string                 `protobuf:"bytes,6,opt,name=verified_value,json=verifiedValue,proto3" json:"verified_value,omitempty"`              // delivered_quantity × unit_value, decimal (may exceed 64 bits)
+	FixedPart         uint64                 `protobuf:"varint,7,opt,name=fixed_part,json=fixedPart,proto3" json:"fixed_part,omitempty"`
+	SharingPart       uint64                 `protobuf:"varint,8,opt,name=sharing_part,json=sharingPart,proto3" json:"sharing_part,omitempty"`
+	Total             uint64                 `protobuf:"varint,9,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PartnerShare) Reset() {
+	*x = PartnerShare{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartnerShare) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartnerShare) ProtoMessage() {}
+
+func (x *PartnerShare) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartnerShare.ProtoReflect.Descriptor instead.
+func (*PartnerShare) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *PartnerShare) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *PartnerShare) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *PartnerShare) GetTaskStatus() string {
+	if x != nil {
+		return x.TaskStatus
+	}
+	return ""
+}
+
+func (x *PartnerShare) GetCompletedBps() uint32 {
+	if x != nil {
+		return x.CompletedBps
+	}
+	return 0
+}
+
+func (x *PartnerShare) GetDeliveredQuantity() uint64 {
+	if x != nil {
+		return x.DeliveredQuantity
+	}
+	return 0
+}
+
+func (x *PartnerShare) GetVerifiedValue() string {
+	if x != nil {
+		return x.VerifiedValue
+	}
+	return ""
+}
+
+func (x *PartnerShare) GetFixedPart() uint64 {
+	if x != nil {
+		return x.FixedPart
+	}
+	return 0
+}
+
+func (x *PartnerShare) GetSharingPart() uint64 {
+	if x != nil {
+		return x.SharingPart
+	}
+	return 0
+}
+
+func (x *PartnerShare) GetTotal() uint64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+// Settlement is the ledger's computation of an order's payout. Its
+// deterministic encoding is hashed into the record index.
+type Settlement struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	Mode          string                 `protobuf:"bytes,2,opt,name=mode,proto3" json:"mode,omitempty"`
+	ProfitPool    uint64                 `protobuf:"varint,3,opt,name=profit_pool,json=profitPool,proto3" json:"profit_pool,omitempty"`
+	Shares        []*PartnerShare        `protobuf:"bytes,4,rep,name=shares,proto3" json:"shares,omitempty"`  // in partner order
+	Paid          uint64                 `protobuf:"varint,5,opt,name=paid,proto3" json:"paid,omitempty"`     // sum of the totals
+	Refund        uint64                 `protobuf:"varint,6,opt,name=refund,proto3" json:"refund,omitempty"` // what the demander keeps: funds payable but not earned
+	Height        int64                  `protobuf:"varint,7,opt,name=height,proto3" json:"height,omitempty"`
+	SettledBy     string                 `protobuf:"bytes,8,opt,name=settled_by,json=settledBy,proto3" json:"settled_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Settlement) Reset() {
+	*x = Settlement{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Settlement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Settlement) ProtoMessage() {}
+
+func (x *Settlement) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Settlement.ProtoReflect.Descriptor instead.
+func (*Settlement) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *Settlement) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *Settlement) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *Settlement) GetProfitPool() uint64 {
+	if x != nil {
+		return x.ProfitPool
+	}
+	return 0
+}
+
+func (x *Settlement) GetShares() []*PartnerShare {
+	if x != nil {
+		return x.Shares
+	}
+	return nil
+}
+
+func (x *Settlement) GetPaid() uint64 {
+	if x != nil {
+		return x.Paid
+	}
+	return 0
+}
+
+func (x *Settlement) GetRefund() uint64 {
+	if x != nil {
+		return x.Refund
+	}
+	return 0
+}
+
+func (x *Settlement) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Settlement) GetSettledBy() string {
+	if x != nil {
+		return x.SettledBy
+	}
+	return ""
+}
+
+// CreditHistory is a member's current grade label and its full score
+// history (the most recent max_events), each event with the grade it left.
+type CreditHistory struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Credit        *Credit                `protobuf:"bytes,1,opt,name=credit,proto3" json:"credit,omitempty"`
+	Grade         string                 `protobuf:"bytes,2,opt,name=grade,proto3" json:"grade,omitempty"`
+	Entries       []*CreditHistoryEntry  `protobuf:"bytes,3,rep,name=entries,proto3" json:"entries,omitempty"`      // oldest first
+	Truncated     bool                   `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"` // older events were left out
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreditHistory) Reset() {
+	*x = CreditHistory{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreditHistory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreditHistory) ProtoMessage() {}
+
+func (x *CreditHistory) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreditHistory.ProtoReflect.Descriptor instead.
+func (*CreditHistory) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CreditHistory) GetCredit() *Credit {
+	if x != nil {
+		return x.Credit
+	}
+	return nil
+}
+
+func (x *CreditHistory) GetGrade() string {
+	if x != nil {
+		return x.Grade
+	}
+	return ""
+}
+
+func (x *CreditHistory) GetEntries() []*CreditHistoryEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *CreditHistory) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+type CreditHistoryEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *CreditEvent           `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	Grade         string                 `protobuf:"bytes,2,opt,name=grade,proto3" json:"grade,omitempty"` // the grade of event.score under the current grade table
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreditHistoryEntry) Reset() {
+	*x = CreditHistoryEntry{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreditHistoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreditHistoryEntry) ProtoMessage() {}
+
+func (x *CreditHistoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreditHistoryEntry.ProtoReflect.Descriptor instead.
+func (*CreditHistoryEntry) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CreditHistoryEntry) GetEvent() *CreditEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *CreditHistoryEntry) GetGrade() string {
+	if x != nil {
+		return x.Grade
+	}
+	return ""
+}
+
+var File_ledger_ledgerpb_ledger_proto protoreflect.FileDescriptor
+
+const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\fledger.proto\x12\x10cohort.ledger.v1\"B\n" +
+	"\x1cledger/ledgerpb/ledger.proto\x12\x10cohort.ledger.v1\"B\n" +
 	"\bSignedTx\x12\x18\n" +
 	"\apayload\x18\x01 \x01(\fR\apayload\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"\x85\x06\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xdc\b\n" +
 	"\tTxPayload\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x13\n" +
 	"\x05tx_id\x18\x02 \x01(\fR\x04txId\x12\x16\n" +
@@ -2184,7 +3306,13 @@ const file_ledger_proto_rawDesc = "" +
 	"\tjob_input\x18\x11 \x01(\v2\x1a.cohort.ledger.v1.JobInputH\x00R\bjobInput\x12<\n" +
 	"\n" +
 	"job_result\x18\x12 \x01(\v2\x1b.cohort.ledger.v1.JobResultH\x00R\tjobResult\x129\n" +
-	"\tjob_abort\x18\x13 \x01(\v2\x1a.cohort.ledger.v1.JobAbortH\x00R\bjobAbortB\x05\n" +
+	"\tjob_abort\x18\x13 \x01(\v2\x1a.cohort.ledger.v1.JobAbortH\x00R\bjobAbort\x12B\n" +
+	"\forder_create\x18\x1e \x01(\v2\x1d.cohort.ledger.v1.OrderCreateH\x00R\vorderCreate\x12<\n" +
+	"\n" +
+	"order_sign\x18\x1f \x01(\v2\x1b.cohort.ledger.v1.OrderSignH\x00R\torderSign\x12B\n" +
+	"\forder_resume\x18  \x01(\v2\x1d.cohort.ledger.v1.OrderResumeH\x00R\vorderResume\x12K\n" +
+	"\x0forder_terminate\x18! \x01(\v2 .cohort.ledger.v1.OrderTerminateH\x00R\x0eorderTerminate\x12B\n" +
+	"\forder_settle\x18\" \x01(\v2\x1d.cohort.ledger.v1.OrderSettleH\x00R\vorderSettleB\x05\n" +
 	"\x03msg\"\xd6\x01\n" +
 	"\fRecordAnchor\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x12\n" +
@@ -2255,7 +3383,7 @@ const file_ledger_proto_rawDesc = "" +
 	"\vclaimed_bps\x18\x03 \x01(\rR\n" +
 	"claimedBps\x12\x13\n" +
 	"\x05vk_id\x18\x04 \x01(\tR\x04vkId\x12\x14\n" +
-	"\x05proof\x18\x05 \x01(\fR\x05proof\"\xae\x03\n" +
+	"\x05proof\x18\x05 \x01(\fR\x05proof\"\xc9\x03\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05buyer\x18\x02 \x01(\tR\x05buyer\x12\x1a\n" +
@@ -2269,7 +3397,8 @@ const file_ledger_proto_rawDesc = "" +
 	"\rcompleted_bps\x18\n" +
 	" \x01(\rR\fcompletedBps\x12)\n" +
 	"\x10completed_height\x18\v \x01(\x03R\x0fcompletedHeight\x12/\n" +
-	"\x13delivery_commitment\x18\f \x01(\fR\x12deliveryCommitment\"d\n" +
+	"\x13delivery_commitment\x18\f \x01(\fR\x12deliveryCommitment\x12\x19\n" +
+	"\border_id\x18\x1e \x01(\tR\aorderId\"d\n" +
 	"\x06Credit\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x03R\x05score\x12\x16\n" +
@@ -2356,49 +3485,154 @@ const file_ledger_proto_rawDesc = "" +
 	"\finput_vk_ids\x18\x13 \x03(\tR\n" +
 	"inputVkIds\"4\n" +
 	"\aJobList\x12)\n" +
-	"\x04jobs\x18\x01 \x03(\v2\x15.cohort.ledger.v1.JobR\x04jobsB-Z+github.com/cohortnet/cohort/ledger/ledgerpbb\x06proto3"
+	"\x04jobs\x18\x01 \x03(\v2\x15.cohort.ledger.v1.JobR\x04jobs\"\x84\x01\n" +
+	"\fOrderPartner\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\x12\x1a\n" +
+	"\bquantity\x18\x02 \x01(\x04R\bquantity\x12\x1d\n" +
+	"\n" +
+	"unit_value\x18\x03 \x01(\x04R\tunitValue\x12!\n" +
+	"\ffixed_amount\x18\x04 \x01(\x04R\vfixedAmount\"\x9e\x03\n" +
+	"\vOrderCreate\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x04R\bquantity\x12'\n" +
+	"\x0fdeadline_height\x18\x04 \x01(\x03R\x0edeadlineHeight\x12\x1b\n" +
+	"\tmin_grade\x18\x05 \x01(\tR\bminGrade\x12!\n" +
+	"\fmax_partners\x18\x06 \x01(\rR\vmaxPartners\x12\x12\n" +
+	"\x04mode\x18\a \x01(\tR\x04mode\x12\x1f\n" +
+	"\vprofit_pool\x18\b \x01(\x04R\n" +
+	"profitPool\x12\x14\n" +
+	"\x05funds\x18\t \x01(\x04R\x05funds\x12:\n" +
+	"\bpartners\x18\n" +
+	" \x03(\v2\x1e.cohort.ledger.v1.OrderPartnerR\bpartners\x12#\n" +
+	"\rthreshold_bps\x18\v \x01(\rR\fthresholdBps\x12)\n" +
+	"\x10counterparty_key\x18\f \x01(\fR\x0fcounterpartyKey\"E\n" +
+	"\tOrderSign\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
+	"\n" +
+	"terms_hash\x18\x02 \x01(\fR\ttermsHash\"Z\n" +
+	"\vOrderResume\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"]\n" +
+	"\x0eOrderTerminate\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"(\n" +
+	"\vOrderSettle\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\"\xae\x01\n" +
+	"\x0fOrderTransition\x12\x16\n" +
+	"\x06height\x18\x01 \x01(\x03R\x06height\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x0e\n" +
+	"\x02by\x18\x05 \x01(\tR\x02by\x12\x14\n" +
+	"\x05party\x18\x06 \x01(\tR\x05party\x12!\n" +
+	"\fcredit_delta\x18\a \x01(\x03R\vcreditDelta\"\xb7\x03\n" +
+	"\x05Order\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bdemander\x18\x02 \x01(\tR\bdemander\x123\n" +
+	"\x05terms\x18\x03 \x01(\v2\x1d.cohort.ledger.v1.OrderCreateR\x05terms\x12\x1d\n" +
+	"\n" +
+	"terms_hash\x18\x04 \x01(\fR\ttermsHash\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\x16\n" +
+	"\x06signed\x18\x06 \x03(\tR\x06signed\x12\x19\n" +
+	"\btask_ids\x18\a \x03(\tR\ataskIds\x12%\n" +
+	"\x0ecreated_height\x18\b \x01(\x03R\rcreatedHeight\x12C\n" +
+	"\vtransitions\x18\t \x03(\v2!.cohort.ledger.v1.OrderTransitionR\vtransitions\x12!\n" +
+	"\fresume_votes\x18\n" +
+	" \x03(\tR\vresumeVotes\x12'\n" +
+	"\x0fterminate_votes\x18\v \x03(\tR\x0eterminateVotes\x12+\n" +
+	"\x11settlement_record\x18\f \x01(\tR\x10settlementRecord\"<\n" +
+	"\tOrderList\x12/\n" +
+	"\x06orders\x18\x01 \x03(\v2\x17.cohort.ledger.v1.OrderR\x06orders\"\xb3\x02\n" +
+	"\fPartnerShare\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\x12\x17\n" +
+	"\atask_id\x18\x02 \x01(\tR\x06taskId\x12\x1f\n" +
+	"\vtask_status\x18\x03 \x01(\tR\n" +
+	"taskStatus\x12#\n" +
+	"\rcompleted_bps\x18\x04 \x01(\rR\fcompletedBps\x12-\n" +
+	"\x12delivered_quantity\x18\x05 \x01(\x04R\x11deliveredQuantity\x12%\n" +
+	"\x0everified_value\x18\x06 \x01(\tR\rverifiedValue\x12\x1d\n" +
+	"\n" +
+	"fixed_part\x18\a \x01(\x04R\tfixedPart\x12!\n" +
+	"\fsharing_part\x18\b \x01(\x04R\vsharingPart\x12\x14\n" +
+	"\x05total\x18\t \x01(\x04R\x05total\"\xf7\x01\n" +
+	"\n" +
+	"Settlement\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x12\n" +
+	"\x04mode\x18\x02 \x01(\tR\x04mode\x12\x1f\n" +
+	"\vprofit_pool\x18\x03 \x01(\x04R\n" +
+	"profitPool\x126\n" +
+	"\x06shares\x18\x04 \x03(\v2\x1e.cohort.ledger.v1.PartnerShareR\x06shares\x12\x12\n" +
+	"\x04paid\x18\x05 \x01(\x04R\x04paid\x12\x16\n" +
+	"\x06refund\x18\x06 \x01(\x04R\x06refund\x12\x16\n" +
+	"\x06height\x18\a \x01(\x03R\x06height\x12\x1d\n" +
+	"\n" +
+	"settled_by\x18\b \x01(\tR\tsettledBy\"\xb5\x01\n" +
+	"\rCreditHistory\x120\n" +
+	"\x06credit\x18\x01 \x01(\v2\x18.cohort.ledger.v1.CreditR\x06credit\x12\x14\n" +
+	"\x05grade\x18\x02 \x01(\tR\x05grade\x12>\n" +
+	"\aentries\x18\x03 \x03(\v2$.cohort.ledger.v1.CreditHistoryEntryR\aentries\x12\x1c\n" +
+	"\ttruncated\x18\x04 \x01(\bR\ttruncated\"_\n" +
+	"\x12CreditHistoryEntry\x123\n" +
+	"\x05event\x18\x01 \x01(\v2\x1d.cohort.ledger.v1.CreditEventR\x05event\x12\x14\n" +
+	"\x05grade\x18\x02 \x01(\tR\x05gradeB-Z+github.com/cohortnet/cohort/ledger/ledgerpbb\x06proto3"
 
 var (
-	file_ledger_proto_rawDescOnce sync.Once
-	file_ledger_proto_rawDescData []byte
+	file_ledger_ledgerpb_ledger_proto_rawDescOnce sync.Once
+	file_ledger_ledgerpb_ledger_proto_rawDescData []byte
 )
 
-func file_ledger_proto_rawDescGZIP() []byte {
-	file_ledger_proto_rawDescOnce.Do(func() {
-		file_ledger_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_ledger_proto_rawDesc), len(file_ledger_proto_rawDesc)))
+func file_ledger_ledgerpb_ledger_proto_rawDescGZIP() []byte {
+	file_ledger_ledgerpb_ledger_proto_rawDescOnce.Do(func() {
+		file_ledger_ledgerpb_ledger_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_ledger_ledgerpb_ledger_proto_rawDesc), len(file_ledger_ledgerpb_ledger_proto_rawDesc)))
 	})
-	return file_ledger_proto_rawDescData
+	return file_ledger_ledgerpb_ledger_proto_rawDescData
 }
 
-var file_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
-var file_ledger_proto_goTypes = []any{
-	(*SignedTx)(nil),         // 0: cohort.ledger.v1.SignedTx
-	(*TxPayload)(nil),        // 1: cohort.ledger.v1.TxPayload
-	(*RecordAnchor)(nil),     // 2: cohort.ledger.v1.RecordAnchor
-	(*PolicyUpdate)(nil),     // 3: cohort.ledger.v1.PolicyUpdate
-	(*PolicyApproval)(nil),   // 4: cohort.ledger.v1.PolicyApproval
-	(*Record)(nil),           // 5: cohort.ledger.v1.Record
-	(*Member)(nil),           // 6: cohort.ledger.v1.Member
-	(*RecordList)(nil),       // 7: cohort.ledger.v1.RecordList
-	(*MemberList)(nil),       // 8: cohort.ledger.v1.MemberList
-	(*TaskAssign)(nil),       // 9: cohort.ledger.v1.TaskAssign
-	(*TaskComplete)(nil),     // 10: cohort.ledger.v1.TaskComplete
-	(*Task)(nil),             // 11: cohort.ledger.v1.Task
-	(*Credit)(nil),           // 12: cohort.ledger.v1.Credit
-	(*CreditEvent)(nil),      // 13: cohort.ledger.v1.CreditEvent
-	(*CreditReport)(nil),     // 14: cohort.ledger.v1.CreditReport
-	(*CommitteeCreate)(nil),  // 15: cohort.ledger.v1.CommitteeCreate
-	(*CommitteeConfirm)(nil), // 16: cohort.ledger.v1.CommitteeConfirm
-	(*Committee)(nil),        // 17: cohort.ledger.v1.Committee
-	(*CommitteeList)(nil),    // 18: cohort.ledger.v1.CommitteeList
-	(*JobSubmit)(nil),        // 19: cohort.ledger.v1.JobSubmit
-	(*JobInput)(nil),         // 20: cohort.ledger.v1.JobInput
-	(*JobResult)(nil),        // 21: cohort.ledger.v1.JobResult
-	(*JobAbort)(nil),         // 22: cohort.ledger.v1.JobAbort
-	(*Job)(nil),              // 23: cohort.ledger.v1.Job
-	(*JobList)(nil),          // 24: cohort.ledger.v1.JobList
+var file_ledger_ledgerpb_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_ledger_ledgerpb_ledger_proto_goTypes = []any{
+	(*SignedTx)(nil),           // 0: cohort.ledger.v1.SignedTx
+	(*TxPayload)(nil),          // 1: cohort.ledger.v1.TxPayload
+	(*RecordAnchor)(nil),       // 2: cohort.ledger.v1.RecordAnchor
+	(*PolicyUpdate)(nil),       // 3: cohort.ledger.v1.PolicyUpdate
+	(*PolicyApproval)(nil),     // 4: cohort.ledger.v1.PolicyApproval
+	(*Record)(nil),             // 5: cohort.ledger.v1.Record
+	(*Member)(nil),             // 6: cohort.ledger.v1.Member
+	(*RecordList)(nil),         // 7: cohort.ledger.v1.RecordList
+	(*MemberList)(nil),         // 8: cohort.ledger.v1.MemberList
+	(*TaskAssign)(nil),         // 9: cohort.ledger.v1.TaskAssign
+	(*TaskComplete)(nil),       // 10: cohort.ledger.v1.TaskComplete
+	(*Task)(nil),               // 11: cohort.ledger.v1.Task
+	(*Credit)(nil),             // 12: cohort.ledger.v1.Credit
+	(*CreditEvent)(nil),        // 13: cohort.ledger.v1.CreditEvent
+	(*CreditReport)(nil),       // 14: cohort.ledger.v1.CreditReport
+	(*CommitteeCreate)(nil),    // 15: cohort.ledger.v1.CommitteeCreate
+	(*CommitteeConfirm)(nil),   // 16: cohort.ledger.v1.CommitteeConfirm
+	(*Committee)(nil),          // 17: cohort.ledger.v1.Committee
+	(*CommitteeList)(nil),      // 18: cohort.ledger.v1.CommitteeList
+	(*JobSubmit)(nil),          // 19: cohort.ledger.v1.JobSubmit
+	(*JobInput)(nil),           // 20: cohort.ledger.v1.JobInput
+	(*JobResult)(nil),          // 21: cohort.ledger.v1.JobResult
+	(*JobAbort)(nil),           // 22: cohort.ledger.v1.JobAbort
+	(*Job)(nil),                // 23: cohort.ledger.v1.Job
+	(*JobList)(nil),            // 24: cohort.ledger.v1.JobList
+	(*OrderPartner)(nil),       // 25: cohort.ledger.v1.OrderPartner
+	(*OrderCreate)(nil),        // 26: cohort.ledger.v1.OrderCreate
+	(*OrderSign)(nil),          // 27: cohort.ledger.v1.OrderSign
+	(*OrderResume)(nil),        // 28: cohort.ledger.v1.OrderResume
+	(*OrderTerminate)(nil),     // 29: cohort.ledger.v1.OrderTerminate
+	(*OrderSettle)(nil),        // 30: cohort.ledger.v1.OrderSettle
+	(*OrderTransition)(nil),    // 31: cohort.ledger.v1.OrderTransition
+	(*Order)(nil),              // 32: cohort.ledger.v1.Order
+	(*OrderList)(nil),          // 33: cohort.ledger.v1.OrderList
+	(*PartnerShare)(nil),       // 34: cohort.ledger.v1.PartnerShare
+	(*Settlement)(nil),         // 35: cohort.ledger.v1.Settlement
+	(*CreditHistory)(nil),      // 36: cohort.ledger.v1.CreditHistory
+	(*CreditHistoryEntry)(nil), // 37: cohort.ledger.v1.CreditHistoryEntry
 }
-var file_ledger_proto_depIdxs = []int32{
+var file_ledger_ledgerpb_ledger_proto_depIdxs = []int32{
 	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
 	9,  // 1: cohort.ledger.v1.TxPayload.task_assign:type_name -> cohort.ledger.v1.TaskAssign
 	10, // 2: cohort.ledger.v1.TxPayload.task_complete:type_name -> cohort.ledger.v1.TaskComplete
@@ -2409,26 +3643,39 @@ var file_ledger_proto_depIdxs = []int32{
 	20, // 7: cohort.ledger.v1.TxPayload.job_input:type_name -> cohort.ledger.v1.JobInput
 	21, // 8: cohort.ledger.v1.TxPayload.job_result:type_name -> cohort.ledger.v1.JobResult
 	22, // 9: cohort.ledger.v1.TxPayload.job_abort:type_name -> cohort.ledger.v1.JobAbort
-	4,  // 10: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
-	5,  // 11: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
-	6,  // 12: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
-	12, // 13: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
-	13, // 14: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
-	17, // 15: cohort.ledger.v1.CommitteeList.committees:type_name -> cohort.ledger.v1.Committee
-	23, // 16: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	26, // 10: cohort.ledger.v1.TxPayload.order_create:type_name -> cohort.ledger.v1.OrderCreate
+	27, // 11: cohort.ledger.v1.TxPayload.order_sign:type_name -> cohort.ledger.v1.OrderSign
+	28, // 12: cohort.ledger.v1.TxPayload.order_resume:type_name -> cohort.ledger.v1.OrderResume
+	29, // 13: cohort.ledger.v1.TxPayload.order_terminate:type_name -> cohort.ledger.v1.OrderTerminate
+	30, // 14: cohort.ledger.v1.TxPayload.order_settle:type_name -> cohort.ledger.v1.OrderSettle
+	4,  // 15: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
+	5,  // 16: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
+	6,  // 17: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
+	12, // 18: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
+	13, // 19: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
+	17, // 20: cohort.ledger.v1.CommitteeList.committees:type_name -> cohort.ledger.v1.Committee
+	23, // 21: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
+	25, // 22: cohort.ledger.v1.OrderCreate.partners:type_name -> cohort.ledger.v1.OrderPartner
+	26, // 23: cohort.ledger.v1.Order.terms:type_name -> cohort.ledger.v1.OrderCreate
+	31, // 24: cohort.ledger.v1.Order.transitions:type_name -> cohort.ledger.v1.OrderTransition
+	32, // 25: cohort.ledger.v1.OrderList.orders:type_name -> cohort.ledger.v1.Order
+	34, // 26: cohort.ledger.v1.Settlement.shares:type_name -> cohort.ledger.v1.PartnerShare
+	12, // 27: cohort.ledger.v1.CreditHistory.credit:type_name -> cohort.ledger.v1.Credit
+	37, // 28: cohort.ledger.v1.CreditHistory.entries:type_name -> cohort.ledger.v1.CreditHistoryEntry
+	13, // 29: cohort.ledger.v1.CreditHistoryEntry.event:type_name -> cohort.ledger.v1.CreditEvent
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
-func init() { file_ledger_proto_init() }
-func file_ledger_proto_init() {
-	if File_ledger_proto != nil {
+func init() { file_ledger_ledgerpb_ledger_proto_init() }
+func file_ledger_ledgerpb_ledger_proto_init() {
+	if File_ledger_ledgerpb_ledger_proto != nil {
 		return
 	}
-	file_ledger_proto_msgTypes[1].OneofWrappers = []any{
+	file_ledger_ledgerpb_ledger_proto_msgTypes[1].OneofWrappers = []any{
 		(*TxPayload_RecordAnchor)(nil),
 		(*TxPayload_TaskAssign)(nil),
 		(*TxPayload_TaskComplete)(nil),
@@ -2439,22 +3686,27 @@ func file_ledger_proto_init() {
 		(*TxPayload_JobInput)(nil),
 		(*TxPayload_JobResult)(nil),
 		(*TxPayload_JobAbort)(nil),
+		(*TxPayload_OrderCreate)(nil),
+		(*TxPayload_OrderSign)(nil),
+		(*TxPayload_OrderResume)(nil),
+		(*TxPayload_OrderTerminate)(nil),
+		(*TxPayload_OrderSettle)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_proto_rawDesc), len(file_ledger_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_ledgerpb_ledger_proto_rawDesc), len(file_ledger_ledgerpb_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_ledger_proto_goTypes,
-		DependencyIndexes: file_ledger_proto_depIdxs,
-		MessageInfos:      file_ledger_proto_msgTypes,
+		GoTypes:           file_ledger_ledgerpb_ledger_proto_goTypes,
+		DependencyIndexes: file_ledger_ledgerpb_ledger_proto_depIdxs,
+		MessageInfos:      file_ledger_ledgerpb_ledger_proto_msgTypes,
 	}.Build()
-	File_ledger_proto = out.File
-	file_ledger_proto_goTypes = nil
-	file_ledger_proto_depIdxs = nil
+	File_ledger_ledgerpb_ledger_proto = out.File
+	file_ledger_ledgerpb_ledger_proto_goTypes = nil
+	file_ledger_ledgerpb_ledger_proto_depIdxs = nil
 }
