@@ -53,7 +53,17 @@ func TestNetNS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 4 node processes in network namespaces")
 	}
-	lab, err := netns.New(netns.Options{Hosts: 4, Subnet: "10.77.0", Delay: netnsDelay, Jitter: netnsJitter})
+	delay, jitter := netnsDelay, netnsJitter
+	if v := os.Getenv("COHORT_NETNS_DELAY"); v != "" {
+		// For comparisons, e.g. COHORT_NETNS_DELAY=0 -run 'NetNS/jobs'
+		// gives the job latencies on the same hosts without delay.
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("COHORT_NETNS_DELAY: %v", err)
+		}
+		delay, jitter = d, d/3
+	}
+	lab, err := netns.New(netns.Options{Hosts: 4, Subnet: "10.77.0", Delay: delay, Jitter: jitter})
 	if errors.Is(err, netns.ErrUnsupported) {
 		t.Skipf("TestNetNS needs root and network namespaces (run as root on Linux): %v", err)
 	}
@@ -174,10 +184,10 @@ func setupHosts(ctx context.Context, t *testing.T, lab *netns.Lab, keys string) 
 		nw.apis = append(nw.apis, fwd)
 	}
 	// 5. One node per host.
+	t.Cleanup(nw.stopAll)
 	for i := range nw.homes {
 		nw.start(i)
 	}
-	t.Cleanup(nw.stopAll)
 	nn := &netnsNet{network: nw, lab: lab, ctx: ctx}
 	// Every node sees the 3 others as consensus and libp2p peers.
 	for i := range nw.homes {
@@ -434,16 +444,17 @@ func (nn *netnsNet) killDuringBurst(t *testing.T) {
 	for k := range txs {
 		txs[k] = anchorTx(t, nn.homes[victim], nn.chainID, recordHash(70_000+k))
 	}
-	var committed atomic.Int32
+	var launched, committed atomic.Int32
 	var wg sync.WaitGroup
 	wg.Add(burst)
 	errs := make(chan error, burst)
-	// One submitter every 50 ms: the burst spans the kill.
-	pace := time.NewTicker(50 * time.Millisecond)
+	// One submitter every 100 ms: the burst spans several blocks and the kill.
+	pace := time.NewTicker(100 * time.Millisecond)
 	defer pace.Stop()
 	go func() {
 		for k := range txs {
 			<-pace.C
+			launched.Add(1)
 			go func() {
 				defer wg.Done()
 				if _, err := c.Submit(nn.ctx, txs[k]); err != nil {
@@ -463,7 +474,7 @@ func (nn *netnsNet) killDuringBurst(t *testing.T) {
 		}
 		return nil
 	})
-	atKill := committed.Load()
+	atKill, inFlight := committed.Load(), launched.Load()-committed.Load()
 	nn.kill(victim)
 	nn.start(victim)
 	restarted := time.Now()
@@ -472,8 +483,8 @@ func (nn *netnsNet) killDuringBurst(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	t.Logf("node %d killed with %d of %d records committed; all %d committed %v after its restart",
-		victim, atKill, burst, burst, time.Since(restarted).Round(time.Millisecond))
+	t.Logf("node %d killed with %d of %d records committed and %d in flight; all %d committed %v after its restart",
+		victim, atKill, burst, inFlight, burst, time.Since(restarted).Round(time.Millisecond))
 	nn.checkAll(t)
 }
 
@@ -493,7 +504,7 @@ func (nn *netnsNet) jobs(t *testing.T) {
 	if res.Auction == nil || res.Auction.Winner != "node1" || res.Auction.Price != 800 {
 		t.Fatalf("vickrey result %+v, want node1 at 800", res.Auction)
 	}
-	t.Logf("latency SS auction-vickrey (3 bids): submit → result anchored %v", jr.latency.Round(time.Millisecond))
+	t.Logf("latency SS auction-vickrey (3 bids): submit → result anchored %v (%s)", jr.latency.Round(time.Millisecond), nn.jobSpan(t, "NV1"))
 	credit := func(id string) {
 		t.Helper()
 		params := jobrun.CreditParams{Subjects: 40, Weights: []float64{0.7, -1.1, 0.4}, Bias: 0.1, ProviderFeatures: [][]int{{0, 1}, {2}}}
@@ -513,7 +524,7 @@ func (nn *netnsNet) jobs(t *testing.T) {
 		}
 	}
 	credit("NC1")
-	t.Logf("latency HE credit-score (40 subjects, 2 providers): submit → result anchored %v", jr.latency.Round(time.Millisecond))
+	t.Logf("latency HE credit-score (40 subjects, 2 providers): submit → result anchored %v (%s)", jr.latency.Round(time.Millisecond), nn.jobSpan(t, "NC1"))
 
 	// SS: node3 is killed once every input is committed, as the committee
 	// starts computing; the job aborts and names it.
@@ -539,4 +550,16 @@ func (nn *netnsNet) jobs(t *testing.T) {
 	nn.start(3)
 	nn.waitHeight(nn.ctx, 3, nn.height(nn.ctx, 0))
 	nn.checkAll(t)
+}
+
+// jobSpan gives the heights at which a job was submitted and ended: its
+// request, each input commitment and its result are txs, so part of its
+// latency is block intervals.
+func (nn *netnsNet) jobSpan(t *testing.T, id string) string {
+	t.Helper()
+	j, err := nn.client(0).Job(nn.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("blocks %d → %d", j.SubmittedHeight, j.FinishedHeight)
 }
