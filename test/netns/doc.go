@@ -6,7 +6,7 @@
 //
 // The switch runs in the test process over TAP devices rather than as a
 // kernel bridge with `tc netem`: netem (sch_netem) is missing from many CI
-// and VM kernels (this project's CI kernel is built without it), and a
+// and VM kernels (this machine's kernel is built without it), and a
 // userspace switch gives the same delay model everywhere, plus partitions
 // that drop frames silently as a failed switch would. Cutting a host off uses
 // the kernel: its eth0 is set down inside its namespace.

@@ -82,7 +82,7 @@ func New(o Options) (l *Lab, err error) {
 	for i := 0; i < o.Hosts; i++ {
 		name := fmt.Sprintf("%s%d-%d-h%d", namePrefix, os.Getpid(), seq, i)
 		if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("%w: ip netns add: %v: %s", ErrUnsupported, err, bytes(out))
+			return nil, fmt.Errorf("%w: ip netns add: %v: %s", ErrUnsupported, err, trim(out))
 		}
 		l.names = append(l.names, name)
 		tap, tapName, err := openTap()
@@ -102,7 +102,7 @@ func New(o Options) (l *Lab, err error) {
 			{"-n", name, "link", "set", "dev", "lo", "up"},
 		} {
 			if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-				return nil, fmt.Errorf("netns: ip %s: %v: %s", strings.Join(args, " "), err, bytes(out))
+				return nil, fmt.Errorf("netns: ip %s: %v: %s", strings.Join(args, " "), err, trim(out))
 			}
 		}
 	}
@@ -110,7 +110,7 @@ func New(o Options) (l *Lab, err error) {
 	return l, nil
 }
 
-func bytes(out []byte) string { return strings.TrimSpace(string(out)) }
+func trim(out []byte) string { return strings.TrimSpace(string(out)) }
 
 // openTap makes a TAP device (no packet info header, no offloads) in the
 // caller's namespace and returns its file and the name the kernel gave it.
@@ -188,7 +188,7 @@ func (l *Lab) SetLink(i int, up bool) error {
 		state = "up"
 	}
 	if out, err := exec.Command("ip", "-n", l.names[i], "link", "set", "dev", "eth0", state).CombinedOutput(); err != nil {
-		return fmt.Errorf("netns: link %s on host %d: %v: %s", state, i, err, bytes(out))
+		return fmt.Errorf("netns: link %s on host %d: %v: %s", state, i, err, trim(out))
 	}
 	return nil
 }
