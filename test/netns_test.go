@@ -71,6 +71,7 @@ func TestNetNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(lab.Close) // runs after the nodes are stopped (cleanups run last-in first-out)
+	t.Logf("4 hosts %s.1–4, one-way latency %v ± %v by %s", "10.77.0", delay, jitter, lab.DelayedBy())
 	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Minute)
 	defer cancel()
 	keys, err := zkKeysDir()
