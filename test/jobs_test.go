@@ -155,6 +155,9 @@ type jobRunner struct {
 	nw  *network
 	// onRunning, if set, is called once when a job's inputs are all committed.
 	onRunning func()
+	// latency of the last job run: from its submission to its end on the
+	// ledger (result record anchored, or abort).
+	latency time.Duration
 }
 
 func (jr *jobRunner) cli(node int, args ...string) string {
@@ -291,8 +294,10 @@ func (jr *jobRunner) run(t *testing.T, requester int, typ, id string, params any
 			providers = append(providers, si.slot)
 		}
 	}
+	start := time.Now()
 	jr.submit(requester, typ, id, params, providers, recipient, 400)
 	j := jr.waitEnd(id)
+	jr.latency = time.Since(start)
 	if j.Status != "completed" {
 		t.Fatalf("job %s: %s (%s)", id, j.Status, j.AbortReason)
 	}

@@ -7,15 +7,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cohortnet/cohort/node"
+	"github.com/cohortnet/cohort/node/jobrun"
 	"github.com/cohortnet/cohort/test/netns"
 )
 
@@ -50,7 +53,17 @@ func TestNetNS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 4 node processes in network namespaces")
 	}
-	lab, err := netns.New(netns.Options{Hosts: 4, Subnet: "10.77.0", Delay: netnsDelay, Jitter: netnsJitter})
+	delay, jitter := netnsDelay, netnsJitter
+	if v := os.Getenv("COHORT_NETNS_DELAY"); v != "" {
+		// For comparisons, e.g. COHORT_NETNS_DELAY=0 -run 'NetNS/jobs'
+		// gives the job latencies on the same hosts without delay.
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("COHORT_NETNS_DELAY: %v", err)
+		}
+		delay, jitter = d, d/3
+	}
+	lab, err := netns.New(netns.Options{Hosts: 4, Subnet: "10.77.0", Delay: delay, Jitter: jitter})
 	if errors.Is(err, netns.ErrUnsupported) {
 		t.Skipf("TestNetNS needs root and network namespaces (run as root on Linux): %v", err)
 	}
@@ -58,6 +71,7 @@ func TestNetNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(lab.Close) // runs after the nodes are stopped (cleanups run last-in first-out)
+	t.Logf("4 hosts %s.1–4, one-way latency %v ± %v by %s", "10.77.0", delay, jitter, lab.DelayedBy())
 	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Minute)
 	defer cancel()
 	keys, err := zkKeysDir()
@@ -72,6 +86,8 @@ func TestNetNS(t *testing.T) {
 	})
 	t.Run("a host cut off for 30s catches up", func(t *testing.T) { nn.cutOff(t) })
 	t.Run("a 2-2 split commits nothing and resumes", func(t *testing.T) { nn.split(t) })
+	t.Run("a node killed during a burst of records", func(t *testing.T) { nn.killDuringBurst(t) })
+	t.Run("jobs across hosts", func(t *testing.T) { nn.jobs(t) })
 	t.Run("every node killed at once", func(t *testing.T) { nn.restartAll(t) })
 }
 
@@ -169,10 +185,10 @@ func setupHosts(ctx context.Context, t *testing.T, lab *netns.Lab, keys string) 
 		nw.apis = append(nw.apis, fwd)
 	}
 	// 5. One node per host.
+	t.Cleanup(nw.stopAll)
 	for i := range nw.homes {
 		nw.start(i)
 	}
-	t.Cleanup(nw.stopAll)
 	nn := &netnsNet{network: nw, lab: lab, ctx: ctx}
 	// Every node sees the 3 others as consensus and libp2p peers.
 	for i := range nw.homes {
@@ -241,7 +257,7 @@ func (nn *netnsNet) checkAll(t *testing.T) int64 {
 	var target int64
 	for i, p := range nn.procs {
 		if p != nil {
-			target = max(target, nn.height(nn.ctx, i))
+			target = max(target, nn.waitHeight(nn.ctx, i, 1)) // a node just started answers once up
 		}
 	}
 	var want string
@@ -406,7 +422,7 @@ func (nn *netnsNet) restartAll(t *testing.T) {
 		nn.waitHeight(nn.ctx, i, before+2)
 	}
 	t.Logf("after every node was killed at height ≥ %d, the chain resumed in %v", before, time.Since(start).Round(time.Millisecond))
-	nn.anchor(t, 1, 30_000)
+	nn.anchor(t, 1, 80_000)
 	nn.checkAll(t)
 }
 
@@ -416,4 +432,135 @@ func slicesMax(v []int64) int64 {
 		m = max(m, x)
 	}
 	return m
+}
+
+// killDuringBurst: records are anchored through node 1 in a burst, each by a
+// client that confirms inclusion and resubmits; node 1 gets SIGKILL once some
+// are committed and others are still in its mempool or on their way, and is
+// restarted. Every record the client was told committed is on every node.
+func (nn *netnsNet) killDuringBurst(t *testing.T) {
+	const victim, burst = 1, 60
+	c := nn.client(victim)
+	txs := make([][]byte, burst)
+	for k := range txs {
+		txs[k] = anchorTx(t, nn.homes[victim], nn.chainID, recordHash(70_000+k))
+	}
+	var launched, committed atomic.Int32
+	var wg sync.WaitGroup
+	wg.Add(burst)
+	errs := make(chan error, burst)
+	// One submitter every 100 ms: the burst spans several blocks and the kill.
+	pace := time.NewTicker(100 * time.Millisecond)
+	defer pace.Stop()
+	go func() {
+		for k := range txs {
+			<-pace.C
+			launched.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := c.Submit(nn.ctx, txs[k]); err != nil {
+					errs <- fmt.Errorf("record %d: %w", k, err)
+					return
+				}
+				committed.Add(1)
+				nn.mu.Lock()
+				nn.records = append(nn.records, recordHash(70_000+k))
+				nn.mu.Unlock()
+			}()
+		}
+	}()
+	nn.eventually(t, time.Minute, func() error {
+		if n := committed.Load(); n < 10 {
+			return fmt.Errorf("%d records of the burst committed", n)
+		}
+		return nil
+	})
+	atKill, inFlight := committed.Load(), launched.Load()-committed.Load()
+	nn.kill(victim)
+	nn.start(victim)
+	restarted := time.Now()
+	wg.Wait() // every Submit returns: committed, refused, or the test's deadline
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("node %d killed with %d of %d records committed and %d in flight; all %d committed %v after its restart",
+		victim, atKill, burst, inFlight, burst, time.Since(restarted).Round(time.Millisecond))
+	nn.checkAll(t)
+}
+
+// jobs registers a committee of the 4 members, runs an SS auction and an HE
+// credit scoring across the hosts (their latency is the e2e figure with
+// network delay), then kills a committee member in the middle of each: the
+// SS job aborts naming it, the HE job finishes with the threshold.
+func (nn *netnsNet) jobs(t *testing.T) {
+	jr := &jobRunner{t: t, ctx: nn.ctx, nw: nn.network}
+	start := time.Now()
+	jr.cli(2, "committee", "create", "--id", "c1", "--members", "node0,node1,node2,node3", "--threshold", "3")
+	jr.waitCommittee("c1")
+	t.Logf("committee c1 (3 of 4): registered and DKG done in %v", time.Since(start).Round(time.Millisecond))
+
+	bids := map[int]uint64{0: 700, 1: 900, 3: 800}
+	res := jr.run(t, 2, "auction-vickrey", "NV1", jobrun.AuctionParams{MaxBid: 10000}, bids, "node2")
+	if res.Auction == nil || res.Auction.Winner != "node1" || res.Auction.Price != 800 {
+		t.Fatalf("vickrey result %+v, want node1 at 800", res.Auction)
+	}
+	t.Logf("latency SS auction-vickrey (3 bids): submit → result anchored %v (%s)", jr.latency.Round(time.Millisecond), nn.jobSpan(t, "NV1"))
+	credit := func(id string) {
+		t.Helper()
+		params := jobrun.CreditParams{Subjects: 40, Weights: []float64{0.7, -1.1, 0.4}, Bias: 0.1, ProviderFeatures: [][]int{{0, 1}, {2}}}
+		cols := make([][]float64, 3)
+		for f := range cols {
+			for s := 0; s < params.Subjects; s++ {
+				cols[f] = append(cols[f], math.Sin(float64(7*f+s)))
+			}
+		}
+		inputs := map[int]any{0: map[string]any{"features": cols[:2]}, 1: map[string]any{"features": cols[2:]}}
+		res := jr.run(t, 0, "credit-score", id, params, inputs, "node0")
+		want := jobrun.PlainCreditScores(params, cols)
+		for i := range want {
+			if math.Abs(res.Scores[i]-want[i]) > 1e-3 {
+				t.Fatalf("score %d: %f, plaintext %f", i, res.Scores[i], want[i])
+			}
+		}
+	}
+	credit("NC1")
+	t.Logf("latency HE credit-score (40 subjects, 2 providers): submit → result anchored %v (%s)", jr.latency.Round(time.Millisecond), nn.jobSpan(t, "NC1"))
+
+	// SS: node3 is killed once every input is committed, as the committee
+	// starts computing; the job aborts and names it.
+	jr.onRunning = func() { nn.kill(3) }
+	jr.writeInputs("NV-kill", map[int]uint64{0: 10, 1: 20})
+	start = time.Now()
+	jr.submit(2, "auction-vickrey", "NV-kill", jobrun.AuctionParams{MaxBid: 10000}, []string{"node0", "node1"}, "node2", 400)
+	j := jr.waitEnd("NV-kill")
+	if j.Status != "aborted" || !strings.Contains(j.AbortReason, "node3") {
+		t.Fatalf("SS job with a member killed: %+v", j)
+	}
+	t.Logf("SS job with node3 killed mid-job aborted in %v: %s", time.Since(start).Round(time.Millisecond), j.AbortReason)
+	nn.start(3)
+	nn.waitHeight(nn.ctx, 3, nn.height(nn.ctx, 0))
+
+	// HE: the same, and 3 of 4 members finish the job.
+	jr.onRunning = func() { nn.kill(3) }
+	credit("NC-kill")
+	if jr.onRunning != nil {
+		t.Fatal("the HE job ended before it was running: no member was killed")
+	}
+	t.Logf("HE job with node3 killed mid-job finished with 3 of 4 in %v", jr.latency.Round(time.Millisecond))
+	nn.start(3)
+	nn.waitHeight(nn.ctx, 3, nn.height(nn.ctx, 0))
+	nn.checkAll(t)
+}
+
+// jobSpan gives the heights at which a job was submitted and ended: its
+// request, each input commitment and its result are txs, so part of its
+// latency is block intervals.
+func (nn *netnsNet) jobSpan(t *testing.T, id string) string {
+	t.Helper()
+	j, err := nn.client(0).Job(nn.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("blocks %d → %d", j.SubmittedHeight, j.FinishedHeight)
 }

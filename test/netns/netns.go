@@ -49,6 +49,8 @@ type Lab struct {
 	taps   []*os.File
 	sw     *Switch
 	closed atomic.Bool
+	// delayedBy is "tc netem" or "switch"; see DelayedBy.
+	delayedBy string
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -72,7 +74,7 @@ func New(o Options) (l *Lab, err error) {
 		return nil, fmt.Errorf("%w: no ip command (iproute2): %v", ErrUnsupported, err)
 	}
 	removeStale()
-	l = &Lab{conns: make(map[net.Conn]struct{})}
+	l = &Lab{conns: make(map[net.Conn]struct{}), delayedBy: "switch"}
 	defer func() {
 		if err != nil {
 			l.Close()
@@ -82,7 +84,7 @@ func New(o Options) (l *Lab, err error) {
 	for i := 0; i < o.Hosts; i++ {
 		name := fmt.Sprintf("%s%d-%d-h%d", namePrefix, os.Getpid(), seq, i)
 		if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("%w: ip netns add: %v: %s", ErrUnsupported, err, bytes(out))
+			return nil, fmt.Errorf("%w: ip netns add: %v: %s", ErrUnsupported, err, trim(out))
 		}
 		l.names = append(l.names, name)
 		tap, tapName, err := openTap()
@@ -102,15 +104,43 @@ func New(o Options) (l *Lab, err error) {
 			{"-n", name, "link", "set", "dev", "lo", "up"},
 		} {
 			if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-				return nil, fmt.Errorf("netns: ip %s: %v: %s", strings.Join(args, " "), err, bytes(out))
+				return nil, fmt.Errorf("netns: ip %s: %v: %s", strings.Join(args, " "), err, trim(out))
 			}
 		}
 	}
-	l.sw = newSwitch(l.taps, o.Delay, o.Jitter)
+	delay, jitter := o.Delay, o.Jitter
+	if delay > 0 && l.netem(delay, jitter) {
+		delay, jitter = 0, 0 // the kernel delays every frame on its way out
+	}
+	l.sw = newSwitch(l.taps, delay, jitter)
 	return l, nil
 }
 
-func bytes(out []byte) string { return strings.TrimSpace(string(out)) }
+// netem puts `tc netem` on every host's eth0 when the kernel has it, and
+// reports whether it did; otherwise the switch delays the frames.
+func (l *Lab) netem(delay, jitter time.Duration) bool {
+	if _, err := exec.LookPath("tc"); err != nil {
+		return false
+	}
+	for i, name := range l.names {
+		args := []string{"-n", name, "qdisc", "add", "dev", "eth0", "root", "netem",
+			"delay", fmt.Sprintf("%dus", delay.Microseconds()), fmt.Sprintf("%dus", jitter.Microseconds())}
+		if err := exec.Command("tc", args...).Run(); err != nil {
+			for _, n := range l.names[:i] {
+				_ = exec.Command("tc", "-n", n, "qdisc", "del", "dev", "eth0", "root").Run()
+			}
+			return false
+		}
+	}
+	l.delayedBy = "tc netem"
+	return true
+}
+
+// DelayedBy says what delays the frames: "tc netem" on each host's eth0,
+// or "switch" when the kernel has no netem (or the lab has no delay).
+func (l *Lab) DelayedBy() string { return l.delayedBy }
+
+func trim(out []byte) string { return strings.TrimSpace(string(out)) }
 
 // openTap makes a TAP device (no packet info header, no offloads) in the
 // caller's namespace and returns its file and the name the kernel gave it.
@@ -188,7 +218,7 @@ func (l *Lab) SetLink(i int, up bool) error {
 		state = "up"
 	}
 	if out, err := exec.Command("ip", "-n", l.names[i], "link", "set", "dev", "eth0", state).CombinedOutput(); err != nil {
-		return fmt.Errorf("netns: link %s on host %d: %v: %s", state, i, err, bytes(out))
+		return fmt.Errorf("netns: link %s on host %d: %v: %s", state, i, err, trim(out))
 	}
 	return nil
 }
