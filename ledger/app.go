@@ -302,11 +302,12 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, fmt.Errorf("block %d: expire jobs: %w", req.Height, err)
 	}
 	var updates []abci.ValidatorUpdate
+	var blockEvents []abci.Event // transitions the ledger makes by itself at the epoch
 	if req.Height%view.params.EpochLength == 0 {
-		if err := expireTasks(b, req.Height); err != nil {
+		var err error
+		if blockEvents, err = expireTasks(b, req.Height); err != nil {
 			return nil, fmt.Errorf("block %d: expire tasks: %w", req.Height, err)
 		}
-		var err error
 		if updates, err = endEpoch(b, req.Height, view); err != nil {
 			return nil, fmt.Errorf("block %d: end epoch: %w", req.Height, err)
 		}
@@ -318,7 +319,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		next.policy = a.blockPolicy
 	}
 	a.block, a.blockHeight, a.blockHash, a.blockView = b, req.Height, hash, &next
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash, ValidatorUpdates: updates}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash, ValidatorUpdates: updates, Events: blockEvents}, nil
 }
 
 // deliverTx checks and applies one tx. A tx that fails its checks changes
@@ -429,12 +430,17 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 			if aerr := adjustCredit(b, signer, creditInvalidProof, "invalid completion proof: "+task.Id, height); aerr != nil {
 				return nil, aerr
 			}
+			var breach []abci.Event
 			if task.OrderId != "" {
-				if aerr := orderBreach(b, task.OrderId, signer, "completion proof for task "+task.Id+" does not verify", height); aerr != nil {
+				reason := "completion proof for task " + task.Id + " does not verify"
+				if aerr := orderBreach(b, task.OrderId, signer, reason, height); aerr != nil {
 					return nil, aerr
 				}
+				breach = append(breach, abci.Event{Type: "order", Attributes: []abci.EventAttribute{
+					{Key: "id", Value: task.OrderId}, {Key: "status", Value: OrderSuspended}, {Key: "reason", Value: reason},
+				}})
 			}
-			return &abci.ExecTxResult{Code: CodeInvalidProof, Codespace: "cohort",
+			return &abci.ExecTxResult{Code: CodeInvalidProof, Codespace: "cohort", Events: breach,
 				Log: fmt.Sprintf("completion proof for task %q does not verify: %v", task.Id, err)}, nil
 		}
 		if err := applyTaskComplete(b, task, msg.TaskComplete, height); err != nil {

@@ -35,6 +35,13 @@ type orderEnv struct {
 func newOrderEnv(t testing.TB, epoch int64, apps int) *orderEnv {
 	t.Helper()
 	ms, gen, keys := taskGenesis(t, epoch, "buyer", "p1", "p2", "p3")
+	return newOrderEnvFrom(t, ms, gen, keys, apps)
+}
+
+// newOrderEnvFrom builds an env on a genesis; keys may be nil when the test
+// proves no completion.
+func newOrderEnvFrom(t testing.TB, ms []testMember, gen []byte, keys *zk.Keys, apps int) *orderEnv {
+	t.Helper()
 	e := &orderEnv{t: t, ms: map[string]testMember{}, keys: keys}
 	for _, m := range ms {
 		e.ms[m.name] = m
@@ -324,8 +331,17 @@ func TestOrderTimeoutSuspendsAndResumeNeedsEveryParty(t *testing.T) {
 	o := e.activate(terms) // heights 1-3
 	e.ok(e.tx("p1", e.complete(o.TaskIds[0], 60, 60, 10000)))
 	p2 := e.score("p2")
-	for e.height < 10 { // the epoch at height 10 times p2's task out
+	for e.height < 9 {
 		e.block()
+	}
+	// The epoch at height 10 times p2's task out; the block says so.
+	e.height++
+	epoch := finalize(t, e.apps[0], e.height)
+	if !bytes.Equal(finalize(t, e.apps[1], e.height).AppHash, epoch.AppHash) {
+		t.Fatal("apps disagree at the epoch")
+	}
+	if !hasEvent(epoch.Events, "order", "O-4", OrderSuspended) || !hasEvent(epoch.Events, "task", OrderTaskID("O-4", 1), TaskTimedOut) {
+		t.Fatalf("epoch events %v", epoch.Events)
 	}
 	o = e.order("O-4")
 	tr := lastTransition(o)
@@ -455,8 +471,8 @@ func TestOrderInvalidProofSuspends(t *testing.T) {
 	ob := other.Bytes()
 	msg.DeliveryCommitment = ob[:]
 	before := e.score("p1")
-	if r := e.block(e.tx("p1", msg))[0]; r.Code != CodeInvalidProof {
-		t.Fatalf("invalid proof: code %d %s", r.Code, r.Log)
+	if r := e.block(e.tx("p1", msg))[0]; r.Code != CodeInvalidProof || !hasEvent(r.Events, "order", "O-6", OrderSuspended) {
+		t.Fatalf("invalid proof: code %d %s, events %v", r.Code, r.Log, r.Events)
 	}
 	o = e.order("O-6")
 	if tr := lastTransition(o); o.Status != OrderSuspended || tr.Party != "p1" || !strings.Contains(tr.Reason, "does not verify") {
@@ -718,4 +734,117 @@ func settlementValues(terms *ledgerpb.OrderCreate, s *ledgerpb.Settlement) ([]*b
 		total.Add(total, v)
 	}
 	return values, total
+}
+
+// TestOrderSecondBreachVoidsVotes: a breach while suspended is recorded
+// with its own reason and charge, and votes cast before it lapse.
+func TestOrderSecondBreachVoidsVotes(t *testing.T) {
+	e := newOrderEnv(t, 1000, 2)
+	o := e.activate(e.terms("O-10", ModeOutputSharing, 50))
+	bad := func(i int) []byte {
+		msg := e.complete(o.TaskIds[i], o.Terms.Partners[i].Quantity, o.Terms.Partners[i].Quantity, 10000)
+		other := zk.DeliveryCommitment(TaskFelt(o.TaskIds[i]), 1, 1, fr.NewElement(9))
+		ob := other.Bytes()
+		msg.DeliveryCommitment = ob[:]
+		return e.tx(o.Terms.Partners[i].Member, msg)
+	}
+	e.block(bad(0))
+	v := uint32(len(e.order("O-10").Transitions))
+	e.ok(e.tx("buyer", &ledgerpb.OrderResume{OrderId: "O-10", Version: v}))
+	e.block(bad(1))
+	o2 := e.order("O-10")
+	tr := lastTransition(o2)
+	if o2.Status != OrderSuspended || tr.From != OrderSuspended || tr.Party != "p2" || len(o2.ResumeVotes) != 0 {
+		t.Fatalf("order after a second breach: %s votes %v %+v", o2.Status, o2.ResumeVotes, tr)
+	}
+	e.refused(e.tx("p1", &ledgerpb.OrderResume{OrderId: "O-10", Version: v}), CodeInvalid, "version")
+
+	// The credit history query labels every event with the grade it left.
+	q, _ := e.app().Query(context.Background(), &abci.RequestQuery{Path: QueryCreditHistory, Data: []byte("p2")})
+	var h ledgerpb.CreditHistory
+	if q.Code != CodeOK || proto.Unmarshal(q.Value, &h) != nil {
+		t.Fatalf("credit history: %d %s", q.Code, q.Log)
+	}
+	if h.Grade != GradeOf(h.Credit.Score) || h.Truncated || len(h.Entries) != 3 {
+		t.Fatalf("credit history %v", &h)
+	}
+	want := []int64{creditOrderActivated, creditInvalidProof, creditOrderBreach}
+	for i, en := range h.Entries {
+		if en.Event.Delta != want[i] || en.Grade != GradeOf(en.Event.Score) {
+			t.Fatalf("history entry %d: %v, want delta %d", i, en, want[i])
+		}
+	}
+	if q, _ := e.app().Query(context.Background(), &abci.RequestQuery{Path: QueryCreditHistory, Data: []byte("nobody")}); q.Code != CodeNotFound {
+		t.Fatalf("history of a non-member: code %d", q.Code)
+	}
+}
+
+func hasEvent(evs []abci.Event, typ, id, status string) bool {
+	for _, ev := range evs {
+		var gotID, gotStatus string
+		for _, a := range ev.Attributes {
+			switch a.Key {
+			case "id":
+				gotID = a.Value
+			case "status":
+				gotStatus = a.Value
+			}
+		}
+		if ev.Type == typ && gotID == id && gotStatus == status {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzOrderTx signs arbitrary bytes as each order message, by each member,
+// against a chain with a draft and an active order: CheckTx never panics
+// and answers with a code, and an accepted message passes FinalizeBlock's
+// re-check on a fresh copy of the same chain.
+func FuzzOrderTx(f *testing.F) {
+	ms, gen := testGenesis(f, "buyer", "p1", "p2", "p3")
+	k, err := zk.GenerateSigningKey(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	setup := func(t testing.TB) *orderEnv {
+		e := newOrderEnvFrom(t, ms, gen, nil, 1)
+		e.ok(e.tx("buyer", orderTerms("O-draft", ModeFixed, 500, k.PublicKey.Bytes())))
+		active := orderTerms("O-act", ModeHybrid, 500, k.PublicKey.Bytes())
+		e.ok(e.tx("buyer", active))
+		h, _ := OrderTermsHash(active)
+		e.ok(e.tx("p1", &ledgerpb.OrderSign{OrderId: "O-act", TermsHash: h}))
+		e.ok(e.tx("p2", &ledgerpb.OrderSign{OrderId: "O-act", TermsHash: h}))
+		return e
+	}
+	e := setup(f)
+	terms, _ := proto.Marshal(orderTerms("O-new", ModeOutputSharing, 500, k.PublicKey.Bytes()))
+	f.Add(uint8(0), uint8(0), terms)
+	h, _ := OrderTermsHash(orderTerms("O-draft", ModeFixed, 500, k.PublicKey.Bytes()))
+	sign, _ := proto.Marshal(&ledgerpb.OrderSign{OrderId: "O-draft", TermsHash: h})
+	f.Add(uint8(1), uint8(1), sign)
+	vote, _ := proto.Marshal(&ledgerpb.OrderTerminate{OrderId: "O-act", Version: 2, Reason: "x"})
+	f.Add(uint8(2), uint8(3), vote)
+	f.Add(uint8(3), uint8(3), vote)
+	f.Add(uint8(3), uint8(0), vote)
+	settle, _ := proto.Marshal(&ledgerpb.OrderSettle{OrderId: "O-act"})
+	f.Add(uint8(4), uint8(0), settle)
+	names := []string{"buyer", "p1", "p2", "p3"}
+	f.Fuzz(func(t *testing.T, kind, who uint8, raw []byte) {
+		msgs := []proto.Message{&ledgerpb.OrderCreate{}, &ledgerpb.OrderSign{}, &ledgerpb.OrderResume{},
+			&ledgerpb.OrderTerminate{}, &ledgerpb.OrderSettle{}}
+		msg := msgs[int(kind)%len(msgs)]
+		if proto.Unmarshal(raw, msg) != nil {
+			return
+		}
+		e.t = t
+		tx := e.tx(names[int(who)%len(names)], msg)
+		if checkTx(t, e.app(), tx).Code != CodeOK {
+			return
+		}
+		fresh := setup(t)
+		if r := fresh.block(tx)[0]; r.Code != CodeOK {
+			t.Fatalf("CheckTx accepted %T %v, FinalizeBlock refused it: %s", msg, msg, r.Log)
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"google.golang.org/protobuf/proto"
 
@@ -212,8 +213,10 @@ func applyTaskComplete(b *blockState, t *ledgerpb.Task, m *ledgerpb.TaskComplete
 	return addOutput(b, t.Assignee, 1)
 }
 
-// expireTasks times out every open task whose deadline is before height.
-func expireTasks(b *blockState, height int64) error {
+// expireTasks times out every open task whose deadline is before height. It
+// returns a block event per timed-out task and per order the timeout
+// suspended, so that the ledger's own transitions are visible like a tx's.
+func expireTasks(b *blockState, height int64) ([]abci.Event, error) {
 	var expired [][]byte
 	err := b.scan(prefixTaskOpen, func(key, _ []byte) error {
 		if int64(binary.BigEndian.Uint64(key[len(prefixTaskOpen):])) >= height {
@@ -223,28 +226,35 @@ func expireTasks(b *blockState, height int64) error {
 		return nil
 	})
 	if err != nil && err != errStopScan {
-		return err
+		return nil, err
 	}
+	var events []abci.Event
 	for _, key := range expired {
 		id := string(key[len(prefixTaskOpen)+8:])
 		t, err := loadTask(b, id)
 		if err != nil || t == nil {
-			return fmt.Errorf("open-task index points to a missing task %q: %v", id, err)
+			return nil, fmt.Errorf("open-task index points to a missing task %q: %v", id, err)
 		}
 		b.delete(key)
 		t.Status = TaskTimedOut
 		if err := putTask(b, t); err != nil {
-			return err
+			return nil, err
 		}
 		if err := adjustCredit(b, t.Assignee, creditTaskTimeout, "task timed out: "+id, height); err != nil {
-			return err
+			return nil, err
 		}
+		events = append(events, abci.Event{Type: "task", Attributes: []abci.EventAttribute{
+			{Key: "id", Value: id}, {Key: "status", Value: TaskTimedOut},
+		}})
 		if t.OrderId != "" {
 			reason := fmt.Sprintf("task %s of %s timed out at its deadline %d", id, t.Assignee, t.DeadlineHeight)
 			if err := orderBreach(b, t.OrderId, t.Assignee, reason, height); err != nil {
-				return err
+				return nil, err
 			}
+			events = append(events, abci.Event{Type: "order", Attributes: []abci.EventAttribute{
+				{Key: "id", Value: t.OrderId}, {Key: "status", Value: OrderSuspended}, {Key: "reason", Value: reason},
+			}})
 		}
 	}
-	return nil
+	return events, nil
 }

@@ -42,6 +42,7 @@ func (n *Node) apiHandler() http.Handler {
 	mux.HandleFunc("GET /v1/vk/{id}", n.handleVerifyingKey)
 	mux.HandleFunc("GET /v1/blob/{hash}", n.handleGetBlob)
 	mux.HandleFunc("GET /v1/credit/{name}", n.handleCredit)
+	n.registerOrderRoutes(mux)
 	return mux
 }
 
@@ -273,7 +274,7 @@ func (n *Node) handleTask(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, client.Task{
 		ID: t.Id, Buyer: t.Buyer, Assignee: t.Assignee, OrderCommitment: hex.EncodeToString(t.OrderCommitment),
 		ThresholdBps: t.ThresholdBps, DeadlineHeight: t.DeadlineHeight, AssignedHeight: t.AssignedHeight,
-		Status: t.Status, CompletedBps: t.CompletedBps, CompletedHeight: t.CompletedHeight,
+		Status: t.Status, CompletedBps: t.CompletedBps, CompletedHeight: t.CompletedHeight, OrderID: t.OrderId,
 	})
 }
 

@@ -69,7 +69,7 @@ func TestFourNodeTestnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 4 node processes")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	keys, err := zkKeysDir()
 	if err != nil {
@@ -118,6 +118,7 @@ func TestFourNodeTestnet(t *testing.T) {
 	t.Run("non-member libp2p peer refused", func(t *testing.T) { nonMemberRefused(ctx, t, nw) })
 	t.Run("trace with light client", func(t *testing.T) { traceRecord(ctx, t, nw) })
 	t.Run("proof of task completion moves credit", func(t *testing.T) { taskCompletion(ctx, t, nw, keys) })
+	t.Run("order: signing checks, breach, resume, settlement", func(t *testing.T) { orderLifecycle(ctx, t, nw, keys) })
 	t.Run("supervision records on a channel", func(t *testing.T) { supervisionRecords(ctx, t, nw, keys) })
 	t.Run("policy update needs the supervisors' quorum", func(t *testing.T) { policyUpdate(ctx, t, nw) })
 

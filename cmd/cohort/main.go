@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 		newTraceCmd(),
 		newTaskCmd(),
 		newCreditCmd(),
+		newOrderCmd(),
 		newVerifyCmd(),
 		newConsoleCmd(),
 		newPolicyCmdWithGovernance(),

@@ -208,7 +208,7 @@ commitment, which you give the assignee privately: it needs it to prove completi
 func newCreditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "credit", Short: "Credit ratings"}
 	var home string
-	var asJSON bool
+	var asJSON, history bool
 	show := &cobra.Command{
 		Use:   "show MEMBER",
 		Short: "A member's rating (0–1000), grade, voting power and history",
@@ -217,6 +217,9 @@ func newCreditCmd() *cobra.Command {
 			c, err := apiClient(home)
 			if err != nil {
 				return err
+			}
+			if history {
+				return printCreditHistory(cmd.Context(), cmd.OutOrStdout(), c, args[0], asJSON)
 			}
 			cr, err := c.Credit(cmd.Context(), args[0])
 			if err != nil {
@@ -235,6 +238,7 @@ func newCreditCmd() *cobra.Command {
 	}
 	show.Flags().StringVar(&home, "home", "", "node home directory (required)")
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	show.Flags().BoolVar(&history, "history", false, "the full score history (up to 1000 events), each with the grade it left")
 	_ = show.MarkFlagRequired("home")
 	cmd.AddCommand(show)
 	return cmd

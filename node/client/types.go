@@ -103,6 +103,7 @@ type Task struct {
 	Status          string `json:"status"`
 	CompletedBps    uint32 `json:"completed_bps,omitempty"`
 	CompletedHeight int64  `json:"completed_height,omitempty"`
+	OrderID         string `json:"order_id,omitempty"` // the order this task delivers, if any
 }
 
 // Credit is a member's rating with its recent history.
