@@ -192,7 +192,7 @@ func (s *scheduler) partOf(j *ledgerpb.Job) bool {
 		return true
 	}
 	for _, p := range j.Providers {
-		if ledger.ProviderMember(p) == s.name {
+		if jobrun.SlotNode(p) == s.name {
 			return true
 		}
 	}

@@ -117,8 +117,8 @@ func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error 
 
 func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
 	const id = "credit-1"
-	params := jobrun.CreditParams{Subjects: subjects, Weights: []float64{0.9, -1.1, 0.6, 0.4, -0.7, 0.3},
-		Bias: -0.2, ProviderFeatures: [][]int{{0, 1}, {2, 3}, {4, 5}}}
+	params := jobrun.CreditParams{Subjects: subjects, Weights: jobrun.CreditWeights(0.9, -1.1, 0.6, 0.4, -0.7, 0.3),
+		Bias: "-0.2", ProviderFeatures: [][]int{{0, 1}, {2, 3}, {4, 5}}}
 	cols := make([][]float64, 6)
 	for f := range cols {
 		cols[f] = make([]float64, subjects)
@@ -137,7 +137,10 @@ func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	want := jobrun.PlainCreditScores(params, cols)
+	want, err := jobrun.PlainCreditScores(params, cols)
+	if err != nil {
+		return "", err
+	}
 	worst := 0.0
 	for i := range want {
 		worst = math.Max(worst, math.Abs(res.Scores[i]-want[i]))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -61,7 +62,7 @@ func sizeFor(typ Type) int {
 
 func TestEveryJobTypeEndToEnd(t *testing.T) {
 	c := testCluster(t)
-	for _, typ := range Types() {
+	for _, typ := range jobspec.Types() {
 		t.Run(string(typ), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()

@@ -121,7 +121,7 @@ type RunReport struct {
 // Run runs one job attempt with every party of spec in this process; inputs
 // maps each provider to its input file.
 func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte, opts RunOptions) (*RunReport, error) {
-	if err := spec.ensureValid(); err != nil {
+	if err := spec.EnsureValid(); err != nil {
 		return nil, err
 	}
 	if c.OnSpec != nil {
@@ -166,7 +166,7 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 		}
 	}
 
-	parties, _ := spec.SessionParties(SessionIO)
+	parties, _ := SessionParties(spec, SessionIO)
 	var mu sync.Mutex
 	// The ledger would tell providers and the recipient that a job ended;
 	// here their roles end a grace period after every member returned.
@@ -444,10 +444,10 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 		}
 	case CreditScore:
 		const features = 8
-		p := CreditParams{Subjects: size, Bias: -0.2, Weights: make([]float64, features)}
+		p := CreditParams{Subjects: size, Bias: CreditCoef(-0.2), Weights: make([]json.Number, features)}
 		cols := make([][]float64, features)
 		for j := range cols {
-			p.Weights[j] = rng.Float64()*1.2 - 0.6
+			p.Weights[j] = CreditCoef(rng.Float64()*1.2 - 0.6)
 			cols[j] = make([]float64, size)
 			for i := range cols[j] {
 				cols[j][i] = rng.Float64()*2 - 1
@@ -466,7 +466,10 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 		}
 		spec.Params, _ = json.Marshal(p)
 		check = func(r *RunReport) error {
-			want := PlainCreditScores(p, cols)
+			want, err := PlainCreditScores(p, cols)
+			if err != nil {
+				return err
+			}
 			if len(r.Result.Scores) != len(want) {
 				return fmt.Errorf("jobrun: %d scores, want %d", len(r.Result.Scores), len(want))
 			}

@@ -79,12 +79,16 @@ func PlainClearing(sides []string, curves [][]uint64) (int, []uint64) {
 
 // PlainCreditScores scores subjects in the clear; cols[j] is feature j of
 // every subject.
-func PlainCreditScores(p CreditParams, cols [][]float64) []float64 {
-	return jobs.PlainCreditScores(p.model(), cols)
+func PlainCreditScores(p CreditParams, cols [][]float64) ([]float64, error) {
+	m, err := creditModel(&p)
+	if err != nil {
+		return nil, err
+	}
+	return jobs.PlainCreditScores(m, cols), nil
 }
 
 // PlainAggregate computes an aggregate job's statistics in the clear.
 func PlainAggregate(p AggregateParams, values [][]int64) AggregateResult {
-	st := jobs.PlainAggregate(p.spec(), values)
+	st := jobs.PlainAggregate(aggregateSpec(&p), values)
 	return AggregateResult{Count: st.Count, Sum: st.Sum, SumSq: st.SumSq, Mean: st.Mean, Variance: st.Variance, Histogram: st.Histogram}
 }

@@ -161,13 +161,13 @@ func openHEOutput(spec *Spec, job RecipientJob, r *he.Recipient, b []byte) (*Res
 	heRes := &he.Result{Outputs: outputs}
 	switch spec.Type {
 	case CreditScore:
-		scores, err := jobs.DecryptCreditScores(r, heRes, spec.credit().Subjects)
+		scores, err := jobs.DecryptCreditScores(r, heRes, spec.Credit().Subjects)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errBadOutput, err)
 		}
 		res.Scores = scores
 	case Aggregate:
-		st, err := jobs.DecryptAggregate(r, job.Preset, spec.aggregate().spec(), heRes)
+		st, err := jobs.DecryptAggregate(r, job.Preset, aggregateSpec(spec.AggregateParams()), heRes)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errBadOutput, err)
 		}
@@ -282,7 +282,7 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		}
 		var lv fr.Element
 		lv.SetInt64(level)
-		prices := spec.clearing().Prices
+		prices := spec.ClearingParams().Prices
 		if level < -1 || level >= int64(len(prices)) {
 			return nil, fault(spec, FaultBadOutput, errors.New("clearing level out of range"))
 		}
