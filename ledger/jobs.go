@@ -138,7 +138,7 @@ func checkCommitteeCreate(m *ledgerpb.CommitteeCreate, v *committedView, st stat
 			return txErr(CodeInvalid, "member %q has no DKG key registered", name)
 		}
 		if v.policy != nil {
-			c, err := loadCredit(st, name)
+			c, err := loadRating(st, name)
 			if err != nil {
 				return txErr(CodeInvalid, "read state: %v", err)
 			}
@@ -266,7 +266,7 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 	}
 	// The access step: the requester's role and rating under the policy.
 	if v.policy != nil {
-		credit, err := loadCredit(st, signer)
+		credit, err := loadRating(st, signer)
 		if err != nil {
 			return txErr(CodeInvalid, "read state: %v", err)
 		}
@@ -436,7 +436,7 @@ func applyJobResult(b *blockState, j *ledgerpb.Job, m *ledgerpb.JobResult, heigh
 		return err
 	}
 	for _, name := range c.Members {
-		if err := adjustCredit(b, name, creditJobParticipation, "job completed: "+j.Id, height); err != nil {
+		if err := adjustRating(b, name, ratingJobParticipation, "job completed: "+j.Id, height); err != nil {
 			return err
 		}
 		if err := addOutput(b, name, 1); err != nil {
@@ -479,7 +479,7 @@ func abortJobForInvalidInput(b *blockState, j *ledgerpb.Job, signer string, m *l
 	if err := finishJob(b, j, height); err != nil {
 		return err
 	}
-	return adjustCredit(b, signer, creditInvalidProof, "invalid input proof: "+j.Id, height)
+	return adjustRating(b, signer, ratingInvalidProof, "invalid input proof: "+j.Id, height)
 }
 
 // expireJobs aborts every unfinished job whose deadline is before height.
@@ -527,10 +527,66 @@ func expireJobs(b *blockState, height int64) error {
 				continue
 			}
 			penalised = append(penalised, member)
-			if err := adjustCredit(b, member, creditJobTimeout, "job input missing: "+id, height); err != nil {
+			if err := adjustRating(b, member, ratingJobTimeout, "job input missing: "+id, height); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// --- typed reads of committed state (the node's scheduler uses them) ---
+
+// Job returns a committed job; ErrNotFound if there is none.
+func (a *App) Job(id string) (*ledgerpb.Job, error) {
+	var j ledgerpb.Job
+	found, err := loadProto(committedReader{a.store}, keyJob(id), &j)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("job %q: %w", id, ErrNotFound)
+	}
+	return &j, nil
+}
+
+// Committee returns a committed committee; ErrNotFound if there is none.
+func (a *App) Committee(id string) (*ledgerpb.Committee, error) {
+	var c ledgerpb.Committee
+	found, err := loadProto(committedReader{a.store}, keyCommittee(id), &c)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("committee %q: %w", id, ErrNotFound)
+	}
+	return &c, nil
+}
+
+// Committees returns every committed committee, by ID.
+func (a *App) Committees() ([]*ledgerpb.Committee, error) {
+	var out []*ledgerpb.Committee
+	err := a.store.scan([]byte("committee/"), func(_, val []byte) error {
+		var c ledgerpb.Committee
+		if err := proto.Unmarshal(val, &c); err != nil {
+			return fmt.Errorf("corrupt committee: %w", err)
+		}
+		out = append(out, &c)
+		return nil
+	})
+	return out, err
+}
+
+// OpenJobs returns every unfinished committed job, by deadline.
+func (a *App) OpenJobs() ([]*ledgerpb.Job, error) {
+	var out []*ledgerpb.Job
+	err := a.store.scan(prefixJobOpen, func(key, _ []byte) error {
+		j, err := a.Job(string(key[len(prefixJobOpen)+8:]))
+		if err != nil {
+			return fmt.Errorf("open-job index: %w", err)
+		}
+		out = append(out, j)
+		return nil
+	})
+	return out, err
 }

@@ -226,7 +226,7 @@ func TestJobLifecycle(t *testing.T) {
 			t.Fatalf("after the result: %s", j.Status)
 		}
 		after := creditOf(t, c.app, "node3").Credit
-		if after.Score != before.Score+creditJobParticipation || after.Output != before.Output+1 {
+		if after.Score != before.Score+ratingJobParticipation || after.Output != before.Output+1 {
 			t.Fatalf("committee credit %+v → %+v", before, after)
 		}
 	})
@@ -257,7 +257,7 @@ func TestJobLifecycle(t *testing.T) {
 		if j.Status != JobAborted || j.Culprit != "node1" || !strings.Contains(j.AbortReason, "node1") {
 			t.Fatalf("job after its deadline: %+v", j)
 		}
-		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+creditJobTimeout {
+		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+ratingJobTimeout {
 			t.Fatalf("silent provider's credit %d → %d", before, got)
 		}
 	})
@@ -298,7 +298,7 @@ func TestJobLifecycle(t *testing.T) {
 		if j.Status != JobAborted || j.Culprit != "node1/client-1" {
 			t.Fatalf("job after its deadline: %+v", j)
 		}
-		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+creditJobTimeout {
+		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+ratingJobTimeout {
 			t.Fatalf("node1's credit %d → %d", before, got)
 		}
 	})

@@ -17,8 +17,10 @@ const (
 	// MaxSubjects bounds a credit job's subjects: one CKKS ciphertext of the
 	// secure preset (2^13 slots) per feature column.
 	MaxSubjects = 1 << 13
-	// MaxDegree bounds the sigmoid approximation's degree.
-	MaxDegree = 255
+	// MaxDegree bounds the sigmoid approximation's degree: a degree-d
+	// polynomial costs 1+⌈log2(d+1)⌉ levels and the HE presets have 6
+	// (jobrun.CheckPreset; TestSpecLimitsFitSecurePreset in node/jobrun).
+	MaxDegree = 31
 	// MaxCoefExp10 bounds a credit model coefficient: |c| < 10^MaxCoefExp10.
 	MaxCoefExp10 = 6
 	// MaxCoefBytes bounds a coefficient's decimal literal.

@@ -125,7 +125,7 @@ func TestParamsValidation(t *testing.T) {
 		"credit string weight":    base(CreditScore, `{"subjects":5,"weights":["x"],"provider_features":[[0]]}`, 1),
 		"credit huge bias":        base(CreditScore, `{"subjects":5,"weights":[1],"bias":-2e7,"provider_features":[[0]]}`, 1),
 		"credit negative domain":  base(CreditScore, `{"subjects":5,"weights":[1],"domain":-8,"provider_features":[[0]]}`, 1),
-		"credit degree":           base(CreditScore, `{"subjects":5,"weights":[1],"degree":256,"provider_features":[[0]]}`, 1),
+		"credit degree":           base(CreditScore, `{"subjects":5,"weights":[1],"degree":32,"provider_features":[[0]]}`, 1),
 		"aggregate bins":          base(Aggregate, `{"bins":6,"lo":0,"hi":10}`, 1),
 		"aggregate many bins":     base(Aggregate, `{"bins":2048,"lo":0,"hi":10}`, 1),
 		"aggregate empty range":   base(Aggregate, `{"bins":4,"lo":10,"hi":10}`, 1),
@@ -143,7 +143,7 @@ func TestParamsValidation(t *testing.T) {
 		"small weights":   base(CreditScore, `{"subjects":5,"weights":[1e-300, -0.000001, 999999.9],"provider_features":[[0,1,2]]}`, 1),
 		"quoted weight":   base(CreditScore, `{"subjects":5,"weights":["1.5"],"provider_features":[[0]]}`, 1),
 		"default domain":  base(CreditScore, `{"subjects":5,"weights":[0],"domain":0,"degree":0,"provider_features":[[0]]}`, 1),
-		"domain and deg":  base(CreditScore, `{"subjects":5,"weights":[2],"domain":12.5,"degree":63,"provider_features":[[0]]}`, 1),
+		"domain and deg":  base(CreditScore, `{"subjects":5,"weights":[2],"domain":12.5,"degree":31,"provider_features":[[0]]}`, 1),
 		"aggregate range": base(Aggregate, `{"bins":1024,"lo":-65536,"hi":65537}`, 1),
 	} {
 		if err := s.Validate(); err != nil {

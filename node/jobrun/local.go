@@ -222,41 +222,30 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 				return
 			}
 			defer sess.Close()
-			var roles sync.WaitGroup
-			if m >= 0 {
-				roles.Add(1)
-				go func() {
-					defer roles.Done()
-					defer memberDone()
-					out, err := RunCommittee(ctx, sess, c.Keys[m], CommitteeJob{
-						InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
-					})
-					mu.Lock()
-					rep.Outcomes[party], rep.MemberErrs[party] = out, err
-					mu.Unlock()
-				}()
-			}
+			roles := Roles{Outputs: roleCtx, OnOutcome: func(*Outcome, error) { memberDone() }}
 			for _, i := range slots {
-				roles.Add(1)
-				go func() {
-					defer roles.Done()
-					res, err := Provide(roleCtx, sess, prepared[i], ProviderOptions{})
-					mu.Lock()
-					rep.ProviderResult[spec.Providers[i]], rep.ProviderErrs[spec.Providers[i]] = res, err
-					mu.Unlock()
-				}()
+				roles.Inputs = append(roles.Inputs, prepared[i])
+			}
+			if m >= 0 {
+				roles.Member = &MemberRole{Keys: c.Keys[m], Job: CommitteeJob{
+					InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
+				}}
 			}
 			if party == spec.Recipient {
-				roles.Add(1)
-				go func() {
-					defer roles.Done()
-					res, err := ReceiveResult(roleCtx, sess, RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments})
-					mu.Lock()
-					rep.Result, rep.RecipientErr = res, err
-					mu.Unlock()
-				}()
+				roles.Recipient = &RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments}
 			}
-			roles.Wait()
+			res := PlayRoles(ctx, sess, roles)
+			mu.Lock()
+			defer mu.Unlock()
+			if m >= 0 {
+				rep.Outcomes[party], rep.MemberErrs[party] = res.Outcome, res.MemberErr
+			}
+			for k, i := range slots {
+				rep.ProviderResult[spec.Providers[i]], rep.ProviderErrs[spec.Providers[i]] = res.Provided[k], res.ProviderErrs[k]
+			}
+			if party == spec.Recipient {
+				rep.Result, rep.RecipientErr = res.Result, res.RecipientErr
+			}
 		}()
 	}
 	wg.Wait()

@@ -2,11 +2,13 @@ package jobrun
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 )
 
 const validSpec = `{"id":"job-1","type":"auction-vickrey","params":{"max_bid":1000},
@@ -173,5 +175,30 @@ func TestPreparedInputSurvivesRestart(t *testing.T) {
 	}
 	if _, err := ParsePreparedInput(spec, b[:len(b)-1]); err == nil {
 		t.Fatal("truncated input accepted")
+	}
+}
+
+// TestSpecLimitsFitSecurePreset: a job at jobspec's limits runs on the
+// secure preset, so that the ledger's validation is also the preset's.
+func TestSpecLimitsFitSecurePreset(t *testing.T) {
+	preset, err := he.SecurePreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := DecodeSpec([]byte(fmt.Sprintf(`{"id":"c","type":"credit-score","params":{"subjects":%d,"weights":[1,2],"degree":%d,"domain":8,"provider_features":[[0,1]]},
+		"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`, jobspec.MaxSubjects, jobspec.MaxDegree)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPreset(spec, preset); err != nil {
+		t.Fatalf("credit job at the limits: %v", err)
+	}
+	spec, err = DecodeSpec([]byte(fmt.Sprintf(`{"id":"g","type":"aggregate","params":{"bins":%d,"lo":%d,"hi":%d},
+		"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`, jobspec.MaxBins, -jobspec.MaxAggregateMagnitude, jobspec.MaxAggregateMagnitude+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPreset(spec, preset); err != nil {
+		t.Fatalf("aggregate job at the limits: %v", err)
 	}
 }
