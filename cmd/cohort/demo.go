@@ -18,6 +18,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
 	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/zk"
 )
@@ -137,7 +138,7 @@ func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	want, err := jobrun.PlainCreditScores(params, cols)
+	want, err := jobruntest.PlainCreditScores(params, cols)
 	if err != nil {
 		return "", err
 	}
@@ -179,7 +180,7 @@ func (d *demo) vickrey(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	winner, price := jobrun.PlainAuction(jobrun.AuctionVickrey, bids)
+	winner, price := jobruntest.PlainAuction(jobrun.AuctionVickrey, bids)
 	if res.Auction.WinnerIndex != winner || res.Auction.Price != price {
 		return "", fmt.Errorf("auction result %+v, plaintext: %s at %d", res.Auction, bidders[winner], price)
 	}
@@ -204,7 +205,7 @@ func (d *demo) clearing(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	level, alloc := jobrun.PlainClearing(params.Sides, curves)
+	level, alloc := jobruntest.PlainClearing(params.Sides, curves)
 	if res.Clearing.Level != level {
 		return "", fmt.Errorf("clearing level %d, plaintext %d", res.Clearing.Level, level)
 	}

@@ -510,7 +510,7 @@ func CheckPreset(spec *Spec, preset *he.Preset) error {
 	case CreditScore:
 		p := spec.Credit()
 		var model jobs.CreditModel
-		if model, err = creditModel(p); err != nil {
+		if model, err = CreditModel(p); err != nil {
 			break
 		}
 		if err = model.Validate(preset); err == nil && p.Subjects > preset.CKKS.MaxSlots() {
@@ -538,7 +538,7 @@ func evaluateHE(ctx context.Context, spec *Spec, m *he.Member, conn transport.Co
 				features[j] = cts[i][k]
 			}
 		}
-		model, err := creditModel(p)
+		model, err := CreditModel(p)
 		if err != nil {
 			return nil, err
 		}

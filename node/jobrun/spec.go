@@ -67,9 +67,9 @@ func strictJSON(b []byte, v any) error {
 	return nil
 }
 
-// creditModel is a validated credit job's model for the HE engine: the only
+// CreditModel is a validated credit job's model for the HE engine: the only
 // place the model's decimal coefficients become floating point.
-func creditModel(p *CreditParams) (jobs.CreditModel, error) {
+func CreditModel(p *CreditParams) (jobs.CreditModel, error) {
 	m := jobs.CreditModel{Weights: make([]float64, len(p.Weights)), Degree: p.Degree}
 	var err error
 	for i, w := range p.Weights {

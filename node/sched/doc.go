@@ -11,7 +11,8 @@
 //
 // One job attempt on this node is Scheduler.runJob: the node's provider
 // slots, committee seat and recipient role, played together with
-// jobrun.PlayRoles, the function the in-process jobrun.Cluster uses too.
+// jobrun.PlayRoles, the function the in-process cluster of the test kit
+// (jobrun/jobruntest) uses too.
 //
 // A committee member that cannot run a job the ledger accepted (its HE
 // preset cannot hold the job, its committee keys are missing, its own input

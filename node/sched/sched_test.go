@@ -19,6 +19,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/transport"
 	"github.com/cohortnet/cohort/node/blob"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
 )
 
 // fakeLedger plays the ledger for schedulers in one process: it keeps jobs
@@ -247,15 +248,15 @@ func waitJob(t *testing.T, f *fakeLedger, id string, want ...string) *ledgerpb.J
 var testPreset = sync.OnceValues(he.InsecureTestPreset)
 
 // cluster is a 3-member committee whose HE keys and BLS DKG ran for real.
-var cluster = sync.OnceValues(func() (*jobrun.Cluster, error) {
+var cluster = sync.OnceValues(func() (*jobruntest.Cluster, error) {
 	preset, err := testPreset()
 	if err != nil {
 		return nil, err
 	}
-	return jobrun.NewCluster(context.Background(), preset, 3, 2)
+	return jobruntest.NewCluster(context.Background(), preset, 3, 2)
 })
 
-func activeCommittee(t *testing.T, f *fakeLedger, c *jobrun.Cluster) {
+func activeCommittee(t *testing.T, f *fakeLedger, c *jobruntest.Cluster) {
 	t.Helper()
 	key, err := c.Record.Key.MarshalBinary()
 	if err != nil {
@@ -263,7 +264,7 @@ func activeCommittee(t *testing.T, f *fakeLedger, c *jobrun.Cluster) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.committees[jobrun.LocalCommitteeID] = &ledgerpb.Committee{Id: jobrun.LocalCommitteeID, Members: c.Members, Threshold: 2,
+	f.committees[jobruntest.LocalCommitteeID] = &ledgerpb.Committee{Id: jobruntest.LocalCommitteeID, Members: c.Members, Threshold: 2,
 		Status: ledger.CommitteeActive, CommitteeKey: key, Confirmed: c.Members}
 }
 
@@ -292,7 +293,7 @@ func TestMemberAbortsAJobItCannotRun(t *testing.T) {
 		}
 		// 8000 subjects pass the spec (the secure preset holds 8192) but
 		// not the test preset's slots.
-		submitJob(t, f, &ledgerpb.JobSubmit{JobId: "too-big", Type: "credit-score", CommitteeId: jobrun.LocalCommitteeID, Recipient: "n0",
+		submitJob(t, f, &ledgerpb.JobSubmit{JobId: "too-big", Type: "credit-score", CommitteeId: jobruntest.LocalCommitteeID, Recipient: "n0",
 			Providers: []string{"n0", "n1"}, Params: []byte(`{"subjects":8000,"weights":[1,2],"provider_features":[[0],[1]]}`)})
 		j := waitJob(t, f, "too-big", ledger.JobAborted)
 		if !strings.Contains(j.AbortReason, "cannot run the job") || !strings.Contains(j.AbortReason, "8000 subjects") {
@@ -307,7 +308,7 @@ func TestMemberAbortsAJobItCannotRun(t *testing.T) {
 		activeCommittee(t, f, c)
 		// Only n2 runs, with an empty store: it lost its committee keys.
 		startNode(t, f, "n2", preset, he.NewMemoryStore(), c.Network, nil)
-		submitJob(t, f, &ledgerpb.JobSubmit{JobId: "no-keys", Type: "auction-first", CommitteeId: jobrun.LocalCommitteeID, Recipient: "n0",
+		submitJob(t, f, &ledgerpb.JobSubmit{JobId: "no-keys", Type: "auction-first", CommitteeId: jobruntest.LocalCommitteeID, Recipient: "n0",
 			Providers: []string{"n0", "n1"}})
 		j := waitJob(t, f, "no-keys", ledger.JobAborted)
 		if !strings.Contains(j.AbortReason, "committee member n2 cannot run the job") || !strings.Contains(j.AbortReason, "keys") {
@@ -334,7 +335,7 @@ func TestJobRunsOnBlockEvents(t *testing.T) {
 	for i, m := range c.Members {
 		nodes = append(nodes, startNode(t, f, m, preset, c.Stores[i], c.Network, inputs))
 	}
-	submitJob(t, f, &ledgerpb.JobSubmit{JobId: "auction", Type: "auction-vickrey", CommitteeId: jobrun.LocalCommitteeID, Recipient: "n2",
+	submitJob(t, f, &ledgerpb.JobSubmit{JobId: "auction", Type: "auction-vickrey", CommitteeId: jobruntest.LocalCommitteeID, Recipient: "n2",
 		Providers: []string{"n0", "n1", "n1/client"}})
 	j := waitJob(t, f, "auction", ledger.JobCompleted, ledger.JobAborted)
 	if j.Status != ledger.JobCompleted {
