@@ -16,6 +16,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
 	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
@@ -315,7 +316,7 @@ func completedJob(ctx context.Context, c *client.Client, id string) (*client.Job
 // ledger registered.
 func (d *demo) verifyInputProofs(ctx context.Context, j *client.Job) (int, error) {
 	var params jobrun.AuctionParams
-	if j.Type != "auction-first" && j.Type != "auction-vickrey" || json.Unmarshal(j.Params, &params) != nil || params.MaxBid == 0 {
+	if !jobspec.Type(j.Type).IsAuction() || json.Unmarshal(j.Params, &params) != nil || params.MaxBid == 0 {
 		return 0, nil
 	}
 	reg := zk.NewRegistry()
