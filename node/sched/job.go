@@ -48,12 +48,12 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 		}
 	}
 
+	// An input this node cannot supply (no input file, a bid out of range)
+	// is its own failure as a provider, not the job's: it does not abort;
+	// the ledger names the missing slot at the deadline and the provider
+	// pays, as for any provider that does not deliver.
 	prepared, err := s.commitInputs(ctx, spec, j, com)
 	if err != nil {
-		if member >= 0 {
-			// This node's own inputs failed: the job cannot complete.
-			return errors.Join(err, s.cannotRun(ctx, j, com, errors.New("its own input slots could not be prepared")))
-		}
 		return err
 	}
 	// Every role talks in the job's session once every input is committed.
