@@ -15,8 +15,8 @@
 // (jobrun/jobruntest) uses too.
 //
 // A committee member that cannot run a job the ledger accepted (its HE
-// preset cannot hold the job, its committee keys are missing, it cannot join
-// the job's session) posts job.abort with the reason at once, so that the
+// preset cannot hold the job, its committee keys are missing) posts
+// job.abort with the reason at once, so that the
 // job ends before its deadline and no provider is penalised for it. A
 // provider that does not deliver its own input is not such a case: the
 // ledger names it at the deadline.
