@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -194,5 +195,39 @@ func TestJobAbortedByItsCommitteePenalisesNobody(t *testing.T) {
 	}
 	if r := c.block(t, c.tx(t, 0, &ledgerpb.JobInput{JobId: "J-cannot", Commitment: make([]byte, 32)}))[0]; r.Code != CodeJobFinished {
 		t.Fatalf("late input: %d %s", r.Code, r.Log)
+	}
+}
+
+// TestTypedReads: the scheduler's typed reads of committed jobs and
+// committees, with ErrNotFound for absent ones.
+func TestTypedReads(t *testing.T) {
+	c := newJobChain(t)
+	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: "J-open", Type: "auction-first", Providers: []string{"node0", "node1"},
+		CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 50}))
+	if com, err := c.app.Committee("c1"); err != nil || com.Status != CommitteeActive || len(com.Members) != 4 {
+		t.Fatalf("committee c1: %+v %v", com, err)
+	}
+	if _, err := c.app.Committee("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("absent committee: %v", err)
+	}
+	if _, err := c.app.Job("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("absent job: %v", err)
+	}
+	open, err := c.app.OpenJobs()
+	if err != nil || len(open) != 1 || open[0].Id != "J-open" {
+		t.Fatalf("open jobs: %v %v", open, err)
+	}
+	all, err := c.app.Committees()
+	if err != nil || len(all) != 1 || all[0].Id != "c1" {
+		t.Fatalf("committees: %v %v", all, err)
+	}
+	j, err := c.app.Job("J-open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	com, _ := c.app.Committee("c1")
+	spec, err := JobSpec(j, com)
+	if err != nil || spec.Threshold != 3 || len(spec.Committee) != 4 || spec.Requester != "node2" {
+		t.Fatalf("job spec: %+v %v", spec, err)
 	}
 }
