@@ -40,7 +40,7 @@ func runE2ESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	res["e2e.committee_setup_s"] = time.Since(t).Seconds()
 
 	// Credit scoring: 1,000 subjects, 6 features split over 3 providers.
-	params := jobrun.CreditParams{Subjects: 1000, Weights: []float64{0.9, -1.1, 0.6, 0.4, -0.7, 0.3}, Bias: -0.2,
+	params := jobrun.CreditParams{Subjects: 1000, Weights: jobrun.CreditWeights(0.9, -1.1, 0.6, 0.4, -0.7, 0.3), Bias: "-0.2",
 		ProviderFeatures: [][]int{{0, 1}, {2, 3}, {4, 5}}}
 	for p := 0; p < 3; p++ {
 		cols := make([][]float64, 2)

@@ -59,6 +59,9 @@ type committedView struct {
 	params  Params
 	keys    *zk.Registry
 	policy  *policies.Policy // nil on a chain without a policy
+	// defaults is the default policy: its grade table names ratings on a
+	// chain without a policy.
+	defaults *policies.Policy
 }
 
 // NewApp opens the application on a store. It resumes from the last commit.
@@ -88,8 +91,12 @@ func NewApp(store *Store, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	defaults, err := policies.Default()
+	if err != nil {
+		return nil, err
+	}
 	app.committed.Store(&committedView{chainID: string(chain), height: height, appHash: hash, members: members,
-		params: params, keys: keys, policy: policy})
+		params: params, keys: keys, policy: policy, defaults: defaults})
 	return app, nil
 }
 
@@ -153,7 +160,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		if err := putMember(b, m); err != nil {
 			return nil, err
 		}
-		if err := putCredit(b, &ledgerpb.Credit{Member: m.Name, Score: params.InitialCredit, Power: m.Power}); err != nil {
+		if err := putRating(b, &ledgerpb.Credit{Member: m.Name, Score: params.InitialCredit, Power: m.Power}); err != nil {
 			return nil, err
 		}
 		idx.add(m)
@@ -166,11 +173,12 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		b.set(keyPolicy, []byte(g.Policy))
 	}
 	hash := b.hash(nil, req.InitialHeight-1)
+	defaults := a.committed.Load().defaults
 	view := &committedView{chainID: req.ChainId, height: req.InitialHeight - 1, appHash: hash, members: idx,
-		params: params, keys: keys, policy: policy}
+		params: params, keys: keys, policy: policy, defaults: defaults}
 	a.block, a.blockHeight, a.blockHash, a.blockView = b, req.InitialHeight-1, hash, view
 	// CheckTx needs the chain's rules before the first commit.
-	a.committed.Store(&committedView{chainID: req.ChainId, members: idx, params: params, keys: keys, policy: policy})
+	a.committed.Store(&committedView{chainID: req.ChainId, members: idx, params: params, keys: keys, policy: policy, defaults: defaults})
 	a.log.Info("genesis loaded", "chain_id", req.ChainId, "members", len(members))
 	return &abci.ResponseInitChain{AppHash: hash}, nil
 }
@@ -347,7 +355,7 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 				err = verifyRecordCompliance(v, msg.RecordAnchor)
 			}
 			if err != nil {
-				if aerr := adjustCredit(b, signer, creditRejectedRecord, "rejected record on "+msg.RecordAnchor.Channel, height); aerr != nil {
+				if aerr := adjustRating(b, signer, ratingRejectedRecord, "rejected record on "+msg.RecordAnchor.Channel, height); aerr != nil {
 					return nil, aerr
 				}
 				return &abci.ExecTxResult{Code: CodeInvalidProof, Codespace: "cohort",
@@ -390,7 +398,7 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 		events = append(events, jobEvent("job", msg.JobSubmit.JobId, JobCollecting))
 	case *ledgerpb.TxPayload_JobInput:
 		j := checked.(*ledgerpb.Job)
-		if err := verifyJobInput(v, j, msg.JobInput); err != nil {
+		if err := verifyJobInput(v, b, j, msg.JobInput); err != nil {
 			if aerr := abortJobForInvalidInput(b, j, signer, msg.JobInput, err, height); aerr != nil {
 				return nil, aerr
 			}
@@ -427,7 +435,7 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 	case *ledgerpb.TxPayload_TaskComplete:
 		task := checked.(*ledgerpb.Task)
 		if err := verifyCompletion(v, task, msg.TaskComplete); err != nil {
-			if aerr := adjustCredit(b, signer, creditInvalidProof, "invalid completion proof: "+task.Id, height); aerr != nil {
+			if aerr := adjustRating(b, signer, ratingInvalidProof, "invalid completion proof: "+task.Id, height); aerr != nil {
 				return nil, aerr
 			}
 			var breach []abci.Event

@@ -19,12 +19,12 @@ func (a *App) queryCreditHistory(v *committedView, name string) ([]byte, error) 
 	if _, ok := v.members.byName[name]; !ok {
 		return nil, ErrNotFound
 	}
-	c, err := loadCredit(committedReader{a.store}, name)
+	c, err := loadRating(committedReader{a.store}, name)
 	if err != nil {
 		return nil, err
 	}
 	h := &ledgerpb.CreditHistory{Credit: c, Grade: v.grade(c.Score)}
-	err = a.store.scan(prefixCreditEvents(name), func(_, val []byte) error {
+	err = a.store.scan(prefixRatingEvents(name), func(_, val []byte) error {
 		var ev ledgerpb.CreditEvent
 		if err := proto.Unmarshal(val, &ev); err != nil {
 			return fmt.Errorf("corrupt credit event: %w", err)

@@ -9,4 +9,10 @@
 // result in the AppHash: a hash chain over the ordered writes of each block.
 // Nothing in FinalizeBlock depends on wall-clock time, randomness, floating
 // point or map iteration order.
+//
+// Jobs and committees are checked with mpc/jobspec, the one definition of a
+// job that the nodes run too: a job or committee the nodes would refuse is
+// refused here and changes nothing. A member's rating (rating.go) is its
+// reputation on the ledger, unrelated to the credit-score job; voting power
+// and epochs are in power.go.
 package ledger

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
 )
 
 // sealingKeyBytes is the size of an edwards25519 point.
@@ -97,14 +98,14 @@ func (p Params) Validate() error {
 	switch {
 	case p.EpochLength < 1:
 		return fmt.Errorf("params: epoch_length must be positive")
-	case p.InitialCredit < 0 || p.InitialCredit > MaxCredit:
-		return fmt.Errorf("params: initial_credit must be 0 to %d", MaxCredit)
-	case p.CreditBaseline < 0 || p.CreditBaseline > MaxCredit:
-		return fmt.Errorf("params: credit_baseline must be 0 to %d", MaxCredit)
+	case p.InitialCredit < 0 || p.InitialCredit > policies.MaxRating:
+		return fmt.Errorf("params: initial_credit must be 0 to %d", policies.MaxRating)
+	case p.CreditBaseline < 0 || p.CreditBaseline > policies.MaxRating:
+		return fmt.Errorf("params: credit_baseline must be 0 to %d", policies.MaxRating)
 	case p.CreditDecayDivisor < 1:
 		return fmt.Errorf("params: credit_decay_divisor must be positive")
-	case p.ValidatorMinCredit < 0 || p.ValidatorMinCredit > MaxCredit:
-		return fmt.Errorf("params: validator_min_credit must be 0 to %d", MaxCredit)
+	case p.ValidatorMinCredit < 0 || p.ValidatorMinCredit > policies.MaxRating:
+		return fmt.Errorf("params: validator_min_credit must be 0 to %d", policies.MaxRating)
 	}
 	return nil
 }

@@ -2,16 +2,15 @@ package ledger
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -26,14 +25,9 @@ const (
 	JobAborted    = "aborted"
 )
 
-// JobTypes are the private jobs the ledger accepts.
-var JobTypes = []string{"credit-score", "aggregate", "auction-first", "auction-vickrey", "clearing"}
-
+// Job types, params and their limits are defined once, in mpc/jobspec: the
+// ledger runs its Validate on every job and committee it accepts.
 const (
-	maxIDBytes        = 64
-	maxCommitteeSize  = 16
-	maxProviders      = 64
-	maxParamsBytes    = 16 << 10
 	maxReasonBytes    = 512
 	maxJobLifetime    = 1_000_000
 	maxCommitKeyBytes = 8 << 10
@@ -75,32 +69,6 @@ func putProto(b *blockState, key []byte, msg proto.Message) error {
 	return nil
 }
 
-// maxSlotLabelBytes bounds the label of a provider slot "member/label".
-const maxSlotLabelBytes = 64
-
-// ProviderMember returns the member that supplies a job's input slot: the
-// slot itself, or the part before the slash of "member/label" (a member that
-// supplies several inputs, e.g. the bids of several of its clients).
-func ProviderMember(slot string) string {
-	member, _, _ := strings.Cut(slot, "/")
-	return member
-}
-
-// ValidSlotLabel reports whether label can name a provider slot "member/label":
-// 1 to maxSlotLabelBytes letters, digits, - _ or . (so it is also safe as a
-// part of a file name).
-func ValidSlotLabel(label string) bool {
-	if label == "" || len(label) > maxSlotLabelBytes {
-		return false
-	}
-	for _, c := range []byte(label) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // inputSlot is the slot a job input fills: the one it names, or the signer's
 // own unlabelled slot.
 func inputSlot(signer string, m *ledgerpb.JobInput) string {
@@ -111,10 +79,43 @@ func inputSlot(signer string, m *ledgerpb.JobInput) string {
 }
 
 func validID(id, what string) *TxError {
-	if id == "" || len(id) > maxIDBytes {
-		return txErr(CodeInvalid, "%s must be 1 to %d bytes", what, maxIDBytes)
+	if err := jobspec.CheckID(what, id); err != nil {
+		return txErr(CodeInvalid, "%v", err)
 	}
 	return nil
+}
+
+// JobSpec is the job spec of a job record and its committee: what every
+// node validates and runs. The ledger accepted only jobs whose spec
+// validates; the returned spec is validated.
+func JobSpec(j *ledgerpb.Job, c *ledgerpb.Committee) (*jobspec.Spec, error) {
+	s := jobSpecOf(j.Id, j.Type, j.Params, j.Requester, j.Providers, j.Recipient, c)
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func jobSpecOf(id, typ string, params []byte, requester string, providers []string, recipient string, c *ledgerpb.Committee) *jobspec.Spec {
+	return &jobspec.Spec{ID: id, Type: jobspec.Type(typ), Params: params, Requester: requester, Providers: providers,
+		Committee: c.Members, Threshold: int(c.Threshold), Recipient: recipient}
+}
+
+// inputRange is the range a job's inputs must be proven to lie in, if any.
+func inputRange(st stateReader, j *ledgerpb.Job) (lo, hi uint64, ok bool, err error) {
+	if !jobspec.Type(j.Type).IsAuction() {
+		return 0, 0, false, nil
+	}
+	var c ledgerpb.Committee
+	if _, err := loadProto(st, keyCommittee(j.CommitteeId), &c); err != nil {
+		return 0, 0, false, err
+	}
+	s, err := JobSpec(j, &c)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	lo, hi, ok = s.InputRange()
+	return lo, hi, ok, nil
 }
 
 // --- committees ---
@@ -123,28 +124,21 @@ func checkCommitteeCreate(m *ledgerpb.CommitteeCreate, v *committedView, st stat
 	if terr := validID(m.CommitteeId, "committee id"); terr != nil {
 		return terr
 	}
-	n := len(m.Members)
-	if n < 2 || n > maxCommitteeSize {
-		return txErr(CodeInvalid, "a committee has 2 to %d members", maxCommitteeSize)
+	// The engines' limits (size, threshold, names, no repeats): a committee
+	// its members could not set up never reaches the chain.
+	if err := jobspec.CheckCommittee(m.Members, int(min(m.Threshold, jobspec.MaxCommittee+1))); err != nil {
+		return txErr(CodeInvalid, "committee %q: %v", m.CommitteeId, err)
 	}
-	if m.Threshold < 1 || int(m.Threshold) > n {
-		return txErr(CodeInvalid, "threshold must be 1 to %d", n)
-	}
-	seen := map[string]bool{}
 	for _, name := range m.Members {
 		member, ok := v.members.byName[name]
 		if !ok {
 			return txErr(CodeInvalid, "committee member %q is not a member", name)
 		}
-		if seen[name] {
-			return txErr(CodeInvalid, "committee member %q listed twice", name)
-		}
-		seen[name] = true
 		if len(member.DkgKey) != dkgKeyBytes {
 			return txErr(CodeInvalid, "member %q has no DKG key registered", name)
 		}
 		if v.policy != nil {
-			c, err := loadCredit(st, name)
+			c, err := loadRating(st, name)
 			if err != nil {
 				return txErr(CodeInvalid, "read state: %v", err)
 			}
@@ -238,58 +232,28 @@ func applyCommitteeConfirm(b *blockState, signer string, c *ledgerpb.Committee, 
 
 // --- jobs ---
 
-// jobParams are the params the ledger itself reads (the committee reads the
-// rest, see node/jobrun). InputRange is set for an auction with a max_bid:
-// every bid must then come with an `input`-circuit proof that it lies in
-// [0, max_bid] and matches its commitment.
-type jobParams struct {
-	MaxBid     uint64 `json:"max_bid"`
-	InputRange *[2]uint64
-}
-
-func parseJobParams(jobType string, raw []byte) (jobParams, error) {
-	var p jobParams
-	if len(raw) == 0 {
-		return p, nil
-	}
-	if len(raw) > maxParamsBytes || !json.Valid(raw) || raw[0] != '{' {
-		return p, fmt.Errorf("params must be a JSON object of at most %d bytes", maxParamsBytes)
-	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return p, fmt.Errorf("params: %w", err)
-	}
-	if (jobType == "auction-first" || jobType == "auction-vickrey") && p.MaxBid > 0 {
-		p.InputRange = &[2]uint64{0, p.MaxBid}
-	}
-	return p, nil
-}
-
 func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st stateReader, height int64) *TxError {
 	if terr := validID(m.JobId, "job id"); terr != nil {
 		return terr
 	}
-	if !slices.Contains(JobTypes, m.Type) {
-		return txErr(CodeInvalid, "unknown job type %q (known: %v)", m.Type, JobTypes)
+	var c ledgerpb.Committee
+	found, err := loadProto(st, keyCommittee(m.CommitteeId), &c)
+	if err != nil {
+		return txErr(CodeInvalid, "read state: %v", err)
 	}
-	if _, err := parseJobParams(m.Type, m.Params); err != nil {
-		return txErr(CodeInvalid, "%v", err)
+	if !found || c.Status != CommitteeActive {
+		return txErr(CodeInvalid, "committee %q is not active", m.CommitteeId)
 	}
-	if len(m.Providers) == 0 || len(m.Providers) > maxProviders {
-		return txErr(CodeInvalid, "a job has 1 to %d providers", maxProviders)
+	// The full validation every node runs on the job: type, params, limits,
+	// slots, names. A job the nodes would refuse is refused here, before it
+	// can change anything or cost anybody rating.
+	if err := jobSpecOf(m.JobId, m.Type, m.Params, signer, m.Providers, m.Recipient, &c).Validate(); err != nil {
+		return txErr(CodeInvalid, "job %q: %v", m.JobId, err)
 	}
-	seen := map[string]bool{}
 	for _, p := range m.Providers {
-		member, label, labelled := strings.Cut(p, "/")
-		if _, ok := v.members.byName[member]; !ok {
+		if member := jobspec.SlotMember(p); v.members.byName[member] == nil {
 			return txErr(CodeInvalid, "provider %q is not a member", member)
 		}
-		if labelled && !ValidSlotLabel(label) {
-			return txErr(CodeInvalid, "provider slot %q: the label after / must be 1 to %d letters, digits, - _ or .", p, maxSlotLabelBytes)
-		}
-		if seen[p] {
-			return txErr(CodeInvalid, "provider %q listed twice", p)
-		}
-		seen[p] = true
 	}
 	if _, ok := v.members.byName[m.Recipient]; !ok {
 		return txErr(CodeInvalid, "recipient %q is not a member", m.Recipient)
@@ -300,17 +264,9 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 	if m.DeadlineHeight <= height || m.DeadlineHeight > height+maxJobLifetime {
 		return txErr(CodeInvalid, "deadline height %d must be after %d and within %d blocks", m.DeadlineHeight, height, maxJobLifetime)
 	}
-	var c ledgerpb.Committee
-	found, err := loadProto(st, keyCommittee(m.CommitteeId), &c)
-	if err != nil {
-		return txErr(CodeInvalid, "read state: %v", err)
-	}
-	if !found || c.Status != CommitteeActive {
-		return txErr(CodeInvalid, "committee %q is not active", m.CommitteeId)
-	}
 	// The access step: the requester's role and rating under the policy.
 	if v.policy != nil {
-		credit, err := loadCredit(st, signer)
+		credit, err := loadRating(st, signer)
 		if err != nil {
 			return txErr(CodeInvalid, "read state: %v", err)
 		}
@@ -352,7 +308,7 @@ func loadOpenJob(st stateReader, id string) (*ledgerpb.Job, *TxError) {
 		return nil, txErr(CodeInvalid, "unknown job %q", id)
 	}
 	if j.Status == JobCompleted || j.Status == JobAborted {
-		return nil, txErr(CodeInvalid, "job %q is %s", id, j.Status)
+		return nil, txErr(CodeJobFinished, "job %q is %s", id, j.Status)
 	}
 	return &j, nil
 }
@@ -366,7 +322,7 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 	slot := inputSlot(signer, m)
 	i := slices.Index(j.Providers, slot)
 	switch {
-	case i < 0 || ProviderMember(slot) != signer:
+	case i < 0 || jobspec.SlotMember(slot) != signer:
 		return nil, txErr(CodeUnauthorized, "%s is not provider %q of job %q", signer, slot, j.Id)
 	case len(j.InputCommitments[i]) != 0:
 		return nil, txErr(CodeInvalid, "%s already committed input %q to job %q", signer, slot, j.Id)
@@ -376,15 +332,18 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 	// Secret-shared inputs are committed with Poseidon2 (a field element the
 	// committee re-derives inside the MPC); HE inputs by the SHA-256 of their
 	// ciphertexts.
-	if j.Type == "credit-score" || j.Type == "aggregate" {
+	if jobspec.Type(j.Type).Engine() == jobspec.EngineHE {
 		if len(m.Commitment) != 32 {
 			return nil, txErr(CodeInvalid, "input commitment must be 32 bytes")
 		}
 	} else if _, terr := fieldElement(m.Commitment, "input commitment"); terr != nil {
 		return nil, terr
 	}
-	params, _ := parseJobParams(j.Type, j.Params)
-	if params.InputRange != nil {
+	_, _, bounded, err := inputRange(st, j)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "job %q: %v", j.Id, err)
+	}
+	if bounded {
 		if len(m.Proof) == 0 || len(m.Proof) > maxProofBytes {
 			return nil, txErr(CodeInvalid, "job %q bounds its inputs: an input-validity proof is required", j.Id)
 		}
@@ -396,14 +355,14 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 	return j, nil
 }
 
-func verifyJobInput(v *committedView, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
-	params, _ := parseJobParams(j.Type, j.Params)
-	if params.InputRange == nil {
-		return nil
+func verifyJobInput(v *committedView, st stateReader, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
+	lo, hi, bounded, err := inputRange(st, j)
+	if err != nil || !bounded {
+		return err
 	}
 	c, _ := fieldElement(m.Commitment, "input commitment")
-	st := zk.InputStatement{Commitment: zk.FeltOf(c), Lo: zk.Uint64(params.InputRange[0]), Hi: zk.Uint64(params.InputRange[1])}
-	return v.keys.VerifyStatement(m.VkId, st, m.Proof)
+	stmt := zk.InputStatement{Commitment: zk.FeltOf(c), Lo: zk.Uint64(lo), Hi: zk.Uint64(hi)}
+	return v.keys.VerifyStatement(m.VkId, stmt, m.Proof)
 }
 
 func applyJobInput(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
@@ -477,7 +436,7 @@ func applyJobResult(b *blockState, j *ledgerpb.Job, m *ledgerpb.JobResult, heigh
 		return err
 	}
 	for _, name := range c.Members {
-		if err := adjustCredit(b, name, creditJobParticipation, "job completed: "+j.Id, height); err != nil {
+		if err := adjustRating(b, name, ratingJobParticipation, "job completed: "+j.Id, height); err != nil {
 			return err
 		}
 		if err := addOutput(b, name, 1); err != nil {
@@ -492,7 +451,7 @@ func checkJobAbort(signer string, m *ledgerpb.JobAbort, st stateReader) (*ledger
 	if terr != nil {
 		return nil, terr
 	}
-	if m.Reason == "" || len(m.Reason) > maxReasonBytes || len(m.Culprit) > maxNameBytes+1+maxSlotLabelBytes {
+	if m.Reason == "" || len(m.Reason) > maxReasonBytes || len(m.Culprit) > jobspec.MaxNameBytes+1+jobspec.MaxSlotLabelBytes {
 		return nil, txErr(CodeInvalid, "an abort needs a reason of 1 to %d bytes", maxReasonBytes)
 	}
 	var c ledgerpb.Committee
@@ -520,7 +479,7 @@ func abortJobForInvalidInput(b *blockState, j *ledgerpb.Job, signer string, m *l
 	if err := finishJob(b, j, height); err != nil {
 		return err
 	}
-	return adjustCredit(b, signer, creditInvalidProof, "invalid input proof: "+j.Id, height)
+	return adjustRating(b, signer, ratingInvalidProof, "invalid input proof: "+j.Id, height)
 }
 
 // expireJobs aborts every unfinished job whose deadline is before height.
@@ -563,15 +522,71 @@ func expireJobs(b *blockState, height int64) error {
 		// One penalty per member, however many of its slots are missing.
 		var penalised []string
 		for _, p := range missing {
-			member := ProviderMember(p)
+			member := jobspec.SlotMember(p)
 			if slices.Contains(penalised, member) {
 				continue
 			}
 			penalised = append(penalised, member)
-			if err := adjustCredit(b, member, creditJobTimeout, "job input missing: "+id, height); err != nil {
+			if err := adjustRating(b, member, ratingJobTimeout, "job input missing: "+id, height); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// --- typed reads of committed state (the node's scheduler uses them) ---
+
+// Job returns a committed job; ErrNotFound if there is none.
+func (a *App) Job(id string) (*ledgerpb.Job, error) {
+	var j ledgerpb.Job
+	found, err := loadProto(committedReader{a.store}, keyJob(id), &j)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("job %q: %w", id, ErrNotFound)
+	}
+	return &j, nil
+}
+
+// Committee returns a committed committee; ErrNotFound if there is none.
+func (a *App) Committee(id string) (*ledgerpb.Committee, error) {
+	var c ledgerpb.Committee
+	found, err := loadProto(committedReader{a.store}, keyCommittee(id), &c)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("committee %q: %w", id, ErrNotFound)
+	}
+	return &c, nil
+}
+
+// Committees returns every committed committee, by ID.
+func (a *App) Committees() ([]*ledgerpb.Committee, error) {
+	var out []*ledgerpb.Committee
+	err := a.store.scan([]byte("committee/"), func(_, val []byte) error {
+		var c ledgerpb.Committee
+		if err := proto.Unmarshal(val, &c); err != nil {
+			return fmt.Errorf("corrupt committee: %w", err)
+		}
+		out = append(out, &c)
+		return nil
+	})
+	return out, err
+}
+
+// OpenJobs returns every unfinished committed job, by deadline.
+func (a *App) OpenJobs() ([]*ledgerpb.Job, error) {
+	var out []*ledgerpb.Job
+	err := a.store.scan(prefixJobOpen, func(key, _ []byte) error {
+		j, err := a.Job(string(key[len(prefixJobOpen)+8:]))
+		if err != nil {
+			return fmt.Errorf("open-job index: %w", err)
+		}
+		out = append(out, j)
+		return nil
+	})
+	return out, err
 }

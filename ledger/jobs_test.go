@@ -195,7 +195,7 @@ func TestJobLifecycle(t *testing.T) {
 	t.Run("access: the policy's roles decide who submits", func(t *testing.T) {
 		// Only the platform may submit clearing jobs under the default policy.
 		s := auction("J-clear", 50)
-		s.Type = "clearing"
+		s.Type, s.Params = "clearing", []byte(`{"prices":[10,11],"sides":["buyer","seller"]}`)
 		r := c.block(t, c.tx(t, 0, s))[0]
 		if r.Code != CodeUnauthorized || !strings.Contains(r.Log, "clearing") {
 			t.Fatalf("enterprise submitting clearing: %d %s", r.Code, r.Log)
@@ -226,7 +226,7 @@ func TestJobLifecycle(t *testing.T) {
 			t.Fatalf("after the result: %s", j.Status)
 		}
 		after := creditOf(t, c.app, "node3").Credit
-		if after.Score != before.Score+creditJobParticipation || after.Output != before.Output+1 {
+		if after.Score != before.Score+ratingJobParticipation || after.Output != before.Output+1 {
 			t.Fatalf("committee credit %+v → %+v", before, after)
 		}
 	})
@@ -257,7 +257,7 @@ func TestJobLifecycle(t *testing.T) {
 		if j.Status != JobAborted || j.Culprit != "node1" || !strings.Contains(j.AbortReason, "node1") {
 			t.Fatalf("job after its deadline: %+v", j)
 		}
-		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+creditJobTimeout {
+		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+ratingJobTimeout {
 			t.Fatalf("silent provider's credit %d → %d", before, got)
 		}
 	})
@@ -298,7 +298,7 @@ func TestJobLifecycle(t *testing.T) {
 		if j.Status != JobAborted || j.Culprit != "node1/client-1" {
 			t.Fatalf("job after its deadline: %+v", j)
 		}
-		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+creditJobTimeout {
+		if got := creditOf(t, c.app, "node1").Credit.Score; got != before+ratingJobTimeout {
 			t.Fatalf("node1's credit %d → %d", before, got)
 		}
 	})
@@ -312,8 +312,8 @@ func TestJobLifecycle(t *testing.T) {
 		if j := c.job(t, "J-1"); j.Status != JobCompleted {
 			t.Fatalf("an abort touched another job: %+v", j)
 		}
-		if r := c.block(t, c.tx(t, 0, &ledgerpb.JobAbort{JobId: "J-1", Reason: "late"}))[0]; r.Code == CodeOK {
-			t.Fatal("a completed job was aborted")
+		if r := c.block(t, c.tx(t, 0, &ledgerpb.JobAbort{JobId: "J-1", Reason: "late"}))[0]; r.Code != CodeJobFinished {
+			t.Fatalf("a completed job was aborted: %d %s", r.Code, r.Log)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -78,7 +79,7 @@ const (
 
 // Credit moves of the contract life cycle, applied in FinalizeBlock on top of
 // the task machinery's own moves (a timed-out task already costs
-// creditTaskTimeout, a completion earns its band).
+// ratingTaskTimeout, a completion earns its band).
 // TODO(policies): move this table to the policy's credit section
 // (policies.Credit) once the grade table lives there; it is constants here
 // so that this change does not collide with that move.
@@ -179,32 +180,24 @@ func validOrderID(id string) bool {
 	return true
 }
 
-// knownGrade reports whether a grade name exists in the policy's table (or
-// the built-in one on a chain without a policy).
-func (v *committedView) knownGrade(name string) bool {
+// gradeTable is the policy in force, or the default policy on a chain
+// without one: policies owns the one grade table.
+func (v *committedView) gradeTable() *policies.Policy {
 	if v.policy != nil {
-		_, err := v.policy.MeetsGrade(0, name)
-		return err == nil
+		return v.policy
 	}
-	for _, g := range grades {
-		if g.Name == name {
-			return true
-		}
-	}
-	return false
+	return v.defaults
+}
+
+// knownGrade reports whether a grade name exists in the grade table.
+func (v *committedView) knownGrade(name string) bool {
+	_, err := v.gradeTable().MeetsGrade(0, name)
+	return err == nil
 }
 
 // meetsGrade reports whether a rating reaches a grade.
 func (v *committedView) meetsGrade(score int64, name string) (bool, error) {
-	if v.policy != nil {
-		return v.policy.MeetsGrade(uint32(score), name)
-	}
-	for _, g := range grades {
-		if g.Name == name {
-			return score >= g.Min, nil
-		}
-	}
-	return false, fmt.Errorf("unknown grade %q", name)
+	return v.gradeTable().MeetsGrade(uint32(min(max(score, 0), policies.MaxRating)), name)
 }
 
 // payable is the most an order's mode can pay: the pool shared by output
@@ -340,7 +333,7 @@ func checkOrderSign(signer string, m *ledgerpb.OrderSign, v *committedView, st s
 		return nil, txErr(terr.Code, "order %s is invalid at signing: %s", o.Id, terr.Msg)
 	}
 	for _, p := range o.Terms.Partners {
-		c, err := loadCredit(st, p.Member)
+		c, err := loadRating(st, p.Member)
 		if err != nil {
 			return nil, txErr(CodeInvalid, "read state: %v", err)
 		}
@@ -391,7 +384,7 @@ func applyOrderSign(b *blockState, signer string, o *ledgerpb.Order, height int6
 		Reason: fmt.Sprintf("signed by every party; checks passed; %d tasks opened", len(o.TaskIds)),
 	})
 	for _, p := range orderParties(o) {
-		if err := adjustCredit(b, p, creditOrderActivated, "order "+o.Id+" signed and active", height); err != nil {
+		if err := adjustRating(b, p, creditOrderActivated, "order "+o.Id+" signed and active", height); err != nil {
 			return err
 		}
 	}
@@ -417,7 +410,7 @@ func orderBreach(b *blockState, orderID, party, reason string, height int64) err
 		CreditDelta: creditOrderBreach,
 	})
 	o.Status, o.ResumeVotes, o.TerminateVotes = OrderSuspended, nil, nil
-	if err := adjustCredit(b, party, creditOrderBreach, "order "+o.Id+" breach: "+reason, height); err != nil {
+	if err := adjustRating(b, party, creditOrderBreach, "order "+o.Id+" breach: "+reason, height); err != nil {
 		return err
 	}
 	return putOrder(b, o)
@@ -498,7 +491,7 @@ func applyOrderVote(b *blockState, signer string, o *ledgerpb.Order, vote orderV
 			last := o.Transitions[len(o.Transitions)-1]
 			if last.Party != "" {
 				tr.Party, tr.CreditDelta = last.Party, creditOrderTerminatedAt
-				if err := adjustCredit(b, last.Party, creditOrderTerminatedAt, "order "+o.Id+" terminated after a breach", height); err != nil {
+				if err := adjustRating(b, last.Party, creditOrderTerminatedAt, "order "+o.Id+" terminated after a breach", height); err != nil {
 					return err
 				}
 			}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -355,7 +356,7 @@ func TestOrderTimeoutSuspendsAndResumeNeedsEveryParty(t *testing.T) {
 	for _, ev := range creditOf(t, e.app(), "p2").History {
 		sawBreach = sawBreach || ev.Delta == creditOrderBreach && strings.Contains(ev.Reason, "O-4 breach")
 	}
-	if !sawBreach || e.score("p2") >= p2+creditTaskTimeout {
+	if !sawBreach || e.score("p2") >= p2+ratingTaskTimeout {
 		t.Fatalf("p2 credit %d (was %d) without the breach charge: %v", e.score("p2"), p2, creditOf(t, e.app(), "p2").History)
 	}
 	e.refused(e.tx("p1", &ledgerpb.OrderSettle{OrderId: "O-4"}), CodeInvalid, "suspended")
@@ -478,8 +479,8 @@ func TestOrderInvalidProofSuspends(t *testing.T) {
 	if tr := lastTransition(o); o.Status != OrderSuspended || tr.Party != "p1" || !strings.Contains(tr.Reason, "does not verify") {
 		t.Fatalf("order after an invalid proof: %s %+v", o.Status, tr)
 	}
-	if got := e.score("p1"); got != before+creditInvalidProof+creditOrderBreach {
-		t.Fatalf("p1 credit %d, want %d", got, before+creditInvalidProof+creditOrderBreach)
+	if got := e.score("p1"); got != before+ratingInvalidProof+creditOrderBreach {
+		t.Fatalf("p1 credit %d, want %d", got, before+ratingInvalidProof+creditOrderBreach)
 	}
 	if task := taskOf(t, e.app(), o.TaskIds[0]); task.Status != TaskOpen {
 		t.Fatalf("task %s after an invalid proof", task.Status)
@@ -765,12 +766,23 @@ func TestOrderSecondBreachVoidsVotes(t *testing.T) {
 	if q.Code != CodeOK || proto.Unmarshal(q.Value, &h) != nil {
 		t.Fatalf("credit history: %d %s", q.Code, q.Log)
 	}
-	if h.Grade != GradeOf(h.Credit.Score) || h.Truncated || len(h.Entries) != 3 {
+	defaults, err := policies.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gradeOf := func(score int64) string {
+		g, err := defaults.GradeOf(uint32(score))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	if h.Grade != gradeOf(h.Credit.Score) || h.Truncated || len(h.Entries) != 3 {
 		t.Fatalf("credit history %v", &h)
 	}
-	want := []int64{creditOrderActivated, creditInvalidProof, creditOrderBreach}
+	want := []int64{creditOrderActivated, ratingInvalidProof, creditOrderBreach}
 	for i, en := range h.Entries {
-		if en.Event.Delta != want[i] || en.Grade != GradeOf(en.Event.Score) {
+		if en.Event.Delta != want[i] || en.Grade != gradeOf(en.Event.Score) {
 			t.Fatalf("history entry %d: %v, want delta %d", i, en, want[i])
 		}
 	}

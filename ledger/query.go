@@ -21,7 +21,8 @@ const (
 	QueryMembers       = "/members"
 	QueryAppHash       = "/apphash"    // data: decimal height; value: the AppHash after that height
 	QueryTask          = "/task"       // data: task ID; value: Task
-	QueryCredit        = "/credit"     // data: member name; value: CreditReport
+	QueryRating        = "/rating"     // data: member name; value: CreditReport (the member's rating)
+	QueryCredit        = "/credit"     // the historical name of QueryRating, still served
 	QueryParams        = "/params"     // value: Params as JSON
 	QueryPolicy        = "/policy"     // value: the current policy's YAML
 	QueryVerifyingKey  = "/vk"         // data: vk ID; value: JSON {"circuit", "key"}
@@ -114,11 +115,11 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 		return a.getOrNotFound(keyAppHashAt(h))
 	case QueryTask:
 		return a.getOrNotFound(keyTask(string(data)))
-	case QueryCredit:
+	case QueryRating, QueryCredit:
 		if _, ok := v.members.byName[string(data)]; !ok {
 			return nil, ErrNotFound
 		}
-		r, err := a.creditReport(v, string(data))
+		r, err := a.ratingReport(v, string(data))
 		if err != nil {
 			return nil, err
 		}
@@ -130,34 +131,17 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 	case QueryCommittee:
 		return a.getOrNotFound(keyCommittee(string(data)))
 	case QueryCommittees:
-		var list ledgerpb.CommitteeList
-		err := a.store.scan([]byte("committee/"), func(_, val []byte) error {
-			var c ledgerpb.Committee
-			if err := proto.Unmarshal(val, &c); err != nil {
-				return fmt.Errorf("corrupt committee: %w", err)
-			}
-			list.Committees = append(list.Committees, &c)
-			return nil
-		})
+		list, err := a.Committees()
 		if err != nil {
 			return nil, err
 		}
-		return marshal(&list)
+		return marshal(&ledgerpb.CommitteeList{Committees: list})
 	case QueryOpenJobs:
-		var list ledgerpb.JobList
-		err := a.store.scan(prefixJobOpen, func(key, _ []byte) error {
-			var j ledgerpb.Job
-			found, err := loadProto(committedReader{a.store}, keyJob(string(key[len(prefixJobOpen)+8:])), &j)
-			if err != nil || !found {
-				return fmt.Errorf("open-job index points to a missing job: %v", err)
-			}
-			list.Jobs = append(list.Jobs, &j)
-			return nil
-		})
+		list, err := a.OpenJobs()
 		if err != nil {
 			return nil, err
 		}
-		return marshal(&list)
+		return marshal(&ledgerpb.JobList{Jobs: list})
 	case QueryJobs:
 		var list ledgerpb.JobList
 		err := a.store.scan([]byte("job/"), func(_, val []byte) error {

@@ -87,7 +87,7 @@ func (a *App) CreditEventsAt(height int64) ([]*ledgerpb.CreditEvent, error) {
 	v := a.committed.Load()
 	var out []*ledgerpb.CreditEvent
 	for _, name := range v.members.names {
-		prefix := binary.BigEndian.AppendUint64(prefixCreditEvents(name), uint64(height))
+		prefix := binary.BigEndian.AppendUint64(prefixRatingEvents(name), uint64(height))
 		err := a.store.scan(prefix, func(_, val []byte) error {
 			var e ledgerpb.CreditEvent
 			if err := proto.Unmarshal(val, &e); err != nil {
@@ -122,7 +122,7 @@ func (a *App) Credits() ([]*ledgerpb.Credit, error) {
 	v := a.committed.Load()
 	out := make([]*ledgerpb.Credit, 0, len(v.members.names))
 	for _, name := range v.members.names {
-		c, err := loadCredit(committedReader{a.store}, name)
+		c, err := loadRating(committedReader{a.store}, name)
 		if err != nil {
 			return nil, err
 		}

@@ -182,7 +182,7 @@ func applyOrderSettle(b *blockState, tx *decodedTx, o *ledgerpb.Order, height in
 	}
 	for i, sh := range s.Shares {
 		if tasks[i].Status == TaskCompleted {
-			if err := adjustCredit(b, sh.Member, creditOrderDelivered, "order "+o.Id+" settled: delivered", height); err != nil {
+			if err := adjustRating(b, sh.Member, creditOrderDelivered, "order "+o.Id+" settled: delivered", height); err != nil {
 				return nil, err
 			}
 		}
@@ -192,7 +192,7 @@ func applyOrderSettle(b *blockState, tx *decodedTx, o *ledgerpb.Order, height in
 			}
 		}
 	}
-	if err := adjustCredit(b, o.Demander, creditOrderDemanderPaid, "order "+o.Id+" settled: paid", height); err != nil {
+	if err := adjustRating(b, o.Demander, creditOrderDemanderPaid, "order "+o.Id+" settled: paid", height); err != nil {
 		return nil, err
 	}
 	o.Status, o.SettlementRecord = OrderSettled, rec.Id

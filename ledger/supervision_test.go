@@ -120,8 +120,8 @@ func TestChannelRecordsNeedACompliantProof(t *testing.T) {
 	if r.TxResults[0].Code != CodeInvalidProof {
 		t.Fatalf("out-of-policy record: code %d (%s)", r.TxResults[0].Code, r.TxResults[0].Log)
 	}
-	if got := creditOf(t, app, "node0").Credit.Score; got != before+creditRejectedRecord {
-		t.Fatalf("credit after a rejected record: %d, want %d", got, before+creditRejectedRecord)
+	if got := creditOf(t, app, "node0").Credit.Score; got != before+ratingRejectedRecord {
+		t.Fatalf("credit after a rejected record: %d, want %d", got, before+ratingRejectedRecord)
 	}
 
 	// node1 is not on this channel.

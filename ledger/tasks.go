@@ -200,14 +200,14 @@ func applyTaskComplete(b *blockState, t *ledgerpb.Task, m *ledgerpb.TaskComplete
 	if err := putTask(b, t); err != nil {
 		return err
 	}
-	delta, band := int64(creditTaskMet), "task completed (threshold met)"
+	delta, band := int64(ratingTaskMet), "task completed (threshold met)"
 	switch {
 	case m.ClaimedBps >= basisPoints:
-		delta, band = creditTaskFull, "task completed (100%)"
+		delta, band = ratingTaskFull, "task completed (100%)"
 	case m.ClaimedBps >= highCompletionBps:
-		delta, band = creditTaskHigh, "task completed (≥ 90%)"
+		delta, band = ratingTaskHigh, "task completed (≥ 90%)"
 	}
-	if err := adjustCredit(b, t.Assignee, delta, band+": "+t.Id, height); err != nil {
+	if err := adjustRating(b, t.Assignee, delta, band+": "+t.Id, height); err != nil {
 		return err
 	}
 	return addOutput(b, t.Assignee, 1)
@@ -240,7 +240,7 @@ func expireTasks(b *blockState, height int64) ([]abci.Event, error) {
 		if err := putTask(b, t); err != nil {
 			return nil, err
 		}
-		if err := adjustCredit(b, t.Assignee, creditTaskTimeout, "task timed out: "+id, height); err != nil {
+		if err := adjustRating(b, t.Assignee, ratingTaskTimeout, "task timed out: "+id, height); err != nil {
 			return nil, err
 		}
 		events = append(events, abci.Event{Type: "task", Attributes: []abci.EventAttribute{

@@ -171,10 +171,10 @@ func TestTaskCompletionMovesCredit(t *testing.T) {
 		t.Fatalf("task after completion: %+v", task)
 	}
 	rep := creditOf(t, app, "seller")
-	if rep.Credit.Score != before+creditTaskHigh || rep.Credit.Output != 1 {
-		t.Fatalf("seller credit %d output %d; want %d and 1", rep.Credit.Score, rep.Credit.Output, before+creditTaskHigh)
+	if rep.Credit.Score != before+ratingTaskHigh || rep.Credit.Output != 1 {
+		t.Fatalf("seller credit %d output %d; want %d and 1", rep.Credit.Score, rep.Credit.Output, before+ratingTaskHigh)
 	}
-	if len(rep.History) != 1 || rep.History[0].Delta != creditTaskHigh {
+	if len(rep.History) != 1 || rep.History[0].Delta != ratingTaskHigh {
 		t.Fatalf("history %v", rep.History)
 	}
 	if r := checkTx(t, app, signPayload(t, seller, 4, completeMsg(t, keys, o, 950, 9900, 9000))); r.Code != CodeInvalid {
@@ -204,7 +204,7 @@ func TestInvalidCompletionProofCostsCredit(t *testing.T) {
 	if task := taskOf(t, app, "T-2"); task.Status != TaskOpen {
 		t.Fatalf("task %s after an invalid proof", task.Status)
 	}
-	if got := creditOf(t, app, "seller").Credit.Score; got != DefaultParams().InitialCredit+creditInvalidProof {
+	if got := creditOf(t, app, "seller").Credit.Score; got != DefaultParams().InitialCredit+ratingInvalidProof {
 		t.Fatalf("seller credit %d after an invalid proof", got)
 	}
 	if r := checkTx(t, app, tx); r.Code != CodeReplay {
@@ -225,9 +225,9 @@ func TestTaskTimeoutAtEpoch(t *testing.T) {
 	}
 	rep := creditOf(t, app, "seller")
 	initial := DefaultParams().InitialCredit
-	afterTimeout := initial + creditTaskTimeout
+	afterTimeout := initial + ratingTaskTimeout
 	want := afterTimeout + (DefaultParams().CreditBaseline-afterTimeout)/DefaultParams().CreditDecayDivisor
-	if rep.Credit.Score != want || len(rep.History) != 2 || rep.History[0].Delta != creditTaskTimeout {
+	if rep.Credit.Score != want || len(rep.History) != 2 || rep.History[0].Delta != ratingTaskTimeout {
 		t.Fatalf("seller credit %d history %v; want %d after timeout and decay", rep.Credit.Score, rep.History, want)
 	}
 }

@@ -39,6 +39,9 @@ const (
 	CodeUnauthorized
 	CodeBelowThreshold
 	CodeInvalidProof
+	// CodeJobFinished: the job the tx is about already completed or aborted
+	// (a late result, input or abort; harmless to its sender).
+	CodeJobFinished
 )
 
 // TxError is a rejected tx: a code for machines and a message for people.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node/blob"
 	"github.com/cohortnet/cohort/node/client"
 )
@@ -420,7 +421,7 @@ func JobJSON(j *ledgerpb.Job) client.Job {
 func (n *Node) handleJobOutput(w http.ResponseWriter, r *http.Request) {
 	kind := r.PathValue("kind")
 	label, labelled := strings.CutPrefix(kind, "allocation-")
-	if kind != "result" && kind != "allocation" && !(labelled && ledger.ValidSlotLabel(label)) {
+	if kind != "result" && kind != "allocation" && !(labelled && jobspec.CheckSlotLabel(label) == nil) {
 		writeError(w, http.StatusNotFound, ledger.CodeNotFound, fmt.Errorf("unknown job output %q", kind))
 		return
 	}

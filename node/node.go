@@ -54,7 +54,7 @@ type Node struct {
 
 	runCtx context.Context // ends when Stop begins
 	cancel context.CancelFunc
-	sched  *scheduler
+	sched  *jobsRunner
 	cmtDBs []dbm.DB       // CometBFT's stores, closed by Stop (see lateCloseDB)
 	wg     sync.WaitGroup // goroutines owned by the node
 	stopMu sync.Mutex

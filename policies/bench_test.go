@@ -1,6 +1,10 @@
 package policies
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/cohortnet/cohort/mpc/jobspec"
+)
 
 // BenchmarkParseDefault measures Parse (decode, validate, compile) of the
 // default policy, which the ledger runs at genesis, on restart and for
@@ -33,7 +37,7 @@ func BenchmarkCheckSubmit(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if err := p.CheckSubmit(RoleEnterprise, JobAuctionVickrey, 650); err != nil {
+		if err := p.CheckSubmit(RoleEnterprise, string(jobspec.AuctionVickrey), 650); err != nil {
 			b.Fatal(err)
 		}
 	}

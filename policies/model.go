@@ -2,6 +2,8 @@ package policies
 
 import (
 	"math/big"
+
+	"github.com/cohortnet/cohort/mpc/jobspec"
 )
 
 // Format is the value of the required top-level `format` key.
@@ -19,19 +21,9 @@ const (
 // Roles lists the known roles, sorted.
 func Roles() []string { return []string{RoleEnterprise, RolePlatform, RoleSupervisor} }
 
-// Job types a policy can grant. They match the MPC job kinds.
-const (
-	JobCreditScore    = "credit-score"
-	JobAggregate      = "aggregate"
-	JobAuctionFirst   = "auction-first"
-	JobAuctionVickrey = "auction-vickrey"
-	JobClearing       = "clearing"
-)
-
-// JobTypes lists the known job types, sorted.
-func JobTypes() []string {
-	return []string{JobAggregate, JobAuctionFirst, JobAuctionVickrey, JobClearing, JobCreditScore}
-}
+// JobTypes lists the job types a policy can grant, sorted: the types of
+// mpc/jobspec, the one definition of a job.
+func JobTypes() []string { return jobspec.TypeNames() }
 
 // Credit ratings are integers in [0, MaxRating].
 const MaxRating = 1000

@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+
+	"github.com/cohortnet/cohort/mpc/jobspec"
 )
 
 func mustDefault(t *testing.T) *Policy {
@@ -91,16 +93,16 @@ func TestGradesAndAccess(t *testing.T) {
 	if _, err := p.GradeOf(1001); err == nil {
 		t.Error("rating 1001 accepted")
 	}
-	if err := p.CheckSubmit(RoleEnterprise, JobAuctionVickrey, 600); err != nil {
+	if err := p.CheckSubmit(RoleEnterprise, string(jobspec.AuctionVickrey), 600); err != nil {
 		t.Errorf("enterprise BBB auction: %v", err)
 	}
-	if err := p.CheckSubmit(RoleEnterprise, JobAuctionVickrey, 599); !errors.Is(err, ErrNotPermitted) {
+	if err := p.CheckSubmit(RoleEnterprise, string(jobspec.AuctionVickrey), 599); !errors.Is(err, ErrNotPermitted) {
 		t.Errorf("enterprise BB auction: %v", err)
 	}
-	if err := p.CheckSubmit(RoleEnterprise, JobClearing, 1000); !errors.Is(err, ErrNotPermitted) || !strings.Contains(err.Error(), "platform") {
+	if err := p.CheckSubmit(RoleEnterprise, string(jobspec.Clearing), 1000); !errors.Is(err, ErrNotPermitted) || !strings.Contains(err.Error(), "platform") {
 		t.Errorf("enterprise clearing: %v", err)
 	}
-	if err := p.CheckSubmit(RolePlatform, JobClearing, 650); err != nil {
+	if err := p.CheckSubmit(RolePlatform, string(jobspec.Clearing), 650); err != nil {
 		t.Errorf("platform clearing: %v", err)
 	}
 	if err := p.CheckSubmit(RolePlatform, "mining", 1000); !errors.Is(err, ErrNotPermitted) {

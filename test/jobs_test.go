@@ -15,6 +15,7 @@ import (
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
 )
 
 // TestPrivateJobs runs every job type through the ledger on 4 node
@@ -63,7 +64,7 @@ func TestPrivateJobs(t *testing.T) {
 			inputs = append(inputs, slotInput{slot, map[string][]uint64{"quantities": curves[i]}})
 		}
 		res := jr.run(t, 2, "clearing", "K1", params, inputs, "node2")
-		level, alloc := jobrun.PlainClearing(params.Sides, curves)
+		level, alloc := jobruntest.PlainClearing(params.Sides, curves)
 		if res.Clearing == nil || res.Clearing.Level != level || res.Clearing.Price != params.Prices[level] {
 			t.Fatalf("clearing %+v, plaintext level %d", res.Clearing, level)
 		}
@@ -83,7 +84,7 @@ func TestPrivateJobs(t *testing.T) {
 		}
 	})
 	credit := func(t *testing.T, id string) {
-		params := jobrun.CreditParams{Subjects: 40, Weights: []float64{0.7, -1.1, 0.4}, Bias: 0.1, ProviderFeatures: [][]int{{0, 1}, {2}}}
+		params := jobrun.CreditParams{Subjects: 40, Weights: jobrun.CreditWeights(0.7, -1.1, 0.4), Bias: "0.1", ProviderFeatures: [][]int{{0, 1}, {2}}}
 		cols := make([][]float64, 3)
 		for f := range cols {
 			for s := 0; s < params.Subjects; s++ {
@@ -92,7 +93,10 @@ func TestPrivateJobs(t *testing.T) {
 		}
 		inputs := map[int]any{0: map[string]any{"features": cols[:2]}, 1: map[string]any{"features": cols[2:]}}
 		res := jr.run(t, 0, "credit-score", id, params, inputs, "node0")
-		want := jobrun.PlainCreditScores(params, cols)
+		want, err := jobruntest.PlainCreditScores(params, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i := range want {
 			if math.Abs(res.Scores[i]-want[i]) > 1e-3 {
 				t.Fatalf("score %d: %f, plaintext %f", i, res.Scores[i], want[i])
@@ -106,7 +110,7 @@ func TestPrivateJobs(t *testing.T) {
 		values := [][]int64{{5, 30, 70}, {99, 0, 42, 42}}
 		inputs := map[int]any{0: map[string]any{"values": values[0]}, 1: map[string]any{"values": values[1]}}
 		res := jr.run(t, 2, "aggregate", "G1", params, inputs, "node2")
-		want := jobrun.PlainAggregate(params, values)
+		want := jobruntest.PlainAggregate(params, values)
 		if res.Aggregate == nil || res.Aggregate.Sum != want.Sum || res.Aggregate.Count != want.Count ||
 			fmt.Sprint(res.Aggregate.Histogram) != fmt.Sprint(want.Histogram) {
 			t.Fatalf("aggregate %+v, plaintext %+v", res.Aggregate, want)

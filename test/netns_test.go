@@ -19,6 +19,7 @@ import (
 
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
 	"github.com/cohortnet/cohort/test/netns"
 )
 
@@ -508,7 +509,7 @@ func (nn *netnsNet) jobs(t *testing.T) {
 	t.Logf("latency SS auction-vickrey (3 bids): submit → result anchored %v (%s)", jr.latency.Round(time.Millisecond), nn.jobSpan(t, "NV1"))
 	credit := func(id string) {
 		t.Helper()
-		params := jobrun.CreditParams{Subjects: 40, Weights: []float64{0.7, -1.1, 0.4}, Bias: 0.1, ProviderFeatures: [][]int{{0, 1}, {2}}}
+		params := jobrun.CreditParams{Subjects: 40, Weights: jobrun.CreditWeights(0.7, -1.1, 0.4), Bias: "0.1", ProviderFeatures: [][]int{{0, 1}, {2}}}
 		cols := make([][]float64, 3)
 		for f := range cols {
 			for s := 0; s < params.Subjects; s++ {
@@ -517,7 +518,10 @@ func (nn *netnsNet) jobs(t *testing.T) {
 		}
 		inputs := map[int]any{0: map[string]any{"features": cols[:2]}, 1: map[string]any{"features": cols[2:]}}
 		res := jr.run(t, 0, "credit-score", id, params, inputs, "node0")
-		want := jobrun.PlainCreditScores(params, cols)
+		want, err := jobruntest.PlainCreditScores(params, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i := range want {
 			if math.Abs(res.Scores[i]-want[i]) > 1e-3 {
 				t.Fatalf("score %d: %f, plaintext %f", i, res.Scores[i], want[i])

@@ -16,8 +16,10 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
 	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/zk"
 )
@@ -130,8 +132,8 @@ func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error 
 
 func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
 	const id = "credit-1"
-	params := jobrun.CreditParams{Subjects: subjects, Weights: []float64{0.9, -1.1, 0.6, 0.4, -0.7, 0.3},
-		Bias: -0.2, ProviderFeatures: [][]int{{0, 1}, {2, 3}, {4, 5}}}
+	params := jobrun.CreditParams{Subjects: subjects, Weights: jobrun.CreditWeights(0.9, -1.1, 0.6, 0.4, -0.7, 0.3),
+		Bias: "-0.2", ProviderFeatures: [][]int{{0, 1}, {2, 3}, {4, 5}}}
 	cols := make([][]float64, 6)
 	for f := range cols {
 		cols[f] = make([]float64, subjects)
@@ -150,7 +152,10 @@ func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	want := jobrun.PlainCreditScores(params, cols)
+	want, err := jobruntest.PlainCreditScores(params, cols)
+	if err != nil {
+		return "", err
+	}
 	worst := 0.0
 	for i := range want {
 		worst = math.Max(worst, math.Abs(res.Scores[i]-want[i]))
@@ -189,7 +194,7 @@ func (d *demo) vickrey(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	winner, price := jobrun.PlainAuction(jobrun.AuctionVickrey, bids)
+	winner, price := jobruntest.PlainAuction(jobrun.AuctionVickrey, bids)
 	if res.Auction.WinnerIndex != winner || res.Auction.Price != price {
 		return "", fmt.Errorf("auction result %+v, plaintext: %s at %d", res.Auction, bidders[winner], price)
 	}
@@ -214,7 +219,7 @@ func (d *demo) clearing(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	level, alloc := jobrun.PlainClearing(params.Sides, curves)
+	level, alloc := jobruntest.PlainClearing(params.Sides, curves)
 	if res.Clearing.Level != level {
 		return "", fmt.Errorf("clearing level %d, plaintext %d", res.Clearing.Level, level)
 	}
@@ -324,7 +329,7 @@ func completedJob(ctx context.Context, c *client.Client, id string) (*client.Job
 // ledger registered.
 func (d *demo) verifyInputProofs(ctx context.Context, j *client.Job) (int, error) {
 	var params jobrun.AuctionParams
-	if j.Type != "auction-first" && j.Type != "auction-vickrey" || json.Unmarshal(j.Params, &params) != nil || params.MaxBid == 0 {
+	if !jobspec.Type(j.Type).IsAuction() || json.Unmarshal(j.Params, &params) != nil || params.MaxBid == 0 {
 		return 0, nil
 	}
 	reg := zk.NewRegistry()

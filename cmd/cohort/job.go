@@ -14,6 +14,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node/client"
 )
 
@@ -97,7 +98,7 @@ func newJobCmd() *cobra.Command {
 	var wait bool
 	submitCmd := &cobra.Command{
 		Use:   "submit TYPE",
-		Short: "Submit a job (" + strings.Join(ledger.JobTypes, ", ") + "); prints its ID",
+		Short: "Submit a job (" + strings.Join(jobspec.TypeNames(), ", ") + "); prints its ID",
 		Long: `Submit a private job described by --spec, a JSON file:
 
   {"params": {...type-specific...}, "providers": ["node0", "node1", "node1/client-a"],

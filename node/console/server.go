@@ -23,6 +23,7 @@ import (
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/ledger/trace"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/metrics"
 	"github.com/cohortnet/cohort/policies"
@@ -386,7 +387,7 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q, status, typ := r.URL.Query().Get("q"), r.URL.Query().Get("status"), r.URL.Query().Get("type")
-	p := jobsPage{Status: status, Type: typ, Total: len(jobs), Types: ledger.JobTypes,
+	p := jobsPage{Status: status, Type: typ, Total: len(jobs), Types: jobTypeNames(),
 		Statuses: []string{ledger.JobCollecting, ledger.JobRunning, ledger.JobCompleted, ledger.JobAborted}}
 	for _, j := range jobs {
 		if (status == "" || j.Status == status) && (typ == "" || j.Type == typ) &&
@@ -588,7 +589,7 @@ func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
 		for _, j := range jobs {
 			involved := j.Requester == name || j.Recipient == name || j.Culprit == name
 			for _, pr := range j.Providers {
-				involved = involved || ledger.ProviderMember(pr) == name
+				involved = involved || jobspec.SlotMember(pr) == name
 			}
 			if involved {
 				p.Jobs = append(p.Jobs, j)
@@ -779,4 +780,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return nil
 	}
 	return err
+}
+
+// jobTypeNames lists the job types for the jobs page's filter.
+func jobTypeNames() []string {
+	var names []string
+	for _, t := range jobspec.Types() {
+		names = append(names, string(t))
+	}
+	return names
 }

@@ -1,4 +1,4 @@
-package jobrun
+package jobrun_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/transport"
+
+	. "github.com/cohortnet/cohort/node/jobrun"
+	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
 )
 
 // Secure-preset end-to-end runs (committee of 4, t = 3). Run with

@@ -19,6 +19,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -211,7 +212,7 @@ func collectInputs[T any](ctx context.Context, sess *Session, timeout time.Durat
 				kinds[i], errs[i] = FaultMissingInput, err
 				return
 			}
-			ch, err := decodeChunks(b, kindInput, 1, MaxFeatures)
+			ch, err := decodeChunks(b, kindInput, 1, jobspec.MaxFeatures)
 			if err == nil {
 				out[i], err = decode(i, ch)
 			}
@@ -265,7 +266,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	}
 	fields := 1
 	if spec.Type == Clearing {
-		fields = len(spec.clearing().Prices)
+		fields = len(spec.ClearingParams().Prices)
 	}
 	shares, inErr := collectInputs(ctx, sess, job.InputTimeout, func(i int, ch [][]byte) (jobs.InputShare, error) {
 		if len(ch) != 1 {
@@ -319,10 +320,10 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		out.OutputCommitment = elementBytes(res.Commitment)
 		toRecipient = [][]byte{jobs.EncodeOutputShare(res.Output)}
 	case Clearing:
-		cp := spec.clearing()
+		cp := spec.ClearingParams()
 		bids := make([]jobs.ClearingBid, len(inputs))
 		for i := range bids {
-			bids[i] = jobs.ClearingBid{Input: inputs[i], Side: cp.side(i)}
+			bids[i] = jobs.ClearingBid{Input: inputs[i], Side: clearingSide(cp, i)}
 		}
 		res, err := jobs.RunClearing(ctx, p, jobs.ClearingSpec{Prices: cp.Prices}, bids)
 		if err != nil {
@@ -452,7 +453,7 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	}
 	want := func(i int) int {
 		if spec.Type == CreditScore {
-			return len(spec.credit().ProviderFeatures[i])
+			return len(spec.Credit().ProviderFeatures[i])
 		}
 		return 2
 	}
@@ -544,18 +545,22 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 // (the spec alone cannot know it): the credit model's depth, the histogram's
 // bins, the number of subjects.
 func CheckPreset(spec *Spec, preset *he.Preset) error {
-	if err := spec.ensureValid(); err != nil {
+	if err := spec.EnsureValid(); err != nil {
 		return err
 	}
 	var err error
 	switch spec.Type {
 	case CreditScore:
-		p := spec.credit()
-		if err = p.model().Validate(preset); err == nil && p.Subjects > preset.CKKS.MaxSlots() {
+		p := spec.Credit()
+		var model jobs.CreditModel
+		if model, err = CreditModel(p); err != nil {
+			break
+		}
+		if err = model.Validate(preset); err == nil && p.Subjects > preset.CKKS.MaxSlots() {
 			err = fmt.Errorf("%d subjects exceed the preset's %d slots", p.Subjects, preset.CKKS.MaxSlots())
 		}
 	case Aggregate:
-		err = spec.aggregate().spec().Validate(preset)
+		err = aggregateSpec(spec.AggregateParams()).Validate(preset)
 	}
 	if err != nil {
 		return fmt.Errorf("jobrun: job %s on preset %s: %w", spec.ID, preset.Name, err)
@@ -569,20 +574,24 @@ func evaluateHE(ctx context.Context, spec *Spec, m *he.Member, conn transport.Co
 	cfg := he.RunConfig{StepTimeout: job.StepTimeout}
 	switch spec.Type {
 	case CreditScore:
-		p := spec.credit()
+		p := spec.Credit()
 		features := make([][]byte, len(p.Weights))
 		for i, fs := range p.ProviderFeatures {
 			for k, j := range fs {
 				features[j] = cts[i][k]
 			}
 		}
-		return jobs.RunCredit(ctx, m, conn, jobs.CreditJob{Model: p.model(), Features: features}, rpk, cfg)
+		model, err := CreditModel(p)
+		if err != nil {
+			return nil, err
+		}
+		return jobs.RunCredit(ctx, m, conn, jobs.CreditJob{Model: model, Features: features}, rpk, cfg)
 	case Aggregate:
 		inputs := make([]jobs.AggregateInput, len(cts))
 		for i, c := range cts {
 			inputs[i] = jobs.AggregateInput{Values: c[0], Histogram: c[1]}
 		}
-		return jobs.RunAggregate(ctx, m, conn, spec.aggregate().spec(), inputs, rpk, cfg)
+		return jobs.RunAggregate(ctx, m, conn, aggregateSpec(spec.AggregateParams()), inputs, rpk, cfg)
 	}
 	return nil, fmt.Errorf("jobrun: %s is not an HE job", spec.Type)
 }

@@ -1,4 +1,4 @@
-package jobrun
+package jobrun_test
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/cohortnet/cohort/mpc/transport"
+
+	. "github.com/cohortnet/cohort/node/jobrun"
+	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
 )
 
 // wantFault checks that err is a *FaultError of kind naming exactly parties.
@@ -235,12 +238,9 @@ func TestMalformedInputNamesProvider(t *testing.T) {
 				t.Fatal(err)
 			}
 			bad := spec.Providers[1]
-			rep, err := c.Run(ctx, spec, inputs, RunOptions{tamper: func(in *PreparedInput) {
+			rep, err := c.Run(ctx, spec, inputs, RunOptions{Tamper: func(in *PreparedInput) {
 				if in.Provider == bad {
-					for j := range in.messages {
-						m := append([]byte(nil), in.messages[j]...)
-						in.messages[j] = m[:len(m)-1] // truncated
-					}
+					TruncateMessages(in)
 				}
 			}})
 			if err != nil {
@@ -268,7 +268,7 @@ func (f forgingNetwork) Open(ctx context.Context, id string, self transport.Part
 type forgingConn struct{ transport.Conn }
 
 func (c forgingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
-	if r == transport.Round(kindOutput) {
+	if r == OutputRound {
 		b = append([]byte(nil), b...)
 		b[6+4+32+4] ^= 1 // first byte of the signature chunk
 	}
@@ -290,7 +290,7 @@ func (f shareTamperingNetwork) Open(ctx context.Context, id string, self transpo
 type shareTamperingConn struct{ transport.Conn }
 
 func (c shareTamperingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
-	if r == transport.Round(kindOutput) {
+	if r == OutputRound {
 		b = append([]byte(nil), b...)
 		b[len(b)-1] ^= 1
 	}
@@ -326,21 +326,6 @@ func TestRecipientNamesWrongAuctionShare(t *testing.T) {
 			t.Fatal("the recipient accepted a result with a wrong share")
 		}
 	}
-}
-
-func TestSubsets(t *testing.T) {
-	var got [][]int
-	subsets(4, 2, func(s []int) bool { got = append(got, slices.Clone(s)); return true })
-	want := [][]int{{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}}
-	if !slices.EqualFunc(got, want, slices.Equal) {
-		t.Fatalf("subsets(4, 2) = %v", got)
-	}
-	calls := 0
-	subsets(5, 3, func([]int) bool { calls++; return calls < 2 })
-	if calls != 2 {
-		t.Fatalf("subsets kept going after yield returned false: %d calls", calls)
-	}
-	subsets(2, 3, func([]int) bool { t.Fatal("no 3-subsets of 2"); return false })
 }
 
 func TestRecipientChecksEachMembersOutput(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+
+	"github.com/cohortnet/cohort/mpc/jobspec"
 )
 
 // Provider input files, one JSON object per job type (unknown fields are
@@ -38,7 +40,7 @@ type ClearingInput struct {
 }
 
 // parseInput decodes and checks provider idx's input file for the spec.
-func (s *Spec) parseInput(idx int, file []byte) (any, error) {
+func parseInput(s *Spec, idx int, file []byte) (any, error) {
 	if len(file) > MaxInputFileBytes {
 		return nil, fmt.Errorf("jobrun: input file of %d bytes exceeds %d", len(file), MaxInputFileBytes)
 	}
@@ -51,7 +53,7 @@ func (s *Spec) parseInput(idx int, file []byte) (any, error) {
 		if err := strictJSON(file, &in); err != nil {
 			return bad("%v", err)
 		}
-		p := s.credit()
+		p := s.Credit()
 		want := p.ProviderFeatures[idx]
 		if len(in.Features) != len(want) {
 			return bad("%d feature columns, provider %d supplies %d", len(in.Features), idx, len(want))
@@ -72,8 +74,8 @@ func (s *Spec) parseInput(idx int, file []byte) (any, error) {
 		if err := strictJSON(file, &in); err != nil {
 			return bad("%v", err)
 		}
-		if len(in.Values) == 0 || len(in.Values) > MaxAggregateValues {
-			return bad("%d values, want 1..%d", len(in.Values), MaxAggregateValues)
+		if len(in.Values) == 0 || len(in.Values) > jobspec.MaxAggregateValues {
+			return bad("%d values, want 1..%d", len(in.Values), jobspec.MaxAggregateValues)
 		}
 		return &in, nil
 	case AuctionFirst, AuctionVickrey:
@@ -84,8 +86,8 @@ func (s *Spec) parseInput(idx int, file []byte) (any, error) {
 		if in.Bid == nil {
 			return bad("missing bid")
 		}
-		if *in.Bid > s.auction().MaxBid {
-			return bad("bid above max_bid %d", s.auction().MaxBid)
+		if *in.Bid > s.Auction().BidBound() {
+			return bad("bid above max_bid %d", s.Auction().BidBound())
 		}
 		return &in, nil
 	case Clearing:
@@ -93,12 +95,12 @@ func (s *Spec) parseInput(idx int, file []byte) (any, error) {
 		if err := strictJSON(file, &in); err != nil {
 			return bad("%v", err)
 		}
-		if len(in.Quantities) != len(s.clearing().Prices) {
-			return bad("%d quantities for %d price levels", len(in.Quantities), len(s.clearing().Prices))
+		if len(in.Quantities) != len(s.ClearingParams().Prices) {
+			return bad("%d quantities for %d price levels", len(in.Quantities), len(s.ClearingParams().Prices))
 		}
 		for l, q := range in.Quantities {
-			if q > MaxClearingQuantity {
-				return bad("quantity at level %d exceeds %d", l, uint64(MaxClearingQuantity))
+			if q > jobspec.MaxClearingQuantity {
+				return bad("quantity at level %d exceeds %d", l, uint64(jobspec.MaxClearingQuantity))
 			}
 		}
 		return &in, nil

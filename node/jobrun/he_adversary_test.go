@@ -1,4 +1,4 @@
-package jobrun
+package jobrun_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/cohortnet/cohort/mpc/he"
+
+	. "github.com/cohortnet/cohort/node/jobrun"
+	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
 )
 
 // withDeviant returns a copy of the cluster whose member index dev sends

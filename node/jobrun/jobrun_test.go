@@ -1,4 +1,4 @@
-package jobrun
+package jobrun_test
 
 import (
 	"context"
@@ -14,8 +14,12 @@ import (
 
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
+
+	. "github.com/cohortnet/cohort/node/jobrun"
+	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
 )
 
 // testCluster is a 3-of-4 committee on the INSECURE test preset, set up once
@@ -61,7 +65,7 @@ func sizeFor(typ Type) int {
 
 func TestEveryJobTypeEndToEnd(t *testing.T) {
 	c := testCluster(t)
-	for _, typ := range Types() {
+	for _, typ := range jobspec.Types() {
 		t.Run(string(typ), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -104,8 +108,8 @@ func TestEveryJobTypeEndToEnd(t *testing.T) {
 			if a := rep.Result.Auction; a != nil {
 				// The recipient's opening of the record's commitment.
 				salt, err1 := hex.DecodeString(rep.Result.OpeningSalt)
-				oc, err2 := parseElement(first.OutputCommitment)
-				s, err3 := parseElement(salt)
+				oc, err2 := ParseElement(first.OutputCommitment)
+				s, err3 := ParseElement(salt)
 				if err := errors.Join(err1, err2, err3); err != nil {
 					t.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package jobrun
+package jobrun_test
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 
 	"github.com/cohortnet/cohort/mpc/transport"
 	"github.com/cohortnet/cohort/node/p2p"
+
+	. "github.com/cohortnet/cohort/node/jobrun"
+	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
 )
 
 // p2pNetworks starts a member-gated libp2p host on loopback for every party,

@@ -94,14 +94,14 @@ func HEInputCommitment(jobID string, provider int, ids []he.CiphertextID) []byte
 // per member, for HE jobs the ciphertexts (the same for every member). It does
 // no networking; post Commitment, then call Provide.
 func PrepareInput(spec *Spec, provider string, inputFile []byte, keys ProviderKeys) (*PreparedInput, error) {
-	if err := spec.ensureValid(); err != nil {
+	if err := spec.EnsureValid(); err != nil {
 		return nil, err
 	}
 	idx := spec.ProviderIndex(provider)
 	if idx < 0 {
 		return nil, fmt.Errorf("jobrun: %s is not a provider of job %s", provider, spec.ID)
 	}
-	parsed, err := spec.parseInput(idx, inputFile)
+	parsed, err := parseInput(spec, idx, inputFile)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func PrepareInput(spec *Spec, provider string, inputFile []byte, keys ProviderKe
 			cts, ids, err = jobs.EncryptFeatureColumns(keys.Preset, pk, in.Features)
 		case *AggregateInput:
 			var a jobs.AggregateInput
-			a, err = jobs.EncryptAggregateInput(keys.Preset, pk, spec.aggregate().spec(), in.Values)
+			a, err = jobs.EncryptAggregateInput(keys.Preset, pk, aggregateSpec(spec.AggregateParams()), in.Values)
 			cts = [][]byte{a.Values, a.Histogram}
 			ids = []he.CiphertextID{he.HashCiphertext(a.Values), he.HashCiphertext(a.Histogram)}
 		}
@@ -145,7 +145,7 @@ func PrepareInput(spec *Spec, provider string, inputFile []byte, keys ProviderKe
 	switch in := parsed.(type) {
 	case *AuctionInput:
 		out.Value = *in.Bid
-		out.hasRange, out.lo, out.hi = true, 0, spec.auction().MaxBid
+		out.hasRange, out.lo, out.hi = true, 0, spec.Auction().BidBound()
 		fields = []fr.Element{fr.NewElement(*in.Bid)}
 	case *ClearingInput:
 		fields = make([]fr.Element, len(in.Quantities))
@@ -325,7 +325,7 @@ const preparedFixedChunks = 8
 // ParsePreparedInput decodes a prepared input written by MarshalBinary for
 // spec, checking it belongs to one of the spec's providers and committee.
 func ParsePreparedInput(spec *Spec, b []byte) (*PreparedInput, error) {
-	if err := spec.ensureValid(); err != nil {
+	if err := spec.EnsureValid(); err != nil {
 		return nil, err
 	}
 	n := len(spec.Committee)

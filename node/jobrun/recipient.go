@@ -276,10 +276,10 @@ func openHEResult(spec *Spec, job RecipientJob, r *he.Recipient, oc []byte, heRe
 	var err error
 	switch spec.Type {
 	case CreditScore:
-		res.Scores, err = jobs.DecryptCreditScores(r, heRes, spec.credit().Subjects)
+		res.Scores, err = jobs.DecryptCreditScores(r, heRes, spec.Credit().Subjects)
 	case Aggregate:
 		var st jobs.AggregateStats
-		if st, err = jobs.DecryptAggregate(r, job.Preset, spec.aggregate().spec(), heRes); err == nil {
+		if st, err = jobs.DecryptAggregate(r, job.Preset, aggregateSpec(spec.AggregateParams()), heRes); err == nil {
 			res.Aggregate = &AggregateResult{Count: st.Count, Sum: st.Sum, SumSq: st.SumSq, Mean: st.Mean, Variance: st.Variance, Histogram: st.Histogram}
 		}
 	default:
@@ -420,7 +420,7 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		}
 		var lv fr.Element
 		lv.SetInt64(level)
-		prices := spec.clearing().Prices
+		prices := spec.ClearingParams().Prices
 		if level < -1 || level >= int64(len(prices)) {
 			return nil, fault(spec, FaultBadOutput, errors.New("clearing level out of range"))
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -46,14 +47,18 @@ func ParseSessionID(id string) (jobID string, attempt int, kind string, err erro
 	if err != nil || a < 0 || strconv.Itoa(a) != parts[1] {
 		return "", 0, "", fmt.Errorf("jobrun: %q has a bad attempt number", id)
 	}
-	if err := checkName("job ID", parts[0], MaxIDBytes); err != nil {
+	if err := jobspec.CheckToken("job ID", parts[0], maxSessionJobIDBytes); err != nil {
 		return "", 0, "", err
 	}
 	return parts[0], a, parts[2], nil
 }
 
+// maxSessionJobIDBytes bounds the job part of a session ID: a job ID, or a
+// committee ID under a short prefix (the node's "setup-").
+const maxSessionJobIDBytes = jobspec.MaxIDBytes + 16
+
 // SessionParties lists the parties of a session kind in party order.
-func (s *Spec) SessionParties(kind string) ([]string, error) {
+func SessionParties(s *Spec, kind string) ([]string, error) {
 	switch kind {
 	case SessionMPC:
 		return slices.Clone(s.Committee), nil
@@ -86,7 +91,7 @@ func P2PResolver(lookup func(ctx context.Context, jobID string) (*Spec, error), 
 		if err != nil {
 			return nil, err
 		}
-		parties, err := spec.SessionParties(kind)
+		parties, err := SessionParties(spec, kind)
 		if err != nil {
 			return nil, err
 		}
@@ -116,13 +121,13 @@ type Session struct {
 
 // Join opens the io session of attempt of the job as party self.
 func Join(ctx context.Context, nw transport.Network, spec *Spec, attempt int, self string) (*Session, error) {
-	if err := spec.ensureValid(); err != nil {
+	if err := spec.EnsureValid(); err != nil {
 		return nil, err
 	}
 	if attempt < 0 {
 		return nil, fmt.Errorf("jobrun: negative attempt %d", attempt)
 	}
-	parties, _ := spec.SessionParties(SessionIO)
+	parties, _ := SessionParties(spec, SessionIO)
 	idx := slices.Index(parties, self)
 	if idx < 0 {
 		return nil, fmt.Errorf("jobrun: %s has no role in job %s", self, spec.ID)

@@ -2,106 +2,31 @@ package jobrun
 
 import (
 	"bytes"
-	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 )
 
 const validSpec = `{"id":"job-1","type":"auction-vickrey","params":{"max_bid":1000},
  "providers":["a","b","c"],"committee":["n0","n1","n2","n3"],"threshold":3,"recipient":"a"}`
 
-func TestDecodeSpecAcceptsDocExamples(t *testing.T) {
-	for _, s := range []string{
-		validSpec,
-		`{"id":"c","type":"credit-score","params":{"subjects":1000,"weights":[0.8,-1.2,0.5],"bias":-0.3,"provider_features":[[0,1],[2]]},
-		  "providers":["p","q"],"committee":["n0","n1","n2","n3"],"threshold":3,"recipient":"r"}`,
-		`{"id":"g","type":"aggregate","params":{"bins":8,"lo":0,"hi":100},"providers":["p"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
-		`{"id":"k","type":"clearing","params":{"prices":[10,11,12],"sides":["buyer","seller","seller"]},
-		  "providers":["a","b","c"],"committee":["n0","n1","n2","n3"],"threshold":3,"recipient":"a"}`,
-		`{"id":"f","type":"auction-first","providers":["a","b"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"a"}`,
-	} {
-		if _, err := DecodeSpec([]byte(s)); err != nil {
-			t.Errorf("%s: %v", s, err)
-		}
-	}
-}
-
-func TestDecodeSpecRejects(t *testing.T) {
-	edit := func(from, to string) string { return strings.Replace(validSpec, from, to, 1) }
-	for name, s := range map[string]string{
-		"unknown field":        edit(`"id"`, `"extra":1,"id"`),
-		"trailing data":        validSpec + `{}`,
-		"unknown type":         edit(`auction-vickrey`, `lottery`),
-		"bad job ID":           edit(`"job-1"`, `"job/1"`),
-		"empty job ID":         edit(`"job-1"`, `""`),
-		"duplicate provider":   edit(`["a","b","c"]`, `["a","b","a"]`),
-		"duplicate member":     edit(`["n0","n1","n2","n3"]`, `["n0","n1","n2","n0"]`),
-		"committee too small":  edit(`["n0","n1","n2","n3"]`, `["n0","n1"]`),
-		"threshold too low":    edit(`"threshold":3`, `"threshold":1`),
-		"threshold too high":   edit(`"threshold":3`, `"threshold":5`),
-		"no recipient":         edit(`"recipient":"a"`, `"recipient":""`),
-		"params unknown field": edit(`"max_bid":1000`, `"max_bid":1000,"reserve":5`),
-		"params wrong type":    edit(`"max_bid":1000`, `"max_bid":"lots"`),
-		"one bidder":           edit(`["a","b","c"]`, `["a"]`),
-		"empty slot label":     edit(`["a","b","c"]`, `["a","b/"]`),
-		"nested slot":          edit(`["a","b","c"]`, `["a","b/x/y"]`),
-		"slot without party":   edit(`["a","b","c"]`, `["a","/x"]`),
-		"colon in slot label":  edit(`["a","b","c"]`, `["a","b/x:y"]`),
-		"duplicate slot":       edit(`["a","b","c"]`, `["a","b/x","b/x"]`),
-	} {
-		if _, err := DecodeSpec([]byte(s)); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
+// The spec itself is tested in mpc/jobspec; here, what jobrun derives from it.
+func TestLabelledSlotsShareASession(t *testing.T) {
 	// Slots of one party are distinct providers; the io session lists the
 	// party once.
-	spec, err := DecodeSpec([]byte(edit(`["a","b","c"]`, `["a","b","b/x","b/y"]`)))
+	spec, err := DecodeSpec([]byte(strings.Replace(validSpec, `["a","b","c"]`, `["a","b","b/x","b/y"]`, 1)))
 	if err != nil {
 		t.Fatalf("labelled slots rejected: %v", err)
 	}
 	if got := spec.SlotsOf("b"); !slices.Equal(got, []int{1, 2, 3}) {
 		t.Fatalf("slots of b: %v", got)
 	}
-	if parties, _ := spec.SessionParties(SessionIO); slices.Index(parties, "b") < 0 || slices.Contains(parties, "b/x") {
+	if parties, _ := SessionParties(spec, SessionIO); slices.Index(parties, "b") < 0 || slices.Contains(parties, "b/x") {
 		t.Fatalf("io session parties %v", parties)
-	}
-	if _, err := DecodeSpec(bytes.Repeat([]byte(" "), MaxSpecBytes+1)); err == nil {
-		t.Error("oversized spec accepted")
-	}
-	big := `{"id":"x","type":"aggregate","params":{"bins":8,"lo":0,"hi":100` + strings.Repeat(" ", MaxParamsBytes) +
-		`},"providers":["p"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`
-	if _, err := DecodeSpec([]byte(big)); err == nil {
-		t.Error("oversized params accepted")
-	}
-}
-
-func TestParamsValidation(t *testing.T) {
-	base := func(typ Type, params string, providers int) *Spec {
-		s := &Spec{ID: "x", Type: typ, Params: json.RawMessage(params), Committee: []string{"n0", "n1", "n2", "n3"}, Threshold: 3, Recipient: "r"}
-		for i := 0; i < providers; i++ {
-			s.Providers = append(s.Providers, string(rune('a'+i)))
-		}
-		return s
-	}
-	for name, s := range map[string]*Spec{
-		"credit feature twice":    base(CreditScore, `{"subjects":5,"weights":[1,2],"provider_features":[[0],[0]]}`, 2),
-		"credit feature missing":  base(CreditScore, `{"subjects":5,"weights":[1,2,3],"provider_features":[[0],[1]]}`, 2),
-		"credit feature range":    base(CreditScore, `{"subjects":5,"weights":[1],"provider_features":[[1]]}`, 1),
-		"credit too many":         base(CreditScore, `{"subjects":100000,"weights":[1],"provider_features":[[0]]}`, 1),
-		"credit provider count":   base(CreditScore, `{"subjects":5,"weights":[1],"provider_features":[[0]]}`, 2),
-		"aggregate bins":          base(Aggregate, `{"bins":6,"lo":0,"hi":10}`, 1),
-		"aggregate empty range":   base(Aggregate, `{"bins":4,"lo":10,"hi":10}`, 1),
-		"aggregate huge range":    base(Aggregate, `{"bins":4,"lo":0,"hi":10000000}`, 1),
-		"clearing not increasing": base(Clearing, `{"prices":[3,3],"sides":["buyer"]}`, 1),
-		"clearing bad side":       base(Clearing, `{"prices":[3,4],"sides":["lender"]}`, 1),
-		"clearing side count":     base(Clearing, `{"prices":[3,4],"sides":["buyer"]}`, 2),
-	} {
-		if err := s.Validate(); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
 	}
 }
 
@@ -133,11 +58,11 @@ func TestParseInputRejects(t *testing.T) {
 		{Clearing, `{"quantities":[1]}`},
 		{Clearing, `{"quantities":[1,281474976710657]}`},
 	} {
-		if _, err := specs[c.typ].parseInput(0, []byte(c.file)); err == nil {
+		if _, err := parseInput(specs[c.typ], 0, []byte(c.file)); err == nil {
 			t.Errorf("%s input %s accepted", c.typ, c.file)
 		}
 	}
-	if _, err := specs[AuctionVickrey].parseInput(0, []byte(`{"bid":1000}`)); err != nil {
+	if _, err := parseInput(specs[AuctionVickrey], 0, []byte(`{"bid":1000}`)); err != nil {
 		t.Errorf("valid bid rejected: %v", err)
 	}
 }
@@ -154,7 +79,7 @@ func TestSessionIDs(t *testing.T) {
 		}
 	}
 	spec, _ := DecodeSpec([]byte(validSpec))
-	io, _ := spec.SessionParties(SessionIO)
+	io, _ := SessionParties(spec, SessionIO)
 	if strings.Join(io, ",") != "n0,n1,n2,n3,a,b,c" {
 		t.Fatalf("io parties %v", io)
 	}
@@ -250,5 +175,30 @@ func TestPreparedInputSurvivesRestart(t *testing.T) {
 	}
 	if _, err := ParsePreparedInput(spec, b[:len(b)-1]); err == nil {
 		t.Fatal("truncated input accepted")
+	}
+}
+
+// TestSpecLimitsFitSecurePreset: a job at jobspec's limits runs on the
+// secure preset, so that the ledger's validation is also the preset's.
+func TestSpecLimitsFitSecurePreset(t *testing.T) {
+	preset, err := he.SecurePreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := DecodeSpec([]byte(fmt.Sprintf(`{"id":"c","type":"credit-score","params":{"subjects":%d,"weights":[1,2],"degree":%d,"domain":8,"provider_features":[[0,1]]},
+		"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`, jobspec.MaxSubjects, jobspec.MaxDegree)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPreset(spec, preset); err != nil {
+		t.Fatalf("credit job at the limits: %v", err)
+	}
+	spec, err = DecodeSpec([]byte(fmt.Sprintf(`{"id":"g","type":"aggregate","params":{"bins":%d,"lo":%d,"hi":%d},
+		"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`, jobspec.MaxBins, -jobspec.MaxAggregateMagnitude, jobspec.MaxAggregateMagnitude+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPreset(spec, preset); err != nil {
+		t.Fatalf("aggregate job at the limits: %v", err)
 	}
 }

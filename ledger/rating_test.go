@@ -7,12 +7,20 @@ import (
 	"testing"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
 )
 
+// TestGrades: without a policy the ledger names ratings with the default
+// policy's table (policies owns the one grade table).
 func TestGrades(t *testing.T) {
-	for score, want := range map[int64]string{1000: "AAA", 900: "AAA", 899: "AA", 600: "BBB", 450: "B", 399: "C", 0: "C"} {
-		if got := GradeOf(score); got != want {
-			t.Errorf("GradeOf(%d) = %s, want %s", score, got, want)
+	defaults, err := policies.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &committedView{defaults: defaults}
+	for score, want := range map[int64]string{1000: "AAA", 900: "AAA", 899: "AA", 600: "BBB", 450: "B", 399: "C", 0: "C", -5: "C", 5000: "AAA"} {
+		if got := v.grade(score); got != want {
+			t.Errorf("grade(%d) = %s, want %s", score, got, want)
 		}
 	}
 }

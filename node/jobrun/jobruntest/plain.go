@@ -1,13 +1,16 @@
-package jobrun
+package jobruntest
 
-import "github.com/cohortnet/cohort/mpc/jobs"
+import (
+	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/node/jobrun"
+)
 
 // Plaintext references of every job type, for tests, the bench harness and a
 // requester's own checks.
 
 // PlainAuction returns the winner (ties to the lowest index) and the price of
 // a first-price or Vickrey auction.
-func PlainAuction(typ Type, bids []uint64) (winner int, price uint64) {
+func PlainAuction(typ jobrun.Type, bids []uint64) (winner int, price uint64) {
 	var second uint64
 	for i, b := range bids {
 		if i == 0 || b > bids[winner] {
@@ -19,7 +22,7 @@ func PlainAuction(typ Type, bids []uint64) (winner int, price uint64) {
 			second = b
 		}
 	}
-	if typ == AuctionVickrey {
+	if typ == jobrun.AuctionVickrey {
 		return winner, second
 	}
 	return winner, bids[winner]
@@ -79,12 +82,16 @@ func PlainClearing(sides []string, curves [][]uint64) (int, []uint64) {
 
 // PlainCreditScores scores subjects in the clear; cols[j] is feature j of
 // every subject.
-func PlainCreditScores(p CreditParams, cols [][]float64) []float64 {
-	return jobs.PlainCreditScores(p.model(), cols)
+func PlainCreditScores(p jobrun.CreditParams, cols [][]float64) ([]float64, error) {
+	m, err := jobrun.CreditModel(&p)
+	if err != nil {
+		return nil, err
+	}
+	return jobs.PlainCreditScores(m, cols), nil
 }
 
 // PlainAggregate computes an aggregate job's statistics in the clear.
-func PlainAggregate(p AggregateParams, values [][]int64) AggregateResult {
-	st := jobs.PlainAggregate(p.spec(), values)
-	return AggregateResult{Count: st.Count, Sum: st.Sum, SumSq: st.SumSq, Mean: st.Mean, Variance: st.Variance, Histogram: st.Histogram}
+func PlainAggregate(p jobrun.AggregateParams, values [][]int64) jobrun.AggregateResult {
+	st := jobs.PlainAggregate(jobs.AggregateSpec{Bins: p.Bins, Lo: p.Lo, Hi: p.Hi}, values)
+	return jobrun.AggregateResult{Count: st.Count, Sum: st.Sum, SumSq: st.SumSq, Mean: st.Mean, Variance: st.Variance, Histogram: st.Histogram}
 }

@@ -1,4 +1,4 @@
-package jobrun
+package jobruntest
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/transport"
+	"github.com/cohortnet/cohort/node/jobrun"
 )
 
 // Cluster runs whole jobs in one process, every party on the same
@@ -24,16 +25,16 @@ import (
 type Cluster struct {
 	Preset  *he.Preset
 	Members []string
-	Keys    []*CommitteeKeys
-	Record  *CommitteeRecord
+	Keys    []*jobrun.CommitteeKeys
+	Record  *jobrun.CommitteeRecord
 	// Network carries every session. Tests may wrap it per party (NetworkOf).
 	Network   transport.Network
 	NetworkOf func(party string) transport.Network
 	// Stores hold each member's persisted committee secrets.
-	Stores []Store
+	Stores []jobrun.Store
 	// OnSpec, if set, sees every job's spec before the job runs (a libp2p
 	// network's session resolver needs it).
-	OnSpec func(*Spec)
+	OnSpec func(*jobrun.Spec)
 
 	runs atomic.Uint64 // sample jobs run, for fresh job IDs
 }
@@ -45,7 +46,7 @@ const LocalCommitteeID = "local"
 // in-memory network (the one-time HE key generation and BLS DKG).
 func NewCluster(ctx context.Context, preset *he.Preset, n, t int) (*Cluster, error) {
 	nw := transport.NewMemoryNetwork()
-	c := &Cluster{Preset: preset, Network: nw, Members: make([]string, n), Keys: make([]*CommitteeKeys, n), Stores: make([]Store, n)}
+	c := &Cluster{Preset: preset, Network: nw, Members: make([]string, n), Keys: make([]*jobrun.CommitteeKeys, n), Stores: make([]jobrun.Store, n)}
 	lts := make([]*committee.LongTermKey, n)
 	pubs := make([]committee.LongTermPublicKey, n)
 	for i := range lts {
@@ -66,7 +67,7 @@ func NewCluster(ctx context.Context, preset *he.Preset, n, t int) (*Cluster, err
 			}
 			defer conn.Close()
 			c.Stores[i] = he.NewMemoryStore()
-			c.Keys[i], errs[i] = SetupCommittee(ctx, conn, CommitteeConfig{
+			c.Keys[i], errs[i] = jobrun.SetupCommittee(ctx, conn, jobrun.CommitteeConfig{
 				CommitteeID: LocalCommitteeID, Preset: preset, Threshold: t, LongTerm: lts[i], Members: pubs, MemberIDs: c.Members,
 			}, c.Stores[i])
 		}()
@@ -100,18 +101,18 @@ type RunOptions struct {
 	StepTimeout  time.Duration
 	Rand         func(party string) io.Reader
 
-	// tamper, in tests, alters prepared inputs after their commitments
-	// were posted.
-	tamper func(*PreparedInput)
+	// Tamper, if set, alters prepared inputs after their commitments were
+	// posted (fault tests).
+	Tamper func(*jobrun.PreparedInput)
 }
 
 // RunReport is everything the parties of one run returned.
 type RunReport struct {
-	Outcomes       map[string]*Outcome
+	Outcomes       map[string]*jobrun.Outcome
 	MemberErrs     map[string]error
-	Result         *Result
+	Result         *jobrun.Result
 	RecipientErr   error
-	ProviderResult map[string]*ProviderResult
+	ProviderResult map[string]*jobrun.ProviderResult
 	ProviderErrs   map[string]error
 	// Prepare is the providers' input preparation time (in parallel), Job
 	// the rest until every party returned.
@@ -120,16 +121,16 @@ type RunReport struct {
 
 // Run runs one job attempt with every party of spec in this process; inputs
 // maps each provider to its input file.
-func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte, opts RunOptions) (*RunReport, error) {
-	if err := spec.ensureValid(); err != nil {
+func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string][]byte, opts RunOptions) (*RunReport, error) {
+	if err := spec.EnsureValid(); err != nil {
 		return nil, err
 	}
 	if c.OnSpec != nil {
 		c.OnSpec(spec)
 	}
 	rep := &RunReport{
-		Outcomes: map[string]*Outcome{}, MemberErrs: map[string]error{},
-		ProviderResult: map[string]*ProviderResult{}, ProviderErrs: map[string]error{},
+		Outcomes: map[string]*jobrun.Outcome{}, MemberErrs: map[string]error{},
+		ProviderResult: map[string]*jobrun.ProviderResult{}, ProviderErrs: map[string]error{},
 	}
 	rnd := func(p string) io.Reader {
 		if opts.Rand == nil {
@@ -138,14 +139,14 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 		return opts.Rand(p)
 	}
 	start := time.Now()
-	prepared := make([]*PreparedInput, len(spec.Providers))
+	prepared := make([]*jobrun.PreparedInput, len(spec.Providers))
 	perrs := make([]error, len(spec.Providers))
 	var wg sync.WaitGroup
 	for i, p := range spec.Providers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			prepared[i], perrs[i] = PrepareInput(spec, p, inputs[p], ProviderKeys{Preset: c.Preset, CommitteeHEKey: c.Record.HEPublicKey, Rand: rnd(p)})
+			prepared[i], perrs[i] = jobrun.PrepareInput(spec, p, inputs[p], jobrun.ProviderKeys{Preset: c.Preset, CommitteeHEKey: c.Record.HEPublicKey, Rand: rnd(p)})
 		}()
 	}
 	wg.Wait()
@@ -160,13 +161,13 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 		}
 	}
 	rep.Prepare = time.Since(start)
-	if opts.tamper != nil {
+	if opts.Tamper != nil {
 		for _, in := range prepared {
-			opts.tamper(in)
+			opts.Tamper(in)
 		}
 	}
 
-	parties, _ := spec.SessionParties(SessionIO)
+	parties, _ := jobrun.SessionParties(spec, jobrun.SessionIO)
 	var mu sync.Mutex
 	// The ledger would tell providers and the recipient that a job ended;
 	// here their roles end a grace period after every member returned.
@@ -214,7 +215,7 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 				memberDone = sync.OnceFunc(membersDone.Done)
 				defer memberDone()
 			}
-			sess, err := Join(ctx, nw, spec, opts.Attempt, party)
+			sess, err := jobrun.Join(ctx, nw, spec, opts.Attempt, party)
 			if err != nil {
 				mu.Lock()
 				rep.MemberErrs[party] = err
@@ -222,41 +223,30 @@ func (c *Cluster) Run(ctx context.Context, spec *Spec, inputs map[string][]byte,
 				return
 			}
 			defer sess.Close()
-			var roles sync.WaitGroup
-			if m >= 0 {
-				roles.Add(1)
-				go func() {
-					defer roles.Done()
-					defer memberDone()
-					out, err := RunCommittee(ctx, sess, c.Keys[m], CommitteeJob{
-						InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
-					})
-					mu.Lock()
-					rep.Outcomes[party], rep.MemberErrs[party] = out, err
-					mu.Unlock()
-				}()
-			}
+			roles := jobrun.Roles{Outputs: roleCtx, OnOutcome: func(*jobrun.Outcome, error) { memberDone() }}
 			for _, i := range slots {
-				roles.Add(1)
-				go func() {
-					defer roles.Done()
-					res, err := Provide(roleCtx, sess, prepared[i], ProviderOptions{})
-					mu.Lock()
-					rep.ProviderResult[spec.Providers[i]], rep.ProviderErrs[spec.Providers[i]] = res, err
-					mu.Unlock()
-				}()
+				roles.Inputs = append(roles.Inputs, prepared[i])
+			}
+			if m >= 0 {
+				roles.Member = &jobrun.MemberRole{Keys: c.Keys[m], Job: jobrun.CommitteeJob{
+					InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
+				}}
 			}
 			if party == spec.Recipient {
-				roles.Add(1)
-				go func() {
-					defer roles.Done()
-					res, err := ReceiveResult(roleCtx, sess, RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments})
-					mu.Lock()
-					rep.Result, rep.RecipientErr = res, err
-					mu.Unlock()
-				}()
+				roles.Recipient = &jobrun.RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments}
 			}
-			roles.Wait()
+			res := jobrun.PlayRoles(ctx, sess, roles)
+			mu.Lock()
+			defer mu.Unlock()
+			if m >= 0 {
+				rep.Outcomes[party], rep.MemberErrs[party] = res.Outcome, res.MemberErr
+			}
+			for k, i := range slots {
+				rep.ProviderResult[spec.Providers[i]], rep.ProviderErrs[spec.Providers[i]] = res.Provided[k], res.ProviderErrs[k]
+			}
+			if party == spec.Recipient {
+				rep.Result, rep.RecipientErr = res.Result, res.RecipientErr
+			}
 		}()
 	}
 	wg.Wait()
@@ -284,7 +274,7 @@ type LocalTimings struct {
 // of size subjects (8 features over 4 providers), aggregates of size values
 // over 4 providers. It checks the result against the plaintext computation
 // and returns the durations. Progress lines go to progress (may be nil).
-func RunLocal(ctx context.Context, typ Type, size int, progress io.Writer) (LocalTimings, error) {
+func RunLocal(ctx context.Context, typ jobrun.Type, size int, progress io.Writer) (LocalTimings, error) {
 	var t LocalTimings
 	if progress == nil {
 		progress = io.Discard
@@ -312,7 +302,7 @@ func RunLocal(ctx context.Context, typ Type, size int, progress io.Writer) (Loca
 // cluster, checks its result against the plaintext computation and returns
 // its durations (Setup is left zero). A harness that measures several jobs
 // sets the cluster up once and calls RunSample for each.
-func (c *Cluster) RunSample(ctx context.Context, typ Type, size int, progress io.Writer) (LocalTimings, error) {
+func (c *Cluster) RunSample(ctx context.Context, typ jobrun.Type, size int, progress io.Writer) (LocalTimings, error) {
 	var t LocalTimings
 	if progress == nil {
 		progress = io.Discard
@@ -375,8 +365,8 @@ func sortedKeys[V any](m map[string]V) []string {
 // SampleJob builds a random job of type typ and size (see RunLocal) on the
 // given committee, its providers' input files, and a check of a run's result
 // against the plaintext computation.
-func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map[string][]byte, func(*RunReport) error, error) {
-	spec := &Spec{ID: fmt.Sprintf("%s-%d", typ, size), Type: typ, Committee: members, Threshold: (len(members)*3 + 3) / 4, Recipient: members[0]}
+func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jobrun.Spec, map[string][]byte, func(*RunReport) error, error) {
+	spec := &jobrun.Spec{ID: fmt.Sprintf("%s-%d", typ, size), Type: typ, Committee: members, Threshold: (len(members)*3 + 3) / 4, Recipient: members[0]}
 	if spec.Threshold < (len(members)+1)/2 {
 		spec.Threshold = (len(members) + 1) / 2
 	}
@@ -396,12 +386,12 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 	}
 	var check func(*RunReport) error
 	switch typ {
-	case AuctionFirst, AuctionVickrey:
+	case jobrun.AuctionFirst, jobrun.AuctionVickrey:
 		bids := make([]uint64, size)
 		for i := range bids {
 			spec.Providers = append(spec.Providers, bidder(i))
 			bids[i] = rng.Uint64N(1 << 40)
-			put(spec.Providers[i], AuctionInput{Bid: &bids[i]})
+			put(spec.Providers[i], jobrun.AuctionInput{Bid: &bids[i]})
 		}
 		spec.Recipient = spec.Providers[0]
 		check = func(r *RunReport) error {
@@ -411,7 +401,7 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 			}
 			return nil
 		}
-	case Clearing:
+	case jobrun.Clearing:
 		const levels = 16
 		prices := make([]uint64, levels)
 		for l := range prices {
@@ -426,9 +416,9 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 			for l := range curves[i] {
 				curves[i][l] = rng.Uint64N(50)
 			}
-			put(spec.Providers[i], ClearingInput{Quantities: curves[i]})
+			put(spec.Providers[i], jobrun.ClearingInput{Quantities: curves[i]})
 		}
-		spec.Params, _ = json.Marshal(ClearingParams{Prices: prices, Sides: sides})
+		spec.Params, _ = json.Marshal(jobrun.ClearingParams{Prices: prices, Sides: sides})
 		check = func(r *RunReport) error {
 			level, alloc := PlainClearing(sides, curves)
 			if got := r.Result.Clearing; got == nil || got.Level != level {
@@ -442,12 +432,12 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 			}
 			return nil
 		}
-	case CreditScore:
+	case jobrun.CreditScore:
 		const features = 8
-		p := CreditParams{Subjects: size, Bias: -0.2, Weights: make([]float64, features)}
+		p := jobrun.CreditParams{Subjects: size, Bias: jobrun.CreditCoef(-0.2), Weights: make([]json.Number, features)}
 		cols := make([][]float64, features)
 		for j := range cols {
-			p.Weights[j] = rng.Float64()*1.2 - 0.6
+			p.Weights[j] = jobrun.CreditCoef(rng.Float64()*1.2 - 0.6)
 			cols[j] = make([]float64, size)
 			for i := range cols[j] {
 				cols[j][i] = rng.Float64()*2 - 1
@@ -462,11 +452,14 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 				mine = append(mine, cols[j])
 			}
 			p.ProviderFeatures = append(p.ProviderFeatures, fs)
-			put(m, CreditInput{Features: mine})
+			put(m, jobrun.CreditInput{Features: mine})
 		}
 		spec.Params, _ = json.Marshal(p)
 		check = func(r *RunReport) error {
-			want := PlainCreditScores(p, cols)
+			want, err := PlainCreditScores(p, cols)
+			if err != nil {
+				return err
+			}
 			if len(r.Result.Scores) != len(want) {
 				return fmt.Errorf("jobrun: %d scores, want %d", len(r.Result.Scores), len(want))
 			}
@@ -477,8 +470,8 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 			}
 			return nil
 		}
-	case Aggregate:
-		p := AggregateParams{Bins: 8, Lo: 0, Hi: 1000}
+	case jobrun.Aggregate:
+		p := jobrun.AggregateParams{Bins: 8, Lo: 0, Hi: 1000}
 		var all [][]int64
 		for _, m := range members {
 			spec.Providers = append(spec.Providers, m)
@@ -487,7 +480,7 @@ func SampleJob(typ Type, size int, members []string, rng *rand.Rand) (*Spec, map
 				vs[i] = rng.Int64N(1200) - 100
 			}
 			all = append(all, vs)
-			put(m, AggregateInput{Values: vs})
+			put(m, jobrun.AggregateInput{Values: vs})
 		}
 		spec.Params, _ = json.Marshal(p)
 		check = func(r *RunReport) error {

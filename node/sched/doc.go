@@ -1,0 +1,27 @@
+// Package sched is a node's job scheduler: it follows the ledger block by
+// block, runs the committee setups and job attempts this node has a part in,
+// and posts what they produce (committee confirmations, input commitments,
+// result records, aborts).
+//
+// It reads the ledger through the typed Ledger interface (the node passes its
+// ledger.App and a signer; tests a fake) and is driven by block events:
+// every committed block is handed to Run, which starts the work the block's
+// txs create and wakes the attempts waiting for the ledger to move (every
+// input committed, a result landed). Nothing polls or sleeps.
+//
+// One job attempt on this node is Scheduler.runJob: the node's provider
+// slots, committee seat and recipient role, played together with
+// jobrun.PlayRoles, the function the in-process cluster of the test kit
+// (jobrun/jobruntest) uses too.
+//
+// A committee member that cannot run a job the ledger accepted (its HE
+// preset cannot hold the job, its committee keys are missing) posts
+// job.abort with the reason at once, so that the
+// job ends before its deadline and no provider is penalised for it. A
+// provider that does not deliver its own input is not such a case: the
+// ledger names it at the deadline.
+//
+// State the scheduler must not lose (committee key shares, prepared inputs)
+// is in the jobrun.Store; everything else is re-derived from the ledger after
+// a restart (Run resumes every pending committee and open job first).
+package sched

@@ -1,0 +1,371 @@
+package sched
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/jobspec"
+	"github.com/cohortnet/cohort/node/blob"
+	"github.com/cohortnet/cohort/node/jobrun"
+)
+
+// maxReasonBytes keeps an abort reason under the ledger's bound.
+const maxReasonBytes = 500
+
+// runJob plays every role this node has in one attempt of a job: commit its
+// inputs, wait (block by block) until every input is on the ledger, then run
+// its roles with jobrun.PlayRoles and post the committee's result or abort.
+func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
+	spec, j, com, err := s.spec(jobID)
+	if err != nil {
+		if j == nil || com == nil {
+			return err
+		}
+		// The ledger validated the job with the same rules; a job it holds
+		// that does not validate here predates them. Say so on the ledger.
+		return s.cannotRun(ctx, j, com, fmt.Errorf("job spec: %w", err))
+	}
+	member := slices.Index(com.Members, s.cfg.Name)
+	log := s.log.With("job", jobID)
+
+	// A member checks first that it can run the job at all (its keys, its
+	// preset): if not, the job ends now, before providers commit, and nobody
+	// is penalised at its deadline.
+	var keys *jobrun.CommitteeKeys
+	if member >= 0 {
+		if keys, err = s.preflight(ctx, spec, com, member); err != nil {
+			return s.cannotRun(ctx, j, com, err)
+		}
+	}
+
+	// An input this node cannot supply (no input file, a bid out of range)
+	// is its own failure as a provider, not the job's: it does not abort;
+	// the ledger names the missing slot at the deadline and the provider
+	// pays, as for any provider that does not deliver.
+	prepared, err := s.commitInputs(ctx, spec, j, com)
+	if err != nil {
+		return err
+	}
+	// Every role talks in the job's session once every input is committed.
+	if j, err = s.waitRunning(ctx, jobID); err != nil || j == nil {
+		return err
+	}
+	jctx, cancel := context.WithTimeout(ctx, s.cfg.JobTimeout)
+	defer cancel()
+	// A member that cannot join is one the others name when they blame
+	// (HE jobs finish without it); it does not abort the job for everyone.
+	sess, err := jobrun.Join(jctx, s.cfg.Network, spec, 0, s.cfg.Name)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+
+	roles := jobrun.Roles{Inputs: prepared}
+	var posted error
+	if member >= 0 {
+		roles.Member = &jobrun.MemberRole{Keys: keys, Job: jobrun.CommitteeJob{InputCommitments: j.InputCommitments}}
+		roles.OnOutcome = func(out *jobrun.Outcome, err error) { posted = s.postOutcome(ctx, j, member, out, err) }
+	}
+	if j.Recipient == s.cfg.Name {
+		key, err := committee.ParseCommitteeKey(com.CommitteeKey)
+		if err != nil {
+			return fmt.Errorf("committee %s key: %w", com.Id, err)
+		}
+		roles.Recipient = &jobrun.RecipientJob{Preset: s.cfg.Preset, CommitteeKey: key, InputCommitments: j.InputCommitments}
+	}
+	res := jobrun.PlayRoles(jctx, sess, roles)
+
+	errs := []error{res.MemberErr, posted, res.RecipientErr}
+	for k, in := range prepared {
+		err := res.ProviderErrs[k]
+		if err == nil && res.Provided[k] != nil && res.Provided[k].Allocation != nil {
+			err = s.cfg.SaveResult(jobID, AllocationKind(in.Provider), res.Provided[k].Allocation)
+		}
+		errs = append(errs, err)
+	}
+	if roles.Recipient != nil && res.RecipientErr == nil {
+		errs = append(errs, s.cfg.SaveResult(jobID, "result", res.Result))
+		log.Info("result received")
+	}
+	return errors.Join(errs...)
+}
+
+// preflight loads a member's committee keys and checks the job against its
+// HE preset: what would make every attempt fail.
+func (s *Scheduler) preflight(ctx context.Context, spec *jobrun.Spec, com *ledgerpb.Committee, member int) (*jobrun.CommitteeKeys, error) {
+	keys, err := jobrun.LoadCommittee(ctx, s.cfg.Store, s.cfg.Preset, com.Id, member)
+	if err != nil {
+		return nil, fmt.Errorf("committee %s keys: %w", com.Id, err)
+	}
+	if err := jobrun.CheckPreset(spec, s.cfg.Preset); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// cannotRun posts the abort of a job this node cannot run, with the reason,
+// if it sits on the job's committee (only members and the requester may
+// abort); otherwise it returns the cause.
+func (s *Scheduler) cannotRun(ctx context.Context, j *ledgerpb.Job, com *ledgerpb.Committee, cause error) error {
+	if !slices.Contains(com.Members, s.cfg.Name) {
+		return cause
+	}
+	reason := fmt.Sprintf("committee member %s cannot run the job: %v", s.cfg.Name, cause)
+	s.log.Warn("cannot run job; aborting it on the ledger", "job", j.Id, "reason", reason)
+	return errors.Join(cause, s.postAbort(ctx, j.Id, reason, ""))
+}
+
+// postOutcome posts a member's result record, or the abort naming the party
+// at fault. The first member in committee order that signed posts the
+// record; the others post too only if it has not landed within
+// resultGraceBlocks blocks.
+func (s *Scheduler) postOutcome(ctx context.Context, j *ledgerpb.Job, member int, out *jobrun.Outcome, err error) error {
+	if err != nil {
+		reason, culprit := err.Error(), ""
+		var fe *jobrun.FaultError
+		if errors.As(err, &fe) {
+			reason = fe.Reason()
+			if len(fe.Parties) > 0 {
+				culprit = fe.Parties[0]
+			}
+		}
+		s.log.Warn("job failed; aborting on the ledger", "job", j.Id, "reason", reason)
+		return errors.Join(err, s.postAbort(ctx, j.Id, reason, culprit))
+	}
+	if len(out.Signers) > 0 && member != out.Signers[0] {
+		ended, err := s.waitEnded(ctx, j.Id, resultGraceBlocks)
+		if err != nil || ended {
+			return err
+		}
+	}
+	err = s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_JobResult{JobResult: &ledgerpb.JobResult{
+			JobId: j.Id, OutputCommitment: out.OutputCommitment, Signature: out.Signature,
+		}}
+	})
+	if finished(err) {
+		return nil
+	}
+	return err
+}
+
+func (s *Scheduler) postAbort(ctx context.Context, jobID, reason, culprit string) error {
+	err := s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: &ledgerpb.JobAbort{JobId: jobID, Reason: clip(reason, maxReasonBytes), Culprit: culprit}}
+	})
+	if finished(err) {
+		return nil
+	}
+	return err
+}
+
+// clip shortens s to at most n bytes on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// commitInputs prepares and commits this node's input slots (its own and
+// its clients' "node/label"), concurrently: each commitment waits for a
+// block. Slots committed before a restart are reloaded from the store.
+func (s *Scheduler) commitInputs(ctx context.Context, spec *jobrun.Spec, j *ledgerpb.Job, com *ledgerpb.Committee) ([]*jobrun.PreparedInput, error) {
+	slots := spec.SlotsOf(s.cfg.Name)
+	prepared := make([]*jobrun.PreparedInput, len(slots))
+	errs := make([]error, len(slots))
+	var wg sync.WaitGroup
+	for k, i := range slots {
+		slot := spec.Providers[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if len(j.InputCommitments[i]) == 0 {
+				prepared[k], errs[k] = s.commitInput(ctx, spec, j, com, slot)
+				if errs[k] != nil {
+					s.log.Warn("cannot provide input; the job will end without it", "job", j.Id, "slot", slot, "err", errs[k])
+				}
+				return
+			}
+			in, err := s.loadPrepared(ctx, spec, slot)
+			if err != nil {
+				s.log.Warn("input committed before a restart cannot be resent", "job", j.Id, "slot", slot, "err", err)
+				return
+			}
+			prepared[k] = in
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(prepared, func(in *jobrun.PreparedInput) bool { return in == nil }), nil
+}
+
+// commitInput reads the input file of one of this node's provider slots,
+// prepares it and posts its commitment (with an input-validity proof when
+// the job bounds bids).
+func (s *Scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledgerpb.Job, com *ledgerpb.Committee, slot string) (*jobrun.PreparedInput, error) {
+	raw, err := s.cfg.ReadInput(j.Id, slot)
+	if err != nil {
+		return nil, fmt.Errorf("input %s of job %s: %w", slot, j.Id, err)
+	}
+	keys := jobrun.ProviderKeys{Preset: s.cfg.Preset}
+	if spec.Type.IsHE() {
+		if keys.CommitteeHEKey, err = s.committeeHEKey(ctx, com); err != nil {
+			return nil, err
+		}
+	}
+	in, err := jobrun.PrepareInput(spec, slot, raw, keys)
+	if err != nil {
+		return nil, err
+	}
+	// Kept (privately, like key shares) so that a restart between committing
+	// and sending does not lose the input.
+	enc, err := in.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Store.Put(ctx, preparedKey(j.Id, slot), enc); err != nil {
+		return nil, err
+	}
+	msg := &ledgerpb.JobInput{JobId: j.Id, Commitment: in.Commitment}
+	if slot != s.cfg.Name {
+		msg.Provider = slot
+	}
+	if _, hi, bounded := spec.InputRange(); bounded {
+		if s.cfg.ProveBid == nil {
+			return nil, errors.New("the job bounds bids but this node cannot prove them")
+		}
+		if msg.VkId, msg.Proof, err = s.cfg.ProveBid(ctx, in, hi); err != nil {
+			return nil, err
+		}
+	}
+	err = s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_JobInput{JobInput: msg}
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("input committed", "job", j.Id, "slot", slot)
+	return in, nil
+}
+
+// committeeHEKey fetches the committee's HE public key from a member.
+func (s *Scheduler) committeeHEKey(ctx context.Context, com *ledgerpb.Committee) ([]byte, error) {
+	h, err := blob.ParseHash(com.HeKeyHash)
+	if err != nil {
+		return nil, fmt.Errorf("committee %s has no HE key", com.Id)
+	}
+	if data, err := s.cfg.Blobs.Get(h); err == nil {
+		return data, nil
+	}
+	var last error
+	for _, m := range com.Members {
+		if m == s.cfg.Name {
+			continue
+		}
+		data, err := s.cfg.Blobs.Fetch(ctx, m, h)
+		if err == nil {
+			return data, nil
+		}
+		last = err
+	}
+	return nil, fmt.Errorf("committee %s HE key: %w", com.Id, last)
+}
+
+// waitEnded waits up to n blocks (and at most resultGraceTimeout, should
+// blocks stall) for a job to leave the running state; it reports whether it
+// did.
+func (s *Scheduler) waitEnded(ctx context.Context, jobID string, n int) (bool, error) {
+	timeout := time.NewTimer(resultGraceTimeout)
+	defer timeout.Stop()
+	for k := 0; ; k++ {
+		next := s.nextBlock()
+		j, err := s.cfg.Ledger.Job(jobID)
+		if err != nil {
+			return false, err
+		}
+		if j.Status != ledger.JobRunning {
+			return true, nil
+		}
+		if k == n {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-timeout.C:
+			return false, nil
+		case <-next:
+		}
+	}
+}
+
+// waitRunning waits, block by block, until every input is committed; nil,
+// nil if the job ended first.
+func (s *Scheduler) waitRunning(ctx context.Context, jobID string) (*ledgerpb.Job, error) {
+	for {
+		next := s.nextBlock() // before the read: a block between the two wakes us
+		j, err := s.cfg.Ledger.Job(jobID)
+		if err != nil {
+			return nil, err
+		}
+		switch j.Status {
+		case ledger.JobRunning:
+			return j, nil
+		case ledger.JobCompleted, ledger.JobAborted:
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-next:
+		}
+	}
+}
+
+func (s *Scheduler) loadPrepared(ctx context.Context, spec *jobrun.Spec, slot string) (*jobrun.PreparedInput, error) {
+	raw, err := s.cfg.Store.Get(ctx, preparedKey(spec.ID, slot))
+	if err != nil {
+		return nil, err
+	}
+	return jobrun.ParsePreparedInput(spec, raw)
+}
+
+func preparedKey(jobID, slot string) string {
+	sum := sha256.Sum256([]byte(jobID + "\x00" + slot))
+	return "prepared-" + hex.EncodeToString(sum[:16])
+}
+
+// InputFileName is the file, in a node's inputs directory, that holds its
+// input for one provider slot of a job: <job>.json for the node's own slot,
+// <job>.<label>.json for a slot "node/label" it supplies for a client.
+func InputFileName(jobID, slot string) string {
+	if label := jobspec.SlotLabel(slot); label != "" {
+		return jobID + "." + label + ".json"
+	}
+	return jobID + ".json"
+}
+
+// AllocationKind names the saved allocation of a provider slot: what
+// `cohort job result --allocation [--slot LABEL]` reads.
+func AllocationKind(slot string) string {
+	if label := jobspec.SlotLabel(slot); label != "" {
+		return "allocation-" + label
+	}
+	return "allocation"
+}
