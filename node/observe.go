@@ -149,6 +149,21 @@ func (l metricsLedger) Job(id string) (*ledgerpb.Job, bool) {
 	return &j, true
 }
 
+func (l metricsLedger) OpenJobs() ([]*ledgerpb.Job, error) {
+	res, err := l.n.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryOpenJobs})
+	if err != nil {
+		return nil, err
+	}
+	if res.Code != ledger.CodeOK {
+		return nil, fmt.Errorf("open jobs: %s", res.Log)
+	}
+	var list ledgerpb.JobList
+	if err := proto.Unmarshal(res.Value, &list); err != nil {
+		return nil, err
+	}
+	return list.Jobs, nil
+}
+
 func (l metricsLedger) CreditEventsAt(h int64) ([]*ledgerpb.CreditEvent, error) {
 	return l.n.app.CreditEventsAt(h)
 }

@@ -107,6 +107,7 @@ func newTestServer(t *testing.T, listen string, chain Chain) *Server {
 func get(t *testing.T, h http.Handler, path string, mod func(*http.Request)) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Host = "127.0.0.1:8080"
 	if mod != nil {
 		mod(req)
 	}
@@ -251,6 +252,7 @@ func TestReadOnlyRoutes(t *testing.T) {
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
 		for _, p := range []string{"/", "/jobs", "/records/ab12", "/policy"} {
 			req := httptest.NewRequest(m, p, strings.NewReader("x"))
+			req.Host = "localhost:8080"
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code != http.StatusMethodNotAllowed {
@@ -264,6 +266,17 @@ func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{"/jobs?q=1": "/jobs?q=1", "//evil.example": "/", "https://evil": "/", "/\\evil": "/", "": "/"} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestLoopbackRefusesForeignHost: a tokenless console answers only requests
+// addressed to a loopback name (DNS rebinding).
+func TestLoopbackRefusesForeignHost(t *testing.T) {
+	h := newTestServer(t, "127.0.0.1:0", hostileChain()).Handler()
+	for host, want := range map[string]int{"127.0.0.1:9": 200, "localhost:9": 200, "[::1]:9": 200, "evil.example:9": 403, "evil.example": 403, "10.0.0.1:9": 403} {
+		if rec := get(t, h, "/", func(r *http.Request) { r.Host = host }); rec.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
 		}
 	}
 }

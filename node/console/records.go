@@ -200,13 +200,24 @@ func (s *Server) sealingKey() (supervision.KeyPair, error) {
 	return supervision.LoadKey(s.cfg.SealingKeyFile)
 }
 
+// prettyJSON indents JSON for reading, with strings decoded (the page
+// escapes them: a person reads "<b>" where the JSON had "\u003cb\u003e").
 func prettyJSON(raw []byte) string {
 	if len(raw) == 0 {
 		return ""
 	}
-	var buf bytes.Buffer
-	if json.Indent(&buf, raw, "", "  ") != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
 		return string(raw)
 	}
-	return buf.String()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if enc.Encode(v) != nil {
+		return string(raw)
+	}
+	return strings.TrimRight(buf.String(), "\n")
 }

@@ -179,8 +179,28 @@ func (s *Server) Handler() http.Handler {
 	var h http.Handler = mux
 	if s.token != "" {
 		h = s.requireToken(h)
+	} else {
+		h = loopbackHostOnly(h)
 	}
 	return securityHeaders(h)
+}
+
+// loopbackHostOnly guards a tokenless (loopback) console against DNS
+// rebinding: a web page the supervisor visits could point its own name at
+// 127.0.0.1 and read the console; its requests carry that name as Host.
+func loopbackHostOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		host = strings.Trim(host, "[]")
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "this console answers loopback host names only", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func securityHeaders(h http.Handler) http.Handler {

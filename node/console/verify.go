@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -338,9 +337,4 @@ func approvalChecks(chainID string, next *policies.Policy, approvals []*ledgerpb
 		}
 	}
 	return out
-}
-
-func sha256Hex(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }

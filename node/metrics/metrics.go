@@ -33,6 +33,11 @@ type Metrics struct {
 	consoleChecks  *prometheus.CounterVec   // check, result
 	consoleReqs    *prometheus.CounterVec   // page, status
 	lastBlockUnixS prometheus.Gauge
+
+	// open is the jobs open after the last observed block (nil before the
+	// first): a job that leaves it without an event in a block was aborted
+	// by the ledger at its deadline. Only ObserveBlock's goroutine uses it.
+	open map[string]bool
 }
 
 // New creates cohort's metrics and registers them, with the Go runtime and
@@ -85,6 +90,7 @@ func NewRegistry() *prometheus.Registry {
 // Ledger is what the block observer reads from committed state.
 type Ledger interface {
 	Job(id string) (*ledgerpb.Job, bool)
+	OpenJobs() ([]*ledgerpb.Job, error)
 	CreditEventsAt(height int64) ([]*ledgerpb.CreditEvent, error)
 	BlockTime(height int64) (time.Time, bool)
 }
@@ -100,9 +106,10 @@ type Block struct {
 
 // ObserveBlock counts a committed block's txs, verifications, job phases
 // and rating changes. It runs after the block is committed, so ledger state
-// reflects it.
+// reflects it. Calls must come from one goroutine, block after block.
 func (m *Metrics) ObserveBlock(b Block, l Ledger) {
 	m.blocks.Inc()
+	finished := map[string]bool{}
 	m.lastBlockUnixS.Set(float64(b.Time.UnixNano()) / 1e9)
 	for i, raw := range b.Txs {
 		if i >= len(b.Results) {
@@ -146,10 +153,12 @@ func (m *Metrics) ObserveBlock(b Block, l Ledger) {
 			phase := jobPhase(status)
 			m.jobPhases.WithLabelValues(j.Type, phase).Inc()
 			if phase == "completed" || phase == "aborted" {
+				finished[id] = true
 				m.observeDuration(j, phase, l)
 			}
 		}
 	}
+	m.observeExpired(l, finished)
 	if evs, err := l.CreditEventsAt(b.Height); err == nil {
 		for _, e := range evs {
 			dir := "up"
@@ -161,6 +170,29 @@ func (m *Metrics) ObserveBlock(b Block, l Ledger) {
 			m.creditUpdates.WithLabelValues(CreditReasonClass(e.Reason), dir).Inc()
 		}
 	}
+}
+
+// observeExpired counts the jobs that left the open set in this block
+// without a tx saying so: the ledger aborted them at their deadline.
+func (m *Metrics) observeExpired(l Ledger, finished map[string]bool) {
+	open, err := l.OpenJobs()
+	if err != nil {
+		return
+	}
+	now := make(map[string]bool, len(open))
+	for _, j := range open {
+		now[j.Id] = true
+	}
+	for id := range m.open {
+		if now[id] || finished[id] {
+			continue
+		}
+		if j, ok := l.Job(id); ok && (j.Status == ledger.JobAborted || j.Status == ledger.JobCompleted) {
+			m.jobPhases.WithLabelValues(j.Type, j.Status).Inc()
+			m.observeDuration(j, j.Status, l)
+		}
+	}
+	m.open = now
 }
 
 func (m *Metrics) observeDuration(j *ledgerpb.Job, outcome string, l Ledger) {

@@ -20,6 +20,16 @@ type fakeLedger struct {
 	credits map[int64][]*ledgerpb.CreditEvent
 }
 
+func (f fakeLedger) OpenJobs() ([]*ledgerpb.Job, error) {
+	var out []*ledgerpb.Job
+	for _, j := range f.jobs {
+		if j.Status == ledger.JobCollecting || j.Status == ledger.JobRunning {
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}
+
 func (f fakeLedger) Job(id string) (*ledgerpb.Job, bool) { j, ok := f.jobs[id]; return j, ok }
 func (f fakeLedger) CreditEventsAt(h int64) ([]*ledgerpb.CreditEvent, error) {
 	return f.credits[h], nil
@@ -157,5 +167,26 @@ func TestCreditReasonClass(t *testing.T) {
 		if got := CreditReasonClass(reason); got != want {
 			t.Errorf("%q → %s, want %s", reason, got, want)
 		}
+	}
+}
+
+// TestExpiredJobsCounted: a job the ledger aborts at its deadline emits no
+// event; it is counted when it leaves the open set.
+func TestExpiredJobsCounted(t *testing.T) {
+	m, err := New(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &ledgerpb.Job{Id: "x", Type: "aggregate", Status: ledger.JobCollecting, SubmittedHeight: 2}
+	l := fakeLedger{jobs: map[string]*ledgerpb.Job{"x": j}}
+	m.ObserveBlock(Block{Height: 3, ChainID: "c"}, l)
+	j.Status, j.FinishedHeight = ledger.JobAborted, 9
+	m.ObserveBlock(Block{Height: 9, ChainID: "c"}, l)
+	m.ObserveBlock(Block{Height: 10, ChainID: "c"}, l)
+	if got := testutil.ToFloat64(m.jobPhases.WithLabelValues("aggregate", "aborted")); got != 1 {
+		t.Fatalf("aborted at deadline counted %v times, want 1", got)
+	}
+	if n := testutil.CollectAndCount(m.jobBlocks); n != 1 {
+		t.Fatalf("duration series %d", n)
 	}
 }

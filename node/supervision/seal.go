@@ -142,10 +142,14 @@ func Seal(channel string, public, private []byte, commitment string, recipients 
 	if len(recipients) == 0 || len(recipients) > MaxRecipients {
 		return nil, nil, fmt.Errorf("a record needs 1 to %d recipients", MaxRecipients)
 	}
-	var compact bytes.Buffer
+	var compact, escaped bytes.Buffer
 	if err := json.Compact(&compact, public); err != nil {
 		return nil, nil, err
 	}
+	// json.Marshal writes Public HTML-escaped (< > & as \u003c …); the AAD
+	// must cover the bytes a reader parses, or text with those characters
+	// could never be opened.
+	json.HTMLEscape(&escaped, compact.Bytes())
 	key := make([]byte, aesKeyBytes)
 	nonce := make([]byte, gcmNonceBytes)
 	if _, err := io.ReadFull(rand.Reader, key); err != nil {
@@ -154,7 +158,7 @@ func Seal(channel string, public, private []byte, commitment string, recipients 
 	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
 		return nil, nil, err
 	}
-	s := &Sealed{Version: version, Channel: channel, Public: compact.Bytes(), Commitment: commitment, Nonce: nonce}
+	s := &Sealed{Version: version, Channel: channel, Public: escaped.Bytes(), Commitment: commitment, Nonce: nonce}
 	gcm, err := newGCM(key)
 	if err != nil {
 		return nil, nil, err

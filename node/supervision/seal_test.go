@@ -74,3 +74,22 @@ func FuzzParseAndOpen(f *testing.F) {
 		_, _ = s.Open("m", k)
 	})
 }
+
+// TestSealOpenWithMarkupInPublicInfo: public info with < > & (which
+// json.Marshal escapes) still opens after a round trip through bytes.
+func TestSealOpenWithMarkupInPublicInfo(t *testing.T) {
+	k := GenerateKey()
+	private := []byte(`{"x":"1"}`)
+	_, raw, err := Seal("ch", []byte(`{"note":"<script>alert(1)</script> & \u2028"}`), private, "0x01", []Recipient{{"m", k.Public}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parsed.Open("m", k)
+	if err != nil || !bytes.Equal(got, private) {
+		t.Fatalf("open: %v", err)
+	}
+}
