@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -59,9 +60,27 @@ func (f *fakeLedger) Committee(id string) (*ledgerpb.Committee, error) {
 	return proto.Clone(c).(*ledgerpb.Committee), nil
 }
 
-func (f *fakeLedger) Committees() ([]*ledgerpb.Committee, error) { return nil, nil }
+func (f *fakeLedger) Committees() ([]*ledgerpb.Committee, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*ledgerpb.Committee
+	for _, id := range slices.Sorted(maps.Keys(f.committees)) {
+		out = append(out, proto.Clone(f.committees[id]).(*ledgerpb.Committee))
+	}
+	return out, nil
+}
 
-func (f *fakeLedger) OpenJobs() ([]*ledgerpb.Job, error) { return nil, nil }
+func (f *fakeLedger) OpenJobs() ([]*ledgerpb.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*ledgerpb.Job
+	for _, id := range slices.Sorted(maps.Keys(f.jobs)) {
+		if j := f.jobs[id]; j.Status == ledger.JobCollecting || j.Status == ledger.JobRunning {
+			out = append(out, proto.Clone(j).(*ledgerpb.Job))
+		}
+	}
+	return out, nil
+}
 
 func (f *fakeLedger) Member(string) (*ledgerpb.Member, bool) { return nil, false }
 
@@ -363,6 +382,28 @@ func TestJobRunsOnBlockEvents(t *testing.T) {
 	}
 	if n := len(submitted[*ledgerpb.TxPayload_JobAbort](f)); n != 0 {
 		t.Fatalf("%d aborts for a job that completed", n)
+	}
+}
+
+// TestResumesOpenJobs: a scheduler started on a ledger that already holds
+// an open job it has a part in (a restart) picks it up without any new
+// block: here a member without keys aborts it.
+func TestResumesOpenJobs(t *testing.T) {
+	c, err := cluster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	preset, _ := testPreset()
+	f := newFakeLedger()
+	activeCommittee(t, f, c)
+	if err := f.apply(&ledgerpb.TxPayload{Msg: &ledgerpb.TxPayload_JobSubmit{JobSubmit: &ledgerpb.JobSubmit{JobId: "before-restart",
+		Type: "auction-first", CommitteeId: jobruntest.LocalCommitteeID, Recipient: "n0", Providers: []string{"n0", "n1"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, f, "n1", preset, he.NewMemoryStore(), c.Network, nil)
+	j := waitJob(t, f, "before-restart", ledger.JobAborted)
+	if !strings.Contains(j.AbortReason, "committee member n1 cannot run the job") {
+		t.Fatalf("abort reason %q", j.AbortReason)
 	}
 }
 
