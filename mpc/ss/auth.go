@@ -229,8 +229,24 @@ func (p *Party) Verify(ctx context.Context) error {
 }
 
 // masked reports whether an opening's label declares a value hidden by fresh
-// randomness, which the engine may open before the check.
-func masked(label string) bool { return strings.HasPrefix(label, "mask:") }
+// randomness uniform over the whole field (S-box masks, coins, the dealt-input
+// check), which the engine may open before the check: whatever a cheater did
+// to the value, the opening is uniform. Bounded masks are not (boundedMask).
+func masked(label string) bool { return strings.HasPrefix(label, "mask:") && !boundedMask(label) }
+
+// boundedMask reports the openings under a bounded (statistical) mask, r′ +
+// 2^m·r″ of about 2^106 (comparisons, equality, truncation): it hides only
+// values below about 2^65, so a cheater that made the masked value large and
+// known-offset (e.g. a comparison result w+δ feeding the next level) would
+// read honest inputs from it. They are opened only after a successful check
+// of everything computed before them, like outputs.
+func boundedMask(label string) bool {
+	switch label {
+	case "mask:lt", "mask:eq", "mask:trunc":
+		return true
+	}
+	return false
+}
 
 // openAll opens v with all n shares (to everyone, or to party `to` only):
 // every party sends its share to every receiver, which checks that the n

@@ -706,8 +706,9 @@ func (p *Party) input(ctx context.Context, owner int, values fr.Vector, m int) (
 // Open reveals x to every party (one round; each party sends its shares to t
 // others and reconstructs from t+1). label names the value for OnOpen.
 //
-// Malicious mode: unless the label declares a masked value ("mask:…"),
-// every product so far is checked first (Verify); the opening then uses all
+// Malicious mode: unless the label declares a value under a mask uniform over
+// the field (see masked; not the bounded masks of comparisons and
+// truncation), every product so far is checked first (Verify); the opening then uses all
 // n shares, each party checking that they lie on one polynomial of degree t.
 func (p *Party) Open(ctx context.Context, label string, x fr.Vector) (fr.Vector, error) {
 	if p.malicious() {
@@ -836,9 +837,13 @@ func (p *Party) cheatProduct(v fr.Vector) fr.Vector {
 	w := append(fr.Vector(nil), v...)
 	var d, l fr.Element
 	d.SetUint64(p.cheat.Offset)
+	d.Mul(&d, &pow2[p.cheat.OffsetShift%uint(len(pow2))])
 	l.Inverse(&p.params.lambda[p.self])
 	d.Mul(&d, &l)
 	w[0].Add(&w[0], &d)
+	if p.cheat.OnDeviate != nil {
+		p.cheat.OnDeviate()
+	}
 	return w
 }
 

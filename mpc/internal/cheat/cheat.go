@@ -19,6 +19,14 @@ type Plan struct {
 	MulOffset bool
 	MulOp     string
 	Offset    uint64
+	// OffsetShift scales the offset: the product changes by
+	// Offset·2^OffsetShift (a field element, e.g. 2^110, well beyond uint64).
+	OffsetShift uint
+	// OnDeviate, if set, is called (from any of the member's goroutines)
+	// each time the member actually deviates in a multiplication, so that a
+	// test can tell what the engine opened after a deviation and before the
+	// next check.
+	OnDeviate func()
 	// ShiftOpen adds 1 to this member's share of the first value of every
 	// opening it takes part in, in what it sends to party ShiftTo (−1: to
 	// everyone).
