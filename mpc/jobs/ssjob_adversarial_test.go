@@ -65,6 +65,26 @@ type ssJobCase struct {
 	// corruptInput makes the provider of input 0 deal party `to` an
 	// inconsistent share.
 	corruptInput func(to int)
+	// dealHuge makes the provider of input 0 deal consistent shares of v in
+	// its first field instead of what it committed to.
+	dealHuge func(v fr.Element)
+}
+
+// redeal replaces field k of provider j's input by consistent shares of v.
+func redeal(t *testing.T, inputs [][]Input, j, k int, v fr.Element) {
+	prm, err := ss.NewParams(len(inputs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := ss.Share(prm, fr.Vector{v}, newSeeded(991))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range inputs {
+		f := append(fr.Vector(nil), inputs[i][j].Share.Fields...)
+		f[k] = sh[i][0]
+		inputs[i][j].Share.Fields = f
+	}
 }
 
 func ssJobCases(t *testing.T, n int) []ssJobCase {
@@ -87,6 +107,7 @@ func ssJobCases(t *testing.T, n int) []ssJobCase {
 				f[0].Add(&f[0], &one)
 				inputs[to][0].Share.Fields = f
 			},
+			dealHuge: func(v fr.Element) { redeal(t, inputs, 0, 0, v) },
 		})
 	}
 	const L = 12
@@ -118,6 +139,7 @@ func ssJobCases(t *testing.T, n int) []ssJobCase {
 			f[3].Add(&f[3], &one)
 			cin[to][0].Share.Fields = f
 		},
+		dealHuge: func(v fr.Element) { redeal(t, cin, 0, 3, v) },
 	})
 	return cases
 }

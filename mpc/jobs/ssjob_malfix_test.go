@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/big"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -88,3 +90,39 @@ func TestNoBoundedOpeningAfterDeviation(t *testing.T) {
 		}
 	}
 }
+
+// TestOutOfRangeInputNotCompared (review C2): a provider deals consistent
+// shares of 2^184 (not its committed bid). Only the commitment check catches
+// it, so no comparison may run on it before that check: a comparison on it
+// yields a non-bit that passes every MAC check and makes the next bounded-mask
+// opening leak an honest bid to a colluding member. Every SS job type: no
+// member sees a bounded-mask opening, and the job aborts naming the provider.
+func TestOutOfRangeInputNotCompared(t *testing.T) {
+	n := 3
+	var huge fr.Element
+	huge.Exp(fr.NewElement(2), big184)
+	for _, jc := range ssJobCases(t, n) {
+		jc.dealHuge(huge)
+		var mu sync.Mutex
+		var seen []string
+		onOpen := func(party int, label string, _ fr.Vector) {
+			if boundedLabel(label) {
+				mu.Lock()
+				seen = append(seen, fmt.Sprintf("%d/%s", party, label))
+				mu.Unlock()
+			}
+		}
+		res, errs := observedCommittee(t, transport.NewMemoryNetwork(), n, nil, onOpen, jc.run)
+		if len(seen) > 0 {
+			t.Fatalf("%s: bounded-mask openings %v before the commitment check failed", jc.name, seen)
+		}
+		for i, err := range errs {
+			var mm *CommitmentMismatchError
+			if err == nil || res[i] != nil && !isNilResult(res[i]) || !errors.As(err, &mm) || len(mm.Providers) != 1 || mm.Providers[0] != "provider-0" {
+				t.Fatalf("%s: member %d: want a commitment mismatch of provider-0, got %v", jc.name, i, err)
+			}
+		}
+	}
+}
+
+var big184 = new(big.Int).SetUint64(184)
