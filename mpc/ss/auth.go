@@ -116,7 +116,7 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 		return Vec{}, err
 	}
 	p.Stats.Mults += m
-	if c := p.cheat; c != nil && c.MulOffset && (c.MulOp == "" || c.MulOp == p.op) {
+	if c := p.cheat; c != nil && (c.MulOffset || c.HiddenOffset) && (c.MulOp == "" || c.MulOp == p.op) {
 		p.cheating = true
 		defer func() { p.cheating = false }()
 	}
@@ -287,6 +287,14 @@ func (p *Party) openRaw(ctx context.Context, label string, v fr.Vector, to int) 
 			continue
 		}
 		out := v
+		if c := p.cheat; c != nil && c.FrameLabel != "" && c.FrameLabel == label && m > 0 {
+			out := append(fr.Vector(nil), v...)
+			p.cheatFrame(out)
+			if err := p.send(ctx, j, msgRound(r, 0), field.EncodeVector(out)); err != nil {
+				return nil, nil, false, r, fmt.Errorf("ss: open %s: %w", label, err)
+			}
+			continue
+		}
 		if c := p.cheat; c != nil && c.ShiftOpen && m > 0 && (c.ShiftTo < 0 || c.ShiftTo == j) && (c.ShiftLabel == "" || c.ShiftLabel == label) {
 			out = append(fr.Vector(nil), v...)
 			one := fr.One()
@@ -371,16 +379,19 @@ func (prm *Params) interpolateChecked(shares []fr.Vector, skip []bool) (fr.Vecto
 }
 
 // identify returns the one party whose shares are off the polynomial that
-// all other shares agree on, or −1. It needs n−1 ≥ t+2 (n ≥ 4; for n = 3
-// any two shares are consistent, so it never names anyone). The answer is the
-// deviator whenever a single member sent wrong shares in this opening: with
-// its share removed the rest are consistent, and with any honest member's
-// share removed the deviator's share is still off. A coalition of several
-// deviators can make an honest member's share look like the odd one out
-// (the shares of one opening cannot tell the two cases apart when more than
-// ⌊(n−t−1)/2⌋ members deviate); doc.go states this bound.
+// all other shares agree on, or −1. It needs n−1 ≥ t+2 and n = 2t+1 (so
+// n = 5, 7, 9; for n = 3 any two shares are consistent). The answer is the
+// deviator whenever a single member sent wrong shares in this opening of
+// sharings that were of degree t: with its share removed the rest are
+// consistent, and with any honest member's share removed the deviator's share
+// is still off. For even n (n ≥ 2t+2) the premise fails: GRR re-sharing
+// interpolates over all n points, so a member can add a hidden offset
+// X·Π(X − x_p) of degree t+1 that no MAC check sees, and then frame an
+// honest member (TestHiddenInconsistencyFramesNobody). A coalition of several
+// deviators can make an honest member's share look like the odd one out;
+// the shares of one opening cannot tell the two cases apart.
 func (prm *Params) identify(shares []fr.Vector) int {
-	if prm.N-1 < prm.T+2 {
+	if prm.N != 2*prm.T+1 || prm.N-1 < prm.T+2 {
 		return -1
 	}
 	found := -1

@@ -132,3 +132,34 @@ func TestBoundedMaskOpenedOnlyAfterCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestHiddenInconsistencyFramesNobody (review M1): with n = 4 (t = 1) a
+// member adds D(X) = X·(X − x_p) (p its PRG partner) to its re-sharing of a
+// product: the value is unchanged and GRR cannot see it, so the MAC check
+// passes, but the sharing is not of degree 1. Opening the product, it moves
+// its own share onto the line through two honest shares, so that the third
+// honest share alone looks off. Nobody honest may be named.
+func TestHiddenInconsistencyFramesNobody(t *testing.T) {
+	const n = 4
+	prm := mustParams(t, n)
+	as := shareAll(t, prm, field.FromUint64s([]uint64{3, 4}), 1)
+	bs := shareAll(t, prm, field.FromUint64s([]uint64{5, 6}), 2)
+	cheater := 0
+	var deviated atomic.Bool
+	plan := &cheat.Plan{HiddenOffset: true, Offset: 7, FrameLabel: "out", OnDeviate: func() { deviated.Store(true) }}
+	_, errs, seen := runMal(t, transport.NewMemoryNetwork(), n, map[int]*cheat.Plan{cheater: plan}, func(ctx context.Context, p *Party) (fr.Vector, error) {
+		v, err := authShares(ctx, p, as, bs)
+		if err != nil {
+			return nil, err
+		}
+		z, err := p.MulVec(ctx, v[0], v[1])
+		if err != nil {
+			return nil, err
+		}
+		return p.OpenVec(ctx, "out", z)
+	})
+	if !deviated.Load() {
+		t.Fatal("the cheater never deviated")
+	}
+	checkAbort(t, "hidden inconsistency", n, errs, seen, cheater, -1)
+}

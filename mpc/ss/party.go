@@ -499,10 +499,13 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, x, y fr.Vector,
 				h.Mul(v, y[off:end])
 				v = h
 			}
-			if off == 0 && p.cheating {
+			if off == 0 && p.cheating && p.cheat.MulOffset {
 				v = p.cheatProduct(v)
 			}
 			p.subShares(w, v, secret, uint64(r), c, func(to int, share fr.Vector) {
+				if off == 0 && p.cheating && p.cheat.HiddenOffset {
+					p.cheatHidden(to, share)
+				}
 				if to == me {
 					copy(own[off:end], share)
 					return
@@ -845,6 +848,50 @@ func (p *Party) cheatProduct(v fr.Vector) fr.Vector {
 		p.cheat.OnDeviate()
 	}
 	return w
+}
+
+// hiddenPoly is the test adversary's D(x_k) = x_k·Π(x_k − x_p) over its PRG
+// parties p, times Offset (see cheat.Plan.HiddenOffset).
+func (p *Party) hiddenPoly(k int) fr.Element {
+	x := point(k)
+	d := x
+	for _, j := range p.params.prgSet[p.self] {
+		xj := point(j)
+		var f fr.Element
+		f.Sub(&x, &xj)
+		d.Mul(&d, &f)
+	}
+	var o fr.Element
+	o.SetUint64(p.cheat.Offset)
+	return *d.Mul(&d, &o)
+}
+
+// cheatHidden adds the hidden offset to the sub-share for party k (this
+// member's own included).
+func (p *Party) cheatHidden(k int, share fr.Vector) {
+	d := p.hiddenPoly(k)
+	share[0].Add(&share[0], &d)
+	if p.cheat.OnDeviate != nil {
+		p.cheat.OnDeviate()
+	}
+}
+
+// cheatFrame moves this member's share of the first value onto the line
+// through its PRG partner's share (off by D(x_p) = 0) and its first send
+// partner q's (off by D(x_q)): s − D(x_self) + D(x_q)·(x_self − x_p)/(x_q − x_p).
+// t = 1.
+func (p *Party) cheatFrame(v fr.Vector) {
+	pp, q := p.params.prgSet[p.self][0], p.params.sendSet[p.self][0]
+	xs, xp, xq := point(p.self), point(pp), point(q)
+	var num, den fr.Element
+	num.Sub(&xs, &xp)
+	den.Sub(&xq, &xp)
+	den.Inverse(&den)
+	d := p.hiddenPoly(q)
+	d.Mul(&d, &num).Mul(&d, &den)
+	own := p.hiddenPoly(p.self)
+	d.Sub(&d, &own)
+	v[0].Add(&v[0], &d)
 }
 
 // Dot returns, for each i, the inner product of xs[i] and ys[i]; the local

@@ -34,6 +34,18 @@ type Plan struct {
 	ShiftTo   int
 	// ShiftLabel restricts ShiftOpen to openings of that label ("": all).
 	ShiftLabel string
+	// HiddenOffset (n = 2t+2 and up) adds Offset·D(x_k) to the sub-share
+	// the member sends party k in the re-sharing of the first product of its
+	// multiplications (MulOp as for MulOffset), D(X) = X·Π(X − x_p) over its
+	// pairwise-PRG parties p: the product's value is unchanged (D(0) = 0)
+	// and GRR cannot see it, so the MAC check passes, but the sharing is no
+	// longer of degree t.
+	HiddenOffset bool
+	// FrameLabel (t = 1, with HiddenOffset) makes the member send, in the
+	// opening of that label (of the product itself), its share moved onto
+	// the line through its PRG partner's share and its first send partner's,
+	// so that the third honest share alone looks off.
+	FrameLabel string
 	// BadBit makes the member deal 2 instead of its first random bit when
 	// the committee generates random bits.
 	BadBit bool
