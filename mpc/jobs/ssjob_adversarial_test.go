@@ -197,11 +197,11 @@ func isNilResult(v any) bool {
 // TestAdversarialSSJobs runs every SS job type against a corrupted member
 // per deviation, for 3 and 5 members, in malicious mode: the job aborts, no
 // output is opened or delivered, and where the deviation is identifiable
-// (a shifted share in an opening after a check, n = 5; a dealt non-bit) the
-// abort names the cheater.
+// soundly against t colluders (a dealt non-bit) the abort names the cheater;
+// nobody else is ever named.
 func TestAdversarialSSJobs(t *testing.T) {
 	for _, n := range []int{3, 5} {
-		identifiable := n >= 5
+		identifiable := false // decoding names nobody, only a suspect in the text (review M3)
 		for _, jc := range ssJobCases(t, n) {
 			commitLabel := LabelAuctionCommitment
 			if jc.name == "clearing" {
@@ -259,7 +259,7 @@ func TestAdversarialSSJobsOverLibp2p(t *testing.T) {
 		checkJobAbort(t, fmt.Sprintf("p2p vickrey n=%d", n), n, res, errs, opened, 1, false)
 		res, errs, opened = adversarialCommittee(t, nets, n, 2, &cheat.Plan{ShiftOpen: true, ShiftTo: -1, ShiftLabel: LabelClearingCommitments}, clearing.run)
 		opened = without(opened, LabelClearingSearch)
-		checkJobAbort(t, fmt.Sprintf("p2p clearing n=%d", n), n, res, errs, opened, 2, n >= 5)
+		checkJobAbort(t, fmt.Sprintf("p2p clearing n=%d", n), n, res, errs, opened, 2, false)
 	}
 }
 

@@ -2,6 +2,7 @@ package ss
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,11 +44,13 @@ func (p *Party) Security() Security { return p.sec }
 // (some member deviated in a multiplication, a re-sharing or an input), an
 // inconsistent opening (shares off one degree-t polynomial), a bitness check
 // or an inconsistent dealing. The job aborts and nothing more is opened.
-// When the engine can prove who deviated, the error is wrapped in a
-// *transport.PartyError naming that member; a bare CheckError names no one.
+// When the engine can prove who deviated against any t colluders (only the
+// dealer of a non-bit), the error is wrapped in a *transport.PartyError
+// naming that member; a bare CheckError names no one.
 type CheckError struct {
 	Check string // what failed, e.g. "mac", "open mask:lt"
-	// Culprit is the member identified, or −1.
+	// Culprit is the member identified (only ever the dealer of a non-bit:
+	// what is sound against t colluders), or −1.
 	Culprit int
 	// Group is the index of the dealt group (e.g. provider) whose shares
 	// were inconsistent, or −1.
@@ -251,22 +254,23 @@ func boundedMask(label string) bool {
 // openAll opens v with all n shares (to everyone, or to party `to` only):
 // every party sends its share to every receiver, which checks that the n
 // shares lie on one polynomial of degree t, so that all honest parties learn
-// the same value or abort. On an inconsistency the party looks for the
-// culprit (identify) when the shares opened can only be off by a deviation
-// in this opening: after a successful check (nothing dealt since), all
-// sharings are consistent, so an off share was sent wrong by its holder.
+// the same value or abort. An inconsistency aborts with a CheckError naming
+// no one: decoding finds the deviator only if a single member deviated (two
+// colluders, within t, can make an honest share the odd one out), so the
+// member it points to (identify; after a successful check, nothing dealt
+// since) goes into the error's text as a suspect, never as a culprit that
+// costs credit.
 func (p *Party) openAll(ctx context.Context, label string, v fr.Vector, to int) (fr.Vector, error) {
 	res, shares, bad, r, err := p.openRaw(ctx, label, v, to)
 	if err != nil || res == nil {
 		return nil, err
 	}
 	if bad {
-		culprit := -1
+		detail := "shares are not on one polynomial of degree t"
 		if !p.dirty {
-			culprit = p.params.identify(shares)
+			detail += suspect(p.params.identify(shares))
 		}
-		return nil, p.checkFailed(r, &CheckError{Check: "open " + label, Culprit: culprit, Group: -1,
-			Detail: "shares are not on one polynomial of degree t"})
+		return nil, p.checkFailed(r, &CheckError{Check: "open " + label, Culprit: -1, Group: -1, Detail: detail})
 	}
 	p.observe(label, res)
 	return res, nil
@@ -281,6 +285,9 @@ func (p *Party) openRaw(ctx context.Context, label string, v fr.Vector, to int) 
 	}
 	r = p.nextRound()
 	prm := p.params
+	if c := p.cheat; c != nil && c.LeaveAt != "" && c.LeaveAt == label {
+		return nil, nil, false, r, p.cheatLeave(ctx)
+	}
 	var payload []byte
 	for j := 0; j < prm.N; j++ {
 		if j == p.self || (to >= 0 && j != to) {
@@ -298,6 +305,12 @@ func (p *Party) openRaw(ctx context.Context, label string, v fr.Vector, to int) 
 		if c := p.cheat; c != nil && c.ShiftOpen && m > 0 && (c.ShiftTo < 0 || c.ShiftTo == j) && (c.ShiftLabel == "" || c.ShiftLabel == label) {
 			out = append(fr.Vector(nil), v...)
 			one := fr.One()
+			for _, k := range c.ShiftAt {
+				xs, xk := point(p.self), point(k)
+				var f fr.Element
+				f.Sub(&xs, &xk)
+				one.Mul(&one, &f)
+			}
 			out[0].Add(&out[0], &one)
 			if err := p.send(ctx, j, msgRound(r, 0), field.EncodeVector(out)); err != nil {
 				return nil, nil, false, r, fmt.Errorf("ss: open %s: %w", label, err)
@@ -327,6 +340,25 @@ func (p *Party) openRaw(ctx context.Context, label string, v fr.Vector, to int) 
 	}
 	res, bad = p.params.interpolateChecked(shares, nil)
 	return res, shares, bad, r, nil
+}
+
+// cheatLeave is the test adversary's lying abort notice and departure (see
+// cheat.Plan.LeaveAt).
+func (p *Party) cheatLeave(ctx context.Context) error {
+	x := uint32(p.cheat.NoticeBlames)
+	if p.cheat.NoticeBlames < 0 {
+		x = noticeUnidentified
+	}
+	var msg [4]byte
+	binary.BigEndian.PutUint32(msg[:], x)
+	p.failure.aborted.Store(true)
+	for j := 0; j < p.params.N; j++ {
+		if j != p.self {
+			_ = p.conn.Send(ctx, transport.PartyID(j), abortRound, msg[:])
+		}
+	}
+	_ = p.conn.Close()
+	return errors.New("ss: test adversary left with a notice")
 }
 
 // consistency tables: the Lagrange coefficients over the first t+1 present
@@ -378,6 +410,15 @@ func (prm *Params) interpolateChecked(shares []fr.Vector, skip []bool) (fr.Vecto
 	return res, bad
 }
 
+// suspect is the error text naming the member decoding points to (j ≥ 0),
+// with the bound that makes it unsound as an accusation.
+func suspect(j int) string {
+	if j < 0 {
+		return ""
+	}
+	return fmt.Sprintf("; suspect: member %d — sound only if a single member deviated, so nobody is charged", j)
+}
+
 // identify returns the one party whose shares are off the polynomial that
 // all other shares agree on, or −1. It needs n−1 ≥ t+2 and n = 2t+1 (so
 // n = 5, 7, 9; for n = 3 any two shares are consistent). The answer is the
@@ -413,11 +454,10 @@ func (prm *Params) identify(shares []fr.Vector) int {
 // ReconstructChecked is the recipient side of an output in malicious mode:
 // from the shares of all n members (shares[i] nil: missing) it recovers the
 // secrets and checks that the shares lie on one polynomial of degree t. If
-// they do not, and removing exactly one member's shares leaves a consistent
-// set (n ≥ 4, at most one deviator), it names that member in a
-// *transport.PartyError wrapping a *CheckError and still returns nothing; a
-// missing share is an error naming nobody in particular unless exactly one
-// is missing (then it names that member).
+// they do not, it returns a *CheckError naming no one (the member decoding
+// points to, n = 2t+1, is only a suspect in its text: see openAll); a
+// missing or malformed share is a *transport.PartyError naming its member
+// (the recipient saw that itself).
 func ReconstructChecked(params *Params, shares []fr.Vector) (fr.Vector, error) {
 	if len(shares) != params.N {
 		return nil, fmt.Errorf("ss: reconstruct needs %d share slots, got %d", params.N, len(shares))
@@ -436,12 +476,8 @@ func ReconstructChecked(params *Params, shares []fr.Vector) (fr.Vector, error) {
 	if !bad {
 		return res, nil
 	}
-	ce := &CheckError{Check: "output shares", Culprit: params.identify(shares), Group: -1,
-		Detail: "shares are not on one polynomial of degree t"}
-	if ce.Culprit >= 0 {
-		return nil, &transport.PartyError{Party: transport.PartyID(ce.Culprit), Err: ce}
-	}
-	return nil, ce
+	return nil, &CheckError{Check: "output shares", Culprit: -1, Group: -1,
+		Detail: "shares are not on one polynomial of degree t" + suspect(params.identify(shares))}
 }
 
 // AuthenticateDealt turns sharings dealt by parties outside the committee

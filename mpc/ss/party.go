@@ -211,7 +211,9 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		if _, err := io.ReadFull(rnd, seeds[j][:]); err != nil {
 			return nil, fmt.Errorf("ss: draw pairwise seed: %w", err)
 		}
-		if err := p.send(ctx, j, setupRound, append([]byte(nil), seeds[j][:]...)); err != nil {
+		// The seed carries this party's security mode, so that a committee
+		// whose members disagree on it fails at setup with a clear error.
+		if err := p.send(ctx, j, setupRound, append(append([]byte(nil), seeds[j][:]...), byte(cfg.Security))); err != nil {
 			return nil, fmt.Errorf("ss: setup: send seed: %w", err)
 		}
 	}
@@ -220,9 +222,12 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		if err != nil {
 			return nil, fmt.Errorf("ss: setup: receive seed: %w", err)
 		}
-		if len(b) != field.SeedBytes {
+		if len(b) != field.SeedBytes+1 {
 			return nil, p.failWith(&transport.PartyError{Party: transport.PartyID(i), Round: setupRound,
-				Err: fmt.Errorf("seed of %d bytes, want %d", len(b), field.SeedBytes)})
+				Err: fmt.Errorf("seed of %d bytes, want %d", len(b), field.SeedBytes+1)})
+		}
+		if m := Security(b[field.SeedBytes]); m != cfg.Security {
+			return nil, fmt.Errorf("ss: setup: party %d runs in %v mode, this party in %v: the committee must agree on the security mode", i, m, cfg.Security)
 		}
 		copy(seeds[i][:], b)
 	}
@@ -240,9 +245,11 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 	}
 	switch cfg.Security {
 	case Malicious:
-		// The MAC key: a joint random sharing (one round). It is never
-		// opened; its consistency is covered by the checks (a member whose
-		// α share is off makes every MAC check fail).
+		// The MAC key: a joint random sharing (one round), never opened.
+		// Its consistency is not checked: a member that contributes an
+		// inconsistent sharing or uses a wrong α share can only make MAC
+		// checks fail (an abort, i.e. denial of service), not pass a wrong
+		// value, since α stays uniform and unknown to it.
 		own := field.New(1)
 		p.own.FillVector(own)
 		a, err := p.reshare(ctx, own, nil, false)
@@ -334,6 +341,19 @@ func (p *Party) attribute(err error, wait time.Duration) error {
 	if !ok || x >= uint32(p.params.N) || int(x) == p.self || transport.PartyID(x) == pe.Party {
 		return err
 	}
+	if p.malicious() && !p.gone(transport.PartyID(x)) {
+		// A notice is its sender's word, not evidence: a corrupted member
+		// could blame an honest one and leave. So the accusation is relayed
+		// only when this party sees itself that the accused left without a
+		// notice; otherwise the abort names no one (the sender may be an
+		// honest member that aborted for a reason this party cannot check).
+		// A member that leaves with a notice thus goes unnamed, which gives
+		// it nothing it could not get by shifting a share (an unidentified
+		// abort); one that leaves without a notice, or stops answering, is
+		// named.
+		return &CheckError{Check: fmt.Sprintf("reported by party %d", pe.Party), Culprit: -1, Group: -1,
+			Detail: fmt.Sprintf("it aborted blaming party %d, which this party cannot confirm (%v)", x, pe.Err)}
+	}
 	return &transport.PartyError{Party: transport.PartyID(x), Round: pe.Round,
 		Err: fmt.Errorf("reported by party %d, which then failed: %w", pe.Party, pe.Err)}
 }
@@ -357,6 +377,28 @@ func (p *Party) notice(from transport.PartyID, wait time.Duration) (uint32, bool
 	x := binary.BigEndian.Uint32(b)
 	f.notices[from] = x
 	return x, true
+}
+
+// gone reports whether party y has left the job without an abort notice, as
+// this party's own connection shows it (a closed peer, not a late one).
+func (p *Party) gone(y transport.PartyID) bool {
+	if _, ok := p.notice(y, 0); ok {
+		return false
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	b, err := p.conn.Recv(ctx, y, abortRound)
+	if err == nil {
+		if len(b) == 4 {
+			p.failure.mu.Lock()
+			p.failure.notices[y] = binary.BigEndian.Uint32(b)
+			p.failure.mu.Unlock()
+		}
+		return false
+	}
+	var pe *transport.PartyError
+	return err != nil && errors.As(err, &pe) && pe.Party == y &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
 // fail marks the party as aborted and, the first time, tells every other
@@ -505,6 +547,10 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, x, y fr.Vector,
 			p.subShares(w, v, secret, uint64(r), c, func(to int, share fr.Vector) {
 				if off == 0 && p.cheating && p.cheat.HiddenOffset {
 					p.cheatHidden(to, share)
+				}
+				if off == 0 && p.cheating && p.cheat.BadInput && to == prm.sendSet[me][0] {
+					one := fr.One()
+					share[0].Add(&share[0], &one)
 				}
 				if to == me {
 					copy(own[off:end], share)
@@ -674,16 +720,25 @@ func (p *Party) Input(ctx context.Context, owner int, values fr.Vector, m int) (
 }
 
 // InputVec secret-shares values held by party owner (as Input) and, in
-// malicious mode, authenticates them (one more round).
+// malicious mode, checks that the owner's sharing is of degree t and
+// authenticates it (AuthenticateDealt: the owner is a dealer like a provider).
 func (p *Party) InputVec(ctx context.Context, owner int, values fr.Vector, m int) (Vec, error) {
+	if c := p.cheat; c != nil && c.BadInput && owner == p.self {
+		p.cheating = true
+	}
 	x, err := p.input(ctx, owner, values, m)
+	p.cheating = false
 	if err != nil {
 		return Vec{}, err
 	}
 	if !p.malicious() {
 		return Vec{V: x}, nil
 	}
-	return p.macOf(ctx, x)
+	v, err := p.AuthenticateDealt(ctx, []fr.Vector{x})
+	if err != nil {
+		return Vec{}, fmt.Errorf("ss: input of party %d: %w", owner, err)
+	}
+	return v[0], nil
 }
 
 func (p *Party) input(ctx context.Context, owner int, values fr.Vector, m int) (fr.Vector, error) {
