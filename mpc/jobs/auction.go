@@ -98,9 +98,13 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 	}
 	// The input shares are checked for consistency and authenticated
 	// (malicious mode) once, on the main engine; the commitment check then
-	// runs on a lane of its own, concurrently with the tournament (which
-	// opens only masked values); the output commitment is opened only once
-	// both finished and the check passed.
+	// runs on a lane of its own, concurrently with the comparison
+	// preprocessing only (which does not touch the bids). The tournament
+	// starts once the check passed: a provider could deal consistent shares
+	// of an out-of-range value (e.g. 2^184) that only the commitment check
+	// catches, and a comparison on it yields a non-bit that passes every MAC
+	// check and makes the next comparison's bounded-mask opening leak an
+	// honest bid.
 	auth, err := authInputs(ctx, p, bids)
 	if err != nil {
 		return nil, err
@@ -117,13 +121,16 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 	defer cancel()
 	checked := make(chan error, 1)
 	go func() { checked <- verifyAuth(ctx, lane, bids, auth) }()
-	idx, price, err := tournament(ctx, p, kind, shares)
-	if err != nil {
+	if err := prepareTournament(ctx, p, kind, len(bids)); err != nil {
 		cancel()
 		<-checked
 		return nil, err
 	}
 	if err := <-checked; err != nil {
+		return nil, err
+	}
+	idx, price, err := tournament(ctx, p, kind, shares)
+	if err != nil {
 		return nil, err
 	}
 	return auctionOutputs(ctx, p, idx, price)
@@ -137,6 +144,9 @@ func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: auction: %w", err)
 	}
+	if err := prepareTournament(ctx, p, kind, auth[0].Len()); err != nil {
+		return nil, err
+	}
 	idx, price, err := tournament(ctx, p, kind, auth[0])
 	if err != nil {
 		return nil, err
@@ -144,12 +154,9 @@ func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector)
 	return auctionOutputs(ctx, p, idx, price)
 }
 
-// tournament returns shares of the winner's index and of the price.
-func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids ss.Vec) (idx, price ss.Vec, err error) {
-	if kind != FirstPrice && kind != SecondPrice {
-		return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: unknown auction kind %d", int(kind))
-	}
-	B := bids.Len()
+// prepareTournament prepares the comparison randomness of a tournament over
+// B bids (independent of the bids).
+func prepareTournament(ctx context.Context, p *ss.Party, kind AuctionKind, B int) error {
 	comparisons := B - 1
 	if kind == SecondPrice {
 		// A runner-up comparison per match, except in the first round, where
@@ -157,8 +164,18 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids ss.Vec)
 		comparisons += B - 1 - B/2
 	}
 	if err := p.PrepareComparisons(ctx, comparisons, 0); err != nil {
-		return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction preprocessing: %w", err)
+		return fmt.Errorf("jobs: auction preprocessing: %w", err)
 	}
+	return nil
+}
+
+// tournament returns shares of the winner's index and of the price; the
+// comparison randomness is prepared first (prepareTournament).
+func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids ss.Vec) (idx, price ss.Vec, err error) {
+	if kind != FirstPrice && kind != SecondPrice {
+		return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: unknown auction kind %d", int(kind))
+	}
+	B := bids.Len()
 	// Nodes of the tournament, in bidder order: max, its index, runner-up.
 	mx := bids.Clone()
 	ids := field.New(B)

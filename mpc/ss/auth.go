@@ -2,6 +2,7 @@ package ss
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,11 +44,13 @@ func (p *Party) Security() Security { return p.sec }
 // (some member deviated in a multiplication, a re-sharing or an input), an
 // inconsistent opening (shares off one degree-t polynomial), a bitness check
 // or an inconsistent dealing. The job aborts and nothing more is opened.
-// When the engine can prove who deviated, the error is wrapped in a
-// *transport.PartyError naming that member; a bare CheckError names no one.
+// When the engine can prove who deviated against any t colluders (only the
+// dealer of a non-bit), the error is wrapped in a *transport.PartyError
+// naming that member; a bare CheckError names no one.
 type CheckError struct {
 	Check string // what failed, e.g. "mac", "open mask:lt"
-	// Culprit is the member identified, or −1.
+	// Culprit is the member identified (only ever the dealer of a non-bit:
+	// what is sound against t colluders), or −1.
 	Culprit int
 	// Group is the index of the dealt group (e.g. provider) whose shares
 	// were inconsistent, or −1.
@@ -116,7 +119,7 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 		return Vec{}, err
 	}
 	p.Stats.Mults += m
-	if c := p.cheat; c != nil && c.MulOffset && (c.MulOp == "" || c.MulOp == p.op) {
+	if c := p.cheat; c != nil && (c.MulOffset || c.HiddenOffset) && (c.MulOp == "" || c.MulOp == p.op) {
 		p.cheating = true
 		defer func() { p.cheating = false }()
 	}
@@ -229,28 +232,45 @@ func (p *Party) Verify(ctx context.Context) error {
 }
 
 // masked reports whether an opening's label declares a value hidden by fresh
-// randomness, which the engine may open before the check.
-func masked(label string) bool { return strings.HasPrefix(label, "mask:") }
+// randomness uniform over the whole field (S-box masks, coins, the dealt-input
+// check), which the engine may open before the check: whatever a cheater did
+// to the value, the opening is uniform. Bounded masks are not (boundedMask).
+func masked(label string) bool { return strings.HasPrefix(label, "mask:") && !boundedMask(label) }
+
+// boundedMask reports the openings under a bounded (statistical) mask, r′ +
+// 2^m·r″ of about 2^106 (comparisons, equality, truncation): it hides only
+// values below about 2^65, so a cheater that made the masked value large and
+// known-offset (e.g. a comparison result w+δ feeding the next level) would
+// read honest inputs from it. They are opened only after a successful check
+// of everything computed before them, like outputs.
+func boundedMask(label string) bool {
+	switch label {
+	case "mask:lt", "mask:eq", "mask:trunc":
+		return true
+	}
+	return false
+}
 
 // openAll opens v with all n shares (to everyone, or to party `to` only):
 // every party sends its share to every receiver, which checks that the n
 // shares lie on one polynomial of degree t, so that all honest parties learn
-// the same value or abort. On an inconsistency the party looks for the
-// culprit (identify) when the shares opened can only be off by a deviation
-// in this opening: after a successful check (nothing dealt since), all
-// sharings are consistent, so an off share was sent wrong by its holder.
+// the same value or abort. An inconsistency aborts with a CheckError naming
+// no one: decoding finds the deviator only if a single member deviated (two
+// colluders, within t, can make an honest share the odd one out), so the
+// member it points to (identify; after a successful check, nothing dealt
+// since) goes into the error's text as a suspect, never as a culprit that
+// costs credit.
 func (p *Party) openAll(ctx context.Context, label string, v fr.Vector, to int) (fr.Vector, error) {
 	res, shares, bad, r, err := p.openRaw(ctx, label, v, to)
 	if err != nil || res == nil {
 		return nil, err
 	}
 	if bad {
-		culprit := -1
+		detail := "shares are not on one polynomial of degree t"
 		if !p.dirty {
-			culprit = p.params.identify(shares)
+			detail += suspect(p.params.identify(shares))
 		}
-		return nil, p.checkFailed(r, &CheckError{Check: "open " + label, Culprit: culprit, Group: -1,
-			Detail: "shares are not on one polynomial of degree t"})
+		return nil, p.checkFailed(r, &CheckError{Check: "open " + label, Culprit: -1, Group: -1, Detail: detail})
 	}
 	p.observe(label, res)
 	return res, nil
@@ -265,15 +285,32 @@ func (p *Party) openRaw(ctx context.Context, label string, v fr.Vector, to int) 
 	}
 	r = p.nextRound()
 	prm := p.params
+	if c := p.cheat; c != nil && c.LeaveAt != "" && c.LeaveAt == label {
+		return nil, nil, false, r, p.cheatLeave(ctx)
+	}
 	var payload []byte
 	for j := 0; j < prm.N; j++ {
 		if j == p.self || (to >= 0 && j != to) {
 			continue
 		}
 		out := v
+		if c := p.cheat; c != nil && c.FrameLabel != "" && c.FrameLabel == label && m > 0 {
+			out := append(fr.Vector(nil), v...)
+			p.cheatFrame(out)
+			if err := p.send(ctx, j, msgRound(r, 0), field.EncodeVector(out)); err != nil {
+				return nil, nil, false, r, fmt.Errorf("ss: open %s: %w", label, err)
+			}
+			continue
+		}
 		if c := p.cheat; c != nil && c.ShiftOpen && m > 0 && (c.ShiftTo < 0 || c.ShiftTo == j) && (c.ShiftLabel == "" || c.ShiftLabel == label) {
 			out = append(fr.Vector(nil), v...)
 			one := fr.One()
+			for _, k := range c.ShiftAt {
+				xs, xk := point(p.self), point(k)
+				var f fr.Element
+				f.Sub(&xs, &xk)
+				one.Mul(&one, &f)
+			}
 			out[0].Add(&out[0], &one)
 			if err := p.send(ctx, j, msgRound(r, 0), field.EncodeVector(out)); err != nil {
 				return nil, nil, false, r, fmt.Errorf("ss: open %s: %w", label, err)
@@ -303,6 +340,25 @@ func (p *Party) openRaw(ctx context.Context, label string, v fr.Vector, to int) 
 	}
 	res, bad = p.params.interpolateChecked(shares, nil)
 	return res, shares, bad, r, nil
+}
+
+// cheatLeave is the test adversary's lying abort notice and departure (see
+// cheat.Plan.LeaveAt).
+func (p *Party) cheatLeave(ctx context.Context) error {
+	x := uint32(p.cheat.NoticeBlames)
+	if p.cheat.NoticeBlames < 0 {
+		x = noticeUnidentified
+	}
+	var msg [4]byte
+	binary.BigEndian.PutUint32(msg[:], x)
+	p.failure.aborted.Store(true)
+	for j := 0; j < p.params.N; j++ {
+		if j != p.self {
+			_ = p.conn.Send(ctx, transport.PartyID(j), abortRound, msg[:])
+		}
+	}
+	_ = p.conn.Close()
+	return errors.New("ss: test adversary left with a notice")
 }
 
 // consistency tables: the Lagrange coefficients over the first t+1 present
@@ -354,17 +410,29 @@ func (prm *Params) interpolateChecked(shares []fr.Vector, skip []bool) (fr.Vecto
 	return res, bad
 }
 
+// suspect is the error text naming the member decoding points to (j ≥ 0),
+// with the bound that makes it unsound as an accusation.
+func suspect(j int) string {
+	if j < 0 {
+		return ""
+	}
+	return fmt.Sprintf("; suspect: member %d — sound only if a single member deviated, so nobody is charged", j)
+}
+
 // identify returns the one party whose shares are off the polynomial that
-// all other shares agree on, or −1. It needs n−1 ≥ t+2 (n ≥ 4; for n = 3
-// any two shares are consistent, so it never names anyone). The answer is the
-// deviator whenever a single member sent wrong shares in this opening: with
-// its share removed the rest are consistent, and with any honest member's
-// share removed the deviator's share is still off. A coalition of several
-// deviators can make an honest member's share look like the odd one out
-// (the shares of one opening cannot tell the two cases apart when more than
-// ⌊(n−t−1)/2⌋ members deviate); doc.go states this bound.
+// all other shares agree on, or −1. It needs n−1 ≥ t+2 and n = 2t+1 (so
+// n = 5, 7, 9; for n = 3 any two shares are consistent). The answer is the
+// deviator whenever a single member sent wrong shares in this opening of
+// sharings that were of degree t: with its share removed the rest are
+// consistent, and with any honest member's share removed the deviator's share
+// is still off. For even n (n ≥ 2t+2) the premise fails: GRR re-sharing
+// interpolates over all n points, so a member can add a hidden offset
+// X·Π(X − x_p) of degree t+1 that no MAC check sees, and then frame an
+// honest member (TestHiddenInconsistencyFramesNobody). A coalition of several
+// deviators can make an honest member's share look like the odd one out;
+// the shares of one opening cannot tell the two cases apart.
 func (prm *Params) identify(shares []fr.Vector) int {
-	if prm.N-1 < prm.T+2 {
+	if prm.N != 2*prm.T+1 || prm.N-1 < prm.T+2 {
 		return -1
 	}
 	found := -1
@@ -386,11 +454,10 @@ func (prm *Params) identify(shares []fr.Vector) int {
 // ReconstructChecked is the recipient side of an output in malicious mode:
 // from the shares of all n members (shares[i] nil: missing) it recovers the
 // secrets and checks that the shares lie on one polynomial of degree t. If
-// they do not, and removing exactly one member's shares leaves a consistent
-// set (n ≥ 4, at most one deviator), it names that member in a
-// *transport.PartyError wrapping a *CheckError and still returns nothing; a
-// missing share is an error naming nobody in particular unless exactly one
-// is missing (then it names that member).
+// they do not, it returns a *CheckError naming no one (the member decoding
+// points to, n = 2t+1, is only a suspect in its text: see openAll); a
+// missing or malformed share is a *transport.PartyError naming its member
+// (the recipient saw that itself).
 func ReconstructChecked(params *Params, shares []fr.Vector) (fr.Vector, error) {
 	if len(shares) != params.N {
 		return nil, fmt.Errorf("ss: reconstruct needs %d share slots, got %d", params.N, len(shares))
@@ -409,12 +476,8 @@ func ReconstructChecked(params *Params, shares []fr.Vector) (fr.Vector, error) {
 	if !bad {
 		return res, nil
 	}
-	ce := &CheckError{Check: "output shares", Culprit: params.identify(shares), Group: -1,
-		Detail: "shares are not on one polynomial of degree t"}
-	if ce.Culprit >= 0 {
-		return nil, &transport.PartyError{Party: transport.PartyID(ce.Culprit), Err: ce}
-	}
-	return nil, ce
+	return nil, &CheckError{Check: "output shares", Culprit: -1, Group: -1,
+		Detail: "shares are not on one polynomial of degree t" + suspect(params.identify(shares))}
 }
 
 // AuthenticateDealt turns sharings dealt by parties outside the committee

@@ -13,8 +13,10 @@
 // computes z = x·y and α·z = (α·x)·y in one GRR round (2m re-sharings) and
 // keeps the pair; dot products reduce both sums once; inputs and random
 // values get [α·x] = [α]·[x] (also kept). Before any opening of a value not
-// hidden by fresh randomness (label without the "mask:" prefix) — to the
-// committee or to one party — the party runs Verify: a coin (a fresh random
+// hidden by a mask uniform over the whole field (every label but the coins,
+// S-box and dealt-input openings; in particular before the bounded-mask
+// openings of comparisons, equality and truncation) — to the committee or to
+// one party — the party runs Verify: a coin (a fresh random
 // sharing opened with all n shares) seeds coefficients ρ_k drawn after the
 // pairs are fixed; [T] = Σρ_k[α·z_k] − [α]·Σρ_k[z_k] (one multiplication, so
 // α stays secret and a job may check many times; the engine checks at least
@@ -28,15 +30,29 @@
 // openings to one party) sends all n shares to each receiver, which checks
 // that they lie on one polynomial of degree t: with n ≥ 2t+1 the t+1 honest
 // shares fix that polynomial, so every honest receiver learns the right value
-// or aborts. Masked openings (comparisons, truncation, S-boxes) happen before
-// the check: what they open is uniformly masked whatever a cheater did, and a
-// cheater's effect on the masked value is caught by the next check, before
-// anything unmasked is opened.
+// or aborts. Openings under a uniform mask (coins, the dealt-input check,
+// S-boxes: x + r with r uniform over the field) may precede the check: what
+// they open is uniform whatever a cheater did, and its effect on x is caught
+// by the next check. Openings under a bounded mask (comparisons, equality,
+// truncation: x + r′ + 2^m·r″, about 2^106 wide) hide x only while x is
+// below about 2^65, which a cheater could break (a comparison result w+δ with
+// a huge known δ makes the next level's value huge and, divided by δ, an
+// honest bid); so each follows a successful check of everything computed
+// before it (one check per tournament level, ration step or search step).
+// For the same reason a value must be in range before it is compared:
+// provider inputs are range-bound only by their commitments (and the
+// providers' input-validity proofs), so every job compares them only after
+// the input-commitment check passed (the auction overlaps only its
+// comparison preprocessing with that check).
 //
 // Random bits: t+1 dealers share random bits, which are authenticated and,
 // before use, pass a per-dealer bitness check (Σρ_k·b_k(1−b_k) as one dot
-// product, opened after a MAC check; non-zero names the dealer, since the
-// arithmetic was just checked); a bit is the XOR of the dealers' bits. The
+// product, opened with all n shares after a passed MAC check); a bit is the
+// XOR of the dealers' bits. A consistent non-zero result names the dealer,
+// soundly against t colluders: a wrong share sent in that opening is an
+// inconsistency (unidentified), and colluders that shift their shares of the
+// dealer's bits or the dot product change a value against its MAC by a
+// non-zero multiple of the unknown α, which the MAC check catches. The
 // bounded high parts of comparison and truncation masks are composed from
 // such bits (a dealt integer could be oversized and make a masked opening
 // wrap modulo q, which no MAC detects). Bits from squares (a random, open
@@ -47,39 +63,52 @@
 // Inputs dealt by providers outside the committee: AuthenticateDealt opens,
 // per provider, Σρ_k[x_k] + [r] (ρ drawn after the shares are fixed, [r] a
 // fresh joint random mask) with all n shares and aborts on any inconsistency.
+// A member's own input (InputVec) goes through the same check.
 //
-// Identification: when an opening's n shares are inconsistent and nothing was
-// dealt since the last successful check (so every sharing is consistent and
-// an off share can only be a wrong share sent in this opening), the party
-// names the one member whose removal leaves n−1 consistent shares; this needs
-// n−1 ≥ t+2 (n = 5, 7, 9 and 4, 6, 8; never n = 3). It is the deviator when
-// at most ⌊(n−t−1)/2⌋ members deviate in that opening (one for n = 5); a
-// larger coalition can make an honest member's share the odd one out, which
-// the shares of one opening cannot tell apart. Every other failure — MAC
-// check, inconsistency in a masked opening, inconsistent provider shares
-// (a provider that deals one member a bad share cannot be told from a member
-// that relays a wrong one over point-to-point channels) — aborts with a
-// *CheckError naming no one, and a party that aborts so tells its peers
-// (abort notice), so that they do not blame it for leaving. A dealt non-bit
-// names its dealer. A failure never names an honest member (under the bound
-// above); a named member comes as a *transport.PartyError wrapping the
-// *CheckError.
+// Identification: an abort names (as a *transport.PartyError wrapping the
+// error, which costs the member credit on the ledger) only what is sound
+// against t colluding members: the dealer of a non-bit (above), and a member
+// that this party itself saw leave without an abort notice or stop
+// answering. Every other failure — MAC check, inconsistent opening,
+// inconsistent provider or member input (a dealer that sends one member a
+// bad share cannot be told from a member that relays a wrong one over
+// point-to-point channels) — aborts with a *CheckError naming no one.
+// Decoding an inconsistent opening finds the deviator only when a single
+// member deviated (two colluders, within t for n ≥ 5, can make an honest
+// share the odd one out) and only for n = 2t+1 (for even n, GRR re-sharing
+// lets one member add a hidden offset of degree t+1 that passes every MAC
+// check and then frame an honest member): for n = 5, 7, 9 the member it
+// points to appears in the error text as a suspect, never as a culprit.
+// Abort notices: a party that aborts tells its peers whom it blames (or that
+// a check failed), so that a cascade of aborts does not make the peers blame
+// it for leaving. In malicious mode a notice is its sender's word: a peer
+// relays the accusation only when it confirms on its own connection that the
+// accused left without a notice, and otherwise reports an unidentified
+// abort. A member that leaves with a notice thus goes unnamed — no more than
+// it gets by shifting a share. A provider whose input does not open its
+// commitment is named as that provider (jobs.CommitmentMismatchError).
+// Members bind the security mode into setup: a mismatch fails with an error
+// saying so.
 //
-//	| job type            | who may be malicious                                  | detected (job aborts, nothing opened or delivered)                                                                                                                     | identified                                                                                                                                   |
-//	|---------------------|-------------------------------------------------------|------------------------------------------------------------------------------------------------------------------------------------------------------------------------|----------------------------------------------------------------------------------------------------------------------------------------------|
-//	| first-price auction | t < n/2 committee members; any provider, recipient    | wrong product/MAC re-sharing; flipped comparison bit; shifted share in any opening; non-bit dealt; provider shares off degree t; input not opening its commitment      | member shifting an unmasked opening after a check (n ≥ 4, one deviator); dealer of a non-bit (any n); provider whose input ≠ its commitment |
-//	| Vickrey auction     | same                                                  | same                                                                                                                                                                   | same                                                                                                                                         |
-//	| clearing            | same                                                  | same, and a search step opened only after a check (a cheater cannot steer the search)                                                                                  | same                                                                                                                                         |
-//	| (all, semi-honest)  | nobody deviates; t members may pool their views       | nothing                                                                                                                                                                | members that leave or stop answering                                                                                                        |
+//	| job type            | who may be malicious                                  | detected (job aborts, nothing opened or delivered)                                                                                                                                                         | identified (named, costs credit)                                                                                                                |
+//	|---------------------|-------------------------------------------------------|------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------|-------------------------------------------------------------------------------------------------------------------------------------------------|
+//	| first-price auction | t < n/2 committee members; any provider, recipient    | wrong product/MAC re-sharing (caught before any bounded-mask opening); flipped comparison bit; shifted share in any opening; non-bit dealt; provider shares off degree t; input not opening its commitment | dealer of a non-bit; member that leaves without a notice or stops answering; provider whose input ≠ its commitment. Decoding: suspect in text only |
+//	| Vickrey auction     | same                                                  | same                                                                                                                                                                                                       | same                                                                                                                                            |
+//	| clearing            | same                                                  | same, and a search step opened only after a check (a cheater cannot steer the search)                                                                                                                      | same                                                                                                                                            |
+//	| (all, semi-honest)  | nobody deviates; t members may pool their views       | nothing                                                                                                                                                                                                    | members that leave or stop answering                                                                                                           |
 //
 // A member that stops answering is named in both modes (transport errors).
-// A recipient receiving all n output shares checks them the same way
-// (ReconstructChecked); with fewer it relies on the signed output commitment.
+// A job's recipient (jobs.ReconstructOutput) takes any t+1 output shares that
+// open the signed output commitment, so up to t wrong shares can neither
+// deny it its output nor make it accept another; ReconstructChecked (all n
+// shares on one polynomial, nobody named) is for outputs without one.
 //
 // Test-only adversary: mpc/internal/cheat attaches a deviation plan to a
-// member's context (offset in its multiplication re-sharing, a flipped
-// comparison bit, a shifted share in an opening, a dealt non-bit). Go's
-// internal rule keeps it out of reach of the node and its configuration.
+// member's context (an offset, up to a field element, in its multiplication
+// re-sharing, e.g. a flipped comparison bit; a hidden offset of degree t+1; a
+// shifted or framing share in an opening, alone or with colluders; a dealt
+// non-bit; an inconsistent own input; a lying abort notice and departure).
+// Go's internal rule keeps it out of reach of the node and its configuration.
 //
 // A Party is one committee member's engine for one job. It speaks only the
 // mpc/transport interface and offers batched, vectorised operations on Vec
@@ -116,9 +145,11 @@
 // rounds travel in pieces so that computing, sending and receiving overlap.
 // Lane gives a job concurrent sub-protocols on one connection. A party that
 // fails tells its peers whom it blames, so that when failures cascade every
-// party's error still names the party at fault (*transport.PartyError).
+// party's error still names the party at fault (*transport.PartyError; in
+// malicious mode only when the peer confirms it, see Identification).
 //
 // Testing hooks: every value a party learns is reported to Config.OnOpen with
-// a label ("mask:…" for values hidden by fresh randomness), and all of a
+// a label ("mask:…" for values hidden by fresh randomness: mask:lt, mask:eq
+// and mask:trunc bounded, the others uniform), and all of a
 // party's randomness comes from Config.Rand.
 package ss

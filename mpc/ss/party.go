@@ -211,7 +211,9 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		if _, err := io.ReadFull(rnd, seeds[j][:]); err != nil {
 			return nil, fmt.Errorf("ss: draw pairwise seed: %w", err)
 		}
-		if err := p.send(ctx, j, setupRound, append([]byte(nil), seeds[j][:]...)); err != nil {
+		// The seed carries this party's security mode, so that a committee
+		// whose members disagree on it fails at setup with a clear error.
+		if err := p.send(ctx, j, setupRound, append(append([]byte(nil), seeds[j][:]...), byte(cfg.Security))); err != nil {
 			return nil, fmt.Errorf("ss: setup: send seed: %w", err)
 		}
 	}
@@ -220,9 +222,12 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		if err != nil {
 			return nil, fmt.Errorf("ss: setup: receive seed: %w", err)
 		}
-		if len(b) != field.SeedBytes {
+		if len(b) != field.SeedBytes+1 {
 			return nil, p.failWith(&transport.PartyError{Party: transport.PartyID(i), Round: setupRound,
-				Err: fmt.Errorf("seed of %d bytes, want %d", len(b), field.SeedBytes)})
+				Err: fmt.Errorf("seed of %d bytes, want %d", len(b), field.SeedBytes+1)})
+		}
+		if m := Security(b[field.SeedBytes]); m != cfg.Security {
+			return nil, fmt.Errorf("ss: setup: party %d runs in %v mode, this party in %v: the committee must agree on the security mode", i, m, cfg.Security)
 		}
 		copy(seeds[i][:], b)
 	}
@@ -240,9 +245,11 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 	}
 	switch cfg.Security {
 	case Malicious:
-		// The MAC key: a joint random sharing (one round). It is never
-		// opened; its consistency is covered by the checks (a member whose
-		// α share is off makes every MAC check fail).
+		// The MAC key: a joint random sharing (one round), never opened.
+		// Its consistency is not checked: a member that contributes an
+		// inconsistent sharing or uses a wrong α share can only make MAC
+		// checks fail (an abort, i.e. denial of service), not pass a wrong
+		// value, since α stays uniform and unknown to it.
 		own := field.New(1)
 		p.own.FillVector(own)
 		a, err := p.reshare(ctx, own, nil, false)
@@ -334,6 +341,19 @@ func (p *Party) attribute(err error, wait time.Duration) error {
 	if !ok || x >= uint32(p.params.N) || int(x) == p.self || transport.PartyID(x) == pe.Party {
 		return err
 	}
+	if p.malicious() && !p.gone(transport.PartyID(x)) {
+		// A notice is its sender's word, not evidence: a corrupted member
+		// could blame an honest one and leave. So the accusation is relayed
+		// only when this party sees itself that the accused left without a
+		// notice; otherwise the abort names no one (the sender may be an
+		// honest member that aborted for a reason this party cannot check).
+		// A member that leaves with a notice thus goes unnamed, which gives
+		// it nothing it could not get by shifting a share (an unidentified
+		// abort); one that leaves without a notice, or stops answering, is
+		// named.
+		return &CheckError{Check: fmt.Sprintf("reported by party %d", pe.Party), Culprit: -1, Group: -1,
+			Detail: fmt.Sprintf("it aborted blaming party %d, which this party cannot confirm (%v)", x, pe.Err)}
+	}
 	return &transport.PartyError{Party: transport.PartyID(x), Round: pe.Round,
 		Err: fmt.Errorf("reported by party %d, which then failed: %w", pe.Party, pe.Err)}
 }
@@ -357,6 +377,28 @@ func (p *Party) notice(from transport.PartyID, wait time.Duration) (uint32, bool
 	x := binary.BigEndian.Uint32(b)
 	f.notices[from] = x
 	return x, true
+}
+
+// gone reports whether party y has left the job without an abort notice, as
+// this party's own connection shows it (a closed peer, not a late one).
+func (p *Party) gone(y transport.PartyID) bool {
+	if _, ok := p.notice(y, 0); ok {
+		return false
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	b, err := p.conn.Recv(ctx, y, abortRound)
+	if err == nil {
+		if len(b) == 4 {
+			p.failure.mu.Lock()
+			p.failure.notices[y] = binary.BigEndian.Uint32(b)
+			p.failure.mu.Unlock()
+		}
+		return false
+	}
+	var pe *transport.PartyError
+	return err != nil && errors.As(err, &pe) && pe.Party == y &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
 // fail marks the party as aborted and, the first time, tells every other
@@ -499,10 +541,17 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, x, y fr.Vector,
 				h.Mul(v, y[off:end])
 				v = h
 			}
-			if off == 0 && p.cheating {
+			if off == 0 && p.cheating && p.cheat.MulOffset {
 				v = p.cheatProduct(v)
 			}
 			p.subShares(w, v, secret, uint64(r), c, func(to int, share fr.Vector) {
+				if off == 0 && p.cheating && p.cheat.HiddenOffset {
+					p.cheatHidden(to, share)
+				}
+				if off == 0 && p.cheating && p.cheat.BadInput && to == prm.sendSet[me][0] {
+					one := fr.One()
+					share[0].Add(&share[0], &one)
+				}
 				if to == me {
 					copy(own[off:end], share)
 					return
@@ -671,16 +720,25 @@ func (p *Party) Input(ctx context.Context, owner int, values fr.Vector, m int) (
 }
 
 // InputVec secret-shares values held by party owner (as Input) and, in
-// malicious mode, authenticates them (one more round).
+// malicious mode, checks that the owner's sharing is of degree t and
+// authenticates it (AuthenticateDealt: the owner is a dealer like a provider).
 func (p *Party) InputVec(ctx context.Context, owner int, values fr.Vector, m int) (Vec, error) {
+	if c := p.cheat; c != nil && c.BadInput && owner == p.self {
+		p.cheating = true
+	}
 	x, err := p.input(ctx, owner, values, m)
+	p.cheating = false
 	if err != nil {
 		return Vec{}, err
 	}
 	if !p.malicious() {
 		return Vec{V: x}, nil
 	}
-	return p.macOf(ctx, x)
+	v, err := p.AuthenticateDealt(ctx, []fr.Vector{x})
+	if err != nil {
+		return Vec{}, fmt.Errorf("ss: input of party %d: %w", owner, err)
+	}
+	return v[0], nil
 }
 
 func (p *Party) input(ctx context.Context, owner int, values fr.Vector, m int) (fr.Vector, error) {
@@ -706,8 +764,9 @@ func (p *Party) input(ctx context.Context, owner int, values fr.Vector, m int) (
 // Open reveals x to every party (one round; each party sends its shares to t
 // others and reconstructs from t+1). label names the value for OnOpen.
 //
-// Malicious mode: unless the label declares a masked value ("mask:…"),
-// every product so far is checked first (Verify); the opening then uses all
+// Malicious mode: unless the label declares a value under a mask uniform over
+// the field (see masked; not the bounded masks of comparisons and
+// truncation), every product so far is checked first (Verify); the opening then uses all
 // n shares, each party checking that they lie on one polynomial of degree t.
 func (p *Party) Open(ctx context.Context, label string, x fr.Vector) (fr.Vector, error) {
 	if p.malicious() {
@@ -836,10 +895,58 @@ func (p *Party) cheatProduct(v fr.Vector) fr.Vector {
 	w := append(fr.Vector(nil), v...)
 	var d, l fr.Element
 	d.SetUint64(p.cheat.Offset)
+	d.Mul(&d, &pow2[p.cheat.OffsetShift%uint(len(pow2))])
 	l.Inverse(&p.params.lambda[p.self])
 	d.Mul(&d, &l)
 	w[0].Add(&w[0], &d)
+	if p.cheat.OnDeviate != nil {
+		p.cheat.OnDeviate()
+	}
 	return w
+}
+
+// hiddenPoly is the test adversary's D(x_k) = x_k·Π(x_k − x_p) over its PRG
+// parties p, times Offset (see cheat.Plan.HiddenOffset).
+func (p *Party) hiddenPoly(k int) fr.Element {
+	x := point(k)
+	d := x
+	for _, j := range p.params.prgSet[p.self] {
+		xj := point(j)
+		var f fr.Element
+		f.Sub(&x, &xj)
+		d.Mul(&d, &f)
+	}
+	var o fr.Element
+	o.SetUint64(p.cheat.Offset)
+	return *d.Mul(&d, &o)
+}
+
+// cheatHidden adds the hidden offset to the sub-share for party k (this
+// member's own included).
+func (p *Party) cheatHidden(k int, share fr.Vector) {
+	d := p.hiddenPoly(k)
+	share[0].Add(&share[0], &d)
+	if p.cheat.OnDeviate != nil {
+		p.cheat.OnDeviate()
+	}
+}
+
+// cheatFrame moves this member's share of the first value onto the line
+// through its PRG partner's share (off by D(x_p) = 0) and its first send
+// partner q's (off by D(x_q)): s − D(x_self) + D(x_q)·(x_self − x_p)/(x_q − x_p).
+// t = 1.
+func (p *Party) cheatFrame(v fr.Vector) {
+	pp, q := p.params.prgSet[p.self][0], p.params.sendSet[p.self][0]
+	xs, xp, xq := point(p.self), point(pp), point(q)
+	var num, den fr.Element
+	num.Sub(&xs, &xp)
+	den.Sub(&xq, &xp)
+	den.Inverse(&den)
+	d := p.hiddenPoly(q)
+	d.Mul(&d, &num).Mul(&d, &den)
+	own := p.hiddenPoly(p.self)
+	d.Sub(&d, &own)
+	v[0].Add(&v[0], &d)
 }
 
 // Dot returns, for each i, the inner product of xs[i] and ys[i]; the local

@@ -19,6 +19,14 @@ type Plan struct {
 	MulOffset bool
 	MulOp     string
 	Offset    uint64
+	// OffsetShift scales the offset: the product changes by
+	// Offset·2^OffsetShift (a field element, e.g. 2^110, well beyond uint64).
+	OffsetShift uint
+	// OnDeviate, if set, is called (from any of the member's goroutines)
+	// each time the member actually deviates in a multiplication, so that a
+	// test can tell what the engine opened after a deviation and before the
+	// next check.
+	OnDeviate func()
 	// ShiftOpen adds 1 to this member's share of the first value of every
 	// opening it takes part in, in what it sends to party ShiftTo (−1: to
 	// everyone).
@@ -26,6 +34,32 @@ type Plan struct {
 	ShiftTo   int
 	// ShiftLabel restricts ShiftOpen to openings of that label ("": all).
 	ShiftLabel string
+	// ShiftAt, if set (at most t parties), makes ShiftOpen's shift
+	// Π_{j ∈ ShiftAt}(x_self − x_j) instead of 1: colluders using the same
+	// ShiftAt send shares that agree with the honest shares of ShiftAt on
+	// one polynomial of degree t, so that the remaining honest shares look
+	// off (framing by a coalition).
+	ShiftAt []int
+	// HiddenOffset (n = 2t+2 and up) adds Offset·D(x_k) to the sub-share
+	// the member sends party k in the re-sharing of the first product of its
+	// multiplications (MulOp as for MulOffset), D(X) = X·Π(X − x_p) over its
+	// pairwise-PRG parties p: the product's value is unchanged (D(0) = 0)
+	// and GRR cannot see it, so the MAC check passes, but the sharing is no
+	// longer of degree t.
+	HiddenOffset bool
+	// FrameLabel (t = 1, with HiddenOffset) makes the member send, in the
+	// opening of that label (of the product itself), its share moved onto
+	// the line through its PRG partner's share and its first send partner's,
+	// so that the third honest share alone looks off.
+	FrameLabel string
+	// LeaveAt makes the member, at the opening of that label, send every
+	// other member the abort notice NoticeBlames (a party, or −1: "aborted on
+	// a check, culprit unidentified") and leave the job.
+	LeaveAt      string
+	NoticeBlames int
+	// BadInput makes the member, sharing its own input (InputVec), send its
+	// first send partner a share of the first value that is off by 1.
+	BadInput bool
 	// BadBit makes the member deal 2 instead of its first random bit when
 	// the committee generates random bits.
 	BadBit bool
