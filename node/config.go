@@ -129,6 +129,10 @@ func DefaultConfig(moniker, role, host string, basePort int) *Config {
 	}
 }
 
+// GenesisPath is where the chain's genesis file lives in a node home; a
+// supervisor's trust anchor comes from it.
+func GenesisPath(home string) string { return filepath.Join(home, genesisFileName) }
+
 // LoadConfig reads HOME/config.toml, refusing unknown keys.
 func LoadConfig(home string) (*Config, error) {
 	path := filepath.Join(home, ConfigFile)

@@ -28,8 +28,9 @@ import (
 	"github.com/cohortnet/cohort/ledger"
 )
 
-// TrustedHeader is where verification starts: a header hash the supervisor
-// obtained out of band (or on first use, recorded and reported).
+// TrustedHeader is where verification starts: the chain's first header,
+// anchored to the genesis file (GenesisAnchor), or a header hash the
+// supervisor obtained out of band. Never whatever the first node asked says.
 type TrustedHeader struct {
 	Height int64  `json:"height"`
 	Hash   string `json:"hash"` // hex
@@ -52,6 +53,7 @@ type Config struct {
 type Verifier struct {
 	chainID string
 	lc      *light.Client
+	primary *primaryGuard
 	rpc     *rpchttp.HTTP
 	rpcBase string // the primary's RPC URL
 	http    *http.Client
@@ -97,10 +99,11 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if len(cfg.Witnesses) == 0 {
 		return nil, errors.New("trace: at least one witness is required to detect a lying primary")
 	}
-	primary, err := lighthttp.New(cfg.ChainID, withScheme(cfg.Primary))
+	primaryHTTP, err := lighthttp.New(cfg.ChainID, withScheme(cfg.Primary))
 	if err != nil {
 		return nil, fmt.Errorf("trace: primary %s: %w", cfg.Primary, err)
 	}
+	primary := &primaryGuard{Provider: primaryHTTP, name: cfg.Primary, served: make(map[int64][]byte)}
 	var witnesses []provider.Provider
 	for _, w := range cfg.Witnesses {
 		p, err := lighthttp.New(cfg.ChainID, withScheme(w))
@@ -131,7 +134,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("trace: rpc %s: %w", cfg.Primary, err)
 	}
 	bg, stop := context.WithCancel(context.Background())
-	return &Verifier{chainID: cfg.ChainID, lc: lc, rpc: rpc, db: db, heights: make(map[int64]*heightData), bg: bg, stop: stop,
+	return &Verifier{chainID: cfg.ChainID, lc: lc, primary: primary, rpc: rpc, db: db, heights: make(map[int64]*heightData), bg: bg, stop: stop,
 		rpcBase: strings.TrimRight(withScheme(cfg.Primary), "/"),
 		http:    &http.Client{Timeout: time.Minute}}, nil
 }
@@ -306,10 +309,112 @@ func (v *Verifier) verifyHeader(ctx context.Context, h int64) (*cmttypes.LightBl
 	v.lcMu.Lock()
 	defer v.lcMu.Unlock()
 	lb, err := v.lc.VerifyLightBlockAtHeight(ctx, h, time.Now())
+	if lerr := v.primary.lie(h, lb); lerr != nil {
+		return nil, lerr
+	}
+	if v.lc.Primary() != provider.Provider(v.primary) {
+		// The light client replaces a primary whose headers do not verify
+		// (or that stops answering): either way the blocks and results this
+		// verifier fetches from it can no longer be relied upon.
+		return nil, fmt.Errorf("trace: the light client dropped the primary %s at height %d (it served headers that do not verify, or stopped answering)", v.primary.name, h)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("trace: verify header %d: %w", h, err)
 	}
 	return lb, nil
+}
+
+// primaryGuard remembers what the primary served. The light client drops a
+// primary that serves an invalid light block and carries on with a witness;
+// a supervisor must instead learn that the node it asked forged a header,
+// and must not trust its blocks and results for the trace.
+type primaryGuard struct {
+	provider.Provider
+	name string
+
+	mu     sync.Mutex
+	forged error
+	served map[int64][]byte // header hash served per height
+}
+
+// maxServed bounds the guard's memory of served headers.
+const maxServed = 4096
+
+func (g *primaryGuard) LightBlock(ctx context.Context, h int64) (*cmttypes.LightBlock, error) {
+	lb, err := g.Provider.LightBlock(ctx, h)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var bad provider.ErrBadLightBlock
+	switch {
+	case errors.As(err, &bad):
+		if g.forged == nil {
+			g.forged = fmt.Errorf("trace: the primary %s served an invalid header at height %d: %v", g.name, h, bad.Reason)
+		}
+	case err == nil && lb != nil:
+		if len(g.served) >= maxServed {
+			clear(g.served)
+		}
+		g.served[lb.Height] = lb.Hash()
+	}
+	return lb, err
+}
+
+// lie reports whether the primary has served an invalid header, or a header
+// at height h other than the verified one lb (nil if verification failed).
+func (g *primaryGuard) lie(h int64, lb *cmttypes.LightBlock) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.forged != nil {
+		return g.forged
+	}
+	if served, ok := g.served[h]; ok && lb != nil && !bytes.Equal(served, lb.Hash()) {
+		return fmt.Errorf("trace: the primary %s served a header at height %d (%X) that the chain did not sign (verified %X)",
+			g.name, h, served, lb.Hash())
+	}
+	return nil
+}
+
+// GenesisAnchor derives the trusted header from the chain's genesis file
+// instead of trusting whatever the node says: it fetches the header at the
+// genesis's initial height from the node at rpcAddr and accepts it only if
+// it is for this chain and height, carries the genesis time, validator set
+// and consensus parameters, and more than 2/3 of the genesis validators'
+// voting power signed it. Forging it needs the genesis validators' keys.
+func GenesisAnchor(ctx context.Context, gen *cmttypes.GenesisDoc, rpcAddr string) (TrustedHeader, error) {
+	if err := gen.ValidateAndComplete(); err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: genesis: %w", err)
+	}
+	vals := make([]*cmttypes.Validator, len(gen.Validators))
+	for i, gv := range gen.Validators {
+		vals[i] = cmttypes.NewValidator(gv.PubKey, gv.Power)
+	}
+	set := cmttypes.NewValidatorSet(vals)
+	if err := set.ValidateBasic(); err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: genesis validators: %w", err)
+	}
+	p, err := lighthttp.New(gen.ChainID, withScheme(rpcAddr))
+	if err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: %s: %w", rpcAddr, err)
+	}
+	h := gen.InitialHeight
+	lb, err := p.LightBlock(ctx, h)
+	if err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s: %w", h, rpcAddr, err)
+	}
+	switch {
+	case lb.ChainID != gen.ChainID || lb.Height != h:
+		return TrustedHeader{}, fmt.Errorf("trace: %s served header %s/%d for genesis %s/%d", rpcAddr, lb.ChainID, lb.Height, gen.ChainID, h)
+	case !lb.Time.Equal(gen.GenesisTime):
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s has time %s, the genesis %s", h, rpcAddr, lb.Time, gen.GenesisTime)
+	case !bytes.Equal(lb.ValidatorsHash, set.Hash()):
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s names validators other than the genesis's", h, rpcAddr)
+	case !bytes.Equal(lb.ConsensusHash, gen.ConsensusParams.Hash()):
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s has consensus parameters other than the genesis's", h, rpcAddr)
+	}
+	if err := set.VerifyCommitLight(gen.ChainID, lb.Commit.BlockID, h, lb.Commit); err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s is not signed by the genesis validators: %w", h, rpcAddr, err)
+	}
+	return TrustedHeader{Height: h, Hash: hex.EncodeToString(lb.Hash())}, nil
 }
 
 // maxResultsBytes bounds a block_results answer (a block is at most 8 MiB;
