@@ -45,7 +45,7 @@ const (
 type spec struct {
 	name     string
 	version  string // see CircuitVersion
-	nbPublic int // public inputs, excluding gnark's constant-one wire
+	nbPublic int    // public inputs, excluding gnark's constant-one wire
 	// checkPublic validates public inputs beyond what the circuit enforces
 	// (nil when the circuit enforces everything).
 	checkPublic func(fr.Vector) error
