@@ -171,6 +171,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 			return nil, fmt.Errorf("genesis policy: %w", err)
 		}
 		b.set(keyPolicy, []byte(g.Policy))
+		putPolicyRevision(b, req.InitialHeight, []byte(g.Policy))
 	}
 	hash := b.hash(nil, req.InitialHeight-1)
 	defaults := a.committed.Load().defaults
@@ -252,7 +253,7 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 	}
 	switch msg := tx.payload.Msg.(type) {
 	case *ledgerpb.TxPayload_RecordAnchor:
-		return nil, checkRecordAnchor(signer, msg.RecordAnchor, v)
+		return nil, checkRecordAnchor(signer, msg.RecordAnchor, v, st)
 	case *ledgerpb.TxPayload_PolicyUpdate:
 		return checkPolicyUpdate(msg.PolicyUpdate, v)
 	case *ledgerpb.TxPayload_TaskAssign:
@@ -352,7 +353,7 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 		if msg.RecordAnchor.Channel != "" {
 			err, done := a.blockProofs[[32]byte(txHash)]
 			if !done {
-				err = verifyRecordCompliance(v, msg.RecordAnchor)
+				err = verifyRecordCompliance(v, tx.payload)
 			}
 			if err != nil {
 				if aerr := adjustRating(b, signer, ratingRejectedRecord, "rejected record on "+msg.RecordAnchor.Channel, height); aerr != nil {
@@ -377,6 +378,7 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 		}
 		a.blockPolicy = checked.(*policies.Policy)
 		b.set(keyPolicy, msg.PolicyUpdate.PolicyYaml)
+		putPolicyRevision(b, height+1, msg.PolicyUpdate.PolicyYaml)
 		events = append(events, abci.Event{Type: "policy", Attributes: []abci.EventAttribute{
 			{Key: "name", Value: a.blockPolicy.Name}, {Key: "revision", Value: fmt.Sprint(a.blockPolicy.Revision)},
 		}})

@@ -4,12 +4,50 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/policies"
 )
 
 var keyPolicy = []byte("policy/yaml")
+
+// Policy revisions are kept with the height from which they apply, so that a
+// record is judged, now and later, by the revision its block was checked
+// against: the genesis policy applies from the initial height, an update
+// committed in block h from h+1 (FinalizeBlock checks block h against the
+// policy committed before it).
+var prefixPolicyAt = []byte("policyh/")
+
+func keyPolicyAt(activation int64) []byte {
+	return append(slices.Clone(prefixPolicyAt), heightBytes(activation)...)
+}
+
+func putPolicyRevision(b *blockState, activation int64, yaml []byte) {
+	b.set(keyPolicyAt(max(activation, 1)), yaml)
+}
+
+// policyAt returns the YAML of the policy revision in force at height h (the
+// latest one activated at or before h), or ErrNotFound.
+func policyAt(s *Store, h int64) ([]byte, error) {
+	if h < 1 {
+		return nil, fmt.Errorf("policy at height %d: heights start at 1", h)
+	}
+	var found []byte
+	err := s.scan(prefixPolicyAt, func(key, val []byte) error {
+		if int64(bytesToHeight(key[len(prefixPolicyAt):])) <= h {
+			found = slices.Clone(val)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, ErrNotFound
+	}
+	return found, nil
+}
 
 const maxPolicyApprovals = 64
 

@@ -25,6 +25,7 @@ const (
 	QueryCredit        = "/credit"     // the historical name of QueryRating, still served
 	QueryParams        = "/params"     // value: Params as JSON
 	QueryPolicy        = "/policy"     // value: the current policy's YAML
+	QueryPolicyAt      = "/policy/at"  // data: decimal height; value: YAML of the revision in force at that height
 	QueryVerifyingKey  = "/vk"         // data: vk ID; value: JSON {"circuit", "key"}
 	QueryJob           = "/job"        // data: job ID; value: Job
 	QueryCommittee     = "/committee"  // data: committee ID; value: Committee
@@ -160,6 +161,12 @@ func (a *App) query(v *committedView, path string, data []byte) ([]byte, error) 
 		return marshal(&list)
 	case QueryPolicy:
 		return a.getOrNotFound(keyPolicy)
+	case QueryPolicyAt:
+		h, err := strconv.ParseInt(string(data), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("policy at: height %q is not a decimal", data)
+		}
+		return policyAt(a.store, h)
 	case QueryVerifyingKey:
 		return a.getOrNotFound(keyVerifyingKey(string(data)))
 	case QueryOrder:

@@ -1,11 +1,17 @@
 package ledger
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -28,7 +34,35 @@ func keyRecordByHash(hash []byte, id string) []byte {
 
 func prefixRecordByHash(hash []byte) []byte { return append([]byte("rech/"), hash...) }
 
-func checkRecordAnchor(signer string, m *ledgerpb.RecordAnchor, v *committedView) *TxError {
+// keyRecordByCommitment names the record that anchored a compliance
+// commitment: one commitment, one record.
+func keyRecordByCommitment(c []byte) []byte { return append([]byte("recc/"), c...) }
+
+// RecordBinding is the compliance statement's binding for a channel record:
+// SHA-256 over a domain tag and the length-prefixed chain ID, tx ID, signer,
+// channel, kind, hash, locator and public info, with its top three bits
+// cleared so that it is a canonical field element (< 2^253 < r). A proof made
+// for one record therefore verifies for no other: not under another tx ID
+// (a replay as a new record), signer, chain or content.
+func RecordBinding(chainID string, txID []byte, signer string, m *ledgerpb.RecordAnchor) zk.Felt {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte("cohort/record-binding/v1"), []byte(chainID), txID, []byte(signer),
+		[]byte(m.Channel), []byte(m.Kind), m.Hash, []byte(m.Locator), m.PublicInfo} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	sum := h.Sum(nil)
+	sum[0] &= 0x1f
+	var e fr.Element
+	if err := e.SetBytesCanonical(sum); err != nil {
+		panic(fmt.Sprintf("record binding: %v", err)) // unreachable: < 2^253 < r
+	}
+	return zk.FeltOf(e)
+}
+
+func checkRecordAnchor(signer string, m *ledgerpb.RecordAnchor, v *committedView, st stateReader) *TxError {
 	switch {
 	case len(m.Hash) != recordHashBytes:
 		return txErr(CodeInvalid, "record hash must be %d bytes, got %d", recordHashBytes, len(m.Hash))
@@ -61,6 +95,17 @@ func checkRecordAnchor(signer string, m *ledgerpb.RecordAnchor, v *committedView
 	if _, terr := fieldElement(m.Commitment, "record commitment"); terr != nil {
 		return terr
 	}
+	// A commitment and its proof belong to one record: the binding makes the
+	// proof fail under any other, and this refuses the replay before any
+	// proof work, without a state change.
+	prev, err := st.get(keyRecordByCommitment(m.Commitment))
+	if err != nil {
+		return txErr(CodeInvalid, "read state: %v", err)
+	}
+	if prev != nil {
+		return txErr(CodeReplay, "commitment %s is already anchored by record %s: a compliance proof is bound to its record",
+			hex.EncodeToString(m.Commitment), prev)
+	}
 	if len(m.Proof) == 0 || len(m.Proof) > maxProofBytes || len(m.VkId) > maxVKIDBytes {
 		return txErr(CodeInvalid, "a channel record needs a compliance proof of 1 to %d bytes", maxProofBytes)
 	}
@@ -72,8 +117,13 @@ func checkRecordAnchor(signer string, m *ledgerpb.RecordAnchor, v *committedView
 }
 
 // complianceStatement is what a channel record's proof must show: its
-// commitment opens to fields satisfying the channel's compiled rule set.
-func complianceStatement(v *committedView, m *ledgerpb.RecordAnchor) (zk.ComplianceStatement, error) {
+// commitment opens to fields satisfying the channel's compiled rule set, for
+// this record (RecordBinding).
+func complianceStatement(v *committedView, p *ledgerpb.TxPayload) (zk.ComplianceStatement, error) {
+	m := p.GetRecordAnchor()
+	if m == nil {
+		return zk.ComplianceStatement{}, fmt.Errorf("not a record anchor")
+	}
 	if v.policy == nil {
 		return zk.ComplianceStatement{}, fmt.Errorf("no policy")
 	}
@@ -93,17 +143,48 @@ func complianceStatement(v *committedView, m *ledgerpb.RecordAnchor) (zk.Complia
 		Commitment:  zk.FeltOf(commitment),
 		NumFields:   len(rs.Compiled.Fields),
 		Constraints: rs.Compiled.ZKConstraints(),
+		Binding:     RecordBinding(v.chainID, p.TxId, p.Signer, m),
 	}, nil
 }
 
 // verifyRecordCompliance checks the record's compliance proof against the
 // channel's rule set, compiled from the current policy.
-func verifyRecordCompliance(v *committedView, m *ledgerpb.RecordAnchor) error {
-	st, err := complianceStatement(v, m)
+func verifyRecordCompliance(v *committedView, p *ledgerpb.TxPayload) error {
+	st, err := complianceStatement(v, p)
 	if err != nil {
 		return err
 	}
-	return v.keys.VerifyStatement(m.VkId, st, m.Proof)
+	return v.keys.VerifyStatement(p.GetRecordAnchor().VkId, st, p.GetRecordAnchor().Proof)
+}
+
+// VerifyRecordProof re-verifies a committed channel record's compliance
+// proof as a supervisor does: against policyYAML, which must be the policy
+// revision in force at the record's height (QueryPolicyAt), with the keys in
+// reg, for this record's binding.
+func VerifyRecordProof(chainID string, rec *ledgerpb.Record, policyYAML []byte, reg *zk.Registry) error {
+	if rec.Channel == "" {
+		return fmt.Errorf("record %s carries no compliance proof (not on a channel)", rec.Id)
+	}
+	pol, err := policies.Parse(policyYAML)
+	if err != nil {
+		return fmt.Errorf("policy at height %d: %w", rec.Height, err)
+	}
+	txID, err := hex.DecodeString(rec.Id)
+	if err != nil {
+		return fmt.Errorf("record ID %q is not hex", rec.Id)
+	}
+	anchor := &ledgerpb.RecordAnchor{Hash: rec.Hash, Kind: rec.Kind, Channel: rec.Channel, Locator: rec.Locator,
+		PublicInfo: rec.PublicInfo, Commitment: rec.Commitment, VkId: rec.VkId, Proof: rec.Proof}
+	v := &committedView{chainID: chainID, policy: pol, keys: reg}
+	st, err := complianceStatement(v, &ledgerpb.TxPayload{ChainId: chainID, TxId: txID, Signer: rec.Submitter,
+		Msg: &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: anchor}})
+	if err != nil {
+		return fmt.Errorf("record %s under policy revision %d: %w", rec.Id, pol.Revision, err)
+	}
+	if err := reg.VerifyStatement(rec.VkId, st, rec.Proof); err != nil {
+		return fmt.Errorf("record %s under policy revision %d: %w", rec.Id, pol.Revision, err)
+	}
+	return nil
 }
 
 // preverifyRecords verifies the compliance proofs of a block's channel
@@ -126,7 +207,7 @@ func preverifyRecords(txs [][]byte, v *committedView) map[[32]byte]error {
 		if m == nil || m.Channel == "" {
 			continue
 		}
-		st, err := complianceStatement(v, m)
+		st, err := complianceStatement(v, tx.payload)
 		if err != nil {
 			continue
 		}
@@ -164,5 +245,8 @@ func applyRecordAnchor(b *blockState, tx *decodedTx, m *ledgerpb.RecordAnchor, h
 	}
 	b.set(keyRecord(rec.Id), v)
 	b.set(keyRecordByHash(rec.Hash, rec.Id), []byte{})
+	if len(rec.Commitment) > 0 {
+		b.set(keyRecordByCommitment(rec.Commitment), []byte(rec.Id))
+	}
 	return rec, nil
 }

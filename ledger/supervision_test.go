@@ -53,14 +53,32 @@ func policyGenesis(t testing.TB) ([]testMember, []byte, *zk.Keys, *policies.Poli
 func channelRecord(t testing.TB, keys *zk.Keys, p *policies.Policy, signer testMember, id int, channel string,
 	proveWith *policies.CompiledRuleSet, record map[string]string) []byte {
 	t.Helper()
+	payload := channelRecordPayload(t, keys, p, signer, id, channel, proveWith, record)
+	raw, err := SignTx(signer.key, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// channelRecordPayload is channelRecord's signed payload: the anchor of a
+// record with hash make32(id), its commitment and its bound proof.
+func channelRecordPayload(t testing.TB, keys *zk.Keys, p *policies.Policy, signer testMember, id int, channel string,
+	proveWith *policies.CompiledRuleSet, record map[string]string) *ledgerpb.TxPayload {
+	t.Helper()
 	ch, _ := p.Channel(channel)
 	rs, _ := p.RuleSet(ch.RuleSet)
 	values, err := rs.Values(record)
 	if err != nil {
 		t.Fatal(err)
 	}
+	anchor := &ledgerpb.RecordAnchor{Hash: make32(byte(id)), Kind: "trade", Channel: channel,
+		PublicInfo: []byte(`{"trade":"T-9"}`), VkId: keys.Info.VKID}
+	payload := &ledgerpb.TxPayload{ChainId: testChain, TxId: txID(id), Signer: signer.name,
+		Msg: &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: anchor}}
 	salt, _ := zk.NewSalt(rand.Reader)
-	w := zk.ComplianceWitness{Salt: zk.FeltOf(salt), Constraints: proveWith.ZKConstraints()}
+	w := zk.ComplianceWitness{Salt: zk.FeltOf(salt), Constraints: proveWith.ZKConstraints(),
+		Binding: RecordBinding(testChain, payload.TxId, payload.Signer, anchor)}
 	for _, v := range values {
 		w.Fields = append(w.Fields, zk.Uint64(v))
 	}
@@ -68,19 +86,12 @@ func channelRecord(t testing.TB, keys *zk.Keys, p *policies.Policy, signer testM
 	if err != nil {
 		t.Fatalf("prove: %v", err)
 	}
-	proof, _ := pf.ProofBytes()
+	anchor.Proof, _ = pf.ProofBytes()
 	st, _ := w.Statement()
 	c := st.(zk.ComplianceStatement).Commitment.Fr()
 	cb := c.Bytes()
-	raw, err := SignTx(signer.key, &ledgerpb.TxPayload{ChainId: testChain, TxId: txID(id), Signer: signer.name,
-		Msg: &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: &ledgerpb.RecordAnchor{
-			Hash: make32(byte(id)), Kind: "trade", Channel: channel, PublicInfo: []byte(`{"trade":"T-9"}`),
-			Commitment: cb[:], VkId: keys.Info.VKID, Proof: proof,
-		}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	anchor.Commitment = cb[:]
+	return payload
 }
 
 func make32(b byte) []byte {

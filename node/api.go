@@ -350,8 +350,14 @@ func (n *Node) rawQuery(w http.ResponseWriter, path string, data []byte) ([]byte
 	return res.Value, true
 }
 
-func (n *Node) handlePolicy(w http.ResponseWriter, _ *http.Request) {
-	yaml, ok := n.rawQuery(w, ledger.QueryPolicy, nil)
+// handlePolicy serves the current policy, or with ?height=H the revision in
+// force at height H (what a record anchored at H was checked against).
+func (n *Node) handlePolicy(w http.ResponseWriter, r *http.Request) {
+	path, data := ledger.QueryPolicy, []byte(nil)
+	if h := r.URL.Query().Get("height"); h != "" {
+		path, data = ledger.QueryPolicyAt, []byte(h)
+	}
+	yaml, ok := n.rawQuery(w, path, data)
 	if !ok {
 		return
 	}

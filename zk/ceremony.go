@@ -104,9 +104,9 @@ func readManifest(dir string) (*CeremonyTranscript, error) {
 	if m.Format != ceremonyFormat {
 		return nil, fmt.Errorf("ceremony: format %q, want %q", truncate(m.Format), ceremonyFormat)
 	}
-	if m.Version != CircuitVersion || m.GnarkVersion != GnarkVersion() {
+	if m.Version != CircuitVersion(m.Circuit) || m.GnarkVersion != GnarkVersion() {
 		return nil, fmt.Errorf("%w: ceremony is for circuit v%s / gnark %s, this build is v%s / gnark %s",
-			ErrStaleKeys, truncate(m.Version), truncate(m.GnarkVersion), CircuitVersion, GnarkVersion())
+			ErrStaleKeys, truncate(m.Version), truncate(m.GnarkVersion), CircuitVersion(m.Circuit), GnarkVersion())
 	}
 	if len(m.Phase1) > maxContributions || len(m.Phase2) > maxContributions {
 		return nil, errors.New("ceremony: too many contributions")
@@ -163,7 +163,7 @@ func InitCeremony(dir, circuit string) (*CeremonyTranscript, error) {
 	m := &CeremonyTranscript{
 		Format:        ceremonyFormat,
 		Circuit:       circuit,
-		Version:       CircuitVersion,
+		Version:       CircuitVersion(circuit),
 		GnarkVersion:  GnarkVersion(),
 		CircuitDigest: digest,
 		DomainSize:    ecc.NextPowerOfTwo(uint64(ccs.GetNbConstraints())),

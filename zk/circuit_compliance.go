@@ -40,9 +40,16 @@ const (
 // constraints; unused constraint slots are all-zero (0 ≥ 0 holds) and unused
 // field slots are forced to zero.
 //
-// Public inputs, in witness order (74 elements):
+// Public inputs, in witness order (75 elements):
 //
-//	Commitment, NumFields, Coefficients[0][0..7], …, Coefficients[7][0..7], Constants[0..7]
+//	Commitment, NumFields, Coefficients[0][0..7], …, Coefficients[7][0..7], Constants[0..7], Binding
+//
+// Binding ties a proof to the one record it is anchored with (the ledger
+// derives it from the record's chain, tx ID, signer, channel, kind, hash,
+// locator and public info: ledger.RecordBinding). The relation does not
+// otherwise use it; it is squared in a constraint so that its verifying-key
+// point is not the identity (an input no constraint touches would leave the
+// proof valid for every value of it).
 //
 // Negative integers are encoded as r − |v| in the field. The soundness
 // argument above needs |aᵢⱼ| ≤ 2^63 and |cᵢ| ≤ 2^129: these are public, so
@@ -54,6 +61,7 @@ type ComplianceCircuit struct {
 	NumFields    frontend.Variable                                        `gnark:",public"`
 	Coefficients [MaxPolicyConstraints][MaxPolicyFields]frontend.Variable `gnark:",public"`
 	Constants    [MaxPolicyConstraints]frontend.Variable                  `gnark:",public"`
+	Binding      frontend.Variable                                        `gnark:",public"`
 
 	Fields [MaxPolicyFields]frontend.Variable `gnark:",secret"`
 	Salt   frontend.Variable                  `gnark:",secret"`
@@ -64,6 +72,9 @@ type ComplianceCircuit struct {
 // Define implements frontend.Circuit.
 func (c *ComplianceCircuit) Define(api frontend.API) error {
 	rc := newRanger(api, c.rangeMode)
+
+	// Bind the proof to its record: Binding² is a constraint on Binding.
+	api.AssertIsEqual(api.Mul(c.Binding, c.Binding), api.Mul(c.Binding, c.Binding))
 
 	// is[k] = 1 iff NumFields == k, for k in 1..8; exactly one must hold.
 	var is [MaxPolicyFields + 1]frontend.Variable
@@ -123,10 +134,11 @@ func (c *ComplianceCircuit) Define(api frontend.API) error {
 // witness order, see ComplianceCircuit) against the signed bounds the
 // circuit's soundness relies on: NumFields ∈ [1, 8], every coefficient an
 // int64 and every constant in [-2^129, 2^129), encoded as field elements.
+// The binding (last) may be any field element.
 func CheckCompliancePublic(public fr.Vector) error {
 	const nCoef = MaxPolicyConstraints * MaxPolicyFields
-	if len(public) != 2+nCoef+MaxPolicyConstraints {
-		return fmt.Errorf("compliance: %d public inputs, want %d", len(public), 2+nCoef+MaxPolicyConstraints)
+	if len(public) != 2+nCoef+MaxPolicyConstraints+1 {
+		return fmt.Errorf("compliance: %d public inputs, want %d", len(public), 2+nCoef+MaxPolicyConstraints+1)
 	}
 	if !public[1].IsUint64() || public[1].Uint64() < 1 || public[1].Uint64() > MaxPolicyFields {
 		return fmt.Errorf("compliance: num_fields outside [1, %d]", MaxPolicyFields)

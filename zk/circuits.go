@@ -13,9 +13,19 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 )
 
-// CircuitVersion is bumped whenever a circuit's constraints change; it is
-// part of every verifying-key ID.
-const CircuitVersion = "1"
+// CircuitVersion returns the version of a circuit's constraint system; it is
+// bumped whenever the circuit's constraints change and is part of every
+// verifying-key ID, so keys of an older version are never mistaken for the
+// current circuit's. "" for an unknown circuit.
+//
+// compliance 2: public input Binding ties a proof to its record.
+func CircuitVersion(circuit string) string {
+	s, err := lookupSpec(circuit)
+	if err != nil {
+		return ""
+	}
+	return s.version
+}
 
 // DefaultRangeMode is the range-check strategy of the production circuits.
 // Bit decomposition keeps proofs at 164 bytes with a plain 3-pairing Groth16
@@ -34,7 +44,8 @@ const (
 // spec describes one circuit.
 type spec struct {
 	name     string
-	nbPublic int // public inputs, excluding gnark's constant-one wire
+	version  string // see CircuitVersion
+	nbPublic int    // public inputs, excluding gnark's constant-one wire
 	// checkPublic validates public inputs beyond what the circuit enforces
 	// (nil when the circuit enforces everything).
 	checkPublic func(fr.Vector) error
@@ -55,7 +66,8 @@ func lookupSpec(name string) (spec, error) {
 	case CircuitCompliance:
 		return spec{
 			name:        name,
-			nbPublic:    2 + MaxPolicyConstraints*MaxPolicyFields + MaxPolicyConstraints,
+			version:     "2",
+			nbPublic:    2 + MaxPolicyConstraints*MaxPolicyFields + MaxPolicyConstraints + 1,
 			checkPublic: CheckCompliancePublic,
 			newCircuit:  func(m RangeMode) frontend.Circuit { return &ComplianceCircuit{rangeMode: m} },
 			statement: func(d *json.Decoder) (Statement, error) {
@@ -66,6 +78,7 @@ func lookupSpec(name string) (spec, error) {
 	case CircuitInput:
 		return spec{
 			name:       name,
+			version:    "1",
 			nbPublic:   3,
 			newCircuit: func(m RangeMode) frontend.Circuit { return &InputCircuit{rangeMode: m} },
 			statement:  func(d *json.Decoder) (Statement, error) { return decodeInto[InputStatement](d) },
@@ -74,6 +87,7 @@ func lookupSpec(name string) (spec, error) {
 	case CircuitCompletion:
 		return spec{
 			name:       name,
+			version:    "1",
 			nbPublic:   6,
 			newCircuit: func(m RangeMode) frontend.Circuit { return &CompletionCircuit{rangeMode: m} },
 			statement: func(d *json.Decoder) (Statement, error) {

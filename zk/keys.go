@@ -101,9 +101,9 @@ func newKeys(circuit, setup string, ccs *cs.R1CS, pk groth16.ProvingKey, vk grot
 	return &Keys{
 		Info: KeyInfo{
 			Circuit:       circuit,
-			Version:       CircuitVersion,
+			Version:       CircuitVersion(circuit),
 			GnarkVersion:  GnarkVersion(),
-			VKID:          VKID(circuit, CircuitVersion, GnarkVersion(), vkBytes),
+			VKID:          VKID(circuit, CircuitVersion(circuit), GnarkVersion(), vkBytes),
 			Setup:         setup,
 			Constraints:   ccs.GetNbConstraints(),
 			NbPublic:      s.nbPublic,
@@ -263,9 +263,9 @@ func LoadKeys(dir, circuit string) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.Version != CircuitVersion || info.GnarkVersion != GnarkVersion() {
+	if info.Version != CircuitVersion(circuit) || info.GnarkVersion != GnarkVersion() {
 		return nil, fmt.Errorf("%w: %s keys are for circuit v%s / gnark %s, this build is v%s / gnark %s",
-			ErrStaleKeys, circuit, info.Version, info.GnarkVersion, CircuitVersion, GnarkVersion())
+			ErrStaleKeys, circuit, info.Version, info.GnarkVersion, CircuitVersion(circuit), GnarkVersion())
 	}
 	ccs, err := compileR1CS(circuit)
 	if err != nil {

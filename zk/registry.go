@@ -115,9 +115,9 @@ func (r *Registry) Register(circuit string, vkBytes []byte) (string, error) {
 	if got := len(vk.G1.K) - 1 - nbCommit; got != s.nbPublic {
 		return "", fmt.Errorf("register %s: %w: key has %d public inputs, circuit has %d", circuit, ErrMalformed, got, s.nbPublic)
 	}
-	id := VKID(circuit, CircuitVersion, GnarkVersion(), vkBytes)
+	id := VKID(circuit, CircuitVersion(circuit), GnarkVersion(), vkBytes)
 	info := KeyInfo{
-		Circuit: circuit, Version: CircuitVersion, GnarkVersion: GnarkVersion(), VKID: id,
+		Circuit: circuit, Version: CircuitVersion(circuit), GnarkVersion: GnarkVersion(), VKID: id,
 		NbPublic: s.nbPublic, ProofBytes: ProofSize(nbCommit),
 	}
 	r.mu.Lock()
@@ -140,7 +140,7 @@ func (r *Registry) RegisterDir(dir string) ([]KeyInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		if info.Version != CircuitVersion || info.GnarkVersion != GnarkVersion() {
+		if info.Version != CircuitVersion(c) || info.GnarkVersion != GnarkVersion() {
 			return nil, fmt.Errorf("%w: %s key in %s is for v%s / gnark %s", ErrStaleKeys, c, dir, info.Version, info.GnarkVersion)
 		}
 		if _, err := r.Register(c, vkBytes); err != nil {

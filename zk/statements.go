@@ -67,11 +67,13 @@ type LinearConstraint struct {
 
 // ComplianceStatement is the public statement of the compliance circuit: the
 // committed fields satisfy every constraint. Each constraint lists exactly
-// NumFields coefficients; missing constraint slots are all-zero.
+// NumFields coefficients; missing constraint slots are all-zero. Binding
+// names the record the proof is for (see ComplianceCircuit).
 type ComplianceStatement struct {
 	Commitment  Felt               `json:"commitment"`
 	NumFields   int                `json:"num_fields"`
 	Constraints []LinearConstraint `json:"constraints"`
+	Binding     Felt               `json:"binding"`
 }
 
 // CircuitName implements Statement.
@@ -104,7 +106,7 @@ func (s ComplianceStatement) publicAssignment() (frontend.Circuit, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	a := &ComplianceCircuit{Commitment: feltBig(s.Commitment), NumFields: s.NumFields}
+	a := &ComplianceCircuit{Commitment: feltBig(s.Commitment), NumFields: s.NumFields, Binding: feltBig(s.Binding)}
 	fillPolicy(a, s.Constraints)
 	return a, nil
 }
@@ -130,6 +132,7 @@ type ComplianceWitness struct {
 	Fields      []Uint64           `json:"fields"`
 	Salt        Felt               `json:"salt"`
 	Constraints []LinearConstraint `json:"constraints"`
+	Binding     Felt               `json:"binding"`
 }
 
 // CircuitName implements Witness.
@@ -152,6 +155,7 @@ func (w ComplianceWitness) Statement() (Statement, error) {
 		Commitment:  FeltOf(Commit(w.Salt.Fr(), w.fieldElements()...)),
 		NumFields:   len(w.Fields),
 		Constraints: w.Constraints,
+		Binding:     w.Binding,
 	}, nil
 }
 
@@ -180,6 +184,7 @@ func (w ComplianceWitness) fullAssignment() (frontend.Circuit, error) {
 		Commitment: feltBig(FeltOf(Commit(w.Salt.Fr(), w.fieldElements()...))),
 		NumFields:  len(w.Fields),
 		Salt:       feltBig(w.Salt),
+		Binding:    feltBig(w.Binding),
 	}
 	fillPolicy(a, w.Constraints)
 	for j := 0; j < MaxPolicyFields; j++ {

@@ -353,8 +353,8 @@ func TestKeysRoundTripAndStale(t *testing.T) {
 	}
 	// The vk ID binds circuit, version and gnark version.
 	if VKID(CircuitInput, "2", GnarkVersion(), keys.VKBytes) == keys.Info.VKID ||
-		VKID(CircuitCompliance, CircuitVersion, GnarkVersion(), keys.VKBytes) == keys.Info.VKID ||
-		VKID(CircuitInput, CircuitVersion, "0.15.0", keys.VKBytes) == keys.Info.VKID {
+		VKID(CircuitCompliance, CircuitVersion(CircuitCompliance), GnarkVersion(), keys.VKBytes) == keys.Info.VKID ||
+		VKID(CircuitInput, CircuitVersion(CircuitInput), "0.15.0", keys.VKBytes) == keys.Info.VKID {
 		t.Fatal("vk id does not bind its parts")
 	}
 	// Keys of one circuit refuse to register as another.
@@ -486,5 +486,54 @@ func TestVerifyProofFileWithKeys(t *testing.T) {
 	}
 	if err := VerifyProofFileWithKeys(t.TempDir(), valid); err == nil || errors.Is(err, ErrInvalidProof) {
 		t.Errorf("empty keys dir: %v", err)
+	}
+}
+
+// TestComplianceProofIsBoundToItsRecord: a compliance proof verifies only
+// with the binding it was made for, so it cannot be replayed under another
+// record, and the binding's verifying-key point is not the identity.
+func TestComplianceProofIsBoundToItsRecord(t *testing.T) {
+	keys := testKeys(t, CircuitCompliance)
+	reg := NewRegistry()
+	id, err := reg.Register(CircuitCompliance, keys.VKBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := sampleCompliance(t, 100, 2, 5)
+	w.Binding = randFelt(t)
+	pf, err := keys.Prove(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := pf.ProofBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := w.Statement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.VerifyStatement(id, st, proof); err != nil {
+		t.Fatalf("genuine proof: %v", err)
+	}
+	other := st.(ComplianceStatement)
+	other.Binding = randFelt(t)
+	if err := reg.VerifyStatement(id, other, proof); !errors.Is(err, ErrInvalidProof) {
+		t.Fatalf("proof under another record's binding: got %v, want ErrInvalidProof", err)
+	}
+	other.Binding = Felt{}
+	if err := reg.VerifyStatement(id, other, proof); !errors.Is(err, ErrInvalidProof) {
+		t.Fatalf("proof under a zero binding: got %v, want ErrInvalidProof", err)
+	}
+	vk, err := DecodeVerifyingKey(keys.VKBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// K[0] is the constant-one wire; the binding is the last public input.
+	if k := vk.G1.K[len(vk.G1.K)-1-len(vk.CommitmentKeys)]; k.IsInfinity() {
+		t.Fatal("the binding's verifying-key point is the identity: the binding is not constrained")
+	}
+	if got := keys.Info.Version; got != "2" || CircuitVersion(CircuitCompliance) != "2" {
+		t.Fatalf("compliance keys are version %q, want 2 (the binding changed the circuit)", got)
 	}
 }

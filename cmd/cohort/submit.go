@@ -13,6 +13,12 @@ import (
 // submit signs a message with the account key of the node at home, submits
 // it through the node and waits until it is committed. It returns the tx ID.
 func submit(ctx context.Context, home string, setMsg func(*ledgerpb.TxPayload)) ([]byte, *client.TxResult, error) {
+	return submitBuilt(ctx, home, func(p *ledgerpb.TxPayload) error { setMsg(p); return nil })
+}
+
+// submitBuilt is submit for a message that depends on the tx's ID, chain and
+// signer (a channel record's proof is bound to them) and may fail to build.
+func submitBuilt(ctx context.Context, home string, build func(*ledgerpb.TxPayload) error) ([]byte, *client.TxResult, error) {
 	cfg, err := node.LoadConfig(home)
 	if err != nil {
 		return nil, nil, err
@@ -31,7 +37,9 @@ func submit(ctx context.Context, home string, setMsg func(*ledgerpb.TxPayload)) 
 		return nil, nil, err
 	}
 	p := &ledgerpb.TxPayload{ChainId: st.ChainID, TxId: id, Signer: cfg.Moniker}
-	setMsg(p)
+	if err := build(p); err != nil {
+		return nil, nil, err
+	}
 	tx, err := ledger.SignTx(key, p)
 	if err != nil {
 		return nil, nil, err

@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
@@ -83,14 +85,6 @@ func anchorChannelRecord(ctx context.Context, home, channel, kind string, public
 	for _, v := range values {
 		w.Fields = append(w.Fields, zk.Uint64(v))
 	}
-	pf, err := keys.Prove(ctx, w)
-	if err != nil {
-		return "", err
-	}
-	proof, err := pf.ProofBytes()
-	if err != nil {
-		return "", err
-	}
 	st, err := w.Statement()
 	if err != nil {
 		return "", err
@@ -119,11 +113,23 @@ func anchorChannelRecord(ctx context.Context, home, channel, kind string, public
 		compact = s.Public
 	}
 	hash := sha256.Sum256(sealed)
-	id, _, err := submit(ctx, home, func(p *ledgerpb.TxPayload) {
-		p.Msg = &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: &ledgerpb.RecordAnchor{
+	// The proof is made last: its binding covers the tx (ID, chain, signer)
+	// and the record's content, so it cannot be replayed under another record.
+	id, _, err := submitBuilt(ctx, home, func(p *ledgerpb.TxPayload) error {
+		anchor := &ledgerpb.RecordAnchor{
 			Hash: hash[:], Kind: kind, Channel: channel, Locator: blobLocator(ref.Hash, cfg.Moniker),
-			PublicInfo: compact, Commitment: cb[:], VkId: keys.Info.VKID, Proof: proof,
-		}}
+			PublicInfo: compact, Commitment: cb[:], VkId: keys.Info.VKID,
+		}
+		w.Binding = ledger.RecordBinding(p.ChainId, p.TxId, p.Signer, anchor)
+		pf, err := keys.Prove(ctx, w)
+		if err != nil {
+			return err
+		}
+		if anchor.Proof, err = pf.ProofBytes(); err != nil {
+			return err
+		}
+		p.Msg = &ledgerpb.TxPayload_RecordAnchor{RecordAnchor: anchor}
+		return nil
 	})
 	if err != nil {
 		return "", err
@@ -248,20 +254,21 @@ func openRecord(ctx context.Context, home, id string) (*privateInfo, *client.Rec
 }
 
 // verifyRecordProof re-verifies a channel record's compliance proof with the
-// verifying key registered on the ledger and the channel's rule set.
-func verifyRecordProof(ctx context.Context, c *client.Client, rec *client.Record) error {
+// verifying key registered on the ledger, the channel's rule set in the
+// policy revision in force at the record's height (not today's), and the
+// record's binding.
+func verifyRecordProof(ctx context.Context, home string, c *client.Client, rec *client.Record) error {
 	if rec.Channel == "" {
 		return fmt.Errorf("record %s carries no compliance proof (not on a channel)", rec.ID)
 	}
-	pol, err := currentPolicy(ctx, c)
+	st, err := c.Status(ctx)
 	if err != nil {
 		return err
 	}
-	ch, ok := pol.Channel(rec.Channel)
-	if !ok {
-		return fmt.Errorf("channel %q is not in the current policy", rec.Channel)
+	policyYAML, err := c.PolicyAt(ctx, rec.Height)
+	if err != nil {
+		return fmt.Errorf("policy at height %d: %w", rec.Height, err)
 	}
-	rs, _ := pol.RuleSet(ch.RuleSet)
 	vk, err := c.VerifyingKey(ctx, rec.VKID)
 	if err != nil {
 		return err
@@ -274,14 +281,42 @@ func verifyRecordProof(ctx context.Context, c *client.Client, rec *client.Record
 	if id != rec.VKID {
 		return fmt.Errorf("the ledger's key for %s hashes to %s", rec.VKID, id)
 	}
-	cbytes, err := hex.DecodeString(rec.Commitment)
+	pb, err := anchoredRecord(ctx, home, st.ChainID, rec)
 	if err != nil {
 		return err
 	}
-	var commitment fr.Element
-	if err := commitment.SetBytesCanonical(cbytes); err != nil {
-		return fmt.Errorf("record commitment: %w", err)
+	return ledger.VerifyRecordProof(st.ChainID, pb, policyYAML, reg)
+}
+
+// anchoredRecord rebuilds a record from its anchoring tx as CometBFT stores
+// it: the binding covers the exact bytes of the anchor (e.g. its public
+// info), which the API's JSON rendering need not preserve.
+func anchoredRecord(ctx context.Context, home, chainID string, rec *client.Record) (*ledgerpb.Record, error) {
+	cfg, err := node.LoadConfig(home)
+	if err != nil {
+		return nil, err
 	}
-	st := zk.ComplianceStatement{Commitment: zk.FeltOf(commitment), NumFields: len(rs.Compiled.Fields), Constraints: rs.Compiled.ZKConstraints()}
-	return reg.VerifyStatement(id, st, rec.Proof)
+	txHash, err := hex.DecodeString(rec.TxHash)
+	if err != nil || len(txHash) != sha256.Size {
+		return nil, fmt.Errorf("record %s: bad tx hash %q from the node", rec.ID, rec.TxHash)
+	}
+	rpc, err := rpchttp.New(cfg.Consensus.RPCListen, "/websocket")
+	if err != nil {
+		return nil, err
+	}
+	res, err := rpc.Tx(ctx, txHash, false)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: anchoring tx: %w", rec.ID, err)
+	}
+	p, err := ledger.DecodePayload(res.Tx, chainID)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: anchoring tx: %w", rec.ID, err)
+	}
+	a := p.GetRecordAnchor()
+	if a == nil || ledger.RecordID(p.TxId) != rec.ID || res.Height != rec.Height {
+		return nil, fmt.Errorf("record %s: the node's tx %s does not anchor it at height %d", rec.ID, rec.TxHash, rec.Height)
+	}
+	return &ledgerpb.Record{Id: rec.ID, Hash: a.Hash, Kind: a.Kind, Channel: a.Channel, Locator: a.Locator,
+		Submitter: p.Signer, Height: res.Height, TxHash: txHash, PublicInfo: a.PublicInfo,
+		Commitment: a.Commitment, VkId: a.VkId, Proof: a.Proof}, nil
 }

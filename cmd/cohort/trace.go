@@ -7,18 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
 	"github.com/cohortnet/cohort/ledger/trace"
 	"github.com/cohortnet/cohort/node"
 )
-
-// trustFile records the header a supervisor's traces start from.
-const trustFile = "trust.json"
 
 // maxTraceFileBytes bounds the off-chain record read for a trace.
 const maxTraceFileBytes = 256 << 20
@@ -38,9 +34,12 @@ trusted header, cross-checked with the witnesses of config.toml [trace]; the
 block's txs must match the header and contain the anchoring tx; the next
 header's results hash shows the ledger accepted it.
 
-The trusted header comes from --trust-height/--trust-hash, or from HOME/trust.json.
-Without either, the header at height 1 is trusted on first use and recorded in
-trust.json: compare its hash with another member out of band.
+The trusted header comes from --trust-height/--trust-hash (a header hash you
+obtained out of band), or by default from the genesis file in HOME: the chain's
+first header, accepted only if it carries the genesis's chain ID, time,
+validators and consensus parameters and is signed by more than 2/3 of the
+genesis validators. Nothing is trusted because a node said so. A node that
+serves a forged header fails the trace (exit 2).
 
 Without --file, the record is read from the members' off-chain store (channel
 records: fetched from the member that holds it).`,
@@ -106,8 +105,20 @@ func traceRecord(ctx context.Context, warn io.Writer, home, id string, content [
 	if err != nil {
 		return nil, err
 	}
-	if trusted.Hash == "" {
-		if trusted, err = loadOrTrustOnFirstUse(ctx, warn, home, cfg.Consensus.RPCListen); err != nil {
+	switch {
+	case trusted.Hash != "" && trusted.Height <= 0:
+		return nil, errors.New("--trust-hash needs --trust-height")
+	case trusted.Hash == "" && trusted.Height != 0:
+		return nil, errors.New("--trust-height needs --trust-hash")
+	case trusted.Hash == "":
+		gen, err := cmttypes.GenesisDocFromFile(node.GenesisPath(home))
+		if err != nil {
+			return nil, fmt.Errorf("trust anchor: %w", err)
+		}
+		if gen.ChainID != st.ChainID {
+			return nil, fmt.Errorf("trust anchor: the genesis file is for chain %q, the node serves %q", gen.ChainID, st.ChainID)
+		}
+		if trusted, err = trace.GenesisAnchor(ctx, gen, cfg.Consensus.RPCListen); err != nil {
 			return nil, err
 		}
 	}
@@ -124,37 +135,6 @@ func traceRecord(ctx context.Context, warn io.Writer, home, id string, content [
 		return nil, fmt.Errorf("record %s: bad tx hash from the node", id)
 	}
 	return v.VerifyRecord(ctx, rec.ID, rec.Height, txHash, content)
-}
-
-// loadOrTrustOnFirstUse returns the trusted header of home/trust.json, or
-// trusts the header at height 1 now and records it.
-func loadOrTrustOnFirstUse(ctx context.Context, warn io.Writer, home, rpcAddr string) (trace.TrustedHeader, error) {
-	path := filepath.Join(home, trustFile)
-	var t trace.TrustedHeader
-	if raw, err := readInputFile(path, 4096); err == nil {
-		if err := json.Unmarshal(raw, &t); err != nil {
-			return t, fmt.Errorf("%s: %w", path, err)
-		}
-		return t, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return t, err
-	}
-	rpc, err := rpchttp.New(rpcAddr, "/websocket")
-	if err != nil {
-		return t, err
-	}
-	h := int64(1)
-	commit, err := rpc.Commit(ctx, &h)
-	if err != nil {
-		return t, fmt.Errorf("fetch header 1 to trust: %w", err)
-	}
-	t = trace.TrustedHeader{Height: 1, Hash: commit.SignedHeader.Hash().String()}
-	raw, _ := json.MarshalIndent(t, "", "  ")
-	if err := os.WriteFile(path, append(raw, '\n'), 0o600); err != nil {
-		return t, err
-	}
-	fmt.Fprintf(warn, "trusting header 1 (%s) on first use, recorded in %s; compare it with another member\n", t.Hash, path)
-	return t, nil
 }
 
 // offChainRecord reads a channel record's sealed bytes from the store.

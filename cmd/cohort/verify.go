@@ -14,7 +14,9 @@ func newVerifyCmd() *cobra.Command {
 		Short: "Re-verify a channel record's compliance proof (exit 0 valid, 1 invalid)",
 		Long: `Re-verify a channel record's compliance proof locally: the verifying key comes
 from the ledger (its ID re-derived from its bytes), the constraints from the
-channel's rule set in the current policy, the commitment from the record.`,
+channel's rule set in the policy revision in force at the record's height (a
+later policy update does not change how a record is judged), the commitment
+and the binding from the anchoring tx.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := apiClient(home)
@@ -25,7 +27,7 @@ channel's rule set in the current policy, the commitment from the record.`,
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			if err := verifyRecordProof(cmd.Context(), c, rec); err != nil {
+			if err := verifyRecordProof(cmd.Context(), home, c, rec); err != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "invalid: record %s: %v\n", rec.ID, err)
 				return withExitCode(1, err)
 			}

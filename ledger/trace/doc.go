@@ -7,5 +7,9 @@
 //
 // Blocks, not per-tx Merkle proofs, are fetched: a proof costs the serving
 // node a pass over the whole block per request, while a block is fetched and
-// checked once per height and then serves every trace at that height.
+// checked once per height and then serves every trace at that height. The
+// first request for a height prefetches the next one, and block results are
+// read with a lean decoder of the fields LastResultsHash covers (the RPC
+// client's reflective decoder of every event cost more than the rest of a
+// height's load).
 package trace

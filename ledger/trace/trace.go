@@ -5,12 +5,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/light"
 	"github.com/cometbft/cometbft/light/provider"
@@ -22,8 +28,9 @@ import (
 	"github.com/cohortnet/cohort/ledger"
 )
 
-// TrustedHeader is where verification starts: a header hash the supervisor
-// obtained out of band (or on first use, recorded and reported).
+// TrustedHeader is where verification starts: the chain's first header,
+// anchored to the genesis file (GenesisAnchor), or a header hash the
+// supervisor obtained out of band. Never whatever the first node asked says.
 type TrustedHeader struct {
 	Height int64  `json:"height"`
 	Hash   string `json:"hash"` // hex
@@ -46,7 +53,10 @@ type Config struct {
 type Verifier struct {
 	chainID string
 	lc      *light.Client
+	primary *primaryGuard
 	rpc     *rpchttp.HTTP
+	rpcBase string // the primary's RPC URL
+	http    *http.Client
 	db      dbm.DB
 
 	// lcMu serialises light-client verification: two concurrent
@@ -55,6 +65,12 @@ type Verifier struct {
 
 	mu      sync.Mutex
 	heights map[int64]*heightData
+
+	// bg is the context of background prefetches; Close cancels it (under
+	// mu, so no prefetch starts after) and waits for them.
+	bg   context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
 }
 
 // heightData is what one height contributes to every trace at that height.
@@ -83,10 +99,11 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if len(cfg.Witnesses) == 0 {
 		return nil, errors.New("trace: at least one witness is required to detect a lying primary")
 	}
-	primary, err := lighthttp.New(cfg.ChainID, withScheme(cfg.Primary))
+	primaryHTTP, err := lighthttp.New(cfg.ChainID, withScheme(cfg.Primary))
 	if err != nil {
 		return nil, fmt.Errorf("trace: primary %s: %w", cfg.Primary, err)
 	}
+	primary := &primaryGuard{Provider: primaryHTTP, name: cfg.Primary, served: make(map[int64][]byte)}
 	var witnesses []provider.Provider
 	for _, w := range cfg.Witnesses {
 		p, err := lighthttp.New(cfg.ChainID, withScheme(w))
@@ -116,11 +133,20 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		db.Close()
 		return nil, fmt.Errorf("trace: rpc %s: %w", cfg.Primary, err)
 	}
-	return &Verifier{chainID: cfg.ChainID, lc: lc, rpc: rpc, db: db, heights: make(map[int64]*heightData)}, nil
+	bg, stop := context.WithCancel(context.Background())
+	return &Verifier{chainID: cfg.ChainID, lc: lc, primary: primary, rpc: rpc, db: db, heights: make(map[int64]*heightData), bg: bg, stop: stop,
+		rpcBase: strings.TrimRight(withScheme(cfg.Primary), "/"),
+		http:    &http.Client{Timeout: time.Minute}}, nil
 }
 
-// Close releases the light store.
-func (v *Verifier) Close() error { return v.db.Close() }
+// Close stops background loads and releases the light store.
+func (v *Verifier) Close() error {
+	v.mu.Lock()
+	v.stop()
+	v.mu.Unlock()
+	v.wg.Wait()
+	return v.db.Close()
+}
 
 // Result is the outcome of one trace.
 type Result struct {
@@ -178,7 +204,10 @@ func fail(r *Result, reason string) *Result {
 	return r
 }
 
-// height loads and verifies height h once.
+// height loads and verifies height h once. The first request for a height
+// also starts loading the next one in the background: records are anchored
+// in runs of consecutive blocks, so a supervisor tracing many of them would
+// otherwise stall on every new height.
 func (v *Verifier) height(ctx context.Context, h int64) (*heightData, error) {
 	if h <= 0 {
 		return nil, fmt.Errorf("trace: bad height %d", h)
@@ -186,20 +215,51 @@ func (v *Verifier) height(ctx context.Context, h int64) (*heightData, error) {
 	v.mu.Lock()
 	d, ok := v.heights[h]
 	if !ok {
-		if len(v.heights) >= maxCachedHeights {
-			clear(v.heights)
-		}
-		d = &heightData{}
-		v.heights[h] = d
+		d = v.addLocked(h)
+		v.prefetchLocked(h + 1)
 	}
 	v.mu.Unlock()
 	d.once.Do(func() { d.err = v.load(ctx, h, d) })
 	if d.err != nil {
-		v.mu.Lock()
-		delete(v.heights, h) // let a later call retry
-		v.mu.Unlock()
+		v.forget(h, d)
 	}
 	return d, d.err
+}
+
+func (v *Verifier) addLocked(h int64) *heightData {
+	if len(v.heights) >= maxCachedHeights {
+		clear(v.heights)
+	}
+	d := &heightData{}
+	v.heights[h] = d
+	return d
+}
+
+// prefetchLocked loads height h in the background unless it is known or the
+// verifier is closing. Only a caller's request prefetches, so prefetching
+// never runs ahead by more than one height.
+func (v *Verifier) prefetchLocked(h int64) {
+	if _, ok := v.heights[h]; ok || v.bg.Err() != nil {
+		return
+	}
+	d := v.addLocked(h)
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		d.once.Do(func() { d.err = v.load(v.bg, h, d) })
+		if d.err != nil {
+			v.forget(h, d) // e.g. h+1 not committed yet: a later request retries
+		}
+	}()
+}
+
+// forget drops a failed height so that a later request retries it.
+func (v *Verifier) forget(h int64, d *heightData) {
+	v.mu.Lock()
+	if v.heights[h] == d {
+		delete(v.heights, h)
+	}
+	v.mu.Unlock()
 }
 
 // load verifies header h and h+1 with the light client, fetches block h and
@@ -224,23 +284,23 @@ func (v *Verifier) load(ctx context.Context, h int64, d *heightData) error {
 	if !bytes.Equal(blk.Block.Data.Hash(), header.DataHash) {
 		return fmt.Errorf("trace: txs of block %d do not match the verified header's data hash", h)
 	}
-	br, err := v.rpc.BlockResults(ctx, &h)
+	results, err := v.blockResults(ctx, h)
 	if err != nil {
-		return fmt.Errorf("trace: block results %d: %w", h, err)
+		return err
 	}
-	if !bytes.Equal(cmttypes.NewResults(br.TxsResults).Hash(), next.LastResultsHash) {
+	if !bytes.Equal(cmttypes.NewResults(results).Hash(), next.LastResultsHash) {
 		return fmt.Errorf("trace: block results of %d do not match the verified header %d", h, h+1)
 	}
-	if len(br.TxsResults) != len(blk.Block.Txs) {
-		return fmt.Errorf("trace: block %d has %d txs and %d results", h, len(blk.Block.Txs), len(br.TxsResults))
+	if len(results) != len(blk.Block.Txs) {
+		return fmt.Errorf("trace: block %d has %d txs and %d results", h, len(blk.Block.Txs), len(results))
 	}
 	d.header = header
 	d.txs = blk.Block.Txs.ToSliceOfBytes()
 	d.txIndex = make(map[[32]byte]int, len(d.txs))
-	d.codes = make([]uint32, len(br.TxsResults))
+	d.codes = make([]uint32, len(results))
 	for i, tx := range d.txs {
 		d.txIndex[sha256.Sum256(tx)] = i
-		d.codes[i] = br.TxsResults[i].Code
+		d.codes[i] = results[i].Code
 	}
 	return nil
 }
@@ -249,10 +309,179 @@ func (v *Verifier) verifyHeader(ctx context.Context, h int64) (*cmttypes.LightBl
 	v.lcMu.Lock()
 	defer v.lcMu.Unlock()
 	lb, err := v.lc.VerifyLightBlockAtHeight(ctx, h, time.Now())
+	if lerr := v.primary.lie(h, lb); lerr != nil {
+		return nil, lerr
+	}
+	if v.lc.Primary() != provider.Provider(v.primary) {
+		// The light client replaces a primary whose headers do not verify
+		// (or that stops answering): either way the blocks and results this
+		// verifier fetches from it can no longer be relied upon.
+		return nil, fmt.Errorf("trace: the light client dropped the primary %s at height %d (it served headers that do not verify, or stopped answering)", v.primary.name, h)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("trace: verify header %d: %w", h, err)
 	}
 	return lb, nil
+}
+
+// primaryGuard remembers what the primary served. The light client drops a
+// primary that serves an invalid light block and carries on with a witness;
+// a supervisor must instead learn that the node it asked forged a header,
+// and must not trust its blocks and results for the trace.
+type primaryGuard struct {
+	provider.Provider
+	name string
+
+	mu     sync.Mutex
+	forged error
+	served map[int64][]byte // header hash served per height
+}
+
+// maxServed bounds the guard's memory of served headers.
+const maxServed = 4096
+
+func (g *primaryGuard) LightBlock(ctx context.Context, h int64) (*cmttypes.LightBlock, error) {
+	lb, err := g.Provider.LightBlock(ctx, h)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var bad provider.ErrBadLightBlock
+	switch {
+	case errors.As(err, &bad):
+		if g.forged == nil {
+			g.forged = fmt.Errorf("trace: the primary %s served an invalid header at height %d: %v", g.name, h, bad.Reason)
+		}
+	case err == nil && lb != nil:
+		if len(g.served) >= maxServed {
+			clear(g.served)
+		}
+		g.served[lb.Height] = lb.Hash()
+	}
+	return lb, err
+}
+
+// lie reports whether the primary has served an invalid header, or a header
+// at height h other than the verified one lb (nil if verification failed).
+func (g *primaryGuard) lie(h int64, lb *cmttypes.LightBlock) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.forged != nil {
+		return g.forged
+	}
+	if served, ok := g.served[h]; ok && lb != nil && !bytes.Equal(served, lb.Hash()) {
+		return fmt.Errorf("trace: the primary %s served a header at height %d (%X) that the chain did not sign (verified %X)",
+			g.name, h, served, lb.Hash())
+	}
+	return nil
+}
+
+// GenesisAnchor derives the trusted header from the chain's genesis file
+// instead of trusting whatever the node says: it fetches the header at the
+// genesis's initial height from the node at rpcAddr and accepts it only if
+// it is for this chain and height, carries the genesis time, validator set
+// and consensus parameters, and more than 2/3 of the genesis validators'
+// voting power signed it. Forging it needs the genesis validators' keys.
+func GenesisAnchor(ctx context.Context, gen *cmttypes.GenesisDoc, rpcAddr string) (TrustedHeader, error) {
+	if err := gen.ValidateAndComplete(); err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: genesis: %w", err)
+	}
+	vals := make([]*cmttypes.Validator, len(gen.Validators))
+	for i, gv := range gen.Validators {
+		vals[i] = cmttypes.NewValidator(gv.PubKey, gv.Power)
+	}
+	set := cmttypes.NewValidatorSet(vals)
+	if err := set.ValidateBasic(); err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: genesis validators: %w", err)
+	}
+	p, err := lighthttp.New(gen.ChainID, withScheme(rpcAddr))
+	if err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: %s: %w", rpcAddr, err)
+	}
+	h := gen.InitialHeight
+	lb, err := p.LightBlock(ctx, h)
+	if err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s: %w", h, rpcAddr, err)
+	}
+	switch {
+	case lb.ChainID != gen.ChainID || lb.Height != h:
+		return TrustedHeader{}, fmt.Errorf("trace: %s served header %s/%d for genesis %s/%d", rpcAddr, lb.ChainID, lb.Height, gen.ChainID, h)
+	case !lb.Time.Equal(gen.GenesisTime):
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s has time %s, the genesis %s", h, rpcAddr, lb.Time, gen.GenesisTime)
+	case !bytes.Equal(lb.ValidatorsHash, set.Hash()):
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s names validators other than the genesis's", h, rpcAddr)
+	case !bytes.Equal(lb.ConsensusHash, gen.ConsensusParams.Hash()):
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s has consensus parameters other than the genesis's", h, rpcAddr)
+	}
+	if err := set.VerifyCommitLight(gen.ChainID, lb.Commit.BlockID, h, lb.Commit); err != nil {
+		return TrustedHeader{}, fmt.Errorf("trace: header %d from %s is not signed by the genesis validators: %w", h, rpcAddr, err)
+	}
+	return TrustedHeader{Height: h, Hash: hex.EncodeToString(lb.Hash())}, nil
+}
+
+// maxResultsBytes bounds a block_results answer (a block is at most 8 MiB;
+// its results carry events on top).
+const maxResultsBytes = 64 << 20
+
+// blockResults fetches the deterministic part of block h's tx results (code,
+// data, gas wanted and used: what LastResultsHash commits to). It reads the
+// RPC's JSON with a lean decoder: the RPC client's reflective decoder spent
+// most of a height's load time on the events, which the hash does not cover
+// and the trace does not use.
+func (v *Verifier) blockResults(ctx context.Context, h int64) ([]*abci.ExecTxResult, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.rpcBase+"/block_results?height="+strconv.FormatInt(h, 10), nil)
+	if err != nil {
+		return nil, fmt.Errorf("trace: block results %d: %w", h, err)
+	}
+	resp, err := v.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("trace: block results %d: %w", h, err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Result *struct {
+			Height     string `json:"height"`
+			TxsResults []struct {
+				Code      uint32 `json:"code"`
+				Data      []byte `json:"data"`
+				GasWanted string `json:"gas_wanted"`
+				GasUsed   string `json:"gas_used"`
+			} `json:"txs_results"`
+		} `json:"result"`
+		Error *struct {
+			Message string `json:"message"`
+			Data    string `json:"data"`
+		} `json:"error"`
+	}
+	body := io.LimitReader(resp.Body, maxResultsBytes+1)
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return nil, fmt.Errorf("trace: block results %d: %w", h, err)
+	}
+	if len(raw) > maxResultsBytes {
+		return nil, fmt.Errorf("trace: block results %d exceed %d bytes", h, maxResultsBytes)
+	}
+	if err := json.Unmarshal(raw, &answer); err != nil {
+		return nil, fmt.Errorf("trace: block results %d: %w", h, err)
+	}
+	if answer.Error != nil || answer.Result == nil {
+		msg := "empty answer"
+		if answer.Error != nil {
+			msg = answer.Error.Message + ": " + answer.Error.Data
+		}
+		return nil, fmt.Errorf("trace: block results %d: %s", h, msg)
+	}
+	if answer.Result.Height != strconv.FormatInt(h, 10) {
+		return nil, fmt.Errorf("trace: block results for height %s, asked %d", answer.Result.Height, h)
+	}
+	out := make([]*abci.ExecTxResult, len(answer.Result.TxsResults))
+	for i, r := range answer.Result.TxsResults {
+		wanted, err1 := strconv.ParseInt(r.GasWanted, 10, 64)
+		used, err2 := strconv.ParseInt(r.GasUsed, 10, 64)
+		if (r.GasWanted != "" && err1 != nil) || (r.GasUsed != "" && err2 != nil) {
+			return nil, fmt.Errorf("trace: block results %d: tx %d: bad gas figures", h, i)
+		}
+		out[i] = &abci.ExecTxResult{Code: r.Code, Data: r.Data, GasWanted: wanted, GasUsed: used}
+	}
+	return out, nil
 }
 
 func withScheme(addr string) string {

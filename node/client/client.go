@@ -275,6 +275,15 @@ func (c *Client) GetBlob(ctx context.Context, hash []byte, from string) ([]byte,
 type rawBody []byte
 
 // Policy returns the current policy's YAML.
+// PolicyAt returns the YAML of the policy revision in force at height h.
+func (c *Client) PolicyAt(ctx context.Context, h int64) ([]byte, error) {
+	var raw rawBody
+	if err := c.do(ctx, http.MethodGet, "/v1/policy?height="+strconv.FormatInt(h, 10), nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
 func (c *Client) Policy(ctx context.Context) ([]byte, error) {
 	var raw rawBody
 	if err := c.do(ctx, http.MethodGet, "/v1/policy", nil, &raw); err != nil {
