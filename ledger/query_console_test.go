@@ -40,7 +40,7 @@ func TestConsoleQueries(t *testing.T) {
 		t.Fatalf("tasks %v %v", tasks, err)
 	}
 	evs, err := app.CreditEventsAt(2)
-	if err != nil || len(evs) != 1 || evs[0].Delta != creditTaskFull {
+	if err != nil || len(evs) != 1 || evs[0].Delta != ratingTaskFull {
 		t.Fatalf("credit events at 2: %v %v", evs, err)
 	}
 	if evs, _ := app.CreditEventsAt(1); len(evs) != 0 {
