@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -81,13 +82,21 @@ func suiteNames() []string {
 func run(ctx context.Context, which, out string) error {
 	merged := make(map[string]any)
 	var failed []string
+	var selected []string
+	for _, s := range suites() {
+		if which == "all" || which == s.name {
+			selected = append(selected, s.name)
+		}
+	}
 	ran := false
 	for _, s := range suites() {
 		if which != "all" && which != s.name {
 			continue
 		}
 		ran = true
-		fmt.Fprintf(os.Stderr, "== suite %s\n", s.name)
+		// Progress: which suite of how many (the suites print their own
+		// steps as plain lines on the same stream).
+		fmt.Fprintf(os.Stderr, "== suite %s [%d/%d]\n", s.name, slices.Index(selected, s.name)+1, len(selected))
 		start := time.Now()
 		res, err := s.run(ctx, os.Stderr)
 		if err != nil {
