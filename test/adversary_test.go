@@ -21,8 +21,10 @@ import (
 // 3, SS t = 1), runs a second binary built with -tags cohort_adversary and
 // COHORT_ADVERSARY=ss-mul-offset,he-keyswitch-shift, so that it adds 1 to
 // its multiplication re-sharings in SS jobs and shifts its key-switching
-// shares in HE jobs. Both jobs must end aborted on the ledger, with nothing
-// anchored and nothing at the recipient:
+// shares in HE jobs; the other three run the production binary with the
+// same variable, which they ignore. Both jobs must end aborted on the
+// ledger, with nothing anchored and nothing at the recipient, and every
+// honest member must have caught the deviation itself:
 //   - an SS Vickrey auction fails the malicious mode's MAC check before
 //     anything is opened; a MAC check cannot tell who cheated, so the abort
 //     names nobody (never an honest member);
@@ -46,11 +48,14 @@ func TestCorruptedMemberProcess(t *testing.T) {
 		t.Fatalf("build the adversarial binary: %v\n%s", err, out)
 	}
 	const corrupted = 3
+	// Every node gets the variable; only node3 runs the tagged binary, the
+	// production binary of the others must ignore it.
 	nw := startNetworkWith(t, 4, func(ctx context.Context, i int, args ...string) *exec.Cmd {
-		if i != corrupted {
-			return exec.CommandContext(ctx, cohortBin, args...)
+		bin := cohortBin
+		if i == corrupted {
+			bin = advBin
 		}
-		cmd := exec.CommandContext(ctx, advBin, args...)
+		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Env = append(os.Environ(), adversary.EnvVar+"=ss-mul-offset,he-keyswitch-shift")
 		return cmd
 	}, "--zk-keys", keys, "--he-preset", "insecure-test")
@@ -60,8 +65,7 @@ func TestCorruptedMemberProcess(t *testing.T) {
 	jr := &jobRunner{t: t, ctx: ctx, nw: nw}
 	jr.cli(2, "committee", "create", "--id", "c1", "--members", "node0,node1,node2,node3", "--threshold", "3")
 	jr.waitCommittee("c1")
-	// The deviation is wired in node3 only (the production binary of the
-	// other nodes ignores the variable, see mpc/adversary's tests).
+	// The deviation is wired in node3 only.
 	for i := range nw.homes {
 		raw, err := os.ReadFile(filepath.Join(nw.homes[i], "node.log"))
 		if err != nil {
