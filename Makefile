@@ -16,6 +16,8 @@ build:
 
 test: build
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	# the adversarial test build's own parsing (mpc/adversary, tag-only code)
+	$(GO) test -tags cohort_adversary ./mpc/adversary
 
 test-short:
 	$(GO) test -short ./...
@@ -30,6 +32,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags cohort_adversary ./mpc/adversary ./node/...
 	$(GO) run $(STATICCHECK) ./...
 
 fmt:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/adversary"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/transport"
 	"github.com/cohortnet/cohort/node/blob"
@@ -54,6 +55,15 @@ func (n *Node) startScheduler(ctx context.Context) error {
 		return err
 	}
 	log := n.log.With("module", "jobs")
+	// Test builds only: a binary without the cohort_adversary tag ignores
+	// the variable and adv is nil.
+	adv, err := adversary.FromEnv()
+	if err != nil {
+		return err
+	}
+	if adv != nil {
+		log.Warn("ADVERSARIAL TEST BUILD: this node deviates from the MPC protocols as a corrupted committee member", "deviations", adv.String())
+	}
 	var s *sched.Scheduler // the network's resolver reads it once sessions open
 	nw := transport.NewP2PNetwork(n.host.Libp2p(),
 		transport.WithCommitteeResolver(jobrun.P2PResolver(
@@ -63,6 +73,7 @@ func (n *Node) startScheduler(ctx context.Context) error {
 	s, err = sched.New(sched.Config{
 		Name: n.cfg.Moniker, Ledger: &nodeLedger{n: n, key: key}, Network: nw, Preset: preset, Store: store, DKG: dkg,
 		Blobs: nodeBlobs{n}, ReadInput: n.readInput, ProveBid: n.proveBid, SaveResult: n.saveResult, Log: log,
+		Adversary: adv,
 	})
 	if err != nil {
 		_ = nw.Close()

@@ -82,6 +82,13 @@ var zkKeysDir = sync.OnceValues(func() (string, error) {
 
 func startNetwork(t *testing.T, n int, extraArgs ...string) *network {
 	t.Helper()
+	return startNetworkWith(t, n, nil, extraArgs...)
+}
+
+// startNetworkWith is startNetwork with network.command set to command
+// (nil: the cohort binary for every node) before any node starts.
+func startNetworkWith(t *testing.T, n int, command func(ctx context.Context, i int, args ...string) *exec.Cmd, extraArgs ...string) *network {
+	t.Helper()
 	dir := t.TempDir()
 	base, err := localnet.FreePorts(10 * n)
 	if err != nil {
@@ -92,7 +99,7 @@ func startNetwork(t *testing.T, n int, extraArgs ...string) *network {
 	if err != nil {
 		t.Fatalf("cohort testnet: %v\n%s", err, out)
 	}
-	nw := &network{t: t}
+	nw := &network{t: t, command: command}
 	for i := 0; i < n; i++ {
 		nw.homes = append(nw.homes, filepath.Join(dir, fmt.Sprintf("node%d", i)))
 	}

@@ -83,6 +83,10 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 		}
 		roles.Recipient = &jobrun.RecipientJob{Preset: s.cfg.Preset, CommitteeKey: key, InputCommitments: j.InputCommitments}
 	}
+	if member >= 0 {
+		// A no-op but in adversarial test builds (mpc/adversary).
+		jctx = s.cfg.Adversary.Context(jctx)
+	}
 	res := jobrun.PlayRoles(jctx, sess, roles)
 
 	errs := []error{res.MemberErr, posted, res.RecipientErr}
@@ -109,6 +113,9 @@ func (s *Scheduler) preflight(ctx context.Context, spec *jobrun.Spec, com *ledge
 	}
 	if err := jobrun.CheckPreset(spec, s.cfg.Preset); err != nil {
 		return nil, err
+	}
+	if s.cfg.Adversary != nil { // adversarial test builds only (mpc/adversary)
+		keys = &jobrun.CommitteeKeys{HE: s.cfg.Adversary.HE(keys.HE), BLS: keys.BLS}
 	}
 	return keys, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/adversary"
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobspec"
@@ -75,6 +76,10 @@ type Config struct {
 	// "allocation[-label]"), readable only by it.
 	SaveResult func(jobID, kind string, v any) error
 	Log        *slog.Logger
+	// Adversary, in binaries built with the cohort_adversary tag only,
+	// makes this node a corrupted committee member (mpc/adversary); nil,
+	// and always nil in production builds, is an honest one.
+	Adversary *adversary.Adversary
 	// Timeouts (zero: the defaults below).
 	SetupTimeout, JobTimeout time.Duration
 }

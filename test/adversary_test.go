@@ -1,0 +1,164 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cohortnet/cohort/mpc/adversary"
+	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/node/jobrun"
+)
+
+// TestCorruptedMemberProcess runs the issue-10 adversary through the whole
+// node pipeline: node3, a member of committee c1 (4 members, HE threshold
+// 3, SS t = 1), runs a second binary built with -tags cohort_adversary and
+// COHORT_ADVERSARY=ss-mul-offset,he-keyswitch-shift, so that it adds 1 to
+// its multiplication re-sharings in SS jobs and shifts its key-switching
+// shares in HE jobs; the other three run the production binary with the
+// same variable, which they ignore. Both jobs must end aborted on the
+// ledger, with nothing anchored and nothing at the recipient, and every
+// honest member must have caught the deviation itself:
+//   - an SS Vickrey auction fails the malicious mode's MAC check before
+//     anything is opened; a MAC check cannot tell who cheated, so the abort
+//     names nobody (never an honest member);
+//   - an HE credit-score job with every member online reaches the recipient
+//     as four key switches (one per 3-subset) that disagree; the recipient
+//     rejects them, the committee aborts with bad-output and signs nothing.
+//
+// Then every node holds the same AppHash.
+func TestCorruptedMemberProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 4 node processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	keys, err := zkKeysDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	advBin := filepath.Join(t.TempDir(), "cohort-adversary")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "cohort_adversary", "-o", advBin, "../cmd/cohort").CombinedOutput(); err != nil {
+		t.Fatalf("build the adversarial binary: %v\n%s", err, out)
+	}
+	const corrupted = 3
+	// Every node gets the variable; only node3 runs the tagged binary, the
+	// production binary of the others must ignore it.
+	nw := startNetworkWith(t, 4, func(ctx context.Context, i int, args ...string) *exec.Cmd {
+		bin := cohortBin
+		if i == corrupted {
+			bin = advBin
+		}
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = append(os.Environ(), adversary.EnvVar+"=ss-mul-offset,he-keyswitch-shift")
+		return cmd
+	}, "--zk-keys", keys, "--he-preset", "insecure-test")
+	for i := range nw.homes {
+		nw.waitHeight(ctx, i, 2)
+	}
+	jr := &jobRunner{t: t, ctx: ctx, nw: nw}
+	jr.cli(2, "committee", "create", "--id", "c1", "--members", "node0,node1,node2,node3", "--threshold", "3")
+	jr.waitCommittee("c1")
+	// The deviation is wired in node3 only.
+	for i := range nw.homes {
+		raw, err := os.ReadFile(filepath.Join(nw.homes[i], "node.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(raw), "ADVERSARIAL TEST BUILD"); got != (i == corrupted) {
+			t.Fatalf("node%d deviates: %v", i, got)
+		}
+	}
+
+	// noResult checks that job id ended aborted with nothing anchored, and
+	// that no node, the recipient included, holds a result.
+	noResult := func(t *testing.T, id string, recipient int) *client.Job {
+		t.Helper()
+		j := jr.waitEnd(id)
+		if j.Status != "aborted" || j.OutputCommitment != "" || j.Signature != "" {
+			t.Fatalf("job %s with a corrupted member: %+v", id, j)
+		}
+		if out, err := nw.cohort(ctx, recipient, "job", "result", id, "--home", nw.homes[recipient]).CombinedOutput(); err == nil {
+			t.Fatalf("recipient node%d holds a result of %s: %s", recipient, id, out)
+		}
+		for i := range nw.homes {
+			if _, err := nw.client(i).JobOutput(ctx, id, "result"); !client.IsNotFound(err) {
+				t.Fatalf("node%d holds a result of %s: %v", i, id, err)
+			}
+		}
+		t.Logf("job %s aborted: %q (culprit %q)", id, j.AbortReason, j.Culprit)
+		return j
+	}
+	// honestDetect checks that every honest member caught the deviation
+	// itself (whoever's abort landed first): each logs the job's failure
+	// with reason kind.
+	honestDetect := func(t *testing.T, id string, kind jobrun.FaultKind) {
+		t.Helper()
+		for i := range nw.homes {
+			if i == corrupted {
+				continue
+			}
+			jr.eventually(t, 60*time.Second, func() error {
+				raw, err := os.ReadFile(filepath.Join(nw.homes[i], "node.log"))
+				if err != nil {
+					return err
+				}
+				for _, line := range strings.Split(string(raw), "\n") {
+					if strings.Contains(line, `msg="job failed; aborting on the ledger"`) && strings.Contains(line, " job="+id+" ") &&
+						strings.Contains(line, `reason="`+string(kind)+":") {
+						return nil
+					}
+				}
+				return fmt.Errorf("honest member node%d did not abort %s with %s", i, id, kind)
+			})
+		}
+	}
+
+	t.Run("ss-vickrey", func(t *testing.T) {
+		jr.writeInputs("VA", map[int]uint64{0: 700, 1: 900, 3: 800})
+		jr.submit(2, "auction-vickrey", "VA", jobrun.AuctionParams{MaxBid: 10000}, []string{"node0", "node1", "node3"}, "node2", 400)
+		j := noResult(t, "VA", 2)
+		if !strings.HasPrefix(j.AbortReason, string(jobrun.FaultCheckFailed)) || j.Culprit != "" {
+			t.Fatalf("want an unattributed %s abort, got %q (culprit %q)", jobrun.FaultCheckFailed, j.AbortReason, j.Culprit)
+		}
+		honestDetect(t, "VA", jobrun.FaultCheckFailed)
+	})
+	t.Run("he-credit-score", func(t *testing.T) {
+		params := jobrun.CreditParams{Subjects: 40, Weights: jobrun.CreditWeights(0.7, -1.1, 0.4), Bias: "0.1", ProviderFeatures: [][]int{{0, 1}, {2}}}
+		cols := make([][]float64, 3)
+		for f := range cols {
+			for s := 0; s < params.Subjects; s++ {
+				cols[f] = append(cols[f], math.Sin(float64(7*f+s)))
+			}
+		}
+		jr.writeInput(0, "CA", map[string]any{"features": cols[:2]})
+		jr.writeInput(1, "CA", map[string]any{"features": cols[2:]})
+		jr.submit(0, "credit-score", "CA", params, []string{"node0", "node1"}, "node0", 400)
+		j := noResult(t, "CA", 0)
+		if !strings.HasPrefix(j.AbortReason, string(jobrun.FaultBadOutput)) || j.Culprit != "" {
+			t.Fatalf("want an unattributed %s abort, got %q (culprit %q)", jobrun.FaultBadOutput, j.AbortReason, j.Culprit)
+		}
+		honestDetect(t, "CA", jobrun.FaultBadOutput)
+	})
+
+	h := nw.height(ctx, 0)
+	var want string
+	for i := range nw.homes {
+		nw.waitHeight(ctx, i, h)
+		got, err := nw.client(i).AppHashAt(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			want = got
+		} else if got != want {
+			t.Fatalf("node%d AppHash at %d is %s, node0 has %s", i, h, got, want)
+		}
+	}
+}
