@@ -553,6 +553,21 @@ func shareTag(s, i int) uint64 { return uint64(s)<<32 | uint64(i) }
 //	helloDone | u32 subsets | (u32 member)×t per subset | u32 outputs |
 //	eval IDs | (u32 length | ciphertext) per subset and output
 func (r *runner) announce(ctx context.Context, next int, res *Result) {
+	msg := encodeDone(res)
+	round := jobRound(next, stepHello)
+	for i := 0; i < r.m.n; i++ {
+		p := transport.PartyID(i)
+		if p == r.m.self {
+			continue
+		}
+		// Suspects too: they may only be slow. A member that left cannot
+		// use the announcement; its send error is of no consequence.
+		_ = r.conn.Send(ctx, p, round, msg)
+	}
+}
+
+// encodeDone encodes the announcement of a finished job (see announce).
+func encodeDone(res *Result) []byte {
 	var buf bytes.Buffer
 	buf.WriteByte(helloDone)
 	put := func(v uint32) { _ = binary.Write(&buf, binary.LittleEndian, v) }
@@ -573,16 +588,7 @@ func (r *runner) announce(ctx context.Context, next int, res *Result) {
 			buf.Write(o)
 		}
 	}
-	round := jobRound(next, stepHello)
-	for i := 0; i < r.m.n; i++ {
-		p := transport.PartyID(i)
-		if p == r.m.self {
-			continue
-		}
-		// Suspects too: they may only be slow. A member that left cannot
-		// use the announcement; its send error is of no consequence.
-		_ = r.conn.Send(ctx, p, round, buf.Bytes())
-	}
+	return buf.Bytes()
 }
 
 // abort tells every other member, in the next attempt's hello round, that

@@ -16,7 +16,7 @@ import (
 
 // committee runs a setup of n members with threshold t on a memory network
 // and returns the members and their stores.
-func committee(t *testing.T, preset *Preset, n, thr int, galEls []uint64) ([]*Member, []*MemoryStore) {
+func committee(t testing.TB, preset *Preset, n, thr int, galEls []uint64) ([]*Member, []*MemoryStore) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -54,7 +54,7 @@ var (
 	presetErr  error
 )
 
-func insecurePreset(t *testing.T) *Preset {
+func insecurePreset(t testing.TB) *Preset {
 	presetOnce.Do(func() { testPreset, presetErr = InsecureTestPreset() })
 	if presetErr != nil {
 		t.Fatal(presetErr)
