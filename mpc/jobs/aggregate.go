@@ -98,6 +98,13 @@ func EncryptAggregateInput(preset *he.Preset, pk *rlwe.PublicKey, spec Aggregate
 	return AggregateInput{Values: vb, Histogram: hb}, nil
 }
 
+// aggregateOutputLevel is the level the aggregate outputs are key-switched
+// at. BGV decryption multiplies the key switch's noise by the plaintext
+// modulus: t members' smudging, at most t·6σ = t·6·2^30 per coefficient,
+// times 2^50 is 2^(82.6 + log2 t), against q0·q1/2 ≈ 2^104 — a margin of
+// 2^(21.4 − log2 t) (2^19.8 for t = 3); q0 alone (2^60) is too small.
+const aggregateOutputLevel = 1
+
 // AggregateCircuit returns the deterministic aggregation circuit. Its three
 // outputs are masked so that the recipient learns only the statistics, not
 // the partial sums the rotations leave in the other slots:
@@ -169,6 +176,14 @@ func AggregateCircuit(m *he.Member, spec AggregateSpec, inputs []AggregateInput)
 		for i, ct := range outs {
 			if err := eval.Mul(ct, masks[i], ct); err != nil {
 				return nil, fmt.Errorf("jobs: mask output %d: %w", i, err)
+			}
+			// Modulus-switch down to aggregateOutputLevel: every key
+			// switch (one per t-subset) and the recipient's message then
+			// carry 2 moduli instead of all of them.
+			for ct.Level() > aggregateOutputLevel {
+				if err := eval.Rescale(ct, ct); err != nil {
+					return nil, fmt.Errorf("jobs: rescale output %d: %w", i, err)
+				}
 			}
 		}
 		return outs, nil
