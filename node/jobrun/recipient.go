@@ -144,6 +144,12 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 
 var errBadOutput = errors.New("output does not verify")
 
+// heCandidateGrace bounds the recipient's wait for the other members of the
+// key-switching subsets once one member's result arrived; it must stay well
+// below the members' wait for the verdict (CommitteeJob.InputTimeout,
+// default 2 min).
+const heCandidateGrace = 45 * time.Second
+
 // checkHECandidates collects the members' key-switched results, decrypts
 // and compares the key switches of every t-subset, and sends every member
 // the verdict. It waits for a candidate from every member of the subsets
@@ -187,9 +193,20 @@ func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *
 	}
 	var malformed []string
 	var malformedErr error
+	// Once a candidate names the subsets, their other members get
+	// heCandidateGrace to send theirs, well within the members' wait for
+	// the verdict, so that a member that left is named by a rejecting
+	// verdict instead of every member blaming the recipient.
+	var grace <-chan time.Time
 	left := n
+loop:
 	for ; left > 0 && failed == nil && need(); left-- {
-		rp := <-replies
+		var rp reply
+		select {
+		case rp = <-replies:
+		case <-grace:
+			break loop
+		}
 		m := spec.Committee[rp.member]
 		if rp.err != nil {
 			missing[rp.member] = rp.err
@@ -213,6 +230,9 @@ func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *
 		}
 		have[rp.member] = true
 		oc, ref, heRes = c, rp.b, res
+		timer := time.NewTimer(heCandidateGrace)
+		defer timer.Stop()
+		grace = timer.C
 	}
 	stop()
 	for ; left > 0; left-- {
@@ -232,12 +252,14 @@ func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *
 	}
 	if failed == nil && need() {
 		var names []string
-		var first error
+		first := fmt.Errorf("no answer within %v of the first", heCandidateGrace)
 		for _, ks := range heRes.KeySwitches() {
 			for _, p := range ks.Subset {
 				if !have[p] {
 					names = append(names, spec.Committee[p])
-					first = missing[int(p)]
+					if err := missing[int(p)]; err != nil {
+						first = err
+					}
 				}
 			}
 		}
