@@ -13,6 +13,7 @@ import (
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/ring"
 
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -44,6 +45,10 @@ type RunConfig struct {
 	// least one; more subsets let the recipient identify a deviating member
 	// in more cases, at one more key-switching share per subset and member.
 	Subsets int
+
+	// smudging overrides the preset's smudging noise (the setup's key test
+	// uses a far larger one; see keyTest).
+	smudging *ring.DiscreteGaussian
 }
 
 // Result is the outcome of a job: ciphertexts under the recipient's key.
@@ -398,7 +403,11 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		all[i] = shamirPoint(transport.PartyID(i))
 	}
 	cmb := mhe.NewCombiner(params, shamirPoint(r.m.self), all, r.m.t)
-	pcks, err := mhe.NewPublicKeySwitchProtocol(params, r.m.preset.Smudging)
+	smudging := r.m.preset.Smudging
+	if r.cfg.smudging != nil {
+		smudging = *r.cfg.smudging
+	}
+	pcks, err := mhe.NewPublicKeySwitchProtocol(params, smudging)
 	if err != nil {
 		return nil, fmt.Errorf("he: key-switch protocol: %w", err)
 	}

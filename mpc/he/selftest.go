@@ -21,6 +21,15 @@ import (
 // Galois keys, or its dealing of the threshold secret, was wrong.
 var ErrKeyTest = errors.New("he: committee keys fail the known-answer test")
 
+// keyTestSmudging is the smudging of the key test's key switch: the largest
+// power of two whose 6σ bound stays below the smallest modulus (2^45), which
+// lattigo's sampler needs (2^48 already decrypts wrong). Against a fresh
+// encryption's key-dependent noise (e1·s + u·e_pk, ~2^9 per coefficient) it
+// gives a statistical distance of about 2^-26 at N = 2^14 (KL bound), where
+// the jobs' 2^30 gives 2^-16; the square's and rotations' noise is larger.
+// This is the known-answer test's residual leakage, to the members only.
+var keyTestSmudging = ring.DiscreteGaussian{Sigma: 1 << 40, Bound: 6 << 40}
+
 // keyTestMagnitude bounds the test plaintext's slots, so that their squares
 // stay far below the BGV plaintext modulus.
 const keyTestMagnitude = 1 << 15
@@ -96,7 +105,11 @@ func (m *Member) keyTest(ctx context.Context, conn transport.Conn, timeout time.
 		}
 		return outs, nil
 	}
-	res, err := m.Run(ctx, conn, RunConfig{Scheme: BGV, Recipient: rlwe.NewPublicKey(params), StepTimeout: timeout, MaxAttempts: 1}, circuit)
+	// The test ciphertext's encryption randomness is public, so the noise
+	// of its decryptions (which depends on the secret key) is hidden by the
+	// smudging alone, and every member sees them: smudge with σ = 2^40
+	// rather than the jobs' 2^30 (see keyTestSmudging).
+	res, err := m.Run(ctx, conn, RunConfig{Scheme: BGV, Recipient: rlwe.NewPublicKey(params), StepTimeout: timeout, MaxAttempts: 1, smudging: &keyTestSmudging}, circuit)
 	if err != nil {
 		return fmt.Errorf("he: key test: %w", err)
 	}
