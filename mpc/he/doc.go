@@ -94,7 +94,11 @@
 // garbage for everyone alike. The known-answer test at the end of setup
 // catches all of these (ErrKeyTest) before any input is encrypted under the
 // keys, when N > t (with N = t a deviant that also corrects its test key
-// switch is not caught). It does not name the deviant. A dealing that is
+// switch is not caught). It does not name the deviant. Its test
+// ciphertext's randomness is public, so the members' test decryptions reveal
+// key-dependent noise masked only by the test's smudging, σ = 2^40
+// (keyTestSmudging: statistical distance ~2^-26 for a fresh encryption's
+// noise at N = 2^14, against ~2^-16 for a job result at σ = 2^30). A dealing that is
 // not a degree t−1 polynomial makes subsets reconstruct different secrets:
 // caught by the known-answer test and by the job-time comparison.
 //
