@@ -85,9 +85,9 @@ func BenchmarkOutputPhase(b *testing.B) {
 						}
 					}
 					if job.scheme == CKKS {
-						_, err = rcpt.DecryptFloatsChecked(res[0], 3)
+						_, err = rcpt.DecryptFloatsChecked(res[0], 3, 4)
 					} else {
-						_, err = rcpt.DecryptIntsChecked(res[0], 3)
+						_, err = rcpt.DecryptIntsChecked(res[0], 3, 4)
 					}
 					if err != nil {
 						b.Fatal(err)

@@ -210,14 +210,21 @@ type AggregateStats struct {
 // DecryptAggregate is the recipient's step. It decrypts every key switch of
 // the result and returns he.ErrKeySwitchMismatch, and no statistics, if any
 // two differ (BGV decryption is exact; see he.Recipient.DecryptIntsChecked).
-func DecryptAggregate(r *he.Recipient, preset *he.Preset, spec AggregateSpec, res *he.Result) (AggregateStats, error) {
+// t and n are the committee's threshold and size as the recipient knows
+// them; a result key-switched by one subset is rejected when n > t.
+func DecryptAggregate(r *he.Recipient, preset *he.Preset, spec AggregateSpec, res *he.Result, t, n int) (AggregateStats, error) {
 	if len(res.Outputs) != 3 {
 		return AggregateStats{}, fmt.Errorf("jobs: aggregate result has %d outputs, want 3", len(res.Outputs))
 	}
-	dec, err := r.DecryptIntsChecked(res, len(res.Subset))
+	dec, err := r.DecryptIntsChecked(res, t, n)
 	if err != nil {
 		return AggregateStats{}, fmt.Errorf("jobs: decrypt aggregate: %w", err)
 	}
+	return aggregateStats(preset, spec, dec), nil
+}
+
+// aggregateStats reads the statistics from the decrypted outputs.
+func aggregateStats(preset *he.Preset, spec AggregateSpec, dec [][]int64) AggregateStats {
 	row := bgvRowSize(preset)
 	block := row / spec.Bins
 	st := AggregateStats{Sum: dec[0][0], Count: dec[0][row], SumSq: dec[1][0], Histogram: make([]int64, spec.Bins)}
@@ -228,7 +235,7 @@ func DecryptAggregate(r *he.Recipient, preset *he.Preset, spec AggregateSpec, re
 		st.Mean = float64(st.Sum) / float64(st.Count)
 		st.Variance = math.Max(0, float64(st.SumSq)/float64(st.Count)-st.Mean*st.Mean)
 	}
-	return st, nil
+	return st
 }
 
 // PlainAggregate computes the same statistics in the clear.

@@ -152,10 +152,14 @@ const heCandidateGrace = 45 * time.Second
 
 // checkHECandidates collects the members' key-switched results, decrypts
 // and compares the key switches of every t-subset, and sends every member
-// the verdict. It waits for a candidate from every member of the subsets
-// (one that was left out of the key switching may send one too), and all
-// must be identical: a result is accepted only when every member that took
-// part endorses it, so a deviant cannot present a family of its own choosing.
+// the verdict. It waits for a candidate from every member of the subsets,
+// and all must be identical: a result is accepted only when every member
+// that took part endorses it, so a deviant cannot present a family of its
+// own choosing. Only members that aggregated the key switches themselves
+// send candidates (a result a member adopted from a peer's announcement,
+// he.Result.Adopted, is never sent); every member of a subset aggregated
+// them, and every subset holds at least one honest member when fewer than
+// t are corrupt.
 // It returns the output commitment and the decrypted result (unsigned).
 func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *he.Recipient) ([]byte, *Result, error) {
 	spec := sess.spec
@@ -298,10 +302,10 @@ func openHEResult(spec *Spec, job RecipientJob, r *he.Recipient, oc []byte, heRe
 	var err error
 	switch spec.Type {
 	case CreditScore:
-		res.Scores, err = jobs.DecryptCreditScores(r, heRes, spec.credit().Subjects)
+		res.Scores, err = jobs.DecryptCreditScores(r, heRes, spec.credit().Subjects, spec.Threshold, len(spec.Committee))
 	case Aggregate:
 		var st jobs.AggregateStats
-		if st, err = jobs.DecryptAggregate(r, job.Preset, spec.aggregate().spec(), heRes); err == nil {
+		if st, err = jobs.DecryptAggregate(r, job.Preset, spec.aggregate().spec(), heRes, spec.Threshold, len(spec.Committee)); err == nil {
 			res.Aggregate = &AggregateResult{Count: st.Count, Sum: st.Sum, SumSq: st.SumSq, Mean: st.Mean, Variance: st.Variance, Histogram: st.Histogram}
 		}
 	default:
