@@ -340,3 +340,28 @@ func TestKeySwitchIdentifiesDeviant(t *testing.T) {
 		t.Fatalf("want an unidentified mismatch, got %v", err)
 	}
 }
+
+// TestKeySwitchFamilyBounded: the default family of k online members has
+// at most k subsets (node/jobrun's recipient bounds candidates by the
+// committee size and would name an honest member's larger one malformed),
+// and puts every online member in some subset.
+func TestKeySwitchFamilyBounded(t *testing.T) {
+	for k := 1; k <= 16; k++ {
+		alive := make([]transport.PartyID, k)
+		for i := range alive {
+			alive[i] = transport.PartyID(i)
+		}
+		for thr := 1; thr <= k; thr++ {
+			f := KeySwitchFamily(alive, thr, 0)
+			if len(f) > k {
+				t.Fatalf("k=%d t=%d: %d subsets", k, thr, len(f))
+			}
+			if !slices.EqualFunc(alive, alive, func(p, _ transport.PartyID) bool { return inFamily(f, p) }) {
+				t.Fatalf("k=%d t=%d: a member in no subset: %v", k, thr, f)
+			}
+			if err := checkFamily(f, thr); err != nil {
+				t.Fatalf("k=%d t=%d: %v", k, thr, err)
+			}
+		}
+	}
+}

@@ -21,9 +21,9 @@
 //     of t-subsets key-switches it (KeySwitchFamily: ⌈k/(k−t)⌉ subsets that
 //     leave every online member out of at least one, plus, when t < k/2,
 //     further subsets holding the k−2t members those leave in none, so
-//     that every online member is in some subset), each with its own Lagrange coefficients
-//     and fresh smudging; every member aggregates every subset's key switch
-//     itself. The recipient decrypts every key switch and compares them
+//     that every online member is in some subset), each with its own
+//     Lagrange coefficients and fresh smudging; every member aggregates
+//     every subset's key switch itself. The recipient decrypts every key switch and compares them
 //     (Recipient.DecryptFloatsChecked, DecryptIntsChecked). A member that
 //     drops makes the run retry without it; members whose views of who is
 //     online differ (different families) redo the attempt without
@@ -36,9 +36,11 @@
 //     it to the recipient, the key test fails on it). An announcement before
 //     the first attempt is forged and its sender is left out; one from an
 //     attempt this member took part in but could not finish is not adopted
-//     either (the member goes on without the announcer).
-//     With the default family every online member is in some subset, so an
-//     honest run adopts nothing.
+//     either (the member goes on without the announcer). Since
+//     KeySwitchFamily puts every member of a view in some subset and a
+//     member's own view always contains itself, no member is ever outside
+//     every subset: in this version nothing is adopted at all; the guarded
+//     path remains for families that would leave members out.
 //   - Setup ends with a known-answer test (keyTest): a public test
 //     ciphertext under the collective key, its relinearised square and its
 //     Galois images are key-switched to the zero key by the family of all

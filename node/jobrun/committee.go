@@ -508,6 +508,13 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	// result this member adopted from a peer's announcement (it key-switched
 	// nothing itself) is not endorsed: only members that aggregated the
 	// shares send candidates.
+	// The recipient refuses candidates beyond its bounds as malformed,
+	// naming the sender; an honest member must never send one. The default
+	// key-switching family has at most k ≤ n subsets and the job circuits
+	// return at most 3 outputs, so this only guards a future change.
+	if n := len(res.KeySwitches()); n > len(spec.Committee) || len(res.Outputs) > maxHEOutputs {
+		return nil, fmt.Errorf("jobrun: result of %d key switches of %d outputs exceeds the recipient's bounds (%d, %d)", n, len(res.Outputs), len(spec.Committee), maxHEOutputs)
+	}
 	if !res.Adopted {
 		if err := sess.send(ctx, spec.Recipient, kindRound(kindHECandidate), encodeHECandidate(out.OutputCommitment, res)); err != nil {
 			return nil, fault(spec, FaultRecipient, fmt.Errorf("send the key-switched result: %w", err), spec.Recipient)

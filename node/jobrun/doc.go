@@ -98,14 +98,20 @@
 //
 // HE results are checked before they are signed (hecheck.go): with more than
 // t members online, a family of t-subsets key-switches the result (mpc/he);
-// every online member sends the recipient all the key switches, the
-// recipient decrypts and compares them and sends every member a verdict; the
-// members sign only an accepted result. A rejected one (a member sent a
-// wrong key-switching share) is never signed: the members abort with
-// bad-output naming nobody (they cannot check the recipient's decryptions),
-// and the recipient's error names the deviant when its decryptions identify
-// one. With exactly t members online a wrong share is not detected. See the
-// mpc/he package doc for what is and is not detected.
+// every member of the subsets sends the recipient all the key switches it
+// aggregated itself (never a result adopted from a peer's announcement), the
+// recipient requires them identical, decrypts and compares them and sends
+// every member a verdict; the members sign only an accepted result. A
+// rejected one (a member sent a wrong key-switching share) is never signed:
+// the members abort with bad-output naming no fault party (they cannot check
+// the recipient's decryptions; the reason text says "rejected by recipient
+// <name>; unverifiable"), and the recipient's error names the deviant when
+// its decryptions identify one. With exactly t members online there is one
+// subset and a wrong share could not be detected, so when the committee has
+// more than t members the recipient rejects such a result
+// (he.ErrSingleSubset) and the job aborts. The recipient sees the result
+// before the committee signs and can veto it at no cost. See the mpc/he
+// package doc for what is and is not detected.
 //
 // Every result record carries the committee's threshold BLS signature on
 // committee.ResultMessage(job ID, input commitments, output commitment).
