@@ -112,7 +112,7 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 				return err
 			}
 			creditRes = results[0]
-			scores, err = jobs.DecryptCreditScores(rcpt, creditRes, subjects)
+			scores, err = jobs.DecryptCreditScores(rcpt, creditRes, subjects, members[0].Threshold(), members[0].Parties())
 			return err
 		})
 		if err != nil {
@@ -156,7 +156,7 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 		if err != nil {
 			return err
 		}
-		got, err := jobs.DecryptCreditScores(rcpt, results[0], subjects)
+		got, err := jobs.DecryptCreditScores(rcpt, results[0], subjects, members[0].Threshold(), members[0].Parties())
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 		if err != nil {
 			return err
 		}
-		got, err := jobs.DecryptAggregate(rcpt, preset, spec, results[0])
+		got, err := jobs.DecryptAggregate(rcpt, preset, spec, results[0], members[0].Threshold(), members[0].Parties())
 		if err != nil {
 			return err
 		}

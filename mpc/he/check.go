@@ -25,7 +25,11 @@ const maxSubsets = 256
 // wrong key-switching share cannot be detected. With k > t online it is the
 // fewest subsets that leave every online member out of at least one,
 // ⌈k/(k−t)⌉ (at least two): subset j leaves out the j-th window of k−t
-// members counted from the end, so the first subset is alive[:t]. A member
+// members counted from the end, so the first subset is alive[:t]. When
+// t < k/2 the two windows overlap and leave k−2t members in no subset;
+// further subsets then put each of them in one, so that every online
+// member aggregates a key switch of its own (and none merely adopts a
+// peer's announcement). A member
 // that sends wrong shares is then missing from at least one subset, whose
 // key switch is correct, and cannot make every subset agree on its wrong
 // result. If want asks for more subsets (identification, see Recipient),
@@ -58,11 +62,42 @@ func KeySwitchFamily(alive []transport.PartyID, t, want int) [][]transport.Party
 			family = append(family, s)
 		}
 	}
+	in := make([]bool, k) // member i is in some subset
 	for j := 0; j < m; j++ {
 		out := make([]bool, k)
 		start := ((k-d*(j+1))%k + k) % k
 		for i := 0; i < d; i++ {
 			out[(start+i)%k] = true
+		}
+		for i := range out {
+			in[i] = in[i] || !out[i]
+		}
+		add(out)
+	}
+	// With two windows and t < k/2, the k−2t members in both are in no
+	// subset: they would check nothing and only adopt the result. Give each
+	// a subset: it and the first t−1 others not yet placed, then the first
+	// members.
+	for i := 0; i < k; i++ {
+		if in[i] {
+			continue
+		}
+		out := make([]bool, k)
+		for j := range out {
+			out[j] = true
+		}
+		left := t
+		for j := 0; j < k && left > 0; j++ { // i and the next uncovered
+			if jj := (i + j) % k; !in[jj] {
+				out[jj], in[jj] = false, true
+				left--
+			}
+		}
+		for j := 0; j < k && left > 0; j++ {
+			if out[j] {
+				out[j] = false
+				left--
+			}
 		}
 		add(out)
 	}
@@ -368,31 +403,62 @@ func compare(switches []KeySwitched, agree func(a, b int) bool) error {
 	return &MismatchError{Subsets: family, Disagree: disagree, Deviants: identify(family, func(a, b int) bool { return ok[a][b] }, t-1)}
 }
 
-// checkStructure validates a result's key switches for threshold t.
-func checkStructure(res *Result, t int) ([]KeySwitched, error) {
+// ErrSingleSubset is returned by the checked decryptions when a result of
+// a committee of more than t members was key-switched by one t-subset only:
+// nothing can be compared, so a wrong key-switching share would go
+// undetected, and one deviant can force that case (by withholding its hello
+// from some members). Such a result is rejected; the job can be retried.
+var ErrSingleSubset = errors.New("he: result key-switched by a single subset of a larger committee; a wrong share could not be detected")
+
+// checkStructure validates a result's key switches for a committee of n
+// members with threshold t (both as the recipient knows them, never taken
+// from the result).
+func checkStructure(res *Result, t, n int) ([]KeySwitched, error) {
+	if t < 1 || n < t {
+		return nil, fmt.Errorf("he: threshold %d of %d members", t, n)
+	}
 	switches := res.KeySwitches()
 	family := make([][]transport.PartyID, len(switches))
 	for i, ks := range switches {
 		if len(ks.Outputs) == 0 || len(ks.Outputs) != len(switches[0].Outputs) {
 			return nil, fmt.Errorf("he: key switch %d has %d outputs, the first %d", i, len(ks.Outputs), len(switches[0].Outputs))
 		}
+		for _, p := range ks.Subset {
+			if int(p) >= n {
+				return nil, fmt.Errorf("he: key switch %d names member %d of a committee of %d", i, p, n)
+			}
+		}
 		family[i] = ks.Subset
 	}
 	if err := checkFamily(family, t); err != nil {
 		return nil, err
 	}
+	if n > t && len(switches) < 2 {
+		return nil, fmt.Errorf("%w (threshold %d of %d)", ErrSingleSubset, t, n)
+	}
 	return switches, nil
 }
 
+// sameMeta checks that every key switch's output i has the metadata (scale,
+// level, encoding) of the first key switch's, so that they are compared as
+// like with like (the CKKS tolerance is computed from the first's scale).
+func sameMeta(s, i int, first, ct *rlwe.Ciphertext) error {
+	if ct.Level() != first.Level() || !ct.Scale.Equal(first.Scale) || ct.IsNTT != first.IsNTT || ct.IsBatched != first.IsBatched || ct.LogDimensions != first.LogDimensions {
+		return fmt.Errorf("he: key switch %d output %d: metadata differs from the first key switch's", s, i)
+	}
+	return nil
+}
+
 // DecryptFloatsChecked decrypts every key switch of a CKKS result made by a
-// committee of threshold t and compares them slot by slot: if any two
-// differ by more than CKKSTolerance it returns a *MismatchError
+// committee of n members with threshold t (the recipient's own knowledge of
+// the committee, not the result's claim) and compares them slot by slot: if
+// any two differ by more than CKKSTolerance it returns a *MismatchError
 // (ErrKeySwitchMismatch) and no values. Otherwise it returns the first key
-// switch's slot values, one slice per output. With one subset (exactly t
-// members were online) there is nothing to compare: a wrong share goes
-// undetected.
-func (r *Recipient) DecryptFloatsChecked(res *Result, t int) ([][]float64, error) {
-	switches, err := checkStructure(res, t)
+// switch's slot values, one slice per output. A result key-switched by one
+// subset has nothing to compare: it is rejected (ErrSingleSubset) unless
+// n = t, where a wrong share goes undetected.
+func (r *Recipient) DecryptFloatsChecked(res *Result, t, n int) ([][]float64, error) {
+	switches, err := checkStructure(res, t, n)
 	if err != nil {
 		return nil, err
 	}
@@ -401,6 +467,7 @@ func (r *Recipient) DecryptFloatsChecked(res *Result, t int) ([][]float64, error
 	enc := hefloat.NewEncoder(params)
 	vals := make([][][]float64, len(switches))
 	var tol []float64
+	var firsts []*rlwe.Ciphertext
 	for s, ks := range switches {
 		for i, o := range ks.Outputs {
 			ct, _, err := r.preset.UnmarshalCiphertext(CKKS, o)
@@ -408,7 +475,10 @@ func (r *Recipient) DecryptFloatsChecked(res *Result, t int) ([][]float64, error
 				return nil, fmt.Errorf("he: key switch %d output %d: %w", s, i, err)
 			}
 			if s == 0 {
+				firsts = append(firsts, ct)
 				tol = append(tol, r.preset.CKKSTolerance(t, ct.Scale))
+			} else if err := sameMeta(s, i, firsts[i], ct); err != nil {
+				return nil, err
 			}
 			v := make([]float64, params.MaxSlots())
 			if err := enc.Decode(dec.DecryptNew(ct), v); err != nil {
@@ -436,8 +506,8 @@ func (r *Recipient) DecryptFloatsChecked(res *Result, t int) ([][]float64, error
 
 // DecryptIntsChecked is DecryptFloatsChecked for BGV: decryption is exact,
 // so key switches must decode to identical slot values.
-func (r *Recipient) DecryptIntsChecked(res *Result, t int) ([][]int64, error) {
-	switches, err := checkStructure(res, t)
+func (r *Recipient) DecryptIntsChecked(res *Result, t, n int) ([][]int64, error) {
+	switches, err := checkStructure(res, t, n)
 	if err != nil {
 		return nil, err
 	}
@@ -445,11 +515,17 @@ func (r *Recipient) DecryptIntsChecked(res *Result, t int) ([][]int64, error) {
 	dec := rlwe.NewDecryptor(params, r.sk)
 	enc := heint.NewEncoder(params)
 	vals := make([][][]int64, len(switches))
+	var firsts []*rlwe.Ciphertext
 	for s, ks := range switches {
 		for i, o := range ks.Outputs {
 			ct, _, err := r.preset.UnmarshalCiphertext(BGV, o)
 			if err != nil {
 				return nil, fmt.Errorf("he: key switch %d output %d: %w", s, i, err)
+			}
+			if s == 0 {
+				firsts = append(firsts, ct)
+			} else if err := sameMeta(s, i, firsts[i], ct); err != nil {
+				return nil, err
 			}
 			v := make([]int64, params.MaxSlots())
 			if err := enc.Decode(dec.DecryptNew(ct), v); err != nil {

@@ -30,10 +30,10 @@ func TestKeySwitchFamily(t *testing.T) {
 		subsets int
 	}{
 		{ids(0, 1, 2), 3, 0, 1},
-		{ids(0, 1, 2, 3), 3, 0, 4},    // k = t+1: t+1 subsets, each leaves one out
-		{ids(0, 1, 2, 3, 4), 3, 0, 3}, // ⌈5/2⌉
-		{ids(0, 2, 3, 5), 2, 0, 2},    // k = 2t: two disjoint halves
-		{ids(0, 1, 2, 3, 4), 2, 0, 2},
+		{ids(0, 1, 2, 3), 3, 0, 4},      // k = t+1: t+1 subsets, each leaves one out
+		{ids(0, 1, 2, 3, 4), 3, 0, 3},   // ⌈5/2⌉
+		{ids(0, 2, 3, 5), 2, 0, 2},      // k = 2t: two disjoint halves
+		{ids(0, 1, 2, 3, 4), 2, 0, 3},   // two windows leave member 4 out of both: a third subset holds it
 		{ids(0, 1, 2, 3, 4), 2, 10, 10}, // every 2-subset of 5
 		{ids(0, 1, 2, 3, 4), 2, 50, 10}, // no more than there are
 		{ids(0, 1, 2, 3), 3, 6, 4},
@@ -197,7 +197,7 @@ func TestKeySwitchCheckCKKS(t *testing.T) {
 		if len(res.Checks) != 3 {
 			t.Fatalf("%d check key switches with 4 of 4 online, want 3", len(res.Checks))
 		}
-		got, err := rcpt.DecryptFloatsChecked(res, 3)
+		got, err := rcpt.DecryptFloatsChecked(res, 3, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +225,7 @@ func TestKeySwitchCheckCKKS(t *testing.T) {
 	for _, dev := range []int{0, 3} { // in the first subset or not
 		t.Run(fmt.Sprintf("deviant%d", dev), func(t *testing.T) {
 			res := keySwitchJob(t, preset, members, []int{0, 1, 2, 3}, CKKS, input, rcpt, 0, dev, shift)
-			got, err := rcpt.DecryptFloatsChecked(res, 3)
+			got, err := rcpt.DecryptFloatsChecked(res, 3, 4)
 			var me *MismatchError
 			if !errors.As(err, &me) || !errors.Is(err, ErrKeySwitchMismatch) || got != nil {
 				t.Fatalf("want a key-switch mismatch and no values, got %v", err)
@@ -237,19 +237,24 @@ func TestKeySwitchCheckCKKS(t *testing.T) {
 			t.Log(err)
 		})
 	}
-	// Exactly t online: one subset, nothing to compare. The wrong share is
+	// Exactly t online: one subset, nothing to compare. A committee of
+	// n > t members has its single-subset result rejected (review M1: one
+	// deviant can force that case); only for n = t is the wrong share
 	// NOT detected: the recipient accepts a result shifted by 0.01.
-	t.Run("exactly-t-undetected", func(t *testing.T) {
+	t.Run("exactly-t", func(t *testing.T) {
 		res := keySwitchJob(t, preset, members, []int{0, 1, 3}, CKKS, input, rcpt, 0, 1, shift)
 		if len(res.Checks) != 0 {
 			t.Fatalf("%d checks with exactly t online", len(res.Checks))
 		}
-		got, err := rcpt.DecryptFloatsChecked(res, 3)
+		if _, err := rcpt.DecryptFloatsChecked(res, 3, 4); !errors.Is(err, ErrSingleSubset) {
+			t.Fatalf("3 of 4 online: want ErrSingleSubset, got %v", err)
+		}
+		got, err := rcpt.DecryptFloats(res.Outputs[0]) // unchecked, as with n = t
 		if err != nil {
-			t.Fatalf("exactly t online: %v", err)
+			t.Fatal(err)
 		}
 		for i := range values {
-			if d := got[0][i] - values[i]; math.Abs(d-0.01) > 1e-4 {
+			if d := got[i] - values[i]; math.Abs(d-0.01) > 1e-4 {
 				t.Fatalf("slot %d moved by %v, want the deviant's 0.01", i, d)
 			}
 		}
@@ -270,7 +275,7 @@ func TestKeySwitchCheckBGV(t *testing.T) {
 	}
 	rcpt := NewRecipient(preset)
 	res := keySwitchJob(t, preset, members, []int{0, 1, 2, 3}, BGV, input, rcpt, 0, -1, Deviation{})
-	got, err := rcpt.DecryptIntsChecked(res, 3)
+	got, err := rcpt.DecryptIntsChecked(res, 3, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,22 +286,26 @@ func TestKeySwitchCheckBGV(t *testing.T) {
 	// exact and accepted.
 	// (at the top level the BGV noise budget is far above 2^58).
 	res = keySwitchJob(t, preset, members, []int{0, 1, 2, 3}, BGV, input, rcpt, 0, 2, Deviation{Shift: 1 << 58})
-	if got, err := rcpt.DecryptIntsChecked(res, 3); err != nil || !slices.Equal(got[0], values) {
+	if got, err := rcpt.DecryptIntsChecked(res, 3, 4); err != nil || !slices.Equal(got[0], values) {
 		t.Fatalf("a shift of 2^58: %v", err)
 	}
 	for name, d := range map[string]Deviation{"random": {Random: true}, "one-subset": {Random: true, Subsets: []int{2}}} {
 		res := keySwitchJob(t, preset, members, []int{0, 1, 2, 3}, BGV, input, rcpt, 0, 2, d)
-		if _, err := rcpt.DecryptIntsChecked(res, 3); !errors.Is(err, ErrKeySwitchMismatch) {
+		if _, err := rcpt.DecryptIntsChecked(res, 3, 4); !errors.Is(err, ErrKeySwitchMismatch) {
 			t.Fatalf("%s: want a key-switch mismatch, got %v", name, err)
 		}
 	}
-	// Exactly t online: not detected, the recipient gets garbage.
+	// Exactly t online: rejected when n > t; with n = t not detected, the
+	// recipient gets garbage.
 	res = keySwitchJob(t, preset, members, []int{0, 1, 2}, BGV, input, rcpt, 0, 2, Deviation{Random: true})
-	got, err = rcpt.DecryptIntsChecked(res, 3)
-	if err != nil {
-		t.Fatalf("exactly t online: %v", err)
+	if _, err := rcpt.DecryptIntsChecked(res, 3, 4); !errors.Is(err, ErrSingleSubset) {
+		t.Fatalf("3 of 4 online: want ErrSingleSubset, got %v", err)
 	}
-	if slices.Equal(got[0], values) {
+	unchecked, err := rcpt.DecryptInts(res.Outputs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(unchecked, values) {
 		t.Fatal("the random share did not change the result")
 	}
 }
@@ -320,14 +329,39 @@ func TestKeySwitchIdentifiesDeviant(t *testing.T) {
 	if n := len(res.KeySwitches()); n != 10 {
 		t.Fatalf("%d key switches, want 10", n)
 	}
-	_, err = rcpt.DecryptFloatsChecked(res, 2)
+	_, err = rcpt.DecryptFloatsChecked(res, 2, 5)
 	var me *MismatchError
 	if !errors.As(err, &me) || !slices.Equal(me.Deviants, ids(3)) {
 		t.Fatalf("want member 3 named, got %v", err)
 	}
 	// The default family (two disjoint pairs and one more) cannot tell.
 	res = keySwitchJob(t, preset, members, []int{0, 1, 2, 3, 4}, CKKS, input, rcpt, 0, 3, shift)
-	if _, err = rcpt.DecryptFloatsChecked(res, 2); !errors.As(err, &me) || len(me.Deviants) != 0 {
+	if _, err = rcpt.DecryptFloatsChecked(res, 2, 5); !errors.As(err, &me) || len(me.Deviants) != 0 {
 		t.Fatalf("want an unidentified mismatch, got %v", err)
+	}
+}
+
+// TestKeySwitchFamilyBounded: the default family of k online members has
+// at most k subsets (node/jobrun's recipient bounds candidates by the
+// committee size and would name an honest member's larger one malformed),
+// and puts every online member in some subset.
+func TestKeySwitchFamilyBounded(t *testing.T) {
+	for k := 1; k <= 16; k++ {
+		alive := make([]transport.PartyID, k)
+		for i := range alive {
+			alive[i] = transport.PartyID(i)
+		}
+		for thr := 1; thr <= k; thr++ {
+			f := KeySwitchFamily(alive, thr, 0)
+			if len(f) > k {
+				t.Fatalf("k=%d t=%d: %d subsets", k, thr, len(f))
+			}
+			if !slices.EqualFunc(alive, alive, func(p, _ transport.PartyID) bool { return inFamily(f, p) }) {
+				t.Fatalf("k=%d t=%d: a member in no subset: %v", k, thr, f)
+			}
+			if err := checkFamily(f, thr); err != nil {
+				t.Fatalf("k=%d t=%d: %v", k, thr, err)
+			}
+		}
 	}
 }

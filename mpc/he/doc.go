@@ -13,21 +13,159 @@
 //   - Inputs: data providers encrypt under the collective public key; a
 //     ciphertext travels in a canonical, length-bounded encoding (Codec) and is
 //     addressed by the SHA-256 of that encoding.
-//   - Output: any t online members re-run the deterministic job circuit,
-//     compare ciphertext hashes, turn their threshold shares into additive
-//     shares of the chosen subset (mhe.Combiner) and key-switch the result to
-//     the recipient's public key with smudging noise (mhe.PublicKeySwitch). A
-//     member that drops makes the run retry with another t-subset.
+//   - Output: every online member re-runs the deterministic job circuit and
+//     the members compare ciphertext hashes. With exactly t members online,
+//     they turn their threshold shares into additive shares of that subset
+//     (mhe.Combiner) and key-switch the result to the recipient's public key
+//     with smudging noise (mhe.PublicKeySwitch). With k > t online, a family
+//     of t-subsets key-switches it (KeySwitchFamily: ⌈k/(k−t)⌉ subsets that
+//     leave every online member out of at least one, plus, when t < k/2,
+//     further subsets holding the k−2t members those leave in none, so
+//     that every online member is in some subset), each with its own
+//     Lagrange coefficients and fresh smudging; every member aggregates
+//     every subset's key switch itself. The recipient decrypts every key switch and compares them
+//     (Recipient.DecryptFloatsChecked, DecryptIntsChecked). A member that
+//     drops makes the run retry without it; members whose views of who is
+//     online differ (different families) redo the attempt without
+//     suspecting anyone.
+//   - Announcements: a member that finished an attempt announces its result
+//     in the next attempt's hello. Only a member that was outside every
+//     subset of that attempt adopts it, after checking the evaluation IDs
+//     against its own evaluation, and the result is marked Result.Adopted
+//     (its key switches are the announcer's word: node/jobrun does not send
+//     it to the recipient, the key test fails on it). An announcement before
+//     the first attempt is forged and its sender is left out; one from an
+//     attempt this member took part in but could not finish is not adopted
+//     either (the member goes on without the announcer). Since
+//     KeySwitchFamily puts every member of a view in some subset and a
+//     member's own view always contains itself, no member is ever outside
+//     every subset: in this version nothing is adopted at all; the guarded
+//     path remains for families that would leave members out.
+//   - Setup ends with a known-answer test (keyTest): a public test
+//     ciphertext under the collective key, its relinearised square and its
+//     Galois images are key-switched to the zero key by the family of all
+//     online members and checked by every member on the key switches it
+//     aggregated itself.
 //
 // One committee key set serves both CKKS (hefloat, credit scoring) and BGV
 // (heint, exact aggregates): a Preset builds both schemes over the same ring
 // (same N, Q, P and error distributions), so the secret, public and
 // evaluation keys are shared.
 //
-// Security model: semi-honest members (lattigo's mhe protocols carry no
-// proofs of correct share generation); mpc/transport must provide
-// authenticated and confidential channels, since Setup sends each member its
-// Shamir shares of the others' secrets. Fewer than t colluding members learn
-// nothing about the collective secret key; the recipient learns the job
-// output and nothing else the committee holds.
+// # Security model
+//
+// Privacy: fewer than t colluding members learn nothing about the collective
+// secret key or the inputs; the recipient learns the job output and nothing
+// else the committee holds. mpc/transport must provide authenticated and
+// confidential channels, since Setup sends each member its Shamir shares of
+// the others' secrets. With s subsets key-switching, the recipient sees s
+// decryptions of the same ciphertext, each with the fresh smudging of its t
+// members (σ = 2^30 each, see SmudgingSigma; circuit noise far below it). A
+// recipient colluding with c < t members subtracts their smudging; every
+// subset still carries that of at least t−c honest members, so the mean of
+// the s decryptions hides the circuit's noise (which depends on the secret
+// key) behind smudging of standard deviation at least σ·√((t−c)/s): with
+// c = t−1, σ/√s, i.e. ½·log2 s bits less statistical margin than one key
+// switch by one honest member.
+//
+// Correctness: lattigo's mhe has no proofs that shares are well formed, so a
+// deviating member cannot be prevented from sending a wrong share; the
+// engine detects it where it can, and then nothing is accepted. All members
+// evaluate the circuit and compare ciphertext hashes before key switching,
+// so a member cannot change the evaluated ciphertext unseen. Key switching:
+// every honest t-subset reconstructs the same secret s exactly (Lagrange
+// interpolation of the Shamir shares), so honest key switches of one
+// ciphertext decrypt to the same message and circuit noise and differ only
+// by their fresh smudging and encryption noise. A deviant's wrong share
+// shifts the decryption of every subset it is in by an amount it chooses
+// per subset (shares are not bound to the Lagrange coefficients, so it can
+// shift all its subsets alike); the subset that leaves it out is correct,
+// so the shifted results cannot all agree with it.
+//
+// Detection is guaranteed when some subset of the family contains no
+// deviant: with the default family, against any single deviating member.
+// Several deviants are detected only when some subset avoids all of them;
+// when every subset contains one (e.g. n = 4, t = 3, two deviants, all
+// online) they go undetected. Even with every t-subset key-switching
+// (RunConfig.Subsets), every set of t−1 deviants is avoided only when
+// k ≥ 2t−1. CKKS: two key switches disagree when some slot differs by more
+// than CKKSTolerance, the bound on the smudging difference at failure
+// probability 2^-64 (≈ 8.5e-6 for the test preset, 1.7e-5 for the secure
+// preset, t = 3, scale 2^57); a shift below it is not detected and moves
+// the result by at most that much. BGV: any difference in a decoded slot
+// (decryption is exact); a shift the noise absorbs changes nothing.
+//
+// Exactly t online: there is one subset and a wrong key-switching share is
+// not detectable; a single deviant can force that case (by withholding its
+// hello from some members, so that they leave it out). So when the
+// committee has n > t members the recipient rejects a result key-switched
+// by one subset (ErrSingleSubset): with n > t, "any t members online" no
+// longer yields a result, the job aborts (nobody named) and can be retried
+// with more members online. Only a committee with n = t accepts its single
+// subset, undetected.
+//
+// Identification: the recipient names a member only if it deviated in every
+// explanation of the observed disagreements by fewer than t deviants (a set
+// C explains them when the subsets disjoint from C agree); the true
+// deviators always explain them, so a named member did deviate whenever
+// fewer than t members are corrupt. With k = t+1 online (each member left
+// out of one subset) any single member explains any outcome and nobody is
+// named; with t = 2, k ≥ 4 online and every 2-subset key-switching
+// (RunConfig.Subsets) a member that shifts all its subsets is named.
+//
+// Setup: every member aggregates every public share itself and the members
+// compare a digest of the resulting keys. That catches a member sending
+// different public shares to different peers (the members derive different
+// keys; the error names a member whose digest differs from ours, which is
+// not necessarily the deviant). It does not catch a consistent wrong share:
+// a public-key share that does not match the secret its owner dealt in
+// Shamir shares makes every decryption garbage (all subsets agree on it, so
+// the job-time comparison does not see it) and, chosen after seeing the
+// others' shares, could give a public key whose secret only the deviant
+// knows; wrong relinearisation or Galois shares make products and rotations
+// garbage for everyone alike. The known-answer test at the end of setup
+// catches these (ErrKeyTest) before any input is encrypted under the keys,
+// provided more than t members take part in it: each member checks only
+// key switches it aggregated itself (a forged or adopted announcement fails
+// the test), the test refuses a single subset when N > t, and the subset
+// that leaves the deviant out decrypts wrong. With N = t a deviant that also
+// corrects its test key switch is not caught. The test does not name the
+// deviant. A dealing that is not a degree t−1 polynomial makes subsets
+// reconstruct different secrets: caught by the known-answer test and by the
+// job-time comparison.
+//
+// Key-test leakage (open): the test ciphertext's randomness is public, so
+// the members' test decryptions reveal key-dependent noise masked only by
+// the test's smudging, σ = 2^40 (keyTestSmudging; lattigo's sampler allows
+// no more below the 45-bit moduli). For the fresh output (noise ~2^9 per
+// coefficient) that is a statistical distance of about 2^-26 at N = 2^14;
+// but the relinearised square and the Galois images carry key-switching
+// noise that depends on the secret key, estimated at ~2^27 per coefficient,
+// for which σ = 2^40 gives a statistical distance of only about 2^-7: the
+// key test leaks non-negligible information on that noise to the members
+// (not to the recipient, which takes no part in setup). Not fixed.
+//
+//	job type      scheme  who may deviate           detected (nothing accepted)                     not detected                        identified
+//	credit-score  CKKS    any committee member      one member's wrong key-switch share when        n = t and t online; a shift below   only when every explanation by
+//	                      (privacy: < t colluding)  k > t online (key switches differ by > τ per    τ = CKKSTolerance per slot; several < t deviants contains the member
+//	                                                slot); several deviants only if some subset     deviants that every subset contains (never with k = t+1, e.g. 4 of 4,
+//	                                                avoids them; wrong setup share (key test);      (e.g. 2 of n = 4, t = 3)            t = 3)
+//	                                                n > t with t online: rejected (ErrSingleSubset)
+//	aggregate     BGV     any committee member      as above (any decoded difference)               as above (no τ: exact)              as above
+//	                      (privacy: < t colluding)
+//
+// In node/jobrun the recipient runs the comparison before the committee
+// signs; a rejected result is never signed and the members abort the job.
+//
+// Recipient veto: the recipient receives the key switches, and so the
+// result, before the committee signs. A malicious recipient can therefore
+// read the result and then reject it at no cost: the members cannot check
+// its claim (they cannot decrypt), so they abort naming no fault party; the
+// abort reason says "rejected by recipient <name>; unverifiable", as text
+// only, with no credit penalty. Requesting the same job again yields more
+// key switches of the same evaluated ciphertext with fresh smudging, which
+// the recipient can average: after r runs the circuit noise is hidden only
+// by the smudging of r·s key switches (σ·√((t−c)/(r·s)), see Privacy).
+// Reruns on the same inputs are not capped (not implemented); whoever
+// schedules jobs must bound them.
 package he

@@ -2,9 +2,12 @@ package he
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/tuneinsight/lattigo/v5/mhe"
+
+	"github.com/cohortnet/cohort/mpc/transport"
 )
 
 // FuzzDecodeShare feeds arbitrary bytes to the share decoder used for every
@@ -45,6 +48,39 @@ func FuzzLoadMember(f *testing.F) {
 		}
 		if _, err := LoadMember(ctx, store, preset, "fuzz", 0); err == nil {
 			t.Fatal("accepted a fuzzed key record")
+		}
+	})
+}
+
+// FuzzDecodeDone feeds arbitrary bytes to the decoder of a peer's "job
+// done" announcement (every subset's key switches): it must reject without
+// panicking, and whatever it accepts must be a well-formed family.
+func FuzzDecodeDone(f *testing.F) {
+	preset, err := InsecureTestPreset()
+	if err != nil {
+		f.Fatal(err)
+	}
+	rcpt := NewRecipient(preset)
+	ct, id, err := preset.EncryptFloatsAtScale(rcpt.PublicKey(), []float64{1}, preset.OutputScale())
+	if err != nil {
+		f.Fatal(err)
+	}
+	var switches []KeySwitched
+	for _, s := range KeySwitchFamily([]transport.PartyID{0, 1, 2, 3}, 3, 0) {
+		switches = append(switches, KeySwitched{Subset: s, Outputs: [][]byte{ct}, OutputIDs: []CiphertextID{id}})
+	}
+	f.Add(encodeDone(NewResult([]CiphertextID{id}, switches)))
+	f.Add(encodeDone(NewResult([]CiphertextID{id}, switches[:1])))
+	r := &runner{m: &Member{preset: preset, n: 4, t: 3}, cfg: RunConfig{Scheme: CKKS}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := r.decodeDone(data)
+		if err != nil {
+			return
+		}
+		// One subset is a valid announcement (exactly t online), which a
+		// recipient of a larger committee then rejects.
+		if _, err := checkStructure(res, 3, 4); err != nil && !errors.Is(err, ErrSingleSubset) {
+			t.Fatalf("accepted a malformed announcement: %v", err)
 		}
 	})
 }

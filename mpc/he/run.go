@@ -13,6 +13,7 @@ import (
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/ring"
 
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -44,6 +45,10 @@ type RunConfig struct {
 	// least one; more subsets let the recipient identify a deviating member
 	// in more cases, at one more key-switching share per subset and member.
 	Subsets int
+
+	// smudging overrides the preset's smudging noise (the setup's key test
+	// uses a far larger one; see keyTest).
+	smudging *ring.DiscreteGaussian
 }
 
 // Result is the outcome of a job: ciphertexts under the recipient's key.
@@ -63,6 +68,14 @@ type Result struct {
 	Checks []KeySwitched
 	// Attempts is the number of attempts made.
 	Attempts int
+	// Adopted is set when this member did not aggregate the key switches
+	// itself: it was outside the subsets of the attempt that finished and
+	// took the result from a peer's announcement, checking only that the
+	// announced evaluation IDs equal its own evaluation's. The outputs are
+	// whatever the announcing peer sent: an adopted result must not be
+	// endorsed (node/jobrun never sends it to the recipient as a candidate,
+	// the setup key test fails on it).
+	Adopted bool
 }
 
 // KeySwitched is a result key-switched by one t-subset.
@@ -91,6 +104,13 @@ func NewResult(evalIDs []CiphertextID, switches []KeySwitched) *Result {
 
 // ErrNotEnoughMembers is returned when fewer than t members are online.
 var ErrNotEnoughMembers = errors.New("he: not enough committee members online")
+
+// errViewMismatch: a peer made its key-switching shares for another family
+// of subsets, i.e. it saw another set of online members. That shows that
+// views differ (a hello lost, late, or withheld by a deviant from some
+// members only), not that this peer is at fault: the attempt is redone
+// without suspecting anyone.
+var errViewMismatch = errors.New("he: members saw different sets of online members")
 
 // ErrEvaluationMismatch is returned when members evaluated different
 // ciphertexts: inputs differ between members or a member misbehaves.
@@ -199,6 +219,10 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 			r.announce(ctx, a+1, res)
 			return res, nil
 		}
+		if errors.Is(err, errViewMismatch) && ctx.Err() == nil {
+			lastErr = err
+			continue
+		}
 		var pe *transport.PartyError
 		if errors.As(err, &pe) && ctx.Err() == nil {
 			r.suspects[pe.Party] = pe
@@ -274,7 +298,9 @@ func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result
 			defer cancel()
 			b, err := r.conn.Recv(rctx, p, round)
 			replies[p] = reply{b, err}
-			if err == nil && len(b) > 0 && (b[0] == helloDone || b[0] == helloAbort) {
+			// Only an announcement this member may adopt (see below)
+			// cuts the others' hellos short.
+			if err == nil && len(b) > 0 && ((b[0] == helloDone && a > 0 && r.idle) || b[0] == helloAbort) {
 				stop()
 			}
 		}()
@@ -308,8 +334,22 @@ func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result
 			}
 		case len(b) > 0 && len(b) <= 1+maxAbortReason && b[0] == helloAbort:
 			return nil, nil, fmt.Errorf("%w: member %d: %q", ErrJobAborted, p, b[1:])
+		case len(b) > 0 && b[0] == helloDone && a == 0:
+			// Nobody can have finished before the first attempt: only a
+			// deviant announces a result here (a forged one). Leave it out.
+			if !suspect {
+				r.suspects[p] = fmt.Errorf("announced a result before the first attempt")
+			}
+		case len(b) > 0 && b[0] == helloDone && !r.idle:
+			// We were in the previous attempt's subsets and could not
+			// finish it (p's shares did not reach us, or another's): we
+			// cannot check what p says it finished, so we do not adopt
+			// it. Go on without p (it has left the job).
+			if !suspect {
+				r.suspects[p] = fmt.Errorf("announced a result of attempt %d, which this member could not finish and cannot check", a-1)
+			}
 		case len(b) > 0 && b[0] == helloDone:
-			res, err := r.decodeDone(b[1:])
+			res, err := r.adopt(ctx, b[1:])
 			if err != nil {
 				return nil, nil, fmt.Errorf("he: result announced by member %d: %w", p, err)
 			}
@@ -398,7 +438,11 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		all[i] = shamirPoint(transport.PartyID(i))
 	}
 	cmb := mhe.NewCombiner(params, shamirPoint(r.m.self), all, r.m.t)
-	pcks, err := mhe.NewPublicKeySwitchProtocol(params, r.m.preset.Smudging)
+	smudging := r.m.preset.Smudging
+	if r.cfg.smudging != nil {
+		smudging = *r.cfg.smudging
+	}
+	pcks, err := mhe.NewPublicKeySwitchProtocol(params, smudging)
 	if err != nil {
 		return nil, fmt.Errorf("he: key-switch protocol: %w", err)
 	}
@@ -514,9 +558,10 @@ func (r *runner) addShares(p transport.PartyID, round transport.Round, b []byte,
 	}
 	off := 32 * len(r.evalIDs)
 	if !bytes.Equal(b[off:off+32], digest[:]) {
-		// Our views of who is online differ (a hello got lost or came
-		// late): the shares were made for other subsets. Retry without p.
-		return bad("key-switch shares for another set of online members")
+		// Our views of who is online differ (a hello got lost, came late
+		// or was withheld from some members): the shares were made for
+		// other subsets. That is no evidence against p: redo the attempt.
+		return fmt.Errorf("%w: member %d made its key-switch shares for another family", errViewMismatch, p)
 	}
 	off += 32
 	for s, subset := range family {
@@ -553,6 +598,21 @@ func shareTag(s, i int) uint64 { return uint64(s)<<32 | uint64(i) }
 //	helloDone | u32 subsets | (u32 member)×t per subset | u32 outputs |
 //	eval IDs | (u32 length | ciphertext) per subset and output
 func (r *runner) announce(ctx context.Context, next int, res *Result) {
+	msg := encodeDone(res)
+	round := jobRound(next, stepHello)
+	for i := 0; i < r.m.n; i++ {
+		p := transport.PartyID(i)
+		if p == r.m.self {
+			continue
+		}
+		// Suspects too: they may only be slow. A member that left cannot
+		// use the announcement; its send error is of no consequence.
+		_ = r.conn.Send(ctx, p, round, msg)
+	}
+}
+
+// encodeDone encodes the announcement of a finished job (see announce).
+func encodeDone(res *Result) []byte {
 	var buf bytes.Buffer
 	buf.WriteByte(helloDone)
 	put := func(v uint32) { _ = binary.Write(&buf, binary.LittleEndian, v) }
@@ -573,16 +633,7 @@ func (r *runner) announce(ctx context.Context, next int, res *Result) {
 			buf.Write(o)
 		}
 	}
-	round := jobRound(next, stepHello)
-	for i := 0; i < r.m.n; i++ {
-		p := transport.PartyID(i)
-		if p == r.m.self {
-			continue
-		}
-		// Suspects too: they may only be slow. A member that left cannot
-		// use the announcement; its send error is of no consequence.
-		_ = r.conn.Send(ctx, p, round, buf.Bytes())
-	}
+	return buf.Bytes()
 }
 
 // abort tells every other member, in the next attempt's hello round, that
@@ -602,6 +653,30 @@ func (r *runner) abort(ctx context.Context, next int, cause error) {
 		}
 		_ = r.conn.Send(ctx, p, round, msg)
 	}
+}
+
+// adopt decodes a peer's announcement of a finished job, as a member that
+// was outside the finishing attempt's subsets. It checks the announced
+// evaluation IDs against its own evaluation of the circuit; the key
+// switches it cannot check, so the result is marked Adopted.
+func (r *runner) adopt(ctx context.Context, b []byte) (*Result, error) {
+	res, err := r.decodeDone(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.evaluate(ctx); err != nil {
+		return nil, err
+	}
+	if len(res.EvalIDs) != len(r.evalIDs) {
+		return nil, fmt.Errorf("%w: %d outputs announced, %d evaluated", ErrEvaluationMismatch, len(res.EvalIDs), len(r.evalIDs))
+	}
+	for i, id := range r.evalIDs {
+		if res.EvalIDs[i] != id {
+			return nil, fmt.Errorf("%w: announced %s for output %d, ours %s", ErrEvaluationMismatch, res.EvalIDs[i], i, id)
+		}
+	}
+	res.Adopted = true
+	return res, nil
 }
 
 func (r *runner) decodeDone(b []byte) (*Result, error) {

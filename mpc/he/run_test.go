@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,8 +178,14 @@ func TestRunSurvivesStalledMember(t *testing.T) {
 	}
 	cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 2 * time.Second, IdleTimeout: 30 * time.Second}
 	// Member 2 receives the others' key-switching shares but its own never
-	// arrive: members 0 and 1 hit their 2 s deadline on it, suspect it, and
-	// then adopt the result member 2 finished and announced.
+	// arrive: it finishes attempt 0 and announces it; members 0, 1 and 3
+	// hit their 2 s deadline on it and suspect it. They cannot check what
+	// member 2 announces (review C1: a member must never adopt a result of
+	// an attempt it took part in), so they finish without it: 3 of 4, one
+	// subset. Both results are correct; they differ, so a recipient that
+	// requires identical candidates from every subset member rejects the
+	// pair, and one that gets only the single-subset result rejects it too
+	// (ErrSingleSubset, n > t).
 	res, errs := runAll(ctx, members, []int{0, 1, 2, 3}, cfg, circuit, func(i int, c transport.Conn) transport.Conn {
 		if i == 2 {
 			return &muteConn{Conn: c, round: jobRound(0, stepPCKS)}
@@ -189,19 +196,31 @@ func TestRunSurvivesStalledMember(t *testing.T) {
 		if err != nil {
 			t.Fatalf("member %d: %v", i, err)
 		}
-		if res[i].OutputIDs[0] != res[0].OutputIDs[0] {
-			t.Fatalf("member %d disagrees on the output", i)
+		if res[i].Adopted {
+			t.Fatalf("member %d adopted a result", i)
 		}
-		if s := res[i].Subset; len(s) != 3 || s[0] != 0 || s[1] != 1 || s[2] != 2 {
-			t.Fatalf("member %d: subset %v, want the first subset [0 1 2]", i, s)
+		want := ids(0, 1, 3)
+		if i == 2 {
+			want = ids(0, 1, 2)
+			if len(res[i].Checks) != 3 {
+				t.Fatalf("member 2: %d checks, want 3", len(res[i].Checks))
+			}
+		} else if len(res[i].Checks) != 0 || res[i].OutputIDs[0] != res[0].OutputIDs[0] {
+			t.Fatalf("member %d: want the single-subset result of 0, 1 and 3", i)
+		}
+		if !slices.Equal(res[i].Subset, want) {
+			t.Fatalf("member %d: subset %v, want %v", i, res[i].Subset, want)
+		}
+		got, err := rcpt.DecryptFloats(res[i].Outputs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got[0]-0.5) > 1e-4 || math.Abs(got[1]+0.25) > 1e-4 {
+			t.Fatalf("member %d: wrong result %v", i, got[:2])
 		}
 	}
-	got, err := rcpt.DecryptFloats(res[0].Outputs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if math.Abs(got[0]-0.5) > 1e-4 || math.Abs(got[1]+0.25) > 1e-4 {
-		t.Fatalf("wrong result %v", got[:2])
+	if _, err := rcpt.DecryptFloatsChecked(res[0], 3, 4); !errors.Is(err, ErrSingleSubset) {
+		t.Fatalf("single-subset result of a 4-member committee: want ErrSingleSubset, got %v", err)
 	}
 }
 

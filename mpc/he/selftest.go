@@ -21,6 +21,17 @@ import (
 // Galois keys, or its dealing of the threshold secret, was wrong.
 var ErrKeyTest = errors.New("he: committee keys fail the known-answer test")
 
+// keyTestSmudging is the smudging of the key test's key switch: the largest
+// power of two whose 6σ bound stays below the smallest modulus (2^45), which
+// lattigo's sampler needs (2^48 already decrypts wrong). Against a fresh
+// encryption's key-dependent noise (e1·s + u·e_pk, ~2^9 per coefficient) it
+// gives a statistical distance of about 2^-26 at N = 2^14 (KL bound), where
+// the jobs' 2^30 gives 2^-16. The relinearised square's and the rotations'
+// key-switching noise is far larger (estimated ~2^27 per coefficient:
+// statistical distance ~2^-7, not negligible); see the package doc's
+// "Key-test leakage". This leaks to the members only.
+var keyTestSmudging = ring.DiscreteGaussian{Sigma: 1 << 40, Bound: 6 << 40}
+
 // keyTestMagnitude bounds the test plaintext's slots, so that their squares
 // stay far below the BGV plaintext modulus.
 const keyTestMagnitude = 1 << 15
@@ -46,29 +57,7 @@ const keyTestMagnitude = 1 << 15
 // needs N > t: with t = N (one subset) an adaptive deviant is not caught.
 func (m *Member) keyTest(ctx context.Context, conn transport.Conn, timeout time.Duration) error {
 	params := m.preset.BGV
-	seed := sha256.Sum256(append([]byte("cohort/he/key-test/v1\x00"), m.digest[:]...))
-	prng, err := sampling.NewKeyedPRNG(seed[:])
-	if err != nil {
-		return fmt.Errorf("he: key test: %w", err)
-	}
-	slots := params.MaxSlots()
-	values := make([]int64, slots)
-	var buf [8]byte
-	for i := range values {
-		if _, err := prng.Read(buf[:]); err != nil {
-			return fmt.Errorf("he: key test: %w", err)
-		}
-		values[i] = int64(binary.LittleEndian.Uint64(buf[:])%(2*keyTestMagnitude)) - keyTestMagnitude
-	}
-	pt := heint.NewPlaintext(params, params.MaxLevel())
-	if err := heint.NewEncoder(params).Encode(values, pt); err != nil {
-		return fmt.Errorf("he: key test: encode: %w", err)
-	}
-	ct, err := publicEncrypt(*params.GetRLWEParameters(), m.pk, pt, prng)
-	if err != nil {
-		return err
-	}
-	want, err := m.keyTestExpected(values)
+	ct, want, err := m.keyTestCase()
 	if err != nil {
 		return err
 	}
@@ -96,18 +85,28 @@ func (m *Member) keyTest(ctx context.Context, conn transport.Conn, timeout time.
 		}
 		return outs, nil
 	}
-	res, err := m.Run(ctx, conn, RunConfig{Scheme: BGV, Recipient: rlwe.NewPublicKey(params), StepTimeout: timeout, MaxAttempts: 1}, circuit)
+	// The test ciphertext's encryption randomness is public, so the noise
+	// of its decryptions (which depends on the secret key) is hidden by the
+	// smudging alone, and every member sees them: smudge with σ = 2^40
+	// rather than the jobs' 2^30 (see keyTestSmudging).
+	res, err := m.Run(ctx, conn, RunConfig{Scheme: BGV, Recipient: rlwe.NewPublicKey(params), StepTimeout: timeout, MaxAttempts: 1, smudging: &keyTestSmudging}, circuit)
 	if err != nil {
 		return fmt.Errorf("he: key test: %w", err)
 	}
+	if res.Adopted {
+		// This member did not aggregate the key switches: it would only be
+		// checking what a peer announced (a forger can make zero-key
+		// ciphertexts of the public expected values).
+		return fmt.Errorf("%w: this member did not key-switch the test itself (it adopted a peer's announced result)", ErrKeyTest)
+	}
 	switches := res.KeySwitches()
 	if m.n > m.t && len(switches) < 2 {
-		return fmt.Errorf("he: key test: key-switched by one subset of %d members, not by a family covering all %d", m.t, m.n)
+		return fmt.Errorf("%w: key-switched by one subset of %d members, not by a family covering all %d", ErrKeyTest, m.t, m.n)
 	}
 	dec := rlwe.NewDecryptor(params, rlwe.NewSecretKey(params)) // the zero key
 	enc := heint.NewEncoder(params)
 	names := []string{"public key", "relinearisation key", "Galois keys"}
-	got := make([]int64, slots)
+	got := make([]int64, params.MaxSlots())
 	for _, ks := range switches {
 		for i, o := range ks.Outputs {
 			out, _, err := m.preset.UnmarshalCiphertext(BGV, o)
@@ -125,6 +124,40 @@ func (m *Member) keyTest(ctx context.Context, conn transport.Conn, timeout time.
 		}
 	}
 	return nil
+}
+
+// keyTestCase derives the key test's public ciphertext from the key digest
+// (a public plaintext encrypted under the collective public key with
+// public randomness) and the expected plaintexts of the test circuit.
+func (m *Member) keyTestCase() (*rlwe.Ciphertext, [][]int64, error) {
+	params := m.preset.BGV
+	seed := sha256.Sum256(append([]byte("cohort/he/key-test/v1\x00"), m.digest[:]...))
+	prng, err := sampling.NewKeyedPRNG(seed[:])
+	if err != nil {
+		return nil, nil, fmt.Errorf("he: key test: %w", err)
+	}
+	slots := params.MaxSlots()
+	values := make([]int64, slots)
+	var buf [8]byte
+	for i := range values {
+		if _, err := prng.Read(buf[:]); err != nil {
+			return nil, nil, fmt.Errorf("he: key test: %w", err)
+		}
+		values[i] = int64(binary.LittleEndian.Uint64(buf[:])%(2*keyTestMagnitude)) - keyTestMagnitude
+	}
+	pt := heint.NewPlaintext(params, params.MaxLevel())
+	if err := heint.NewEncoder(params).Encode(values, pt); err != nil {
+		return nil, nil, fmt.Errorf("he: key test: encode: %w", err)
+	}
+	ct, err := publicEncrypt(*params.GetRLWEParameters(), m.pk, pt, prng)
+	if err != nil {
+		return nil, nil, err
+	}
+	want, err := m.keyTestExpected(values)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ct, want, nil
 }
 
 // keyTestExpected computes the test circuit's outputs in the clear: the

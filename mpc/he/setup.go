@@ -38,6 +38,8 @@ type SetupConfig struct {
 type SetupDeviation struct {
 	PublicKeyShare bool // a random polynomial added to the public-key share
 	RelinShare     bool // a random polynomial added to the second relinearisation share
+	GaloisShare    bool // a random polynomial added to the first Galois key share
+	ShamirShare    bool // the Shamir share dealt to the next member off the polynomial
 }
 
 // corrupt adds a fresh uniformly random polynomial to p.
@@ -172,6 +174,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		}
 		s := thr.AllocateThresholdSecretShare()
 		thr.GenShamirSecretShare(shamirPoint(transport.PartyID(j)), poly, &s)
+		if d := cfg.deviation; d != nil && d.ShamirShare && j == (int(self)+1)%n {
+			corrupt(params, s.Poly.Q)
+		}
 		shamirOut[j] = newShape(params).polyQP(s.Poly).encode(kindShamir, 0, N)
 	}
 	if err := transport.SendAll(ctx, conn, roundShamir, shamirOut); err != nil {
@@ -198,6 +203,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		gkgShares[i] = gkg.AllocateShare()
 		if err := gkg.GenShare(sk, g, gkgCRP[i], &gkgShares[i]); err != nil {
 			return nil, nil, fmt.Errorf("he: Galois key share %d: %w", g, err)
+		}
+		if d := cfg.deviation; d != nil && d.GaloisShare && i == 0 {
+			corrupt(params, gkgShares[i].Value[0][0][0].Q)
 		}
 		if err := transport.Broadcast(ctx, conn, roundGKG+transport.Round(i), newShape(params).gadget(gkgShares[i].GadgetCiphertext).encode(kindGKG, g, N)); err != nil {
 			return nil, nil, fmt.Errorf("he: setup: %w", err)

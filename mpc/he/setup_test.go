@@ -16,7 +16,7 @@ import (
 
 // committee runs a setup of n members with threshold t on a memory network
 // and returns the members and their stores.
-func committee(t *testing.T, preset *Preset, n, thr int, galEls []uint64) ([]*Member, []*MemoryStore) {
+func committee(t testing.TB, preset *Preset, n, thr int, galEls []uint64) ([]*Member, []*MemoryStore) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -54,7 +54,7 @@ var (
 	presetErr  error
 )
 
-func insecurePreset(t *testing.T) *Preset {
+func insecurePreset(t testing.TB) *Preset {
 	presetOnce.Do(func() { testPreset, presetErr = InsecureTestPreset() })
 	if presetErr != nil {
 		t.Fatal(presetErr)
@@ -169,7 +169,8 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 }
 
 // TestSetupKeyTestCatchesWrongShares: a member sends a wrong but consistent
-// share (the same to every peer, so the key digests agree). The known-answer
+// public share (the same to every peer, so the key digests agree), or deals
+// one member a Shamir share off its polynomial (not covered by the digest). The known-answer
 // test at the end of setup fails for every member: nobody keeps keys that
 // would make results garbage (or, for a public-key share chosen after the
 // others', keys whose secret only the deviant knows).
@@ -180,6 +181,8 @@ func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 	for name, d := range map[string]SetupDeviation{
 		"public-key": {PublicKeyShare: true},
 		"relin-key":  {RelinShare: true},
+		"galois-key": {GaloisShare: true},
+		"shamir":     {ShamirShare: true},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		nw := transport.NewMemoryNetwork()

@@ -98,6 +98,13 @@ func EncryptAggregateInput(preset *he.Preset, pk *rlwe.PublicKey, spec Aggregate
 	return AggregateInput{Values: vb, Histogram: hb}, nil
 }
 
+// aggregateOutputLevel is the level the aggregate outputs are key-switched
+// at. BGV decryption multiplies the key switch's noise by the plaintext
+// modulus: t members' smudging, at most t·6σ = t·6·2^30 per coefficient,
+// times 2^50 is 2^(82.6 + log2 t), against q0·q1/2 ≈ 2^104 — a margin of
+// 2^(21.4 − log2 t) (2^19.8 for t = 3); q0 alone (2^60) is too small.
+const aggregateOutputLevel = 1
+
 // AggregateCircuit returns the deterministic aggregation circuit. Its three
 // outputs are masked so that the recipient learns only the statistics, not
 // the partial sums the rotations leave in the other slots:
@@ -170,6 +177,14 @@ func AggregateCircuit(m *he.Member, spec AggregateSpec, inputs []AggregateInput)
 			if err := eval.Mul(ct, masks[i], ct); err != nil {
 				return nil, fmt.Errorf("jobs: mask output %d: %w", i, err)
 			}
+			// Modulus-switch down to aggregateOutputLevel: every key
+			// switch (one per t-subset) and the recipient's message then
+			// carry 2 moduli instead of all of them.
+			for ct.Level() > aggregateOutputLevel {
+				if err := eval.Rescale(ct, ct); err != nil {
+					return nil, fmt.Errorf("jobs: rescale output %d: %w", i, err)
+				}
+			}
 		}
 		return outs, nil
 	}
@@ -195,14 +210,21 @@ type AggregateStats struct {
 // DecryptAggregate is the recipient's step. It decrypts every key switch of
 // the result and returns he.ErrKeySwitchMismatch, and no statistics, if any
 // two differ (BGV decryption is exact; see he.Recipient.DecryptIntsChecked).
-func DecryptAggregate(r *he.Recipient, preset *he.Preset, spec AggregateSpec, res *he.Result) (AggregateStats, error) {
+// t and n are the committee's threshold and size as the recipient knows
+// them; a result key-switched by one subset is rejected when n > t.
+func DecryptAggregate(r *he.Recipient, preset *he.Preset, spec AggregateSpec, res *he.Result, t, n int) (AggregateStats, error) {
 	if len(res.Outputs) != 3 {
 		return AggregateStats{}, fmt.Errorf("jobs: aggregate result has %d outputs, want 3", len(res.Outputs))
 	}
-	dec, err := r.DecryptIntsChecked(res, len(res.Subset))
+	dec, err := r.DecryptIntsChecked(res, t, n)
 	if err != nil {
 		return AggregateStats{}, fmt.Errorf("jobs: decrypt aggregate: %w", err)
 	}
+	return aggregateStats(preset, spec, dec), nil
+}
+
+// aggregateStats reads the statistics from the decrypted outputs.
+func aggregateStats(preset *he.Preset, spec AggregateSpec, dec [][]int64) AggregateStats {
 	row := bgvRowSize(preset)
 	block := row / spec.Bins
 	st := AggregateStats{Sum: dec[0][0], Count: dec[0][row], SumSq: dec[1][0], Histogram: make([]int64, spec.Bins)}
@@ -213,7 +235,7 @@ func DecryptAggregate(r *he.Recipient, preset *he.Preset, spec AggregateSpec, re
 		st.Mean = float64(st.Sum) / float64(st.Count)
 		st.Variance = math.Max(0, float64(st.SumSq)/float64(st.Count)-st.Mean*st.Mean)
 	}
-	return st, nil
+	return st
 }
 
 // PlainAggregate computes the same statistics in the clear.

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"math/rand"
 	"reflect"
 	"testing"
@@ -48,13 +49,31 @@ func TestAggregateExact(t *testing.T) {
 			t.Fatalf("member %d disagrees on the result", i)
 		}
 	}
-	got, err := DecryptAggregate(rcpt, c.preset, spec, res[0])
-	if err != nil {
-		t.Fatal(err)
+	// One subset of a 4-member committee: a wrong share could not be
+	// detected, so the recipient rejects it (review M1) ...
+	if _, err := DecryptAggregate(rcpt, c.preset, spec, res[0], 3, 4); !errors.Is(err, he.ErrSingleSubset) {
+		t.Fatalf("3 of 4 online: want he.ErrSingleSubset, got %v", err)
 	}
+	// ... though the honest members' key switch is right.
+	got := uncheckedAggregate(t, rcpt, c.preset, spec, res[0])
 	want := PlainAggregate(spec, values)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("aggregate mismatch:\n got %+v\nwant %+v", got, want)
 	}
 	t.Logf("count %d sum %d mean %.3f variance %.3f histogram %v", got.Count, got.Sum, got.Mean, got.Variance, got.Histogram)
+}
+
+// uncheckedAggregate decrypts the first key switch only, as a recipient
+// that compared nothing would (to show what a single subset delivers).
+func uncheckedAggregate(t *testing.T, rcpt *he.Recipient, preset *he.Preset, spec AggregateSpec, res *he.Result) AggregateStats {
+	t.Helper()
+	var dec [][]int64
+	for _, o := range res.Outputs {
+		v, err := rcpt.DecryptInts(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec = append(dec, v)
+	}
+	return aggregateStats(preset, spec, dec)
 }

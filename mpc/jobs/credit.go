@@ -297,14 +297,14 @@ func RunCredit(ctx context.Context, m *he.Member, conn transport.Conn, job Credi
 // DecryptCreditScores is the recipient's step: the scores of the first
 // subjects subjects. It decrypts every key switch of the result and returns
 // he.ErrKeySwitchMismatch, and no scores, if they disagree beyond the CKKS
-// tolerance (see he.Recipient.DecryptFloatsChecked). The committee's
-// threshold is the size of the key-switching subsets; the caller checks it
-// against the committee's when it does not trust the result's sender.
-func DecryptCreditScores(r *he.Recipient, res *he.Result, subjects int) ([]float64, error) {
+// tolerance (see he.Recipient.DecryptFloatsChecked). t and n are the
+// committee's threshold and size as the recipient knows them; a result
+// key-switched by one subset is rejected when n > t (he.ErrSingleSubset).
+func DecryptCreditScores(r *he.Recipient, res *he.Result, subjects, t, n int) ([]float64, error) {
 	if len(res.Outputs) != 1 {
 		return nil, fmt.Errorf("jobs: credit result has %d outputs, want 1", len(res.Outputs))
 	}
-	vs, err := r.DecryptFloatsChecked(res, len(res.Subset))
+	vs, err := r.DecryptFloatsChecked(res, t, n)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func TestCreditScoresMatchPlaintext(t *testing.T) {
 			t.Fatalf("member %d disagrees on the result", i)
 		}
 	}
-	got, err := DecryptCreditScores(rcpt, res[0], subjects)
+	got, err := DecryptCreditScores(rcpt, res[0], subjects, 3, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestCreditEncryptedModel(t *testing.T) {
 			t.Fatalf("member %d: %v", i, err)
 		}
 	}
-	got, err := DecryptCreditScores(rcpt, res[0], subjects)
+	got, err := DecryptCreditScores(rcpt, res[0], subjects, 3, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,16 +69,21 @@ func TestCreditDeviantKeySwitch(t *testing.T) {
 					t.Fatalf("member %d: %v", i, errs[i])
 				}
 			}
-			got, err := DecryptCreditScores(rcpt, res[tc.online[0]], subjects)
+			got, err := DecryptCreditScores(rcpt, res[tc.online[0]], subjects, 3, 4)
 			if len(tc.online) > c.members[0].Threshold() {
 				if !errors.Is(err, he.ErrKeySwitchMismatch) || got != nil {
 					t.Fatalf("want he.ErrKeySwitchMismatch and no scores, got %v", err)
 				}
 				return
 			}
-			// Exactly t: one subset, nothing to compare.
-			if err != nil {
-				t.Fatalf("exactly t online: %v", err)
+			// Exactly t of n > t: one subset, rejected.
+			if !errors.Is(err, he.ErrSingleSubset) || got != nil {
+				t.Fatalf("exactly t of 4 online: want he.ErrSingleSubset, got %v", err)
+			}
+			// Were the committee only t (n = t), nothing could be compared:
+			// the wrong result would be accepted.
+			if got, err = rcpt.DecryptFloats(res[tc.online[0]].Outputs[0]); err != nil {
+				t.Fatal(err)
 			}
 			for i := range want {
 				if d := got[i] - want[i]; math.Abs(d-0.01) > 1e-3 {
@@ -127,16 +132,17 @@ func TestAggregateDeviantKeySwitch(t *testing.T) {
 					t.Fatalf("member %d: %v", i, errs[i])
 				}
 			}
-			got, err := DecryptAggregate(rcpt, c.preset, spec, res[tc.online[0]])
+			got, err := DecryptAggregate(rcpt, c.preset, spec, res[tc.online[0]], 3, 4)
 			if len(tc.online) > c.members[0].Threshold() {
 				if !errors.Is(err, he.ErrKeySwitchMismatch) {
 					t.Fatalf("want he.ErrKeySwitchMismatch, got %v (%+v)", err, got)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatalf("exactly t online: %v", err)
+			if !errors.Is(err, he.ErrSingleSubset) {
+				t.Fatalf("exactly t of 4 online: want he.ErrSingleSubset, got %v", err)
 			}
+			got = uncheckedAggregate(t, rcpt, c.preset, spec, res[tc.online[0]])
 			if reflect.DeepEqual(got, want) {
 				t.Fatal("the deviant's random share left the statistics right")
 			}

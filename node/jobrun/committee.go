@@ -513,9 +513,21 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		return nil, memberFault(spec, err)
 	}
 	out := &Outcome{JobID: spec.ID, InputCommitments: job.InputCommitments, OutputCommitment: HEOutputCommitment(spec.ID, res)}
-	// The recipient checks the key switches before anyone signs them.
-	if err := sess.send(ctx, spec.Recipient, kindRound(kindHECandidate), encodeHECandidate(out.OutputCommitment, res)); err != nil {
-		return nil, fault(spec, FaultRecipient, fmt.Errorf("send the key-switched result: %w", err), spec.Recipient)
+	// The recipient checks the key switches before anyone signs them. A
+	// result this member adopted from a peer's announcement (it key-switched
+	// nothing itself) is not endorsed: only members that aggregated the
+	// shares send candidates.
+	// The recipient refuses candidates beyond its bounds as malformed,
+	// naming the sender; an honest member must never send one. The default
+	// key-switching family has at most k ≤ n subsets and the job circuits
+	// return at most 3 outputs, so this only guards a future change.
+	if n := len(res.KeySwitches()); n > len(spec.Committee) || len(res.Outputs) > maxHEOutputs {
+		return nil, fmt.Errorf("jobrun: result of %d key switches of %d outputs exceeds the recipient's bounds (%d, %d)", n, len(res.Outputs), len(spec.Committee), maxHEOutputs)
+	}
+	if !res.Adopted {
+		if err := sess.send(ctx, spec.Recipient, kindRound(kindHECandidate), encodeHECandidate(out.OutputCommitment, res)); err != nil {
+			return nil, fault(spec, FaultRecipient, fmt.Errorf("send the key-switched result: %w", err), spec.Recipient)
+		}
 	}
 	vctx, cancel := context.WithTimeout(ctx, job.InputTimeout)
 	b, err := sess.recv(vctx, spec.Recipient, kindRound(kindHEVerdict))
@@ -524,14 +536,22 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		return nil, fault(spec, FaultRecipient, fmt.Errorf("no verdict on the key-switched result: %w", err), spec.Recipient)
 	}
 	accept, reason, err := decodeVerdict(b, out.OutputCommitment)
+	if err != nil && res.Adopted {
+		// The announcement we adopted is not what the recipient checked:
+		// the announcing member or the recipient deviated; we cannot tell.
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("the adopted result is not the one the recipient judged: %w", err))
+	}
 	if err != nil {
 		return nil, fault(spec, FaultRecipient, fmt.Errorf("verdict: %w", err), spec.Recipient)
 	}
 	if !accept {
 		// The members cannot decrypt, so they cannot check the recipient's
-		// claim: they abort without naming anyone (the recipient's own
-		// error names a member when its decryptions identify one).
-		return nil, fault(spec, FaultBadOutput, fmt.Errorf("the recipient rejected the key-switched result: %s", reason))
+		// claim: they abort without naming anyone as a fault party (the
+		// recipient's own error names a member when its decryptions
+		// identify one). The reason text says who rejected it: a malicious
+		// recipient holds the result already and can veto it at no cost
+		// (see mpc/he's doc, "Recipient veto").
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("rejected by recipient %s; unverifiable: %s", spec.Recipient, reason))
 	}
 	if err := sign(ctx, conn, keys, job, out); err != nil {
 		return nil, memberFault(spec, err)

@@ -89,10 +89,29 @@
 //
 // HE inputs: HEInputCommitment, the SHA-256 of the job ID, the provider index
 // and the content addresses of its canonical ciphertexts; HE outputs:
-// HEOutputCommitment, the SHA-256 of the job ID and the content addresses of
-// the key-switched result ciphertexts. No member can commit to an HE result's
-// plaintext (none sees it), so the record binds the exact ciphertexts the
-// recipient decrypts; the recipient recomputes the hash.
+// HEOutputCommitment, the SHA-256 of the job ID, the evaluated ciphertexts'
+// content addresses and, for every t-subset that key-switched them, its
+// members and the content addresses of its key-switched ciphertexts. No
+// member can commit to an HE result's plaintext (none sees it), so the record
+// binds the exact ciphertexts the recipient decrypted and compared; the
+// recipient recomputes the hash.
+//
+// HE results are checked before they are signed (hecheck.go): with more than
+// t members online, a family of t-subsets key-switches the result (mpc/he);
+// every member of the subsets sends the recipient all the key switches it
+// aggregated itself (never a result adopted from a peer's announcement), the
+// recipient requires them identical, decrypts and compares them and sends
+// every member a verdict; the members sign only an accepted result. A
+// rejected one (a member sent a wrong key-switching share) is never signed:
+// the members abort with bad-output naming no fault party (they cannot check
+// the recipient's decryptions; the reason text says "rejected by recipient
+// <name>; unverifiable"), and the recipient's error names the deviant when
+// its decryptions identify one. With exactly t members online there is one
+// subset and a wrong share could not be detected, so when the committee has
+// more than t members the recipient rejects such a result
+// (he.ErrSingleSubset) and the job aborts. The recipient sees the result
+// before the committee signs and can veto it at no cost. See the mpc/he
+// package doc for what is and is not detected.
 //
 // Every result record carries the committee's threshold BLS signature on
 // committee.ResultMessage(job ID, input commitments, output commitment).

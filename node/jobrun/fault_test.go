@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/transport"
 
 	. "github.com/cohortnet/cohort/node/jobrun"
@@ -128,26 +129,31 @@ func heSpecWithOutsideProviders(t *testing.T, c *Cluster, id string) (*Spec, map
 	return spec, inputs, PlainAggregate(p, values)
 }
 
+// TestHEJobCompletesWithMemberOffline: with one of 4 members offline
+// (t = 3) the other three key-switch the result with their one subset, so
+// nothing can be compared; since one deviant can force that case (review
+// M1), the recipient rejects a single-subset result when the committee is
+// larger than t: no result, nothing signed, and nobody named (the job can
+// be retried with every member online).
 func TestHEJobCompletesWithMemberOffline(t *testing.T) {
 	c := testCluster(t)
 	for _, offline := range []string{"n0", "n3"} { // inside and outside the first t-subset
 		t.Run(offline, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			spec, inputs, want := heSpecWithOutsideProviders(t, c, "offline-"+offline)
+			spec, inputs, _ := heSpecWithOutsideProviders(t, c, "offline-"+offline)
 			rep, err := c.Run(ctx, spec, inputs, RunOptions{Offline: []string{offline}, StepTimeout: 2 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := rep.Err(); err != nil {
-				t.Fatal(err)
+			if !errors.Is(rep.RecipientErr, he.ErrSingleSubset) || rep.Result != nil {
+				t.Fatalf("recipient: want he.ErrSingleSubset and no result, got %v", rep.RecipientErr)
 			}
-			got := rep.Result.Aggregate
-			if got.Count != want.Count || got.Sum != want.Sum || got.SumSq != want.SumSq || !slices.Equal(got.Histogram, want.Histogram) {
-				t.Fatalf("aggregate %+v, plaintext %+v", got, want)
-			}
-			if len(rep.Outcomes) != 3 {
-				t.Fatalf("%d outcomes, want 3", len(rep.Outcomes))
+			wantUnnamedBadOutput(t, "recipient", rep.RecipientErr)
+			for m, out := range rep.Outcomes {
+				if out != nil && out.Signature != nil {
+					t.Fatalf("member %s signed a single-subset result", m)
+				}
 			}
 		})
 	}

@@ -144,12 +144,22 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 
 var errBadOutput = errors.New("output does not verify")
 
+// heCandidateGrace bounds the recipient's wait for the other members of the
+// key-switching subsets once one member's result arrived; it must stay well
+// below the members' wait for the verdict (CommitteeJob.InputTimeout,
+// default 2 min).
+const heCandidateGrace = 45 * time.Second
+
 // checkHECandidates collects the members' key-switched results, decrypts
 // and compares the key switches of every t-subset, and sends every member
-// the verdict. It waits for a candidate from every member of the subsets
-// (one that was left out of the key switching may send one too), and all
-// must be identical: a result is accepted only when every member that took
-// part endorses it, so a deviant cannot present a family of its own choosing.
+// the verdict. It waits for a candidate from every member of the subsets,
+// and all must be identical: a result is accepted only when every member
+// that took part endorses it, so a deviant cannot present a family of its
+// own choosing. Only members that aggregated the key switches themselves
+// send candidates (a result a member adopted from a peer's announcement,
+// he.Result.Adopted, is never sent); every member of a subset aggregated
+// them, and every subset holds at least one honest member when fewer than
+// t are corrupt.
 // It returns the output commitment and the decrypted result (unsigned).
 func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *he.Recipient) ([]byte, *Result, error) {
 	spec := sess.spec
@@ -187,9 +197,20 @@ func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *
 	}
 	var malformed []string
 	var malformedErr error
+	// Once a candidate names the subsets, their other members get
+	// heCandidateGrace to send theirs, well within the members' wait for
+	// the verdict, so that a member that left is named by a rejecting
+	// verdict instead of every member blaming the recipient.
+	var grace <-chan time.Time
 	left := n
+loop:
 	for ; left > 0 && failed == nil && need(); left-- {
-		rp := <-replies
+		var rp reply
+		select {
+		case rp = <-replies:
+		case <-grace:
+			break loop
+		}
 		m := spec.Committee[rp.member]
 		if rp.err != nil {
 			missing[rp.member] = rp.err
@@ -213,6 +234,9 @@ func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *
 		}
 		have[rp.member] = true
 		oc, ref, heRes = c, rp.b, res
+		timer := time.NewTimer(heCandidateGrace)
+		defer timer.Stop()
+		grace = timer.C
 	}
 	stop()
 	for ; left > 0; left-- {
@@ -232,12 +256,14 @@ func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *
 	}
 	if failed == nil && need() {
 		var names []string
-		var first error
+		first := fmt.Errorf("no answer within %v of the first", heCandidateGrace)
 		for _, ks := range heRes.KeySwitches() {
 			for _, p := range ks.Subset {
 				if !have[p] {
 					names = append(names, spec.Committee[p])
-					first = missing[int(p)]
+					if err := missing[int(p)]; err != nil {
+						first = err
+					}
 				}
 			}
 		}
@@ -276,10 +302,10 @@ func openHEResult(spec *Spec, job RecipientJob, r *he.Recipient, oc []byte, heRe
 	var err error
 	switch spec.Type {
 	case CreditScore:
-		res.Scores, err = jobs.DecryptCreditScores(r, heRes, spec.Credit().Subjects)
+		res.Scores, err = jobs.DecryptCreditScores(r, heRes, spec.Credit().Subjects, spec.Threshold, len(spec.Committee))
 	case Aggregate:
 		var st jobs.AggregateStats
-		if st, err = jobs.DecryptAggregate(r, job.Preset, aggregateSpec(spec.AggregateParams()), heRes); err == nil {
+		if st, err = jobs.DecryptAggregate(r, job.Preset, aggregateSpec(spec.AggregateParams()), heRes, spec.Threshold, len(spec.Committee)); err == nil {
 			res.Aggregate = &AggregateResult{Count: st.Count, Sum: st.Sum, SumSq: st.SumSq, Mean: st.Mean, Variance: st.Variance, Histogram: st.Histogram}
 		}
 	default:
