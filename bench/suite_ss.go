@@ -409,6 +409,7 @@ func runSSJob(ctx context.Context, com ssCommittee, job string, sec ss.Security,
 			p, err := ss.NewParty(ctx, conns[i], ss.Config{Security: sec})
 			if err != nil {
 				errs[i] = err
+				cancel()
 				return
 			}
 			if errs[i] = fn(ctx, p); errs[i] != nil {

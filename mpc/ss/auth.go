@@ -156,6 +156,18 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 // macOf authenticates shared values: [α·x] = [α]·[x] (one re-sharing round),
 // kept for the next check.
 func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
+	if len(x) > MaxBatch {
+		half := len(x) / 2
+		a, err := p.macOf(ctx, x[:half])
+		if err != nil {
+			return Vec{}, err
+		}
+		b, err := p.macOf(ctx, x[half:])
+		if err != nil {
+			return Vec{}, err
+		}
+		return ConcatVecs(a, b), nil
+	}
 	a := make(fr.Vector, len(x))
 	for i := range a {
 		a[i] = p.alpha

@@ -44,8 +44,10 @@ func init() {
 //
 // Malicious mode: a dealer could deal a non-bit (which would make the masked
 // openings leak) or an oversized mask (which would make them wrap modulo q and
-// give a wrong result the MACs cannot see). So the masks are composed from
-// boundBits dealt bits each instead of dealt integers, every contribution is
+// give a wrong result the MACs cannot see). So each dealer's part of a mask is
+// composed from boundBits of its dealt bits instead of a dealt integer (no
+// XOR needed: the sum over dealers stays below (t+1)·2^boundBits and an
+// honest dealer's part hides the value), every contribution is
 // authenticated (one round), and before any is used each dealer's bits pass a
 // bitness check: with coefficients ρ_k drawn after the bits are fixed, the
 // committee computes Σ_k ρ_k·b_k·(1−b_k) over the dealer's bits as one dot
@@ -102,12 +104,13 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	layer := make([]Vec, 0, prm.T+1)
 	masks := p.NewVec(nmasks)
 	for i := 0; i <= prm.T; i++ {
+		hi := contrib[i].Slice(nbits, dealt)
 		if mal {
-			layer = append(layer, contrib[i])
-		} else {
-			masks.AddInPlace(contrib[i].Slice(nbits, dealt))
-			layer = append(layer, contrib[i].Slice(0, nbits))
+			// A dealer's checked bits composed: below 2^boundBits.
+			hi = p.composeVec(hi, nmasks, int(boundBits))
 		}
+		masks.AddInPlace(hi)
+		layer = append(layer, contrib[i].Slice(0, nbits))
 	}
 	for len(layer) > 1 && len(layer[0].V) > 0 {
 		pairs := len(layer) / 2
@@ -135,13 +138,7 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	}
 	bits := layer[0]
 	if mal {
-		hi := bits.Slice(nbits, dealt)
-		bits = bits.Slice(0, nbits)
-		masks = p.NewVec(nmasks)
-		for h := 0; h < 2; h++ {
-			copy(masks.half(h), composeBits(hi.half(h), nmasks, int(boundBits)))
-		}
-		p.Stats.Bits += nmasks * int(boundBits)
+		p.Stats.Bits += (prm.T + 1) * nmasks * int(boundBits)
 	}
 	p.Stats.Bits += nbits
 	return bits, masks, nil
