@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -419,10 +420,14 @@ func runSSJob(ctx context.Context, com ssCommittee, job string, sec ss.Security,
 	}
 	wg.Wait()
 	d := time.Since(start)
+	var failed []error
 	for i, err := range errs {
 		if err != nil {
-			return 0, fmt.Errorf("party %d: %w", i, err)
+			failed = append(failed, fmt.Errorf("party %d: %w", i, err))
 		}
+	}
+	if len(failed) > 0 {
+		return 0, errors.Join(failed...)
 	}
 	return d, nil
 }

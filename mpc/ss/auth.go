@@ -86,9 +86,12 @@ func (p *Party) checkFailed(r transport.Round, ce *CheckError) error {
 // rather than blaming it for leaving.
 const noticeUnidentified = ^uint32(0) - 1
 
-// pending holds the authenticated products (z, α·z) not yet checked.
+// pending holds the authenticated products (z, α·z) not yet checked, as
+// copies (callers may update their vectors in place), one pair of vectors
+// per operation.
 type pending struct {
-	z, m fr.Vector
+	z, m []fr.Vector
+	n    int
 }
 
 // maxPending bounds the products kept for one check: beyond it the engine
@@ -96,10 +99,11 @@ type pending struct {
 const maxPending = 1 << 20
 
 func (p *Party) addPending(ctx context.Context, z, m fr.Vector) error {
-	p.pend.z = append(p.pend.z, z...)
-	p.pend.m = append(p.pend.m, m...)
+	p.pend.z = append(p.pend.z, append(fr.Vector(nil), z...))
+	p.pend.m = append(p.pend.m, append(fr.Vector(nil), m...))
+	p.pend.n += len(z)
 	p.dirty = true
-	if len(p.pend.z) >= maxPending {
+	if p.pend.n >= maxPending {
 		return p.Verify(ctx)
 	}
 	return nil
@@ -197,10 +201,10 @@ func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
 // (the check cannot tell who deviated) and nothing more is opened.
 // Semi-honest mode: a no-op.
 func (p *Party) Verify(ctx context.Context) error {
-	if !p.malicious() || (len(p.pend.z) == 0 && !p.dirty) {
+	if !p.malicious() || (p.pend.n == 0 && !p.dirty) {
 		return nil
 	}
-	k := len(p.pend.z)
+	k := p.pend.n
 	own := field.New(1)
 	p.own.FillVector(own)
 	coin, err := p.reshare(ctx, own, nil, false)
@@ -214,12 +218,18 @@ func (p *Party) Verify(ctx context.Context) error {
 	var s [field.SeedBytes]byte
 	b := seed[0].Bytes()
 	copy(s[:], b[:])
-	rho := field.New(k)
-	field.NewPRG(s, "cohort/ss/check").FillVector(rho)
+	prg := field.NewPRG(s, "cohort/ss/check")
 	var u, w fr.Element
-	if k > 0 {
-		u = rho.InnerProduct(p.pend.m)
-		w = rho.InnerProduct(p.pend.z)
+	var rho fr.Vector
+	for q, z := range p.pend.z {
+		if cap(rho) < len(z) {
+			rho = field.New(len(z))
+		}
+		rho = rho[:len(z)]
+		prg.FillVector(rho)
+		a, b := rho.InnerProduct(p.pend.m[q]), rho.InnerProduct(z)
+		u.Add(&u, &a)
+		w.Add(&w, &b)
 	}
 	aw, err := p.reshare(ctx, fr.Vector{w}, fr.Vector{p.alpha}, true)
 	if err != nil {

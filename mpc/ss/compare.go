@@ -151,17 +151,35 @@ func (p *Party) checkBits(ctx context.Context, contrib []Vec) error {
 	if err != nil {
 		return err
 	}
-	xs := make([]Vec, len(contrib))
-	ys := make([]Vec, len(contrib))
-	one := fr.One()
+	// h_i = Σ_k ρ_k·b_k·(1−b_k) over dealer i's bits, and its MAC half
+	// Σ_k ρ_k·(α·b_k)·(1−b_k): one dot product, reduced once.
+	k := len(contrib)
+	h := field.New(2 * k)
+	var rho fr.Vector
 	for i, b := range contrib {
-		rho := field.New(b.Len())
+		if cap(rho) < b.Len() {
+			rho = field.New(b.Len())
+		}
+		rho = rho[:b.Len()]
 		prg.FillVector(rho)
-		xs[i] = Vec{V: field.Mul(b.V, rho), M: field.Mul(b.M, rho)}
-		ys[i] = p.AddConst(b.Scale(&minusOne), &one) // 1 − b
+		var t, u, one fr.Element
+		one.SetOne()
+		for j := range rho {
+			u.Sub(&one, &b.V[j])
+			t.Mul(&rho[j], &u)
+			u.Mul(&t, &b.V[j])
+			h[i].Add(&h[i], &u)
+			u.Mul(&t, &b.M[j])
+			h[k+i].Add(&h[k+i], &u)
+		}
 	}
-	d, err := p.DotVec(ctx, xs, ys)
+	p.Stats.Mults += k
+	r0, err := p.reshare(ctx, h, nil, true)
 	if err != nil {
+		return err
+	}
+	d := Vec{V: r0[:k:k], M: r0[k:]}
+	if err := p.addPending(ctx, d.V, d.M); err != nil {
 		return err
 	}
 	if err := p.Verify(ctx); err != nil {
