@@ -288,6 +288,12 @@ func receiveAllocation(ctx context.Context, sess *Session, i int) (*Allocation, 
 	}
 	values, salt, err := jobs.ReconstructOutput(n, parts, *commitment)
 	if err != nil {
+		// With every share present the shares are checked for consistency;
+		// a member whose share is provably off is named (ss.ReconstructChecked).
+		var pe *transport.PartyError
+		if errors.As(err, &pe) && int(pe.Party) >= 0 && int(pe.Party) < n {
+			bad = append(bad, spec.Committee[pe.Party])
+		}
 		return nil, fault(spec, FaultBadOutput, err, append(bad, missing...)...)
 	}
 	if !values[0].IsUint64() {
