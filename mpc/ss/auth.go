@@ -192,7 +192,8 @@ func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
 // the last check (Chida et al., ePrint 2018/570, the verification step of
 // Protocol 3.x): after the values are fixed, the committee draws a joint
 // seed (a fresh random sharing opened with all n shares), derives
-// coefficients ρ_k from it, and computes [u] = Σρ_k[α·z_k], [w] = Σρ_k[z_k]
+// coefficients ρ_k = r^k from it (r random; a deviation from independent ρ_k
+// argued at the computation below), and computes [u] = Σρ_k[α·z_k], [w] = Σρ_k[z_k]
 // and [T] = [u] − [α]·[w] (one multiplication, so α is never opened and a
 // job may check any number of times). T is opened with all n shares and must
 // be 0. A member that added an error d to a product (or e to its MAC) makes
@@ -218,18 +219,19 @@ func (p *Party) Verify(ctx context.Context) error {
 	var s [field.SeedBytes]byte
 	b := seed[0].Bytes()
 	copy(s[:], b[:])
-	prg := field.NewPRG(s, "cohort/ss/check")
+	// ρ_k = r^k for one joint random r (Horner): the check polynomial
+	// Σ r^k (e_k − α·d_k) has degree k, so a non-zero error vector passes
+	// with probability ≤ k/|F| (< 2^−230 for k ≤ 2^20) — and no PRG stream
+	// per product.
+	var x fr.Element
+	field.NewPRG(s, "cohort/ss/check").Element(&x)
 	var u, w fr.Element
-	var rho fr.Vector
 	for q, z := range p.pend.z {
-		if cap(rho) < len(z) {
-			rho = field.New(len(z))
+		m := p.pend.m[q]
+		for j := range z {
+			u.Mul(&u, &x).Add(&u, &m[j])
+			w.Mul(&w, &x).Add(&w, &z[j])
 		}
-		rho = rho[:len(z)]
-		prg.FillVector(rho)
-		a, b := rho.InnerProduct(p.pend.m[q]), rho.InnerProduct(z)
-		u.Add(&u, &a)
-		w.Add(&w, &b)
 	}
 	aw, err := p.reshare(ctx, fr.Vector{w}, fr.Vector{p.alpha}, true)
 	if err != nil {
@@ -456,26 +458,59 @@ func (p *Party) AuthenticateDealt(ctx context.Context, groups []fr.Vector) ([]Ve
 		}
 		return out, nil
 	}
+	if err := p.CheckDealt(ctx, groups); err != nil {
+		return nil, err
+	}
+	v, err := p.AuthenticateChecked(ctx, concat(groups))
+	if err != nil {
+		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+	}
+	off := 0
+	for g, x := range groups {
+		out[g] = v.Slice(off, off+len(x))
+		off += len(x)
+	}
+	return out, nil
+}
+
+// AuthenticateChecked returns x with its MACs (one multiplication round in
+// malicious mode, none in semi-honest mode). x must be a linear combination
+// of sharings known to be consistent — dealt shares that passed CheckDealt,
+// or the value half of Vecs — e.g. the aggregates of a clearing job, so that
+// a job authenticates only the combinations it computes on rather than every
+// dealt share.
+func (p *Party) AuthenticateChecked(ctx context.Context, x fr.Vector) (Vec, error) {
+	if !p.malicious() {
+		return Vec{V: x}, nil
+	}
+	if len(x) == 0 {
+		return p.NewVec(0), nil
+	}
+	return p.macOf(ctx, x)
+}
+
+// CheckDealt is the consistency check of AuthenticateDealt alone (malicious
+// mode; semi-honest: no-op).
+func (p *Party) CheckDealt(ctx context.Context, groups []fr.Vector) error {
 	G := len(groups)
-	if G == 0 {
-		return out, nil
+	if !p.malicious() || G == 0 {
+		return nil
 	}
 	own := field.New(G + 1)
 	p.own.FillVector(own)
 	rnd, err := p.reshare(ctx, own, nil, false) // G masks and a coin
 	if err != nil {
-		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+		return fmt.Errorf("ss: dealt inputs: %w", err)
 	}
 	seed, err := p.openAll(ctx, "mask:coin", rnd[G:], -1)
 	if err != nil {
-		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+		return fmt.Errorf("ss: dealt inputs: %w", err)
 	}
 	var s [field.SeedBytes]byte
 	b := seed[0].Bytes()
 	copy(s[:], b[:])
 	prg := field.NewPRG(s, "cohort/ss/dealt")
 	comb := append(fr.Vector(nil), rnd[:G]...)
-	var flat []fr.Vector
 	for g, x := range groups {
 		rho := field.New(len(x))
 		prg.FillVector(rho)
@@ -483,11 +518,10 @@ func (p *Party) AuthenticateDealt(ctx context.Context, groups []fr.Vector) ([]Ve
 			d := rho.InnerProduct(x)
 			comb[g].Add(&comb[g], &d)
 		}
-		flat = append(flat, x)
 	}
 	opened, shares, bad, r, err := p.openRaw(ctx, "mask:dealt", comb, -1)
 	if err != nil {
-		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+		return fmt.Errorf("ss: dealt inputs: %w", err)
 	}
 	if bad {
 		ce := &CheckError{Check: "dealt inputs", Culprit: -1, Group: -1,
@@ -501,18 +535,8 @@ func (p *Party) AuthenticateDealt(ctx context.Context, groups []fr.Vector) ([]Ve
 				ce.Group = g
 			}
 		}
-		return nil, p.checkFailed(r, ce)
+		return p.checkFailed(r, ce)
 	}
 	p.observe("mask:dealt", opened)
-	all := concat(flat)
-	v, err := p.macOf(ctx, all)
-	if err != nil {
-		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
-	}
-	off := 0
-	for g, x := range groups {
-		out[g] = v.Slice(off, off+len(x))
-		off += len(x)
-	}
-	return out, nil
+	return nil
 }
