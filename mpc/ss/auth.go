@@ -86,9 +86,12 @@ func (p *Party) checkFailed(r transport.Round, ce *CheckError) error {
 // rather than blaming it for leaving.
 const noticeUnidentified = ^uint32(0) - 1
 
-// pending holds the authenticated products (z, α·z) not yet checked, as
-// copies (callers may update their vectors in place), one pair of vectors
-// per operation.
+// pending holds the authenticated products (z, α·z) not yet checked, one
+// pair of vectors per operation. They are the engine's own result vectors,
+// kept by reference: the engine never updates a product in place, and the
+// Vec API returns fresh vectors from every operation, so a caller that
+// modified a returned product in place (it has no reason to) would only make
+// the check fail, never pass a wrong value.
 type pending struct {
 	z, m []fr.Vector
 	n    int
@@ -99,8 +102,8 @@ type pending struct {
 const maxPending = 1 << 20
 
 func (p *Party) addPending(ctx context.Context, z, m fr.Vector) error {
-	p.pend.z = append(p.pend.z, append(fr.Vector(nil), z...))
-	p.pend.m = append(p.pend.m, append(fr.Vector(nil), m...))
+	p.pend.z = append(p.pend.z, z)
+	p.pend.m = append(p.pend.m, m)
 	p.pend.n += len(z)
 	p.dirty = true
 	if p.pend.n >= maxPending {
@@ -140,13 +143,7 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 		}
 		return ConcatVecs(a, b), nil
 	}
-	xs := make(fr.Vector, 2*m)
-	copy(xs, x.V)
-	copy(xs[m:], x.M)
-	ys := make(fr.Vector, 2*m)
-	copy(ys, y.V)
-	copy(ys[m:], y.V)
-	r, err := p.reshare(ctx, xs, ys, true)
+	r, err := p.reshareSrc(ctx, source{x: x.V, y: y.V, x2: x.M, y2: y.V}, true)
 	if err != nil {
 		return Vec{}, err
 	}
