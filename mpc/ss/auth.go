@@ -155,7 +155,8 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 }
 
 // macOf authenticates shared values: [α·x] = [α]·[x] (one re-sharing round),
-// kept for the next check.
+// kept for the next check. The result's value half is x itself: x must be the
+// engine's own vector (AuthenticateChecked copies a caller's).
 func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
 	if len(x) > MaxBatch {
 		half := len(x) / 2
@@ -169,16 +170,12 @@ func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
 		}
 		return ConcatVecs(a, b), nil
 	}
-	a := make(fr.Vector, len(x))
-	for i := range a {
-		a[i] = p.alpha
-	}
 	p.Stats.Mults += len(x)
-	m, err := p.reshare(ctx, x, a, true)
+	m, err := p.reshareSrc(ctx, source{x: x, scale: &p.alpha}, true)
 	if err != nil {
 		return Vec{}, err
 	}
-	v := Vec{V: append(fr.Vector(nil), x...), M: m}
+	v := Vec{V: x, M: m}
 	if err := p.addPending(ctx, v.V, v.M); err != nil {
 		return Vec{}, err
 	}
@@ -483,7 +480,7 @@ func (p *Party) AuthenticateChecked(ctx context.Context, x fr.Vector) (Vec, erro
 	if len(x) == 0 {
 		return p.NewVec(0), nil
 	}
-	return p.macOf(ctx, x)
+	return p.macOf(ctx, append(fr.Vector(nil), x...))
 }
 
 // CheckDealt is the consistency check of AuthenticateDealt alone (malicious

@@ -430,6 +430,7 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 // without building the concatenated operands.
 type source struct {
 	x, y, x2, y2 fr.Vector
+	scale        *fr.Element // x·scale when set (y unused)
 }
 
 func (s *source) len() int { return len(s.x) + len(s.x2) }
@@ -438,6 +439,10 @@ func (s *source) len() int { return len(s.x) + len(s.x2) }
 // they are products (h has length end−off).
 func (s *source) chunk(h fr.Vector, off, end int) fr.Vector {
 	m1 := len(s.x)
+	if s.scale != nil {
+		h.ScalarMul(s.x[off:end], s.scale)
+		return h
+	}
 	if s.x2 == nil {
 		if s.y == nil {
 			return s.x[off:end]
