@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -409,6 +410,7 @@ func runSSJob(ctx context.Context, com ssCommittee, job string, sec ss.Security,
 			p, err := ss.NewParty(ctx, conns[i], ss.Config{Security: sec})
 			if err != nil {
 				errs[i] = err
+				cancel()
 				return
 			}
 			if errs[i] = fn(ctx, p); errs[i] != nil {
@@ -418,10 +420,14 @@ func runSSJob(ctx context.Context, com ssCommittee, job string, sec ss.Security,
 	}
 	wg.Wait()
 	d := time.Since(start)
+	var failed []error
 	for i, err := range errs {
 		if err != nil {
-			return 0, fmt.Errorf("party %d: %w", i, err)
+			failed = append(failed, fmt.Errorf("party %d: %w", i, err))
 		}
+	}
+	if len(failed) > 0 {
+		return 0, errors.Join(failed...)
 	}
 	return d, nil
 }

@@ -111,11 +111,16 @@ func Clear(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingB
 	for i, b := range bids {
 		groups[i] = b.Share.Fields
 	}
-	auth, err := p.AuthenticateDealt(ctx, groups)
-	if err != nil {
+	// Only the consistency of the curves is checked here; the MACs are
+	// computed for the aggregates and allocations alone (see clearAuth).
+	if err := p.CheckDealt(ctx, groups); err != nil {
+		var ce *ss.CheckError
+		if errors.As(err, &ce) && ce.Group >= 0 && ce.Group < len(bids) {
+			return nil, &InputCheckError{Provider: bids[ce.Group].Provider, Err: err}
+		}
 		return nil, fmt.Errorf("jobs: clearing: %w", err)
 	}
-	return clearAuth(ctx, p, spec, bids, auth)
+	return clearAuth(ctx, p, spec, bids, nil)
 }
 
 func checkClearing(spec ClearingSpec, bids []ClearingBid) error {
@@ -143,11 +148,33 @@ func checkClearing(spec ClearingSpec, bids []ClearingBid) error {
 }
 
 // clearAuth is Clear on authenticated curves (auth[i] starts with bidder i's L
-// quantities).
+// quantities) or, with auth nil, on consistency-checked curves: the clearing
+// computes only on linear combinations of the curves (the aggregates, then
+// each bidder's quantity at the level), so in malicious mode it
+// authenticates those 2L + B values instead of all L × B quantities — the
+// MAC of a combination is the combination of the MACs.
 func clearAuth(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []ClearingBid, auth []ss.Vec) (*ClearingResult, error) {
 	L := len(spec.Prices)
 	qb, qs := p.NewVec(L), p.NewVec(L)
+	if auth == nil {
+		q := ss.Vec{V: field.New(2 * L)}
+		for _, b := range bids {
+			dst := q.V[:L]
+			if b.Side == Seller {
+				dst = q.V[L:]
+			}
+			dst.Add(dst, b.Share.Fields)
+		}
+		a, err := p.AuthenticateChecked(ctx, q.V)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: clearing: %w", err)
+		}
+		qb, qs = a.Slice(0, L), a.Slice(L, 2*L)
+	}
 	for i, b := range bids {
+		if auth == nil {
+			break
+		}
 		q := auth[i].Slice(0, L)
 		if b.Side == Buyer {
 			qb.AddInPlace(q)
@@ -191,8 +218,14 @@ func clearAuth(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []Clear
 
 	alloc := p.NewVec(len(bids))
 	if level >= 0 {
+		if auth == nil {
+			alloc = ss.Vec{V: field.New(len(bids))}
+		}
 		for i, b := range bids {
-			q := auth[i]
+			q := ss.Vec{V: b.Share.Fields}
+			if auth != nil {
+				q = auth[i]
+			}
 			from, to := level, L // a buyer's demand at the level
 			if b.Side == Seller {
 				from, to = 0, level+1
@@ -213,6 +246,11 @@ func clearAuth(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []Clear
 			}
 		}
 		var err error
+		if auth == nil {
+			if alloc, err = p.AuthenticateChecked(ctx, alloc.V); err != nil {
+				return nil, fmt.Errorf("jobs: clearing: %w", err)
+			}
+		}
 		if alloc, err = ration(ctx, p, bids, alloc, demand.Slice(level, level+1), supply.Slice(level, level+1)); err != nil {
 			return nil, fmt.Errorf("jobs: clearing: %w", err)
 		}

@@ -89,9 +89,15 @@ func (p *Party) checkFailed(r transport.Round, ce *CheckError) error {
 // rather than blaming it for leaving.
 const noticeUnidentified = ^uint32(0) - 1
 
-// pending holds the authenticated products (z, α·z) not yet checked.
+// pending holds the authenticated products (z, α·z) not yet checked, one
+// pair of vectors per operation. They are the engine's own result vectors,
+// kept by reference: the engine never updates a product in place, and the
+// Vec API returns fresh vectors from every operation, so a caller that
+// modified a returned product in place (it has no reason to) would only make
+// the check fail, never pass a wrong value.
 type pending struct {
-	z, m fr.Vector
+	z, m []fr.Vector
+	n    int
 }
 
 // maxPending bounds the products kept for one check: beyond it the engine
@@ -99,10 +105,11 @@ type pending struct {
 const maxPending = 1 << 20
 
 func (p *Party) addPending(ctx context.Context, z, m fr.Vector) error {
-	p.pend.z = append(p.pend.z, z...)
-	p.pend.m = append(p.pend.m, m...)
+	p.pend.z = append(p.pend.z, z)
+	p.pend.m = append(p.pend.m, m)
+	p.pend.n += len(z)
 	p.dirty = true
-	if len(p.pend.z) >= maxPending {
+	if p.pend.n >= maxPending {
 		return p.Verify(ctx)
 	}
 	return nil
@@ -139,13 +146,7 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 		}
 		return ConcatVecs(a, b), nil
 	}
-	xs := make(fr.Vector, 2*m)
-	copy(xs, x.V)
-	copy(xs[m:], x.M)
-	ys := make(fr.Vector, 2*m)
-	copy(ys, y.V)
-	copy(ys[m:], y.V)
-	r, err := p.reshare(ctx, xs, ys, true)
+	r, err := p.reshareSrc(ctx, source{x: x.V, y: y.V, x2: x.M, y2: y.V}, true)
 	if err != nil {
 		return Vec{}, err
 	}
@@ -157,18 +158,27 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 }
 
 // macOf authenticates shared values: [α·x] = [α]·[x] (one re-sharing round),
-// kept for the next check.
+// kept for the next check. The result's value half is x itself: x must be the
+// engine's own vector (AuthenticateChecked copies a caller's).
 func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
-	a := make(fr.Vector, len(x))
-	for i := range a {
-		a[i] = p.alpha
+	if len(x) > MaxBatch {
+		half := len(x) / 2
+		a, err := p.macOf(ctx, x[:half])
+		if err != nil {
+			return Vec{}, err
+		}
+		b, err := p.macOf(ctx, x[half:])
+		if err != nil {
+			return Vec{}, err
+		}
+		return ConcatVecs(a, b), nil
 	}
 	p.Stats.Mults += len(x)
-	m, err := p.reshare(ctx, x, a, true)
+	m, err := p.reshareSrc(ctx, source{x: x, scale: &p.alpha}, true)
 	if err != nil {
 		return Vec{}, err
 	}
-	v := Vec{V: append(fr.Vector(nil), x...), M: m}
+	v := Vec{V: x, M: m}
 	if err := p.addPending(ctx, v.V, v.M); err != nil {
 		return Vec{}, err
 	}
@@ -179,7 +189,8 @@ func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
 // the last check (Chida et al., ePrint 2018/570, the verification step of
 // Protocol 3.x): after the values are fixed, the committee draws a joint
 // seed (a fresh random sharing opened with all n shares), derives
-// coefficients ρ_k from it, and computes [u] = Σρ_k[α·z_k], [w] = Σρ_k[z_k]
+// coefficients ρ_k = r^k from it (r random; a deviation from independent ρ_k
+// argued at the computation below), and computes [u] = Σρ_k[α·z_k], [w] = Σρ_k[z_k]
 // and [T] = [u] − [α]·[w] (one multiplication, so α is never opened and a
 // job may check any number of times). T is opened with all n shares and must
 // be 0. A member that added an error d to a product (or e to its MAC) makes
@@ -188,10 +199,10 @@ func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
 // (the check cannot tell who deviated) and nothing more is opened.
 // Semi-honest mode: a no-op.
 func (p *Party) Verify(ctx context.Context) error {
-	if !p.malicious() || (len(p.pend.z) == 0 && !p.dirty) {
+	if !p.malicious() || (p.pend.n == 0 && !p.dirty) {
 		return nil
 	}
-	k := len(p.pend.z)
+	k := p.pend.n
 	own := field.New(1)
 	p.own.FillVector(own)
 	coin, err := p.reshare(ctx, own, nil, false)
@@ -205,12 +216,19 @@ func (p *Party) Verify(ctx context.Context) error {
 	var s [field.SeedBytes]byte
 	b := seed[0].Bytes()
 	copy(s[:], b[:])
-	rho := field.New(k)
-	field.NewPRG(s, "cohort/ss/check").FillVector(rho)
+	// ρ_k = r^k for one joint random r (Horner): the check polynomial
+	// Σ r^k (e_k − α·d_k) has degree k, so a non-zero error vector passes
+	// with probability ≤ k/|F| (< 2^−230 for k ≤ 2^20) — and no PRG stream
+	// per product.
+	var x fr.Element
+	field.NewPRG(s, "cohort/ss/check").Element(&x)
 	var u, w fr.Element
-	if k > 0 {
-		u = rho.InnerProduct(p.pend.m)
-		w = rho.InnerProduct(p.pend.z)
+	for q, z := range p.pend.z {
+		m := p.pend.m[q]
+		for j := range z {
+			u.Mul(&u, &x).Add(&u, &m[j])
+			w.Mul(&w, &x).Add(&w, &z[j])
+		}
 	}
 	aw, err := p.reshare(ctx, fr.Vector{w}, fr.Vector{p.alpha}, true)
 	if err != nil {
@@ -497,26 +515,59 @@ func (p *Party) AuthenticateDealt(ctx context.Context, groups []fr.Vector) ([]Ve
 		}
 		return out, nil
 	}
+	if err := p.CheckDealt(ctx, groups); err != nil {
+		return nil, err
+	}
+	v, err := p.AuthenticateChecked(ctx, concat(groups))
+	if err != nil {
+		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+	}
+	off := 0
+	for g, x := range groups {
+		out[g] = v.Slice(off, off+len(x))
+		off += len(x)
+	}
+	return out, nil
+}
+
+// AuthenticateChecked returns x with its MACs (one multiplication round in
+// malicious mode, none in semi-honest mode). x must be a linear combination
+// of sharings known to be consistent — dealt shares that passed CheckDealt,
+// or the value half of Vecs — e.g. the aggregates of a clearing job, so that
+// a job authenticates only the combinations it computes on rather than every
+// dealt share.
+func (p *Party) AuthenticateChecked(ctx context.Context, x fr.Vector) (Vec, error) {
+	if !p.malicious() {
+		return Vec{V: x}, nil
+	}
+	if len(x) == 0 {
+		return p.NewVec(0), nil
+	}
+	return p.macOf(ctx, append(fr.Vector(nil), x...))
+}
+
+// CheckDealt is the consistency check of AuthenticateDealt alone (malicious
+// mode; semi-honest: no-op).
+func (p *Party) CheckDealt(ctx context.Context, groups []fr.Vector) error {
 	G := len(groups)
-	if G == 0 {
-		return out, nil
+	if !p.malicious() || G == 0 {
+		return nil
 	}
 	own := field.New(G + 1)
 	p.own.FillVector(own)
 	rnd, err := p.reshare(ctx, own, nil, false) // G masks and a coin
 	if err != nil {
-		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+		return fmt.Errorf("ss: dealt inputs: %w", err)
 	}
 	seed, err := p.openAll(ctx, "mask:coin", rnd[G:], -1)
 	if err != nil {
-		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+		return fmt.Errorf("ss: dealt inputs: %w", err)
 	}
 	var s [field.SeedBytes]byte
 	b := seed[0].Bytes()
 	copy(s[:], b[:])
 	prg := field.NewPRG(s, "cohort/ss/dealt")
 	comb := append(fr.Vector(nil), rnd[:G]...)
-	var flat []fr.Vector
 	for g, x := range groups {
 		rho := field.New(len(x))
 		prg.FillVector(rho)
@@ -524,11 +575,10 @@ func (p *Party) AuthenticateDealt(ctx context.Context, groups []fr.Vector) ([]Ve
 			d := rho.InnerProduct(x)
 			comb[g].Add(&comb[g], &d)
 		}
-		flat = append(flat, x)
 	}
 	opened, shares, bad, r, err := p.openRaw(ctx, "mask:dealt", comb, -1)
 	if err != nil {
-		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
+		return fmt.Errorf("ss: dealt inputs: %w", err)
 	}
 	if bad {
 		ce := &CheckError{Check: "dealt inputs", Culprit: -1, Group: -1,
@@ -542,18 +592,8 @@ func (p *Party) AuthenticateDealt(ctx context.Context, groups []fr.Vector) ([]Ve
 				ce.Group = g
 			}
 		}
-		return nil, p.checkFailed(r, ce)
+		return p.checkFailed(r, ce)
 	}
 	p.observe("mask:dealt", opened)
-	all := concat(flat)
-	v, err := p.macOf(ctx, all)
-	if err != nil {
-		return nil, fmt.Errorf("ss: dealt inputs: %w", err)
-	}
-	off := 0
-	for g, x := range groups {
-		out[g] = v.Slice(off, off+len(x))
-		off += len(x)
-	}
-	return out, nil
+	return nil
 }

@@ -165,3 +165,54 @@ func BenchmarkMul64kLibp2p(b *testing.B) {
 		}
 	}
 }
+
+// benchModes runs fn for 3 parties of one job in both modes, with the inputs
+// vs authenticated in the party's mode; fn's time includes the final check.
+func benchModes(b *testing.B, vs []fr.Vector, fn func(ctx context.Context, p *Party, in []Vec) error) {
+	for _, sec := range []Security{SemiHonest, Malicious} {
+		b.Run(sec.String(), func(b *testing.B) {
+			_, errs := runPartiesCfg(b, transport.NewMemoryNetwork(), 3, func(i int) Config { return Config{Security: sec} }, func(ctx context.Context, p *Party) (struct{}, error) {
+				in, err := p.AuthenticateDealt(ctx, vs)
+				if err != nil {
+					return struct{}{}, err
+				}
+				if p.Self() == 0 {
+					b.ResetTimer()
+				}
+				for i := 0; i < b.N; i++ {
+					if err := fn(ctx, p, in); err != nil {
+						return struct{}{}, err
+					}
+				}
+				return struct{}{}, p.Verify(ctx)
+			})
+			for i, err := range errs {
+				if err != nil {
+					b.Fatalf("party %d: %v", i, err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkModesMul64k(b *testing.B) {
+	const m = 1 << 16
+	b.SetBytes(m)
+	benchModes(b, []fr.Vector{randomVec(m), randomVec(m)}, func(ctx context.Context, p *Party, in []Vec) error {
+		_, err := p.MulVec(ctx, in[0], in[1])
+		return err
+	})
+}
+
+func BenchmarkModesLessThan1k(b *testing.B) {
+	const m = 1024
+	x, y := field.New(m), field.New(m)
+	for i := range x {
+		x[i].SetUint64(uint64(i) * 0x9e3779b97f4a7c15)
+		y[i].SetUint64(uint64(i) * 0x7f4a7c159e3779b9)
+	}
+	benchModes(b, []fr.Vector{x, y}, func(ctx context.Context, p *Party, in []Vec) error {
+		_, err := p.LessThanVec(ctx, in[0], in[1])
+		return err
+	})
+}

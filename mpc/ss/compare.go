@@ -44,8 +44,10 @@ func init() {
 //
 // Malicious mode: a dealer could deal a non-bit (which would make the masked
 // openings leak) or an oversized mask (which would make them wrap modulo q and
-// give a wrong result the MACs cannot see). So the masks are composed from
-// boundBits dealt bits each instead of dealt integers, every contribution is
+// give a wrong result the MACs cannot see). So each dealer's part of a mask is
+// composed from boundBits of its dealt bits instead of a dealt integer (no
+// XOR needed: the sum over dealers stays below (t+1)·2^boundBits and an
+// honest dealer's part hides the value), every contribution is
 // authenticated (one round), and before any is used each dealer's bits pass a
 // bitness check: with coefficients ρ_k drawn after the bits are fixed, the
 // committee computes Σ_k ρ_k·b_k·(1−b_k) over the dealer's bits as one dot
@@ -102,12 +104,13 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	layer := make([]Vec, 0, prm.T+1)
 	masks := p.NewVec(nmasks)
 	for i := 0; i <= prm.T; i++ {
+		hi := contrib[i].Slice(nbits, dealt)
 		if mal {
-			layer = append(layer, contrib[i])
-		} else {
-			masks.AddInPlace(contrib[i].Slice(nbits, dealt))
-			layer = append(layer, contrib[i].Slice(0, nbits))
+			// A dealer's checked bits composed: below 2^boundBits.
+			hi = p.composeVec(hi, nmasks, int(boundBits))
 		}
+		masks.AddInPlace(hi)
+		layer = append(layer, contrib[i].Slice(0, nbits))
 	}
 	for len(layer) > 1 && len(layer[0].V) > 0 {
 		pairs := len(layer) / 2
@@ -135,13 +138,7 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	}
 	bits := layer[0]
 	if mal {
-		hi := bits.Slice(nbits, dealt)
-		bits = bits.Slice(0, nbits)
-		masks = p.NewVec(nmasks)
-		for h := 0; h < 2; h++ {
-			copy(masks.half(h), composeBits(hi.half(h), nmasks, int(boundBits)))
-		}
-		p.Stats.Bits += nmasks * int(boundBits)
+		p.Stats.Bits += (prm.T + 1) * nmasks * int(boundBits)
 	}
 	p.Stats.Bits += nbits
 	return bits, masks, nil
@@ -154,17 +151,35 @@ func (p *Party) checkBits(ctx context.Context, contrib []Vec) error {
 	if err != nil {
 		return err
 	}
-	xs := make([]Vec, len(contrib))
-	ys := make([]Vec, len(contrib))
-	one := fr.One()
+	// h_i = Σ_k ρ_k·b_k·(1−b_k) over dealer i's bits, and its MAC half
+	// Σ_k ρ_k·(α·b_k)·(1−b_k): one dot product, reduced once.
+	k := len(contrib)
+	h := field.New(2 * k)
+	var rho fr.Vector
 	for i, b := range contrib {
-		rho := field.New(b.Len())
+		if cap(rho) < b.Len() {
+			rho = field.New(b.Len())
+		}
+		rho = rho[:b.Len()]
 		prg.FillVector(rho)
-		xs[i] = Vec{V: field.Mul(b.V, rho), M: field.Mul(b.M, rho)}
-		ys[i] = p.AddConst(b.Scale(&minusOne), &one) // 1 − b
+		var t, u, one fr.Element
+		one.SetOne()
+		for j := range rho {
+			u.Sub(&one, &b.V[j])
+			t.Mul(&rho[j], &u)
+			u.Mul(&t, &b.V[j])
+			h[i].Add(&h[i], &u)
+			u.Mul(&t, &b.M[j])
+			h[k+i].Add(&h[k+i], &u)
+		}
 	}
-	d, err := p.DotVec(ctx, xs, ys)
+	p.Stats.Mults += k
+	r0, err := p.reshare(ctx, h, nil, true)
 	if err != nil {
+		return err
+	}
+	d := Vec{V: r0[:k:k], M: r0[k:]}
+	if err := p.addPending(ctx, d.V, d.M); err != nil {
 		return err
 	}
 	if err := p.Verify(ctx); err != nil {

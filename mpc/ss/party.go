@@ -464,7 +464,47 @@ func checkBatch(m int) error {
 // c_i = 1 otherwise (the sum of everybody's contribution, e.g. a joint random
 // value).
 func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Vector, error) {
-	m := len(x)
+	return p.reshareSrc(ctx, source{x: x, y: y}, reduce)
+}
+
+// source is the vector a party re-shares: x, or x∘y, or — malicious
+// multiplications — the concatenation x∘y ‖ x2∘y2 (value and MAC halves)
+// without building the concatenated operands.
+type source struct {
+	x, y, x2, y2 fr.Vector
+	scale        *fr.Element // x·scale when set (y unused)
+}
+
+func (s *source) len() int { return len(s.x) + len(s.x2) }
+
+// chunk returns elements [off, end) of the source, computed into h when
+// they are products (h has length end−off).
+func (s *source) chunk(h fr.Vector, off, end int) fr.Vector {
+	m1 := len(s.x)
+	if s.scale != nil {
+		h.ScalarMul(s.x[off:end], s.scale)
+		return h
+	}
+	if s.x2 == nil {
+		if s.y == nil {
+			return s.x[off:end]
+		}
+		h.Mul(s.x[off:end], s.y[off:end])
+		return h
+	}
+	if a := min(end, m1); off < a {
+		lo := h[:a-off]
+		lo.Mul(s.x[off:a], s.y[off:a])
+	}
+	if b := max(off, m1); b < end {
+		hi := h[b-off:]
+		hi.Mul(s.x2[b-m1:end-m1], s.y2[b-m1:end-m1])
+	}
+	return h
+}
+
+func (p *Party) reshareSrc(ctx context.Context, src source, reduce bool) (fr.Vector, error) {
+	m := src.len()
 	if err := checkBatch(m); err != nil {
 		return nil, err
 	}
@@ -477,7 +517,7 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 		secret = prm.subSecretMul[me]
 	}
 	res := make(fr.Vector, m)
-	if err := p.shareOut(ctx, r, x, y, secret, res); err != nil {
+	if err := p.shareOut(ctx, r, src, secret, res); err != nil {
 		return nil, fmt.Errorf("ss: reshare: %w", err)
 	}
 	for i := 0; i < prm.N; i++ {
@@ -521,10 +561,10 @@ func pieces(m int) int { return max(1, (m+pieceElems-1)/pieceElems) }
 // shareOut computes this party's sub-shares of v = x∘y (v = x when y is nil)
 // with the given secret coefficients, writes its own into own, and sends
 // every party of its send set its piece as soon as the piece is computed.
-func (p *Party) shareOut(ctx context.Context, r transport.Round, x, y fr.Vector, secret []coef, own fr.Vector) error {
+func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, secret []coef, own fr.Vector) error {
 	prm := p.params
 	me := p.self
-	m := len(x)
+	m := src.len()
 	sends := prm.sendSet[me]
 	for k, np := 0, pieces(m); k < np; k++ {
 		pOff, pEnd := k*pieceElems, min((k+1)*pieceElems, m)
@@ -535,12 +575,7 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, x, y fr.Vector,
 		}
 		p.parallelRange(pOff, pEnd, func(w *worker, c uint32, off, end int) {
 			n := end - off
-			v := x[off:end]
-			if y != nil {
-				h := w.buf(slotProduct, n)
-				h.Mul(v, y[off:end])
-				v = h
-			}
+			v := src.chunk(w.buf(slotProduct, n), off, end)
 			if off == 0 && p.cheating && p.cheat.MulOffset {
 				v = p.cheatProduct(v)
 			}
@@ -679,7 +714,7 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 	out := make([]fr.Vector, prm.N)
 	if m := counts[me]; m > 0 {
 		own := make(fr.Vector, m)
-		if err := p.shareOut(ctx, r, mine, nil, prm.subSecretIn[me], own); err != nil {
+		if err := p.shareOut(ctx, r, source{x: mine}, prm.subSecretIn[me], own); err != nil {
 			return nil, fmt.Errorf("ss: input: %w", err)
 		}
 		out[me] = own

@@ -288,6 +288,8 @@ func receiveAllocation(ctx context.Context, sess *Session, i int) (*Allocation, 
 	}
 	values, salt, err := jobs.ReconstructOutput(n, parts, *commitment)
 	if err != nil {
+		// No t+1 of the shares open the signed commitment: some member sent
+		// a wrong share, but the shares alone cannot soundly say which.
 		return nil, fault(spec, FaultBadOutput, err, append(bad, missing...)...)
 	}
 	if !values[0].IsUint64() {
