@@ -128,6 +128,20 @@ func (l ledgerReader) policy(ctx context.Context) (*policies.Policy, []byte, err
 	return p, raw, nil
 }
 
+// policyAt returns the policy revision in force at a height, parsed, and its
+// YAML: a record is judged by the policy of its own block.
+func (l ledgerReader) policyAt(ctx context.Context, height int64) (*policies.Policy, []byte, error) {
+	raw, err := l.raw(ctx, ledger.QueryPolicyAt, []byte(strconv.FormatInt(height, 10)))
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := policies.Parse(raw)
+	if err != nil {
+		return nil, raw, fmt.Errorf("policy at height %d: %w", height, err)
+	}
+	return p, raw, nil
+}
+
 func (l ledgerReader) params(ctx context.Context) (ledger.Params, error) {
 	var p ledger.Params
 	raw, err := l.raw(ctx, ledger.QueryParams, nil)

@@ -46,7 +46,7 @@ func (s *Server) recordPage(ctx context.Context, rec *ledgerpb.Record) recordDet
 	}
 	d.Steps = append(d.Steps, okStep("Anchored", fmt.Sprintf("%s record by %s at height %d, tx %X", rec.Kind, rec.Submitter, rec.Height, rec.TxHash)))
 	d.Steps[0].Links = []Link{{rec.Submitter, memberHref(rec.Submitter)}}
-	d.Steps = append(d.Steps, s.complianceStep(ctx, rec, pol))
+	d.Steps = append(d.Steps, s.complianceStep(ctx, rec))
 	if rec.Channel == "" {
 		d.Steps = append(d.Steps, pendingStep("Light-client trace",
 			"not a channel record: its off-chain copy is not in the members' store; trace it with `cohort trace record --file`"))

@@ -253,31 +253,45 @@ func (s *Server) check(kind string, st Step) Step {
 	return st
 }
 
-// complianceStep re-verifies a channel record's compliance proof with the
-// ledger's verifying key and the channel's rule set in the current policy.
-func (s *Server) complianceStep(ctx context.Context, rec *ledgerpb.Record, pol *policies.Policy) Step {
+// complianceStep re-verifies a channel record's compliance proof as the
+// ledger did: with the ledger's verifying key, the channel's rule set in the
+// policy revision in force at the record's height, and the record's binding
+// (chain, anchoring tx ID, submitter and the anchor's content), so a proof
+// replayed under another record does not verify here either.
+func (s *Server) complianceStep(ctx context.Context, rec *ledgerpb.Record) Step {
 	name := "Compliance proof"
 	if rec.Channel == "" {
 		return okStep(name, "not a channel record: it carries no compliance proof")
 	}
-	if pol == nil {
-		return failStep(name, "no policy on the ledger")
+	pol, _, err := s.l.policyAt(ctx, rec.Height)
+	if err != nil {
+		return s.check("compliance_proof", failStep(name, fmt.Sprintf("policy in force at height %d: %v", rec.Height, err)))
 	}
 	ch, ok := pol.Channel(rec.Channel)
 	if !ok {
-		return s.check("compliance_proof", failStep(name, fmt.Sprintf("channel %q is not in the current policy", rec.Channel)))
+		return s.check("compliance_proof", failStep(name, fmt.Sprintf("channel %q is not in policy revision %d", rec.Channel, pol.Revision)))
 	}
 	rs, _ := pol.RuleSet(ch.RuleSet)
+	st, err := s.cfg.Chain.Status(ctx)
+	if err != nil {
+		return failStep(name, "node status: "+err.Error())
+	}
+	txID, err := hex.DecodeString(rec.Id)
+	if err != nil {
+		return s.check("compliance_proof", failStep(name, fmt.Sprintf("record ID %q is not hex", rec.Id)))
+	}
 	cf, err := felt(rec.Commitment, "record commitment")
 	if err == nil {
-		st := zk.ComplianceStatement{Commitment: cf, NumFields: len(rs.Compiled.Fields), Constraints: rs.Compiled.ZKConstraints()}
-		err = s.v.verify(ctx, rec.VkId, st, rec.Proof)
+		anchor := &ledgerpb.RecordAnchor{Hash: rec.Hash, Kind: rec.Kind, Channel: rec.Channel, Locator: rec.Locator, PublicInfo: rec.PublicInfo}
+		stmt := zk.ComplianceStatement{Commitment: cf, NumFields: len(rs.Compiled.Fields), Constraints: rs.Compiled.ZKConstraints(),
+			Binding: ledger.RecordBinding(st.NodeInfo.Network, txID, rec.Submitter, anchor)}
+		err = s.v.verify(ctx, rec.VkId, stmt, rec.Proof)
 	}
 	if err != nil {
 		return s.check("compliance_proof", failStep(name, "does not verify: "+err.Error()))
 	}
-	return s.check("compliance_proof", okStep(name, fmt.Sprintf("the private fields committed to (%s) satisfy rule set %s of channel %s; Groth16 proof re-verified with vk %s",
-		hex.EncodeToString(rec.Commitment), rs.Name, rec.Channel, rec.VkId)))
+	return s.check("compliance_proof", okStep(name, fmt.Sprintf("the private fields committed to (%s) satisfy rule set %s of channel %s (policy revision %d, in force at height %d); Groth16 proof bound to this record re-verified with vk %s",
+		hex.EncodeToString(rec.Commitment), rs.Name, rec.Channel, pol.Revision, rec.Height, rec.VkId)))
 }
 
 // completionCheck re-verifies a task's completion proof, read from the tx
