@@ -20,6 +20,11 @@ type Roles struct {
 	// before the other roles end: the node posts the result record or the
 	// abort from there.
 	OnOutcome func(*Outcome, error)
+	// OnProvided, if set, is called as soon as the provider role of input i
+	// returns, before the other roles end: the node saves a bidder's
+	// allocation from there, so that the bidder can read it while its
+	// committee role is still posting the result.
+	OnProvided func(i int, res *ProviderResult, err error)
 	// Outputs, if set, bounds the provider and recipient roles, which wait
 	// for the committee's outputs (the in-process cluster ends them a grace
 	// period after every member returned); nil means ctx.
@@ -69,6 +74,9 @@ func PlayRoles(ctx context.Context, sess *Session, r Roles) *RolesResult {
 		go func() {
 			defer wg.Done()
 			out.Provided[i], out.ProviderErrs[i] = Provide(octx, sess, in, r.Provider)
+			if r.OnProvided != nil {
+				r.OnProvided(i, out.Provided[i], out.ProviderErrs[i])
+			}
 		}()
 	}
 	if r.Recipient != nil {

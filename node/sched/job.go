@@ -71,6 +71,12 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 	defer sess.Close()
 
 	roles := jobrun.Roles{Inputs: prepared}
+	saveErrs := make([]error, len(prepared))
+	roles.OnProvided = func(k int, pr *jobrun.ProviderResult, err error) {
+		if err == nil && pr != nil && pr.Allocation != nil {
+			saveErrs[k] = s.cfg.SaveResult(jobID, AllocationKind(prepared[k].Provider), pr.Allocation)
+		}
+	}
 	var posted error
 	if member >= 0 {
 		roles.Member = &jobrun.MemberRole{Keys: keys, Job: jobrun.CommitteeJob{InputCommitments: j.InputCommitments}}
@@ -90,12 +96,8 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 	res := jobrun.PlayRoles(jctx, sess, roles)
 
 	errs := []error{res.MemberErr, posted, res.RecipientErr}
-	for k, in := range prepared {
-		err := res.ProviderErrs[k]
-		if err == nil && res.Provided[k] != nil && res.Provided[k].Allocation != nil {
-			err = s.cfg.SaveResult(jobID, AllocationKind(in.Provider), res.Provided[k].Allocation)
-		}
-		errs = append(errs, err)
+	for k := range prepared {
+		errs = append(errs, res.ProviderErrs[k], saveErrs[k])
 	}
 	if roles.Recipient != nil && res.RecipientErr == nil {
 		errs = append(errs, s.cfg.SaveResult(jobID, "result", res.Result))
