@@ -316,7 +316,21 @@ func (n *Node) SubscribeBlocks(ctx context.Context, subscriber string, capacity 
 			case <-n.runCtx.Done():
 				return
 			case <-sub.Canceled():
-				return
+				// The subscriber fell more than capacity blocks behind and
+				// CometBFT dropped it. Its consumers are driven by blocks,
+				// so subscribe again rather than stop them for good (the
+				// blocks in between are missed, and the warning says so).
+				if ctx.Err() != nil || n.runCtx.Err() != nil {
+					return
+				}
+				n.log.Warn("block subscriber fell behind; subscribing again", "subscriber", subscriber, "err", sub.Err())
+				_ = n.cmt.EventBus().Unsubscribe(context.Background(), subscriber, cmttypes.EventQueryNewBlock)
+				next, err := n.cmt.EventBus().Subscribe(ctx, subscriber, cmttypes.EventQueryNewBlock, capacity)
+				if err != nil {
+					n.log.Error("block subscriber: subscribe again", "subscriber", subscriber, "err", err)
+					return
+				}
+				sub = next
 			case msg := <-sub.Out():
 				ev, ok := msg.Data().(cmttypes.EventDataNewBlock)
 				if !ok {

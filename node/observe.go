@@ -82,8 +82,19 @@ func (n *Node) startMetrics(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-blocks.Canceled():
-				n.log.Warn("metrics fell behind the chain; block metrics stop")
-				return
+				// Fell more than 1000 blocks behind: subscribe again (the
+				// counters miss the blocks in between) rather than stop.
+				if ctx.Err() != nil {
+					return
+				}
+				n.log.Warn("metrics fell behind the chain; subscribing again", "err", blocks.Err())
+				_ = n.cmt.EventBus().Unsubscribe(context.Background(), "metrics", cmttypes.EventQueryNewBlock)
+				next, err := n.cmt.EventBus().Subscribe(ctx, "metrics", cmttypes.EventQueryNewBlock, 1000)
+				if err != nil {
+					n.log.Error("metrics: subscribe to blocks again", "err", err)
+					return
+				}
+				blocks = next
 			case msg := <-blocks.Out():
 				ev, ok := msg.Data().(cmttypes.EventDataNewBlock)
 				if !ok {

@@ -87,24 +87,7 @@ func TestPrivateJobs(t *testing.T) {
 		}
 	})
 	credit := func(t *testing.T, id string) {
-		params := jobrun.CreditParams{Subjects: 40, Weights: jobrun.CreditWeights(0.7, -1.1, 0.4), Bias: "0.1", ProviderFeatures: [][]int{{0, 1}, {2}}}
-		cols := make([][]float64, 3)
-		for f := range cols {
-			for s := 0; s < params.Subjects; s++ {
-				cols[f] = append(cols[f], math.Sin(float64(7*f+s)))
-			}
-		}
-		inputs := map[int]any{0: map[string]any{"features": cols[:2]}, 1: map[string]any{"features": cols[2:]}}
-		res := jr.run(t, 0, "credit-score", id, params, inputs, "node0")
-		want, err := jobruntest.PlainCreditScores(params, cols)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range want {
-			if math.Abs(res.Scores[i]-want[i]) > 1e-3 {
-				t.Fatalf("score %d: %f, plaintext %f", i, res.Scores[i], want[i])
-			}
-		}
+		jr.runCredit(t, id)
 		jr.onlyRecipientHolds(id, 0)
 	}
 	t.Run("credit-score", func(t *testing.T) { credit(t, "C1") })
@@ -154,6 +137,31 @@ func TestPrivateJobs(t *testing.T) {
 			t.Fatalf("resubmitted auction: %+v", res.Auction)
 		}
 	})
+}
+
+// runCredit runs a credit-score job of 40 subjects whose 3 features node0
+// (2) and node1 (1) hold, with node0 as recipient, and checks the scores
+// against the plaintext model.
+func (jr *jobRunner) runCredit(t *testing.T, id string) {
+	t.Helper()
+	params := jobrun.CreditParams{Subjects: 40, Weights: jobrun.CreditWeights(0.7, -1.1, 0.4), Bias: "0.1", ProviderFeatures: [][]int{{0, 1}, {2}}}
+	cols := make([][]float64, 3)
+	for f := range cols {
+		for s := 0; s < params.Subjects; s++ {
+			cols[f] = append(cols[f], math.Sin(float64(7*f+s)))
+		}
+	}
+	inputs := map[int]any{0: map[string]any{"features": cols[:2]}, 1: map[string]any{"features": cols[2:]}}
+	res := jr.run(t, 0, "credit-score", id, params, inputs, "node0")
+	want, err := jobruntest.PlainCreditScores(params, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if math.Abs(res.Scores[i]-want[i]) > 1e-3 {
+			t.Fatalf("score %d: %f, plaintext %f", i, res.Scores[i], want[i])
+		}
+	}
 }
 
 type jobRunner struct {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/jobrun"
-	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
 	"github.com/cohortnet/cohort/test/netns"
 )
 
@@ -510,28 +508,7 @@ func (nn *netnsNet) jobs(t *testing.T) {
 		t.Fatalf("vickrey result %+v, want node1 at 800", res.Auction)
 	}
 	t.Logf("latency SS auction-vickrey (3 bids): submit → result anchored %v (%s)", jr.latency.Round(time.Millisecond), nn.jobSpan(t, "NV1"))
-	credit := func(id string) {
-		t.Helper()
-		params := jobrun.CreditParams{Subjects: 40, Weights: jobrun.CreditWeights(0.7, -1.1, 0.4), Bias: "0.1", ProviderFeatures: [][]int{{0, 1}, {2}}}
-		cols := make([][]float64, 3)
-		for f := range cols {
-			for s := 0; s < params.Subjects; s++ {
-				cols[f] = append(cols[f], math.Sin(float64(7*f+s)))
-			}
-		}
-		inputs := map[int]any{0: map[string]any{"features": cols[:2]}, 1: map[string]any{"features": cols[2:]}}
-		res := jr.run(t, 0, "credit-score", id, params, inputs, "node0")
-		want, err := jobruntest.PlainCreditScores(params, cols)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range want {
-			if math.Abs(res.Scores[i]-want[i]) > 1e-3 {
-				t.Fatalf("score %d: %f, plaintext %f", i, res.Scores[i], want[i])
-			}
-		}
-	}
-	credit("NC1")
+	jr.runCredit(t, "NC1")
 	t.Logf("latency HE credit-score (40 subjects, 2 providers): submit → result anchored %v (%s)", jr.latency.Round(time.Millisecond), nn.jobSpan(t, "NC1"))
 
 	// SS: node3 is killed once every input is committed, as the committee
@@ -550,7 +527,7 @@ func (nn *netnsNet) jobs(t *testing.T) {
 
 	// HE: the same, and 3 of 4 members finish the job.
 	jr.onRunning = func() { nn.kill(3) }
-	credit("NC-kill")
+	jr.runCredit(t, "NC-kill")
 	if jr.onRunning != nil {
 		t.Fatal("the HE job ended before it was running: no member was killed")
 	}
