@@ -400,7 +400,7 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 		events = append(events, jobEvent("job", msg.JobSubmit.JobId, JobCollecting))
 	case *ledgerpb.TxPayload_JobInput:
 		j := checked.(*ledgerpb.Job)
-		if err := verifyJobInput(v, b, j, msg.JobInput); err != nil {
+		if err := verifyJobInput(v, signer, j, msg.JobInput); err != nil {
 			if aerr := abortJobForInvalidInput(b, j, signer, msg.JobInput, err, height); aerr != nil {
 				return nil, aerr
 			}

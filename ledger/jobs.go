@@ -101,21 +101,10 @@ func jobSpecOf(id, typ string, params []byte, requester string, providers []stri
 		Committee: c.Members, Threshold: int(c.Threshold), Recipient: recipient}
 }
 
-// inputRange is the range a job's inputs must be proven to lie in, if any.
-func inputRange(st stateReader, j *ledgerpb.Job) (lo, hi uint64, ok bool, err error) {
-	if !jobspec.Type(j.Type).IsAuction() {
-		return 0, 0, false, nil
-	}
-	var c ledgerpb.Committee
-	if _, err := loadProto(st, keyCommittee(j.CommitteeId), &c); err != nil {
-		return 0, 0, false, err
-	}
-	s, err := JobSpec(j, &c)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	lo, hi, ok = s.InputRange()
-	return lo, hi, ok, nil
+// inputRange is the range the input of a job's provider slot i must be
+// proven to lie in, if any.
+func inputRange(j *ledgerpb.Job, i int) (lo, hi uint64, ok bool, err error) {
+	return jobspec.SlotRangeOf(jobspec.Type(j.Type), j.Params, j.Providers, i)
 }
 
 // --- committees ---
@@ -339,7 +328,7 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 	} else if _, terr := fieldElement(m.Commitment, "input commitment"); terr != nil {
 		return nil, terr
 	}
-	_, _, bounded, err := inputRange(st, j)
+	_, _, bounded, err := inputRange(j, i)
 	if err != nil {
 		return nil, txErr(CodeInvalid, "job %q: %v", j.Id, err)
 	}
@@ -355,8 +344,8 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 	return j, nil
 }
 
-func verifyJobInput(v *committedView, st stateReader, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
-	lo, hi, bounded, err := inputRange(st, j)
+func verifyJobInput(v *committedView, signer string, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
+	lo, hi, bounded, err := inputRange(j, slices.Index(j.Providers, inputSlot(signer, m)))
 	if err != nil || !bounded {
 		return err
 	}

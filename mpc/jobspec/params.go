@@ -38,6 +38,19 @@ const (
 	// MaxClearingQuantity bounds one level's quantity in a clearing curve, so
 	// that aggregates of up to MaxProviders curves stay below 2^64.
 	MaxClearingQuantity = 1 << 48
+	// MaxTenderQuotes bounds a tender's quotes (two provider slots each):
+	// the ranking compares every pair, 2,016 comparisons at this bound.
+	MaxTenderQuotes = 64
+	// MaxTenderPartners bounds the partners a tender may choose (an order's
+	// partner slots).
+	MaxTenderPartners = 16
+	// MaxTenderQuantity and MaxTenderPrice bound a tender's quantity and a
+	// quote's unit price; MaxPriceFactor bounds a rating weight. A weighted
+	// price is below 2^60 and a sum of 64 capacities below 2^46, so every
+	// comparison the engine makes is between integers below 2^64.
+	MaxTenderQuantity = 1 << 40
+	MaxTenderPrice    = 1 << 40
+	MaxPriceFactor    = 1 << 20
 )
 
 // CreditParams are the parameters of a credit-score job. The model's
@@ -88,6 +101,84 @@ type ClearingParams struct {
 	Sides  []string `json:"sides"`
 }
 
+// TenderParams are the parameters of a tender job. Each quoting member
+// supplies two provider slots, in this order: "<member>/price" (its unit
+// price, proven in [0, MaxPrice]) and "<member>/capacity" (the quantity it
+// can deliver, proven in [0, Quantity]); quote k is slots 2k and 2k+1.
+//
+// The engine ranks quote k by its weighted price price_k × PriceFactors[k]
+// (lower is better; ties go to the lower k), takes the MaxPartners best
+// quotes and fills Quantity from the best down: quote k is assigned
+// min(capacity_k, Quantity − the capacities of the quotes ranked before it),
+// or nothing when that is not positive or k is not among the best
+// MaxPartners. A quote with a positive assignment is chosen.
+type TenderParams struct {
+	// Order is the ledger order the tender fills.
+	Order       string `json:"order"`
+	Quantity    uint64 `json:"quantity"`
+	MaxPartners int    `json:"max_partners"`
+	MaxPrice    uint64 `json:"max_price"`
+	// PriceFactors[k] weighs quote k's price by its quoter's public rating
+	// (the policy's formula; the ledger checks every factor against the
+	// quoter's rating when the job is submitted).
+	PriceFactors []uint64 `json:"price_factors"`
+}
+
+// Slot labels of a tender quote.
+const (
+	TenderPriceLabel    = "price"
+	TenderCapacityLabel = "capacity"
+)
+
+// TenderSlots returns the two provider slots of a quoting member.
+func TenderSlots(member string) (price, capacity string) {
+	return member + "/" + TenderPriceLabel, member + "/" + TenderCapacityLabel
+}
+
+// Quoters returns the number of quotes of a tender with the given slots.
+func (p *TenderParams) Quoters() int { return len(p.PriceFactors) }
+
+func (p *TenderParams) validate(slots []string) error {
+	if err := CheckID("order", p.Order); err != nil {
+		return err
+	}
+	if p.Quantity < 1 || p.Quantity > MaxTenderQuantity {
+		return fmt.Errorf("quantity %d, want 1..%d", p.Quantity, uint64(MaxTenderQuantity))
+	}
+	if p.MaxPrice < 1 || p.MaxPrice > MaxTenderPrice {
+		return fmt.Errorf("max_price %d, want 1..%d", p.MaxPrice, uint64(MaxTenderPrice))
+	}
+	if len(slots)%2 != 0 {
+		return fmt.Errorf("%d provider slots: a tender has two per quote (price, capacity)", len(slots))
+	}
+	quotes := len(slots) / 2
+	if quotes < 2 || quotes > MaxTenderQuotes {
+		return fmt.Errorf("%d quotes, want 2..%d", quotes, MaxTenderQuotes)
+	}
+	if len(p.PriceFactors) != quotes {
+		return fmt.Errorf("price_factors lists %d quotes, the job has %d", len(p.PriceFactors), quotes)
+	}
+	if p.MaxPartners < 1 || p.MaxPartners > min(quotes, MaxTenderPartners) {
+		return fmt.Errorf("max_partners %d, want 1..%d", p.MaxPartners, min(quotes, MaxTenderPartners))
+	}
+	seen := make(map[string]bool, quotes)
+	for k := 0; k < quotes; k++ {
+		member := SlotMember(slots[2*k])
+		price, capacity := TenderSlots(member)
+		if slots[2*k] != price || slots[2*k+1] != capacity {
+			return fmt.Errorf("quote %d: slots %q, %q, want %q, %q", k, slots[2*k], slots[2*k+1], price, capacity)
+		}
+		if seen[member] {
+			return fmt.Errorf("member %q quotes twice", member)
+		}
+		seen[member] = true
+		if f := p.PriceFactors[k]; f < 1 || f > MaxPriceFactor {
+			return fmt.Errorf("quote %d: price factor %d, want 1..%d", k, f, uint64(MaxPriceFactor))
+		}
+	}
+	return nil
+}
+
 // Clearing sides.
 const (
 	SideBuyer  = "buyer"
@@ -127,6 +218,12 @@ func (s *Spec) decodeParams() (any, error) {
 			return nil, err
 		}
 		return &p, p.validate(len(s.Providers))
+	case Tender:
+		var p TenderParams
+		if err := strictJSON(raw, &p); err != nil {
+			return nil, err
+		}
+		return &p, p.validate(s.Providers)
 	}
 	return nil, fmt.Errorf("unknown job type %q", s.Type)
 }
@@ -240,6 +337,12 @@ func (s *Spec) AggregateParams() *AggregateParams {
 // Auction returns an auction's decoded parameters (see Credit).
 func (s *Spec) Auction() *AuctionParams {
 	p, _ := s.params.(*AuctionParams)
+	return p
+}
+
+// TenderParams returns a tender's decoded parameters (see Credit).
+func (s *Spec) TenderParams() *TenderParams {
+	p, _ := s.params.(*TenderParams)
 	return p
 }
 

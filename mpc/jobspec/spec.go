@@ -33,14 +33,22 @@ const (
 	// Clearing clears a double auction (SS): the clearing price is revealed,
 	// each bidder learns only its own allocation.
 	Clearing Type = "clearing"
+	// Tender chooses an order's partners from sealed quotes (SS): quotes are
+	// ranked by unit price weighted by each quoter's public rating, the
+	// order's quantity is filled from the best quote down; the demander (the
+	// recipient) learns only the chosen partners' quantities and prices, each
+	// quoter only its own assignment. See TenderParams.
+	Tender Type = "tender"
 )
 
 // Types lists every job type, sorted by name.
-func Types() []Type { return []Type{Aggregate, AuctionFirst, AuctionVickrey, Clearing, CreditScore} }
+func Types() []Type {
+	return []Type{Aggregate, AuctionFirst, AuctionVickrey, Clearing, CreditScore, Tender}
+}
 
 // TypeNames lists every job type's name, sorted.
 func TypeNames() []string {
-	out := make([]string, 0, 5)
+	out := make([]string, 0, len(Types()))
 	for _, t := range Types() {
 		out = append(out, string(t))
 	}
@@ -68,7 +76,7 @@ func (t Type) Engine() Engine {
 	switch t {
 	case CreditScore, Aggregate:
 		return EngineHE
-	case AuctionFirst, AuctionVickrey, Clearing:
+	case AuctionFirst, AuctionVickrey, Clearing, Tender:
 		return EngineSS
 	}
 	return ""
@@ -343,13 +351,39 @@ func (s *Spec) SlotsOf(party string) []int {
 // MemberIndex returns the committee index of member id, or −1.
 func (s *Spec) MemberIndex(id string) int { return slices.Index(s.Committee, id) }
 
-// InputRange returns the range every input must lie in and be proven to lie
-// in on the ledger (the `input` circuit), for an auction whose params set
-// max_bid: [0, max_bid]. ok is false for jobs without a proven range. The
-// spec must be valid.
-func (s *Spec) InputRange() (lo, hi uint64, ok bool) {
-	if p := s.Auction(); p != nil && p.MaxBid != 0 {
-		return 0, p.MaxBid, true
+// SlotRange returns the range the input of provider slot i must lie in and
+// be proven to lie in on the ledger (the `input` circuit): every bid of an
+// auction whose params set max_bid lies in [0, max_bid]; a tender quote's
+// price in [0, max_price] and its capacity in [0, quantity]. ok is false for
+// a slot without a proven range. The spec must be valid.
+func (s *Spec) SlotRange(i int) (lo, hi uint64, ok bool) {
+	if i < 0 || i >= len(s.Providers) {
+		return 0, 0, false
+	}
+	switch p := s.params.(type) {
+	case *AuctionParams:
+		if p.MaxBid != 0 {
+			return 0, p.MaxBid, true
+		}
+	case *TenderParams:
+		if i%2 == 0 {
+			return 0, p.MaxPrice, true
+		}
+		return 0, p.Quantity, true
 	}
 	return 0, 0, false
+}
+
+// SlotRangeOf is SlotRange for a job known by its type, params and provider
+// slots only (a job record read from the ledger, without its committee).
+func SlotRangeOf(t Type, params json.RawMessage, providers []string, i int) (lo, hi uint64, ok bool, err error) {
+	s := &Spec{Type: t, Params: params, Providers: providers}
+	if len(params) > MaxParamsBytes {
+		return 0, 0, false, fmt.Errorf("jobspec: params of %d bytes exceed %d", len(params), MaxParamsBytes)
+	}
+	if s.params, err = s.decodeParams(); err != nil {
+		return 0, 0, false, fmt.Errorf("jobspec: %s params: %w", t, err)
+	}
+	lo, hi, ok = s.SlotRange(i)
+	return lo, hi, ok, nil
 }

@@ -181,14 +181,14 @@ func TestInputRange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lo, hi, ok := s.InputRange(); !ok || lo != 0 || hi != 1000 {
+	if lo, hi, ok := s.SlotRange(0); !ok || lo != 0 || hi != 1000 {
 		t.Fatalf("range %d %d %v", lo, hi, ok)
 	}
 	s, err = DecodeSpec([]byte(strings.Replace(validSpec, `{"max_bid":1000}`, `{}`, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok := s.InputRange(); ok {
+	if _, _, ok := s.SlotRange(0); ok {
 		t.Fatal("unbounded auction has a proven range")
 	}
 	if s.Auction().BidBound() != 1<<64-1 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/committee"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
@@ -86,21 +86,6 @@ func felt(b []byte, what string) (zk.Felt, error) {
 	return zk.FeltOf(e), nil
 }
 
-// inputRange is the range an auction's bids must be proven to lie in, as
-// the ledger derives it from the job's params.
-func inputRange(j *ledgerpb.Job) (lo, hi uint64, bounded bool) {
-	if j.Type != "auction-first" && j.Type != "auction-vickrey" {
-		return 0, 0, false
-	}
-	var p struct {
-		MaxBid uint64 `json:"max_bid"`
-	}
-	if json.Unmarshal(j.Params, &p) != nil || p.MaxBid == 0 {
-		return 0, 0, false
-	}
-	return 0, p.MaxBid, true
-}
-
 // jobTrail re-verifies a job's life cycle: submission, the access check,
 // each input commitment and its validity proof, the committee, and the
 // result's threshold signature or the abort.
@@ -112,8 +97,10 @@ func (s *Server) jobTrail(ctx context.Context, j *ledgerpb.Job) []Step {
 	steps = append(steps, sub)
 	steps = append(steps, s.check("access", s.accessStep(ctx, j)))
 
-	lo, hi, bounded := inputRange(j)
 	for i, p := range j.Providers {
+		// The ledger accepted the job, so its params decode; a failure here
+		// leaves the slot unbounded and its proof unchecked, as the ledger's.
+		lo, hi, bounded, _ := jobspec.SlotRangeOf(jobspec.Type(j.Type), j.Params, j.Providers, i)
 		name := "Input of " + p
 		var c []byte
 		if i < len(j.InputCommitments) {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 
 	"github.com/cohortnet/cohort/mpc/committee"
@@ -123,21 +122,6 @@ func HEOutputCommitment(jobID string, res *he.Result) []byte {
 		}
 	}
 	return h.Sum(nil)
-}
-
-// clearingOutputCommitment hashes the clearing job's MPC commitments (level,
-// then each bidder's allocation) with Poseidon2-MD into one field element.
-// The number of inputs is fixed by the spec, so the hash is binding; each
-// input is a hiding commitment, so it reveals nothing.
-func clearingOutputCommitment(cs []fr.Element) fr.Element {
-	h := poseidon2.NewMerkleDamgardHasher()
-	for i := range cs {
-		b := cs[i].Bytes()
-		_, _ = h.Write(b[:])
-	}
-	var out fr.Element
-	out.SetBytes(h.Sum(nil))
-	return out
 }
 
 // RunCommittee runs one job as a committee member: it collects the
@@ -329,7 +313,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		if err != nil {
 			return nil, memberFault(spec, err)
 		}
-		oc := clearingOutputCommitment(res.Commitments)
+		oc := jobs.CombineCommitments(res.Commitments)
 		out.OutputCommitment = elementBytes(oc)
 		level := res.Level
 		out.Public = &PublicOutcome{Price: res.Price, Level: &level}

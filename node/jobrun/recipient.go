@@ -453,7 +453,7 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		if c := ss.NativeCommit([]fr.Element{lv}, salt); !c.Equal(&cs[0]) {
 			return nil, fault(spec, FaultBadOutput, errors.New("level does not open its commitment"))
 		}
-		if c := clearingOutputCommitment(cs); !c.Equal(&ocEl) {
+		if c := jobs.CombineCommitments(cs); !c.Equal(&ocEl) {
 			return nil, fault(spec, FaultBadOutput, errors.New("commitments do not hash to the output commitment"))
 		}
 		if (level >= 0 && price != prices[level]) || (level < 0 && price != 0) {

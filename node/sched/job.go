@@ -226,7 +226,7 @@ func (s *Scheduler) commitInputs(ctx context.Context, spec *jobrun.Spec, j *ledg
 
 // commitInput reads the input file of one of this node's provider slots,
 // prepares it and posts its commitment (with an input-validity proof when
-// the job bounds bids).
+// the job bounds the slot's input).
 func (s *Scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledgerpb.Job, com *ledgerpb.Committee, slot string) (*jobrun.PreparedInput, error) {
 	raw, err := s.cfg.ReadInput(j.Id, slot)
 	if err != nil {
@@ -255,9 +255,9 @@ func (s *Scheduler) commitInput(ctx context.Context, spec *jobrun.Spec, j *ledge
 	if slot != s.cfg.Name {
 		msg.Provider = slot
 	}
-	if _, hi, bounded := spec.InputRange(); bounded {
+	if _, hi, bounded := spec.SlotRange(spec.ProviderIndex(slot)); bounded {
 		if s.cfg.ProveBid == nil {
-			return nil, errors.New("the job bounds bids but this node cannot prove them")
+			return nil, errors.New("the job bounds its inputs but this node cannot prove them")
 		}
 		if msg.VkId, msg.Proof, err = s.cfg.ProveBid(ctx, in, hi); err != nil {
 			return nil, err
