@@ -32,6 +32,20 @@ type config struct {
 // (e.g. a network that records or drops messages, or libp2p).
 func Network(nw transport.Network) Option { return func(c *config) { c.nw = nw } }
 
+// PerParty is a Network on which party i opens its Conn on nws[i]: a
+// committee whose members each run their own network, e.g. one
+// transport.P2PNetwork per libp2p host.
+func PerParty(nws ...transport.Network) transport.Network { return perParty(nws) }
+
+type perParty []transport.Network
+
+func (p perParty) Open(ctx context.Context, job string, self transport.PartyID, n int) (transport.Conn, error) {
+	if self < 0 || int(self) >= len(p) {
+		return nil, fmt.Errorf("mpctest: party %d has no network (%d networks)", self, len(p))
+	}
+	return p[self].Open(ctx, job, self, n)
+}
+
 // Job names the job; by default every Run and Open gets a job ID of its own,
 // so that runs sharing a network never collide.
 func Job(id string) Option { return func(c *config) { c.job = id } }
