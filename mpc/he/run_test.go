@@ -13,6 +13,7 @@ import (
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/mhe"
 
+	"github.com/cohortnet/cohort/mpc/mpctest"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -125,13 +126,8 @@ func TestSetupNamesMissingMember(t *testing.T) {
 	preset := insecurePreset(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	nw := transport.NewMemoryNetwork()
-	conn, err := nw.Open(ctx, "setup", 0, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_, _, err = Setup(ctx, conn, preset, SetupConfig{CommitteeID: "c", Threshold: 2, StepTimeout: 200 * time.Millisecond}, NewMemoryStore())
+	conn := mpctest.Open(t, 2, mpctest.Online(0))[0]
+	_, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "c", Threshold: 2, StepTimeout: 200 * time.Millisecond}, NewMemoryStore())
 	var pe *transport.PartyError
 	if !errors.As(err, &pe) || pe.Party != 1 || !strings.Contains(err.Error(), "party 1") {
 		t.Fatalf("want an error naming party 1, got %v", err)

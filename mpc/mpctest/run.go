@@ -50,7 +50,7 @@ func (p perParty) Open(ctx context.Context, job string, self transport.PartyID, 
 // so that runs sharing a network never collide.
 func Job(id string) Option { return func(c *config) { c.job = id } }
 
-// Timeout bounds the run's context (default DefaultTimeout).
+// Timeout bounds the run's context (Run: DefaultTimeout by default).
 func Timeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // Online runs only the listed parties; the others never open the job, as
@@ -67,7 +67,7 @@ func Wrap(wrap func(i int, c transport.Conn) transport.Conn) Option {
 var jobSeq atomic.Uint64
 
 func newConfig(opts []Option) config {
-	c := config{timeout: DefaultTimeout}
+	var c config
 	for _, o := range opts {
 		o(&c)
 	}
@@ -96,22 +96,34 @@ func (c *config) parties(n int) []int {
 // their results and errors indexed by party. Each party opens its Conn on
 // the network (a fresh in-memory one by default), runs fn with it and
 // closes it; fn learns its index from conn.Self(). Every fn shares one
-// context that ends after the timeout or when the test ends. Run returns
-// once every party's goroutine has returned: it owns them, so fn must
-// honour its context.
+// context that ends after the timeout (DefaultTimeout unless Timeout says
+// otherwise) or when the test ends. Run returns once every party's
+// goroutine has returned: it owns them, so fn must honour its context.
 func Run[T any](t testing.TB, n int, fn func(ctx context.Context, conn transport.Conn) (T, error), opts ...Option) ([]T, []error) {
 	t.Helper()
+	return RunContext(t.Context(), n, fn, append([]Option{Timeout(DefaultTimeout)}, opts...)...)
+}
+
+// RunContext is Run under the caller's context, for harnesses that have a
+// context and no test at hand: the run ends when ctx does, or after
+// Timeout if given.
+func RunContext[T any](ctx context.Context, n int, fn func(ctx context.Context, conn transport.Conn) (T, error), opts ...Option) ([]T, []error) {
 	cfg := newConfig(opts)
 	online := cfg.parties(n)
-	ctx, cancel := context.WithTimeout(t.Context(), cfg.timeout)
-	defer cancel()
+	for _, i := range online {
+		if i < 0 || i >= n {
+			panic(fmt.Sprintf("mpctest: online party %d out of range for %d parties", i, n))
+		}
+	}
+	if cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
+		defer cancel()
+	}
 	res := make([]T, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for _, i := range online {
-		if i < 0 || i >= n {
-			t.Fatalf("mpctest: online party %d out of range for %d parties", i, n)
-		}
 		wg.Go(func() {
 			conn, err := cfg.nw.Open(ctx, cfg.job, transport.PartyID(i), n)
 			if err != nil {
