@@ -100,6 +100,22 @@ func TestRunWrapsAndSharesNetwork(t *testing.T) {
 	if conns[1] != nil || conns[0].Self() != 0 || conns[2].Parties() != 3 {
 		t.Fatal("Open: wrong conns")
 	}
+	// Each runs on the open Conns, skipping the offline party, and leaves
+	// them open.
+	got, errs := mpctest.Each(t.Context(), conns, func(ctx context.Context, c transport.Conn) (transport.PartyID, error) {
+		other := 2 - c.Self()
+		if err := c.Send(ctx, other, 1, nil); err != nil {
+			return 0, err
+		}
+		_, err := c.Recv(ctx, other, 1)
+		return c.Self(), err
+	})
+	if errs[0] != nil || errs[2] != nil || got[0] != 0 || got[2] != 2 || got[1] != 0 {
+		t.Fatalf("Each: %v, %v", got, errs)
+	}
+	if err := conns[0].Send(t.Context(), 2, 2, nil); err != nil {
+		t.Fatalf("Each closed a conn: %v", err)
+	}
 }
 
 func TestStreamsAreNamedAndReproducible(t *testing.T) {

@@ -141,6 +141,24 @@ func RunContext[T any](ctx context.Context, n int, fn func(ctx context.Context, 
 	return res, errs
 }
 
+// Each runs fn on every Conn of conns (nil entries skipped) concurrently,
+// under ctx, and returns their results and errors by index once all have
+// returned. It neither opens nor closes the Conns: for rounds run on Conns a
+// test keeps using afterwards (see Open).
+func Each[T any](ctx context.Context, conns []transport.Conn, fn func(ctx context.Context, conn transport.Conn) (T, error)) ([]T, []error) {
+	res := make([]T, len(conns))
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		if c == nil {
+			continue
+		}
+		wg.Go(func() { res[i], errs[i] = fn(ctx, c) })
+	}
+	wg.Wait()
+	return res, errs
+}
+
 // MustRun is Run for runs in which every party must succeed: any party's
 // error fails the test, naming the party.
 func MustRun[T any](t testing.TB, n int, fn func(ctx context.Context, conn transport.Conn) (T, error), opts ...Option) []T {

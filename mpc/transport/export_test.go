@@ -67,3 +67,11 @@ func waitUntil(ctx context.Context, what string, cond func() bool) error {
 	}
 	return nil
 }
+
+// The libp2p fixtures of p2p_test.go, for the external tests.
+var (
+	NewHosts = newHosts
+	P2PNets  = p2pNets
+	IDs      = ids
+	Msg      = msg
+)
