@@ -10,7 +10,9 @@
 // derived from it. By default a test's seed is derived from its name, so a
 // run is reproducible as the fixed seeds it replaces were; a failing test
 // logs its seed, and -mpctest.seed=N (or MPCTEST_SEED=N) replays any seed,
-// while -mpctest.seed=random draws a fresh one per test to explore.
+// while -mpctest.seed=random draws a fresh one per test to explore. The
+// flag exists only in test binaries that import mpctest; for a run over
+// several packages use the variable: MPCTEST_SEED=N go test ./mpc/...
 //
 // The fake clock for code that takes an injectable clock lives in the
 // subpackage fakeclock, which imports nothing of cohort so that the
