@@ -6,40 +6,26 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/heint"
 
+	"github.com/cohortnet/cohort/mpc/mpctest"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
 // runWithForger runs member.Run (through run) on every member but forger,
 // whose connection is handed to forge instead: it sends what it likes.
 func runWithForger(ctx context.Context, n int, forger int, run func(i int, conn transport.Conn) error, forge func(conn transport.Conn)) []error {
-	nw := transport.NewMemoryNetwork()
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			conn, err := nw.Open(ctx, "job", transport.PartyID(i), n)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer conn.Close()
-			if i == forger {
-				forge(conn)
-				return
-			}
-			errs[i] = run(i, conn)
-		}(i)
-	}
-	wg.Wait()
+	_, errs := mpctest.RunContext(ctx, n, func(_ context.Context, conn transport.Conn) (struct{}, error) {
+		if i := int(conn.Self()); i != forger {
+			return struct{}{}, run(i, conn)
+		}
+		forge(conn)
+		return struct{}{}, nil
+	})
 	return errs
 }
 

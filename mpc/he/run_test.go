@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/mhe"
 
+	"github.com/cohortnet/cohort/mpc/mpctest"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -125,13 +127,8 @@ func TestSetupNamesMissingMember(t *testing.T) {
 	preset := insecurePreset(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	nw := transport.NewMemoryNetwork()
-	conn, err := nw.Open(ctx, "setup", 0, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_, _, err = Setup(ctx, conn, preset, SetupConfig{CommitteeID: "c", Threshold: 2, StepTimeout: 200 * time.Millisecond}, NewMemoryStore())
+	conn := mpctest.Open(t, 2, mpctest.Online(0))[0]
+	_, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "c", Threshold: 2, StepTimeout: 200 * time.Millisecond}, NewMemoryStore())
 	var pe *transport.PartyError
 	if !errors.As(err, &pe) || pe.Party != 1 || !strings.Contains(err.Error(), "party 1") {
 		t.Fatalf("want an error naming party 1, got %v", err)
@@ -140,15 +137,28 @@ func TestSetupNamesMissingMember(t *testing.T) {
 
 // muteConn silently drops the messages of one round, as a member whose
 // link stalls without closing: peers only notice through their deadline.
-// It also keeps the connection open for a while after the member is done,
-// so that the close does not give the stall away.
+// It also keeps the connection open after the member is done until
+// othersDone returns (the other members have finished), so that the close
+// does not give the stall away however slow the machine.
 type muteConn struct {
 	transport.Conn
-	round transport.Round
+	round      transport.Round
+	othersDone func()
 }
 
 func (c *muteConn) Close() error {
-	time.Sleep(5 * time.Second)
+	c.othersDone()
+	return c.Conn.Close()
+}
+
+// doneConn calls done once it is closed: its member has finished.
+type doneConn struct {
+	transport.Conn
+	done func()
+}
+
+func (c *doneConn) Close() error {
+	defer c.done()
 	return c.Conn.Close()
 }
 
@@ -186,11 +196,13 @@ func TestRunSurvivesStalledMember(t *testing.T) {
 	// requires identical candidates from every subset member rejects the
 	// pair, and one that gets only the single-subset result rejects it too
 	// (ErrSingleSubset, n > t).
+	var others sync.WaitGroup
+	others.Add(3)
 	res, errs := runAll(ctx, members, []int{0, 1, 2, 3}, cfg, circuit, func(i int, c transport.Conn) transport.Conn {
 		if i == 2 {
-			return &muteConn{Conn: c, round: jobRound(0, stepPCKS)}
+			return &muteConn{Conn: c, round: jobRound(0, stepPCKS), othersDone: others.Wait}
 		}
-		return c
+		return &doneConn{Conn: c, done: others.Done}
 	})
 	for i, err := range errs {
 		if err != nil {

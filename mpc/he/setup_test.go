@@ -11,6 +11,7 @@ import (
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 
+	"github.com/cohortnet/cohort/mpc/mpctest"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -18,33 +19,14 @@ import (
 // and returns the members and their stores.
 func committee(t testing.TB, preset *Preset, n, thr int, galEls []uint64) ([]*Member, []*MemoryStore) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	nw := transport.NewMemoryNetwork()
-	members := make([]*Member, n)
 	stores := make([]*MemoryStore, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
+	for i := range stores {
 		stores[i] = NewMemoryStore()
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			conn, err := nw.Open(ctx, "setup", transport.PartyID(i), n)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer conn.Close()
-			members[i], _, errs[i] = Setup(ctx, conn, preset, SetupConfig{CommitteeID: "test-committee", Threshold: thr, GaloisElements: galEls}, stores[i])
-		}(i)
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("member %d setup: %v", i, err)
-		}
-	}
+	members := mpctest.MustRun(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+		m, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "test-committee", Threshold: thr, GaloisElements: galEls}, stores[conn.Self()])
+		return m, err
+	}, mpctest.Timeout(time.Minute))
 	return members, stores
 }
 
@@ -63,29 +45,16 @@ func insecurePreset(t testing.TB) *Preset {
 }
 
 // runAll runs a job on the given online members; offline ones never join.
+// wrap, if set, replaces a member's connection (see mpctest.Wrap).
 func runAll(ctx context.Context, members []*Member, online []int, cfg RunConfig, circuit func(m *Member) Circuit, wrap func(i int, c transport.Conn) transport.Conn) ([]*Result, []error) {
-	nw := transport.NewMemoryNetwork()
-	res := make([]*Result, len(members))
-	errs := make([]error, len(members))
-	var wg sync.WaitGroup
-	for _, i := range online {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			conn, err := nw.Open(ctx, "job", transport.PartyID(i), len(members))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			if wrap != nil {
-				conn = wrap(i, conn)
-			}
-			defer conn.Close()
-			res[i], errs[i] = members[i].Run(ctx, conn, cfg, circuit(members[i]))
-		}(i)
+	opts := []mpctest.Option{mpctest.Online(online...)}
+	if wrap != nil {
+		opts = append(opts, mpctest.Wrap(wrap))
 	}
-	wg.Wait()
-	return res, errs
+	return mpctest.RunContext(ctx, len(members), func(ctx context.Context, conn transport.Conn) (*Result, error) {
+		m := members[conn.Self()]
+		return m.Run(ctx, conn, cfg, circuit(m))
+	}, opts...)
 }
 
 func TestSetupKeySwitchThreshold(t *testing.T) {
@@ -184,30 +153,15 @@ func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 		"galois-key": {GaloisShare: true},
 		"shamir":     {ShamirShare: true},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		nw := transport.NewMemoryNetwork()
 		const n, thr, dev = 4, 3, 2
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				conn, err := nw.Open(ctx, "setup", transport.PartyID(i), n)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				defer conn.Close()
-				cfg := SetupConfig{CommitteeID: "deviant-" + name, Threshold: thr, GaloisElements: galEls, StepTimeout: 20 * time.Second}
-				if i == dev {
-					cfg.deviation = &d
-				}
-				_, _, errs[i] = Setup(ctx, conn, preset, cfg, NewMemoryStore())
-			}(i)
-		}
-		wg.Wait()
-		cancel()
+		_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+			cfg := SetupConfig{CommitteeID: "deviant-" + name, Threshold: thr, GaloisElements: galEls, StepTimeout: 20 * time.Second}
+			if conn.Self() == dev {
+				cfg.deviation = &d
+			}
+			m, _, err := Setup(ctx, conn, preset, cfg, NewMemoryStore())
+			return m, err
+		}, mpctest.Timeout(time.Minute))
 		for i, err := range errs {
 			if !errors.Is(err, ErrKeyTest) {
 				t.Fatalf("%s: member %d: want ErrKeyTest, got %v", name, i, err)

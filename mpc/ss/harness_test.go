@@ -4,43 +4,37 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/cohortnet/cohort/mpc/mpctest"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
-// seededReader is a deterministic io.Reader for injectable party randomness.
-type seededReader struct{ r *rand.ChaCha8 }
+// newSeeded is a party's or a dealer's deterministic randomness under a
+// fixed seed, for tests that must keep their seeds whatever -mpctest.seed
+// says (runParties draws from the test's seed instead).
+func newSeeded(seed uint64) *mpctest.Stream { return mpctest.NewStream(seed, "ss") }
 
-func newSeeded(seed uint64) *seededReader {
-	var s [32]byte
-	for i := 0; i < 8; i++ {
-		s[i] = byte(seed >> (8 * i))
-	}
-	return &seededReader{rand.NewChaCha8(s)}
-}
+// nextJob names a job for harnesses that open their own connections on a
+// shared network (runMal, runObserved).
+func nextJob() string { return fmt.Sprintf("ss-job-%d", jobSeq.Add(1)) }
 
-func (s *seededReader) Read(b []byte) (int, error) { return s.r.Read(b) }
+var jobSeq atomic.Uint64
 
-var jobCounter sync.Mutex
-var jobSeq int
-
-func nextJob() string {
-	jobCounter.Lock()
-	defer jobCounter.Unlock()
-	jobSeq++
-	return fmt.Sprintf("job-%d", jobSeq)
-}
-
-// runParties runs fn for each of n parties over a fresh in-memory network and
-// returns their results; it fails the test on any error.
+// runParties runs fn for each of n semi-honest parties over a fresh
+// in-memory network and returns their results; it fails the test on any
+// error. Party i's randomness is the test's stream "party i of n", so a
+// failure replays with the seed it logs.
 func runParties[T any](t *testing.T, n int, fn func(ctx context.Context, p *Party) (T, error)) []T {
 	t.Helper()
-	res, errs := runPartiesCfg(t, transport.NewMemoryNetwork(), n, func(i int) Config { return Config{Security: SemiHonest, Rand: newSeeded(uint64(1000*n + i))} }, fn)
+	rs := make([]*mpctest.Stream, n)
+	for i := range rs {
+		rs[i] = mpctest.Rand(t, fmt.Sprintf("party %d of %d", i, n))
+	}
+	res, errs := runPartiesCfg(t, transport.NewMemoryNetwork(), n, func(i int) Config { return Config{Security: SemiHonest, Rand: rs[i]} }, fn)
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("party %d: %v", i, err)
@@ -49,34 +43,19 @@ func runParties[T any](t *testing.T, n int, fn func(ctx context.Context, p *Part
 	return res
 }
 
+// runPartiesCfg runs fn for each of n parties, party i configured by
+// cfg(i), over nw (mpctest.Run: one context of mpctest.DefaultTimeout,
+// every Conn closed on return).
 func runPartiesCfg[T any](t testing.TB, nw transport.Network, n int, cfg func(i int) Config, fn func(ctx context.Context, p *Party) (T, error)) ([]T, []error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	job := nextJob()
-	res := make([]T, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			conn, err := nw.Open(ctx, job, transport.PartyID(i), n)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer conn.Close()
-			p, err := NewParty(ctx, conn, cfg(i))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			res[i], errs[i] = fn(ctx, p)
-		}(i)
-	}
-	wg.Wait()
-	return res, errs
+	return mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (T, error) {
+		p, err := NewParty(ctx, conn, cfg(int(conn.Self())))
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return fn(ctx, p)
+	}, mpctest.Network(nw))
 }
 
 func randField(r *rand.Rand, m int) fr.Vector {

@@ -8,4 +8,8 @@
 //
 // Every blocking call takes a context; a party that does not answer before the
 // context's deadline yields a *PartyError naming it.
+//
+// The P2PNetwork's own timers (redial backoff, dial timeout, expiry of
+// messages for unopened jobs) run on an injectable Clock, the real one by
+// default, so that tests fire them at will (mpc/mpctest/fakeclock).
 package transport

@@ -57,6 +57,7 @@ type p2pConfig struct {
 	writeTimeout    time.Duration // how long one frame may take to be accepted by the peer
 	maxStreamsPerPr int           // concurrent inbound streams per peer
 	log             *slog.Logger
+	clock           Clock // the network's timers; never nil after NewP2PNetwork
 }
 
 // Defaults of a P2PNetwork; see the options.
@@ -242,6 +243,7 @@ func NewP2PNetwork(h host.Host, opts ...P2POption) *P2PNetwork {
 		dialTimeout:     DefaultStreamDialTimeout,
 		writeTimeout:    DefaultFrameWriteTimeout,
 		maxStreamsPerPr: 4,
+		clock:           realClock{},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -275,15 +277,24 @@ func NewP2PNetwork(h host.Host, opts ...P2POption) *P2PNetwork {
 // arrives to trigger a sweep, so their memory is bounded in time too.
 func (nw *P2PNetwork) janitor() {
 	defer nw.wg.Done()
-	t := time.NewTicker(max(nw.cfg.earlyTTL/4, 10*time.Millisecond))
-	defer t.Stop()
+	period := max(nw.cfg.earlyTTL/4, 10*time.Millisecond)
+	tick := make(chan struct{}, 1)
 	for {
+		// One timer at a time, re-armed after each sweep: a slow sweep
+		// delays the next instead of queueing ticks.
+		stop := nw.cfg.clock.AfterFunc(period, func() {
+			select {
+			case tick <- struct{}{}:
+			default:
+			}
+		})
 		select {
 		case <-nw.ctx.Done():
+			stop()
 			return
-		case now := <-t.C:
+		case <-tick:
 			nw.mu.Lock()
-			nw.sweepLocked(now)
+			nw.sweepLocked(nw.cfg.clock.Now())
 			nw.mu.Unlock()
 		}
 	}
@@ -393,7 +404,7 @@ func (nw *P2PNetwork) OpenCommittee(_ context.Context, jobID string, committee [
 		nw.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if now := time.Now(); now.Sub(nw.lastSweep) > time.Second {
+	if now := nw.cfg.clock.Now(); now.Sub(nw.lastSweep) > time.Second {
 		nw.sweepLocked(now)
 	}
 	if _, open := nw.jobs[jobID]; open {
@@ -522,7 +533,7 @@ func (c *p2pConn) Close() error {
 	nw.mu.Lock()
 	if nw.jobs[j.id] == j {
 		delete(nw.jobs, j.id)
-		nw.closedIDs[j.id] = time.Now()
+		nw.closedIDs[j.id] = nw.cfg.clock.Now()
 	}
 	closing := nw.closed
 	nw.mu.Unlock()
@@ -708,7 +719,7 @@ type earlyUsage struct {
 
 // bufferEarlyLocked keeps f until its job is opened. nw.mu is held.
 func (nw *P2PNetwork) bufferEarlyLocked(p peer.ID, f frame) {
-	now := time.Now()
+	now := nw.cfg.clock.Now()
 	if now.Sub(nw.lastSweep) > time.Second {
 		nw.sweepLocked(now)
 	}
@@ -988,6 +999,7 @@ func (l *outLink) run() {
 		sent := 0
 		for i := range batch {
 			f := &batch[i]
+			// The stream's deadline is the OS's, on the real clock (see Clock).
 			_ = s.SetWriteDeadline(time.Now().Add(l.nw.cfg.writeTimeout))
 			hdr = appendFrameHeader(hdr[:0], f.kind, f.jobID, f.round, len(f.payload))
 			if _, err = bw.Write(hdr); err == nil {
@@ -1020,12 +1032,25 @@ func (l *outLink) run() {
 	}
 }
 
+// Redial schedule of openStream: the first retry after firstRedial, each
+// next one twice as late, at most maxRedial apart.
+const (
+	firstRedial = 50 * time.Millisecond
+	maxRedial   = 2 * time.Second
+)
+
 // openStream opens the outbound stream, retrying with backoff for the dial
-// timeout: a peer's node may still be starting when a job begins.
+// timeout: a peer's node may still be starting when a job begins. Both the
+// backoff and the timeout run on the network's clock.
 func (l *outLink) openStream() (network.Stream, error) {
-	ctx, cancel := context.WithTimeout(l.nw.ctx, l.nw.cfg.dialTimeout)
-	defer cancel()
-	backoff := 50 * time.Millisecond
+	clk := l.nw.cfg.clock
+	ctx, cancel := context.WithCancelCause(l.nw.ctx)
+	defer cancel(nil)
+	stopTimeout := clk.AfterFunc(l.nw.cfg.dialTimeout, func() {
+		cancel(fmt.Errorf("no stream within the dial timeout of %v: %w", l.nw.cfg.dialTimeout, context.DeadlineExceeded))
+	})
+	defer stopTimeout()
+	backoff := firstRedial
 	for {
 		s, err := l.nw.h.NewStream(ctx, l.peer, ProtocolID)
 		if err == nil {
@@ -1034,14 +1059,15 @@ func (l *outLink) openStream() (network.Stream, error) {
 		if sw, ok := l.nw.h.Network().(*swarm.Swarm); ok {
 			sw.Backoff().Clear(l.peer) // our schedule, not the swarm's
 		}
-		t := time.NewTimer(backoff)
+		retry := make(chan struct{})
+		stopRetry := clk.AfterFunc(backoff, func() { close(retry) })
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%v (%w)", err, ctx.Err())
-		case <-t.C:
+			stopRetry()
+			return nil, fmt.Errorf("%v (%w)", err, context.Cause(ctx))
+		case <-retry:
 		}
-		backoff = min(2*backoff, 2*time.Second)
+		backoff = min(2*backoff, maxRedial)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,9 @@ import (
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cohortnet/cohort/mpc/mpctest/fakeclock"
 )
 
 // newHosts starts n libp2p hosts on loopback that know each other's
@@ -59,6 +63,28 @@ func ids(hs []host.Host) []peer.ID {
 	return out
 }
 
+// waitEarly waits until nw's early buffer for job satisfies cond.
+func waitEarly(t *testing.T, ctx context.Context, nw *P2PNetwork, job string, cond func(*earlyJob) bool) {
+	t.Helper()
+	err := waitUntil(ctx, "the early buffer of job "+job, func() bool {
+		nw.mu.Lock()
+		defer nw.mu.Unlock()
+		e := nw.early[job]
+		return e != nil && cond(e)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitCounter waits until a metric counter reaches want.
+func waitCounter(t *testing.T, ctx context.Context, c prometheus.Counter, want float64) {
+	t.Helper()
+	if err := waitUntil(ctx, "a counter", func() bool { return testutil.ToFloat64(c) >= want }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // p2pNets attaches a P2PNetwork to every host; the committee of every job is
 // all hosts in order.
 func p2pNets(t testing.TB, hs []host.Host, opts ...P2POption) []*P2PNetwork {
@@ -95,93 +121,39 @@ func msg(from, to int, r Round, size int) []byte {
 	return p
 }
 
-// exchange runs rounds in which every party sends a distinct message to
-// every other party and checks what each receives.
-func exchange(t *testing.T, conns []Conn, rounds []Round, size int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	n := len(conns)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		wg.Go(func() {
-			for _, r := range rounds {
-				out := make([][]byte, n)
-				for j := range out {
-					out[j] = msg(i, j, r, size)
-				}
-				if err := SendAll(ctx, c, r, out); err != nil {
-					errs[i] = err
-					return
-				}
-				in, err := RecvAll(ctx, c, r)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				for j, m := range in {
-					if j != i && !bytes.Equal(m, msg(j, i, r, size)) {
-						errs[i] = fmt.Errorf("party %d round %d: wrong message from %d", i, r, j)
-						return
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("party %d: %v", i, err)
-		}
-	}
-}
-
-func TestP2PThreePartiesExchangeOverTCPAndQUIC(t *testing.T) {
-	for _, listen := range []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"} {
-		t.Run(listen, func(t *testing.T) {
-			nws := p2pNets(t, newHosts(t, 3, listen))
-			conns := openP2P(t, nws, "job-1")
-			exchange(t, conns, []Round{1, 2, 3}, 1000)
-			// Empty and large (multi-chunk) messages in a second, concurrent job.
-			conns2 := openP2P(t, nws, "job-2")
-			exchange(t, conns2, []Round{1}, 0)
-			exchange(t, conns2, []Round{2}, 3<<20)
-		})
-	}
-}
-
-// TestP2PSendQueueAccounting sends far more than the send-queue bound over
-// many rounds: the bound must throttle, never wedge, the sender.
-func TestP2PSendQueueAccounting(t *testing.T) {
-	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"), WithSendQueue(8<<10))
-	conns := openP2P(t, nws, "queue")
-	rounds := make([]Round, 64)
-	for i := range rounds {
-		rounds[i] = Round(i + 1)
-	}
-	exchange(t, conns, rounds, 3<<10)
-	exchange(t, conns, []Round{100}, 64<<10) // one message larger than the whole bound
-}
-
-// Five parties join two concurrent jobs at staggered times and run many
-// rounds; early buffering, stream set-up races and job multiplexing on one
-// stream per peer all get exercised (best under -race).
+// Five parties join two concurrent jobs one after the other, in a different
+// order per job, and run many rounds; early buffering, stream set-up races
+// and job multiplexing on one stream per peer all get exercised (best under
+// -race). A party joins only once the previous one in its job's order has
+// sent its first round, so every job has messages sent to parties that have
+// not opened it yet, whatever the machine's load.
 func TestP2PStaggeredJoinsManyRounds(t *testing.T) {
 	const n = 5
 	nws := p2pNets(t, newHosts(t, n, "/ip4/127.0.0.1/tcp/0"))
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	jobs := []string{"stagger-a", "stagger-b"}
+	orders := [][]int{{3, 0, 4, 1, 2}, {1, 4, 2, 0, 3}}
 	errs := make([]error, n*len(jobs))
 	var wg sync.WaitGroup
 	for ji, job := range jobs {
-		for i := range n {
+		// turn[k] is closed when the party at position k of the order may join.
+		turn := make([]chan struct{}, n+1)
+		for k := range turn {
+			turn[k] = make(chan struct{})
+		}
+		close(turn[0])
+		for pos, i := range orders[ji] {
 			wg.Go(func() {
 				err := func() error {
-					time.Sleep(time.Duration((i*37+ji*53)%120) * time.Millisecond)
+					select {
+					case <-turn[pos]:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
 					c, err := nws[i].Open(ctx, job, PartyID(i), n)
 					if err != nil {
+						close(turn[pos+1]) // let the rest fail on their own
 						return err
 					}
 					defer c.Close()
@@ -190,7 +162,11 @@ func TestP2PStaggeredJoinsManyRounds(t *testing.T) {
 						for j := range out {
 							out[j] = msg(i, j, r+Round(ji)*1000, 2000+int(r)*10)
 						}
-						if err := SendAll(ctx, c, r, out); err != nil {
+						err := SendAll(ctx, c, r, out)
+						if r == 1 {
+							close(turn[pos+1])
+						}
+						if err != nil {
 							return err
 						}
 						in, err := RecvAll(ctx, c, r)
@@ -230,7 +206,20 @@ func TestP2PMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	conns := openP2P(t, nws, "metrics")
-	exchange(t, conns, []Round{1, 2}, 1000)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for r := Round(1); r <= 2; r++ { // each party sends the other one message per round
+		for i, c := range conns {
+			if err := c.Send(ctx, PartyID(1-i), r, msg(i, 1-i, r, 1000)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, c := range conns {
+			if m, err := c.Recv(ctx, PartyID(1-i), r); err != nil || !bytes.Equal(m, msg(1-i, i, r, 1000)) {
+				t.Fatalf("party %d round %d: %v", i, r, err)
+			}
+		}
+	}
 	gather := func() map[string]float64 {
 		values := map[string]float64{}
 		mfs, err := reg.Gather()
@@ -246,11 +235,8 @@ func TestP2PMetrics(t *testing.T) {
 	}
 	// The writer counts a batch just after flushing it, which may be after
 	// the peer has already read it.
+	waitCounter(t, ctx, nws[1].m.sentFrames, 2)
 	values := gather()
-	for deadline := time.Now().Add(5 * time.Second); values["cohort_mpc_sent_frames_total"] < 2 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-		values = gather()
-	}
 	frame := float64(frameHeaderBytes("metrics") + 1000)
 	for name, want := range map[string]float64{
 		"cohort_mpc_sent_frames_total":     2,
@@ -281,7 +267,8 @@ func TestP2PBuffersMessagesForJobsNotYetOpened(t *testing.T) {
 	if err := c0.Close(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // let the frames land in the early buffer
+	// Both frames (the message, then the leave) are in party 2's early buffer.
+	waitEarly(t, ctx, nws[2], "late", func(e *earlyJob) bool { return len(e.msgs) == 1 && hasKey(e.gone, hs[0].ID()) })
 	c2, err := nws[2].Open(ctx, "late", 2, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +310,9 @@ func TestP2PEarlyBufferIsBounded(t *testing.T) {
 	if err := other.Send(ctx, 1, 1, []byte("x")); err != nil { // second unopened job: over quota, dropped
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The three frames share one stream, read in order: once the third is
+	// dropped, the first two have been buffered or refused.
+	waitCounter(t, ctx, nws[1].m.dropped.WithLabelValues("early_jobs_quota"), 1)
 	b, err := nws[1].Open(ctx, "big", 1, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -373,24 +362,20 @@ func TestP2PMailboxBoundsMessageCount(t *testing.T) {
 	// Wait until the receiver has processed all 12 frames (10 unread and the
 	// sender failed) before reading any further.
 	job := conns[1].(*p2pConn).job
-	for {
+	err := waitUntil(ctx, "10 unread messages and a failed sender", func() bool {
 		job.mu.Lock()
-		unread, failed := job.unread[0], job.sendErr[0]
-		job.mu.Unlock()
-		if unread == 10 && failed != nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("receiver state: %d unread, failure %v", unread, failed)
-		}
-		time.Sleep(5 * time.Millisecond)
+		defer job.mu.Unlock()
+		return job.unread[0] == 10 && job.sendErr[0] != nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for r := Round(1); r < 11; r++ {
 		if _, err := conns[1].Recv(ctx, 0, r); err != nil {
 			t.Fatalf("round %d within bound: %v", r, err)
 		}
 	}
-	_, err := conns[1].Recv(ctx, 0, 11)
+	_, err = conns[1].Recv(ctx, 0, 11)
 	var pe *PartyError
 	if !errors.As(err, &pe) || pe.Party != 0 || !errors.Is(err, ErrMailboxFull) {
 		t.Fatalf("11th unread message must fail its sender, got %v", err)
@@ -411,7 +396,7 @@ func TestP2PEarlyBufferTotalIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitEarly(t, ctx, nws[2], "total", func(e *earlyJob) bool { return len(e.msgs)+len(e.gone) == 2 })
 	c2, err := nws[2].Open(ctx, "total", 2, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -434,11 +419,18 @@ func TestP2PEarlyBufferTotalIsBounded(t *testing.T) {
 	}
 }
 
+// Messages for a job never opened are dropped by the janitor once older
+// than the early TTL, and not before. The receiver's clock is fake: the
+// test fires each janitor sweep itself, at known times.
 func TestP2PEarlyMessagesExpire(t *testing.T) {
-	nws := p2pNets(t, newHosts(t, 2, "/ip4/127.0.0.1/tcp/0"), WithEarlyBuffer(1<<20, 4, 100*time.Millisecond))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	const ttl = 100 * time.Millisecond
+	hs := newHosts(t, 2, "/ip4/127.0.0.1/tcp/0")
+	clk := fakeclock.New(time.Unix(1_000_000, 0))
+	sender := p2pNets(t, hs[:1])[0]
+	nw := p2pNets(t, hs[1:], WithEarlyBuffer(1<<20, 4, ttl), WithClock(clk))[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	a, err := nws[0].Open(ctx, "stale", 0, 2)
+	a, err := sender.OpenCommittee(ctx, "stale", ids(hs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,14 +438,38 @@ func TestP2PEarlyMessagesExpire(t *testing.T) {
 	if err := a.Send(ctx, 1, 1, []byte("too early")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(400 * time.Millisecond) // several TTLs: the janitor discards it
-	nws[1].mu.Lock()
-	left := len(nws[1].early) + len(nws[1].earlyUse) + nws[1].earlySum
-	nws[1].mu.Unlock()
-	if left != 0 {
-		t.Fatalf("%d early-buffer entries survived their TTL", left)
+	waitEarly(t, ctx, nw, "stale", func(e *earlyJob) bool { return len(e.msgs) == 1 })
+	left := func() int {
+		nw.mu.Lock()
+		defer nw.mu.Unlock()
+		return len(nw.early) + len(nw.earlyUse) + nw.earlySum
 	}
-	b, err := nws[1].Open(ctx, "stale", 1, 2)
+	// The janitor is the only timer of a network with no job open. Each
+	// step fires it once and waits until it has swept and re-armed, so
+	// sweep k runs at exactly k periods after the message arrived.
+	if err := clk.WaitPending(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	period := clk.Remaining()[0]
+	if period != ttl/4 {
+		t.Fatalf("janitor period %v, want %v", period, ttl/4)
+	}
+	for k := 1; k <= 5; k++ {
+		clk.Advance(period)
+		if err := clk.WaitPending(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		switch expired := time.Duration(k)*period > ttl; {
+		case !expired && left() == 0:
+			t.Fatalf("sweep at %v dropped a message younger than the TTL %v", time.Duration(k)*period, ttl)
+		case expired && left() != 0:
+			t.Fatalf("sweep at %v left %d early-buffer entries older than the TTL", time.Duration(k)*period, left())
+		}
+	}
+	if got := testutil.ToFloat64(nw.m.dropped.WithLabelValues("early_expired")); got != 1 {
+		t.Fatalf("early_expired = %v, want 1", got)
+	}
+	b, err := nw.OpenCommittee(ctx, "stale", ids(hs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,56 +484,23 @@ func TestP2PEarlyMessagesExpire(t *testing.T) {
 func TestP2PSilentPartyNamedAtDeadline(t *testing.T) {
 	nws := p2pNets(t, newHosts(t, 3, "/ip4/127.0.0.1/tcp/0"))
 	conns := openP2P(t, nws, "silent")
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := Broadcast(ctx, conns[1], 7, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := RecvAll(ctx, conns[0], 7) // party 2 never sends
+	// Party 1's message has arrived, however slow the machine: the short
+	// deadline below can only be missed by party 2.
+	if err := WaitDelivered(ctx, conns[0], 1, 7); err != nil {
+		t.Fatal(err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelShort()
+	_, err := RecvAll(short, conns[0], 7) // party 2 never sends
 	var pe *PartyError
 	if !errors.As(err, &pe) || pe.Party != 2 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want PartyError naming party 2 with deadline, got %v", err)
 	}
-}
-
-func TestP2PDeadPeerFailsPendingRecv(t *testing.T) {
-	hs := newHosts(t, 3, "/ip4/127.0.0.1/tcp/0")
-	nws := p2pNets(t, hs)
-	conns := openP2P(t, nws, "crash")
-	exchange(t, conns, []Round{1}, 100) // streams are up in every direction
-
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := conns[0].Recv(ctx, 2, 2)
-		done <- err
-	}()
-	time.Sleep(50 * time.Millisecond)
-	hs[2].Close() // the node dies: no leave frame, its connections drop
-	select {
-	case err := <-done:
-		var pe *PartyError
-		if !errors.As(err, &pe) || pe.Party != 2 || !errors.Is(err, ErrPeerGone) {
-			t.Fatalf("want PartyError naming party 2 with ErrPeerGone, got %v", err)
-		}
-	case <-ctx.Done():
-		t.Fatal("Recv from a dead peer hung until the deadline")
-	}
-	// Sending to it fails too, naming it; the surviving pair keeps working.
-	if err := conns[0].Send(ctx, 2, 3, []byte("x")); err == nil {
-		t.Fatal("send to a dead peer succeeded")
-	}
-	survivors := make([]Conn, 2)
-	for i := range survivors {
-		c, err := nws[i].OpenCommittee(ctx, "after-crash", ids(hs[:2]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		survivors[i] = c
-	}
-	exchange(t, survivors, []Round{1}, 100)
 }
 
 // A committee member that never opened an MPC stream (it never sent
@@ -541,7 +524,9 @@ func TestP2PDisconnectOfSilentPeerFailsRecv(t *testing.T) {
 		_, err := c.Recv(ctx, 1, 1)
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	if err := WaitRecvPending(ctx, c, 1, 1); err != nil {
+		t.Fatal(err)
+	}
 	hs[1].Close()
 	select {
 	case err := <-done:
@@ -551,6 +536,91 @@ func TestP2PDisconnectOfSilentPeerFailsRecv(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("Recv from a disconnected peer hung until the deadline")
+	}
+}
+
+// waitRedial waits until the link's writer is asleep in its redial backoff
+// (the janitor, the dial timeout and the backoff are armed) and returns
+// the backoff's duration: the shortest timer left.
+func waitRedial(t *testing.T, ctx context.Context, clk *fakeclock.Clock) time.Duration {
+	t.Helper()
+	if err := clk.WaitPending(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	return clk.Remaining()[0]
+}
+
+// A peer whose node has not started its MPC protocol yet is redialled on a
+// doubling backoff, and reached once it serves the protocol. The sender's
+// clock is fake: the test sees each backoff armed and fires it itself.
+func TestP2PRedialsUntilPeerServes(t *testing.T) {
+	hs := newHosts(t, 2, "/ip4/127.0.0.1/tcp/0")
+	clk := fakeclock.New(time.Unix(1_000_000, 0))
+	nw := NewP2PNetwork(hs[0], WithClock(clk))
+	defer nw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := nw.OpenCommittee(ctx, "redial", ids(hs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Send(ctx, 1, 1, []byte("hello")); err != nil {
+		t.Fatal(err) // queued while the writer dials
+	}
+	for _, want := range []time.Duration{50 * time.Millisecond, 100 * time.Millisecond} {
+		if got := waitRedial(t, ctx, clk); got != want {
+			t.Fatalf("redial backoff %v, want %v", got, want)
+		}
+		clk.Advance(want) // the next attempt fails too: nobody serves the protocol
+	}
+	if got := waitRedial(t, ctx, clk); got != 200*time.Millisecond {
+		t.Fatalf("redial backoff %v, want 200ms", got)
+	}
+	// The peer's node starts; the next attempt, and only it, reaches it.
+	b := NewP2PNetwork(hs[1])
+	defer b.Close()
+	cb, err := b.OpenCommittee(ctx, "redial", ids(hs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	clk.Advance(200 * time.Millisecond)
+	if m, err := cb.Recv(ctx, 0, 1); err != nil || string(m) != "hello" {
+		t.Fatalf("message queued while redialling: %q, %v", m, err)
+	}
+}
+
+// A peer that never serves the protocol is declared gone at the dial
+// timeout, on the network's clock.
+func TestP2PDialTimeoutFailsUnreachablePeer(t *testing.T) {
+	hs := newHosts(t, 2, "/ip4/127.0.0.1/tcp/0")
+	clk := fakeclock.New(time.Unix(1_000_000, 0))
+	const dial = 15 * time.Second
+	nw := NewP2PNetwork(hs[0], WithClock(clk), WithTimeouts(dial, 0))
+	defer nw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := nw.OpenCommittee(ctx, "never", ids(hs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	waitRedial(t, ctx, clk)
+	if rem := clk.Remaining(); rem[len(rem)-1] != DefaultEarlyTTL/4 || rem[len(rem)-2] != dial {
+		t.Fatalf("timers %v: want the dial timeout %v and the janitor's %v", rem, dial, DefaultEarlyTTL/4)
+	}
+	clk.Advance(dial - time.Millisecond)
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancelShort()
+	if _, err := a.Recv(short, 1, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("before the dial timeout: %v, want only the Recv's own deadline", err)
+	}
+	clk.Advance(time.Millisecond)
+	_, err = a.Recv(ctx, 1, 1)
+	var pe *PartyError
+	if !errors.As(err, &pe) || pe.Party != 1 || !errors.Is(err, ErrPeerGone) || !strings.Contains(err.Error(), "dial timeout") {
+		t.Fatalf("want PartyError naming party 1 gone at the dial timeout, got %v", err)
 	}
 }
 
@@ -707,7 +777,7 @@ func TestP2PSenderIsTheAuthenticatedPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cb.Close()
-	time.Sleep(100 * time.Millisecond) // the forged frame has been processed
+	waitCounter(t, ctx, a.m.dropped.WithLabelValues("not_in_committee"), 1) // the forged frame was read and dropped
 	if err := cb.Send(ctx, 0, 1, []byte("genuine")); err != nil {
 		t.Fatal(err)
 	}
@@ -770,38 +840,6 @@ func TestP2PMalformedFramesFailOnlyTheirSender(t *testing.T) {
 				t.Fatalf("honest party after garbage: %q, %v", m, err)
 			}
 		})
-	}
-}
-
-func TestP2PCloseStopsEverything(t *testing.T) {
-	hs := newHosts(t, 2, "/ip4/127.0.0.1/tcp/0")
-	nws := p2pNets(t, hs)
-	conns := openP2P(t, nws, "shutdown")
-	exchange(t, conns, []Round{1}, 10)
-	done := make(chan error, 1)
-	go func() {
-		_, err := conns[0].Recv(context.Background(), 1, 2)
-		done <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	if err := nws[0].Close(); err != nil { // returns only after its goroutines exit
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrClosed) {
-			t.Fatalf("pending Recv after network Close: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("pending Recv did not return after Close")
-	}
-	// The peer learns that this node went away.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := conns[1].Recv(ctx, 0, 2)
-	var pe *PartyError
-	if !errors.As(err, &pe) || pe.Party != 0 || !errors.Is(err, ErrPeerGone) {
-		t.Fatalf("peer of a closed network: %v", err)
 	}
 }
 
