@@ -246,8 +246,8 @@ func TestOrderSignedByAllOpensTasks(t *testing.T) {
 			t.Fatalf("task %d: %+v", i, task)
 		}
 	}
-	if got := e.score("p2"); got != before+creditOrderActivated {
-		t.Fatalf("p2 credit %d after activation, want %d", got, before+creditOrderActivated)
+	if got := e.score("p2"); got != before+policies.DefaultOrderCredit.Activated {
+		t.Fatalf("p2 credit %d after activation, want %d", got, before+policies.DefaultOrderCredit.Activated)
 	}
 	// Nobody can take an order's task IDs through task.assign.
 	e.refused(e.tx("buyer", &ledgerpb.TaskAssign{TaskId: OrderTaskID("O-2", 0), Assignee: "p1",
@@ -354,7 +354,7 @@ func TestOrderTimeoutSuspendsAndResumeNeedsEveryParty(t *testing.T) {
 	}
 	var sawBreach bool
 	for _, ev := range creditOf(t, e.app(), "p2").History {
-		sawBreach = sawBreach || ev.Delta == creditOrderBreach && strings.Contains(ev.Reason, "O-4 breach")
+		sawBreach = sawBreach || ev.Delta == policies.DefaultOrderCredit.Breach && strings.Contains(ev.Reason, "O-4 breach")
 	}
 	if !sawBreach || e.score("p2") >= p2+ratingTaskTimeout {
 		t.Fatalf("p2 credit %d (was %d) without the breach charge: %v", e.score("p2"), p2, creditOf(t, e.app(), "p2").History)
@@ -414,8 +414,8 @@ func TestOrderBelowThresholdThenSettle(t *testing.T) {
 	if task := taskOf(t, e.app(), o.TaskIds[1]); task.Status != TaskBelowThreshold || task.CompletedBps != 5000 {
 		t.Fatalf("p2's task %+v", task)
 	}
-	if got := e.score("p2"); got != p2+creditOrderBreach {
-		t.Fatalf("p2 credit %d after the breach, want %d", got, p2+creditOrderBreach)
+	if got := e.score("p2"); got != p2+policies.DefaultOrderCredit.Breach {
+		t.Fatalf("p2 credit %d after the breach, want %d", got, p2+policies.DefaultOrderCredit.Breach)
 	}
 	v := uint32(len(o.Transitions))
 	for _, p := range []string{"p2", "buyer", "p1"} {
@@ -457,7 +457,7 @@ func TestOrderBelowThresholdThenSettle(t *testing.T) {
 		t.Fatalf("settlement record %+v", rec)
 	}
 	rep := creditOf(t, e.app(), "p1")
-	if rep.Credit.Score != p1+creditOrderDelivered || rep.Credit.Output != outBefore+outputPoints(s.Shares[0].Total) {
+	if rep.Credit.Score != p1+policies.DefaultOrderCredit.Delivered || rep.Credit.Output != outBefore+outputPoints(s.Shares[0].Total) {
 		t.Fatalf("p1 after settlement: score %d output %d", rep.Credit.Score, rep.Credit.Output)
 	}
 }
@@ -479,8 +479,8 @@ func TestOrderInvalidProofSuspends(t *testing.T) {
 	if tr := lastTransition(o); o.Status != OrderSuspended || tr.Party != "p1" || !strings.Contains(tr.Reason, "does not verify") {
 		t.Fatalf("order after an invalid proof: %s %+v", o.Status, tr)
 	}
-	if got := e.score("p1"); got != before+ratingInvalidProof+creditOrderBreach {
-		t.Fatalf("p1 credit %d, want %d", got, before+ratingInvalidProof+creditOrderBreach)
+	if got := e.score("p1"); got != before+ratingInvalidProof+policies.DefaultOrderCredit.Breach {
+		t.Fatalf("p1 credit %d, want %d", got, before+ratingInvalidProof+policies.DefaultOrderCredit.Breach)
 	}
 	if task := taskOf(t, e.app(), o.TaskIds[0]); task.Status != TaskOpen {
 		t.Fatalf("task %s after an invalid proof", task.Status)
@@ -780,7 +780,7 @@ func TestOrderSecondBreachVoidsVotes(t *testing.T) {
 	if h.Grade != gradeOf(h.Credit.Score) || h.Truncated || len(h.Entries) != 3 {
 		t.Fatalf("credit history %v", &h)
 	}
-	want := []int64{creditOrderActivated, ratingInvalidProof, creditOrderBreach}
+	want := []int64{policies.DefaultOrderCredit.Activated, ratingInvalidProof, policies.DefaultOrderCredit.Breach}
 	for i, en := range h.Entries {
 		if en.Event.Delta != want[i] || en.Grade != gradeOf(en.Event.Score) {
 			t.Fatalf("history entry %d: %v, want delta %d", i, en, want[i])
