@@ -76,6 +76,8 @@ func (e *orderEnv) tx(signer string, msg proto.Message) []byte {
 		p.Msg = &ledgerpb.TxPayload_OrderTerminate{OrderTerminate: m}
 	case *ledgerpb.OrderSettle:
 		p.Msg = &ledgerpb.TxPayload_OrderSettle{OrderSettle: m}
+	case *ledgerpb.OrderAward:
+		p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: m}
 	case *ledgerpb.TaskComplete:
 		p.Msg = &ledgerpb.TxPayload_TaskComplete{TaskComplete: m}
 	case *ledgerpb.TaskAssign:
@@ -810,7 +812,7 @@ func hasEvent(evs []abci.Event, typ, id, status string) bool {
 }
 
 // FuzzOrderTx signs arbitrary bytes as each order message, by each member,
-// against a chain with a draft and an active order: CheckTx never panics
+// against a chain with a draft, an active and a tendering order: CheckTx never panics
 // and answers with a code, and an accepted message passes FinalizeBlock's
 // re-check on a fresh copy of the same chain.
 func FuzzOrderTx(f *testing.F) {
@@ -827,6 +829,10 @@ func FuzzOrderTx(f *testing.F) {
 		h, _ := OrderTermsHash(active)
 		e.ok(e.tx("p1", &ledgerpb.OrderSign{OrderId: "O-act", TermsHash: h}))
 		e.ok(e.tx("p2", &ledgerpb.OrderSign{OrderId: "O-act", TermsHash: h}))
+		tender := orderTerms("O-tender", ModeHybrid, 500, k.PublicKey.Bytes())
+		tender.Partners, tender.Tender, tender.MaxPrice = nil, true, 50
+		tender.Funds = tender.ProfitPool + tender.Quantity*tender.MaxPrice
+		e.ok(e.tx("buyer", tender))
 		return e
 	}
 	e := setup(f)
@@ -841,10 +847,13 @@ func FuzzOrderTx(f *testing.F) {
 	f.Add(uint8(3), uint8(0), vote)
 	settle, _ := proto.Marshal(&ledgerpb.OrderSettle{OrderId: "O-act"})
 	f.Add(uint8(4), uint8(0), settle)
+	award, _ := proto.Marshal(&ledgerpb.OrderAward{OrderId: "O-tender", JobId: "J", Award: []uint64{10, 20, 0, 0},
+		Salt: make([]byte, 32), Commitments: [][]byte{make([]byte, 32), make([]byte, 32), make([]byte, 32)}})
+	f.Add(uint8(5), uint8(0), award)
 	names := []string{"buyer", "p1", "p2", "p3"}
 	f.Fuzz(func(t *testing.T, kind, who uint8, raw []byte) {
 		msgs := []proto.Message{&ledgerpb.OrderCreate{}, &ledgerpb.OrderSign{}, &ledgerpb.OrderResume{},
-			&ledgerpb.OrderTerminate{}, &ledgerpb.OrderSettle{}}
+			&ledgerpb.OrderTerminate{}, &ledgerpb.OrderSettle{}, &ledgerpb.OrderAward{}}
 		msg := msgs[int(kind)%len(msgs)]
 		if proto.Unmarshal(raw, msg) != nil {
 			return
