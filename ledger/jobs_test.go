@@ -33,11 +33,11 @@ type jobChain struct {
 	app *App
 	// replicas run every block app runs and must agree on its AppHash.
 	replicas []*App
-	ms     []testMember
-	shares []*committee.Share
-	keys   *zk.Keys
-	height int64
-	nextID int
+	ms       []testMember
+	shares   []*committee.Share
+	keys     *zk.Keys
+	height   int64
+	nextID   int
 }
 
 func newJobChain(t *testing.T) *jobChain { return newJobChainReplicas(t, 0) }
