@@ -408,3 +408,43 @@ func TestOrderCreditFromPolicy(t *testing.T) {
 		t.Fatalf("node1's rating %d → %d at activation, want +7", before, got)
 	}
 }
+
+// TestTenderExpiryOutputSharing: an expired tender job leaves the order
+// tendering for another tender; in output-sharing mode the award sets unit
+// values only (a quoted price of 0 is a valid unit value of a tendered
+// order) and the partners' signatures activate it.
+func TestTenderExpiryOutputSharing(t *testing.T) {
+	c := newJobChain(t)
+	o := tenderOrder(t, c, "T-1", "BBB")
+	o.Mode, o.ProfitPool, o.Funds = ModeOutputSharing, 9000, 9000
+	c.mustOK(t, c.tx(t, 0, o))
+	first := tenderJob(t, c, "TJ-1", "T-1", "node1", "node2")
+	first.DeadlineHeight = c.height + 7
+	c.mustOK(t, c.tx(t, 0, first))
+	// Both quote; the committee never posts a result, so nobody is penalised.
+	c.quote(t, 1, "TJ-1", 10, 100)
+	c.quote(t, 2, "TJ-1", 20, 100)
+	for c.job(t, "TJ-1").Status != JobAborted {
+		c.block(t)
+	}
+	if o := c.order(t, "T-1"); o.Status != OrderTendering {
+		t.Fatalf("order after its tender expired: %s", o.Status)
+	}
+	c.mustOK(t, c.tx(t, 0, tenderJob(t, c, "TJ-2", "T-1", "node1", "node2")))
+	c.quote(t, 1, "TJ-2", 0, 100)
+	c.quote(t, 2, "TJ-2", 20, 100)
+	out := makeTenderOutput(t, []uint64{100, 0, 0, 0})
+	c.complete(t, "TJ-2", out.output)
+	c.mustOK(t, c.tx(t, 0, out.msg("T-1", "TJ-2")))
+	got := c.order(t, "T-1")
+	if got.Status != OrderDraft || len(got.Terms.Partners) != 1 || got.TenderedQuantity != 0 || got.Terms.Quantity != tenderQty {
+		t.Fatalf("awarded order: %+v", got)
+	}
+	if p := got.Terms.Partners[0]; p.Member != "node1" || p.Quantity != tenderQty || p.UnitValue != 0 || p.FixedAmount != 0 {
+		t.Fatalf("partner %v", p)
+	}
+	c.mustOK(t, c.tx(t, 1, &ledgerpb.OrderSign{OrderId: "T-1", TermsHash: got.TermsHash}))
+	if got := c.order(t, "T-1"); got.Status != OrderActive || len(got.TaskIds) != 1 {
+		t.Fatalf("order after node1's signature: %s %v", got.Status, got.TaskIds)
+	}
+}
