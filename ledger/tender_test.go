@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/jobs"
@@ -97,7 +98,7 @@ type tenderOutput struct {
 	output      []byte
 }
 
-func makeTenderOutput(t *testing.T, award []uint64) *tenderOutput {
+func makeTenderOutput(t testing.TB, award []uint64) *tenderOutput {
 	t.Helper()
 	felts := func(xs ...uint64) []fr.Element {
 		out := make([]fr.Element, len(xs))
@@ -446,5 +447,46 @@ func TestTenderExpiryOutputSharing(t *testing.T) {
 	c.mustOK(t, c.tx(t, 1, &ledgerpb.OrderSign{OrderId: "T-1", TermsHash: got.TermsHash}))
 	if got := c.order(t, "T-1"); got.Status != OrderActive || len(got.TaskIds) != 1 {
 		t.Fatalf("order after node1's signature: %s %v", got.Status, got.TaskIds)
+	}
+}
+
+// mapState is a stateReader over a map, for benchmarks of checks alone.
+type mapState map[string][]byte
+
+func (m mapState) get(key []byte) ([]byte, error) { return m[string(key)], nil }
+
+// BenchmarkCheckOrderAward measures the ledger's check of an award opening
+// at the largest tender (64 quotes: a 65-commitment Poseidon2 hash and the
+// commitment of a 128-value award), which FinalizeBlock runs per award.
+func BenchmarkCheckOrderAward(b *testing.B) {
+	const quotes = jobspec.MaxTenderQuotes
+	award := make([]uint64, 2*quotes)
+	var slots []string
+	for k := 0; k < quotes; k++ {
+		member := "q" + strings.Repeat("x", k%3) + string(rune('a'+k%26)) + string(rune('a'+k/26))
+		ps, cs := jobspec.TenderSlots(member)
+		slots = append(slots, ps, cs)
+	}
+	award[0], award[1], award[2], award[3] = 60, 30, 40, 35
+	out := makeTenderOutput(b, award)
+	params, _ := json.Marshal(jobspec.TenderParams{Order: "T-1", Quantity: tenderQty, MaxPartners: 2, MaxPrice: tenderMaxPrice})
+	st := mapState{}
+	o := &ledgerpb.Order{Id: "T-1", Demander: "node0", Status: OrderTendering, TenderJob: "TJ-1",
+		Terms: &ledgerpb.OrderCreate{OrderId: "T-1", Quantity: tenderQty, MaxPrice: tenderMaxPrice, Mode: ModeFixed, Tender: true}}
+	j := &ledgerpb.Job{Id: "TJ-1", Type: string(jobspec.Tender), Params: params, Providers: slots, Recipient: "node0",
+		Status: JobCompleted, OutputCommitment: out.output}
+	for key, msg := range map[string]proto.Message{string(keyOrder("T-1")): o, string(keyJob("TJ-1")): j} {
+		raw, err := marshal(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st[key] = raw
+	}
+	m := out.msg("T-1", "TJ-1")
+	b.ResetTimer()
+	for range b.N {
+		if _, terr := checkOrderAward("node0", m, st); terr != nil {
+			b.Fatal(terr)
+		}
 	}
 }
