@@ -26,7 +26,7 @@ import (
 //	demander: cohort order create --tender --spec order.json   (no partners; max_price)
 //	quoters:  cohort order quote ORDER-tender-1 --price P --capacity C   (before the tender is submitted)
 //	demander: cohort order tender ORDER --quoters a,b,c --committee c1
-//	demander: cohort order award ORDER --result <the tender job's result file>
+//	demander: cohort order award ORDER   (the result this node holds; or --result FILE)
 //	partners: cohort order sign ORDER
 //
 // A provider's node reads its input files when it sees the job on the
@@ -218,6 +218,9 @@ is submitted; the default ID is the order's next tender job ID, shown by 'order 
 			if deadlineBlocks == 0 {
 				deadlineBlocks = min(defaultJobDeadlineBlocks, o.DeadlineHeight-st.Height-2)
 			}
+			if deadlineBlocks < 1 {
+				return fmt.Errorf("order %s's deadline %d is too close (height %d) for a tender", o.ID, o.DeadlineHeight, st.Height)
+			}
 			if jobID == "" {
 				jobID = nextTenderJobID(o)
 			}
@@ -245,7 +248,7 @@ is submitted; the default ID is the order's next tender job ID, shown by 'order 
 			for i, n := range names {
 				fmt.Fprintf(cmd.OutOrStdout(), "  quote %d: %-12s rating %4d, price factor %d\n", i, n, ratings[i], params.PriceFactors[i])
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "when it completes: cohort order award %s --result <the job's result file>\n", o.ID)
+			fmt.Fprintf(cmd.OutOrStdout(), "when it completes: cohort order award %s\n", o.ID)
 			return nil
 		},
 	}
@@ -328,13 +331,34 @@ learns it only if it is chosen, nobody else ever.`,
 	var resultFile string
 	var awardJSON bool
 	award := &cobra.Command{
-		Use:   "award ORDER --result FILE",
+		Use:   "award ORDER [--result FILE]",
 		Short: "As the demander, post a completed tender's award: the ledger checks it and fills the order's partners",
-		Args:  cobra.ExactArgs(1),
+		Long: `Reads the tender job's result (the recipient's result file, or by default the result this
+node holds for the order's tender job) and posts its award: the ledger checks the opening
+against the job's signed output commitment and fills the order's partners from the chosen
+quotes. The order becomes a draft that the partners sign.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, err := readInputFile(resultFile, maxResultFileBytes)
+			c, err := apiClient(*home)
 			if err != nil {
-				return withExitCode(2, err)
+				return err
+			}
+			var raw []byte
+			if resultFile != "" {
+				if raw, err = readInputFile(resultFile, maxResultFileBytes); err != nil {
+					return withExitCode(2, err)
+				}
+			} else {
+				o, err := c.Order(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if o.TenderJob == "" {
+					return fmt.Errorf("order %s has no tender job", o.ID)
+				}
+				if raw, err = c.JobOutput(cmd.Context(), o.TenderJob, "result"); err != nil {
+					return fmt.Errorf("result of tender job %s on this node: %w", o.TenderJob, err)
+				}
 			}
 			m, err := parseAwardResult(raw, args[0])
 			if err != nil {
@@ -343,10 +367,6 @@ learns it only if it is chosen, nobody else ever.`,
 			_, res, err := submit(cmd.Context(), *home, func(p *ledgerpb.TxPayload) {
 				p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: m}
 			})
-			if err != nil {
-				return err
-			}
-			c, err := apiClient(*home)
 			if err != nil {
 				return err
 			}
@@ -374,8 +394,7 @@ learns it only if it is chosen, nobody else ever.`,
 			return nil
 		},
 	}
-	award.Flags().StringVar(&resultFile, "result", "", "the tender job's result file on this (the recipient's) node, - for stdin (required)")
+	award.Flags().StringVar(&resultFile, "result", "", "the tender job's result file, - for stdin (default: this node's result of the order's tender job)")
 	award.Flags().BoolVar(&awardJSON, "json", false, "print the order as JSON")
-	_ = award.MarkFlagRequired("result")
 	return []*cobra.Command{tender, quote, award}
 }
