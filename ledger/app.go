@@ -307,7 +307,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 		results[i] = res
 	}
-	if err := expireJobs(b, req.Height); err != nil {
+	if err := expireJobs(b, view, req.Height); err != nil {
 		return nil, fmt.Errorf("block %d: expire jobs: %w", req.Height, err)
 	}
 	var updates []abci.ValidatorUpdate

@@ -487,8 +487,10 @@ func abortJobForInvalidInput(b *blockState, j *ledgerpb.Job, signer string, m *l
 
 // expireJobs aborts every unfinished job whose deadline is before height.
 // Providers that never committed their input are named and penalised: the
-// chain itself shows they did not deliver.
-func expireJobs(b *blockState, height int64) error {
+// chain itself shows they did not deliver. A tender's quoter whose grade is
+// under the order's minimum is named but not penalised: the ledger refuses
+// its quote (checkQuoteGrade), so it could not deliver.
+func expireJobs(b *blockState, v *committedView, height int64) error {
 	var expired [][]byte
 	err := b.scan(prefixJobOpen, func(key, _ []byte) error {
 		if int64(bytesToHeight(key[len(prefixJobOpen):])) >= height {
@@ -530,6 +532,15 @@ func expireJobs(b *blockState, height int64) error {
 				continue
 			}
 			penalised = append(penalised, member)
+			if jobspec.Type(j.Type) == jobspec.Tender {
+				refused, err := quoteRefusal(member, &j, v, b)
+				if err != nil {
+					return err
+				}
+				if refused != nil {
+					continue
+				}
+			}
 			if err := adjustRating(b, member, ratingJobTimeout, "job input missing: "+id, height); err != nil {
 				return err
 			}

@@ -177,27 +177,40 @@ func applyTenderSubmit(b *blockState, m *ledgerpb.JobSubmit) error {
 // member whose grade fell under the order's minimum since the job was
 // submitted.
 func checkQuoteGrade(signer string, j *ledgerpb.Job, v *committedView, st stateReader) *TxError {
-	p, err := tenderJobParams(j.Params)
+	refusal, err := quoteRefusal(signer, j, v, st)
 	if err != nil {
 		return txErr(CodeInvalid, "job %q: %v", j.Id, err)
 	}
-	o, err := loadOrder(st, p.Order)
-	if err != nil || o == nil {
-		return txErr(CodeInvalid, "job %q: read order %q: %v", j.Id, clipString(p.Order), err)
-	}
-	c, err := loadRating(st, signer)
+	return refusal
+}
+
+// quoteRefusal is why the ledger refuses member's quotes on tender job j
+// (nil if it does not); the error is unreadable state.
+func quoteRefusal(member string, j *ledgerpb.Job, v *committedView, st stateReader) (*TxError, error) {
+	p, err := tenderJobParams(j.Params)
 	if err != nil {
-		return txErr(CodeInvalid, "read state: %v", err)
+		return nil, err
+	}
+	o, err := loadOrder(st, p.Order)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, fmt.Errorf("order %q of tender job %s is missing", p.Order, j.Id)
+	}
+	c, err := loadRating(st, member)
+	if err != nil {
+		return nil, err
 	}
 	ok, err := v.meetsGrade(c.Score, o.Terms.MinGrade)
 	if err != nil {
-		return txErr(CodeInvalid, "order %s: %v", o.Id, err)
+		return nil, fmt.Errorf("order %s: %w", o.Id, err)
 	}
 	if !ok {
 		return txErr(CodeUnauthorized, "a quote from %s (grade %s, rating %d) is refused: order %s requires grade %s",
-			signer, v.grade(c.Score), c.Score, o.Id, o.Terms.MinGrade)
+			member, v.grade(c.Score), c.Score, o.Id, o.Terms.MinGrade), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // checkedAward is an award whose opening the ledger checked.

@@ -244,11 +244,14 @@ func TestTenderJobRefused(t *testing.T) {
 
 // TestTenderQuoteUnderGradeRefused: a member whose grade fell under the
 // order's minimum after the tender was submitted cannot quote; the refusal
-// changes nothing (refused checks the AppHash against an empty block).
+// changes nothing (refused checks the AppHash against an empty block). When
+// the tender then expires, the refused quoter is named but not penalised.
 func TestTenderQuoteUnderGradeRefused(t *testing.T) {
 	c := newJobChain(t)
 	c.mustOK(t, c.tx(t, 0, tenderOrder(t, c, "T-1", "BBB")))
-	c.mustOK(t, c.tx(t, 0, tenderJob(t, c, "TJ-1", "T-1", "node1", "node2")))
+	tj := tenderJob(t, c, "TJ-1", "T-1", "node1", "node2")
+	tj.DeadlineHeight = c.height + 15
+	c.mustOK(t, c.tx(t, 0, tj))
 
 	// node1 posts an invalid input proof on an auction: -30, from BBB to BB.
 	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: "A-1", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000}`),
@@ -268,6 +271,16 @@ func TestTenderQuoteUnderGradeRefused(t *testing.T) {
 	c.quote(t, 2, "TJ-1", 12, 100) // node2 is still BBB
 	if j := c.job(t, "TJ-1"); len(j.InputCommitments[2]) == 0 || len(j.InputCommitments[0]) != 0 {
 		t.Fatalf("inputs after the refused quote: %x", j.InputCommitments)
+	}
+	before := creditOf(t, c.app, "node1").Credit.Score
+	for c.job(t, "TJ-1").Status != JobAborted {
+		c.block(t)
+	}
+	if j := c.job(t, "TJ-1"); j.Culprit != price {
+		t.Fatalf("expired tender names %q", j.Culprit)
+	}
+	if got := creditOf(t, c.app, "node1").Credit.Score; got != before {
+		t.Fatalf("the refused quoter was penalised at expiry: %d → %d", before, got)
 	}
 }
 
