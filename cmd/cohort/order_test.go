@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -209,4 +210,27 @@ func FuzzParseAwardResult(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPrintTenderOrder(t *testing.T) {
+	o := &client.Order{ID: "T-1", Status: ledger.OrderTendering, Product: "motor housings", Quantity: 100, MaxPartners: 2,
+		Mode: ledger.ModeFixed, Funds: 5000, Tender: true, MaxPrice: 50, TenderJob: "T-1-tender-1", Signed: []string{"node0"},
+		Transitions: []client.OrderTransition{{Height: 3, To: ledger.OrderTendering, Reason: "created", By: "node0"}}}
+	var b bytes.Buffer
+	if err := printOrder(context.Background(), &b, nil, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"tender order: max price 50, up to 2 partners; tender job T-1-tender-1", "next tender job ID: T-1-tender-2"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("order show lacks %q:\n%s", want, b.String())
+		}
+	}
+	o.Status, o.Quantity, o.TenderedQuantity = ledger.OrderDraft, 80, 100
+	b.Reset()
+	if err := printOrder(context.Background(), &b, nil, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := b.String(); !strings.Contains(s, "under-filled: awarded 80 of the 100 units tendered") || strings.Contains(s, "next tender job") {
+		t.Errorf("awarded order show:\n%s", s)
+	}
 }
