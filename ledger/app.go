@@ -274,7 +274,7 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 	case *ledgerpb.TxPayload_JobAbort:
 		return checkJobAbort(signer, msg.JobAbort, st)
 	case *ledgerpb.TxPayload_OrderCreate, *ledgerpb.TxPayload_OrderSign, *ledgerpb.TxPayload_OrderResume,
-		*ledgerpb.TxPayload_OrderTerminate, *ledgerpb.TxPayload_OrderSettle:
+		*ledgerpb.TxPayload_OrderTerminate, *ledgerpb.TxPayload_OrderSettle, *ledgerpb.TxPayload_OrderAward:
 		return checkOrderTx(signer, tx.payload, v, st, height)
 	default:
 		return nil, txErr(CodeMalformed, "unknown message type %T", msg)
@@ -307,14 +307,14 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 		results[i] = res
 	}
-	if err := expireJobs(b, req.Height); err != nil {
+	if err := expireJobs(b, view, req.Height); err != nil {
 		return nil, fmt.Errorf("block %d: expire jobs: %w", req.Height, err)
 	}
 	var updates []abci.ValidatorUpdate
 	var blockEvents []abci.Event // transitions the ledger makes by itself at the epoch
 	if req.Height%view.params.EpochLength == 0 {
 		var err error
-		if blockEvents, err = expireTasks(b, req.Height); err != nil {
+		if blockEvents, err = expireTasks(b, view.orderCredit(), req.Height); err != nil {
 			return nil, fmt.Errorf("block %d: expire tasks: %w", req.Height, err)
 		}
 		if updates, err = endEpoch(b, req.Height, view); err != nil {
@@ -443,7 +443,7 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 			var breach []abci.Event
 			if task.OrderId != "" {
 				reason := "completion proof for task " + task.Id + " does not verify"
-				if aerr := orderBreach(b, task.OrderId, signer, reason, height); aerr != nil {
+				if aerr := orderBreach(b, v.orderCredit(), task.OrderId, signer, reason, height); aerr != nil {
 					return nil, aerr
 				}
 				breach = append(breach, abci.Event{Type: "order", Attributes: []abci.EventAttribute{
@@ -453,15 +453,15 @@ func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int6
 			return &abci.ExecTxResult{Code: CodeInvalidProof, Codespace: "cohort", Events: breach,
 				Log: fmt.Sprintf("completion proof for task %q does not verify: %v", task.Id, err)}, nil
 		}
-		if err := applyTaskComplete(b, task, msg.TaskComplete, height); err != nil {
+		if err := applyTaskComplete(b, v.orderCredit(), task, msg.TaskComplete, height); err != nil {
 			return nil, err
 		}
 		events = append(events, abci.Event{Type: "task", Attributes: []abci.EventAttribute{
 			{Key: "id", Value: task.Id}, {Key: "status", Value: task.Status},
 		}})
 	case *ledgerpb.TxPayload_OrderCreate, *ledgerpb.TxPayload_OrderSign, *ledgerpb.TxPayload_OrderResume,
-		*ledgerpb.TxPayload_OrderTerminate, *ledgerpb.TxPayload_OrderSettle:
-		ev, err := applyOrderTx(b, tx, checked, height, txHash)
+		*ledgerpb.TxPayload_OrderTerminate, *ledgerpb.TxPayload_OrderSettle, *ledgerpb.TxPayload_OrderAward:
+		ev, err := applyOrderTx(b, v, tx, checked, height, txHash)
 		if err != nil {
 			return nil, err
 		}

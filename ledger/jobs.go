@@ -236,7 +236,8 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 	// The full validation every node runs on the job: type, params, limits,
 	// slots, names. A job the nodes would refuse is refused here, before it
 	// can change anything or cost anybody rating.
-	if err := jobSpecOf(m.JobId, m.Type, m.Params, signer, m.Providers, m.Recipient, &c).Validate(); err != nil {
+	spec := jobSpecOf(m.JobId, m.Type, m.Params, signer, m.Providers, m.Recipient, &c)
+	if err := spec.Validate(); err != nil {
 		return txErr(CodeInvalid, "job %q: %v", m.JobId, err)
 	}
 	for _, p := range m.Providers {
@@ -271,6 +272,9 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 	if found, err := loadProto(st, keyJob(m.JobId), &j); err != nil || found {
 		return txErr(CodeInvalid, "job %q already exists", m.JobId)
 	}
+	if p := spec.TenderParams(); p != nil {
+		return checkTenderJob(signer, m, p, v, st)
+	}
 	return nil
 }
 
@@ -284,6 +288,11 @@ func applyJobSubmit(b *blockState, signer string, m *ledgerpb.JobSubmit, height 
 		InputVkIds:       make([]string, len(m.Providers)),
 	}
 	b.set(keyJobOpen(j.DeadlineHeight, j.Id), []byte{})
+	if jobspec.Type(j.Type) == jobspec.Tender {
+		if err := applyTenderSubmit(b, m); err != nil {
+			return err
+		}
+	}
 	return putProto(b, keyJob(j.Id), j)
 }
 
@@ -317,6 +326,11 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 		return nil, txErr(CodeInvalid, "%s already committed input %q to job %q", signer, slot, j.Id)
 	case height > j.DeadlineHeight:
 		return nil, txErr(CodeInvalid, "job %q passed its deadline", j.Id)
+	}
+	if jobspec.Type(j.Type) == jobspec.Tender {
+		if terr := checkQuoteGrade(signer, j, v, st); terr != nil {
+			return nil, terr
+		}
 	}
 	// Secret-shared inputs are committed with Poseidon2 (a field element the
 	// committee re-derives inside the MPC); HE inputs by the SHA-256 of their
@@ -473,8 +487,10 @@ func abortJobForInvalidInput(b *blockState, j *ledgerpb.Job, signer string, m *l
 
 // expireJobs aborts every unfinished job whose deadline is before height.
 // Providers that never committed their input are named and penalised: the
-// chain itself shows they did not deliver.
-func expireJobs(b *blockState, height int64) error {
+// chain itself shows they did not deliver. A tender's quoter whose grade is
+// under the order's minimum is named but not penalised: the ledger refuses
+// its quote (checkQuoteGrade), so it could not deliver.
+func expireJobs(b *blockState, v *committedView, height int64) error {
 	var expired [][]byte
 	err := b.scan(prefixJobOpen, func(key, _ []byte) error {
 		if int64(bytesToHeight(key[len(prefixJobOpen):])) >= height {
@@ -516,6 +532,15 @@ func expireJobs(b *blockState, height int64) error {
 				continue
 			}
 			penalised = append(penalised, member)
+			if jobspec.Type(j.Type) == jobspec.Tender {
+				refused, err := quoteRefusal(member, &j, v, b)
+				if err != nil {
+					return err
+				}
+				if refused != nil {
+					continue
+				}
+			}
 			if err := adjustRating(b, member, ratingJobTimeout, "job input missing: "+id, height); err != nil {
 				return err
 			}

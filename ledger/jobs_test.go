@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -29,15 +30,28 @@ var inputKeys = sync.OnceValues(func() (*zk.Keys, error) {
 // the input-circuit key registered, and a 3-of-4 committee whose DKG ran for
 // real over the in-memory transport.
 type jobChain struct {
-	app    *App
-	ms     []testMember
-	shares []*committee.Share
-	keys   *zk.Keys
-	height int64
-	nextID int
+	app *App
+	// replicas run every block app runs and must agree on its AppHash.
+	replicas []*App
+	ms       []testMember
+	shares   []*committee.Share
+	keys     *zk.Keys
+	height   int64
+	nextID   int
 }
 
-func newJobChain(t *testing.T) *jobChain {
+func newJobChain(t *testing.T) *jobChain { return newJobChainReplicas(t, 0) }
+
+// newJobChainReplicas is newJobChain with replica apps that finalize every
+// block too (the determinism check of the tests that use it).
+func newJobChainReplicas(t *testing.T, replicas int) *jobChain {
+	t.Helper()
+	return newJobChainPolicy(t, replicas, policies.DefaultYAML())
+}
+
+// newJobChainPolicy is newJobChainReplicas under another genesis policy
+// (for the same four members).
+func newJobChainPolicy(t *testing.T, replicas int, policy []byte) *jobChain {
 	t.Helper()
 	keys, err := inputKeys()
 	if err != nil {
@@ -56,13 +70,16 @@ func newJobChain(t *testing.T) *jobChain {
 		g.Members = append(g.Members, GenesisMember{Name: name, Roles: []string{role},
 			AccountKey: k.Public().(ed25519.PublicKey), PeerID: "peer-" + name, DKGKey: dk.Public().Bytes()})
 	}
-	g.Policy = string(policies.DefaultYAML())
+	g.Policy = string(policy)
 	g.VerifyingKeys = []GenesisKey{{Circuit: zk.CircuitInput, Key: keys.VKBytes}}
 	gen, err := json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &jobChain{app: newTestApp(t, gen), ms: ms, keys: keys, nextID: 1000}
+	for range replicas {
+		c.replicas = append(c.replicas, newTestApp(t, gen))
+	}
 
 	// The committee's DKG, as its members' nodes run it.
 	nw := transport.NewMemoryNetwork()
@@ -119,6 +136,16 @@ func (c *jobChain) tx(t *testing.T, i int, msg proto.Message) []byte {
 		p.Msg = &ledgerpb.TxPayload_JobResult{JobResult: m}
 	case *ledgerpb.JobAbort:
 		p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: m}
+	case *ledgerpb.OrderCreate:
+		p.Msg = &ledgerpb.TxPayload_OrderCreate{OrderCreate: m}
+	case *ledgerpb.OrderSign:
+		p.Msg = &ledgerpb.TxPayload_OrderSign{OrderSign: m}
+	case *ledgerpb.OrderTerminate:
+		p.Msg = &ledgerpb.TxPayload_OrderTerminate{OrderTerminate: m}
+	case *ledgerpb.OrderAward:
+		p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: m}
+	default:
+		t.Fatalf("unsupported message %T", msg)
 	}
 	raw, err := SignTx(c.ms[i].key, p)
 	if err != nil {
@@ -130,7 +157,20 @@ func (c *jobChain) tx(t *testing.T, i int, msg proto.Message) []byte {
 func (c *jobChain) block(t *testing.T, txs ...[]byte) []*abci.ExecTxResult {
 	t.Helper()
 	c.height++
-	return finalize(t, c.app, c.height, txs...).TxResults
+	return c.finalize(t, txs...).TxResults
+}
+
+// finalize runs block c.height on the app and every replica and checks
+// that they agree on the AppHash.
+func (c *jobChain) finalize(t *testing.T, txs ...[]byte) *abci.ResponseFinalizeBlock {
+	t.Helper()
+	resp := finalize(t, c.app, c.height, txs...)
+	for i, r := range c.replicas {
+		if got := finalize(t, r, c.height, txs...).AppHash; !bytes.Equal(got, resp.AppHash) {
+			t.Fatalf("height %d: replica %d AppHash %x differs from %x", c.height, i, got, resp.AppHash)
+		}
+	}
+	return resp
 }
 
 func (c *jobChain) mustOK(t *testing.T, tx []byte) {

@@ -39,7 +39,7 @@ func (c *jobChain) refused(t *testing.T, i int, msg proto.Message, code uint32, 
 	before := c.scores(t)
 	prev := c.app.committed.Load().appHash
 	c.height++
-	resp := finalize(t, c.app, c.height, tx)
+	resp := c.finalize(t, tx)
 	if r := resp.TxResults[0]; r.Code != code || !strings.Contains(r.Log, want) {
 		t.Errorf("FinalizeBlock: code %d %q, want %d containing %q", r.Code, r.Log, code, want)
 	}

@@ -27,12 +27,12 @@ import (
 // all closed is settled on the ledger (settle.go).
 //
 // The partner slots (member, quantity, unit value, fixed amount) are set by
-// the demander at creation today; a private tender job can fill the same
-// slots later, and the partners' signatures stay the act of agreement.
+// the demander at creation, or by a private tender job's award (tender.go);
+// either way the partners' signatures stay the act of agreement.
 
 // Order states.
 const (
-	OrderDraft      = "draft"
+	OrderDraft      = "draft" // awaiting the partners' signatures (a tender order's award makes it one)
 	OrderActive     = "active"
 	OrderSuspended  = "suspended"
 	OrderSettled    = "settled"
@@ -77,18 +77,13 @@ const (
 	orderSaltDomain  = "cohort/order-task-salt/v1\x00"
 )
 
-// Credit moves of the contract life cycle, applied in FinalizeBlock on top of
-// the task machinery's own moves (a timed-out task already costs
-// ratingTaskTimeout, a completion earns its band).
-// TODO(policies): move this table to the policy's credit section
-// (policies.Credit) once the grade table lives there; it is constants here
-// so that this change does not collide with that move.
+// The credit moves of the contract life cycle are the policy's order credit
+// table (policies.OrderCredit: credit.orders, defaults when the policy or the
+// key is absent), applied in FinalizeBlock on top of the task machinery's own
+// moves (a timed-out task already costs ratingTaskTimeout, a completion earns
+// its band). The table in force is the committed policy's at the block's
+// start, like every other policy rule.
 const (
-	creditOrderActivated    = 2   // every party of an order that passed its checks and became active
-	creditOrderBreach       = -20 // the party at fault of a breach that suspends (or re-suspends) an order
-	creditOrderTerminatedAt = -10 // the party whose breach suspended an order its parties then terminated
-	creditOrderDelivered    = 10  // a partner whose task met its threshold, at settlement
-	creditOrderDemanderPaid = 5   // the demander, at settlement
 	// outputValueUnit is how much verified output value (delivered quantity
 	// × unit value, in the order's currency unit) makes one point of the
 	// output count that feeds voting power; a settlement adds at most
@@ -189,6 +184,9 @@ func (v *committedView) gradeTable() *policies.Policy {
 	return v.defaults
 }
 
+// orderCredit is the order credit table in force.
+func (v *committedView) orderCredit() policies.OrderCredit { return v.gradeTable().Credit.Orders }
+
 // knownGrade reports whether a grade name exists in the grade table.
 func (v *committedView) knownGrade(name string) bool {
 	_, err := v.gradeTable().MeetsGrade(0, name)
@@ -212,7 +210,7 @@ func payable(t *ledgerpb.OrderCreate) uint64 {
 			sum += p.FixedAmount
 		}
 	}
-	return sum
+	return sum + tenderMaxFixed(t)
 }
 
 // checkOrderTerms runs the checks that need no credit state: at creation
@@ -231,7 +229,7 @@ func checkOrderTerms(demander string, t *ledgerpb.OrderCreate, v *committedView,
 		return txErr(CodeInvalid, "minimum grade %q is not a grade of the credit table", clipString(t.MinGrade))
 	case t.MaxPartners < 1 || t.MaxPartners > maxOrderPartners:
 		return txErr(CodeInvalid, "max partners must be 1 to %d", maxOrderPartners)
-	case len(t.Partners) == 0 || len(t.Partners) > int(t.MaxPartners):
+	case len(t.Partners) == 0 && !t.Tender || len(t.Partners) > int(t.MaxPartners):
 		return txErr(CodeInvalid, "an order needs 1 to max partners (%d) partners, got %d", t.MaxPartners, len(t.Partners))
 	case t.Mode != ModeOutputSharing && t.Mode != ModeFixed && t.Mode != ModeHybrid:
 		return txErr(CodeInvalid, "settlement mode %q: want %s, %s or %s", clipString(t.Mode), ModeOutputSharing, ModeFixed, ModeHybrid)
@@ -243,6 +241,9 @@ func checkOrderTerms(demander string, t *ledgerpb.OrderCreate, v *committedView,
 		return txErr(CodeInvalid, "a %s order needs a profit pool", t.Mode)
 	case t.ThresholdBps < 1 || t.ThresholdBps > basisPoints:
 		return txErr(CodeInvalid, "threshold must be 1 to %d basis points", basisPoints)
+	}
+	if terr := checkTenderTerms(t); terr != nil {
+		return terr
 	}
 	if err := (zk.CompletionStatement{CounterpartyKey: t.CounterpartyKey}).Validate(); err != nil {
 		return txErr(CodeInvalid, "counterparty key: %v", err)
@@ -263,13 +264,13 @@ func checkOrderTerms(demander string, t *ledgerpb.OrderCreate, v *committedView,
 			return txErr(CodeInvalid, "partner %s: unit value and fixed amount must be at most %d", p.Member, uint64(maxOrderAmount))
 		case t.Mode == ModeOutputSharing && p.FixedAmount != 0:
 			return txErr(CodeInvalid, "partner %s: an output-sharing order has no fixed payments", p.Member)
-		case t.Mode != ModeFixed && p.UnitValue == 0:
+		case t.Mode != ModeFixed && p.UnitValue == 0 && !t.Tender: // a tender's unit value is a quoted price, possibly 0
 			return txErr(CodeInvalid, "partner %s: a %s order needs a unit value", p.Member, t.Mode)
 		}
 		seen[p.Member] = true
 		total += p.Quantity
 	}
-	if total != t.Quantity {
+	if len(t.Partners) > 0 && total != t.Quantity {
 		return txErr(CodeInvalid, "the partners' quantities sum to %d, the order is for %d", total, t.Quantity)
 	}
 	if need := payable(t); t.Funds < need {
@@ -289,6 +290,9 @@ func checkOrderCreate(signer string, m *ledgerpb.OrderCreate, v *committedView, 
 	if o != nil {
 		return txErr(CodeInvalid, "order %q already exists", m.OrderId)
 	}
+	if m.Tender && len(m.Partners) != 0 {
+		return txErr(CodeInvalid, "a tender order is created without partners: its award names them")
+	}
 	return nil
 }
 
@@ -297,10 +301,14 @@ func applyOrderCreate(b *blockState, signer string, m *ledgerpb.OrderCreate, hei
 	if err != nil {
 		return nil, err
 	}
+	status := OrderDraft
+	if m.Tender {
+		status = OrderTendering
+	}
 	o := &ledgerpb.Order{
-		Id: m.OrderId, Demander: signer, Terms: m, TermsHash: h, Status: OrderDraft,
+		Id: m.OrderId, Demander: signer, Terms: m, TermsHash: h, Status: status,
 		Signed: []string{signer}, CreatedHeight: height,
-		Transitions: []*ledgerpb.OrderTransition{{Height: height, To: OrderDraft, Reason: "created", By: signer}},
+		Transitions: []*ledgerpb.OrderTransition{{Height: height, To: status, Reason: "created", By: signer}},
 	}
 	return o, putOrder(b, o)
 }
@@ -359,7 +367,7 @@ func checkOrderSign(signer string, m *ledgerpb.OrderSign, v *committedView, st s
 	return o, nil
 }
 
-func applyOrderSign(b *blockState, signer string, o *ledgerpb.Order, height int64) error {
+func applyOrderSign(b *blockState, oc policies.OrderCredit, signer string, o *ledgerpb.Order, height int64) error {
 	o.Signed = append(o.Signed, signer)
 	slices.Sort(o.Signed)
 	if len(o.Signed) < len(orderParties(o)) {
@@ -380,11 +388,11 @@ func applyOrderSign(b *blockState, signer string, o *ledgerpb.Order, height int6
 	}
 	o.Status = OrderActive
 	o.Transitions = append(o.Transitions, &ledgerpb.OrderTransition{
-		Height: height, From: OrderDraft, To: OrderActive, By: signer, CreditDelta: creditOrderActivated,
+		Height: height, From: OrderDraft, To: OrderActive, By: signer, CreditDelta: oc.Activated,
 		Reason: fmt.Sprintf("signed by every party; checks passed; %d tasks opened", len(o.TaskIds)),
 	})
 	for _, p := range orderParties(o) {
-		if err := adjustRating(b, p, creditOrderActivated, "order "+o.Id+" signed and active", height); err != nil {
+		if err := adjustRating(b, p, oc.Activated, "order "+o.Id+" signed and active", height); err != nil {
 			return err
 		}
 	}
@@ -394,7 +402,7 @@ func applyOrderSign(b *blockState, signer string, o *ledgerpb.Order, height int6
 // orderBreach suspends an active order (or records a further breach of a
 // suspended one) on a breach the ledger detected, and charges the party at
 // fault. A breach re-versions the order, so votes cast before it lapse.
-func orderBreach(b *blockState, orderID, party, reason string, height int64) error {
+func orderBreach(b *blockState, oc policies.OrderCredit, orderID, party, reason string, height int64) error {
 	o, err := loadOrder(b, orderID)
 	if err != nil {
 		return err
@@ -407,10 +415,10 @@ func orderBreach(b *blockState, orderID, party, reason string, height int64) err
 	}
 	o.Transitions = append(o.Transitions, &ledgerpb.OrderTransition{
 		Height: height, From: o.Status, To: OrderSuspended, Reason: reason, By: ledgerActor, Party: party,
-		CreditDelta: creditOrderBreach,
+		CreditDelta: oc.Breach,
 	})
 	o.Status, o.ResumeVotes, o.TerminateVotes = OrderSuspended, nil, nil
-	if err := adjustRating(b, party, creditOrderBreach, "order "+o.Id+" breach: "+reason, height); err != nil {
+	if err := adjustRating(b, party, oc.Breach, "order "+o.Id+" breach: "+reason, height); err != nil {
 		return err
 	}
 	return putOrder(b, o)
@@ -443,7 +451,7 @@ func checkOrderVote(signer string, vote orderVote, st stateReader) (*ledgerpb.Or
 	votes := o.ResumeVotes
 	if vote.terminate {
 		votes = o.TerminateVotes
-		if o.Status != OrderDraft && o.Status != OrderActive && o.Status != OrderSuspended {
+		if o.Status != OrderTendering && o.Status != OrderDraft && o.Status != OrderActive && o.Status != OrderSuspended {
 			return nil, txErr(CodeInvalid, "order %s is %s", o.Id, o.Status)
 		}
 	} else if o.Status != OrderSuspended {
@@ -464,7 +472,7 @@ func voteVerb(terminate bool) string {
 
 // applyOrderVote records a vote; the transition happens when every party
 // has voted at the same version (a draft ends on any party's refusal).
-func applyOrderVote(b *blockState, signer string, o *ledgerpb.Order, vote orderVote, height int64) error {
+func applyOrderVote(b *blockState, oc policies.OrderCredit, signer string, o *ledgerpb.Order, vote orderVote, height int64) error {
 	parties := orderParties(o)
 	votes := &o.ResumeVotes
 	if vote.terminate {
@@ -472,7 +480,7 @@ func applyOrderVote(b *blockState, signer string, o *ledgerpb.Order, vote orderV
 	}
 	*votes = append(*votes, signer)
 	slices.Sort(*votes)
-	if len(*votes) < len(parties) && o.Status != OrderDraft {
+	if len(*votes) < len(parties) && o.Status != OrderDraft && o.Status != OrderTendering {
 		return putOrder(b, o)
 	}
 	tr := &ledgerpb.OrderTransition{Height: height, From: o.Status, By: signer}
@@ -481,8 +489,8 @@ func applyOrderVote(b *blockState, signer string, o *ledgerpb.Order, vote orderV
 		o.Status = OrderActive
 	} else {
 		tr.To = OrderTerminated
-		if o.Status == OrderDraft {
-			tr.Reason = "draft withdrawn by " + signer + ": " + vote.reason
+		if o.Status == OrderDraft || o.Status == OrderTendering {
+			tr.Reason = o.Status + " withdrawn by " + signer + ": " + vote.reason
 		} else {
 			tr.Reason = "terminated by every party: " + vote.reason
 		}
@@ -490,8 +498,8 @@ func applyOrderVote(b *blockState, signer string, o *ledgerpb.Order, vote orderV
 		if o.Status == OrderSuspended {
 			last := o.Transitions[len(o.Transitions)-1]
 			if last.Party != "" {
-				tr.Party, tr.CreditDelta = last.Party, creditOrderTerminatedAt
-				if err := adjustRating(b, last.Party, creditOrderTerminatedAt, "order "+o.Id+" terminated after a breach", height); err != nil {
+				tr.Party, tr.CreditDelta = last.Party, oc.Terminated
+				if err := adjustRating(b, last.Party, oc.Terminated, "order "+o.Id+" terminated after a breach", height); err != nil {
 					return err
 				}
 			}
@@ -528,13 +536,13 @@ func cancelOrderTasks(b *blockState, o *ledgerpb.Order) error {
 
 // applyTaskShortfall closes an order task whose assignee proved a band below
 // the threshold: the delivery is verified, the contract is breached.
-func applyTaskShortfall(b *blockState, t *ledgerpb.Task, m *ledgerpb.TaskComplete, height int64) error {
+func applyTaskShortfall(b *blockState, oc policies.OrderCredit, t *ledgerpb.Task, m *ledgerpb.TaskComplete, height int64) error {
 	b.delete(keyTaskOpen(t.DeadlineHeight, t.Id))
 	t.Status, t.CompletedBps, t.CompletedHeight, t.DeliveryCommitment = TaskBelowThreshold, m.ClaimedBps, height, m.DeliveryCommitment
 	if err := putTask(b, t); err != nil {
 		return err
 	}
-	return orderBreach(b, t.OrderId, t.Assignee,
+	return orderBreach(b, oc, t.OrderId, t.Assignee,
 		fmt.Sprintf("task %s completed at %d bps, below the threshold %d bps", t.Id, m.ClaimedBps, t.ThresholdBps), height)
 }
 
@@ -561,13 +569,16 @@ func checkOrderTx(signer string, p *ledgerpb.TxPayload, v *committedView, st sta
 		return checkOrderVote(signer, orderVote{id: m.OrderId, version: m.Version, reason: m.Reason, terminate: true}, st)
 	case *ledgerpb.TxPayload_OrderSettle:
 		return checkOrderSettle(signer, msg.OrderSettle, st)
+	case *ledgerpb.TxPayload_OrderAward:
+		return checkOrderAward(signer, msg.OrderAward, st)
 	}
 	return nil, txErr(CodeMalformed, "not an order message: %T", p.Msg)
 }
 
 // applyOrderTx applies a checked order message and returns its events.
-func applyOrderTx(b *blockState, tx *decodedTx, checked any, height int64, txHash []byte) ([]abci.Event, error) {
+func applyOrderTx(b *blockState, v *committedView, tx *decodedTx, checked any, height int64, txHash []byte) ([]abci.Event, error) {
 	signer := tx.payload.Signer
+	oc := v.orderCredit()
 	var o *ledgerpb.Order
 	var err error
 	switch msg := tx.payload.Msg.(type) {
@@ -575,18 +586,22 @@ func applyOrderTx(b *blockState, tx *decodedTx, checked any, height int64, txHas
 		o, err = applyOrderCreate(b, signer, msg.OrderCreate, height)
 	case *ledgerpb.TxPayload_OrderSign:
 		o = checked.(*ledgerpb.Order)
-		err = applyOrderSign(b, signer, o, height)
+		err = applyOrderSign(b, oc, signer, o, height)
 	case *ledgerpb.TxPayload_OrderResume:
 		m := msg.OrderResume
 		o = checked.(*ledgerpb.Order)
-		err = applyOrderVote(b, signer, o, orderVote{id: m.OrderId, version: m.Version, reason: m.Reason}, height)
+		err = applyOrderVote(b, oc, signer, o, orderVote{id: m.OrderId, version: m.Version, reason: m.Reason}, height)
 	case *ledgerpb.TxPayload_OrderTerminate:
 		m := msg.OrderTerminate
 		o = checked.(*ledgerpb.Order)
-		err = applyOrderVote(b, signer, o, orderVote{id: m.OrderId, version: m.Version, reason: m.Reason, terminate: true}, height)
+		err = applyOrderVote(b, oc, signer, o, orderVote{id: m.OrderId, version: m.Version, reason: m.Reason, terminate: true}, height)
 	case *ledgerpb.TxPayload_OrderSettle:
 		o = checked.(*ledgerpb.Order)
-		_, err = applyOrderSettle(b, tx, o, height, txHash)
+		_, err = applyOrderSettle(b, oc, tx, o, height, txHash)
+	case *ledgerpb.TxPayload_OrderAward:
+		ca := checked.(*checkedAward)
+		o = ca.order
+		err = applyOrderAward(b, signer, ca, height)
 	}
 	if err != nil {
 		return nil, err

@@ -76,6 +76,8 @@ func (e *orderEnv) tx(signer string, msg proto.Message) []byte {
 		p.Msg = &ledgerpb.TxPayload_OrderTerminate{OrderTerminate: m}
 	case *ledgerpb.OrderSettle:
 		p.Msg = &ledgerpb.TxPayload_OrderSettle{OrderSettle: m}
+	case *ledgerpb.OrderAward:
+		p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: m}
 	case *ledgerpb.TaskComplete:
 		p.Msg = &ledgerpb.TxPayload_TaskComplete{TaskComplete: m}
 	case *ledgerpb.TaskAssign:
@@ -246,8 +248,8 @@ func TestOrderSignedByAllOpensTasks(t *testing.T) {
 			t.Fatalf("task %d: %+v", i, task)
 		}
 	}
-	if got := e.score("p2"); got != before+creditOrderActivated {
-		t.Fatalf("p2 credit %d after activation, want %d", got, before+creditOrderActivated)
+	if got := e.score("p2"); got != before+policies.DefaultOrderCredit.Activated {
+		t.Fatalf("p2 credit %d after activation, want %d", got, before+policies.DefaultOrderCredit.Activated)
 	}
 	// Nobody can take an order's task IDs through task.assign.
 	e.refused(e.tx("buyer", &ledgerpb.TaskAssign{TaskId: OrderTaskID("O-2", 0), Assignee: "p1",
@@ -354,7 +356,7 @@ func TestOrderTimeoutSuspendsAndResumeNeedsEveryParty(t *testing.T) {
 	}
 	var sawBreach bool
 	for _, ev := range creditOf(t, e.app(), "p2").History {
-		sawBreach = sawBreach || ev.Delta == creditOrderBreach && strings.Contains(ev.Reason, "O-4 breach")
+		sawBreach = sawBreach || ev.Delta == policies.DefaultOrderCredit.Breach && strings.Contains(ev.Reason, "O-4 breach")
 	}
 	if !sawBreach || e.score("p2") >= p2+ratingTaskTimeout {
 		t.Fatalf("p2 credit %d (was %d) without the breach charge: %v", e.score("p2"), p2, creditOf(t, e.app(), "p2").History)
@@ -414,8 +416,8 @@ func TestOrderBelowThresholdThenSettle(t *testing.T) {
 	if task := taskOf(t, e.app(), o.TaskIds[1]); task.Status != TaskBelowThreshold || task.CompletedBps != 5000 {
 		t.Fatalf("p2's task %+v", task)
 	}
-	if got := e.score("p2"); got != p2+creditOrderBreach {
-		t.Fatalf("p2 credit %d after the breach, want %d", got, p2+creditOrderBreach)
+	if got := e.score("p2"); got != p2+policies.DefaultOrderCredit.Breach {
+		t.Fatalf("p2 credit %d after the breach, want %d", got, p2+policies.DefaultOrderCredit.Breach)
 	}
 	v := uint32(len(o.Transitions))
 	for _, p := range []string{"p2", "buyer", "p1"} {
@@ -457,7 +459,7 @@ func TestOrderBelowThresholdThenSettle(t *testing.T) {
 		t.Fatalf("settlement record %+v", rec)
 	}
 	rep := creditOf(t, e.app(), "p1")
-	if rep.Credit.Score != p1+creditOrderDelivered || rep.Credit.Output != outBefore+outputPoints(s.Shares[0].Total) {
+	if rep.Credit.Score != p1+policies.DefaultOrderCredit.Delivered || rep.Credit.Output != outBefore+outputPoints(s.Shares[0].Total) {
 		t.Fatalf("p1 after settlement: score %d output %d", rep.Credit.Score, rep.Credit.Output)
 	}
 }
@@ -479,8 +481,8 @@ func TestOrderInvalidProofSuspends(t *testing.T) {
 	if tr := lastTransition(o); o.Status != OrderSuspended || tr.Party != "p1" || !strings.Contains(tr.Reason, "does not verify") {
 		t.Fatalf("order after an invalid proof: %s %+v", o.Status, tr)
 	}
-	if got := e.score("p1"); got != before+ratingInvalidProof+creditOrderBreach {
-		t.Fatalf("p1 credit %d, want %d", got, before+ratingInvalidProof+creditOrderBreach)
+	if got := e.score("p1"); got != before+ratingInvalidProof+policies.DefaultOrderCredit.Breach {
+		t.Fatalf("p1 credit %d, want %d", got, before+ratingInvalidProof+policies.DefaultOrderCredit.Breach)
 	}
 	if task := taskOf(t, e.app(), o.TaskIds[0]); task.Status != TaskOpen {
 		t.Fatalf("task %s after an invalid proof", task.Status)
@@ -780,7 +782,7 @@ func TestOrderSecondBreachVoidsVotes(t *testing.T) {
 	if h.Grade != gradeOf(h.Credit.Score) || h.Truncated || len(h.Entries) != 3 {
 		t.Fatalf("credit history %v", &h)
 	}
-	want := []int64{creditOrderActivated, ratingInvalidProof, creditOrderBreach}
+	want := []int64{policies.DefaultOrderCredit.Activated, ratingInvalidProof, policies.DefaultOrderCredit.Breach}
 	for i, en := range h.Entries {
 		if en.Event.Delta != want[i] || en.Grade != gradeOf(en.Event.Score) {
 			t.Fatalf("history entry %d: %v, want delta %d", i, en, want[i])
@@ -810,7 +812,7 @@ func hasEvent(evs []abci.Event, typ, id, status string) bool {
 }
 
 // FuzzOrderTx signs arbitrary bytes as each order message, by each member,
-// against a chain with a draft and an active order: CheckTx never panics
+// against a chain with a draft, an active and a tendering order: CheckTx never panics
 // and answers with a code, and an accepted message passes FinalizeBlock's
 // re-check on a fresh copy of the same chain.
 func FuzzOrderTx(f *testing.F) {
@@ -827,6 +829,10 @@ func FuzzOrderTx(f *testing.F) {
 		h, _ := OrderTermsHash(active)
 		e.ok(e.tx("p1", &ledgerpb.OrderSign{OrderId: "O-act", TermsHash: h}))
 		e.ok(e.tx("p2", &ledgerpb.OrderSign{OrderId: "O-act", TermsHash: h}))
+		tender := orderTerms("O-tender", ModeHybrid, 500, k.PublicKey.Bytes())
+		tender.Partners, tender.Tender, tender.MaxPrice = nil, true, 50
+		tender.Funds = tender.ProfitPool + tender.Quantity*tender.MaxPrice
+		e.ok(e.tx("buyer", tender))
 		return e
 	}
 	e := setup(f)
@@ -841,10 +847,13 @@ func FuzzOrderTx(f *testing.F) {
 	f.Add(uint8(3), uint8(0), vote)
 	settle, _ := proto.Marshal(&ledgerpb.OrderSettle{OrderId: "O-act"})
 	f.Add(uint8(4), uint8(0), settle)
+	award, _ := proto.Marshal(&ledgerpb.OrderAward{OrderId: "O-tender", JobId: "J", Award: []uint64{10, 20, 0, 0},
+		Salt: make([]byte, 32), Commitments: [][]byte{make([]byte, 32), make([]byte, 32), make([]byte, 32)}})
+	f.Add(uint8(5), uint8(0), award)
 	names := []string{"buyer", "p1", "p2", "p3"}
 	f.Fuzz(func(t *testing.T, kind, who uint8, raw []byte) {
 		msgs := []proto.Message{&ledgerpb.OrderCreate{}, &ledgerpb.OrderSign{}, &ledgerpb.OrderResume{},
-			&ledgerpb.OrderTerminate{}, &ledgerpb.OrderSettle{}}
+			&ledgerpb.OrderTerminate{}, &ledgerpb.OrderSettle{}, &ledgerpb.OrderAward{}}
 		msg := msgs[int(kind)%len(msgs)]
 		if proto.Unmarshal(raw, msg) != nil {
 			return

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
 )
 
 // Settlement of an order, computed on the ledger in integers.
@@ -158,7 +159,7 @@ func checkOrderSettle(signer string, m *ledgerpb.OrderSettle, st stateReader) (*
 // applyOrderSettle computes and stores the settlement, anchors it as a
 // record (kind "settlement", hash of its encoding, indexed by hash like any
 // record), and moves credit and output.
-func applyOrderSettle(b *blockState, tx *decodedTx, o *ledgerpb.Order, height int64, txHash []byte) (*ledgerpb.Settlement, error) {
+func applyOrderSettle(b *blockState, oc policies.OrderCredit, tx *decodedTx, o *ledgerpb.Order, height int64, txHash []byte) (*ledgerpb.Settlement, error) {
 	tasks, err := orderTasks(b, o)
 	if err != nil {
 		return nil, err
@@ -182,7 +183,7 @@ func applyOrderSettle(b *blockState, tx *decodedTx, o *ledgerpb.Order, height in
 	}
 	for i, sh := range s.Shares {
 		if tasks[i].Status == TaskCompleted {
-			if err := adjustRating(b, sh.Member, creditOrderDelivered, "order "+o.Id+" settled: delivered", height); err != nil {
+			if err := adjustRating(b, sh.Member, oc.Delivered, "order "+o.Id+" settled: delivered", height); err != nil {
 				return nil, err
 			}
 		}
@@ -192,7 +193,7 @@ func applyOrderSettle(b *blockState, tx *decodedTx, o *ledgerpb.Order, height in
 			}
 		}
 	}
-	if err := adjustRating(b, o.Demander, creditOrderDemanderPaid, "order "+o.Id+" settled: paid", height); err != nil {
+	if err := adjustRating(b, o.Demander, oc.DemanderPaid, "order "+o.Id+" settled: paid", height); err != nil {
 		return nil, err
 	}
 	o.Status, o.SettlementRecord = OrderSettled, rec.Id

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -191,9 +192,9 @@ func verifyCompletion(v *committedView, t *ledgerpb.Task, m *ledgerpb.TaskComple
 	return v.keys.VerifyStatement(m.VkId, st, m.Proof)
 }
 
-func applyTaskComplete(b *blockState, t *ledgerpb.Task, m *ledgerpb.TaskComplete, height int64) error {
+func applyTaskComplete(b *blockState, oc policies.OrderCredit, t *ledgerpb.Task, m *ledgerpb.TaskComplete, height int64) error {
 	if m.ClaimedBps < t.ThresholdBps {
-		return applyTaskShortfall(b, t, m, height)
+		return applyTaskShortfall(b, oc, t, m, height)
 	}
 	b.delete(keyTaskOpen(t.DeadlineHeight, t.Id))
 	t.Status, t.CompletedBps, t.CompletedHeight, t.DeliveryCommitment = TaskCompleted, m.ClaimedBps, height, m.DeliveryCommitment
@@ -216,7 +217,7 @@ func applyTaskComplete(b *blockState, t *ledgerpb.Task, m *ledgerpb.TaskComplete
 // expireTasks times out every open task whose deadline is before height. It
 // returns a block event per timed-out task and per order the timeout
 // suspended, so that the ledger's own transitions are visible like a tx's.
-func expireTasks(b *blockState, height int64) ([]abci.Event, error) {
+func expireTasks(b *blockState, oc policies.OrderCredit, height int64) ([]abci.Event, error) {
 	var expired [][]byte
 	err := b.scan(prefixTaskOpen, func(key, _ []byte) error {
 		if int64(binary.BigEndian.Uint64(key[len(prefixTaskOpen):])) >= height {
@@ -248,7 +249,7 @@ func expireTasks(b *blockState, height int64) ([]abci.Event, error) {
 		}})
 		if t.OrderId != "" {
 			reason := fmt.Sprintf("task %s of %s timed out at its deadline %d", id, t.Assignee, t.DeadlineHeight)
-			if err := orderBreach(b, t.OrderId, t.Assignee, reason, height); err != nil {
+			if err := orderBreach(b, oc, t.OrderId, t.Assignee, reason, height); err != nil {
 				return nil, err
 			}
 			events = append(events, abci.Event{Type: "order", Attributes: []abci.EventAttribute{

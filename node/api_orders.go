@@ -99,7 +99,8 @@ func orderJSON(o *ledgerpb.Order) client.Order {
 		ThresholdBps: t.ThresholdBps, CounterpartyKey: hex.EncodeToString(t.CounterpartyKey),
 		TermsHash: hex.EncodeToString(o.TermsHash), Status: o.Status, Signed: o.Signed, CreatedHeight: o.CreatedHeight,
 		Version: uint32(len(o.Transitions)), ResumeVotes: o.ResumeVotes, TerminateVotes: o.TerminateVotes,
-		SettlementRecord: o.SettlementRecord,
+		SettlementRecord: o.SettlementRecord, Tender: t.Tender, MaxPrice: t.MaxPrice, TenderJob: o.TenderJob,
+		TenderedQuantity: o.TenderedQuantity,
 	}
 	for i, p := range t.Partners {
 		cp := client.OrderPartner{Member: p.Member, Quantity: p.Quantity, UnitValue: p.UnitValue, FixedAmount: p.FixedAmount}

@@ -191,3 +191,23 @@ func (p *Policy) CheckMembership(lookup func(name string) (role string, ok bool)
 	}
 	return errors.Join(errs...)
 }
+
+// TenderPriceFactorUnit is the price factor of a quoter at MaxRating: a
+// factor is a weight in basis points.
+const TenderPriceFactorUnit = 10000
+
+// TenderPriceFactor is the weight of a quote's price in a tender by its
+// quoter's public rating (clamped to [0, MaxRating]):
+//
+//	factor = 10000 + tender_penalty_bp × (MaxRating − rating) / MaxRating
+//
+// in integers, rounded down. A tender ranks quotes by price × factor, so a
+// quoter at MaxRating is ranked on its price and one at rating 0 as if it
+// asked (1 + tender_penalty_bp/10000) times its price. The ledger checks
+// every price factor of a tender job against this formula and the quoter's
+// rating when the job is submitted; the CLI computes them the same way.
+func (p *Policy) TenderPriceFactor(rating int64) uint64 {
+	r := uint64(min(max(rating, 0), MaxRating))
+	// ≤ 10^6 × 10^3: no overflow.
+	return TenderPriceFactorUnit + p.Credit.TenderPenaltyBp*(MaxRating-r)/MaxRating
+}

@@ -36,9 +36,21 @@ type canonChannel struct {
 }
 
 type canonCredit struct {
-	CommitteeMinGrade string       `json:"committee_min_grade"`
-	Grades            []canonGrade `json:"grades"`
-	ValidatorMinGrade string       `json:"validator_min_grade"`
+	CommitteeMinGrade string            `json:"committee_min_grade"`
+	Grades            []canonGrade      `json:"grades"`
+	Orders            *canonOrderCredit `json:"orders,omitempty"`
+	TenderPenaltyBp   *uint64           `json:"tender_penalty_bp,omitempty"`
+	ValidatorMinGrade string            `json:"validator_min_grade"`
+}
+
+// canonOrderCredit lists every move once the table differs from the
+// default in any of them.
+type canonOrderCredit struct {
+	Activated    int64 `json:"activated"`
+	Breach       int64 `json:"breach"`
+	DemanderPaid int64 `json:"demander_paid"`
+	Delivered    int64 `json:"delivered"`
+	Terminated   int64 `json:"terminated"`
 }
 
 type canonGrade struct {
@@ -96,6 +108,18 @@ func (p *Policy) Canonical() ([]byte, error) {
 	}
 	for i, g := range p.Credit.Grades {
 		c.Credit.Grades[i] = canonGrade{Grade: g.Name, Min: g.Min}
+	}
+	// The optional credit keys appear only when they differ from their
+	// defaults: a policy that states the defaults is the same policy as one
+	// that omits them (same canonical form, same hash), and every policy
+	// written before the keys existed keeps its hash.
+	if p.Credit.TenderPenaltyBp != DefaultTenderPenaltyBp {
+		bp := p.Credit.TenderPenaltyBp
+		c.Credit.TenderPenaltyBp = &bp
+	}
+	if oc := p.Credit.Orders; oc != DefaultOrderCredit {
+		c.Credit.Orders = &canonOrderCredit{Activated: oc.Activated, Breach: oc.Breach, DemanderPaid: oc.DemanderPaid,
+			Delivered: oc.Delivered, Terminated: oc.Terminated}
 	}
 	for _, m := range p.Members {
 		c.Members[m.Name] = m.Role

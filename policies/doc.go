@@ -1,7 +1,8 @@
 // Package policies owns cohort's alliance policy model: the members and their
 // roles, which roles may submit which job types, the credit grade table and
 // the minimum grades to submit jobs, to sit on a committee and to keep
-// validator power, compliance rule sets (named fields, ranges and linear
+// validator power, the rating moves of an order's life cycle and the rating
+// weight of a tender quote's price (TenderPriceFactor), compliance rule sets (named fields, ranges and linear
 // constraints, compiled exactly to the public coefficients of the zk
 // compliance circuit), supervision channels, and the governance rule that a
 // policy update needs signatures from a quorum of the current policy's

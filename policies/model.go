@@ -93,10 +93,45 @@ type Credit struct {
 	CommitteeMinGrade string
 	// ValidatorMinGrade is the minimum grade to keep validator power.
 	ValidatorMinGrade string
-	at                pos
-	committeeAt       pos
-	validatorAt       pos
+	// TenderPenaltyBp is the weight of a low rating in a tender: a quote's
+	// price is ranked multiplied by TenderPriceFactor(rating), which is
+	// 10000 (1.0 in basis points) at MaxRating and 10000 + TenderPenaltyBp
+	// at rating 0. Optional in the file (DefaultTenderPenaltyBp).
+	TenderPenaltyBp uint64
+	// Orders is the table of rating moves of the contract life cycle.
+	// Optional in the file (DefaultOrderCredit).
+	Orders      OrderCredit
+	at          pos
+	committeeAt pos
+	validatorAt pos
 }
+
+// OrderCredit is how much an order's life cycle moves its parties'
+// ratings. The ledger applies these moves on top of the task machinery's
+// own (a timed-out task already costs its assignee).
+type OrderCredit struct {
+	Activated    int64 // every party of an order that passed its checks and became active
+	Breach       int64 // the party at fault of a breach that suspends (or re-suspends) an order
+	Terminated   int64 // the party whose breach suspended an order its parties then terminated
+	Delivered    int64 // a partner whose task met its threshold, at settlement
+	DemanderPaid int64 // the demander, at settlement
+}
+
+// Defaults of the optional credit keys: the values the ledger used before
+// they were policy fields, so a policy that omits them keeps its meaning
+// (and its canonical form and hash: see Canonical).
+const DefaultTenderPenaltyBp = 5000
+
+// DefaultOrderCredit is the order credit table of a policy that has none.
+var DefaultOrderCredit = OrderCredit{Activated: 2, Breach: -20, Terminated: -10, Delivered: 10, DemanderPaid: 5}
+
+// Bounds of the optional credit keys. A factor stays below
+// jobspec.MaxPriceFactor (10000 + MaxTenderPenaltyBp < 2^20); a single
+// order move is at most a tenth of the rating scale.
+const (
+	MaxTenderPenaltyBp = 1_000_000
+	MaxOrderCreditMove = MaxRating / 10
+)
 
 // Grade is a public credit grade: ratings ≥ Min (and below the previous
 // grade's Min) have this grade.

@@ -235,6 +235,25 @@ func (d *decoder) uint(n *yaml.Node, path string, max uint64) (uint64, bool) {
 	return v, true
 }
 
+// int decodes a whole number in [lo, hi], possibly negative.
+func (d *decoder) int(n *yaml.Node, path string, lo, hi int64) (int64, bool) {
+	s, ok := d.scalar(n, path)
+	if !ok {
+		return 0, false
+	}
+	digits := strings.TrimPrefix(s, "-")
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || digits == "" || digits[0] == '+' || (len(digits) > 1 && digits[0] == '0') || s == "-0" {
+		d.errorf(n, path, "expected a whole number, found %q", clip(s))
+		return 0, false
+	}
+	if v < lo || v > hi {
+		d.errorf(n, path, "%d is outside %d..%d", v, lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
 func (d *decoder) decimal(n *yaml.Node, path string) (*big.Rat, bool) {
 	s, ok := d.scalar(n, path)
 	if !ok {
@@ -397,6 +416,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 }
 
 func (d *decoder) credit(n *yaml.Node, path string, c *Credit) {
+	c.TenderPenaltyBp, c.Orders = DefaultTenderPenaltyBp, DefaultOrderCredit
 	if n.Kind == yaml.MappingNode {
 		c.at = at(n) // marks the section present
 	}
@@ -425,6 +445,34 @@ func (d *decoder) credit(n *yaml.Node, path string, c *Credit) {
 			c.validatorAt = at(v)
 			c.ValidatorMinGrade, _ = d.str(v, path, maxNameLen)
 		}},
+		fieldSpec{"tender_penalty_bp", false, func(v *yaml.Node, path string) {
+			c.TenderPenaltyBp, _ = d.uint(v, path, MaxTenderPenaltyBp)
+		}},
+		fieldSpec{"orders", false, func(v *yaml.Node, path string) { d.orderCredit(v, path, &c.Orders) }},
+	)
+}
+
+// orderCredit decodes credit.orders: every key is optional and defaults to
+// DefaultOrderCredit's value; rewards are 0..MaxOrderCreditMove and
+// penalties -MaxOrderCreditMove..0.
+func (d *decoder) orderCredit(n *yaml.Node, path string, oc *OrderCredit) {
+	move := func(dst *int64, penalty bool) func(v *yaml.Node, path string) {
+		return func(v *yaml.Node, path string) {
+			lo, hi := int64(0), int64(MaxOrderCreditMove)
+			if penalty {
+				lo, hi = -MaxOrderCreditMove, 0
+			}
+			if x, ok := d.int(v, path, lo, hi); ok {
+				*dst = x
+			}
+		}
+	}
+	d.object(n, path,
+		fieldSpec{"activated", false, move(&oc.Activated, false)},
+		fieldSpec{"breach", false, move(&oc.Breach, true)},
+		fieldSpec{"terminated", false, move(&oc.Terminated, true)},
+		fieldSpec{"delivered", false, move(&oc.Delivered, false)},
+		fieldSpec{"demander_paid", false, move(&oc.DemanderPaid, false)},
 	)
 }
 

@@ -35,6 +35,8 @@ type orderSpec struct {
 	Funds          uint64             `json:"funds"`
 	ThresholdBps   uint32             `json:"threshold_bps"`
 	Partners       []orderPartnerSpec `json:"partners"`
+	// MaxPrice is a tender order's highest unit price a quote may ask.
+	MaxPrice uint64 `json:"max_price,omitempty"`
 }
 
 type orderPartnerSpec struct {
@@ -46,8 +48,9 @@ type orderPartnerSpec struct {
 
 // parseOrderSpec decodes a spec strictly (unknown fields are errors) and
 // turns it into the order's terms at the given height. The ledger checks the
-// terms again; this only catches mistakes before anything is signed.
-func parseOrderSpec(raw []byte, height int64, counterpartyKey []byte) (*ledgerpb.OrderCreate, error) {
+// terms again; this only catches mistakes before anything is signed. A
+// tender order has no partners and a max price.
+func parseOrderSpec(raw []byte, height int64, counterpartyKey []byte, tender bool) (*ledgerpb.OrderCreate, error) {
 	if len(raw) > maxOrderSpecBytes {
 		return nil, fmt.Errorf("order spec of %d bytes exceeds %d", len(raw), maxOrderSpecBytes)
 	}
@@ -65,13 +68,19 @@ func parseOrderSpec(raw []byte, height int64, counterpartyKey []byte) (*ledgerpb
 		return nil, errors.New("order spec: id is required")
 	case s.DeadlineBlocks <= 0 || s.DeadlineBlocks > 10_000_000:
 		return nil, errors.New("order spec: deadline_blocks must be 1 to 10000000")
-	case len(s.Partners) == 0:
+	case tender && len(s.Partners) != 0:
+		return nil, errors.New("order spec: a tender order has no partners (its award names them)")
+	case tender && (s.MaxPrice == 0 || s.Quantity == 0 || s.MaxPartners == 0):
+		return nil, errors.New("order spec: a tender order needs quantity, max_partners and max_price")
+	case !tender && s.MaxPrice != 0:
+		return nil, errors.New("order spec: max_price is a tender order's term (--tender)")
+	case !tender && len(s.Partners) == 0:
 		return nil, errors.New("order spec: at least one partner is required")
 	}
 	t := &ledgerpb.OrderCreate{
 		OrderId: s.ID, Product: s.Product, Quantity: s.Quantity, DeadlineHeight: height + s.DeadlineBlocks,
 		MinGrade: s.MinGrade, MaxPartners: s.MaxPartners, Mode: s.Mode, ProfitPool: s.ProfitPool, Funds: s.Funds,
-		ThresholdBps: s.ThresholdBps, CounterpartyKey: counterpartyKey,
+		ThresholdBps: s.ThresholdBps, CounterpartyKey: counterpartyKey, Tender: tender, MaxPrice: s.MaxPrice,
 	}
 	if t.MaxPartners == 0 {
 		t.MaxPartners = uint32(len(s.Partners))
@@ -96,6 +105,9 @@ becomes active when every partner has signed and the ledger's checks pass (parti
 grades, quantities, deadline, declared funds), and then opens one task per partner. The
 ledger suspends it on a breach (missed deadline, completion below threshold, failed proof);
 every party must vote to resume or terminate it. Settlement pays verified output only.
+A tender order (create --tender) has no partners yet: quoters seal their quotes (quote),
+the demander runs a private tender job (tender) and posts its award (award), which names
+the partners, who then sign as for any order.
 Exit codes: 0 success, 1 the ledger refused or the node failed, 2 a malformed spec.`,
 	}
 	var home string
@@ -103,6 +115,7 @@ Exit codes: 0 success, 1 the ledger refused or the node failed, 2 a malformed sp
 	_ = cmd.MarkPersistentFlagRequired("home")
 
 	var specFile string
+	var tender bool
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "As the demander, post an order from a JSON spec (it is a draft until every partner signs)",
@@ -124,7 +137,7 @@ Exit codes: 0 success, 1 the ledger refused or the node failed, 2 a malformed sp
 			if err != nil {
 				return fmt.Errorf("node not reachable: %w", err)
 			}
-			terms, err := parseOrderSpec(raw, st.Height, key.PublicKey.Bytes())
+			terms, err := parseOrderSpec(raw, st.Height, key.PublicKey.Bytes(), tender)
 			if err != nil {
 				return withExitCode(2, err)
 			}
@@ -138,6 +151,11 @@ Exit codes: 0 success, 1 the ledger refused or the node failed, 2 a malformed sp
 			if err != nil {
 				return err
 			}
+			if tender {
+				fmt.Fprintf(cmd.OutOrStdout(), "order %s created (tendering) at height %d: up to %d units at most %d each\nquoters write their quotes for tender job %s-tender-1 (cohort order quote --order %s)\n",
+					terms.OrderId, res.Height, terms.Quantity, terms.MaxPrice, terms.OrderId, terms.OrderId)
+				return nil
+			}
 			var names []string
 			for _, p := range terms.Partners {
 				names = append(names, p.Member)
@@ -148,6 +166,7 @@ Exit codes: 0 success, 1 the ledger refused or the node failed, 2 a malformed sp
 		},
 	}
 	create.Flags().StringVar(&specFile, "spec", "", "order spec JSON file, - for stdin (required)")
+	create.Flags().BoolVar(&tender, "tender", false, "a tender order: no partners in the spec, max_price set; a tender job's award names the partners")
 	_ = create.MarkFlagRequired("spec")
 
 	var termsHash string
@@ -373,8 +392,9 @@ commands read; the ledger's task must commit to exactly this opening.`,
 
 	cmd.AddCommand(create, sign, show, list, settle,
 		vote("resume", "As a party, vote to resume a suspended order (every party must)", false),
-		vote("terminate", "As a party, vote to terminate the order (a draft: any party; otherwise every party)", true),
+		vote("terminate", "As a party, vote to terminate the order (a draft or a tendering order: any party; otherwise every party)", true),
 		taskFile)
+	cmd.AddCommand(newOrderTenderCmds(&home)...)
 	return cmd
 }
 
@@ -385,7 +405,7 @@ func termsOf(o *client.Order) *ledgerpb.OrderCreate {
 	t := &ledgerpb.OrderCreate{
 		OrderId: o.ID, Product: o.Product, Quantity: o.Quantity, DeadlineHeight: o.DeadlineHeight, MinGrade: o.MinGrade,
 		MaxPartners: o.MaxPartners, Mode: o.Mode, ProfitPool: o.ProfitPool, Funds: o.Funds, ThresholdBps: o.ThresholdBps,
-		CounterpartyKey: key,
+		CounterpartyKey: key, Tender: o.Tender, MaxPrice: o.MaxPrice,
 	}
 	for _, p := range o.Partners {
 		t.Partners = append(t.Partners, &ledgerpb.OrderPartner{Member: p.Member, Quantity: p.Quantity, UnitValue: p.UnitValue, FixedAmount: p.FixedAmount})
@@ -398,6 +418,19 @@ func printOrder(ctx context.Context, w io.Writer, c *client.Client, o *client.Or
 	fmt.Fprintf(w, "  %s, %d units by height %d; demander %s; partners' grade ≥ %s; threshold %d bps\n",
 		o.Product, o.Quantity, o.DeadlineHeight, o.Demander, o.MinGrade, o.ThresholdBps)
 	fmt.Fprintf(w, "  mode %s, profit pool %d, funds %d; signed by %s\n", o.Mode, o.ProfitPool, o.Funds, strings.Join(o.Signed, ", "))
+	if o.Tender {
+		fmt.Fprintf(w, "  tender order: max price %d, up to %d partners", o.MaxPrice, o.MaxPartners)
+		if o.TenderJob != "" {
+			fmt.Fprintf(w, "; tender job %s", o.TenderJob)
+		}
+		fmt.Fprintln(w)
+		if o.TenderedQuantity != 0 {
+			fmt.Fprintf(w, "  under-filled: awarded %d of the %d units tendered\n", o.Quantity, o.TenderedQuantity)
+		}
+		if o.Status == ledger.OrderTendering {
+			fmt.Fprintf(w, "  next tender job ID: %s (quoters: cohort order quote --order %s)\n", nextTenderJobID(o), o.ID)
+		}
+	}
 	for _, p := range o.Partners {
 		status := "no task yet"
 		if p.TaskID != "" {

@@ -100,6 +100,7 @@ type TxPayload struct {
 	//	*TxPayload_OrderResume
 	//	*TxPayload_OrderTerminate
 	//	*TxPayload_OrderSettle
+	//	*TxPayload_OrderAward
 	Msg           isTxPayload_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -298,6 +299,15 @@ func (x *TxPayload) GetOrderSettle() *OrderSettle {
 	return nil
 }
 
+func (x *TxPayload) GetOrderAward() *OrderAward {
+	if x != nil {
+		if x, ok := x.Msg.(*TxPayload_OrderAward); ok {
+			return x.OrderAward
+		}
+	}
+	return nil
+}
+
 type isTxPayload_Msg interface {
 	isTxPayload_Msg()
 }
@@ -363,6 +373,10 @@ type TxPayload_OrderSettle struct {
 	OrderSettle *OrderSettle `protobuf:"bytes,34,opt,name=order_settle,json=orderSettle,proto3,oneof"`
 }
 
+type TxPayload_OrderAward struct {
+	OrderAward *OrderAward `protobuf:"bytes,35,opt,name=order_award,json=orderAward,proto3,oneof"`
+}
+
 func (*TxPayload_RecordAnchor) isTxPayload_Msg() {}
 
 func (*TxPayload_TaskAssign) isTxPayload_Msg() {}
@@ -392,6 +406,8 @@ func (*TxPayload_OrderResume) isTxPayload_Msg() {}
 func (*TxPayload_OrderTerminate) isTxPayload_Msg() {}
 
 func (*TxPayload_OrderSettle) isTxPayload_Msg() {}
+
+func (*TxPayload_OrderAward) isTxPayload_Msg() {}
 
 // RecordAnchor anchors the hash of an off-chain record. A record on a
 // supervision channel also carries its public supervision info and a
@@ -2249,8 +2265,9 @@ func (x *JobList) GetJobs() []*Job {
 }
 
 // OrderPartner is one partner's slot in an order: who delivers, how much,
-// and what it earns. A tender job fills these slots in a later version; today
-// the demander names them at creation and each partner agrees by signing.
+// and what it earns. The demander names them at creation, or, for a tender
+// order, an order.award fills them from a tender job's chosen quotes; each
+// partner agrees by signing.
 type OrderPartner struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
@@ -2335,8 +2352,14 @@ type OrderCreate struct {
 	Partners        []*OrderPartner        `protobuf:"bytes,10,rep,name=partners,proto3" json:"partners,omitempty"`
 	ThresholdBps    uint32                 `protobuf:"varint,11,opt,name=threshold_bps,json=thresholdBps,proto3" json:"threshold_bps,omitempty"`         // completion threshold of every partner's task
 	CounterpartyKey []byte                 `protobuf:"bytes,12,opt,name=counterparty_key,json=counterpartyKey,proto3" json:"counterparty_key,omitempty"` // the demander's BN254 EdDSA key that signs deliveries
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Tender mode: the order is created without partners and is tendering; a
+	// tender job (job type tender, params.order = order_id) ranks sealed
+	// quotes and order.award fills the partners from its chosen quotes. The
+	// flag stays set on the awarded terms (a quoted price may be 0).
+	Tender        bool   `protobuf:"varint,13,opt,name=tender,proto3" json:"tender,omitempty"`
+	MaxPrice      uint64 `protobuf:"varint,14,opt,name=max_price,json=maxPrice,proto3" json:"max_price,omitempty"` // tender mode: the highest unit price a quote may ask (the tender's max_price)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrderCreate) Reset() {
@@ -2451,6 +2474,20 @@ func (x *OrderCreate) GetCounterpartyKey() []byte {
 		return x.CounterpartyKey
 	}
 	return nil
+}
+
+func (x *OrderCreate) GetTender() bool {
+	if x != nil {
+		return x.Tender
+	}
+	return false
+}
+
+func (x *OrderCreate) GetMaxPrice() uint64 {
+	if x != nil {
+		return x.MaxPrice
+	}
+	return 0
 }
 
 // OrderSign is a partner's agreement to the exact terms (terms_hash is
@@ -2633,6 +2670,89 @@ func (x *OrderTerminate) GetReason() string {
 	return ""
 }
 
+// OrderAward is the demander's opening of a completed tender job's output:
+// the award vector (per quote k in slot order: award[2k] = quantity,
+// award[2k+1] = unit price, both 0 for a quote not chosen), the salt of its
+// commitment and the job's MPC commitments (commitments[0] to the award,
+// then one per quote), whose combination the committee signed as the job's
+// output commitment. The ledger checks the opening and fills the order's
+// partners from the chosen quotes.
+type OrderAward struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	JobId         string                 `protobuf:"bytes,2,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Award         []uint64               `protobuf:"varint,3,rep,packed,name=award,proto3" json:"award,omitempty"`
+	Salt          []byte                 `protobuf:"bytes,4,opt,name=salt,proto3" json:"salt,omitempty"`               // 32-byte big-endian field element
+	Commitments   [][]byte               `protobuf:"bytes,5,rep,name=commitments,proto3" json:"commitments,omitempty"` // quotes + 1 field elements, 32 bytes each
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderAward) Reset() {
+	*x = OrderAward{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderAward) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderAward) ProtoMessage() {}
+
+func (x *OrderAward) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderAward.ProtoReflect.Descriptor instead.
+func (*OrderAward) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *OrderAward) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderAward) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *OrderAward) GetAward() []uint64 {
+	if x != nil {
+		return x.Award
+	}
+	return nil
+}
+
+func (x *OrderAward) GetSalt() []byte {
+	if x != nil {
+		return x.Salt
+	}
+	return nil
+}
+
+func (x *OrderAward) GetCommitments() [][]byte {
+	if x != nil {
+		return x.Commitments
+	}
+	return nil
+}
+
 // OrderSettle asks the ledger to settle an active order whose tasks are all
 // closed (completed, completed below threshold, or timed out).
 type OrderSettle struct {
@@ -2644,7 +2764,7 @@ type OrderSettle struct {
 
 func (x *OrderSettle) Reset() {
 	*x = OrderSettle{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2656,7 +2776,7 @@ func (x *OrderSettle) String() string {
 func (*OrderSettle) ProtoMessage() {}
 
 func (x *OrderSettle) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2669,7 +2789,7 @@ func (x *OrderSettle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSettle.ProtoReflect.Descriptor instead.
 func (*OrderSettle) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{30}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OrderSettle) GetOrderId() string {
@@ -2695,7 +2815,7 @@ type OrderTransition struct {
 
 func (x *OrderTransition) Reset() {
 	*x = OrderTransition{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2707,7 +2827,7 @@ func (x *OrderTransition) String() string {
 func (*OrderTransition) ProtoMessage() {}
 
 func (x *OrderTransition) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2720,7 +2840,7 @@ func (x *OrderTransition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderTransition.ProtoReflect.Descriptor instead.
 func (*OrderTransition) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{31}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *OrderTransition) GetHeight() int64 {
@@ -2778,21 +2898,23 @@ type Order struct {
 	Demander         string                 `protobuf:"bytes,2,opt,name=demander,proto3" json:"demander,omitempty"`
 	Terms            *OrderCreate           `protobuf:"bytes,3,opt,name=terms,proto3" json:"terms,omitempty"`
 	TermsHash        []byte                 `protobuf:"bytes,4,opt,name=terms_hash,json=termsHash,proto3" json:"terms_hash,omitempty"`
-	Status           string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`                  // draft, active, suspended, settled, terminated
+	Status           string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`                  // tendering, draft, active, suspended, settled, terminated
 	Signed           []string               `protobuf:"bytes,6,rep,name=signed,proto3" json:"signed,omitempty"`                  // parties that signed, sorted (the demander by creating)
 	TaskIds          []string               `protobuf:"bytes,7,rep,name=task_ids,json=taskIds,proto3" json:"task_ids,omitempty"` // per partner, in partner order; set when active
 	CreatedHeight    int64                  `protobuf:"varint,8,opt,name=created_height,json=createdHeight,proto3" json:"created_height,omitempty"`
 	Transitions      []*OrderTransition     `protobuf:"bytes,9,rep,name=transitions,proto3" json:"transitions,omitempty"`
 	ResumeVotes      []string               `protobuf:"bytes,10,rep,name=resume_votes,json=resumeVotes,proto3" json:"resume_votes,omitempty"` // sorted, for the current version
 	TerminateVotes   []string               `protobuf:"bytes,11,rep,name=terminate_votes,json=terminateVotes,proto3" json:"terminate_votes,omitempty"`
-	SettlementRecord string                 `protobuf:"bytes,12,opt,name=settlement_record,json=settlementRecord,proto3" json:"settlement_record,omitempty"` // record ID of the settlement
+	SettlementRecord string                 `protobuf:"bytes,12,opt,name=settlement_record,json=settlementRecord,proto3" json:"settlement_record,omitempty"`  // record ID of the settlement
+	TenderJob        string                 `protobuf:"bytes,13,opt,name=tender_job,json=tenderJob,proto3" json:"tender_job,omitempty"`                       // tender mode: the last tender job submitted for the order
+	TenderedQuantity uint64                 `protobuf:"varint,14,opt,name=tendered_quantity,json=tenderedQuantity,proto3" json:"tendered_quantity,omitempty"` // tender mode: the quantity tendered, when the award filled less
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Order) Reset() {
 	*x = Order{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +2926,7 @@ func (x *Order) String() string {
 func (*Order) ProtoMessage() {}
 
 func (x *Order) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +2939,7 @@ func (x *Order) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Order.ProtoReflect.Descriptor instead.
 func (*Order) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{32}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Order) GetId() string {
@@ -2904,6 +3026,20 @@ func (x *Order) GetSettlementRecord() string {
 	return ""
 }
 
+func (x *Order) GetTenderJob() string {
+	if x != nil {
+		return x.TenderJob
+	}
+	return ""
+}
+
+func (x *Order) GetTenderedQuantity() uint64 {
+	if x != nil {
+		return x.TenderedQuantity
+	}
+	return 0
+}
+
 type OrderList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Orders        []*Order               `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
@@ -2913,7 +3049,7 @@ type OrderList struct {
 
 func (x *OrderList) Reset() {
 	*x = OrderList{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2925,7 +3061,7 @@ func (x *OrderList) String() string {
 func (*OrderList) ProtoMessage() {}
 
 func (x *OrderList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2938,7 +3074,7 @@ func (x *OrderList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderList.ProtoReflect.Descriptor instead.
 func (*OrderList) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{33}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *OrderList) GetOrders() []*Order {
@@ -2966,7 +3102,7 @@ type PartnerShare struct {
 
 func (x *PartnerShare) Reset() {
 	*x = PartnerShare{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2978,7 +3114,7 @@ func (x *PartnerShare) String() string {
 func (*PartnerShare) ProtoMessage() {}
 
 func (x *PartnerShare) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2991,7 +3127,7 @@ func (x *PartnerShare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartnerShare.ProtoReflect.Descriptor instead.
 func (*PartnerShare) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{34}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PartnerShare) GetMember() string {
@@ -3075,7 +3211,7 @@ type Settlement struct {
 
 func (x *Settlement) Reset() {
 	*x = Settlement{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3087,7 +3223,7 @@ func (x *Settlement) String() string {
 func (*Settlement) ProtoMessage() {}
 
 func (x *Settlement) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3100,7 +3236,7 @@ func (x *Settlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settlement.ProtoReflect.Descriptor instead.
 func (*Settlement) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{35}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Settlement) GetOrderId() string {
@@ -3173,7 +3309,7 @@ type CreditHistory struct {
 
 func (x *CreditHistory) Reset() {
 	*x = CreditHistory{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3185,7 +3321,7 @@ func (x *CreditHistory) String() string {
 func (*CreditHistory) ProtoMessage() {}
 
 func (x *CreditHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3198,7 +3334,7 @@ func (x *CreditHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditHistory.ProtoReflect.Descriptor instead.
 func (*CreditHistory) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{36}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CreditHistory) GetCredit() *Credit {
@@ -3239,7 +3375,7 @@ type CreditHistoryEntry struct {
 
 func (x *CreditHistoryEntry) Reset() {
 	*x = CreditHistoryEntry{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3251,7 +3387,7 @@ func (x *CreditHistoryEntry) String() string {
 func (*CreditHistoryEntry) ProtoMessage() {}
 
 func (x *CreditHistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3264,7 +3400,7 @@ func (x *CreditHistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditHistoryEntry.ProtoReflect.Descriptor instead.
 func (*CreditHistoryEntry) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{37}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreditHistoryEntry) GetEvent() *CreditEvent {
@@ -3288,7 +3424,7 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\x1cledger/ledgerpb/ledger.proto\x12\x10cohort.ledger.v1\"B\n" +
 	"\bSignedTx\x12\x18\n" +
 	"\apayload\x18\x01 \x01(\fR\apayload\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xdc\b\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\x9d\t\n" +
 	"\tTxPayload\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x13\n" +
 	"\x05tx_id\x18\x02 \x01(\fR\x04txId\x12\x16\n" +
@@ -3312,7 +3448,9 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"order_sign\x18\x1f \x01(\v2\x1b.cohort.ledger.v1.OrderSignH\x00R\torderSign\x12B\n" +
 	"\forder_resume\x18  \x01(\v2\x1d.cohort.ledger.v1.OrderResumeH\x00R\vorderResume\x12K\n" +
 	"\x0forder_terminate\x18! \x01(\v2 .cohort.ledger.v1.OrderTerminateH\x00R\x0eorderTerminate\x12B\n" +
-	"\forder_settle\x18\" \x01(\v2\x1d.cohort.ledger.v1.OrderSettleH\x00R\vorderSettleB\x05\n" +
+	"\forder_settle\x18\" \x01(\v2\x1d.cohort.ledger.v1.OrderSettleH\x00R\vorderSettle\x12?\n" +
+	"\vorder_award\x18# \x01(\v2\x1c.cohort.ledger.v1.OrderAwardH\x00R\n" +
+	"orderAwardB\x05\n" +
 	"\x03msg\"\xd6\x01\n" +
 	"\fRecordAnchor\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x12\n" +
@@ -3491,7 +3629,7 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\bquantity\x18\x02 \x01(\x04R\bquantity\x12\x1d\n" +
 	"\n" +
 	"unit_value\x18\x03 \x01(\x04R\tunitValue\x12!\n" +
-	"\ffixed_amount\x18\x04 \x01(\x04R\vfixedAmount\"\x9e\x03\n" +
+	"\ffixed_amount\x18\x04 \x01(\x04R\vfixedAmount\"\xd3\x03\n" +
 	"\vOrderCreate\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x1a\n" +
@@ -3506,7 +3644,9 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\bpartners\x18\n" +
 	" \x03(\v2\x1e.cohort.ledger.v1.OrderPartnerR\bpartners\x12#\n" +
 	"\rthreshold_bps\x18\v \x01(\rR\fthresholdBps\x12)\n" +
-	"\x10counterparty_key\x18\f \x01(\fR\x0fcounterpartyKey\"E\n" +
+	"\x10counterparty_key\x18\f \x01(\fR\x0fcounterpartyKey\x12\x16\n" +
+	"\x06tender\x18\r \x01(\bR\x06tender\x12\x1b\n" +
+	"\tmax_price\x18\x0e \x01(\x04R\bmaxPrice\"E\n" +
 	"\tOrderSign\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
 	"\n" +
@@ -3518,7 +3658,14 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\x0eOrderTerminate\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"(\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x8a\x01\n" +
+	"\n" +
+	"OrderAward\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x15\n" +
+	"\x06job_id\x18\x02 \x01(\tR\x05jobId\x12\x14\n" +
+	"\x05award\x18\x03 \x03(\x04R\x05award\x12\x12\n" +
+	"\x04salt\x18\x04 \x01(\fR\x04salt\x12 \n" +
+	"\vcommitments\x18\x05 \x03(\fR\vcommitments\"(\n" +
 	"\vOrderSettle\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\"\xae\x01\n" +
 	"\x0fOrderTransition\x12\x16\n" +
@@ -3528,7 +3675,7 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x0e\n" +
 	"\x02by\x18\x05 \x01(\tR\x02by\x12\x14\n" +
 	"\x05party\x18\x06 \x01(\tR\x05party\x12!\n" +
-	"\fcredit_delta\x18\a \x01(\x03R\vcreditDelta\"\xb7\x03\n" +
+	"\fcredit_delta\x18\a \x01(\x03R\vcreditDelta\"\x83\x04\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bdemander\x18\x02 \x01(\tR\bdemander\x123\n" +
@@ -3543,7 +3690,10 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\fresume_votes\x18\n" +
 	" \x03(\tR\vresumeVotes\x12'\n" +
 	"\x0fterminate_votes\x18\v \x03(\tR\x0eterminateVotes\x12+\n" +
-	"\x11settlement_record\x18\f \x01(\tR\x10settlementRecord\"<\n" +
+	"\x11settlement_record\x18\f \x01(\tR\x10settlementRecord\x12\x1d\n" +
+	"\n" +
+	"tender_job\x18\r \x01(\tR\ttenderJob\x12+\n" +
+	"\x11tendered_quantity\x18\x0e \x01(\x04R\x10tenderedQuantity\"<\n" +
 	"\tOrderList\x12/\n" +
 	"\x06orders\x18\x01 \x03(\v2\x17.cohort.ledger.v1.OrderR\x06orders\"\xb3\x02\n" +
 	"\fPartnerShare\x12\x16\n" +
@@ -3591,7 +3741,7 @@ func file_ledger_ledgerpb_ledger_proto_rawDescGZIP() []byte {
 	return file_ledger_ledgerpb_ledger_proto_rawDescData
 }
 
-var file_ledger_ledgerpb_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_ledger_ledgerpb_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_ledger_ledgerpb_ledger_proto_goTypes = []any{
 	(*SignedTx)(nil),           // 0: cohort.ledger.v1.SignedTx
 	(*TxPayload)(nil),          // 1: cohort.ledger.v1.TxPayload
@@ -3623,14 +3773,15 @@ var file_ledger_ledgerpb_ledger_proto_goTypes = []any{
 	(*OrderSign)(nil),          // 27: cohort.ledger.v1.OrderSign
 	(*OrderResume)(nil),        // 28: cohort.ledger.v1.OrderResume
 	(*OrderTerminate)(nil),     // 29: cohort.ledger.v1.OrderTerminate
-	(*OrderSettle)(nil),        // 30: cohort.ledger.v1.OrderSettle
-	(*OrderTransition)(nil),    // 31: cohort.ledger.v1.OrderTransition
-	(*Order)(nil),              // 32: cohort.ledger.v1.Order
-	(*OrderList)(nil),          // 33: cohort.ledger.v1.OrderList
-	(*PartnerShare)(nil),       // 34: cohort.ledger.v1.PartnerShare
-	(*Settlement)(nil),         // 35: cohort.ledger.v1.Settlement
-	(*CreditHistory)(nil),      // 36: cohort.ledger.v1.CreditHistory
-	(*CreditHistoryEntry)(nil), // 37: cohort.ledger.v1.CreditHistoryEntry
+	(*OrderAward)(nil),         // 30: cohort.ledger.v1.OrderAward
+	(*OrderSettle)(nil),        // 31: cohort.ledger.v1.OrderSettle
+	(*OrderTransition)(nil),    // 32: cohort.ledger.v1.OrderTransition
+	(*Order)(nil),              // 33: cohort.ledger.v1.Order
+	(*OrderList)(nil),          // 34: cohort.ledger.v1.OrderList
+	(*PartnerShare)(nil),       // 35: cohort.ledger.v1.PartnerShare
+	(*Settlement)(nil),         // 36: cohort.ledger.v1.Settlement
+	(*CreditHistory)(nil),      // 37: cohort.ledger.v1.CreditHistory
+	(*CreditHistoryEntry)(nil), // 38: cohort.ledger.v1.CreditHistoryEntry
 }
 var file_ledger_ledgerpb_ledger_proto_depIdxs = []int32{
 	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
@@ -3647,27 +3798,28 @@ var file_ledger_ledgerpb_ledger_proto_depIdxs = []int32{
 	27, // 11: cohort.ledger.v1.TxPayload.order_sign:type_name -> cohort.ledger.v1.OrderSign
 	28, // 12: cohort.ledger.v1.TxPayload.order_resume:type_name -> cohort.ledger.v1.OrderResume
 	29, // 13: cohort.ledger.v1.TxPayload.order_terminate:type_name -> cohort.ledger.v1.OrderTerminate
-	30, // 14: cohort.ledger.v1.TxPayload.order_settle:type_name -> cohort.ledger.v1.OrderSettle
-	4,  // 15: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
-	5,  // 16: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
-	6,  // 17: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
-	12, // 18: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
-	13, // 19: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
-	17, // 20: cohort.ledger.v1.CommitteeList.committees:type_name -> cohort.ledger.v1.Committee
-	23, // 21: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
-	25, // 22: cohort.ledger.v1.OrderCreate.partners:type_name -> cohort.ledger.v1.OrderPartner
-	26, // 23: cohort.ledger.v1.Order.terms:type_name -> cohort.ledger.v1.OrderCreate
-	31, // 24: cohort.ledger.v1.Order.transitions:type_name -> cohort.ledger.v1.OrderTransition
-	32, // 25: cohort.ledger.v1.OrderList.orders:type_name -> cohort.ledger.v1.Order
-	34, // 26: cohort.ledger.v1.Settlement.shares:type_name -> cohort.ledger.v1.PartnerShare
-	12, // 27: cohort.ledger.v1.CreditHistory.credit:type_name -> cohort.ledger.v1.Credit
-	37, // 28: cohort.ledger.v1.CreditHistory.entries:type_name -> cohort.ledger.v1.CreditHistoryEntry
-	13, // 29: cohort.ledger.v1.CreditHistoryEntry.event:type_name -> cohort.ledger.v1.CreditEvent
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	31, // 14: cohort.ledger.v1.TxPayload.order_settle:type_name -> cohort.ledger.v1.OrderSettle
+	30, // 15: cohort.ledger.v1.TxPayload.order_award:type_name -> cohort.ledger.v1.OrderAward
+	4,  // 16: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
+	5,  // 17: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
+	6,  // 18: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
+	12, // 19: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
+	13, // 20: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
+	17, // 21: cohort.ledger.v1.CommitteeList.committees:type_name -> cohort.ledger.v1.Committee
+	23, // 22: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
+	25, // 23: cohort.ledger.v1.OrderCreate.partners:type_name -> cohort.ledger.v1.OrderPartner
+	26, // 24: cohort.ledger.v1.Order.terms:type_name -> cohort.ledger.v1.OrderCreate
+	32, // 25: cohort.ledger.v1.Order.transitions:type_name -> cohort.ledger.v1.OrderTransition
+	33, // 26: cohort.ledger.v1.OrderList.orders:type_name -> cohort.ledger.v1.Order
+	35, // 27: cohort.ledger.v1.Settlement.shares:type_name -> cohort.ledger.v1.PartnerShare
+	12, // 28: cohort.ledger.v1.CreditHistory.credit:type_name -> cohort.ledger.v1.Credit
+	38, // 29: cohort.ledger.v1.CreditHistory.entries:type_name -> cohort.ledger.v1.CreditHistoryEntry
+	13, // 30: cohort.ledger.v1.CreditHistoryEntry.event:type_name -> cohort.ledger.v1.CreditEvent
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_ledger_ledgerpb_ledger_proto_init() }
@@ -3691,6 +3843,7 @@ func file_ledger_ledgerpb_ledger_proto_init() {
 		(*TxPayload_OrderResume)(nil),
 		(*TxPayload_OrderTerminate)(nil),
 		(*TxPayload_OrderSettle)(nil),
+		(*TxPayload_OrderAward)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3698,7 +3851,7 @@ func file_ledger_ledgerpb_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_ledgerpb_ledger_proto_rawDesc), len(file_ledger_ledgerpb_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

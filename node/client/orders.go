@@ -50,6 +50,15 @@ type Order struct {
 	ResumeVotes      []string          `json:"resume_votes,omitempty"`
 	TerminateVotes   []string          `json:"terminate_votes,omitempty"`
 	SettlementRecord string            `json:"settlement_record,omitempty"`
+	// Tender orders: created without partners (status tendering), their
+	// partners filled by a tender job's award. MaxPrice is a term (a quote
+	// asks at most it); TenderJob is the last tender job submitted for the
+	// order; TenderedQuantity is the quantity tendered when the award filled
+	// less (Quantity is then the awarded total).
+	Tender           bool   `json:"tender,omitempty"`
+	MaxPrice         uint64 `json:"max_price,omitempty"`
+	TenderJob        string `json:"tender_job,omitempty"`
+	TenderedQuantity uint64 `json:"tendered_quantity,omitempty"`
 }
 
 // PartnerShare is one partner's line of a settlement.

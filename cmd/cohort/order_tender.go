@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/jobspec"
+	"github.com/cohortnet/cohort/node"
+	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/policies"
+)
+
+// Tendering from the command line:
+//
+//	demander: cohort order create --tender --spec order.json   (no partners; max_price)
+//	quoters:  cohort order quote ORDER-tender-1 --price P --capacity C   (before the tender is submitted)
+//	demander: cohort order tender ORDER --quoters a,b,c --committee c1
+//	demander: cohort order award ORDER   (the result this node holds; or --result FILE)
+//	partners: cohort order sign ORDER
+//
+// A provider's node reads its input files when it sees the job on the
+// ledger, so the quoters write theirs first, under the job ID the demander
+// will use: by default the order's next tender job ID (`order show` prints
+// it), which follows from the ledger alone.
+
+// maxResultFileBytes bounds the result file `cohort order award` reads (a
+// tender result lists at most 64 quotes).
+const maxResultFileBytes = 1 << 20
+
+// nextTenderJobID is the default ID of an order's next tender job:
+// "<order>-tender-1", then "-tender-2" after that one, and so on.
+func nextTenderJobID(o *client.Order) string {
+	if o.TenderJob == "" {
+		return o.ID + "-tender-1"
+	}
+	if i := strings.LastIndex(o.TenderJob, "-tender-"); i >= 0 {
+		if n, err := strconv.Atoi(o.TenderJob[i+len("-tender-"):]); err == nil && n >= 1 {
+			return o.TenderJob[:i] + "-tender-" + strconv.Itoa(n+1)
+		}
+	}
+	return o.TenderJob + "-tender-2"
+}
+
+// tenderPolicy is the policy in force, or the default one on a chain
+// without a policy (the ledger's rule too).
+func tenderPolicy(cmd *cobra.Command, c *client.Client) (*policies.Policy, error) {
+	raw, err := c.Policy(cmd.Context())
+	if client.IsNotFound(err) {
+		return policies.Default()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return policies.Parse(raw)
+}
+
+// tenderJobSpec builds a tender job for an order: the quoters' slots in
+// order and their price factors from their ratings under the policy.
+func tenderJobSpec(o *client.Order, quoters []string, ratings []int64, pol *policies.Policy, maxPartners int) (*jobspec.TenderParams, []string, error) {
+	if o.Status != ledger.OrderTendering {
+		return nil, nil, fmt.Errorf("order %s is %s, not tendering", o.ID, o.Status)
+	}
+	if maxPartners == 0 {
+		maxPartners = min(int(o.MaxPartners), len(quoters))
+	}
+	p := &jobspec.TenderParams{Order: o.ID, Quantity: o.Quantity, MaxPartners: maxPartners, MaxPrice: o.MaxPrice}
+	var slots []string
+	for i, q := range quoters {
+		if q == o.Demander {
+			return nil, nil, fmt.Errorf("the demander %s cannot quote on its own order", q)
+		}
+		price, capacity := jobspec.TenderSlots(q)
+		slots = append(slots, price, capacity)
+		p.PriceFactors = append(p.PriceFactors, pol.TenderPriceFactor(ratings[i]))
+	}
+	return p, slots, nil
+}
+
+// tenderResultFile is the part of a recipient's result file (node/jobrun
+// Result, JSON) that an award opens.
+type tenderResultFile struct {
+	JobID  string `json:"job_id"`
+	Type   string `json:"type"`
+	Tender *struct {
+		Partners []struct {
+			Member   string `json:"member"`
+			Quote    int    `json:"quote"`
+			Quantity uint64 `json:"quantity"`
+			Price    uint64 `json:"price"`
+		} `json:"partners"`
+		Award       []uint64 `json:"award"`
+		AwardSalt   string   `json:"award_salt"`
+		Commitments []string `json:"commitments"`
+	} `json:"tender"`
+}
+
+// parseAwardResult turns a tender job's result file into the order.award
+// message; the ledger checks the opening, this only catches a wrong file.
+func parseAwardResult(raw []byte, orderID string) (*ledgerpb.OrderAward, error) {
+	if len(raw) > maxResultFileBytes {
+		return nil, fmt.Errorf("result file of %d bytes exceeds %d", len(raw), maxResultFileBytes)
+	}
+	var r tenderResultFile
+	if err := json.NewDecoder(bytes.NewReader(raw)).Decode(&r); err != nil {
+		return nil, fmt.Errorf("result file: %w", err)
+	}
+	if r.Tender == nil {
+		return nil, fmt.Errorf("result file of job %q (%s) has no tender result", r.JobID, r.Type)
+	}
+	t := r.Tender
+	if len(t.Award) > 2*jobspec.MaxTenderQuotes || len(t.Commitments) > jobspec.MaxTenderQuotes+1 {
+		return nil, fmt.Errorf("result file: %d award values and %d commitments exceed a tender's %d quotes", len(t.Award), len(t.Commitments), jobspec.MaxTenderQuotes)
+	}
+	m := &ledgerpb.OrderAward{OrderId: orderID, JobId: r.JobID, Award: t.Award}
+	var err error
+	if m.Salt, err = hex32(t.AwardSalt, "award_salt"); err != nil {
+		return nil, err
+	}
+	for i, c := range t.Commitments {
+		b, err := hex32(c, fmt.Sprintf("commitment %d", i))
+		if err != nil {
+			return nil, err
+		}
+		m.Commitments = append(m.Commitments, b)
+	}
+	return m, nil
+}
+
+func hex32(s, what string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("result file: %s must be 32 bytes of hex", what)
+	}
+	return b, nil
+}
+
+// quoteFiles are the two input files of a quote, by slot.
+func quoteFiles(member, jobID string, price, capacity uint64) map[string][]byte {
+	ps, cs := jobspec.TenderSlots(member)
+	return map[string][]byte{
+		node.InputFileName(jobID, ps): []byte(fmt.Sprintf("{\"price\": %d}\n", price)),
+		node.InputFileName(jobID, cs): []byte(fmt.Sprintf("{\"capacity\": %d}\n", capacity)),
+	}
+}
+
+func newOrderTenderCmds(home *string) []*cobra.Command {
+	var quoters, committee, jobID string
+	var maxPartners int
+	var deadlineBlocks int64
+	var asJSON bool
+	tender := &cobra.Command{
+		Use:   "tender ORDER --quoters a,b,c",
+		Short: "As the demander, submit a tender job for a tendering order (price factors from the quoters' ratings)",
+		Long: `Builds the tender job for the order: two input slots per quoter (price, capacity), the
+order's quantity and max price, and each quoter's price factor computed from its current
+rating under the policy (the ledger checks every factor against the same formula). The
+quoters must have written their quotes (cohort order quote) under the job's ID before it
+is submitted; the default ID is the order's next tender job ID, shown by 'order show'.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names := strings.Split(quoters, ",")
+			for i := range names {
+				names[i] = strings.TrimSpace(names[i])
+			}
+			c, err := apiClient(*home)
+			if err != nil {
+				return err
+			}
+			o, err := c.Order(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if committee == "" && o.TenderJob != "" {
+				prev, err := c.Job(cmd.Context(), o.TenderJob)
+				if err != nil {
+					return err
+				}
+				committee = prev.Committee
+			}
+			if committee == "" {
+				return withExitCode(2, errors.New("--committee is required for an order's first tender"))
+			}
+			ratings := make([]int64, len(names))
+			for i, n := range names {
+				cr, err := c.Credit(cmd.Context(), n)
+				if err != nil {
+					return fmt.Errorf("rating of quoter %s: %w", n, err)
+				}
+				ratings[i] = cr.Score
+			}
+			pol, err := tenderPolicy(cmd, c)
+			if err != nil {
+				return err
+			}
+			params, slots, err := tenderJobSpec(o, names, ratings, pol, maxPartners)
+			if err != nil {
+				return withExitCode(2, err)
+			}
+			rawParams, err := json.Marshal(params)
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if deadlineBlocks == 0 {
+				deadlineBlocks = min(defaultJobDeadlineBlocks, o.DeadlineHeight-st.Height-2)
+			}
+			if deadlineBlocks < 1 {
+				return fmt.Errorf("order %s's deadline %d is too close (height %d) for a tender", o.ID, o.DeadlineHeight, st.Height)
+			}
+			if jobID == "" {
+				jobID = nextTenderJobID(o)
+			}
+			cfg, err := node.LoadConfig(*home)
+			if err != nil {
+				return err
+			}
+			_, res, err := submit(cmd.Context(), *home, func(p *ledgerpb.TxPayload) {
+				p.Msg = &ledgerpb.TxPayload_JobSubmit{JobSubmit: &ledgerpb.JobSubmit{
+					JobId: jobID, Type: string(jobspec.Tender), Params: rawParams, Providers: slots,
+					CommitteeId: committee, Recipient: cfg.Moniker, DeadlineHeight: st.Height + deadlineBlocks,
+				}}
+			})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), struct {
+					Job    string                `json:"job"`
+					Height int64                 `json:"height"`
+					Params *jobspec.TenderParams `json:"params"`
+				}{jobID, res.Height, params})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "tender job %s for order %s accepted at height %d\n", jobID, o.ID, res.Height)
+			for i, n := range names {
+				fmt.Fprintf(cmd.OutOrStdout(), "  quote %d: %-12s rating %4d, price factor %d\n", i, n, ratings[i], params.PriceFactors[i])
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "when it completes: cohort order award %s\n", o.ID)
+			return nil
+		},
+	}
+	tender.Flags().StringVar(&quoters, "quoters", "", "the quoting members, comma-separated, in quote order (required)")
+	tender.Flags().StringVar(&committee, "committee", "", "the committee that runs the tender (default: the previous tender's)")
+	tender.Flags().StringVar(&jobID, "job", "", "the job ID (default: the order's next tender job ID)")
+	tender.Flags().IntVar(&maxPartners, "max-partners", 0, "partners to choose at most (default: the order's limit, at most the quoters)")
+	tender.Flags().Int64Var(&deadlineBlocks, "deadline-blocks", 0, "blocks the quoters and the committee have (default: 600, before the order's deadline)")
+	tender.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	_ = tender.MarkFlagRequired("quoters")
+
+	var price, capacity uint64
+	var forOrder string
+	quote := &cobra.Command{
+		Use:   "quote [JOB] --price P --capacity C",
+		Short: "As a quoter, write this node's sealed quote for a tender job (its two input files)",
+		Long: `Writes this node's two tender inputs (its unit price and the quantity it can deliver)
+where the node reads provider inputs; the node commits them with range proofs and sends them
+secret-shared to the committee when the tender job appears on the ledger. Give the job ID,
+or --order ORDER for the order's next tender job. The quote stays private: the demander
+learns it only if it is chosen, nobody else ever.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := node.LoadConfig(*home)
+			if err != nil {
+				return err
+			}
+			c := client.New(cfg.API.Listen)
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			}
+			if forOrder != "" {
+				o, err := c.Order(cmd.Context(), forOrder)
+				if err != nil {
+					return err
+				}
+				if o.MaxPrice != 0 && price > o.MaxPrice || capacity > o.Quantity {
+					return withExitCode(2, fmt.Errorf("order %s: a quote asks at most %d per unit for at most %d units", o.ID, o.MaxPrice, o.Quantity))
+				}
+				if id == "" {
+					id = nextTenderJobID(o)
+				}
+			}
+			if id == "" {
+				return withExitCode(2, errors.New("give the tender job's ID or --order"))
+			}
+			if err := jobspec.CheckID("job id", id); err != nil {
+				return withExitCode(2, err)
+			}
+			if j, err := c.Job(cmd.Context(), id); err == nil {
+				// Already on the ledger: the node may have read its inputs.
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: job %s is already %s on the ledger; a node reads its inputs when it first sees the job\n", id, j.Status)
+			} else if !client.IsNotFound(err) {
+				return err
+			}
+			dir := cfg.Jobs.InputsDir
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(*home, dir)
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			for name, raw := range quoteFiles(cfg.Moniker, id, price, capacity) {
+				// Private inputs: readable by this node's user only.
+				if err := os.WriteFile(filepath.Join(dir, name), raw, 0o600); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "quote of %s for tender job %s written to %s (price %d, capacity %d)\n", cfg.Moniker, id, dir, price, capacity)
+			return nil
+		},
+	}
+	quote.Flags().Uint64Var(&price, "price", 0, "unit price asked (required)")
+	quote.Flags().Uint64Var(&capacity, "capacity", 0, "units this member can deliver (required)")
+	quote.Flags().StringVar(&forOrder, "order", "", "quote for this order's next tender job (and check the quote against its terms)")
+	_ = quote.MarkFlagRequired("price")
+	_ = quote.MarkFlagRequired("capacity")
+
+	var resultFile string
+	var awardJSON bool
+	award := &cobra.Command{
+		Use:   "award ORDER [--result FILE]",
+		Short: "As the demander, post a completed tender's award: the ledger checks it and fills the order's partners",
+		Long: `Reads the tender job's result (the recipient's result file, or by default the result this
+node holds for the order's tender job) and posts its award: the ledger checks the opening
+against the job's signed output commitment and fills the order's partners from the chosen
+quotes. The order becomes a draft that the partners sign.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := apiClient(*home)
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			if resultFile != "" {
+				if raw, err = readInputFile(resultFile, maxResultFileBytes); err != nil {
+					return withExitCode(2, err)
+				}
+			} else {
+				o, err := c.Order(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if o.TenderJob == "" {
+					return fmt.Errorf("order %s has no tender job", o.ID)
+				}
+				if raw, err = c.JobOutput(cmd.Context(), o.TenderJob, "result"); err != nil {
+					return fmt.Errorf("result of tender job %s on this node: %w", o.TenderJob, err)
+				}
+			}
+			m, err := parseAwardResult(raw, args[0])
+			if err != nil {
+				return withExitCode(2, err)
+			}
+			_, res, err := submit(cmd.Context(), *home, func(p *ledgerpb.TxPayload) {
+				p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: m}
+			})
+			if err != nil {
+				return err
+			}
+			o, err := c.Order(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if awardJSON {
+				return printJSON(cmd.OutOrStdout(), o)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "order %s awarded by tender job %s at height %d; it is %s\n", o.ID, m.JobId, res.Height, o.Status)
+			for _, p := range o.Partners {
+				fmt.Fprintf(cmd.OutOrStdout(), "  partner %-12s %8d units × %d", p.Member, p.Quantity, p.UnitValue)
+				if p.FixedAmount > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), ", fixed %d", p.FixedAmount)
+				}
+				fmt.Fprintln(cmd.OutOrStdout())
+			}
+			if o.TenderedQuantity != 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "  under-filled: %d of the %d units tendered\n", o.Quantity, o.TenderedQuantity)
+			}
+			if o.Status == ledger.OrderDraft {
+				fmt.Fprintf(cmd.OutOrStdout(), "each partner now signs: cohort order sign %s\n", o.ID)
+			}
+			return nil
+		},
+	}
+	award.Flags().StringVar(&resultFile, "result", "", "the tender job's result file, - for stdin (default: this node's result of the order's tender job)")
+	award.Flags().BoolVar(&awardJSON, "json", false, "print the order as JSON")
+	return []*cobra.Command{tender, quote, award}
+}
