@@ -369,7 +369,9 @@ func (p *DKGProtocol) ProcessCommitComplaints(msgs [][]byte) (out []byte, err er
 	defer func() { err = p.done(err) }()
 	n, me, r := p.n, p.me, p.round(roundCommitComplaints)
 	f := faults{phase: "dkg commitment complaints"}
+	convicted := map[int]bool{}
 	for _, cc := range p.myComplaints {
+		convicted[int(cc.DealerIndex)] = true
 		f.add(int(cc.DealerIndex), p.round(roundSecretCommits), "commitments do not match the deal to member %d", me)
 	}
 	p.peers(&f, roundCommitComplaints, msgs, func(j int, msg []byte) {
@@ -388,6 +390,14 @@ func (p *DKGProtocol) ProcessCommitComplaints(msgs [][]byte) (out []byte, err er
 				// Our own commitments are correct by construction: a
 				// complaint about them is false.
 				f.add(j, r, "false complaint against this member's commitments")
+				continue
+			}
+			if convicted[dealer] {
+				// kyber keeps no commitments it complained about, so it would
+				// reject this complaint as "about non received commitments"
+				// and blame an honest co-complainer. This member's own
+				// complaint already names the dealer; the run aborts either
+				// way, so the second complaint is not adjudicated.
 				continue
 			}
 			if err := guard(func() error { _, err := p.gen.ProcessComplaintCommits(cc); return err }); err != nil {
@@ -436,6 +446,8 @@ func (p *DKGProtocol) Finish(msgs [][]byte) (sh *Share, err error) {
 		case j == p.me:
 		case len(msgs[j]) == 0:
 			f.add(j, p.round(roundConfirm), "no message")
+		case len(msgs[j]) != len(id):
+			f.add(j, p.round(roundConfirm), "confirmation of %d bytes, want %d", len(msgs[j]), len(id))
 		case string(msgs[j]) != string(id[:]):
 			f.add(j, p.round(roundConfirm), "derived a different committee key")
 		}
