@@ -2,6 +2,7 @@ package he
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -90,10 +91,12 @@ func crsLabel(preset *Preset, committee string) string {
 	return "cohort/he/crs/v1\x00" + preset.Name + "\x00" + committee
 }
 
-// Setup runs the committee key generation as member conn.Self() of
-// conn.Parties() and persists the result in store. Every member must be
-// online for the whole setup; a member that does not answer makes Setup
-// fail with an error naming it (*transport.PartyError).
+// Setup runs the committee key generation (SetupProtocol) as member
+// conn.Self() of conn.Parties() and persists the result in store. Every
+// member must be online for the whole setup; a member that does not answer,
+// or sends a share that is malformed, duplicated or for another Galois
+// element, or a different key digest, makes Setup fail with an error naming
+// it (*transport.PartyError).
 func Setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupConfig, store KeyStore) (*Member, SetupStats, error) {
 	start := time.Now()
 	cc := &countingConn{Conn: conn}
@@ -142,14 +145,36 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		}
 		return nil
 	}
+	// send delivers one message. A peer that cannot be reached (it may have
+	// left after finding a fault of its own) does not stop the setup at once:
+	// what it sent before leaving can still be read and may name the real
+	// culprit. It is blamed only if nothing else fails first.
+	var unreachable []error
+	send := func(to transport.PartyID, r transport.Round, b []byte) error {
+		err := conn.Send(ctx, to, r, b)
+		var pe *transport.PartyError
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() == nil && errors.As(err, &pe) && pe.Party == to:
+			unreachable = append(unreachable, fmt.Errorf("he: setup: send: %w", err))
+			return nil
+		default:
+			return fmt.Errorf("he: setup: send to party %d: %w", to, err)
+		}
+	}
 	// broadcast sends the share gen makes to every peer in round r.
 	broadcast := func(r transport.Round, gen func() ([]byte, error)) error {
 		b, err := gen()
 		if err != nil {
 			return err
 		}
-		if err := transport.Broadcast(ctx, conn, r, b); err != nil {
-			return fmt.Errorf("he: setup: %w", err)
+		for j := 0; j < n; j++ {
+			if transport.PartyID(j) != self {
+				if err := send(transport.PartyID(j), r, b); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	}
@@ -161,8 +186,12 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := transport.SendAll(ctx, conn, roundShamir, shamir); err != nil {
-		return nil, nil, fmt.Errorf("he: setup: %w", err)
+	for j, b := range shamir {
+		if transport.PartyID(j) != self {
+			if err := send(transport.PartyID(j), roundShamir, b); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	if err := broadcast(roundCKG, p.GenPublicKeyShare); err != nil {
 		return nil, nil, err
@@ -225,6 +254,10 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	m, record, err := p.Finish()
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(unreachable) > 0 {
+		// A peer missed some of this member's shares: it cannot hold the keys.
+		return nil, nil, errors.Join(unreachable...)
 	}
 	// The digests only show that every member aggregated the same shares;
 	// the known-answer test checks that those shares make working keys.

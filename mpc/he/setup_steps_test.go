@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -335,5 +337,60 @@ func TestSetupStepsBlameEveryMissingPeer(t *testing.T) {
 	}
 	if !errors.As(err, new(*transport.PartyError)) {
 		t.Fatal("errors.As finds no PartyError")
+	}
+}
+
+// truncatingConn truncates what its member sends in one round.
+type truncatingConn struct {
+	transport.Conn
+	round transport.Round
+}
+
+func (c *truncatingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, p []byte) error {
+	if r == c.round {
+		p = p[:len(p)-1]
+	}
+	return c.Conn.Send(ctx, to, r, p)
+}
+
+// TestSetupDriverNamesBadSender: over the network, a member whose
+// public-key share is malformed is named by every other member's Setup, in
+// that round, before anything else happens.
+func TestSetupDriverNamesBadSender(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	const n, bad = 3, 1
+	nw := transport.NewMemoryNetwork()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	badCtx, stopBad := context.WithCancel(ctx) // the deviant waits for shares that never come
+	errs := make([]error, n)
+	var honest, all sync.WaitGroup
+	for i := 0; i < n; i++ {
+		conn, err := nw.Open(ctx, "setup", transport.PartyID(i), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mctx := ctx
+		if i == bad {
+			conn, mctx = &truncatingConn{Conn: conn, round: roundCKG}, badCtx
+		} else {
+			honest.Add(1)
+		}
+		all.Add(1)
+		go func(i int) {
+			defer all.Done()
+			if i != bad {
+				defer honest.Done()
+			}
+			defer conn.Close()
+			_, _, errs[i] = Setup(mctx, conn, preset, SetupConfig{CommitteeID: "driver-blame", Threshold: 2, StepTimeout: 30 * time.Second}, NewMemoryStore())
+		}(i)
+	}
+	honest.Wait()
+	stopBad()
+	all.Wait()
+	for _, i := range []int{0, 2} {
+		onlyBlames(t, i, errs[i], bad, roundCKG, "public key share")
 	}
 }
