@@ -95,8 +95,9 @@ func crsLabel(preset *Preset, committee string) string {
 // conn.Self() of conn.Parties() and persists the result in store. Every
 // member must be online for the whole setup; a member that does not answer,
 // or sends a share that is malformed, duplicated or for another Galois
-// element, or a different key digest, makes Setup fail with an error naming
-// it (*transport.PartyError).
+// element, makes Setup fail with an error naming it (*transport.PartyError).
+// Members that end with different keys fail with ErrKeysDiffer, which blames
+// nobody (see SetupProtocol).
 func Setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupConfig, store KeyStore) (*Member, SetupStats, error) {
 	start := time.Now()
 	cc := &countingConn{Conn: conn}

@@ -277,10 +277,9 @@ func TestSetupStepsBlame(t *testing.T) {
 				return one(m)
 			}, "share for Galois element 3, expected 5"})
 		case "digest":
-			cases = append(common[:2:2], tamperCase{"another digest", func(_ int, m []byte) [][]byte {
-				m[0] ^= 1
-				return one(m)
-			}, "derived different committee keys"})
+			cases = append(common[:2:2], tamperCase{"short digest", func(_ int, m []byte) [][]byte {
+				return one(m[:31])
+			}, "digest of 31 bytes"})
 		}
 		for _, c := range cases {
 			t.Run(rd.name+"/"+c.name, func(t *testing.T) {
@@ -392,5 +391,32 @@ func TestSetupDriverNamesBadSender(t *testing.T) {
 	all.Wait()
 	for _, i := range []int{0, 2} {
 		onlyBlames(t, i, errs[i], bad, roundCKG, "public key share")
+	}
+}
+
+// TestSetupStepsKeysDifferBlamesNobody: a peer whose key digest differs is
+// named in ErrKeysDiffer but not blamed (the deviant may be whoever sent
+// the two of them different shares).
+func TestSetupStepsKeysDifferBlamesNobody(t *testing.T) {
+	s := newSetupSteps(t, 3, 2, nil)
+	rounds := setupStepRounds()
+	for _, rd := range rounds[:len(rounds)-1] {
+		if rd.name == "galois" {
+			continue
+		}
+		for i, err := range s.deliver(t, rd, -1, nil) {
+			if err != nil {
+				t.Fatalf("honest %s: member %d: %v", rd.name, i, err)
+			}
+		}
+	}
+	errs := s.deliver(t, rounds[len(rounds)-1], 1, func(_ int, m []byte) [][]byte {
+		m[0] ^= 1
+		return [][]byte{m}
+	})
+	for _, i := range []int{0, 2} {
+		if !errors.Is(errs[i], ErrKeysDiffer) || len(partyErrors(errs[i])) != 0 || !strings.Contains(errs[i].Error(), "member 1's digest") {
+			t.Fatalf("member %d: want ErrKeysDiffer naming member 1 without blame, got %v", i, errs[i])
+		}
 	}
 }

@@ -22,12 +22,13 @@ import (
 // Blame: an Add step that rejects a share returns a *transport.PartyError
 // naming its sender and the round (malformed, wrong length or kind,
 // unreduced coefficient, a Galois share for another element, a second share
-// from the same peer, a different key digest); a closing step names every
+// from the same peer); a closing step names every
 // peer whose share never came, each in a *transport.PartyError (joined with
 // errors.Join when there are several). After such an error the protocol is
 // spent: an aggregate may hold half of a rejected share, and the setup is
 // re-run anyway. Errors that are not a peer's fault (a step called out of
-// order, an unknown sender index) are plain errors.
+// order, an unknown sender index) are plain errors, and so is ErrKeysDiffer,
+// which names a peer with other keys without blaming it.
 //
 // The steps, in the order Setup runs them (a peer's shares may be added in
 // any order within a round):
@@ -426,14 +427,34 @@ func (p *SetupProtocol) Digest() ([]byte, error) {
 	return bytes.Clone(p.m.digest[:]), nil
 }
 
-// CheckDigest compares member j's key digest with this member's.
+// ErrKeysDiffer is returned by CheckDigest (and Setup) when a peer derived
+// other committee keys than this member. It names that peer but does not
+// blame it: a member that sent different shares to different peers makes
+// honest members disagree, and from one member's view the deviant may be
+// anyone, so it is deliberately not a *transport.PartyError.
+var ErrKeysDiffer = errors.New("he: members derived different committee keys")
+
+// CheckDigest compares member j's key digest with this member's. A digest of
+// the wrong length is j's fault; a different digest is ErrKeysDiffer.
 func (p *SetupProtocol) CheckDigest(j transport.PartyID, msg []byte) error {
-	return p.add(&p.dig, j, msg, func(b []byte) error {
+	var differ error
+	err := p.add(&p.dig, j, msg, func(b []byte) error {
+		if len(b) != len(p.m.digest) {
+			return fmt.Errorf("digest of %d bytes, expected %d", len(b), len(p.m.digest))
+		}
 		if !bytes.Equal(b, p.m.digest[:]) {
-			return fmt.Errorf("derived different committee keys (digest %x, ours %x)", b, p.m.digest[:])
+			differ = fmt.Errorf("%w: member %d's digest %x, ours %x", ErrKeysDiffer, j, b, p.m.digest[:])
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if differ != nil {
+		p.failed = true
+		return differ
+	}
+	return nil
 }
 
 // Finish closes the digest round and returns the member and its encoded key
