@@ -491,3 +491,41 @@ func TestDKGStepConfirmationBlame(t *testing.T) {
 
 // Compile-time check that the steps' round labels are transport rounds.
 var _ transport.Round = stepFirstRound
+
+// FuzzDKGStepBlame feeds arbitrary bytes, as member 1's deal, to a fresh
+// member 0's ProcessDeals (the other deals are honest): the step must not
+// panic, and if it rejects the deal it must blame member 1 and nobody else.
+// The later rounds need a whole committee's history per input, too slow to
+// fuzz; TestDKGStep*Blame cover them case by case.
+func FuzzDKGStepBlame(f *testing.F) {
+	const bad = 1
+	keys, pubs := newLongTermKeys(4)
+	inbox := make([][]byte, 4)
+	for i := 1; i < 4; i++ {
+		p, err := NewDKGProtocol(keys[i], pubs, i, DKGConfig{Threshold: 3, FirstRound: stepFirstRound})
+		if err != nil {
+			f.Fatal(err)
+		}
+		deals, err := p.GenDeals()
+		if err != nil {
+			f.Fatal(err)
+		}
+		inbox[i] = deals[0]
+	}
+	f.Add(inbox[bad])
+	f.Add(inbox[2]) // another dealer's deal
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := NewDKGProtocol(keys[0], pubs, 0, DKGConfig{Threshold: 3, FirstRound: stepFirstRound})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.GenDeals(); err != nil {
+			t.Fatal(err)
+		}
+		in := append([][]byte(nil), inbox...)
+		in[bad] = data
+		if _, err := p.ProcessDeals(in); err != nil {
+			blames(t, 0, err, bad)
+		}
+	})
+}
