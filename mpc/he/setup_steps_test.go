@@ -420,3 +420,45 @@ func TestSetupStepsKeysDifferBlamesNobody(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSetupAddShareBlame feeds arbitrary bytes, as member 1's public-key
+// share, to a fresh member 0's AddPublicKeyShare: the step must not panic,
+// must accept exactly the shares of the right length, kind and reduced
+// coefficients, and must blame member 1 alone, in the public-key round, for
+// anything else.
+func FuzzSetupAddShareBlame(f *testing.F) {
+	preset, err := InsecureTestPreset()
+	if err != nil {
+		f.Fatal(err)
+	}
+	cfg := SetupConfig{CommitteeID: "fuzz-blame", Threshold: 2}
+	peer, err := NewSetupProtocol(preset, 1, 3, cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	share, err := peer.GenPublicKeyShare()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(share)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := NewSetupProtocol(preset, 0, 3, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.GenPublicKeyShare(); err != nil {
+			t.Fatal(err)
+		}
+		err = p.AddPublicKeyShare(1, data)
+		if err == nil {
+			if len(data) != len(share) || data[0] != byte(kindCKG) {
+				t.Fatal("accepted a share of the wrong shape")
+			}
+			return
+		}
+		pes := partyErrors(err)
+		if len(pes) != 1 || pes[0].Party != 1 || pes[0].Round != roundCKG {
+			t.Fatalf("want member 1 blamed in round %d, got %v", roundCKG, err)
+		}
+	})
+}
