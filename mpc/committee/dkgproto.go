@@ -33,7 +33,8 @@ import (
 // (DKGConfig.FirstRound plus the round's offset); an honest set of messages
 // names nobody. After any error the protocol is spent: kyber's state may be
 // half-updated, and a committee key is made once, so the committee re-runs
-// without the blamed member instead of continuing.
+// without the blamed member instead of continuing. A DKGProtocol is not safe
+// for concurrent use; its driver calls one step at a time.
 type DKGProtocol struct {
 	n, t, me int
 	first    transport.Round

@@ -42,7 +42,8 @@ import (
 //	Digest → CheckDigest… → Finish                          (roundDigest)
 //
 // Finish returns the member and its key record; Setup then runs the
-// known-answer key test over the network before persisting them.
+// known-answer key test over the network before persisting them. A
+// SetupProtocol is not safe for concurrent use.
 type SetupProtocol struct {
 	params rlwe.Parameters
 	n      int
