@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/cohortnet/cohort/mpc/transport"
-	"go.dedis.ch/kyber/v3"
-	dkg "go.dedis.ch/kyber/v3/share/dkg/rabin"
-	vss "go.dedis.ch/kyber/v3/share/vss/rabin"
 )
 
 // DefaultRoundTimeout bounds each DKG round when DKGConfig leaves it zero.
@@ -301,8 +298,10 @@ func guard(fn func() error) (err error) {
 // RunDKG runs the Rabin DKG (kyber share/dkg/rabin over the BN256 G2 group)
 // as member conn.Self() of the committee whose long-term keys are members,
 // in index order. Every member must run it with the same members, threshold
-// and rounds. Rounds, all sent to every other member (empty lists included) so
-// that silence is always detected:
+// and rounds. It is the network driver of DKGProtocol: each round it sends
+// this member's message, receives every other member's, and hands them to the
+// protocol's next step. Rounds, all sent to every other member (empty lists
+// included) so that silence is always detected:
 //
 //  1. deals, each encrypted to its recipient's long-term key;
 //  2. responses (approvals or complaints), broadcast;
@@ -320,12 +319,19 @@ func guard(fn func() error) (err error) {
 // path leaves the complainer holding its bad share; a committee key is made
 // once, so the committee re-runs without the blamed member instead.
 func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members []LongTermPublicKey, cfg DKGConfig) (*Share, error) {
+	if n := conn.Parties(); len(members) != n {
+		return nil, fmt.Errorf("dkg: %d member keys for a committee of %d", len(members), n)
+	}
+	p, err := NewDKGProtocol(self, members, int(conn.Self()), cfg)
+	if err != nil {
+		return nil, err
+	}
 	timeout := cfg.RoundTimeout
 	if timeout <= 0 {
 		timeout = DefaultRoundTimeout
 	}
 	rn := &dkgRun{conn: conn, first: cfg.FirstRound, timeout: timeout, lastSent: -1}
-	sh, err := rn.run(ctx, self, members, cfg.Threshold)
+	sh, err := rn.run(ctx, p)
 	var fe *FaultError
 	if err != nil && errors.As(err, &fe) && !fe.Remote && rn.lastSent+1 < DKGRounds {
 		// The others are waiting for our next message: tell them why it will
@@ -335,318 +341,46 @@ func RunDKG(ctx context.Context, conn transport.Conn, self *LongTermKey, members
 	return sh, err
 }
 
-func (rn *dkgRun) run(ctx context.Context, self *LongTermKey, members []LongTermPublicKey, t int) (*Share, error) {
-	conn := rn.conn
-	n := conn.Parties()
-	me := int(conn.Self())
-	switch {
-	case self == nil || self.secret == nil:
-		return nil, errors.New("dkg: no long-term key")
-	case len(members) != n:
-		return nil, fmt.Errorf("dkg: %d member keys for a committee of %d", len(members), n)
-	case n < 2 || n > MaxMembers:
-		return nil, fmt.Errorf("dkg: committee size %d outside [2, %d]", n, MaxMembers)
-	case t < vss.MinimumT(n) || t < 2 || t > n:
-		return nil, fmt.Errorf("dkg: threshold %d outside [%d, %d]", t, max(2, vss.MinimumT(n)), n)
-	case !members[me].Equal(self.Public()):
-		return nil, fmt.Errorf("dkg: member %d's listed key is not this node's long-term key", me)
-	}
-	points := make([]kyber.Point, n)
-	seen := map[string]int{}
-	for i, m := range members {
-		if m.point == nil {
-			return nil, fmt.Errorf("dkg: member %d has no key", i)
-		}
-		k := string(m.Bytes())
-		if j, dup := seen[k]; dup {
-			return nil, fmt.Errorf("dkg: members %d and %d share a long-term key", j, i)
-		}
-		seen[k] = i
-		points[i] = m.point
-	}
-	digest, err := MembersDigest(members)
-	if err != nil {
-		return nil, fmt.Errorf("dkg: %w", err)
-	}
-	round := rn.round
+// dkgStep is one broadcast round of the driver: the protocol step that turns
+// the previous round's messages into this member's next message.
+type dkgStep struct {
+	phase   string // names the round received, in errors
+	sending string // names the message sent next, in errors
+	process func([][]byte) ([]byte, error)
+}
 
-	gen, err := dkg.NewDistKeyGenerator(g2Suite(), self.secret, points, t)
+func (rn *dkgRun) run(ctx context.Context, p *DKGProtocol) (*Share, error) {
+	deals, err := p.GenDeals()
 	if err != nil {
-		return nil, fmt.Errorf("dkg: %w", err)
+		return nil, err
 	}
-
-	// Round 1: deals.
-	var deals map[int]*dkg.Deal
-	if err := guard(func() (err error) { deals, err = gen.Deals(); return err }); err != nil {
-		return nil, fmt.Errorf("dkg: making deals: %w", err)
-	}
-	payloads := make([][]byte, n)
-	for j, d := range deals {
-		payloads[j] = encodeDeal(d)
-	}
-	if err := rn.sendAll(ctx, roundDeals, payloads); err != nil {
+	if err := rn.sendAll(ctx, roundDeals, deals); err != nil {
 		return nil, fmt.Errorf("dkg: sending deals: %w", err)
 	}
-	msgs, err := rn.recv(ctx, roundDeals, "dkg deals")
+	// Step i takes round i's messages and sends round i+1.
+	steps := []dkgStep{
+		roundDeals:            {"dkg deals", "responses", p.ProcessDeals},
+		roundResponses:        {"dkg responses", "justifications", p.ProcessResponses},
+		roundJustifications:   {"dkg justifications", "commitments", p.ProcessJustifications},
+		roundSecretCommits:    {"dkg commitments", "commitment complaints", p.ProcessSecretCommits},
+		roundCommitComplaints: {"dkg commitment complaints", "confirmation", p.ProcessCommitComplaints},
+	}
+	for off, st := range steps {
+		msgs, err := rn.recv(ctx, off, st.phase)
+		if err != nil {
+			return nil, err
+		}
+		out, err := st.process(msgs)
+		if err != nil {
+			return nil, err
+		}
+		if err := rn.broadcast(ctx, off+1, out); err != nil {
+			return nil, fmt.Errorf("dkg: sending %s: %w", st.sending, err)
+		}
+	}
+	msgs, err := rn.recv(ctx, roundConfirm, "dkg confirmation")
 	if err != nil {
 		return nil, err
 	}
-	f := faults{phase: "dkg deals"}
-	var myResponses []*dkg.Response
-	for j := 0; j < n; j++ {
-		if j == me {
-			continue
-		}
-		d, err := decodeDeal(msgs[j])
-		if err != nil {
-			f.add(j, round(roundDeals), "%w", err)
-			continue
-		}
-		if int(d.Index) != j {
-			f.add(j, round(roundDeals), "deal claims dealer %d", d.Index)
-			continue
-		}
-		var resp *dkg.Response
-		if err := guard(func() (err error) { resp, err = gen.ProcessDeal(d); return err }); err != nil {
-			// Undecryptable or unsigned: the transport authenticated the
-			// sender, so the dealer is at fault.
-			f.add(j, round(roundDeals), "undecryptable deal: %w", err)
-			continue
-		}
-		myResponses = append(myResponses, resp)
-	}
-	if err := f.err(); err != nil {
-		return nil, err
-	}
-
-	// Round 2: responses. complaints[dealer] lists the members that complained.
-	complaints := map[int][]int{}
-	for _, r := range myResponses {
-		if !r.Response.Approved {
-			complaints[int(r.Index)] = append(complaints[int(r.Index)], me)
-		}
-	}
-	if err := rn.broadcast(ctx, roundResponses, encodeResponses(myResponses)); err != nil {
-		return nil, fmt.Errorf("dkg: sending responses: %w", err)
-	}
-	if msgs, err = rn.recv(ctx, roundResponses, "dkg responses"); err != nil {
-		return nil, err
-	}
-	f = faults{phase: "dkg responses"}
-	var myJustifications []*dkg.Justification
-	for j := 0; j < n; j++ {
-		if j == me {
-			continue
-		}
-		rs, err := decodeResponses(msgs[j], n)
-		if err != nil {
-			f.add(j, round(roundResponses), "%w", err)
-			continue
-		}
-		if len(rs) != n-1 {
-			f.add(j, round(roundResponses), "%d responses, want %d", len(rs), n-1)
-			continue
-		}
-		dealers := map[uint32]bool{}
-		for _, r := range rs {
-			if int(r.Response.Index) != j || int(r.Index) == j || int(r.Index) >= n || dealers[r.Index] {
-				f.add(j, round(roundResponses), "response for dealer %d claims verifier %d", r.Index, r.Response.Index)
-				break
-			}
-			dealers[r.Index] = true
-			if !r.Response.Approved {
-				complaints[int(r.Index)] = append(complaints[int(r.Index)], j)
-			}
-			var just *dkg.Justification
-			if err := guard(func() (err error) { just, err = gen.ProcessResponse(r); return err }); err != nil {
-				f.add(j, round(roundResponses), "response for dealer %d: %w", r.Index, err)
-				break
-			}
-			if just != nil {
-				myJustifications = append(myJustifications, just)
-			}
-		}
-	}
-	if err := f.err(); err != nil {
-		return nil, err
-	}
-
-	// Round 3: justifications. Always exchanged, so that every member reaches
-	// the same verdict on every complaint.
-	if err := rn.broadcast(ctx, roundJustifications, encodeJustifications(myJustifications)); err != nil {
-		return nil, fmt.Errorf("dkg: sending justifications: %w", err)
-	}
-	if msgs, err = rn.recv(ctx, roundJustifications, "dkg justifications"); err != nil {
-		return nil, err
-	}
-	f = faults{phase: "dkg justifications"}
-	justified := map[[2]int]bool{} // {dealer, complainer} with a valid public justification
-	for j := 0; j < n; j++ {
-		if j == me {
-			continue
-		}
-		js, err := decodeJustifications(msgs[j], n)
-		if err != nil {
-			f.add(j, round(roundJustifications), "%w", err)
-			continue
-		}
-		for _, just := range js {
-			c := int(just.Justification.Index)
-			if int(just.Index) != j || just.Justification.Deal == nil || just.Justification.Deal.SecShare == nil ||
-				just.Justification.Deal.SecShare.I != c {
-				f.add(j, round(roundJustifications), "malformed justification")
-				break
-			}
-			if err := guard(func() error { return gen.ProcessJustification(just) }); err != nil {
-				f.add(j, round(roundJustifications), "justification for member %d's complaint: %w", c, err)
-				break
-			}
-			justified[[2]int{j, c}] = true
-		}
-	}
-	// Any complaint aborts the run. An unjustified one blames the dealer. A
-	// justified one is ambiguous to outsiders (a false complaint, or a dealer
-	// that encrypted a bad deal and then revealed a good one), so it blames
-	// whichever of the two this member cannot vouch for itself.
-	for dealer, cs := range complaints {
-		for _, c := range cs {
-			switch {
-			case dealer == me:
-				f.add(c, round(roundResponses), "complained about this member's deal, which is valid")
-			case c == me:
-				f.add(dealer, round(roundDeals), "sent this member a deal that does not verify")
-			case justified[[2]int{dealer, c}]:
-				f.add(c, round(roundResponses), "complained about dealer %d's deal, which the dealer justified publicly", dealer)
-				f.add(dealer, round(roundDeals), "deal to member %d was complained about and justified publicly", c)
-			default:
-				f.add(dealer, round(roundDeals), "deal to member %d did not verify and was not justified", c)
-			}
-		}
-	}
-	if err := f.err(); err != nil {
-		return nil, err
-	}
-	if q := gen.QUAL(); len(q) != n {
-		return nil, fmt.Errorf("dkg: only %d of %d deals certified", len(q), n)
-	}
-
-	// Round 4: Feldman commitments of every dealer's secret polynomial.
-	var sc *dkg.SecretCommits
-	if err := guard(func() (err error) { sc, err = gen.SecretCommits(); return err }); err != nil {
-		return nil, fmt.Errorf("dkg: secret commitments: %w", err)
-	}
-	if err := rn.broadcast(ctx, roundSecretCommits, encodeSecretCommits(sc)); err != nil {
-		return nil, fmt.Errorf("dkg: sending commitments: %w", err)
-	}
-	if msgs, err = rn.recv(ctx, roundSecretCommits, "dkg commitments"); err != nil {
-		return nil, err
-	}
-	f = faults{phase: "dkg commitments"}
-	var myComplaints []*dkg.ComplaintCommits
-	for j := 0; j < n; j++ {
-		if j == me {
-			continue
-		}
-		sc, err := decodeSecretCommits(msgs[j], t)
-		if err != nil {
-			f.add(j, round(roundSecretCommits), "%w", err)
-			continue
-		}
-		if int(sc.Index) != j || len(sc.Commitments) != t {
-			f.add(j, round(roundSecretCommits), "commitments claim dealer %d with %d points", sc.Index, len(sc.Commitments))
-			continue
-		}
-		var cc *dkg.ComplaintCommits
-		if err := guard(func() (err error) { cc, err = gen.ProcessSecretCommits(sc); return err }); err != nil {
-			f.add(j, round(roundSecretCommits), "%w", err)
-			continue
-		}
-		if cc != nil {
-			myComplaints = append(myComplaints, cc)
-		}
-	}
-	if err := f.err(); err != nil {
-		return nil, err
-	}
-
-	// Round 5: complaints against commitments. A complaint reveals the deal the
-	// complainer received, so everyone can tell whether the dealer or the
-	// complainer lied.
-	if err := rn.broadcast(ctx, roundCommitComplaints, encodeComplaints(myComplaints)); err != nil {
-		return nil, fmt.Errorf("dkg: sending commitment complaints: %w", err)
-	}
-	if msgs, err = rn.recv(ctx, roundCommitComplaints, "dkg commitment complaints"); err != nil {
-		return nil, err
-	}
-	f = faults{phase: "dkg commitment complaints"}
-	for _, cc := range myComplaints {
-		f.add(int(cc.DealerIndex), round(roundSecretCommits), "commitments do not match the deal to member %d", me)
-	}
-	for j := 0; j < n; j++ {
-		if j == me {
-			continue
-		}
-		ccs, err := decodeComplaints(msgs[j], n)
-		if err != nil {
-			f.add(j, round(roundCommitComplaints), "%w", err)
-			continue
-		}
-		for _, cc := range ccs {
-			dealer := int(cc.DealerIndex)
-			if int(cc.Index) != j || dealer >= n || dealer == j {
-				f.add(j, round(roundCommitComplaints), "malformed commitment complaint")
-				break
-			}
-			if dealer == me {
-				// Our own commitments are correct by construction: a
-				// complaint about them is false.
-				f.add(j, round(roundCommitComplaints), "false complaint against this member's commitments")
-				continue
-			}
-			if err := guard(func() error { _, err := gen.ProcessComplaintCommits(cc); return err }); err != nil {
-				f.add(j, round(roundCommitComplaints), "invalid complaint against dealer %d: %w", dealer, err)
-				continue
-			}
-			f.add(dealer, round(roundSecretCommits), "commitments do not match the deal to member %d", j)
-		}
-	}
-	if err := f.err(); err != nil {
-		return nil, err
-	}
-	if !gen.Finished() {
-		return nil, errors.New("dkg: protocol not finished after all rounds")
-	}
-	var dks *dkg.DistKeyShare
-	if err := guard(func() (err error) { dks, err = gen.DistKeyShare(); return err }); err != nil {
-		return nil, fmt.Errorf("dkg: key share: %w", err)
-	}
-	key, err := newCommitteeKey(t, n, digest, dks.Commits)
-	if err != nil {
-		return nil, fmt.Errorf("dkg: %w", err)
-	}
-	sh := &Share{Index: me, Key: key, secret: dks.Share.V}
-	if err := sh.check(); err != nil {
-		return nil, fmt.Errorf("dkg: %w", err)
-	}
-
-	// Round 6: everyone confirms the same committee key. The transport is
-	// point to point, so an equivocating member could otherwise leave honest
-	// members with different keys.
-	id := key.ID()
-	if err := rn.broadcast(ctx, roundConfirm, id[:]); err != nil {
-		return nil, fmt.Errorf("dkg: sending confirmation: %w", err)
-	}
-	if msgs, err = rn.recv(ctx, roundConfirm, "dkg confirmation"); err != nil {
-		return nil, err
-	}
-	f = faults{phase: "dkg confirmation"}
-	for j := 0; j < n; j++ {
-		if j != me && string(msgs[j]) != string(id[:]) {
-			f.add(j, round(roundConfirm), "derived a different committee key")
-		}
-	}
-	if err := f.err(); err != nil {
-		return nil, err
-	}
-	return sh, nil
+	return p.Finish(msgs)
 }

@@ -13,7 +13,10 @@
 //     inconsistent commitments, a member that sees a different result) aborts
 //     with an error that names the member at fault; the committee then re-runs
 //     without it. On success every member holds a Share and the same
-//     CommitteeKey.
+//     CommitteeKey. RunDKG is only the network driver: the protocol itself is
+//     DKGProtocol, one step per round (GenDeals, ProcessDeals, …, Finish) that
+//     takes the previous round's messages and returns this member's next
+//     message or the blame, so each round's blame is tested without a network.
 //   - CommitteeKey: the canonical public record the ledger stores: threshold t,
 //     size n, a digest of the members' ordered long-term keys, and the public
 //     polynomial commitments (commits[0] is the group public key). Its ID is a

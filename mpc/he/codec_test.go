@@ -112,7 +112,10 @@ func FuzzUnmarshalCiphertext(f *testing.F) {
 func TestPublicKeyAndRecipientCodec(t *testing.T) {
 	preset := insecurePreset(t)
 	r := NewRecipient(preset)
-	b := preset.MarshalPublicKey(r.PublicKey())
+	b, err := preset.MarshalPublicKey(r.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
 	pk, err := preset.UnmarshalPublicKey(b)
 	if err != nil || !pk.Equal(r.PublicKey()) {
 		t.Fatalf("public key round trip: %v", err)
@@ -127,7 +130,11 @@ func TestPublicKeyAndRecipientCodec(t *testing.T) {
 	if _, err := secure.UnmarshalPublicKey(b); err == nil {
 		t.Fatal("accepted a public key of another ring")
 	}
-	r2, err := LoadRecipient(preset, r.MarshalSecret())
+	sk, err := r.MarshalSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := LoadRecipient(preset, sk)
 	if err != nil {
 		t.Fatal(err)
 	}

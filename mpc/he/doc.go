@@ -9,7 +9,13 @@
 //     Galois keys the job circuits need. Each member aggregates every share
 //     itself, so any member can finish the setup, and the members cross-check
 //     a digest of the resulting public keys. Keys persist in a KeyStore and are
-//     reused by later jobs.
+//     reused by later jobs. SetupProtocol is the same setup as per-round steps
+//     without I/O (Gen*/Add*/Gen…Key, in lattigo mhe's style), each naming the
+//     peer whose share it rejects or never received (*transport.PartyError);
+//     Setup is its network driver.
+//   - Public keys (the committee's, a recipient's) cross the network in one
+//     canonical, length-checked encoding: Preset.MarshalPublicKey and
+//     Preset.UnmarshalPublicKey.
 //   - Inputs: data providers encrypt under the collective public key; a
 //     ciphertext travels in a canonical, length-bounded encoding (Codec) and is
 //     addressed by the SHA-256 of that encoding.

@@ -1,14 +1,13 @@
 package he
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/mhe"
 	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 
@@ -92,10 +91,13 @@ func crsLabel(preset *Preset, committee string) string {
 	return "cohort/he/crs/v1\x00" + preset.Name + "\x00" + committee
 }
 
-// Setup runs the committee key generation as member conn.Self() of
-// conn.Parties() and persists the result in store. Every member must be
-// online for the whole setup; a member that does not answer makes Setup
-// fail with an error naming it (*transport.PartyError).
+// Setup runs the committee key generation (SetupProtocol) as member
+// conn.Self() of conn.Parties() and persists the result in store. Every
+// member must be online for the whole setup; a member that does not answer,
+// or sends a share that is malformed, duplicated or for another Galois
+// element, makes Setup fail with an error naming it (*transport.PartyError).
+// Members that end with different keys fail with ErrKeysDiffer, which blames
+// nobody (see SetupProtocol).
 func Setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupConfig, store KeyStore) (*Member, SetupStats, error) {
 	start := time.Now()
 	cc := &countingConn{Conn: conn}
@@ -111,220 +113,152 @@ func Setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	return m, stats, nil
 }
 
-// setup runs the protocol and returns the member with its encoded key
-// record (for persisting).
+// setup is the network driver of SetupProtocol: it sends this member's
+// shares and receives the peers' round by round (a peer's share is added to
+// the aggregate as soon as it is received), then runs the known-answer key
+// test. It returns the member with its encoded key record (for persisting).
 func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupConfig) (*Member, []byte, error) {
 	n, self := conn.Parties(), conn.Self()
-	if cfg.Threshold < 1 || cfg.Threshold > n {
-		return nil, nil, fmt.Errorf("he: threshold %d out of range for %d members", cfg.Threshold, n)
-	}
-	if cfg.CommitteeID == "" {
-		return nil, nil, fmt.Errorf("he: setup needs a committee id")
+	p, err := NewSetupProtocol(preset, self, n, cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	timeout := cfg.StepTimeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
-	params := preset.RLWE()
-	N := params.N()
-	galEls := sortedUnique(cfg.GaloisElements)
-	m := &Member{preset: preset, committee: cfg.CommitteeID, self: self, n: n, t: cfg.Threshold, galEls: galEls}
-
-	prng, err := crs(preset, cfg.CommitteeID)
-	if err != nil {
-		return nil, nil, err
-	}
-	ckg := mhe.NewPublicKeyGenProtocol(params)
-	rkg := mhe.NewRelinearizationKeyGenProtocol(params)
-	gkg := mhe.NewGaloisKeyGenProtocol(params)
-	thr := mhe.NewThresholdizer(params)
-	ckgCRP := ckg.SampleCRP(prng)
-	rkgCRP := rkg.SampleCRP(prng)
-	gkgCRP := make([]mhe.GaloisKeyGenCRP, len(galEls))
-	for i := range galEls {
-		gkgCRP[i] = gkg.SampleCRP(prng)
-	}
-
-	// This member's additive share of the collective secret. It lives only
-	// for the setup; jobs use the threshold share.
-	sk := rlwe.NewKeyGenerator(params).GenSecretKeyNew()
-
-	recv := func(from transport.PartyID, r transport.Round) ([]byte, error) {
-		rctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		b, err := conn.Recv(rctx, from, r)
-		if err != nil {
-			return nil, fmt.Errorf("he: setup: %w", err)
-		}
-		return b, nil
-	}
-
-	// Round 1: Shamir shares (private, one per member) and every first-round
-	// public share.
-	poly, err := thr.GenShamirPolynomial(cfg.Threshold, sk)
-	if err != nil {
-		return nil, nil, fmt.Errorf("he: shamir polynomial: %w", err)
-	}
-	m.tsk = thr.AllocateThresholdSecretShare()
-	thr.GenShamirSecretShare(shamirPoint(self), poly, &m.tsk)
-	shamirOut := make([][]byte, n)
-	for j := 0; j < n; j++ {
-		if transport.PartyID(j) == self {
-			continue
-		}
-		s := thr.AllocateThresholdSecretShare()
-		thr.GenShamirSecretShare(shamirPoint(transport.PartyID(j)), poly, &s)
-		if d := cfg.deviation; d != nil && d.ShamirShare && j == (int(self)+1)%n {
-			corrupt(params, s.Poly.Q)
-		}
-		shamirOut[j] = newShape(params).polyQP(s.Poly).encode(kindShamir, 0, N)
-	}
-	if err := transport.SendAll(ctx, conn, roundShamir, shamirOut); err != nil {
-		return nil, nil, fmt.Errorf("he: setup: %w", err)
-	}
-
-	ckgShare := ckg.AllocateShare()
-	ckg.GenShare(sk, ckgCRP, &ckgShare)
-	if d := cfg.deviation; d != nil && d.PublicKeyShare {
-		corrupt(params, ckgShare.Value.Q)
-	}
-	if err := transport.Broadcast(ctx, conn, roundCKG, newShape(params).polyQP(ckgShare.Value).encode(kindCKG, 0, N)); err != nil {
-		return nil, nil, fmt.Errorf("he: setup: %w", err)
-	}
-
-	ephSk, rkg1, rkg2 := rkg.AllocateShare()
-	rkg.GenShareRoundOne(sk, rkgCRP, ephSk, &rkg1)
-	if err := transport.Broadcast(ctx, conn, roundRKG1, newShape(params).gadget(rkg1.GadgetCiphertext).encode(kindRKG1, 0, N)); err != nil {
-		return nil, nil, fmt.Errorf("he: setup: %w", err)
-	}
-
-	gkgShares := make([]mhe.GaloisKeyGenShare, len(galEls))
-	for i, g := range galEls {
-		gkgShares[i] = gkg.AllocateShare()
-		if err := gkg.GenShare(sk, g, gkgCRP[i], &gkgShares[i]); err != nil {
-			return nil, nil, fmt.Errorf("he: Galois key share %d: %w", g, err)
-		}
-		if d := cfg.deviation; d != nil && d.GaloisShare && i == 0 {
-			corrupt(params, gkgShares[i].Value[0][0][0].Q)
-		}
-		if err := transport.Broadcast(ctx, conn, roundGKG+transport.Round(i), newShape(params).gadget(gkgShares[i].GadgetCiphertext).encode(kindGKG, g, N)); err != nil {
-			return nil, nil, fmt.Errorf("he: setup: %w", err)
-		}
-	}
-
-	// Threshold share: sum of the Shamir shares every member dealt us.
-	// Received shares are added into the aggregate as they are decoded
-	// (decodeAdd), the same sums as mhe's AggregateShares.
-	for j := 0; j < n; j++ {
-		if transport.PartyID(j) == self {
-			continue
-		}
-		b, err := recv(transport.PartyID(j), roundShamir)
-		if err != nil {
-			return nil, nil, err
-		}
-		if _, err := newShape(params).polyQP(m.tsk.Poly).decodeAdd(kindShamir, b, N); err != nil {
-			return nil, nil, fmt.Errorf("he: shamir share from member %d: %w", j, err)
-		}
-	}
-
-	// Collective public key.
-	for j := 0; j < n; j++ {
-		if transport.PartyID(j) == self {
-			continue
-		}
-		b, err := recv(transport.PartyID(j), roundCKG)
-		if err != nil {
-			return nil, nil, err
-		}
-		if _, err := newShape(params).polyQP(ckgShare.Value).decodeAdd(kindCKG, b, N); err != nil {
-			return nil, nil, fmt.Errorf("he: public key share from member %d: %w", j, err)
-		}
-	}
-	m.pk = rlwe.NewPublicKey(params)
-	ckg.GenPublicKey(ckgShare, ckgCRP, m.pk)
-
-	// Relinearisation key, round one aggregate, then round two.
-	for j := 0; j < n; j++ {
-		if transport.PartyID(j) == self {
-			continue
-		}
-		b, err := recv(transport.PartyID(j), roundRKG1)
-		if err != nil {
-			return nil, nil, err
-		}
-		if _, err := newShape(params).gadget(rkg1.GadgetCiphertext).decodeAdd(kindRKG1, b, N); err != nil {
-			return nil, nil, fmt.Errorf("he: relinearisation share (round 1) from member %d: %w", j, err)
-		}
-	}
-	rkg.GenShareRoundTwo(ephSk, sk, rkg1, &rkg2)
-	if d := cfg.deviation; d != nil && d.RelinShare {
-		corrupt(params, rkg2.Value[0][0][0].Q)
-	}
-	if err := transport.Broadcast(ctx, conn, roundRKG2, newShape(params).gadget(rkg2.GadgetCiphertext).encode(kindRKG2, 0, N)); err != nil {
-		return nil, nil, fmt.Errorf("he: setup: %w", err)
-	}
-
-	// Galois keys.
-	for i, g := range galEls {
+	// recvAll receives round r from every peer in index order and hands each
+	// message to add as it arrives.
+	recvAll := func(r transport.Round, add func(transport.PartyID, []byte) error) error {
 		for j := 0; j < n; j++ {
 			if transport.PartyID(j) == self {
 				continue
 			}
-			b, err := recv(transport.PartyID(j), roundGKG+transport.Round(i))
+			rctx, cancel := context.WithTimeout(ctx, timeout)
+			b, err := conn.Recv(rctx, transport.PartyID(j), r)
+			cancel()
 			if err != nil {
-				return nil, nil, err
+				return fmt.Errorf("he: setup: %w", err)
 			}
-			tag, err := newShape(params).gadget(gkgShares[i].GadgetCiphertext).decodeAdd(kindGKG, b, N)
-			if err != nil {
-				return nil, nil, fmt.Errorf("he: Galois key share from member %d: %w", j, err)
-			}
-			if tag != g {
-				return nil, nil, fmt.Errorf("he: member %d sent a share for Galois element %d, expected %d", j, tag, g)
+			if err := add(transport.PartyID(j), b); err != nil {
+				return err
 			}
 		}
-		gk := rlwe.NewGaloisKey(params)
-		if err := gkg.GenGaloisKey(gkgShares[i], gkgCRP[i], gk); err != nil {
-			return nil, nil, fmt.Errorf("he: Galois key %d: %w", g, err)
+		return nil
+	}
+	// send delivers one message. A peer that cannot be reached (it may have
+	// left after finding a fault of its own) does not stop the setup at once:
+	// what it sent before leaving can still be read and may name the real
+	// culprit. It is blamed only if nothing else fails first.
+	var unreachable []error
+	send := func(to transport.PartyID, r transport.Round, b []byte) error {
+		err := conn.Send(ctx, to, r, b)
+		var pe *transport.PartyError
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() == nil && errors.As(err, &pe) && pe.Party == to:
+			unreachable = append(unreachable, fmt.Errorf("he: setup: send: %w", err))
+			return nil
+		default:
+			return fmt.Errorf("he: setup: send to party %d: %w", to, err)
 		}
-		m.gks = append(m.gks, gk)
-		gkgShares[i] = mhe.GaloisKeyGenShare{} // release memory early
+	}
+	// broadcast sends the share gen makes to every peer in round r.
+	broadcast := func(r transport.Round, gen func() ([]byte, error)) error {
+		b, err := gen()
+		if err != nil {
+			return err
+		}
+		for j := 0; j < n; j++ {
+			if transport.PartyID(j) != self {
+				if err := send(transport.PartyID(j), r, b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
 
-	for j := 0; j < n; j++ {
-		if transport.PartyID(j) == self {
-			continue
-		}
-		b, err := recv(transport.PartyID(j), roundRKG2)
-		if err != nil {
-			return nil, nil, err
-		}
-		if _, err := newShape(params).gadget(rkg2.GadgetCiphertext).decodeAdd(kindRKG2, b, N); err != nil {
-			return nil, nil, fmt.Errorf("he: relinearisation share (round 2) from member %d: %w", j, err)
+	// Every first-round share goes out before anything is received: the
+	// Shamir shares (private, one per member), the public-key share, the
+	// first relinearisation share and every Galois key share.
+	shamir, err := p.GenShamirShares()
+	if err != nil {
+		return nil, nil, err
+	}
+	for j, b := range shamir {
+		if transport.PartyID(j) != self {
+			if err := send(transport.PartyID(j), roundShamir, b); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
-	m.rlk = rlwe.NewRelinearizationKey(params)
-	rkg.GenRelinearizationKey(rkg1, rkg2, m.rlk)
-	m.evk = rlwe.NewMemEvaluationKeySet(m.rlk, m.gks...)
+	if err := broadcast(roundCKG, p.GenPublicKeyShare); err != nil {
+		return nil, nil, err
+	}
+	if err := broadcast(roundRKG1, p.GenRelinShareRoundOne); err != nil {
+		return nil, nil, err
+	}
+	galEls := p.GaloisElements()
+	for i := range galEls {
+		if err := broadcast(roundGKG+transport.Round(i), func() ([]byte, error) { return p.GenGaloisShare(i) }); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	// Threshold share, then the collective public key.
+	if err := recvAll(roundShamir, p.AddShamirShare); err != nil {
+		return nil, nil, err
+	}
+	if err := p.FinishShamir(); err != nil {
+		return nil, nil, err
+	}
+	if err := recvAll(roundCKG, p.AddPublicKeyShare); err != nil {
+		return nil, nil, err
+	}
+	if err := p.GenPublicKey(); err != nil {
+		return nil, nil, err
+	}
+	// Relinearisation key, round one aggregate, then round two.
+	if err := recvAll(roundRKG1, p.AddRelinShareRoundOne); err != nil {
+		return nil, nil, err
+	}
+	if err := broadcast(roundRKG2, p.GenRelinShareRoundTwo); err != nil {
+		return nil, nil, err
+	}
+	// Galois keys.
+	for i := range galEls {
+		add := func(j transport.PartyID, b []byte) error { return p.AddGaloisShare(i, j, b) }
+		if err := recvAll(roundGKG+transport.Round(i), add); err != nil {
+			return nil, nil, err
+		}
+		if err := p.GenGaloisKey(i); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := recvAll(roundRKG2, p.AddRelinShareRoundTwo); err != nil {
+		return nil, nil, err
+	}
+	if err := p.GenRelinearizationKey(); err != nil {
+		return nil, nil, err
+	}
 
 	// Every member aggregated the same shares; compare digests so that a
 	// member that received a different share from someone finds out now.
-	var record []byte
-	record, m.digest = m.record()
-	if err := transport.Broadcast(ctx, conn, roundDigest, m.digest[:]); err != nil {
-		return nil, nil, fmt.Errorf("he: setup: %w", err)
+	if err := broadcast(roundDigest, p.Digest); err != nil {
+		return nil, nil, err
 	}
-	for j := 0; j < n; j++ {
-		if transport.PartyID(j) == self {
-			continue
-		}
-		b, err := recv(transport.PartyID(j), roundDigest)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !bytes.Equal(b, m.digest[:]) {
-			return nil, nil, fmt.Errorf("he: member %d derived different committee keys (digest %x, ours %x)", j, b, m.digest[:])
-		}
+	if err := recvAll(roundDigest, p.CheckDigest); err != nil {
+		return nil, nil, err
+	}
+	m, record, err := p.Finish()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(unreachable) > 0 {
+		// A peer missed some of this member's shares: it cannot hold the keys.
+		return nil, nil, errors.Join(unreachable...)
 	}
 	// The digests only show that every member aggregated the same shares;
 	// the known-answer test checks that those shares make working keys.

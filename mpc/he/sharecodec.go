@@ -2,6 +2,7 @@ package he
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -75,8 +76,11 @@ func (b *shapeBuilder) gadget(g rlwe.GadgetCiphertext) *shapeBuilder {
 	return b
 }
 
-func (b *shapeBuilder) size(n int) int {
-	total := shareHeader
+func (b *shapeBuilder) size(n int) int { return shareHeader + b.coeffSize(n) }
+
+// coeffSize is the length of the coefficient block alone.
+func (b *shapeBuilder) coeffSize(n int) int {
+	total := 0
 	for _, r := range b.refs {
 		total += len(r.moduli) * n * 8
 	}
@@ -95,7 +99,14 @@ func (b *shapeBuilder) appendTo(out []byte, kind shareKind, tag uint64, n int) [
 	dst := out[start:]
 	dst[0] = byte(kind)
 	binary.LittleEndian.PutUint64(dst[1:9], tag)
-	off := shareHeader
+	b.putCoeffs(dst[shareHeader:], n)
+	return out
+}
+
+// putCoeffs writes the coefficient block into dst, which has coeffSize(n)
+// bytes.
+func (b *shapeBuilder) putCoeffs(dst []byte, n int) {
+	off := 0
 	for _, r := range b.refs {
 		for i, q := range r.moduli {
 			row := dst[off : off+8*n]
@@ -110,7 +121,6 @@ func (b *shapeBuilder) appendTo(out []byte, kind shareKind, tag uint64, n int) [
 			off += 8 * n
 		}
 	}
-	return out
 }
 
 // header checks an encoded share's length (before anything is read) and kind,
@@ -132,22 +142,32 @@ func (b *shapeBuilder) decode(kind shareKind, data []byte, n int) (uint64, error
 	if err != nil {
 		return 0, err
 	}
-	off := shareHeader
+	if err := b.readCoeffs(data[shareHeader:], n); err != nil {
+		return 0, fmt.Errorf("he: share of kind %d: %w", kind, err)
+	}
+	return tag, nil
+}
+
+// readCoeffs fills the polynomials the builder describes from a coefficient
+// block of exactly coeffSize(n) bytes (checked by the caller), rejecting any
+// coefficient not reduced modulo its prime.
+func (b *shapeBuilder) readCoeffs(src []byte, n int) error {
+	off := 0
 	for _, r := range b.refs {
 		for i, q := range r.moduli {
-			src := data[off : off+8*n]
+			block := src[off : off+8*n]
 			row := r.poly.Coeffs[i][:n]
 			for j := range row {
-				c := binary.LittleEndian.Uint64(src[8*j:])
+				c := binary.LittleEndian.Uint64(block[8*j:])
 				if c >= q {
-					return 0, fmt.Errorf("he: share of kind %d: coefficient not reduced", kind)
+					return errors.New("coefficient not reduced")
 				}
 				row[j] = c
 			}
 			off += 8 * n
 		}
 	}
-	return tag, nil
+	return nil
 }
 
 // decodeAdd adds the share encoded in untrusted bytes to the share the

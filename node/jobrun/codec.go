@@ -6,9 +6,6 @@ import (
 	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-
-	"github.com/cohortnet/cohort/mpc/he"
 )
 
 // Wire messages between roles are a version byte, a kind byte and a list of
@@ -99,96 +96,4 @@ func parseElement(b []byte) (fr.Element, error) {
 		return e, fmt.Errorf("%w: %v", errMalformed, err)
 	}
 	return e, nil
-}
-
-// HE public keys (the committee's collective key, which providers encrypt
-// under, and a recipient's key) travel in a canonical encoding of their own,
-// because lattigo's generic decoder sizes its allocations from headers in the
-// data:
-//
-//	magic "CPK1" | preset fingerprint [8] | for each of the two QP polynomials:
-//	(levelQ+1)·N then (levelP+1)·N coefficients, u64 little-endian, each
-//	reduced modulo its prime (NTT and Montgomery form, as lattigo keeps keys).
-//
-// The size is fixed by the preset, so the decoder checks it before
-// allocating anything.
-const pkMagic = "CPK1"
-
-func pkShape(preset *he.Preset) (n, lq, lp int) {
-	params := preset.RLWE()
-	return params.N(), params.QCount(), params.PCount()
-}
-
-func pkSize(preset *he.Preset) int {
-	n, lq, lp := pkShape(preset)
-	return 4 + 8 + 2*(lq+lp)*n*8
-}
-
-// MarshalHEPublicKey encodes a public key under preset canonically.
-func MarshalHEPublicKey(preset *he.Preset, pk *rlwe.PublicKey) ([]byte, error) {
-	fp, err := preset.Fingerprint(he.CKKS)
-	if err != nil {
-		return nil, err
-	}
-	n, lq, lp := pkShape(preset)
-	out := make([]byte, 0, pkSize(preset))
-	out = append(out, pkMagic...)
-	out = append(out, fp[:]...)
-	for k := 0; k < 2; k++ {
-		v := pk.Value[k]
-		if v.Q.Level()+1 != lq || v.P.Level()+1 != lp || v.Q.N() != n {
-			return nil, errors.New("jobrun: public key does not have the preset's shape")
-		}
-		for _, row := range v.Q.Coeffs {
-			for _, c := range row {
-				out = binary.LittleEndian.AppendUint64(out, c)
-			}
-		}
-		for _, row := range v.P.Coeffs {
-			for _, c := range row {
-				out = binary.LittleEndian.AppendUint64(out, c)
-			}
-		}
-	}
-	return out, nil
-}
-
-// ParseHEPublicKey decodes untrusted bytes written by MarshalHEPublicKey.
-func ParseHEPublicKey(preset *he.Preset, b []byte) (*rlwe.PublicKey, error) {
-	if len(b) != pkSize(preset) {
-		return nil, fmt.Errorf("jobrun: HE public key of %d bytes, want %d for preset %s", len(b), pkSize(preset), preset.Name)
-	}
-	fp, err := preset.Fingerprint(he.CKKS)
-	if err != nil {
-		return nil, err
-	}
-	if string(b[:4]) != pkMagic || string(b[4:12]) != string(fp[:]) {
-		return nil, fmt.Errorf("jobrun: HE public key: bad magic or made under another preset than %s", preset.Name)
-	}
-	params := preset.RLWE()
-	qs, ps := params.Q(), params.P()
-	pk := rlwe.NewPublicKey(params)
-	off := 12
-	fill := func(rows [][]uint64, moduli []uint64) error {
-		for i, row := range rows {
-			for j := range row {
-				c := binary.LittleEndian.Uint64(b[off:])
-				off += 8
-				if c >= moduli[i] {
-					return errors.New("jobrun: HE public key: coefficient not reduced")
-				}
-				row[j] = c
-			}
-		}
-		return nil
-	}
-	for k := 0; k < 2; k++ {
-		if err := fill(pk.Value[k].Q.Coeffs, qs); err != nil {
-			return nil, err
-		}
-		if err := fill(pk.Value[k].P.Coeffs, ps); err != nil {
-			return nil, err
-		}
-	}
-	return pk, nil
 }

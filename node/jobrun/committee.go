@@ -482,7 +482,7 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	if err != nil {
 		return nil, fault(spec, FaultRecipient, err, spec.Recipient)
 	}
-	rpk, err := ParseHEPublicKey(preset, ch[0])
+	rpk, err := preset.UnmarshalPublicKey(ch[0])
 	if err != nil {
 		return nil, fault(spec, FaultRecipient, err, spec.Recipient)
 	}

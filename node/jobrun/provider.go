@@ -114,7 +114,7 @@ func PrepareInput(spec *Spec, provider string, inputFile []byte, keys ProviderKe
 		if err := CheckPreset(spec, keys.Preset); err != nil {
 			return nil, err
 		}
-		pk, err := ParseHEPublicKey(keys.Preset, keys.CommitteeHEKey)
+		pk, err := keys.Preset.UnmarshalPublicKey(keys.CommitteeHEKey)
 		if err != nil {
 			return nil, fmt.Errorf("jobrun: committee HE key: %w", err)
 		}

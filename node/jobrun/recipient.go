@@ -74,7 +74,7 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		return nil, errors.New("jobrun: HE recipient needs the preset")
 	}
 	r := he.NewRecipient(job.Preset)
-	pk, err := MarshalHEPublicKey(job.Preset, r.PublicKey())
+	pk, err := job.Preset.MarshalPublicKey(r.PublicKey())
 	if err != nil {
 		return nil, err
 	}

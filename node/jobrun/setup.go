@@ -140,7 +140,7 @@ func LoadCommittee(ctx context.Context, store Store, preset *he.Preset, committe
 // CommitteeRecord is the public part of a committee's setup, what the node
 // publishes: the BLS committee key (the ledger verifies result signatures
 // with it) and the HE collective public key that providers encrypt under
-// (canonical encoding, MarshalHEPublicKey; large, so the ledger keeps its
+// (canonical encoding, he.Preset.MarshalPublicKey; large, so the ledger keeps its
 // hash and the blob store the bytes).
 type CommitteeRecord struct {
 	Key         *committee.CommitteeKey
@@ -150,7 +150,7 @@ type CommitteeRecord struct {
 
 // Record returns the committee's public record.
 func (k *CommitteeKeys) Record() (*CommitteeRecord, error) {
-	pk, err := MarshalHEPublicKey(k.HE.Preset(), k.HE.PublicKey())
+	pk, err := k.HE.Preset().MarshalPublicKey(k.HE.PublicKey())
 	if err != nil {
 		return nil, err
 	}

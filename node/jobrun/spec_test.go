@@ -105,42 +105,6 @@ func TestChunkCodec(t *testing.T) {
 	}
 }
 
-func TestHEPublicKeyCodec(t *testing.T) {
-	preset, err := he.InsecureTestPreset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := he.NewRecipient(preset)
-	b, err := MarshalHEPublicKey(preset, r.PublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pk, err := ParseHEPublicKey(preset, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !pk.Equal(r.PublicKey()) {
-		t.Fatal("public key changed in a round trip")
-	}
-	bad := append([]byte(nil), b...)
-	for i := 12; i < 20; i++ {
-		bad[i] = 0xff // an unreduced coefficient
-	}
-	if _, err := ParseHEPublicKey(preset, bad); err == nil {
-		t.Error("unreduced coefficient accepted")
-	}
-	if _, err := ParseHEPublicKey(preset, b[:len(b)-8]); err == nil {
-		t.Error("short key accepted")
-	}
-	secure, err := he.SecurePreset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ParseHEPublicKey(secure, b); err == nil {
-		t.Error("key of another preset accepted")
-	}
-}
-
 func TestPreparedInputSurvivesRestart(t *testing.T) {
 	spec, err := DecodeSpec([]byte(validSpec))
 	if err != nil {

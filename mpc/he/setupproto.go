@@ -1,0 +1,468 @@
+package he
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/mhe"
+
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// SetupProtocol is one member's side of the committee key generation, split
+// into steps in the style of lattigo's mhe protocols (which it drives): Gen*
+// steps make this member's share for a round, Add* steps aggregate one
+// peer's share into the round's aggregate as it arrives (decoding and adding
+// in one pass over shares of tens of megabytes), and the round's closing step
+// checks that every peer's share was added once and makes the key. It does no
+// I/O: Setup is the network driver, and tests call the steps directly.
+//
+// Blame: an Add step that rejects a share returns a *transport.PartyError
+// naming its sender and the round (malformed, wrong length or kind,
+// unreduced coefficient, a Galois share for another element, a second share
+// from the same peer); a closing step names every
+// peer whose share never came, each in a *transport.PartyError (joined with
+// errors.Join when there are several). After such an error the protocol is
+// spent: an aggregate may hold half of a rejected share, and the setup is
+// re-run anyway. Errors that are not a peer's fault (a step called out of
+// order, an unknown sender index) are plain errors, and so is ErrKeysDiffer,
+// which names a peer with other keys without blaming it.
+//
+// The steps, in the order Setup runs them (a peer's shares may be added in
+// any order within a round):
+//
+//	GenShamirShares → AddShamirShare… → FinishShamir       (roundShamir)
+//	GenPublicKeyShare → AddPublicKeyShare… → GenPublicKey   (roundCKG)
+//	GenRelinShareRoundOne → AddRelinShareRoundOne… →
+//	  GenRelinShareRoundTwo                                (roundRKG1)
+//	GenGaloisShare(i) → AddGaloisShare(i)… → GenGaloisKey(i) (roundGKG+i)
+//	AddRelinShareRoundTwo… → GenRelinearizationKey          (roundRKG2)
+//	Digest → CheckDigest… → Finish                          (roundDigest)
+//
+// Finish returns the member and its key record; Setup then runs the
+// known-answer key test over the network before persisting them. A
+// SetupProtocol is not safe for concurrent use.
+type SetupProtocol struct {
+	params rlwe.Parameters
+	n      int
+	self   transport.PartyID
+	cfg    SetupConfig
+	m      *Member
+	failed bool
+
+	// This member's additive share of the collective secret. It lives only
+	// for the setup; jobs use the threshold share.
+	sk *rlwe.SecretKey
+
+	thr    mhe.Thresholdizer
+	ckg    mhe.PublicKeyGenProtocol
+	rkg    mhe.RelinearizationKeyGenProtocol
+	gkg    mhe.GaloisKeyGenProtocol
+	ckgCRP mhe.PublicKeyGenCRP
+	rkgCRP mhe.RelinearizationKeyGenCRP
+	gkgCRP []mhe.GaloisKeyGenCRP
+
+	// Aggregates: each starts as this member's own share and receives the
+	// peers' shares.
+	ckgShare   mhe.PublicKeyGenShare
+	ephSk      *rlwe.SecretKey
+	rkg1, rkg2 mhe.RelinearizationKeyGenShare
+	gkgShares  []mhe.GaloisKeyGenShare
+
+	// The bookkeeping of each round: which peers' shares have been added,
+	// and whether this member's own share has been made.
+	shamir, pkr, rk1, rk2, dig setupRound
+	gal                        []setupRound
+	record                     []byte
+}
+
+// setupRound tracks one round's aggregation.
+type setupRound struct {
+	r      transport.Round
+	what   string
+	open   bool // this member's share is made and the round not closed
+	closed bool
+	got    []bool
+}
+
+// NewSetupProtocol prepares member self's side of the setup of an n-member
+// committee: it checks the configuration, samples the common reference
+// polynomials from the committee's CRS (in the fixed order every member and
+// LoadMember use) and draws this member's secret share.
+func NewSetupProtocol(preset *Preset, self transport.PartyID, n int, cfg SetupConfig) (*SetupProtocol, error) {
+	if cfg.Threshold < 1 || cfg.Threshold > n {
+		return nil, fmt.Errorf("he: threshold %d out of range for %d members", cfg.Threshold, n)
+	}
+	if cfg.CommitteeID == "" {
+		return nil, fmt.Errorf("he: setup needs a committee id")
+	}
+	if int(self) < 0 || int(self) >= n {
+		return nil, fmt.Errorf("he: member %d outside a committee of %d", self, n)
+	}
+	params := preset.RLWE()
+	galEls := sortedUnique(cfg.GaloisElements)
+	p := &SetupProtocol{
+		params: params, n: n, self: self, cfg: cfg,
+		m:   &Member{preset: preset, committee: cfg.CommitteeID, self: self, n: n, t: cfg.Threshold, galEls: galEls},
+		thr: mhe.NewThresholdizer(params),
+		ckg: mhe.NewPublicKeyGenProtocol(params),
+		rkg: mhe.NewRelinearizationKeyGenProtocol(params),
+		gkg: mhe.NewGaloisKeyGenProtocol(params),
+	}
+	prng, err := crs(preset, cfg.CommitteeID)
+	if err != nil {
+		return nil, err
+	}
+	p.ckgCRP = p.ckg.SampleCRP(prng)
+	p.rkgCRP = p.rkg.SampleCRP(prng)
+	p.gkgCRP = make([]mhe.GaloisKeyGenCRP, len(galEls))
+	for i := range galEls {
+		p.gkgCRP[i] = p.gkg.SampleCRP(prng)
+	}
+	p.sk = rlwe.NewKeyGenerator(params).GenSecretKeyNew()
+
+	newRound := func(r transport.Round, what string) setupRound {
+		return setupRound{r: r, what: what, got: make([]bool, n)}
+	}
+	p.shamir = newRound(roundShamir, "shamir share")
+	p.pkr = newRound(roundCKG, "public key share")
+	p.rk1 = newRound(roundRKG1, "relinearisation share (round 1)")
+	p.rk2 = newRound(roundRKG2, "relinearisation share (round 2)")
+	p.dig = newRound(roundDigest, "key digest")
+	p.gal = make([]setupRound, len(galEls))
+	p.gkgShares = make([]mhe.GaloisKeyGenShare, len(galEls))
+	for i := range galEls {
+		p.gal[i] = newRound(roundGKG+transport.Round(i), fmt.Sprintf("Galois key share (element %d)", galEls[i]))
+	}
+	return p, nil
+}
+
+// GaloisElements lists the Galois elements in the order of their rounds.
+func (p *SetupProtocol) GaloisElements() []uint64 { return p.m.GaloisElements() }
+
+// usable checks that the protocol has not failed.
+func (p *SetupProtocol) usable() error {
+	if p.failed {
+		return errors.New("he: setup protocol already failed")
+	}
+	return nil
+}
+
+// open marks this member's share of a round as made.
+func (p *SetupProtocol) open(sr *setupRound) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if sr.open || sr.closed {
+		return fmt.Errorf("he: %s made twice", sr.what)
+	}
+	sr.open = true
+	return nil
+}
+
+// add aggregates peer j's message of a round with fn, blaming j if it is a
+// second message or fn rejects it.
+func (p *SetupProtocol) add(sr *setupRound, j transport.PartyID, msg []byte, fn func([]byte) error) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	switch {
+	case int(j) < 0 || int(j) >= p.n || j == p.self:
+		return fmt.Errorf("he: %s from %d, not a peer of member %d of %d", sr.what, j, p.self, p.n)
+	case !sr.open:
+		return fmt.Errorf("he: %s from member %d before this member's own", sr.what, j)
+	case sr.got[j]:
+		p.failed = true
+		return &transport.PartyError{Party: j, Round: sr.r, Err: fmt.Errorf("he: second %s", sr.what)}
+	}
+	if err := fn(msg); err != nil {
+		p.failed = true
+		return &transport.PartyError{Party: j, Round: sr.r, Err: fmt.Errorf("he: %s: %w", sr.what, err)}
+	}
+	sr.got[j] = true
+	return nil
+}
+
+// close ends a round, naming every peer whose message was not added.
+func (p *SetupProtocol) close(sr *setupRound) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if !sr.open {
+		return fmt.Errorf("he: %s round closed before this member's share was made", sr.what)
+	}
+	var missing []error
+	for j, ok := range sr.got {
+		if !ok && transport.PartyID(j) != p.self {
+			missing = append(missing, &transport.PartyError{Party: transport.PartyID(j), Round: sr.r, Err: fmt.Errorf("he: no %s", sr.what)})
+		}
+	}
+	if len(missing) > 0 {
+		p.failed = true
+		return errors.Join(missing...)
+	}
+	sr.open, sr.closed = false, true
+	return nil
+}
+
+// GenShamirShares deals this member's secret in t-out-of-N Shamir shares:
+// out[j] is member j's share (private: it must go to j alone), out[self] is
+// nil. This member's own share starts its threshold share.
+func (p *SetupProtocol) GenShamirShares() ([][]byte, error) {
+	if err := p.open(&p.shamir); err != nil {
+		return nil, err
+	}
+	poly, err := p.thr.GenShamirPolynomial(p.cfg.Threshold, p.sk)
+	if err != nil {
+		p.failed = true
+		return nil, fmt.Errorf("he: shamir polynomial: %w", err)
+	}
+	p.m.tsk = p.thr.AllocateThresholdSecretShare()
+	p.thr.GenShamirSecretShare(shamirPoint(p.self), poly, &p.m.tsk)
+	N := p.params.N()
+	out := make([][]byte, p.n)
+	for j := 0; j < p.n; j++ {
+		if transport.PartyID(j) == p.self {
+			continue
+		}
+		s := p.thr.AllocateThresholdSecretShare()
+		p.thr.GenShamirSecretShare(shamirPoint(transport.PartyID(j)), poly, &s)
+		if d := p.cfg.deviation; d != nil && d.ShamirShare && j == (int(p.self)+1)%p.n {
+			corrupt(p.params, s.Poly.Q)
+		}
+		out[j] = newShape(p.params).polyQP(s.Poly).encode(kindShamir, 0, N)
+	}
+	return out, nil
+}
+
+// AddShamirShare adds the Shamir share member j dealt this member to its
+// threshold share (the sum of mhe's AggregateShares).
+func (p *SetupProtocol) AddShamirShare(j transport.PartyID, msg []byte) error {
+	return p.add(&p.shamir, j, msg, func(b []byte) error {
+		_, err := newShape(p.params).polyQP(p.m.tsk.Poly).decodeAdd(kindShamir, b, p.params.N())
+		return err
+	})
+}
+
+// FinishShamir closes the Shamir round: the threshold share is complete.
+func (p *SetupProtocol) FinishShamir() error { return p.close(&p.shamir) }
+
+// GenPublicKeyShare returns this member's collective-public-key share, to
+// broadcast.
+func (p *SetupProtocol) GenPublicKeyShare() ([]byte, error) {
+	if err := p.open(&p.pkr); err != nil {
+		return nil, err
+	}
+	p.ckgShare = p.ckg.AllocateShare()
+	p.ckg.GenShare(p.sk, p.ckgCRP, &p.ckgShare)
+	if d := p.cfg.deviation; d != nil && d.PublicKeyShare {
+		corrupt(p.params, p.ckgShare.Value.Q)
+	}
+	return newShape(p.params).polyQP(p.ckgShare.Value).encode(kindCKG, 0, p.params.N()), nil
+}
+
+// AddPublicKeyShare aggregates member j's public-key share.
+func (p *SetupProtocol) AddPublicKeyShare(j transport.PartyID, msg []byte) error {
+	return p.add(&p.pkr, j, msg, func(b []byte) error {
+		_, err := newShape(p.params).polyQP(p.ckgShare.Value).decodeAdd(kindCKG, b, p.params.N())
+		return err
+	})
+}
+
+// GenPublicKey closes the public-key round and makes the collective public
+// key.
+func (p *SetupProtocol) GenPublicKey() error {
+	if err := p.close(&p.pkr); err != nil {
+		return err
+	}
+	p.m.pk = rlwe.NewPublicKey(p.params)
+	p.ckg.GenPublicKey(p.ckgShare, p.ckgCRP, p.m.pk)
+	return nil
+}
+
+// GenRelinShareRoundOne returns this member's first relinearisation-key
+// share, to broadcast.
+func (p *SetupProtocol) GenRelinShareRoundOne() ([]byte, error) {
+	if err := p.open(&p.rk1); err != nil {
+		return nil, err
+	}
+	p.ephSk, p.rkg1, p.rkg2 = p.rkg.AllocateShare()
+	p.rkg.GenShareRoundOne(p.sk, p.rkgCRP, p.ephSk, &p.rkg1)
+	return newShape(p.params).gadget(p.rkg1.GadgetCiphertext).encode(kindRKG1, 0, p.params.N()), nil
+}
+
+// AddRelinShareRoundOne aggregates member j's first relinearisation share.
+func (p *SetupProtocol) AddRelinShareRoundOne(j transport.PartyID, msg []byte) error {
+	return p.add(&p.rk1, j, msg, func(b []byte) error {
+		_, err := newShape(p.params).gadget(p.rkg1.GadgetCiphertext).decodeAdd(kindRKG1, b, p.params.N())
+		return err
+	})
+}
+
+// GenRelinShareRoundTwo closes the first relinearisation round and returns
+// this member's second share, computed from the first round's aggregate, to
+// broadcast.
+func (p *SetupProtocol) GenRelinShareRoundTwo() ([]byte, error) {
+	if err := p.close(&p.rk1); err != nil {
+		return nil, err
+	}
+	if err := p.open(&p.rk2); err != nil {
+		return nil, err
+	}
+	p.rkg.GenShareRoundTwo(p.ephSk, p.sk, p.rkg1, &p.rkg2)
+	if d := p.cfg.deviation; d != nil && d.RelinShare {
+		corrupt(p.params, p.rkg2.Value[0][0][0].Q)
+	}
+	return newShape(p.params).gadget(p.rkg2.GadgetCiphertext).encode(kindRKG2, 0, p.params.N()), nil
+}
+
+// AddRelinShareRoundTwo aggregates member j's second relinearisation share.
+func (p *SetupProtocol) AddRelinShareRoundTwo(j transport.PartyID, msg []byte) error {
+	return p.add(&p.rk2, j, msg, func(b []byte) error {
+		_, err := newShape(p.params).gadget(p.rkg2.GadgetCiphertext).decodeAdd(kindRKG2, b, p.params.N())
+		return err
+	})
+}
+
+// GenRelinearizationKey closes the second relinearisation round and makes
+// the relinearisation key.
+func (p *SetupProtocol) GenRelinearizationKey() error {
+	if err := p.close(&p.rk2); err != nil {
+		return err
+	}
+	p.m.rlk = rlwe.NewRelinearizationKey(p.params)
+	p.rkg.GenRelinearizationKey(p.rkg1, p.rkg2, p.m.rlk)
+	return nil
+}
+
+// galois checks a Galois round index.
+func (p *SetupProtocol) galois(i int) (*setupRound, error) {
+	if i < 0 || i >= len(p.gal) {
+		return nil, fmt.Errorf("he: no Galois key %d of %d", i, len(p.gal))
+	}
+	return &p.gal[i], nil
+}
+
+// GenGaloisShare returns this member's share of the i-th Galois key (of
+// GaloisElements), to broadcast in round roundGKG+i.
+func (p *SetupProtocol) GenGaloisShare(i int) ([]byte, error) {
+	sr, err := p.galois(i)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.open(sr); err != nil {
+		return nil, err
+	}
+	g := p.m.galEls[i]
+	p.gkgShares[i] = p.gkg.AllocateShare()
+	if err := p.gkg.GenShare(p.sk, g, p.gkgCRP[i], &p.gkgShares[i]); err != nil {
+		p.failed = true
+		return nil, fmt.Errorf("he: Galois key share %d: %w", g, err)
+	}
+	if d := p.cfg.deviation; d != nil && d.GaloisShare && i == 0 {
+		corrupt(p.params, p.gkgShares[i].Value[0][0][0].Q)
+	}
+	return newShape(p.params).gadget(p.gkgShares[i].GadgetCiphertext).encode(kindGKG, g, p.params.N()), nil
+}
+
+// AddGaloisShare aggregates member j's share of the i-th Galois key; a share
+// tagged with another Galois element is rejected.
+func (p *SetupProtocol) AddGaloisShare(i int, j transport.PartyID, msg []byte) error {
+	sr, err := p.galois(i)
+	if err != nil {
+		return err
+	}
+	g := p.m.galEls[i]
+	return p.add(sr, j, msg, func(b []byte) error {
+		// The tag sits in the header, checked before anything is added.
+		shape := newShape(p.params).gadget(p.gkgShares[i].GadgetCiphertext)
+		tag, err := shape.header(kindGKG, b, p.params.N())
+		if err != nil {
+			return err
+		}
+		if tag != g {
+			return fmt.Errorf("share for Galois element %d, expected %d", tag, g)
+		}
+		_, err = shape.decodeAdd(kindGKG, b, p.params.N())
+		return err
+	})
+}
+
+// GenGaloisKey closes the i-th Galois round and makes that Galois key.
+func (p *SetupProtocol) GenGaloisKey(i int) error {
+	sr, err := p.galois(i)
+	if err != nil {
+		return err
+	}
+	if i != len(p.m.gks) {
+		return fmt.Errorf("he: Galois key %d made before key %d", i, len(p.m.gks))
+	}
+	if err := p.close(sr); err != nil {
+		return err
+	}
+	gk := rlwe.NewGaloisKey(p.params)
+	if err := p.gkg.GenGaloisKey(p.gkgShares[i], p.gkgCRP[i], gk); err != nil {
+		p.failed = true
+		return fmt.Errorf("he: Galois key %d: %w", p.m.galEls[i], err)
+	}
+	p.m.gks = append(p.m.gks, gk)
+	p.gkgShares[i] = mhe.GaloisKeyGenShare{} // release memory early
+	return nil
+}
+
+// Digest encodes this member's key record and returns the digest of its
+// public keys, to broadcast: every member aggregated the same shares, so a
+// member that received a different share from someone finds out when the
+// digests are compared.
+func (p *SetupProtocol) Digest() ([]byte, error) {
+	if !p.shamir.closed || !p.pkr.closed || !p.rk2.closed || len(p.m.gks) != len(p.gal) {
+		return nil, errors.New("he: key digest before every key is made")
+	}
+	if err := p.open(&p.dig); err != nil {
+		return nil, err
+	}
+	p.m.evk = rlwe.NewMemEvaluationKeySet(p.m.rlk, p.m.gks...)
+	p.record, p.m.digest = p.m.record()
+	return bytes.Clone(p.m.digest[:]), nil
+}
+
+// ErrKeysDiffer is returned by CheckDigest (and Setup) when a peer derived
+// other committee keys than this member. It names that peer but does not
+// blame it: a member that sent different shares to different peers makes
+// honest members disagree, and from one member's view the deviant may be
+// anyone, so it is deliberately not a *transport.PartyError.
+var ErrKeysDiffer = errors.New("he: members derived different committee keys")
+
+// CheckDigest compares member j's key digest with this member's. A digest of
+// the wrong length is j's fault; a different digest is ErrKeysDiffer.
+func (p *SetupProtocol) CheckDigest(j transport.PartyID, msg []byte) error {
+	var differ error
+	err := p.add(&p.dig, j, msg, func(b []byte) error {
+		if len(b) != len(p.m.digest) {
+			return fmt.Errorf("digest of %d bytes, expected %d", len(b), len(p.m.digest))
+		}
+		if !bytes.Equal(b, p.m.digest[:]) {
+			differ = fmt.Errorf("%w: member %d's digest %x, ours %x", ErrKeysDiffer, j, b, p.m.digest[:])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if differ != nil {
+		p.failed = true
+		return differ
+	}
+	return nil
+}
+
+// Finish closes the digest round and returns the member and its encoded key
+// record (for persisting once the key test has passed).
+func (p *SetupProtocol) Finish() (*Member, []byte, error) {
+	if err := p.close(&p.dig); err != nil {
+		return nil, nil, err
+	}
+	return p.m, p.record, nil
+}
