@@ -110,6 +110,11 @@ func (s *TenderSpec) Check(quotes int) error {
 //     comparison and a select) and chosen_k = top_k·room_k·pos_k, which
 //     equals [quantity_k > 0], and the price delivered is chosen_k·price_k.
 //
+// Every input must lie in its slot's proven range (price ≤ MaxPrice,
+// capacity ≤ Quantity: the ledger accepts a tender input only with its
+// input-validity proof), as RunAuction relies on max_bid: Check bounds what
+// the comparisons then see below 2^63.
+//
 // The rounds are constant in the number of quotes except for the award's
 // commitment, a Poseidon2 tree over its 2·quotes values (⌈log2(2·quotes)⌉
 // levels), computed on a lane of its own alongside the assignments'

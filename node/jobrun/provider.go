@@ -54,10 +54,12 @@ type PreparedInput struct {
 }
 
 // InputWitness returns the witness of zk's input-validity circuit for an
-// auction bid: the bid lies in [0, max_bid] and opens Commitment. The node
-// proves it with the ceremony's input keys (zk.Keys.Prove) and posts the
-// proof with the commitment. Other job types have no scalar range statement
-// (see HEInputCommitment; clearing curves are checked inside the MPC only).
+// auction bid or a tender slot's value: it lies in the slot's range
+// (Spec.SlotRange: [0, max_bid]; a price in [0, max_price], a capacity in
+// [0, quantity]) and opens Commitment. The node proves it with the
+// ceremony's input keys (zk.Keys.Prove) and posts the proof with the
+// commitment. Other job types have no scalar range statement (see
+// HEInputCommitment; clearing curves are checked inside the MPC only).
 func (p *PreparedInput) InputWitness() (*zk.InputWitness, error) {
 	if !p.hasRange {
 		return nil, errors.New("jobrun: this job type's input has no range proof")
