@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,12 +16,15 @@ import (
 
 	"github.com/consensys/gnark/logger"
 
+	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node"
+	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
 	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
 	"github.com/cohortnet/cohort/node/localnet"
+	"github.com/cohortnet/cohort/node/sched"
 	"github.com/cohortnet/cohort/policies"
 )
 
@@ -70,6 +74,14 @@ func runE2ESuite(ctx context.Context, progress io.Writer) (Results, error) {
 		return nil, err
 	}
 	res["e2e.committee_setup_s"] = time.Since(t).Seconds()
+	// CreateCommittee saw the committee active on node0; a job submitted
+	// through a node that lags (a loaded machine) would be refused as for an
+	// inactive committee, so wait until every node has it.
+	for i, c := range net.Clients {
+		if err := waitCommittee(ctx, c, "c1"); err != nil {
+			return nil, fmt.Errorf("node%d: %w", i, err)
+		}
+	}
 
 	if want("credit") {
 		if err := e2eCredit(ctx, net, members, rng, res, progress); err != nil {
@@ -216,6 +228,21 @@ func e2eTender(ctx context.Context, net *localnet.Net, rng *rand.Rand, res Resul
 	if got.Tender == nil || !slices.Equal(got.Tender.Award, want) {
 		return fmt.Errorf("e2e: tender award %+v, plaintext %v", got.Tender, want)
 	}
+	// Each quoter's scheduler saved its assignment (on its price slot).
+	for k, q := range quoters {
+		i := slices.Index([]string{"node0", "node1", "node2", "node3"}, q)
+		raw, err := waitOutput(ctx, net, i, "tender", sched.AllocationKind(providers[2*k]))
+		if err != nil {
+			return err
+		}
+		var a jobrun.TenderAssignment
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return err
+		}
+		if a.Quantity != want[2*k] || a.Price != want[2*k+1] || a.Commitment != got.Tender.Commitments[1+k] {
+			return fmt.Errorf("e2e: %s's assignment %+v, plaintext (%d, %d)", q, a, want[2*k], want[2*k+1])
+		}
+	}
 	res[fmt.Sprintf("e2e.tender%d_s", len(quoters))] = secs
 	fmt.Fprintf(progress, "e2e: tender of %d quotes %.2fs (%d partners)\n", len(quoters), secs, len(got.Tender.Partners))
 	return nil
@@ -251,6 +278,39 @@ func permitTender(ctx context.Context, net *localnet.Net) error {
 	u := &ledgerpb.PolicyUpdate{PolicyYaml: []byte(y), Approvals: []*ledgerpb.PolicyApproval{
 		{Supervisor: localnet.Name(3), Signature: ed25519.Sign(key, next.ApprovalMessage(net.Nodes[3].App().ChainID()))}}}
 	return net.Submit(ctx, 3, func(p *ledgerpb.TxPayload) { p.Msg = &ledgerpb.TxPayload_PolicyUpdate{PolicyUpdate: u} })
+}
+
+// waitCommittee waits until the node behind c holds committee id active.
+func waitCommittee(ctx context.Context, c *client.Client, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		if com, err := c.Committee(ctx, id); err == nil && com.Status == ledger.CommitteeActive {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("committee %s not active: %w", id, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// waitOutput waits until node i holds its output of a kind for a job.
+func waitOutput(ctx context.Context, net *localnet.Net, i int, jobID, kind string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		raw, err := net.Clients[i].JobOutput(ctx, jobID, kind)
+		if err == nil {
+			return raw, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s of %s on node%d: %w", kind, jobID, i, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func timeJob(ctx context.Context, net *localnet.Net, j localnet.Job) (float64, error) {
