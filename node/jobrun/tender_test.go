@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cohortnet/cohort/mpc/jobspec"
+	"github.com/cohortnet/cohort/mpc/transport"
 
 	. "github.com/cohortnet/cohort/node/jobrun"
 	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
@@ -120,4 +124,54 @@ func TestTenderInputFiles(t *testing.T) {
 func jsonU64(v uint64) string {
 	b, _ := json.Marshal(v)
 	return strings.TrimSpace(string(b))
+}
+
+// TestTenderOverLibp2p runs a tender with every party on its own
+// member-gated libp2p host on loopback, as nodes do: the four members quote
+// (two slots each) and sit on the committee, n1 is the demander.
+func TestTenderOverLibp2p(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	nets, register := p2pNetworks(ctx, t, c.Members)
+	c.NetworkOf = func(party string) transport.Network { return nets[party] }
+
+	p := TenderParams{Order: "o-p2p", Quantity: 60, MaxPartners: 2, MaxPrice: 500, PriceFactors: []uint64{100, 120, 100, 90}}
+	prices := []uint64{300, 240, 310, 400} // weighted 30000, 28800, 31000, 36000
+	capacities := []uint64{50, 40, 60, 60} // n1 first (40), then n0 (20 of 50)
+	spec := &Spec{ID: "p2p-tender", Type: Tender, Committee: c.Members, Threshold: 3, Recipient: "n1"}
+	inputs := map[string][]byte{}
+	for k, m := range c.Members {
+		price, capacity := jobspec.TenderSlots(m)
+		spec.Providers = append(spec.Providers, price, capacity)
+		inputs[price], _ = json.Marshal(TenderInput{Price: &prices[k]})
+		inputs[capacity], _ = json.Marshal(TenderInput{Capacity: &capacities[k]})
+	}
+	spec.Params, _ = json.Marshal(p)
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	register(spec)
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []uint64{20, 300, 40, 240, 0, 0, 0, 0}
+	if got := rep.Result.Tender; got == nil || !slices.Equal(got.Award, want) || len(got.Partners) != 2 {
+		t.Fatalf("tender over libp2p: %+v, want award %v", got, want)
+	}
+	if !slices.Equal(PlainTender(p, prices, capacities), want) {
+		t.Fatal("plaintext reference disagrees with the hand-computed award")
+	}
+	for k, m := range c.Members {
+		a := rep.ProviderResult[m+"/price"]
+		if a == nil || a.Tender == nil || a.Tender.Quantity != want[2*k] || a.Tender.Price != want[2*k+1] {
+			t.Fatalf("%s's assignment %+v", m, a)
+		}
+	}
+	checkTenderOpening(t, rep.Result.Tender, rep.Outcomes[c.Members[0]].OutputCommitment)
+	t.Logf("4 quotes over libp2p: prepare %v, job %v", rep.Prepare, rep.Job)
 }
