@@ -78,16 +78,54 @@ func BenchmarkVickrey10OverLibp2p(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// SampleJob's bidders: even ones on their own node, odd ones clients of
+	// a broker node (slots "broker/bid<i>").
 	parties := append([]string(nil), c.Members...)
-	for i := 0; i < 10; i++ {
+	for i := 0; i < 10; i += 2 {
 		parties = append(parties, fmt.Sprintf("bidder%d", i))
 	}
+	parties = append(parties, "broker")
 	nets, register := p2pNetworks(ctx, b, parties)
 	c.NetworkOf = func(party string) transport.Network { return nets[party] }
 	c.OnSpec = register
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t, err := c.RunSample(ctx, AuctionVickrey, 10, os.Stderr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(t.EndToEnd.Seconds(), "s/job")
+	}
+}
+
+// BenchmarkTender20OverLibp2p is a 20-quote tender with the four members,
+// the 20 quoting members and the demander each on its own libp2p host on
+// loopback: input delivery, the checks, the ranking, the commitments,
+// signing and delivery of the award and of every assignment (no ledger;
+// the e2e suite's network has 4 members, hence at most 4 quotes). The HE
+// preset is the test one: a tender does not use it.
+func BenchmarkTender20OverLibp2p(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	preset, err := he.InsecureTestPreset()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := NewCluster(ctx, preset, 4, 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	parties := append([]string(nil), c.Members...)
+	for k := 0; k < 20; k++ {
+		parties = append(parties, fmt.Sprintf("q%d", k))
+	}
+	parties = append(parties, "demander")
+	nets, register := p2pNetworks(ctx, b, parties)
+	c.NetworkOf = func(party string) transport.Network { return nets[party] }
+	c.OnSpec = register
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t, err := c.RunSample(ctx, Tender, 20, os.Stderr)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -325,6 +325,26 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		for i := range bids {
 			allocations[i] = encodeChunks(kindAllocation, elementBytes(res.Commitments[1+i]), jobs.EncodeOutputShare(res.Allocations[i]))
 		}
+	case Tender:
+		quotes := make([]jobs.TenderQuote, len(inputs)/2)
+		for k := range quotes {
+			quotes[k] = jobs.TenderQuote{Price: inputs[2*k], Capacity: inputs[2*k+1]}
+		}
+		res, err := jobs.RunTender(ctx, p, tenderSpec(spec.TenderParams()), quotes)
+		if err != nil {
+			return nil, memberFault(spec, err)
+		}
+		// The committee learns only the commitments: the award goes to the
+		// demander, each assignment to its quote's price slot.
+		out.OutputCommitment = elementBytes(jobs.CombineCommitments(res.Commitments))
+		toRecipient = [][]byte{jobs.EncodeOutputShare(res.Award)}
+		for _, c := range res.Commitments {
+			toRecipient = append(toRecipient, elementBytes(c))
+		}
+		allocations = make([][]byte, len(inputs))
+		for k := range quotes {
+			allocations[2*k] = encodeChunks(kindAllocation, elementBytes(res.Commitments[1+k]), jobs.EncodeOutputShare(res.Assignments[k]))
+		}
 	default:
 		return nil, fmt.Errorf("jobrun: %s is not an SS job", spec.Type)
 	}
@@ -334,7 +354,9 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	msg := encodeChunks(kindOutput, append([][]byte{out.OutputCommitment, out.Signature}, toRecipient...)...)
 	deliver(ctx, sess, out, spec.Recipient, kindRound(kindOutput), msg)
 	for i, a := range allocations {
-		deliver(ctx, sess, out, spec.ProviderNode(i), slotRound(kindAllocation, i), a)
+		if a != nil {
+			deliver(ctx, sess, out, spec.ProviderNode(i), slotRound(kindAllocation, i), a)
+		}
 	}
 	return out, nil
 }

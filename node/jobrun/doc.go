@@ -42,8 +42,8 @@
 //	defer sess.Close()                                    // after all local roles returned
 //
 //	provider:  in, _ := PrepareInput(spec, slot, file, ProviderKeys{Preset, CommitteeHEKey})
-//	           post in.Commitment (auctions: + proof of in.InputWitness() with the input keys)
-//	           res, err := Provide(ctx, sess, in, ProviderOptions{})   // clearing: res.Allocation
+//	           post in.Commitment (auctions, tenders: + proof of in.InputWitness() with the input keys)
+//	           res, err := Provide(ctx, sess, in, ProviderOptions{})   // clearing: res.Allocation; tender: res.Tender
 //	member:    keys, _ := LoadCommittee(ctx, store, preset, committeeID, memberIndex)
 //	           out, err := RunCommittee(ctx, sess, keys, CommitteeJob{InputCommitments: fromLedger})
 //	           post the result record (out.OutputCommitment, out.Signature); on a
@@ -131,6 +131,8 @@
 //	aggregate        {"bins": 8, "lo": 0, "hi": 100}
 //	auction-*        {"max_bid": 1000000}                    (optional)
 //	clearing         {"prices": [10, 11, 12], "sides": ["buyer", "seller", "seller"]}
+//	tender           {"order": "o-1", "quantity": 500, "max_partners": 2, "max_price": 1000,
+//	                  "price_factors": [10000, 12000]}   slots "<member>/price", "<member>/capacity"
 //
 // Provider input files:
 //
@@ -139,6 +141,7 @@
 //	aggregate        {"values": [12, 40, 7]}
 //	auction-*        {"bid": 5200}
 //	clearing         {"quantities": [0, 5, 3]}   quantity added at each price level
+//	tender           {"price": 120} for a "/price" slot, {"capacity": 40} for a "/capacity" slot
 //
 // The recipient's Result (MarshalResult):
 //
@@ -147,7 +150,9 @@
 //	 "auction": {"winner": "globex", "winner_index": 1, "price": 4100}}
 //
 // with "scores" (credit-score), "aggregate" {count, sum, sum_sq, mean,
-// variance, histogram} or "clearing" {level, price} instead of "auction". A
-// clearing bidder's Provide returns its Allocation {quantity, commitment,
-// opening_salt}.
+// variance, histogram}, "clearing" {level, price} or "tender" {partners
+// [{member, quote, quantity, price}], award, award_salt, commitments} instead
+// of "auction". A clearing bidder's Provide returns its Allocation {quantity,
+// commitment, opening_salt}; a tender quote's price slot its TenderAssignment
+// {quantity, price, commitment, opening_salt} (the capacity slot nothing).
 package jobrun

@@ -17,6 +17,8 @@ import (
 //	aggregate:       {"values": [v, …]}                  integers, |v| ≤ 2^16
 //	auction-*:       {"bid": b}                          0 ≤ b ≤ max_bid
 //	clearing:        {"quantities": [q_0 … q_{L-1}]}      per price level, q ≤ 2^48
+//	tender:          {"price": p}        slot "<member>/price",    0 ≤ p ≤ max_price
+//	                 {"capacity": c}     slot "<member>/capacity", 0 ≤ c ≤ quantity
 
 // CreditInput is a credit-score provider's file.
 type CreditInput struct {
@@ -37,6 +39,27 @@ type AuctionInput struct {
 // price level (see jobs.ClearingBid for buyers' and sellers' semantics).
 type ClearingInput struct {
 	Quantities []uint64 `json:"quantities"`
+}
+
+// TenderInput is a quoting member's file for one of its two tender slots:
+// Price for its "/price" slot, Capacity for its "/capacity" slot (exactly
+// the one the slot names).
+type TenderInput struct {
+	Price    *uint64 `json:"price,omitempty"`
+	Capacity *uint64 `json:"capacity,omitempty"`
+}
+
+// value returns the one value the file gives for provider slot idx of a
+// tender (price for even slots, capacity for odd ones).
+func (in *TenderInput) value(idx int) (uint64, error) {
+	want, other, name := in.Price, in.Capacity, jobspec.TenderPriceLabel
+	if idx%2 == 1 {
+		want, other, name = in.Capacity, in.Price, jobspec.TenderCapacityLabel
+	}
+	if want == nil || other != nil {
+		return 0, fmt.Errorf("the %s slot's file must give exactly %q", name, name)
+	}
+	return *want, nil
 }
 
 // parseInput decodes and checks provider idx's input file for the spec.
@@ -104,6 +127,19 @@ func parseInput(s *Spec, idx int, file []byte) (any, error) {
 			}
 		}
 		return &in, nil
+	case Tender:
+		var in TenderInput
+		if err := strictJSON(file, &in); err != nil {
+			return bad("%v", err)
+		}
+		v, err := in.value(idx)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if lo, hi, ok := s.SlotRange(idx); !ok || v < lo || v > hi {
+			return bad("%d outside [%d, %d]", v, lo, hi)
+		}
+		return &in, nil
 	}
 	return bad("unknown type")
 }
@@ -126,6 +162,7 @@ type Result struct {
 	Aggregate *AggregateResult `json:"aggregate,omitempty"`
 	Auction   *AuctionResult   `json:"auction,omitempty"`
 	Clearing  *ClearingResult  `json:"clearing,omitempty"`
+	Tender    *TenderResult    `json:"tender,omitempty"`
 }
 
 // AggregateResult holds an aggregate job's statistics.
@@ -157,6 +194,42 @@ type ClearingResult struct {
 // side's volume), with the salt that opens its per-bidder commitment.
 type Allocation struct {
 	Quantity    uint64 `json:"quantity"`
+	Commitment  string `json:"commitment"`
+	OpeningSalt string `json:"opening_salt"`
+}
+
+// TenderResult is what a tender's demander (the recipient) learns: the
+// chosen partners, and the award vector with what opens its commitment, so
+// that it can post the award to its order (the ledger checks
+// CombineCommitments(Commitments) against the signed output commitment and
+// NativeCommit(Award, AwardSalt) against Commitments[0]).
+type TenderResult struct {
+	// Partners are the chosen quotes (assigned quantity ≥ 1), in quote order.
+	Partners []TenderPartner `json:"partners"`
+	// Award holds two values per quote, in quote order: the quantity
+	// assigned and the unit price (both 0 when the quote is not chosen).
+	Award []uint64 `json:"award"`
+	// AwardSalt opens Commitments[0] (hex, 32-byte big-endian field element).
+	AwardSalt string `json:"award_salt"`
+	// Commitments are the MPC commitments (hex): the award's, then each
+	// quote's assignment's.
+	Commitments []string `json:"commitments"`
+}
+
+// TenderPartner is a chosen quote.
+type TenderPartner struct {
+	Member   string `json:"member"`
+	Quote    int    `json:"quote"`
+	Quantity uint64 `json:"quantity"`
+	Price    uint64 `json:"price"`
+}
+
+// TenderAssignment is what a quoting member learns of a tender: the
+// quantity it is to deliver and its price (0, 0 when not chosen), with the
+// salt that opens its commitment (Commitments[1+quote] of the result).
+type TenderAssignment struct {
+	Quantity    uint64 `json:"quantity"`
+	Price       uint64 `json:"price"`
 	Commitment  string `json:"commitment"`
 	OpeningSalt string `json:"opening_salt"`
 }

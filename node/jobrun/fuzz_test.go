@@ -12,6 +12,7 @@ func FuzzProviderInput(f *testing.F) {
 		`{"id":"c","type":"credit-score","params":{"subjects":2,"weights":[1,2],"provider_features":[[0,1]]},"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
 		`{"id":"g","type":"aggregate","params":{"bins":8,"lo":0,"hi":100},"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
 		`{"id":"k","type":"clearing","params":{"prices":[10,11],"sides":["buyer"]},"providers":["a"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"a"}`,
+		`{"id":"t","type":"tender","params":{"order":"o-1","quantity":50,"max_partners":1,"max_price":100,"price_factors":[1,2]},"providers":["a/price","a/capacity","b/price","b/capacity"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
 	}
 	var parsed []*Spec
 	for _, s := range specs {
@@ -25,8 +26,23 @@ func FuzzProviderInput(f *testing.F) {
 	f.Add(uint8(1), []byte(`{"features":[[1,2],[3,4]]}`))
 	f.Add(uint8(2), []byte(`{"values":[1,2,3]}`))
 	f.Add(uint8(3), []byte(`{"quantities":[1,2]}`))
+	f.Add(uint8(4), []byte(`{"price":100}`))
+	f.Add(uint8(4+len(specs)), []byte(`{"capacity":50}`))
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
-		_, _ = parseInput(parsed[int(which)%len(parsed)], 0, b)
+		// which selects the spec and, above it, the provider slot (a
+		// tender's even and odd slots parse different files).
+		spec := parsed[int(which)%len(parsed)]
+		slot := int(which) / len(parsed) % len(spec.Providers)
+		in, err := parseInput(spec, slot, b)
+		if err != nil {
+			return
+		}
+		if tin, ok := in.(*TenderInput); ok {
+			v, err := tin.value(slot)
+			if lo, hi, _ := spec.SlotRange(slot); err != nil || v < lo || v > hi {
+				t.Fatalf("tender slot %d accepted %s: %d, %v", slot, b, v, err)
+			}
+		}
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobs"
 	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
@@ -101,7 +102,7 @@ func TestEveryJobTypeEndToEnd(t *testing.T) {
 				t.Fatalf("result signature: %v", err)
 			}
 			for _, m := range c.Members {
-				if o := rep.Outcomes[m]; (typ.IsHE() || typ == AuctionFirst || typ == AuctionVickrey) && o.Public != nil {
+				if o := rep.Outcomes[m]; (typ.IsHE() || typ == AuctionFirst || typ == AuctionVickrey || typ == Tender) && o.Public != nil {
 					t.Fatalf("member %s learnt %+v: only the recipient may learn an HE or auction result", m, o.Public)
 				}
 			}
@@ -116,6 +117,11 @@ func TestEveryJobTypeEndToEnd(t *testing.T) {
 				if got := ss.NativeCommit(fr.Vector{fr.NewElement(uint64(a.WinnerIndex)), fr.NewElement(a.Price)}, s); !got.Equal(&oc) {
 					t.Fatal("the recipient's winner, price and salt do not open the signed output commitment")
 				}
+			}
+			if tr := rep.Result.Tender; tr != nil {
+				// What the demander posts to its order opens the signed
+				// output commitment (the ledger's order.award check).
+				checkTenderOpening(t, tr, first.OutputCommitment)
 			}
 		})
 	}
@@ -193,5 +199,44 @@ func TestSetupNamesAbsentMember(t *testing.T) {
 		if !errors.As(errs[i], &fe) || fe.Kind != FaultMemberDropped || !slices.Equal(fe.Parties, []string{"c"}) {
 			t.Fatalf("member %d: want member-dropped naming c, got %v", i, errs[i])
 		}
+	}
+}
+
+// checkTenderOpening checks a tender result as the ledger checks an award:
+// the commitments hash to the signed output commitment and the award with
+// its salt opens the first.
+func checkTenderOpening(t *testing.T, tr *TenderResult, outputCommitment []byte) {
+	t.Helper()
+	oc, err := ParseElement(outputCommitment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := make([]fr.Element, len(tr.Commitments))
+	for i, h := range tr.Commitments {
+		b, err := hex.DecodeString(h)
+		if err == nil {
+			cs[i], err = ParseElement(b)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := jobs.CombineCommitments(cs); !got.Equal(&oc) {
+		t.Fatal("the tender's commitments do not hash to the signed output commitment")
+	}
+	saltB, err := hex.DecodeString(tr.AwardSalt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt, err := ParseElement(saltB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	award := make(fr.Vector, len(tr.Award))
+	for i, a := range tr.Award {
+		award[i].SetUint64(a)
+	}
+	if got := ss.NativeCommit(award, salt); !got.Equal(&cs[0]) {
+		t.Fatal("the award and its salt do not open commitment 0")
 	}
 }

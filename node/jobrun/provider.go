@@ -54,10 +54,12 @@ type PreparedInput struct {
 }
 
 // InputWitness returns the witness of zk's input-validity circuit for an
-// auction bid: the bid lies in [0, max_bid] and opens Commitment. The node
-// proves it with the ceremony's input keys (zk.Keys.Prove) and posts the
-// proof with the commitment. Other job types have no scalar range statement
-// (see HEInputCommitment; clearing curves are checked inside the MPC only).
+// auction bid or a tender slot's value: it lies in the slot's range
+// (Spec.SlotRange: [0, max_bid]; a price in [0, max_price], a capacity in
+// [0, quantity]) and opens Commitment. The node proves it with the
+// ceremony's input keys (zk.Keys.Prove) and posts the proof with the
+// commitment. Other job types have no scalar range statement (see
+// HEInputCommitment; clearing curves are checked inside the MPC only).
 func (p *PreparedInput) InputWitness() (*zk.InputWitness, error) {
 	if !p.hasRange {
 		return nil, errors.New("jobrun: this job type's input has no range proof")
@@ -147,6 +149,13 @@ func PrepareInput(spec *Spec, provider string, inputFile []byte, keys ProviderKe
 		out.Value = *in.Bid
 		out.hasRange, out.lo, out.hi = true, 0, spec.Auction().BidBound()
 		fields = []fr.Element{fr.NewElement(*in.Bid)}
+	case *TenderInput:
+		// parseInput checked the value against the slot's proven range.
+		if out.Value, err = in.value(idx); err != nil {
+			return nil, err
+		}
+		out.lo, out.hi, out.hasRange = spec.SlotRange(idx)
+		fields = []fr.Element{fr.NewElement(out.Value)}
 	case *ClearingInput:
 		fields = make([]fr.Element, len(in.Quantities))
 		for l, q := range in.Quantities {
@@ -178,9 +187,11 @@ type ProviderOptions struct {
 }
 
 // ProviderResult is what a provider learns: for clearing jobs, its own
-// allocation (nil otherwise).
+// allocation; for a tender's price slot, its quote's assignment (nil
+// otherwise).
 type ProviderResult struct {
 	Allocation *Allocation
+	Tender     *TenderAssignment
 }
 
 // Provide sends the prepared input to the committee over the session and,
@@ -209,7 +220,9 @@ func Provide(ctx context.Context, sess *Session, in *PreparedInput, opts Provide
 	if len(spec.Committee)-len(failed) < need {
 		return nil, fault(spec, FaultMemberDropped, fmt.Errorf("send input: %w", firstErr), failed...)
 	}
-	if spec.Type != Clearing {
+	// A clearing bidder learns its allocation; a tender quote's assignment
+	// goes to its price slot (the capacity slot learns nothing more).
+	if spec.Type != Clearing && (spec.Type != Tender || in.Index%2 != 0) {
 		return &ProviderResult{}, nil
 	}
 	timeout := opts.OutputTimeout
@@ -218,11 +231,19 @@ func Provide(ctx context.Context, sess *Session, in *PreparedInput, opts Provide
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	alloc, err := receiveAllocation(wctx, sess, in.Index)
+	want := 1
+	if spec.Type == Tender {
+		want = 2
+	}
+	values, commitment, salt, err := receiveAllocation(wctx, sess, in.Index, want)
 	if err != nil {
 		return nil, err
 	}
-	return &ProviderResult{Allocation: alloc}, nil
+	c, s := hex.EncodeToString(elementBytes(commitment)), hex.EncodeToString(elementBytes(salt))
+	if spec.Type == Tender {
+		return &ProviderResult{Tender: &TenderAssignment{Quantity: values[0], Price: values[1], Commitment: c, OpeningSalt: s}}, nil
+	}
+	return &ProviderResult{Allocation: &Allocation{Quantity: values[0], Commitment: c, OpeningSalt: s}}, nil
 }
 
 // fromEach receives round r from every committee member concurrently and
@@ -243,15 +264,16 @@ func fromEach(ctx context.Context, sess *Session, r transport.Round) ([][]byte, 
 	return msgs, errs
 }
 
-// receiveAllocation collects the allocation shares of provider slot i (all
-// members send; t+1 open it) and checks them against the commitment the
-// members computed inside the MPC.
-func receiveAllocation(ctx context.Context, sess *Session, i int) (*Allocation, error) {
+// receiveAllocation collects the shares of provider slot i's private output
+// of want values (a clearing allocation, a tender assignment; all members
+// send, t+1 open it) and checks them against the commitment the members
+// computed inside the MPC.
+func receiveAllocation(ctx context.Context, sess *Session, i, want int) (values []uint64, commitment fr.Element, salt fr.Element, err error) {
 	spec := sess.spec
 	n := len(spec.Committee)
 	msgs, errs := fromEach(ctx, sess, slotRound(kindAllocation, i))
 	parts := make([]*jobs.OutputShare, n)
-	var commitment *fr.Element
+	var com *fr.Element
 	var missing, bad []string
 	for j, b := range msgs {
 		if errs[j] != nil {
@@ -264,42 +286,42 @@ func receiveAllocation(ctx context.Context, sess *Session, i int) (*Allocation, 
 			continue
 		}
 		c, err1 := parseElement(ch[0])
-		share, err2 := jobs.DecodeOutputShare(ch[1], 1)
-		if err1 != nil || err2 != nil || len(share.Values) != 1 {
+		share, err2 := jobs.DecodeOutputShare(ch[1], want)
+		if err1 != nil || err2 != nil || len(share.Values) != want {
 			bad = append(bad, spec.Committee[j])
 			continue
 		}
-		if commitment == nil {
-			commitment = &c
-		} else if !commitment.Equal(&c) {
-			return nil, fault(spec, FaultBadOutput, errors.New("members disagree on the allocation commitment"), spec.Committee[j])
+		if com == nil {
+			com = &c
+		} else if !com.Equal(&c) {
+			return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, errors.New("members disagree on the allocation commitment"), spec.Committee[j])
 		}
 		parts[j] = &share
 	}
 	params, err := ss.NewParams(n)
 	if err != nil {
-		return nil, err
+		return nil, fr.Element{}, fr.Element{}, err
 	}
-	if n-len(missing)-len(bad) < params.T+1 || commitment == nil {
+	if n-len(missing)-len(bad) < params.T+1 || com == nil {
 		if len(bad) > 0 {
-			return nil, fault(spec, FaultBadOutput, errors.New("malformed allocation shares"), bad...)
+			return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, errors.New("malformed allocation shares"), bad...)
 		}
-		return nil, fault(spec, FaultMemberDropped, errors.New("too few allocation shares"), missing...)
+		return nil, fr.Element{}, fr.Element{}, fault(spec, FaultMemberDropped, errors.New("too few allocation shares"), missing...)
 	}
-	values, salt, err := jobs.ReconstructOutput(n, parts, *commitment)
+	vals, salt, err := jobs.ReconstructOutput(n, parts, *com)
 	if err != nil {
 		// No t+1 of the shares open the signed commitment: some member sent
 		// a wrong share, but the shares alone cannot soundly say which.
-		return nil, fault(spec, FaultBadOutput, err, append(bad, missing...)...)
+		return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, err, append(bad, missing...)...)
 	}
-	if !values[0].IsUint64() {
-		return nil, fault(spec, FaultBadOutput, errors.New("allocation out of range"))
+	values = make([]uint64, len(vals))
+	for k := range vals {
+		if !vals[k].IsUint64() {
+			return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, errors.New("allocation out of range"))
+		}
+		values[k] = vals[k].Uint64()
 	}
-	return &Allocation{
-		Quantity:    values[0].Uint64(),
-		Commitment:  hex.EncodeToString(elementBytes(*commitment)),
-		OpeningSalt: hex.EncodeToString(elementBytes(salt)),
-	}, nil
+	return values, *com, salt, nil
 }
 
 // kindStoredInput tags a PreparedInput saved by its provider.

@@ -358,9 +358,14 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	// shares for the recipient: auctions (commitment, signature, output
 	// share of winner, price and salt); clearing (commitment, signature,
 	// level, price, level salt share, MPC commitments).
-	chunks, private := 3, 2
-	if spec.Type == Clearing {
+	// tender (commitment, signature, award share, MPC commitments).
+	chunks, private, values := 3, 2, 2
+	switch spec.Type {
+	case Clearing:
 		chunks, private = 5+1+len(spec.Providers), 4
+	case Tender:
+		quotes := len(spec.Providers) / 2
+		chunks, values = 3+1+quotes, 2*quotes
 	}
 	var ref [][]byte
 	parts := make([]*jobs.OutputShare, n)
@@ -379,8 +384,8 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		if spec.Type == Clearing {
 			share.Salt, err = parseElement(ch[private])
 		} else {
-			share, err = jobs.DecodeOutputShare(ch[private], 2)
-			if err == nil && len(share.Values) != 2 {
+			share, err = jobs.DecodeOutputShare(ch[private], values)
+			if err == nil && len(share.Values) != values {
 				err = errMalformed
 			}
 		}
@@ -460,6 +465,64 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 			return nil, fault(spec, FaultBadOutput, errors.New("price is not the clearing level's"))
 		}
 		res.Clearing = &ClearingResult{Level: int(level), Price: price}
+	case Tender:
+		t, err := openTender(spec, parts, ref[2:], ocEl)
+		if err != nil {
+			return nil, err
+		}
+		res.Tender = t
+	}
+	return res, nil
+}
+
+// openTender recovers a tender's award from the members' shares (any t+1
+// that open the award commitment), after checking that the MPC commitments
+// the members sent hash to the signed output commitment, and checks the
+// award against the order: at most Quantity in all, a chosen quote (quantity
+// ≥ 1) at most MaxPartners times and never above max_price or its proven
+// capacity's bound, a quote not chosen with price 0.
+func openTender(spec *Spec, parts []*jobs.OutputShare, commitments [][]byte, oc fr.Element) (*TenderResult, error) {
+	p := spec.TenderParams()
+	quotes := len(spec.Providers) / 2
+	if len(commitments) != quotes+1 {
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("%w: %d commitments for %d quotes", errMalformed, len(commitments), quotes))
+	}
+	cs := make([]fr.Element, len(commitments))
+	hexCs := make([]string, len(commitments))
+	for i, b := range commitments {
+		var err error
+		if cs[i], err = parseElement(b); err != nil {
+			return nil, fault(spec, FaultBadOutput, err)
+		}
+		hexCs[i] = hex.EncodeToString(b)
+	}
+	if c := jobs.CombineCommitments(cs); !c.Equal(&oc) {
+		return nil, fault(spec, FaultBadOutput, errors.New("commitments do not hash to the output commitment"))
+	}
+	award, salt, err := jobs.OpenTender(len(spec.Committee), quotes, parts, cs[0])
+	if err != nil {
+		// No t+1 of the shares open the signed commitment: some member sent
+		// a wrong share, but the shares alone cannot soundly say which.
+		return nil, fault(spec, FaultBadOutput, err)
+	}
+	res := &TenderResult{Award: award, AwardSalt: hex.EncodeToString(elementBytes(salt)), Commitments: hexCs}
+	var total uint64
+	for k := 0; k < quotes; k++ {
+		q, price := award[2*k], award[2*k+1]
+		if q == 0 {
+			if price != 0 {
+				return nil, fault(spec, FaultBadOutput, fmt.Errorf("quote %d not chosen but priced", k))
+			}
+			continue
+		}
+		if q > p.Quantity || price > p.MaxPrice {
+			return nil, fault(spec, FaultBadOutput, fmt.Errorf("quote %d awarded out of range", k))
+		}
+		total += q
+		res.Partners = append(res.Partners, TenderPartner{Member: SlotNode(spec.Providers[2*k]), Quote: k, Quantity: q, Price: price})
+	}
+	if total > p.Quantity || len(res.Partners) > p.MaxPartners {
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("award of %d to %d partners exceeds the order", total, len(res.Partners)))
 	}
 	return res, nil
 }

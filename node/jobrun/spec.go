@@ -29,6 +29,8 @@ type (
 	AuctionParams = jobspec.AuctionParams
 	// ClearingParams are a clearing job's parameters.
 	ClearingParams = jobspec.ClearingParams
+	// TenderParams are a tender's parameters.
+	TenderParams = jobspec.TenderParams
 )
 
 // Job types (jobspec).
@@ -38,6 +40,7 @@ const (
 	AuctionFirst   = jobspec.AuctionFirst
 	AuctionVickrey = jobspec.AuctionVickrey
 	Clearing       = jobspec.Clearing
+	Tender         = jobspec.Tender
 )
 
 // MaxInputFileBytes bounds a provider's input file.
@@ -114,4 +117,9 @@ func clearingSide(p *ClearingParams, i int) jobs.Side {
 		return jobs.Buyer
 	}
 	return jobs.Seller
+}
+
+// tenderSpec is the engine's view of a tender's params.
+func tenderSpec(p *TenderParams) jobs.TenderSpec {
+	return jobs.TenderSpec{Quantity: p.Quantity, MaxPartners: p.MaxPartners, MaxPrice: p.MaxPrice, PriceFactors: p.PriceFactors}
 }

@@ -73,8 +73,16 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 	roles := jobrun.Roles{Inputs: prepared}
 	saveErrs := make([]error, len(prepared))
 	roles.OnProvided = func(k int, pr *jobrun.ProviderResult, err error) {
-		if err == nil && pr != nil && pr.Allocation != nil {
+		if err != nil || pr == nil {
+			return
+		}
+		// A clearing bidder's allocation, a tender quote's assignment (on
+		// its price slot: "allocation-price").
+		switch {
+		case pr.Allocation != nil:
 			saveErrs[k] = s.cfg.SaveResult(jobID, AllocationKind(prepared[k].Provider), pr.Allocation)
+		case pr.Tender != nil:
+			saveErrs[k] = s.cfg.SaveResult(jobID, AllocationKind(prepared[k].Provider), pr.Tender)
 		}
 	}
 	var posted error

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/transport"
 	"github.com/cohortnet/cohort/node/jobrun"
 )
@@ -428,6 +429,51 @@ func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jo
 				pr := r.ProviderResult[p]
 				if pr == nil || pr.Allocation == nil || pr.Allocation.Quantity != alloc[i] {
 					return fmt.Errorf("jobrun: bidder %s allocation %+v, plaintext %d", p, pr, alloc[i])
+				}
+			}
+			return nil
+		}
+	case jobrun.Tender:
+		// size quoting members, each running its own node and supplying its
+		// two slots; the demander is the recipient. Prices and factors from
+		// small sets, so that weighted ties occur; some capacities are zero.
+		p := jobrun.TenderParams{Order: fmt.Sprintf("order-%d", size), MaxPartners: max(1, min(size-1, 3)), MaxPrice: 1000}
+		prices, capacities := make([]uint64, size), make([]uint64, size)
+		var total uint64
+		for k := 0; k < size; k++ {
+			price, capacity := jobspec.TenderSlots(fmt.Sprintf("q%d", k))
+			spec.Providers = append(spec.Providers, price, capacity)
+			p.PriceFactors = append(p.PriceFactors, []uint64{1000, 1100, 1250}[rng.IntN(3)])
+			prices[k] = 100 + 10*rng.Uint64N(10)
+			capacities[k] = rng.Uint64N(40)
+			total += capacities[k]
+		}
+		p.Quantity = max(1, total/2)
+		for k := range capacities {
+			capacities[k] = min(capacities[k], p.Quantity) // proven ≤ quantity
+			put(spec.Providers[2*k], jobrun.TenderInput{Price: &prices[k]})
+			put(spec.Providers[2*k+1], jobrun.TenderInput{Capacity: &capacities[k]})
+		}
+		spec.Params, _ = json.Marshal(p)
+		spec.Recipient = "demander"
+		check = func(r *RunReport) error {
+			award := PlainTender(p, prices, capacities)
+			got := r.Result.Tender
+			if got == nil || !slices.Equal(got.Award, award) {
+				return fmt.Errorf("jobrun: tender award %+v, plaintext %v", got, award)
+			}
+			for k := 0; k < size; k++ {
+				if award[2*k] > 0 != slices.ContainsFunc(got.Partners, func(tp jobrun.TenderPartner) bool {
+					return tp.Quote == k && tp.Member == fmt.Sprintf("q%d", k) && tp.Quantity == award[2*k] && tp.Price == award[2*k+1]
+				}) {
+					return fmt.Errorf("jobrun: tender partners %+v, plaintext award %v", got.Partners, award)
+				}
+				pr := r.ProviderResult[spec.Providers[2*k]]
+				if pr == nil || pr.Tender == nil || pr.Tender.Quantity != award[2*k] || pr.Tender.Price != award[2*k+1] || pr.Tender.Commitment != got.Commitments[1+k] {
+					return fmt.Errorf("jobrun: quote %d assignment %+v, plaintext (%d, %d)", k, pr, award[2*k], award[2*k+1])
+				}
+				if pr := r.ProviderResult[spec.Providers[2*k+1]]; pr == nil || pr.Tender != nil || pr.Allocation != nil {
+					return fmt.Errorf("jobrun: quote %d's capacity slot got %+v", k, pr)
 				}
 			}
 			return nil

@@ -80,6 +80,18 @@ func PlainClearing(sides []string, curves [][]uint64) (int, []uint64) {
 	return level, alloc
 }
 
+// PlainTender returns a tender's award vector in the clear, with the
+// semantics of jobs.RunTender: for each quote k, its assigned quantity and
+// its price (0, 0 when not chosen).
+func PlainTender(p jobrun.TenderParams, prices, capacities []uint64) []uint64 {
+	q, pr := jobs.PlainTender(jobs.TenderSpec{Quantity: p.Quantity, MaxPartners: p.MaxPartners, MaxPrice: p.MaxPrice, PriceFactors: p.PriceFactors}, prices, capacities)
+	award := make([]uint64, 0, 2*len(q))
+	for k := range q {
+		award = append(award, q[k], pr[k])
+	}
+	return award
+}
+
 // PlainCreditScores scores subjects in the clear; cols[j] is feature j of
 // every subject.
 func PlainCreditScores(p jobrun.CreditParams, cols [][]float64) ([]float64, error) {
