@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,13 +19,12 @@ import (
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/jobspec"
-	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
 	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
 	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/node/sched"
-	"github.com/cohortnet/cohort/policies"
+	"github.com/cohortnet/cohort/zk"
 )
 
 // runE2ESuite measures private jobs end to end through the ledger on an
@@ -194,18 +193,42 @@ func e2eVickrey10(ctx context.Context, net *localnet.Net, rng *rand.Rand, res Re
 	return nil
 }
 
-// e2eTender: node0, node1 and node3 quote (price and capacity slots, each
-// range proven) on node2's order; submit → node2 holds the award → the
-// result is anchored. The result is checked against the plaintext rule.
+// e2eTender: node2 creates a tendering order; node0, node1 and node3 quote
+// (price and capacity slots, each range proven) with the price factors of
+// their ratings under the policy; submit → node2 holds the award → the
+// result is anchored (the figure). The award and each quoter's saved
+// assignment are checked against the plaintext rule, and node2's order.award
+// (the ledger checks the opening against the signed output commitment) must
+// make the order a draft with the chosen partners.
 func e2eTender(ctx context.Context, net *localnet.Net, rng *rand.Rand, res Results, progress io.Writer) error {
 	quoters := []string{"node0", "node1", "node3"}
-	p := jobrun.TenderParams{Order: "order-1", Quantity: 100, MaxPartners: 2, MaxPrice: 10_000}
+	st, err := net.Clients[2].Status(ctx)
+	if err != nil {
+		return err
+	}
+	dk, err := zk.GenerateSigningKey(crand.Reader)
+	if err != nil {
+		return err
+	}
+	const orderID, quantity, maxPrice = "order-1", 100, 10_000
+	order := &ledgerpb.OrderCreate{OrderId: orderID, Product: "bench", Quantity: quantity, DeadlineHeight: st.Height + 5000,
+		MinGrade: "C", MaxPartners: 2, Mode: ledger.ModeFixed, Funds: quantity * maxPrice, ThresholdBps: 8000,
+		CounterpartyKey: dk.PublicKey.Bytes(), Tender: true, MaxPrice: maxPrice}
+	if err := net.Submit(ctx, 2, func(p *ledgerpb.TxPayload) { p.Msg = &ledgerpb.TxPayload_OrderCreate{OrderCreate: order} }); err != nil {
+		return fmt.Errorf("e2e: order.create: %w", err)
+	}
+	pol := net.Nodes[2].App().Policy()
+	p := jobrun.TenderParams{Order: orderID, Quantity: quantity, MaxPartners: 2, MaxPrice: maxPrice}
 	var providers []string
 	prices, capacities := make([]uint64, len(quoters)), make([]uint64, len(quoters))
 	for k, q := range quoters {
 		price, capacity := jobspec.TenderSlots(q)
 		providers = append(providers, price, capacity)
-		p.PriceFactors = append(p.PriceFactors, 1000+uint64(rng.Intn(500)))
+		cr, err := net.Clients[2].Credit(ctx, q)
+		if err != nil {
+			return err
+		}
+		p.PriceFactors = append(p.PriceFactors, pol.TenderPriceFactor(cr.Score))
 		prices[k], capacities[k] = 1000+uint64(rng.Intn(9000)), 20+uint64(rng.Intn(60))
 		if err := net.WriteInput(price, "tender", jobrun.TenderInput{Price: &prices[k]}); err != nil {
 			return err
@@ -213,9 +236,6 @@ func e2eTender(ctx context.Context, net *localnet.Net, rng *rand.Rand, res Resul
 		if err := net.WriteInput(capacity, "tender", jobrun.TenderInput{Capacity: &capacities[k]}); err != nil {
 			return err
 		}
-	}
-	if err := permitTender(ctx, net); err != nil {
-		return err
 	}
 	t := time.Now()
 	_, got, err := net.Run(ctx, localnet.Job{ID: "tender", Type: "tender", Params: p,
@@ -243,41 +263,31 @@ func e2eTender(ctx context.Context, net *localnet.Net, rng *rand.Rand, res Resul
 			return fmt.Errorf("e2e: %s's assignment %+v, plaintext (%d, %d)", q, a, want[2*k], want[2*k+1])
 		}
 	}
+	award := &ledgerpb.OrderAward{OrderId: orderID, JobId: "tender", Award: got.Tender.Award}
+	if award.Salt, err = hex.DecodeString(got.Tender.AwardSalt); err != nil {
+		return err
+	}
+	for _, c := range got.Tender.Commitments {
+		b, err := hex.DecodeString(c)
+		if err != nil {
+			return err
+		}
+		award.Commitments = append(award.Commitments, b)
+	}
+	if err := net.Submit(ctx, 2, func(p *ledgerpb.TxPayload) { p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: award} }); err != nil {
+		return fmt.Errorf("e2e: order.award: %w", err)
+	}
+	o, err := net.Clients[2].Order(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if o.Status != ledger.OrderDraft || len(o.Partners) != len(got.Tender.Partners) {
+		return fmt.Errorf("e2e: order after the award: %s, partners %+v (award partners %+v)", o.Status, o.Partners, got.Tender.Partners)
+	}
 	res[fmt.Sprintf("e2e.tender%d_s", len(quoters))] = secs
-	fmt.Fprintf(progress, "e2e: tender of %d quotes %.2fs (%d partners)\n", len(quoters), secs, len(got.Tender.Partners))
+	fmt.Fprintf(progress, "e2e: tender of %d quotes %.2fs (%d partners); awarded on the ledger: order %s %s, %d units\n",
+		len(quoters), secs, len(got.Tender.Partners), o.ID, o.Status, o.Quantity)
 	return nil
-}
-
-// permitTender makes sure the policy lets node2 (platform) submit tenders:
-// the default policy of this tree does not list the job type yet (the
-// order-side branch adds it), so the supervisor node3 approves revision 2
-// of the default policy with a tender rule, as `cohort policy update` would.
-func permitTender(ctx context.Context, net *localnet.Net) error {
-	cur, err := policies.Parse(policies.DefaultYAML())
-	if err != nil {
-		return err
-	}
-	if _, ok := cur.Job(string(jobspec.Tender)); ok {
-		return nil
-	}
-	const clearingRule = "  clearing:\n    roles: [platform]\n    min_grade: BBB\n"
-	y := string(policies.DefaultYAML())
-	if !strings.Contains(y, clearingRule) {
-		return errors.New("e2e: the default policy changed; cannot add a tender rule")
-	}
-	y = strings.Replace(y, clearingRule, clearingRule+"  tender:\n    roles: [enterprise, platform]\n    min_grade: BBB\n", 1)
-	y = strings.Replace(y, fmt.Sprintf("revision: %d", cur.Revision), fmt.Sprintf("revision: %d", cur.Revision+1), 1)
-	next, err := policies.Parse([]byte(y))
-	if err != nil {
-		return err
-	}
-	key, err := node.LoadAccountKey(net.Homes[3])
-	if err != nil {
-		return err
-	}
-	u := &ledgerpb.PolicyUpdate{PolicyYaml: []byte(y), Approvals: []*ledgerpb.PolicyApproval{
-		{Supervisor: localnet.Name(3), Signature: ed25519.Sign(key, next.ApprovalMessage(net.Nodes[3].App().ChainID()))}}}
-	return net.Submit(ctx, 3, func(p *ledgerpb.TxPayload) { p.Msg = &ledgerpb.TxPayload_PolicyUpdate{PolicyUpdate: u} })
 }
 
 // waitCommittee waits until the node behind c holds committee id active.
