@@ -69,6 +69,10 @@ func putProto(b *blockState, key []byte, msg proto.Message) error {
 	return nil
 }
 
+// keyHEInput marks an HE input commitment (the SHA-256 of a provider's
+// ciphertexts) as used, with the job it was committed to.
+func keyHEInput(commitment []byte) []byte { return append([]byte("heinput/"), commitment...) }
+
 // inputSlot is the slot a job input fills: the one it names, or the signer's
 // own unlabelled slot.
 func inputSlot(signer string, m *ledgerpb.JobInput) string {
@@ -339,6 +343,19 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 		if len(m.Commitment) != 32 {
 			return nil, txErr(CodeInvalid, "input commitment must be 32 bytes")
 		}
+		// A ciphertext is evaluated in one job only. A recipient that
+		// vetoes a result has seen its key switches; a second job on the
+		// very same ciphertexts would hand it more key switches of the same
+		// evaluated ciphertext to average (mpc/he, "Recipient veto"). Honest
+		// providers encrypt afresh for every job, so this refuses only a
+		// replay.
+		used, err := st.get(keyHEInput(m.Commitment))
+		if err != nil {
+			return nil, txErr(CodeInvalid, "job %q: read state: %v", j.Id, err)
+		}
+		if used != nil {
+			return nil, txErr(CodeInvalid, "HE input %x was committed to job %q already: a ciphertext is evaluated in one job only (encrypt afresh)", m.Commitment, used)
+		}
 	} else if _, terr := fieldElement(m.Commitment, "input commitment"); terr != nil {
 		return nil, terr
 	}
@@ -371,6 +388,9 @@ func verifyJobInput(v *committedView, signer string, j *ledgerpb.Job, m *ledgerp
 func applyJobInput(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.JobInput) error {
 	i := slices.Index(j.Providers, inputSlot(signer, m))
 	j.InputCommitments[i] = m.Commitment
+	if jobspec.Type(j.Type).Engine() == jobspec.EngineHE {
+		b.set(keyHEInput(m.Commitment), []byte(j.Id))
+	}
 	if len(m.Proof) > 0 {
 		j.InputProofs[i], j.InputVkIds[i] = m.Proof, m.VkId
 	}

@@ -357,3 +357,38 @@ func TestJobLifecycle(t *testing.T) {
 		}
 	})
 }
+
+// TestHEInputEvaluatedOnce: an HE input commitment (the hash of a provider's
+// ciphertexts) fills one job only — a second job on the same ciphertexts
+// would give a vetoing recipient more key switches of the same evaluated
+// ciphertext — also when both commitments come in one block.
+func TestHEInputEvaluatedOnce(t *testing.T) {
+	c := newJobChain(t)
+	aggregate := func(id string) *ledgerpb.JobSubmit {
+		return &ledgerpb.JobSubmit{JobId: id, Type: "aggregate", Params: []byte(`{"bins":4,"lo":0,"hi":100}`),
+			Providers: []string{"node0", "node1"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 50}
+	}
+	for _, id := range []string{"G-1", "G-2", "G-3"} {
+		c.mustOK(t, c.tx(t, 2, aggregate(id)))
+	}
+	ciphertexts := bytes.Repeat([]byte{7}, 32)
+	input := func(job string, commitment []byte) *ledgerpb.JobInput {
+		return &ledgerpb.JobInput{JobId: job, Commitment: commitment}
+	}
+	c.mustOK(t, c.tx(t, 0, input("G-1", ciphertexts)))
+	r := c.block(t, c.tx(t, 0, input("G-2", ciphertexts)))[0]
+	if r.Code != CodeInvalid || !strings.Contains(r.Log, "one job only") || !strings.Contains(r.Log, "G-1") {
+		t.Fatalf("the same ciphertexts in a second job: %d %s", r.Code, r.Log)
+	}
+	// Two jobs in one block: the second is refused in FinalizeBlock.
+	other := bytes.Repeat([]byte{8}, 32)
+	rs := c.block(t, c.tx(t, 1, input("G-2", other)), c.tx(t, 1, input("G-3", other)))
+	if rs[0].Code != CodeOK || rs[1].Code != CodeInvalid {
+		t.Fatalf("one commitment for two jobs in a block: %d %s / %d %s", rs[0].Code, rs[0].Log, rs[1].Code, rs[1].Log)
+	}
+	// Fresh ciphertexts are fine.
+	c.mustOK(t, c.tx(t, 0, input("G-2", bytes.Repeat([]byte{9}, 32))))
+	if j := c.job(t, "G-2"); j.Status != JobRunning {
+		t.Fatalf("G-2 after both fresh inputs: %s", j.Status)
+	}
+}

@@ -86,6 +86,7 @@ func TestPrivateJobs(t *testing.T) {
 			}
 		}
 	})
+	t.Run("tender through the CLI", func(t *testing.T) { jr.tender(t) })
 	credit := func(t *testing.T, id string) {
 		jr.runCredit(t, id)
 		jr.onlyRecipientHolds(id, 0)
@@ -342,6 +343,78 @@ func (jr *jobRunner) onlyRecipientHolds(id string, recipient int) {
 		}
 		if _, err := jr.nw.client(i).JobOutput(jr.ctx, id, "result"); !client.IsNotFound(err) {
 			jr.t.Fatalf("node%d holds the result of %s: %v", i, id, err)
+		}
+	}
+}
+
+// tender runs a tendering order through the CLI: node2 creates it, node0,
+// node1 and node3 write sealed quotes, node2 submits the tender job (price
+// factors from the quoters' ratings), awards it on the ledger, the chosen
+// partners sign and the order is active with one task each; every node
+// ends on the same AppHash.
+func (jr *jobRunner) tender(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "T1.json")
+	body := `{"id": "T1", "product": "castings", "quantity": 100, "deadline_blocks": 2000, "min_grade": "C",
+  "max_partners": 2, "mode": "fixed", "funds": 1000000, "threshold_bps": 8000, "max_price": 10000}`
+	if err := os.WriteFile(spec, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jr.cli(2, "order", "create", "--spec", spec, "--tender")
+	// node1 is cheapest and fills 60, node3 the remaining 40; node0 loses.
+	quotes := map[int][2]uint64{0: {900, 100}, 1: {500, 60}, 3: {700, 80}}
+	for _, i := range []int{0, 1, 3} {
+		jr.cli(i, "order", "quote", "--order", "T1", "--price", fmt.Sprint(quotes[i][0]), "--capacity", fmt.Sprint(quotes[i][1]))
+	}
+	jr.cli(2, "order", "tender", "T1", "--quoters", "node0,node1,node3", "--committee", "c1")
+	const job = "T1-tender-1"
+	if j := jr.waitEnd(job); j.Status != "completed" {
+		t.Fatalf("tender job: %+v", j)
+	}
+	jr.eventually(t, time.Minute, func() error {
+		_, err := jr.nw.cohort(jr.ctx, 2, "order", "award", "T1", "--home", jr.nw.homes[2]).CombinedOutput()
+		return err
+	})
+	o, err := jr.nw.client(2).Order(jr.ctx, "T1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]uint64{}
+	for _, p := range o.Partners {
+		got[p.Member] = [2]uint64{p.UnitValue, p.Quantity}
+	}
+	want := map[string][2]uint64{"node1": {500, 60}, "node3": {700, 40}}
+	if o.Status != "draft" || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("awarded order %s with partners %v, want draft with %v", o.Status, got, want)
+	}
+	for _, i := range []int{1, 3} {
+		jr.cli(i, "order", "sign", "T1")
+	}
+	if o, err = jr.nw.client(0).Order(jr.ctx, "T1"); err != nil || o.Status != "active" || o.Partners[0].TaskID == "" {
+		t.Fatalf("order after the partners signed: %+v %v", o, err)
+	}
+	// The losing quote reached nobody: node0's own assignment is (0, 0).
+	var a jobrun.TenderAssignment
+	jr.eventually(t, 30*time.Second, func() error {
+		out, err := exec.CommandContext(jr.ctx, cohortBin, "job", "result", job, "--allocation", "--slot", "price", "--home", jr.nw.homes[0]).Output()
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(out, &a)
+	})
+	if a.Quantity != 0 || a.Price != 0 {
+		t.Fatalf("node0's assignment %+v, want nothing", a)
+	}
+	h := jr.nw.height(jr.ctx, 0)
+	for i := range jr.nw.homes {
+		jr.nw.waitHeight(jr.ctx, i, h)
+	}
+	want0, err := jr.nw.client(0).AppHashAt(jr.ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(jr.nw.homes); i++ {
+		if got, err := jr.nw.client(i).AppHashAt(jr.ctx, h); err != nil || got != want0 {
+			t.Fatalf("node%d AppHash at %d: %s %v, node0 has %s", i, h, got, err, want0)
 		}
 	}
 }

@@ -35,9 +35,11 @@ CometBFT validator, badger state, libp2p host, API and job scheduler), form a
 3-of-4 committee (HE keys at 128-bit security and a BLS DKG, over libp2p), and
 run through the ledger: (1) credit scoring of 1,000 subjects whose features are
 split across three members, scores to the bank only; (2) a sealed-bid Vickrey
-auction among ten range-proven bids (two members and four clients of each); (3) a double-auction clearing; (4) the
-supervisor node verifies every job's input proofs and the committee's
-signature on every result. Prints what each party learned.`,
+auction among ten range-proven bids (two members and four clients of each); (3) a double-auction clearing; then
+an order tendered among three members with sealed quotes ranked by price and
+rating, awarded, delivered with zk completion proofs, settled and credited;
+and the supervisor node verifies every job's input proofs and the
+committee's signature on every result. Prints what each party learned.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), keep, subjects)
@@ -56,8 +58,8 @@ type demo struct {
 
 func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error {
 	start := time.Now()
-	fmt.Fprintf(out, "[1/4] 4 nodes: node0, node1 (enterprises), node2 (platform), node3 (supervisor); development zk keys for bid proofs\n")
-	opts := localnet.Options{ChainID: "cohort-demo", HEPreset: "secure"}
+	fmt.Fprintf(out, "[1/5] 4 nodes: node0, node1 (enterprises), node2 (platform), node3 (supervisor); development zk keys for bid, quote and completion proofs\n")
+	opts := localnet.Options{ChainID: "cohort-demo", HEPreset: "secure", DevCircuits: []string{zk.CircuitInput, zk.CircuitCompletion}}
 	if keep {
 		dir, err := os.MkdirTemp("", "cohort-demo-")
 		if err != nil {
@@ -103,20 +105,22 @@ func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error 
 		fmt.Fprintf(out, "      %s: submit → result held → anchored in %.1fs\n", name, time.Since(t).Seconds())
 		return id
 	}
-	fmt.Fprintf(out, "[2/4] private jobs through the ledger\n")
+	fmt.Fprintf(out, "[2/5] private jobs through the ledger\n")
 	var ids []string
 	ids = append(ids, run("credit scoring", func(ctx context.Context) (string, error) { return d.credit(ctx, subjects) }))
 	ids = append(ids, run("Vickrey auction", d.vickrey))
 	ids = append(ids, run("double-auction clearing", d.clearing))
-	fmt.Fprintf(out, "      SS jobs (auction, clearing) ran in %s mode: MAC-checked, secure with abort against a cheating committee member\n", jobrun.DefaultSSSecurity)
+	fmt.Fprintf(out, "[3/5] an order tendered with sealed quotes, delivered with proofs, settled\n")
+	ids = append(ids, run("tender", d.tender))
+	fmt.Fprintf(out, "      SS jobs (auction, clearing, tender) ran in %s mode: MAC-checked, secure with abort against a cheating committee member\n", jobrun.DefaultSSSecurity)
 
-	fmt.Fprintf(out, "[3/4] the supervisor (node3) verifies every job's proofs and signatures\n")
+	fmt.Fprintf(out, "[4/5] the supervisor (node3) verifies every job's proofs and signatures\n")
 	verified, err := d.supervise(ctx, ids)
 	if err != nil {
 		failures++
 		fmt.Fprintf(out, "      verification FAILED: %v\n", err)
 	}
-	fmt.Fprintf(out, "[4/4] all nodes agree: ")
+	fmt.Fprintf(out, "[5/5] all nodes agree: ")
 	if h, hash, err := net.Agree(ctx); err != nil {
 		failures++
 		fmt.Fprintf(out, "FAILED: %v\n", err)
@@ -324,17 +328,21 @@ func completedJob(ctx context.Context, c *client.Client, id string) (*client.Job
 	}
 }
 
-// verifyInputProofs re-verifies a job's input-validity proofs (an auction's
-// bid range proofs) as recorded on the ledger, with the verifying key the
-// ledger registered.
+// verifyInputProofs re-verifies a job's input-validity proofs (bid and
+// quote range proofs) as recorded on the ledger, each against its slot's
+// range as the ledger derives it, with the verifying key the ledger
+// registered.
 func (d *demo) verifyInputProofs(ctx context.Context, j *client.Job) (int, error) {
-	var params jobrun.AuctionParams
-	if !jobspec.Type(j.Type).IsAuction() || json.Unmarshal(j.Params, &params) != nil || params.MaxBid == 0 {
-		return 0, nil
-	}
 	reg := zk.NewRegistry()
 	n := 0
 	for i, proof := range j.InputProofs {
+		lo, hi, bounded, err := jobspec.SlotRangeOf(jobspec.Type(j.Type), j.Params, j.Providers, i)
+		if err != nil {
+			return n, err
+		}
+		if !bounded {
+			continue
+		}
 		vk, err := d.net.Clients[3].VerifyingKey(ctx, j.InputVKIDs[i])
 		if err != nil {
 			return n, err
@@ -348,7 +356,7 @@ func (d *demo) verifyInputProofs(ctx context.Context, j *client.Job) (int, error
 		if err != nil {
 			return n, err
 		}
-		st := zk.InputStatement{Commitment: c, Lo: 0, Hi: zk.Uint64(params.MaxBid)}
+		st := zk.InputStatement{Commitment: c, Lo: zk.Uint64(lo), Hi: zk.Uint64(hi)}
 		if err := reg.VerifyStatement(id, st, proof); err != nil {
 			return n, fmt.Errorf("input proof of %s: %w", j.Providers[i], err)
 		}

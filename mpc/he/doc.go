@@ -168,10 +168,13 @@
 // read the result and then reject it at no cost: the members cannot check
 // its claim (they cannot decrypt), so they abort naming no fault party; the
 // abort reason says "rejected by recipient <name>; unverifiable", as text
-// only, with no credit penalty. Requesting the same job again yields more
-// key switches of the same evaluated ciphertext with fresh smudging, which
-// the recipient can average: after r runs the circuit noise is hidden only
-// by the smudging of r·s key switches (σ·√((t−c)/(r·s)), see Privacy).
-// Reruns on the same inputs are not capped (not implemented); whoever
-// schedules jobs must bound them.
+// only, with no credit penalty. A second job on the very same ciphertexts
+// would yield more key switches of the same evaluated ciphertext with fresh
+// smudging, which the recipient could average (after r runs the circuit
+// noise is hidden only by the smudging of r·s key switches, σ·√((t−c)/(r·s)),
+// see Privacy). The ledger refuses this: an HE input commitment (the hash of
+// a provider's ciphertexts) fills one job only, and honest providers encrypt
+// afresh for every job, so a resubmitted job evaluates fresh ciphertexts
+// with fresh noise. Within one job, reruns after a member drops out are
+// bounded by the scheduler's attempts.
 package he

@@ -32,14 +32,20 @@ type Options struct {
 	HEPreset string // "secure" (default) or "insecure-test"
 	Dir      string // where the node homes go; a new temporary directory if empty
 	// ZKKeysDir holds the zk keys to register; empty makes development keys
-	// of the input circuit (bids are range proven).
+	// of DevCircuits.
 	ZKKeysDir string
+	// DevCircuits lists the circuits to make development keys for when
+	// ZKKeysDir is empty; nil: the input circuit only (bids and quotes are
+	// range proven). The keys are written to Net.ZKKeysDir.
+	DevCircuits []string
 	Log       *slog.Logger
 }
 
 // Net is a running local network.
 type Net struct {
-	Dir     string
+	Dir string
+	// ZKKeysDir holds the zk keys the chain registered (proving keys too).
+	ZKKeysDir string
 	Homes   []string
 	Nodes   []*node.Node
 	Clients []*client.Client
@@ -70,14 +76,21 @@ func Start(ctx context.Context, o Options) (*Net, error) {
 	keysDir := o.ZKKeysDir
 	if keysDir == "" {
 		keysDir = filepath.Join(n.Dir, "zk")
-		keys, err := zk.DevSetup(ctx, zk.CircuitInput)
-		if err != nil {
-			return nil, err
+		circuits := o.DevCircuits
+		if circuits == nil {
+			circuits = []string{zk.CircuitInput}
 		}
-		if err := keys.Save(keysDir); err != nil {
-			return nil, err
+		for _, c := range circuits {
+			keys, err := zk.DevSetup(ctx, c)
+			if err != nil {
+				return nil, fmt.Errorf("localnet: development keys of %s: %w", c, err)
+			}
+			if err := keys.Save(keysDir); err != nil {
+				return nil, err
+			}
 		}
 	}
+	n.ZKKeysDir = keysDir
 	var policy []byte
 	if o.Nodes == 4 {
 		// The default policy describes exactly the default 4-node testnet.
