@@ -38,7 +38,7 @@ type Options struct {
 	// ZKKeysDir is empty; nil: the input circuit only (bids and quotes are
 	// range proven). The keys are written to Net.ZKKeysDir.
 	DevCircuits []string
-	Log       *slog.Logger
+	Log         *slog.Logger
 }
 
 // Net is a running local network.
@@ -46,10 +46,10 @@ type Net struct {
 	Dir string
 	// ZKKeysDir holds the zk keys the chain registered (proving keys too).
 	ZKKeysDir string
-	Homes   []string
-	Nodes   []*node.Node
-	Clients []*client.Client
-	ownDir  bool
+	Homes     []string
+	Nodes     []*node.Node
+	Clients   []*client.Client
+	ownDir    bool
 }
 
 // Start makes development zk keys for the input circuit (bids are range
