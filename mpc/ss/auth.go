@@ -134,18 +134,6 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 		z, err := p.reshare(ctx, x.V, y.V, true)
 		return Vec{V: z}, err
 	}
-	if 2*m > MaxBatch {
-		half := m / 2
-		a, err := p.mulVec(ctx, x.Slice(0, half), y.Slice(0, half))
-		if err != nil {
-			return Vec{}, err
-		}
-		b, err := p.mulVec(ctx, x.Slice(half, m), y.Slice(half, m))
-		if err != nil {
-			return Vec{}, err
-		}
-		return ConcatVecs(a, b), nil
-	}
 	r, err := p.reshareSrc(ctx, source{x: x.V, y: y.V, x2: x.M, y2: y.V}, true)
 	if err != nil {
 		return Vec{}, err
@@ -161,18 +149,6 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 // kept for the next check. The result's value half is x itself: x must be the
 // engine's own vector (AuthenticateChecked copies a caller's).
 func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
-	if len(x) > MaxBatch {
-		half := len(x) / 2
-		a, err := p.macOf(ctx, x[:half])
-		if err != nil {
-			return Vec{}, err
-		}
-		b, err := p.macOf(ctx, x[half:])
-		if err != nil {
-			return Vec{}, err
-		}
-		return ConcatVecs(a, b), nil
-	}
 	p.Stats.Mults += len(x)
 	m, err := p.reshareSrc(ctx, source{x: x, scale: &p.alpha}, true)
 	if err != nil {

@@ -454,6 +454,20 @@ func checkBatch(m int) error {
 	return nil
 }
 
+// maxStreamed bounds the elements of one streamed round (re-sharing, input
+// sharing): its pieces travel as separate messages of at most pieceElems
+// elements each, so only the piece number, which shares the transport round
+// with the logical round (msgRound), limits it. A receiver knows the length
+// from its own call, so no peer chooses an allocation.
+const maxStreamed = pieceElems << pieceShift
+
+func checkStreamed(m int) error {
+	if m > maxStreamed {
+		return fmt.Errorf("ss: round of %d elements exceeds %d; split it", m, maxStreamed)
+	}
+	return nil
+}
+
 // reshare is the engine's one-round sharing primitive. Every party i holds a
 // vector v_i of the same length m (v = x∘y when y is not nil, else v = x) and
 // re-shares c_i·v_i with a fresh degree-t polynomial whose values at the t
@@ -505,7 +519,7 @@ func (s *source) chunk(h fr.Vector, off, end int) fr.Vector {
 
 func (p *Party) reshareSrc(ctx context.Context, src source, reduce bool) (fr.Vector, error) {
 	m := src.len()
-	if err := checkBatch(m); err != nil {
+	if err := checkStreamed(m); err != nil {
 		return nil, err
 	}
 	r := p.nextRound()
@@ -705,7 +719,7 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 		return nil, fmt.Errorf("ss: party %d contributes %d values, declared %d", me, len(mine), counts[me])
 	}
 	for _, c := range counts {
-		if err := checkBatch(c); err != nil {
+		if err := checkStreamed(c); err != nil {
 			return nil, err
 		}
 	}
