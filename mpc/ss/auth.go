@@ -126,7 +126,7 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 		return Vec{}, err
 	}
 	p.Stats.Mults += m
-	if c := p.cheat; c != nil && (c.MulOffset || c.HiddenOffset) && (c.MulOp == "" || c.MulOp == p.op) {
+	if c := p.cheat; c != nil && (c.MulOffset || c.HiddenOffset || c.MacOffset) && (c.MulOp == "" || c.MulOp == p.op) {
 		p.cheating = true
 		defer func() { p.cheating = false }()
 	}
@@ -159,70 +159,6 @@ func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
 		return Vec{}, err
 	}
 	return v, nil
-}
-
-// Verify checks every product, input and random value authenticated since
-// the last check (Chida et al., ePrint 2018/570, the verification step of
-// Protocol 3.x): after the values are fixed, the committee draws a joint
-// seed (a fresh random sharing opened with all n shares), derives
-// coefficients ρ_k = r^k from it (r random; a deviation from independent ρ_k
-// argued at the computation below), and computes [u] = Σρ_k[α·z_k], [w] = Σρ_k[z_k]
-// and [T] = [u] − [α]·[w] (one multiplication, so α is never opened and a
-// job may check any number of times). T is opened with all n shares and must
-// be 0. A member that added an error d to a product (or e to its MAC) makes
-// T = Σρ_k(e_k − α·d_k), zero with probability at most 2/|F| since it knows
-// neither α nor ρ in advance. On failure the job aborts with a CheckError
-// (the check cannot tell who deviated) and nothing more is opened.
-// Semi-honest mode: a no-op.
-func (p *Party) Verify(ctx context.Context) error {
-	if !p.malicious() || (p.pend.n == 0 && !p.dirty) {
-		return nil
-	}
-	k := p.pend.n
-	own := field.New(1)
-	p.own.FillVector(own)
-	coin, err := p.reshare(ctx, own, nil, false)
-	if err != nil {
-		return fmt.Errorf("ss: check: %w", err)
-	}
-	seed, err := p.openAll(ctx, "mask:coin", coin, -1)
-	if err != nil {
-		return fmt.Errorf("ss: check: %w", err)
-	}
-	var s [field.SeedBytes]byte
-	b := seed[0].Bytes()
-	copy(s[:], b[:])
-	// ρ_k = r^k for one joint random r (Horner): the check polynomial
-	// Σ r^k (e_k − α·d_k) has degree k, so a non-zero error vector passes
-	// with probability ≤ k/|F| (< 2^−230 for k ≤ 2^20) — and no PRG stream
-	// per product.
-	var x fr.Element
-	field.NewPRG(s, "cohort/ss/check").Element(&x)
-	var u, w fr.Element
-	for q, z := range p.pend.z {
-		m := p.pend.m[q]
-		for j := range z {
-			u.Mul(&u, &x).Add(&u, &m[j])
-			w.Mul(&w, &x).Add(&w, &z[j])
-		}
-	}
-	aw, err := p.reshare(ctx, fr.Vector{w}, fr.Vector{p.alpha}, true)
-	if err != nil {
-		return fmt.Errorf("ss: check: %w", err)
-	}
-	aw[0].Sub(&u, &aw[0])
-	r := p.round + 1
-	t, err := p.openAll(ctx, "check:mac", aw, -1)
-	if err != nil {
-		return fmt.Errorf("ss: check: %w", err)
-	}
-	if !t[0].IsZero() {
-		return p.checkFailed(r, &CheckError{Check: "mac", Culprit: -1, Group: -1,
-			Detail: fmt.Sprintf("%d authenticated products do not match their MACs", k)})
-	}
-	p.pend = pending{}
-	p.dirty = false
-	return nil
 }
 
 // masked reports whether an opening's label declares a value hidden by fresh

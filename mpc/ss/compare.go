@@ -145,33 +145,53 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 }
 
 // checkBits is the bitness check of dealt bits (see genMasks): contrib[i]
-// are dealer i's authenticated bits.
+// are dealer i's authenticated bits. With x drawn from a coin opened after
+// the bits are fixed, d_i = Σ_k x^(L−1−k)·b_k·(1−b_k) over dealer i's L bits
+// (a polynomial in x whose coefficients are all 0 iff every b_k is a bit:
+// non-zero with probability ≥ 1 − L/|F| otherwise) is one dot product per
+// dealer, reduced once with its MAC half Σ x^(L−1−k)·(α·b_k)·(1−b_k). The
+// d_i are opened in the last round of the MAC check that covers them (see
+// check): an honest dealer's d_i is 0 whatever the others did (a wrong
+// share or re-sharing changes a value against its MAC and fails that check),
+// so the opening reveals only a corrupted dealer's own values, and a
+// non-zero d_i after a passed check names its dealer.
 func (p *Party) checkBits(ctx context.Context, contrib []Vec) error {
 	prg, err := p.coin(ctx)
 	if err != nil {
 		return err
 	}
-	// h_i = Σ_k ρ_k·b_k·(1−b_k) over dealer i's bits, and its MAC half
-	// Σ_k ρ_k·(α·b_k)·(1−b_k): one dot product, reduced once.
+	var x fr.Element
+	prg.Element(&x)
 	k := len(contrib)
-	h := field.New(2 * k)
-	var rho fr.Vector
+	vals := make([]fr.Vector, k)
 	for i, b := range contrib {
-		if cap(rho) < b.Len() {
-			rho = field.New(b.Len())
+		vals[i] = b.V
+	}
+	segs := segments(vals)
+	hv := make([]fr.Element, len(segs))
+	hm := make([]fr.Element, len(segs))
+	p.parallel(len(segs)*chunkSize, func(_ *worker, c uint32, _, _ int) {
+		s := segs[c]
+		bv, bm := contrib[s.vec].V[s.off:s.end], contrib[s.vec].M[s.off:s.end]
+		var a, m, u, t fr.Element
+		one := fr.One()
+		for j := range bv {
+			u.Sub(&one, &bv[j])
+			t.Mul(&u, &bv[j])
+			a.Mul(&a, &x).Add(&a, &t)
+			t.Mul(&u, &bm[j])
+			m.Mul(&m, &x).Add(&m, &t)
 		}
-		rho = rho[:b.Len()]
-		prg.FillVector(rho)
-		var t, u, one fr.Element
-		one.SetOne()
-		for j := range rho {
-			u.Sub(&one, &b.V[j])
-			t.Mul(&rho[j], &u)
-			u.Mul(&t, &b.V[j])
-			h[i].Add(&h[i], &u)
-			u.Mul(&t, &b.M[j])
-			h[k+i].Add(&h[k+i], &u)
-		}
+		hv[c], hm[c] = a, m
+	})
+	// h_i (value half) and h_{k+i} (MAC half) per dealer.
+	h := field.New(2 * k)
+	pw := newPowers(&x)
+	for q, s := range segs {
+		xl := pw.pow(s.end - s.off)
+		i := s.vec
+		h[i].Mul(&h[i], &xl).Add(&h[i], &hv[q])
+		h[k+i].Mul(&h[k+i], &xl).Add(&h[k+i], &hm[q])
 	}
 	p.Stats.Mults += k
 	r0, err := p.reshare(ctx, h, nil, true)
@@ -182,14 +202,11 @@ func (p *Party) checkBits(ctx context.Context, contrib []Vec) error {
 	if err := p.addPending(ctx, d.V, d.M); err != nil {
 		return err
 	}
-	if err := p.Verify(ctx); err != nil {
-		return err
-	}
-	r := p.round + 1
-	v, err := p.Open(ctx, "check:bits", d.V)
+	v, err := p.check(ctx, d.V)
 	if err != nil {
 		return err
 	}
+	r := p.round
 	for i := range v {
 		if !v[i].IsZero() {
 			return p.checkFailed(r, &CheckError{Check: "bits", Culprit: i, Group: -1,
@@ -205,26 +222,6 @@ var minusOne = func() fr.Element {
 	e.Neg(&e)
 	return e
 }()
-
-// coin draws a joint random seed after everything before it is fixed: a
-// fresh random sharing opened with all n shares (consistency-checked), and
-// returns a PRG on it.
-func (p *Party) coin(ctx context.Context) (*field.PRG, error) {
-	own := field.New(1)
-	p.own.FillVector(own)
-	c, err := p.reshare(ctx, own, nil, false)
-	if err != nil {
-		return nil, err
-	}
-	seed, err := p.openAll(ctx, "mask:coin", c, -1)
-	if err != nil {
-		return nil, err
-	}
-	var s [field.SeedBytes]byte
-	b := seed[0].Bytes()
-	copy(s[:], b[:])
-	return field.NewPRG(s, "cohort/ss/coin"), nil
-}
 
 // fillBoundedWide fills v with uniform integers below 2^bits (bits ≤ 192).
 func fillBoundedWide(p *Party, v fr.Vector, bits uint) {

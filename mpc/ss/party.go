@@ -56,6 +56,11 @@ type Party struct {
 	alpha fr.Element
 	pend  pending
 	dirty bool
+	// zero[j]: the key shared with check opener j (both parties ≤ 2t) for
+	// the pseudo-random zero sharing of the MAC check's opening; randPool:
+	// joint random sharings dealt ahead for checks (coins and masks).
+	zero     []*field.StreamKey
+	randPool fr.Vector
 
 	// cheat is the test-only adversary (mpc/internal/cheat), nil in any
 	// deployment; cheating and op steer it.
@@ -243,6 +248,7 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 			}
 		}
 	}
+	p.zero = zeroKeys(params, self, seeds)
 	switch cfg.Security {
 	case Malicious:
 		// The MAC key: a joint random sharing (one round), never opened.
@@ -591,7 +597,10 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 			n := end - off
 			v := src.chunk(w.buf(slotProduct, n), off, end)
 			if off == 0 && p.cheating && p.cheat.MulOffset {
-				v = p.cheatProduct(v)
+				v = p.cheatProduct(v, 0)
+			}
+			if m1 := len(src.x); p.cheating && p.cheat.MacOffset && src.x2 != nil && off <= m1 && m1 < end {
+				v = p.cheatProduct(v, m1-off)
 			}
 			p.subShares(w, v, secret, uint64(r), c, func(to int, share fr.Vector) {
 				if off == 0 && p.cheating && p.cheat.HiddenOffset {
@@ -938,16 +947,16 @@ func (p *Party) Mul(ctx context.Context, x, y fr.Vector) (fr.Vector, error) {
 func (p *Party) MulVec(ctx context.Context, x, y Vec) (Vec, error) { return p.mulVec(ctx, x, y) }
 
 // cheatProduct is the test adversary's wrong local product (see
-// cheat.Plan.MulOffset): it shifts the first value so that the shared product
-// changes by exactly Offset.
-func (p *Party) cheatProduct(v fr.Vector) fr.Vector {
+// cheat.Plan.MulOffset, MacOffset): it shifts value i so that the shared
+// product changes by exactly Offset.
+func (p *Party) cheatProduct(v fr.Vector, i int) fr.Vector {
 	w := append(fr.Vector(nil), v...)
 	var d, l fr.Element
 	d.SetUint64(p.cheat.Offset)
 	d.Mul(&d, &pow2[p.cheat.OffsetShift%uint(len(pow2))])
 	l.Inverse(&p.params.lambda[p.self])
 	d.Mul(&d, &l)
-	w[0].Add(&w[0], &d)
+	w[i].Add(&w[i], &d)
 	if p.cheat.OnDeviate != nil {
 		p.cheat.OnDeviate()
 	}
