@@ -24,7 +24,8 @@ import (
 
 var malJob atomic.Int64
 
-// malRun runs fn for the 3 parties of one job in mode sec.
+// malRun runs fn for the 3 parties of one job in mode sec and reports party
+// 0's communication rounds.
 func malRun(b *testing.B, sec ss.Security, fn func(ctx context.Context, p *ss.Party) error) {
 	b.Helper()
 	nw := transport.NewMemoryNetwork()
@@ -32,12 +33,19 @@ func malRun(b *testing.B, sec ss.Security, fn func(ctx context.Context, p *ss.Pa
 	defer cancel()
 	job := fmt.Sprintf("malbench-%d", malJob.Add(1))
 	errs := make([]error, 3)
+	var rounds atomic.Int64
 	var wg sync.WaitGroup
 	for i := 0; i < 3; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs[i] = jobs.RunSSParty(ctx, nw, job, i, 3, ss.Config{Security: sec}, fn)
+			errs[i] = jobs.RunSSParty(ctx, nw, job, i, 3, ss.Config{Security: sec}, func(ctx context.Context, p *ss.Party) error {
+				err := fn(ctx, p)
+				if i == 0 {
+					rounds.Store(int64(p.Stats.Rounds))
+				}
+				return err
+			})
 			if errs[i] != nil {
 				cancel()
 			}
@@ -49,6 +57,7 @@ func malRun(b *testing.B, sec ss.Security, fn func(ctx context.Context, p *ss.Pa
 			b.Fatalf("party %d: %v", i, err)
 		}
 	}
+	b.ReportMetric(float64(rounds.Load()), "rounds")
 }
 
 func malModes(b *testing.B, fn func(b *testing.B, sec ss.Security)) {

@@ -80,13 +80,15 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 			fillBoundedWide(p, mine[nbits:], boundBits)
 		}
 	}
-	raw, err := p.inputs(ctx, mine, counts)
+	raw, flat, err := p.inputsFlat(ctx, mine, counts)
 	if err != nil {
 		return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
 	}
 	contrib := make([]Vec, prm.T+1)
 	if mal {
-		a, err := p.macOf(ctx, concat(raw[:prm.T+1]))
+		// flat is the dealers' contributions back to back (no other party
+		// deals), authenticated in place.
+		a, err := p.macOf(ctx, flat)
 		if err != nil {
 			return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
 		}
@@ -126,10 +128,7 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 		w := layer[0].Len()
 		next := make([]Vec, 0, pairs+1)
 		for k := 0; k < pairs; k++ {
-			pr := prod.Slice(k*w, (k+1)*w)
-			x := xs[k].Add(ys[k])
-			x = x.Sub(pr.Add(pr))
-			next = append(next, x)
+			next = append(next, xorVec(xs[k], ys[k], prod.Slice(k*w, (k+1)*w)))
 		}
 		if len(layer)%2 == 1 {
 			next = append(next, layer[len(layer)-1])
@@ -142,6 +141,26 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	}
 	p.Stats.Bits += nbits
 	return bits, masks, nil
+}
+
+// xorVec returns a + b − 2·ab for bits a, b with product ab (both halves,
+// one pass).
+func xorVec(a, b, ab Vec) Vec {
+	out := Vec{V: xorHalf(a.V, b.V, ab.V)}
+	if a.M != nil {
+		out.M = xorHalf(a.M, b.M, ab.M)
+	}
+	return out
+}
+
+func xorHalf(a, b, ab fr.Vector) fr.Vector {
+	out := make(fr.Vector, len(a))
+	for i := range out {
+		var d fr.Element
+		d.Double(&ab[i])
+		out[i].Add(&a[i], &b[i]).Sub(&out[i], &d)
+	}
+	return out
 }
 
 // checkBits is the bitness check of dealt bits (see genMasks): contrib[i]

@@ -717,38 +717,52 @@ func (p *Party) recvAdd(ctx context.Context, from int, r transport.Round, acc fr
 // inputs runs one sharing round in which each party i contributes counts[i]
 // secrets (mine, for this party) and returns every party's contribution as
 // shares, indexed by party (empty for counts[i] = 0). Sub-shares for prgSet[i]
-// come from the pairwise PRGs, as in reshare.
+// come from the pairwise PRGs, as in reshare. The contributions are
+// consecutive views of one vector, in party order (see inputsFlat).
 func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.Vector, error) {
+	out, _, err := p.inputsFlat(ctx, mine, counts)
+	return out, err
+}
+
+// inputsFlat is inputs, also returning the vector of which the
+// contributions are consecutive views (party 0's first).
+func (p *Party) inputsFlat(ctx context.Context, mine fr.Vector, counts []int) ([]fr.Vector, fr.Vector, error) {
 	prm := p.params
 	me := p.self
 	if len(counts) != prm.N {
-		return nil, fmt.Errorf("ss: input counts for %d parties, want %d", len(counts), prm.N)
+		return nil, nil, fmt.Errorf("ss: input counts for %d parties, want %d", len(counts), prm.N)
 	}
 	if len(mine) != counts[me] {
-		return nil, fmt.Errorf("ss: party %d contributes %d values, declared %d", me, len(mine), counts[me])
+		return nil, nil, fmt.Errorf("ss: party %d contributes %d values, declared %d", me, len(mine), counts[me])
 	}
 	for _, c := range counts {
 		if err := checkStreamed(c); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	r := p.nextRound()
 	p.dirty = true
 	out := make([]fr.Vector, prm.N)
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	flat := make(fr.Vector, total)
+	off := 0
+	for i, c := range counts {
+		out[i] = flat[off : off+c : off+c]
+		off += c
+	}
 	if m := counts[me]; m > 0 {
-		own := make(fr.Vector, m)
+		own := out[me]
 		if err := p.shareOut(ctx, r, source{x: mine}, prm.subSecretIn[me], own); err != nil {
-			return nil, fmt.Errorf("ss: input: %w", err)
+			return nil, nil, fmt.Errorf("ss: input: %w", err)
 		}
-		out[me] = own
-	} else {
-		out[me] = fr.Vector{}
 	}
 	for i := 0; i < prm.N; i++ {
 		if i == me {
 			continue
 		}
-		out[i] = field.New(counts[i])
 		if counts[i] == 0 {
 			continue
 		}
@@ -761,10 +775,10 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 				setScaled(dst[off:end], u, scale, w.buf(slotOut, end-off))
 			})
 		} else if err := p.recvPieces(ctx, i, r, out[i], false); err != nil {
-			return nil, fmt.Errorf("ss: input: %w", err)
+			return nil, nil, fmt.Errorf("ss: input: %w", err)
 		}
 	}
-	return out, nil
+	return out, flat, nil
 }
 
 // Input secret-shares values held by party owner among the committee (one
