@@ -79,13 +79,13 @@ func BenchmarkMalMul3M(b *testing.B) {
 	x, y := malRandom(m, 1), malRandom(m, 2)
 	malModes(b, func(b *testing.B, sec ss.Security) {
 		for i := 0; i < b.N; i++ {
-			var d atomic.Int64
+			var d, cpu atomic.Int64
 			malRun(b, sec, func(ctx context.Context, p *ss.Party) error {
 				v, err := p.AuthenticateDealt(ctx, []fr.Vector{x, y})
 				if err != nil {
 					return err
 				}
-				t0 := time.Now()
+				t0, c0 := time.Now(), processCPU()
 				for k := 0; k < reps; k++ {
 					if _, err := p.MulVec(ctx, v[0], v[1]); err != nil {
 						return err
@@ -96,10 +96,12 @@ func BenchmarkMalMul3M(b *testing.B) {
 				}
 				if p.Self() == 0 {
 					d.Store(int64(time.Since(t0)))
+					cpu.Store(int64((processCPU() - c0) * 1e6))
 				}
 				return nil
 			})
 			b.ReportMetric(float64(m*reps)/time.Duration(d.Load()).Seconds(), "mul/s")
+			b.ReportMetric(float64(cpu.Load())/1e6, "cpu-s")
 		}
 	})
 }
@@ -116,13 +118,13 @@ func BenchmarkMalCmp10k(b *testing.B) {
 	}
 	malModes(b, func(b *testing.B, sec ss.Security) {
 		for i := 0; i < b.N; i++ {
-			var d atomic.Int64
+			var d, cpu atomic.Int64
 			malRun(b, sec, func(ctx context.Context, p *ss.Party) error {
 				v, err := p.AuthenticateDealt(ctx, []fr.Vector{x, y})
 				if err != nil {
 					return err
 				}
-				t0 := time.Now()
+				t0, c0 := time.Now(), processCPU()
 				if err := p.PrepareComparisons(ctx, m, 0); err != nil {
 					return err
 				}
@@ -134,10 +136,12 @@ func BenchmarkMalCmp10k(b *testing.B) {
 				}
 				if p.Self() == 0 {
 					d.Store(int64(time.Since(t0)))
+					cpu.Store(int64((processCPU() - c0) * 1e6))
 				}
 				return nil
 			})
 			b.ReportMetric(float64(m)/time.Duration(d.Load()).Seconds(), "cmp/s")
+			b.ReportMetric(float64(cpu.Load())/1e6, "cpu-s")
 		}
 	})
 }
@@ -179,10 +183,12 @@ func BenchmarkMalVickrey1024(b *testing.B) {
 	in := malProvide(b, fields)
 	malModes(b, func(b *testing.B, sec ss.Security) {
 		for i := 0; i < b.N; i++ {
+			c0 := processCPU()
 			malRun(b, sec, func(ctx context.Context, p *ss.Party) error {
 				_, err := jobs.RunAuction(ctx, p, jobs.SecondPrice, in[p.Self()])
 				return err
 			})
+			b.ReportMetric(processCPU()-c0, "cpu-s")
 		}
 	})
 }
@@ -208,6 +214,7 @@ func BenchmarkMalClearing4000x100(b *testing.B) {
 	in := malProvide(b, curves)
 	malModes(b, func(b *testing.B, sec ss.Security) {
 		for i := 0; i < b.N; i++ {
+			c0 := processCPU()
 			malRun(b, sec, func(ctx context.Context, p *ss.Party) error {
 				bids := make([]jobs.ClearingBid, bidders)
 				for k := range bids {
@@ -216,6 +223,7 @@ func BenchmarkMalClearing4000x100(b *testing.B) {
 				_, err := jobs.Clear(ctx, p, jobs.ClearingSpec{Prices: prices}, bids)
 				return err
 			})
+			b.ReportMetric(processCPU()-c0, "cpu-s")
 		}
 	})
 }

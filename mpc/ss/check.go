@@ -152,14 +152,16 @@ func (p *Party) coin(ctx context.Context) (*field.PRG, error) {
 // (the check cannot tell who deviated) if any pair was wrong, and nothing
 // more is opened. Semi-honest mode: a no-op.
 func (p *Party) Verify(ctx context.Context) error {
-	_, err := p.check(ctx, nil)
+	_, err := p.check(ctx, nil, 0)
 	return err
 }
 
-// check is Verify, opening extra (shares of values whose pairs are pending,
-// with all n shares) in the check's last round; it returns their values, to
-// be used only because the check passed.
-func (p *Party) check(ctx context.Context, extra fr.Vector) (fr.Vector, error) {
+// check is Verify, opening extra (with all n shares) in the check's last
+// round; it returns their values, to be used only because the check passed.
+// extra[:checked] are check results that are 0 for honest parties (observed
+// under "check:mac"); the rest are statistically masked values (observed
+// under "mask:range", see checkBits).
+func (p *Party) check(ctx context.Context, extra fr.Vector, checked int) (fr.Vector, error) {
 	if !p.malicious() || (p.pend.n == 0 && !p.dirty && len(extra) == 0) {
 		return nil, nil
 	}
@@ -186,7 +188,7 @@ func (p *Party) check(ctx context.Context, extra fr.Vector) (fr.Vector, error) {
 	r := p.round + 1
 	var v fr.Element
 	v.Sub(&u, &aw[0]).Mul(&v, &s) // a share of s·T of degree 2t
-	vals, err := p.openCheck(ctx, "check:mac", v, extra)
+	vals, err := p.openCheck(ctx, "check:mac", v, extra, checked)
 	if err != nil {
 		return nil, fmt.Errorf("ss: check: %w", err)
 	}
@@ -204,7 +206,7 @@ func (p *Party) check(ctx context.Context, extra fr.Vector) (fr.Vector, error) {
 // and every party sends its shares of extra. It returns the interpolated
 // check value followed by extra's values; extra's shares must lie on one
 // polynomial of degree t (else a CheckError naming no one).
-func (p *Party) openCheck(ctx context.Context, label string, v fr.Element, extra fr.Vector) (fr.Vector, error) {
+func (p *Party) openCheck(ctx context.Context, label string, v fr.Element, extra fr.Vector, checked int) (fr.Vector, error) {
 	m := len(extra)
 	if err := checkBatch(m + 1); err != nil {
 		return nil, err
@@ -266,7 +268,10 @@ func (p *Party) openCheck(ctx context.Context, label string, v fr.Element, extra
 		}
 		out = append(out, res...)
 	}
-	p.observe(label, out)
+	p.observe(label, out[:1+checked])
+	if len(out) > 1+checked {
+		p.observe("mask:range", out[1+checked:])
+	}
 	return out, nil
 }
 

@@ -60,9 +60,16 @@
 // inconsistency (unidentified), and colluders that shift their shares of the
 // dealer's bits or the dot product change a value against its MAC by a
 // non-zero multiple of the unknown α, which the MAC check catches. The
-// bounded high parts of comparison and truncation masks are composed from
-// such bits (a dealt integer could be oversized and make a masked opening
-// wrap modulo q, which no MAC detects). Bits from squares (a random, open
+// bounded high parts of truncation masks, and of comparison masks in small
+// batches, are composed from such bits (a dealt integer could be oversized
+// and make a masked opening wrap modulo q, which no MAC detects). In large
+// comparison batches each dealer deals one integer per mask instead, and a
+// batched range check proves them all in (−W, W): Kappa random subset sums,
+// each masked by a wide integer composed from the dealer's checked bits,
+// are opened in the same round as the bitness results and must lie in
+// [0, W) — an integer out of range survives each with probability ≤ 1/2 —
+// and the public offset (t+1)·W keeps the masks' sum positive (checkBits;
+// ~4,000 bits per dealer and batch instead of 42 per comparison). Bits from squares (a random, open
 // a², b = (a/√a² + 1)/2) need no dealer check but a square root per bit
 // (BN254's q−1 has 2-adicity 28: tens of µs each, i.e. seconds per thousand
 // 64-bit comparisons) — so dealer bits.

@@ -68,6 +68,10 @@ type Plan struct {
 	// MulOffset): the value stays right, its MAC is off, and every later
 	// product with that operand carries a MAC error times an honest value.
 	MacOffset bool
+	// BadMask makes the member, as a dealer of comparison masks, deal 2^200
+	// as its first mask integer (which would make a masked opening wrap
+	// modulo q).
+	BadMask bool
 	// ShiftCheck adds 1 to this member's share of the MAC check's opening
 	// (the degree-2t share of s·T, which no consistency check covers).
 	ShiftCheck bool
