@@ -120,7 +120,7 @@
 // Test-only adversary: mpc/internal/cheat attaches a deviation plan to a
 // member's context (an offset, up to a field element, in its multiplication
 // re-sharing, e.g. a flipped comparison bit; an offset in the MAC half only;
-// a shifted share of the check opening; a hidden offset of degree t+1; a
+// a shifted share of the check opening; an oversized dealt mask integer; a hidden offset of degree t+1; a
 // shifted or framing share in an opening, alone or with colluders; a dealt
 // non-bit; an inconsistent own input; a lying abort notice and departure).
 // Go's internal rule keeps it out of reach of the node and its configuration.
