@@ -45,12 +45,14 @@ func (p *Party) Security() Security { return p.sec }
 // inconsistent opening (shares off one degree-t polynomial), a bitness check
 // or an inconsistent dealing. The job aborts and nothing more is opened.
 // When the engine can prove who deviated against any t colluders (only the
-// dealer of a non-bit), the error is wrapped in a *transport.PartyError
-// naming that member; a bare CheckError names no one.
+// dealer of a non-bit or of an out-of-range mask integer), the error is
+// wrapped in a *transport.PartyError naming that member; a bare CheckError
+// names no one.
 type CheckError struct {
 	Check string // what failed, e.g. "mac", "open mask:lt"
-	// Culprit is the member identified (only ever the dealer of a non-bit:
-	// what is sound against t colluders), or −1.
+	// Culprit is the member identified (only ever the dealer of a non-bit or
+	// of an out-of-range mask integer: what is sound against t colluders),
+	// or −1.
 	Culprit int
 	// Group is the index of the dealt group (e.g. provider) whose shares
 	// were inconsistent, or −1.

@@ -81,7 +81,8 @@
 //
 // Identification: an abort names (as a *transport.PartyError wrapping the
 // error, which costs the member credit on the ledger) only what is sound
-// against t colluding members: the dealer of a non-bit (above), and a member
+// against t colluding members: the dealer of a non-bit or of a mask integer
+// out of range (above), and a member
 // that this party itself saw leave without an abort notice or stop
 // answering. Every other failure — MAC check, inconsistent opening,
 // inconsistent provider or member input (a dealer that sends one member a
@@ -106,7 +107,7 @@
 //
 //	| job type            | who may be malicious                                  | detected (job aborts, nothing opened or delivered)                                                                                                                                                         | identified (named, costs credit)                                                                                                                |
 //	|---------------------|-------------------------------------------------------|------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------|-------------------------------------------------------------------------------------------------------------------------------------------------|
-//	| first-price auction | t < n/2 committee members; any provider, recipient    | wrong product/MAC re-sharing (caught before any bounded-mask opening); flipped comparison bit; shifted share in any opening; non-bit dealt; provider shares off degree t; input not opening its commitment | dealer of a non-bit; member that leaves without a notice or stops answering; provider whose input ≠ its commitment. Decoding: suspect in text only |
+//	| first-price auction | t < n/2 committee members; any provider, recipient    | wrong product/MAC re-sharing (caught before any bounded-mask opening); flipped comparison bit; shifted share in any opening; non-bit or oversized mask dealt; provider shares off degree t; input not opening its commitment | dealer of a non-bit or oversized mask; member that leaves without a notice or stops answering; provider whose input ≠ its commitment. Decoding: suspect in text only |
 //	| Vickrey auction     | same                                                  | same                                                                                                                                                                                                       | same                                                                                                                                            |
 //	| clearing            | same                                                  | same, and a search step opened only after a check (a cheater cannot steer the search)                                                                                                                      | same                                                                                                                                            |
 //	| (all, semi-honest)  | nobody deviates; t members may pool their views       | nothing                                                                                                                                                                                                    | members that leave or stop answering                                                                                                           |
