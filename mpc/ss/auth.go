@@ -45,12 +45,14 @@ func (p *Party) Security() Security { return p.sec }
 // inconsistent opening (shares off one degree-t polynomial), a bitness check
 // or an inconsistent dealing. The job aborts and nothing more is opened.
 // When the engine can prove who deviated against any t colluders (only the
-// dealer of a non-bit), the error is wrapped in a *transport.PartyError
-// naming that member; a bare CheckError names no one.
+// dealer of a non-bit or of an out-of-range mask integer), the error is
+// wrapped in a *transport.PartyError naming that member; a bare CheckError
+// names no one.
 type CheckError struct {
 	Check string // what failed, e.g. "mac", "open mask:lt"
-	// Culprit is the member identified (only ever the dealer of a non-bit:
-	// what is sound against t colluders), or −1.
+	// Culprit is the member identified (only ever the dealer of a non-bit or
+	// of an out-of-range mask integer: what is sound against t colluders),
+	// or −1.
 	Culprit int
 	// Group is the index of the dealt group (e.g. provider) whose shares
 	// were inconsistent, or −1.
@@ -126,25 +128,13 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 		return Vec{}, err
 	}
 	p.Stats.Mults += m
-	if c := p.cheat; c != nil && (c.MulOffset || c.HiddenOffset) && (c.MulOp == "" || c.MulOp == p.op) {
+	if c := p.cheat; c != nil && (c.MulOffset || c.HiddenOffset || c.MacOffset) && (c.MulOp == "" || c.MulOp == p.op) {
 		p.cheating = true
 		defer func() { p.cheating = false }()
 	}
 	if !p.malicious() {
 		z, err := p.reshare(ctx, x.V, y.V, true)
 		return Vec{V: z}, err
-	}
-	if 2*m > MaxBatch {
-		half := m / 2
-		a, err := p.mulVec(ctx, x.Slice(0, half), y.Slice(0, half))
-		if err != nil {
-			return Vec{}, err
-		}
-		b, err := p.mulVec(ctx, x.Slice(half, m), y.Slice(half, m))
-		if err != nil {
-			return Vec{}, err
-		}
-		return ConcatVecs(a, b), nil
 	}
 	r, err := p.reshareSrc(ctx, source{x: x.V, y: y.V, x2: x.M, y2: y.V}, true)
 	if err != nil {
@@ -161,18 +151,6 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 // kept for the next check. The result's value half is x itself: x must be the
 // engine's own vector (AuthenticateChecked copies a caller's).
 func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
-	if len(x) > MaxBatch {
-		half := len(x) / 2
-		a, err := p.macOf(ctx, x[:half])
-		if err != nil {
-			return Vec{}, err
-		}
-		b, err := p.macOf(ctx, x[half:])
-		if err != nil {
-			return Vec{}, err
-		}
-		return ConcatVecs(a, b), nil
-	}
 	p.Stats.Mults += len(x)
 	m, err := p.reshareSrc(ctx, source{x: x, scale: &p.alpha}, true)
 	if err != nil {
@@ -183,70 +161,6 @@ func (p *Party) macOf(ctx context.Context, x fr.Vector) (Vec, error) {
 		return Vec{}, err
 	}
 	return v, nil
-}
-
-// Verify checks every product, input and random value authenticated since
-// the last check (Chida et al., ePrint 2018/570, the verification step of
-// Protocol 3.x): after the values are fixed, the committee draws a joint
-// seed (a fresh random sharing opened with all n shares), derives
-// coefficients ρ_k = r^k from it (r random; a deviation from independent ρ_k
-// argued at the computation below), and computes [u] = Σρ_k[α·z_k], [w] = Σρ_k[z_k]
-// and [T] = [u] − [α]·[w] (one multiplication, so α is never opened and a
-// job may check any number of times). T is opened with all n shares and must
-// be 0. A member that added an error d to a product (or e to its MAC) makes
-// T = Σρ_k(e_k − α·d_k), zero with probability at most 2/|F| since it knows
-// neither α nor ρ in advance. On failure the job aborts with a CheckError
-// (the check cannot tell who deviated) and nothing more is opened.
-// Semi-honest mode: a no-op.
-func (p *Party) Verify(ctx context.Context) error {
-	if !p.malicious() || (p.pend.n == 0 && !p.dirty) {
-		return nil
-	}
-	k := p.pend.n
-	own := field.New(1)
-	p.own.FillVector(own)
-	coin, err := p.reshare(ctx, own, nil, false)
-	if err != nil {
-		return fmt.Errorf("ss: check: %w", err)
-	}
-	seed, err := p.openAll(ctx, "mask:coin", coin, -1)
-	if err != nil {
-		return fmt.Errorf("ss: check: %w", err)
-	}
-	var s [field.SeedBytes]byte
-	b := seed[0].Bytes()
-	copy(s[:], b[:])
-	// ρ_k = r^k for one joint random r (Horner): the check polynomial
-	// Σ r^k (e_k − α·d_k) has degree k, so a non-zero error vector passes
-	// with probability ≤ k/|F| (< 2^−230 for k ≤ 2^20) — and no PRG stream
-	// per product.
-	var x fr.Element
-	field.NewPRG(s, "cohort/ss/check").Element(&x)
-	var u, w fr.Element
-	for q, z := range p.pend.z {
-		m := p.pend.m[q]
-		for j := range z {
-			u.Mul(&u, &x).Add(&u, &m[j])
-			w.Mul(&w, &x).Add(&w, &z[j])
-		}
-	}
-	aw, err := p.reshare(ctx, fr.Vector{w}, fr.Vector{p.alpha}, true)
-	if err != nil {
-		return fmt.Errorf("ss: check: %w", err)
-	}
-	aw[0].Sub(&u, &aw[0])
-	r := p.round + 1
-	t, err := p.openAll(ctx, "check:mac", aw, -1)
-	if err != nil {
-		return fmt.Errorf("ss: check: %w", err)
-	}
-	if !t[0].IsZero() {
-		return p.checkFailed(r, &CheckError{Check: "mac", Culprit: -1, Group: -1,
-			Detail: fmt.Sprintf("%d authenticated products do not match their MACs", k)})
-	}
-	p.pend = pending{}
-	p.dirty = false
-	return nil
 }
 
 // masked reports whether an opening's label declares a value hidden by fresh

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	mbits "math/bits"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -45,55 +46,59 @@ func init() {
 // Malicious mode: a dealer could deal a non-bit (which would make the masked
 // openings leak) or an oversized mask (which would make them wrap modulo q and
 // give a wrong result the MACs cannot see). So each dealer's part of a mask is
-// composed from boundBits of its dealt bits instead of a dealt integer (no
-// XOR needed: the sum over dealers stays below (t+1)·2^boundBits and an
-// honest dealer's part hides the value), every contribution is
+// either composed from boundBits of its dealt bits (no XOR needed: the sum
+// over dealers stays below (t+1)·2^boundBits and an honest dealer's part
+// hides the value), or — in large comparison batches, see maskLayout — a
+// dealt integer that passes a batched range check (checkBits), every
+// contribution is
 // authenticated (one round), and before any is used each dealer's bits pass a
 // bitness check: with coefficients ρ_k drawn after the bits are fixed, the
 // committee computes Σ_k ρ_k·b_k·(1−b_k) over the dealer's bits as one dot
 // product (reduced once, with its MAC) and opens it after the MAC check; a
 // non-zero result proves that dealer dealt a non-bit (the MAC check passed,
-// so the arithmetic was right), and the abort names it. (Bits from squares
+// so the arithmetic was right), and the abort names it; likewise a range
+// check opening out of range. (Bits from squares
 // need no dealer but cost a square root per bit, ~20 µs in BN254's field
 // with its 2-adicity of 28: over a second of CPU per thousand comparisons,
 // against one dot product per batch here.)
 func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint) (Vec, Vec, error) {
 	prm := p.params
 	mal := p.malicious()
-	dealt := nbits + nmasks
-	if mal {
-		dealt = nbits + nmasks*int(boundBits)
-	}
+	lay := maskLayout(mal, nbits, nmasks, boundBits)
+	dealt := lay.dealt
 	counts := make([]int, prm.N)
 	for i := 0; i <= prm.T; i++ {
 		counts[i] = dealt
 	}
 	mine := field.New(counts[p.self])
 	if p.self <= prm.T {
-		if mal {
-			p.own.FillBits(mine)
-			if p.cheat != nil && p.cheat.BadBit && len(mine) > 0 {
-				mine[0].SetUint64(2)
-			}
-		} else {
-			p.own.FillBits(mine[:nbits])
-			fillBoundedWide(p, mine[nbits:], boundBits)
+		p.own.FillBits(mine[:lay.bits])
+		fillBoundedWide(p, mine[lay.bits:], boundBits)
+		if mal && p.cheat != nil && p.cheat.BadBit && len(mine) > 0 {
+			mine[0].SetUint64(2)
+		}
+		if mal && p.cheat != nil && p.cheat.BadMask && lay.ranged && nmasks > 0 {
+			mine[lay.bits] = pow2[200] // wraps a masked opening modulo q
 		}
 	}
-	raw, err := p.inputs(ctx, mine, counts)
+	raw, flat, err := p.inputsFlat(ctx, mine, counts)
 	if err != nil {
 		return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
 	}
 	contrib := make([]Vec, prm.T+1)
 	if mal {
-		a, err := p.macOf(ctx, concat(raw[:prm.T+1]))
+		// flat is the dealers' contributions back to back (no other party
+		// deals), authenticated in place.
+		a, err := p.macOf(ctx, flat)
 		if err != nil {
 			return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
 		}
+		bitsOf := make([]Vec, prm.T+1)
 		for i := range contrib {
 			contrib[i] = a.Slice(i*dealt, (i+1)*dealt)
+			bitsOf[i] = contrib[i].Slice(0, lay.bits)
 		}
-		if err := p.checkBits(ctx, contrib); err != nil {
+		if err := p.checkBits(ctx, bitsOf, contrib, lay); err != nil {
 			return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
 		}
 	} else {
@@ -104,13 +109,26 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	layer := make([]Vec, 0, prm.T+1)
 	masks := p.NewVec(nmasks)
 	for i := 0; i <= prm.T; i++ {
-		hi := contrib[i].Slice(nbits, dealt)
-		if mal {
+		var hi Vec
+		switch {
+		case !mal || lay.ranged:
+			// Dealt integers (range-checked in malicious mode).
+			hi = contrib[i].Slice(lay.bits, dealt)
+		default:
 			// A dealer's checked bits composed: below 2^boundBits.
-			hi = p.composeVec(hi, nmasks, int(boundBits))
+			hi = p.composeVec(contrib[i].Slice(nbits, lay.bits), nmasks, int(boundBits))
 		}
 		masks.AddInPlace(hi)
 		layer = append(layer, contrib[i].Slice(0, nbits))
+	}
+	if lay.ranged {
+		// Each dealer's integer passed the range check: it lies in (−W, W)
+		// for W = lay.window (an honest one in [0, 2^boundBits)), so the
+		// offset (t+1)·W makes the sum positive and below 2(t+1)·W, far
+		// below q/2^m for every masked opening.
+		var off fr.Element
+		off.SetBigInt(new(big.Int).Mul(big.NewInt(int64(prm.T+1)), lay.window))
+		masks = p.AddConst(masks, &off)
 	}
 	for len(layer) > 1 && len(layer[0].V) > 0 {
 		pairs := len(layer) / 2
@@ -126,10 +144,7 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 		w := layer[0].Len()
 		next := make([]Vec, 0, pairs+1)
 		for k := 0; k < pairs; k++ {
-			pr := prod.Slice(k*w, (k+1)*w)
-			x := xs[k].Add(ys[k])
-			x = x.Sub(pr.Add(pr))
-			next = append(next, x)
+			next = append(next, xorVec(xs[k], ys[k], prod.Slice(k*w, (k+1)*w)))
 		}
 		if len(layer)%2 == 1 {
 			next = append(next, layer[len(layer)-1])
@@ -138,40 +153,148 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	}
 	bits := layer[0]
 	if mal {
-		p.Stats.Bits += (prm.T + 1) * nmasks * int(boundBits)
+		p.Stats.Bits += (prm.T + 1) * (lay.bits - nbits)
 	}
 	p.Stats.Bits += nbits
 	return bits, masks, nil
 }
 
-// checkBits is the bitness check of dealt bits (see genMasks): contrib[i]
-// are dealer i's authenticated bits.
-func (p *Party) checkBits(ctx context.Context, contrib []Vec) error {
+// rangeRows is the number of random subset sums of the range check of dealt
+// mask integers: each catches an out-of-range integer with probability ≥ 1/2.
+const rangeRows = Kappa
+
+// maskDealing is what each of the t+1 dealers deals in genMasks: bits random
+// bits first (nbits for the XOR-combined bits, then, malicious, either
+// nmasks·boundBits bits composed into bounded masks or rangeRows·wide bits
+// composed into the range check's masks), then the plain integers of the
+// bounded masks (semi-honest, or ranged).
+type maskDealing struct {
+	bits, dealt int
+	ranged      bool
+	wide        int      // bits per range-check mask
+	window      *big.Int // nmasks·2^boundBits + 2^wide: the accepted range
+	nmasks      int
+	boundBits   uint
+}
+
+// maskLayout chooses how the bounded masks are dealt. Malicious mode, few
+// masks (or wide ones, as in truncation): composed from bitness-checked bits,
+// boundBits per mask. Many masks of at most MaskBits bits (comparisons):
+// one dealt integer per mask, with a batched range check (checkBits) costing
+// rangeRows·wide bits for the whole batch — for 10,000 comparisons ~4,000
+// bits per dealer instead of 420,000.
+func maskLayout(mal bool, nbits, nmasks int, boundBits uint) maskDealing {
+	d := maskDealing{nmasks: nmasks, boundBits: boundBits}
+	if !mal {
+		d.bits, d.dealt = nbits, nbits+nmasks
+		return d
+	}
+	// A range-check mask hides a subset sum (< nmasks·2^boundBits) of an
+	// honest dealer's integers with statistical distance ≤ 2^−(Kappa+6) per
+	// row, ≤ 2^−Kappa over the rangeRows rows.
+	wide := int(boundBits) + mbits.Len(uint(nmasks)) + Kappa + 6
+	if boundBits <= MaskBits && rangeRows*wide < nmasks*int(boundBits) {
+		d.ranged, d.wide = true, wide
+		d.bits = nbits + rangeRows*wide
+		d.dealt = d.bits + nmasks
+		d.window = new(big.Int).Lsh(big.NewInt(int64(nmasks)), boundBits)
+		d.window.Add(d.window, new(big.Int).Lsh(big.NewInt(1), uint(wide)))
+		return d
+	}
+	d.bits = nbits + nmasks*int(boundBits)
+	d.dealt = d.bits
+	return d
+}
+
+// xorVec returns a + b − 2·ab for bits a, b with product ab (both halves,
+// one pass).
+func xorVec(a, b, ab Vec) Vec {
+	out := Vec{V: xorHalf(a.V, b.V, ab.V)}
+	if a.M != nil {
+		out.M = xorHalf(a.M, b.M, ab.M)
+	}
+	return out
+}
+
+func xorHalf(a, b, ab fr.Vector) fr.Vector {
+	out := make(fr.Vector, len(a))
+	for i := range out {
+		var d fr.Element
+		d.Double(&ab[i])
+		out[i].Add(&a[i], &b[i]).Sub(&out[i], &d)
+	}
+	return out
+}
+
+// checkBits is the bitness check of dealt bits (see genMasks): bitsOf[i]
+// are dealer i's authenticated bits. With x drawn from a coin opened after
+// the bits are fixed, d_i = Σ_k x^(L−1−k)·b_k·(1−b_k) over dealer i's L bits
+// (a polynomial in x whose coefficients are all 0 iff every b_k is a bit:
+// non-zero with probability ≥ 1 − L/|F| otherwise) is one dot product per
+// dealer, reduced once with its MAC half Σ x^(L−1−k)·(α·b_k)·(1−b_k). The
+// d_i are opened in the last round of the MAC check that covers them (see
+// check): an honest dealer's d_i is 0 whatever the others did (a wrong
+// share or re-sharing changes a value against its MAC and fails that check),
+// so the opening reveals only a corrupted dealer's own values, and a
+// non-zero d_i after a passed check names its dealer.
+//
+// Range check (lay.ranged): dealer i's mask integers y_1..y_M (contrib[i]
+// after its bits) must lie in (−W, W), W = lay.window, so that the masks'
+// sum plus (t+1)·W is positive and small (no masked opening wraps modulo
+// q). For each of rangeRows rows ℓ, with public c_ℓk ∈ {0,1} drawn from the
+// same coin, the committee opens o_iℓ = Σ_k c_ℓk·y_k + R_iℓ, where R_iℓ is
+// composed from `wide` of the dealer's own (bitness-checked) bits, and
+// requires 0 ≤ o_iℓ < W. Soundness: R_iℓ and the y_k were fixed before the
+// coin; if some y_j ∉ (−W, W), then for any choice of the other c's at most
+// one of the two values of c_ℓj puts o_iℓ in [0, W) (they differ by y_j),
+// so each row passes with probability ≤ 1/2 and all rows with ≤ 2^−Kappa.
+// Privacy: an honest dealer's subset sum is below M·2^boundBits and R_iℓ is
+// uniform on wide = boundBits + ⌈log2 M⌉ + Kappa + 6 bits, so each opening
+// is within 2^−(Kappa+6) of a value independent of the y's. o is linear in
+// the dealer's shares (no product, so no MAC is needed for it) and opened
+// with all n shares; a consistent opening out of range after a passed MAC
+// and bitness check names the dealer.
+func (p *Party) checkBits(ctx context.Context, bitsOf, contrib []Vec, lay maskDealing) error {
 	prg, err := p.coin(ctx)
 	if err != nil {
 		return err
 	}
-	// h_i = Σ_k ρ_k·b_k·(1−b_k) over dealer i's bits, and its MAC half
-	// Σ_k ρ_k·(α·b_k)·(1−b_k): one dot product, reduced once.
-	k := len(contrib)
+	var x fr.Element
+	prg.Element(&x)
+	k := len(bitsOf)
+	vals := make([]fr.Vector, k)
+	for i, b := range bitsOf {
+		vals[i] = b.V
+	}
+	segs := segments(vals)
+	hv := make([]fr.Element, len(segs))
+	hm := make([]fr.Element, len(segs))
+	p.parallel(len(segs)*chunkSize, func(_ *worker, c uint32, _, _ int) {
+		s := segs[c]
+		bv, bm := bitsOf[s.vec].V[s.off:s.end], bitsOf[s.vec].M[s.off:s.end]
+		var a, m, u, t fr.Element
+		one := fr.One()
+		for j := range bv {
+			u.Sub(&one, &bv[j])
+			t.Mul(&u, &bv[j])
+			a.Mul(&a, &x).Add(&a, &t)
+			t.Mul(&u, &bm[j])
+			m.Mul(&m, &x).Add(&m, &t)
+		}
+		hv[c], hm[c] = a, m
+	})
+	// h_i (value half) and h_{k+i} (MAC half) per dealer.
 	h := field.New(2 * k)
-	var rho fr.Vector
-	for i, b := range contrib {
-		if cap(rho) < b.Len() {
-			rho = field.New(b.Len())
-		}
-		rho = rho[:b.Len()]
-		prg.FillVector(rho)
-		var t, u, one fr.Element
-		one.SetOne()
-		for j := range rho {
-			u.Sub(&one, &b.V[j])
-			t.Mul(&rho[j], &u)
-			u.Mul(&t, &b.V[j])
-			h[i].Add(&h[i], &u)
-			u.Mul(&t, &b.M[j])
-			h[k+i].Add(&h[k+i], &u)
-		}
+	pw := newPowers(&x)
+	for q, s := range segs {
+		xl := pw.pow(s.end - s.off)
+		i := s.vec
+		h[i].Mul(&h[i], &xl).Add(&h[i], &hv[q])
+		h[k+i].Mul(&h[k+i], &xl).Add(&h[k+i], &hm[q])
+	}
+	var ranged fr.Vector
+	if lay.ranged {
+		ranged = p.rangeSums(prg, bitsOf, contrib, lay)
 	}
 	p.Stats.Mults += k
 	r0, err := p.reshare(ctx, h, nil, true)
@@ -182,21 +305,56 @@ func (p *Party) checkBits(ctx context.Context, contrib []Vec) error {
 	if err := p.addPending(ctx, d.V, d.M); err != nil {
 		return err
 	}
-	if err := p.Verify(ctx); err != nil {
-		return err
-	}
-	r := p.round + 1
-	v, err := p.Open(ctx, "check:bits", d.V)
+	v, err := p.check(ctx, append(append(fr.Vector(nil), d.V...), ranged...), k)
 	if err != nil {
 		return err
 	}
-	for i := range v {
+	r := p.round
+	for i := 0; i < k; i++ {
 		if !v[i].IsZero() {
 			return p.checkFailed(r, &CheckError{Check: "bits", Culprit: i, Group: -1,
 				Detail: fmt.Sprintf("party %d dealt random bits that are not bits", i)})
 		}
 	}
+	if lay.ranged {
+		var o big.Int
+		for q, e := range v[k:] {
+			if e.BigInt(&o).Cmp(lay.window) >= 0 {
+				i := q / rangeRows
+				return p.checkFailed(r, &CheckError{Check: "mask range", Culprit: i, Group: -1,
+					Detail: fmt.Sprintf("party %d dealt a mask integer out of range", i)})
+			}
+		}
+	}
 	return nil
+}
+
+// rangeSums returns this party's shares of the range check's openings
+// o_iℓ = Σ_k c_ℓk·y_ik + R_iℓ, dealer-major (see checkBits).
+func (p *Party) rangeSums(prg *field.PRG, bitsOf, contrib []Vec, lay maskDealing) fr.Vector {
+	M := lay.nmasks
+	sel := make([][]uint64, rangeRows) // c_ℓ as a bit set
+	for l := range sel {
+		sel[l] = make([]uint64, (M+63)/64)
+		for w := range sel[l] {
+			sel[l][w] = prg.Uint64()
+		}
+	}
+	out := field.New(len(contrib) * rangeRows)
+	for i, c := range contrib {
+		ys := c.V[lay.bits:]
+		rs := composeBits(bitsOf[i].V[lay.bits-rangeRows*lay.wide:], rangeRows, lay.wide)
+		for l := 0; l < rangeRows; l++ {
+			acc := rs[l]
+			for k := 0; k < M; k++ {
+				if sel[l][k/64]>>(k%64)&1 == 1 {
+					acc.Add(&acc, &ys[k])
+				}
+			}
+			out[i*rangeRows+l] = acc
+		}
+	}
+	return out
 }
 
 var minusOne = func() fr.Element {
@@ -205,26 +363,6 @@ var minusOne = func() fr.Element {
 	e.Neg(&e)
 	return e
 }()
-
-// coin draws a joint random seed after everything before it is fixed: a
-// fresh random sharing opened with all n shares (consistency-checked), and
-// returns a PRG on it.
-func (p *Party) coin(ctx context.Context) (*field.PRG, error) {
-	own := field.New(1)
-	p.own.FillVector(own)
-	c, err := p.reshare(ctx, own, nil, false)
-	if err != nil {
-		return nil, err
-	}
-	seed, err := p.openAll(ctx, "mask:coin", c, -1)
-	if err != nil {
-		return nil, err
-	}
-	var s [field.SeedBytes]byte
-	b := seed[0].Bytes()
-	copy(s[:], b[:])
-	return field.NewPRG(s, "cohort/ss/coin"), nil
-}
 
 // fillBoundedWide fills v with uniform integers below 2^bits (bits ≤ 192).
 func fillBoundedWide(p *Party, v fr.Vector, bits uint) {

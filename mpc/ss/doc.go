@@ -16,18 +16,23 @@
 // hidden by a mask uniform over the whole field (every label but the coins,
 // S-box and dealt-input openings; in particular before the bounded-mask
 // openings of comparisons, equality and truncation) — to the committee or to
-// one party — the party runs Verify: a coin (a fresh random
-// sharing opened with all n shares) seeds coefficients ρ_k drawn after the
-// pairs are fixed; [T] = Σρ_k[α·z_k] − [α]·Σρ_k[z_k] (one multiplication, so
-// α stays secret and a job may check many times; the engine checks at least
-// every 2^20 products) is opened with all n shares and must be 0. A member
-// that adds d to a product and e to its MAC passes with probability ≤ 2/|F|,
-// as it knows neither α nor ρ. Deviation from the paper: T is opened directly
-// (not T·[s]); a non-zero T aborts the job, so what it reveals about α no
-// longer matters.
+// one party — the party runs Verify (three rounds, check.go): a coin (a
+// random sharing dealt ahead, opened with all n shares after the pairs are
+// fixed) seeds coefficients ρ_k = x^k; [T] = Σρ_k[α·z_k] − [α]·Σρ_k[z_k]
+// (one multiplication, so α stays secret and a job may check many times; the
+// engine checks at least every 2^20 products); and s·T, for a random [s]
+// dealt ahead and never opened, is opened from the 2t+1 degree-2t local
+// products T_i·s_i of parties 0..2t, each masked by a pseudo-random sharing
+// of zero from the pairwise keys, and must be 0. A member that adds d to a
+// product and e to its MAC passes with probability ≤ (K+1)/|F| for K pending
+// products, as it knows neither α, x nor s in advance. As in the paper
+// (CheckZero), T itself is never opened: a MAC error e on one product makes
+// the next product with it carry e·y for an honest y, and T would reveal y;
+// s·T is uniform when T ≠ 0 and the member's own shift when T = 0.
 //
-// Every opening in malicious mode (masked values, coins, checks, outputs,
-// openings to one party) sends all n shares to each receiver, which checks
+// Every other opening in malicious mode (masked values, coins, bitness
+// results, outputs, openings to one party) sends all n shares to each
+// receiver, which checks
 // that they lie on one polynomial of degree t: with n ≥ 2t+1 the t+1 honest
 // shares fix that polynomial, so every honest receiver learns the right value
 // or aborts. Openings under a uniform mask (coins, the dealt-input check,
@@ -47,15 +52,24 @@
 //
 // Random bits: t+1 dealers share random bits, which are authenticated and,
 // before use, pass a per-dealer bitness check (Σρ_k·b_k(1−b_k) as one dot
-// product, opened with all n shares after a passed MAC check); a bit is the
-// XOR of the dealers' bits. A consistent non-zero result names the dealer,
+// product, opened with all n shares in the last round of the MAC check that
+// covers it — an honest dealer's result is 0 whatever others did, so it
+// reveals only a cheating dealer's own values — and acted on only if that
+// check passed); a bit is the XOR of the dealers' bits. A consistent non-zero result names the dealer,
 // soundly against t colluders: a wrong share sent in that opening is an
 // inconsistency (unidentified), and colluders that shift their shares of the
 // dealer's bits or the dot product change a value against its MAC by a
 // non-zero multiple of the unknown α, which the MAC check catches. The
-// bounded high parts of comparison and truncation masks are composed from
-// such bits (a dealt integer could be oversized and make a masked opening
-// wrap modulo q, which no MAC detects). Bits from squares (a random, open
+// bounded high parts of truncation masks, and of comparison masks in small
+// batches, are composed from such bits (a dealt integer could be oversized
+// and make a masked opening wrap modulo q, which no MAC detects). In large
+// comparison batches each dealer deals one integer per mask instead, and a
+// batched range check proves them all in (−W, W): Kappa random subset sums,
+// each masked by a wide integer composed from the dealer's checked bits,
+// are opened in the same round as the bitness results and must lie in
+// [0, W) — an integer out of range survives each with probability ≤ 1/2 —
+// and the public offset (t+1)·W keeps the masks' sum positive (checkBits;
+// ~4,000 bits per dealer and batch instead of 42 per comparison). Bits from squares (a random, open
 // a², b = (a/√a² + 1)/2) need no dealer check but a square root per bit
 // (BN254's q−1 has 2-adicity 28: tens of µs each, i.e. seconds per thousand
 // 64-bit comparisons) — so dealer bits.
@@ -67,7 +81,8 @@
 //
 // Identification: an abort names (as a *transport.PartyError wrapping the
 // error, which costs the member credit on the ledger) only what is sound
-// against t colluding members: the dealer of a non-bit (above), and a member
+// against t colluding members: the dealer of a non-bit or of a mask integer
+// out of range (above), and a member
 // that this party itself saw leave without an abort notice or stop
 // answering. Every other failure — MAC check, inconsistent opening,
 // inconsistent provider or member input (a dealer that sends one member a
@@ -92,7 +107,7 @@
 //
 //	| job type            | who may be malicious                                  | detected (job aborts, nothing opened or delivered)                                                                                                                                                         | identified (named, costs credit)                                                                                                                |
 //	|---------------------|-------------------------------------------------------|------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------|-------------------------------------------------------------------------------------------------------------------------------------------------|
-//	| first-price auction | t < n/2 committee members; any provider, recipient    | wrong product/MAC re-sharing (caught before any bounded-mask opening); flipped comparison bit; shifted share in any opening; non-bit dealt; provider shares off degree t; input not opening its commitment | dealer of a non-bit; member that leaves without a notice or stops answering; provider whose input ≠ its commitment. Decoding: suspect in text only |
+//	| first-price auction | t < n/2 committee members; any provider, recipient    | wrong product/MAC re-sharing (caught before any bounded-mask opening); flipped comparison bit; shifted share in any opening; non-bit or oversized mask dealt; provider shares off degree t; input not opening its commitment | dealer of a non-bit or oversized mask; member that leaves without a notice or stops answering; provider whose input ≠ its commitment. Decoding: suspect in text only |
 //	| Vickrey auction     | same                                                  | same                                                                                                                                                                                                       | same                                                                                                                                            |
 //	| clearing            | same                                                  | same, and a search step opened only after a check (a cheater cannot steer the search)                                                                                                                      | same                                                                                                                                            |
 //	| (all, semi-honest)  | nobody deviates; t members may pool their views       | nothing                                                                                                                                                                                                    | members that leave or stop answering                                                                                                           |
@@ -105,7 +120,8 @@
 //
 // Test-only adversary: mpc/internal/cheat attaches a deviation plan to a
 // member's context (an offset, up to a field element, in its multiplication
-// re-sharing, e.g. a flipped comparison bit; a hidden offset of degree t+1; a
+// re-sharing, e.g. a flipped comparison bit; an offset in the MAC half only;
+// a shifted share of the check opening; an oversized dealt mask integer; a hidden offset of degree t+1; a
 // shifted or framing share in an opening, alone or with colluders; a dealt
 // non-bit; an inconsistent own input; a lying abort notice and departure).
 // Go's internal rule keeps it out of reach of the node and its configuration.

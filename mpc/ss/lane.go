@@ -54,6 +54,7 @@ func (p *Party) Lane(l int) (*Party, error) {
 		toPRG:   p.toPRG,
 		fromPRG: p.fromPRG,
 		fromIdx: p.fromIdx,
+		zero:    p.zero,
 		failure: p.failure,
 		workers: make([]*worker, len(p.workers)),
 	}

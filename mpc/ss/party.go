@@ -56,6 +56,11 @@ type Party struct {
 	alpha fr.Element
 	pend  pending
 	dirty bool
+	// zero[j]: the key shared with check opener j (both parties ≤ 2t) for
+	// the pseudo-random zero sharing of the MAC check's opening; randPool:
+	// joint random sharings dealt ahead for checks (coins and masks).
+	zero     []*field.StreamKey
+	randPool fr.Vector
 
 	// cheat is the test-only adversary (mpc/internal/cheat), nil in any
 	// deployment; cheating and op steer it.
@@ -243,6 +248,7 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 			}
 		}
 	}
+	p.zero = zeroKeys(params, self, seeds)
 	switch cfg.Security {
 	case Malicious:
 		// The MAC key: a joint random sharing (one round), never opened.
@@ -454,6 +460,20 @@ func checkBatch(m int) error {
 	return nil
 }
 
+// maxStreamed bounds the elements of one streamed round (re-sharing, input
+// sharing): its pieces travel as separate messages of at most pieceElems
+// elements each, so only the piece number, which shares the transport round
+// with the logical round (msgRound), limits it. A receiver knows the length
+// from its own call, so no peer chooses an allocation.
+const maxStreamed = pieceElems << pieceShift
+
+func checkStreamed(m int) error {
+	if m > maxStreamed {
+		return fmt.Errorf("ss: round of %d elements exceeds %d; split it", m, maxStreamed)
+	}
+	return nil
+}
+
 // reshare is the engine's one-round sharing primitive. Every party i holds a
 // vector v_i of the same length m (v = x∘y when y is not nil, else v = x) and
 // re-shares c_i·v_i with a fresh degree-t polynomial whose values at the t
@@ -505,7 +525,7 @@ func (s *source) chunk(h fr.Vector, off, end int) fr.Vector {
 
 func (p *Party) reshareSrc(ctx context.Context, src source, reduce bool) (fr.Vector, error) {
 	m := src.len()
-	if err := checkBatch(m); err != nil {
+	if err := checkStreamed(m); err != nil {
 		return nil, err
 	}
 	r := p.nextRound()
@@ -577,7 +597,10 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 			n := end - off
 			v := src.chunk(w.buf(slotProduct, n), off, end)
 			if off == 0 && p.cheating && p.cheat.MulOffset {
-				v = p.cheatProduct(v)
+				v = p.cheatProduct(v, 0)
+			}
+			if m1 := len(src.x); p.cheating && p.cheat.MacOffset && src.x2 != nil && off <= m1 && m1 < end {
+				v = p.cheatProduct(v, m1-off)
 			}
 			p.subShares(w, v, secret, uint64(r), c, func(to int, share fr.Vector) {
 				if off == 0 && p.cheating && p.cheat.HiddenOffset {
@@ -694,38 +717,52 @@ func (p *Party) recvAdd(ctx context.Context, from int, r transport.Round, acc fr
 // inputs runs one sharing round in which each party i contributes counts[i]
 // secrets (mine, for this party) and returns every party's contribution as
 // shares, indexed by party (empty for counts[i] = 0). Sub-shares for prgSet[i]
-// come from the pairwise PRGs, as in reshare.
+// come from the pairwise PRGs, as in reshare. The contributions are
+// consecutive views of one vector, in party order (see inputsFlat).
 func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.Vector, error) {
+	out, _, err := p.inputsFlat(ctx, mine, counts)
+	return out, err
+}
+
+// inputsFlat is inputs, also returning the vector of which the
+// contributions are consecutive views (party 0's first).
+func (p *Party) inputsFlat(ctx context.Context, mine fr.Vector, counts []int) ([]fr.Vector, fr.Vector, error) {
 	prm := p.params
 	me := p.self
 	if len(counts) != prm.N {
-		return nil, fmt.Errorf("ss: input counts for %d parties, want %d", len(counts), prm.N)
+		return nil, nil, fmt.Errorf("ss: input counts for %d parties, want %d", len(counts), prm.N)
 	}
 	if len(mine) != counts[me] {
-		return nil, fmt.Errorf("ss: party %d contributes %d values, declared %d", me, len(mine), counts[me])
+		return nil, nil, fmt.Errorf("ss: party %d contributes %d values, declared %d", me, len(mine), counts[me])
 	}
 	for _, c := range counts {
-		if err := checkBatch(c); err != nil {
-			return nil, err
+		if err := checkStreamed(c); err != nil {
+			return nil, nil, err
 		}
 	}
 	r := p.nextRound()
 	p.dirty = true
 	out := make([]fr.Vector, prm.N)
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	flat := make(fr.Vector, total)
+	off := 0
+	for i, c := range counts {
+		out[i] = flat[off : off+c : off+c]
+		off += c
+	}
 	if m := counts[me]; m > 0 {
-		own := make(fr.Vector, m)
+		own := out[me]
 		if err := p.shareOut(ctx, r, source{x: mine}, prm.subSecretIn[me], own); err != nil {
-			return nil, fmt.Errorf("ss: input: %w", err)
+			return nil, nil, fmt.Errorf("ss: input: %w", err)
 		}
-		out[me] = own
-	} else {
-		out[me] = fr.Vector{}
 	}
 	for i := 0; i < prm.N; i++ {
 		if i == me {
 			continue
 		}
-		out[i] = field.New(counts[i])
 		if counts[i] == 0 {
 			continue
 		}
@@ -738,10 +775,10 @@ func (p *Party) inputs(ctx context.Context, mine fr.Vector, counts []int) ([]fr.
 				setScaled(dst[off:end], u, scale, w.buf(slotOut, end-off))
 			})
 		} else if err := p.recvPieces(ctx, i, r, out[i], false); err != nil {
-			return nil, fmt.Errorf("ss: input: %w", err)
+			return nil, nil, fmt.Errorf("ss: input: %w", err)
 		}
 	}
-	return out, nil
+	return out, flat, nil
 }
 
 // Input secret-shares values held by party owner among the committee (one
@@ -924,16 +961,16 @@ func (p *Party) Mul(ctx context.Context, x, y fr.Vector) (fr.Vector, error) {
 func (p *Party) MulVec(ctx context.Context, x, y Vec) (Vec, error) { return p.mulVec(ctx, x, y) }
 
 // cheatProduct is the test adversary's wrong local product (see
-// cheat.Plan.MulOffset): it shifts the first value so that the shared product
-// changes by exactly Offset.
-func (p *Party) cheatProduct(v fr.Vector) fr.Vector {
+// cheat.Plan.MulOffset, MacOffset): it shifts value i so that the shared
+// product changes by exactly Offset.
+func (p *Party) cheatProduct(v fr.Vector, i int) fr.Vector {
 	w := append(fr.Vector(nil), v...)
 	var d, l fr.Element
 	d.SetUint64(p.cheat.Offset)
 	d.Mul(&d, &pow2[p.cheat.OffsetShift%uint(len(pow2))])
 	l.Inverse(&p.params.lambda[p.self])
 	d.Mul(&d, &l)
-	w[0].Add(&w[0], &d)
+	w[i].Add(&w[i], &d)
 	if p.cheat.OnDeviate != nil {
 		p.cheat.OnDeviate()
 	}

@@ -63,6 +63,18 @@ type Plan struct {
 	// BadBit makes the member deal 2 instead of its first random bit when
 	// the committee generates random bits.
 	BadBit bool
+	// MacOffset adds Offset to the MAC half only of the first product of
+	// every multiplication the member takes part in (MulOp as for
+	// MulOffset): the value stays right, its MAC is off, and every later
+	// product with that operand carries a MAC error times an honest value.
+	MacOffset bool
+	// BadMask makes the member, as a dealer of comparison masks, deal 2^200
+	// as its first mask integer (which would make a masked opening wrap
+	// modulo q).
+	BadMask bool
+	// ShiftCheck adds 1 to this member's share of the MAC check's opening
+	// (the degree-2t share of s·T, which no consistency check covers).
+	ShiftCheck bool
 }
 
 type key struct{}
