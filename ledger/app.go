@@ -239,7 +239,7 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 		return nil, txErr(CodeUnknownSigner, "unknown signer %q: not a registered member", signer)
 	}
 	if !a.sigs.verified(tx.raw, m.AccountKey) {
-		if err := tx.verifySignature(m.AccountKey); err != nil {
+		if err := tx.verifySignature(a.sigs, m.AccountKey); err != nil {
 			return nil, err
 		}
 		a.sigs.add(tx.raw, m.AccountKey)
