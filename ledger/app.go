@@ -238,11 +238,11 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 	if !ok {
 		return nil, txErr(CodeUnknownSigner, "unknown signer %q: not a registered member", signer)
 	}
-	if !a.sigs.verified(tx.raw, m.AccountKey) {
+	if k := sigCacheKey(tx.raw, m.AccountKey); !a.sigs.verified(k) {
 		if err := tx.verifySignature(a.sigs, m.AccountKey); err != nil {
 			return nil, err
 		}
-		a.sigs.add(tx.raw, m.AccountKey)
+		a.sigs.add(k)
 	}
 	seen, err := st.get(keyTx(tx.payload.TxId))
 	if err != nil {
@@ -297,11 +297,17 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	prevHash := view.appHash
 	a.blockPolicy = nil
-	a.blockProofs = preverifyRecords(req.Txs, view)
+	// Each tx is decoded once for the block: the proof pre-verification and
+	// the tx itself read the same decoding.
+	decoded := make([]blockTx, len(req.Txs))
+	for i, raw := range req.Txs {
+		decoded[i].tx, decoded[i].err = decodeTx(raw, view.chainID)
+	}
+	a.blockProofs = preverifyRecords(decoded, view)
 
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
-		res, err := a.deliverTx(b, raw, view, req.Height)
+		res, err := a.deliverTx(b, raw, decoded[i], view, req.Height)
 		if err != nil {
 			return nil, fmt.Errorf("block %d tx %d: %w", req.Height, i, err)
 		}
@@ -331,12 +337,18 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash, ValidatorUpdates: updates, Events: blockEvents}, nil
 }
 
-// deliverTx checks and applies one tx. A tx that fails its checks changes
+// blockTx is a block's tx as decodeTx left it: decoded, or refused.
+type blockTx struct {
+	tx  *decodedTx
+	err *TxError
+}
+
+// deliverTx checks and applies one tx (raw, decoded as d). A tx that fails its checks changes
 // nothing, except a validly signed proof that does not verify: its tx ID is
 // spent and its signer's rating drops. An error (not a failed tx) means the
 // state itself is unreadable and halts the node.
-func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int64) (*abci.ExecTxResult, error) {
-	tx, terr := decodeTx(raw, v.chainID)
+func (a *App) deliverTx(b *blockState, raw []byte, d blockTx, v *committedView, height int64) (*abci.ExecTxResult, error) {
+	tx, terr := d.tx, d.err
 	var checked any
 	if terr == nil {
 		checked, terr = a.checkTx(tx, v, b, height)

@@ -54,16 +54,16 @@ func sigCacheKey(raw, key []byte) [32]byte {
 	return k
 }
 
-func (c *sigCache) verified(raw, key []byte) bool {
-	k := sigCacheKey(raw, key)
+// verified reports whether the pair with this sigCacheKey verified before.
+func (c *sigCache) verified(k [32]byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, ok := c.set[k]
 	return ok
 }
 
-func (c *sigCache) add(raw, key []byte) {
-	k := sigCacheKey(raw, key)
+// add remembers that the pair with this sigCacheKey verified.
+func (c *sigCache) add(k [32]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.set[k]; ok {
