@@ -67,6 +67,7 @@ func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
 
 	fmt.Fprintf(progress, "ledger: offering %d tx/s for %ds to %d validators\n", ledgerOfferedTPS, ledgerLoadSeconds, ledgerNodes)
 	start := time.Now()
+	cpuStart := processCPU()
 	sendPaced(ctx, clients, txs, tr, start, ledgerOfferedTPS)
 	fmt.Fprintf(progress, "ledger: all sent after %.1fs; draining\n", time.Since(start).Seconds())
 
@@ -85,6 +86,7 @@ func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
 			nextResubmit = time.Now().Add(ledgerResubmit)
 		}
 	}
+	cpu := processCPU() - cpuStart
 	// Stop the watcher by ending the subscription.
 	if !tr.done() {
 		net.Stop()
@@ -111,10 +113,15 @@ func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
 		"ledger.block_interval_s":  interval,
 		"ledger.txs_per_block":     perBlock,
 		"ledger.max_txs_per_block": float64(maxPerBlock),
+		// CPU time of the whole process (4 nodes and the load's HTTP
+		// clients) from the first send to the last commit, per committed
+		// tx: unlike the latencies, comparable between runs on a loaded
+		// machine.
+		"ledger.process_cpu_us_per_tx": float64(cpu.Microseconds()) / float64(committed),
 	}
-	fmt.Fprintf(progress, "ledger: %d/%d committed, %.0f tx/s, p50 %.2fs, p99 %.2fs; %d blocks with txs, %.3fs apart, %.0f txs each (max %d)\n",
+	fmt.Fprintf(progress, "ledger: %d/%d committed, %.0f tx/s, p50 %.2fs, p99 %.2fs; %d blocks with txs, %.3fs apart, %.0f txs each (max %d); process CPU %.0f µs/tx\n",
 		committed, total, res["ledger.anchor_tps"], res["ledger.commit_p50_s"], res["ledger.commit_p99_s"],
-		blockCount, interval, perBlock, maxPerBlock)
+		blockCount, interval, perBlock, maxPerBlock, res["ledger.process_cpu_us_per_tx"])
 	return res, nil
 }
 
