@@ -3,10 +3,12 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -304,6 +306,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		decoded[i].tx, decoded[i].err = decodeTx(raw, view.chainID)
 	}
 	a.blockProofs = preverifyRecords(decoded, view)
+	a.preverifySignatures(decoded, view)
 
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
@@ -335,6 +338,63 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	a.block, a.blockHeight, a.blockHash, a.blockView = b, req.Height, hash, &next
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash, ValidatorUpdates: updates, Events: blockEvents}, nil
+}
+
+// minSigsPerWorker is the fewest unverified signatures worth a goroutine of
+// their own in preverifySignatures (each takes tens of µs).
+const minSigsPerWorker = 16
+
+// preverifySignatures verifies, on every core, the signatures of the block's
+// txs that this node has not verified before, so that the sequential pass
+// finds them in the sig cache: txs it did not see in CheckTx (a proposal that
+// outran the gossip, or blocks applied while catching up, where signature
+// checks are most of the work). Validity is a pure function of the tx and the
+// signer's account key, and the view's members do not change within a
+// block, so each tx gets the verdict it would get alone: one that fails is
+// not cached, and fails in its own check as before.
+func (a *App) preverifySignatures(txs []blockTx, v *committedView) {
+	type pending struct {
+		tx  *decodedTx
+		key []byte
+		k   [32]byte
+	}
+	var todo []pending
+	for _, d := range txs {
+		if d.err != nil {
+			continue
+		}
+		m, ok := v.members.byName[d.tx.payload.Signer]
+		if !ok || len(m.AccountKey) != ed25519.PublicKeySize {
+			continue
+		}
+		k := sigCacheKey(d.tx.raw, m.AccountKey)
+		if !a.sigs.verified(k) {
+			todo = append(todo, pending{d.tx, m.AccountKey, k})
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/minSigsPerWorker)
+	if workers < 2 {
+		return // the sequential pass verifies them at the same cost
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(todo) {
+					return
+				}
+				p := todo[i]
+				if a.sigs.verify(p.key, signingBytes(p.tx.body), p.tx.sig) {
+					a.sigs.add(p.k)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // blockTx is a block's tx as decodeTx left it: decoded, or refused.

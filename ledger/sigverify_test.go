@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"compress/gzip"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -128,4 +129,49 @@ func addL(sig []byte) []byte {
 		out[32+i], carry = byte(s), s>>8
 	}
 	return out
+}
+
+// TestFinalizeSameWhetherTxsWereSeen: a node that never saw a block's txs in
+// CheckTx (their signatures are verified in parallel before the block runs)
+// ends with the same results and AppHash as one that checked them all, with
+// valid txs from several members, a forged signature, an unknown signer and
+// a replay inside the block.
+func TestFinalizeSameWhetherTxsWereSeen(t *testing.T) {
+	ms, gen := testGenesis(t, "alice", "bob", "carol", "dave")
+	var txs [][]byte
+	for i := 0; i < 4*minSigsPerWorker+3; i++ {
+		txs = append(txs, anchorTx(t, ms[i%len(ms)], testChain, txID(i), byte(i)))
+	}
+	forged := anchorTx(t, ms[1], testChain, txID(1000), 9)
+	forged[len(forged)-1] ^= 1 // the last byte is the signature's
+	stranger := anchorTx(t, testMember{name: "mallory", key: deterministicKey("mallory")}, testChain, txID(1001), 9)
+	block := append([][]byte{forged, stranger, txs[3]}, txs...) // txs[3] twice: a replay
+	block = append(block, forged)
+
+	seen, unseen := newTestApp(t, gen), newTestApp(t, gen)
+	for _, tx := range txs {
+		if r := checkTx(t, seen, tx); r.Code != CodeOK {
+			t.Fatalf("checktx: %s", r.Log)
+		}
+	}
+	a, b := finalize(t, seen, 1, block...), finalize(t, unseen, 1, block...)
+	if !bytes.Equal(a.AppHash, b.AppHash) {
+		t.Fatal("AppHash depends on which txs the node saw in CheckTx")
+	}
+	for i := range block {
+		if a.TxResults[i].Code != b.TxResults[i].Code || a.TxResults[i].Log != b.TxResults[i].Log {
+			t.Fatalf("tx %d: %d %q (seen) vs %d %q (unseen)", i, a.TxResults[i].Code, a.TxResults[i].Log,
+				b.TxResults[i].Code, b.TxResults[i].Log)
+		}
+	}
+	want := map[int]uint32{0: CodeBadSignature, 1: CodeUnknownSigner, 2: CodeOK, 3 + 3: CodeReplay, len(block) - 1: CodeBadSignature}
+	for i, r := range b.TxResults {
+		code, ok := want[i]
+		if !ok {
+			code = CodeOK
+		}
+		if r.Code != code {
+			t.Fatalf("tx %d: code %d (%s), want %d", i, r.Code, r.Log, code)
+		}
+	}
 }
