@@ -58,6 +58,7 @@ func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
 		defer close(watchDone)
 		for b := range blocks {
 			tr.committed(b.Txs.ToSliceOfBytes(), time.Now())
+			tr.block(b.Height, len(b.Txs), b.Time)
 			if tr.done() {
 				return
 			}
@@ -66,6 +67,7 @@ func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
 
 	fmt.Fprintf(progress, "ledger: offering %d tx/s for %ds to %d validators\n", ledgerOfferedTPS, ledgerLoadSeconds, ledgerNodes)
 	start := time.Now()
+	cpuStart := processCPU()
 	sendPaced(ctx, clients, txs, tr, start, ledgerOfferedTPS)
 	fmt.Fprintf(progress, "ledger: all sent after %.1fs; draining\n", time.Since(start).Seconds())
 
@@ -84,6 +86,7 @@ func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
 			nextResubmit = time.Now().Add(ledgerResubmit)
 		}
 	}
+	cpu := processCPU() - cpuStart
 	// Stop the watcher by ending the subscription.
 	if !tr.done() {
 		net.Stop()
@@ -94,20 +97,31 @@ func runLedgerSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	if committed == 0 {
 		return nil, fmt.Errorf("no tx committed")
 	}
+	blockCount, interval, perBlock, maxPerBlock := tr.blockStats()
 	span := last.Sub(first).Seconds()
 	res := Results{
-		"ledger.validators":      ledgerNodes,
-		"ledger.offered_tps":     ledgerOfferedTPS,
-		"ledger.submitted_txs":   float64(total),
-		"ledger.committed_txs":   float64(committed),
-		"ledger.anchor_tps":      float64(committed) / span,
-		"ledger.commit_p50_s":    percentile(lat, 0.50),
-		"ledger.commit_p99_s":    percentile(lat, 0.99),
-		"ledger.lost_txs":        float64(total - committed),
-		"ledger.resubmitted_txs": float64(resubmitted),
+		"ledger.validators":        ledgerNodes,
+		"ledger.offered_tps":       ledgerOfferedTPS,
+		"ledger.submitted_txs":     float64(total),
+		"ledger.committed_txs":     float64(committed),
+		"ledger.anchor_tps":        float64(committed) / span,
+		"ledger.commit_p50_s":      percentile(lat, 0.50),
+		"ledger.commit_p99_s":      percentile(lat, 0.99),
+		"ledger.lost_txs":          float64(total - committed),
+		"ledger.resubmitted_txs":   float64(resubmitted),
+		"ledger.blocks":            float64(blockCount),
+		"ledger.block_interval_s":  interval,
+		"ledger.txs_per_block":     perBlock,
+		"ledger.max_txs_per_block": float64(maxPerBlock),
+		// CPU time of the whole process (4 nodes and the load's HTTP
+		// clients) from the first send to the last commit, per committed
+		// tx: unlike the latencies, comparable between runs on a loaded
+		// machine.
+		"ledger.process_cpu_us_per_tx": float64(cpu.Microseconds()) / float64(committed),
 	}
-	fmt.Fprintf(progress, "ledger: %d/%d committed, %.0f tx/s, p50 %.2fs, p99 %.2fs\n",
-		committed, total, res["ledger.anchor_tps"], res["ledger.commit_p50_s"], res["ledger.commit_p99_s"])
+	fmt.Fprintf(progress, "ledger: %d/%d committed, %.0f tx/s, p50 %.2fs, p99 %.2fs; %d blocks with txs, %.3fs apart, %.0f txs each (max %d); process CPU %.0f µs/tx\n",
+		committed, total, res["ledger.anchor_tps"], res["ledger.commit_p50_s"], res["ledger.commit_p99_s"],
+		blockCount, interval, perBlock, maxPerBlock, res["ledger.process_cpu_us_per_tx"])
 	return res, nil
 }
 
@@ -193,6 +207,16 @@ type tracker struct {
 	sentAt    []time.Time
 	doneAt    []time.Time
 	remaining int
+	blocks    []blockSeen // blocks carrying txs, in height order
+}
+
+// blockSeen is a committed block that carried txs: its height, size and
+// header time (BFT time: the weighted median of the previous height's
+// precommit times, so the same on every node).
+type blockSeen struct {
+	height int64
+	txs    int
+	time   time.Time
 }
 
 func newTracker(txs [][]byte) *tracker {
@@ -221,6 +245,37 @@ func (t *tracker) committed(txs [][]byte, at time.Time) {
 			t.remaining--
 		}
 	}
+}
+
+func (t *tracker) block(height int64, txs int, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if txs > 0 {
+		t.blocks = append(t.blocks, blockSeen{height, txs, at})
+	}
+}
+
+// blockStats returns the number of blocks that carried txs, the mean block
+// interval (header times) from the first to the last of them, and their
+// mean and largest tx count: where a commit latency comes from (half an
+// interval waiting for the next proposal, then one round).
+func (t *tracker) blockStats() (count int, interval, perBlock float64, maxTxs int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	count = len(t.blocks)
+	if count == 0 {
+		return 0, 0, 0, 0
+	}
+	sum := 0
+	for _, b := range t.blocks {
+		sum += b.txs
+		maxTxs = max(maxTxs, b.txs)
+	}
+	if count > 1 {
+		first, last := t.blocks[0], t.blocks[count-1]
+		interval = last.time.Sub(first.time).Seconds() / float64(last.height-first.height)
+	}
+	return count, interval, float64(sum) / float64(count), maxTxs
 }
 
 func (t *tracker) done() bool {

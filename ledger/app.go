@@ -3,10 +3,12 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -238,11 +240,11 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 	if !ok {
 		return nil, txErr(CodeUnknownSigner, "unknown signer %q: not a registered member", signer)
 	}
-	if !a.sigs.verified(tx.raw, m.AccountKey) {
-		if err := tx.verifySignature(m.AccountKey); err != nil {
+	if k := sigCacheKey(tx.raw, m.AccountKey); !a.sigs.verified(k) {
+		if err := tx.verifySignature(a.sigs, m.AccountKey); err != nil {
 			return nil, err
 		}
-		a.sigs.add(tx.raw, m.AccountKey)
+		a.sigs.add(k)
 	}
 	seen, err := st.get(keyTx(tx.payload.TxId))
 	if err != nil {
@@ -297,11 +299,18 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	prevHash := view.appHash
 	a.blockPolicy = nil
-	a.blockProofs = preverifyRecords(req.Txs, view)
+	// Each tx is decoded once for the block: the proof pre-verification and
+	// the tx itself read the same decoding.
+	decoded := make([]blockTx, len(req.Txs))
+	for i, raw := range req.Txs {
+		decoded[i].tx, decoded[i].err = decodeTx(raw, view.chainID)
+	}
+	a.blockProofs = preverifyRecords(decoded, view)
+	a.preverifySignatures(decoded, view)
 
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
-		res, err := a.deliverTx(b, raw, view, req.Height)
+		res, err := a.deliverTx(b, raw, decoded[i], view, req.Height)
 		if err != nil {
 			return nil, fmt.Errorf("block %d tx %d: %w", req.Height, i, err)
 		}
@@ -331,12 +340,75 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash, ValidatorUpdates: updates, Events: blockEvents}, nil
 }
 
-// deliverTx checks and applies one tx. A tx that fails its checks changes
+// minSigsPerWorker is the fewest unverified signatures worth a goroutine of
+// their own in preverifySignatures (each takes tens of µs).
+const minSigsPerWorker = 16
+
+// preverifySignatures verifies, on every core, the signatures of the block's
+// txs that this node has not verified before, so that the sequential pass
+// finds them in the sig cache: txs it did not see in CheckTx (a proposal that
+// outran the gossip, or blocks applied while catching up, where signature
+// checks are most of the work). Validity is a pure function of the tx and the
+// signer's account key, and the view's members do not change within a
+// block, so each tx gets the verdict it would get alone: one that fails is
+// not cached, and fails in its own check as before.
+func (a *App) preverifySignatures(txs []blockTx, v *committedView) {
+	type pending struct {
+		tx  *decodedTx
+		key []byte
+		k   [32]byte
+	}
+	var todo []pending
+	for _, d := range txs {
+		if d.err != nil {
+			continue
+		}
+		m, ok := v.members.byName[d.tx.payload.Signer]
+		if !ok || len(m.AccountKey) != ed25519.PublicKeySize {
+			continue
+		}
+		k := sigCacheKey(d.tx.raw, m.AccountKey)
+		if !a.sigs.verified(k) {
+			todo = append(todo, pending{d.tx, m.AccountKey, k})
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/minSigsPerWorker)
+	if workers < 2 {
+		return // the sequential pass verifies them at the same cost
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(todo) {
+					return
+				}
+				p := todo[i]
+				if a.sigs.verify(p.key, signingBytes(p.tx.body), p.tx.sig) {
+					a.sigs.add(p.k)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// blockTx is a block's tx as decodeTx left it: decoded, or refused.
+type blockTx struct {
+	tx  *decodedTx
+	err *TxError
+}
+
+// deliverTx checks and applies one tx (raw, decoded as d). A tx that fails its checks changes
 // nothing, except a validly signed proof that does not verify: its tx ID is
 // spent and its signer's rating drops. An error (not a failed tx) means the
 // state itself is unreadable and halts the node.
-func (a *App) deliverTx(b *blockState, raw []byte, v *committedView, height int64) (*abci.ExecTxResult, error) {
-	tx, terr := decodeTx(raw, v.chainID)
+func (a *App) deliverTx(b *blockState, raw []byte, d blockTx, v *committedView, height int64) (*abci.ExecTxResult, error) {
+	tx, terr := d.tx, d.err
 	var checked any
 	if terr == nil {
 		checked, terr = a.checkTx(tx, v, b, height)

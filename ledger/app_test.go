@@ -122,11 +122,11 @@ func TestSignedTxRoundTrip(t *testing.T) {
 	if a := tx.payload.GetRecordAnchor(); a == nil || a.Kind != "trade" || a.Hash[0] != 7 {
 		t.Fatalf("decoded anchor %+v", a)
 	}
-	if err := tx.verifySignature(ms[0].key.Public().(ed25519.PublicKey)); err != nil {
+	if err := tx.verifySignature(newSigCache(16), ms[0].key.Public().(ed25519.PublicKey)); err != nil {
 		t.Fatalf("valid signature rejected: %v", err)
 	}
 	other := deterministicKey("someone else").Public().(ed25519.PublicKey)
-	if err := tx.verifySignature(other); err == nil || err.Code != CodeBadSignature {
+	if err := tx.verifySignature(newSigCache(16), other); err == nil || err.Code != CodeBadSignature {
 		t.Fatalf("signature verified under the wrong key: %v", err)
 	}
 }

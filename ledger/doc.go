@@ -3,7 +3,9 @@
 // badger.
 //
 // Every tx is a SignedTx (ledgerpb) signed by a member's ed25519 account key,
-// bound to the chain ID and carrying a unique tx ID. CheckTx runs the cheap
+// bound to the chain ID and carrying a unique tx ID. The signature rule is
+// crypto/ed25519's (cofactorless; see sigcache.go, which implements it with
+// curve25519-voi and verifies each tx once per node). CheckTx runs the cheap
 // checks; FinalizeBlock re-runs every check deterministically against the
 // committed state plus the writes of the block so far, and commits to the
 // result in the AppHash: a hash chain over the ordered writes of each block.

@@ -192,15 +192,15 @@ func VerifyRecordProof(chainID string, rec *ledgerpb.Record, policyYAML []byte, 
 // record's statement depends only on the tx and the policy, which changes
 // only between blocks, so the outcome is the one the tx would get alone; txs
 // that fail their other checks are simply never looked up.
-func preverifyRecords(txs [][]byte, v *committedView) map[[32]byte]error {
+func preverifyRecords(txs []blockTx, v *committedView) map[[32]byte]error {
 	if v.policy == nil {
 		return nil
 	}
 	var items []zk.BatchItem
 	var hashes [][32]byte
-	for _, raw := range txs {
-		tx, terr := decodeTx(raw, v.chainID)
-		if terr != nil {
+	for _, d := range txs {
+		tx := d.tx
+		if d.err != nil {
 			continue
 		}
 		m := tx.payload.GetRecordAnchor()
@@ -212,7 +212,7 @@ func preverifyRecords(txs [][]byte, v *committedView) map[[32]byte]error {
 			continue
 		}
 		items = append(items, zk.BatchItem{VKID: m.VkId, Statement: st, Proof: m.Proof})
-		hashes = append(hashes, [32]byte(TxHash(raw)))
+		hashes = append(hashes, [32]byte(TxHash(tx.raw)))
 	}
 	if len(items) == 0 {
 		return nil

@@ -137,12 +137,13 @@ func decodeTx(raw []byte, chainID string) (*decodedTx, *TxError) {
 	return &decodedTx{raw: raw, payload: &p, sig: st.Signature, body: st.Payload}, nil
 }
 
-// verifySignature checks the tx signature against the signer's account key.
-func (tx *decodedTx) verifySignature(accountKey []byte) *TxError {
+// verifySignature checks the tx signature against the signer's account key
+// (with sigs' expanded keys; the verdict is crypto/ed25519's).
+func (tx *decodedTx) verifySignature(sigs *sigCache, accountKey []byte) *TxError {
 	if len(accountKey) != ed25519.PublicKeySize {
 		return txErr(CodeInvalid, "member %q has no valid account key", tx.payload.Signer)
 	}
-	if !ed25519.Verify(accountKey, signingBytes(tx.body), tx.sig) {
+	if !sigs.verify(accountKey, signingBytes(tx.body), tx.sig) {
 		return txErr(CodeBadSignature, "bad signature for signer %q", tx.payload.Signer)
 	}
 	return nil

@@ -226,6 +226,19 @@ func (c *Config) cometConfig(home string) *cmtcfg.Config {
 	// round's three hops (proposal and block parts, prevotes, precommits).
 	// 20 ms costs a few hundred idle wake-ups a second per node.
 	cc.Consensus.PeerGossipSleepDuration = 20 * time.Millisecond
+	// No recheck of the mempool after each block. A recheck runs CheckTx
+	// again on every tx still waiting (≈ a block's worth under load) while
+	// CometBFT holds the mempool lock, so new txs wait behind it; it only
+	// drops txs that the block made invalid, and on this ledger such a tx
+	// costs nothing when it is not dropped: FinalizeBlock re-runs every
+	// check against the block's state (a second tx with a committed tx ID, a
+	// late job result, a record on a channel the new policy closed is
+	// refused there, deterministically, and changes nothing), CometBFT
+	// removes it from the mempool once it is in a block whatever its result,
+	// and a client sees the same rejection code in the block's result as it
+	// would have at its resubmission (node/client.Submit treats both alike).
+	// The cost is block space for such txs, bounded by what passed CheckTx.
+	cc.Mempool.Recheck = false
 	cc.Mempool.Size = c.Consensus.MempoolSize
 	cc.Mempool.CacheSize = c.Consensus.MempoolCacheSize
 	cc.Mempool.MaxTxsBytes = int64(c.Consensus.MempoolSize) * 4096
