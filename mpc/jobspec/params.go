@@ -112,6 +112,11 @@ type ClearingParams struct {
 // min(capacity_k, Quantity − the capacities of the quotes ranked before it),
 // or nothing when that is not positive or k is not among the best
 // MaxPartners. A quote with a positive assignment is chosen.
+//
+// What the outputs imply: the demander learns the chosen quotes' quantities
+// and prices; a quoter learns its own assignment, so a partly filled quote
+// learns Quantity minus the capacities ranked before it (the chosen
+// competitors' total capacity). Nothing depends on a losing quote.
 type TenderParams struct {
 	// Order is the ledger order the tender fills.
 	Order       string `json:"order"`

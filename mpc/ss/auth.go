@@ -128,7 +128,7 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 		return Vec{}, err
 	}
 	p.Stats.Mults += m
-	if c := p.cheat; c != nil && (c.MulOffset || c.HiddenOffset || c.MacOffset) && (c.MulOp == "" || c.MulOp == p.op) {
+	if c := p.cheat; c != nil && (c.MulOffset || c.HiddenOffset || c.MacOffset) && (c.MulOp == "" || c.MulOp == p.op) && (!c.MulOnce || p.cheatedOnce.CompareAndSwap(false, true)) {
 		p.cheating = true
 		defer func() { p.cheating = false }()
 	}

@@ -7,108 +7,61 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/cohortnet/cohort/mpc/field"
+	"github.com/cohortnet/cohort/mpc/transport"
 )
 
-// The MAC check of the malicious mode (Verify) in three rounds:
+// The MAC check of the malicious mode (Verify) in four rounds:
 //
 //  1. open a coin (a joint random sharing dealt ahead, opened with all n
 //     shares) and derive ρ_k = x^k from it; compute [u] = Σρ_k[α·z_k] and
 //     [w] = Σρ_k[z_k] locally over the pending pairs (z_k, α·z_k);
 //  2. one GRR multiplication [α·w], so [T] = [u] − [α·w] (T = Σρ_k·e_k for
 //     the MAC errors e_k = m_k − α·z_k, zero iff every pair is right);
-//  3. open s·T for a joint random [s] dealt ahead (unknown to everyone): each
-//     of the 2t+1 parties 0..2t sends its local product T_i·s_i (a share of
-//     degree 2t) plus its share Z_i of a pseudo-random sharing of zero of
-//     degree 2t; the value is the degree-2t interpolation at 0. It must be 0.
+//  3. one GRR multiplication [v] = [s]·[T] for a joint random [s] dealt ahead
+//     (unknown to everyone, never opened);
+//  4. open v with all n shares, which must lie on one polynomial of degree
+//     t; it must be 0 (Chida et al., ePrint 2018/570, "CheckZero").
 //
-// Why s·T and not T (Chida et al. open T·[s] too, "CheckZero"): T itself is
-// not harmless. A member that adds e to the MAC half of a product (the value
-// stays right, so the check must still catch it) makes every later product
-// with that operand carry the MAC error e·y for an honest y; T then contains
-// ρ·e·y, and opening it would hand the member y (the check fails, but too
-// late). Likewise a member that adds a known δ to the product α·w could
-// cancel a T it knows (MAC errors only). s·T is uniform whenever T ≠ 0 (s
-// uniform, fresh, never opened), so the opening reveals nothing but whether
-// T = 0, and a member that adds δ to its share (no consistency check on a
-// degree-2t opening) passes with probability 1/|F| when T ≠ 0: it would need
-// δ = −λ·s·T. With T = 0 (everyone honest so far) it can only make the check
-// fail (an abort without culprit, as any shifted share), and what is opened
-// is its own δ. Soundness: every e_k ≠ 0 makes T = Σ x^k·e_k, a polynomial
-// of degree < K in the coin x whose coefficients were fixed before the coin
-// was opened, zero with probability ≤ K/|F|; hence a wrong product or MAC
-// passes with probability ≤ (K+1)/|F|.
+// Why s·T and not T: T itself is not harmless. A member that adds e to the
+// MAC half of a product (the value stays right, so the check must still
+// catch it) makes every later product with that operand carry the MAC error
+// e·y for an honest y; T then contains ρ·e·y, and opening it would hand the
+// member y (the check fails, but too late). Likewise a member that adds a
+// known δ to the product α·w could cancel a T it knows (MAC errors only). s·T
+// is uniform whenever T ≠ 0 (s uniform, fresh, never opened), so the opening
+// reveals nothing but whether T = 0.
 //
-// Privacy of the opening: Z is uniform among the degree-2t sharings of 0
-// over the 2t+1 openers (an additive zero sharing Σ_i λ′_i·Z_i = 0 from the
-// pairwise keys of the openers; at least t+1 of them are honest and every
-// honest pair shares a key no corrupted member has), so the opened shares
-// (T·s + Z)(x_i) reveal only the interpolated value. If a member dealt
-// inconsistent shares of T or s (off degree t), that value is T(0)·s(0) plus
-// cross terms in their higher coefficients: with T(0) ≠ 0 it is uniform by
-// the honest part of s(0); with T(0) = 0 a corrupted member already knows T
-// (its t shares and T(0) fix it) and the rest is about s, fresh randomness.
-// Only 2t+1 shares are used, also for even n: with more points the
-// degree-(n−1) interpolant of an inconsistent product would leak a
-// coefficient Z does not randomise.
+// Why a degree-t sharing of s·T opened with all n shares, and not the local
+// products T_i·s_i (degree 2t) opened by 2t+1 parties, which would save
+// round 3: 2t+1 shares of degree 2t have no redundancy and nothing makes the
+// parties send at once, so a member that waits for every other share can
+// send the one share that interpolates to 0 whatever T is (found by review;
+// TestRushingCheckAborts). Here the t+1 honest shares fix v: a member that
+// sends last can only make the shares inconsistent (an abort naming no one).
+// What a member can do is GRR's additive attack in round 3 — v = s·T + δ
+// with δ chosen without knowing s (the honest dealings it sees in that round
+// are t shares of degree-t polynomials, uniform) — which passes with
+// probability 1/|F| when T ≠ 0 and only makes the check fail when T = 0.
+// Soundness: every e_k ≠ 0 makes T = Σ x^k·e_k, a polynomial of degree < K
+// in the coin x whose coefficients were fixed before the coin was opened,
+// zero with probability ≤ K/|F|; hence a wrong product or MAC passes with
+// probability ≤ (K+2)/|F|.
 //
 // The coin and s are dealt ahead in batches (checkPoolBatch per round):
 // dealt before the pending values are fixed, they are nevertheless unknown
 // to the adversary until opened (t shares of a sum with an honest uniform
 // term), and a coin dealt inconsistently is caught at its opening with all n
-// shares. Three rounds per check instead of four (coin sharing, coin
-// opening, α·w, T), and T no longer leaks.
+// shares.
 //
 // Values the caller wants opened right after a successful check ride in the
 // check's last round (check's extra, opened with all n shares and checked for
-// consistency): the bitness results of dealt random bits, which reveal only
-// a dealer's own values (zero for an honest dealer whatever the others did),
-// and which are acted on only if the check passed.
+// consistency like v): the bitness results of dealt random bits, which reveal
+// only a dealer's own values (zero for an honest dealer whatever the others
+// did), and which are acted on only if the check passed.
 
 // checkPoolBatch is the number of joint random sharings dealt per round for
 // checks (two per check: a coin and s).
 const checkPoolBatch = 64
-
-// zeroKeys derives, for a check opener (party ≤ 2t), the keys it shares with
-// every other opener for the zero sharing of the check opening, from the
-// pairwise setup seeds (seeds[j]: the seed of the pair {self, j}).
-func zeroKeys(prm *Params, self int, seeds [][field.SeedBytes]byte) []*field.StreamKey {
-	openers := 2*prm.T + 1
-	if self >= openers {
-		return nil
-	}
-	keys := make([]*field.StreamKey, openers)
-	for j := 0; j < openers; j++ {
-		if j != self {
-			keys[j] = field.NewStreamKey(seeds[j], fmt.Sprintf("cohort/ss/zero/%d-%d", min(self, j), max(self, j)))
-		}
-	}
-	return keys
-}
-
-// zeroShare returns this opener's share Z_self of the pseudo-random sharing
-// of zero for the check opening of logical round r: with F_ij the pair's
-// stream value for r, λ′_self·Z_self = Σ_{j>self} F_ij − Σ_{j<self} F_ji, so
-// that Σ_i λ′_i·Z_i = 0 over the openers (their shares lie on a polynomial
-// of degree 2t with value 0 at 0). Each round draws its own value (lanes have
-// disjoint round numbers).
-func (p *Party) zeroShare(r uint64) fr.Element {
-	var acc fr.Element
-	v := field.New(1)
-	for j, k := range p.zero {
-		if k == nil {
-			continue
-		}
-		k.Fill(v, r, 0, p.workers[0].stream)
-		if j > p.self {
-			acc.Add(&acc, &v[0])
-		} else {
-			acc.Sub(&acc, &v[0])
-		}
-	}
-	var inv fr.Element
-	inv.Inverse(&p.params.chkLambda[p.self])
-	return *acc.Mul(&acc, &inv)
-}
 
 // poolRandom returns a joint random sharing dealt ahead (one sharing round
 // per checkPoolBatch of them): the sum of every member's random
@@ -148,7 +101,7 @@ func (p *Party) coin(ctx context.Context) (*field.PRG, error) {
 // Verify checks every product, input and random value authenticated since
 // the last check (Chida et al., ePrint 2018/570, the verification step, with
 // a MAC key that is never opened; see the comment at the top of check.go):
-// three rounds, after which the job aborts with a CheckError naming no one
+// four rounds, after which the job aborts with a CheckError naming no one
 // (the check cannot tell who deviated) if any pair was wrong, and nothing
 // more is opened. Semi-honest mode: a no-op.
 func (p *Party) Verify(ctx context.Context) error {
@@ -185,10 +138,14 @@ func (p *Party) check(ctx context.Context, extra fr.Vector, checked int) (fr.Vec
 	if err != nil {
 		return nil, fmt.Errorf("ss: check: %w", err)
 	}
+	var t fr.Element
+	t.Sub(&u, &aw[0])
+	sv, err := p.reshare(ctx, fr.Vector{t}, fr.Vector{s}, true) // [s·T], degree t
+	if err != nil {
+		return nil, fmt.Errorf("ss: check: %w", err)
+	}
 	r := p.round + 1
-	var v fr.Element
-	v.Sub(&u, &aw[0]).Mul(&v, &s) // a share of s·T of degree 2t
-	vals, err := p.openCheck(ctx, "check:mac", v, extra, checked)
+	vals, err := p.openCheck(ctx, "check:mac", sv[0], extra, checked)
 	if err != nil {
 		return nil, fmt.Errorf("ss: check: %w", err)
 	}
@@ -201,33 +158,48 @@ func (p *Party) check(ctx context.Context, extra fr.Vector, checked int) (fr.Vec
 	return vals[1:], nil
 }
 
-// openCheck is the last round of a check: each opener (party ≤ 2t) sends
-// every other party its share v of degree 2t plus its zero-sharing share,
-// and every party sends its shares of extra. It returns the interpolated
-// check value followed by extra's values; extra's shares must lie on one
-// polynomial of degree t (else a CheckError naming no one).
+// openCheck is the last round of a check: every party sends its shares of v
+// (the check value s·T) and of extra, and all n shares of each must lie on
+// one polynomial of degree t (else a CheckError naming no one). It returns v
+// followed by extra's values.
 func (p *Party) openCheck(ctx context.Context, label string, v fr.Element, extra fr.Vector, checked int) (fr.Vector, error) {
-	m := len(extra)
-	if err := checkBatch(m + 1); err != nil {
+	m := len(extra) + 1
+	if err := checkBatch(m); err != nil {
 		return nil, err
 	}
 	r := p.nextRound()
 	prm := p.params
-	openers := 2*prm.T + 1
 	if c := p.cheat; c != nil && c.LeaveAt != "" && c.LeaveAt == label {
 		return nil, p.cheatLeave(ctx)
 	}
-	mine := fr.Vector{}
-	if p.self < openers {
-		z := p.zeroShare(uint64(r))
-		v.Add(&v, &z)
-		if c := p.cheat; c != nil && c.ShiftCheck {
-			one := fr.One()
-			v.Add(&v, &one)
-		}
-		mine = fr.Vector{v}
+	mine := append(fr.Vector{v}, extra...)
+	if c := p.cheat; c != nil && c.ShiftCheck {
+		one := fr.One()
+		mine[0].Add(&mine[0], &one)
 	}
-	mine = append(mine, extra...)
+	shares := make([]fr.Vector, prm.N)
+	received := false
+	if c := p.cheat; c != nil && c.RushCheck {
+		// The test adversary that sends last: it reads every other share
+		// first, then sends the share that makes its own reconstruction
+		// set (itself and the next t parties) interpolate v to 0.
+		if err := p.recvShares(ctx, label, r, shares, m); err != nil {
+			return nil, err
+		}
+		received = true
+		var acc, own fr.Element
+		for k, j := range prm.openSet[p.self] {
+			if j == p.self {
+				own = prm.openCoef[p.self][k]
+				continue
+			}
+			var t fr.Element
+			t.Mul(&shares[j][0], &prm.openCoef[p.self][k])
+			acc.Add(&acc, &t)
+		}
+		own.Inverse(&own)
+		mine[0].Mul(&acc, &own).Neg(&mine[0])
+	}
 	payload := field.EncodeVector(mine)
 	for j := 0; j < prm.N; j++ {
 		if j == p.self {
@@ -237,42 +209,36 @@ func (p *Party) openCheck(ctx context.Context, label string, v fr.Element, extra
 			return nil, fmt.Errorf("ss: open %s: %w", label, err)
 		}
 	}
-	var val fr.Element
-	shares := make([]fr.Vector, prm.N)
-	for j := 0; j < prm.N; j++ {
-		got := mine
-		if j != p.self {
-			l := m
-			if j < openers {
-				l++
-			}
-			got = field.New(l)
-			if err := p.recvInto(ctx, j, msgRound(r, 0), got); err != nil {
-				return nil, fmt.Errorf("ss: open %s: %w", label, err)
-			}
+	if !received {
+		if err := p.recvShares(ctx, label, r, shares, m); err != nil {
+			return nil, err
 		}
-		if j < openers {
-			var t fr.Element
-			t.Mul(&got[0], &prm.chkLambda[j])
-			val.Add(&val, &t)
-			got = got[1:]
-		}
-		shares[j] = got
 	}
-	out := fr.Vector{val}
-	if m > 0 {
-		res, bad := prm.interpolateChecked(shares, nil)
-		if bad {
-			return nil, p.checkFailed(r, &CheckError{Check: "open " + label, Culprit: -1, Group: -1,
-				Detail: "shares are not on one polynomial of degree t"})
-		}
-		out = append(out, res...)
+	shares[p.self] = mine
+	out, bad := prm.interpolateChecked(shares, nil)
+	if bad {
+		return nil, p.checkFailed(r, &CheckError{Check: "open " + label, Culprit: -1, Group: -1,
+			Detail: "shares are not on one polynomial of degree t"})
 	}
 	p.observe(label, out[:1+checked])
 	if len(out) > 1+checked {
 		p.observe("mask:range", out[1+checked:])
 	}
 	return out, nil
+}
+
+// recvShares receives every other party's m shares of round r.
+func (p *Party) recvShares(ctx context.Context, label string, r transport.Round, shares []fr.Vector, m int) error {
+	for j := range shares {
+		if j == p.self {
+			continue
+		}
+		shares[j] = field.New(m)
+		if err := p.recvInto(ctx, j, msgRound(r, 0), shares[j]); err != nil {
+			return fmt.Errorf("ss: open %s: %w", label, err)
+		}
+	}
+	return nil
 }
 
 // hornerPending returns u = Σ_k x^(K−1−k)·m_k and w = Σ_k x^(K−1−k)·z_k over

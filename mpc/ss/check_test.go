@@ -15,59 +15,9 @@ import (
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
-// TestZeroShareSumsToZero: the openers' pseudo-random zero shares of a
-// check opening lie on a polynomial of degree 2t with value 0 at 0, differ
-// from round to round, and are not all zero.
-func TestZeroShareSumsToZero(t *testing.T) {
-	for n := MinParties; n <= MaxParties; n++ {
-		prm := mustParams(t, n)
-		// seeds[i][j] = seeds[j][i]: the pair's setup seed.
-		seeds := make([][][field.SeedBytes]byte, n)
-		for i := range seeds {
-			seeds[i] = make([][field.SeedBytes]byte, n)
-		}
-		r := rand.New(rand.NewPCG(uint64(n), 77))
-		for i := 0; i < n; i++ {
-			for j := i + 1; j < n; j++ {
-				for b := range seeds[i][j] {
-					seeds[i][j][b] = byte(r.Uint32())
-				}
-				seeds[j][i] = seeds[i][j]
-			}
-		}
-		openers := 2*prm.T + 1
-		var prev fr.Vector
-		for round := uint64(1); round <= 3; round++ {
-			var sum fr.Element
-			zs := field.New(openers)
-			for i := 0; i < n; i++ {
-				p := &Party{params: prm, self: i, zero: zeroKeys(prm, i, seeds[i]),
-					workers: []*worker{{stream: make([]byte, field.StreamBufBytes)}}}
-				if i >= openers {
-					if p.zero != nil {
-						t.Fatalf("n=%d: party %d is no opener but has zero keys", n, i)
-					}
-					continue
-				}
-				zs[i] = p.zeroShare(round)
-				var term fr.Element
-				term.Mul(&zs[i], &prm.chkLambda[i])
-				sum.Add(&sum, &term)
-			}
-			if !sum.IsZero() {
-				t.Fatalf("n=%d round %d: zero shares interpolate to %s", n, round, sum.String())
-			}
-			if zs[0].IsZero() || (prev != nil && zs.Equal(prev)) {
-				t.Fatalf("n=%d round %d: zero shares are degenerate", n, round)
-			}
-			prev = zs
-		}
-	}
-}
-
-// TestCheckRounds: a MAC check costs three rounds once its random sharings
-// are dealt (coin opening, α·w, the opening of s·T), and it passes for honest
-// parties, also for even n (only 2t+1 shares enter the opening).
+// TestCheckRounds: a MAC check costs four rounds once its random sharings
+// are dealt (coin opening, α·w, s·T, the opening of s·T with all n shares),
+// and it passes for honest parties, also for even n.
 func TestCheckRounds(t *testing.T) {
 	for _, n := range []int{3, 4, 5} {
 		prm := mustParams(t, n)
@@ -98,8 +48,8 @@ func TestCheckRounds(t *testing.T) {
 			if err != nil {
 				t.Fatalf("n=%d party %d: %v", n, i, err)
 			}
-			if res[i] != 3 {
-				t.Fatalf("n=%d party %d: check took %d rounds, want 3", n, i, res[i])
+			if res[i] != 4 {
+				t.Fatalf("n=%d party %d: check took %d rounds, want 4", n, i, res[i])
 			}
 		}
 	}

@@ -14,8 +14,12 @@ import (
 // Comparison parameters. Values compared are unsigned integers below
 // 2^ValueBits; masked openings hide them with statistical distance at most
 // 2^−Kappa. Every mask is r' + 2^m·r” with r' uniform on m bits (from random
-// bits) and r” a sum of t+1 parties' uniform MaskBits-bit integers, so
-// opened values stay below 2^(66+MaskBits+4) — far below the 254-bit field.
+// bits) and r” a sum of t+1 parties' uniform MaskBits-bit integers. Composed
+// from checked bits, opened values stay below 2^(66+MaskBits+4); dealt as
+// range-checked integers (checkBits, many masks) each is below the range
+// check's window W and the opening is shifted by (t+1)·W, so it stays below
+// about 2^(ValueBits+wide+log2(2(t+1))) — near 2^170 at a few thousand masks,
+// still far below the 254-bit field.
 const (
 	ValueBits = 64
 	Kappa     = 40
@@ -253,7 +257,14 @@ func xorHalf(a, b, ab fr.Vector) fr.Vector {
 // is within 2^−(Kappa+6) of a value independent of the y's. o is linear in
 // the dealer's shares (no product, so no MAC is needed for it) and opened
 // with all n shares; a consistent opening out of range after a passed MAC
-// and bitness check names the dealer.
+// and bitness check names the dealer. The two ways of dealing masks are not
+// equally strong: masks composed from checked bits are in range with
+// certainty (up to the bitness check's L/|F|), dealt integers only up to the
+// range check's 2^−Kappa per dealer and batch. A corrupted dealer that slips
+// an oversized integer through (each caught try names it) makes one masked
+// opening wrap modulo q: a wrong comparison result no MAC sees, but nothing
+// private revealed (the opening is still masked by the honest dealers'
+// integers).
 func (p *Party) checkBits(ctx context.Context, bitsOf, contrib []Vec, lay maskDealing) error {
 	prg, err := p.coin(ctx)
 	if err != nil {
@@ -295,6 +306,10 @@ func (p *Party) checkBits(ctx context.Context, bitsOf, contrib []Vec, lay maskDe
 	var ranged fr.Vector
 	if lay.ranged {
 		ranged = p.rangeSums(prg, bitsOf, contrib, lay)
+	}
+	if c := p.cheat; c != nil && c.FrameBits {
+		one := fr.One()
+		h[0].Add(&h[0], &one)
 	}
 	p.Stats.Mults += k
 	r0, err := p.reshare(ctx, h, nil, true)

@@ -16,19 +16,20 @@
 // hidden by a mask uniform over the whole field (every label but the coins,
 // S-box and dealt-input openings; in particular before the bounded-mask
 // openings of comparisons, equality and truncation) — to the committee or to
-// one party — the party runs Verify (three rounds, check.go): a coin (a
+// one party — the party runs Verify (four rounds, check.go): a coin (a
 // random sharing dealt ahead, opened with all n shares after the pairs are
 // fixed) seeds coefficients ρ_k = x^k; [T] = Σρ_k[α·z_k] − [α]·Σρ_k[z_k]
 // (one multiplication, so α stays secret and a job may check many times; the
-// engine checks at least every 2^20 products); and s·T, for a random [s]
-// dealt ahead and never opened, is opened from the 2t+1 degree-2t local
-// products T_i·s_i of parties 0..2t, each masked by a pseudo-random sharing
-// of zero from the pairwise keys, and must be 0. A member that adds d to a
-// product and e to its MAC passes with probability ≤ (K+1)/|F| for K pending
-// products, as it knows neither α, x nor s in advance. As in the paper
-// (CheckZero), T itself is never opened: a MAC error e on one product makes
-// the next product with it carry e·y for an honest y, and T would reveal y;
-// s·T is uniform when T ≠ 0 and the member's own shift when T = 0.
+// engine checks at least every 2^20 products); [s·T] for a random [s] dealt
+// ahead and never opened (one more multiplication), opened with all n shares
+// like every other opening, must be 0. A member that adds d to a product and
+// e to its MAC passes with probability ≤ (K+2)/|F| for K pending products,
+// as it knows neither α, x nor s in advance. As in the paper (CheckZero), T
+// itself is never opened: a MAC error e on one product makes the next
+// product with it carry e·y for an honest y, and T would reveal y; s·T is
+// uniform when T ≠ 0. (Opening the degree-2t local products T_i·s_i instead
+// saves a round but has no redundancy: a member that sends last can make
+// them interpolate to 0 — see check.go.)
 //
 // Every other opening in malicious mode (masked values, coins, bitness
 // results, outputs, openings to one party) sends all n shares to each

@@ -42,21 +42,22 @@ func (p *Party) Lane(l int) (*Party, error) {
 		return nil, fmt.Errorf("ss: lane seed: %w", err)
 	}
 	q := &Party{
-		params:  p.params,
-		conn:    p.conn,
-		self:    p.self,
-		round:   transport.Round(l) << laneShift,
-		onOpen:  p.onOpen,
-		sec:     p.sec,
-		alpha:   p.alpha,
-		cheat:   p.cheat,
-		own:     field.NewPRG(seed, fmt.Sprintf("cohort/ss/lane/%d", l)),
-		toPRG:   p.toPRG,
-		fromPRG: p.fromPRG,
-		fromIdx: p.fromIdx,
-		zero:    p.zero,
-		failure: p.failure,
-		workers: make([]*worker, len(p.workers)),
+		params: p.params,
+		conn:   p.conn,
+		self:   p.self,
+		round:  transport.Round(l) << laneShift,
+		onOpen: p.onOpen,
+		sec:    p.sec,
+		alpha:  p.alpha,
+		cheat:  p.cheat,
+
+		cheatedOnce: p.cheatedOnce,
+		own:         field.NewPRG(seed, fmt.Sprintf("cohort/ss/lane/%d", l)),
+		toPRG:       p.toPRG,
+		fromPRG:     p.fromPRG,
+		fromIdx:     p.fromIdx,
+		failure:     p.failure,
+		workers:     make([]*worker, len(p.workers)),
 	}
 	for i := range q.workers {
 		q.workers[i] = &worker{stream: make([]byte, field.StreamBufBytes)}

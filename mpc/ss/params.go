@@ -42,10 +42,6 @@ type Params struct {
 	// party j uses to reconstruct; openCoef[j] are their Lagrange coefficients.
 	openSet  [][]int
 	openCoef [][]fr.Element
-	// chkLambda are the Lagrange coefficients at 0 over the 2t+1 points of
-	// parties 0..2t (the check openers): the recombination vector of the
-	// MAC check's degree-2t opening (see check.go).
-	chkLambda []fr.Element
 }
 
 // NewParams returns the parameters for a committee of n parties.
@@ -60,7 +56,6 @@ func NewParams(n int) (*Params, error) {
 		all[i] = i
 	}
 	p.lambda = lagrange(all, 0)
-	p.chkLambda = lagrange(all[:2*t+1], 0)
 
 	p.prgSet = make([][]int, n)
 	p.sendSet = make([][]int, n)

@@ -56,17 +56,18 @@ type Party struct {
 	alpha fr.Element
 	pend  pending
 	dirty bool
-	// zero[j]: the key shared with check opener j (both parties ≤ 2t) for
-	// the pseudo-random zero sharing of the MAC check's opening; randPool:
-	// joint random sharings dealt ahead for checks (coins and masks).
-	zero     []*field.StreamKey
+	// randPool: joint random sharings dealt ahead for checks (coins and
+	// masks).
 	randPool fr.Vector
 
 	// cheat is the test-only adversary (mpc/internal/cheat), nil in any
 	// deployment; cheating and op steer it.
 	cheat    *cheat.Plan
 	cheating bool
-	op       string
+	// cheatedOnce records that a MulOnce offset was applied (shared with
+	// the lanes).
+	cheatedOnce *atomic.Bool
+	op          string
 
 	own     *field.PRG         // private randomness
 	toPRG   []*field.StreamKey // toPRG[j]: streams self→j, for j in prgSet[self]
@@ -198,8 +199,10 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		onOpen:  cfg.OnOpen,
 		sec:     cfg.Security,
 		cheat:   cheat.From(ctx),
-		toPRG:   make([]*field.StreamKey, params.N),
-		fromPRG: make([]*field.StreamKey, params.N),
+
+		cheatedOnce: new(atomic.Bool),
+		toPRG:       make([]*field.StreamKey, params.N),
+		fromPRG:     make([]*field.StreamKey, params.N),
 	}
 	p.workers = make([]*worker, max(1, runtime.GOMAXPROCS(0)))
 	for i := range p.workers {
@@ -248,7 +251,6 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 			}
 		}
 	}
-	p.zero = zeroKeys(params, self, seeds)
 	switch cfg.Security {
 	case Malicious:
 		// The MAC key: a joint random sharing (one round), never opened.

@@ -73,8 +73,19 @@ type Plan struct {
 	// modulo q).
 	BadMask bool
 	// ShiftCheck adds 1 to this member's share of the MAC check's opening
-	// (the degree-2t share of s·T, which no consistency check covers).
+	// (its share of s·T).
 	ShiftCheck bool
+	// RushCheck makes the member send last in the MAC check's opening: it
+	// reads every other share of s·T first, then sends the share that makes
+	// its own reconstruction interpolate to 0 (an attack on a check opened
+	// without redundancy; found by review).
+	RushCheck bool
+	// MulOnce limits MulOffset to the first matching multiplication.
+	MulOnce bool
+	// FrameBits adds 1 to this member's local product of dealer 0's
+	// bitness sum (a MAC error that would name an honest dealer if the check
+	// let it through).
+	FrameBits bool
 }
 
 type key struct{}
