@@ -171,10 +171,22 @@ func prepareTournament(ctx context.Context, p *ss.Party, kind AuctionKind, B int
 
 // tournament returns shares of the winner's index and of the price; the
 // comparison randomness is prepared first (prepareTournament).
+//
+// Every level compares the pairs of nodes (w = [l < r]) and selects the new
+// maximum and its index in one multiplication round. Vickrey also carries each
+// node's runner-up: max(min(l, r), runner-up of the winning side). That max
+// is left pending as the pair (lo, hi) = (min(l, r), winner's runner-up) and
+// resolved by a comparison batched with the next level's winner comparison —
+// both inputs are ready after the same selection round — so a level costs one
+// comparison stage (one MAC check and one bounded-mask opening) instead of
+// two; the runner-ups the next level selects from are resolved in its
+// selection round and the winner's side is chosen in one more
+// multiplication round.
 func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids ss.Vec) (idx, price ss.Vec, err error) {
 	if kind != FirstPrice && kind != SecondPrice {
 		return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: unknown auction kind %d", int(kind))
 	}
+	vickrey := kind == SecondPrice
 	B := bids.Len()
 	// Nodes of the tournament, in bidder order: max, its index, runner-up.
 	mx := bids.Clone()
@@ -184,60 +196,63 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids ss.Vec)
 	}
 	idx = p.Public(ids)
 	second := p.NewVec(B)
-	for first := true; mx.Len() > 1; first = false {
+	// The runner-up of node q < pending.Len() is max(pending[q], pendHi[q])
+	// (not yet resolved); the other nodes' runner-ups are in second.
+	pending, pendHi := p.NewVec(0), p.NewVec(0)
+	for first := true; mx.Len() > 1 || pending.Len() > 0; first = false {
 		pairs := mx.Len() / 2
 		l, r := p.NewVec(pairs), p.NewVec(pairs)
 		li, ri := p.NewVec(pairs), p.NewVec(pairs)
-		ls, rs := p.NewVec(pairs), p.NewVec(pairs)
 		for q := 0; q < pairs; q++ {
 			l.Set(q, mx, 2*q)
 			r.Set(q, mx, 2*q+1)
 			li.Set(q, idx, 2*q)
 			ri.Set(q, idx, 2*q+1)
-			ls.Set(q, second, 2*q)
-			rs.Set(q, second, 2*q+1)
 		}
 		// w = [l < r]: the right node wins only on a strictly higher bid, so
-		// ties go to the lower index.
-		w, err := p.LessThanVec(ctx, l, r)
+		// ties go to the lower index. v = [lo < hi] resolves the pending
+		// runner-ups, in the same comparison stage.
+		np := pending.Len()
+		c, err := p.LessThanVec(ctx, ss.ConcatVecs(l, pending), ss.ConcatVecs(r, pendHi))
 		if err != nil {
 			return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction: %w", err)
 		}
-		// One multiplication round selects max, index (and runner-up of the
-		// winning side): x_l + w·(x_r − x_l).
-		diffs := []ss.Vec{r.Sub(l), ri.Sub(li)}
-		if kind == SecondPrice && !first {
-			diffs = append(diffs, rs.Sub(ls))
-		}
-		ws := make([]ss.Vec, len(diffs))
-		for i := range ws {
-			ws[i] = w
-		}
-		prod, err := p.MulVec(ctx, ss.ConcatVecs(ws...), ss.ConcatVecs(diffs...))
+		w, v := c.Slice(0, pairs), c.Slice(pairs, pairs+np)
+		// One multiplication round selects max, index (x_l + w·(x_r − x_l))
+		// and the pending runner-ups (lo + v·(hi − lo)).
+		prod, err := p.MulVec(ctx, ss.ConcatVecs(w, w, v), ss.ConcatVecs(r.Sub(l), ri.Sub(li), pendHi.Sub(pending)))
 		if err != nil {
 			return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction: %w", err)
+		}
+		if np > 0 {
+			second = ss.ConcatVecs(pending.Add(prod.Slice(2*pairs, 2*pairs+np)), second.Slice(np, second.Len()))
+			pending, pendHi = p.NewVec(0), p.NewVec(0)
+		}
+		if pairs == 0 {
+			break
 		}
 		nm := l.Add(prod.Slice(0, pairs))
 		ni := li.Add(prod.Slice(pairs, 2*pairs))
-		var ns ss.Vec
-		switch {
-		case kind == SecondPrice && first:
-			// runner-up = min(l, r): both sides' runner-ups are still zero.
-			ns = l.Add(r).Sub(nm)
-		case kind == SecondPrice:
-			// runner-up = max(min(l, r), runner-up of the winner's side).
+		ns := p.NewVec(pairs)
+		if vickrey {
+			// lo = min(l, r); the first level's runner-ups are all zero, so
+			// there lo is the runner-up.
 			lo := l.Add(r).Sub(nm)
-			sw := ls.Add(prod.Slice(2*pairs, 3*pairs))
-			v, err := p.LessThanVec(ctx, lo, sw)
-			if err != nil {
-				return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction: %w", err)
+			if first {
+				ns = lo
+			} else {
+				ls, rs := p.NewVec(pairs), p.NewVec(pairs)
+				for q := 0; q < pairs; q++ {
+					ls.Set(q, second, 2*q)
+					rs.Set(q, second, 2*q+1)
+				}
+				// The winning side's runner-up: ls + w·(rs − ls).
+				sel, err := p.MulVec(ctx, w, rs.Sub(ls))
+				if err != nil {
+					return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction: %w", err)
+				}
+				pending, pendHi = lo, ls.Add(sel)
 			}
-			ns, err = p.SelectVec(ctx, v, sw, lo)
-			if err != nil {
-				return ss.Vec{}, ss.Vec{}, fmt.Errorf("jobs: auction: %w", err)
-			}
-		default:
-			ns = p.NewVec(pairs)
 		}
 		if mx.Len()%2 == 1 {
 			last := mx.Len() - 1
@@ -248,7 +263,7 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids ss.Vec)
 		mx, idx, second = nm, ni, ns
 	}
 	price = mx
-	if kind == SecondPrice {
+	if vickrey {
 		price = second
 	}
 	return idx, price, nil

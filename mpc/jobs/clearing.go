@@ -193,7 +193,7 @@ func clearAuth(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []Clear
 		steps++
 	}
 	// The search, then the rationing of the long side (see ration).
-	if err := p.PrepareComparisons(ctx, steps+1+2*len(bids), 0); err != nil {
+	if err := p.PrepareComparisons(ctx, steps+len(bids), 0); err != nil {
 		return nil, fmt.Errorf("jobs: clearing preprocessing: %w", err)
 	}
 	// Count the levels with D ≥ S: the predicate is true on a prefix.
@@ -287,44 +287,52 @@ func clearAuth(ctx context.Context, p *ss.Party, spec ClearingSpec, bids []Clear
 // the long side is filled in provider order (time priority) until V is
 // reached, so that both sides' allocations add up to V. Bidder i of a side
 // gets min(x_i, max(0, V − P_i)), P_i the quantities of the same side's
-// bidders before it — two comparisons per bidder and nothing opened.
-// (Pro-rata rationing would need a secret division.)
+// bidders before it. (Pro-rata rationing would need a secret division.)
+//
+// That is min(P_i + x_i, V) − min(P_i, V): the part of [P_i, P_i + x_i]
+// below V. A side's quantities add up to its own total (D for the buyers, S
+// for the sellers), so every P_i + x_i is at most it and min(P_i + x_i, V)
+// is min(P_i + x_i, T) with T the other side's total. So one comparison per
+// bidder, all in one comparison stage (one MAC check and one bounded-mask
+// opening), and one multiplication round; the outcomes stay shared and
+// nothing is opened.
 func ration(ctx context.Context, p *ss.Party, bids []ClearingBid, x, demand, supply ss.Vec) (ss.Vec, error) {
 	B := len(bids)
-	shortBuyers, err := p.LessThanVec(ctx, demand, supply)
-	if err != nil {
-		return ss.Vec{}, err
-	}
-	v, err := p.MulVec(ctx, shortBuyers, demand.Sub(supply))
-	if err != nil {
-		return ss.Vec{}, err
-	}
-	volume := v.Add(supply) // V = S + [D < S]·(D − S)
-
-	before := p.NewVec(B) // P_i
-	vol := p.NewVec(B)
-	var sums [3]ss.Vec // per side
+	end := p.NewVec(B)   // P_i + x_i
+	other := p.NewVec(B) // T: the other side's total
+	var sums [3]ss.Vec   // per side
 	for s := range sums {
 		sums[s] = p.NewVec(1)
 	}
 	for i, b := range bids {
-		before.Set(i, sums[b.Side], 0)
 		sums[b.Side] = sums[b.Side].Add(x.Slice(i, i+1))
-		vol.Set(i, volume, 0)
+		end.Set(i, sums[b.Side], 0)
+		if b.Side == Buyer {
+			other.Set(i, supply, 0)
+		} else {
+			other.Set(i, demand, 0)
+		}
 	}
-	room, err := p.LessThanVec(ctx, before, vol) // [P_i < V]
+	below, err := p.LessThanVec(ctx, other, end) // [T < P_i + x_i]
 	if err != nil {
 		return ss.Vec{}, err
 	}
-	left, err := p.MulVec(ctx, room, vol.Sub(before)) // max(0, V − P_i)
+	prod, err := p.MulVec(ctx, below, other.Sub(end))
 	if err != nil {
 		return ss.Vec{}, err
 	}
-	short, err := p.LessThanVec(ctx, left, x)
-	if err != nil {
-		return ss.Vec{}, err
+	capped := end.Add(prod) // min(P_i + x_i, T)
+	alloc := p.NewVec(B)
+	var prev [3]ss.Vec // min(P_i, T) per side: 0 for its first bidder
+	for s := range prev {
+		prev[s] = p.NewVec(1)
 	}
-	return p.SelectVec(ctx, short, left, x)
+	for i, b := range bids {
+		c := capped.Slice(i, i+1)
+		alloc.Set(i, c.Sub(prev[b.Side]), 0)
+		prev[b.Side] = c
+	}
+	return alloc, nil
 }
 
 // PlainRation is ration in the clear (the reference of tests and of
