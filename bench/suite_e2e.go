@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -263,17 +262,11 @@ func e2eTender(ctx context.Context, net *localnet.Net, rng *rand.Rand, res Resul
 			return fmt.Errorf("e2e: %s's assignment %+v, plaintext (%d, %d)", q, a, want[2*k], want[2*k+1])
 		}
 	}
-	award := &ledgerpb.OrderAward{OrderId: orderID, JobId: "tender", Award: got.Tender.Award}
-	if award.Salt, err = hex.DecodeString(got.Tender.AwardSalt); err != nil {
+	salt, commitments, err := got.Tender.Opening()
+	if err != nil {
 		return err
 	}
-	for _, c := range got.Tender.Commitments {
-		b, err := hex.DecodeString(c)
-		if err != nil {
-			return err
-		}
-		award.Commitments = append(award.Commitments, b)
-	}
+	award := &ledgerpb.OrderAward{OrderId: orderID, JobId: "tender", Award: got.Tender.Award, Salt: salt, Commitments: commitments}
 	if err := net.Submit(ctx, 2, func(p *ledgerpb.TxPayload) { p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: award} }); err != nil {
 		return fmt.Errorf("e2e: order.award: %w", err)
 	}

@@ -112,14 +112,11 @@ func (d *demo) tender(ctx context.Context) (string, error) {
 	}
 	fmt.Fprintf(d.out, "      node2 learned only the chosen partners: %s; no losing quote was revealed\n", strings.Join(chosen, ", "))
 
-	raw, err := jobrun.MarshalResult(res)
+	salt, commitments, err := res.Tender.Opening()
 	if err != nil {
 		return "", err
 	}
-	award, err := parseAwardResult(raw, orderID)
-	if err != nil {
-		return "", err
-	}
+	award := &ledgerpb.OrderAward{OrderId: orderID, JobId: jobID, Award: res.Tender.Award, Salt: salt, Commitments: commitments}
 	if err := d.net.Submit(ctx, 2, func(p *ledgerpb.TxPayload) { p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: award} }); err != nil {
 		return "", fmt.Errorf("order award: %w", err)
 	}
@@ -196,39 +193,23 @@ func (d *demo) tender(ctx context.Context) (string, error) {
 }
 
 // deliver has node2 sign partner p's delivery of units and the partner
-// prove (zk) that it completed at least claim basis points of its task.
+// prove (zk) that it completed at least claim basis points of its task, as
+// `task sign-delivery` and `task complete` do.
 func (d *demo) deliver(ctx context.Context, key *eddsa.PrivateKey, keys *zk.Keys, p client.OrderPartner, units uint64, claim uint32) error {
-	task := ledger.TaskFelt(p.TaskID)
-	salt, err := zk.NewSalt(rand.Reader)
-	if err != nil {
-		return err
-	}
 	const quality = 10_000
-	delivery := zk.DeliveryCommitment(task, units, quality, salt)
-	sig, err := zk.SignDelivery(key, delivery)
+	delivery, err := signDelivery(key, p.TaskID, units, quality)
 	if err != nil {
 		return err
 	}
-	w := zk.CompletionWitness{
-		TaskID: zk.FeltOf(task), OrderQuantity: zk.Uint64(p.Quantity), OrderSalt: zk.FeltOf(ledger.OrderTaskSalt(p.TaskID)),
-		DeliveredQuantity: zk.Uint64(units), QualityBps: zk.Uint64(quality), DeliverySalt: zk.FeltOf(salt),
-		ThresholdBps: zk.Uint64(claim), CounterpartyKey: key.PublicKey.Bytes(), Signature: sig,
-	}
-	pf, err := keys.Prove(ctx, w)
+	msg, err := proveCompletion(ctx, keys, orderTaskFile(p, key.PublicKey.Bytes()), delivery, claim)
 	if err != nil {
 		return err
 	}
-	proof, err := pf.ProofBytes()
-	if err != nil {
-		return err
-	}
-	db := delivery.Bytes()
 	i := slices.Index([]string{"node0", "node1", "node2", "node3"}, p.Member)
 	if i < 0 {
 		return fmt.Errorf("%s is not a demo node", p.Member)
 	}
 	return d.net.Submit(ctx, i, func(m *ledgerpb.TxPayload) {
-		m.Msg = &ledgerpb.TxPayload_TaskComplete{TaskComplete: &ledgerpb.TaskComplete{
-			TaskId: p.TaskID, DeliveryCommitment: db[:], ClaimedBps: claim, VkId: keys.Info.VKID, Proof: proof}}
+		m.Msg = &ledgerpb.TxPayload_TaskComplete{TaskComplete: msg}
 	})
 }

@@ -376,8 +376,7 @@ commands read; the ledger's task must commit to exactly this opening.`,
 				if hex.EncodeToString(ledger.OrderTaskCommitment(p.TaskID, p.Quantity)) != t.OrderCommitment {
 					return fmt.Errorf("task %s does not commit to %d units", p.TaskID, p.Quantity)
 				}
-				f := orderFile{TaskID: p.TaskID, Quantity: zk.Uint64(p.Quantity), Salt: zk.FeltOf(ledger.OrderTaskSalt(p.TaskID)), CounterpartyKey: key}
-				if err := writeJSONFile(out, f, 0o600); err != nil {
+				if err := writeJSONFile(out, orderTaskFile(p, key), 0o600); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "task %s of %s (%d units): %s\n", p.TaskID, partner, p.Quantity, out)
@@ -400,6 +399,12 @@ commands read; the ledger's task must commit to exactly this opening.`,
 
 // termsOf rebuilds an order's terms from the node's answer, to recompute
 // the hash a partner signs.
+// orderTaskFile is the opening of an order task's quantity commitment: the
+// salt is public (ledger.OrderTaskSalt), the quantity an order term.
+func orderTaskFile(p client.OrderPartner, counterpartyKey []byte) orderFile {
+	return orderFile{TaskID: p.TaskID, Quantity: zk.Uint64(p.Quantity), Salt: zk.FeltOf(ledger.OrderTaskSalt(p.TaskID)), CounterpartyKey: counterpartyKey}
+}
+
 func termsOf(o *client.Order) *ledgerpb.OrderCreate {
 	key, _ := hex.DecodeString(o.CounterpartyKey)
 	t := &ledgerpb.OrderCreate{

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
+	"github.com/cohortnet/cohort/node/jobrun"
 	"github.com/cohortnet/cohort/policies"
 )
 
@@ -87,62 +87,25 @@ func tenderJobSpec(o *client.Order, quoters []string, ratings []int64, pol *poli
 	return p, slots, nil
 }
 
-// tenderResultFile is the part of a recipient's result file (node/jobrun
-// Result, JSON) that an award opens.
-type tenderResultFile struct {
-	JobID  string `json:"job_id"`
-	Type   string `json:"type"`
-	Tender *struct {
-		Partners []struct {
-			Member   string `json:"member"`
-			Quote    int    `json:"quote"`
-			Quantity uint64 `json:"quantity"`
-			Price    uint64 `json:"price"`
-		} `json:"partners"`
-		Award       []uint64 `json:"award"`
-		AwardSalt   string   `json:"award_salt"`
-		Commitments []string `json:"commitments"`
-	} `json:"tender"`
-}
-
-// parseAwardResult turns a tender job's result file into the order.award
-// message; the ledger checks the opening, this only catches a wrong file.
+// parseAwardResult turns a tender job's result file (node/jobrun Result,
+// JSON) into the order.award message; the ledger checks the opening, this
+// only catches a wrong file.
 func parseAwardResult(raw []byte, orderID string) (*ledgerpb.OrderAward, error) {
 	if len(raw) > maxResultFileBytes {
 		return nil, fmt.Errorf("result file of %d bytes exceeds %d", len(raw), maxResultFileBytes)
 	}
-	var r tenderResultFile
+	var r jobrun.Result
 	if err := json.NewDecoder(bytes.NewReader(raw)).Decode(&r); err != nil {
 		return nil, fmt.Errorf("result file: %w", err)
 	}
 	if r.Tender == nil {
 		return nil, fmt.Errorf("result file of job %q (%s) has no tender result", r.JobID, r.Type)
 	}
-	t := r.Tender
-	if len(t.Award) > 2*jobspec.MaxTenderQuotes || len(t.Commitments) > jobspec.MaxTenderQuotes+1 {
-		return nil, fmt.Errorf("result file: %d award values and %d commitments exceed a tender's %d quotes", len(t.Award), len(t.Commitments), jobspec.MaxTenderQuotes)
+	salt, commitments, err := r.Tender.Opening()
+	if err != nil {
+		return nil, fmt.Errorf("result file: %w", err)
 	}
-	m := &ledgerpb.OrderAward{OrderId: orderID, JobId: r.JobID, Award: t.Award}
-	var err error
-	if m.Salt, err = hex32(t.AwardSalt, "award_salt"); err != nil {
-		return nil, err
-	}
-	for i, c := range t.Commitments {
-		b, err := hex32(c, fmt.Sprintf("commitment %d", i))
-		if err != nil {
-			return nil, err
-		}
-		m.Commitments = append(m.Commitments, b)
-	}
-	return m, nil
-}
-
-func hex32(s, what string) ([]byte, error) {
-	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
-	if err != nil || len(b) != 32 {
-		return nil, fmt.Errorf("result file: %s must be 32 bytes of hex", what)
-	}
-	return b, nil
+	return &ledgerpb.OrderAward{OrderId: orderID, JobId: r.JobID, Award: r.Tender.Award, Salt: salt, Commitments: commitments}, nil
 }
 
 // quoteFiles are the two input files of a quote, by slot.

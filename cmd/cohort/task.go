@@ -119,16 +119,10 @@ commitment, which you give the assignee privately: it needs it to prove completi
 			if err := readJSONFile(orderIn, &order); err != nil {
 				return err
 			}
-			salt, err := zk.NewSalt(rand.Reader)
+			out, err := signDelivery(key, order.TaskID, delivered, quality)
 			if err != nil {
 				return err
 			}
-			d := zk.DeliveryCommitment(ledger.TaskFelt(order.TaskID), delivered, quality, salt)
-			sig, err := zk.SignDelivery(key, d)
-			if err != nil {
-				return err
-			}
-			out := deliveryFile{TaskID: order.TaskID, Delivered: zk.Uint64(delivered), QualityBps: zk.Uint64(quality), Salt: zk.FeltOf(salt), Signature: sig}
 			if err := writeJSONFile(deliveryOut, out, 0o600); err != nil {
 				return err
 			}
@@ -164,26 +158,13 @@ commitment, which you give the assignee privately: it needs it to prove completi
 			if err != nil {
 				return err
 			}
-			w := zk.CompletionWitness{
-				TaskID: zk.FeltOf(ledger.TaskFelt(order.TaskID)), OrderQuantity: order.Quantity, OrderSalt: order.Salt,
-				DeliveredQuantity: d.Delivered, QualityBps: d.QualityBps, DeliverySalt: d.Salt,
-				ThresholdBps: zk.Uint64(claim), CounterpartyKey: order.CounterpartyKey, Signature: d.Signature,
-			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "proving completion of task %s at %d bps…\n", order.TaskID, claim)
-			pf, err := keys.Prove(cmd.Context(), w)
+			msg, err := proveCompletion(cmd.Context(), keys, order, d, claim)
 			if err != nil {
 				return err
 			}
-			proof, err := pf.ProofBytes()
-			if err != nil {
-				return err
-			}
-			delivery := zk.DeliveryCommitment(ledger.TaskFelt(order.TaskID), uint64(d.Delivered), uint64(d.QualityBps), d.Salt.Fr())
-			db := delivery.Bytes()
 			_, res, err := submit(cmd.Context(), home, func(p *ledgerpb.TxPayload) {
-				p.Msg = &ledgerpb.TxPayload_TaskComplete{TaskComplete: &ledgerpb.TaskComplete{
-					TaskId: order.TaskID, DeliveryCommitment: db[:], ClaimedBps: claim, VkId: keys.Info.VKID, Proof: proof,
-				}}
+				p.Msg = &ledgerpb.TxPayload_TaskComplete{TaskComplete: msg}
 			})
 			if err != nil {
 				return err
@@ -242,6 +223,43 @@ func newCreditCmd() *cobra.Command {
 	_ = show.MarkFlagRequired("home")
 	cmd.AddCommand(show)
 	return cmd
+}
+
+// signDelivery is the buyer's side of a delivery: a fresh commitment to the
+// delivered quantity and quality of a task, signed with its delivery key.
+func signDelivery(key *eddsa.PrivateKey, taskID string, delivered, qualityBps uint64) (deliveryFile, error) {
+	salt, err := zk.NewSalt(rand.Reader)
+	if err != nil {
+		return deliveryFile{}, err
+	}
+	d := zk.DeliveryCommitment(ledger.TaskFelt(taskID), delivered, qualityBps, salt)
+	sig, err := zk.SignDelivery(key, d)
+	if err != nil {
+		return deliveryFile{}, err
+	}
+	return deliveryFile{TaskID: taskID, Delivered: zk.Uint64(delivered), QualityBps: zk.Uint64(qualityBps), Salt: zk.FeltOf(salt), Signature: sig}, nil
+}
+
+// proveCompletion is the assignee's side: a completion proof that delivery
+// d of the task order opens meets claim basis points, as the task.complete
+// message the validators verify.
+func proveCompletion(ctx context.Context, keys *zk.Keys, order orderFile, d deliveryFile, claim uint32) (*ledgerpb.TaskComplete, error) {
+	w := zk.CompletionWitness{
+		TaskID: zk.FeltOf(ledger.TaskFelt(order.TaskID)), OrderQuantity: order.Quantity, OrderSalt: order.Salt,
+		DeliveredQuantity: d.Delivered, QualityBps: d.QualityBps, DeliverySalt: d.Salt,
+		ThresholdBps: zk.Uint64(claim), CounterpartyKey: order.CounterpartyKey, Signature: d.Signature,
+	}
+	pf, err := keys.Prove(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := pf.ProofBytes()
+	if err != nil {
+		return nil, err
+	}
+	delivery := zk.DeliveryCommitment(ledger.TaskFelt(order.TaskID), uint64(d.Delivered), uint64(d.QualityBps), d.Salt.Fr())
+	db := delivery.Bytes()
+	return &ledgerpb.TaskComplete{TaskId: order.TaskID, DeliveryCommitment: db[:], ClaimedBps: claim, VkId: keys.Info.VKID, Proof: proof}, nil
 }
 
 func loadDeliveryKey(home string) (*eddsa.PrivateKey, error) {

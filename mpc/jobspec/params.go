@@ -40,7 +40,7 @@ const (
 	MaxClearingQuantity = 1 << 48
 	// MaxTenderQuotes bounds a tender's quotes (two provider slots each):
 	// the ranking compares every pair, 2,016 comparisons at this bound.
-	MaxTenderQuotes = 64
+	MaxTenderQuotes = jobs.MaxTenderQuotes
 	// MaxTenderPartners bounds the partners a tender may choose (an order's
 	// partner slots).
 	MaxTenderPartners = 16

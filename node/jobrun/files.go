@@ -1,9 +1,11 @@
 package jobrun
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/cohortnet/cohort/mpc/jobspec"
 )
@@ -214,6 +216,35 @@ type TenderResult struct {
 	// Commitments are the MPC commitments (hex): the award's, then each
 	// quote's assignment's.
 	Commitments []string `json:"commitments"`
+}
+
+// Opening decodes what an order.award carries besides the award: the award
+// salt and the MPC commitments, 32-byte big-endian field elements each. It
+// bounds the lengths by a tender's MaxTenderQuotes (the file is untrusted
+// input to the command that posts it; the ledger checks the opening).
+func (r *TenderResult) Opening() (salt []byte, commitments [][]byte, err error) {
+	if len(r.Award) > 2*jobspec.MaxTenderQuotes || len(r.Commitments) > jobspec.MaxTenderQuotes+1 {
+		return nil, nil, fmt.Errorf("%d award values and %d commitments exceed a tender's %d quotes", len(r.Award), len(r.Commitments), jobspec.MaxTenderQuotes)
+	}
+	if salt, err = hex32(r.AwardSalt, "award_salt"); err != nil {
+		return nil, nil, err
+	}
+	for i, c := range r.Commitments {
+		b, err := hex32(c, fmt.Sprintf("commitment %d", i))
+		if err != nil {
+			return nil, nil, err
+		}
+		commitments = append(commitments, b)
+	}
+	return salt, commitments, nil
+}
+
+func hex32(s, what string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("%s must be 32 bytes of hex", what)
+	}
+	return b, nil
 }
 
 // TenderPartner is a chosen quote.
