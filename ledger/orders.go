@@ -22,8 +22,8 @@ import (
 // becomes active and opens one PoTC task per partner through the task
 // machinery. The ledger itself suspends an active order on a breach it
 // detects (a partner's task times out, a completion proven below the
-// threshold, a completion proof that does not verify); the parties resume or
-// terminate it by each sending a vote, and an active order whose tasks are
+// threshold, a completion proof that does not verify); every party resumes it
+// by a vote, the parties not in breach terminate it by theirs, and an active order whose tasks are
 // all closed is settled on the ledger (settle.go).
 //
 // The partner slots (member, quantity, unit value, fixed amount) are set by
@@ -470,17 +470,57 @@ func voteVerb(terminate bool) string {
 	return "resume"
 }
 
-// applyOrderVote records a vote; the transition happens when every party
-// has voted at the same version (a draft ends on any party's refusal).
-func applyOrderVote(b *blockState, oc policies.OrderCredit, signer string, o *ledgerpb.Order, vote orderVote, height int64) error {
+// breachingParties lists, sorted and without repeats, the parties whose
+// breaches put a suspended order in its current suspension: the parties
+// named by the run of transitions into "suspended" that ends the order's
+// history (a breach of a suspended order extends the run). Empty unless the
+// order is suspended.
+func breachingParties(o *ledgerpb.Order) []string {
+	if o.Status != OrderSuspended {
+		return nil
+	}
+	var out []string
+	for i := len(o.Transitions) - 1; i >= 0 && o.Transitions[i].To == OrderSuspended; i-- {
+		if p := o.Transitions[i].Party; p != "" {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// voteQuorum lists the parties whose votes a transition needs. Resuming
+// needs every party: the parties in breach must agree to go on. Terminating
+// a suspended order needs every party not in breach: a party in breach
+// cannot hold the others in a contract it broke by withholding its vote (it
+// may still vote; it bears the termination either way). Any other
+// termination needs every party.
+func voteQuorum(o *ledgerpb.Order, terminate bool) []string {
 	parties := orderParties(o)
+	if !terminate {
+		return parties
+	}
+	breaching := breachingParties(o)
+	quorum := slices.DeleteFunc(slices.Clone(parties), func(p string) bool { return slices.Contains(breaching, p) })
+	if len(quorum) == 0 {
+		return parties
+	}
+	return quorum
+}
+
+// applyOrderVote records a vote; the transition happens when every party of
+// the vote's quorum (voteQuorum) has voted at the same version (a draft ends
+// on any party's refusal).
+func applyOrderVote(b *blockState, oc policies.OrderCredit, signer string, o *ledgerpb.Order, vote orderVote, height int64) error {
 	votes := &o.ResumeVotes
 	if vote.terminate {
 		votes = &o.TerminateVotes
 	}
 	*votes = append(*votes, signer)
 	slices.Sort(*votes)
-	if len(*votes) < len(parties) && o.Status != OrderDraft && o.Status != OrderTendering {
+	quorum := voteQuorum(o, vote.terminate)
+	reached := !slices.ContainsFunc(quorum, func(p string) bool { return !slices.Contains(*votes, p) })
+	if !reached && o.Status != OrderDraft && o.Status != OrderTendering {
 		return putOrder(b, o)
 	}
 	tr := &ledgerpb.OrderTransition{Height: height, From: o.Status, By: signer}
@@ -491,18 +531,18 @@ func applyOrderVote(b *blockState, oc policies.OrderCredit, signer string, o *le
 		tr.To = OrderTerminated
 		if o.Status == OrderDraft || o.Status == OrderTendering {
 			tr.Reason = o.Status + " withdrawn by " + signer + ": " + vote.reason
-		} else {
-			tr.Reason = "terminated by every party: " + vote.reason
-		}
-		// The party whose breach suspended the order bears the termination.
-		if o.Status == OrderSuspended {
-			last := o.Transitions[len(o.Transitions)-1]
-			if last.Party != "" {
-				tr.Party, tr.CreditDelta = last.Party, oc.Terminated
-				if err := adjustRating(b, last.Party, oc.Terminated, "order "+o.Id+" terminated after a breach", height); err != nil {
+		} else if breaching := breachingParties(o); len(breaching) > 0 {
+			tr.Reason = "terminated by every party not in breach: " + vote.reason
+			// Each party whose breach suspended the order bears the
+			// termination; the transition names the first (sorted).
+			tr.Party, tr.CreditDelta = breaching[0], oc.Terminated
+			for _, p := range breaching {
+				if err := adjustRating(b, p, oc.Terminated, "order "+o.Id+" terminated after a breach", height); err != nil {
 					return err
 				}
 			}
+		} else {
+			tr.Reason = "terminated by every party: " + vote.reason
 		}
 		if err := cancelOrderTasks(b, o); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -868,4 +869,74 @@ func FuzzOrderTx(f *testing.F) {
 			t.Fatalf("CheckTx accepted %T %v, FinalizeBlock refused it: %s", msg, msg, r.Log)
 		}
 	})
+}
+
+// TestOrderSuspendedTerminatedWithoutTheBreachingParty: a party in breach
+// cannot hold a suspended order by withholding its vote. Resuming still
+// needs it; terminating needs only the parties not in breach, and every
+// party in breach bears the termination.
+func TestOrderSuspendedTerminatedWithoutTheBreachingParty(t *testing.T) {
+	e := newOrderEnv(t, 1000, 2)
+	badProof := func(e *orderEnv, o *ledgerpb.Order, i int) []byte {
+		msg := e.complete(o.TaskIds[i], o.Terms.Partners[i].Quantity, o.Terms.Partners[i].Quantity, 10000)
+		other := zk.DeliveryCommitment(TaskFelt(o.TaskIds[i]), 1, 1, fr.NewElement(9))
+		ob := other.Bytes()
+		msg.DeliveryCommitment = ob[:]
+		return e.tx(o.Terms.Partners[i].Member, msg)
+	}
+
+	// p1 breaches: the buyer and p2 cannot resume without it, but they
+	// terminate without it.
+	o := e.activate(e.terms("O-11", ModeOutputSharing, 50))
+	e.block(badProof(e, o, 0))
+	o = e.order("O-11")
+	if o.Status != OrderSuspended || lastTransition(o).Party != "p1" {
+		t.Fatalf("order after p1's breach: %s %+v", o.Status, lastTransition(o))
+	}
+	v := uint32(len(o.Transitions))
+	e.ok(e.tx("buyer", &ledgerpb.OrderResume{OrderId: "O-11", Version: v}))
+	e.ok(e.tx("p2", &ledgerpb.OrderResume{OrderId: "O-11", Version: v}))
+	if o := e.order("O-11"); o.Status != OrderSuspended {
+		t.Fatalf("resumed without the party in breach: %s", o.Status)
+	}
+	p1, p2 := e.score("p1"), e.score("p2")
+	e.ok(e.tx("buyer", &ledgerpb.OrderTerminate{OrderId: "O-11", Version: v, Reason: "p1 sent a false proof"}))
+	if o := e.order("O-11"); o.Status != OrderSuspended {
+		t.Fatalf("terminated by the buyer alone while p2 (not in breach) has not voted: %s", o.Status)
+	}
+	e.ok(e.tx("p2", &ledgerpb.OrderTerminate{OrderId: "O-11", Version: v}))
+	o = e.order("O-11")
+	tr := lastTransition(o)
+	if o.Status != OrderTerminated || tr.Party != "p1" || tr.CreditDelta != policies.DefaultOrderCredit.Terminated ||
+		!strings.Contains(tr.Reason, "every party not in breach") {
+		t.Fatalf("order after the votes of the parties not in breach: %s %+v", o.Status, tr)
+	}
+	if e.score("p1") != p1+policies.DefaultOrderCredit.Terminated || e.score("p2") != p2 {
+		t.Fatalf("credit after termination: p1 %d (was %d), p2 %d (was %d)", e.score("p1"), p1, e.score("p2"), p2)
+	}
+	for _, id := range o.TaskIds {
+		if task := taskOf(t, e.app(), id); task.Status == TaskOpen {
+			t.Fatalf("task %s still open after termination", id)
+		}
+	}
+
+	// Both partners breach (the second while suspended): the buyer alone
+	// terminates, and both bear it (a new chain: p1's grade fell).
+	e = newOrderEnv(t, 1000, 2)
+	o = e.activate(e.terms("O-12", ModeOutputSharing, 50))
+	e.block(badProof(e, o, 0))
+	e.block(badProof(e, o, 1))
+	o = e.order("O-12")
+	if got := breachingParties(o); !slices.Equal(got, []string{"p1", "p2"}) {
+		t.Fatalf("parties in breach %v", got)
+	}
+	p1, p2 = e.score("p1"), e.score("p2")
+	e.ok(e.tx("buyer", &ledgerpb.OrderTerminate{OrderId: "O-12", Version: uint32(len(o.Transitions))}))
+	o = e.order("O-12")
+	if o.Status != OrderTerminated {
+		t.Fatalf("order %s after the only party not in breach voted", o.Status)
+	}
+	if e.score("p1") != p1+policies.DefaultOrderCredit.Terminated || e.score("p2") != p2+policies.DefaultOrderCredit.Terminated {
+		t.Fatalf("credit after termination: p1 %d (was %d), p2 %d (was %d)", e.score("p1"), p1, e.score("p2"), p2)
+	}
 }

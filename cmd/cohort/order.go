@@ -104,7 +104,7 @@ func newOrderCmd() *cobra.Command {
 becomes active when every partner has signed and the ledger's checks pass (parties, credit
 grades, quantities, deadline, declared funds), and then opens one task per partner. The
 ledger suspends it on a breach (missed deadline, completion below threshold, failed proof);
-every party must vote to resume or terminate it. Settlement pays verified output only.
+every party must vote to resume it; the parties not in breach terminate it. Settlement pays verified output only.
 A tender order (create --tender) has no partners yet: quoters seal their quotes (quote),
 the demander runs a private tender job (tender) and posts its award (award), which names
 the partners, who then sign as for any order.
@@ -391,7 +391,7 @@ commands read; the ledger's task must commit to exactly this opening.`,
 
 	cmd.AddCommand(create, sign, show, list, settle,
 		vote("resume", "As a party, vote to resume a suspended order (every party must)", false),
-		vote("terminate", "As a party, vote to terminate the order (a draft or a tendering order: any party; otherwise every party)", true),
+		vote("terminate", "As a party, vote to terminate the order (a draft or a tendering order: any party; a suspended order: every party not in breach; otherwise every party)", true),
 		taskFile)
 	cmd.AddCommand(newOrderTenderCmds(&home)...)
 	return cmd
