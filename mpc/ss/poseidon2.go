@@ -369,7 +369,11 @@ type CommitMasks struct {
 	m     int
 	perms int
 	w     powers
-	used  bool
+	// paired (m ≤ PairBatch): the partial rounds run in pairs with the
+	// monomials pw, the full rounds with w (see poseidon2_pair.go).
+	paired bool
+	pw     pairMasks
+	used   bool
 }
 
 // PrepareCommit prepares the masks of one later CommitVecPrepared of m
@@ -390,6 +394,24 @@ func (p *Party) PrepareCommit(ctx context.Context, m, k int) (*CommitMasks, erro
 }
 
 func (p *Party) prepareCommit(ctx context.Context, m, perms int) (*CommitMasks, error) {
+	// Pairs only in malicious mode: there an opening costs a round of
+	// all-n-share messages and the check's latency, while semi-honest
+	// openings are cheap enough that the pairs' local work is not repaid.
+	return p.prepareCommitPaired(ctx, m, perms, p.malicious() && m <= PairBatch)
+}
+
+func (p *Party) prepareCommitPaired(ctx context.Context, m, perms int, paired bool) (*CommitMasks, error) {
+	if paired {
+		w, err := p.randomPowers(ctx, perms*singlesPerPairedPermutation*m)
+		if err != nil {
+			return nil, fmt.Errorf("ss: commit masks: %w", err)
+		}
+		pw, err := p.randomPairMasks(ctx, perms*pairsPerPermutation*m)
+		if err != nil {
+			return nil, fmt.Errorf("ss: commit masks: %w", err)
+		}
+		return &CommitMasks{owner: p, m: m, perms: perms, w: w, paired: true, pw: pw}, nil
+	}
 	w, err := p.randomPowers(ctx, perms*sboxesPerPermutation*m)
 	if err != nil {
 		return nil, fmt.Errorf("ss: commit masks: %w", err)
@@ -430,15 +452,22 @@ func (p *Party) chain(ctx context.Context, blocks []Vec, masks *CommitMasks) (Ve
 	m := masks.m
 	n := sboxesPerPermutation * m
 	state := p.NewVec(m)
+	ns, np := singlesPerPairedPermutation*m, pairsPerPermutation*m
 	for i, b := range blocks {
 		s0, s1 := state.Clone(), b.Clone()
-		if err := p.poseidon2Masked(ctx, s0, s1, masks.w.slice(i*n, (i+1)*n)); err != nil {
+		var err error
+		if masks.paired {
+			err = p.poseidon2Paired(ctx, s0, s1, masks.w.slice(i*ns, (i+1)*ns), masks.pw.slice(i*np, (i+1)*np))
+		} else {
+			err = p.poseidon2Masked(ctx, s0, s1, masks.w.slice(i*n, (i+1)*n))
+		}
+		if err != nil {
 			return Vec{}, fmt.Errorf("ss: commit: %w", err)
 		}
 		state = b.Add(s1)
 	}
 	// Drop the references: the masks are spent.
-	masks.w = powers{}
+	masks.w, masks.pw = powers{}, pairMasks{}
 	return state, nil
 }
 

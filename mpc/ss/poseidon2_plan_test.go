@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -130,6 +131,57 @@ func BenchmarkCommitLanes(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkCommitSmall: a job's output commitment (m instances of 2 fields)
+// with its masks prepared ahead, partial rounds in pairs or single; the
+// time is the commitment's alone (what follows the computation in a job):
+// go test ./mpc/ss -run XXX -bench CommitSmall -benchtime 20x.
+func BenchmarkCommitSmall(b *testing.B) {
+	for _, m := range []int{1, 4} {
+		vs := []fr.Vector{randomVec(m), randomVec(m), randomVec(m)}
+		for _, net := range []string{"mem", "p2p"} {
+			for _, sec := range []Security{SemiHonest, Malicious} {
+				for _, paired := range []bool{false, true} {
+					b.Run(fmt.Sprintf("m%d/%s/%s/paired=%v", m, net, sec, paired), func(b *testing.B) {
+						var nw transport.Network = transport.NewMemoryNetwork()
+						if net == "p2p" {
+							nw = newP2PCommittee(b, 3)
+						}
+						var rounds int
+						var d time.Duration
+						_, errs := runPartiesCfg(b, nw, 3, func(i int) Config { return Config{Security: sec} }, func(ctx context.Context, p *Party) (struct{}, error) {
+							in, err := p.AuthenticateDealt(ctx, vs)
+							if err != nil {
+								return struct{}{}, err
+							}
+							for it := 0; it < b.N; it++ {
+								masks, err := p.prepareCommitPaired(ctx, m, 3, paired)
+								if err != nil {
+									return struct{}{}, err
+								}
+								r0, t0 := p.Stats.Rounds, time.Now()
+								if _, err := p.CommitVecPrepared(ctx, in[:2], in[2], masks); err != nil {
+									return struct{}{}, err
+								}
+								if p.Self() == 0 {
+									rounds, d = p.Stats.Rounds-r0, d+time.Since(t0)
+								}
+							}
+							return struct{}{}, p.Verify(ctx)
+						})
+						for i, err := range errs {
+							if err != nil {
+								b.Fatalf("party %d: %v", i, err)
+							}
+						}
+						b.ReportMetric(float64(rounds), "rounds")
+						b.ReportMetric(float64(d.Microseconds())/1e3/float64(b.N), "commit-ms")
+					})
+				}
+			}
 		}
 	}
 }

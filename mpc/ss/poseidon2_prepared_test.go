@@ -49,9 +49,10 @@ func nativeCommits(plain []fr.Vector) fr.Vector {
 func TestCommitPreparedMatchesNative(t *testing.T) {
 	for _, n := range committeeSizes {
 		for _, sec := range []Security{Malicious, SemiHonest} {
-			for _, k := range []int{1, 2} {
-				const m = 3
+			for _, tc := range []struct{ m, k int }{{1, 2}, {PairBatch, 1}, {PairBatch + 1, 1}, {5, 2}} {
+				m, k := tc.m, tc.k
 				plain, shares := commitInputs(t, n, m, k, 7)
+				var rounds int
 				res, errs := runPartiesCfg(t, transport.NewMemoryNetwork(), n, func(i int) Config {
 					return Config{Security: sec, Rand: newSeeded(uint64(300*n + i))}
 				}, func(ctx context.Context, p *Party) (fr.Vector, error) {
@@ -80,20 +81,34 @@ func TestCommitPreparedMatchesNative(t *testing.T) {
 					if _, err := p.CommitVecPrepared(ctx, append(v[:k:k], v[k]), v[k], masks); err == nil {
 						return nil, errors.New("masks accepted for another number of fields")
 					}
+					r0 := p.Stats.Rounds
 					c, err := p.CommitVecPrepared(ctx, v[:k], v[k], masks)
 					if err != nil {
 						return nil, err
+					}
+					if p.Self() == 0 {
+						rounds = p.Stats.Rounds - r0
 					}
 					if _, err := p.CommitVecPrepared(ctx, v[:k], v[k], masks); err == nil {
 						return nil, errors.New("masks used twice")
 					}
 					return p.OpenVec(ctx, "out", c)
 				})
-				what := fmt.Sprintf("n=%d %s k=%d", n, sec, k)
+				what := fmt.Sprintf("n=%d %s m=%d k=%d", n, sec, m, k)
 				for i, err := range errs {
 					if err != nil {
 						t.Fatalf("%s: party %d: %v", what, i, err)
 					}
+				}
+				// One opening per full round and per pair of partial rounds
+				// (malicious mode, m ≤ PairBatch) or per partial round,
+				// nothing else.
+				layers := p2params.NbFullRounds + p2params.NbPartialRounds
+				if sec == Malicious && m <= PairBatch {
+					layers = p2params.NbFullRounds + pairsPerPermutation + p2params.NbPartialRounds%2
+				}
+				if want := (k + 1) * layers; rounds != want {
+					t.Fatalf("%s: the prepared commitment took %d rounds, want %d", what, rounds, want)
 				}
 				if want := nativeCommits(plain); !res[0].Equal(want) {
 					t.Fatalf("%s: prepared commitment differs from NativeCommit", what)
@@ -151,52 +166,54 @@ func TestMaskedSboxCheatCaught(t *testing.T) {
 		{"shifted-mask-opening-to-one", cheat.Plan{ShiftOpen: true, ShiftTo: 0, ShiftLabel: "mask:poseidon2"}},
 	}
 	for _, n := range committeeSizes {
-		const m, k = 4, 1
-		_, shares := commitInputs(t, n, m, k, 13)
-		for _, tc := range cases {
-			cheater := n - 1
-			plan := tc.plan
-			var deviated atomic.Int64
-			plan.OnDeviate = func() { deviated.Add(1) }
-			var mu sync.Mutex
-			var unmasked []string
-			onOpen := func(party int, label string, _ fr.Vector) {
-				if label == "mask:poseidon2" || label == "mask:coin" || label == "mask:dealt" || label == "check:mac" {
-					return
+		for _, m := range []int{PairBatch, PairBatch + 1} { // pairs of partial rounds, single S-boxes
+			const k = 1
+			_, shares := commitInputs(t, n, m, k, 13)
+			for _, tc := range cases {
+				cheater := n - 1
+				plan := tc.plan
+				var deviated atomic.Int64
+				plan.OnDeviate = func() { deviated.Add(1) }
+				var mu sync.Mutex
+				var unmasked []string
+				onOpen := func(party int, label string, _ fr.Vector) {
+					if label == "mask:poseidon2" || label == "mask:coin" || label == "mask:dealt" || label == "check:mac" {
+						return
+					}
+					mu.Lock()
+					unmasked = append(unmasked, fmt.Sprintf("party %d: %s", party, label))
+					mu.Unlock()
 				}
-				mu.Lock()
-				unmasked = append(unmasked, fmt.Sprintf("party %d: %s", party, label))
-				mu.Unlock()
-			}
-			_, errs := runObserved(t, transport.NewMemoryNetwork(), n, map[int]*cheat.Plan{cheater: &plan}, onOpen, func(ctx context.Context, p *Party) (fr.Vector, error) {
-				v, err := authShares(ctx, p, shares[0], shares[1])
-				if err != nil {
-					return nil, err
+				_, errs := runObserved(t, transport.NewMemoryNetwork(), n, map[int]*cheat.Plan{cheater: &plan}, onOpen, func(ctx context.Context, p *Party) (fr.Vector, error) {
+					v, err := authShares(ctx, p, shares[0], shares[1])
+					if err != nil {
+						return nil, err
+					}
+					masks, err := p.PrepareCommit(ctx, m, k)
+					if err != nil {
+						return nil, err
+					}
+					c, err := p.CommitVecPrepared(ctx, v[:1], v[1], masks)
+					if err != nil {
+						return nil, err
+					}
+					return p.OpenVec(ctx, "out", c)
+				})
+				what := fmt.Sprintf("n=%d m=%d %s", n, m, tc.name)
+				if (plan.MulOffset || plan.MacOffset) && deviated.Load() == 0 {
+					t.Fatalf("%s: the cheater never deviated", what)
 				}
-				masks, err := p.PrepareCommit(ctx, m, k)
-				if err != nil {
-					return nil, err
+				if len(unmasked) > 0 {
+					t.Fatalf("%s: opened beyond masked values: %v", what, unmasked)
 				}
-				c, err := p.CommitVecPrepared(ctx, v[:1], v[1], masks)
-				if err != nil {
-					return nil, err
-				}
-				return p.OpenVec(ctx, "out", c)
-			})
-			what := fmt.Sprintf("n=%d %s", n, tc.name)
-			if (plan.MulOffset || plan.MacOffset) && deviated.Load() == 0 {
-				t.Fatalf("%s: the cheater never deviated", what)
-			}
-			if len(unmasked) > 0 {
-				t.Fatalf("%s: opened beyond masked values: %v", what, unmasked)
-			}
-			for i, err := range errs {
-				if i == cheater {
-					continue
-				}
-				var ce *CheckError
-				if !errors.As(err, &ce) {
-					t.Fatalf("%s: honest party %d: want an abort on a failed check, got %v", what, i, err)
+				for i, err := range errs {
+					if i == cheater {
+						continue
+					}
+					var ce *CheckError
+					if !errors.As(err, &ce) {
+						t.Fatalf("%s: honest party %d: want an abort on a failed check, got %v", what, i, err)
+					}
 				}
 			}
 		}
