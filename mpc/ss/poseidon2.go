@@ -309,7 +309,13 @@ func (p *Party) Commit(ctx context.Context, fields []fr.Vector, salt fr.Vector) 
 
 // CommitVec computes, for each of m instances j, the project's Poseidon2
 // commitment of (fields[0][j], …, fields[k−1][j]) under salt[j] on shares
-// (see NativeCommit); the m instances run side by side.
+// (see NativeCommit); the m instances run side by side. Below
+// DirectSboxBatch the chain's S-box masks are prepared in one batch for all
+// its permutations (PrepareCommit; in malicious mode a single instance runs
+// its partial rounds in pairs, see poseidon2_pair.go); from it every S-box
+// takes three multiplications (sboxDirect): the masked S-box needs four for
+// its powers and an opening, and the engine's cost there is work, not
+// rounds (BenchmarkCommitPlans).
 func (p *Party) CommitVec(ctx context.Context, fields []Vec, salt Vec) (Vec, error) {
 	return p.commitPlan(ctx, fields, salt, planAuto)
 }
