@@ -345,7 +345,7 @@ func (p *Party) commitPlan(ctx context.Context, fields []Vec, salt Vec, plan sbo
 	if plan == planAuto && m < DirectSboxBatch {
 		plan = planMasked
 	}
-	if plan == planMasked && m > 0 {
+	if plan == planMasked && m > 0 && len(blocks)*sboxesPerPermutation*m <= maxChainMasks {
 		// The masks of every permutation of the chain in one preparation:
 		// 5 rounds for the chain instead of 5 per permutation.
 		masks, err := p.prepareCommit(ctx, m, len(blocks))
@@ -364,6 +364,11 @@ func (p *Party) commitPlan(ctx context.Context, fields []Vec, salt Vec, plan sbo
 	}
 	return state, nil
 }
+
+// maxChainMasks bounds the S-box masks a chain commitment prepares in one
+// batch (5 shares each, twice in malicious mode: 20 MiB at the bound);
+// beyond it each permutation prepares its own.
+const maxChainMasks = 1 << 16
 
 // CommitMasks are the S-box masks of one chain commitment (see
 // PrepareCommit): shares of r, …, r⁵ for a fresh joint random r per S-box.
@@ -385,16 +390,17 @@ type CommitMasks struct {
 // PrepareCommit prepares the masks of one later CommitVecPrepared of m
 // instances of k fields (1 ≤ k ≤ CommitChainFields; k+1 permutations in
 // sequence): 5 rounds and 4 multiplications per S-box (malicious mode: with
-// their MACs, checked with the engine's next check like every product). It is
-// meant for small batches, where the commitment's latency is its
-// k+1 permutations' 56 layers each: with the masks ready, each layer is one
-// opening.
+// their MACs, checked with the engine's next check like every product; for
+// m ≤ PairBatch also the monomials of the paired partial rounds, 8 more
+// rounds). It is meant for small batches, where the commitment's latency is
+// its k+1 permutations' 56 layers each: with the masks ready, each layer (or
+// pair of partial layers) is one opening.
 func (p *Party) PrepareCommit(ctx context.Context, m, k int) (*CommitMasks, error) {
 	if m < 1 || k < 1 || k > CommitChainFields {
 		return nil, fmt.Errorf("ss: commit masks for %d instances of %d fields (want m ≥ 1, 1 ≤ k ≤ %d)", m, k, CommitChainFields)
 	}
-	if err := checkBatch(sboxesPerPermutation * (k + 1) * m); err != nil {
-		return nil, fmt.Errorf("ss: commit masks: %w", err)
+	if (k+1)*sboxesPerPermutation*m > maxChainMasks {
+		return nil, fmt.Errorf("ss: commit masks for %d instances of %d fields: more than %d S-boxes", m, k, maxChainMasks)
 	}
 	return p.prepareCommit(ctx, m, k+1)
 }
