@@ -26,17 +26,18 @@ import (
 // them: one opening instead of two. The monomials cost 78 multiplications
 // per instance and pair of rounds (8 rounds of preparation for all of them),
 // against 8 for two masked S-boxes, so the engine uses pairs only for tiny
-// batches (PairBatch), where a commitment's latency is its openings: a job's
-// output commitment (m = 1, 3 permutations) takes 93 openings instead of
-// 168. Every monomial is a product covered by the engine's next MAC check,
+// batches (PairBatch) in malicious mode, where a commitment's latency is its
+// openings (each with all n shares): a job's output commitment (m = 1, 3
+// permutations) takes 93 openings instead of 168. The coefficients cost
+// about 500 field multiplications per instance and pair (≈ 10 µs). Every monomial is a product covered by the engine's next MAC check,
 // which precedes any opening of a value not under a uniform mask; an error
 // in one only changes what the commitment computes, and that check catches
 // it before the commitment is opened.
 
 // PairBatch is the largest batch whose permutations run their partial rounds
-// in pairs (see above): beyond it the pairs' preparation (78
-// multiplications per instance and pair) costs more than the openings they
-// save.
+// in pairs (see above; malicious mode): beyond it the pairs' preparation (78
+// multiplications per instance and pair) and local work cost more than the
+// openings they save (BenchmarkCommitSmall: 4 instances were slower paired).
 const PairBatch = 1
 
 // pairDeg is the S-box degree; the monomials of a pair of rounds are r^i·s^j
