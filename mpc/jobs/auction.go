@@ -96,44 +96,84 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 			return nil, fmt.Errorf("jobs: bid of %s has %d fields, want 1", b.Provider, len(b.Share.Fields))
 		}
 	}
-	// The input shares are checked for consistency and authenticated
-	// (malicious mode) once, on the main engine; the commitment check then
-	// runs on a lane of its own, concurrently with the comparison
-	// preprocessing only (which does not touch the bids). The tournament
-	// starts once the check passed: a provider could deal consistent shares
-	// of an out-of-range value (e.g. 2^184) that only the commitment check
-	// catches, and a comparison on it yields a non-bit that passes every MAC
-	// check and makes the next comparison's bounded-mask opening leak an
-	// honest bid.
-	auth, err := authInputs(ctx, p, bids)
+	// The commitment check (after the input shares' consistency check and
+	// authentication, malicious mode) runs on a lane of its own, concurrently
+	// with what does not touch the bids: the comparison preprocessing, the
+	// MAC check of its products, and the output commitment's salt and S-box
+	// masks. The tournament starts once the check passed: a provider could
+	// deal consistent shares of an out-of-range value (e.g. 2^184) that only
+	// the commitment check catches, and a comparison on it yields a non-bit
+	// that passes every MAC check and makes the next comparison's
+	// bounded-mask opening leak an honest bid. The lane checks the MACs of
+	// the bids' authentication with its own products, before its opening, so
+	// the bids it hands over are checked.
+	lane, err := p.Lane(1)
+	if err != nil {
+		return nil, err
+	}
+	// Each side stops the other when it fails on its own; the error
+	// returned is the first side's (a cheater the preprocessing names, or the
+	// check's), not the other's cancellation.
+	laneCtx, stopLane := context.WithCancel(ctx)
+	defer stopLane()
+	prepCtx, stopPrep := context.WithCancel(ctx)
+	defer stopPrep()
+	type checked struct {
+		auth []ss.Vec
+		err  error
+	}
+	done := make(chan checked, 1)
+	go func() {
+		auth, err := authInputs(laneCtx, lane, bids)
+		if err == nil {
+			err = verifyAuth(laneCtx, lane, bids, auth)
+		}
+		if err != nil {
+			stopPrep()
+		}
+		done <- checked{auth, err}
+	}()
+	out, err := prepareAuction(prepCtx, p, kind, len(bids))
+	if err != nil && prepCtx.Err() == nil {
+		stopLane()
+		<-done
+		return nil, err
+	}
+	c := <-done
+	if c.err != nil {
+		return nil, c.err
+	}
 	if err != nil {
 		return nil, err
 	}
 	shares := p.NewVec(len(bids))
 	for i := range bids {
-		shares.Set(i, auth[i], 0)
-	}
-	lane, err := p.Lane(1)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	checked := make(chan error, 1)
-	go func() { checked <- verifyAuth(ctx, lane, bids, auth) }()
-	if err := prepareTournament(ctx, p, kind, len(bids)); err != nil {
-		cancel()
-		<-checked
-		return nil, err
-	}
-	if err := <-checked; err != nil {
-		return nil, err
+		shares.Set(i, c.auth[i], 0)
 	}
 	idx, price, err := tournament(ctx, p, kind, shares)
 	if err != nil {
 		return nil, err
 	}
-	return auctionOutputs(ctx, p, idx, price)
+	return auctionOutputs(ctx, p, idx, price, out)
+}
+
+// prepareAuction prepares, on p, what the auction needs after the input
+// check and that does not depend on the bids: the tournament's comparison
+// randomness and the output commitment's salt and masks; then it checks the
+// MACs of their products, so that the tournament's first comparison does
+// not wait for that check.
+func prepareAuction(ctx context.Context, p *ss.Party, kind AuctionKind, B int) (*outputPrep, error) {
+	if err := prepareTournament(ctx, p, kind, B); err != nil {
+		return nil, err
+	}
+	out, err := prepareOutputs(ctx, p, 1, 2)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Verify(ctx); err != nil {
+		return nil, fmt.Errorf("jobs: auction preprocessing: %w", err)
+	}
+	return out, nil
 }
 
 // Auction is the computation of RunAuction on bid shares that the caller has
@@ -144,14 +184,15 @@ func Auction(ctx context.Context, p *ss.Party, kind AuctionKind, bids fr.Vector)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: auction: %w", err)
 	}
-	if err := prepareTournament(ctx, p, kind, auth[0].Len()); err != nil {
+	out, err := prepareAuction(ctx, p, kind, auth[0].Len())
+	if err != nil {
 		return nil, err
 	}
 	idx, price, err := tournament(ctx, p, kind, auth[0])
 	if err != nil {
 		return nil, err
 	}
-	return auctionOutputs(ctx, p, idx, price)
+	return auctionOutputs(ctx, p, idx, price, out)
 }
 
 // prepareTournament prepares the comparison randomness of a tournament over
@@ -270,9 +311,9 @@ func tournament(ctx context.Context, p *ss.Party, kind AuctionKind, bids ss.Vec)
 }
 
 // auctionOutputs commits to the winner and the price inside the MPC and
-// opens only the commitment.
-func auctionOutputs(ctx context.Context, p *ss.Party, idx, price ss.Vec) (*AuctionResult, error) {
-	commitment, salt, err := commitOutputs(ctx, p, LabelAuctionCommitment, []ss.Vec{idx, price})
+// opens only the commitment (salt and masks prepared by prepareOutputs).
+func auctionOutputs(ctx context.Context, p *ss.Party, idx, price ss.Vec, out *outputPrep) (*AuctionResult, error) {
+	commitment, salt, err := out.commit(ctx, p, LabelAuctionCommitment, []ss.Vec{idx, price})
 	if err != nil {
 		return nil, err
 	}

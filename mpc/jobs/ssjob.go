@@ -340,6 +340,42 @@ func commitOutputs(ctx context.Context, p *ss.Party, label string, fields []ss.V
 	return opened, salt.V, nil
 }
 
+// outputPrep is what commitOutputs prepares before the outputs exist: the
+// salts and the commitment's S-box masks (ss.PrepareCommit), so that a job
+// prepares them while it waits for something else and its last steps are
+// only the commitment's openings.
+type outputPrep struct {
+	salt  ss.Vec
+	masks *ss.CommitMasks
+}
+
+// prepareOutputs prepares the commitment of m outputs of k fields each
+// (1 ≤ k ≤ ss.CommitChainFields).
+func prepareOutputs(ctx context.Context, p *ss.Party, m, k int) (*outputPrep, error) {
+	salt, err := p.RandomVec(ctx, m)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: output salt: %w", err)
+	}
+	masks, err := p.PrepareCommit(ctx, m, k)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: output commitment: %w", err)
+	}
+	return &outputPrep{salt: salt, masks: masks}, nil
+}
+
+// commit is commitOutputs with the prepared salts and masks (used once).
+func (o *outputPrep) commit(ctx context.Context, p *ss.Party, label string, fields []ss.Vec) (fr.Vector, fr.Vector, error) {
+	c, err := p.CommitVecPrepared(ctx, fields, o.salt, o.masks)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobs: output commitment: %w", err)
+	}
+	opened, err := p.OpenVec(ctx, label, c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobs: output commitment: %w", err)
+	}
+	return opened, o.salt.V, nil
+}
+
 // RunSSParty joins job jobID of a committee of n as party self over nw,
 // sets up the engine (one round of pairwise seeds), runs fn and closes the
 // connection — also on failure, so that peers waiting on this party learn at

@@ -22,7 +22,7 @@ func (nets ssP2PNetworks) Open(ctx context.Context, job string, self transport.P
 	return nets[self].Open(ctx, job, self, n)
 }
 
-func newSSP2P(t *testing.T, n int) ssP2PNetworks {
+func newSSP2P(t testing.TB, n int) ssP2PNetworks {
 	t.Helper()
 	ids := make([]peer.ID, n)
 	var nets ssP2PNetworks

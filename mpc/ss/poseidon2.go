@@ -37,6 +37,10 @@ func (p *Party) randomPowers(ctx context.Context, m int) (powers, error) {
 	if err != nil {
 		return powers{}, err
 	}
+	// The products below are the masks' powers; the test-only adversary
+	// (cheat.Plan.MulOp) can target them by this name.
+	p.op = opSboxPowers
+	defer func() { p.op = "" }()
 	r2, err := p.mulVec(ctx, r, r)
 	if err != nil {
 		return powers{}, err
@@ -52,6 +56,10 @@ func (p *Party) randomPowers(ctx context.Context, m int) (powers, error) {
 	}
 	return powers{r, r2, r3, r4, r5}, nil
 }
+
+// opSboxPowers names the multiplications of randomPowers for the test-only
+// adversary (cheat.Plan.MulOp).
+const opSboxPowers = "sbox-powers"
 
 // sbox raises x to the 5th power in place with one opening: c = x + r is
 // opened (uniform), and x^5 = (c − r)^5 = c^5 − r^5 + 5(c·r^4 − c^4·r)
@@ -156,6 +164,22 @@ func (p *Party) Poseidon2(ctx context.Context, s0, s1 fr.Vector) error {
 // (60 rounds). Batches of at least DirectSboxBatch: 3 multiplication rounds
 // per round (168 rounds), about half the work.
 func (p *Party) Poseidon2Vec(ctx context.Context, s0, s1 Vec) error {
+	return p.poseidon2Plan(ctx, s0, s1, planAuto)
+}
+
+// sboxPlan chooses how a batch of permutations computes its S-boxes.
+type sboxPlan int
+
+const (
+	// planAuto: masked below DirectSboxBatch, direct from it.
+	planAuto sboxPlan = iota
+	// planDirect: three multiplication rounds per S-box layer (sboxDirect).
+	planDirect
+	// planMasked: one opening per layer after the powers (sbox).
+	planMasked
+)
+
+func (p *Party) poseidon2Plan(ctx context.Context, s0, s1 Vec, plan sboxPlan) error {
 	m := s0.Len()
 	if s1.Len() != m {
 		return fmt.Errorf("ss: poseidon2 state halves of %d and %d", s0.Len(), s1.Len())
@@ -166,7 +190,13 @@ func (p *Party) Poseidon2Vec(ctx context.Context, s0, s1 Vec) error {
 	if m == 0 {
 		return nil
 	}
-	if m >= DirectSboxBatch {
+	if plan == planAuto {
+		plan = planMasked
+		if m >= DirectSboxBatch {
+			plan = planDirect
+		}
+	}
+	if plan == planDirect {
 		if err := p.poseidon2Rounds(ctx, s0, s1, func(x Vec, _ int) error { return p.sboxDirect(ctx, x) }); err != nil {
 			return fmt.Errorf("ss: poseidon2: %w", err)
 		}
@@ -176,6 +206,12 @@ func (p *Party) Poseidon2Vec(ctx context.Context, s0, s1 Vec) error {
 	if err != nil {
 		return fmt.Errorf("ss: poseidon2 masks: %w", err)
 	}
+	return p.poseidon2Masked(ctx, s0, s1, w)
+}
+
+// poseidon2Masked runs the permutation with masked S-boxes, consuming the
+// prepared powers w (sboxesPerPermutation·m of them) in order.
+func (p *Party) poseidon2Masked(ctx context.Context, s0, s1 Vec, w powers) error {
 	used := 0
 	masked := func(x Vec, _ int) error {
 		err := p.sbox(ctx, x, w.slice(used, used+x.Len()))
@@ -273,8 +309,18 @@ func (p *Party) Commit(ctx context.Context, fields []fr.Vector, salt fr.Vector) 
 
 // CommitVec computes, for each of m instances j, the project's Poseidon2
 // commitment of (fields[0][j], …, fields[k−1][j]) under salt[j] on shares
-// (see NativeCommit); the m instances run side by side.
+// (see NativeCommit); the m instances run side by side. Below
+// DirectSboxBatch the chain's S-box masks are prepared in one batch for all
+// its permutations (PrepareCommit; in malicious mode a single instance runs
+// its partial rounds in pairs, see poseidon2_pair.go); from it every S-box
+// takes three multiplications (sboxDirect): the masked S-box needs four for
+// its powers and an opening, and the engine's cost there is work, not
+// rounds (BenchmarkCommitPlans).
 func (p *Party) CommitVec(ctx context.Context, fields []Vec, salt Vec) (Vec, error) {
+	return p.commitPlan(ctx, fields, salt, planAuto)
+}
+
+func (p *Party) commitPlan(ctx context.Context, fields []Vec, salt Vec, plan sboxPlan) (Vec, error) {
 	m := salt.Len()
 	for _, f := range fields {
 		if f.Len() != m {
@@ -284,6 +330,9 @@ func (p *Party) CommitVec(ctx context.Context, fields []Vec, salt Vec) (Vec, err
 			return Vec{}, err
 		}
 	}
+	if err := p.checkMode("commit", salt); err != nil {
+		return Vec{}, err
+	}
 	blocks := fields
 	if len(fields) > CommitChainFields {
 		root, err := p.treeRoot(ctx, fields)
@@ -292,14 +341,145 @@ func (p *Party) CommitVec(ctx context.Context, fields []Vec, salt Vec) (Vec, err
 		}
 		blocks = []Vec{root}
 	}
+	blocks = append(append([]Vec(nil), blocks...), salt)
+	if plan == planAuto && m < DirectSboxBatch {
+		plan = planMasked
+	}
+	if plan == planMasked && m > 0 && len(blocks)*sboxesPerPermutation*m <= maxChainMasks {
+		// The masks of every permutation of the chain in one preparation:
+		// 5 rounds for the chain instead of 5 per permutation.
+		masks, err := p.prepareCommit(ctx, m, len(blocks))
+		if err != nil {
+			return Vec{}, err
+		}
+		return p.chain(ctx, blocks, masks)
+	}
 	state := p.NewVec(m)
-	for _, b := range append(append([]Vec(nil), blocks...), salt) {
+	for _, b := range blocks {
 		s0, s1 := state.Clone(), b.Clone()
-		if err := p.Poseidon2Vec(ctx, s0, s1); err != nil {
+		if err := p.poseidon2Plan(ctx, s0, s1, plan); err != nil {
 			return Vec{}, fmt.Errorf("ss: commit: %w", err)
 		}
 		state = b.Add(s1)
 	}
+	return state, nil
+}
+
+// maxChainMasks bounds the S-box masks a chain commitment prepares in one
+// batch (5 shares each, twice in malicious mode: 20 MiB at the bound);
+// beyond it each permutation prepares its own.
+const maxChainMasks = 1 << 16
+
+// CommitMasks are the S-box masks of one chain commitment (see
+// PrepareCommit): shares of r, …, r⁵ for a fresh joint random r per S-box.
+// They do not depend on what is committed, so a job prepares them while it
+// waits for something else, and they are used once: a second use would open
+// x + r and x′ + r under the same r, i.e. reveal x − x′.
+type CommitMasks struct {
+	owner *Party
+	m     int
+	perms int
+	w     powers
+	// paired (m ≤ PairBatch): the partial rounds run in pairs with the
+	// monomials pw, the full rounds with w (see poseidon2_pair.go).
+	paired bool
+	pw     pairMasks
+	used   bool
+}
+
+// PrepareCommit prepares the masks of one later CommitVecPrepared of m
+// instances of k fields (1 ≤ k ≤ CommitChainFields; k+1 permutations in
+// sequence): 5 rounds and 4 multiplications per S-box (malicious mode: with
+// their MACs, checked with the engine's next check like every product; for
+// m ≤ PairBatch also the monomials of the paired partial rounds, 8 more
+// rounds). It is meant for small batches, where the commitment's latency is
+// its k+1 permutations' 56 layers each: with the masks ready, each layer (or
+// pair of partial layers) is one opening.
+func (p *Party) PrepareCommit(ctx context.Context, m, k int) (*CommitMasks, error) {
+	if m < 1 || k < 1 || k > CommitChainFields {
+		return nil, fmt.Errorf("ss: commit masks for %d instances of %d fields (want m ≥ 1, 1 ≤ k ≤ %d)", m, k, CommitChainFields)
+	}
+	if (k+1)*sboxesPerPermutation*m > maxChainMasks {
+		return nil, fmt.Errorf("ss: commit masks for %d instances of %d fields: more than %d S-boxes", m, k, maxChainMasks)
+	}
+	return p.prepareCommit(ctx, m, k+1)
+}
+
+func (p *Party) prepareCommit(ctx context.Context, m, perms int) (*CommitMasks, error) {
+	// Pairs only in malicious mode: there an opening costs a round of
+	// all-n-share messages and the check's latency, while semi-honest
+	// openings are cheap enough that the pairs' local work is not repaid.
+	return p.prepareCommitPaired(ctx, m, perms, p.malicious() && m <= PairBatch)
+}
+
+func (p *Party) prepareCommitPaired(ctx context.Context, m, perms int, paired bool) (*CommitMasks, error) {
+	if paired {
+		w, err := p.randomPowers(ctx, perms*singlesPerPairedPermutation*m)
+		if err != nil {
+			return nil, fmt.Errorf("ss: commit masks: %w", err)
+		}
+		pw, err := p.randomPairMasks(ctx, perms*pairsPerPermutation*m)
+		if err != nil {
+			return nil, fmt.Errorf("ss: commit masks: %w", err)
+		}
+		return &CommitMasks{owner: p, m: m, perms: perms, w: w, paired: true, pw: pw}, nil
+	}
+	w, err := p.randomPowers(ctx, perms*sboxesPerPermutation*m)
+	if err != nil {
+		return nil, fmt.Errorf("ss: commit masks: %w", err)
+	}
+	return &CommitMasks{owner: p, m: m, perms: perms, w: w}, nil
+}
+
+// CommitVecPrepared is CommitVec (chain mode) with masks from PrepareCommit
+// on the same engine, for the same m and number of fields; it consumes them.
+func (p *Party) CommitVecPrepared(ctx context.Context, fields []Vec, salt Vec, masks *CommitMasks) (Vec, error) {
+	m := salt.Len()
+	switch {
+	case masks == nil || masks.owner != p:
+		return Vec{}, fmt.Errorf("ss: commit: masks prepared by another engine")
+	case masks.used:
+		return Vec{}, fmt.Errorf("ss: commit: masks already used")
+	case masks.m != m || masks.perms != len(fields)+1:
+		return Vec{}, fmt.Errorf("ss: commit: masks for %d instances of %d fields, got %d of %d", masks.m, masks.perms-1, m, len(fields))
+	}
+	for _, f := range fields {
+		if f.Len() != m {
+			return Vec{}, fmt.Errorf("ss: commit: field of %d values, want %d", f.Len(), m)
+		}
+		if err := p.checkMode("commit", f); err != nil {
+			return Vec{}, err
+		}
+	}
+	if err := p.checkMode("commit", salt); err != nil {
+		return Vec{}, err
+	}
+	return p.chain(ctx, append(append([]Vec(nil), fields...), salt), masks)
+}
+
+// chain runs the Merkle–Damgård chain over blocks with masked S-boxes,
+// consuming masks (one permutation's worth per block, in order).
+func (p *Party) chain(ctx context.Context, blocks []Vec, masks *CommitMasks) (Vec, error) {
+	masks.used = true
+	m := masks.m
+	n := sboxesPerPermutation * m
+	state := p.NewVec(m)
+	ns, np := singlesPerPairedPermutation*m, pairsPerPermutation*m
+	for i, b := range blocks {
+		s0, s1 := state.Clone(), b.Clone()
+		var err error
+		if masks.paired {
+			err = p.poseidon2Paired(ctx, s0, s1, masks.w.slice(i*ns, (i+1)*ns), masks.pw.slice(i*np, (i+1)*np))
+		} else {
+			err = p.poseidon2Masked(ctx, s0, s1, masks.w.slice(i*n, (i+1)*n))
+		}
+		if err != nil {
+			return Vec{}, fmt.Errorf("ss: commit: %w", err)
+		}
+		state = b.Add(s1)
+	}
+	// Drop the references: the masks are spent.
+	masks.w, masks.pw = powers{}, pairMasks{}
 	return state, nil
 }
 
