@@ -46,6 +46,16 @@ type RunConfig struct {
 	// in more cases, at one more key-switching share per subset and member.
 	Subsets int
 
+	// Epoch numbers a re-formed run of the same job (node/jobrun: the
+	// recipient saw a member of the previous family drop after it joined;
+	// see the package doc, "Re-forming the family"). Each epoch runs on
+	// rounds of its own, so that nothing of an earlier epoch (a late share,
+	// an announcement) is taken for this one's. 0 ≤ Epoch < MaxEpochs.
+	Epoch int
+	// Exclude lists members left out of every attempt from the start, as
+	// if already suspected: the members a re-form drops.
+	Exclude []transport.PartyID
+
 	// smudging overrides the preset's smudging noise (the setup's key test
 	// uses a far larger one; see keyTest).
 	smudging *ring.DiscreteGaussian
@@ -112,12 +122,21 @@ var ErrNotEnoughMembers = errors.New("he: not enough committee members online")
 // without suspecting anyone.
 var errViewMismatch = errors.New("he: members saw different sets of online members")
 
+// MaxEpochs bounds RunConfig.Epoch: a job is re-formed at most
+// MaxEpochs−1 times (node/jobrun bounds it far lower, see its doc).
+const MaxEpochs = 64
+
+// ErrGaveUp is returned when the attempts of one epoch are exhausted.
+var ErrGaveUp = errors.New("he: job gave up")
+
 // ErrEvaluationMismatch is returned when members evaluated different
 // ciphertexts: inputs differ between members or a member misbehaves.
 var ErrEvaluationMismatch = errors.New("he: committee members evaluated different ciphertexts")
 
-// Job rounds: attempt a uses rounds jobRoundBase + a·jobRoundStride + step.
+// Job rounds: attempt a uses rounds jobRoundBase + a·jobRoundStride + step;
+// epoch e's attempts are numbered from e·epochAttempts.
 const (
+	epochAttempts                  = 1 << 12
 	jobRoundBase   transport.Round = 1 << 32
 	jobRoundStride transport.Round = 1 << 8
 	stepHello      transport.Round = 0
@@ -126,6 +145,11 @@ const (
 
 func jobRound(attempt int, step transport.Round) transport.Round {
 	return jobRoundBase + transport.Round(attempt)*jobRoundStride + step
+}
+
+// round is the transport round of step of the epoch's attempt a.
+func (r *runner) round(a int, step transport.Round) transport.Round {
+	return jobRound(r.base+a, step)
 }
 
 // hello messages open every attempt.
@@ -169,7 +193,19 @@ func (m *Member) Run(ctx context.Context, conn transport.Conn, cfg RunConfig, ci
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = m.n - m.t + 1
 	}
-	r := &runner{m: m, conn: conn, cfg: cfg, circuit: circuit, suspects: make(map[transport.PartyID]error)}
+	if cfg.MaxAttempts >= epochAttempts {
+		cfg.MaxAttempts = epochAttempts - 1
+	}
+	if cfg.Epoch < 0 || cfg.Epoch >= MaxEpochs {
+		return nil, fmt.Errorf("he: epoch %d out of range [0, %d)", cfg.Epoch, MaxEpochs)
+	}
+	r := &runner{m: m, conn: conn, cfg: cfg, circuit: circuit, suspects: make(map[transport.PartyID]error), base: cfg.Epoch * epochAttempts}
+	for _, p := range cfg.Exclude {
+		if int(p) < 0 || int(p) >= m.n || p == m.self {
+			return nil, fmt.Errorf("he: cannot exclude member %d (member %d of %d)", p, m.self, m.n)
+		}
+		r.suspects[p] = fmt.Errorf("excluded by a re-form")
+	}
 	return r.run(ctx)
 }
 
@@ -181,6 +217,7 @@ type runner struct {
 
 	suspects map[transport.PartyID]error
 	idle     bool // outside the previous attempt's subset
+	base     int  // the epoch's first attempt number
 
 	evaluated []*rlwe.Ciphertext
 	evalIDs   []CiphertextID
@@ -191,8 +228,8 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	for a := 0; ; a++ {
 		// An idle member keeps listening past the last attempt: it learns
 		// there whether the last subset finished or gave up.
-		if a >= r.cfg.MaxAttempts && !r.idle {
-			err := fmt.Errorf("he: job gave up after %d attempts: %w", r.cfg.MaxAttempts, lastErr)
+		if (a >= r.cfg.MaxAttempts && !r.idle) || a >= epochAttempts-1 {
+			err := fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, a, lastErr)
 			r.abort(ctx, a, err)
 			return nil, err
 		}
@@ -256,7 +293,7 @@ func (r *runner) notEnough(alive []transport.PartyID) error {
 // hello announces this member for attempt a and learns who else is there.
 // If a peer already finished the job it returns that peer's result.
 func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result, error) {
-	round := jobRound(a, stepHello)
+	round := r.round(a, stepHello)
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
 		if p == r.m.self || r.suspects[p] != nil {
@@ -482,7 +519,7 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 			msg.Write(newShape(params).polyQ(agg[s][i].Value[0]).polyQ(agg[s][i].Value[1]).encode(kindPCKS, shareTag(s, i), N))
 		}
 	}
-	round := jobRound(a, stepPCKS)
+	round := r.round(a, stepPCKS)
 	payload := msg.Bytes()
 	// Members of no subset (the cover may leave some online members out
 	// of every subset) neither send nor receive shares; they wait for the
@@ -599,7 +636,7 @@ func shareTag(s, i int) uint64 { return uint64(s)<<32 | uint64(i) }
 //	eval IDs | (u32 length | ciphertext) per subset and output
 func (r *runner) announce(ctx context.Context, next int, res *Result) {
 	msg := encodeDone(res)
-	round := jobRound(next, stepHello)
+	round := r.round(next, stepHello)
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
 		if p == r.m.self {
@@ -645,7 +682,7 @@ func (r *runner) abort(ctx context.Context, next int, cause error) {
 		reason = reason[:maxAbortReason]
 	}
 	msg := append([]byte{helloAbort}, reason...)
-	round := jobRound(next, stepHello)
+	round := r.round(next, stepHello)
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
 		if p == r.m.self {

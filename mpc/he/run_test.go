@@ -324,3 +324,101 @@ func TestRunRejectsLowScaleCKKSOutput(t *testing.T) {
 		}
 	}
 }
+
+// vanishConn silently loses every message after its key-switching shares
+// of the first attempt, as a member killed once it joined the family whose
+// peers' transport does not notice.
+type vanishConn struct {
+	transport.Conn
+	mu   sync.Mutex
+	sent int
+}
+
+func (c *vanishConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, p []byte) error {
+	c.mu.Lock()
+	gone := c.sent >= c.Parties()-1
+	if r == jobRound(0, stepPCKS) {
+		c.sent++
+	}
+	c.mu.Unlock()
+	if gone {
+		return nil
+	}
+	return c.Conn.Send(ctx, to, r, p)
+}
+
+// TestRunReformExcludesVanishedMember: member 3 joins the first epoch's
+// family and vanishes after its shares; the others finish that epoch with
+// it in the family (its candidate would never reach a recipient). A second
+// epoch with member 3 excluded runs on rounds of its own, forms the family
+// of {0,1,2} (three subsets, every member left out of one), and every key
+// switch decrypts to the input.
+func TestRunReformExcludesVanishedMember(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	members, _ := committee(t, preset, 4, 2, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	values := []float64{0.25, -0.5, 0.125}
+	input, _, err := preset.EncryptFloatsAtScale(members[0].PublicKey(), values, preset.OutputScale())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := NewRecipient(preset)
+	circuit := func(context.Context) ([]*rlwe.Ciphertext, error) {
+		ct, _, err := preset.UnmarshalCiphertext(CKKS, input)
+		return []*rlwe.Ciphertext{ct}, err
+	}
+	cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+	type epochs struct{ first, second *Result }
+	res, errs := mpctest.RunContext(ctx, len(members), func(ctx context.Context, conn transport.Conn) (epochs, error) {
+		m := members[conn.Self()]
+		first, err := m.Run(ctx, conn, cfg, circuit)
+		if err != nil || conn.Self() == 3 {
+			return epochs{first: first}, err
+		}
+		again := cfg
+		again.Epoch, again.Exclude = 1, []transport.PartyID{3}
+		second, err := m.Run(ctx, conn, again, circuit)
+		return epochs{first, second}, err
+	}, mpctest.Wrap(func(i int, c transport.Conn) transport.Conn {
+		if i == 3 {
+			return &vanishConn{Conn: c}
+		}
+		return c
+	}))
+	for i := 0; i < 3; i++ {
+		if errs[i] != nil {
+			t.Fatalf("member %d: %v", i, errs[i])
+		}
+		if !inFamily(familyOf(res[i].first), 3) {
+			t.Fatalf("member %d: first epoch's family %v leaves out the vanished member", i, familyOf(res[i].first))
+		}
+		fam := familyOf(res[i].second)
+		if want := KeySwitchFamily(ids(0, 1, 2), 2, 0); !slices.EqualFunc(fam, want, slices.Equal) {
+			t.Fatalf("member %d: re-formed family %v, want %v", i, fam, want)
+		}
+		if res[i].second.OutputIDs[0] != res[0].second.OutputIDs[0] {
+			t.Fatalf("member %d disagrees on the re-formed output", i)
+		}
+	}
+	got, err := rcpt.DecryptFloatsChecked(res[0].second, 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range values {
+		if math.Abs(got[0][i]-v) > 1e-4 {
+			t.Fatalf("slot %d: got %v want %v", i, got[0][i], v)
+		}
+	}
+	t.Logf("member 3 (vanished) returned: %v", errs[3])
+}
+
+// familyOf lists the subsets of a result's key switches.
+func familyOf(res *Result) [][]transport.PartyID {
+	var fam [][]transport.PartyID
+	for _, ks := range res.KeySwitches() {
+		fam = append(fam, ks.Subset)
+	}
+	return fam
+}
