@@ -29,7 +29,7 @@ type RecipientJob struct {
 	// OutputTimeout bounds the wait for the result (default 10 min).
 	OutputTimeout time.Duration
 	// CandidateGrace bounds the wait for the other members' HE candidates
-	// once one member answered (default heCandidateGrace, 45 s); a member
+	// once one member answered (default heCandidateGrace, 60 s); a member
 	// of the key-switching family silent by then is re-formed without.
 	CandidateGrace time.Duration
 }
@@ -151,11 +151,14 @@ var errBadOutput = errors.New("output does not verify")
 
 // heCandidateGrace bounds the recipient's wait for the other members once
 // one member's candidate or standby arrived (RecipientJob.CandidateGrace
-// overrides it); it must stay well below the members' wait for the verdict
-// (CommitteeJob.InputTimeout, default 2 min). A member of the family that
-// sent nothing by then has dropped: the recipient re-forms the family
-// without it (see hecheck.go) or, past the bound, rejects naming it.
-const heCandidateGrace = 45 * time.Second
+// overrides it). It must stay well below the members' wait for the verdict
+// (CommitteeJob.InputTimeout, default 2 min) and well above their wait for
+// a peer's key-switching share (CommitteeJob.StepTimeout, default 30 s): a
+// member that a vanished peer's shares did not reach sends its standby only
+// after that wait, and must still be counted as present. A member of the
+// family that sent nothing by then has dropped: the recipient re-forms the
+// family without it (see hecheck.go) or, past the bound, rejects naming it.
+const heCandidateGrace = 60 * time.Second
 
 // checkHECandidates collects the members' key-switched results, decrypts
 // and compares the key switches of every t-subset, and sends every member
