@@ -13,7 +13,6 @@ import (
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
-	"github.com/tuneinsight/lattigo/v5/ring"
 
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -56,9 +55,10 @@ type RunConfig struct {
 	// if already suspected: the members a re-form drops.
 	Exclude []transport.PartyID
 
-	// smudging overrides the preset's smudging noise (the setup's key test
-	// uses a far larger one; see keyTest).
-	smudging *ring.DiscreteGaussian
+	// floodBits, when > 0, adds to every key-switching share uniform noise
+	// over [−2^floodBits, 2^floodBits) on top of the preset's smudging (the
+	// setup's key test, whose decryptions every member sees; see keyTest).
+	floodBits int
 }
 
 // Result is the outcome of a job: ciphertexts under the recipient's key.
@@ -475,11 +475,7 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		all[i] = shamirPoint(transport.PartyID(i))
 	}
 	cmb := mhe.NewCombiner(params, shamirPoint(r.m.self), all, r.m.t)
-	smudging := r.m.preset.Smudging
-	if r.cfg.smudging != nil {
-		smudging = *r.cfg.smudging
-	}
-	pcks, err := mhe.NewPublicKeySwitchProtocol(params, smudging)
+	pcks, err := mhe.NewPublicKeySwitchProtocol(params, r.m.preset.Smudging)
 	if err != nil {
 		return nil, fmt.Errorf("he: key-switch protocol: %w", err)
 	}
@@ -513,6 +509,11 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		}
 		for i, ct := range r.evaluated {
 			pcks.GenShare(skS, r.cfg.Recipient, ct, &agg[s][i])
+			if r.cfg.floodBits > 0 {
+				if err := flood(params, r.cfg.floodBits, agg[s][i].Value[0]); err != nil {
+					return nil, err
+				}
+			}
 			if d := r.m.deviation; d != nil {
 				d.apply(params, s, &agg[s][i])
 			}
