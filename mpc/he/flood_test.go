@@ -78,7 +78,20 @@ func TestFloodIsOneBoundedIntegerPerCoefficient(t *testing.T) {
 // the collective secret) and checks it against keyTestNoiseBits, on which
 // the flooding's statistical distance rests.
 func TestKeyTestNoiseBound(t *testing.T) {
-	preset := insecurePreset(t)
+	t.Run("insecure-test", func(t *testing.T) { keyTestNoise(t, insecurePreset(t)) })
+	t.Run("secure", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("a setup at N = 2^14")
+		}
+		preset, err := SecurePreset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyTestNoise(t, preset)
+	})
+}
+
+func keyTestNoise(t *testing.T, preset *Preset) {
 	params := preset.BGV
 	rp := preset.RLWE()
 	members, _ := committee(t, preset, 3, 2, rp.GaloisElements([]int{1, 2, 5}))

@@ -47,7 +47,7 @@ type RunConfig struct {
 
 	// Epoch numbers a re-formed run of the same job (node/jobrun: the
 	// recipient saw a member of the previous family drop after it joined;
-	// see the package doc, "Re-forming the family"). Each epoch runs on
+	// see the package doc, "Re-forms"). Each epoch runs on
 	// rounds of its own, so that nothing of an earlier epoch (a late share,
 	// an announcement) is taken for this one's. 0 ≤ Epoch < MaxEpochs.
 	Epoch int

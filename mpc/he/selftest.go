@@ -22,17 +22,18 @@ import (
 var ErrKeyTest = errors.New("he: committee keys fail the known-answer test")
 
 // keyTestNoiseBits bounds the key-dependent noise of the key test's
-// outputs (fresh encryption ~2^9, relinearised square and Galois images
-// ~2^27 per coefficient, measured by TestKeyTestNoiseBound at 2^%d at
-// most); keyTestFloodBits floods it: every member adds to each of its test
-// key-switching shares uniform noise over [−B, B) per coefficient with
-// B = 2^(keyTestNoiseBits + 40 + logN + 10). One such term hides a shift of
-// at most 2^keyTestNoiseBits at statistical distance 2^(keyTestNoiseBits)/B
-// per coefficient; over N coefficients, 3 outputs and up to maxSubsets key
-// switches (< 2^10 key-switched outputs), at most 2^-40 in all. The sum of
-// the floods of a subset's t members stays below t·B ≤ 2^(8+94) at N = 2^14,
-// and BGV decodes exactly while t_plain·noise < Q/2 (2^50·2^102 ≪ 2^329 at
-// the top level, where the test runs).
+// outputs, which the members see (TestKeyTestNoiseBound measures it, per
+// coefficient: fresh encryption 2^11 / 2^12 at N = 2^12 / 2^14, Galois
+// images 2^12 / 2^13, relinearised square 2^77 / 2^80: BGV's tensoring
+// gives T·e1·e2 with T = 2^50). keyTestFloodBits floods it: every member
+// adds to each of its test key-switching shares uniform noise over
+// [−B, B) per coefficient with B = 2^(keyTestNoiseBits + 40 + logN + 10).
+// One honest member's flood hides a shift of at most 2^keyTestNoiseBits at
+// statistical distance ≤ 2^keyTestNoiseBits/(2B) per coefficient; over N
+// coefficients, 3 outputs and at most maxSubsets key switches (< 2^10
+// key-switched outputs), ≤ 2^-41 in all. A subset's t floods sum to below
+// t·B ≤ 2^(8+148) at N = 2^14, and BGV decodes exactly while
+// T·noise < Q/2: 2^(50+156) ≪ 2^329 at the top level, where the test runs.
 const keyTestNoiseBits = 84
 
 // keyTestFloodBits returns log2 B for ring degree 2^logN (see above).

@@ -28,7 +28,7 @@ import (
 // not finish the epoch (the others finished an attempt it could not) sends
 // a standby instead of a candidate, so that it is counted as present. Each
 // epoch e uses its own rounds (epochRound) and he.RunConfig.Epoch e. See
-// doc.go, "Re-forms", for the bound and the privacy cost.
+// the package doc, "HE re-forms", for the bound and the privacy cost.
 const (
 	kindHECandidate byte = 0x21 // member → recipient: key switches of the result (or kindHEStandby)
 	kindHEVerdict   byte = 0x22 // recipient → every member: accept, reject or re-form
