@@ -599,6 +599,12 @@ func keySwitchHE(ctx context.Context, sess *Session, m *he.Member, conn transpor
 			}
 			exclude = v.exclude
 			continue
+		case runErr != nil:
+			// No result of ours was judged (a rejection of the others'
+			// result, or an acceptance without us: we were in no subset of
+			// the family): we have nothing to sign, and our own error says
+			// whom we missed.
+			return nil, memberFault(spec, runErr)
 		case v.status == verdictReject:
 			// The members cannot decrypt, so they cannot check the
 			// recipient's claim: they abort without naming anyone as a
@@ -608,10 +614,6 @@ func keySwitchHE(ctx context.Context, sess *Session, m *he.Member, conn transpor
 			// and can veto it at no cost (see mpc/he's doc, "Recipient
 			// veto").
 			return nil, fault(spec, FaultBadOutput, fmt.Errorf("rejected by recipient %s; unverifiable: %s", spec.Recipient, v.reason))
-		case runErr != nil:
-			// Accepted without us (we were in no subset of the family):
-			// we hold no result to sign.
-			return nil, memberFault(spec, runErr)
 		}
 		return out, nil
 	}
