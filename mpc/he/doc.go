@@ -51,7 +51,9 @@
 //     it to the recipient, the key test fails on it). An announcement before
 //     the first attempt is forged and its sender is left out; one from an
 //     attempt this member took part in but could not finish is not adopted
-//     either (the member goes on without the announcer). Since
+//     either: the member stops with ErrFinishedWithout rather than finish
+//     a second, different result without the announcer (node/jobrun then
+//     has it stand by for a re-form). Since
 //     KeySwitchFamily puts every member of a view in some subset and a
 //     member's own view always contains itself, no member is ever outside
 //     every subset: in this version nothing is adopted at all; the guarded

@@ -122,6 +122,12 @@ var ErrNotEnoughMembers = errors.New("he: not enough committee members online")
 // without suspecting anyone.
 var errViewMismatch = errors.New("he: members saw different sets of online members")
 
+// ErrFinishedWithout is returned by a member that took part in an attempt
+// which a peer announces finished but which this member could not finish
+// (a share did not reach it): it can neither check the peer's result nor
+// make a second one.
+var ErrFinishedWithout = errors.New("he: other members finished an attempt this member could not")
+
 // MaxEpochs bounds RunConfig.Epoch: a job is re-formed at most
 // MaxEpochs−1 times (node/jobrun bounds it far lower, see its doc).
 const MaxEpochs = 64
@@ -379,12 +385,12 @@ func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result
 			}
 		case len(b) > 0 && b[0] == helloDone && !r.idle:
 			// We were in the previous attempt's subsets and could not
-			// finish it (p's shares did not reach us, or another's): we
-			// cannot check what p says it finished, so we do not adopt
-			// it. Go on without p (it has left the job).
-			if !suspect {
-				r.suspects[p] = fmt.Errorf("announced a result of attempt %d, which this member could not finish and cannot check", a-1)
-			}
+			// finish it (a share did not reach us): we cannot check what
+			// p says it finished, so we do not adopt it; nor do we finish
+			// a second result without p, which the recipient would see
+			// differ from p's. Stand by (node/jobrun: the recipient
+			// re-forms the family if a member of p's fell silent).
+			return nil, nil, fmt.Errorf("%w: member %d announced a result of attempt %d", ErrFinishedWithout, p, a-1)
 		case len(b) > 0 && b[0] == helloDone:
 			res, err := r.adopt(ctx, b[1:])
 			if err != nil {

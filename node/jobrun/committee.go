@@ -558,7 +558,7 @@ func keySwitchHE(ctx context.Context, sess *Session, m *he.Member, conn transpor
 					return nil, fault(spec, FaultRecipient, fmt.Errorf("send the key-switched result: %w", err), spec.Recipient)
 				}
 			}
-		case errors.Is(runErr, he.ErrNotEnoughMembers) && ctx.Err() == nil:
+		case (errors.Is(runErr, he.ErrFinishedWithout) || errors.Is(runErr, he.ErrNotEnoughMembers)) && ctx.Err() == nil:
 			// The others finished an attempt this member could not (a
 			// member dropped after reaching only some of us), or too few
 			// are left in our view: say we are here, so that a re-form

@@ -60,6 +60,9 @@ type vanishingNetwork struct {
 	transport.Network
 	reach func(to transport.PartyID) bool
 	gone  *atomic.Bool
+	// onGone, if set, runs once when the member vanishes (e.g. closes its
+	// transport, as a process that dies).
+	onGone func()
 }
 
 func (v vanishingNetwork) Open(ctx context.Context, id string, self transport.PartyID, n int) (transport.Conn, error) {
@@ -86,8 +89,8 @@ func (c *vanishingConn) Send(ctx context.Context, to transport.PartyID, r transp
 		if c.v.reach(to) {
 			err = c.Conn.Send(ctx, to, r, b)
 		}
-		if c.sent.Add(1) == int32(c.Conn.Parties()-1) {
-			c.v.gone.Store(true)
+		if c.sent.Add(1) == int32(c.Conn.Parties()-1) && !c.v.gone.Swap(true) && c.v.onGone != nil {
+			go c.v.onGone() // after this send returned
 		}
 		return err
 	}
@@ -205,5 +208,57 @@ func TestHEReformStillDetectsDeviant(t *testing.T) {
 		if out := rep.Outcomes[m]; out != nil && out.Signature != nil {
 			t.Fatalf("member %s signed a rejected result", m)
 		}
+	}
+}
+
+// TestHEJobReformsOverLibp2p: the same over the libp2p transport, n3's
+// whole network closing as it vanishes (its peers see its streams reset,
+// as when its process dies).
+func TestHEJobReformsOverLibp2p(t *testing.T) {
+	c := testCluster24(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	parties := append(slices.Clone(c.Members), "p0", "p1", "r")
+	nets, register := p2pNetworks(ctx, t, parties)
+	p := AggregateParams{Bins: 4, Lo: 0, Hi: 100}
+	params, _ := json.Marshal(p)
+	spec := &Spec{ID: "p2p-reform", Type: Aggregate, Params: params, Providers: []string{"p0", "p1"},
+		Committee: c.Members, Threshold: 2, Recipient: "r"}
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	register(spec)
+	values := [][]int64{{3, 50, 99}, {7, 7}}
+	inputs := map[string][]byte{}
+	for i, pr := range spec.Providers {
+		inputs[pr], _ = json.Marshal(AggregateInput{Values: values[i]})
+	}
+	var gone atomic.Bool
+	c.NetworkOf = func(party string) transport.Network {
+		if party == "n3" {
+			return vanishingNetwork{Network: nets[party], reach: func(transport.PartyID) bool { return true }, gone: &gone,
+				onGone: func() { nets["n3"].(*transport.P2PNetwork).Close() }}
+		}
+		return nets[party]
+	}
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{StepTimeout: 3 * time.Second, CandidateGrace: 15 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !gone.Load() {
+		t.Fatal("n3 never sent its key-switching shares")
+	}
+	t.Logf("n3 (vanished) returned: %v", rep.MemberErrs["n3"])
+	if rep.RecipientErr != nil {
+		t.Fatalf("recipient: %v", rep.RecipientErr)
+	}
+	for _, m := range []string{"n0", "n1", "n2"} {
+		if err := rep.MemberErrs[m]; err != nil {
+			t.Fatalf("member %s: %v", m, err)
+		}
+	}
+	want := PlainAggregate(p, values)
+	if got := rep.Result.Aggregate; got == nil || got.Count != want.Count || got.Sum != want.Sum || got.SumSq != want.SumSq || !slices.Equal(got.Histogram, want.Histogram) {
+		t.Fatalf("aggregate %+v, plaintext %+v", got, want)
 	}
 }
