@@ -58,6 +58,12 @@ const firstPCKSRound = transport.Round(1<<32 + 1)
 // others finish the attempt with it (or, those it did not reach, cannot).
 type vanishingNetwork struct {
 	transport.Network
+	// round is the key-switching round after which the member vanishes
+	// (0: firstPCKSRound).
+	round transport.Round
+	// after is the number of sends in that round before it vanishes (0:
+	// one per other member).
+	after int32
 	reach func(to transport.PartyID) bool
 	gone  *atomic.Bool
 	// onGone, if set, runs once when the member vanishes (e.g. closes its
@@ -84,12 +90,20 @@ func (c *vanishingConn) Send(ctx context.Context, to transport.PartyID, r transp
 	if c.v.gone.Load() {
 		return nil // lost
 	}
-	if c.mpc && r == firstPCKSRound {
+	at := c.v.round
+	if at == 0 {
+		at = firstPCKSRound
+	}
+	if c.mpc && r == at {
 		var err error
 		if c.v.reach(to) {
 			err = c.Conn.Send(ctx, to, r, b)
 		}
-		if c.sent.Add(1) == int32(c.Conn.Parties()-1) && !c.v.gone.Swap(true) && c.v.onGone != nil {
+		after := c.v.after
+		if after == 0 {
+			after = int32(c.Conn.Parties() - 1)
+		}
+		if c.sent.Add(1) == after && !c.v.gone.Swap(true) && c.v.onGone != nil {
 			go c.v.onGone() // after this send returned
 		}
 		return err
@@ -108,6 +122,7 @@ func (c *vanishingConn) Send(ctx context.Context, to transport.PartyID, r transp
 //   - partial: n3's shares reached n0 and n1 only; n2 cannot finish the
 //     attempt they finished and stands by, so the re-form counts it.
 func TestHEJobReformsWithoutVanishedMember(t *testing.T) {
+	t.Parallel() // mostly waits (grace periods); a cluster copy and network of its own
 	c := testCluster24(t)
 	for _, tc := range []struct {
 		name  string
@@ -170,6 +185,7 @@ func TestHEJobReformsWithoutVanishedMember(t *testing.T) {
 // family of n0, n1, n2 has a subset without n1, so the recipient still
 // rejects; nothing is signed.
 func TestHEReformStillDetectsDeviant(t *testing.T) {
+	t.Parallel() // mostly waits (grace periods); a cluster copy and network of its own
 	c := testCluster24(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -215,6 +231,7 @@ func TestHEReformStillDetectsDeviant(t *testing.T) {
 // whole network closing as it vanishes (its peers see its streams reset,
 // as when its process dies).
 func TestHEJobReformsOverLibp2p(t *testing.T) {
+	t.Parallel() // mostly waits (grace periods); a cluster copy and network of its own
 	c := testCluster24(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -260,5 +277,57 @@ func TestHEJobReformsOverLibp2p(t *testing.T) {
 	want := PlainAggregate(p, values)
 	if got := rep.Result.Aggregate; got == nil || got.Count != want.Count || got.Sum != want.Sum || got.SumSq != want.SumSq || !slices.Equal(got.Histogram, want.Histogram) {
 		t.Fatalf("aggregate %+v, plaintext %+v", got, want)
+	}
+}
+
+// TestHEReformBound: n3 vanishes inside the first epoch's family and n2
+// inside the re-formed one's. A 2-of-4 committee allows one re-form (n−t−1):
+// the recipient rejects the second epoch naming n2, nothing is signed.
+func TestHEReformBound(t *testing.T) {
+	t.Parallel() // mostly waits (grace periods); a cluster copy and network of its own
+	c := testCluster24(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := AggregateParams{Bins: 4, Lo: 0, Hi: 100}
+	params, _ := json.Marshal(p)
+	spec := &Spec{ID: "reform-bound", Type: Aggregate, Params: params, Providers: []string{"p0", "p1"},
+		Committee: c.Members, Threshold: 2, Recipient: "r"}
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string][]byte{}
+	for i, pr := range spec.Providers {
+		inputs[pr], _ = json.Marshal(AggregateInput{Values: []int64{int64(10 * i), 42}})
+	}
+	// mpc/he numbers epoch e's attempts from e·2^12: epoch 1's first
+	// key-switching round.
+	const epoch1PCKS = transport.Round(1<<32 + (1<<12)<<8 + 1)
+	all := func(transport.PartyID) bool { return true }
+	var gone3, gone2 atomic.Bool
+	healthy := c.Network
+	c.NetworkOf = func(party string) transport.Network {
+		switch party {
+		case "n3":
+			return vanishingNetwork{Network: healthy, reach: all, gone: &gone3}
+		case "n2":
+			return vanishingNetwork{Network: healthy, round: epoch1PCKS, after: 2, reach: all, gone: &gone2} // to n0, n1
+		}
+		return healthy
+	}
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{StepTimeout: 3 * time.Second, CandidateGrace: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !gone3.Load() || !gone2.Load() {
+		t.Fatalf("n3 vanished: %v, n2 vanished in the re-formed epoch: %v", gone3.Load(), gone2.Load())
+	}
+	wantFault(t, "recipient", rep.RecipientErr, FaultMemberDropped, "n2")
+	for _, m := range []string{"n0", "n1"} {
+		wantUnnamedBadOutput(t, "member "+m, rep.MemberErrs[m])
+	}
+	for m, out := range rep.Outcomes {
+		if out != nil && out.Signature != nil {
+			t.Fatalf("member %s signed", m)
+		}
 	}
 }
