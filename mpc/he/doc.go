@@ -31,9 +31,18 @@
 //     Lagrange coefficients and fresh smudging; every member aggregates
 //     every subset's key switch itself. The recipient decrypts every key switch and compares them
 //     (Recipient.DecryptFloatsChecked, DecryptIntsChecked). A member that
-//     drops makes the run retry without it; members whose views of who is
-//     online differ (different families) redo the attempt without
-//     suspecting anyone.
+//     drops before its shares reached everyone makes the run retry without
+//     it (a member that misses a peer's share for RunConfig.StepTimeout
+//     suspects it); members whose views of who is online differ (different
+//     families) redo the attempt without suspecting anyone.
+//   - Re-forms: a member that drops after the others finished with it in
+//     the family cannot be noticed by them; the recipient notices (node/jobrun
+//     re-forms: its candidate never comes) and asks the members it heard
+//     from to run again as epoch e+1 (RunConfig.Epoch, on rounds of its own)
+//     without the silent ones (RunConfig.Exclude): a fresh family over the
+//     members left, fresh Lagrange coefficients and smudging. node/jobrun
+//     allows at most n−t−1 re-forms (each leaves out one more member and
+//     keeps more than t); Run accepts Epoch < MaxEpochs.
 //   - Announcements: a member that finished an attempt announces its result
 //     in the next attempt's hello. Only a member that was outside every
 //     subset of that attempt adopts it, after checking the evaluation IDs
@@ -42,7 +51,9 @@
 //     it to the recipient, the key test fails on it). An announcement before
 //     the first attempt is forged and its sender is left out; one from an
 //     attempt this member took part in but could not finish is not adopted
-//     either (the member goes on without the announcer). Since
+//     either: the member stops with ErrFinishedWithout rather than finish
+//     a second, different result without the announcer (node/jobrun then
+//     has it stand by for a re-form). Since
 //     KeySwitchFamily puts every member of a view in some subset and a
 //     member's own view always contains itself, no member is ever outside
 //     every subset: in this version nothing is adopted at all; the guarded
@@ -72,7 +83,17 @@
 // the s decryptions hides the circuit's noise (which depends on the secret
 // key) behind smudging of standard deviation at least σ·√((t−c)/s): with
 // c = t−1, σ/√s, i.e. ½·log2 s bits less statistical margin than one key
-// switch by one honest member.
+// switch by one honest member. s counts every subset of every epoch whose
+// key switch reached the recipient, re-forms included (a member's
+// candidate carries its epoch's whole family, even when another member of
+// it never delivers). With the default family F(k) of k members (at most k
+// subsets: ⌈k/(k−t)⌉, plus k−2t when t < k/2) and at most n−t−1
+// re-forms, each with at least one member fewer, s ≤ F(n) + F(n−1) + … +
+// F(t+1) < n·(n−t): n = 4, t = 2: s ≤ 2 + 3 = 5 (instead of 2 without a
+// re-form), a margin of ½·log2(5/2) ≈ 0.66 bit less; n = 4, t = 3: no
+// re-form, s ≤ 4. A malicious recipient may ask for re-forms it does not
+// need; the members enforce the same bound, so it gains at most these s.
+// More subsets (RunConfig.Subsets) raise F accordingly.
 //
 // Correctness: lattigo's mhe has no proofs that shares are well formed, so a
 // deviating member cannot be prevented from sending a wrong share; the
@@ -140,16 +161,27 @@
 // reconstruct different secrets: caught by the known-answer test and by the
 // job-time comparison.
 //
-// Key-test leakage (open): the test ciphertext's randomness is public, so
-// the members' test decryptions reveal key-dependent noise masked only by
-// the test's smudging, σ = 2^40 (keyTestSmudging; lattigo's sampler allows
-// no more below the 45-bit moduli). For the fresh output (noise ~2^9 per
-// coefficient) that is a statistical distance of about 2^-26 at N = 2^14;
-// but the relinearised square and the Galois images carry key-switching
-// noise that depends on the secret key, estimated at ~2^27 per coefficient,
-// for which σ = 2^40 gives a statistical distance of only about 2^-7: the
-// key test leaks non-negligible information on that noise to the members
-// (not to the recipient, which takes no part in setup). Not fixed.
+// Key-test leakage: the test ciphertext's randomness is public, so the
+// members' test decryptions reveal the outputs' key-dependent noise up to
+// the key switch's own noise. Measured (TestKeyTestNoiseBound, max per
+// coefficient, N = 2^12 / 2^14): fresh encryption 2^11 / 2^12, Galois
+// images 2^12 / 2^13, relinearised square 2^77 / 2^80 (BGV's tensoring
+// leaves T·e1·e2 with the 50-bit plaintext modulus T; the earlier estimate
+// of 2^27 missed it). The earlier smudging, σ = 2^40 (all that lattigo's
+// float sampler allows below the 45-bit moduli), thus hid the square's noise
+// not at all. The test now floods instead (keyTestFloodBits, flood): every
+// member adds to each test key-switching share uniform noise over [−B, B)
+// per coefficient, one crypto/rand integer reduced modulo every RNS
+// modulus, B = 2^(84+40+logN+10) (2^148 at N = 2^14; 84 bits bound the
+// measured noise with 4 bits to spare). Each subset holds an honest member
+// whose flood the others do not know, which hides a shift of at most 2^84
+// at statistical distance ≤ 2^84/(2B) per coefficient; over the N
+// coefficients, 3 outputs and at most maxSubsets subsets (< 2^10 outputs),
+// the members' view is within statistical distance 2^-41 of one that does
+// not depend on the noise. The test runs at the top level, where BGV still
+// decodes exactly (T·t·B ≤ 2^(50+8+148) ≪ Q/2 = 2^328), so every check
+// decides as before: same detection power (the setup tests are unchanged).
+// The recipient takes no part in setup.
 //
 //	job type      scheme  who may deviate           detected (nothing accepted)                     not detected                        identified
 //	credit-score  CKKS    any committee member      one member's wrong key-switch share when        n = t and t online; a shift below   only when every explanation by
@@ -159,6 +191,14 @@
 //	                                                n > t with t online: rejected (ErrSingleSubset)
 //	aggregate     BGV     any committee member      as above (any decoded difference)               as above (no τ: exact)              as above
 //	                      (privacy: < t colluding)
+//	both, after   —       as above                  as above, per epoch: each epoch's family is     as above                            as above
+//	a re-form                                       judged alone; a single subset is still rejected;
+//	(node/jobrun)                                   a member left out cannot be in a subset
+//
+// Liveness (node/jobrun): a member dropping before its shares reached
+// everyone: retried without it within the epoch; after (it joined the
+// family): re-formed without it, at most n−t−1 times; either way the job
+// finishes while more than t members remain (exactly t: ErrSingleSubset).
 //
 // In node/jobrun the recipient runs the comparison before the committee
 // signs; a rejected result is never signed and the members abort the job.
@@ -175,6 +215,7 @@
 // see Privacy). The ledger refuses this: an HE input commitment (the hash of
 // a provider's ciphertexts) fills one job only, and honest providers encrypt
 // afresh for every job, so a resubmitted job evaluates fresh ciphertexts
-// with fresh noise. Within one job, reruns after a member drops out are
-// bounded by the scheduler's attempts.
+// with fresh noise. Within one job, re-forms after a member drops out give
+// the recipient more key switches of the same ciphertexts; the members
+// bound them (at most n−t−1, see Privacy for the resulting s).
 package he

@@ -13,7 +13,6 @@ import (
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
-	"github.com/tuneinsight/lattigo/v5/ring"
 
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -46,9 +45,20 @@ type RunConfig struct {
 	// in more cases, at one more key-switching share per subset and member.
 	Subsets int
 
-	// smudging overrides the preset's smudging noise (the setup's key test
-	// uses a far larger one; see keyTest).
-	smudging *ring.DiscreteGaussian
+	// Epoch numbers a re-formed run of the same job (node/jobrun: the
+	// recipient saw a member of the previous family drop after it joined;
+	// see the package doc, "Re-forms"). Each epoch runs on
+	// rounds of its own, so that nothing of an earlier epoch (a late share,
+	// an announcement) is taken for this one's. 0 ≤ Epoch < MaxEpochs.
+	Epoch int
+	// Exclude lists members left out of every attempt from the start, as
+	// if already suspected: the members a re-form drops.
+	Exclude []transport.PartyID
+
+	// floodBits, when > 0, adds to every key-switching share uniform noise
+	// over [−2^floodBits, 2^floodBits) on top of the preset's smudging (the
+	// setup's key test, whose decryptions every member sees; see keyTest).
+	floodBits int
 }
 
 // Result is the outcome of a job: ciphertexts under the recipient's key.
@@ -112,12 +122,27 @@ var ErrNotEnoughMembers = errors.New("he: not enough committee members online")
 // without suspecting anyone.
 var errViewMismatch = errors.New("he: members saw different sets of online members")
 
+// ErrFinishedWithout is returned by a member that took part in an attempt
+// which a peer announces finished but which this member could not finish
+// (a share did not reach it): it can neither check the peer's result nor
+// make a second one.
+var ErrFinishedWithout = errors.New("he: other members finished an attempt this member could not")
+
+// MaxEpochs bounds RunConfig.Epoch: a job is re-formed at most
+// MaxEpochs−1 times (node/jobrun bounds it far lower, see its doc).
+const MaxEpochs = 64
+
+// ErrGaveUp is returned when the attempts of one epoch are exhausted.
+var ErrGaveUp = errors.New("he: job gave up")
+
 // ErrEvaluationMismatch is returned when members evaluated different
 // ciphertexts: inputs differ between members or a member misbehaves.
 var ErrEvaluationMismatch = errors.New("he: committee members evaluated different ciphertexts")
 
-// Job rounds: attempt a uses rounds jobRoundBase + a·jobRoundStride + step.
+// Job rounds: attempt a uses rounds jobRoundBase + a·jobRoundStride + step;
+// epoch e's attempts are numbered from e·epochAttempts.
 const (
+	epochAttempts                  = 1 << 12
 	jobRoundBase   transport.Round = 1 << 32
 	jobRoundStride transport.Round = 1 << 8
 	stepHello      transport.Round = 0
@@ -126,6 +151,11 @@ const (
 
 func jobRound(attempt int, step transport.Round) transport.Round {
 	return jobRoundBase + transport.Round(attempt)*jobRoundStride + step
+}
+
+// round is the transport round of step of the epoch's attempt a.
+func (r *runner) round(a int, step transport.Round) transport.Round {
+	return jobRound(r.base+a, step)
 }
 
 // hello messages open every attempt.
@@ -169,7 +199,19 @@ func (m *Member) Run(ctx context.Context, conn transport.Conn, cfg RunConfig, ci
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = m.n - m.t + 1
 	}
-	r := &runner{m: m, conn: conn, cfg: cfg, circuit: circuit, suspects: make(map[transport.PartyID]error)}
+	if cfg.MaxAttempts >= epochAttempts {
+		cfg.MaxAttempts = epochAttempts - 1
+	}
+	if cfg.Epoch < 0 || cfg.Epoch >= MaxEpochs {
+		return nil, fmt.Errorf("he: epoch %d out of range [0, %d)", cfg.Epoch, MaxEpochs)
+	}
+	r := &runner{m: m, conn: conn, cfg: cfg, circuit: circuit, suspects: make(map[transport.PartyID]error), base: cfg.Epoch * epochAttempts}
+	for _, p := range cfg.Exclude {
+		if int(p) < 0 || int(p) >= m.n || p == m.self {
+			return nil, fmt.Errorf("he: cannot exclude member %d (member %d of %d)", p, m.self, m.n)
+		}
+		r.suspects[p] = fmt.Errorf("excluded by a re-form")
+	}
 	return r.run(ctx)
 }
 
@@ -181,6 +223,7 @@ type runner struct {
 
 	suspects map[transport.PartyID]error
 	idle     bool // outside the previous attempt's subset
+	base     int  // the epoch's first attempt number
 
 	evaluated []*rlwe.Ciphertext
 	evalIDs   []CiphertextID
@@ -191,8 +234,8 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	for a := 0; ; a++ {
 		// An idle member keeps listening past the last attempt: it learns
 		// there whether the last subset finished or gave up.
-		if a >= r.cfg.MaxAttempts && !r.idle {
-			err := fmt.Errorf("he: job gave up after %d attempts: %w", r.cfg.MaxAttempts, lastErr)
+		if (a >= r.cfg.MaxAttempts && !r.idle) || a >= epochAttempts-1 {
+			err := fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, a, lastErr)
 			r.abort(ctx, a, err)
 			return nil, err
 		}
@@ -256,7 +299,7 @@ func (r *runner) notEnough(alive []transport.PartyID) error {
 // hello announces this member for attempt a and learns who else is there.
 // If a peer already finished the job it returns that peer's result.
 func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result, error) {
-	round := jobRound(a, stepHello)
+	round := r.round(a, stepHello)
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
 		if p == r.m.self || r.suspects[p] != nil {
@@ -342,12 +385,12 @@ func (r *runner) hello(ctx context.Context, a int) ([]transport.PartyID, *Result
 			}
 		case len(b) > 0 && b[0] == helloDone && !r.idle:
 			// We were in the previous attempt's subsets and could not
-			// finish it (p's shares did not reach us, or another's): we
-			// cannot check what p says it finished, so we do not adopt
-			// it. Go on without p (it has left the job).
-			if !suspect {
-				r.suspects[p] = fmt.Errorf("announced a result of attempt %d, which this member could not finish and cannot check", a-1)
-			}
+			// finish it (a share did not reach us): we cannot check what
+			// p says it finished, so we do not adopt it; nor do we finish
+			// a second result without p, which the recipient would see
+			// differ from p's. Stand by (node/jobrun: the recipient
+			// re-forms the family if a member of p's fell silent).
+			return nil, nil, fmt.Errorf("%w: member %d announced a result of attempt %d", ErrFinishedWithout, p, a-1)
 		case len(b) > 0 && b[0] == helloDone:
 			res, err := r.adopt(ctx, b[1:])
 			if err != nil {
@@ -438,11 +481,7 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		all[i] = shamirPoint(transport.PartyID(i))
 	}
 	cmb := mhe.NewCombiner(params, shamirPoint(r.m.self), all, r.m.t)
-	smudging := r.m.preset.Smudging
-	if r.cfg.smudging != nil {
-		smudging = *r.cfg.smudging
-	}
-	pcks, err := mhe.NewPublicKeySwitchProtocol(params, smudging)
+	pcks, err := mhe.NewPublicKeySwitchProtocol(params, r.m.preset.Smudging)
 	if err != nil {
 		return nil, fmt.Errorf("he: key-switch protocol: %w", err)
 	}
@@ -476,13 +515,18 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		}
 		for i, ct := range r.evaluated {
 			pcks.GenShare(skS, r.cfg.Recipient, ct, &agg[s][i])
+			if r.cfg.floodBits > 0 {
+				if err := flood(params, r.cfg.floodBits, agg[s][i].Value[0]); err != nil {
+					return nil, err
+				}
+			}
 			if d := r.m.deviation; d != nil {
 				d.apply(params, s, &agg[s][i])
 			}
 			msg.Write(newShape(params).polyQ(agg[s][i].Value[0]).polyQ(agg[s][i].Value[1]).encode(kindPCKS, shareTag(s, i), N))
 		}
 	}
-	round := jobRound(a, stepPCKS)
+	round := r.round(a, stepPCKS)
 	payload := msg.Bytes()
 	// Members of no subset (the cover may leave some online members out
 	// of every subset) neither send nor receive shares; they wait for the
@@ -599,7 +643,7 @@ func shareTag(s, i int) uint64 { return uint64(s)<<32 | uint64(i) }
 //	eval IDs | (u32 length | ciphertext) per subset and output
 func (r *runner) announce(ctx context.Context, next int, res *Result) {
 	msg := encodeDone(res)
-	round := jobRound(next, stepHello)
+	round := r.round(next, stepHello)
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
 		if p == r.m.self {
@@ -645,7 +689,7 @@ func (r *runner) abort(ctx context.Context, next int, cause error) {
 		reason = reason[:maxAbortReason]
 	}
 	msg := append([]byte{helloAbort}, reason...)
-	round := jobRound(next, stepHello)
+	round := r.round(next, stepHello)
 	for i := 0; i < r.m.n; i++ {
 		p := transport.PartyID(i)
 		if p == r.m.self {

@@ -191,11 +191,12 @@ func TestRunSurvivesStalledMember(t *testing.T) {
 	// arrive: it finishes attempt 0 and announces it; members 0, 1 and 3
 	// hit their 2 s deadline on it and suspect it. They cannot check what
 	// member 2 announces (review C1: a member must never adopt a result of
-	// an attempt it took part in), so they finish without it: 3 of 4, one
-	// subset. Both results are correct; they differ, so a recipient that
-	// requires identical candidates from every subset member rejects the
-	// pair, and one that gets only the single-subset result rejects it too
-	// (ErrSingleSubset, n > t).
+	// an attempt it took part in), and they must not finish a second,
+	// different result without it (3 of 4, one subset, which a recipient
+	// would see differ from member 2's and reject): they stop with
+	// ErrFinishedWithout (node/jobrun: they stand by, and since every
+	// member answered the recipient, nobody is re-formed out and the job
+	// is rejected).
 	var others sync.WaitGroup
 	others.Add(3)
 	res, errs := runAll(ctx, members, []int{0, 1, 2, 3}, cfg, circuit, func(i int, c transport.Conn) transport.Conn {
@@ -204,35 +205,23 @@ func TestRunSurvivesStalledMember(t *testing.T) {
 		}
 		return &doneConn{Conn: c, done: others.Done}
 	})
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("member %d: %v", i, err)
-		}
-		if res[i].Adopted {
-			t.Fatalf("member %d adopted a result", i)
-		}
-		want := ids(0, 1, 3)
-		if i == 2 {
-			want = ids(0, 1, 2)
-			if len(res[i].Checks) != 3 {
-				t.Fatalf("member 2: %d checks, want 3", len(res[i].Checks))
-			}
-		} else if len(res[i].Checks) != 0 || res[i].OutputIDs[0] != res[0].OutputIDs[0] {
-			t.Fatalf("member %d: want the single-subset result of 0, 1 and 3", i)
-		}
-		if !slices.Equal(res[i].Subset, want) {
-			t.Fatalf("member %d: subset %v, want %v", i, res[i].Subset, want)
-		}
-		got, err := rcpt.DecryptFloats(res[i].Outputs[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if math.Abs(got[0]-0.5) > 1e-4 || math.Abs(got[1]+0.25) > 1e-4 {
-			t.Fatalf("member %d: wrong result %v", i, got[:2])
+	for _, i := range []int{0, 1, 3} {
+		if !errors.Is(errs[i], ErrFinishedWithout) {
+			t.Fatalf("member %d: want ErrFinishedWithout, got %v (result %+v)", i, errs[i], res[i])
 		}
 	}
-	if _, err := rcpt.DecryptFloatsChecked(res[0], 3, 4); !errors.Is(err, ErrSingleSubset) {
-		t.Fatalf("single-subset result of a 4-member committee: want ErrSingleSubset, got %v", err)
+	if errs[2] != nil {
+		t.Fatalf("member 2: %v", errs[2])
+	}
+	if res[2].Adopted || !slices.Equal(res[2].Subset, ids(0, 1, 2)) || len(res[2].Checks) != 3 {
+		t.Fatalf("member 2: subset %v, %d checks; want [0 1 2] and 3", res[2].Subset, len(res[2].Checks))
+	}
+	got, err := rcpt.DecryptFloatsChecked(res[2], 3, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got[0][0]-0.5) > 1e-4 || math.Abs(got[0][1]+0.25) > 1e-4 {
+		t.Fatalf("member 2: wrong result %v", got[0][:2])
 	}
 }
 
@@ -323,4 +312,102 @@ func TestRunRejectsLowScaleCKKSOutput(t *testing.T) {
 			t.Fatalf("member %d: want a scale error, got %v", i, err)
 		}
 	}
+}
+
+// vanishConn silently loses every message after its key-switching shares
+// of the first attempt, as a member killed once it joined the family whose
+// peers' transport does not notice.
+type vanishConn struct {
+	transport.Conn
+	mu   sync.Mutex
+	sent int
+}
+
+func (c *vanishConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, p []byte) error {
+	c.mu.Lock()
+	gone := c.sent >= c.Parties()-1
+	if r == jobRound(0, stepPCKS) {
+		c.sent++
+	}
+	c.mu.Unlock()
+	if gone {
+		return nil
+	}
+	return c.Conn.Send(ctx, to, r, p)
+}
+
+// TestRunReformExcludesVanishedMember: member 3 joins the first epoch's
+// family and vanishes after its shares; the others finish that epoch with
+// it in the family (its candidate would never reach a recipient). A second
+// epoch with member 3 excluded runs on rounds of its own, forms the family
+// of {0,1,2} (three subsets, every member left out of one), and every key
+// switch decrypts to the input.
+func TestRunReformExcludesVanishedMember(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	members, _ := committee(t, preset, 4, 2, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	values := []float64{0.25, -0.5, 0.125}
+	input, _, err := preset.EncryptFloatsAtScale(members[0].PublicKey(), values, preset.OutputScale())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := NewRecipient(preset)
+	circuit := func(context.Context) ([]*rlwe.Ciphertext, error) {
+		ct, _, err := preset.UnmarshalCiphertext(CKKS, input)
+		return []*rlwe.Ciphertext{ct}, err
+	}
+	cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+	type epochs struct{ first, second *Result }
+	res, errs := mpctest.RunContext(ctx, len(members), func(ctx context.Context, conn transport.Conn) (epochs, error) {
+		m := members[conn.Self()]
+		first, err := m.Run(ctx, conn, cfg, circuit)
+		if err != nil || conn.Self() == 3 {
+			return epochs{first: first}, err
+		}
+		again := cfg
+		again.Epoch, again.Exclude = 1, []transport.PartyID{3}
+		second, err := m.Run(ctx, conn, again, circuit)
+		return epochs{first, second}, err
+	}, mpctest.Wrap(func(i int, c transport.Conn) transport.Conn {
+		if i == 3 {
+			return &vanishConn{Conn: c}
+		}
+		return c
+	}))
+	for i := 0; i < 3; i++ {
+		if errs[i] != nil {
+			t.Fatalf("member %d: %v", i, errs[i])
+		}
+		if !inFamily(familyOf(res[i].first), 3) {
+			t.Fatalf("member %d: first epoch's family %v leaves out the vanished member", i, familyOf(res[i].first))
+		}
+		fam := familyOf(res[i].second)
+		if want := KeySwitchFamily(ids(0, 1, 2), 2, 0); !slices.EqualFunc(fam, want, slices.Equal) {
+			t.Fatalf("member %d: re-formed family %v, want %v", i, fam, want)
+		}
+		if res[i].second.OutputIDs[0] != res[0].second.OutputIDs[0] {
+			t.Fatalf("member %d disagrees on the re-formed output", i)
+		}
+	}
+	got, err := rcpt.DecryptFloatsChecked(res[0].second, 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range values {
+		if math.Abs(got[0][i]-v) > 1e-4 {
+			t.Fatalf("slot %d: got %v want %v", i, got[0][i], v)
+		}
+	}
+	t.Logf("member 3 (vanished) returned: %v", errs[3])
+}
+
+// familyOf lists the subsets of a result's key switches.
+func familyOf(res *Result) [][]transport.PartyID {
+	var fam [][]transport.PartyID
+	for _, ks := range res.KeySwitches() {
+		fam = append(fam, ks.Subset)
+	}
+	return fam
 }

@@ -21,16 +21,23 @@ import (
 // Galois keys, or its dealing of the threshold secret, was wrong.
 var ErrKeyTest = errors.New("he: committee keys fail the known-answer test")
 
-// keyTestSmudging is the smudging of the key test's key switch: the largest
-// power of two whose 6σ bound stays below the smallest modulus (2^45), which
-// lattigo's sampler needs (2^48 already decrypts wrong). Against a fresh
-// encryption's key-dependent noise (e1·s + u·e_pk, ~2^9 per coefficient) it
-// gives a statistical distance of about 2^-26 at N = 2^14 (KL bound), where
-// the jobs' 2^30 gives 2^-16. The relinearised square's and the rotations'
-// key-switching noise is far larger (estimated ~2^27 per coefficient:
-// statistical distance ~2^-7, not negligible); see the package doc's
-// "Key-test leakage". This leaks to the members only.
-var keyTestSmudging = ring.DiscreteGaussian{Sigma: 1 << 40, Bound: 6 << 40}
+// keyTestNoiseBits bounds the key-dependent noise of the key test's
+// outputs, which the members see (TestKeyTestNoiseBound measures it, per
+// coefficient: fresh encryption 2^11 / 2^12 at N = 2^12 / 2^14, Galois
+// images 2^12 / 2^13, relinearised square 2^77 / 2^80: BGV's tensoring
+// gives T·e1·e2 with T = 2^50). keyTestFloodBits floods it: every member
+// adds to each of its test key-switching shares uniform noise over
+// [−B, B) per coefficient with B = 2^(keyTestNoiseBits + 40 + logN + 10).
+// One honest member's flood hides a shift of at most 2^keyTestNoiseBits at
+// statistical distance ≤ 2^keyTestNoiseBits/(2B) per coefficient; over N
+// coefficients, 3 outputs and at most maxSubsets key switches (< 2^10
+// key-switched outputs), ≤ 2^-41 in all. A subset's t floods sum to below
+// t·B ≤ 2^(8+148) at N = 2^14, and BGV decodes exactly while
+// T·noise < Q/2: 2^(50+156) ≪ 2^329 at the top level, where the test runs.
+const keyTestNoiseBits = 84
+
+// keyTestFloodBits returns log2 B for ring degree 2^logN (see above).
+func keyTestFloodBits(logN int) int { return keyTestNoiseBits + 40 + logN + 10 }
 
 // keyTestMagnitude bounds the test plaintext's slots, so that their squares
 // stay far below the BGV plaintext modulus.
@@ -61,35 +68,12 @@ func (m *Member) keyTest(ctx context.Context, conn transport.Conn, timeout time.
 	if err != nil {
 		return err
 	}
-	circuit := func(context.Context) ([]*rlwe.Ciphertext, error) {
-		eval := heint.NewEvaluator(params, m.evk)
-		sq, err := eval.MulRelinNew(ct, ct)
-		if err != nil {
-			return nil, fmt.Errorf("he: key test: square: %w", err)
-		}
-		outs := []*rlwe.Ciphertext{ct, sq}
-		if len(m.galEls) > 0 {
-			sum := rlwe.NewCiphertext(params, 1, ct.Level())
-			rot := rlwe.NewCiphertext(params, 1, ct.Level())
-			for i, g := range m.galEls {
-				if err := eval.Automorphism(ct, g, rot); err != nil {
-					return nil, fmt.Errorf("he: key test: automorphism %d: %w", g, err)
-				}
-				if i == 0 {
-					sum.Copy(rot)
-				} else if err := eval.Add(sum, rot, sum); err != nil {
-					return nil, fmt.Errorf("he: key test: %w", err)
-				}
-			}
-			outs = append(outs, sum)
-		}
-		return outs, nil
-	}
+	circuit := func(context.Context) ([]*rlwe.Ciphertext, error) { return m.keyTestOutputs(ct) }
 	// The test ciphertext's encryption randomness is public, so the noise
 	// of its decryptions (which depends on the secret key) is hidden by the
-	// smudging alone, and every member sees them: smudge with σ = 2^40
-	// rather than the jobs' 2^30 (see keyTestSmudging).
-	res, err := m.Run(ctx, conn, RunConfig{Scheme: BGV, Recipient: rlwe.NewPublicKey(params), StepTimeout: timeout, MaxAttempts: 1, smudging: &keyTestSmudging}, circuit)
+	// key switch's noise alone, and every member sees them: flood it (see
+	// keyTestNoiseBits).
+	res, err := m.Run(ctx, conn, RunConfig{Scheme: BGV, Recipient: rlwe.NewPublicKey(params), StepTimeout: timeout, MaxAttempts: 1, floodBits: keyTestFloodBits(params.LogN())}, circuit)
 	if err != nil {
 		return fmt.Errorf("he: key test: %w", err)
 	}
@@ -124,6 +108,35 @@ func (m *Member) keyTest(ctx context.Context, conn transport.Conn, timeout time.
 		}
 	}
 	return nil
+}
+
+// keyTestOutputs evaluates the key test's circuit on ct with the
+// committee's evaluation keys: ct itself, its relinearised square and the
+// sum of its images under every Galois key.
+func (m *Member) keyTestOutputs(ct *rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
+	params := m.preset.BGV
+	eval := heint.NewEvaluator(params, m.evk)
+	sq, err := eval.MulRelinNew(ct, ct)
+	if err != nil {
+		return nil, fmt.Errorf("he: key test: square: %w", err)
+	}
+	outs := []*rlwe.Ciphertext{ct, sq}
+	if len(m.galEls) > 0 {
+		sum := rlwe.NewCiphertext(params, 1, ct.Level())
+		rot := rlwe.NewCiphertext(params, 1, ct.Level())
+		for i, g := range m.galEls {
+			if err := eval.Automorphism(ct, g, rot); err != nil {
+				return nil, fmt.Errorf("he: key test: automorphism %d: %w", g, err)
+			}
+			if i == 0 {
+				sum.Copy(rot)
+			} else if err := eval.Add(sum, rot, sum); err != nil {
+				return nil, fmt.Errorf("he: key test: %w", err)
+			}
+		}
+		outs = append(outs, sum)
+	}
+	return outs, nil
 }
 
 // keyTestCase derives the key test's public ciphertext from the key digest

@@ -514,50 +514,9 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		return nil, err
 	}
 	defer conn.Close()
-	res, err := evaluateHE(ctx, spec, keys.HE, conn, cts, rpk, job)
+	out, err := keySwitchHE(ctx, sess, keys.HE, conn, cts, rpk, job, me)
 	if err != nil {
-		return nil, memberFault(spec, err)
-	}
-	out := &Outcome{JobID: spec.ID, InputCommitments: job.InputCommitments, OutputCommitment: HEOutputCommitment(spec.ID, res)}
-	// The recipient checks the key switches before anyone signs them. A
-	// result this member adopted from a peer's announcement (it key-switched
-	// nothing itself) is not endorsed: only members that aggregated the
-	// shares send candidates.
-	// The recipient refuses candidates beyond its bounds as malformed,
-	// naming the sender; an honest member must never send one. The default
-	// key-switching family has at most k ≤ n subsets and the job circuits
-	// return at most 3 outputs, so this only guards a future change.
-	if n := len(res.KeySwitches()); n > len(spec.Committee) || len(res.Outputs) > maxHEOutputs {
-		return nil, fmt.Errorf("jobrun: result of %d key switches of %d outputs exceeds the recipient's bounds (%d, %d)", n, len(res.Outputs), len(spec.Committee), maxHEOutputs)
-	}
-	if !res.Adopted {
-		if err := sess.send(ctx, spec.Recipient, kindRound(kindHECandidate), encodeHECandidate(out.OutputCommitment, res)); err != nil {
-			return nil, fault(spec, FaultRecipient, fmt.Errorf("send the key-switched result: %w", err), spec.Recipient)
-		}
-	}
-	vctx, cancel := context.WithTimeout(ctx, job.InputTimeout)
-	b, err := sess.recv(vctx, spec.Recipient, kindRound(kindHEVerdict))
-	cancel()
-	if err != nil {
-		return nil, fault(spec, FaultRecipient, fmt.Errorf("no verdict on the key-switched result: %w", err), spec.Recipient)
-	}
-	accept, reason, err := decodeVerdict(b, out.OutputCommitment)
-	if err != nil && res.Adopted {
-		// The announcement we adopted is not what the recipient checked:
-		// the announcing member or the recipient deviated; we cannot tell.
-		return nil, fault(spec, FaultBadOutput, fmt.Errorf("the adopted result is not the one the recipient judged: %w", err))
-	}
-	if err != nil {
-		return nil, fault(spec, FaultRecipient, fmt.Errorf("verdict: %w", err), spec.Recipient)
-	}
-	if !accept {
-		// The members cannot decrypt, so they cannot check the recipient's
-		// claim: they abort without naming anyone as a fault party (the
-		// recipient's own error names a member when its decryptions
-		// identify one). The reason text says who rejected it: a malicious
-		// recipient holds the result already and can veto it at no cost
-		// (see mpc/he's doc, "Recipient veto").
-		return nil, fault(spec, FaultBadOutput, fmt.Errorf("rejected by recipient %s; unverifiable: %s", spec.Recipient, reason))
+		return nil, err
 	}
 	if err := sign(ctx, conn, keys, job, out); err != nil {
 		return nil, memberFault(spec, err)
@@ -565,6 +524,121 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	msg := encodeChunks(kindOutput, out.OutputCommitment, out.Signature)
 	deliver(ctx, sess, out, spec.Recipient, kindRound(kindOutput), msg)
 	return out, nil
+}
+
+// keySwitchHE evaluates the job, key-switches its result to the recipient
+// and has the recipient check it, epoch after epoch while the recipient
+// asks for re-forms (see hecheck.go); it returns the outcome to sign once
+// the recipient accepted.
+func keySwitchHE(ctx context.Context, sess *Session, m *he.Member, conn transport.Conn, cts [][][]byte, rpk *rlwe.PublicKey, job CommitteeJob, me int) (*Outcome, error) {
+	spec := sess.spec
+	n := len(spec.Committee)
+	var exclude []transport.PartyID
+	for epoch := 0; ; epoch++ {
+		res, runErr := evaluateHE(ctx, spec, m, conn, cts, rpk, he.RunConfig{StepTimeout: job.StepTimeout, Epoch: epoch, Exclude: exclude})
+		var out *Outcome
+		switch {
+		case runErr == nil:
+			out = &Outcome{JobID: spec.ID, InputCommitments: job.InputCommitments, OutputCommitment: HEOutputCommitment(spec.ID, res)}
+			// The recipient refuses candidates beyond its bounds as
+			// malformed, naming the sender; an honest member must never
+			// send one. The default key-switching family has at most k ≤ n
+			// subsets and the job circuits return at most 3 outputs, so
+			// this only guards a future change.
+			if k := len(res.KeySwitches()); k > n || len(res.Outputs) > maxHEOutputs {
+				return nil, fmt.Errorf("jobrun: result of %d key switches of %d outputs exceeds the recipient's bounds (%d, %d)", k, len(res.Outputs), n, maxHEOutputs)
+			}
+			// The recipient checks the key switches before anyone signs
+			// them. A result this member adopted from a peer's
+			// announcement (it key-switched nothing itself) is not
+			// endorsed: only members that aggregated the shares send
+			// candidates.
+			if !res.Adopted {
+				if err := sess.send(ctx, spec.Recipient, epochRound(kindHECandidate, epoch), encodeHECandidate(out.OutputCommitment, res)); err != nil {
+					return nil, fault(spec, FaultRecipient, fmt.Errorf("send the key-switched result: %w", err), spec.Recipient)
+				}
+			}
+		case (errors.Is(runErr, he.ErrFinishedWithout) || errors.Is(runErr, he.ErrNotEnoughMembers)) && ctx.Err() == nil:
+			// The others finished an attempt this member could not (a
+			// member dropped after reaching only some of us), or too few
+			// are left in our view: say we are here, so that a re-form
+			// counts us, and hear the verdict before giving up.
+			if err := sess.send(ctx, spec.Recipient, epochRound(kindHECandidate, epoch), encodeStandby()); err != nil {
+				return nil, memberFault(spec, runErr)
+			}
+		default:
+			return nil, memberFault(spec, runErr)
+		}
+		vctx, cancel := context.WithTimeout(ctx, job.InputTimeout)
+		b, err := sess.recv(vctx, spec.Recipient, epochRound(kindHEVerdict, epoch))
+		cancel()
+		if err != nil {
+			if runErr != nil {
+				return nil, memberFault(spec, runErr)
+			}
+			return nil, fault(spec, FaultRecipient, fmt.Errorf("no verdict on the key-switched result: %w", err), spec.Recipient)
+		}
+		var oc []byte
+		if out != nil {
+			oc = out.OutputCommitment
+		}
+		v, err := decodeVerdict(b, oc, n)
+		switch {
+		case err != nil && runErr != nil:
+			return nil, memberFault(spec, runErr)
+		case err != nil && res.Adopted:
+			// The announcement we adopted is not what the recipient
+			// checked: the announcing member or the recipient deviated;
+			// we cannot tell.
+			return nil, fault(spec, FaultBadOutput, fmt.Errorf("the adopted result is not the one the recipient judged: %w", err))
+		case err != nil:
+			return nil, fault(spec, FaultRecipient, fmt.Errorf("verdict: %w", err), spec.Recipient)
+		case v.status == verdictReform:
+			if err := checkReform(spec, me, epoch, exclude, v.exclude); err != nil {
+				return nil, err
+			}
+			exclude = v.exclude
+			continue
+		case runErr != nil:
+			// No result of ours was judged (a rejection of the others'
+			// result, or an acceptance without us: we were in no subset of
+			// the family): we have nothing to sign, and our own error says
+			// whom we missed.
+			return nil, memberFault(spec, runErr)
+		case v.status == verdictReject:
+			// The members cannot decrypt, so they cannot check the
+			// recipient's claim: they abort without naming anyone as a
+			// fault party (the recipient's own error names a member when
+			// its decryptions identify one). The reason text says who
+			// rejected it: a malicious recipient holds the result already
+			// and can veto it at no cost (see mpc/he's doc, "Recipient
+			// veto").
+			return nil, fault(spec, FaultBadOutput, fmt.Errorf("rejected by recipient %s; unverifiable: %s", spec.Recipient, v.reason))
+		}
+		return out, nil
+	}
+}
+
+// checkReform checks the recipient's request for re-form epoch+1 without
+// the members next. The members cannot check that those members fell
+// silent, but they bound what a recipient gains by asking (every re-form
+// gives it one more family of key switches of the same ciphertexts): each
+// re-form must leave out at least one more member and keep more than t,
+// so there are at most maxReforms(n, t) of them.
+func checkReform(spec *Spec, me, epoch int, prev, next []transport.PartyID) error {
+	n, t := len(spec.Committee), spec.Threshold
+	if slices.Contains(next, transport.PartyID(me)) {
+		return fault(spec, FaultMemberDropped, fmt.Errorf("the recipient re-formed the key-switching family without this member (it did not hear from it in time)"), spec.Committee[me])
+	}
+	for _, p := range prev {
+		if !slices.Contains(next, p) {
+			return fault(spec, FaultRecipient, fmt.Errorf("re-form takes back member %d", p), spec.Recipient)
+		}
+	}
+	if len(next) <= len(prev) || n-len(next) <= t || epoch+1 > maxReforms(n, t) {
+		return fault(spec, FaultRecipient, fmt.Errorf("re-form %d without %d of %d members (threshold %d) exceeds the bound", epoch+1, len(next), n, t), spec.Recipient)
+	}
+	return nil
 }
 
 // CheckPreset checks an HE job's parameters against the committee's preset
@@ -596,8 +670,7 @@ func CheckPreset(spec *Spec, preset *he.Preset) error {
 
 var errCommitment = errors.New("ciphertexts do not match the input commitment")
 
-func evaluateHE(ctx context.Context, spec *Spec, m *he.Member, conn transport.Conn, cts [][][]byte, rpk *rlwe.PublicKey, job CommitteeJob) (*he.Result, error) {
-	cfg := he.RunConfig{StepTimeout: job.StepTimeout}
+func evaluateHE(ctx context.Context, spec *Spec, m *he.Member, conn transport.Conn, cts [][][]byte, rpk *rlwe.PublicKey, cfg he.RunConfig) (*he.Result, error) {
 	switch spec.Type {
 	case CreditScore:
 		p := spec.Credit()

@@ -113,6 +113,39 @@
 // before the committee signs and can veto it at no cost. See the mpc/he
 // package doc for what is and is not detected.
 //
+// HE re-forms (liveness): a member that announced itself to the run and
+// then died (after sending its key-switching shares to all or some of the
+// others) is in the family the others finished with, but never sends its
+// candidate; over QUIC its death is noticed only at the idle timeout. The
+// recipient waits RecipientJob.CandidateGrace (default 60 s, above the
+// members' 30 s step timeout and below their 2 min wait for the verdict)
+// after the first answer, then, instead of rejecting, sends every member a
+// re-form verdict listing the members it did not hear from in that epoch.
+// The others run the HE output protocol again (he.RunConfig.Epoch, fresh
+// rounds per epoch; Exclude, the listed members), on the family of the
+// members left, and send their candidates of the new epoch; each epoch is
+// judged on its own key switches. A member that could not finish the
+// attempt the others finished (the dead member's shares did not reach it)
+// sends a standby, so that it is counted as present. Bound: every re-form
+// must leave out at least one more member and keep more than t, and the
+// members check this themselves (a recipient asking for more re-forms is
+// refused as a recipient fault), so a job has at most n−t−1 re-forms, e.g.
+// one for n = 4, t = 2, none for t = 3 (3 members left is a single subset,
+// which is rejected anyway). Detection is unchanged: every epoch's family
+// leaves every member out of some subset, a candidate whose family holds a
+// member the re-form left out is malformed, a single subset is still
+// rejected (he.ErrSingleSubset), and a standby never counts as an
+// endorsement (a family with a member on standby is re-formed or
+// rejected). A member is left out only when it sent the recipient nothing
+// in an epoch; a deviant withholding its shares from some members makes
+// them stand by, not disappear, and the job is then rejected as before.
+// Privacy cost: the recipient sees every family of every epoch, counted in
+// mpc/he's "Privacy" bound. Not handled: a member that is alive but whose
+// candidate the recipient did not get within the grace is excluded; it
+// returns a member-dropped error naming itself, and its node posts the
+// abort (as any member error does), which may end the job before the
+// others' result lands.
+//
 // Every result record carries the committee's threshold BLS signature on
 // committee.ResultMessage(job ID, input commitments, output commitment).
 //

@@ -18,16 +18,45 @@ import (
 // only on an accepting verdict, then sends the signature (kindOutput: output
 // commitment, signature). A rejected result is never signed: the members
 // abort the job (bad-output) and nothing reaches the ledger but the abort.
+//
+// Re-forms: a member that joined the key-switching family and then dropped
+// (after sending its shares, so the others finished with it in the family,
+// or after reaching only some of them) never sends its candidate. Once the
+// other members answered (or heCandidateGrace passed), the recipient asks
+// the members it heard from to key-switch again without the silent ones: a
+// re-form verdict listing every member it leaves out. A member that could
+// not finish the epoch (the others finished an attempt it could not) sends
+// a standby instead of a candidate, so that it is counted as present. Each
+// epoch e uses its own rounds (epochRound) and he.RunConfig.Epoch e. See
+// the package doc, "HE re-forms", for the bound and the privacy cost.
 const (
-	kindHECandidate byte = 0x21 // member → recipient: key switches of the result
-	kindHEVerdict   byte = 0x22 // recipient → every member: accept or reject
+	kindHECandidate byte = 0x21 // member → recipient: key switches of the result (or kindHEStandby)
+	kindHEVerdict   byte = 0x22 // recipient → every member: accept, reject or re-form
+	kindHEStandby   byte = 0x23 // member → recipient, on the candidate's round: present, no result this epoch
 )
 
 // Verdicts.
 const (
 	verdictAccept byte = 1
 	verdictReject byte = 2
+	verdictReform byte = 3
 )
+
+// epochRound is the transport round of an HE message kind in re-form epoch
+// e (epoch 0: kindRound(kind), as before re-forms existed).
+func epochRound(kind byte, e int) transport.Round {
+	return kindRound(kind) | transport.Round(e)<<8
+}
+
+// maxReforms is the most re-forms a job allows: every re-form leaves out at
+// least one more member and keeps more than t, so a committee of n has at
+// most n−t−1.
+func maxReforms(n, t int) int {
+	if n-t-1 < 0 {
+		return 0
+	}
+	return n - t - 1
+}
 
 // maxVerdictReason bounds the reason of a rejecting verdict.
 const maxVerdictReason = 512
@@ -119,6 +148,30 @@ func heScheme(spec *Spec) he.Scheme {
 	return he.CKKS
 }
 
+// encodeStandby is a member's word that it is present but has no result in
+// this epoch.
+func encodeStandby() []byte { return encodeChunks(kindHEStandby) }
+
+// isStandby tells a standby from a candidate (anything else on the
+// candidate's round is decoded as a candidate).
+func isStandby(b []byte) bool {
+	_, err := decodeChunks(b, kindHEStandby, 0, 0)
+	return err == nil
+}
+
+// encodeReform asks the members to key-switch again in the next epoch
+// without the members in exclude (sorted; every member left out so far).
+func encodeReform(exclude []transport.PartyID, reason string) []byte {
+	if len(reason) > maxVerdictReason {
+		reason = reason[:maxVerdictReason]
+	}
+	var ex []byte
+	for _, p := range exclude {
+		ex = binary.BigEndian.AppendUint32(ex, uint32(p))
+	}
+	return encodeChunks(kindHEVerdict, nil, []byte{verdictReform}, []byte(reason), ex)
+}
+
 func encodeVerdict(oc []byte, accept bool, reason string) []byte {
 	status := verdictAccept
 	if !accept {
@@ -130,17 +183,48 @@ func encodeVerdict(oc []byte, accept bool, reason string) []byte {
 	return encodeChunks(kindHEVerdict, oc, []byte{status}, []byte(reason))
 }
 
-// decodeVerdict parses the recipient's verdict on the output commitment oc.
-func decodeVerdict(b, oc []byte) (accept bool, reason string, err error) {
-	ch, err := decodeChunks(b, kindHEVerdict, 3, 3)
+// verdict is the recipient's answer to one epoch's candidates.
+type verdict struct {
+	status byte
+	reason string
+	// exclude: re-form only, the members left out of the next epoch
+	// (strictly increasing, each < n).
+	exclude []transport.PartyID
+}
+
+// decodeVerdict parses the recipient's verdict of a committee of n. An
+// accepting verdict must be on the output commitment oc (nil: this member
+// has none, and cannot accept); a rejection ends the job whatever it names,
+// and a re-form names no commitment.
+func decodeVerdict(b, oc []byte, n int) (verdict, error) {
+	ch, err := decodeChunks(b, kindHEVerdict, 3, 4)
 	if err != nil {
-		return false, "", err
+		return verdict{}, err
 	}
-	if !bytes.Equal(ch[0], oc) {
-		return false, "", errors.New("verdict on another output commitment")
+	if len(ch[1]) != 1 || len(ch[2]) > maxVerdictReason {
+		return verdict{}, fmt.Errorf("%w: verdict", errMalformed)
 	}
-	if len(ch[1]) != 1 || (ch[1][0] != verdictAccept && ch[1][0] != verdictReject) || len(ch[2]) > maxVerdictReason {
-		return false, "", fmt.Errorf("%w: verdict", errMalformed)
+	v := verdict{status: ch[1][0], reason: string(ch[2])}
+	switch {
+	case v.status == verdictAccept && len(ch) == 3:
+		if oc == nil || !bytes.Equal(ch[0], oc) {
+			return verdict{}, errors.New("verdict on another output commitment")
+		}
+	case v.status == verdictReject && len(ch) == 3:
+	case v.status == verdictReform && len(ch) == 4 && len(ch[0]) == 0:
+		ex := ch[3]
+		if len(ex)%4 != 0 || len(ex)/4 > n {
+			return verdict{}, fmt.Errorf("%w: re-form of %d bytes", errMalformed, len(ex))
+		}
+		for i := 0; i < len(ex); i += 4 {
+			p := binary.BigEndian.Uint32(ex[i:])
+			if p >= uint32(n) || (i > 0 && p <= uint32(v.exclude[len(v.exclude)-1])) {
+				return verdict{}, fmt.Errorf("%w: re-form excludes member %d", errMalformed, p)
+			}
+			v.exclude = append(v.exclude, transport.PartyID(p))
+		}
+	default:
+		return verdict{}, fmt.Errorf("%w: verdict", errMalformed)
 	}
-	return ch[1][0] == verdictAccept, string(ch[2]), nil
+	return v, nil
 }

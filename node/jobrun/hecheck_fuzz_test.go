@@ -10,7 +10,8 @@ import (
 // FuzzDecodeHECandidate feeds arbitrary bytes to the recipient's decoder of
 // a member's key-switched result and to the members' verdict decoder: both
 // must reject without panicking; an accepted candidate matches its output
-// commitment and has a well-formed family.
+// commitment and has a well-formed family, an accepted re-form excludes
+// distinct members of the committee.
 func FuzzDecodeHECandidate(f *testing.F) {
 	preset, err := he.InsecureTestPreset()
 	if err != nil {
@@ -31,12 +32,22 @@ func FuzzDecodeHECandidate(f *testing.F) {
 	f.Add(encodeHECandidate(oc, res))
 	f.Add(encodeVerdict(oc, false, "key switches disagree"))
 	f.Add(encodeChunks(kindHECandidate, oc, []byte{0, 0, 0, 9, 0, 0, 0, 3}, nil, nil))
+	f.Add(encodeStandby())
+	f.Add(encodeReform([]transport.PartyID{1, 3}, "member n3 did not deliver"))
+	f.Add(encodeChunks(kindHEVerdict, nil, []byte{verdictReform}, nil, []byte{0, 0, 0, 2, 0, 0, 0, 1}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if c, got, err := decodeHECandidate(spec, preset, data); err == nil {
 			if string(c) != string(HEOutputCommitment(spec.ID, got)) || len(got.Subset) != spec.Threshold {
 				t.Fatal("accepted a candidate that does not match its commitment")
 			}
 		}
-		_, _, _ = decodeVerdict(data, oc)
+		if v, err := decodeVerdict(data, oc, len(spec.Committee)); err == nil {
+			for i, p := range v.exclude {
+				if int(p) >= len(spec.Committee) || (i > 0 && p <= v.exclude[i-1]) {
+					t.Fatalf("accepted a re-form excluding %v", v.exclude)
+				}
+			}
+		}
+		_ = isStandby(data)
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
 	"github.com/cohortnet/cohort/mpc/ss"
+	"github.com/cohortnet/cohort/mpc/transport"
 )
 
 // RecipientJob is what the recipient needs besides the session.
@@ -27,6 +28,10 @@ type RecipientJob struct {
 	InputCommitments [][]byte
 	// OutputTimeout bounds the wait for the result (default 10 min).
 	OutputTimeout time.Duration
+	// CandidateGrace bounds the wait for the other members' HE candidates
+	// once one member answered (default heCandidateGrace, 60 s); a member
+	// of the key-switching family silent by then is re-formed without.
+	CandidateGrace time.Duration
 }
 
 // ReceiveResult is the recipient's role. For HE jobs it makes a fresh key
@@ -144,11 +149,16 @@ func receiveHE(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 
 var errBadOutput = errors.New("output does not verify")
 
-// heCandidateGrace bounds the recipient's wait for the other members of the
-// key-switching subsets once one member's result arrived; it must stay well
-// below the members' wait for the verdict (CommitteeJob.InputTimeout,
-// default 2 min).
-const heCandidateGrace = 45 * time.Second
+// heCandidateGrace bounds the recipient's wait for the other members once
+// one member's candidate or standby arrived (RecipientJob.CandidateGrace
+// overrides it). It must stay well below the members' wait for the verdict
+// (CommitteeJob.InputTimeout, default 2 min) and well above their wait for
+// a peer's key-switching share (CommitteeJob.StepTimeout, default 30 s): a
+// member that a vanished peer's shares did not reach sends its standby only
+// after that wait, and must still be counted as present. A member of the
+// family that sent nothing by then has dropped: the recipient re-forms the
+// family without it (see hecheck.go) or, past the bound, rejects naming it.
+const heCandidateGrace = 60 * time.Second
 
 // checkHECandidates collects the members' key-switched results, decrypts
 // and compares the key switches of every t-subset, and sends every member
@@ -159,11 +169,77 @@ const heCandidateGrace = 45 * time.Second
 // send candidates (a result a member adopted from a peer's announcement,
 // he.Result.Adopted, is never sent); every member of a subset aggregated
 // them, and every subset holds at least one honest member when fewer than
-// t are corrupt.
+// t are corrupt. When a member of the family stays silent, the members it
+// heard from key-switch again without it (a re-form, at most
+// maxReforms(n, t) times); every epoch is judged on its own key switches.
 // It returns the output commitment and the decrypted result (unsigned).
 func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *he.Recipient) ([]byte, *Result, error) {
 	spec := sess.spec
 	n := len(spec.Committee)
+	var exclude []transport.PartyID
+	for epoch := 0; ; epoch++ {
+		ep := collectHECandidates(ctx, sess, job, epoch, exclude)
+		if ep.failed == nil && ep.dropped != nil {
+			// A member of the family fell silent. Re-form with the
+			// members we heard from, if that leaves out someone new and
+			// keeps more than t (the members check the same bound).
+			var next []transport.PartyID
+			for j := 0; j < n; j++ {
+				if !ep.heard[j] {
+					next = append(next, transport.PartyID(j))
+				}
+			}
+			if epoch < maxReforms(n, spec.Threshold) && len(next) > len(exclude) && n-len(next) > spec.Threshold {
+				msg := encodeReform(next, ep.dropped.Error())
+				for _, m := range spec.Committee {
+					_ = sess.send(ctx, m, epochRound(kindHEVerdict, epoch), msg)
+				}
+				exclude = next
+				continue
+			}
+			ep.failed = ep.dropped
+		}
+		failed := ep.failed
+		var res *Result
+		if failed == nil {
+			res, failed = openHEResult(spec, job, r, ep.oc, ep.res)
+		}
+		// Tell every member, so that none signs a rejected result and none
+		// waits in vain (best effort: a member that left does not need it).
+		verdict := encodeVerdict(ep.oc, failed == nil, errString(failed))
+		for _, m := range spec.Committee {
+			_ = sess.send(ctx, m, epochRound(kindHEVerdict, epoch), verdict)
+		}
+		if failed != nil {
+			return nil, nil, failed
+		}
+		return ep.oc, res, nil
+	}
+}
+
+// heEpoch is what the recipient gathered in one epoch.
+type heEpoch struct {
+	oc  []byte
+	res *he.Result
+	// heard marks the members that sent a candidate or a standby.
+	heard []bool
+	// failed: the epoch's result is to be rejected (malformed or
+	// differing candidates). dropped: a member of the family (or, without
+	// any candidate, every member) did not deliver; a re-form may help.
+	failed, dropped error
+}
+
+// collectHECandidates gathers epoch's candidates and standbys from every
+// member not in exclude, until every member of the family sent its
+// candidate, every member answered, or the grace after the first answer
+// passed.
+func collectHECandidates(ctx context.Context, sess *Session, job RecipientJob, epoch int, exclude []transport.PartyID) heEpoch {
+	spec := sess.spec
+	n := len(spec.Committee)
+	grace := job.CandidateGrace
+	if grace <= 0 {
+		grace = heCandidateGrace
+	}
 	type reply struct {
 		member int
 		b      []byte
@@ -171,22 +247,27 @@ func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *
 	}
 	cctx, stop := context.WithCancel(ctx)
 	replies := make(chan reply, n)
+	left := 0
 	for j, m := range spec.Committee {
+		if slices.Contains(exclude, transport.PartyID(j)) {
+			continue
+		}
+		left++
 		go func() {
-			b, err := sess.recv(cctx, m, kindRound(kindHECandidate))
+			b, err := sess.recv(cctx, m, epochRound(kindHECandidate, epoch))
 			replies <- reply{member: j, b: b, err: err}
 		}()
 	}
-	var oc, ref []byte
-	var heRes *he.Result
-	var failed error
-	have := make([]bool, n)
+	ep := heEpoch{heard: make([]bool, n)}
+	var ref []byte
+	have := make([]bool, n) // sent the candidate
 	missing := map[int]error{}
-	need := func() bool { // a member of the subsets has not answered
-		if heRes == nil {
+	standby := 0
+	need := func() bool { // a member of the subsets has not sent the candidate
+		if ep.res == nil {
 			return true
 		}
-		for _, ks := range heRes.KeySwitches() {
+		for _, ks := range ep.res.KeySwitches() {
 			for _, p := range ks.Subset {
 				if !have[p] {
 					return true
@@ -197,18 +278,17 @@ func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *
 	}
 	var malformed []string
 	var malformedErr error
-	// Once a candidate names the subsets, their other members get
-	// heCandidateGrace to send theirs, well within the members' wait for
-	// the verdict, so that a member that left is named by a rejecting
-	// verdict instead of every member blaming the recipient.
-	var grace <-chan time.Time
-	left := n
+	// Once a member answered, the others get grace to answer too, well
+	// within the members' wait for the verdict, so that a member that left
+	// is named (or re-formed without) instead of every member blaming the
+	// recipient.
+	var timeout <-chan time.Time
 loop:
-	for ; left > 0 && failed == nil && need(); left-- {
+	for ; left > 0 && ep.failed == nil && need(); left-- {
 		var rp reply
 		select {
 		case rp = <-replies:
-		case <-grace:
+		case <-timeout:
 			break loop
 		}
 		m := spec.Committee[rp.member]
@@ -216,75 +296,94 @@ loop:
 			missing[rp.member] = rp.err
 			continue
 		}
+		if timeout == nil {
+			timer := time.NewTimer(grace)
+			defer timer.Stop()
+			timeout = timer.C
+		}
+		if isStandby(rp.b) {
+			ep.heard[rp.member] = true
+			standby++
+			continue
+		}
 		if ref != nil {
-			have[rp.member] = true
+			have[rp.member], ep.heard[rp.member] = true, true
 			if !bytes.Equal(rp.b, ref) {
 				// Which member is at fault is unknown: a deviant may have
 				// sent different shares to different members.
-				failed = fault(spec, FaultBadOutput, fmt.Errorf("members sent different key-switched results (%s's differs)", m))
+				ep.failed = fault(spec, FaultBadOutput, fmt.Errorf("members sent different key-switched results (%s's differs)", m))
 			}
 			continue
 		}
 		c, res, err := decodeHECandidate(spec, job.Preset, rp.b)
+		if err == nil {
+			err = checkEpochFamily(res, exclude)
+		}
 		if err != nil {
 			// The member's own message is malformed: its fault. Keep
 			// collecting, to answer the others with a verdict.
 			malformed, malformedErr = append(malformed, m), err
 			continue
 		}
-		have[rp.member] = true
-		oc, ref, heRes = c, rp.b, res
-		timer := time.NewTimer(heCandidateGrace)
-		defer timer.Stop()
-		grace = timer.C
+		have[rp.member], ep.heard[rp.member] = true, true
+		ep.oc, ref, ep.res = c, rp.b, res
 	}
 	stop()
 	for ; left > 0; left-- {
 		<-replies
 	}
-	if failed == nil && len(malformed) > 0 {
-		failed = fault(spec, FaultBadOutput, fmt.Errorf("%w: %v", errBadOutput, malformedErr), malformed...)
+	if ep.failed == nil && len(malformed) > 0 {
+		ep.failed = fault(spec, FaultBadOutput, fmt.Errorf("%w: %v", errBadOutput, malformedErr), malformed...)
 	}
-	if failed == nil && heRes == nil {
+	if ep.failed != nil {
+		return ep
+	}
+	if ep.res == nil {
 		var names []string
 		var first error
-		for j, err := range missing {
-			names = append(names, spec.Committee[j])
-			first = err
+		for j := 0; j < n; j++ {
+			if err, ok := missing[j]; ok {
+				names = append(names, spec.Committee[j])
+				first = err
+			}
 		}
-		return nil, nil, fault(spec, FaultMemberDropped, fmt.Errorf("no member delivered the result: %w", first), names...)
+		if first == nil {
+			first = fmt.Errorf("%d members on standby, none finished", standby)
+		}
+		ep.dropped = fault(spec, FaultMemberDropped, fmt.Errorf("no member delivered the result: %w", first), names...)
+		return ep
 	}
-	if failed == nil && need() {
+	if need() {
 		var names []string
-		first := fmt.Errorf("no answer within %v of the first", heCandidateGrace)
-		for _, ks := range heRes.KeySwitches() {
+		first := fmt.Errorf("no answer within %v of the first", grace)
+		for _, ks := range ep.res.KeySwitches() {
 			for _, p := range ks.Subset {
-				if !have[p] {
+				if !have[p] && !slices.Contains(names, spec.Committee[p]) {
 					names = append(names, spec.Committee[p])
 					if err := missing[int(p)]; err != nil {
 						first = err
+					} else if ep.heard[p] {
+						first = errors.New("on standby: it could not finish the attempt the others finished")
 					}
 				}
 			}
 		}
-		failed = fault(spec, FaultMemberDropped, fmt.Errorf("a member of the key-switching subsets did not deliver the result: %w", first), names...)
+		ep.dropped = fault(spec, FaultMemberDropped, fmt.Errorf("a member of the key-switching subsets did not deliver the result: %w", first), names...)
 	}
-	var res *Result
-	if failed == nil {
-		res, failed = openHEResult(spec, job, r, oc, heRes)
-	}
-	// Tell every member, so that none signs a rejected result and none waits
-	// in vain (best effort: a member that left does not need it).
-	verdict := encodeVerdict(oc, failed == nil, errString(failed))
-	if oc != nil {
-		for _, m := range spec.Committee {
-			_ = sess.send(ctx, m, kindRound(kindHEVerdict), verdict)
+	return ep
+}
+
+// checkEpochFamily refuses a candidate whose family holds a member the
+// re-form left out: honest members never key-switch with it.
+func checkEpochFamily(res *he.Result, exclude []transport.PartyID) error {
+	for _, ks := range res.KeySwitches() {
+		for _, p := range ks.Subset {
+			if slices.Contains(exclude, p) {
+				return fmt.Errorf("%w: member %d, left out by a re-form, is in a key-switching subset", errMalformed, p)
+			}
 		}
 	}
-	if failed != nil {
-		return nil, nil, failed
-	}
-	return oc, res, nil
+	return nil
 }
 
 func errString(err error) string {

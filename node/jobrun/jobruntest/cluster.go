@@ -100,7 +100,9 @@ type RunOptions struct {
 	Commitments  map[string][]byte
 	InputTimeout time.Duration
 	StepTimeout  time.Duration
-	Rand         func(party string) io.Reader
+	// CandidateGrace is the recipient's RecipientJob.CandidateGrace.
+	CandidateGrace time.Duration
+	Rand           func(party string) io.Reader
 
 	// Tamper, if set, alters prepared inputs after their commitments were
 	// posted (fault tests).
@@ -234,7 +236,7 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 				}}
 			}
 			if party == spec.Recipient {
-				roles.Recipient = &jobrun.RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments}
+				roles.Recipient = &jobrun.RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments, CandidateGrace: opts.CandidateGrace}
 			}
 			res := jobrun.PlayRoles(ctx, sess, roles)
 			mu.Lock()

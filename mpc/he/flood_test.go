@@ -1,0 +1,157 @@
+package he
+
+import (
+	"math"
+	"math/big"
+	"testing"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/heint"
+	"github.com/tuneinsight/lattigo/v5/mhe"
+
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// centred returns the centred CRT value of coefficient j of the
+// coefficient-domain polynomial coeffs over moduli.
+func centred(moduli []uint64, coeffs [][]uint64, j int) *big.Int {
+	Q := big.NewInt(1)
+	for _, q := range moduli {
+		Q.Mul(Q, new(big.Int).SetUint64(q))
+	}
+	x := new(big.Int)
+	for i, q := range moduli {
+		bq := new(big.Int).SetUint64(q)
+		Qi := new(big.Int).Quo(Q, bq)
+		inv := new(big.Int).ModInverse(new(big.Int).Mod(Qi, bq), bq)
+		term := new(big.Int).SetUint64(coeffs[i][j])
+		term.Mul(term, inv).Mod(term, bq).Mul(term, Qi)
+		x.Add(x, term)
+	}
+	x.Mod(x, Q)
+	if x.Cmp(new(big.Int).Rsh(Q, 1)) > 0 {
+		x.Sub(x, Q)
+	}
+	return x
+}
+
+// TestFloodIsOneBoundedIntegerPerCoefficient: flood's residues modulo the
+// RNS moduli are those of one integer in [−2^bits, 2^bits) per coefficient
+// (their CRT lift, centred, lies there), of both signs and spread over the
+// range.
+func TestFloodIsOneBoundedIntegerPerCoefficient(t *testing.T) {
+	preset := insecurePreset(t)
+	params := preset.RLWE()
+	const nbits = 150
+	ringQ := params.RingQ()
+	p := ringQ.NewPoly()
+	ringQ.NTT(p, p)
+	if err := flood(params, nbits, p); err != nil {
+		t.Fatal(err)
+	}
+	ringQ.INTT(p, p)
+	moduli := ringQ.ModuliChain()
+	B := new(big.Int).Lsh(big.NewInt(1), nbits)
+	negB := new(big.Int).Neg(B)
+	var neg, top int
+	for j := 0; j < ringQ.N(); j++ {
+		x := centred(moduli, p.Coeffs, j)
+		if x.Cmp(negB) < 0 || x.Cmp(B) >= 0 {
+			t.Fatalf("coefficient %d: %v outside [−2^%d, 2^%d)", j, x, nbits, nbits)
+		}
+		if x.Sign() < 0 {
+			neg++
+		}
+		if new(big.Int).Abs(x).BitLen() == nbits {
+			top++
+		}
+	}
+	N := ringQ.N()
+	// Binomial(N, 1/2) with N = 4096: ±6σ is ±192.
+	if math.Abs(float64(neg)-float64(N)/2) > 192 || math.Abs(float64(top)-float64(N)/2) > 192 {
+		t.Fatalf("of %d coefficients %d negative and %d at ≥ 2^%d: not uniform", N, neg, top, nbits-1)
+	}
+}
+
+// TestKeyTestNoiseBound measures the key-dependent noise that the key
+// test's decryptions reveal to the members (the noise of its outputs under
+// the collective secret) and checks it against keyTestNoiseBits, on which
+// the flooding's statistical distance rests.
+func TestKeyTestNoiseBound(t *testing.T) {
+	t.Run("insecure-test", func(t *testing.T) { keyTestNoise(t, insecurePreset(t)) })
+	t.Run("secure", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("a setup at N = 2^14")
+		}
+		preset, err := SecurePreset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyTestNoise(t, preset)
+	})
+}
+
+func keyTestNoise(t *testing.T, preset *Preset) {
+	params := preset.BGV
+	rp := preset.RLWE()
+	members, _ := committee(t, preset, 3, 2, rp.GaloisElements([]int{1, 2, 5}))
+	// The collective secret, from the additive shares of the subset {0, 1}.
+	all := make([]mhe.ShamirPublicPoint, len(members))
+	for i := range all {
+		all[i] = shamirPoint(transport.PartyID(i))
+	}
+	subset := all[:2]
+	sk := rlwe.NewSecretKey(rp)
+	for i := 0; i < 2; i++ {
+		share := rlwe.NewSecretKey(rp)
+		cmb := mhe.NewCombiner(rp, all[i], all, members[i].t)
+		if err := cmb.GenAdditiveShare(subset, all[i], members[i].tsk, share); err != nil {
+			t.Fatal(err)
+		}
+		rp.RingQP().Add(sk.Value, share.Value, sk.Value)
+	}
+	ct, want, err := members[0].keyTestCase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := members[0].keyTestOutputs(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := rlwe.NewDecryptor(params, sk)
+	enc := heint.NewEncoder(params)
+	ringQ := rp.RingQ()
+	names := []string{"fresh", "square", "Galois"}
+	for i, out := range outs {
+		got := dec.DecryptNew(out)
+		vals := make([]int64, params.MaxSlots())
+		if err := enc.Decode(got, vals); err != nil {
+			t.Fatal(err)
+		}
+		for j := range vals {
+			if vals[j] != want[i][j] {
+				t.Fatalf("%s: slot %d decrypts to %d, want %d: the secret is wrong", names[i], j, vals[j], want[i][j])
+			}
+		}
+		exp := heint.NewPlaintext(params, out.Level())
+		exp.MetaData = out.MetaData.CopyNew()
+		if err := enc.Encode(want[i], exp); err != nil {
+			t.Fatal(err)
+		}
+		r := ringQ.AtLevel(out.Level())
+		diff := r.NewPoly()
+		r.Sub(got.Value, exp.Value, diff)
+		r.INTT(diff, diff)
+		moduli := r.ModuliChain()[:out.Level()+1]
+		maxBits := 0
+		for j := 0; j < r.N(); j++ {
+			if b := new(big.Int).Abs(centred(moduli, diff.Coeffs, j)).BitLen(); b > maxBits {
+				maxBits = b
+			}
+		}
+		t.Logf("key test output %s: key-dependent noise < 2^%d per coefficient", names[i], maxBits)
+		if maxBits > keyTestNoiseBits {
+			t.Fatalf("key test output %s: noise 2^%d exceeds keyTestNoiseBits = %d", names[i], maxBits, keyTestNoiseBits)
+		}
+	}
+}
