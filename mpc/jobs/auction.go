@@ -111,16 +111,20 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 	if err != nil {
 		return nil, err
 	}
-	// Each side stops the other when it fails on its own; the error
-	// returned is the first side's (a cheater the preprocessing names, or the
-	// check's), not the other's cancellation.
+	// A failed preprocessing stops the lane; a failed check does not stop
+	// the preprocessing, which does not depend on the bids: a member that
+	// abandoned the main engine mid-round would look, to a peer still in it,
+	// like a member that left, and the peer would name it (an honest member
+	// whose check failed first, e.g. on a provider's mismatching input, while
+	// a corrupted member delays the others' check). The error returned is
+	// the side's that failed on its own (the check's when both did), never
+	// the other's cancellation.
 	laneCtx, stopLane := context.WithCancel(ctx)
 	defer stopLane()
-	prepCtx, stopPrep := context.WithCancel(ctx)
-	defer stopPrep()
 	type checked struct {
-		auth []ss.Vec
-		err  error
+		auth      []ss.Vec
+		err       error
+		cancelled bool // the lane was stopped by a failed preprocessing
 	}
 	done := make(chan checked, 1)
 	go func() {
@@ -128,23 +132,19 @@ func RunAuction(ctx context.Context, p *ss.Party, kind AuctionKind, bids []Input
 		if err == nil {
 			err = verifyAuth(laneCtx, lane, bids, auth)
 		}
-		if err != nil {
-			stopPrep()
-		}
-		done <- checked{auth, err}
+		done <- checked{auth, err, err != nil && laneCtx.Err() != nil}
 	}()
-	out, err := prepareAuction(prepCtx, p, kind, len(bids))
-	if err != nil && prepCtx.Err() == nil {
+	out, err := prepareAuction(ctx, p, kind, len(bids))
+	if err != nil {
 		stopLane()
-		<-done
+		if c := <-done; c.err != nil && !c.cancelled {
+			return nil, c.err
+		}
 		return nil, err
 	}
 	c := <-done
 	if c.err != nil {
 		return nil, c.err
-	}
-	if err != nil {
-		return nil, err
 	}
 	shares := p.NewVec(len(bids))
 	for i := range bids {

@@ -392,6 +392,10 @@ func RunSSParty(ctx context.Context, nw transport.Network, jobID string, self, n
 		return fmt.Errorf("jobs: %s: %w", jobID, err)
 	}
 	if err := fn(ctx, p); err != nil {
+		// Tell the peers before leaving, whatever the reason (an error the
+		// engine raised has sent its notice already): a peer still waiting
+		// on this party reports an abort rather than naming it for leaving.
+		p.Abort(err)
 		return fmt.Errorf("jobs: %s: %w", jobID, err)
 	}
 	return nil
