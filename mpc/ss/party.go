@@ -64,6 +64,7 @@ type Party struct {
 	// deployment; cheating and op steer it.
 	cheat    *cheat.Plan
 	cheating bool
+	cheatAt  int // the value of a round a HiddenOffset deviation shifts
 	// cheatedOnce records that a MulOnce offset was applied (shared with
 	// the lanes).
 	cheatedOnce *atomic.Bool
@@ -495,6 +496,9 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 type source struct {
 	x, y, x2, y2 fr.Vector
 	scale        *fr.Element // x·scale when set (y unused)
+	// aff, when set, makes the products (aff[0]−2x)∘y and (aff[1]−2x2)∘y2
+	// (the XOR product of xorProduct: aff = (1, this party's share of α)).
+	aff *[2]fr.Element
 }
 
 func (s *source) len() int { return len(s.x) + len(s.x2) }
@@ -507,20 +511,30 @@ func (s *source) chunk(h fr.Vector, off, end int) fr.Vector {
 		h.ScalarMul(s.x[off:end], s.scale)
 		return h
 	}
+	mul := func(h, x, y fr.Vector, half int) {
+		if s.aff != nil {
+			c := &s.aff[half]
+			for i := range h {
+				h[i].Double(&x[i])
+				h[i].Sub(c, &h[i])
+			}
+			h.Mul(h, y)
+			return
+		}
+		h.Mul(x, y)
+	}
 	if s.x2 == nil {
 		if s.y == nil {
 			return s.x[off:end]
 		}
-		h.Mul(s.x[off:end], s.y[off:end])
+		mul(h, s.x[off:end], s.y[off:end], 0)
 		return h
 	}
 	if a := min(end, m1); off < a {
-		lo := h[:a-off]
-		lo.Mul(s.x[off:a], s.y[off:a])
+		mul(h[:a-off], s.x[off:a], s.y[off:a], 0)
 	}
 	if b := max(off, m1); b < end {
-		hi := h[b-off:]
-		hi.Mul(s.x2[b-m1:end-m1], s.y2[b-m1:end-m1])
+		mul(h[b-off:], s.x2[b-m1:end-m1], s.y2[b-m1:end-m1], 1)
 	}
 	return h
 }
@@ -605,8 +619,8 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 				v = p.cheatProduct(v, m1-off)
 			}
 			p.subShares(w, v, secret, uint64(r), c, func(to int, share fr.Vector) {
-				if off == 0 && p.cheating && p.cheat.HiddenOffset {
-					p.cheatHidden(to, share)
+				if at := p.cheatAt; p.cheating && p.cheat.HiddenOffset && off <= at && at < end {
+					p.cheatHidden(to, share[at-off:])
 				}
 				if off == 0 && p.cheating && p.cheat.BadInput && to == prm.sendSet[me][0] {
 					one := fr.One()
