@@ -903,15 +903,25 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 			}
 			return prod.Add(hi), nil
 		}
-		// X = [E_hi | E_hi], Y = [L_lo | E_lo], each half comparison-major.
-		X, Y := p.NewVec(2*half*m), p.NewVec(2*half*m)
-		for j := 0; j < m; j++ {
-			for q := 0; q < half; q++ {
-				hi, lo := j*nodes+2*q+1, j*nodes+2*q
-				X.Set(j*half+q, E, hi)
-				X.Set((m+j)*half+q, E, hi)
-				Y.Set(j*half+q, L, lo)
-				Y.Set((m+j)*half+q, E, lo)
+		// X = [E_hi | E_hi], Y = [L_lo | E_lo], each half comparison-major,
+		// per half: L for every node pair, E for all but the lowest (q = 0).
+		// The lowest node's E would only ever feed the E of the lowest node
+		// of the next level (E = E_hi·E_lo), which is skipped again, and the
+		// root needs no E: each level saves one product per comparison.
+		eq := half - 1
+		X, Y := p.NewVec((half+eq)*m), p.NewVec((half+eq)*m)
+		for h := 0; h < p.halves(); h++ {
+			Eh, Lh, Xh, Yh := E.half(h), L.half(h), X.half(h), Y.half(h)
+			for j := 0; j < m; j++ {
+				for q := 0; q < half; q++ {
+					hi, lo := j*nodes+2*q+1, j*nodes+2*q
+					Xh[j*half+q] = Eh[hi]
+					Yh[j*half+q] = Lh[lo]
+					if q > 0 {
+						Xh[m*half+j*eq+q-1] = Eh[hi]
+						Yh[m*half+j*eq+q-1] = Eh[lo]
+					}
+				}
 			}
 		}
 		prod, err := p.mulVec(ctx, X, Y)
@@ -926,7 +936,9 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 			for j := 0; j < m; j++ {
 				for q := 0; q < half; q++ {
 					nLh[j*next+q].Add(&Lh[j*nodes+2*q+1], &ph[j*half+q])
-					nEh[j*next+q] = ph[(m+j)*half+q]
+					if q > 0 {
+						nEh[j*next+q] = ph[m*half+j*eq+q-1]
+					}
 				}
 				if nodes%2 == 1 {
 					nEh[j*next+half] = Eh[j*nodes+nodes-1]
