@@ -77,7 +77,7 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	for i := 0; i < dealers; i++ {
 		counts[i] = dealt
 	}
-	mine := field.New(counts[p.self])
+	mine := p.tmpHalf(2*tmpDeal, counts[p.self]) // overwritten in full below
 	if p.self < dealers {
 		d := dealingOf(lay, nbits, left[p.self])
 		p.own.FillBits(mine[d.xor : d.xor+nbits])
@@ -665,7 +665,7 @@ func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
 		return err
 	}
 	np := kl/2*lt + ke/2*eq
-	xs, ys := p.NewVec(np), p.NewVec(np)
+	xs, ys := p.tmpVec(tmpX, np), p.tmpVec(tmpY, np) // overwritten in full below
 	q := 0
 	for j := 0; j < lt; j++ {
 		for i := 0; i < kl/2; i++ {
@@ -869,8 +869,12 @@ func pairNode(ch, cl uint64, rh, rl, pr *fr.Element, one *fr.Element, E, L *fr.E
 func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m int) (Vec, error) {
 	const k = ValueBits
 	nodes := k / 2
-	E := p.NewVec(nodes * m)
-	L := p.NewVec(nodes * m)
+	// The levels' E and L live in the party's temporaries (slots tmpE0/tmpL0
+	// and tmpE1/tmpL1 in turn), as do the gathered operands: only the
+	// products and the result are fresh memory.
+	cur := 0
+	E := p.tmpVec(tmpE0, nodes*m)
+	L := p.tmpVec(tmpL0, nodes*m)
 	for h := 0; h < p.halves(); h++ {
 		one := p.unit(h)
 		bh, ph, Eh, Lh := bits.half(h), pairs.half(h), E.half(h), L.half(h)
@@ -886,7 +890,7 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 	for nodes > 1 {
 		half := nodes / 2
 		if nodes == 2 {
-			X, Y := p.NewVec(m), p.NewVec(m)
+			X, Y := p.tmpVec(tmpX, m), p.tmpVec(tmpY, m)
 			for j := 0; j < m; j++ {
 				X.Set(j, E, 2*j+1)
 				Y.Set(j, L, 2*j)
@@ -909,7 +913,7 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 		// of the next level (E = E_hi·E_lo), which is skipped again, and the
 		// root needs no E: each level saves one product per comparison.
 		eq := half - 1
-		X, Y := p.NewVec((half+eq)*m), p.NewVec((half+eq)*m)
+		X, Y := p.tmpVec(tmpX, (half+eq)*m), p.tmpVec(tmpY, (half+eq)*m)
 		for h := 0; h < p.halves(); h++ {
 			Eh, Lh, Xh, Yh := E.half(h), L.half(h), X.half(h), Y.half(h)
 			for j := 0; j < m; j++ {
@@ -929,8 +933,9 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 			return Vec{}, err
 		}
 		next := (nodes + 1) / 2
-		nE := p.NewVec(next * m)
-		nL := p.NewVec(next * m)
+		cur = 1 - cur
+		nE := p.tmpVec(tmpE0+2*cur, next*m)
+		nL := p.tmpVec(tmpL0+2*cur, next*m)
 		for h := 0; h < p.halves(); h++ {
 			Eh, Lh, ph, nEh, nLh := E.half(h), L.half(h), prod.half(h), nE.half(h), nL.half(h)
 			for j := 0; j < m; j++ {
@@ -948,7 +953,7 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 		}
 		E, L, nodes = nE, nL, next
 	}
-	return L, nil
+	return L.Clone(), nil // (k = 2 only: L is a temporary)
 }
 
 // Equal returns shares of [a = b] for unsigned a, b below 2^64.
