@@ -115,9 +115,9 @@ const (
 // Temporary slots (tmpVec). A slot's contents are valid only until the
 // party's next use of the same slot.
 const (
-	tmpX     = iota // gathered left operands of a multiplication
-	tmpY            // gathered right operands
-	tmpE0           // comparison tree: E and L of one level, …
+	tmpX  = iota // gathered left operands of a multiplication
+	tmpY         // gathered right operands
+	tmpE0        // comparison tree: E and L of one level, …
 	tmpL0
 	tmpE1 // … and of the next (the two levels alternate)
 	tmpL1
