@@ -342,26 +342,6 @@ func maskLayout(mal bool, nbits, nmasks int, boundBits uint) maskDealing {
 	return d
 }
 
-// xorVec returns a + b − 2·ab for bits a, b with product ab (both halves,
-// one pass).
-func xorVec(a, b, ab Vec) Vec {
-	out := Vec{V: xorHalf(a.V, b.V, ab.V)}
-	if a.M != nil {
-		out.M = xorHalf(a.M, b.M, ab.M)
-	}
-	return out
-}
-
-func xorHalf(a, b, ab fr.Vector) fr.Vector {
-	out := make(fr.Vector, len(a))
-	for i := range out {
-		var d fr.Element
-		d.Double(&ab[i])
-		out[i].Add(&a[i], &b[i]).Sub(&out[i], &d)
-	}
-	return out
-}
-
 // checkBits is the bitness check of dealt bits (see genMasks). ownOf[i]
 // are dealer i's authenticated own bits (composed into its masks or range
 // check masks), bits the authenticated XOR bits b = b_0 ⊕ … ⊕ b_t. With x

@@ -173,6 +173,11 @@
 // Engineering: work is split in chunks processed by all cores, each chunk
 // drawing its pairwise-PRG values from its own (round, chunk) stream; large
 // rounds travel in pieces so that computing, sending and receiving overlap.
+// A re-sharing computes a party's own sub-share in its result and adds the
+// sub-shares its PRG partners' streams give it in the same pass, chunk by
+// chunk; operands gathered for a multiplication and the levels of the
+// comparison tree live in the party's (each lane's) reusable temporaries,
+// so that only products and results cost fresh memory.
 // Lane gives a job concurrent sub-protocols on one connection. A party that
 // fails tells its peers whom it blames, so that when failures cascade every
 // party's error still names the party at fault (*transport.PartyError; in
