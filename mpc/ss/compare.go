@@ -468,19 +468,21 @@ func bitnessSums(p *Party, x *fr.Element, bitsOf []Vec) fr.Vector {
 	segs := segments(vals)
 	hv := make([]fr.Element, len(segs))
 	hm := make([]fr.Element, len(segs))
-	p.parallel(len(segs)*chunkSize, func(_ *worker, c uint32, _, _ int) {
+	tab := powerTable(x)
+	p.parallel(len(segs)*chunkSize, func(w *worker, c uint32, _, _ int) {
 		s := segs[c]
 		bv, bm := bitsOf[s.vec].V[s.off:s.end], bitsOf[s.vec].M[s.off:s.end]
-		var a, m, u, t fr.Element
+		n := len(bv)
+		u, t := w.buf(slotTmp, n), w.buf(slotOut, n)
 		one := fr.One()
 		for j := range bv {
-			u.Sub(&one, &bv[j])
-			t.Mul(&u, &bv[j])
-			a.Mul(&a, x).Add(&a, &t)
-			t.Mul(&u, &bm[j])
-			m.Mul(&m, x).Add(&m, &t)
+			u[j].Sub(&one, &bv[j])
 		}
-		hv[c], hm[c] = a, m
+		pw := tab[chunkSize-n:] // Horner's coefficients x^(n−1−j)
+		t.Mul(u, bv)
+		hv[c] = pw.InnerProduct(t)
+		t.Mul(u, bm)
+		hm[c] = pw.InnerProduct(t)
 	})
 	// h_i (value half) and h_{k+i} (MAC half) per vector.
 	h := field.New(2 * k)
