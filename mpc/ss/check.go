@@ -55,9 +55,12 @@ import (
 //
 // Values the caller wants opened right after a successful check ride in the
 // check's last round (check's extra, opened with all n shares and checked for
-// consistency like v): the bitness results of dealt random bits, which reveal
-// only a dealer's own values (zero for an honest dealer whatever the others
-// did), and which are acted on only if the check passed.
+// consistency like v): the per-dealer bitness results of a dealer's own
+// random bits, which reveal only that dealer's values (zero for an honest
+// dealer whatever the others did), and which are acted on only if the check
+// passed. The bitness result of the XOR-combined bits, which a wrong XOR
+// product could make depend on honest bits, is opened only after the check
+// passed (checkBits).
 
 // checkPoolBatch is the number of joint random sharings dealt per round for
 // checks (two per check: a coin and s).

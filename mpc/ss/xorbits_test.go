@@ -131,3 +131,18 @@ func TestXorBitCheatersAreCaught(t *testing.T) {
 		}
 	}
 }
+
+// TestXorBitCheaterCaughtOverLibp2p: a right operand's dealer that deals a
+// non-bit is named, and an offset in the XOR product aborts, over the
+// libp2p transport.
+func TestXorBitCheaterCaughtOverLibp2p(t *testing.T) {
+	const n = 3
+	com := newP2PCommittee(t, n)
+	prm := mustParams(t, n)
+	as := shareAll(t, prm, field.FromUint64s([]uint64{1, 9, 4}), 1)
+	bs := shareAll(t, prm, field.FromUint64s([]uint64{3, 2, 4}), 2)
+	_, errs, seen := runMal(t, com, n, map[int]*cheat.Plan{1: {BadBit: true}}, adversarialJob(as, bs))
+	checkAbort(t, "p2p non-bit", n, errs, seen, 1, 1)
+	_, errs, seen = runMal(t, com, n, map[int]*cheat.Plan{1: {MulOffset: true, MulOp: "xor", Offset: 1}}, adversarialJob(as, bs))
+	checkAbort(t, "p2p xor offset", n, errs, seen, 1, -1)
+}
