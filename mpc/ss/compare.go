@@ -648,20 +648,23 @@ func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
 	}
 	np := kl/2*lt + ke/2*eq
 	xs, ys := p.tmpVec(tmpX, np), p.tmpVec(tmpY, np) // overwritten in full below
-	q := 0
-	for j := 0; j < lt; j++ {
-		for i := 0; i < kl/2; i++ {
-			xs.Set(q, bits, j*kl+2*i)
-			ys.Set(q, bits, j*kl+2*i+1)
-			q++
+	for h := 0; h < p.halves(); h++ {
+		b, xh, yh := bits.half(h), xs.half(h), ys.half(h)
+		q := 0
+		for j := 0; j < lt; j++ {
+			c := b[j*kl : (j+1)*kl]
+			for i := 0; i < kl/2; i++ {
+				xh[q], yh[q] = c[2*i], c[2*i+1]
+				q++
+			}
 		}
-	}
-	off := kl * lt
-	for j := 0; j < eq; j++ {
-		for i := 0; i < ke/2; i++ {
-			xs.Set(q, bits, off+j*ke+2*i)
-			ys.Set(q, bits, off+j*ke+2*i+1)
-			q++
+		off := kl * lt
+		for j := 0; j < eq; j++ {
+			c := b[off+j*ke : off+(j+1)*ke]
+			for i := 0; i < ke/2; i++ {
+				xh[q], yh[q] = c[2*i], c[2*i+1]
+				q++
+			}
 		}
 	}
 	pairs, err := p.mulVec(ctx, xs, ys)
