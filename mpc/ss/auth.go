@@ -127,20 +127,39 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 	if err := p.checkMode("mul", x, y); err != nil {
 		return Vec{}, err
 	}
+	return p.mulSrc(ctx, m, source{x: x.V, y: y.V, x2: x.M, y2: y.V}, nil)
+}
+
+// mulSrc runs the multiplication round of m products given by src (value
+// half x∘y, and in malicious mode the MAC half x2∘y2 = (α·x)∘y); fix, if
+// set, transforms the result in place before it is kept for the next check
+// (see xorProduct).
+func (p *Party) mulSrc(ctx context.Context, m int, src source, fix func(Vec)) (Vec, error) {
 	p.Stats.Mults += m
 	if c := p.cheat; c != nil && (c.MulOffset || c.HiddenOffset || c.MacOffset) && (c.MulOp == "" || c.MulOp == p.op) && (!c.MulOnce || p.cheatedOnce.CompareAndSwap(false, true)) {
 		p.cheating = true
 		defer func() { p.cheating = false }()
 	}
 	if !p.malicious() {
-		z, err := p.reshare(ctx, x.V, y.V, true)
-		return Vec{V: z}, err
+		src.x2, src.y2 = nil, nil
+		z, err := p.reshareSrc(ctx, src, true)
+		if err != nil {
+			return Vec{}, err
+		}
+		v := Vec{V: z}
+		if fix != nil {
+			fix(v)
+		}
+		return v, nil
 	}
-	r, err := p.reshareSrc(ctx, source{x: x.V, y: y.V, x2: x.M, y2: y.V}, true)
+	r, err := p.reshareSrc(ctx, src, true)
 	if err != nil {
 		return Vec{}, err
 	}
 	z := Vec{V: r[:m:m], M: r[m:]}
+	if fix != nil {
+		fix(z)
+	}
 	if err := p.addPending(ctx, z.V, z.M); err != nil {
 		return Vec{}, err
 	}

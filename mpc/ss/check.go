@@ -55,9 +55,12 @@ import (
 //
 // Values the caller wants opened right after a successful check ride in the
 // check's last round (check's extra, opened with all n shares and checked for
-// consistency like v): the bitness results of dealt random bits, which reveal
-// only a dealer's own values (zero for an honest dealer whatever the others
-// did), and which are acted on only if the check passed.
+// consistency like v): the per-dealer bitness results of a dealer's own
+// random bits, which reveal only that dealer's values (zero for an honest
+// dealer whatever the others did), and which are acted on only if the check
+// passed. The bitness result of the XOR-combined bits, which a wrong XOR
+// product could make depend on honest bits, is opened only after the check
+// passed (checkBits).
 
 // checkPoolBatch is the number of joint random sharings dealt per round for
 // checks (two per check: a coin and s).
@@ -243,21 +246,20 @@ func (p *Party) recvShares(ctx context.Context, label string, r transport.Round,
 
 // hornerPending returns u = Σ_k x^(K−1−k)·m_k and w = Σ_k x^(K−1−k)·z_k over
 // the K pending pairs in order (the same coefficients as one Horner pass),
-// computed in parallel over segments of at most chunkSize values and
-// combined as acc·x^len + segment.
+// computed in parallel over segments of at most chunkSize values — each as
+// inner products with the table of powers x^(len−1−j) (vectorised, instead
+// of a multiplication per value and sum) — and combined as
+// acc·x^len + segment.
 func (p *Party) hornerPending(x *fr.Element) (u, w fr.Element) {
 	segs := segments(p.pend.z)
 	hu := make([]fr.Element, len(segs))
 	hw := make([]fr.Element, len(segs))
+	tab := powerTable(x)
 	p.parallel(len(segs)*chunkSize, func(_ *worker, c uint32, _, _ int) {
 		s := segs[c]
 		z, m := p.pend.z[s.vec][s.off:s.end], p.pend.m[s.vec][s.off:s.end]
-		var a, b fr.Element
-		for j := range z {
-			a.Mul(&a, x).Add(&a, &m[j])
-			b.Mul(&b, x).Add(&b, &z[j])
-		}
-		hu[c], hw[c] = a, b
+		pw := tab[chunkSize-len(z):]
+		hu[c], hw[c] = pw.InnerProduct(m), pw.InnerProduct(z)
 	})
 	pw := newPowers(x)
 	for i, s := range segs {
@@ -266,6 +268,17 @@ func (p *Party) hornerPending(x *fr.Element) (u, w fr.Element) {
 		w.Mul(&w, &xl).Add(&w, &hw[i])
 	}
 	return u, w
+}
+
+// powerTable returns t with t[j] = x^(chunkSize−1−j): t[chunkSize−L:] are
+// the Horner coefficients of a segment of L values.
+func powerTable(x *fr.Element) fr.Vector {
+	t := make(fr.Vector, chunkSize)
+	t[chunkSize-1].SetOne()
+	for j := chunkSize - 2; j >= 0; j-- {
+		t[j].Mul(&t[j+1], x)
+	}
+	return t
 }
 
 // segment is values [off, end) of vector vec of a list.

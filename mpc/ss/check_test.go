@@ -157,3 +157,49 @@ func TestCheckValueHidesMacError(t *testing.T) {
 		t.Fatalf("the check opened T = X + v + 1 itself: the cheater learns v (%s)", fmt.Sprint(secrets[2].String()))
 	}
 }
+
+// TestHornerPendingMatchesHorner: the vectorised check sums (powers table
+// and inner products per segment) equal one plain Horner pass over the
+// pending pairs in order, for vectors of lengths that cut segments short;
+// and the bitness sums equal theirs.
+func TestHornerPendingMatchesHorner(t *testing.T) {
+	prg := field.NewPRG([32]byte{9}, "horner")
+	p := &Party{workers: []*worker{{stream: make([]byte, field.StreamBufBytes)}, {stream: make([]byte, field.StreamBufBytes)}}}
+	var x fr.Element
+	prg.Element(&x)
+	var wantU, wantW fr.Element
+	for _, n := range []int{1, chunkSize - 1, chunkSize, 3*chunkSize + 5, 0, 17} {
+		z, m := field.New(n), field.New(n)
+		prg.FillVector(z)
+		prg.FillVector(m)
+		p.pend.z = append(p.pend.z, z)
+		p.pend.m = append(p.pend.m, m)
+		for j := range z {
+			wantU.Mul(&wantU, &x).Add(&wantU, &m[j])
+			wantW.Mul(&wantW, &x).Add(&wantW, &z[j])
+		}
+	}
+	u, w := p.hornerPending(&x)
+	if !u.Equal(&wantU) || !w.Equal(&wantW) {
+		t.Fatalf("hornerPending differs from Horner")
+	}
+	bitsOf := make([]Vec, len(p.pend.z))
+	for i := range bitsOf {
+		bitsOf[i] = Vec{V: p.pend.z[i], M: p.pend.m[i]}
+	}
+	h := bitnessSums(p, &x, bitsOf)
+	one := fr.One()
+	for i, b := range bitsOf {
+		var a, mm, u, e fr.Element
+		for j := range b.V {
+			u.Sub(&one, &b.V[j])
+			e.Mul(&u, &b.V[j])
+			a.Mul(&a, &x).Add(&a, &e)
+			e.Mul(&u, &b.M[j])
+			mm.Mul(&mm, &x).Add(&mm, &e)
+		}
+		if !h[i].Equal(&a) || !h[len(bitsOf)+i].Equal(&mm) {
+			t.Fatalf("bitness sums of vector %d differ from Horner", i)
+		}
+	}
+}

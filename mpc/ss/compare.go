@@ -44,24 +44,25 @@ func init() {
 // genMasks makes nbits random bits and nmasks bounded masks (each below
 // (t+1)·2^boundBits). Parties 0..t each share their own random bits (and,
 // semi-honest, uniform boundBits-bit integers) in one round; a bit is the XOR
-// of the t+1 parties' bits (b⊕b' = b+b'−2bb', ⌈log2(t+1)⌉ multiplication
+// of the t+1 parties' bits (b⊕b' = b+(1−2b)·b', ⌈log2(t+1)⌉ multiplication
 // rounds), so it is uniform and unknown as long as one contributor is honest.
 //
 // Malicious mode: a dealer could deal a non-bit (which would make the masked
 // openings leak) or an oversized mask (which would make them wrap modulo q and
 // give a wrong result the MACs cannot see). So each dealer's part of a mask is
-// either composed from boundBits of its dealt bits (no XOR needed: the sum
+// either composed from boundBits of its own dealt bits (no XOR needed: the sum
 // over dealers stays below (t+1)·2^boundBits and an honest dealer's part
 // hides the value), or — in large comparison batches, see maskLayout — a
-// dealt integer that passes a batched range check (checkBits), every
-// contribution is
-// authenticated (one round), and before any is used each dealer's bits pass a
-// bitness check: with coefficients ρ_k drawn after the bits are fixed, the
-// committee computes Σ_k ρ_k·b_k·(1−b_k) over the dealer's bits as one dot
+// dealt integer that passes a batched range check (checkBits). Every
+// contribution but the XOR bits of right operands (xorLeft, xorProduct) is
+// authenticated (one round). Before any is used, the XOR bits and each
+// dealer's own bits pass a bitness check: with coefficients ρ_k drawn after
+// the bits are fixed, the committee computes Σ_k ρ_k·b_k·(1−b_k) as one dot
 // product (reduced once, with its MAC) and opens it after the MAC check; a
-// non-zero result proves that dealer dealt a non-bit (the MAC check passed,
-// so the arithmetic was right), and the abort names it; likewise a range
-// check opening out of range. (Bits from squares
+// non-zero result proves that a dealer dealt a non-bit (the MAC check
+// passed, so the arithmetic was right), and the abort names it (for the XOR
+// bits after per-dealer checks on that failure path, nonBitDealer); likewise
+// a range check opening out of range. (Bits from squares
 // need no dealer but cost a square root per bit, ~20 µs in BN254's field
 // with its 2-adicity of 28: over a second of CPU per thousand comparisons,
 // against one dot product per batch here.)
@@ -70,85 +71,103 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	mal := p.malicious()
 	lay := maskLayout(mal, nbits, nmasks, boundBits)
 	dealt := lay.dealt
+	dealers := prm.T + 1
+	left := xorLeft(dealers)
 	counts := make([]int, prm.N)
-	for i := 0; i <= prm.T; i++ {
+	for i := 0; i < dealers; i++ {
 		counts[i] = dealt
 	}
-	mine := field.New(counts[p.self])
-	if p.self <= prm.T {
-		p.own.FillBits(mine[:lay.bits])
-		fillBoundedWide(p, mine[lay.bits:], boundBits)
+	mine := p.tmpHalf(2*tmpDeal, counts[p.self]) // overwritten in full below
+	if p.self < dealers {
+		d := dealingOf(lay, nbits, left[p.self])
+		p.own.FillBits(mine[d.xor : d.xor+nbits])
+		p.own.FillBits(mine[d.own : d.own+lay.bits-nbits])
+		fillBoundedWide(p, mine[d.ints:d.ints+lay.dealt-lay.bits], boundBits)
 		if mal && p.cheat != nil && p.cheat.BadBit && len(mine) > 0 {
-			mine[0].SetUint64(2)
+			at := d.xor
+			if nbits == 0 {
+				at = d.own
+			}
+			mine[at].SetUint64(2)
 		}
 		if mal && p.cheat != nil && p.cheat.BadMask && lay.ranged && nmasks > 0 {
-			mine[lay.bits] = pow2[200] // wraps a masked opening modulo q
+			mine[d.ints] = pow2[200] // wraps a masked opening modulo q
 		}
 	}
+	if c := p.cheat; mal && c != nil && c.HiddenOffset && c.MulOp == "deal" && p.self < dealers && nbits > 0 {
+		// Test adversary: the first XOR bit dealt off degree t.
+		p.cheating, p.cheatAt = true, dealingOf(lay, nbits, left[p.self]).xor
+	}
 	raw, flat, err := p.inputsFlat(ctx, mine, counts)
+	p.cheating, p.cheatAt = false, 0
 	if err != nil {
 		return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
 	}
-	contrib := make([]Vec, prm.T+1)
+	// Per dealer: its XOR bits, its own bits (composed into masks or range
+	// checks) and its mask integers.
+	xorOf := make([]Vec, dealers)
+	ownOf := make([]Vec, dealers)
+	intsOf := make([]Vec, dealers)
+	var auth Vec
 	if mal {
-		// flat is the dealers' contributions back to back (no other party
-		// deals), authenticated in place.
-		a, err := p.macOf(ctx, flat)
-		if err != nil {
+		// MACs for everything dealt except the XOR bits of right operands
+		// (xorLeft). flat is the dealers' contributions back to back (no
+		// other party deals); when the parts to authenticate are
+		// contiguous in it (t+1 = 2), they are authenticated in place.
+		parts := make([]fr.Vector, dealers)
+		total, contiguous := 0, true
+		for i := 0; i < dealers; i++ {
+			d := dealingOf(lay, nbits, left[i])
+			parts[i] = raw[i][:d.auth]
+			if i < dealers-1 && d.auth != dealt {
+				contiguous = false
+			}
+			total += d.auth
+		}
+		x := flat[:total:total]
+		if !contiguous {
+			x = field.Concat(parts...)
+		}
+		if auth, err = p.macOf(ctx, x); err != nil {
 			return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
 		}
-		bitsOf := make([]Vec, prm.T+1)
-		for i := range contrib {
-			contrib[i] = a.Slice(i*dealt, (i+1)*dealt)
-			bitsOf[i] = contrib[i].Slice(0, lay.bits)
-		}
-		if err := p.checkBits(ctx, bitsOf, contrib, lay); err != nil {
-			return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
-		}
-	} else {
-		for i := range contrib {
-			contrib[i] = Vec{V: raw[i]}
-		}
 	}
-	layer := make([]Vec, 0, prm.T+1)
-	masks := p.NewVec(nmasks)
-	for i := 0; i <= prm.T; i++ {
-		var hi Vec
-		switch {
-		case !mal || lay.ranged:
-			// Dealt integers (range-checked in malicious mode).
-			hi = contrib[i].Slice(lay.bits, dealt)
-		default:
-			// A dealer's checked bits composed: below 2^boundBits.
-			hi = p.composeVec(contrib[i].Slice(nbits, lay.bits), nmasks, int(boundBits))
+	off := 0
+	for i := 0; i < dealers; i++ {
+		d := dealingOf(lay, nbits, left[i])
+		blk := Vec{V: raw[i]}
+		if mal {
+			blk = auth.Slice(off, off+d.auth)
+			off += d.auth
+			if !left[i] {
+				xorOf[i] = Vec{V: raw[i][d.xor : d.xor+nbits : d.xor+nbits]}
+			}
 		}
-		masks.AddInPlace(hi)
-		layer = append(layer, contrib[i].Slice(0, nbits))
+		if !mal || left[i] {
+			xorOf[i] = blk.Slice(d.xor, d.xor+nbits)
+		}
+		ownOf[i] = blk.Slice(d.own, d.own+lay.bits-nbits)
+		intsOf[i] = blk.Slice(d.ints, d.ints+lay.dealt-lay.bits)
 	}
-	if lay.ranged {
-		// Each dealer's integer passed the range check: it lies in (−W, W)
-		// for W = lay.window (an honest one in [0, 2^boundBits)), so the
-		// offset (t+1)·W makes the sum positive and below 2(t+1)·W, far
-		// below q/2^m for every masked opening.
-		var off fr.Element
-		off.SetBigInt(new(big.Int).Mul(big.NewInt(int64(prm.T+1)), lay.window))
-		masks = p.AddConst(masks, &off)
-	}
-	for len(layer) > 1 && len(layer[0].V) > 0 {
+	// The XOR tree: b ⊕ b' = b + (1−2b)·b'. Only the left operand needs a
+	// MAC: the product's MAC half is (α−2·[α·b])·b', and b ⊕ b' gets the
+	// MAC [α·b] + that (see xorProduct).
+	layer := append([]Vec(nil), xorOf...)
+	for len(layer) > 1 && nbits > 0 {
 		pairs := len(layer) / 2
 		xs := make([]Vec, pairs)
-		ys := make([]Vec, pairs)
+		ys := make([]fr.Vector, pairs)
 		for k := 0; k < pairs; k++ {
-			xs[k], ys[k] = layer[2*k], layer[2*k+1]
+			xs[k], ys[k] = layer[2*k], layer[2*k+1].V
 		}
-		prod, err := p.mulVec(ctx, ConcatVecs(xs...), ConcatVecs(ys...))
+		x := ConcatVecs(xs...)
+		prod, err := p.xorProduct(ctx, x, concat(ys))
 		if err != nil {
 			return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
 		}
-		w := layer[0].Len()
 		next := make([]Vec, 0, pairs+1)
 		for k := 0; k < pairs; k++ {
-			next = append(next, xorVec(xs[k], ys[k], prod.Slice(k*w, (k+1)*w)))
+			next = append(next, prod.Slice(k*nbits, (k+1)*nbits))
 		}
 		if len(layer)%2 == 1 {
 			next = append(next, layer[len(layer)-1])
@@ -157,10 +176,123 @@ func (p *Party) genMasks(ctx context.Context, nbits, nmasks int, boundBits uint)
 	}
 	bits := layer[0]
 	if mal {
-		p.Stats.Bits += (prm.T + 1) * (lay.bits - nbits)
+		if err := p.checkBits(ctx, ownOf, intsOf, xorOf, bits, lay); err != nil {
+			return Vec{}, Vec{}, fmt.Errorf("ss: random bits: %w", err)
+		}
+	}
+	masks := p.NewVec(nmasks)
+	for i := 0; i < dealers; i++ {
+		var hi Vec
+		switch {
+		case !mal || lay.ranged:
+			// Dealt integers (range-checked in malicious mode).
+			hi = intsOf[i]
+		default:
+			// A dealer's checked bits composed: below 2^boundBits.
+			hi = p.composeVec(ownOf[i], nmasks, int(boundBits))
+		}
+		masks.AddInPlace(hi)
+	}
+	if lay.ranged {
+		// Each dealer's integer passed the range check: it lies in (−W, W)
+		// for W = lay.window (an honest one in [0, 2^boundBits)), so the
+		// offset (t+1)·W makes the sum positive and below 2(t+1)·W, far
+		// below q/2^m for every masked opening.
+		var off fr.Element
+		off.SetBigInt(new(big.Int).Mul(big.NewInt(int64(dealers)), lay.window))
+		masks = p.AddConst(masks, &off)
+	}
+	if mal {
+		p.Stats.Bits += dealers * (lay.bits - nbits)
 	}
 	p.Stats.Bits += nbits
 	return bits, masks, nil
+}
+
+// xorLeft reports, for each of d dealers, whether its XOR bits enter the
+// XOR tree of genMasks as a left operand (layer[2k] of some level before
+// they were combined), which needs MACs; the others are only ever right
+// operands, whose MACs the tree never uses.
+func xorLeft(d int) []bool {
+	left := make([]bool, d)
+	layer := make([]int, d) // dealer index, or −1 for a combined value
+	for i := range layer {
+		layer[i] = i
+	}
+	if d == 1 {
+		left[0] = true // used as it is
+	}
+	for len(layer) > 1 {
+		next := make([]int, 0, len(layer)/2+1)
+		for k := 0; k+1 < len(layer); k += 2 {
+			if l := layer[k]; l >= 0 {
+				left[l] = true
+			}
+			next = append(next, -1)
+		}
+		if len(layer)%2 == 1 {
+			next = append(next, layer[len(layer)-1])
+		}
+		layer = next
+	}
+	return left
+}
+
+// dealing is where a dealer's values lie in its block of genMasks: the XOR
+// bits at xor, its own bits at own, its mask integers at ints; the first
+// auth values are the ones authenticated (malicious mode). A left operand
+// deals [XOR bits | own bits | integers], all authenticated; a right
+// operand deals [own bits | integers | XOR bits] and only the first two get
+// MACs, so that for t+1 = 2 the authenticated values are one contiguous
+// prefix of the round's vector.
+type dealing struct{ xor, own, ints, auth int }
+
+func dealingOf(lay maskDealing, nbits int, left bool) dealing {
+	ownBits := lay.bits - nbits
+	if left {
+		return dealing{xor: 0, own: nbits, ints: lay.bits, auth: lay.dealt}
+	}
+	return dealing{own: 0, ints: ownBits, xor: lay.dealt - nbits, auth: lay.dealt - nbits}
+}
+
+// xorProduct returns [(1−2x)·y] for x with MACs and y without (one
+// multiplication round), and sets it to x ⊕ y = x + (1−2x)·y in place.
+//
+// Malicious mode: the re-shared pair is ((1−2x)·y, (α−2·αx)·y), the MAC
+// relation of a product whose left operand (1−2x) carries the MAC α−2·αx
+// (linear in [α] and x's MAC); a right operand needs no MAC of its own (as
+// in every product here: α·z = (α·x)·y uses y's value half only), and an
+// inconsistent sharing of y (shares off degree t, e.g. a dealer's) makes the
+// MAC half differ from α times the value half by a term in the honest
+// randomness of α's and x's sharings, which the MAC check catches like any
+// other MAC error. The pair is kept for the next check, and x is then added
+// to both halves in place: what the check verifies is the pair
+// (x ⊕ y, α·(x ⊕ y)), whose MAC error is that of the product plus x's —
+// and x's own pair is pending (or checked) too, so the errors of both pairs
+// are zero iff those of (x, product) are: the same check, after an
+// invertible linear change of the pending pairs.
+func (p *Party) xorProduct(ctx context.Context, x Vec, y fr.Vector) (Vec, error) {
+	m := x.Len()
+	if len(y) != m {
+		return Vec{}, fmt.Errorf("ss: xor of vectors of length %d and %d", m, len(y))
+	}
+	if err := p.checkMode("xor", x); err != nil {
+		return Vec{}, err
+	}
+	aff := [2]fr.Element{fr.One(), p.alpha}
+	src := source{x: x.V, y: y, aff: &aff}
+	if x.M != nil {
+		src.x2, src.y2 = x.M, y
+	}
+	p.op = "xor"
+	z, err := p.mulSrc(ctx, m, src, func(z Vec) {
+		z.V.Add(z.V, x.V)
+		if z.M != nil {
+			z.M.Add(z.M, x.M)
+		}
+	})
+	p.op = ""
+	return z, err
 }
 
 // rangeRows is the number of random subset sums of the range check of dealt
@@ -210,54 +342,51 @@ func maskLayout(mal bool, nbits, nmasks int, boundBits uint) maskDealing {
 	return d
 }
 
-// xorVec returns a + b − 2·ab for bits a, b with product ab (both halves,
-// one pass).
-func xorVec(a, b, ab Vec) Vec {
-	out := Vec{V: xorHalf(a.V, b.V, ab.V)}
-	if a.M != nil {
-		out.M = xorHalf(a.M, b.M, ab.M)
-	}
-	return out
-}
-
-func xorHalf(a, b, ab fr.Vector) fr.Vector {
-	out := make(fr.Vector, len(a))
-	for i := range out {
-		var d fr.Element
-		d.Double(&ab[i])
-		out[i].Add(&a[i], &b[i]).Sub(&out[i], &d)
-	}
-	return out
-}
-
-// checkBits is the bitness check of dealt bits (see genMasks): bitsOf[i]
-// are dealer i's authenticated bits. With x drawn from a coin opened after
-// the bits are fixed, d_i = Σ_k x^(L−1−k)·b_k·(1−b_k) over dealer i's L bits
-// (a polynomial in x whose coefficients are all 0 iff every b_k is a bit:
-// non-zero with probability ≥ 1 − L/|F| otherwise) is one dot product per
-// dealer, reduced once with its MAC half Σ x^(L−1−k)·(α·b_k)·(1−b_k). The
-// d_i are opened in the last round of the MAC check that covers them (see
-// check): an honest dealer's d_i is 0 whatever the others did (a wrong
-// share or re-sharing changes a value against its MAC and fails that check),
-// so the opening reveals only a corrupted dealer's own values, and a
+// checkBits is the bitness check of dealt bits (see genMasks). ownOf[i]
+// are dealer i's authenticated own bits (composed into its masks or range
+// check masks), bits the authenticated XOR bits b = b_0 ⊕ … ⊕ b_t. With x
+// drawn from a coin opened after the bits are fixed, d = Σ_k
+// x^(L−1−k)·b_k·(1−b_k) over L bits (a polynomial in x whose coefficients
+// are all 0 iff every b_k is a bit: non-zero with probability ≥ 1 − L/|F|
+// otherwise) is one dot product, reduced once with its MAC half
+// Σ x^(L−1−k)·(α·b_k)·(1−b_k): one per dealer over its own bits (d_i), and
+// one over the XOR bits (d⊕), all in one round.
+//
+// The d_i are opened in the last round of the MAC check that covers them
+// (see check): an honest dealer's d_i is 0 whatever the others did (a wrong
+// share or re-sharing changes a value against its MAC and fails that
+// check), so the opening reveals only a corrupted dealer's own values, and a
 // non-zero d_i after a passed check names its dealer.
 //
-// Range check (lay.ranged): dealer i's mask integers y_1..y_M (contrib[i]
-// after its bits) must lie in (−W, W), W = lay.window, so that the masks'
-// sum plus (t+1)·W is positive and small (no masked opening wraps modulo
-// q). For each of rangeRows rows ℓ, with public c_ℓk ∈ {0,1} drawn from the
-// same coin, the committee opens o_iℓ = Σ_k c_ℓk·y_k + R_iℓ, where R_iℓ is
-// composed from `wide` of the dealer's own (bitness-checked) bits, and
-// requires 0 ≤ o_iℓ < W. Soundness: R_iℓ and the y_k were fixed before the
-// coin; if some y_j ∉ (−W, W), then for any choice of the other c's at most
-// one of the two values of c_ℓj puts o_iℓ in [0, W) (they differ by y_j),
-// so each row passes with probability ≤ 1/2 and all rows with ≤ 2^−Kappa.
-// Privacy: an honest dealer's subset sum is below M·2^boundBits and R_iℓ is
-// uniform on wide = boundBits + ⌈log2 M⌉ + Kappa + 6 bits, so each opening
-// is within 2^−(Kappa+6) of a value independent of the y's. o is linear in
-// the dealer's shares (no product, so no MAC is needed for it) and opened
-// with all n shares; a consistent opening out of range after a passed MAC
-// and bitness check names the dealer. The two ways of dealing masks are not
+// d⊕ is opened (with all n shares) only after that check passed, so the
+// XOR products it depends on are right. Then it reveals only corrupted
+// dealers' values: 1−2b = Π_i (1−2b_i), and an honest dealer's factor is
+// ±1, so b(1−b) = (1 − Π_i (1−2b_i)²)/4 does not depend on the honest
+// dealers' bits. It is 0 iff every XOR bit is a bit, i.e. iff for every k
+// the product of the corrupted dealers' factors is ±1 — their combined
+// contribution a bit c_k, and b_k = c_k ⊕ (honest bits) uniform and unknown
+// to them. (A right operand of the XOR tree carries no MAC, so its bits have
+// no bitness check of their own; checking the result is what matters.) A
+// non-zero d⊕ therefore proves that some dealer dealt a non-bit; to name
+// it, the committee authenticates the dealers' XOR bits and checks each
+// dealer's separately (nonBitDealer: only on this failure path).
+//
+// Range check (lay.ranged): dealer i's mask integers y_1..y_M (intsOf[i])
+// must lie in (−W, W), W = lay.window, so that the masks' sum plus (t+1)·W
+// is positive and small (no masked opening wraps modulo q). For each of
+// rangeRows rows ℓ, with public c_ℓk ∈ {0,1} drawn from the same coin, the
+// committee opens o_iℓ = Σ_k c_ℓk·y_k + R_iℓ, where R_iℓ is composed from
+// `wide` of the dealer's own (bitness-checked) bits, and requires 0 ≤ o_iℓ
+// < W. Soundness: R_iℓ and the y_k were fixed before the coin; if some y_j
+// ∉ (−W, W), then for any choice of the other c's at most one of the two
+// values of c_ℓj puts o_iℓ in [0, W) (they differ by y_j), so each row
+// passes with probability ≤ 1/2 and all rows with ≤ 2^−Kappa. Privacy: an
+// honest dealer's subset sum is below M·2^boundBits and R_iℓ is uniform on
+// wide = boundBits + ⌈log2 M⌉ + Kappa + 6 bits, so each opening is within
+// 2^−(Kappa+6) of a value independent of the y's. o is linear in the
+// dealer's shares (no product, so no MAC is needed for it) and opened with
+// all n shares; a consistent opening out of range after a passed MAC and
+// bitness check names the dealer. The two ways of dealing masks are not
 // equally strong: masks composed from checked bits are in range with
 // certainty (up to the bitness check's L/|F|), dealt integers only up to the
 // range check's 2^−Kappa per dealer and batch. A corrupted dealer that slips
@@ -265,62 +394,34 @@ func xorHalf(a, b, ab fr.Vector) fr.Vector {
 // opening wrap modulo q: a wrong comparison result no MAC sees, but nothing
 // private revealed (the opening is still masked by the honest dealers'
 // integers).
-func (p *Party) checkBits(ctx context.Context, bitsOf, contrib []Vec, lay maskDealing) error {
+func (p *Party) checkBits(ctx context.Context, ownOf, intsOf, xorOf []Vec, bits Vec, lay maskDealing) error {
 	prg, err := p.coin(ctx)
 	if err != nil {
 		return err
 	}
 	var x fr.Element
 	prg.Element(&x)
-	k := len(bitsOf)
-	vals := make([]fr.Vector, k)
-	for i, b := range bitsOf {
-		vals[i] = b.V
-	}
-	segs := segments(vals)
-	hv := make([]fr.Element, len(segs))
-	hm := make([]fr.Element, len(segs))
-	p.parallel(len(segs)*chunkSize, func(_ *worker, c uint32, _, _ int) {
-		s := segs[c]
-		bv, bm := bitsOf[s.vec].V[s.off:s.end], bitsOf[s.vec].M[s.off:s.end]
-		var a, m, u, t fr.Element
-		one := fr.One()
-		for j := range bv {
-			u.Sub(&one, &bv[j])
-			t.Mul(&u, &bv[j])
-			a.Mul(&a, &x).Add(&a, &t)
-			t.Mul(&u, &bm[j])
-			m.Mul(&m, &x).Add(&m, &t)
-		}
-		hv[c], hm[c] = a, m
-	})
-	// h_i (value half) and h_{k+i} (MAC half) per dealer.
-	h := field.New(2 * k)
-	pw := newPowers(&x)
-	for q, s := range segs {
-		xl := pw.pow(s.end - s.off)
-		i := s.vec
-		h[i].Mul(&h[i], &xl).Add(&h[i], &hv[q])
-		h[k+i].Mul(&h[k+i], &xl).Add(&h[k+i], &hm[q])
-	}
+	k := len(ownOf)
+	h := bitnessSums(p, &x, append(append([]Vec(nil), ownOf...), bits))
 	var ranged fr.Vector
 	if lay.ranged {
-		ranged = p.rangeSums(prg, bitsOf, contrib, lay)
+		ranged = p.rangeSums(prg, ownOf, intsOf, lay)
 	}
 	if c := p.cheat; c != nil && c.FrameBits {
 		one := fr.One()
 		h[0].Add(&h[0], &one)
 	}
-	p.Stats.Mults += k
+	K := k + 1
+	p.Stats.Mults += K
 	r0, err := p.reshare(ctx, h, nil, true)
 	if err != nil {
 		return err
 	}
-	d := Vec{V: r0[:k:k], M: r0[k:]}
+	d := Vec{V: r0[:K:K], M: r0[K:]}
 	if err := p.addPending(ctx, d.V, d.M); err != nil {
 		return err
 	}
-	v, err := p.check(ctx, append(append(fr.Vector(nil), d.V...), ranged...), k)
+	v, err := p.check(ctx, append(append(fr.Vector(nil), d.V[:k]...), ranged...), k)
 	if err != nil {
 		return err
 	}
@@ -341,12 +442,115 @@ func (p *Party) checkBits(ctx context.Context, bitsOf, contrib []Vec, lay maskDe
 			}
 		}
 	}
+	if bits.Len() == 0 {
+		return nil
+	}
+	dx, err := p.openAll(ctx, "check:bits", d.V[k:], -1)
+	if err != nil {
+		return err
+	}
+	if !dx[0].IsZero() {
+		return p.nonBitDealer(ctx, xorOf)
+	}
 	return nil
+}
+
+// bitnessSums returns, for each of the vectors bitsOf (with MACs), this
+// party's local product share of Σ_k x^(L−1−k)·b_k·(1−b_k) and of its MAC
+// Σ_k x^(L−1−k)·(α·b_k)·(1−b_k): values first, then MACs (degree 2t, to be
+// reduced once).
+func bitnessSums(p *Party, x *fr.Element, bitsOf []Vec) fr.Vector {
+	k := len(bitsOf)
+	vals := make([]fr.Vector, k)
+	for i, b := range bitsOf {
+		vals[i] = b.V
+	}
+	segs := segments(vals)
+	hv := make([]fr.Element, len(segs))
+	hm := make([]fr.Element, len(segs))
+	tab := powerTable(x)
+	p.parallel(len(segs)*chunkSize, func(w *worker, c uint32, _, _ int) {
+		s := segs[c]
+		bv, bm := bitsOf[s.vec].V[s.off:s.end], bitsOf[s.vec].M[s.off:s.end]
+		n := len(bv)
+		u, t := w.buf(slotTmp, n), w.buf(slotOut, n)
+		one := fr.One()
+		for j := range bv {
+			u[j].Sub(&one, &bv[j])
+		}
+		pw := tab[chunkSize-n:] // Horner's coefficients x^(n−1−j)
+		t.Mul(u, bv)
+		hv[c] = pw.InnerProduct(t)
+		t.Mul(u, bm)
+		hm[c] = pw.InnerProduct(t)
+	})
+	// h_i (value half) and h_{k+i} (MAC half) per vector.
+	h := field.New(2 * k)
+	pw := newPowers(x)
+	for q, s := range segs {
+		xl := pw.pow(s.end - s.off)
+		i := s.vec
+		h[i].Mul(&h[i], &xl).Add(&h[i], &hv[q])
+		h[k+i].Mul(&h[k+i], &xl).Add(&h[k+i], &hm[q])
+	}
+	return h
+}
+
+// nonBitDealer names the dealer of a non-bit after the bitness check of the
+// XOR bits failed (checkBits): it authenticates every dealer's XOR bits
+// that lack MACs, computes each dealer's bitness sum as checkBits does for
+// own bits, and opens them in the last round of a MAC check. A non-zero sum
+// after a passed check names its dealer (an honest dealer's is 0 whatever
+// the others did); if none is non-zero (which a passed check makes
+// impossible but for the check's error probability), or the check fails,
+// the abort names no one. Run only on this failure path.
+func (p *Party) nonBitDealer(ctx context.Context, xorOf []Vec) error {
+	fail := func(detail string) error {
+		return p.checkFailed(p.round, &CheckError{Check: "bits", Culprit: -1, Group: -1, Detail: detail})
+	}
+	bitsOf := make([]Vec, len(xorOf))
+	for i, b := range xorOf {
+		if b.M != nil {
+			bitsOf[i] = b
+			continue
+		}
+		a, err := p.macOf(ctx, append(fr.Vector(nil), b.V...))
+		if err != nil {
+			return err
+		}
+		bitsOf[i] = a
+	}
+	prg, err := p.coin(ctx)
+	if err != nil {
+		return err
+	}
+	var x fr.Element
+	prg.Element(&x)
+	h := bitnessSums(p, &x, bitsOf)
+	k := len(bitsOf)
+	r0, err := p.reshare(ctx, h, nil, true)
+	if err != nil {
+		return err
+	}
+	if err := p.addPending(ctx, r0[:k:k], r0[k:]); err != nil {
+		return err
+	}
+	v, err := p.check(ctx, append(fr.Vector(nil), r0[:k]...), k)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < k; i++ {
+		if !v[i].IsZero() {
+			return p.checkFailed(p.round, &CheckError{Check: "bits", Culprit: i, Group: -1,
+				Detail: fmt.Sprintf("party %d dealt random bits that are not bits", i)})
+		}
+	}
+	return fail("the XOR of the dealt random bits is not a bit, but no dealer's bits are off")
 }
 
 // rangeSums returns this party's shares of the range check's openings
 // o_iℓ = Σ_k c_ℓk·y_ik + R_iℓ, dealer-major (see checkBits).
-func (p *Party) rangeSums(prg *field.PRG, bitsOf, contrib []Vec, lay maskDealing) fr.Vector {
+func (p *Party) rangeSums(prg *field.PRG, ownOf, intsOf []Vec, lay maskDealing) fr.Vector {
 	M := lay.nmasks
 	sel := make([][]uint64, rangeRows) // c_ℓ as a bit set
 	for l := range sel {
@@ -355,10 +559,11 @@ func (p *Party) rangeSums(prg *field.PRG, bitsOf, contrib []Vec, lay maskDealing
 			sel[l][w] = prg.Uint64()
 		}
 	}
-	out := field.New(len(contrib) * rangeRows)
-	for i, c := range contrib {
-		ys := c.V[lay.bits:]
-		rs := composeBits(bitsOf[i].V[lay.bits-rangeRows*lay.wide:], rangeRows, lay.wide)
+	out := field.New(len(intsOf) * rangeRows)
+	for i, c := range intsOf {
+		ys := c.V
+		own := ownOf[i].V
+		rs := composeBits(own[len(own)-rangeRows*lay.wide:], rangeRows, lay.wide)
 		for l := 0; l < rangeRows; l++ {
 			acc := rs[l]
 			for k := 0; k < M; k++ {
@@ -442,21 +647,24 @@ func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
 		return err
 	}
 	np := kl/2*lt + ke/2*eq
-	xs, ys := p.NewVec(np), p.NewVec(np)
-	q := 0
-	for j := 0; j < lt; j++ {
-		for i := 0; i < kl/2; i++ {
-			xs.Set(q, bits, j*kl+2*i)
-			ys.Set(q, bits, j*kl+2*i+1)
-			q++
+	xs, ys := p.tmpVec(tmpX, np), p.tmpVec(tmpY, np) // overwritten in full below
+	for h := 0; h < p.halves(); h++ {
+		b, xh, yh := bits.half(h), xs.half(h), ys.half(h)
+		q := 0
+		for j := 0; j < lt; j++ {
+			c := b[j*kl : (j+1)*kl]
+			for i := 0; i < kl/2; i++ {
+				xh[q], yh[q] = c[2*i], c[2*i+1]
+				q++
+			}
 		}
-	}
-	off := kl * lt
-	for j := 0; j < eq; j++ {
-		for i := 0; i < ke/2; i++ {
-			xs.Set(q, bits, off+j*ke+2*i)
-			ys.Set(q, bits, off+j*ke+2*i+1)
-			q++
+		off := kl * lt
+		for j := 0; j < eq; j++ {
+			c := b[off+j*ke : off+(j+1)*ke]
+			for i := 0; i < ke/2; i++ {
+				xh[q], yh[q] = c[2*i], c[2*i+1]
+				q++
+			}
 		}
 	}
 	pairs, err := p.mulVec(ctx, xs, ys)
@@ -646,8 +854,12 @@ func pairNode(ch, cl uint64, rh, rl, pr *fr.Element, one *fr.Element, E, L *fr.E
 func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m int) (Vec, error) {
 	const k = ValueBits
 	nodes := k / 2
-	E := p.NewVec(nodes * m)
-	L := p.NewVec(nodes * m)
+	// The levels' E and L live in the party's temporaries (slots tmpE0/tmpL0
+	// and tmpE1/tmpL1 in turn), as do the gathered operands: only the
+	// products and the result are fresh memory.
+	cur := 0
+	E := p.tmpVec(tmpE0, nodes*m)
+	L := p.tmpVec(tmpL0, nodes*m)
 	for h := 0; h < p.halves(); h++ {
 		one := p.unit(h)
 		bh, ph, Eh, Lh := bits.half(h), pairs.half(h), E.half(h), L.half(h)
@@ -663,7 +875,7 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 	for nodes > 1 {
 		half := nodes / 2
 		if nodes == 2 {
-			X, Y := p.NewVec(m), p.NewVec(m)
+			X, Y := p.tmpVec(tmpX, m), p.tmpVec(tmpY, m)
 			for j := 0; j < m; j++ {
 				X.Set(j, E, 2*j+1)
 				Y.Set(j, L, 2*j)
@@ -680,15 +892,25 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 			}
 			return prod.Add(hi), nil
 		}
-		// X = [E_hi | E_hi], Y = [L_lo | E_lo], each half comparison-major.
-		X, Y := p.NewVec(2*half*m), p.NewVec(2*half*m)
-		for j := 0; j < m; j++ {
-			for q := 0; q < half; q++ {
-				hi, lo := j*nodes+2*q+1, j*nodes+2*q
-				X.Set(j*half+q, E, hi)
-				X.Set((m+j)*half+q, E, hi)
-				Y.Set(j*half+q, L, lo)
-				Y.Set((m+j)*half+q, E, lo)
+		// X = [E_hi | E_hi], Y = [L_lo | E_lo], each half comparison-major,
+		// per half: L for every node pair, E for all but the lowest (q = 0).
+		// The lowest node's E would only ever feed the E of the lowest node
+		// of the next level (E = E_hi·E_lo), which is skipped again, and the
+		// root needs no E: each level saves one product per comparison.
+		eq := half - 1
+		X, Y := p.tmpVec(tmpX, (half+eq)*m), p.tmpVec(tmpY, (half+eq)*m)
+		for h := 0; h < p.halves(); h++ {
+			Eh, Lh, Xh, Yh := E.half(h), L.half(h), X.half(h), Y.half(h)
+			for j := 0; j < m; j++ {
+				for q := 0; q < half; q++ {
+					hi, lo := j*nodes+2*q+1, j*nodes+2*q
+					Xh[j*half+q] = Eh[hi]
+					Yh[j*half+q] = Lh[lo]
+					if q > 0 {
+						Xh[m*half+j*eq+q-1] = Eh[hi]
+						Yh[m*half+j*eq+q-1] = Eh[lo]
+					}
+				}
 			}
 		}
 		prod, err := p.mulVec(ctx, X, Y)
@@ -696,14 +918,17 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 			return Vec{}, err
 		}
 		next := (nodes + 1) / 2
-		nE := p.NewVec(next * m)
-		nL := p.NewVec(next * m)
+		cur = 1 - cur
+		nE := p.tmpVec(tmpE0+2*cur, next*m)
+		nL := p.tmpVec(tmpL0+2*cur, next*m)
 		for h := 0; h < p.halves(); h++ {
 			Eh, Lh, ph, nEh, nLh := E.half(h), L.half(h), prod.half(h), nE.half(h), nL.half(h)
 			for j := 0; j < m; j++ {
 				for q := 0; q < half; q++ {
 					nLh[j*next+q].Add(&Lh[j*nodes+2*q+1], &ph[j*half+q])
-					nEh[j*next+q] = ph[(m+j)*half+q]
+					if q > 0 {
+						nEh[j*next+q] = ph[m*half+j*eq+q-1]
+					}
 				}
 				if nodes%2 == 1 {
 					nEh[j*next+half] = Eh[j*nodes+nodes-1]
@@ -713,7 +938,7 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 		}
 		E, L, nodes = nE, nL, next
 	}
-	return L, nil
+	return L.Clone(), nil // (k = 2 only: L is a temporary)
 }
 
 // Equal returns shares of [a = b] for unsigned a, b below 2^64.

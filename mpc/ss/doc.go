@@ -51,18 +51,31 @@
 // the input-commitment check passed (the auction overlaps only its
 // comparison preprocessing with that check).
 //
-// Random bits: t+1 dealers share random bits, which are authenticated and,
-// before use, pass a per-dealer bitness check (Σρ_k·b_k(1−b_k) as one dot
-// product, opened with all n shares in the last round of the MAC check that
-// covers it — an honest dealer's result is 0 whatever others did, so it
-// reveals only a cheating dealer's own values — and acted on only if that
-// check passed); a bit is the XOR of the dealers' bits. A consistent non-zero result names the dealer,
+// Random bits: t+1 dealers share random bits; a bit is the XOR of the
+// dealers' bits, b ⊕ b′ = b + (1−2b)·b′ (one MAC'd product per XOR, whose
+// MAC half (α−2·αb)·b′ needs the left operand's MAC only: right operands —
+// dealer 1 for n = 3 — are not authenticated, which saves a third of the
+// bits' multiplication work). Before use, the XOR bits pass a bitness check
+// (Σρ_k·b_k(1−b_k) as one dot product, opened with all n shares after the
+// MAC check that covers it passed): with the honest dealer's factor ±1 in
+// 1−2b = Π(1−2b_i), b(1−b) does not depend on honest bits, so the opening
+// reveals only corrupted dealers' values, and it is 0 iff the corrupted
+// dealers' combined contribution is a bit (b then uniform and unknown to
+// them). A dealt sharing off degree t used as a right operand makes the
+// MAC half of its product differ from α times the value half by a term in
+// the honest randomness of the sharings of α and of the left operand: a MAC
+// error. A non-zero bitness result is followed, on that failure path only, by
+// per-dealer checks of the authenticated XOR bits that name the dealer. The
+// bits a dealer uses alone (mask high parts, range-check masks) are
+// authenticated and pass a per-dealer check (opened in the last round of
+// the MAC check: an honest dealer's result is 0 whatever others did). A
+// consistent non-zero per-dealer result names the dealer,
 // soundly against t colluders: a wrong share sent in that opening is an
 // inconsistency (unidentified), and colluders that shift their shares of the
 // dealer's bits or the dot product change a value against its MAC by a
 // non-zero multiple of the unknown α, which the MAC check catches. The
 // bounded high parts of truncation masks, and of comparison masks in small
-// batches, are composed from such bits (a dealt integer could be oversized
+// batches, are composed from a dealer's own checked bits (a dealt integer could be oversized
 // and make a masked opening wrap modulo q, which no MAC detects). In large
 // comparison batches each dealer deals one integer per mask instead, and a
 // batched range check proves them all in (−W, W): Kappa random subset sums,
@@ -160,6 +173,11 @@
 // Engineering: work is split in chunks processed by all cores, each chunk
 // drawing its pairwise-PRG values from its own (round, chunk) stream; large
 // rounds travel in pieces so that computing, sending and receiving overlap.
+// A re-sharing computes a party's own sub-share in its result and adds the
+// sub-shares its PRG partners' streams give it in the same pass, chunk by
+// chunk; operands gathered for a multiplication and the levels of the
+// comparison tree live in the party's (each lane's) reusable temporaries,
+// so that only products and results cost fresh memory.
 // Lane gives a job concurrent sub-protocols on one connection. A party that
 // fails tells its peers whom it blames, so that when failures cascade every
 // party's error still names the party at fault (*transport.PartyError; in

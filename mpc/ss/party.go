@@ -64,6 +64,7 @@ type Party struct {
 	// deployment; cheating and op steer it.
 	cheat    *cheat.Plan
 	cheating bool
+	cheatAt  int // the value of a round a HiddenOffset deviation shifts
 	// cheatedOnce records that a MulOnce offset was applied (shared with
 	// the lanes).
 	cheatedOnce *atomic.Bool
@@ -76,6 +77,11 @@ type Party struct {
 	failure *failureState      // shared by the party's lanes
 	lanes   map[int]bool       // lanes created (main engine only)
 	fromIdx []int              // fromIdx[i]: this party's position in prgSet[i]
+
+	// tmp holds the party's reusable temporaries (tmpVec), so that the
+	// large operands gathered for a multiplication and the levels of a
+	// comparison tree do not cost fresh memory (page faults, GC) per call.
+	tmp [2 * tmpSlots]fr.Vector
 
 	bitPool Vec     // prepared random bits (shares), for truncation
 	ltPool  cmpPool // prepared randomness of less-than comparisons
@@ -105,6 +111,40 @@ const (
 	slotProduct  = 6
 	scratchSlots = 7
 )
+
+// Temporary slots (tmpVec). A slot's contents are valid only until the
+// party's next use of the same slot.
+const (
+	tmpX  = iota // gathered left operands of a multiplication
+	tmpY         // gathered right operands
+	tmpE0        // comparison tree: E and L of one level, …
+	tmpL0
+	tmpE1 // … and of the next (the two levels alternate)
+	tmpL1
+	tmpDeal // a dealer's random values (value half only)
+	tmpSlots
+)
+
+// tmpVec returns m values in the party's mode (a MAC half in malicious
+// mode) backed by slot's reusable memory, with arbitrary contents: for
+// temporaries that every caller overwrites in full and nothing retains —
+// operands of a multiplication (a product never refers to its operands),
+// tree levels copied into the next level. Never for a result a caller
+// keeps, or anything the pending products refer to.
+func (p *Party) tmpVec(slot, m int) Vec {
+	x := Vec{V: p.tmpHalf(2*slot, m)}
+	if p.malicious() {
+		x.M = p.tmpHalf(2*slot+1, m)
+	}
+	return x
+}
+
+func (p *Party) tmpHalf(i, m int) fr.Vector {
+	if cap(p.tmp[i]) < m {
+		p.tmp[i] = make(fr.Vector, m)
+	}
+	return p.tmp[i][:m:m]
+}
 
 // chunkSize is the unit of parallel work and of PRG streams: each chunk of a
 // batch draws its pairwise-PRG values from its own stream (round, chunk), so
@@ -495,6 +535,9 @@ func (p *Party) reshare(ctx context.Context, x, y fr.Vector, reduce bool) (fr.Ve
 type source struct {
 	x, y, x2, y2 fr.Vector
 	scale        *fr.Element // x·scale when set (y unused)
+	// aff, when set, makes the products (aff[0]−2x)∘y and (aff[1]−2x2)∘y2
+	// (the XOR product of xorProduct: aff = (1, this party's share of α)).
+	aff *[2]fr.Element
 }
 
 func (s *source) len() int { return len(s.x) + len(s.x2) }
@@ -507,20 +550,30 @@ func (s *source) chunk(h fr.Vector, off, end int) fr.Vector {
 		h.ScalarMul(s.x[off:end], s.scale)
 		return h
 	}
+	mul := func(h, x, y fr.Vector, half int) {
+		if s.aff != nil {
+			c := &s.aff[half]
+			for i := range h {
+				h[i].Double(&x[i])
+				h[i].Sub(c, &h[i])
+			}
+			h.Mul(h, y)
+			return
+		}
+		h.Mul(x, y)
+	}
 	if s.x2 == nil {
 		if s.y == nil {
 			return s.x[off:end]
 		}
-		h.Mul(s.x[off:end], s.y[off:end])
+		mul(h, s.x[off:end], s.y[off:end], 0)
 		return h
 	}
 	if a := min(end, m1); off < a {
-		lo := h[:a-off]
-		lo.Mul(s.x[off:a], s.y[off:a])
+		mul(h[:a-off], s.x[off:a], s.y[off:a], 0)
 	}
 	if b := max(off, m1); b < end {
-		hi := h[b-off:]
-		hi.Mul(s.x2[b-m1:end-m1], s.y2[b-m1:end-m1])
+		mul(h[b-off:], s.x2[b-m1:end-m1], s.y2[b-m1:end-m1], 1)
 	}
 	return h
 }
@@ -539,20 +592,13 @@ func (p *Party) reshareSrc(ctx context.Context, src source, reduce bool) (fr.Vec
 		secret = prm.subSecretMul[me]
 	}
 	res := make(fr.Vector, m)
-	if err := p.shareOut(ctx, r, src, secret, res); err != nil {
+	// shareOut also adds the sub-shares the PRG parties' streams give this
+	// party (fold), chunk by chunk while the chunk is in the caches.
+	if err := p.shareOut(ctx, r, src, secret, res, true); err != nil {
 		return nil, fmt.Errorf("ss: reshare: %w", err)
 	}
 	for i := 0; i < prm.N; i++ {
-		if i == me {
-			continue
-		}
-		if g := p.fromPRG[i]; g != nil {
-			scale := &prm.prgScale[i][p.fromIdx[i]]
-			p.parallel(m, func(w *worker, c uint32, off, end int) {
-				u := w.buf(slotTmp, end-off)
-				g.Fill(u, uint64(r), c, w.stream)
-				addScaled(res[off:end], u, scale, w.buf(slotOut, end-off))
-			})
+		if i == me || p.fromPRG[i] != nil {
 			continue
 		}
 		if err := p.recvPieces(ctx, i, r, res, true); err != nil {
@@ -583,7 +629,10 @@ func pieces(m int) int { return max(1, (m+pieceElems-1)/pieceElems) }
 // shareOut computes this party's sub-shares of v = x∘y (v = x when y is nil)
 // with the given secret coefficients, writes its own into own, and sends
 // every party of its send set its piece as soon as the piece is computed.
-func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, secret []coef, own fr.Vector) error {
+// With fold (a re-sharing, where every party re-shares a vector of the same
+// length in round r), it also adds into own the sub-shares that the parties
+// whose PRG set holds this party give it through their streams.
+func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, secret []coef, own fr.Vector, fold bool) error {
 	prm := p.params
 	me := p.self
 	m := src.len()
@@ -604,17 +653,16 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 			if m1 := len(src.x); p.cheating && p.cheat.MacOffset && src.x2 != nil && off <= m1 && m1 < end {
 				v = p.cheatProduct(v, m1-off)
 			}
-			p.subShares(w, v, secret, uint64(r), c, func(to int, share fr.Vector) {
-				if off == 0 && p.cheating && p.cheat.HiddenOffset {
-					p.cheatHidden(to, share)
+			p.subShares(w, v, secret, uint64(r), c, own[off:end], func(to int, share fr.Vector) {
+				if at := p.cheatAt; p.cheating && p.cheat.HiddenOffset && off <= at && at < end {
+					p.cheatHidden(to, share[at-off:])
 				}
 				if off == 0 && p.cheating && p.cheat.BadInput && to == prm.sendSet[me][0] {
 					one := fr.One()
 					share[0].Add(&share[0], &one)
 				}
 				if to == me {
-					copy(own[off:end], share)
-					return
+					return // computed in own
 				}
 				for s, kk := range sends {
 					if kk == to {
@@ -622,6 +670,16 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 					}
 				}
 			})
+			if fold {
+				for i, g := range p.fromPRG {
+					if g == nil || i == me {
+						continue
+					}
+					u := w.buf(slotTmp, n)
+					g.Fill(u, uint64(r), c, w.stream)
+					addScaled(own[off:end], u, &prm.prgScale[i][p.fromIdx[i]], w.buf(slotOut, n))
+				}
+			}
 		})
 		for s, to := range sends {
 			if err := p.send(ctx, to, msgRound(r, k), payloads[s]); err != nil {
@@ -654,8 +712,9 @@ func (p *Party) recvPieces(ctx context.Context, from int, r transport.Round, dst
 // subShares computes this party's sub-shares of the chunk v (chunk c of
 // round r) for every party outside its PRG set — secret[k]·v +
 // Σ_j subPRGc[k][j]·u_j, where u_j is the stream to party j (whose own
-// sub-share is prgScale·u_j) — and hands each to emit (the slice is reused).
-func (p *Party) subShares(w *worker, v fr.Vector, secret []coef, r uint64, c uint32, emit func(k int, share fr.Vector)) {
+// sub-share is prgScale·u_j) — and hands each to emit (the slice is reused),
+// its own last, computed directly in own (distinct from v).
+func (p *Party) subShares(w *worker, v fr.Vector, secret []coef, r uint64, c uint32, own fr.Vector, emit func(k int, share fr.Vector)) {
 	prm := p.params
 	me := p.self
 	n := len(v)
@@ -666,18 +725,18 @@ func (p *Party) subShares(w *worker, v fr.Vector, secret []coef, r uint64, c uin
 		p.toPRG[j].Fill(rho[k], r, c, w.stream)
 	}
 	tmp := w.buf(slotTmp, n)
-	out := w.buf(slotOut, n)
-	emitFor := func(k int) {
+	emitFor := func(k int, out fr.Vector) {
 		setScaled(out, v, &secret[k], tmp)
 		for j := range rho {
 			addScaled(out, rho[j], &prm.subPRGc[me][k][j], tmp)
 		}
 		emit(k, out)
 	}
+	out := w.buf(slotOut, n)
 	for _, k := range prm.sendSet[me] {
-		emitFor(k)
+		emitFor(k, out)
 	}
-	emitFor(me)
+	emitFor(me, own)
 }
 
 // recvAdd receives party from's vector for round r (exactly len(acc)
@@ -757,7 +816,7 @@ func (p *Party) inputsFlat(ctx context.Context, mine fr.Vector, counts []int) ([
 	}
 	if m := counts[me]; m > 0 {
 		own := out[me]
-		if err := p.shareOut(ctx, r, source{x: mine}, prm.subSecretIn[me], own); err != nil {
+		if err := p.shareOut(ctx, r, source{x: mine}, prm.subSecretIn[me], own, false); err != nil {
 			return nil, nil, fmt.Errorf("ss: input: %w", err)
 		}
 	}

@@ -45,7 +45,9 @@ type Plan struct {
 	// multiplications (MulOp as for MulOffset), D(X) = X·Π(X − x_p) over its
 	// pairwise-PRG parties p: the product's value is unchanged (D(0) = 0)
 	// and GRR cannot see it, so the MAC check passes, but the sharing is no
-	// longer of degree t.
+	// longer of degree t. With MulOp "deal" it applies instead to the first
+	// XOR bit the member deals as a dealer of random bits (any n): a dealt
+	// sharing off degree t with the right value at 0.
 	HiddenOffset bool
 	// FrameLabel (t = 1, with HiddenOffset) makes the member send, in the
 	// opening of that label (of the product itself), its share moved onto
