@@ -261,11 +261,17 @@ func dealingOf(lay maskDealing, nbits int, left bool) dealing {
 // Malicious mode: the re-shared pair is ((1−2x)·y, (α−2·αx)·y), the MAC
 // relation of a product whose left operand (1−2x) carries the MAC α−2·αx
 // (linear in [α] and x's MAC); a right operand needs no MAC of its own (as
-// in every product here: α·z = (α·x)·y uses y's value half only), and an
-// inconsistent sharing of y (shares off degree t, e.g. a dealer's) makes the
-// MAC half differ from α times the value half by a term in the honest
-// randomness of α's and x's sharings, which the MAC check catches like any
-// other MAC error. The pair is kept for the next check, and x is then added
+// in every product here: α·z = (α·x)·y uses y's value half only). A sharing
+// of y off degree t (a dealer's) gives no advantage: both halves are
+// re-shared with the same Lagrange combination of the parties' products,
+// so the pair is either a MAC error (caught like any other) or the
+// authenticated product (1−2x)·y′ for a value y′ that is a fixed linear
+// function of the shares the dealer itself chose (for n = 2t+1, the value
+// the honest parties' t+1 shares define; for even n a degree-(t+1) offset
+// can be multiplied exactly, TestXorOffDegreeDealEvenN) — as if the dealer
+// had dealt y′, which a dealer may do anyway; the bitness check then
+// applies to the XOR of the effective values.
+// The pair is kept for the next check, and x is then added
 // to both halves in place: what the check verifies is the pair
 // (x ⊕ y, α·(x ⊕ y)), whose MAC error is that of the product plus x's —
 // and x's own pair is pending (or checked) too, so the errors of both pairs

@@ -61,10 +61,9 @@
 // 1−2b = Π(1−2b_i), b(1−b) does not depend on honest bits, so the opening
 // reveals only corrupted dealers' values, and it is 0 iff the corrupted
 // dealers' combined contribution is a bit (b then uniform and unknown to
-// them). A dealt sharing off degree t used as a right operand makes the
-// MAC half of its product differ from α times the value half by a term in
-// the honest randomness of the sharings of α and of the left operand: a MAC
-// error. A non-zero bitness result is followed, on that failure path only, by
+// them). A dealt sharing off degree t used as a right operand either makes
+// a MAC error or acts as a well-formed sharing of a value the dealer knows
+// (see xorProduct): as if the dealer had dealt that value. A non-zero bitness result is followed, on that failure path only, by
 // per-dealer checks of the authenticated XOR bits that name the dealer. The
 // bits a dealer uses alone (mask high parts, range-check masks) are
 // authenticated and pass a per-dealer check (opened in the last round of
