@@ -87,7 +87,7 @@ func e2eFourMembers(ctx context.Context, want func(string) bool, log *slog.Logge
 	defer net.Stop()
 	members := []string{"node0", "node1", "node2", "node3"}
 	t := time.Now()
-	if err := startCommittee(ctx, net, members); err != nil {
+	if err := startCommittee(ctx, net, members, 5*time.Minute); err != nil {
 		return err
 	}
 	res["e2e.committee_setup_s"] = time.Since(t).Seconds()
@@ -132,7 +132,7 @@ func e2eTender20(ctx context.Context, log *slog.Logger, rng *rand.Rand, res Resu
 		return err
 	}
 	defer net.Stop()
-	if err := startCommittee(ctx, net, []string{"node0", "node1", "node2", "node3"}); err != nil {
+	if err := startCommittee(ctx, net, []string{"node0", "node1", "node2", "node3"}, 10*time.Minute); err != nil {
 		return err
 	}
 	fmt.Fprintf(progress, "e2e: %d-node network up with its committee in %.1fs\n", nodes, time.Since(t).Seconds())
@@ -147,8 +147,8 @@ func e2eTender20(ctx context.Context, log *slog.Logger, rng *rand.Rand, res Resu
 // the tx) and waits until every node holds it active: CreateCommittee saw it
 // active on node0, and a job or an input sent through a node that lags (a
 // loaded machine) would be refused as for an inactive committee.
-func startCommittee(ctx context.Context, net *localnet.Net, members []string) error {
-	if err := net.CreateCommittee(ctx, 2, "c1", members, 3, 5*time.Minute); err != nil {
+func startCommittee(ctx context.Context, net *localnet.Net, members []string, timeout time.Duration) error {
+	if err := net.CreateCommittee(ctx, 2, "c1", members, 3, timeout); err != nil {
 		return err
 	}
 	for i, c := range net.Clients {

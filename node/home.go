@@ -79,6 +79,9 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 		return nil, fmt.Errorf("init: %w", err)
 	}
 	cfg := DefaultConfig(o.Moniker, o.Role, o.Host, o.BasePort)
+	if o.NonValidator {
+		cfg.Consensus.PeerGossipSleep = Duration{100 * time.Millisecond}
+	}
 	if err := cfg.Save(home); err != nil {
 		return nil, err
 	}
