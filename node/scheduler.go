@@ -86,6 +86,18 @@ func (n *Node) startScheduler(ctx context.Context) error {
 	}
 	r := &jobsRunner{nw: nw, log: log, done: make(chan struct{})}
 	n.sched = r
+	// The input circuit's keys are loaded now rather than on the path of
+	// the first job this node proves inputs for (see loadInputKeys); a node
+	// whose keys lack the circuit fails at its first proof, as before.
+	if n.cfg.Jobs.ZKKeys != "" {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if _, err := n.loadInputKeys(); err != nil {
+				log.Debug("input circuit keys not loaded at start", "err", err)
+			}
+		}()
+	}
 	feed := make(chan sched.Block)
 	n.wg.Add(1)
 	go func() {
