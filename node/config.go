@@ -25,6 +25,10 @@ const (
 	genesisFileName = "cometbft/config/genesis.json"
 )
 
+// defaultPeerGossipSleep is a validator's consensus gossip pause (see
+// cometConfig).
+const defaultPeerGossipSleep = 20 * time.Millisecond
+
 // Config is a node's config.toml.
 type Config struct {
 	Moniker string `toml:"moniker"`
@@ -76,9 +80,14 @@ type ConsensusConfig struct {
 	// EmptyBlocksInterval: with no tx waiting, the next block is made after
 	// this long (0: right after timeout_commit, as CometBFT does by default).
 	EmptyBlocksInterval Duration `toml:"empty_blocks_interval"`
-	MempoolSize         int      `toml:"mempool_size"`       // txs; sized for bursts (CometBFT can drop txs when full)
-	MempoolCacheSize    int      `toml:"mempool_cache_size"` // recently seen tx hashes
-	AllowLoopbackPeer   bool     `toml:"allow_loopback_peers"`
+	// PeerGossipSleep is how long a consensus peer routine pauses when it
+	// has nothing to send (0: defaultPeerGossipSleep). A member node that
+	// does not validate gets CometBFT's 100 ms default (Init): what it could
+	// relay, its peers (the validators) already have.
+	PeerGossipSleep   Duration `toml:"peer_gossip_sleep"`
+	MempoolSize       int      `toml:"mempool_size"`       // txs; sized for bursts (CometBFT can drop txs when full)
+	MempoolCacheSize  int      `toml:"mempool_cache_size"` // recently seen tx hashes
+	AllowLoopbackPeer bool     `toml:"allow_loopback_peers"`
 }
 
 // TraceConfig is what `cohort trace` needs besides the node's own RPC.
@@ -159,6 +168,7 @@ func DefaultConfig(moniker, role, host string, basePort int) *Config {
 			TimeoutPropose:      Duration{time.Second},
 			TimeoutCommit:       Duration{100 * time.Millisecond},
 			EmptyBlocksInterval: Duration{300 * time.Millisecond},
+			PeerGossipSleep:     Duration{defaultPeerGossipSleep},
 			// Mempool: sized for bursts (40 s of the bench's rate), since
 			// CometBFT v0.38 can drop an accepted tx when it is full.
 			MempoolSize:      100_000,
@@ -225,7 +235,10 @@ func (c *Config) cometConfig(home string) *cmtcfg.Config {
 	// send; CometBFT's 100 ms default adds up to that much to each of a
 	// round's three hops (proposal and block parts, prevotes, precommits).
 	// 20 ms costs a few hundred idle wake-ups a second per node.
-	cc.Consensus.PeerGossipSleepDuration = 20 * time.Millisecond
+	cc.Consensus.PeerGossipSleepDuration = defaultPeerGossipSleep
+	if c.Consensus.PeerGossipSleep.Duration > 0 {
+		cc.Consensus.PeerGossipSleepDuration = c.Consensus.PeerGossipSleep.Duration
+	}
 	// A peer connection flushes what it buffered at most this often:
 	// CometBFT's 100 ms default holds a proposal part, a prevote or a
 	// precommit for up to that long at each of a round's hops. Measured with

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/node/p2p"
 	"github.com/cohortnet/cohort/node/supervision"
+	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -34,6 +36,13 @@ type InitOptions struct {
 	Role     string
 	Host     string // address the node listens on and advertises (default 127.0.0.1)
 	BasePort int    // see DefaultConfig
+	// NonValidator makes a member node that does not validate: its member
+	// entry has no validator key and power 0, so the ledger never gives it
+	// voting power (ledger.votingPowers), while it keeps every other part of
+	// membership (txs, job inputs, committees, credit). CometBFT still gets a
+	// validator key file, which it needs to start, but the key is in no
+	// validator set.
+	NonValidator bool
 }
 
 // MemberInfo is what a node publishes about itself so that a genesis can be
@@ -70,6 +79,9 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 		return nil, fmt.Errorf("init: %w", err)
 	}
 	cfg := DefaultConfig(o.Moniker, o.Role, o.Host, o.BasePort)
+	if o.NonValidator {
+		cfg.Consensus.PeerGossipSleep = Duration{100 * time.Millisecond}
+	}
 	if err := cfg.Save(home); err != nil {
 		return nil, err
 	}
@@ -131,6 +143,9 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 		ConsensusNodeID: string(nodeKey.ID()),
 		ConsensusAddr:   fmt.Sprintf("%s:%d", o.Host, o.BasePort),
 	}
+	if o.NonValidator {
+		info.ValidatorKey, info.Power = nil, 0
+	}
 	// The RPC listens on loopback; advertised to members on other machines,
 	// it would make each of them use its own RPC as a "witness". It is
 	// published only when every member is on this machine, and a member
@@ -188,7 +203,13 @@ func genesisKeys(dir string) ([]ledger.GenesisKey, error) {
 
 // BuildGenesis writes a CometBFT genesis with the given members (their
 // validator keys and powers make the validator set) to every home, and points
-// each node's consensus and libp2p peers at the others.
+// each node's consensus and libp2p peers at the others. Consensus peers are
+// the validators only, as for sentry nodes: a non-validator member dials the
+// validators and each validator dials the other validators, so votes and
+// blocks cross the validator mesh once instead of a mesh of every member
+// (with many quoting members the full mesh's gossip, n² connections each
+// relaying every vote, would cost more than consensus itself). A network
+// of non-validators only is left as before: everyone dials everyone.
 func BuildGenesis(chainID string, homes []string, members []*MemberInfo, opts GenesisOptions) error {
 	if len(homes) != len(members) {
 		return fmt.Errorf("genesis: %d homes for %d members", len(homes), len(members))
@@ -251,11 +272,14 @@ func BuildGenesis(chainID string, homes []string, members []*MemberInfo, opts Ge
 			return err
 		}
 		cfg.Consensus.PersistentPeers, cfg.P2P.Peers, cfg.Trace.Witnesses = nil, nil, nil
+		anyValidator := slices.ContainsFunc(members, isValidator)
 		for j, m := range members {
 			if j == i {
 				continue
 			}
-			cfg.Consensus.PersistentPeers = append(cfg.Consensus.PersistentPeers, m.ConsensusNodeID+"@"+m.ConsensusAddr)
+			if !anyValidator || isValidator(m) {
+				cfg.Consensus.PersistentPeers = append(cfg.Consensus.PersistentPeers, m.ConsensusNodeID+"@"+m.ConsensusAddr)
+			}
 			cfg.P2P.Peers = append(cfg.P2P.Peers, m.P2PAddrs...)
 			if m.RPCAddr != "" {
 				cfg.Trace.Witnesses = append(cfg.Trace.Witnesses, m.RPCAddr)
@@ -278,6 +302,9 @@ func BuildGenesis(chainID string, homes []string, members []*MemberInfo, opts Ge
 	}
 	return nil
 }
+
+// isValidator reports whether a member is in the genesis validator set.
+func isValidator(m *MemberInfo) bool { return m.Power > 0 }
 
 func allLoopback(members []*MemberInfo) bool {
 	for _, m := range members {
@@ -304,7 +331,13 @@ type TestnetOptions struct {
 	ChainID  string
 	BasePort int      // node i uses BasePort + 10*i
 	Roles    []string // role of node i is Roles[i % len(Roles)]
-	Genesis  GenesisOptions
+	// Validators: nodes 0 … Validators-1 validate, the others are member
+	// nodes that do not (InitOptions.NonValidator). 0 makes every node a
+	// validator. With Roles empty, the validators take DefaultTestnetRoles
+	// in turn and the non-validator members are enterprises, the firms that
+	// join an alliance to trade without running its consensus.
+	Validators int
+	Genesis    GenesisOptions
 }
 
 // DefaultTestnetRoles gives a 4-node testnet every role of ARCHITECTURE.md §1.
@@ -322,15 +355,26 @@ func Testnet(out string, o TestnetOptions) ([]string, error) {
 	if o.BasePort == 0 {
 		o.BasePort = DefaultBasePort
 	}
-	if len(o.Roles) == 0 {
-		o.Roles = DefaultTestnetRoles
+	if o.Validators < 0 || o.Validators > o.Nodes {
+		return nil, fmt.Errorf("testnet: validator count must be 0 to %d (the node count), got %d", o.Nodes, o.Validators)
+	}
+	validators := o.Validators
+	if validators == 0 {
+		validators = o.Nodes
 	}
 	var homes []string
 	var members []*MemberInfo
 	for i := 0; i < o.Nodes; i++ {
 		home := filepath.Join(out, fmt.Sprintf("node%d", i))
+		role := ledger.RoleEnterprise
+		switch {
+		case len(o.Roles) > 0:
+			role = o.Roles[i%len(o.Roles)]
+		case i < validators:
+			role = DefaultTestnetRoles[i%len(DefaultTestnetRoles)]
+		}
 		info, err := Init(home, InitOptions{
-			Moniker: fmt.Sprintf("node%d", i), Role: o.Roles[i%len(o.Roles)], BasePort: o.BasePort + 10*i,
+			Moniker: fmt.Sprintf("node%d", i), Role: role, BasePort: o.BasePort + 10*i, NonValidator: i >= validators,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("testnet: %w", err)
@@ -342,6 +386,42 @@ func Testnet(out string, o TestnetOptions) ([]string, error) {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
 	return homes, nil
+}
+
+// DefaultTestnetPolicy is the genesis policy of a testnet with the default
+// roles: the default policy as it is (policies/default.yaml, written for the
+// 4 validators node0 … node3) when the testnet is exactly that, and with
+// 4 validators plus non-validator members the same policy with each member
+// node4 … added as an enterprise (canonical JSON, which policies.Parse
+// reads), so that they may quote, bid and submit jobs by their grades like
+// node0 and node1. Any other shape has no policy (nil): the default's
+// channels and roles name node0 … node3 and would not fit it.
+func DefaultTestnetPolicy(o TestnetOptions) ([]byte, error) {
+	nodes := len(DefaultTestnetRoles)
+	switch {
+	case len(o.Roles) != 0:
+		return nil, nil
+	case o.Nodes == nodes && (o.Validators == 0 || o.Validators == nodes):
+		return policies.DefaultYAML(), nil
+	case o.Nodes <= nodes || o.Validators != nodes:
+		return nil, nil
+	}
+	p, err := policies.Default()
+	if err != nil {
+		return nil, err
+	}
+	for i := nodes; i < o.Nodes; i++ {
+		p.Members = append(p.Members, policies.Member{Name: fmt.Sprintf("node%d", i), Role: policies.RoleEnterprise})
+	}
+	raw, err := p.Canonical()
+	if err != nil {
+		return nil, fmt.Errorf("testnet policy: %w", err)
+	}
+	// Parsed again: the member limit and every other rule of a policy file.
+	if _, err := policies.Parse(raw); err != nil {
+		return nil, fmt.Errorf("testnet policy: %w", err)
+	}
+	return raw, nil
 }
 
 // createAccountKey writes a new ed25519 account key (hex seed, mode 0600).

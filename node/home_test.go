@@ -1,9 +1,16 @@
 package node
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/policies"
 )
 
 // TestGenesisAcrossMachines follows README's "A network across machines"
@@ -50,5 +57,82 @@ func TestGenesisAcrossMachines(t *testing.T) {
 	}
 	if l.RPCAddr != "tcp://127.0.0.1:26657" {
 		t.Fatalf("loopback member advertises rpc %q", l.RPCAddr)
+	}
+}
+
+// TestTestnetMemberNodes: a testnet of 4 validators and 2 member nodes that
+// do not validate. The members have no validator key and power 0, are
+// enterprises, dial the 4 validators only for consensus (the validators
+// dial each other), and the default policy gains them as enterprises; a
+// 4-node testnet keeps the default policy byte for byte.
+func TestTestnetMemberNodes(t *testing.T) {
+	dir := t.TempDir()
+	o := TestnetOptions{Nodes: 6, Validators: 4, BasePort: 31000, ChainID: "members-1"}
+	pol, err := DefaultTestnetPolicy(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Genesis.Policy = pol
+	homes, err := Testnet(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := cmttypes.GenesisDocFromFile(GenesisPath(homes[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Validators) != 4 {
+		t.Fatalf("%d genesis validators, want 4", len(doc.Validators))
+	}
+	app, err := ledger.ParseGenesis(doc.AppState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range app.Members {
+		validator := i < 4
+		if validator != (len(m.ValidatorKey) > 0 && m.Power > 0) || (!validator && (len(m.ValidatorKey) != 0 || m.Power != 0)) {
+			t.Fatalf("member %s: validator key %d bytes, power %d", m.Name, len(m.ValidatorKey), m.Power)
+		}
+		if want := []string{"enterprise", "enterprise", "platform", "supervisor", "enterprise", "enterprise"}[i]; m.Roles[0] != want {
+			t.Fatalf("member %s has role %v, want %s", m.Name, m.Roles, want)
+		}
+		cfg, err := LoadConfig(homes[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		peers, sleep := 4, 100*time.Millisecond
+		if validator {
+			peers, sleep = 3, defaultPeerGossipSleep
+		}
+		if len(cfg.Consensus.PersistentPeers) != peers || len(cfg.P2P.Peers) != 2*5 || cfg.Consensus.PeerGossipSleep.Duration != sleep {
+			t.Fatalf("%s: %d consensus peers (want %d), %d libp2p addresses (want 10), gossip sleep %v (want %v)", m.Name,
+				len(cfg.Consensus.PersistentPeers), peers, len(cfg.P2P.Peers), cfg.Consensus.PeerGossipSleep, sleep)
+		}
+	}
+	p, err := policies.Parse([]byte(app.Policy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"node4", "node5"} {
+		if m, ok := p.Member(name); !ok || m.Role != policies.RoleEnterprise {
+			t.Fatalf("policy member %s: %+v %v", name, m, ok)
+		}
+	}
+	if m, ok := p.Member("node2"); !ok || m.Role != policies.RolePlatform {
+		t.Fatalf("policy member node2: %+v %v", m, ok)
+	}
+
+	for _, o := range []TestnetOptions{{Nodes: 4}, {Nodes: 4, Validators: 4}} {
+		if raw, err := DefaultTestnetPolicy(o); err != nil || !bytes.Equal(raw, policies.DefaultYAML()) {
+			t.Fatalf("%+v: not the default policy (%v)", o, err)
+		}
+	}
+	for _, o := range []TestnetOptions{{Nodes: 5}, {Nodes: 6, Validators: 3}, {Nodes: 6, Validators: 4, Roles: []string{"enterprise"}}} {
+		if raw, err := DefaultTestnetPolicy(o); err != nil || raw != nil {
+			t.Fatalf("%+v: got a policy (%v)", o, err)
+		}
+	}
+	if _, err := Testnet(t.TempDir(), TestnetOptions{Nodes: 2, Validators: 3}); err == nil {
+		t.Fatal("3 validators of 2 nodes accepted")
 	}
 }

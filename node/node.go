@@ -29,6 +29,7 @@ import (
 	"github.com/cohortnet/cohort/node/console"
 	"github.com/cohortnet/cohort/node/metrics"
 	"github.com/cohortnet/cohort/node/p2p"
+	"github.com/cohortnet/cohort/zk"
 )
 
 // Node is a running cohort node.
@@ -55,10 +56,15 @@ type Node struct {
 	runCtx context.Context // ends when Stop begins
 	cancel context.CancelFunc
 	sched  *jobsRunner
-	cmtDBs []dbm.DB       // CometBFT's stores, closed by Stop (see lateCloseDB)
-	wg     sync.WaitGroup // goroutines owned by the node
-	stopMu sync.Mutex
-	done   bool
+	// inputKeys are the input circuit's keys (jobs.zk_keys), loaded at the
+	// first range proof and kept: loading compiles the circuit and reads
+	// the proving key, several times the cost of a proof (see proveBid).
+	inputKeysMu sync.Mutex
+	inputKeys   *zk.Keys
+	cmtDBs      []dbm.DB       // CometBFT's stores, closed by Stop (see lateCloseDB)
+	wg          sync.WaitGroup // goroutines owned by the node
+	stopMu      sync.Mutex
+	done        bool
 }
 
 // Start opens the node at home and starts the ledger, the libp2p host and the

@@ -43,6 +43,7 @@ member.json and run 'cohort genesis' to build the network's genesis.`,
 	cmd.Flags().StringVar(&o.Role, "role", ledger.RoleEnterprise, "role: enterprise, platform or supervisor")
 	cmd.Flags().StringVar(&o.Host, "host", "127.0.0.1", "address to listen on and advertise")
 	cmd.Flags().IntVar(&o.BasePort, "base-port", node.DefaultBasePort, "first of the 4 ports this node uses")
+	cmd.Flags().BoolVar(&o.NonValidator, "non-validator", false, "a member node that does not validate (no validator key in member.json, power 0)")
 	_ = cmd.MarkFlagRequired("home")
 	_ = cmd.MarkFlagRequired("moniker")
 	return cmd
@@ -118,9 +119,14 @@ func newTestnetCmd() *cobra.Command {
 					return err
 				}
 				o.Genesis.Policy = raw
-			case o.Nodes == 4 && len(o.Roles) == 0:
-				// The default policy describes exactly the default 4-node testnet.
-				o.Genesis.Policy = policies.DefaultYAML()
+			default:
+				// The default policy describes exactly the default 4-node
+				// testnet; with --validators 4 it gains the member nodes.
+				raw, err := node.DefaultTestnetPolicy(o)
+				if err != nil {
+					return err
+				}
+				o.Genesis.Policy = raw
 			}
 			homes, err := node.Testnet(out, o)
 			if err != nil {
@@ -134,13 +140,14 @@ func newTestnetCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&o.Nodes, "nodes", 4, "number of nodes")
+	cmd.Flags().IntVar(&o.Validators, "validators", 0, "nodes 0…V-1 validate, the others are member nodes without voting power (enterprises); 0: all validate")
 	cmd.Flags().StringVar(&out, "out", "", "directory for the node homes (required)")
 	cmd.Flags().IntVar(&o.BasePort, "base-port", node.DefaultBasePort, "node i uses ports base-port+10i … +3")
 	cmd.Flags().StringVar(&o.ChainID, "chain-id", "cohort-testnet", "chain ID")
 	cmd.Flags().StringSliceVar(&o.Roles, "roles", nil, "roles assigned round-robin (default enterprise,enterprise,platform,supervisor)")
 	cmd.Flags().StringVar(&o.Genesis.ZKKeysDir, "zk-keys", "", "register the verifying keys in this directory (from `cohort setup`)")
 	cmd.Flags().Int64Var(&epochLength, "epoch-length", ledger.DefaultParams().EpochLength, "blocks per credit/validator-power epoch")
-	cmd.Flags().StringVar(&policyFile, "policy", "", "alliance policy file (default: the built-in policy for a default 4-node testnet, none otherwise)")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "alliance policy file (default: the built-in policy for a default 4-node testnet, with --validators 4 its member nodes added; none otherwise)")
 	cmd.Flags().StringVar(&o.Genesis.HEPreset, "he-preset", "secure", "HE parameters of committees: secure or insecure-test")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd

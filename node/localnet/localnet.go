@@ -1,5 +1,6 @@
 // Package localnet runs a whole cohort network inside one process: N nodes,
-// each with its own CometBFT validator, badger stores, libp2p host, API and
+// each with its own CometBFT node (a validator, or a member node without
+// voting power), badger stores, libp2p host, API and
 // job scheduler, talking over loopback exactly as separate machines would.
 // `cohort demo` and the end-to-end benchmark drive it through the nodes'
 // APIs and signed txs, like any client.
@@ -21,16 +22,20 @@ import (
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
-	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
 
 // Options configure a local network.
 type Options struct {
-	Nodes    int    // default 4 (the default testnet: enterprises, platform, supervisor)
-	ChainID  string // default "cohort-local"
-	HEPreset string // "secure" (default) or "insecure-test"
-	Dir      string // where the node homes go; a new temporary directory if empty
+	Nodes int // default 4 (the default testnet: enterprises, platform, supervisor)
+	// Validators: nodes 0 … Validators-1 validate; the others are member
+	// nodes without voting power (enterprises). 0: every node validates.
+	// 4 validators and more nodes get the default policy with the extra
+	// members added (node.DefaultTestnetPolicy).
+	Validators int
+	ChainID    string // default "cohort-local"
+	HEPreset   string // "secure" (default) or "insecure-test"
+	Dir        string // where the node homes go; a new temporary directory if empty
 	// ZKKeysDir holds the zk keys to register; empty makes development keys
 	// of DevCircuits.
 	ZKKeysDir string
@@ -91,17 +96,16 @@ func Start(ctx context.Context, o Options) (*Net, error) {
 		}
 	}
 	n.ZKKeysDir = keysDir
-	var policy []byte
-	if o.Nodes == 4 {
-		// The default policy describes exactly the default 4-node testnet.
-		policy = policies.DefaultYAML()
-	}
 	base, err := FreePorts(o.Nodes * 10)
 	if err != nil {
 		return nil, err
 	}
-	if n.Homes, err = node.Testnet(n.Dir, node.TestnetOptions{Nodes: o.Nodes, BasePort: base, ChainID: o.ChainID,
-		Genesis: node.GenesisOptions{ZKKeysDir: keysDir, HEPreset: o.HEPreset, Policy: policy}}); err != nil {
+	to := node.TestnetOptions{Nodes: o.Nodes, Validators: o.Validators, BasePort: base, ChainID: o.ChainID,
+		Genesis: node.GenesisOptions{ZKKeysDir: keysDir, HEPreset: o.HEPreset}}
+	if to.Genesis.Policy, err = node.DefaultTestnetPolicy(to); err != nil {
+		return nil, err
+	}
+	if n.Homes, err = node.Testnet(n.Dir, to); err != nil {
 		return nil, err
 	}
 	log := o.Log
@@ -202,6 +206,9 @@ func (n *Net) WriteInput(slot, jobID string, v any) error {
 	return os.WriteFile(filepath.Join(dir, node.InputFileName(jobID, slot)), raw, 0o600)
 }
 
+// Index is the node of a member name ("nodeK"), or -1.
+func (n *Net) Index(name string) int { return slices.Index(n.names(), name) }
+
 func (n *Net) names() []string {
 	out := make([]string, len(n.Homes))
 	for i := range out {
@@ -256,11 +263,9 @@ func (n *Net) Run(ctx context.Context, j Job) (*client.Job, *jobrun.Result, erro
 	if rec.Status == ledger.JobAborted {
 		return rec, nil, fmt.Errorf("job %s aborted: %s", j.ID, rec.AbortReason)
 	}
-	recipient := -1
-	for i := range n.Homes {
-		if Name(i) == j.Recipient {
-			recipient = i
-		}
+	recipient := n.Index(j.Recipient)
+	if recipient < 0 {
+		return rec, nil, fmt.Errorf("job %s: recipient %q is not a node of this network", j.ID, j.Recipient)
 	}
 	for {
 		raw, err := n.Clients[recipient].JobOutput(ctx, j.ID, "result")

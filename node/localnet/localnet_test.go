@@ -1,0 +1,182 @@
+package localnet
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cohortnet/cohort/ledger"
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/jobspec"
+	"github.com/cohortnet/cohort/node"
+	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
+	"github.com/cohortnet/cohort/node/sched"
+	"github.com/cohortnet/cohort/policies"
+	"github.com/cohortnet/cohort/zk"
+)
+
+// TestMemberNodes runs 4 validators and 2 member nodes that do not validate
+// (node4, node5): the validator set is the 4, the members are enterprises of
+// the policy, node4 sits on the committee, node4 and node5 quote (with
+// node0) in node2's tender from their own nodes (commitments and range
+// proofs through the ledger, shares over libp2p), the award equals the
+// plaintext rule and is posted to the ledger, and all 6 nodes agree on the
+// AppHash.
+func TestMemberNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 6-node network")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	net, err := Start(ctx, Options{Nodes: 6, Validators: 4, ChainID: "member-nodes", HEPreset: "insecure-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Stop()
+
+	st, err := net.Clients[5].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var validators []string
+	for _, v := range st.Validators {
+		validators = append(validators, v.Name)
+	}
+	slices.Sort(validators)
+	if !slices.Equal(validators, []string{"node0", "node1", "node2", "node3"}) {
+		t.Fatalf("validators %v, want node0 … node3", validators)
+	}
+	pol := net.Nodes[0].App().Policy()
+	for _, m := range []string{"node4", "node5"} {
+		if pm, ok := pol.Member(m); !ok || pm.Role != policies.RoleEnterprise {
+			t.Fatalf("policy member %s: %+v %v", m, pm, ok)
+		}
+		cfg, err := node.LoadConfig(net.Homes[net.Index(m)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cfg.Consensus.PersistentPeers) != 4 {
+			t.Fatalf("%s dials %d consensus peers, want the 4 validators", m, len(cfg.Consensus.PersistentPeers))
+		}
+	}
+
+	committee := []string{"node0", "node1", "node3", "node4"}
+	if err := net.CreateCommittee(ctx, 2, "c1", committee, 3, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range net.Clients {
+		for {
+			com, err := c.Committee(ctx, "c1")
+			if err == nil && com.Status == ledger.CommitteeActive {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("node%d: committee not active: %v", i, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+
+	h, err := net.Clients[2].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, err := zk.GenerateSigningKey(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const orderID, jobID, quantity, maxPrice = "order-m", "tender-m", 100, 10_000
+	if err := net.Submit(ctx, 2, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_OrderCreate{OrderCreate: &ledgerpb.OrderCreate{OrderId: orderID, Product: "test",
+			Quantity: quantity, DeadlineHeight: h.Height + 5000, MinGrade: "BBB", MaxPartners: 2, Mode: ledger.ModeFixed,
+			Funds: quantity * maxPrice, ThresholdBps: 8000, CounterpartyKey: dk.PublicKey.Bytes(), Tender: true, MaxPrice: maxPrice}}
+	}); err != nil {
+		t.Fatalf("order.create: %v", err)
+	}
+	quoters := []string{"node4", "node0", "node5"}
+	prices, capacities := []uint64{4100, 5200, 3900}, []uint64{60, 70, 30}
+	p := jobrun.TenderParams{Order: orderID, Quantity: quantity, MaxPartners: 2, MaxPrice: maxPrice}
+	var providers []string
+	for k, q := range quoters {
+		price, capacity := jobspec.TenderSlots(q)
+		providers = append(providers, price, capacity)
+		cr, err := net.Clients[2].Credit(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.PriceFactors = append(p.PriceFactors, pol.TenderPriceFactor(cr.Score))
+		if err := net.WriteInput(price, jobID, jobrun.TenderInput{Price: &prices[k]}); err != nil {
+			t.Fatal(err)
+		}
+		if err := net.WriteInput(capacity, jobID, jobrun.TenderInput{Capacity: &capacities[k]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, got, err := net.Run(ctx, Job{ID: jobID, Type: "tender", Params: p, Committee: "c1", Providers: providers,
+		Recipient: "node2", Requester: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := jobruntest.PlainTender(p, prices, capacities)
+	if got.Tender == nil || !slices.Equal(got.Tender.Award, want) {
+		t.Fatalf("award %+v, plaintext %v", got.Tender, want)
+	}
+	// node5 (price 3,900) and node4 (4,100) win: the ratings differ by a few
+	// points at most (committee setup), far from 5,200 against 4,100.
+	if want[0] == 0 || want[4] == 0 || want[2] != 0 {
+		t.Fatalf("plaintext award %v: the test's quotes no longer pick node4 and node5", want)
+	}
+	for k, q := range quoters {
+		i := net.Index(q)
+		var raw []byte
+		for {
+			if raw, err = net.Clients[i].JobOutput(ctx, jobID, sched.AllocationKind(providers[2*k])); err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s's assignment: %v", q, err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		var a jobrun.TenderAssignment
+		if err := json.Unmarshal(raw, &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.Quantity != want[2*k] || a.Price != want[2*k+1] || a.Commitment != got.Tender.Commitments[1+k] {
+			t.Fatalf("%s's assignment %+v, plaintext (%d, %d)", q, a, want[2*k], want[2*k+1])
+		}
+	}
+	salt, commitments, err := got.Tender.Opening()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := net.Submit(ctx, 2, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: &ledgerpb.OrderAward{OrderId: orderID, JobId: jobID,
+			Award: got.Tender.Award, Salt: salt, Commitments: commitments}}
+	}); err != nil {
+		t.Fatalf("order.award: %v", err)
+	}
+	o, err := net.Clients[5].Order(ctx, orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var partners []string
+	for _, pt := range o.Partners {
+		partners = append(partners, pt.Member)
+	}
+	slices.Sort(partners)
+	if o.Status != ledger.OrderDraft || !slices.Equal(partners, []string{"node4", "node5"}) {
+		t.Fatalf("order after the award: %s, partners %v", o.Status, partners)
+	}
+	height, hash, err := net.Agree(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("6 nodes agree at height %d: AppHash %s", height, hash)
+}
