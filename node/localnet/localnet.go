@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cohortnet/cohort/ledger"
@@ -55,6 +56,11 @@ type Net struct {
 	Nodes     []*node.Node
 	Clients   []*client.Client
 	ownDir    bool
+	// committed is the highest height at which a tx submitted through Submit
+	// committed: a later Submit through another node first waits until that
+	// node has it too, so that the tx is checked against a state that
+	// includes the earlier ones (each node answers from its own state).
+	committed atomic.Int64
 }
 
 // Start makes development zk keys for the input circuit (bids are range
@@ -144,7 +150,9 @@ func (n *Net) Stop() {
 // Name is member i's name in the default testnet.
 func Name(i int) string { return fmt.Sprintf("node%d", i) }
 
-// Submit signs a message as member i and waits until it is committed.
+// Submit signs a message as member i and waits until it is committed. Node i
+// first catches up with the blocks earlier submits committed in (see
+// Net.committed).
 func (n *Net) Submit(ctx context.Context, i int, set func(*ledgerpb.TxPayload)) error {
 	key, err := node.LoadAccountKey(n.Homes[i])
 	if err != nil {
@@ -160,8 +168,21 @@ func (n *Net) Submit(ctx context.Context, i int, set func(*ledgerpb.TxPayload)) 
 	if err != nil {
 		return err
 	}
-	_, err = n.Clients[i].Submit(ctx, tx)
-	return err
+	if h := n.committed.Load(); h > 0 {
+		if err := WaitHeight(ctx, n.Clients[i], h, time.Minute); err != nil {
+			return fmt.Errorf("localnet: %s catching up before a submit: %w", Name(i), err)
+		}
+	}
+	res, err := n.Clients[i].Submit(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for {
+		h := n.committed.Load()
+		if res.Height <= h || n.committed.CompareAndSwap(h, res.Height) {
+			return nil
+		}
+	}
 }
 
 // CreateCommittee registers a committee (as member creator) and waits until
