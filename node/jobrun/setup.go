@@ -123,6 +123,19 @@ func LoadCommittee(ctx context.Context, store Store, preset *he.Preset, committe
 	if err != nil {
 		return nil, err
 	}
+	keys, err := LoadCommitteeSS(ctx, store, committeeID, self)
+	if err != nil {
+		return nil, err
+	}
+	keys.HE = member
+	return keys, nil
+}
+
+// LoadCommitteeSS loads only what a secret-sharing job needs of a member's
+// committee keys, the BLS share (HE stays nil): loading the HE key share
+// derives the member's key material, CPU an SS job would spend on its
+// critical path for nothing.
+func LoadCommitteeSS(ctx context.Context, store Store, committeeID string, self int) (*CommitteeKeys, error) {
 	b, err := store.Get(ctx, blsStoreKey(committeeID, self))
 	if err != nil {
 		return nil, fmt.Errorf("jobrun: load BLS share: %w", err)
@@ -134,7 +147,7 @@ func LoadCommittee(ctx context.Context, store Store, preset *he.Preset, committe
 	if share.Index != self {
 		return nil, fmt.Errorf("jobrun: stored BLS share is member %d's, not %d's", share.Index, self)
 	}
-	return &CommitteeKeys{HE: member, BLS: share}, nil
+	return &CommitteeKeys{BLS: share}, nil
 }
 
 // CommitteeRecord is the public part of a committee's setup, what the node

@@ -114,17 +114,24 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 	return errors.Join(errs...)
 }
 
-// preflight loads a member's committee keys and checks the job against its
-// HE preset: what would make every attempt fail.
+// preflight loads a member's committee keys (the HE key share for HE jobs
+// only) and checks the job against its HE preset: what would make every
+// attempt fail.
 func (s *Scheduler) preflight(ctx context.Context, spec *jobrun.Spec, com *ledgerpb.Committee, member int) (*jobrun.CommitteeKeys, error) {
-	keys, err := jobrun.LoadCommittee(ctx, s.cfg.Store, s.cfg.Preset, com.Id, member)
+	load := func() (*jobrun.CommitteeKeys, error) {
+		return jobrun.LoadCommittee(ctx, s.cfg.Store, s.cfg.Preset, com.Id, member)
+	}
+	if !spec.Type.IsHE() {
+		load = func() (*jobrun.CommitteeKeys, error) { return jobrun.LoadCommitteeSS(ctx, s.cfg.Store, com.Id, member) }
+	}
+	keys, err := load()
 	if err != nil {
 		return nil, fmt.Errorf("committee %s keys: %w", com.Id, err)
 	}
 	if err := jobrun.CheckPreset(spec, s.cfg.Preset); err != nil {
 		return nil, err
 	}
-	if s.cfg.Adversary != nil { // adversarial test builds only (mpc/adversary)
+	if s.cfg.Adversary != nil && keys.HE != nil { // adversarial test builds only (mpc/adversary)
 		keys = &jobrun.CommitteeKeys{HE: s.cfg.Adversary.HE(keys.HE), BLS: keys.BLS}
 	}
 	return keys, nil
