@@ -19,6 +19,7 @@ import (
 	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/statesync"
 	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/go-kit/kit/metrics/discard"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
@@ -38,6 +39,12 @@ var cometMetricsMu sync.Mutex
 // cometMetrics is CometBFT's metrics provider, registering on reg. CometBFT's
 // own Prometheus server stays off (Instrumentation.Prometheus false): the
 // node serves reg itself.
+//
+// CometBFT's byte counters per peer and channel and per message type are
+// replaced by no-ops: each sent or received p2p message updates them through
+// go-kit label lookups, 10–16 % of a node's CPU in a 21-node network
+// (profiled), for figures an operator reads better from the host's network
+// counters. The peer count, the pending-send and tx gauges stay.
 func cometMetrics(ic *cmtcfg.InstrumentationConfig, reg prometheus.Registerer) nm.MetricsProvider {
 	on := *ic
 	on.Prometheus = true
@@ -48,7 +55,10 @@ func cometMetrics(ic *cmtcfg.InstrumentationConfig, reg prometheus.Registerer) n
 		prev := prometheus.DefaultRegisterer
 		prometheus.DefaultRegisterer = reg
 		defer func() { prometheus.DefaultRegisterer = prev }()
-		return provider(chainID)
+		c, p, m, st, px, bs, ss := provider(chainID)
+		p.PeerReceiveBytesTotal, p.PeerSendBytesTotal = discard.NewCounter(), discard.NewCounter()
+		p.MessageReceiveBytesTotal, p.MessageSendBytesTotal = discard.NewCounter(), discard.NewCounter()
+		return c, p, m, st, px, bs, ss
 	}
 }
 
