@@ -71,8 +71,33 @@
 //
 // # Security model
 //
+// Setup is secure only against members that follow the setup protocol's
+// noise distribution. lattigo's mhe has no proofs that a share is short, and
+// no member can check a peer's public-key, relinearisation or Galois share
+// except through its effect on decryptions (see Setup below): a member can
+// send a share that is right but for an error far larger than the protocol's
+// (its own choice, up to what still decodes), and nothing in this package
+// notices. The known-answer test decodes BGV exactly at the top level, where
+// noise up to about 2^279 still decodes, so it passes. The consequences
+// (demonstrated by a review, not fixed in this version; fixing them needs
+// zero-knowledge proofs that the setup shares are short, or decrypting the
+// key test inside MPC):
+//
+//   - Key-test leak (critical): the test floods with B fixed from honest
+//     noise (2^148 at N = 2^14, see Key-test leakage below). An inflated
+//     public-key share makes the relinearised square's noise contain
+//     2T·(u·e_D)·h with u the test's public randomness and e_D the deviant's
+//     error; grown far above B, the flood no longer hides it, and the
+//     deviant, which knows e_D, can recover u·h and from it the collective
+//     secret s. Every "≤ 2^-41" below holds for honestly made shares only.
+//   - CKKS results wrong unseen: an inflated share moves every decryption
+//     under the collective key by the same error, so all subsets of a
+//     family agree and the recipient's comparison accepts a wrong result
+//     (measured slot error 0.03 with an error of 2^100, 0.7 at 2^104, values
+//     in [0, 1)). BGV results stay exact while the noise decodes.
+//
 // Privacy: fewer than t colluding members learn nothing about the collective
-// secret key or the inputs; the recipient learns the job output and nothing
+// secret key or the inputs (given the setup above); the recipient learns the job output and nothing
 // else the committee holds. mpc/transport must provide authenticated and
 // confidential channels, since Setup sends each member its Shamir shares of
 // the others' secrets. With s subsets key-switching, the recipient sees s
@@ -151,7 +176,9 @@
 // others' shares, could give a public key whose secret only the deviant
 // knows; wrong relinearisation or Galois shares make products and rotations
 // garbage for everyone alike. The known-answer test at the end of setup
-// catches these (ErrKeyTest) before any input is encrypted under the keys,
+// catches these (ErrKeyTest) before any input is encrypted under the keys
+// (wrong shares, not shares whose only fault is an inflated error: see the
+// start of this section),
 // provided more than t members take part in it: each member checks only
 // key switches it aggregated itself (a forged or adopted announcement fails
 // the test), the test refuses a single subset when N > t, and the subset
@@ -178,7 +205,9 @@
 // at statistical distance ≤ 2^84/(2B) per coefficient; over the N
 // coefficients, 3 outputs and at most maxSubsets subsets (< 2^10 outputs),
 // the members' view is within statistical distance 2^-41 of one that does
-// not depend on the noise. The test runs at the top level, where BGV still
+// not depend on the noise, provided every member made its setup shares with
+// the protocol's noise (an inflated share grows the square's noise past 2^84
+// and the bound fails; see the start of this section). The test runs at the top level, where BGV still
 // decodes exactly (T·t·B ≤ 2^(50+8+148) ≪ Q/2 = 2^328), so every check
 // decides as before: same detection power (the setup tests are unchanged).
 // The recipient takes no part in setup.
@@ -187,7 +216,10 @@
 //	credit-score  CKKS    any committee member      one member's wrong key-switch share when        n = t and t online; a shift below   only when every explanation by
 //	                      (privacy: < t colluding)  k > t online (key switches differ by > τ per    τ = CKKSTolerance per slot; several < t deviants contains the member
 //	                                                slot); several deviants only if some subset     deviants that every subset contains (never with k = t+1, e.g. 4 of 4,
-//	                                                avoids them; wrong setup share (key test);      (e.g. 2 of n = 4, t = 3)            t = 3)
+//	                                                avoids them; wrong setup share (key test; not   (e.g. 2 of n = 4, t = 3); a setup   t = 3)
+//	                                                a share whose only fault is inflated noise);    share with inflated noise (wrong
+//	                                                                                                CKKS results, all subsets agree;
+//	                                                                                                the key test leaks s)
 //	                                                n > t with t online: rejected (ErrSingleSubset)
 //	aggregate     BGV     any committee member      as above (any decoded difference)               as above (no τ: exact)              as above
 //	                      (privacy: < t colluding)

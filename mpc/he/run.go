@@ -516,7 +516,7 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		for i, ct := range r.evaluated {
 			pcks.GenShare(skS, r.cfg.Recipient, ct, &agg[s][i])
 			if r.cfg.floodBits > 0 {
-				if err := flood(params, r.cfg.floodBits, agg[s][i].Value[0]); err != nil {
+				if err := flood(params, r.cfg.floodBits, agg[s][i].Value[0], ct.IsNTT); err != nil {
 					return nil, err
 				}
 			}

@@ -624,11 +624,13 @@ func keySwitchHE(ctx context.Context, sess *Session, m *he.Member, conn transpor
 // silent, but they bound what a recipient gains by asking (every re-form
 // gives it one more family of key switches of the same ciphertexts): each
 // re-form must leave out at least one more member and keep more than t,
-// so there are at most maxReforms(n, t) of them.
+// so there are at most maxReforms(n, t) of them. A re-form without this
+// member ends its part of the job with ErrExcluded (nothing to post).
 func checkReform(spec *Spec, me, epoch int, prev, next []transport.PartyID) error {
 	n, t := len(spec.Committee), spec.Threshold
 	if slices.Contains(next, transport.PartyID(me)) {
-		return fault(spec, FaultMemberDropped, fmt.Errorf("the recipient re-formed the key-switching family without this member (it did not hear from it in time)"), spec.Committee[me])
+		// Not a fault of ours to post: the others re-form without us.
+		return fmt.Errorf("%w (epoch %d; it did not hear from this member in time)", ErrExcluded, epoch+1)
 	}
 	for _, p := range prev {
 		if !slices.Contains(next, p) {

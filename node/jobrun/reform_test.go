@@ -160,7 +160,13 @@ func TestHEJobReformsWithoutVanishedMember(t *testing.T) {
 			if !gone.Load() {
 				t.Fatal("n3 never sent its key-switching shares: the test did not exercise a drop inside the family")
 			}
-			t.Logf("n3 (vanished) returned: %v", rep.MemberErrs["n3"])
+			// n3 hears the re-form without it: no outcome, no fault naming
+			// itself (node/sched posts nothing for it, so the others'
+			// result completes the job).
+			var fe *FaultError
+			if err := rep.MemberErrs["n3"]; !errors.Is(err, ErrExcluded) || errors.As(err, &fe) {
+				t.Fatalf("n3 (vanished): want ErrExcluded and no fault, got %v", err)
+			}
 			if rep.RecipientErr != nil {
 				t.Fatalf("recipient: %v", rep.RecipientErr)
 			}
