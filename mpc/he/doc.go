@@ -33,8 +33,16 @@
 //     (Recipient.DecryptFloatsChecked, DecryptIntsChecked). A member that
 //     drops before its shares reached everyone makes the run retry without
 //     it (a member that misses a peer's share for RunConfig.StepTimeout
-//     suspects it); members whose views of who is online differ (different
-//     families) redo the attempt without suspecting anyone.
+//     suspects it). Before any key-switching share leaves, the members of
+//     the family exchange their views (evaluation IDs and the family's
+//     digest, RunConfig's round stepView) and release shares only when
+//     every view they received equals their own; members whose views of
+//     who is online differ (different families) redo the attempt without
+//     suspecting anyone, and no share of theirs has left. A peer whose
+//     shares then come for another family than the one it agreed to is
+//     suspected. A JobState (RunConfig.State) carries suspects, the shares
+//     made so far and the count of attempts that released shares from
+//     epoch to epoch.
 //   - Re-forms: a member that drops after the others finished with it in
 //     the family cannot be noticed by them; the recipient notices (node/jobrun
 //     re-forms: its candidate never comes) and asks the members it heard
@@ -97,8 +105,8 @@
 //     in [0, 1)). BGV results stay exact while the noise decodes.
 //
 // Privacy: fewer than t colluding members learn nothing about the collective
-// secret key or the inputs (given the setup above); the recipient learns the job output and nothing
-// else the committee holds. mpc/transport must provide authenticated and
+// secret key or the inputs (given the setup above); the recipient learns
+// the job output and nothing else the committee holds. mpc/transport must provide authenticated and
 // confidential channels, since Setup sends each member its Shamir shares of
 // the others' secrets. With s subsets key-switching, the recipient sees s
 // decryptions of the same ciphertext, each with the fresh smudging of its t
@@ -108,16 +116,35 @@
 // the s decryptions hides the circuit's noise (which depends on the secret
 // key) behind smudging of standard deviation at least σ·√((t−c)/s): with
 // c = t−1, σ/√s, i.e. ½·log2 s bits less statistical margin than one key
-// switch by one honest member. s counts every subset of every epoch whose
-// key switch reached the recipient, re-forms included (a member's
-// candidate carries its epoch's whole family, even when another member of
-// it never delivers). With the default family F(k) of k members (at most k
-// subsets: ⌈k/(k−t)⌉, plus k−2t when t < k/2) and at most n−t−1
-// re-forms, each with at least one member fewer, s ≤ F(n) + F(n−1) + … +
-// F(t+1) < n·(n−t): n = 4, t = 2: s ≤ 2 + 3 = 5 (instead of 2 without a
-// re-form), a margin of ½·log2(5/2) ≈ 0.66 bit less; n = 4, t = 3: no
-// re-form, s ≤ 4. A malicious recipient may ask for re-forms it does not
-// need; the members enforce the same bound, so it gains at most these s.
+// switch by one honest member. s counts every distinct subset of every
+// attempt whose key-switching shares left a member, failed attempts and
+// re-forms included: a member colluding with the recipient that received
+// the others' shares can aggregate every subset of that attempt itself,
+// even if it then withholds its own share or sends garbage, and a member's
+// candidate carries its epoch's whole family even when another member of
+// it never delivers. Three rules bound it. (1) Views are agreed before any
+// share leaves (see Output above), so the attempts that views split (a
+// lost or withheld hello) release nothing; a deviant can still tell
+// different members different views so that some release and others
+// withhold, but (2) each member releases its shares in at most
+// MaxReleases(n, t) = n−t+1 attempts per job (it gives up beyond:
+// ErrGaveUp), and an attempt that fails after releasing makes it suspect
+// the peer whose share did not come or was malformed, for the rest of the
+// job (re-forms included). (3) A member makes its share for a subset once
+// per job and resends it unchanged whenever a later attempt or epoch has
+// the same subset, so a repeated subset gives the recipient the same key
+// switch, not a second one with fresh smudging (a colluding member's own
+// share may vary, but the recipient learns nothing from what it can
+// subtract). Hence s ≤ C(n, t), and every honest member's smudging enters
+// at most (n−t+1)·F(n) distinct subsets, with F(k) ≤ k the default
+// family's size (⌈k/(k−t)⌉, plus k−2t when t < k/2). n = 4, t = 2: s ≤ 6
+// (2 when nothing fails; a colluder that receives the first attempt's
+// shares and then sends a wrong share message is suspected, and the retry
+// without it gives 4: TestColluderGetsOneFamilyAndIsSuspected), a margin
+// of at most ½·log2 6 ≈ 1.3 bits; n = 4, t = 3: s ≤ 4. node/jobrun allows
+// at most n−t−1 re-forms, each leaving out one more member; a malicious
+// recipient may ask for re-forms it does not need, but the members enforce
+// that bound and the per-job bounds above, so it gains at most these s.
 // More subsets (RunConfig.Subsets) raise F accordingly.
 //
 // Correctness: lattigo's mhe has no proofs that shares are well formed, so a

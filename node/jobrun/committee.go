@@ -534,8 +534,12 @@ func keySwitchHE(ctx context.Context, sess *Session, m *he.Member, conn transpor
 	spec := sess.spec
 	n := len(spec.Committee)
 	var exclude []transport.PartyID
+	// One state for every epoch: peers suspected in one stay out of the
+	// next, a subset's key-switching shares are made once per job, and the
+	// attempts that release shares are bounded per job (mpc/he JobState).
+	state := &he.JobState{}
 	for epoch := 0; ; epoch++ {
-		res, runErr := evaluateHE(ctx, spec, m, conn, cts, rpk, he.RunConfig{StepTimeout: job.StepTimeout, Epoch: epoch, Exclude: exclude})
+		res, runErr := evaluateHE(ctx, spec, m, conn, cts, rpk, he.RunConfig{StepTimeout: job.StepTimeout, Epoch: epoch, Exclude: exclude, State: state})
 		var out *Outcome
 		switch {
 		case runErr == nil:
