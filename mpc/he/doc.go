@@ -35,7 +35,7 @@
 //     it (a member that misses a peer's share for RunConfig.StepTimeout
 //     suspects it). Before any key-switching share leaves, the members of
 //     the family exchange their views (evaluation IDs and the family's
-//     digest, RunConfig's round stepView) and release shares only when
+//     digest, on a round of its own) and release shares only when
 //     every view they received equals their own; members whose views of
 //     who is online differ (different families) redo the attempt without
 //     suspecting anyone, and no share of theirs has left. A peer whose
@@ -252,7 +252,10 @@
 //	                      (privacy: < t colluding)
 //	both, after   —       as above                  as above, per epoch: each epoch's family is     as above                            as above
 //	a re-form                                       judged alone; a single subset is still rejected;
-//	(node/jobrun)                                   a member left out cannot be in a subset
+//	(node/jobrun)                                   a member left out cannot be in a subset; the
+//	                                                key switches an epoch delivered are compared
+//	                                                before it is re-formed (a deviant that shifts,
+//	                                                then falls silent, is caught)
 //
 // Liveness (node/jobrun): a member dropping before its shares reached
 // everyone: retried without it within the epoch; after (it joined the
