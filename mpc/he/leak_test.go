@@ -3,6 +3,7 @@ package he
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
 
+	"github.com/cohortnet/cohort/mpc/mpctest"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -253,4 +255,71 @@ func keySwitchSubsets(res *Result) [][]transport.PartyID {
 		out = append(out, ks.Subset)
 	}
 	return out
+}
+
+// TestReleasesCappedPerJob: a member that already released its shares in
+// MaxReleases(n, t) attempts of the job (JobState, carried across epochs)
+// releases no more: it gives up (ErrGaveUp) once the views agree, before
+// any share leaves, and tells the others, who abort.
+func TestReleasesCappedPerJob(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	members, _ := committee(t, preset, 4, 2, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	input, _, err := preset.EncryptFloatsAtScale(members[0].PublicKey(), []float64{0.5}, preset.OutputScale())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := NewRecipient(preset)
+	circuit := func(*Member) Circuit {
+		return func(context.Context) ([]*rlwe.Ciphertext, error) {
+			ct, _, err := preset.UnmarshalCiphertext(CKKS, input)
+			return []*rlwe.Ciphertext{ct}, err
+		}
+	}
+	var got [4][]byte
+	var mu sync.Mutex
+	res, errs := mpctest.RunContext(ctx, len(members), func(ctx context.Context, conn transport.Conn) (*Result, error) {
+		i := int(conn.Self())
+		cfg := RunConfig{Scheme: CKKS, Recipient: rcpt.PublicKey(), StepTimeout: 5 * time.Second}
+		if i == 0 {
+			cfg.State = &JobState{released: MaxReleases(4, 2)}
+		}
+		return members[i].Run(ctx, conn, cfg, circuit(members[i]))
+	}, mpctest.Wrap(func(i int, c transport.Conn) transport.Conn {
+		return &recordConn{Conn: c, round: jobRound(0, stepPCKS), record: func(from transport.PartyID, b []byte) {
+			if from == 0 {
+				mu.Lock()
+				got[i] = b
+				mu.Unlock()
+			}
+		}}
+	}))
+	if !errors.Is(errs[0], ErrGaveUp) {
+		t.Fatalf("member 0: want ErrGaveUp, got %v (result %v)", errs[0], res[0])
+	}
+	for i := 1; i < 4; i++ {
+		if !errors.Is(errs[i], ErrJobAborted) {
+			t.Fatalf("member %d: want ErrJobAborted, got %v", i, errs[i])
+		}
+		if b := got[i]; b != nil && !(len(b) == 1 && b[0] == pcksWithheld) {
+			t.Fatalf("member %d received a %d-byte key-switching message from member 0", i, len(b))
+		}
+	}
+}
+
+// recordConn reports every message received on one round.
+type recordConn struct {
+	transport.Conn
+	round  transport.Round
+	record func(from transport.PartyID, b []byte)
+}
+
+func (c *recordConn) Recv(ctx context.Context, from transport.PartyID, r transport.Round) ([]byte, error) {
+	b, err := c.Conn.Recv(ctx, from, r)
+	if r == c.round && err == nil {
+		c.record(from, b)
+	}
+	return b, err
 }
