@@ -14,13 +14,16 @@ import (
 // maxFloodBits bounds flood's noise (4 words per coefficient).
 const maxFloodBits = 4*64 - 2
 
-// flood adds to the NTT-domain polynomial p uniform noise over [−2^bits,
-// 2^bits) per coefficient (in the coefficient domain): each coefficient is
+// flood adds to the polynomial p uniform noise over [−2^bits, 2^bits) per
+// coefficient (in the coefficient domain): each coefficient is
 // one big integer, drawn from crypto/rand, reduced consistently modulo
 // every RNS modulus of p's level. lattigo's discrete Gaussian sampler works
 // in float64 and cannot draw noise this large (its bound must stay below
-// the smallest modulus), hence our own sampler.
-func flood(params rlwe.Parameters, nbits int, p ring.Poly) error {
+// the smallest modulus), hence our own sampler. isNTT says which domain p
+// is in: lattigo's key-switching share of a ciphertext is in the NTT domain
+// when the ciphertext is (ct.IsNTT, the default of both schemes) and in the
+// coefficient domain otherwise, so the caller passes the ciphertext's flag.
+func flood(params rlwe.Parameters, nbits int, p ring.Poly, isNTT bool) error {
 	if nbits < 1 || nbits > maxFloodBits {
 		return fmt.Errorf("he: flooding of 2^%d out of range", nbits)
 	}
@@ -62,7 +65,9 @@ func flood(params rlwe.Parameters, nbits int, p ring.Poly) error {
 			noise.Coeffs[i][j] = acc
 		}
 	}
-	ringQ.NTT(noise, noise)
+	if isNTT {
+		ringQ.NTT(noise, noise)
+	}
 	ringQ.Add(p, noise, p)
 	return nil
 }

@@ -38,38 +38,92 @@ func centred(moduli []uint64, coeffs [][]uint64, j int) *big.Int {
 // TestFloodIsOneBoundedIntegerPerCoefficient: flood's residues modulo the
 // RNS moduli are those of one integer in [−2^bits, 2^bits) per coefficient
 // (their CRT lift, centred, lies there), of both signs and spread over the
-// range.
+// range, whether the polynomial is in the NTT domain (a share of an NTT
+// ciphertext) or in the coefficient domain (lattigo's share of a
+// ciphertext with IsNTT false).
 func TestFloodIsOneBoundedIntegerPerCoefficient(t *testing.T) {
 	preset := insecurePreset(t)
 	params := preset.RLWE()
 	const nbits = 150
 	ringQ := params.RingQ()
-	p := ringQ.NewPoly()
-	ringQ.NTT(p, p)
-	if err := flood(params, nbits, p); err != nil {
+	for _, isNTT := range []bool{true, false} {
+		p := ringQ.NewPoly()
+		if isNTT {
+			ringQ.NTT(p, p)
+		}
+		if err := flood(params, nbits, p, isNTT); err != nil {
+			t.Fatal(err)
+		}
+		if isNTT {
+			ringQ.INTT(p, p)
+		}
+		moduli := ringQ.ModuliChain()
+		B := new(big.Int).Lsh(big.NewInt(1), nbits)
+		negB := new(big.Int).Neg(B)
+		var neg, top int
+		for j := 0; j < ringQ.N(); j++ {
+			x := centred(moduli, p.Coeffs, j)
+			if x.Cmp(negB) < 0 || x.Cmp(B) >= 0 {
+				t.Fatalf("NTT %v: coefficient %d: %v outside [−2^%d, 2^%d)", isNTT, j, x, nbits, nbits)
+			}
+			if x.Sign() < 0 {
+				neg++
+			}
+			if new(big.Int).Abs(x).BitLen() == nbits {
+				top++
+			}
+		}
+		N := ringQ.N()
+		// Binomial(N, 1/2) with N = 4096: ±6σ is ±192.
+		if math.Abs(float64(neg)-float64(N)/2) > 192 || math.Abs(float64(top)-float64(N)/2) > 192 {
+			t.Fatalf("NTT %v: of %d coefficients %d negative and %d at ≥ 2^%d: not uniform", isNTT, N, neg, top, nbits-1)
+		}
+	}
+}
+
+// TestFloodedKeySwitchBothDomains: a flooded key-switching share of a
+// ciphertext in either domain (lattigo's GenShare leaves it in the
+// ciphertext's) key-switches to a decryption whose error is the flood's
+// size, 2^bits, not the garbage of noise added in the wrong domain.
+func TestFloodedKeySwitchBothDomains(t *testing.T) {
+	preset := insecurePreset(t)
+	params := preset.RLWE()
+	ringQ := params.RingQ()
+	kg := rlwe.NewKeyGenerator(params)
+	sk := kg.GenSecretKeyNew()
+	zero := rlwe.NewSecretKey(params) // key-switch to the zero key: decryption is ct[0]
+	pk := kg.GenPublicKeyNew(zero)
+	pcks, err := mhe.NewPublicKeySwitchProtocol(params, preset.Smudging)
+	if err != nil {
 		t.Fatal(err)
 	}
-	ringQ.INTT(p, p)
-	moduli := ringQ.ModuliChain()
-	B := new(big.Int).Lsh(big.NewInt(1), nbits)
-	negB := new(big.Int).Neg(B)
-	var neg, top int
-	for j := 0; j < ringQ.N(); j++ {
-		x := centred(moduli, p.Coeffs, j)
-		if x.Cmp(negB) < 0 || x.Cmp(B) >= 0 {
-			t.Fatalf("coefficient %d: %v outside [−2^%d, 2^%d)", j, x, nbits, nbits)
+	const nbits = 100
+	for _, isNTT := range []bool{true, false} {
+		ct := rlwe.NewCiphertext(params, 1, params.MaxLevel())
+		ct.IsNTT = isNTT
+		if err := rlwe.NewEncryptor(params, sk).EncryptZero(ct); err != nil {
+			t.Fatal(err)
 		}
-		if x.Sign() < 0 {
-			neg++
+		share := pcks.AllocateShare(ct.Level())
+		pcks.GenShare(sk, pk, ct, &share)
+		if err := flood(params, nbits, share.Value[0], isNTT); err != nil {
+			t.Fatal(err)
 		}
-		if new(big.Int).Abs(x).BitLen() == nbits {
-			top++
+		out := rlwe.NewCiphertext(params, 1, ct.Level())
+		pcks.KeySwitch(ct, share, out)
+		m := ringQ.NewPoly()
+		m.Copy(out.Value[0])
+		if isNTT {
+			ringQ.INTT(m, m)
 		}
-	}
-	N := ringQ.N()
-	// Binomial(N, 1/2) with N = 4096: ±6σ is ±192.
-	if math.Abs(float64(neg)-float64(N)/2) > 192 || math.Abs(float64(top)-float64(N)/2) > 192 {
-		t.Fatalf("of %d coefficients %d negative and %d at ≥ 2^%d: not uniform", N, neg, top, nbits-1)
+		moduli := ringQ.ModuliChain()
+		maxBits := 0
+		for j := 0; j < ringQ.N(); j++ {
+			maxBits = max(maxBits, centred(moduli, m.Coeffs, j).BitLen())
+		}
+		if maxBits > nbits+1 || maxBits < nbits-8 {
+			t.Fatalf("NTT %v: flooded decryption error 2^%d, want about 2^%d", isNTT, maxBits, nbits)
+		}
 	}
 }
 

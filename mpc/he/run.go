@@ -54,12 +54,39 @@ type RunConfig struct {
 	// Exclude lists members left out of every attempt from the start, as
 	// if already suspected: the members a re-form drops.
 	Exclude []transport.PartyID
+	// State carries one job's state from epoch to epoch (nil: a job of one
+	// epoch). node/jobrun passes the same State to every epoch of a job.
+	State *JobState
 
 	// floodBits, when > 0, adds to every key-switching share uniform noise
 	// over [−2^floodBits, 2^floodBits) on top of the preset's smudging (the
 	// setup's key test, whose decryptions every member sees; see keyTest).
 	floodBits int
 }
+
+// JobState is what a member keeps of one job across its epochs (re-forms):
+//   - the peers it suspects: a peer suspected in one epoch stays out of the
+//     later ones, so that it cannot take part in (and collect the shares
+//     of) one failing attempt per epoch;
+//   - its key-switching shares, made once per job for each (subset,
+//     output) and resent unchanged whenever a later attempt has the same
+//     subset, so that repeating a subset gives nobody a second,
+//     differently smudged key switch of the same ciphertext;
+//   - how many attempts released its shares, at most MaxReleases(n, t) per
+//     job (see the package doc, Privacy).
+//
+// The zero value is a fresh job. One Run at a time may use a JobState.
+type JobState struct {
+	suspects map[transport.PartyID]error
+	shares   map[string]*mhe.PublicKeySwitchShare
+	released int
+}
+
+// MaxReleases bounds the attempts of one job in which a member of a
+// committee of n with threshold t releases its key-switching shares: one
+// per member that can drop (or be suspected) while more than t remain, and
+// the last with t. A member refuses to release more (ErrGaveUp).
+func MaxReleases(n, t int) int { return n - t + 1 }
 
 // Result is the outcome of a job: ciphertexts under the recipient's key.
 type Result struct {
@@ -147,7 +174,14 @@ const (
 	jobRoundStride transport.Round = 1 << 8
 	stepHello      transport.Round = 0
 	stepPCKS       transport.Round = 1
+	stepView       transport.Round = 2
 )
+
+// pcksWithheld is the whole key-switching message of a member that saw the
+// attempt's views disagree (or a peer's view not arrive) and so releases no
+// share: its peers redo the attempt rather than wait for its shares and
+// suspect it.
+const pcksWithheld byte = 0xff
 
 func jobRound(attempt int, step transport.Round) transport.Round {
 	return jobRoundBase + transport.Round(attempt)*jobRoundStride + step
@@ -205,12 +239,24 @@ func (m *Member) Run(ctx context.Context, conn transport.Conn, cfg RunConfig, ci
 	if cfg.Epoch < 0 || cfg.Epoch >= MaxEpochs {
 		return nil, fmt.Errorf("he: epoch %d out of range [0, %d)", cfg.Epoch, MaxEpochs)
 	}
-	r := &runner{m: m, conn: conn, cfg: cfg, circuit: circuit, suspects: make(map[transport.PartyID]error), base: cfg.Epoch * epochAttempts}
+	st := cfg.State
+	if st == nil {
+		st = &JobState{}
+	}
+	if st.suspects == nil {
+		st.suspects = make(map[transport.PartyID]error)
+	}
+	if st.shares == nil {
+		st.shares = make(map[string]*mhe.PublicKeySwitchShare)
+	}
+	r := &runner{m: m, conn: conn, cfg: cfg, circuit: circuit, state: st, suspects: st.suspects, base: cfg.Epoch * epochAttempts}
 	for _, p := range cfg.Exclude {
 		if int(p) < 0 || int(p) >= m.n || p == m.self {
 			return nil, fmt.Errorf("he: cannot exclude member %d (member %d of %d)", p, m.self, m.n)
 		}
-		r.suspects[p] = fmt.Errorf("excluded by a re-form")
+		if r.suspects[p] == nil {
+			r.suspects[p] = fmt.Errorf("excluded by a re-form")
+		}
 	}
 	return r.run(ctx)
 }
@@ -221,9 +267,10 @@ type runner struct {
 	cfg     RunConfig
 	circuit Circuit
 
-	suspects map[transport.PartyID]error
-	idle     bool // outside the previous attempt's subset
-	base     int  // the epoch's first attempt number
+	state    *JobState
+	suspects map[transport.PartyID]error // state.suspects
+	idle     bool                        // outside the previous attempt's subset
+	base     int                         // the epoch's first attempt number
 
 	evaluated []*rlwe.Ciphertext
 	evalIDs   []CiphertextID
@@ -495,6 +542,29 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		}
 	}
 	digest := familyDigest(family)
+	round := r.round(a, stepPCKS)
+	// Members of no subset (the cover may leave some online members out
+	// of every subset) neither send nor receive shares; they wait for the
+	// announcement like members outside the subset did before.
+	var alive []transport.PartyID
+	for _, p := range online {
+		if inFamily(family, p) {
+			alive = append(alive, p)
+		}
+	}
+	// No share leaves before every member of the family said it made the
+	// same evaluation and the same family: shares sent for a family the
+	// others do not share are shares a colluding peer can aggregate into
+	// extra key switches for the recipient, while everyone retries.
+	if err := r.agree(ctx, a, alive, digest); err != nil {
+		r.withhold(ctx, round, alive)
+		return nil, err
+	}
+	if r.state.released >= MaxReleases(r.m.n, r.m.t) {
+		err := fmt.Errorf("%w: this member released its key-switching shares in %d attempts of the job, the most it may", ErrGaveUp, r.state.released)
+		r.withhold(ctx, round, alive)
+		return nil, err
+	}
 	var msg bytes.Buffer
 	for _, id := range r.evalIDs {
 		msg.Write(id[:])
@@ -505,38 +575,43 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		if !contains(subset, r.m.self) {
 			continue
 		}
-		// Turn the threshold share into an additive share of this subset.
-		points := make([]mhe.ShamirPublicPoint, len(subset))
-		for i, p := range subset {
-			points[i] = shamirPoint(p)
-		}
-		if err := cmb.GenAdditiveShare(points, shamirPoint(r.m.self), r.m.tsk, skS); err != nil {
-			return nil, fmt.Errorf("he: combine threshold share: %w", err)
-		}
+		combined := false
 		for i, ct := range r.evaluated {
-			pcks.GenShare(skS, r.cfg.Recipient, ct, &agg[s][i])
-			if r.cfg.floodBits > 0 {
-				if err := flood(params, r.cfg.floodBits, agg[s][i].Value[0]); err != nil {
-					return nil, err
+			// A subset's share of an output is made once per job: an
+			// attempt that repeats the subset resends it unchanged.
+			key := shareKey(subset, r.evalIDs[i])
+			if sh, ok := r.state.shares[key]; ok {
+				agg[s][i].Value[0].Copy(sh.Value[0])
+				agg[s][i].Value[1].Copy(sh.Value[1])
+			} else {
+				// Turn the threshold share into an additive share of
+				// this subset (once per subset).
+				if !combined {
+					points := make([]mhe.ShamirPublicPoint, len(subset))
+					for k, p := range subset {
+						points[k] = shamirPoint(p)
+					}
+					if err := cmb.GenAdditiveShare(points, shamirPoint(r.m.self), r.m.tsk, skS); err != nil {
+						return nil, fmt.Errorf("he: combine threshold share: %w", err)
+					}
+					combined = true
 				}
-			}
-			if d := r.m.deviation; d != nil {
-				d.apply(params, s, &agg[s][i])
+				pcks.GenShare(skS, r.cfg.Recipient, ct, &agg[s][i])
+				if r.cfg.floodBits > 0 {
+					if err := flood(params, r.cfg.floodBits, agg[s][i].Value[0], ct.IsNTT); err != nil {
+						return nil, err
+					}
+				}
+				if d := r.m.deviation; d != nil {
+					d.apply(params, s, &agg[s][i])
+				}
+				r.state.shares[key] = &mhe.PublicKeySwitchShare{Element: *agg[s][i].CopyNew()}
 			}
 			msg.Write(newShape(params).polyQ(agg[s][i].Value[0]).polyQ(agg[s][i].Value[1]).encode(kindPCKS, shareTag(s, i), N))
 		}
 	}
-	round := r.round(a, stepPCKS)
 	payload := msg.Bytes()
-	// Members of no subset (the cover may leave some online members out
-	// of every subset) neither send nor receive shares; they wait for the
-	// announcement like members outside the subset did before.
-	var alive []transport.PartyID
-	for _, p := range online {
-		if inFamily(family, p) {
-			alive = append(alive, p)
-		}
-	}
+	r.state.released++
 	// Send to every participating peer even when one send fails: a peer that did
 	// not get our share would wait a full step for it while we move on to
 	// the next attempt, and suspect us instead of the member that dropped.
@@ -562,6 +637,13 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		if err != nil {
 			return nil, fmt.Errorf("he: key-switch share: %w", err)
 		}
+		if len(b) == 1 && b[0] == pcksWithheld {
+			// p saw the views disagree where we saw them agree (a
+			// deviant may tell members different views): no evidence
+			// against p. Our shares are out: the attempt counts
+			// against MaxReleases.
+			return nil, fmt.Errorf("%w: member %d withheld its key-switch shares", errViewMismatch, p)
+		}
 		if err := r.addShares(p, round, b, family, digest, agg); err != nil {
 			return nil, err
 		}
@@ -584,6 +666,79 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 	return NewResult(r.evalIDs, switches), nil
 }
 
+// agree exchanges this member's view of the attempt (its evaluation IDs and
+// the family's digest) with every other member of the family, and returns
+// nil only if every one sent the same: only then do shares leave. A peer
+// whose view does not arrive in time is suspected (*transport.PartyError);
+// a different view makes the attempt be redone without suspecting anyone
+// (errViewMismatch: a hello lost, late, or withheld from some members); a
+// different evaluation is fatal (ErrEvaluationMismatch).
+func (r *runner) agree(ctx context.Context, a int, peers []transport.PartyID, digest [32]byte) error {
+	round := r.round(a, stepView)
+	var msg bytes.Buffer
+	for _, id := range r.evalIDs {
+		msg.Write(id[:])
+	}
+	msg.Write(digest[:])
+	var sendErr error
+	for _, p := range peers {
+		if p == r.m.self {
+			continue
+		}
+		if err := r.conn.Send(ctx, p, round, msg.Bytes()); err != nil && sendErr == nil {
+			sendErr = fmt.Errorf("he: send view: %w", err)
+		}
+	}
+	if sendErr != nil {
+		return sendErr
+	}
+	// A peer that missed a hello waited a whole StepTimeout for it before
+	// it evaluated and sent its view, while we, who got every hello, went
+	// on at once: wait for its view one StepTimeout longer than for a
+	// share, or we would suspect a member whose only fault is a slow
+	// third party.
+	deadline := time.Now().Add(2 * r.cfg.StepTimeout)
+	for _, p := range peers {
+		if p == r.m.self {
+			continue
+		}
+		rctx, cancel := context.WithDeadline(ctx, deadline)
+		b, err := r.conn.Recv(rctx, p, round)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("he: view: %w", err)
+		}
+		if len(b) != msg.Len() {
+			return &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("malformed view")}
+		}
+		for i, id := range r.evalIDs {
+			if !bytes.Equal(b[32*i:32*(i+1)], id[:]) {
+				return fmt.Errorf("%w: member %d has %x for output %d, ours %s", ErrEvaluationMismatch, p, b[32*i:32*(i+1)], i, id)
+			}
+		}
+		if !bytes.Equal(b[32*len(r.evalIDs):], digest[:]) {
+			return fmt.Errorf("%w: member %d saw another family", errViewMismatch, p)
+		}
+	}
+	return nil
+}
+
+// withhold tells the family's other members that this member releases no
+// share in this attempt (see pcksWithheld); best effort.
+func (r *runner) withhold(ctx context.Context, round transport.Round, peers []transport.PartyID) {
+	for _, p := range peers {
+		if p != r.m.self {
+			_ = r.conn.Send(ctx, p, round, []byte{pcksWithheld})
+		}
+	}
+}
+
+// shareKey names a member's key-switching share of one output by one
+// subset, within a job.
+func shareKey(subset []transport.PartyID, output CiphertextID) string {
+	return fmt.Sprint(subset, output)
+}
+
 // addShares checks peer p's key-switching message and adds its shares into
 // the aggregates of the subsets p belongs to.
 func (r *runner) addShares(p transport.PartyID, round transport.Round, b []byte, family [][]transport.PartyID, digest [32]byte, agg [][]mhe.PublicKeySwitchShare) error {
@@ -602,10 +757,9 @@ func (r *runner) addShares(p transport.PartyID, round transport.Round, b []byte,
 	}
 	off := 32 * len(r.evalIDs)
 	if !bytes.Equal(b[off:off+32], digest[:]) {
-		// Our views of who is online differ (a hello got lost, came late
-		// or was withheld from some members): the shares were made for
-		// other subsets. That is no evidence against p: redo the attempt.
-		return fmt.Errorf("%w: member %d made its key-switch shares for another family", errViewMismatch, p)
+		// p told us its view was ours (agree) and then made its shares
+		// for another family: p deviated.
+		return bad("key-switch shares made for another family than the one agreed")
 	}
 	off += 32
 	for s, subset := range family {

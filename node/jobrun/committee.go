@@ -534,8 +534,12 @@ func keySwitchHE(ctx context.Context, sess *Session, m *he.Member, conn transpor
 	spec := sess.spec
 	n := len(spec.Committee)
 	var exclude []transport.PartyID
+	// One state for every epoch: peers suspected in one stay out of the
+	// next, a subset's key-switching shares are made once per job, and the
+	// attempts that release shares are bounded per job (mpc/he JobState).
+	state := &he.JobState{}
 	for epoch := 0; ; epoch++ {
-		res, runErr := evaluateHE(ctx, spec, m, conn, cts, rpk, he.RunConfig{StepTimeout: job.StepTimeout, Epoch: epoch, Exclude: exclude})
+		res, runErr := evaluateHE(ctx, spec, m, conn, cts, rpk, he.RunConfig{StepTimeout: job.StepTimeout, Epoch: epoch, Exclude: exclude, State: state})
 		var out *Outcome
 		switch {
 		case runErr == nil:
@@ -624,11 +628,13 @@ func keySwitchHE(ctx context.Context, sess *Session, m *he.Member, conn transpor
 // silent, but they bound what a recipient gains by asking (every re-form
 // gives it one more family of key switches of the same ciphertexts): each
 // re-form must leave out at least one more member and keep more than t,
-// so there are at most maxReforms(n, t) of them.
+// so there are at most maxReforms(n, t) of them. A re-form without this
+// member ends its part of the job with ErrExcluded (nothing to post).
 func checkReform(spec *Spec, me, epoch int, prev, next []transport.PartyID) error {
 	n, t := len(spec.Committee), spec.Threshold
 	if slices.Contains(next, transport.PartyID(me)) {
-		return fault(spec, FaultMemberDropped, fmt.Errorf("the recipient re-formed the key-switching family without this member (it did not hear from it in time)"), spec.Committee[me])
+		// Not a fault of ours to post: the others re-form without us.
+		return fmt.Errorf("%w (epoch %d; it did not hear from this member in time)", ErrExcluded, epoch+1)
 	}
 	for _, p := range prev {
 		if !slices.Contains(next, p) {

@@ -136,15 +136,21 @@
 // member the re-form left out is malformed, a single subset is still
 // rejected (he.ErrSingleSubset), and a standby never counts as an
 // endorsement (a family with a member on standby is re-formed or
-// rejected). A member is left out only when it sent the recipient nothing
-// in an epoch; a deviant withholding its shares from some members makes
-// them stand by, not disappear, and the job is then rejected as before.
+// rejected). Before re-forming, the recipient compares the key switches
+// the epoch did deliver and rejects if they disagree, so that a deviant
+// cannot shift its shares and then fall silent to escape the comparison.
+// A member is left out only when it sent the recipient nothing in an
+// epoch; a deviant withholding its shares from some members makes them
+// stand by, not disappear, and the job is then rejected naming nobody (a
+// member on standby is never named: it answered).
 // Privacy cost: the recipient sees every family of every epoch, counted in
-// mpc/he's "Privacy" bound. Not handled: a member that is alive but whose
-// candidate the recipient did not get within the grace is excluded; it
-// returns a member-dropped error naming itself, and its node posts the
-// abort (as any member error does), which may end the job before the
-// others' result lands.
+// mpc/he's "Privacy" bound; one he.JobState per job carries the members'
+// suspects, their key-switching shares (resent unchanged for a repeated
+// subset) and their count of share-releasing attempts across epochs. A
+// member that is alive but whose candidate the recipient did not get
+// within the grace (or whom a lying recipient leaves out) is excluded: it
+// returns ErrExcluded, which is no fault and no outcome, and its node posts
+// nothing (node/sched), so the others' re-formed result completes the job.
 //
 // Every result record carries the committee's threshold BLS signature on
 // committee.ResultMessage(job ID, input commitments, output commitment).

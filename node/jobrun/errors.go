@@ -66,6 +66,15 @@ func (e *FaultError) Reason() string {
 	return string(e.Kind) + ": " + strings.Join(e.Parties, ",")
 }
 
+// ErrExcluded is returned by a committee member that the recipient left out
+// of a re-formed HE key-switching family (it did not hear from the member in
+// time). It is no outcome: the excluded member posts neither a result nor an
+// abort (node/sched) and lets the members left finish the job. The member
+// cannot check the recipient's claim, and naming itself, or ending the job
+// the others re-form, would let a lying recipient or one late message abort
+// a job that can still finish.
+var ErrExcluded = errors.New("jobrun: the recipient re-formed the HE key-switching family without this member")
+
 func fault(spec *Spec, kind FaultKind, err error, parties ...string) *FaultError {
 	ps := slices.Clone(parties)
 	slices.Sort(ps)

@@ -179,6 +179,15 @@ func checkHECandidates(ctx context.Context, sess *Session, job RecipientJob, r *
 	var exclude []transport.PartyID
 	for epoch := 0; ; epoch++ {
 		ep := collectHECandidates(ctx, sess, job, epoch, exclude)
+		if ep.failed == nil && ep.dropped != nil && ep.res != nil {
+			// Compare the key switches this epoch did deliver before
+			// re-forming: a deviant that shifted its shares and then
+			// fell silent must not escape the comparison by forcing a
+			// re-form (whose result would be right, the deviant unseen).
+			if _, err := openHEResult(spec, job, r, ep.oc, ep.res); errors.Is(err, he.ErrKeySwitchMismatch) {
+				ep.failed = err
+			}
+		}
 		if ep.failed == nil && ep.dropped != nil {
 			// A member of the family fell silent. Re-form with the
 			// members we heard from, if that leaves out someone new and
@@ -354,19 +363,31 @@ loop:
 		return ep
 	}
 	if need() {
+		// Name the members of the subsets that sent nothing. A member on
+		// standby answered: it could not finish the attempt the others
+		// finished because a peer's shares did not reach it, which a
+		// deviant sending its shares to only some members causes at will;
+		// it is not named, and when every missing candidate is a
+		// standby's nobody is.
 		var names []string
 		first := fmt.Errorf("no answer within %v of the first", grace)
+		onStandby := false
 		for _, ks := range ep.res.KeySwitches() {
 			for _, p := range ks.Subset {
-				if !have[p] && !slices.Contains(names, spec.Committee[p]) {
+				switch {
+				case have[p] || slices.Contains(names, spec.Committee[p]):
+				case ep.heard[p]:
+					onStandby = true
+				default:
 					names = append(names, spec.Committee[p])
 					if err := missing[int(p)]; err != nil {
 						first = err
-					} else if ep.heard[p] {
-						first = errors.New("on standby: it could not finish the attempt the others finished")
 					}
 				}
 			}
+		}
+		if len(names) == 0 && onStandby {
+			first = errors.New("members of the subsets are on standby: they could not finish the attempt the others finished (a peer's shares did not reach them; nobody is named, since a deviant sending its shares to only some members causes this)")
 		}
 		ep.dropped = fault(spec, FaultMemberDropped, fmt.Errorf("a member of the key-switching subsets did not deliver the result: %w", first), names...)
 	}

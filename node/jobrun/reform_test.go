@@ -160,7 +160,13 @@ func TestHEJobReformsWithoutVanishedMember(t *testing.T) {
 			if !gone.Load() {
 				t.Fatal("n3 never sent its key-switching shares: the test did not exercise a drop inside the family")
 			}
-			t.Logf("n3 (vanished) returned: %v", rep.MemberErrs["n3"])
+			// n3 hears the re-form without it: no outcome, no fault naming
+			// itself (node/sched posts nothing for it, so the others'
+			// result completes the job).
+			var fe *FaultError
+			if err := rep.MemberErrs["n3"]; !errors.Is(err, ErrExcluded) || errors.As(err, &fe) {
+				t.Fatalf("n3 (vanished): want ErrExcluded and no fault, got %v", err)
+			}
 			if rep.RecipientErr != nil {
 				t.Fatalf("recipient: %v", rep.RecipientErr)
 			}
@@ -328,6 +334,133 @@ func TestHEReformBound(t *testing.T) {
 	for m, out := range rep.Outcomes {
 		if out != nil && out.Signature != nil {
 			t.Fatalf("member %s signed", m)
+		}
+	}
+}
+
+// TestHEDeviantThatVanishesIsCompared (review m2): n1 sends wrong
+// key-switching shares and then vanishes, so that its candidate never
+// comes. The recipient compares the key switches the epoch delivered before
+// it would re-form: they disagree, and it rejects (a re-form without n1
+// would have produced a right result and left the deviant unseen).
+func TestHEDeviantThatVanishesIsCompared(t *testing.T) {
+	t.Parallel() // mostly waits (grace periods); a cluster copy and network of its own
+	c := testCluster24(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := AggregateParams{Bins: 4, Lo: 0, Hi: 100}
+	params, _ := json.Marshal(p)
+	spec := &Spec{ID: "deviant-vanishes", Type: Aggregate, Params: params, Providers: []string{"p0", "p1"},
+		Committee: c.Members, Threshold: 2, Recipient: "r"}
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string][]byte{}
+	for i, pr := range spec.Providers {
+		inputs[pr], _ = json.Marshal(AggregateInput{Values: []int64{int64(10 * i), 42}})
+	}
+	dc := withDeviant(c, 1, he.Deviation{Random: true})
+	var gone atomic.Bool
+	healthy := dc.Network
+	dc.NetworkOf = func(party string) transport.Network {
+		if party == "n1" {
+			return vanishingNetwork{Network: healthy, reach: func(transport.PartyID) bool { return true }, gone: &gone}
+		}
+		return healthy
+	}
+	rep, err := dc.Run(ctx, spec, inputs, RunOptions{StepTimeout: 3 * time.Second, CandidateGrace: 15 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !gone.Load() {
+		t.Fatal("n1 never sent its key-switching shares")
+	}
+	if !errors.Is(rep.RecipientErr, he.ErrKeySwitchMismatch) || rep.Result != nil {
+		t.Fatalf("recipient: want he.ErrKeySwitchMismatch and no result, got %v", rep.RecipientErr)
+	}
+	for _, m := range []string{"n0", "n2", "n3"} {
+		wantUnnamedBadOutput(t, "member "+m, rep.MemberErrs[m])
+	}
+	for m, out := range rep.Outcomes {
+		if out != nil && out.Signature != nil {
+			t.Fatalf("member %s signed a rejected result", m)
+		}
+	}
+}
+
+// partialNetwork has a member send its key-switching shares of the first
+// attempt to some members only, and behave otherwise.
+type partialNetwork struct {
+	transport.Network
+	reach func(to transport.PartyID) bool
+}
+
+func (v partialNetwork) Open(ctx context.Context, id string, self transport.PartyID, n int) (transport.Conn, error) {
+	conn, err := v.Network.Open(ctx, id, self, n)
+	if err != nil {
+		return nil, err
+	}
+	return &partialConn{Conn: conn, mpc: strings.HasSuffix(id, "/"+SessionMPC), reach: v.reach}, nil
+}
+
+type partialConn struct {
+	transport.Conn
+	mpc   bool
+	reach func(to transport.PartyID) bool
+}
+
+func (c *partialConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
+	if c.mpc && r == firstPCKSRound && !c.reach(to) {
+		return nil
+	}
+	return c.Conn.Send(ctx, to, r, b)
+}
+
+// TestHEPartialSharesNameNobody (review m1): n3 sends its key-switching
+// shares to n0 and n1 only. They and n3 finish; n2 cannot and stands by.
+// Everyone answered the recipient, so no re-form can help and it rejects,
+// naming nobody: the honest member on standby is not blamed for the
+// deviant's withheld shares.
+func TestHEPartialSharesNameNobody(t *testing.T) {
+	t.Parallel() // mostly waits (grace periods); a cluster copy and network of its own
+	c := testCluster24(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := AggregateParams{Bins: 4, Lo: 0, Hi: 100}
+	params, _ := json.Marshal(p)
+	spec := &Spec{ID: "partial-shares", Type: Aggregate, Params: params, Providers: []string{"p0", "p1"},
+		Committee: c.Members, Threshold: 2, Recipient: "r"}
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string][]byte{}
+	for i, pr := range spec.Providers {
+		inputs[pr], _ = json.Marshal(AggregateInput{Values: []int64{int64(10 * i), 42}})
+	}
+	healthy := c.Network
+	c.NetworkOf = func(party string) transport.Network {
+		if party == "n3" {
+			return partialNetwork{Network: healthy, reach: func(p transport.PartyID) bool { return p < 2 }}
+		}
+		return healthy
+	}
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{StepTimeout: 3 * time.Second, CandidateGrace: 15 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *FaultError
+	if !errors.As(rep.RecipientErr, &fe) || fe.Kind != FaultMemberDropped || len(fe.Parties) != 0 || rep.Result != nil {
+		t.Fatalf("recipient: want a member-dropped fault naming nobody and no result, got %v", rep.RecipientErr)
+	}
+	for m, out := range rep.Outcomes {
+		if out != nil && out.Signature != nil {
+			t.Fatalf("member %s signed a rejected result", m)
+		}
+	}
+	for _, m := range c.Members {
+		var me *FaultError
+		if errors.As(rep.MemberErrs[m], &me) && slices.Contains(me.Parties, "n2") {
+			t.Fatalf("member %s names n2: %v", m, rep.MemberErrs[m])
 		}
 	}
 }

@@ -103,7 +103,11 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 	}
 	res := jobrun.PlayRoles(jctx, sess, roles)
 
-	errs := []error{res.MemberErr, posted, res.RecipientErr}
+	memberErr := res.MemberErr
+	if errors.Is(memberErr, jobrun.ErrExcluded) {
+		memberErr = nil // no outcome of ours (postOutcome logged it)
+	}
+	errs := []error{memberErr, posted, res.RecipientErr}
 	for k := range prepared {
 		errs = append(errs, res.ProviderErrs[k], saveErrs[k])
 	}
@@ -150,10 +154,17 @@ func (s *Scheduler) cannotRun(ctx context.Context, j *ledgerpb.Job, com *ledgerp
 }
 
 // postOutcome posts a member's result record, or the abort naming the party
-// at fault. The first member in committee order that signed posts the
+// at fault; nothing for a member a re-form left out (jobrun.ErrExcluded). The first member in committee order that signed posts the
 // record; the others post too only if it has not landed within
 // resultGraceBlocks blocks.
 func (s *Scheduler) postOutcome(ctx context.Context, j *ledgerpb.Job, member int, out *jobrun.Outcome, err error) error {
+	if errors.Is(err, jobrun.ErrExcluded) {
+		// The recipient re-formed the job without this member: the others
+		// finish it. An abort (naming ourselves) would end the job they
+		// re-form; so would a recipient's lie or one late message.
+		s.log.Info("left out of the job's re-formed key-switching family; posting nothing", "job", j.Id, "err", err)
+		return nil
+	}
 	if err != nil {
 		reason, culprit := err.Error(), ""
 		var fe *jobrun.FaultError

@@ -415,3 +415,36 @@ func TestClip(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestExcludedMemberPostsNothing: a member the recipient left out of a
+// re-formed HE family (jobrun.ErrExcluded) posts neither a result nor an
+// abort, so the job the others re-form stays open for their result; any
+// other failure still posts its abort.
+func TestExcludedMemberPostsNothing(t *testing.T) {
+	f := newFakeLedger()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	preset, err := testPreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Name: "n3", Ledger: signedSubmit{f, "n3"}, Network: transport.NewMemoryNetwork(), Preset: preset, Store: he.NewMemoryStore(),
+		Blobs: noBlobs{}, Log: log,
+		ReadInput:  func(string, string) ([]byte, error) { return nil, fmt.Errorf("no input") },
+		SaveResult: func(string, string, any) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &ledgerpb.Job{Id: "j"}
+	excluded := fmt.Errorf("job j: %w (epoch 1)", jobrun.ErrExcluded)
+	if err := s.postOutcome(context.Background(), j, 3, nil, excluded); err != nil {
+		t.Fatalf("postOutcome: %v", err)
+	}
+	if got := submitted[*ledgerpb.TxPayload_JobAbort](f); len(got) != 0 {
+		t.Fatalf("the excluded member posted %d aborts", len(got))
+	}
+	_ = s.postOutcome(context.Background(), j, 3, nil, fmt.Errorf("some failure"))
+	if got := submitted[*ledgerpb.TxPayload_JobAbort](f); len(got) != 1 {
+		t.Fatalf("a member that failed posted %d aborts, want 1", len(got))
+	}
+}
