@@ -51,6 +51,40 @@ func TestVerifyBatchMatchesIndividualVerification(t *testing.T) {
 	if !errors.Is(errs[1], ErrInvalidProof) || !errors.Is(errs[2], ErrMalformed) || !errors.Is(errs[6], ErrUnknownKey) {
 		t.Fatalf("error kinds: %v / %v / %v", errs[1], errs[2], errs[6])
 	}
+	// The verdict cache (which now holds every valid item) changes no
+	// verdict: a registry without it agrees on every item, and a cached
+	// proof under another statement is still refused.
+	plain := NewRegistry()
+	plain.verdicts = nil
+	if _, err := plain.Register(CircuitInput, keys.VKBytes); err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range append(bad, items...) {
+		cached, uncached := reg.VerifyStatement(it.VKID, it.Statement, it.Proof), plain.VerifyStatement(it.VKID, it.Statement, it.Proof)
+		if (cached == nil) != (uncached == nil) {
+			t.Fatalf("item %d: with the verdict cache %v, without %v", i, cached, uncached)
+		}
+	}
+}
+
+// TestVerdictCacheEvictsOldest: the cache is bounded and forgets the oldest
+// verdict first.
+func TestVerdictCacheEvictsOldest(t *testing.T) {
+	v := newVerdicts(2)
+	k := func(i byte) [32]byte { return verdictKey("vk", nil, []byte{i}) }
+	v.add(k(1))
+	v.add(k(2))
+	v.add(k(2)) // no second slot
+	if !v.verified(k(1)) || !v.verified(k(2)) {
+		t.Fatal("verdicts lost before the cache was full")
+	}
+	v.add(k(3))
+	if v.verified(k(1)) || !v.verified(k(2)) || !v.verified(k(3)) {
+		t.Fatal("the oldest verdict was not the one evicted")
+	}
+	if verdictKey("vk", nil, []byte{1}) == verdictKey("vk2", nil, []byte{1}) {
+		t.Fatal("the key ID does not enter the verdict key")
+	}
 }
 
 func BenchmarkVerifyBatch(b *testing.B) {
@@ -59,6 +93,7 @@ func BenchmarkVerifyBatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	reg := NewRegistry()
+	reg.verdicts = nil // measure the verifier, not the cache
 	id, _ := reg.Register(CircuitCompliance, keys.VKBytes)
 	w := sampleCompliance(b, 100, 2, 40)
 	pf, err := keys.Prove(context.Background(), w)

@@ -84,8 +84,9 @@ func PublicVector(st Statement) (fr.Vector, error) {
 // consults: Register keys (from the genesis or a key-registration tx), then
 // Verify(vkID, public inputs, proof bytes). Safe for concurrent use.
 type Registry struct {
-	mu   sync.RWMutex
-	keys map[string]*registeredKey
+	mu       sync.RWMutex
+	keys     map[string]*registeredKey
+	verdicts *verdicts
 }
 
 type registeredKey struct {
@@ -95,7 +96,7 @@ type registeredKey struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{keys: make(map[string]*registeredKey)}
+	return &Registry{keys: make(map[string]*registeredKey), verdicts: newVerdicts(verdictCacheSize)}
 }
 
 // Register decodes an untrusted compressed verifying key for circuit (at
@@ -208,7 +209,15 @@ func (r *Registry) VerifyStatement(vkID string, st Statement, proof []byte) erro
 	if err != nil {
 		return err
 	}
-	return verifyWithKey(k.info.Circuit, k.vk, public, proof)
+	vk := verdictKey(vkID, public, proof)
+	if r.verdicts.verified(vk) {
+		return nil
+	}
+	if err := verifyWithKey(k.info.Circuit, k.vk, public, proof); err != nil {
+		return err
+	}
+	r.verdicts.add(vk)
+	return nil
 }
 
 // VerifyJSON verifies a proof of a statement given as JSON.
