@@ -56,10 +56,11 @@ type Net struct {
 	Nodes     []*node.Node
 	Clients   []*client.Client
 	ownDir    bool
-	// committed is the highest height at which a tx submitted through Submit
-	// committed: a later Submit through another node first waits until that
-	// node has it too, so that the tx is checked against a state that
-	// includes the earlier ones (each node answers from its own state).
+	// committed is the highest height the caller acted on (a tx submitted
+	// through Submit committed there, or Run saw a job end there): a later
+	// Submit through any node first waits until that node has it too, so that
+	// the tx is checked against a state that includes what came before (each
+	// node answers from its own state).
 	committed atomic.Int64
 }
 
@@ -177,10 +178,17 @@ func (n *Net) Submit(ctx context.Context, i int, set func(*ledgerpb.TxPayload)) 
 	if err != nil {
 		return err
 	}
+	n.saw(res.Height)
+	return nil
+}
+
+// saw records that the caller acted on the state at height h (a commit, a
+// job's end): later submits wait until their node has it.
+func (n *Net) saw(h int64) {
 	for {
-		h := n.committed.Load()
-		if res.Height <= h || n.committed.CompareAndSwap(h, res.Height) {
-			return nil
+		old := n.committed.Load()
+		if h <= old || n.committed.CompareAndSwap(old, h) {
+			return
 		}
 	}
 }
@@ -280,6 +288,11 @@ func (n *Net) Run(ctx context.Context, j Job) (*client.Job, *jobrun.Result, erro
 			return nil, nil, fmt.Errorf("job %s: %w", j.ID, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+	// What follows (e.g. an award through another node) acts on the job's
+	// end: node0 has it at its current height.
+	if st, err := n.Clients[0].Status(ctx); err == nil {
+		n.saw(st.Height)
 	}
 	if rec.Status == ledger.JobAborted {
 		return rec, nil, fmt.Errorf("job %s aborted: %s", j.ID, rec.AbortReason)
