@@ -35,7 +35,8 @@
 //     it (a member that misses a peer's share for RunConfig.StepTimeout
 //     suspects it). Before any key-switching share leaves, the members of
 //     the family exchange their views (evaluation IDs and the family's
-//     digest, on a round of its own) and release shares only when
+//     digest, on a round of its own, each with a fresh seed half for the
+//     pair's share masks, see Privacy) and release shares only when
 //     every view they received equals their own; members whose views of
 //     who is online differ (different families) redo the attempt without
 //     suspecting anyone, and no share of theirs has left. A peer whose
@@ -149,22 +150,22 @@
 // that bound and the per-job bounds above, so it gains at most these s.
 // More subsets (RunConfig.Subsets) raise F accordingly.
 //
-// Open (found by review, not fixed): the bound above counts aggregate key
-// switches only. Every member receives every family member's individual
-// share of every subset (each member aggregates every subset itself), so a
-// member colluding with the recipient also sees honest member h's share for
-// a subset S it is not in, λ_{S,h}·f(x_h)·c1 + e_h. With the colluders'
-// own key shares and the decryption substituted, that share is
-// α·e_ct + e_h plus known terms, α = λ_{S,h}·L₀^C(x_h) a Lagrange factor:
-// the circuit noise e_ct behind smudging σ/|α| instead of σ. n = 4, t = 2,
-// nothing failing: the two shares of {2,3} seen by member 0 give α = −8 and
-// 9, about σ/12 (3.6 bits of margin, not 1.3); max |α| is 45 for n = 5,
-// t = 3 and about 2^15 for n = 10, t = 5. The fix: the members of each
-// subset add pairwise masks, uniform mod q and cancelling in the sum, to
-// their shares, so that a single share is uniform and only aggregates
-// (α = 1) carry information; or smudging scaled by max |α|. Also open: a
-// member's JobState (share cache, release count) is in memory only, so a
-// member that restarts mid-job makes fresh shares for subsets it released.
+// Individual shares: every member receives every family member's individual
+// share of every subset (each member aggregates every subset itself). Bare,
+// honest member h's share for a subset S, λ_{S,h}·f(x_h)·c1 + e_h, would
+// give a member colluding with the recipient (its key shares and the
+// decryption substituted) α·e_ct + e_h plus known terms, α = λ_{S,h}·L₀^C(x_h)
+// a Lagrange factor: the circuit noise behind σ/|α| (|α| up to 9 for n = 4,
+// t = 2, 45 for n = 5, t = 3, about 2^15 for n = 10, t = 5; found by
+// review). So the members of each subset mask their shares pairwise
+// (pcksmask.go): keys from seed halves exchanged in the view round, masks
+// uniform mod q with opposite signs on the two sides, cancelling in the
+// subset's sum. A share of a subset with two or more honest members is
+// uniform to anyone outside its honest pairs; what a coalition can still
+// extract is an aggregate over honest members, with α = 1, which the bound
+// above counts. Open: a member's JobState (share cache, release count) is
+// in memory only, so a member that restarts mid-job makes fresh shares for
+// subsets it released.
 //
 // Correctness: lattigo's mhe has no proofs that shares are well formed, so a
 // deviating member cannot be prevented from sending a wrong share; the

@@ -556,7 +556,8 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 	// same evaluation and the same family: shares sent for a family the
 	// others do not share are shares a colluding peer can aggregate into
 	// extra key switches for the recipient, while everyone retries.
-	if err := r.agree(ctx, a, alive, digest); err != nil {
+	maskKeys, err := r.agree(ctx, a, alive, digest)
+	if err != nil {
 		r.withhold(ctx, round, alive)
 		return nil, err
 	}
@@ -606,6 +607,11 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 					d.apply(params, s, &agg[s][i])
 				}
 				r.state.shares[key] = &mhe.PublicKeySwitchShare{Element: *agg[s][i].CopyNew()}
+			}
+			// Masked after the cache: the masks change per attempt and
+			// cancel in every subset's sum, own share included.
+			if err := maskShare(params, r.m.self, subset, s, i, maskKeys, &agg[s][i]); err != nil {
+				return nil, err
 			}
 			msg.Write(newShape(params).polyQ(agg[s][i].Value[0]).polyQ(agg[s][i].Value[1]).encode(kindPCKS, shareTag(s, i), N))
 		}
@@ -673,25 +679,36 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 // a different view makes the attempt be redone without suspecting anyone
 // (errViewMismatch: a hello lost, late, or withheld from some members); a
 // different evaluation is fatal (ErrEvaluationMismatch).
-func (r *runner) agree(ctx context.Context, a int, peers []transport.PartyID, digest [32]byte) error {
+//
+// The view message to each peer also carries this member's half of the
+// pair's mask seed (pcksmask.go); agree returns the pairs' mask keys.
+func (r *runner) agree(ctx context.Context, a int, peers []transport.PartyID, digest [32]byte) (map[transport.PartyID][32]byte, error) {
 	round := r.round(a, stepView)
 	var msg bytes.Buffer
 	for _, id := range r.evalIDs {
 		msg.Write(id[:])
 	}
 	msg.Write(digest[:])
+	seeds := make(map[transport.PartyID][maskSeedBytes]byte, len(peers))
 	var sendErr error
 	for _, p := range peers {
 		if p == r.m.self {
 			continue
 		}
-		if err := r.conn.Send(ctx, p, round, msg.Bytes()); err != nil && sendErr == nil {
+		seed, err := newMaskSeed()
+		if err != nil {
+			return nil, err
+		}
+		seeds[p] = seed
+		view := append(bytes.Clone(msg.Bytes()), seed[:]...)
+		if err := r.conn.Send(ctx, p, round, view); err != nil && sendErr == nil {
 			sendErr = fmt.Errorf("he: send view: %w", err)
 		}
 	}
 	if sendErr != nil {
-		return sendErr
+		return nil, sendErr
 	}
+	keys := make(map[transport.PartyID][32]byte, len(peers))
 	// A peer that missed a hello waited a whole StepTimeout for it before
 	// it evaluated and sent its view, while we, who got every hello, went
 	// on at once: wait for its view one StepTimeout longer than for a
@@ -706,21 +723,24 @@ func (r *runner) agree(ctx context.Context, a int, peers []transport.PartyID, di
 		b, err := r.conn.Recv(rctx, p, round)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("he: view: %w", err)
+			return nil, fmt.Errorf("he: view: %w", err)
 		}
-		if len(b) != msg.Len() {
-			return &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("malformed view")}
+		if len(b) != msg.Len()+maskSeedBytes {
+			return nil, &transport.PartyError{Party: p, Round: round, Err: fmt.Errorf("malformed view")}
 		}
 		for i, id := range r.evalIDs {
 			if !bytes.Equal(b[32*i:32*(i+1)], id[:]) {
-				return fmt.Errorf("%w: member %d has %x for output %d, ours %s", ErrEvaluationMismatch, p, b[32*i:32*(i+1)], i, id)
+				return nil, fmt.Errorf("%w: member %d has %x for output %d, ours %s", ErrEvaluationMismatch, p, b[32*i:32*(i+1)], i, id)
 			}
 		}
-		if !bytes.Equal(b[32*len(r.evalIDs):], digest[:]) {
-			return fmt.Errorf("%w: member %d saw another family", errViewMismatch, p)
+		if !bytes.Equal(b[32*len(r.evalIDs):msg.Len()], digest[:]) {
+			return nil, fmt.Errorf("%w: member %d saw another family", errViewMismatch, p)
 		}
+		var theirs [maskSeedBytes]byte
+		copy(theirs[:], b[msg.Len():])
+		keys[p] = pairMaskKey(r.m.self, p, seeds[p], theirs)
 	}
-	return nil
+	return keys, nil
 }
 
 // withhold tells the family's other members that this member releases no
