@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"github.com/cohortnet/cohort/internal/recent"
 )
 
 // sigCache remembers (tx bytes, account key) pairs whose signature verified,
@@ -16,10 +18,7 @@ import (
 // It also holds the account keys in curve25519-voi's expanded form (see
 // verify), computed once per key.
 type sigCache struct {
-	mu   sync.Mutex
-	set  map[[32]byte]struct{}
-	ring [][32]byte
-	next int
+	verifiedSet *recent.Set
 
 	keysMu sync.Mutex
 	keys   map[[ed25519.PublicKeySize]byte]*voied.ExpandedPublicKey
@@ -41,7 +40,7 @@ const maxExpandedKeys = 4096
 var txSigOptions = &voied.Options{Verify: voied.VerifyOptionsStdLib}
 
 func newSigCache(size int) *sigCache {
-	return &sigCache{set: make(map[[32]byte]struct{}, size), ring: make([][32]byte, size),
+	return &sigCache{verifiedSet: recent.New(size),
 		keys: make(map[[ed25519.PublicKeySize]byte]*voied.ExpandedPublicKey)}
 }
 
@@ -55,28 +54,10 @@ func sigCacheKey(raw, key []byte) [32]byte {
 }
 
 // verified reports whether the pair with this sigCacheKey verified before.
-func (c *sigCache) verified(k [32]byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.set[k]
-	return ok
-}
+func (c *sigCache) verified(k [32]byte) bool { return c.verifiedSet.Has(k) }
 
 // add remembers that the pair with this sigCacheKey verified.
-func (c *sigCache) add(k [32]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.set[k]; ok {
-		return
-	}
-	var zero [32]byte
-	if old := c.ring[c.next]; old != zero {
-		delete(c.set, old)
-	}
-	c.ring[c.next] = k
-	c.set[k] = struct{}{}
-	c.next = (c.next + 1) % len(c.ring)
-}
+func (c *sigCache) add(k [32]byte) { c.verifiedSet.Add(k) }
 
 // verify reports whether sig is key's ed25519 signature of msg, with exactly
 // the verdict of crypto/ed25519.Verify. It verifies with curve25519-voi

@@ -57,13 +57,13 @@ func (r *Registry) VerifyBatch(items []BatchItem) []error {
 			errs[i] = err
 			continue
 		}
-		if r.verdicts.verified(verdictKey(it.VKID, public, it.Proof)) {
+		if r.verdicts.Has(verdictKey(it.VKID, public, it.Proof)) {
 			continue // verified before (e.g. in CheckTx): errs[i] stays nil
 		}
 		if len(k.vk.CommitmentKeys) > 0 {
 			// Keys with commitments take gnark's full verifier.
 			if errs[i] = verifyWithKey(k.info.Circuit, k.vk, public, it.Proof); errs[i] == nil {
-				r.verdicts.add(verdictKey(it.VKID, public, it.Proof))
+				r.verdicts.Add(verdictKey(it.VKID, public, it.Proof))
 			}
 			continue
 		}
@@ -94,14 +94,14 @@ func (r *Registry) VerifyBatch(items []BatchItem) []error {
 			}
 			if batchHolds(k.vk, id, proofs, publics) {
 				for _, p := range g {
-					r.verdicts.add(verdictKey(id, p.public, items[p.index].Proof))
+					r.verdicts.Add(verdictKey(id, p.public, items[p.index].Proof))
 				}
 				continue // every errs[index] stays nil
 			}
 		}
 		for _, p := range g {
 			if errs[p.index] = verifyWithKey(k.info.Circuit, k.vk, p.public, items[p.index].Proof); errs[p.index] == nil {
-				r.verdicts.add(verdictKey(id, p.public, items[p.index].Proof))
+				r.verdicts.Add(verdictKey(id, p.public, items[p.index].Proof))
 			}
 		}
 	}

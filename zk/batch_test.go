@@ -67,21 +67,9 @@ func TestVerifyBatchMatchesIndividualVerification(t *testing.T) {
 	}
 }
 
-// TestVerdictCacheEvictsOldest: the cache is bounded and forgets the oldest
-// verdict first.
-func TestVerdictCacheEvictsOldest(t *testing.T) {
-	v := newVerdicts(2)
-	k := func(i byte) [32]byte { return verdictKey("vk", nil, []byte{i}) }
-	v.add(k(1))
-	v.add(k(2))
-	v.add(k(2)) // no second slot
-	if !v.verified(k(1)) || !v.verified(k(2)) {
-		t.Fatal("verdicts lost before the cache was full")
-	}
-	v.add(k(3))
-	if v.verified(k(1)) || !v.verified(k(2)) || !v.verified(k(3)) {
-		t.Fatal("the oldest verdict was not the one evicted")
-	}
+// TestVerdictKeyBindsTheKeyID: the same proof under another key is
+// another verdict.
+func TestVerdictKeyBindsTheKeyID(t *testing.T) {
 	if verdictKey("vk", nil, []byte{1}) == verdictKey("vk2", nil, []byte{1}) {
 		t.Fatal("the key ID does not enter the verdict key")
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/frontend"
+
+	"github.com/cohortnet/cohort/internal/recent"
 )
 
 // ProofFile is the JSON document `cohort zk prove` writes and `cohort zk
@@ -86,7 +88,7 @@ func PublicVector(st Statement) (fr.Vector, error) {
 type Registry struct {
 	mu       sync.RWMutex
 	keys     map[string]*registeredKey
-	verdicts *verdicts
+	verdicts *recent.Set
 }
 
 type registeredKey struct {
@@ -96,7 +98,7 @@ type registeredKey struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{keys: make(map[string]*registeredKey), verdicts: newVerdicts(verdictCacheSize)}
+	return &Registry{keys: make(map[string]*registeredKey), verdicts: recent.New(verdictCacheSize)}
 }
 
 // Register decodes an untrusted compressed verifying key for circuit (at
@@ -210,13 +212,13 @@ func (r *Registry) VerifyStatement(vkID string, st Statement, proof []byte) erro
 		return err
 	}
 	vk := verdictKey(vkID, public, proof)
-	if r.verdicts.verified(vk) {
+	if r.verdicts.Has(vk) {
 		return nil
 	}
 	if err := verifyWithKey(k.info.Circuit, k.vk, public, proof); err != nil {
 		return err
 	}
-	r.verdicts.add(vk)
+	r.verdicts.Add(vk)
 	return nil
 }
 

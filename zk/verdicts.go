@@ -2,33 +2,22 @@ package zk
 
 import (
 	"crypto/sha256"
-	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
-// verdicts remembers the (key, public inputs, proof) triples that verified,
-// so that a node verifies a proof once even though it meets it twice (the
-// ledger checks a tx in CheckTx, then again in FinalizeBlock, and every
-// node does both). Validity is a pure function of the triple, so the cache
-// changes no verdict, only the cost — which keeps the ledger deterministic
-// whatever each node's cache holds. Only successes are kept (a failure is
-// cheap to repeat and must not crowd out successes); bounded, oldest
-// evicted first.
-type verdicts struct {
-	mu   sync.Mutex
-	set  map[[32]byte]struct{}
-	ring [][32]byte
-	next int
-}
+// The registry's verdict cache (a recent.Set) remembers the (key, public
+// inputs, proof) triples that verified, so that a node verifies a proof
+// once even though it meets it twice (the ledger checks a tx in CheckTx,
+// then again in FinalizeBlock, and every node does both). Validity is a
+// pure function of the triple, so the cache changes no verdict, only the
+// cost — which keeps the ledger deterministic whatever each node's cache
+// holds. Only successes are kept (a failure is cheap to repeat and must not
+// crowd out successes).
 
 // verdictCacheSize bounds the remembered verdicts (32 bytes each, plus the
 // map's overhead): more than a few blocks' worth of proofs.
 const verdictCacheSize = 1 << 14
-
-func newVerdicts(size int) *verdicts {
-	return &verdicts{set: make(map[[32]byte]struct{}, size), ring: make([][32]byte, size)}
-}
 
 // verdictKey binds the key ID, every public input and the proof bytes.
 func verdictKey(vkID string, public fr.Vector, proof []byte) [32]byte {
@@ -51,31 +40,3 @@ func verdictKey(vkID string, public fr.Vector, proof []byte) [32]byte {
 
 // verified reports whether the triple with this verdictKey verified before
 // (never, for a nil cache: benchmarks measure the verifier without it).
-func (v *verdicts) verified(k [32]byte) bool {
-	if v == nil {
-		return false
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	_, ok := v.set[k]
-	return ok
-}
-
-// add remembers that the triple with this verdictKey verified.
-func (v *verdicts) add(k [32]byte) {
-	if v == nil {
-		return
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if _, ok := v.set[k]; ok {
-		return
-	}
-	var zero [32]byte
-	if old := v.ring[v.next]; old != zero {
-		delete(v.set, old)
-	}
-	v.ring[v.next] = k
-	v.set[k] = struct{}{}
-	v.next = (v.next + 1) % len(v.ring)
-}

@@ -16,7 +16,7 @@ import (
 // BenchmarkCommitPlans commits to 1,024 single-field inputs side by side (the
 // input check of a 1,024-bidder auction) with each S-box plan, in both modes,
 // over memory and libp2p, the MAC check included:
-// go test ./mpc/ss -run XXX -bench CommitPlans -benchtime 3x.
+// go test ./mpc/ss -run '^$' -bench CommitPlans -benchtime 3x.
 func BenchmarkCommitPlans(b *testing.B) {
 	const m = 1024
 	f, salt := randomVec(m), randomVec(m)
@@ -138,7 +138,7 @@ func BenchmarkCommitLanes(b *testing.B) {
 // BenchmarkCommitSmall: a job's output commitment (m instances of 2 fields)
 // with its masks prepared ahead, partial rounds in pairs or single; the
 // time is the commitment's alone (what follows the computation in a job):
-// go test ./mpc/ss -run XXX -bench CommitSmall -benchtime 20x.
+// go test ./mpc/ss -run '^$' -bench CommitSmall -benchtime 20x.
 func BenchmarkCommitSmall(b *testing.B) {
 	for _, m := range []int{1, 4} {
 		vs := []fr.Vector{randomVec(m), randomVec(m), randomVec(m)}
