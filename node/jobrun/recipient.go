@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -487,9 +488,9 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		quotes := len(spec.Providers) / 2
 		chunks, values = 3+1+quotes, 2*quotes
 	}
-	var ref [][]byte
 	parts := make([]*jobs.OutputShare, n)
-	var missing, bad []string
+	pubs := make([][][]byte, n)
+	var missing, malformed []string
 	for j, b := range msgs {
 		if errs[j] != nil {
 			missing = append(missing, spec.Committee[j])
@@ -497,7 +498,7 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		}
 		ch, err := decodeChunks(b, kindOutput, chunks, chunks)
 		if err != nil {
-			bad = append(bad, spec.Committee[j])
+			malformed = append(malformed, spec.Committee[j])
 			continue
 		}
 		var share jobs.OutputShare
@@ -510,21 +511,41 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 			}
 		}
 		if err != nil {
-			bad = append(bad, spec.Committee[j])
+			malformed = append(malformed, spec.Committee[j])
 			continue
 		}
-		pub := append(append([][]byte(nil), ch[:private]...), ch[private+1:]...)
-		if ref == nil {
-			ref = pub
-		} else if !equalChunks(ref, pub) {
-			return nil, fault(spec, FaultBadOutput, errors.New("members sent different results"), spec.Committee[j])
-		}
+		pubs[j] = append(append([][]byte(nil), ch[:private]...), ch[private+1:]...)
 		parts[j] = &share
 	}
-	if ref == nil || n-len(missing)-len(bad) < params.T+1 {
-		if len(bad) > 0 {
-			return nil, fault(spec, FaultBadOutput, errors.New("malformed output messages"), bad...)
+	// A member whose message does not decode deviated beyond doubt (the
+	// transport authenticates the sender): it is named whatever the others
+	// sent, as one whose share disagrees is (openAuctionShares), and not
+	// silently left out because t+1 others suffice. The public part is the
+	// one t+1 members sent identically: at most t members deviate, so those
+	// copies include an honest member's, and honest members all send the
+	// same. Members that sent another are named; the first copy received is
+	// not taken on trust, or a deviant first in committee order would get
+	// the honest members named.
+	ref, split := agreedPublic(pubs, params.T+1)
+	var differ []string
+	for j, pub := range pubs {
+		if ref != nil && pub != nil && !equalChunks(ref, pub) {
+			differ = append(differ, spec.Committee[j])
 		}
+	}
+	switch {
+	case len(malformed) > 0 || len(differ) > 0:
+		var why []string
+		if len(malformed) > 0 {
+			why = append(why, "malformed output messages from "+strings.Join(malformed, ", "))
+		}
+		if len(differ) > 0 {
+			why = append(why, "results different from t+1 other members' from "+strings.Join(differ, ", "))
+		}
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("%w: %s", errBadOutput, strings.Join(why, "; ")), append(malformed, differ...)...)
+	case ref == nil && split:
+		return nil, fault(spec, FaultBadOutput, errors.New("members sent different results and no t+1 of them agree"))
+	case ref == nil:
 		return nil, fault(spec, FaultMemberDropped, errors.New("too few members delivered the result"), missing...)
 	}
 	oc, sig := ref[0], ref[1]
@@ -739,6 +760,39 @@ func subsets(n, k int, yield func([]int) bool) {
 			idx[j] = idx[j-1] + 1
 		}
 	}
+}
+
+// agreedPublic returns the public part of an SS output that at least k
+// members sent identically (nil when none did, or when two different ones
+// did, which takes more than k-1 deviants), and whether the members sent
+// more than one. pubs is indexed by member, nil when the member's message
+// is missing or malformed.
+func agreedPublic(pubs [][][]byte, k int) (ref [][]byte, split bool) {
+	var first [][]byte
+	for _, p := range pubs {
+		if p == nil {
+			continue
+		}
+		if first == nil {
+			first = p
+		} else if !equalChunks(first, p) {
+			split = true
+		}
+		same := 0
+		for _, q := range pubs {
+			if q != nil && equalChunks(p, q) {
+				same++
+			}
+		}
+		if same < k {
+			continue
+		}
+		if ref != nil && !equalChunks(ref, p) {
+			return nil, true
+		}
+		ref = p
+	}
+	return ref, split
 }
 
 func equalChunks(a, b [][]byte) bool {
