@@ -171,7 +171,11 @@
 // unnamed; a clearing's level salt is reconstructed from the first t+1
 // shares, so a wrong one among them makes the opening fail (refused, nobody
 // named, since the shares alone cannot say whose is wrong) and one after
-// them is unused and unnamed.
+// them is unused and unnamed. A clearing bidder (or a tender quote's price
+// slot) checks the members' allocation messages the same way: malformed
+// ones and commitments other than the one t+1 members sent are named, and
+// the allocation opens from any t+1 shares that open that commitment (the
+// others unchecked and unnamed).
 //
 // # Spec, input files and results (JSON)
 //

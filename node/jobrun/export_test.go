@@ -67,3 +67,26 @@ func editAuctionShare(msg []byte, edit func(enc []byte, o *jobs.OutputShare) []b
 	ch[2] = edit(append([]byte(nil), ch[2]...), &o)
 	return encodeChunks(kindOutput, ch...), nil
 }
+
+// IsAllocationRound reports whether r is the round of a provider slot's
+// allocation shares (a member's message to a clearing bidder).
+func IsAllocationRound(r transport.Round) bool {
+	return r&0xff == transport.Round(kindAllocation) && r>>8 != 0
+}
+
+// ShiftAllocationCommitment adds 1 to the commitment in a member's
+// allocation message: a well-formed commitment other than the committee's.
+func ShiftAllocationCommitment(msg []byte) ([]byte, error) {
+	ch, err := decodeChunks(msg, kindAllocation, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	c, err := parseElement(ch[0])
+	if err != nil {
+		return nil, err
+	}
+	var one fr.Element
+	one.SetOne()
+	c.Add(&c, &one)
+	return encodeChunks(kindAllocation, elementBytes(c), ch[1]), nil
+}

@@ -377,6 +377,89 @@ func TestRecipientNamesMalformedAuctionShare(t *testing.T) {
 	}
 }
 
+// allocationTamperingNetwork rewrites every allocation message party sends
+// to a clearing bidder with tamper, as a faulty member would.
+type allocationTamperingNetwork struct {
+	transport.Network
+	tamper func([]byte) ([]byte, error)
+}
+
+func (f allocationTamperingNetwork) Open(ctx context.Context, id string, self transport.PartyID, n int) (transport.Conn, error) {
+	conn, err := f.Network.Open(ctx, id, self, n)
+	if err != nil || !strings.HasSuffix(id, "/"+SessionIO) {
+		return conn, err
+	}
+	return allocationTamperingConn{conn, f.tamper}, nil
+}
+
+type allocationTamperingConn struct {
+	transport.Conn
+	tamper func([]byte) ([]byte, error)
+}
+
+func (c allocationTamperingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
+	if IsAllocationRound(r) {
+		var err error
+		if b, err = c.tamper(b); err != nil {
+			return fmt.Errorf("test: tamper with the allocation message: %w", err)
+		}
+	}
+	return c.Conn.Send(ctx, to, r, b)
+}
+
+// TestBidderNamesWrongAllocation: a clearing bidder names the member whose
+// allocation message is malformed or carries another commitment than the
+// one t+1 members agree on, first in committee order or not, and gets no
+// allocation; the committee and the recipient are unaffected.
+func TestBidderNamesWrongAllocation(t *testing.T) {
+	c := testCluster(t)
+	spec, inputs, _, err := SampleJob(Clearing, sizeFor(Clearing), c.Members, rand.New(rand.NewPCG(9, 9)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncate := func(b []byte) ([]byte, error) { return b[:len(b)-1], nil }
+	cases := []struct {
+		name, bad string
+		tamper    func([]byte) ([]byte, error)
+	}{
+		{"other-commitment-first", c.Members[0], ShiftAllocationCommitment},
+		{"other-commitment-last", c.Members[len(c.Members)-1], ShiftAllocationCommitment},
+		{"malformed", c.Members[1], truncate},
+	}
+	for attempt, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			healthy := c.Network
+			c.NetworkOf = func(party string) transport.Network {
+				if party == tc.bad {
+					return allocationTamperingNetwork{healthy, tc.tamper}
+				}
+				return healthy
+			}
+			defer func() { c.NetworkOf = nil }()
+			rep, err := c.Run(ctx, spec, inputs, RunOptions{Attempt: attempt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rep.RecipientErr; err != nil {
+				t.Fatalf("recipient: %v", err)
+			}
+			for _, m := range c.Members {
+				if err := rep.MemberErrs[m]; err != nil {
+					t.Fatalf("member %s: %v", m, err)
+				}
+			}
+			for _, p := range spec.Providers {
+				wantFault(t, "bidder "+p, rep.ProviderErrs[p], FaultBadOutput, tc.bad)
+				if rep.ProviderResult[p] != nil {
+					t.Fatalf("bidder %s got an allocation from tampered messages", p)
+				}
+			}
+		})
+	}
+}
+
 func TestRecipientChecksEachMembersOutput(t *testing.T) {
 	c := testCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

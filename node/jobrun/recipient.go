@@ -517,36 +517,9 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		pubs[j] = append(append([][]byte(nil), ch[:private]...), ch[private+1:]...)
 		parts[j] = &share
 	}
-	// A member whose message does not decode deviated beyond doubt (the
-	// transport authenticates the sender): it is named whatever the others
-	// sent, as one whose share disagrees is (openAuctionShares), and not
-	// silently left out because t+1 others suffice. The public part is the
-	// one t+1 members sent identically: at most t members deviate, so those
-	// copies include an honest member's, and honest members all send the
-	// same. Members that sent another are named; the first copy received is
-	// not taken on trust, or a deviant first in committee order would get
-	// the honest members named.
-	ref, split := agreedPublic(pubs, params.T+1)
-	var differ []string
-	for j, pub := range pubs {
-		if ref != nil && pub != nil && !equalChunks(ref, pub) {
-			differ = append(differ, spec.Committee[j])
-		}
-	}
-	switch {
-	case len(malformed) > 0 || len(differ) > 0:
-		var why []string
-		if len(malformed) > 0 {
-			why = append(why, "malformed output messages from "+strings.Join(malformed, ", "))
-		}
-		if len(differ) > 0 {
-			why = append(why, "results different from t+1 other members' from "+strings.Join(differ, ", "))
-		}
-		return nil, fault(spec, FaultBadOutput, fmt.Errorf("%w: %s", errBadOutput, strings.Join(why, "; ")), append(malformed, differ...)...)
-	case ref == nil && split:
-		return nil, fault(spec, FaultBadOutput, errors.New("members sent different results and no t+1 of them agree"))
-	case ref == nil:
-		return nil, fault(spec, FaultMemberDropped, errors.New("too few members delivered the result"), missing...)
+	ref, err := agreedOutput(spec, "output", params.T+1, pubs, malformed, missing)
+	if err != nil {
+		return nil, err
 	}
 	oc, sig := ref[0], ref[1]
 	if err := verifyRecord(spec, job, oc, sig); err != nil {
@@ -762,11 +735,50 @@ func subsets(n, k int, yield func([]int) bool) {
 	}
 }
 
-// agreedPublic returns the public part of an SS output that at least k
-// members sent identically (nil when none did, or when two different ones
-// did, which takes more than k-1 deviants), and whether the members sent
-// more than one. pubs is indexed by member, nil when the member's message
-// is missing or malformed.
+// agreedOutput checks the public part of the members' output messages of
+// one kind (SS results, allocation commitments) and returns the one t+1
+// members sent identically, k = t+1. pubs is indexed by member, nil when
+// its message is missing or malformed; malformed and missing list those
+// members.
+//
+// A member whose message does not decode deviated beyond doubt (the
+// transport authenticates the sender): it is named whatever the others
+// sent, not silently left out because t+1 others suffice. At most t
+// members deviate, so t+1 identical copies include an honest member's, and
+// honest members all send the same: the members that sent another are
+// named. The first copy received is not taken on trust, or a deviant first
+// in committee order would get the honest members named. With no t+1
+// copies alike, the parts differ but nobody can be named.
+func agreedOutput(spec *Spec, what string, k int, pubs [][][]byte, malformed, missing []string) ([][]byte, error) {
+	ref, split := agreedPublic(pubs, k)
+	var differ []string
+	for j, pub := range pubs {
+		if ref != nil && pub != nil && !equalChunks(ref, pub) {
+			differ = append(differ, spec.Committee[j])
+		}
+	}
+	switch {
+	case len(malformed) > 0 || len(differ) > 0:
+		var why []string
+		if len(malformed) > 0 {
+			why = append(why, fmt.Sprintf("malformed %s messages from %s", what, strings.Join(malformed, ", ")))
+		}
+		if len(differ) > 0 {
+			why = append(why, fmt.Sprintf("%s differing from the one %d members agree on from %s", what, k, strings.Join(differ, ", ")))
+		}
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("%w: %s", errBadOutput, strings.Join(why, "; ")), append(slices.Clone(malformed), differ...)...)
+	case ref == nil && split:
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("members sent different %s and no %d of them agree", what, k))
+	case ref == nil:
+		return nil, fault(spec, FaultMemberDropped, fmt.Errorf("too few members delivered the %s", what), missing...)
+	}
+	return ref, nil
+}
+
+// agreedPublic returns the public part that at least k members sent
+// identically (nil when none did, or when two different ones did, which
+// takes more than k-1 deviants), and whether the members sent more than
+// one. pubs is indexed by member, nil for a missing or malformed message.
 func agreedPublic(pubs [][][]byte, k int) (ref [][]byte, split bool) {
 	var first [][]byte
 	for _, p := range pubs {
