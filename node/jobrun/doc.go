@@ -155,6 +155,28 @@
 // Every result record carries the committee's threshold BLS signature on
 // committee.ResultMessage(job ID, input commitments, output commitment).
 //
+// SS results at the recipient (receiveSS): every member sends the same
+// public part (output commitment, signature; clearing: level, price and MPC
+// commitments; tender: MPC commitments) and its shares for the recipient.
+// The recipient waits for every member's message (or the output timeout),
+// takes the public part that t+1 members sent identically (with at most t
+// deviants, it is an honest member's) and names, refusing the result, every
+// member whose message is malformed (e.g. a share that is not a reduced
+// field element) or whose public part differs. A wrong share never changes
+// the result: only t+1 shares that open the signed commitment are used.
+// Whether an unused wrong, well-formed share is named depends on the type:
+// auctions check every member's share against t+1 that open the commitment
+// and name (and refuse) any that does not; a tender's award is opened by any
+// t+1 shares that open its commitment and the others go unchecked and
+// unnamed; a clearing's level salt is reconstructed from the first t+1
+// shares, so a wrong one among them makes the opening fail (refused, nobody
+// named, since the shares alone cannot say whose is wrong) and one after
+// them is unused and unnamed. A clearing bidder (or a tender quote's price
+// slot) checks the members' allocation messages the same way: malformed
+// ones and commitments other than the one t+1 members sent are named, and
+// the allocation opens from any t+1 shares that open that commitment (the
+// others unchecked and unnamed).
+//
 // # Spec, input files and results (JSON)
 //
 // A spec (DecodeSpec; unknown fields rejected, params bounded):

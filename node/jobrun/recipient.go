@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -487,9 +488,9 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		quotes := len(spec.Providers) / 2
 		chunks, values = 3+1+quotes, 2*quotes
 	}
-	var ref [][]byte
 	parts := make([]*jobs.OutputShare, n)
-	var missing, bad []string
+	pubs := make([][][]byte, n)
+	var missing, malformed []string
 	for j, b := range msgs {
 		if errs[j] != nil {
 			missing = append(missing, spec.Committee[j])
@@ -497,7 +498,7 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		}
 		ch, err := decodeChunks(b, kindOutput, chunks, chunks)
 		if err != nil {
-			bad = append(bad, spec.Committee[j])
+			malformed = append(malformed, spec.Committee[j])
 			continue
 		}
 		var share jobs.OutputShare
@@ -510,22 +511,15 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 			}
 		}
 		if err != nil {
-			bad = append(bad, spec.Committee[j])
+			malformed = append(malformed, spec.Committee[j])
 			continue
 		}
-		pub := append(append([][]byte(nil), ch[:private]...), ch[private+1:]...)
-		if ref == nil {
-			ref = pub
-		} else if !equalChunks(ref, pub) {
-			return nil, fault(spec, FaultBadOutput, errors.New("members sent different results"), spec.Committee[j])
-		}
+		pubs[j] = append(append([][]byte(nil), ch[:private]...), ch[private+1:]...)
 		parts[j] = &share
 	}
-	if ref == nil || n-len(missing)-len(bad) < params.T+1 {
-		if len(bad) > 0 {
-			return nil, fault(spec, FaultBadOutput, errors.New("malformed output messages"), bad...)
-		}
-		return nil, fault(spec, FaultMemberDropped, errors.New("too few members delivered the result"), missing...)
+	ref, err := agreedOutput(spec, "output", params.T+1, pubs, malformed, missing)
+	if err != nil {
+		return nil, err
 	}
 	oc, sig := ref[0], ref[1]
 	if err := verifyRecord(spec, job, oc, sig); err != nil {
@@ -739,6 +733,78 @@ func subsets(n, k int, yield func([]int) bool) {
 			idx[j] = idx[j-1] + 1
 		}
 	}
+}
+
+// agreedOutput checks the public part of the members' output messages of
+// one kind (SS results, allocation commitments) and returns the one t+1
+// members sent identically, k = t+1. pubs is indexed by member, nil when
+// its message is missing or malformed; malformed and missing list those
+// members.
+//
+// A member whose message does not decode deviated beyond doubt (the
+// transport authenticates the sender): it is named whatever the others
+// sent, not silently left out because t+1 others suffice. At most t
+// members deviate, so t+1 identical copies include an honest member's, and
+// honest members all send the same: the members that sent another are
+// named. The first copy received is not taken on trust, or a deviant first
+// in committee order would get the honest members named. With no t+1
+// copies alike, the parts differ but nobody can be named.
+func agreedOutput(spec *Spec, what string, k int, pubs [][][]byte, malformed, missing []string) ([][]byte, error) {
+	ref, split := agreedPublic(pubs, k)
+	var differ []string
+	for j, pub := range pubs {
+		if ref != nil && pub != nil && !equalChunks(ref, pub) {
+			differ = append(differ, spec.Committee[j])
+		}
+	}
+	switch {
+	case len(malformed) > 0 || len(differ) > 0:
+		var why []string
+		if len(malformed) > 0 {
+			why = append(why, fmt.Sprintf("malformed %s messages from %s", what, strings.Join(malformed, ", ")))
+		}
+		if len(differ) > 0 {
+			why = append(why, fmt.Sprintf("%s differing from the one %d members agree on from %s", what, k, strings.Join(differ, ", ")))
+		}
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("%w: %s", errBadOutput, strings.Join(why, "; ")), append(slices.Clone(malformed), differ...)...)
+	case ref == nil && split:
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("members sent different %s and no %d of them agree", what, k))
+	case ref == nil:
+		return nil, fault(spec, FaultMemberDropped, fmt.Errorf("too few members delivered the %s", what), missing...)
+	}
+	return ref, nil
+}
+
+// agreedPublic returns the public part that at least k members sent
+// identically (nil when none did, or when two different ones did, which
+// takes more than k-1 deviants), and whether the members sent more than
+// one. pubs is indexed by member, nil for a missing or malformed message.
+func agreedPublic(pubs [][][]byte, k int) (ref [][]byte, split bool) {
+	var first [][]byte
+	for _, p := range pubs {
+		if p == nil {
+			continue
+		}
+		if first == nil {
+			first = p
+		} else if !equalChunks(first, p) {
+			split = true
+		}
+		same := 0
+		for _, q := range pubs {
+			if q != nil && equalChunks(p, q) {
+				same++
+			}
+		}
+		if same < k {
+			continue
+		}
+		if ref != nil && !equalChunks(ref, p) {
+			return nil, true
+		}
+		ref = p
+	}
+	return ref, split
 }
 
 func equalChunks(a, b [][]byte) bool {
