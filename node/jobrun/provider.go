@@ -266,8 +266,8 @@ func fromEach(ctx context.Context, sess *Session, r transport.Round) ([][]byte, 
 
 // receiveAllocation collects the shares of provider slot i's private output
 // of want values (a clearing allocation, a tender assignment; all members
-// send, t+1 open it) and checks them against the commitment the members
-// computed inside the MPC.
+// send, t+1 open it, every other share must agree with them) and checks
+// them against the commitment the members computed inside the MPC.
 func receiveAllocation(ctx context.Context, sess *Session, i, want int) (values []uint64, commitment fr.Element, salt fr.Element, err error) {
 	spec := sess.spec
 	n := len(spec.Committee)
@@ -308,11 +308,20 @@ func receiveAllocation(ctx context.Context, sess *Session, i, want int) (values 
 	if err != nil {
 		return nil, fr.Element{}, fr.Element{}, err
 	}
+	// The one rule of every SS output (jobs.OpenOutput): t+1 shares open
+	// the commitment and every other received share must be on their
+	// polynomial, or the allocation is refused naming the members whose
+	// shares deviated beyond doubt.
 	vals, salt, err := jobs.ReconstructOutput(n, parts, com)
-	if err != nil {
-		// No t+1 of the shares open the signed commitment: some member sent
-		// a wrong share, but the shares alone cannot soundly say which.
+	if errors.Is(err, jobs.ErrNotOpened) {
+		// No t+1 of the shares open the commitment: the shares alone
+		// cannot say whose is wrong (jobs.ErrNotOpened); the members that
+		// sent nothing, whose shares would have opened it were they
+		// honest, are named as before.
 		return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, err, missing...)
+	}
+	if err != nil {
+		return nil, fr.Element{}, fr.Element{}, shareFault(spec, "allocation", err)
 	}
 	values = make([]uint64, len(vals))
 	for k := range vals {
