@@ -126,4 +126,3 @@ func TestOutOfRangeInputNotCompared(t *testing.T) {
 }
 
 var big184 = new(big.Int).SetUint64(184)
-
