@@ -90,3 +90,52 @@ func ShiftAllocationCommitment(msg []byte) ([]byte, error) {
 	c.Add(&c, &one)
 	return encodeChunks(kindAllocation, elementBytes(c), ch[1]), nil
 }
+
+// ShiftOutputShare returns a tamper that adds 1 to the salt share in a
+// member's output message of a job of type typ (auctions and tenders: the
+// salt of its output share; clearing: its share of the level salt): a
+// well-formed share off the polynomial of the others', whatever its value.
+func ShiftOutputShare(typ Type) func([]byte) ([]byte, error) {
+	var one fr.Element
+	one.SetOne()
+	return func(msg []byte) ([]byte, error) {
+		ch, err := decodeChunks(msg, kindOutput, 3, 1<<16)
+		if err != nil {
+			return nil, err
+		}
+		switch typ {
+		case Clearing:
+			s, err := parseElement(ch[4])
+			if err != nil {
+				return nil, err
+			}
+			s.Add(&s, &one)
+			ch[4] = elementBytes(s)
+		default:
+			o, err := jobs.DecodeOutputShare(ch[2], 2*jobs.MaxTenderQuotes)
+			if err != nil {
+				return nil, err
+			}
+			o.Salt.Add(&o.Salt, &one)
+			ch[2] = jobs.EncodeOutputShare(o)
+		}
+		return encodeChunks(kindOutput, ch...), nil
+	}
+}
+
+// ShiftAllocationSalt adds 1 to the salt share in a member's allocation
+// message: a well-formed share off the polynomial of the others'.
+func ShiftAllocationSalt(msg []byte) ([]byte, error) {
+	ch, err := decodeChunks(msg, kindAllocation, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	o, err := jobs.DecodeOutputShare(ch[1], 2)
+	if err != nil {
+		return nil, err
+	}
+	var one fr.Element
+	one.SetOne()
+	o.Salt.Add(&o.Salt, &one)
+	return encodeChunks(kindAllocation, ch[0], jobs.EncodeOutputShare(o)), nil
+}

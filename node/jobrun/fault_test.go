@@ -377,6 +377,76 @@ func TestRecipientNamesMalformedAuctionShare(t *testing.T) {
 	}
 }
 
+// TestRecipientNamesWrongClearingAndTenderShare: the rule the auctions
+// follow (TestRecipientNamesWrongAuctionShare) holds for a clearing's level
+// salt and a tender's award: a member whose well-formed share is off the
+// polynomial of the others' is named and the result refused, whether its
+// share is among the first t+1 in committee order (n0; a clearing used to
+// reconstruct from those and fail naming nobody) or after them (n3; it used
+// to go unchecked).
+func TestRecipientNamesWrongClearingAndTenderShare(t *testing.T) {
+	c := testCluster(t)
+	for _, typ := range []Type{Clearing, Tender} {
+		t.Run(string(typ), func(t *testing.T) {
+			spec, inputs, _, err := SampleJob(typ, 4, c.Members, rand.New(rand.NewPCG(10, 10)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.MemberIndex(spec.Recipient) >= 0 {
+				// A member's message to itself does not cross the
+				// network the test tampers with: have a bidder receive
+				// the clearing's result instead of n0.
+				spec.ID += "-bidder-recipient"
+				spec.Recipient = spec.Providers[0]
+				if err := spec.Validate(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for attempt, bad := range []string{c.Members[0], c.Members[len(c.Members)-1]} {
+				runWithTamperedShares(t, c, spec, inputs, attempt, bad, ShiftOutputShare(typ))
+			}
+		})
+	}
+}
+
+// TestPartnerNamesWrongAssignment: a tender quote's price slot opens its
+// assignment by the same rule: a member whose well-formed share is off the
+// others' polynomial, first in committee order or last, is named and the
+// assignment refused; the demander's award is unaffected.
+func TestPartnerNamesWrongAssignment(t *testing.T) {
+	c := testCluster(t)
+	spec, inputs, _, err := SampleJob(Tender, 4, c.Members, rand.New(rand.NewPCG(11, 11)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt, bad := range []string{c.Members[0], c.Members[len(c.Members)-1]} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		healthy := c.Network
+		c.NetworkOf = func(party string) transport.Network {
+			if party == bad {
+				return allocationTamperingNetwork{healthy, ShiftAllocationSalt}
+			}
+			return healthy
+		}
+		rep, err := c.Run(ctx, spec, inputs, RunOptions{Attempt: attempt})
+		c.NetworkOf = nil
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.RecipientErr; err != nil {
+			t.Fatalf("demander: %v", err)
+		}
+		for k := 0; k < len(spec.Providers)/2; k++ {
+			p := spec.Providers[2*k]
+			wantFault(t, "price slot "+p, rep.ProviderErrs[p], FaultBadOutput, bad)
+			if pr := rep.ProviderResult[p]; pr != nil && pr.Tender != nil {
+				t.Fatalf("price slot %s got an assignment from a wrong share", p)
+			}
+		}
+	}
+}
+
 // allocationTamperingNetwork rewrites every allocation message party sends
 // to a clearing bidder with tamper, as a faulty member would.
 type allocationTamperingNetwork struct {
@@ -408,9 +478,11 @@ func (c allocationTamperingConn) Send(ctx context.Context, to transport.PartyID,
 }
 
 // TestBidderNamesWrongAllocation: a clearing bidder names the member whose
-// allocation message is malformed or carries another commitment than the
-// one t+1 members agree on, first in committee order or not, and gets no
-// allocation; the committee and the recipient are unaffected.
+// allocation message is malformed, carries another commitment than the one
+// t+1 members agree on, or carries a well-formed share off the polynomial
+// of the others' (jobs.OpenOutput's rule), first in committee order or
+// not, and gets no allocation; the committee and the recipient are
+// unaffected.
 func TestBidderNamesWrongAllocation(t *testing.T) {
 	c := testCluster(t)
 	spec, inputs, _, err := SampleJob(Clearing, sizeFor(Clearing), c.Members, rand.New(rand.NewPCG(9, 9)))
@@ -425,6 +497,8 @@ func TestBidderNamesWrongAllocation(t *testing.T) {
 		{"other-commitment-first", c.Members[0], ShiftAllocationCommitment},
 		{"other-commitment-last", c.Members[len(c.Members)-1], ShiftAllocationCommitment},
 		{"malformed", c.Members[1], truncate},
+		{"wrong-share-first", c.Members[0], ShiftAllocationSalt},
+		{"wrong-share-last", c.Members[len(c.Members)-1], ShiftAllocationSalt},
 	}
 	for attempt, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
