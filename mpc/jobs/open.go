@@ -72,10 +72,13 @@ func (e *InconsistentSharesError) Error() string {
 // shares open it and every other received share is on their polynomial.
 // A missing share costs nothing while t+1 others are right; a wrong share
 // (well-formed but off the polynomial) refuses the output with an
-// *InconsistentSharesError naming its sender when the shares can tell —
-// so a member that sends a wrong share can deny the recipient its output,
-// but is then identified (it could not deny it unnamed, nor ever make the
-// recipient accept another output: the commitment binds the values).
+// *InconsistentSharesError naming its sender when the shares can tell. So
+// a member that sends a wrong share can deny the recipient its output
+// (which it could not while any t+1 right shares sufficed), and is named
+// for it whenever at least 2t+1 shares arrived and either it deviated
+// alone or t = 1; colluding deviants or members missing can leave it
+// unnamed (see OpenOutput). No set of wrong shares can make the recipient accept
+// another output: the commitment binds the values.
 func ReconstructOutput(committee int, parts []*OutputShare, commitment fr.Element) (fr.Vector, fr.Element, error) {
 	return OpenOutput(committee, parts, nil, commitment)
 }

@@ -162,20 +162,26 @@
 // takes the public part that t+1 members sent identically (with at most t
 // deviants, it is an honest member's) and names, refusing the result, every
 // member whose message is malformed (e.g. a share that is not a reduced
-// field element) or whose public part differs. A wrong share never changes
-// the result: only t+1 shares that open the signed commitment are used.
-// Whether an unused wrong, well-formed share is named depends on the type:
-// auctions check every member's share against t+1 that open the commitment
-// and name (and refuse) any that does not; a tender's award is opened by any
-// t+1 shares that open its commitment and the others go unchecked and
-// unnamed; a clearing's level salt is reconstructed from the first t+1
-// shares, so a wrong one among them makes the opening fail (refused, nobody
-// named, since the shares alone cannot say whose is wrong) and one after
-// them is unused and unnamed. A clearing bidder (or a tender quote's price
-// slot) checks the members' allocation messages the same way: malformed
-// ones and commitments other than the one t+1 members sent are named, and
-// the allocation opens from any t+1 shares that open that commitment (the
-// others unchecked and unnamed).
+// field element) or whose public part differs. Every SS output the
+// recipient or a bidder combines — an auction's winner and price, a
+// clearing's level salt (the level is public), a tender's award, a clearing
+// bidder's allocation and a tender price slot's assignment — then follows
+// one rule (jobs.OpenOutput): a set of t+1 well-formed shares whose
+// reconstruction opens the commitment is searched among all (t+1)-subsets,
+// never taken as the first t+1; every other received share is checked
+// against the polynomial that set defines; if any is off it, the output is
+// refused (secure with abort) and the members whose shares deviated beyond
+// doubt are named as a bad output (identified). With at least 2t+1 shares
+// received (e.g. every member's) and one deviant, or t = 1 (3 or 4
+// members), those are exactly the members whose share is off; with members missing (2t shares or fewer) or
+// colluders whose shifted shares also open the commitment, the shares alone
+// cannot tell and nobody is named rather than an honest member. If no t+1
+// shares open the commitment, nobody is named either (the shares cannot
+// tell: at most t of them are right), except that a bidder then names the
+// members that sent nothing. Otherwise a member that sent nothing is left
+// out while t+1 messages agree, and named as dropped when fewer arrived. A
+// wrong share can thus deny the recipient its output, never make it accept
+// another (the signed commitment binds it).
 //
 // # Spec, input files and results (JSON)
 //

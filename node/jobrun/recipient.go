@@ -40,8 +40,9 @@ type RecipientJob struct {
 // public key to the committee and decrypts the key-switched result from the
 // first member whose message verifies. For SS jobs it collects the members'
 // output messages and reconstructs the result (auctions: winner and price,
-// which only the recipient learns) and its commitment's salt from t+1
-// members' shares.
+// which only the recipient learns) and its commitment's salt by the one
+// rule of SS outputs (jobs.OpenOutput; doc.go, "SS results at the
+// recipient"): t+1 shares open the commitment, every other must agree.
 // Either way the committee's threshold signature on (job ID, input
 // commitments, output commitment) is verified, and the output commitment is
 // recomputed from what was received.
