@@ -77,8 +77,8 @@ func (e *InconsistentSharesError) Error() string {
 // (which it could not while any t+1 right shares sufficed), and is named
 // for it whenever at least 2t+1 shares arrived and either it deviated
 // alone or t = 1; colluding deviants or members missing can leave it
-// unnamed (see OpenOutput). No set of wrong shares can make the recipient accept
-// another output: the commitment binds the values.
+// unnamed (see OpenOutput). No set of wrong shares can make the recipient
+// accept another output: the commitment binds the values.
 func ReconstructOutput(committee int, parts []*OutputShare, commitment fr.Element) (fr.Vector, fr.Element, error) {
 	return OpenOutput(committee, parts, nil, commitment)
 }
@@ -96,12 +96,14 @@ func ReconstructOutput(committee int, parts []*OutputShare, commitment fr.Elemen
 // polynomials of the (t+1)-subsets that open the commitment, and with at
 // most one candidate (always when t = 1, or when one member deviates) the
 // parties off it are named. Checking against the one polynomial found first
-// would not do: t colluding members can shift their shares so that the
-// shifts vanish at 0 and at an honest party's point, and the t+1 shares
-// (theirs and that party's) then open the commitment on a polynomial the
-// other honest shares are off. With p ≤ 2t (members missing) nobody is
-// named: every share is on some polynomial through the output and t
-// received shares, the others at most t.
+// would not do: t ≥ 2 colluding members can shift their shares by a
+// polynomial of degree t that vanishes at 0 and at an honest party's point,
+// and the t+1 shares (theirs and that party's) then open the commitment on
+// a polynomial the other honest shares are off (see
+// TestOpenOutputCollusionNamesNoHonestMember). With p ≤ 2t (members
+// missing) nobody is named: every share is on a polynomial through the
+// output and max(1, p−t) ≤ t received shares, its own among them, that the
+// at most t others are off.
 func OpenOutput(committee int, parts []*OutputShare, public fr.Vector, commitment fr.Element) (fr.Vector, fr.Element, error) {
 	params, err := ss.NewParams(committee)
 	if err != nil {
