@@ -27,7 +27,7 @@ func TestSubsets(t *testing.T) {
 
 // sharedOutput shares (values, salt) among n parties and returns the shares
 // and the commitment Commit(public ‖ values, salt).
-func sharedOutput(t *testing.T, n int, public, vals fr.Vector, salt fr.Element, seed uint64) ([]*OutputShare, fr.Element) {
+func sharedOutput(t testing.TB, n int, public, vals fr.Vector, salt fr.Element, seed uint64) ([]*OutputShare, fr.Element) {
 	t.Helper()
 	prm, err := ss.NewParams(n)
 	if err != nil {
@@ -196,5 +196,34 @@ func TestOpenOutputPublicValues(t *testing.T) {
 		p[bad].Salt.Add(&p[bad].Salt, &one)
 		_, _, err := OpenOutput(n, p, level, c)
 		wantNamed(t, "level salt", err, bad)
+	}
+}
+
+// BenchmarkOpenOutput: the recipient's cost of opening a largest tender
+// award (2·MaxTenderQuotes values) from a committee of 9 (t = 4): every
+// share right; one wrong share first in order (every (t+1)-subset with it
+// is tried before one opens, then the candidates are searched).
+func BenchmarkOpenOutput(b *testing.B) {
+	const n = ss.MaxParties
+	vals := make(fr.Vector, 2*MaxTenderQuotes)
+	for i := range vals {
+		vals[i].SetUint64(uint64(i))
+	}
+	parts, c := sharedOutput(b, n, nil, vals, fr.NewElement(7), 1)
+	wrong := clone(parts)
+	one := fr.One()
+	wrong[0].Salt.Add(&wrong[0].Salt, &one)
+	for _, bc := range []struct {
+		name  string
+		parts []*OutputShare
+	}{{"honest", parts}, {"wrong-first", wrong}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				_, _, err := ReconstructOutput(n, bc.parts, c)
+				if bc.name == "honest" && err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
