@@ -227,3 +227,124 @@ func BenchmarkOpenOutput(b *testing.B) {
 		})
 	}
 }
+
+// TestOpenOutputNamesOnlyDeviants: randomized (fixed seed) over committee
+// sizes, deviant sets of at most t, missing members and shifts — random, or
+// crafted to vanish at 0 and at some honest parties' points so that the
+// deviants' shares open the commitment with them — the rule never accepts
+// a share off the polynomial or another output, never names a party that
+// did not deviate, and names the deviant when it is alone and at least
+// 2t+1 shares arrived.
+func TestOpenOutputNamesOnlyDeviants(t *testing.T) {
+	rng := newSeeded(2026)
+	rnd := func(k int) int {
+		var b [1]byte
+		_, _ = rng.Read(b[:])
+		return int(b[0]) % k
+	}
+	vals := fr.Vector{fr.NewElement(5), fr.NewElement(6), fr.NewElement(7)}
+	salt := fr.NewElement(8)
+	var accepted, named, unnamed, notOpened int
+	for trial := 0; trial < 400; trial++ {
+		n := ss.MinParties + rnd(ss.MaxParties-ss.MinParties+1)
+		prm, _ := ss.NewParams(n)
+		tt := prm.T
+		parts, c := sharedOutput(t, n, nil, vals, salt, uint64(trial))
+		perm := make([]int, n)
+		for i := range perm {
+			perm[i] = i
+		}
+		for i := n - 1; i > 0; i-- {
+			j := rnd(i + 1)
+			perm[i], perm[j] = perm[j], perm[i]
+		}
+		deviants := perm[:1+rnd(tt)]
+		honest := perm[len(deviants):]
+		// The shift: c·∏(x − r) over r ∈ {0} ∪ some honest points, of
+		// degree at most t, on one component (values or salt).
+		roots := []fr.Element{{}}
+		if len(deviants) > 1 && rnd(2) == 0 {
+			for _, h := range honest[:rnd(min(tt, len(honest)))] {
+				roots = append(roots, fr.NewElement(uint64(h+1)))
+			}
+		}
+		var coef fr.Element
+		coef.SetUint64(uint64(1 + rnd(200)))
+		comp := rnd(len(vals) + 1)
+		for _, d := range deviants {
+			x := fr.NewElement(uint64(d + 1))
+			shift := coef
+			for _, r := range roots {
+				var f fr.Element
+				f.Sub(&x, &r)
+				shift.Mul(&shift, &f)
+			}
+			if rnd(4) == 0 {
+				shift.SetUint64(uint64(1 + rnd(1000))) // unstructured
+			}
+			if comp == len(vals) {
+				parts[d].Salt.Add(&parts[d].Salt, &shift)
+			} else {
+				parts[d].Values[comp].Add(&parts[d].Values[comp], &shift)
+			}
+		}
+		// Missing members: any, keeping t+1 shares.
+		for _, j := range perm {
+			if rnd(5) == 0 && countPresent(parts) > tt+1 {
+				parts[j] = nil
+			}
+		}
+		sent := 0 // deviants whose share arrived
+		for _, d := range deviants {
+			if parts[d] != nil {
+				sent++
+			}
+		}
+		got, gotSalt, err := ReconstructOutput(n, parts, c)
+		if err == nil {
+			if sent > 0 || !got.Equal(vals) || !gotSalt.Equal(&salt) {
+				t.Fatalf("trial %d (n=%d): accepted with %d wrong shares", trial, n, sent)
+			}
+			accepted++
+			continue
+		}
+		if sent == 0 {
+			t.Fatalf("trial %d (n=%d): right shares refused: %v", trial, n, err)
+		}
+		var ie *InconsistentSharesError
+		if errors.As(err, &ie) {
+			for _, p := range ie.Parties {
+				if !slices.Contains(deviants, p) {
+					t.Fatalf("trial %d (n=%d): named %d, deviants %v", trial, n, p, deviants)
+				}
+			}
+			if sent == 1 && countPresent(parts) >= 2*tt+1 && len(ie.Parties) != 1 {
+				t.Fatalf("trial %d (n=%d): a lone deviant of %v not named (%v)", trial, n, deviants, err)
+			}
+			if len(ie.Parties) > 0 {
+				named++
+			} else {
+				unnamed++
+			}
+		} else if errors.Is(err, ErrNotOpened) {
+			notOpened++
+		} else {
+			t.Fatalf("trial %d (n=%d): %v", trial, n, err)
+		}
+	}
+	// Every outcome occurs with this seed, so that none goes untested.
+	if accepted == 0 || named == 0 || unnamed == 0 || notOpened == 0 {
+		t.Fatalf("outcomes: %d accepted, %d named, %d refused unnamed, %d not opened", accepted, named, unnamed, notOpened)
+	}
+	t.Logf("outcomes: %d accepted, %d named, %d refused unnamed, %d not opened", accepted, named, unnamed, notOpened)
+}
+
+func countPresent(parts []*OutputShare) int {
+	k := 0
+	for _, p := range parts {
+		if p != nil {
+			k++
+		}
+	}
+	return k
+}
