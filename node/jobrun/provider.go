@@ -315,9 +315,8 @@ func receiveAllocation(ctx context.Context, sess *Session, i, want int) (values 
 	vals, salt, err := jobs.ReconstructOutput(n, parts, com)
 	if errors.Is(err, jobs.ErrNotOpened) {
 		// No t+1 of the shares open the commitment: the shares alone
-		// cannot say whose is wrong (jobs.ErrNotOpened); the members that
-		// sent nothing, whose shares would have opened it were they
-		// honest, are named as before.
+		// cannot say whose is wrong (jobs.ErrNotOpened); as before, the
+		// members that sent nothing are named.
 		return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, err, missing...)
 	}
 	if err != nil {

@@ -558,11 +558,11 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		if level < -1 || level >= int64(len(prices)) {
 			return nil, fault(spec, FaultBadOutput, errors.New("clearing level out of range"))
 		}
-		// The level is public, its salt shared: the salt opens the level's
-		// commitment by the one rule (jobs.OpenOutput).
 		if c := jobs.CombineCommitments(cs); !c.Equal(&ocEl) {
 			return nil, fault(spec, FaultBadOutput, errors.New("commitments do not hash to the output commitment"))
 		}
+		// The level is public, its salt shared: the salt opens the level's
+		// commitment by the one rule (jobs.OpenOutput).
 		_, salt, err := jobs.OpenOutput(n, parts, fr.Vector{lv}, cs[0])
 		if err != nil {
 			return nil, shareFault(spec, "level salt", err)
