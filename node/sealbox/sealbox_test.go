@@ -7,7 +7,6 @@ import (
 	"testing"
 )
 
-
 func TestSealOpen(t *testing.T) {
 	x := suite.Scalar().Pick(suite.RandomStream())
 	P := suite.Point().Mul(x, nil)
