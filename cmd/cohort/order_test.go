@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -232,5 +234,27 @@ func TestPrintTenderOrder(t *testing.T) {
 	}
 	if s := b.String(); !strings.Contains(s, "under-filled: awarded 80 of the 100 units tendered") || strings.Contains(s, "next tender job") {
 		t.Errorf("awarded order show:\n%s", s)
+	}
+}
+
+// TestSealedQuoteNeedsAPIAndKeys: `order quote --sealed` is for a member
+// without a node: it refuses to run (exit code 2) without the node API to
+// post through, the input keys to prove with, or a member home.
+func TestSealedQuoteNeedsAPIAndKeys(t *testing.T) {
+	home := t.TempDir()
+	for name, args := range map[string][]string{
+		"no api":         {"--zk-keys", home},
+		"no keys":        {"--api", "127.0.0.1:1"},
+		"no member home": {"--api", "127.0.0.1:1", "--zk-keys", home},
+	} {
+		cmd := newOrderCmd()
+		cmd.SetArgs(append([]string{"quote", "J-1", "--sealed", "--home", home, "--price", "10", "--capacity", "5"}, args...))
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		err := cmd.Execute()
+		var ec *exitCodeError
+		if !errors.As(err, &ec) || ec.code != 2 {
+			t.Errorf("%s: %v, want exit code 2", name, err)
+		}
 	}
 }
