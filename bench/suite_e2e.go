@@ -19,6 +19,7 @@ import (
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/jobspec"
+	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
 	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
@@ -298,23 +299,30 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 			return err
 		}
 	}
-	var keys *zk.Keys
-	if len(run.sealed) > 0 {
-		// A quoter's client keeps the input circuit's keys loaded.
-		if keys, err = zk.LoadKeys(net.ZKKeysDir, zk.CircuitInput); err != nil {
-			return err
-		}
+	// A quoter without a node prepares its quote when it decides to quote,
+	// before the job exists: commitments, range proofs and shares depend on
+	// the order's terms and the committee only (node.TenderDraft). Sealing
+	// to the committee binds the job ID: that waits for the job.
+	suppliers, prepared, err := prepareSealedQuotes(ctx, net, run.sealed, order, sealedInputs)
+	if err != nil {
+		return err
 	}
 	t := time.Now()
 	phases := watchJob(ctx, net, jobID)
 	defer phases() // stops the watch on an early return; a second call is harmless
 	// The quoters without a node start now: each waits for the job on its
-	// node's API, then posts its sealed quote.
+	// node's API, then seals and posts its quote.
 	sctx, cancelSealed := context.WithCancel(ctx)
 	defer cancelSealed()
 	supplied := make(chan error, len(run.sealed))
 	for k, q := range run.sealed {
-		go func() { supplied <- net.SupplySealed(sctx, q, k%len(net.Nodes), keys, jobID, sealedInputs[q]) }()
+		go func() {
+			if err := localnet.WaitJob(sctx, suppliers[k].Client, jobID, time.Minute); err != nil {
+				supplied <- err
+				return
+			}
+			supplied <- suppliers[k].SupplyPrepared(sctx, jobID, prepared[q])
+		}()
 	}
 	_, got, err := net.Run(ctx, localnet.Job{ID: jobID, Type: "tender", Params: p,
 		Committee: "c1", Providers: providers, Recipient: "node2", Requester: 2})
@@ -379,6 +387,43 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 	fmt.Fprintf(progress, "e2e: tender of %d quotes %.2fs (%d partners); awarded on the ledger: order %s %s, %d units\n",
 		len(quoters), secs, len(got.Tender.Partners), o.ID, o.Status, o.Quantity)
 	return nil
+}
+
+// prepareSealedQuotes loads the input circuit's keys once (a quoter's
+// client keeps them loaded) and prepares each sealed quoter's two slots on
+// a draft of the tender on committee c1, spreading the quoters' clients
+// over the nodes' APIs.
+func prepareSealedQuotes(ctx context.Context, net *localnet.Net, quoters []string, order *ledgerpb.OrderCreate,
+	inputs map[string]map[string][]byte) ([]*node.SealedSupplier, map[string]map[string]*node.PreparedSlot, error) {
+	if len(quoters) == 0 {
+		return nil, nil, nil
+	}
+	keys, err := zk.LoadKeys(net.ZKKeysDir, zk.CircuitInput)
+	if err != nil {
+		return nil, nil, err
+	}
+	com, err := net.Clients[0].Committee(ctx, "c1")
+	if err != nil {
+		return nil, nil, err
+	}
+	suppliers := make([]*node.SealedSupplier, len(quoters))
+	prepared := map[string]map[string]*node.PreparedSlot{}
+	for k, q := range quoters {
+		if suppliers[k], err = net.Supplier(q, k%len(net.Nodes), keys); err != nil {
+			return nil, nil, err
+		}
+		draft, err := node.TenderDraft(order.OrderId, order.Quantity, order.MaxPrice, q, com.Members, int(com.Threshold))
+		if err != nil {
+			return nil, nil, err
+		}
+		prepared[q] = map[string]*node.PreparedSlot{}
+		for slot, raw := range inputs[q] {
+			if prepared[q][slot], err = suppliers[k].Prepare(ctx, draft, slot, raw); err != nil {
+				return nil, nil, fmt.Errorf("e2e: prepare %s: %w", slot, err)
+			}
+		}
+	}
+	return suppliers, prepared, nil
 }
 
 // watchJob follows a job on node0 until the returned func is called (once

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -77,11 +78,20 @@ func (s *SealedSupplier) JobSpec(ctx context.Context, jobID string) (*jobrun.Spe
 	return spec, keys, st.ChainID, nil
 }
 
-// SealedInput prepares the input of one of the member's slots from its
-// input file (the format a node reads, jobrun doc.go) and builds its job
-// input: commitment, range proof when the job bounds the slot, and one
-// sealed share per committee member.
-func (s *SealedSupplier) SealedInput(ctx context.Context, spec *jobrun.Spec, memberKeys []kyber.Point, chainID, slot string, inputFile []byte) (*ledgerpb.JobInput, error) {
+// PreparedSlot is one of the member's input slots committed, proven and
+// shared, not yet sealed to its job: what does not depend on the job.
+type PreparedSlot struct {
+	in    *jobrun.PreparedInput
+	vkID  string
+	proof []byte
+}
+
+// Prepare commits, proves (when spec bounds the slot) and shares one of the
+// member's slots from its input file (the format a node reads, jobrun
+// doc.go). spec is the job, or a draft of it with the slot, the committee
+// and the slot's range (TenderDraft): a quoter prepares before the tender
+// job exists and seals when it appears (Seal).
+func (s *SealedSupplier) Prepare(ctx context.Context, spec *jobrun.Spec, slot string, inputFile []byte) (*PreparedSlot, error) {
 	if jobspec.SlotMember(slot) != s.Name {
 		return nil, fmt.Errorf("slot %s is not %s's", slot, s.Name)
 	}
@@ -89,10 +99,7 @@ func (s *SealedSupplier) SealedInput(ctx context.Context, spec *jobrun.Spec, mem
 	if err != nil {
 		return nil, err
 	}
-	msg := &ledgerpb.JobInput{JobId: spec.ID, Commitment: in.Commitment}
-	if slot != s.Name {
-		msg.Provider = slot
-	}
+	ps := &PreparedSlot{in: in}
 	if _, _, bounded := spec.SlotRange(spec.ProviderIndex(slot)); bounded {
 		if s.InputKeys == nil {
 			return nil, errors.New("the job bounds its inputs: the input circuit's proving key is needed")
@@ -105,21 +112,57 @@ func (s *SealedSupplier) SealedInput(ctx context.Context, spec *jobrun.Spec, mem
 		if err != nil {
 			return nil, fmt.Errorf("prove %s: %w", slot, err)
 		}
-		if msg.Proof, err = pf.ProofBytes(); err != nil {
+		if ps.proof, err = pf.ProofBytes(); err != nil {
 			return nil, err
 		}
-		msg.VkId = s.InputKeys.Info.VKID
+		ps.vkID = s.InputKeys.Info.VKID
 	}
-	if msg.SealedShares, err = in.SealShares(spec, chainID, memberKeys); err != nil {
+	return ps, nil
+}
+
+// Seal makes a prepared slot the job input of job spec: the commitment,
+// the proof and one share per committee member sealed to its key
+// (jobrun.PreparedInput.Rebind checks the job fits what was prepared).
+func (s *SealedSupplier) Seal(spec *jobrun.Spec, memberKeys []kyber.Point, chainID string, ps *PreparedSlot) (*ledgerpb.JobInput, error) {
+	if err := ps.in.Rebind(spec); err != nil {
+		return nil, err
+	}
+	msg := &ledgerpb.JobInput{JobId: spec.ID, Commitment: ps.in.Commitment, VkId: ps.vkID, Proof: ps.proof}
+	if ps.in.Provider != s.Name {
+		msg.Provider = ps.in.Provider
+	}
+	var err error
+	if msg.SealedShares, err = ps.in.SealShares(spec, chainID, memberKeys); err != nil {
 		return nil, err
 	}
 	return msg, nil
 }
 
-// Supply builds and posts the sealed input of each of the member's slots
-// of a job, inputs[slot] being the slot's input file, and waits until each
-// is committed. The slots go concurrently (a quote's price and capacity).
-func (s *SealedSupplier) Supply(ctx context.Context, jobID string, inputs map[string][]byte) error {
+// TenderDraft is the draft of a tender job that a quoter prepares its
+// slots on (Prepare) before the job exists: its quote alone, for order
+// orderID of quantity units at most maxPrice each, on committee members.
+// The slots' ranges, [0, maxPrice] and [0, quantity], are the job's.
+func TenderDraft(orderID string, quantity, maxPrice uint64, member string, committee []string, threshold int) (*jobrun.Spec, error) {
+	// A tender has two quotes at least: the draft's second one, "draft",
+	// stands for the others; factors and partners do not touch the slots.
+	price, capacity := jobspec.TenderSlots(member)
+	otherPrice, otherCapacity := jobspec.TenderSlots("draft")
+	params, err := json.Marshal(jobrun.TenderParams{Order: orderID, Quantity: quantity, MaxPartners: 1, MaxPrice: maxPrice,
+		PriceFactors: []uint64{10_000, 10_000}})
+	if err != nil {
+		return nil, err
+	}
+	spec := &jobrun.Spec{ID: "draft", Type: jobrun.Tender, Params: params, Providers: []string{price, capacity, otherPrice, otherCapacity},
+		Committee: committee, Threshold: threshold, Recipient: "draft"}
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("tender draft: %w", err)
+	}
+	return spec, nil
+}
+
+// SupplyPrepared posts the member's prepared slots (by slot name) as its
+// sealed inputs to job jobID, waiting until each is committed.
+func (s *SealedSupplier) SupplyPrepared(ctx context.Context, jobID string, prepared map[string]*PreparedSlot) error {
 	spec, keys, chainID, err := s.JobSpec(ctx, jobID)
 	if err != nil {
 		return err
@@ -135,12 +178,12 @@ func (s *SealedSupplier) Supply(ctx context.Context, jobID string, inputs map[st
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			raw, ok := inputs[slot]
+			ps, ok := prepared[slot]
 			if !ok {
-				errs[k] = fmt.Errorf("no input for slot %s", slot)
+				errs[k] = fmt.Errorf("no prepared input for slot %s", slot)
 				return
 			}
-			msg, err := s.SealedInput(ctx, spec, keys, chainID, slot, raw)
+			msg, err := s.Seal(spec, keys, chainID, ps)
 			if err == nil {
 				err = s.submit(ctx, chainID, msg)
 			}
@@ -151,6 +194,28 @@ func (s *SealedSupplier) Supply(ctx context.Context, jobID string, inputs map[st
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// Supply builds and posts the sealed input of each of the member's slots
+// of a job that is on the ledger, inputs[slot] being the slot's input file,
+// and waits until each is committed.
+func (s *SealedSupplier) Supply(ctx context.Context, jobID string, inputs map[string][]byte) error {
+	spec, _, _, err := s.JobSpec(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	prepared := map[string]*PreparedSlot{}
+	for _, i := range spec.SlotsOf(s.Name) {
+		slot := spec.Providers[i]
+		raw, ok := inputs[slot]
+		if !ok {
+			return fmt.Errorf("no input for slot %s", slot)
+		}
+		if prepared[slot], err = s.Prepare(ctx, spec, slot, raw); err != nil {
+			return fmt.Errorf("slot %s: %w", slot, err)
+		}
+	}
+	return s.SupplyPrepared(ctx, jobID, prepared)
 }
 
 func (s *SealedSupplier) submit(ctx context.Context, chainID string, msg *ledgerpb.JobInput) error {

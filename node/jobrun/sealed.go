@@ -68,3 +68,34 @@ func openSealedInput(sess *Session, job CommitteeJob, i int) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Rebind makes an input prepared for a draft of a job (PrepareInput on a
+// spec that has the slot, the committee's size and the slot's range, but
+// not yet the job's ID or other providers) the input of slot p.Provider of
+// spec, the job as it appeared on the ledger. A provider without a node
+// uses it to commit, prove and share before the job exists, which does not
+// depend on the job (sealing does: SealShares binds the job's ID). It
+// refuses a job whose committee size, slot or range differ from the
+// draft's. Use a prepared input for one job only: the same commitment and
+// shares in two jobs would link them and hand two committees shares of the
+// same value.
+func (p *PreparedInput) Rebind(spec *Spec) error {
+	if err := spec.EnsureValid(); err != nil {
+		return err
+	}
+	idx := spec.ProviderIndex(p.Provider)
+	switch {
+	case idx < 0:
+		return fmt.Errorf("jobrun: %s is not a provider of job %s", p.Provider, spec.ID)
+	case spec.Type.IsHE():
+		return errors.New("jobrun: HE inputs are encrypted for their job")
+	case len(p.messages) != len(spec.Committee):
+		return fmt.Errorf("jobrun: input prepared for a committee of %d, job %s has %d", len(p.messages), spec.ID, len(spec.Committee))
+	}
+	lo, hi, bounded := spec.SlotRange(idx)
+	if bounded != p.hasRange || bounded && (lo != p.lo || hi != p.hi) {
+		return fmt.Errorf("jobrun: input prepared for the range [%d, %d], slot %s of job %s has [%d, %d]", p.lo, p.hi, p.Provider, spec.ID, lo, hi)
+	}
+	p.Index = idx
+	return nil
+}

@@ -2,6 +2,7 @@ package jobrun_test
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -157,6 +158,53 @@ func TestSealedQuoteView(t *testing.T) {
 			if _, err := sealbox.Open(own, aad, share); err == nil {
 				t.Errorf("member %d's share opened under another %s", j, name)
 			}
+		}
+	}
+}
+
+// TestRebindPreparedInput: a quote prepared on a draft of the tender (its
+// slot, the committee's size, the slot's range) moves onto the job as it
+// appears, at its index there; a job whose range or committee size differ
+// is refused.
+func TestRebindPreparedInput(t *testing.T) {
+	c := testCluster(t)
+	spec, inputs, _, _ := sealedTender(t, c)
+	slot := spec.Providers[4] // q2/price, index 4 in the job
+	var p TenderParams
+	if err := json.Unmarshal(spec.Params, &p); err != nil {
+		t.Fatal(err)
+	}
+	draft := func(maxPrice uint64, committee []string) *Spec {
+		dp := TenderParams{Order: p.Order, Quantity: p.Quantity, MaxPartners: 1, MaxPrice: maxPrice, PriceFactors: []uint64{10000, 10000}}
+		raw, _ := json.Marshal(dp)
+		other, otherCap := jobspec.TenderSlots("draft")
+		s := &Spec{ID: "draft", Type: Tender, Params: raw, Providers: []string{slot, spec.Providers[5], other, otherCap},
+			Committee: committee, Threshold: len(committee) - 1, Recipient: "draft"}
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	in, err := PrepareInput(draft(p.MaxPrice, spec.Committee), slot, inputs[slot], ProviderKeys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Index != 0 {
+		t.Fatalf("draft index %d", in.Index)
+	}
+	if err := in.Rebind(spec); err != nil || in.Index != 4 {
+		t.Fatalf("Rebind: index %d, %v", in.Index, err)
+	}
+	for name, d := range map[string]*Spec{
+		"another range":     draft(p.MaxPrice+1, spec.Committee),
+		"another committee": draft(p.MaxPrice, spec.Committee[:3]),
+	} {
+		in, err := PrepareInput(d, slot, inputs[slot], ProviderKeys{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Rebind(spec); err == nil {
+			t.Errorf("%s: rebound", name)
 		}
 	}
 }
