@@ -96,3 +96,43 @@ func TestSealedInputs(t *testing.T) {
 		t.Fatalf("sealed shares of a completed job: %d, %v; want pruned", len(got), err)
 	}
 }
+
+// FuzzSealedShares decodes arbitrary bytes as a job input and runs the
+// sealed-share checks of a member without a node on a 4-member committee:
+// never a panic, and an accepted input has exactly one share per member,
+// each within the bounds.
+func FuzzSealedShares(f *testing.F) {
+	ok, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(4, 130)})
+	short, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(3, 130)})
+	big, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: append(sealedShares(3, 130), make([]byte, MaxSealedShareBytes+1))})
+	f.Add(ok)
+	f.Add(short)
+	f.Add(big)
+	f.Add([]byte{})
+	com, _ := proto.Marshal(&ledgerpb.Committee{Id: "c1", Members: []string{"n0", "n1", "n2", "n3"}, Threshold: 3, Status: CommitteeActive})
+	st := mapState{string(keyCommittee("c1")): com}
+	idx := newMemberIndex()
+	idx.add(&ledgerpb.Member{Name: "firm0", SealingKey: testSealingKey("firm0")})
+	v := &committedView{members: idx}
+	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", CommitteeId: "c1", Providers: []string{"n0", "firm0"}}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) > MaxTxBytes {
+			return
+		}
+		var m ledgerpb.JobInput
+		if proto.Unmarshal(raw, &m) != nil {
+			return
+		}
+		if checkSealedShares("firm0", j, &m, v, st) != nil {
+			return
+		}
+		if len(m.SealedShares) != 4 {
+			t.Fatalf("accepted %d sealed shares for 4 members", len(m.SealedShares))
+		}
+		for _, s := range m.SealedShares {
+			if len(s) < minSealedShareBytes || len(s) > MaxSealedShareBytes {
+				t.Fatalf("accepted a sealed share of %d bytes", len(s))
+			}
+		}
+	})
+}
