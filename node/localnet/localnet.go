@@ -3,7 +3,9 @@
 // voting power), badger stores, libp2p host, API and
 // job scheduler, talking over loopback exactly as separate machines would.
 // `cohort demo` and the end-to-end benchmark drive it through the nodes'
-// APIs and signed txs, like any client.
+// APIs and signed txs, like any client. Members without a node
+// (Options.Nodeless) are keys only; callers act as them through a node's API
+// (SubmitAs, SupplySealed).
 package localnet
 
 import (
