@@ -254,9 +254,11 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 	}
 	for _, p := range m.Providers {
 		// A member without a node supplies its input sealed on the ledger
-		// (SS jobs); an HE input is ciphertexts sent to the committee.
-		if member := v.members.byName[jobspec.SlotMember(p)]; !HasNode(member) && spec.Type.IsHE() {
-			return txErr(CodeInvalid, "provider %q runs no node: it can supply SS jobs only (sealed shares)", member.Name)
+		// (SS jobs); an HE input is ciphertexts sent to the committee, and a
+		// clearing bidder's allocation comes to its node only. A tender
+		// quoter without a node reads its assignment in the award.
+		if member := v.members.byName[jobspec.SlotMember(p)]; !HasNode(member) && (spec.Type.IsHE() || spec.Type == jobspec.Clearing) {
+			return txErr(CodeInvalid, "provider %q runs no node: it can supply auctions and tenders only (sealed shares)", member.Name)
 		}
 	}
 	if r, ok := v.members.byName[m.Recipient]; !ok {

@@ -48,6 +48,11 @@ func TestSealedInputs(t *testing.T) {
 		if r := c.block(t, c.tx(t, 2, s))[0]; r.Code != CodeInvalid || !strings.Contains(r.Log, "runs no node") {
 			t.Fatalf("job for a recipient without a node: %d %s", r.Code, r.Log)
 		}
+		s = proto.Clone(submit).(*ledgerpb.JobSubmit)
+		s.JobId, s.Type, s.Params = "J-clear-firm", "clearing", []byte(`{"prices":[10,11],"sides":["buyer","seller"]}`)
+		if r := c.block(t, c.tx(t, 2, s))[0]; r.Code != CodeInvalid || !strings.Contains(r.Log, "runs no node") {
+			t.Fatalf("clearing with a bidder without a node: %d %s", r.Code, r.Log)
+		}
 		r := c.block(t, c.tx(t, 2, &ledgerpb.CommitteeCreate{CommitteeId: "c-firm", Members: []string{"node0", "node1", "firm0"}, Threshold: 2}))[0]
 		if r.Code == CodeOK {
 			t.Fatalf("committee with a member without a node accepted")
