@@ -19,5 +19,5 @@
 // and epochs are in power.go. A member registered without a peer ID runs no
 // node (HasNode): it signs txs and supplies SS job inputs with the shares
 // sealed to the committee (sealed.go), and is never a validator, committee
-// member or recipient.
+// member, recipient, HE provider or clearing bidder.
 package ledger
