@@ -114,7 +114,7 @@ func parseAwardResult(raw []byte, orderID string) (*ledgerpb.OrderAward, error) 
 // sealedQuote posts a member without a node's quote for a tender job:
 // it waits for the job, proves and seals each slot (node.SealedSupplier) and
 // posts both inputs through the node at api.
-func sealedQuote(cmd *cobra.Command, home, api, zkKeys, forOrder string, args []string, price, capacity uint64, wait time.Duration) error {
+func sealedQuote(cmd *cobra.Command, home, api, zkKeys, forOrder, committeeID string, args []string, price, capacity uint64, wait time.Duration) error {
 	if api == "" || zkKeys == "" {
 		return withExitCode(2, errors.New("--sealed needs --api (a member node's API) and --zk-keys (the input circuit's keys)"))
 	}
@@ -136,9 +136,13 @@ func sealedQuote(cmd *cobra.Command, home, api, zkKeys, forOrder string, args []
 	if len(args) == 1 {
 		id = args[0]
 	}
+	if committeeID != "" && forOrder == "" {
+		return withExitCode(2, errors.New("--committee prepares the quote on the order's terms: give --order too"))
+	}
+	var o *client.Order
 	if forOrder != "" {
-		o, err := c.Order(ctx, forOrder)
-		if err != nil {
+		var err error
+		if o, err = c.Order(ctx, forOrder); err != nil {
 			return err
 		}
 		if o.MaxPrice != 0 && price > o.MaxPrice || capacity > o.Quantity {
@@ -158,16 +162,40 @@ func sealedQuote(cmd *cobra.Command, home, api, zkKeys, forOrder string, args []
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "waiting for tender job %s on the ledger (up to %s)\n", id, wait)
-	if err := localnet.WaitJob(ctx, c, id, wait); err != nil {
-		return err
-	}
 	inputs := map[string][]byte{}
 	priceSlot, capacitySlot := jobspec.TenderSlots(me.Name)
 	inputs[priceSlot], _ = json.Marshal(jobrun.TenderInput{Price: &price})
 	inputs[capacitySlot], _ = json.Marshal(jobrun.TenderInput{Capacity: &capacity})
 	s := &node.SealedSupplier{Client: c, Name: me.Name, Account: account, InputKeys: keys}
-	if err := s.Supply(ctx, id, inputs); err != nil {
+	// With the order and the committee known, commit, prove and share now;
+	// only sealing (bound to the job ID) waits for the job.
+	var prepared map[string]*node.PreparedSlot
+	if committeeID != "" {
+		com, err := c.Committee(ctx, committeeID)
+		if err != nil {
+			return err
+		}
+		draft, err := node.TenderDraft(o.ID, o.Quantity, o.MaxPrice, me.Name, com.Members, int(com.Threshold))
+		if err != nil {
+			return err
+		}
+		prepared = map[string]*node.PreparedSlot{}
+		for slot, raw := range inputs {
+			if prepared[slot], err = s.Prepare(ctx, draft, slot, raw); err != nil {
+				return withExitCode(2, fmt.Errorf("slot %s: %w", slot, err))
+			}
+		}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "waiting for tender job %s on the ledger (up to %s)\n", id, wait)
+	if err := localnet.WaitJob(ctx, c, id, wait); err != nil {
+		return err
+	}
+	if prepared != nil {
+		err = s.SupplyPrepared(ctx, id, prepared)
+	} else {
+		err = s.Supply(ctx, id, inputs)
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "sealed quote of %s for tender job %s posted (price %d, capacity %d): commitments and range proofs on the ledger, shares sealed to the committee\n",
@@ -293,7 +321,7 @@ is submitted; the default ID is the order's next tender job ID, shown by 'order 
 	var price, capacity uint64
 	var forOrder string
 	var sealed bool
-	var api, zkKeys string
+	var api, zkKeys, committeeID string
 	var wait time.Duration
 	quote := &cobra.Command{
 		Use:   "quote [JOB] --price P --capacity C",
@@ -310,11 +338,12 @@ until the tender job is on the ledger (up to --wait), then commits each value wi
 proof (the ceremony's input keys, --zk-keys) and posts, signed with the member's key, the
 committee's Shamir shares each sealed to one committee member. The node relaying the txs
 learns nothing the ledger does not show. If chosen, the member finds its assignment in the
-order once the demander awards it (cohort order show ORDER).`,
+order once the demander awards it (cohort order show ORDER). With --order and --committee
+it prepares everything but the sealing (which binds the job ID) before the job appears.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sealed {
-				return sealedQuote(cmd, *home, api, zkKeys, forOrder, args, price, capacity, wait)
+				return sealedQuote(cmd, *home, api, zkKeys, forOrder, committeeID, args, price, capacity, wait)
 			}
 			cfg, err := node.LoadConfig(*home)
 			if err != nil {
@@ -373,6 +402,7 @@ order once the demander awards it (cohort order show ORDER).`,
 	quote.Flags().StringVar(&api, "api", "", "with --sealed: the API address of the member node to post through (host:port)")
 	quote.Flags().StringVar(&zkKeys, "zk-keys", "", "with --sealed: the directory of the input circuit's keys (from `cohort setup`)")
 	quote.Flags().DurationVar(&wait, "wait", 10*time.Minute, "with --sealed: how long to wait for the tender job to appear on the ledger")
+	quote.Flags().StringVar(&committeeID, "committee", "", "with --sealed and --order: the tender's committee, to commit, prove and share before the job appears (only sealing waits for it)")
 	_ = quote.MarkFlagRequired("price")
 	_ = quote.MarkFlagRequired("capacity")
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -241,14 +242,18 @@ func TestPrintTenderOrder(t *testing.T) {
 // without a node: it refuses to run (exit code 2) without the node API to
 // post through, the input keys to prove with, or a member home.
 func TestSealedQuoteNeedsAPIAndKeys(t *testing.T) {
-	home := t.TempDir()
+	home, firm := t.TempDir(), filepath.Join(t.TempDir(), "firm0")
+	if _, err := node.InitMember(firm, "firm0", ledger.RoleEnterprise); err != nil {
+		t.Fatal(err)
+	}
 	for name, args := range map[string][]string{
-		"no api":         {"--zk-keys", home},
-		"no keys":        {"--api", "127.0.0.1:1"},
-		"no member home": {"--api", "127.0.0.1:1", "--zk-keys", home},
+		"no api":                  {"--home", home, "--zk-keys", home},
+		"no keys":                 {"--home", home, "--api", "127.0.0.1:1"},
+		"no member home":          {"--home", home, "--api", "127.0.0.1:1", "--zk-keys", home},
+		"--committee, no --order": {"--home", firm, "--api", "127.0.0.1:1", "--zk-keys", home, "--committee", "c1"},
 	} {
 		cmd := newOrderCmd()
-		cmd.SetArgs(append([]string{"quote", "J-1", "--sealed", "--home", home, "--price", "10", "--capacity", "5"}, args...))
+		cmd.SetArgs(append([]string{"quote", "J-1", "--sealed", "--price", "10", "--capacity", "5"}, args...))
 		cmd.SetOut(io.Discard)
 		cmd.SetErr(io.Discard)
 		err := cmd.Execute()
