@@ -214,6 +214,11 @@ func collectInputs[T any](ctx context.Context, sess *Session, job CommitteeJob, 
 					kinds[i], errs[i] = FaultBadInput, err
 					return
 				}
+			} else if slices.Contains(spec.Nodeless, spec.ProviderNode(i)) {
+				// No session party to wait for (the ledger requires its
+				// sealed shares; a caller that lost them cannot run).
+				kinds[i], errs[i] = FaultMissingInput, fmt.Errorf("%s runs no node and no sealed share of %s was given", spec.ProviderNode(i), spec.Providers[i])
+				return
 			} else if b, err = sess.recv(ictx, spec.ProviderNode(i), slotRound(kindInput, i)); err != nil {
 				kinds[i], errs[i] = FaultMissingInput, err
 				return
