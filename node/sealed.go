@@ -167,9 +167,13 @@ func (s *SealedSupplier) SupplyPrepared(ctx context.Context, jobID string, prepa
 	if err != nil {
 		return err
 	}
+	return s.supply(ctx, spec, keys, chainID, prepared)
+}
+
+func (s *SealedSupplier) supply(ctx context.Context, spec *jobrun.Spec, keys []kyber.Point, chainID string, prepared map[string]*PreparedSlot) error {
 	slots := spec.SlotsOf(s.Name)
 	if len(slots) == 0 {
-		return fmt.Errorf("%s supplies no slot of job %s", s.Name, jobID)
+		return fmt.Errorf("%s supplies no slot of job %s", s.Name, spec.ID)
 	}
 	errs := make([]error, len(slots))
 	var wg sync.WaitGroup
@@ -200,7 +204,7 @@ func (s *SealedSupplier) SupplyPrepared(ctx context.Context, jobID string, prepa
 // of a job that is on the ledger, inputs[slot] being the slot's input file,
 // and waits until each is committed.
 func (s *SealedSupplier) Supply(ctx context.Context, jobID string, inputs map[string][]byte) error {
-	spec, _, _, err := s.JobSpec(ctx, jobID)
+	spec, keys, chainID, err := s.JobSpec(ctx, jobID)
 	if err != nil {
 		return err
 	}
@@ -215,7 +219,7 @@ func (s *SealedSupplier) Supply(ctx context.Context, jobID string, inputs map[st
 			return fmt.Errorf("slot %s: %w", slot, err)
 		}
 	}
-	return s.SupplyPrepared(ctx, jobID, prepared)
+	return s.supply(ctx, spec, keys, chainID, prepared)
 }
 
 func (s *SealedSupplier) submit(ctx context.Context, chainID string, msg *ledgerpb.JobInput) error {
