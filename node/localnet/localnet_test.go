@@ -311,7 +311,11 @@ func TestNodelessSealedTender(t *testing.T) {
 		t.Fatalf("order.award: %v", err)
 	}
 	// A chosen firm reads its assignment in the awarded order (the ledger
-	// checked the opening against the committee's signed commitment).
+	// checked the opening against the committee's signed commitment), here
+	// through node1 once it has the award's block.
+	if err := WaitHeight(ctx, net.Clients[1], net.committed.Load(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	o, err := net.Clients[1].Order(ctx, orderID)
 	if err != nil {
 		t.Fatal(err)
