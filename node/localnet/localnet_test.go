@@ -333,11 +333,102 @@ func TestNodelessSealedTender(t *testing.T) {
 	if s, err := net.Nodes[0].App().SealedInput(jobID, 2); s != nil || err != nil {
 		t.Fatalf("sealed shares of the ended job: %d, %v", len(s), err)
 	}
+	t.Run("a sealed share that does not open names its provider on the ledger", func(t *testing.T) {
+		sealedBadShare(ctx, t, net, keys, pol)
+	})
 	height, hash, err := net.Agree(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("4 nodes agree at height %d: AppHash %s", height, hash)
+}
+
+// sealedBadShare: firm1 posts its price with a valid commitment and range
+// proof but sealed shares that open for nobody (the ledger cannot tell);
+// the committee aborts the tender naming firm1's price slot as the culprit.
+func sealedBadShare(ctx context.Context, t *testing.T, net *Net, keys *zk.Keys, pol *policies.Policy) {
+	h, err := net.Clients[2].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, err := zk.GenerateSigningKey(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const orderID, jobID, quantity, maxPrice = "order-bad", "tender-bad", 50, 1000
+	if err := net.Submit(ctx, 2, func(p *ledgerpb.TxPayload) {
+		p.Msg = &ledgerpb.TxPayload_OrderCreate{OrderCreate: &ledgerpb.OrderCreate{OrderId: orderID, Product: "test",
+			Quantity: quantity, DeadlineHeight: h.Height + 5000, MinGrade: "C", MaxPartners: 1, Mode: ledger.ModeFixed,
+			Funds: quantity * maxPrice, ThresholdBps: 8000, CounterpartyKey: dk.PublicKey.Bytes(), Tender: true, MaxPrice: maxPrice}}
+	}); err != nil {
+		t.Fatalf("order.create: %v", err)
+	}
+	p := jobrun.TenderParams{Order: orderID, Quantity: quantity, MaxPartners: 1, MaxPrice: maxPrice}
+	var providers []string
+	for _, q := range []string{"node0", "firm1"} {
+		price, capacity := jobspec.TenderSlots(q)
+		providers = append(providers, price, capacity)
+		cr, err := net.Clients[2].Credit(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.PriceFactors = append(p.PriceFactors, pol.TenderPriceFactor(cr.Score))
+	}
+	price, capacity := uint64(500), uint64(20)
+	if err := net.WriteInput(providers[0], jobID, jobrun.TenderInput{Price: &price}); err != nil {
+		t.Fatal(err)
+	}
+	if err := net.WriteInput(providers[1], jobID, jobrun.TenderInput{Capacity: &capacity}); err != nil {
+		t.Fatal(err)
+	}
+	cheat := func() error {
+		s, err := net.Supplier("firm1", 3, keys)
+		if err != nil {
+			return err
+		}
+		if err := WaitJob(ctx, s.Client, jobID, time.Minute); err != nil {
+			return err
+		}
+		spec, memberKeys, chainID, err := s.JobSpec(ctx, jobID)
+		if err != nil {
+			return err
+		}
+		for k, in := range []jobrun.TenderInput{{Price: &price}, {Capacity: &capacity}} {
+			raw, _ := json.Marshal(in)
+			ps, err := s.Prepare(ctx, spec, providers[2+k], raw)
+			if err != nil {
+				return err
+			}
+			msg, err := s.Seal(spec, memberKeys, chainID, ps)
+			if err != nil {
+				return err
+			}
+			if k == 0 { // the price's shares: right sizes, sealed to nobody
+				for j := range msg.SealedShares {
+					if _, err := crand.Read(msg.SealedShares[j]); err != nil {
+						return err
+					}
+				}
+			}
+			if err := net.SubmitAs(ctx, "firm1", 3, func(p *ledgerpb.TxPayload) {
+				p.Msg = &ledgerpb.TxPayload_JobInput{JobInput: msg}
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cheated := make(chan error, 1)
+	go func() { cheated <- cheat() }()
+	rec, _, err := net.Run(ctx, Job{ID: jobID, Type: "tender", Params: p, Committee: "c1", Providers: providers,
+		Recipient: "node2", Requester: 2})
+	if cerr := <-cheated; cerr != nil {
+		t.Fatalf("firm1's inputs: %v", cerr)
+	}
+	if err == nil || rec == nil || rec.Status != ledger.JobAborted || rec.Culprit != providers[2] {
+		t.Fatalf("job with a share that does not open: %+v, %v; want aborted naming %s", rec, err, providers[2])
+	}
+	t.Logf("aborted: %s", rec.AbortReason)
 }
 
 func waitActive(ctx context.Context, c *client.Client, id string) error {
