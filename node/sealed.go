@@ -145,8 +145,12 @@ func (s *SealedSupplier) Seal(spec *jobrun.Spec, memberKeys []kyber.Point, chain
 func TenderDraft(orderID string, quantity, maxPrice uint64, member string, committee []string, threshold int) (*jobrun.Spec, error) {
 	// A tender has two quotes at least: the draft's second one, "draft",
 	// stands for the others; factors and partners do not touch the slots.
+	other := "draft"
+	if member == other {
+		other = "draft-other"
+	}
 	price, capacity := jobspec.TenderSlots(member)
-	otherPrice, otherCapacity := jobspec.TenderSlots("draft")
+	otherPrice, otherCapacity := jobspec.TenderSlots(other)
 	params, err := json.Marshal(jobrun.TenderParams{Order: orderID, Quantity: quantity, MaxPartners: 1, MaxPrice: maxPrice,
 		PriceFactors: []uint64{10_000, 10_000}})
 	if err != nil {
