@@ -17,10 +17,15 @@
 //
 //   - provider: PrepareInput (parse the input file, commit, encrypt or
 //     secret-share; the node posts PreparedInput.Commitment), then Provide
-//     (send; clearing bidders also receive their own allocation);
-//   - committee member: RunCommittee (collect inputs, check them against the
-//     commitments from the ledger, compute, sign the result record with t
-//     BLS shares, deliver) → Outcome, the result record to post;
+//     (send; clearing bidders also receive their own allocation). A
+//     provider without a node (listed in Spec.Nodeless, no session party)
+//     posts its SS shares sealed on the ledger instead
+//     (PreparedInput.SealShares, sealed.go) and never sends;
+//   - committee member: RunCommittee (collect inputs, its sealed share of a
+//     slot from the ledger when there is one (CommitteeJob.Sealed), check
+//     them against the commitments from the ledger, compute, sign the
+//     result record with t BLS shares, deliver) → Outcome, the result
+//     record to post;
 //   - recipient: ReceiveResult → Result, verified against the committee's
 //     signature and the output commitment.
 //
