@@ -321,7 +321,7 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 	supplied := make(chan error, len(run.sealed))
 	for k, q := range run.sealed {
 		go func() {
-			if err := localnet.WaitJob(sctx, suppliers[k].Client, jobID, time.Minute); err != nil {
+			if err := suppliers[k].WaitJob(sctx, jobID, time.Minute); err != nil {
 				supplied <- err
 				return
 			}

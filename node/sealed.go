@@ -1,14 +1,19 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"sync"
+	"time"
 
+	cmttypes "github.com/cometbft/cometbft/types"
 	"go.dedis.ch/kyber/v3"
 
 	"github.com/cohortnet/cohort/ledger"
@@ -25,8 +30,20 @@ import (
 // prove the slot's range, share to the committee) but, having no libp2p
 // peer, posts the committee's shares sealed to each member on the ledger
 // (JobInput.sealed_shares), through a member node's API, signed with the
-// member's own account key. The node it talks to learns nothing it could
-// not read on the ledger.
+// member's own account key.
+//
+// The node it talks to is not trusted with the shares: the committee
+// members' sealing keys and the chain ID come from the genesis the member
+// holds (Genesis), never from a node's answer, so a node that returned keys
+// of its own would be caught, not handed the shares. What the genesis does
+// not hold, the job and its committee (who the shares go to, how many), is
+// taken only when every one of Client and Witnesses returns the same: a
+// node that lies about them must collude with all the witnesses. With no
+// witness the supplier refuses unless TrustAPI says the member accepts the
+// one node's word (that node, if it lies about the committee, could have
+// the shares sealed to members it colludes with and read the quote). The
+// nodes see the inputs' commitments, proofs and sealed shares: what the
+// ledger shows everyone.
 type SealedSupplier struct {
 	Client  *client.Client
 	Name    string
@@ -35,16 +52,178 @@ type SealedSupplier struct {
 	// setup`, the node's jobs.zk_keys): a job that bounds its inputs needs
 	// a range proof with each.
 	InputKeys *zk.Keys
+	// Genesis is the chain's genesis as the member holds it
+	// (LoadSealingGenesis): the only source of the sealing keys and the
+	// chain ID. Nothing is sealed without it.
+	Genesis *SealingGenesis
+	// Witnesses are other member nodes' APIs: each must return the same
+	// job and committee as Client, and none may report a committee member's
+	// sealing key other than the genesis's.
+	Witnesses []*client.Client
+	// TrustAPI accepts Client's word alone on the job and its committee
+	// when there is no witness.
+	TrustAPI bool
 }
 
-// JobSpec reads a job's spec, its committee's members' sealing keys and the
-// chain ID from the node: what sealing an input needs.
+// SealingGenesis is what sealing takes from the genesis a member without a
+// node holds: the chain ID and each member's sealing key. `cohort testnet`
+// and the genesis build write the genesis into every member's home; on a
+// real network the operator hands it over out of band, as to a node.
+type SealingGenesis struct {
+	ChainID string
+	keys    map[string]kyber.Point
+}
+
+// LoadSealingGenesis reads the genesis in a member's home
+// (GenesisPath(home)).
+func LoadSealingGenesis(home string) (*SealingGenesis, error) {
+	raw, err := os.ReadFile(GenesisPath(home))
+	if err != nil {
+		return nil, fmt.Errorf("genesis of member home %s (copy the network's genesis.json there): %w", home, err)
+	}
+	return ParseSealingGenesis(raw)
+}
+
+// ParseSealingGenesis reads a CometBFT genesis document (genesis.json)
+// whose app state is the ledger's genesis.
+func ParseSealingGenesis(raw []byte) (*SealingGenesis, error) {
+	doc, err := cmttypes.GenesisDocFromJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	g, err := ledger.ParseGenesis(doc.AppState)
+	if err != nil {
+		return nil, err
+	}
+	sg := &SealingGenesis{ChainID: doc.ChainID, keys: map[string]kyber.Point{}}
+	for _, m := range g.Members {
+		if len(m.SealingKey) == 0 {
+			continue
+		}
+		if sg.keys[m.Name], err = supervision.ParsePublicKey(m.SealingKey); err != nil {
+			return nil, fmt.Errorf("genesis member %s: %w", m.Name, err)
+		}
+	}
+	return sg, nil
+}
+
+// SealingKey is member's sealing key in the genesis.
+func (g *SealingGenesis) SealingKey(member string) (kyber.Point, error) {
+	k, ok := g.keys[member]
+	if !ok {
+		return nil, fmt.Errorf("member %s has no sealing key in the genesis", member)
+	}
+	return k, nil
+}
+
+// nodes are the APIs whose answers must agree: Client first.
+func (s *SealedSupplier) nodes() ([]*client.Client, error) {
+	if s.Genesis == nil {
+		return nil, errors.New("no genesis: the sealing keys and the chain ID come from the genesis the member holds, never from a node")
+	}
+	if len(s.Witnesses) == 0 && !s.TrustAPI {
+		return nil, fmt.Errorf("only one node (%s) to learn the job and its committee from: give witness nodes, or accept trusting that node explicitly", s.Client.Addr())
+	}
+	return append([]*client.Client{s.Client}, s.Witnesses...), nil
+}
+
+// Committee reads committee id from Client and every witness and returns
+// it if they all agree on its members and threshold.
+func (s *SealedSupplier) Committee(ctx context.Context, id string) (*client.Committee, error) {
+	nodes, err := s.nodes()
+	if err != nil {
+		return nil, err
+	}
+	return agreedCommittee(ctx, nodes, id)
+}
+
+func agreedCommittee(ctx context.Context, nodes []*client.Client, id string) (*client.Committee, error) {
+	var first *client.Committee
+	for _, c := range nodes {
+		com, err := c.Committee(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("committee %s at %s: %w", id, c.Addr(), err)
+		}
+		if first == nil {
+			first = com
+			continue
+		}
+		if com.ID != first.ID || com.Threshold != first.Threshold || !slices.Equal(com.Members, first.Members) {
+			return nil, fmt.Errorf("committee %s: %s says members %v threshold %d, %s says %v threshold %d: refusing to seal",
+				id, nodes[0].Addr(), first.Members, first.Threshold, c.Addr(), com.Members, com.Threshold)
+		}
+	}
+	return first, nil
+}
+
+// sameJob reports whether two nodes' answers describe the same job: what
+// sealing and the spec depend on (its status and inputs move on).
+func sameJob(a, b *client.Job) bool {
+	var pa, pb bytes.Buffer
+	if json.Compact(&pa, a.Params) != nil || json.Compact(&pb, b.Params) != nil {
+		return false
+	}
+	return a.ID == b.ID && a.Type == b.Type && bytes.Equal(pa.Bytes(), pb.Bytes()) && slices.Equal(a.Providers, b.Providers) &&
+		a.Committee == b.Committee && a.Recipient == b.Recipient && a.Requester == b.Requester && a.DeadlineHeight == b.DeadlineHeight
+}
+
+// WaitJob waits until Client and every witness hold job id.
+func (s *SealedSupplier) WaitJob(ctx context.Context, id string, timeout time.Duration) error {
+	nodes, err := s.nodes()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, c := range nodes {
+		for {
+			_, err := c.Job(ctx, id)
+			if err == nil {
+				break
+			}
+			if !client.IsNotFound(err) {
+				return fmt.Errorf("job %s at %s: %w", id, c.Addr(), err)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for job %s at %s: %w", id, c.Addr(), ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// JobSpec returns a job's spec, its committee's members' sealing keys and
+// the chain ID: what sealing an input needs. The keys and the chain ID are
+// the genesis's; the job and the committee are what Client and every
+// witness agree on, each of them on the genesis's chain and reporting no
+// other sealing key for a committee member than the genesis's.
 func (s *SealedSupplier) JobSpec(ctx context.Context, jobID string) (*jobrun.Spec, []kyber.Point, string, error) {
-	j, err := s.Client.Job(ctx, jobID)
+	nodes, err := s.nodes()
 	if err != nil {
 		return nil, nil, "", err
 	}
-	com, err := s.Client.Committee(ctx, j.Committee)
+	var j *client.Job
+	for _, c := range nodes {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("status of %s: %w", c.Addr(), err)
+		}
+		if st.ChainID != s.Genesis.ChainID {
+			return nil, nil, "", fmt.Errorf("node %s is on chain %q, the genesis is %q's", c.Addr(), st.ChainID, s.Genesis.ChainID)
+		}
+		cj, err := c.Job(ctx, jobID)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("job %s at %s: %w", jobID, c.Addr(), err)
+		}
+		if j == nil {
+			j = cj
+		} else if !sameJob(j, cj) {
+			return nil, nil, "", fmt.Errorf("job %s: %s and %s disagree on it: refusing to seal", jobID, nodes[0].Addr(), c.Addr())
+		}
+	}
+	com, err := agreedCommittee(ctx, nodes, j.Committee)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -53,29 +232,35 @@ func (s *SealedSupplier) JobSpec(ctx context.Context, jobID string) (*jobrun.Spe
 	if err := spec.Validate(); err != nil {
 		return nil, nil, "", fmt.Errorf("job %s: %w", jobID, err)
 	}
-	members, err := s.Client.Members(ctx)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	keyOf := make(map[string]string, len(members))
-	for _, m := range members {
-		keyOf[m.Name] = m.SealingKey
-	}
 	keys := make([]kyber.Point, len(com.Members))
 	for k, m := range com.Members {
-		raw, err := hex.DecodeString(keyOf[m])
-		if err != nil || len(raw) == 0 {
-			return nil, nil, "", fmt.Errorf("committee member %s has no sealing key on the ledger", m)
-		}
-		if keys[k], err = supervision.ParsePublicKey(raw); err != nil {
-			return nil, nil, "", fmt.Errorf("committee member %s: %w", m, err)
+		if keys[k], err = s.Genesis.SealingKey(m); err != nil {
+			return nil, nil, "", fmt.Errorf("committee member: %w", err)
 		}
 	}
-	st, err := s.Client.Status(ctx)
-	if err != nil {
-		return nil, nil, "", err
+	// A node that reports another sealing key for a committee member than
+	// the genesis lies or serves another network: it is not sealed to
+	// anyway, but the member should not trust its other answers either.
+	for _, c := range nodes {
+		members, err := c.Members(ctx)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("members at %s: %w", c.Addr(), err)
+		}
+		for _, m := range members {
+			k := slices.Index(com.Members, m.Name)
+			if k < 0 {
+				continue
+			}
+			want, err := keys[k].MarshalBinary()
+			if err != nil {
+				return nil, nil, "", err
+			}
+			if m.SealingKey != hex.EncodeToString(want) {
+				return nil, nil, "", fmt.Errorf("node %s reports a sealing key for %s that is not the genesis's: refusing to seal", c.Addr(), m.Name)
+			}
+		}
 	}
-	return spec, keys, st.ChainID, nil
+	return spec, keys, s.Genesis.ChainID, nil
 }
 
 // PreparedSlot is one of the member's input slots committed, proven and

@@ -384,8 +384,14 @@ func (jr *jobRunner) tender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg0, err := node.LoadConfig(jr.nw.homes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Through node3, node0 witnessing the job and its committee; the sealing
+	// keys are the genesis's, in firm0's home.
 	firm := exec.CommandContext(jr.ctx, cohortBin, "order", "quote", "--order", "T1", "--committee", "c1", "--sealed",
-		"--home", filepath.Join(filepath.Dir(jr.nw.homes[0]), "firm0"), "--api", cfg3.API.Listen, "--zk-keys", keys,
+		"--home", filepath.Join(filepath.Dir(jr.nw.homes[0]), "firm0"), "--api", cfg3.API.Listen+","+cfg0.API.Listen, "--zk-keys", keys,
 		"--price", "950", "--capacity", "50", "--wait", "3m")
 	var firmOut bytes.Buffer
 	firm.Stdout, firm.Stderr = &firmOut, &firmOut

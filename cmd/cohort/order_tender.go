@@ -19,7 +19,6 @@ import (
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
-	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
@@ -113,10 +112,20 @@ func parseAwardResult(raw []byte, orderID string) (*ledgerpb.OrderAward, error) 
 
 // sealedQuote posts a member without a node's quote for a tender job:
 // it waits for the job, proves and seals each slot (node.SealedSupplier) and
-// posts both inputs through the node at api.
-func sealedQuote(cmd *cobra.Command, home, api, zkKeys, forOrder, committeeID string, args []string, price, capacity uint64, wait time.Duration) error {
-	if api == "" || zkKeys == "" {
-		return withExitCode(2, errors.New("--sealed needs --api (a member node's API) and --zk-keys (the input circuit's keys)"))
+// posts both inputs through the first node of apis. The sealing keys and
+// the chain ID come from the genesis in the member's home; the job and its
+// committee must be the same at every node of apis, and one node alone is
+// refused unless trustAPI.
+func sealedQuote(cmd *cobra.Command, home string, apis []string, trustAPI bool, zkKeys, forOrder, committeeID string, args []string, price, capacity uint64, wait time.Duration) error {
+	if len(apis) == 0 || zkKeys == "" {
+		return withExitCode(2, errors.New("--sealed needs --api (member nodes' APIs) and --zk-keys (the input circuit's keys)"))
+	}
+	if len(apis) == 1 && !trustAPI {
+		return withExitCode(2, fmt.Errorf("--api names one node (%s): it alone would tell which committee the quote is sealed to, and could name one it reads; "+
+			"give several nodes (--api a,b,c: all must agree on the job and the committee) or --trust-api to accept that node's word", apis[0]))
+	}
+	if committeeID != "" && forOrder == "" {
+		return withExitCode(2, errors.New("--committee prepares the quote on the order's terms: give --order too"))
 	}
 	raw, err := readInputFile(filepath.Join(home, "member.json"), 64<<10)
 	if err != nil {
@@ -130,14 +139,21 @@ func sealedQuote(cmd *cobra.Command, home, api, zkKeys, forOrder, committeeID st
 	if err != nil {
 		return err
 	}
-	c := client.New(api)
+	// The keys the shares are sealed to come from the genesis the member
+	// holds, never from a node.
+	gen, err := node.LoadSealingGenesis(home)
+	if err != nil {
+		return withExitCode(2, fmt.Errorf("refusing to seal without the network's genesis: %w", err))
+	}
+	c := client.New(apis[0])
+	var witnesses []*client.Client
+	for _, a := range apis[1:] {
+		witnesses = append(witnesses, client.New(a))
+	}
 	ctx := cmd.Context()
 	id := ""
 	if len(args) == 1 {
 		id = args[0]
-	}
-	if committeeID != "" && forOrder == "" {
-		return withExitCode(2, errors.New("--committee prepares the quote on the order's terms: give --order too"))
 	}
 	var o *client.Order
 	if forOrder != "" {
@@ -166,12 +182,12 @@ func sealedQuote(cmd *cobra.Command, home, api, zkKeys, forOrder, committeeID st
 	priceSlot, capacitySlot := jobspec.TenderSlots(me.Name)
 	inputs[priceSlot], _ = json.Marshal(jobrun.TenderInput{Price: &price})
 	inputs[capacitySlot], _ = json.Marshal(jobrun.TenderInput{Capacity: &capacity})
-	s := &node.SealedSupplier{Client: c, Name: me.Name, Account: account, InputKeys: keys}
+	s := &node.SealedSupplier{Client: c, Name: me.Name, Account: account, InputKeys: keys, Genesis: gen, Witnesses: witnesses, TrustAPI: trustAPI}
 	// With the order and the committee known, commit, prove and share now;
 	// only sealing (bound to the job ID) waits for the job.
 	var prepared map[string]*node.PreparedSlot
 	if committeeID != "" {
-		com, err := c.Committee(ctx, committeeID)
+		com, err := s.Committee(ctx, committeeID)
 		if err != nil {
 			return err
 		}
@@ -187,7 +203,7 @@ func sealedQuote(cmd *cobra.Command, home, api, zkKeys, forOrder, committeeID st
 		}
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "waiting for tender job %s on the ledger (up to %s)\n", id, wait)
-	if err := localnet.WaitJob(ctx, c, id, wait); err != nil {
+	if err := s.WaitJob(ctx, id, wait); err != nil {
 		return err
 	}
 	if prepared != nil {
@@ -320,7 +336,7 @@ is submitted; the default ID is the order's next tender job ID, shown by 'order 
 
 	var price, capacity uint64
 	var forOrder string
-	var sealed bool
+	var sealed, trustAPI bool
 	var api, zkKeys, committeeID string
 	var wait time.Duration
 	quote := &cobra.Command{
@@ -333,17 +349,27 @@ or --order ORDER for the order's next tender job. The quote stays private: the d
 learns it only if it is chosen, nobody else ever.
 
 A member without a node quotes with --sealed: --home is its member home (its account and
-sealing keys, member.json), --api a member node's API to talk through. The command waits
-until the tender job is on the ledger (up to --wait), then commits each value with a range
-proof (the ceremony's input keys, --zk-keys) and posts, signed with the member's key, the
-committee's Shamir shares each sealed to one committee member. The node relaying the txs
-learns nothing the ledger does not show. If chosen, the member finds its assignment in the
+sealing keys, member.json, and the network's genesis in cometbft/config/genesis.json, which
+'cohort testnet' writes and an operator otherwise hands over out of band), --api member
+nodes' APIs, comma-separated: it posts through the first. The command waits until the tender
+job is on every one of them (up to --wait), then commits each value with a range proof (the
+ceremony's input keys, --zk-keys) and posts, signed with the member's key, the committee's
+Shamir shares each sealed to one committee member.
+
+Whom the shares are sealed to is the security of the quote. The members' sealing keys and
+the chain ID are taken from the genesis only: without it the command refuses. The job and
+its committee are taken only if every node in --api returns the same, so a node that lies
+about them (to have the shares sealed to members it colludes with) must collude with all of
+them; a node that reports another sealing key for a committee member than the genesis is
+refused. With one node in --api the command refuses unless --trust-api says the member
+trusts that node with the quote. The nodes see what the ledger shows everyone: commitments,
+proofs and sealed shares. If chosen, the member finds its assignment in the
 order once the demander awards it (cohort order show ORDER). With --order and --committee
 it prepares everything but the sealing (which binds the job ID) before the job appears.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sealed {
-				return sealedQuote(cmd, *home, api, zkKeys, forOrder, committeeID, args, price, capacity, wait)
+				return sealedQuote(cmd, *home, splitList(api), trustAPI, zkKeys, forOrder, committeeID, args, price, capacity, wait)
 			}
 			cfg, err := node.LoadConfig(*home)
 			if err != nil {
@@ -399,7 +425,8 @@ it prepares everything but the sealing (which binds the job ID) before the job a
 	quote.Flags().Uint64Var(&capacity, "capacity", 0, "units this member can deliver (required)")
 	quote.Flags().StringVar(&forOrder, "order", "", "quote for this order's next tender job (and check the quote against its terms)")
 	quote.Flags().BoolVar(&sealed, "sealed", false, "as a member without a node: post the quote sealed to the committee through --api (--home is the member's home)")
-	quote.Flags().StringVar(&api, "api", "", "with --sealed: the API address of the member node to post through (host:port)")
+	quote.Flags().StringVar(&api, "api", "", "with --sealed: member nodes' API addresses (host:port), comma-separated: posts through the first; all must agree on the job and its committee")
+	quote.Flags().BoolVar(&trustAPI, "trust-api", false, "with --sealed and one node in --api: trust that node's word on the job and its committee (it could otherwise name a committee it reads the quote through)")
 	quote.Flags().StringVar(&zkKeys, "zk-keys", "", "with --sealed: the directory of the input circuit's keys (from `cohort setup`)")
 	quote.Flags().DurationVar(&wait, "wait", 10*time.Minute, "with --sealed: how long to wait for the tender job to appear on the ledger")
 	quote.Flags().StringVar(&committeeID, "committee", "", "with --sealed and --order: the tender's committee, to commit, prove and share before the job appears (only sealing waits for it)")
@@ -475,4 +502,15 @@ quotes. The order becomes a draft that the partners sign.`,
 	award.Flags().StringVar(&resultFile, "result", "", "the tender job's result file, - for stdin (default: this node's result of the order's tender job)")
 	award.Flags().BoolVar(&awardJSON, "json", false, "print the order as JSON")
 	return []*cobra.Command{tender, quote, award}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

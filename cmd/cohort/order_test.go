@@ -240,26 +240,35 @@ func TestPrintTenderOrder(t *testing.T) {
 
 // TestSealedQuoteNeedsAPIAndKeys: `order quote --sealed` is for a member
 // without a node: it refuses to run (exit code 2) without the node API to
-// post through, the input keys to prove with, or a member home.
+// post through, the input keys to prove with, a member home, or the
+// network's genesis in it (the sealing keys), and with one node in --api
+// unless --trust-api accepts that node's word on the committee.
 func TestSealedQuoteNeedsAPIAndKeys(t *testing.T) {
 	home, firm := t.TempDir(), filepath.Join(t.TempDir(), "firm0")
 	if _, err := node.InitMember(firm, "firm0", ledger.RoleEnterprise); err != nil {
 		t.Fatal(err)
 	}
-	for name, args := range map[string][]string{
-		"no api":                  {"--home", home, "--zk-keys", home},
-		"no keys":                 {"--home", home, "--api", "127.0.0.1:1"},
-		"no member home":          {"--home", home, "--api", "127.0.0.1:1", "--zk-keys", home},
-		"--committee, no --order": {"--home", firm, "--api", "127.0.0.1:1", "--zk-keys", home, "--committee", "c1"},
+	two := "127.0.0.1:1,127.0.0.1:2"
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"no api":                  {[]string{"--home", home, "--zk-keys", home}, "--api"},
+		"no keys":                 {[]string{"--home", home, "--api", two}, "--zk-keys"},
+		"one api, not trusted":    {[]string{"--home", firm, "--api", "127.0.0.1:1", "--zk-keys", home}, "--trust-api"},
+		"no member home":          {[]string{"--home", home, "--api", two, "--zk-keys", home}, "member.json"},
+		"no genesis":              {[]string{"--home", firm, "--api", two, "--zk-keys", home}, "without the network's genesis"},
+		"no genesis, trusted api": {[]string{"--home", firm, "--api", "127.0.0.1:1", "--trust-api", "--zk-keys", home}, "genesis"},
+		"--committee, no --order": {[]string{"--home", firm, "--api", two, "--zk-keys", home, "--committee", "c1"}, "--order"},
 	} {
 		cmd := newOrderCmd()
-		cmd.SetArgs(append([]string{"quote", "J-1", "--sealed", "--price", "10", "--capacity", "5"}, args...))
+		cmd.SetArgs(append([]string{"quote", "J-1", "--sealed", "--price", "10", "--capacity", "5"}, tc.args...))
 		cmd.SetOut(io.Discard)
 		cmd.SetErr(io.Discard)
 		err := cmd.Execute()
 		var ec *exitCodeError
-		if !errors.As(err, &ec) || ec.code != 2 {
-			t.Errorf("%s: %v, want exit code 2", name, err)
+		if !errors.As(err, &ec) || ec.code != 2 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want exit code 2 and %q", name, err, tc.want)
 		}
 	}
 }

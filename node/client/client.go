@@ -50,6 +50,9 @@ func New(addr string) *Client {
 	}
 }
 
+// Addr is the base URL of the API c talks to (for messages).
+func (c *Client) Addr() string { return c.base }
+
 // APIError is an error answer of the API.
 type APIError struct {
 	Status int

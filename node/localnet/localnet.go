@@ -190,7 +190,9 @@ func (n *Net) SubmitAs(ctx context.Context, name string, via int, set func(*ledg
 }
 
 // Supplier returns what supplies the sealed job inputs of the member
-// without a node called name through node via's API, proving with keys.
+// without a node called name through node via's API, proving with keys:
+// the sealing keys from the genesis in the member's home, the job and its
+// committee confirmed by every other node (its witnesses).
 func (n *Net) Supplier(name string, via int, keys *zk.Keys) (*node.SealedSupplier, error) {
 	m, err := n.member(name)
 	if err != nil {
@@ -200,18 +202,29 @@ func (n *Net) Supplier(name string, via int, keys *zk.Keys) (*node.SealedSupplie
 	if err != nil {
 		return nil, err
 	}
-	return &node.SealedSupplier{Client: n.Clients[via], Name: m.Name, Account: key, InputKeys: keys}, nil
+	g, err := node.LoadSealingGenesis(m.Home)
+	if err != nil {
+		return nil, err
+	}
+	var witnesses []*client.Client
+	for i, c := range n.Clients {
+		if i != via {
+			witnesses = append(witnesses, c)
+		}
+	}
+	return &node.SealedSupplier{Client: n.Clients[via], Name: m.Name, Account: key, InputKeys: keys, Genesis: g,
+		Witnesses: witnesses, TrustAPI: len(witnesses) == 0}, nil
 }
 
-// SupplySealed waits until node via holds job jobID, then posts the sealed
+// SupplySealed waits until every node holds job jobID, then posts the sealed
 // inputs of the member without a node called name (inputs[slot] is each
-// slot's input file) through it, as `cohort order quote --sealed` does.
+// slot's input file) through node via, as `cohort order quote --sealed` does.
 func (n *Net) SupplySealed(ctx context.Context, name string, via int, keys *zk.Keys, jobID string, inputs map[string][]byte) error {
 	s, err := n.Supplier(name, via, keys)
 	if err != nil {
 		return err
 	}
-	if err := WaitJob(ctx, n.Clients[via], jobID, time.Minute); err != nil {
+	if err := s.WaitJob(ctx, jobID, time.Minute); err != nil {
 		return err
 	}
 	return s.Supply(ctx, jobID, inputs)

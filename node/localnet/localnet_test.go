@@ -386,7 +386,7 @@ func sealedBadShare(ctx context.Context, t *testing.T, net *Net, keys *zk.Keys, 
 		if err != nil {
 			return err
 		}
-		if err := WaitJob(ctx, s.Client, jobID, time.Minute); err != nil {
+		if err := s.WaitJob(ctx, jobID, time.Minute); err != nil {
 			return err
 		}
 		spec, memberKeys, chainID, err := s.JobSpec(ctx, jobID)
