@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/node/sealbox"
 	"github.com/cohortnet/cohort/policies"
 )
 
@@ -188,6 +189,14 @@ func (g *Genesis) Validate() error {
 		}
 		if len(m.SealingKey) != 0 && len(m.SealingKey) != sealingKeyBytes {
 			return fmt.Errorf("genesis member %q: sealing key must be %d bytes", m.Name, sealingKeyBytes)
+		}
+		if len(m.SealingKey) != 0 {
+			// Shares and records sealed to a key of small order open for
+			// anyone: such a key is refused here, where every member's is
+			// registered.
+			if _, err := sealbox.ParsePublicKey(m.SealingKey); err != nil {
+				return fmt.Errorf("genesis member %q: %w", m.Name, err)
+			}
 		}
 		if len(m.DKGKey) != 0 && len(m.DKGKey) != dkgKeyBytes {
 			return fmt.Errorf("genesis member %q: DKG key must be %d bytes", m.Name, dkgKeyBytes)

@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -140,4 +142,20 @@ func FuzzSealedShares(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGenesisRefusesSmallOrderSealingKey: a genesis member whose sealing
+// key is the order-2 point (0, −1) is refused (shares sealed to it would
+// open for anyone); the same member with a prime-order key is taken.
+func TestGenesisRefusesSmallOrderSealingKey(t *testing.T) {
+	order2, _ := hex.DecodeString("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+	g := Genesis{Members: []GenesisMember{{Name: "firm0", Roles: []string{RoleEnterprise},
+		AccountKey: deterministicKey("account/firm0").Public().(ed25519.PublicKey), SealingKey: order2}}}
+	if err := g.Validate(); err == nil || !strings.Contains(err.Error(), "prime order") {
+		t.Fatalf("order-2 sealing key: %v", err)
+	}
+	g.Members[0].SealingKey = testSealingKey("firm0")
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -30,10 +30,43 @@ var suite = edwards25519.NewBlakeSHA256Ed25519()
 // associated data, or tampered bytes (the causes are not told apart).
 var ErrOpen = errors.New("sealbox: message does not open")
 
+// ErrKey is returned for a recipient key that is not a point of the
+// prime-order subgroup (or is the identity).
+var ErrKey = errors.New("sealbox: the recipient key is not a point of prime order")
+
+// ParsePublicKey decodes a 32-byte sealing key and refuses one that is not
+// in the prime-order subgroup (CheckPublicKey).
+func ParsePublicKey(b []byte) (kyber.Point, error) {
+	if len(b) != PointBytes {
+		return nil, fmt.Errorf("sealing key must be %d bytes, got %d", PointBytes, len(b))
+	}
+	P := suite.Point()
+	if err := P.UnmarshalBinary(b); err != nil {
+		return nil, fmt.Errorf("sealing key: %w", err)
+	}
+	if err := CheckPublicKey(P); err != nil {
+		return nil, err
+	}
+	return P, nil
+}
+
+// CheckPublicKey refuses a recipient key outside the prime-order subgroup:
+// with a key of small order, S = r·P takes one of at most 8 values whatever
+// r is, so anyone opens what is sealed to it (the order-2 point (0, −1)
+// makes S = P, public); with a torsion component, S would reveal r mod 8.
+// A member's own GenerateKey never makes one; a forged genesis entry could.
+func CheckPublicKey(P kyber.Point) error {
+	if P == nil || !primeOrder(P) {
+		return ErrKey
+	}
+	return nil
+}
+
 // Seal encrypts msg to the holder of the private key of pub, bound to aad.
+// It refuses a pub that is not of prime order (CheckPublicKey).
 func Seal(pub kyber.Point, aad, msg []byte) ([]byte, error) {
-	if pub == nil || pub.Equal(suite.Point().Null()) {
-		return nil, errors.New("sealbox: no recipient key")
+	if err := CheckPublicKey(pub); err != nil {
+		return nil, err
 	}
 	r := suite.Scalar().Pick(suite.RandomStream())
 	R := suite.Point().Mul(r, nil)

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+
+	"go.dedis.ch/kyber/v3"
 )
 
 func TestSealOpen(t *testing.T) {
@@ -65,5 +67,43 @@ func TestTorsionEphemeralRefused(t *testing.T) {
 		if _, err := Open(x, nil, bad); !errors.Is(err, ErrOpen) {
 			t.Errorf("%s ephemeral key: %v, want ErrOpen", name, err)
 		}
+	}
+}
+
+// TestSmallOrderRecipientRefused: a recipient key of small order (the
+// order-2 point (0, −1): S = r·P is P or the identity whatever r is, so
+// anyone would open) or with a torsion component is refused by Seal and by
+// ParsePublicKey; a key of prime order is taken.
+func TestSmallOrderRecipientRefused(t *testing.T) {
+	order2, _ := hex.DecodeString("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+	T := suite.Point()
+	if err := T.UnmarshalBinary(order2); err != nil {
+		t.Fatal(err)
+	}
+	x := suite.Scalar().Pick(suite.RandomStream())
+	P := suite.Point().Mul(x, nil)
+	for name, k := range map[string]kyber.Point{
+		"order 2": T, "mixed": suite.Point().Add(P, T), "identity": suite.Point().Null(), "nil": nil,
+	} {
+		if _, err := Seal(k, nil, []byte("m")); !errors.Is(err, ErrKey) {
+			t.Errorf("Seal to %s key: %v, want ErrKey", name, err)
+		}
+		if k == nil {
+			continue
+		}
+		b, _ := k.MarshalBinary()
+		if _, err := ParsePublicKey(b); !errors.Is(err, ErrKey) {
+			t.Errorf("ParsePublicKey(%s): %v, want ErrKey", name, err)
+		}
+	}
+	b, _ := P.MarshalBinary()
+	if got, err := ParsePublicKey(b); err != nil || !got.Equal(P) {
+		t.Fatalf("ParsePublicKey(prime order): %v", err)
+	}
+	if _, err := ParsePublicKey(b[:31]); err == nil {
+		t.Error("a 31-byte key parsed")
+	}
+	if _, err := Seal(P, nil, []byte("m")); err != nil {
+		t.Fatal(err)
 	}
 }

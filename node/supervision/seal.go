@@ -16,6 +16,8 @@ import (
 	"go.dedis.ch/kyber/v3"
 	"go.dedis.ch/kyber/v3/encrypt/ecies"
 	"go.dedis.ch/kyber/v3/group/edwards25519"
+
+	"github.com/cohortnet/cohort/node/sealbox"
 )
 
 // Limits on untrusted sealed records, checked before anything is allocated
@@ -46,16 +48,11 @@ func GenerateKey() KeyPair {
 	return KeyPair{Private: x, Public: suite.Point().Mul(x, nil)}
 }
 
-// ParsePublicKey decodes a 32-byte sealing public key.
+// ParsePublicKey decodes a 32-byte sealing public key, refusing one that
+// is not a point of the prime-order subgroup (sealbox.CheckPublicKey: what
+// is sealed to a small-order key opens for anyone).
 func ParsePublicKey(b []byte) (kyber.Point, error) {
-	if len(b) != suite.PointLen() {
-		return nil, fmt.Errorf("sealing key must be %d bytes, got %d", suite.PointLen(), len(b))
-	}
-	p := suite.Point()
-	if err := p.UnmarshalBinary(b); err != nil {
-		return nil, fmt.Errorf("sealing key: %w", err)
-	}
-	return p, nil
+	return sealbox.ParsePublicKey(b)
 }
 
 // SaveKey writes a private sealing key with mode 0600.

@@ -2,6 +2,7 @@ package supervision
 
 import (
 	"bytes"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,5 +92,27 @@ func TestSealOpenWithMarkupInPublicInfo(t *testing.T) {
 	got, err := parsed.Open("m", k)
 	if err != nil || !bytes.Equal(got, private) {
 		t.Fatalf("open: %v", err)
+	}
+}
+
+// TestParsePublicKeySmallOrder: the order-2 point and a key with a torsion
+// component are refused as sealing keys (what is sealed to a small-order key
+// opens for anyone).
+func TestParsePublicKeySmallOrder(t *testing.T) {
+	order2, _ := hex.DecodeString("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+	if _, err := ParsePublicKey(order2); err == nil {
+		t.Error("order-2 sealing key accepted")
+	}
+	T := suite.Point()
+	if err := T.UnmarshalBinary(order2); err != nil {
+		t.Fatal(err)
+	}
+	mixed, _ := suite.Point().Add(GenerateKey().Public, T).MarshalBinary()
+	if _, err := ParsePublicKey(mixed); err == nil {
+		t.Error("sealing key with a torsion component accepted")
+	}
+	good, _ := GenerateKey().Public.MarshalBinary()
+	if _, err := ParsePublicKey(good); err != nil {
+		t.Fatal(err)
 	}
 }
