@@ -43,19 +43,30 @@ import (
 // (firm0 … firm16, enterprises in genesis and the policy, keys only) quote
 // sealed, as most firms that quote will not run a node. Each one's client
 // (node.SealedSupplier, what `cohort order quote --sealed --order O
-// --committee c1` runs) precomputes, before the job is submitted, what does
-// not depend on the job: the commitments, range proofs (the input keys
-// loaded once) and Shamir shares of its two slots, on a draft of the tender
-// with the order's terms and the committee (node.TenderDraft). When the job
-// is submitted (the timed window) it waits for the job on a node's API
-// (firms spread over the 4 nodes), seals the shares to the committee (the
-// AAD binds the job ID) and posts both inputs signed with its own key. A
-// client that starts from nothing at submission proves in the window too:
-// 2.79 s instead of 1.44 s in one quiet run (load ~2).
+// --committee c1 --api …` runs) has the genesis (the sealing keys) and the
+// input circuit's keys loaded, and talks through one node's API (firms
+// spread over the 4 nodes) with the 3 others as witnesses of the job and the
+// committee. A tender's figure runs from the job.submit tx to node2's
+// order.award committed: the award opened and checked on the ledger, where
+// the chosen quoters without a node read their assignments ("submit →
+// assignment anchored").
+//
+// Two figures for the 20-quote tender. e2e.tender20_s: each sealed quoter
+// precomputed, before the job is submitted, what does not depend on the
+// job: the commitments, range proofs and Shamir shares of its two slots, on
+// a draft of the tender with the order's terms and the committee
+// (node.TenderDraft). A real quoter can: it quotes on an order it has read
+// on the ledger, for the committee the demander names (`order quote
+// --sealed --order O --committee c1` does just this), and only the sealing
+// binds the job ID. In the window it waits for the job, seals the shares to
+// the committee and posts both inputs signed with its own key.
+// e2e.tender20_cold_s: the same tender (another order) where the sealed
+// quoters start from nothing when the job appears: commitments, range
+// proofs, shares, sealing and posting all in the window.
 //
 // COHORT_BENCH_E2E, if set, is a comma-separated list of the jobs to run
-// (credit, vickrey3, clearing, vickrey10, tender, tender20); the network and
-// its committee setup run for any of them.
+// (credit, vickrey3, clearing, vickrey10, tender, tender20: both 20-quote
+// figures); the network and its committee setup run for any of them.
 func runE2ESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	only := map[string]bool{}
 	for _, name := range strings.Split(os.Getenv("COHORT_BENCH_E2E"), ",") {
@@ -133,6 +144,10 @@ func e2eFourMembers(ctx context.Context, want func(string) bool, log *slog.Logge
 			run.quoters = append(run.quoters, m.Name)
 			run.sealed = append(run.sealed, m.Name)
 		}
+		if err := e2eTender(ctx, net, run, rng, res, progress); err != nil {
+			return err
+		}
+		run.cold = true
 		if err := e2eTender(ctx, net, run, rng, res, progress); err != nil {
 			return err
 		}
@@ -240,23 +255,26 @@ func e2eVickrey10(ctx context.Context, net *localnet.Net, rng *rand.Rand, res Re
 }
 
 // tenderRun is one tender of the suite: who quotes (sealed: the quoters
-// without a node) and what node2 orders.
+// without a node) and what node2 orders. cold: the sealed quoters prepare
+// nothing before the job appears.
 type tenderRun struct {
 	quoters     []string
 	sealed      []string
 	quantity    uint64
 	maxPartners int
+	cold        bool
 }
 
 // e2eTender: node2 creates a tendering order; each quoter quotes from its
 // own node, or sealed through a node's API if it has none (price and
 // capacity slots, each range proven), with the price factor of its rating
-// under the policy; submit → node2 holds the award → the result is anchored
-// (the figure, e2e.tender<quotes>_s). The award and each node quoter's saved
-// assignment are checked against the plaintext rule, and node2's
-// order.award (the ledger checks the opening against the signed output
-// commitment) must make the order a draft with the chosen partners, where
-// each chosen quoter without a node reads its assignment.
+// under the policy; submit → node2 holds the award → node2's order.award
+// committed (the ledger checks the opening against the signed output
+// commitment and writes the partners: every assignment anchored), the
+// figure e2e.tender<quotes>_s (_cold_s for a cold run). The award and each
+// node quoter's saved assignment are checked against the plaintext rule,
+// and the order must be a draft with the chosen partners, where each
+// chosen quoter without a node reads its assignment.
 func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.Rand, res Results, progress io.Writer) error {
 	quoters := run.quoters
 	st, err := net.Clients[2].Status(ctx)
@@ -268,7 +286,11 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 		return err
 	}
 	const maxPrice = 10_000
-	orderID, jobID, quantity := fmt.Sprintf("order-%d", len(quoters)), fmt.Sprintf("tender%d", len(quoters)), run.quantity
+	label := fmt.Sprint(len(quoters))
+	if run.cold {
+		label += "-cold"
+	}
+	orderID, jobID, quantity := "order-"+label, "tender"+label, run.quantity
 	order := &ledgerpb.OrderCreate{OrderId: orderID, Product: "bench", Quantity: quantity, DeadlineHeight: st.Height + 5000,
 		MinGrade: "C", MaxPartners: uint32(run.maxPartners), Mode: ledger.ModeFixed, Funds: quantity * maxPrice, ThresholdBps: 8000,
 		CounterpartyKey: dk.PublicKey.Bytes(), Tender: true, MaxPrice: maxPrice}
@@ -306,10 +328,17 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 	// A quoter without a node prepares its quote when it decides to quote,
 	// before the job exists: commitments, range proofs and shares depend on
 	// the order's terms and the committee only (node.TenderDraft). Sealing
-	// to the committee binds the job ID: that waits for the job.
-	suppliers, prepared, err := prepareSealedQuotes(ctx, net, run.sealed, order, sealedInputs)
+	// to the committee binds the job ID: that waits for the job. A cold
+	// quoter prepares nothing before.
+	suppliers, err := sealedSuppliers(net, run.sealed)
 	if err != nil {
 		return err
+	}
+	var prepared map[string]map[string]*node.PreparedSlot
+	if !run.cold {
+		if prepared, err = prepareSealedQuotes(ctx, suppliers, run.sealed, order, sealedInputs); err != nil {
+			return err
+		}
 	}
 	t := time.Now()
 	phases := watchJob(ctx, net, jobID)
@@ -325,11 +354,31 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 				supplied <- err
 				return
 			}
+			if run.cold {
+				supplied <- suppliers[k].Supply(sctx, jobID, sealedInputs[q])
+				return
+			}
 			supplied <- suppliers[k].SupplyPrepared(sctx, jobID, prepared[q])
 		}()
 	}
 	_, got, err := net.Run(ctx, localnet.Job{ID: jobID, Type: "tender", Params: p,
 		Committee: "c1", Providers: providers, Recipient: "node2", Requester: 2})
+	completed := time.Since(t).Seconds()
+	if err == nil && got.Tender == nil {
+		err = fmt.Errorf("e2e: tender job %s has no tender result", jobID)
+	}
+	// The award anchors every assignment: the window ends when it commits.
+	var award *ledgerpb.OrderAward
+	if err == nil {
+		var salt []byte
+		var commitments [][]byte
+		if salt, commitments, err = got.Tender.Opening(); err == nil {
+			award = &ledgerpb.OrderAward{OrderId: orderID, JobId: jobID, Award: got.Tender.Award, Salt: salt, Commitments: commitments}
+			if err = net.Submit(ctx, 2, func(p *ledgerpb.TxPayload) { p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: award} }); err != nil {
+				err = fmt.Errorf("e2e: order.award: %w", err)
+			}
+		}
+	}
 	secs := time.Since(t).Seconds()
 	cancelSealed()
 	var serrs []error
@@ -339,7 +388,7 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 	if err != nil {
 		return errors.Join(err, errors.Join(serrs...))
 	}
-	fmt.Fprintf(progress, "e2e: tender of %d quotes: %s\n", len(quoters), phases())
+	fmt.Fprintf(progress, "e2e: tender of %d quotes: %s; award committed %.2fs\n", len(quoters), phases(), secs)
 	want := jobruntest.PlainTender(p, prices, capacities)
 	if got.Tender == nil || !slices.Equal(got.Tender.Award, want) {
 		return fmt.Errorf("e2e: tender award %+v, plaintext %v", got.Tender, want)
@@ -361,14 +410,6 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 			return fmt.Errorf("e2e: %s's assignment %+v, plaintext (%d, %d)", q, a, want[2*k], want[2*k+1])
 		}
 	}
-	salt, commitments, err := got.Tender.Opening()
-	if err != nil {
-		return err
-	}
-	award := &ledgerpb.OrderAward{OrderId: orderID, JobId: jobID, Award: got.Tender.Award, Salt: salt, Commitments: commitments}
-	if err := net.Submit(ctx, 2, func(p *ledgerpb.TxPayload) { p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: award} }); err != nil {
-		return fmt.Errorf("e2e: order.award: %w", err)
-	}
 	o, err := net.Clients[2].Order(ctx, orderID)
 	if err != nil {
 		return err
@@ -387,47 +428,58 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 			return fmt.Errorf("e2e: %s in the awarded order %+v, plaintext (%d, %d)", q, o.Partners, want[2*k], want[2*k+1])
 		}
 	}
-	res[fmt.Sprintf("e2e.tender%d_s", len(quoters))] = secs
-	fmt.Fprintf(progress, "e2e: tender of %d quotes %.2fs (%d partners); awarded on the ledger: order %s %s, %d units\n",
-		len(quoters), secs, len(got.Tender.Partners), o.ID, o.Status, o.Quantity)
+	figure, how := fmt.Sprintf("e2e.tender%d_s", len(quoters)), ""
+	if run.cold {
+		figure, how = fmt.Sprintf("e2e.tender%d_cold_s", len(quoters)), " (sealed quoters cold)"
+	}
+	res[figure] = secs
+	fmt.Fprintf(progress, "e2e: tender of %d quotes%s %.2fs to the award committed (%.2fs to the result; %d partners); order %s %s, %d units\n",
+		len(quoters), how, secs, completed, len(got.Tender.Partners), o.ID, o.Status, o.Quantity)
 	return nil
 }
 
-// prepareSealedQuotes loads the input circuit's keys once (a quoter's
-// client keeps them loaded) and prepares each sealed quoter's two slots on
-// a draft of the tender on committee c1, spreading the quoters' clients
-// over the nodes' APIs.
-func prepareSealedQuotes(ctx context.Context, net *localnet.Net, quoters []string, order *ledgerpb.OrderCreate,
-	inputs map[string]map[string][]byte) ([]*node.SealedSupplier, map[string]map[string]*node.PreparedSlot, error) {
+// sealedSuppliers are the sealed quoters' clients, spread over the nodes'
+// APIs (each with the other nodes as witnesses) and sharing the input
+// circuit's keys, loaded once (a quoter's client keeps them loaded).
+func sealedSuppliers(net *localnet.Net, quoters []string) ([]*node.SealedSupplier, error) {
 	if len(quoters) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	keys, err := zk.LoadKeys(net.ZKKeysDir, zk.CircuitInput)
 	if err != nil {
-		return nil, nil, err
-	}
-	com, err := net.Clients[0].Committee(ctx, "c1")
-	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	suppliers := make([]*node.SealedSupplier, len(quoters))
-	prepared := map[string]map[string]*node.PreparedSlot{}
 	for k, q := range quoters {
 		if suppliers[k], err = net.Supplier(q, k%len(net.Nodes), keys); err != nil {
-			return nil, nil, err
+			return nil, err
+		}
+	}
+	return suppliers, nil
+}
+
+// prepareSealedQuotes prepares each sealed quoter's two slots on a draft of
+// the tender on committee c1 (as its nodes agree on it).
+func prepareSealedQuotes(ctx context.Context, suppliers []*node.SealedSupplier, quoters []string, order *ledgerpb.OrderCreate,
+	inputs map[string]map[string][]byte) (map[string]map[string]*node.PreparedSlot, error) {
+	prepared := map[string]map[string]*node.PreparedSlot{}
+	for k, q := range quoters {
+		com, err := suppliers[k].Committee(ctx, "c1")
+		if err != nil {
+			return nil, err
 		}
 		draft, err := node.TenderDraft(order.OrderId, order.Quantity, order.MaxPrice, q, com.Members, int(com.Threshold))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		prepared[q] = map[string]*node.PreparedSlot{}
 		for slot, raw := range inputs[q] {
 			if prepared[q][slot], err = suppliers[k].Prepare(ctx, draft, slot, raw); err != nil {
-				return nil, nil, fmt.Errorf("e2e: prepare %s: %w", slot, err)
+				return nil, fmt.Errorf("e2e: prepare %s: %w", slot, err)
 			}
 		}
 	}
-	return suppliers, prepared, nil
+	return prepared, nil
 }
 
 // watchJob follows a job on node0 until the returned func is called (once
