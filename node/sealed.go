@@ -264,11 +264,14 @@ func (s *SealedSupplier) JobSpec(ctx context.Context, jobID string) (*jobrun.Spe
 }
 
 // PreparedSlot is one of the member's input slots committed, proven and
-// shared, not yet sealed to its job: what does not depend on the job.
+// shared, not yet sealed to its job: what does not depend on the job. It
+// keeps the slot's input file (in memory only) so that a job that does not
+// fit the draft it was prepared on can be supplied afresh (supply).
 type PreparedSlot struct {
 	in    *jobrun.PreparedInput
 	vkID  string
 	proof []byte
+	input []byte
 }
 
 // Prepare commits, proves (when spec bounds the slot) and shares one of the
@@ -284,7 +287,7 @@ func (s *SealedSupplier) Prepare(ctx context.Context, spec *jobrun.Spec, slot st
 	if err != nil {
 		return nil, err
 	}
-	ps := &PreparedSlot{in: in}
+	ps := &PreparedSlot{in: in, input: inputFile}
 	if _, _, bounded := spec.SlotRange(spec.ProviderIndex(slot)); bounded {
 		if s.InputKeys == nil {
 			return nil, errors.New("the job bounds its inputs: the input circuit's proving key is needed")
@@ -350,7 +353,8 @@ func TenderDraft(orderID string, quantity, maxPrice uint64, member string, commi
 }
 
 // SupplyPrepared posts the member's prepared slots (by slot name) as its
-// sealed inputs to job jobID, waiting until each is committed.
+// sealed inputs to job jobID, waiting until each is committed. A slot
+// prepared on terms the job does not have is prepared afresh (sealSlot).
 func (s *SealedSupplier) SupplyPrepared(ctx context.Context, jobID string, prepared map[string]*PreparedSlot) error {
 	spec, keys, chainID, err := s.JobSpec(ctx, jobID)
 	if err != nil {
@@ -376,7 +380,7 @@ func (s *SealedSupplier) supply(ctx context.Context, spec *jobrun.Spec, keys []k
 				errs[k] = fmt.Errorf("no prepared input for slot %s", slot)
 				return
 			}
-			msg, err := s.Seal(spec, keys, chainID, ps)
+			msg, err := s.sealSlot(ctx, spec, keys, chainID, slot, ps)
 			if err == nil {
 				err = s.submit(ctx, chainID, msg)
 			}
@@ -387,6 +391,23 @@ func (s *SealedSupplier) supply(ctx context.Context, spec *jobrun.Spec, keys []k
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// sealSlot seals a prepared slot to the job. A slot prepared on a draft the
+// job does not fit (another committee size, another range: the demander
+// chose other terms than the quoter expected) is prepared afresh from its
+// input file rather than the quote lost; the draft's commitment and shares,
+// never posted, are dropped.
+func (s *SealedSupplier) sealSlot(ctx context.Context, spec *jobrun.Spec, keys []kyber.Point, chainID, slot string, ps *PreparedSlot) (*ledgerpb.JobInput, error) {
+	if err := ps.in.Rebind(spec); err != nil {
+		if ps.input == nil {
+			return nil, err
+		}
+		if ps, err = s.Prepare(ctx, spec, slot, ps.input); err != nil {
+			return nil, fmt.Errorf("prepare afresh for job %s: %w", spec.ID, err)
+		}
+	}
+	return s.Seal(spec, keys, chainID, ps)
 }
 
 // Supply builds and posts the sealed input of each of the member's slots

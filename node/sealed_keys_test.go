@@ -21,6 +21,7 @@ import (
 	"github.com/cohortnet/cohort/node/jobrun"
 	"github.com/cohortnet/cohort/node/sealbox"
 	"github.com/cohortnet/cohort/node/supervision"
+	"github.com/cohortnet/cohort/zk"
 )
 
 // fakeAPI is a member node's API as a node that lies may answer it: the
@@ -210,5 +211,63 @@ func TestSealingKeysFromGenesis(t *testing.T) {
 	// The committee a quoter prepares on is confirmed the same way.
 	if _, err := supplier(n.genesis, false, n.honest, small).Committee(ctx, "c1"); err == nil {
 		t.Error("Committee accepted two nodes that disagree")
+	}
+}
+
+// TestPreparedSlotFallsBack: a quote prepared on a draft the job does not
+// fit (a committee of 3 where the job's has 4; another max price, so
+// another range) is not lost: the supplier prepares it afresh for the job,
+// and every committee member opens its share with its genesis key. Seal
+// alone refuses the stale preparation, and one without its input file
+// cannot fall back.
+func TestPreparedSlotFallsBack(t *testing.T) {
+	ctx := context.Background()
+	n := newSealingNet(t)
+	keys, err := zk.DevSetup(ctx, zk.CircuitInput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &SealedSupplier{Name: "firm0", Genesis: n.genesis, InputKeys: keys, Client: n.honest.serve(t), Witnesses: []*client.Client{n.honest.serve(t)}}
+	spec, memberKeys, chainID, err := s.JobSpec(ctx, "T1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, _ := jobspec.TenderSlots("firm0")
+	price := uint64(4321)
+	raw, _ := json.Marshal(jobrun.TenderInput{Price: &price})
+	for name, draft := range map[string]func() (*jobrun.Spec, error){
+		"committee of 3": func() (*jobrun.Spec, error) {
+			return TenderDraft("O1", 100, 10000, "firm0", []string{"node0", "node1", "node2"}, 2)
+		},
+		"other max price": func() (*jobrun.Spec, error) { return TenderDraft("O1", 100, 20000, "firm0", spec.Committee, 3) },
+	} {
+		d, err := draft()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := s.Prepare(ctx, d, fp, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Seal(spec, memberKeys, chainID, ps); err == nil {
+			t.Fatalf("%s: Seal took a preparation the job does not fit", name)
+		}
+		msg, err := s.sealSlot(ctx, spec, memberKeys, chainID, fp, ps)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(msg.SealedShares) != len(spec.Committee) || len(msg.Proof) == 0 {
+			t.Fatalf("%s: %d sealed shares, proof of %d bytes", name, len(msg.SealedShares), len(msg.Proof))
+		}
+		for j, c := range msg.SealedShares {
+			m := spec.Committee[j]
+			if _, err := sealbox.Open(n.keys[m].Private, jobrun.SealedShareAAD(chainID, "T1", fp, m), c); err != nil {
+				t.Errorf("%s: %s cannot open its share: %v", name, m, err)
+			}
+		}
+		ps.input = nil
+		if _, err := s.sealSlot(ctx, spec, memberKeys, chainID, fp, ps); err == nil {
+			t.Errorf("%s: fell back without the input file", name)
+		}
 	}
 }
