@@ -18,15 +18,34 @@ import (
 // for any input), and keeps them in state under sealedin/<job>/<slot> until
 // the job ends, when finishJob prunes them in slot order. Committee nodes
 // read their ciphertext of each sealed slot from their own committed state
-// once the job is running (App.SealedInput); a ciphertext that does not open
-// or shares that fail the engine's checks blame the provider as a bad
-// libp2p share does.
+// once the job is running (App.SealedInput).
+//
+// Blame, and what it rests on:
+//   - A ciphertext that does not open for its member: the committee aborts
+//     naming the slot as culprit (bad-input) and, in the reason, the
+//     member(s) that claim it (node/jobrun agreeInputs). The claim is
+//     unproven — nobody else can open that share — so the ledger records
+//     the culprit without penalising it. A proof of it (the member posts
+//     S = x·R with a Chaum–Pedersen proof that S and its sealing key share
+//     x) is not built.
+//   - Shares that open but whose value does not open the posted commitment
+//     name the slot (commitment-mismatch), as for a libp2p input.
+//   - Shares that all open but are not on one degree-t polynomial fail the
+//     engine's consistency check of dealt inputs: the job aborts
+//     mpc-check-failed naming NOBODY (each member sees only its own share).
+//     Feldman or Pedersen commitments to the sharing, posted with the
+//     shares, would make the dealer accountable; not built.
+//
+// No forward secrecy: pruning empties the state, not the chain. The job
+// input txs stay in the block history forever, sealed under the members'
+// long-term sealing keys; whoever ever holds the sealing key files of
+// t_ss+1 = ⌊(n−1)/2⌋+1 members of a committee (2 of a committee of 4; the
+// SS threshold, not the committee's signature threshold) can read every
+// sealed input ever posted to it.
 //
 // Why state rather than the block's txs: a committee node reads one key of
 // its own state (a restarted node too), with no tx index or block-store
-// scan, and the state stays bounded by the open jobs (the txs stay in the
-// chain's history as every tx does; the ciphertexts open only to the
-// committee).
+// scan, and the state stays bounded by the open jobs.
 
 // Bounds of sealed shares. A scalar input's share message is about 80 bytes
 // sealed into about 130; 16 KiB holds a clearing curve of some 400 levels

@@ -437,6 +437,8 @@ func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, timeou
 	all[conn.Self()] = status
 	kinds := make([]FaultKind, len(spec.Providers))
 	errs := make([]error, len(spec.Providers))
+	// claims[i][k]: the members that reported provider i's input as k.
+	claims := make([]map[FaultKind][]string, len(spec.Providers))
 	for j, st := range all {
 		if len(st) != len(spec.Providers) {
 			return fault(spec, FaultMemberDropped, errors.New("malformed input status"), spec.Committee[j])
@@ -445,13 +447,28 @@ func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, timeou
 			if c == 0 || int(c) >= len(codes) {
 				continue
 			}
+			if claims[i] == nil {
+				claims[i] = map[FaultKind][]string{}
+			}
+			claims[i][codes[c]] = append(claims[i][codes[c]], spec.Committee[j])
 			if kinds[i] == "" || codes[c] != FaultMissingInput {
 				kinds[i] = codes[c]
 				errs[i] = fmt.Errorf("reported by member %s", spec.Committee[j])
 			}
 		}
 	}
-	return inputFault(spec, kinds, errs)
+	agreed := inputFault(spec, kinds, errs)
+	var afe *FaultError
+	if errors.As(agreed, &afe) {
+		for _, p := range afe.Parties {
+			if i := spec.ProviderIndex(p); i >= 0 && claims[i] != nil {
+				afe.Claimants = append(afe.Claimants, claims[i][afe.Kind]...)
+			}
+		}
+		slices.Sort(afe.Claimants)
+		afe.Claimants = slices.Compact(afe.Claimants)
+	}
+	return agreed
 }
 
 // sign runs the committee's signing round on the result record.

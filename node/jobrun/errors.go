@@ -49,7 +49,14 @@ type FaultError struct {
 	Job     string
 	Kind    FaultKind
 	Parties []string // party IDs as in the Spec, sorted
-	Err     error
+	// Claimants are the committee members whose word an input fault rests
+	// on (agreeInputs: each member that reported a named provider's input
+	// missing, malformed, its sealed share not opening, or not opening its
+	// commitment), sorted. The others cannot check such a claim (a sealed
+	// share opens only for its member; a proof of it is not built), so the
+	// abort names who made it as well as whom it accuses.
+	Claimants []string
+	Err       error
 }
 
 func (e *FaultError) Error() string {
@@ -61,9 +68,14 @@ func (e *FaultError) Error() string {
 
 func (e *FaultError) Unwrap() error { return e.Err }
 
-// Reason is the short, non-secret abort reason: kind and parties.
+// Reason is the short, non-secret abort reason: kind and parties, and
+// the members that claimed an input fault.
 func (e *FaultError) Reason() string {
-	return string(e.Kind) + ": " + strings.Join(e.Parties, ",")
+	r := string(e.Kind) + ": " + strings.Join(e.Parties, ",")
+	if len(e.Claimants) > 0 {
+		r += " (claimed by " + strings.Join(e.Claimants, ",") + ")"
+	}
+	return r
 }
 
 // ErrExcluded is returned by a committee member that the recipient left out

@@ -18,7 +18,10 @@ import (
 // job, the input slot and the member. The ledger bounds and keeps them; a
 // committee member opens its own (CommitteeJob.Sealed) when the job runs.
 // Fewer than t+1 members learn nothing from their shares, as for shares
-// sent over libp2p; nobody else can open any.
+// sent over libp2p; nobody else can open any — while the members' sealing
+// keys stay secret: the ciphertexts stay in the chain's history and the
+// keys are long-term, so t+1 leaked key files open every share ever sealed
+// to the committee (no forward secrecy; ledger/sealed.go).
 
 // SealedShareAAD is the associated data that binds the sealed share of
 // input slot to committee member of job on chain: a ciphertext moved to

@@ -3,8 +3,10 @@ package jobrun_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,7 +66,9 @@ func TestTenderSealedQuotes(t *testing.T) {
 
 // TestSealedShareNotOpeningNamesProvider: one member's sealed share of a
 // slot that does not open (a flipped bit; the ledger cannot tell) makes the
-// whole committee abort naming that slot, as a malformed libp2p share does.
+// whole committee abort naming that slot, as a malformed libp2p share does,
+// and naming the member that claims it (its claim is unproven: the abort
+// reason says whose word it is).
 func TestSealedShareNotOpeningNamesProvider(t *testing.T) {
 	c := testCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -81,6 +85,11 @@ func TestSealedShareNotOpeningNamesProvider(t *testing.T) {
 	}
 	for _, m := range c.Members {
 		wantFault(t, "member "+m, rep.MemberErrs[m], FaultBadInput, bad)
+		var fe *FaultError
+		errors.As(rep.MemberErrs[m], &fe)
+		if !slices.Equal(fe.Claimants, []string{c.Members[1]}) || !strings.Contains(fe.Reason(), "claimed by "+c.Members[1]) {
+			t.Errorf("member %s: claimants %v, reason %q; want %s", m, fe.Claimants, fe.Reason(), c.Members[1])
+		}
 	}
 	if rep.Result != nil {
 		t.Fatal("the demander got a result of an aborted job")

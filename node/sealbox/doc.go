@@ -17,7 +17,17 @@
 // another context does not open. An R of small order (S the identity) is
 // refused on both sides.
 //
+// Recipient keys are long-term (each member's sealing key, registered at
+// genesis, never rotated) and a sealed message carries no erasable state:
+// there is NO forward secrecy. Whatever was sealed to a key opens for
+// whoever ever holds that key's file, for as long as the ciphertext exists —
+// and sealed job inputs are in the chain's block history forever. For
+// Shamir shares sealed to a committee, t_ss+1 = ⌊(n−1)/2⌋+1 leaked member
+// key files (2 of a committee of 4) reveal every input ever sealed to it.
+// Recipient keys outside the prime-order subgroup are refused
+// (CheckPublicKey): what is sealed to a small-order key opens for anyone.
+//
 // Its user is the sealed job input: a member without a node posts its Shamir
 // shares on the ledger, each sealed to one committee member
-// (node/jobrun.SealInput, ledger JobInput.sealed_shares).
+// (jobrun.PreparedInput.SealShares, ledger JobInput.sealed_shares).
 package sealbox
