@@ -1,6 +1,9 @@
 package sealbox
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 // FuzzOpen: untrusted sealed bytes never panic, and only the sender's
 // exact bytes open.
@@ -18,6 +21,30 @@ func FuzzOpen(f *testing.F) {
 		msg, err := Open(x, []byte("aad"), b)
 		if err == nil && len(msg) != len(b)-Overhead {
 			t.Fatalf("opened %d bytes from %d", len(msg), len(b))
+		}
+	})
+}
+
+// FuzzParsePublicKey: untrusted key bytes (a genesis entry, a node's
+// answer) never panic, and a key that parses is of prime order and can be
+// sealed to.
+func FuzzParsePublicKey(f *testing.F) {
+	good, _ := suite.Point().Mul(suite.Scalar().SetInt64(0x5ea1b0c5), nil).MarshalBinary()
+	order2 := append(append([]byte{0xec}, bytes.Repeat([]byte{0xff}, 30)...), 0x7f)
+	f.Add(good)
+	f.Add(order2)
+	f.Add(make([]byte, PointBytes))
+	f.Add(good[:PointBytes-1])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		P, err := ParsePublicKey(b)
+		if err != nil {
+			return
+		}
+		if CheckPublicKey(P) != nil {
+			t.Fatal("a parsed key is not of prime order")
+		}
+		if _, err := Seal(P, nil, []byte("m")); err != nil {
+			t.Fatalf("sealing to a parsed key: %v", err)
 		}
 	})
 }
