@@ -1,0 +1,272 @@
+package sharecheck
+
+import (
+	"fmt"
+	"math/big"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
+
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// Setup is the statement of lattigo v5's mhe setup shares that the check
+// covers: the collective-public-key share (CKG) and, when RKG is set, the
+// first relinearisation round. In the coefficient domain, with s the
+// member's secret, u its ephemeral secret, a and c_i the common reference
+// polynomials (all as lattigo stores them, see the conversions below):
+//
+//	pk share:            p     = −a·s + e                 (a = IMForm(crp))
+//	RKG round 1, row i:  h0_i  = −c_i·u + P·s·1[j ∈ i] + e0_i
+//	                     h1_i  =  c_i·s + e1_i
+//
+// where 1[j ∈ i] selects the limbs q_j of row i's RNS gadget group (the
+// scalar P mod q_j there, 0 elsewhere, P's limbs included).
+type Setup struct {
+	Params rlwe.Parameters
+	PKCRP  mhe.PublicKeyGenCRP
+	RKGCRP *mhe.RelinearizationKeyGenCRP // nil: the public-key share only
+	// Rounds reported on failure.
+	PKRound, RKGRound transport.Round
+}
+
+// System builds the check's public system.
+func (su *Setup) System() (*System, error) {
+	params := su.Params
+	moduli := params.QP()
+	sys := &System{N: params.N(), Moduli: moduli, Secrets: []string{"s"}}
+	sys.Groups = append(sys.Groups, Group{Name: "public key share", Round: su.PKRound})
+	a, err := limbs(params, su.PKCRP.Value, true)
+	if err != nil {
+		return nil, err
+	}
+	sys.Polys = append(sys.Polys, a)
+	sys.Rels = append(sys.Rels, Relation{Name: "public key share", Group: 0, Terms: []Term{{Secret: 0, Poly: 0, Neg: true}}})
+	if su.RKGCRP == nil {
+		return sys, sys.init()
+	}
+	sys.Secrets = append(sys.Secrets, "u")
+	sys.Groups = append(sys.Groups, Group{Name: "relinearisation share (round 1)", Round: su.RKGRound})
+	rows, cols := len(su.RKGCRP.Value), 0
+	if rows > 0 {
+		cols = len(su.RKGCRP.Value[0])
+	}
+	if rows != params.BaseRNSDecompositionVectorSize(params.MaxLevelQ(), params.MaxLevelP()) || cols != 1 {
+		return nil, fmt.Errorf("sharecheck: relinearisation CRP of %d×%d: base-2 decomposition not implemented", rows, cols)
+	}
+	qCount, pCount := params.QCount(), params.PCount()
+	pMod := params.PBigInt()
+	for i := 0; i < rows; i++ {
+		c, err := limbs(params, su.RKGCRP.Value[i][0], false)
+		if err != nil {
+			return nil, err
+		}
+		sys.Polys = append(sys.Polys, c)
+		pi := len(sys.Polys) - 1
+		g := make([]uint64, len(moduli))
+		for k := 0; k < max(pCount, 1); k++ {
+			if idx := i*max(pCount, 1) + k; idx < qCount {
+				g[idx] = new(big.Int).Mod(pMod, new(big.Int).SetUint64(moduli[idx])).Uint64()
+			}
+		}
+		sys.Rels = append(sys.Rels,
+			Relation{Name: fmt.Sprintf("relinearisation share (round 1) row %d h0", i), Group: 1,
+				Terms: []Term{{Secret: 1, Poly: pi, Neg: true}, {Secret: 0, Poly: -1, Scalar: g}}},
+			Relation{Name: fmt.Sprintf("relinearisation share (round 1) row %d h1", i), Group: 1,
+				Terms: []Term{{Secret: 0, Poly: pi}}})
+	}
+	return sys, sys.init()
+}
+
+// Statement converts a member's public shares into the check's statement
+// (rkg1 must be set iff the system covers the relinearisation round).
+func (su *Setup) Statement(pk mhe.PublicKeyGenShare, rkg1 *mhe.RelinearizationKeyGenShare) (Statement, error) {
+	p, err := limbs(su.Params, pk.Value, true)
+	if err != nil {
+		return nil, err
+	}
+	st := Statement{p}
+	if (rkg1 == nil) != (su.RKGCRP == nil) {
+		return nil, fmt.Errorf("sharecheck: relinearisation share given %v, expected %v", rkg1 != nil, su.RKGCRP != nil)
+	}
+	if rkg1 == nil {
+		return st, nil
+	}
+	if len(rkg1.Value) != len(su.RKGCRP.Value) {
+		return nil, fmt.Errorf("sharecheck: relinearisation share of %d rows, want %d", len(rkg1.Value), len(su.RKGCRP.Value))
+	}
+	for i := range rkg1.Value {
+		if len(rkg1.Value[i]) != 1 || len(rkg1.Value[i][0]) != 2 {
+			return nil, fmt.Errorf("sharecheck: relinearisation share row %d malformed", i)
+		}
+		for _, v := range rkg1.Value[i][0] {
+			h, err := limbs(su.Params, v, false)
+			if err != nil {
+				return nil, err
+			}
+			st = append(st, h)
+		}
+	}
+	return st, nil
+}
+
+// Witness extracts a member's witness from its secrets and its own
+// statement: s (and u) in the coefficient domain, and each relation's error
+// e = p − Σ terms, centred. ok reports that every secret is ternary and the
+// same in every limb and every error is the same integer polynomial in every
+// limb and within [−ErrOffset, ErrOffset): an honest member's always is
+// (lattigo bounds its Gaussian at 6σ ≈ 19); a witness that is not ok is
+// still returned (clamped), and the check names its member.
+func (su *Setup) Witness(sys *System, st Statement, sk, u *rlwe.SecretKey) (*Witness, bool, error) {
+	params := su.Params
+	ok := true
+	secret := func(k *rlwe.SecretKey) ([]int64, error) {
+		l, err := limbs(params, k.Value, true)
+		if err != nil {
+			return nil, err
+		}
+		x, same := centred(l, sys.Moduli)
+		for _, v := range x {
+			if v < -1 || v > 1 {
+				same = false
+			}
+		}
+		ok = ok && same
+		return x, nil
+	}
+	w := &Witness{}
+	x, err := secret(sk)
+	if err != nil {
+		return nil, false, err
+	}
+	w.Secrets = append(w.Secrets, x)
+	if len(sys.Secrets) > 1 {
+		if u == nil {
+			return nil, false, fmt.Errorf("sharecheck: the relinearisation check needs the ephemeral secret")
+		}
+		if x, err = secret(u); err != nil {
+			return nil, false, err
+		}
+		w.Secrets = append(w.Secrets, x)
+	}
+	if err := sys.checkStatement(st); err != nil {
+		return nil, false, err
+	}
+	ng := newNegacyclic(sys.N)
+	xf := make([]fr.Vector, len(w.Secrets))
+	for i, x := range w.Secrets {
+		xf[i] = ng.forward(liftInt(x))
+	}
+	for r, rel := range sys.Rels {
+		e := make([][]uint64, len(sys.Moduli))
+		for j, q := range sys.Moduli {
+			acc := make(fr.Vector, 2*sys.N)
+			for _, t := range rel.Terms {
+				if t.Poly >= 0 {
+					mulAcc(acc, ng.forward(liftU64(sys.Polys[t.Poly][j])), xf[t.Secret], t.Neg)
+				}
+			}
+			prod := ng.inverse(acc)
+			e[j] = make([]uint64, sys.N)
+			for k := range e[j] {
+				v := modQ(&prod[k], q)
+				for _, t := range rel.Terms {
+					if t.Poly < 0 {
+						x := w.Secrets[t.Secret][k]
+						tv := mulMod(t.Scalar[j], uint64(max(x, -x))%q, q)
+						if (x < 0) != t.Neg {
+							tv = (q - tv) % q
+						}
+						v = (v + tv) % q
+					}
+				}
+				e[j][k] = (st[r][j][k] + q - v) % q
+			}
+		}
+		ev, same := centred(e, sys.Moduli)
+		for k, v := range ev {
+			if v < -ErrOffset || v >= ErrOffset {
+				same = false
+				ev[k] = 0
+			}
+		}
+		ok = ok && same
+		w.Errors = append(w.Errors, ev)
+	}
+	return w, ok, nil
+}
+
+// limbs returns the coefficient-domain limbs (Q's, then P's) of an NTT-form
+// polynomial of QP, leaving it unchanged; imform also leaves the Montgomery
+// form.
+func limbs(params rlwe.Parameters, p ringqp.Poly, imform bool) ([][]uint64, error) {
+	var out [][]uint64
+	conv := func(r *ring.Ring, x ring.Poly) error {
+		if r == nil {
+			return nil
+		}
+		if x.N() != r.N() || x.Level() != r.Level() {
+			return fmt.Errorf("sharecheck: polynomial of degree %d level %d, want %d, %d", x.N(), x.Level(), r.N(), r.Level())
+		}
+		y := *x.CopyNew()
+		if imform {
+			r.IMForm(y, y)
+		}
+		r.INTT(y, y)
+		out = append(out, y.Coeffs...)
+		return nil
+	}
+	if err := conv(params.RingQ(), p.Q); err != nil {
+		return nil, err
+	}
+	if err := conv(params.RingP(), p.P); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// centred returns the centred representative of limb 0 and whether every
+// limb holds the same integer polynomial.
+func centred(l [][]uint64, moduli []uint64) ([]int64, bool) {
+	out := make([]int64, len(l[0]))
+	q0 := moduli[0]
+	for k, v := range l[0] {
+		if v > q0/2 {
+			out[k] = -int64(q0 - v)
+		} else {
+			out[k] = int64(v)
+		}
+	}
+	same := true
+	for j := 1; j < len(l) && same; j++ {
+		q := moduli[j]
+		for k, v := range out {
+			var w uint64
+			if v >= 0 {
+				w = uint64(v) % q
+			} else {
+				w = (q - uint64(-v)%q) % q
+			}
+			if l[j][k] != w {
+				same = false
+				break
+			}
+		}
+	}
+	return out, same
+}
+
+// modQ reduces a field element holding a signed integer below r/2 mod q.
+func modQ(e *fr.Element, q uint64) uint64 {
+	var b big.Int
+	e.BigInt(&b)
+	if b.Cmp(halfR) > 0 {
+		b.Sub(&b, fr.Modulus())
+	}
+	return new(big.Int).Mod(&b, new(big.Int).SetUint64(q)).Uint64()
+}
+
+var halfR = new(big.Int).Rsh(fr.Modulus(), 1)

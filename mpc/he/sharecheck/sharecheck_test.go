@@ -1,0 +1,288 @@
+package sharecheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/utils/sampling"
+
+	"github.com/cohortnet/cohort/mpc/mpctest"
+	"github.com/cohortnet/cohort/mpc/ss"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
+
+// TestNegacyclicAdjoint checks the Fr negacyclic product and the adjoint
+// identity Σ_k c_k·(a·x)_k = ⟨x, a*·c⟩ against schoolbook arithmetic.
+func TestNegacyclicAdjoint(t *testing.T) {
+	const N = 16
+	rng := rand.New(rand.NewPCG(1, 2))
+	a := make([]int64, N)
+	x := make([]int64, N)
+	c := make([]int64, N)
+	for i := range a {
+		a[i] = rng.Int64N(1 << 40)
+		x[i] = rng.Int64N(3) - 1
+		c[i] = rng.Int64N(1 << 40)
+	}
+	want := make([]int64, N) // a·x mod X^N+1, schoolbook
+	for i := 0; i < N; i++ {
+		for j := 0; j < N; j++ {
+			if k := i + j; k < N {
+				want[k] += a[i] * x[j]
+			} else {
+				want[k-N] -= a[i] * x[j]
+			}
+		}
+	}
+	ng := newNegacyclic(N)
+	acc := make(fr.Vector, 2*N)
+	mulAcc(acc, ng.forward(liftInt(a)), ng.forward(liftInt(x)), false)
+	got := ng.inverse(acc)
+	w := liftInt(want)
+	for k := range got {
+		if !got[k].Equal(&w[k]) {
+			t.Fatalf("coefficient %d: got %s want %d", k, got[k].String(), want[k])
+		}
+	}
+	// ⟨c, a·x⟩ = ⟨x, a*·c⟩.
+	acc = make(fr.Vector, 2*N)
+	mulAcc(acc, ng.forward(adjoint(liftInt(a))), ng.forward(liftInt(c)), false)
+	adj := ng.inverse(acc)
+	cv := liftInt(c)
+	xv := liftInt(x)
+	lhs := cv.InnerProduct(got)
+	rhs := xv.InnerProduct(adj)
+	if !lhs.Equal(&rhs) {
+		t.Fatal("adjoint identity fails")
+	}
+}
+
+// testParams is the ring of he.InsecureTestPreset (N = 2^12, the secure
+// preset's moduli).
+func testParams(t testing.TB, logN int) rlwe.Parameters {
+	t.Helper()
+	p, err := rlwe.NewParametersFromLiteral(rlwe.ParametersLiteral{
+		LogN: logN, LogQ: []int{60, 45, 45, 45, 45, 45, 45}, LogP: []int{54, 54}, NTTFlag: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// member is one member's setup material, made with lattigo's mhe.
+type member struct {
+	sk, u *rlwe.SecretKey
+	pk    mhe.PublicKeyGenShare
+	rkg1  *mhe.RelinearizationKeyGenShare
+}
+
+// fixture is a committee's public CRPs and members.
+type fixture struct {
+	su      *Setup
+	members []member
+}
+
+func newFixture(t testing.TB, params rlwe.Parameters, n int, rkg bool) *fixture {
+	t.Helper()
+	prng, err := sampling.NewKeyedPRNG([]byte("sharecheck test crs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckg := mhe.NewPublicKeyGenProtocol(params)
+	rkgP := mhe.NewRelinearizationKeyGenProtocol(params)
+	f := &fixture{su: &Setup{Params: params, PKCRP: ckg.SampleCRP(prng), PKRound: 2, RKGRound: 3}}
+	var rcrp mhe.RelinearizationKeyGenCRP
+	if rkg {
+		rcrp = rkgP.SampleCRP(prng)
+		f.su.RKGCRP = &rcrp
+	}
+	for d := 0; d < n; d++ {
+		m := member{sk: rlwe.NewKeyGenerator(params).GenSecretKeyNew(), pk: ckg.AllocateShare()}
+		ckg.GenShare(m.sk, f.su.PKCRP, &m.pk)
+		if rkg {
+			eph, r1, _ := rkgP.AllocateShare()
+			rkgP.GenShareRoundOne(m.sk, rcrp, eph, &r1)
+			m.u, m.rkg1 = eph, &r1
+		}
+		f.members = append(f.members, m)
+	}
+	return f
+}
+
+// statements returns every member's public statement.
+func (f *fixture) statements(t testing.TB) []Statement {
+	t.Helper()
+	out := make([]Statement, len(f.members))
+	for d, m := range f.members {
+		st, err := f.su.Statement(m.pk, m.rkg1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[d] = st
+	}
+	return out
+}
+
+// run runs the check among the fixture's members (malicious SS engine over
+// an in-memory network); wit may replace a member's witness.
+func (f *fixture) run(t *testing.T, wit func(d int, w *Witness)) []error {
+	t.Helper()
+	sys, err := f.su.System()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := f.statements(t)
+	n := len(f.members)
+	wits := make([]*Witness, n)
+	for d, m := range f.members {
+		w, _, err := f.su.Witness(sys, stmts[d], m.sk, m.u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wit != nil {
+			wit(d, w)
+		}
+		wits[d] = w
+	}
+	_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (Stats, error) {
+		d := int(conn.Self())
+		p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
+		if err != nil {
+			return Stats{}, err
+		}
+		return Check(ctx, p, sys, stmts, wits[d])
+	})
+	return errs
+}
+
+// named asserts that every member's error names exactly the culprit.
+func named(t *testing.T, errs []error, culprit int, round transport.Round) {
+	t.Helper()
+	for d, err := range errs {
+		var pe *transport.PartyError
+		if !errors.As(err, &pe) {
+			t.Fatalf("member %d: error %v names nobody", d, err)
+		}
+		if int(pe.Party) != culprit || pe.Round != round {
+			t.Fatalf("member %d: names member %d round %d (%v), want %d round %d", d, pe.Party, pe.Round, err, culprit, round)
+		}
+	}
+}
+
+func TestHonestMembersPass(t *testing.T) {
+	params := testParams(t, 12)
+	for _, tc := range []struct {
+		n   int
+		rkg bool
+	}{{3, false}, {4, true}} {
+		t.Run(fmt.Sprintf("n=%d/rkg=%v", tc.n, tc.rkg), func(t *testing.T) {
+			f := newFixture(t, params, tc.n, tc.rkg)
+			sys, err := f.su.System()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stmts := f.statements(t)
+			for d, m := range f.members {
+				if _, ok, err := f.su.Witness(sys, stmts[d], m.sk, m.u); err != nil || !ok {
+					t.Fatalf("member %d: honest witness ok=%v err=%v", d, ok, err)
+				}
+			}
+			for d, err := range f.run(t, nil) {
+				if err != nil {
+					t.Fatalf("member %d: %v", d, err)
+				}
+			}
+		})
+	}
+}
+
+// inflate adds v to coefficient k (all limbs) of an NTT-form share
+// polynomial, as a deviant with a larger error would.
+func inflate(params rlwe.Parameters, p *mhe.PublicKeyGenShare, spread bool, v uint64) {
+	rq := params.RingQP()
+	rq.INTT(p.Value, p.Value)
+	rq.IMForm(p.Value, p.Value)
+	add := func(coeffs [][]uint64, moduli []uint64) {
+		for j, q := range moduli {
+			for k := range coeffs[j] {
+				if k == 0 || (spread && k%7 == 0) {
+					coeffs[j][k] = (coeffs[j][k] + v%q) % q
+				}
+			}
+		}
+	}
+	add(p.Value.Q.Coeffs, params.Q())
+	add(p.Value.P.Coeffs, params.P())
+	rq.MForm(p.Value, p.Value)
+	rq.NTT(p.Value, p.Value)
+}
+
+func TestInflatedPublicKeyShareIsNamed(t *testing.T) {
+	params := testParams(t, 12)
+	for _, tc := range []struct {
+		name   string
+		spread bool
+		v      uint64
+	}{{"2^40 on one coefficient", false, 1 << 40}, {"2^10 spread", true, 1 << 10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, params, 3, false)
+			inflate(params, &f.members[1].pk, tc.spread, tc.v)
+			sys, _ := f.su.System()
+			st, _ := f.su.Statement(f.members[1].pk, nil)
+			if _, ok, _ := f.su.Witness(sys, st, f.members[1].sk, nil); ok {
+				t.Fatal("inflated share has a short witness")
+			}
+			named(t, f.run(t, nil), 1, 2)
+		})
+	}
+}
+
+func TestInconsistentWitnessIsNamed(t *testing.T) {
+	params := testParams(t, 12)
+	f := newFixture(t, params, 4, true)
+	// Member 2 inputs a secret other than the one behind its shares (short
+	// and ternary, so only the relations can catch it).
+	errs := f.run(t, func(d int, w *Witness) {
+		if d == 2 {
+			w.Secrets[0][5] = (w.Secrets[0][5]+2)%3 - 1
+		}
+	})
+	named(t, errs, 2, 2)
+}
+
+func TestWrongBitIsNamed(t *testing.T) {
+	params := testParams(t, 12)
+	f := newFixture(t, params, 3, false)
+	sys, err := f.su.System()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Member 0 encodes one error coefficient with a non-bit that keeps its
+	// integer value (bit 0 := 2, bit 1 := 0 where they were 0 and 1), so the
+	// relations hold and only the bit check catches it.
+	errs := f.run(t, func(d int, w *Witness) {
+		if d != 0 {
+			return
+		}
+		w.tamper = func(v fr.Vector) {
+			off := len(sys.Secrets) * sys.N
+			for k := 0; k < sys.N; k++ {
+				b0, b1 := &v[off+k*ErrBits], &v[off+k*ErrBits+1]
+				if !b1.IsZero() && b0.IsZero() {
+					b0.SetUint64(2)
+					b1.SetZero()
+					return
+				}
+			}
+			t.Error("no coefficient with bit 1 set and bit 0 clear")
+		}
+	})
+	named(t, errs, 0, 2)
+}
