@@ -9,8 +9,10 @@ import (
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 
+	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -30,15 +32,23 @@ type SetupConfig struct {
 	// deviation makes this member send wrong setup shares; set only by
 	// this package's adversarial tests.
 	deviation *SetupDeviation
+	// skipShareCheck lets this package's step tests, which drive the
+	// rounds without a network, make keys without CheckShares.
+	skipShareCheck bool
 }
 
 // SetupDeviation is a wrong but consistent setup share (the same to every
 // peer, so the key digests agree), for this package's adversarial tests.
 type SetupDeviation struct {
 	PublicKeyShare bool // a random polynomial added to the public-key share
-	RelinShare     bool // a random polynomial added to the second relinearisation share
-	GaloisShare    bool // a random polynomial added to the first Galois key share
-	ShamirShare    bool // the Shamir share dealt to the next member off the polynomial
+	// InflatedPublicKeyError adds this much to one coefficient of the
+	// public-key share's error (every limb): a share right but for a large
+	// error, which decodes and passes the key test.
+	InflatedPublicKeyError uint64
+	RelinShareRoundOne     bool // a random polynomial added to a first relinearisation share
+	RelinShare             bool // a random polynomial added to the second relinearisation share
+	GaloisShare            bool // a random polynomial added to the first Galois key share
+	ShamirShare            bool // the Shamir share dealt to the next member off the polynomial
 }
 
 // corrupt adds a fresh uniformly random polynomial to p.
@@ -47,6 +57,49 @@ func corrupt(params rlwe.Parameters, p ring.Poly) {
 		ring.NewUniformSampler(prng, params.RingQ().AtLevel(p.Level())).ReadAndAdd(p)
 	}
 }
+
+// inflate adds v to coefficient 0 of the (Montgomery, NTT-form) share
+// polynomial p in every limb of QP: the share of a member whose error is
+// larger by v.
+func inflate(params rlwe.Parameters, p ringqp.Poly, v uint64) {
+	rq := params.RingQP()
+	rq.IMForm(p, p)
+	rq.INTT(p, p)
+	for j, q := range params.Q() {
+		p.Q.Coeffs[j][0] = (p.Q.Coeffs[j][0] + v%q) % q
+	}
+	for j, q := range params.P() {
+		p.P.Coeffs[j][0] = (p.P.Coeffs[j][0] + v%q) % q
+	}
+	rq.NTT(p, p)
+	rq.MForm(p, p)
+}
+
+// roundSpace gives the setup's share check (an SS job) its own round
+// numbers on the setup's connection: rounds with bit 62 flipped, which the
+// setup's and the key test's rounds (all below 2^40) never use (the SS
+// engine's main rounds stay below 2^62; its abort round is all ones). Each
+// Recv waits at most the setup's step timeout, so a silent member is
+// named as in the other setup rounds. Close leaves the connection to the
+// setup.
+type roundSpace struct {
+	transport.Conn
+	timeout time.Duration
+}
+
+const shareCheckRounds transport.Round = 1 << 62
+
+func (c roundSpace) Send(ctx context.Context, to transport.PartyID, r transport.Round, p []byte) error {
+	return c.Conn.Send(ctx, to, r^shareCheckRounds, p)
+}
+
+func (c roundSpace) Recv(ctx context.Context, from transport.PartyID, r transport.Round) ([]byte, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.Conn.Recv(rctx, from, r^shareCheckRounds)
+}
+
+func (roundSpace) Close() error { return nil }
 
 // Setup rounds. Galois key shares use roundGKG+i for the i-th element.
 const (
@@ -222,6 +275,19 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	}
 	// Relinearisation key, round one aggregate, then round two.
 	if err := recvAll(roundRKG1, p.AddRelinShareRoundOne); err != nil {
+		return nil, nil, err
+	}
+	// Every member's public-key and first relinearisation shares are
+	// checked in MPC before anything is derived from them (round two's
+	// shares, the key record, the key test).
+	if n < 3 {
+		return nil, nil, fmt.Errorf("he: setup of %d members: the share check needs an honest majority of at least 3 members", n)
+	}
+	party, err := ss.NewParty(ctx, roundSpace{Conn: conn, timeout: timeout}, ss.Config{Security: ss.Malicious})
+	if err != nil {
+		return nil, nil, fmt.Errorf("he: setup share check: %w", err)
+	}
+	if err := p.CheckShares(ctx, party); err != nil {
 		return nil, nil, err
 	}
 	if err := broadcast(roundRKG2, p.GenRelinShareRoundTwo); err != nil {

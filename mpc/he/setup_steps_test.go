@@ -35,7 +35,7 @@ func newSetupSteps(t *testing.T, n, thr int, galEls []uint64) *setupSteps {
 	preset := insecurePreset(t)
 	s := &setupSteps{ps: make([]*SetupProtocol, n)}
 	for i := range s.ps {
-		p, err := NewSetupProtocol(preset, transport.PartyID(i), n, SetupConfig{CommitteeID: stepsCommittee, Threshold: thr, GaloisElements: galEls})
+		p, err := NewSetupProtocol(preset, transport.PartyID(i), n, SetupConfig{CommitteeID: stepsCommittee, Threshold: thr, GaloisElements: galEls, skipShareCheck: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +211,7 @@ func TestSetupStepsHonestNameNobody(t *testing.T) {
 		}
 	}
 	// Steps out of order or from nobody are plain errors, not blame.
-	p, err := NewSetupProtocol(insecurePreset(t), 0, n, SetupConfig{CommitteeID: stepsCommittee, Threshold: 3})
+	p, err := NewSetupProtocol(insecurePreset(t), 0, n, SetupConfig{CommitteeID: stepsCommittee, Threshold: 3, skipShareCheck: true})
 	if err != nil {
 		t.Fatal(err)
 	}

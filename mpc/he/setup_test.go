@@ -138,17 +138,17 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 }
 
 // TestSetupKeyTestCatchesWrongShares: a member sends a wrong but consistent
-// public share (the same to every peer, so the key digests agree), or deals
+// share the share check does not cover (the same to every peer, so the key
+// digests agree: the second relinearisation round, a Galois key), or deals
 // one member a Shamir share off its polynomial (not covered by the digest). The known-answer
 // test at the end of setup fails for every member: nobody keeps keys that
-// would make results garbage (or, for a public-key share chosen after the
-// others', keys whose secret only the deviant knows).
+// would make results garbage. (Public-key and first relinearisation shares
+// are named by the share check: TestSetupShareCheckNamesDeviant.)
 func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 	t.Parallel()
 	preset := insecurePreset(t)
 	galEls := preset.RLWE().GaloisElements([]int{1, 4})
 	for name, d := range map[string]SetupDeviation{
-		"public-key": {PublicKeyShare: true},
 		"relin-key":  {RelinShare: true},
 		"galois-key": {GaloisShare: true},
 		"shamir":     {ShamirShare: true},
@@ -168,5 +168,49 @@ func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %v", name, errs[0])
+	}
+}
+
+// TestSetupShareCheckNamesDeviant: a member whose public-key share is right
+// but for a large error (which decodes, so the key test alone would pass it
+// and leak the key, see doc.go), or whose public-key or first
+// relinearisation share is wrong outright, is named by every member's setup
+// in that share's round, and no member stores a key record.
+func TestSetupShareCheckNamesDeviant(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	for _, tc := range []struct {
+		name  string
+		d     SetupDeviation
+		round transport.Round
+	}{
+		{"inflated public-key error 2^40", SetupDeviation{InflatedPublicKeyError: 1 << 40}, roundCKG},
+		{"inflated public-key error 2^10", SetupDeviation{InflatedPublicKeyError: 1 << 10}, roundCKG},
+		{"public-key", SetupDeviation{PublicKeyShare: true}, roundCKG},
+		{"relin-key round 1", SetupDeviation{RelinShareRoundOne: true}, roundRKG1},
+	} {
+		const n, thr, dev = 4, 3, 1
+		stores := make([]*MemoryStore, n)
+		for i := range stores {
+			stores[i] = NewMemoryStore()
+		}
+		_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+			cfg := SetupConfig{CommitteeID: "sharecheck", Threshold: thr, StepTimeout: 30 * time.Second}
+			if conn.Self() == dev {
+				cfg.deviation = &tc.d
+			}
+			m, _, err := Setup(ctx, conn, preset, cfg, stores[conn.Self()])
+			return m, err
+		}, mpctest.Timeout(2*time.Minute))
+		for i, err := range errs {
+			var pe *transport.PartyError
+			if !errors.As(err, &pe) || pe.Party != dev || pe.Round != tc.round {
+				t.Fatalf("%s: member %d: want member %d named in round %d, got %v", tc.name, i, dev, tc.round, err)
+			}
+			if _, err := LoadMember(context.Background(), stores[i], preset, "sharecheck", transport.PartyID(i)); err == nil {
+				t.Fatalf("%s: member %d stored a key record", tc.name, i)
+			}
+		}
+		t.Logf("%s: %v", tc.name, errs[0])
 	}
 }

@@ -2,12 +2,15 @@ package he
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
 
+	"github.com/cohortnet/cohort/mpc/he/sharecheck"
+	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -35,11 +38,19 @@ import (
 //
 //	GenShamirShares → AddShamirShare… → FinishShamir       (roundShamir)
 //	GenPublicKeyShare → AddPublicKeyShare… → GenPublicKey   (roundCKG)
-//	GenRelinShareRoundOne → AddRelinShareRoundOne… →
-//	  GenRelinShareRoundTwo                                (roundRKG1)
+//	GenRelinShareRoundOne → AddRelinShareRoundOne…         (roundRKG1)
+//	CheckShares (an SS job among the members, see below)
+//	GenRelinShareRoundTwo                                  (closes roundRKG1)
 //	GenGaloisShare(i) → AddGaloisShare(i)… → GenGaloisKey(i) (roundGKG+i)
 //	AddRelinShareRoundTwo… → GenRelinearizationKey          (roundRKG2)
 //	Digest → CheckDigest… → Finish                          (roundDigest)
+//
+// CheckShares proves, in the committee's malicious-secure SS engine, that
+// every member's public-key share and first-round relinearisation share are
+// well formed with a short witness (mpc/he/sharecheck); a member whose shares
+// fail is named (*transport.PartyError for roundCKG or roundRKG1). Digest
+// refuses to run before it passed: no key record, hence no key, exists
+// without it.
 //
 // Finish returns the member and its key record; Setup then runs the
 // known-answer key test over the network before persisting them. A
@@ -76,6 +87,12 @@ type SetupProtocol struct {
 	shamir, pkr, rk1, rk2, dig setupRound
 	gal                        []setupRound
 	record                     []byte
+
+	// Every member's public-key and first relinearisation share as
+	// received (this member's own as sent), for CheckShares; released once
+	// the check passed.
+	pkMsgs, rk1Msgs [][]byte
+	sharesChecked   bool
 }
 
 // setupRound tracks one round's aggregation.
@@ -122,6 +139,7 @@ func NewSetupProtocol(preset *Preset, self transport.PartyID, n int, cfg SetupCo
 		p.gkgCRP[i] = p.gkg.SampleCRP(prng)
 	}
 	p.sk = rlwe.NewKeyGenerator(params).GenSecretKeyNew()
+	p.pkMsgs, p.rk1Msgs = make([][]byte, n), make([][]byte, n)
 
 	newRound := func(r transport.Round, what string) setupRound {
 		return setupRound{r: r, what: what, got: make([]bool, n)}
@@ -260,13 +278,21 @@ func (p *SetupProtocol) GenPublicKeyShare() ([]byte, error) {
 	if d := p.cfg.deviation; d != nil && d.PublicKeyShare {
 		corrupt(p.params, p.ckgShare.Value.Q)
 	}
-	return newShape(p.params).polyQP(p.ckgShare.Value).encode(kindCKG, 0, p.params.N()), nil
+	if d := p.cfg.deviation; d != nil && d.InflatedPublicKeyError != 0 {
+		inflate(p.params, p.ckgShare.Value, d.InflatedPublicKeyError)
+	}
+	b := newShape(p.params).polyQP(p.ckgShare.Value).encode(kindCKG, 0, p.params.N())
+	p.pkMsgs[p.self] = b
+	return b, nil
 }
 
 // AddPublicKeyShare aggregates member j's public-key share.
 func (p *SetupProtocol) AddPublicKeyShare(j transport.PartyID, msg []byte) error {
 	return p.add(&p.pkr, j, msg, func(b []byte) error {
 		_, err := newShape(p.params).polyQP(p.ckgShare.Value).decodeAdd(kindCKG, b, p.params.N())
+		if err == nil {
+			p.pkMsgs[j] = bytes.Clone(b)
+		}
 		return err
 	})
 }
@@ -290,15 +316,84 @@ func (p *SetupProtocol) GenRelinShareRoundOne() ([]byte, error) {
 	}
 	p.ephSk, p.rkg1, p.rkg2 = p.rkg.AllocateShare()
 	p.rkg.GenShareRoundOne(p.sk, p.rkgCRP, p.ephSk, &p.rkg1)
-	return newShape(p.params).gadget(p.rkg1.GadgetCiphertext).encode(kindRKG1, 0, p.params.N()), nil
+	if d := p.cfg.deviation; d != nil && d.RelinShareRoundOne {
+		corrupt(p.params, p.rkg1.Value[0][0][1].Q)
+	}
+	b := newShape(p.params).gadget(p.rkg1.GadgetCiphertext).encode(kindRKG1, 0, p.params.N())
+	p.rk1Msgs[p.self] = b
+	return b, nil
 }
 
 // AddRelinShareRoundOne aggregates member j's first relinearisation share.
 func (p *SetupProtocol) AddRelinShareRoundOne(j transport.PartyID, msg []byte) error {
 	return p.add(&p.rk1, j, msg, func(b []byte) error {
 		_, err := newShape(p.params).gadget(p.rkg1.GadgetCiphertext).decodeAdd(kindRKG1, b, p.params.N())
+		if err == nil {
+			p.rk1Msgs[j] = bytes.Clone(b)
+		}
 		return err
 	})
+}
+
+// shareCheckSetup is the statement CheckShares proves for this committee
+// (public: the CRPs and the rounds it reports).
+func (p *SetupProtocol) shareCheckSetup() *sharecheck.Setup {
+	return &sharecheck.Setup{Params: p.params, PKCRP: p.ckgCRP, RKGCRP: &p.rkgCRP, PKRound: roundCKG, RKGRound: roundRKG1}
+}
+
+// CheckShares runs the share check (see SetupProtocol) on party, an SS
+// engine over the committee's connection in malicious mode (ss.NewParty).
+// Every member's public-key share must have been added (GenPublicKey) and
+// every first relinearisation share (AddRelinShareRoundOne); it runs before
+// GenRelinShareRoundTwo.
+func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if !p.pkr.closed || !p.rk1.open || p.sharesChecked {
+		return errors.New("he: share check out of order")
+	}
+	for j, b := range p.rk1Msgs {
+		if b == nil {
+			return fmt.Errorf("he: share check before member %d's relinearisation share", j)
+		}
+	}
+	if party.N() != p.n || party.Self() != int(p.self) {
+		return fmt.Errorf("he: share check on a party %d of %d, member %d of %d", party.Self(), party.N(), p.self, p.n)
+	}
+	su := p.shareCheckSetup()
+	sys, err := su.System()
+	if err != nil {
+		return err
+	}
+	N := p.params.N()
+	stmts := make([]sharecheck.Statement, p.n)
+	for d := 0; d < p.n; d++ {
+		pk := p.ckg.AllocateShare()
+		if _, err := newShape(p.params).polyQP(pk.Value).decodeAdd(kindCKG, p.pkMsgs[d], N); err != nil {
+			return fmt.Errorf("he: share check: public-key share of member %d: %w", d, err)
+		}
+		_, r1, _ := p.rkg.AllocateShare()
+		if _, err := newShape(p.params).gadget(r1.GadgetCiphertext).decodeAdd(kindRKG1, p.rk1Msgs[d], N); err != nil {
+			return fmt.Errorf("he: share check: relinearisation share of member %d: %w", d, err)
+		}
+		if stmts[d], err = su.Statement(pk, &r1); err != nil {
+			return fmt.Errorf("he: share check: member %d: %w", d, err)
+		}
+	}
+	// An honest member's witness is always short (ok); a deviant's is
+	// not, and it is input anyway: the check names its owner.
+	w, _, err := su.Witness(sys, stmts[p.self], p.sk, p.ephSk)
+	if err != nil {
+		return fmt.Errorf("he: share check: %w", err)
+	}
+	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+		p.failed = true
+		return fmt.Errorf("he: setup share check: %w", err)
+	}
+	p.sharesChecked = true
+	p.pkMsgs, p.rk1Msgs = nil, nil
+	return nil
 }
 
 // GenRelinShareRoundTwo closes the first relinearisation round and returns
@@ -419,6 +514,9 @@ func (p *SetupProtocol) GenGaloisKey(i int) error {
 func (p *SetupProtocol) Digest() ([]byte, error) {
 	if !p.shamir.closed || !p.pkr.closed || !p.rk2.closed || len(p.m.gks) != len(p.gal) {
 		return nil, errors.New("he: key digest before every key is made")
+	}
+	if !p.sharesChecked && !p.cfg.skipShareCheck {
+		return nil, errors.New("he: key digest before the setup shares were checked (CheckShares)")
 	}
 	if err := p.open(&p.dig); err != nil {
 		return nil, err
