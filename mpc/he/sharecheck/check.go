@@ -113,38 +113,46 @@ func Check(ctx context.Context, p *ss.Party, sys *System, stmts []Statement, own
 	lin := sys.combine(prg2, pts, stmts)
 
 	// Per member: Z_{D,g} = Σ ρ·(L − q·W) over group g's relations (linear),
-	// B_D = Σ ρ′·b(b−1) over its bits + Σ ρ″·(x²·x − x) over its secrets.
-	nb := m1 - sN + m2
-	stats.BitCheck = n * (nb + sN)
-	dx := make([]ss.Vec, n)
-	dy := make([]ss.Vec, n)
-	bitW := field.New(nb)
-	secW := field.New(sN)
-	var minusOne fr.Element
-	minusOne.SetOne()
-	minusOne.Neg(&minusOne)
-	zs := make([]ss.Vec, 0, n*len(sys.Groups))
-	lins := make([]ss.Vec, n)
+	// B_D = Σ ρ′·b(b−1) over its bits + Σ ρ″·(x²·x − x) over its secrets,
+	// as dot products (ρ′⊙b)·b and (ρ″⊙x²)·x less the linear ⟨ρ′, b⟩ and
+	// ⟨ρ″, x⟩, in pieces so that no member's inputs are copied whole.
+	stats.BitCheck = n * (m1 + m2)
+	zs := make([]ss.Vec, 0, n*len(sys.Groups)+n)
 	for d := 0; d < n; d++ {
-		prg2.FillVector(bitW)
-		prg2.FillVector(secW)
-		bitsV := ss.ConcatVecs(xs[d].Slice(sN, m1), ws[d])
-		sqd := sq.Slice(d*sN, (d+1)*sN)
-		dx[d] = ss.ConcatVecs(scaleEach(bitsV, bitW), scaleEach(sqd, secW))
-		dy[d] = ss.ConcatVecs(p.AddConst(bitsV, &minusOne), secs[d])
-		lins[d] = linear(secs[d], secW)
 		for g := range sys.Groups {
 			z := linear(xs[d], lin.gamma[g])
 			z.AddInPlace(linear(ws[d], lin.gammaW[g]))
 			zs = append(zs, p.AddConst(z, &lin.kappa[g][d]))
 		}
 	}
-	b, err := p.DotVec(ctx, dx, dy)
-	if err != nil {
-		return stats, fmt.Errorf("sharecheck: bit checks: %w", err)
+	// One dot product per member, so that the scaled copies of only one
+	// member's inputs exist at a time.
+	for d := 0; d < n; d++ {
+		ys := []ss.Vec{xs[d].Slice(sN, m1), ws[d], secs[d]}
+		sqd := sq.Slice(d*sN, (d+1)*sN)
+		lsum := p.NewVec(1)
+		dx := make([]ss.Vec, len(ys))
+		for i, y := range ys {
+			w := field.New(y.Len())
+			prg2.FillVector(w)
+			lsum.AddInPlace(linear(y, w))
+			x := y
+			if i == 2 {
+				x = sqd
+			}
+			dx[i] = scaleEach(x, w)
+		}
+		dots, err := p.DotVec(ctx, dx, ys)
+		if err != nil {
+			return stats, fmt.Errorf("sharecheck: bit checks: %w", err)
+		}
+		b := p.NewVec(1)
+		for i := range ys {
+			b.AddInPlace(dots.Slice(i, i+1))
+		}
+		zs = append(zs, b.Sub(lsum))
 	}
-	b = b.Sub(ss.ConcatVecs(lins...))
-	open := ss.ConcatVecs(append(zs, b)...)
+	open := ss.ConcatVecs(zs...)
 	// Non-masked label: the engine runs its MAC check first, so a value that
 	// opens non-zero is what member D input, not a product someone shifted.
 	res, err := p.OpenVec(ctx, "hezk:shares", open)
