@@ -126,15 +126,19 @@ func Check(ctx context.Context, p *ss.Party, sys *System, stmts []Statement, own
 		}
 	}
 	// One dot product per member, so that the scaled copies of only one
-	// member's inputs exist at a time.
+	// member's inputs exist at a time. The coefficients are the powers of
+	// one random ρ: a non-zero vector of M values passes with probability
+	// ≤ M/r (Schwartz–Zippel).
+	var rho fr.Element
+	prg2.Element(&rho)
 	for d := 0; d < n; d++ {
 		ys := []ss.Vec{xs[d].Slice(sN, m1), ws[d], secs[d]}
 		sqd := sq.Slice(d*sN, (d+1)*sN)
 		lsum := p.NewVec(1)
+		cur := rho // the pieces take consecutive powers: no two values share one
 		dx := make([]ss.Vec, len(ys))
 		for i, y := range ys {
-			w := field.New(y.Len())
-			prg2.FillVector(w)
+			w := powersOf(&cur, &rho, y.Len())
 			lsum.AddInPlace(linear(y, w))
 			x := y
 			if i == 2 {
@@ -219,4 +223,14 @@ func linear(x ss.Vec, c fr.Vector) ss.Vec {
 		y.M = fr.Vector{x.M.InnerProduct(c)}
 	}
 	return y
+}
+
+// powersOf returns cur, cur·ρ, …, cur·ρ^(m−1) and advances cur to cur·ρ^m.
+func powersOf(cur, rho *fr.Element, m int) fr.Vector {
+	out := make(fr.Vector, m)
+	for i := range out {
+		out[i] = *cur
+		cur.Mul(cur, rho)
+	}
+	return out
 }

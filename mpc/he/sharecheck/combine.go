@@ -64,7 +64,7 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 						Chat = ng.forward(C)
 					}
 					if acc[g][tm.Secret] == nil {
-						acc[g][tm.Secret] = field.New(2 * N)
+						acc[g][tm.Secret] = field.New(N)
 					}
 					a := ng.forward(adjoint(liftU64(s.Polys[tm.Poly][j])))
 					mulAcc(acc[g][tm.Secret], a, Chat, tm.Neg)

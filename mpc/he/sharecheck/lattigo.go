@@ -3,6 +3,7 @@ package sharecheck
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -155,34 +156,13 @@ func (su *Setup) Witness(sys *System, st Statement, sk, u *rlwe.SecretKey) (*Wit
 	if err := sys.checkStatement(st); err != nil {
 		return nil, false, err
 	}
-	ng := newNegacyclic(sys.N)
-	xf := make([]fr.Vector, len(w.Secrets))
-	for i, x := range w.Secrets {
-		xf[i] = ng.forward(liftInt(x))
-	}
-	for r, rel := range sys.Rels {
+	prod := sys.products(w)
+	for r := range sys.Rels {
 		e := make([][]uint64, len(sys.Moduli))
 		for j, q := range sys.Moduli {
-			acc := make(fr.Vector, 2*sys.N)
-			for _, t := range rel.Terms {
-				if t.Poly >= 0 {
-					mulAcc(acc, ng.forward(liftU64(sys.Polys[t.Poly][j])), xf[t.Secret], t.Neg)
-				}
-			}
-			prod := ng.inverse(acc)
 			e[j] = make([]uint64, sys.N)
 			for k := range e[j] {
-				v := modQ(&prod[k], q)
-				for _, t := range rel.Terms {
-					if t.Poly < 0 {
-						x := w.Secrets[t.Secret][k]
-						tv := mulMod(t.Scalar[j], uint64(max(x, -x))%q, q)
-						if (x < 0) != t.Neg {
-							tv = (q - tv) % q
-						}
-						v = (v + tv) % q
-					}
-				}
+				v := modQ(&prod[r][j][k], q)
 				e[j][k] = (st[r][j][k] + q - v) % q
 			}
 		}
@@ -196,6 +176,7 @@ func (su *Setup) Witness(sys *System, st Statement, sk, u *rlwe.SecretKey) (*Wit
 		ok = ok && same
 		w.Errors = append(w.Errors, ev)
 	}
+	w.m = sys.residues(st, w, prod)
 	return w, ok, nil
 }
 
@@ -259,14 +240,22 @@ func centred(l [][]uint64, moduli []uint64) ([]int64, bool) {
 	return out, same
 }
 
-// modQ reduces a field element holding a signed integer below r/2 mod q.
+// modQ reduces a field element holding a signed integer of magnitude below
+// 2^192 mod q.
 func modQ(e *fr.Element, q uint64) uint64 {
-	var b big.Int
-	e.BigInt(&b)
-	if b.Cmp(halfR) > 0 {
-		b.Sub(&b, fr.Modulus())
+	b := e.Bits()
+	neg := b[3] != 0
+	if neg {
+		var m fr.Element
+		m.Neg(e)
+		b = m.Bits()
 	}
-	return new(big.Int).Mod(&b, new(big.Int).SetUint64(q)).Uint64()
+	var rem uint64
+	for i := 3; i >= 0; i-- {
+		rem = bits.Rem64(rem, b[i], q)
+	}
+	if neg && rem != 0 {
+		rem = q - rem
+	}
+	return rem
 }
-
-var halfR = new(big.Int).Rsh(fr.Modulus(), 1)

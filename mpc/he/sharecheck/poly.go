@@ -9,25 +9,45 @@ import (
 )
 
 // negacyclic computes exact integer products in Z[X]/(X^N+1) over BN254's
-// scalar field: a cyclic convolution of length 2N (Fr has 2-adicity 28, so
-// the domain exists for every ring lattigo supports) folded by X^N = −1.
-// The products the check needs have integer coefficients far below r/2
-// (|a_k| < q < 2^61 against ternary or bounded operands, N ≤ 2^16), so the
-// field result is the integer result.
+// scalar field with a negacyclic FFT of length N: coefficients are twisted
+// by powers of ψ, a primitive 2N-th root of unity (Fr has 2-adicity 28, so
+// it exists for every ring lattigo supports), and ψ² generates the length-N
+// domain. The products the check needs have integer coefficients far below
+// r/2 (|a_k| < q < 2^62 against ternary or bounded operands, N ≤ 2^16), so
+// the field result is the integer result.
 type negacyclic struct {
-	n   int
-	dom *fft.Domain
+	n       int
+	dom     *fft.Domain
+	tw, itw fr.Vector // ψ^i, ψ^{-i}/… (the inverse FFT scales by 1/N itself)
 }
 
 func newNegacyclic(n int) *negacyclic {
-	return &negacyclic{n: n, dom: fft.NewDomain(uint64(2 * n))}
+	ng := &negacyclic{n: n, dom: fft.NewDomain(uint64(n))}
+	psi, err := fr.Generator(uint64(2 * n))
+	var sq fr.Element
+	sq.Square(&psi)
+	if err != nil || !sq.Equal(&ng.dom.Generator) {
+		// fr.Generator(2N)² is the length-N domain's generator for every
+		// N the field supports; anything else is a library change.
+		panic("sharecheck: no 2N-th root of unity matching the FFT domain")
+	}
+	var psiInv fr.Element
+	psiInv.Inverse(&psi)
+	ng.tw, ng.itw = make(fr.Vector, n), make(fr.Vector, n)
+	ng.tw[0].SetOne()
+	ng.itw[0].SetOne()
+	for i := 1; i < n; i++ {
+		ng.tw[i].Mul(&ng.tw[i-1], &psi)
+		ng.itw[i].Mul(&ng.itw[i-1], &psiInv)
+	}
+	return ng
 }
 
-// forward returns the transform of a (length N, zero-padded to 2N), in the
+// forward returns the negacyclic transform of a (length N), in the
 // domain's bit-reversed order.
 func (ng *negacyclic) forward(a fr.Vector) fr.Vector {
-	out := make(fr.Vector, 2*ng.n)
-	copy(out, a)
+	out := make(fr.Vector, ng.n)
+	out.Mul(a, ng.tw)
 	ng.dom.FFT(out, fft.DIF)
 	return out
 }
@@ -37,11 +57,8 @@ func (ng *negacyclic) forward(a fr.Vector) fr.Vector {
 func (ng *negacyclic) inverse(h fr.Vector) fr.Vector {
 	t := append(fr.Vector(nil), h...)
 	ng.dom.FFTInverse(t, fft.DIT)
-	out := make(fr.Vector, ng.n)
-	for i := range out {
-		out[i].Sub(&t[i], &t[i+ng.n])
-	}
-	return out
+	t.Mul(t, ng.itw)
+	return t
 }
 
 // mulAcc adds x⊙y to acc (transforms).

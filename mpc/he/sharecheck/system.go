@@ -78,6 +78,9 @@ type Witness struct {
 	Secrets [][]int64
 	Errors  [][]int64
 
+	// m caches the quotients R_k/q_j per relation and limb (Setup.Witness
+	// computes them with the errors); nil: computed when needed.
+	m [][]fr.Vector
 	// tamper, set only by this package's tests, edits the encoded phase-1
 	// input (e.g. a non-bit that keeps the relations).
 	tamper func(fr.Vector)
@@ -224,26 +227,19 @@ type points struct {
 	c [][][]uint64 // c[j][rep][k] = z_{j,rep}^k mod q_j
 }
 
-// quotients computes, member-side, the bits of W_{ρ,j,rep} = L/q_j for each
-// relation, limb and point, where L = Σ_k c_k·R_k and R_k is the integer
-// residual of the relation at coefficient k. ok is false when the witness
-// does not satisfy the relations with bounded W (the bits are then wrapped
-// and the check will fail).
-func (s *System) quotients(st Statement, w *Witness, pts *points) (fr.Vector, bool) {
+// products returns, per relation and limb, the exact integer Σ ±A·x over
+// the relation's terms (as field elements).
+func (s *System) products(w *Witness) [][]fr.Vector {
 	ng := newNegacyclic(s.N)
 	secrets := make([]fr.Vector, len(w.Secrets))
 	for i, x := range w.Secrets {
 		secrets[i] = ng.forward(liftInt(x))
 	}
-	out := make(fr.Vector, 0, s.phase2Len())
-	ok := true
-	half := new(big.Int).Rsh(fr.Modulus(), 1)
-	var qInv, one fr.Element
-	one.SetOne()
+	out := make([][]fr.Vector, len(s.Rels))
 	for r, rel := range s.Rels {
-		e := liftInt(w.Errors[r])
-		for j, q := range s.Moduli {
-			acc := make(fr.Vector, 2*s.N)
+		out[r] = make([]fr.Vector, len(s.Moduli))
+		for j := range s.Moduli {
+			acc := make(fr.Vector, s.N)
 			poly := false
 			for _, t := range rel.Terms {
 				if t.Poly >= 0 {
@@ -271,15 +267,51 @@ func (s *System) quotients(st Statement, w *Witness, pts *points) (fr.Vector, bo
 					}
 				}
 			}
+			out[r][j] = res
+		}
+	}
+	return out
+}
+
+// residues turns products into the quotients m_k = R_k/q_j with R_k =
+// prod_k + e_k − p_k the integer residual (an integer iff q_j | R_k), in
+// place.
+func (s *System) residues(st Statement, w *Witness, prod [][]fr.Vector) [][]fr.Vector {
+	var qInv, tmp fr.Element
+	for r := range s.Rels {
+		e := liftInt(w.Errors[r])
+		for j, q := range s.Moduli {
 			qInv.SetUint64(q)
 			qInv.Inverse(&qInv)
-			p := st[r][j]
+			res, p := prod[r][j], st[r][j]
 			for k := range res {
 				res[k].Add(&res[k], &e[k])
 				tmp.SetUint64(p[k])
 				res[k].Sub(&res[k], &tmp)
-				res[k].Mul(&res[k], &qInv) // m_k, an integer iff q_j | R_k
+				res[k].Mul(&res[k], &qInv)
 			}
+		}
+	}
+	return prod
+}
+
+// quotients computes, member-side, the bits of W_{ρ,j,rep} = L/q_j for each
+// relation, limb and point, where L = Σ_k c_k·R_k and R_k is the integer
+// residual of the relation at coefficient k. ok is false when the witness
+// does not satisfy the relations with bounded W (the bits are then wrapped
+// and the check will fail).
+func (s *System) quotients(st Statement, w *Witness, pts *points) (fr.Vector, bool) {
+	if w.m == nil {
+		w.m = s.residues(st, w, s.products(w))
+	}
+	out := make(fr.Vector, 0, s.phase2Len())
+	ok := true
+	half := new(big.Int).Rsh(fr.Modulus(), 1)
+	var one fr.Element
+	one.SetOne()
+	for r := range s.Rels {
+		for j := range s.Moduli {
+			res := w.m[r][j]
 			for rep := 0; rep < s.Reps; rep++ {
 				cv := liftU64(pts.c[j][rep])
 				W := cv.InnerProduct(res)
