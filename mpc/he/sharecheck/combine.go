@@ -15,13 +15,17 @@ type linearForm struct {
 	kappa  [][]fr.Element
 }
 
-// combine draws a coefficient ρ per relation, limb and point and folds
+// combine draws the coefficients of the random combination and folds
 //
-//	Σ ρ·(L − q_j·W),  L = Σ_k c_k·(Σ_terms ±(A·x)_k + e_k − p_k)
+//	Σ ρ_ρ·σ_{j,rep}·(L − q_j·W),  L = Σ_k c_k·(Σ_terms ±(A·x)_k + e_k − p_k)
 //
-// into a linear form on the members' inputs. With C = Σ_rep ρ_rep·c_rep
-// (per relation and limb), Σ_k C_k·(A·x)_k = ⟨x, A*·C⟩ (A* the adjoint,
-// see adjoint), accumulated in the transform domain so that each secret
+// into a linear form on the members' inputs, over relations ρ, limbs j and
+// points rep. The coefficient of each (ρ, j, rep) is the product ρ_ρ·σ_{j,rep}
+// of two random field elements: the combination is a polynomial of degree 2
+// in them, non-zero if any term is, so it vanishes with probability ≤ 2/r.
+// With C_j = Σ_rep σ_{j,rep}·c_{j,rep}, Σ_k C_k·(A·x)_k = ⟨x, A*·C_j⟩ (A* the
+// adjoint, see adjoint): per limb, C_j is transformed once, the relations'
+// ρ-weighted adjoints are summed in the transform domain, and each secret
 // costs one inverse transform per group.
 func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linearForm {
 	G, N, n := len(s.Groups), s.N, len(stmts)
@@ -29,7 +33,6 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 	lf := &linearForm{gamma: make([]fr.Vector, G), gammaW: make([]fr.Vector, G), kappa: make([][]fr.Element, G)}
 	acc := make([][]fr.Vector, G)  // transform-domain accumulators per secret
 	coef := make([][]fr.Vector, G) // coefficient-domain (scalar terms) per secret
-	errAcc := make([]fr.Vector, len(s.Rels))
 	for g := range s.Groups {
 		lf.gamma[g] = field.New(s.phase1Len())
 		lf.gammaW[g] = field.New(s.phase2Len())
@@ -40,61 +43,86 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 			coef[g][i] = field.New(N)
 		}
 	}
-	rho := field.New(s.Reps)
-	wOff := 0
-	var t, pow2, qf fr.Element
-	for r, rel := range s.Rels {
-		g := rel.Group
+	sigma := make([]fr.Vector, len(s.Moduli))
+	for j := range sigma {
+		sigma[j] = field.New(s.Reps)
+		prg.FillVector(sigma[j])
+	}
+	rho := field.New(len(s.Rels))
+	prg.FillVector(rho)
+	errAcc := make([]fr.Vector, len(s.Rels))
+	for r := range errAcc {
 		errAcc[r] = field.New(N)
-		for j, q := range s.Moduli {
-			prg.FillVector(rho)
-			C := field.New(N)
-			for rep := 0; rep < s.Reps; rep++ {
-				c := pts.c[j][rep]
-				for k := range C {
-					t.SetUint64(c[k])
-					t.Mul(&t, &rho[rep])
-					C[k].Add(&C[k], &t)
-				}
+	}
+	// wOff[r][j]: where relation r's quotient bits for limb j start.
+	wOff := make([][]int, len(s.Rels))
+	off := 0
+	for r := range s.Rels {
+		wOff[r] = make([]int, len(s.Moduli))
+		for j := range s.Moduli {
+			wOff[r][j] = off
+			off += s.Reps * (s.wb[j] + 1)
+		}
+	}
+	var t, pow2, qf, c, rs fr.Element
+	for j, q := range s.Moduli {
+		C := field.New(N)
+		cl := field.New(N)
+		for rep := 0; rep < s.Reps; rep++ {
+			for k, v := range pts.c[j][rep] {
+				cl[k].SetUint64(v)
 			}
-			var Chat fr.Vector
+			cl.ScalarMul(cl, &sigma[j][rep])
+			C.Add(C, cl)
+		}
+		// Per group and secret: Σ_ρ ±ρ_ρ·FFT(A*) over the poly terms.
+		sumT := make([][]fr.Vector, G)
+		for g := range sumT {
+			sumT[g] = make([]fr.Vector, len(s.Secrets))
+		}
+		adj := make(map[int]fr.Vector) // FFT(A*) per public polynomial, this limb
+		for r, rel := range s.Rels {
+			g := rel.Group
 			for _, tm := range rel.Terms {
+				rs = rho[r]
+				if tm.Neg {
+					rs.Neg(&rs)
+				}
 				if tm.Poly >= 0 {
-					if Chat == nil {
-						Chat = ng.forward(C)
+					a, ok := adj[tm.Poly]
+					if !ok {
+						a = ng.forward(adjoint(liftU64(s.Polys[tm.Poly][j])))
+						adj[tm.Poly] = a
 					}
-					if acc[g][tm.Secret] == nil {
-						acc[g][tm.Secret] = field.New(N)
+					if sumT[g][tm.Secret] == nil {
+						sumT[g][tm.Secret] = field.New(N)
 					}
-					a := ng.forward(adjoint(liftU64(s.Polys[tm.Poly][j])))
-					mulAcc(acc[g][tm.Secret], a, Chat, tm.Neg)
+					field.AddScaled(sumT[g][tm.Secret], a, &rs, cl)
 				} else {
 					t.SetUint64(tm.Scalar[j])
-					sc := field.Scale(C, &t)
-					if tm.Neg {
-						coef[g][tm.Secret] = field.Sub(coef[g][tm.Secret], sc)
-					} else {
-						coef[g][tm.Secret] = field.Add(coef[g][tm.Secret], sc)
-					}
+					t.Mul(&t, &rs)
+					field.AddScaled(coef[g][tm.Secret], C, &t, cl)
 				}
 			}
-			errAcc[r] = field.Add(errAcc[r], C)
+			field.AddScaled(errAcc[r], C, &rho[r], cl)
 			for d := range stmts {
 				pv := liftU64(stmts[d][r][j])
 				v := pv.InnerProduct(C)
+				v.Mul(&v, &rho[r])
 				lf.kappa[g][d].Sub(&lf.kappa[g][d], &v)
 			}
-			// −q·W with W = Σ_i 2^i·w_i − 2^wb.
+			// −q·W with W = Σ_i 2^i·w_i − 2^wb, per point.
 			qf.SetUint64(q)
+			w := wOff[r][j]
 			for rep := 0; rep < s.Reps; rep++ {
-				var c fr.Element
-				c.Mul(&qf, &rho[rep]) // q·ρ
+				c.Mul(&qf, &rho[r])
+				c.Mul(&c, &sigma[j][rep]) // q·ρ·σ
 				pow2.SetOne()
 				for i := 0; i <= s.wb[j]; i++ {
-					lf.gammaW[g][wOff].Neg(&c)
-					lf.gammaW[g][wOff].Mul(&lf.gammaW[g][wOff], &pow2)
+					lf.gammaW[g][w].Neg(&c)
+					lf.gammaW[g][w].Mul(&lf.gammaW[g][w], &pow2)
 					pow2.Double(&pow2)
-					wOff++
+					w++
 				}
 				pow2.SetOne()
 				for i := 0; i < s.wb[j]; i++ {
@@ -104,6 +132,21 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 				for d := range stmts {
 					lf.kappa[g][d].Add(&lf.kappa[g][d], &t)
 				}
+			}
+		}
+		var Chat fr.Vector
+		for g := range sumT {
+			for i, v := range sumT[g] {
+				if v == nil {
+					continue
+				}
+				if Chat == nil {
+					Chat = ng.forward(C)
+				}
+				if acc[g][i] == nil {
+					acc[g][i] = field.New(N)
+				}
+				mulAcc(acc[g][i], v, Chat, false)
 			}
 		}
 	}
@@ -117,7 +160,7 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 		}
 	}
 	// Errors: e_k = Σ_i 2^i·b_{k,i} − ErrOffset.
-	off := len(s.Secrets) * N
+	off = len(s.Secrets) * N
 	var sum, offE fr.Element
 	offE.SetUint64(ErrOffset)
 	for r, rel := range s.Rels {

@@ -236,14 +236,22 @@ func (s *System) products(w *Witness) [][]fr.Vector {
 		secrets[i] = ng.forward(liftInt(x))
 	}
 	out := make([][]fr.Vector, len(s.Rels))
-	for r, rel := range s.Rels {
+	for r := range out {
 		out[r] = make([]fr.Vector, len(s.Moduli))
-		for j := range s.Moduli {
+	}
+	for j := range s.Moduli {
+		fa := make(map[int]fr.Vector) // FFT(A) per public polynomial, this limb
+		for r, rel := range s.Rels {
 			acc := make(fr.Vector, s.N)
 			poly := false
 			for _, t := range rel.Terms {
 				if t.Poly >= 0 {
-					mulAcc(acc, ng.forward(liftU64(s.Polys[t.Poly][j])), secrets[t.Secret], t.Neg)
+					a, ok := fa[t.Poly]
+					if !ok {
+						a = ng.forward(liftU64(s.Polys[t.Poly][j]))
+						fa[t.Poly] = a
+					}
+					mulAcc(acc, a, secrets[t.Secret], t.Neg)
 					poly = true
 				}
 			}
