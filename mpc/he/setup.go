@@ -76,9 +76,10 @@ func inflate(params rlwe.Parameters, p ringqp.Poly, v uint64) {
 }
 
 // roundSpace gives the setup's share check (an SS job) its own round
-// numbers on the setup's connection: rounds with bit 62 flipped, which the
-// setup's and the key test's rounds (all below 2^40) never use (the SS
-// engine's main rounds stay below 2^62; its abort round is all ones). Each
+// numbers on the setup's connection: rounds with bit 62 flipped. The
+// setup's, the key test's and node/jobrun's DKG rounds (from 2^40) all lie
+// below 2^62, and the SS engine's main rounds (no lanes) stay below 2^62
+// too, so they map above it; its abort round, all ones, maps to 2^64−1−2^62. Each
 // Recv waits at most the setup's step timeout, so a silent member is
 // named as in the other setup rounds. Close leaves the connection to the
 // setup.

@@ -39,11 +39,12 @@
 //     W and inputs its bits (W + 2^wb, |W| < 2^wb with wb = log N + log q_j +
 //     log(terms·N + 2), about 92 bits).
 //  4. A second coin gives the coefficients of random linear combinations.
-//     Per member and round, Z = Σ ρ·(L − q_j·W) is linear in D's shares with
-//     public coefficients (Σ_k c_k·(A·x)_k = ⟨x, A*·c⟩ for the adjoint A*,
-//     computed in the clear by a negacyclic FFT over BN254's Fr), and
-//     B = Σ ρ′·b(b−1) + Σ ρ″·(x³ − x) over D's bits and secret coefficients
-//     (one product per secret coefficient, one dot product per member).
+//     Per member and round, Z = Σ ρ_ρ·σ_{j,rep}·(L − q_j·W) is linear in D's
+//     shares with public coefficients (Σ_k c_k·(A·x)_k = ⟨x, A*·c⟩ for the
+//     adjoint A*, computed in the clear by a negacyclic FFT over BN254's Fr),
+//     and B = Σ ρ^i·b_i(b_i−1) + Σ ρ^i·(x_i³ − x_i) over D's bits and secret
+//     coefficients, each value with its own power of one random ρ (one
+//     product per secret coefficient, one dot product per member).
 //  5. Z and B of every member are opened together under a non-mask label,
 //     so the engine's MAC check of every product runs first. Any non-zero
 //     value names its member.
@@ -55,7 +56,8 @@
 // the public A, p, c lie in [0, q_j). Then |L| < N·q_j²·(terms·N + 2) and
 // |L − q_j·W| < 2^(wb + log q_j + 1) < r/2 (about 2^152 against r ≈ 2^254,
 // checked by System.init), so Z ≡ 0 mod r for the combination means (but for
-// probability 1/r per relation, over ρ drawn after every input) that each
+// probability 2/r, over coefficients drawn after every input, see below)
+// that each
 // L = q_j·W as integers, i.e. L ≡ 0 mod q_j. L is the evaluation at z of the
 // polynomial (Σ ±A·x + e − p) mod (q_j, X^N+1) of degree < N, drawn after
 // the witness was fixed: if the relation fails mod q_j, L ≡ 0 for a random z
@@ -64,7 +66,10 @@
 // preset's smallest prime (45 bits), 2^-98 at N = 2^12. W is input after z
 // is known, which is sound: W is determined by the witness and z (L/q_j),
 // and the combination's ρ comes only after W is fixed. B ≠ 0 for a non-bit
-// or non-ternary value except with probability 1/r. The MAC check (ss) makes
+// or non-ternary value except with probability M/r for M values (the powers
+// of ρ make B a polynomial of degree M in ρ), and Z's coefficients
+// ρ_ρ·σ_{j,rep} make it a degree-2 polynomial in them, zero with probability
+// ≤ 2/r when some term is not. The MAC check (ss) makes
 // the opened values those of D's dealt inputs except with probability
 // ≤ (K+2)/r; the engine is secure with abort against t < n/2 malicious
 // members (honest majority; n ≥ 3).
@@ -77,7 +82,12 @@
 // the public-key share for a failed bit check): sound against t colluders,
 // who cannot move another member's value past the MAC check. A failed MAC
 // check, an inconsistent opening or an inconsistent dealt input aborts naming
-// nobody, as in the engine. Privacy: besides the coins (uniform), the check
+// nobody, as in the engine. The statements are what each member received:
+// a member that sends different shares to different members makes the
+// honest members' public constants differ, so its opening is inconsistent
+// (an unnamed abort) or checks a mix of its shares; either way the members
+// then hold different keys, which the setup's digest comparison catches
+// (ErrKeysDiffer) before the key test. Privacy: besides the coins (uniform), the check
 // opens only Z and B, which are 0 for an honest member; the engine's own
 // checks open only what mpc/ss documents. A member's secret and errors never
 // leave it other than as Shamir shares.
@@ -87,7 +97,8 @@
 // Per member: (secrets + 6·relations)·N inputs and products for the bits
 // (one dot product: local multiplications, one re-sharing), one product per
 // secret coefficient, and relations·limbs·3·93 quotient bits; the public side
-// is O(relations·limbs) FFTs of length 2N over Fr. Public-key share and RKG
+// is O((public polynomials + 1)·limbs) negacyclic FFTs of length N over Fr
+// per member, and O(relations·limbs·N) field operations. Public-key share and RKG
 // round 1 at the secure preset (N = 2^14, 9 limbs, 4 RNS rows): 9 relations,
 // ≈ 0.93 M inputs per member. See BenchmarkCheck for measured seconds.
 package sharecheck
