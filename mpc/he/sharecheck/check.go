@@ -79,6 +79,9 @@ func Check(ctx context.Context, p *ss.Party, sys *System, stmts []Statement, own
 	// points (a member whose witness does not fit inputs wrapped bits and
 	// fails below).
 	mineW, _ := sys.quotients(stmts[p.Self()], own, pts)
+	if own.tamper != nil {
+		own.tamper(2, mineW)
+	}
 	m2 := sys.phase2Len()
 	ws := make([]ss.Vec, n)
 	for d := 0; d < n; d++ {

@@ -272,7 +272,10 @@ func TestWrongBitIsNamed(t *testing.T) {
 		if d != 0 {
 			return
 		}
-		w.tamper = func(v fr.Vector) {
+		w.tamper = func(phase int, v fr.Vector) {
+			if phase != 1 {
+				return
+			}
 			off := len(sys.Secrets) * sys.N
 			for k := 0; k < sys.N; k++ {
 				b0, b1 := &v[off+k*ErrBits], &v[off+k*ErrBits+1]
@@ -286,4 +289,43 @@ func TestWrongBitIsNamed(t *testing.T) {
 		}
 	})
 	named(t, errs, 0, 2)
+}
+
+// TestWrongQuotientIsNamed: member 2's witness is right but one bit of one
+// quotient W is flipped (L ≠ q·W for that relation, limb and point); then a
+// member that inputs an integer for W's lowest bit that is not a bit but
+// keeps q·W right is caught by the bit check. Both name member 2.
+func TestWrongQuotientIsNamed(t *testing.T) {
+	params := testParams(t, 12)
+	f := newFixture(t, params, 3, false)
+	for name, edit := range map[string]func(v fr.Vector){
+		"flipped bit": func(v fr.Vector) {
+			var one fr.Element
+			one.SetOne()
+			v[3].Sub(&one, &v[3])
+		},
+		"non-bit": func(v fr.Vector) {
+			// bits (b0, b1) = (0, 1) → (2, 0): same W, b0 not a bit.
+			for i := 0; i+1 < len(v); i++ {
+				if v[i].IsZero() && v[i+1].IsOne() {
+					v[i].SetUint64(2)
+					v[i+1].SetZero()
+					return
+				}
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			errs := f.run(t, func(d int, w *Witness) {
+				if d == 2 {
+					w.tamper = func(phase int, v fr.Vector) {
+						if phase == 2 {
+							edit(v)
+						}
+					}
+				}
+			})
+			named(t, errs, 2, 2)
+		})
+	}
 }

@@ -81,9 +81,9 @@ type Witness struct {
 	// m caches the quotients R_k/q_j per relation and limb (Setup.Witness
 	// computes them with the errors); nil: computed when needed.
 	m [][]fr.Vector
-	// tamper, set only by this package's tests, edits the encoded phase-1
-	// input (e.g. a non-bit that keeps the relations).
-	tamper func(fr.Vector)
+	// tamper, set only by this package's tests, edits the encoded input of
+	// phase 1 (secrets, error bits) or 2 (quotient bits).
+	tamper func(phase int, v fr.Vector)
 }
 
 // init validates the system and derives the bounds on W.
@@ -217,7 +217,7 @@ func (s *System) phase1(w *Witness) (fr.Vector, error) {
 		}
 	}
 	if w.tamper != nil {
-		w.tamper(out)
+		w.tamper(1, out)
 	}
 	return out, nil
 }
