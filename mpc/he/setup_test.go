@@ -185,7 +185,6 @@ func TestSetupShareCheckNamesDeviant(t *testing.T) {
 		round transport.Round
 	}{
 		{"inflated public-key error 2^40", SetupDeviation{InflatedPublicKeyError: 1 << 40}, roundCKG},
-		{"inflated public-key error 2^10", SetupDeviation{InflatedPublicKeyError: 1 << 10}, roundCKG},
 		{"public-key", SetupDeviation{PublicKeyShare: true}, roundCKG},
 		{"relin-key round 1", SetupDeviation{RelinShareRoundOne: true}, roundRKG1},
 	} {
