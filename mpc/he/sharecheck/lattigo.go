@@ -114,6 +114,84 @@ func (su *Setup) Statement(pk mhe.PublicKeyGenShare, rkg1 *mhe.RelinearizationKe
 	return st, nil
 }
 
+// SystemRoundTwo builds the system of the second relinearisation round,
+// whose shares are, with R0_i, R1_i the rows of the first round's aggregate
+// (public: every member aggregated them),
+//
+//	RKG round 2, row i:  h2_0_i = R0_i·s + e2_i
+//	                     h2_1_i = R1_i·(u − s) + e3_i
+//
+// The secrets are input afresh, so the system also re-proves the public-key
+// share (which fixes s: a uniform a admits two short solutions only with
+// probability about (5·65)^N/q_j^N per limb) and the first row's h0 (which
+// fixes u given s): the round-two shares are thus proven for the same s and
+// u as the first check.
+func (su *Setup) SystemRoundTwo(round1 *mhe.RelinearizationKeyGenShare, round transport.Round) (*System, error) {
+	if su.RKGCRP == nil || round1 == nil {
+		return nil, fmt.Errorf("sharecheck: the second relinearisation round needs the first's CRP and aggregate")
+	}
+	full, err := su.System()
+	if err != nil {
+		return nil, err
+	}
+	sys := &System{N: full.N, Moduli: full.Moduli, Secrets: full.Secrets, Groups: full.Groups}
+	sys.Groups = append(sys.Groups[:2:2], Group{Name: "relinearisation share (round 2)", Round: round})
+	// Public polynomials: a, c_0 (for the pk and row-0 h0 relations), then
+	// R0_i, R1_i per row.
+	sys.Polys = append(sys.Polys, full.Polys[0], full.Polys[1])
+	sys.Rels = append(sys.Rels, full.Rels[0], full.Rels[1])
+	if len(round1.Value) != len(su.RKGCRP.Value) {
+		return nil, fmt.Errorf("sharecheck: first-round aggregate of %d rows, want %d", len(round1.Value), len(su.RKGCRP.Value))
+	}
+	for i := range round1.Value {
+		if len(round1.Value[i]) != 1 || len(round1.Value[i][0]) != 2 {
+			return nil, fmt.Errorf("sharecheck: first-round aggregate row %d malformed", i)
+		}
+		r0, err := limbs(su.Params, round1.Value[i][0][0], false)
+		if err != nil {
+			return nil, err
+		}
+		r1, err := limbs(su.Params, round1.Value[i][0][1], false)
+		if err != nil {
+			return nil, err
+		}
+		sys.Polys = append(sys.Polys, r0, r1)
+		p0, p1 := len(sys.Polys)-2, len(sys.Polys)-1
+		sys.Rels = append(sys.Rels,
+			Relation{Name: fmt.Sprintf("relinearisation share (round 2) row %d h0", i), Group: 2,
+				Terms: []Term{{Secret: 0, Poly: p0}}},
+			Relation{Name: fmt.Sprintf("relinearisation share (round 2) row %d h1", i), Group: 2,
+				Terms: []Term{{Secret: 1, Poly: p1}, {Secret: 0, Poly: p1, Neg: true}}})
+	}
+	return sys, sys.init()
+}
+
+// StatementRoundTwo converts a member's shares into the statement of
+// SystemRoundTwo.
+func (su *Setup) StatementRoundTwo(pk mhe.PublicKeyGenShare, rkg1, rkg2 *mhe.RelinearizationKeyGenShare) (Statement, error) {
+	st1, err := su.Statement(pk, rkg1)
+	if err != nil {
+		return nil, err
+	}
+	st := Statement{st1[0], st1[1]}
+	if rkg2 == nil || len(rkg2.Value) != len(su.RKGCRP.Value) {
+		return nil, fmt.Errorf("sharecheck: second relinearisation share missing or of the wrong size")
+	}
+	for i := range rkg2.Value {
+		if len(rkg2.Value[i]) != 1 || len(rkg2.Value[i][0]) != 2 {
+			return nil, fmt.Errorf("sharecheck: second relinearisation share row %d malformed", i)
+		}
+		for _, v := range rkg2.Value[i][0] {
+			h, err := limbs(su.Params, v, false)
+			if err != nil {
+				return nil, err
+			}
+			st = append(st, h)
+		}
+	}
+	return st, nil
+}
+
 // Witness extracts a member's witness from its secrets and its own
 // statement: s (and u) in the coefficient domain, and each relation's error
 // e = p − Σ terms, centred. ok reports that every secret is ternary and the

@@ -10,6 +10,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 
 	"github.com/cohortnet/cohort/mpc/mpctest"
@@ -81,12 +82,15 @@ type member struct {
 	sk, u *rlwe.SecretKey
 	pk    mhe.PublicKeyGenShare
 	rkg1  *mhe.RelinearizationKeyGenShare
+	rkg2  *mhe.RelinearizationKeyGenShare
 }
 
 // fixture is a committee's public CRPs and members.
 type fixture struct {
 	su      *Setup
 	members []member
+	agg1    *mhe.RelinearizationKeyGenShare // first-round aggregate (round2)
+	round2  bool                            // check the second round's system
 }
 
 func newFixture(t testing.TB, params rlwe.Parameters, n int, rkg bool) *fixture {
@@ -116,12 +120,62 @@ func newFixture(t testing.TB, params rlwe.Parameters, n int, rkg bool) *fixture 
 	return f
 }
 
+// withRoundTwo aggregates the first relinearisation round and makes every
+// member's second-round share; ephemeral, if set, replaces member d's
+// ephemeral secret in round two (a member that does not use the u it
+// proved).
+func (f *fixture) withRoundTwo(t testing.TB, params rlwe.Parameters, d int, ephemeral *rlwe.SecretKey) {
+	t.Helper()
+	rkgP := mhe.NewRelinearizationKeyGenProtocol(params)
+	_, agg, _ := rkgP.AllocateShare()
+	for i, m := range f.members {
+		if i == 0 {
+			agg = mhe.RelinearizationKeyGenShare{GadgetCiphertext: *m.rkg1.CopyNew()}
+			continue
+		}
+		rkgP.AggregateShares(agg, *m.rkg1, &agg)
+	}
+	f.agg1, f.round2 = &agg, true
+	for i := range f.members {
+		m := &f.members[i]
+		_, _, r2 := rkgP.AllocateShare()
+		u := m.u
+		if i == d && ephemeral != nil {
+			u = ephemeral
+		}
+		rkgP.GenShareRoundTwo(u, m.sk, agg, &r2)
+		m.rkg2 = &r2
+	}
+}
+
+// system returns the fixture's system.
+func (f *fixture) system(t testing.TB) *System {
+	t.Helper()
+	var sys *System
+	var err error
+	if f.round2 {
+		sys, err = f.su.SystemRoundTwo(f.agg1, 4)
+	} else {
+		sys, err = f.su.System()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys
+}
+
 // statements returns every member's public statement.
 func (f *fixture) statements(t testing.TB) []Statement {
 	t.Helper()
 	out := make([]Statement, len(f.members))
 	for d, m := range f.members {
-		st, err := f.su.Statement(m.pk, m.rkg1)
+		var st Statement
+		var err error
+		if f.round2 {
+			st, err = f.su.StatementRoundTwo(m.pk, m.rkg1, m.rkg2)
+		} else {
+			st, err = f.su.Statement(m.pk, m.rkg1)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,10 +188,7 @@ func (f *fixture) statements(t testing.TB) []Statement {
 // an in-memory network); wit may replace a member's witness.
 func (f *fixture) run(t *testing.T, wit func(d int, w *Witness)) []error {
 	t.Helper()
-	sys, err := f.su.System()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys := f.system(t)
 	stmts := f.statements(t)
 	n := len(f.members)
 	wits := make([]*Witness, n)
@@ -328,4 +379,33 @@ func TestWrongQuotientIsNamed(t *testing.T) {
 			named(t, errs, 2, 2)
 		})
 	}
+}
+
+// TestRoundTwo: honest second-round shares pass; a random second-round
+// share, and one made with another ephemeral secret than the u the member
+// proved (its first row's h0 binds u), are named in round 4.
+func TestRoundTwo(t *testing.T) {
+	params := testParams(t, 12)
+	t.Run("honest", func(t *testing.T) {
+		f := newFixture(t, params, 3, true)
+		f.withRoundTwo(t, params, -1, nil)
+		for d, err := range f.run(t, nil) {
+			if err != nil {
+				t.Fatalf("member %d: %v", d, err)
+			}
+		}
+	})
+	t.Run("other ephemeral", func(t *testing.T) {
+		f := newFixture(t, params, 3, true)
+		kg := rlwe.NewKeyGenerator(params)
+		f.withRoundTwo(t, params, 1, kg.GenSecretKeyNew())
+		named(t, f.run(t, nil), 1, 4)
+	})
+	t.Run("random share", func(t *testing.T) {
+		f := newFixture(t, params, 3, true)
+		f.withRoundTwo(t, params, -1, nil)
+		prng, _ := sampling.NewKeyedPRNG([]byte("noise"))
+		ring.NewUniformSampler(prng, params.RingQ()).ReadAndAdd(f.members[2].rkg2.Value[1][0][1].Q)
+		named(t, f.run(t, nil), 2, 4)
+	})
 }
