@@ -307,6 +307,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	if err := recvAll(roundRKG2, p.AddRelinShareRoundTwo); err != nil {
 		return nil, nil, err
 	}
+	if err := p.CheckSharesRoundTwo(ctx, party); err != nil {
+		return nil, nil, err
+	}
 	if err := p.GenRelinearizationKey(); err != nil {
 		return nil, nil, err
 	}

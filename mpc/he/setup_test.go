@@ -139,7 +139,7 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 
 // TestSetupKeyTestCatchesWrongShares: a member sends a wrong but consistent
 // share the share check does not cover (the same to every peer, so the key
-// digests agree: the second relinearisation round, a Galois key), or deals
+// digests agree: a Galois key share), or deals
 // one member a Shamir share off its polynomial (not covered by the digest). The known-answer
 // test at the end of setup fails for every member: nobody keeps keys that
 // would make results garbage. (Public-key and first relinearisation shares
@@ -149,7 +149,6 @@ func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 	preset := insecurePreset(t)
 	galEls := preset.RLWE().GaloisElements([]int{1, 4})
 	for name, d := range map[string]SetupDeviation{
-		"relin-key":  {RelinShare: true},
 		"galois-key": {GaloisShare: true},
 		"shamir":     {ShamirShare: true},
 	} {
@@ -187,6 +186,7 @@ func TestSetupShareCheckNamesDeviant(t *testing.T) {
 		{"inflated public-key error 2^40", SetupDeviation{InflatedPublicKeyError: 1 << 40}, roundCKG},
 		{"public-key", SetupDeviation{PublicKeyShare: true}, roundCKG},
 		{"relin-key round 1", SetupDeviation{RelinShareRoundOne: true}, roundRKG1},
+		{"relin-key round 2", SetupDeviation{RelinShare: true}, roundRKG2},
 	} {
 		const n, thr, dev = 4, 3, 1
 		stores := make([]*MemoryStore, n)

@@ -42,15 +42,19 @@ import (
 //	CheckShares (an SS job among the members, see below)
 //	GenRelinShareRoundTwo                                  (closes roundRKG1)
 //	GenGaloisShare(i) → AddGaloisShare(i)… → GenGaloisKey(i) (roundGKG+i)
-//	AddRelinShareRoundTwo… → GenRelinearizationKey          (roundRKG2)
+//	AddRelinShareRoundTwo… → CheckSharesRoundTwo →
+//	  GenRelinearizationKey                                (roundRKG2)
 //	Digest → CheckDigest… → Finish                          (roundDigest)
 //
 // CheckShares proves, in the committee's malicious-secure SS engine, that
 // every member's public-key share and first-round relinearisation share are
-// well formed with a short witness (mpc/he/sharecheck); a member whose shares
-// fail is named (*transport.PartyError for roundCKG or roundRKG1). Digest
-// refuses to run before it passed: no key record, hence no key, exists
-// without it.
+// well formed with a short witness (mpc/he/sharecheck), before any
+// second-round share leaves (a round-two share multiplies the first round's
+// aggregate, which a rushing member could otherwise choose);
+// CheckSharesRoundTwo does the same for the second round. A member whose
+// shares fail is named (*transport.PartyError for roundCKG, roundRKG1 or
+// roundRKG2). Digest refuses to run before both passed: no key record,
+// hence no key, exists without them. Galois key shares are not checked.
 //
 // Finish returns the member and its key record; Setup then runs the
 // known-answer key test over the network before persisting them. A
@@ -91,8 +95,8 @@ type SetupProtocol struct {
 	// Every member's public-key and first relinearisation share as
 	// received (this member's own as sent), for CheckShares; released once
 	// the check passed.
-	pkMsgs, rk1Msgs [][]byte
-	sharesChecked   bool
+	pkMsgs, rk1Msgs, rk2Msgs     [][]byte
+	sharesChecked, round2Checked bool
 }
 
 // setupRound tracks one round's aggregation.
@@ -139,7 +143,7 @@ func NewSetupProtocol(preset *Preset, self transport.PartyID, n int, cfg SetupCo
 		p.gkgCRP[i] = p.gkg.SampleCRP(prng)
 	}
 	p.sk = rlwe.NewKeyGenerator(params).GenSecretKeyNew()
-	p.pkMsgs, p.rk1Msgs = make([][]byte, n), make([][]byte, n)
+	p.pkMsgs, p.rk1Msgs, p.rk2Msgs = make([][]byte, n), make([][]byte, n), make([][]byte, n)
 
 	newRound := func(r transport.Round, what string) setupRound {
 		return setupRound{r: r, what: what, got: make([]bool, n)}
@@ -366,16 +370,11 @@ func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error 
 	if err != nil {
 		return err
 	}
-	N := p.params.N()
 	stmts := make([]sharecheck.Statement, p.n)
 	for d := 0; d < p.n; d++ {
-		pk := p.ckg.AllocateShare()
-		if _, err := newShape(p.params).polyQP(pk.Value).decodeAdd(kindCKG, p.pkMsgs[d], N); err != nil {
-			return fmt.Errorf("he: share check: public-key share of member %d: %w", d, err)
-		}
-		_, r1, _ := p.rkg.AllocateShare()
-		if _, err := newShape(p.params).gadget(r1.GadgetCiphertext).decodeAdd(kindRKG1, p.rk1Msgs[d], N); err != nil {
-			return fmt.Errorf("he: share check: relinearisation share of member %d: %w", d, err)
+		pk, r1, err := p.decodeChecked(d)
+		if err != nil {
+			return err
 		}
 		if stmts[d], err = su.Statement(pk, &r1); err != nil {
 			return fmt.Errorf("he: share check: member %d: %w", d, err)
@@ -392,7 +391,6 @@ func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error 
 		return fmt.Errorf("he: setup share check: %w", err)
 	}
 	p.sharesChecked = true
-	p.pkMsgs, p.rk1Msgs = nil, nil
 	return nil
 }
 
@@ -410,15 +408,84 @@ func (p *SetupProtocol) GenRelinShareRoundTwo() ([]byte, error) {
 	if d := p.cfg.deviation; d != nil && d.RelinShare {
 		corrupt(p.params, p.rkg2.Value[0][0][0].Q)
 	}
-	return newShape(p.params).gadget(p.rkg2.GadgetCiphertext).encode(kindRKG2, 0, p.params.N()), nil
+	b := newShape(p.params).gadget(p.rkg2.GadgetCiphertext).encode(kindRKG2, 0, p.params.N())
+	p.rk2Msgs[p.self] = b
+	return b, nil
 }
 
 // AddRelinShareRoundTwo aggregates member j's second relinearisation share.
 func (p *SetupProtocol) AddRelinShareRoundTwo(j transport.PartyID, msg []byte) error {
 	return p.add(&p.rk2, j, msg, func(b []byte) error {
 		_, err := newShape(p.params).gadget(p.rkg2.GadgetCiphertext).decodeAdd(kindRKG2, b, p.params.N())
+		if err == nil {
+			p.rk2Msgs[j] = bytes.Clone(b)
+		}
 		return err
 	})
+}
+
+// CheckSharesRoundTwo runs the share check of the second relinearisation
+// round (sharecheck.Setup.SystemRoundTwo: it re-proves the public-key share
+// and the first round's row-0 h0, binding s and u to those CheckShares
+// proved) on the same party, once every member's second-round share has been
+// added and before GenRelinearizationKey.
+func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if !p.sharesChecked || !p.rk2.open || p.round2Checked {
+		return errors.New("he: second-round share check out of order")
+	}
+	for j, b := range p.rk2Msgs {
+		if b == nil {
+			return fmt.Errorf("he: second-round share check before member %d's share", j)
+		}
+	}
+	su := p.shareCheckSetup()
+	sys, err := su.SystemRoundTwo(&p.rkg1, roundRKG2)
+	if err != nil {
+		return err
+	}
+	stmts := make([]sharecheck.Statement, p.n)
+	for d := 0; d < p.n; d++ {
+		pk, r1, err := p.decodeChecked(d)
+		if err != nil {
+			return err
+		}
+		_, _, r2 := p.rkg.AllocateShare()
+		if _, err := newShape(p.params).gadget(r2.GadgetCiphertext).decodeAdd(kindRKG2, p.rk2Msgs[d], p.params.N()); err != nil {
+			return fmt.Errorf("he: share check: second relinearisation share of member %d: %w", d, err)
+		}
+		if stmts[d], err = su.StatementRoundTwo(pk, &r1, &r2); err != nil {
+			return fmt.Errorf("he: share check: member %d: %w", d, err)
+		}
+	}
+	w, _, err := su.Witness(sys, stmts[p.self], p.sk, p.ephSk)
+	if err != nil {
+		return fmt.Errorf("he: share check: %w", err)
+	}
+	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+		p.failed = true
+		return fmt.Errorf("he: setup share check (round two): %w", err)
+	}
+	p.round2Checked = true
+	p.pkMsgs, p.rk1Msgs, p.rk2Msgs = nil, nil, nil
+	return nil
+}
+
+// decodeChecked decodes member d's public-key and first relinearisation
+// shares as this member received them.
+func (p *SetupProtocol) decodeChecked(d int) (mhe.PublicKeyGenShare, mhe.RelinearizationKeyGenShare, error) {
+	N := p.params.N()
+	pk := p.ckg.AllocateShare()
+	if _, err := newShape(p.params).polyQP(pk.Value).decodeAdd(kindCKG, p.pkMsgs[d], N); err != nil {
+		return pk, mhe.RelinearizationKeyGenShare{}, fmt.Errorf("he: share check: public-key share of member %d: %w", d, err)
+	}
+	_, r1, _ := p.rkg.AllocateShare()
+	if _, err := newShape(p.params).gadget(r1.GadgetCiphertext).decodeAdd(kindRKG1, p.rk1Msgs[d], N); err != nil {
+		return pk, r1, fmt.Errorf("he: share check: relinearisation share of member %d: %w", d, err)
+	}
+	return pk, r1, nil
 }
 
 // GenRelinearizationKey closes the second relinearisation round and makes
@@ -515,8 +582,8 @@ func (p *SetupProtocol) Digest() ([]byte, error) {
 	if !p.shamir.closed || !p.pkr.closed || !p.rk2.closed || len(p.m.gks) != len(p.gal) {
 		return nil, errors.New("he: key digest before every key is made")
 	}
-	if !p.sharesChecked && !p.cfg.skipShareCheck {
-		return nil, errors.New("he: key digest before the setup shares were checked (CheckShares)")
+	if (!p.sharesChecked || !p.round2Checked) && !p.cfg.skipShareCheck {
+		return nil, errors.New("he: key digest before the setup shares were checked (CheckShares, CheckSharesRoundTwo)")
 	}
 	if err := p.open(&p.dig); err != nil {
 		return nil, err
