@@ -100,34 +100,40 @@
 //     (measured slot error 0.03 with an error of 2^100, 0.7 at 2^104, values
 //     in [0, 1)). BGV results stay exact while the noise decodes.
 //
-// So after the first relinearisation round, before round two's shares, the
-// key record or the key test exist, the committee runs the share check in
-// its malicious-secure SS engine (mpc/ss, SPDZ-wise Shamir over BN254's Fr,
-// secure with abort against t_ss = ⌊(n−1)/2⌋ malicious members; n ≥ 3): every
-// member proves, with its secrets and errors secret-shared, that its
-// public-key share is −a·s + e and its first-round relinearisation share is
-// (−c_i·u + P·s·g_i + e0_i, c_i·s + e1_i) modulo every prime of QP, with s,
-// u ternary and every error coefficient in [−32, 32) (honest: |e| ≤ 6σ ≈ 19),
+// So the committee checks these shares in its malicious-secure SS engine
+// (mpc/ss, SPDZ-wise Shamir over BN254's Fr, secure with abort against
+// t_ss = ⌊(n−1)/2⌋ malicious members; n ≥ 3), with every member's secrets and
+// errors secret-shared (mpc/he/sharecheck): after the first relinearisation
+// round and before any round-two share leaves (a round-two share multiplies
+// the first round's aggregate, which a rushing member could otherwise
+// choose), every member proves that its public-key share is −a·s + e and its
+// first-round share is (−c_i·u + P·s·g_i + e0_i, c_i·s + e1_i); after the
+// second round and before the relinearisation key, the key record or the
+// key test exist, that its second-round share is (R0_i·s + e2_i,
+// R1_i·(u − s) + e3_i) for the first round's public aggregate (R0, R1),
+// re-proving the public-key share and one first-round row so that s and u
+// are the same. All relations hold modulo every prime of QP with s, u
+// ternary and every error coefficient in [−32, 32) (honest: |e| ≤ 6σ ≈ 19),
 // the same integer error in every limb. False acceptance: ≤ 2^-90 per limb
 // and relation (three random points per limb; ≤ ((N−1)/q)^3 with q ≥ 2^44),
 // plus the MAC check's ≤ (K+2)/|Fr|. A member whose shares fail is named
-// (*transport.PartyError in roundCKG or roundRKG1, which node/jobrun turns
-// into a blamed abort) and nobody keeps keys; a failed MAC check or
-// inconsistent opening aborts the setup naming nobody. The check opens only
-// its random coins and, per member, two values that are 0 for an honest
-// member. So the key test's "≤ 2^-41" below now holds whatever a minority
-// does with these shares. Cost: BenchmarkCheck (sharecheck) at the secure
-// preset; see the README.
+// (*transport.PartyError in roundCKG, roundRKG1 or roundRKG2, which
+// node/jobrun turns into a blamed abort) and nobody keeps keys; a failed MAC
+// check or inconsistent opening aborts the setup naming nobody. The check
+// opens only its random coins and, per member and round, values that are 0
+// for an honest member. So the key test's "≤ 2^-41" below now holds whatever
+// a minority does with these shares. Cost: BenchmarkCheck (sharecheck) at
+// the secure preset; see the README.
 //
-// Not verified (open): the second relinearisation round's shares and the
-// Galois key shares (a wrong one is still caught by the key test, unnamed;
-// one that is right but for an inflated error adds that error, times the
-// public gadget digits of the ciphertext, to relinearised or rotated
+// Not verified (open): the Galois key shares (a wrong one is still caught
+// by the key test, unnamed; one that is right but for an inflated error adds
+// that error, times the public gadget digits of the ciphertext, to rotated
 // ciphertexts: known to the deviant and multiplied by no secret, so we
 // believe the key test's flood still hides the honest noise — not
-// reviewed — but CKKS results after a relinearisation or rotation can be
-// shifted alike in every subset, undetected; BGV stays exact while it
-// decodes); the consistency of the Shamir shares a member deals of its
+// reviewed — but CKKS results after a rotation can be shifted alike in every
+// subset, undetected; BGV stays exact while it decodes; checking them the
+// same way costs 13 elements × 4 rows × 6N ≈ 5 M inputs per member at the
+// secure preset); the consistency of the Shamir shares a member deals of its
 // secret with the s it proved (a dealing of another secret is caught by the
 // key test, unnamed); and more than t_ss = ⌊(n−1)/2⌋ malicious members (the
 // check's engine needs an honest majority even where the HE threshold t
@@ -252,7 +258,7 @@
 // knows; wrong relinearisation or Galois shares make products and rotations
 // garbage for everyone alike. The known-answer test at the end of setup
 // catches these (ErrKeyTest) before any input is encrypted under the keys
-// (wrong shares; the share check names a member whose public-key or first
+// (wrong shares; the share check names a member whose public-key or
 // relinearisation share is wrong or has an inflated error, see the start of
 // this section),
 // provided more than t members take part in it: each member checks only
@@ -282,7 +288,7 @@
 // coefficients, 3 outputs and at most maxSubsets subsets (< 2^10 outputs),
 // the members' view is within statistical distance 2^-41 of one that does
 // not depend on the noise, provided the setup shares carry the protocol's
-// noise (an inflated public-key or first relinearisation share would grow
+// noise (an inflated public-key or relinearisation share would grow
 // the square's noise past 2^84 and break the bound; the share check, which
 // runs before the key test, rules them out: see the start of this section). The test runs at the top level, where BGV still
 // decodes exactly (T·t·B ≤ 2^(50+8+148) ≪ Q/2 = 2^328), so every check
@@ -293,10 +299,10 @@
 //	credit-score  CKKS    any committee member      one member's wrong key-switch share when        n = t and t online; a shift below   only when every explanation by
 //	                      (privacy: < t colluding)  k > t online (key switches differ by > τ per    τ = CKKSTolerance per slot; several < t deviants contains the member
 //	                                                slot); several deviants only if some subset     deviants that every subset contains (never with k = t+1, e.g. 4 of 4,
-//	                                                avoids them; wrong setup share (key test,       (e.g. 2 of n = 4, t = 3); an RKG    t = 3); setup: a member whose
-//	                                                unnamed); public-key or RKG round-1 share       round-2 or Galois share with        public-key or RKG round-1 share
-//	                                                with inflated noise or not well formed (share   inflated noise (CKKS results        fails the share check
-//	                                                check, ≤ ⌊(n−1)/2⌋ malicious members)           shifted alike in every subset)
+//	                                                avoids them; wrong setup share (key test,       (e.g. 2 of n = 4, t = 3); a Galois  t = 3); setup: a member whose
+//	                                                unnamed); public-key or relinearisation share   share with inflated noise (CKKS     public-key or relinearisation
+//	                                                with inflated noise or not well formed (share   results after a rotation shifted    share fails the share check
+//	                                                check, ≤ ⌊(n−1)/2⌋ malicious members)           alike in every subset)
 //	                                                n > t with t online: rejected (ErrSingleSubset)
 //	aggregate     BGV     any committee member      as above (any decoded difference)               as above (no τ: exact)              as above
 //	                      (privacy: < t colluding)

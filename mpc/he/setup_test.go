@@ -172,7 +172,7 @@ func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 
 // TestSetupShareCheckNamesDeviant: a member whose public-key share is right
 // but for a large error (which decodes, so the key test alone would pass it
-// and leak the key, see doc.go), or whose public-key or first
+// and leak the key, see doc.go), or whose public-key, first or second
 // relinearisation share is wrong outright, is named by every member's setup
 // in that share's round, and no member stores a key record.
 func TestSetupShareCheckNamesDeviant(t *testing.T) {

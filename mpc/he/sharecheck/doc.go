@@ -19,11 +19,16 @@
 //	RKG round 1, row i:      h0_i  = −c_i·u + P·s·1[q_j in row i's RNS group] + e0_i
 //	                         h1_i  =  c_i·s + e1_i
 //
-// Covered: the public-key share and the first relinearisation round. Not
-// covered (their wrong shares are caught only as before, by the key test,
-// without naming anyone): the second relinearisation round, the Galois key
-// shares, and the consistency of the Shamir shares a member deals of its
-// secret with the s proven here.
+//	RKG round 2, row i:      h2_0_i = R0_i·s + e2_i         (R0, R1: the first
+//	                         h2_1_i = R1_i·(u − s) + e3_i    round's aggregate)
+//
+// Covered: the public-key share and both relinearisation rounds (System,
+// then SystemRoundTwo, which re-proves the public-key share and row 0's h0
+// so that its fresh inputs are the same s and u: a uniform public a leaves
+// two short solutions with negligible probability). Not covered (their
+// wrong shares are caught only as before, by the key test, without naming
+// anyone): the Galois key shares, and the consistency of the Shamir shares
+// a member deals of its secret with the s proven here.
 //
 // # Protocol (Check)
 //
@@ -100,5 +105,6 @@
 // is O((public polynomials + 1)·limbs) negacyclic FFTs of length N over Fr
 // per member, and O(relations·limbs·N) field operations. Public-key share and RKG
 // round 1 at the secure preset (N = 2^14, 9 limbs, 4 RNS rows): 9 relations,
-// ≈ 0.93 M inputs per member. See BenchmarkCheck for measured seconds.
+// ≈ 0.93 M inputs per member; round 2: 10 relations, ≈ 1.0 M. See
+// BenchmarkCheck for measured seconds.
 package sharecheck
