@@ -21,18 +21,17 @@ import (
 //	go test ./mpc/he/sharecheck -run '^$' -bench Check -benchtime 1x
 func BenchmarkCheck(b *testing.B) {
 	params := testParams(b, 14)
-	for _, rkg := range []bool{false, true} {
-		name := "pk"
-		if rkg {
-			name = "pk+rkg1"
-		}
+	// pk: the public-key share alone; pk+rkg1: the setup's first check;
+	// rkg2: its second (round two, re-proving pk and one round-one row).
+	// A setup runs the last two.
+	for _, name := range []string{"pk", "pk+rkg1", "rkg2"} {
 		b.Run(fmt.Sprintf("n=4/%s", name), func(b *testing.B) {
 			const n = 4
-			f := newFixture(b, params, n, rkg)
-			sys, err := f.su.System()
-			if err != nil {
-				b.Fatal(err)
+			f := newFixture(b, params, n, name != "pk")
+			if name == "rkg2" {
+				f.withRoundTwo(b, params, -1, nil)
 			}
+			sys := f.system(b)
 			var inputs int
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
