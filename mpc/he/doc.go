@@ -119,7 +119,12 @@
 // plus the MAC check's ≤ (K+2)/|Fr|. A member whose shares fail is named
 // (*transport.PartyError in roundCKG, roundRKG1 or roundRKG2, which
 // node/jobrun turns into a blamed abort) and nobody keeps keys; a failed MAC
-// check or inconsistent opening aborts the setup naming nobody. The check
+// check or inconsistent opening aborts the setup naming nobody. Before each
+// check the members compare a digest of the shares they received
+// (SharesDigest): a member that sent different shares to different peers
+// makes the setup fail with ErrKeysDiffer, naming nobody, before any
+// round-two share is made from a first-round aggregate it chose per peer
+// (TestSetupEquivocationFailsBeforeTheCheck). The check
 // opens only its random coins and, per member and round, values that are 0
 // for an honest member. So the key test's "≤ 2^-41" below now holds whatever
 // a minority does with these shares. Cost: BenchmarkCheck (sharecheck) at

@@ -1,6 +1,7 @@
 package he
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,8 +38,9 @@ type SetupConfig struct {
 	skipShareCheck bool
 }
 
-// SetupDeviation is a wrong but consistent setup share (the same to every
-// peer, so the key digests agree), for this package's adversarial tests.
+// SetupDeviation is a wrong setup share, for this package's adversarial
+// tests: consistent (the same to every peer, so the key digests agree)
+// unless it says otherwise.
 type SetupDeviation struct {
 	PublicKeyShare bool // a random polynomial added to the public-key share
 	// InflatedPublicKeyError adds this much to one coefficient of the
@@ -46,9 +48,12 @@ type SetupDeviation struct {
 	// error, which decodes and passes the key test.
 	InflatedPublicKeyError uint64
 	RelinShareRoundOne     bool // a random polynomial added to a first relinearisation share
-	RelinShare             bool // a random polynomial added to the second relinearisation share
-	GaloisShare            bool // a random polynomial added to the first Galois key share
-	ShamirShare            bool // the Shamir share dealt to the next member off the polynomial
+	// EquivocatePublicKeyShare sends the next member a public-key share
+	// other than everyone else's.
+	EquivocatePublicKeyShare bool
+	RelinShare               bool // a random polynomial added to the second relinearisation share
+	GaloisShare              bool // a random polynomial added to the first Galois key share
+	ShamirShare              bool // the Shamir share dealt to the next member off the polynomial
 }
 
 // corrupt adds a fresh uniformly random polynomial to p.
@@ -109,6 +114,8 @@ const (
 	roundRKG1   transport.Round = 3
 	roundRKG2   transport.Round = 4
 	roundDigest transport.Round = 5
+	roundEcho1  transport.Round = 6 // shares digest before the first share check
+	roundEcho2  transport.Round = 7 // and before the second
 	roundGKG    transport.Round = 1 << 16
 )
 
@@ -248,7 +255,27 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 			}
 		}
 	}
-	if err := broadcast(roundCKG, p.GenPublicKeyShare); err != nil {
+	if d := cfg.deviation; d != nil && d.EquivocatePublicKeyShare {
+		b, err := p.GenPublicKeyShare()
+		if err != nil {
+			return nil, nil, err
+		}
+		for j := 0; j < n; j++ {
+			if transport.PartyID(j) == self {
+				continue
+			}
+			msg := b
+			if j == (int(self)+1)%n {
+				// Another well-formed share (its error 1 larger) for
+				// one peer alone.
+				msg = bytes.Clone(b)
+				msg[shareHeader]++
+			}
+			if err := send(transport.PartyID(j), roundCKG, msg); err != nil {
+				return nil, nil, err
+			}
+		}
+	} else if err := broadcast(roundCKG, p.GenPublicKeyShare); err != nil {
 		return nil, nil, err
 	}
 	if err := broadcast(roundRKG1, p.GenRelinShareRoundOne); err != nil {
@@ -284,6 +311,29 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	if n < 3 {
 		return nil, nil, fmt.Errorf("he: setup of %d members: the share check needs an honest majority of at least 3 members", n)
 	}
+	// echo compares the members' digests of the shares they received (see
+	// SharesDigest): different digests fail like different keys do.
+	echo := func(r transport.Round, roundTwo bool) error {
+		mine, err := p.SharesDigest(roundTwo)
+		if err != nil {
+			return err
+		}
+		if err := broadcast(r, func() ([]byte, error) { return mine, nil }); err != nil {
+			return err
+		}
+		return recvAll(r, func(j transport.PartyID, b []byte) error {
+			if len(b) != len(mine) {
+				return &transport.PartyError{Party: j, Round: r, Err: fmt.Errorf("he: shares digest of %d bytes", len(b))}
+			}
+			if !bytes.Equal(b, mine) {
+				return fmt.Errorf("%w: member %d received other setup shares than member %d", ErrKeysDiffer, j, self)
+			}
+			return nil
+		})
+	}
+	if err := echo(roundEcho1, false); err != nil {
+		return nil, nil, err
+	}
 	party, err := ss.NewParty(ctx, roundSpace{Conn: conn, timeout: timeout}, ss.Config{Security: ss.Malicious})
 	if err != nil {
 		return nil, nil, fmt.Errorf("he: setup share check: %w", err)
@@ -305,6 +355,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		}
 	}
 	if err := recvAll(roundRKG2, p.AddRelinShareRoundTwo); err != nil {
+		return nil, nil, err
+	}
+	if err := echo(roundEcho2, true); err != nil {
 		return nil, nil, err
 	}
 	if err := p.CheckSharesRoundTwo(ctx, party); err != nil {

@@ -213,3 +213,27 @@ func TestSetupShareCheckNamesDeviant(t *testing.T) {
 		t.Logf("%s: %v", tc.name, errs[0])
 	}
 }
+
+// TestSetupEquivocationFailsBeforeTheCheck: a member that sends one peer a
+// public-key share other than everyone else's makes the members' digests of
+// the received shares differ, so the setup stops with ErrKeysDiffer (naming
+// nobody: from one member's view the deviant may be anyone) before the
+// share check and before any round-two share is made.
+func TestSetupEquivocationFailsBeforeTheCheck(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	const n, thr, dev = 3, 2, 0
+	_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+		cfg := SetupConfig{CommitteeID: "equivocate", Threshold: thr, StepTimeout: 30 * time.Second}
+		if conn.Self() == dev {
+			cfg.deviation = &SetupDeviation{EquivocatePublicKeyShare: true}
+		}
+		m, _, err := Setup(ctx, conn, preset, cfg, NewMemoryStore())
+		return m, err
+	}, mpctest.Timeout(2*time.Minute))
+	for i, err := range errs {
+		if !errors.Is(err, ErrKeysDiffer) || !strings.Contains(err.Error(), "other setup shares") {
+			t.Fatalf("member %d: want ErrKeysDiffer over the received shares, got %v", i, err)
+		}
+	}
+}

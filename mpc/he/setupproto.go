@@ -3,6 +3,8 @@ package he
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -471,6 +473,33 @@ func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party
 	p.round2Checked = true
 	p.pkMsgs, p.rk1Msgs, p.rk2Msgs = nil, nil, nil
 	return nil
+}
+
+// SharesDigest returns the SHA-256 of every member's public-key and first
+// relinearisation shares as this member holds them (round two: with the
+// second-round shares too). The setup compares it among the members before
+// each share check: a member that sent different shares to different peers
+// would otherwise have the honest members check different statements, which
+// for n = 2t_ss+1 the check's opening cannot tell from a consistent mix, and
+// the round-two shares would multiply aggregates it chose per peer.
+func (p *SetupProtocol) SharesDigest(roundTwo bool) ([]byte, error) {
+	sets := [][][]byte{p.pkMsgs, p.rk1Msgs}
+	if roundTwo {
+		sets = append(sets, p.rk2Msgs)
+	}
+	h := sha256.New()
+	var l [8]byte
+	for _, set := range sets {
+		for j, b := range set {
+			if b == nil {
+				return nil, fmt.Errorf("he: shares digest before member %d's share", j)
+			}
+			binary.BigEndian.PutUint64(l[:], uint64(len(b)))
+			h.Write(l[:])
+			h.Write(b)
+		}
+	}
+	return h.Sum(nil), nil
 }
 
 // decodeChecked decodes member d's public-key and first relinearisation

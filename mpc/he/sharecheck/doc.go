@@ -90,9 +90,10 @@
 // nobody, as in the engine. The statements are what each member received:
 // a member that sends different shares to different members makes the
 // honest members' public constants differ, so its opening is inconsistent
-// (an unnamed abort) or checks a mix of its shares; either way the members
-// then hold different keys, which the setup's digest comparison catches
-// (ErrKeysDiffer) before the key test. Privacy: besides the coins (uniform), the check
+// (an unnamed abort) or, for n = 2t+1 where t+1 honest shares always lie on
+// one polynomial, checks a mix of its shares. Callers must therefore agree
+// on the statements first: mpc/he's setup compares a digest of the received
+// shares before each check (SetupProtocol.SharesDigest). Privacy: besides the coins (uniform), the check
 // opens only Z and B, which are 0 for an honest member; the engine's own
 // checks open only what mpc/ss documents. A member's secret and errors never
 // leave it other than as Shamir shares.
