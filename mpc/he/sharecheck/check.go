@@ -115,10 +115,10 @@ func Check(ctx context.Context, p *ss.Party, sys *System, stmts []Statement, own
 	}
 	lin := sys.combine(prg2, pts, stmts)
 
-	// Per member: Z_{D,g} = Σ ρ·(L − q·W) over group g's relations (linear),
-	// B_D = Σ ρ′·b(b−1) over its bits + Σ ρ″·(x²·x − x) over its secrets,
-	// as dot products (ρ′⊙b)·b and (ρ″⊙x²)·x less the linear ⟨ρ′, b⟩ and
-	// ⟨ρ″, x⟩, in pieces so that no member's inputs are copied whole.
+	// Per member: Z_{D,g} = Σ ρ·σ·(L − q·W) over group g's relations
+	// (linear), and B_D = Σ w_i·b_i(b_i−1) over its bits + Σ w_i·(x_i²·x_i −
+	// x_i) over its secret coefficients, as dot products (w⊙b)·b and
+	// (w⊙x²)·x less the linear ⟨w, b⟩ and ⟨w, x⟩.
 	stats.BitCheck = n * (m1 + m2)
 	zs := make([]ss.Vec, 0, n*len(sys.Groups)+n)
 	for d := 0; d < n; d++ {
