@@ -107,6 +107,6 @@
 // per member, and O(relations·limbs·N) field operations. Public-key share and RKG
 // round 1 at the secure preset (N = 2^14, 9 limbs, 4 RNS rows): 9 relations,
 // ≈ 0.94 M inputs per member; round 2: 10 relations, ≈ 1.04 M. Measured
-// (BenchmarkCheck, 4 members in one process on 2 shared cores, load ≈ 3.5):
-// 11.1 s and 9.0 s, about 5 s of CPU per member in all.
+// (BenchmarkCheck, 4 members in one process on 2 shared cores, load 3.5–5):
+// 10.4–11.1 s and 7.3–9.0 s, about 5 s of CPU per member in all.
 package sharecheck
