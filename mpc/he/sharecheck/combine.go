@@ -31,17 +31,25 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 	G, N, n := len(s.Groups), s.N, len(stmts)
 	ng := newNegacyclic(N)
 	lf := &linearForm{gamma: make([]fr.Vector, G), gammaW: make([]fr.Vector, G), kappa: make([][]fr.Element, G)}
-	acc := make([][]fr.Vector, G)  // transform-domain accumulators per secret
-	coef := make([][]fr.Vector, G) // coefficient-domain (scalar terms) per secret
+	// Accumulators per group, secret and automorphism (terms on an
+	// automorphism of a secret are folded back by its transpose at the end).
+	type key struct {
+		g, secret int
+		auto      uint64
+	}
+	acc := make(map[key]fr.Vector)  // transform domain
+	coef := make(map[key]fr.Vector) // coefficient domain (scalar terms)
+	var keys []key                  // in first-use order (deterministic)
+	use := func(k key) {
+		if _, ok := coef[k]; !ok {
+			coef[k] = field.New(N)
+			keys = append(keys, k)
+		}
+	}
 	for g := range s.Groups {
 		lf.gamma[g] = field.New(s.phase1Len())
 		lf.gammaW[g] = field.New(s.phase2Len())
 		lf.kappa[g] = make([]fr.Element, n)
-		acc[g] = make([]fr.Vector, len(s.Secrets))
-		coef[g] = make([]fr.Vector, len(s.Secrets))
-		for i := range s.Secrets {
-			coef[g][i] = field.New(N)
-		}
 	}
 	sigma := make([]fr.Vector, len(s.Moduli))
 	for j := range sigma {
@@ -75,11 +83,10 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 			cl.ScalarMul(cl, &sigma[j][rep])
 			C.Add(C, cl)
 		}
-		// Per group and secret: Σ_ρ ±ρ_ρ·FFT(A*) over the poly terms.
-		sumT := make([][]fr.Vector, G)
-		for g := range sumT {
-			sumT[g] = make([]fr.Vector, len(s.Secrets))
-		}
+		// Per group, secret and automorphism: Σ_ρ ±ρ_ρ·FFT(A*) over the
+		// poly terms.
+		sumT := make(map[key]fr.Vector)
+		var sumKeys []key
 		adj := make(map[int]fr.Vector) // FFT(A*) per public polynomial, this limb
 		for r, rel := range s.Rels {
 			g := rel.Group
@@ -88,20 +95,23 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 				if tm.Neg {
 					rs.Neg(&rs)
 				}
+				k := key{g, tm.Secret, tm.Auto}
+				use(k)
 				if tm.Poly >= 0 {
 					a, ok := adj[tm.Poly]
 					if !ok {
 						a = ng.forward(adjoint(liftU64(s.Polys[tm.Poly][j])))
 						adj[tm.Poly] = a
 					}
-					if sumT[g][tm.Secret] == nil {
-						sumT[g][tm.Secret] = field.New(N)
+					if sumT[k] == nil {
+						sumT[k] = field.New(N)
+						sumKeys = append(sumKeys, k)
 					}
-					field.AddScaled(sumT[g][tm.Secret], a, &rs, cl)
+					field.AddScaled(sumT[k], a, &rs, cl)
 				} else {
 					t.SetUint64(tm.Scalar[j])
 					t.Mul(&t, &rs)
-					field.AddScaled(coef[g][tm.Secret], C, &t, cl)
+					field.AddScaled(coef[k], C, &t, cl)
 				}
 			}
 			field.AddScaled(errAcc[r], C, &rho[r], cl)
@@ -134,30 +144,26 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 				}
 			}
 		}
-		var Chat fr.Vector
-		for g := range sumT {
-			for i, v := range sumT[g] {
-				if v == nil {
-					continue
+		if len(sumKeys) > 0 {
+			Chat := ng.forward(C)
+			for _, k := range sumKeys {
+				if acc[k] == nil {
+					acc[k] = field.New(N)
 				}
-				if Chat == nil {
-					Chat = ng.forward(C)
-				}
-				if acc[g][i] == nil {
-					acc[g][i] = field.New(N)
-				}
-				mulAcc(acc[g][i], v, Chat, false)
+				mulAcc(acc[k], sumT[k], Chat, false)
 			}
 		}
 	}
-	for g := range s.Groups {
-		for i := range s.Secrets {
-			v := coef[g][i]
-			if acc[g][i] != nil {
-				v = field.Add(v, ng.inverse(acc[g][i]))
-			}
-			copy(lf.gamma[g][i*N:(i+1)*N], v)
+	for _, k := range keys {
+		v := coef[k]
+		if acc[k] != nil {
+			v = field.Add(v, ng.inverse(acc[k]))
 		}
+		if k.auto != 0 {
+			v = automorphismT(v, k.auto)
+		}
+		dst := lf.gamma[k.g][k.secret*N : (k.secret+1)*N]
+		dst.Add(dst, v)
 	}
 	// Errors: e_k = Σ_i 2^i·b_{k,i} − ErrOffset.
 	off = len(s.Secrets) * N

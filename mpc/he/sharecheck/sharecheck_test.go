@@ -409,3 +409,49 @@ func TestRoundTwo(t *testing.T) {
 		named(t, f.run(t, nil), 2, 4)
 	})
 }
+
+// TestAutomorphismTranspose checks ⟨π(x), y⟩ = ⟨x, πᵀ(y)⟩ and that π is
+// the ring automorphism X → X^k (π(x·z) = π(x)·π(z) on a product).
+func TestAutomorphismTranspose(t *testing.T) {
+	const N = 16
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := make([]int64, N)
+	y := make([]int64, N)
+	for i := range x {
+		x[i] = rng.Int64N(201) - 100
+		y[i] = rng.Int64N(201) - 100
+	}
+	for _, k := range []uint64{3, 5, 2*N - 1} {
+		px := liftInt(automorphism(x, k))
+		yv := liftInt(y)
+		l := px.InnerProduct(yv)
+		xv := liftInt(x)
+		ty := automorphismT(yv, k)
+		r := xv.InnerProduct(ty)
+		if !l.Equal(&r) {
+			t.Fatalf("k=%d: transpose identity fails", k)
+		}
+		// π(x·y) = π(x)·π(y).
+		ng := newNegacyclic(N)
+		mul := func(a, b fr.Vector) fr.Vector {
+			acc := make(fr.Vector, N)
+			mulAcc(acc, ng.forward(a), ng.forward(b), false)
+			return ng.inverse(acc)
+		}
+		xy := mul(liftInt(x), liftInt(y))
+		xyInt := make([]int64, N)
+		for i := range xy {
+			xyInt[i] = int64(modQ(&xy[i], 1<<61)) // small: exact
+			if xyInt[i] > 1<<60 {
+				xyInt[i] -= 1 << 61
+			}
+		}
+		lhs := liftInt(automorphism(xyInt, k))
+		rhs := mul(liftInt(automorphism(x, k)), liftInt(automorphism(y, k)))
+		for i := range lhs {
+			if !lhs[i].Equal(&rhs[i]) {
+				t.Fatalf("k=%d: not a ring automorphism at %d", k, i)
+			}
+		}
+	}
+}

@@ -51,6 +51,40 @@ type Term struct {
 	Poly   int      // index into System.Polys, or −1 for a scalar term
 	Scalar []uint64 // per limb, the scalar (in [0, q_j)) when Poly < 0
 	Neg    bool     // the term is subtracted
+	// Auto, if not 0, applies the automorphism X → X^Auto (Auto odd, below
+	// 2N) to the secret first: a signed permutation of its coefficients.
+	Auto uint64
+}
+
+// automorphism returns x(X^k) mod X^N+1 for small integer coefficients.
+func automorphism(x []int64, k uint64) []int64 {
+	n := uint64(len(x))
+	out := make([]int64, n)
+	for i, v := range x {
+		j := uint64(i) * k % (2 * n)
+		if j < n {
+			out[j] = v
+		} else {
+			out[j-n] = -v
+		}
+	}
+	return out
+}
+
+// automorphismT applies the transpose of automorphism(·, k) to y:
+// ⟨automorphism(x, k), y⟩ = ⟨x, automorphismT(y, k)⟩.
+func automorphismT(y fr.Vector, k uint64) fr.Vector {
+	n := uint64(len(y))
+	out := make(fr.Vector, n)
+	for i := range out {
+		j := uint64(i) * k % (2 * n)
+		if j < n {
+			out[i] = y[j]
+		} else {
+			out[i].Neg(&y[j-n])
+		}
+	}
+	return out
 }
 
 // Relation is one share polynomial's relation (see System).
@@ -121,7 +155,8 @@ func (s *System) init() error {
 			if t.Secret < 0 || t.Secret >= len(s.Secrets) {
 				return fmt.Errorf("sharecheck: relation %d: secret %d", r, t.Secret)
 			}
-			if t.Poly >= len(s.Polys) || (t.Poly < 0 && len(t.Scalar) != len(s.Moduli)) {
+			if t.Poly >= len(s.Polys) || (t.Poly < 0 && len(t.Scalar) != len(s.Moduli)) ||
+				(t.Auto != 0 && (t.Auto%2 == 0 || t.Auto >= uint64(2*s.N))) {
 				return fmt.Errorf("sharecheck: relation %d: malformed term", r)
 			}
 		}
@@ -231,9 +266,26 @@ type points struct {
 // the relation's terms (as field elements).
 func (s *System) products(w *Witness) [][]fr.Vector {
 	ng := newNegacyclic(s.N)
-	secrets := make([]fr.Vector, len(w.Secrets))
-	for i, x := range w.Secrets {
-		secrets[i] = ng.forward(liftInt(x))
+	type key struct {
+		secret int
+		auto   uint64
+	}
+	plain := make(map[key][]int64)     // the secrets as the terms use them
+	secrets := make(map[key]fr.Vector) // and their transforms
+	for _, rel := range s.Rels {
+		for _, t := range rel.Terms {
+			k := key{t.Secret, t.Auto}
+			if _, ok := plain[k]; !ok {
+				x := w.Secrets[t.Secret]
+				if t.Auto != 0 {
+					x = automorphism(x, t.Auto)
+				}
+				plain[k] = x
+			}
+			if _, ok := secrets[k]; !ok && t.Poly >= 0 {
+				secrets[k] = ng.forward(liftInt(plain[k]))
+			}
+		}
 	}
 	out := make([][]fr.Vector, len(s.Rels))
 	for r := range out {
@@ -251,7 +303,7 @@ func (s *System) products(w *Witness) [][]fr.Vector {
 						a = ng.forward(liftU64(s.Polys[t.Poly][j]))
 						fa[t.Poly] = a
 					}
-					mulAcc(acc, a, secrets[t.Secret], t.Neg)
+					mulAcc(acc, a, secrets[key{t.Secret, t.Auto}], t.Neg)
 					poly = true
 				}
 			}
@@ -263,7 +315,7 @@ func (s *System) products(w *Witness) [][]fr.Vector {
 			for _, t := range rel.Terms {
 				if t.Poly < 0 {
 					g.SetUint64(t.Scalar[j])
-					x := w.Secrets[t.Secret]
+					x := plain[key{t.Secret, t.Auto}]
 					for k := range res {
 						setInt(&tmp, x[k])
 						tmp.Mul(&tmp, &g)
