@@ -192,6 +192,75 @@ func (su *Setup) StatementRoundTwo(pk mhe.PublicKeyGenShare, rkg1, rkg2 *mhe.Rel
 	return st, nil
 }
 
+// SystemGalois builds the system of one Galois key share. lattigo's share
+// of element g, row i, is (in Montgomery form: e·R + P·s·R − c·π(s)), in
+// the coefficient domain
+//
+//	h_i = −c_i·π(s) + P·s·1[q_j in row i's RNS group] + e_i   (c_i = IMForm(crp))
+//
+// with π the automorphism X → X^(g^-1 mod 2N) that lattigo applies to the
+// output key. The public-key share is re-proven so that s is the member's
+// proven secret.
+func (su *Setup) SystemGalois(galEl uint64, crp mhe.GaloisKeyGenCRP, round transport.Round) (*System, error) {
+	params := su.Params
+	full := &Setup{Params: params, PKCRP: su.PKCRP, PKRound: su.PKRound}
+	sys, err := full.System()
+	if err != nil {
+		return nil, err
+	}
+	rows := len(crp.Value)
+	if rows != params.BaseRNSDecompositionVectorSize(params.MaxLevelQ(), params.MaxLevelP()) || rows == 0 || len(crp.Value[0]) != 1 {
+		return nil, fmt.Errorf("sharecheck: Galois CRP of %d rows: base-2 decomposition not implemented", rows)
+	}
+	twoN := uint64(2 * params.N())
+	if galEl%2 == 0 || galEl >= twoN {
+		return nil, fmt.Errorf("sharecheck: Galois element %d", galEl)
+	}
+	inv := ring.ModExp(galEl, twoN-1, twoN)
+	sys.Groups = append(sys.Groups, Group{Name: fmt.Sprintf("Galois key share (element %d)", galEl), Round: round})
+	moduli := sys.Moduli
+	qCount, pCount := params.QCount(), params.PCount()
+	pMod := params.PBigInt()
+	for i := 0; i < rows; i++ {
+		c, err := limbs(params, crp.Value[i][0], true)
+		if err != nil {
+			return nil, err
+		}
+		sys.Polys = append(sys.Polys, c)
+		pi := len(sys.Polys) - 1
+		g := make([]uint64, len(moduli))
+		for k := 0; k < max(pCount, 1); k++ {
+			if idx := i*max(pCount, 1) + k; idx < qCount {
+				g[idx] = new(big.Int).Mod(pMod, new(big.Int).SetUint64(moduli[idx])).Uint64()
+			}
+		}
+		sys.Rels = append(sys.Rels, Relation{Name: fmt.Sprintf("Galois key share (element %d) row %d", galEl, i), Group: 1,
+			Terms: []Term{{Secret: 0, Poly: pi, Neg: true, Auto: inv}, {Secret: 0, Poly: -1, Scalar: g}}})
+	}
+	return sys, sys.init()
+}
+
+// StatementGalois converts a member's public-key and Galois key shares into
+// the statement of SystemGalois.
+func (su *Setup) StatementGalois(pk mhe.PublicKeyGenShare, gk mhe.GaloisKeyGenShare) (Statement, error) {
+	p, err := limbs(su.Params, pk.Value, true)
+	if err != nil {
+		return nil, err
+	}
+	st := Statement{p}
+	for i := range gk.Value {
+		if len(gk.Value[i]) != 1 || len(gk.Value[i][0]) < 1 {
+			return nil, fmt.Errorf("sharecheck: Galois share row %d malformed", i)
+		}
+		h, err := limbs(su.Params, gk.Value[i][0][0], true)
+		if err != nil {
+			return nil, err
+		}
+		st = append(st, h)
+	}
+	return st, nil
+}
+
 // Witness extracts a member's witness from its secrets and its own
 // statement: s (and u) in the coefficient domain, and each relation's error
 // e = p − Σ terms, centred. ok reports that every secret is ternary and the

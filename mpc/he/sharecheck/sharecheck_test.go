@@ -455,3 +455,75 @@ func TestAutomorphismTranspose(t *testing.T) {
 		}
 	}
 }
+
+// TestGalois: honest Galois key shares pass; a share with an inflated error
+// (2^20 on one coefficient) is named in the Galois round.
+func TestGalois(t *testing.T) {
+	params := testParams(t, 12)
+	galEl := params.GaloisElement(1)
+	for _, bad := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inflated=%v", bad), func(t *testing.T) {
+			f := newFixture(t, params, 3, false)
+			prng, err := sampling.NewKeyedPRNG([]byte("galois crs"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			gkg := mhe.NewGaloisKeyGenProtocol(params)
+			crp := gkg.SampleCRP(prng)
+			sys, err := f.su.SystemGalois(galEl, crp, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stmts := make([]Statement, len(f.members))
+			wits := make([]*Witness, len(f.members))
+			for d, m := range f.members {
+				share := gkg.AllocateShare()
+				if err := gkg.GenShare(m.sk, galEl, crp, &share); err != nil {
+					t.Fatal(err)
+				}
+				if bad && d == 1 {
+					v := share.Value[0][0][0]
+					rq := params.RingQP()
+					rq.IMForm(v, v)
+					rq.INTT(v, v)
+					for j, q := range params.Q() {
+						v.Q.Coeffs[j][3] = (v.Q.Coeffs[j][3] + (1<<20)%q) % q
+					}
+					for j, q := range params.P() {
+						v.P.Coeffs[j][3] = (v.P.Coeffs[j][3] + (1<<20)%q) % q
+					}
+					rq.NTT(v, v)
+					rq.MForm(v, v)
+				}
+				if stmts[d], err = f.su.StatementGalois(m.pk, share); err != nil {
+					t.Fatal(err)
+				}
+				w, ok, err := f.su.Witness(sys, stmts[d], m.sk, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok == (bad && d == 1) {
+					t.Fatalf("member %d: witness ok=%v", d, ok)
+				}
+				wits[d] = w
+			}
+			_, errs := mpctest.Run(t, len(f.members), func(ctx context.Context, conn transport.Conn) (Stats, error) {
+				d := int(conn.Self())
+				p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
+				if err != nil {
+					return Stats{}, err
+				}
+				return Check(ctx, p, sys, stmts, wits[d])
+			})
+			if bad {
+				named(t, errs, 1, 7)
+				return
+			}
+			for d, err := range errs {
+				if err != nil {
+					t.Fatalf("member %d: %v", d, err)
+				}
+			}
+		})
+	}
+}
