@@ -116,7 +116,9 @@ const (
 	roundDigest transport.Round = 5
 	roundEcho1  transport.Round = 6 // shares digest before the first share check
 	roundEcho2  transport.Round = 7 // and before the second
-	roundGKG    transport.Round = 1 << 16
+	// roundEchoGKG+i: shares digest before the i-th Galois share check.
+	roundEchoGKG transport.Round = 1 << 17
+	roundGKG     transport.Round = 1 << 16
 )
 
 // SetupStats reports a member's cost of a setup.
@@ -313,8 +315,8 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	}
 	// echo compares the members' digests of the shares they received (see
 	// SharesDigest): different digests fail like different keys do.
-	echo := func(r transport.Round, roundTwo bool) error {
-		mine, err := p.SharesDigest(roundTwo)
+	echoWith := func(r transport.Round, digest func() ([]byte, error)) error {
+		mine, err := digest()
 		if err != nil {
 			return err
 		}
@@ -331,7 +333,7 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 			return nil
 		})
 	}
-	if err := echo(roundEcho1, false); err != nil {
+	if err := echoWith(roundEcho1, func() ([]byte, error) { return p.SharesDigest(false) }); err != nil {
 		return nil, nil, err
 	}
 	party, err := ss.NewParty(ctx, roundSpace{Conn: conn, timeout: timeout}, ss.Config{Security: ss.Malicious})
@@ -350,6 +352,12 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		if err := recvAll(roundGKG+transport.Round(i), add); err != nil {
 			return nil, nil, err
 		}
+		if err := echoWith(roundEchoGKG+transport.Round(i), func() ([]byte, error) { return p.GaloisSharesDigest(i) }); err != nil {
+			return nil, nil, err
+		}
+		if err := p.CheckGaloisShares(ctx, party, i); err != nil {
+			return nil, nil, err
+		}
 		if err := p.GenGaloisKey(i); err != nil {
 			return nil, nil, err
 		}
@@ -357,7 +365,7 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	if err := recvAll(roundRKG2, p.AddRelinShareRoundTwo); err != nil {
 		return nil, nil, err
 	}
-	if err := echo(roundEcho2, true); err != nil {
+	if err := echoWith(roundEcho2, func() ([]byte, error) { return p.SharesDigest(true) }); err != nil {
 		return nil, nil, err
 	}
 	if err := p.CheckSharesRoundTwo(ctx, party); err != nil {

@@ -137,10 +137,9 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 	}
 }
 
-// TestSetupKeyTestCatchesWrongShares: a member sends a wrong but consistent
-// share the share check does not cover (the same to every peer, so the key
-// digests agree: a Galois key share), or deals
-// one member a Shamir share off its polynomial (not covered by the digest). The known-answer
+// TestSetupKeyTestCatchesWrongShares: a member deals one member a Shamir
+// share off its polynomial (covered neither by the digest nor by the share
+// check). The known-answer
 // test at the end of setup fails for every member: nobody keeps keys that
 // would make results garbage. (Public-key and first relinearisation shares
 // are named by the share check: TestSetupShareCheckNamesDeviant.)
@@ -149,8 +148,7 @@ func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 	preset := insecurePreset(t)
 	galEls := preset.RLWE().GaloisElements([]int{1, 4})
 	for name, d := range map[string]SetupDeviation{
-		"galois-key": {GaloisShare: true},
-		"shamir":     {ShamirShare: true},
+		"shamir": {ShamirShare: true},
 	} {
 		const n, thr, dev = 4, 3, 2
 		_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
@@ -173,7 +171,7 @@ func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 // TestSetupShareCheckNamesDeviant: a member whose public-key share is right
 // but for a large error (which decodes, so the key test alone would pass it
 // and leak the key, see doc.go), or whose public-key, first or second
-// relinearisation share is wrong outright, is named by every member's setup
+// relinearisation or Galois share is wrong outright, is named by every member's setup
 // in that share's round, and no member stores a key record.
 func TestSetupShareCheckNamesDeviant(t *testing.T) {
 	t.Parallel()
@@ -187,6 +185,7 @@ func TestSetupShareCheckNamesDeviant(t *testing.T) {
 		{"public-key", SetupDeviation{PublicKeyShare: true}, roundCKG},
 		{"relin-key round 1", SetupDeviation{RelinShareRoundOne: true}, roundRKG1},
 		{"relin-key round 2", SetupDeviation{RelinShare: true}, roundRKG2},
+		{"galois-key", SetupDeviation{GaloisShare: true}, roundGKG},
 	} {
 		const n, thr, dev = 4, 3, 1
 		stores := make([]*MemoryStore, n)
@@ -195,6 +194,9 @@ func TestSetupShareCheckNamesDeviant(t *testing.T) {
 		}
 		_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
 			cfg := SetupConfig{CommitteeID: "sharecheck", Threshold: thr, StepTimeout: 30 * time.Second}
+			if tc.round == roundGKG {
+				cfg.GaloisElements = preset.RLWE().GaloisElements([]int{1})
+			}
 			if conn.Self() == dev {
 				cfg.deviation = &tc.d
 			}

@@ -43,7 +43,8 @@ import (
 //	GenRelinShareRoundOne → AddRelinShareRoundOne…         (roundRKG1)
 //	CheckShares (an SS job among the members, see below)
 //	GenRelinShareRoundTwo                                  (closes roundRKG1)
-//	GenGaloisShare(i) → AddGaloisShare(i)… → GenGaloisKey(i) (roundGKG+i)
+//	GenGaloisShare(i) → AddGaloisShare(i)… → CheckGaloisShares(i) →
+//	  GenGaloisKey(i)                                      (roundGKG+i)
 //	AddRelinShareRoundTwo… → CheckSharesRoundTwo →
 //	  GenRelinearizationKey                                (roundRKG2)
 //	Digest → CheckDigest… → Finish                          (roundDigest)
@@ -55,8 +56,9 @@ import (
 // aggregate, which a rushing member could otherwise choose);
 // CheckSharesRoundTwo does the same for the second round. A member whose
 // shares fail is named (*transport.PartyError for roundCKG, roundRKG1 or
-// roundRKG2). Digest refuses to run before both passed: no key record,
-// hence no key, exists without them. Galois key shares are not checked.
+// roundRKG2), and CheckGaloisShares(i) for each Galois key before
+// GenGaloisKey(i) (roundGKG+i). GenGaloisKey and Digest refuse to run
+// before these passed: no key record, hence no key, exists without them.
 //
 // Finish returns the member and its key record; Setup then runs the
 // known-answer key test over the network before persisting them. A
@@ -94,11 +96,13 @@ type SetupProtocol struct {
 	gal                        []setupRound
 	record                     []byte
 
-	// Every member's public-key and first relinearisation share as
-	// received (this member's own as sent), for CheckShares; released once
-	// the check passed.
+	// Every member's public-key, relinearisation and Galois shares as
+	// received (this member's own as sent), for the share checks; released
+	// once no check needs them.
 	pkMsgs, rk1Msgs, rk2Msgs     [][]byte
+	galMsgs                      [][][]byte // per Galois element
 	sharesChecked, round2Checked bool
+	galChecked                   []bool
 }
 
 // setupRound tracks one round's aggregation.
@@ -146,6 +150,10 @@ func NewSetupProtocol(preset *Preset, self transport.PartyID, n int, cfg SetupCo
 	}
 	p.sk = rlwe.NewKeyGenerator(params).GenSecretKeyNew()
 	p.pkMsgs, p.rk1Msgs, p.rk2Msgs = make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	p.galMsgs, p.galChecked = make([][][]byte, len(galEls)), make([]bool, len(galEls))
+	for i := range p.galMsgs {
+		p.galMsgs[i] = make([][]byte, n)
+	}
 
 	newRound := func(r transport.Round, what string) setupRound {
 		return setupRound{r: r, what: what, got: make([]bool, n)}
@@ -471,7 +479,7 @@ func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party
 		return fmt.Errorf("he: setup share check (round two): %w", err)
 	}
 	p.round2Checked = true
-	p.pkMsgs, p.rk1Msgs, p.rk2Msgs = nil, nil, nil
+	p.rk1Msgs, p.rk2Msgs = nil, nil
 	return nil
 }
 
@@ -483,10 +491,14 @@ func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party
 // for n = 2t_ss+1 the check's opening cannot tell from a consistent mix, and
 // the round-two shares would multiply aggregates it chose per peer.
 func (p *SetupProtocol) SharesDigest(roundTwo bool) ([]byte, error) {
-	sets := [][][]byte{p.pkMsgs, p.rk1Msgs}
 	if roundTwo {
-		sets = append(sets, p.rk2Msgs)
+		return digestOf(p.pkMsgs, p.rk1Msgs, p.rk2Msgs)
 	}
+	return digestOf(p.pkMsgs, p.rk1Msgs)
+}
+
+// digestOf hashes sets of per-member messages, each length-prefixed.
+func digestOf(sets ...[][]byte) ([]byte, error) {
 	h := sha256.New()
 	var l [8]byte
 	for _, set := range sets {
@@ -555,7 +567,9 @@ func (p *SetupProtocol) GenGaloisShare(i int) ([]byte, error) {
 	if d := p.cfg.deviation; d != nil && d.GaloisShare && i == 0 {
 		corrupt(p.params, p.gkgShares[i].Value[0][0][0].Q)
 	}
-	return newShape(p.params).gadget(p.gkgShares[i].GadgetCiphertext).encode(kindGKG, g, p.params.N()), nil
+	b := newShape(p.params).gadget(p.gkgShares[i].GadgetCiphertext).encode(kindGKG, g, p.params.N())
+	p.galMsgs[i][p.self] = b
+	return b, nil
 }
 
 // AddGaloisShare aggregates member j's share of the i-th Galois key; a share
@@ -577,8 +591,74 @@ func (p *SetupProtocol) AddGaloisShare(i int, j transport.PartyID, msg []byte) e
 			return fmt.Errorf("share for Galois element %d, expected %d", tag, g)
 		}
 		_, err = shape.decodeAdd(kindGKG, b, p.params.N())
+		if err == nil {
+			p.galMsgs[i][j] = bytes.Clone(b)
+		}
 		return err
 	})
+}
+
+// GaloisSharesDigest is SharesDigest for the i-th Galois round: the
+// public-key and i-th Galois shares as this member holds them.
+func (p *SetupProtocol) GaloisSharesDigest(i int) ([]byte, error) {
+	if _, err := p.galois(i); err != nil {
+		return nil, err
+	}
+	return digestOf(p.pkMsgs, p.galMsgs[i])
+}
+
+// CheckGaloisShares runs the share check of the i-th Galois key
+// (sharecheck.Setup.SystemGalois, which re-proves the public-key share to
+// bind s) on party, once every member's share of it has been added and
+// before GenGaloisKey(i).
+func (p *SetupProtocol) CheckGaloisShares(ctx context.Context, party *ss.Party, i int) error {
+	sr, err := p.galois(i)
+	if err != nil {
+		return err
+	}
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if !p.sharesChecked || !sr.open || p.galChecked[i] {
+		return errors.New("he: Galois share check out of order")
+	}
+	for j, b := range p.galMsgs[i] {
+		if b == nil {
+			return fmt.Errorf("he: Galois share check before member %d's share", j)
+		}
+	}
+	g := p.m.galEls[i]
+	su := p.shareCheckSetup()
+	sys, err := su.SystemGalois(g, p.gkgCRP[i], sr.r)
+	if err != nil {
+		return err
+	}
+	N := p.params.N()
+	stmts := make([]sharecheck.Statement, p.n)
+	for d := 0; d < p.n; d++ {
+		pk, _, err := p.decodeChecked(d)
+		if err != nil {
+			return err
+		}
+		gk := p.gkg.AllocateShare()
+		if _, err := newShape(p.params).gadget(gk.GadgetCiphertext).decodeAdd(kindGKG, p.galMsgs[i][d], N); err != nil {
+			return fmt.Errorf("he: share check: Galois share %d of member %d: %w", g, d, err)
+		}
+		if stmts[d], err = su.StatementGalois(pk, gk); err != nil {
+			return fmt.Errorf("he: share check: member %d: %w", d, err)
+		}
+	}
+	w, _, err := su.Witness(sys, stmts[p.self], p.sk, nil)
+	if err != nil {
+		return fmt.Errorf("he: share check: %w", err)
+	}
+	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+		p.failed = true
+		return fmt.Errorf("he: setup share check (Galois element %d): %w", g, err)
+	}
+	p.galChecked[i] = true
+	p.galMsgs[i] = nil
+	return nil
 }
 
 // GenGaloisKey closes the i-th Galois round and makes that Galois key.
@@ -589,6 +669,9 @@ func (p *SetupProtocol) GenGaloisKey(i int) error {
 	}
 	if i != len(p.m.gks) {
 		return fmt.Errorf("he: Galois key %d made before key %d", i, len(p.m.gks))
+	}
+	if !p.galChecked[i] && !p.cfg.skipShareCheck {
+		return fmt.Errorf("he: Galois key %d made before its shares were checked (CheckGaloisShares)", i)
 	}
 	if err := p.close(sr); err != nil {
 		return err
@@ -617,6 +700,7 @@ func (p *SetupProtocol) Digest() ([]byte, error) {
 	if err := p.open(&p.dig); err != nil {
 		return nil, err
 	}
+	p.pkMsgs = nil
 	p.m.evk = rlwe.NewMemEvaluationKeySet(p.m.rlk, p.m.gks...)
 	p.record, p.m.digest = p.m.record()
 	return bytes.Clone(p.m.digest[:]), nil

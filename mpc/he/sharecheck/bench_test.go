@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/utils/sampling"
+
 	"github.com/cohortnet/cohort/mpc/mpctest"
 	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
@@ -23,19 +26,55 @@ func BenchmarkCheck(b *testing.B) {
 	params := testParams(b, 14)
 	// pk: the public-key share alone; pk+rkg1: the setup's first check;
 	// rkg2: its second (round two, re-proving pk and one round-one row).
-	// A setup runs the last two.
-	for _, name := range []string{"pk", "pk+rkg1", "rkg2"} {
+	// galois: one Galois element's check. A setup runs pk+rkg1, rkg2 and
+	// one galois check per element.
+	for _, name := range []string{"pk", "pk+rkg1", "rkg2", "galois"} {
 		b.Run(fmt.Sprintf("n=4/%s", name), func(b *testing.B) {
 			const n = 4
-			f := newFixture(b, params, n, name != "pk")
+			f := newFixture(b, params, n, name == "pk+rkg1" || name == "rkg2")
 			if name == "rkg2" {
 				f.withRoundTwo(b, params, -1, nil)
 			}
 			sys := f.system(b)
+			var gks []mhe.GaloisKeyGenShare
+			if name == "galois" {
+				// One Galois element (a setup checks one per element).
+				prng, err := sampling.NewKeyedPRNG([]byte("bench galois crs"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				gkg := mhe.NewGaloisKeyGenProtocol(params)
+				crp := gkg.SampleCRP(prng)
+				galEl := params.GaloisElement(1)
+				if sys, err = f.su.SystemGalois(galEl, crp, 7); err != nil {
+					b.Fatal(err)
+				}
+				for _, m := range f.members {
+					share := gkg.AllocateShare()
+					if err := gkg.GenShare(m.sk, galEl, crp, &share); err != nil {
+						b.Fatal(err)
+					}
+					gks = append(gks, share)
+				}
+			}
+			statements := func() []Statement {
+				if gks == nil {
+					return f.statements(b)
+				}
+				out := make([]Statement, n)
+				for d, m := range f.members {
+					st, err := f.su.StatementGalois(m.pk, gks[d])
+					if err != nil {
+						b.Fatal(err)
+					}
+					out[d] = st
+				}
+				return out
+			}
 			var inputs int
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				stmts := f.statements(b)
+				stmts := statements()
 				res, errs := mpctest.Run(b, n, func(ctx context.Context, conn transport.Conn) (Stats, error) {
 					d := int(conn.Self())
 					p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious})
