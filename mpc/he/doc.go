@@ -100,49 +100,48 @@
 //     (measured slot error 0.03 with an error of 2^100, 0.7 at 2^104, values
 //     in [0, 1)). BGV results stay exact while the noise decodes.
 //
-// So the committee checks these shares in its malicious-secure SS engine
-// (mpc/ss, SPDZ-wise Shamir over BN254's Fr, secure with abort against
-// t_ss = ⌊(n−1)/2⌋ malicious members; n ≥ 3), with every member's secrets and
-// errors secret-shared (mpc/he/sharecheck): after the first relinearisation
-// round and before any round-two share leaves (a round-two share multiplies
-// the first round's aggregate, which a rushing member could otherwise
-// choose), every member proves that its public-key share is −a·s + e and its
-// first-round share is (−c_i·u + P·s·g_i + e0_i, c_i·s + e1_i); after the
-// second round and before the relinearisation key, the key record or the
-// key test exist, that its second-round share is (R0_i·s + e2_i,
-// R1_i·(u − s) + e3_i) for the first round's public aggregate (R0, R1),
-// re-proving the public-key share and one first-round row so that s and u
-// are the same. All relations hold modulo every prime of QP with s, u
-// ternary and every error coefficient in [−32, 32) (honest: |e| ≤ 6σ ≈ 19),
-// the same integer error in every limb. False acceptance: ≤ 2^-90 per limb
-// and relation (three random points per limb; ≤ ((N−1)/q)^3 with q ≥ 2^44),
-// plus the MAC check's ≤ (K+2)/|Fr|. A member whose shares fail is named
-// (*transport.PartyError in roundCKG, roundRKG1 or roundRKG2, which
-// node/jobrun turns into a blamed abort) and nobody keeps keys; a failed MAC
-// check or inconsistent opening aborts the setup naming nobody. Before each
-// check the members compare a digest of the shares they received
-// (SharesDigest): a member that sent different shares to different peers
-// makes the setup fail with ErrKeysDiffer, naming nobody, before any
-// round-two share is made from a first-round aggregate it chose per peer
-// (TestSetupEquivocationFailsBeforeTheCheck). The check
-// opens only its random coins and, per member and round, values that are 0
-// for an honest member. So the key test's "≤ 2^-41" below now holds whatever
-// a minority does with these shares. Cost: BenchmarkCheck (sharecheck) at
-// the secure preset; see the README.
+// So the committee checks every setup share except the Shamir dealing in its
+// malicious-secure SS engine (mpc/ss, SPDZ-wise Shamir over BN254's Fr,
+// secure with abort against t_ss = ⌊(n−1)/2⌋ malicious members; n ≥ 3),
+// with every member's secrets and errors secret-shared (mpc/he/sharecheck):
 //
-// Not verified (open): the Galois key shares (a wrong one is still caught
-// by the key test, unnamed; one that is right but for an inflated error adds
-// that error, times the public gadget digits of the ciphertext, to rotated
-// ciphertexts: known to the deviant and multiplied by no secret, so we
-// believe the key test's flood still hides the honest noise — not
-// reviewed — but CKKS results after a rotation can be shifted alike in every
-// subset, undetected; BGV stays exact while it decodes; checking them the
-// same way costs 13 elements × 4 rows × 6N ≈ 5 M inputs per member at the
-// secure preset); the consistency of the Shamir shares a member deals of its
-// secret with the s it proved (a dealing of another secret is caught by the
-// key test, unnamed); and more than t_ss = ⌊(n−1)/2⌋ malicious members (the
-// check's engine needs an honest majority even where the HE threshold t
-// would tolerate more for privacy).
+//   - after the first relinearisation round and before any round-two share
+//     leaves (a round-two share multiplies the first round's aggregate,
+//     which a rushing member could otherwise choose): the public-key share
+//     is −a·s + e and the first-round share (−c_i·u + P·s·g_i + e0_i,
+//     c_i·s + e1_i);
+//   - after each Galois round, before that Galois key is made: the share of
+//     element g is −c_i·π(s) + P·s·g_i + e_i with π = X → X^(g^-1);
+//   - after the second relinearisation round, before the relinearisation
+//     key: (R0_i·s + e2_i, R1_i·(u − s) + e3_i) for the first round's public
+//     aggregate (R0, R1).
+//
+// The later checks re-prove the public-key share (and one first-round row)
+// so that s and u are the same as in the first. All relations hold modulo
+// every prime of QP with s, u ternary and every error coefficient in
+// [−32, 32) (honest: |e| ≤ 6σ ≈ 19), the same integer error in every limb.
+// False acceptance: ≤ 2^-90 per limb and relation (three random points per
+// limb; ≤ ((N−1)/q)^3 with q ≥ 2^44), plus the MAC check's ≤ (K+2)/|Fr|. A
+// member whose shares fail is named (*transport.PartyError in roundCKG,
+// roundRKG1, roundRKG2 or roundGKG+i, which node/jobrun turns into a blamed
+// abort) and nobody keeps keys; a failed MAC check or inconsistent opening
+// aborts the setup naming nobody. Before each check the members compare a
+// digest of the shares they received (SharesDigest, GaloisSharesDigest): a
+// member that sent different shares to different peers makes the setup fail
+// with ErrKeysDiffer, naming nobody, before any round-two share is made from
+// a first-round aggregate it chose per peer
+// (TestSetupEquivocationFailsBeforeTheCheck). The checks open only their
+// random coins and, per member and round, values that are 0 for an honest
+// member. So the key test's "≤ 2^-41" below now holds whatever a minority
+// does with its shares. Cost: BenchmarkCheck (sharecheck); at the secure
+// preset about 5 s of CPU per member for the relinearisation checks and 3.5 s
+// per Galois element (13 for the job circuits), see the README.
+//
+// Not verified (open): the consistency of the Shamir shares a member deals
+// of its secret with the s it proved (a dealing of another secret is caught
+// by the key test, unnamed); and more than t_ss = ⌊(n−1)/2⌋ malicious
+// members (the checks' engine needs an honest majority even where the HE
+// threshold t would tolerate more for privacy).
 //
 // Privacy: fewer than t colluding members learn nothing about the collective
 // secret key or the inputs (given the setup above); the recipient learns
@@ -263,9 +262,9 @@
 // knows; wrong relinearisation or Galois shares make products and rotations
 // garbage for everyone alike. The known-answer test at the end of setup
 // catches these (ErrKeyTest) before any input is encrypted under the keys
-// (wrong shares; the share check names a member whose public-key or
-// relinearisation share is wrong or has an inflated error, see the start of
-// this section),
+// (wrong shares; the share check names a member whose public-key,
+// relinearisation or Galois share is wrong or has an inflated error, see the
+// start of this section, so only a wrong Shamir dealing is left to it),
 // provided more than t members take part in it: each member checks only
 // key switches it aggregated itself (a forged or adopted announcement fails
 // the test), the test refuses a single subset when N > t, and the subset
@@ -293,7 +292,7 @@
 // coefficients, 3 outputs and at most maxSubsets subsets (< 2^10 outputs),
 // the members' view is within statistical distance 2^-41 of one that does
 // not depend on the noise, provided the setup shares carry the protocol's
-// noise (an inflated public-key or relinearisation share would grow
+// noise (an inflated public-key, relinearisation or Galois share would grow
 // the square's noise past 2^84 and break the bound; the share check, which
 // runs before the key test, rules them out: see the start of this section). The test runs at the top level, where BGV still
 // decodes exactly (T·t·B ≤ 2^(50+8+148) ≪ Q/2 = 2^328), so every check
@@ -304,10 +303,11 @@
 //	credit-score  CKKS    any committee member      one member's wrong key-switch share when        n = t and t online; a shift below   only when every explanation by
 //	                      (privacy: < t colluding)  k > t online (key switches differ by > τ per    τ = CKKSTolerance per slot; several < t deviants contains the member
 //	                                                slot); several deviants only if some subset     deviants that every subset contains (never with k = t+1, e.g. 4 of 4,
-//	                                                avoids them; wrong setup share (key test,       (e.g. 2 of n = 4, t = 3); a Galois  t = 3); setup: a member whose
-//	                                                unnamed); public-key or relinearisation share   share with inflated noise (CKKS     public-key or relinearisation
-//	                                                with inflated noise or not well formed (share   results after a rotation shifted    share fails the share check
-//	                                                check, ≤ ⌊(n−1)/2⌋ malicious members)           alike in every subset)
+//	                                                avoids them; Shamir dealing off the proven      (e.g. 2 of n = 4, t = 3)            t = 3); setup: a member whose
+//	                                                secret (key test, unnamed); a public-key,                                           public-key, relinearisation or
+//	                                                relinearisation or Galois share not well                                            Galois share fails the share
+//	                                                formed or with inflated noise (share check,                                         check
+//	                                                ≤ ⌊(n−1)/2⌋ malicious members)
 //	                                                n > t with t online: rejected (ErrSingleSubset)
 //	aggregate     BGV     any committee member      as above (any decoded difference)               as above (no τ: exact)              as above
 //	                      (privacy: < t colluding)

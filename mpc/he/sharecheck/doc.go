@@ -22,13 +22,16 @@
 //	RKG round 2, row i:      h2_0_i = R0_i·s + e2_i         (R0, R1: the first
 //	                         h2_1_i = R1_i·(u − s) + e3_i    round's aggregate)
 //
-// Covered: the public-key share and both relinearisation rounds (System,
-// then SystemRoundTwo, which re-proves the public-key share and row 0's h0
-// so that its fresh inputs are the same s and u: a uniform public a leaves
-// two short solutions with negligible probability). Not covered (their
-// wrong shares are caught only as before, by the key test, without naming
-// anyone): the Galois key shares, and the consistency of the Shamir shares
-// a member deals of its secret with the s proven here.
+//	Galois share, row i:     h_i    = −c_i·π(s) + P·s·1[…] + e_i   (π = X → X^(g^-1))
+//
+// Covered: the public-key share, both relinearisation rounds and the Galois
+// key shares (System; SystemRoundTwo, which re-proves the public-key share
+// and row 0's h0 so that its fresh inputs are the same s and u, since a
+// uniform public a leaves two short solutions with negligible probability;
+// SystemGalois, one per element, re-proving the public-key share). Not
+// covered (caught only by mpc/he's key test, without naming anyone): the
+// consistency of the Shamir shares a member deals of its secret with the s
+// proven here.
 //
 // # Protocol (Check)
 //
@@ -106,7 +109,9 @@
 // is O((public polynomials + 1)·limbs) negacyclic FFTs of length N over Fr
 // per member, and O(relations·limbs·N) field operations. Public-key share and RKG
 // round 1 at the secure preset (N = 2^14, 9 limbs, 4 RNS rows): 9 relations,
-// ≈ 0.94 M inputs per member; round 2: 10 relations, ≈ 1.04 M. Measured
-// (BenchmarkCheck, 4 members in one process on 2 shared cores, load 3.5–5):
-// 10.4–11.1 s and 7.3–9.0 s, about 5 s of CPU per member in all.
+// ≈ 0.94 M inputs per member; round 2: 10 relations, ≈ 1.04 M; one Galois
+// element: 5 relations, ≈ 0.52 M. Measured (BenchmarkCheck, 4 members in one
+// process on 2 shared cores, load 3.5–5): 10.4–11.1 s, 7.3–9.0 s, and per
+// Galois element about 14 s of CPU for the four (24–28 s wall under that
+// load).
 package sharecheck
