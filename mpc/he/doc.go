@@ -135,7 +135,9 @@
 // member. So the key test's "≤ 2^-41" below now holds whatever a minority
 // does with its shares. Cost: BenchmarkCheck (sharecheck); at the secure
 // preset about 5 s of CPU per member for the relinearisation checks and 3.5 s
-// per Galois element (13 for the job circuits), see the README.
+// per Galois element (13 for the job circuits); BenchmarkSetupSecure (4
+// members in one process, 2 cores): 69.6 s and 6.8 GB peak against 11.8 s
+// and 2.1 GB without the checks (see the README).
 //
 // Not verified (open): the consistency of the Shamir shares a member deals
 // of its secret with the s it proved (a dealing of another secret is caught
