@@ -26,7 +26,7 @@ func committee(t testing.TB, preset *Preset, n, thr int, galEls []uint64) ([]*Me
 	members := mpctest.MustRun(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
 		m, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "test-committee", Threshold: thr, GaloisElements: galEls}, stores[conn.Self()])
 		return m, err
-	}, mpctest.Timeout(time.Minute))
+	}, mpctest.Timeout(5*time.Minute)) // share checks included; generous under CI load
 	return members, stores
 }
 
@@ -158,7 +158,7 @@ func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 			}
 			m, _, err := Setup(ctx, conn, preset, cfg, NewMemoryStore())
 			return m, err
-		}, mpctest.Timeout(time.Minute))
+		}, mpctest.Timeout(3*time.Minute))
 		for i, err := range errs {
 			if !errors.Is(err, ErrKeyTest) {
 				t.Fatalf("%s: member %d: want ErrKeyTest, got %v", name, i, err)
@@ -202,7 +202,7 @@ func TestSetupShareCheckNamesDeviant(t *testing.T) {
 			}
 			m, _, err := Setup(ctx, conn, preset, cfg, stores[conn.Self()])
 			return m, err
-		}, mpctest.Timeout(2*time.Minute))
+		}, mpctest.Timeout(3*time.Minute))
 		for i, err := range errs {
 			var pe *transport.PartyError
 			if !errors.As(err, &pe) || pe.Party != dev || pe.Round != tc.round {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -210,7 +211,7 @@ func (f *fixture) run(t *testing.T, wit func(d int, w *Witness)) []error {
 			return Stats{}, err
 		}
 		return Check(ctx, p, sys, stmts, wits[d])
-	})
+	}, mpctest.Timeout(3*time.Minute)) // generous under CI load
 	return errs
 }
 
@@ -514,7 +515,7 @@ func TestGalois(t *testing.T) {
 					return Stats{}, err
 				}
 				return Check(ctx, p, sys, stmts, wits[d])
-			})
+			}, mpctest.Timeout(3*time.Minute))
 			if bad {
 				named(t, errs, 1, 7)
 				return
