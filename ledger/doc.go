@@ -16,5 +16,8 @@
 // job that the nodes run too: a job or committee the nodes would refuse is
 // refused here and changes nothing. A member's rating (rating.go) is its
 // reputation on the ledger, unrelated to the credit-score job; voting power
-// and epochs are in power.go.
+// and epochs are in power.go. A member registered without a peer ID runs no
+// node (HasNode): it signs txs and supplies SS job inputs with the shares
+// sealed to the committee (sealed.go), and is never a validator, committee
+// member, recipient, HE provider or clearing bidder.
 package ledger

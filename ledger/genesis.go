@@ -170,10 +170,16 @@ func (g *Genesis) Validate() error {
 		if len(m.AccountKey) != ed25519.PublicKeySize {
 			return fmt.Errorf("genesis member %q: account key must be %d bytes", m.Name, ed25519.PublicKeySize)
 		}
-		if m.PeerID == "" {
-			return fmt.Errorf("genesis member %q: no libp2p peer id", m.Name)
+		// A member without a peer ID runs no node (HasNode): it signs txs
+		// and posts its job inputs sealed on the ledger, and can be neither
+		// a validator, a committee member nor a job's recipient.
+		if m.PeerID == "" && (len(m.ValidatorKey) != 0 || m.Power != 0) {
+			return fmt.Errorf("genesis member %q: a validator needs a node (a libp2p peer id)", m.Name)
 		}
-		if peers[m.PeerID] {
+		if m.PeerID == "" && len(m.SealingKey) == 0 {
+			return fmt.Errorf("genesis member %q: a member without a node needs a sealing key (its assignments and shares are sealed)", m.Name)
+		}
+		if m.PeerID != "" && peers[m.PeerID] {
 			return fmt.Errorf("genesis: peer id %s used twice", m.PeerID)
 		}
 		peers[m.PeerID] = true

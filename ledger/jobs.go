@@ -130,6 +130,9 @@ func checkCommitteeCreate(m *ledgerpb.CommitteeCreate, v *committedView, st stat
 		if len(member.DkgKey) != dkgKeyBytes {
 			return txErr(CodeInvalid, "member %q has no DKG key registered", name)
 		}
+		if !HasNode(member) {
+			return txErr(CodeInvalid, "member %q runs no node: it cannot sit on a committee", name)
+		}
 		if v.policy != nil {
 			c, err := loadRating(st, name)
 			if err != nil {
@@ -249,8 +252,19 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 			return txErr(CodeInvalid, "provider %q is not a member", member)
 		}
 	}
-	if _, ok := v.members.byName[m.Recipient]; !ok {
+	for _, p := range m.Providers {
+		// A member without a node supplies its input sealed on the ledger
+		// (SS jobs); an HE input is ciphertexts sent to the committee, and a
+		// clearing bidder's allocation comes to its node only. A tender
+		// quoter without a node reads its assignment in the award.
+		if member := v.members.byName[jobspec.SlotMember(p)]; !HasNode(member) && (spec.Type.IsHE() || spec.Type == jobspec.Clearing) {
+			return txErr(CodeInvalid, "provider %q runs no node: it can supply auctions and tenders only (sealed shares)", member.Name)
+		}
+	}
+	if r, ok := v.members.byName[m.Recipient]; !ok {
 		return txErr(CodeInvalid, "recipient %q is not a member", m.Recipient)
+	} else if !HasNode(r) {
+		return txErr(CodeInvalid, "recipient %q runs no node: it could not receive the result", m.Recipient)
 	}
 	if len(m.RecipientKeyHash) != 0 && len(m.RecipientKeyHash) != 32 {
 		return txErr(CodeInvalid, "recipient key hash must be 32 bytes")
@@ -359,6 +373,9 @@ func checkJobInput(signer string, m *ledgerpb.JobInput, v *committedView, st sta
 	} else if _, terr := fieldElement(m.Commitment, "input commitment"); terr != nil {
 		return nil, terr
 	}
+	if terr := checkSealedShares(signer, j, m, v, st); terr != nil {
+		return nil, terr
+	}
 	_, _, bounded, err := inputRange(j, i)
 	if err != nil {
 		return nil, txErr(CodeInvalid, "job %q: %v", j.Id, err)
@@ -393,6 +410,11 @@ func applyJobInput(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.Jo
 	}
 	if len(m.Proof) > 0 {
 		j.InputProofs[i], j.InputVkIds[i] = m.Proof, m.VkId
+	}
+	if len(m.SealedShares) > 0 {
+		if err := putProto(b, keySealedInput(j.Id, i), &ledgerpb.SealedShares{Shares: m.SealedShares}); err != nil {
+			return err
+		}
 	}
 	complete := true
 	for _, c := range j.InputCommitments {
@@ -445,6 +467,9 @@ func verifyJobResult(j *ledgerpb.Job, key *committee.CommitteeKey, m *ledgerpb.J
 
 func finishJob(b *blockState, j *ledgerpb.Job, height int64) error {
 	b.delete(keyJobOpen(j.DeadlineHeight, j.Id))
+	if err := pruneSealedInputs(b, j); err != nil {
+		return err
+	}
 	j.FinishedHeight = height
 	return putProto(b, keyJob(j.Id), j)
 }

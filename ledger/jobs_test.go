@@ -53,6 +53,13 @@ func newJobChainReplicas(t *testing.T, replicas int) *jobChain {
 // (for the same four members).
 func newJobChainPolicy(t *testing.T, replicas int, policy []byte) *jobChain {
 	t.Helper()
+	return newJobChainNodeless(t, replicas, policy)
+}
+
+// newJobChainNodeless is newJobChainPolicy with members that run no node
+// (no peer ID, a sealing key), members 4, 5, … of the chain.
+func newJobChainNodeless(t *testing.T, replicas int, policy []byte, nodeless ...string) *jobChain {
+	t.Helper()
 	keys, err := inputKeys()
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +76,12 @@ func newJobChainPolicy(t *testing.T, replicas int, policy []byte) *jobChain {
 		dkgKeys, pubs = append(dkgKeys, dk), append(pubs, dk.Public())
 		g.Members = append(g.Members, GenesisMember{Name: name, Roles: []string{role},
 			AccountKey: k.Public().(ed25519.PublicKey), PeerID: "peer-" + name, DKGKey: dk.Public().Bytes()})
+	}
+	for _, name := range nodeless {
+		k := deterministicKey("account/" + name)
+		ms = append(ms, testMember{name: name, key: k})
+		g.Members = append(g.Members, GenesisMember{Name: name, Roles: []string{RoleEnterprise},
+			AccountKey: k.Public().(ed25519.PublicKey), SealingKey: testSealingKey(name)})
 	}
 	g.Policy = string(policy)
 	g.VerifyingKeys = []GenesisKey{{Circuit: zk.CircuitInput, Key: keys.VKBytes}}

@@ -22,7 +22,9 @@ func newMemberIndex() *memberIndex {
 // add inserts m; callers add in name order so that names stays sorted.
 func (idx *memberIndex) add(m *ledgerpb.Member) {
 	idx.byName[m.Name] = m
-	idx.byPeer[m.PeerId] = m.Name
+	if m.PeerId != "" { // a member without a node has no peer to admit
+		idx.byPeer[m.PeerId] = m.Name
+	}
 	idx.names = append(idx.names, m.Name)
 }
 

@@ -166,6 +166,53 @@ func Init(home string, o InitOptions) (*MemberInfo, error) {
 	return info, nil
 }
 
+// InitMember creates the home of a member that runs no node: its account
+// key (signs its txs) and its sealing key (its sealed job inputs are sealed
+// to the committee's keys; what is sealed to it opens with this one), both
+// 0600, and member.json with its public entry: the role, no peer ID, no
+// validator key, no consensus or libp2p address. Such a member acts through
+// a member node's API with a client (`cohort order quote --sealed`). It
+// refuses to overwrite an existing member or node home.
+func InitMember(home, name, role string) (*MemberInfo, error) {
+	if name == "" {
+		return nil, fmt.Errorf("init member: a name is required")
+	}
+	if !ledger.IsKnownRole(role) {
+		return nil, fmt.Errorf("init member: unknown role %q", role)
+	}
+	for _, f := range []string{ConfigFile, AccountKeyFile, "member.json"} {
+		if _, err := os.Stat(filepath.Join(home, f)); err == nil {
+			return nil, fmt.Errorf("init member: %s already holds a member (%s exists)", home, f)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(home, filepath.Dir(AccountKeyFile)), 0o700); err != nil {
+		return nil, fmt.Errorf("init member: %w", err)
+	}
+	account, err := createAccountKey(filepath.Join(home, AccountKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	sealing := supervision.GenerateKey()
+	if err := supervision.SaveKey(filepath.Join(home, SealingKeyFile), sealing); err != nil {
+		return nil, fmt.Errorf("init member: %w", err)
+	}
+	sealingPub, err := sealing.Public.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("init member: %w", err)
+	}
+	info := &MemberInfo{GenesisMember: ledger.GenesisMember{
+		Name: name, Roles: []string{role}, AccountKey: account.Public().(ed25519.PublicKey), SealingKey: sealingPub,
+	}}
+	raw, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("init member: %w", err)
+	}
+	if err := writeFile(filepath.Join(home, "member.json"), raw, 0o644); err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
 // GenesisOptions are the chain-wide settings of a genesis besides members.
 type GenesisOptions struct {
 	// ZKKeysDir holds verifying keys (from `cohort setup`) to register; every
@@ -274,7 +321,7 @@ func BuildGenesis(chainID string, homes []string, members []*MemberInfo, opts Ge
 		cfg.Consensus.PersistentPeers, cfg.P2P.Peers, cfg.Trace.Witnesses = nil, nil, nil
 		anyValidator := slices.ContainsFunc(members, isValidator)
 		for j, m := range members {
-			if j == i {
+			if j == i || m.PeerID == "" { // a member without a node has no addresses
 				continue
 			}
 			if !anyValidator || isValidator(m) {
@@ -308,6 +355,9 @@ func isValidator(m *MemberInfo) bool { return m.Power > 0 }
 
 func allLoopback(members []*MemberInfo) bool {
 	for _, m := range members {
+		if m.PeerID == "" {
+			continue // no node, no address
+		}
 		host, _, err := net.SplitHostPort(m.ConsensusAddr)
 		if err != nil || !isLoopbackHost(host) {
 			return false
@@ -337,14 +387,26 @@ type TestnetOptions struct {
 	// in turn and the non-validator members are enterprises, the firms that
 	// join an alliance to trade without running its consensus.
 	Validators int
-	Genesis    GenesisOptions
+	// Nodeless adds members that run no node (InitMember): enterprises
+	// NodelessName(0) … under out/<name>, holding only their keys. They
+	// quote and supply SS job inputs sealed on the ledger through a node's
+	// API.
+	Nodeless int
+	Genesis  GenesisOptions
 }
+
+// NodelessName is the name of a testnet's k-th member without a node.
+func NodelessName(k int) string { return fmt.Sprintf("firm%d", k) }
+
+// maxTestnetMembers bounds a testnet's members, with or without a node.
+const maxTestnetMembers = 128
 
 // DefaultTestnetRoles gives a 4-node testnet every role of ARCHITECTURE.md §1.
 var DefaultTestnetRoles = []string{ledger.RoleEnterprise, ledger.RoleEnterprise, ledger.RolePlatform, ledger.RoleSupervisor}
 
 // Testnet creates out/node0 … out/node{N-1} sharing one genesis, all on
-// 127.0.0.1 with distinct ports. It returns the homes.
+// 127.0.0.1 with distinct ports, and the homes of o.Nodeless members without
+// a node, out/firm0 … (keys only). It returns the node homes.
 func Testnet(out string, o TestnetOptions) ([]string, error) {
 	if o.Nodes < 1 || o.Nodes > 64 {
 		return nil, fmt.Errorf("testnet: node count must be 1 to 64, got %d", o.Nodes)
@@ -354,6 +416,9 @@ func Testnet(out string, o TestnetOptions) ([]string, error) {
 	}
 	if o.BasePort == 0 {
 		o.BasePort = DefaultBasePort
+	}
+	if o.Nodeless < 0 || o.Nodes+o.Nodeless > maxTestnetMembers {
+		return nil, fmt.Errorf("testnet: at most %d members, nodes and members without a node together", maxTestnetMembers)
 	}
 	if o.Validators < 0 || o.Validators > o.Nodes {
 		return nil, fmt.Errorf("testnet: validator count must be 0 to %d (the node count), got %d", o.Nodes, o.Validators)
@@ -382,7 +447,17 @@ func Testnet(out string, o TestnetOptions) ([]string, error) {
 		homes = append(homes, home)
 		members = append(members, info)
 	}
-	if err := BuildGenesis(o.ChainID, homes, members, o.Genesis); err != nil {
+	all := slices.Clone(homes)
+	for k := 0; k < o.Nodeless; k++ {
+		home := filepath.Join(out, NodelessName(k))
+		info, err := InitMember(home, NodelessName(k), ledger.RoleEnterprise)
+		if err != nil {
+			return nil, fmt.Errorf("testnet: %w", err)
+		}
+		all = append(all, home)
+		members = append(members, info)
+	}
+	if err := BuildGenesis(o.ChainID, all, members, o.Genesis); err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
 	return homes, nil
@@ -391,8 +466,8 @@ func Testnet(out string, o TestnetOptions) ([]string, error) {
 // DefaultTestnetPolicy is the genesis policy of a testnet with the default
 // roles: the default policy as it is (policies/default.yaml, written for the
 // 4 validators node0 … node3) when the testnet is exactly that, and with
-// 4 validators plus non-validator members the same policy with each member
-// node4 … added as an enterprise (canonical JSON, which policies.Parse
+// 4 validators plus non-validator members or members without a node the
+// same policy with each member node4 …, firm0 … added as an enterprise (canonical JSON, which policies.Parse
 // reads), so that they may quote, bid and submit jobs by their grades like
 // node0 and node1. Any other shape has no policy (nil): the default's
 // channels and roles name node0 … node3 and would not fit it.
@@ -401,8 +476,10 @@ func DefaultTestnetPolicy(o TestnetOptions) ([]byte, error) {
 	switch {
 	case len(o.Roles) != 0:
 		return nil, nil
-	case o.Nodes == nodes && (o.Validators == 0 || o.Validators == nodes):
+	case o.Nodes == nodes && (o.Validators == 0 || o.Validators == nodes) && o.Nodeless == 0:
 		return policies.DefaultYAML(), nil
+	case o.Nodes == nodes && (o.Validators == 0 || o.Validators == nodes):
+		// The 4 validators and members without a node: the policy below.
 	case o.Nodes <= nodes || o.Validators != nodes:
 		return nil, nil
 	}
@@ -412,6 +489,9 @@ func DefaultTestnetPolicy(o TestnetOptions) ([]byte, error) {
 	}
 	for i := nodes; i < o.Nodes; i++ {
 		p.Members = append(p.Members, policies.Member{Name: fmt.Sprintf("node%d", i), Role: policies.RoleEnterprise})
+	}
+	for k := 0; k < o.Nodeless; k++ {
+		p.Members = append(p.Members, policies.Member{Name: NodelessName(k), Role: policies.RoleEnterprise})
 	}
 	raw, err := p.Canonical()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,5 +135,85 @@ func TestTestnetMemberNodes(t *testing.T) {
 	}
 	if _, err := Testnet(t.TempDir(), TestnetOptions{Nodes: 2, Validators: 3}); err == nil {
 		t.Fatal("3 validators of 2 nodes accepted")
+	}
+}
+
+// TestTestnetNodeless: a testnet's members without a node have their keys
+// only (0600), no peer ID, validator key or address; the genesis lists them
+// as enterprises of the default policy; no node dials them; and the chain's
+// rules refuse such a member with a validator key or without a sealing key.
+func TestTestnetNodeless(t *testing.T) {
+	dir := t.TempDir()
+	o := TestnetOptions{Nodes: 4, Nodeless: 2, BasePort: 47100}
+	raw, err := DefaultTestnetPolicy(o)
+	if err != nil || raw == nil {
+		t.Fatalf("policy: %v", err)
+	}
+	o.Genesis.Policy = raw
+	homes, err := Testnet(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(homes) != 4 {
+		t.Fatalf("%d node homes, want 4", len(homes))
+	}
+	pol, err := policies.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range 2 {
+		name := NodelessName(k)
+		home := filepath.Join(dir, name)
+		for _, f := range []string{AccountKeyFile, SealingKeyFile} {
+			st, err := os.Stat(filepath.Join(home, f))
+			if err != nil || st.Mode().Perm() != 0o600 {
+				t.Fatalf("%s %s: %v %v", name, f, st.Mode(), err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(home, ConfigFile)); err == nil {
+			t.Fatalf("%s has a node config", name)
+		}
+		if pm, ok := pol.Member(name); !ok || pm.Role != policies.RoleEnterprise {
+			t.Fatalf("policy member %s: %+v %v", name, pm, ok)
+		}
+	}
+	doc, err := cmttypes.GenesisDocFromFile(filepath.Join(homes[0], genesisFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := ledger.ParseGenesis(doc.AppState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Members) != 6 || len(doc.Validators) != 4 {
+		t.Fatalf("%d members, %d validators", len(g.Members), len(doc.Validators))
+	}
+	for _, m := range g.Members[4:] {
+		if m.PeerID != "" || len(m.ValidatorKey) != 0 || len(m.SealingKey) != 32 {
+			t.Fatalf("member without a node %+v", m)
+		}
+	}
+	cfg, err := LoadConfig(homes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Consensus.PersistentPeers) != 3 || !cfg.Consensus.AllowLoopbackPeer {
+		t.Fatalf("node0 consensus peers %v, loopback %v", cfg.Consensus.PersistentPeers, cfg.Consensus.AllowLoopbackPeer)
+	}
+	for _, p := range cfg.P2P.Peers {
+		if strings.HasSuffix(p, "/p2p/") {
+			t.Fatalf("node0 dials a member without a node: %q", p)
+		}
+	}
+	bad := *g
+	bad.Members = append([]ledger.GenesisMember(nil), g.Members...)
+	bad.Members[4].ValidatorKey, bad.Members[4].Power = g.Members[0].ValidatorKey, 10
+	if err := bad.Validate(); err == nil {
+		t.Fatal("a validator without a node accepted")
+	}
+	bad.Members[4] = g.Members[4]
+	bad.Members[4].SealingKey = nil
+	if err := bad.Validate(); err == nil {
+		t.Fatal("a member without a node or sealing key accepted")
 	}
 }

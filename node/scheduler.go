@@ -25,6 +25,7 @@ import (
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
 	"github.com/cohortnet/cohort/node/sched"
+	"github.com/cohortnet/cohort/node/supervision"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -43,6 +44,10 @@ func (n *Node) startScheduler(ctx context.Context) error {
 		return err
 	}
 	dkg, err := LoadDKGKey(n.home)
+	if err != nil {
+		return err
+	}
+	sealing, err := supervision.LoadKey(filepath.Join(n.home, SealingKeyFile))
 	if err != nil {
 		return err
 	}
@@ -71,7 +76,7 @@ func (n *Node) startScheduler(ctx context.Context) error {
 			n.peerOf)),
 		transport.WithLogger(n.log.With("module", "mpc")))
 	s, err = sched.New(sched.Config{
-		Name: n.cfg.Moniker, Ledger: &nodeLedger{n: n, key: key}, Network: nw, Preset: preset, Store: store, DKG: dkg,
+		Name: n.cfg.Moniker, Ledger: &nodeLedger{n: n, key: key}, Network: nw, Preset: preset, Store: store, DKG: dkg, SealingKey: sealing.Private,
 		Blobs: nodeBlobs{n}, ReadInput: n.readInput, ProveBid: n.proveBid, SaveResult: n.saveResult, Log: log,
 		Adversary: adv,
 	})
@@ -180,6 +185,10 @@ func (l *nodeLedger) Committee(id string) (*ledgerpb.Committee, error) { return 
 func (l *nodeLedger) Committees() ([]*ledgerpb.Committee, error)       { return l.n.app.Committees() }
 func (l *nodeLedger) OpenJobs() ([]*ledgerpb.Job, error)               { return l.n.app.OpenJobs() }
 func (l *nodeLedger) Member(name string) (*ledgerpb.Member, bool)      { return l.n.app.Member(name) }
+func (l *nodeLedger) ChainID() string                                  { return l.n.app.ChainID() }
+func (l *nodeLedger) SealedInputs(j *ledgerpb.Job, member int) ([][]byte, error) {
+	return l.n.app.SealedInputs(j, member)
+}
 
 func (l *nodeLedger) Submit(ctx context.Context, set func(*ledgerpb.TxPayload)) error {
 	id, err := ledger.NewTxID()

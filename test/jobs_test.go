@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,7 +34,8 @@ func TestPrivateJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nw := startNetwork(t, 4, "--zk-keys", keys, "--he-preset", "insecure-test")
+	// firm0 is a member without a node: it quotes sealed in the tender.
+	nw := startNetwork(t, 4, "--zk-keys", keys, "--he-preset", "insecure-test", "--nodeless", "1")
 	for i := range nw.homes {
 		nw.waitHeight(ctx, i, 2)
 	}
@@ -354,10 +356,12 @@ func (jr *jobRunner) onlyRecipientHolds(id string, recipient int) {
 }
 
 // tender runs a tendering order through the CLI: node2 creates it, node0,
-// node1 and node3 write sealed quotes, node2 submits the tender job (price
-// factors from the quoters' ratings), awards it on the ledger, the chosen
-// partners sign and the order is active with one task each; every node
-// ends on the same AppHash.
+// node1 and node3 write sealed quotes, firm0, a member without a node,
+// posts its quote sealed to the committee through node3's API (prepared
+// before the job, sealed when it appears), node2 submits the tender job
+// (price factors from the quoters' ratings), awards it on the ledger, the
+// chosen partners sign and the order is active with one task each; every
+// node ends on the same AppHash.
 func (jr *jobRunner) tender(t *testing.T) {
 	spec := filepath.Join(t.TempDir(), "T1.json")
 	body := `{"id": "T1", "product": "castings", "quantity": 100, "deadline_blocks": 2000, "min_grade": "C",
@@ -371,7 +375,27 @@ func (jr *jobRunner) tender(t *testing.T) {
 	for _, i := range []int{0, 1, 3} {
 		jr.cli(i, "order", "quote", "--order", "T1", "--price", fmt.Sprint(quotes[i][0]), "--capacity", fmt.Sprint(quotes[i][1]))
 	}
-	jr.cli(2, "order", "tender", "T1", "--quoters", "node0,node1,node3", "--committee", "c1")
+	// firm0 asks 950 for 50: it loses too, its quote seen by nobody.
+	keys, err := zkKeysDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg3, err := node.LoadConfig(jr.nw.homes[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	firm := exec.CommandContext(jr.ctx, cohortBin, "order", "quote", "--order", "T1", "--committee", "c1", "--sealed",
+		"--home", filepath.Join(filepath.Dir(jr.nw.homes[0]), "firm0"), "--api", cfg3.API.Listen, "--zk-keys", keys,
+		"--price", "950", "--capacity", "50", "--wait", "3m")
+	var firmOut bytes.Buffer
+	firm.Stdout, firm.Stderr = &firmOut, &firmOut
+	if err := firm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	jr.cli(2, "order", "tender", "T1", "--quoters", "node0,node1,node3,firm0", "--committee", "c1")
+	if err := firm.Wait(); err != nil {
+		t.Fatalf("firm0's sealed quote: %v\n%s", err, firmOut.String())
+	}
 	const job = "T1-tender-1"
 	if j := jr.waitEnd(job); j.Status != "completed" {
 		t.Fatalf("tender job: %+v", j)

@@ -141,6 +141,7 @@ func newTestnetCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&o.Nodes, "nodes", 4, "number of nodes")
 	cmd.Flags().IntVar(&o.Validators, "validators", 0, "nodes 0…V-1 validate, the others are member nodes without voting power (enterprises); 0: all validate")
+	cmd.Flags().IntVar(&o.Nodeless, "nodeless", 0, "add members that run no node (firm0 …, enterprises): keys only, under --out/<name>; they quote with `order quote --sealed`")
 	cmd.Flags().StringVar(&out, "out", "", "directory for the node homes (required)")
 	cmd.Flags().IntVar(&o.BasePort, "base-port", node.DefaultBasePort, "node i uses ports base-port+10i … +3")
 	cmd.Flags().StringVar(&o.ChainID, "chain-id", "cohort-testnet", "chain ID")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +19,9 @@ import (
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/policies"
+	"github.com/cohortnet/cohort/zk"
 )
 
 // Tendering from the command line:
@@ -106,6 +109,98 @@ func parseAwardResult(raw []byte, orderID string) (*ledgerpb.OrderAward, error) 
 		return nil, fmt.Errorf("result file: %w", err)
 	}
 	return &ledgerpb.OrderAward{OrderId: orderID, JobId: r.JobID, Award: r.Tender.Award, Salt: salt, Commitments: commitments}, nil
+}
+
+// sealedQuote posts a member without a node's quote for a tender job:
+// it waits for the job, proves and seals each slot (node.SealedSupplier) and
+// posts both inputs through the node at api.
+func sealedQuote(cmd *cobra.Command, home, api, zkKeys, forOrder, committeeID string, args []string, price, capacity uint64, wait time.Duration) error {
+	if api == "" || zkKeys == "" {
+		return withExitCode(2, errors.New("--sealed needs --api (a member node's API) and --zk-keys (the input circuit's keys)"))
+	}
+	raw, err := readInputFile(filepath.Join(home, "member.json"), 64<<10)
+	if err != nil {
+		return withExitCode(2, fmt.Errorf("member home %s: %w", home, err))
+	}
+	var me node.MemberInfo
+	if err := json.Unmarshal(raw, &me); err != nil || me.Name == "" {
+		return withExitCode(2, fmt.Errorf("member home %s: member.json names no member", home))
+	}
+	account, err := node.LoadAccountKey(home)
+	if err != nil {
+		return err
+	}
+	c := client.New(api)
+	ctx := cmd.Context()
+	id := ""
+	if len(args) == 1 {
+		id = args[0]
+	}
+	if committeeID != "" && forOrder == "" {
+		return withExitCode(2, errors.New("--committee prepares the quote on the order's terms: give --order too"))
+	}
+	var o *client.Order
+	if forOrder != "" {
+		var err error
+		if o, err = c.Order(ctx, forOrder); err != nil {
+			return err
+		}
+		if o.MaxPrice != 0 && price > o.MaxPrice || capacity > o.Quantity {
+			return withExitCode(2, fmt.Errorf("order %s: a quote asks at most %d per unit for at most %d units", o.ID, o.MaxPrice, o.Quantity))
+		}
+		if id == "" {
+			id = nextTenderJobID(o)
+		}
+	}
+	if id == "" {
+		return withExitCode(2, errors.New("give the tender job's ID or --order"))
+	}
+	if err := jobspec.CheckID("job id", id); err != nil {
+		return withExitCode(2, err)
+	}
+	keys, err := zk.LoadKeys(zkKeys, zk.CircuitInput)
+	if err != nil {
+		return err
+	}
+	inputs := map[string][]byte{}
+	priceSlot, capacitySlot := jobspec.TenderSlots(me.Name)
+	inputs[priceSlot], _ = json.Marshal(jobrun.TenderInput{Price: &price})
+	inputs[capacitySlot], _ = json.Marshal(jobrun.TenderInput{Capacity: &capacity})
+	s := &node.SealedSupplier{Client: c, Name: me.Name, Account: account, InputKeys: keys}
+	// With the order and the committee known, commit, prove and share now;
+	// only sealing (bound to the job ID) waits for the job.
+	var prepared map[string]*node.PreparedSlot
+	if committeeID != "" {
+		com, err := c.Committee(ctx, committeeID)
+		if err != nil {
+			return err
+		}
+		draft, err := node.TenderDraft(o.ID, o.Quantity, o.MaxPrice, me.Name, com.Members, int(com.Threshold))
+		if err != nil {
+			return err
+		}
+		prepared = map[string]*node.PreparedSlot{}
+		for slot, raw := range inputs {
+			if prepared[slot], err = s.Prepare(ctx, draft, slot, raw); err != nil {
+				return withExitCode(2, fmt.Errorf("slot %s: %w", slot, err))
+			}
+		}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "waiting for tender job %s on the ledger (up to %s)\n", id, wait)
+	if err := localnet.WaitJob(ctx, c, id, wait); err != nil {
+		return err
+	}
+	if prepared != nil {
+		err = s.SupplyPrepared(ctx, id, prepared)
+	} else {
+		err = s.Supply(ctx, id, inputs)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "sealed quote of %s for tender job %s posted (price %d, capacity %d): commitments and range proofs on the ledger, shares sealed to the committee\n",
+		me.Name, id, price, capacity)
+	return nil
 }
 
 // quoteFiles are the two input files of a quote, by slot.
@@ -225,16 +320,31 @@ is submitted; the default ID is the order's next tender job ID, shown by 'order 
 
 	var price, capacity uint64
 	var forOrder string
+	var sealed bool
+	var api, zkKeys, committeeID string
+	var wait time.Duration
 	quote := &cobra.Command{
 		Use:   "quote [JOB] --price P --capacity C",
-		Short: "As a quoter, write this node's sealed quote for a tender job (its two input files)",
+		Short: "As a quoter, write this node's sealed quote for a tender job (its two input files), or post it sealed (--sealed)",
 		Long: `Writes this node's two tender inputs (its unit price and the quantity it can deliver)
 where the node reads provider inputs; the node commits them with range proofs and sends them
 secret-shared to the committee when the tender job appears on the ledger. Give the job ID,
 or --order ORDER for the order's next tender job. The quote stays private: the demander
-learns it only if it is chosen, nobody else ever.`,
+learns it only if it is chosen, nobody else ever.
+
+A member without a node quotes with --sealed: --home is its member home (its account and
+sealing keys, member.json), --api a member node's API to talk through. The command waits
+until the tender job is on the ledger (up to --wait), then commits each value with a range
+proof (the ceremony's input keys, --zk-keys) and posts, signed with the member's key, the
+committee's Shamir shares each sealed to one committee member. The node relaying the txs
+learns nothing the ledger does not show. If chosen, the member finds its assignment in the
+order once the demander awards it (cohort order show ORDER). With --order and --committee
+it prepares everything but the sealing (which binds the job ID) before the job appears.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sealed {
+				return sealedQuote(cmd, *home, api, zkKeys, forOrder, committeeID, args, price, capacity, wait)
+			}
 			cfg, err := node.LoadConfig(*home)
 			if err != nil {
 				return err
@@ -288,6 +398,11 @@ learns it only if it is chosen, nobody else ever.`,
 	quote.Flags().Uint64Var(&price, "price", 0, "unit price asked (required)")
 	quote.Flags().Uint64Var(&capacity, "capacity", 0, "units this member can deliver (required)")
 	quote.Flags().StringVar(&forOrder, "order", "", "quote for this order's next tender job (and check the quote against its terms)")
+	quote.Flags().BoolVar(&sealed, "sealed", false, "as a member without a node: post the quote sealed to the committee through --api (--home is the member's home)")
+	quote.Flags().StringVar(&api, "api", "", "with --sealed: the API address of the member node to post through (host:port)")
+	quote.Flags().StringVar(&zkKeys, "zk-keys", "", "with --sealed: the directory of the input circuit's keys (from `cohort setup`)")
+	quote.Flags().DurationVar(&wait, "wait", 10*time.Minute, "with --sealed: how long to wait for the tender job to appear on the ledger")
+	quote.Flags().StringVar(&committeeID, "committee", "", "with --sealed and --order: the tender's committee, to commit, prove and share before the job appears (only sealing waits for it)")
 	_ = quote.MarkFlagRequired("price")
 	_ = quote.MarkFlagRequired("capacity")
 

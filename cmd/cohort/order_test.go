@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -232,5 +235,31 @@ func TestPrintTenderOrder(t *testing.T) {
 	}
 	if s := b.String(); !strings.Contains(s, "under-filled: awarded 80 of the 100 units tendered") || strings.Contains(s, "next tender job") {
 		t.Errorf("awarded order show:\n%s", s)
+	}
+}
+
+// TestSealedQuoteNeedsAPIAndKeys: `order quote --sealed` is for a member
+// without a node: it refuses to run (exit code 2) without the node API to
+// post through, the input keys to prove with, or a member home.
+func TestSealedQuoteNeedsAPIAndKeys(t *testing.T) {
+	home, firm := t.TempDir(), filepath.Join(t.TempDir(), "firm0")
+	if _, err := node.InitMember(firm, "firm0", ledger.RoleEnterprise); err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"no api":                  {"--home", home, "--zk-keys", home},
+		"no keys":                 {"--home", home, "--api", "127.0.0.1:1"},
+		"no member home":          {"--home", home, "--api", "127.0.0.1:1", "--zk-keys", home},
+		"--committee, no --order": {"--home", firm, "--api", "127.0.0.1:1", "--zk-keys", home, "--committee", "c1"},
+	} {
+		cmd := newOrderCmd()
+		cmd.SetArgs(append([]string{"quote", "J-1", "--sealed", "--price", "10", "--capacity", "5"}, args...))
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		err := cmd.Execute()
+		var ec *exitCodeError
+		if !errors.As(err, &ec) || ec.code != 2 {
+			t.Errorf("%s: %v, want exit code 2", name, err)
+		}
 	}
 }

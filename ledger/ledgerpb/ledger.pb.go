@@ -1835,12 +1835,18 @@ func (x *JobSubmit) GetRecipientKeyHash() []byte {
 // JobInput is a provider's commitment to its input, with an optional
 // input-validity proof (zk `input` circuit) when the job bounds inputs.
 type JobInput struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	Commitment    []byte                 `protobuf:"bytes,2,opt,name=commitment,proto3" json:"commitment,omitempty"`
-	VkId          string                 `protobuf:"bytes,3,opt,name=vk_id,json=vkId,proto3" json:"vk_id,omitempty"`
-	Proof         []byte                 `protobuf:"bytes,4,opt,name=proof,proto3" json:"proof,omitempty"`
-	Provider      string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"` // the input slot; empty: the signer's own slot
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	JobId      string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Commitment []byte                 `protobuf:"bytes,2,opt,name=commitment,proto3" json:"commitment,omitempty"`
+	VkId       string                 `protobuf:"bytes,3,opt,name=vk_id,json=vkId,proto3" json:"vk_id,omitempty"`
+	Proof      []byte                 `protobuf:"bytes,4,opt,name=proof,proto3" json:"proof,omitempty"`
+	Provider   string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"` // the input slot; empty: the signer's own slot
+	// sealed_shares: a provider without a node (SS jobs) posts the committee's
+	// shares here instead of sending them over libp2p: one ciphertext per
+	// committee member in committee order, each sealed to that member's
+	// sealing key (node/sealbox) with AAD binding chain, job, slot and member
+	// (jobrun.SealedShareAAD). Empty: the shares travel over libp2p.
+	SealedShares  [][]byte `protobuf:"bytes,6,rep,name=sealed_shares,json=sealedShares,proto3" json:"sealed_shares,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1910,6 +1916,59 @@ func (x *JobInput) GetProvider() string {
 	return ""
 }
 
+func (x *JobInput) GetSealedShares() [][]byte {
+	if x != nil {
+		return x.SealedShares
+	}
+	return nil
+}
+
+// SealedShares is a job input slot's sealed shares as the ledger keeps them
+// until the job ends (key sealedin/<job>/<slot index>).
+type SealedShares struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shares        [][]byte               `protobuf:"bytes,1,rep,name=shares,proto3" json:"shares,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealedShares) Reset() {
+	*x = SealedShares{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealedShares) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealedShares) ProtoMessage() {}
+
+func (x *SealedShares) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealedShares.ProtoReflect.Descriptor instead.
+func (*SealedShares) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SealedShares) GetShares() [][]byte {
+	if x != nil {
+		return x.Shares
+	}
+	return nil
+}
+
 // JobResult is the committee's result record.
 type JobResult struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -1922,7 +1981,7 @@ type JobResult struct {
 
 func (x *JobResult) Reset() {
 	*x = JobResult{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[21]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1934,7 +1993,7 @@ func (x *JobResult) String() string {
 func (*JobResult) ProtoMessage() {}
 
 func (x *JobResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[21]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1947,7 +2006,7 @@ func (x *JobResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobResult.ProtoReflect.Descriptor instead.
 func (*JobResult) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{21}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *JobResult) GetJobId() string {
@@ -1983,7 +2042,7 @@ type JobAbort struct {
 
 func (x *JobAbort) Reset() {
 	*x = JobAbort{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[22]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +2054,7 @@ func (x *JobAbort) String() string {
 func (*JobAbort) ProtoMessage() {}
 
 func (x *JobAbort) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[22]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +2067,7 @@ func (x *JobAbort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobAbort.ProtoReflect.Descriptor instead.
 func (*JobAbort) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{22}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *JobAbort) GetJobId() string {
@@ -2059,7 +2118,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[23]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2130,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[23]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2143,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{23}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Job) GetId() string {
@@ -2229,7 +2288,7 @@ type JobList struct {
 
 func (x *JobList) Reset() {
 	*x = JobList{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2300,7 @@ func (x *JobList) String() string {
 func (*JobList) ProtoMessage() {}
 
 func (x *JobList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2313,7 @@ func (x *JobList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobList.ProtoReflect.Descriptor instead.
 func (*JobList) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{24}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *JobList) GetJobs() []*Job {
@@ -2280,7 +2339,7 @@ type OrderPartner struct {
 
 func (x *OrderPartner) Reset() {
 	*x = OrderPartner{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2292,7 +2351,7 @@ func (x *OrderPartner) String() string {
 func (*OrderPartner) ProtoMessage() {}
 
 func (x *OrderPartner) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2305,7 +2364,7 @@ func (x *OrderPartner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderPartner.ProtoReflect.Descriptor instead.
 func (*OrderPartner) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{25}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *OrderPartner) GetMember() string {
@@ -2364,7 +2423,7 @@ type OrderCreate struct {
 
 func (x *OrderCreate) Reset() {
 	*x = OrderCreate{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2435,7 @@ func (x *OrderCreate) String() string {
 func (*OrderCreate) ProtoMessage() {}
 
 func (x *OrderCreate) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2448,7 @@ func (x *OrderCreate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderCreate.ProtoReflect.Descriptor instead.
 func (*OrderCreate) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{26}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OrderCreate) GetOrderId() string {
@@ -2502,7 +2561,7 @@ type OrderSign struct {
 
 func (x *OrderSign) Reset() {
 	*x = OrderSign{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2514,7 +2573,7 @@ func (x *OrderSign) String() string {
 func (*OrderSign) ProtoMessage() {}
 
 func (x *OrderSign) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2527,7 +2586,7 @@ func (x *OrderSign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSign.ProtoReflect.Descriptor instead.
 func (*OrderSign) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{27}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OrderSign) GetOrderId() string {
@@ -2558,7 +2617,7 @@ type OrderResume struct {
 
 func (x *OrderResume) Reset() {
 	*x = OrderResume{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2570,7 +2629,7 @@ func (x *OrderResume) String() string {
 func (*OrderResume) ProtoMessage() {}
 
 func (x *OrderResume) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2583,7 +2642,7 @@ func (x *OrderResume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderResume.ProtoReflect.Descriptor instead.
 func (*OrderResume) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{28}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OrderResume) GetOrderId() string {
@@ -2621,7 +2680,7 @@ type OrderTerminate struct {
 
 func (x *OrderTerminate) Reset() {
 	*x = OrderTerminate{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2633,7 +2692,7 @@ func (x *OrderTerminate) String() string {
 func (*OrderTerminate) ProtoMessage() {}
 
 func (x *OrderTerminate) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2646,7 +2705,7 @@ func (x *OrderTerminate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderTerminate.ProtoReflect.Descriptor instead.
 func (*OrderTerminate) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{29}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *OrderTerminate) GetOrderId() string {
@@ -2690,7 +2749,7 @@ type OrderAward struct {
 
 func (x *OrderAward) Reset() {
 	*x = OrderAward{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2702,7 +2761,7 @@ func (x *OrderAward) String() string {
 func (*OrderAward) ProtoMessage() {}
 
 func (x *OrderAward) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2715,7 +2774,7 @@ func (x *OrderAward) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderAward.ProtoReflect.Descriptor instead.
 func (*OrderAward) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{30}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OrderAward) GetOrderId() string {
@@ -2764,7 +2823,7 @@ type OrderSettle struct {
 
 func (x *OrderSettle) Reset() {
 	*x = OrderSettle{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2776,7 +2835,7 @@ func (x *OrderSettle) String() string {
 func (*OrderSettle) ProtoMessage() {}
 
 func (x *OrderSettle) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +2848,7 @@ func (x *OrderSettle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSettle.ProtoReflect.Descriptor instead.
 func (*OrderSettle) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{31}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *OrderSettle) GetOrderId() string {
@@ -2815,7 +2874,7 @@ type OrderTransition struct {
 
 func (x *OrderTransition) Reset() {
 	*x = OrderTransition{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +2886,7 @@ func (x *OrderTransition) String() string {
 func (*OrderTransition) ProtoMessage() {}
 
 func (x *OrderTransition) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +2899,7 @@ func (x *OrderTransition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderTransition.ProtoReflect.Descriptor instead.
 func (*OrderTransition) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{32}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OrderTransition) GetHeight() int64 {
@@ -2914,7 +2973,7 @@ type Order struct {
 
 func (x *Order) Reset() {
 	*x = Order{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +2985,7 @@ func (x *Order) String() string {
 func (*Order) ProtoMessage() {}
 
 func (x *Order) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2939,7 +2998,7 @@ func (x *Order) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Order.ProtoReflect.Descriptor instead.
 func (*Order) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{33}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Order) GetId() string {
@@ -3049,7 +3108,7 @@ type OrderList struct {
 
 func (x *OrderList) Reset() {
 	*x = OrderList{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3061,7 +3120,7 @@ func (x *OrderList) String() string {
 func (*OrderList) ProtoMessage() {}
 
 func (x *OrderList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3074,7 +3133,7 @@ func (x *OrderList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderList.ProtoReflect.Descriptor instead.
 func (*OrderList) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{34}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *OrderList) GetOrders() []*Order {
@@ -3102,7 +3161,7 @@ type PartnerShare struct {
 
 func (x *PartnerShare) Reset() {
 	*x = PartnerShare{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3114,7 +3173,7 @@ func (x *PartnerShare) String() string {
 func (*PartnerShare) ProtoMessage() {}
 
 func (x *PartnerShare) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3127,7 +3186,7 @@ func (x *PartnerShare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartnerShare.ProtoReflect.Descriptor instead.
 func (*PartnerShare) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{35}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PartnerShare) GetMember() string {
@@ -3211,7 +3270,7 @@ type Settlement struct {
 
 func (x *Settlement) Reset() {
 	*x = Settlement{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3223,7 +3282,7 @@ func (x *Settlement) String() string {
 func (*Settlement) ProtoMessage() {}
 
 func (x *Settlement) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3236,7 +3295,7 @@ func (x *Settlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settlement.ProtoReflect.Descriptor instead.
 func (*Settlement) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{36}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Settlement) GetOrderId() string {
@@ -3309,7 +3368,7 @@ type CreditHistory struct {
 
 func (x *CreditHistory) Reset() {
 	*x = CreditHistory{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3321,7 +3380,7 @@ func (x *CreditHistory) String() string {
 func (*CreditHistory) ProtoMessage() {}
 
 func (x *CreditHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3334,7 +3393,7 @@ func (x *CreditHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditHistory.ProtoReflect.Descriptor instead.
 func (*CreditHistory) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{37}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreditHistory) GetCredit() *Credit {
@@ -3375,7 +3434,7 @@ type CreditHistoryEntry struct {
 
 func (x *CreditHistoryEntry) Reset() {
 	*x = CreditHistoryEntry{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3387,7 +3446,7 @@ func (x *CreditHistoryEntry) String() string {
 func (*CreditHistoryEntry) ProtoMessage() {}
 
 func (x *CreditHistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3400,7 +3459,7 @@ func (x *CreditHistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditHistoryEntry.ProtoReflect.Descriptor instead.
 func (*CreditHistoryEntry) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{38}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreditHistoryEntry) GetEvent() *CreditEvent {
@@ -3583,7 +3642,7 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\fcommittee_id\x18\x05 \x01(\tR\vcommitteeId\x12\x1c\n" +
 	"\trecipient\x18\x06 \x01(\tR\trecipient\x12'\n" +
 	"\x0fdeadline_height\x18\a \x01(\x03R\x0edeadlineHeight\x12,\n" +
-	"\x12recipient_key_hash\x18\b \x01(\fR\x10recipientKeyHash\"\x88\x01\n" +
+	"\x12recipient_key_hash\x18\b \x01(\fR\x10recipientKeyHash\"\xad\x01\n" +
 	"\bJobInput\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1e\n" +
 	"\n" +
@@ -3591,7 +3650,10 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"commitment\x12\x13\n" +
 	"\x05vk_id\x18\x03 \x01(\tR\x04vkId\x12\x14\n" +
 	"\x05proof\x18\x04 \x01(\fR\x05proof\x12\x1a\n" +
-	"\bprovider\x18\x05 \x01(\tR\bprovider\"m\n" +
+	"\bprovider\x18\x05 \x01(\tR\bprovider\x12#\n" +
+	"\rsealed_shares\x18\x06 \x03(\fR\fsealedShares\"&\n" +
+	"\fSealedShares\x12\x16\n" +
+	"\x06shares\x18\x01 \x03(\fR\x06shares\"m\n" +
 	"\tJobResult\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12+\n" +
 	"\x11output_commitment\x18\x02 \x01(\fR\x10outputCommitment\x12\x1c\n" +
@@ -3741,7 +3803,7 @@ func file_ledger_ledgerpb_ledger_proto_rawDescGZIP() []byte {
 	return file_ledger_ledgerpb_ledger_proto_rawDescData
 }
 
-var file_ledger_ledgerpb_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_ledger_ledgerpb_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_ledger_ledgerpb_ledger_proto_goTypes = []any{
 	(*SignedTx)(nil),           // 0: cohort.ledger.v1.SignedTx
 	(*TxPayload)(nil),          // 1: cohort.ledger.v1.TxPayload
@@ -3764,24 +3826,25 @@ var file_ledger_ledgerpb_ledger_proto_goTypes = []any{
 	(*CommitteeList)(nil),      // 18: cohort.ledger.v1.CommitteeList
 	(*JobSubmit)(nil),          // 19: cohort.ledger.v1.JobSubmit
 	(*JobInput)(nil),           // 20: cohort.ledger.v1.JobInput
-	(*JobResult)(nil),          // 21: cohort.ledger.v1.JobResult
-	(*JobAbort)(nil),           // 22: cohort.ledger.v1.JobAbort
-	(*Job)(nil),                // 23: cohort.ledger.v1.Job
-	(*JobList)(nil),            // 24: cohort.ledger.v1.JobList
-	(*OrderPartner)(nil),       // 25: cohort.ledger.v1.OrderPartner
-	(*OrderCreate)(nil),        // 26: cohort.ledger.v1.OrderCreate
-	(*OrderSign)(nil),          // 27: cohort.ledger.v1.OrderSign
-	(*OrderResume)(nil),        // 28: cohort.ledger.v1.OrderResume
-	(*OrderTerminate)(nil),     // 29: cohort.ledger.v1.OrderTerminate
-	(*OrderAward)(nil),         // 30: cohort.ledger.v1.OrderAward
-	(*OrderSettle)(nil),        // 31: cohort.ledger.v1.OrderSettle
-	(*OrderTransition)(nil),    // 32: cohort.ledger.v1.OrderTransition
-	(*Order)(nil),              // 33: cohort.ledger.v1.Order
-	(*OrderList)(nil),          // 34: cohort.ledger.v1.OrderList
-	(*PartnerShare)(nil),       // 35: cohort.ledger.v1.PartnerShare
-	(*Settlement)(nil),         // 36: cohort.ledger.v1.Settlement
-	(*CreditHistory)(nil),      // 37: cohort.ledger.v1.CreditHistory
-	(*CreditHistoryEntry)(nil), // 38: cohort.ledger.v1.CreditHistoryEntry
+	(*SealedShares)(nil),       // 21: cohort.ledger.v1.SealedShares
+	(*JobResult)(nil),          // 22: cohort.ledger.v1.JobResult
+	(*JobAbort)(nil),           // 23: cohort.ledger.v1.JobAbort
+	(*Job)(nil),                // 24: cohort.ledger.v1.Job
+	(*JobList)(nil),            // 25: cohort.ledger.v1.JobList
+	(*OrderPartner)(nil),       // 26: cohort.ledger.v1.OrderPartner
+	(*OrderCreate)(nil),        // 27: cohort.ledger.v1.OrderCreate
+	(*OrderSign)(nil),          // 28: cohort.ledger.v1.OrderSign
+	(*OrderResume)(nil),        // 29: cohort.ledger.v1.OrderResume
+	(*OrderTerminate)(nil),     // 30: cohort.ledger.v1.OrderTerminate
+	(*OrderAward)(nil),         // 31: cohort.ledger.v1.OrderAward
+	(*OrderSettle)(nil),        // 32: cohort.ledger.v1.OrderSettle
+	(*OrderTransition)(nil),    // 33: cohort.ledger.v1.OrderTransition
+	(*Order)(nil),              // 34: cohort.ledger.v1.Order
+	(*OrderList)(nil),          // 35: cohort.ledger.v1.OrderList
+	(*PartnerShare)(nil),       // 36: cohort.ledger.v1.PartnerShare
+	(*Settlement)(nil),         // 37: cohort.ledger.v1.Settlement
+	(*CreditHistory)(nil),      // 38: cohort.ledger.v1.CreditHistory
+	(*CreditHistoryEntry)(nil), // 39: cohort.ledger.v1.CreditHistoryEntry
 }
 var file_ledger_ledgerpb_ledger_proto_depIdxs = []int32{
 	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
@@ -3792,28 +3855,28 @@ var file_ledger_ledgerpb_ledger_proto_depIdxs = []int32{
 	16, // 5: cohort.ledger.v1.TxPayload.committee_confirm:type_name -> cohort.ledger.v1.CommitteeConfirm
 	19, // 6: cohort.ledger.v1.TxPayload.job_submit:type_name -> cohort.ledger.v1.JobSubmit
 	20, // 7: cohort.ledger.v1.TxPayload.job_input:type_name -> cohort.ledger.v1.JobInput
-	21, // 8: cohort.ledger.v1.TxPayload.job_result:type_name -> cohort.ledger.v1.JobResult
-	22, // 9: cohort.ledger.v1.TxPayload.job_abort:type_name -> cohort.ledger.v1.JobAbort
-	26, // 10: cohort.ledger.v1.TxPayload.order_create:type_name -> cohort.ledger.v1.OrderCreate
-	27, // 11: cohort.ledger.v1.TxPayload.order_sign:type_name -> cohort.ledger.v1.OrderSign
-	28, // 12: cohort.ledger.v1.TxPayload.order_resume:type_name -> cohort.ledger.v1.OrderResume
-	29, // 13: cohort.ledger.v1.TxPayload.order_terminate:type_name -> cohort.ledger.v1.OrderTerminate
-	31, // 14: cohort.ledger.v1.TxPayload.order_settle:type_name -> cohort.ledger.v1.OrderSettle
-	30, // 15: cohort.ledger.v1.TxPayload.order_award:type_name -> cohort.ledger.v1.OrderAward
+	22, // 8: cohort.ledger.v1.TxPayload.job_result:type_name -> cohort.ledger.v1.JobResult
+	23, // 9: cohort.ledger.v1.TxPayload.job_abort:type_name -> cohort.ledger.v1.JobAbort
+	27, // 10: cohort.ledger.v1.TxPayload.order_create:type_name -> cohort.ledger.v1.OrderCreate
+	28, // 11: cohort.ledger.v1.TxPayload.order_sign:type_name -> cohort.ledger.v1.OrderSign
+	29, // 12: cohort.ledger.v1.TxPayload.order_resume:type_name -> cohort.ledger.v1.OrderResume
+	30, // 13: cohort.ledger.v1.TxPayload.order_terminate:type_name -> cohort.ledger.v1.OrderTerminate
+	32, // 14: cohort.ledger.v1.TxPayload.order_settle:type_name -> cohort.ledger.v1.OrderSettle
+	31, // 15: cohort.ledger.v1.TxPayload.order_award:type_name -> cohort.ledger.v1.OrderAward
 	4,  // 16: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
 	5,  // 17: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
 	6,  // 18: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
 	12, // 19: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
 	13, // 20: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
 	17, // 21: cohort.ledger.v1.CommitteeList.committees:type_name -> cohort.ledger.v1.Committee
-	23, // 22: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
-	25, // 23: cohort.ledger.v1.OrderCreate.partners:type_name -> cohort.ledger.v1.OrderPartner
-	26, // 24: cohort.ledger.v1.Order.terms:type_name -> cohort.ledger.v1.OrderCreate
-	32, // 25: cohort.ledger.v1.Order.transitions:type_name -> cohort.ledger.v1.OrderTransition
-	33, // 26: cohort.ledger.v1.OrderList.orders:type_name -> cohort.ledger.v1.Order
-	35, // 27: cohort.ledger.v1.Settlement.shares:type_name -> cohort.ledger.v1.PartnerShare
+	24, // 22: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
+	26, // 23: cohort.ledger.v1.OrderCreate.partners:type_name -> cohort.ledger.v1.OrderPartner
+	27, // 24: cohort.ledger.v1.Order.terms:type_name -> cohort.ledger.v1.OrderCreate
+	33, // 25: cohort.ledger.v1.Order.transitions:type_name -> cohort.ledger.v1.OrderTransition
+	34, // 26: cohort.ledger.v1.OrderList.orders:type_name -> cohort.ledger.v1.Order
+	36, // 27: cohort.ledger.v1.Settlement.shares:type_name -> cohort.ledger.v1.PartnerShare
 	12, // 28: cohort.ledger.v1.CreditHistory.credit:type_name -> cohort.ledger.v1.Credit
-	38, // 29: cohort.ledger.v1.CreditHistory.entries:type_name -> cohort.ledger.v1.CreditHistoryEntry
+	39, // 29: cohort.ledger.v1.CreditHistory.entries:type_name -> cohort.ledger.v1.CreditHistoryEntry
 	13, // 30: cohort.ledger.v1.CreditHistoryEntry.event:type_name -> cohort.ledger.v1.CreditEvent
 	31, // [31:31] is the sub-list for method output_type
 	31, // [31:31] is the sub-list for method input_type
@@ -3851,7 +3914,7 @@ func file_ledger_ledgerpb_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_ledgerpb_ledger_proto_rawDesc), len(file_ledger_ledgerpb_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

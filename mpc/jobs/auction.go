@@ -52,9 +52,10 @@ const LabelAuctionCommitment = "auction.commitment"
 const auctionOutputValues = 2
 
 // OpenAuction is the recipient side of an auction among bids bidders: from
-// the committee's output shares (indexed by party, nil when missing; any t+1
-// suffice) it recovers the winner's index, the price and the salt, and checks
-// them against the commitment the committee opened (and signed).
+// the committee's output shares (indexed by party, nil when missing) it
+// recovers the winner's index, the price and the salt by ReconstructOutput's
+// rule (t+1 shares open the commitment the committee opened and signed,
+// every other share is on their polynomial, or *InconsistentSharesError).
 func OpenAuction(committee, bids int, parts []*OutputShare, commitment fr.Element) (winner int, price uint64, salt fr.Element, err error) {
 	for i, o := range parts {
 		if o != nil && len(o.Values) != auctionOutputValues {

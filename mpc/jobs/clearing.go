@@ -55,7 +55,8 @@ type ClearingResult struct {
 	// Allocations[i] is this party's share of bidder i's allocation and of its
 	// commitment salt: send it to bidder i only, who runs ReconstructOutput.
 	Allocations []OutputShare
-	// LevelSalt is this party's share of the level commitment's salt.
+	// LevelSalt is this party's share of the level commitment's salt (the
+	// level is public: the recipient opens it with OpenOutput).
 	LevelSalt fr.Element
 }
 

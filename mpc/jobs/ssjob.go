@@ -256,68 +256,6 @@ func DecodeOutputShare(b []byte, maxValues int) (OutputShare, error) {
 	return OutputShare{Values: v[:len(v)-1], Salt: v[len(v)-1]}, nil
 }
 
-// ReconstructOutput is the recipient side: from the committee's output
-// shares (indexed by party, nil when missing; any t+1 suffice) it recovers the
-// values and the salt from a set of t+1 shares whose reconstruction opens the
-// public commitment, trying every such set (at most C(9,5) = 126). The
-// commitment, opened by the committee after its checks and signed, binds the
-// values; so a member that sends a wrong share cannot deny the recipient its
-// output (it could if all n shares had to be consistent), and no set of
-// wrong shares can make it accept another output.
-func ReconstructOutput(committee int, parts []*OutputShare, commitment fr.Element) (fr.Vector, fr.Element, error) {
-	params, err := ss.NewParams(committee)
-	if err != nil {
-		return nil, fr.Element{}, err
-	}
-	if len(parts) != committee {
-		return nil, fr.Element{}, fmt.Errorf("jobs: %d output shares for a committee of %d", len(parts), committee)
-	}
-	var present []int
-	for i, o := range parts {
-		if o != nil {
-			if len(present) > 0 && len(o.Values) != len(parts[present[0]].Values) {
-				return nil, fr.Element{}, fmt.Errorf("jobs: output share of party %d has %d values, others %d", i, len(o.Values), len(parts[present[0]].Values))
-			}
-			present = append(present, i)
-		}
-	}
-	k := params.T + 1
-	if len(present) < k {
-		return nil, fr.Element{}, fmt.Errorf("jobs: reconstruct output: %d shares, need %d", len(present), k)
-	}
-	pick := make([]int, k) // indices into present, increasing
-	for i := range pick {
-		pick[i] = i
-	}
-	for {
-		vecs := make([]fr.Vector, committee)
-		for _, q := range pick {
-			o := parts[present[q]]
-			vecs[present[q]] = append(append(fr.Vector(nil), o.Values...), o.Salt)
-		}
-		values, err := ss.Reconstruct(params, vecs)
-		if err != nil {
-			return nil, fr.Element{}, fmt.Errorf("jobs: reconstruct output: %w", err)
-		}
-		values, salt := values[:len(values)-1], values[len(values)-1]
-		if c := ss.NativeCommit(values, salt); c.Equal(&commitment) {
-			return values, salt, nil
-		}
-		// Next k-subset of present, in lexicographic order.
-		i := k - 1
-		for i >= 0 && pick[i] == len(present)-k+i {
-			i--
-		}
-		if i < 0 {
-			return nil, fr.Element{}, errors.New("jobs: reconstructed output does not match its commitment (no t+1 of the shares open it)")
-		}
-		pick[i]++
-		for j := i + 1; j < k; j++ {
-			pick[j] = pick[j-1] + 1
-		}
-	}
-}
-
 // commitOutputs commits, inside the MPC, to m outputs of k fields each
 // (fields[i][j] is field i of output j) under fresh joint random salts, and
 // opens only the commitments (in malicious mode after a MAC check of the

@@ -126,38 +126,3 @@ func TestOutOfRangeInputNotCompared(t *testing.T) {
 }
 
 var big184 = new(big.Int).SetUint64(184)
-
-// TestOutputSurvivesShiftedShares (review, minor): up to t members sending
-// wrong output shares cannot deny a recipient (e.g. a bidder its allocation)
-// its output: the commitment binds the values and any t+1 correct shares
-// open it. Nor can they make it accept another output.
-func TestOutputSurvivesShiftedShares(t *testing.T) {
-	for _, n := range []int{3, 4, 5} {
-		prm, err := ss.NewParams(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vals := fr.Vector{fr.NewElement(17), fr.NewElement(4242)}
-		salt := fr.NewElement(99)
-		sh, err := ss.Share(prm, append(append(fr.Vector(nil), vals...), salt), newSeeded(uint64(n)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := ss.NativeCommit(vals, salt)
-		parts := make([]*OutputShare, n)
-		for i := range parts {
-			parts[i] = &OutputShare{Values: append(fr.Vector(nil), sh[i][:2]...), Salt: sh[i][2]}
-		}
-		one := fr.One()
-		for i := 0; i < prm.T; i++ { // the last t members lie
-			parts[n-1-i].Values[0].Add(&parts[n-1-i].Values[0], &one)
-		}
-		got, gotSalt, err := ReconstructOutput(n, parts, c)
-		if err != nil || !got.Equal(vals) || !gotSalt.Equal(&salt) {
-			t.Fatalf("n=%d: %d shifted shares denied the output: %v", n, prm.T, err)
-		}
-		if _, _, err := ReconstructOutput(n, parts, fr.NewElement(5)); err == nil {
-			t.Fatalf("n=%d: accepted shares against a wrong commitment", n)
-		}
-	}
-}

@@ -331,10 +331,11 @@ func tenderOutputs(ctx context.Context, p *ss.Party, qty, price ss.Vec) (*Tender
 }
 
 // OpenTender is the recipient (demander) side: from the committee's award
-// shares (indexed by party, nil when missing; any t+1 that open the
-// commitment suffice) it recovers the award vector of quotes quotes and its
-// salt, checked against the award commitment the committee opened (the
-// caller checks that the commitments hash to the signed output commitment).
+// shares (indexed by party, nil when missing) it recovers the award vector
+// of quotes quotes and its salt by ReconstructOutput's rule (t+1 shares open
+// the award commitment the committee opened, every other share is on their
+// polynomial, or *InconsistentSharesError; the caller checks that the
+// commitments hash to the signed output commitment).
 func OpenTender(committee, quotes int, parts []*OutputShare, commitment fr.Element) (award []uint64, salt fr.Element, err error) {
 	if quotes < 1 || quotes > MaxTenderQuotes {
 		return nil, fr.Element{}, fmt.Errorf("jobs: open tender: %d quotes, want 1..%d", quotes, MaxTenderQuotes)
@@ -347,8 +348,8 @@ func OpenTender(committee, quotes int, parts []*OutputShare, commitment fr.Eleme
 }
 
 // OpenTenderAssignment is the quoter side: it recovers its assignment
-// (quantity, price) and salt from the committee's shares, checked against
-// its commitment.
+// (quantity, price) and salt from the committee's shares by
+// ReconstructOutput's rule, checked against its commitment.
 func OpenTenderAssignment(committee int, parts []*OutputShare, commitment fr.Element) (quantity, price uint64, salt fr.Element, err error) {
 	values, salt, err := openValues(committee, tenderAssignmentValues, parts, commitment)
 	if err != nil {

@@ -149,6 +149,12 @@ type Spec struct {
 	// ⌊(n−1)/2⌋ < n/2.
 	Threshold int    `json:"threshold"`
 	Recipient string `json:"recipient"`
+	// Nodeless lists the members among the providers that run no node (the
+	// ledger's members without a peer ID). They supply their slots sealed
+	// on the ledger and are no party of the job's sessions. Not part of the
+	// job's description: whoever builds the spec from the ledger fills it
+	// in from the member registry, before the spec is shared.
+	Nodeless []string `json:"-"`
 
 	params any // decoded by Validate
 }

@@ -126,10 +126,12 @@
 //	| (all, semi-honest)  | nobody deviates; t members may pool their views       | nothing                                                                                                                                                                                                    | members that leave or stop answering                                                                                                           |
 //
 // A member that stops answering is named in both modes (transport errors).
-// A job's recipient (jobs.ReconstructOutput) takes any t+1 output shares that
-// open the signed output commitment, so up to t wrong shares can neither
-// deny it its output nor make it accept another; ReconstructChecked (all n
-// shares on one polynomial, nobody named) is for outputs without one.
+// A job's recipient (jobs.ReconstructOutput/OpenOutput) opens the signed
+// output commitment from t+1 shares and refuses the output if any other
+// received share is off their polynomial, naming the senders when the shares
+// can tell: wrong shares can deny it its output but never make it accept
+// another. ReconstructChecked (all n shares on one polynomial, nobody named)
+// is for outputs without a commitment.
 //
 // Test-only adversary: mpc/internal/cheat attaches a deviation plan to a
 // member's context (an offset, up to a field element, in its multiplication

@@ -46,6 +46,9 @@ type Config struct {
 type Party struct {
 	params *Params
 	conn   transport.Conn
+	// bufs recycles the buffers of streamed pieces when the transport
+	// offers it (nil otherwise).
+	bufs   transport.Buffers
 	self   int
 	round  transport.Round
 	onOpen func(string, fr.Vector)
@@ -229,7 +232,9 @@ func NewParty(ctx context.Context, conn transport.Conn, cfg Config) (*Party, err
 		rnd = rand.Reader
 	}
 	self := int(conn.Self())
+	bufs, _ := conn.(transport.Buffers)
 	p := &Party{
+		bufs:    bufs,
 		params:  params,
 		conn:    conn,
 		self:    self,
@@ -340,6 +345,35 @@ func (p *Party) send(ctx context.Context, to int, r transport.Round, payload []b
 		return p.failWith(err)
 	}
 	return nil
+}
+
+// allocPiece returns an n-byte buffer for sendPiece.
+func (p *Party) allocPiece(n int) []byte {
+	if p.bufs != nil {
+		return p.bufs.Alloc(n)
+	}
+	return make([]byte, n)
+}
+
+// sendPiece sends a buffer from allocPiece, handing it to the transport:
+// the caller must not touch it afterwards.
+func (p *Party) sendPiece(ctx context.Context, to int, r transport.Round, payload []byte) error {
+	if p.bufs == nil {
+		return p.send(ctx, to, r, payload)
+	}
+	p.Stats.BytesSent += len(payload)
+	p.Stats.MessagesSent++
+	if err := p.bufs.SendOwned(ctx, transport.PartyID(to), r, payload); err != nil {
+		return p.failWith(err)
+	}
+	return nil
+}
+
+// release hands a received payload back to the transport once decoded.
+func (p *Party) release(b []byte) {
+	if p.bufs != nil {
+		p.bufs.Release(b)
+	}
 }
 
 // abortRound carries a failing party's last word: the index of the party it
@@ -489,6 +523,7 @@ func (p *Party) recvInto(ctx context.Context, from int, r transport.Round, dst f
 	if err == nil && len(rest) != 0 {
 		err = errors.New("trailing bytes")
 	}
+	p.release(b) // decoded into dst (rest is only compared with nothing)
 	if err != nil {
 		return p.failWith(&transport.PartyError{Party: transport.PartyID(from), Round: r, Err: fmt.Errorf("bad message: %w", err)})
 	}
@@ -641,7 +676,7 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 		pOff, pEnd := k*pieceElems, min((k+1)*pieceElems, m)
 		payloads := make([][]byte, len(sends))
 		for s := range sends {
-			payloads[s] = make([]byte, field.EncodedLen(pEnd-pOff))
+			payloads[s] = p.allocPiece(field.EncodedLen(pEnd - pOff))
 			field.PutHeader(payloads[s], pEnd-pOff)
 		}
 		p.parallelRange(pOff, pEnd, func(w *worker, c uint32, off, end int) {
@@ -682,7 +717,7 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 			}
 		})
 		for s, to := range sends {
-			if err := p.send(ctx, to, msgRound(r, k), payloads[s]); err != nil {
+			if err := p.sendPiece(ctx, to, msgRound(r, k), payloads[s]); err != nil {
 				return err
 			}
 		}
@@ -769,6 +804,7 @@ func (p *Party) recvAdd(ctx context.Context, from int, r transport.Round, acc fr
 		blk := acc[off:end]
 		blk.Add(blk, tmp)
 	})
+	p.release(b) // decoded into acc; nothing refers to b any more
 	if err, _ := failed.Load().(error); err != nil {
 		return bad(err)
 	}

@@ -161,7 +161,8 @@ type P2PNetwork struct {
 	links     map[peer.ID]*outLink
 	inbound   map[peer.ID]map[network.Stream]struct{}
 
-	m p2pMetrics
+	bufs bufPool // payload buffers: engines' sends (SendOwned) and frames read
+	m    p2pMetrics
 }
 
 var (
@@ -478,6 +479,22 @@ func (c *p2pConn) Self() PartyID { return c.job.self }
 func (c *p2pConn) Parties() int  { return len(c.job.peers) }
 
 func (c *p2pConn) Send(ctx context.Context, to PartyID, r Round, payload []byte) error {
+	return c.send(ctx, to, r, payload, false)
+}
+
+// SendOwned sends a buffer from Alloc and recycles it once written.
+func (c *p2pConn) SendOwned(ctx context.Context, to PartyID, r Round, payload []byte) error {
+	return c.send(ctx, to, r, payload, true)
+}
+
+// Alloc returns an n-byte buffer for SendOwned, recycled when one is free.
+func (c *p2pConn) Alloc(n int) []byte { return c.job.nw.bufs.get(n) }
+
+// Release recycles a payload Recv returned: every frame is read into a
+// buffer of its own, so nothing else refers to it.
+func (c *p2pConn) Release(payload []byte) { c.job.nw.bufs.put(payload) }
+
+func (c *p2pConn) send(ctx context.Context, to PartyID, r Round, payload []byte, owned bool) error {
 	j := c.job
 	if to < 0 || int(to) >= len(j.peers) || to == j.self {
 		return fmt.Errorf("transport: cannot send to party %d", to)
@@ -501,7 +518,7 @@ func (c *p2pConn) Send(ctx context.Context, to PartyID, r Round, payload []byte)
 	if l == nil {
 		return ErrClosed
 	}
-	if err := l.enqueue(ctx, outFrame{kind: frameData, jobID: j.id, round: r, payload: payload}); err != nil {
+	if err := l.enqueue(ctx, outFrame{owned: owned, kind: frameData, jobID: j.id, round: r, payload: payload}); err != nil {
 		return &PartyError{Party: to, Round: r, Err: err}
 	}
 	return nil
@@ -627,7 +644,7 @@ func (nw *P2PNetwork) handleStream(s network.Stream) {
 func (nw *P2PNetwork) readLoop(p peer.ID, s network.Stream) error {
 	br := bufio.NewReaderSize(s, 64<<10)
 	for {
-		f, err := readFrame(br)
+		f, err := readFrame(br, &nw.bufs)
 		if err != nil {
 			return err
 		}
@@ -839,6 +856,9 @@ func (nw *P2PNetwork) deliverEarly(j *p2pJob, e *earlyJob) {
 // ---------------------------------------------------------------- outbound
 
 type outFrame struct {
+	// owned: the payload came from the network's buffer pool (SendOwned)
+	// and goes back to it once written.
+	owned   bool
 	kind    byte
 	jobID   string
 	round   Round
@@ -1009,6 +1029,9 @@ func (l *outLink) run() {
 				break
 			}
 			sent += f.size()
+			if f.owned {
+				l.nw.bufs.put(f.payload)
+			}
 			f.payload = nil // let the engine's buffer go as soon as it is written
 		}
 		if err == nil {
@@ -1139,7 +1162,7 @@ const eagerPayloadBytes = 1 << 20
 // readFrame decodes one frame, bounding every length before allocating. A
 // clean end of stream between frames is io.EOF; anything else malformed or
 // truncated wraps errFrame or io.ErrUnexpectedEOF.
-func readFrame(r io.Reader) (frame, error) {
+func readFrame(r io.Reader, bufs *bufPool) (frame, error) {
 	var head [3]byte
 	if _, err := io.ReadFull(r, head[:1]); err != nil {
 		return frame{}, err // io.EOF: clean end
@@ -1175,7 +1198,7 @@ func readFrame(r io.Reader) (frame, error) {
 		}
 		return f, nil
 	}
-	p, err := readPayload(r, n)
+	p, err := readPayload(r, n, bufs)
 	if err != nil {
 		return frame{}, err
 	}
@@ -1183,7 +1206,18 @@ func readFrame(r io.Reader) (frame, error) {
 	return f, nil
 }
 
-func readPayload(r io.Reader, n int) ([]byte, error) {
+// readPayload reads an n-byte payload into a recycled buffer when one is
+// free (bufs may be nil), else into one that grows as the bytes arrive.
+func readPayload(r io.Reader, n int, bufs *bufPool) ([]byte, error) {
+	if n > 0 && bufs != nil {
+		if p := bufs.tryGet(ceilClass(n)); p != nil {
+			p = p[:n]
+			if _, err := io.ReadFull(r, p); err != nil {
+				return nil, noEOF(err)
+			}
+			return p, nil
+		}
+	}
 	if n <= eagerPayloadBytes {
 		p := make([]byte, n)
 		if _, err := io.ReadFull(r, p); err != nil {

@@ -855,7 +855,7 @@ func TestReadFrameRoundTrip(t *testing.T) {
 		{frameLeave, "job", 0, nil},
 		{frameData, "j2", 1 << 63, big},
 	} {
-		got, err := readFrame(r)
+		got, err := readFrame(r, nil)
 		if err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
@@ -863,7 +863,7 @@ func TestReadFrameRoundTrip(t *testing.T) {
 			t.Fatalf("frame %d mismatch", i)
 		}
 	}
-	if _, err := readFrame(r); err != io.EOF {
+	if _, err := readFrame(r, nil); err != io.EOF {
 		t.Fatalf("end of stream: %v, want io.EOF", err)
 	}
 }
@@ -878,7 +878,7 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add(appendFrameHeader(nil, frameData, "job", 1, MaxMessageBytes+1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bytes.NewReader(data)
-		fr, err := readFrame(r)
+		fr, err := readFrame(r, nil)
 		if err != nil {
 			return
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"go.dedis.ch/kyber/v3"
 
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
@@ -48,6 +49,17 @@ type CommitteeJob struct {
 	StepTimeout time.Duration
 	// Rand is the member's randomness for the SS engine (nil: crypto/rand).
 	Rand io.Reader
+	// Sealed[i], if not nil, is this member's sealed share of provider slot
+	// i as posted on the ledger (JobInput.sealed_shares; a provider without
+	// a node): the member opens it with SealingKey under SealedShareAAD
+	// instead of waiting for the slot's input over libp2p. A share that
+	// does not open is the provider's bad input. Nil or shorter: every
+	// input comes over libp2p.
+	Sealed [][]byte
+	// SealingKey is this member's sealing private key (node/supervision's
+	// KeyPair.Private) and ChainID the chain's ID, for Sealed.
+	SealingKey kyber.Scalar
+	ChainID    string
 	// SSSecurity is the SS engine's adversary model. The zero value is
 	// ss.Malicious (DefaultSSSecurity), the mode of every SS job type unless
 	// a benchmark or test asks for ss.SemiHonest.
@@ -146,6 +158,9 @@ func RunCommittee(ctx context.Context, sess *Session, keys *CommitteeKeys, job C
 	if job.InputTimeout <= 0 {
 		job.InputTimeout = 2 * time.Minute
 	}
+	if slices.ContainsFunc(job.Sealed, func(b []byte) bool { return b != nil }) && job.SealingKey == nil {
+		return nil, errors.New("jobrun: the job has sealed inputs and this member has no sealing key")
+	}
 	if job.StepTimeout <= 0 {
 		job.StepTimeout = 30 * time.Second
 	}
@@ -179,8 +194,9 @@ func checkKeys(spec *Spec, keys *CommitteeKeys, me int) error {
 // collectInputs receives every provider's input message concurrently until
 // the input deadline and decodes each with decode; it names the providers
 // whose input is missing or malformed.
-func collectInputs[T any](ctx context.Context, sess *Session, timeout time.Duration, decode func(i int, chunks [][]byte) (T, error)) ([]T, error) {
+func collectInputs[T any](ctx context.Context, sess *Session, job CommitteeJob, decode func(i int, chunks [][]byte) (T, error)) ([]T, error) {
 	spec := sess.spec
+	timeout := job.InputTimeout
 	ictx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out := make([]T, len(spec.Providers))
@@ -191,8 +207,19 @@ func collectInputs[T any](ctx context.Context, sess *Session, timeout time.Durat
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := sess.recv(ictx, spec.ProviderNode(i), slotRound(kindInput, i))
-			if err != nil {
+			var b []byte
+			var err error
+			if i < len(job.Sealed) && job.Sealed[i] != nil {
+				if b, err = openSealedInput(sess, job, i); err != nil {
+					kinds[i], errs[i] = FaultBadInput, err
+					return
+				}
+			} else if slices.Contains(spec.Nodeless, spec.ProviderNode(i)) {
+				// No session party to wait for (the ledger requires its
+				// sealed shares; a caller that lost them cannot run).
+				kinds[i], errs[i] = FaultMissingInput, fmt.Errorf("%s runs no node and no sealed share of %s was given", spec.ProviderNode(i), spec.Providers[i])
+				return
+			} else if b, err = sess.recv(ictx, spec.ProviderNode(i), slotRound(kindInput, i)); err != nil {
 				kinds[i], errs[i] = FaultMissingInput, err
 				return
 			}
@@ -252,7 +279,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	if spec.Type == Clearing {
 		fields = len(spec.ClearingParams().Prices)
 	}
-	shares, inErr := collectInputs(ctx, sess, job.InputTimeout, func(i int, ch [][]byte) (jobs.InputShare, error) {
+	shares, inErr := collectInputs(ctx, sess, job, func(i int, ch [][]byte) (jobs.InputShare, error) {
 		if len(ch) != 1 {
 			return jobs.InputShare{}, fmt.Errorf("%w: %d chunks", errMalformed, len(ch))
 		}
@@ -354,7 +381,10 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	msg := encodeChunks(kindOutput, append([][]byte{out.OutputCommitment, out.Signature}, toRecipient...)...)
 	deliver(ctx, sess, out, spec.Recipient, kindRound(kindOutput), msg)
 	for i, a := range allocations {
-		if a != nil {
+		// A provider without a node is no party of the session: a chosen
+		// tender partner reads its assignment from the order the demander's
+		// award opens on the ledger (checked against this signed output).
+		if a != nil && !slices.Contains(spec.Nodeless, spec.ProviderNode(i)) {
 			deliver(ctx, sess, out, spec.ProviderNode(i), slotRound(kindAllocation, i), a)
 		}
 	}
@@ -473,7 +503,7 @@ func runHE(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		defer cancel()
 		keyBytes, keyErr = sess.recv(kctx, spec.Recipient, kindRound(kindRecipientKey))
 	}()
-	cts, inErr := collectInputs(ctx, sess, job.InputTimeout, func(i int, ch [][]byte) ([][]byte, error) {
+	cts, inErr := collectInputs(ctx, sess, job, func(i int, ch [][]byte) ([][]byte, error) {
 		if len(ch) != want(i) {
 			return nil, fmt.Errorf("%w: %d ciphertexts, want %d", errMalformed, len(ch), want(i))
 		}

@@ -17,10 +17,15 @@
 //
 //   - provider: PrepareInput (parse the input file, commit, encrypt or
 //     secret-share; the node posts PreparedInput.Commitment), then Provide
-//     (send; clearing bidders also receive their own allocation);
-//   - committee member: RunCommittee (collect inputs, check them against the
-//     commitments from the ledger, compute, sign the result record with t
-//     BLS shares, deliver) → Outcome, the result record to post;
+//     (send; clearing bidders also receive their own allocation). A
+//     provider without a node (listed in Spec.Nodeless, no session party)
+//     posts its SS shares sealed on the ledger instead
+//     (PreparedInput.SealShares, sealed.go) and never sends;
+//   - committee member: RunCommittee (collect inputs, its sealed share of a
+//     slot from the ledger when there is one (CommitteeJob.Sealed), check
+//     them against the commitments from the ledger, compute, sign the
+//     result record with t BLS shares, deliver) → Outcome, the result
+//     record to post;
 //   - recipient: ReceiveResult → Result, verified against the committee's
 //     signature and the output commitment.
 //
@@ -154,6 +159,34 @@
 //
 // Every result record carries the committee's threshold BLS signature on
 // committee.ResultMessage(job ID, input commitments, output commitment).
+//
+// SS results at the recipient (receiveSS): every member sends the same
+// public part (output commitment, signature; clearing: level, price and MPC
+// commitments; tender: MPC commitments) and its shares for the recipient.
+// The recipient waits for every member's message (or the output timeout),
+// takes the public part that t+1 members sent identically (with at most t
+// deviants, it is an honest member's) and names, refusing the result, every
+// member whose message is malformed (e.g. a share that is not a reduced
+// field element) or whose public part differs. Every SS output the
+// recipient or a bidder combines — an auction's winner and price, a
+// clearing's level salt (the level is public), a tender's award, a clearing
+// bidder's allocation and a tender price slot's assignment — then follows
+// one rule (jobs.OpenOutput): a set of t+1 well-formed shares whose
+// reconstruction opens the commitment is searched among all (t+1)-subsets,
+// never taken as the first t+1; every other received share is checked
+// against the polynomial that set defines; if any is off it, the output is
+// refused (secure with abort) and the members whose shares deviated beyond
+// doubt are named as a bad output (identified). With at least 2t+1 shares
+// received (e.g. every member's) and one deviant, or t = 1 (3 or 4
+// members), those are exactly the members whose share is off; with members missing (2t shares or fewer) or
+// colluders whose shifted shares also open the commitment, the shares alone
+// cannot tell and nobody is named rather than an honest member. If no t+1
+// shares open the commitment, nobody is named either (the shares cannot
+// tell: at most t of them are right), except that a bidder then names the
+// members that sent nothing. Otherwise a member that sent nothing is left
+// out while t+1 messages agree, and named as dropped when fewer arrived. A
+// wrong share can thus deny the recipient its output, never make it accept
+// another (the signed commitment binds it).
 //
 // # Spec, input files and results (JSON)
 //

@@ -1,6 +1,12 @@
 package jobrun
 
-import "github.com/cohortnet/cohort/mpc/transport"
+import (
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/cohortnet/cohort/mpc/field"
+	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/mpc/transport"
+)
 
 // Internals that the external tests (package jobrun_test, which run whole
 // jobs with the jobruntest kit) need.
@@ -19,3 +25,117 @@ func TruncateMessages(in *PreparedInput) {
 
 // OutputRound is the transport round of the committee's outputs.
 const OutputRound = transport.Round(kindOutput)
+
+// ShiftOutputSalt adds 1 to the salt share of a member's auction output
+// message (its last chunk): a well-formed share that disagrees with the
+// others', whatever the share's value.
+func ShiftOutputSalt(msg []byte) ([]byte, error) {
+	return editAuctionShare(msg, func(enc []byte, o *jobs.OutputShare) []byte {
+		var one fr.Element
+		one.SetOne()
+		o.Salt.Add(&o.Salt, &one)
+		return jobs.EncodeOutputShare(*o)
+	})
+}
+
+// UnreducedOutputSalt replaces the salt share of a member's auction output
+// message by the field modulus, which the share decoder refuses as not
+// reduced: a malformed share, whatever the share's value.
+func UnreducedOutputSalt(msg []byte) ([]byte, error) {
+	return editAuctionShare(msg, func(enc []byte, _ *jobs.OutputShare) []byte {
+		// The codec writes an element as its four 64-bit limbs, little
+		// endian: the 32 bytes of the modulus, least significant first.
+		var be [field.Bytes]byte
+		fr.Modulus().FillBytes(be[:])
+		salt := enc[len(enc)-field.Bytes:]
+		for i := range salt {
+			salt[i] = be[field.Bytes-1-i]
+		}
+		return enc
+	})
+}
+
+func editAuctionShare(msg []byte, edit func(enc []byte, o *jobs.OutputShare) []byte) ([]byte, error) {
+	ch, err := decodeChunks(msg, kindOutput, 3, 3)
+	if err != nil {
+		return nil, err
+	}
+	o, err := jobs.DecodeOutputShare(ch[2], 2)
+	if err != nil {
+		return nil, err
+	}
+	ch[2] = edit(append([]byte(nil), ch[2]...), &o)
+	return encodeChunks(kindOutput, ch...), nil
+}
+
+// IsAllocationRound reports whether r is the round of a provider slot's
+// allocation shares (a member's message to a clearing bidder).
+func IsAllocationRound(r transport.Round) bool {
+	return r&0xff == transport.Round(kindAllocation) && r>>8 != 0
+}
+
+// ShiftAllocationCommitment adds 1 to the commitment in a member's
+// allocation message: a well-formed commitment other than the committee's.
+func ShiftAllocationCommitment(msg []byte) ([]byte, error) {
+	ch, err := decodeChunks(msg, kindAllocation, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	c, err := parseElement(ch[0])
+	if err != nil {
+		return nil, err
+	}
+	var one fr.Element
+	one.SetOne()
+	c.Add(&c, &one)
+	return encodeChunks(kindAllocation, elementBytes(c), ch[1]), nil
+}
+
+// ShiftOutputShare returns a tamper that adds 1 to the salt share in a
+// member's output message of a job of type typ (auctions and tenders: the
+// salt of its output share; clearing: its share of the level salt): a
+// well-formed share off the polynomial of the others', whatever its value.
+func ShiftOutputShare(typ Type) func([]byte) ([]byte, error) {
+	var one fr.Element
+	one.SetOne()
+	return func(msg []byte) ([]byte, error) {
+		ch, err := decodeChunks(msg, kindOutput, 3, 1<<16)
+		if err != nil {
+			return nil, err
+		}
+		switch typ {
+		case Clearing:
+			s, err := parseElement(ch[4])
+			if err != nil {
+				return nil, err
+			}
+			s.Add(&s, &one)
+			ch[4] = elementBytes(s)
+		default:
+			o, err := jobs.DecodeOutputShare(ch[2], 2*jobs.MaxTenderQuotes)
+			if err != nil {
+				return nil, err
+			}
+			o.Salt.Add(&o.Salt, &one)
+			ch[2] = jobs.EncodeOutputShare(o)
+		}
+		return encodeChunks(kindOutput, ch...), nil
+	}
+}
+
+// ShiftAllocationSalt adds 1 to the salt share in a member's allocation
+// message: a well-formed share off the polynomial of the others'.
+func ShiftAllocationSalt(msg []byte) ([]byte, error) {
+	ch, err := decodeChunks(msg, kindAllocation, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	o, err := jobs.DecodeOutputShare(ch[1], 2)
+	if err != nil {
+		return nil, err
+	}
+	var one fr.Element
+	one.SetOne()
+	o.Salt.Add(&o.Salt, &one)
+	return encodeChunks(kindAllocation, ch[0], jobs.EncodeOutputShare(o)), nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -281,34 +282,140 @@ func (c forgingConn) Send(ctx context.Context, to transport.PartyID, r transport
 	return c.Conn.Send(ctx, to, r, b)
 }
 
-// shareTamperingNetwork alters the last byte (the salt share) of every output
-// message party sends to the recipient, as a faulty member would.
-type shareTamperingNetwork struct{ transport.Network }
+// shareTamperingNetwork rewrites every output message party sends to the
+// recipient with tamper, as a faulty member would.
+type shareTamperingNetwork struct {
+	transport.Network
+	tamper func([]byte) ([]byte, error)
+}
 
 func (f shareTamperingNetwork) Open(ctx context.Context, id string, self transport.PartyID, n int) (transport.Conn, error) {
 	conn, err := f.Network.Open(ctx, id, self, n)
 	if err != nil || !strings.HasSuffix(id, "/"+SessionIO) {
 		return conn, err
 	}
-	return shareTamperingConn{conn}, nil
+	return shareTamperingConn{conn, f.tamper}, nil
 }
 
-type shareTamperingConn struct{ transport.Conn }
+type shareTamperingConn struct {
+	transport.Conn
+	tamper func([]byte) ([]byte, error)
+}
 
 func (c shareTamperingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
 	if r == OutputRound {
-		b = append([]byte(nil), b...)
-		b[len(b)-1] ^= 1
+		var err error
+		if b, err = c.tamper(b); err != nil {
+			return fmt.Errorf("test: tamper with the output message: %w", err)
+		}
 	}
 	return c.Conn.Send(ctx, to, r, b)
 }
 
+// runWithTamperedShares runs an auction in which member bad rewrites its
+// output message to the recipient with tamper, and checks that the
+// recipient names bad and returns no result.
+func runWithTamperedShares(t *testing.T, c *Cluster, spec *Spec, inputs map[string][]byte, attempt int, bad string, tamper func([]byte) ([]byte, error)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	healthy := c.Network
+	c.NetworkOf = func(party string) transport.Network {
+		if party == bad {
+			return shareTamperingNetwork{healthy, tamper}
+		}
+		return healthy
+	}
+	defer func() { c.NetworkOf = nil }()
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{Attempt: attempt}) // fresh sessions
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.RecipientErr == nil {
+		t.Logf("attempt %d, bad %s: recipient accepted; member errors %v", attempt, bad, rep.MemberErrs)
+	}
+	wantFault(t, "recipient", rep.RecipientErr, FaultBadOutput, bad)
+	if rep.Result != nil {
+		t.Fatal("the recipient accepted a result with a wrong share")
+	}
+}
+
 // TestRecipientNamesWrongAuctionShare: the auction's winner and price reach
-// the recipient only as shares; a member whose share does not agree with the
-// others' (first of the t+1 tried, or not among them) is named.
+// the recipient only as shares; a member whose well-formed share does not
+// agree with the others' (first of the t+1 tried, or not among them) is
+// named.
+//
+// The share is shifted by one in the field (ShiftOutputSalt), so it is
+// wrong and well-formed on every run. The test used to flip the low bit of
+// the share encoding's last byte instead: the top byte of a uniformly random
+// element's top limb is that of the modulus, 0x30, with probability about
+// 0.8 %, and the flip then made the element non-reduced, a malformed share
+// the recipient left out unnamed because t+1 others sufficed; that was the
+// failure seen once in CI (about 1 run in 100 locally, under load or not).
 func TestRecipientNamesWrongAuctionShare(t *testing.T) {
 	c := testCluster(t)
 	spec, inputs, _, err := SampleJob(AuctionVickrey, 4, c.Members, rand.New(rand.NewPCG(8, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt, bad := range []string{c.Members[0], c.Members[len(c.Members)-1]} {
+		runWithTamperedShares(t, c, spec, inputs, attempt, bad, ShiftOutputSalt)
+	}
+}
+
+// TestRecipientNamesMalformedAuctionShare: a member whose output share does
+// not even decode (a non-reduced field element) is named too, although the
+// t+1 other members' shares would open the result; it is never used.
+func TestRecipientNamesMalformedAuctionShare(t *testing.T) {
+	c := testCluster(t)
+	spec, inputs, _, err := SampleJob(AuctionVickrey, 4, c.Members, rand.New(rand.NewPCG(8, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt, bad := range []string{c.Members[0], c.Members[len(c.Members)-1]} {
+		runWithTamperedShares(t, c, spec, inputs, attempt, bad, UnreducedOutputSalt)
+	}
+}
+
+// TestRecipientNamesWrongClearingAndTenderShare: the rule the auctions
+// follow (TestRecipientNamesWrongAuctionShare) holds for a clearing's level
+// salt and a tender's award: a member whose well-formed share is off the
+// polynomial of the others' is named and the result refused, whether its
+// share is among the first t+1 in committee order (n0; a clearing used to
+// reconstruct from those and fail naming nobody) or after them (n3; it used
+// to go unchecked).
+func TestRecipientNamesWrongClearingAndTenderShare(t *testing.T) {
+	c := testCluster(t)
+	for _, typ := range []Type{Clearing, Tender} {
+		t.Run(string(typ), func(t *testing.T) {
+			spec, inputs, _, err := SampleJob(typ, 4, c.Members, rand.New(rand.NewPCG(10, 10)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.MemberIndex(spec.Recipient) >= 0 {
+				// A member's message to itself does not cross the
+				// network the test tampers with: have a bidder receive
+				// the clearing's result instead of n0.
+				spec.ID += "-bidder-recipient"
+				spec.Recipient = spec.Providers[0]
+				if err := spec.Validate(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for attempt, bad := range []string{c.Members[0], c.Members[len(c.Members)-1]} {
+				runWithTamperedShares(t, c, spec, inputs, attempt, bad, ShiftOutputShare(typ))
+			}
+		})
+	}
+}
+
+// TestPartnerNamesWrongAssignment: a tender quote's price slot opens its
+// assignment by the same rule: a member whose well-formed share is off the
+// others' polynomial, first in committee order or last, is named and the
+// assignment refused; the demander's award is unaffected.
+func TestPartnerNamesWrongAssignment(t *testing.T) {
+	c := testCluster(t)
+	spec, inputs, _, err := SampleJob(Tender, 4, c.Members, rand.New(rand.NewPCG(11, 11)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,25 +424,113 @@ func TestRecipientNamesWrongAuctionShare(t *testing.T) {
 		healthy := c.Network
 		c.NetworkOf = func(party string) transport.Network {
 			if party == bad {
-				return shareTamperingNetwork{healthy}
+				return allocationTamperingNetwork{healthy, ShiftAllocationSalt}
 			}
 			return healthy
 		}
-		rep, err := c.Run(ctx, spec, inputs, RunOptions{Attempt: attempt}) // fresh sessions
-		cancel()
+		rep, err := c.Run(ctx, spec, inputs, RunOptions{Attempt: attempt})
 		c.NetworkOf = nil
+		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.RecipientErr == nil {
-			// Seen once in CI under load (not reproduced in 66 local
-			// runs): say what each member did, for the diagnosis.
-			t.Logf("attempt %d, bad %s: recipient accepted; member errors %v", attempt, bad, rep.MemberErrs)
+		if err := rep.RecipientErr; err != nil {
+			t.Fatalf("demander: %v", err)
 		}
-		wantFault(t, "recipient", rep.RecipientErr, FaultBadOutput, bad)
-		if rep.Result != nil {
-			t.Fatal("the recipient accepted a result with a wrong share")
+		for k := 0; k < len(spec.Providers)/2; k++ {
+			p := spec.Providers[2*k]
+			wantFault(t, "price slot "+p, rep.ProviderErrs[p], FaultBadOutput, bad)
+			if pr := rep.ProviderResult[p]; pr != nil && pr.Tender != nil {
+				t.Fatalf("price slot %s got an assignment from a wrong share", p)
+			}
 		}
+	}
+}
+
+// allocationTamperingNetwork rewrites every allocation message party sends
+// to a clearing bidder with tamper, as a faulty member would.
+type allocationTamperingNetwork struct {
+	transport.Network
+	tamper func([]byte) ([]byte, error)
+}
+
+func (f allocationTamperingNetwork) Open(ctx context.Context, id string, self transport.PartyID, n int) (transport.Conn, error) {
+	conn, err := f.Network.Open(ctx, id, self, n)
+	if err != nil || !strings.HasSuffix(id, "/"+SessionIO) {
+		return conn, err
+	}
+	return allocationTamperingConn{conn, f.tamper}, nil
+}
+
+type allocationTamperingConn struct {
+	transport.Conn
+	tamper func([]byte) ([]byte, error)
+}
+
+func (c allocationTamperingConn) Send(ctx context.Context, to transport.PartyID, r transport.Round, b []byte) error {
+	if IsAllocationRound(r) {
+		var err error
+		if b, err = c.tamper(b); err != nil {
+			return fmt.Errorf("test: tamper with the allocation message: %w", err)
+		}
+	}
+	return c.Conn.Send(ctx, to, r, b)
+}
+
+// TestBidderNamesWrongAllocation: a clearing bidder names the member whose
+// allocation message is malformed, carries another commitment than the one
+// t+1 members agree on, or carries a well-formed share off the polynomial
+// of the others' (jobs.OpenOutput's rule), first in committee order or
+// not, and gets no allocation; the committee and the recipient are
+// unaffected.
+func TestBidderNamesWrongAllocation(t *testing.T) {
+	c := testCluster(t)
+	spec, inputs, _, err := SampleJob(Clearing, sizeFor(Clearing), c.Members, rand.New(rand.NewPCG(9, 9)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncate := func(b []byte) ([]byte, error) { return b[:len(b)-1], nil }
+	cases := []struct {
+		name, bad string
+		tamper    func([]byte) ([]byte, error)
+	}{
+		{"other-commitment-first", c.Members[0], ShiftAllocationCommitment},
+		{"other-commitment-last", c.Members[len(c.Members)-1], ShiftAllocationCommitment},
+		{"malformed", c.Members[1], truncate},
+		{"wrong-share-first", c.Members[0], ShiftAllocationSalt},
+		{"wrong-share-last", c.Members[len(c.Members)-1], ShiftAllocationSalt},
+	}
+	for attempt, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			healthy := c.Network
+			c.NetworkOf = func(party string) transport.Network {
+				if party == tc.bad {
+					return allocationTamperingNetwork{healthy, tc.tamper}
+				}
+				return healthy
+			}
+			defer func() { c.NetworkOf = nil }()
+			rep, err := c.Run(ctx, spec, inputs, RunOptions{Attempt: attempt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rep.RecipientErr; err != nil {
+				t.Fatalf("recipient: %v", err)
+			}
+			for _, m := range c.Members {
+				if err := rep.MemberErrs[m]; err != nil {
+					t.Fatalf("member %s: %v", m, err)
+				}
+			}
+			for _, p := range spec.Providers {
+				wantFault(t, "bidder "+p, rep.ProviderErrs[p], FaultBadOutput, tc.bad)
+				if rep.ProviderResult[p] != nil {
+					t.Fatalf("bidder %s got an allocation from tampered messages", p)
+				}
+			}
+		})
 	}
 }
 
@@ -353,22 +548,29 @@ func TestRecipientChecksEachMembersOutput(t *testing.T) {
 		}
 	}
 
-	// SS: every member's share is needed, so a forged output is named.
+	// SS: every member's message is checked, so a forged output is named,
+	// first in committee order or not (the recipient takes the public part
+	// t+1 members agree on, not the first it reads).
 	spec, inputs, _, err := SampleJob(AuctionFirst, 4, c.Members, rand.New(rand.NewPCG(7, 7)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.NetworkOf = forge("n3")
-	rep, err := c.Run(ctx, spec, inputs, RunOptions{})
-	if err != nil {
-		t.Fatal(err)
+	for attempt, bad := range []string{"n0", "n3"} {
+		c.NetworkOf = forge(bad)
+		rep, err := c.Run(ctx, spec, inputs, RunOptions{Attempt: attempt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFault(t, "recipient", rep.RecipientErr, FaultBadOutput, bad)
+		if rep.Result != nil {
+			t.Fatal("the recipient accepted a result with a forged signature")
+		}
 	}
-	wantFault(t, "recipient", rep.RecipientErr, FaultBadOutput, "n3")
 
 	// HE: one verified copy suffices; the forged one is skipped.
 	hspec, hinputs, want := heSpecWithOutsideProviders(t, c, "forged-output")
 	c.NetworkOf = forge("n0")
-	rep, err = c.Run(ctx, hspec, hinputs, RunOptions{})
+	rep, err := c.Run(ctx, hspec, hinputs, RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

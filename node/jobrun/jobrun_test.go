@@ -49,7 +49,7 @@ func testCluster(t *testing.T) *Cluster {
 	// A fresh network per test: session IDs are per job anyway, and a test's
 	// leftovers must not reach the next.
 	return &Cluster{Preset: clusterVal.Preset, Members: clusterVal.Members, Keys: clusterVal.Keys,
-		Record: clusterVal.Record, Network: transport.NewMemoryNetwork()}
+		Record: clusterVal.Record, Network: transport.NewMemoryNetwork(), SealingKeys: clusterVal.SealingKeys, ChainID: clusterVal.ChainID}
 }
 
 func sizeFor(typ Type) int {

@@ -266,15 +266,15 @@ func fromEach(ctx context.Context, sess *Session, r transport.Round) ([][]byte, 
 
 // receiveAllocation collects the shares of provider slot i's private output
 // of want values (a clearing allocation, a tender assignment; all members
-// send, t+1 open it) and checks them against the commitment the members
-// computed inside the MPC.
+// send, t+1 open it, every other share must agree with them) and checks
+// them against the commitment the members computed inside the MPC.
 func receiveAllocation(ctx context.Context, sess *Session, i, want int) (values []uint64, commitment fr.Element, salt fr.Element, err error) {
 	spec := sess.spec
 	n := len(spec.Committee)
 	msgs, errs := fromEach(ctx, sess, slotRound(kindAllocation, i))
 	parts := make([]*jobs.OutputShare, n)
-	var com *fr.Element
-	var missing, bad []string
+	coms := make([][][]byte, n) // each member's commitment, the public part
+	var missing, malformed []string
 	for j, b := range msgs {
 		if errs[j] != nil {
 			missing = append(missing, spec.Committee[j])
@@ -282,37 +282,45 @@ func receiveAllocation(ctx context.Context, sess *Session, i, want int) (values 
 		}
 		ch, err := decodeChunks(b, kindAllocation, 2, 2)
 		if err != nil {
-			bad = append(bad, spec.Committee[j])
+			malformed = append(malformed, spec.Committee[j])
 			continue
 		}
-		c, err1 := parseElement(ch[0])
+		_, err1 := parseElement(ch[0])
 		share, err2 := jobs.DecodeOutputShare(ch[1], want)
 		if err1 != nil || err2 != nil || len(share.Values) != want {
-			bad = append(bad, spec.Committee[j])
+			malformed = append(malformed, spec.Committee[j])
 			continue
 		}
-		if com == nil {
-			com = &c
-		} else if !com.Equal(&c) {
-			return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, errors.New("members disagree on the allocation commitment"), spec.Committee[j])
-		}
+		coms[j] = [][]byte{ch[0]}
 		parts[j] = &share
 	}
 	params, err := ss.NewParams(n)
 	if err != nil {
 		return nil, fr.Element{}, fr.Element{}, err
 	}
-	if n-len(missing)-len(bad) < params.T+1 || com == nil {
-		if len(bad) > 0 {
-			return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, errors.New("malformed allocation shares"), bad...)
-		}
-		return nil, fr.Element{}, fr.Element{}, fault(spec, FaultMemberDropped, errors.New("too few allocation shares"), missing...)
-	}
-	vals, salt, err := jobs.ReconstructOutput(n, parts, *com)
+	// As for the recipient's result: malformed messages and commitments
+	// other than the one t+1 members agree on are named.
+	ref, err := agreedOutput(spec, "allocation", params.T+1, coms, malformed, missing)
 	if err != nil {
-		// No t+1 of the shares open the signed commitment: some member sent
-		// a wrong share, but the shares alone cannot soundly say which.
-		return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, err, append(bad, missing...)...)
+		return nil, fr.Element{}, fr.Element{}, err
+	}
+	com, err := parseElement(ref[0])
+	if err != nil {
+		return nil, fr.Element{}, fr.Element{}, err
+	}
+	// The one rule of every SS output (jobs.OpenOutput): t+1 shares open
+	// the commitment and every other received share must be on their
+	// polynomial, or the allocation is refused naming the members whose
+	// shares deviated beyond doubt.
+	vals, salt, err := jobs.ReconstructOutput(n, parts, com)
+	if errors.Is(err, jobs.ErrNotOpened) {
+		// No t+1 of the shares open the commitment: the shares alone
+		// cannot say whose is wrong (jobs.ErrNotOpened); as before, the
+		// members that sent nothing are named.
+		return nil, fr.Element{}, fr.Element{}, fault(spec, FaultBadOutput, err, missing...)
+	}
+	if err != nil {
+		return nil, fr.Element{}, fr.Element{}, shareFault(spec, "allocation", err)
 	}
 	values = make([]uint64, len(vals))
 	for k := range vals {
@@ -321,7 +329,7 @@ func receiveAllocation(ctx context.Context, sess *Session, i, want int) (values 
 		}
 		values[k] = vals[k].Uint64()
 	}
-	return values, *com, salt, nil
+	return values, com, salt, nil
 }
 
 // kindStoredInput tags a PreparedInput saved by its provider.

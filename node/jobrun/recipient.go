@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -39,8 +40,9 @@ type RecipientJob struct {
 // public key to the committee and decrypts the key-switched result from the
 // first member whose message verifies. For SS jobs it collects the members'
 // output messages and reconstructs the result (auctions: winner and price,
-// which only the recipient learns) and its commitment's salt from t+1
-// members' shares.
+// which only the recipient learns) and its commitment's salt by the one
+// rule of SS outputs (jobs.OpenOutput; doc.go, "SS results at the
+// recipient"): t+1 shares open the commitment, every other must agree.
 // Either way the committee's threshold signature on (job ID, input
 // commitments, output commitment) is verified, and the output commitment is
 // recomputed from what was received.
@@ -487,9 +489,9 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		quotes := len(spec.Providers) / 2
 		chunks, values = 3+1+quotes, 2*quotes
 	}
-	var ref [][]byte
 	parts := make([]*jobs.OutputShare, n)
-	var missing, bad []string
+	pubs := make([][][]byte, n)
+	var missing, malformed []string
 	for j, b := range msgs {
 		if errs[j] != nil {
 			missing = append(missing, spec.Committee[j])
@@ -497,7 +499,7 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		}
 		ch, err := decodeChunks(b, kindOutput, chunks, chunks)
 		if err != nil {
-			bad = append(bad, spec.Committee[j])
+			malformed = append(malformed, spec.Committee[j])
 			continue
 		}
 		var share jobs.OutputShare
@@ -510,22 +512,15 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 			}
 		}
 		if err != nil {
-			bad = append(bad, spec.Committee[j])
+			malformed = append(malformed, spec.Committee[j])
 			continue
 		}
-		pub := append(append([][]byte(nil), ch[:private]...), ch[private+1:]...)
-		if ref == nil {
-			ref = pub
-		} else if !equalChunks(ref, pub) {
-			return nil, fault(spec, FaultBadOutput, errors.New("members sent different results"), spec.Committee[j])
-		}
+		pubs[j] = append(append([][]byte(nil), ch[:private]...), ch[private+1:]...)
 		parts[j] = &share
 	}
-	if ref == nil || n-len(missing)-len(bad) < params.T+1 {
-		if len(bad) > 0 {
-			return nil, fault(spec, FaultBadOutput, errors.New("malformed output messages"), bad...)
-		}
-		return nil, fault(spec, FaultMemberDropped, errors.New("too few members delivered the result"), missing...)
+	ref, err := agreedOutput(spec, "output", params.T+1, pubs, malformed, missing)
+	if err != nil {
+		return nil, err
 	}
 	oc, sig := ref[0], ref[1]
 	if err := verifyRecord(spec, job, oc, sig); err != nil {
@@ -538,25 +533,13 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	res := &Result{JobID: spec.ID, Type: spec.Type, OutputCommitment: hex.EncodeToString(oc), Signature: hex.EncodeToString(sig)}
 	switch spec.Type {
 	case AuctionFirst, AuctionVickrey:
-		a, price, salt, err := openAuctionShares(spec, params, parts, ocEl)
+		a, price, salt, err := jobs.OpenAuction(n, len(spec.Providers), parts, ocEl)
 		if err != nil {
-			return nil, err
+			return nil, shareFault(spec, "output", err)
 		}
 		res.OpeningSalt = hex.EncodeToString(elementBytes(salt))
 		res.Auction = &AuctionResult{Winner: spec.Providers[a], WinnerIndex: a, Price: price}
 	case Clearing:
-		saltShares := make([]fr.Vector, n)
-		for j, p := range parts {
-			if p != nil {
-				saltShares[j] = fr.Vector{p.Salt}
-			}
-		}
-		saltV, err := ss.Reconstruct(params, saltShares)
-		if err != nil {
-			return nil, fault(spec, FaultBadOutput, err)
-		}
-		salt := saltV[0]
-		res.OpeningSalt = hex.EncodeToString(elementBytes(salt))
 		lvl, err1 := parseU64(ref[2])
 		price, err2 := parseU64(ref[3])
 		if err1 != nil || err2 != nil {
@@ -575,12 +558,16 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 		if level < -1 || level >= int64(len(prices)) {
 			return nil, fault(spec, FaultBadOutput, errors.New("clearing level out of range"))
 		}
-		if c := ss.NativeCommit([]fr.Element{lv}, salt); !c.Equal(&cs[0]) {
-			return nil, fault(spec, FaultBadOutput, errors.New("level does not open its commitment"))
-		}
 		if c := jobs.CombineCommitments(cs); !c.Equal(&ocEl) {
 			return nil, fault(spec, FaultBadOutput, errors.New("commitments do not hash to the output commitment"))
 		}
+		// The level is public, its salt shared: the salt opens the level's
+		// commitment by the one rule (jobs.OpenOutput).
+		_, salt, err := jobs.OpenOutput(n, parts, fr.Vector{lv}, cs[0])
+		if err != nil {
+			return nil, shareFault(spec, "level salt", err)
+		}
+		res.OpeningSalt = hex.EncodeToString(elementBytes(salt))
 		if (level >= 0 && price != prices[level]) || (level < 0 && price != 0) {
 			return nil, fault(spec, FaultBadOutput, errors.New("price is not the clearing level's"))
 		}
@@ -595,8 +582,9 @@ func receiveSS(ctx context.Context, sess *Session, job RecipientJob) (*Result, e
 	return res, nil
 }
 
-// openTender recovers a tender's award from the members' shares (any t+1
-// that open the award commitment), after checking that the MPC commitments
+// openTender recovers a tender's award from the members' shares (by
+// jobs.OpenOutput's rule: t+1 open the award commitment, every other share
+// is on their polynomial), after checking that the MPC commitments
 // the members sent hash to the signed output commitment, and checks the
 // award against the order: at most Quantity in all, a chosen quote (quantity
 // ≥ 1) at most MaxPartners times and never above max_price or its proven
@@ -621,9 +609,7 @@ func openTender(spec *Spec, parts []*jobs.OutputShare, commitments [][]byte, oc 
 	}
 	award, salt, err := jobs.OpenTender(len(spec.Committee), quotes, parts, cs[0])
 	if err != nil {
-		// No t+1 of the shares open the signed commitment: some member sent
-		// a wrong share, but the shares alone cannot soundly say which.
-		return nil, fault(spec, FaultBadOutput, err)
+		return nil, shareFault(spec, "award", err)
 	}
 	res := &TenderResult{Award: award, AwardSalt: hex.EncodeToString(elementBytes(salt)), Commitments: hexCs}
 	var total uint64
@@ -647,98 +633,95 @@ func openTender(spec *Spec, parts []*jobs.OutputShare, commitments [][]byte, oc 
 	return res, nil
 }
 
-// maxOpenAttempts bounds the (t+1)-subsets of members' shares the recipient
-// tries when the first t+1 do not open the output commitment.
-const maxOpenAttempts = 1024
-
-// openAuctionShares recovers an auction's winner, price and salt from the
-// members' output shares (nil: missing). Any t+1 shares that open the signed
-// output commitment give the result (the commitment binds it); every other
-// member's share is then checked against them — swapped in for one of the
-// t+1, it must open the commitment too — so a member that sent a wrong share
-// is named, as one that sent a wrong signature is. (Attribution assumes the
-// engine's semi-honest model: members colluding to shift their shares so
-// that the shifts cancel at 0 could get an honest member named; they still
-// cannot change the result, which the signed commitment binds.)
-func openAuctionShares(spec *Spec, params *ss.Params, parts []*jobs.OutputShare, oc fr.Element) (int, uint64, fr.Element, error) {
-	n, bids := len(parts), len(spec.Providers)
-	var have []int
-	for j, p := range parts {
-		if p != nil {
-			have = append(have, j)
+// shareFault turns the failure to open an output from the members' shares
+// (jobs.OpenOutput's rule) into a bad-output fault: when a share is off the
+// polynomial the others define, the members whose shares deviated beyond
+// doubt are named (none when the shares alone cannot tell, see
+// jobs.OpenOutput); when no t+1 shares open the signed commitment nobody is
+// (jobs.ErrNotOpened says why the shares cannot tell).
+func shareFault(spec *Spec, what string, err error) error {
+	var ie *jobs.InconsistentSharesError
+	var names []string
+	if errors.As(err, &ie) {
+		for _, p := range ie.Parties {
+			if p >= 0 && p < len(spec.Committee) {
+				names = append(names, spec.Committee[p])
+			}
 		}
 	}
-	pick := func(members []int) []*jobs.OutputShare {
-		sub := make([]*jobs.OutputShare, n)
-		for _, j := range members {
-			sub[j] = parts[j]
-		}
-		return sub
-	}
-	var good []int
-	var winner int
-	var price uint64
-	var salt fr.Element
-	tries := 0
-	subsets(len(have), params.T+1, func(idx []int) bool {
-		if tries++; tries > maxOpenAttempts {
-			return false
-		}
-		members := make([]int, len(idx))
-		for i, k := range idx {
-			members[i] = have[k]
-		}
-		w, p, s, err := jobs.OpenAuction(n, bids, pick(members), oc)
-		if err != nil {
-			return true
-		}
-		good, winner, price, salt = members, w, p, s
-		return false
-	})
-	if good == nil {
-		return 0, 0, fr.Element{}, fault(spec, FaultBadOutput, errors.New("no t+1 members' shares open the output commitment"))
-	}
-	var bad []string
-	for _, k := range have {
-		if slices.Contains(good, k) {
-			continue
-		}
-		if _, _, _, err := jobs.OpenAuction(n, bids, pick(append(slices.Clone(good[:params.T]), k)), oc); err != nil {
-			bad = append(bad, spec.Committee[k])
-		}
-	}
-	if len(bad) > 0 {
-		return 0, 0, fr.Element{}, fault(spec, FaultBadOutput, errors.New("output shares inconsistent with the other members'"), bad...)
-	}
-	return winner, price, salt, nil
+	return fault(spec, FaultBadOutput, fmt.Errorf("%w: %s shares: %v", errBadOutput, what, err), names...)
 }
 
-// subsets calls yield with every k-subset of {0..n-1} (as increasing
-// indices, in lexicographic order) until yield returns false.
-func subsets(n, k int, yield func([]int) bool) {
-	if k > n {
-		return
-	}
-	idx := make([]int, k)
-	for i := range idx {
-		idx[i] = i
-	}
-	for {
-		if !yield(idx) {
-			return
-		}
-		i := k - 1
-		for i >= 0 && idx[i] == n-k+i {
-			i--
-		}
-		if i < 0 {
-			return
-		}
-		idx[i]++
-		for j := i + 1; j < k; j++ {
-			idx[j] = idx[j-1] + 1
+// agreedOutput checks the public part of the members' output messages of
+// one kind (SS results, allocation commitments) and returns the one t+1
+// members sent identically, k = t+1. pubs is indexed by member, nil when
+// its message is missing or malformed; malformed and missing list those
+// members.
+//
+// A member whose message does not decode deviated beyond doubt (the
+// transport authenticates the sender): it is named whatever the others
+// sent, not silently left out because t+1 others suffice. At most t
+// members deviate, so t+1 identical copies include an honest member's, and
+// honest members all send the same: the members that sent another are
+// named. The first copy received is not taken on trust, or a deviant first
+// in committee order would get the honest members named. With no t+1
+// copies alike, the parts differ but nobody can be named.
+func agreedOutput(spec *Spec, what string, k int, pubs [][][]byte, malformed, missing []string) ([][]byte, error) {
+	ref, split := agreedPublic(pubs, k)
+	var differ []string
+	for j, pub := range pubs {
+		if ref != nil && pub != nil && !equalChunks(ref, pub) {
+			differ = append(differ, spec.Committee[j])
 		}
 	}
+	switch {
+	case len(malformed) > 0 || len(differ) > 0:
+		var why []string
+		if len(malformed) > 0 {
+			why = append(why, fmt.Sprintf("malformed %s messages from %s", what, strings.Join(malformed, ", ")))
+		}
+		if len(differ) > 0 {
+			why = append(why, fmt.Sprintf("%s differing from the one %d members agree on from %s", what, k, strings.Join(differ, ", ")))
+		}
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("%w: %s", errBadOutput, strings.Join(why, "; ")), append(slices.Clone(malformed), differ...)...)
+	case ref == nil && split:
+		return nil, fault(spec, FaultBadOutput, fmt.Errorf("members sent different %s and no %d of them agree", what, k))
+	case ref == nil:
+		return nil, fault(spec, FaultMemberDropped, fmt.Errorf("too few members delivered the %s", what), missing...)
+	}
+	return ref, nil
+}
+
+// agreedPublic returns the public part that at least k members sent
+// identically (nil when none did, or when two different ones did, which
+// takes more than k-1 deviants), and whether the members sent more than
+// one. pubs is indexed by member, nil for a missing or malformed message.
+func agreedPublic(pubs [][][]byte, k int) (ref [][]byte, split bool) {
+	var first [][]byte
+	for _, p := range pubs {
+		if p == nil {
+			continue
+		}
+		if first == nil {
+			first = p
+		} else if !equalChunks(first, p) {
+			split = true
+		}
+		same := 0
+		for _, q := range pubs {
+			if q != nil && equalChunks(p, q) {
+				same++
+			}
+		}
+		if same < k {
+			continue
+		}
+		if ref != nil && !equalChunks(ref, p) {
+			return nil, true
+		}
+		ref = p
+	}
+	return ref, split
 }
 
 func equalChunks(a, b [][]byte) bool {

@@ -65,7 +65,9 @@ func SessionParties(s *Spec, kind string) ([]string, error) {
 	case SessionIO:
 		out := slices.Clone(s.Committee)
 		for i := range s.Providers {
-			if p := s.ProviderNode(i); !slices.Contains(out, p) {
+			// A member without a node posts its shares sealed on the
+			// ledger; it has no peer to talk to.
+			if p := s.ProviderNode(i); !slices.Contains(out, p) && !slices.Contains(s.Nodeless, p) {
 				out = append(out, p)
 			}
 		}

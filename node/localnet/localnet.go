@@ -3,7 +3,9 @@
 // voting power), badger stores, libp2p host, API and
 // job scheduler, talking over loopback exactly as separate machines would.
 // `cohort demo` and the end-to-end benchmark drive it through the nodes'
-// APIs and signed txs, like any client.
+// APIs and signed txs, like any client. Members without a node
+// (Options.Nodeless) are keys only; callers act as them through a node's API
+// (SubmitAs, SupplySealed).
 package localnet
 
 import (
@@ -34,9 +36,14 @@ type Options struct {
 	// 4 validators and more nodes get the default policy with the extra
 	// members added (node.DefaultTestnetPolicy).
 	Validators int
-	ChainID    string // default "cohort-local"
-	HEPreset   string // "secure" (default) or "insecure-test"
-	Dir        string // where the node homes go; a new temporary directory if empty
+	// Nodeless adds members that run no node (node.InitMember):
+	// enterprises firm0 … whose account and sealing keys are files (0600)
+	// under Dir/<name>; tests and the bench act as them through a node's
+	// API (SubmitAs, Supplier). With 4 nodes they join the default policy.
+	Nodeless int
+	ChainID  string // default "cohort-local"
+	HEPreset string // "secure" (default) or "insecure-test"
+	Dir      string // where the node homes go; a new temporary directory if empty
 	// ZKKeysDir holds the zk keys to register; empty makes development keys
 	// of DevCircuits.
 	ZKKeysDir string
@@ -55,7 +62,10 @@ type Net struct {
 	Homes     []string
 	Nodes     []*node.Node
 	Clients   []*client.Client
-	ownDir    bool
+	// Nodeless are the members without a node, by name; their homes hold
+	// their keys.
+	Nodeless []Member
+	ownDir   bool
 	// committed is the highest height the caller acted on (a tx submitted
 	// through Submit committed there, or Run saw a job end there): a later
 	// Submit through any node first waits until that node has it too, so that
@@ -107,13 +117,17 @@ func Start(ctx context.Context, o Options) (*Net, error) {
 	if err != nil {
 		return nil, err
 	}
-	to := node.TestnetOptions{Nodes: o.Nodes, Validators: o.Validators, BasePort: base, ChainID: o.ChainID,
+	to := node.TestnetOptions{Nodes: o.Nodes, Validators: o.Validators, Nodeless: o.Nodeless, BasePort: base, ChainID: o.ChainID,
 		Genesis: node.GenesisOptions{ZKKeysDir: keysDir, HEPreset: o.HEPreset}}
 	if to.Genesis.Policy, err = node.DefaultTestnetPolicy(to); err != nil {
 		return nil, err
 	}
 	if n.Homes, err = node.Testnet(n.Dir, to); err != nil {
 		return nil, err
+	}
+	for k := 0; k < o.Nodeless; k++ {
+		name := node.NodelessName(k)
+		n.Nodeless = append(n.Nodeless, Member{Name: name, Home: filepath.Join(n.Dir, name)})
 	}
 	log := o.Log
 	if log == nil {
@@ -151,11 +165,89 @@ func (n *Net) Stop() {
 // Name is member i's name in the default testnet.
 func Name(i int) string { return fmt.Sprintf("node%d", i) }
 
+// Member is a member without a node: its home holds its account and
+// sealing keys (0600).
+type Member struct {
+	Name string
+	Home string
+}
+
 // Submit signs a message as member i and waits until it is committed. Node i
 // first catches up with the blocks earlier submits committed in (see
 // Net.committed).
 func (n *Net) Submit(ctx context.Context, i int, set func(*ledgerpb.TxPayload)) error {
-	key, err := node.LoadAccountKey(n.Homes[i])
+	return n.submitAs(ctx, Name(i), n.Homes[i], i, set)
+}
+
+// SubmitAs signs a message as the member without a node called name and
+// submits it through node via, as Submit does.
+func (n *Net) SubmitAs(ctx context.Context, name string, via int, set func(*ledgerpb.TxPayload)) error {
+	m, err := n.member(name)
+	if err != nil {
+		return err
+	}
+	return n.submitAs(ctx, m.Name, m.Home, via, set)
+}
+
+// Supplier returns what supplies the sealed job inputs of the member
+// without a node called name through node via's API, proving with keys.
+func (n *Net) Supplier(name string, via int, keys *zk.Keys) (*node.SealedSupplier, error) {
+	m, err := n.member(name)
+	if err != nil {
+		return nil, err
+	}
+	key, err := node.LoadAccountKey(m.Home)
+	if err != nil {
+		return nil, err
+	}
+	return &node.SealedSupplier{Client: n.Clients[via], Name: m.Name, Account: key, InputKeys: keys}, nil
+}
+
+// SupplySealed waits until node via holds job jobID, then posts the sealed
+// inputs of the member without a node called name (inputs[slot] is each
+// slot's input file) through it, as `cohort order quote --sealed` does.
+func (n *Net) SupplySealed(ctx context.Context, name string, via int, keys *zk.Keys, jobID string, inputs map[string][]byte) error {
+	s, err := n.Supplier(name, via, keys)
+	if err != nil {
+		return err
+	}
+	if err := WaitJob(ctx, n.Clients[via], jobID, time.Minute); err != nil {
+		return err
+	}
+	return s.Supply(ctx, jobID, inputs)
+}
+
+// WaitJob waits until the node behind c holds job id.
+func WaitJob(ctx context.Context, c *client.Client, id string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		_, err := c.Job(ctx, id)
+		if err == nil {
+			return nil
+		}
+		if !client.IsNotFound(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for job %s: %w", id, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Net) member(name string) (Member, error) {
+	for _, m := range n.Nodeless {
+		if m.Name == name {
+			return m, nil
+		}
+	}
+	return Member{}, fmt.Errorf("localnet: no member without a node called %q", name)
+}
+
+func (n *Net) submitAs(ctx context.Context, signer, home string, i int, set func(*ledgerpb.TxPayload)) error {
+	key, err := node.LoadAccountKey(home)
 	if err != nil {
 		return err
 	}
@@ -163,7 +255,7 @@ func (n *Net) Submit(ctx context.Context, i int, set func(*ledgerpb.TxPayload)) 
 	if err != nil {
 		return err
 	}
-	p := &ledgerpb.TxPayload{ChainId: n.Nodes[i].App().ChainID(), TxId: id, Signer: Name(i)}
+	p := &ledgerpb.TxPayload{ChainId: n.Nodes[i].App().ChainID(), TxId: id, Signer: signer}
 	set(p)
 	tx, err := ledger.SignTx(key, p)
 	if err != nil {

@@ -14,6 +14,13 @@
 // jobrun.PlayRoles, the function the in-process cluster of the test kit
 // (jobrun/jobruntest) uses too.
 //
+// Providers without a node (members registered with no peer ID) post their
+// shares sealed on the ledger: the scheduler lists them in the spec's
+// Nodeless from the member registry (so every node agrees they are no
+// session party) and hands each committee seat its sealed shares, read from
+// its own committed state once the job is running, with the node's sealing
+// key.
+//
 // A committee member that cannot run a job the ledger accepted (its HE
 // preset cannot hold the job, its committee keys are missing) posts
 // job.abort with the reason at once, so that the

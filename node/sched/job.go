@@ -87,7 +87,14 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 	}
 	var posted error
 	if member >= 0 {
-		roles.Member = &jobrun.MemberRole{Keys: keys, Job: jobrun.CommitteeJob{InputCommitments: j.InputCommitments}}
+		// Inputs sealed on the ledger by providers without a node: the
+		// job is running, so every one of them is in our committed state.
+		sealed, err := s.cfg.Ledger.SealedInputs(j, member)
+		if err != nil {
+			return fmt.Errorf("job %s: sealed inputs: %w", jobID, err)
+		}
+		roles.Member = &jobrun.MemberRole{Keys: keys, Job: jobrun.CommitteeJob{InputCommitments: j.InputCommitments,
+			Sealed: sealed, SealingKey: s.cfg.SealingKey, ChainID: s.cfg.Ledger.ChainID()}}
 		roles.OnOutcome = func(out *jobrun.Outcome, err error) { posted = s.postOutcome(ctx, j, member, out, err) }
 	}
 	if j.Recipient == s.cfg.Name {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"go.dedis.ch/kyber/v3"
+
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/adversary"
@@ -33,6 +35,11 @@ type Ledger interface {
 	Committees() ([]*ledgerpb.Committee, error)
 	OpenJobs() ([]*ledgerpb.Job, error)
 	Member(name string) (*ledgerpb.Member, bool)
+	// SealedInputs returns member's sealed share of each of a job's input
+	// slots (nil for a slot not sealed: its input comes over libp2p), and
+	// ChainID the chain they are bound to.
+	SealedInputs(j *ledgerpb.Job, member int) ([][]byte, error)
+	ChainID() string
 	// Submit signs a tx as this node, its message set by set, and waits
 	// until it is committed. A tx the ledger refuses returns an error
 	// wrapping a *ledger.TxError with the ledger's code.
@@ -66,7 +73,10 @@ type Config struct {
 	// Store keeps committee secrets and prepared inputs.
 	Store jobrun.Store
 	DKG   *committee.LongTermKey
-	Blobs Blobs
+	// SealingKey is the node's sealing private key: it opens the input
+	// shares that providers without a node seal to it on the ledger.
+	SealingKey kyber.Scalar
+	Blobs      Blobs
 	// ReadInput returns this node's input file for a provider slot.
 	ReadInput func(jobID, slot string) ([]byte, error)
 	// ProveBid proves a prepared bid lies in [0, maxBid] (the `input`
@@ -294,6 +304,14 @@ func (s *Scheduler) spec(jobID string) (*jobrun.Spec, *ledgerpb.Job, *ledgerpb.C
 	spec, err := ledger.JobSpec(j, c)
 	if err != nil {
 		return nil, j, c, err
+	}
+	// Members without a node are no party of the job's sessions; every
+	// node reads the same genesis registry, so all agree on the parties.
+	for i := range spec.Providers {
+		name := spec.ProviderNode(i)
+		if m, ok := s.cfg.Ledger.Member(name); ok && !ledger.HasNode(m) && !slices.Contains(spec.Nodeless, name) {
+			spec.Nodeless = append(spec.Nodeless, name)
+		}
 	}
 	return spec, j, c, nil
 }

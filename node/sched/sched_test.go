@@ -84,6 +84,10 @@ func (f *fakeLedger) OpenJobs() ([]*ledgerpb.Job, error) {
 
 func (f *fakeLedger) Member(string) (*ledgerpb.Member, bool) { return nil, false }
 
+func (f *fakeLedger) SealedInputs(*ledgerpb.Job, int) ([][]byte, error) { return nil, nil }
+
+func (f *fakeLedger) ChainID() string { return "fake-chain" }
+
 // feed registers a scheduler's block channel.
 func (f *fakeLedger) feed() chan Block {
 	f.mu.Lock()

@@ -12,11 +12,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.dedis.ch/kyber/v3"
+
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/transport"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/supervision"
 )
 
 // Cluster runs whole jobs in one process, every party on the same
@@ -33,6 +36,10 @@ type Cluster struct {
 	NetworkOf func(party string) transport.Network
 	// Stores hold each member's persisted committee secrets.
 	Stores []jobrun.Store
+	// SealingKeys are the members' sealing keys (sealed inputs) and ChainID
+	// the chain those are bound to.
+	SealingKeys []supervision.KeyPair
+	ChainID     string
 	// OnSpec, if set, sees every job's spec before the job runs (a libp2p
 	// network's session resolver needs it).
 	OnSpec func(*jobrun.Spec)
@@ -47,7 +54,11 @@ const LocalCommitteeID = "local"
 // in-memory network (the one-time HE key generation and BLS DKG).
 func NewCluster(ctx context.Context, preset *he.Preset, n, t int) (*Cluster, error) {
 	nw := transport.NewMemoryNetwork()
-	c := &Cluster{Preset: preset, Network: nw, Members: make([]string, n), Keys: make([]*jobrun.CommitteeKeys, n), Stores: make([]jobrun.Store, n)}
+	c := &Cluster{Preset: preset, Network: nw, Members: make([]string, n), Keys: make([]*jobrun.CommitteeKeys, n), Stores: make([]jobrun.Store, n),
+		SealingKeys: make([]supervision.KeyPair, n), ChainID: "cluster-chain"}
+	for i := range c.SealingKeys {
+		c.SealingKeys[i] = supervision.GenerateKey()
+	}
 	lts := make([]*committee.LongTermKey, n)
 	pubs := make([]committee.LongTermPublicKey, n)
 	for i := range lts {
@@ -107,6 +118,13 @@ type RunOptions struct {
 	// Tamper, if set, alters prepared inputs after their commitments were
 	// posted (fault tests).
 	Tamper func(*jobrun.PreparedInput)
+	// Sealed providers (slots) post their shares sealed to the members'
+	// SealingKeys, as the ledger would keep them, instead of sending them;
+	// a provider whose member is in spec.Nodeless has no session at all.
+	// TamperSealed, if set, alters the sealed shares of a slot (one per
+	// member) before the members read them.
+	Sealed       []string
+	TamperSealed func(slot string, shares [][]byte)
 }
 
 // RunReport is everything the parties of one run returned.
@@ -169,6 +187,30 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 			opts.Tamper(in)
 		}
 	}
+	// sealed[m][i]: member m's sealed share of slot i, as on the ledger.
+	sealed := make([][][]byte, len(spec.Committee))
+	for m := range sealed {
+		sealed[m] = make([][]byte, len(spec.Providers))
+	}
+	pubs := make([]kyber.Point, len(c.SealingKeys))
+	for m, k := range c.SealingKeys {
+		pubs[m] = k.Public
+	}
+	for i, p := range spec.Providers {
+		if !slices.Contains(opts.Sealed, p) {
+			continue
+		}
+		shares, err := prepared[i].SealShares(spec, c.ChainID, pubs)
+		if err != nil {
+			return nil, err
+		}
+		if opts.TamperSealed != nil {
+			opts.TamperSealed(p, shares)
+		}
+		for m := range shares {
+			sealed[m][i] = shares[m]
+		}
+	}
 
 	parties, _ := jobrun.SessionParties(spec, jobrun.SessionIO)
 	var mu sync.Mutex
@@ -198,7 +240,7 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 		}
 		var slots []int // the provider slots this party sends
 		for _, i := range spec.SlotsOf(party) {
-			if !slices.Contains(opts.Silent, spec.Providers[i]) {
+			if !slices.Contains(opts.Silent, spec.Providers[i]) && !slices.Contains(opts.Sealed, spec.Providers[i]) {
 				slots = append(slots, i)
 			}
 		}
@@ -233,7 +275,11 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 			if m >= 0 {
 				roles.Member = &jobrun.MemberRole{Keys: c.Keys[m], Job: jobrun.CommitteeJob{
 					InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
+					Sealed: sealed[m], ChainID: c.ChainID,
 				}}
+				if m < len(c.SealingKeys) {
+					roles.Member.Job.SealingKey = c.SealingKeys[m].Private
+				}
 			}
 			if party == spec.Recipient {
 				roles.Recipient = &jobrun.RecipientJob{Preset: c.Preset, CommitteeKey: c.Record.Key, InputCommitments: commitments, CandidateGrace: opts.CandidateGrace}
@@ -469,6 +515,9 @@ func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jo
 					return tp.Quote == k && tp.Member == fmt.Sprintf("q%d", k) && tp.Quantity == award[2*k] && tp.Price == award[2*k+1]
 				}) {
 					return fmt.Errorf("jobrun: tender partners %+v, plaintext award %v", got.Partners, award)
+				}
+				if slices.Contains(spec.Nodeless, fmt.Sprintf("q%d", k)) {
+					continue // sealed on the ledger; it reads the award (order.award)
 				}
 				pr := r.ProviderResult[spec.Providers[2*k]]
 				if pr == nil || pr.Tender == nil || pr.Tender.Quantity != award[2*k] || pr.Tender.Price != award[2*k+1] || pr.Tender.Commitment != got.Commitments[1+k] {

@@ -1,0 +1,69 @@
+package sealbox
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"testing"
+)
+
+func TestSealOpen(t *testing.T) {
+	x := suite.Scalar().Pick(suite.RandomStream())
+	P := suite.Point().Mul(x, nil)
+	msg := []byte("shares of a quote")
+	c, err := Seal(P, []byte("aad"), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c) != len(msg)+Overhead {
+		t.Fatalf("ciphertext %d bytes, want %d", len(c), len(msg)+Overhead)
+	}
+	got, err := Open(x, []byte("aad"), c)
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	// Another AAD, another key, a flipped bit, a truncation: none opens.
+	other := suite.Scalar().Pick(suite.RandomStream())
+	flipped := bytes.Clone(c)
+	flipped[len(flipped)-1] ^= 1
+	for name, try := range map[string]func() ([]byte, error){
+		"aad":       func() ([]byte, error) { return Open(x, []byte("aae"), c) },
+		"key":       func() ([]byte, error) { return Open(other, []byte("aad"), c) },
+		"flipped":   func() ([]byte, error) { return Open(x, []byte("aad"), flipped) },
+		"truncated": func() ([]byte, error) { return Open(x, []byte("aad"), c[:Overhead-1]) },
+	} {
+		if _, err := try(); err == nil {
+			t.Errorf("%s: opened", name)
+		}
+	}
+}
+
+// TestTorsionEphemeralRefused: an ephemeral key with a small-order component
+// would make whether a message opens depend on the recipient's key mod 8.
+func TestTorsionEphemeralRefused(t *testing.T) {
+	x := suite.Scalar().Pick(suite.RandomStream())
+	P := suite.Point().Mul(x, nil)
+	c, err := Seal(P, nil, []byte("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (0, −1), the point of order 2.
+	raw, _ := hex.DecodeString("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+	T := suite.Point()
+	if err := T.UnmarshalBinary(raw); err != nil {
+		t.Fatal(err)
+	}
+	R := suite.Point()
+	if err := R.UnmarshalBinary(c[:PointBytes]); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]interface{ MarshalBinary() ([]byte, error) }{
+		"torsion": T, "mixed": suite.Point().Add(R, T), "identity": suite.Point().Null(),
+	} {
+		b, _ := p.MarshalBinary()
+		bad := append(b, c[PointBytes:]...)
+		if _, err := Open(x, nil, bad); !errors.Is(err, ErrOpen) {
+			t.Errorf("%s ephemeral key: %v, want ErrOpen", name, err)
+		}
+	}
+}
