@@ -103,7 +103,28 @@
 // So the committee checks every setup share except the Shamir dealing in its
 // malicious-secure SS engine (mpc/ss, SPDZ-wise Shamir over BN254's Fr,
 // secure with abort against t_ss = ⌊(n−1)/2⌋ malicious members; n ≥ 3),
-// with every member's secrets and errors secret-shared (mpc/he/sharecheck):
+// with every member's secrets and errors secret-shared (mpc/he/sharecheck)
+// — but only when the HE threshold is t = ⌈n/2⌉ (ShareCheckRuns; any
+// smaller t too). The engine shares with degree t_ss, so any t_ss+1 = ⌈n/2⌉
+// members pooling their shares of the check's inputs rebuild every s_i,
+// hence s, without deviating (a review's finding, issue 10;
+// sharecheck.TestSecretOpensToHonestMajority); an honest-majority engine
+// cannot share with degree ≥ n/2 and still multiply. So:
+//
+//   - t = ⌈n/2⌉ (recommended for malicious security): the setup runs the
+//     checks below; it is secure against ⌊(n−1)/2⌋ malicious members, and
+//     privacy holds against fewer than t colluding members.
+//   - t > ⌈n/2⌉ (jobspec.CheckCommittee allows up to n): the setup runs
+//     WITHOUT the checks and deals nothing into the SS engine
+//     (TestSetupShareCheckGate). Privacy holds against more (up to t−1)
+//     semi-honest colluders, but the shares are unchecked, so ONE malicious
+//     member can still recover the collective secret through the key test
+//     (the key-test leak above) or bias CKKS results unseen.
+//
+// Which of the two a committee ran is in every member's key record, part
+// of the key digest the members compare (Member.SharesChecked; node/jobrun
+// prints it with the setup's progress, node/sched logs it as
+// he_shares_checked). The checks, when they run:
 //
 //   - after the first relinearisation round and before any round-two share
 //     leaves (a round-two share multiplies the first round's aggregate,
@@ -132,8 +153,8 @@
 // a first-round aggregate it chose per peer
 // (TestSetupEquivocationFailsBeforeTheCheck). The checks open only their
 // random coins and, per member and round, values that are 0 for an honest
-// member. So the key test's "≤ 2^-41" below now holds whatever a minority
-// does with its shares. Cost: BenchmarkCheck (sharecheck); at the secure
+// member. So, in a checked setup, the key test's "≤ 2^-41" below holds
+// whatever a minority does with its shares. Cost: BenchmarkCheck (sharecheck); at the secure
 // preset about 5 s of CPU per member for the relinearisation checks and 3.5 s
 // per Galois element (13 for the job circuits); BenchmarkSetupSecure (4
 // members in one process, 2 cores): 69.6 s and 6.8 GB peak against 11.8 s
@@ -141,13 +162,17 @@
 //
 // Not verified (open): the consistency of the Shamir shares a member deals
 // of its secret with the s it proved (a dealing of another secret is caught
-// by the key test, unnamed); and more than t_ss = ⌊(n−1)/2⌋ malicious
-// members (the checks' engine needs an honest majority even where the HE
-// threshold t would tolerate more for privacy).
+// by the key test, unnamed); more than t_ss = ⌊(n−1)/2⌋ malicious members
+// (the checks' engine needs an honest majority); and every share of a
+// committee with t > ⌈n/2⌉, whose setup runs unchecked (see above).
 //
-// Privacy: fewer than t colluding members learn nothing about the collective
-// secret key or the inputs (given the setup above); the recipient learns
-// the job output and nothing else the committee holds. mpc/transport must provide authenticated and
+// Privacy: fewer than t colluding members that follow the protocol learn
+// nothing about the collective secret key or the inputs; the recipient learns
+// the job output and nothing else the committee holds. Against malicious
+// members this holds for a checked setup (t = ⌈n/2⌉: fewer than t =
+// ⌈n/2⌉ colluders, at most ⌊(n−1)/2⌋ of them malicious); with t > ⌈n/2⌉ one
+// malicious member can break it through the key test (see above).
+// mpc/transport must provide authenticated and
 // confidential channels, since Setup sends each member its Shamir shares of
 // the others' secrets. With s subsets key-switching, the recipient sees s
 // decryptions of the same ciphertext, each with the fresh smudging of its t
@@ -295,24 +320,28 @@
 // the members' view is within statistical distance 2^-41 of one that does
 // not depend on the noise, provided the setup shares carry the protocol's
 // noise (an inflated public-key, relinearisation or Galois share would grow
-// the square's noise past 2^84 and break the bound; the share check, which
-// runs before the key test, rules them out: see the start of this section). The test runs at the top level, where BGV still
+// the square's noise past the bound; the share check, which runs before the
+// key test, rules them out in a checked setup, t = ⌈n/2⌉; with t > ⌈n/2⌉
+// nothing does: see the start of this section). The test runs at the top level, where BGV still
 // decodes exactly (T·t·B ≤ 2^(50+8+148) ≪ Q/2 = 2^328), so every check
 // decides as before: same detection power (the setup tests are unchanged).
 // The recipient takes no part in setup.
 //
 //	job type      scheme  who may deviate           detected (nothing accepted)                     not detected                        identified
 //	credit-score  CKKS    any committee member      one member's wrong key-switch share when        n = t and t online; a shift below   only when every explanation by
-//	                      (privacy: < t colluding)  k > t online (key switches differ by > τ per    τ = CKKSTolerance per slot; several < t deviants contains the member
-//	                                                slot); several deviants only if some subset     deviants that every subset contains (never with k = t+1, e.g. 4 of 4,
-//	                                                avoids them; Shamir dealing off the proven      (e.g. 2 of n = 4, t = 3)            t = 3); setup: a member whose
-//	                                                secret (key test, unnamed); a public-key,                                           public-key, relinearisation or
+//	                      (privacy: < t colluding;  k > t online (key switches differ by > τ per    τ = CKKSTolerance per slot; several < t deviants contains the member
+//	                      malicious only if         slot); several deviants only if some subset     deviants that every subset contains (never with k = t+1, e.g. 4 of 4,
+//	                      t = ⌈n/2⌉, see the        avoids them; Shamir dealing off the proven      (e.g. 2 of n = 4, t = 3)            t = 3); setup: a member whose
+//	                      share check)              secret (key test, unnamed); a public-key,                                           public-key, relinearisation or
 //	                                                relinearisation or Galois share not well                                            Galois share fails the share
 //	                                                formed or with inflated noise (share check,                                         check
-//	                                                ≤ ⌊(n−1)/2⌋ malicious members)
+//	                                                only if t = ⌈n/2⌉; ≤ ⌊(n−1)/2⌋ malicious
+//	                                                members; with t > ⌈n/2⌉ unchecked, one
+//	                                                malicious member can read the key)
 //	                                                n > t with t online: rejected (ErrSingleSubset)
 //	aggregate     BGV     any committee member      as above (any decoded difference)               as above (no τ: exact)              as above
-//	                      (privacy: < t colluding)
+//	                      (privacy: < t colluding;
+//	                      as above)
 //	both, after   —       as above                  as above, per epoch: each epoch's family is     as above                            as above
 //	a re-form                                       judged alone; a single subset is still rejected;
 //	(node/jobrun)                                   a member left out cannot be in a subset; the

@@ -307,12 +307,12 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	if err := recvAll(roundRKG1, p.AddRelinShareRoundOne); err != nil {
 		return nil, nil, err
 	}
-	// Every member's public-key and first relinearisation shares are
-	// checked in MPC before anything is derived from them (round two's
-	// shares, the key record, the key test).
-	if n < 3 {
-		return nil, nil, fmt.Errorf("he: setup of %d members: the share check needs an honest majority of at least 3 members", n)
-	}
+	// When the threshold allows it (ShareCheckRuns), every member's
+	// public-key and first relinearisation shares are checked in MPC before
+	// anything is derived from them (round two's shares, the key record, the
+	// key test). Otherwise nothing goes into the SS engine: its sharings
+	// would open to fewer than t members.
+	check := p.SharesChecked()
 	// echo compares the members' digests of the shares they received (see
 	// SharesDigest): different digests fail like different keys do.
 	echoWith := func(r transport.Round, digest func() ([]byte, error)) error {
@@ -333,15 +333,17 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 			return nil
 		})
 	}
-	if err := echoWith(roundEcho1, func() ([]byte, error) { return p.SharesDigest(false) }); err != nil {
-		return nil, nil, err
-	}
-	party, err := ss.NewParty(ctx, roundSpace{Conn: conn, timeout: timeout}, ss.Config{Security: ss.Malicious})
-	if err != nil {
-		return nil, nil, fmt.Errorf("he: setup share check: %w", err)
-	}
-	if err := p.CheckShares(ctx, party); err != nil {
-		return nil, nil, err
+	var party *ss.Party
+	if check {
+		if err := echoWith(roundEcho1, func() ([]byte, error) { return p.SharesDigest(false) }); err != nil {
+			return nil, nil, err
+		}
+		if party, err = ss.NewParty(ctx, roundSpace{Conn: conn, timeout: timeout}, ss.Config{Security: ss.Malicious}); err != nil {
+			return nil, nil, fmt.Errorf("he: setup share check: %w", err)
+		}
+		if err := p.CheckShares(ctx, party); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := broadcast(roundRKG2, p.GenRelinShareRoundTwo); err != nil {
 		return nil, nil, err
@@ -352,11 +354,13 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		if err := recvAll(roundGKG+transport.Round(i), add); err != nil {
 			return nil, nil, err
 		}
-		if err := echoWith(roundEchoGKG+transport.Round(i), func() ([]byte, error) { return p.GaloisSharesDigest(i) }); err != nil {
-			return nil, nil, err
-		}
-		if err := p.CheckGaloisShares(ctx, party, i); err != nil {
-			return nil, nil, err
+		if check {
+			if err := echoWith(roundEchoGKG+transport.Round(i), func() ([]byte, error) { return p.GaloisSharesDigest(i) }); err != nil {
+				return nil, nil, err
+			}
+			if err := p.CheckGaloisShares(ctx, party, i); err != nil {
+				return nil, nil, err
+			}
 		}
 		if err := p.GenGaloisKey(i); err != nil {
 			return nil, nil, err
@@ -365,11 +369,13 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	if err := recvAll(roundRKG2, p.AddRelinShareRoundTwo); err != nil {
 		return nil, nil, err
 	}
-	if err := echoWith(roundEcho2, func() ([]byte, error) { return p.SharesDigest(true) }); err != nil {
-		return nil, nil, err
-	}
-	if err := p.CheckSharesRoundTwo(ctx, party); err != nil {
-		return nil, nil, err
+	if check {
+		if err := echoWith(roundEcho2, func() ([]byte, error) { return p.SharesDigest(true) }); err != nil {
+			return nil, nil, err
+		}
+		if err := p.CheckSharesRoundTwo(ctx, party); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := p.GenRelinearizationKey(); err != nil {
 		return nil, nil, err

@@ -210,6 +210,7 @@ func TestSetupStepsHonestNameNobody(t *testing.T) {
 			t.Fatalf("member %d: record does not reload: %v", i, err)
 		}
 	}
+	checkRecordFlag(t, s.ps[0])
 	// Steps out of order or from nobody are plain errors, not blame.
 	p, err := NewSetupProtocol(insecurePreset(t), 0, n, SetupConfig{CommitteeID: stepsCommittee, Threshold: 3, skipShareCheck: true})
 	if err != nil {
@@ -461,4 +462,53 @@ func FuzzSetupAddShareBlame(f *testing.F) {
 			t.Fatalf("want member 1 blamed in round %d, got %v", roundCKG, err)
 		}
 	})
+}
+
+// checkRecordFlag: the shares-checked word of a key record reloads, is part
+// of the key digest, and a value other than 0 or 1 is rejected; a record in
+// the format before the share check (CHK1, no such word) loads as
+// unchecked with the digest it had then.
+func checkRecordFlag(t *testing.T, p *SetupProtocol) {
+	t.Helper()
+	ctx := context.Background()
+	m := p.m
+	key := storeKey(m.preset, stepsCommittee, p.self)
+	load := func(rec []byte) (*Member, error) {
+		store := NewMemoryStore()
+		if err := store.Put(ctx, key, rec); err != nil {
+			t.Fatal(err)
+		}
+		return LoadMember(ctx, store, m.preset, stepsCommittee, p.self)
+	}
+	if m.SharesChecked() {
+		t.Fatal("a step-test setup (checks skipped) says its shares were checked")
+	}
+	unchecked, dU := m.record()
+	m.sharesChecked = true
+	checked, dC := m.record()
+	m.sharesChecked = false
+	if dU == dC {
+		t.Fatal("the shares-checked flag is not part of the key digest")
+	}
+	got, err := load(checked)
+	if err != nil || !got.SharesChecked() || got.KeyDigest() != dC {
+		t.Fatalf("checked record does not reload as checked: %v", err)
+	}
+	// The flag word sits right before the key count: the record's public-key
+	// region starts there.
+	off := len(recordMagic) + 8 + len(stepsCommittee) + 4*8 + 8*len(m.galEls)
+	off += 8 + int(binary.LittleEndian.Uint64(unchecked[off:]))
+	if binary.LittleEndian.Uint64(unchecked[off:]) != 0 || binary.LittleEndian.Uint64(checked[off:]) != 1 {
+		t.Fatal("flag word not where expected")
+	}
+	bad := bytes.Clone(checked)
+	bad[off] = 2
+	if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "shares-checked") {
+		t.Fatalf("flag 2 accepted: %v", err)
+	}
+	v1 := append(append([]byte(recordMagicV1), unchecked[len(recordMagic):off]...), unchecked[off+8:]...)
+	got, err = load(v1)
+	if err != nil || got.SharesChecked() || got.KeyDigest() != keyDigest(m.preset, stepsCommittee, unchecked[off+8:]) {
+		t.Fatalf("CHK1 record does not load as unchecked: %v", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +67,11 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 			t.Fatalf("member %d has different keys", i)
 		}
 	}
+	for i, m := range members {
+		if m.SharesChecked() { // 3 of 4 > ⌈4/2⌉: unchecked (TestSetupShareCheckGate)
+			t.Fatalf("member %d: a 3-of-4 setup says its shares were checked", i)
+		}
+	}
 	// Keys persist and reload identically.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -73,7 +79,7 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loaded.KeyDigest() != members[2].KeyDigest() {
+	if loaded.KeyDigest() != members[2].KeyDigest() || loaded.SharesChecked() {
 		t.Fatal("reloaded keys differ")
 	}
 	// The CRP halves the record leaves out are re-derived exactly.
@@ -187,7 +193,7 @@ func TestSetupShareCheckNamesDeviant(t *testing.T) {
 		{"relin-key round 2", SetupDeviation{RelinShare: true}, roundRKG2},
 		{"galois-key", SetupDeviation{GaloisShare: true}, roundGKG},
 	} {
-		const n, thr, dev = 4, 3, 1
+		const n, thr, dev = 4, 2, 1 // t = ⌈n/2⌉: the check runs
 		stores := make([]*MemoryStore, n)
 		for i := range stores {
 			stores[i] = NewMemoryStore()
@@ -237,5 +243,66 @@ func TestSetupEquivocationFailsBeforeTheCheck(t *testing.T) {
 		if !errors.Is(err, ErrKeysDiffer) || !strings.Contains(err.Error(), "other setup shares") {
 			t.Fatalf("member %d: want ErrKeysDiffer over the received shares, got %v", i, err)
 		}
+	}
+}
+
+// shareCheckSpy counts the messages a member sends in the share check's
+// round space (the SS engine's rounds, roundSpace).
+type shareCheckSpy struct {
+	transport.Conn
+	sent *atomic.Int64
+}
+
+func (c shareCheckSpy) Send(ctx context.Context, to transport.PartyID, r transport.Round, p []byte) error {
+	if r&shareCheckRounds != 0 || r == ^shareCheckRounds { // the engine's rounds; its abort round
+
+		c.sent.Add(1)
+	}
+	return c.Conn.Send(ctx, to, r, p)
+}
+
+// TestSetupShareCheckGate: the share check deals every member's secret into
+// the SS engine, whose sharings any ⌊(n−1)/2⌋+1 members open
+// (sharecheck.TestSecretOpensToHonestMajority), so it runs iff t ≤ ⌈n/2⌉.
+// A 3-of-4 setup sends nothing in the SS engine's rounds (no secret is
+// dealt) and records its shares as unchecked; a 2-of-4 setup runs the check
+// (TestSetupShareCheckNamesDeviant shows it names deviants) and records it.
+func TestSetupShareCheckGate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ n, t int }{{3, 2}, {4, 2}, {5, 3}, {9, 5}, {10, 5}} {
+		if !ShareCheckRuns(tc.n, tc.t) || !ShareCheckRuns(tc.n, 1) {
+			t.Fatalf("%d of %d: the check does not run", tc.t, tc.n)
+		}
+		if ShareCheckRuns(tc.n, tc.t+1) {
+			t.Fatalf("%d of %d: the check runs", tc.t+1, tc.n)
+		}
+	}
+	if ShareCheckRuns(2, 1) || ShareCheckRuns(2, 2) {
+		t.Fatal("the check runs for 2 members")
+	}
+	preset := insecurePreset(t)
+	const n, thr = 4, 3
+	var sent atomic.Int64
+	members := mpctest.MustRun(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+		m, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "gate", Threshold: thr}, NewMemoryStore())
+		return m, err
+	}, mpctest.Wrap(func(_ int, c transport.Conn) transport.Conn { return shareCheckSpy{Conn: c, sent: &sent} }), mpctest.Timeout(3*time.Minute))
+	if got := sent.Load(); got != 0 {
+		t.Fatalf("3-of-4 setup sent %d messages in the share check's rounds", got)
+	}
+	for i, m := range members {
+		if m.SharesChecked() {
+			t.Fatalf("member %d: 3-of-4 setup recorded as checked", i)
+		}
+	}
+	p, err := NewSetupProtocol(preset, 0, n, SetupConfig{CommitteeID: "gate", Threshold: thr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CheckShares(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "no share check") {
+		t.Fatalf("CheckShares of a 3-of-4 setup: %v", err)
+	}
+	if p, err = NewSetupProtocol(preset, 0, n, SetupConfig{CommitteeID: "gate", Threshold: 2}); err != nil || !p.SharesChecked() {
+		t.Fatalf("2-of-4 setup: checked %v, %v", p != nil && p.SharesChecked(), err)
 	}
 }

@@ -49,6 +49,12 @@ import (
 //	  GenRelinearizationKey                                (roundRKG2)
 //	Digest → CheckDigest… → Finish                          (roundDigest)
 //
+// The share checks run only when ShareCheckRuns(n, t) (t ≤ ⌈n/2⌉, see
+// there): for a larger threshold they would hand a coalition smaller than t
+// every member's secret, so the setup runs without them, never deals a
+// secret into the SS engine, and its key record says so (SharesChecked).
+// When they run:
+//
 // CheckShares proves, in the committee's malicious-secure SS engine, that
 // every member's public-key share and first-round relinearisation share are
 // well formed with a short witness (mpc/he/sharecheck), before any
@@ -103,6 +109,31 @@ type SetupProtocol struct {
 	galMsgs                      [][][]byte // per Galois element
 	sharesChecked, round2Checked bool
 	galChecked                   []bool
+	// check: this setup runs the share checks (ShareCheckRuns, and not
+	// skipped by a step test); recorded in the key record.
+	check bool
+}
+
+// ShareCheckRuns reports whether the setup of an n-member committee with
+// threshold t runs the share checks: iff n ≥ 3 and t ≤ ⌊(n−1)/2⌋+1 = ⌈n/2⌉
+// (sharecheck.MaxThreshold). The checks deal every member's secret into
+// the honest-majority SS engine, whose sharings any ⌊(n−1)/2⌋+1 members can
+// open; with a larger t that coalition is smaller than t and would read the
+// collective secret without deviating, so such a setup runs unchecked (the
+// noise-trust limitation of doc.go applies to it).
+func ShareCheckRuns(n, t int) bool {
+	return n >= 3 && t >= 1 && t <= sharecheck.MaxThreshold(n)
+}
+
+// SharesChecked reports whether this setup runs the share checks (see
+// ShareCheckRuns); the key record and Member.SharesChecked carry it.
+func (p *SetupProtocol) SharesChecked() bool { return p.check }
+
+// errNoCheck is returned by the share-check steps of a setup that runs
+// unchecked.
+func (p *SetupProtocol) errNoCheck() error {
+	return fmt.Errorf("he: no share check for threshold %d of %d members: it would let %d members read the secret (t must be at most %d)",
+		p.cfg.Threshold, p.n, sharecheck.MaxThreshold(p.n), sharecheck.MaxThreshold(p.n))
 }
 
 // setupRound tracks one round's aggregation.
@@ -149,6 +180,8 @@ func NewSetupProtocol(preset *Preset, self transport.PartyID, n int, cfg SetupCo
 		p.gkgCRP[i] = p.gkg.SampleCRP(prng)
 	}
 	p.sk = rlwe.NewKeyGenerator(params).GenSecretKeyNew()
+	p.check = ShareCheckRuns(n, cfg.Threshold) && !cfg.skipShareCheck
+	p.m.sharesChecked = p.check
 	p.pkMsgs, p.rk1Msgs, p.rk2Msgs = make([][]byte, n), make([][]byte, n), make([][]byte, n)
 	p.galMsgs, p.galChecked = make([][][]byte, len(galEls)), make([]bool, len(galEls))
 	for i := range p.galMsgs {
@@ -296,7 +329,9 @@ func (p *SetupProtocol) GenPublicKeyShare() ([]byte, error) {
 		inflate(p.params, p.ckgShare.Value, d.InflatedPublicKeyError)
 	}
 	b := newShape(p.params).polyQP(p.ckgShare.Value).encode(kindCKG, 0, p.params.N())
-	p.pkMsgs[p.self] = b
+	if p.check { // kept for the share checks only
+		p.pkMsgs[p.self] = b
+	}
 	return b, nil
 }
 
@@ -304,7 +339,7 @@ func (p *SetupProtocol) GenPublicKeyShare() ([]byte, error) {
 func (p *SetupProtocol) AddPublicKeyShare(j transport.PartyID, msg []byte) error {
 	return p.add(&p.pkr, j, msg, func(b []byte) error {
 		_, err := newShape(p.params).polyQP(p.ckgShare.Value).decodeAdd(kindCKG, b, p.params.N())
-		if err == nil {
+		if err == nil && p.check {
 			p.pkMsgs[j] = bytes.Clone(b)
 		}
 		return err
@@ -334,7 +369,9 @@ func (p *SetupProtocol) GenRelinShareRoundOne() ([]byte, error) {
 		corrupt(p.params, p.rkg1.Value[0][0][1].Q)
 	}
 	b := newShape(p.params).gadget(p.rkg1.GadgetCiphertext).encode(kindRKG1, 0, p.params.N())
-	p.rk1Msgs[p.self] = b
+	if p.check { // kept for the share checks only
+		p.rk1Msgs[p.self] = b
+	}
 	return b, nil
 }
 
@@ -342,7 +379,7 @@ func (p *SetupProtocol) GenRelinShareRoundOne() ([]byte, error) {
 func (p *SetupProtocol) AddRelinShareRoundOne(j transport.PartyID, msg []byte) error {
 	return p.add(&p.rk1, j, msg, func(b []byte) error {
 		_, err := newShape(p.params).gadget(p.rkg1.GadgetCiphertext).decodeAdd(kindRKG1, b, p.params.N())
-		if err == nil {
+		if err == nil && p.check {
 			p.rk1Msgs[j] = bytes.Clone(b)
 		}
 		return err
@@ -363,6 +400,9 @@ func (p *SetupProtocol) shareCheckSetup() *sharecheck.Setup {
 func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error {
 	if err := p.usable(); err != nil {
 		return err
+	}
+	if !p.check {
+		return p.errNoCheck()
 	}
 	if !p.pkr.closed || !p.rk1.open || p.sharesChecked {
 		return errors.New("he: share check out of order")
@@ -419,7 +459,9 @@ func (p *SetupProtocol) GenRelinShareRoundTwo() ([]byte, error) {
 		corrupt(p.params, p.rkg2.Value[0][0][0].Q)
 	}
 	b := newShape(p.params).gadget(p.rkg2.GadgetCiphertext).encode(kindRKG2, 0, p.params.N())
-	p.rk2Msgs[p.self] = b
+	if p.check { // kept for the share checks only
+		p.rk2Msgs[p.self] = b
+	}
 	return b, nil
 }
 
@@ -427,7 +469,7 @@ func (p *SetupProtocol) GenRelinShareRoundTwo() ([]byte, error) {
 func (p *SetupProtocol) AddRelinShareRoundTwo(j transport.PartyID, msg []byte) error {
 	return p.add(&p.rk2, j, msg, func(b []byte) error {
 		_, err := newShape(p.params).gadget(p.rkg2.GadgetCiphertext).decodeAdd(kindRKG2, b, p.params.N())
-		if err == nil {
+		if err == nil && p.check {
 			p.rk2Msgs[j] = bytes.Clone(b)
 		}
 		return err
@@ -442,6 +484,9 @@ func (p *SetupProtocol) AddRelinShareRoundTwo(j transport.PartyID, msg []byte) e
 func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party) error {
 	if err := p.usable(); err != nil {
 		return err
+	}
+	if !p.check {
+		return p.errNoCheck()
 	}
 	if !p.sharesChecked || !p.rk2.open || p.round2Checked {
 		return errors.New("he: second-round share check out of order")
@@ -568,7 +613,9 @@ func (p *SetupProtocol) GenGaloisShare(i int) ([]byte, error) {
 		corrupt(p.params, p.gkgShares[i].Value[0][0][0].Q)
 	}
 	b := newShape(p.params).gadget(p.gkgShares[i].GadgetCiphertext).encode(kindGKG, g, p.params.N())
-	p.galMsgs[i][p.self] = b
+	if p.check { // kept for the share checks only
+		p.galMsgs[i][p.self] = b
+	}
 	return b, nil
 }
 
@@ -591,7 +638,7 @@ func (p *SetupProtocol) AddGaloisShare(i int, j transport.PartyID, msg []byte) e
 			return fmt.Errorf("share for Galois element %d, expected %d", tag, g)
 		}
 		_, err = shape.decodeAdd(kindGKG, b, p.params.N())
-		if err == nil {
+		if err == nil && p.check {
 			p.galMsgs[i][j] = bytes.Clone(b)
 		}
 		return err
@@ -618,6 +665,9 @@ func (p *SetupProtocol) CheckGaloisShares(ctx context.Context, party *ss.Party, 
 	}
 	if err := p.usable(); err != nil {
 		return err
+	}
+	if !p.check {
+		return p.errNoCheck()
 	}
 	if !p.sharesChecked || !sr.open || p.galChecked[i] {
 		return errors.New("he: Galois share check out of order")
@@ -670,7 +720,7 @@ func (p *SetupProtocol) GenGaloisKey(i int) error {
 	if i != len(p.m.gks) {
 		return fmt.Errorf("he: Galois key %d made before key %d", i, len(p.m.gks))
 	}
-	if !p.galChecked[i] && !p.cfg.skipShareCheck {
+	if !p.galChecked[i] && p.check {
 		return fmt.Errorf("he: Galois key %d made before its shares were checked (CheckGaloisShares)", i)
 	}
 	if err := p.close(sr); err != nil {
@@ -694,7 +744,7 @@ func (p *SetupProtocol) Digest() ([]byte, error) {
 	if !p.shamir.closed || !p.pkr.closed || !p.rk2.closed || len(p.m.gks) != len(p.gal) {
 		return nil, errors.New("he: key digest before every key is made")
 	}
-	if (!p.sharesChecked || !p.round2Checked) && !p.cfg.skipShareCheck {
+	if (!p.sharesChecked || !p.round2Checked) && p.check {
 		return nil, errors.New("he: key digest before the setup shares were checked (CheckShares, CheckSharesRoundTwo)")
 	}
 	if err := p.open(&p.dig); err != nil {

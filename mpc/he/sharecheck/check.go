@@ -14,6 +14,16 @@ import (
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
+// MaxThreshold is the largest HE threshold t for which the check keeps the
+// committee's privacy: every member deals its secrets (s_i, u_i, error
+// bits) into the SS engine, which shares them with degree
+// ⌊(n−1)/2⌋ (mpc/ss: honest majority, the largest degree that can still
+// multiply), so any ⌊(n−1)/2⌋+1 members pooling their shares rebuild every
+// member's s_i, hence the collective secret. That coalition is no smaller
+// than t only when t ≤ ⌊(n−1)/2⌋+1 = ⌈n/2⌉; for a larger t the check must not
+// run (he.Setup then runs unchecked).
+func MaxThreshold(n int) int { return (n-1)/2 + 1 }
+
 // Stats reports the size of a check.
 type Stats struct {
 	Inputs   int // field elements input by all members

@@ -99,7 +99,15 @@
 // shares before each check (SetupProtocol.SharesDigest). Privacy: besides the coins (uniform), the check
 // opens only Z and B, which are 0 for an honest member; the engine's own
 // checks open only what mpc/ss documents. A member's secret and errors never
-// leave it other than as Shamir shares.
+// leave it other than as Shamir shares — but shares of the engine's degree
+// ⌊(n−1)/2⌋, which any ⌊(n−1)/2⌋+1 = ⌈n/2⌉ members open by pooling them
+// (TestSecretOpensToHonestMajority). The check therefore keeps the HE
+// committee's privacy (fewer than t colluders learn nothing) only when the
+// HE threshold t ≤ MaxThreshold(n) = ⌈n/2⌉; mpc/he runs it only then
+// (he.ShareCheckRuns) and sets up a committee with a larger t without it,
+// unchecked. Use t = ⌈n/2⌉ for malicious security: the setup is then secure
+// against ⌊(n−1)/2⌋ malicious members, and privacy holds against fewer than
+// t colluders.
 //
 // # Cost
 //
