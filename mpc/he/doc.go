@@ -88,7 +88,7 @@
 // still decodes, so it would pass). Found by a review, the consequences were:
 //
 //   - Key-test leak (critical): the test floods with B fixed from honest
-//     noise (2^148 at N = 2^14, see Key-test leakage below). An inflated
+//     noise (2^156 at N = 2^14, see Key-test leakage below). An inflated
 //     public-key share makes the relinearised square's noise contain
 //     2T·(u·e_D)·h with u the test's public randomness and e_D the deviant's
 //     error; grown far above B, the flood no longer hides it, and the
@@ -312,10 +312,14 @@
 // not at all. The test now floods instead (keyTestFloodBits, flood): every
 // member adds to each test key-switching share uniform noise over [−B, B)
 // per coefficient, one crypto/rand integer reduced modulo every RNS
-// modulus, B = 2^(84+40+logN+10) (2^148 at N = 2^14; 84 bits bound the
-// measured noise with 4 bits to spare). Each subset holds an honest member
-// whose flood the others do not know, which hides a shift of at most 2^84
-// at statistical distance ≤ 2^84/(2B) per coefficient; over the N
+// modulus, B = 2^(92+40+logN+10) (2^156 at N = 2^14; 92 bits bound the
+// noise's part that depends on the honest members' secrets, with 4 bits to
+// spare, also when up to ⌊(n−1)/2⌋ members of a checked setup use the
+// largest errors the share check allows: derived at keyTestNoiseBits, 2^87.3;
+// measured 2^84 with 4 of 9 deviants at N = 2^14; it was 84 when only honest
+// noise, 2^80, was assumed). Each subset holds an honest member
+// whose flood the others do not know, which hides a shift of at most 2^92
+// at statistical distance ≤ 2^92/(2B) per coefficient; over the N
 // coefficients, 3 outputs and at most maxSubsets subsets (< 2^10 outputs),
 // the members' view is within statistical distance 2^-41 of one that does
 // not depend on the noise, provided the setup shares carry the protocol's
@@ -323,7 +327,7 @@
 // the square's noise past the bound; the share check, which runs before the
 // key test, rules them out in a checked setup, t = ⌈n/2⌉; with t > ⌈n/2⌉
 // nothing does: see the start of this section). The test runs at the top level, where BGV still
-// decodes exactly (T·t·B ≤ 2^(50+8+148) ≪ Q/2 = 2^328), so every check
+// decodes exactly (T·t·B ≤ 2^(50+8+156) ≪ Q/2 = 2^328), so every check
 // decides as before: same detection power (the setup tests are unchanged).
 // The recipient takes no part in setup.
 //
