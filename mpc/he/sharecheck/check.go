@@ -35,7 +35,8 @@ type Stats struct {
 // this member's witness. Every member must call it with the same system and
 // statements. It returns nil when every member's shares pass; a
 // *transport.PartyError (joined with errors.Join when several) naming each
-// member and round (System.Groups) whose relations or bit checks failed
+// member and round (System.Groups; System.CheckRound for a bit check or a
+// re-proven group) whose relations or bit checks failed
 // after the engine's MAC check passed; or the engine's error (a failed MAC
 // check or inconsistent opening aborts naming nobody, see mpc/ss).
 //
@@ -181,13 +182,19 @@ func Check(ctx context.Context, p *ss.Party, sys *System, stmts []Statement, own
 		var fails []string
 		for g, grp := range sys.Groups {
 			if !res[d*len(sys.Groups)+g].IsZero() {
-				errs = append(errs, &transport.PartyError{Party: transport.PartyID(d), Round: grp.Round,
-					Err: fmt.Errorf("sharecheck: %s does not satisfy its relations with a short witness", grp.Name)})
+				round, what := grp.Round, grp.Name
+				if grp.Reproven {
+					// The share passed its own check: what failed is the
+					// binding of this check's witness to it.
+					round, what = sys.CheckRound(), "re-proven "+grp.Name
+				}
+				errs = append(errs, &transport.PartyError{Party: transport.PartyID(d), Round: round,
+					Err: fmt.Errorf("sharecheck: %s does not satisfy its relations with a short witness", what)})
 				fails = append(fails, grp.Name)
 			}
 		}
 		if !res[n*len(sys.Groups)+d].IsZero() && len(fails) == 0 {
-			errs = append(errs, &transport.PartyError{Party: transport.PartyID(d), Round: sys.Groups[0].Round,
+			errs = append(errs, &transport.PartyError{Party: transport.PartyID(d), Round: sys.CheckRound(),
 				Err: errors.New("sharecheck: setup witness is not short (a non-bit or non-ternary value)")})
 		}
 	}

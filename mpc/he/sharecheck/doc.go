@@ -86,8 +86,10 @@
 //
 // Each opened value depends on one member's inputs only, and is opened after
 // a passing MAC check with all n shares, so a non-zero Z or B names that
-// member (*transport.PartyError with the round of the failing share, or of
-// the public-key share for a failed bit check): sound against t colluders,
+// member (*transport.PartyError with the round of the failing share; a
+// failed bit or ternary check, or a failing share re-proven from an earlier
+// check, in the round of the check that ran, System.CheckRound): sound
+// against t colluders,
 // who cannot move another member's value past the MAC check. A failed MAC
 // check, an inconsistent opening or an inconsistent dealt input aborts naming
 // nobody, as in the engine. The statements are what each member received:

@@ -134,8 +134,9 @@ func (su *Setup) SystemRoundTwo(round1 *mhe.RelinearizationKeyGenShare, round tr
 	if err != nil {
 		return nil, err
 	}
-	sys := &System{N: full.N, Moduli: full.Moduli, Secrets: full.Secrets, Groups: full.Groups}
-	sys.Groups = append(sys.Groups[:2:2], Group{Name: "relinearisation share (round 2)", Round: round})
+	sys := &System{N: full.N, Moduli: full.Moduli, Secrets: full.Secrets}
+	sys.Groups = []Group{full.Groups[0], full.Groups[1], {Name: "relinearisation share (round 2)", Round: round}}
+	sys.Groups[0].Reproven, sys.Groups[1].Reproven = true, true
 	// Public polynomials: a, c_0 (for the pk and row-0 h0 relations), then
 	// R0_i, R1_i per row.
 	sys.Polys = append(sys.Polys, full.Polys[0], full.Polys[1])
@@ -217,6 +218,7 @@ func (su *Setup) SystemGalois(galEl uint64, crp mhe.GaloisKeyGenCRP, round trans
 		return nil, fmt.Errorf("sharecheck: Galois element %d", galEl)
 	}
 	inv := ring.ModExp(galEl, twoN-1, twoN)
+	sys.Groups[0].Reproven = true
 	sys.Groups = append(sys.Groups, Group{Name: fmt.Sprintf("Galois key share (element %d)", galEl), Round: round})
 	moduli := sys.Moduli
 	qCount, pCount := params.QCount(), params.PCount()

@@ -528,3 +528,112 @@ func TestGalois(t *testing.T) {
 		})
 	}
 }
+
+// TestGaloisCheckReportsItsRound: failures the Galois check finds outside
+// the Galois share itself are reported in the Galois check's round, not in
+// the public-key round whose group is re-proven there: a member that inputs
+// another secret than the one its public-key share was proven for (the
+// re-proven public-key relation and the Galois relations fail), and one
+// whose witness holds a non-bit (one aggregate per member: the bit check
+// cannot tell whose round's witness holds it).
+func TestGaloisCheckReportsItsRound(t *testing.T) {
+	params := testParams(t, 12)
+	galEl := params.GaloisElement(1)
+	const culprit, round = 1, 7
+	for _, tc := range []struct {
+		name string
+		edit func(sys *System, w *Witness)
+	}{
+		{"other secret", func(_ *System, w *Witness) { w.Secrets[0][5] = (w.Secrets[0][5]+2)%3 - 1 }},
+		{"non-bit", func(sys *System, w *Witness) {
+			w.tamper = func(phase int, v fr.Vector) {
+				if phase != 1 {
+					return
+				}
+				off := len(sys.Secrets) * sys.N // the public-key error's bits
+				for k := 0; k < sys.N; k++ {
+					b0, b1 := &v[off+k*ErrBits], &v[off+k*ErrBits+1]
+					if !b1.IsZero() && b0.IsZero() {
+						b0.SetUint64(2)
+						b1.SetZero()
+						return
+					}
+				}
+				t.Error("no coefficient with bit 1 set and bit 0 clear")
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, params, 3, false)
+			prng, err := sampling.NewKeyedPRNG([]byte("galois crs"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			gkg := mhe.NewGaloisKeyGenProtocol(params)
+			crp := gkg.SampleCRP(prng)
+			sys, err := f.su.SystemGalois(galEl, crp, round)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sys.CheckRound() != round || !sys.Groups[0].Reproven || sys.Groups[0].Round == round {
+				t.Fatalf("Galois system: check round %d, groups %+v", sys.CheckRound(), sys.Groups)
+			}
+			stmts := make([]Statement, len(f.members))
+			wits := make([]*Witness, len(f.members))
+			for d, m := range f.members {
+				share := gkg.AllocateShare()
+				if err := gkg.GenShare(m.sk, galEl, crp, &share); err != nil {
+					t.Fatal(err)
+				}
+				if stmts[d], err = f.su.StatementGalois(m.pk, share); err != nil {
+					t.Fatal(err)
+				}
+				w, ok, err := f.su.Witness(sys, stmts[d], m.sk, nil)
+				if err != nil || !ok {
+					t.Fatalf("member %d: witness ok=%v: %v", d, ok, err)
+				}
+				if d == culprit {
+					tc.edit(sys, w)
+					w.m = nil // recomputed from the edited witness, as a cheater would
+				}
+				wits[d] = w
+			}
+			_, errs := mpctest.Run(t, len(f.members), func(ctx context.Context, conn transport.Conn) (Stats, error) {
+				d := int(conn.Self())
+				p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
+				if err != nil {
+					return Stats{}, err
+				}
+				return Check(ctx, p, sys, stmts, wits[d])
+			}, mpctest.Timeout(3*time.Minute))
+			for d, err := range errs {
+				pes := partyErrors(err)
+				if len(pes) == 0 {
+					t.Fatalf("member %d: %v names nobody", d, err)
+				}
+				for _, pe := range pes {
+					if pe.Party != culprit || pe.Round != round {
+						t.Fatalf("member %d: names member %d round %d (%v), want %d round %d", d, pe.Party, pe.Round, pe, culprit, round)
+					}
+				}
+			}
+			t.Logf("%s: %v", tc.name, errs[0])
+		})
+	}
+}
+
+// partyErrors lists the *transport.PartyErrors joined in err.
+func partyErrors(err error) []*transport.PartyError {
+	var out []*transport.PartyError
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, partyErrors(e)...)
+		}
+		return out
+	}
+	var pe *transport.PartyError
+	if errors.As(err, &pe) {
+		out = append(out, pe)
+	}
+	return out
+}

@@ -95,10 +95,26 @@ type Relation struct {
 }
 
 // Group gathers the relations of one setup round: a failure is reported per
-// member and group, as a *transport.PartyError for Round.
+// member and group, as a *transport.PartyError for Round — or, for a group
+// Reproven from an earlier check (binding the secrets to it), for the round
+// of the check that ran (System.CheckRound).
 type Group struct {
-	Name  string
-	Round transport.Round
+	Name     string
+	Round    transport.Round
+	Reproven bool
+}
+
+// CheckRound is the round a failure that no newly checked group accounts for
+// is reported in: a failed bit or ternary check (one aggregate per member,
+// which cannot tell whose round's witness holds the bad value) and a
+// re-proven group's failure. It is the round of the last group, the one
+// the check was built for (round one: the first relinearisation round, or
+// the public-key share alone; round two; a Galois element).
+func (s *System) CheckRound() transport.Round {
+	if len(s.Groups) == 0 {
+		return 0
+	}
+	return s.Groups[len(s.Groups)-1].Round
 }
 
 // Statement is a member's public shares, Statement[ρ][j] the coefficients
