@@ -315,27 +315,18 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	check := p.SharesChecked()
 	// echo compares the members' digests of the shares they received (see
 	// SharesDigest): different digests fail like different keys do.
-	echoWith := func(r transport.Round, digest func() ([]byte, error)) error {
-		mine, err := digest()
-		if err != nil {
+	// The protocol records both steps and refuses a check before every
+	// peer's digest matched.
+	echoWith := func(r transport.Round, digest func() ([]byte, error), compare func(r transport.Round, j transport.PartyID, b []byte) error) error {
+		if err := broadcast(r, digest); err != nil {
 			return err
 		}
-		if err := broadcast(r, func() ([]byte, error) { return mine, nil }); err != nil {
-			return err
-		}
-		return recvAll(r, func(j transport.PartyID, b []byte) error {
-			if len(b) != len(mine) {
-				return &transport.PartyError{Party: j, Round: r, Err: fmt.Errorf("he: shares digest of %d bytes", len(b))}
-			}
-			if !bytes.Equal(b, mine) {
-				return fmt.Errorf("%w: member %d received other setup shares than member %d", ErrKeysDiffer, j, self)
-			}
-			return nil
-		})
+		return recvAll(r, func(j transport.PartyID, b []byte) error { return compare(r, j, b) })
 	}
 	var party *ss.Party
 	if check {
-		if err := echoWith(roundEcho1, func() ([]byte, error) { return p.SharesDigest(false) }); err != nil {
+		cmp := func(r transport.Round, j transport.PartyID, b []byte) error { return p.CompareSharesDigest(false, r, j, b) }
+		if err := echoWith(roundEcho1, func() ([]byte, error) { return p.SharesDigest(false) }, cmp); err != nil {
 			return nil, nil, err
 		}
 		if party, err = ss.NewParty(ctx, roundSpace{Conn: conn, timeout: timeout}, ss.Config{Security: ss.Malicious}); err != nil {
@@ -355,7 +346,8 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 			return nil, nil, err
 		}
 		if check {
-			if err := echoWith(roundEchoGKG+transport.Round(i), func() ([]byte, error) { return p.GaloisSharesDigest(i) }); err != nil {
+			cmp := func(r transport.Round, j transport.PartyID, b []byte) error { return p.CompareGaloisSharesDigest(i, r, j, b) }
+			if err := echoWith(roundEchoGKG+transport.Round(i), func() ([]byte, error) { return p.GaloisSharesDigest(i) }, cmp); err != nil {
 				return nil, nil, err
 			}
 			if err := p.CheckGaloisShares(ctx, party, i); err != nil {
@@ -370,7 +362,8 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		return nil, nil, err
 	}
 	if check {
-		if err := echoWith(roundEcho2, func() ([]byte, error) { return p.SharesDigest(true) }); err != nil {
+		cmp := func(r transport.Round, j transport.PartyID, b []byte) error { return p.CompareSharesDigest(true, r, j, b) }
+		if err := echoWith(roundEcho2, func() ([]byte, error) { return p.SharesDigest(true) }, cmp); err != nil {
 			return nil, nil, err
 		}
 		if err := p.CheckSharesRoundTwo(ctx, party); err != nil {

@@ -41,12 +41,18 @@ import (
 //	GenShamirShares → AddShamirShare… → FinishShamir       (roundShamir)
 //	GenPublicKeyShare → AddPublicKeyShare… → GenPublicKey   (roundCKG)
 //	GenRelinShareRoundOne → AddRelinShareRoundOne…         (roundRKG1)
+//	SharesDigest(false) → CompareSharesDigest(false)…      (roundEcho1)
 //	CheckShares (an SS job among the members, see below)
 //	GenRelinShareRoundTwo                                  (closes roundRKG1)
-//	GenGaloisShare(i) → AddGaloisShare(i)… → CheckGaloisShares(i) →
-//	  GenGaloisKey(i)                                      (roundGKG+i)
-//	AddRelinShareRoundTwo… → CheckSharesRoundTwo →
+//	GenGaloisShare(i) → AddGaloisShare(i)… →
+//	  GaloisSharesDigest(i) → CompareGaloisSharesDigest(i)… →
+//	  CheckGaloisShares(i) → GenGaloisKey(i)               (roundGKG+i)
+//	AddRelinShareRoundTwo… → SharesDigest(true) →
+//	  CompareSharesDigest(true)… → CheckSharesRoundTwo →
 //	  GenRelinearizationKey                                (roundRKG2)
+//
+// (The digest and check steps only when the setup runs the checks; each
+// check refuses to run before every peer's digest matched this member's.)
 //	Digest → CheckDigest… → Finish                          (roundDigest)
 //
 // The share checks run only when ShareCheckRuns(n, t) (t ≤ ⌈n/2⌉, see
@@ -112,6 +118,30 @@ type SetupProtocol struct {
 	// check: this setup runs the share checks (ShareCheckRuns, and not
 	// skipped by a step test); recorded in the key record.
 	check bool
+	// The digest echo before each check: echo1 before CheckShares, echo2
+	// before CheckSharesRoundTwo, echoGal[i] before CheckGaloisShares(i).
+	echo1, echo2 echo
+	echoGal      []echo
+}
+
+// echo is one comparison of the members' shares digests: this member's
+// digest and which peers' digests matched it.
+type echo struct {
+	mine []byte
+	got  []bool
+}
+
+// agreed reports whether every peer's digest matched this member's.
+func (e *echo) agreed(self transport.PartyID) bool {
+	if e.mine == nil {
+		return false
+	}
+	for j, ok := range e.got {
+		if !ok && transport.PartyID(j) != self {
+			return false
+		}
+	}
+	return true
 }
 
 // ShareCheckRuns reports whether the setup of an n-member committee with
@@ -184,6 +214,11 @@ func NewSetupProtocol(preset *Preset, self transport.PartyID, n int, cfg SetupCo
 	p.m.sharesChecked = p.check
 	p.pkMsgs, p.rk1Msgs, p.rk2Msgs = make([][]byte, n), make([][]byte, n), make([][]byte, n)
 	p.galMsgs, p.galChecked = make([][][]byte, len(galEls)), make([]bool, len(galEls))
+	p.echo1.got, p.echo2.got = make([]bool, n), make([]bool, n)
+	p.echoGal = make([]echo, len(galEls))
+	for i := range p.echoGal {
+		p.echoGal[i].got = make([]bool, n)
+	}
 	for i := range p.galMsgs {
 		p.galMsgs[i] = make([][]byte, n)
 	}
@@ -407,6 +442,9 @@ func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error 
 	if !p.pkr.closed || !p.rk1.open || p.sharesChecked {
 		return errors.New("he: share check out of order")
 	}
+	if !p.echo1.agreed(p.self) {
+		return errors.New("he: share check before every member's shares digest agreed (SharesDigest, CompareSharesDigest)")
+	}
 	for j, b := range p.rk1Msgs {
 		if b == nil {
 			return fmt.Errorf("he: share check before member %d's relinearisation share", j)
@@ -448,6 +486,9 @@ func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error 
 // this member's second share, computed from the first round's aggregate, to
 // broadcast.
 func (p *SetupProtocol) GenRelinShareRoundTwo() ([]byte, error) {
+	if p.check && !p.sharesChecked {
+		return nil, errors.New("he: second relinearisation share before the first round's shares were checked (CheckShares)")
+	}
 	if err := p.close(&p.rk1); err != nil {
 		return nil, err
 	}
@@ -490,6 +531,9 @@ func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party
 	}
 	if !p.sharesChecked || !p.rk2.open || p.round2Checked {
 		return errors.New("he: second-round share check out of order")
+	}
+	if !p.echo2.agreed(p.self) {
+		return errors.New("he: second-round share check before every member's shares digest agreed (SharesDigest, CompareSharesDigest)")
 	}
 	for j, b := range p.rk2Msgs {
 		if b == nil {
@@ -535,11 +579,69 @@ func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party
 // would otherwise have the honest members check different statements, which
 // for n = 2t_ss+1 the check's opening cannot tell from a consistent mix, and
 // the round-two shares would multiply aggregates it chose per peer.
+//
+// It returns this member's digest, to broadcast, and records it: every
+// peer's digest must then match it (CompareSharesDigest) before the check
+// runs, which refuses otherwise.
 func (p *SetupProtocol) SharesDigest(roundTwo bool) ([]byte, error) {
+	e, sets := &p.echo1, [][][]byte{p.pkMsgs, p.rk1Msgs}
 	if roundTwo {
-		return digestOf(p.pkMsgs, p.rk1Msgs, p.rk2Msgs)
+		e, sets = &p.echo2, append(sets, p.rk2Msgs)
 	}
-	return digestOf(p.pkMsgs, p.rk1Msgs)
+	return p.recordDigest(e, sets...)
+}
+
+// CompareSharesDigest compares member j's shares digest (its SharesDigest
+// of the same round) with this member's: a digest of the wrong length is
+// j's fault (*transport.PartyError in round r); a different digest is
+// ErrKeysDiffer, which blames nobody (from one member's view the member
+// that equivocated may be anyone).
+func (p *SetupProtocol) CompareSharesDigest(roundTwo bool, r transport.Round, j transport.PartyID, b []byte) error {
+	e := &p.echo1
+	if roundTwo {
+		e = &p.echo2
+	}
+	return p.compareDigest(e, r, j, b)
+}
+
+// recordDigest computes this member's digest of sets into e.
+func (p *SetupProtocol) recordDigest(e *echo, sets ...[][]byte) ([]byte, error) {
+	if err := p.usable(); err != nil {
+		return nil, err
+	}
+	if e.mine != nil {
+		return nil, errors.New("he: shares digest made twice")
+	}
+	d, err := digestOf(sets...)
+	if err != nil {
+		return nil, err
+	}
+	e.mine = d
+	return bytes.Clone(d), nil
+}
+
+// compareDigest records peer j's digest b in e.
+func (p *SetupProtocol) compareDigest(e *echo, r transport.Round, j transport.PartyID, b []byte) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	switch {
+	case int(j) < 0 || int(j) >= p.n || j == p.self:
+		return fmt.Errorf("he: shares digest from %d, not a peer of member %d of %d", j, p.self, p.n)
+	case e.mine == nil:
+		return fmt.Errorf("he: shares digest from member %d before this member's own", j)
+	case e.got[j]:
+		p.failed = true
+		return &transport.PartyError{Party: j, Round: r, Err: errors.New("he: second shares digest")}
+	case len(b) != len(e.mine):
+		p.failed = true
+		return &transport.PartyError{Party: j, Round: r, Err: fmt.Errorf("he: shares digest of %d bytes", len(b))}
+	case !bytes.Equal(b, e.mine):
+		p.failed = true
+		return fmt.Errorf("%w: member %d received other setup shares than member %d", ErrKeysDiffer, j, p.self)
+	}
+	e.got[j] = true
+	return nil
 }
 
 // digestOf hashes sets of per-member messages, each length-prefixed.
@@ -651,7 +753,16 @@ func (p *SetupProtocol) GaloisSharesDigest(i int) ([]byte, error) {
 	if _, err := p.galois(i); err != nil {
 		return nil, err
 	}
-	return digestOf(p.pkMsgs, p.galMsgs[i])
+	return p.recordDigest(&p.echoGal[i], p.pkMsgs, p.galMsgs[i])
+}
+
+// CompareGaloisSharesDigest is CompareSharesDigest for the i-th Galois
+// round.
+func (p *SetupProtocol) CompareGaloisSharesDigest(i int, r transport.Round, j transport.PartyID, b []byte) error {
+	if _, err := p.galois(i); err != nil {
+		return err
+	}
+	return p.compareDigest(&p.echoGal[i], r, j, b)
 }
 
 // CheckGaloisShares runs the share check of the i-th Galois key
@@ -671,6 +782,9 @@ func (p *SetupProtocol) CheckGaloisShares(ctx context.Context, party *ss.Party, 
 	}
 	if !p.sharesChecked || !sr.open || p.galChecked[i] {
 		return errors.New("he: Galois share check out of order")
+	}
+	if !p.echoGal[i].agreed(p.self) {
+		return fmt.Errorf("he: Galois share check %d before every member's shares digest agreed (GaloisSharesDigest, CompareGaloisSharesDigest)", i)
 	}
 	for j, b := range p.galMsgs[i] {
 		if b == nil {
