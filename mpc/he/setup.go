@@ -325,7 +325,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	}
 	var party *ss.Party
 	if check {
-		cmp := func(r transport.Round, j transport.PartyID, b []byte) error { return p.CompareSharesDigest(false, r, j, b) }
+		cmp := func(r transport.Round, j transport.PartyID, b []byte) error {
+			return p.CompareSharesDigest(false, r, j, b)
+		}
 		if err := echoWith(roundEcho1, func() ([]byte, error) { return p.SharesDigest(false) }, cmp); err != nil {
 			return nil, nil, err
 		}
@@ -346,7 +348,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 			return nil, nil, err
 		}
 		if check {
-			cmp := func(r transport.Round, j transport.PartyID, b []byte) error { return p.CompareGaloisSharesDigest(i, r, j, b) }
+			cmp := func(r transport.Round, j transport.PartyID, b []byte) error {
+				return p.CompareGaloisSharesDigest(i, r, j, b)
+			}
 			if err := echoWith(roundEchoGKG+transport.Round(i), func() ([]byte, error) { return p.GaloisSharesDigest(i) }, cmp); err != nil {
 				return nil, nil, err
 			}
@@ -362,7 +366,9 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		return nil, nil, err
 	}
 	if check {
-		cmp := func(r transport.Round, j transport.PartyID, b []byte) error { return p.CompareSharesDigest(true, r, j, b) }
+		cmp := func(r transport.Round, j transport.PartyID, b []byte) error {
+			return p.CompareSharesDigest(true, r, j, b)
+		}
 		if err := echoWith(roundEcho2, func() ([]byte, error) { return p.SharesDigest(true) }, cmp); err != nil {
 			return nil, nil, err
 		}

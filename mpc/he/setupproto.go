@@ -53,6 +53,7 @@ import (
 //
 // (The digest and check steps only when the setup runs the checks; each
 // check refuses to run before every peer's digest matched this member's.)
+//
 //	Digest → CheckDigest… → Finish                          (roundDigest)
 //
 // The share checks run only when ShareCheckRuns(n, t) (t ≤ ⌈n/2⌉, see
