@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+
+	"github.com/cohortnet/cohort/mpc/mpctest"
+	"github.com/cohortnet/cohort/mpc/transport"
 )
 
 // BenchmarkOutputPhase times a job's output phase (evaluation is an
@@ -96,4 +99,31 @@ func BenchmarkOutputPhase(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkSetupSecure times a whole committee setup (4 members, t = 3, in
+// one process) at the secure preset with the Galois elements the job
+// circuits use (jobs.HEGaloisElements: the inner-sum rotations of a BGV
+// row), share checks included, as node/jobrun and the demo run it.
+//
+//	go test ./mpc/he -run '^$' -bench SetupSecure -benchtime 1x
+func BenchmarkSetupSecure(b *testing.B) {
+	preset, err := SecurePreset()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var galEls []uint64
+	for _, g := range preset.BGV.GaloisElementsForInnerSum(1, preset.BGV.MaxSlots()/2) {
+		if g != 1 {
+			galEls = append(galEls, g)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		mpctest.MustRun(b, 4, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+			m, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "bench-secure", Threshold: 3, GaloisElements: galEls}, NewMemoryStore())
+			return m, err
+		}, mpctest.Timeout(30*time.Minute))
+	}
+	b.ReportMetric(float64(len(galEls)), "galois-keys")
 }

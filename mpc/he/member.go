@@ -32,6 +32,8 @@ type Member struct {
 	evk    *rlwe.MemEvaluationKeySet
 	tsk    mhe.ShamirSecretShare
 	digest [32]byte
+	// sharesChecked: the setup ran the share checks (ShareCheckRuns).
+	sharesChecked bool
 
 	deviation *Deviation // adversarial tests only (Deviant)
 }
@@ -60,6 +62,14 @@ func (m *Member) EvaluationKeys() *rlwe.MemEvaluationKeySet { return m.evk }
 // KeyDigest is the SHA-256 of the committee's public key material; every
 // member holds the same digest, so it can be published and compared.
 func (m *Member) KeyDigest() [32]byte { return m.digest }
+
+// SharesChecked reports whether the committee's setup checked every
+// member's key shares (ShareCheckRuns: threshold at most ⌈n/2⌉). An
+// unchecked committee's key is exposed to one malicious member through the
+// key test (doc.go, security model); it is part of KeyDigest, so every
+// member holds the same value. Keys stored before the check existed load as
+// unchecked.
+func (m *Member) SharesChecked() bool { return m.sharesChecked }
 
 // GaloisElements lists the automorphisms the committee has keys for.
 func (m *Member) GaloisElements() []uint64 { return append([]uint64(nil), m.galEls...) }
@@ -122,20 +132,29 @@ func storeKey(preset *Preset, committee string, self transport.PartyID) string {
 
 // The stored record is local data written by save; it is still decoded with
 // the bounded codec so that a corrupt or tampered file fails cleanly.
-const recordMagic = "CHK1"
+// recordMagicV1 records (written before the share check) have no
+// shares-checked word and load as unchecked.
+const (
+	recordMagic   = "CHK2"
+	recordMagicV1 = "CHK1"
+)
 
 // record encodes the member's keys for its store in one allocation (the
 // keys take hundreds of megabytes at secure parameters) and returns it with
 // the digest of its public-key region:
 //
 //	magic | committee | self n t | galois elements | threshold share |
-//	key count | (length | block)... ← public-key region, hashed
+//	shares checked (0 or 1) | key count | (length | block)...
+//	└─ public-key region, hashed ──────────────────────────┘
+//
+// The shares-checked word is in the hashed region, so members whose setups
+// disagree on it hold different digests.
 func (m *Member) record() ([]byte, [32]byte) {
 	params := m.preset.RLWE()
 	N := params.N()
 	tskShape := newShape(params).polyQP(m.tsk.Poly)
 	blocks := keyShapes(params, m.pk, m.rlk, m.gks)
-	size := len(recordMagic) + 8 + len(m.committee) + 4*8 + 8*len(m.galEls) + 8 + tskShape.size(N) + 8
+	size := len(recordMagic) + 8 + len(m.committee) + 4*8 + 8*len(m.galEls) + 8 + tskShape.size(N) + 8 + 8
 	for _, b := range blocks {
 		size += 8 + b.shape.size(N)
 	}
@@ -157,6 +176,11 @@ func (m *Member) record() ([]byte, [32]byte) {
 	// the digest equals keyDigest over the whole key region.
 	h := newKeyHash(m.preset, m.committee)
 	hashed := len(buf)
+	checked := uint64(0)
+	if m.sharesChecked {
+		checked = 1
+	}
+	putU64(checked)
 	putU64(uint64(len(blocks)))
 	for _, b := range blocks {
 		putU64(uint64(b.shape.size(N)))
@@ -180,7 +204,7 @@ func LoadMember(ctx context.Context, store KeyStore, preset *Preset, committee s
 		return nil, fmt.Errorf("he: stored committee keys are corrupt: %s", what)
 	}
 	magic := make([]byte, 4)
-	if _, err := r.Read(magic); err != nil || string(magic) != recordMagic {
+	if _, err := r.Read(magic); err != nil || (string(magic) != recordMagic && string(magic) != recordMagicV1) {
 		return bad("magic")
 	}
 	getU64 := func() (uint64, bool) {
@@ -230,6 +254,13 @@ func LoadMember(ctx context.Context, store KeyStore, preset *Preset, committee s
 		return bad("threshold share")
 	}
 	keyStart := len(data) - r.Len()
+	if string(magic) == recordMagic {
+		checked, ok := getU64()
+		if !ok || checked > 1 {
+			return bad("shares-checked flag")
+		}
+		m.sharesChecked = checked == 1
+	}
 	nb, ok := getU64()
 	if !ok || nb != uint64(2+len(m.galEls)) {
 		return bad("key count")

@@ -346,6 +346,11 @@ func TestRunReformExcludesVanishedMember(t *testing.T) {
 	t.Parallel()
 	preset := insecurePreset(t)
 	members, _ := committee(t, preset, 4, 2, nil)
+	for i, m := range members {
+		if !m.SharesChecked() { // 2 of 4 = ⌈4/2⌉: checked
+			t.Fatalf("member %d: a 2-of-4 setup says its shares were not checked", i)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	values := []float64{0.25, -0.5, 0.125}

@@ -1,6 +1,7 @@
 package he
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 
+	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -30,15 +33,27 @@ type SetupConfig struct {
 	// deviation makes this member send wrong setup shares; set only by
 	// this package's adversarial tests.
 	deviation *SetupDeviation
+	// skipShareCheck lets this package's step tests, which drive the
+	// rounds without a network, make keys without CheckShares.
+	skipShareCheck bool
 }
 
-// SetupDeviation is a wrong but consistent setup share (the same to every
-// peer, so the key digests agree), for this package's adversarial tests.
+// SetupDeviation is a wrong setup share, for this package's adversarial
+// tests: consistent (the same to every peer, so the key digests agree)
+// unless it says otherwise.
 type SetupDeviation struct {
 	PublicKeyShare bool // a random polynomial added to the public-key share
-	RelinShare     bool // a random polynomial added to the second relinearisation share
-	GaloisShare    bool // a random polynomial added to the first Galois key share
-	ShamirShare    bool // the Shamir share dealt to the next member off the polynomial
+	// InflatedPublicKeyError adds this much to one coefficient of the
+	// public-key share's error (every limb): a share right but for a large
+	// error, which decodes and passes the key test.
+	InflatedPublicKeyError uint64
+	RelinShareRoundOne     bool // a random polynomial added to a first relinearisation share
+	// EquivocatePublicKeyShare sends the next member a public-key share
+	// other than everyone else's.
+	EquivocatePublicKeyShare bool
+	RelinShare               bool // a random polynomial added to the second relinearisation share
+	GaloisShare              bool // a random polynomial added to the first Galois key share
+	ShamirShare              bool // the Shamir share dealt to the next member off the polynomial
 }
 
 // corrupt adds a fresh uniformly random polynomial to p.
@@ -48,6 +63,50 @@ func corrupt(params rlwe.Parameters, p ring.Poly) {
 	}
 }
 
+// inflate adds v to coefficient 0 of the (Montgomery, NTT-form) share
+// polynomial p in every limb of QP: the share of a member whose error is
+// larger by v.
+func inflate(params rlwe.Parameters, p ringqp.Poly, v uint64) {
+	rq := params.RingQP()
+	rq.IMForm(p, p)
+	rq.INTT(p, p)
+	for j, q := range params.Q() {
+		p.Q.Coeffs[j][0] = (p.Q.Coeffs[j][0] + v%q) % q
+	}
+	for j, q := range params.P() {
+		p.P.Coeffs[j][0] = (p.P.Coeffs[j][0] + v%q) % q
+	}
+	rq.NTT(p, p)
+	rq.MForm(p, p)
+}
+
+// roundSpace gives the setup's share check (an SS job) its own round
+// numbers on the setup's connection: rounds with bit 62 flipped. The
+// setup's, the key test's and node/jobrun's DKG rounds (from 2^40) all lie
+// below 2^62, and the SS engine's main rounds (no lanes) stay below 2^62
+// too, so they map above it; its abort round, all ones, maps to 2^64−1−2^62. Each
+// Recv waits at most the setup's step timeout, so a silent member is
+// named as in the other setup rounds. Close leaves the connection to the
+// setup.
+type roundSpace struct {
+	transport.Conn
+	timeout time.Duration
+}
+
+const shareCheckRounds transport.Round = 1 << 62
+
+func (c roundSpace) Send(ctx context.Context, to transport.PartyID, r transport.Round, p []byte) error {
+	return c.Conn.Send(ctx, to, r^shareCheckRounds, p)
+}
+
+func (c roundSpace) Recv(ctx context.Context, from transport.PartyID, r transport.Round) ([]byte, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.Conn.Recv(rctx, from, r^shareCheckRounds)
+}
+
+func (roundSpace) Close() error { return nil }
+
 // Setup rounds. Galois key shares use roundGKG+i for the i-th element.
 const (
 	roundShamir transport.Round = 1
@@ -55,7 +114,11 @@ const (
 	roundRKG1   transport.Round = 3
 	roundRKG2   transport.Round = 4
 	roundDigest transport.Round = 5
-	roundGKG    transport.Round = 1 << 16
+	roundEcho1  transport.Round = 6 // shares digest before the first share check
+	roundEcho2  transport.Round = 7 // and before the second
+	// roundEchoGKG+i: shares digest before the i-th Galois share check.
+	roundEchoGKG transport.Round = 1 << 17
+	roundGKG     transport.Round = 1 << 16
 )
 
 // SetupStats reports a member's cost of a setup.
@@ -194,7 +257,27 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 			}
 		}
 	}
-	if err := broadcast(roundCKG, p.GenPublicKeyShare); err != nil {
+	if d := cfg.deviation; d != nil && d.EquivocatePublicKeyShare {
+		b, err := p.GenPublicKeyShare()
+		if err != nil {
+			return nil, nil, err
+		}
+		for j := 0; j < n; j++ {
+			if transport.PartyID(j) == self {
+				continue
+			}
+			msg := b
+			if j == (int(self)+1)%n {
+				// Another well-formed share (its error 1 larger) for
+				// one peer alone.
+				msg = bytes.Clone(b)
+				msg[shareHeader]++
+			}
+			if err := send(transport.PartyID(j), roundCKG, msg); err != nil {
+				return nil, nil, err
+			}
+		}
+	} else if err := broadcast(roundCKG, p.GenPublicKeyShare); err != nil {
 		return nil, nil, err
 	}
 	if err := broadcast(roundRKG1, p.GenRelinShareRoundOne); err != nil {
@@ -224,6 +307,37 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	if err := recvAll(roundRKG1, p.AddRelinShareRoundOne); err != nil {
 		return nil, nil, err
 	}
+	// When the threshold allows it (ShareCheckRuns), every member's
+	// public-key and first relinearisation shares are checked in MPC before
+	// anything is derived from them (round two's shares, the key record, the
+	// key test). Otherwise nothing goes into the SS engine: its sharings
+	// would open to fewer than t members.
+	check := p.SharesChecked()
+	// echo compares the members' digests of the shares they received (see
+	// SharesDigest): different digests fail like different keys do.
+	// The protocol records both steps and refuses a check before every
+	// peer's digest matched.
+	echoWith := func(r transport.Round, digest func() ([]byte, error), compare func(r transport.Round, j transport.PartyID, b []byte) error) error {
+		if err := broadcast(r, digest); err != nil {
+			return err
+		}
+		return recvAll(r, func(j transport.PartyID, b []byte) error { return compare(r, j, b) })
+	}
+	var party *ss.Party
+	if check {
+		cmp := func(r transport.Round, j transport.PartyID, b []byte) error {
+			return p.CompareSharesDigest(false, r, j, b)
+		}
+		if err := echoWith(roundEcho1, func() ([]byte, error) { return p.SharesDigest(false) }, cmp); err != nil {
+			return nil, nil, err
+		}
+		if party, err = ss.NewParty(ctx, roundSpace{Conn: conn, timeout: timeout}, ss.Config{Security: ss.Malicious}); err != nil {
+			return nil, nil, fmt.Errorf("he: setup share check: %w", err)
+		}
+		if err := p.CheckShares(ctx, party); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := broadcast(roundRKG2, p.GenRelinShareRoundTwo); err != nil {
 		return nil, nil, err
 	}
@@ -233,12 +347,34 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 		if err := recvAll(roundGKG+transport.Round(i), add); err != nil {
 			return nil, nil, err
 		}
+		if check {
+			cmp := func(r transport.Round, j transport.PartyID, b []byte) error {
+				return p.CompareGaloisSharesDigest(i, r, j, b)
+			}
+			if err := echoWith(roundEchoGKG+transport.Round(i), func() ([]byte, error) { return p.GaloisSharesDigest(i) }, cmp); err != nil {
+				return nil, nil, err
+			}
+			if err := p.CheckGaloisShares(ctx, party, i); err != nil {
+				return nil, nil, err
+			}
+		}
 		if err := p.GenGaloisKey(i); err != nil {
 			return nil, nil, err
 		}
 	}
 	if err := recvAll(roundRKG2, p.AddRelinShareRoundTwo); err != nil {
 		return nil, nil, err
+	}
+	if check {
+		cmp := func(r transport.Round, j transport.PartyID, b []byte) error {
+			return p.CompareSharesDigest(true, r, j, b)
+		}
+		if err := echoWith(roundEcho2, func() ([]byte, error) { return p.SharesDigest(true) }, cmp); err != nil {
+			return nil, nil, err
+		}
+		if err := p.CheckSharesRoundTwo(ctx, party); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := p.GenRelinearizationKey(); err != nil {
 		return nil, nil, err

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortnet/cohort/mpc/mpctest"
+	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -35,7 +37,7 @@ func newSetupSteps(t *testing.T, n, thr int, galEls []uint64) *setupSteps {
 	preset := insecurePreset(t)
 	s := &setupSteps{ps: make([]*SetupProtocol, n)}
 	for i := range s.ps {
-		p, err := NewSetupProtocol(preset, transport.PartyID(i), n, SetupConfig{CommitteeID: stepsCommittee, Threshold: thr, GaloisElements: galEls})
+		p, err := NewSetupProtocol(preset, transport.PartyID(i), n, SetupConfig{CommitteeID: stepsCommittee, Threshold: thr, GaloisElements: galEls, skipShareCheck: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,8 +212,9 @@ func TestSetupStepsHonestNameNobody(t *testing.T) {
 			t.Fatalf("member %d: record does not reload: %v", i, err)
 		}
 	}
+	checkRecordFlag(t, s.ps[0])
 	// Steps out of order or from nobody are plain errors, not blame.
-	p, err := NewSetupProtocol(insecurePreset(t), 0, n, SetupConfig{CommitteeID: stepsCommittee, Threshold: 3})
+	p, err := NewSetupProtocol(insecurePreset(t), 0, n, SetupConfig{CommitteeID: stepsCommittee, Threshold: 3, skipShareCheck: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,4 +464,166 @@ func FuzzSetupAddShareBlame(f *testing.F) {
 			t.Fatalf("want member 1 blamed in round %d, got %v", roundCKG, err)
 		}
 	})
+}
+
+// checkRecordFlag: the shares-checked word of a key record reloads, is part
+// of the key digest, and a value other than 0 or 1 is rejected; a record in
+// the format before the share check (CHK1, no such word) loads as
+// unchecked with the digest it had then.
+func checkRecordFlag(t *testing.T, p *SetupProtocol) {
+	t.Helper()
+	ctx := context.Background()
+	m := p.m
+	key := storeKey(m.preset, stepsCommittee, p.self)
+	load := func(rec []byte) (*Member, error) {
+		store := NewMemoryStore()
+		if err := store.Put(ctx, key, rec); err != nil {
+			t.Fatal(err)
+		}
+		return LoadMember(ctx, store, m.preset, stepsCommittee, p.self)
+	}
+	if m.SharesChecked() {
+		t.Fatal("a step-test setup (checks skipped) says its shares were checked")
+	}
+	unchecked, dU := m.record()
+	m.sharesChecked = true
+	checked, dC := m.record()
+	m.sharesChecked = false
+	if dU == dC {
+		t.Fatal("the shares-checked flag is not part of the key digest")
+	}
+	got, err := load(checked)
+	if err != nil || !got.SharesChecked() || got.KeyDigest() != dC {
+		t.Fatalf("checked record does not reload as checked: %v", err)
+	}
+	// The flag word sits right before the key count: the record's public-key
+	// region starts there.
+	off := len(recordMagic) + 8 + len(stepsCommittee) + 4*8 + 8*len(m.galEls)
+	off += 8 + int(binary.LittleEndian.Uint64(unchecked[off:]))
+	if binary.LittleEndian.Uint64(unchecked[off:]) != 0 || binary.LittleEndian.Uint64(checked[off:]) != 1 {
+		t.Fatal("flag word not where expected")
+	}
+	bad := bytes.Clone(checked)
+	bad[off] = 2
+	if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "shares-checked") {
+		t.Fatalf("flag 2 accepted: %v", err)
+	}
+	v1 := append(append([]byte(recordMagicV1), unchecked[len(recordMagic):off]...), unchecked[off+8:]...)
+	got, err = load(v1)
+	if err != nil || got.SharesChecked() || got.KeyDigest() != keyDigest(m.preset, stepsCommittee, unchecked[off+8:]) {
+		t.Fatalf("CHK1 record does not load as unchecked: %v", err)
+	}
+}
+
+// TestShareCheckNeedsDigestEcho: the step API itself enforces the digest
+// echo. A checked setup's CheckShares refuses to run before this member's
+// shares digest was made and every peer's matched it (a partial echo too);
+// a peer's different digest is ErrKeysDiffer (blaming nobody) and one of the
+// wrong length names that peer; GenRelinShareRoundTwo refuses before the
+// check; with the echo complete the check runs over the network and passes,
+// and the round-two and Galois checks still refuse before their own echoes.
+func TestShareCheckNeedsDigestEcho(t *testing.T) {
+	const n, thr = 3, 2 // t = ⌈n/2⌉: checked
+	preset := insecurePreset(t)
+	newSteps := func() *setupSteps {
+		s := &setupSteps{ps: make([]*SetupProtocol, n)}
+		for i := range s.ps {
+			p, err := NewSetupProtocol(preset, transport.PartyID(i), n, SetupConfig{CommitteeID: stepsCommittee, Threshold: thr, GaloisElements: stepsGalEls})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.SharesChecked() {
+				t.Fatal("a 2-of-3 setup does not run the share check")
+			}
+			s.ps[i] = p
+		}
+		rounds := setupStepRounds()
+		for _, rd := range rounds[:2] { // Shamir, public key
+			for i, err := range s.deliver(t, rd, -1, nil) {
+				if err != nil {
+					t.Fatalf("%s: member %d: %v", rd.name, i, err)
+				}
+			}
+		}
+		// The first relinearisation round and the Galois round, left open.
+		for _, rd := range []setupStepRound{rounds[2], rounds[3]} {
+			rd.open(t, s)
+			for to, p := range s.ps {
+				for j := range s.ps {
+					if j != to {
+						if err := rd.add(p, transport.PartyID(j), s.out[j][to]); err != nil {
+							t.Fatalf("%s: member %d: %v", rd.name, to, err)
+						}
+					}
+				}
+			}
+		}
+		return s
+	}
+	ctx := context.Background()
+	noEcho := func(what string, err error) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), "digest agreed") {
+			t.Fatalf("%s: want a refusal for the missing digest echo, got %v", what, err)
+		}
+	}
+	s := newSteps()
+	p := s.ps[0]
+	noEcho("no digest", p.CheckShares(ctx, nil))
+	if _, err := p.GenRelinShareRoundTwo(); err == nil || !strings.Contains(err.Error(), "checked") {
+		t.Fatalf("round-two share before the check: %v", err)
+	}
+	digests := make([][]byte, n)
+	for i, q := range s.ps {
+		var err error
+		if digests[i], err = q.SharesDigest(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noEcho("own digest only", p.CheckShares(ctx, nil))
+	if err := p.CompareSharesDigest(false, roundEcho1, 1, digests[1]); err != nil {
+		t.Fatal(err)
+	}
+	noEcho("one peer's digest", p.CheckShares(ctx, nil))
+	// A wrong length names the peer; another digest blames nobody.
+	if err := s.ps[1].CompareSharesDigest(false, roundEcho1, 2, digests[2][:5]); len(partyErrors(err)) != 1 || partyErrors(err)[0].Party != 2 || partyErrors(err)[0].Round != roundEcho1 {
+		t.Fatalf("short digest: %v", err)
+	}
+	other := bytes.Clone(digests[0])
+	other[0]++
+	if err := s.ps[2].CompareSharesDigest(false, roundEcho1, 0, other); !errors.Is(err, ErrKeysDiffer) || len(partyErrors(err)) != 0 {
+		t.Fatalf("other digest: %v", err)
+	}
+
+	// A full echo among fresh members: the check runs and passes.
+	s = newSteps()
+	digests = make([][]byte, n)
+	for i, q := range s.ps {
+		var err error
+		if digests[i], err = q.SharesDigest(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, q := range s.ps {
+		for j := range s.ps {
+			if j != i {
+				if err := q.CompareSharesDigest(false, roundEcho1, transport.PartyID(j), digests[j]); err != nil {
+					t.Fatalf("member %d, digest of %d: %v", i, j, err)
+				}
+			}
+		}
+	}
+	mpctest.MustRun(t, n, func(ctx context.Context, conn transport.Conn) (struct{}, error) {
+		party, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious})
+		if err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, s.ps[conn.Self()].CheckShares(ctx, party)
+	}, mpctest.Timeout(3*time.Minute))
+	p = s.ps[0]
+	noEcho("Galois check", p.CheckGaloisShares(ctx, nil, 0))
+	if _, err := p.GenRelinShareRoundTwo(); err != nil {
+		t.Fatal(err)
+	}
+	noEcho("round-two check", p.CheckSharesRoundTwo(ctx, nil))
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func committee(t testing.TB, preset *Preset, n, thr int, galEls []uint64) ([]*Me
 	members := mpctest.MustRun(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
 		m, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "test-committee", Threshold: thr, GaloisElements: galEls}, stores[conn.Self()])
 		return m, err
-	}, mpctest.Timeout(time.Minute))
+	}, mpctest.Timeout(5*time.Minute)) // share checks included; generous under CI load
 	return members, stores
 }
 
@@ -66,6 +67,11 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 			t.Fatalf("member %d has different keys", i)
 		}
 	}
+	for i, m := range members {
+		if m.SharesChecked() { // 3 of 4 > ⌈4/2⌉: unchecked (TestSetupShareCheckGate)
+			t.Fatalf("member %d: a 3-of-4 setup says its shares were checked", i)
+		}
+	}
 	// Keys persist and reload identically.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -73,7 +79,7 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loaded.KeyDigest() != members[2].KeyDigest() {
+	if loaded.KeyDigest() != members[2].KeyDigest() || loaded.SharesChecked() {
 		t.Fatal("reloaded keys differ")
 	}
 	// The CRP halves the record leaves out are re-derived exactly.
@@ -137,21 +143,18 @@ func TestSetupKeySwitchThreshold(t *testing.T) {
 	}
 }
 
-// TestSetupKeyTestCatchesWrongShares: a member sends a wrong but consistent
-// public share (the same to every peer, so the key digests agree), or deals
-// one member a Shamir share off its polynomial (not covered by the digest). The known-answer
+// TestSetupKeyTestCatchesWrongShares: a member deals one member a Shamir
+// share off its polynomial (covered neither by the digest nor by the share
+// check). The known-answer
 // test at the end of setup fails for every member: nobody keeps keys that
-// would make results garbage (or, for a public-key share chosen after the
-// others', keys whose secret only the deviant knows).
+// would make results garbage. (Public-key and first relinearisation shares
+// are named by the share check: TestSetupShareCheckNamesDeviant.)
 func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 	t.Parallel()
 	preset := insecurePreset(t)
 	galEls := preset.RLWE().GaloisElements([]int{1, 4})
 	for name, d := range map[string]SetupDeviation{
-		"public-key": {PublicKeyShare: true},
-		"relin-key":  {RelinShare: true},
-		"galois-key": {GaloisShare: true},
-		"shamir":     {ShamirShare: true},
+		"shamir": {ShamirShare: true},
 	} {
 		const n, thr, dev = 4, 3, 2
 		_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
@@ -161,12 +164,145 @@ func TestSetupKeyTestCatchesWrongShares(t *testing.T) {
 			}
 			m, _, err := Setup(ctx, conn, preset, cfg, NewMemoryStore())
 			return m, err
-		}, mpctest.Timeout(time.Minute))
+		}, mpctest.Timeout(3*time.Minute))
 		for i, err := range errs {
 			if !errors.Is(err, ErrKeyTest) {
 				t.Fatalf("%s: member %d: want ErrKeyTest, got %v", name, i, err)
 			}
 		}
 		t.Logf("%s: %v", name, errs[0])
+	}
+}
+
+// TestSetupShareCheckNamesDeviant: a member whose public-key share is right
+// but for a large error (which decodes, so the key test alone would pass it
+// and leak the key, see doc.go), or whose public-key, first or second
+// relinearisation or Galois share is wrong outright, is named by every member's setup
+// in that share's round, and no member stores a key record.
+func TestSetupShareCheckNamesDeviant(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	for _, tc := range []struct {
+		name  string
+		d     SetupDeviation
+		round transport.Round
+	}{
+		{"inflated public-key error 2^40", SetupDeviation{InflatedPublicKeyError: 1 << 40}, roundCKG},
+		{"public-key", SetupDeviation{PublicKeyShare: true}, roundCKG},
+		{"relin-key round 1", SetupDeviation{RelinShareRoundOne: true}, roundRKG1},
+		{"relin-key round 2", SetupDeviation{RelinShare: true}, roundRKG2},
+		{"galois-key", SetupDeviation{GaloisShare: true}, roundGKG},
+	} {
+		const n, thr, dev = 4, 2, 1 // t = ⌈n/2⌉: the check runs
+		stores := make([]*MemoryStore, n)
+		for i := range stores {
+			stores[i] = NewMemoryStore()
+		}
+		_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+			cfg := SetupConfig{CommitteeID: "sharecheck", Threshold: thr, StepTimeout: 30 * time.Second}
+			if tc.round == roundGKG {
+				cfg.GaloisElements = preset.RLWE().GaloisElements([]int{1})
+			}
+			if conn.Self() == dev {
+				cfg.deviation = &tc.d
+			}
+			m, _, err := Setup(ctx, conn, preset, cfg, stores[conn.Self()])
+			return m, err
+		}, mpctest.Timeout(3*time.Minute))
+		for i, err := range errs {
+			var pe *transport.PartyError
+			if !errors.As(err, &pe) || pe.Party != dev || pe.Round != tc.round {
+				t.Fatalf("%s: member %d: want member %d named in round %d, got %v", tc.name, i, dev, tc.round, err)
+			}
+			if _, err := LoadMember(context.Background(), stores[i], preset, "sharecheck", transport.PartyID(i)); err == nil {
+				t.Fatalf("%s: member %d stored a key record", tc.name, i)
+			}
+		}
+		t.Logf("%s: %v", tc.name, errs[0])
+	}
+}
+
+// TestSetupEquivocationFailsBeforeTheCheck: a member that sends one peer a
+// public-key share other than everyone else's makes the members' digests of
+// the received shares differ, so the setup stops with ErrKeysDiffer (naming
+// nobody: from one member's view the deviant may be anyone) before the
+// share check and before any round-two share is made.
+func TestSetupEquivocationFailsBeforeTheCheck(t *testing.T) {
+	t.Parallel()
+	preset := insecurePreset(t)
+	const n, thr, dev = 3, 2, 0
+	_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+		cfg := SetupConfig{CommitteeID: "equivocate", Threshold: thr, StepTimeout: 30 * time.Second}
+		if conn.Self() == dev {
+			cfg.deviation = &SetupDeviation{EquivocatePublicKeyShare: true}
+		}
+		m, _, err := Setup(ctx, conn, preset, cfg, NewMemoryStore())
+		return m, err
+	}, mpctest.Timeout(2*time.Minute))
+	for i, err := range errs {
+		if !errors.Is(err, ErrKeysDiffer) || !strings.Contains(err.Error(), "other setup shares") {
+			t.Fatalf("member %d: want ErrKeysDiffer over the received shares, got %v", i, err)
+		}
+	}
+}
+
+// shareCheckSpy counts the messages a member sends in the share check's
+// round space (the SS engine's rounds, roundSpace).
+type shareCheckSpy struct {
+	transport.Conn
+	sent *atomic.Int64
+}
+
+func (c shareCheckSpy) Send(ctx context.Context, to transport.PartyID, r transport.Round, p []byte) error {
+	if r&shareCheckRounds != 0 || r == ^shareCheckRounds { // the engine's rounds; its abort round
+
+		c.sent.Add(1)
+	}
+	return c.Conn.Send(ctx, to, r, p)
+}
+
+// TestSetupShareCheckGate: the share check deals every member's secret into
+// the SS engine, whose sharings any ⌊(n−1)/2⌋+1 members open
+// (sharecheck.TestSecretOpensToHonestMajority), so it runs iff t ≤ ⌈n/2⌉.
+// A 3-of-4 setup sends nothing in the SS engine's rounds (no secret is
+// dealt) and records its shares as unchecked; a 2-of-4 setup runs the check
+// (TestSetupShareCheckNamesDeviant shows it names deviants) and records it.
+func TestSetupShareCheckGate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ n, t int }{{3, 2}, {4, 2}, {5, 3}, {9, 5}, {10, 5}} {
+		if !ShareCheckRuns(tc.n, tc.t) || !ShareCheckRuns(tc.n, 1) {
+			t.Fatalf("%d of %d: the check does not run", tc.t, tc.n)
+		}
+		if ShareCheckRuns(tc.n, tc.t+1) {
+			t.Fatalf("%d of %d: the check runs", tc.t+1, tc.n)
+		}
+	}
+	if ShareCheckRuns(2, 1) || ShareCheckRuns(2, 2) {
+		t.Fatal("the check runs for 2 members")
+	}
+	preset := insecurePreset(t)
+	const n, thr = 4, 3
+	var sent atomic.Int64
+	members := mpctest.MustRun(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+		m, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "gate", Threshold: thr}, NewMemoryStore())
+		return m, err
+	}, mpctest.Wrap(func(_ int, c transport.Conn) transport.Conn { return shareCheckSpy{Conn: c, sent: &sent} }), mpctest.Timeout(3*time.Minute))
+	if got := sent.Load(); got != 0 {
+		t.Fatalf("3-of-4 setup sent %d messages in the share check's rounds", got)
+	}
+	for i, m := range members {
+		if m.SharesChecked() {
+			t.Fatalf("member %d: 3-of-4 setup recorded as checked", i)
+		}
+	}
+	p, err := NewSetupProtocol(preset, 0, n, SetupConfig{CommitteeID: "gate", Threshold: thr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CheckShares(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "no share check") {
+		t.Fatalf("CheckShares of a 3-of-4 setup: %v", err)
+	}
+	if p, err = NewSetupProtocol(preset, 0, n, SetupConfig{CommitteeID: "gate", Threshold: 2}); err != nil || !p.SharesChecked() {
+		t.Fatalf("2-of-4 setup: checked %v, %v", p != nil && p.SharesChecked(), err)
 	}
 }

@@ -2,12 +2,17 @@ package he
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
 
+	"github.com/cohortnet/cohort/mpc/he/sharecheck"
+	"github.com/cohortnet/cohort/mpc/ss"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -35,11 +40,38 @@ import (
 //
 //	GenShamirShares → AddShamirShare… → FinishShamir       (roundShamir)
 //	GenPublicKeyShare → AddPublicKeyShare… → GenPublicKey   (roundCKG)
-//	GenRelinShareRoundOne → AddRelinShareRoundOne… →
-//	  GenRelinShareRoundTwo                                (roundRKG1)
-//	GenGaloisShare(i) → AddGaloisShare(i)… → GenGaloisKey(i) (roundGKG+i)
-//	AddRelinShareRoundTwo… → GenRelinearizationKey          (roundRKG2)
+//	GenRelinShareRoundOne → AddRelinShareRoundOne…         (roundRKG1)
+//	SharesDigest(false) → CompareSharesDigest(false)…      (roundEcho1)
+//	CheckShares (an SS job among the members, see below)
+//	GenRelinShareRoundTwo                                  (closes roundRKG1)
+//	GenGaloisShare(i) → AddGaloisShare(i)… →
+//	  GaloisSharesDigest(i) → CompareGaloisSharesDigest(i)… →
+//	  CheckGaloisShares(i) → GenGaloisKey(i)               (roundGKG+i)
+//	AddRelinShareRoundTwo… → SharesDigest(true) →
+//	  CompareSharesDigest(true)… → CheckSharesRoundTwo →
+//	  GenRelinearizationKey                                (roundRKG2)
+//
+// (The digest and check steps only when the setup runs the checks; each
+// check refuses to run before every peer's digest matched this member's.)
+//
 //	Digest → CheckDigest… → Finish                          (roundDigest)
+//
+// The share checks run only when ShareCheckRuns(n, t) (t ≤ ⌈n/2⌉, see
+// there): for a larger threshold they would hand a coalition smaller than t
+// every member's secret, so the setup runs without them, never deals a
+// secret into the SS engine, and its key record says so (SharesChecked).
+// When they run:
+//
+// CheckShares proves, in the committee's malicious-secure SS engine, that
+// every member's public-key share and first-round relinearisation share are
+// well formed with a short witness (mpc/he/sharecheck), before any
+// second-round share leaves (a round-two share multiplies the first round's
+// aggregate, which a rushing member could otherwise choose);
+// CheckSharesRoundTwo does the same for the second round. A member whose
+// shares fail is named (*transport.PartyError for roundCKG, roundRKG1 or
+// roundRKG2), and CheckGaloisShares(i) for each Galois key before
+// GenGaloisKey(i) (roundGKG+i). GenGaloisKey and Digest refuse to run
+// before these passed: no key record, hence no key, exists without them.
 //
 // Finish returns the member and its key record; Setup then runs the
 // known-answer key test over the network before persisting them. A
@@ -76,6 +108,63 @@ type SetupProtocol struct {
 	shamir, pkr, rk1, rk2, dig setupRound
 	gal                        []setupRound
 	record                     []byte
+
+	// Every member's public-key, relinearisation and Galois shares as
+	// received (this member's own as sent), for the share checks; released
+	// once no check needs them.
+	pkMsgs, rk1Msgs, rk2Msgs     [][]byte
+	galMsgs                      [][][]byte // per Galois element
+	sharesChecked, round2Checked bool
+	galChecked                   []bool
+	// check: this setup runs the share checks (ShareCheckRuns, and not
+	// skipped by a step test); recorded in the key record.
+	check bool
+	// The digest echo before each check: echo1 before CheckShares, echo2
+	// before CheckSharesRoundTwo, echoGal[i] before CheckGaloisShares(i).
+	echo1, echo2 echo
+	echoGal      []echo
+}
+
+// echo is one comparison of the members' shares digests: this member's
+// digest and which peers' digests matched it.
+type echo struct {
+	mine []byte
+	got  []bool
+}
+
+// agreed reports whether every peer's digest matched this member's.
+func (e *echo) agreed(self transport.PartyID) bool {
+	if e.mine == nil {
+		return false
+	}
+	for j, ok := range e.got {
+		if !ok && transport.PartyID(j) != self {
+			return false
+		}
+	}
+	return true
+}
+
+// ShareCheckRuns reports whether the setup of an n-member committee with
+// threshold t runs the share checks: iff n ≥ 3 and t ≤ ⌊(n−1)/2⌋+1 = ⌈n/2⌉
+// (sharecheck.MaxThreshold). The checks deal every member's secret into
+// the honest-majority SS engine, whose sharings any ⌊(n−1)/2⌋+1 members can
+// open; with a larger t that coalition is smaller than t and would read the
+// collective secret without deviating, so such a setup runs unchecked (the
+// noise-trust limitation of doc.go applies to it).
+func ShareCheckRuns(n, t int) bool {
+	return n >= 3 && t >= 1 && t <= sharecheck.MaxThreshold(n)
+}
+
+// SharesChecked reports whether this setup runs the share checks (see
+// ShareCheckRuns); the key record and Member.SharesChecked carry it.
+func (p *SetupProtocol) SharesChecked() bool { return p.check }
+
+// errNoCheck is returned by the share-check steps of a setup that runs
+// unchecked.
+func (p *SetupProtocol) errNoCheck() error {
+	return fmt.Errorf("he: no share check for threshold %d of %d members: it would let %d members read the secret (t must be at most %d)",
+		p.cfg.Threshold, p.n, sharecheck.MaxThreshold(p.n), sharecheck.MaxThreshold(p.n))
 }
 
 // setupRound tracks one round's aggregation.
@@ -122,6 +211,18 @@ func NewSetupProtocol(preset *Preset, self transport.PartyID, n int, cfg SetupCo
 		p.gkgCRP[i] = p.gkg.SampleCRP(prng)
 	}
 	p.sk = rlwe.NewKeyGenerator(params).GenSecretKeyNew()
+	p.check = ShareCheckRuns(n, cfg.Threshold) && !cfg.skipShareCheck
+	p.m.sharesChecked = p.check
+	p.pkMsgs, p.rk1Msgs, p.rk2Msgs = make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	p.galMsgs, p.galChecked = make([][][]byte, len(galEls)), make([]bool, len(galEls))
+	p.echo1.got, p.echo2.got = make([]bool, n), make([]bool, n)
+	p.echoGal = make([]echo, len(galEls))
+	for i := range p.echoGal {
+		p.echoGal[i].got = make([]bool, n)
+	}
+	for i := range p.galMsgs {
+		p.galMsgs[i] = make([][]byte, n)
+	}
 
 	newRound := func(r transport.Round, what string) setupRound {
 		return setupRound{r: r, what: what, got: make([]bool, n)}
@@ -260,13 +361,23 @@ func (p *SetupProtocol) GenPublicKeyShare() ([]byte, error) {
 	if d := p.cfg.deviation; d != nil && d.PublicKeyShare {
 		corrupt(p.params, p.ckgShare.Value.Q)
 	}
-	return newShape(p.params).polyQP(p.ckgShare.Value).encode(kindCKG, 0, p.params.N()), nil
+	if d := p.cfg.deviation; d != nil && d.InflatedPublicKeyError != 0 {
+		inflate(p.params, p.ckgShare.Value, d.InflatedPublicKeyError)
+	}
+	b := newShape(p.params).polyQP(p.ckgShare.Value).encode(kindCKG, 0, p.params.N())
+	if p.check { // kept for the share checks only
+		p.pkMsgs[p.self] = b
+	}
+	return b, nil
 }
 
 // AddPublicKeyShare aggregates member j's public-key share.
 func (p *SetupProtocol) AddPublicKeyShare(j transport.PartyID, msg []byte) error {
 	return p.add(&p.pkr, j, msg, func(b []byte) error {
 		_, err := newShape(p.params).polyQP(p.ckgShare.Value).decodeAdd(kindCKG, b, p.params.N())
+		if err == nil && p.check {
+			p.pkMsgs[j] = bytes.Clone(b)
+		}
 		return err
 	})
 }
@@ -290,21 +401,95 @@ func (p *SetupProtocol) GenRelinShareRoundOne() ([]byte, error) {
 	}
 	p.ephSk, p.rkg1, p.rkg2 = p.rkg.AllocateShare()
 	p.rkg.GenShareRoundOne(p.sk, p.rkgCRP, p.ephSk, &p.rkg1)
-	return newShape(p.params).gadget(p.rkg1.GadgetCiphertext).encode(kindRKG1, 0, p.params.N()), nil
+	if d := p.cfg.deviation; d != nil && d.RelinShareRoundOne {
+		corrupt(p.params, p.rkg1.Value[0][0][1].Q)
+	}
+	b := newShape(p.params).gadget(p.rkg1.GadgetCiphertext).encode(kindRKG1, 0, p.params.N())
+	if p.check { // kept for the share checks only
+		p.rk1Msgs[p.self] = b
+	}
+	return b, nil
 }
 
 // AddRelinShareRoundOne aggregates member j's first relinearisation share.
 func (p *SetupProtocol) AddRelinShareRoundOne(j transport.PartyID, msg []byte) error {
 	return p.add(&p.rk1, j, msg, func(b []byte) error {
 		_, err := newShape(p.params).gadget(p.rkg1.GadgetCiphertext).decodeAdd(kindRKG1, b, p.params.N())
+		if err == nil && p.check {
+			p.rk1Msgs[j] = bytes.Clone(b)
+		}
 		return err
 	})
+}
+
+// shareCheckSetup is the statement CheckShares proves for this committee
+// (public: the CRPs and the rounds it reports).
+func (p *SetupProtocol) shareCheckSetup() *sharecheck.Setup {
+	return &sharecheck.Setup{Params: p.params, PKCRP: p.ckgCRP, RKGCRP: &p.rkgCRP, PKRound: roundCKG, RKGRound: roundRKG1}
+}
+
+// CheckShares runs the share check (see SetupProtocol) on party, an SS
+// engine over the committee's connection in malicious mode (ss.NewParty).
+// Every member's public-key share must have been added (GenPublicKey) and
+// every first relinearisation share (AddRelinShareRoundOne); it runs before
+// GenRelinShareRoundTwo.
+func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if !p.check {
+		return p.errNoCheck()
+	}
+	if !p.pkr.closed || !p.rk1.open || p.sharesChecked {
+		return errors.New("he: share check out of order")
+	}
+	if !p.echo1.agreed(p.self) {
+		return errors.New("he: share check before every member's shares digest agreed (SharesDigest, CompareSharesDigest)")
+	}
+	for j, b := range p.rk1Msgs {
+		if b == nil {
+			return fmt.Errorf("he: share check before member %d's relinearisation share", j)
+		}
+	}
+	if party.N() != p.n || party.Self() != int(p.self) {
+		return fmt.Errorf("he: share check on a party %d of %d, member %d of %d", party.Self(), party.N(), p.self, p.n)
+	}
+	su := p.shareCheckSetup()
+	sys, err := su.System()
+	if err != nil {
+		return err
+	}
+	stmts := make([]sharecheck.Statement, p.n)
+	for d := 0; d < p.n; d++ {
+		pk, r1, err := p.decodeChecked(d)
+		if err != nil {
+			return err
+		}
+		if stmts[d], err = su.Statement(pk, &r1); err != nil {
+			return fmt.Errorf("he: share check: member %d: %w", d, err)
+		}
+	}
+	// An honest member's witness is always short (ok); a deviant's is
+	// not, and it is input anyway: the check names its owner.
+	w, _, err := su.Witness(sys, stmts[p.self], p.sk, p.ephSk)
+	if err != nil {
+		return fmt.Errorf("he: share check: %w", err)
+	}
+	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+		p.failed = true
+		return fmt.Errorf("he: setup share check: %w", err)
+	}
+	p.sharesChecked = true
+	return nil
 }
 
 // GenRelinShareRoundTwo closes the first relinearisation round and returns
 // this member's second share, computed from the first round's aggregate, to
 // broadcast.
 func (p *SetupProtocol) GenRelinShareRoundTwo() ([]byte, error) {
+	if p.check && !p.sharesChecked {
+		return nil, errors.New("he: second relinearisation share before the first round's shares were checked (CheckShares)")
+	}
 	if err := p.close(&p.rk1); err != nil {
 		return nil, err
 	}
@@ -315,15 +500,181 @@ func (p *SetupProtocol) GenRelinShareRoundTwo() ([]byte, error) {
 	if d := p.cfg.deviation; d != nil && d.RelinShare {
 		corrupt(p.params, p.rkg2.Value[0][0][0].Q)
 	}
-	return newShape(p.params).gadget(p.rkg2.GadgetCiphertext).encode(kindRKG2, 0, p.params.N()), nil
+	b := newShape(p.params).gadget(p.rkg2.GadgetCiphertext).encode(kindRKG2, 0, p.params.N())
+	if p.check { // kept for the share checks only
+		p.rk2Msgs[p.self] = b
+	}
+	return b, nil
 }
 
 // AddRelinShareRoundTwo aggregates member j's second relinearisation share.
 func (p *SetupProtocol) AddRelinShareRoundTwo(j transport.PartyID, msg []byte) error {
 	return p.add(&p.rk2, j, msg, func(b []byte) error {
 		_, err := newShape(p.params).gadget(p.rkg2.GadgetCiphertext).decodeAdd(kindRKG2, b, p.params.N())
+		if err == nil && p.check {
+			p.rk2Msgs[j] = bytes.Clone(b)
+		}
 		return err
 	})
+}
+
+// CheckSharesRoundTwo runs the share check of the second relinearisation
+// round (sharecheck.Setup.SystemRoundTwo: it re-proves the public-key share
+// and the first round's row-0 h0, binding s and u to those CheckShares
+// proved) on the same party, once every member's second-round share has been
+// added and before GenRelinearizationKey.
+func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if !p.check {
+		return p.errNoCheck()
+	}
+	if !p.sharesChecked || !p.rk2.open || p.round2Checked {
+		return errors.New("he: second-round share check out of order")
+	}
+	if !p.echo2.agreed(p.self) {
+		return errors.New("he: second-round share check before every member's shares digest agreed (SharesDigest, CompareSharesDigest)")
+	}
+	for j, b := range p.rk2Msgs {
+		if b == nil {
+			return fmt.Errorf("he: second-round share check before member %d's share", j)
+		}
+	}
+	su := p.shareCheckSetup()
+	sys, err := su.SystemRoundTwo(&p.rkg1, roundRKG2)
+	if err != nil {
+		return err
+	}
+	stmts := make([]sharecheck.Statement, p.n)
+	for d := 0; d < p.n; d++ {
+		pk, r1, err := p.decodeChecked(d)
+		if err != nil {
+			return err
+		}
+		_, _, r2 := p.rkg.AllocateShare()
+		if _, err := newShape(p.params).gadget(r2.GadgetCiphertext).decodeAdd(kindRKG2, p.rk2Msgs[d], p.params.N()); err != nil {
+			return fmt.Errorf("he: share check: second relinearisation share of member %d: %w", d, err)
+		}
+		if stmts[d], err = su.StatementRoundTwo(pk, &r1, &r2); err != nil {
+			return fmt.Errorf("he: share check: member %d: %w", d, err)
+		}
+	}
+	w, _, err := su.Witness(sys, stmts[p.self], p.sk, p.ephSk)
+	if err != nil {
+		return fmt.Errorf("he: share check: %w", err)
+	}
+	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+		p.failed = true
+		return fmt.Errorf("he: setup share check (round two): %w", err)
+	}
+	p.round2Checked = true
+	p.rk1Msgs, p.rk2Msgs = nil, nil
+	return nil
+}
+
+// SharesDigest returns the SHA-256 of every member's public-key and first
+// relinearisation shares as this member holds them (round two: with the
+// second-round shares too). The setup compares it among the members before
+// each share check: a member that sent different shares to different peers
+// would otherwise have the honest members check different statements, which
+// for n = 2t_ss+1 the check's opening cannot tell from a consistent mix, and
+// the round-two shares would multiply aggregates it chose per peer.
+//
+// It returns this member's digest, to broadcast, and records it: every
+// peer's digest must then match it (CompareSharesDigest) before the check
+// runs, which refuses otherwise.
+func (p *SetupProtocol) SharesDigest(roundTwo bool) ([]byte, error) {
+	e, sets := &p.echo1, [][][]byte{p.pkMsgs, p.rk1Msgs}
+	if roundTwo {
+		e, sets = &p.echo2, append(sets, p.rk2Msgs)
+	}
+	return p.recordDigest(e, sets...)
+}
+
+// CompareSharesDigest compares member j's shares digest (its SharesDigest
+// of the same round) with this member's: a digest of the wrong length is
+// j's fault (*transport.PartyError in round r); a different digest is
+// ErrKeysDiffer, which blames nobody (from one member's view the member
+// that equivocated may be anyone).
+func (p *SetupProtocol) CompareSharesDigest(roundTwo bool, r transport.Round, j transport.PartyID, b []byte) error {
+	e := &p.echo1
+	if roundTwo {
+		e = &p.echo2
+	}
+	return p.compareDigest(e, r, j, b)
+}
+
+// recordDigest computes this member's digest of sets into e.
+func (p *SetupProtocol) recordDigest(e *echo, sets ...[][]byte) ([]byte, error) {
+	if err := p.usable(); err != nil {
+		return nil, err
+	}
+	if e.mine != nil {
+		return nil, errors.New("he: shares digest made twice")
+	}
+	d, err := digestOf(sets...)
+	if err != nil {
+		return nil, err
+	}
+	e.mine = d
+	return bytes.Clone(d), nil
+}
+
+// compareDigest records peer j's digest b in e.
+func (p *SetupProtocol) compareDigest(e *echo, r transport.Round, j transport.PartyID, b []byte) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	switch {
+	case int(j) < 0 || int(j) >= p.n || j == p.self:
+		return fmt.Errorf("he: shares digest from %d, not a peer of member %d of %d", j, p.self, p.n)
+	case e.mine == nil:
+		return fmt.Errorf("he: shares digest from member %d before this member's own", j)
+	case e.got[j]:
+		p.failed = true
+		return &transport.PartyError{Party: j, Round: r, Err: errors.New("he: second shares digest")}
+	case len(b) != len(e.mine):
+		p.failed = true
+		return &transport.PartyError{Party: j, Round: r, Err: fmt.Errorf("he: shares digest of %d bytes", len(b))}
+	case !bytes.Equal(b, e.mine):
+		p.failed = true
+		return fmt.Errorf("%w: member %d received other setup shares than member %d", ErrKeysDiffer, j, p.self)
+	}
+	e.got[j] = true
+	return nil
+}
+
+// digestOf hashes sets of per-member messages, each length-prefixed.
+func digestOf(sets ...[][]byte) ([]byte, error) {
+	h := sha256.New()
+	var l [8]byte
+	for _, set := range sets {
+		for j, b := range set {
+			if b == nil {
+				return nil, fmt.Errorf("he: shares digest before member %d's share", j)
+			}
+			binary.BigEndian.PutUint64(l[:], uint64(len(b)))
+			h.Write(l[:])
+			h.Write(b)
+		}
+	}
+	return h.Sum(nil), nil
+}
+
+// decodeChecked decodes member d's public-key and first relinearisation
+// shares as this member received them.
+func (p *SetupProtocol) decodeChecked(d int) (mhe.PublicKeyGenShare, mhe.RelinearizationKeyGenShare, error) {
+	N := p.params.N()
+	pk := p.ckg.AllocateShare()
+	if _, err := newShape(p.params).polyQP(pk.Value).decodeAdd(kindCKG, p.pkMsgs[d], N); err != nil {
+		return pk, mhe.RelinearizationKeyGenShare{}, fmt.Errorf("he: share check: public-key share of member %d: %w", d, err)
+	}
+	_, r1, _ := p.rkg.AllocateShare()
+	if _, err := newShape(p.params).gadget(r1.GadgetCiphertext).decodeAdd(kindRKG1, p.rk1Msgs[d], N); err != nil {
+		return pk, r1, fmt.Errorf("he: share check: relinearisation share of member %d: %w", d, err)
+	}
+	return pk, r1, nil
 }
 
 // GenRelinearizationKey closes the second relinearisation round and makes
@@ -364,7 +715,11 @@ func (p *SetupProtocol) GenGaloisShare(i int) ([]byte, error) {
 	if d := p.cfg.deviation; d != nil && d.GaloisShare && i == 0 {
 		corrupt(p.params, p.gkgShares[i].Value[0][0][0].Q)
 	}
-	return newShape(p.params).gadget(p.gkgShares[i].GadgetCiphertext).encode(kindGKG, g, p.params.N()), nil
+	b := newShape(p.params).gadget(p.gkgShares[i].GadgetCiphertext).encode(kindGKG, g, p.params.N())
+	if p.check { // kept for the share checks only
+		p.galMsgs[i][p.self] = b
+	}
+	return b, nil
 }
 
 // AddGaloisShare aggregates member j's share of the i-th Galois key; a share
@@ -386,8 +741,89 @@ func (p *SetupProtocol) AddGaloisShare(i int, j transport.PartyID, msg []byte) e
 			return fmt.Errorf("share for Galois element %d, expected %d", tag, g)
 		}
 		_, err = shape.decodeAdd(kindGKG, b, p.params.N())
+		if err == nil && p.check {
+			p.galMsgs[i][j] = bytes.Clone(b)
+		}
 		return err
 	})
+}
+
+// GaloisSharesDigest is SharesDigest for the i-th Galois round: the
+// public-key and i-th Galois shares as this member holds them.
+func (p *SetupProtocol) GaloisSharesDigest(i int) ([]byte, error) {
+	if _, err := p.galois(i); err != nil {
+		return nil, err
+	}
+	return p.recordDigest(&p.echoGal[i], p.pkMsgs, p.galMsgs[i])
+}
+
+// CompareGaloisSharesDigest is CompareSharesDigest for the i-th Galois
+// round.
+func (p *SetupProtocol) CompareGaloisSharesDigest(i int, r transport.Round, j transport.PartyID, b []byte) error {
+	if _, err := p.galois(i); err != nil {
+		return err
+	}
+	return p.compareDigest(&p.echoGal[i], r, j, b)
+}
+
+// CheckGaloisShares runs the share check of the i-th Galois key
+// (sharecheck.Setup.SystemGalois, which re-proves the public-key share to
+// bind s) on party, once every member's share of it has been added and
+// before GenGaloisKey(i).
+func (p *SetupProtocol) CheckGaloisShares(ctx context.Context, party *ss.Party, i int) error {
+	sr, err := p.galois(i)
+	if err != nil {
+		return err
+	}
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if !p.check {
+		return p.errNoCheck()
+	}
+	if !p.sharesChecked || !sr.open || p.galChecked[i] {
+		return errors.New("he: Galois share check out of order")
+	}
+	if !p.echoGal[i].agreed(p.self) {
+		return fmt.Errorf("he: Galois share check %d before every member's shares digest agreed (GaloisSharesDigest, CompareGaloisSharesDigest)", i)
+	}
+	for j, b := range p.galMsgs[i] {
+		if b == nil {
+			return fmt.Errorf("he: Galois share check before member %d's share", j)
+		}
+	}
+	g := p.m.galEls[i]
+	su := p.shareCheckSetup()
+	sys, err := su.SystemGalois(g, p.gkgCRP[i], sr.r)
+	if err != nil {
+		return err
+	}
+	N := p.params.N()
+	stmts := make([]sharecheck.Statement, p.n)
+	for d := 0; d < p.n; d++ {
+		pk, _, err := p.decodeChecked(d)
+		if err != nil {
+			return err
+		}
+		gk := p.gkg.AllocateShare()
+		if _, err := newShape(p.params).gadget(gk.GadgetCiphertext).decodeAdd(kindGKG, p.galMsgs[i][d], N); err != nil {
+			return fmt.Errorf("he: share check: Galois share %d of member %d: %w", g, d, err)
+		}
+		if stmts[d], err = su.StatementGalois(pk, gk); err != nil {
+			return fmt.Errorf("he: share check: member %d: %w", d, err)
+		}
+	}
+	w, _, err := su.Witness(sys, stmts[p.self], p.sk, nil)
+	if err != nil {
+		return fmt.Errorf("he: share check: %w", err)
+	}
+	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+		p.failed = true
+		return fmt.Errorf("he: setup share check (Galois element %d): %w", g, err)
+	}
+	p.galChecked[i] = true
+	p.galMsgs[i] = nil
+	return nil
 }
 
 // GenGaloisKey closes the i-th Galois round and makes that Galois key.
@@ -398,6 +834,9 @@ func (p *SetupProtocol) GenGaloisKey(i int) error {
 	}
 	if i != len(p.m.gks) {
 		return fmt.Errorf("he: Galois key %d made before key %d", i, len(p.m.gks))
+	}
+	if !p.galChecked[i] && p.check {
+		return fmt.Errorf("he: Galois key %d made before its shares were checked (CheckGaloisShares)", i)
 	}
 	if err := p.close(sr); err != nil {
 		return err
@@ -420,9 +859,13 @@ func (p *SetupProtocol) Digest() ([]byte, error) {
 	if !p.shamir.closed || !p.pkr.closed || !p.rk2.closed || len(p.m.gks) != len(p.gal) {
 		return nil, errors.New("he: key digest before every key is made")
 	}
+	if (!p.sharesChecked || !p.round2Checked) && p.check {
+		return nil, errors.New("he: key digest before the setup shares were checked (CheckShares, CheckSharesRoundTwo)")
+	}
 	if err := p.open(&p.dig); err != nil {
 		return nil, err
 	}
+	p.pkMsgs = nil
 	p.m.evk = rlwe.NewMemEvaluationKeySet(p.m.rlk, p.m.gks...)
 	p.record, p.m.digest = p.m.record()
 	return bytes.Clone(p.m.digest[:]), nil

@@ -96,7 +96,11 @@ func SetupCommittee(ctx context.Context, conn transport.Conn, cfg CommitteeConfi
 	if err != nil {
 		return nil, memberFault(blame, fmt.Errorf("HE key setup: %w", err))
 	}
-	fmt.Fprintf(progress, "committee %s: HE keys done in %v (%d bytes sent); BLS DKG\n", cfg.CommitteeID, stats.Duration.Round(time.Millisecond), stats.BytesSent)
+	checked := fmt.Sprintf("shares checked (honest majority: up to %d of %d malicious)", (conn.Parties()-1)/2, conn.Parties())
+	if !member.SharesChecked() {
+		checked = fmt.Sprintf("shares NOT checked (threshold %d > ⌈%d/2⌉)", cfg.Threshold, conn.Parties())
+	}
+	fmt.Fprintf(progress, "committee %s: HE keys done in %v (%d bytes sent), %s; BLS DKG\n", cfg.CommitteeID, stats.Duration.Round(time.Millisecond), stats.BytesSent, checked)
 	share, err := committee.RunDKG(ctx, conn, cfg.LongTerm, cfg.Members, committee.DKGConfig{
 		Threshold:    cfg.Threshold,
 		RoundTimeout: cfg.StepTimeout,

@@ -367,7 +367,10 @@ func (s *Scheduler) setup(ctx context.Context, c *ledgerpb.Committee) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("committee keys ready; confirming", "committee", c.Id)
+	// Whether the HE setup checked every member's key shares (only for a
+	// threshold of at most ⌈n/2⌉; see he.ShareCheckRuns): an unchecked
+	// committee's key is exposed to one malicious member.
+	s.log.Info("committee keys ready; confirming", "committee", c.Id, "he_shares_checked", keys.HE.SharesChecked())
 	return s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
 		p.Msg = &ledgerpb.TxPayload_CommitteeConfirm{CommitteeConfirm: &ledgerpb.CommitteeConfirm{
 			CommitteeId: c.Id, CommitteeKey: ck, HeKeyHash: heHash[:],
