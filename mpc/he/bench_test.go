@@ -101,8 +101,8 @@ func BenchmarkOutputPhase(b *testing.B) {
 	}
 }
 
-// BenchmarkSetupSecure times a whole committee setup (4 members, t = 3, in
-// one process) at the secure preset with the Galois elements the job
+// BenchmarkSetupSecure times a whole committee setup (4 members, t = 2 so
+// that the share check runs — ShareCheckRuns — in one process) at the secure preset with the Galois elements the job
 // circuits use (jobs.HEGaloisElements: the inner-sum rotations of a BGV
 // row), share checks included, as node/jobrun and the demo run it.
 //
@@ -121,7 +121,7 @@ func BenchmarkSetupSecure(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		mpctest.MustRun(b, 4, func(ctx context.Context, conn transport.Conn) (*Member, error) {
-			m, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "bench-secure", Threshold: 3, GaloisElements: galEls}, NewMemoryStore())
+			m, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "bench-secure", Threshold: 2, GaloisElements: galEls}, NewMemoryStore())
 			return m, err
 		}, mpctest.Timeout(30*time.Minute))
 	}
