@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
-	"github.com/cohortnet/cohort/node/sealbox"
 	"github.com/cohortnet/cohort/policies"
 )
 

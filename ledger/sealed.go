@@ -12,7 +12,7 @@ import (
 // Sealed job inputs. A member without a node (HasNode false) supplies an
 // SS job's input slot by posting, with its commitment and range proof, the
 // committee's Shamir shares sealed to each member's sealing key
-// (JobInput.sealed_shares, node/sealbox, AAD from jobrun.SealedShareAAD).
+// (JobInput.sealed_shares, internal/sealbox, AAD from jobrun.SealedShareAAD).
 // The ledger cannot open them: it checks their count and sizes (bounded
 // before anything is kept), that the signer owns the slot and the proof (as
 // for any input), and keeps them in state under sealedin/<job>/<slot> until

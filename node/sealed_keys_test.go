@@ -15,11 +15,11 @@ import (
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
-	"github.com/cohortnet/cohort/node/sealbox"
 	"github.com/cohortnet/cohort/node/supervision"
 	"github.com/cohortnet/cohort/zk"
 )

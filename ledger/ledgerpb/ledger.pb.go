@@ -1844,7 +1844,7 @@ type JobInput struct {
 	// sealed_shares: a provider without a node (SS jobs) posts the committee's
 	// shares here instead of sending them over libp2p: one ciphertext per
 	// committee member in committee order, each sealed to that member's
-	// sealing key (node/sealbox) with AAD binding chain, job, slot and member
+	// sealing key (internal/sealbox) with AAD binding chain, job, slot and member
 	// (jobrun.SealedShareAAD). Empty: the shares travel over libp2p.
 	SealedShares  [][]byte `protobuf:"bytes,6,rep,name=sealed_shares,json=sealedShares,proto3" json:"sealed_shares,omitempty"`
 	unknownFields protoimpl.UnknownFields

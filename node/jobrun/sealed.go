@@ -8,13 +8,13 @@ import (
 
 	"go.dedis.ch/kyber/v3"
 
-	"github.com/cohortnet/cohort/node/sealbox"
+	"github.com/cohortnet/cohort/internal/sealbox"
 )
 
 // Sealed inputs. A provider without a node (a member registered with no
 // peer ID) cannot send its shares over libp2p: it posts them on the ledger
 // with its commitment, each committee member's share message sealed to that
-// member's sealing key (node/sealbox), bound by the AAD to the chain, the
+// member's sealing key (internal/sealbox), bound by the AAD to the chain, the
 // job, the input slot and the member. The ledger bounds and keeps them; a
 // committee member opens its own (CommitteeJob.Sealed) when the job runs.
 // Fewer than t+1 members learn nothing from their shares, as for shares

@@ -12,8 +12,8 @@ import (
 
 	"go.dedis.ch/kyber/v3"
 
+	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/mpc/jobspec"
-	"github.com/cohortnet/cohort/node/sealbox"
 	"github.com/cohortnet/cohort/node/supervision"
 
 	. "github.com/cohortnet/cohort/node/jobrun"

@@ -17,7 +17,7 @@ import (
 	"go.dedis.ch/kyber/v3/encrypt/ecies"
 	"go.dedis.ch/kyber/v3/group/edwards25519"
 
-	"github.com/cohortnet/cohort/node/sealbox"
+	"github.com/cohortnet/cohort/internal/sealbox"
 )
 
 // Limits on untrusted sealed records, checked before anything is allocated
