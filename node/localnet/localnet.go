@@ -466,8 +466,13 @@ func WaitHeight(ctx context.Context, c *client.Client, h int64, timeout time.Dur
 }
 
 // FreePorts finds n consecutive free loopback ports (TCP and UDP).
+//
+// It searches above Linux's default ephemeral range (32768–60999): a port
+// in that range, free when chosen, can be taken by any outgoing connection's
+// source port, or by a TCP self-connect of a peer redialling a stopped node,
+// and the node then fails to restart on it ("address already in use").
 func FreePorts(n int) (int, error) {
-	for base := 41000; base < 60000; base += n + 3 {
+	for base := 61000; base+n <= 65535; base += n + 3 {
 		ok := true
 		for p := base; p < base+n && ok; p++ {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
