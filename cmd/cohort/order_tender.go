@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +53,32 @@ func nextTenderJobID(o *client.Order) string {
 		}
 	}
 	return o.TenderJob + "-tender-2"
+}
+
+// quoteTarget resolves the tender job a quote is for: the job ID given, or
+// the next tender job of forOrder (when given), whose bounds the quote must
+// then respect. It returns the order (nil without forOrder) and the job ID.
+func quoteTarget(ctx context.Context, c *client.Client, forOrder, id string, price, capacity uint64) (*client.Order, string, error) {
+	var o *client.Order
+	if forOrder != "" {
+		var err error
+		if o, err = c.Order(ctx, forOrder); err != nil {
+			return nil, "", err
+		}
+		if o.MaxPrice != 0 && price > o.MaxPrice || capacity > o.Quantity {
+			return nil, "", withExitCode(2, fmt.Errorf("order %s: a quote asks at most %d per unit for at most %d units", o.ID, o.MaxPrice, o.Quantity))
+		}
+		if id == "" {
+			id = nextTenderJobID(o)
+		}
+	}
+	if id == "" {
+		return nil, "", withExitCode(2, errors.New("give the tender job's ID or --order"))
+	}
+	if err := jobspec.CheckID("job id", id); err != nil {
+		return nil, "", withExitCode(2, err)
+	}
+	return o, id, nil
 }
 
 // tenderPolicy is the policy in force, or the default one on a chain
@@ -155,24 +182,9 @@ func sealedQuote(cmd *cobra.Command, home string, apis []string, trustAPI bool, 
 	if len(args) == 1 {
 		id = args[0]
 	}
-	var o *client.Order
-	if forOrder != "" {
-		var err error
-		if o, err = c.Order(ctx, forOrder); err != nil {
-			return err
-		}
-		if o.MaxPrice != 0 && price > o.MaxPrice || capacity > o.Quantity {
-			return withExitCode(2, fmt.Errorf("order %s: a quote asks at most %d per unit for at most %d units", o.ID, o.MaxPrice, o.Quantity))
-		}
-		if id == "" {
-			id = nextTenderJobID(o)
-		}
-	}
-	if id == "" {
-		return withExitCode(2, errors.New("give the tender job's ID or --order"))
-	}
-	if err := jobspec.CheckID("job id", id); err != nil {
-		return withExitCode(2, err)
+	o, id, err := quoteTarget(ctx, c, forOrder, id, price, capacity)
+	if err != nil {
+		return err
 	}
 	keys, err := zk.LoadKeys(zkKeys, zk.CircuitInput)
 	if err != nil {
@@ -380,23 +392,8 @@ it prepares everything but the sealing (which binds the job ID) before the job a
 			if len(args) == 1 {
 				id = args[0]
 			}
-			if forOrder != "" {
-				o, err := c.Order(cmd.Context(), forOrder)
-				if err != nil {
-					return err
-				}
-				if o.MaxPrice != 0 && price > o.MaxPrice || capacity > o.Quantity {
-					return withExitCode(2, fmt.Errorf("order %s: a quote asks at most %d per unit for at most %d units", o.ID, o.MaxPrice, o.Quantity))
-				}
-				if id == "" {
-					id = nextTenderJobID(o)
-				}
-			}
-			if id == "" {
-				return withExitCode(2, errors.New("give the tender job's ID or --order"))
-			}
-			if err := jobspec.CheckID("job id", id); err != nil {
-				return withExitCode(2, err)
+			if _, id, err = quoteTarget(cmd.Context(), c, forOrder, id, price, capacity); err != nil {
+				return err
 			}
 			if j, err := c.Job(cmd.Context(), id); err == nil {
 				// Already on the ledger: the node may have read its inputs.
