@@ -236,3 +236,7 @@ func writeLen(h hash.Hash, b []byte) {
 	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
 	h.Write(b)
 }
+
+// BasePoint is the encoding of the group's base point G (a point of prime
+// order that is nobody's shared point).
+func BasePoint() ([]byte, error) { return suite.Point().Base().MarshalBinary() }

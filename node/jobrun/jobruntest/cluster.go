@@ -196,6 +196,9 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 	for m, k := range c.SealingKeys {
 		pubs[m] = k.Public
 	}
+	// bySlot[i]: every member's sealed share of slot i, as the ledger keeps
+	// them (what members check each other's claims against).
+	bySlot := make([][][]byte, len(spec.Providers))
 	for i, p := range spec.Providers {
 		if !slices.Contains(opts.Sealed, p) {
 			continue
@@ -210,6 +213,7 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 		for m := range shares {
 			sealed[m][i] = shares[m]
 		}
+		bySlot[i] = shares
 	}
 
 	parties, _ := jobrun.SessionParties(spec, jobrun.SessionIO)
@@ -275,7 +279,7 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 			if m >= 0 {
 				roles.Member = &jobrun.MemberRole{Keys: c.Keys[m], Job: jobrun.CommitteeJob{
 					InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
-					Sealed: sealed[m], ChainID: c.ChainID,
+					Sealed: sealed[m], ChainID: c.ChainID, SealedShares: bySlot, SealingKeys: pubs,
 				}}
 				if m < len(c.SealingKeys) {
 					roles.Member.Job.SealingKey = c.SealingKeys[m].Private
