@@ -14,7 +14,7 @@ import (
 // Sealed job inputs. A member without a node (HasNode false) supplies an
 // SS job's input slot by posting, with its commitment and range proof, the
 // committee's Shamir shares sealed to each member's sealing key
-// (JobInput.sealed_shares, internal/sealbox, AAD from jobrun.SealedShareAAD).
+// (JobInput.sealed_shares, internal/sealbox, AAD from internal/sealedinput).
 // The ledger cannot open them: it checks their count and sizes (bounded
 // before anything is kept), that the signer owns the slot and the proof (as
 // for any input), and keeps them in state under sealedin/<job>/<slot> until
@@ -23,13 +23,19 @@ import (
 // once the job is running (App.SealedInput).
 //
 // Blame, and what it rests on:
-//   - A ciphertext that does not open for its member: the committee aborts
-//     naming the slot as culprit (bad-input) and, in the reason, the
-//     member(s) that claim it (node/jobrun agreeInputs). The claim is
-//     unproven — nobody else can open that share — so the ledger records
-//     the culprit without penalising it. A proof of it (the member posts
-//     S = x·R with a Chaum–Pedersen proof that S and its sealing key share
-//     x) is not built.
+//   - A ciphertext that does not open for its member, or opens to no share
+//     of the job: the member proves it (S = x·R with a Chaum–Pedersen proof
+//     that S and its sealing key share x, internal/sealbox), the committee
+//     checks the proof (node/jobrun agreeInputs) and aborts naming the slot
+//     (bad-input) with the proof in JobAbort.sealed_opening. The ledger
+//     checks it against the ciphertext it keeps and the member's genesis
+//     sealing key (checkSealedOpening) and charges the provider
+//     (ratingBadSealedInput). A claim whose proof shows the share opening
+//     well formed convicts the claimant instead (the committee names it
+//     false-input-claim; the ledger charges it ratingFalseSealedClaim); an
+//     abort whose proof does not verify is refused, so a claimant cannot
+//     frame a provider. An abort without a proof is recorded uncharged, as
+//     before.
 //   - Shares that open but whose value does not open the posted commitment
 //     name the slot (commitment-mismatch), as for a libp2p input.
 //   - Shares that all open but are not on one degree-t polynomial fail the
