@@ -207,3 +207,37 @@ func TestCanonicalScalar(t *testing.T) {
 		t.Error("l−1 refused")
 	}
 }
+
+// BenchmarkVerifyOpening: what each committee member pays per claim it
+// checks, and the ledger per job.abort with a sealed opening (a share
+// message of about 80 bytes, as a scalar input's).
+func BenchmarkVerifyOpening(b *testing.B) {
+	x, X := keyPair()
+	c, err := Seal(X, []byte("aad"), make([]byte, 80))
+	if err != nil {
+		b.Fatal(err)
+	}
+	S, proof, err := ProveOpening(x, []byte("aad"), c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, opened, err := VerifyOpening(X, []byte("aad"), c, S, proof); err != nil || !opened {
+			b.Fatal(opened, err)
+		}
+	}
+}
+
+// BenchmarkProveOpening: a claimant's cost per claimed sealed slot.
+func BenchmarkProveOpening(b *testing.B) {
+	x, X := keyPair()
+	c, err := Seal(X, []byte("aad"), make([]byte, 80))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := ProveOpening(x, []byte("aad"), c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
