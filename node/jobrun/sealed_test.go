@@ -188,6 +188,47 @@ func TestSealedBogusProofNamesClaimant(t *testing.T) {
 	}
 }
 
+// TestSealedClaimUncheckedWithoutLedgerData: members given only their own
+// sealed shares (no SealedShares, no SealingKeys) cannot check each other's
+// claims: a claim names the provider unproven, with the claimant in the
+// reason and no evidence for the ledger — for an honest claim and, the
+// weakness the proofs remove, for a lying one alike.
+func TestSealedClaimUncheckedWithoutLedgerData(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec, inputs, _, sealed := sealedTender(t, c)
+	bad := sealed[2]
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{Sealed: sealed, OwnSealedOnly: true, TamperSealed: func(slot string, shares [][]byte) {
+		if slot == bad {
+			shares[1][len(shares[1])-1] ^= 1
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	liar := c.Members[2]
+	lied, err := c.Run(WithFalseClaim(ctx, liar, []int{spec.ProviderIndex(sealed[0])}, false), spec, inputs, RunOptions{Sealed: sealed, OwnSealedOnly: true, Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		for _, tc := range []struct {
+			rep       *RunReport
+			slot      string
+			claimant  string
+			situation string
+		}{{rep, bad, c.Members[1], "honest claim"}, {lied, sealed[0], liar, "false claim"}} {
+			wantFault(t, tc.situation+", member "+m, tc.rep.MemberErrs[m], FaultBadInput, tc.slot)
+			var fe *FaultError
+			errors.As(tc.rep.MemberErrs[m], &fe)
+			if fe.Evidence != nil || !strings.Contains(fe.Reason(), "claimed by "+tc.claimant) {
+				t.Errorf("%s, member %s: reason %q, evidence %+v; want unproven, claimed by %s", tc.situation, m, fe.Reason(), fe.Evidence, tc.claimant)
+			}
+		}
+	}
+}
+
 // TestSealedShareMovedDoesNotOpen: a sealed share opens only for the member,
 // slot, job and chain it was sealed for; a share sealed for another slot
 // (copied by a cheating provider or a replay) names the provider it is

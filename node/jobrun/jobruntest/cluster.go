@@ -125,6 +125,10 @@ type RunOptions struct {
 	// member) before the members read them.
 	Sealed       []string
 	TamperSealed func(slot string, shares [][]byte)
+	// OwnSealedOnly gives each member only its own sealed shares, not every
+	// member's and their sealing keys (CommitteeJob.SealedShares,
+	// SealingKeys): a caller that cannot check claims on sealed shares.
+	OwnSealedOnly bool
 }
 
 // RunReport is everything the parties of one run returned.
@@ -283,6 +287,9 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 				}}
 				if m < len(c.SealingKeys) {
 					roles.Member.Job.SealingKey = c.SealingKeys[m].Private
+				}
+				if opts.OwnSealedOnly {
+					roles.Member.Job.SealedShares, roles.Member.Job.SealingKeys = nil, nil
 				}
 			}
 			if party == spec.Recipient {
