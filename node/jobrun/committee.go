@@ -54,7 +54,8 @@ type CommitteeJob struct {
 	// i as posted on the ledger (JobInput.sealed_shares; a provider without
 	// a node): the member opens it with SealingKey under SealedShareAAD
 	// instead of waiting for the slot's input over libp2p. A share that
-	// does not open is the provider's bad input. Nil or shorter: every
+	// does not open, or is malformed, is the provider's bad input, which
+	// the member proves to the others (sealed.go). Nil or shorter: every
 	// input comes over libp2p.
 	Sealed [][]byte
 	// SealingKey is this member's sealing private key (node/supervision's

@@ -179,7 +179,11 @@ func sealedSlot(job *CommitteeJob, i int) bool {
 func proveSealedClaim(sess *Session, job *CommitteeJob, i int) ([]byte, error) {
 	out := make([]byte, openingBytes)
 	if job.SealingKey == nil || i >= len(job.Sealed) || job.Sealed[i] == nil {
-		return out, nil // a claim on a share this member lacks: unproven, judged as such
+		// A member claims only shares it tried to open (Run refuses
+		// sealed inputs without a key), so only an inconsistent caller
+		// gets here: zeros, which do not verify against a well-formed
+		// ciphertext, so the others name this member.
+		return out, nil
 	}
 	aad := SealedShareAAD(job.ChainID, sess.spec.ID, sess.spec.Providers[i], sess.self)
 	S, proof, err := sealbox.ProveOpening(job.SealingKey, aad, job.Sealed[i])
@@ -235,7 +239,7 @@ func claimHookOf(ctx context.Context, self string) *claimHook {
 	return h
 }
 
-// lie applies a claim hook to this member's status and openings.
+// lieStatus makes this member claim the hook's slots bad (code).
 func (h *claimHook) lieStatus(status []byte, code byte) {
 	for _, i := range h.Claim {
 		if i >= 0 && i < len(status) {
