@@ -126,9 +126,10 @@ func ProveOpening(priv kyber.Scalar, aad, sealed []byte) (S, proof []byte, err e
 // S or proof, or a proof that does not verify; opened false when the
 // proven S does not open the message — or when the message's ephemeral key
 // is not a canonical point of prime order, which no key opens (S and proof
-// are not looked at then); and the message when it opens. sizes: pub and S
-// PointBytes, proof ProofBytes; nothing is allocated before they are
-// checked. Deterministic.
+// are not looked at then); and the message when it opens. S must be
+// PointBytes long and proof ProofBytes, checked before anything else of
+// them is read; pub must be of prime order (CheckPublicKey).
+// Deterministic.
 func VerifyOpening(pub kyber.Point, aad, sealed, S, proof []byte) (msg []byte, opened bool, err error) {
 	if err := CheckPublicKey(pub); err != nil {
 		return nil, false, err
