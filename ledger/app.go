@@ -274,7 +274,7 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 		j, key, terr := checkJobResult(signer, msg.JobResult, st)
 		return checkedResult{job: j, key: key}, terr
 	case *ledgerpb.TxPayload_JobAbort:
-		return checkJobAbort(signer, msg.JobAbort, st)
+		return checkJobAbort(signer, msg.JobAbort, v, st)
 	case *ledgerpb.TxPayload_OrderCreate, *ledgerpb.TxPayload_OrderSign, *ledgerpb.TxPayload_OrderResume,
 		*ledgerpb.TxPayload_OrderTerminate, *ledgerpb.TxPayload_OrderSettle, *ledgerpb.TxPayload_OrderAward:
 		return checkOrderTx(signer, tx.payload, v, st, height)
@@ -494,11 +494,11 @@ func (a *App) deliverTx(b *blockState, raw []byte, d blockTx, v *committedView, 
 		}
 		events = append(events, jobEvent("job", cr.job.Id, JobCompleted))
 	case *ledgerpb.TxPayload_JobAbort:
-		j := checked.(*ledgerpb.Job)
-		if err := applyJobAbort(b, signer, j, msg.JobAbort, height); err != nil {
+		ca := checked.(checkedAbort)
+		if err := applyJobAbort(b, signer, ca, msg.JobAbort, height); err != nil {
 			return nil, err
 		}
-		events = append(events, jobEvent("job", j.Id, JobAborted))
+		events = append(events, jobEvent("job", ca.job.Id, JobAborted))
 	case *ledgerpb.TxPayload_TaskAssign:
 		if err := applyTaskAssign(b, signer, msg.TaskAssign, height); err != nil {
 			return nil, err

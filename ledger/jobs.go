@@ -494,29 +494,55 @@ func applyJobResult(b *blockState, j *ledgerpb.Job, m *ledgerpb.JobResult, heigh
 	return nil
 }
 
-func checkJobAbort(signer string, m *ledgerpb.JobAbort, st stateReader) (*ledgerpb.Job, *TxError) {
+// checkedAbort is a job.abort that passed its checks, with the verdict of
+// its sealed-share proof, if it carries one.
+type checkedAbort struct {
+	job     *ledgerpb.Job
+	verdict *sealedVerdict
+}
+
+func checkJobAbort(signer string, m *ledgerpb.JobAbort, v *committedView, st stateReader) (checkedAbort, *TxError) {
 	j, terr := loadOpenJob(st, m.JobId)
 	if terr != nil {
-		return nil, terr
+		return checkedAbort{}, terr
 	}
 	if m.Reason == "" || len(m.Reason) > maxReasonBytes || len(m.Culprit) > jobspec.MaxNameBytes+1+jobspec.MaxSlotLabelBytes {
-		return nil, txErr(CodeInvalid, "an abort needs a reason of 1 to %d bytes", maxReasonBytes)
+		return checkedAbort{}, txErr(CodeInvalid, "an abort needs a reason of 1 to %d bytes", maxReasonBytes)
 	}
 	var c ledgerpb.Committee
 	if _, err := loadProto(st, keyCommittee(j.CommitteeId), &c); err != nil {
-		return nil, txErr(CodeInvalid, "read state: %v", err)
+		return checkedAbort{}, txErr(CodeInvalid, "read state: %v", err)
 	}
 	if signer != j.Requester && !slices.Contains(c.Members, signer) {
-		return nil, txErr(CodeUnauthorized, "only the requester or the committee can abort job %q", j.Id)
+		return checkedAbort{}, txErr(CodeUnauthorized, "only the requester or the committee can abort job %q", j.Id)
 	}
-	return j, nil
+	out := checkedAbort{job: j}
+	if m.SealedOpening != nil {
+		if out.verdict, terr = checkSealedOpening(j, &c, m.SealedOpening, v, st); terr != nil {
+			return checkedAbort{}, terr
+		}
+	}
+	return out, nil
 }
 
 // applyJobAbort records why a job ended. A culprit named by a committee
-// member is recorded, not penalised: the ledger cannot check the claim.
-func applyJobAbort(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.JobAbort, height int64) error {
+// member is recorded, not penalised: the ledger cannot check the claim —
+// unless the abort carries a sealed-share proof (checkSealedOpening), whose
+// verdict names the culprit and charges it.
+func applyJobAbort(b *blockState, signer string, ca checkedAbort, m *ledgerpb.JobAbort, height int64) error {
+	j := ca.job
 	j.Status, j.AbortReason, j.Culprit = JobAborted, fmt.Sprintf("%s (reported by %s)", m.Reason, signer), m.Culprit
-	return finishJob(b, j, height)
+	if ca.verdict != nil {
+		j.Culprit = ca.verdict.culprit
+		j.AbortReason = fmt.Sprintf("%s (reported by %s; %s)", m.Reason, signer, ca.verdict.why)
+	}
+	if err := finishJob(b, j, height); err != nil {
+		return err
+	}
+	if ca.verdict == nil {
+		return nil
+	}
+	return adjustRating(b, ca.verdict.charged, ca.verdict.rating, ca.verdict.why+": "+j.Id, height)
 }
 
 // abortJobForInvalidInput ends a job whose provider posted an input proof

@@ -75,7 +75,7 @@ func newJobChainNodeless(t *testing.T, replicas int, policy []byte, nodeless ...
 		dk := committee.GenerateLongTermKey()
 		dkgKeys, pubs = append(dkgKeys, dk), append(pubs, dk.Public())
 		g.Members = append(g.Members, GenesisMember{Name: name, Roles: []string{role},
-			AccountKey: k.Public().(ed25519.PublicKey), PeerID: "peer-" + name, DKGKey: dk.Public().Bytes()})
+			AccountKey: k.Public().(ed25519.PublicKey), PeerID: "peer-" + name, DKGKey: dk.Public().Bytes(), SealingKey: testSealingKey(name)})
 	}
 	for _, name := range nodeless {
 		k := deterministicKey("account/" + name)

@@ -25,6 +25,8 @@ const (
 	ratingRejectedRecord    = -20 // a record that breaks its channel's rule set
 	ratingJobParticipation  = 2   // a job completed with the member on its committee
 	ratingJobTimeout        = -25 // a job aborted because the member did not deliver
+	ratingBadSealedInput    = -30 // a sealed input share proven not to open, or malformed
+	ratingFalseSealedClaim  = -30 // a committee member's claim on its sealed share, proven false by its own proof
 	maxRatingHistoryInQuery = 50
 )
 

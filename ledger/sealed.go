@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/cohortnet/cohort/internal/sealbox"
+	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/jobspec"
 )
@@ -12,7 +14,7 @@ import (
 // Sealed job inputs. A member without a node (HasNode false) supplies an
 // SS job's input slot by posting, with its commitment and range proof, the
 // committee's Shamir shares sealed to each member's sealing key
-// (JobInput.sealed_shares, internal/sealbox, AAD from jobrun.SealedShareAAD).
+// (JobInput.sealed_shares, internal/sealbox, AAD from internal/sealedinput).
 // The ledger cannot open them: it checks their count and sizes (bounded
 // before anything is kept), that the signer owns the slot and the proof (as
 // for any input), and keeps them in state under sealedin/<job>/<slot> until
@@ -21,13 +23,19 @@ import (
 // once the job is running (App.SealedInput).
 //
 // Blame, and what it rests on:
-//   - A ciphertext that does not open for its member: the committee aborts
-//     naming the slot as culprit (bad-input) and, in the reason, the
-//     member(s) that claim it (node/jobrun agreeInputs). The claim is
-//     unproven — nobody else can open that share — so the ledger records
-//     the culprit without penalising it. A proof of it (the member posts
-//     S = x·R with a Chaum–Pedersen proof that S and its sealing key share
-//     x) is not built.
+//   - A ciphertext that does not open for its member, or opens to no share
+//     of the job: the member proves it (S = x·R with a Chaum–Pedersen proof
+//     that S and its sealing key share x, internal/sealbox), the committee
+//     checks the proof (node/jobrun agreeInputs) and aborts naming the slot
+//     (bad-input) with the proof in JobAbort.sealed_opening. The ledger
+//     checks it against the ciphertext it keeps and the member's genesis
+//     sealing key (checkSealedOpening) and charges the provider
+//     (ratingBadSealedInput). A claim whose proof shows the share opening
+//     well formed convicts the claimant instead (the committee names it
+//     false-input-claim; the ledger charges it ratingFalseSealedClaim); an
+//     abort whose proof does not verify is refused, so a claimant cannot
+//     frame a provider. An abort without a proof is recorded uncharged, as
+//     before.
 //   - Shares that open but whose value does not open the posted commitment
 //     name the slot (commitment-mismatch), as for a libp2p input.
 //   - Shares that all open but are not on one degree-t polynomial fail the
@@ -142,4 +150,74 @@ func (a *App) SealedInputs(j *ledgerpb.Job, member int) ([][]byte, error) {
 		out[i] = shares[member]
 	}
 	return out, nil
+}
+
+// sealedVerdict is what a verified sealed-share proof convicts: culprit is
+// recorded on the job (a provider slot, or the claimant), charged is the
+// member whose rating moves by rating.
+type sealedVerdict struct {
+	culprit, charged string
+	rating           int64
+	why              string
+}
+
+// checkSealedOpening checks a job.abort's proven opening of a sealed share
+// (internal/sealbox.VerifyOpening) against the ciphertext the ledger keeps
+// for that slot and member and the member's genesis sealing key, and judges
+// the share as the committee does (node/jobrun judgeSealedClaim, through
+// the same internal/sealedinput): it does not open, or opens to no share of
+// the job — the provider is convicted; it opens well formed — the claimant
+// is (only its key makes that proof, and an honest member proves only a bad
+// share). A proof that does not verify is refused: nobody can frame a
+// provider with it. Every field is bounded before use; deterministic.
+func checkSealedOpening(j *ledgerpb.Job, c *ledgerpb.Committee, o *ledgerpb.SealedOpening, v *committedView, st stateReader) (*sealedVerdict, *TxError) {
+	switch {
+	case int64(o.Slot) >= int64(len(j.Providers)):
+		return nil, txErr(CodeInvalid, "sealed opening: slot %d of a job with %d providers", o.Slot, len(j.Providers))
+	case len(o.Point) != sealbox.PointBytes || len(o.Proof) != sealbox.ProofBytes:
+		return nil, txErr(CodeInvalid, "sealed opening: a point of %d bytes and a proof of %d, want %d and %d", len(o.Point), len(o.Proof), sealbox.PointBytes, sealbox.ProofBytes)
+	case len(o.Claimant) > jobspec.MaxNameBytes:
+		return nil, txErr(CodeInvalid, "sealed opening: claimant name of %d bytes", len(o.Claimant))
+	}
+	k := slices.Index(c.Members, o.Claimant)
+	if k < 0 {
+		return nil, txErr(CodeInvalid, "sealed opening: %q is not on committee %s", o.Claimant, c.Id)
+	}
+	slot := j.Providers[o.Slot]
+	var shares ledgerpb.SealedShares
+	found, err := loadProto(st, keySealedInput(j.Id, int(o.Slot)), &shares)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "read state: %v", err)
+	}
+	if !found || len(shares.Shares) != len(c.Members) {
+		return nil, txErr(CodeInvalid, "sealed opening: the input of %s to job %q is not sealed", slot, j.Id)
+	}
+	member := v.members.byName[o.Claimant]
+	if member == nil {
+		return nil, txErr(CodeInvalid, "sealed opening: %q is no member", o.Claimant)
+	}
+	pub, err := sealbox.ParsePublicKey(member.SealingKey)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "sealed opening: %s's sealing key: %v", o.Claimant, err)
+	}
+	spec, err := JobSpec(j, c)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "job %q: %v", j.Id, err)
+	}
+	aad := sealedinput.AAD(v.chainID, j.Id, slot, o.Claimant)
+	msg, opened, err := sealbox.VerifyOpening(pub, aad, shares.Shares[k], o.Point, o.Proof)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "sealed opening by %s of %s's share does not verify: %v", o.Claimant, slot, err)
+	}
+	provider := &sealedVerdict{culprit: slot, charged: jobspec.SlotMember(slot), rating: ratingBadSealedInput}
+	if !opened {
+		provider.why = fmt.Sprintf("%s's sealed share for %s proven not to open", slot, o.Claimant)
+		return provider, nil
+	}
+	if _, err := sealedinput.DecodeShare(msg, sealedinput.Fields(spec)); err != nil {
+		provider.why = fmt.Sprintf("%s's sealed share for %s proven malformed", slot, o.Claimant)
+		return provider, nil
+	}
+	return &sealedVerdict{culprit: o.Claimant, charged: o.Claimant, rating: ratingFalseSealedClaim,
+		why: fmt.Sprintf("%s's claim on its sealed share of %s proven false (it opens well formed)", o.Claimant, slot)}, nil
 }

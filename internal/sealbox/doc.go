@@ -27,6 +27,13 @@
 // Recipient keys outside the prime-order subgroup are refused
 // (CheckPublicKey): what is sealed to a small-order key opens for anyone.
 //
+// Proven openings (opening.go): the recipient can publish S = x·R for one
+// message with a Chaum–Pedersen proof that S and its key share x, bound to
+// the message and its AAD (ProveOpening); anyone then checks the proof and
+// sees whether, and to what, the message opens (VerifyOpening,
+// deterministic). A member's claim that the share sealed to it does not
+// open is thereby proven or refuted, on the committee and on the ledger.
+//
 // Its user is the sealed job input: a member without a node posts its Shamir
 // shares on the ledger, each sealed to one committee member
 // (jobrun.PreparedInput.SealShares, ledger JobInput.sealed_shares).

@@ -48,3 +48,42 @@ func FuzzParsePublicKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerifyOpening: an untrusted message and proven opening (S ‖ proof)
+// never panic, and whatever VerifyOpening accepts tells the truth: it opens
+// to exactly what the key holder's Open gives, or does not open when Open
+// fails. A claimant cannot make the verifier disagree with the key.
+func FuzzVerifyOpening(f *testing.F) {
+	x := suite.Scalar().SetInt64(0x5ea1b0c5)
+	P := suite.Point().Mul(x, nil)
+	aad := []byte("aad")
+	c, err := Seal(P, aad, []byte("seed message"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	S, proof, err := ProveOpening(x, aad, c)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(c, append(S, proof...))
+	bad := bytes.Clone(c)
+	bad[len(bad)-1] ^= 1
+	S, proof, _ = ProveOpening(x, aad, bad)
+	f.Add(bad, append(S, proof...))
+	f.Add(c[:Overhead], make([]byte, PointBytes+ProofBytes))
+	f.Add([]byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, sealed, opening []byte) {
+		if len(sealed) > 1<<16 {
+			return
+		}
+		n := min(len(opening), PointBytes)
+		msg, opened, err := VerifyOpening(P, aad, sealed, opening[:n], opening[n:])
+		if err != nil {
+			return
+		}
+		want, oerr := Open(x, aad, sealed)
+		if opened != (oerr == nil) || opened && !bytes.Equal(msg, want) {
+			t.Fatalf("verified opening says opened=%v, the key says %v", opened, oerr)
+		}
+	})
+}

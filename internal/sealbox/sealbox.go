@@ -85,17 +85,24 @@ func Seal(pub kyber.Point, aad, msg []byte) ([]byte, error) {
 }
 
 // Open decrypts a sealed message with the private key priv, checking aad.
-// It allocates nothing before the length checks pass.
+// It allocates nothing before the length checks pass. A message whose
+// ephemeral key is not the canonical encoding of a point of prime order
+// does not open (Seal never makes one; VerifyOpening judges it the same).
 func Open(priv kyber.Scalar, aad, sealed []byte) ([]byte, error) {
 	if len(sealed) < Overhead {
 		return nil, fmt.Errorf("sealbox: %d bytes is shorter than a sealed message (%d)", len(sealed), Overhead)
 	}
-	R := suite.Point()
-	if err := R.UnmarshalBinary(sealed[:PointBytes]); err != nil || !primeOrder(R) {
+	R, ok := ephemeralKey(sealed)
+	if !ok {
 		return nil, ErrOpen
 	}
-	S := suite.Point().Mul(priv, R)
-	pub := suite.Point().Mul(priv, nil)
+	return openWith(suite.Point().Mul(priv, R), suite.Point().Mul(priv, nil), aad, sealed)
+}
+
+// openWith opens a sealed message (of at least Overhead bytes) with the
+// shared point S, for the recipient key pub: Open's step after S, which
+// VerifyOpening runs with a proven S.
+func openWith(S, pub kyber.Point, aad, sealed []byte) ([]byte, error) {
 	aead, err := newAEAD(S, sealed[:PointBytes], pub)
 	if err != nil {
 		return nil, err

@@ -2032,10 +2032,18 @@ func (x *JobResult) GetSignature() []byte {
 
 // JobAbort ends a job without a result, with the reason on the ledger.
 type JobAbort struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	Culprit       string                 `protobuf:"bytes,3,opt,name=culprit,proto3" json:"culprit,omitempty"` // the member at fault, if one is known
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	JobId   string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Reason  string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Culprit string                 `protobuf:"bytes,3,opt,name=culprit,proto3" json:"culprit,omitempty"` // the member at fault, if one is known
+	// Optional: a committee member's proven opening of its sealed share of
+	// one input slot (internal/sealbox ProveOpening). The ledger checks it
+	// against the ciphertext it keeps (sealedin/<job>/<slot>) and the
+	// claimant's genesis sealing key, refuses the abort if it does not
+	// verify, and charges whom it convicts: the provider if the share does
+	// not open or is malformed, the claimant if it opens well formed. The
+	// culprit is then the convicted party, whatever culprit says.
+	SealedOpening *SealedOpening `protobuf:"bytes,4,opt,name=sealed_opening,json=sealedOpening,proto3" json:"sealed_opening,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2091,6 +2099,82 @@ func (x *JobAbort) GetCulprit() string {
 	return ""
 }
 
+func (x *JobAbort) GetSealedOpening() *SealedOpening {
+	if x != nil {
+		return x.SealedOpening
+	}
+	return nil
+}
+
+// SealedOpening is a proven opening of one sealed input share.
+type SealedOpening struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Slot          uint32                 `protobuf:"varint,1,opt,name=slot,proto3" json:"slot,omitempty"`        // index into Job.providers
+	Claimant      string                 `protobuf:"bytes,2,opt,name=claimant,proto3" json:"claimant,omitempty"` // the committee member the share is sealed to
+	Point         []byte                 `protobuf:"bytes,3,opt,name=point,proto3" json:"point,omitempty"`       // S = x·R, 32 bytes
+	Proof         []byte                 `protobuf:"bytes,4,opt,name=proof,proto3" json:"proof,omitempty"`       // Chaum–Pedersen proof (c ‖ z), 64 bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealedOpening) Reset() {
+	*x = SealedOpening{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealedOpening) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealedOpening) ProtoMessage() {}
+
+func (x *SealedOpening) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealedOpening.ProtoReflect.Descriptor instead.
+func (*SealedOpening) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SealedOpening) GetSlot() uint32 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *SealedOpening) GetClaimant() string {
+	if x != nil {
+		return x.Claimant
+	}
+	return ""
+}
+
+func (x *SealedOpening) GetPoint() []byte {
+	if x != nil {
+		return x.Point
+	}
+	return nil
+}
+
+func (x *SealedOpening) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
 type Job struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2118,7 +2202,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2130,7 +2214,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2143,7 +2227,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{24}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Job) GetId() string {
@@ -2288,7 +2372,7 @@ type JobList struct {
 
 func (x *JobList) Reset() {
 	*x = JobList{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2300,7 +2384,7 @@ func (x *JobList) String() string {
 func (*JobList) ProtoMessage() {}
 
 func (x *JobList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2313,7 +2397,7 @@ func (x *JobList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobList.ProtoReflect.Descriptor instead.
 func (*JobList) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{25}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *JobList) GetJobs() []*Job {
@@ -2339,7 +2423,7 @@ type OrderPartner struct {
 
 func (x *OrderPartner) Reset() {
 	*x = OrderPartner{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2351,7 +2435,7 @@ func (x *OrderPartner) String() string {
 func (*OrderPartner) ProtoMessage() {}
 
 func (x *OrderPartner) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2364,7 +2448,7 @@ func (x *OrderPartner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderPartner.ProtoReflect.Descriptor instead.
 func (*OrderPartner) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{26}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OrderPartner) GetMember() string {
@@ -2423,7 +2507,7 @@ type OrderCreate struct {
 
 func (x *OrderCreate) Reset() {
 	*x = OrderCreate{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2435,7 +2519,7 @@ func (x *OrderCreate) String() string {
 func (*OrderCreate) ProtoMessage() {}
 
 func (x *OrderCreate) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2448,7 +2532,7 @@ func (x *OrderCreate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderCreate.ProtoReflect.Descriptor instead.
 func (*OrderCreate) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{27}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OrderCreate) GetOrderId() string {
@@ -2561,7 +2645,7 @@ type OrderSign struct {
 
 func (x *OrderSign) Reset() {
 	*x = OrderSign{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2573,7 +2657,7 @@ func (x *OrderSign) String() string {
 func (*OrderSign) ProtoMessage() {}
 
 func (x *OrderSign) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2586,7 +2670,7 @@ func (x *OrderSign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSign.ProtoReflect.Descriptor instead.
 func (*OrderSign) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{28}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OrderSign) GetOrderId() string {
@@ -2617,7 +2701,7 @@ type OrderResume struct {
 
 func (x *OrderResume) Reset() {
 	*x = OrderResume{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2713,7 @@ func (x *OrderResume) String() string {
 func (*OrderResume) ProtoMessage() {}
 
 func (x *OrderResume) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +2726,7 @@ func (x *OrderResume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderResume.ProtoReflect.Descriptor instead.
 func (*OrderResume) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{29}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *OrderResume) GetOrderId() string {
@@ -2680,7 +2764,7 @@ type OrderTerminate struct {
 
 func (x *OrderTerminate) Reset() {
 	*x = OrderTerminate{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2692,7 +2776,7 @@ func (x *OrderTerminate) String() string {
 func (*OrderTerminate) ProtoMessage() {}
 
 func (x *OrderTerminate) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2705,7 +2789,7 @@ func (x *OrderTerminate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderTerminate.ProtoReflect.Descriptor instead.
 func (*OrderTerminate) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{30}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OrderTerminate) GetOrderId() string {
@@ -2749,7 +2833,7 @@ type OrderAward struct {
 
 func (x *OrderAward) Reset() {
 	*x = OrderAward{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2761,7 +2845,7 @@ func (x *OrderAward) String() string {
 func (*OrderAward) ProtoMessage() {}
 
 func (x *OrderAward) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2774,7 +2858,7 @@ func (x *OrderAward) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderAward.ProtoReflect.Descriptor instead.
 func (*OrderAward) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{31}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *OrderAward) GetOrderId() string {
@@ -2823,7 +2907,7 @@ type OrderSettle struct {
 
 func (x *OrderSettle) Reset() {
 	*x = OrderSettle{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2835,7 +2919,7 @@ func (x *OrderSettle) String() string {
 func (*OrderSettle) ProtoMessage() {}
 
 func (x *OrderSettle) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2848,7 +2932,7 @@ func (x *OrderSettle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSettle.ProtoReflect.Descriptor instead.
 func (*OrderSettle) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{32}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OrderSettle) GetOrderId() string {
@@ -2874,7 +2958,7 @@ type OrderTransition struct {
 
 func (x *OrderTransition) Reset() {
 	*x = OrderTransition{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2886,7 +2970,7 @@ func (x *OrderTransition) String() string {
 func (*OrderTransition) ProtoMessage() {}
 
 func (x *OrderTransition) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2899,7 +2983,7 @@ func (x *OrderTransition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderTransition.ProtoReflect.Descriptor instead.
 func (*OrderTransition) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{33}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *OrderTransition) GetHeight() int64 {
@@ -2973,7 +3057,7 @@ type Order struct {
 
 func (x *Order) Reset() {
 	*x = Order{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2985,7 +3069,7 @@ func (x *Order) String() string {
 func (*Order) ProtoMessage() {}
 
 func (x *Order) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2998,7 +3082,7 @@ func (x *Order) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Order.ProtoReflect.Descriptor instead.
 func (*Order) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{34}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Order) GetId() string {
@@ -3108,7 +3192,7 @@ type OrderList struct {
 
 func (x *OrderList) Reset() {
 	*x = OrderList{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3120,7 +3204,7 @@ func (x *OrderList) String() string {
 func (*OrderList) ProtoMessage() {}
 
 func (x *OrderList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3133,7 +3217,7 @@ func (x *OrderList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderList.ProtoReflect.Descriptor instead.
 func (*OrderList) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{35}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *OrderList) GetOrders() []*Order {
@@ -3161,7 +3245,7 @@ type PartnerShare struct {
 
 func (x *PartnerShare) Reset() {
 	*x = PartnerShare{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3173,7 +3257,7 @@ func (x *PartnerShare) String() string {
 func (*PartnerShare) ProtoMessage() {}
 
 func (x *PartnerShare) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3186,7 +3270,7 @@ func (x *PartnerShare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartnerShare.ProtoReflect.Descriptor instead.
 func (*PartnerShare) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{36}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PartnerShare) GetMember() string {
@@ -3270,7 +3354,7 @@ type Settlement struct {
 
 func (x *Settlement) Reset() {
 	*x = Settlement{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3282,7 +3366,7 @@ func (x *Settlement) String() string {
 func (*Settlement) ProtoMessage() {}
 
 func (x *Settlement) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3295,7 +3379,7 @@ func (x *Settlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settlement.ProtoReflect.Descriptor instead.
 func (*Settlement) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{37}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Settlement) GetOrderId() string {
@@ -3368,7 +3452,7 @@ type CreditHistory struct {
 
 func (x *CreditHistory) Reset() {
 	*x = CreditHistory{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3380,7 +3464,7 @@ func (x *CreditHistory) String() string {
 func (*CreditHistory) ProtoMessage() {}
 
 func (x *CreditHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3393,7 +3477,7 @@ func (x *CreditHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditHistory.ProtoReflect.Descriptor instead.
 func (*CreditHistory) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{38}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreditHistory) GetCredit() *Credit {
@@ -3434,7 +3518,7 @@ type CreditHistoryEntry struct {
 
 func (x *CreditHistoryEntry) Reset() {
 	*x = CreditHistoryEntry{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3446,7 +3530,7 @@ func (x *CreditHistoryEntry) String() string {
 func (*CreditHistoryEntry) ProtoMessage() {}
 
 func (x *CreditHistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3459,7 +3543,7 @@ func (x *CreditHistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditHistoryEntry.ProtoReflect.Descriptor instead.
 func (*CreditHistoryEntry) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{39}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CreditHistoryEntry) GetEvent() *CreditEvent {
@@ -3657,11 +3741,17 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\tJobResult\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12+\n" +
 	"\x11output_commitment\x18\x02 \x01(\fR\x10outputCommitment\x12\x1c\n" +
-	"\tsignature\x18\x03 \x01(\fR\tsignature\"S\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"\x9b\x01\n" +
 	"\bJobAbort\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
-	"\aculprit\x18\x03 \x01(\tR\aculprit\"\xfb\x04\n" +
+	"\aculprit\x18\x03 \x01(\tR\aculprit\x12F\n" +
+	"\x0esealed_opening\x18\x04 \x01(\v2\x1f.cohort.ledger.v1.SealedOpeningR\rsealedOpening\"k\n" +
+	"\rSealedOpening\x12\x12\n" +
+	"\x04slot\x18\x01 \x01(\rR\x04slot\x12\x1a\n" +
+	"\bclaimant\x18\x02 \x01(\tR\bclaimant\x12\x14\n" +
+	"\x05point\x18\x03 \x01(\fR\x05point\x12\x14\n" +
+	"\x05proof\x18\x04 \x01(\fR\x05proof\"\xfb\x04\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -3803,7 +3893,7 @@ func file_ledger_ledgerpb_ledger_proto_rawDescGZIP() []byte {
 	return file_ledger_ledgerpb_ledger_proto_rawDescData
 }
 
-var file_ledger_ledgerpb_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_ledger_ledgerpb_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_ledger_ledgerpb_ledger_proto_goTypes = []any{
 	(*SignedTx)(nil),           // 0: cohort.ledger.v1.SignedTx
 	(*TxPayload)(nil),          // 1: cohort.ledger.v1.TxPayload
@@ -3829,22 +3919,23 @@ var file_ledger_ledgerpb_ledger_proto_goTypes = []any{
 	(*SealedShares)(nil),       // 21: cohort.ledger.v1.SealedShares
 	(*JobResult)(nil),          // 22: cohort.ledger.v1.JobResult
 	(*JobAbort)(nil),           // 23: cohort.ledger.v1.JobAbort
-	(*Job)(nil),                // 24: cohort.ledger.v1.Job
-	(*JobList)(nil),            // 25: cohort.ledger.v1.JobList
-	(*OrderPartner)(nil),       // 26: cohort.ledger.v1.OrderPartner
-	(*OrderCreate)(nil),        // 27: cohort.ledger.v1.OrderCreate
-	(*OrderSign)(nil),          // 28: cohort.ledger.v1.OrderSign
-	(*OrderResume)(nil),        // 29: cohort.ledger.v1.OrderResume
-	(*OrderTerminate)(nil),     // 30: cohort.ledger.v1.OrderTerminate
-	(*OrderAward)(nil),         // 31: cohort.ledger.v1.OrderAward
-	(*OrderSettle)(nil),        // 32: cohort.ledger.v1.OrderSettle
-	(*OrderTransition)(nil),    // 33: cohort.ledger.v1.OrderTransition
-	(*Order)(nil),              // 34: cohort.ledger.v1.Order
-	(*OrderList)(nil),          // 35: cohort.ledger.v1.OrderList
-	(*PartnerShare)(nil),       // 36: cohort.ledger.v1.PartnerShare
-	(*Settlement)(nil),         // 37: cohort.ledger.v1.Settlement
-	(*CreditHistory)(nil),      // 38: cohort.ledger.v1.CreditHistory
-	(*CreditHistoryEntry)(nil), // 39: cohort.ledger.v1.CreditHistoryEntry
+	(*SealedOpening)(nil),      // 24: cohort.ledger.v1.SealedOpening
+	(*Job)(nil),                // 25: cohort.ledger.v1.Job
+	(*JobList)(nil),            // 26: cohort.ledger.v1.JobList
+	(*OrderPartner)(nil),       // 27: cohort.ledger.v1.OrderPartner
+	(*OrderCreate)(nil),        // 28: cohort.ledger.v1.OrderCreate
+	(*OrderSign)(nil),          // 29: cohort.ledger.v1.OrderSign
+	(*OrderResume)(nil),        // 30: cohort.ledger.v1.OrderResume
+	(*OrderTerminate)(nil),     // 31: cohort.ledger.v1.OrderTerminate
+	(*OrderAward)(nil),         // 32: cohort.ledger.v1.OrderAward
+	(*OrderSettle)(nil),        // 33: cohort.ledger.v1.OrderSettle
+	(*OrderTransition)(nil),    // 34: cohort.ledger.v1.OrderTransition
+	(*Order)(nil),              // 35: cohort.ledger.v1.Order
+	(*OrderList)(nil),          // 36: cohort.ledger.v1.OrderList
+	(*PartnerShare)(nil),       // 37: cohort.ledger.v1.PartnerShare
+	(*Settlement)(nil),         // 38: cohort.ledger.v1.Settlement
+	(*CreditHistory)(nil),      // 39: cohort.ledger.v1.CreditHistory
+	(*CreditHistoryEntry)(nil), // 40: cohort.ledger.v1.CreditHistoryEntry
 }
 var file_ledger_ledgerpb_ledger_proto_depIdxs = []int32{
 	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
@@ -3857,32 +3948,33 @@ var file_ledger_ledgerpb_ledger_proto_depIdxs = []int32{
 	20, // 7: cohort.ledger.v1.TxPayload.job_input:type_name -> cohort.ledger.v1.JobInput
 	22, // 8: cohort.ledger.v1.TxPayload.job_result:type_name -> cohort.ledger.v1.JobResult
 	23, // 9: cohort.ledger.v1.TxPayload.job_abort:type_name -> cohort.ledger.v1.JobAbort
-	27, // 10: cohort.ledger.v1.TxPayload.order_create:type_name -> cohort.ledger.v1.OrderCreate
-	28, // 11: cohort.ledger.v1.TxPayload.order_sign:type_name -> cohort.ledger.v1.OrderSign
-	29, // 12: cohort.ledger.v1.TxPayload.order_resume:type_name -> cohort.ledger.v1.OrderResume
-	30, // 13: cohort.ledger.v1.TxPayload.order_terminate:type_name -> cohort.ledger.v1.OrderTerminate
-	32, // 14: cohort.ledger.v1.TxPayload.order_settle:type_name -> cohort.ledger.v1.OrderSettle
-	31, // 15: cohort.ledger.v1.TxPayload.order_award:type_name -> cohort.ledger.v1.OrderAward
+	28, // 10: cohort.ledger.v1.TxPayload.order_create:type_name -> cohort.ledger.v1.OrderCreate
+	29, // 11: cohort.ledger.v1.TxPayload.order_sign:type_name -> cohort.ledger.v1.OrderSign
+	30, // 12: cohort.ledger.v1.TxPayload.order_resume:type_name -> cohort.ledger.v1.OrderResume
+	31, // 13: cohort.ledger.v1.TxPayload.order_terminate:type_name -> cohort.ledger.v1.OrderTerminate
+	33, // 14: cohort.ledger.v1.TxPayload.order_settle:type_name -> cohort.ledger.v1.OrderSettle
+	32, // 15: cohort.ledger.v1.TxPayload.order_award:type_name -> cohort.ledger.v1.OrderAward
 	4,  // 16: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
 	5,  // 17: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
 	6,  // 18: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
 	12, // 19: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
 	13, // 20: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
 	17, // 21: cohort.ledger.v1.CommitteeList.committees:type_name -> cohort.ledger.v1.Committee
-	24, // 22: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
-	26, // 23: cohort.ledger.v1.OrderCreate.partners:type_name -> cohort.ledger.v1.OrderPartner
-	27, // 24: cohort.ledger.v1.Order.terms:type_name -> cohort.ledger.v1.OrderCreate
-	33, // 25: cohort.ledger.v1.Order.transitions:type_name -> cohort.ledger.v1.OrderTransition
-	34, // 26: cohort.ledger.v1.OrderList.orders:type_name -> cohort.ledger.v1.Order
-	36, // 27: cohort.ledger.v1.Settlement.shares:type_name -> cohort.ledger.v1.PartnerShare
-	12, // 28: cohort.ledger.v1.CreditHistory.credit:type_name -> cohort.ledger.v1.Credit
-	39, // 29: cohort.ledger.v1.CreditHistory.entries:type_name -> cohort.ledger.v1.CreditHistoryEntry
-	13, // 30: cohort.ledger.v1.CreditHistoryEntry.event:type_name -> cohort.ledger.v1.CreditEvent
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	24, // 22: cohort.ledger.v1.JobAbort.sealed_opening:type_name -> cohort.ledger.v1.SealedOpening
+	25, // 23: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
+	27, // 24: cohort.ledger.v1.OrderCreate.partners:type_name -> cohort.ledger.v1.OrderPartner
+	28, // 25: cohort.ledger.v1.Order.terms:type_name -> cohort.ledger.v1.OrderCreate
+	34, // 26: cohort.ledger.v1.Order.transitions:type_name -> cohort.ledger.v1.OrderTransition
+	35, // 27: cohort.ledger.v1.OrderList.orders:type_name -> cohort.ledger.v1.Order
+	37, // 28: cohort.ledger.v1.Settlement.shares:type_name -> cohort.ledger.v1.PartnerShare
+	12, // 29: cohort.ledger.v1.CreditHistory.credit:type_name -> cohort.ledger.v1.Credit
+	40, // 30: cohort.ledger.v1.CreditHistory.entries:type_name -> cohort.ledger.v1.CreditHistoryEntry
+	13, // 31: cohort.ledger.v1.CreditHistoryEntry.event:type_name -> cohort.ledger.v1.CreditEvent
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_ledger_ledgerpb_ledger_proto_init() }
@@ -3914,7 +4006,7 @@ func file_ledger_ledgerpb_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_ledgerpb_ledger_proto_rawDesc), len(file_ledger_ledgerpb_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"go.dedis.ch/kyber/v3"
 
+	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
@@ -53,13 +54,23 @@ type CommitteeJob struct {
 	// i as posted on the ledger (JobInput.sealed_shares; a provider without
 	// a node): the member opens it with SealingKey under SealedShareAAD
 	// instead of waiting for the slot's input over libp2p. A share that
-	// does not open is the provider's bad input. Nil or shorter: every
+	// does not open, or is malformed, is the provider's bad input, which
+	// the member proves to the others (sealed.go). Nil or shorter: every
 	// input comes over libp2p.
 	Sealed [][]byte
 	// SealingKey is this member's sealing private key (node/supervision's
 	// KeyPair.Private) and ChainID the chain's ID, for Sealed.
 	SealingKey kyber.Scalar
 	ChainID    string
+	// SealedShares[i], if not nil, are every member's sealed shares of
+	// provider slot i, in committee order, as the ledger keeps them
+	// (App.SealedInput), and SealingKeys the members' genesis sealing keys
+	// in committee order: with them, every member checks another's proven
+	// claim that its sealed share is bad (sealed.go). Without them a claim
+	// is unchecked. When SealedShares is set, Sealed may be nil: this
+	// member's own shares are taken from it.
+	SealedShares [][][]byte
+	SealingKeys  []kyber.Point
 	// SSSecurity is the SS engine's adversary model. The zero value is
 	// ss.Malicious (DefaultSSSecurity), the mode of every SS job type unless
 	// a benchmark or test asks for ss.SemiHonest.
@@ -158,6 +169,18 @@ func RunCommittee(ctx context.Context, sess *Session, keys *CommitteeKeys, job C
 	if job.InputTimeout <= 0 {
 		job.InputTimeout = 2 * time.Minute
 	}
+	if job.Sealed == nil && job.SealedShares != nil {
+		job.Sealed = make([][]byte, len(job.SealedShares))
+		for i, shares := range job.SealedShares {
+			if shares == nil {
+				continue
+			}
+			if len(shares) != len(spec.Committee) {
+				return nil, fmt.Errorf("jobrun: %d sealed shares of %s for a committee of %d", len(shares), spec.Providers[i], len(spec.Committee))
+			}
+			job.Sealed[i] = shares[me]
+		}
+	}
 	if slices.ContainsFunc(job.Sealed, func(b []byte) bool { return b != nil }) && job.SealingKey == nil {
 		return nil, errors.New("jobrun: the job has sealed inputs and this member has no sealing key")
 	}
@@ -193,8 +216,15 @@ func checkKeys(spec *Spec, keys *CommitteeKeys, me int) error {
 
 // collectInputs receives every provider's input message concurrently until
 // the input deadline and decodes each with decode; it names the providers
-// whose input is missing or malformed.
+// whose input is missing or malformed. The job takes no sealed inputs.
 func collectInputs[T any](ctx context.Context, sess *Session, job CommitteeJob, decode func(i int, chunks [][]byte) (T, error)) ([]T, error) {
+	return collectSealedInputs(ctx, sess, job, decode, nil)
+}
+
+// collectSealedInputs is collectInputs for a job that takes sealed inputs:
+// for a slot sealed on the ledger, it opens this member's share and
+// decodes it with decodeSealed.
+func collectSealedInputs[T any](ctx context.Context, sess *Session, job CommitteeJob, decode func(i int, chunks [][]byte) (T, error), decodeSealed func(i int, msg []byte) (T, error)) ([]T, error) {
 	spec := sess.spec
 	timeout := job.InputTimeout
 	ictx, cancel := context.WithTimeout(ctx, timeout)
@@ -210,10 +240,20 @@ func collectInputs[T any](ctx context.Context, sess *Session, job CommitteeJob, 
 			var b []byte
 			var err error
 			if i < len(job.Sealed) && job.Sealed[i] != nil {
-				if b, err = openSealedInput(sess, job, i); err != nil {
-					kinds[i], errs[i] = FaultBadInput, err
-					return
+				// The rule every member and the ledger check a claim on a
+				// sealed share by (judgeSealedClaim): it opens, and to a
+				// well-formed share.
+				if b, err = openSealedInput(sess, job, i); err == nil {
+					if decodeSealed == nil {
+						err = fmt.Errorf("%w: %s job inputs cannot be sealed", errMalformed, spec.Type)
+					} else {
+						out[i], err = decodeSealed(i, b)
+					}
 				}
+				if err != nil {
+					kinds[i], errs[i] = FaultBadInput, err
+				}
+				return
 			} else if slices.Contains(spec.Nodeless, spec.ProviderNode(i)) {
 				// No session party to wait for (the ledger requires its
 				// sealed shares; a caller that lost them cannot run).
@@ -279,7 +319,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	if spec.Type == Clearing {
 		fields = len(spec.ClearingParams().Prices)
 	}
-	shares, inErr := collectInputs(ctx, sess, job, func(i int, ch [][]byte) (jobs.InputShare, error) {
+	shares, inErr := collectSealedInputs(ctx, sess, job, func(i int, ch [][]byte) (jobs.InputShare, error) {
 		if len(ch) != 1 {
 			return jobs.InputShare{}, fmt.Errorf("%w: %d chunks", errMalformed, len(ch))
 		}
@@ -288,6 +328,8 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 			err = fmt.Errorf("%w: %d fields, want %d", errMalformed, len(s.Fields), fields)
 		}
 		return s, err
+	}, func(_ int, msg []byte) (jobs.InputShare, error) {
+		return sealedinput.DecodeShare(msg, fields)
 	})
 	if inErr != nil && !isFault(inErr) {
 		return nil, inErr
@@ -300,7 +342,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 	defer conn.Close()
 	// Every member needs every input: agree on the faulty providers first,
 	// so that all members abort naming the same ones.
-	if err := agreeInputs(ctx, sess, conn, job.StepTimeout, inErr); err != nil {
+	if err := agreeInputs(ctx, sess, conn, &job, fields, inErr); err != nil {
 		return nil, err
 	}
 
@@ -407,9 +449,13 @@ func isFault(err error) bool {
 }
 
 // agreeInputs has every member broadcast which providers' inputs it lacks
-// (one byte per provider: 0 ok, else the fault kind's code) and returns the
-// union as a FaultError, so the whole committee names the same providers.
-func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, timeout time.Duration, local error) error {
+// (one byte per provider: 0 ok, else the fault kind's code), followed by a
+// proven opening (sealed.go) for each sealed slot it claims, and returns
+// the agreed fault, so the whole committee names the same parties: members
+// whose claims are proven false first (FaultFalseClaim), else the union of
+// the providers claimed, proven or unchecked (inputFault's order). fields is
+// the number of field elements of one input (sealedinput.Fields).
+func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, job *CommitteeJob, fields int, local error) error {
 	spec := sess.spec
 	codes := []FaultKind{"", FaultMissingInput, FaultBadInput, FaultCommitmentMismatch}
 	status := make([]byte, len(spec.Providers))
@@ -425,44 +471,116 @@ func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, timeou
 			}
 		}
 	}
-	if err := transport.Broadcast(ctx, conn, roundInputStatus, status); err != nil {
+	hook := claimHookOf(ctx, sess.self)
+	if hook != nil {
+		hook.lieStatus(status, 2) // codes[2]: bad-input
+	}
+	msg := slices.Clone(status)
+	for _, i := range claimedSlots(status, len(codes)) {
+		if !sealedSlot(job, i) {
+			continue
+		}
+		opening, err := proveSealedClaim(sess, job, i)
+		if err != nil {
+			return err
+		}
+		if hook != nil {
+			hook.bogusOpening(opening)
+		}
+		msg = append(msg, opening...)
+	}
+	if err := transport.Broadcast(ctx, conn, roundInputStatus, msg); err != nil {
 		return memberFault(spec, err)
 	}
-	sctx, cancel := context.WithTimeout(ctx, timeout)
+	sctx, cancel := context.WithTimeout(ctx, job.StepTimeout)
 	defer cancel()
 	all, err := transport.RecvAll(sctx, conn, roundInputStatus)
 	if err != nil {
 		return memberFault(spec, err)
 	}
-	all[conn.Self()] = status
+	all[conn.Self()] = msg
 	kinds := make([]FaultKind, len(spec.Providers))
 	errs := make([]error, len(spec.Providers))
 	// claims[i][k]: the members that reported provider i's input as k.
 	claims := make([]map[FaultKind][]string, len(spec.Providers))
-	for j, st := range all {
-		if len(st) != len(spec.Providers) {
+	// proven[i]: the first proven claim on sealed slot i (member order).
+	proven := make([]*SealedEvidence, len(spec.Providers))
+	var liars []string
+	var liarEvidence *SealedEvidence
+	var liarErr error
+	for j, m := range all {
+		if len(m) < len(spec.Providers) {
 			return fault(spec, FaultMemberDropped, errors.New("malformed input status"), spec.Committee[j])
 		}
-		for i, c := range st {
-			if c == 0 || int(c) >= len(codes) {
-				continue
+		st, rest := m[:len(spec.Providers)], m[len(spec.Providers):]
+		claimed := claimedSlots(st, len(codes))
+		nSealed := 0
+		for _, i := range claimed {
+			if sealedSlot(job, i) {
+				nSealed++
+			}
+		}
+		if len(rest) != nSealed*openingBytes {
+			return fault(spec, FaultMemberDropped, fmt.Errorf("malformed input status: %d bytes of proofs for %d sealed claims", len(rest), nSealed), spec.Committee[j])
+		}
+		for _, i := range claimed {
+			c := st[i]
+			if sealedSlot(job, i) {
+				opening := rest[:openingBytes:openingBytes]
+				rest = rest[openingBytes:]
+				verdict, why := judgeSealedClaim(spec, job, fields, i, j, opening)
+				switch verdict {
+				case claimFalse, claimBadProof:
+					// The claimant, not the provider: its claim on
+					// this slot counts for nothing.
+					liars = append(liars, spec.Committee[j])
+					if liarErr == nil {
+						liarErr = fmt.Errorf("member %s claimed its sealed share of %s bad: %s", spec.Committee[j], spec.Providers[i], why)
+					}
+					if verdict == claimFalse && liarEvidence == nil {
+						liarEvidence = &SealedEvidence{Slot: i, Claimant: spec.Committee[j], Opening: opening}
+					}
+					continue
+				case claimProven:
+					// Whatever code it sent: a sealed share is bad input.
+					c = 2
+					if proven[i] == nil {
+						proven[i] = &SealedEvidence{Slot: i, Claimant: spec.Committee[j], Opening: opening}
+						kinds[i], errs[i] = codes[c], fmt.Errorf("member %s's sealed share of %s: %s", spec.Committee[j], spec.Providers[i], why)
+					}
+				}
 			}
 			if claims[i] == nil {
 				claims[i] = map[FaultKind][]string{}
 			}
 			claims[i][codes[c]] = append(claims[i][codes[c]], spec.Committee[j])
+			if proven[i] != nil {
+				continue // a proven reason stands
+			}
 			if kinds[i] == "" || codes[c] != FaultMissingInput {
 				kinds[i] = codes[c]
 				errs[i] = fmt.Errorf("reported by member %s", spec.Committee[j])
 			}
 		}
 	}
+	if len(liars) > 0 {
+		fe := fault(spec, FaultFalseClaim, liarErr, liars...)
+		fe.Evidence = liarEvidence
+		return fe
+	}
 	agreed := inputFault(spec, kinds, errs)
 	var afe *FaultError
 	if errors.As(agreed, &afe) {
 		for _, p := range afe.Parties {
-			if i := spec.ProviderIndex(p); i >= 0 && claims[i] != nil {
+			i := spec.ProviderIndex(p)
+			if i < 0 {
+				continue
+			}
+			if claims[i] != nil {
 				afe.Claimants = append(afe.Claimants, claims[i][afe.Kind]...)
+			}
+			if afe.Kind == FaultBadInput && proven[i] != nil && (afe.Evidence == nil || i < afe.Evidence.Slot) {
+				afe.Evidence = proven[i]
 			}
 		}
 		slices.Sort(afe.Claimants)

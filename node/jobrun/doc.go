@@ -31,6 +31,13 @@
 //
 // A failed attempt returns a *FaultError naming the parties at fault
 // (FaultError.Reason for job.abort); a retry uses a fresh attempt number.
+// A claim that a provider's input is missing or malformed rests on the
+// claimant's word for an input sent over libp2p (the reason names the
+// claimants), and on a proof for a sealed share: a member proves what its
+// key makes of the share, every member checks it, and a proven bad share
+// names the provider with FaultError.Evidence (for job.abort's
+// sealed_opening, which the ledger checks and charges) while a false or
+// unverifiable claim names the claimant (FaultFalseClaim; sealed.go).
 // The transport sessions of an attempt are described in session.go
 // (SessionID, SessionParties, P2PResolver for the libp2p network).
 //
@@ -52,7 +59,9 @@
 //	member:    keys, _ := LoadCommittee(ctx, store, preset, committeeID, memberIndex)
 //	           out, err := RunCommittee(ctx, sess, keys, CommitteeJob{InputCommitments: fromLedger})
 //	           post the result record (out.OutputCommitment, out.Signature); on a
-//	           *FaultError post job.abort with err.Reason()
+//	           *FaultError post job.abort with err.Reason() (and err.Evidence
+//	           as its sealed_opening when set; CommitteeJob.SealedShares and
+//	           SealingKeys from the ledger let members check sealed claims)
 //	recipient: res, err := ReceiveResult(ctx, sess, RecipientJob{Preset, CommitteeKey, InputCommitments})
 //
 // A provider slot is a party ID, or "party/label" for one of several inputs

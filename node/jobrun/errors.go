@@ -41,6 +41,11 @@ const (
 	// input shares). It names the member that deviated when the engine could
 	// prove it, and nobody otherwise.
 	FaultCheckFailed FaultKind = "mpc-check-failed"
+	// FaultFalseClaim: a committee member claimed its sealed share of an
+	// input bad, and its own proven opening shows the claim false (the
+	// share opens, to a well-formed share) or its proof does not verify
+	// (sealed.go). The claimant is named, not the provider.
+	FaultFalseClaim FaultKind = "false-input-claim"
 )
 
 // FaultError is a job failure that names the parties at fault. The node posts
@@ -49,14 +54,21 @@ type FaultError struct {
 	Job     string
 	Kind    FaultKind
 	Parties []string // party IDs as in the Spec, sorted
-	// Claimants are the committee members whose word an input fault rests
-	// on (agreeInputs: each member that reported a named provider's input
-	// missing, malformed, its sealed share not opening, or not opening its
-	// commitment), sorted. The others cannot check such a claim (a sealed
-	// share opens only for its member; a proof of it is not built), so the
-	// abort names who made it as well as whom it accuses.
+	// Claimants are the committee members that reported a named
+	// provider's input missing, malformed, its sealed share bad, or not
+	// opening its commitment (agreeInputs), sorted. A claim on a libp2p
+	// input rests on the claimant's word (nobody else saw what it
+	// received), so the abort names who made it as well as whom it
+	// accuses; a claim on a sealed share comes with a proof (Evidence).
 	Claimants []string
-	Err       error
+	// Evidence, for a bad-input fault, is a proven claim that the named
+	// provider's sealed share does not open or is malformed; for
+	// FaultFalseClaim, a verifying proof that the claimant's share opens
+	// well formed (nil when the liars' proofs did not verify). The node
+	// puts it in job.abort, where the ledger checks it against the
+	// ciphertext it keeps and charges whom it convicts.
+	Evidence *SealedEvidence
+	Err      error
 }
 
 func (e *FaultError) Error() string {
@@ -72,7 +84,10 @@ func (e *FaultError) Unwrap() error { return e.Err }
 // the members that claimed an input fault.
 func (e *FaultError) Reason() string {
 	r := string(e.Kind) + ": " + strings.Join(e.Parties, ",")
-	if len(e.Claimants) > 0 {
+	switch {
+	case e.Evidence != nil && e.Kind == FaultBadInput:
+		r += " (proven by " + e.Evidence.Claimant + "; claimed by " + strings.Join(e.Claimants, ",") + ")"
+	case len(e.Claimants) > 0:
 		r += " (claimed by " + strings.Join(e.Claimants, ",") + ")"
 	}
 	return r

@@ -1,6 +1,8 @@
 package jobrun
 
 import (
+	"context"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/cohortnet/cohort/mpc/field"
@@ -138,4 +140,12 @@ func ShiftAllocationSalt(msg []byte) ([]byte, error) {
 	one.SetOne()
 	o.Salt.Add(&o.Salt, &one)
 	return encodeChunks(kindAllocation, ch[0], jobs.EncodeOutputShare(o)), nil
+}
+
+// WithFalseClaim makes committee member claim, in the input-status round,
+// that its sealed shares of slots are bad although they are fine, sending
+// an honest proof of its opening (which then shows them fine), or with
+// bogus a made-up shared point (a proof that does not verify).
+func WithFalseClaim(ctx context.Context, member string, slots []int, bogus bool) context.Context {
+	return context.WithValue(ctx, claimHookKey{}, &claimHook{Member: member, Claim: slots, Bogus: bogus})
 }

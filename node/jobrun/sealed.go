@@ -1,14 +1,15 @@
 package jobrun
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.dedis.ch/kyber/v3"
 
 	"github.com/cohortnet/cohort/internal/sealbox"
+	"github.com/cohortnet/cohort/internal/sealedinput"
 )
 
 // Sealed inputs. A provider without a node (a member registered with no
@@ -22,18 +23,42 @@ import (
 // keys stay secret: the ciphertexts stay in the chain's history and the
 // keys are long-term, so t+1 leaked key files open every share ever sealed
 // to the committee (no forward secrecy; ledger/sealed.go).
+//
+// Proven claims. A member whose sealed share does not open, or opens to
+// something that is not a share of the job (sealedinput.DecodeShare),
+// cannot show the share itself to anyone who lacks its key — but it can
+// show what its key makes of it: it attaches to its input status, for each
+// sealed slot it claims, S = x·R and a Chaum–Pedersen proof that S and its
+// sealing key share x (sealbox.ProveOpening). Every member checks every such
+// claim against the ciphertext on the ledger (CommitteeJob.SealedShares) and
+// the claimant's genesis sealing key (CommitteeJob.SealingKeys):
+//   - the proof verifies and the share does not open, or opens malformed:
+//     the provider is named, proven (FaultError.Evidence: what job.abort
+//     carries, for the ledger to check the same way and charge the
+//     provider);
+//   - the proof does not verify, or the share opens to a well-formed share:
+//     the claimant lied, and the committee names it (FaultFalseClaim)
+//     instead of the provider. A verifying proof of a share that opens well
+//     formed is evidence the ledger checks too: only the claimant's key
+//     makes it, and an honest member makes one only for a share that is
+//     bad.
+//
+// Publishing S reveals the claimant's own share of that slot (it opens with
+// S), which the claimant could have revealed anyway: one share of a
+// degree-t sharing says nothing of the input. An honest claimant's share
+// does not open, or is garbage, and reveals nothing.
+//
+// Without SealedShares and SealingKeys (a caller that does not pass them),
+// a claim cannot be checked: it names the provider unproven, with the
+// claimants in the reason, as before proofs existed. All members of a
+// committee run the same node code, so they agree on which rule applies.
 
 // SealedShareAAD is the associated data that binds the sealed share of
 // input slot to committee member of job on chain: a ciphertext moved to
-// another chain, job, slot or member does not open.
+// another chain, job, slot or member does not open
+// (internal/sealedinput.AAD, which the ledger uses too).
 func SealedShareAAD(chainID, jobID, slot, member string) []byte {
-	h := sha256.New()
-	h.Write([]byte("cohort/jobrun/sealed-input/v1\x00"))
-	for _, s := range []string{chainID, jobID, slot, member} {
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
-		h.Write([]byte(s))
-	}
-	return h.Sum(nil)
+	return sealedinput.AAD(chainID, jobID, slot, member)
 }
 
 // SealShares seals an SS input's share messages, one per committee member
@@ -101,4 +126,145 @@ func (p *PreparedInput) Rebind(spec *Spec) error {
 	}
 	p.Index = idx
 	return nil
+}
+
+// openingBytes is one proven opening in an input-status message: S ‖ proof.
+const openingBytes = sealbox.PointBytes + sealbox.ProofBytes
+
+// SealedEvidence is a proven claim about a sealed share: committee member
+// Claimant's shared point and proof (Opening = S ‖ proof, 96 bytes; all
+// zero for a ciphertext whose ephemeral key is publicly invalid) for its
+// sealed share of provider slot Slot (an index into Spec.Providers). The
+// ledger's job.abort carries it (JobAbort.sealed_opening) and checks it
+// against the ciphertext it keeps.
+type SealedEvidence struct {
+	Slot     int
+	Claimant string
+	Opening  []byte
+}
+
+// Point is the evidence's shared point S.
+func (e *SealedEvidence) Point() []byte { return e.Opening[:sealbox.PointBytes] }
+
+// Proof is the evidence's Chaum–Pedersen proof.
+func (e *SealedEvidence) Proof() []byte { return e.Opening[sealbox.PointBytes:] }
+
+// claimVerdict is what a member makes of another's claim on a sealed slot.
+type claimVerdict int
+
+const (
+	// claimUnchecked: the ciphertext or the claimant's key is not known
+	// here (the caller passed no SealedShares or SealingKeys).
+	claimUnchecked claimVerdict = iota
+	// claimProven: the proof verifies; the share does not open, or opens
+	// malformed.
+	claimProven
+	// claimFalse: the proof verifies and the share opens well formed.
+	claimFalse
+	// claimBadProof: the proof does not verify.
+	claimBadProof
+)
+
+// sealedSlot reports whether provider slot i's input is sealed on the
+// ledger (every member knows: it is in the committed state they all read).
+func sealedSlot(job *CommitteeJob, i int) bool {
+	if i < len(job.SealedShares) {
+		return job.SealedShares[i] != nil
+	}
+	return i < len(job.Sealed) && job.Sealed[i] != nil
+}
+
+// proveSealedClaim is this member's proven opening of its sealed share of
+// slot i (zeros when the ciphertext is publicly invalid: nothing to prove).
+func proveSealedClaim(sess *Session, job *CommitteeJob, i int) ([]byte, error) {
+	out := make([]byte, openingBytes)
+	if job.SealingKey == nil || i >= len(job.Sealed) || job.Sealed[i] == nil {
+		// A member claims only shares it tried to open (Run refuses
+		// sealed inputs without a key), so only an inconsistent caller
+		// gets here: zeros, which do not verify against a well-formed
+		// ciphertext, so the others name this member.
+		return out, nil
+	}
+	aad := SealedShareAAD(job.ChainID, sess.spec.ID, sess.spec.Providers[i], sess.self)
+	S, proof, err := sealbox.ProveOpening(job.SealingKey, aad, job.Sealed[i])
+	if err != nil {
+		return nil, fmt.Errorf("jobrun: prove the opening of the sealed share of %s: %w", sess.spec.Providers[i], err)
+	}
+	if S != nil {
+		copy(out, S)
+		copy(out[sealbox.PointBytes:], proof)
+	}
+	return out, nil
+}
+
+// judgeSealedClaim checks member j's proven opening of its sealed share of
+// slot i. Deterministic: every member, and the ledger (checkJobAbort), reach
+// the same verdict from the same bytes.
+func judgeSealedClaim(spec *Spec, job *CommitteeJob, fields, i, j int, opening []byte) (claimVerdict, string) {
+	if i >= len(job.SealedShares) || j >= len(job.SealedShares[i]) || len(job.SealingKeys) != len(spec.Committee) || job.SealingKeys[j] == nil {
+		return claimUnchecked, "unchecked: no ciphertext or key to check it against"
+	}
+	aad := SealedShareAAD(job.ChainID, spec.ID, spec.Providers[i], spec.Committee[j])
+	msg, opened, err := sealbox.VerifyOpening(job.SealingKeys[j], aad, job.SealedShares[i][j], opening[:sealbox.PointBytes], opening[sealbox.PointBytes:])
+	switch {
+	case err != nil:
+		return claimBadProof, fmt.Sprintf("its opening proof does not verify: %v", err)
+	case !opened:
+		return claimProven, "proven not to open"
+	}
+	if _, err := sealedinput.DecodeShare(msg, fields); err != nil {
+		return claimProven, fmt.Sprintf("proven malformed: %v", err)
+	}
+	return claimFalse, "its proven share opens and is well formed"
+}
+
+// claimHook is a test-only deviation of a committee member in agreeInputs:
+// the member claims slots Claim bad although its shares of them are fine,
+// and with Bogus sends a made-up shared point for every claim of a sealed
+// slot. Only export_test.go attaches one (to a context; the key type is
+// unexported), so no deployment can.
+type claimHook struct {
+	Member string
+	Claim  []int
+	Bogus  bool
+}
+
+type claimHookKey struct{}
+
+func claimHookOf(ctx context.Context, self string) *claimHook {
+	h, _ := ctx.Value(claimHookKey{}).(*claimHook)
+	if h == nil || h.Member != self {
+		return nil
+	}
+	return h
+}
+
+// lieStatus makes this member claim the hook's slots bad (code).
+func (h *claimHook) lieStatus(status []byte, code byte) {
+	for _, i := range h.Claim {
+		if i >= 0 && i < len(status) {
+			status[i] = code
+		}
+	}
+}
+
+// bogusOpening replaces a proven opening's S by another point of prime
+// order (the base point), keeping the proof: a claimant making up S.
+func (h *claimHook) bogusOpening(opening []byte) {
+	if !h.Bogus {
+		return
+	}
+	g, _ := sealbox.BasePoint()
+	copy(opening, g)
+}
+
+// claimedSlots lists the slots a status claims (a known non-zero code).
+func claimedSlots(status []byte, codes int) []int {
+	var out []int
+	for i, c := range status {
+		if c != 0 && int(c) < codes {
+			out = append(out, i)
+		}
+	}
+	return slices.Clip(out)
 }

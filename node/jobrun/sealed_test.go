@@ -66,18 +66,20 @@ func TestTenderSealedQuotes(t *testing.T) {
 
 // TestSealedShareNotOpeningNamesProvider: one member's sealed share of a
 // slot that does not open (a flipped bit; the ledger cannot tell) makes the
-// whole committee abort naming that slot, as a malformed libp2p share does,
-// and naming the member that claims it (its claim is unproven: the abort
-// reason says whose word it is).
+// whole committee abort naming that slot, proven: the claimant's opening
+// proof (the evidence job.abort carries) verifies against the ciphertext the
+// ledger keeps and shows the share does not open.
 func TestSealedShareNotOpeningNamesProvider(t *testing.T) {
 	c := testCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	spec, inputs, _, sealed := sealedTender(t, c)
 	bad := sealed[2] // q2/price
+	var posted [][]byte
 	rep, err := c.Run(ctx, spec, inputs, RunOptions{Sealed: sealed, TamperSealed: func(slot string, shares [][]byte) {
 		if slot == bad {
 			shares[1][len(shares[1])-1] ^= 1
+			posted = shares
 		}
 	}})
 	if err != nil {
@@ -87,12 +89,143 @@ func TestSealedShareNotOpeningNamesProvider(t *testing.T) {
 		wantFault(t, "member "+m, rep.MemberErrs[m], FaultBadInput, bad)
 		var fe *FaultError
 		errors.As(rep.MemberErrs[m], &fe)
-		if !slices.Equal(fe.Claimants, []string{c.Members[1]}) || !strings.Contains(fe.Reason(), "claimed by "+c.Members[1]) {
-			t.Errorf("member %s: claimants %v, reason %q; want %s", m, fe.Claimants, fe.Reason(), c.Members[1])
+		if !slices.Equal(fe.Claimants, []string{c.Members[1]}) || !strings.Contains(fe.Reason(), "proven by "+c.Members[1]) {
+			t.Errorf("member %s: claimants %v, reason %q; want proven by %s", m, fe.Claimants, fe.Reason(), c.Members[1])
+		}
+		ev := fe.Evidence
+		if ev == nil || ev.Claimant != c.Members[1] || spec.Providers[ev.Slot] != bad {
+			t.Fatalf("member %s: evidence %+v, want %s's on %s", m, ev, c.Members[1], bad)
+		}
+		aad := SealedShareAAD(c.ChainID, spec.ID, bad, c.Members[1])
+		if _, opened, err := sealbox.VerifyOpening(c.SealingKeys[1].Public, aad, posted[1], ev.Point(), ev.Proof()); err != nil || opened {
+			t.Fatalf("member %s: the evidence checks as opened=%v, %v; want proven not opening", m, opened, err)
 		}
 	}
 	if rep.Result != nil {
 		t.Fatal("the demander got a result of an aborted job")
+	}
+}
+
+// TestSealedShareMalformedProven: a provider that seals share messages
+// that open but are no share of the job (truncated) is named, proven: every
+// member's proven opening shows a malformed plaintext.
+func TestSealedShareMalformedProven(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec, inputs, _, sealed := sealedTender(t, c)
+	bad := sealed[3] // q2/capacity
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{Sealed: sealed, Tamper: func(in *PreparedInput) {
+		if in.Provider == bad {
+			TruncateMessages(in)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		wantFault(t, "member "+m, rep.MemberErrs[m], FaultBadInput, bad)
+		var fe *FaultError
+		errors.As(rep.MemberErrs[m], &fe)
+		if !slices.Equal(fe.Claimants, c.Members) || fe.Evidence == nil || fe.Evidence.Claimant != c.Members[0] || spec.Providers[fe.Evidence.Slot] != bad {
+			t.Fatalf("member %s: claimants %v, evidence %+v; want every member, proven by %s", m, fe.Claimants, fe.Evidence, c.Members[0])
+		}
+		if !strings.Contains(fe.Error(), "proven malformed") {
+			t.Errorf("member %s: %v; want proven malformed", m, fe)
+		}
+	}
+}
+
+// TestSealedFalseClaimNamesClaimant: a member whose sealed share is fine but
+// claims it bad is named itself, not the provider, by every member (the
+// liar included): its own proven opening shows the share opens well
+// formed, and that proof is the evidence against it.
+func TestSealedFalseClaimNamesClaimant(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec, inputs, _, sealed := sealedTender(t, c)
+	liar := c.Members[2]
+	slot := spec.ProviderIndex(sealed[0])
+	rep, err := c.Run(WithFalseClaim(ctx, liar, []int{slot}, false), spec, inputs, RunOptions{Sealed: sealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		wantFault(t, "member "+m, rep.MemberErrs[m], FaultFalseClaim, liar)
+		var fe *FaultError
+		errors.As(rep.MemberErrs[m], &fe)
+		if ev := fe.Evidence; ev == nil || ev.Claimant != liar || ev.Slot != slot {
+			t.Fatalf("member %s: evidence %+v, want %s's proof on slot %d", m, fe.Evidence, liar, slot)
+		}
+	}
+	if rep.Result != nil {
+		t.Fatal("the demander got a result of an aborted job")
+	}
+}
+
+// TestSealedBogusProofNamesClaimant: a member that claims its fine sealed
+// share bad with a made-up shared point (its proof does not verify) is
+// named by every member; there is no evidence for the ledger (a proof that
+// does not verify convicts nobody there).
+func TestSealedBogusProofNamesClaimant(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec, inputs, _, sealed := sealedTender(t, c)
+	liar := c.Members[3]
+	rep, err := c.Run(WithFalseClaim(ctx, liar, []int{spec.ProviderIndex(sealed[4])}, true), spec, inputs, RunOptions{Sealed: sealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		wantFault(t, "member "+m, rep.MemberErrs[m], FaultFalseClaim, liar)
+		var fe *FaultError
+		errors.As(rep.MemberErrs[m], &fe)
+		if fe.Evidence != nil || !strings.Contains(fe.Error(), "does not verify") {
+			t.Fatalf("member %s: %v, evidence %+v; want a proof that does not verify, no evidence", m, fe, fe.Evidence)
+		}
+	}
+}
+
+// TestSealedClaimUncheckedWithoutLedgerData: members given only their own
+// sealed shares (no SealedShares, no SealingKeys) cannot check each other's
+// claims: a claim names the provider unproven, with the claimant in the
+// reason and no evidence for the ledger — for an honest claim and, the
+// weakness the proofs remove, for a lying one alike.
+func TestSealedClaimUncheckedWithoutLedgerData(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec, inputs, _, sealed := sealedTender(t, c)
+	bad := sealed[2]
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{Sealed: sealed, OwnSealedOnly: true, TamperSealed: func(slot string, shares [][]byte) {
+		if slot == bad {
+			shares[1][len(shares[1])-1] ^= 1
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	liar := c.Members[2]
+	lied, err := c.Run(WithFalseClaim(ctx, liar, []int{spec.ProviderIndex(sealed[0])}, false), spec, inputs, RunOptions{Sealed: sealed, OwnSealedOnly: true, Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		for _, tc := range []struct {
+			rep       *RunReport
+			slot      string
+			claimant  string
+			situation string
+		}{{rep, bad, c.Members[1], "honest claim"}, {lied, sealed[0], liar, "false claim"}} {
+			wantFault(t, tc.situation+", member "+m, tc.rep.MemberErrs[m], FaultBadInput, tc.slot)
+			var fe *FaultError
+			errors.As(tc.rep.MemberErrs[m], &fe)
+			if fe.Evidence != nil || !strings.Contains(fe.Reason(), "claimed by "+tc.claimant) {
+				t.Errorf("%s, member %s: reason %q, evidence %+v; want unproven, claimed by %s", tc.situation, m, fe.Reason(), fe.Evidence, tc.claimant)
+			}
+		}
 	}
 }
 

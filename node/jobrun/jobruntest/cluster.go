@@ -125,6 +125,10 @@ type RunOptions struct {
 	// member) before the members read them.
 	Sealed       []string
 	TamperSealed func(slot string, shares [][]byte)
+	// OwnSealedOnly gives each member only its own sealed shares, not every
+	// member's and their sealing keys (CommitteeJob.SealedShares,
+	// SealingKeys): a caller that cannot check claims on sealed shares.
+	OwnSealedOnly bool
 }
 
 // RunReport is everything the parties of one run returned.
@@ -196,6 +200,9 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 	for m, k := range c.SealingKeys {
 		pubs[m] = k.Public
 	}
+	// bySlot[i]: every member's sealed share of slot i, as the ledger keeps
+	// them (what members check each other's claims against).
+	bySlot := make([][][]byte, len(spec.Providers))
 	for i, p := range spec.Providers {
 		if !slices.Contains(opts.Sealed, p) {
 			continue
@@ -210,6 +217,7 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 		for m := range shares {
 			sealed[m][i] = shares[m]
 		}
+		bySlot[i] = shares
 	}
 
 	parties, _ := jobrun.SessionParties(spec, jobrun.SessionIO)
@@ -275,10 +283,13 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 			if m >= 0 {
 				roles.Member = &jobrun.MemberRole{Keys: c.Keys[m], Job: jobrun.CommitteeJob{
 					InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
-					Sealed: sealed[m], ChainID: c.ChainID,
+					Sealed: sealed[m], ChainID: c.ChainID, SealedShares: bySlot, SealingKeys: pubs,
 				}}
 				if m < len(c.SealingKeys) {
 					roles.Member.Job.SealingKey = c.SealingKeys[m].Private
+				}
+				if opts.OwnSealedOnly {
+					roles.Member.Job.SealedShares, roles.Member.Job.SealingKeys = nil, nil
 				}
 			}
 			if party == spec.Recipient {

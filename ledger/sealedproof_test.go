@@ -1,0 +1,255 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"go.dedis.ch/kyber/v3"
+	"go.dedis.ch/kyber/v3/group/edwards25519"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cohortnet/cohort/internal/sealbox"
+	"github.com/cohortnet/cohort/internal/sealedinput"
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/policies"
+)
+
+// testSealingPriv is the private key of testSealingKey(label).
+func testSealingPriv(label string) kyber.Scalar {
+	h := sha256.Sum256([]byte("sealing/" + label))
+	return edwards25519.NewBlakeSHA256Ed25519().Scalar().SetBytes(h[:])
+}
+
+// sealedJob submits a Vickrey job with inputs from node0 (over libp2p) and
+// firm0 (sealed, chain member 4), and posts firm0's input with its four
+// sealed shares, each changed by tamper (member index, share message) →
+// what to seal (nil: seal it as is); bad[k] flips the last byte of member
+// k's ciphertext. It returns the sealed shares as the ledger keeps them.
+func (c *jobChain) sealedJob(t *testing.T, id string, tamper func(k int, msg []byte) []byte, flip ...int) [][]byte {
+	t.Helper()
+	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: id, Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`),
+		Providers: []string{"node0", "firm0"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 50}))
+	c.mustOK(t, c.tx(t, 0, c.bid(t, id, 700, 0, 1000000)))
+	var one fr.Element
+	one.SetUint64(800)
+	msgs, _, err := jobs.ShareInput(4, []fr.Element{one}, fr.Element{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.bid(t, id, 800, 0, 1000000)
+	for k := range 4 {
+		member := fmt.Sprintf("node%d", k)
+		msg := sealedinput.Encode(msgs[k])
+		if tamper != nil {
+			if m := tamper(k, msg); m != nil {
+				msg = m
+			}
+		}
+		pub, err := sealbox.ParsePublicKey(testSealingKey(member))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := sealbox.Seal(pub, sealedinput.AAD(testChain, id, "firm0", member), msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range flip {
+			if f == k {
+				sc[len(sc)-1] ^= 1
+			}
+		}
+		in.SealedShares = append(in.SealedShares, sc)
+	}
+	c.mustOK(t, c.tx(t, 4, in))
+	if j := c.job(t, id); j.Status != JobRunning {
+		t.Fatalf("job %s: %s", id, j.Status)
+	}
+	return in.SealedShares
+}
+
+// opening is member k's proven opening of its sealed share of job id's
+// slot 1 (firm0's), as the committee's abort carries it.
+func opening(t *testing.T, id string, k int, sealed []byte) *ledgerpb.SealedOpening {
+	t.Helper()
+	member := fmt.Sprintf("node%d", k)
+	S, proof, err := sealbox.ProveOpening(testSealingPriv(member), sealedinput.AAD(testChain, id, "firm0", member), sealed)
+	if err != nil || S == nil {
+		t.Fatalf("prove: %v", err)
+	}
+	return &ledgerpb.SealedOpening{Slot: 1, Claimant: member, Point: S, Proof: proof}
+}
+
+// TestSealedAbortProof: a job.abort carrying a committee member's proven
+// opening of its sealed share is checked against the ciphertext on the
+// ledger and the member's genesis sealing key; it convicts and charges the
+// provider when the share does not open or is malformed, the claimant when
+// it opens well formed; an abort whose proof does not verify (a made-up
+// point, another member's or job's proof, a slot not sealed, oversized
+// fields) is refused and changes nothing. A replica agrees on every
+// AppHash.
+func TestSealedAbortProof(t *testing.T) {
+	c := newJobChainNodeless(t, 1, policies.DefaultYAML(), "firm0")
+	const firm = 4
+
+	// Member 1's ciphertext does not open; member 2's opens to garbage.
+	shares := c.sealedJob(t, "J-bad", func(k int, msg []byte) []byte {
+		if k == 2 {
+			return []byte("not a share message")
+		}
+		return nil
+	}, 1)
+	good := opening(t, "J-bad", 1, shares[1])
+	other := opening(t, "J-bad", 0, shares[0])
+	madeUp := proto.Clone(good).(*ledgerpb.SealedOpening)
+	madeUp.Point = testSealingKey("someone")
+	abort := func(o *ledgerpb.SealedOpening) *ledgerpb.JobAbort {
+		return &ledgerpb.JobAbort{JobId: "J-bad", Reason: "bad-input: firm0", Culprit: "firm0", SealedOpening: o}
+	}
+	swapped := proto.Clone(other).(*ledgerpb.SealedOpening)
+	swapped.Claimant = "node1" // node0's proof presented as node1's
+	notSealed := proto.Clone(good).(*ledgerpb.SealedOpening)
+	notSealed.Slot = 0
+	outOfRange := proto.Clone(good).(*ledgerpb.SealedOpening)
+	outOfRange.Slot = 2
+	longPoint := proto.Clone(good).(*ledgerpb.SealedOpening)
+	longPoint.Point = append(bytes.Clone(good.Point), 0)
+	noProof := proto.Clone(good).(*ledgerpb.SealedOpening)
+	noProof.Proof = nil
+	outsider := proto.Clone(good).(*ledgerpb.SealedOpening)
+	outsider.Claimant = "firm0"
+	for name, tc := range map[string]struct {
+		o    *ledgerpb.SealedOpening
+		want string
+	}{
+		"a made-up point":          {madeUp, "does not verify"},
+		"another member's proof":   {swapped, "does not verify"},
+		"a slot not sealed":        {notSealed, "is not sealed"},
+		"a slot out of range":      {outOfRange, "slot 2 of a job with 2 providers"},
+		"a point of 33 bytes":      {longPoint, "a point of 33 bytes"},
+		"no proof":                 {noProof, "a proof of 0"},
+		"a claimant off committee": {outsider, "not on committee"},
+	} {
+		t.Run(name, func(t *testing.T) { c.refused(t, 1, abort(tc.o), CodeInvalid, tc.want) })
+	}
+	// The proof of J-bad does not carry over to another job.
+	shares2 := c.sealedJob(t, "J-bad2", nil, 1)
+	moved := abort(good)
+	moved.JobId = "J-bad2"
+	c.refused(t, 1, moved, CodeInvalid, "does not verify")
+
+	before := c.scores(t)
+	c.mustOK(t, c.tx(t, 3, abort(good))) // any committee member may post the claimant's proof
+	j := c.job(t, "J-bad")
+	if j.Status != JobAborted || j.Culprit != "firm0" || !strings.Contains(j.AbortReason, "proven not to open") {
+		t.Fatalf("J-bad: %s, culprit %q, %q", j.Status, j.Culprit, j.AbortReason)
+	}
+	after := c.scores(t)
+	for i := range before {
+		want := before[i]
+		if i == firm {
+			want += ratingBadSealedInput
+		}
+		if after[i] != want {
+			t.Errorf("%s: rating %d → %d, want %d", c.ms[i].name, before[i], after[i], want)
+		}
+	}
+
+	// A malformed plaintext convicts the provider too.
+	c.mustOK(t, c.tx(t, 0, &ledgerpb.JobAbort{JobId: "J-bad2", Reason: "bad-input: firm0", SealedOpening: opening(t, "J-bad2", 1, shares2[1])}))
+	shares3 := c.sealedJob(t, "J-garbage", func(k int, msg []byte) []byte {
+		if k == 2 {
+			return msg[:len(msg)-1]
+		}
+		return nil
+	})
+	before = c.scores(t)
+	c.mustOK(t, c.tx(t, 0, &ledgerpb.JobAbort{JobId: "J-garbage", Reason: "bad-input: firm0", SealedOpening: opening(t, "J-garbage", 2, shares3[2])}))
+	if j := c.job(t, "J-garbage"); j.Culprit != "firm0" || !strings.Contains(j.AbortReason, "proven malformed") {
+		t.Fatalf("J-garbage: culprit %q, %q", j.Culprit, j.AbortReason)
+	}
+	if got := c.scores(t)[firm]; got != before[firm]+ratingBadSealedInput {
+		t.Fatalf("firm0 rating %d, want %d", got, before[firm]+ratingBadSealedInput)
+	}
+
+	// A claim on a share that opens well formed convicts the claimant,
+	// whatever culprit the abort names.
+	shares4 := c.sealedJob(t, "J-fine", nil)
+	before = c.scores(t)
+	c.mustOK(t, c.tx(t, 1, &ledgerpb.JobAbort{JobId: "J-fine", Reason: "false-input-claim: node0", Culprit: "firm0", SealedOpening: opening(t, "J-fine", 0, shares4[0])}))
+	if j := c.job(t, "J-fine"); j.Culprit != "node0" || !strings.Contains(j.AbortReason, "proven false") {
+		t.Fatalf("J-fine: culprit %q, %q", j.Culprit, j.AbortReason)
+	}
+	after = c.scores(t)
+	if after[0] != before[0]+ratingFalseSealedClaim || after[firm] != before[firm] {
+		t.Fatalf("ratings %v → %v: want node0 charged, firm0 not", before, after)
+	}
+}
+
+// FuzzSealedOpening decodes arbitrary bytes as a job.abort and checks its
+// sealed opening against a job whose slot 1 is sealed to a 4-member
+// committee (member 1's share does not open, member 2's is garbage, the
+// others are good): never a panic, and what is accepted is true — the
+// provider is convicted only if the claimant's key cannot open its share
+// to a well-formed share, the claimant only if it can.
+func FuzzSealedOpening(f *testing.F) {
+	members := []string{"node0", "node1", "node2", "node3"}
+	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`), CommitteeId: "c1", Providers: []string{"node0", "firm0"}}
+	com := &ledgerpb.Committee{Id: "c1", Members: members, Threshold: 3, Status: CommitteeActive}
+	var v800 fr.Element
+	v800.SetUint64(800)
+	msgs, _, err := jobs.ShareInput(4, []fr.Element{v800}, fr.Element{}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	idx := newMemberIndex()
+	shares := make([][]byte, 4)
+	for k, m := range members {
+		idx.add(&ledgerpb.Member{Name: m, PeerId: "peer-" + m, SealingKey: testSealingKey(m)})
+		pub, _ := sealbox.ParsePublicKey(testSealingKey(m))
+		msg := sealedinput.Encode(msgs[k])
+		if k == 2 {
+			msg = []byte("garbage")
+		}
+		shares[k], _ = sealbox.Seal(pub, sealedinput.AAD(testChain, "J", "firm0", m), msg)
+	}
+	shares[1][len(shares[1])-1] ^= 1
+	idx.add(&ledgerpb.Member{Name: "firm0", SealingKey: testSealingKey("firm0")})
+	comB, _ := proto.Marshal(com)
+	sealedB, _ := proto.Marshal(&ledgerpb.SealedShares{Shares: shares})
+	st := mapState{string(keyCommittee("c1")): comB, string(keySealedInput("J", 1)): sealedB}
+	v := &committedView{chainID: testChain, members: idx}
+	for k, m := range members {
+		S, proof, _ := sealbox.ProveOpening(testSealingPriv(m), sealedinput.AAD(testChain, "J", "firm0", m), shares[k])
+		raw, _ := proto.Marshal(&ledgerpb.JobAbort{JobId: "J", Reason: "r", SealedOpening: &ledgerpb.SealedOpening{Slot: 1, Claimant: m, Point: S, Proof: proof}})
+		f.Add(raw)
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) > MaxTxBytes {
+			return
+		}
+		var m ledgerpb.JobAbort
+		if proto.Unmarshal(raw, &m) != nil || m.SealedOpening == nil {
+			return
+		}
+		verdict, terr := checkSealedOpening(j, com, m.SealedOpening, v, st)
+		if terr != nil {
+			return
+		}
+		o := m.SealedOpening
+		k := slices.Index(members, o.Claimant)
+		msg, err := sealbox.Open(testSealingPriv(o.Claimant), sealedinput.AAD(testChain, "J", "firm0", o.Claimant), shares[k])
+		if err == nil {
+			_, err = sealedinput.DecodeShare(msg, 1)
+		}
+		if (verdict.culprit == "firm0") != (err != nil) || verdict.culprit != "firm0" && verdict.culprit != o.Claimant {
+			t.Fatalf("claim by %s: verdict %+v, the key says %v", o.Claimant, verdict, err)
+		}
+	})
+}
