@@ -419,6 +419,10 @@ func sealedBadShare(ctx context.Context, t *testing.T, net *Net, keys *zk.Keys, 
 		}
 		return nil
 	}
+	before, err := net.Clients[2].Credit(ctx, "firm1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cheated := make(chan error, 1)
 	go func() { cheated <- cheat() }()
 	rec, _, err := net.Run(ctx, Job{ID: jobID, Type: "tender", Params: p, Committee: "c1", Providers: providers,
@@ -429,9 +433,18 @@ func sealedBadShare(ctx context.Context, t *testing.T, net *Net, keys *zk.Keys, 
 	if err == nil || rec == nil || rec.Status != ledger.JobAborted || rec.Culprit != providers[2] {
 		t.Fatalf("job with a share that does not open: %+v, %v; want aborted naming %s", rec, err, providers[2])
 	}
-	// Every member's share is noise: the reason names every claimant.
-	if !strings.Contains(rec.AbortReason, "claimed by node0,node1,node2,node3") {
-		t.Fatalf("abort reason %q does not name the members that claim their shares do not open", rec.AbortReason)
+	// Every member's share is noise, and each member proves it (S = x·R
+	// with a Chaum–Pedersen proof): the ledger checks the proof the abort
+	// carries and charges firm1.
+	if !strings.Contains(rec.AbortReason, "proven not to open") {
+		t.Fatalf("abort reason %q does not say the share was proven not to open", rec.AbortReason)
+	}
+	after, err := net.Clients[2].Credit(ctx, "firm1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Score >= before.Score {
+		t.Fatalf("firm1's credit %d after its proven bad sealed share, was %d: not charged", after.Score, before.Score)
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.dedis.ch/kyber/v3"
+
+	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/committee"
@@ -93,8 +96,15 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 		if err != nil {
 			return fmt.Errorf("job %s: sealed inputs: %w", jobID, err)
 		}
+		// Every member's sealed shares and sealing key: what a member's
+		// proven claim on its share is checked against (jobrun sealed.go).
+		all, sealingKeys, err := s.sealedClaimData(j, com)
+		if err != nil {
+			return fmt.Errorf("job %s: sealed inputs: %w", jobID, err)
+		}
 		roles.Member = &jobrun.MemberRole{Keys: keys, Job: jobrun.CommitteeJob{InputCommitments: j.InputCommitments,
-			Sealed: sealed, SealingKey: s.cfg.SealingKey, ChainID: s.cfg.Ledger.ChainID()}}
+			Sealed: sealed, SealingKey: s.cfg.SealingKey, ChainID: s.cfg.Ledger.ChainID(),
+			SealedShares: all, SealingKeys: sealingKeys}}
 		roles.OnOutcome = func(out *jobrun.Outcome, err error) { posted = s.postOutcome(ctx, j, member, out, err) }
 	}
 	if j.Recipient == s.cfg.Name {
@@ -157,7 +167,7 @@ func (s *Scheduler) cannotRun(ctx context.Context, j *ledgerpb.Job, com *ledgerp
 	}
 	reason := fmt.Sprintf("committee member %s cannot run the job: %v", s.cfg.Name, cause)
 	s.log.Warn("cannot run job; aborting it on the ledger", "job", j.Id, "reason", reason)
-	return errors.Join(cause, s.postAbort(ctx, j.Id, reason, ""))
+	return errors.Join(cause, s.postAbort(ctx, j.Id, reason, "", nil))
 }
 
 // postOutcome posts a member's result record, or the abort naming the party
@@ -174,15 +184,19 @@ func (s *Scheduler) postOutcome(ctx context.Context, j *ledgerpb.Job, member int
 	}
 	if err != nil {
 		reason, culprit := err.Error(), ""
+		var opening *ledgerpb.SealedOpening
 		var fe *jobrun.FaultError
 		if errors.As(err, &fe) {
 			reason = fe.Reason()
 			if len(fe.Parties) > 0 {
 				culprit = fe.Parties[0]
 			}
+			if ev := fe.Evidence; ev != nil {
+				opening = &ledgerpb.SealedOpening{Slot: uint32(ev.Slot), Claimant: ev.Claimant, Point: ev.Point(), Proof: ev.Proof()}
+			}
 		}
 		s.log.Warn("job failed; aborting on the ledger", "job", j.Id, "reason", reason)
-		return errors.Join(err, s.postAbort(ctx, j.Id, reason, culprit))
+		return errors.Join(err, s.postAbort(ctx, j.Id, reason, culprit, opening))
 	}
 	if len(out.Signers) > 0 && member != out.Signers[0] {
 		ended, err := s.waitEnded(ctx, j.Id, resultGraceBlocks)
@@ -201,9 +215,40 @@ func (s *Scheduler) postOutcome(ctx context.Context, j *ledgerpb.Job, member int
 	return err
 }
 
-func (s *Scheduler) postAbort(ctx context.Context, jobID, reason, culprit string) error {
+// sealedClaimData returns, for each provider slot of j sealed on the
+// ledger, every committee member's sealed share (nil for a slot not
+// sealed), and the members' genesis sealing keys in committee order.
+func (s *Scheduler) sealedClaimData(j *ledgerpb.Job, com *ledgerpb.Committee) ([][][]byte, []kyber.Point, error) {
+	all := make([][][]byte, len(j.Providers))
+	keys := make([]kyber.Point, len(com.Members))
+	for m, name := range com.Members {
+		shares, err := s.cfg.Ledger.SealedInputs(j, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, sh := range shares {
+			if sh == nil {
+				continue
+			}
+			if all[i] == nil {
+				all[i] = make([][]byte, len(com.Members))
+			}
+			all[i][m] = sh
+		}
+		if rec, ok := s.cfg.Ledger.Member(name); ok {
+			// A key that does not parse stays nil: that member's claims
+			// are then unchecked, alike for every member.
+			keys[m], _ = sealbox.ParsePublicKey(rec.SealingKey)
+		}
+	}
+	return all, keys, nil
+}
+
+// postAbort posts job.abort; opening, if not nil, is the committee's
+// proven claim on a sealed share, which the ledger checks and charges.
+func (s *Scheduler) postAbort(ctx context.Context, jobID, reason, culprit string, opening *ledgerpb.SealedOpening) error {
 	err := s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
-		p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: &ledgerpb.JobAbort{JobId: jobID, Reason: clip(reason, maxReasonBytes), Culprit: culprit}}
+		p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: &ledgerpb.JobAbort{JobId: jobID, Reason: clip(reason, maxReasonBytes), Culprit: culprit, SealedOpening: opening}}
 	})
 	if finished(err) {
 		return nil
