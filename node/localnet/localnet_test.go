@@ -66,6 +66,8 @@ func TestMemberNodes(t *testing.T) {
 		}
 	}
 
+	// 3-of-4: this test runs SS jobs only (tenders); with t > ⌈n/2⌉ the
+	// committee sets up no HE key (it could run no HE job), only its BLS key.
 	committee := []string{"node0", "node1", "node3", "node4"}
 	if err := net.CreateCommittee(ctx, 2, "c1", committee, 3, 2*time.Minute); err != nil {
 		t.Fatal(err)
@@ -215,6 +217,7 @@ func TestNodelessSealedTender(t *testing.T) {
 			t.Fatalf("nodeless member %d is %s", k, net.Nodeless[k].Name)
 		}
 	}
+	// 3-of-4, SS jobs only (see TestMemberNodes): no HE key is set up.
 	if err := net.CreateCommittee(ctx, 2, "c1", []string{"node0", "node1", "node2", "node3"}, 3, 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
