@@ -166,6 +166,15 @@ func TestMemberNodes(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("order.award: %v", err)
 	}
+	// node5 reads the order once it has the block the award landed in
+	// (node2's height): it may be a block behind node2 (a flake seen once).
+	st, err = net.Clients[2].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WaitHeight(ctx, net.Clients[5], st.Height, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	o, err := net.Clients[5].Order(ctx, orderID)
 	if err != nil {
 		t.Fatal(err)
