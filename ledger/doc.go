@@ -14,7 +14,9 @@
 //
 // Jobs and committees are checked with mpc/jobspec, the one definition of a
 // job that the nodes run too: a job or committee the nodes would refuse is
-// refused here and changes nothing. A member's rating (rating.go) is its
+// refused here and changes nothing. HE jobs are accepted only on committees
+// with t = ⌈n/2⌉, whose HE setup checks every member's key shares
+// (jobspec.CheckHECommittee); SS jobs on every committee. A member's rating (rating.go) is its
 // reputation on the ledger, unrelated to the credit-score job; voting power
 // and epochs are in power.go. A member registered without a peer ID runs no
 // node (HasNode): it signs txs and supplies SS job inputs with the shares

@@ -240,6 +240,13 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 	if !found || c.Status != CommitteeActive {
 		return txErr(CodeInvalid, "committee %q is not active", m.CommitteeId)
 	}
+	// HE jobs only on a committee whose HE setup checked every member's key
+	// shares (t = ⌈n/2⌉): on any other, one malicious member could read the
+	// collective key or shift CKKS results unseen (mpc/jobspec.
+	// CheckHECommittee; Validate below checks it too, without the ID).
+	if err := jobspec.CheckHECommittee(jobspec.Type(m.Type), len(c.Members), int(c.Threshold)); err != nil {
+		return txErr(CodeInvalid, "job %q on committee %q: %v", m.JobId, c.Id, err)
+	}
 	// The full validation every node runs on the job: type, params, limits,
 	// slots, names. A job the nodes would refuse is refused here, before it
 	// can change anything or cost anybody rating.

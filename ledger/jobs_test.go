@@ -34,10 +34,13 @@ type jobChain struct {
 	// replicas run every block app runs and must agree on its AppHash.
 	replicas []*App
 	ms       []testMember
-	shares   []*committee.Share
+	shares   []*committee.Share // c1's
 	keys     *zk.Keys
-	height   int64
-	nextID   int
+	// The members' DKG keys, for more committees (activeCommittee).
+	dkgKeys []*committee.LongTermKey
+	pubs    []committee.LongTermPublicKey
+	height  int64
+	nextID  int
 }
 
 func newJobChain(t *testing.T) *jobChain { return newJobChainReplicas(t, 0) }
@@ -94,22 +97,31 @@ func newJobChainNodeless(t *testing.T, replicas int, policy []byte, nodeless ...
 		c.replicas = append(c.replicas, newTestApp(t, gen))
 	}
 
-	// The committee's DKG, as its members' nodes run it.
+	c.dkgKeys, c.pubs = dkgKeys, pubs
+	c.shares = c.activeCommittee(t, "c1", 3)
+	return c
+}
+
+// activeCommittee creates committee id of the chain's four members with
+// threshold t, runs its DKG for real over the in-memory transport and has
+// every member confirm it; it returns the members' key shares.
+func (c *jobChain) activeCommittee(t *testing.T, id string, threshold int) []*committee.Share {
+	t.Helper()
 	nw := transport.NewMemoryNetwork()
-	c.shares = make([]*committee.Share, 4)
+	shares := make([]*committee.Share, 4)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
-	for i := range dkgKeys {
+	for i := range c.dkgKeys {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			conn, err := nw.Open(context.Background(), "dkg", transport.PartyID(i), 4)
+			conn, err := nw.Open(context.Background(), "dkg-"+id, transport.PartyID(i), 4)
 			if err != nil {
 				errs[i] = err
 				return
 			}
 			defer conn.Close()
-			c.shares[i], errs[i] = committee.RunDKG(context.Background(), conn, dkgKeys[i], pubs, committee.DKGConfig{Threshold: 3})
+			shares[i], errs[i] = committee.RunDKG(context.Background(), conn, c.dkgKeys[i], c.pubs, committee.DKGConfig{Threshold: threshold})
 		}(i)
 	}
 	wg.Wait()
@@ -119,16 +131,16 @@ func newJobChainNodeless(t *testing.T, replicas int, policy []byte, nodeless ...
 		}
 	}
 	members := []string{"node0", "node1", "node2", "node3"}
-	c.mustOK(t, c.tx(t, 2, &ledgerpb.CommitteeCreate{CommitteeId: "c1", Members: members, Threshold: 3}))
+	c.mustOK(t, c.tx(t, 2, &ledgerpb.CommitteeCreate{CommitteeId: id, Members: members, Threshold: uint32(threshold)}))
 	for i := range members {
-		key, _ := c.shares[i].Key.MarshalBinary()
-		c.mustOK(t, c.tx(t, i, &ledgerpb.CommitteeConfirm{CommitteeId: "c1", CommitteeKey: key}))
+		key, _ := shares[i].Key.MarshalBinary()
+		c.mustOK(t, c.tx(t, i, &ledgerpb.CommitteeConfirm{CommitteeId: id, CommitteeKey: key}))
 	}
 	var com ledgerpb.Committee
-	if found, _ := loadProto(committedReader{c.app.store}, keyCommittee("c1"), &com); !found || com.Status != CommitteeActive {
-		t.Fatalf("committee after 4 confirmations: %+v", &com)
+	if found, _ := loadProto(committedReader{c.app.store}, keyCommittee(id), &com); !found || com.Status != CommitteeActive {
+		t.Fatalf("committee %s after 4 confirmations: %+v", id, &com)
 	}
-	return c
+	return shares
 }
 
 // tx signs msg as member i.
@@ -377,9 +389,10 @@ func TestJobLifecycle(t *testing.T) {
 // ciphertext — also when both commitments come in one block.
 func TestHEInputEvaluatedOnce(t *testing.T) {
 	c := newJobChain(t)
+	c.activeCommittee(t, "c2", 2) // HE jobs need t = ⌈n/2⌉
 	aggregate := func(id string) *ledgerpb.JobSubmit {
 		return &ledgerpb.JobSubmit{JobId: id, Type: "aggregate", Params: []byte(`{"bins":4,"lo":0,"hi":100}`),
-			Providers: []string{"node0", "node1"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 50}
+			Providers: []string{"node0", "node1"}, CommitteeId: "c2", Recipient: "node2", DeadlineHeight: c.height + 50}
 	}
 	for _, id := range []string{"G-1", "G-2", "G-3"} {
 		c.mustOK(t, c.tx(t, 2, aggregate(id)))

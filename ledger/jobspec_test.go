@@ -56,6 +56,7 @@ func (c *jobChain) refused(t *testing.T, i int, msg proto.Message, code uint32, 
 // nothing, penalises nobody (also when its deadline would have passed).
 func TestLedgerRefusesJobsNodesReject(t *testing.T) {
 	c := newJobChain(t)
+	c.activeCommittee(t, "c2", 2) // c1 (3-of-4) runs no HE job at all
 	valid := func() *ledgerpb.JobSubmit {
 		return &ledgerpb.JobSubmit{JobId: "J", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000}`),
 			Providers: []string{"node0", "node1"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 5}
@@ -89,19 +90,19 @@ func TestLedgerRefusesJobsNodesReject(t *testing.T) {
 		{"nested slot", func(s *ledgerpb.JobSubmit) { s.Providers = []string{"node0", "node1/a/b"} }, "label"},
 		{"bad recipient", func(s *ledgerpb.JobSubmit) { s.Recipient = "no body" }, "recipient"},
 		{"credit features", func(s *ledgerpb.JobSubmit) {
-			s.Type, s.Params = "credit-score", []byte(`{"subjects":5,"weights":[1,2],"provider_features":[[0],[0]]}`)
+			s.CommitteeId, s.Type, s.Params = "c2", "credit-score", []byte(`{"subjects":5,"weights":[1,2],"provider_features":[[0],[0]]}`)
 		}, "feature"},
 		{"credit subjects", func(s *ledgerpb.JobSubmit) {
-			s.Type, s.Params = "credit-score", []byte(`{"subjects":100000,"weights":[1,2],"provider_features":[[0],[1]]}`)
+			s.CommitteeId, s.Type, s.Params = "c2", "credit-score", []byte(`{"subjects":100000,"weights":[1,2],"provider_features":[[0],[1]]}`)
 		}, "subjects"},
 		{"credit weight", func(s *ledgerpb.JobSubmit) {
-			s.Type, s.Params = "credit-score", []byte(`{"subjects":5,"weights":[1e9,2],"provider_features":[[0],[1]]}`)
+			s.CommitteeId, s.Type, s.Params = "c2", "credit-score", []byte(`{"subjects":5,"weights":[1e9,2],"provider_features":[[0],[1]]}`)
 		}, "coefficient"},
 		{"aggregate bins", func(s *ledgerpb.JobSubmit) {
-			s.Type, s.Params = "aggregate", []byte(`{"bins":6,"lo":0,"hi":10}`)
+			s.CommitteeId, s.Type, s.Params = "c2", "aggregate", []byte(`{"bins":6,"lo":0,"hi":10}`)
 		}, "power of two"},
 		{"aggregate range", func(s *ledgerpb.JobSubmit) {
-			s.Type, s.Params = "aggregate", []byte(`{"bins":4,"lo":0,"hi":10000000}`)
+			s.CommitteeId, s.Type, s.Params = "c2", "aggregate", []byte(`{"bins":4,"lo":0,"hi":10000000}`)
 		}, "exceeds"},
 		{"clearing sides", func(s *ledgerpb.JobSubmit) {
 			s.Type, s.Params = "clearing", []byte(`{"prices":[3,4],"sides":["buyer"]}`)
@@ -169,14 +170,41 @@ func TestLedgerRefusesCommitteesEnginesCannotRun(t *testing.T) {
 	c.mustOK(t, c.tx(t, 2, &ledgerpb.CommitteeCreate{CommitteeId: "c-2of3", Members: four[:3], Threshold: 2}))
 }
 
+// TestLedgerRefusesHEJobsOnUncheckedCommittee: a committee with t > ⌈n/2⌉
+// (c1, 3-of-4) sets up no checked HE key (mpc/he: its share check would
+// hand ⌈n/2⌉ < t members the key), so the ledger refuses its HE jobs, of
+// both HE types, in CheckTx and FinalizeBlock, naming the bound and the
+// committee; its SS jobs are accepted, and the same HE job on a 2-of-4
+// committee (c2, t = ⌈n/2⌉) is accepted.
+func TestLedgerRefusesHEJobsOnUncheckedCommittee(t *testing.T) {
+	c := newJobChain(t)
+	c.activeCommittee(t, "c2", 2)
+	jobs := map[string]*ledgerpb.JobSubmit{
+		"credit-score": {Type: "credit-score", Params: []byte(`{"subjects":5,"weights":[1,2],"provider_features":[[0],[1]]}`)},
+		"aggregate":    {Type: "aggregate", Params: []byte(`{"bins":4,"lo":0,"hi":100}`)},
+	}
+	for _, typ := range []string{"credit-score", "aggregate"} {
+		t.Run(typ, func(t *testing.T) {
+			s := jobs[typ]
+			s.JobId, s.Providers, s.CommitteeId, s.Recipient, s.DeadlineHeight = "J-"+typ, []string{"node0", "node1"}, "c1", "node2", c.height+5
+			c.refused(t, 2, s, CodeInvalid, `on committee "c1": `+typ+`: HE jobs need a committee whose HE setup checks every member's key shares: threshold at most ⌈n/2⌉ = 2, the committee is 3-of-4`)
+			s.JobId, s.CommitteeId = "J-"+typ+"-c2", "c2"
+			c.mustOK(t, c.tx(t, 2, s))
+		})
+	}
+	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: "J-ss", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000}`),
+		Providers: []string{"node0", "node1"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 5}))
+}
+
 // TestJobAbortedByItsCommitteePenalisesNobody: an accepted job that the nodes
 // cannot run ends with the abort a committee member posts, naming the reason;
 // its providers lose nothing, and a late result or second abort is told the
 // job is finished (CodeJobFinished).
 func TestJobAbortedByItsCommitteePenalisesNobody(t *testing.T) {
 	c := newJobChain(t)
+	c.activeCommittee(t, "c2", 2)
 	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: "J-cannot", Type: "aggregate", Params: []byte(`{"bins":8,"lo":0,"hi":100}`),
-		Providers: []string{"node0", "node1"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 4}))
+		Providers: []string{"node0", "node1"}, CommitteeId: "c2", Recipient: "node2", DeadlineHeight: c.height + 4}))
 	before := c.scores(t)
 	reason := "committee member node3 cannot run the job: preset insecure-test: 9000 subjects exceed 4096 slots"
 	c.mustOK(t, c.tx(t, 3, &ledgerpb.JobAbort{JobId: "J-cannot", Reason: reason}))

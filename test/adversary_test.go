@@ -18,7 +18,7 @@ import (
 
 // TestCorruptedMemberProcess runs the issue-10 adversary through the whole
 // node pipeline: node3, a member of committee c1 (4 members, HE threshold
-// 3, SS t = 1), runs a second binary built with -tags cohort_adversary and
+// 2 = ⌈n/2⌉, the only one that runs HE jobs; SS t = 1), runs a second binary built with -tags cohort_adversary and
 // COHORT_ADVERSARY=ss-mul-offset,he-keyswitch-shift, so that it adds 1 to
 // its multiplication re-sharings in SS jobs and shifts its key-switching
 // shares in HE jobs; the other three run the production binary with the
@@ -29,8 +29,9 @@ import (
 //     anything is opened; a MAC check cannot tell who cheated, so the abort
 //     names nobody (never an honest member);
 //   - an HE credit-score job with every member online reaches the recipient
-//     as four key switches (one per 3-subset) that disagree; the recipient
-//     rejects them, the committee aborts with bad-output and signs nothing.
+//     as two key switches (the family's two disjoint 2-subsets) that
+//     disagree; the recipient rejects them, the committee aborts with
+//     bad-output and signs nothing.
 //
 // Then every node holds the same AppHash.
 func TestCorruptedMemberProcess(t *testing.T) {
@@ -63,7 +64,7 @@ func TestCorruptedMemberProcess(t *testing.T) {
 		nw.waitHeight(ctx, i, 2)
 	}
 	jr := &jobRunner{t: t, ctx: ctx, nw: nw}
-	jr.cli(2, "committee", "create", "--id", "c1", "--members", "node0,node1,node2,node3", "--threshold", "3")
+	jr.cli(2, "committee", "create", "--id", "c1", "--members", "node0,node1,node2,node3", "--threshold", "2")
 	jr.waitCommittee("c1")
 	// The deviation is wired in node3 only.
 	for i := range nw.homes {

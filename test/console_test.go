@@ -111,11 +111,22 @@ func TestConsole(t *testing.T) {
 
 	// A job with range-proven inputs, a completed task and a channel record.
 	jr := &jobRunner{t: t, ctx: ctx, nw: nw}
+	// 3-of-4: SS jobs only here; with t > ⌈n/2⌉ c1 sets up no HE key (the
+	// ledger would refuse its HE jobs), only its BLS key.
 	jr.cli(2, "committee", "create", "--id", "c1", "--members", "node0,node1,node2,node3", "--threshold", "3")
 	jr.waitCommittee("c1")
 	res := jr.run(t, 2, "auction-vickrey", "V1", jobrun.AuctionParams{MaxBid: 10000}, map[int]uint64{0: 700, 1: 900, 3: 800}, "node2")
 	if res.Auction == nil || res.Auction.Winner != "node1" {
 		t.Fatalf("vickrey result %+v", res.Auction)
+	}
+	// Its SS job ran; an HE job on it is refused, as its operator sees it.
+	spec := filepath.Join(t.TempDir(), "he.json")
+	if err := os.WriteFile(spec, []byte(`{"id":"G1","params":{"bins":4,"lo":0,"hi":100},"providers":["node0","node1"],"committee":"c1","recipient":"node2"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := nw.cohort(ctx, 2, "job", "submit", "aggregate", "--home", nw.homes[2], "--spec", spec).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "HE jobs need a committee whose HE setup checks every member's key shares: threshold at most ⌈n/2⌉ = 2, the committee is 3-of-4") {
+		t.Fatalf("HE job on the 3-of-4 committee: %v\n%s", err, out)
 	}
 	taskCompletion(ctx, t, nw, keys)
 	recordID := anchorHostileRecord(ctx, t, nw, keys)

@@ -62,8 +62,18 @@ func newCommitteeCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Register a committee; its members then run the DKG and confirm its key",
-		Args:  cobra.NoArgs,
+		Long: `Register a committee; its members then run the HE key setup and the BLS DKG and confirm its key.
+
+The threshold t (members needed to sign a result; for HE jobs, members that must stay online) may be
+⌈n/2⌉ to n for n members, and defaults to ⌈n/2⌉. Only t = ⌈n/2⌉ allows HE jobs (credit-score,
+aggregate): the HE setup then checks every member's key shares in the committee's MPC, which it cannot
+do for a larger t (⌈n/2⌉ < t members could read the key), so a committee with t > ⌈n/2⌉ sets up no HE
+key and the ledger refuses its HE jobs. SS jobs (auctions, clearing, tenders) run on every committee.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("threshold") {
+				threshold = uint32(jobspec.MinThreshold(len(members)))
+			}
 			_, res, err := submit(cmd.Context(), home, func(p *ledgerpb.TxPayload) {
 				p.Msg = &ledgerpb.TxPayload_CommitteeCreate{CommitteeCreate: &ledgerpb.CommitteeCreate{
 					CommitteeId: id, Members: members, Threshold: threshold,
@@ -72,15 +82,19 @@ func newCommitteeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "committee %s (%d-of-%d: %s) registered at height %d; waiting for its members' DKG\n",
-				id, threshold, len(members), strings.Join(members, ", "), res.Height)
+			jobs := "SS and HE jobs"
+			if !jobspec.HESetupChecked(len(members), int(threshold)) {
+				jobs = fmt.Sprintf("SS jobs only: HE jobs need threshold ⌈n/2⌉ = %d", jobspec.MaxHEThreshold(len(members)))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "committee %s (%d-of-%d: %s; %s) registered at height %d; waiting for its members' DKG\n",
+				id, threshold, len(members), strings.Join(members, ", "), jobs, res.Height)
 			return nil
 		},
 	}
 	create.Flags().StringVar(&id, "id", "", "committee ID (required)")
 	create.Flags().StringSliceVar(&members, "members", nil, "members, in DKG index order (required)")
-	create.Flags().Uint32Var(&threshold, "threshold", 0, "t: members needed to sign a result (required)")
-	for _, f := range []string{"id", "members", "threshold"} {
+	create.Flags().Uint32Var(&threshold, "threshold", 0, "t: members needed to sign a result, ⌈n/2⌉..n (default ⌈n/2⌉, the only one that allows HE jobs)")
+	for _, f := range []string{"id", "members"} {
 		_ = create.MarkFlagRequired(f)
 	}
 	show := showCmd("show ID", "Show a committee and which members confirmed its key", &home,

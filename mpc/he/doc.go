@@ -114,17 +114,27 @@
 //   - t = ⌈n/2⌉ (recommended for malicious security): the setup runs the
 //     checks below; it is secure against ⌊(n−1)/2⌋ malicious members, and
 //     privacy holds against fewer than t colluding members.
-//   - t > ⌈n/2⌉ (jobspec.CheckCommittee allows up to n): the setup runs
-//     WITHOUT the checks and deals nothing into the SS engine
-//     (TestSetupShareCheckGate). Privacy holds against more (up to t−1)
-//     semi-honest colluders, but the shares are unchecked, so ONE malicious
-//     member can still recover the collective secret through the key test
-//     (the key-test leak above) or bias CKKS results unseen.
+//   - t > ⌈n/2⌉ (jobspec.CheckCommittee allows up to n, e.g. 3-of-4): this
+//     package's Setup runs WITHOUT the checks and deals nothing into the SS
+//     engine (TestSetupShareCheckGate); its shares are unchecked, so ONE
+//     malicious member could recover the collective secret through the key
+//     test (the key-test leak above) or bias CKKS results unseen. So such a
+//     committee runs no HE job: the ledger refuses HE jobs on it
+//     (jobspec.CheckHECommittee, whose rule jobspec.HESetupChecked equals
+//     ShareCheckRuns: TestHESetupCheckedRuleMatchesShareCheck), node/jobrun
+//     does not run this setup for it at all (no unchecked key is made; it
+//     gets its BLS key only and runs SS jobs), and a member whose key
+//     record says unchecked refuses any HE job (node/jobrun.CheckKeys,
+//     ErrHESetupUnchecked: the job aborts with that reason). A committee
+//     set up with t > ⌈n/2⌉ before this rule keeps its unchecked key on
+//     disk, unused: its HE jobs are refused; to run HE jobs, create a
+//     committee with t = ⌈n/2⌉.
 //
-// Which of the two a committee ran is in every member's key record, part
+// Which of the two a setup ran is in every member's key record, part
 // of the key digest the members compare (Member.SharesChecked; node/jobrun
-// prints it with the setup's progress, node/sched logs it as
-// he_shares_checked). The checks, when they run:
+// prints it with the setup's progress, node/sched logs it as he_keys;
+// records written before the check existed load as unchecked). The checks,
+// when they run:
 //
 //   - after the first relinearisation round and before any round-two share
 //     leaves (a round-two share multiplies the first round's aggregate,
@@ -163,15 +173,16 @@
 // Not verified (open): the consistency of the Shamir shares a member deals
 // of its secret with the s it proved (a dealing of another secret is caught
 // by the key test, unnamed); more than t_ss = ⌊(n−1)/2⌋ malicious members
-// (the checks' engine needs an honest majority); and every share of a
-// committee with t > ⌈n/2⌉, whose setup runs unchecked (see above).
+// (the checks' engine needs an honest majority). A committee with
+// t > ⌈n/2⌉, whose setup could not be checked, runs no HE job (see above).
 //
 // Privacy: fewer than t colluding members that follow the protocol learn
 // nothing about the collective secret key or the inputs; the recipient learns
 // the job output and nothing else the committee holds. Against malicious
 // members this holds for a checked setup (t = ⌈n/2⌉: fewer than t =
-// ⌈n/2⌉ colluders, at most ⌊(n−1)/2⌋ of them malicious); with t > ⌈n/2⌉ one
-// malicious member can break it through the key test (see above).
+// ⌈n/2⌉ colluders, at most ⌊(n−1)/2⌋ of them malicious), the only one HE
+// jobs run on; with t > ⌈n/2⌉ one malicious member could break it through
+// the key test, which is why such a committee runs no HE job (see above).
 // mpc/transport must provide authenticated and
 // confidential channels, since Setup sends each member its Shamir shares of
 // the others' secrets. With s subsets key-switching, the recipient sees s
@@ -326,7 +337,7 @@
 // noise (an inflated public-key, relinearisation or Galois share would grow
 // the square's noise past the bound; the share check, which runs before the
 // key test, rules them out in a checked setup, t = ⌈n/2⌉; with t > ⌈n/2⌉
-// nothing does: see the start of this section). The test runs at the top level, where BGV still
+// nothing does, and no HE job runs: see the start of this section). The test runs at the top level, where BGV still
 // decodes exactly (T·t·B ≤ 2^(50+8+156) ≪ Q/2 = 2^328), so every check
 // decides as before: same detection power (the setup tests are unchanged).
 // The recipient takes no part in setup.
@@ -339,9 +350,9 @@
 //	                      share check)              secret (key test, unnamed); a public-key,                                           public-key, relinearisation or
 //	                                                relinearisation or Galois share not well                                            Galois share fails the share
 //	                                                formed or with inflated noise (share check,                                         check
-//	                                                only if t = ⌈n/2⌉; ≤ ⌊(n−1)/2⌋ malicious
-//	                                                members; with t > ⌈n/2⌉ unchecked, one
-//	                                                malicious member can read the key)
+//	                                                t = ⌈n/2⌉; ≤ ⌊(n−1)/2⌋ malicious members;
+//	                                                HE jobs on t > ⌈n/2⌉ are refused: ledger,
+//	                                                node/jobrun)
 //	                                                n > t with t online: rejected (ErrSingleSubset)
 //	aggregate     BGV     any committee member      as above (any decoded difference)               as above (no τ: exact)              as above
 //	                      (privacy: < t colluding;

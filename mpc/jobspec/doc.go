@@ -18,7 +18,12 @@
 // ss.MaxParties members (the secret-sharing engine's range; HE and the BLS
 // DKG accept it too) and a threshold t with ⌈n/2⌉ ≤ t ≤ n (kyber's VSS makes
 // no security claim below ⌈n/2⌉; the DKG needs t ≥ 2). A committee is created
-// before any job names it, so it must be able to run every job type.
+// before any job names it. Every committee runs SS jobs; HE jobs need one
+// whose HE setup checked every member's key shares, t = ⌈n/2⌉
+// (MaxHEThreshold, CheckHECommittee: with a larger t the check would hand
+// a coalition smaller than t the key, so the setup could not run it, and
+// one malicious member could then read the collective key). Validate
+// refuses an HE job on any other committee.
 //
 // This package sits below ledger and policies in the import graph and
 // imports only mpc engines' constants.

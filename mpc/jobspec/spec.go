@@ -129,6 +129,46 @@ func CheckCommittee(members []string, threshold int) error {
 	return nil
 }
 
+// MaxHEThreshold is the largest threshold of an n-member committee whose HE
+// setup checks every member's key shares, and so the largest that may run HE
+// jobs: ⌊(n−1)/2⌋+1 = ⌈n/2⌉ (0 for n < 3: such a committee runs no HE job).
+//
+// Why: mpc/he's setup proves every member's key shares well formed in the
+// committee's malicious-secure SS engine (mpc/he/sharecheck), which shares
+// with degree ⌊(n−1)/2⌋; ⌊(n−1)/2⌋+1 members can open what is dealt into it,
+// including every member's secret key share. With t above that bound such a
+// coalition is smaller than t and would read the collective key, so the
+// setup runs unchecked (he.ShareCheckRuns), and then ONE malicious member can
+// recover the collective secret through the setup's key test, or shift every
+// CKKS result unseen (mpc/he, security model). The ledger therefore refuses
+// HE jobs on such a committee; its SS jobs are unaffected (the SS engine's
+// degree does not depend on t, a larger t only makes signing need more
+// members). mpc/he's tests assert that this rule equals he.ShareCheckRuns
+// (this package may not import mpc/he: the ledger imports it).
+func MaxHEThreshold(n int) int {
+	if n < 3 {
+		return 0
+	}
+	return (n-1)/2 + 1
+}
+
+// HESetupChecked reports whether an n-member committee with threshold t has
+// its HE setup checked (t ≤ MaxHEThreshold(n)), i.e. whether it may run HE
+// jobs. With the committee limits (t ≥ ⌈n/2⌉) that is exactly t = ⌈n/2⌉.
+func HESetupChecked(n, t int) bool { return t >= 1 && t <= MaxHEThreshold(n) }
+
+// CheckHECommittee checks that a job of type typ may run on a committee of n
+// members with threshold t: any committee for an SS job, one whose HE setup
+// is checked (HESetupChecked) for an HE job. Deterministic (the ledger runs
+// it).
+func CheckHECommittee(typ Type, n, t int) error {
+	if !typ.IsHE() || HESetupChecked(n, t) {
+		return nil
+	}
+	return fmt.Errorf("%s: HE jobs need a committee whose HE setup checks every member's key shares: threshold at most ⌈n/2⌉ = %d, the committee is %d-of-%d (it runs SS jobs only)",
+		typ, MaxHEThreshold(n), t, n)
+}
+
 // Spec is the public description of one job: what the ledger's job record
 // and its committee's record carry. Parties are named by member names; their
 // position in Committee is their committee index (HE party, BLS share index),
@@ -144,9 +184,9 @@ type Spec struct {
 	Providers []string        `json:"providers"`
 	Committee []string        `json:"committee"`
 	// Threshold is the committee's signing threshold t (threshold BLS) and,
-	// for HE jobs, the number of members that must stay online. SS jobs need
-	// every member online; the Shamir degree is fixed by the engine at
-	// ⌊(n−1)/2⌋ < n/2.
+	// for HE jobs, the number of members that must stay online (an HE job
+	// needs t = ⌈n/2⌉, see CheckHECommittee). SS jobs need every member
+	// online; the Shamir degree is fixed by the engine at ⌊(n−1)/2⌋ < n/2.
 	Threshold int    `json:"threshold"`
 	Recipient string `json:"recipient"`
 	// Nodeless lists the members among the providers that run no node (the
@@ -236,6 +276,9 @@ func (s *Spec) validate() error {
 		}
 	}
 	if err := CheckCommittee(s.Committee, s.Threshold); err != nil {
+		return err
+	}
+	if err := CheckHECommittee(s.Type, len(s.Committee), s.Threshold); err != nil {
 		return err
 	}
 	if len(s.Providers) < 1 || len(s.Providers) > MaxProviders {

@@ -3,6 +3,7 @@ package jobspec
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -17,7 +18,7 @@ func TestDecodeSpecAcceptsDocExamples(t *testing.T) {
 	for _, s := range []string{
 		validSpec,
 		`{"id":"c","type":"credit-score","params":{"subjects":1000,"weights":[0.8,-1.2,0.5],"bias":-0.3,"provider_features":[[0,1],[2]]},
-		  "providers":["p","q"],"committee":["n0","n1","n2","n3"],"threshold":3,"recipient":"r"}`,
+		  "providers":["p","q"],"committee":["n0","n1","n2","n3"],"threshold":2,"recipient":"r"}`,
 		`{"id":"g","type":"aggregate","params":{"bins":8,"lo":0,"hi":100},"providers":["p"],"committee":["n0","n1","n2"],"threshold":2,"recipient":"r"}`,
 		`{"id":"k","type":"clearing","params":{"prices":[10,11,12],"sides":["buyer","seller","seller"]},
 		  "providers":["a","b","c"],"committee":["n0","n1","n2","n3"],"threshold":3,"recipient":"a"}`,
@@ -104,9 +105,50 @@ func TestCommitteeLimits(t *testing.T) {
 	}
 }
 
+// TestHECommitteeRule: HE jobs run only on committees whose HE setup is
+// checked, t = ⌈n/2⌉ within the committee limits; SS jobs on every
+// committee. A 3-of-4 HE spec is refused naming the bound; the same spec as
+// 2-of-4 is accepted. (mpc/he's TestHESetupCheckedRuleMatchesShareCheck
+// ties the rule to he.ShareCheckRuns.)
+func TestHECommitteeRule(t *testing.T) {
+	for n := MinCommittee; n <= MaxCommittee; n++ {
+		for th := MinThreshold(n); th <= n; th++ {
+			want := 2*th-1 <= n // t ≤ ⌈n/2⌉
+			if got := HESetupChecked(n, th); got != want || (th == MinThreshold(n)) != want {
+				t.Errorf("%d-of-%d: checked %v, want %v", th, n, got, want)
+			}
+			for _, typ := range Types() {
+				err := CheckHECommittee(typ, n, th)
+				if (err == nil) != (!typ.IsHE() || want) {
+					t.Errorf("%s on %d-of-%d: %v", typ, th, n, err)
+				}
+			}
+		}
+	}
+	for n := 0; n < MinCommittee; n++ {
+		if MaxHEThreshold(n) != 0 || HESetupChecked(n, 1) {
+			t.Errorf("a committee of %d runs HE jobs", n)
+		}
+	}
+	spec := func(th int) string {
+		return fmt.Sprintf(`{"id":"c","type":"credit-score","params":{"subjects":10,"weights":[0.8,-1.2],"provider_features":[[0,1]]},
+		  "providers":["p"],"committee":["n0","n1","n2","n3"],"threshold":%d,"recipient":"r"}`, th)
+	}
+	_, err := DecodeSpec([]byte(spec(3)))
+	if err == nil || !strings.Contains(err.Error(), "threshold at most ⌈n/2⌉ = 2, the committee is 3-of-4") {
+		t.Fatalf("3-of-4 credit-score spec: %v", err)
+	}
+	if _, err := DecodeSpec([]byte(spec(2))); err != nil {
+		t.Fatalf("2-of-4 credit-score spec: %v", err)
+	}
+	if _, err := DecodeSpec([]byte(strings.Replace(validSpec, `"threshold":3`, `"threshold":4`, 1))); err != nil {
+		t.Fatalf("4-of-4 auction spec: %v", err)
+	}
+}
+
 func TestParamsValidation(t *testing.T) {
 	base := func(typ Type, params string, providers int) *Spec {
-		s := &Spec{ID: "x", Type: typ, Params: json.RawMessage(params), Committee: []string{"n0", "n1", "n2", "n3"}, Threshold: 3, Recipient: "r"}
+		s := &Spec{ID: "x", Type: typ, Params: json.RawMessage(params), Committee: []string{"n0", "n1", "n2", "n3"}, Threshold: 2, Recipient: "r"}
 		for i := 0; i < providers; i++ {
 			s.Providers = append(s.Providers, string(rune('a'+i)))
 		}

@@ -48,7 +48,7 @@ func BenchmarkCredit1000OverLibp2p(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := NewCluster(ctx, preset, 4, 3)
+	c, err := NewCluster(ctx, preset, 4, SampleThreshold(CreditScore, 4)) // 2: HE jobs need t = ⌈n/2⌉
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -160,7 +160,7 @@ func RunCommittee(ctx context.Context, sess *Session, keys *CommitteeKeys, job C
 	if me < 0 {
 		return nil, fmt.Errorf("jobrun: %s is not on job %s's committee", sess.self, spec.ID)
 	}
-	if err := checkKeys(spec, keys, me); err != nil {
+	if err := CheckKeys(spec, keys, me); err != nil {
 		return nil, err
 	}
 	if len(job.InputCommitments) != len(spec.Providers) {
@@ -193,7 +193,21 @@ func RunCommittee(ctx context.Context, sess *Session, keys *CommitteeKeys, job C
 	return runSS(ctx, sess, keys, job, me)
 }
 
-func checkKeys(spec *Spec, keys *CommitteeKeys, me int) error {
+// ErrHESetupUnchecked: the member's HE key record says the committee's HE
+// setup did not check every member's key shares (a committee set up with a
+// threshold above ⌈n/2⌉, or before the check existed). One malicious member
+// could then hold the collective key, or shift CKKS results unseen (mpc/he,
+// security model), so no HE job runs on it: the member refuses at once and
+// the job ends as an abort with this reason.
+var ErrHESetupUnchecked = errors.New("jobrun: the committee's HE setup did not check every member's key shares (its key record says unchecked): no HE job runs on it; set up a committee with threshold ⌈n/2⌉ for HE jobs")
+
+// CheckKeys checks that keys are member me's keys of spec's committee and
+// can run the job: the BLS share's index and t-of-n; for an HE job, the HE
+// key share's, and a key record that says the setup checked every member's
+// key shares (ErrHESetupUnchecked otherwise). RunCommittee runs it first;
+// node/sched runs it before the job starts, so that a member that cannot
+// run the job aborts it before providers send anything.
+func CheckKeys(spec *Spec, keys *CommitteeKeys, me int) error {
 	if keys == nil || keys.BLS == nil {
 		return errors.New("jobrun: committee keys missing (run SetupCommittee)")
 	}
@@ -209,6 +223,12 @@ func checkKeys(spec *Spec, keys *CommitteeKeys, me int) error {
 		if int(keys.HE.Self()) != me || keys.HE.Parties() != n || keys.HE.Threshold() != spec.Threshold {
 			return fmt.Errorf("jobrun: HE keys are member %d of %d-of-%d, job needs member %d of %d-of-%d",
 				keys.HE.Self(), keys.HE.Threshold(), keys.HE.Parties(), me, spec.Threshold, n)
+		}
+		// Defence in depth: the ledger refuses HE jobs on committees whose
+		// setup cannot be checked (jobspec.CheckHECommittee), but a key
+		// record is what this member actually holds.
+		if !keys.HE.SharesChecked() {
+			return fmt.Errorf("job %s on a %d-of-%d committee: %w", spec.ID, spec.Threshold, n, ErrHESetupUnchecked)
 		}
 	}
 	return nil

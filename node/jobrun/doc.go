@@ -7,8 +7,8 @@
 //
 // Once per committee, every member runs SetupCommittee over a connection of
 // the committee alone: the HE key generation (mpc/he, t-of-N threshold
-// shares, collective public key, evaluation keys) and the BLS DKG
-// (mpc/committee). Both are persisted through Store; LoadCommittee restores
+// shares, collective public key, evaluation keys; only when t = ⌈n/2⌉, see
+// below) and the BLS DKG (mpc/committee). Both are persisted through Store; LoadCommittee restores
 // them after a restart; CommitteeKeys.Record is the public part (BLS
 // committee key for the ledger, HE public key for providers).
 //
@@ -87,8 +87,14 @@
 // SS jobs need every committee member online (Shamir degree ⌊(n−1)/2⌋, so
 // t < n/2 as the engine requires, semi-honest honest majority); HE jobs
 // finish with any Spec.Threshold members. Spec.Threshold is the committee's
-// BLS (and HE) threshold, ⌈n/2⌉ ≤ t ≤ n; a committee of 4 with t = 3 runs
-// every job type.
+// BLS (and HE) threshold, ⌈n/2⌉ ≤ t ≤ n. Every committee runs SS jobs; HE
+// jobs run only with t = ⌈n/2⌉ (e.g. 2 of 4), whose HE setup checks every
+// member's key shares (mpc/he, security model): with a larger t the check
+// cannot run and one malicious member could read the collective key, so
+// SetupCommittee makes no HE key for such a committee, the ledger and
+// Validate refuse its HE jobs (jobspec.CheckHECommittee), and CheckKeys
+// refuses an HE job on a key record that says unchecked
+// (ErrHESetupUnchecked).
 //
 // # Commitments
 //

@@ -45,9 +45,9 @@ func otherCommitment(t *testing.T, c *Cluster, spec *Spec, provider string, file
 }
 
 func TestInputNotMatchingCommitmentNamesProvider(t *testing.T) {
-	c := testCluster(t)
 	for _, typ := range []Type{AuctionVickrey, CreditScore} {
 		t.Run(string(typ), func(t *testing.T) {
+			c := clusterFor(t, typ)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			spec, inputs, _, err := SampleJob(typ, sizeFor(typ), c.Members, rand.New(rand.NewPCG(2, 2)))
@@ -83,9 +83,9 @@ func TestInputNotMatchingCommitmentNamesProvider(t *testing.T) {
 }
 
 func TestSilentProviderNamedAtDeadline(t *testing.T) {
-	c := testCluster(t)
 	for _, typ := range []Type{AuctionFirst, Aggregate} {
 		t.Run(string(typ), func(t *testing.T) {
+			c := clusterFor(t, typ)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			spec, inputs, _, err := SampleJob(typ, sizeFor(typ), c.Members, rand.New(rand.NewPCG(3, 3)))
@@ -110,15 +110,15 @@ func TestSilentProviderNamedAtDeadline(t *testing.T) {
 	}
 }
 
-// heSpecWithOutsideProviders is an aggregate job whose providers and
-// recipient are not committee members, so a member can be offline without
-// taking an input with it.
+// heSpecWithOutsideProviders is an aggregate job on c (a 2-of-4 committee,
+// testCluster24) whose providers and recipient are not committee members,
+// so a member can be offline without taking an input with it.
 func heSpecWithOutsideProviders(t *testing.T, c *Cluster, id string) (*Spec, map[string][]byte, AggregateResult) {
 	t.Helper()
 	p := AggregateParams{Bins: 4, Lo: 0, Hi: 100}
 	params, _ := json.Marshal(p)
 	spec := &Spec{ID: id, Type: Aggregate, Params: params, Providers: []string{"p0", "p1", "p2"},
-		Committee: c.Members, Threshold: 3, Recipient: "r"}
+		Committee: c.Members, Threshold: 2, Recipient: "r"}
 	if err := spec.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -131,21 +131,33 @@ func heSpecWithOutsideProviders(t *testing.T, c *Cluster, id string) (*Spec, map
 }
 
 // TestHEJobCompletesWithMemberOffline: with one of 4 members offline
-// (t = 3) the other three key-switch the result with their one subset, so
-// nothing can be compared; since one deviant can force that case (review
-// M1), the recipient rejects a single-subset result when the committee is
-// larger than t: no result, nothing signed, and nobody named (the job can
-// be retried with every member online).
+// (t = 2) the other three key-switch the result with a family of 2-subsets
+// that the recipient compares, and the job completes. With two offline the
+// two left key-switch with their one subset, so nothing can be compared;
+// since one deviant can force that case (review M1), the recipient rejects
+// a single-subset result when the committee is larger than t: no result,
+// nothing signed, and nobody named (the job can be retried with more
+// members online).
 func TestHEJobCompletesWithMemberOffline(t *testing.T) {
-	c := testCluster(t)
-	for _, offline := range []string{"n0", "n3"} { // inside and outside the first t-subset
-		t.Run(offline, func(t *testing.T) {
+	c := testCluster24(t)
+	for _, offline := range [][]string{{"n0"}, {"n0", "n3"}, {"n2", "n3"}} { // inside and outside the first t-subset
+		name := strings.Join(offline, "+")
+		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			spec, inputs, _ := heSpecWithOutsideProviders(t, c, "offline-"+offline)
-			rep, err := c.Run(ctx, spec, inputs, RunOptions{Offline: []string{offline}, StepTimeout: 2 * time.Second})
+			spec, inputs, want := heSpecWithOutsideProviders(t, c, "offline-"+strings.Join(offline, "-"))
+			rep, err := c.Run(ctx, spec, inputs, RunOptions{Offline: offline, StepTimeout: 2 * time.Second})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(offline) == 1 {
+				if err := rep.Err(); err != nil {
+					t.Fatal(err)
+				}
+				if got := rep.Result.Aggregate; got.Sum != want.Sum || got.Count != want.Count {
+					t.Fatalf("aggregate %+v, plaintext %+v", got, want)
+				}
+				return
 			}
 			if !errors.Is(rep.RecipientErr, he.ErrSingleSubset) || rep.Result != nil {
 				t.Fatalf("recipient: want he.ErrSingleSubset and no result, got %v", rep.RecipientErr)
@@ -235,9 +247,9 @@ func TestSSMemberKilledMidJobThenRerun(t *testing.T) {
 }
 
 func TestMalformedInputNamesProvider(t *testing.T) {
-	c := testCluster(t)
 	for _, typ := range []Type{Clearing, Aggregate} {
 		t.Run(string(typ), func(t *testing.T) {
+			c := clusterFor(t, typ)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			spec, inputs, _, err := SampleJob(typ, sizeFor(typ), c.Members, rand.New(rand.NewPCG(6, 6)))
@@ -567,7 +579,9 @@ func TestRecipientChecksEachMembersOutput(t *testing.T) {
 		}
 	}
 
-	// HE: one verified copy suffices; the forged one is skipped.
+	// HE (on the 2-of-4 committee): one verified copy suffices; the forged
+	// one is skipped.
+	c = testCluster24(t)
 	hspec, hinputs, want := heSpecWithOutsideProviders(t, c, "forged-output")
 	c.NetworkOf = forge("n0")
 	rep, err := c.Run(ctx, hspec, hinputs, RunOptions{})

@@ -34,14 +34,14 @@ func wantUnnamedBadOutput(t *testing.T, who string, err error) {
 
 // TestHEDeviantKeySwitchAborts: member n1 sends wrong key-switching shares
 // (CKKS: every score shifted by 0.01; BGV: a random polynomial). All four
-// members are online (t = 3), so the four 3-subsets' key switches reach the
-// recipient, which finds them inconsistent and rejects them before anyone
-// signs: every member aborts with bad-output, no outcome carries a
-// signature, the recipient returns no result. With k = t+1 the deviant
-// cannot be identified (each member is left out of one subset only), so
-// nobody is named.
+// members are online (t = 2), so the family's two disjoint 2-subsets' key
+// switches reach the recipient, which finds them inconsistent and rejects
+// them before anyone signs: every member aborts with bad-output, no outcome
+// carries a signature, the recipient returns no result. With two subsets
+// any single member explains the disagreement (each is left out of one
+// subset), so the deviant cannot be identified and nobody is named.
 func TestHEDeviantKeySwitchAborts(t *testing.T) {
-	c := testCluster(t)
+	c := testCluster24(t)
 	for _, tc := range []struct {
 		typ Type
 		dev he.Deviation
@@ -88,11 +88,11 @@ func TestHEDeviantKeySwitchAborts(t *testing.T) {
 // force that case (withholding its hello from some members), so with n > t
 // the recipient rejects a single-subset result: nothing is signed.
 func TestHEDeviantKeySwitchExactlyT(t *testing.T) {
-	c := testCluster(t)
+	c := testCluster24(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	spec, inputs, _ := heSpecWithOutsideProviders(t, c, "deviant-exactly-t")
-	rep, err := withDeviant(c, 1, he.Deviation{Random: true}).Run(ctx, spec, inputs, RunOptions{Offline: []string{"n3"}, StepTimeout: 2 * time.Second})
+	rep, err := withDeviant(c, 1, he.Deviation{Random: true}).Run(ctx, spec, inputs, RunOptions{Offline: []string{"n2", "n3"}, StepTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,4 +104,52 @@ func TestHEDeviantKeySwitchExactlyT(t *testing.T) {
 			t.Fatalf("member %s signed a single-subset result", m)
 		}
 	}
+}
+
+// TestHEJobRefusedOnUncheckedKeyRecord: defence in depth behind the
+// ledger's rule (jobspec.CheckHECommittee). Members whose HE key record
+// says the setup did not check the key shares — here a 2-of-4 committee's
+// records as a node that set it up before the share check existed wrote
+// them (CHK1, which loads as unchecked) — refuse the HE job at once with
+// ErrHESetupUnchecked: no key switch is made, nothing is signed, the
+// recipient gets no result, and the run ends at the output grace rather
+// than at the job's deadline (node/sched posts the error as the abort
+// reason).
+func TestHEJobRefusedOnUncheckedKeyRecord(t *testing.T) {
+	c := testCluster24(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	keys := make([]*CommitteeKeys, len(c.Members))
+	for i := range keys {
+		k, err := LoadCommittee(ctx, LegacyHEStore(cluster24Val.Stores[i]), c.Preset, LocalCommitteeID, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.HE.SharesChecked() || !c.Keys[i].HE.SharesChecked() {
+			t.Fatalf("member %d: the legacy record loads as checked", i)
+		}
+		keys[i] = k
+	}
+	c.Keys = keys
+	spec, inputs, _ := heSpecWithOutsideProviders(t, c, "unchecked-keys")
+	start := time.Now()
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		if err := rep.MemberErrs[m]; !errors.Is(err, ErrHESetupUnchecked) || !strings.Contains(err.Error(), "did not check every member's key shares") {
+			t.Fatalf("member %s: want ErrHESetupUnchecked, got %v", m, err)
+		}
+		if out := rep.Outcomes[m]; out != nil && out.Signature != nil {
+			t.Fatalf("member %s signed", m)
+		}
+	}
+	if rep.Result != nil {
+		t.Fatal("the recipient got a result from unchecked keys")
+	}
+	if took := time.Since(start); took > 60*time.Second {
+		t.Fatalf("the refused job took %v", took)
+	}
+	t.Logf("member n0: %v; recipient: %v", rep.MemberErrs["n0"], rep.RecipientErr)
 }

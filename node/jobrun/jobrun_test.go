@@ -24,7 +24,9 @@ import (
 )
 
 // testCluster is a 3-of-4 committee on the INSECURE test preset, set up once
-// per test binary (the HE key generation dominates).
+// per test binary. With t > ⌈n/2⌉ it has no HE keys (its HE setup could not
+// check the members' key shares) and runs SS jobs only; HE tests run on
+// testCluster24 (2-of-4), clusterFor picks the one a job type needs.
 var (
 	clusterOnce sync.Once
 	clusterVal  *Cluster
@@ -52,6 +54,17 @@ func testCluster(t *testing.T) *Cluster {
 		Record: clusterVal.Record, Network: transport.NewMemoryNetwork(), SealingKeys: clusterVal.SealingKeys, ChainID: clusterVal.ChainID}
 }
 
+// clusterFor is the test committee a sample job of type typ runs on (see
+// SampleJob's thresholds): testCluster24 (2-of-4, HE setup checked) for HE
+// jobs, testCluster (3-of-4, no HE keys) for SS jobs.
+func clusterFor(t *testing.T, typ Type) *Cluster {
+	t.Helper()
+	if typ.IsHE() {
+		return testCluster24(t)
+	}
+	return testCluster(t)
+}
+
 func sizeFor(typ Type) int {
 	switch typ {
 	case CreditScore:
@@ -65,9 +78,9 @@ func sizeFor(typ Type) int {
 }
 
 func TestEveryJobTypeEndToEnd(t *testing.T) {
-	c := testCluster(t)
 	for _, typ := range jobspec.Types() {
 		t.Run(string(typ), func(t *testing.T) {
+			c := clusterFor(t, typ)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			spec, inputs, check, err := SampleJob(typ, sizeFor(typ), c.Members, rand.New(rand.NewPCG(1, uint64(len(typ)))))
@@ -128,24 +141,35 @@ func TestEveryJobTypeEndToEnd(t *testing.T) {
 }
 
 // TestCommitteeKeysSurviveRestart reloads every member's keys from its store
-// (as a restarted node does) and runs a job with them.
+// (as a restarted node does) and runs an HE job with them. A 3-of-4
+// committee's keys reload without HE keys (it never had any).
 func TestCommitteeKeysSurviveRestart(t *testing.T) {
-	c := testCluster(t)
+	c := testCluster24(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	loaded := make([]*CommitteeKeys, len(c.Members))
 	for i := range c.Members {
-		k, err := LoadCommittee(ctx, clusterVal.Stores[i], c.Preset, LocalCommitteeID, i)
+		k, err := LoadCommittee(ctx, cluster24Val.Stores[i], c.Preset, LocalCommitteeID, i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if k.BLS.Key.ID() != c.Keys[i].BLS.Key.ID() || k.HE.KeyDigest() != c.Keys[i].HE.KeyDigest() {
+		if k.BLS.Key.ID() != c.Keys[i].BLS.Key.ID() || k.HE.KeyDigest() != c.Keys[i].HE.KeyDigest() || !k.HE.SharesChecked() {
 			t.Fatalf("member %d: reloaded keys differ", i)
 		}
 		loaded[i] = k
 	}
-	if _, err := LoadCommittee(ctx, clusterVal.Stores[0], c.Preset, LocalCommitteeID, 1); err == nil {
+	if _, err := LoadCommittee(ctx, cluster24Val.Stores[0], c.Preset, LocalCommitteeID, 1); err == nil {
 		t.Fatal("member 1's keys loaded from member 0's store")
+	}
+	c34 := testCluster(t)
+	for i := range c34.Members {
+		k, err := LoadCommittee(ctx, clusterVal.Stores[i], c34.Preset, LocalCommitteeID, i)
+		if err != nil || k.HE != nil || c34.Keys[i].HE != nil || k.BLS.Key.ID() != c34.Keys[i].BLS.Key.ID() {
+			t.Fatalf("3-of-4 member %d reloaded: %+v, %v; want its BLS share and no HE keys", i, k, err)
+		}
+	}
+	if c34.Record.HEPublicKey != nil {
+		t.Fatal("a 3-of-4 committee published an HE public key")
 	}
 	c.Keys = loaded
 	spec, inputs, want := heSpecWithOutsideProviders(t, c, "after-restart")

@@ -19,8 +19,9 @@ import (
 	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
 )
 
-// A 2-of-4 committee: with one member gone, 3 > t remain, so a re-formed
-// family still has several subsets to compare.
+// A 2-of-4 committee (t = ⌈n/2⌉: its HE setup checks every member's key
+// shares, so it runs HE jobs; every HE test uses it): with one member gone,
+// 3 > t remain, so a re-formed family still has several subsets to compare.
 var (
 	cluster24Once sync.Once
 	cluster24Val  *Cluster
@@ -43,7 +44,7 @@ func testCluster24(t *testing.T) *Cluster {
 		t.Fatalf("cluster setup: %v", cluster24Err)
 	}
 	return &Cluster{Preset: cluster24Val.Preset, Members: cluster24Val.Members, Keys: cluster24Val.Keys,
-		Record: cluster24Val.Record, Network: transport.NewMemoryNetwork()}
+		Record: cluster24Val.Record, Network: transport.NewMemoryNetwork(), SealingKeys: cluster24Val.SealingKeys, ChainID: cluster24Val.ChainID}
 }
 
 // firstPCKSRound is the round of the key-switching shares of the HE output

@@ -10,6 +10,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
@@ -68,6 +69,12 @@ func blsStoreKey(committeeID string, self int) string {
 // whole setup; a member that does not answer or misbehaves fails it with a
 // *FaultError naming it (FaultMemberDropped), and the committee re-runs the
 // setup without it. conn must be a fresh connection of the committee alone.
+//
+// A committee whose threshold is above ⌈n/2⌉ gets no HE keys (HE stays nil;
+// jobspec.HESetupChecked): its setup could not check the members' key
+// shares (mpc/he, security model), so it may run no HE job
+// (jobspec.CheckHECommittee) and no unchecked collective key is ever made.
+// Its SS jobs need only the BLS share.
 func SetupCommittee(ctx context.Context, conn transport.Conn, cfg CommitteeConfig, store Store) (*CommitteeKeys, error) {
 	if cfg.Preset == nil || cfg.LongTerm == nil || store == nil {
 		return nil, errors.New("jobrun: setup needs a preset, a long-term key and a store")
@@ -86,21 +93,29 @@ func SetupCommittee(ctx context.Context, conn transport.Conn, cfg CommitteeConfi
 	if progress == nil {
 		progress = io.Discard
 	}
-	fmt.Fprintf(progress, "committee %s: HE key generation (preset %s, %d-of-%d)\n", cfg.CommitteeID, cfg.Preset.Name, cfg.Threshold, conn.Parties())
-	member, stats, err := he.Setup(ctx, conn, cfg.Preset, he.SetupConfig{
-		CommitteeID:    cfg.CommitteeID,
-		Threshold:      cfg.Threshold,
-		GaloisElements: jobs.HEGaloisElements(cfg.Preset),
-		StepTimeout:    cfg.StepTimeout,
-	}, store)
-	if err != nil {
-		return nil, memberFault(blame, fmt.Errorf("HE key setup: %w", err))
+	var member *he.Member
+	if n := conn.Parties(); jobspec.HESetupChecked(n, cfg.Threshold) {
+		fmt.Fprintf(progress, "committee %s: HE key generation (preset %s, %d-of-%d)\n", cfg.CommitteeID, cfg.Preset.Name, cfg.Threshold, n)
+		var stats he.SetupStats
+		var err error
+		member, stats, err = he.Setup(ctx, conn, cfg.Preset, he.SetupConfig{
+			CommitteeID:    cfg.CommitteeID,
+			Threshold:      cfg.Threshold,
+			GaloisElements: jobs.HEGaloisElements(cfg.Preset),
+			StepTimeout:    cfg.StepTimeout,
+		}, store)
+		if err != nil {
+			return nil, memberFault(blame, fmt.Errorf("HE key setup: %w", err))
+		}
+		if !member.SharesChecked() { // he.ShareCheckRuns and jobspec.HESetupChecked agree (he's tests)
+			return nil, fmt.Errorf("jobrun: committee %s: the HE setup of a %d-of-%d committee did not check the key shares", cfg.CommitteeID, cfg.Threshold, n)
+		}
+		fmt.Fprintf(progress, "committee %s: HE keys done in %v (%d bytes sent), shares checked (honest majority: up to %d of %d malicious); BLS DKG\n",
+			cfg.CommitteeID, stats.Duration.Round(time.Millisecond), stats.BytesSent, (n-1)/2, n)
+	} else {
+		fmt.Fprintf(progress, "committee %s: no HE keys: threshold %d > ⌈%d/2⌉ = %d, whose HE setup could not check the members' key shares; the committee runs SS jobs only. BLS DKG\n",
+			cfg.CommitteeID, cfg.Threshold, n, jobspec.MaxHEThreshold(n))
 	}
-	checked := fmt.Sprintf("shares checked (honest majority: up to %d of %d malicious)", (conn.Parties()-1)/2, conn.Parties())
-	if !member.SharesChecked() {
-		checked = fmt.Sprintf("shares NOT checked (threshold %d > ⌈%d/2⌉)", cfg.Threshold, conn.Parties())
-	}
-	fmt.Fprintf(progress, "committee %s: HE keys done in %v (%d bytes sent), %s; BLS DKG\n", cfg.CommitteeID, stats.Duration.Round(time.Millisecond), stats.BytesSent, checked)
 	share, err := committee.RunDKG(ctx, conn, cfg.LongTerm, cfg.Members, committee.DKGConfig{
 		Threshold:    cfg.Threshold,
 		RoundTimeout: cfg.StepTimeout,
@@ -121,13 +136,17 @@ func SetupCommittee(ctx context.Context, conn transport.Conn, cfg CommitteeConfi
 }
 
 // LoadCommittee restores member self's committee state saved by
-// SetupCommittee.
+// SetupCommittee: HE stays nil for a committee that has no HE keys (its
+// threshold, read from the BLS share, is above ⌈n/2⌉).
 func LoadCommittee(ctx context.Context, store Store, preset *he.Preset, committeeID string, self int) (*CommitteeKeys, error) {
-	member, err := he.LoadMember(ctx, store, preset, committeeID, transport.PartyID(self))
+	keys, err := LoadCommitteeSS(ctx, store, committeeID, self)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := LoadCommitteeSS(ctx, store, committeeID, self)
+	if !jobspec.HESetupChecked(keys.BLS.Key.N, keys.BLS.Key.T) {
+		return keys, nil
+	}
+	member, err := he.LoadMember(ctx, store, preset, committeeID, transport.PartyID(self))
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +177,8 @@ func LoadCommitteeSS(ctx context.Context, store Store, committeeID string, self 
 // publishes: the BLS committee key (the ledger verifies result signatures
 // with it) and the HE collective public key that providers encrypt under
 // (canonical encoding, he.Preset.MarshalPublicKey; large, so the ledger keeps its
-// hash and the blob store the bytes).
+// hash and the blob store the bytes). A committee without HE keys
+// (threshold above ⌈n/2⌉) has no HEPublicKey and a zero HEKeyDigest.
 type CommitteeRecord struct {
 	Key         *committee.CommitteeKey
 	HEPublicKey []byte
@@ -167,6 +187,9 @@ type CommitteeRecord struct {
 
 // Record returns the committee's public record.
 func (k *CommitteeKeys) Record() (*CommitteeRecord, error) {
+	if k.HE == nil {
+		return &CommitteeRecord{Key: k.BLS.Key}, nil
+	}
 	pk, err := k.HE.Preset().MarshalPublicKey(k.HE.PublicKey())
 	if err != nil {
 		return nil, err

@@ -22,11 +22,15 @@
 // key.
 //
 // A committee member that cannot run a job the ledger accepted (its HE
-// preset cannot hold the job, its committee keys are missing) posts
-// job.abort with the reason at once, so that the
+// preset cannot hold the job, its committee keys are missing, its HE key
+// record says the setup did not check the key shares, the job's spec no
+// longer validates) posts job.abort with the reason at once, so that the
 // job ends before its deadline and no provider is penalised for it. A
 // provider that does not deliver its own input is not such a case: the
 // ledger names it at the deadline.
+//
+// A committee whose threshold is above ⌈n/2⌉ gets no HE key at setup
+// (jobrun.SetupCommittee) and confirms no HE key hash: it runs SS jobs only.
 //
 // State the scheduler must not lose (committee key shares, prepared inputs)
 // is in the jobrun.Store; everything else is re-derived from the ledger after

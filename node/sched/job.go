@@ -136,8 +136,8 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 }
 
 // preflight loads a member's committee keys (the HE key share for HE jobs
-// only) and checks the job against its HE preset: what would make every
-// attempt fail.
+// only), checks them (jobrun.CheckKeys: an HE job needs a checked HE setup)
+// and the job against its HE preset: what would make every attempt fail.
 func (s *Scheduler) preflight(ctx context.Context, spec *jobrun.Spec, com *ledgerpb.Committee, member int) (*jobrun.CommitteeKeys, error) {
 	load := func() (*jobrun.CommitteeKeys, error) {
 		return jobrun.LoadCommittee(ctx, s.cfg.Store, s.cfg.Preset, com.Id, member)
@@ -147,6 +147,11 @@ func (s *Scheduler) preflight(ctx context.Context, spec *jobrun.Spec, com *ledge
 	}
 	keys, err := load()
 	if err != nil {
+		return nil, fmt.Errorf("committee %s keys: %w", com.Id, err)
+	}
+	// Keys of this committee and job; an HE job also needs a key record
+	// that says the setup checked every member's key shares.
+	if err := jobrun.CheckKeys(spec, keys, member); err != nil {
 		return nil, fmt.Errorf("committee %s keys: %w", com.Id, err)
 	}
 	if err := jobrun.CheckPreset(spec, s.cfg.Preset); err != nil {

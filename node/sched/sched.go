@@ -359,21 +359,32 @@ func (s *Scheduler) setup(ctx context.Context, c *ledgerpb.Committee) error {
 	if err != nil {
 		return err
 	}
-	heHash, err := s.cfg.Blobs.Put(rec.HEPublicKey)
-	if err != nil {
-		return err
+	// A committee with a threshold above ⌈n/2⌉ has no HE key (its HE setup
+	// could not check the members' key shares; jobrun.SetupCommittee): it
+	// confirms no HE key hash, and the ledger gives it no HE job.
+	var heHash []byte
+	if rec.HEPublicKey != nil {
+		h, err := s.cfg.Blobs.Put(rec.HEPublicKey)
+		if err != nil {
+			return err
+		}
+		heHash = h[:]
 	}
 	ck, err := rec.Key.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	// Whether the HE setup checked every member's key shares (only for a
-	// threshold of at most ⌈n/2⌉; see he.ShareCheckRuns): an unchecked
-	// committee's key is exposed to one malicious member.
-	s.log.Info("committee keys ready; confirming", "committee", c.Id, "he_shares_checked", keys.HE.SharesChecked())
+	heKeys := "shares checked"
+	switch {
+	case keys.HE == nil:
+		heKeys = "none (threshold above ⌈n/2⌉: SS jobs only)"
+	case !keys.HE.SharesChecked():
+		heKeys = "shares NOT checked (no HE job runs on it)"
+	}
+	s.log.Info("committee keys ready; confirming", "committee", c.Id, "he_keys", heKeys)
 	return s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
 		p.Msg = &ledgerpb.TxPayload_CommitteeConfirm{CommitteeConfirm: &ledgerpb.CommitteeConfirm{
-			CommitteeId: c.Id, CommitteeKey: ck, HeKeyHash: heHash[:],
+			CommitteeId: c.Id, CommitteeKey: ck, HeKeyHash: heHash,
 		}}
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/transport"
 	"github.com/cohortnet/cohort/node/blob"
@@ -34,6 +35,9 @@ type fakeLedger struct {
 	committees map[string]*ledgerpb.Committee
 	txs        []*ledgerpb.TxPayload // every submitted tx, accepted or not
 	feeds      []chan Block
+	// members are the registered members with their DKG keys (only the
+	// committee-setup tests register any).
+	members map[string]*ledgerpb.Member
 }
 
 func newFakeLedger() *fakeLedger {
@@ -82,7 +86,12 @@ func (f *fakeLedger) OpenJobs() ([]*ledgerpb.Job, error) {
 	return out, nil
 }
 
-func (f *fakeLedger) Member(string) (*ledgerpb.Member, bool) { return nil, false }
+func (f *fakeLedger) Member(name string) (*ledgerpb.Member, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, ok := f.members[name]
+	return m, ok
+}
 
 func (f *fakeLedger) SealedInputs(*ledgerpb.Job, int) ([][]byte, error) { return nil, nil }
 
@@ -139,6 +148,19 @@ func (f *fakeLedger) apply(p *ledgerpb.TxPayload) error {
 		return j, nil
 	}
 	switch m := p.Msg.(type) {
+	case *ledgerpb.TxPayload_CommitteeCreate:
+		c := m.CommitteeCreate
+		f.committees[c.CommitteeId] = &ledgerpb.Committee{Id: c.CommitteeId, Members: c.Members, Threshold: c.Threshold, Status: ledger.CommitteePending}
+	case *ledgerpb.TxPayload_CommitteeConfirm:
+		c, ok := f.committees[m.CommitteeConfirm.CommitteeId]
+		if !ok || c.Status != ledger.CommitteePending || slices.Contains(c.Confirmed, p.Signer) {
+			return &ledger.TxError{Code: ledger.CodeInvalid, Msg: "cannot confirm"}
+		}
+		c.Confirmed = append(c.Confirmed, p.Signer)
+		c.HeKeyHash = m.CommitteeConfirm.HeKeyHash
+		if len(c.Confirmed) == len(c.Members) {
+			c.Status, c.CommitteeKey = ledger.CommitteeActive, m.CommitteeConfirm.CommitteeKey
+		}
 	case *ledgerpb.TxPayload_JobSubmit:
 		s := m.JobSubmit
 		f.jobs[s.JobId] = &ledgerpb.Job{Id: s.JobId, Type: s.Type, Params: s.Params, Providers: s.Providers, CommitteeId: s.CommitteeId,
@@ -218,9 +240,16 @@ type node struct {
 
 func startNode(t *testing.T, f *fakeLedger, name string, preset *he.Preset, store jobrun.Store, nw transport.Network, inputs map[string][]byte) *node {
 	t.Helper()
+	return startNodeDKG(t, f, name, preset, store, nw, inputs, nil)
+}
+
+// startNodeDKG is startNode with the node's long-term DKG key (committee
+// setups).
+func startNodeDKG(t *testing.T, f *fakeLedger, name string, preset *he.Preset, store jobrun.Store, nw transport.Network, inputs map[string][]byte, dkg *committee.LongTermKey) *node {
+	t.Helper()
 	n := &node{results: map[string]any{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := New(Config{
+	s, err := New(Config{DKG: dkg,
 		Name: name, Ledger: signedSubmit{f, name}, Network: nw, Preset: preset, Store: store, Blobs: noBlobs{}, Log: log,
 		ReadInput: func(jobID, slot string) ([]byte, error) {
 			if in, ok := inputs[slot]; ok {
@@ -324,6 +353,25 @@ func TestMemberAbortsAJobItCannotRun(t *testing.T) {
 		}
 		if got := submitted[*ledgerpb.TxPayload_JobInput](f); len(got) != 0 {
 			t.Fatalf("providers committed %d inputs to a job that cannot run", len(got))
+		}
+	})
+	t.Run("unchecked HE keys", func(t *testing.T) {
+		// The members' HE key records say unchecked (written before the
+		// share check existed): an HE job ends with their abort at once,
+		// naming the reason, before any provider commits.
+		f := newFakeLedger()
+		activeCommittee(t, f, c)
+		for i, m := range c.Members {
+			startNode(t, f, m, preset, jobruntest.LegacyHEStore(c.Stores[i]), c.Network, nil)
+		}
+		submitJob(t, f, &ledgerpb.JobSubmit{JobId: "unchecked", Type: "aggregate", CommitteeId: jobruntest.LocalCommitteeID, Recipient: "n0",
+			Providers: []string{"n0", "n1"}, Params: []byte(`{"bins":4,"lo":0,"hi":100}`)})
+		j := waitJob(t, f, "unchecked", ledger.JobAborted)
+		if !strings.Contains(j.AbortReason, "cannot run the job") || !strings.Contains(j.AbortReason, "did not check every member's key shares") {
+			t.Fatalf("abort reason %q", j.AbortReason)
+		}
+		if got := submitted[*ledgerpb.TxPayload_JobInput](f); len(got) != 0 {
+			t.Fatalf("providers committed %d inputs to a job on unchecked keys", len(got))
 		}
 	})
 	t.Run("missing keys", func(t *testing.T) {
@@ -450,5 +498,70 @@ func TestExcludedMemberPostsNothing(t *testing.T) {
 	_ = s.postOutcome(context.Background(), j, 3, nil, fmt.Errorf("some failure"))
 	if got := submitted[*ledgerpb.TxPayload_JobAbort](f); len(got) != 1 {
 		t.Fatalf("a member that failed posted %d aborts, want 1", len(got))
+	}
+}
+
+// TestCommitteeAboveHalfSetsUpNoHEKey: a 3-of-3 committee (t > ⌈n/2⌉) runs
+// the BLS DKG only: no HE key is made (its setup could not check the key
+// shares), the confirmations carry no HE key hash, a restarted member's
+// keys load without HE, its SS job runs, and an HE job on it (which the
+// real ledger refuses: jobspec.CheckHECommittee) is aborted by its members
+// with the reason.
+func TestCommitteeAboveHalfSetsUpNoHEKey(t *testing.T) {
+	preset, err := testPreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeLedger()
+	f.members = map[string]*ledgerpb.Member{}
+	names := []string{"n0", "n1", "n2"}
+	stores := make([]jobrun.Store, len(names))
+	nw := transport.NewMemoryNetwork()
+	var dkgs []*committee.LongTermKey
+	for _, name := range names {
+		k := committee.GenerateLongTermKey()
+		dkgs = append(dkgs, k)
+		f.members[name] = &ledgerpb.Member{Name: name, PeerId: "peer-" + name, DkgKey: k.Public().Bytes()}
+	}
+	inputs := map[string][]byte{"n0": []byte(`{"bid":700}`), "n1": []byte(`{"bid":900}`)}
+	for i, name := range names {
+		stores[i] = he.NewMemoryStore()
+		startNodeDKG(t, f, name, preset, stores[i], nw, inputs, dkgs[i])
+	}
+	if err := f.commit(&ledgerpb.TxPayload{Signer: "requester", Msg: &ledgerpb.TxPayload_CommitteeCreate{CommitteeCreate: &ledgerpb.CommitteeCreate{
+		CommitteeId: "c33", Members: names, Threshold: 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		c, err := f.Committee("c33")
+		if err == nil && c.Status == ledger.CommitteeActive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("committee not active: %+v %v", c, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, m := range submitted[*ledgerpb.TxPayload_CommitteeConfirm](f) {
+		if len(m.CommitteeConfirm.HeKeyHash) != 0 {
+			t.Fatalf("a 3-of-3 committee confirmed an HE key %x", m.CommitteeConfirm.HeKeyHash)
+		}
+	}
+	for i := range names {
+		keys, err := jobrun.LoadCommittee(context.Background(), stores[i], preset, "c33", i)
+		if err != nil || keys.HE != nil || keys.BLS.Key.T != 3 {
+			t.Fatalf("member %d's keys after setup: %+v %v", i, keys, err)
+		}
+	}
+	submitJob(t, f, &ledgerpb.JobSubmit{JobId: "ss", Type: "auction-first", CommitteeId: "c33", Recipient: "n2", Providers: []string{"n0", "n1"}})
+	if j := waitJob(t, f, "ss", ledger.JobCompleted, ledger.JobAborted); j.Status != ledger.JobCompleted {
+		t.Fatalf("SS job on the 3-of-3 committee: %s", j.AbortReason)
+	}
+	submitJob(t, f, &ledgerpb.JobSubmit{JobId: "he", Type: "aggregate", CommitteeId: "c33", Recipient: "n2",
+		Providers: []string{"n0", "n1"}, Params: []byte(`{"bins":4,"lo":0,"hi":100}`)})
+	j := waitJob(t, f, "he", ledger.JobAborted)
+	if !strings.Contains(j.AbortReason, "cannot run the job") || !strings.Contains(j.AbortReason, "HE jobs need a committee whose HE setup checks every member's key shares") {
+		t.Fatalf("abort reason %q", j.AbortReason)
 	}
 }

@@ -329,7 +329,9 @@ type LocalTimings struct {
 }
 
 // RunLocal runs one job of type typ end to end in this process at the
-// secure HE preset, with a committee of 4 (t = 3): auctions among size
+// secure HE preset, with a committee of 4 (t = SampleThreshold: 2 for HE
+// jobs, whose setup then checks every member's key shares; 3 for SS jobs,
+// which set up no HE keys): auctions among size
 // bidders, clearing among size bidders over 16 price levels, credit scoring
 // of size subjects (8 features over 4 providers), aggregates of size values
 // over 4 providers. It checks the result against the plaintext computation
@@ -344,8 +346,9 @@ func RunLocal(ctx context.Context, typ jobrun.Type, size int, progress io.Writer
 		return t, err
 	}
 	start := time.Now()
-	fmt.Fprintf(progress, "jobrun: committee setup (4 members, t=3, preset %s)\n", preset.Name)
-	c, err := NewCluster(ctx, preset, 4, 3)
+	th := SampleThreshold(typ, 4)
+	fmt.Fprintf(progress, "jobrun: committee setup (4 members, t=%d, preset %s)\n", th, preset.Name)
+	c, err := NewCluster(ctx, preset, 4, th)
 	if err != nil {
 		return t, err
 	}
@@ -422,14 +425,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// SampleJob builds a random job of type typ and size (see RunLocal) on the
-// given committee, its providers' input files, and a check of a run's result
-// against the plaintext computation.
-func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jobrun.Spec, map[string][]byte, func(*RunReport) error, error) {
-	spec := &jobrun.Spec{ID: fmt.Sprintf("%s-%d", typ, size), Type: typ, Committee: members, Threshold: (len(members)*3 + 3) / 4, Recipient: members[0]}
-	if spec.Threshold < (len(members)+1)/2 {
-		spec.Threshold = (len(members) + 1) / 2
+// SampleThreshold is the committee threshold of a sample job of type typ on
+// n members: ⌈n/2⌉ for HE jobs (the only threshold whose HE setup is
+// checked, jobspec.CheckHECommittee), ⌈3n/4⌉ but at least ⌈n/2⌉ for SS jobs
+// (3 of 4). A Cluster runs the sample jobs whose threshold is its own.
+func SampleThreshold(typ jobrun.Type, n int) int {
+	if typ.IsHE() {
+		return jobspec.MinThreshold(n)
 	}
+	return max((n*3+3)/4, jobspec.MinThreshold(n))
+}
+
+// SampleJob builds a random job of type typ and size (see RunLocal) on the
+// given committee (threshold SampleThreshold), its providers' input files,
+// and a check of a run's result against the plaintext computation.
+func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jobrun.Spec, map[string][]byte, func(*RunReport) error, error) {
+	spec := &jobrun.Spec{ID: fmt.Sprintf("%s-%d", typ, size), Type: typ, Committee: members, Threshold: SampleThreshold(typ, len(members)), Recipient: members[0]}
 	inputs := map[string][]byte{}
 	put := func(p string, v any) {
 		b, _ := json.Marshal(v)
