@@ -16,7 +16,6 @@ import (
 
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/mpc/committee"
-	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
@@ -80,22 +79,19 @@ func runDemo(ctx context.Context, out io.Writer, keep bool, subjects int) error 
 	}
 	defer net.Stop()
 	d := &demo{out: out, net: net, rng: rand.New(rand.NewSource(42))}
-	// t = ⌈n/2⌉: the largest threshold whose HE setup runs the share check
-	// (he.ShareCheckRuns); a larger t would set up unchecked.
-	const cn, ct = 4, 2
+	// t = ⌈n/2⌉, the only threshold that runs HE jobs: its HE setup checks
+	// every member's key shares (jobspec.HESetupChecked).
+	cn := 4
+	ct := jobspec.MaxHEThreshold(cn)
 	fmt.Fprintf(out, "      committee c1 (%d-of-%d): HE keys (logN=14, 128-bit) and BLS DKG over libp2p…\n", ct, cn)
 	err = prog.Spin(ctx, "      committee c1 DKG", func() error {
-		return net.CreateCommittee(ctx, 2, "c1", []string{"node0", "node1", "node2", "node3"}, ct, 10*time.Minute)
+		return net.CreateCommittee(ctx, 2, "c1", []string{"node0", "node1", "node2", "node3"}, uint32(ct), 10*time.Minute)
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "      committee c1 active (%.1fs)\n", time.Since(start).Seconds())
-	if he.ShareCheckRuns(cn, ct) {
-		fmt.Fprintf(out, "      HE setup: every member's key shares checked in MPC by the %d members (honest majority: secure against %d malicious)\n", cn, (cn-1)/2)
-	} else {
-		fmt.Fprintf(out, "      HE setup: key shares NOT checked (threshold %d > ⌈%d/2⌉)\n", ct, cn)
-	}
+	fmt.Fprintf(out, "      HE setup: every member's key shares checked in MPC by the %d members (honest majority: secure against %d malicious)\n", cn, (cn-1)/2)
 
 	jobs, failures := 0, 0
 	run := func(name string, f func(context.Context) (string, error)) string {
