@@ -150,6 +150,10 @@ type SealedEvidence struct {
 	Slot     int
 	Claimant string
 	Opening  []byte
+	// Culprit is whom the evidence convicts, as the ledger will judge it:
+	// the provider slot (its share proven bad) or the claimant (its share
+	// proven to open well formed).
+	Culprit string
 }
 
 // Point is the evidence's shared point S.

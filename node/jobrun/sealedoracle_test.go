@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,47 @@ func TestSealedOpeningOracleClosed(t *testing.T) {
 			if !bytes.Equal(ev.Opening, make([]byte, len(ev.Opening))) {
 				t.Errorf("member %s: evidence %x on a publicly invalid share; want none proven", m, ev.Opening)
 			}
+		}
+	}
+}
+
+// TestSealedLiarDoesNotShieldProvenProvider is the regression test of the
+// review's M1: q2's share to member 1 really does not open (proven), and
+// member 3 adds a claim with a made-up S on another slot. Before, every
+// member aborted false-input-claim naming member 3 with no evidence, so the
+// ledger charged neither. Now the abort still names the liar, and carries
+// member 1's proof against q2, which the ledger checks and charges.
+func TestSealedLiarDoesNotShieldProvenProvider(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec, inputs, _, sealed := sealedTender(t, c)
+	bad, liar := sealed[2], c.Members[3]
+	var posted [][]byte
+	rep, err := c.Run(WithFalseClaim(ctx, liar, []int{spec.ProviderIndex(sealed[4])}, true), spec, inputs, RunOptions{Sealed: sealed,
+		TamperSealed: func(slot string, shares [][]byte) {
+			if slot == bad {
+				shares[1] = corruptShare(t, c, spec, slot, 1)
+				posted = shares
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		wantFault(t, "member "+m, rep.MemberErrs[m], FaultFalseClaim, liar)
+		var fe *FaultError
+		errors.As(rep.MemberErrs[m], &fe)
+		ev := fe.Evidence
+		if ev == nil || ev.Claimant != c.Members[1] || ev.Culprit != bad || spec.Providers[ev.Slot] != bad {
+			t.Fatalf("member %s: evidence %+v; want %s's proof against %s", m, ev, c.Members[1], bad)
+		}
+		if r := fe.Reason(); !strings.Contains(r, liar) || !strings.Contains(r, bad+" proven bad by "+c.Members[1]) {
+			t.Errorf("member %s: reason %q names not both the liar and the proven provider", m, r)
+		}
+		aad := SealedShareAAD(c.ChainID, spec.ID, bad, c.Members[1])
+		if _, opened, err := sealbox.VerifyOpening(c.SealingKeys[1].Public, aad, posted[1], ev.Point(), ev.Proof()); err != nil || opened {
+			t.Fatalf("member %s: the evidence checks as opened=%v, %v; want proven not opening", m, opened, err)
 		}
 	}
 }
