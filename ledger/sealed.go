@@ -52,6 +52,27 @@ import (
 //     Feldman or Pedersen commitments to the sharing, posted with the
 //     shares, would make the dealer accountable; not built.
 //
+// A sealed_opening is taken only in an abort signed by a committee member
+// (checkJobAbort): the requester cannot make validators verify proofs for
+// nothing. The committee's abort carries the first proven provider fault in
+// slot order even when it names a liar (node/jobrun agreeInputs), and a
+// member whose abort with a proof is refused posts it without (node/sched
+// postAbort).
+//
+// Open, not built:
+//   - Input statuses are unsigned and have no echo round: a member can send
+//     different statuses (and proofs) to different members, honest members
+//     can then reach different verdicts, and the first abort to land
+//     decides. Signed statuses with an echo round would fix it.
+//   - The first abort wins: a proof-less abort by the requester or a
+//     colluding member can land before the committee's and spare a proven
+//     provider.
+//   - Every member whose share opens but is malformed proves it and sends
+//     its S to the whole committee (the abort puts one on the chain), and S
+//     opens what the provider sealed to that member: with t+1 claimants the
+//     committee can put a buggy (not malicious) provider's input together.
+//     One proof per slot would need another round.
+//
 // No forward secrecy: pruning empties the state, not the chain. The job
 // input txs stay in the block history forever, sealed under the members'
 // long-term sealing keys; whoever ever holds the sealing key files of

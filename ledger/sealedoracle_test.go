@@ -52,3 +52,27 @@ func TestSealedOpeningOracleRefused(t *testing.T) {
 		t.Fatalf("a refused input left sealed shares")
 	}
 }
+
+// TestSealedOpeningOnlyFromCommittee (review m4): a job.abort carrying a
+// sealed-share proof is taken only from a committee member; the requester
+// (here firm1, on no committee) cannot make every validator verify proofs
+// for free. Its abort without one ends the job as before.
+func TestSealedOpeningOnlyFromCommittee(t *testing.T) {
+	c := newJobChainNodeless(t, 0, nil, "firm0", "firm1")
+	const requester = 5
+	const id = "J-req"
+	c.mustOK(t, c.tx(t, requester, &ledgerpb.JobSubmit{JobId: id, Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`),
+		Providers: []string{"node0", "firm0"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 50}))
+	c.mustOK(t, c.tx(t, 0, c.bid(t, id, 700, 0, 1000000)))
+	in := c.bid(t, id, 800, 0, 1000000)
+	in.SealedShares = realSealedShares(t, testChain, id, "firm0", 4, sealedinput.Encode([]byte{1}))
+	c.mustOK(t, c.tx(t, 4, in))
+	o := opening(t, id, 1, in.SealedShares[1])
+	abort := &ledgerpb.JobAbort{JobId: id, Reason: "bad-input: firm0", Culprit: "firm0", SealedOpening: o}
+	c.refused(t, requester, abort, CodeUnauthorized, "only a member of committee c1 may abort job")
+	abort.SealedOpening = nil
+	c.mustOK(t, c.tx(t, requester, abort))
+	if j := c.job(t, id); j.Status != JobAborted {
+		t.Fatalf("%s: %s", id, j.Status)
+	}
+}
