@@ -85,7 +85,7 @@ import (
 // scan, and the state stays bounded by the open jobs.
 
 // Bounds of sealed shares. A scalar input's share message is about 80 bytes
-// sealed into about 130; 16 KiB holds a clearing curve of some 400 levels
+// sealed into about 190 (sealbox.Overhead: 112); 16 KiB holds a clearing curve of some 400 levels
 // (inputs larger than that come from a node, over libp2p).
 const (
 	MaxSealedShareBytes = 16 << 10
