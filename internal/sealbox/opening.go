@@ -35,7 +35,8 @@ import (
 // so already knew S = r·X; S tells it nothing new, and tells others only
 // what S opens: ciphertexts to X with that R, which only the holder of r
 // can make (R is fresh per Seal; copying R without r yields no valid
-// proof). A ciphertext with another party's R — a copied sealed share in
+// proof) — for an honest sender that one message; a sender that reuses its
+// r exposes its own ciphertexts together, its own choice. A ciphertext with another party's R — a copied sealed share in
 // another context (the PoK binds the AAD), a supervision wrap, anything
 // without the PoK — is refused by ProveOpening (ErrInvalid) and never
 // proven. Nothing of x leaks: the proof is zero-knowledge
