@@ -524,6 +524,11 @@ func checkJobAbort(signer string, m *ledgerpb.JobAbort, v *committedView, st sta
 		return checkedAbort{}, txErr(CodeUnauthorized, "only the requester or the committee can abort job %q", j.Id)
 	}
 	out := checkedAbort{job: j}
+	if m.SealedOpening != nil && !slices.Contains(c.Members, signer) {
+		// Only the committee judges sealed claims; a requester's abort
+		// with one would make every validator verify proofs for nothing.
+		return checkedAbort{}, txErr(CodeUnauthorized, "only a member of committee %s may abort job %q with a sealed-share proof", c.Id, j.Id)
+	}
 	if m.SealedOpening != nil {
 		if out.verdict, terr = checkSealedOpening(j, &c, m.SealedOpening, v, st); terr != nil {
 			return checkedAbort{}, terr

@@ -36,6 +36,14 @@ import (
 //     abort whose proof does not verify is refused, so a claimant cannot
 //     frame a provider. An abort without a proof is recorded uncharged, as
 //     before.
+//   - What a proof discloses: S = x·R opens every ciphertext to the
+//     claimant with that R. checkSealedShares therefore takes only shares
+//     whose sender proved knowledge of r (sealbox.Check, bound to the
+//     share's AAD and the member's genesis key): only their sender, who
+//     knew S, makes ciphertexts with that R, so S shows the others only
+//     what that sender sealed to the claimant in this slot, and a copied R
+//     (another provider's share, a supervision record's wrap) never reaches
+//     a member's proof.
 //   - Shares that open but whose value does not open the posted commitment
 //     name the slot (commitment-mismatch), as for a libp2p input.
 //   - Shares that all open but are not on one degree-t polynomial fail the
@@ -43,6 +51,27 @@ import (
 //     mpc-check-failed naming NOBODY (each member sees only its own share).
 //     Feldman or Pedersen commitments to the sharing, posted with the
 //     shares, would make the dealer accountable; not built.
+//
+// A sealed_opening is taken only in an abort signed by a committee member
+// (checkJobAbort): the requester cannot make validators verify proofs for
+// nothing. The committee's abort carries the first proven provider fault in
+// slot order even when it names a liar (node/jobrun agreeInputs), and a
+// member whose abort with a proof is refused posts it without (node/sched
+// postAbort).
+//
+// Open, not built:
+//   - Input statuses are unsigned and have no echo round: a member can send
+//     different statuses (and proofs) to different members, honest members
+//     can then reach different verdicts, and the first abort to land
+//     decides. Signed statuses with an echo round would fix it.
+//   - The first abort wins: a proof-less abort by the requester or a
+//     colluding member can land before the committee's and spare a proven
+//     provider.
+//   - Every member whose share opens but is malformed proves it and sends
+//     its S to the whole committee (the abort puts one on the chain), and S
+//     opens what the provider sealed to that member: with t+1 claimants the
+//     committee can put a buggy (not malicious) provider's input together.
+//     One proof per slot would need another round.
 //
 // No forward secrecy: pruning empties the state, not the chain. The job
 // input txs stay in the block history forever, sealed under the members'
@@ -56,13 +85,14 @@ import (
 // scan, and the state stays bounded by the open jobs.
 
 // Bounds of sealed shares. A scalar input's share message is about 80 bytes
-// sealed into about 130; 16 KiB holds a clearing curve of some 400 levels
+// sealed into about 190 (sealbox.Overhead: 112); 16 KiB holds a clearing curve of some 400 levels
 // (inputs larger than that come from a node, over libp2p).
 const (
 	MaxSealedShareBytes = 16 << 10
 	// minSealedShareBytes: sealbox's overhead (32-byte ephemeral key,
-	// 16-byte tag) plus a non-empty message.
-	minSealedShareBytes = 32 + 16 + 1
+	// 64-byte sender's proof of knowledge, 16-byte tag) plus a non-empty
+	// message.
+	minSealedShareBytes = sealbox.Overhead + 1
 )
 
 // HasNode reports whether a member runs a node (registered a libp2p peer
@@ -77,8 +107,15 @@ func keySealedInput(jobID string, slot int) []byte {
 
 // checkSealedShares checks a job input's sealed shares: none for a member
 // with a node that sends its shares over libp2p, exactly one per committee
-// member, each of bounded size, for an SS job; a member without a node must
-// seal (it has no other way to reach the committee).
+// member, each of bounded size and publicly valid for its member
+// (sealbox.Check: R a canonical point of prime order, and the sender's
+// proof of knowledge of r bound to the share's AAD, the member's genesis
+// sealing key and the body), for an SS job; a member without a node must
+// seal (it has no other way to reach the committee). A publicly invalid
+// share is refused here, not convicted later, and no member is ever asked to
+// prove an opening of a ciphertext whose sender did not know its r (the
+// opening oracle, internal/sealbox opening.go). Costs about three scalar
+// multiplications per share (BenchmarkCheck).
 func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *committedView, st stateReader) *TxError {
 	sealed := len(m.SealedShares) > 0
 	if !sealed {
@@ -100,6 +137,20 @@ func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *
 	for k, s := range m.SealedShares {
 		if len(s) < minSealedShareBytes || len(s) > MaxSealedShareBytes {
 			return txErr(CodeInvalid, "job %q: sealed share %d has %d bytes, want %d to %d", j.Id, k, len(s), minSealedShareBytes, MaxSealedShareBytes)
+		}
+	}
+	slot := inputSlot(signer, m)
+	for k, name := range c.Members {
+		member := v.members.byName[name]
+		if member == nil {
+			return txErr(CodeInvalid, "job %q: committee member %q is no member", j.Id, name)
+		}
+		pub, err := sealbox.ParsePublicKey(member.SealingKey)
+		if err != nil {
+			return txErr(CodeInvalid, "job %q: %s's sealing key: %v", j.Id, name, err)
+		}
+		if err := sealbox.Check(pub, sealedinput.AAD(v.chainID, j.Id, slot, name), m.SealedShares[k]); err != nil {
+			return txErr(CodeInvalid, "job %q: sealed share %d (for %s): %v", j.Id, k, name, err)
 		}
 	}
 	return nil

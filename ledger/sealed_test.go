@@ -5,12 +5,17 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"go.dedis.ch/kyber/v3"
 	"go.dedis.ch/kyber/v3/group/edwards25519"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cohortnet/cohort/internal/sealbox"
+	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/policies"
 )
@@ -25,7 +30,8 @@ func testSealingKey(label string) []byte {
 }
 
 // sealedShares stands for what a member without a node seals to each of
-// the 4 committee members (the ledger cannot open them; it bounds them).
+// the 4 committee members: garbage of the right size, publicly invalid (no
+// sender's PoK), which the ledger refuses.
 func sealedShares(n, size int) [][]byte {
 	out := make([][]byte, n)
 	for k := range out {
@@ -34,8 +40,30 @@ func sealedShares(n, size int) [][]byte {
 	return out
 }
 
+// realSealedShares seals msg to each of n committee members node0… (their
+// testSealingKey) for slot of job id on chain: publicly valid shares (the
+// ledger cannot open them; it bounds and checks them).
+func realSealedShares(t testing.TB, chain, id, slot string, n int, msg []byte) [][]byte {
+	t.Helper()
+	out := make([][]byte, n)
+	for k := range out {
+		member := fmt.Sprintf("node%d", k)
+		pub, err := sealbox.ParsePublicKey(testSealingKey(member))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[k], err = sealbox.Seal(pub, sealedinput.AAD(chain, id, slot, member), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
 // TestSealedInputs: a member without a node (firm0) must post its input
-// with one sealed share per committee member, each within the bounds; the
+// with one sealed share per committee member, each within the bounds and
+// publicly valid for its member (sealbox.Check: a canonical prime-order R
+// and the sender's proof of knowledge of r, bound to this job, slot and
+// member); the
 // ledger keeps them for the committee until the job ends, then prunes
 // them; two replicas agree on every AppHash.
 func TestSealedInputs(t *testing.T) {
@@ -63,16 +91,28 @@ func TestSealedInputs(t *testing.T) {
 
 	c.mustOK(t, c.tx(t, 2, submit))
 	c.mustOK(t, c.tx(t, 0, c.bid(t, "J-sealed", 700, 0, 1000000)))
+	good := realSealedShares(t, testChain, "J-sealed", "firm0", 4, []byte("a share message"))
+	otherJob := realSealedShares(t, testChain, "J-other", "firm0", 4, []byte("a share message"))
+	otherSlot := realSealedShares(t, testChain, "J-sealed", "node0", 4, []byte("a share message"))
+	// The opening oracle's bait (review C1): R of an honest ciphertext to
+	// node3, then bytes of the attacker's own.
+	copiedR := append(bytes.Clone(good[3][:sealbox.PointBytes]), bytes.Repeat([]byte{9}, 100)...)
+	swapped := [][]byte{good[1], good[0], good[2], good[3]}
 	for name, tc := range map[string]struct {
 		shares [][]byte
 		want   string
 	}{
-		"no shares":    {nil, "must carry the committee's sealed shares"},
-		"3 for 4":      {sealedShares(3, 130), "3 sealed shares, committee c1 has 4"},
-		"5 for 4":      {sealedShares(5, 130), "5 sealed shares, committee c1 has 4"},
-		"oversized":    {append(sealedShares(3, 130), make([]byte, MaxSealedShareBytes+1)), "sealed share 3 has"},
-		"too short":    {append(sealedShares(3, 130), make([]byte, minSealedShareBytes-1)), "sealed share 3 has"},
-		"an empty one": {append(sealedShares(3, 130), nil), "sealed share 3 has"},
+		"garbage":                     {sealedShares(4, 130), "sealed share 0 (for node0): sealbox: the ciphertext is publicly invalid"},
+		"a copied ephemeral key":      {append(slices.Clone(good[:3]), copiedR), "sealed share 3 (for node3): sealbox: the ciphertext is publicly invalid"},
+		"sealed for another job":      {otherJob, "publicly invalid"},
+		"sealed for another slot":     {otherSlot, "publicly invalid"},
+		"two members' shares swapped": {swapped, "sealed share 0 (for node0): sealbox: the ciphertext is publicly invalid"},
+		"no shares":                   {nil, "must carry the committee's sealed shares"},
+		"3 for 4":                     {sealedShares(3, 130), "3 sealed shares, committee c1 has 4"},
+		"5 for 4":                     {sealedShares(5, 130), "5 sealed shares, committee c1 has 4"},
+		"oversized":                   {append(sealedShares(3, 130), make([]byte, MaxSealedShareBytes+1)), "sealed share 3 has"},
+		"too short":                   {append(sealedShares(3, 130), make([]byte, minSealedShareBytes-1)), "sealed share 3 has"},
+		"an empty one":                {append(sealedShares(3, 130), nil), "sealed share 3 has"},
 	} {
 		in := c.bid(t, "J-sealed", 800, 0, 1000000)
 		in.SealedShares = tc.shares
@@ -85,7 +125,7 @@ func TestSealedInputs(t *testing.T) {
 	}
 
 	in := c.bid(t, "J-sealed", 800, 0, 1000000)
-	in.SealedShares = sealedShares(4, 130)
+	in.SealedShares = good
 	c.mustOK(t, c.tx(t, firm, in))
 	j := c.job(t, "J-sealed")
 	if j.Status != JobRunning {
@@ -107,20 +147,32 @@ func TestSealedInputs(t *testing.T) {
 // FuzzSealedShares decodes arbitrary bytes as a job input and runs the
 // sealed-share checks of a member without a node on a 4-member committee:
 // never a panic, and an accepted input has exactly one share per member,
-// each within the bounds.
+// each within the bounds and publicly valid for its member (sealbox.Check).
 func FuzzSealedShares(f *testing.F) {
-	ok, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(4, 130)})
+	valid := realSealedShares(f, "chain", "J", "firm0", 4, []byte("a share message"))
+	ok, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: valid})
+	garbage, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(4, 130)})
+	copiedR, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: append(slices.Clone(valid[:3]),
+		append(bytes.Clone(valid[3][:sealbox.PointBytes]), bytes.Repeat([]byte{9}, 100)...))})
 	short, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(3, 130)})
 	big, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: append(sealedShares(3, 130), make([]byte, MaxSealedShareBytes+1))})
 	f.Add(ok)
+	f.Add(garbage)
+	f.Add(copiedR)
 	f.Add(short)
 	f.Add(big)
 	f.Add([]byte{})
-	com, _ := proto.Marshal(&ledgerpb.Committee{Id: "c1", Members: []string{"n0", "n1", "n2", "n3"}, Threshold: 3, Status: CommitteeActive})
+	com, _ := proto.Marshal(&ledgerpb.Committee{Id: "c1", Members: []string{"node0", "node1", "node2", "node3"}, Threshold: 3, Status: CommitteeActive})
 	st := mapState{string(keyCommittee("c1")): com}
 	idx := newMemberIndex()
 	idx.add(&ledgerpb.Member{Name: "firm0", SealingKey: testSealingKey("firm0")})
-	v := &committedView{members: idx}
+	keys := make([]kyber.Point, 4)
+	for k := range 4 {
+		name := fmt.Sprintf("node%d", k)
+		idx.add(&ledgerpb.Member{Name: name, PeerId: "peer-" + name, SealingKey: testSealingKey(name)})
+		keys[k], _ = sealbox.ParsePublicKey(testSealingKey(name))
+	}
+	v := &committedView{chainID: "chain", members: idx}
 	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", CommitteeId: "c1", Providers: []string{"n0", "firm0"}}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if len(raw) > MaxTxBytes {
@@ -136,9 +188,12 @@ func FuzzSealedShares(f *testing.F) {
 		if len(m.SealedShares) != 4 {
 			t.Fatalf("accepted %d sealed shares for 4 members", len(m.SealedShares))
 		}
-		for _, s := range m.SealedShares {
+		for k, s := range m.SealedShares {
 			if len(s) < minSealedShareBytes || len(s) > MaxSealedShareBytes {
 				t.Fatalf("accepted a sealed share of %d bytes", len(s))
+			}
+			if err := sealbox.Check(keys[k], sealedinput.AAD("chain", "J", "firm0", fmt.Sprintf("node%d", k)), s); err != nil {
+				t.Fatalf("accepted a publicly invalid share %d: %v", k, err)
 			}
 		}
 	})

@@ -2,25 +2,44 @@ package sealbox
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 )
 
-// FuzzOpen: untrusted sealed bytes never panic, and only the sender's
-// exact bytes open.
+// FuzzOpen: untrusted sealed bytes never panic, only the sender's exact
+// bytes open, what opens is publicly valid (Check), and what is publicly
+// invalid is never proven (no S: the opening oracle, TestNoOpeningOracle).
 func FuzzOpen(f *testing.F) {
 	x := suite.Scalar().SetInt64(0x5ea1b0c5)
 	P := suite.Point().Mul(x, nil)
-	c, err := Seal(P, []byte("aad"), []byte("seed message"))
+	aad := []byte("aad")
+	c, err := Seal(P, aad, []byte("seed message"))
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(c)
 	f.Add(c[:Overhead])
 	f.Add([]byte{})
+	f.Add(append(bytes.Clone(c[:PointBytes]), bytes.Repeat([]byte{7}, 80)...)) // a copied R
+	if bad, err := SealCorrupt(P, aad, []byte("seed message")); err == nil {
+		f.Add(bad)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		msg, err := Open(x, []byte("aad"), b)
+		msg, err := Open(x, aad, b)
 		if err == nil && len(msg) != len(b)-Overhead {
 			t.Fatalf("opened %d bytes from %d", len(msg), len(b))
+		}
+		cerr := Check(P, aad, b)
+		if err == nil && cerr != nil {
+			t.Fatalf("opened, yet publicly invalid: %v", cerr)
+		}
+		if errors.Is(err, ErrInvalid) != (cerr != nil) {
+			t.Fatalf("Open says %v, Check says %v", err, cerr)
+		}
+		if cerr != nil {
+			if S, _, perr := ProveOpening(x, aad, b); S != nil || !errors.Is(perr, ErrInvalid) {
+				t.Fatalf("a publicly invalid message proven: S=%x, %v", S, perr)
+			}
 		}
 	})
 }
@@ -66,10 +85,18 @@ func FuzzVerifyOpening(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(c, append(S, proof...))
-	bad := bytes.Clone(c)
-	bad[len(bad)-1] ^= 1
-	S, proof, _ = ProveOpening(x, aad, bad)
+	bad, err := SealCorrupt(P, aad, []byte("seed message"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	S, proof, err = ProveOpening(x, aad, bad)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(bad, append(S, proof...))
+	flipped := bytes.Clone(c)
+	flipped[len(flipped)-1] ^= 1 // publicly invalid: its PoK binds the body
+	f.Add(flipped, make([]byte, PointBytes+ProofBytes))
 	f.Add(c[:Overhead], make([]byte, PointBytes+ProofBytes))
 	f.Add([]byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, sealed, opening []byte) {

@@ -22,10 +22,25 @@ import (
 // member cannot claim a good ciphertext fails (the proof pins S to its key)
 // and cannot frame a provider with a made-up S.
 //
-// Publishing S discloses that one message — nothing its holder could not
-// disclose anyway — and nothing of x: S is one Diffie–Hellman value for a
-// fresh R, and the proof is zero-knowledge (honest-verifier, made
-// non-interactive by Fiat–Shamir).
+// What publishing S discloses. S = x·R is the Diffie–Hellman secret of
+// EVERY ciphertext to X with that R, not of one message: were a recipient
+// to prove openings of arbitrary bytes, anyone could copy the R of someone
+// else's ciphertext to it (a sealed share on chain, or a supervision
+// record's ECIES wrap, node/supervision, which uses the same key pair)
+// into bytes of their own, have the recipient prove "does not open", and
+// read that ciphertext with the published S. So a proof is made and checked
+// only for a publicly valid ciphertext (Check: TDH2 / Shoup–Gennaro): the
+// sender proved knowledge of r with R = r·G, bound to the sealbox domain,
+// the AAD, X, R and the body. Whoever made such a ciphertext knows r and
+// so already knew S = r·X; S tells it nothing new, and tells others only
+// what S opens: ciphertexts to X with that R, which only the holder of r
+// can make (R is fresh per Seal; copying R without r yields no valid
+// proof) — for an honest sender that one message; a sender that reuses its
+// r exposes its own ciphertexts together, its own choice. A ciphertext with another party's R — a copied sealed share in
+// another context (the PoK binds the AAD), a supervision wrap, anything
+// without the PoK — is refused by ProveOpening (ErrInvalid) and never
+// proven. Nothing of x leaks: the proof is zero-knowledge
+// (honest-verifier, made non-interactive by Fiat–Shamir).
 //
 // The proof (c, z), 64 bytes, with a nonce k:
 //
@@ -44,10 +59,10 @@ import (
 // and the proof's bytes are not malleable. Verification is deterministic
 // (the ledger runs it); only proving draws randomness.
 //
-// A message whose R is not a canonical point of prime order opens for
-// nobody, and anyone sees it from the ciphertext alone: VerifyOpening
-// reports it as not opening whatever S and proof come with it, and
-// ProveOpening returns empty ones for it.
+// A publicly invalid message (Check: too short, R not a canonical point of
+// prime order, or no valid sender's PoK) opens for nobody, and anyone sees
+// it from the ciphertext alone: VerifyOpening reports it as not opening
+// whatever S and proof come with it, and ProveOpening refuses it.
 
 // Sizes of an opening proof's parts.
 const (
@@ -57,7 +72,7 @@ const (
 )
 
 // openingTag is the proof's domain tag.
-const openingTag = "cohort/sealbox/opening/v1\x00"
+const openingTag = "cohort/sealbox/opening/v2\x00"
 
 // ErrProof is returned by VerifyOpening for a proof that does not verify
 // or a shared point or proof that is malformed.
@@ -65,19 +80,21 @@ var ErrProof = errors.New("sealbox: the opening proof does not verify")
 
 // ProveOpening computes, for a sealed message to the holder of priv, the
 // shared point S = priv·R and a proof that S and the holder's public key
-// have the same discrete logarithm, bound to aad and the message. For a
-// message whose ephemeral key is not a canonical point of prime order (it
-// opens for nobody, as anyone can see) it returns S and proof empty.
+// have the same discrete logarithm, bound to aad and the message. It
+// refuses (an error wrapping ErrInvalid, no S) a message that is publicly
+// invalid for its key and aad (Check): one whose sender did not prove
+// knowledge of r, whose S would therefore be news to someone (doc above).
+// Such a message opens for nobody, as anyone can see.
 func ProveOpening(priv kyber.Scalar, aad, sealed []byte) (S, proof []byte, err error) {
 	if priv == nil {
 		return nil, nil, errors.New("sealbox: no private key")
 	}
-	R, ok := ephemeralKey(sealed)
-	if !ok {
-		return nil, nil, nil
-	}
 	X := suite.Point().Mul(priv, nil)
 	if err := CheckPublicKey(X); err != nil {
+		return nil, nil, err
+	}
+	R, err := parseSealed(X, aad, sealed)
+	if err != nil {
 		return nil, nil, err
 	}
 	Sp := suite.Point().Mul(priv, R)
@@ -124,9 +141,9 @@ func ProveOpening(priv kyber.Scalar, aad, sealed []byte) (S, proof []byte, err e
 // bound to aad) and then opens it with the proven S. It returns an error
 // (ErrProof, or a decoding error) for a malformed or non-prime-order pub,
 // S or proof, or a proof that does not verify; opened false when the
-// proven S does not open the message — or when the message's ephemeral key
-// is not a canonical point of prime order, which no key opens (S and proof
-// are not looked at then); and the message when it opens. S must be
+// proven S does not open the message — or when the message is publicly
+// invalid (Check), which no key opens (S and proof are not looked at then);
+// and the message when it opens. S must be
 // PointBytes long and proof ProofBytes, checked before anything else of
 // them is read; pub must be of prime order (CheckPublicKey).
 // Deterministic.
@@ -134,9 +151,12 @@ func VerifyOpening(pub kyber.Point, aad, sealed, S, proof []byte) (msg []byte, o
 	if err := CheckPublicKey(pub); err != nil {
 		return nil, false, err
 	}
-	R, ok := ephemeralKey(sealed)
-	if !ok {
+	R, err := parseSealed(pub, aad, sealed)
+	if errors.Is(err, ErrInvalid) {
 		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	if len(S) != PointBytes || len(proof) != ProofBytes {
 		return nil, false, fmt.Errorf("%w: shared point of %d bytes, proof of %d (want %d and %d)", ErrProof, len(S), len(proof), PointBytes, ProofBytes)
@@ -167,20 +187,6 @@ func VerifyOpening(pub kyber.Point, aad, sealed, S, proof []byte) (msg []byte, o
 		return nil, false, err
 	}
 	return msg, true, nil
-}
-
-// ephemeralKey decodes a sealed message's ephemeral key R and reports
-// whether the message is well formed enough to open for some key: at least
-// Overhead bytes, R a canonical encoding of a point of prime order.
-func ephemeralKey(sealed []byte) (kyber.Point, bool) {
-	if len(sealed) < Overhead {
-		return nil, false
-	}
-	R, ok := canonicalPoint(sealed[:PointBytes])
-	if !ok || !primeOrder(R) {
-		return nil, false
-	}
-	return R, true
 }
 
 // canonicalPoint decodes b and accepts it only if it is the point's own

@@ -49,8 +49,15 @@ func TestOpeningProof(t *testing.T) {
 		t.Fatalf("VerifyOpening(good) = %q, %v, %v", got, opened, err)
 	}
 
-	bad := bytes.Clone(c)
-	bad[len(bad)-1] ^= 1 // the tag: the provider's ciphertext does not open
+	// A dishonest sender's ciphertext, publicly valid (it proves r) but
+	// altered: it does not open.
+	bad, err := SealCorrupt(X, aad, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(X, aad, bad); err != nil {
+		t.Fatalf("Check(corrupt but proven) = %v", err)
+	}
 	if _, err := Open(x, aad, bad); err == nil {
 		t.Fatal("the tampered message opens")
 	}
@@ -116,9 +123,7 @@ func TestOpeningProofRefusesForgeries(t *testing.T) {
 		"S with a torsion component":   {X, aad, c, torsionS, proof, false},
 		"the identity as S":            {X, aad, c, mustHex(t, "0100000000000000000000000000000000000000000000000000000000000000"), proof, false},
 		"the proof of another message": {X, aad, c, otherS, otherProof, false},
-		"another context":              {X, []byte("slot 2 of member x"), c, S, proof, false},
 		"another member's proof":       {X, aad, c, yS, yProof, false},
-		"the proof checked for y":      {Y, aad, c, S, proof, false},
 		"a key that is not X":          {X, aad, c, wrongKeyS, wrongKeyProof, false},
 		"a non-canonical challenge":    {X, aad, c, S, nonCanonical, false},
 		"a short proof":                {X, aad, c, S, proof[:ProofBytes-1], false},
@@ -132,6 +137,20 @@ func TestOpeningProofRefusesForgeries(t *testing.T) {
 		}
 		if !errors.Is(err, want) || opened {
 			t.Errorf("%s: opened %v, %v; want %v", name, opened, err, want)
+		}
+	}
+	// Checked against another context or recipient, c is publicly invalid
+	// (its sender's PoK binds the AAD and X): it opens for nobody there,
+	// whatever S comes with it.
+	for name, tc := range map[string]struct {
+		pub kyber.Point
+		aad []byte
+	}{"another context": {X, []byte("slot 2 of member x")}, "the proof checked for y": {Y, aad}} {
+		if err := Check(tc.pub, tc.aad, c); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: Check = %v, want ErrInvalid", name, err)
+		}
+		if msg, opened, err := VerifyOpening(tc.pub, tc.aad, c, S, proof); err != nil || opened || msg != nil {
+			t.Errorf("%s: VerifyOpening = %v, %v; want not opening", name, opened, err)
 		}
 	}
 	for i := range PointBytes + ProofBytes {
@@ -149,9 +168,9 @@ func TestOpeningProofRefusesForgeries(t *testing.T) {
 
 // TestOpeningSmallOrderEphemeral: a message whose ephemeral key R is of
 // small order, has a torsion component, or is not a point opens for
-// nobody, which anyone sees from the message: there is nothing to prove
-// (ProveOpening returns nothing) and VerifyOpening says "does not open"
-// whatever comes with it. The member's Open refuses the same messages.
+// nobody, which anyone sees from the message: ProveOpening refuses it
+// (ErrInvalid, no S) and VerifyOpening says "does not open" whatever comes
+// with it. The member's Open refuses the same messages.
 func TestOpeningSmallOrderEphemeral(t *testing.T) {
 	x, X := keyPair()
 	c, err := Seal(X, nil, []byte("m"))
@@ -172,12 +191,12 @@ func TestOpeningSmallOrderEphemeral(t *testing.T) {
 		"order 2": mustHex(t, order2), "mixed": mixed, "not a point": notAPoint,
 	} {
 		bad := append(bytes.Clone(r), c[PointBytes:]...)
-		if _, err := Open(x, nil, bad); !errors.Is(err, ErrOpen) {
+		if _, err := Open(x, nil, bad); !errors.Is(err, ErrOpen) || !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: Open: %v", name, err)
 		}
 		S, proof, err := ProveOpening(x, nil, bad)
-		if err != nil || S != nil || proof != nil {
-			t.Errorf("%s: ProveOpening = %x, %x, %v; want nothing to prove", name, S, proof, err)
+		if !errors.Is(err, ErrInvalid) || S != nil || proof != nil {
+			t.Errorf("%s: ProveOpening = %x, %x, %v; want ErrInvalid", name, S, proof, err)
 		}
 		for _, p := range [][]byte{nil, make([]byte, PointBytes+ProofBytes)} {
 			if msg, opened, err := VerifyOpening(X, nil, bad, p[:len(p)/3], p[len(p)/3:]); err != nil || opened || msg != nil {

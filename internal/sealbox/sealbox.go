@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 
@@ -16,12 +17,19 @@ import (
 const (
 	PointBytes = 32
 	TagBytes   = 16
-	// Overhead is what Seal adds to a message.
-	Overhead = PointBytes + TagBytes
+	// PoKBytes is the size of the sender's proof of knowledge of its
+	// ephemeral scalar (c ‖ z).
+	PoKBytes = 64
+	// Overhead is what Seal adds to a message: R ‖ PoK ‖ GCM tag.
+	Overhead = PointBytes + PoKBytes + TagBytes
 )
 
-// info is the KDF's domain tag.
-const info = "cohort/sealbox/v1\x00"
+// info is the KDF's domain tag. v2: the message carries the sender's PoK
+// (v1 ciphertexts, without it, are not accepted).
+const info = "cohort/sealbox/v2\x00"
+
+// pokTag is the domain tag of the sender's proof of knowledge.
+const pokTag = "cohort/sealbox/sender-pok/v2\x00"
 
 // suite is the group of member sealing keys (as node/supervision's).
 var suite = edwards25519.NewBlakeSHA256Ed25519()
@@ -29,6 +37,13 @@ var suite = edwards25519.NewBlakeSHA256Ed25519()
 // ErrOpen is returned when a ciphertext does not open: wrong key, wrong
 // associated data, or tampered bytes (the causes are not told apart).
 var ErrOpen = errors.New("sealbox: message does not open")
+
+// ErrInvalid is returned for a ciphertext that is publicly invalid — shorter
+// than Overhead, an ephemeral key R that is not the canonical encoding of a
+// point of prime order, or a sender's proof of knowledge of r that does not
+// verify for this recipient and AAD (Check). Anyone can tell, from the
+// ciphertext, the recipient's public key and the AAD alone; no key opens it.
+var ErrInvalid = errors.New("sealbox: the ciphertext is publicly invalid")
 
 // ErrKey is returned for a recipient key that is not a point of the
 // prime-order subgroup (or is the identity).
@@ -62,9 +77,24 @@ func CheckPublicKey(P kyber.Point) error {
 	return nil
 }
 
-// Seal encrypts msg to the holder of the private key of pub, bound to aad.
-// It refuses a pub that is not of prime order (CheckPublicKey).
+// Seal encrypts msg to the holder of the private key of pub, bound to aad,
+// with the proof that the sender knows r (doc.go). It refuses a pub that is
+// not of prime order (CheckPublicKey).
 func Seal(pub kyber.Point, aad, msg []byte) ([]byte, error) {
+	return seal(pub, aad, msg, nil)
+}
+
+// SealCorrupt is Seal by a dishonest sender: the body is encrypted and then
+// altered (its last byte flipped) before the sender proves knowledge of r
+// over it, so the ciphertext is publicly valid (Check passes, the ledger
+// takes it) yet opens for nobody. It exists for the tests of blame (a
+// recipient proves such a share does not open and the provider is
+// charged); a deployment has no use for it.
+func SealCorrupt(pub kyber.Point, aad, msg []byte) ([]byte, error) {
+	return seal(pub, aad, msg, func(body []byte) { body[len(body)-1] ^= 1 })
+}
+
+func seal(pub kyber.Point, aad, msg []byte, tamper func(body []byte)) ([]byte, error) {
 	if err := CheckPublicKey(pub); err != nil {
 		return nil, err
 	}
@@ -79,39 +109,125 @@ func Seal(pub kyber.Point, aad, msg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, Overhead+len(msg))
-	out = append(out, rb...)
-	return aead.Seal(out, make([]byte, aead.NonceSize()), msg, aad), nil
+	out := make([]byte, PointBytes+PoKBytes, Overhead+len(msg))
+	copy(out, rb)
+	out = aead.Seal(out, make([]byte, aead.NonceSize()), msg, aad)
+	if tamper != nil {
+		tamper(out[PointBytes+PoKBytes:])
+	}
+	// Schnorr proof of knowledge of r, bound to the recipient, the AAD and
+	// the body (what makes a proven opening disclose nothing, doc.go).
+	k := suite.Scalar().Pick(suite.RandomStream())
+	A := suite.Point().Mul(k, nil)
+	c, err := pokChallenge(pub, R, A, aad, out[PointBytes+PoKBytes:])
+	if err != nil {
+		return nil, err
+	}
+	z := suite.Scalar().Add(k, suite.Scalar().Mul(c, r))
+	cb, err := c.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	zb, err := z.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	copy(out[PointBytes:], cb)
+	copy(out[PointBytes+ScalarBytes:], zb)
+	return out, nil
+}
+
+// Check reports whether sealed is a publicly valid ciphertext to pub under
+// aad: at least Overhead bytes, R a canonical point of prime order, and the
+// sender's proof of knowledge of r verifying for pub, aad and the body. It
+// returns ErrInvalid (wrapped, with the reason) otherwise, or ErrKey for a
+// pub not of prime order. What Seal makes passes; the ledger runs it on
+// every sealed share at job input. Deterministic; allocates nothing before
+// the length check.
+func Check(pub kyber.Point, aad, sealed []byte) error {
+	if err := CheckPublicKey(pub); err != nil {
+		return err
+	}
+	_, err := parseSealed(pub, aad, sealed)
+	return err
 }
 
 // Open decrypts a sealed message with the private key priv, checking aad.
-// It allocates nothing before the length checks pass. A message whose
-// ephemeral key is not the canonical encoding of a point of prime order
-// does not open (Seal never makes one; VerifyOpening judges it the same).
+// It allocates nothing before the length checks pass. A publicly invalid
+// message (Check) does not open: the error wraps both ErrOpen and
+// ErrInvalid.
 func Open(priv kyber.Scalar, aad, sealed []byte) ([]byte, error) {
 	if len(sealed) < Overhead {
-		return nil, fmt.Errorf("sealbox: %d bytes is shorter than a sealed message (%d)", len(sealed), Overhead)
+		return nil, fmt.Errorf("%w: %w: %d bytes is shorter than a sealed message (%d)", ErrOpen, ErrInvalid, len(sealed), Overhead)
 	}
-	R, ok := ephemeralKey(sealed)
-	if !ok {
-		return nil, ErrOpen
+	pub := suite.Point().Mul(priv, nil)
+	R, err := parseSealed(pub, aad, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOpen, err)
 	}
-	return openWith(suite.Point().Mul(priv, R), suite.Point().Mul(priv, nil), aad, sealed)
+	return openWith(suite.Point().Mul(priv, R), pub, aad, sealed)
 }
 
-// openWith opens a sealed message (of at least Overhead bytes) with the
-// shared point S, for the recipient key pub: Open's step after S, which
-// VerifyOpening runs with a proven S.
+// openWith opens a publicly valid sealed message with the shared point S,
+// for the recipient key pub: Open's step after S, which VerifyOpening runs
+// with a proven S.
 func openWith(S, pub kyber.Point, aad, sealed []byte) ([]byte, error) {
 	aead, err := newAEAD(S, sealed[:PointBytes], pub)
 	if err != nil {
 		return nil, err
 	}
-	msg, err := aead.Open(nil, make([]byte, aead.NonceSize()), sealed[PointBytes:], aad)
+	msg, err := aead.Open(nil, make([]byte, aead.NonceSize()), sealed[PointBytes+PoKBytes:], aad)
 	if err != nil {
 		return nil, ErrOpen
 	}
 	return msg, nil
+}
+
+// parseSealed decodes a sealed message's ephemeral key R and checks that
+// the message is publicly valid (Check) for pub, which the caller has
+// checked to be of prime order.
+func parseSealed(pub kyber.Point, aad, sealed []byte) (kyber.Point, error) {
+	if len(sealed) < Overhead {
+		return nil, fmt.Errorf("%w: %d bytes is shorter than a sealed message (%d)", ErrInvalid, len(sealed), Overhead)
+	}
+	R, ok := canonicalPoint(sealed[:PointBytes])
+	if !ok || !primeOrder(R) {
+		return nil, fmt.Errorf("%w: the ephemeral key is not a canonical point of prime order", ErrInvalid)
+	}
+	c, ok := canonicalScalar(sealed[PointBytes : PointBytes+ScalarBytes])
+	z, ok2 := canonicalScalar(sealed[PointBytes+ScalarBytes : PointBytes+PoKBytes])
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("%w: non-canonical scalar in the sender's proof", ErrInvalid)
+	}
+	// A = z·G − c·R
+	A := suite.Point().Sub(suite.Point().Mul(z, nil), suite.Point().Mul(c, R))
+	want, err := pokChallenge(pub, R, A, aad, sealed[PointBytes+PoKBytes:])
+	if err != nil {
+		return nil, err
+	}
+	if !want.Equal(c) {
+		return nil, fmt.Errorf("%w: the sender's proof of knowledge does not verify", ErrInvalid)
+	}
+	return R, nil
+}
+
+// pokChallenge is the Fiat–Shamir challenge of the sender's proof of
+// knowledge of r: it hashes the domain tag, the AAD, the base point, the
+// recipient key, R, the commitment A and the body, so a proof does not move
+// to another recipient, context or body.
+func pokChallenge(X, R, A kyber.Point, aad, body []byte) (kyber.Scalar, error) {
+	h := sha512.New()
+	h.Write([]byte(pokTag))
+	writeLen(h, aad)
+	for _, p := range []kyber.Point{suite.Point().Base(), X, R, A} {
+		b, err := p.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		h.Write(b)
+	}
+	writeLen(h, body)
+	return suite.Scalar().SetBytes(h.Sum(nil)), nil
 }
 
 // primeOrder reports whether P is in the prime-order subgroup and not the

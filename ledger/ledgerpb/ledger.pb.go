@@ -1845,7 +1845,9 @@ type JobInput struct {
 	// shares here instead of sending them over libp2p: one ciphertext per
 	// committee member in committee order, each sealed to that member's
 	// sealing key (internal/sealbox) with AAD binding chain, job, slot and member
-	// (jobrun.SealedShareAAD). Empty: the shares travel over libp2p.
+	// (jobrun.SealedShareAAD), carrying its sender's proof of knowledge of its
+	// ephemeral key, which the ledger checks (sealbox.Check; CodeInvalid
+	// otherwise). Empty: the shares travel over libp2p.
 	SealedShares  [][]byte `protobuf:"bytes,6,rep,name=sealed_shares,json=sealedShares,proto3" json:"sealed_shares,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

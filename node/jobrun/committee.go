@@ -473,7 +473,11 @@ func isFault(err error) bool {
 // proven opening (sealed.go) for each sealed slot it claims, and returns
 // the agreed fault, so the whole committee names the same parties: members
 // whose claims are proven false first (FaultFalseClaim), else the union of
-// the providers claimed, proven or unchecked (inputFault's order). fields is
+// the providers claimed, proven or unchecked (inputFault's order). The fault
+// carries the first proven provider fault in slot order as its evidence,
+// whatever it names (else a liar's verifying proof), so the ledger charges
+// a proven provider even when a liar or another kind of fault is named
+// too. fields is
 // the number of field elements of one input (sealedinput.Fields).
 func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, job *CommitteeJob, fields int, local error) error {
 	spec := sess.spec
@@ -558,14 +562,14 @@ func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, job *C
 						liarErr = fmt.Errorf("member %s claimed its sealed share of %s bad: %s", spec.Committee[j], spec.Providers[i], why)
 					}
 					if verdict == claimFalse && liarEvidence == nil {
-						liarEvidence = &SealedEvidence{Slot: i, Claimant: spec.Committee[j], Opening: opening}
+						liarEvidence = &SealedEvidence{Slot: i, Claimant: spec.Committee[j], Opening: opening, Culprit: spec.Committee[j]}
 					}
 					continue
 				case claimProven:
 					// Whatever code it sent: a sealed share is bad input.
 					c = 2
 					if proven[i] == nil {
-						proven[i] = &SealedEvidence{Slot: i, Claimant: spec.Committee[j], Opening: opening}
+						proven[i] = &SealedEvidence{Slot: i, Claimant: spec.Committee[j], Opening: opening, Culprit: spec.Providers[i]}
 						kinds[i], errs[i] = codes[c], fmt.Errorf("member %s's sealed share of %s: %s", spec.Committee[j], spec.Providers[i], why)
 					}
 				}
@@ -583,14 +587,30 @@ func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, job *C
 			}
 		}
 	}
+	// Whatever the abort names, it carries verifiable evidence when there
+	// is any, so that nobody's lie hides a proven bad provider from the
+	// ledger (review M1): the first proven provider fault in slot order,
+	// else a liar's verifying proof of a share that opens well formed. The
+	// choice is deterministic: every member judges the same messages.
+	var provenEv *SealedEvidence
+	for _, ev := range proven {
+		if ev != nil {
+			provenEv = ev
+			break
+		}
+	}
 	if len(liars) > 0 {
 		fe := fault(spec, FaultFalseClaim, liarErr, liars...)
 		fe.Evidence = liarEvidence
+		if provenEv != nil {
+			fe.Evidence = provenEv
+		}
 		return fe
 	}
 	agreed := inputFault(spec, kinds, errs)
 	var afe *FaultError
 	if errors.As(agreed, &afe) {
+		afe.Evidence = provenEv
 		for _, p := range afe.Parties {
 			i := spec.ProviderIndex(p)
 			if i < 0 {
@@ -598,9 +618,6 @@ func agreeInputs(ctx context.Context, sess *Session, conn transport.Conn, job *C
 			}
 			if claims[i] != nil {
 				afe.Claimants = append(afe.Claimants, claims[i][afe.Kind]...)
-			}
-			if afe.Kind == FaultBadInput && proven[i] != nil && (afe.Evidence == nil || i < afe.Evidence.Slot) {
-				afe.Evidence = proven[i]
 			}
 		}
 		slices.Sort(afe.Claimants)

@@ -61,10 +61,13 @@ type FaultError struct {
 	// received), so the abort names who made it as well as whom it
 	// accuses; a claim on a sealed share comes with a proof (Evidence).
 	Claimants []string
-	// Evidence, for a bad-input fault, is a proven claim that the named
-	// provider's sealed share does not open or is malformed; for
-	// FaultFalseClaim, a verifying proof that the claimant's share opens
-	// well formed (nil when the liars' proofs did not verify). The node
+	// Evidence is the first proven claim, in slot order, that a
+	// provider's sealed share does not open or is malformed, whatever the
+	// fault names (a FaultFalseClaim's liars, another provider's
+	// commitment mismatch; Reason then names the proven provider too);
+	// with none, for FaultFalseClaim, a verifying proof that a liar's
+	// share opens well formed (nil when the liars' proofs did not verify).
+	// The node
 	// puts it in job.abort, where the ledger checks it against the
 	// ciphertext it keeps and charges whom it convicts.
 	Evidence *SealedEvidence
@@ -89,6 +92,11 @@ func (e *FaultError) Reason() string {
 		r += " (proven by " + e.Evidence.Claimant + "; claimed by " + strings.Join(e.Claimants, ",") + ")"
 	case len(e.Claimants) > 0:
 		r += " (claimed by " + strings.Join(e.Claimants, ",") + ")"
+	}
+	if ev := e.Evidence; ev != nil && e.Kind != FaultBadInput && ev.Culprit != ev.Claimant {
+		// Named with other parties (a liar, another kind of fault), a
+		// provider proven bad: the ledger charges it from the evidence.
+		r += "; " + ev.Culprit + " proven bad by " + ev.Claimant
 	}
 	return r
 }

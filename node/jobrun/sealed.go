@@ -43,10 +43,19 @@ import (
 //     makes it, and an honest member makes one only for a share that is
 //     bad.
 //
-// Publishing S reveals the claimant's own share of that slot (it opens with
-// S), which the claimant could have revealed anyway: one share of a
-// degree-t sharing says nothing of the input. An honest claimant's share
-// does not open, or is garbage, and reveals nothing.
+// What publishing S reveals. S = x·R opens every ciphertext to the
+// claimant with that R, so a member proves only a share whose sender proved
+// knowledge of r, bound to this share's AAD and the member's key
+// (sealbox.Check; the ledger refuses job inputs without it, and
+// proveSealedClaim sends zeros for a share without it): its sender knew S
+// already, and only it makes ciphertexts with that R. S then reveals what
+// the provider sealed to the claimant in this slot: garbage for an honest
+// claim, the claimant's own share for a false one, which the claimant could
+// reveal anyway (one share of a degree-t sharing says nothing of the
+// input). Without the sender's proof, S would be an oracle: copy another
+// ciphertext's R (an honest provider's share, a supervision record's wrap)
+// into a bad "share" and the member's proof would publish its key
+// (TestSealedOpeningOracleClosed).
 //
 // Without SealedShares and SealingKeys (a caller that does not pass them),
 // a claim cannot be checked: it names the provider unproven, with the
@@ -141,6 +150,10 @@ type SealedEvidence struct {
 	Slot     int
 	Claimant string
 	Opening  []byte
+	// Culprit is whom the evidence convicts, as the ledger will judge it:
+	// the provider slot (its share proven bad) or the claimant (its share
+	// proven to open well formed).
+	Culprit string
 }
 
 // Point is the evidence's shared point S.
@@ -175,7 +188,8 @@ func sealedSlot(job *CommitteeJob, i int) bool {
 }
 
 // proveSealedClaim is this member's proven opening of its sealed share of
-// slot i (zeros when the ciphertext is publicly invalid: nothing to prove).
+// slot i (zeros when the ciphertext is publicly invalid, sealbox.Check:
+// nothing to prove, and nothing may be).
 func proveSealedClaim(sess *Session, job *CommitteeJob, i int) ([]byte, error) {
 	out := make([]byte, openingBytes)
 	if job.SealingKey == nil || i >= len(job.Sealed) || job.Sealed[i] == nil {
@@ -187,13 +201,19 @@ func proveSealedClaim(sess *Session, job *CommitteeJob, i int) ([]byte, error) {
 	}
 	aad := SealedShareAAD(job.ChainID, sess.spec.ID, sess.spec.Providers[i], sess.self)
 	S, proof, err := sealbox.ProveOpening(job.SealingKey, aad, job.Sealed[i])
+	if errors.Is(err, sealbox.ErrInvalid) {
+		// No sender's proof of knowledge of r: S would open whatever else
+		// was sealed to this member with that R (the opening oracle,
+		// sealbox/opening.go), so none is published. Anyone sees from the
+		// ciphertext that it opens for nobody; the ledger refuses such
+		// shares at input, so only a caller without it gets here.
+		return out, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jobrun: prove the opening of the sealed share of %s: %w", sess.spec.Providers[i], err)
 	}
-	if S != nil {
-		copy(out, S)
-		copy(out[sealbox.PointBytes:], proof)
-	}
+	copy(out, S)
+	copy(out[sealbox.PointBytes:], proof)
 	return out, nil
 }
 

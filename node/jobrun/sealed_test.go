@@ -65,7 +65,8 @@ func TestTenderSealedQuotes(t *testing.T) {
 }
 
 // TestSealedShareNotOpeningNamesProvider: one member's sealed share of a
-// slot that does not open (a flipped bit; the ledger cannot tell) makes the
+// slot that does not open (sealbox.SealCorrupt: a sender that knows r and
+// alters the body; the ledger cannot tell) makes the
 // whole committee abort naming that slot, proven: the claimant's opening
 // proof (the evidence job.abort carries) verifies against the ciphertext the
 // ledger keeps and shows the share does not open.
@@ -78,7 +79,7 @@ func TestSealedShareNotOpeningNamesProvider(t *testing.T) {
 	var posted [][]byte
 	rep, err := c.Run(ctx, spec, inputs, RunOptions{Sealed: sealed, TamperSealed: func(slot string, shares [][]byte) {
 		if slot == bad {
-			shares[1][len(shares[1])-1] ^= 1
+			shares[1] = corruptShare(t, c, spec, slot, 1)
 			posted = shares
 		}
 	}})
@@ -201,7 +202,7 @@ func TestSealedClaimUncheckedWithoutLedgerData(t *testing.T) {
 	bad := sealed[2]
 	rep, err := c.Run(ctx, spec, inputs, RunOptions{Sealed: sealed, OwnSealedOnly: true, TamperSealed: func(slot string, shares [][]byte) {
 		if slot == bad {
-			shares[1][len(shares[1])-1] ^= 1
+			shares[1] = corruptShare(t, c, spec, slot, 1)
 		}
 	}})
 	if err != nil {
@@ -349,4 +350,15 @@ func TestRebindPreparedInput(t *testing.T) {
 			t.Errorf("%s: rebound", name)
 		}
 	}
+}
+
+// corruptShare is what a dishonest provider seals to member k for slot: a
+// publicly valid ciphertext (the ledger takes it) that opens for nobody.
+func corruptShare(t *testing.T, c *Cluster, spec *Spec, slot string, k int) []byte {
+	t.Helper()
+	b, err := sealbox.SealCorrupt(c.SealingKeys[k].Public, SealedShareAAD(c.ChainID, spec.ID, slot, c.Members[k]), []byte("not a share"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

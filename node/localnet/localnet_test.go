@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/jobspec"
@@ -357,7 +358,8 @@ func TestNodelessSealedTender(t *testing.T) {
 }
 
 // sealedBadShare: firm1 posts its price with a valid commitment and range
-// proof but sealed shares that open for nobody (the ledger cannot tell);
+// proof but sealed shares that open for nobody (publicly valid: the ledger
+// cannot tell);
 // the committee aborts the tender naming firm1's price slot as the culprit.
 func sealedBadShare(ctx context.Context, t *testing.T, net *Net, keys *zk.Keys, pol *policies.Policy) {
 	h, err := net.Clients[2].Status(ctx)
@@ -416,9 +418,10 @@ func sealedBadShare(ctx context.Context, t *testing.T, net *Net, keys *zk.Keys, 
 			if err != nil {
 				return err
 			}
-			if k == 0 { // the price's shares: right sizes, sealed to nobody
-				for j := range msg.SealedShares {
-					if _, err := crand.Read(msg.SealedShares[j]); err != nil {
+			if k == 0 { // the price's shares: publicly valid (the ledger takes them), open for nobody
+				for j, m := range spec.Committee {
+					aad := jobrun.SealedShareAAD(chainID, spec.ID, providers[2], m)
+					if msg.SealedShares[j], err = sealbox.SealCorrupt(memberKeys[j], aad, []byte("not a share")); err != nil {
 						return err
 					}
 				}

@@ -250,11 +250,23 @@ func (s *Scheduler) sealedClaimData(j *ledgerpb.Job, com *ledgerpb.Committee) ([
 }
 
 // postAbort posts job.abort; opening, if not nil, is the committee's
-// proven claim on a sealed share, which the ledger checks and charges.
+// proven claim on a sealed share, which the ledger checks and charges. If
+// the ledger refuses the abort with the opening as invalid (a proof it
+// judges otherwise than the committee, e.g. against state this node read
+// differently), it posts the abort again without it: the job ends now,
+// uncharged, rather than sitting until its deadline.
 func (s *Scheduler) postAbort(ctx context.Context, jobID, reason, culprit string, opening *ledgerpb.SealedOpening) error {
-	err := s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
-		p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: &ledgerpb.JobAbort{JobId: jobID, Reason: clip(reason, maxReasonBytes), Culprit: culprit, SealedOpening: opening}}
-	})
+	submit := func(o *ledgerpb.SealedOpening) error {
+		return s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
+			p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: &ledgerpb.JobAbort{JobId: jobID, Reason: clip(reason, maxReasonBytes), Culprit: culprit, SealedOpening: o}}
+		})
+	}
+	err := submit(opening)
+	var te *ledger.TxError
+	if opening != nil && errors.As(err, &te) && te.Code == ledger.CodeInvalid {
+		s.log.Warn("the ledger refused the abort's sealed-share proof; aborting without it", "job", jobID, "err", err)
+		err = submit(nil)
+	}
 	if finished(err) {
 		return nil
 	}
