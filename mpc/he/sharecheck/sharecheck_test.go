@@ -637,3 +637,194 @@ func partyErrors(err error) []*transport.PartyError {
 	}
 	return out
 }
+
+// galoisBatch is a committee's Galois key shares of several elements, for
+// the batched check (SystemsGalois, CheckBatch).
+type galoisBatch struct {
+	f      *fixture
+	parts  []*System
+	stmts  [][]Statement // [part][member]
+	rounds []transport.Round
+}
+
+func newGaloisBatch(t testing.TB, params rlwe.Parameters, n int, els []uint64, edit func(d, i int, share *mhe.GaloisKeyGenShare)) *galoisBatch {
+	t.Helper()
+	f := newFixture(t, params, n, false)
+	prng, err := sampling.NewKeyedPRNG([]byte("galois batch crs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gkg := mhe.NewGaloisKeyGenProtocol(params)
+	b := &galoisBatch{f: f}
+	crps := make([]mhe.GaloisKeyGenCRP, len(els))
+	for i := range els {
+		crps[i] = gkg.SampleCRP(prng)
+		b.rounds = append(b.rounds, transport.Round(7+i))
+	}
+	if b.parts, err = f.su.SystemsGalois(els, crps, b.rounds); err != nil {
+		t.Fatal(err)
+	}
+	b.stmts = make([][]Statement, len(b.parts))
+	for d, m := range f.members {
+		st, err := f.su.StatementPublicKey(m.pk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.stmts[0] = append(b.stmts[0], st)
+		for i, g := range els {
+			share := gkg.AllocateShare()
+			if err := gkg.GenShare(m.sk, g, crps[i], &share); err != nil {
+				t.Fatal(err)
+			}
+			if edit != nil {
+				edit(d, i, &share)
+			}
+			st, err := f.su.StatementGaloisRows(share)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.stmts[1+i] = append(b.stmts[1+i], st)
+		}
+	}
+	return b
+}
+
+// run runs the batched check; wit may edit member d's witness of part k.
+func (b *galoisBatch) run(t *testing.T, wit func(d, k int, sys *System, w *Witness)) ([]Stats, []error) {
+	t.Helper()
+	n := len(b.f.members)
+	return mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (Stats, error) {
+		d := int(conn.Self())
+		p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
+		if err != nil {
+			return Stats{}, err
+		}
+		parts := make([]Part, len(b.parts))
+		for k, sys := range b.parts {
+			parts[k] = Part{
+				Sys:        sys,
+				Statements: func() ([]Statement, error) { return b.stmts[k], nil },
+				Witness: func(own Statement) (*Witness, error) {
+					w, _, err := b.f.su.Witness(sys, own, b.f.members[d].sk, nil)
+					if err == nil && wit != nil {
+						wit(d, k, sys, w)
+					}
+					return w, err
+				},
+			}
+		}
+		return CheckBatch(ctx, p, parts)
+	}, mpctest.Timeout(3*time.Minute))
+}
+
+// TestGaloisBatch: one batched check of two Galois elements passes honest
+// shares with fewer inputs than two separate checks, and names a deviant in
+// the round of the element whose share (or witness bit) is wrong; a member
+// that inputs another secret than its public-key share's is named in the
+// batch's rounds only.
+func TestGaloisBatch(t *testing.T) {
+	params := testParams(t, 12)
+	els := []uint64{params.GaloisElement(1), params.GaloisElement(4)}
+	const culprit = 1
+	t.Run("honest", func(t *testing.T) {
+		b := newGaloisBatch(t, params, 3, els, nil)
+		stats, errs := b.run(t, nil)
+		for d, err := range errs {
+			if err != nil {
+				t.Fatalf("member %d: %v", d, err)
+			}
+		}
+		// s once, the public-key error once; two SystemGalois checks input
+		// both twice.
+		n, sN := 3, params.N()
+		size := func(sys *System) int { return sys.phase1Len() + sys.phase2Len() }
+		want := n * (size(b.parts[0]) + size(b.parts[1]) - sN + size(b.parts[2]) - sN)
+		two := n * (size(b.parts[0]) + size(b.parts[1]) - sN + size(b.parts[0]) + size(b.parts[2]) - sN)
+		if stats[0].Inputs != want || want >= two {
+			t.Fatalf("batch inputs %d, want %d (two checks: %d)", stats[0].Inputs, want, two)
+		}
+	})
+	t.Run("inflated second element", func(t *testing.T) {
+		b := newGaloisBatch(t, params, 3, els, func(d, i int, share *mhe.GaloisKeyGenShare) {
+			if d != culprit || i != 1 {
+				return
+			}
+			v := share.Value[2][0][0]
+			rq := params.RingQP()
+			rq.IMForm(v, v)
+			rq.INTT(v, v)
+			for j, q := range params.Q() {
+				v.Q.Coeffs[j][3] = (v.Q.Coeffs[j][3] + (1<<20)%q) % q
+			}
+			for j, q := range params.P() {
+				v.P.Coeffs[j][3] = (v.P.Coeffs[j][3] + (1<<20)%q) % q
+			}
+			rq.NTT(v, v)
+			rq.MForm(v, v)
+		})
+		_, errs := b.run(t, nil)
+		namedOnly(t, errs, culprit, b.rounds[1])
+	})
+	t.Run("non-bit in second element", func(t *testing.T) {
+		b := newGaloisBatch(t, params, 3, els, nil)
+		_, errs := b.run(t, func(d, k int, sys *System, w *Witness) {
+			if d != culprit || k != 2 {
+				return
+			}
+			w.tamper = func(phase int, v fr.Vector) {
+				if phase != 1 {
+					return
+				}
+				off := len(sys.Secrets) * sys.N // the first row's error bits
+				for k := 0; k < sys.N; k++ {
+					b0, b1 := &v[off+k*ErrBits], &v[off+k*ErrBits+1]
+					if !b1.IsZero() && b0.IsZero() {
+						b0.SetUint64(2)
+						b1.SetZero()
+						return
+					}
+				}
+				t.Error("no coefficient with bit 1 set and bit 0 clear")
+			}
+		})
+		namedOnly(t, errs, culprit, b.rounds[1])
+	})
+	t.Run("other secret", func(t *testing.T) {
+		b := newGaloisBatch(t, params, 3, els, nil)
+		_, errs := b.run(t, func(d, _ int, _ *System, w *Witness) {
+			if d == culprit {
+				w.Secrets[0][5] = (w.Secrets[0][5]+2)%3 - 1
+				w.m = nil // recomputed from the edited witness, as a cheater would
+			}
+		})
+		for d, err := range errs {
+			pes := partyErrors(err)
+			if len(pes) == 0 {
+				t.Fatalf("member %d: %v names nobody", d, err)
+			}
+			for _, pe := range pes {
+				if pe.Party != culprit || (pe.Round != b.rounds[0] && pe.Round != b.rounds[1]) {
+					t.Fatalf("member %d: names member %d round %d (%v)", d, pe.Party, pe.Round, pe)
+				}
+			}
+		}
+		t.Log(errs[0])
+	})
+}
+
+// namedOnly asserts that every member's error names the culprit, in round,
+// and nobody else.
+func namedOnly(t *testing.T, errs []error, culprit int, round transport.Round) {
+	t.Helper()
+	for d, err := range errs {
+		pes := partyErrors(err)
+		if len(pes) == 0 {
+			t.Fatalf("member %d: %v names nobody", d, err)
+		}
+		for _, pe := range pes {
+			if int(pe.Party) != culprit || pe.Round != round {
+				t.Fatalf("member %d: names member %d round %d (%v), want %d round %d", d, pe.Party, pe.Round, pe, culprit, round)
+			}
+		}
+	}
+}

@@ -41,6 +41,10 @@ type System struct {
 	Rels    []Relation
 	Groups  []Group
 	Reps    int // evaluation points per relation and limb (DefaultReps if 0)
+	// FailRound, if not 0, is the round CheckRound reports instead of the
+	// last group's: for a part of a batch (CheckBatch) that re-proves an
+	// earlier share on behalf of the later rounds the batch checks.
+	FailRound transport.Round
 
 	wb []int // per limb: |W| < 2^wb[j]
 }
@@ -109,8 +113,12 @@ type Group struct {
 // which cannot tell whose round's witness holds the bad value) and a
 // re-proven group's failure. It is the round of the last group, the one
 // the check was built for (round one: the first relinearisation round, or
-// the public-key share alone; round two; a Galois element).
+// the public-key share alone; round two; a Galois element), unless
+// FailRound is set.
 func (s *System) CheckRound() transport.Round {
+	if s.FailRound != 0 {
+		return s.FailRound
+	}
 	if len(s.Groups) == 0 {
 		return 0
 	}
