@@ -63,6 +63,25 @@ func TestNegacyclicAdjoint(t *testing.T) {
 	if !lhs.Equal(&rhs) {
 		t.Fatal("adjoint identity fails")
 	}
+	// The raw lift (no Montgomery conversion) transforms to the same, and
+	// an inner product of raw values times montR is the integers'.
+	au := make([]uint64, N)
+	for i, v := range a {
+		au[i] = uint64(v)
+	}
+	raw := make(fr.Vector, N)
+	rawU64(raw, au)
+	fa, fr0 := ng.forward(liftInt(a)), ng.forwardRaw(append(fr.Vector(nil), raw...))
+	for i := range fa {
+		if !fa[i].Equal(&fr0[i]) {
+			t.Fatalf("forwardRaw differs at %d", i)
+		}
+	}
+	ip := raw.InnerProduct(cv)
+	ip.Mul(&ip, &montR)
+	if want := liftInt(a).InnerProduct(cv); !ip.Equal(&want) {
+		t.Fatal("raw inner product differs")
+	}
 }
 
 // testParams is the ring of he.InsecureTestPreset (N = 2^12, the secure

@@ -324,7 +324,9 @@ func (s *System) products(w *Witness) [][]fr.Vector {
 				if t.Poly >= 0 {
 					a, ok := fa[t.Poly]
 					if !ok {
-						a = ng.forward(liftU64(s.Polys[t.Poly][j]))
+						a = make(fr.Vector, s.N)
+						rawU64(a, s.Polys[t.Poly][j])
+						a = ng.forwardRaw(a)
 						fa[t.Poly] = a
 					}
 					mulAcc(acc, a, secrets[key{t.Secret, t.Auto}], t.Neg)
@@ -393,12 +395,22 @@ func (s *System) quotients(st Statement, w *Witness, pts *points) (fr.Vector, bo
 	half := new(big.Int).Rsh(fr.Modulus(), 1)
 	var one fr.Element
 	one.SetOne()
+	// The points' powers as raw field elements, once (⟨raw(c), m⟩ is
+	// R^-1·W).
+	cvs := make([][]fr.Vector, len(s.Moduli))
+	for j := range cvs {
+		cvs[j] = make([]fr.Vector, s.Reps)
+		for rep := range cvs[j] {
+			cvs[j][rep] = make(fr.Vector, s.N)
+			rawU64(cvs[j][rep], pts.c[j][rep])
+		}
+	}
 	for r := range s.Rels {
 		for j := range s.Moduli {
 			res := w.m[r][j]
 			for rep := 0; rep < s.Reps; rep++ {
-				cv := liftU64(pts.c[j][rep])
-				W := cv.InnerProduct(res)
+				W := cvs[j][rep].InnerProduct(res)
+				W.Mul(&W, &montR)
 				var b big.Int
 				W.BigInt(&b)
 				if b.Cmp(half) > 0 {
