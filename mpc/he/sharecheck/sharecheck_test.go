@@ -79,7 +79,8 @@ func TestNegacyclicAdjoint(t *testing.T) {
 	}
 	ip := raw.InnerProduct(cv)
 	ip.Mul(&ip, &montR)
-	if want := liftInt(a).InnerProduct(cv); !ip.Equal(&want) {
+	av := liftInt(a)
+	if want := av.InnerProduct(cv); !ip.Equal(&want) {
 		t.Fatal("raw inner product differs")
 	}
 }
