@@ -165,7 +165,10 @@ func CheckBatch(ctx context.Context, p *ss.Party, parts []Part) (Stats, error) {
 		// Phase 2: every member inputs the bits of its quotients W at these
 		// points (a member whose witness does not fit inputs wrapped bits
 		// and fails below).
-		mineW, _ := sys.quotients(stmts[self], own, pts)
+		mineW, _, err := sys.quotients(stmts[self], own, pts)
+		if err != nil {
+			return stats, err
+		}
 		if own.tamper != nil {
 			own.tamper(2, mineW)
 		}

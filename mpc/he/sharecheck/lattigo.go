@@ -350,14 +350,16 @@ func (su *Setup) Witness(sys *System, st Statement, sk, u *rlwe.SecretKey) (*Wit
 	if err := sys.checkStatement(st); err != nil {
 		return nil, false, err
 	}
-	prod := sys.products(w)
+	prod, err := sys.exactProducts(w)
+	if err != nil {
+		return nil, false, err
+	}
 	for r := range sys.Rels {
 		e := make([][]uint64, len(sys.Moduli))
 		for j, q := range sys.Moduli {
 			e[j] = make([]uint64, sys.N)
 			for k := range e[j] {
-				v := modQ(&prod[r][j][k], q)
-				e[j][k] = (st[r][j][k] + q - v) % q
+				e[j][k] = (st[r][j][k] + q - prod[r][j][k].mod(q)) % q
 			}
 		}
 		ev, same := centred(e, sys.Moduli)
@@ -370,7 +372,7 @@ func (su *Setup) Witness(sys *System, st Statement, sk, u *rlwe.SecretKey) (*Wit
 		ok = ok && same
 		w.Errors = append(w.Errors, ev)
 	}
-	w.m = sys.residues(st, w, prod)
+	w.m, _ = sys.quotientsOf(st, w, prod)
 	return w, ok, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -846,5 +847,81 @@ func namedOnly(t *testing.T, errs []error, culprit int, round transport.Round) {
 				t.Fatalf("member %d: names member %d round %d (%v), want %d round %d", d, pe.Party, pe.Round, pe, culprit, round)
 			}
 		}
+	}
+}
+
+// TestExactProducts checks the member-side exact products (two-prime CRT
+// over 64-bit NTTs) against schoolbook big-integer arithmetic, for a
+// negated product on an automorphism of the secret plus a scalar term, and
+// the quotients m_k = R_k/q_j.
+func TestExactProducts(t *testing.T) {
+	const N = 32
+	rng := rand.New(rand.NewPCG(5, 6))
+	moduli := []uint64{(1 << 61) - 1, (1 << 59) - 55}
+	a := make([][]uint64, len(moduli))
+	for j, q := range moduli {
+		a[j] = make([]uint64, N)
+		for k := range a[j] {
+			a[j][k] = rng.Uint64N(q)
+		}
+	}
+	scalar := []uint64{rng.Uint64N(moduli[0]), rng.Uint64N(moduli[1])}
+	const auto = 5
+	sys := &System{N: N, Moduli: moduli, Secrets: []string{"s"}, Polys: [][][]uint64{a},
+		Groups: []Group{{Name: "g"}},
+		Rels: []Relation{{Name: "r", Terms: []Term{{Secret: 0, Poly: 0, Neg: true, Auto: auto}, {Secret: 0, Poly: -1, Scalar: scalar}}}}}
+	if err := sys.init(); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]int64, N)
+	for k := range x {
+		x[k] = rng.Int64N(3) - 1
+	}
+	w := &Witness{Secrets: [][]int64{x}, Errors: [][]int64{make([]int64, N)}}
+	prod, err := sys.exactProducts(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := automorphism(x, auto)
+	st := Statement{make([][]uint64, len(moduli))}
+	for j, q := range moduli {
+		want := make([]*big.Int, N)
+		for k := range want {
+			want[k] = new(big.Int).Mul(new(big.Int).SetUint64(scalar[j]), big.NewInt(x[k]))
+		}
+		for i := 0; i < N; i++ {
+			for l := 0; l < N; l++ {
+				v := new(big.Int).Mul(new(big.Int).SetUint64(a[j][i]), big.NewInt(px[l]))
+				if k := i + l; k < N {
+					want[k].Sub(want[k], v)
+				} else {
+					want[k-N].Add(want[k-N], v)
+				}
+			}
+		}
+		st[0][j] = make([]uint64, N)
+		for k := range want {
+			if got := prod[0][j][k].big(); got.Cmp(want[k]) != 0 {
+				t.Fatalf("limb %d coefficient %d: got %v want %v", j, k, got, want[k])
+			}
+			st[0][j][k] = new(big.Int).Mod(want[k], new(big.Int).SetUint64(q)).Uint64()
+		}
+	}
+	// The statement p = prod mod q (zero error): m_k = (prod_k − p_k)/q_j.
+	m, ok := sys.quotientsOf(st, w, prod)
+	if !ok {
+		t.Fatal("quotients of a satisfied relation do not fit")
+	}
+	for j, q := range moduli {
+		for k := range m[0][j] {
+			r := new(big.Int).Sub(prod[0][j][k].big(), new(big.Int).SetUint64(st[0][j][k]))
+			if r.Cmp(new(big.Int).Mul(big.NewInt(m[0][j][k]), new(big.Int).SetUint64(q))) != 0 {
+				t.Fatalf("limb %d coefficient %d: quotient %d", j, k, m[0][j][k])
+			}
+		}
+	}
+	st[0][0][3] = (st[0][0][3] + 1) % moduli[0]
+	if _, ok := sys.quotientsOf(st, w, prod); ok {
+		t.Fatal("a residual off by one divides")
 	}
 }
