@@ -869,7 +869,7 @@ func TestExactProducts(t *testing.T) {
 	const auto = 5
 	sys := &System{N: N, Moduli: moduli, Secrets: []string{"s"}, Polys: [][][]uint64{a},
 		Groups: []Group{{Name: "g"}},
-		Rels: []Relation{{Name: "r", Terms: []Term{{Secret: 0, Poly: 0, Neg: true, Auto: auto}, {Secret: 0, Poly: -1, Scalar: scalar}}}}}
+		Rels:   []Relation{{Name: "r", Terms: []Term{{Secret: 0, Poly: 0, Neg: true, Auto: auto}, {Secret: 0, Poly: -1, Scalar: scalar}}}}}
 	if err := sys.init(); err != nil {
 		t.Fatal(err)
 	}
