@@ -466,18 +466,57 @@ func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error 
 			return fmt.Errorf("he: share check: member %d: %w", d, err)
 		}
 	}
-	// An honest member's witness is always short (ok); a deviant's is
-	// not, and it is input anyway: the check names its owner.
-	w, _, err := su.Witness(sys, stmts[p.self], p.sk, p.ephSk)
-	if err != nil {
-		return fmt.Errorf("he: share check: %w", err)
-	}
-	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+	if err := p.checkByRow(ctx, party, su, sys, stmts); err != nil {
 		p.failed = true
 		return fmt.Errorf("he: setup share check: %w", err)
 	}
 	p.sharesChecked = true
 	return nil
+}
+
+// checkByRow runs the check of a relinearisation round's system as one
+// batch of its gadget rows (sharecheck.Setup.RowParts): one row's input
+// shares in memory at a time, the same proof as one check of sys.
+func (p *SetupProtocol) checkByRow(ctx context.Context, party *ss.Party, su *sharecheck.Setup, sys *sharecheck.System, stmts []sharecheck.Statement) error {
+	partOf, err := su.RowParts(sys)
+	if err != nil {
+		return err
+	}
+	systems, err := sys.Split(partOf)
+	if err != nil {
+		return err
+	}
+	split := make([][]sharecheck.Statement, p.n) // [member][part]
+	for d, st := range stmts {
+		if split[d], err = sharecheck.SplitStatement(st, partOf); err != nil {
+			return fmt.Errorf("he: share check: member %d: %w", d, err)
+		}
+	}
+	parts := make([]sharecheck.Part, len(systems))
+	for k, ps := range systems {
+		parts[k] = sharecheck.Part{
+			Sys: ps,
+			Statements: func() ([]sharecheck.Statement, error) {
+				out := make([]sharecheck.Statement, p.n)
+				for d := range out {
+					out[d] = split[d][k]
+				}
+				return out, nil
+			},
+			// An honest member's witness is always short (ok); a
+			// deviant's is not, and it is input anyway: the check names
+			// its owner.
+			Witness: func(own sharecheck.Statement) (*sharecheck.Witness, error) {
+				w, _, err := su.Witness(ps, own, p.sk, p.ephSk)
+				if err != nil {
+					return nil, fmt.Errorf("he: share check: %w", err)
+				}
+				return w, nil
+			},
+		}
+	}
+	_, err = sharecheck.CheckBatch(ctx, party, parts)
+	return err
 }
 
 // GenRelinShareRoundTwo closes the first relinearisation round and returns
@@ -557,11 +596,7 @@ func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party
 			return fmt.Errorf("he: share check: member %d: %w", d, err)
 		}
 	}
-	w, _, err := su.Witness(sys, stmts[p.self], p.sk, p.ephSk)
-	if err != nil {
-		return fmt.Errorf("he: share check: %w", err)
-	}
-	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+	if err := p.checkByRow(ctx, party, su, sys, stmts); err != nil {
 		p.failed = true
 		return fmt.Errorf("he: setup share check (round two): %w", err)
 	}

@@ -382,3 +382,84 @@ func powersOf(cur, rho *fr.Element, m int) fr.Vector {
 	}
 	return out
 }
+
+// Split partitions s into parts for CheckBatch: relation r goes to part
+// partOf[r] (parts numbered from 0, each non-empty), with the groups and
+// public polynomials its relations use. Every part keeps s's secrets and
+// reports a failure no group accounts for in s.CheckRound(), as one check
+// of s would. Checking the parts in a batch proves what one check of s
+// proves, with one part's input shares in memory at a time (at the cost of
+// two coins and one bit-check product round per part).
+func (s *System) Split(partOf []int) ([]*System, error) {
+	if err := s.init(); err != nil {
+		return nil, err
+	}
+	if err := checkLen("partition", len(partOf), len(s.Rels)); err != nil {
+		return nil, err
+	}
+	nParts := 0
+	for _, k := range partOf {
+		if k < 0 || k >= len(s.Rels) {
+			return nil, fmt.Errorf("sharecheck: relation in part %d", k)
+		}
+		nParts = max(nParts, k+1)
+	}
+	parts := make([]*System, nParts)
+	groupIdx := make([]map[int]int, nParts)
+	polyIdx := make([]map[int]int, nParts)
+	for k := range parts {
+		parts[k] = &System{N: s.N, Moduli: s.Moduli, Secrets: s.Secrets, Reps: s.Reps, FailRound: s.CheckRound()}
+		groupIdx[k], polyIdx[k] = make(map[int]int), make(map[int]int)
+	}
+	for r, rel := range s.Rels {
+		k, pt := partOf[r], parts[partOf[r]]
+		g, ok := groupIdx[k][rel.Group]
+		if !ok {
+			g = len(pt.Groups)
+			pt.Groups = append(pt.Groups, s.Groups[rel.Group])
+			groupIdx[k][rel.Group] = g
+		}
+		terms := make([]Term, len(rel.Terms))
+		for i, t := range rel.Terms {
+			if t.Poly >= 0 {
+				pi, ok := polyIdx[k][t.Poly]
+				if !ok {
+					pi = len(pt.Polys)
+					pt.Polys = append(pt.Polys, s.Polys[t.Poly])
+					polyIdx[k][t.Poly] = pi
+				}
+				t.Poly = pi
+			}
+			terms[i] = t
+		}
+		pt.Rels = append(pt.Rels, Relation{Name: rel.Name, Group: g, Terms: terms})
+	}
+	for k, pt := range parts {
+		if len(pt.Rels) == 0 {
+			return nil, fmt.Errorf("sharecheck: part %d of %d is empty", k, nParts)
+		}
+		if err := pt.init(); err != nil {
+			return nil, err
+		}
+	}
+	return parts, nil
+}
+
+// SplitStatement selects a statement of s's relations for each part of
+// s.Split(partOf) (sharing, not copying, the polynomials).
+func SplitStatement(st Statement, partOf []int) ([]Statement, error) {
+	if err := checkLen("statement", len(st), len(partOf)); err != nil {
+		return nil, err
+	}
+	var out []Statement
+	for r, k := range partOf {
+		if k < 0 || k >= len(partOf) {
+			return nil, fmt.Errorf("sharecheck: relation in part %d", k)
+		}
+		for len(out) <= k {
+			out = append(out, nil)
+		}
+		out[k] = append(out[k], st[r])
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package sharecheck
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"math/bits"
@@ -182,6 +183,26 @@ func (su *Setup) SystemRoundTwo(round1 *mhe.RelinearizationKeyGenShare, round tr
 				Terms: []Term{{Secret: 1, Poly: p1}, {Secret: 0, Poly: p1, Neg: true}}})
 	}
 	return sys, sys.init()
+}
+
+// RowParts partitions a system of System or SystemRoundTwo into one part
+// per relinearisation gadget row (for System.Split): the public-key (and
+// re-proven) relations go with row 0. Checked in parts, a relinearisation
+// round holds one row's input shares in memory at a time.
+func (su *Setup) RowParts(sys *System) ([]int, error) {
+	if su.RKGCRP == nil {
+		return nil, errors.New("sharecheck: row parts of a system without relinearisation rows")
+	}
+	rows := len(su.RKGCRP.Value)
+	lead := len(sys.Rels) - 2*rows
+	if lead < 1 || lead > 2 {
+		return nil, fmt.Errorf("sharecheck: %d relations for %d relinearisation rows", len(sys.Rels), rows)
+	}
+	partOf := make([]int, len(sys.Rels))
+	for r := lead; r < len(sys.Rels); r++ {
+		partOf[r] = (r - lead) / 2
+	}
+	return partOf, nil
 }
 
 // StatementRoundTwo converts a member's shares into the statement of

@@ -925,3 +925,77 @@ func TestExactProducts(t *testing.T) {
 		t.Fatal("a residual off by one divides")
 	}
 }
+
+// TestSplitByRow: a relinearisation round's system checked as one batch of
+// its gadget rows (Split, RowParts, as the setup runs it) passes honest
+// shares and names a member whose row-1 share (round one) or whose
+// ephemeral secret (round two) is wrong, in the same round as one check.
+func TestSplitByRow(t *testing.T) {
+	params := testParams(t, 12)
+	runSplit := func(t *testing.T, f *fixture) []error {
+		sys := f.system(t)
+		partOf, err := f.su.RowParts(sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		systems, err := sys.Split(partOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(systems) != len(f.su.RKGCRP.Value) {
+			t.Fatalf("%d parts for %d rows", len(systems), len(f.su.RKGCRP.Value))
+		}
+		stmts := f.statements(t)
+		split := make([][]Statement, len(stmts))
+		for d, st := range stmts {
+			if split[d], err = SplitStatement(st, partOf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, errs := mpctest.Run(t, len(f.members), func(ctx context.Context, conn transport.Conn) (Stats, error) {
+			d := int(conn.Self())
+			p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
+			if err != nil {
+				return Stats{}, err
+			}
+			parts := make([]Part, len(systems))
+			for k, ps := range systems {
+				parts[k] = Part{
+					Sys: ps,
+					Statements: func() ([]Statement, error) {
+						out := make([]Statement, len(split))
+						for i := range out {
+							out[i] = split[i][k]
+						}
+						return out, nil
+					},
+					Witness: func(own Statement) (*Witness, error) {
+						w, _, err := f.su.Witness(ps, own, f.members[d].sk, f.members[d].u)
+						return w, err
+					},
+				}
+			}
+			return CheckBatch(ctx, p, parts)
+		}, mpctest.Timeout(3*time.Minute))
+		return errs
+	}
+	t.Run("honest round one", func(t *testing.T) {
+		for d, err := range runSplit(t, newFixture(t, params, 3, true)) {
+			if err != nil {
+				t.Fatalf("member %d: %v", d, err)
+			}
+		}
+	})
+	t.Run("random row-1 share", func(t *testing.T) {
+		f := newFixture(t, params, 3, true)
+		prng, _ := sampling.NewKeyedPRNG([]byte("noise"))
+		ring.NewUniformSampler(prng, params.RingQ()).ReadAndAdd(f.members[2].rkg1.Value[1][0][0].Q)
+		namedOnly(t, runSplit(t, f), 2, 3)
+	})
+	t.Run("round two, other ephemeral", func(t *testing.T) {
+		f := newFixture(t, params, 3, true)
+		f.withRoundTwo(t, params, 1, rlwe.NewKeyGenerator(params).GenSecretKeyNew())
+		errs := runSplit(t, f)
+		namedOnly(t, errs, 1, 4)
+	})
+}
