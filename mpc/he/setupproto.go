@@ -429,7 +429,8 @@ func (p *SetupProtocol) shareCheckSetup() *sharecheck.Setup {
 // engine over the committee's connection in malicious mode (ss.NewParty).
 // Every member's public-key share must have been added (GenPublicKey) and
 // every first relinearisation share (AddRelinShareRoundOne); it runs before
-// GenRelinShareRoundTwo.
+// GenRelinShareRoundTwo. The system (sharecheck.Setup.System) is checked as
+// one batch of its gadget rows (checkByRow).
 func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error {
 	if err := p.usable(); err != nil {
 		return err
@@ -558,7 +559,8 @@ func (p *SetupProtocol) AddRelinShareRoundTwo(j transport.PartyID, msg []byte) e
 // round (sharecheck.Setup.SystemRoundTwo: it re-proves the public-key share
 // and the first round's row-0 h0, binding s and u to those CheckShares
 // proved) on the same party, once every member's second-round share has been
-// added and before GenRelinearizationKey.
+// added and before GenRelinearizationKey; as CheckShares, one batch of the
+// gadget rows.
 func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party) error {
 	if err := p.usable(); err != nil {
 		return err
