@@ -161,17 +161,26 @@
 // auxiliary 58-bit primes and recovered by CRT, not over Fr. At the secure
 // preset (N = 2^14, 9 limbs, 4 RNS rows): public-key share and RKG round 1,
 // 9 relations, ≈ 0.94 M inputs per member (in the setup, 4 parts of at most
-// 3 relations); round 2, 10 relations, ≈ 1.04 M (4 parts); the 13 Galois
-// elements of BenchmarkSetupSecure, one batch of 1 + 13·4 relations,
-// ≈ 5.0 M inputs (0.39 M per element, against 0.52 M when each element was
-// its own check re-proving the public-key share with s input again).
+// 3 relations); round 2, 10 relations, ≈ 1.04 M (4 parts of at most 4);
+// the 13 Galois elements of BenchmarkSetupSecure, one batch of 1 + 13·4
+// relations, 5.34 M inputs (0.12 M for part 0, 0.40 M per element, against
+// 0.52 M per element when each was its own check re-proving the public-key
+// share with s input again: 6.75 M).
 //
 // Measured (4 members in one process on 2 shared cores; the machine was
-// loaded, load average 5–15, so wall times are inflated and CPU times are
-// the comparable figure; A/B in the same window):
+// loaded, load average 7–10, so wall times are inflated and CPU times are
+// the comparable figure; before = the per-element checks with Fr products,
+// after = batches, row parts, 64-bit exact products; A/B in one window):
 //
-//	BenchmarkSetupSecure (t = 2, 13 Galois keys)   before      after
-//	  user CPU                                     98.2 s      see below
-//	  allocated                                    86.4 GB     see below
-//	  peak RSS (/usr/bin/time)                     6.07 GB     see below
+//	BenchmarkSetupSecure (mpc/he, t = 2, 13 Galois keys)  before    after
+//	  user + system CPU                                   134.3 s   65.9 s
+//	  allocated                                           86.4 GB   49.2 GB
+//	  peak RSS (/usr/bin/time)                            6.56 GB   4.04 GB
+//	  of which the Galois checks (CPU profile)            45.3 s    22.8 s
+//	BenchmarkCheck (one check, s/op wall under load)      before    after
+//	  pk                                                  5.5       3.2
+//	  pk+rkg1                                             38.4      22.1
+//	  rkg2                                                20.6      10.8
+//	  galois (one element with the public-key share)      5.6       4.3
+//	  whole benchmark, user CPU                           30.9 s    20.4 s
 package sharecheck
