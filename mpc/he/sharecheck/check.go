@@ -231,20 +231,22 @@ func CheckBatch(ctx context.Context, p *ss.Party, parts []Part) (Stats, error) {
 		for i, m := range lens {
 			weights[i] = powersOf(&cur, &rho, m)
 		}
+		// The scaled copies w⊙x, one member at a time, in buffers reused
+		// across members (DotVec keeps no reference to its inputs).
+		dx := make([]ss.Vec, len(lens))
 		for d := 0; d < n; d++ {
 			ys := []ss.Vec{xs[d], ws[d]}
 			if k == 0 {
 				ys = append(ys, secs[d])
 			}
 			lsum := p.NewVec(1)
-			dx := make([]ss.Vec, len(ys))
 			for i, y := range ys {
 				lsum.AddInPlace(linear(y, weights[i]))
 				x := y
 				if i == 2 {
 					x = sq.Slice(d*sN, (d+1)*sN)
 				}
-				dx[i] = scaleEach(x, weights[i])
+				dx[i] = scaleInto(dx[i], x, weights[i])
 			}
 			dots, err := p.DotVec(ctx, dx, ys)
 			if err != nil {
@@ -355,11 +357,21 @@ func uniformMod(prg *field.PRG, q uint64) uint64 {
 	}
 }
 
-// scaleEach returns c⊙x for public c (both halves).
-func scaleEach(x ss.Vec, c fr.Vector) ss.Vec {
-	y := ss.Vec{V: field.Mul(x.V, c)}
+// scaleInto returns c⊙x for public c (both halves), in dst's storage when
+// it is large enough.
+func scaleInto(dst, x ss.Vec, c fr.Vector) ss.Vec {
+	m := x.Len()
+	if cap(dst.V) < m || (x.M != nil && cap(dst.M) < m) {
+		dst = ss.Vec{V: make(fr.Vector, m)}
+		if x.M != nil {
+			dst.M = make(fr.Vector, m)
+		}
+	}
+	y := ss.Vec{V: dst.V[:m]}
+	y.V.Mul(x.V, c)
 	if x.M != nil {
-		y.M = field.Mul(x.M, c)
+		y.M = dst.M[:m]
+		y.M.Mul(x.M, c)
 	}
 	return y
 }
