@@ -78,10 +78,9 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 		C := field.New(N)
 		cl := field.New(N)
 		for rep := 0; rep < s.Reps; rep++ {
-			for k, v := range pts.c[j][rep] {
-				cl[k].SetUint64(v)
-			}
-			cl.ScalarMul(cl, &sigma[j][rep])
+			rawU64(cl, pts.c[j][rep]) // values c·R^-1: σ·R restores them
+			t.Mul(&sigma[j][rep], &montR)
+			cl.ScalarMul(cl, &t)
 			C.Add(C, cl)
 		}
 		// Per group, secret and automorphism: Σ_ρ ±ρ_ρ·FFT(A*) over the
