@@ -167,20 +167,21 @@
 // 0.52 M per element when each was its own check re-proving the public-key
 // share with s input again: 6.75 M).
 //
-// Measured (4 members in one process on 2 shared cores; the machine was
-// loaded, load average 7–10, so wall times are inflated and CPU times are
-// the comparable figure; before = the per-element checks with Fr products,
-// after = batches, row parts, 64-bit exact products; A/B in one window):
+// Measured (4 members in one process on 2 shared cores, A/B in one window,
+// 22:16–22:27 UTC on 2026-12-06; the machine was loaded, load average
+// 8–15, so wall times are inflated and noisy — in another window the
+// setup took 92 s against 298 s — and CPU, allocation and peak RSS are the
+// comparable figures; before = one check per Galois element with Fr
+// products, after = batches, row parts, 64-bit exact products):
 //
 //	BenchmarkSetupSecure (mpc/he, t = 2, 13 Galois keys)  before    after
-//	  user + system CPU                                   134.3 s   65.9 s
-//	  allocated                                           86.4 GB   49.2 GB
-//	  peak RSS (/usr/bin/time)                            6.56 GB   4.04 GB
-//	  of which the Galois checks (CPU profile)            45.3 s    22.8 s
-//	BenchmarkCheck (one check, s/op wall under load)      before    after
-//	  pk                                                  5.5       3.2
-//	  pk+rkg1                                             38.4      22.1
-//	  rkg2                                                20.6      10.8
-//	  galois (one element with the public-key share)      5.6       4.3
-//	  whole benchmark, user CPU                           30.9 s    20.4 s
+//	  user + system CPU                                   132.5 s   82.8 s
+//	  allocated                                           86.4 GB   43.5 GB
+//	  peak RSS (/usr/bin/time)                            6.27 GB   4.10 GB
+//	  wall                                                316 s     224 s
+//	  Galois checks, CPU (profile, another window)        45.3 s    23.5 s
+//	BenchmarkCheck (one check each; single part)          before    after
+//	  user + system CPU, all four                         38.7 s    28.3 s
+//	  allocated: pk+rkg1 / rkg2 / galois (GB)             7.6/9.0/4.5  4.6/5.4/2.7
+//	  peak RSS                                            3.78 GB   2.89 GB
 package sharecheck
