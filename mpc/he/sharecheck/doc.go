@@ -179,7 +179,7 @@
 //	  allocated                                           86.4 GB   43.5 GB
 //	  peak RSS (/usr/bin/time)                            6.27 GB   4.10 GB
 //	  wall                                                316 s     224 s
-//	  Galois checks, CPU (profile, another window)        45.3 s    23.5 s
+//	  Galois checks, CPU (profile, another window)        45.3 s    24.0 s
 //	BenchmarkCheck (one check each; single part)          before    after
 //	  user + system CPU, all four                         38.7 s    28.3 s
 //	  allocated: pk+rkg1 / rkg2 / galois (GB)             7.6/9.0/4.5  4.6/5.4/2.7
