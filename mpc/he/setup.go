@@ -52,7 +52,8 @@ type SetupDeviation struct {
 	// other than everyone else's.
 	EquivocatePublicKeyShare bool
 	RelinShare               bool // a random polynomial added to the second relinearisation share
-	GaloisShare              bool // a random polynomial added to the first Galois key share
+	GaloisShare              bool // a random polynomial added to a Galois key share
+	GaloisShareOf            int  // with GaloisShare: which Galois key's share (its index)
 	ShamirShare              bool // the Shamir share dealt to the next member off the polynomial
 }
 
@@ -116,7 +117,7 @@ const (
 	roundDigest transport.Round = 5
 	roundEcho1  transport.Round = 6 // shares digest before the first share check
 	roundEcho2  transport.Round = 7 // and before the second
-	// roundEchoGKG+i: shares digest before the i-th Galois share check.
+	// roundEchoGKG: shares digest before the Galois share check.
 	roundEchoGKG transport.Round = 1 << 17
 	roundGKG     transport.Round = 1 << 16
 )
@@ -341,23 +342,25 @@ func setup(ctx context.Context, conn transport.Conn, preset *Preset, cfg SetupCo
 	if err := broadcast(roundRKG2, p.GenRelinShareRoundTwo); err != nil {
 		return nil, nil, err
 	}
-	// Galois keys.
+	// Galois keys: every element's shares, then one check of them all.
 	for i := range galEls {
 		add := func(j transport.PartyID, b []byte) error { return p.AddGaloisShare(i, j, b) }
 		if err := recvAll(roundGKG+transport.Round(i), add); err != nil {
 			return nil, nil, err
 		}
-		if check {
-			cmp := func(r transport.Round, j transport.PartyID, b []byte) error {
-				return p.CompareGaloisSharesDigest(i, r, j, b)
-			}
-			if err := echoWith(roundEchoGKG+transport.Round(i), func() ([]byte, error) { return p.GaloisSharesDigest(i) }, cmp); err != nil {
-				return nil, nil, err
-			}
-			if err := p.CheckGaloisShares(ctx, party, i); err != nil {
-				return nil, nil, err
-			}
+	}
+	if check && len(galEls) > 0 {
+		cmp := func(r transport.Round, j transport.PartyID, b []byte) error {
+			return p.CompareGaloisSharesDigest(r, j, b)
 		}
+		if err := echoWith(roundEchoGKG, p.GaloisSharesDigest, cmp); err != nil {
+			return nil, nil, err
+		}
+		if err := p.CheckGaloisShares(ctx, party); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i := range galEls {
 		if err := p.GenGaloisKey(i); err != nil {
 			return nil, nil, err
 		}

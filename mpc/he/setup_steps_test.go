@@ -621,7 +621,7 @@ func TestShareCheckNeedsDigestEcho(t *testing.T) {
 		return struct{}{}, s.ps[conn.Self()].CheckShares(ctx, party)
 	}, mpctest.Timeout(3*time.Minute))
 	p = s.ps[0]
-	noEcho("Galois check", p.CheckGaloisShares(ctx, nil, 0))
+	noEcho("Galois check", p.CheckGaloisShares(ctx, nil))
 	if _, err := p.GenRelinShareRoundTwo(); err != nil {
 		t.Fatal(err)
 	}

@@ -192,6 +192,8 @@ func TestSetupShareCheckNamesDeviant(t *testing.T) {
 		{"relin-key round 1", SetupDeviation{RelinShareRoundOne: true}, roundRKG1},
 		{"relin-key round 2", SetupDeviation{RelinShare: true}, roundRKG2},
 		{"galois-key", SetupDeviation{GaloisShare: true}, roundGKG},
+		// One check of both Galois keys names the second key's round.
+		{"second galois-key", SetupDeviation{GaloisShare: true, GaloisShareOf: 1}, roundGKG + 1},
 	} {
 		const n, thr, dev = 4, 2, 1 // t = ⌈n/2⌉: the check runs
 		stores := make([]*MemoryStore, n)
@@ -200,8 +202,11 @@ func TestSetupShareCheckNamesDeviant(t *testing.T) {
 		}
 		_, errs := mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (*Member, error) {
 			cfg := SetupConfig{CommitteeID: "sharecheck", Threshold: thr, StepTimeout: 30 * time.Second}
-			if tc.round == roundGKG {
+			switch tc.round {
+			case roundGKG:
 				cfg.GaloisElements = preset.RLWE().GaloisElements([]int{1})
+			case roundGKG + 1:
+				cfg.GaloisElements = preset.RLWE().GaloisElements([]int{1, 4})
 			}
 			if conn.Self() == dev {
 				cfg.deviation = &tc.d

@@ -44,9 +44,10 @@ import (
 //	SharesDigest(false) → CompareSharesDigest(false)…      (roundEcho1)
 //	CheckShares (an SS job among the members, see below)
 //	GenRelinShareRoundTwo                                  (closes roundRKG1)
-//	GenGaloisShare(i) → AddGaloisShare(i)… →
-//	  GaloisSharesDigest(i) → CompareGaloisSharesDigest(i)… →
-//	  CheckGaloisShares(i) → GenGaloisKey(i)               (roundGKG+i)
+//	GenGaloisShare(i) → AddGaloisShare(i)…                 (roundGKG+i, each i)
+//	GaloisSharesDigest → CompareGaloisSharesDigest… →
+//	  CheckGaloisShares                                    (roundEchoGKG)
+//	GenGaloisKey(i)                                        (closes roundGKG+i)
 //	AddRelinShareRoundTwo… → SharesDigest(true) →
 //	  CompareSharesDigest(true)… → CheckSharesRoundTwo →
 //	  GenRelinearizationKey                                (roundRKG2)
@@ -69,8 +70,10 @@ import (
 // aggregate, which a rushing member could otherwise choose);
 // CheckSharesRoundTwo does the same for the second round. A member whose
 // shares fail is named (*transport.PartyError for roundCKG, roundRKG1 or
-// roundRKG2), and CheckGaloisShares(i) for each Galois key before
-// GenGaloisKey(i) (roundGKG+i). GenGaloisKey and Digest refuse to run
+// roundRKG2), and CheckGaloisShares, one check of every Galois key's
+// shares (sharecheck.CheckBatch: s proven once, one element at a time in
+// memory), before any GenGaloisKey (a failing share is named in its
+// element's round roundGKG+i). GenGaloisKey and Digest refuse to run
 // before these passed: no key record, hence no key, exists without them.
 //
 // Finish returns the member and its key record; Setup then runs the
@@ -112,17 +115,15 @@ type SetupProtocol struct {
 	// Every member's public-key, relinearisation and Galois shares as
 	// received (this member's own as sent), for the share checks; released
 	// once no check needs them.
-	pkMsgs, rk1Msgs, rk2Msgs     [][]byte
-	galMsgs                      [][][]byte // per Galois element
-	sharesChecked, round2Checked bool
-	galChecked                   []bool
+	pkMsgs, rk1Msgs, rk2Msgs                 [][]byte
+	galMsgs                                  [][][]byte // per Galois element
+	sharesChecked, round2Checked, galChecked bool
 	// check: this setup runs the share checks (ShareCheckRuns, and not
 	// skipped by a step test); recorded in the key record.
 	check bool
 	// The digest echo before each check: echo1 before CheckShares, echo2
-	// before CheckSharesRoundTwo, echoGal[i] before CheckGaloisShares(i).
-	echo1, echo2 echo
-	echoGal      []echo
+	// before CheckSharesRoundTwo, echoGal before CheckGaloisShares.
+	echo1, echo2, echoGal echo
 }
 
 // echo is one comparison of the members' shares digests: this member's
@@ -214,12 +215,8 @@ func NewSetupProtocol(preset *Preset, self transport.PartyID, n int, cfg SetupCo
 	p.check = ShareCheckRuns(n, cfg.Threshold) && !cfg.skipShareCheck
 	p.m.sharesChecked = p.check
 	p.pkMsgs, p.rk1Msgs, p.rk2Msgs = make([][]byte, n), make([][]byte, n), make([][]byte, n)
-	p.galMsgs, p.galChecked = make([][][]byte, len(galEls)), make([]bool, len(galEls))
-	p.echo1.got, p.echo2.got = make([]bool, n), make([]bool, n)
-	p.echoGal = make([]echo, len(galEls))
-	for i := range p.echoGal {
-		p.echoGal[i].got = make([]bool, n)
-	}
+	p.galMsgs = make([][][]byte, len(galEls))
+	p.echo1.got, p.echo2.got, p.echoGal.got = make([]bool, n), make([]bool, n), make([]bool, n)
 	for i := range p.galMsgs {
 		p.galMsgs[i] = make([][]byte, n)
 	}
@@ -432,7 +429,8 @@ func (p *SetupProtocol) shareCheckSetup() *sharecheck.Setup {
 // engine over the committee's connection in malicious mode (ss.NewParty).
 // Every member's public-key share must have been added (GenPublicKey) and
 // every first relinearisation share (AddRelinShareRoundOne); it runs before
-// GenRelinShareRoundTwo.
+// GenRelinShareRoundTwo. The system (sharecheck.Setup.System) is checked as
+// one batch of its gadget rows (checkByRow).
 func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error {
 	if err := p.usable(); err != nil {
 		return err
@@ -469,18 +467,57 @@ func (p *SetupProtocol) CheckShares(ctx context.Context, party *ss.Party) error 
 			return fmt.Errorf("he: share check: member %d: %w", d, err)
 		}
 	}
-	// An honest member's witness is always short (ok); a deviant's is
-	// not, and it is input anyway: the check names its owner.
-	w, _, err := su.Witness(sys, stmts[p.self], p.sk, p.ephSk)
-	if err != nil {
-		return fmt.Errorf("he: share check: %w", err)
-	}
-	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+	if err := p.checkByRow(ctx, party, su, sys, stmts); err != nil {
 		p.failed = true
 		return fmt.Errorf("he: setup share check: %w", err)
 	}
 	p.sharesChecked = true
 	return nil
+}
+
+// checkByRow runs the check of a relinearisation round's system as one
+// batch of its gadget rows (sharecheck.Setup.RowParts): one row's input
+// shares in memory at a time, the same proof as one check of sys.
+func (p *SetupProtocol) checkByRow(ctx context.Context, party *ss.Party, su *sharecheck.Setup, sys *sharecheck.System, stmts []sharecheck.Statement) error {
+	partOf, err := su.RowParts(sys)
+	if err != nil {
+		return err
+	}
+	systems, err := sys.Split(partOf)
+	if err != nil {
+		return err
+	}
+	split := make([][]sharecheck.Statement, p.n) // [member][part]
+	for d, st := range stmts {
+		if split[d], err = sharecheck.SplitStatement(st, partOf); err != nil {
+			return fmt.Errorf("he: share check: member %d: %w", d, err)
+		}
+	}
+	parts := make([]sharecheck.Part, len(systems))
+	for k, ps := range systems {
+		parts[k] = sharecheck.Part{
+			Sys: ps,
+			Statements: func() ([]sharecheck.Statement, error) {
+				out := make([]sharecheck.Statement, p.n)
+				for d := range out {
+					out[d] = split[d][k]
+				}
+				return out, nil
+			},
+			// An honest member's witness is always short (ok); a
+			// deviant's is not, and it is input anyway: the check names
+			// its owner.
+			Witness: func(own sharecheck.Statement) (*sharecheck.Witness, error) {
+				w, _, err := su.Witness(ps, own, p.sk, p.ephSk)
+				if err != nil {
+					return nil, fmt.Errorf("he: share check: %w", err)
+				}
+				return w, nil
+			},
+		}
+	}
+	_, err = sharecheck.CheckBatch(ctx, party, parts)
+	return err
 }
 
 // GenRelinShareRoundTwo closes the first relinearisation round and returns
@@ -522,7 +559,8 @@ func (p *SetupProtocol) AddRelinShareRoundTwo(j transport.PartyID, msg []byte) e
 // round (sharecheck.Setup.SystemRoundTwo: it re-proves the public-key share
 // and the first round's row-0 h0, binding s and u to those CheckShares
 // proved) on the same party, once every member's second-round share has been
-// added and before GenRelinearizationKey.
+// added and before GenRelinearizationKey; as CheckShares, one batch of the
+// gadget rows.
 func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party) error {
 	if err := p.usable(); err != nil {
 		return err
@@ -560,11 +598,7 @@ func (p *SetupProtocol) CheckSharesRoundTwo(ctx context.Context, party *ss.Party
 			return fmt.Errorf("he: share check: member %d: %w", d, err)
 		}
 	}
-	w, _, err := su.Witness(sys, stmts[p.self], p.sk, p.ephSk)
-	if err != nil {
-		return fmt.Errorf("he: share check: %w", err)
-	}
-	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+	if err := p.checkByRow(ctx, party, su, sys, stmts); err != nil {
 		p.failed = true
 		return fmt.Errorf("he: setup share check (round two): %w", err)
 	}
@@ -712,7 +746,7 @@ func (p *SetupProtocol) GenGaloisShare(i int) ([]byte, error) {
 		p.failed = true
 		return nil, fmt.Errorf("he: Galois key share %d: %w", g, err)
 	}
-	if d := p.cfg.deviation; d != nil && d.GaloisShare && i == 0 {
+	if d := p.cfg.deviation; d != nil && d.GaloisShare && i == d.GaloisShareOf {
 		corrupt(p.params, p.gkgShares[i].Value[0][0][0].Q)
 	}
 	b := newShape(p.params).gadget(p.gkgShares[i].GadgetCiphertext).encode(kindGKG, g, p.params.N())
@@ -723,7 +757,10 @@ func (p *SetupProtocol) GenGaloisShare(i int) ([]byte, error) {
 }
 
 // AddGaloisShare aggregates member j's share of the i-th Galois key; a share
-// tagged with another Galois element is rejected.
+// tagged with another Galois element is rejected. When the setup runs the
+// share checks it keeps msg (not a copy: the caller must not modify it
+// afterwards) until CheckGaloisShares: every element's shares wait for the
+// one check, and a copy would double them.
 func (p *SetupProtocol) AddGaloisShare(i int, j transport.PartyID, msg []byte) error {
 	sr, err := p.galois(i)
 	if err != nil {
@@ -742,87 +779,114 @@ func (p *SetupProtocol) AddGaloisShare(i int, j transport.PartyID, msg []byte) e
 		}
 		_, err = shape.decodeAdd(kindGKG, b, p.params.N())
 		if err == nil && p.check {
-			p.galMsgs[i][j] = bytes.Clone(b)
+			p.galMsgs[i][j] = b
 		}
 		return err
 	})
 }
 
-// GaloisSharesDigest is SharesDigest for the i-th Galois round: the
-// public-key and i-th Galois shares as this member holds them.
-func (p *SetupProtocol) GaloisSharesDigest(i int) ([]byte, error) {
-	if _, err := p.galois(i); err != nil {
-		return nil, err
-	}
-	return p.recordDigest(&p.echoGal[i], p.pkMsgs, p.galMsgs[i])
+// GaloisSharesDigest is SharesDigest for the Galois share check: the
+// public-key shares and every Galois key's shares as this member holds them.
+func (p *SetupProtocol) GaloisSharesDigest() ([]byte, error) {
+	return p.recordDigest(&p.echoGal, append([][][]byte{p.pkMsgs}, p.galMsgs...)...)
 }
 
-// CompareGaloisSharesDigest is CompareSharesDigest for the i-th Galois
-// round.
-func (p *SetupProtocol) CompareGaloisSharesDigest(i int, r transport.Round, j transport.PartyID, b []byte) error {
-	if _, err := p.galois(i); err != nil {
-		return err
-	}
-	return p.compareDigest(&p.echoGal[i], r, j, b)
+// CompareGaloisSharesDigest is CompareSharesDigest for the Galois share
+// check.
+func (p *SetupProtocol) CompareGaloisSharesDigest(r transport.Round, j transport.PartyID, b []byte) error {
+	return p.compareDigest(&p.echoGal, r, j, b)
 }
 
-// CheckGaloisShares runs the share check of the i-th Galois key
-// (sharecheck.Setup.SystemGalois, which re-proves the public-key share to
-// bind s) on party, once every member's share of it has been added and
-// before GenGaloisKey(i).
-func (p *SetupProtocol) CheckGaloisShares(ctx context.Context, party *ss.Party, i int) error {
-	sr, err := p.galois(i)
-	if err != nil {
-		return err
-	}
+// CheckGaloisShares runs one share check of every Galois key
+// (sharecheck.Setup.SystemsGalois: the public-key share re-proven once to
+// bind s, then each element's rows on that s, one element's statements and
+// input shares in memory at a time) on party, once every member's share of
+// every Galois key has been added and before any GenGaloisKey. A failing
+// share is named in its element's round (roundGKG+i); a failure of the
+// re-proven public-key share, in the first element's.
+func (p *SetupProtocol) CheckGaloisShares(ctx context.Context, party *ss.Party) error {
 	if err := p.usable(); err != nil {
 		return err
 	}
 	if !p.check {
 		return p.errNoCheck()
 	}
-	if !p.sharesChecked || !sr.open || p.galChecked[i] {
+	if len(p.gal) == 0 {
+		return errors.New("he: Galois share check without Galois keys")
+	}
+	if !p.sharesChecked || p.galChecked {
 		return errors.New("he: Galois share check out of order")
 	}
-	if !p.echoGal[i].agreed(p.self) {
-		return fmt.Errorf("he: Galois share check %d before every member's shares digest agreed (GaloisSharesDigest, CompareGaloisSharesDigest)", i)
-	}
-	for j, b := range p.galMsgs[i] {
-		if b == nil {
-			return fmt.Errorf("he: Galois share check before member %d's share", j)
+	for i := range p.gal {
+		if !p.gal[i].open {
+			return errors.New("he: Galois share check out of order")
 		}
 	}
-	g := p.m.galEls[i]
+	if !p.echoGal.agreed(p.self) {
+		return errors.New("he: Galois share check before every member's shares digest agreed (GaloisSharesDigest, CompareGaloisSharesDigest)")
+	}
+	for i := range p.galMsgs {
+		for j, b := range p.galMsgs[i] {
+			if b == nil {
+				return fmt.Errorf("he: Galois share check before member %d's share of key %d", j, i)
+			}
+		}
+	}
 	su := p.shareCheckSetup()
-	sys, err := su.SystemGalois(g, p.gkgCRP[i], sr.r)
+	rounds := make([]transport.Round, len(p.gal))
+	for i := range p.gal {
+		rounds[i] = p.gal[i].r
+	}
+	systems, err := su.SystemsGalois(p.m.galEls, p.gkgCRP, rounds)
 	if err != nil {
 		return err
 	}
 	N := p.params.N()
-	stmts := make([]sharecheck.Statement, p.n)
-	for d := 0; d < p.n; d++ {
-		pk, _, err := p.decodeChecked(d)
-		if err != nil {
-			return err
+	parts := make([]sharecheck.Part, len(systems))
+	for k, sys := range systems {
+		// Part 0: the public-key shares; part 1+i: element i's shares,
+		// decoded only when the part runs.
+		stmt := func(d int) (sharecheck.Statement, error) {
+			if k == 0 {
+				pk := p.ckg.AllocateShare()
+				if _, err := newShape(p.params).polyQP(pk.Value).decodeAdd(kindCKG, p.pkMsgs[d], N); err != nil {
+					return nil, fmt.Errorf("he: share check: public-key share of member %d: %w", d, err)
+				}
+				return su.StatementPublicKey(pk)
+			}
+			gk := p.gkg.AllocateShare()
+			if _, err := newShape(p.params).gadget(gk.GadgetCiphertext).decodeAdd(kindGKG, p.galMsgs[k-1][d], N); err != nil {
+				return nil, fmt.Errorf("he: share check: Galois share %d of member %d: %w", p.m.galEls[k-1], d, err)
+			}
+			return su.StatementGaloisRows(gk)
 		}
-		gk := p.gkg.AllocateShare()
-		if _, err := newShape(p.params).gadget(gk.GadgetCiphertext).decodeAdd(kindGKG, p.galMsgs[i][d], N); err != nil {
-			return fmt.Errorf("he: share check: Galois share %d of member %d: %w", g, d, err)
-		}
-		if stmts[d], err = su.StatementGalois(pk, gk); err != nil {
-			return fmt.Errorf("he: share check: member %d: %w", d, err)
+		parts[k] = sharecheck.Part{
+			Sys: sys,
+			Statements: func() ([]sharecheck.Statement, error) {
+				stmts := make([]sharecheck.Statement, p.n)
+				for d := range stmts {
+					var err error
+					if stmts[d], err = stmt(d); err != nil {
+						return nil, err
+					}
+				}
+				return stmts, nil
+			},
+			Witness: func(own sharecheck.Statement) (*sharecheck.Witness, error) {
+				w, _, err := su.Witness(sys, own, p.sk, nil)
+				if err != nil {
+					return nil, fmt.Errorf("he: share check: %w", err)
+				}
+				return w, nil
+			},
 		}
 	}
-	w, _, err := su.Witness(sys, stmts[p.self], p.sk, nil)
-	if err != nil {
-		return fmt.Errorf("he: share check: %w", err)
-	}
-	if _, err := sharecheck.Check(ctx, party, sys, stmts, w); err != nil {
+	if _, err := sharecheck.CheckBatch(ctx, party, parts); err != nil {
 		p.failed = true
-		return fmt.Errorf("he: setup share check (Galois element %d): %w", g, err)
+		return fmt.Errorf("he: setup share check (Galois keys): %w", err)
 	}
-	p.galChecked[i] = true
-	p.galMsgs[i] = nil
+	p.galChecked = true
+	p.galMsgs = nil
 	return nil
 }
 
@@ -835,7 +899,7 @@ func (p *SetupProtocol) GenGaloisKey(i int) error {
 	if i != len(p.m.gks) {
 		return fmt.Errorf("he: Galois key %d made before key %d", i, len(p.m.gks))
 	}
-	if !p.galChecked[i] && p.check {
+	if !p.galChecked && p.check {
 		return fmt.Errorf("he: Galois key %d made before its shares were checked (CheckGaloisShares)", i)
 	}
 	if err := p.close(sr); err != nil {

@@ -73,14 +73,14 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 		}
 	}
 	var t, pow2, qf, c, rs fr.Element
+	raw := field.New(N) // scratch for rawU64
 	for j, q := range s.Moduli {
 		C := field.New(N)
 		cl := field.New(N)
 		for rep := 0; rep < s.Reps; rep++ {
-			for k, v := range pts.c[j][rep] {
-				cl[k].SetUint64(v)
-			}
-			cl.ScalarMul(cl, &sigma[j][rep])
+			rawU64(cl, pts.c[j][rep]) // values c·R^-1: σ·R restores them
+			t.Mul(&sigma[j][rep], &montR)
+			cl.ScalarMul(cl, &t)
 			C.Add(C, cl)
 		}
 		// Per group, secret and automorphism: Σ_ρ ±ρ_ρ·FFT(A*) over the
@@ -100,7 +100,8 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 				if tm.Poly >= 0 {
 					a, ok := adj[tm.Poly]
 					if !ok {
-						a = ng.forward(adjoint(liftU64(s.Polys[tm.Poly][j])))
+						rawU64(raw, s.Polys[tm.Poly][j])
+						a = ng.forwardRaw(adjoint(raw))
 						adj[tm.Poly] = a
 					}
 					if sumT[k] == nil {
@@ -116,8 +117,9 @@ func (s *System) combine(prg *field.PRG, pts *points, stmts []Statement) *linear
 			}
 			field.AddScaled(errAcc[r], C, &rho[r], cl)
 			for d := range stmts {
-				pv := liftU64(stmts[d][r][j])
-				v := pv.InnerProduct(C)
+				rawU64(raw, stmts[d][r][j])
+				v := raw.InnerProduct(C)
+				v.Mul(&v, &montR)
 				v.Mul(&v, &rho[r])
 				lf.kappa[g][d].Sub(&lf.kappa[g][d], &v)
 			}

@@ -28,10 +28,11 @@
 // key shares (System; SystemRoundTwo, which re-proves the public-key share
 // and row 0's h0 so that its fresh inputs are the same s and u, since a
 // uniform public a leaves two short solutions with negligible probability;
-// SystemGalois, one per element, re-proving the public-key share). Not
-// covered (caught only by mpc/he's key test, without naming anyone): the
-// consistency of the Shamir shares a member deals of its secret with the s
-// proven here.
+// SystemsGalois, every Galois element in one batched check that re-proves
+// the public-key share once; SystemGalois, one element with the public-key
+// share, for tests and benchmarks). Not covered (caught only by mpc/he's
+// key test, without naming anyone): the consistency of the Shamir shares a
+// member deals of its secret with the s proven here.
 //
 // # Protocol (Check)
 //
@@ -56,6 +57,25 @@
 //  5. Z and B of every member are opened together under a non-mask label,
 //     so the engine's MAC check of every product runs first. Any non-zero
 //     value names its member.
+//
+// # Batches (CheckBatch)
+//
+// A batch is several systems on the same secrets run as one check, part
+// after part: part 0 inputs the secrets (checked ternary in its B) and its
+// error bits; every later part inputs only its own error bits and proves
+// its relations on part 0's secret sharings. Each part runs steps 1–4 with
+// its own two coins, drawn after its own inputs, and is folded into its own
+// values Z_{D,part,g} and B_{D,part} before the next part's statements and
+// shares are made; step 5 opens every part's values at once (one MAC check
+// of every product of the batch). So memory holds one part's input shares
+// (n·(error bits + quotient bits) sharings of two field elements each), not
+// the batch's, and the batch costs one input and ternary check of the
+// secrets and one opening instead of one per part. The setup checks its
+// Galois keys as one batch (SystemsGalois: part 0 re-proves the public-key
+// share, which fixes s; part 1+i is element i's rows) and each
+// relinearisation round as a batch of its gadget rows (System.Split with
+// Setup.RowParts: the public-key and re-proven relations go with row 0).
+// Check is a batch of one part.
 //
 // # Soundness
 //
@@ -82,13 +102,30 @@
 // ≤ (K+2)/r; the engine is secure with abort against t < n/2 malicious
 // members (honest majority; n ≥ 3).
 //
+// In a batch the argument holds per part, unchanged: a part's points come
+// after its own inputs and the secrets (both fixed, as sharings, before the
+// part's first coin), its quotients W before its combination, so each
+// part's Z and B are polynomials in coins drawn after everything they
+// combine. That a member chooses a later part's inputs knowing earlier
+// parts' coins does not matter: those coins only enter earlier parts'
+// values, already fixed, and every (member, part, group) value and every
+// (member, part) B is opened and tested for zero on its own — nothing is
+// summed across parts, so no later value can cancel an earlier one. A false
+// relation in any part thus survives with the probabilities above, and the
+// bit checks of every part bound every value the relations use (the secrets
+// by part 0's ternary check).
+//
 // # Identification and privacy
 //
 // Each opened value depends on one member's inputs only, and is opened after
 // a passing MAC check with all n shares, so a non-zero Z or B names that
 // member (*transport.PartyError with the round of the failing share; a
 // failed bit or ternary check, or a failing share re-proven from an earlier
-// check, in the round of the check that ran, System.CheckRound): sound
+// check, in the round of the check that ran, System.CheckRound — per part
+// in a batch: a Galois element's part reports its own bit check in that
+// element's round, the Galois batch's part 0 (the re-proven public-key
+// share and the ternary check of s) in the first element's round, and the
+// parts of a split relinearisation round in that round): sound
 // against t colluders,
 // who cannot move another member's value past the MAC check. A failed MAC
 // check, an inconsistent opening or an inconsistent dealt input aborts naming
@@ -113,15 +150,38 @@
 //
 // # Cost
 //
-// Per member: (secrets + 6·relations)·N inputs and products for the bits
-// (one dot product: local multiplications, one re-sharing), one product per
-// secret coefficient, and relations·limbs·3·93 quotient bits; the public side
-// is O((public polynomials + 1)·limbs) negacyclic FFTs of length N over Fr
-// per member, and O(relations·limbs·N) field operations. Public-key share and RKG
-// round 1 at the secure preset (N = 2^14, 9 limbs, 4 RNS rows): 9 relations,
-// ≈ 0.94 M inputs per member; round 2: 10 relations, ≈ 1.04 M; one Galois
-// element: 5 relations, ≈ 0.52 M. Measured (BenchmarkCheck, 4 members in one
-// process on 2 shared cores, load 3.5–5): 10.4–11.1 s, 7.3–9.0 s, and per
-// Galois element about 14 s of CPU for the four (24–28 s wall under that
-// load).
+// Per member and part: (secrets in part 0 + 6·relations)·N inputs and
+// products for the bits (one dot product: local multiplications, one
+// re-sharing), one product per secret coefficient in part 0, and
+// relations·limbs·3·93 quotient bits; the public side is
+// O((public polynomials + 1)·limbs) negacyclic FFTs of length N over Fr per
+// member, and O(relations·limbs·N) field operations. The member's own side
+// (its errors and quotients) needs the exact integer products Σ ±A·x
+// (|·| < 2^80): they are computed with lattigo's 64-bit NTTs modulo two
+// auxiliary 58-bit primes and recovered by CRT, not over Fr. At the secure
+// preset (N = 2^14, 9 limbs, 4 RNS rows): public-key share and RKG round 1,
+// 9 relations, ≈ 0.94 M inputs per member (in the setup, 4 parts of at most
+// 3 relations); round 2, 10 relations, ≈ 1.04 M (4 parts of at most 4);
+// the 13 Galois elements of BenchmarkSetupSecure, one batch of 1 + 13·4
+// relations, 5.34 M inputs (0.12 M for part 0, 0.40 M per element, against
+// 0.52 M per element when each was its own check re-proving the public-key
+// share with s input again: 6.75 M).
+//
+// Measured (4 members in one process on 2 shared cores, A/B in one window,
+// 22:16–22:27 UTC on 2026-12-06; the machine was loaded, load average
+// 8–15, so wall times are inflated and noisy — in another window the
+// setup took 92 s against 298 s — and CPU, allocation and peak RSS are the
+// comparable figures; before = one check per Galois element with Fr
+// products, after = batches, row parts, 64-bit exact products):
+//
+//	BenchmarkSetupSecure (mpc/he, t = 2, 13 Galois keys)  before    after
+//	  user + system CPU                                   132.5 s   82.8 s
+//	  allocated                                           86.4 GB   43.5 GB
+//	  peak RSS (/usr/bin/time)                            6.27 GB   4.10 GB
+//	  wall                                                316 s     224 s
+//	  Galois checks, CPU (profile, another window)        45.3 s    24.0 s
+//	BenchmarkCheck (one check each; single part)          before    after
+//	  user + system CPU, all four                         38.7 s    28.3 s
+//	  allocated: pk+rkg1 / rkg2 / galois (GB)             7.6/9.0/4.5  4.6/5.4/2.7
+//	  peak RSS                                            3.78 GB   2.89 GB
 package sharecheck

@@ -1,6 +1,7 @@
 package sharecheck
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"math/bits"
@@ -58,8 +59,6 @@ func (su *Setup) System() (*System, error) {
 	if rows != params.BaseRNSDecompositionVectorSize(params.MaxLevelQ(), params.MaxLevelP()) || cols != 1 {
 		return nil, fmt.Errorf("sharecheck: relinearisation CRP of %d×%d: base-2 decomposition not implemented", rows, cols)
 	}
-	qCount, pCount := params.QCount(), params.PCount()
-	pMod := params.PBigInt()
 	for i := 0; i < rows; i++ {
 		c, err := limbs(params, su.RKGCRP.Value[i][0], false)
 		if err != nil {
@@ -67,12 +66,7 @@ func (su *Setup) System() (*System, error) {
 		}
 		sys.Polys = append(sys.Polys, c)
 		pi := len(sys.Polys) - 1
-		g := make([]uint64, len(moduli))
-		for k := 0; k < max(pCount, 1); k++ {
-			if idx := i*max(pCount, 1) + k; idx < qCount {
-				g[idx] = new(big.Int).Mod(pMod, new(big.Int).SetUint64(moduli[idx])).Uint64()
-			}
-		}
+		g := gadgetScalar(params, moduli, i)
 		sys.Rels = append(sys.Rels,
 			Relation{Name: fmt.Sprintf("relinearisation share (round 1) row %d h0", i), Group: 1,
 				Terms: []Term{{Secret: 1, Poly: pi, Neg: true}, {Secret: 0, Poly: -1, Scalar: g}}},
@@ -96,15 +90,24 @@ func (su *Setup) Statement(pk mhe.PublicKeyGenShare, rkg1 *mhe.RelinearizationKe
 	if rkg1 == nil {
 		return st, nil
 	}
-	if len(rkg1.Value) != len(su.RKGCRP.Value) {
-		return nil, fmt.Errorf("sharecheck: relinearisation share of %d rows, want %d", len(rkg1.Value), len(su.RKGCRP.Value))
+	return su.gadgetRows(st, "relinearisation share", rkg1.GadgetCiphertext, 2, false)
+}
+
+// gadgetRows appends to st the coefficient limbs of a gadget share's rows
+// (one column, width polynomials per row: h0 and h1 of a relinearisation
+// share, h of a Galois share), which must be as many as the CRP's
+// (BaseRNSDecompositionVectorSize).
+func (su *Setup) gadgetRows(st Statement, what string, g rlwe.GadgetCiphertext, width int, imform bool) (Statement, error) {
+	params := su.Params
+	if rows := params.BaseRNSDecompositionVectorSize(params.MaxLevelQ(), params.MaxLevelP()); len(g.Value) != rows {
+		return nil, fmt.Errorf("sharecheck: %s of %d rows, want %d", what, len(g.Value), rows)
 	}
-	for i := range rkg1.Value {
-		if len(rkg1.Value[i]) != 1 || len(rkg1.Value[i][0]) != 2 {
-			return nil, fmt.Errorf("sharecheck: relinearisation share row %d malformed", i)
+	for i := range g.Value {
+		if len(g.Value[i]) != 1 || len(g.Value[i][0]) != width {
+			return nil, fmt.Errorf("sharecheck: %s row %d malformed", what, i)
 		}
-		for _, v := range rkg1.Value[i][0] {
-			h, err := limbs(su.Params, v, false)
+		for _, v := range g.Value[i][0] {
+			h, err := limbs(params, v, imform)
 			if err != nil {
 				return nil, err
 			}
@@ -112,6 +115,21 @@ func (su *Setup) Statement(pk mhe.PublicKeyGenShare, rkg1 *mhe.RelinearizationKe
 		}
 	}
 	return st, nil
+}
+
+// gadgetScalar is the gadget's scalar of row i in every limb of QP: P mod
+// q_j on the limbs q_j of row i's RNS group, 0 elsewhere (P's limbs
+// included).
+func gadgetScalar(params rlwe.Parameters, moduli []uint64, i int) []uint64 {
+	qCount, group := params.QCount(), max(params.PCount(), 1)
+	pMod := params.PBigInt()
+	g := make([]uint64, len(moduli))
+	for k := 0; k < group; k++ {
+		if idx := i*group + k; idx < qCount {
+			g[idx] = new(big.Int).Mod(pMod, new(big.Int).SetUint64(moduli[idx])).Uint64()
+		}
+	}
+	return g
 }
 
 // SystemRoundTwo builds the system of the second relinearisation round,
@@ -167,6 +185,26 @@ func (su *Setup) SystemRoundTwo(round1 *mhe.RelinearizationKeyGenShare, round tr
 	return sys, sys.init()
 }
 
+// RowParts partitions a system of System or SystemRoundTwo into one part
+// per relinearisation gadget row (for System.Split): the public-key (and
+// re-proven) relations go with row 0. Checked in parts, a relinearisation
+// round holds one row's input shares in memory at a time.
+func (su *Setup) RowParts(sys *System) ([]int, error) {
+	if su.RKGCRP == nil {
+		return nil, errors.New("sharecheck: row parts of a system without relinearisation rows")
+	}
+	rows := len(su.RKGCRP.Value)
+	lead := len(sys.Rels) - 2*rows
+	if lead < 1 || lead > 2 {
+		return nil, fmt.Errorf("sharecheck: %d relations for %d relinearisation rows", len(sys.Rels), rows)
+	}
+	partOf := make([]int, len(sys.Rels))
+	for r := lead; r < len(sys.Rels); r++ {
+		partOf[r] = (r - lead) / 2
+	}
+	return partOf, nil
+}
+
 // StatementRoundTwo converts a member's shares into the statement of
 // SystemRoundTwo.
 func (su *Setup) StatementRoundTwo(pk mhe.PublicKeyGenShare, rkg1, rkg2 *mhe.RelinearizationKeyGenShare) (Statement, error) {
@@ -175,22 +213,10 @@ func (su *Setup) StatementRoundTwo(pk mhe.PublicKeyGenShare, rkg1, rkg2 *mhe.Rel
 		return nil, err
 	}
 	st := Statement{st1[0], st1[1]}
-	if rkg2 == nil || len(rkg2.Value) != len(su.RKGCRP.Value) {
-		return nil, fmt.Errorf("sharecheck: second relinearisation share missing or of the wrong size")
+	if rkg2 == nil {
+		return nil, fmt.Errorf("sharecheck: second relinearisation share missing")
 	}
-	for i := range rkg2.Value {
-		if len(rkg2.Value[i]) != 1 || len(rkg2.Value[i][0]) != 2 {
-			return nil, fmt.Errorf("sharecheck: second relinearisation share row %d malformed", i)
-		}
-		for _, v := range rkg2.Value[i][0] {
-			h, err := limbs(su.Params, v, false)
-			if err != nil {
-				return nil, err
-			}
-			st = append(st, h)
-		}
-	}
-	return st, nil
+	return su.gadgetRows(st, "second relinearisation share", rkg2.GadgetCiphertext, 2, false)
 }
 
 // SystemGalois builds the system of one Galois key share. lattigo's share
@@ -201,45 +227,80 @@ func (su *Setup) StatementRoundTwo(pk mhe.PublicKeyGenShare, rkg1, rkg2 *mhe.Rel
 //
 // with π the automorphism X → X^(g^-1 mod 2N) that lattigo applies to the
 // output key. The public-key share is re-proven so that s is the member's
-// proven secret.
+// proven secret. (A setup checks all its Galois elements at once:
+// SystemsGalois.)
 func (su *Setup) SystemGalois(galEl uint64, crp mhe.GaloisKeyGenCRP, round transport.Round) (*System, error) {
-	params := su.Params
-	full := &Setup{Params: params, PKCRP: su.PKCRP, PKRound: su.PKRound}
+	full := &Setup{Params: su.Params, PKCRP: su.PKCRP, PKRound: su.PKRound}
 	sys, err := full.System()
 	if err != nil {
 		return nil, err
 	}
+	sys.Groups[0].Reproven = true
+	if err := su.addGalois(sys, galEl, crp, round); err != nil {
+		return nil, err
+	}
+	return sys, sys.init()
+}
+
+// SystemsGalois builds the parts of one batched check (CheckBatch) of
+// several Galois key shares: part 0 re-proves the public-key share (which
+// fixes s, input once for the batch; its failures, and a non-ternary s, are
+// reported in rounds[0]), and part 1+i proves element galEls[i]'s rows on
+// that s, reporting in rounds[i] (its relations and its own bit check).
+func (su *Setup) SystemsGalois(galEls []uint64, crps []mhe.GaloisKeyGenCRP, rounds []transport.Round) ([]*System, error) {
+	if len(galEls) == 0 || len(crps) != len(galEls) || len(rounds) != len(galEls) {
+		return nil, fmt.Errorf("sharecheck: %d Galois elements, %d CRPs, %d rounds", len(galEls), len(crps), len(rounds))
+	}
+	pk := &Setup{Params: su.Params, PKCRP: su.PKCRP, PKRound: su.PKRound}
+	sys0, err := pk.System()
+	if err != nil {
+		return nil, err
+	}
+	sys0.Groups[0].Reproven = true
+	sys0.FailRound = rounds[0]
+	out := []*System{sys0}
+	for i, g := range galEls {
+		sys := &System{N: sys0.N, Moduli: sys0.Moduli, Secrets: sys0.Secrets}
+		if err := su.addGalois(sys, g, crps[i], rounds[i]); err != nil {
+			return nil, err
+		}
+		if err := sys.init(); err != nil {
+			return nil, err
+		}
+		out = append(out, sys)
+	}
+	return out, nil
+}
+
+// addGalois appends a group of Galois element galEl's relations (on secret
+// 0) to sys.
+func (su *Setup) addGalois(sys *System, galEl uint64, crp mhe.GaloisKeyGenCRP, round transport.Round) error {
+	params := su.Params
 	rows := len(crp.Value)
 	if rows != params.BaseRNSDecompositionVectorSize(params.MaxLevelQ(), params.MaxLevelP()) || rows == 0 || len(crp.Value[0]) != 1 {
-		return nil, fmt.Errorf("sharecheck: Galois CRP of %d rows: base-2 decomposition not implemented", rows)
+		return fmt.Errorf("sharecheck: Galois CRP of %d rows: base-2 decomposition not implemented", rows)
 	}
 	twoN := uint64(2 * params.N())
 	if galEl%2 == 0 || galEl >= twoN {
-		return nil, fmt.Errorf("sharecheck: Galois element %d", galEl)
+		return fmt.Errorf("sharecheck: Galois element %d", galEl)
 	}
 	inv := ring.ModExp(galEl, twoN-1, twoN)
-	sys.Groups[0].Reproven = true
 	sys.Groups = append(sys.Groups, Group{Name: fmt.Sprintf("Galois key share (element %d)", galEl), Round: round})
-	moduli := sys.Moduli
-	qCount, pCount := params.QCount(), params.PCount()
-	pMod := params.PBigInt()
+	group := len(sys.Groups) - 1
 	for i := 0; i < rows; i++ {
+		if len(crp.Value[i]) != 1 {
+			return fmt.Errorf("sharecheck: Galois CRP row %d malformed", i)
+		}
 		c, err := limbs(params, crp.Value[i][0], true)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		sys.Polys = append(sys.Polys, c)
 		pi := len(sys.Polys) - 1
-		g := make([]uint64, len(moduli))
-		for k := 0; k < max(pCount, 1); k++ {
-			if idx := i*max(pCount, 1) + k; idx < qCount {
-				g[idx] = new(big.Int).Mod(pMod, new(big.Int).SetUint64(moduli[idx])).Uint64()
-			}
-		}
-		sys.Rels = append(sys.Rels, Relation{Name: fmt.Sprintf("Galois key share (element %d) row %d", galEl, i), Group: 1,
-			Terms: []Term{{Secret: 0, Poly: pi, Neg: true, Auto: inv}, {Secret: 0, Poly: -1, Scalar: g}}})
+		sys.Rels = append(sys.Rels, Relation{Name: fmt.Sprintf("Galois key share (element %d) row %d", galEl, i), Group: group,
+			Terms: []Term{{Secret: 0, Poly: pi, Neg: true, Auto: inv}, {Secret: 0, Poly: -1, Scalar: gadgetScalar(params, sys.Moduli, i)}}})
 	}
-	return sys, sys.init()
+	return nil
 }
 
 // StatementGalois converts a member's public-key and Galois key shares into
@@ -249,18 +310,23 @@ func (su *Setup) StatementGalois(pk mhe.PublicKeyGenShare, gk mhe.GaloisKeyGenSh
 	if err != nil {
 		return nil, err
 	}
-	st := Statement{p}
-	for i := range gk.Value {
-		if len(gk.Value[i]) != 1 || len(gk.Value[i][0]) < 1 {
-			return nil, fmt.Errorf("sharecheck: Galois share row %d malformed", i)
-		}
-		h, err := limbs(su.Params, gk.Value[i][0][0], true)
-		if err != nil {
-			return nil, err
-		}
-		st = append(st, h)
+	return su.gadgetRows(Statement{p}, "Galois share", gk.GadgetCiphertext, 1, true)
+}
+
+// StatementPublicKey is a member's statement of part 0 of SystemsGalois
+// (its public-key share).
+func (su *Setup) StatementPublicKey(pk mhe.PublicKeyGenShare) (Statement, error) {
+	p, err := limbs(su.Params, pk.Value, true)
+	if err != nil {
+		return nil, err
 	}
-	return st, nil
+	return Statement{p}, nil
+}
+
+// StatementGaloisRows is a member's statement of a Galois part of
+// SystemsGalois (its share of that element's key).
+func (su *Setup) StatementGaloisRows(gk mhe.GaloisKeyGenShare) (Statement, error) {
+	return su.gadgetRows(nil, "Galois share", gk.GadgetCiphertext, 1, true)
 }
 
 // Witness extracts a member's witness from its secrets and its own
@@ -305,14 +371,16 @@ func (su *Setup) Witness(sys *System, st Statement, sk, u *rlwe.SecretKey) (*Wit
 	if err := sys.checkStatement(st); err != nil {
 		return nil, false, err
 	}
-	prod := sys.products(w)
+	prod, err := sys.exactProducts(w)
+	if err != nil {
+		return nil, false, err
+	}
 	for r := range sys.Rels {
 		e := make([][]uint64, len(sys.Moduli))
 		for j, q := range sys.Moduli {
 			e[j] = make([]uint64, sys.N)
 			for k := range e[j] {
-				v := modQ(&prod[r][j][k], q)
-				e[j][k] = (st[r][j][k] + q - v) % q
+				e[j][k] = (st[r][j][k] + q - prod[r][j][k].mod(q)) % q
 			}
 		}
 		ev, same := centred(e, sys.Moduli)
@@ -325,7 +393,7 @@ func (su *Setup) Witness(sys *System, st Statement, sk, u *rlwe.SecretKey) (*Wit
 		ok = ok && same
 		w.Errors = append(w.Errors, ev)
 	}
-	w.m = sys.residues(st, w, prod)
+	w.m, _ = sys.quotientsOf(st, w, prod)
 	return w, ok, nil
 }
 

@@ -2,6 +2,7 @@ package sharecheck
 
 import (
 	"fmt"
+	"math/big"
 	"math/bits"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -19,6 +20,25 @@ type negacyclic struct {
 	n       int
 	dom     *fft.Domain
 	tw, itw fr.Vector // ψ^i, ψ^{-i}/… (the inverse FFT scales by 1/N itself)
+	twR     fr.Vector // ψ^i·2^256: the twist of a rawU64 vector (see forwardRaw)
+}
+
+// montR has the value 2^256 mod r (Montgomery's R): multiplying a result of
+// rawU64 inputs by it undoes their R^-1.
+var montR = func() fr.Element {
+	var e fr.Element
+	e.SetBigInt(new(big.Int).Lsh(big.NewInt(1), 256))
+	return e
+}()
+
+// rawU64 writes v (each below 2^64 < r) into dst as raw Montgomery
+// representations, without the conversion multiply: dst[i] has the value
+// v[i]·R^-1. A linear function of dst is thus R^-1 times that of v, undone
+// by one multiplication by montR (or by the twist, forwardRaw).
+func rawU64(dst fr.Vector, v []uint64) {
+	for i, x := range v {
+		dst[i] = fr.Element{x, 0, 0, 0}
+	}
 }
 
 func newNegacyclic(n int) *negacyclic {
@@ -33,14 +53,24 @@ func newNegacyclic(n int) *negacyclic {
 	}
 	var psiInv fr.Element
 	psiInv.Inverse(&psi)
-	ng.tw, ng.itw = make(fr.Vector, n), make(fr.Vector, n)
+	ng.tw, ng.itw, ng.twR = make(fr.Vector, n), make(fr.Vector, n), make(fr.Vector, n)
 	ng.tw[0].SetOne()
 	ng.itw[0].SetOne()
 	for i := 1; i < n; i++ {
 		ng.tw[i].Mul(&ng.tw[i-1], &psi)
 		ng.itw[i].Mul(&ng.itw[i-1], &psiInv)
 	}
+	ng.twR.ScalarMul(ng.tw, &montR)
 	return ng
+}
+
+// forwardRaw is forward of a vector written by rawU64 (possibly negated
+// or permuted since, as adjoint does): the twist by ψ^i·R restores the
+// values, so the result is the transform of the integers themselves.
+func (ng *negacyclic) forwardRaw(a fr.Vector) fr.Vector {
+	a.Mul(a, ng.twR)
+	ng.dom.FFT(a, fft.DIF)
+	return a
 }
 
 // forward returns the negacyclic transform of a (length N), in the
@@ -83,15 +113,6 @@ func adjoint(a fr.Vector) fr.Vector {
 	out[0] = a[0]
 	for i := 1; i < n; i++ {
 		out[i].Neg(&a[n-i])
-	}
-	return out
-}
-
-// liftU64 embeds residues in [0, q) as field elements.
-func liftU64(v []uint64) fr.Vector {
-	out := make(fr.Vector, len(v))
-	for i, x := range v {
-		out[i].SetUint64(x)
 	}
 	return out
 }

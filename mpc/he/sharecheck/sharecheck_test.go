@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -62,6 +63,26 @@ func TestNegacyclicAdjoint(t *testing.T) {
 	rhs := xv.InnerProduct(adj)
 	if !lhs.Equal(&rhs) {
 		t.Fatal("adjoint identity fails")
+	}
+	// The raw lift (no Montgomery conversion) transforms to the same, and
+	// an inner product of raw values times montR is the integers'.
+	au := make([]uint64, N)
+	for i, v := range a {
+		au[i] = uint64(v)
+	}
+	raw := make(fr.Vector, N)
+	rawU64(raw, au)
+	fa, fr0 := ng.forward(liftInt(a)), ng.forwardRaw(append(fr.Vector(nil), raw...))
+	for i := range fa {
+		if !fa[i].Equal(&fr0[i]) {
+			t.Fatalf("forwardRaw differs at %d", i)
+		}
+	}
+	ip := raw.InnerProduct(cv)
+	ip.Mul(&ip, &montR)
+	av := liftInt(a)
+	if want := av.InnerProduct(cv); !ip.Equal(&want) {
+		t.Fatal("raw inner product differs")
 	}
 }
 
@@ -529,99 +550,6 @@ func TestGalois(t *testing.T) {
 	}
 }
 
-// TestGaloisCheckReportsItsRound: failures the Galois check finds outside
-// the Galois share itself are reported in the Galois check's round, not in
-// the public-key round whose group is re-proven there: a member that inputs
-// another secret than the one its public-key share was proven for (the
-// re-proven public-key relation and the Galois relations fail), and one
-// whose witness holds a non-bit (one aggregate per member: the bit check
-// cannot tell whose round's witness holds it).
-func TestGaloisCheckReportsItsRound(t *testing.T) {
-	params := testParams(t, 12)
-	galEl := params.GaloisElement(1)
-	const culprit, round = 1, 7
-	for _, tc := range []struct {
-		name string
-		edit func(sys *System, w *Witness)
-	}{
-		{"other secret", func(_ *System, w *Witness) { w.Secrets[0][5] = (w.Secrets[0][5]+2)%3 - 1 }},
-		{"non-bit", func(sys *System, w *Witness) {
-			w.tamper = func(phase int, v fr.Vector) {
-				if phase != 1 {
-					return
-				}
-				off := len(sys.Secrets) * sys.N // the public-key error's bits
-				for k := 0; k < sys.N; k++ {
-					b0, b1 := &v[off+k*ErrBits], &v[off+k*ErrBits+1]
-					if !b1.IsZero() && b0.IsZero() {
-						b0.SetUint64(2)
-						b1.SetZero()
-						return
-					}
-				}
-				t.Error("no coefficient with bit 1 set and bit 0 clear")
-			}
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, params, 3, false)
-			prng, err := sampling.NewKeyedPRNG([]byte("galois crs"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			gkg := mhe.NewGaloisKeyGenProtocol(params)
-			crp := gkg.SampleCRP(prng)
-			sys, err := f.su.SystemGalois(galEl, crp, round)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sys.CheckRound() != round || !sys.Groups[0].Reproven || sys.Groups[0].Round == round {
-				t.Fatalf("Galois system: check round %d, groups %+v", sys.CheckRound(), sys.Groups)
-			}
-			stmts := make([]Statement, len(f.members))
-			wits := make([]*Witness, len(f.members))
-			for d, m := range f.members {
-				share := gkg.AllocateShare()
-				if err := gkg.GenShare(m.sk, galEl, crp, &share); err != nil {
-					t.Fatal(err)
-				}
-				if stmts[d], err = f.su.StatementGalois(m.pk, share); err != nil {
-					t.Fatal(err)
-				}
-				w, ok, err := f.su.Witness(sys, stmts[d], m.sk, nil)
-				if err != nil || !ok {
-					t.Fatalf("member %d: witness ok=%v: %v", d, ok, err)
-				}
-				if d == culprit {
-					tc.edit(sys, w)
-					w.m = nil // recomputed from the edited witness, as a cheater would
-				}
-				wits[d] = w
-			}
-			_, errs := mpctest.Run(t, len(f.members), func(ctx context.Context, conn transport.Conn) (Stats, error) {
-				d := int(conn.Self())
-				p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
-				if err != nil {
-					return Stats{}, err
-				}
-				return Check(ctx, p, sys, stmts, wits[d])
-			}, mpctest.Timeout(3*time.Minute))
-			for d, err := range errs {
-				pes := partyErrors(err)
-				if len(pes) == 0 {
-					t.Fatalf("member %d: %v names nobody", d, err)
-				}
-				for _, pe := range pes {
-					if pe.Party != culprit || pe.Round != round {
-						t.Fatalf("member %d: names member %d round %d (%v), want %d round %d", d, pe.Party, pe.Round, pe, culprit, round)
-					}
-				}
-			}
-			t.Logf("%s: %v", tc.name, errs[0])
-		})
-	}
-}
-
 // partyErrors lists the *transport.PartyErrors joined in err.
 func partyErrors(err error) []*transport.PartyError {
 	var out []*transport.PartyError
@@ -636,4 +564,341 @@ func partyErrors(err error) []*transport.PartyError {
 		out = append(out, pe)
 	}
 	return out
+}
+
+// galoisBatch is a committee's Galois key shares of several elements, for
+// the batched check (SystemsGalois, CheckBatch).
+type galoisBatch struct {
+	f      *fixture
+	parts  []*System
+	stmts  [][]Statement // [part][member]
+	rounds []transport.Round
+}
+
+func newGaloisBatch(t testing.TB, params rlwe.Parameters, n int, els []uint64, edit func(d, i int, share *mhe.GaloisKeyGenShare)) *galoisBatch {
+	t.Helper()
+	f := newFixture(t, params, n, false)
+	prng, err := sampling.NewKeyedPRNG([]byte("galois batch crs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gkg := mhe.NewGaloisKeyGenProtocol(params)
+	b := &galoisBatch{f: f}
+	crps := make([]mhe.GaloisKeyGenCRP, len(els))
+	for i := range els {
+		crps[i] = gkg.SampleCRP(prng)
+		b.rounds = append(b.rounds, transport.Round(7+i))
+	}
+	if b.parts, err = f.su.SystemsGalois(els, crps, b.rounds); err != nil {
+		t.Fatal(err)
+	}
+	b.stmts = make([][]Statement, len(b.parts))
+	for d, m := range f.members {
+		st, err := f.su.StatementPublicKey(m.pk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.stmts[0] = append(b.stmts[0], st)
+		for i, g := range els {
+			share := gkg.AllocateShare()
+			if err := gkg.GenShare(m.sk, g, crps[i], &share); err != nil {
+				t.Fatal(err)
+			}
+			if edit != nil {
+				edit(d, i, &share)
+			}
+			st, err := f.su.StatementGaloisRows(share)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.stmts[1+i] = append(b.stmts[1+i], st)
+		}
+	}
+	return b
+}
+
+// run runs the batched check; wit may edit member d's witness of part k.
+func (b *galoisBatch) run(t *testing.T, wit func(d, k int, sys *System, w *Witness)) ([]Stats, []error) {
+	t.Helper()
+	n := len(b.f.members)
+	return mpctest.Run(t, n, func(ctx context.Context, conn transport.Conn) (Stats, error) {
+		d := int(conn.Self())
+		p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
+		if err != nil {
+			return Stats{}, err
+		}
+		parts := make([]Part, len(b.parts))
+		for k, sys := range b.parts {
+			parts[k] = Part{
+				Sys:        sys,
+				Statements: func() ([]Statement, error) { return b.stmts[k], nil },
+				Witness: func(own Statement) (*Witness, error) {
+					w, _, err := b.f.su.Witness(sys, own, b.f.members[d].sk, nil)
+					if err == nil && wit != nil {
+						wit(d, k, sys, w)
+					}
+					return w, err
+				},
+			}
+		}
+		return CheckBatch(ctx, p, parts)
+	}, mpctest.Timeout(3*time.Minute))
+}
+
+// TestGaloisBatch: one batched check of two Galois elements passes honest
+// shares with fewer inputs than two separate checks, and names each deviant
+// in the round of what it got wrong, in one run of four members: member 0
+// a non-bit in the public-key part (re-proven there: the first element's
+// round), member 1 an inflated error in the second element's share, member
+// 2 a non-bit in the second element's error bits (that part's own bit
+// check: its round), member 3 another secret than its public-key share's
+// (every part fails: the first element's round and the second's).
+func TestGaloisBatch(t *testing.T) {
+	params := testParams(t, 12)
+	els := []uint64{params.GaloisElement(1), params.GaloisElement(4)}
+	t.Run("honest", func(t *testing.T) {
+		b := newGaloisBatch(t, params, 3, els, nil)
+		stats, errs := b.run(t, nil)
+		for d, err := range errs {
+			if err != nil {
+				t.Fatalf("member %d: %v", d, err)
+			}
+		}
+		// s once, the public-key error once; two SystemGalois checks input
+		// both twice.
+		n, sN := 3, params.N()
+		size := func(sys *System) int { return sys.phase1Len() + sys.phase2Len() }
+		want := n * (size(b.parts[0]) + size(b.parts[1]) - sN + size(b.parts[2]) - sN)
+		two := n * (size(b.parts[0]) + size(b.parts[1]) - sN + size(b.parts[0]) + size(b.parts[2]) - sN)
+		if stats[0].Inputs != want || want >= two {
+			t.Fatalf("batch inputs %d, want %d (two checks: %d)", stats[0].Inputs, want, two)
+		}
+	})
+	t.Run("deviants", func(t *testing.T) {
+		b := newGaloisBatch(t, params, 4, els, func(d, i int, share *mhe.GaloisKeyGenShare) {
+			if d != 1 || i != 1 {
+				return
+			}
+			v := share.Value[2][0][0]
+			rq := params.RingQP()
+			rq.IMForm(v, v)
+			rq.INTT(v, v)
+			for j, q := range params.Q() {
+				v.Q.Coeffs[j][3] = (v.Q.Coeffs[j][3] + (1<<20)%q) % q
+			}
+			for j, q := range params.P() {
+				v.P.Coeffs[j][3] = (v.P.Coeffs[j][3] + (1<<20)%q) % q
+			}
+			rq.NTT(v, v)
+			rq.MForm(v, v)
+		})
+		nonBit := func(sys *System, w *Witness) {
+			w.tamper = func(phase int, v fr.Vector) {
+				if phase != 1 {
+					return
+				}
+				off := len(sys.Secrets) * sys.N // the first relation's error bits
+				for k := 0; k < sys.N; k++ {
+					b0, b1 := &v[off+k*ErrBits], &v[off+k*ErrBits+1]
+					if !b1.IsZero() && b0.IsZero() {
+						b0.SetUint64(2)
+						b1.SetZero()
+						return
+					}
+				}
+				t.Error("no coefficient with bit 1 set and bit 0 clear")
+			}
+		}
+		_, errs := b.run(t, func(d, k int, sys *System, w *Witness) {
+			switch {
+			case d == 0 && k == 0, d == 2 && k == 2:
+				nonBit(sys, w)
+			case d == 3:
+				w.Secrets[0][5] = (w.Secrets[0][5]+2)%3 - 1
+				w.m = nil // recomputed from the edited witness, as a cheater would
+			}
+		})
+		want := map[int][]transport.Round{0: {b.rounds[0]}, 1: {b.rounds[1]}, 2: {b.rounds[1]}, 3: {b.rounds[0], b.rounds[1]}}
+		for d, err := range errs {
+			got := make(map[int]map[transport.Round]bool)
+			for _, pe := range partyErrors(err) {
+				if got[int(pe.Party)] == nil {
+					got[int(pe.Party)] = make(map[transport.Round]bool)
+				}
+				got[int(pe.Party)][pe.Round] = true
+			}
+			for culprit, rounds := range want {
+				if len(got[culprit]) != len(rounds) {
+					t.Fatalf("member %d: member %d named in rounds %v, want %v (%v)", d, culprit, got[culprit], rounds, err)
+				}
+				for _, r := range rounds {
+					if !got[culprit][r] {
+						t.Fatalf("member %d: member %d not named in round %d (%v)", d, culprit, r, err)
+					}
+				}
+			}
+		}
+		t.Log(errs[0])
+	})
+}
+
+// namedOnly asserts that every member's error names the culprit, in round,
+// and nobody else.
+func namedOnly(t *testing.T, errs []error, culprit int, round transport.Round) {
+	t.Helper()
+	for d, err := range errs {
+		pes := partyErrors(err)
+		if len(pes) == 0 {
+			t.Fatalf("member %d: %v names nobody", d, err)
+		}
+		for _, pe := range pes {
+			if int(pe.Party) != culprit || pe.Round != round {
+				t.Fatalf("member %d: names member %d round %d (%v), want %d round %d", d, pe.Party, pe.Round, pe, culprit, round)
+			}
+		}
+	}
+}
+
+// TestExactProducts checks the member-side exact products (two-prime CRT
+// over 64-bit NTTs) against schoolbook big-integer arithmetic, for a
+// negated product on an automorphism of the secret plus a scalar term, and
+// the quotients m_k = R_k/q_j.
+func TestExactProducts(t *testing.T) {
+	const N = 32
+	rng := rand.New(rand.NewPCG(5, 6))
+	moduli := []uint64{(1 << 61) - 1, (1 << 59) - 55}
+	a := make([][]uint64, len(moduli))
+	for j, q := range moduli {
+		a[j] = make([]uint64, N)
+		for k := range a[j] {
+			a[j][k] = rng.Uint64N(q)
+		}
+	}
+	scalar := []uint64{rng.Uint64N(moduli[0]), rng.Uint64N(moduli[1])}
+	const auto = 5
+	sys := &System{N: N, Moduli: moduli, Secrets: []string{"s"}, Polys: [][][]uint64{a},
+		Groups: []Group{{Name: "g"}},
+		Rels:   []Relation{{Name: "r", Terms: []Term{{Secret: 0, Poly: 0, Neg: true, Auto: auto}, {Secret: 0, Poly: -1, Scalar: scalar}}}}}
+	if err := sys.init(); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]int64, N)
+	for k := range x {
+		x[k] = rng.Int64N(3) - 1
+	}
+	w := &Witness{Secrets: [][]int64{x}, Errors: [][]int64{make([]int64, N)}}
+	prod, err := sys.exactProducts(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := automorphism(x, auto)
+	st := Statement{make([][]uint64, len(moduli))}
+	for j, q := range moduli {
+		want := make([]*big.Int, N)
+		for k := range want {
+			want[k] = new(big.Int).Mul(new(big.Int).SetUint64(scalar[j]), big.NewInt(x[k]))
+		}
+		for i := 0; i < N; i++ {
+			for l := 0; l < N; l++ {
+				v := new(big.Int).Mul(new(big.Int).SetUint64(a[j][i]), big.NewInt(px[l]))
+				if k := i + l; k < N {
+					want[k].Sub(want[k], v)
+				} else {
+					want[k-N].Add(want[k-N], v)
+				}
+			}
+		}
+		st[0][j] = make([]uint64, N)
+		for k := range want {
+			if got := prod[0][j][k].big(); got.Cmp(want[k]) != 0 {
+				t.Fatalf("limb %d coefficient %d: got %v want %v", j, k, got, want[k])
+			}
+			st[0][j][k] = new(big.Int).Mod(want[k], new(big.Int).SetUint64(q)).Uint64()
+		}
+	}
+	// The statement p = prod mod q (zero error): m_k = (prod_k − p_k)/q_j.
+	m, ok := sys.quotientsOf(st, w, prod)
+	if !ok {
+		t.Fatal("quotients of a satisfied relation do not fit")
+	}
+	for j, q := range moduli {
+		for k := range m[0][j] {
+			r := new(big.Int).Sub(prod[0][j][k].big(), new(big.Int).SetUint64(st[0][j][k]))
+			if r.Cmp(new(big.Int).Mul(big.NewInt(m[0][j][k]), new(big.Int).SetUint64(q))) != 0 {
+				t.Fatalf("limb %d coefficient %d: quotient %d", j, k, m[0][j][k])
+			}
+		}
+	}
+	st[0][0][3] = (st[0][0][3] + 1) % moduli[0]
+	if _, ok := sys.quotientsOf(st, w, prod); ok {
+		t.Fatal("a residual off by one divides")
+	}
+}
+
+// TestSplitByRow: a relinearisation round's system checked as one batch of
+// its gadget rows (Split, RowParts, as the setup runs it) names a member
+// whose row-1 share (round one) or whose ephemeral secret (round two) is
+// wrong, in the same round as one check, and nobody else: the honest
+// members' shares pass.
+func TestSplitByRow(t *testing.T) {
+	params := testParams(t, 12)
+	runSplit := func(t *testing.T, f *fixture) []error {
+		sys := f.system(t)
+		partOf, err := f.su.RowParts(sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		systems, err := sys.Split(partOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(systems) != len(f.su.RKGCRP.Value) {
+			t.Fatalf("%d parts for %d rows", len(systems), len(f.su.RKGCRP.Value))
+		}
+		stmts := f.statements(t)
+		split := make([][]Statement, len(stmts))
+		for d, st := range stmts {
+			if split[d], err = SplitStatement(st, partOf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, errs := mpctest.Run(t, len(f.members), func(ctx context.Context, conn transport.Conn) (Stats, error) {
+			d := int(conn.Self())
+			p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
+			if err != nil {
+				return Stats{}, err
+			}
+			parts := make([]Part, len(systems))
+			for k, ps := range systems {
+				parts[k] = Part{
+					Sys: ps,
+					Statements: func() ([]Statement, error) {
+						out := make([]Statement, len(split))
+						for i := range out {
+							out[i] = split[i][k]
+						}
+						return out, nil
+					},
+					Witness: func(own Statement) (*Witness, error) {
+						w, _, err := f.su.Witness(ps, own, f.members[d].sk, f.members[d].u)
+						return w, err
+					},
+				}
+			}
+			return CheckBatch(ctx, p, parts)
+		}, mpctest.Timeout(3*time.Minute))
+		return errs
+	}
+	t.Run("random row-1 share", func(t *testing.T) {
+		f := newFixture(t, params, 3, true)
+		prng, _ := sampling.NewKeyedPRNG([]byte("noise"))
+		ring.NewUniformSampler(prng, params.RingQ()).ReadAndAdd(f.members[2].rkg1.Value[1][0][0].Q)
+		namedOnly(t, runSplit(t, f), 2, 3)
+	})
+	t.Run("round two, other ephemeral", func(t *testing.T) {
+		f := newFixture(t, params, 3, true)
+		f.withRoundTwo(t, params, 1, rlwe.NewKeyGenerator(params).GenSecretKeyNew())
+		errs := runSplit(t, f)
+		namedOnly(t, errs, 1, 4)
+	})
 }

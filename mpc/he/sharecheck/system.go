@@ -41,9 +41,17 @@ type System struct {
 	Rels    []Relation
 	Groups  []Group
 	Reps    int // evaluation points per relation and limb (DefaultReps if 0)
+	// FailRound, if not 0, is the round CheckRound reports instead of the
+	// last group's: for a part of a batch (CheckBatch) that re-proves an
+	// earlier share on behalf of the later rounds the batch checks.
+	FailRound transport.Round
 
-	wb []int // per limb: |W| < 2^wb[j]
+	wb       []int // per limb: |W| < 2^wb[j]
+	maxTerms int   // the most terms of a relation
 }
+
+// mBound bounds an honest witness's quotients: |m_k| ≤ terms·N + 2.
+func (s *System) mBound() int { return s.maxTerms*s.N + 2 }
 
 // Term is one public-times-secret product of a relation.
 type Term struct {
@@ -109,8 +117,12 @@ type Group struct {
 // which cannot tell whose round's witness holds the bad value) and a
 // re-proven group's failure. It is the round of the last group, the one
 // the check was built for (round one: the first relinearisation round, or
-// the public-key share alone; round two; a Galois element).
+// the public-key share alone; round two; a Galois element), unless
+// FailRound is set.
 func (s *System) CheckRound() transport.Round {
+	if s.FailRound != 0 {
+		return s.FailRound
+	}
 	if len(s.Groups) == 0 {
 		return 0
 	}
@@ -128,9 +140,10 @@ type Witness struct {
 	Secrets [][]int64
 	Errors  [][]int64
 
-	// m caches the quotients R_k/q_j per relation and limb (Setup.Witness
-	// computes them with the errors); nil: computed when needed.
-	m [][]fr.Vector
+	// m caches the quotients m_k = R_k/q_j per relation and limb
+	// (Setup.Witness computes them with the errors); nil: computed when
+	// needed.
+	m [][][]int64
 	// tamper, set only by this package's tests, edits the encoded input of
 	// phase 1 (secrets, error bits) or 2 (quotient bits).
 	tamper func(phase int, v fr.Vector)
@@ -181,7 +194,8 @@ func (s *System) init() error {
 	// L = Σ_k c_k·R_k with R_k = q_j·m_k the integer residual of
 	// coefficient k: |R_k| ≤ terms·N·(q_j−1) + ErrOffset + q_j, so
 	// |m_k| ≤ terms·N + 2 and |W| = |Σ c_k m_k| ≤ N·q_j·(terms·N + 2).
-	m := uint64(maxTerms*s.N + 2)
+	s.maxTerms = maxTerms
+	m := uint64(s.mBound())
 	s.wb = make([]int, len(s.Moduli))
 	for j, q := range s.Moduli {
 		s.wb[j] = bits.Len(uint(s.N)) + bits.Len64(q) + bits.Len64(m)
@@ -278,125 +292,39 @@ type points struct {
 	c [][][]uint64 // c[j][rep][k] = z_{j,rep}^k mod q_j
 }
 
-// products returns, per relation and limb, the exact integer Σ ±A·x over
-// the relation's terms (as field elements).
-func (s *System) products(w *Witness) [][]fr.Vector {
-	ng := newNegacyclic(s.N)
-	type key struct {
-		secret int
-		auto   uint64
-	}
-	plain := make(map[key][]int64)     // the secrets as the terms use them
-	secrets := make(map[key]fr.Vector) // and their transforms
-	for _, rel := range s.Rels {
-		for _, t := range rel.Terms {
-			k := key{t.Secret, t.Auto}
-			if _, ok := plain[k]; !ok {
-				x := w.Secrets[t.Secret]
-				if t.Auto != 0 {
-					x = automorphism(x, t.Auto)
-				}
-				plain[k] = x
-			}
-			if _, ok := secrets[k]; !ok && t.Poly >= 0 {
-				secrets[k] = ng.forward(liftInt(plain[k]))
-			}
-		}
-	}
-	out := make([][]fr.Vector, len(s.Rels))
-	for r := range out {
-		out[r] = make([]fr.Vector, len(s.Moduli))
-	}
-	for j := range s.Moduli {
-		fa := make(map[int]fr.Vector) // FFT(A) per public polynomial, this limb
-		for r, rel := range s.Rels {
-			acc := make(fr.Vector, s.N)
-			poly := false
-			for _, t := range rel.Terms {
-				if t.Poly >= 0 {
-					a, ok := fa[t.Poly]
-					if !ok {
-						a = ng.forward(liftU64(s.Polys[t.Poly][j]))
-						fa[t.Poly] = a
-					}
-					mulAcc(acc, a, secrets[key{t.Secret, t.Auto}], t.Neg)
-					poly = true
-				}
-			}
-			res := make(fr.Vector, s.N)
-			if poly {
-				res = ng.inverse(acc)
-			}
-			var g, tmp fr.Element
-			for _, t := range rel.Terms {
-				if t.Poly < 0 {
-					g.SetUint64(t.Scalar[j])
-					x := plain[key{t.Secret, t.Auto}]
-					for k := range res {
-						setInt(&tmp, x[k])
-						tmp.Mul(&tmp, &g)
-						if t.Neg {
-							res[k].Sub(&res[k], &tmp)
-						} else {
-							res[k].Add(&res[k], &tmp)
-						}
-					}
-				}
-			}
-			out[r][j] = res
-		}
-	}
-	return out
-}
-
-// residues turns products into the quotients m_k = R_k/q_j with R_k =
-// prod_k + e_k − p_k the integer residual (an integer iff q_j | R_k), in
-// place.
-func (s *System) residues(st Statement, w *Witness, prod [][]fr.Vector) [][]fr.Vector {
-	var qInv, tmp fr.Element
-	for r := range s.Rels {
-		e := liftInt(w.Errors[r])
-		for j, q := range s.Moduli {
-			qInv.SetUint64(q)
-			qInv.Inverse(&qInv)
-			res, p := prod[r][j], st[r][j]
-			for k := range res {
-				res[k].Add(&res[k], &e[k])
-				tmp.SetUint64(p[k])
-				res[k].Sub(&res[k], &tmp)
-				res[k].Mul(&res[k], &qInv)
-			}
-		}
-	}
-	return prod
-}
-
 // quotients computes, member-side, the bits of W_{ρ,j,rep} = L/q_j for each
-// relation, limb and point, where L = Σ_k c_k·R_k and R_k is the integer
-// residual of the relation at coefficient k. ok is false when the witness
-// does not satisfy the relations with bounded W (the bits are then wrapped
-// and the check will fail).
-func (s *System) quotients(st Statement, w *Witness, pts *points) (fr.Vector, bool) {
+// relation, limb and point, where L = Σ_k c_k·R_k and R_k = q_j·m_k is the
+// integer residual of the relation at coefficient k. ok is false when the
+// witness does not satisfy the relations with bounded W (the bits are then
+// wrapped and the check will fail).
+func (s *System) quotients(st Statement, w *Witness, pts *points) (fr.Vector, bool, error) {
 	if w.m == nil {
-		w.m = s.residues(st, w, s.products(w))
+		prod, err := s.exactProducts(w)
+		if err != nil {
+			return nil, false, err
+		}
+		w.m, _ = s.quotientsOf(st, w, prod)
 	}
 	out := make(fr.Vector, 0, s.phase2Len())
 	ok := true
-	half := new(big.Int).Rsh(fr.Modulus(), 1)
 	var one fr.Element
 	one.SetOne()
+	bound := int64(s.mBound())
 	for r := range s.Rels {
 		for j := range s.Moduli {
-			res := w.m[r][j]
+			m := w.m[r][j]
 			for rep := 0; rep < s.Reps; rep++ {
-				cv := liftU64(pts.c[j][rep])
-				W := cv.InnerProduct(res)
-				var b big.Int
-				W.BigInt(&b)
-				if b.Cmp(half) > 0 {
-					b.Sub(&b, fr.Modulus())
+				// |c_k·m_k| < 2^62·2^18 and N ≤ 2^16 terms: W fits in
+				// 128 bits whenever every m_k is in bound.
+				var acc i128
+				for k, c := range pts.c[j][rep] {
+					if m[k] > bound || m[k] < -bound {
+						ok = false
+					}
+					acc = acc.add(mulU64(c, m[k]))
 				}
-				b.Add(&b, new(big.Int).Lsh(big.NewInt(1), uint(s.wb[j])))
+				b := acc.big()
+				b.Add(b, new(big.Int).Lsh(big.NewInt(1), uint(s.wb[j])))
 				if b.Sign() < 0 || b.BitLen() > s.wb[j]+1 {
 					ok = false
 				}
@@ -410,5 +338,5 @@ func (s *System) quotients(st Statement, w *Witness, pts *points) (fr.Vector, bo
 			}
 		}
 	}
-	return out, ok
+	return out, ok, nil
 }
