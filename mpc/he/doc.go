@@ -141,8 +141,10 @@
 //     which a rushing member could otherwise choose): the public-key share
 //     is −a·s + e and the first-round share (−c_i·u + P·s·g_i + e0_i,
 //     c_i·s + e1_i);
-//   - after each Galois round, before that Galois key is made: the share of
-//     element g is −c_i·π(s) + P·s·g_i + e_i with π = X → X^(g^-1);
+//   - after every Galois round, before any Galois key is made: one check of
+//     all elements' shares (sharecheck.CheckBatch; the public-key share
+//     re-proven once), the share of element g being −c_i·π(s) + P·s·g_i +
+//     e_i with π = X → X^(g^-1);
 //   - after the second relinearisation round, before the relinearisation
 //     key: (R0_i·s + e2_i, R1_i·(u − s) + e3_i) for the first round's public
 //     aggregate (R0, R1).
@@ -164,11 +166,13 @@
 // (TestSetupEquivocationFailsBeforeTheCheck). The checks open only their
 // random coins and, per member and round, values that are 0 for an honest
 // member. So, in a checked setup, the key test's "≤ 2^-41" below holds
-// whatever a minority does with its shares. Cost: BenchmarkCheck (sharecheck); at the secure
-// preset about 5 s of CPU per member for the relinearisation checks and 3.5 s
-// per Galois element (13 for the job circuits); BenchmarkSetupSecure (4
-// members in one process, 2 cores): 69.6 s and 6.8 GB peak against 11.8 s
-// and 2.1 GB without the checks (see the README).
+// whatever a minority does with its shares. Cost (BenchmarkCheck in
+// sharecheck, BenchmarkSetupSecure here: 4 members in one process): the
+// checks took BenchmarkSetupSecure from 132.5 s to 82.8 s of CPU and its
+// peak RSS from 6.3 to 4.1 GB once the Galois checks were batched and the
+// witness's products moved to 64-bit NTTs (A/B in one window on the loaded
+// 2-core machine; sharecheck's doc has the breakdown); without the checks
+// the setup takes about 12 s and 2.1 GB (see the README).
 //
 // Not verified (open): the consistency of the Shamir shares a member deals
 // of its secret with the s it proved (a dealing of another secret is caught
