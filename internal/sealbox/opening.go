@@ -29,7 +29,7 @@ import (
 // record's ECIES wrap, node/supervision, which uses the same key pair)
 // into bytes of their own, have the recipient prove "does not open", and
 // read that ciphertext with the published S. So a proof is made and checked
-// only for a publicly valid ciphertext (Check: TDH2 / Shoup–Gennaro): the
+// only for a publicly valid ciphertext (Check: the sender's Schnorr proof of knowledge of r): the
 // sender proved knowledge of r with R = r·G, bound to the sealbox domain,
 // the AAD, X, R and the body. Whoever made such a ciphertext knows r and
 // so already knew S = r·X; S tells it nothing new, and tells others only
@@ -140,10 +140,13 @@ func ProveOpening(priv kyber.Scalar, aad, sealed []byte) (S, proof []byte, err e
 // VerifyOpening checks a proven opening of sealed (for the holder of pub,
 // bound to aad) and then opens it with the proven S. It returns an error
 // (ErrProof, or a decoding error) for a malformed or non-prime-order pub,
-// S or proof, or a proof that does not verify; opened false when the
-// proven S does not open the message — or when the message is publicly
-// invalid (Check), which no key opens (S and proof are not looked at then);
-// and the message when it opens. S must be
+// S or proof, or a proof that does not verify; ErrInvalid when the message
+// itself is publicly invalid (Check) — no proof of it exists, and whoever
+// kept it should have refused it (the ledger does at input), so it is no
+// evidence against its sender: an invalid stored share only means the
+// rules or keys changed since (an upgrade to this format, a chain ID
+// change), and junk must not convict on it; opened false when the proven S
+// does not open the message; and the message when it opens. S must be
 // PointBytes long and proof ProofBytes, checked before anything else of
 // them is read; pub must be of prime order (CheckPublicKey).
 // Deterministic.
@@ -152,9 +155,6 @@ func VerifyOpening(pub kyber.Point, aad, sealed, S, proof []byte) (msg []byte, o
 		return nil, false, err
 	}
 	R, err := parseSealed(pub, aad, sealed)
-	if errors.Is(err, ErrInvalid) {
-		return nil, false, nil
-	}
 	if err != nil {
 		return nil, false, err
 	}

@@ -140,8 +140,8 @@ func TestOpeningProofRefusesForgeries(t *testing.T) {
 		}
 	}
 	// Checked against another context or recipient, c is publicly invalid
-	// (its sender's PoK binds the AAD and X): it opens for nobody there,
-	// whatever S comes with it.
+	// (its sender's PoK binds the AAD and X): no evidence about it is
+	// taken there, whatever S comes with it.
 	for name, tc := range map[string]struct {
 		pub kyber.Point
 		aad []byte
@@ -149,8 +149,8 @@ func TestOpeningProofRefusesForgeries(t *testing.T) {
 		if err := Check(tc.pub, tc.aad, c); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: Check = %v, want ErrInvalid", name, err)
 		}
-		if msg, opened, err := VerifyOpening(tc.pub, tc.aad, c, S, proof); err != nil || opened || msg != nil {
-			t.Errorf("%s: VerifyOpening = %v, %v; want not opening", name, opened, err)
+		if msg, opened, err := VerifyOpening(tc.pub, tc.aad, c, S, proof); !errors.Is(err, ErrInvalid) || opened || msg != nil {
+			t.Errorf("%s: VerifyOpening = %v, %v; want ErrInvalid", name, opened, err)
 		}
 	}
 	for i := range PointBytes + ProofBytes {
@@ -169,8 +169,9 @@ func TestOpeningProofRefusesForgeries(t *testing.T) {
 // TestOpeningSmallOrderEphemeral: a message whose ephemeral key R is of
 // small order, has a torsion component, or is not a point opens for
 // nobody, which anyone sees from the message: ProveOpening refuses it
-// (ErrInvalid, no S) and VerifyOpening says "does not open" whatever comes
-// with it. The member's Open refuses the same messages.
+// (ErrInvalid, no S) and VerifyOpening refuses it as evidence (ErrInvalid)
+// whatever comes with it, so junk never convicts its sender of a message
+// that was never a valid one. The member's Open refuses the same messages.
 func TestOpeningSmallOrderEphemeral(t *testing.T) {
 	x, X := keyPair()
 	c, err := Seal(X, nil, []byte("m"))
@@ -199,12 +200,12 @@ func TestOpeningSmallOrderEphemeral(t *testing.T) {
 			t.Errorf("%s: ProveOpening = %x, %x, %v; want ErrInvalid", name, S, proof, err)
 		}
 		for _, p := range [][]byte{nil, make([]byte, PointBytes+ProofBytes)} {
-			if msg, opened, err := VerifyOpening(X, nil, bad, p[:len(p)/3], p[len(p)/3:]); err != nil || opened || msg != nil {
+			if msg, opened, err := VerifyOpening(X, nil, bad, p[:len(p)/3], p[len(p)/3:]); !errors.Is(err, ErrInvalid) || opened || msg != nil {
 				t.Errorf("%s: VerifyOpening = %v, %v", name, opened, err)
 			}
 		}
 	}
-	if _, opened, err := VerifyOpening(X, nil, c[:Overhead-1], nil, nil); err != nil || opened {
+	if _, opened, err := VerifyOpening(X, nil, c[:Overhead-1], nil, nil); !errors.Is(err, ErrInvalid) || opened {
 		t.Errorf("a truncated message: %v, %v", opened, err)
 	}
 }

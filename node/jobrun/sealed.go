@@ -227,6 +227,11 @@ func judgeSealedClaim(spec *Spec, job *CommitteeJob, fields, i, j int, opening [
 	aad := SealedShareAAD(job.ChainID, spec.ID, spec.Providers[i], spec.Committee[j])
 	msg, opened, err := sealbox.VerifyOpening(job.SealingKeys[j], aad, job.SealedShares[i][j], opening[:sealbox.PointBytes], opening[sealbox.PointBytes:])
 	switch {
+	case errors.Is(err, sealbox.ErrInvalid):
+		// The stored ciphertext fails the public check the ledger ran at
+		// input: the rules or keys changed since. Nothing can be proven
+		// about it, either way.
+		return claimUnchecked, "unchecked: the stored ciphertext is not a valid sealed share"
 	case err != nil:
 		return claimBadProof, fmt.Sprintf("its opening proof does not verify: %v", err)
 	case !opened:
