@@ -14,7 +14,8 @@
 //
 // The sender's proof of knowledge of r (Schnorr-signed ElGamal, TDH0 in
 // Shoup–Gennaro's terms; non-malleable in the random-oracle plus algebraic
-// group model: Schnorr–Jakobsson 2000, Fuchsbauer–Kiltz–Loss 2018) makes the ciphertext publicly checkable (Check: the ledger refuses a
+// group model: Schnorr–Jakobsson 2000, Fuchsbauer–Kiltz–Loss 2018) makes
+// the ciphertext publicly checkable (Check: the ledger refuses a
 // sealed share without a valid one at job input) and is what lets the
 // recipient publish S for it (opening.go): only a ciphertext whose sender
 // already knew S is ever proven. Open and ProveOpening refuse one without
