@@ -652,28 +652,7 @@ func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
 	if err != nil {
 		return err
 	}
-	np := kl/2*lt + ke/2*eq
-	xs, ys := p.tmpVec(tmpX, np), p.tmpVec(tmpY, np) // overwritten in full below
-	for h := 0; h < p.halves(); h++ {
-		b, xh, yh := bits.half(h), xs.half(h), ys.half(h)
-		q := 0
-		for j := 0; j < lt; j++ {
-			c := b[j*kl : (j+1)*kl]
-			for i := 0; i < kl/2; i++ {
-				xh[q], yh[q] = c[2*i], c[2*i+1]
-				q++
-			}
-		}
-		off := kl * lt
-		for j := 0; j < eq; j++ {
-			c := b[off+j*ke : off+(j+1)*ke]
-			for i := 0; i < ke/2; i++ {
-				xh[q], yh[q] = c[2*i], c[2*i+1]
-				q++
-			}
-		}
-	}
-	pairs, err := p.mulVec(ctx, xs, ys)
+	pairs, err := p.mulGen(ctx, kl/2*lt+ke/2*eq, genPairs(bits, kl, lt, ke))
 	if err != nil {
 		return fmt.Errorf("ss: comparison preprocessing: %w", err)
 	}
@@ -682,6 +661,40 @@ func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
 	p.ltPool.add(bits.Slice(0, kl*lt), pairs.Slice(0, kl/2*lt), masks.Slice(0, lt))
 	p.eqPool.add(bits.Slice(kl*lt, bits.Len()), pairs.Slice(kl/2*lt, pairs.Len()), masks.Slice(lt, masks.Len()))
 	return nil
+}
+
+// genPairs is the generator (source.gen) of the products of adjacent bit
+// pairs of PrepareComparisons: product q of comparison j multiplies its bits
+// 2q and 2q+1 (kl bits for each of the lt less-than comparisons, then ke
+// for the equalities; an odd ke leaves the top bit unpaired). The MAC half
+// multiplies bit 2q's MAC by bit 2q+1's value, as mulVec does.
+func genPairs(bits Vec, kl, lt, ke int) func(h int, x, y fr.Vector, off, end int) {
+	nl := kl / 2 * lt
+	return func(h int, x, y fr.Vector, off, end int) {
+		b, v := bits.half(h), bits.V
+		// Product i is pair q of comparison j, at bit base + j·k + 2q.
+		i := off
+		for seg := 0; seg < 2 && i < end; seg++ {
+			base, k, from, to := 0, kl, 0, nl
+			if seg == 1 {
+				base, k, from, to = kl*lt, ke, nl, end
+			}
+			if i >= to {
+				continue
+			}
+			per := k / 2
+			j, q := (i-from)/per, (i-from)%per
+			at := base + j*k + 2*q
+			for ; i < min(to, end); i++ {
+				x[i-off], y[i-off] = b[at], v[at+1]
+				at += 2
+				if q++; q == per {
+					q = 0
+					at += k - 2*per // skips an odd k's top bit
+				}
+			}
+		}
+	}
 }
 
 // add appends prepared randomness, without copying into an empty pool.
@@ -861,20 +874,32 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 	const k = ValueBits
 	nodes := k / 2
 	// The levels' E and L live in the party's temporaries (slots tmpE0/tmpL0
-	// and tmpE1/tmpL1 in turn), as do the gathered operands: only the
-	// products and the result are fresh memory.
+	// and tmpE1/tmpL1 in turn): only the products and the result are fresh
+	// memory. The leaves (pairNode) are not stored: the first level's
+	// multiplication computes its operands from them chunk by chunk
+	// (leafLevel), and keeps the L_hi it adds to its products in the next
+	// level's L.
 	cur := 0
-	E := p.tmpVec(tmpE0, nodes*m)
-	L := p.tmpVec(tmpL0, nodes*m)
-	for h := 0; h < p.halves(); h++ {
-		one := p.unit(h)
-		bh, ph, Eh, Lh := bits.half(h), pairs.half(h), E.half(h), L.half(h)
-		for j := 0; j < m; j++ {
-			b := bh[j*k : (j+1)*k]
-			pr := ph[j*nodes : (j+1)*nodes]
-			for q := 0; q < nodes; q++ {
-				ch, cl := c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1
-				pairNode(ch, cl, &b[2*q+1], &b[2*q], &pr[q], &one, &Eh[j*nodes+q], &Lh[j*nodes+q])
+	var E, L Vec
+	if nodes > 2 && nodes%2 == 0 {
+		var err error
+		if E, L, err = p.leafLevel(ctx, c, bits, pairs, m); err != nil {
+			return Vec{}, err
+		}
+		nodes, cur = nodes/2, 1
+	} else {
+		E = p.tmpVec(tmpE0, nodes*m)
+		L = p.tmpVec(tmpL0, nodes*m)
+		for h := 0; h < p.halves(); h++ {
+			one := p.unit(h)
+			bh, ph, Eh, Lh := bits.half(h), pairs.half(h), E.half(h), L.half(h)
+			for j := 0; j < m; j++ {
+				b := bh[j*k : (j+1)*k]
+				pr := ph[j*nodes : (j+1)*nodes]
+				for q := 0; q < nodes; q++ {
+					ch, cl := c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1
+					pairNode(ch, cl, &b[2*q+1], &b[2*q], &pr[q], &one, &Eh[j*nodes+q], &Lh[j*nodes+q])
+				}
 			}
 		}
 	}
@@ -945,6 +970,71 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 		E, L, nodes = nE, nL, next
 	}
 	return L.Clone(), nil // (k = 2 only: L is a temporary)
+}
+
+// leafLevel is the first level of bitLessThan's tree, over the leaves
+// (pairNode of bit pairs 2q, 2q+1; an even number per comparison): the
+// same products as a generic level — E_hi·L_lo for every node pair, then
+// E_hi·E_lo for all but the lowest — whose operands the multiplication
+// computes from the bits, the prepared pair products and the public c
+// chunk by chunk (source.gen), instead of storing every leaf's E and L
+// and gathering them. It returns the next level's E and L (slots
+// tmpE1/tmpL1); L starts as L_hi, written by the generator, and gets the
+// products added.
+func (p *Party) leafLevel(ctx context.Context, c []uint64, bits, pairs Vec, m int) (Vec, Vec, error) {
+	const k = ValueBits
+	leaves := k / 2
+	half, eq := leaves/2, leaves/2-1
+	nE := p.tmpVec(tmpE1, half*m)
+	nL := p.tmpVec(tmpL1, half*m)
+	units := [2]fr.Element{p.unit(0), p.unit(1)}
+	// leaf sets E and L of leaf q of comparison j in half h.
+	leaf := func(h, j, q int, E, L *fr.Element) {
+		b := bits.half(h)[j*k:]
+		ch, cl := c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1
+		pairNode(ch, cl, &b[2*q+1], &b[2*q], &pairs.half(h)[j*leaves+q], &units[h], E, L)
+	}
+	nl := half * m
+	gen := func(h int, x, y fr.Vector, off, end int) {
+		var unused fr.Element
+		lhi := nL.half(h)
+		i := off
+		if i < nl {
+			// Node pair q of comparison j: x = E_hi (in half h), y = L_lo
+			// (values); the next level's L starts as L_hi (half h).
+			j, q := i/half, i%half
+			for ; i < min(end, nl); i++ {
+				leaf(h, j, 2*q+1, &x[i-off], &lhi[i])
+				leaf(0, j, 2*q, &unused, &y[i-off])
+				if q++; q == half {
+					j, q = j+1, 0
+				}
+			}
+		}
+		if i < end {
+			// Node pair q ≥ 1 of comparison j: x = E_hi, y = E_lo.
+			j, q := (i-nl)/eq, (i-nl)%eq+1
+			for ; i < end; i++ {
+				leaf(h, j, 2*q+1, &x[i-off], &unused)
+				leaf(0, j, 2*q, &y[i-off], &unused)
+				if q++; q == half {
+					j, q = j+1, 1
+				}
+			}
+		}
+	}
+	prod, err := p.mulGen(ctx, (half+eq)*m, gen)
+	if err != nil {
+		return Vec{}, Vec{}, err
+	}
+	for h := 0; h < p.halves(); h++ {
+		lh, ph, eh := nL.half(h), prod.half(h), nE.half(h)
+		lh.Add(lh, ph[:nl])
+		for j := 0; j < m; j++ {
+			copy(eh[j*half+1:(j+1)*half], ph[nl+j*eq:nl+(j+1)*eq])
+		}
+	}
+	return nE, nL, nil
 }
 
 // Equal returns shares of [a = b] for unsigned a, b below 2^64.
