@@ -287,6 +287,13 @@ func (p *Party) xorProduct(ctx context.Context, x Vec, y fr.Vector) (Vec, error)
 	}
 	aff := [2]fr.Element{fr.One(), p.alpha}
 	src := source{x: x.V, y: y, aff: &aff}
+	for h := range src.affVec {
+		v := make(fr.Vector, chunkSize)
+		for i := range v {
+			v[i] = aff[h]
+		}
+		src.affVec[h] = v
+	}
 	if x.M != nil {
 		src.x2, src.y2 = x.M, y
 	}
@@ -864,6 +871,38 @@ func pairNode(ch, cl uint64, rh, rl, pr *fr.Element, one *fr.Element, E, L *fr.E
 	*L = l
 }
 
+// leafEqual is pairNode's E alone.
+func leafEqual(ch, cl uint64, rh, rl, pr *fr.Element, one *fr.Element, E *fr.Element) {
+	switch {
+	case ch == 1 && cl == 1:
+		*E = *pr
+	case ch == 1 && cl == 0:
+		E.Sub(rh, pr)
+	case ch == 0 && cl == 1:
+		E.Sub(rl, pr)
+	default:
+		var e fr.Element
+		e.Sub(one, rh).Sub(&e, rl).Add(&e, pr)
+		*E = e
+	}
+}
+
+// leafLess is pairNode's L alone: [ch < rh] + [ch = rh]·[cl < rl].
+func leafLess(ch, cl uint64, rh, rl, pr *fr.Element, L *fr.Element) {
+	switch {
+	case ch == 1 && cl == 1:
+		L.SetZero()
+	case ch == 1 && cl == 0: // rh·rl
+		*L = *pr
+	case ch == 0 && cl == 1: // rh
+		*L = *rh
+	default: // rh + (1−rh)·rl
+		var l fr.Element
+		l.Add(rh, rl).Sub(&l, pr)
+		*L = l
+	}
+}
+
 // bitLessThan returns shares of [c_j < r_j] for public 64-bit c_j and r_j
 // given by its shared bits (bits[j·64 + i] is bit i of r_j, pairs[j·32 + q]
 // the product of its bits 2q and 2q+1). The 32 leaves are bit pairs, computed
@@ -988,15 +1027,17 @@ func (p *Party) leafLevel(ctx context.Context, c []uint64, bits, pairs Vec, m in
 	nE := p.tmpVec(tmpE1, half*m)
 	nL := p.tmpVec(tmpL1, half*m)
 	units := [2]fr.Element{p.unit(0), p.unit(1)}
-	// leaf sets E and L of leaf q of comparison j in half h.
-	leaf := func(h, j, q int, E, L *fr.Element) {
+	// leafE and leafL set E, L of leaf q of comparison j in half h.
+	leafE := func(h, j, q int, E *fr.Element) {
 		b := bits.half(h)[j*k:]
-		ch, cl := c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1
-		pairNode(ch, cl, &b[2*q+1], &b[2*q], &pairs.half(h)[j*leaves+q], &units[h], E, L)
+		leafEqual(c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1, &b[2*q+1], &b[2*q], &pairs.half(h)[j*leaves+q], &units[h], E)
+	}
+	leafL := func(h, j, q int, L *fr.Element) {
+		b := bits.half(h)[j*k:]
+		leafLess(c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1, &b[2*q+1], &b[2*q], &pairs.half(h)[j*leaves+q], L)
 	}
 	nl := half * m
 	gen := func(h int, x, y fr.Vector, off, end int) {
-		var unused fr.Element
 		lhi := nL.half(h)
 		i := off
 		if i < nl {
@@ -1004,8 +1045,9 @@ func (p *Party) leafLevel(ctx context.Context, c []uint64, bits, pairs Vec, m in
 			// (values); the next level's L starts as L_hi (half h).
 			j, q := i/half, i%half
 			for ; i < min(end, nl); i++ {
-				leaf(h, j, 2*q+1, &x[i-off], &lhi[i])
-				leaf(0, j, 2*q, &unused, &y[i-off])
+				leafE(h, j, 2*q+1, &x[i-off])
+				leafL(h, j, 2*q+1, &lhi[i])
+				leafL(0, j, 2*q, &y[i-off])
 				if q++; q == half {
 					j, q = j+1, 0
 				}
@@ -1015,8 +1057,8 @@ func (p *Party) leafLevel(ctx context.Context, c []uint64, bits, pairs Vec, m in
 			// Node pair q ≥ 1 of comparison j: x = E_hi, y = E_lo.
 			j, q := (i-nl)/eq, (i-nl)%eq+1
 			for ; i < end; i++ {
-				leaf(h, j, 2*q+1, &x[i-off], &unused)
-				leaf(0, j, 2*q, &y[i-off], &unused)
+				leafE(h, j, 2*q+1, &x[i-off])
+				leafE(0, j, 2*q, &y[i-off])
 				if q++; q == half {
 					j, q = j+1, 1
 				}

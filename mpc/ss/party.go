@@ -578,6 +578,8 @@ type source struct {
 	// aff, when set, makes the products (aff[0]−2x)∘y and (aff[1]−2x2)∘y2
 	// (the XOR product of xorProduct: aff = (1, this party's share of α)).
 	aff *[2]fr.Element
+	// affVec[h] is chunkSize copies of aff[h] (set with aff).
+	affVec [2]fr.Vector
 	// gen, when set, replaces x, y (and x2, y2): the source is the genN
 	// products x∘y, followed in malicious mode (genMAC) by the genN
 	// products x2∘y, whose operands gen writes, chunk by chunk, into the
@@ -643,11 +645,10 @@ func (s *source) chunk(w *worker, h fr.Vector, off, end int) fr.Vector {
 	}
 	mul := func(h, x, y fr.Vector, half int) {
 		if s.aff != nil {
-			c := &s.aff[half]
-			for i := range h {
-				h[i].Double(&x[i])
-				h[i].Sub(c, &h[i])
-			}
+			// (c − 2x)∘y with vector operations (the element-wise Double
+			// and Sub branch on random carries).
+			h.Add(x, x)
+			h.Sub(s.affVec[half][:len(h)], h)
 			h.Mul(h, y)
 			return
 		}
@@ -816,8 +817,19 @@ func (p *Party) subShares(w *worker, v fr.Vector, secret []coef, r uint64, c uin
 		p.toPRG[j].Fill(rho[k], r, c, w.stream)
 	}
 	tmp := w.buf(slotTmp, n)
+	// v/2, once for every coefficient with denominator 2 (n = 3: party 0's
+	// ±3/2 of a multiplication, ±1/2 of an input).
+	needHalf := secret[me].small && secret[me].den == 2
+	for _, k := range prm.sendSet[me] {
+		needHalf = needHalf || secret[k].small && secret[k].den == 2
+	}
+	var half fr.Vector
+	if needHalf {
+		half = w.buf(slotHalf, n)
+		halveInto(half, v)
+	}
 	emitFor := func(k int, out fr.Vector) {
-		setScaled(out, v, &secret[k], tmp)
+		setScaledHalf(out, v, half, &secret[k])
 		for j := range rho {
 			addScaled(out, rho[j], &prm.subPRGc[me][k][j], tmp)
 		}
