@@ -844,46 +844,25 @@ func (p *Party) LessThanVec(ctx context.Context, a, b Vec) (Vec, error) {
 // [ch = rh]·[cl < rl] — both linear in (1, rh, rl, pr) since c is public.
 // one is the share of 1 in the half computed (see Party.unit).
 func pairNode(ch, cl uint64, rh, rl, pr *fr.Element, one *fr.Element, E, L *fr.Element) {
-	// [c = r] = a + s·r with (a, s) = (0, +1) if c = 1 and (1, −1) if c = 0.
-	var e fr.Element
-	switch {
-	case ch == 1 && cl == 1: // rh·rl
-		e = *pr
-	case ch == 1 && cl == 0: // rh·(1−rl)
-		e.Sub(rh, pr)
-	case ch == 0 && cl == 1: // (1−rh)·rl
-		e.Sub(rl, pr)
-	default: // (1−rh)(1−rl)
-		e.Sub(one, rh).Sub(&e, rl).Add(&e, pr)
-	}
-	*E = e
-	var l fr.Element
-	if ch == 0 {
-		l = *rh // [0 < rh] = rh
-	}
-	if cl == 0 { // + [ch = rh]·rl
-		if ch == 1 {
-			l.Add(&l, pr)
-		} else {
-			l.Add(&l, rl).Sub(&l, pr)
-		}
-	}
-	*L = l
+	leafEqual(ch, cl, rh, rl, pr, one, E)
+	leafLess(ch, cl, rh, rl, pr, L)
 }
 
-// leafEqual is pairNode's E alone.
+// leafEqual is pairNode's E alone (branch-free arithmetic: the operands
+// are random shares).
 func leafEqual(ch, cl uint64, rh, rl, pr *fr.Element, one *fr.Element, E *fr.Element) {
 	switch {
 	case ch == 1 && cl == 1:
 		*E = *pr
 	case ch == 1 && cl == 0:
-		E.Sub(rh, pr)
+		subBF(E, rh, pr)
 	case ch == 0 && cl == 1:
-		E.Sub(rl, pr)
+		subBF(E, rl, pr)
 	default:
 		var e fr.Element
-		e.Sub(one, rh).Sub(&e, rl).Add(&e, pr)
-		*E = e
+		subBF(&e, one, rh)
+		subBF(&e, &e, rl)
+		addBF(E, &e, pr)
 	}
 }
 
@@ -898,8 +877,8 @@ func leafLess(ch, cl uint64, rh, rl, pr *fr.Element, L *fr.Element) {
 		*L = *rh
 	default: // rh + (1−rh)·rl
 		var l fr.Element
-		l.Add(rh, rl).Sub(&l, pr)
-		*L = l
+		addBF(&l, rh, rl)
+		subBF(L, &l, pr)
 	}
 }
 
@@ -995,7 +974,7 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 			Eh, Lh, ph, nEh, nLh := E.half(h), L.half(h), prod.half(h), nE.half(h), nL.half(h)
 			for j := 0; j < m; j++ {
 				for q := 0; q < half; q++ {
-					nLh[j*next+q].Add(&Lh[j*nodes+2*q+1], &ph[j*half+q])
+					addBF(&nLh[j*next+q], &Lh[j*nodes+2*q+1], &ph[j*half+q])
 					if q > 0 {
 						nEh[j*next+q] = ph[m*half+j*eq+q-1]
 					}
@@ -1027,27 +1006,25 @@ func (p *Party) leafLevel(ctx context.Context, c []uint64, bits, pairs Vec, m in
 	nE := p.tmpVec(tmpE1, half*m)
 	nL := p.tmpVec(tmpL1, half*m)
 	units := [2]fr.Element{p.unit(0), p.unit(1)}
-	// leafE and leafL set E, L of leaf q of comparison j in half h.
-	leafE := func(h, j, q int, E *fr.Element) {
-		b := bits.half(h)[j*k:]
-		leafEqual(c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1, &b[2*q+1], &b[2*q], &pairs.half(h)[j*leaves+q], &units[h], E)
-	}
-	leafL := func(h, j, q int, L *fr.Element) {
-		b := bits.half(h)[j*k:]
-		leafLess(c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1, &b[2*q+1], &b[2*q], &pairs.half(h)[j*leaves+q], L)
-	}
 	nl := half * m
 	gen := func(h int, x, y fr.Vector, off, end int) {
+		// x from half h, y from the values (as mulVec's MAC half).
+		bh, ph, bv, pv, one := bits.half(h), pairs.half(h), bits.V, pairs.V, units[h]
 		lhi := nL.half(h)
 		i := off
 		if i < nl {
-			// Node pair q of comparison j: x = E_hi (in half h), y = L_lo
-			// (values); the next level's L starts as L_hi (half h).
+			// Node pair q of comparison j: x = E_hi, y = L_lo; the next
+			// level's L starts as L_hi.
 			j, q := i/half, i%half
 			for ; i < min(end, nl); i++ {
-				leafE(h, j, 2*q+1, &x[i-off])
-				leafL(h, j, 2*q+1, &lhi[i])
-				leafL(0, j, 2*q, &y[i-off])
+				cj, hi, lo := c[j], 2*q+1, 2*q
+				ch, cl := cj>>uint(2*hi+1)&1, cj>>uint(2*hi)&1
+				b, pr := j*k+2*hi, j*leaves+hi
+				leafEqual(ch, cl, &bh[b+1], &bh[b], &ph[pr], &one, &x[i-off])
+				leafLess(ch, cl, &bh[b+1], &bh[b], &ph[pr], &lhi[i])
+				ch, cl = cj>>uint(2*lo+1)&1, cj>>uint(2*lo)&1
+				b, pr = j*k+2*lo, j*leaves+lo
+				leafLess(ch, cl, &bv[b+1], &bv[b], &pv[pr], &y[i-off])
 				if q++; q == half {
 					j, q = j+1, 0
 				}
@@ -1055,10 +1032,16 @@ func (p *Party) leafLevel(ctx context.Context, c []uint64, bits, pairs Vec, m in
 		}
 		if i < end {
 			// Node pair q ≥ 1 of comparison j: x = E_hi, y = E_lo.
+			one0 := units[0]
 			j, q := (i-nl)/eq, (i-nl)%eq+1
 			for ; i < end; i++ {
-				leafE(h, j, 2*q+1, &x[i-off])
-				leafE(0, j, 2*q, &y[i-off])
+				cj, hi, lo := c[j], 2*q+1, 2*q
+				ch, cl := cj>>uint(2*hi+1)&1, cj>>uint(2*hi)&1
+				b, pr := j*k+2*hi, j*leaves+hi
+				leafEqual(ch, cl, &bh[b+1], &bh[b], &ph[pr], &one, &x[i-off])
+				ch, cl = cj>>uint(2*lo+1)&1, cj>>uint(2*lo)&1
+				b, pr = j*k+2*lo, j*leaves+lo
+				leafEqual(ch, cl, &bv[b+1], &bv[b], &pv[pr], &one0, &y[i-off])
 				if q++; q == half {
 					j, q = j+1, 1
 				}

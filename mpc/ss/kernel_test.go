@@ -1,6 +1,7 @@
 package ss
 
 import (
+	"math/big"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -53,22 +54,113 @@ func BenchmarkHalveInto(b *testing.B) {
 	}
 }
 
-// leafEqual and leafLess compute pairNode's E and L.
-func TestLeafMatchesPairNode(t *testing.T) {
-	var rh, rl, pr, one fr.Element
-	rh.MustSetRandom()
-	rl.MustSetRandom()
-	pr.MustSetRandom()
-	one.MustSetRandom() // a MAC half's unit is a share of α
+// The comparison leaf by its definition: for public bits ch, cl and shared
+// bits rh, rl (with pr = rh·rl), E = [ch = rh]·[cl = rl] and L = [ch < rh] +
+// [ch = rh]·[cl < rl]. Both are affine in (1, rh, rl, pr), whose four
+// monomials are independent over the four bit pairs, so checking every pair
+// fixes the coefficients that the MAC half (1 → a share of α) uses too.
+func TestLeafMatchesDefinition(t *testing.T) {
+	b2i := func(b bool) uint64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	one := fr.One()
 	for ch := uint64(0); ch < 2; ch++ {
 		for cl := uint64(0); cl < 2; cl++ {
-			var E, L, e, l fr.Element
-			pairNode(ch, cl, &rh, &rl, &pr, &one, &E, &L)
-			leafEqual(ch, cl, &rh, &rl, &pr, &one, &e)
-			leafLess(ch, cl, &rh, &rl, &pr, &l)
-			if !e.Equal(&E) || !l.Equal(&L) {
-				t.Fatalf("c = (%d, %d): leaf functions differ from pairNode", ch, cl)
+			for h := uint64(0); h < 2; h++ {
+				for l := uint64(0); l < 2; l++ {
+					var rh, rl, pr, E, L, e2, l2 fr.Element
+					rh.SetUint64(h)
+					rl.SetUint64(l)
+					pr.SetUint64(h * l)
+					leafEqual(ch, cl, &rh, &rl, &pr, &one, &E)
+					leafLess(ch, cl, &rh, &rl, &pr, &L)
+					pairNode(ch, cl, &rh, &rl, &pr, &one, &e2, &l2)
+					wantE := b2i(ch == h && cl == l)
+					wantL := b2i(ch < h) + b2i(ch == h && cl < l)
+					if !E.Equal(new(fr.Element).SetUint64(wantE)) || !L.Equal(new(fr.Element).SetUint64(wantL)) || !e2.Equal(&E) || !l2.Equal(&L) {
+						t.Fatalf("c = (%d, %d), r = (%d, %d): E = %v, L = %v, want %d, %d", ch, cl, h, l, E.String(), L.String(), wantE, wantL)
+					}
+				}
 			}
 		}
 	}
+}
+
+// The limbs of q and the branch-free addBF, subBF agree with gnark-crypto.
+func TestModulusLimbsAndBranchFree(t *testing.T) {
+	want := fr.Modulus()
+	got := new(big.Int)
+	for i, l := range []uint64{q3, q2, q1, q0} {
+		if i > 0 {
+			got.Lsh(got, 64)
+		}
+		got.Or(got, new(big.Int).SetUint64(l))
+	}
+	if got.Cmp(want) != 0 {
+		t.Fatalf("q limbs give %v, want %v", got, want)
+	}
+	vals := field.New(200)
+	for i := range vals {
+		vals[i].MustSetRandom()
+	}
+	vals[0].SetZero()
+	vals[1].SetOne()
+	vals[2].Neg(&vals[1]) // q − 1
+	for i := range vals {
+		for j := range vals {
+			var a, s, wa, ws fr.Element
+			addBF(&a, &vals[i], &vals[j])
+			subBF(&s, &vals[i], &vals[j])
+			wa.Add(&vals[i], &vals[j])
+			ws.Sub(&vals[i], &vals[j])
+			if !a.Equal(&wa) || !s.Equal(&ws) {
+				t.Fatalf("(%d, %d): addBF/subBF differ from Add/Sub", i, j)
+			}
+		}
+	}
+}
+
+// pairNodeRef is the comparison leaf by its definition: E = [ch = rh]·[cl = rl],
+// L = [ch < rh] + [ch = rh]·[cl < rl], for public bits ch, cl and shared
+// bits rh, rl with product pr (linear in 1, rh, rl, pr).
+func pairNodeRef(ch, cl uint64, rh, rl, pr, one, E, L *fr.Element) {
+	var eqh, eql, lth, ltl fr.Element // [ch = rh], [cl = rl], [ch < rh], [cl < rl]
+	if ch == 1 {
+		eqh = *rh
+	} else {
+		eqh.Sub(one, rh)
+		lth = *rh
+	}
+	if cl == 1 {
+		eql = *rl
+	} else {
+		eql.Sub(one, rl)
+		ltl = *rl
+	}
+	// E = eqh·eql, L = lth + eqh·ltl, with rh·rl replaced by pr.
+	switch {
+	case ch == 1 && cl == 1:
+		*E = *pr
+	case ch == 1:
+		E.Sub(rh, pr)
+	case cl == 1:
+		E.Sub(rl, pr)
+	default:
+		E.Sub(one, rh).Sub(E, rl).Add(E, pr)
+	}
+	_ = eql
+	switch {
+	case cl == 1:
+		*L = lth
+	case ch == 1:
+		L.Add(&lth, pr)
+	default:
+		var t fr.Element
+		t.Sub(rl, pr)
+		L.Add(&lth, &t)
+	}
+	_, _ = eqh, ltl
 }
