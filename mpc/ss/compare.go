@@ -489,7 +489,7 @@ func bitnessSums(p *Party, x *fr.Element, bitsOf []Vec) fr.Vector {
 		u, t := w.buf(slotTmp, n), w.buf(slotOut, n)
 		one := fr.One()
 		for j := range bv {
-			u[j].Sub(&one, &bv[j])
+			subBF(&u[j], &one, &bv[j])
 		}
 		pw := tab[chunkSize-n:] // Horner's coefficients x^(n−1−j)
 		t.Mul(u, bv)
@@ -758,8 +758,8 @@ func composeBits(bits fr.Vector, m, k int) fr.Vector {
 		b := bits[j*k : (j+1)*k]
 		var a fr.Element
 		for i := k - 1; i >= 0; i-- {
-			a.Double(&a)
-			a.Add(&a, &b[i])
+			addBF(&a, &a, &a)
+			addBF(&a, &a, &b[i])
 		}
 		acc[j] = a
 	}
