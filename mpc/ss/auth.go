@@ -130,6 +130,12 @@ func (p *Party) mulVec(ctx context.Context, x, y Vec) (Vec, error) {
 	return p.mulSrc(ctx, m, source{x: x.V, y: y.V, x2: x.M, y2: y.V}, nil)
 }
 
+// mulGen is mulVec of m products whose operands gen computes chunk by
+// chunk (source.gen), in the party's mode.
+func (p *Party) mulGen(ctx context.Context, m int, gen func(h int, x, y fr.Vector, off, end int)) (Vec, error) {
+	return p.mulSrc(ctx, m, source{gen: gen, genN: m, genMAC: p.malicious()}, nil)
+}
+
 // mulSrc runs the multiplication round of m products given by src (value
 // half x∘y, and in malicious mode the MAC half x2∘y2 = (α·x)∘y); fix, if
 // set, transforms the result in place before it is kept for the next check
@@ -141,7 +147,7 @@ func (p *Party) mulSrc(ctx context.Context, m int, src source, fix func(Vec)) (V
 		defer func() { p.cheating = false }()
 	}
 	if !p.malicious() {
-		src.x2, src.y2 = nil, nil
+		src.x2, src.y2, src.genMAC = nil, nil, false
 		z, err := p.reshareSrc(ctx, src, true)
 		if err != nil {
 			return Vec{}, err
@@ -155,6 +161,9 @@ func (p *Party) mulSrc(ctx context.Context, m int, src source, fix func(Vec)) (V
 	r, err := p.reshareSrc(ctx, src, true)
 	if err != nil {
 		return Vec{}, err
+	}
+	if src.len() != 2*m {
+		return Vec{}, fmt.Errorf("ss: mul source of %d elements for %d products with MACs", src.len(), m)
 	}
 	z := Vec{V: r[:m:m], M: r[m:]}
 	if fix != nil {

@@ -2,6 +2,7 @@ package ss
 
 import (
 	"math/big"
+	"math/bits"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
@@ -36,25 +37,83 @@ func newCoef(r *big.Rat) coef {
 	return c
 }
 
-// halveInto sets dst = src/2.
+// The field modulus q in 64-bit limbs, least significant first
+// (TestModulusLimbs checks them against gnark-crypto's).
+const (
+	q0 uint64 = 0x43e1f593f0000001
+	q1 uint64 = 0x2833e84879b97091
+	q2 uint64 = 0xb85045b68181585d
+	q3 uint64 = 0x30644e72e131a029
+)
+
+// addBF sets z = x + y, branch-free: fr.Element.Add branches on whether
+// the sum reaches q, which for random shares mispredicts every other time.
+func addBF(z, x, y *fr.Element) {
+	s0, c := bits.Add64(x[0], y[0], 0)
+	s1, c := bits.Add64(x[1], y[1], c)
+	s2, c := bits.Add64(x[2], y[2], c)
+	s3, _ := bits.Add64(x[3], y[3], c) // < 2q < 2^255: no carry out
+	t0, b := bits.Sub64(s0, q0, 0)
+	t1, b := bits.Sub64(s1, q1, b)
+	t2, b := bits.Sub64(s2, q2, b)
+	t3, b := bits.Sub64(s3, q3, b)
+	keep := -b // all ones when s < q
+	*z = fr.Element{s0&keep | t0&^keep, s1&keep | t1&^keep, s2&keep | t2&^keep, s3&keep | t3&^keep}
+}
+
+// subBF sets z = x − y, branch-free (see addBF).
+func subBF(z, x, y *fr.Element) {
+	d0, b := bits.Sub64(x[0], y[0], 0)
+	d1, b := bits.Sub64(x[1], y[1], b)
+	d2, b := bits.Sub64(x[2], y[2], b)
+	d3, b := bits.Sub64(x[3], y[3], b)
+	m := -b // all ones when x < y: add q back
+	d0, c := bits.Add64(d0, q0&m, 0)
+	d1, c = bits.Add64(d1, q1&m, c)
+	d2, c = bits.Add64(d2, q2&m, c)
+	d3, _ = bits.Add64(d3, q3&m, c)
+	*z = fr.Element{d0, d1, d2, d3}
+}
+
+// halveInto sets dst = src/2 (dst may be src). In Montgomery form x·R/2 is
+// the halving of the representation itself: (x + q)/2 for odd x, x/2 for
+// even. Branch-free (fr.Element.Halve branches on the parity, which is
+// random here: a misprediction every other element made it cost as much
+// as a multiplication); q < 2^254 so x + q never carries out.
 func halveInto(dst, src fr.Vector) {
-	copy(dst, src)
-	for i := range dst {
-		dst[i].Halve()
+	dst = dst[:len(src)]
+	for i := range src {
+		s := &src[i]
+		mask := -(s[0] & 1)
+		a0, c := bits.Add64(s[0], q0&mask, 0)
+		a1, c := bits.Add64(s[1], q1&mask, c)
+		a2, c := bits.Add64(s[2], q2&mask, c)
+		a3, _ := bits.Add64(s[3], q3&mask, c)
+		dst[i] = fr.Element{a0>>1 | a1<<63, a1>>1 | a2<<63, a2>>1 | a3<<63, a3 >> 1}
 	}
 }
 
 // setScaled sets dst = c·src; tmp is scratch of the same length (distinct
 // from dst and src).
 func setScaled(dst, src fr.Vector, c *coef, tmp fr.Vector) {
+	var half fr.Vector
+	if c.small && c.den == 2 {
+		halveInto(tmp, src)
+		half = tmp
+	}
+	setScaledHalf(dst, src, half, c)
+}
+
+// setScaledHalf is setScaled given half = src/2 when c's denominator is 2
+// (computed once for several coefficients).
+func setScaledHalf(dst, src, half fr.Vector, c *coef) {
 	if !c.small {
 		dst.ScalarMul(src, &c.e)
 		return
 	}
 	s := src
 	if c.den == 2 {
-		halveInto(tmp, src)
-		s = tmp
+		s = half
 	}
 	n := c.num
 	if n < 0 {

@@ -287,6 +287,13 @@ func (p *Party) xorProduct(ctx context.Context, x Vec, y fr.Vector) (Vec, error)
 	}
 	aff := [2]fr.Element{fr.One(), p.alpha}
 	src := source{x: x.V, y: y, aff: &aff}
+	for h := range src.affVec {
+		v := make(fr.Vector, chunkSize)
+		for i := range v {
+			v[i] = aff[h]
+		}
+		src.affVec[h] = v
+	}
 	if x.M != nil {
 		src.x2, src.y2 = x.M, y
 	}
@@ -482,7 +489,7 @@ func bitnessSums(p *Party, x *fr.Element, bitsOf []Vec) fr.Vector {
 		u, t := w.buf(slotTmp, n), w.buf(slotOut, n)
 		one := fr.One()
 		for j := range bv {
-			u[j].Sub(&one, &bv[j])
+			subBF(&u[j], &one, &bv[j])
 		}
 		pw := tab[chunkSize-n:] // Horner's coefficients x^(n−1−j)
 		t.Mul(u, bv)
@@ -652,28 +659,7 @@ func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
 	if err != nil {
 		return err
 	}
-	np := kl/2*lt + ke/2*eq
-	xs, ys := p.tmpVec(tmpX, np), p.tmpVec(tmpY, np) // overwritten in full below
-	for h := 0; h < p.halves(); h++ {
-		b, xh, yh := bits.half(h), xs.half(h), ys.half(h)
-		q := 0
-		for j := 0; j < lt; j++ {
-			c := b[j*kl : (j+1)*kl]
-			for i := 0; i < kl/2; i++ {
-				xh[q], yh[q] = c[2*i], c[2*i+1]
-				q++
-			}
-		}
-		off := kl * lt
-		for j := 0; j < eq; j++ {
-			c := b[off+j*ke : off+(j+1)*ke]
-			for i := 0; i < ke/2; i++ {
-				xh[q], yh[q] = c[2*i], c[2*i+1]
-				q++
-			}
-		}
-	}
-	pairs, err := p.mulVec(ctx, xs, ys)
+	pairs, err := p.mulGen(ctx, kl/2*lt+ke/2*eq, genPairs(bits, kl, lt, ke))
 	if err != nil {
 		return fmt.Errorf("ss: comparison preprocessing: %w", err)
 	}
@@ -682,6 +668,40 @@ func (p *Party) PrepareComparisons(ctx context.Context, lt, eq int) error {
 	p.ltPool.add(bits.Slice(0, kl*lt), pairs.Slice(0, kl/2*lt), masks.Slice(0, lt))
 	p.eqPool.add(bits.Slice(kl*lt, bits.Len()), pairs.Slice(kl/2*lt, pairs.Len()), masks.Slice(lt, masks.Len()))
 	return nil
+}
+
+// genPairs is the generator (source.gen) of the products of adjacent bit
+// pairs of PrepareComparisons: product q of comparison j multiplies its bits
+// 2q and 2q+1 (kl bits for each of the lt less-than comparisons, then ke
+// for the equalities; an odd ke leaves the top bit unpaired). The MAC half
+// multiplies bit 2q's MAC by bit 2q+1's value, as mulVec does.
+func genPairs(bits Vec, kl, lt, ke int) func(h int, x, y fr.Vector, off, end int) {
+	nl := kl / 2 * lt
+	return func(h int, x, y fr.Vector, off, end int) {
+		b, v := bits.half(h), bits.V
+		// Product i is pair q of comparison j, at bit base + j·k + 2q.
+		i := off
+		for seg := 0; seg < 2 && i < end; seg++ {
+			base, k, from, to := 0, kl, 0, nl
+			if seg == 1 {
+				base, k, from, to = kl*lt, ke, nl, end
+			}
+			if i >= to {
+				continue
+			}
+			per := k / 2
+			j, q := (i-from)/per, (i-from)%per
+			at := base + j*k + 2*q
+			for ; i < min(to, end); i++ {
+				x[i-off], y[i-off] = b[at], v[at+1]
+				at += 2
+				if q++; q == per {
+					q = 0
+					at += k - 2*per // skips an odd k's top bit
+				}
+			}
+		}
+	}
 }
 
 // add appends prepared randomness, without copying into an empty pool.
@@ -738,8 +758,8 @@ func composeBits(bits fr.Vector, m, k int) fr.Vector {
 		b := bits[j*k : (j+1)*k]
 		var a fr.Element
 		for i := k - 1; i >= 0; i-- {
-			a.Double(&a)
-			a.Add(&a, &b[i])
+			addBF(&a, &a, &a)
+			addBF(&a, &a, &b[i])
 		}
 		acc[j] = a
 	}
@@ -824,31 +844,42 @@ func (p *Party) LessThanVec(ctx context.Context, a, b Vec) (Vec, error) {
 // [ch = rh]·[cl < rl] — both linear in (1, rh, rl, pr) since c is public.
 // one is the share of 1 in the half computed (see Party.unit).
 func pairNode(ch, cl uint64, rh, rl, pr *fr.Element, one *fr.Element, E, L *fr.Element) {
-	// [c = r] = a + s·r with (a, s) = (0, +1) if c = 1 and (1, −1) if c = 0.
-	var e fr.Element
+	leafEqual(ch, cl, rh, rl, pr, one, E)
+	leafLess(ch, cl, rh, rl, pr, L)
+}
+
+// leafEqual is pairNode's E alone (branch-free arithmetic: the operands
+// are random shares).
+func leafEqual(ch, cl uint64, rh, rl, pr *fr.Element, one *fr.Element, E *fr.Element) {
 	switch {
-	case ch == 1 && cl == 1: // rh·rl
-		e = *pr
-	case ch == 1 && cl == 0: // rh·(1−rl)
-		e.Sub(rh, pr)
-	case ch == 0 && cl == 1: // (1−rh)·rl
-		e.Sub(rl, pr)
-	default: // (1−rh)(1−rl)
-		e.Sub(one, rh).Sub(&e, rl).Add(&e, pr)
+	case ch == 1 && cl == 1:
+		*E = *pr
+	case ch == 1 && cl == 0:
+		subBF(E, rh, pr)
+	case ch == 0 && cl == 1:
+		subBF(E, rl, pr)
+	default:
+		var e fr.Element
+		subBF(&e, one, rh)
+		subBF(&e, &e, rl)
+		addBF(E, &e, pr)
 	}
-	*E = e
-	var l fr.Element
-	if ch == 0 {
-		l = *rh // [0 < rh] = rh
+}
+
+// leafLess is pairNode's L alone: [ch < rh] + [ch = rh]·[cl < rl].
+func leafLess(ch, cl uint64, rh, rl, pr *fr.Element, L *fr.Element) {
+	switch {
+	case ch == 1 && cl == 1:
+		L.SetZero()
+	case ch == 1 && cl == 0: // rh·rl
+		*L = *pr
+	case ch == 0 && cl == 1: // rh
+		*L = *rh
+	default: // rh + (1−rh)·rl
+		var l fr.Element
+		addBF(&l, rh, rl)
+		subBF(L, &l, pr)
 	}
-	if cl == 0 { // + [ch = rh]·rl
-		if ch == 1 {
-			l.Add(&l, pr)
-		} else {
-			l.Add(&l, rl).Sub(&l, pr)
-		}
-	}
-	*L = l
 }
 
 // bitLessThan returns shares of [c_j < r_j] for public 64-bit c_j and r_j
@@ -861,20 +892,32 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 	const k = ValueBits
 	nodes := k / 2
 	// The levels' E and L live in the party's temporaries (slots tmpE0/tmpL0
-	// and tmpE1/tmpL1 in turn), as do the gathered operands: only the
-	// products and the result are fresh memory.
+	// and tmpE1/tmpL1 in turn): only the products and the result are fresh
+	// memory. The leaves (pairNode) are not stored: the first level's
+	// multiplication computes its operands from them chunk by chunk
+	// (leafLevel), and keeps the L_hi it adds to its products in the next
+	// level's L.
 	cur := 0
-	E := p.tmpVec(tmpE0, nodes*m)
-	L := p.tmpVec(tmpL0, nodes*m)
-	for h := 0; h < p.halves(); h++ {
-		one := p.unit(h)
-		bh, ph, Eh, Lh := bits.half(h), pairs.half(h), E.half(h), L.half(h)
-		for j := 0; j < m; j++ {
-			b := bh[j*k : (j+1)*k]
-			pr := ph[j*nodes : (j+1)*nodes]
-			for q := 0; q < nodes; q++ {
-				ch, cl := c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1
-				pairNode(ch, cl, &b[2*q+1], &b[2*q], &pr[q], &one, &Eh[j*nodes+q], &Lh[j*nodes+q])
+	var E, L Vec
+	if nodes > 2 && nodes%2 == 0 {
+		var err error
+		if E, L, err = p.leafLevel(ctx, c, bits, pairs, m); err != nil {
+			return Vec{}, err
+		}
+		nodes, cur = nodes/2, 1
+	} else {
+		E = p.tmpVec(tmpE0, nodes*m)
+		L = p.tmpVec(tmpL0, nodes*m)
+		for h := 0; h < p.halves(); h++ {
+			one := p.unit(h)
+			bh, ph, Eh, Lh := bits.half(h), pairs.half(h), E.half(h), L.half(h)
+			for j := 0; j < m; j++ {
+				b := bh[j*k : (j+1)*k]
+				pr := ph[j*nodes : (j+1)*nodes]
+				for q := 0; q < nodes; q++ {
+					ch, cl := c[j]>>uint(2*q+1)&1, c[j]>>uint(2*q)&1
+					pairNode(ch, cl, &b[2*q+1], &b[2*q], &pr[q], &one, &Eh[j*nodes+q], &Lh[j*nodes+q])
+				}
 			}
 		}
 	}
@@ -931,7 +974,7 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 			Eh, Lh, ph, nEh, nLh := E.half(h), L.half(h), prod.half(h), nE.half(h), nL.half(h)
 			for j := 0; j < m; j++ {
 				for q := 0; q < half; q++ {
-					nLh[j*next+q].Add(&Lh[j*nodes+2*q+1], &ph[j*half+q])
+					addBF(&nLh[j*next+q], &Lh[j*nodes+2*q+1], &ph[j*half+q])
 					if q > 0 {
 						nEh[j*next+q] = ph[m*half+j*eq+q-1]
 					}
@@ -945,6 +988,78 @@ func (p *Party) bitLessThan(ctx context.Context, c []uint64, bits, pairs Vec, m 
 		E, L, nodes = nE, nL, next
 	}
 	return L.Clone(), nil // (k = 2 only: L is a temporary)
+}
+
+// leafLevel is the first level of bitLessThan's tree, over the leaves
+// (pairNode of bit pairs 2q, 2q+1; an even number per comparison): the
+// same products as a generic level — E_hi·L_lo for every node pair, then
+// E_hi·E_lo for all but the lowest — whose operands the multiplication
+// computes from the bits, the prepared pair products and the public c
+// chunk by chunk (source.gen), instead of storing every leaf's E and L
+// and gathering them. It returns the next level's E and L (slots
+// tmpE1/tmpL1); L starts as L_hi, written by the generator, and gets the
+// products added.
+func (p *Party) leafLevel(ctx context.Context, c []uint64, bits, pairs Vec, m int) (Vec, Vec, error) {
+	const k = ValueBits
+	leaves := k / 2
+	half, eq := leaves/2, leaves/2-1
+	nE := p.tmpVec(tmpE1, half*m)
+	nL := p.tmpVec(tmpL1, half*m)
+	units := [2]fr.Element{p.unit(0), p.unit(1)}
+	nl := half * m
+	gen := func(h int, x, y fr.Vector, off, end int) {
+		// x from half h, y from the values (as mulVec's MAC half).
+		bh, ph, bv, pv, one := bits.half(h), pairs.half(h), bits.V, pairs.V, units[h]
+		lhi := nL.half(h)
+		i := off
+		if i < nl {
+			// Node pair q of comparison j: x = E_hi, y = L_lo; the next
+			// level's L starts as L_hi.
+			j, q := i/half, i%half
+			for ; i < min(end, nl); i++ {
+				cj, hi, lo := c[j], 2*q+1, 2*q
+				ch, cl := cj>>uint(2*hi+1)&1, cj>>uint(2*hi)&1
+				b, pr := j*k+2*hi, j*leaves+hi
+				leafEqual(ch, cl, &bh[b+1], &bh[b], &ph[pr], &one, &x[i-off])
+				leafLess(ch, cl, &bh[b+1], &bh[b], &ph[pr], &lhi[i])
+				ch, cl = cj>>uint(2*lo+1)&1, cj>>uint(2*lo)&1
+				b, pr = j*k+2*lo, j*leaves+lo
+				leafLess(ch, cl, &bv[b+1], &bv[b], &pv[pr], &y[i-off])
+				if q++; q == half {
+					j, q = j+1, 0
+				}
+			}
+		}
+		if i < end {
+			// Node pair q ≥ 1 of comparison j: x = E_hi, y = E_lo.
+			one0 := units[0]
+			j, q := (i-nl)/eq, (i-nl)%eq+1
+			for ; i < end; i++ {
+				cj, hi, lo := c[j], 2*q+1, 2*q
+				ch, cl := cj>>uint(2*hi+1)&1, cj>>uint(2*hi)&1
+				b, pr := j*k+2*hi, j*leaves+hi
+				leafEqual(ch, cl, &bh[b+1], &bh[b], &ph[pr], &one, &x[i-off])
+				ch, cl = cj>>uint(2*lo+1)&1, cj>>uint(2*lo)&1
+				b, pr = j*k+2*lo, j*leaves+lo
+				leafEqual(ch, cl, &bv[b+1], &bv[b], &pv[pr], &one0, &y[i-off])
+				if q++; q == half {
+					j, q = j+1, 1
+				}
+			}
+		}
+	}
+	prod, err := p.mulGen(ctx, (half+eq)*m, gen)
+	if err != nil {
+		return Vec{}, Vec{}, err
+	}
+	for h := 0; h < p.halves(); h++ {
+		lh, ph, eh := nL.half(h), prod.half(h), nE.half(h)
+		lh.Add(lh, ph[:nl])
+		for j := 0; j < m; j++ {
+			copy(eh[j*half+1:(j+1)*half], ph[nl+j*eq:nl+(j+1)*eq])
+		}
+	}
+	return nE, nL, nil
 }
 
 // Equal returns shares of [a = b] for unsigned a, b below 2^64.

@@ -178,7 +178,14 @@
 // sub-shares its PRG partners' streams give it in the same pass, chunk by
 // chunk; operands gathered for a multiplication and the levels of the
 // comparison tree live in the party's (each lane's) reusable temporaries,
-// so that only products and results cost fresh memory.
+// so that only products and results cost fresh memory. Operands that are a
+// cheap function of other vectors — the adjacent bit pairs of comparison
+// preprocessing, the leaves of the less-than tree — are not stored at all:
+// the multiplication computes them chunk by chunk in the worker's scratch
+// (source.gen). These are local computations only: the messages, the
+// products and what is kept for the MAC check are the same as with
+// gathered operands. Field arithmetic on random shares avoids data-dependent
+// branches (halveInto, addBF, subBF), which mispredict every other element.
 // Lane gives a job concurrent sub-protocols on one connection. A party that
 // fails tells its peers whom it blames, so that when failures cascade every
 // party's error still names the party at fault (*transport.PartyError; in

@@ -106,13 +106,18 @@ type Stats struct {
 }
 
 // Scratch buffer slots of a worker: PRG sub-shares (up to t ≤ 4), a
-// temporary, an outgoing sub-share, and a local product.
+// temporary, an outgoing sub-share, a local product, the halved product
+// (for coefficients with denominator 2), and the operands a generated
+// source (source.gen) computes for one chunk.
 const (
 	slotRho      = 0
 	slotTmp      = 4
 	slotOut      = 5
 	slotProduct  = 6
-	scratchSlots = 7
+	slotHalf     = 7
+	slotGenX     = 8
+	slotGenY     = 9
+	scratchSlots = 10
 )
 
 // Temporary slots (tmpVec). A slot's contents are valid only until the
@@ -573,13 +578,66 @@ type source struct {
 	// aff, when set, makes the products (aff[0]−2x)∘y and (aff[1]−2x2)∘y2
 	// (the XOR product of xorProduct: aff = (1, this party's share of α)).
 	aff *[2]fr.Element
+	// affVec[h] is chunkSize copies of aff[h] (set with aff).
+	affVec [2]fr.Vector
+	// gen, when set, replaces x, y (and x2, y2): the source is the genN
+	// products x∘y, followed in malicious mode (genMAC) by the genN
+	// products x2∘y, whose operands gen writes, chunk by chunk, into the
+	// worker's scratch (x from half h — 0 values, 1 MACs — y from the
+	// values; x and y have length end−off for operands [off, end)). The
+	// operands never exist as whole vectors: gathered pairs and comparison
+	// tree leaves cost neither the memory nor a pass (see genPairs).
+	gen    func(h int, x, y fr.Vector, off, end int)
+	genN   int
+	genMAC bool
 }
 
-func (s *source) len() int { return len(s.x) + len(s.x2) }
+func (s *source) len() int {
+	if s.gen != nil {
+		if s.genMAC {
+			return 2 * s.genN
+		}
+		return s.genN
+	}
+	return len(s.x) + len(s.x2)
+}
+
+// valueLen is the number of value-half elements (the MAC half follows).
+func (s *source) valueLen() int {
+	if s.gen != nil {
+		return s.genN
+	}
+	return len(s.x)
+}
+
+// hasMAC reports whether the source has a MAC half.
+func (s *source) hasMAC() bool {
+	if s.gen != nil {
+		return s.genMAC
+	}
+	return s.x2 != nil
+}
 
 // chunk returns elements [off, end) of the source, computed into h when
-// they are products (h has length end−off).
-func (s *source) chunk(h fr.Vector, off, end int) fr.Vector {
+// they are products (h has length end−off); w's operand slots hold a
+// generated source's operands.
+func (s *source) chunk(w *worker, h fr.Vector, off, end int) fr.Vector {
+	if s.gen != nil {
+		m1 := s.genN
+		if a := min(end, m1); off < a {
+			x, y := w.buf(slotGenX, a-off), w.buf(slotGenY, a-off)
+			s.gen(0, x, y, off, a)
+			hv := h[:a-off]
+			hv.Mul(x, y)
+		}
+		if b := max(off, m1); b < end {
+			x, y := w.buf(slotGenX, end-b), w.buf(slotGenY, end-b)
+			s.gen(1, x, y, b-m1, end-m1)
+			hm := h[b-off:]
+			hm.Mul(x, y)
+		}
+		return h
+	}
 	m1 := len(s.x)
 	if s.scale != nil {
 		h.ScalarMul(s.x[off:end], s.scale)
@@ -587,11 +645,10 @@ func (s *source) chunk(h fr.Vector, off, end int) fr.Vector {
 	}
 	mul := func(h, x, y fr.Vector, half int) {
 		if s.aff != nil {
-			c := &s.aff[half]
-			for i := range h {
-				h[i].Double(&x[i])
-				h[i].Sub(c, &h[i])
-			}
+			// (c − 2x)∘y with vector operations (the element-wise Double
+			// and Sub branch on random carries).
+			h.Add(x, x)
+			h.Sub(s.affVec[half][:len(h)], h)
 			h.Mul(h, y)
 			return
 		}
@@ -681,11 +738,11 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 		}
 		p.parallelRange(pOff, pEnd, func(w *worker, c uint32, off, end int) {
 			n := end - off
-			v := src.chunk(w.buf(slotProduct, n), off, end)
+			v := src.chunk(w, w.buf(slotProduct, n), off, end)
 			if off == 0 && p.cheating && p.cheat.MulOffset {
 				v = p.cheatProduct(v, 0)
 			}
-			if m1 := len(src.x); p.cheating && p.cheat.MacOffset && src.x2 != nil && off <= m1 && m1 < end {
+			if m1 := src.valueLen(); p.cheating && p.cheat.MacOffset && src.hasMAC() && off <= m1 && m1 < end {
 				v = p.cheatProduct(v, m1-off)
 			}
 			p.subShares(w, v, secret, uint64(r), c, own[off:end], func(to int, share fr.Vector) {
@@ -760,8 +817,19 @@ func (p *Party) subShares(w *worker, v fr.Vector, secret []coef, r uint64, c uin
 		p.toPRG[j].Fill(rho[k], r, c, w.stream)
 	}
 	tmp := w.buf(slotTmp, n)
+	// v/2, once for every coefficient with denominator 2 (n = 3: party 0's
+	// ±3/2 of a multiplication, ±1/2 of an input).
+	needHalf := secret[me].small && secret[me].den == 2
+	for _, k := range prm.sendSet[me] {
+		needHalf = needHalf || secret[k].small && secret[k].den == 2
+	}
+	var half fr.Vector
+	if needHalf {
+		half = w.buf(slotHalf, n)
+		halveInto(half, v)
+	}
 	emitFor := func(k int, out fr.Vector) {
-		setScaled(out, v, &secret[k], tmp)
+		setScaledHalf(out, v, half, &secret[k])
 		for j := range rho {
 			addScaled(out, rho[j], &prm.subPRGc[me][k][j], tmp)
 		}

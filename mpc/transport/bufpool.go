@@ -26,11 +26,17 @@ type Buffers interface {
 }
 
 // Buffer size classes: class c holds buffers whose capacity is in
-// [2^c, 2^(c+1)), so any buffer of class ⌈log2 n⌉ holds n bytes. Below
-// minPoolClass buffers are not worth pooling; MaxMessageBytes is 2^26.
+// [2^c + classSlack, 2^(c+1) + classSlack), so any buffer of class c holds
+// n ≤ 2^c + classSlack bytes. The slack keeps a message of a power-of-two
+// body and a small header (mpc/ss streams 2^19-byte vectors behind a 4-byte
+// header) in the class of its body: with plain powers of two it would take
+// a buffer twice its size, whose allocation zeroes and faults in the unused
+// half. Below minPoolClass buffers are not worth pooling; MaxMessageBytes is
+// 2^26.
 const (
 	minPoolClass = 12
 	maxPoolClass = 26
+	classSlack   = 4096
 )
 
 // bufPool recycles message buffers by size class. It is owned by one
@@ -39,8 +45,12 @@ type bufPool struct {
 	classes [maxPoolClass + 1]sync.Pool
 }
 
-// ceilClass is ⌈log2 n⌉ for n ≥ 1.
-func ceilClass(n int) int { return bits.Len(uint(n - 1)) }
+// ceilClass is the class that serves n ≥ 1 bytes: the least c with
+// 2^c + classSlack ≥ n (0 for n ≤ classSlack + 1).
+func ceilClass(n int) int { return bits.Len(uint(max(n-classSlack, 1) - 1)) }
+
+// classCap is the capacity of a buffer allocated for class c.
+func classCap(c int) int { return 1<<c + classSlack }
 
 // get returns an n-byte buffer, recycled when one is free.
 func (bp *bufPool) get(n int) []byte {
@@ -51,7 +61,7 @@ func (bp *bufPool) get(n int) []byte {
 	if b := bp.tryGet(c); b != nil {
 		return b[:n]
 	}
-	return make([]byte, n, 1<<c)
+	return make([]byte, n, classCap(c))
 }
 
 // tryGet returns a free buffer of class c, or nil: it never allocates one
@@ -68,7 +78,10 @@ func (bp *bufPool) tryGet(c int) []byte {
 
 // put recycles b; its contents must no longer be referenced.
 func (bp *bufPool) put(b []byte) {
-	c := bits.Len(uint(cap(b))) - 1
+	if cap(b) < classCap(minPoolClass) {
+		return
+	}
+	c := bits.Len(uint(cap(b)-classSlack)) - 1 // the largest class it covers
 	if c < minPoolClass || c > maxPoolClass {
 		return
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // A recycled buffer always holds what its class promises: class c serves
-// any n with ⌈log2 n⌉ = c, whatever capacity the buffer came in with.
+// any n ≤ 2^c + classSlack, whatever capacity the buffer came in with.
 func TestBufPoolClasses(t *testing.T) {
 	var bp bufPool
 	for _, n := range []int{1, 100, 1 << minPoolClass, 1<<minPoolClass + 1, 70000, 1 << 20, 3 << 20, MaxMessageBytes} {
@@ -16,14 +16,25 @@ func TestBufPoolClasses(t *testing.T) {
 		if len(b) != n || cap(b) < n {
 			t.Fatalf("get(%d): len %d cap %d", n, len(b), cap(b))
 		}
+		if c := ceilClass(n); c >= minPoolClass && c <= maxPoolClass && (n > classCap(c) || c > minPoolClass && n <= classCap(c-1)) {
+			t.Fatalf("n = %d in class %d of capacity %d", n, c, classCap(c))
+		}
+	}
+	// A header on a power-of-two body stays in the body's class (ss
+	// streams 2^19-byte vectors behind a 4-byte header).
+	if c := ceilClass(1<<19 + 4); c != 19 {
+		t.Fatalf("2^19 + 4 bytes in class %d, want 19", c)
+	}
+	if b := bp.get(1<<19 + 4); cap(b) > 1<<19+classSlack {
+		t.Fatalf("2^19 + 4 bytes in a buffer of %d", cap(b))
 	}
 	// A buffer of odd capacity (grown while reading) files under the
 	// largest class it fully covers.
-	for _, c := range []int{5000, 1 << 16, 1<<16 + 1, 1<<17 - 1} {
+	for _, c := range []int{5000, 1 << 16, 1<<16 + 1, 1<<16 + classSlack, 1<<17 - 1, 1<<17 + classSlack - 1} {
 		bp.put(make([]byte, 10, c))
 		for k := minPoolClass; k <= maxPoolClass; k++ {
 			if b := bp.tryGet(k); b != nil {
-				if cap(b) < 1<<k || len(b) != cap(b) {
+				if cap(b) < classCap(k) || len(b) != cap(b) {
 					t.Fatalf("class %d returned len %d cap %d (put with cap %d)", k, len(b), cap(b), c)
 				}
 			}

@@ -1206,6 +1206,17 @@ func readFrame(r io.Reader, bufs *bufPool) (frame, error) {
 	return f, nil
 }
 
+// readCap is the capacity of a fresh buffer for an n-byte payload: its
+// class's when that costs at most classSlack more (a power-of-two body
+// and a header, as mpc/ss streams), so that once released it serves the
+// same size again; n otherwise.
+func readCap(n int) int {
+	if c := ceilClass(n); c >= minPoolClass && c <= maxPoolClass && classCap(c)-n <= classSlack {
+		return classCap(c)
+	}
+	return n
+}
+
 // readPayload reads an n-byte payload into a recycled buffer when one is
 // free (bufs may be nil), else into one that grows as the bytes arrive.
 func readPayload(r io.Reader, n int, bufs *bufPool) ([]byte, error) {
@@ -1219,7 +1230,7 @@ func readPayload(r io.Reader, n int, bufs *bufPool) ([]byte, error) {
 		}
 	}
 	if n <= eagerPayloadBytes {
-		p := make([]byte, n)
+		p := make([]byte, n, readCap(n))
 		if _, err := io.ReadFull(r, p); err != nil {
 			return nil, noEOF(err)
 		}
