@@ -15,6 +15,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cohortnet/cohort/internal/recent"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/policies"
@@ -33,6 +34,10 @@ type App struct {
 	store *Store
 	log   *slog.Logger
 	sigs  *sigCache
+	// sealedChecks remembers sealed shares whose sender's proof passed
+	// (checkSealedShares), so that FinalizeBlock and mempool rechecks do
+	// not check the same share again; a pure function's memo, as sigs.
+	sealedChecks *recent.Set
 
 	// committed is replaced wholesale at Commit; readers never lock.
 	committed atomic.Pointer[committedView]
@@ -64,11 +69,14 @@ type committedView struct {
 	// defaults is the default policy: its grade table names ratings on a
 	// chain without a policy.
 	defaults *policies.Policy
+	// sealedChecks is the App's memo of sealed shares that passed
+	// sealbox.Check (nil: none kept).
+	sealedChecks *recent.Set
 }
 
 // NewApp opens the application on a store. It resumes from the last commit.
 func NewApp(store *Store, log *slog.Logger) (*App, error) {
-	app := &App{store: store, log: log, sigs: newSigCache(1 << 16)}
+	app := &App{store: store, log: log, sigs: newSigCache(1 << 16), sealedChecks: recent.New(1 << 16)}
 	height, hash, err := store.lastCommit()
 	if err != nil {
 		return nil, err
@@ -98,7 +106,7 @@ func NewApp(store *Store, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	app.committed.Store(&committedView{chainID: string(chain), height: height, appHash: hash, members: members,
-		params: params, keys: keys, policy: policy, defaults: defaults})
+		params: params, keys: keys, policy: policy, defaults: defaults, sealedChecks: app.sealedChecks})
 	return app, nil
 }
 
@@ -178,10 +186,10 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	hash := b.hash(nil, req.InitialHeight-1)
 	defaults := a.committed.Load().defaults
 	view := &committedView{chainID: req.ChainId, height: req.InitialHeight - 1, appHash: hash, members: idx,
-		params: params, keys: keys, policy: policy, defaults: defaults}
+		params: params, keys: keys, policy: policy, defaults: defaults, sealedChecks: a.sealedChecks}
 	a.block, a.blockHeight, a.blockHash, a.blockView = b, req.InitialHeight-1, hash, view
 	// CheckTx needs the chain's rules before the first commit.
-	a.committed.Store(&committedView{chainID: req.ChainId, members: idx, params: params, keys: keys, policy: policy, defaults: defaults})
+	a.committed.Store(&committedView{chainID: req.ChainId, members: idx, params: params, keys: keys, policy: policy, defaults: defaults, sealedChecks: a.sealedChecks})
 	a.log.Info("genesis loaded", "chain_id", req.ChainId, "members", len(members))
 	return &abci.ResponseInitChain{AppHash: hash}, nil
 }

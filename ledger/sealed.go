@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -149,11 +150,34 @@ func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *
 		if err != nil {
 			return txErr(CodeInvalid, "job %q: %s's sealing key: %v", j.Id, name, err)
 		}
-		if err := sealbox.Check(pub, sealedinput.AAD(v.chainID, j.Id, slot, name), m.SealedShares[k]); err != nil {
+		aad := sealedinput.AAD(v.chainID, j.Id, slot, name)
+		memo := sealedCheckKey(member.SealingKey, aad, m.SealedShares[k])
+		if v.sealedChecks.Has(memo) {
+			continue
+		}
+		if err := sealbox.Check(pub, aad, m.SealedShares[k]); err != nil {
 			return txErr(CodeInvalid, "job %q: sealed share %d (for %s): %v", j.Id, k, name, err)
 		}
+		v.sealedChecks.Add(memo)
 	}
 	return nil
+}
+
+// sealedCheckKey names one sealbox.Check (key, AAD, share) in the App's
+// memo of passed checks: a collision-resistant hash of the three,
+// length-prefixed, so that no two different checks share a key.
+func sealedCheckKey(pub, aad, share []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte("cohort/ledger/sealed-check/v1\x00"))
+	for _, b := range [][]byte{pub, aad, share} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
 }
 
 // pruneSealedInputs deletes a finished job's sealed shares, slot by slot.

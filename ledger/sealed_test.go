@@ -14,6 +14,7 @@ import (
 	"go.dedis.ch/kyber/v3/group/edwards25519"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cohortnet/cohort/internal/recent"
 	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
@@ -172,7 +173,9 @@ func FuzzSealedShares(f *testing.F) {
 		idx.add(&ledgerpb.Member{Name: name, PeerId: "peer-" + name, SealingKey: testSealingKey(name)})
 		keys[k], _ = sealbox.ParsePublicKey(testSealingKey(name))
 	}
-	v := &committedView{chainID: "chain", members: idx}
+	// With the App's memo of passed checks, as in a node: whatever it
+	// remembers, nothing publicly invalid is accepted.
+	v := &committedView{chainID: "chain", members: idx, sealedChecks: recent.New(64)}
 	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", CommitteeId: "c1", Providers: []string{"n0", "firm0"}}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if len(raw) > MaxTxBytes {
@@ -212,5 +215,46 @@ func TestGenesisRefusesSmallOrderSealingKey(t *testing.T) {
 	g.Members[0].SealingKey = testSealingKey("firm0")
 	if err := g.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSealedCheckMemo: a sealed share that passed sealbox.Check is taken
+// from the memo the second time (CheckTx, then FinalizeBlock), and the memo
+// never lets a different share, key or context through: a share flipped in
+// one bit after the valid one was remembered is still refused.
+func TestSealedCheckMemo(t *testing.T) {
+	valid := realSealedShares(t, "chain", "J", "firm0", 4, []byte("a share message"))
+	com, _ := proto.Marshal(&ledgerpb.Committee{Id: "c1", Members: []string{"node0", "node1", "node2", "node3"}, Threshold: 3, Status: CommitteeActive})
+	st := mapState{string(keyCommittee("c1")): com}
+	idx := newMemberIndex()
+	idx.add(&ledgerpb.Member{Name: "firm0", SealingKey: testSealingKey("firm0")})
+	for k := range 4 {
+		name := fmt.Sprintf("node%d", k)
+		idx.add(&ledgerpb.Member{Name: name, PeerId: "peer-" + name, SealingKey: testSealingKey(name)})
+	}
+	v := &committedView{chainID: "chain", members: idx, sealedChecks: recent.New(64)}
+	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", CommitteeId: "c1", Providers: []string{"n0", "firm0"}}
+	m := &ledgerpb.JobInput{JobId: "J", SealedShares: valid}
+	for pass := range 2 {
+		if terr := checkSealedShares("firm0", j, m, v, st); terr != nil {
+			t.Fatalf("pass %d: %v", pass, terr)
+		}
+	}
+	for k := range 4 {
+		aad := sealedinput.AAD("chain", "J", "firm0", fmt.Sprintf("node%d", k))
+		if !v.sealedChecks.Has(sealedCheckKey(testSealingKey(fmt.Sprintf("node%d", k)), aad, valid[k])) {
+			t.Fatalf("share %d not remembered after it passed", k)
+		}
+	}
+	flipped := slices.Clone(valid)
+	flipped[2] = bytes.Clone(valid[2])
+	flipped[2][len(flipped[2])-1] ^= 1
+	if terr := checkSealedShares("firm0", j, &ledgerpb.JobInput{JobId: "J", SealedShares: flipped}, v, st); terr == nil {
+		t.Fatal("a share flipped after its valid twin was remembered was accepted")
+	}
+	// The same shares in another job's context are not the remembered ones.
+	j2 := &ledgerpb.Job{Id: "J2", Type: "auction-vickrey", CommitteeId: "c1", Providers: []string{"n0", "firm0"}}
+	if terr := checkSealedShares("firm0", j2, &ledgerpb.JobInput{JobId: "J2", SealedShares: valid}, v, st); terr == nil {
+		t.Fatal("shares sealed for job J accepted for job J2 from the memo")
 	}
 }
