@@ -97,10 +97,7 @@ func TestSealedShareNotOpeningNamesProvider(t *testing.T) {
 		if ev == nil || ev.Claimant != c.Members[1] || spec.Providers[ev.Slot] != bad {
 			t.Fatalf("member %s: evidence %+v, want %s's on %s", m, ev, c.Members[1], bad)
 		}
-		aad := SealedShareAAD(c.ChainID, spec.ID, bad, c.Members[1])
-		if _, opened, err := sealbox.VerifyOpening(c.SealingKeys[1].Public, aad, posted[1], ev.Point(), ev.Proof()); err != nil || opened {
-			t.Fatalf("member %s: the evidence checks as opened=%v, %v; want proven not opening", m, opened, err)
-		}
+		wantProvenNotOpening(t, c, spec, m, bad, 1, posted[1], ev)
 	}
 	if rep.Result != nil {
 		t.Fatal("the demander got a result of an aborted job")
@@ -361,4 +358,15 @@ func corruptShare(t *testing.T, c *Cluster, spec *Spec, slot string, k int) []by
 		t.Fatal(err)
 	}
 	return b
+}
+
+// wantProvenNotOpening fails the test unless member m's evidence is
+// committee member k's proof, checkable by anyone, that its sealed share of
+// slot (the ciphertext posted) does not open.
+func wantProvenNotOpening(t *testing.T, c *Cluster, spec *Spec, m, slot string, k int, posted []byte, ev *SealedEvidence) {
+	t.Helper()
+	aad := SealedShareAAD(c.ChainID, spec.ID, slot, c.Members[k])
+	if _, opened, err := sealbox.VerifyOpening(c.SealingKeys[k].Public, aad, posted, ev.Point(), ev.Proof()); err != nil || opened {
+		t.Fatalf("member %s: the evidence checks as opened=%v, %v; want proven not opening", m, opened, err)
+	}
 }
