@@ -22,7 +22,7 @@ import (
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
-	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
+	"github.com/cohortnet/cohort/node/jobrun/plainref"
 	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/node/sched"
 	"github.com/cohortnet/cohort/zk"
@@ -391,7 +391,7 @@ func e2eTender(ctx context.Context, net *localnet.Net, run tenderRun, rng *rand.
 		return errors.Join(err, errors.Join(serrs...))
 	}
 	fmt.Fprintf(progress, "e2e: tender of %d quotes: %s; award committed %.2fs\n", len(quoters), phases(), secs)
-	want := jobruntest.PlainTender(p, prices, capacities)
+	want := plainref.PlainTender(p, prices, capacities)
 	if got.Tender == nil || !slices.Equal(got.Tender.Award, want) {
 		return fmt.Errorf("e2e: tender award %+v, plaintext %v", got.Tender, want)
 	}

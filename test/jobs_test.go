@@ -16,7 +16,7 @@ import (
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
-	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
+	"github.com/cohortnet/cohort/node/jobrun/plainref"
 )
 
 // TestPrivateJobs runs every job type through the ledger on 4 node
@@ -69,7 +69,7 @@ func TestPrivateJobs(t *testing.T) {
 			inputs = append(inputs, slotInput{slot, map[string][]uint64{"quantities": curves[i]}})
 		}
 		res := jr.run(t, 2, "clearing", "K1", params, inputs, "node2")
-		level, alloc := jobruntest.PlainClearing(params.Sides, curves)
+		level, alloc := plainref.PlainClearing(params.Sides, curves)
 		if res.Clearing == nil || res.Clearing.Level != level || res.Clearing.Price != params.Prices[level] {
 			t.Fatalf("clearing %+v, plaintext level %d", res.Clearing, level)
 		}
@@ -99,7 +99,7 @@ func TestPrivateJobs(t *testing.T) {
 		values := [][]int64{{5, 30, 70}, {99, 0, 42, 42}}
 		inputs := map[int]any{0: map[string]any{"values": values[0]}, 1: map[string]any{"values": values[1]}}
 		res := jr.run(t, 2, "aggregate", "G1", params, inputs, "node2")
-		want := jobruntest.PlainAggregate(params, values)
+		want := plainref.PlainAggregate(params, values)
 		if res.Aggregate == nil || res.Aggregate.Sum != want.Sum || res.Aggregate.Count != want.Count ||
 			fmt.Sprint(res.Aggregate.Histogram) != fmt.Sprint(want.Histogram) {
 			t.Fatalf("aggregate %+v, plaintext %+v", res.Aggregate, want)
@@ -162,7 +162,7 @@ func (jr *jobRunner) runCredit(t *testing.T, id string) {
 	}
 	inputs := map[int]any{0: map[string]any{"features": cols[:2]}, 1: map[string]any{"features": cols[2:]}}
 	res := jr.run(t, 0, "credit-score", id, params, inputs, "node0")
-	want, err := jobruntest.PlainCreditScores(params, cols)
+	want, err := plainref.PlainCreditScores(params, cols)
 	if err != nil {
 		t.Fatal(err)
 	}

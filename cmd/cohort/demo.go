@@ -19,7 +19,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
-	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
+	"github.com/cohortnet/cohort/node/jobrun/plainref"
 	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/zk"
 )
@@ -161,7 +161,7 @@ func (d *demo) credit(ctx context.Context, subjects int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	want, err := jobruntest.PlainCreditScores(params, cols)
+	want, err := plainref.PlainCreditScores(params, cols)
 	if err != nil {
 		return "", err
 	}
@@ -203,7 +203,7 @@ func (d *demo) vickrey(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	winner, price := jobruntest.PlainAuction(jobrun.AuctionVickrey, bids)
+	winner, price := plainref.PlainAuction(jobrun.AuctionVickrey, bids)
 	if res.Auction.WinnerIndex != winner || res.Auction.Price != price {
 		return "", fmt.Errorf("auction result %+v, plaintext: %s at %d", res.Auction, bidders[winner], price)
 	}
@@ -228,7 +228,7 @@ func (d *demo) clearing(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	level, alloc := jobruntest.PlainClearing(params.Sides, curves)
+	level, alloc := plainref.PlainClearing(params.Sides, curves)
 	if res.Clearing.Level != level {
 		return "", fmt.Errorf("clearing level %d, plaintext %d", res.Clearing.Level, level)
 	}

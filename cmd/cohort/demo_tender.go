@@ -14,7 +14,7 @@ import (
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
-	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
+	"github.com/cohortnet/cohort/node/jobrun/plainref"
 	"github.com/cohortnet/cohort/node/localnet"
 	"github.com/cohortnet/cohort/zk"
 )
@@ -102,7 +102,7 @@ func (d *demo) tender(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	want := jobruntest.PlainTender(*params, prices, capacities)
+	want := plainref.PlainTender(*params, prices, capacities)
 	if res.Tender == nil || !slices.Equal(res.Tender.Award, want) {
 		return "", fmt.Errorf("tender award %+v, plaintext %v", res.Tender, want)
 	}

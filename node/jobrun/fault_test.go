@@ -17,6 +17,7 @@ import (
 
 	. "github.com/cohortnet/cohort/node/jobrun"
 	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
+	. "github.com/cohortnet/cohort/node/jobrun/plainref"
 )
 
 // wantFault checks that err is a *FaultError of kind naming exactly parties.

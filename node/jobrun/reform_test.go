@@ -17,6 +17,7 @@ import (
 
 	. "github.com/cohortnet/cohort/node/jobrun"
 	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
+	. "github.com/cohortnet/cohort/node/jobrun/plainref"
 )
 
 // A 2-of-4 committee (t = ⌈n/2⌉: its HE setup checks every member's key

@@ -14,6 +14,7 @@ import (
 
 	. "github.com/cohortnet/cohort/node/jobrun"
 	. "github.com/cohortnet/cohort/node/jobrun/jobruntest"
+	. "github.com/cohortnet/cohort/node/jobrun/plainref"
 )
 
 // TestTenderEndToEnd runs a 20-quote tender through jobrun on the in-process

@@ -16,7 +16,7 @@ import (
 	"github.com/cohortnet/cohort/node"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
-	"github.com/cohortnet/cohort/node/jobrun/jobruntest"
+	"github.com/cohortnet/cohort/node/jobrun/plainref"
 	"github.com/cohortnet/cohort/node/sched"
 	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
@@ -127,7 +127,7 @@ func TestMemberNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := jobruntest.PlainTender(p, prices, capacities)
+	want := plainref.PlainTender(p, prices, capacities)
 	if got.Tender == nil || !slices.Equal(got.Tender.Award, want) {
 		t.Fatalf("award %+v, plaintext %v", got.Tender, want)
 	}
@@ -298,7 +298,7 @@ func TestNodelessSealedTender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := jobruntest.PlainTender(p, prices, capacities)
+	want := plainref.PlainTender(p, prices, capacities)
 	if got.Tender == nil || !slices.Equal(got.Tender.Award, want) {
 		t.Fatalf("award %+v, plaintext %v", got.Tender, want)
 	}

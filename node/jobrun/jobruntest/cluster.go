@@ -19,6 +19,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/transport"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/node/jobrun/plainref"
 	"github.com/cohortnet/cohort/node/supervision"
 )
 
@@ -466,7 +467,7 @@ func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jo
 		}
 		spec.Recipient = spec.Providers[0]
 		check = func(r *RunReport) error {
-			w, p := PlainAuction(typ, bids)
+			w, p := plainref.PlainAuction(typ, bids)
 			if got := r.Result.Auction; got == nil || got.WinnerIndex != w || got.Price != p {
 				return fmt.Errorf("jobrun: auction result %+v, plaintext winner %d price %d", got, w, p)
 			}
@@ -491,7 +492,7 @@ func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jo
 		}
 		spec.Params, _ = json.Marshal(jobrun.ClearingParams{Prices: prices, Sides: sides})
 		check = func(r *RunReport) error {
-			level, alloc := PlainClearing(sides, curves)
+			level, alloc := plainref.PlainClearing(sides, curves)
 			if got := r.Result.Clearing; got == nil || got.Level != level {
 				return fmt.Errorf("jobrun: clearing result %+v, plaintext level %d", got, level)
 			}
@@ -527,7 +528,7 @@ func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jo
 		spec.Params, _ = json.Marshal(p)
 		spec.Recipient = "demander"
 		check = func(r *RunReport) error {
-			award := PlainTender(p, prices, capacities)
+			award := plainref.PlainTender(p, prices, capacities)
 			got := r.Result.Tender
 			if got == nil || !slices.Equal(got.Award, award) {
 				return fmt.Errorf("jobrun: tender award %+v, plaintext %v", got, award)
@@ -575,7 +576,7 @@ func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jo
 		}
 		spec.Params, _ = json.Marshal(p)
 		check = func(r *RunReport) error {
-			want, err := PlainCreditScores(p, cols)
+			want, err := plainref.PlainCreditScores(p, cols)
 			if err != nil {
 				return err
 			}
@@ -603,7 +604,7 @@ func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jo
 		}
 		spec.Params, _ = json.Marshal(p)
 		check = func(r *RunReport) error {
-			want := PlainAggregate(p, all)
+			want := plainref.PlainAggregate(p, all)
 			got := r.Result.Aggregate
 			if got == nil || got.Count != want.Count || got.Sum != want.Sum || got.SumSq != want.SumSq || !slices.Equal(got.Histogram, want.Histogram) {
 				return fmt.Errorf("jobrun: aggregate %+v, plaintext %+v", got, want)
