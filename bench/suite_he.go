@@ -17,46 +17,68 @@ import (
 
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
+	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/mpc/transport"
 )
 
 // runHESuite measures the homomorphic engine at secure parameters
-// (logN = 14, logQP = 438) with a 3-of-4 committee. All members run in this
-// process over the in-memory transport, so "per party" CPU figures are the
-// process CPU time divided by the number of working parties, and wall-clock
-// figures include four parties sharing this machine's cores.
+// (logN = 14, logQP = 438) with a 2-of-4 committee: t = jobspec.MaxHEThreshold(4),
+// the largest threshold on which the ledger runs HE jobs
+// (jobspec.CheckHECommittee), whose setup runs the share check
+// (he.ShareCheckRuns). All members run in this process over the in-memory
+// transport, so "per party" CPU figures are the process CPU time divided by
+// the number of working parties, and wall-clock figures include four parties
+// sharing this machine's cores.
 //
-// Every step is also measured as raw lattigo: the same mhe protocol calls on
-// the same parameters, exchanging Go values instead of messages, so that
-// he.*_overhead is our transport + serialisation + validation cost.
+// Every step but the share check is also measured as raw lattigo: the same
+// mhe protocol calls on the same parameters, exchanging Go values instead of
+// messages, so that he.*_overhead is our transport + serialisation +
+// validation cost. Raw lattigo has no share check, so the setup is compared
+// without it: ours at t = 3 (a 3-of-4 setup runs no check; the threshold
+// changes only the degree of the Shamir polynomials) against raw at t = 3,
+// keys he.setup_party_s, he.raw_setup_party_s and he.setup_overhead with
+// their meaning of before the move to t = 2 (he.setup_compare_t says
+// which t). The checked setup the jobs run on is measured on its own:
+//
+//	he.setup_checked_party_s       CPU per member of the 2-of-4 setup, share check included
+//	he.setup_checked_party_sys_s   its system part
+//	he.setup_checked_wall_s        its wall time
+//	he.setup_checked_party_bytes   bytes each member sent, the check's SS traffic included
+//	he.setup_sharecheck_s          the share check's CPU per member: he.setup_checked_party_s − he.setup_party_s
+//	he.setup_sharecheck_bytes      the share check's bytes per member: he.setup_checked_party_bytes − he.setup_party_bytes
 func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	preset, err := he.SecurePreset()
 	if err != nil {
 		return nil, err
 	}
-	const n, thr = 4, 3
+	const n = 4
+	// thr is the suite's committee; compareT the unchecked threshold of the
+	// setup's comparison with raw lattigo.
+	thr, compareT := jobspec.MaxHEThreshold(n), n-1
+	if !he.ShareCheckRuns(n, thr) || he.ShareCheckRuns(n, compareT) || jobspec.CheckHECommittee(jobspec.CreditScore, n, thr) != nil {
+		return nil, fmt.Errorf("he suite: want a checked %d-of-%d committee for the jobs and an unchecked %d-of-%d setup to compare with raw lattigo", thr, n, compareT, n)
+	}
 	galEls := jobs.HEGaloisElements(preset)
 	res := Results{
 		"he.params_logn":     float64(preset.RLWE().LogN()),
 		"he.params_logqp":    math.Round(preset.RLWE().LogQP()*10) / 10,
 		"he.committee_n":     n,
-		"he.committee_t":     thr,
+		"he.committee_t":     float64(thr),
+		"he.setup_compare_t": float64(compareT),
 		"he.galois_keys":     float64(len(galEls)),
 		"he.smudging_log2_σ": math.Log2(preset.Smudging.Sigma),
 	}
 
-	// Setup, ours and raw, alternated; the first round only warms the
-	// process heap up (whichever runs first otherwise pays the page faults of
-	// growing it), and each side reports its cheapest later round.
-	var members []*he.Member
-	fmt.Fprintf(progress, "he: setup, %d members, t=%d, %d Galois keys, logN=%d (ours and raw lattigo, %d rounds)\n", n, thr, len(galEls), preset.RLWE().LogN(), heRounds)
+	// Setup without the share check, ours and raw, alternated; the first
+	// round only warms the process heap up (whichever runs first otherwise
+	// pays the page faults of growing it), and each side reports its
+	// cheapest later round.
+	fmt.Fprintf(progress, "he: setup without share check, %d members, t=%d, %d Galois keys, logN=%d (ours and raw lattigo, %d rounds)\n", n, compareT, len(galEls), preset.RLWE().LogN(), heRounds)
 	ours, raw, err := heCompare(heRounds, func() error {
-		members = nil
-		m, bytes, err := heSetup(ctx, preset, n, thr, galEls)
-		members = m
+		_, bytes, err := heSetup(ctx, preset, n, compareT, galEls)
 		res["he.setup_party_bytes"] = float64(bytes) / n
 		return err
-	}, func() error { return heRawSetup(preset, n, thr, galEls) })
+	}, func() error { return heRawSetup(preset, n, compareT, galEls) })
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
@@ -67,6 +89,38 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	res["he.raw_setup_party_sys_s"] = raw.sys.Seconds() / n
 	res["he.raw_setup_wall_s"] = raw.wall.Seconds()
 	res["he.setup_overhead"] = res["he.setup_party_s"] / res["he.raw_setup_party_s"]
+
+	// The checked setup of the suite's committee (the share check dominates
+	// it: tens of seconds of CPU and some GB per run), heCheckedRounds runs,
+	// the cheapest reported; the jobs below run on the last one's members.
+	fmt.Fprintf(progress, "he: setup with share check, %d members, t=%d (%d rounds)\n", n, thr, heCheckedRounds)
+	var members []*he.Member
+	var checked heCost
+	for r := 0; r < heCheckedRounds; r++ {
+		members = nil
+		var bytes int64
+		var c heCost
+		c.cpu, c.sys, c.wall, err = heMeasureSys(func() error {
+			var err error
+			members, bytes, err = heSetup(ctx, preset, n, thr, galEls)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("checked setup: %w", err)
+		}
+		if !members[0].SharesChecked() {
+			return nil, fmt.Errorf("checked setup: the %d-of-%d setup ran without the share check", thr, n)
+		}
+		if checked.cpu == 0 || c.cpu < checked.cpu {
+			checked = c
+		}
+		res["he.setup_checked_party_bytes"] = float64(bytes) / n
+	}
+	res["he.setup_checked_party_s"] = checked.cpu.Seconds() / n
+	res["he.setup_checked_party_sys_s"] = checked.sys.Seconds() / n
+	res["he.setup_checked_wall_s"] = checked.wall.Seconds()
+	res["he.setup_sharecheck_s"] = res["he.setup_checked_party_s"] - res["he.setup_party_s"]
+	res["he.setup_sharecheck_bytes"] = res["he.setup_checked_party_bytes"] - res["he.setup_party_bytes"]
 
 	// Credit job, end to end: 4 providers × 4 feature columns of 8192
 	// subjects, encryption → committee → recipient decryption.
@@ -211,13 +265,25 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	res["he.aggregate_4x8192_s"] = wall.Seconds()
 
 	// Public-key switching of one level-0 ciphertext (the credit output's
-	// shape) by t members, ours vs raw.
+	// shape), ours vs raw. With all n members online ours key-switches with
+	// every t-subset of he.KeySwitchFamily (each member is left out of one,
+	// so that the recipient can compare); raw makes the same lattigo calls
+	// for the same subsets.
 	fmt.Fprintln(progress, "he: public-key switching")
 	ct, _, err := preset.UnmarshalCiphertext(he.CKKS, creditRes.Outputs[0])
 	if err != nil {
 		return nil, err
 	}
 	const pcksRuns = 10
+	all := make([]transport.PartyID, n)
+	for i := range all {
+		all[i] = transport.PartyID(i)
+	}
+	family := he.KeySwitchFamily(all, thr, 0)
+	shares := 0
+	for _, s := range family {
+		shares += len(s)
+	}
 	tsks := heRawThresholdShares(preset, n, thr)
 	ours, raw, err = heCompare(heRounds, func() error {
 		for r := 0; r < pcksRuns; r++ {
@@ -231,8 +297,10 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 		return nil
 	}, func() error {
 		for r := 0; r < pcksRuns; r++ {
-			if err := heRawPCKS(preset, tsks, thr, ct, rcpt.PublicKey()); err != nil {
-				return err
+			for _, s := range family {
+				if err := heRawPCKS(preset, tsks, thr, s, ct, rcpt.PublicKey()); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -240,16 +308,22 @@ func runHESuite(ctx context.Context, progress io.Writer) (Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key switch: %w", err)
 	}
-	// All four members' CPU (the idle one only adopts the result) over the
-	// t = 3 that key-switch: a conservative per-party figure for us.
-	res["he.pcks_party_s"] = ours.cpu.Seconds() / pcksRuns / thr
-	res["he.raw_pcks_party_s"] = raw.cpu.Seconds() / pcksRuns / thr
+	// Per key-switching share (a member's share and its aggregation of its
+	// subset's): all members' CPU over the shares the family makes (at
+	// t = 2 of 4: two subsets, one share per member).
+	res["he.pcks_subsets"] = float64(len(family))
+	res["he.pcks_party_s"] = ours.cpu.Seconds() / pcksRuns / float64(shares)
+	res["he.raw_pcks_party_s"] = raw.cpu.Seconds() / pcksRuns / float64(shares)
 	res["he.pcks_overhead"] = res["he.pcks_party_s"] / res["he.raw_pcks_party_s"]
 	return res, nil
 }
 
 // heRounds is the number of alternated ours/raw rounds of a comparison.
 const heRounds = 3
+
+// heCheckedRounds is the number of runs of the checked setup (each some
+// GB and tens of seconds of CPU); the first also grows the heap.
+const heCheckedRounds = 2
 
 // heCost is one measurement.
 type heCost struct{ cpu, sys, wall time.Duration }
@@ -519,22 +593,28 @@ func heRawThresholdShares(preset *he.Preset, n, thr int) []mhe.ShamirSecretShare
 	return tsk
 }
 
-// heRawPCKS makes the lattigo calls of one threshold key switch: each of the
-// first t parties combines its share, makes its PCKS share and aggregates
-// everyone's, then switches the ciphertext.
-func heRawPCKS(preset *he.Preset, tsk []mhe.ShamirSecretShare, thr int, ct *rlwe.Ciphertext, pk *rlwe.PublicKey) error {
+// heRawPCKS makes the lattigo calls of one threshold key switch by the
+// t-subset active: each of its members combines its share, makes its PCKS
+// share and aggregates the subset's, then switches the ciphertext.
+func heRawPCKS(preset *he.Preset, tsk []mhe.ShamirSecretShare, thr int, active []transport.PartyID, ct *rlwe.Ciphertext, pk *rlwe.PublicKey) error {
 	params := preset.RLWE()
+	if len(active) != thr {
+		return fmt.Errorf("raw key switch: subset of %d members, want t = %d", len(active), thr)
+	}
 	all := make([]mhe.ShamirPublicPoint, len(tsk))
 	for i := range all {
 		all[i] = mhe.ShamirPublicPoint(i + 1)
 	}
-	active := all[:thr]
-	shares := make([]mhe.PublicKeySwitchShare, thr)
+	pts := make([]mhe.ShamirPublicPoint, len(active))
+	for i, p := range active {
+		pts[i] = all[p]
+	}
+	shares := make([]mhe.PublicKeySwitchShare, len(active))
 	var proto mhe.PublicKeySwitchProtocol
-	for i := 0; i < thr; i++ {
-		cmb := mhe.NewCombiner(params, all[i], all, thr)
+	for i, p := range active {
+		cmb := mhe.NewCombiner(params, all[p], all, thr)
 		sk := rlwe.NewSecretKey(params)
-		if err := cmb.GenAdditiveShare(active, all[i], tsk[i], sk); err != nil {
+		if err := cmb.GenAdditiveShare(pts, all[p], tsk[p], sk); err != nil {
 			return err
 		}
 		var err error
@@ -544,9 +624,9 @@ func heRawPCKS(preset *he.Preset, tsk []mhe.ShamirSecretShare, thr int, ct *rlwe
 		shares[i] = proto.AllocateShare(ct.Level())
 		proto.GenShare(sk, pk, ct, &shares[i])
 	}
-	for i := 0; i < thr; i++ {
+	for range active {
 		acc := proto.AllocateShare(ct.Level())
-		for j := 0; j < thr; j++ {
+		for j := range shares {
 			if err := proto.AggregateShares(acc, shares[j], &acc); err != nil {
 				return err
 			}
