@@ -24,6 +24,12 @@
 //
 //	Galois share, row i:     h_i    = −c_i·π(s) + P·s·1[…] + e_i   (π = X → X^(g^-1))
 //
+// With lattigo's base-2 gadget decomposition (Setup.BaseTwoDecomposition =
+// w > 0; the presets use RNS decomposition only) every row i has several
+// columns k, each a relation of its own with its own error, the scalar P
+// of column k being P·2^(w·k): h0_i,k = −c_i,k·u + P·2^(w·k)·s·1[…] + e0_i,k,
+// and likewise h1_i,k, round two's h2_i,k and the Galois h_i,k.
+//
 // Covered: the public-key share, both relinearisation rounds and the Galois
 // key shares (System; SystemRoundTwo, which re-proves the public-key share
 // and row 0's h0 so that its fresh inputs are the same s and u, since a

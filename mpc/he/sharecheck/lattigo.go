@@ -18,21 +18,83 @@ import (
 // Setup is the statement of lattigo v5's mhe setup shares that the check
 // covers: the collective-public-key share (CKG) and, when RKG is set, the
 // first relinearisation round. In the coefficient domain, with s the
-// member's secret, u its ephemeral secret, a and c_i the common reference
+// member's secret, u its ephemeral secret, a and c_i,k the common reference
 // polynomials (all as lattigo stores them, see the conversions below):
 //
-//	pk share:            p     = −a·s + e                 (a = IMForm(crp))
-//	RKG round 1, row i:  h0_i  = −c_i·u + P·s·1[j ∈ i] + e0_i
-//	                     h1_i  =  c_i·s + e1_i
+//	pk share:                     p       = −a·s + e          (a = IMForm(crp))
+//	RKG round 1, row i, column k: h0_i,k  = −c_i,k·u + g_i,k·s + e0_i,k
+//	                              h1_i,k  =  c_i,k·s + e1_i,k
 //
-// where 1[j ∈ i] selects the limbs q_j of row i's RNS gadget group (the
-// scalar P mod q_j there, 0 elsewhere, P's limbs included).
+// with the gadget scalar g_i,k = P·2^(w·k) mod q_j on the limbs q_j of row
+// i's RNS group and 0 elsewhere (P's limbs included): lattigo's gadget
+// (rlwe.GadgetCiphertext; mhe's GenShareRoundOne and the evaluation-key
+// GenShare multiply P·s by 2^w after each column). Without base-2
+// decomposition (w = BaseTwoDecomposition = 0, the presets) every row has
+// one column, k = 0; with it (lattigo applies it only when P has at most
+// one prime, so that each row is one q_i) row i has ⌈log2 q_i / w⌉ columns,
+// each a relation of its own with its own error.
 type Setup struct {
 	Params rlwe.Parameters
 	PKCRP  mhe.PublicKeyGenCRP
 	RKGCRP *mhe.RelinearizationKeyGenCRP // nil: the public-key share only
+	// BaseTwoDecomposition is the gadget's w (lattigo's
+	// rlwe.EvaluationKeyParameters.BaseTwoDecomposition) with which the
+	// relinearisation and Galois CRPs and shares were made; 0: RNS
+	// decomposition only. CRPs and shares of another shape are refused.
+	BaseTwoDecomposition int
 	// Rounds reported on failure.
 	PKRound, RKGRound transport.Round
+}
+
+// maxBaseTwo bounds BaseTwoDecomposition: lattigo multiplies by 1<<w in a
+// uint64.
+const maxBaseTwo = 63
+
+// gadgetColumns returns the number of columns of each row of the setup's
+// gadget (lattigo's BaseTwoDecompositionVectorSize at the top levels), as
+// many entries as rows (BaseRNSDecompositionVectorSize).
+func (su *Setup) gadgetColumns() ([]int, error) {
+	w := su.BaseTwoDecomposition
+	if w < 0 || w > maxBaseTwo {
+		return nil, fmt.Errorf("sharecheck: base-2 decomposition w = %d, want 0..%d", w, maxBaseTwo)
+	}
+	p := su.Params
+	rows := p.BaseRNSDecompositionVectorSize(p.MaxLevelQ(), p.MaxLevelP())
+	cols := p.BaseTwoDecompositionVectorSize(p.MaxLevelQ(), p.MaxLevelP(), w)
+	if len(cols) < rows {
+		return nil, fmt.Errorf("sharecheck: %d gadget rows, %d column counts", rows, len(cols))
+	}
+	return cols[:rows], nil
+}
+
+// checkGadget checks that a CRP or share matrix has the setup's gadget
+// shape: one row per RNS row, each with its number of columns.
+func (su *Setup) checkGadget(what string, rows int, colsOf func(i int) int) ([]int, error) {
+	cols, err := su.gadgetColumns()
+	if err != nil {
+		return nil, err
+	}
+	if rows != len(cols) {
+		return nil, fmt.Errorf("sharecheck: %s of %d rows, want %d (base-2 decomposition w = %d)", what, rows, len(cols), su.BaseTwoDecomposition)
+	}
+	for i, c := range cols {
+		if got := colsOf(i); got != c {
+			return nil, fmt.Errorf("sharecheck: %s row %d has %d columns, want %d (base-2 decomposition w = %d)", what, i, got, c, su.BaseTwoDecomposition)
+		}
+	}
+	return cols, nil
+}
+
+// gadgetName names the relations of gadget entry (i, k): "row i" when every
+// row has one column (the names of the RNS-only gadget), else "row i
+// column k".
+func gadgetName(cols []int, i, k int) string {
+	for _, c := range cols {
+		if c != 1 {
+			return fmt.Sprintf("row %d column %d", i, k)
+		}
+	}
+	return fmt.Sprintf("row %d", i)
 }
 
 // System builds the check's public system.
@@ -52,26 +114,27 @@ func (su *Setup) System() (*System, error) {
 	}
 	sys.Secrets = append(sys.Secrets, "u")
 	sys.Groups = append(sys.Groups, Group{Name: "relinearisation share (round 1)", Round: su.RKGRound})
-	rows, cols := len(su.RKGCRP.Value), 0
-	if rows > 0 {
-		cols = len(su.RKGCRP.Value[0])
+	crp := su.RKGCRP.Value
+	cols, err := su.checkGadget("relinearisation CRP", len(crp), func(i int) int { return len(crp[i]) })
+	if err != nil {
+		return nil, err
 	}
-	if rows != params.BaseRNSDecompositionVectorSize(params.MaxLevelQ(), params.MaxLevelP()) || cols != 1 {
-		return nil, fmt.Errorf("sharecheck: relinearisation CRP of %d×%d: base-2 decomposition not implemented", rows, cols)
-	}
-	for i := 0; i < rows; i++ {
-		c, err := limbs(params, su.RKGCRP.Value[i][0], false)
-		if err != nil {
-			return nil, err
+	for i := range crp {
+		for k := range crp[i] {
+			c, err := limbs(params, crp[i][k], false)
+			if err != nil {
+				return nil, err
+			}
+			sys.Polys = append(sys.Polys, c)
+			pi := len(sys.Polys) - 1
+			g := gadgetScalar(params, moduli, i, k, su.BaseTwoDecomposition)
+			name := gadgetName(cols, i, k)
+			sys.Rels = append(sys.Rels,
+				Relation{Name: fmt.Sprintf("relinearisation share (round 1) %s h0", name), Group: 1,
+					Terms: []Term{{Secret: 1, Poly: pi, Neg: true}, {Secret: 0, Poly: -1, Scalar: g}}},
+				Relation{Name: fmt.Sprintf("relinearisation share (round 1) %s h1", name), Group: 1,
+					Terms: []Term{{Secret: 0, Poly: pi}}})
 		}
-		sys.Polys = append(sys.Polys, c)
-		pi := len(sys.Polys) - 1
-		g := gadgetScalar(params, moduli, i)
-		sys.Rels = append(sys.Rels,
-			Relation{Name: fmt.Sprintf("relinearisation share (round 1) row %d h0", i), Group: 1,
-				Terms: []Term{{Secret: 1, Poly: pi, Neg: true}, {Secret: 0, Poly: -1, Scalar: g}}},
-			Relation{Name: fmt.Sprintf("relinearisation share (round 1) row %d h1", i), Group: 1,
-				Terms: []Term{{Secret: 0, Poly: pi}}})
 	}
 	return sys, sys.init()
 }
@@ -93,40 +156,46 @@ func (su *Setup) Statement(pk mhe.PublicKeyGenShare, rkg1 *mhe.RelinearizationKe
 	return su.gadgetRows(st, "relinearisation share", rkg1.GadgetCiphertext, 2, false)
 }
 
-// gadgetRows appends to st the coefficient limbs of a gadget share's rows
-// (one column, width polynomials per row: h0 and h1 of a relinearisation
-// share, h of a Galois share), which must be as many as the CRP's
-// (BaseRNSDecompositionVectorSize).
+// gadgetRows appends to st the coefficient limbs of a gadget share's
+// entries, row by row and column by column (width polynomials per entry: h0
+// and h1 of a relinearisation share, h of a Galois share); the share must
+// have the setup's gadget shape (its rows, each row's columns, and the
+// setup's w).
 func (su *Setup) gadgetRows(st Statement, what string, g rlwe.GadgetCiphertext, width int, imform bool) (Statement, error) {
 	params := su.Params
-	if rows := params.BaseRNSDecompositionVectorSize(params.MaxLevelQ(), params.MaxLevelP()); len(g.Value) != rows {
-		return nil, fmt.Errorf("sharecheck: %s of %d rows, want %d", what, len(g.Value), rows)
+	if g.BaseTwoDecomposition != su.BaseTwoDecomposition {
+		return nil, fmt.Errorf("sharecheck: %s with base-2 decomposition w = %d, want %d", what, g.BaseTwoDecomposition, su.BaseTwoDecomposition)
+	}
+	if _, err := su.checkGadget(what, len(g.Value), func(i int) int { return len(g.Value[i]) }); err != nil {
+		return nil, err
 	}
 	for i := range g.Value {
-		if len(g.Value[i]) != 1 || len(g.Value[i][0]) != width {
-			return nil, fmt.Errorf("sharecheck: %s row %d malformed", what, i)
-		}
-		for _, v := range g.Value[i][0] {
-			h, err := limbs(params, v, imform)
-			if err != nil {
-				return nil, err
+		for k := range g.Value[i] {
+			if len(g.Value[i][k]) != width {
+				return nil, fmt.Errorf("sharecheck: %s row %d column %d malformed", what, i, k)
 			}
-			st = append(st, h)
+			for _, v := range g.Value[i][k] {
+				h, err := limbs(params, v, imform)
+				if err != nil {
+					return nil, err
+				}
+				st = append(st, h)
+			}
 		}
 	}
 	return st, nil
 }
 
-// gadgetScalar is the gadget's scalar of row i in every limb of QP: P mod
-// q_j on the limbs q_j of row i's RNS group, 0 elsewhere (P's limbs
-// included).
-func gadgetScalar(params rlwe.Parameters, moduli []uint64, i int) []uint64 {
+// gadgetScalar is the gadget's scalar of row i, column k in every limb of
+// QP: P·2^(w·k) mod q_j on the limbs q_j of row i's RNS group, 0 elsewhere
+// (P's limbs included); P is 1 when there is no P modulus, as in lattigo.
+func gadgetScalar(params rlwe.Parameters, moduli []uint64, i, k, w int) []uint64 {
 	qCount, group := params.QCount(), max(params.PCount(), 1)
-	pMod := params.PBigInt()
+	scalar := new(big.Int).Lsh(params.PBigInt(), uint(w*k))
 	g := make([]uint64, len(moduli))
-	for k := 0; k < group; k++ {
-		if idx := i*group + k; idx < qCount {
-			g[idx] = new(big.Int).Mod(pMod, new(big.Int).SetUint64(moduli[idx])).Uint64()
+	for l := 0; l < group; l++ {
+		if idx := i*group + l; idx < qCount {
+			g[idx] = new(big.Int).Mod(scalar, new(big.Int).SetUint64(moduli[idx])).Uint64()
 		}
 	}
 	return g
@@ -155,52 +224,68 @@ func (su *Setup) SystemRoundTwo(round1 *mhe.RelinearizationKeyGenShare, round tr
 	sys := &System{N: full.N, Moduli: full.Moduli, Secrets: full.Secrets}
 	sys.Groups = []Group{full.Groups[0], full.Groups[1], {Name: "relinearisation share (round 2)", Round: round}}
 	sys.Groups[0].Reproven, sys.Groups[1].Reproven = true, true
-	// Public polynomials: a, c_0 (for the pk and row-0 h0 relations), then
-	// R0_i, R1_i per row.
+	// Public polynomials: a, c_0,0 (for the pk and row-0 h0 relations),
+	// then R0_i,k, R1_i,k per gadget entry.
 	sys.Polys = append(sys.Polys, full.Polys[0], full.Polys[1])
 	sys.Rels = append(sys.Rels, full.Rels[0], full.Rels[1])
-	if len(round1.Value) != len(su.RKGCRP.Value) {
-		return nil, fmt.Errorf("sharecheck: first-round aggregate of %d rows, want %d", len(round1.Value), len(su.RKGCRP.Value))
+	if round1.BaseTwoDecomposition != su.BaseTwoDecomposition {
+		return nil, fmt.Errorf("sharecheck: first-round aggregate with base-2 decomposition w = %d, want %d", round1.BaseTwoDecomposition, su.BaseTwoDecomposition)
+	}
+	cols, err := su.checkGadget("first-round aggregate", len(round1.Value), func(i int) int { return len(round1.Value[i]) })
+	if err != nil {
+		return nil, err
 	}
 	for i := range round1.Value {
-		if len(round1.Value[i]) != 1 || len(round1.Value[i][0]) != 2 {
-			return nil, fmt.Errorf("sharecheck: first-round aggregate row %d malformed", i)
+		for k := range round1.Value[i] {
+			if len(round1.Value[i][k]) != 2 {
+				return nil, fmt.Errorf("sharecheck: first-round aggregate row %d column %d malformed", i, k)
+			}
+			r0, err := limbs(su.Params, round1.Value[i][k][0], false)
+			if err != nil {
+				return nil, err
+			}
+			r1, err := limbs(su.Params, round1.Value[i][k][1], false)
+			if err != nil {
+				return nil, err
+			}
+			sys.Polys = append(sys.Polys, r0, r1)
+			p0, p1 := len(sys.Polys)-2, len(sys.Polys)-1
+			name := gadgetName(cols, i, k)
+			sys.Rels = append(sys.Rels,
+				Relation{Name: fmt.Sprintf("relinearisation share (round 2) %s h0", name), Group: 2,
+					Terms: []Term{{Secret: 0, Poly: p0}}},
+				Relation{Name: fmt.Sprintf("relinearisation share (round 2) %s h1", name), Group: 2,
+					Terms: []Term{{Secret: 1, Poly: p1}, {Secret: 0, Poly: p1, Neg: true}}})
 		}
-		r0, err := limbs(su.Params, round1.Value[i][0][0], false)
-		if err != nil {
-			return nil, err
-		}
-		r1, err := limbs(su.Params, round1.Value[i][0][1], false)
-		if err != nil {
-			return nil, err
-		}
-		sys.Polys = append(sys.Polys, r0, r1)
-		p0, p1 := len(sys.Polys)-2, len(sys.Polys)-1
-		sys.Rels = append(sys.Rels,
-			Relation{Name: fmt.Sprintf("relinearisation share (round 2) row %d h0", i), Group: 2,
-				Terms: []Term{{Secret: 0, Poly: p0}}},
-			Relation{Name: fmt.Sprintf("relinearisation share (round 2) row %d h1", i), Group: 2,
-				Terms: []Term{{Secret: 1, Poly: p1}, {Secret: 0, Poly: p1, Neg: true}}})
 	}
 	return sys, sys.init()
 }
 
 // RowParts partitions a system of System or SystemRoundTwo into one part
-// per relinearisation gadget row (for System.Split): the public-key (and
-// re-proven) relations go with row 0. Checked in parts, a relinearisation
-// round holds one row's input shares in memory at a time.
+// per relinearisation gadget row, all its columns together (for
+// System.Split): the public-key (and re-proven) relations go with row 0.
+// Checked in parts, a relinearisation round holds one row's input shares in
+// memory at a time.
 func (su *Setup) RowParts(sys *System) ([]int, error) {
 	if su.RKGCRP == nil {
 		return nil, errors.New("sharecheck: row parts of a system without relinearisation rows")
 	}
-	rows := len(su.RKGCRP.Value)
-	lead := len(sys.Rels) - 2*rows
+	crp := su.RKGCRP.Value
+	entries := 0
+	for i := range crp {
+		entries += len(crp[i])
+	}
+	lead := len(sys.Rels) - 2*entries
 	if lead < 1 || lead > 2 {
-		return nil, fmt.Errorf("sharecheck: %d relations for %d relinearisation rows", len(sys.Rels), rows)
+		return nil, fmt.Errorf("sharecheck: %d relations for %d relinearisation gadget entries", len(sys.Rels), entries)
 	}
 	partOf := make([]int, len(sys.Rels))
-	for r := lead; r < len(sys.Rels); r++ {
-		partOf[r] = (r - lead) / 2
+	r := lead
+	for i := range crp {
+		for range 2 * len(crp[i]) {
+			partOf[r] = i
+			r++
+		}
 	}
 	return partOf, nil
 }
@@ -220,12 +305,13 @@ func (su *Setup) StatementRoundTwo(pk mhe.PublicKeyGenShare, rkg1, rkg2 *mhe.Rel
 }
 
 // SystemGalois builds the system of one Galois key share. lattigo's share
-// of element g, row i, is (in Montgomery form: e·R + P·s·R − c·π(s)), in
-// the coefficient domain
+// of element g, row i, column k, is (in Montgomery form: e·R + g_i,k·s·R −
+// c·π(s)), in the coefficient domain
 //
-//	h_i = −c_i·π(s) + P·s·1[q_j in row i's RNS group] + e_i   (c_i = IMForm(crp))
+//	h_i,k = −c_i,k·π(s) + g_i,k·s + e_i,k   (c_i,k = IMForm(crp))
 //
-// with π the automorphism X → X^(g^-1 mod 2N) that lattigo applies to the
+// with g_i,k the gadget scalar of Setup (P·2^(w·k) on row i's limbs; one
+// column k = 0 without base-2 decomposition) and π the automorphism X → X^(g^-1 mod 2N) that lattigo applies to the
 // output key. The public-key share is re-proven so that s is the member's
 // proven secret. (A setup checks all its Galois elements at once:
 // SystemsGalois.)
@@ -276,9 +362,9 @@ func (su *Setup) SystemsGalois(galEls []uint64, crps []mhe.GaloisKeyGenCRP, roun
 // 0) to sys.
 func (su *Setup) addGalois(sys *System, galEl uint64, crp mhe.GaloisKeyGenCRP, round transport.Round) error {
 	params := su.Params
-	rows := len(crp.Value)
-	if rows != params.BaseRNSDecompositionVectorSize(params.MaxLevelQ(), params.MaxLevelP()) || rows == 0 || len(crp.Value[0]) != 1 {
-		return fmt.Errorf("sharecheck: Galois CRP of %d rows: base-2 decomposition not implemented", rows)
+	cols, err := su.checkGadget("Galois CRP", len(crp.Value), func(i int) int { return len(crp.Value[i]) })
+	if err != nil {
+		return err
 	}
 	twoN := uint64(2 * params.N())
 	if galEl%2 == 0 || galEl >= twoN {
@@ -287,18 +373,18 @@ func (su *Setup) addGalois(sys *System, galEl uint64, crp mhe.GaloisKeyGenCRP, r
 	inv := ring.ModExp(galEl, twoN-1, twoN)
 	sys.Groups = append(sys.Groups, Group{Name: fmt.Sprintf("Galois key share (element %d)", galEl), Round: round})
 	group := len(sys.Groups) - 1
-	for i := 0; i < rows; i++ {
-		if len(crp.Value[i]) != 1 {
-			return fmt.Errorf("sharecheck: Galois CRP row %d malformed", i)
+	for i := range crp.Value {
+		for k := range crp.Value[i] {
+			c, err := limbs(params, crp.Value[i][k], true)
+			if err != nil {
+				return err
+			}
+			sys.Polys = append(sys.Polys, c)
+			pi := len(sys.Polys) - 1
+			g := gadgetScalar(params, sys.Moduli, i, k, su.BaseTwoDecomposition)
+			sys.Rels = append(sys.Rels, Relation{Name: fmt.Sprintf("Galois key share (element %d) %s", galEl, gadgetName(cols, i, k)), Group: group,
+				Terms: []Term{{Secret: 0, Poly: pi, Neg: true, Auto: inv}, {Secret: 0, Poly: -1, Scalar: g}}})
 		}
-		c, err := limbs(params, crp.Value[i][0], true)
-		if err != nil {
-			return err
-		}
-		sys.Polys = append(sys.Polys, c)
-		pi := len(sys.Polys) - 1
-		sys.Rels = append(sys.Rels, Relation{Name: fmt.Sprintf("Galois key share (element %d) row %d", galEl, i), Group: group,
-			Terms: []Term{{Secret: 0, Poly: pi, Neg: true, Auto: inv}, {Secret: 0, Poly: -1, Scalar: gadgetScalar(params, sys.Moduli, i)}}})
 	}
 	return nil
 }

@@ -117,23 +117,36 @@ type fixture struct {
 
 func newFixture(t testing.TB, params rlwe.Parameters, n int, rkg bool) *fixture {
 	t.Helper()
+	return newGadgetFixture(t, params, n, rkg, 0)
+}
+
+// evk is the evaluation-key parameters of a gadget with base-2
+// decomposition w (0: RNS only) at the top levels.
+func evk(w int) rlwe.EvaluationKeyParameters {
+	return rlwe.EvaluationKeyParameters{BaseTwoDecomposition: &w}
+}
+
+// newGadgetFixture is newFixture with relinearisation CRPs and shares of
+// base-2 decomposition w.
+func newGadgetFixture(t testing.TB, params rlwe.Parameters, n int, rkg bool, w int) *fixture {
+	t.Helper()
 	prng, err := sampling.NewKeyedPRNG([]byte("sharecheck test crs"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ckg := mhe.NewPublicKeyGenProtocol(params)
 	rkgP := mhe.NewRelinearizationKeyGenProtocol(params)
-	f := &fixture{su: &Setup{Params: params, PKCRP: ckg.SampleCRP(prng), PKRound: 2, RKGRound: 3}}
+	f := &fixture{su: &Setup{Params: params, PKCRP: ckg.SampleCRP(prng), PKRound: 2, RKGRound: 3, BaseTwoDecomposition: w}}
 	var rcrp mhe.RelinearizationKeyGenCRP
 	if rkg {
-		rcrp = rkgP.SampleCRP(prng)
+		rcrp = rkgP.SampleCRP(prng, evk(w))
 		f.su.RKGCRP = &rcrp
 	}
 	for d := 0; d < n; d++ {
 		m := member{sk: rlwe.NewKeyGenerator(params).GenSecretKeyNew(), pk: ckg.AllocateShare()}
 		ckg.GenShare(m.sk, f.su.PKCRP, &m.pk)
 		if rkg {
-			eph, r1, _ := rkgP.AllocateShare()
+			eph, r1, _ := rkgP.AllocateShare(evk(w))
 			rkgP.GenShareRoundOne(m.sk, rcrp, eph, &r1)
 			m.u, m.rkg1 = eph, &r1
 		}
@@ -149,7 +162,8 @@ func newFixture(t testing.TB, params rlwe.Parameters, n int, rkg bool) *fixture 
 func (f *fixture) withRoundTwo(t testing.TB, params rlwe.Parameters, d int, ephemeral *rlwe.SecretKey) {
 	t.Helper()
 	rkgP := mhe.NewRelinearizationKeyGenProtocol(params)
-	_, agg, _ := rkgP.AllocateShare()
+	w := f.su.BaseTwoDecomposition
+	_, agg, _ := rkgP.AllocateShare(evk(w))
 	for i, m := range f.members {
 		if i == 0 {
 			agg = mhe.RelinearizationKeyGenShare{GadgetCiphertext: *m.rkg1.CopyNew()}
@@ -160,7 +174,7 @@ func (f *fixture) withRoundTwo(t testing.TB, params rlwe.Parameters, d int, ephe
 	f.agg1, f.round2 = &agg, true
 	for i := range f.members {
 		m := &f.members[i]
-		_, _, r2 := rkgP.AllocateShare()
+		_, _, r2 := rkgP.AllocateShare(evk(w))
 		u := m.u
 		if i == d && ephemeral != nil {
 			u = ephemeral
@@ -577,7 +591,14 @@ type galoisBatch struct {
 
 func newGaloisBatch(t testing.TB, params rlwe.Parameters, n int, els []uint64, edit func(d, i int, share *mhe.GaloisKeyGenShare)) *galoisBatch {
 	t.Helper()
-	f := newFixture(t, params, n, false)
+	return newGadgetGaloisBatch(t, params, n, els, 0, edit)
+}
+
+// newGadgetGaloisBatch is newGaloisBatch with CRPs and shares of base-2
+// decomposition w.
+func newGadgetGaloisBatch(t testing.TB, params rlwe.Parameters, n int, els []uint64, w int, edit func(d, i int, share *mhe.GaloisKeyGenShare)) *galoisBatch {
+	t.Helper()
+	f := newGadgetFixture(t, params, n, false, w)
 	prng, err := sampling.NewKeyedPRNG([]byte("galois batch crs"))
 	if err != nil {
 		t.Fatal(err)
@@ -586,7 +607,7 @@ func newGaloisBatch(t testing.TB, params rlwe.Parameters, n int, els []uint64, e
 	b := &galoisBatch{f: f}
 	crps := make([]mhe.GaloisKeyGenCRP, len(els))
 	for i := range els {
-		crps[i] = gkg.SampleCRP(prng)
+		crps[i] = gkg.SampleCRP(prng, evk(w))
 		b.rounds = append(b.rounds, transport.Round(7+i))
 	}
 	if b.parts, err = f.su.SystemsGalois(els, crps, b.rounds); err != nil {
@@ -600,7 +621,7 @@ func newGaloisBatch(t testing.TB, params rlwe.Parameters, n int, els []uint64, e
 		}
 		b.stmts[0] = append(b.stmts[0], st)
 		for i, g := range els {
-			share := gkg.AllocateShare()
+			share := gkg.AllocateShare(evk(w))
 			if err := gkg.GenShare(m.sk, g, crps[i], &share); err != nil {
 				t.Fatal(err)
 			}
@@ -835,6 +856,57 @@ func TestExactProducts(t *testing.T) {
 	}
 }
 
+// runSplit checks the fixture's relinearisation round as one batch of its
+// gadget rows (Split, RowParts), as the setup runs it.
+func runSplit(t *testing.T, f *fixture) []error {
+	t.Helper()
+	sys := f.system(t)
+	partOf, err := f.su.RowParts(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	systems, err := sys.Split(partOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(systems) != len(f.su.RKGCRP.Value) {
+		t.Fatalf("%d parts for %d rows", len(systems), len(f.su.RKGCRP.Value))
+	}
+	stmts := f.statements(t)
+	split := make([][]Statement, len(stmts))
+	for d, st := range stmts {
+		if split[d], err = SplitStatement(st, partOf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, errs := mpctest.Run(t, len(f.members), func(ctx context.Context, conn transport.Conn) (Stats, error) {
+		d := int(conn.Self())
+		p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
+		if err != nil {
+			return Stats{}, err
+		}
+		parts := make([]Part, len(systems))
+		for k, ps := range systems {
+			parts[k] = Part{
+				Sys: ps,
+				Statements: func() ([]Statement, error) {
+					out := make([]Statement, len(split))
+					for i := range out {
+						out[i] = split[i][k]
+					}
+					return out, nil
+				},
+				Witness: func(own Statement) (*Witness, error) {
+					w, _, err := f.su.Witness(ps, own, f.members[d].sk, f.members[d].u)
+					return w, err
+				},
+			}
+		}
+		return CheckBatch(ctx, p, parts)
+	}, mpctest.Timeout(3*time.Minute))
+	return errs
+}
+
 // TestSplitByRow: a relinearisation round's system checked as one batch of
 // its gadget rows (Split, RowParts, as the setup runs it) names a member
 // whose row-1 share (round one) or whose ephemeral secret (round two) is
@@ -842,53 +914,6 @@ func TestExactProducts(t *testing.T) {
 // members' shares pass.
 func TestSplitByRow(t *testing.T) {
 	params := testParams(t, 12)
-	runSplit := func(t *testing.T, f *fixture) []error {
-		sys := f.system(t)
-		partOf, err := f.su.RowParts(sys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		systems, err := sys.Split(partOf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(systems) != len(f.su.RKGCRP.Value) {
-			t.Fatalf("%d parts for %d rows", len(systems), len(f.su.RKGCRP.Value))
-		}
-		stmts := f.statements(t)
-		split := make([][]Statement, len(stmts))
-		for d, st := range stmts {
-			if split[d], err = SplitStatement(st, partOf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		_, errs := mpctest.Run(t, len(f.members), func(ctx context.Context, conn transport.Conn) (Stats, error) {
-			d := int(conn.Self())
-			p, err := ss.NewParty(ctx, conn, ss.Config{Security: ss.Malicious, Rand: mpctest.Rand(t, fmt.Sprintf("party %d", d))})
-			if err != nil {
-				return Stats{}, err
-			}
-			parts := make([]Part, len(systems))
-			for k, ps := range systems {
-				parts[k] = Part{
-					Sys: ps,
-					Statements: func() ([]Statement, error) {
-						out := make([]Statement, len(split))
-						for i := range out {
-							out[i] = split[i][k]
-						}
-						return out, nil
-					},
-					Witness: func(own Statement) (*Witness, error) {
-						w, _, err := f.su.Witness(ps, own, f.members[d].sk, f.members[d].u)
-						return w, err
-					},
-				}
-			}
-			return CheckBatch(ctx, p, parts)
-		}, mpctest.Timeout(3*time.Minute))
-		return errs
-	}
 	t.Run("random row-1 share", func(t *testing.T) {
 		f := newFixture(t, params, 3, true)
 		prng, _ := sampling.NewKeyedPRNG([]byte("noise"))
