@@ -1,8 +1,10 @@
 package plainref
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -202,4 +204,99 @@ func wantPanic(t *testing.T, msg string, f func()) {
 		}
 	}()
 	f()
+}
+
+// TestPlainClearingMatchesDefinition compares PlainClearing with its
+// definition written out naively (every level's demand and supply summed
+// afresh, every level scanned, the long side filled bidder by bidder) on
+// random small markets, ties and empty curves included.
+func TestPlainClearingMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for it := 0; it < 2000; it++ {
+		bidders, levels := rng.IntN(5), 1+rng.IntN(5)
+		sides := make([]string, bidders)
+		curves := make([][]uint64, bidders)
+		for i := range curves {
+			sides[i] = []string{"buyer", "seller"}[rng.IntN(2)]
+			curves[i] = make([]uint64, levels)
+			for l := range curves[i] {
+				if rng.IntN(3) > 0 {
+					curves[i][l] = rng.Uint64N(6)
+				}
+			}
+		}
+		level, alloc := PlainClearing(sides, curves)
+		wantLevel, wantAlloc := naiveClearing(sides, curves, levels)
+		if level != wantLevel || !slices.Equal(alloc, wantAlloc) {
+			t.Fatalf("sides %v curves %v: level %d allocation %v, definition %d %v", sides, curves, level, alloc, wantLevel, wantAlloc)
+		}
+	}
+}
+
+// naiveClearing is the clearing rule of PlainClearing's doc, written
+// without its shortcuts.
+func naiveClearing(sides []string, curves [][]uint64, levels int) (int, []uint64) {
+	qty := func(i, l int) uint64 { // bidder i's demand or supply at level l
+		var q uint64
+		for k := 0; k < levels; k++ {
+			if (sides[i] == "buyer" && k >= l) || (sides[i] == "seller" && k <= l) {
+				q += curves[i][k]
+			}
+		}
+		return q
+	}
+	total := func(side string, l int) uint64 {
+		var q uint64
+		for i := range curves {
+			if sides[i] == side {
+				q += qty(i, l)
+			}
+		}
+		return q
+	}
+	level := -1
+	for l := 0; l < levels; l++ {
+		if total("buyer", l) >= total("seller", l) {
+			level = l
+		}
+	}
+	alloc := make([]uint64, len(curves))
+	if level < 0 || len(curves) == 0 {
+		return -1, alloc
+	}
+	volume := min(total("buyer", level), total("seller", level))
+	left := map[string]uint64{"buyer": volume, "seller": volume}
+	for i := range curves {
+		alloc[i] = min(qty(i, level), left[sides[i]])
+		left[sides[i]] -= alloc[i]
+	}
+	return level, alloc
+}
+
+// TestPlainAuctionMatchesDefinition compares PlainAuction with a sort of
+// the bids (descending, stable, so ties keep the lower index first) on
+// random bids with many ties.
+func TestPlainAuctionMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for it := 0; it < 2000; it++ {
+		bids := make([]uint64, 1+rng.IntN(6))
+		for i := range bids {
+			bids[i] = rng.Uint64N(4)
+		}
+		order := make([]int, len(bids))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(bids[b], bids[a]) })
+		var second uint64
+		if len(order) > 1 {
+			second = bids[order[1]]
+		}
+		if w, p := PlainAuction(jobrun.AuctionFirst, bids); w != order[0] || p != bids[order[0]] {
+			t.Fatalf("bids %v: first price %d %d, want %d %d", bids, w, p, order[0], bids[order[0]])
+		}
+		if w, p := PlainAuction(jobrun.AuctionVickrey, bids); w != order[0] || p != second {
+			t.Fatalf("bids %v: Vickrey %d %d, want %d %d", bids, w, p, order[0], second)
+		}
+	}
 }
