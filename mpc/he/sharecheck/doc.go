@@ -28,7 +28,9 @@
 // w > 0; the presets use RNS decomposition only) every row i has several
 // columns k, each a relation of its own with its own error, the scalar P
 // of column k being P·2^(w·k): h0_i,k = −c_i,k·u + P·2^(w·k)·s·1[…] + e0_i,k,
-// and likewise h1_i,k, round two's h2_i,k and the Galois h_i,k.
+// and likewise h1_i,k, round two's h2_i,k and the Galois h_i,k. The cost
+// (see Cost) grows with the number of entries, rows × columns, and a row
+// part of Setup.RowParts holds all of its row's columns.
 //
 // Covered: the public-key share, both relinearisation rounds and the Galois
 // key shares (System; SystemRoundTwo, which re-proves the public-key share
