@@ -10,6 +10,7 @@ import (
 
 	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/internal/sealedinput"
+	"github.com/cohortnet/cohort/mpc/jobs"
 )
 
 // Sealed inputs. A provider without a node (a member registered with no
@@ -71,25 +72,74 @@ func SealedShareAAD(chainID, jobID, slot, member string) []byte {
 }
 
 // SealShares seals an SS input's share messages, one per committee member
-// (in committee order), to the members' sealing keys: what
-// JobInput.sealed_shares carries.
-func (p *PreparedInput) SealShares(spec *Spec, chainID string, memberKeys []kyber.Point) ([][]byte, error) {
+// (in committee order), to the members' sealing keys, with the Pedersen
+// commitments to the sharing (sealedinput.Messages: each member's message
+// carries its shares and its blinding shares, drawn here from crypto/rand):
+// what JobInput.sealed_shares and share_commitments carry.
+func (p *PreparedInput) SealShares(spec *Spec, chainID string, memberKeys []kyber.Point) (sealed [][]byte, commitments []byte, err error) {
 	if spec.Type.IsHE() {
-		return nil, errors.New("jobrun: HE inputs are not sealed shares")
+		return nil, nil, errors.New("jobrun: HE inputs are not sealed shares")
 	}
 	if len(memberKeys) != len(spec.Committee) || len(p.messages) != len(spec.Committee) {
-		return nil, fmt.Errorf("jobrun: %d sealing keys and %d shares for a committee of %d", len(memberKeys), len(p.messages), len(spec.Committee))
+		return nil, nil, fmt.Errorf("jobrun: %d sealing keys and %d shares for a committee of %d", len(memberKeys), len(p.messages), len(spec.Committee))
+	}
+	shares := make([][]byte, len(p.messages))
+	for j, m := range p.messages {
+		ch, err := decodeChunks(m, kindInput, 1, 1)
+		if err != nil {
+			return nil, nil, fmt.Errorf("jobrun: share for %s: %w", spec.Committee[j], err)
+		}
+		shares[j] = ch[0]
+	}
+	commitments, msgs, err := sealedinput.Messages(shares, sealedinput.Fields(spec), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobrun: commit to the sharing: %w", err)
 	}
 	slot := spec.Providers[p.Index]
-	out := make([][]byte, len(spec.Committee))
+	sealed = make([][]byte, len(spec.Committee))
 	for j, m := range spec.Committee {
-		c, err := sealbox.Seal(memberKeys[j], SealedShareAAD(chainID, spec.ID, slot, m), p.messages[j])
+		c, err := sealbox.Seal(memberKeys[j], SealedShareAAD(chainID, spec.ID, slot, m), msgs[j])
 		if err != nil {
-			return nil, fmt.Errorf("jobrun: seal share for %s: %w", m, err)
+			return nil, nil, fmt.Errorf("jobrun: seal share for %s: %w", m, err)
 		}
-		out[j] = c
+		sealed[j] = c
 	}
-	return out, nil
+	return sealed, commitments, nil
+}
+
+// checkSealedJob refuses a job with sealed inputs that this member cannot
+// judge: without its sealing key, or without the commitments of a sealed
+// slot (every member reads them from the same committed state, so a
+// missing one is the caller's fault, not the provider's).
+func checkSealedJob(spec *Spec, job *CommitteeJob) error {
+	for i, b := range job.Sealed {
+		if b == nil {
+			continue
+		}
+		if job.SealingKey == nil {
+			return errors.New("jobrun: the job has sealed inputs and this member has no sealing key")
+		}
+		if i >= len(job.SealedCommitments) || len(job.SealedCommitments[i]) == 0 {
+			return fmt.Errorf("jobrun: the sealed input of %s has no share commitments", spec.Providers[i])
+		}
+	}
+	return nil
+}
+
+// judgeOwnShare is this member's (me) judgment of its opened sealed share
+// msg of slot i (sealedinput.Judge, the one the others and the ledger
+// apply to its claim): the share if it is well formed and on the
+// provider's commitments. The blinding shares are dropped here: they are
+// for this check only and go nowhere else.
+func judgeOwnShare(spec *Spec, job *CommitteeJob, fields, i, me int, msg []byte) (jobs.InputShare, error) {
+	c, err := sealedinput.ParseCommitments(job.SealedCommitments[i], len(spec.Committee), fields)
+	if err != nil {
+		// Taken by the ledger at input: the rules changed since. Not the
+		// provider's fault as far as anyone can prove (the others judge a
+		// claim on it unchecked), but this member cannot use the share.
+		return jobs.InputShare{}, fmt.Errorf("%w: share commitments: %v", errMalformed, err)
+	}
+	return sealedinput.Judge(msg, fields, me, c)
 }
 
 // openSealedInput opens this member's sealed share of slot i.
@@ -224,6 +274,15 @@ func judgeSealedClaim(spec *Spec, job *CommitteeJob, fields, i, j int, opening [
 	if i >= len(job.SealedShares) || j >= len(job.SealedShares[i]) || len(job.SealingKeys) != len(spec.Committee) || job.SealingKeys[j] == nil {
 		return claimUnchecked, "unchecked: no ciphertext or key to check it against"
 	}
+	if i >= len(job.SealedCommitments) {
+		return claimUnchecked, "unchecked: no share commitments to judge it against"
+	}
+	com, err := sealedinput.ParseCommitments(job.SealedCommitments[i], len(spec.Committee), fields)
+	if err != nil {
+		// The ledger refuses sealed shares without well-formed
+		// commitments: the rules changed since, or the caller lost them.
+		return claimUnchecked, fmt.Sprintf("unchecked: the share commitments are not valid: %v", err)
+	}
 	aad := SealedShareAAD(job.ChainID, spec.ID, spec.Providers[i], spec.Committee[j])
 	msg, opened, err := sealbox.VerifyOpening(job.SealingKeys[j], aad, job.SealedShares[i][j], opening[:sealbox.PointBytes], opening[sealbox.PointBytes:])
 	switch {
@@ -237,10 +296,13 @@ func judgeSealedClaim(spec *Spec, job *CommitteeJob, fields, i, j int, opening [
 	case !opened:
 		return claimProven, "proven not to open"
 	}
-	if _, err := sealedinput.DecodeShare(msg, fields); err != nil {
+	switch _, err := sealedinput.Judge(msg, fields, j, com); {
+	case errors.Is(err, sealedinput.ErrOffCommitments):
+		return claimProven, "proven off the provider's committed polynomials"
+	case err != nil:
 		return claimProven, fmt.Sprintf("proven malformed: %v", err)
 	}
-	return claimFalse, "its proven share opens and is well formed"
+	return claimFalse, "its proven share opens, is well formed and on the provider's commitments"
 }
 
 // claimHook is a test-only deviation of a committee member in agreeInputs:
