@@ -16,24 +16,29 @@ import (
 // Sealed job inputs. A member without a node (HasNode false) supplies an
 // SS job's input slot by posting, with its commitment and range proof, the
 // committee's Shamir shares sealed to each member's sealing key
-// (JobInput.sealed_shares, internal/sealbox, AAD from internal/sealedinput).
-// The ledger cannot open them: it checks their count and sizes (bounded
-// before anything is kept), that the signer owns the slot and the proof (as
-// for any input), and keeps them in state under sealedin/<job>/<slot> until
-// the job ends, when finishJob prunes them in slot order. Committee nodes
+// (JobInput.sealed_shares, internal/sealbox, AAD from internal/sealedinput),
+// with Pedersen commitments to its sharing polynomials
+// (JobInput.share_commitments, internal/sealedinput). The ledger cannot
+// open the shares: it checks their count and sizes (bounded before anything
+// is kept), that each is publicly valid, that the commitments are well
+// formed for the job, that the signer owns the slot and the proof (as for
+// any input), and keeps shares and commitments in state under
+// sealedin/<job>/<slot> until the job ends, when finishJob prunes them in
+// slot order. Committee nodes
 // read their ciphertext of each sealed slot from their own committed state
 // once the job is running (App.SealedInput).
 //
 // Blame, and what it rests on:
-//   - A ciphertext that does not open for its member, or opens to no share
-//     of the job: the member proves it (S = x·R with a Chaum–Pedersen proof
+//   - A ciphertext that does not open for its member, opens to no share of
+//     the job, or opens to a share off the provider's commitments: the
+//     member proves it (S = x·R with a Chaum–Pedersen proof
 //     that S and its sealing key share x, internal/sealbox), the committee
 //     checks the proof (node/jobrun agreeInputs) and aborts naming the slot
 //     (bad-input) with the proof in JobAbort.sealed_opening. The ledger
 //     checks it against the ciphertext it keeps and the member's genesis
 //     sealing key (checkSealedOpening) and charges the provider
 //     (ratingBadSealedInput). A claim whose proof shows the share opening
-//     well formed convicts the claimant instead (the committee names it
+//     well formed and on the commitments convicts the claimant instead (the committee names it
 //     false-input-claim; the ledger charges it ratingFalseSealedClaim); an
 //     abort whose proof does not verify is refused, so a claimant cannot
 //     frame a provider. An abort without a proof is recorded uncharged, as
@@ -48,11 +53,14 @@ import (
 //     a member's proof.
 //   - Shares that open but whose value does not open the posted commitment
 //     name the slot (commitment-mismatch), as for a libp2p input.
-//   - Shares that all open but are not on one degree-t polynomial fail the
-//     engine's consistency check of dealt inputs: the job aborts
-//     mpc-check-failed naming NOBODY (each member sees only its own share).
-//     Feldman or Pedersen commitments to the sharing, posted with the
-//     shares, would make the dealer accountable; not built.
+//   - Shares off one degree-t polynomial: each member checks its own
+//     against the provider's commitments (sealedinput.Judge), so a share
+//     the provider dealt off its polynomial is proven as above and the
+//     provider charged. The commitments bind (discrete logarithm in G1):
+//     every accepted share of a sealed slot is on its committed polynomial,
+//     so if the engine's consistency check of dealt inputs still fails
+//     (mpc-check-failed, naming nobody), a member fed the engine another
+//     share than it was dealt; which one is not identified.
 //
 // A sealed_opening is taken only in an abort signed by a committee member
 // (checkJobAbort): the requester cannot make validators verify proofs for
@@ -69,10 +77,11 @@ import (
 //   - The first abort wins: a proof-less abort by the requester or a
 //     colluding member can land before the committee's and spare a proven
 //     provider.
-//   - Every member whose share opens but is malformed proves it and sends
-//     its S to the whole committee (the abort puts one on the chain), and S
-//     opens what the provider sealed to that member: with t+1 claimants the
-//     committee can put a buggy (not malicious) provider's input together.
+//   - Every member whose share opens but is malformed (or off the
+//     commitments) proves it and sends its S to the whole committee (the
+//     abort puts one on the chain), and S opens what the provider sealed to
+//     that member: with t+1 claimants the committee can put a buggy (not
+//     malicious) provider's input together.
 //     One proof per slot would need another round.
 //
 // No forward secrecy: pruning empties the state, not the chain. The job

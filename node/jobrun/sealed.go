@@ -25,20 +25,34 @@ import (
 // keys are long-term, so t+1 leaked key files open every share ever sealed
 // to the committee (no forward secrecy; ledger/sealed.go).
 //
+// Commitments. With its sealed shares the provider posts Pedersen
+// commitments to every sharing polynomial (internal/sealedinput: C_k =
+// a_k·G + b_k·H over BN254 G1; SealShares makes them, the ledger checks
+// they are well formed and keeps them, CommitteeJob.SealedCommitments);
+// each member's message carries its share and its blinding share, and the
+// member checks both against the commitments when it opens its share
+// (judgeOwnShare, sealedinput.Judge). The blinding shares go no further:
+// the engine gets the share only, and nothing is logged. A share off the
+// commitments is the provider's fault, proven as below. So every share a
+// member takes from a sealed slot is on the provider's committed polynomial
+// of degree t: the engine's consistency check of dealt inputs can then
+// fail on a sealed slot only because a member fed it another share than it
+// was dealt (the abort names nobody: which member is not identified).
+//
 // Proven claims. A member whose sealed share does not open, or opens to
-// something that is not a share of the job (sealedinput.DecodeShare),
-// cannot show the share itself to anyone who lacks its key — but it can
+// something that is not a share of the job on the provider's commitments
+// (sealedinput.Judge), cannot show the share itself to anyone who lacks its key — but it can
 // show what its key makes of it: it attaches to its input status, for each
 // sealed slot it claims, S = x·R and a Chaum–Pedersen proof that S and its
 // sealing key share x (sealbox.ProveOpening). Every member checks every such
 // claim against the ciphertext on the ledger (CommitteeJob.SealedShares) and
 // the claimant's genesis sealing key (CommitteeJob.SealingKeys):
-//   - the proof verifies and the share does not open, or opens malformed:
-//     the provider is named, proven (FaultError.Evidence: what job.abort
+//   - the proof verifies and the share does not open, opens malformed, or
+//     opens off the provider's commitments: the provider is named, proven (FaultError.Evidence: what job.abort
 //     carries, for the ledger to check the same way and charge the
 //     provider);
-//   - the proof does not verify, or the share opens to a well-formed share:
-//     the claimant lied, and the committee names it (FaultFalseClaim)
+//   - the proof does not verify, or the share opens to a well-formed share
+//     on the commitments: the claimant lied, and the committee names it (FaultFalseClaim)
 //     instead of the provider. A verifying proof of a share that opens well
 //     formed is evidence the ledger checks too: only the claimant's key
 //     makes it, and an honest member makes one only for a share that is
