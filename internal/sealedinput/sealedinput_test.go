@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math/big"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254"
@@ -371,3 +372,42 @@ func FuzzParseCommitments(f *testing.F) {
 type pointT = bn254.G1Affine
 
 func appendVector(b []byte, v fr.Vector) []byte { return field.AppendVector(b, v) }
+
+// TestIdentityCommitment: a provider may commit to a polynomial whose top
+// coefficients are zero in both f and g (C_k the identity, which parses):
+// shares on it verify, shares off it do not — the multi-scalar
+// multiplication treats the identity as the identity.
+func TestIdentityCommitment(t *testing.T) {
+	const n, fields = 5, 1 // t = 2
+	a := fr.Vector{fr.NewElement(5), fr.NewElement(0), fr.NewElement(0), fr.NewElement(9), fr.NewElement(0), fr.NewElement(0)}
+	b := fr.Vector{fr.NewElement(7), fr.NewElement(0), fr.NewElement(0), fr.NewElement(11), fr.NewElement(3), fr.NewElement(0)}
+	g, h := generators()
+	var raw []byte
+	for i := range a {
+		var p, q bn254.G1Affine
+		p.ScalarMultiplication(&g, a[i].BigInt(new(big.Int)))
+		q.ScalarMultiplication(&h, b[i].BigInt(new(big.Int)))
+		p.Add(&p, &q)
+		enc := p.Bytes()
+		raw = append(raw, enc[:]...)
+	}
+	c, err := ParseCommitments(raw, n, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.pts[1].IsInfinity() || !c.pts[5].IsInfinity() {
+		t.Fatal("the zero coefficients do not commit to the identity")
+	}
+	for j := range n {
+		f := []fr.Element{eval(a[0:3], j), eval(a[3:6], j)}
+		bl := fr.Vector{eval(b[0:3], j), eval(b[3:6], j)}
+		s := jobs.InputShare{Fields: f[:1], Salt: f[1]}
+		if err := c.Verify(j, s, bl); err != nil {
+			t.Fatalf("member %d: %v", j, err)
+		}
+		s.Salt.Add(&s.Salt, &bl[0])
+		if err := c.Verify(j, s, bl); !errors.Is(err, ErrOffCommitments) {
+			t.Fatalf("member %d, salt off: %v", j, err)
+		}
+	}
+}
