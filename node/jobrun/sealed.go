@@ -41,22 +41,23 @@ import (
 //
 // Proven claims. A member whose sealed share does not open, or opens to
 // something that is not a share of the job on the provider's commitments
-// (sealedinput.Judge), cannot show the share itself to anyone who lacks its key — but it can
-// show what its key makes of it: it attaches to its input status, for each
-// sealed slot it claims, S = x·R and a Chaum–Pedersen proof that S and its
-// sealing key share x (sealbox.ProveOpening). Every member checks every such
+// (sealedinput.Judge), cannot show the share itself to anyone who lacks
+// its key — but it can show what its key makes of it: it attaches to its
+// input status, for each sealed slot it claims, S = x·R and a
+// Chaum–Pedersen proof that S and its sealing key share x
+// (sealbox.ProveOpening). Every member checks every such
 // claim against the ciphertext on the ledger (CommitteeJob.SealedShares) and
 // the claimant's genesis sealing key (CommitteeJob.SealingKeys):
 //   - the proof verifies and the share does not open, opens malformed, or
-//     opens off the provider's commitments: the provider is named, proven (FaultError.Evidence: what job.abort
-//     carries, for the ledger to check the same way and charge the
-//     provider);
+//     opens off the provider's commitments: the provider is named, proven
+//     (FaultError.Evidence: what job.abort carries, for the ledger to
+//     check the same way and charge the provider);
 //   - the proof does not verify, or the share opens to a well-formed share
-//     on the commitments: the claimant lied, and the committee names it (FaultFalseClaim)
-//     instead of the provider. A verifying proof of a share that opens well
-//     formed is evidence the ledger checks too: only the claimant's key
-//     makes it, and an honest member makes one only for a share that is
-//     bad.
+//     on the commitments: the claimant lied, and the committee names it
+//     (FaultFalseClaim) instead of the provider. A verifying proof of a
+//     share that opens well formed is evidence the ledger checks too: only
+//     the claimant's key makes it, and an honest member makes one only for
+//     a share that is bad.
 //
 // What publishing S reveals. S = x·R opens every ciphertext to the
 // claimant with that R, so a member proves only a share whose sender proved
