@@ -353,7 +353,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		}
 		return s, err
 	}, func(i int, msg []byte) (jobs.InputShare, error) {
-		return judgeOwnShare(spec, &job, fields, i, me, msg)
+		return judgeOwnShare(ctx, sess, &job, fields, i, msg)
 	})
 	if inErr != nil && !isFault(inErr) {
 		return nil, inErr
@@ -390,7 +390,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		}
 		res, err := jobs.RunAuction(ctx, p, kind, inputs)
 		if err != nil {
-			return nil, memberFault(spec, err)
+			return nil, memberFault(spec, sealedCheckFailure(spec, &job, err))
 		}
 		// The committee learns nothing but the commitment: the winner and
 		// the price go to the recipient as shares.
@@ -404,7 +404,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		}
 		res, err := jobs.RunClearing(ctx, p, jobs.ClearingSpec{Prices: cp.Prices}, bids)
 		if err != nil {
-			return nil, memberFault(spec, err)
+			return nil, memberFault(spec, sealedCheckFailure(spec, &job, err))
 		}
 		oc := jobs.CombineCommitments(res.Commitments)
 		out.OutputCommitment = elementBytes(oc)
@@ -425,7 +425,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		}
 		res, err := jobs.RunTender(ctx, p, tenderSpec(spec.TenderParams()), quotes)
 		if err != nil {
-			return nil, memberFault(spec, err)
+			return nil, memberFault(spec, sealedCheckFailure(spec, &job, err))
 		}
 		// The committee learns only the commitments: the award goes to the
 		// demander, each assignment to its quote's price slot.

@@ -160,6 +160,13 @@ func ShiftAllocationSalt(msg []byte) ([]byte, error) {
 	return encodeChunks(kindAllocation, ch[0], jobs.EncodeOutputShare(o)), nil
 }
 
+// WithSubstitutedShare makes committee member feed the engine its sealed
+// share of slot plus one in its first field, after judging the share good
+// (a member substituting the share it was dealt).
+func WithSubstitutedShare(ctx context.Context, member string, slot int) context.Context {
+	return context.WithValue(ctx, substituteHookKey{}, &substituteHook{Member: member, Slot: slot})
+}
+
 // WithFalseClaim makes committee member claim, in the input-status round,
 // that its sealed shares of slots are bad although they are fine, sending
 // an honest proof of its opening (which then shows them fine), or with

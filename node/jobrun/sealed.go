@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"go.dedis.ch/kyber/v3"
 
 	"github.com/cohortnet/cohort/internal/sealbox"
@@ -146,7 +147,8 @@ func checkSealedJob(spec *Spec, job *CommitteeJob) error {
 // apply to its claim): the share if it is well formed and on the
 // provider's commitments. The blinding shares are dropped here: they are
 // for this check only and go nowhere else.
-func judgeOwnShare(spec *Spec, job *CommitteeJob, fields, i, me int, msg []byte) (jobs.InputShare, error) {
+func judgeOwnShare(ctx context.Context, sess *Session, job *CommitteeJob, fields, i int, msg []byte) (jobs.InputShare, error) {
+	spec := sess.spec
 	c, err := sealedinput.ParseCommitments(job.SealedCommitments[i], len(spec.Committee), fields)
 	if err != nil {
 		// Taken by the ledger at input: the rules changed since. Not the
@@ -154,7 +156,60 @@ func judgeOwnShare(spec *Spec, job *CommitteeJob, fields, i, me int, msg []byte)
 		// claim on it unchecked), but this member cannot use the share.
 		return jobs.InputShare{}, fmt.Errorf("%w: share commitments: %v", errMalformed, err)
 	}
-	return sealedinput.Judge(msg, fields, me, c)
+	s, err := sealedinput.Judge(msg, fields, spec.MemberIndex(sess.self), c)
+	if err == nil {
+		substituteHookOf(ctx, sess.self).substitute(i, &s)
+	}
+	return s, err
+}
+
+// sealedCheckFailure adds to a failed consistency check of the dealt
+// inputs (jobs.InputCheckError) of a sealed slot what the commitments
+// establish: every member judged its share of the slot on the provider's
+// committed polynomials of degree t (or the job would have stopped at
+// agreeInputs), so the provider dealt consistently and a member fed the
+// engine another share than it was dealt. Which member is not known (each
+// sees only its own share): the fault still names nobody. Other errors
+// pass unchanged.
+func sealedCheckFailure(spec *Spec, job *CommitteeJob, err error) error {
+	var ice *jobs.InputCheckError
+	if !errors.As(err, &ice) {
+		return err
+	}
+	i := spec.ProviderIndex(ice.Provider)
+	if i < 0 || !sealedSlot(job, i) {
+		return err
+	}
+	return fmt.Errorf("%w; every member's sealed share of %s is on its provider's commitments, so the provider dealt consistently: a committee member fed the engine another share than it was dealt (which one is not identified)", err, ice.Provider)
+}
+
+// substituteHook is a test-only deviation of a committee member: after its
+// sealed share of slot Slot is judged good, the member adds one to its
+// first field share before the engine gets it (a member substituting its
+// dealt share). Only export_test.go attaches one (to a context; the key
+// type is unexported), so no deployment can.
+type substituteHook struct {
+	Member string
+	Slot   int
+}
+
+type substituteHookKey struct{}
+
+func substituteHookOf(ctx context.Context, self string) *substituteHook {
+	h, _ := ctx.Value(substituteHookKey{}).(*substituteHook)
+	if h == nil || h.Member != self {
+		return nil
+	}
+	return h
+}
+
+func (h *substituteHook) substitute(slot int, s *jobs.InputShare) {
+	if h == nil || h.Slot != slot || len(s.Fields) == 0 {
+		return
+	}
+	var one fr.Element
+	one.SetOne()
+	s.Fields[0].Add(&s.Fields[0], &one)
 }
 
 // openSealedInput opens this member's sealed share of slot i.

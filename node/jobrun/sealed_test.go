@@ -175,6 +175,37 @@ func TestSealedShareOffPolynomialNamesProvider(t *testing.T) {
 	}
 }
 
+// TestSealedShareSubstitutedByMember: a member that judges its sealed
+// share good and then feeds the engine another one makes the engine's
+// consistency check of dealt inputs fail: the job aborts naming nobody (the
+// member is not identified), but, the slot being sealed under commitments
+// every member checked, the members' error clears the provider and says a
+// member substituted its share (the ledger's short reason stays
+// "mpc-check-failed:", naming nobody).
+func TestSealedShareSubstitutedByMember(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec, inputs, _, sealed := sealedTender(t, c)
+	slot := spec.ProviderIndex(sealed[1]) // q1/capacity
+	rep, err := c.Run(WithSubstitutedShare(ctx, c.Members[3], slot), spec, inputs, RunOptions{Sealed: sealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		var fe *FaultError
+		if !errors.As(rep.MemberErrs[m], &fe) || fe.Kind != FaultCheckFailed || len(fe.Parties) != 0 {
+			t.Fatalf("member %s: %v; want mpc-check-failed naming nobody", m, rep.MemberErrs[m])
+		}
+		if !strings.Contains(fe.Error(), "a committee member fed the engine another share than it was dealt") || !strings.Contains(fe.Error(), sealed[1]) {
+			t.Errorf("member %s: %v does not clear the provider", m, fe)
+		}
+	}
+	if rep.Result != nil {
+		t.Fatal("the demander got a result of an aborted job")
+	}
+}
+
 // TestSealedFalseClaimNamesClaimant: a member whose sealed share is fine but
 // claims it bad is named itself, not the provider, by every member (the
 // liar included): its own proven opening shows the share opens well
