@@ -57,10 +57,11 @@ import (
 //     against the provider's commitments (sealedinput.Judge), so a share
 //     the provider dealt off its polynomial is proven as above and the
 //     provider charged. The commitments bind (discrete logarithm in G1):
-//     every accepted share of a sealed slot is on its committed polynomial,
+//     every share an honest member accepts is on the committed polynomial,
 //     so if the engine's consistency check of dealt inputs still fails
-//     (mpc-check-failed, naming nobody), a member fed the engine another
-//     share than it was dealt; which one is not identified.
+//     (mpc-check-failed, naming nobody), a member deviated: it fed the
+//     engine another share than it was dealt, or kept quiet about one off
+//     the commitments; which one is not identified.
 //
 // A sealed_opening is taken only in an abort signed by a committee member
 // (checkJobAbort): the requester cannot make validators verify proofs for

@@ -44,10 +44,11 @@
 // share off its degree-t polynomial is named and charged. With every
 // sealed share on committed polynomials, the engine's consistency check of
 // dealt inputs (mpc-check-failed) fails on a sealed slot only if a member
-// substituted its share — which member is not identified, and the abort
-// names nobody (the members' error says the provider dealt consistently:
-// sealedCheckFailure); for an input over libp2p (no commitments) it still cannot
-// tell a bad dealer from a lying member.
+// deviated — substituted its share, or kept quiet about one off the
+// commitments — which member is not identified, and the abort names nobody
+// (the members' error says so: sealedCheckFailure); for an input over
+// libp2p (no commitments) it still cannot tell a bad dealer from a lying
+// member.
 // The transport sessions of an attempt are described in session.go
 // (SessionID, SessionParties, P2PResolver for the libp2p network).
 //

@@ -37,8 +37,10 @@ import (
 // commitments is the provider's fault, proven as below. So every share a
 // member takes from a sealed slot is on the provider's committed polynomial
 // of degree t: the engine's consistency check of dealt inputs can then
-// fail on a sealed slot only because a member fed it another share than it
-// was dealt (the abort names nobody: which member is not identified).
+// fail on a sealed slot only because a member deviated — fed it another
+// share than it was dealt, or kept quiet about a share off the commitments
+// (the abort names nobody: which member is not identified;
+// sealedCheckFailure).
 //
 // Proven claims. A member whose sealed share does not open, or opens to
 // something that is not a share of the job on the provider's commitments
@@ -165,12 +167,14 @@ func judgeOwnShare(ctx context.Context, sess *Session, job *CommitteeJob, fields
 
 // sealedCheckFailure adds to a failed consistency check of the dealt
 // inputs (jobs.InputCheckError) of a sealed slot what the commitments
-// establish: every member judged its share of the slot on the provider's
-// committed polynomials of degree t (or the job would have stopped at
-// agreeInputs), so the provider dealt consistently and a member fed the
-// engine another share than it was dealt. Which member is not known (each
-// sees only its own share): the fault still names nobody. Other errors
-// pass unchanged.
+// establish: every honest member checked its share of the slot against the
+// provider's committed polynomials of degree t and would have stopped the
+// job at agreeInputs had it been off, so the shares inconsistent with one
+// polynomial come from a deviating member — one that fed the engine
+// another share than it was dealt, or one that kept quiet about a share
+// off the commitments (colluding with the provider). Which member is not
+// known (each sees only its own share): the fault still names nobody.
+// Other errors pass unchanged.
 func sealedCheckFailure(spec *Spec, job *CommitteeJob, err error) error {
 	var ice *jobs.InputCheckError
 	if !errors.As(err, &ice) {
@@ -180,7 +184,7 @@ func sealedCheckFailure(spec *Spec, job *CommitteeJob, err error) error {
 	if i < 0 || !sealedSlot(job, i) {
 		return err
 	}
-	return fmt.Errorf("%w; every member's sealed share of %s is on its provider's commitments, so the provider dealt consistently: a committee member fed the engine another share than it was dealt (which one is not identified)", err, ice.Provider)
+	return fmt.Errorf("%w; the shares of sealed %s were checked against its provider's commitments by every honest member: a committee member deviated (fed the engine another share than it was dealt, or kept quiet about one off the commitments); which one is not identified", err, ice.Provider)
 }
 
 // substituteHook is a test-only deviation of a committee member: after its

@@ -197,7 +197,7 @@ func TestSealedShareSubstitutedByMember(t *testing.T) {
 		if !errors.As(rep.MemberErrs[m], &fe) || fe.Kind != FaultCheckFailed || len(fe.Parties) != 0 {
 			t.Fatalf("member %s: %v; want mpc-check-failed naming nobody", m, rep.MemberErrs[m])
 		}
-		if !strings.Contains(fe.Error(), "a committee member fed the engine another share than it was dealt") || !strings.Contains(fe.Error(), sealed[1]) {
+		if !strings.Contains(fe.Error(), "a committee member deviated (fed the engine another share than it was dealt") || !strings.Contains(fe.Error(), sealed[1]) {
 			t.Errorf("member %s: %v does not clear the provider", m, fe)
 		}
 	}
