@@ -419,7 +419,7 @@ func applyJobInput(b *blockState, signer string, j *ledgerpb.Job, m *ledgerpb.Jo
 		j.InputProofs[i], j.InputVkIds[i] = m.Proof, m.VkId
 	}
 	if len(m.SealedShares) > 0 {
-		if err := putProto(b, keySealedInput(j.Id, i), &ledgerpb.SealedShares{Shares: m.SealedShares}); err != nil {
+		if err := putProto(b, keySealedInput(j.Id, i), &ledgerpb.SealedShares{Shares: m.SealedShares, Commitments: m.ShareCommitments}); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -15,24 +16,29 @@ import (
 // Sealed job inputs. A member without a node (HasNode false) supplies an
 // SS job's input slot by posting, with its commitment and range proof, the
 // committee's Shamir shares sealed to each member's sealing key
-// (JobInput.sealed_shares, internal/sealbox, AAD from internal/sealedinput).
-// The ledger cannot open them: it checks their count and sizes (bounded
-// before anything is kept), that the signer owns the slot and the proof (as
-// for any input), and keeps them in state under sealedin/<job>/<slot> until
-// the job ends, when finishJob prunes them in slot order. Committee nodes
+// (JobInput.sealed_shares, internal/sealbox, AAD from internal/sealedinput),
+// with Pedersen commitments to its sharing polynomials
+// (JobInput.share_commitments, internal/sealedinput). The ledger cannot
+// open the shares: it checks their count and sizes (bounded before anything
+// is kept), that each is publicly valid, that the commitments are well
+// formed for the job, that the signer owns the slot and the proof (as for
+// any input), and keeps shares and commitments in state under
+// sealedin/<job>/<slot> until the job ends, when finishJob prunes them in
+// slot order. Committee nodes
 // read their ciphertext of each sealed slot from their own committed state
 // once the job is running (App.SealedInput).
 //
 // Blame, and what it rests on:
-//   - A ciphertext that does not open for its member, or opens to no share
-//     of the job: the member proves it (S = x·R with a Chaum–Pedersen proof
+//   - A ciphertext that does not open for its member, opens to no share of
+//     the job, or opens to a share off the provider's commitments: the
+//     member proves it (S = x·R with a Chaum–Pedersen proof
 //     that S and its sealing key share x, internal/sealbox), the committee
 //     checks the proof (node/jobrun agreeInputs) and aborts naming the slot
 //     (bad-input) with the proof in JobAbort.sealed_opening. The ledger
 //     checks it against the ciphertext it keeps and the member's genesis
 //     sealing key (checkSealedOpening) and charges the provider
 //     (ratingBadSealedInput). A claim whose proof shows the share opening
-//     well formed convicts the claimant instead (the committee names it
+//     well formed and on the commitments convicts the claimant instead (the committee names it
 //     false-input-claim; the ledger charges it ratingFalseSealedClaim); an
 //     abort whose proof does not verify is refused, so a claimant cannot
 //     frame a provider. An abort without a proof is recorded uncharged, as
@@ -47,11 +53,15 @@ import (
 //     a member's proof.
 //   - Shares that open but whose value does not open the posted commitment
 //     name the slot (commitment-mismatch), as for a libp2p input.
-//   - Shares that all open but are not on one degree-t polynomial fail the
-//     engine's consistency check of dealt inputs: the job aborts
-//     mpc-check-failed naming NOBODY (each member sees only its own share).
-//     Feldman or Pedersen commitments to the sharing, posted with the
-//     shares, would make the dealer accountable; not built.
+//   - Shares off one degree-t polynomial: each member checks its own
+//     against the provider's commitments (sealedinput.Judge), so a share
+//     the provider dealt off its polynomial is proven as above and the
+//     provider charged. The commitments bind (discrete logarithm in G1):
+//     every share an honest member accepts is on the committed polynomial,
+//     so if the engine's consistency check of dealt inputs still fails
+//     (mpc-check-failed, naming nobody), a member deviated: it fed the
+//     engine another share than it was dealt, or kept quiet about one off
+//     the commitments; which one is not identified.
 //
 // A sealed_opening is taken only in an abort signed by a committee member
 // (checkJobAbort): the requester cannot make validators verify proofs for
@@ -68,10 +78,11 @@ import (
 //   - The first abort wins: a proof-less abort by the requester or a
 //     colluding member can land before the committee's and spare a proven
 //     provider.
-//   - Every member whose share opens but is malformed proves it and sends
-//     its S to the whole committee (the abort puts one on the chain), and S
-//     opens what the provider sealed to that member: with t+1 claimants the
-//     committee can put a buggy (not malicious) provider's input together.
+//   - Every member whose share opens but is malformed (or off the
+//     commitments) proves it and sends its S to the whole committee (the
+//     abort puts one on the chain), and S opens what the provider sealed to
+//     that member: with t+1 claimants the committee can put a buggy (not
+//     malicious) provider's input together.
 //     One proof per slot would need another round.
 //
 // No forward secrecy: pruning empties the state, not the chain. The job
@@ -112,14 +123,24 @@ func keySealedInput(jobID string, slot int) []byte {
 // (sealbox.Check: R a canonical point of prime order, and the sender's
 // proof of knowledge of r bound to the share's AAD, the member's genesis
 // sealing key and the body), for an SS job; a member without a node must
-// seal (it has no other way to reach the committee). A publicly invalid
-// share is refused here, not convicted later, and no member is ever asked to
-// prove an opening of a ciphertext whose sender did not know its r (the
-// opening oracle, internal/sealbox opening.go). Costs about three scalar
-// multiplications per share (BenchmarkCheck).
+// seal (it has no other way to reach the committee). With them, the
+// provider's Pedersen commitments to its sharing (share_commitments) must
+// be well formed for the job: (t+1)·(fields+1) canonical compressed points
+// of BN254 G1 (sealedinput.ParseCommitments; the count is checked before
+// anything is decoded). A publicly invalid share or commitment is refused
+// here, not convicted later, and no member is ever asked to prove an
+// opening of a ciphertext whose sender did not know its r (the opening
+// oracle, internal/sealbox opening.go). Costs about three scalar
+// multiplications per share (sealbox BenchmarkCheck) and a square root per
+// commitment point (sealedinput BenchmarkPedersen/parse); both checks are
+// remembered (App.sealedChecks), so FinalizeBlock does not redo what
+// CheckTx did.
 func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *committedView, st stateReader) *TxError {
 	sealed := len(m.SealedShares) > 0
 	if !sealed {
+		if len(m.ShareCommitments) > 0 {
+			return txErr(CodeInvalid, "job %q: share commitments without sealed shares (a provider with a node sends its shares over libp2p)", j.Id)
+		}
 		if !HasNode(v.members.byName[signer]) {
 			return txErr(CodeInvalid, "%s runs no node: its input to job %q must carry the committee's sealed shares", signer, j.Id)
 		}
@@ -139,6 +160,9 @@ func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *
 		if len(s) < minSealedShareBytes || len(s) > MaxSealedShareBytes {
 			return txErr(CodeInvalid, "job %q: sealed share %d has %d bytes, want %d to %d", j.Id, k, len(s), minSealedShareBytes, MaxSealedShareBytes)
 		}
+	}
+	if terr := checkShareCommitments(j, &c, m.ShareCommitments, v); terr != nil {
+		return terr
 	}
 	slot := inputSlot(signer, m)
 	for k, name := range c.Members {
@@ -165,13 +189,42 @@ func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *
 	return nil
 }
 
+// checkShareCommitments checks a sealed input's share commitments for job
+// j on committee c (sealedinput.ParseCommitments), remembering a pass in
+// the App's memo under the committee size, the job's type and parameters
+// (which fix the input's width) and the commitments' bytes.
+func checkShareCommitments(j *ledgerpb.Job, c *ledgerpb.Committee, commitments []byte, v *committedView) *TxError {
+	if len(commitments) == 0 {
+		return txErr(CodeInvalid, "job %q: sealed shares without share commitments (the format before Pedersen commitments is no longer accepted: reseal with this version)", j.Id)
+	}
+	memo := memoKey("cohort/ledger/sealed-commitments/v1\x00", binary.BigEndian.AppendUint32(nil, uint32(len(c.Members))), []byte(j.Type), j.Params, commitments)
+	if v.sealedChecks.Has(memo) {
+		return nil
+	}
+	spec, err := JobSpec(j, c)
+	if err != nil {
+		return txErr(CodeInvalid, "job %q: %v", j.Id, err)
+	}
+	if _, err := sealedinput.ParseCommitments(commitments, len(c.Members), sealedinput.Fields(spec)); err != nil {
+		return txErr(CodeInvalid, "job %q: %v", j.Id, err)
+	}
+	v.sealedChecks.Add(memo)
+	return nil
+}
+
 // sealedCheckKey names one sealbox.Check (key, AAD, share) in the App's
 // memo of passed checks: a collision-resistant hash of the three,
 // length-prefixed, so that no two different checks share a key.
 func sealedCheckKey(pub, aad, share []byte) [32]byte {
+	return memoKey("cohort/ledger/sealed-check/v1\x00", pub, aad, share)
+}
+
+// memoKey hashes a domain tag and length-prefixed parts: a key of the
+// App's memo of passed checks, one domain per kind of check.
+func memoKey(tag string, parts ...[]byte) [32]byte {
 	h := sha256.New()
-	h.Write([]byte("cohort/ledger/sealed-check/v1\x00"))
-	for _, b := range [][]byte{pub, aad, share} {
+	h.Write([]byte(tag))
+	for _, b := range parts {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
 		h.Write(n[:])
@@ -229,6 +282,25 @@ func (a *App) SealedInputs(j *ledgerpb.Job, member int) ([][]byte, error) {
 	return out, nil
 }
 
+// SealedCommitments returns, for each provider slot of a job, the share
+// commitments posted with its sealed shares (nil for a slot not sealed, or
+// once the job ended): what a committee member checks its opened share
+// against (sealedinput.Judge).
+func (a *App) SealedCommitments(j *ledgerpb.Job) ([][]byte, error) {
+	out := make([][]byte, len(j.Providers))
+	for i := range j.Providers {
+		var s ledgerpb.SealedShares
+		found, err := loadProto(committedReader{a.store}, keySealedInput(j.Id, i), &s)
+		if err != nil {
+			return nil, fmt.Errorf("job %s slot %d: %w", j.Id, i, err)
+		}
+		if found {
+			out[i] = s.Commitments
+		}
+	}
+	return out, nil
+}
+
 // sealedVerdict is what a verified sealed-share proof convicts: culprit is
 // recorded on the job (a provider slot, or the claimant), charged is the
 // member whose rating moves by rating.
@@ -242,11 +314,13 @@ type sealedVerdict struct {
 // (internal/sealbox.VerifyOpening) against the ciphertext the ledger keeps
 // for that slot and member and the member's genesis sealing key, and judges
 // the share as the committee does (node/jobrun judgeSealedClaim, through
-// the same internal/sealedinput): it does not open, or opens to no share of
-// the job — the provider is convicted; it opens well formed — the claimant
-// is (only its key makes that proof, and an honest member proves only a bad
-// share). A proof that does not verify is refused: nobody can frame a
-// provider with it. Every field is bounded before use; deterministic.
+// the same sealedinput.Judge): it does not open, opens to no share of the
+// job, or opens to a share off the provider's commitments kept with it —
+// the provider is convicted; it opens well formed and on the commitments —
+// the claimant is (only its key makes that proof, and an honest member
+// proves only a bad share). A proof that does not verify is refused: nobody
+// can frame a provider with it. Every field is bounded before use;
+// deterministic.
 func checkSealedOpening(j *ledgerpb.Job, c *ledgerpb.Committee, o *ledgerpb.SealedOpening, v *committedView, st stateReader) (*sealedVerdict, *TxError) {
 	switch {
 	case int64(o.Slot) >= int64(len(j.Providers)):
@@ -281,6 +355,14 @@ func checkSealedOpening(j *ledgerpb.Job, c *ledgerpb.Committee, o *ledgerpb.Seal
 	if err != nil {
 		return nil, txErr(CodeInvalid, "job %q: %v", j.Id, err)
 	}
+	fields := sealedinput.Fields(spec)
+	// The ledger took these commitments at input (checkShareCommitments):
+	// ones that no longer parse mean the rules changed since, and junk
+	// convicts nobody.
+	com, err := sealedinput.ParseCommitments(shares.Commitments, len(c.Members), fields)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "sealed opening: the share commitments kept for %s: %v", slot, err)
+	}
 	aad := sealedinput.AAD(v.chainID, j.Id, slot, o.Claimant)
 	msg, opened, err := sealbox.VerifyOpening(pub, aad, shares.Shares[k], o.Point, o.Proof)
 	if err != nil {
@@ -291,10 +373,14 @@ func checkSealedOpening(j *ledgerpb.Job, c *ledgerpb.Committee, o *ledgerpb.Seal
 		provider.why = fmt.Sprintf("%s's sealed share for %s proven not to open", slot, o.Claimant)
 		return provider, nil
 	}
-	if _, err := sealedinput.DecodeShare(msg, sealedinput.Fields(spec)); err != nil {
+	switch _, err := sealedinput.Judge(msg, fields, k, com); {
+	case errors.Is(err, sealedinput.ErrOffCommitments):
+		provider.why = fmt.Sprintf("%s's sealed share for %s proven off its committed polynomials", slot, o.Claimant)
+		return provider, nil
+	case err != nil:
 		provider.why = fmt.Sprintf("%s's sealed share for %s proven malformed", slot, o.Claimant)
 		return provider, nil
 	}
 	return &sealedVerdict{culprit: o.Claimant, charged: o.Claimant, rating: ratingFalseSealedClaim,
-		why: fmt.Sprintf("%s's claim on its sealed share of %s proven false (it opens well formed)", o.Claimant, slot)}, nil
+		why: fmt.Sprintf("%s's claim on its sealed share of %s proven false (it opens well formed, on the provider's commitments)", o.Claimant, slot)}, nil
 }

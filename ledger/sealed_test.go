@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"go.dedis.ch/kyber/v3"
 	"go.dedis.ch/kyber/v3/group/edwards25519"
 	"google.golang.org/protobuf/proto"
@@ -18,6 +19,7 @@ import (
 	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/jobs"
 	"github.com/cohortnet/cohort/policies"
 )
 
@@ -91,6 +93,13 @@ func TestSealedInputs(t *testing.T) {
 	})
 
 	c.mustOK(t, c.tx(t, 2, submit))
+	_, com := dealtShares(t, 4, 800)
+	// Commitments with an input over libp2p mean nothing: refused.
+	libp2p := c.bid(t, "J-sealed", 700, 0, 1000000)
+	libp2p.ShareCommitments = com
+	if r := c.block(t, c.tx(t, 0, libp2p))[0]; r.Code != CodeInvalid || !strings.Contains(r.Log, "share commitments without sealed shares") {
+		t.Errorf("commitments without sealed shares: %d %s", r.Code, r.Log)
+	}
 	c.mustOK(t, c.tx(t, 0, c.bid(t, "J-sealed", 700, 0, 1000000)))
 	good := realSealedShares(t, testChain, "J-sealed", "firm0", 4, []byte("a share message"))
 	otherJob := realSealedShares(t, testChain, "J-other", "firm0", 4, []byte("a share message"))
@@ -99,24 +108,39 @@ func TestSealedInputs(t *testing.T) {
 	// node3, then bytes of the attacker's own.
 	copiedR := append(bytes.Clone(good[3][:sealbox.PointBytes]), bytes.Repeat([]byte{9}, 100)...)
 	swapped := [][]byte{good[1], good[0], good[2], good[3]}
+	_, com5 := dealtShares(t, 5, 800) // t = 2: 6 points, not 4
+	offCurve := bytes.Clone(com)
+	copy(offCurve[32:64], append([]byte{0x80}, make([]byte, 30)...)) // x = 0: y² = 3 has no root
+	offCurve[63] = 0
+	unreduced := bytes.Clone(com)
+	copy(unreduced[:32], bytes.Repeat([]byte{0xff}, 32))
 	for name, tc := range map[string]struct {
 		shares [][]byte
 		want   string
+		com    []byte
 	}{
-		"garbage":                     {sealedShares(4, 130), "sealed share 0 (for node0): sealbox: the ciphertext is publicly invalid"},
-		"a copied ephemeral key":      {append(slices.Clone(good[:3]), copiedR), "sealed share 3 (for node3): sealbox: the ciphertext is publicly invalid"},
-		"sealed for another job":      {otherJob, "publicly invalid"},
-		"sealed for another slot":     {otherSlot, "publicly invalid"},
-		"two members' shares swapped": {swapped, "sealed share 0 (for node0): sealbox: the ciphertext is publicly invalid"},
-		"no shares":                   {nil, "must carry the committee's sealed shares"},
-		"3 for 4":                     {sealedShares(3, 130), "3 sealed shares, committee c1 has 4"},
-		"5 for 4":                     {sealedShares(5, 130), "5 sealed shares, committee c1 has 4"},
-		"oversized":                   {append(sealedShares(3, 130), make([]byte, MaxSealedShareBytes+1)), "sealed share 3 has"},
-		"too short":                   {append(sealedShares(3, 130), make([]byte, minSealedShareBytes-1)), "sealed share 3 has"},
-		"an empty one":                {append(sealedShares(3, 130), nil), "sealed share 3 has"},
+		"no commitments":              {good, "sealed shares without share commitments", nil},
+		"commitments for n = 5":       {good, "malformed share commitments: 192 bytes, want 128", com5},
+		"a point off the curve":       {good, "malformed share commitments: point 1", offCurve},
+		"an unreduced coordinate":     {good, "malformed share commitments: point 0", unreduced},
+		"a point short":               {good, "malformed share commitments: 127 bytes", com[:len(com)-1]},
+		"garbage":                     {sealedShares(4, 130), "sealed share 0 (for node0): sealbox: the ciphertext is publicly invalid", nil},
+		"a copied ephemeral key":      {append(slices.Clone(good[:3]), copiedR), "sealed share 3 (for node3): sealbox: the ciphertext is publicly invalid", nil},
+		"sealed for another job":      {otherJob, "publicly invalid", nil},
+		"sealed for another slot":     {otherSlot, "publicly invalid", nil},
+		"two members' shares swapped": {swapped, "sealed share 0 (for node0): sealbox: the ciphertext is publicly invalid", nil},
+		"no shares":                   {nil, "must carry the committee's sealed shares", nil},
+		"3 for 4":                     {sealedShares(3, 130), "3 sealed shares, committee c1 has 4", nil},
+		"5 for 4":                     {sealedShares(5, 130), "5 sealed shares, committee c1 has 4", nil},
+		"oversized":                   {append(sealedShares(3, 130), make([]byte, MaxSealedShareBytes+1)), "sealed share 3 has", nil},
+		"too short":                   {append(sealedShares(3, 130), make([]byte, minSealedShareBytes-1)), "sealed share 3 has", nil},
+		"an empty one":                {append(sealedShares(3, 130), nil), "sealed share 3 has", nil},
 	} {
 		in := c.bid(t, "J-sealed", 800, 0, 1000000)
-		in.SealedShares = tc.shares
+		in.SealedShares, in.ShareCommitments = tc.shares, tc.com
+		if tc.com == nil && tc.shares != nil && !strings.Contains(name, "commitments") {
+			in.ShareCommitments = com
+		}
 		if r := c.block(t, c.tx(t, firm, in))[0]; r.Code != CodeInvalid || !strings.Contains(r.Log, tc.want) {
 			t.Errorf("%s: %d %s, want %q", name, r.Code, r.Log, tc.want)
 		}
@@ -126,7 +150,7 @@ func TestSealedInputs(t *testing.T) {
 	}
 
 	in := c.bid(t, "J-sealed", 800, 0, 1000000)
-	in.SealedShares = good
+	in.SealedShares, in.ShareCommitments = good, com
 	c.mustOK(t, c.tx(t, firm, in))
 	j := c.job(t, "J-sealed")
 	if j.Status != JobRunning {
@@ -138,10 +162,16 @@ func TestSealedInputs(t *testing.T) {
 			t.Fatalf("member %d's sealed inputs: %x, %v", m, got, err)
 		}
 	}
+	if got, err := c.app.SealedCommitments(j); err != nil || got[0] != nil || !bytes.Equal(got[1], com) {
+		t.Fatalf("share commitments kept: %x, %v", got, err)
+	}
 	output := []byte("output commitment of J-sealed")
 	c.mustOK(t, c.tx(t, 3, &ledgerpb.JobResult{JobId: "J-sealed", OutputCommitment: output, Signature: c.sign(t, j, output, 0, 1, 2)}))
 	if got, err := c.app.SealedInput("J-sealed", 1); got != nil || err != nil {
 		t.Fatalf("sealed shares of a completed job: %d, %v; want pruned", len(got), err)
+	}
+	if got, err := c.app.SealedCommitments(j); err != nil || got[1] != nil {
+		t.Fatalf("share commitments of a completed job: %x, %v; want pruned", got, err)
 	}
 }
 
@@ -151,13 +181,18 @@ func TestSealedInputs(t *testing.T) {
 // each within the bounds and publicly valid for its member (sealbox.Check).
 func FuzzSealedShares(f *testing.F) {
 	valid := realSealedShares(f, "chain", "J", "firm0", 4, []byte("a share message"))
-	ok, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: valid})
+	_, shareCom := dealtShares(f, 4, 800)
+	ok, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: valid, ShareCommitments: shareCom})
+	noCom, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: valid})
+	badCom, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: valid, ShareCommitments: shareCom[:96]})
 	garbage, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(4, 130)})
 	copiedR, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: append(slices.Clone(valid[:3]),
 		append(bytes.Clone(valid[3][:sealbox.PointBytes]), bytes.Repeat([]byte{9}, 100)...))})
 	short, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(3, 130)})
 	big, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: append(sealedShares(3, 130), make([]byte, MaxSealedShareBytes+1))})
 	f.Add(ok)
+	f.Add(noCom)
+	f.Add(badCom)
 	f.Add(garbage)
 	f.Add(copiedR)
 	f.Add(short)
@@ -176,7 +211,7 @@ func FuzzSealedShares(f *testing.F) {
 	// With the App's memo of passed checks, as in a node: whatever it
 	// remembers, nothing publicly invalid is accepted.
 	v := &committedView{chainID: "chain", members: idx, sealedChecks: recent.New(64)}
-	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", CommitteeId: "c1", Providers: []string{"n0", "firm0"}}
+	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`), CommitteeId: "c1", Providers: []string{"n0", "firm0"}, Recipient: "node0"}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if len(raw) > MaxTxBytes {
 			return
@@ -190,6 +225,9 @@ func FuzzSealedShares(f *testing.F) {
 		}
 		if len(m.SealedShares) != 4 {
 			t.Fatalf("accepted %d sealed shares for 4 members", len(m.SealedShares))
+		}
+		if _, err := sealedinput.ParseCommitments(m.ShareCommitments, 4, 1); err != nil {
+			t.Fatalf("accepted malformed share commitments: %v", err)
 		}
 		for k, s := range m.SealedShares {
 			if len(s) < minSealedShareBytes || len(s) > MaxSealedShareBytes {
@@ -233,8 +271,9 @@ func TestSealedCheckMemo(t *testing.T) {
 		idx.add(&ledgerpb.Member{Name: name, PeerId: "peer-" + name, SealingKey: testSealingKey(name)})
 	}
 	v := &committedView{chainID: "chain", members: idx, sealedChecks: recent.New(64)}
-	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", CommitteeId: "c1", Providers: []string{"n0", "firm0"}}
-	m := &ledgerpb.JobInput{JobId: "J", SealedShares: valid}
+	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`), CommitteeId: "c1", Providers: []string{"n0", "firm0"}, Recipient: "node0"}
+	_, shareCom := dealtShares(t, 4, 800)
+	m := &ledgerpb.JobInput{JobId: "J", SealedShares: valid, ShareCommitments: shareCom}
 	for pass := range 2 {
 		if terr := checkSealedShares("firm0", j, m, v, st); terr != nil {
 			t.Fatalf("pass %d: %v", pass, terr)
@@ -246,15 +285,78 @@ func TestSealedCheckMemo(t *testing.T) {
 			t.Fatalf("share %d not remembered after it passed", k)
 		}
 	}
+	comMemo := memoKey("cohort/ledger/sealed-commitments/v1\x00", []byte{0, 0, 0, 4}, []byte(j.Type), j.Params, shareCom)
+	if !v.sealedChecks.Has(comMemo) {
+		t.Fatal("share commitments not remembered after they passed")
+	}
+	// Commitments one bit off the remembered ones are parsed again and
+	// refused (the flipped bit is in the top, flag, bits: an uncompressed
+	// encoding, which a 32-byte point cannot be).
+	badCom := bytes.Clone(shareCom)
+	badCom[0] ^= 0x80
+	if terr := checkSealedShares("firm0", j, &ledgerpb.JobInput{JobId: "J", SealedShares: valid, ShareCommitments: badCom}, v, st); terr == nil {
+		t.Fatal("commitments flipped after their valid twin was remembered were accepted")
+	}
 	flipped := slices.Clone(valid)
 	flipped[2] = bytes.Clone(valid[2])
 	flipped[2][len(flipped[2])-1] ^= 1
-	if terr := checkSealedShares("firm0", j, &ledgerpb.JobInput{JobId: "J", SealedShares: flipped}, v, st); terr == nil {
+	if terr := checkSealedShares("firm0", j, &ledgerpb.JobInput{JobId: "J", SealedShares: flipped, ShareCommitments: shareCom}, v, st); terr == nil {
 		t.Fatal("a share flipped after its valid twin was remembered was accepted")
 	}
 	// The same shares in another job's context are not the remembered ones.
-	j2 := &ledgerpb.Job{Id: "J2", Type: "auction-vickrey", CommitteeId: "c1", Providers: []string{"n0", "firm0"}}
-	if terr := checkSealedShares("firm0", j2, &ledgerpb.JobInput{JobId: "J2", SealedShares: valid}, v, st); terr == nil {
+	j2 := &ledgerpb.Job{Id: "J2", Type: "auction-vickrey", Params: j.Params, CommitteeId: "c1", Providers: []string{"n0", "firm0"}, Recipient: "node0"}
+	if terr := checkSealedShares("firm0", j2, &ledgerpb.JobInput{JobId: "J2", SealedShares: valid, ShareCommitments: shareCom}, v, st); terr == nil {
 		t.Fatal("shares sealed for job J accepted for job J2 from the memo")
 	}
+}
+
+// BenchmarkCheckShareCommitments: the ledger's well-formedness check of a
+// sealed input's share commitments without the memo (a cold node), for a
+// tender slot (1 field, committee of 4: 4 points) and a 100-level clearing
+// curve (a committee of 9: 505 points); the memo's hit is a hash.
+func BenchmarkCheckShareCommitments(b *testing.B) {
+	for _, tc := range []struct {
+		name, typ, params string
+		n, fields         int
+	}{
+		{"auction/n=4", "auction-vickrey", `{"max_bid":1000000}`, 4, 1},
+		{"clearing100/n=9", "clearing", clearingParams(100), 9, 100},
+	} {
+		members := make([]string, tc.n)
+		for k := range members {
+			members[k] = fmt.Sprintf("node%d", k)
+		}
+		c := &ledgerpb.Committee{Id: "c1", Members: members, Threshold: uint32(tc.n/2 + 1), Status: CommitteeActive}
+		providers := []string{"node0", "node1"}
+		j := &ledgerpb.Job{Id: "J", Type: tc.typ, Params: []byte(tc.params), CommitteeId: "c1", Providers: providers, Recipient: "node0"}
+		shares, _, err := jobs.ShareInput(tc.n, make([]fr.Element, tc.fields), fr.NewElement(1), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		com, _, err := sealedinput.Messages(shares, tc.fields, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v := &committedView{chainID: "chain"}
+		if terr := checkShareCommitments(j, c, com, v); terr != nil {
+			b.Fatal(terr)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if terr := checkShareCommitments(j, c, com, v); terr != nil {
+					b.Fatal(terr)
+				}
+			}
+		})
+	}
+}
+
+// clearingParams is a clearing job's parameters with levels price levels
+// and two bidders (a buyer, a seller).
+func clearingParams(levels int) string {
+	p := make([]string, levels)
+	for i := range p {
+		p[i] = fmt.Sprint(10 + i)
+	}
+	return `{"prices":[` + strings.Join(p, ",") + `],"sides":["buyer","seller"]}`
 }

@@ -31,7 +31,8 @@ func TestSealedOpeningOracleRefused(t *testing.T) {
 	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: id, Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`),
 		Providers: []string{"node0", "firm1"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 50}))
 	c.mustOK(t, c.tx(t, 0, c.bid(t, id, 700, 0, 1000000)))
-	honest := realSealedShares(t, testChain, id, "firm1", 4, sealedinput.Encode([]byte{1}))
+	_, com := dealtShares(t, 4, 1)
+	honest := realSealedShares(t, testChain, id, "firm1", 4, []byte("a share message"))
 	for name, bait := range map[string][]byte{
 		"R and garbage":            append(bytes.Clone(victim[k][:sealbox.PointBytes]), bytes.Repeat([]byte{0xa5}, 100)...),
 		"R, its PoK and garbage":   append(bytes.Clone(victim[k][:sealbox.PointBytes+sealbox.PoKBytes]), bytes.Repeat([]byte{0xa5}, 36)...),
@@ -40,6 +41,7 @@ func TestSealedOpeningOracleRefused(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			in := c.bid(t, id, 1, 0, 1000000)
 			in.SealedShares = append([][]byte{}, honest...)
+			in.ShareCommitments = com
 			in.SealedShares[k] = bait
 			c.refused(t, attacker, in, CodeInvalid, fmt.Sprintf("sealed share %d (for %s): sealbox: the ciphertext is publicly invalid", k, member))
 			S, _, err := sealbox.ProveOpening(testSealingPriv(member), sealedinput.AAD(testChain, id, "firm1", member), bait)
@@ -65,7 +67,8 @@ func TestSealedOpeningOnlyFromCommittee(t *testing.T) {
 		Providers: []string{"node0", "firm0"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 50}))
 	c.mustOK(t, c.tx(t, 0, c.bid(t, id, 700, 0, 1000000)))
 	in := c.bid(t, id, 800, 0, 1000000)
-	in.SealedShares = realSealedShares(t, testChain, id, "firm0", 4, sealedinput.Encode([]byte{1}))
+	_, in.ShareCommitments = dealtShares(t, 4, 1)
+	in.SealedShares = realSealedShares(t, testChain, id, "firm0", 4, []byte("a share message"))
 	c.mustOK(t, c.tx(t, 4, in))
 	o := opening(t, id, 1, in.SealedShares[1])
 	abort := &ledgerpb.JobAbort{JobId: id, Reason: "bad-input: firm0", Culprit: "firm0", SealedOpening: o}

@@ -16,6 +16,7 @@ import (
 	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/mpc/field"
 	"github.com/cohortnet/cohort/mpc/jobs"
 	"github.com/cohortnet/cohort/policies"
 )
@@ -37,16 +38,12 @@ func (c *jobChain) sealedJob(t *testing.T, id string, tamper func(k int, msg []b
 	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: id, Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`),
 		Providers: []string{"node0", "firm0"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 50}))
 	c.mustOK(t, c.tx(t, 0, c.bid(t, id, 700, 0, 1000000)))
-	var one fr.Element
-	one.SetUint64(800)
-	msgs, _, err := jobs.ShareInput(4, []fr.Element{one}, fr.Element{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs, com := dealtShares(t, 4, 800)
 	in := c.bid(t, id, 800, 0, 1000000)
+	in.ShareCommitments = com
 	for k := range 4 {
 		member := fmt.Sprintf("node%d", k)
-		msg := sealedinput.Encode(msgs[k])
+		msg := msgs[k]
 		if tamper != nil {
 			if m := tamper(k, msg); m != nil {
 				msg = m
@@ -71,6 +68,39 @@ func (c *jobChain) sealedJob(t *testing.T, id string, tamper func(k int, msg []b
 		t.Fatalf("job %s: %s", id, j.Status)
 	}
 	return in.SealedShares
+}
+
+// dealtShares is an honest sealed provider's sharing of value to a
+// committee of n: each member's share message and the share commitments.
+func dealtShares(t testing.TB, n int, value uint64) (msgs [][]byte, commitments []byte) {
+	t.Helper()
+	var v fr.Element
+	v.SetUint64(value)
+	shares, _, err := jobs.ShareInput(n, []fr.Element{v}, fr.NewElement(5), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitments, msgs, err = sealedinput.Messages(shares, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs, commitments
+}
+
+// offPolynomial re-encodes a share message with its value share moved by
+// one: well formed, off the provider's commitments (what a provider that
+// deals member k a share off its polynomial seals).
+func offPolynomial(t testing.TB, msg []byte) []byte {
+	t.Helper()
+	s, g, err := sealedinput.DecodeShare(msg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one fr.Element
+	one.SetOne()
+	s.Fields[0].Add(&s.Fields[0], &one)
+	v := append(append(fr.Vector(nil), s.Fields...), s.Salt)
+	return sealedinput.Encode(field.AppendVector([]byte{1}, v), g)
 }
 
 // opening is member k's proven opening of its sealed share of job id's
@@ -177,12 +207,31 @@ func TestSealedAbortProof(t *testing.T) {
 		t.Fatalf("firm0 rating %d, want %d", got, before[firm]+ratingBadSealedInput)
 	}
 
-	// A claim on a share that opens well formed convicts the claimant,
-	// whatever culprit the abort names.
+	// A share well formed but off the provider's commitments convicts the
+	// provider: it signed both.
+	shares5 := c.sealedJob(t, "J-off", func(k int, msg []byte) []byte {
+		if k == 3 {
+			return offPolynomial(t, msg)
+		}
+		return nil
+	})
+	before = c.scores(t)
+	// node3's claim on its share (off) convicts firm0; node0's claim on
+	// its share (on) would convict node0: one abort lands, the first.
+	c.mustOK(t, c.tx(t, 0, &ledgerpb.JobAbort{JobId: "J-off", Reason: "bad-input: firm0", SealedOpening: opening(t, "J-off", 3, shares5[3])}))
+	if j := c.job(t, "J-off"); j.Culprit != "firm0" || !strings.Contains(j.AbortReason, "off its committed polynomials") {
+		t.Fatalf("J-off: culprit %q, %q", j.Culprit, j.AbortReason)
+	}
+	if got := c.scores(t)[firm]; got != before[firm]+ratingBadSealedInput {
+		t.Fatalf("firm0 rating %d, want %d", got, before[firm]+ratingBadSealedInput)
+	}
+
+	// A claim on a share that opens well formed and on the commitments
+	// convicts the claimant, whatever culprit the abort names.
 	shares4 := c.sealedJob(t, "J-fine", nil)
 	before = c.scores(t)
 	c.mustOK(t, c.tx(t, 1, &ledgerpb.JobAbort{JobId: "J-fine", Reason: "false-input-claim: node0", Culprit: "firm0", SealedOpening: opening(t, "J-fine", 0, shares4[0])}))
-	if j := c.job(t, "J-fine"); j.Culprit != "node0" || !strings.Contains(j.AbortReason, "proven false") {
+	if j := c.job(t, "J-fine"); j.Culprit != "node0" || !strings.Contains(j.AbortReason, "proven false") || !strings.Contains(j.AbortReason, "on the provider's commitments") {
 		t.Fatalf("J-fine: culprit %q, %q", j.Culprit, j.AbortReason)
 	}
 	after = c.scores(t)
@@ -193,28 +242,27 @@ func TestSealedAbortProof(t *testing.T) {
 
 // FuzzSealedOpening decodes arbitrary bytes as a job.abort and checks its
 // sealed opening against a job whose slot 1 is sealed to a 4-member
-// committee (member 1's share does not open, member 2's is garbage, the
-// others are good): never a panic, and what is accepted is true — the
-// provider is convicted only if the claimant's key cannot open its share
-// to a well-formed share, the claimant only if it can.
+// committee (member 1's share does not open, member 2's is garbage,
+// member 3's is well formed but off the commitments, member 0's is good):
+// never a panic, and what is accepted is true — the provider is convicted
+// only if the claimant's key cannot open its share to a well-formed share
+// on the commitments, the claimant only if it can.
 func FuzzSealedOpening(f *testing.F) {
 	members := []string{"node0", "node1", "node2", "node3"}
 	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`), CommitteeId: "c1", Providers: []string{"node0", "firm0"}}
 	com := &ledgerpb.Committee{Id: "c1", Members: members, Threshold: 3, Status: CommitteeActive}
-	var v800 fr.Element
-	v800.SetUint64(800)
-	msgs, _, err := jobs.ShareInput(4, []fr.Element{v800}, fr.Element{}, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
+	msgs, commitments := dealtShares(f, 4, 800)
 	idx := newMemberIndex()
 	shares := make([][]byte, 4)
 	for k, m := range members {
 		idx.add(&ledgerpb.Member{Name: m, PeerId: "peer-" + m, SealingKey: testSealingKey(m)})
 		pub, _ := sealbox.ParsePublicKey(testSealingKey(m))
-		msg := sealedinput.Encode(msgs[k])
-		if k == 2 {
+		msg := msgs[k]
+		switch k {
+		case 2:
 			msg = []byte("garbage")
+		case 3:
+			msg = offPolynomial(f, msg)
 		}
 		seal := sealbox.Seal
 		if k == 1 {
@@ -224,7 +272,11 @@ func FuzzSealedOpening(f *testing.F) {
 	}
 	idx.add(&ledgerpb.Member{Name: "firm0", SealingKey: testSealingKey("firm0")})
 	comB, _ := proto.Marshal(com)
-	sealedB, _ := proto.Marshal(&ledgerpb.SealedShares{Shares: shares})
+	sealedB, _ := proto.Marshal(&ledgerpb.SealedShares{Shares: shares, Commitments: commitments})
+	parsed, err := sealedinput.ParseCommitments(commitments, 4, 1)
+	if err != nil {
+		f.Fatal(err)
+	}
 	st := mapState{string(keyCommittee("c1")): comB, string(keySealedInput("J", 1)): sealedB}
 	v := &committedView{chainID: testChain, members: idx}
 	for k, m := range members {
@@ -249,7 +301,7 @@ func FuzzSealedOpening(f *testing.F) {
 		k := slices.Index(members, o.Claimant)
 		msg, err := sealbox.Open(testSealingPriv(o.Claimant), sealedinput.AAD(testChain, "J", "firm0", o.Claimant), shares[k])
 		if err == nil {
-			_, err = sealedinput.DecodeShare(msg, 1)
+			_, err = sealedinput.Judge(msg, 1, k, parsed)
 		}
 		if (verdict.culprit == "firm0") != (err != nil) || verdict.culprit != "firm0" && verdict.culprit != o.Claimant {
 			t.Fatalf("claim by %s: verdict %+v, the key says %v", o.Claimant, verdict, err)

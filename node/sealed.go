@@ -309,7 +309,8 @@ func (s *SealedSupplier) Prepare(ctx context.Context, spec *jobrun.Spec, slot st
 }
 
 // Seal makes a prepared slot the job input of job spec: the commitment,
-// the proof and one share per committee member sealed to its key
+// the proof, one share per committee member sealed to its key and the
+// Pedersen commitments to the sharing
 // (jobrun.PreparedInput.Rebind checks the job fits what was prepared).
 func (s *SealedSupplier) Seal(spec *jobrun.Spec, memberKeys []kyber.Point, chainID string, ps *PreparedSlot) (*ledgerpb.JobInput, error) {
 	if err := ps.in.Rebind(spec); err != nil {
@@ -320,7 +321,7 @@ func (s *SealedSupplier) Seal(spec *jobrun.Spec, memberKeys []kyber.Point, chain
 		msg.Provider = ps.in.Provider
 	}
 	var err error
-	if msg.SealedShares, err = ps.in.SealShares(spec, chainID, memberKeys); err != nil {
+	if msg.SealedShares, msg.ShareCommitments, err = ps.in.SealShares(spec, chainID, memberKeys); err != nil {
 		return nil, err
 	}
 	return msg, nil
@@ -444,4 +445,10 @@ func (s *SealedSupplier) submit(ctx context.Context, chainID string, msg *ledger
 	}
 	_, err = s.Client.Submit(ctx, tx)
 	return err
+}
+
+// SealedCommitments is the scheduler's read of the share commitments kept
+// with a job's sealed inputs (ledger App.SealedCommitments).
+func (l *nodeLedger) SealedCommitments(j *ledgerpb.Job) ([][]byte, error) {
+	return l.n.app.SealedCommitments(j)
 }

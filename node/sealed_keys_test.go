@@ -16,6 +16,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/cohortnet/cohort/internal/sealbox"
+	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/mpc/jobspec"
 	"github.com/cohortnet/cohort/node/client"
@@ -194,9 +195,12 @@ func TestSealingKeysFromGenesis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := in.SealShares(spec, chainID, keys)
+	sealed, com, err := in.SealShares(spec, chainID, keys)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := sealedinput.ParseCommitments(com, len(spec.Committee), 1); err != nil {
+		t.Fatalf("share commitments: %v", err)
 	}
 	for j, c := range sealed {
 		m := spec.Committee[j]
@@ -258,6 +262,9 @@ func TestPreparedSlotFallsBack(t *testing.T) {
 		}
 		if len(msg.SealedShares) != len(spec.Committee) || len(msg.Proof) == 0 {
 			t.Fatalf("%s: %d sealed shares, proof of %d bytes", name, len(msg.SealedShares), len(msg.Proof))
+		}
+		if _, err := sealedinput.ParseCommitments(msg.ShareCommitments, len(spec.Committee), 1); err != nil {
+			t.Fatalf("%s: share commitments: %v", name, err)
 		}
 		for j, c := range msg.SealedShares {
 			m := spec.Committee[j]

@@ -226,7 +226,7 @@ func sealedQuote(cmd *cobra.Command, home string, apis []string, trustAPI bool, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "sealed quote of %s for tender job %s posted (price %d, capacity %d): commitments and range proofs on the ledger, shares sealed to the committee\n",
+	fmt.Fprintf(cmd.OutOrStdout(), "sealed quote of %s for tender job %s posted (price %d, capacity %d): commitments and range proofs on the ledger, shares sealed to the committee with commitments to the sharing\n",
 		me.Name, id, price, capacity)
 	return nil
 }
@@ -366,7 +366,8 @@ sealing keys, member.json, and the network's genesis in cometbft/config/genesis.
 nodes' APIs, comma-separated: it posts through the first. The command waits until the tender
 job is on every one of them (up to --wait), then commits each value with a range proof (the
 ceremony's input keys, --zk-keys) and posts, signed with the member's key, the committee's
-Shamir shares each sealed to one committee member.
+Shamir shares each sealed to one committee member, with Pedersen commitments to the sharing
+(each member checks its share against them: a share off them would be charged to the quoter).
 
 Whom the shares are sealed to is the security of the quote. The members' sealing keys and
 the chain ID are taken from the genesis only: without it the command refuses. The job and

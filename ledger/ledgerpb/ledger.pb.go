@@ -1848,9 +1848,18 @@ type JobInput struct {
 	// (jobrun.SealedShareAAD), carrying its sender's proof of knowledge of its
 	// ephemeral key, which the ledger checks (sealbox.Check; CodeInvalid
 	// otherwise). Empty: the shares travel over libp2p.
-	SealedShares  [][]byte `protobuf:"bytes,6,rep,name=sealed_shares,json=sealedShares,proto3" json:"sealed_shares,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SealedShares [][]byte `protobuf:"bytes,6,rep,name=sealed_shares,json=sealedShares,proto3" json:"sealed_shares,omitempty"`
+	// share_commitments: with sealed_shares, the provider's Pedersen
+	// commitments to its sharing polynomials over BN254 G1
+	// (internal/sealedinput): t+1 compressed points (32 bytes each) per shared
+	// element — the input's fields, then its salt — element by element, t the
+	// SS engine's degree for the committee. The ledger refuses sealed shares
+	// without well-formed ones (right count, canonical points of G1;
+	// CodeInvalid) and keeps them with the shares; a member's share off them
+	// convicts the provider.
+	ShareCommitments []byte `protobuf:"bytes,7,opt,name=share_commitments,json=shareCommitments,proto3" json:"share_commitments,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *JobInput) Reset() {
@@ -1925,11 +1934,20 @@ func (x *JobInput) GetSealedShares() [][]byte {
 	return nil
 }
 
+func (x *JobInput) GetShareCommitments() []byte {
+	if x != nil {
+		return x.ShareCommitments
+	}
+	return nil
+}
+
 // SealedShares is a job input slot's sealed shares as the ledger keeps them
-// until the job ends (key sealedin/<job>/<slot index>).
+// until the job ends (key sealedin/<job>/<slot index>), with the provider's
+// share commitments (JobInput.share_commitments).
 type SealedShares struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Shares        [][]byte               `protobuf:"bytes,1,rep,name=shares,proto3" json:"shares,omitempty"`
+	Commitments   []byte                 `protobuf:"bytes,2,opt,name=commitments,proto3" json:"commitments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1967,6 +1985,13 @@ func (*SealedShares) Descriptor() ([]byte, []int) {
 func (x *SealedShares) GetShares() [][]byte {
 	if x != nil {
 		return x.Shares
+	}
+	return nil
+}
+
+func (x *SealedShares) GetCommitments() []byte {
+	if x != nil {
+		return x.Commitments
 	}
 	return nil
 }
@@ -3728,7 +3753,7 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\fcommittee_id\x18\x05 \x01(\tR\vcommitteeId\x12\x1c\n" +
 	"\trecipient\x18\x06 \x01(\tR\trecipient\x12'\n" +
 	"\x0fdeadline_height\x18\a \x01(\x03R\x0edeadlineHeight\x12,\n" +
-	"\x12recipient_key_hash\x18\b \x01(\fR\x10recipientKeyHash\"\xad\x01\n" +
+	"\x12recipient_key_hash\x18\b \x01(\fR\x10recipientKeyHash\"\xda\x01\n" +
 	"\bJobInput\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1e\n" +
 	"\n" +
@@ -3737,9 +3762,11 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\x05vk_id\x18\x03 \x01(\tR\x04vkId\x12\x14\n" +
 	"\x05proof\x18\x04 \x01(\fR\x05proof\x12\x1a\n" +
 	"\bprovider\x18\x05 \x01(\tR\bprovider\x12#\n" +
-	"\rsealed_shares\x18\x06 \x03(\fR\fsealedShares\"&\n" +
+	"\rsealed_shares\x18\x06 \x03(\fR\fsealedShares\x12+\n" +
+	"\x11share_commitments\x18\a \x01(\fR\x10shareCommitments\"H\n" +
 	"\fSealedShares\x12\x16\n" +
-	"\x06shares\x18\x01 \x03(\fR\x06shares\"m\n" +
+	"\x06shares\x18\x01 \x03(\fR\x06shares\x12 \n" +
+	"\vcommitments\x18\x02 \x01(\fR\vcommitments\"m\n" +
 	"\tJobResult\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12+\n" +
 	"\x11output_commitment\x18\x02 \x01(\fR\x10outputCommitment\x12\x1c\n" +

@@ -16,7 +16,6 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"go.dedis.ch/kyber/v3"
 
-	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
@@ -54,10 +53,15 @@ type CommitteeJob struct {
 	// i as posted on the ledger (JobInput.sealed_shares; a provider without
 	// a node): the member opens it with SealingKey under SealedShareAAD
 	// instead of waiting for the slot's input over libp2p. A share that
-	// does not open, or is malformed, is the provider's bad input, which
-	// the member proves to the others (sealed.go). Nil or shorter: every
-	// input comes over libp2p.
+	// does not open, is malformed, or is off the provider's commitments
+	// (SealedCommitments) is the provider's bad input, which the member
+	// proves to the others (sealed.go). Nil or shorter: every input comes
+	// over libp2p.
 	Sealed [][]byte
+	// SealedCommitments[i] are the Pedersen commitments to sealed slot i's
+	// sharing, as the ledger keeps them (JobInput.share_commitments,
+	// App.SealedCommitments): required for every sealed slot.
+	SealedCommitments [][]byte
 	// SealingKey is this member's sealing private key (node/supervision's
 	// KeyPair.Private) and ChainID the chain's ID, for Sealed.
 	SealingKey kyber.Scalar
@@ -181,8 +185,8 @@ func RunCommittee(ctx context.Context, sess *Session, keys *CommitteeKeys, job C
 			job.Sealed[i] = shares[me]
 		}
 	}
-	if slices.ContainsFunc(job.Sealed, func(b []byte) bool { return b != nil }) && job.SealingKey == nil {
-		return nil, errors.New("jobrun: the job has sealed inputs and this member has no sealing key")
+	if err := checkSealedJob(spec, &job); err != nil {
+		return nil, err
 	}
 	if job.StepTimeout <= 0 {
 		job.StepTimeout = 30 * time.Second
@@ -348,8 +352,8 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 			err = fmt.Errorf("%w: %d fields, want %d", errMalformed, len(s.Fields), fields)
 		}
 		return s, err
-	}, func(_ int, msg []byte) (jobs.InputShare, error) {
-		return sealedinput.DecodeShare(msg, fields)
+	}, func(i int, msg []byte) (jobs.InputShare, error) {
+		return judgeOwnShare(ctx, sess, &job, fields, i, msg)
 	})
 	if inErr != nil && !isFault(inErr) {
 		return nil, inErr
@@ -386,7 +390,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		}
 		res, err := jobs.RunAuction(ctx, p, kind, inputs)
 		if err != nil {
-			return nil, memberFault(spec, err)
+			return nil, memberFault(spec, sealedCheckFailure(spec, &job, err))
 		}
 		// The committee learns nothing but the commitment: the winner and
 		// the price go to the recipient as shares.
@@ -400,7 +404,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		}
 		res, err := jobs.RunClearing(ctx, p, jobs.ClearingSpec{Prices: cp.Prices}, bids)
 		if err != nil {
-			return nil, memberFault(spec, err)
+			return nil, memberFault(spec, sealedCheckFailure(spec, &job, err))
 		}
 		oc := jobs.CombineCommitments(res.Commitments)
 		out.OutputCommitment = elementBytes(oc)
@@ -421,7 +425,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		}
 		res, err := jobs.RunTender(ctx, p, tenderSpec(spec.TenderParams()), quotes)
 		if err != nil {
-			return nil, memberFault(spec, err)
+			return nil, memberFault(spec, sealedCheckFailure(spec, &job, err))
 		}
 		// The committee learns only the commitments: the award goes to the
 		// demander, each assignment to its quote's price slot.

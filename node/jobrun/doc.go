@@ -19,8 +19,9 @@
 //     secret-share; the node posts PreparedInput.Commitment), then Provide
 //     (send; clearing bidders also receive their own allocation). A
 //     provider without a node (listed in Spec.Nodeless, no session party)
-//     posts its SS shares sealed on the ledger instead
-//     (PreparedInput.SealShares, sealed.go) and never sends;
+//     posts its SS shares sealed on the ledger instead, with Pedersen
+//     commitments to its sharing (PreparedInput.SealShares, sealed.go),
+//     and never sends;
 //   - committee member: RunCommittee (collect inputs, its sealed share of a
 //     slot from the ledger when there is one (CommitteeJob.Sealed), check
 //     them against the commitments from the ledger, compute, sign the
@@ -37,7 +38,17 @@
 // key makes of the share, every member checks it, and a proven bad share
 // names the provider with FaultError.Evidence (for job.abort's
 // sealed_opening, which the ledger checks and charges) while a false or
-// unverifiable claim names the claimant (FaultFalseClaim; sealed.go).
+// unverifiable claim names the claimant (FaultFalseClaim; sealed.go). A
+// sealed share is bad if it does not open, is malformed, or is off the
+// provider's commitments to its sharing: so a sealed provider that deals a
+// share off its degree-t polynomial is named and charged. With every
+// sealed share on committed polynomials, the engine's consistency check of
+// dealt inputs (mpc-check-failed) fails on a sealed slot only if a member
+// deviated — substituted its share, or kept quiet about one off the
+// commitments — which member is not identified, and the abort names nobody
+// (the members' error says so: sealedCheckFailure); for an input over
+// libp2p (no commitments) it still cannot tell a bad dealer from a lying
+// member.
 // The transport sessions of an attempt are described in session.go
 // (SessionID, SessionParties, P2PResolver for the libp2p network).
 //
@@ -60,8 +71,9 @@
 //	           out, err := RunCommittee(ctx, sess, keys, CommitteeJob{InputCommitments: fromLedger})
 //	           post the result record (out.OutputCommitment, out.Signature); on a
 //	           *FaultError post job.abort with err.Reason() (and err.Evidence
-//	           as its sealed_opening when set; CommitteeJob.SealedShares and
-//	           SealingKeys from the ledger let members check sealed claims)
+//	           as its sealed_opening when set; CommitteeJob.SealedShares,
+//	           SealingKeys and SealedCommitments from the ledger let members
+//	           check their sealed shares and each other's claims)
 //	recipient: res, err := ReceiveResult(ctx, sess, RecipientJob{Preset, CommitteeKey, InputCommitments})
 //
 // A provider slot is a party ID, or "party/label" for one of several inputs

@@ -2,9 +2,11 @@ package jobrun
 
 import (
 	"context"
+	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/mpc/field"
 	"github.com/cohortnet/cohort/mpc/jobs"
 	"github.com/cohortnet/cohort/mpc/transport"
@@ -23,6 +25,22 @@ func TruncateMessages(in *PreparedInput) {
 		m := append([]byte(nil), in.messages[j]...)
 		in.messages[j] = m[:len(m)-1]
 	}
+}
+
+// ShiftSealedShare adds one to the first field share of a sealed share
+// message (sealedinput format) of an input of fields elements and
+// re-encodes it: well formed, off the provider's commitments.
+func ShiftSealedShare(t testing.TB, msg []byte, fields int) []byte {
+	t.Helper()
+	s, g, err := sealedinput.DecodeShare(msg, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one fr.Element
+	one.SetOne()
+	s.Fields[0].Add(&s.Fields[0], &one)
+	v := append(append(fr.Vector(nil), s.Fields...), s.Salt)
+	return sealedinput.Encode(field.AppendVector([]byte{1}, v), g)
 }
 
 // OutputRound is the transport round of the committee's outputs.
@@ -140,6 +158,13 @@ func ShiftAllocationSalt(msg []byte) ([]byte, error) {
 	one.SetOne()
 	o.Salt.Add(&o.Salt, &one)
 	return encodeChunks(kindAllocation, ch[0], jobs.EncodeOutputShare(o)), nil
+}
+
+// WithSubstitutedShare makes committee member feed the engine its sealed
+// share of slot plus one in its first field, after judging the share good
+// (a member substituting the share it was dealt).
+func WithSubstitutedShare(ctx context.Context, member string, slot int) context.Context {
+	return context.WithValue(ctx, substituteHookKey{}, &substituteHook{Member: member, Slot: slot})
 }
 
 // WithFalseClaim makes committee member claim, in the input-status round,

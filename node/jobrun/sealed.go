@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"go.dedis.ch/kyber/v3"
 
 	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/internal/sealedinput"
+	"github.com/cohortnet/cohort/mpc/jobs"
 )
 
 // Sealed inputs. A provider without a node (a member registered with no
@@ -24,24 +26,41 @@ import (
 // keys are long-term, so t+1 leaked key files open every share ever sealed
 // to the committee (no forward secrecy; ledger/sealed.go).
 //
+// Commitments. With its sealed shares the provider posts Pedersen
+// commitments to every sharing polynomial (internal/sealedinput: C_k =
+// a_k·G + b_k·H over BN254 G1; SealShares makes them, the ledger checks
+// they are well formed and keeps them, CommitteeJob.SealedCommitments);
+// each member's message carries its share and its blinding share, and the
+// member checks both against the commitments when it opens its share
+// (judgeOwnShare, sealedinput.Judge). The blinding shares go no further:
+// the engine gets the share only, and nothing is logged. A share off the
+// commitments is the provider's fault, proven as below. So every share a
+// member takes from a sealed slot is on the provider's committed polynomial
+// of degree t: the engine's consistency check of dealt inputs can then
+// fail on a sealed slot only because a member deviated — fed it another
+// share than it was dealt, or kept quiet about a share off the commitments
+// (the abort names nobody: which member is not identified;
+// sealedCheckFailure).
+//
 // Proven claims. A member whose sealed share does not open, or opens to
-// something that is not a share of the job (sealedinput.DecodeShare),
-// cannot show the share itself to anyone who lacks its key — but it can
-// show what its key makes of it: it attaches to its input status, for each
-// sealed slot it claims, S = x·R and a Chaum–Pedersen proof that S and its
-// sealing key share x (sealbox.ProveOpening). Every member checks every such
+// something that is not a share of the job on the provider's commitments
+// (sealedinput.Judge), cannot show the share itself to anyone who lacks
+// its key — but it can show what its key makes of it: it attaches to its
+// input status, for each sealed slot it claims, S = x·R and a
+// Chaum–Pedersen proof that S and its sealing key share x
+// (sealbox.ProveOpening). Every member checks every such
 // claim against the ciphertext on the ledger (CommitteeJob.SealedShares) and
 // the claimant's genesis sealing key (CommitteeJob.SealingKeys):
-//   - the proof verifies and the share does not open, or opens malformed:
-//     the provider is named, proven (FaultError.Evidence: what job.abort
-//     carries, for the ledger to check the same way and charge the
-//     provider);
-//   - the proof does not verify, or the share opens to a well-formed share:
-//     the claimant lied, and the committee names it (FaultFalseClaim)
-//     instead of the provider. A verifying proof of a share that opens well
-//     formed is evidence the ledger checks too: only the claimant's key
-//     makes it, and an honest member makes one only for a share that is
-//     bad.
+//   - the proof verifies and the share does not open, opens malformed, or
+//     opens off the provider's commitments: the provider is named, proven
+//     (FaultError.Evidence: what job.abort carries, for the ledger to
+//     check the same way and charge the provider);
+//   - the proof does not verify, or the share opens to a well-formed share
+//     on the commitments: the claimant lied, and the committee names it
+//     (FaultFalseClaim) instead of the provider. A verifying proof of a
+//     share that opens well formed is evidence the ledger checks too: only
+//     the claimant's key makes it, and an honest member makes one only for
+//     a share that is bad.
 //
 // What publishing S reveals. S = x·R opens every ciphertext to the
 // claimant with that R, so a member proves only a share whose sender proved
@@ -71,25 +90,130 @@ func SealedShareAAD(chainID, jobID, slot, member string) []byte {
 }
 
 // SealShares seals an SS input's share messages, one per committee member
-// (in committee order), to the members' sealing keys: what
-// JobInput.sealed_shares carries.
-func (p *PreparedInput) SealShares(spec *Spec, chainID string, memberKeys []kyber.Point) ([][]byte, error) {
+// (in committee order), to the members' sealing keys, with the Pedersen
+// commitments to the sharing (sealedinput.Messages: each member's message
+// carries its shares and its blinding shares, drawn here from crypto/rand):
+// what JobInput.sealed_shares and share_commitments carry.
+func (p *PreparedInput) SealShares(spec *Spec, chainID string, memberKeys []kyber.Point) (sealed [][]byte, commitments []byte, err error) {
 	if spec.Type.IsHE() {
-		return nil, errors.New("jobrun: HE inputs are not sealed shares")
+		return nil, nil, errors.New("jobrun: HE inputs are not sealed shares")
 	}
 	if len(memberKeys) != len(spec.Committee) || len(p.messages) != len(spec.Committee) {
-		return nil, fmt.Errorf("jobrun: %d sealing keys and %d shares for a committee of %d", len(memberKeys), len(p.messages), len(spec.Committee))
+		return nil, nil, fmt.Errorf("jobrun: %d sealing keys and %d shares for a committee of %d", len(memberKeys), len(p.messages), len(spec.Committee))
+	}
+	shares := make([][]byte, len(p.messages))
+	for j, m := range p.messages {
+		ch, err := decodeChunks(m, kindInput, 1, 1)
+		if err != nil {
+			return nil, nil, fmt.Errorf("jobrun: share for %s: %w", spec.Committee[j], err)
+		}
+		shares[j] = ch[0]
+	}
+	commitments, msgs, err := sealedinput.Messages(shares, sealedinput.Fields(spec), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobrun: commit to the sharing: %w", err)
 	}
 	slot := spec.Providers[p.Index]
-	out := make([][]byte, len(spec.Committee))
+	sealed = make([][]byte, len(spec.Committee))
 	for j, m := range spec.Committee {
-		c, err := sealbox.Seal(memberKeys[j], SealedShareAAD(chainID, spec.ID, slot, m), p.messages[j])
+		c, err := sealbox.Seal(memberKeys[j], SealedShareAAD(chainID, spec.ID, slot, m), msgs[j])
 		if err != nil {
-			return nil, fmt.Errorf("jobrun: seal share for %s: %w", m, err)
+			return nil, nil, fmt.Errorf("jobrun: seal share for %s: %w", m, err)
 		}
-		out[j] = c
+		sealed[j] = c
 	}
-	return out, nil
+	return sealed, commitments, nil
+}
+
+// checkSealedJob refuses a job with sealed inputs that this member cannot
+// judge: without its sealing key, or without the commitments of a sealed
+// slot (every member reads them from the same committed state, so a
+// missing one is the caller's fault, not the provider's).
+func checkSealedJob(spec *Spec, job *CommitteeJob) error {
+	for i, b := range job.Sealed {
+		if b == nil {
+			continue
+		}
+		if job.SealingKey == nil {
+			return errors.New("jobrun: the job has sealed inputs and this member has no sealing key")
+		}
+		if i >= len(job.SealedCommitments) || len(job.SealedCommitments[i]) == 0 {
+			return fmt.Errorf("jobrun: the sealed input of %s has no share commitments", spec.Providers[i])
+		}
+	}
+	return nil
+}
+
+// judgeOwnShare is this member's (me) judgment of its opened sealed share
+// msg of slot i (sealedinput.Judge, the one the others and the ledger
+// apply to its claim): the share if it is well formed and on the
+// provider's commitments. The blinding shares are dropped here: they are
+// for this check only and go nowhere else.
+func judgeOwnShare(ctx context.Context, sess *Session, job *CommitteeJob, fields, i int, msg []byte) (jobs.InputShare, error) {
+	spec := sess.spec
+	c, err := sealedinput.ParseCommitments(job.SealedCommitments[i], len(spec.Committee), fields)
+	if err != nil {
+		// Taken by the ledger at input: the rules changed since. Not the
+		// provider's fault as far as anyone can prove (the others judge a
+		// claim on it unchecked), but this member cannot use the share.
+		return jobs.InputShare{}, fmt.Errorf("%w: share commitments: %v", errMalformed, err)
+	}
+	s, err := sealedinput.Judge(msg, fields, spec.MemberIndex(sess.self), c)
+	if err == nil {
+		substituteHookOf(ctx, sess.self).substitute(i, &s)
+	}
+	return s, err
+}
+
+// sealedCheckFailure adds to a failed consistency check of the dealt
+// inputs (jobs.InputCheckError) of a sealed slot what the commitments
+// establish: every honest member checked its share of the slot against the
+// provider's committed polynomials of degree t and would have stopped the
+// job at agreeInputs had it been off, so the shares inconsistent with one
+// polynomial come from a deviating member — one that fed the engine
+// another share than it was dealt, or one that kept quiet about a share
+// off the commitments (colluding with the provider). Which member is not
+// known (each sees only its own share): the fault still names nobody.
+// Other errors pass unchanged.
+func sealedCheckFailure(spec *Spec, job *CommitteeJob, err error) error {
+	var ice *jobs.InputCheckError
+	if !errors.As(err, &ice) {
+		return err
+	}
+	i := spec.ProviderIndex(ice.Provider)
+	if i < 0 || !sealedSlot(job, i) {
+		return err
+	}
+	return fmt.Errorf("%w; the shares of sealed %s were checked against its provider's commitments by every honest member: a committee member deviated (fed the engine another share than it was dealt, or kept quiet about one off the commitments); which one is not identified", err, ice.Provider)
+}
+
+// substituteHook is a test-only deviation of a committee member: after its
+// sealed share of slot Slot is judged good, the member adds one to its
+// first field share before the engine gets it (a member substituting its
+// dealt share). Only export_test.go attaches one (to a context; the key
+// type is unexported), so no deployment can.
+type substituteHook struct {
+	Member string
+	Slot   int
+}
+
+type substituteHookKey struct{}
+
+func substituteHookOf(ctx context.Context, self string) *substituteHook {
+	h, _ := ctx.Value(substituteHookKey{}).(*substituteHook)
+	if h == nil || h.Member != self {
+		return nil
+	}
+	return h
+}
+
+func (h *substituteHook) substitute(slot int, s *jobs.InputShare) {
+	if h == nil || h.Slot != slot || len(s.Fields) == 0 {
+		return
+	}
+	var one fr.Element
+	one.SetOne()
+	s.Fields[0].Add(&s.Fields[0], &one)
 }
 
 // openSealedInput opens this member's sealed share of slot i.
@@ -224,6 +348,15 @@ func judgeSealedClaim(spec *Spec, job *CommitteeJob, fields, i, j int, opening [
 	if i >= len(job.SealedShares) || j >= len(job.SealedShares[i]) || len(job.SealingKeys) != len(spec.Committee) || job.SealingKeys[j] == nil {
 		return claimUnchecked, "unchecked: no ciphertext or key to check it against"
 	}
+	if i >= len(job.SealedCommitments) {
+		return claimUnchecked, "unchecked: no share commitments to judge it against"
+	}
+	com, err := sealedinput.ParseCommitments(job.SealedCommitments[i], len(spec.Committee), fields)
+	if err != nil {
+		// The ledger refuses sealed shares without well-formed
+		// commitments: the rules changed since, or the caller lost them.
+		return claimUnchecked, fmt.Sprintf("unchecked: the share commitments are not valid: %v", err)
+	}
 	aad := SealedShareAAD(job.ChainID, spec.ID, spec.Providers[i], spec.Committee[j])
 	msg, opened, err := sealbox.VerifyOpening(job.SealingKeys[j], aad, job.SealedShares[i][j], opening[:sealbox.PointBytes], opening[sealbox.PointBytes:])
 	switch {
@@ -237,10 +370,13 @@ func judgeSealedClaim(spec *Spec, job *CommitteeJob, fields, i, j int, opening [
 	case !opened:
 		return claimProven, "proven not to open"
 	}
-	if _, err := sealedinput.DecodeShare(msg, fields); err != nil {
+	switch _, err := sealedinput.Judge(msg, fields, j, com); {
+	case errors.Is(err, sealedinput.ErrOffCommitments):
+		return claimProven, "proven off the provider's committed polynomials"
+	case err != nil:
 		return claimProven, fmt.Sprintf("proven malformed: %v", err)
 	}
-	return claimFalse, "its proven share opens and is well formed"
+	return claimFalse, "its proven share opens, is well formed and on the provider's commitments"
 }
 
 // claimHook is a test-only deviation of a committee member in agreeInputs:

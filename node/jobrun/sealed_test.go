@@ -113,10 +113,11 @@ func TestSealedShareMalformedProven(t *testing.T) {
 	defer cancel()
 	spec, inputs, _, sealed := sealedTender(t, c)
 	bad := sealed[3] // q2/capacity
-	rep, err := c.Run(ctx, spec, inputs, RunOptions{Sealed: sealed, Tamper: func(in *PreparedInput) {
-		if in.Provider == bad {
-			TruncateMessages(in)
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{Sealed: sealed, TamperSealedPlain: func(slot string, _ int, msg []byte) []byte {
+		if slot == bad {
+			return msg[:len(msg)-1]
 		}
+		return msg
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +132,77 @@ func TestSealedShareMalformedProven(t *testing.T) {
 		if !strings.Contains(fe.Error(), "proven malformed") {
 			t.Errorf("member %s: %v; want proven malformed", m, fe)
 		}
+	}
+}
+
+// TestSealedShareOffPolynomialNamesProvider: a provider that commits to
+// its sharing honestly but seals member 2 a share off its polynomial (well
+// formed, sealed properly: it opens) is named by the whole committee,
+// proven: member 2's opening shows a share off the provider's commitments,
+// which the ledger judges the same way (sealedinput.Judge) and charges the
+// provider for. Before the commitments the engine's degree check caught
+// such a share and named nobody.
+func TestSealedShareOffPolynomialNamesProvider(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec, inputs, _, sealed := sealedTender(t, c)
+	bad := sealed[5] // q3/capacity
+	const victim = 2
+	rep, err := c.Run(ctx, spec, inputs, RunOptions{Sealed: sealed, TamperSealedPlain: func(slot string, m int, msg []byte) []byte {
+		if slot == bad && m == victim {
+			return ShiftSealedShare(t, msg, 1)
+		}
+		return msg
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		wantFault(t, "member "+m, rep.MemberErrs[m], FaultBadInput, bad)
+		var fe *FaultError
+		errors.As(rep.MemberErrs[m], &fe)
+		ev := fe.Evidence
+		if ev == nil || ev.Claimant != c.Members[victim] || spec.Providers[ev.Slot] != bad || ev.Culprit != bad {
+			t.Fatalf("member %s: evidence %+v, want %s's on %s convicting it", m, ev, c.Members[victim], bad)
+		}
+		if !slices.Equal(fe.Claimants, []string{c.Members[victim]}) || !strings.Contains(fe.Error(), "proven off the provider's committed polynomials") {
+			t.Errorf("member %s: %v, claimants %v; want proven off the commitments by %s", m, fe, fe.Claimants, c.Members[victim])
+		}
+	}
+	if rep.Result != nil {
+		t.Fatal("the demander got a result of an aborted job")
+	}
+}
+
+// TestSealedShareSubstitutedByMember: a member that judges its sealed
+// share good and then feeds the engine another one makes the engine's
+// consistency check of dealt inputs fail: the job aborts naming nobody (the
+// member is not identified), but, the slot being sealed under commitments
+// every member checked, the members' error clears the provider and says a
+// member substituted its share (the ledger's short reason stays
+// "mpc-check-failed:", naming nobody).
+func TestSealedShareSubstitutedByMember(t *testing.T) {
+	c := testCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spec, inputs, _, sealed := sealedTender(t, c)
+	slot := spec.ProviderIndex(sealed[1]) // q1/capacity
+	rep, err := c.Run(WithSubstitutedShare(ctx, c.Members[3], slot), spec, inputs, RunOptions{Sealed: sealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		var fe *FaultError
+		if !errors.As(rep.MemberErrs[m], &fe) || fe.Kind != FaultCheckFailed || len(fe.Parties) != 0 {
+			t.Fatalf("member %s: %v; want mpc-check-failed naming nobody", m, rep.MemberErrs[m])
+		}
+		if !strings.Contains(fe.Error(), "a committee member deviated (fed the engine another share than it was dealt") || !strings.Contains(fe.Error(), sealed[1]) {
+			t.Errorf("member %s: %v does not clear the provider", m, fe)
+		}
+	}
+	if rep.Result != nil {
+		t.Fatal("the demander got a result of an aborted job")
 	}
 }
 
@@ -271,7 +343,7 @@ func TestSealedQuoteView(t *testing.T) {
 	for m, k := range c.SealingKeys {
 		points[m] = k.Public
 	}
-	shares, err := in.SealShares(spec, c.ChainID, points)
+	shares, _, err := in.SealShares(spec, c.ChainID, points)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,9 +102,13 @@ func (s *Scheduler) runJob(ctx context.Context, jobID string) error {
 		if err != nil {
 			return fmt.Errorf("job %s: sealed inputs: %w", jobID, err)
 		}
+		shareCommitments, err := s.cfg.Ledger.SealedCommitments(j)
+		if err != nil {
+			return fmt.Errorf("job %s: sealed inputs: %w", jobID, err)
+		}
 		roles.Member = &jobrun.MemberRole{Keys: keys, Job: jobrun.CommitteeJob{InputCommitments: j.InputCommitments,
 			Sealed: sealed, SealingKey: s.cfg.SealingKey, ChainID: s.cfg.Ledger.ChainID(),
-			SealedShares: all, SealingKeys: sealingKeys}}
+			SealedShares: all, SealingKeys: sealingKeys, SealedCommitments: shareCommitments}}
 		roles.OnOutcome = func(out *jobrun.Outcome, err error) { posted = s.postOutcome(ctx, j, member, out, err) }
 	}
 	if j.Recipient == s.cfg.Name {

@@ -39,6 +39,9 @@ type Ledger interface {
 	// slots (nil for a slot not sealed: its input comes over libp2p), and
 	// ChainID the chain they are bound to.
 	SealedInputs(j *ledgerpb.Job, member int) ([][]byte, error)
+	// SealedCommitments returns the share commitments of each of a job's
+	// sealed input slots (nil for a slot not sealed).
+	SealedCommitments(j *ledgerpb.Job) ([][]byte, error)
 	ChainID() string
 	// Submit signs a tx as this node, its message set by set, and waits
 	// until it is committed. A tx the ledger refuses returns an error

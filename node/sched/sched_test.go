@@ -94,6 +94,7 @@ func (f *fakeLedger) Member(name string) (*ledgerpb.Member, bool) {
 }
 
 func (f *fakeLedger) SealedInputs(*ledgerpb.Job, int) ([][]byte, error) { return nil, nil }
+func (f *fakeLedger) SealedCommitments(*ledgerpb.Job) ([][]byte, error) { return nil, nil }
 
 func (f *fakeLedger) ChainID() string { return "fake-chain" }
 

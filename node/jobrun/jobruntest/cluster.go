@@ -14,6 +14,7 @@ import (
 
 	"go.dedis.ch/kyber/v3"
 
+	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobspec"
@@ -126,6 +127,12 @@ type RunOptions struct {
 	// member) before the members read them.
 	Sealed       []string
 	TamperSealed func(slot string, shares [][]byte)
+	// TamperSealedPlain, if set, is a dishonest sealed provider: it
+	// rewrites the plaintext share message of each member (index m) of a
+	// sealed slot after the commitments are made, and the result is sealed
+	// afresh to the member (a publicly valid ciphertext, as the provider
+	// would make it). It returns msg to leave a share alone.
+	TamperSealedPlain func(slot string, member int, msg []byte) []byte
 	// OwnSealedOnly gives each member only its own sealed shares, not every
 	// member's and their sealing keys (CommitteeJob.SealedShares,
 	// SealingKeys): a caller that cannot check claims on sealed shares.
@@ -204,13 +211,21 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 	// bySlot[i]: every member's sealed share of slot i, as the ledger keeps
 	// them (what members check each other's claims against).
 	bySlot := make([][][]byte, len(spec.Providers))
+	// shareCommitments[i]: slot i's share commitments, as on the ledger.
+	shareCommitments := make([][]byte, len(spec.Providers))
 	for i, p := range spec.Providers {
 		if !slices.Contains(opts.Sealed, p) {
 			continue
 		}
-		shares, err := prepared[i].SealShares(spec, c.ChainID, pubs)
+		shares, com, err := prepared[i].SealShares(spec, c.ChainID, pubs)
 		if err != nil {
 			return nil, err
+		}
+		shareCommitments[i] = com
+		if opts.TamperSealedPlain != nil {
+			if err := c.resealPlain(spec, p, shares, opts.TamperSealedPlain); err != nil {
+				return nil, err
+			}
 		}
 		if opts.TamperSealed != nil {
 			opts.TamperSealed(p, shares)
@@ -285,6 +300,7 @@ func (c *Cluster) Run(ctx context.Context, spec *jobrun.Spec, inputs map[string]
 				roles.Member = &jobrun.MemberRole{Keys: c.Keys[m], Job: jobrun.CommitteeJob{
 					InputCommitments: commitments, InputTimeout: opts.InputTimeout, StepTimeout: opts.StepTimeout, Rand: rnd(party),
 					Sealed: sealed[m], ChainID: c.ChainID, SealedShares: bySlot, SealingKeys: pubs,
+					SealedCommitments: shareCommitments,
 				}}
 				if m < len(c.SealingKeys) {
 					roles.Member.Job.SealingKey = c.SealingKeys[m].Private
@@ -618,4 +634,25 @@ func SampleJob(typ jobrun.Type, size int, members []string, rng *rand.Rand) (*jo
 		return nil, nil, nil, err
 	}
 	return spec, inputs, check, nil
+}
+
+// resealPlain opens each member's sealed share of slot (the test holds the
+// members' sealing keys), passes the plaintext through edit and seals the
+// result afresh to the member: what a provider that deals bad shares under
+// honest-looking commitments posts.
+func (c *Cluster) resealPlain(spec *jobrun.Spec, slot string, shares [][]byte, edit func(slot string, member int, msg []byte) []byte) error {
+	for m, name := range spec.Committee {
+		if m >= len(c.SealingKeys) {
+			return fmt.Errorf("no sealing key for member %s", name)
+		}
+		aad := jobrun.SealedShareAAD(c.ChainID, spec.ID, slot, name)
+		msg, err := sealbox.Open(c.SealingKeys[m].Private, aad, shares[m])
+		if err != nil {
+			return fmt.Errorf("open %s's share of %s: %w", name, slot, err)
+		}
+		if shares[m], err = sealbox.Seal(c.SealingKeys[m].Public, aad, edit(slot, m, msg)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
