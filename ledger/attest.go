@@ -48,7 +48,15 @@ import (
 //     signing or DKG message is missing or invalid). A member partitioned
 //     from the honest majority is charged — as a provider whose input never
 //     reaches the ledger is: the ledger cannot tell a partition from a
-//     member that stops.
+//     member that stops. A timeout is the member's own observation, but
+//     a colluder that delays a third member can make it late; the engines
+//     size their waits so that a member late only because of a slow third
+//     party is not named (mpc/ss abort notices and abortGrace, mpc/he's
+//     doubled view wait). A delay cascade they do not foresee would let t
+//     colluders and one misled honest member charge an honest one −25:
+//     the residual risk of charging on timeouts. Nodes run every SS job in
+//     the malicious mode (node/jobrun DefaultSSSecurity), where a relayed
+//     accusation is never a culprit.
 //   - mpc-check-failed with a culprit (committee member, ratingAttestedCheat):
 //     the SS engine names a member only as the dealer of a non-bit or of an
 //     out-of-range mask integer, opened under the MAC check with all n
@@ -65,7 +73,9 @@ import (
 //     member did not receive, or received malformed, on its own link.
 //
 // A provider slot "node/label" charges its node (jobspec.SlotMember), as the
-// deadline does. Not attestable, recorded only: recipient-unavailable and
+// deadline does. An abort names one culprit (node/jobrun: the first of the
+// fault's parties in sorted order), so of two members dropped from one job
+// only that one can be charged. Not attestable, recorded only: recipient-unavailable and
 // bad-output (the recipient is one party, whose verdicts other members
 // cannot check), false-input-claim (charged by its proof, below). A member
 // does not attest a fault it relays: an SS input fault agreed in
