@@ -213,3 +213,30 @@ func TestLateSealedEvidence(t *testing.T) {
 		t.Fatal("the prune index outlives the prune")
 	}
 }
+
+// TestAttestedSlotChargesItsNode: a provider slot "node/label" whose input
+// does not open its commitment charges its node; that node's own
+// attestation (it sits on the committee) does not count.
+func TestAttestedSlotChargesItsNode(t *testing.T) {
+	c := attestChain(t)
+	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: "J-slot", Type: "auction-first", Providers: []string{"node0/client", "node1"},
+		CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 500}))
+	before := c.scores(t)
+	c.mustOK(t, c.tx(t, 1, faultAbort("J-slot", FaultCommitmentMismatch, "node0/client")))
+	c.mustOK(t, c.tx(t, 0, faultAbort("J-slot", FaultCommitmentMismatch, "node0/client")))
+	if got := c.moved(before, c.scores(t)); len(got) != 0 {
+		t.Fatalf("charged on one attestation and the culprit's own: %v", got)
+	}
+	c.refused(t, 2, faultAbort("J-slot", FaultCommitmentMismatch, "node0"), CodeInvalid, "names a provider slot of the job")
+	c.mustOK(t, c.tx(t, 2, faultAbort("J-slot", FaultCommitmentMismatch, "node0/client")))
+	if got := c.moved(before, c.scores(t)); len(got) != 1 || got["node0"] != ratingAttestedBadInput {
+		t.Fatalf("moved %v, want node0 %d", got, ratingAttestedBadInput)
+	}
+	hist := creditOf(t, c.app, "node0").History
+	if last := hist[len(hist)-1]; last.Reason != "attested by 2 of 4 committee members: commitment-mismatch (node0/client) in job J-slot" {
+		t.Fatalf("node0's history: %+v", last)
+	}
+	if j := c.job(t, "J-slot"); len(j.Charges) != 1 || j.Charges[0].Member != "node0" || j.Charges[0].Culprit != "node0/client" {
+		t.Fatalf("charges %v", j.Charges)
+	}
+}
