@@ -282,7 +282,7 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 		j, key, terr := checkJobResult(signer, msg.JobResult, st)
 		return checkedResult{job: j, key: key}, terr
 	case *ledgerpb.TxPayload_JobAbort:
-		return checkJobAbort(signer, msg.JobAbort, v, st)
+		return checkJobAbort(signer, msg.JobAbort, v, st, height)
 	case *ledgerpb.TxPayload_OrderCreate, *ledgerpb.TxPayload_OrderSign, *ledgerpb.TxPayload_OrderResume,
 		*ledgerpb.TxPayload_OrderTerminate, *ledgerpb.TxPayload_OrderSettle, *ledgerpb.TxPayload_OrderAward:
 		return checkOrderTx(signer, tx.payload, v, st, height)
@@ -326,6 +326,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	if err := expireJobs(b, view, req.Height); err != nil {
 		return nil, fmt.Errorf("block %d: expire jobs: %w", req.Height, err)
+	}
+	if err := pruneAttested(b, req.Height); err != nil {
+		return nil, fmt.Errorf("block %d: prune sealed inputs: %w", req.Height, err)
 	}
 	var updates []abci.ValidatorUpdate
 	var blockEvents []abci.Event // transitions the ledger makes by itself at the epoch
@@ -506,7 +509,13 @@ func (a *App) deliverTx(b *blockState, raw []byte, d blockTx, v *committedView, 
 		if err := applyJobAbort(b, signer, ca, msg.JobAbort, height); err != nil {
 			return nil, err
 		}
-		events = append(events, jobEvent("job", ca.job.Id, JobAborted))
+		if ca.attestation {
+			ev := jobEvent("job_attest", ca.job.Id, JobAborted)
+			ev.Attributes = append(ev.Attributes, abci.EventAttribute{Key: "member", Value: signer})
+			events = append(events, ev)
+		} else {
+			events = append(events, jobEvent("job", ca.job.Id, JobAborted))
+		}
 	case *ledgerpb.TxPayload_TaskAssign:
 		if err := applyTaskAssign(b, signer, msg.TaskAssign, height); err != nil {
 			return nil, err

@@ -22,4 +22,13 @@
 // node (HasNode): it signs txs and supplies SS job inputs with the shares
 // sealed to the committee (sealed.go), and is never a validator, committee
 // member, recipient, HE provider or clearing bidder.
+//
+// A job's abort costs credit only on evidence the ledger can weigh
+// (attest.go): a sealed-share proof it verifies itself, or a quorum of
+// ⌊(n−1)/2⌋+1 committee members other than the culprit attesting the same
+// fault — one the ledger knows an honest member names only on its own
+// observation (a member that dropped, the dealer of a non-bit, an input not
+// opening its commitment) — in their aborts within attestWindowBlocks of the
+// first. A culprit a single member names, the requester's word, and the
+// recipient's verdicts charge nobody.
 package ledger

@@ -472,12 +472,23 @@ func verifyJobResult(j *ledgerpb.Job, key *committee.CommitteeKey, m *ledgerpb.J
 	return committee.VerifySignature(key, msg, m.Signature)
 }
 
+// finishJob records a job's end. A completed job's sealed inputs are
+// pruned now; an aborted job's when its attestation window closes
+// (attest.go: late sealed-share proofs are checked against them).
 func finishJob(b *blockState, j *ledgerpb.Job, height int64) error {
 	b.delete(keyJobOpen(j.DeadlineHeight, j.Id))
-	if err := pruneSealedInputs(b, j); err != nil {
+	j.FinishedHeight = height
+	if j.Status == JobAborted {
+		sealed, err := hasSealedInputs(b, j)
+		if err != nil {
+			return err
+		}
+		if sealed {
+			b.set(keySealedPrune(height+attestWindowBlocks, j.Id), []byte{})
+		}
+	} else if err := pruneSealedInputs(b, j); err != nil {
 		return err
 	}
-	j.FinishedHeight = height
 	return putProto(b, keyJob(j.Id), j)
 }
 
@@ -502,16 +513,26 @@ func applyJobResult(b *blockState, j *ledgerpb.Job, m *ledgerpb.JobResult, heigh
 }
 
 // checkedAbort is a job.abort that passed its checks, with the verdict of
-// its sealed-share proof, if it carries one.
+// its sealed-share proof, if it carries one. attestation: the job is already
+// aborted and the abort is a committee member's attestation (attest.go).
 type checkedAbort struct {
-	job     *ledgerpb.Job
-	verdict *sealedVerdict
+	job         *ledgerpb.Job
+	committee   *ledgerpb.Committee
+	verdict     *sealedVerdict
+	attestation bool
 }
 
-func checkJobAbort(signer string, m *ledgerpb.JobAbort, v *committedView, st stateReader) (checkedAbort, *TxError) {
-	j, terr := loadOpenJob(st, m.JobId)
-	if terr != nil {
-		return checkedAbort{}, terr
+func checkJobAbort(signer string, m *ledgerpb.JobAbort, v *committedView, st stateReader, height int64) (checkedAbort, *TxError) {
+	var j ledgerpb.Job
+	found, err := loadProto(st, keyJob(m.JobId), &j)
+	if err != nil {
+		return checkedAbort{}, txErr(CodeInvalid, "read state: %v", err)
+	}
+	if !found {
+		return checkedAbort{}, txErr(CodeInvalid, "unknown job %q", m.JobId)
+	}
+	if j.Status == JobCompleted {
+		return checkedAbort{}, txErr(CodeJobFinished, "job %q is %s", j.Id, j.Status)
 	}
 	if m.Reason == "" || len(m.Reason) > maxReasonBytes || len(m.Culprit) > jobspec.MaxNameBytes+1+jobspec.MaxSlotLabelBytes {
 		return checkedAbort{}, txErr(CodeInvalid, "an abort needs a reason of 1 to %d bytes", maxReasonBytes)
@@ -520,41 +541,56 @@ func checkJobAbort(signer string, m *ledgerpb.JobAbort, v *committedView, st sta
 	if _, err := loadProto(st, keyCommittee(j.CommitteeId), &c); err != nil {
 		return checkedAbort{}, txErr(CodeInvalid, "read state: %v", err)
 	}
-	if signer != j.Requester && !slices.Contains(c.Members, signer) {
+	out := checkedAbort{job: &j, committee: &c, attestation: j.Status == JobAborted}
+	if out.attestation {
+		if terr := checkAttestation(signer, &j, &c, height); terr != nil {
+			return checkedAbort{}, terr
+		}
+	} else if signer != j.Requester && !slices.Contains(c.Members, signer) {
 		return checkedAbort{}, txErr(CodeUnauthorized, "only the requester or the committee can abort job %q", j.Id)
 	}
-	out := checkedAbort{job: j}
+	if terr := checkAbortFault(&j, &c, m); terr != nil {
+		return checkedAbort{}, terr
+	}
 	if m.SealedOpening != nil && !slices.Contains(c.Members, signer) {
 		// Only the committee judges sealed claims; a requester's abort
 		// with one would make every validator verify proofs for nothing.
 		return checkedAbort{}, txErr(CodeUnauthorized, "only a member of committee %s may abort job %q with a sealed-share proof", c.Id, j.Id)
 	}
 	if m.SealedOpening != nil {
-		if out.verdict, terr = checkSealedOpening(j, &c, m.SealedOpening, v, st); terr != nil {
+		var terr *TxError
+		if out.verdict, terr = checkSealedOpening(&j, &c, m.SealedOpening, v, st); terr != nil {
 			return checkedAbort{}, terr
 		}
 	}
 	return out, nil
 }
 
-// applyJobAbort records why a job ended. A culprit named by a committee
-// member is recorded, not penalised: the ledger cannot check the claim —
-// unless the abort carries a sealed-share proof (checkSealedOpening), whose
-// verdict names the culprit and charges it.
+// applyJobAbort ends a job, or records a committee member's attestation of
+// a job already aborted (attest.go). The job's reason and culprit are the
+// first abort's; a sealed-share proof's verdict names and charges the party
+// it convicts; a culprit named by the committee is charged only by a quorum
+// of attestations of an attestable fault.
 func applyJobAbort(b *blockState, signer string, ca checkedAbort, m *ledgerpb.JobAbort, height int64) error {
 	j := ca.job
+	member := slices.Contains(ca.committee.Members, signer)
+	if ca.attestation {
+		if err := attest(b, j, ca.committee, signer, m, ca.verdict, false, height); err != nil {
+			return err
+		}
+		return putProto(b, keyJob(j.Id), j)
+	}
 	j.Status, j.AbortReason, j.Culprit = JobAborted, fmt.Sprintf("%s (reported by %s)", m.Reason, signer), m.Culprit
 	if ca.verdict != nil {
 		j.Culprit = ca.verdict.culprit
 		j.AbortReason = fmt.Sprintf("%s (reported by %s; %s)", m.Reason, signer, ca.verdict.why)
 	}
-	if err := finishJob(b, j, height); err != nil {
-		return err
+	if member {
+		if err := attest(b, j, ca.committee, signer, m, ca.verdict, true, height); err != nil {
+			return err
+		}
 	}
-	if ca.verdict == nil {
-		return nil
-	}
-	return adjustRating(b, ca.verdict.charged, ca.verdict.rating, ca.verdict.why+": "+j.Id, height)
+	return finishJob(b, j, height)
 }
 
 // abortJobForInvalidInput ends a job whose provider posted an input proof

@@ -294,6 +294,9 @@ func TestJobLifecycle(t *testing.T) {
 		if after.Score != before.Score+ratingJobParticipation || after.Output != before.Output+1 {
 			t.Fatalf("committee credit %+v → %+v", before, after)
 		}
+		// No attestation of a completed job.
+		c.refused(t, 0, &ledgerpb.JobAbort{JobId: "J-1", Reason: "member-dropped: node3", Fault: FaultMemberDropped, Culprit: "node3"},
+			CodeJobFinished, `job "J-1" is completed`)
 	})
 
 	t.Run("an invalid input proof aborts the job and names the provider", func(t *testing.T) {

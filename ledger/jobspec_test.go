@@ -198,8 +198,9 @@ func TestLedgerRefusesHEJobsOnUncheckedCommittee(t *testing.T) {
 
 // TestJobAbortedByItsCommitteePenalisesNobody: an accepted job that the nodes
 // cannot run ends with the abort a committee member posts, naming the reason;
-// its providers lose nothing, and a late result or second abort is told the
-// job is finished (CodeJobFinished).
+// its providers lose nothing, a second member's abort is its attestation, and
+// a late result or a member's second abort is told the job is finished
+// (CodeJobFinished).
 func TestJobAbortedByItsCommitteePenalisesNobody(t *testing.T) {
 	c := newJobChain(t)
 	c.activeCommittee(t, "c2", 2)
@@ -217,6 +218,12 @@ func TestJobAbortedByItsCommitteePenalisesNobody(t *testing.T) {
 	}
 	if after := c.scores(t); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("ratings moved for an aborted job: %v → %v", before, after)
+	}
+	// A second member's abort is its attestation (attest.go): recorded, the
+	// job's reason unchanged; its third is told the job is finished.
+	c.mustOK(t, c.tx(t, 1, &ledgerpb.JobAbort{JobId: "J-cannot", Reason: "again"}))
+	if j2 := c.job(t, "J-cannot"); j2.AbortReason != j.AbortReason || len(j2.Attestations) != 2 || j2.Attestations[1].Member != "node1" || len(j2.Charges) != 0 {
+		t.Fatalf("attested job: %+v", j2)
 	}
 	if r := c.block(t, c.tx(t, 1, &ledgerpb.JobAbort{JobId: "J-cannot", Reason: "again"}))[0]; r.Code != CodeJobFinished {
 		t.Fatalf("second abort: %d %s", r.Code, r.Log)

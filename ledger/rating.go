@@ -17,17 +17,22 @@ import (
 
 // Rating moves. Each is applied in FinalizeBlock, in tx order.
 const (
-	ratingTaskFull          = 20  // task completed at ≥ 100% of the order
-	ratingTaskHigh          = 10  // ≥ 90%
-	ratingTaskMet           = 5   // ≥ the task's threshold
-	ratingTaskTimeout       = -50 // deadline passed without a completion proof
-	ratingInvalidProof      = -30 // a proof that does not verify
-	ratingRejectedRecord    = -20 // a record that breaks its channel's rule set
-	ratingJobParticipation  = 2   // a job completed with the member on its committee
-	ratingJobTimeout        = -25 // a job aborted because the member did not deliver
-	ratingBadSealedInput    = -30 // a sealed input share proven not to open, or malformed
-	ratingFalseSealedClaim  = -30 // a committee member's claim on its sealed share, proven false by its own proof
-	maxRatingHistoryInQuery = 50
+	ratingTaskFull         = 20  // task completed at ≥ 100% of the order
+	ratingTaskHigh         = 10  // ≥ 90%
+	ratingTaskMet          = 5   // ≥ the task's threshold
+	ratingTaskTimeout      = -50 // deadline passed without a completion proof
+	ratingInvalidProof     = -30 // a proof that does not verify
+	ratingRejectedRecord   = -20 // a record that breaks its channel's rule set
+	ratingJobParticipation = 2   // a job completed with the member on its committee
+	ratingJobTimeout       = -25 // a job aborted because the member did not deliver
+	ratingBadSealedInput   = -30 // a sealed input share proven not to open, or malformed
+	ratingFalseSealedClaim = -30 // a committee member's claim on its sealed share, proven false by its own proof
+	// Charged by a quorum of committee attestations (attest.go).
+	ratingAttestedDropped      = ratingJobTimeout // a member that left or stopped answering, as a timeout
+	ratingAttestedMissingInput = ratingJobTimeout // an HE input that never reached the members, as at the deadline
+	ratingAttestedCheat        = -30              // the dealer of a non-bit or an out-of-range mask: a deliberate deviation
+	ratingAttestedBadInput     = -30              // an input not opening its commitment or malformed, as a bad sealed input
+	maxRatingHistoryInQuery    = 50
 )
 
 func keyRating(name string) []byte { return append([]byte("cred/"), name...) }

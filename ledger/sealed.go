@@ -23,8 +23,9 @@ import (
 // is kept), that each is publicly valid, that the commitments are well
 // formed for the job, that the signer owns the slot and the proof (as for
 // any input), and keeps shares and commitments in state under
-// sealedin/<job>/<slot> until the job ends, when finishJob prunes them in
-// slot order. Committee nodes
+// sealedin/<job>/<slot> until the job ends: finishJob prunes a completed
+// job's in slot order, and an aborted job's when its attestation window
+// closes (pruneAttested), for late proofs. Committee nodes
 // read their ciphertext of each sealed slot from their own committed state
 // once the job is running (App.SealedInput).
 //
@@ -68,16 +69,20 @@ import (
 // nothing. The committee's abort carries the first proven provider fault in
 // slot order even when it names a liar (node/jobrun agreeInputs), and a
 // member whose abort with a proof is refused posts it without (node/sched
-// postAbort).
+// postAbort). Members' aborts after the first are attestations (attest.go):
+// the proof each carries is checked alike, against the sealed shares an
+// aborted job keeps until its attestation window closes, and charges whom
+// it convicts once per job and convicted member — so a proof-less first
+// abort (the requester's, a colluder's) does not spare a proven provider,
+// and a proven provider and a proven liar in one job are both charged.
 //
 // Open, not built:
 //   - Input statuses are unsigned and have no echo round: a member can send
 //     different statuses (and proofs) to different members, honest members
 //     can then reach different verdicts, and the first abort to land
 //     decides. Signed statuses with an echo round would fix it.
-//   - The first abort wins: a proof-less abort by the requester or a
-//     colluding member can land before the committee's and spare a proven
-//     provider.
+//   - The first abort decides the job's recorded reason and culprit (the
+//     charges of later proofs are listed on the job, Job.charges).
 //   - Every member whose share opens but is malformed (or off the
 //     commitments) proves it and sends its S to the whole committee (the
 //     abort puts one on the chain), and S opens what the provider sealed to
@@ -94,7 +99,8 @@ import (
 //
 // Why state rather than the block's txs: a committee node reads one key of
 // its own state (a restarted node too), with no tx index or block-store
-// scan, and the state stays bounded by the open jobs.
+// scan, and the state stays bounded by the open jobs and those aborted in
+// the last attestWindowBlocks blocks.
 
 // Bounds of sealed shares. A scalar input's share message is about 80 bytes
 // sealed into about 190 (sealbox.Overhead: 112); 16 KiB holds a clearing curve of some 400 levels
@@ -252,7 +258,8 @@ func pruneSealedInputs(b *blockState, j *ledgerpb.Job) error {
 
 // SealedInput returns the sealed shares of a job's input slot i (one per
 // committee member, in committee order), or nil if the slot's input was not
-// sealed or the job ended (they are pruned then).
+// sealed or the job ended (they are pruned then: at once for a completed job,
+// when the attestation window closes for an aborted one).
 func (a *App) SealedInput(jobID string, i int) ([][]byte, error) {
 	var s ledgerpb.SealedShares
 	found, err := loadProto(committedReader{a.store}, keySealedInput(jobID, i), &s)

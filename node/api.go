@@ -416,6 +416,14 @@ func JobJSON(j *ledgerpb.Job) client.Job {
 	for _, c := range j.InputCommitments {
 		out.InputCommitments = append(out.InputCommitments, hex.EncodeToString(c))
 	}
+	for _, a := range j.Attestations {
+		out.Attestations = append(out.Attestations, client.JobAttestation{Member: a.Member, Fault: a.Fault, Culprit: a.Culprit,
+			Height: a.Height, First: a.First, Convicted: a.Convicted})
+	}
+	for _, c := range j.Charges {
+		out.Charges = append(out.Charges, client.JobCharge{Member: c.Member, Culprit: c.Culprit, Cause: c.Cause,
+			Delta: c.Delta, Height: c.Height, Attesters: c.Attesters})
+	}
 	return out
 }
 

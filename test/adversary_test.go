@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,21 +18,26 @@ import (
 )
 
 // TestCorruptedMemberProcess runs the issue-10 adversary through the whole
-// node pipeline: node3, a member of committee c1 (4 members, HE threshold
-// 2 = ⌈n/2⌉, the only one that runs HE jobs; SS t = 1), runs a second binary built with -tags cohort_adversary and
-// COHORT_ADVERSARY=ss-mul-offset,he-keyswitch-shift, so that it adds 1 to
-// its multiplication re-sharings in SS jobs and shifts its key-switching
-// shares in HE jobs; the other three run the production binary with the
-// same variable, which they ignore. Both jobs must end aborted on the
-// ledger, with nothing anchored and nothing at the recipient, and every
-// honest member must have caught the deviation itself:
-//   - an SS Vickrey auction fails the malicious mode's MAC check before
-//     anything is opened; a MAC check cannot tell who cheated, so the abort
-//     names nobody (never an honest member);
+// node pipeline: node1, a member of committee c1 (4 members, HE threshold
+// 2 = ⌈n/2⌉, the only one that runs HE jobs; SS t = 1, so members 0 and 1
+// deal the random bits), runs a second binary built with -tags cohort_adversary and
+// COHORT_ADVERSARY=ss-bad-bit,he-keyswitch-shift, so that it deals a
+// non-bit as a dealer of random bits in SS jobs and shifts its
+// key-switching shares in HE jobs; the other three run the production
+// binary with the same variable, which they ignore. Both jobs must end
+// aborted on the ledger, with nothing anchored and nothing at the
+// recipient, and every honest member must have caught the deviation itself:
+//   - an SS Vickrey auction fails the malicious mode's bitness check, opened
+//     with all n shares, before anything is opened: every honest member
+//     names node1 (mpc-check-failed), their aborts are the ledger's
+//     attestations, and the quorum (2 of the 3 others) charges node1 once
+//     — and no honest member (ledger/attest.go). A MAC-check failure, which
+//     names nobody, is shown in-process (mpc/jobs, node/jobrun);
 //   - an HE credit-score job with every member online reaches the recipient
 //     as two key switches (the family's two disjoint 2-subsets) that
 //     disagree; the recipient rejects them, the committee aborts with
-//     bad-output and signs nothing.
+//     bad-output and signs nothing; bad-output is the recipient's word and
+//     charges nobody.
 //
 // Then every node holds the same AppHash.
 func TestCorruptedMemberProcess(t *testing.T) {
@@ -48,8 +54,8 @@ func TestCorruptedMemberProcess(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "cohort_adversary", "-o", advBin, "../cmd/cohort").CombinedOutput(); err != nil {
 		t.Fatalf("build the adversarial binary: %v\n%s", err, out)
 	}
-	const corrupted = 3
-	// Every node gets the variable; only node3 runs the tagged binary, the
+	const corrupted = 1 // a dealer of random bits (members 0 … t)
+	// Every node gets the variable; only node1 runs the tagged binary, the
 	// production binary of the others must ignore it.
 	nw := startNetworkWith(t, 4, func(ctx context.Context, i int, args ...string) *exec.Cmd {
 		bin := cohortBin
@@ -57,7 +63,7 @@ func TestCorruptedMemberProcess(t *testing.T) {
 			bin = advBin
 		}
 		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Env = append(os.Environ(), adversary.EnvVar+"=ss-mul-offset,he-keyswitch-shift")
+		cmd.Env = append(os.Environ(), adversary.EnvVar+"=ss-bad-bit,he-keyswitch-shift")
 		return cmd
 	}, "--zk-keys", keys, "--he-preset", "insecure-test")
 	for i := range nw.homes {
@@ -66,7 +72,7 @@ func TestCorruptedMemberProcess(t *testing.T) {
 	jr := &jobRunner{t: t, ctx: ctx, nw: nw}
 	jr.cli(2, "committee", "create", "--id", "c1", "--members", "node0,node1,node2,node3", "--threshold", "2")
 	jr.waitCommittee("c1")
-	// The deviation is wired in node3 only.
+	// The deviation is wired in node1 only.
 	for i := range nw.homes {
 		raw, err := os.ReadFile(filepath.Join(nw.homes[i], "node.log"))
 		if err != nil {
@@ -125,10 +131,39 @@ func TestCorruptedMemberProcess(t *testing.T) {
 		jr.writeInputs("VA", map[int]uint64{0: 700, 1: 900, 3: 800})
 		jr.submit(2, "auction-vickrey", "VA", jobrun.AuctionParams{MaxBid: 10000}, []string{"node0", "node1", "node3"}, "node2", 400)
 		j := noResult(t, "VA", 2)
-		if !strings.HasPrefix(j.AbortReason, string(jobrun.FaultCheckFailed)) || j.Culprit != "" {
-			t.Fatalf("want an unattributed %s abort, got %q (culprit %q)", jobrun.FaultCheckFailed, j.AbortReason, j.Culprit)
+		// node1 names nobody (its own engine cannot blame itself): the job
+		// names node1 unless node1's abort landed first.
+		if !strings.HasPrefix(j.AbortReason, string(jobrun.FaultCheckFailed)) || j.Culprit != "" && j.Culprit != "node1" {
+			t.Fatalf("want a %s abort naming node1 or nobody, got %q (culprit %q)", jobrun.FaultCheckFailed, j.AbortReason, j.Culprit)
 		}
 		honestDetect(t, "VA", jobrun.FaultCheckFailed)
+		// The honest members' aborts attest node1's non-bit: charged once.
+		jr.eventually(t, 60*time.Second, func() error {
+			j, err := nw.client(0).Job(ctx, "VA")
+			if err != nil {
+				return err
+			}
+			if len(j.Charges) != 1 || j.Charges[0].Member != "node1" || j.Charges[0].Cause != "attested:"+string(jobrun.FaultCheckFailed) {
+				return fmt.Errorf("VA charges %+v, attestations %+v", j.Charges, j.Attestations)
+			}
+			return nil
+		})
+		charged := func(name string) []client.CreditEvent {
+			c, err := nw.client(0).Credit(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.DeleteFunc(c.History, func(e client.CreditEvent) bool { return !strings.HasSuffix(e.Reason, "job VA") })
+		}
+		if got := charged("node1"); len(got) != 1 || got[0].Delta >= 0 ||
+			!strings.HasPrefix(got[0].Reason, "attested by ") || !strings.Contains(got[0].Reason, "of 4 committee members: mpc-check-failed") {
+			t.Fatalf("node1's rating history for VA: %+v", got)
+		}
+		for _, name := range []string{"node0", "node2", "node3"} {
+			if got := charged(name); len(got) != 0 {
+				t.Fatalf("honest %s charged for VA: %+v", name, got)
+			}
+		}
 	})
 	t.Run("he-credit-score", func(t *testing.T) {
 		params := jobrun.CreditParams{Subjects: 40, Weights: jobrun.CreditWeights(0.7, -1.1, 0.4), Bias: "0.1", ProviderFeatures: [][]int{{0, 1}, {2}}}
@@ -146,6 +181,9 @@ func TestCorruptedMemberProcess(t *testing.T) {
 			t.Fatalf("want an unattributed %s abort, got %q (culprit %q)", jobrun.FaultBadOutput, j.AbortReason, j.Culprit)
 		}
 		honestDetect(t, "CA", jobrun.FaultBadOutput)
+		if j, err := nw.client(0).Job(ctx, "CA"); err != nil || len(j.Charges) != 0 {
+			t.Fatalf("CA charged %+v (%v)", j, err)
+		}
 	})
 
 	h := nw.height(ctx, 0)

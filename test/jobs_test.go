@@ -139,6 +139,19 @@ func TestPrivateJobs(t *testing.T) {
 			t.Fatalf("SS job with a member down: %+v", j)
 		}
 		t.Logf("SS job aborted: %s", j.AbortReason)
+		// Each live member saw node3 gone on its own connection: their
+		// aborts attest member-dropped, and the quorum (2 of the 3 others)
+		// charges node3 −25 once (ledger/attest.go); nobody else.
+		jr.eventually(t, 60*time.Second, func() error {
+			j, err := nw.client(0).Job(ctx, "V-down")
+			if err != nil {
+				return err
+			}
+			if len(j.Charges) != 1 || j.Charges[0].Member != "node3" || j.Charges[0].Cause != "attested:member-dropped" {
+				return fmt.Errorf("V-down charges %+v, attestations %+v", j.Charges, j.Attestations)
+			}
+			return nil
+		})
 		nw.start(3)
 		nw.waitHeight(ctx, 3, nw.height(ctx, 0))
 		res := jr.run(t, 2, "auction-vickrey", "V-again", jobrun.AuctionParams{MaxBid: 10000}, bids, "node2")

@@ -2071,6 +2071,14 @@ type JobAbort struct {
 	// not open or is malformed, the claimant if it opens well formed. The
 	// culprit is then the convicted party, whatever culprit says.
 	SealedOpening *SealedOpening `protobuf:"bytes,4,opt,name=sealed_opening,json=sealedOpening,proto3" json:"sealed_opening,omitempty"`
+	// Optional: the fault the signer determined itself (node/jobrun
+	// FaultKind, one of the closed set ledger/attest.go knows), naming
+	// culprit. Empty when the signer names nobody on its own observation
+	// (e.g. it relays another member's claim). A committee member's abort of
+	// a job already aborted is an attestation (ledger/attest.go): it changes
+	// nothing but Job.attestations, and t+1 attestations by distinct members
+	// other than the culprit of one attestable fault charge the culprit.
+	Fault         string `protobuf:"bytes,5,opt,name=fault,proto3" json:"fault,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2133,6 +2141,186 @@ func (x *JobAbort) GetSealedOpening() *SealedOpening {
 	return nil
 }
 
+func (x *JobAbort) GetFault() string {
+	if x != nil {
+		return x.Fault
+	}
+	return ""
+}
+
+// JobAttestation is one committee member's account of why a job aborted:
+// its own abort, the first or a later one (one per member and job).
+type JobAttestation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	Fault         string                 `protobuf:"bytes,2,opt,name=fault,proto3" json:"fault,omitempty"`     // JobAbort.fault
+	Culprit       string                 `protobuf:"bytes,3,opt,name=culprit,proto3" json:"culprit,omitempty"` // JobAbort.culprit
+	Height        int64                  `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`
+	First         bool                   `protobuf:"varint,5,opt,name=first,proto3" json:"first,omitempty"`        // the abort that ended the job
+	Convicted     string                 `protobuf:"bytes,6,opt,name=convicted,proto3" json:"convicted,omitempty"` // whom its sealed_opening convicted, if it carried one
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobAttestation) Reset() {
+	*x = JobAttestation{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobAttestation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobAttestation) ProtoMessage() {}
+
+func (x *JobAttestation) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobAttestation.ProtoReflect.Descriptor instead.
+func (*JobAttestation) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *JobAttestation) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *JobAttestation) GetFault() string {
+	if x != nil {
+		return x.Fault
+	}
+	return ""
+}
+
+func (x *JobAttestation) GetCulprit() string {
+	if x != nil {
+		return x.Culprit
+	}
+	return ""
+}
+
+func (x *JobAttestation) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *JobAttestation) GetFirst() bool {
+	if x != nil {
+		return x.First
+	}
+	return false
+}
+
+func (x *JobAttestation) GetConvicted() string {
+	if x != nil {
+		return x.Convicted
+	}
+	return ""
+}
+
+// JobCharge is a rating charge made for a job's abort: by a quorum of
+// attestations (cause "attested:<fault>") or by a verified sealed-share
+// proof (cause "sealed").
+type JobCharge struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`   // whose rating moved
+	Culprit       string                 `protobuf:"bytes,2,opt,name=culprit,proto3" json:"culprit,omitempty"` // the party named (a member or provider slot)
+	Cause         string                 `protobuf:"bytes,3,opt,name=cause,proto3" json:"cause,omitempty"`
+	Delta         int64                  `protobuf:"varint,4,opt,name=delta,proto3" json:"delta,omitempty"`
+	Height        int64                  `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
+	Attesters     uint32                 `protobuf:"varint,6,opt,name=attesters,proto3" json:"attesters,omitempty"` // attestations counted (attested charges)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobCharge) Reset() {
+	*x = JobCharge{}
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobCharge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobCharge) ProtoMessage() {}
+
+func (x *JobCharge) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobCharge.ProtoReflect.Descriptor instead.
+func (*JobCharge) Descriptor() ([]byte, []int) {
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *JobCharge) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *JobCharge) GetCulprit() string {
+	if x != nil {
+		return x.Culprit
+	}
+	return ""
+}
+
+func (x *JobCharge) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *JobCharge) GetDelta() int64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *JobCharge) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *JobCharge) GetAttesters() uint32 {
+	if x != nil {
+		return x.Attesters
+	}
+	return 0
+}
+
 // SealedOpening is a proven opening of one sealed input share.
 type SealedOpening struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2146,7 +2334,7 @@ type SealedOpening struct {
 
 func (x *SealedOpening) Reset() {
 	*x = SealedOpening{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2346,7 @@ func (x *SealedOpening) String() string {
 func (*SealedOpening) ProtoMessage() {}
 
 func (x *SealedOpening) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[24]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2359,7 @@ func (x *SealedOpening) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealedOpening.ProtoReflect.Descriptor instead.
 func (*SealedOpening) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{24}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SealedOpening) GetSlot() uint32 {
@@ -2223,13 +2411,17 @@ type Job struct {
 	Culprit          string                 `protobuf:"bytes,17,opt,name=culprit,proto3" json:"culprit,omitempty"`
 	InputProofs      [][]byte               `protobuf:"bytes,18,rep,name=input_proofs,json=inputProofs,proto3" json:"input_proofs,omitempty"` // input-validity proofs, per provider (jobs that bound inputs)
 	InputVkIds       []string               `protobuf:"bytes,19,rep,name=input_vk_ids,json=inputVkIds,proto3" json:"input_vk_ids,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Aborted jobs: the committee members' attestations, in the order they
+	// landed, and the charges made for the abort (ledger/attest.go).
+	Attestations  []*JobAttestation `protobuf:"bytes,20,rep,name=attestations,proto3" json:"attestations,omitempty"`
+	Charges       []*JobCharge      `protobuf:"bytes,21,rep,name=charges,proto3" json:"charges,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2433,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[25]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2446,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{25}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Job) GetId() string {
@@ -2390,6 +2582,20 @@ func (x *Job) GetInputVkIds() []string {
 	return nil
 }
 
+func (x *Job) GetAttestations() []*JobAttestation {
+	if x != nil {
+		return x.Attestations
+	}
+	return nil
+}
+
+func (x *Job) GetCharges() []*JobCharge {
+	if x != nil {
+		return x.Charges
+	}
+	return nil
+}
+
 type JobList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Jobs          []*Job                 `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
@@ -2399,7 +2605,7 @@ type JobList struct {
 
 func (x *JobList) Reset() {
 	*x = JobList{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2617,7 @@ func (x *JobList) String() string {
 func (*JobList) ProtoMessage() {}
 
 func (x *JobList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[26]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2630,7 @@ func (x *JobList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobList.ProtoReflect.Descriptor instead.
 func (*JobList) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{26}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *JobList) GetJobs() []*Job {
@@ -2450,7 +2656,7 @@ type OrderPartner struct {
 
 func (x *OrderPartner) Reset() {
 	*x = OrderPartner{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2462,7 +2668,7 @@ func (x *OrderPartner) String() string {
 func (*OrderPartner) ProtoMessage() {}
 
 func (x *OrderPartner) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[27]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2475,7 +2681,7 @@ func (x *OrderPartner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderPartner.ProtoReflect.Descriptor instead.
 func (*OrderPartner) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{27}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OrderPartner) GetMember() string {
@@ -2534,7 +2740,7 @@ type OrderCreate struct {
 
 func (x *OrderCreate) Reset() {
 	*x = OrderCreate{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2546,7 +2752,7 @@ func (x *OrderCreate) String() string {
 func (*OrderCreate) ProtoMessage() {}
 
 func (x *OrderCreate) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[28]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2559,7 +2765,7 @@ func (x *OrderCreate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderCreate.ProtoReflect.Descriptor instead.
 func (*OrderCreate) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{28}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *OrderCreate) GetOrderId() string {
@@ -2672,7 +2878,7 @@ type OrderSign struct {
 
 func (x *OrderSign) Reset() {
 	*x = OrderSign{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2684,7 +2890,7 @@ func (x *OrderSign) String() string {
 func (*OrderSign) ProtoMessage() {}
 
 func (x *OrderSign) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[29]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2697,7 +2903,7 @@ func (x *OrderSign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSign.ProtoReflect.Descriptor instead.
 func (*OrderSign) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{29}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OrderSign) GetOrderId() string {
@@ -2728,7 +2934,7 @@ type OrderResume struct {
 
 func (x *OrderResume) Reset() {
 	*x = OrderResume{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2740,7 +2946,7 @@ func (x *OrderResume) String() string {
 func (*OrderResume) ProtoMessage() {}
 
 func (x *OrderResume) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[30]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2753,7 +2959,7 @@ func (x *OrderResume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderResume.ProtoReflect.Descriptor instead.
 func (*OrderResume) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{30}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *OrderResume) GetOrderId() string {
@@ -2791,7 +2997,7 @@ type OrderTerminate struct {
 
 func (x *OrderTerminate) Reset() {
 	*x = OrderTerminate{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +3009,7 @@ func (x *OrderTerminate) String() string {
 func (*OrderTerminate) ProtoMessage() {}
 
 func (x *OrderTerminate) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[31]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +3022,7 @@ func (x *OrderTerminate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderTerminate.ProtoReflect.Descriptor instead.
 func (*OrderTerminate) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{31}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OrderTerminate) GetOrderId() string {
@@ -2860,7 +3066,7 @@ type OrderAward struct {
 
 func (x *OrderAward) Reset() {
 	*x = OrderAward{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2872,7 +3078,7 @@ func (x *OrderAward) String() string {
 func (*OrderAward) ProtoMessage() {}
 
 func (x *OrderAward) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[32]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2885,7 +3091,7 @@ func (x *OrderAward) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderAward.ProtoReflect.Descriptor instead.
 func (*OrderAward) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{32}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *OrderAward) GetOrderId() string {
@@ -2934,7 +3140,7 @@ type OrderSettle struct {
 
 func (x *OrderSettle) Reset() {
 	*x = OrderSettle{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2946,7 +3152,7 @@ func (x *OrderSettle) String() string {
 func (*OrderSettle) ProtoMessage() {}
 
 func (x *OrderSettle) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[33]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2959,7 +3165,7 @@ func (x *OrderSettle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSettle.ProtoReflect.Descriptor instead.
 func (*OrderSettle) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{33}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *OrderSettle) GetOrderId() string {
@@ -2985,7 +3191,7 @@ type OrderTransition struct {
 
 func (x *OrderTransition) Reset() {
 	*x = OrderTransition{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2997,7 +3203,7 @@ func (x *OrderTransition) String() string {
 func (*OrderTransition) ProtoMessage() {}
 
 func (x *OrderTransition) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[34]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3010,7 +3216,7 @@ func (x *OrderTransition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderTransition.ProtoReflect.Descriptor instead.
 func (*OrderTransition) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{34}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *OrderTransition) GetHeight() int64 {
@@ -3084,7 +3290,7 @@ type Order struct {
 
 func (x *Order) Reset() {
 	*x = Order{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3096,7 +3302,7 @@ func (x *Order) String() string {
 func (*Order) ProtoMessage() {}
 
 func (x *Order) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[35]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3109,7 +3315,7 @@ func (x *Order) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Order.ProtoReflect.Descriptor instead.
 func (*Order) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{35}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Order) GetId() string {
@@ -3219,7 +3425,7 @@ type OrderList struct {
 
 func (x *OrderList) Reset() {
 	*x = OrderList{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3231,7 +3437,7 @@ func (x *OrderList) String() string {
 func (*OrderList) ProtoMessage() {}
 
 func (x *OrderList) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[36]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3244,7 +3450,7 @@ func (x *OrderList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderList.ProtoReflect.Descriptor instead.
 func (*OrderList) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{36}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *OrderList) GetOrders() []*Order {
@@ -3272,7 +3478,7 @@ type PartnerShare struct {
 
 func (x *PartnerShare) Reset() {
 	*x = PartnerShare{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3284,7 +3490,7 @@ func (x *PartnerShare) String() string {
 func (*PartnerShare) ProtoMessage() {}
 
 func (x *PartnerShare) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[37]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3297,7 +3503,7 @@ func (x *PartnerShare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartnerShare.ProtoReflect.Descriptor instead.
 func (*PartnerShare) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{37}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PartnerShare) GetMember() string {
@@ -3381,7 +3587,7 @@ type Settlement struct {
 
 func (x *Settlement) Reset() {
 	*x = Settlement{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3393,7 +3599,7 @@ func (x *Settlement) String() string {
 func (*Settlement) ProtoMessage() {}
 
 func (x *Settlement) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[38]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3406,7 +3612,7 @@ func (x *Settlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settlement.ProtoReflect.Descriptor instead.
 func (*Settlement) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{38}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Settlement) GetOrderId() string {
@@ -3479,7 +3685,7 @@ type CreditHistory struct {
 
 func (x *CreditHistory) Reset() {
 	*x = CreditHistory{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3491,7 +3697,7 @@ func (x *CreditHistory) String() string {
 func (*CreditHistory) ProtoMessage() {}
 
 func (x *CreditHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[39]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3504,7 +3710,7 @@ func (x *CreditHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditHistory.ProtoReflect.Descriptor instead.
 func (*CreditHistory) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{39}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CreditHistory) GetCredit() *Credit {
@@ -3545,7 +3751,7 @@ type CreditHistoryEntry struct {
 
 func (x *CreditHistoryEntry) Reset() {
 	*x = CreditHistoryEntry{}
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[40]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3557,7 +3763,7 @@ func (x *CreditHistoryEntry) String() string {
 func (*CreditHistoryEntry) ProtoMessage() {}
 
 func (x *CreditHistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[40]
+	mi := &file_ledger_ledgerpb_ledger_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3570,7 +3776,7 @@ func (x *CreditHistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditHistoryEntry.ProtoReflect.Descriptor instead.
 func (*CreditHistoryEntry) Descriptor() ([]byte, []int) {
-	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{40}
+	return file_ledger_ledgerpb_ledger_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CreditHistoryEntry) GetEvent() *CreditEvent {
@@ -3770,17 +3976,32 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\tJobResult\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12+\n" +
 	"\x11output_commitment\x18\x02 \x01(\fR\x10outputCommitment\x12\x1c\n" +
-	"\tsignature\x18\x03 \x01(\fR\tsignature\"\x9b\x01\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"\xb1\x01\n" +
 	"\bJobAbort\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
 	"\aculprit\x18\x03 \x01(\tR\aculprit\x12F\n" +
-	"\x0esealed_opening\x18\x04 \x01(\v2\x1f.cohort.ledger.v1.SealedOpeningR\rsealedOpening\"k\n" +
+	"\x0esealed_opening\x18\x04 \x01(\v2\x1f.cohort.ledger.v1.SealedOpeningR\rsealedOpening\x12\x14\n" +
+	"\x05fault\x18\x05 \x01(\tR\x05fault\"\xa4\x01\n" +
+	"\x0eJobAttestation\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\x12\x14\n" +
+	"\x05fault\x18\x02 \x01(\tR\x05fault\x12\x18\n" +
+	"\aculprit\x18\x03 \x01(\tR\aculprit\x12\x16\n" +
+	"\x06height\x18\x04 \x01(\x03R\x06height\x12\x14\n" +
+	"\x05first\x18\x05 \x01(\bR\x05first\x12\x1c\n" +
+	"\tconvicted\x18\x06 \x01(\tR\tconvicted\"\x9f\x01\n" +
+	"\tJobCharge\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\x12\x18\n" +
+	"\aculprit\x18\x02 \x01(\tR\aculprit\x12\x14\n" +
+	"\x05cause\x18\x03 \x01(\tR\x05cause\x12\x14\n" +
+	"\x05delta\x18\x04 \x01(\x03R\x05delta\x12\x16\n" +
+	"\x06height\x18\x05 \x01(\x03R\x06height\x12\x1c\n" +
+	"\tattesters\x18\x06 \x01(\rR\tattesters\"k\n" +
 	"\rSealedOpening\x12\x12\n" +
 	"\x04slot\x18\x01 \x01(\rR\x04slot\x12\x1a\n" +
 	"\bclaimant\x18\x02 \x01(\tR\bclaimant\x12\x14\n" +
 	"\x05point\x18\x03 \x01(\fR\x05point\x12\x14\n" +
-	"\x05proof\x18\x04 \x01(\fR\x05proof\"\xfb\x04\n" +
+	"\x05proof\x18\x04 \x01(\fR\x05proof\"\xf8\x05\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -3802,7 +4023,9 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\aculprit\x18\x11 \x01(\tR\aculprit\x12!\n" +
 	"\finput_proofs\x18\x12 \x03(\fR\vinputProofs\x12 \n" +
 	"\finput_vk_ids\x18\x13 \x03(\tR\n" +
-	"inputVkIds\"4\n" +
+	"inputVkIds\x12D\n" +
+	"\fattestations\x18\x14 \x03(\v2 .cohort.ledger.v1.JobAttestationR\fattestations\x125\n" +
+	"\acharges\x18\x15 \x03(\v2\x1b.cohort.ledger.v1.JobChargeR\acharges\"4\n" +
 	"\aJobList\x12)\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x15.cohort.ledger.v1.JobR\x04jobs\"\x84\x01\n" +
 	"\fOrderPartner\x12\x16\n" +
@@ -3922,7 +4145,7 @@ func file_ledger_ledgerpb_ledger_proto_rawDescGZIP() []byte {
 	return file_ledger_ledgerpb_ledger_proto_rawDescData
 }
 
-var file_ledger_ledgerpb_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_ledger_ledgerpb_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_ledger_ledgerpb_ledger_proto_goTypes = []any{
 	(*SignedTx)(nil),           // 0: cohort.ledger.v1.SignedTx
 	(*TxPayload)(nil),          // 1: cohort.ledger.v1.TxPayload
@@ -3948,23 +4171,25 @@ var file_ledger_ledgerpb_ledger_proto_goTypes = []any{
 	(*SealedShares)(nil),       // 21: cohort.ledger.v1.SealedShares
 	(*JobResult)(nil),          // 22: cohort.ledger.v1.JobResult
 	(*JobAbort)(nil),           // 23: cohort.ledger.v1.JobAbort
-	(*SealedOpening)(nil),      // 24: cohort.ledger.v1.SealedOpening
-	(*Job)(nil),                // 25: cohort.ledger.v1.Job
-	(*JobList)(nil),            // 26: cohort.ledger.v1.JobList
-	(*OrderPartner)(nil),       // 27: cohort.ledger.v1.OrderPartner
-	(*OrderCreate)(nil),        // 28: cohort.ledger.v1.OrderCreate
-	(*OrderSign)(nil),          // 29: cohort.ledger.v1.OrderSign
-	(*OrderResume)(nil),        // 30: cohort.ledger.v1.OrderResume
-	(*OrderTerminate)(nil),     // 31: cohort.ledger.v1.OrderTerminate
-	(*OrderAward)(nil),         // 32: cohort.ledger.v1.OrderAward
-	(*OrderSettle)(nil),        // 33: cohort.ledger.v1.OrderSettle
-	(*OrderTransition)(nil),    // 34: cohort.ledger.v1.OrderTransition
-	(*Order)(nil),              // 35: cohort.ledger.v1.Order
-	(*OrderList)(nil),          // 36: cohort.ledger.v1.OrderList
-	(*PartnerShare)(nil),       // 37: cohort.ledger.v1.PartnerShare
-	(*Settlement)(nil),         // 38: cohort.ledger.v1.Settlement
-	(*CreditHistory)(nil),      // 39: cohort.ledger.v1.CreditHistory
-	(*CreditHistoryEntry)(nil), // 40: cohort.ledger.v1.CreditHistoryEntry
+	(*JobAttestation)(nil),     // 24: cohort.ledger.v1.JobAttestation
+	(*JobCharge)(nil),          // 25: cohort.ledger.v1.JobCharge
+	(*SealedOpening)(nil),      // 26: cohort.ledger.v1.SealedOpening
+	(*Job)(nil),                // 27: cohort.ledger.v1.Job
+	(*JobList)(nil),            // 28: cohort.ledger.v1.JobList
+	(*OrderPartner)(nil),       // 29: cohort.ledger.v1.OrderPartner
+	(*OrderCreate)(nil),        // 30: cohort.ledger.v1.OrderCreate
+	(*OrderSign)(nil),          // 31: cohort.ledger.v1.OrderSign
+	(*OrderResume)(nil),        // 32: cohort.ledger.v1.OrderResume
+	(*OrderTerminate)(nil),     // 33: cohort.ledger.v1.OrderTerminate
+	(*OrderAward)(nil),         // 34: cohort.ledger.v1.OrderAward
+	(*OrderSettle)(nil),        // 35: cohort.ledger.v1.OrderSettle
+	(*OrderTransition)(nil),    // 36: cohort.ledger.v1.OrderTransition
+	(*Order)(nil),              // 37: cohort.ledger.v1.Order
+	(*OrderList)(nil),          // 38: cohort.ledger.v1.OrderList
+	(*PartnerShare)(nil),       // 39: cohort.ledger.v1.PartnerShare
+	(*Settlement)(nil),         // 40: cohort.ledger.v1.Settlement
+	(*CreditHistory)(nil),      // 41: cohort.ledger.v1.CreditHistory
+	(*CreditHistoryEntry)(nil), // 42: cohort.ledger.v1.CreditHistoryEntry
 }
 var file_ledger_ledgerpb_ledger_proto_depIdxs = []int32{
 	2,  // 0: cohort.ledger.v1.TxPayload.record_anchor:type_name -> cohort.ledger.v1.RecordAnchor
@@ -3977,33 +4202,35 @@ var file_ledger_ledgerpb_ledger_proto_depIdxs = []int32{
 	20, // 7: cohort.ledger.v1.TxPayload.job_input:type_name -> cohort.ledger.v1.JobInput
 	22, // 8: cohort.ledger.v1.TxPayload.job_result:type_name -> cohort.ledger.v1.JobResult
 	23, // 9: cohort.ledger.v1.TxPayload.job_abort:type_name -> cohort.ledger.v1.JobAbort
-	28, // 10: cohort.ledger.v1.TxPayload.order_create:type_name -> cohort.ledger.v1.OrderCreate
-	29, // 11: cohort.ledger.v1.TxPayload.order_sign:type_name -> cohort.ledger.v1.OrderSign
-	30, // 12: cohort.ledger.v1.TxPayload.order_resume:type_name -> cohort.ledger.v1.OrderResume
-	31, // 13: cohort.ledger.v1.TxPayload.order_terminate:type_name -> cohort.ledger.v1.OrderTerminate
-	33, // 14: cohort.ledger.v1.TxPayload.order_settle:type_name -> cohort.ledger.v1.OrderSettle
-	32, // 15: cohort.ledger.v1.TxPayload.order_award:type_name -> cohort.ledger.v1.OrderAward
+	30, // 10: cohort.ledger.v1.TxPayload.order_create:type_name -> cohort.ledger.v1.OrderCreate
+	31, // 11: cohort.ledger.v1.TxPayload.order_sign:type_name -> cohort.ledger.v1.OrderSign
+	32, // 12: cohort.ledger.v1.TxPayload.order_resume:type_name -> cohort.ledger.v1.OrderResume
+	33, // 13: cohort.ledger.v1.TxPayload.order_terminate:type_name -> cohort.ledger.v1.OrderTerminate
+	35, // 14: cohort.ledger.v1.TxPayload.order_settle:type_name -> cohort.ledger.v1.OrderSettle
+	34, // 15: cohort.ledger.v1.TxPayload.order_award:type_name -> cohort.ledger.v1.OrderAward
 	4,  // 16: cohort.ledger.v1.PolicyUpdate.approvals:type_name -> cohort.ledger.v1.PolicyApproval
 	5,  // 17: cohort.ledger.v1.RecordList.records:type_name -> cohort.ledger.v1.Record
 	6,  // 18: cohort.ledger.v1.MemberList.members:type_name -> cohort.ledger.v1.Member
 	12, // 19: cohort.ledger.v1.CreditReport.credit:type_name -> cohort.ledger.v1.Credit
 	13, // 20: cohort.ledger.v1.CreditReport.history:type_name -> cohort.ledger.v1.CreditEvent
 	17, // 21: cohort.ledger.v1.CommitteeList.committees:type_name -> cohort.ledger.v1.Committee
-	24, // 22: cohort.ledger.v1.JobAbort.sealed_opening:type_name -> cohort.ledger.v1.SealedOpening
-	25, // 23: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
-	27, // 24: cohort.ledger.v1.OrderCreate.partners:type_name -> cohort.ledger.v1.OrderPartner
-	28, // 25: cohort.ledger.v1.Order.terms:type_name -> cohort.ledger.v1.OrderCreate
-	34, // 26: cohort.ledger.v1.Order.transitions:type_name -> cohort.ledger.v1.OrderTransition
-	35, // 27: cohort.ledger.v1.OrderList.orders:type_name -> cohort.ledger.v1.Order
-	37, // 28: cohort.ledger.v1.Settlement.shares:type_name -> cohort.ledger.v1.PartnerShare
-	12, // 29: cohort.ledger.v1.CreditHistory.credit:type_name -> cohort.ledger.v1.Credit
-	40, // 30: cohort.ledger.v1.CreditHistory.entries:type_name -> cohort.ledger.v1.CreditHistoryEntry
-	13, // 31: cohort.ledger.v1.CreditHistoryEntry.event:type_name -> cohort.ledger.v1.CreditEvent
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	26, // 22: cohort.ledger.v1.JobAbort.sealed_opening:type_name -> cohort.ledger.v1.SealedOpening
+	24, // 23: cohort.ledger.v1.Job.attestations:type_name -> cohort.ledger.v1.JobAttestation
+	25, // 24: cohort.ledger.v1.Job.charges:type_name -> cohort.ledger.v1.JobCharge
+	27, // 25: cohort.ledger.v1.JobList.jobs:type_name -> cohort.ledger.v1.Job
+	29, // 26: cohort.ledger.v1.OrderCreate.partners:type_name -> cohort.ledger.v1.OrderPartner
+	30, // 27: cohort.ledger.v1.Order.terms:type_name -> cohort.ledger.v1.OrderCreate
+	36, // 28: cohort.ledger.v1.Order.transitions:type_name -> cohort.ledger.v1.OrderTransition
+	37, // 29: cohort.ledger.v1.OrderList.orders:type_name -> cohort.ledger.v1.Order
+	39, // 30: cohort.ledger.v1.Settlement.shares:type_name -> cohort.ledger.v1.PartnerShare
+	12, // 31: cohort.ledger.v1.CreditHistory.credit:type_name -> cohort.ledger.v1.Credit
+	42, // 32: cohort.ledger.v1.CreditHistory.entries:type_name -> cohort.ledger.v1.CreditHistoryEntry
+	13, // 33: cohort.ledger.v1.CreditHistoryEntry.event:type_name -> cohort.ledger.v1.CreditEvent
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_ledger_ledgerpb_ledger_proto_init() }
@@ -4035,7 +4262,7 @@ func file_ledger_ledgerpb_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_ledgerpb_ledger_proto_rawDesc), len(file_ledger_ledgerpb_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   41,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -18,6 +18,8 @@
 //	                    (cheat.Plan.MulOffset): caught by the MAC check
 //	ss-flip-bit         the same, in the last level of comparisons only
 //	                    (a flipped comparison bit)
+//	ss-bad-bit          deals 2 as its first random bit (cheat.Plan.BadBit):
+//	                    caught by the bitness check, which names it
 //	ss-shift-open       adds 1 to its share in the opening of the job's
 //	                    output commitment, sent to every member: caught
 //	                    by the all-n-shares consistency check

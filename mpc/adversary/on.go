@@ -35,6 +35,11 @@ func Parse(s string) (*Adversary, error) {
 			plan = &cheat.Plan{MulOffset: true, Offset: 1}
 		case "ss-flip-bit":
 			plan = &cheat.Plan{MulOffset: true, MulOp: "lt", Offset: 1}
+		case "ss-bad-bit":
+			// Deals 2 as its first random bit: the bitness check, opened
+			// with all n shares, names it (and the ledger charges it on the
+			// committee's attestations).
+			plan = &cheat.Plan{BadBit: true}
 		case "ss-shift-open":
 			// The auction's output commitment: the first unmasked opening
 			// after a check, where a shifted share is identifiable (n ≥ 4).

@@ -24,6 +24,7 @@ func TestTaggedParsesEnv(t *testing.T) {
 	for v, want := range map[string]cheat.Plan{
 		"ss-mul-offset":                     {MulOffset: true, Offset: 1},
 		"ss-flip-bit":                       {MulOffset: true, MulOp: "lt", Offset: 1},
+		"ss-bad-bit":                        {BadBit: true},
 		"ss-shift-open, he-keyswitch-shift": {ShiftOpen: true, ShiftTo: -1, ShiftLabel: jobs.LabelAuctionCommitment},
 	} {
 		t.Setenv(EnvVar, v)

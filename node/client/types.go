@@ -161,4 +161,30 @@ type Job struct {
 	RecipientKeyHash string          `json:"recipient_key_hash,omitempty"`
 	InputProofs      [][]byte        `json:"input_proofs,omitempty"`
 	InputVKIDs       []string        `json:"input_vk_ids,omitempty"`
+	// An aborted job's committee attestations and the charges made for it
+	// (ledger/attest.go).
+	Attestations []JobAttestation `json:"attestations,omitempty"`
+	Charges      []JobCharge      `json:"charges,omitempty"`
+}
+
+// JobAttestation is one committee member's abort of a job: the fault it
+// determined itself (empty if none) and whom it names.
+type JobAttestation struct {
+	Member    string `json:"member"`
+	Fault     string `json:"fault,omitempty"`
+	Culprit   string `json:"culprit,omitempty"`
+	Height    int64  `json:"height"`
+	First     bool   `json:"first,omitempty"`     // the abort that ended the job
+	Convicted string `json:"convicted,omitempty"` // whom its sealed-share proof convicted
+}
+
+// JobCharge is a rating charge made for a job's abort: by a quorum of
+// attestations ("attested:<fault>") or a sealed-share proof ("sealed").
+type JobCharge struct {
+	Member    string `json:"member"`
+	Culprit   string `json:"culprit"`
+	Cause     string `json:"cause"`
+	Delta     int64  `json:"delta"`
+	Height    int64  `json:"height"`
+	Attesters uint32 `json:"attesters,omitempty"`
 }

@@ -186,6 +186,25 @@ func (s *Server) jobTrail(ctx context.Context, j *ledgerpb.Job) []Step {
 			st.Detail += " — party at fault: " + j.Culprit
 			st.Links = []Link{{j.Culprit, memberHref(j.Culprit)}}
 		}
+		// The committee's attestations and what they charged (ledger/attest.go).
+		var att []string
+		for _, a := range j.Attestations {
+			switch {
+			case a.Fault != "":
+				att = append(att, fmt.Sprintf("%s: %s %s", a.Member, a.Fault, a.Culprit))
+			case a.Convicted != "":
+				att = append(att, fmt.Sprintf("%s: proof convicting %s", a.Member, a.Convicted))
+			default:
+				att = append(att, a.Member+": no fault of its own")
+			}
+		}
+		if len(att) > 0 {
+			st.Detail += "; attested by " + strings.Join(att, ", ")
+		}
+		for _, c := range j.Charges {
+			st.Detail += fmt.Sprintf("; charged %s %+d (%s)", c.Member, c.Delta, c.Cause)
+			st.Links = append(st.Links, Link{c.Member, memberHref(c.Member)})
+		}
 		steps = append(steps, st)
 	default:
 		steps = append(steps, pendingStep("Result", "the committee is computing"))

@@ -70,10 +70,12 @@
 //	member:    keys, _ := LoadCommittee(ctx, store, preset, committeeID, memberIndex)
 //	           out, err := RunCommittee(ctx, sess, keys, CommitteeJob{InputCommitments: fromLedger})
 //	           post the result record (out.OutputCommitment, out.Signature); on a
-//	           *FaultError post job.abort with err.Reason() (and err.Evidence
-//	           as its sealed_opening when set; CommitteeJob.SealedShares,
-//	           SealingKeys and SealedCommitments from the ledger let members
-//	           check their sealed shares and each other's claims)
+//	           *FaultError post job.abort with err.Reason(), err.Attested()
+//	           as its fault and culprit (what the member saw itself: the
+//	           ledger charges on a quorum of members attesting it), and
+//	           err.Evidence as its sealed_opening when set (CommitteeJob.
+//	           SealedShares, SealingKeys and SealedCommitments from the ledger
+//	           let members check their sealed shares and each other's claims)
 //	recipient: res, err := ReceiveResult(ctx, sess, RecipientJob{Preset, CommitteeKey, InputCommitments})
 //
 // A provider slot is a party ID, or "party/label" for one of several inputs

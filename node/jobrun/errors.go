@@ -101,6 +101,30 @@ func (e *FaultError) Reason() string {
 	return r
 }
 
+// Attested returns the fault this member attests in its job.abort (the
+// ledger's JobAbort.fault, ledger/attest.go) and the party it names: the
+// fault's kind and its first party when the member determined the fault
+// itself — a member it saw leave or stop answering, the dealer of a non-bit
+// opened with all n shares, an input that did not open its commitment in
+// the MPC, an HE input it did not receive or received malformed or not
+// opening its commitment. A fault agreed from other members' input claims
+// (Claimants: node/jobrun agreeInputs, where one malicious claimant makes
+// every member name the provider) is no attestation: kind is "", and
+// culprit still names the party for the record. A fault naming nobody
+// attests nothing. The ledger charges on a quorum of members other than
+// the culprit attesting the same kind and culprit, and only for the kinds
+// whose determination no t colluders can steer against an honest party
+// (ledger.AttestableFault).
+func (e *FaultError) Attested() (kind FaultKind, culprit string) {
+	if len(e.Parties) == 0 {
+		return "", ""
+	}
+	if len(e.Claimants) > 0 {
+		return "", e.Parties[0]
+	}
+	return e.Kind, e.Parties[0]
+}
+
 // ErrExcluded is returned by a committee member that the recipient left out
 // of a re-formed HE key-switching family (it did not hear from the member in
 // time). It is no outcome: the excluded member posts neither a result nor an

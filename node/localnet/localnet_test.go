@@ -461,6 +461,34 @@ func sealedBadShare(ctx context.Context, t *testing.T, net *Net, keys *zk.Keys, 
 	if after.Score >= before.Score {
 		t.Fatalf("firm1's credit %d after its proven bad sealed share, was %d: not charged", after.Score, before.Score)
 	}
+	// Every member posts its own abort with its proof: the first ends the
+	// job, the others are attestations whose proofs convict firm1 again,
+	// and firm1 is charged once (ledger/attest.go).
+	for deadline := time.Now().Add(90 * time.Second); ; {
+		j, err := net.Clients[2].Job(ctx, jobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(j.Attestations) == 4 {
+			for _, a := range j.Attestations {
+				if a.Convicted != providers[2] {
+					t.Fatalf("attestation %+v: want firm1's slot convicted", a)
+				}
+			}
+			if len(j.Charges) != 1 || j.Charges[0].Member != "firm1" || j.Charges[0].Cause != "sealed" {
+				t.Fatalf("charges %+v: want firm1 once", j.Charges)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attestations %+v: want every member's", j.Attestations)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func waitActive(ctx context.Context, c *client.Client, id string) error {

@@ -62,3 +62,93 @@ func TestAbortRetriedWithoutRefusedEvidence(t *testing.T) {
 		t.Fatalf("job: %s, culprit %q, reason %q", j.Status, j.Culprit, j.AbortReason)
 	}
 }
+
+// refuseFaults is a ledger that refuses, as invalid, every job.abort that
+// carries a fault (a culprit it does not take for that fault), and takes
+// every other tx.
+type refuseFaults struct{ signedSubmit }
+
+func (r refuseFaults) Submit(ctx context.Context, set func(*ledgerpb.TxPayload)) error {
+	p := r.payload(set)
+	if a, ok := p.Msg.(*ledgerpb.TxPayload_JobAbort); ok && a.JobAbort.Fault != "" {
+		r.mu.Lock()
+		r.txs = append(r.txs, p)
+		r.mu.Unlock()
+		return &ledger.TxError{Code: ledger.CodeInvalid, Msg: "culprit is not a member"}
+	}
+	return r.signedSubmit.Submit(ctx, func(q *ledgerpb.TxPayload) { q.Msg = p.Msg })
+}
+
+// TestAbortAttestsFault: a member's abort carries the fault it determined
+// itself (jobrun FaultError.Attested) for the ledger's quorum; one agreed
+// from other members' input claims carries none; refused as invalid with
+// the fault, the abort is posted again without it.
+func TestAbortAttestsFault(t *testing.T) {
+	preset, err := testPreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSched := func(l Ledger) *Scheduler {
+		s, err := New(Config{Name: "n1", Ledger: l, Network: transport.NewMemoryNetwork(), Preset: preset,
+			Store: he.NewMemoryStore(), Blobs: noBlobs{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			ReadInput:  func(string, string) ([]byte, error) { return nil, fmt.Errorf("no input") },
+			SaveResult: func(string, string, any) error { return nil },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name           string
+		fe             *jobrun.FaultError
+		fault, culprit string
+	}{
+		{"dropped", &jobrun.FaultError{Job: "j", Kind: jobrun.FaultMemberDropped, Parties: []string{"n2", "n3"}}, "member-dropped", "n2"},
+		{"non-bit", &jobrun.FaultError{Job: "j", Kind: jobrun.FaultCheckFailed, Parties: []string{"n3"}}, "mpc-check-failed", "n3"},
+		{"unidentified", &jobrun.FaultError{Job: "j", Kind: jobrun.FaultCheckFailed}, "", ""},
+		{"claimed", &jobrun.FaultError{Job: "j", Kind: jobrun.FaultMissingInput, Parties: []string{"p0"}, Claimants: []string{"n3"}}, "", "p0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeLedger()
+			f.jobs["j"] = &ledgerpb.Job{Id: "j", Status: ledger.JobRunning, Providers: []string{"p0"}}
+			if err := newSched(signedSubmit{f, "n1"}).postOutcome(context.Background(), f.jobs["j"], 1, nil, tc.fe); err == nil {
+				t.Fatal("postOutcome hid the job's failure")
+			}
+			aborts := submitted[*ledgerpb.TxPayload_JobAbort](f)
+			if len(aborts) != 1 || aborts[0].JobAbort.Fault != tc.fault || aborts[0].JobAbort.Culprit != tc.culprit {
+				t.Fatalf("aborts posted: %v; want fault %q naming %q", aborts, tc.fault, tc.culprit)
+			}
+			if !ledger.KnownFault(string(tc.fe.Kind)) {
+				t.Fatalf("the ledger does not know fault %q", tc.fe.Kind)
+			}
+		})
+	}
+	f := newFakeLedger()
+	f.jobs["j"] = &ledgerpb.Job{Id: "j", Status: ledger.JobRunning}
+	fe := &jobrun.FaultError{Job: "j", Kind: jobrun.FaultMemberDropped, Parties: []string{"n3"}}
+	_ = newSched(refuseFaults{signedSubmit{f, "n1"}}).postOutcome(context.Background(), f.jobs["j"], 1, nil, fe)
+	aborts := submitted[*ledgerpb.TxPayload_JobAbort](f)
+	if len(aborts) != 2 || aborts[0].JobAbort.Fault == "" || aborts[1].JobAbort.Fault != "" || aborts[1].JobAbort.Culprit != "n3" {
+		t.Fatalf("aborts posted: %v; want one with the fault, then one without", aborts)
+	}
+	if j, _ := f.Job("j"); j.Status != ledger.JobAborted {
+		t.Fatalf("job %s", j.Status)
+	}
+}
+
+// TestLedgerKnowsEveryFault: every jobrun fault kind is one the ledger
+// takes in job.abort, and those it charges on a quorum are the ones
+// ledger/attest.go argues for.
+func TestLedgerKnowsEveryFault(t *testing.T) {
+	for _, k := range []jobrun.FaultKind{jobrun.FaultMissingInput, jobrun.FaultBadInput, jobrun.FaultCommitmentMismatch,
+		jobrun.FaultMemberDropped, jobrun.FaultRecipient, jobrun.FaultBadOutput, jobrun.FaultCheckFailed, jobrun.FaultFalseClaim} {
+		if !ledger.KnownFault(string(k)) {
+			t.Errorf("ledger does not know %s", k)
+		}
+		want := k != jobrun.FaultRecipient && k != jobrun.FaultBadOutput && k != jobrun.FaultFalseClaim
+		if ledger.AttestableFault(string(k)) != want {
+			t.Errorf("%s attestable: %v, want %v", k, !want, want)
+		}
+	}
+}

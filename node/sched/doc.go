@@ -21,6 +21,13 @@
 // its own committed state once the job is running, with the node's sealing
 // key.
 //
+// Every committee member posts its own abort of a failed job, with the
+// fault it determined itself (jobrun FaultError.Attested) and its sealed
+// proof if it has one: the first to land ends the job, the others are the
+// ledger's attestations of it, and a quorum of them charges the culprit
+// (ledger/attest.go). A refusal as finished (the window closed, the job
+// completed, our abort already landed) is no error.
+//
 // A committee member that cannot run a job the ledger accepted (its HE
 // preset cannot hold the job, its committee keys are missing, its HE key
 // record says the setup did not check the key shares, the job's spec no

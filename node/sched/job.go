@@ -176,7 +176,7 @@ func (s *Scheduler) cannotRun(ctx context.Context, j *ledgerpb.Job, com *ledgerp
 	}
 	reason := fmt.Sprintf("committee member %s cannot run the job: %v", s.cfg.Name, cause)
 	s.log.Warn("cannot run job; aborting it on the ledger", "job", j.Id, "reason", reason)
-	return errors.Join(cause, s.postAbort(ctx, j.Id, reason, "", nil))
+	return errors.Join(cause, s.postAbort(ctx, j.Id, reason, "", "", nil))
 }
 
 // postOutcome posts a member's result record, or the abort naming the party
@@ -192,20 +192,18 @@ func (s *Scheduler) postOutcome(ctx context.Context, j *ledgerpb.Job, member int
 		return nil
 	}
 	if err != nil {
-		reason, culprit := err.Error(), ""
+		reason, culprit, kind := err.Error(), "", jobrun.FaultKind("")
 		var opening *ledgerpb.SealedOpening
 		var fe *jobrun.FaultError
 		if errors.As(err, &fe) {
 			reason = fe.Reason()
-			if len(fe.Parties) > 0 {
-				culprit = fe.Parties[0]
-			}
+			kind, culprit = fe.Attested()
 			if ev := fe.Evidence; ev != nil {
 				opening = &ledgerpb.SealedOpening{Slot: uint32(ev.Slot), Claimant: ev.Claimant, Point: ev.Point(), Proof: ev.Proof()}
 			}
 		}
 		s.log.Warn("job failed; aborting on the ledger", "job", j.Id, "reason", reason)
-		return errors.Join(err, s.postAbort(ctx, j.Id, reason, culprit, opening))
+		return errors.Join(err, s.postAbort(ctx, j.Id, reason, culprit, string(kind), opening))
 	}
 	if len(out.Signers) > 0 && member != out.Signers[0] {
 		ended, err := s.waitEnded(ctx, j.Id, resultGraceBlocks)
@@ -253,23 +251,38 @@ func (s *Scheduler) sealedClaimData(j *ledgerpb.Job, com *ledgerpb.Committee) ([
 	return all, keys, nil
 }
 
-// postAbort posts job.abort; opening, if not nil, is the committee's
-// proven claim on a sealed share, which the ledger checks and charges. If
-// the ledger refuses the abort with the opening as invalid (a proof it
-// judges otherwise than the committee, e.g. against state this node read
-// differently), it posts the abort again without it: the job ends now,
-// uncharged, rather than sitting until its deadline.
-func (s *Scheduler) postAbort(ctx context.Context, jobID, reason, culprit string, opening *ledgerpb.SealedOpening) error {
-	submit := func(o *ledgerpb.SealedOpening) error {
+// postAbort posts job.abort. fault is the fault this member attests
+// (jobrun FaultError.Attested) naming culprit; opening, if not nil, is the
+// committee's proven claim on a sealed share, which the ledger checks and
+// charges. Every member posts its own: the first to land ends the job, the
+// others are the ledger's attestations of it (ledger/attest.go), which a
+// quorum of members turns into a charge of the culprit. A refusal as
+// finished (the job completed, the attestation window closed, or this
+// member's abort landed already, e.g. before a restart) is no error. If the
+// ledger refuses the abort as invalid with the opening (a proof it judges
+// otherwise than the committee, e.g. against state this node read
+// differently), it posts the abort again without it, and then without the
+// fault (a culprit the ledger does not take for it): the job ends now, or
+// the attestation is recorded, rather than nothing.
+func (s *Scheduler) postAbort(ctx context.Context, jobID, reason, culprit, fault string, opening *ledgerpb.SealedOpening) error {
+	submit := func(fault string, o *ledgerpb.SealedOpening) error {
 		return s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
-			p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: &ledgerpb.JobAbort{JobId: jobID, Reason: clip(reason, maxReasonBytes), Culprit: culprit, SealedOpening: o}}
+			p.Msg = &ledgerpb.TxPayload_JobAbort{JobAbort: &ledgerpb.JobAbort{JobId: jobID, Reason: clip(reason, maxReasonBytes),
+				Culprit: culprit, Fault: fault, SealedOpening: o}}
 		})
 	}
-	err := submit(opening)
-	var te *ledger.TxError
-	if opening != nil && errors.As(err, &te) && te.Code == ledger.CodeInvalid {
+	invalid := func(err error) bool {
+		var te *ledger.TxError
+		return errors.As(err, &te) && te.Code == ledger.CodeInvalid
+	}
+	err := submit(fault, opening)
+	if opening != nil && invalid(err) {
 		s.log.Warn("the ledger refused the abort's sealed-share proof; aborting without it", "job", jobID, "err", err)
-		err = submit(nil)
+		err = submit(fault, nil)
+	}
+	if fault != "" && invalid(err) {
+		s.log.Warn("the ledger refused the abort's fault; aborting without it", "job", jobID, "fault", fault, "err", err)
+		err = submit("", nil)
 	}
 	if finished(err) {
 		return nil

@@ -1,0 +1,242 @@
+package ledger
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cohortnet/cohort/ledger/ledgerpb"
+)
+
+// attestChain is a job chain with a replica (every block's AppHash is
+// checked against it) and a member without a node, firm0 (member 4), which
+// is on no committee. Committee c1 is node0 … node3: n = 4, quorum 2.
+// The chain starts a new epoch, so that no decay moves a rating in the
+// test's next 99 blocks.
+func attestChain(t *testing.T) *jobChain {
+	c := newJobChainNodeless(t, 1, nil, "firm0") // no policy: firm0 may submit
+	for c.height%DefaultParams().EpochLength != 0 {
+		c.block(t)
+	}
+	return c
+}
+
+// submitJob has member req submit job id on committee c1.
+func (c *jobChain) submitJob(t *testing.T, req int, id string) {
+	t.Helper()
+	c.mustOK(t, c.tx(t, req, &ledgerpb.JobSubmit{JobId: id, Type: "auction-first", Providers: []string{"node0", "node1"},
+		CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 500}))
+}
+
+func faultAbort(id, fault, culprit string) *ledgerpb.JobAbort {
+	return &ledgerpb.JobAbort{JobId: id, Reason: fault + ": " + culprit, Fault: fault, Culprit: culprit}
+}
+
+// moved returns the members whose rating moved between two score lists,
+// with the move.
+func (c *jobChain) moved(before, after []int64) map[string]int64 {
+	out := map[string]int64{}
+	for i := range before {
+		if after[i] != before[i] {
+			out[c.ms[i].name] = after[i] - before[i]
+		}
+	}
+	return out
+}
+
+// TestAttestedCulpritCharged: the first committee abort and the later
+// ones (attestations) naming node3 member-dropped charge node3 once, when
+// two members other than node3 have attested it: not on the first alone,
+// not on node3's own, once however many attest after. The job keeps the
+// first abort's reason; a member's second abort is refused as finished;
+// node3's rating history says why.
+func TestAttestedCulpritCharged(t *testing.T) {
+	c := attestChain(t)
+	c.submitJob(t, 2, "J-drop")
+	before := c.scores(t)
+
+	c.mustOK(t, c.tx(t, 0, faultAbort("J-drop", FaultMemberDropped, "node3")))
+	j := c.job(t, "J-drop")
+	if j.Status != JobAborted || j.Culprit != "node3" || len(j.Attestations) != 1 || !j.Attestations[0].First || len(j.Charges) != 0 {
+		t.Fatalf("after the first abort: %+v", j)
+	}
+	reason := j.AbortReason
+	c.mustOK(t, c.tx(t, 3, faultAbort("J-drop", FaultMemberDropped, "node3"))) // the culprit's own: not counted
+	if got := c.moved(before, c.scores(t)); len(got) != 0 {
+		t.Fatalf("charged one short of the quorum: %v", got)
+	}
+	c.mustOK(t, c.tx(t, 1, faultAbort("J-drop", FaultMemberDropped, "node3")))
+	if got := c.moved(before, c.scores(t)); len(got) != 1 || got["node3"] != ratingAttestedDropped {
+		t.Fatalf("at the quorum: moved %v, want node3 %d", got, ratingAttestedDropped)
+	}
+	c.mustOK(t, c.tx(t, 2, faultAbort("J-drop", FaultMemberDropped, "node3")))
+	c.refused(t, 2, faultAbort("J-drop", FaultMemberDropped, "node3"), CodeJobFinished, "node2 has attested it already")
+	if got := c.moved(before, c.scores(t)); len(got) != 1 || got["node3"] != ratingAttestedDropped {
+		t.Fatalf("charged again: %v", got)
+	}
+	j = c.job(t, "J-drop")
+	var members []string
+	for _, a := range j.Attestations {
+		members = append(members, a.Member)
+	}
+	if j.Status != JobAborted || j.AbortReason != reason || !slices.Equal(members, []string{"node0", "node3", "node1", "node2"}) {
+		t.Fatalf("attested job: %s %q, attestations by %v", j.Status, j.AbortReason, members)
+	}
+	if len(j.Charges) != 1 || j.Charges[0].Member != "node3" || j.Charges[0].Cause != "attested:member-dropped" || j.Charges[0].Attesters != 2 {
+		t.Fatalf("charges: %v", j.Charges)
+	}
+	hist := creditOf(t, c.app, "node3").History
+	if last := hist[len(hist)-1]; last.Reason != "attested by 2 of 4 committee members: member-dropped in job J-drop" || last.Delta != ratingAttestedDropped {
+		t.Fatalf("node3's history: %+v", last)
+	}
+}
+
+// TestAttestationsThatDoNotCharge: the requester's abort (off the
+// committee) is no attestation; faults the ledger does not take from a
+// quorum (bad-output) and attestations that disagree on the fault charge
+// nobody; an unknown fault or a culprit of the wrong sort is refused; an
+// attestation is taken up to attestWindowBlocks after the abort, not after.
+func TestAttestationsThatDoNotCharge(t *testing.T) {
+	c := attestChain(t)
+	const firm = 4
+	before := c.scores(t)
+
+	c.submitJob(t, firm, "J-req")
+	c.mustOK(t, c.tx(t, firm, faultAbort("J-req", FaultMemberDropped, "node3")))
+	if j := c.job(t, "J-req"); j.Status != JobAborted || len(j.Attestations) != 0 {
+		t.Fatalf("the requester's abort: %+v", j)
+	}
+	c.mustOK(t, c.tx(t, 0, faultAbort("J-req", FaultMemberDropped, "node3")))
+	c.refused(t, firm, faultAbort("J-req", FaultMemberDropped, "node3"), CodeJobFinished, `job "J-req" is aborted`)
+
+	c.submitJob(t, 2, "J-out")
+	for _, m := range []int{0, 1, 3} {
+		c.mustOK(t, c.tx(t, m, faultAbort("J-out", FaultBadOutput, "node2")))
+	}
+	c.submitJob(t, 2, "J-mixed")
+	c.mustOK(t, c.tx(t, 0, faultAbort("J-mixed", FaultMemberDropped, "node3")))
+	c.mustOK(t, c.tx(t, 1, faultAbort("J-mixed", FaultCheckFailed, "node3")))
+	c.mustOK(t, c.tx(t, 2, faultAbort("J-mixed", FaultMemberDropped, "node2")))
+	c.mustOK(t, c.tx(t, 3, &ledgerpb.JobAbort{JobId: "J-mixed", Reason: "mpc-check-failed: ", Culprit: "node3"}))
+	for _, tc := range []struct {
+		m    *ledgerpb.JobAbort
+		want string
+	}{
+		{faultAbort("J-out", "made-up", "node3"), "unknown fault"},
+		{faultAbort("J-out", FaultMemberDropped, "firm0"), "names a member of committee c1"},
+		{faultAbort("J-out", FaultCheckFailed, ""), "names a member of committee c1"},
+		{faultAbort("J-out", FaultCommitmentMismatch, "node3"), "names a provider slot of the job"},
+	} {
+		c.refused(t, 2, tc.m, CodeInvalid, tc.want)
+	}
+	if got := c.moved(before, c.scores(t)); len(got) != 0 {
+		t.Fatalf("charged without a quorum of one attestable fault: %v", got)
+	}
+
+	// The window: node1's attestation at the last height it is open
+	// completes the quorum; node2's a block later is refused.
+	c.submitJob(t, 2, "J-win")
+	c.mustOK(t, c.tx(t, 0, faultAbort("J-win", FaultCommitmentMismatch, "node1")))
+	end := c.job(t, "J-win").FinishedHeight + attestWindowBlocks
+	for c.height < end-1 {
+		c.block(t)
+	}
+	c.mustOK(t, c.tx(t, 3, faultAbort("J-win", FaultCommitmentMismatch, "node1")))
+	c.refused(t, 2, faultAbort("J-win", FaultCommitmentMismatch, "node1"), CodeJobFinished, fmt.Sprintf("attestations closed at %d", end))
+	j := c.job(t, "J-win")
+	if len(j.Charges) != 1 || j.Charges[0].Member != "node1" || j.Charges[0].Delta != ratingAttestedBadInput {
+		t.Fatalf("J-win charges: %v", j.Charges)
+	}
+}
+
+// TestLateSealedEvidence: a proof-less first abort does not spare a proven
+// provider: members' later attestations carry their sealed-share proofs,
+// the ledger checks them as it checks a first abort's and charges whom they
+// convict, once per convicted member (two proofs against firm0 charge it
+// once), and a liar's proof charges the liar in the same job. A proof that
+// does not verify is refused. The sealed inputs stay in state until the
+// window closes, then go.
+func TestLateSealedEvidence(t *testing.T) {
+	c := attestChain(t)
+	// node1's share does not open, node2's opens to garbage, node0's and
+	// node3's are good.
+	shares := c.sealedJob(t, "J-late", func(k int, msg []byte) []byte {
+		if k == 2 {
+			return []byte("not a share message")
+		}
+		return nil
+	}, 1)
+	before := c.scores(t)
+	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobAbort{JobId: "J-late", Reason: "somebody says so"})) // the requester, a member, no proof
+	if got := c.moved(before, c.scores(t)); len(got) != 0 {
+		t.Fatalf("a proof-less abort charged %v", got)
+	}
+	madeUp := opening(t, "J-late", 1, shares[1])
+	madeUp.Point = testSealingKey("someone")
+	c.refused(t, 1, &ledgerpb.JobAbort{JobId: "J-late", Reason: "bad-input: firm0", SealedOpening: madeUp}, CodeInvalid, "does not verify")
+
+	c.mustOK(t, c.tx(t, 1, &ledgerpb.JobAbort{JobId: "J-late", Reason: "bad-input: firm0", SealedOpening: opening(t, "J-late", 1, shares[1])}))
+	if got := c.moved(before, c.scores(t)); len(got) != 1 || got["firm0"] != ratingBadSealedInput {
+		t.Fatalf("a late proof: moved %v, want firm0 %d", got, ratingBadSealedInput)
+	}
+	// node0 proves a share that opens well formed: it lied.
+	c.mustOK(t, c.tx(t, 0, &ledgerpb.JobAbort{JobId: "J-late", Reason: "bad-input: firm0", SealedOpening: opening(t, "J-late", 0, shares[0])}))
+	// node3 posts node2's proof of a malformed share: firm0 again.
+	c.mustOK(t, c.tx(t, 3, &ledgerpb.JobAbort{JobId: "J-late", Reason: "bad-input: firm0", SealedOpening: opening(t, "J-late", 2, shares[2])}))
+	after := c.scores(t)
+	if got := c.moved(before, after); len(got) != 2 || got["firm0"] != ratingBadSealedInput || got["node0"] != ratingFalseSealedClaim {
+		t.Fatalf("moved %v, want firm0 %d and node0 %d", got, ratingBadSealedInput, ratingFalseSealedClaim)
+	}
+	j := c.job(t, "J-late")
+	var convicted []string
+	for _, a := range j.Attestations {
+		convicted = append(convicted, a.Convicted)
+	}
+	if !slices.Equal(convicted, []string{"", "firm0", "node0", "firm0"}) || len(j.Charges) != 2 ||
+		j.Charges[0].Cause != causeSealed || j.Charges[0].Member != "firm0" || j.Charges[1].Member != "node0" {
+		t.Fatalf("J-late: convicted %v, charges %v", convicted, j.Charges)
+	}
+	if j.Culprit != "" || !strings.Contains(j.AbortReason, "somebody says so") {
+		t.Fatalf("the first abort's record changed: %q %q", j.Culprit, j.AbortReason)
+	}
+	if s, err := c.app.SealedInput("J-late", 1); err != nil || s == nil {
+		t.Fatalf("sealed input pruned within the window: %v", err)
+	}
+	for c.height <= j.FinishedHeight+attestWindowBlocks {
+		c.block(t)
+	}
+	if s, err := c.app.SealedInput("J-late", 1); err != nil || s != nil {
+		t.Fatalf("sealed input kept after the window: %d shares, %v", len(s), err)
+	}
+	if raw, _ := c.app.store.get(keySealedPrune(j.FinishedHeight+attestWindowBlocks, "J-late")); raw != nil {
+		t.Fatal("the prune index outlives the prune")
+	}
+}
+
+// TestAttestedSlotChargesItsNode: a provider slot "node/label" whose input
+// does not open its commitment charges its node; that node's own
+// attestation (it sits on the committee) does not count.
+func TestAttestedSlotChargesItsNode(t *testing.T) {
+	c := attestChain(t)
+	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: "J-slot", Type: "auction-first", Providers: []string{"node0/client", "node1"},
+		CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 500}))
+	before := c.scores(t)
+	c.mustOK(t, c.tx(t, 1, faultAbort("J-slot", FaultCommitmentMismatch, "node0/client")))
+	c.mustOK(t, c.tx(t, 0, faultAbort("J-slot", FaultCommitmentMismatch, "node0/client")))
+	if got := c.moved(before, c.scores(t)); len(got) != 0 {
+		t.Fatalf("charged on one attestation and the culprit's own: %v", got)
+	}
+	c.refused(t, 2, faultAbort("J-slot", FaultCommitmentMismatch, "node0"), CodeInvalid, "names a provider slot of the job")
+	c.mustOK(t, c.tx(t, 2, faultAbort("J-slot", FaultCommitmentMismatch, "node0/client")))
+	if got := c.moved(before, c.scores(t)); len(got) != 1 || got["node0"] != ratingAttestedBadInput {
+		t.Fatalf("moved %v, want node0 %d", got, ratingAttestedBadInput)
+	}
+	hist := creditOf(t, c.app, "node0").History
+	if last := hist[len(hist)-1]; last.Reason != "attested by 2 of 4 committee members: commitment-mismatch (node0/client) in job J-slot" {
+		t.Fatalf("node0's history: %+v", last)
+	}
+	if j := c.job(t, "J-slot"); len(j.Charges) != 1 || j.Charges[0].Member != "node0" || j.Charges[0].Culprit != "node0/client" {
+		t.Fatalf("charges %v", j.Charges)
+	}
+}
