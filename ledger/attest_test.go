@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -163,7 +164,7 @@ func TestLateSealedEvidence(t *testing.T) {
 	// node3's are good.
 	shares := c.sealedJob(t, "J-late", func(k int, msg []byte) []byte {
 		if k == 2 {
-			return []byte("not a share message")
+			return bytes.Repeat([]byte("x"), len(msg)) // no share message, of the right size
 		}
 		return nil
 	}, 1)

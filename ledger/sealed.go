@@ -102,16 +102,42 @@ import (
 // scan, and the state stays bounded by the open jobs and those aborted in
 // the last attestWindowBlocks blocks.
 
-// Bounds of sealed shares. A scalar input's share message is about 80 bytes
-// sealed into about 190 (sealbox.Overhead: 112); 16 KiB holds a clearing curve of some 400 levels
-// (inputs larger than that come from a node, over libp2p).
+// Bounds of sealed shares. Every sealed share of an input has exactly
+// sealedinput.SealedLen(fields) bytes: a scalar input's share message is
+// 151 bytes, sealed into 263 (sealbox.Overhead: 112); 16 KiB holds an input
+// of up to 252 fields (TestSealedShareFigures computes these). Only auctions
+// and tenders take sealed inputs (sealableType), all scalar; an input
+// larger than the bound comes from a node, over libp2p.
 const (
 	MaxSealedShareBytes = 16 << 10
 	// minSealedShareBytes: sealbox's overhead (32-byte ephemeral key,
 	// 64-byte sender's proof of knowledge, 16-byte tag) plus a non-empty
-	// message.
+	// message: the floor of the first bound, checked before the job's
+	// spec is read.
 	minSealedShareBytes = sealbox.Overhead + 1
 )
+
+// sealableType reports whether inputs of job type typ may be sealed
+// shares: SS jobs a member without a node can supply. Clearing is not (a
+// bidder's allocation comes to its node only), nor is HE (its inputs are
+// ciphertexts): checkJobSubmit keeps nodeless providers out of both
+// (jobs.go), and a provider with a node sends its shares over libp2p, so a
+// sealed input to them is refused before its (up to 4097·(t+1))
+// commitment points are parsed.
+func sealableType(typ jobspec.Type) bool {
+	return typ.Engine() == jobspec.EngineSS && !typ.IsHE() && typ != jobspec.Clearing
+}
+
+// sealedShareLen is the size every sealed share of an input of fields
+// field elements must have (sealedinput.SealedLen), or a refusal if that
+// exceeds MaxSealedShareBytes.
+func sealedShareLen(jobID string, fields int) (int, *TxError) {
+	n := sealedinput.SealedLen(fields)
+	if n > MaxSealedShareBytes {
+		return 0, txErr(CodeInvalid, "job %q: an input of %d fields seals into shares of %d bytes, over the bound of %d: supply it from a node", jobID, fields, n, MaxSealedShareBytes)
+	}
+	return n, nil
+}
 
 // HasNode reports whether a member runs a node (registered a libp2p peer
 // ID). A nil member has none.
@@ -124,23 +150,26 @@ func keySealedInput(jobID string, slot int) []byte {
 }
 
 // checkSealedShares checks a job input's sealed shares: none for a member
-// with a node that sends its shares over libp2p, exactly one per committee
-// member, each of bounded size and publicly valid for its member
-// (sealbox.Check: R a canonical point of prime order, and the sender's
-// proof of knowledge of r bound to the share's AAD, the member's genesis
-// sealing key and the body), for an SS job; a member without a node must
-// seal (it has no other way to reach the committee). With them, the
-// provider's Pedersen commitments to its sharing (share_commitments) must
-// be well formed for the job: (t+1)·(fields+1) canonical compressed points
-// of BN254 G1 (sealedinput.ParseCommitments; the count is checked before
-// anything is decoded). A publicly invalid share or commitment is refused
-// here, not convicted later, and no member is ever asked to prove an
-// opening of a ciphertext whose sender did not know its r (the opening
-// oracle, internal/sealbox opening.go). Costs about three scalar
-// multiplications per share (sealbox BenchmarkCheck) and a square root per
-// commitment point (sealedinput BenchmarkPedersen/parse); both checks are
-// remembered (App.sealedChecks), so FinalizeBlock does not redo what
-// CheckTx did.
+// with a node that sends its shares over libp2p; for a job type a member
+// without a node can supply (sealableType: auctions, tenders), exactly one
+// per committee member, each of exactly the size of a sealed share message
+// of the job's input (sealedinput.SealedLen, within MaxSealedShareBytes)
+// and publicly valid for its member (sealbox.Check: R a canonical point of
+// prime order, and the sender's proof of knowledge of r bound to the
+// share's AAD, the member's genesis sealing key and the body); a member
+// without a node must seal (it has no other way to reach the committee).
+// With them, the provider's Pedersen commitments to its sharing
+// (share_commitments) must be well formed for the job: (t+1)·(fields+1)
+// canonical compressed points of BN254 G1 (sealedinput.ParseCommitments;
+// the count is checked before anything is decoded). Everything that
+// bounds the work (type, count, sizes) is checked before any point is
+// parsed. A publicly invalid share or commitment is refused here, not
+// convicted later, and no member is ever asked to prove an opening of a
+// ciphertext whose sender did not know its r (the opening oracle,
+// internal/sealbox opening.go). Costs about three scalar multiplications
+// per share (sealbox BenchmarkCheck) and a square root per commitment point
+// (sealedinput BenchmarkPedersen/parse); both checks are remembered
+// (App.sealedChecks), so FinalizeBlock does not redo what CheckTx did.
 func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *committedView, st stateReader) *TxError {
 	sealed := len(m.SealedShares) > 0
 	if !sealed {
@@ -152,8 +181,8 @@ func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *
 		}
 		return nil
 	}
-	if jobspec.Type(j.Type).Engine() != jobspec.EngineSS {
-		return txErr(CodeInvalid, "job %q is not an SS job: its inputs cannot be sealed shares", j.Id)
+	if !sealableType(jobspec.Type(j.Type)) {
+		return txErr(CodeInvalid, "job %q is a %s job: its inputs cannot be sealed shares (only auctions and tenders take them; a provider with a node sends its shares over libp2p)", j.Id, j.Type)
 	}
 	var c ledgerpb.Committee
 	if _, err := loadProto(st, keyCommittee(j.CommitteeId), &c); err != nil {
@@ -167,7 +196,21 @@ func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *
 			return txErr(CodeInvalid, "job %q: sealed share %d has %d bytes, want %d to %d", j.Id, k, len(s), minSealedShareBytes, MaxSealedShareBytes)
 		}
 	}
-	if terr := checkShareCommitments(j, &c, m.ShareCommitments, v); terr != nil {
+	spec, err := JobSpec(j, &c)
+	if err != nil {
+		return txErr(CodeInvalid, "job %q: %v", j.Id, err)
+	}
+	fields := sealedinput.Fields(spec)
+	want, terr := sealedShareLen(j.Id, fields)
+	if terr != nil {
+		return terr
+	}
+	for k, s := range m.SealedShares {
+		if len(s) != want {
+			return txErr(CodeInvalid, "job %q: sealed share %d has %d bytes, a sealed share message of this job's input has %d", j.Id, k, len(s), want)
+		}
+	}
+	if terr := checkShareCommitments(j, len(c.Members), fields, m.ShareCommitments, v); terr != nil {
 		return terr
 	}
 	slot := inputSlot(signer, m)
@@ -196,22 +239,21 @@ func checkSealedShares(signer string, j *ledgerpb.Job, m *ledgerpb.JobInput, v *
 }
 
 // checkShareCommitments checks a sealed input's share commitments for job
-// j on committee c (sealedinput.ParseCommitments), remembering a pass in
-// the App's memo under the committee size, the job's type and parameters
-// (which fix the input's width) and the commitments' bytes.
-func checkShareCommitments(j *ledgerpb.Job, c *ledgerpb.Committee, commitments []byte, v *committedView) *TxError {
+// j, on a committee of n, whose input has fields field elements
+// (sealedinput.ParseCommitments), remembering a pass in the App's memo
+// under exactly what decides it: n, fields and the commitments' bytes (the
+// caller computed fields from the job's validated spec, so the memo cannot
+// vouch for a job whose spec no longer validates). Equal commitments in
+// two jobs of the same shape share the entry.
+func checkShareCommitments(j *ledgerpb.Job, n, fields int, commitments []byte, v *committedView) *TxError {
 	if len(commitments) == 0 {
 		return txErr(CodeInvalid, "job %q: sealed shares without share commitments (the format before Pedersen commitments is no longer accepted: reseal with this version)", j.Id)
 	}
-	memo := memoKey("cohort/ledger/sealed-commitments/v1\x00", binary.BigEndian.AppendUint32(nil, uint32(len(c.Members))), []byte(j.Type), j.Params, commitments)
+	memo := memoKey("cohort/ledger/sealed-commitments/v2\x00", binary.BigEndian.AppendUint32(nil, uint32(n)), binary.BigEndian.AppendUint32(nil, uint32(fields)), commitments)
 	if v.sealedChecks.Has(memo) {
 		return nil
 	}
-	spec, err := JobSpec(j, c)
-	if err != nil {
-		return txErr(CodeInvalid, "job %q: %v", j.Id, err)
-	}
-	if _, err := sealedinput.ParseCommitments(commitments, len(c.Members), sealedinput.Fields(spec)); err != nil {
+	if _, err := sealedinput.ParseCommitments(commitments, n, fields); err != nil {
 		return txErr(CodeInvalid, "job %q: %v", j.Id, err)
 	}
 	v.sealedChecks.Add(memo)
@@ -358,6 +400,14 @@ func checkSealedOpening(j *ledgerpb.Job, c *ledgerpb.Committee, o *ledgerpb.Seal
 	if err != nil {
 		return nil, txErr(CodeInvalid, "sealed opening: %s's sealing key: %v", o.Claimant, err)
 	}
+	// The proof first: it costs a few scalar multiplications, where the
+	// spec and the commitments cost O(points); a made-up proof is refused
+	// before either.
+	aad := sealedinput.AAD(v.chainID, j.Id, slot, o.Claimant)
+	msg, opened, err := sealbox.VerifyOpening(pub, aad, shares.Shares[k], o.Point, o.Proof)
+	if err != nil {
+		return nil, txErr(CodeInvalid, "sealed opening by %s of %s's share does not verify: %v", o.Claimant, slot, err)
+	}
 	spec, err := JobSpec(j, c)
 	if err != nil {
 		return nil, txErr(CodeInvalid, "job %q: %v", j.Id, err)
@@ -369,11 +419,6 @@ func checkSealedOpening(j *ledgerpb.Job, c *ledgerpb.Committee, o *ledgerpb.Seal
 	com, err := sealedinput.ParseCommitments(shares.Commitments, len(c.Members), fields)
 	if err != nil {
 		return nil, txErr(CodeInvalid, "sealed opening: the share commitments kept for %s: %v", slot, err)
-	}
-	aad := sealedinput.AAD(v.chainID, j.Id, slot, o.Claimant)
-	msg, opened, err := sealbox.VerifyOpening(pub, aad, shares.Shares[k], o.Point, o.Proof)
-	if err != nil {
-		return nil, txErr(CodeInvalid, "sealed opening by %s of %s's share does not verify: %v", o.Claimant, slot, err)
 	}
 	provider := &sealedVerdict{culprit: slot, charged: jobspec.SlotMember(slot), rating: ratingBadSealedInput}
 	if !opened {

@@ -43,6 +43,15 @@ func sealedShares(n, size int) [][]byte {
 	return out
 }
 
+// scalarSealedLen is the size of every sealed share of a scalar input (an
+// auction bid, a tender quote): the only size the ledger takes for them.
+var scalarSealedLen = sealedinput.SealedLen(1)
+
+// shareSizedMsg is a share message of a scalar input's size that is no
+// share: what a provider seals when the ledger should take the ciphertext
+// (it cannot open it) and the test does not open it.
+func shareSizedMsg() []byte { return bytes.Repeat([]byte("m"), sealedinput.MessageLen(1)) }
+
 // realSealedShares seals msg to each of n committee members node0… (their
 // testSealingKey) for slot of job id on chain: publicly valid shares (the
 // ledger cannot open them; it bounds and checks them).
@@ -101,12 +110,15 @@ func TestSealedInputs(t *testing.T) {
 		t.Errorf("commitments without sealed shares: %d %s", r.Code, r.Log)
 	}
 	c.mustOK(t, c.tx(t, 0, c.bid(t, "J-sealed", 700, 0, 1000000)))
-	good := realSealedShares(t, testChain, "J-sealed", "firm0", 4, []byte("a share message"))
-	otherJob := realSealedShares(t, testChain, "J-other", "firm0", 4, []byte("a share message"))
-	otherSlot := realSealedShares(t, testChain, "J-sealed", "node0", 4, []byte("a share message"))
+	good := realSealedShares(t, testChain, "J-sealed", "firm0", 4, shareSizedMsg())
+	otherJob := realSealedShares(t, testChain, "J-other", "firm0", 4, shareSizedMsg())
+	otherSlot := realSealedShares(t, testChain, "J-sealed", "node0", 4, shareSizedMsg())
+	// Publicly valid, but no share message of a scalar input has 15 bytes
+	// (review M1: such junk was taken).
+	shortMsg := realSealedShares(t, testChain, "J-sealed", "firm0", 4, []byte("a share message"))
 	// The opening oracle's bait (review C1): R of an honest ciphertext to
 	// node3, then bytes of the attacker's own.
-	copiedR := append(bytes.Clone(good[3][:sealbox.PointBytes]), bytes.Repeat([]byte{9}, 100)...)
+	copiedR := append(bytes.Clone(good[3][:sealbox.PointBytes]), bytes.Repeat([]byte{9}, scalarSealedLen-sealbox.PointBytes)...)
 	swapped := [][]byte{good[1], good[0], good[2], good[3]}
 	_, com5 := dealtShares(t, 5, 800) // t = 2: 6 points, not 4
 	offCurve := bytes.Clone(com)
@@ -124,17 +136,19 @@ func TestSealedInputs(t *testing.T) {
 		"a point off the curve":       {good, "malformed share commitments: point 1", offCurve},
 		"an unreduced coordinate":     {good, "malformed share commitments: point 0", unreduced},
 		"a point short":               {good, "malformed share commitments: 127 bytes", com[:len(com)-1]},
-		"garbage":                     {sealedShares(4, 130), "sealed share 0 (for node0): sealbox: the ciphertext is publicly invalid", nil},
+		"garbage":                     {sealedShares(4, scalarSealedLen), "sealed share 0 (for node0): sealbox: the ciphertext is publicly invalid", nil},
 		"a copied ephemeral key":      {append(slices.Clone(good[:3]), copiedR), "sealed share 3 (for node3): sealbox: the ciphertext is publicly invalid", nil},
 		"sealed for another job":      {otherJob, "publicly invalid", nil},
 		"sealed for another slot":     {otherSlot, "publicly invalid", nil},
 		"two members' shares swapped": {swapped, "sealed share 0 (for node0): sealbox: the ciphertext is publicly invalid", nil},
 		"no shares":                   {nil, "must carry the committee's sealed shares", nil},
-		"3 for 4":                     {sealedShares(3, 130), "3 sealed shares, committee c1 has 4", nil},
-		"5 for 4":                     {sealedShares(5, 130), "5 sealed shares, committee c1 has 4", nil},
-		"oversized":                   {append(sealedShares(3, 130), make([]byte, MaxSealedShareBytes+1)), "sealed share 3 has", nil},
-		"too short":                   {append(sealedShares(3, 130), make([]byte, minSealedShareBytes-1)), "sealed share 3 has", nil},
-		"an empty one":                {append(sealedShares(3, 130), nil), "sealed share 3 has", nil},
+		"3 for 4":                     {sealedShares(3, scalarSealedLen), "3 sealed shares, committee c1 has 4", nil},
+		"5 for 4":                     {sealedShares(5, scalarSealedLen), "5 sealed shares, committee c1 has 4", nil},
+		"oversized":                   {append(sealedShares(3, scalarSealedLen), make([]byte, MaxSealedShareBytes+1)), "sealed share 3 has", nil},
+		"too short":                   {append(sealedShares(3, scalarSealedLen), make([]byte, minSealedShareBytes-1)), "sealed share 3 has", nil},
+		"an empty one":                {append(sealedShares(3, scalarSealedLen), nil), "sealed share 3 has", nil},
+		"shares of another size":      {shortMsg, "sealed share 0 has 127 bytes, a sealed share message of this job's input has 263", nil},
+		"one share a byte long":       {append(slices.Clone(good[:3]), append(bytes.Clone(good[3]), 0)), "sealed share 3 has 264 bytes", nil},
 	} {
 		in := c.bid(t, "J-sealed", 800, 0, 1000000)
 		in.SealedShares, in.ShareCommitments = tc.shares, tc.com
@@ -178,18 +192,18 @@ func TestSealedInputs(t *testing.T) {
 // FuzzSealedShares decodes arbitrary bytes as a job input and runs the
 // sealed-share checks of a member without a node on a 4-member committee:
 // never a panic, and an accepted input has exactly one share per member,
-// each within the bounds and publicly valid for its member (sealbox.Check).
+// each of a scalar input's sealed size and publicly valid for its member (sealbox.Check).
 func FuzzSealedShares(f *testing.F) {
-	valid := realSealedShares(f, "chain", "J", "firm0", 4, []byte("a share message"))
+	valid := realSealedShares(f, "chain", "J", "firm0", 4, shareSizedMsg())
 	_, shareCom := dealtShares(f, 4, 800)
 	ok, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: valid, ShareCommitments: shareCom})
 	noCom, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: valid})
 	badCom, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: valid, ShareCommitments: shareCom[:96]})
-	garbage, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(4, 130)})
+	garbage, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(4, scalarSealedLen)})
 	copiedR, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: append(slices.Clone(valid[:3]),
-		append(bytes.Clone(valid[3][:sealbox.PointBytes]), bytes.Repeat([]byte{9}, 100)...))})
-	short, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(3, 130)})
-	big, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: append(sealedShares(3, 130), make([]byte, MaxSealedShareBytes+1))})
+		append(bytes.Clone(valid[3][:sealbox.PointBytes]), bytes.Repeat([]byte{9}, scalarSealedLen-sealbox.PointBytes)...))})
+	short, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: sealedShares(3, scalarSealedLen)})
+	big, _ := proto.Marshal(&ledgerpb.JobInput{JobId: "J", SealedShares: append(sealedShares(3, scalarSealedLen), make([]byte, MaxSealedShareBytes+1))})
 	f.Add(ok)
 	f.Add(noCom)
 	f.Add(badCom)
@@ -230,8 +244,8 @@ func FuzzSealedShares(f *testing.F) {
 			t.Fatalf("accepted malformed share commitments: %v", err)
 		}
 		for k, s := range m.SealedShares {
-			if len(s) < minSealedShareBytes || len(s) > MaxSealedShareBytes {
-				t.Fatalf("accepted a sealed share of %d bytes", len(s))
+			if len(s) != scalarSealedLen {
+				t.Fatalf("accepted a sealed share of %d bytes, want %d", len(s), scalarSealedLen)
 			}
 			if err := sealbox.Check(keys[k], sealedinput.AAD("chain", "J", "firm0", fmt.Sprintf("node%d", k)), s); err != nil {
 				t.Fatalf("accepted a publicly invalid share %d: %v", k, err)
@@ -261,7 +275,7 @@ func TestGenesisRefusesSmallOrderSealingKey(t *testing.T) {
 // never lets a different share, key or context through: a share flipped in
 // one bit after the valid one was remembered is still refused.
 func TestSealedCheckMemo(t *testing.T) {
-	valid := realSealedShares(t, "chain", "J", "firm0", 4, []byte("a share message"))
+	valid := realSealedShares(t, "chain", "J", "firm0", 4, shareSizedMsg())
 	com, _ := proto.Marshal(&ledgerpb.Committee{Id: "c1", Members: []string{"node0", "node1", "node2", "node3"}, Threshold: 3, Status: CommitteeActive})
 	st := mapState{string(keyCommittee("c1")): com}
 	idx := newMemberIndex()
@@ -285,7 +299,7 @@ func TestSealedCheckMemo(t *testing.T) {
 			t.Fatalf("share %d not remembered after it passed", k)
 		}
 	}
-	comMemo := memoKey("cohort/ledger/sealed-commitments/v1\x00", []byte{0, 0, 0, 4}, []byte(j.Type), j.Params, shareCom)
+	comMemo := memoKey("cohort/ledger/sealed-commitments/v2\x00", []byte{0, 0, 0, 4}, []byte{0, 0, 0, 1}, shareCom)
 	if !v.sealedChecks.Has(comMemo) {
 		t.Fatal("share commitments not remembered after they passed")
 	}
@@ -338,12 +352,12 @@ func BenchmarkCheckShareCommitments(b *testing.B) {
 			b.Fatal(err)
 		}
 		v := &committedView{chainID: "chain"}
-		if terr := checkShareCommitments(j, c, com, v); terr != nil {
+		if terr := checkShareCommitments(j, len(c.Members), tc.fields, com, v); terr != nil {
 			b.Fatal(terr)
 		}
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
-				if terr := checkShareCommitments(j, c, com, v); terr != nil {
+				if terr := checkShareCommitments(j, len(c.Members), tc.fields, com, v); terr != nil {
 					b.Fatal(terr)
 				}
 			}

@@ -32,10 +32,10 @@ func TestSealedOpeningOracleRefused(t *testing.T) {
 		Providers: []string{"node0", "firm1"}, CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 50}))
 	c.mustOK(t, c.tx(t, 0, c.bid(t, id, 700, 0, 1000000)))
 	_, com := dealtShares(t, 4, 1)
-	honest := realSealedShares(t, testChain, id, "firm1", 4, []byte("a share message"))
+	honest := realSealedShares(t, testChain, id, "firm1", 4, shareSizedMsg())
 	for name, bait := range map[string][]byte{
-		"R and garbage":            append(bytes.Clone(victim[k][:sealbox.PointBytes]), bytes.Repeat([]byte{0xa5}, 100)...),
-		"R, its PoK and garbage":   append(bytes.Clone(victim[k][:sealbox.PointBytes+sealbox.PoKBytes]), bytes.Repeat([]byte{0xa5}, 36)...),
+		"R and garbage":            append(bytes.Clone(victim[k][:sealbox.PointBytes]), bytes.Repeat([]byte{0xa5}, scalarSealedLen-sealbox.PointBytes)...),
+		"R, its PoK and garbage":   append(bytes.Clone(victim[k][:sealbox.PointBytes+sealbox.PoKBytes]), bytes.Repeat([]byte{0xa5}, scalarSealedLen-sealbox.PointBytes-sealbox.PoKBytes)...),
 		"the victim's whole share": bytes.Clone(victim[k]),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -68,7 +68,7 @@ func TestSealedOpeningOnlyFromCommittee(t *testing.T) {
 	c.mustOK(t, c.tx(t, 0, c.bid(t, id, 700, 0, 1000000)))
 	in := c.bid(t, id, 800, 0, 1000000)
 	_, in.ShareCommitments = dealtShares(t, 4, 1)
-	in.SealedShares = realSealedShares(t, testChain, id, "firm0", 4, []byte("a share message"))
+	in.SealedShares = realSealedShares(t, testChain, id, "firm0", 4, shareSizedMsg())
 	c.mustOK(t, c.tx(t, 4, in))
 	o := opening(t, id, 1, in.SealedShares[1])
 	abort := &ledgerpb.JobAbort{JobId: id, Reason: "bad-input: firm0", Culprit: "firm0", SealedOpening: o}

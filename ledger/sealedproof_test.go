@@ -130,7 +130,7 @@ func TestSealedAbortProof(t *testing.T) {
 	// Member 1's ciphertext does not open; member 2's opens to garbage.
 	shares := c.sealedJob(t, "J-bad", func(k int, msg []byte) []byte {
 		if k == 2 {
-			return []byte("not a share message")
+			return bytes.Repeat([]byte("x"), len(msg)) // no share message, of the right size
 		}
 		return nil
 	}, 1)
@@ -194,7 +194,9 @@ func TestSealedAbortProof(t *testing.T) {
 	c.mustOK(t, c.tx(t, 0, &ledgerpb.JobAbort{JobId: "J-bad2", Reason: "bad-input: firm0", SealedOpening: opening(t, "J-bad2", 1, shares2[1])}))
 	shares3 := c.sealedJob(t, "J-garbage", func(k int, msg []byte) []byte {
 		if k == 2 {
-			return msg[:len(msg)-1]
+			m := bytes.Clone(msg) // of the right size (the ledger takes no other), with an unknown frame version
+			m[0] = 0xff
+			return m
 		}
 		return nil
 	})

@@ -31,8 +31,11 @@
 // The group order is the SS field's modulus (fr), so shares are scalars as
 // they are.
 //
-// Hiding: perfect. Each C_{m,k} is uniformly distributed whatever a_{m,k}
-// is (b_{m,k} is uniform), and with up to t members' (f(j), g(j)) pairs as
+// Hiding: perfect, as far as the provider's randomness is uniform. Deal
+// reads every blinding coefficient b_{m,k} directly from the randomness
+// source (crypto/rand unless the caller passes another; rejection sampling,
+// no PRG in between, so hiding rests on no PRG assumption). Each C_{m,k} is
+// then uniformly distributed whatever a_{m,k} is, and with up to t members' (f(j), g(j)) pairs as
 // well, the secret f_m(0) is still information-theoretically hidden
 // (Pedersen, CRYPTO '91: the commitments fix h = f + λ·g, λ = log_G H, and
 // each pair adds one equation on f and one redundant with h, leaving one
@@ -46,6 +49,12 @@
 // of W(t+1)+2 points. A share off the commitments in any element passes
 // with probability below W/r per hash evaluation. Deterministic (the
 // ledger runs it in FinalizeBlock).
+//
+// Sizes: a member's share message has exactly MessageLen(fields) bytes and
+// its sealed share SealedLen(fields) (151 and 263 for a scalar input); the
+// ledger refuses a sealed share of any other size, and an input whose
+// SealedLen exceeds its bound (ledger.MaxSealedShareBytes), before it
+// parses a commitment.
 //
 // Format versions: the share message is node/jobrun's frame with two
 // chunks (the input share, the blinding shares); the AAD's tag is v2. A

@@ -1,6 +1,7 @@
 package sealedinput
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -108,7 +109,9 @@ func ParseCommitments(b []byte, n, fields int) (*Commitments, error) {
 			ErrCommitments, len(b), want, want/PointBytes, fields, n)
 	}
 	t, _ := Threshold(n)
-	c := &Commitments{n: n, t: t, width: Width(fields), pts: make([]bn254.G1Affine, want/PointBytes), raw: b}
+	// raw is a copy: the challenge hashes it, and the caller's buffer may
+	// change after the parse.
+	c := &Commitments{n: n, t: t, width: Width(fields), pts: make([]bn254.G1Affine, want/PointBytes), raw: bytes.Clone(b)}
 	for i := range c.pts {
 		enc := b[i*PointBytes : (i+1)*PointBytes]
 		if _, err := c.pts[i].SetBytes(enc); err != nil {
@@ -166,12 +169,13 @@ func Deal(shares []fr.Vector, t int, rnd io.Reader) (commitments []byte, blindin
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	prg, err := field.NewPRGFrom(rnd, "cohort/sealedinput/pedersen-blinding")
-	if err != nil {
+	// The blinding coefficients come straight from rnd, not from a PRG
+	// seeded by it: hiding is then as perfect as rnd is uniform
+	// (doc.go), at W·(t+1) reads of 32 bytes (BenchmarkPedersen/deal).
+	b := make(fr.Vector, len(a))
+	if err := randomVector(rnd, b); err != nil {
 		return nil, nil, fmt.Errorf("sealedinput: blinding: %w", err)
 	}
-	b := make(fr.Vector, len(a))
-	prg.FillVector(b)
 	blinding = make([]fr.Vector, n)
 	for j := range blinding {
 		blinding[j] = make(fr.Vector, w)
@@ -285,6 +289,31 @@ func Judge(msg []byte, fields, member int, c *Commitments) (jobs.InputShare, err
 	return s, nil
 }
 
+// randomVector sets every element of v to a uniform field element read
+// from rnd, by rejection sampling of 254-bit strings (acceptance ≈ 0.76:
+// r > 2²⁵³). It reads all candidates in one call, then one more per
+// rejected element.
+func randomVector(rnd io.Reader, v fr.Vector) error {
+	buf := make([]byte, len(v)*fr.Bytes)
+	if _, err := io.ReadFull(rnd, buf); err != nil {
+		return fmt.Errorf("read randomness: %w", err)
+	}
+	for i := range v {
+		b := buf[i*fr.Bytes : (i+1)*fr.Bytes]
+		for {
+			b[0] &= 0x3f // 254 bits, big-endian
+			if err := v[i].SetBytesCanonical(b); err == nil {
+				break
+			}
+			if _, err := io.ReadFull(rnd, b); err != nil {
+				return fmt.Errorf("read randomness: %w", err)
+			}
+		}
+	}
+	clear(buf)
+	return nil
+}
+
 // monomialBasis returns, for the points 1..t+1, the monomial coefficients
 // of each Lagrange basis polynomial: basis[i][k] is the coefficient of X^k
 // in L_i(X) = Π_{j≠i} (X − x_j)/(x_i − x_j).
@@ -363,6 +392,11 @@ func Messages(shares [][]byte, fields int, rnd io.Reader) (commitments []byte, m
 	msgs = make([][]byte, n)
 	for j := range msgs {
 		msgs[j] = Encode(shares[j], blinding[j])
+		// The ledger takes sealed shares of exactly SealedLen(fields)
+		// bytes: a message of another size would be refused there.
+		if len(msgs[j]) != MessageLen(fields) {
+			return nil, nil, fmt.Errorf("sealedinput: member %d's share message has %d bytes, want %d", j, len(msgs[j]), MessageLen(fields))
+		}
 	}
 	return commitments, msgs, nil
 }

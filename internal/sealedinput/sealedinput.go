@@ -8,6 +8,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/cohortnet/cohort/internal/sealbox"
 	"github.com/cohortnet/cohort/mpc/field"
 	"github.com/cohortnet/cohort/mpc/jobs"
 	"github.com/cohortnet/cohort/mpc/jobspec"
@@ -55,6 +56,23 @@ func Fields(spec *jobspec.Spec) int {
 	}
 	return 1
 }
+
+// MessageLen is the size of a member's share message of an input of fields
+// field elements (Encode of the share jobs.ShareInput makes and Width(fields)
+// blinding shares): every well-formed message has exactly this size, so the
+// ledger can refuse a sealed share of any other size before it decodes
+// anything (SealedLen), and Messages checks what it makes against it. A
+// scalar input's message is 151 bytes (TestMessageLen).
+func MessageLen(fields int) int {
+	// The frame, the input share (a version byte and the vector of the
+	// fields and the salt), the blinding chunk's length and the blinding.
+	return headerBytes + 1 + field.EncodedLen(Width(fields)) + 4 + field.EncodedLen(Width(fields))
+}
+
+// SealedLen is the size of a member's sealed share of an input of fields
+// field elements: MessageLen(fields) sealed (sealbox.Overhead more). A
+// scalar input's sealed share is 263 bytes.
+func SealedLen(fields int) int { return sealbox.Overhead + MessageLen(fields) }
 
 // Encode frames an encoded input share and the member's blinding shares as
 // the share message a member receives (what DecodeShare takes back).

@@ -16,6 +16,7 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"go.dedis.ch/kyber/v3"
 
+	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/he"
 	"github.com/cohortnet/cohort/mpc/jobs"
@@ -339,10 +340,7 @@ func runSS(ctx context.Context, sess *Session, keys *CommitteeKeys, job Committe
 		}
 		commitments[i] = c
 	}
-	fields := 1
-	if spec.Type == Clearing {
-		fields = len(spec.ClearingParams().Prices)
-	}
+	fields := sealedinput.Fields(spec)
 	shares, inErr := collectSealedInputs(ctx, sess, job, func(i int, ch [][]byte) (jobs.InputShare, error) {
 		if len(ch) != 1 {
 			return jobs.InputShare{}, fmt.Errorf("%w: %d chunks", errMalformed, len(ch))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cohortnet/cohort/internal/sealbox"
+	"github.com/cohortnet/cohort/internal/sealedinput"
 	"github.com/cohortnet/cohort/ledger"
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/jobspec"
@@ -421,7 +422,7 @@ func sealedBadShare(ctx context.Context, t *testing.T, net *Net, keys *zk.Keys, 
 			if k == 0 { // the price's shares: publicly valid (the ledger takes them), open for nobody
 				for j, m := range spec.Committee {
 					aad := jobrun.SealedShareAAD(chainID, spec.ID, providers[2], m)
-					if msg.SealedShares[j], err = sealbox.SealCorrupt(memberKeys[j], aad, []byte("not a share")); err != nil {
+					if msg.SealedShares[j], err = sealbox.SealCorrupt(memberKeys[j], aad, make([]byte, sealedinput.MessageLen(1))); err != nil { // a scalar share's size: the ledger takes no other
 						return err
 					}
 				}
