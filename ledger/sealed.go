@@ -19,8 +19,10 @@ import (
 // (JobInput.sealed_shares, internal/sealbox, AAD from internal/sealedinput),
 // with Pedersen commitments to its sharing polynomials
 // (JobInput.share_commitments, internal/sealedinput). The ledger cannot
-// open the shares: it checks their count and sizes (bounded before anything
-// is kept), that each is publicly valid, that the commitments are well
+// open the shares: it checks the job's type (auctions and tenders only),
+// their count and sizes (each exactly a sealed share message of the job's
+// input, within MaxSealedShareBytes: all before anything is parsed or
+// kept), that each is publicly valid, that the commitments are well
 // formed for the job, that the signer owns the slot and the proof (as for
 // any input), and keeps shares and commitments in state under
 // sealedin/<job>/<slot> until the job ends: finishJob prunes a completed
@@ -88,7 +90,7 @@ import (
 //     abort puts one on the chain), and S opens what the provider sealed to
 //     that member: with t+1 claimants the committee can put a buggy (not
 //     malicious) provider's input together.
-//     One proof per slot would need another round.
+//     One proof per slot would need another round (review L5: left open).
 //
 // No forward secrecy: pruning empties the state, not the chain. The job
 // input txs stay in the block history forever, sealed under the members'

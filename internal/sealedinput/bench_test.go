@@ -1,11 +1,13 @@
 package sealedinput
 
 import (
+	"crypto/rand"
 	"fmt"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/cohortnet/cohort/mpc/field"
 	"github.com/cohortnet/cohort/mpc/jobs"
 )
 
@@ -54,5 +56,32 @@ func BenchmarkPedersen(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkBlinding (review L3): drawing the blinding coefficients
+// directly from crypto/rand (randomVector, what Deal does) against
+// expanding a crypto/rand seed with the field PRG (what it did), for a
+// scalar input on a committee of 4 ((t+1)·W = 4 elements) and a 100-field
+// input on a committee of 9 (505 elements).
+func BenchmarkBlinding(b *testing.B) {
+	for _, n := range []int{4, 505} {
+		v := make(fr.Vector, n)
+		b.Run(fmt.Sprintf("direct/elements=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if err := randomVector(rand.Reader, v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("prg/elements=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				prg, err := field.NewPRGFrom(rand.Reader, "cohort/sealedinput/pedersen-blinding")
+				if err != nil {
+					b.Fatal(err)
+				}
+				prg.FillVector(v)
+			}
+		})
 	}
 }

@@ -109,7 +109,8 @@ func (p *PreparedInput) SealShares(spec *Spec, chainID string, memberKeys []kybe
 		}
 		shares[j] = ch[0]
 	}
-	commitments, msgs, err := sealedinput.Messages(shares, sealedinput.Fields(spec), nil)
+	fields := sealedinput.Fields(spec)
+	commitments, msgs, err := sealedinput.Messages(shares, fields, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("jobrun: commit to the sharing: %w", err)
 	}
@@ -119,6 +120,11 @@ func (p *PreparedInput) SealShares(spec *Spec, chainID string, memberKeys []kybe
 		c, err := sealbox.Seal(memberKeys[j], SealedShareAAD(chainID, spec.ID, slot, m), msgs[j])
 		if err != nil {
 			return nil, nil, fmt.Errorf("jobrun: seal share for %s: %w", m, err)
+		}
+		// The ledger takes sealed shares of exactly this size only
+		// (ledger checkSealedShares): fail here rather than there.
+		if len(c) != sealedinput.SealedLen(fields) {
+			return nil, nil, fmt.Errorf("jobrun: sealed share for %s has %d bytes, want %d", m, len(c), sealedinput.SealedLen(fields))
 		}
 		sealed[j] = c
 	}
