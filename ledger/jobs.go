@@ -264,7 +264,7 @@ func checkJobSubmit(signer string, m *ledgerpb.JobSubmit, v *committedView, st s
 		// (SS jobs); an HE input is ciphertexts sent to the committee, and a
 		// clearing bidder's allocation comes to its node only. A tender
 		// quoter without a node reads its assignment in the award.
-		if member := v.members.byName[jobspec.SlotMember(p)]; !HasNode(member) && (spec.Type.IsHE() || spec.Type == jobspec.Clearing) {
+		if member := v.members.byName[jobspec.SlotMember(p)]; !HasNode(member) && !sealableType(spec.Type) {
 			return txErr(CodeInvalid, "provider %q runs no node: it can supply auctions and tenders only (sealed shares)", member.Name)
 		}
 	}
