@@ -2,6 +2,8 @@ package field
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"encoding/binary"
 	"math/big"
 	"runtime"
@@ -137,6 +139,51 @@ func TestStreamKeyChunksAreIndependentOfOrder(t *testing.T) {
 	}
 }
 
+// Fill is rejection sampling of AES-CTR blocks, 32 bytes per candidate with
+// the top two bits cleared: the same elements as testing each candidate in
+// turn against q (here with the stream drawn through crypto/cipher directly),
+// for lengths within one key-stream buffer and across several.
+func TestStreamKeyFillMatchesRejection(t *testing.T) {
+	seed := [SeedBytes]byte{5}
+	k := NewStreamKey(seed, "pair")
+	scratch := make([]byte, StreamBufBytes)
+	for _, n := range []int{1, 95, 96, 97, 200, 2048} {
+		got := New(n)
+		k.Fill(got, 3, 9, scratch)
+		var iv [aes.BlockSize]byte
+		binary.BigEndian.PutUint64(iv[:8], 3)
+		binary.BigEndian.PutUint32(iv[8:12], 9)
+		ctr := cipher.NewCTR(k.block, iv[:])
+		var cand [Bytes]byte
+		for i := 0; i < n; {
+			clear(cand[:])
+			ctr.XORKeyStream(cand[:], cand[:])
+			var e fr.Element
+			for l := range e {
+				e[l] = binary.LittleEndian.Uint64(cand[8*l:])
+			}
+			e[3] &= 1<<62 - 1
+			if !belowModulus(&e) {
+				continue
+			}
+			if !got[i].Equal(&e) {
+				t.Fatalf("n = %d: element %d differs", n, i)
+			}
+			i++
+		}
+	}
+	var e fr.Element
+	for _, c := range []struct {
+		e    fr.Element
+		want uint64
+	}{{fr.Element{}, 1}, {modulusLimbs, 0}, {fr.Element{modulusLimbs[0] - 1, modulusLimbs[1], modulusLimbs[2], modulusLimbs[3]}, 1}, {fr.Element{0, 0, 0, modulusLimbs[3] + 1}, 0}} {
+		e = c.e
+		if got := belowModulusBit(&e); got != c.want {
+			t.Fatalf("belowModulusBit(%v) = %d, want %d", c.e, got, c.want)
+		}
+	}
+}
+
 func TestBatchInvertAndHelpers(t *testing.T) {
 	v := randomVector(50)
 	v[3].SetZero()
@@ -186,4 +233,15 @@ func FuzzDecodeVector(f *testing.F) {
 			t.Fatal("decode/encode is not the identity on accepted input")
 		}
 	})
+}
+
+// BenchmarkStreamKeyFill: one 2,048-element chunk (the ss kernel's unit).
+func BenchmarkStreamKeyFill(b *testing.B) {
+	k := NewStreamKey([SeedBytes]byte{6}, "bench")
+	scratch := make([]byte, StreamBufBytes)
+	v := New(2048)
+	b.SetBytes(int64(len(v)) * Bytes)
+	for i := 0; i < b.N; i++ {
+		k.Fill(v, 1, uint32(i), scratch)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
@@ -175,24 +176,32 @@ func (k *StreamKey) Fill(v fr.Vector, round uint64, chunk uint32, scratch []byte
 	binary.BigEndian.PutUint32(iv[8:12], chunk)
 	ctr := cipher.NewCTR(k.block, iv[:])
 	buf := scratch[:StreamBufBytes]
-	pos := len(buf)
-	for i := range v {
-		e := &v[i]
-		for {
-			if pos == len(buf) {
-				clear(buf)
-				ctr.XORKeyStream(buf, buf)
-				pos = 0
-			}
-			o := buf[pos : pos+Bytes]
-			pos += Bytes
-			e[0] = binary.LittleEndian.Uint64(o[0:])
-			e[1] = binary.LittleEndian.Uint64(o[8:])
-			e[2] = binary.LittleEndian.Uint64(o[16:])
-			e[3] = binary.LittleEndian.Uint64(o[24:]) & (1<<62 - 1)
-			if belowModulus(e) {
-				break
-			}
+	// Rejection sampling without a branch on the outcome (it fails for
+	// about a quarter of the candidates, at random: a misprediction each
+	// time): every candidate is written at v[i], and i advances only when
+	// it is below q. The output is the same as a loop that tests each one.
+	i := 0
+	for i < len(v) {
+		clear(buf)
+		ctr.XORKeyStream(buf, buf)
+		for o := 0; o+Bytes <= len(buf) && i < len(v); o += Bytes {
+			b := buf[o : o+Bytes : o+Bytes]
+			e := &v[i]
+			e[0] = binary.LittleEndian.Uint64(b[0:])
+			e[1] = binary.LittleEndian.Uint64(b[8:])
+			e[2] = binary.LittleEndian.Uint64(b[16:])
+			e[3] = binary.LittleEndian.Uint64(b[24:]) & (1<<62 - 1)
+			i += int(belowModulusBit(e))
 		}
 	}
+}
+
+// belowModulusBit is 1 when e < q and 0 otherwise, without a branch: the
+// borrow out of e − q.
+func belowModulusBit(e *fr.Element) uint64 {
+	_, b := bits.Sub64(e[0], modulusLimbs[0], 0)
+	_, b = bits.Sub64(e[1], modulusLimbs[1], b)
+	_, b = bits.Sub64(e[2], modulusLimbs[2], b)
+	_, b = bits.Sub64(e[3], modulusLimbs[3], b)
+	return b
 }

@@ -185,7 +185,13 @@
 // (source.gen). These are local computations only: the messages, the
 // products and what is kept for the MAC check are the same as with
 // gathered operands. Field arithmetic on random shares avoids data-dependent
-// branches (halveInto, addBF, subBF), which mispredict every other element.
+// branches (halveInto, addBF, subBF, the PRG's rejection sampling), which
+// mispredict every other element. A re-sharing computes each sub-share as
+// one linear combination with small integer coefficients of the product, its
+// half, the PRG streams and the folded streams (linComb, by Horner's rule on
+// the coefficients' bits): fewer vector passes, the same sub-shares
+// (TestSubSharesMatchDefinition) — a local computation, not a protocol
+// change.
 // Lane gives a job concurrent sub-protocols on one connection. A party that
 // fails tells its peers whom it blames, so that when failures cascade every
 // party's error still names the party at fault (*transport.PartyError; in

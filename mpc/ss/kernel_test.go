@@ -1,6 +1,7 @@
 package ss
 
 import (
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -118,6 +119,173 @@ func TestModulusLimbsAndBranchFree(t *testing.T) {
 			ws.Sub(&vals[i], &vals[j])
 			if !a.Equal(&wa) || !s.Equal(&ws) {
 				t.Fatalf("(%d, %d): addBF/subBF differ from Add/Sub", i, j)
+			}
+		}
+	}
+}
+
+// linComb equals the sum of the scaled terms for every combination of up to
+// four sources with coefficients in [−4, 4] (zero terms left out), including
+// all-negative ones (the final negation), and on edge values.
+func TestLinCombMatchesScaling(t *testing.T) {
+	const n = 64
+	srcs := make([]fr.Vector, 4)
+	for s := range srcs {
+		srcs[s] = field.New(n)
+		for i := range srcs[s] {
+			srcs[s][i].MustSetRandom()
+		}
+		srcs[s][0].SetZero()
+		srcs[s][1].SetOne()
+		srcs[s][2].Neg(&srcs[s][1])
+	}
+	dst := field.New(n)
+	var cs [4]int64
+	for code := 0; code < 9*9*9*9; code++ {
+		x := code
+		var terms []linTerm
+		for s := range cs {
+			cs[s] = int64(x%9) - 4
+			x /= 9
+			if cs[s] != 0 {
+				terms = append(terms, linTerm{src: s, c: cs[s]})
+			}
+		}
+		for i := range dst {
+			dst[i].MustSetRandom() // linComb must overwrite it
+		}
+		linComb(dst, srcs, terms)
+		for i := range dst {
+			var want, c, term fr.Element
+			for s := range cs {
+				c.SetInt64(cs[s])
+				term.Mul(&c, &srcs[s][i])
+				want.Add(&want, &term)
+			}
+			if !dst[i].Equal(&want) {
+				t.Fatalf("coefficients %v, element %d: got %v, want %v", cs, i, dst[i].String(), want.String())
+			}
+		}
+	}
+}
+
+// kernelParty is party me of n with fixed pairwise streams, enough to run
+// its re-sharing kernel (subShares) alone.
+func kernelParty(n, me int) (*Party, error) {
+	prm, err := NewParams(n)
+	if err != nil {
+		return nil, err
+	}
+	p := &Party{params: prm, self: me, toPRG: make([]*field.StreamKey, n), fromPRG: make([]*field.StreamKey, n), fromIdx: make([]int, n)}
+	for _, j := range prm.prgSet[me] {
+		p.toPRG[j] = field.NewStreamKey([field.SeedBytes]byte{byte(me), byte(j)}, "kernel")
+	}
+	for i := 0; i < n; i++ {
+		for k, j := range prm.prgSet[i] {
+			if j == me {
+				p.fromPRG[i] = field.NewStreamKey([field.SeedBytes]byte{byte(i), byte(me)}, "kernel")
+				p.fromIdx[i] = k
+			}
+		}
+	}
+	return p, nil
+}
+
+// BenchmarkReshareKernel: one chunk of a multiplication's re-sharing for
+// each party of n = 3 (its PRG streams, its sub-shares, the folded streams
+// and the encoding of the sent one), on one core.
+func BenchmarkReshareKernel(b *testing.B) {
+	for me := 0; me < 3; me++ {
+		p, err := kernelParty(3, me)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := &worker{stream: make([]byte, field.StreamBufBytes)}
+		v := field.New(chunkSize)
+		for i := range v {
+			v[i].MustSetRandom()
+		}
+		own := field.New(chunkSize)
+		payload := make([]byte, chunkSize*field.Bytes)
+		b.Run(fmt.Sprintf("party%d", me), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				p.subShares(w, v, p.params.subSecretMul[me], 1, uint32(i), own, true, func(to int, share fr.Vector) {
+					if to != me {
+						field.PutElements(payload, share)
+					}
+				})
+			}
+		})
+	}
+}
+
+// subShares (linComb where the coefficients are small, scaling otherwise)
+// gives every sub-share its definition — secret[k]·v + Σ_j subPRGc[k][j]·u_j,
+// plus, for its own with fold, Σ prgScale·(stream from i) — for every
+// committee size, party, coefficient table, and with and without fold.
+func TestSubSharesMatchDefinition(t *testing.T) {
+	const m = 300
+	for n := MinParties; n <= MaxParties; n++ {
+		for me := 0; me < n; me++ {
+			p, err := kernelParty(n, me)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prm := p.params
+			w := &worker{stream: make([]byte, field.StreamBufBytes)}
+			v := field.New(m)
+			for i := range v {
+				v[i].MustSetRandom()
+			}
+			v[0].SetZero()
+			v[1].SetOne()
+			for ti, secret := range [][]coef{prm.subSecretIn[me], prm.subSecretMul[me]} {
+				for _, fold := range []bool{false, true} {
+					const r, c = 5, 2
+					got := make(map[int]fr.Vector)
+					own := field.New(m)
+					p.subShares(w, v, secret, r, c, own, fold, func(k int, share fr.Vector) {
+						got[k] = append(fr.Vector(nil), share...)
+					})
+					streams := make([]fr.Vector, len(prm.prgSet[me]))
+					for j, pj := range prm.prgSet[me] {
+						streams[j] = field.New(m)
+						p.toPRG[pj].Fill(streams[j], r, c, w.stream)
+					}
+					for k, share := range got {
+						want := field.New(m)
+						var term fr.Element
+						for i := range want {
+							want[i].Mul(&secret[k].e, &v[i])
+							for j := range streams {
+								term.Mul(&prm.subPRGc[me][k][j].e, &streams[j][i])
+								want[i].Add(&want[i], &term)
+							}
+						}
+						if k == me {
+							if !own.Equal(share) {
+								t.Fatalf("n = %d, party %d: own sub-share not in own", n, me)
+							}
+							for i, g := range p.fromPRG {
+								if g == nil || i == me || !fold {
+									continue
+								}
+								u := field.New(m)
+								g.Fill(u, r, c, w.stream)
+								for e := range want {
+									term.Mul(&prm.prgScale[i][p.fromIdx[i]].e, &u[e])
+									want[e].Add(&want[e], &term)
+								}
+							}
+						}
+						if !share.Equal(want) {
+							t.Fatalf("n = %d, party %d, table %d, fold %v: sub-share for %d differs", n, me, ti, fold, k)
+						}
+					}
+					if len(got) != len(prm.sendSet[me])+1 {
+						t.Fatalf("n = %d, party %d: %d sub-shares emitted", n, me, len(got))
+					}
+				}
 			}
 		}
 	}

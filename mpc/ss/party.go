@@ -107,8 +107,9 @@ type Stats struct {
 
 // Scratch buffer slots of a worker: PRG sub-shares (up to t ≤ 4), a
 // temporary, an outgoing sub-share, a local product, the halved product
-// (for coefficients with denominator 2), and the operands a generated
-// source (source.gen) computes for one chunk.
+// (for coefficients with denominator 2), the operands a generated
+// source (source.gen) computes for one chunk, and the streams a
+// re-sharing folds into its own sub-share (up to t).
 const (
 	slotRho      = 0
 	slotTmp      = 4
@@ -117,7 +118,8 @@ const (
 	slotHalf     = 7
 	slotGenX     = 8
 	slotGenY     = 9
-	scratchSlots = 10
+	slotFold     = 10 // up to t ≤ 4 folded streams (reshare)
+	scratchSlots = 14
 )
 
 // Temporary slots (tmpVec). A slot's contents are valid only until the
@@ -745,7 +747,7 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 			if m1 := src.valueLen(); p.cheating && p.cheat.MacOffset && src.hasMAC() && off <= m1 && m1 < end {
 				v = p.cheatProduct(v, m1-off)
 			}
-			p.subShares(w, v, secret, uint64(r), c, own[off:end], func(to int, share fr.Vector) {
+			p.subShares(w, v, secret, uint64(r), c, own[off:end], fold, func(to int, share fr.Vector) {
 				if at := p.cheatAt; p.cheating && p.cheat.HiddenOffset && off <= at && at < end {
 					p.cheatHidden(to, share[at-off:])
 				}
@@ -762,16 +764,6 @@ func (p *Party) shareOut(ctx context.Context, r transport.Round, src source, sec
 					}
 				}
 			})
-			if fold {
-				for i, g := range p.fromPRG {
-					if g == nil || i == me {
-						continue
-					}
-					u := w.buf(slotTmp, n)
-					g.Fill(u, uint64(r), c, w.stream)
-					addScaled(own[off:end], u, &prm.prgScale[i][p.fromIdx[i]], w.buf(slotOut, n))
-				}
-			}
 		})
 		for s, to := range sends {
 			if err := p.sendPiece(ctx, to, msgRound(r, k), payloads[s]); err != nil {
@@ -805,41 +797,111 @@ func (p *Party) recvPieces(ctx context.Context, from int, r transport.Round, dst
 // round r) for every party outside its PRG set — secret[k]·v +
 // Σ_j subPRGc[k][j]·u_j, where u_j is the stream to party j (whose own
 // sub-share is prgScale·u_j) — and hands each to emit (the slice is reused),
-// its own last, computed directly in own (distinct from v).
-func (p *Party) subShares(w *worker, v fr.Vector, secret []coef, r uint64, c uint32, own fr.Vector, emit func(k int, share fr.Vector)) {
+// its own last, computed directly in own (distinct from v). With fold (a
+// re-sharing), own also gets the sub-shares that the parties whose PRG set
+// holds this party give it through their streams, in the same pass. When
+// every coefficient of a sub-share is a small integer (v/2 standing for a
+// denominator 2) — every one for n = 3 — the sub-share is one linComb over
+// the operands; otherwise each term is scaled and added in turn.
+func (p *Party) subShares(w *worker, v fr.Vector, secret []coef, r uint64, c uint32, own fr.Vector, fold bool, emit func(k int, share fr.Vector)) {
 	prm := p.params
 	me := p.self
 	n := len(v)
-	var rhoBuf [MaxParties]fr.Vector
-	rho := rhoBuf[:len(prm.prgSet[me])]
+	t := len(prm.prgSet[me])
+	// Operands: v, v/2 (when needed), the streams to prgSet[me], then the
+	// folded streams.
+	var srcBuf [2 + 2*MaxParties]fr.Vector
+	srcs := srcBuf[:2+t]
+	srcs[0] = v
 	for k, j := range prm.prgSet[me] {
-		rho[k] = w.buf(slotRho+k, n)
-		p.toPRG[j].Fill(rho[k], r, c, w.stream)
+		srcs[2+k] = w.buf(slotRho+k, n)
+		p.toPRG[j].Fill(srcs[2+k], r, c, w.stream)
 	}
-	tmp := w.buf(slotTmp, n)
+	var foldC [MaxParties]*coef
+	nf := 0
+	if fold {
+		for i, g := range p.fromPRG {
+			if g == nil || i == me {
+				continue
+			}
+			u := w.buf(slotFold+nf, n)
+			g.Fill(u, r, c, w.stream)
+			srcs = append(srcs, u)
+			foldC[nf] = &prm.prgScale[i][p.fromIdx[i]]
+			nf++
+		}
+	}
 	// v/2, once for every coefficient with denominator 2 (n = 3: party 0's
 	// ±3/2 of a multiplication, ±1/2 of an input).
 	needHalf := secret[me].small && secret[me].den == 2
 	for _, k := range prm.sendSet[me] {
 		needHalf = needHalf || secret[k].small && secret[k].den == 2
 	}
-	var half fr.Vector
 	if needHalf {
-		half = w.buf(slotHalf, n)
-		halveInto(half, v)
+		srcs[1] = w.buf(slotHalf, n)
+		halveInto(srcs[1], v)
 	}
-	emitFor := func(k int, out fr.Vector) {
-		setScaledHalf(out, v, half, &secret[k])
-		for j := range rho {
-			addScaled(out, rho[j], &prm.subPRGc[me][k][j], tmp)
+	tmp := w.buf(slotTmp, n)
+	var termBuf [2 + 2*MaxParties]linTerm
+	emitFor := func(k int, out fr.Vector, withFold bool) {
+		terms, ok := kernelTerms(termBuf[:0], &secret[k], prm.subPRGc[me][k])
+		for f := 0; ok && withFold && f < nf; f++ {
+			terms, ok = appendTerm(terms, 2+t+f, foldC[f])
+		}
+		if ok {
+			linComb(out, srcs, terms)
+		} else {
+			setScaledHalf(out, v, srcs[1], &secret[k])
+			for j := 0; j < t; j++ {
+				addScaled(out, srcs[2+j], &prm.subPRGc[me][k][j], tmp)
+			}
+			for f := 0; withFold && f < nf; f++ {
+				addScaled(out, srcs[2+t+f], foldC[f], tmp)
+			}
 		}
 		emit(k, out)
 	}
 	out := w.buf(slotOut, n)
 	for _, k := range prm.sendSet[me] {
-		emitFor(k, out)
+		emitFor(k, out, false)
 	}
-	emitFor(me, own)
+	emitFor(me, own, true)
+}
+
+// kernelTerms appends to dst the linComb terms of a sub-share with secret
+// coefficient s (on v, or on v/2 for a denominator 2) and stream
+// coefficients pc (on the streams to prgSet, operands 2, 3, …); false when
+// a coefficient is not small.
+func kernelTerms(dst []linTerm, s *coef, pc []coef) ([]linTerm, bool) {
+	if !s.small {
+		return dst, false
+	}
+	if s.num != 0 {
+		src := 0
+		if s.den == 2 {
+			src = 1
+		}
+		dst = append(dst, linTerm{src: src, c: s.num})
+	}
+	ok := true
+	for j := range pc {
+		if dst, ok = appendTerm(dst, 2+j, &pc[j]); !ok {
+			break
+		}
+	}
+	return dst, ok
+}
+
+// appendTerm appends the term c·srcs[src] for a small integer c (none for
+// c = 0); false when c is not one.
+func appendTerm(dst []linTerm, src int, c *coef) ([]linTerm, bool) {
+	if !c.small || c.den != 1 {
+		return dst, false
+	}
+	if c.num != 0 {
+		dst = append(dst, linTerm{src: src, c: c.num})
+	}
+	return dst, true
 }
 
 // recvAdd receives party from's vector for round r (exactly len(acc)
