@@ -62,6 +62,10 @@ func pairMaskKey(self, peer transport.PartyID, mine, theirs [maskSeedBytes]byte)
 // output i: for every other member p of the subset, +mask if self < p,
 // −mask otherwise, each part of the share masked with its own stream.
 func maskShare(params rlwe.Parameters, self transport.PartyID, subset []transport.PartyID, s, i int, keys map[transport.PartyID][32]byte, sh *mhe.PublicKeySwitchShare) error {
+	// One mask polynomial, overwritten by every stream (a megabyte at
+	// secure parameters; a fresh one per stream was most of this
+	// function's allocations).
+	var mask ring.Poly
 	for _, p := range subset {
 		if p == self {
 			continue
@@ -81,7 +85,10 @@ func maskShare(params rlwe.Parameters, self transport.PartyID, subset []transpor
 			if err != nil {
 				return fmt.Errorf("he: mask stream: %w", err)
 			}
-			mask := ring.NewUniformSampler(prng, rq).ReadNew()
+			if mask.Level() != pol.Level() || len(mask.Coeffs) == 0 {
+				mask = rq.NewPoly()
+			}
+			ring.NewUniformSampler(prng, rq).Read(mask)
 			if self < p {
 				rq.Add(pol, mask, pol)
 			} else {
