@@ -240,7 +240,15 @@
 // review). So the members of each subset mask their shares pairwise
 // (pcksmask.go): keys from seed halves exchanged in the view round, masks
 // uniform mod q with opposite signs on the two sides, cancelling in the
-// subset's sum. A share of a subset with two or more honest members is
+// subset's sum. Each mask is drawn by lattigo's uniform sampler (rejection
+// sampling mod each prime) from an AES-256-CTR stream keyed by SHA-256 of
+// the pair's key and the (subset, output, part) label (prg.go; version 2 —
+// version 1 expanded the same key and label with lattigo's BLAKE2b
+// KeyedPRNG, several times slower: a twentieth of a secure setup's CPU in
+// its key test alone). Nothing sent or checked changed; members of the two
+// versions derive different masks, which then do not cancel (the subsets'
+// sums are wrong and the job fails as with a wrong share), so a committee
+// must upgrade together. A share of a subset with two or more honest members is
 // uniform to anyone outside its honest pairs; what a coalition can still
 // extract is an aggregate over honest members, with α = 1, which the bound
 // above counts. Open: a member's JobState (share cache, release count) is
