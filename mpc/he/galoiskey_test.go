@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/heint"
 	"github.com/tuneinsight/lattigo/v5/mhe"
 	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 )
@@ -46,5 +47,47 @@ func TestGaloisKeyOfMatchesLattigo(t *testing.T) {
 	}
 	if _, err := galoisKeyOf(params, mhe.GaloisKeyGenShare{}, crp); err == nil {
 		t.Fatal("an empty share was accepted")
+	}
+}
+
+// TestKeyTestHoistedAutomorphisms: the key test's sum of Galois images,
+// computed with one hoisted decomposition of c1, is the ciphertext the
+// per-key Automorphism makes, bit for bit.
+func TestKeyTestHoistedAutomorphisms(t *testing.T) {
+	preset := insecurePreset(t)
+	var galEls []uint64
+	for _, g := range preset.BGV.GaloisElementsForInnerSum(1, 8) {
+		if g != 1 {
+			galEls = append(galEls, g)
+		}
+	}
+	members, _ := committee(t, preset, 3, 2, galEls)
+	m := members[0]
+	ct, _, err := m.keyTestCase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := m.keyTestOutputs(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != 3 {
+		t.Fatalf("%d key test outputs, want 3", len(outs))
+	}
+	eval := heint.NewEvaluator(preset.BGV, m.evk)
+	want := rlwe.NewCiphertext(preset.BGV, 1, ct.Level())
+	rot := rlwe.NewCiphertext(preset.BGV, 1, ct.Level())
+	for i, g := range m.galEls {
+		if err := eval.Automorphism(ct, g, rot); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			want.Copy(rot)
+		} else if err := eval.Add(want, rot, want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !outs[2].Equal(want) {
+		t.Fatal("hoisted Galois images differ from per-key automorphisms")
 	}
 }
