@@ -127,3 +127,30 @@ func BenchmarkSetupSecure(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(galEls)), "galois-keys")
 }
+
+// BenchmarkSetupUnchecked times the setup bench/suite_he.go compares with
+// raw lattigo (he.setup_overhead): 4 members at the secure preset with
+// t = 3, so no share check runs, and the same Galois elements. Profile it
+// with -cpuprofile / -memprofile to see where ours spends beyond lattigo.
+//
+//	go test ./mpc/he -run '^$' -bench SetupUnchecked -benchtime 1x
+func BenchmarkSetupUnchecked(b *testing.B) {
+	preset, err := SecurePreset()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var galEls []uint64
+	for _, g := range preset.BGV.GaloisElementsForInnerSum(1, preset.BGV.MaxSlots()/2) {
+		if g != 1 {
+			galEls = append(galEls, g)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		mpctest.MustRun(b, 4, func(ctx context.Context, conn transport.Conn) (*Member, error) {
+			m, _, err := Setup(ctx, conn, preset, SetupConfig{CommitteeID: "bench-unchecked", Threshold: 3, GaloisElements: galEls}, NewMemoryStore())
+			return m, err
+		}, mpctest.Timeout(30*time.Minute))
+	}
+	b.ReportMetric(float64(len(galEls)), "galois-keys")
+}

@@ -174,6 +174,28 @@
 // 2-core machine; sharecheck's doc has the breakdown); without the checks
 // the setup takes about 12 s and 2.1 GB (see the README).
 //
+// Where an unchecked setup's CPU goes (BenchmarkSetupUnchecked: t = 3 of
+// 4 in one process, secure preset, 13 Galois keys, the setup bench/suite_he
+// compares with raw lattigo; CPU profile samples of all 4 members on the
+// loaded 2-core machine, 2026-12-07): of 14.7 s, the known-answer key test
+// 4.7 s (its pairwise masks' BLAKE2b 0.9 s, key-switch shares 0.7 s, the
+// Galois images 1.2 s, message buffers 0.8 s), sampling the CRPs 2.8 s
+// (BLAKE2b, as in raw lattigo), the Galois shares 1.4 s plus 1.3 s to
+// encode them, the key record and its digest 1.4 s, mhe's GenGaloisKey
+// copies 1.6 s. Most "encoding" time is first writes to fresh memory (page
+// faults: a fifth to a quarter of the process's time is system time). Cut
+// (nothing sent or checked changed except how the masks are expanded, see
+// Privacy): encodings written once (not zeroed first), key-switch messages
+// sized up front, Galois keys made from the aggregated share and the CRP
+// without copies (galoisKeyOf), the key test's Galois images hoisted (one
+// decomposition of c1), masks from AES-256-CTR. After: 10.7 s (key test
+// 3.1 s, CRPs 2.8 s, Galois shares 2.2 s, record 1.2 s). A/B in one window
+// (3 alternated pairs, /usr/bin/time): 3.65 → 3.28 s CPU per member, peak
+// RSS 1.91 → 1.79 GB. Left: the CRS's BLAKE2b expansion (a sixth of the
+// setup, as in raw) could use AES-CTR too, but stored records re-derive
+// their CRP halves from it, so that needs a record version (and
+// node/jobrun/jobruntest's legacy-record helper to follow).
+//
 // Not verified (open): the consistency of the Shamir shares a member deals
 // of its secret with the s it proved (a dealing of another secret is caught
 // by the key test, unnamed); more than t_ss = ⌊(n−1)/2⌋ malicious members
@@ -240,7 +262,15 @@
 // review). So the members of each subset mask their shares pairwise
 // (pcksmask.go): keys from seed halves exchanged in the view round, masks
 // uniform mod q with opposite signs on the two sides, cancelling in the
-// subset's sum. A share of a subset with two or more honest members is
+// subset's sum. Each mask is drawn by lattigo's uniform sampler (rejection
+// sampling mod each prime) from an AES-256-CTR stream keyed by SHA-256 of
+// the pair's key and the (subset, output, part) label (prg.go; version 2 —
+// version 1 expanded the same key and label with lattigo's BLAKE2b
+// KeyedPRNG, several times slower: a twentieth of a secure setup's CPU in
+// its key test alone). Nothing sent or checked changed; members of the two
+// versions derive different masks, which then do not cancel (the subsets'
+// sums are wrong and the job fails as with a wrong share), so a committee
+// must upgrade together. A share of a subset with two or more honest members is
 // uniform to anyone outside its honest pairs; what a coalition can still
 // extract is an aggregate over honest members, with α = 1, which the bound
 // above counts. Open: a member's JobState (share cache, release count) is

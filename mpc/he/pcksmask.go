@@ -9,7 +9,6 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/mhe"
 	"github.com/tuneinsight/lattigo/v5/ring"
-	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 
 	"github.com/cohortnet/cohort/mpc/transport"
 )
@@ -29,6 +28,12 @@ import (
 // aggregate over the honest members of a subset, with α = 1 — the case the
 // smudging bound in doc.go counts. A member that masks wrongly changes its
 // subsets' sums, which is a wrong share like any other (detected as such).
+
+// maskStreamDomain separates the mask streams' keys (streamKey) from any
+// other use of ctrPRNG. Version 2: version 1 expanded key‖label with
+// lattigo's KeyedPRNG; members of both versions derive different masks,
+// which then do not cancel, so a job's members must all run one of them.
+const maskStreamDomain = "cohort/he/pcks-mask-stream/v2"
 
 // maskSeedBytes is the length of a member's mask seed for one peer.
 const maskSeedBytes = 32
@@ -62,6 +67,10 @@ func pairMaskKey(self, peer transport.PartyID, mine, theirs [maskSeedBytes]byte)
 // output i: for every other member p of the subset, +mask if self < p,
 // −mask otherwise, each part of the share masked with its own stream.
 func maskShare(params rlwe.Parameters, self transport.PartyID, subset []transport.PartyID, s, i int, keys map[transport.PartyID][32]byte, sh *mhe.PublicKeySwitchShare) error {
+	// One mask polynomial, overwritten by every stream (a megabyte at
+	// secure parameters; a fresh one per stream was most of this
+	// function's allocations).
+	var mask ring.Poly
 	for _, p := range subset {
 		if p == self {
 			continue
@@ -77,11 +86,14 @@ func maskShare(params rlwe.Parameters, self transport.PartyID, subset []transpor
 			binary.BigEndian.PutUint64(label[0:], uint64(s))
 			binary.BigEndian.PutUint64(label[8:], uint64(i))
 			binary.BigEndian.PutUint64(label[16:], uint64(part))
-			prng, err := sampling.NewKeyedPRNG(append(key[:], label[:]...))
+			prng, err := newCTRPRNG(streamKey(maskStreamDomain, key[:], label[:]))
 			if err != nil {
 				return fmt.Errorf("he: mask stream: %w", err)
 			}
-			mask := ring.NewUniformSampler(prng, rq).ReadNew()
+			if mask.Level() != pol.Level() || len(mask.Coeffs) == 0 {
+				mask = rq.NewPoly()
+			}
+			ring.NewUniformSampler(prng, rq).Read(mask)
 			if self < p {
 				rq.Add(pol, mask, pol)
 			} else {

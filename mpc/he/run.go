@@ -566,11 +566,25 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 		r.withhold(ctx, round, alive)
 		return nil, err
 	}
-	var msg bytes.Buffer
+	// The message is sized up front and every share encoded in place: at
+	// secure parameters it is tens of megabytes, and growing it (or
+	// encoding each share apart and copying it in) costs as much again.
+	size := len(digest)
 	for _, id := range r.evalIDs {
-		msg.Write(id[:])
+		size += len(id)
 	}
-	msg.Write(digest[:])
+	for _, subset := range family {
+		if contains(subset, r.m.self) {
+			for _, ct := range r.evaluated {
+				size += shareHeader + 2*(ct.Level()+1)*N*8
+			}
+		}
+	}
+	msg := make([]byte, 0, size)
+	for _, id := range r.evalIDs {
+		msg = append(msg, id[:]...)
+	}
+	msg = append(msg, digest[:]...)
 	skS := rlwe.NewSecretKey(params)
 	for s, subset := range family {
 		if !contains(subset, r.m.self) {
@@ -613,10 +627,10 @@ func (r *runner) attempt(ctx context.Context, a int, online []transport.PartyID,
 			if err := maskShare(params, r.m.self, subset, s, i, maskKeys, &agg[s][i]); err != nil {
 				return nil, err
 			}
-			msg.Write(newShape(params).polyQ(agg[s][i].Value[0]).polyQ(agg[s][i].Value[1]).encode(kindPCKS, shareTag(s, i), N))
+			msg = newShape(params).polyQ(agg[s][i].Value[0]).polyQ(agg[s][i].Value[1]).appendTo(msg, kindPCKS, shareTag(s, i), N)
 		}
 	}
-	payload := msg.Bytes()
+	payload := msg
 	r.state.released++
 	// Send to every participating peer even when one send fails: a peer that did
 	// not get our share would wait a full step for it while we move on to
@@ -831,10 +845,18 @@ func (r *runner) announce(ctx context.Context, next int, res *Result) {
 
 // encodeDone encodes the announcement of a finished job (see announce).
 func encodeDone(res *Result) []byte {
-	var buf bytes.Buffer
-	buf.WriteByte(helloDone)
-	put := func(v uint32) { _ = binary.Write(&buf, binary.LittleEndian, v) }
+	// Sized up front: the outputs are megabytes at secure parameters.
 	switches := res.KeySwitches()
+	size := 1 + 4 + 4 + len(CiphertextID{})*len(res.EvalIDs)
+	for _, ks := range switches {
+		size += 4 * len(ks.Subset)
+		for _, o := range ks.Outputs {
+			size += 4 + len(o)
+		}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.WriteByte(helloDone)
+	put := func(v uint32) { _ = binary.Write(buf, binary.LittleEndian, v) }
 	put(uint32(len(switches)))
 	for _, ks := range switches {
 		for _, p := range ks.Subset {

@@ -143,8 +143,13 @@ func (m *Member) keyTestOutputs(ct *rlwe.Ciphertext) ([]*rlwe.Ciphertext, error)
 	if len(m.galEls) > 0 {
 		sum := rlwe.NewCiphertext(params, 1, ct.Level())
 		rot := rlwe.NewCiphertext(params, 1, ct.Level())
+		// Hoisted: c1's gadget decomposition is made once for all the
+		// Galois keys rather than once per key (the same key switch,
+		// TestKeyTestHoistedAutomorphisms).
+		decomp := eval.GetBuffDecompQP()
+		eval.DecomposeNTT(ct.Level(), params.MaxLevelP(), params.PCount(), ct.Value[1], ct.IsNTT, decomp)
 		for i, g := range m.galEls {
-			if err := eval.Automorphism(ct, g, rot); err != nil {
+			if err := eval.AutomorphismHoisted(ct.Level(), ct, decomp, g, rot); err != nil {
 				return nil, fmt.Errorf("he: key test: automorphism %d: %w", g, err)
 			}
 			if i == 0 {

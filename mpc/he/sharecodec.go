@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -92,10 +93,13 @@ func (b *shapeBuilder) encode(kind shareKind, tag uint64, n int) []byte {
 	return b.appendTo(make([]byte, 0, b.size(n)), kind, tag, n)
 }
 
-// appendTo appends the encoding to out.
+// appendTo appends the encoding to out. The appended bytes are written
+// once: they are not zeroed first (every one is overwritten), which at
+// secure parameters saves a pass over hundreds of megabytes per setup
+// (key records, Galois key shares).
 func (b *shapeBuilder) appendTo(out []byte, kind shareKind, tag uint64, n int) []byte {
 	start := len(out)
-	out = append(out, make([]byte, b.size(n))...)
+	out = slices.Grow(out, b.size(n))[:start+b.size(n)]
 	dst := out[start:]
 	dst[0] = byte(kind)
 	binary.LittleEndian.PutUint64(dst[1:9], tag)
