@@ -29,9 +29,9 @@ const (
 	ratingFalseSealedClaim = -30 // a committee member's claim on its sealed share, proven false by its own proof
 	// Charged by a quorum of committee attestations (attest.go).
 	// (member-dropped and missing-input are timeouts: recorded, never charged.)
-	ratingAttestedCheat    = -30 // the dealer of a non-bit or an out-of-range mask: a deliberate deviation
-	ratingAttestedBadInput = -30 // an input not opening its commitment or malformed, as a bad sealed input
-	maxRatingHistoryInQuery    = 50
+	ratingAttestedCheat     = -30 // the dealer of a non-bit or an out-of-range mask: a deliberate deviation
+	ratingAttestedBadInput  = -30 // an input not opening its commitment or malformed, as a bad sealed input
+	maxRatingHistoryInQuery = 50
 )
 
 func keyRating(name string) []byte { return append([]byte("cred/"), name...) }
