@@ -202,3 +202,45 @@ func TestLedgerKnowsEveryFault(t *testing.T) {
 		}
 	}
 }
+
+// TestConfirmOnlyAllowList: with Config.ConfirmOnly set, the node does not
+// set up (so never confirms) a pending committee naming it with a member
+// off the list — the committee {colluder, colluder, it} of review s7 C1 —
+// and sets up one whose other members are all listed; with no list, every
+// committee naming it, as before.
+func TestConfirmOnlyAllowList(t *testing.T) {
+	preset, err := testPreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSched := func(allow []string) *Scheduler {
+		s, err := New(Config{Name: "n1", Ledger: signedSubmit{newFakeLedger(), "n1"}, Network: transport.NewMemoryNetwork(), Preset: preset,
+			Store: he.NewMemoryStore(), Blobs: noBlobs{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			ReadInput:   func(string, string) ([]byte, error) { return nil, fmt.Errorf("no input") },
+			SaveResult:  func(string, string, any) error { return nil },
+			ConfirmOnly: allow,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := newSched([]string{"n0", "n2"})
+	evil := &ledgerpb.Committee{Id: "evil", Members: []string{"n1", "x0", "x1"}, Status: ledger.CommitteePending, Threshold: 2}
+	s.startSetup(context.Background(), evil)
+	s.mu.Lock()
+	started := s.active[SetupPrefix+"evil"]
+	s.mu.Unlock()
+	if started {
+		t.Fatal("set up a committee with members off the allow-list")
+	}
+	if got := s.unlisted(evil.Members); got != "x0" {
+		t.Fatalf("unlisted: %q", got)
+	}
+	if got := s.unlisted([]string{"n0", "n1", "n2"}); got != "" {
+		t.Fatalf("a listed committee refused for %q", got)
+	}
+	if got := newSched(nil).unlisted(evil.Members); got != "" {
+		t.Fatalf("with no allow-list, refused for %q", got)
+	}
+}
