@@ -256,7 +256,8 @@ func (s *Scheduler) sealedClaimData(j *ledgerpb.Job, com *ledgerpb.Committee) ([
 // committee's proven claim on a sealed share, which the ledger checks and
 // charges. Every member posts its own: the first to land ends the job, the
 // others are the ledger's attestations of it (ledger/attest.go), which a
-// quorum of members turns into a charge of the culprit. A refusal as
+// quorum of members turns into a charge of the culprit when the chain's
+// policy enables it. A refusal as
 // finished (the job completed, the attestation window closed, or this
 // member's abort landed already, e.g. before a restart) is no error. If the
 // ledger refuses the abort as invalid, it tries again, in this order: with
