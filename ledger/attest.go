@@ -88,20 +88,21 @@ import (
 // provider's input reached a member depends on that member's link and
 // clock as much as on the provider. A provider whose input commitment never
 // reaches the chain is charged by the deadline (expireJobs), which the
-// chain itself shows; a member that stops is charged by nobody's word —
-// it only loses the completed-job reward and, with it, its grade over time.
+// chain itself shows; a committee member that stops is charged on nobody's
+// word: it forgoes the completed-job reward (ratingJobParticipation).
 //
 // A provider slot "node/label" charges its node (jobspec.SlotMember), as the
 // deadline does. An abort names one culprit (node/jobrun: the first of the
-// fault's parties in sorted order), so of two members dropped from one job
-// only that one can be charged. Not attestable, recorded only: recipient-unavailable and
-// bad-output (the recipient is one party, whose verdicts other members
-// cannot check), false-input-claim (charged by its proof, below). A member
-// does not attest a fault it relays: an SS input fault agreed in
-// node/jobrun agreeInputs rests on the claimants' word (one malicious
-// claimant makes every honest member name the provider), so the node posts
-// such an abort with no fault (node/jobrun FaultError.Attested), and a
-// sealed share's fault is charged by its proof.
+// fault's parties in sorted order), and a job has at most one quorum
+// charge. Not attestable, recorded only, besides the timeouts above:
+// recipient-unavailable and bad-output (the recipient is one party, whose
+// verdicts other members cannot check), false-input-claim (charged by its
+// proof, below). A member does not attest a fault it relays: an SS input
+// fault agreed in node/jobrun agreeInputs rests on the claimants' word (one
+// malicious claimant makes every honest member name the provider), so the
+// node posts such an abort with no fault (node/jobrun FaultError.Attested),
+// and a sealed share's fault is charged by its proof. A charge records the
+// move actually made (JobCharge.delta: the penalty clamped at rating 0).
 //
 // Late sealed evidence. An attestation may carry a sealed_opening, checked
 // exactly as the first abort's (checkSealedOpening, against the ciphertexts
@@ -111,9 +112,12 @@ import (
 // not spare a proven provider, and a job with a proven bad provider and a
 // lying claimant charges both, from the members' openings.
 //
-// Consensus rule: this changes what FinalizeBlock accepts and writes, with
-// no height gate (as the sealed-share rules before it); every validator of a
-// chain must run it from its genesis.
+// Consensus rule: this changes what FinalizeBlock accepts and writes (the
+// policy gate, the faults charged, one quorum charge per job, deadline
+// charges on the job, clamped deltas, JobAttestation.not_charged, the
+// window), with no height gate (as the sealed-share rules before it); every
+// validator of a chain must run it from its genesis, and a chain started
+// under the former rules does not replay under these.
 //
 // Deterministic: attestations are kept and tallied in the order they land;
 // no map is iterated.
