@@ -506,7 +506,7 @@ func (a *App) deliverTx(b *blockState, raw []byte, d blockTx, v *committedView, 
 		events = append(events, jobEvent("job", cr.job.Id, JobCompleted))
 	case *ledgerpb.TxPayload_JobAbort:
 		ca := checked.(checkedAbort)
-		if err := applyJobAbort(b, signer, ca, msg.JobAbort, height); err != nil {
+		if err := applyJobAbort(b, v, signer, ca, msg.JobAbort, height); err != nil {
 			return nil, err
 		}
 		if ca.attestation {

@@ -26,37 +26,36 @@ import (
 // job and is no attestation; a requester that sits on the committee attests
 // as the member it is (the bound t below counts it among the members).
 //
-// Quorum charging. An attestation carries the fault its member determined
-// itself (JobAbort.fault, node/jobrun FaultKind) and the culprit it names.
-// When the attestations of distinct committee members other than the
-// culprit's member that name the same culprit with the same attestable fault
-// reach ⌊(n−1)/2⌋+1 — one more than the malicious members the SS engine
-// tolerates (t < n/2) — at least one honest member attests it, and the
-// culprit's member is charged, once per job (the first quorum reached). The
-// ledger cannot check the claim; the quorum is what it rests on. A fault is
-// attestable when an honest member names a party with it only after seeing
-// the fault itself, on its own link or in an opening every honest member
-// shares, so that no coalition of t members makes an honest member name an
-// honest party:
+// Quorum charging is an alliance policy, off by default
+// (policies Credit.ChargeAttestedFaults, credit.charge_attested_faults;
+// a chain with no policy never charges). With it off, attestations are
+// recorded and shown, each attestable one marked not_charged "policy", and
+// charge nobody. With it on: an attestation carries the fault its member
+// determined itself (JobAbort.fault, node/jobrun FaultKind) and the culprit
+// it names; when the attestations of distinct committee members other than
+// the culprit's member that name the same culprit with the same attestable
+// fault reach ⌊(n−1)/2⌋+1, the culprit's member is charged. One quorum
+// charge per job, the first quorum reached, and none on a member the
+// deadline already charged in the job (cause "deadline", expireJobs): a
+// colluding quorum charges at most once per job it can make abort.
 //
-//   - member-dropped (committee member, ratingAttestedDropped = the −25 of a
-//     job timeout): the member saw on its own connection that the culprit
-//     left without an abort notice, stopped answering, or sent a malformed
-//     message (mpc/ss names a member only then: an abort notice is its
-//     sender's word and is relayed only when the receiver confirms the
-//     accused gone on its own link; mpc/committee names a member whose
-//     signing or DKG message is missing or invalid). A member partitioned
-//     from the honest majority is charged — as a provider whose input never
-//     reaches the ledger is: the ledger cannot tell a partition from a
-//     member that stops. A timeout is the member's own observation, but
-//     a colluder that delays a third member can make it late; the engines
-//     size their waits so that a member late only because of a slow third
-//     party is not named (mpc/ss abort notices and abortGrace, mpc/he's
-//     doubled view wait). A delay cascade they do not foresee would let t
-//     colluders and one misled honest member charge an honest one −25:
-//     the residual risk of charging on timeouts. Nodes run every SS job in
-//     the malicious mode (node/jobrun DefaultSSSecurity), where a relayed
-//     accusation is never a culprit.
+// Why a policy: the quorum is a majority of the committee, and it is sound
+// only if every committee has an honest majority (then at least one honest
+// member attests the fault). Nothing enforces that: any member creates a
+// committee naming any members (checkCommitteeCreate) and a node confirms
+// every committee naming it (node/sched), so two colluders can create
+// {C1, C2, V} and charge V on every job they submit to it. An alliance turns
+// charging on only if it vets every committee's composition (committees
+// created only by an operator the members trust; nodes that confirm only
+// committees they were told to). The ledger cannot check the claims; the
+// quorum and that vetting are what it rests on.
+//
+// A fault is attestable when an honest member names a party with it only
+// after seeing the fault itself, in data every honest member shares, at the
+// same step of the protocol, so that no coalition of t members makes an
+// honest member name an honest party and the honest members' attestations
+// land together (within the window below):
+//
 //   - mpc-check-failed with a culprit (committee member, ratingAttestedCheat):
 //     the SS engine names a member only as the dealer of a non-bit or of an
 //     out-of-range mask integer, opened under the MAC check with all n
@@ -68,21 +67,42 @@ import (
 //     input that does not open its commitment is found by an opening with
 //     all n shares under the MAC check (mpc/jobs); an HE input by the
 //     member's own SHA-256 of the ciphertexts it received.
-//   - missing-input (provider slot, ratingAttestedMissingInput, −25) and
-//     bad-input (provider slot, ratingAttestedBadInput): an HE input this
-//     member did not receive, or received malformed, on its own link.
+//   - bad-input (provider slot, ratingAttestedBadInput): an HE input this
+//     member received malformed on its own link: the provider's own bytes.
+//
+// Timeouts are not attestable: member-dropped and missing-input are
+// recorded (culprit checked: a committee member, a provider slot) and never
+// charged on attestations. A timeout is a member's view of a clock the
+// ledger does not see, and third parties steer it: a provider that
+// withholds its SS input from one member V makes the others time out on V
+// (StepTimeout, 30 s) while V still waits for the input (InputTimeout,
+// 2 min); one colluder that withholds its last signing message from an
+// honest member makes the others name that member silent at signing
+// (mpc/committee); and delay cascades across per-node deadlines defeat the
+// engines' grace periods. Each makes a majority of honest members name an
+// honest one. The waits are also far longer than the window (an SS job
+// waits until JobTimeout, an input or HE verdict two minutes), so a
+// stalling colluder's accusers would land after it closed. missing-input
+// stays off for the same reasons: the input deadline it is judged against
+// is each node's InputTimeout, not a height on chain, and whether a
+// provider's input reached a member depends on that member's link and
+// clock as much as on the provider. A provider whose input commitment never
+// reaches the chain is charged by the deadline (expireJobs), which the
+// chain itself shows; a committee member that stops is charged on nobody's
+// word: it forgoes the completed-job reward (ratingJobParticipation).
 //
 // A provider slot "node/label" charges its node (jobspec.SlotMember), as the
 // deadline does. An abort names one culprit (node/jobrun: the first of the
-// fault's parties in sorted order), so of two members dropped from one job
-// only that one can be charged. Not attestable, recorded only: recipient-unavailable and
-// bad-output (the recipient is one party, whose verdicts other members
-// cannot check), false-input-claim (charged by its proof, below). A member
-// does not attest a fault it relays: an SS input fault agreed in
-// node/jobrun agreeInputs rests on the claimants' word (one malicious
-// claimant makes every honest member name the provider), so the node posts
-// such an abort with no fault (node/jobrun FaultError.Attested), and a
-// sealed share's fault is charged by its proof.
+// fault's parties in sorted order), and a job has at most one quorum
+// charge. Not attestable, recorded only, besides the timeouts above:
+// recipient-unavailable and bad-output (the recipient is one party, whose
+// verdicts other members cannot check), false-input-claim (charged by its
+// proof, below). A member does not attest a fault it relays: an SS input
+// fault agreed in node/jobrun agreeInputs rests on the claimants' word (one
+// malicious claimant makes every honest member name the provider), so the
+// node posts such an abort with no fault (node/jobrun FaultError.Attested),
+// and a sealed share's fault is charged by its proof. A charge records the
+// move actually made (JobCharge.delta: the penalty clamped at rating 0).
 //
 // Late sealed evidence. An attestation may carry a sealed_opening, checked
 // exactly as the first abort's (checkSealedOpening, against the ciphertexts
@@ -92,20 +112,32 @@ import (
 // not spare a proven provider, and a job with a proven bad provider and a
 // lying claimant charges both, from the members' openings.
 //
-// Consensus rule: this changes what FinalizeBlock accepts and writes, with
-// no height gate (as the sealed-share rules before it); every validator of a
-// chain must run it from its genesis.
+// Consensus rule: this changes what FinalizeBlock accepts and writes (the
+// policy gate, the faults charged, one quorum charge per job, deadline
+// charges on the job, clamped deltas, JobAttestation.not_charged, the
+// window), with no height gate (as the sealed-share rules before it); every
+// validator of a chain must run it from its genesis, and a chain started
+// under the former rules does not replay under these.
 //
 // Deterministic: attestations are kept and tallied in the order they land;
 // no map is iterated.
 
 // attestWindowBlocks is how many blocks after a job's abort its committee
-// members' attestations are taken (block height only). Members post theirs
-// as they fail, which can be a step timeout (node/jobrun StepTimeout, 30 s)
-// after the first: at the idle pace of about 0.4 s a block (node config),
-// 100 blocks is some 40 s. The cost is the sealed inputs of an aborted job
-// kept that much longer.
-const attestWindowBlocks = 100
+// members' attestations are taken (block height only): at the idle pace of
+// about 0.4 s a block (node config), 400 blocks is some 160 s, and blocks
+// only slow down under load. It must cover how long an honest member may
+// take, after the first abort, to reach its verdict on an attestable fault:
+// the SS faults (a non-bit dealer, an input not opening its commitment) are
+// found at an opening every member does in the same round, seconds apart,
+// but an HE input verdict is given only when every provider's input is in
+// or its InputTimeout (2 min) passed, so a colluder that aborts at once and
+// a provider that stalls put honest members' attestations up to two
+// minutes after the first abort — beyond the 100 blocks (40 s) this was.
+// A late attestation is refused and only lowers the count: a window too
+// short spares a culprit, it never charges an honest member. The cost of
+// a longer one is the sealed inputs of an aborted job kept that much
+// longer.
+const attestWindowBlocks = 400
 
 // Fault kinds the ledger knows (node/jobrun FaultKind; the ledger does not
 // import node/). JobAbort.fault is empty or one of these.
@@ -121,26 +153,35 @@ const (
 )
 
 // faultRule is what the ledger knows of a fault kind: whether a quorum of
-// attestations charges it, whom its culprit names (a committee member or a
-// provider slot) and the charge.
+// attestations charges it, whom its culprit names (a committee member, a
+// provider slot, or nobody the ledger checks) and the charge.
 type faultRule struct {
 	attestable bool
-	member     bool // culprit is a committee member, else a provider slot
+	names      culpritSort
 	rating     int64
 }
+
+// culpritSort is what an abort's culprit must be for its fault kind.
+type culpritSort uint8
+
+const (
+	namesAny    culpritSort = iota // not checked (not attestable, no sort)
+	namesMember                    // a member of the job's committee
+	namesSlot                      // a provider slot of the job
+)
 
 // faultRuleOf returns the rule of a fault kind, and false for a kind the
 // ledger does not know.
 func faultRuleOf(kind string) (faultRule, bool) {
 	switch kind {
-	case FaultMemberDropped:
-		return faultRule{attestable: true, member: true, rating: ratingAttestedDropped}, true
 	case FaultCheckFailed:
-		return faultRule{attestable: true, member: true, rating: ratingAttestedCheat}, true
+		return faultRule{attestable: true, names: namesMember, rating: ratingAttestedCheat}, true
 	case FaultCommitmentMismatch, FaultBadInput:
-		return faultRule{attestable: true, rating: ratingAttestedBadInput}, true
+		return faultRule{attestable: true, names: namesSlot, rating: ratingAttestedBadInput}, true
+	case FaultMemberDropped:
+		return faultRule{names: namesMember}, true // a timeout: recorded, never charged
 	case FaultMissingInput:
-		return faultRule{attestable: true, rating: ratingAttestedMissingInput}, true
+		return faultRule{names: namesSlot}, true // a timeout: recorded, never charged
 	case FaultRecipient, FaultBadOutput, FaultFalseClaim:
 		return faultRule{}, true
 	}
@@ -164,9 +205,10 @@ func AttestableFault(kind string) bool {
 // the culprit's that charge it on a committee of n: ⌊(n−1)/2⌋+1.
 func attestQuorum(n int) int { return (n-1)/2 + 1 }
 
-// checkAbortFault checks an abort's fault and culprit: a known kind, and for
-// an attestable one a culprit of the right sort (a member of the committee,
-// or a provider slot of the job).
+// checkAbortFault checks an abort's fault and culprit: a known kind, and
+// for a kind that names one a culprit of the right sort (a member of the
+// committee, or a provider slot of the job). Kinds that are recorded only
+// are checked too, so that what the job view shows is well-formed.
 func checkAbortFault(j *ledgerpb.Job, c *ledgerpb.Committee, m *ledgerpb.JobAbort) *TxError {
 	if m.Fault == "" {
 		return nil
@@ -175,13 +217,10 @@ func checkAbortFault(j *ledgerpb.Job, c *ledgerpb.Committee, m *ledgerpb.JobAbor
 	if !ok {
 		return txErr(CodeInvalid, "abort of job %q: unknown fault %.40q", j.Id, m.Fault)
 	}
-	if !rule.attestable {
-		return nil
-	}
 	switch {
-	case rule.member && !slices.Contains(c.Members, m.Culprit):
+	case rule.names == namesMember && !slices.Contains(c.Members, m.Culprit):
 		return txErr(CodeInvalid, "abort of job %q: a %s fault names a member of committee %s, not %q", j.Id, m.Fault, c.Id, m.Culprit)
-	case !rule.member && !slices.Contains(j.Providers, m.Culprit):
+	case rule.names == namesSlot && !slices.Contains(j.Providers, m.Culprit):
 		return txErr(CodeInvalid, "abort of job %q: a %s fault names a provider slot of the job, not %q", j.Id, m.Fault, m.Culprit)
 	}
 	return nil
@@ -206,22 +245,28 @@ func checkAttestation(signer string, j *ledgerpb.Job, c *ledgerpb.Committee, hei
 // culpritMember is the member an attestable fault's culprit charges: the
 // member itself, or a provider slot's node.
 func culpritMember(fault, culprit string) string {
-	if r, _ := faultRuleOf(fault); r.member {
+	if r, _ := faultRuleOf(fault); r.names == namesMember {
 		return culprit
 	}
 	return jobspec.SlotMember(culprit)
 }
 
+// notChargedPolicy is JobAttestation.not_charged of an attestable fault's
+// attestation on a chain whose policy does not enable quorum charging.
+const notChargedPolicy = "policy"
+
 // attest records signer's attestation of job j's abort and makes the
-// charges it completes: its sealed verdict's, and the quorum's of the fault
+// charges it completes: its sealed verdict's, and, when chargeQuorum (the
+// chain's policy enables charge_attested_faults), the quorum's of the fault
 // it names. The caller stores j.
-func attest(b *blockState, j *ledgerpb.Job, c *ledgerpb.Committee, signer string, m *ledgerpb.JobAbort, verdict *sealedVerdict, first bool, height int64) error {
+func attest(b *blockState, j *ledgerpb.Job, c *ledgerpb.Committee, signer string, m *ledgerpb.JobAbort, verdict *sealedVerdict, first, chargeQuorum bool, height int64) error {
 	a := &ledgerpb.JobAttestation{Member: signer, Fault: m.Fault, Culprit: m.Culprit, Height: height, First: first}
 	if verdict != nil {
 		a.Convicted = verdict.culprit
 	}
 	j.Attestations = append(j.Attestations, a)
 	if verdict != nil {
+		// A proof, not a vote: charged whatever the policy says.
 		if err := chargeSealed(b, j, verdict, height); err != nil {
 			return err
 		}
@@ -229,11 +274,15 @@ func attest(b *blockState, j *ledgerpb.Job, c *ledgerpb.Committee, signer string
 	if !AttestableFault(m.Fault) {
 		return nil
 	}
+	if !chargeQuorum {
+		a.NotCharged = notChargedPolicy
+		return nil
+	}
 	charged := culpritMember(m.Fault, m.Culprit)
 	if slices.ContainsFunc(j.Charges, func(ch *ledgerpb.JobCharge) bool {
-		return ch.Member == charged && strings.HasPrefix(ch.Cause, causeAttested)
+		return strings.HasPrefix(ch.Cause, causeAttested) || (ch.Member == charged && ch.Cause == causeDeadline)
 	}) {
-		return nil // once per job
+		return nil // one quorum charge per job, and none on top of the deadline's
 	}
 	var count int
 	for _, x := range j.Attestations {
@@ -247,7 +296,7 @@ func attest(b *blockState, j *ledgerpb.Job, c *ledgerpb.Committee, signer string
 	}
 	rule, _ := faultRuleOf(m.Fault)
 	why := fmt.Sprintf("attested by %d of %d committee members: %s", count, n, m.Fault)
-	if !rule.member {
+	if rule.names == namesSlot {
 		why += " (" + m.Culprit + ")"
 	}
 	return charge(b, j, &ledgerpb.JobCharge{Member: charged, Culprit: m.Culprit, Cause: causeAttested + m.Fault,
@@ -258,6 +307,7 @@ func attest(b *blockState, j *ledgerpb.Job, c *ledgerpb.Committee, signer string
 const (
 	causeAttested = "attested:"
 	causeSealed   = "sealed"
+	causeDeadline = "deadline" // a provider slot with no input at the deadline (expireJobs)
 )
 
 // chargeSealed charges whom a verified sealed-share proof convicts, once per
@@ -272,10 +322,16 @@ func chargeSealed(b *blockState, j *ledgerpb.Job, v *sealedVerdict, height int64
 		v.why+": "+j.Id)
 }
 
-// charge moves a member's rating and records the charge on the job.
+// charge moves a member's rating and records the charge on the job, with
+// the move actually made (the nominal penalty clamped at rating 0).
 func charge(b *blockState, j *ledgerpb.Job, ch *ledgerpb.JobCharge, reason string) error {
+	applied, err := applyRating(b, ch.Member, ch.Delta, reason, ch.Height)
+	if err != nil {
+		return err
+	}
+	ch.Delta = applied
 	j.Charges = append(j.Charges, ch)
-	return adjustRating(b, ch.Member, ch.Delta, reason, ch.Height)
+	return nil
 }
 
 // Sealed inputs of an aborted job stay in state until its attestation

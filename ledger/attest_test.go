@@ -8,15 +8,38 @@ import (
 	"testing"
 
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
+	"github.com/cohortnet/cohort/policies"
 )
 
-// attestChain is a job chain with a replica (every block's AppHash is
-// checked against it) and a member without a node, firm0 (member 4), which
-// is on no committee. Committee c1 is node0 … node3: n = 4, quorum 2.
-// The chain starts a new epoch, so that no decay moves a rating in the
-// test's next 99 blocks.
+// attestChain is a job chain with no policy (so quorum charging is off),
+// a replica (every block's AppHash is checked against it) and a member
+// without a node, firm0 (member 4), which is on no committee. Committee c1
+// is node0 … node3: n = 4, quorum 2. The chain starts a new epoch, so that
+// no decay moves a rating in the test's next blocks.
 func attestChain(t *testing.T) *jobChain {
-	c := newJobChainNodeless(t, 1, nil, "firm0") // no policy: firm0 may submit
+	return attestChainWith(t, nil)
+}
+
+// chargingChain is attestChain under the default policy with firm0 added
+// and credit.charge_attested_faults set to charge (the policy that enables
+// quorum charging, or states its default).
+func chargingChain(t *testing.T, charge bool) *jobChain {
+	y := string(policies.DefaultYAML())
+	for _, r := range [][2]string{
+		{"  node3: supervisor", "  node3: supervisor\n  firm0: enterprise"},
+		{"  charge_attested_faults: false", fmt.Sprintf("  charge_attested_faults: %v", charge)},
+	} {
+		if !strings.Contains(y, r[0]) {
+			t.Fatalf("default policy has no %q", r[0])
+		}
+		y = strings.Replace(y, r[0], r[1], 1)
+	}
+	return attestChainWith(t, []byte(y))
+}
+
+func attestChainWith(t *testing.T, policy []byte) *jobChain {
+	c := newJobChainNodeless(t, 1, policy, "firm0")
+	// The epoch's decay would move ratings within the window.
 	for c.height%DefaultParams().EpochLength != 0 {
 		c.block(t)
 	}
@@ -46,50 +69,153 @@ func (c *jobChain) moved(before, after []int64) map[string]int64 {
 	return out
 }
 
-// TestAttestedCulpritCharged: the first committee abort and the later
-// ones (attestations) naming node3 member-dropped charge node3 once, when
-// two members other than node3 have attested it: not on the first alone,
-// not on node3's own, once however many attest after. The job keeps the
-// first abort's reason; a member's second abort is refused as finished;
-// node3's rating history says why.
+// TestAttestedCulpritCharged: under a policy that enables quorum charging,
+// the first committee abort and the later ones (attestations) naming node3
+// the dealer of a non-bit charge node3 once, when two members other than
+// node3 have attested it: not on the first alone, not on node3's own, once
+// however many attest after. The job keeps the first abort's reason; a
+// member's second abort is refused as finished; node3's rating history
+// says why.
 func TestAttestedCulpritCharged(t *testing.T) {
-	c := attestChain(t)
-	c.submitJob(t, 2, "J-drop")
+	c := chargingChain(t, true)
+	c.submitJob(t, 2, "J-cheat")
 	before := c.scores(t)
 
-	c.mustOK(t, c.tx(t, 0, faultAbort("J-drop", FaultMemberDropped, "node3")))
-	j := c.job(t, "J-drop")
+	c.mustOK(t, c.tx(t, 0, faultAbort("J-cheat", FaultCheckFailed, "node3")))
+	j := c.job(t, "J-cheat")
 	if j.Status != JobAborted || j.Culprit != "node3" || len(j.Attestations) != 1 || !j.Attestations[0].First || len(j.Charges) != 0 {
 		t.Fatalf("after the first abort: %+v", j)
 	}
 	reason := j.AbortReason
-	c.mustOK(t, c.tx(t, 3, faultAbort("J-drop", FaultMemberDropped, "node3"))) // the culprit's own: not counted
+	c.mustOK(t, c.tx(t, 3, faultAbort("J-cheat", FaultCheckFailed, "node3"))) // the culprit's own: not counted
 	if got := c.moved(before, c.scores(t)); len(got) != 0 {
 		t.Fatalf("charged one short of the quorum: %v", got)
 	}
-	c.mustOK(t, c.tx(t, 1, faultAbort("J-drop", FaultMemberDropped, "node3")))
-	if got := c.moved(before, c.scores(t)); len(got) != 1 || got["node3"] != ratingAttestedDropped {
-		t.Fatalf("at the quorum: moved %v, want node3 %d", got, ratingAttestedDropped)
+	c.mustOK(t, c.tx(t, 1, faultAbort("J-cheat", FaultCheckFailed, "node3")))
+	if got := c.moved(before, c.scores(t)); len(got) != 1 || got["node3"] != ratingAttestedCheat {
+		t.Fatalf("at the quorum: moved %v, want node3 %d", got, ratingAttestedCheat)
 	}
-	c.mustOK(t, c.tx(t, 2, faultAbort("J-drop", FaultMemberDropped, "node3")))
-	c.refused(t, 2, faultAbort("J-drop", FaultMemberDropped, "node3"), CodeJobFinished, "node2 has attested it already")
-	if got := c.moved(before, c.scores(t)); len(got) != 1 || got["node3"] != ratingAttestedDropped {
+	c.mustOK(t, c.tx(t, 2, faultAbort("J-cheat", FaultCheckFailed, "node3")))
+	c.refused(t, 2, faultAbort("J-cheat", FaultCheckFailed, "node3"), CodeJobFinished, "node2 has attested it already")
+	if got := c.moved(before, c.scores(t)); len(got) != 1 || got["node3"] != ratingAttestedCheat {
 		t.Fatalf("charged again: %v", got)
 	}
-	j = c.job(t, "J-drop")
+	j = c.job(t, "J-cheat")
 	var members []string
 	for _, a := range j.Attestations {
 		members = append(members, a.Member)
+		if a.NotCharged != "" {
+			t.Fatalf("attestation marked not charged under a charging policy: %+v", a)
+		}
 	}
 	if j.Status != JobAborted || j.AbortReason != reason || !slices.Equal(members, []string{"node0", "node3", "node1", "node2"}) {
 		t.Fatalf("attested job: %s %q, attestations by %v", j.Status, j.AbortReason, members)
 	}
-	if len(j.Charges) != 1 || j.Charges[0].Member != "node3" || j.Charges[0].Cause != "attested:member-dropped" || j.Charges[0].Attesters != 2 {
+	if len(j.Charges) != 1 || j.Charges[0].Member != "node3" || j.Charges[0].Cause != "attested:mpc-check-failed" || j.Charges[0].Attesters != 2 {
 		t.Fatalf("charges: %v", j.Charges)
 	}
 	hist := creditOf(t, c.app, "node3").History
-	if last := hist[len(hist)-1]; last.Reason != "attested by 2 of 4 committee members: member-dropped in job J-drop" || last.Delta != ratingAttestedDropped {
+	if last := hist[len(hist)-1]; last.Reason != "attested by 2 of 4 committee members: mpc-check-failed in job J-cheat" || last.Delta != ratingAttestedCheat {
 		t.Fatalf("node3's history: %+v", last)
+	}
+}
+
+// attestAll has every committee member of c1 abort job id with the same
+// fault and culprit, node0's first.
+func (c *jobChain) attestAll(t *testing.T, id, fault, culprit string) {
+	t.Helper()
+	for m := range 4 {
+		c.mustOK(t, c.tx(t, m, faultAbort(id, fault, culprit)))
+	}
+}
+
+// TestAttestedFaultsNotChargedByPolicy: with quorum charging off — no
+// policy, or a policy that does not enable credit.charge_attested_faults
+// (the default) — the same attestations that charge under a charging
+// policy (every member naming node3 the dealer of a non-bit, or firm0's
+// input not opening its commitment) are recorded and charge nobody; each
+// attestable one is marked not charged by policy.
+func TestAttestedFaultsNotChargedByPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		chain func(*testing.T) *jobChain
+	}{
+		{"no policy", attestChain},
+		{"default policy", func(t *testing.T) *jobChain { return chargingChain(t, false) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.chain(t)
+			before := c.scores(t)
+			c.submitJob(t, 2, "J-cheat")
+			c.attestAll(t, "J-cheat", FaultCheckFailed, "node3")
+			c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: "J-bad", Type: "auction-first", Providers: []string{"node0", "firm0"},
+				CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 500}))
+			c.attestAll(t, "J-bad", FaultCommitmentMismatch, "firm0")
+			if got := c.moved(before, c.scores(t)); len(got) != 0 {
+				t.Fatalf("charged with quorum charging off: %v", got)
+			}
+			for _, id := range []string{"J-cheat", "J-bad"} {
+				j := c.job(t, id)
+				if len(j.Attestations) != 4 || len(j.Charges) != 0 {
+					t.Fatalf("%s: %d attestations, charges %v", id, len(j.Attestations), j.Charges)
+				}
+				for _, a := range j.Attestations {
+					if a.NotCharged != "policy" {
+						t.Fatalf("%s: attestation not marked not charged by policy: %+v", id, a)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestTimeoutsNeverCharged: member-dropped and missing-input are timeouts,
+// which third parties can steer: recorded (culprit of its sort checked),
+// never charged, even unanimously and under a charging policy.
+func TestTimeoutsNeverCharged(t *testing.T) {
+	c := chargingChain(t, true)
+	before := c.scores(t)
+	c.submitJob(t, 2, "J-drop")
+	c.attestAll(t, "J-drop", FaultMemberDropped, "node3")
+	c.submitJob(t, 2, "J-miss")
+	c.attestAll(t, "J-miss", FaultMissingInput, "node1")
+	c.submitJob(t, 2, "J-sort")
+	c.refused(t, 0, faultAbort("J-sort", FaultMemberDropped, "firm0"), CodeInvalid, "names a member of committee c1")
+	c.refused(t, 0, faultAbort("J-sort", FaultMissingInput, "node3"), CodeInvalid, "names a provider slot of the job")
+	if got := c.moved(before, c.scores(t)); len(got) != 0 {
+		t.Fatalf("a timeout charged: %v", got)
+	}
+	for _, id := range []string{"J-drop", "J-miss"} {
+		if j := c.job(t, id); len(j.Attestations) != 4 || len(j.Charges) != 0 || j.Attestations[0].NotCharged != "" {
+			t.Fatalf("%s: attestations %v, charges %v", id, j.Attestations, j.Charges)
+		}
+	}
+}
+
+// TestDeadlineChargeOnJob: a provider with no input at the deadline is
+// charged once (recorded on the job, cause "deadline"), and a later quorum
+// of attestations naming the same node's slot does not charge it again in
+// that job.
+func TestDeadlineChargeOnJob(t *testing.T) {
+	c := chargingChain(t, true)
+	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: "J-late", Type: "auction-first", Providers: []string{"node0", "node1"},
+		CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 3}))
+	before := c.scores(t)
+	for c.job(t, "J-late").Status != JobAborted {
+		c.block(t)
+	}
+	j := c.job(t, "J-late")
+	if len(j.Charges) != 2 || j.Charges[0].Cause != causeDeadline || j.Charges[0].Member != "node0" || j.Charges[1].Member != "node1" ||
+		j.Charges[0].Delta != ratingJobTimeout {
+		t.Fatalf("deadline charges: %v", j.Charges)
+	}
+	c.attestAll(t, "J-late", FaultCommitmentMismatch, "node1")
+	after := c.scores(t)
+	if got := c.moved(before, after); len(got) != 2 || got["node0"] != ratingJobTimeout || got["node1"] != ratingJobTimeout {
+		t.Fatalf("moved %v, want node0 and node1 %d once", got, ratingJobTimeout)
+	}
+	if j := c.job(t, "J-late"); len(j.Charges) != 2 {
+		t.Fatalf("charged again after the deadline: %v", j.Charges)
 	}
 }
 
@@ -99,7 +225,7 @@ func TestAttestedCulpritCharged(t *testing.T) {
 // nobody; an unknown fault or a culprit of the wrong sort is refused; an
 // attestation is taken up to attestWindowBlocks after the abort, not after.
 func TestAttestationsThatDoNotCharge(t *testing.T) {
-	c := attestChain(t)
+	c := chargingChain(t, true)
 	const firm = 4
 	before := c.scores(t)
 
@@ -219,7 +345,7 @@ func TestLateSealedEvidence(t *testing.T) {
 // does not open its commitment charges its node; that node's own
 // attestation (it sits on the committee) does not count.
 func TestAttestedSlotChargesItsNode(t *testing.T) {
-	c := attestChain(t)
+	c := chargingChain(t, true)
 	c.mustOK(t, c.tx(t, 2, &ledgerpb.JobSubmit{JobId: "J-slot", Type: "auction-first", Providers: []string{"node0/client", "node1"},
 		CommitteeId: "c1", Recipient: "node2", DeadlineHeight: c.height + 500}))
 	before := c.scores(t)

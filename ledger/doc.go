@@ -24,11 +24,14 @@
 // member, recipient, HE provider or clearing bidder.
 //
 // A job's abort costs credit only on evidence the ledger can weigh
-// (attest.go): a sealed-share proof it verifies itself, or a quorum of
-// ⌊(n−1)/2⌋+1 committee members other than the culprit attesting the same
-// fault — one the ledger knows an honest member names only on its own
-// observation (a member that dropped, the dealer of a non-bit, an input not
-// opening its commitment) — in their aborts within attestWindowBlocks of the
-// first. A culprit a single member names, the requester's word, and the
-// recipient's verdicts charge nobody.
+// (attest.go): a sealed-share proof it verifies itself, the deadline it
+// sees pass, or — only on a chain whose policy enables
+// credit.charge_attested_faults, which assumes every committee has an
+// honest majority — a quorum of ⌊(n−1)/2⌋+1 committee members other than
+// the culprit attesting the same fault, one the ledger knows an honest
+// member names only on data every honest member shares (the dealer of a
+// non-bit, an input not opening its commitment or malformed), in their
+// aborts within attestWindowBlocks of the first. Timeouts (a member that
+// dropped, an input that did not arrive), a culprit a single member names,
+// the requester's word, and the recipient's verdicts charge nobody.
 package ledger

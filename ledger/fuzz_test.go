@@ -98,8 +98,8 @@ func FuzzJobAttest(f *testing.F) {
 			t.Fatalf("attestation %d blocks after the abort taken", height)
 		case m.Fault != "" && !known:
 			t.Fatalf("unknown fault %q taken", m.Fault)
-		case rule.attestable && rule.member && !slices.Contains(members, m.Culprit),
-			rule.attestable && !rule.member && !slices.Contains(j.Providers, m.Culprit):
+		case rule.names == namesMember && !slices.Contains(members, m.Culprit),
+			rule.names == namesSlot && !slices.Contains(j.Providers, m.Culprit):
 			t.Fatalf("%s naming %q taken", m.Fault, m.Culprit)
 		case m.SealedOpening != nil && ca.verdict == nil:
 			t.Fatal("a sealed opening taken without a verdict")

@@ -571,11 +571,12 @@ func checkJobAbort(signer string, m *ledgerpb.JobAbort, v *committedView, st sta
 // first abort's; a sealed-share proof's verdict names and charges the party
 // it convicts; a culprit named by the committee is charged only by a quorum
 // of attestations of an attestable fault.
-func applyJobAbort(b *blockState, signer string, ca checkedAbort, m *ledgerpb.JobAbort, height int64) error {
+func applyJobAbort(b *blockState, v *committedView, signer string, ca checkedAbort, m *ledgerpb.JobAbort, height int64) error {
 	j := ca.job
 	member := slices.Contains(ca.committee.Members, signer)
+	chargeQuorum := v.policy != nil && v.policy.Credit.ChargeAttestedFaults
 	if ca.attestation {
-		if err := attest(b, j, ca.committee, signer, m, ca.verdict, false, height); err != nil {
+		if err := attest(b, j, ca.committee, signer, m, ca.verdict, false, chargeQuorum, height); err != nil {
 			return err
 		}
 		return putProto(b, keyJob(j.Id), j)
@@ -586,7 +587,7 @@ func applyJobAbort(b *blockState, signer string, ca checkedAbort, m *ledgerpb.Jo
 		j.AbortReason = fmt.Sprintf("%s (reported by %s; %s)", m.Reason, signer, ca.verdict.why)
 	}
 	if member {
-		if err := attest(b, j, ca.committee, signer, m, ca.verdict, true, height); err != nil {
+		if err := attest(b, j, ca.committee, signer, m, ca.verdict, true, chargeQuorum, height); err != nil {
 			return err
 		}
 	}
@@ -640,17 +641,14 @@ func expireJobs(b *blockState, v *committedView, height int64) error {
 		} else {
 			j.AbortReason = "deadline passed without a result from the committee"
 		}
-		if err := finishJob(b, &j, height); err != nil {
-			return err
-		}
-		// One penalty per member, however many of its slots are missing.
-		var penalised []string
+		// One penalty per member, however many of its slots are missing,
+		// recorded on the job (cause "deadline") so that a later quorum of
+		// attestations does not charge the member again for the job.
 		for _, p := range missing {
 			member := jobspec.SlotMember(p)
-			if slices.Contains(penalised, member) {
+			if slices.ContainsFunc(j.Charges, func(ch *ledgerpb.JobCharge) bool { return ch.Member == member }) {
 				continue
 			}
-			penalised = append(penalised, member)
 			if jobspec.Type(j.Type) == jobspec.Tender {
 				refused, err := quoteRefusal(member, &j, v, b)
 				if err != nil {
@@ -660,9 +658,13 @@ func expireJobs(b *blockState, v *committedView, height int64) error {
 					continue
 				}
 			}
-			if err := adjustRating(b, member, ratingJobTimeout, "job input missing: "+id, height); err != nil {
+			if err := charge(b, &j, &ledgerpb.JobCharge{Member: member, Culprit: p, Cause: causeDeadline, Delta: ratingJobTimeout, Height: height},
+				"job input missing: "+id); err != nil {
 				return err
 			}
+		}
+		if err := finishJob(b, &j, height); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -28,11 +28,10 @@ const (
 	ratingBadSealedInput   = -30 // a sealed input share proven not to open, or malformed
 	ratingFalseSealedClaim = -30 // a committee member's claim on its sealed share, proven false by its own proof
 	// Charged by a quorum of committee attestations (attest.go).
-	ratingAttestedDropped      = ratingJobTimeout // a member that left or stopped answering, as a timeout
-	ratingAttestedMissingInput = ratingJobTimeout // an HE input that never reached the members, as at the deadline
-	ratingAttestedCheat        = -30              // the dealer of a non-bit or an out-of-range mask: a deliberate deviation
-	ratingAttestedBadInput     = -30              // an input not opening its commitment or malformed, as a bad sealed input
-	maxRatingHistoryInQuery    = 50
+	// (member-dropped and missing-input are timeouts: recorded, never charged.)
+	ratingAttestedCheat     = -30 // the dealer of a non-bit or an out-of-range mask: a deliberate deviation
+	ratingAttestedBadInput  = -30 // an input not opening its commitment or malformed, as a bad sealed input
+	maxRatingHistoryInQuery = 50
 )
 
 func keyRating(name string) []byte { return append([]byte("cred/"), name...) }
@@ -74,21 +73,28 @@ func putRating(b *blockState, c *ledgerpb.Credit) error {
 // adjustRating moves a member's rating by delta (clamped to 0…policies.MaxRating) and
 // records why in its history.
 func adjustRating(b *blockState, name string, delta int64, reason string, height int64) error {
+	_, err := applyRating(b, name, delta, reason, height)
+	return err
+}
+
+// applyRating is adjustRating returning the move actually made: delta
+// clamped to the rating range [0, MaxRating].
+func applyRating(b *blockState, name string, delta int64, reason string, height int64) (int64, error) {
 	c, err := loadRating(b, name)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	old := c.Score
 	c.Score = min(max(old+delta, 0), policies.MaxRating)
 	if err := putRating(b, c); err != nil {
-		return err
+		return 0, err
 	}
 	ev, err := marshal(&ledgerpb.CreditEvent{Height: height, Reason: reason, Delta: c.Score - old, Score: c.Score})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	b.set(keyRatingEvent(name, height, b.nextSeq()), ev)
-	return nil
+	return c.Score - old, nil
 }
 
 func addOutput(b *blockState, name string, n int64) error {

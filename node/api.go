@@ -418,7 +418,7 @@ func JobJSON(j *ledgerpb.Job) client.Job {
 	}
 	for _, a := range j.Attestations {
 		out.Attestations = append(out.Attestations, client.JobAttestation{Member: a.Member, Fault: a.Fault, Culprit: a.Culprit,
-			Height: a.Height, First: a.First, Convicted: a.Convicted})
+			Height: a.Height, First: a.First, Convicted: a.Convicted, NotCharged: a.NotCharged})
 	}
 	for _, c := range j.Charges {
 		out.Charges = append(out.Charges, client.JobCharge{Member: c.Member, Culprit: c.Culprit, Cause: c.Cause,

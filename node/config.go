@@ -109,6 +109,14 @@ type JobsConfig struct {
 	// InputsDir holds this node's private job inputs, one file per job:
 	// <inputs_dir>/<job id>.json. Relative paths are under the node home.
 	InputsDir string `toml:"inputs_dir"`
+	// ConfirmCommitteesOf, if not empty, lists the members whose
+	// committees this node sets up and confirms: it confirms a committee
+	// naming it only if every other member is listed. Empty (the default):
+	// every committee naming it. A chain whose policy enables
+	// credit.charge_attested_faults assumes every committee has an honest
+	// majority; confirming blindly lets two colluders form a committee with
+	// this node and charge it (policies/README.md, "Attested faults").
+	ConfirmCommitteesOf []string `toml:"confirm_committees_of"`
 }
 
 // LogConfig sets the log level: debug, info, warn or error.

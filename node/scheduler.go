@@ -78,7 +78,7 @@ func (n *Node) startScheduler(ctx context.Context) error {
 	s, err = sched.New(sched.Config{
 		Name: n.cfg.Moniker, Ledger: &nodeLedger{n: n, key: key}, Network: nw, Preset: preset, Store: store, DKG: dkg, SealingKey: sealing.Private,
 		Blobs: nodeBlobs{n}, ReadInput: n.readInput, ProveBid: n.proveBid, SaveResult: n.saveResult, Log: log,
-		Adversary: adv,
+		Adversary: adv, ConfirmOnly: n.cfg.Jobs.ConfirmCommitteesOf,
 	})
 	if err != nil {
 		_ = nw.Close()

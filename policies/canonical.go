@@ -36,6 +36,7 @@ type canonChannel struct {
 }
 
 type canonCredit struct {
+	ChargeAttested    bool              `json:"charge_attested_faults,omitempty"`
 	CommitteeMinGrade string            `json:"committee_min_grade"`
 	Grades            []canonGrade      `json:"grades"`
 	Orders            *canonOrderCredit `json:"orders,omitempty"`
@@ -117,6 +118,7 @@ func (p *Policy) Canonical() ([]byte, error) {
 		bp := p.Credit.TenderPenaltyBp
 		c.Credit.TenderPenaltyBp = &bp
 	}
+	c.Credit.ChargeAttested = p.Credit.ChargeAttestedFaults // omitted when false, the default
 	if oc := p.Credit.Orders; oc != DefaultOrderCredit {
 		c.Credit.Orders = &canonOrderCredit{Activated: oc.Activated, Breach: oc.Breach, DemanderPaid: oc.DemanderPaid,
 			Delivered: oc.Delivered, Terminated: oc.Terminated}

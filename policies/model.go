@@ -100,10 +100,21 @@ type Credit struct {
 	TenderPenaltyBp uint64
 	// Orders is the table of rating moves of the contract life cycle.
 	// Optional in the file (DefaultOrderCredit).
-	Orders      OrderCredit
-	at          pos
-	committeeAt pos
-	validatorAt pos
+	Orders OrderCredit
+	// ChargeAttestedFaults lets the ledger charge the culprit a quorum of a
+	// job committee's attestations names (ledger/attest.go). Optional in
+	// the file (default false: attestations are recorded, never charged).
+	// The quorum is a majority of the committee, so turning it on rests on
+	// an assumption the ledger cannot check: every committee has an honest
+	// majority. Any member may create a committee naming any members, so a
+	// colluding majority of a committee can charge any member it names;
+	// an alliance that turns this on must vet every committee's
+	// composition (committees created only by an operator the members
+	// trust, nodes that confirm only committees they were told to).
+	ChargeAttestedFaults bool
+	at                   pos
+	committeeAt          pos
+	validatorAt          pos
 }
 
 // OrderCredit is how much an order's life cycle moves its parties'

@@ -235,6 +235,23 @@ func (d *decoder) uint(n *yaml.Node, path string, max uint64) (uint64, bool) {
 	return v, true
 }
 
+// bool decodes true or false, spelled so: YAML 1.1's yes/no/on/off are
+// refused, so that a policy means the same to every YAML reader.
+func (d *decoder) bool(n *yaml.Node, path string) (bool, bool) {
+	s, ok := d.scalar(n, path)
+	if !ok {
+		return false, false
+	}
+	switch s {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	d.errorf(n, path, "expected true or false, found %q", clip(s))
+	return false, false
+}
+
 // int decodes a whole number in [lo, hi], possibly negative.
 func (d *decoder) int(n *yaml.Node, path string, lo, hi int64) (int64, bool) {
 	s, ok := d.scalar(n, path)
@@ -449,6 +466,9 @@ func (d *decoder) credit(n *yaml.Node, path string, c *Credit) {
 			c.TenderPenaltyBp, _ = d.uint(v, path, MaxTenderPenaltyBp)
 		}},
 		fieldSpec{"orders", false, func(v *yaml.Node, path string) { d.orderCredit(v, path, &c.Orders) }},
+		fieldSpec{"charge_attested_faults", false, func(v *yaml.Node, path string) {
+			c.ChargeAttestedFaults, _ = d.bool(v, path)
+		}},
 	)
 }
 

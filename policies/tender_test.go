@@ -95,3 +95,45 @@ func TestTenderPriceFactor(t *testing.T) {
 		t.Fatalf("largest factor %d, must stay within jobspec.MaxPriceFactor %d", f, jobspec.MaxPriceFactor)
 	}
 }
+
+// TestChargeAttestedFaults: the key is off unless stated true; stating
+// false is the same policy (canonical form, hash) as omitting it; true
+// round-trips through the canonical form and changes the hash; anything
+// but true/false is refused.
+func TestChargeAttestedFaults(t *testing.T) {
+	base, err := Parse([]byte(basePolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Credit.ChargeAttestedFaults {
+		t.Fatal("charge_attested_faults is on by default")
+	}
+	off, err := Parse([]byte(replace(t, "  validator_min_grade: B\n", "  validator_min_grade: B\n  charge_attested_faults: false\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Credit.ChargeAttestedFaults || off.Hash() != base.Hash() {
+		t.Fatal("stating charge_attested_faults: false changed the policy")
+	}
+	on, err := Parse([]byte(replace(t, "  validator_min_grade: B\n", "  validator_min_grade: B\n  charge_attested_faults: true\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !on.Credit.ChargeAttestedFaults || on.Hash() == base.Hash() {
+		t.Fatal("charge_attested_faults: true not parsed or not in the hash")
+	}
+	c, err := on.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Parse(c)
+	if err != nil {
+		t.Fatalf("canonical form does not parse: %v\n%s", err, c)
+	}
+	if !q.Credit.ChargeAttestedFaults || q.Hash() != on.Hash() {
+		t.Fatalf("canonical round trip lost the key:\n%s", c)
+	}
+	for _, v := range []string{"yes", "1", "True", "on", "[true]"} {
+		mustFail(t, replace(t, "  validator_min_grade: B\n", "  validator_min_grade: B\n  charge_attested_faults: "+v+"\n"), "charge_attested_faults")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/cohortnet/cohort/mpc/adversary"
 	"github.com/cohortnet/cohort/node/client"
 	"github.com/cohortnet/cohort/node/jobrun"
+	"github.com/cohortnet/cohort/policies"
 )
 
 // TestCorruptedMemberProcess runs the issue-10 adversary through the whole
@@ -31,7 +32,8 @@ import (
 //     with all n shares, before anything is opened: every honest member
 //     names node1 (mpc-check-failed), their aborts are the ledger's
 //     attestations, and the quorum (2 of the 3 others) charges node1 once
-//     — and no honest member (ledger/attest.go). A MAC-check failure, which
+//     — and no honest member (ledger/attest.go; the chain's policy enables
+//     credit.charge_attested_faults, off by default). A MAC-check failure, which
 //     names nobody, is shown in-process (mpc/jobs, node/jobrun);
 //   - an HE credit-score job with every member online reaches the recipient
 //     as two key switches (the family's two disjoint 2-subsets) that
@@ -54,6 +56,19 @@ func TestCorruptedMemberProcess(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "cohort_adversary", "-o", advBin, "../cmd/cohort").CombinedOutput(); err != nil {
 		t.Fatalf("build the adversarial binary: %v\n%s", err, out)
 	}
+	// The ss-vickrey case asserts a quorum charge, which a chain charges
+	// only when its policy enables it (credit.charge_attested_faults, off
+	// by default): the default testnet policy with the key on. This
+	// alliance's one committee (c1, all four members) is vetted by
+	// construction: its honest majority is the assumption the key rests on.
+	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
+	const off, on = "charge_attested_faults: false", "charge_attested_faults: true"
+	if !strings.Contains(string(policies.DefaultYAML()), off) {
+		t.Fatalf("the default policy does not state %q", off)
+	}
+	if err := os.WriteFile(policyFile, []byte(strings.Replace(string(policies.DefaultYAML()), off, on, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	const corrupted = 1 // a dealer of random bits (members 0 … t)
 	// Every node gets the variable; only node1 runs the tagged binary, the
 	// production binary of the others must ignore it.
@@ -65,7 +80,7 @@ func TestCorruptedMemberProcess(t *testing.T) {
 		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Env = append(os.Environ(), adversary.EnvVar+"=ss-bad-bit,he-keyswitch-shift")
 		return cmd
-	}, "--zk-keys", keys, "--he-preset", "insecure-test")
+	}, "--zk-keys", keys, "--he-preset", "insecure-test", "--policy", policyFile)
 	for i := range nw.homes {
 		nw.waitHeight(ctx, i, 2)
 	}

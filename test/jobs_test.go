@@ -140,15 +140,25 @@ func TestPrivateJobs(t *testing.T) {
 		}
 		t.Logf("SS job aborted: %s", j.AbortReason)
 		// Each live member saw node3 gone on its own connection: their
-		// aborts attest member-dropped, and the quorum (2 of the 3 others)
-		// charges node3 −25 once (ledger/attest.go); nobody else.
+		// aborts attest member-dropped node3, which the ledger records and
+		// never charges (ledger/attest.go: a timeout third parties can
+		// steer, review s7): the attestations are on the job, no charge.
 		jr.eventually(t, 60*time.Second, func() error {
 			j, err := nw.client(0).Job(ctx, "V-down")
 			if err != nil {
 				return err
 			}
-			if len(j.Charges) != 1 || j.Charges[0].Member != "node3" || j.Charges[0].Cause != "attested:member-dropped" {
-				return fmt.Errorf("V-down charges %+v, attestations %+v", j.Charges, j.Attestations)
+			var dropped int
+			for _, a := range j.Attestations {
+				if a.Member != "node3" && a.Fault == "member-dropped" && a.Culprit == "node3" {
+					dropped++
+				}
+			}
+			if len(j.Charges) != 0 {
+				return fmt.Errorf("V-down charged %+v on attestations %+v", j.Charges, j.Attestations)
+			}
+			if dropped < 2 {
+				return fmt.Errorf("V-down: %d member-dropped node3 attestations, want the live members' (attestations %+v)", dropped, j.Attestations)
 			}
 			return nil
 		})

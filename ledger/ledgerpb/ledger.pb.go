@@ -2151,13 +2151,16 @@ func (x *JobAbort) GetFault() string {
 // JobAttestation is one committee member's account of why a job aborted:
 // its own abort, the first or a later one (one per member and job).
 type JobAttestation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Member        string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
-	Fault         string                 `protobuf:"bytes,2,opt,name=fault,proto3" json:"fault,omitempty"`     // JobAbort.fault
-	Culprit       string                 `protobuf:"bytes,3,opt,name=culprit,proto3" json:"culprit,omitempty"` // JobAbort.culprit
-	Height        int64                  `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`
-	First         bool                   `protobuf:"varint,5,opt,name=first,proto3" json:"first,omitempty"`        // the abort that ended the job
-	Convicted     string                 `protobuf:"bytes,6,opt,name=convicted,proto3" json:"convicted,omitempty"` // whom its sealed_opening convicted, if it carried one
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Member    string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	Fault     string                 `protobuf:"bytes,2,opt,name=fault,proto3" json:"fault,omitempty"`     // JobAbort.fault
+	Culprit   string                 `protobuf:"bytes,3,opt,name=culprit,proto3" json:"culprit,omitempty"` // JobAbort.culprit
+	Height    int64                  `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`
+	First     bool                   `protobuf:"varint,5,opt,name=first,proto3" json:"first,omitempty"`        // the abort that ended the job
+	Convicted string                 `protobuf:"bytes,6,opt,name=convicted,proto3" json:"convicted,omitempty"` // whom its sealed_opening convicted, if it carried one
+	// Why an attestation of an attestable fault charges nobody: "policy"
+	// when the chain's policy does not enable charge_attested_faults.
+	NotCharged    string `protobuf:"bytes,7,opt,name=not_charged,json=notCharged,proto3" json:"not_charged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2230,6 +2233,13 @@ func (x *JobAttestation) GetFirst() bool {
 func (x *JobAttestation) GetConvicted() string {
 	if x != nil {
 		return x.Convicted
+	}
+	return ""
+}
+
+func (x *JobAttestation) GetNotCharged() string {
+	if x != nil {
+		return x.NotCharged
 	}
 	return ""
 }
@@ -3982,14 +3992,16 @@ const file_ledger_ledgerpb_ledger_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
 	"\aculprit\x18\x03 \x01(\tR\aculprit\x12F\n" +
 	"\x0esealed_opening\x18\x04 \x01(\v2\x1f.cohort.ledger.v1.SealedOpeningR\rsealedOpening\x12\x14\n" +
-	"\x05fault\x18\x05 \x01(\tR\x05fault\"\xa4\x01\n" +
+	"\x05fault\x18\x05 \x01(\tR\x05fault\"\xc5\x01\n" +
 	"\x0eJobAttestation\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x14\n" +
 	"\x05fault\x18\x02 \x01(\tR\x05fault\x12\x18\n" +
 	"\aculprit\x18\x03 \x01(\tR\aculprit\x12\x16\n" +
 	"\x06height\x18\x04 \x01(\x03R\x06height\x12\x14\n" +
 	"\x05first\x18\x05 \x01(\bR\x05first\x12\x1c\n" +
-	"\tconvicted\x18\x06 \x01(\tR\tconvicted\"\x9f\x01\n" +
+	"\tconvicted\x18\x06 \x01(\tR\tconvicted\x12\x1f\n" +
+	"\vnot_charged\x18\a \x01(\tR\n" +
+	"notCharged\"\x9f\x01\n" +
 	"\tJobCharge\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x18\n" +
 	"\aculprit\x18\x02 \x01(\tR\aculprit\x12\x14\n" +

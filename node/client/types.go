@@ -176,6 +176,9 @@ type JobAttestation struct {
 	Height    int64  `json:"height"`
 	First     bool   `json:"first,omitempty"`     // the abort that ended the job
 	Convicted string `json:"convicted,omitempty"` // whom its sealed-share proof convicted
+	// NotCharged says why an attestable fault charged nobody: "policy"
+	// when the chain's policy leaves credit.charge_attested_faults off.
+	NotCharged string `json:"not_charged,omitempty"`
 }
 
 // JobCharge is a rating charge made for a job's abort: by a quorum of

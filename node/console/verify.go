@@ -190,6 +190,11 @@ func (s *Server) jobTrail(ctx context.Context, j *ledgerpb.Job) []Step {
 		var att []string
 		for _, a := range j.Attestations {
 			switch {
+			case a.Fault != "" && a.NotCharged != "":
+				att = append(att, fmt.Sprintf("%s: %s %s (not charged: %s)", a.Member, a.Fault, a.Culprit, a.NotCharged))
+			case a.Fault != "" && !ledger.AttestableFault(a.Fault):
+				// Timeouts and one party's verdicts: recorded, never charged.
+				att = append(att, fmt.Sprintf("%s: %s %s (recorded only)", a.Member, a.Fault, a.Culprit))
 			case a.Fault != "":
 				att = append(att, fmt.Sprintf("%s: %s %s", a.Member, a.Fault, a.Culprit))
 			case a.Convicted != "":

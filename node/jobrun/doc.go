@@ -72,7 +72,9 @@
 //	           post the result record (out.OutputCommitment, out.Signature); on a
 //	           *FaultError post job.abort with err.Reason(), err.Attested()
 //	           as its fault and culprit (what the member saw itself: the
-//	           ledger charges on a quorum of members attesting it), and
+//	           ledger records it, and charges on a quorum of members
+//	           attesting it when the chain's policy enables that and the
+//	           fault is no timeout), and
 //	           err.Evidence as its sealed_opening when set (CommitteeJob.
 //	           SealedShares, SealingKeys and SealedCommitments from the ledger
 //	           let members check their sealed shares and each other's claims)

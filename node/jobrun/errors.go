@@ -111,10 +111,13 @@ func (e *FaultError) Reason() string {
 // (Claimants: node/jobrun agreeInputs, where one malicious claimant makes
 // every member name the provider) is no attestation: kind is "", and
 // culprit still names the party for the record. A fault naming nobody
-// attests nothing. The ledger charges on a quorum of members other than
-// the culprit attesting the same kind and culprit, and only for the kinds
-// whose determination no t colluders can steer against an honest party
-// (ledger.AttestableFault).
+// attests nothing. The ledger records every attestation; it charges on a
+// quorum of members other than the culprit attesting the same kind and
+// culprit only when the chain's policy enables it
+// (credit.charge_attested_faults), and only for the kinds whose
+// determination no t colluders can steer against an honest party
+// (ledger.AttestableFault): not member-dropped or missing-input, timeouts
+// a third party can make an honest member report against an honest one.
 func (e *FaultError) Attested() (kind FaultKind, culprit string) {
 	if len(e.Parties) == 0 {
 		return "", ""

@@ -137,6 +137,54 @@ func TestAbortAttestsFault(t *testing.T) {
 	}
 }
 
+// refuseFaultsOnly is refuseFaults but takes an abort with a fault when
+// it carries a sealed-share proof too: the ledger refuses the fault, the
+// proof would stand alone.
+type refuseFaultsOnly struct{ signedSubmit }
+
+func (r refuseFaultsOnly) Submit(ctx context.Context, set func(*ledgerpb.TxPayload)) error {
+	p := r.payload(set)
+	if a, ok := p.Msg.(*ledgerpb.TxPayload_JobAbort); ok && a.JobAbort.Fault != "" {
+		r.mu.Lock()
+		r.txs = append(r.txs, p)
+		r.mu.Unlock()
+		return &ledger.TxError{Code: ledger.CodeInvalid, Msg: "culprit is not a provider slot"}
+	}
+	return r.signedSubmit.Submit(ctx, func(q *ledgerpb.TxPayload) { q.Msg = p.Msg })
+}
+
+// TestAbortKeepsProofWhenFaultRefused (review s7, L1): when the ledger
+// refuses an abort carrying a fault and a sealed-share proof because of
+// the fault, the member posts the proof again without the fault, before it
+// would drop the proof: the proof convicts on its own.
+func TestAbortKeepsProofWhenFaultRefused(t *testing.T) {
+	f := newFakeLedger()
+	f.jobs["j"] = &ledgerpb.Job{Id: "j", Status: ledger.JobRunning, Providers: []string{"firm0"}}
+	preset, err := testPreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Name: "n1", Ledger: refuseFaultsOnly{signedSubmit{f, "n1"}}, Network: transport.NewMemoryNetwork(), Preset: preset,
+		Store: he.NewMemoryStore(), Blobs: noBlobs{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ReadInput:  func(string, string) ([]byte, error) { return nil, fmt.Errorf("no input") },
+		SaveResult: func(string, string, any) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.postAbort(context.Background(), "j", "bad-input: firm0", "firm0", "bad-input", &ledgerpb.SealedOpening{Slot: 0, Claimant: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	aborts := submitted[*ledgerpb.TxPayload_JobAbort](f)
+	if len(aborts) != 2 || aborts[0].JobAbort.Fault == "" || aborts[0].JobAbort.SealedOpening == nil ||
+		aborts[1].JobAbort.Fault != "" || aborts[1].JobAbort.SealedOpening == nil {
+		t.Fatalf("aborts posted: %v; want one with fault and proof, then one with the proof alone", aborts)
+	}
+	if j, _ := f.Job("j"); j.Status != ledger.JobAborted {
+		t.Fatalf("job %s", j.Status)
+	}
+}
+
 // TestLedgerKnowsEveryFault: every jobrun fault kind is one the ledger
 // takes in job.abort, and those it charges on a quorum are the ones
 // ledger/attest.go argues for.
@@ -146,9 +194,53 @@ func TestLedgerKnowsEveryFault(t *testing.T) {
 		if !ledger.KnownFault(string(k)) {
 			t.Errorf("ledger does not know %s", k)
 		}
-		want := k != jobrun.FaultRecipient && k != jobrun.FaultBadOutput && k != jobrun.FaultFalseClaim
+		// Timeouts (member-dropped, missing-input) are recorded, never
+		// charged on a vote: third parties steer them (review s7).
+		want := k == jobrun.FaultBadInput || k == jobrun.FaultCommitmentMismatch || k == jobrun.FaultCheckFailed
 		if ledger.AttestableFault(string(k)) != want {
 			t.Errorf("%s attestable: %v, want %v", k, !want, want)
 		}
+	}
+}
+
+// TestConfirmOnlyAllowList: with Config.ConfirmOnly set, the node does not
+// set up (so never confirms) a pending committee naming it with a member
+// off the list — the committee {colluder, colluder, it} of review s7 C1 —
+// and sets up one whose other members are all listed; with no list, every
+// committee naming it, as before.
+func TestConfirmOnlyAllowList(t *testing.T) {
+	preset, err := testPreset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSched := func(allow []string) *Scheduler {
+		s, err := New(Config{Name: "n1", Ledger: signedSubmit{newFakeLedger(), "n1"}, Network: transport.NewMemoryNetwork(), Preset: preset,
+			Store: he.NewMemoryStore(), Blobs: noBlobs{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			ReadInput:   func(string, string) ([]byte, error) { return nil, fmt.Errorf("no input") },
+			SaveResult:  func(string, string, any) error { return nil },
+			ConfirmOnly: allow,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := newSched([]string{"n0", "n2"})
+	evil := &ledgerpb.Committee{Id: "evil", Members: []string{"n1", "x0", "x1"}, Status: ledger.CommitteePending, Threshold: 2}
+	s.startSetup(context.Background(), evil)
+	s.mu.Lock()
+	started := s.active[SetupPrefix+"evil"]
+	s.mu.Unlock()
+	if started {
+		t.Fatal("set up a committee with members off the allow-list")
+	}
+	if got := s.unlisted(evil.Members); got != "x0" {
+		t.Fatalf("unlisted: %q", got)
+	}
+	if got := s.unlisted([]string{"n0", "n1", "n2"}); got != "" {
+		t.Fatalf("a listed committee refused for %q", got)
+	}
+	if got := newSched(nil).unlisted(evil.Members); got != "" {
+		t.Fatalf("with no allow-list, refused for %q", got)
 	}
 }

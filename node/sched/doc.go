@@ -24,7 +24,8 @@
 // Every committee member posts its own abort of a failed job, with the
 // fault it determined itself (jobrun FaultError.Attested) and its sealed
 // proof if it has one: the first to land ends the job, the others are the
-// ledger's attestations of it, and a quorum of them charges the culprit
+// ledger's attestations of it, and, on a chain whose policy enables it, a
+// quorum of them charges the culprit of an attestable fault
 // (ledger/attest.go). A refusal as finished (the window closed, the job
 // completed, our abort already landed) is no error.
 //

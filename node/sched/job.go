@@ -256,14 +256,16 @@ func (s *Scheduler) sealedClaimData(j *ledgerpb.Job, com *ledgerpb.Committee) ([
 // committee's proven claim on a sealed share, which the ledger checks and
 // charges. Every member posts its own: the first to land ends the job, the
 // others are the ledger's attestations of it (ledger/attest.go), which a
-// quorum of members turns into a charge of the culprit. A refusal as
+// quorum of members turns into a charge of the culprit when the chain's
+// policy enables it. A refusal as
 // finished (the job completed, the attestation window closed, or this
 // member's abort landed already, e.g. before a restart) is no error. If the
-// ledger refuses the abort as invalid with the opening (a proof it judges
-// otherwise than the committee, e.g. against state this node read
-// differently), it posts the abort again without it, and then without the
-// fault (a culprit the ledger does not take for it): the job ends now, or
-// the attestation is recorded, rather than nothing.
+// ledger refuses the abort as invalid, it tries again, in this order: with
+// the opening and no fault (the refusal may be the fault's — a culprit the
+// ledger does not take for it — and the proof still convicts), with the
+// fault and no opening (a proof it judges otherwise than the committee,
+// e.g. against state this node read differently), and with neither: the
+// job ends now, or the attestation is recorded, rather than nothing.
 func (s *Scheduler) postAbort(ctx context.Context, jobID, reason, culprit, fault string, opening *ledgerpb.SealedOpening) error {
 	submit := func(fault string, o *ledgerpb.SealedOpening) error {
 		return s.cfg.Ledger.Submit(ctx, func(p *ledgerpb.TxPayload) {
@@ -276,6 +278,12 @@ func (s *Scheduler) postAbort(ctx context.Context, jobID, reason, culprit, fault
 		return errors.As(err, &te) && te.Code == ledger.CodeInvalid
 	}
 	err := submit(fault, opening)
+	if opening != nil && fault != "" && invalid(err) {
+		// The refusal may be the fault's (its culprit of the wrong sort),
+		// not the proof's: keep the proof, which the ledger weighs itself.
+		s.log.Warn("the ledger refused the abort; trying again with its sealed-share proof and no fault", "job", jobID, "fault", fault, "err", err)
+		err = submit("", opening)
+	}
 	if opening != nil && invalid(err) {
 		s.log.Warn("the ledger refused the abort's sealed-share proof; aborting without it", "job", jobID, "err", err)
 		err = submit(fault, nil)

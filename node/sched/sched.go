@@ -93,6 +93,14 @@ type Config struct {
 	// makes this node a corrupted committee member (mpc/adversary); nil,
 	// and always nil in production builds, is an honest one.
 	Adversary *adversary.Adversary
+	// ConfirmOnly, if not empty, is the allow-list of the committees this
+	// node sets up and confirms: only those whose members (other than this
+	// node) are all on it. Empty: every committee naming this node, as
+	// before. A chain whose policy charges attested faults
+	// (credit.charge_attested_faults) assumes every committee has an honest
+	// majority; a node that confirms any committee naming it lets two
+	// colluders form {colluder, colluder, it} and charge it (ledger/attest.go).
+	ConfirmOnly []string
 	// Timeouts (zero: the defaults below).
 	SetupTimeout, JobTimeout time.Duration
 }
@@ -220,7 +228,38 @@ func (s *Scheduler) newWork(ctx context.Context, txs []*ledgerpb.TxPayload) {
 
 func (s *Scheduler) startSetup(ctx context.Context, c *ledgerpb.Committee) {
 	if c.Status == ledger.CommitteePending && slices.Contains(c.Members, s.cfg.Name) && !slices.Contains(c.Confirmed, s.cfg.Name) {
+		if other := s.unlisted(c.Members); other != "" {
+			s.refuseSetup(c.Id, other)
+			return
+		}
 		s.start(ctx, SetupPrefix+c.Id, func(ctx context.Context) error { return s.setup(ctx, c) })
+	}
+}
+
+// unlisted returns a member of members that is neither this node nor on
+// Config.ConfirmOnly, or "" if there is none (or no allow-list).
+func (s *Scheduler) unlisted(members []string) string {
+	if len(s.cfg.ConfirmOnly) == 0 {
+		return ""
+	}
+	for _, m := range members {
+		if m != s.cfg.Name && !slices.Contains(s.cfg.ConfirmOnly, m) {
+			return m
+		}
+	}
+	return ""
+}
+
+// refuseSetup leaves committee id unconfirmed (it never activates without
+// this node), logging it once.
+func (s *Scheduler) refuseSetup(id, other string) {
+	key := SetupPrefix + id
+	s.mu.Lock()
+	logged := s.done[key]
+	s.done[key] = true
+	s.mu.Unlock()
+	if !logged {
+		s.log.Warn("not confirming a committee with a member off this node's allow-list (jobs.confirm_committees_of)", "committee", id, "member", other)
 	}
 }
 
