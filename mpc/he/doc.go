@@ -267,10 +267,13 @@
 // the pair's key and the (subset, output, part) label (prg.go; version 2 —
 // version 1 expanded the same key and label with lattigo's BLAKE2b
 // KeyedPRNG, several times slower: a twentieth of a secure setup's CPU in
-// its key test alone). Nothing sent or checked changed; members of the two
-// versions derive different masks, which then do not cancel (the subsets'
-// sums are wrong and the job fails as with a wrong share), so a committee
-// must upgrade together. A share of a subset with two or more honest members is
+// its key test alone). Members of the two versions derive different masks,
+// which would not cancel, so the view message binds the family digest to
+// the mask scheme (viewDigest): members on different schemes disagree on
+// the view before any share leaves, and the attempt fails naming nobody;
+// a committee must still upgrade together to run HE jobs. Each pair's key
+// is bound to the attempt's round and family digest as well (seeds are
+// fresh per attempt; this is defence in depth). A share of a subset with two or more honest members is
 // uniform to anyone outside its honest pairs; what a coalition can still
 // extract is an aggregate over honest members, with α = 1, which the bound
 // above counts. Open: a member's JobState (share cache, release count) is

@@ -32,7 +32,8 @@ import (
 // maskStreamDomain separates the mask streams' keys (streamKey) from any
 // other use of ctrPRNG. Version 2: version 1 expanded key‖label with
 // lattigo's KeyedPRNG; members of both versions derive different masks,
-// which then do not cancel, so a job's members must all run one of them.
+// which would not cancel: viewDigest makes such members disagree on the
+// view, before any share leaves.
 const maskStreamDomain = "cohort/he/pcks-mask-stream/v2"
 
 // maskSeedBytes is the length of a member's mask seed for one peer.
@@ -47,17 +48,39 @@ func newMaskSeed() ([maskSeedBytes]byte, error) {
 	return s, nil
 }
 
+// viewDigest is what a member's view message (agree) carries for the
+// family digest: the digest bound to the mask scheme (maskStreamDomain).
+// Members whose masks would not cancel — one still on another scheme —
+// then disagree on the view, before any share leaves, and the attempt
+// fails naming nobody (errViewMismatch), rather than their key switches
+// disagreeing at the recipient, which would name the odd member out.
+func viewDigest(digest [32]byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(maskStreamDomain))
+	h.Write([]byte{0})
+	h.Write(digest[:])
+	var v [32]byte
+	h.Sum(v[:0])
+	return v
+}
+
 // pairMaskKey binds both halves of a pair's seeds, lower member's first,
-// so both sides derive the same key and neither alone chooses it.
-func pairMaskKey(self, peer transport.PartyID, mine, theirs [maskSeedBytes]byte) [32]byte {
+// so both sides derive the same key and neither alone chooses it. The key
+// is bound to the attempt's view round and family digest too: seeds are
+// fresh per attempt, so this is defence in depth — a key reused across
+// attempts would mask a different subset's share under the same subset
+// index with the same stream, and the difference of two shares would leak.
+func pairMaskKey(self, peer transport.PartyID, mine, theirs [maskSeedBytes]byte, round transport.Round, digest [32]byte) [32]byte {
 	lo, hi := mine, theirs
 	if peer < self {
 		lo, hi = theirs, mine
 	}
 	h := sha256.New()
-	h.Write([]byte("cohort/he/pcks-mask/v1\x00"))
+	h.Write([]byte("cohort/he/pcks-mask/v2\x00"))
 	h.Write(lo[:])
 	h.Write(hi[:])
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(round)))
+	h.Write(digest[:])
 	var k [32]byte
 	h.Sum(k[:0])
 	return k

@@ -33,7 +33,7 @@ func TestPairMasksCancelInTheSubsetSum(t *testing.T) {
 		keys := map[transport.PartyID][32]byte{}
 		for _, p := range subset {
 			if p != self {
-				keys[p] = pairMaskKey(self, p, seeds[[2]transport.PartyID{self, p}], seeds[[2]transport.PartyID{p, self}])
+				keys[p] = pairMaskKey(self, p, seeds[[2]transport.PartyID{self, p}], seeds[[2]transport.PartyID{p, self}], 7, [32]byte{1})
 			}
 		}
 		return keys
@@ -75,5 +75,25 @@ func TestPairMasksCancelInTheSubsetSum(t *testing.T) {
 	share.Value = []ring.Poly{sampler.ReadNew(), sampler.ReadNew()}
 	if err := maskShare(params, 0, subset, 1, 0, map[transport.PartyID][32]byte{}, &share); err == nil {
 		t.Fatal("masked without the pair keys")
+	}
+}
+
+// A pair's mask key depends on the attempt's round and family digest, and
+// the view's digest on the mask scheme: a key is never reused across
+// attempts or families, and members on another mask scheme disagree on the
+// view before any share leaves.
+func TestMaskKeyAndViewBinding(t *testing.T) {
+	var a, b [maskSeedBytes]byte
+	a[0], b[0] = 1, 2
+	base := pairMaskKey(0, 1, a, b, 7, [32]byte{1})
+	if base != pairMaskKey(1, 0, b, a, 7, [32]byte{1}) {
+		t.Fatal("the two sides of a pair derive different keys")
+	}
+	if base == pairMaskKey(0, 1, a, b, 8, [32]byte{1}) || base == pairMaskKey(0, 1, a, b, 7, [32]byte{2}) {
+		t.Fatal("a pair's key does not depend on the attempt's round and family digest")
+	}
+	d := [32]byte{9}
+	if viewDigest(d) == d || viewDigest(d) == viewDigest([32]byte{8}) {
+		t.Fatal("the view digest is not a binding of the family digest")
 	}
 }

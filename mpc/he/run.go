@@ -702,7 +702,8 @@ func (r *runner) agree(ctx context.Context, a int, peers []transport.PartyID, di
 	for _, id := range r.evalIDs {
 		msg.Write(id[:])
 	}
-	msg.Write(digest[:])
+	vd := viewDigest(digest)
+	msg.Write(vd[:])
 	seeds := make(map[transport.PartyID][maskSeedBytes]byte, len(peers))
 	var sendErr error
 	for _, p := range peers {
@@ -747,12 +748,12 @@ func (r *runner) agree(ctx context.Context, a int, peers []transport.PartyID, di
 				return nil, fmt.Errorf("%w: member %d has %x for output %d, ours %s", ErrEvaluationMismatch, p, b[32*i:32*(i+1)], i, id)
 			}
 		}
-		if !bytes.Equal(b[32*len(r.evalIDs):msg.Len()], digest[:]) {
-			return nil, fmt.Errorf("%w: member %d saw another family", errViewMismatch, p)
+		if !bytes.Equal(b[32*len(r.evalIDs):msg.Len()], vd[:]) {
+			return nil, fmt.Errorf("%w: member %d saw another family (or masks its shares with another scheme)", errViewMismatch, p)
 		}
 		var theirs [maskSeedBytes]byte
 		copy(theirs[:], b[msg.Len():])
-		keys[p] = pairMaskKey(r.m.self, p, seeds[p], theirs)
+		keys[p] = pairMaskKey(r.m.self, p, seeds[p], theirs, round, digest)
 	}
 	return keys, nil
 }

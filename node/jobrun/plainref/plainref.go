@@ -52,9 +52,9 @@ func PlainAuction(typ jobrun.Type, bids []uint64) (winner int, price uint64) {
 // with nothing traded, as the engine does.
 //
 // Sides and curves must be as a valid job has them: one side and one curve
-// per bidder, every curve of the same length, each side buyer or seller, and
-// the aggregates below 2^64 (what the providers' range proofs ensure);
-// otherwise PlainClearing panics.
+// per bidder, every curve of the same length, each side buyer or seller
+// (otherwise PlainClearing panics), and the aggregates below 2^64, which the
+// providers' range proofs ensure (larger sums wrap, unchecked).
 func PlainClearing(sides []string, curves [][]uint64) (level int, alloc []uint64) {
 	if len(sides) != len(curves) {
 		panic(fmt.Sprintf("plainref: clearing with %d sides and %d curves", len(sides), len(curves)))
