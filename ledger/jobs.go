@@ -124,11 +124,7 @@ func checkCommitteeCreate(signer string, m *ledgerpb.CommitteeCreate, v *committ
 	// charges names the roles it trusts to choose (ledger/attest.go). The
 	// role is the signer's role in the policy, as for job submission.
 	if v.policy != nil {
-		role := ""
-		if pm, ok := v.policy.Member(signer); ok {
-			role = pm.Role
-		}
-		if err := v.policy.CheckCommitteeCreate(role); err != nil {
+		if err := v.policy.CheckCommitteeCreate(policyRole(v.policy, signer)); err != nil {
 			return txErr(CodeUnauthorized, "%s may not create committees: %v", signer, err)
 		}
 	}
@@ -172,11 +168,16 @@ func checkCommitteeCreate(signer string, m *ledgerpb.CommitteeCreate, v *committ
 // trustedCreator reports whether the policy lets member create committees
 // now.
 func trustedCreator(p *policies.Policy, member string) bool {
-	role := ""
+	return p.CheckCommitteeCreate(policyRole(p, member)) == nil
+}
+
+// policyRole is member's role in the policy, "" if the policy does not
+// name it (a role no rule lists).
+func policyRole(p *policies.Policy, member string) string {
 	if pm, ok := p.Member(member); ok {
-		role = pm.Role
+		return pm.Role
 	}
-	return p.CheckCommitteeCreate(role) == nil
+	return ""
 }
 
 func applyCommitteeCreate(b *blockState, signer string, m *ledgerpb.CommitteeCreate, height int64) error {
