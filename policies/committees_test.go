@@ -87,8 +87,11 @@ func TestCommitteeCreators(t *testing.T) {
 // TestCommitteeCreatorsErrors: unknown and repeated roles, non-lists, a
 // section without creators and unknown keys are refused.
 func TestCommitteeCreatorsErrors(t *testing.T) {
-	mustFail(t, withCreators(t, "[regulator]", false), `committees.creators: unknown role "regulator"`)
-	mustFail(t, withCreators(t, "[supervisor, supervisor]", false), `committees.creators: role "supervisor" listed twice`)
+	mustFail(t, withCreators(t, "[regulator]", false), `committees.creators[0]: unknown role "regulator"`)
+	list := mustFail(t, withCreators(t, "[supervisor, platform, supervisor]", false), `committees.creators[2]: role "supervisor" listed twice`)
+	if len(list) != 1 || list[0].Line != 12 || list[0].Column != 36 {
+		t.Fatalf("want one error at the repeated item (line 12, column 36): %v", list)
+	}
 	mustFail(t, withCreators(t, "supervisor", false), "committees.creators: expected a list")
 	mustFail(t, withCreators(t, "[[supervisor]]", false), "committees.creators[0]: expected a single value")
 	mustFail(t, withCreators(t, "[a, b, c, d, e, f, g]", false), "committees.creators: 7 items, at most 6")

@@ -92,8 +92,9 @@ type Committees struct {
 	// creator chooses its members, so these roles' members are trusted to
 	// compose committees with an honest majority, the assumption quorum
 	// charging (Credit.ChargeAttestedFaults) rests on.
-	Creators []string
-	at       pos
+	Creators  []string
+	at        pos
+	creatorAt []pos // as written, before sorting
 }
 
 // Credit is the grade table and the thresholds that use it.

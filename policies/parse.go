@@ -419,6 +419,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 					p.Committees.at = at(v)
 					for _, r := range d.strList(v, path, len(Roles())*2, maxNameLen) {
 						p.Committees.Creators = append(p.Committees.Creators, r.s)
+						p.Committees.creatorAt = append(p.Committees.creatorAt, r.at)
 					}
 				}})
 		}},

@@ -44,12 +44,13 @@ func validate(p *Policy, sink *errSink) {
 	grades := validateCredit(&p.Credit, sink)
 
 	seenCreator := map[string]bool{}
-	for _, r := range p.Committees.Creators {
+	for i, r := range p.Committees.Creators {
+		at, path := p.Committees.creatorAt[i], index("committees.creators", i)
 		if !roles[r] {
-			sink.add(p.Committees.at, "committees.creators", "unknown role %q (roles: %s)", clip(r), strings.Join(Roles(), ", "))
+			sink.add(at, path, "unknown role %q (roles: %s)", clip(r), strings.Join(Roles(), ", "))
 		}
 		if seenCreator[r] {
-			sink.add(p.Committees.at, "committees.creators", "role %q listed twice", clip(r))
+			sink.add(at, path, "role %q listed twice", clip(r))
 		}
 		seenCreator[r] = true
 	}
