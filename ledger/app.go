@@ -271,7 +271,7 @@ func (a *App) checkTx(tx *decodedTx, v *committedView, st stateReader, height in
 	case *ledgerpb.TxPayload_TaskComplete:
 		return checkTaskComplete(signer, msg.TaskComplete, v, st, height)
 	case *ledgerpb.TxPayload_CommitteeCreate:
-		return nil, checkCommitteeCreate(msg.CommitteeCreate, v, st)
+		return nil, checkCommitteeCreate(signer, msg.CommitteeCreate, v, st)
 	case *ledgerpb.TxPayload_CommitteeConfirm:
 		return checkCommitteeConfirm(signer, msg.CommitteeConfirm, v, st)
 	case *ledgerpb.TxPayload_JobSubmit:

@@ -41,14 +41,28 @@ import (
 //
 // Why a policy: the quorum is a majority of the committee, and it is sound
 // only if every committee has an honest majority (then at least one honest
-// member attests the fault). Nothing enforces that: any member creates a
-// committee naming any members (checkCommitteeCreate) and a node confirms
-// every committee naming it (node/sched), so two colluders can create
-// {C1, C2, V} and charge V on every job they submit to it. An alliance turns
-// charging on only if it vets every committee's composition (committees
-// created only by an operator the members trust; nodes that confirm only
-// committees they were told to). The ledger cannot check the claims; the
-// quorum and that vetting are what it rests on.
+// member attests the fault). A committee's creator chooses its members, so
+// where any member may create one, two colluders create {C1, C2, V} and
+// charge V on every job they submit to it (TestPoCChosenCommitteeFramesMember).
+// The policy therefore names who composes committees, committees.creators
+// (a list of roles; empty, the default, lets any member), and
+// checkCommitteeCreate refuses, CodeUnauthorized, a committee.create whose
+// signer's policy role is not listed; policy validation refuses
+// charge_attested_faults: true unless creators is non-empty. A quorum
+// charges only on a committee whose creator's role the policy in force
+// lists (applyJobAbort): one created before the alliance named creators,
+// or by a role it has since removed, is recorded and marked not_charged
+// "policy". What remains
+// trusted is the creators' role: the ledger checks who composed a
+// committee, not that the composition has an honest majority, so the
+// alliance trusts every member of those roles to compose committees that do
+// (a creator that colludes can still compose {C1, C2, V}). Nodes that do
+// not confirm committees blindly (jobs.confirm_committees_of, node/sched)
+// remain a member's own second defence. This is a consensus-rule change
+// with no height gate: an older binary refuses a policy with the
+// committees key as unknown, so no chain history before this binary holds
+// one and replays agree; validators must upgrade before the alliance adopts
+// such a policy (an update an older validator rejects would split them).
 //
 // A fault is attestable when an honest member names a party with it only
 // after seeing the fault itself, in data every honest member shares, at the

@@ -12,23 +12,45 @@ import (
 )
 
 // TestPoCChosenCommitteeFramesMember (review s7, C1; a regression test
-// now): any member may create a committee of any members and a node
-// confirms every committee naming it, so two colluders (node0, node1)
-// create {node0, node1, node3} with honest node3 and, for each job node0
-// submits, both attest a fault of node3 — 2 members other than node3, the
-// quorum of n = 3. Under the default policy (quorum charging off) node3 is
-// charged nothing, whether they name it member-dropped (never attestable)
-// or the dealer of a non-bit. Under a policy that enables charging, the
-// non-bit attestations do charge it: the alliance assumption the policy
-// key documents (committees vetted to an honest majority), shown here so
-// that it is not mistaken for a guarantee.
+// now): where any member may create a committee of any members (no
+// committees.creators) and a node confirms every committee naming it, two
+// colluders (node0, node1, enterprises) create {node0, node1, node3} with
+// honest node3 and, for each job node0 submits, both attest a fault of
+// node3 — 2 members other than node3, the quorum of n = 3:
+//   - default policy (no creators, quorum charging off): node3 is charged
+//     nothing, whether they name it member-dropped (never attestable) or
+//     the dealer of a non-bit;
+//   - charging policy: charging requires committees.creators, here
+//     [platform, supervisor], and node0's committee.create is refused
+//     (CodeUnauthorized, naming the roles): the colluders cannot compose
+//     the committee the attack needs;
+//   - charging policy whose creators include the colluders' role
+//     (enterprise): the non-bit attestations do charge node3. This is what
+//     remains trusted, shown so that it is not mistaken for a guarantee:
+//     the members of the creator roles compose committees with an honest
+//     majority.
 func TestPoCChosenCommitteeFramesMember(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		charge bool
-	}{{"default policy", false}, {"charging policy", true}} {
+		name     string
+		charge   bool
+		creators string
+		refused  bool // the colluders may not create the committee
+	}{
+		{"default policy", false, "[]", false},
+		{"charging policy", true, "[platform, supervisor]", true},
+		{"charging policy trusting enterprises", true, "[enterprise, platform]", false},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := chargingChain(t, tc.charge)
+			c := policyChain(t, tc.charge, tc.creators)
+			if tc.refused {
+				c.refused(t, 0, &ledgerpb.CommitteeCreate{CommitteeId: "evil", Members: []string{"node0", "node1", "node3"}, Threshold: 2},
+					CodeUnauthorized, `node0 may not create committees: create a committee: role "enterprise": not permitted by policy (committees.creators: platform, supervisor)`)
+				c.refused(t, 1, &ledgerpb.CommitteeCreate{CommitteeId: "evil", Members: []string{"node0", "node1", "node3"}, Threshold: 2},
+					CodeUnauthorized, "node1 may not create committees")
+				c.refused(t, 0, &ledgerpb.JobSubmit{JobId: "J-evil", Type: "auction-first", Providers: []string{"node0", "node1"},
+					CommitteeId: "evil", Recipient: "node0", DeadlineHeight: c.height + 500}, CodeInvalid, "evil")
+				return
+			}
 			chosenCommittee(t, c, "evil", []int{0, 1, 3})
 			before := c.scores(t)
 			for n := range 3 {
@@ -45,7 +67,7 @@ func TestPoCChosenCommitteeFramesMember(t *testing.T) {
 			case !tc.charge && len(got) != 0:
 				t.Fatalf("default policy: two colluders on a committee they chose moved %v", got)
 			case tc.charge && (len(got) != 1 || got["node3"] != 3*ratingAttestedCheat):
-				t.Fatalf("charging policy: moved %v, want node3 charged %d for the three non-bit quorums only", got, 3*ratingAttestedCheat)
+				t.Fatalf("charging policy trusting the colluders' role: moved %v, want node3 charged %d for the three non-bit quorums only", got, 3*ratingAttestedCheat)
 			}
 		})
 	}

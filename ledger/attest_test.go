@@ -22,19 +22,40 @@ func attestChain(t *testing.T) *jobChain {
 
 // chargingChain is attestChain under the default policy with firm0 added
 // and credit.charge_attested_faults set to charge (the policy that enables
-// quorum charging, or states its default).
+// quorum charging, or states its default). Charging requires
+// committees.creators, so a charging chain lets the platform (node2, which
+// creates c1, as `cohort demo` does) and the supervisor create committees.
 func chargingChain(t *testing.T, charge bool) *jobChain {
+	creators := "[]"
+	if charge {
+		creators = "[platform, supervisor]"
+	}
+	return policyChain(t, charge, creators)
+}
+
+// policyChain is attestChain under the default policy with firm0 added,
+// credit.charge_attested_faults set to charge and committees.creators set
+// to creators (a YAML flow list).
+func policyChain(t *testing.T, charge bool, creators string) *jobChain {
+	t.Helper()
+	return attestChainWith(t, []byte(chargingPolicy(t, charge, creators)))
+}
+
+// chargingPolicy is policyChain's policy.
+func chargingPolicy(t *testing.T, charge bool, creators string) string {
+	t.Helper()
 	y := string(policies.DefaultYAML())
 	for _, r := range [][2]string{
 		{"  node3: supervisor", "  node3: supervisor\n  firm0: enterprise"},
 		{"  charge_attested_faults: false", fmt.Sprintf("  charge_attested_faults: %v", charge)},
+		{"  creators: []", "  creators: " + creators},
 	} {
 		if !strings.Contains(y, r[0]) {
 			t.Fatalf("default policy has no %q", r[0])
 		}
 		y = strings.Replace(y, r[0], r[1], 1)
 	}
-	return attestChainWith(t, []byte(y))
+	return y
 }
 
 func attestChainWith(t *testing.T, policy []byte) *jobChain {

@@ -27,7 +27,8 @@
 // (attest.go): a sealed-share proof it verifies itself, the deadline it
 // sees pass, or — only on a chain whose policy enables
 // credit.charge_attested_faults, which assumes every committee has an
-// honest majority — a quorum of ⌊(n−1)/2⌋+1 committee members other than
+// honest majority and requires committees.creators, the roles trusted to
+// compose committees (checkCommitteeCreate) — a quorum of ⌊(n−1)/2⌋+1 committee members other than
 // the culprit attesting the same fault, one the ledger knows an honest
 // member names only on data every honest member shares (the dealer of a
 // non-bit, an input not opening its commitment or malformed), in their

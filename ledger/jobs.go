@@ -11,6 +11,7 @@ import (
 	"github.com/cohortnet/cohort/ledger/ledgerpb"
 	"github.com/cohortnet/cohort/mpc/committee"
 	"github.com/cohortnet/cohort/mpc/jobspec"
+	"github.com/cohortnet/cohort/policies"
 	"github.com/cohortnet/cohort/zk"
 )
 
@@ -113,9 +114,19 @@ func inputRange(j *ledgerpb.Job, i int) (lo, hi uint64, ok bool, err error) {
 
 // --- committees ---
 
-func checkCommitteeCreate(m *ledgerpb.CommitteeCreate, v *committedView, st stateReader) *TxError {
+func checkCommitteeCreate(signer string, m *ledgerpb.CommitteeCreate, v *committedView, st stateReader) *TxError {
 	if terr := validID(m.CommitteeId, "committee id"); terr != nil {
 		return terr
+	}
+	// Who composes committees (policy committees.creators): the creator
+	// chooses the members, and quorum charging on attestations rests on
+	// every committee having an honest majority, so an alliance that
+	// charges names the roles it trusts to choose (ledger/attest.go). The
+	// role is the signer's role in the policy, as for job submission.
+	if v.policy != nil {
+		if err := v.policy.CheckCommitteeCreate(policyRole(v.policy, signer)); err != nil {
+			return txErr(CodeUnauthorized, "%s may not create committees: %v", signer, err)
+		}
 	}
 	// The engines' limits (size, threshold, names, no repeats): a committee
 	// its members could not set up never reaches the chain.
@@ -152,6 +163,21 @@ func checkCommitteeCreate(m *ledgerpb.CommitteeCreate, v *committedView, st stat
 		return txErr(CodeInvalid, "committee %q already exists", m.CommitteeId)
 	}
 	return nil
+}
+
+// trustedCreator reports whether the policy lets member create committees
+// now.
+func trustedCreator(p *policies.Policy, member string) bool {
+	return p.CheckCommitteeCreate(policyRole(p, member)) == nil
+}
+
+// policyRole is member's role in the policy, "" if the policy does not
+// name it (a role no rule lists).
+func policyRole(p *policies.Policy, member string) string {
+	if pm, ok := p.Member(member); ok {
+		return pm.Role
+	}
+	return ""
 }
 
 func applyCommitteeCreate(b *blockState, signer string, m *ledgerpb.CommitteeCreate, height int64) error {
@@ -574,7 +600,12 @@ func checkJobAbort(signer string, m *ledgerpb.JobAbort, v *committedView, st sta
 func applyJobAbort(b *blockState, v *committedView, signer string, ca checkedAbort, m *ledgerpb.JobAbort, height int64) error {
 	j := ca.job
 	member := slices.Contains(ca.committee.Members, signer)
-	chargeQuorum := v.policy != nil && v.policy.Credit.ChargeAttestedFaults
+	// A quorum charges only on a committee composed by a member whose role
+	// the policy in force trusts to compose committees: one created before
+	// the policy listed creators, or by a role since removed from them, is
+	// recorded and charges nobody, as under a policy that does not charge
+	// (committees.creators, attest.go).
+	chargeQuorum := v.policy != nil && v.policy.Credit.ChargeAttestedFaults && trustedCreator(v.policy, ca.committee.Creator)
 	if ca.attestation {
 		if err := attest(b, j, ca.committee, signer, m, ca.verdict, false, chargeQuorum, height); err != nil {
 			return err

@@ -169,6 +169,8 @@ func (c *jobChain) tx(t *testing.T, i int, msg proto.Message) []byte {
 		p.Msg = &ledgerpb.TxPayload_OrderTerminate{OrderTerminate: m}
 	case *ledgerpb.OrderAward:
 		p.Msg = &ledgerpb.TxPayload_OrderAward{OrderAward: m}
+	case *ledgerpb.PolicyUpdate:
+		p.Msg = &ledgerpb.TxPayload_PolicyUpdate{PolicyUpdate: m}
 	default:
 		t.Fatalf("unsupported message %T", msg)
 	}

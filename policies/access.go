@@ -109,6 +109,21 @@ func (p *Policy) CheckCommittee(rating uint32) error {
 	return p.checkGrade(rating, p.Credit.CommitteeMinGrade, "sit on a committee")
 }
 
+// CheckCommitteeCreate checks that a member with this role may create a
+// job committee: any role when the policy names no creators. Refusals wrap
+// ErrNotPermitted.
+func (p *Policy) CheckCommitteeCreate(role string) error {
+	if len(p.Committees.Creators) == 0 {
+		return nil
+	}
+	for _, r := range p.Committees.Creators {
+		if r == role {
+			return nil
+		}
+	}
+	return fmt.Errorf("create a committee: role %q: %w (committees.creators: %s)", clip(role), ErrNotPermitted, strings.Join(p.Committees.Creators, ", "))
+}
+
 // KeepsValidatorPower reports whether a validator with this rating keeps
 // its voting power at the next epoch. Ratings above MaxRating do not.
 func (p *Policy) KeepsValidatorPower(rating uint32) bool {

@@ -12,12 +12,14 @@ import (
 // sorted by encoding/json), no insignificant whitespace, numbers as
 // integers or exact decimals, lists in their meaningful order (grades best
 // to worst, fields in circuit slot order, constraints and channel members as
-// declared) or sorted where order carries no meaning (job roles).
+// declared) or sorted where order carries no meaning (job roles, committee
+// creators).
 // Comments, formatting and key order in the YAML do not affect it, and Parse
 // accepts it (JSON is YAML), giving back the same policy.
 
 type canonPolicy struct {
 	Channels    map[string]canonChannel `json:"channels,omitempty"`
+	Committees  *canonCommittees        `json:"committees,omitempty"`
 	Credit      canonCredit             `json:"credit"`
 	Description string                  `json:"description,omitempty"`
 	Format      string                  `json:"format"`
@@ -33,6 +35,12 @@ type canonChannel struct {
 	Description string   `json:"description,omitempty"`
 	Members     []string `json:"members"`
 	RuleSet     string   `json:"rule_set"`
+}
+
+// canonCommittees appears only when creators are named: an empty list is
+// the default (any member), and a policy without the key keeps its hash.
+type canonCommittees struct {
+	Creators []string `json:"creators"`
 }
 
 type canonCredit struct {
@@ -122,6 +130,11 @@ func (p *Policy) Canonical() ([]byte, error) {
 	if oc := p.Credit.Orders; oc != DefaultOrderCredit {
 		c.Credit.Orders = &canonOrderCredit{Activated: oc.Activated, Breach: oc.Breach, DemanderPaid: oc.DemanderPaid,
 			Delivered: oc.Delivered, Terminated: oc.Terminated}
+	}
+	if len(p.Committees.Creators) > 0 {
+		creators := append([]string{}, p.Committees.Creators...)
+		sortStrings(creators)
+		c.Committees = &canonCommittees{Creators: creators}
 	}
 	for _, m := range p.Members {
 		c.Members[m.Name] = m.Role

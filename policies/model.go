@@ -55,6 +55,7 @@ type Policy struct {
 	Description string
 	Members     []Member
 	Governance  Governance
+	Committees  Committees
 	Credit      Credit
 	Jobs        []JobRule
 	RuleSets    []RuleSet
@@ -83,6 +84,19 @@ type Governance struct {
 	at                pos
 }
 
+// Committees says who may compose job committees.
+type Committees struct {
+	// Creators are the roles whose members may create a committee
+	// (committee.create on the ledger), sorted. Empty (or the section
+	// absent): any member, as before the key existed. A committee's
+	// creator chooses its members, so these roles' members are trusted to
+	// compose committees with an honest majority, the assumption quorum
+	// charging (Credit.ChargeAttestedFaults) rests on.
+	Creators  []string
+	at        pos
+	creatorAt []pos // as written, before sorting
+}
+
 // Credit is the grade table and the thresholds that use it.
 type Credit struct {
 	// Grades are ordered from best to worst; Min thresholds are strictly
@@ -105,14 +119,14 @@ type Credit struct {
 	// job committee's attestations names (ledger/attest.go). Optional in
 	// the file (default false: attestations are recorded, never charged).
 	// The quorum is a majority of the committee, so turning it on rests on
-	// an assumption the ledger cannot check: every committee has an honest
-	// majority. Any member may create a committee naming any members, so a
-	// colluding majority of a committee can charge any member it names;
-	// an alliance that turns this on must vet every committee's
-	// composition (committees created only by an operator the members
-	// trust, nodes that confirm only committees they were told to).
+	// every committee having an honest majority, which the ledger cannot
+	// check: a colluding majority of a committee can charge any member it
+	// names. Validation therefore refuses it unless Committees.Creators
+	// names the roles that compose committees; the alliance's trust in
+	// those roles' members is what the quorum then rests on.
 	ChargeAttestedFaults bool
 	at                   pos
+	chargeAt             pos
 	committeeAt          pos
 	validatorAt          pos
 }

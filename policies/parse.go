@@ -412,6 +412,17 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 					}
 				}})
 		}},
+		fieldSpec{"committees", false, func(v *yaml.Node, path string) {
+			p.Committees.at = at(v)
+			d.object(v, path,
+				fieldSpec{"creators", true, func(v *yaml.Node, path string) {
+					p.Committees.at = at(v)
+					for _, r := range d.strList(v, path, len(Roles())*2, maxNameLen) {
+						p.Committees.Creators = append(p.Committees.Creators, r.s)
+						p.Committees.creatorAt = append(p.Committees.creatorAt, r.at)
+					}
+				}})
+		}},
 		fieldSpec{"credit", true, func(v *yaml.Node, path string) { d.credit(v, path, &p.Credit) }},
 		fieldSpec{"jobs", true, func(v *yaml.Node, path string) {
 			for _, e := range d.mapping(v, path, len(JobTypes())*2) {
@@ -467,6 +478,7 @@ func (d *decoder) credit(n *yaml.Node, path string, c *Credit) {
 		}},
 		fieldSpec{"orders", false, func(v *yaml.Node, path string) { d.orderCredit(v, path, &c.Orders) }},
 		fieldSpec{"charge_attested_faults", false, func(v *yaml.Node, path string) {
+			c.chargeAt = at(v)
 			c.ChargeAttestedFaults, _ = d.bool(v, path)
 		}},
 	)

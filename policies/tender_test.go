@@ -98,6 +98,7 @@ func TestTenderPriceFactor(t *testing.T) {
 
 // TestChargeAttestedFaults: the key is off unless stated true; stating
 // false is the same policy (canonical form, hash) as omitting it; true
+// (with committees.creators, which it requires: TestChargeNeedsCreators)
 // round-trips through the canonical form and changes the hash; anything
 // but true/false is refused.
 func TestChargeAttestedFaults(t *testing.T) {
@@ -115,7 +116,7 @@ func TestChargeAttestedFaults(t *testing.T) {
 	if off.Credit.ChargeAttestedFaults || off.Hash() != base.Hash() {
 		t.Fatal("stating charge_attested_faults: false changed the policy")
 	}
-	on, err := Parse([]byte(replace(t, "  validator_min_grade: B\n", "  validator_min_grade: B\n  charge_attested_faults: true\n")))
+	on, err := Parse([]byte(replace(t, "  validator_min_grade: B\n", "  validator_min_grade: B\n  charge_attested_faults: true\ncommittees: {creators: [supervisor]}\n")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,31 @@ func validate(p *Policy, sink *errSink) {
 
 	grades := validateCredit(&p.Credit, sink)
 
+	seenCreator := map[string]bool{}
+	for i, r := range p.Committees.Creators {
+		at, path := p.Committees.creatorAt[i], index("committees.creators", i)
+		if !roles[r] {
+			sink.add(at, path, "unknown role %q (roles: %s)", clip(r), strings.Join(Roles(), ", "))
+		}
+		if seenCreator[r] {
+			sink.add(at, path, "role %q listed twice", clip(r))
+		}
+		seenCreator[r] = true
+	}
+	sortStrings(p.Committees.Creators)
+	// Quorum charging is sound only if every committee has an honest
+	// majority; with any member free to create a committee of its choice,
+	// two colluders create {C1, C2, V} and charge V at will. Naming the
+	// roles that compose committees is what makes that assumption the
+	// alliance's explicit trust in those members rather than a hope.
+	if p.Credit.ChargeAttestedFaults && len(p.Committees.Creators) == 0 {
+		sink.add(p.Credit.chargeAt, "credit.charge_attested_faults",
+			"charging on attestations needs committees.creators: a quorum of a committee charges the member it names, "+
+				"which is sound only if every committee has an honest majority, and while any member may create a committee "+
+				"two colluders can create one with a member of their choice and charge it; list the roles trusted to compose "+
+				"committees (e.g. committees: {creators: [supervisor]}) or leave charging off")
+	}
+
 	jobTypes := map[string]bool{}
 	for _, t := range JobTypes() {
 		jobTypes[t] = true

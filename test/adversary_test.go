@@ -58,15 +58,23 @@ func TestCorruptedMemberProcess(t *testing.T) {
 	}
 	// The ss-vickrey case asserts a quorum charge, which a chain charges
 	// only when its policy enables it (credit.charge_attested_faults, off
-	// by default): the default testnet policy with the key on. This
-	// alliance's one committee (c1, all four members) is vetted by
-	// construction: its honest majority is the assumption the key rests on.
+	// by default): the default testnet policy with the key on, and with
+	// committees.creators, which charging requires, naming the platform
+	// (node2, which creates c1 below) and the supervisor. This alliance's
+	// one committee (c1, all four members) is composed by the platform:
+	// its honest majority is the assumption the key rests on.
 	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
-	const off, on = "charge_attested_faults: false", "charge_attested_faults: true"
-	if !strings.Contains(string(policies.DefaultYAML()), off) {
-		t.Fatalf("the default policy does not state %q", off)
+	policy := string(policies.DefaultYAML())
+	for _, r := range [][2]string{
+		{"charge_attested_faults: false", "charge_attested_faults: true"},
+		{"creators: []", "creators: [platform, supervisor]"},
+	} {
+		if !strings.Contains(policy, r[0]) {
+			t.Fatalf("the default policy does not state %q", r[0])
+		}
+		policy = strings.Replace(policy, r[0], r[1], 1)
 	}
-	if err := os.WriteFile(policyFile, []byte(strings.Replace(string(policies.DefaultYAML()), off, on, 1)), 0o600); err != nil {
+	if err := os.WriteFile(policyFile, []byte(policy), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	const corrupted = 1 // a dealer of random bits (members 0 … t)
