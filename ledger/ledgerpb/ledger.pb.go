@@ -2159,7 +2159,8 @@ type JobAttestation struct {
 	First     bool                   `protobuf:"varint,5,opt,name=first,proto3" json:"first,omitempty"`        // the abort that ended the job
 	Convicted string                 `protobuf:"bytes,6,opt,name=convicted,proto3" json:"convicted,omitempty"` // whom its sealed_opening convicted, if it carried one
 	// Why an attestation of an attestable fault charges nobody: "policy"
-	// when the chain's policy does not enable charge_attested_faults.
+	// when the chain's policy does not enable charge_attested_faults, or
+	// the committee's creator has no role its committees.creators lists.
 	NotCharged    string `protobuf:"bytes,7,opt,name=not_charged,json=notCharged,proto3" json:"not_charged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

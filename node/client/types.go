@@ -177,7 +177,8 @@ type JobAttestation struct {
 	First     bool   `json:"first,omitempty"`     // the abort that ended the job
 	Convicted string `json:"convicted,omitempty"` // whom its sealed-share proof convicted
 	// NotCharged says why an attestable fault charged nobody: "policy"
-	// when the chain's policy leaves credit.charge_attested_faults off.
+	// when the chain's policy leaves credit.charge_attested_faults off, or
+	// the committee's creator has no role committees.creators lists.
 	NotCharged string `json:"not_charged,omitempty"`
 }
 
