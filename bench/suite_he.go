@@ -8,7 +8,6 @@ import (
 	"math/rand"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -364,21 +363,12 @@ func heMeasure(f func() error) (cpu, wall time.Duration, err error) {
 // large allocations show up there).
 func heMeasureSys(f func() error) (cpu, sys, wall time.Duration, err error) {
 	runtime.GC()
-	c0, s0 := heCPU()
+	c0, s0 := processCPUSys()
 	t0 := time.Now()
 	err = f()
 	wall = time.Since(t0)
-	c1, s1 := heCPU()
+	c1, s1 := processCPUSys()
 	return c1 - c0, s1 - s0, wall, err
-}
-
-// heCPU returns the process user+system CPU time and the system part.
-func heCPU() (total, sys time.Duration) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), time.Duration(ru.Stime.Nano())
 }
 
 // heSetup runs our setup for n members and returns them with the total

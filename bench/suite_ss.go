@@ -39,6 +39,36 @@ func medianDuration(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
+// medianCost is the median wall time and, taken on its own, the median CPU
+// time of cs (the two may come from different trials).
+func medianCost(cs []cost) cost {
+	walls, cpus := make([]time.Duration, len(cs)), make([]time.Duration, len(cs))
+	for i, c := range cs {
+		walls[i], cpus[i] = c.wall, c.cpu
+	}
+	return cost{wall: medianDuration(walls), cpu: medianDuration(cpus)}
+}
+
+// ssRate records n operations in c under key "X_per_s" (per wall second)
+// and its CPU twin "X_per_cpu_s" (per second of process CPU time), the
+// twin left out where the platform does not measure CPU.
+func ssRate(res Results, key string, n float64, c cost) {
+	res[key] = n / c.wall.Seconds()
+	if c.cpu > 0 {
+		res[strings.TrimSuffix(key, "_per_s")+"_per_cpu_s"] = n / c.cpu.Seconds()
+	}
+}
+
+// ssSeconds records c under key "X_s" (wall seconds) and its CPU twin
+// "X_cpu_s" (process CPU seconds), the twin left out where the platform does
+// not measure CPU.
+func ssSeconds(res Results, key string, c cost) {
+	res[key] = c.wall.Seconds()
+	if c.cpu > 0 {
+		res[strings.TrimSuffix(key, "_s")+"_cpu_s"] = c.cpu.Seconds()
+	}
+}
+
 // ssCommittee opens party i's connection of a job.
 type ssCommittee interface {
 	open(ctx context.Context, job string, i int) (transport.Conn, error)
@@ -58,6 +88,19 @@ func (memCommittee) name() string { return "in-memory" }
 // yamux: the node's configuration); the same figures over the in-memory
 // network follow as "ss.inmem.*", to separate engine cost from transport
 // cost. COHORT_SS_BENCH_TRANSPORT=memory runs the in-memory figures only.
+//
+// Every timed figure has a CPU twin, measured over the same interval (see
+// measure): the process CPU time (getrusage, user + system), which covers
+// all 3 parties of this process together, plus libp2p (TLS, yamux, loopback
+// TCP) or the in-memory network, and the Go runtime. The shared machine's
+// load changes wall figures up to 3× and CPU figures far less, so compare
+// CPU twins in an A/B. Rate keys "X_per_s" (operations per wall second)
+// have "X_per_cpu_s" (operations per process CPU second: what the 3 parties
+// together cost); duration keys "X_s" have "X_cpu_s" (process CPU seconds);
+// ss.mal_overhead_{vickrey,clearing}_cpu are the malicious/semi-honest
+// ratios on CPU. Each CPU twin is the median of its trials' CPU, taken on
+// its own. For the primitives (mul, cmp64, eq64) the interval is the one
+// party 0 times, while the other two run in step with it.
 func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	res := Results{"ss.parties": ssParties}
 	if la, err := loadAverage(); err == nil {
@@ -102,6 +145,14 @@ func runSSSuite(ctx context.Context, progress io.Writer) (Results, error) {
 	if semi, mal := res["ss.clearing_4000x100_s"], res["ss.mal.clearing_4000x100_s"]; semi > 0 && mal > 0 {
 		res["ss.mal_overhead_clearing"] = mal / semi
 	}
+	// The same ratios on CPU time: steadier than the wall ratios on a loaded
+	// machine.
+	if semi, mal := res["ss.vickrey_1024_cpu_s"], res["ss.mal.vickrey_1024_cpu_s"]; semi > 0 && mal > 0 {
+		res["ss.mal_overhead_vickrey_cpu"] = mal / semi
+	}
+	if semi, mal := res["ss.clearing_4000x100_cpu_s"], res["ss.mal.clearing_4000x100_cpu_s"]; semi > 0 && mal > 0 {
+		res["ss.mal_overhead_clearing_cpu"] = mal / semi
+	}
 	return res, nil
 }
 
@@ -132,17 +183,19 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 	}()
 	fmt.Fprintf(progress, "ss: 3 parties over the %s transport, %s mode\n", com.name(), sec)
 	jobN := 0
-	runOnce := func(fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
+	runOnce := func(fn func(ctx context.Context, p *ss.Party) error) (cost, error) {
 		jobN++
 		return runSSJob(ctx, com, fmt.Sprintf("bench-ss-%d-%d", time.Now().UnixNano(), jobN), sec, fn)
 	}
-	// timed collects party 0's duration of the part of a job it times.
+	// timed collects the cost of the part of a job party 0 times: its wall
+	// time, and the process CPU time meanwhile (all 3 parties: they run in
+	// step, each waiting for the others' messages).
 	var timedMu sync.Mutex
-	var timed []time.Duration
-	record := func(p *ss.Party, d time.Duration) {
+	var timed []cost
+	record := func(p *ss.Party, c cost) {
 		if p.Self() == 0 {
 			timedMu.Lock()
-			timed = append(timed, d)
+			timed = append(timed, c)
 			timedMu.Unlock()
 		}
 	}
@@ -152,16 +205,16 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 		return p.AuthenticateDealt(ctx, vs)
 	}
 	// The machine is shared: every figure is the median of ssTrials jobs.
-	run := func(fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
-		var ds []time.Duration
+	run := func(fn func(ctx context.Context, p *ss.Party) error) (cost, error) {
+		var cs []cost
 		for i := 0; i < ssTrials; i++ {
-			d, err := runOnce(fn)
+			c, err := runOnce(fn)
 			if err != nil {
-				return 0, err
+				return cost{}, err
 			}
-			ds = append(ds, d)
+			cs = append(cs, c)
 		}
-		return medianDuration(ds), nil
+		return medianCost(cs), nil
 	}
 
 	// Multiplications: batches of 2^20, preceded by nothing (GRR needs no
@@ -181,24 +234,26 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 		if err != nil {
 			return err
 		}
-		t0 := time.Now()
-		for i := 0; i < mulReps; i++ {
-			if _, err := p.MulVec(ctx, v[0], v[1]); err != nil {
-				return err
+		c, err := measure(func() error {
+			for i := 0; i < mulReps; i++ {
+				if _, err := p.MulVec(ctx, v[0], v[1]); err != nil {
+					return err
+				}
 			}
-		}
-		if err := p.Verify(ctx); err != nil {
+			return p.Verify(ctx)
+		})
+		if err != nil {
 			return err
 		}
-		record(p, time.Since(t0))
+		record(p, c)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("mul: %w", err)
 	}
-	d := medianDuration(timed)
-	res["ss.mul_per_s"] = float64(mulBatch*mulReps) / d.Seconds()
-	fmt.Fprintf(progress, "ss: %d multiplications in %v\n", mulBatch*mulReps, d)
+	c := medianCost(timed)
+	ssRate(res, "ss.mul_per_s", mulBatch*mulReps, c)
+	fmt.Fprintf(progress, "ss: %d multiplications in %v (CPU %v)\n", mulBatch*mulReps, c.wall, c.cpu)
 
 	// 64-bit comparisons, batched, including the preprocessing of their
 	// random bits; the online phase is timed separately too.
@@ -208,7 +263,7 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 		a[i].SetUint64(prg.Uint64())
 		b[i].SetUint64(prg.Uint64())
 	}
-	var onlines []time.Duration
+	var onlines []cost
 	var onlineMu sync.Mutex
 	timed = nil
 	_, err = run(func(ctx context.Context, p *ss.Party) error {
@@ -216,33 +271,39 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 		if err != nil {
 			return err
 		}
-		t0 := time.Now()
-		if err := p.PrepareComparisons(ctx, cmpBatch, 0); err != nil {
+		var online cost
+		c, err := measure(func() error {
+			if err := p.PrepareComparisons(ctx, cmpBatch, 0); err != nil {
+				return err
+			}
+			var err error
+			online, err = measure(func() error {
+				if _, err := p.LessThanVec(ctx, v[0], v[1]); err != nil {
+					return err
+				}
+				return p.Verify(ctx)
+			})
 			return err
-		}
-		t1 := time.Now()
-		if _, err := p.LessThanVec(ctx, v[0], v[1]); err != nil {
-			return err
-		}
-		if err := p.Verify(ctx); err != nil {
+		})
+		if err != nil {
 			return err
 		}
 		if p.Self() == 0 {
 			onlineMu.Lock()
-			onlines = append(onlines, time.Since(t1))
+			onlines = append(onlines, online)
 			onlineMu.Unlock()
 		}
-		record(p, time.Since(t0))
+		record(p, c)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("cmp: %w", err)
 	}
-	d = medianDuration(timed)
-	online := medianDuration(onlines)
-	res["ss.cmp64_per_s"] = cmpBatch / d.Seconds()
-	res["ss.cmp64_online_per_s"] = cmpBatch / online.Seconds()
-	fmt.Fprintf(progress, "ss: %d comparisons in %v (online %v)\n", cmpBatch, d, online)
+	c = medianCost(timed)
+	online := medianCost(onlines)
+	ssRate(res, "ss.cmp64_per_s", cmpBatch, c)
+	ssRate(res, "ss.cmp64_online_per_s", cmpBatch, online)
+	fmt.Fprintf(progress, "ss: %d comparisons in %v, CPU %v (online %v, CPU %v)\n", cmpBatch, c.wall, c.cpu, online.wall, online.cpu)
 
 	// Equality, same conditions.
 	timed = nil
@@ -251,20 +312,22 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 		if err != nil {
 			return err
 		}
-		t0 := time.Now()
-		if _, err := p.EqualVec(ctx, v[0], v[1]); err != nil {
+		c, err := measure(func() error {
+			if _, err := p.EqualVec(ctx, v[0], v[1]); err != nil {
+				return err
+			}
+			return p.Verify(ctx)
+		})
+		if err != nil {
 			return err
 		}
-		if err := p.Verify(ctx); err != nil {
-			return err
-		}
-		record(p, time.Since(t0))
+		record(p, c)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("eq: %w", err)
 	}
-	res["ss.eq64_per_s"] = cmpBatch / medianDuration(timed).Seconds()
+	ssRate(res, "ss.eq64_per_s", cmpBatch, medianCost(timed))
 
 	// Poseidon2: latency of one permutation, and throughput of 1,024 side by
 	// side (semi-honest figures only).
@@ -273,7 +336,7 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 			break
 		}
 		s0, s1 := field.New(m), field.New(m)
-		d, err = run(func(ctx context.Context, p *ss.Party) error {
+		c, err = run(func(ctx context.Context, p *ss.Party) error {
 			v, err := auth(ctx, p, s0, s1)
 			if err != nil {
 				return err
@@ -284,11 +347,11 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 			return fmt.Errorf("poseidon2: %w", err)
 		}
 		if m == 1 {
-			res["ss.poseidon2_s"] = d.Seconds()
+			ssSeconds(res, "ss.poseidon2_s", c)
 		} else {
-			res["ss.poseidon2_batch1024_per_s"] = float64(m) / d.Seconds()
+			ssRate(res, "ss.poseidon2_batch1024_per_s", float64(m), c)
 		}
-		fmt.Fprintf(progress, "ss: %d Poseidon2 permutations side by side in %v\n", m, d)
+		fmt.Fprintf(progress, "ss: %d Poseidon2 permutations side by side in %v (CPU %v)\n", m, c.wall, c.cpu)
 	}
 
 	// Vickrey auction of 1,024 sealed bids: the full job (input commitment
@@ -303,7 +366,7 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 		return err
 	}
 	for _, full := range []bool{true, false} {
-		d, err = run(func(ctx context.Context, p *ss.Party) error {
+		c, err = run(func(ctx context.Context, p *ss.Party) error {
 			var err error
 			if full {
 				_, err = jobs.RunAuction(ctx, p, jobs.SecondPrice, bidInputs[p.Self()])
@@ -320,11 +383,11 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 			return fmt.Errorf("vickrey: %w", err)
 		}
 		if full {
-			res["ss.vickrey_1024_s"] = d.Seconds()
+			ssSeconds(res, "ss.vickrey_1024_s", c)
 		} else {
-			res["ss.vickrey_1024_no_input_check_s"] = d.Seconds()
+			ssSeconds(res, "ss.vickrey_1024_no_input_check_s", c)
 		}
-		fmt.Fprintf(progress, "ss: Vickrey auction of %d bids (input check %v) in %v\n", bidders, full, d)
+		fmt.Fprintf(progress, "ss: Vickrey auction of %d bids (input check %v) in %v (CPU %v)\n", bidders, full, c.wall, c.cpu)
 	}
 
 	// Double-auction clearing: 4,000 price levels, 100 bidders (50 buyers,
@@ -354,15 +417,15 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 		}
 		return out
 	}
-	d, err = run(func(ctx context.Context, p *ss.Party) error {
+	c, err = run(func(ctx context.Context, p *ss.Party) error {
 		_, err := jobs.Clear(ctx, p, jobs.ClearingSpec{Prices: prices}, clearingBids(p.Self()))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("clearing: %w", err)
 	}
-	res["ss.clearing_4000x100_s"] = d.Seconds()
-	fmt.Fprintf(progress, "ss: clearing %d levels x %d bidders (no input check) in %v\n", levels, nbidders, d)
+	ssSeconds(res, "ss.clearing_4000x100_s", c)
+	fmt.Fprintf(progress, "ss: clearing %d levels x %d bidders (no input check) in %v (CPU %v)\n", levels, nbidders, c.wall, c.cpu)
 
 	// The input commitment check of clearing hashes every curve inside the
 	// MPC (tree mode: 4,000 levels × 100 bidders is 400,000 compressions in
@@ -374,52 +437,54 @@ func ssFigures(ctx context.Context, progress io.Writer, com ssCommittee, prefix 
 		// every product is computed with its MAC).
 		return nil
 	}
-	d, err = runOnce(func(ctx context.Context, p *ss.Party) error {
+	check, err := runOnce(func(ctx context.Context, p *ss.Party) error {
 		return jobs.VerifyInputs(ctx, p, curveInputs[p.Self()])
 	})
 	if err != nil {
 		return fmt.Errorf("clearing input check: %w", err)
 	}
-	res["ss.clearing_input_check_4000x100_s"] = d.Seconds()
-	res["ss.clearing_4000x100_with_input_check_s"] = d.Seconds() + res["ss.clearing_4000x100_s"]
-	fmt.Fprintf(progress, "ss: input commitment check of %d curves x %d levels in %v\n", nbidders, levels, d)
+	ssSeconds(res, "ss.clearing_input_check_4000x100_s", check)
+	ssSeconds(res, "ss.clearing_4000x100_with_input_check_s", cost{wall: check.wall + c.wall, cpu: check.cpu + c.cpu})
+	fmt.Fprintf(progress, "ss: input commitment check of %d curves x %d levels in %v (CPU %v)\n", nbidders, levels, check.wall, check.cpu)
 	return nil
 }
 
-// runSSJob runs fn for the 3 parties of one job and returns the wall time
-// until the last party finished.
-func runSSJob(ctx context.Context, com ssCommittee, job string, sec ss.Security, fn func(ctx context.Context, p *ss.Party) error) (time.Duration, error) {
+// runSSJob runs fn for the 3 parties of one job and returns its cost: the
+// wall time until the last party finished, and the process CPU time
+// meanwhile (the 3 parties and their transport).
+func runSSJob(ctx context.Context, com ssCommittee, job string, sec ss.Security, fn func(ctx context.Context, p *ss.Party) error) (cost, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	conns := make([]transport.Conn, ssParties)
 	for i := range conns {
 		c, err := com.open(ctx, job, i)
 		if err != nil {
-			return 0, err
+			return cost{}, err
 		}
 		defer c.Close()
 		conns[i] = c
 	}
 	errs := make([]error, ssParties)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := range conns {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			p, err := ss.NewParty(ctx, conns[i], ss.Config{Security: sec})
-			if err != nil {
-				errs[i] = err
-				cancel()
-				return
-			}
-			if errs[i] = fn(ctx, p); errs[i] != nil {
-				cancel()
-			}
-		}(i)
-	}
-	wg.Wait()
-	d := time.Since(start)
+	c, _ := measure(func() error {
+		var wg sync.WaitGroup
+		for i := range conns {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				p, err := ss.NewParty(ctx, conns[i], ss.Config{Security: sec})
+				if err != nil {
+					errs[i] = err
+					cancel()
+					return
+				}
+				if errs[i] = fn(ctx, p); errs[i] != nil {
+					cancel()
+				}
+			}(i)
+		}
+		wg.Wait()
+		return nil
+	})
 	var failed []error
 	for i, err := range errs {
 		if err != nil {
@@ -427,9 +492,9 @@ func runSSJob(ctx context.Context, com ssCommittee, job string, sec ss.Security,
 		}
 	}
 	if len(failed) > 0 {
-		return 0, errors.Join(failed...)
+		return cost{}, errors.Join(failed...)
 	}
-	return d, nil
+	return c, nil
 }
 
 // ssProvide plays the data providers: it shares each provider's fields with

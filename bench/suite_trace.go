@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
@@ -340,15 +339,4 @@ func measureTraces(ctx context.Context, homes []string, api *client.Client, txs 
 		return 0, 0, fmt.Errorf("%d of %d traces failed, first: %v", n, len(txs), firstErr.Load())
 	}
 	return float64(len(txs)) / elapsed, float64(cpu.Microseconds()) / float64(len(txs)), nil
-}
-
-// processCPU is the user+system CPU time this process has used. CPU per
-// trace check (the whole process: 4 nodes serving the supervisor, and the
-// supervisor) is robust to a loaded machine, where checks/s is not.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -178,7 +177,7 @@ func zkMeasure(ctx context.Context, res Results, name string, keys *zk.Keys, w z
 	const proveReps = 10
 	var proveTimes []float64
 	var pf *zk.ProofFile
-	cpuStart := zkCPUTime()
+	cpuStart := processCPU()
 	for i := 0; i < proveReps; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -192,7 +191,7 @@ func zkMeasure(ctx context.Context, res Results, name string, keys *zk.Keys, w z
 	}
 	// CPU time per proof (all cores): a load-independent figure; on an idle
 	// 2-core machine prove_ms is roughly half of it.
-	res["zk."+name+"_prove_cpu_ms"] = zkMillis(zkCPUTime()-cpuStart) / proveReps
+	res["zk."+name+"_prove_cpu_ms"] = zkMillis(processCPU()-cpuStart) / proveReps
 	proof, err := pf.ProofBytes()
 	if err != nil {
 		return err
@@ -215,7 +214,7 @@ func zkMeasure(ctx context.Context, res Results, name string, keys *zk.Keys, w z
 		verifyTimes = append(verifyTimes, zkMillis(time.Since(start)))
 	}
 	prev := runtime.GOMAXPROCS(1)
-	n, start, cpu0 := 0, time.Now(), zkCPUTime()
+	n, start, cpu0 := 0, time.Now(), processCPU()
 	for time.Since(start) < 2*time.Second {
 		if err := reg.Verify(id, public, proof); err != nil {
 			runtime.GOMAXPROCS(prev)
@@ -224,7 +223,7 @@ func zkMeasure(ctx context.Context, res Results, name string, keys *zk.Keys, w z
 		n++
 	}
 	perSec := float64(n) / time.Since(start).Seconds()
-	cpu := zkCPUTime() - cpu0
+	cpu := processCPU() - cpu0
 	runtime.GOMAXPROCS(prev)
 	if cpu > 0 {
 		// Per CPU-second: unaffected by other processes sharing the cores.
@@ -241,15 +240,6 @@ func zkMeasure(ctx context.Context, res Results, name string, keys *zk.Keys, w z
 	fmt.Fprintf(progress, "zk: %-17s constraints=%-5d prove=%.1fms verify=%.2fms proof=%dB verify/s/core=%.0f\n",
 		name, keys.CCS.GetNbConstraints(), res[p+"prove_ms"], res[p+"verify_ms"], len(proof), perSec)
 	return nil
-}
-
-// zkCPUTime is this process's user+system CPU time.
-func zkCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func zkMillis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
