@@ -54,6 +54,23 @@ func shareSizedMsg() []byte { return bytes.Repeat([]byte("m"), sealedinput.Messa
 
 // realSealedShares seals msg to each of n committee members node0… (their
 // testSealingKey) for slot of job id on chain: publicly valid shares (the
+// sealedInputFixture is the state and view a job-input check of a sealed
+// slot reads: committee c1 of node0…node3 in state, those members and
+// firm0 (no node) with their sealing keys, the memo of passed checks, and
+// the Vickrey job J whose slot firm0 supplies sealed.
+func sealedInputFixture() (mapState, *committedView, *ledgerpb.Job) {
+	com, _ := proto.Marshal(&ledgerpb.Committee{Id: "c1", Members: []string{"node0", "node1", "node2", "node3"}, Threshold: 3, Status: CommitteeActive})
+	idx := newMemberIndex()
+	idx.add(&ledgerpb.Member{Name: "firm0", SealingKey: testSealingKey("firm0")})
+	for k := range 4 {
+		name := fmt.Sprintf("node%d", k)
+		idx.add(&ledgerpb.Member{Name: name, PeerId: "peer-" + name, SealingKey: testSealingKey(name)})
+	}
+	v := &committedView{chainID: "chain", members: idx, sealedChecks: recent.New(64)}
+	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`), CommitteeId: "c1", Providers: []string{"n0", "firm0"}, Recipient: "node0"}
+	return mapState{string(keyCommittee("c1")): com}, v, j
+}
+
 // ledger cannot open them; it bounds and checks them).
 func realSealedShares(t testing.TB, chain, id, slot string, n int, msg []byte) [][]byte {
 	t.Helper()
@@ -212,20 +229,13 @@ func FuzzSealedShares(f *testing.F) {
 	f.Add(short)
 	f.Add(big)
 	f.Add([]byte{})
-	com, _ := proto.Marshal(&ledgerpb.Committee{Id: "c1", Members: []string{"node0", "node1", "node2", "node3"}, Threshold: 3, Status: CommitteeActive})
-	st := mapState{string(keyCommittee("c1")): com}
-	idx := newMemberIndex()
-	idx.add(&ledgerpb.Member{Name: "firm0", SealingKey: testSealingKey("firm0")})
 	keys := make([]kyber.Point, 4)
 	for k := range 4 {
-		name := fmt.Sprintf("node%d", k)
-		idx.add(&ledgerpb.Member{Name: name, PeerId: "peer-" + name, SealingKey: testSealingKey(name)})
-		keys[k], _ = sealbox.ParsePublicKey(testSealingKey(name))
+		keys[k], _ = sealbox.ParsePublicKey(testSealingKey(fmt.Sprintf("node%d", k)))
 	}
 	// With the App's memo of passed checks, as in a node: whatever it
 	// remembers, nothing publicly invalid is accepted.
-	v := &committedView{chainID: "chain", members: idx, sealedChecks: recent.New(64)}
-	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`), CommitteeId: "c1", Providers: []string{"n0", "firm0"}, Recipient: "node0"}
+	st, v, j := sealedInputFixture()
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if len(raw) > MaxTxBytes {
 			return
@@ -276,16 +286,7 @@ func TestGenesisRefusesSmallOrderSealingKey(t *testing.T) {
 // one bit after the valid one was remembered is still refused.
 func TestSealedCheckMemo(t *testing.T) {
 	valid := realSealedShares(t, "chain", "J", "firm0", 4, shareSizedMsg())
-	com, _ := proto.Marshal(&ledgerpb.Committee{Id: "c1", Members: []string{"node0", "node1", "node2", "node3"}, Threshold: 3, Status: CommitteeActive})
-	st := mapState{string(keyCommittee("c1")): com}
-	idx := newMemberIndex()
-	idx.add(&ledgerpb.Member{Name: "firm0", SealingKey: testSealingKey("firm0")})
-	for k := range 4 {
-		name := fmt.Sprintf("node%d", k)
-		idx.add(&ledgerpb.Member{Name: name, PeerId: "peer-" + name, SealingKey: testSealingKey(name)})
-	}
-	v := &committedView{chainID: "chain", members: idx, sealedChecks: recent.New(64)}
-	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`), CommitteeId: "c1", Providers: []string{"n0", "firm0"}, Recipient: "node0"}
+	st, v, j := sealedInputFixture()
 	_, shareCom := dealtShares(t, 4, 800)
 	m := &ledgerpb.JobInput{JobId: "J", SealedShares: valid, ShareCommitments: shareCom}
 	for pass := range 2 {

@@ -144,16 +144,7 @@ func TestSealedOpeningProofFirst(t *testing.T) {
 // remembered, and the memo serves the next input of the same shape
 // (CheckTx then FinalizeBlock, or the tender's quotes) without a parse.
 func TestSealedCommitmentsMemoKey(t *testing.T) {
-	committee, _ := proto.Marshal(&ledgerpb.Committee{Id: "c1", Members: []string{"node0", "node1", "node2", "node3"}, Threshold: 3, Status: CommitteeActive})
-	st := mapState{string(keyCommittee("c1")): committee}
-	idx := newMemberIndex()
-	idx.add(&ledgerpb.Member{Name: "firm0", SealingKey: testSealingKey("firm0")})
-	for k := range 4 {
-		name := fmt.Sprintf("node%d", k)
-		idx.add(&ledgerpb.Member{Name: name, PeerId: "peer-" + name, SealingKey: testSealingKey(name)})
-	}
-	v := &committedView{chainID: "chain", members: idx, sealedChecks: recent.New(64)}
-	j := &ledgerpb.Job{Id: "J", Type: "auction-vickrey", Params: []byte(`{"max_bid":1000000}`), CommitteeId: "c1", Providers: []string{"n0", "firm0"}, Recipient: "node0"}
+	st, v, j := sealedInputFixture()
 	_, com := dealtShares(t, 4, 800)
 	m := &ledgerpb.JobInput{JobId: "J", SealedShares: realSealedShares(t, "chain", "J", "firm0", 4, shareSizedMsg()), ShareCommitments: com}
 	if terr := checkSealedShares("firm0", j, m, v, st); terr != nil {
